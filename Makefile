@@ -1,0 +1,84 @@
+# gaelic build. `make` builds build/gaelic; `make SAN=1` builds the
+# ASan+UBSan variant in build-asan/. See README.md for run/test/bench.
+
+CC        ?= gcc
+PYCONFIG  := /usr/bin/python3.11-config
+LLHTTP_SRC := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+
+ifeq ($(SAN),1)
+BUILD     ?= build-asan
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT       := -O1
+else
+BUILD     ?= build
+SANFLAGS  :=
+OPT       := -O2
+endif
+
+PY_CFLAGS  := $(shell $(PYCONFIG) --includes 2>/dev/null)
+PY_LDFLAGS := $(shell $(PYCONFIG) --embed --ldflags 2>/dev/null)
+
+CPPFLAGS  := -D_GNU_SOURCE -Isrc -Iinstance -I$(LLHTTP_INC) $(PY_CFLAGS)
+CFLAGS    := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP
+LDFLAGS   := $(SANFLAGS) -rdynamic
+LDLIBS    := -lyaml -lpcre2-8 -lz -lpthread $(PY_LDFLAGS)
+
+SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)
+OBJ       := $(SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ   := $(filter-out $(BUILD)/src/main.o,$(OBJ))
+LLHTTP_OBJ := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run unit test test-unit test-integration fuzz bench format clean
+
+all: $(BUILD)/gaelic
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/gaelic: $(OBJ) $(LLHTTP_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Third-party code from Debian's node-llhttp: compiled, never copied, and
+# not held to our warning flags.
+$(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) $(OPT) -g $(SANFLAGS) -w -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+run: deps all
+	$(BUILD)/gaelic serve examples/hello --port 8080
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory SAN=1 all unit
+	@scripts/run-tests.sh
+
+fuzz:
+	@scripts/deps.sh test
+	@scripts/fuzz.sh
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 bench/run.py
+
+format:
+	clang-format -i src/*.[ch] instance/*.[ch] tests/unit/*.[ch] fuzz/*.c
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(OBJ:.o=.d)

@@ -1,0 +1,30 @@
+/* Growable byte buffer. The buffer owns `data`; buf_free releases it. */
+#ifndef GAELIC_BUF_H
+#define GAELIC_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct {
+    char *data;
+    size_t len; /* bytes in use, starting at data + off */
+    size_t off; /* bytes already consumed at the front */
+    size_t cap;
+} buf_t;
+
+#define BUF_INIT {NULL, 0, 0, 0}
+
+/* All return 0 on success, -1 when memory runs out (buffer unchanged). */
+int buf_reserve(buf_t *b, size_t extra);
+int buf_append(buf_t *b, const void *p, size_t n);
+int buf_append_str(buf_t *b, const char *s);
+int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline char *buf_ptr(const buf_t *b) { return b->data + b->off; }
+
+/* Drops n bytes from the front (cheap; compacts lazily). */
+void buf_consume(buf_t *b, size_t n);
+void buf_reset(buf_t *b);
+void buf_free(buf_t *b);
+
+#endif

@@ -1,0 +1,95 @@
+/* app.yaml, loaded once into immutable structs (RT1, RT10).
+ * Every string is owned by the app_config_t and freed by config_free. */
+#ifndef GAELIC_CONFIG_H
+#define GAELIC_CONFIG_H
+
+#include <stddef.h>
+
+typedef enum { LOGIN_OPTIONAL = 0, LOGIN_REQUIRED, LOGIN_ADMIN } login_t;
+typedef enum { SECURE_OPTIONAL = 0, SECURE_NEVER, SECURE_ALWAYS } secure_t;
+typedef enum { AUTH_FAIL_REDIRECT = 0, AUTH_FAIL_UNAUTHORIZED } auth_fail_t;
+typedef enum { HANDLER_SCRIPT = 0, HANDLER_STATIC_DIR, HANDLER_STATIC_FILES } handler_kind_t;
+
+typedef struct {
+    int line;            /* line of the handler's `url:` in app.yaml */
+    char *url;           /* regular expression as written */
+    void *re;            /* compiled, anchored pcre2_code* (owned) */
+    handler_kind_t kind;
+    char *script;        /* HANDLER_SCRIPT: may contain \1..\9 */
+    int script_is_cgi;   /* script names a file (path/file.py), not a WSGI path */
+    char *static_dir;    /* HANDLER_STATIC_DIR */
+    char *static_files;  /* HANDLER_STATIC_FILES: may contain \1..\9 */
+    char *upload;        /* HANDLER_STATIC_FILES: regex of the files it may serve */
+    void *upload_re;     /* compiled upload (owned) or NULL */
+    char *mime_type;     /* NULL: guess from the extension */
+    long expiration;     /* seconds; -1: use default_expiration */
+    login_t login;
+    secure_t secure;
+    auth_fail_t auth_fail_action;
+} handler_t;
+
+typedef struct {
+    char *name;
+    char *version;
+    int line;
+} library_t;
+
+typedef struct {
+    char *error_code; /* "default", "over_quota", "dos_api_denial", "timeout" */
+    char *file;
+    char *mime_type;
+    int line;
+} error_handler_t;
+
+typedef struct {
+    char *key;
+    char *value;
+} env_var_t;
+
+typedef struct {
+    char *path;        /* absolute path of app.yaml */
+    char *root;        /* absolute path of the app folder */
+    char *application; /* NULL when app.yaml has none */
+    char *version;     /* NULL when app.yaml has none */
+    char *runtime;
+    char *api_version;
+    int threadsafe;
+    long default_expiration; /* seconds; -1: none */
+    handler_t *handlers;
+    size_t n_handlers;
+    char *skip_files;    /* one combined regex ("^(?:a)$|^(?:b)$") */
+    void *skip_files_re; /* compiled (owned) */
+    env_var_t *env;
+    size_t n_env;
+    library_t *libraries;
+    size_t n_libraries;
+    error_handler_t *error_handlers;
+    size_t n_error_handlers;
+} app_config_t;
+
+/* Loads and validates APPDIR/app.yaml (or app.yml). On success returns 0 and
+ * *out. On failure returns -1 and writes "FILE:LINE: reason" (or
+ * "FILE: reason" when no line applies) into err. */
+int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen);
+
+/* Same, from a YAML text already in memory; `path` names it in errors and
+ * `app_dir` becomes root. Used by tests and the fuzzer. */
+int config_load_string(const char *yaml, size_t len, const char *path, const char *app_dir,
+                       app_config_t **out, char *err, size_t errlen);
+
+/* RT10 app file limits: counts the files under root that skip_files does not
+ * exclude. Returns 0 or -1 with a message naming the limit and the file. */
+typedef struct {
+    long max_files;      /* default 1000 */
+    long max_file_bytes; /* default 10 MB */
+    long max_total_bytes;/* default 150 MB */
+} app_file_limits_t;
+int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, char *err,
+                       size_t errlen);
+
+/* 1 when path (relative to root, '/'-separated) is excluded by skip_files. */
+int config_is_skipped(const app_config_t *cfg, const char *relpath);
+
+void config_free(app_config_t *cfg);
+
+#endif

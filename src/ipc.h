@@ -1,0 +1,81 @@
+/* Framed messages between the master and an instance over one
+ * SOCK_STREAM socketpair. Every frame is a fixed header followed by `len`
+ * payload bytes. The master treats everything an instance sends as untrusted:
+ * a frame that breaks these rules is a protocol violation and the instance is
+ * killed.
+ *
+ * Payload encoding: u32 values are little-endian; "bytes" is u32 length then
+ * the raw bytes (no NUL).
+ *
+ *   IPC_READY     instance -> master, id 0, empty payload: the runtime is
+ *                 loaded and the instance takes requests.
+ *   IPC_REQUEST   master -> instance, id = request number (unique per
+ *                 instance while in flight):
+ *                   bytes script     handler script, after \1 substitution
+ *                                    ("main.app" or "path/file.py")
+ *                   u32   n_env      then n_env x (bytes key, bytes value):
+ *                                    the full CGI/WSGI + App Engine environ
+ *                                    (without wsgi.* keys)
+ *                   bytes body       request body, already de-chunked
+ *   IPC_RESPONSE  instance -> master, same id as the request:
+ *                   bytes status     "200 OK"
+ *                   u32   n_headers  then n_headers x (bytes name, bytes value)
+ *                   bytes body
+ *   IPC_LOG       instance -> master, id of the request or 0:
+ *                   u32 level (0 debug .. 4 critical), bytes message
+ *   IPC_SHUTDOWN  master -> instance, id 0, empty: finish running requests,
+ *                 then exit 0.
+ */
+#ifndef GAELIC_IPC_H
+#define GAELIC_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum ipc_type {
+    IPC_READY = 1,
+    IPC_REQUEST = 2,
+    IPC_RESPONSE = 3,
+    IPC_LOG = 4,
+    IPC_SHUTDOWN = 5,
+};
+
+typedef struct {
+    uint32_t len; /* payload bytes after this header */
+    uint16_t type;
+    uint16_t flags;
+    uint32_t id;
+} ipc_hdr_t;
+
+#define IPC_HDR_SIZE 12u
+/* Hard cap on any frame payload; the request and response limits (RT10)
+ * are enforced below it, this only bounds what a broken peer can make the
+ * other side buffer. */
+#define IPC_MAX_PAYLOAD (64u << 20)
+
+/* Appends a frame header (payload length patched by ipc_end_frame). Returns
+ * the offset of the header inside b for ipc_end_frame, or -1. */
+long ipc_begin_frame(buf_t *b, uint16_t type, uint32_t id);
+int ipc_end_frame(buf_t *b, long start);
+
+int ipc_put_u32(buf_t *b, uint32_t v);
+int ipc_put_bytes(buf_t *b, const void *p, size_t n);
+
+/* Parses a header from 12 bytes. */
+void ipc_parse_hdr(const uint8_t *p, ipc_hdr_t *h);
+
+/* Bounds-checked reader over one payload. After any failed get, err is set
+ * and every later get fails too. */
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+    int err;
+} ipc_reader_t;
+
+void ipc_reader_init(ipc_reader_t *r, const void *p, size_t n);
+int ipc_get_u32(ipc_reader_t *r, uint32_t *v);
+int ipc_get_bytes(ipc_reader_t *r, const char **p, uint32_t *n);
+
+#endif

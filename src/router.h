@@ -1,0 +1,24 @@
+/* Picks the app.yaml handler for a request path (first match wins, the
+ * pattern must match the whole path) and applies \1-style substitution. */
+#ifndef GAELIC_ROUTER_H
+#define GAELIC_ROUTER_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct {
+    const handler_t *handler; /* borrowed from the config */
+    size_t index;
+    char *target; /* malloc'd: script or static file path after substitution,
+                     or for static_dir the file path under the dir; free with
+                     route_free */
+} route_t;
+
+/* path: the URL path without query string, percent-decoding not applied.
+ * Returns 1 and fills r on a match, 0 when no handler matches, -1 on error
+ * (out of memory). */
+int router_match(const app_config_t *cfg, const char *path, size_t len, route_t *r);
+void route_free(route_t *r);
+
+#endif

@@ -1,0 +1,30 @@
+/* Messages between the master and the zygote, over a SOCK_SEQPACKET
+ * socketpair (one message per packet, file descriptors as SCM_RIGHTS).
+ *
+ * The zygote is `gaelic _zygote --app DIR --python DIR --threads N --fd FD`:
+ * it has run Py_Initialize and imported the runtime, but no app code. For
+ * each ZY_SPAWN it forks an instance that serves requests on the passed
+ * channel fd (see ipc.h), and answers ZY_SPAWNED with the child's pid and a
+ * pidfd for it (so the master can signal it without pid-reuse races). When
+ * an instance exits the zygote reaps it and sends ZY_EXITED.
+ */
+#ifndef GAELIC_ZYGOTE_PROTO_H
+#define GAELIC_ZYGOTE_PROTO_H
+
+#include <stdint.h>
+
+enum zy_type {
+    ZY_SPAWN = 1,   /* master -> zygote, carries the channel fd */
+    ZY_SPAWNED = 2, /* zygote -> master, carries a pidfd when pid > 0 */
+    ZY_EXITED = 3,  /* zygote -> master */
+};
+
+typedef struct {
+    uint32_t type;
+    uint32_t instance_no; /* the master's number for this instance */
+    int32_t pid;          /* ZY_SPAWNED/ZY_EXITED: the instance's pid */
+    int32_t status;       /* ZY_SPAWNED: 0 or an errno; ZY_EXITED: wait status */
+    char instance_id[64]; /* ZY_SPAWN: NUL-terminated INSTANCE_ID */
+} zy_msg_t;
+
+#endif
