@@ -1,0 +1,39 @@
+/* gaelic command line: serve, and the internal _zygote entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "zygote.h"
+
+int serve_main(int argc, char **argv);
+
+static void usage(FILE *f)
+{
+    fputs("usage: gaelic <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  serve APPDIR    serve the App Engine app in APPDIR (see gaelic serve --help)\n"
+          "\n"
+          "options:\n"
+          "  -h, --help      show this help\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "serve"))
+        return serve_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "_zygote"))
+        return zygote_main(argc - 1, argv + 1);
+    fprintf(stderr, "gaelic: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
