@@ -1,0 +1,217 @@
+#include "cgi_env.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipc.h"
+
+void cgi_split_target(const char *url, size_t len, const char **path, size_t *path_len,
+                      const char **query, size_t *query_len)
+{
+    const char *p = url, *end = url + len;
+    /* absolute-form: scheme "://" authority path */
+    const char *colon = memchr(p, ':', len);
+    if (len > 0 && *p != '/' && colon && colon + 2 < end && colon[1] == '/' && colon[2] == '/') {
+        const char *slash = memchr(colon + 3, '/', (size_t)(end - colon - 3));
+        const char *qm = memchr(colon + 3, '?', (size_t)(end - colon - 3));
+        if (qm && (!slash || qm < slash))
+            slash = qm;
+        p = slash ? slash : end;
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    const char *path_end = q ? q : end;
+    const char *hash = memchr(p, '#', (size_t)(path_end - p));
+    *path = p;
+    *path_len = (size_t)((hash ? hash : path_end) - p);
+    if (q) {
+        const char *qh = memchr(q + 1, '#', (size_t)(end - q - 1));
+        *query = q + 1;
+        *query_len = (size_t)((qh ? qh : end) - q - 1);
+    } else {
+        *query = "";
+        *query_len = 0;
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int cgi_percent_decode(buf_t *out, const char *src, size_t len)
+{
+    if (buf_reserve(out, len) < 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%' && i + 2 < len) {
+            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                c = (char)(hi << 4 | lo);
+                i += 2;
+            }
+        }
+        buf_append(out, &c, 1);
+    }
+    return 0;
+}
+
+static int put(buf_t *out, uint32_t *count, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    if (ipc_put_bytes(out, k, klen) < 0 || ipc_put_bytes(out, v, vlen) < 0)
+        return -1;
+    (*count)++;
+    return 0;
+}
+
+static int puts_(buf_t *out, uint32_t *count, const char *k, const char *v)
+{
+    return put(out, count, k, strlen(k), v, strlen(v));
+}
+
+/* Client-supplied X-AppEngine-* headers are dropped: apps trust them as set
+ * by the platform (task queue names, cron, country). Names with '_' are
+ * dropped too, since HTTP_X_Y could then be spoofed by "X_Y". */
+static int header_forwarded(const char *name, size_t n)
+{
+    if (n >= 11 && strncasecmp(name, "x-appengine", 11) == 0)
+        return 0;
+    if (memchr(name, '_', n))
+        return 0;
+    if ((n == 12 && strncasecmp(name, "content-type", 12) == 0) ||
+        (n == 14 && strncasecmp(name, "content-length", 14) == 0))
+        return 0;
+    return 1;
+}
+
+static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
+{
+    char key[300];
+    buf_t val = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < req->n_headers && rc == 0; i++) {
+        const http_header_t *h = &req->headers[i];
+        const char *name = http_header_name(req, h);
+        if (h->value_off == UINT32_MAX || !header_forwarded(name, h->name_len) ||
+            h->name_len + 5 >= sizeof key)
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = req->headers[j].name_len == h->name_len &&
+                   strncasecmp(http_header_name(req, &req->headers[j]), name, h->name_len) == 0;
+        if (seen)
+            continue; /* already joined with the first of its name */
+        memcpy(key, "HTTP_", 5);
+        for (size_t k = 0; k < h->name_len; k++) {
+            char c = name[k];
+            key[5 + k] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+        }
+        size_t klen = 5 + h->name_len;
+        int is_cookie = h->name_len == 6 && strncasecmp(name, "cookie", 6) == 0;
+        buf_reset(&val);
+        buf_append(&val, http_header_value(req, h), h->value_len);
+        for (size_t j = i + 1; j < req->n_headers; j++) {
+            const http_header_t *o = &req->headers[j];
+            if (o->name_len == h->name_len && o->value_off != UINT32_MAX &&
+                strncasecmp(http_header_name(req, o), name, h->name_len) == 0) {
+                buf_append(&val, is_cookie ? "; " : ",", is_cookie ? 2 : 1);
+                buf_append(&val, http_header_value(req, o), o->value_len);
+            }
+        }
+        rc = put(out, count, key, klen, buf_ptr(&val), val.len);
+    }
+    buf_free(&val);
+    return rc;
+}
+
+/* SERVER_NAME/SERVER_PORT follow the Host header, as dev_appserver did. */
+static void server_name_port(const app_env_t *app, const http_request_t *req, char *name,
+                             size_t name_sz, char *port, size_t port_sz)
+{
+    size_t hlen;
+    const char *host = http_request_header(req, "host", &hlen);
+    snprintf(port, port_sz, "%d", app->listen_port);
+    if (!host || hlen == 0 || hlen >= name_sz) {
+        snprintf(name, name_sz, "%s", app->listen_host);
+        return;
+    }
+    const char *end = host + hlen;
+    const char *colon = NULL;
+    if (host[0] == '[') {
+        const char *rb = memchr(host, ']', hlen);
+        if (rb && rb + 1 < end && rb[1] == ':')
+            colon = rb + 1;
+    } else {
+        colon = memchr(host, ':', hlen);
+    }
+    size_t nlen = colon ? (size_t)(colon - host) : hlen;
+    memcpy(name, host, nlen);
+    name[nlen] = '\0';
+    if (colon && (size_t)(end - colon - 1) < port_sz && end - colon > 1) {
+        memcpy(port, colon + 1, (size_t)(end - colon - 1));
+        port[end - colon - 1] = '\0';
+    }
+}
+
+int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req,
+                  const char *remote_ip, int remote_port, const char *request_log_id)
+{
+    *count = 0;
+    for (size_t i = 0; i < app->n_vars; i++)
+        if (puts_(out, count, app->vars[i].key, app->vars[i].value) < 0)
+            return -1;
+
+    const char *path, *query;
+    size_t path_len, query_len;
+    cgi_split_target(http_request_url(req), req->url_len, &path, &path_len, &query, &query_len);
+    buf_t decoded = BUF_INIT;
+    if (cgi_percent_decode(&decoded, path, path_len) < 0)
+        return -1;
+    char proto[16], name[256], port[16], rport[16], clen[24];
+    snprintf(proto, sizeof proto, "HTTP/%d.%d", req->http_major, req->http_minor);
+    server_name_port(app, req, name, sizeof name, port, sizeof port);
+    snprintf(rport, sizeof rport, "%d", remote_port);
+    size_t ctlen = 0;
+    const char *ctype = http_request_header(req, "content-type", &ctlen);
+    int has_len = req->body.len > 0 || http_request_header(req, "content-length", NULL);
+    snprintf(clen, sizeof clen, "%zu", req->body.len);
+
+    int rc = 0;
+    rc |= puts_(out, count, "REQUEST_METHOD", http_method_name(req->method));
+    rc |= puts_(out, count, "SCRIPT_NAME", "");
+    rc |= put(out, count, "PATH_INFO", 9, buf_ptr(&decoded), decoded.len);
+    rc |= put(out, count, "QUERY_STRING", 12, query, query_len);
+    rc |= put(out, count, "REQUEST_URI", 11, http_request_url(req), req->url_len);
+    if (ctype)
+        rc |= put(out, count, "CONTENT_TYPE", 12, ctype, ctlen);
+    if (has_len)
+        rc |= puts_(out, count, "CONTENT_LENGTH", clen);
+    rc |= puts_(out, count, "SERVER_NAME", name);
+    rc |= puts_(out, count, "SERVER_PORT", port);
+    rc |= puts_(out, count, "SERVER_PROTOCOL", proto);
+    rc |= puts_(out, count, "REMOTE_ADDR", remote_ip);
+    rc |= puts_(out, count, "REMOTE_PORT", rport);
+    rc |= puts_(out, count, "HTTPS", "off");
+    rc |= puts_(out, count, "GATEWAY_INTERFACE", "CGI/1.1");
+    rc |= puts_(out, count, "SERVER_SOFTWARE", "Development/2.0");
+    rc |= puts_(out, count, "APPLICATION_ID", app->app_id);
+    rc |= puts_(out, count, "CURRENT_VERSION_ID", app->version_id);
+    rc |= puts_(out, count, "AUTH_DOMAIN", "gmail.com");
+    rc |= puts_(out, count, "DEFAULT_VERSION_HOSTNAME", app->default_hostname);
+    rc |= puts_(out, count, "REQUEST_LOG_ID", request_log_id);
+    rc |= puts_(out, count, "USER_EMAIL", "");
+    rc |= puts_(out, count, "USER_ID", "");
+    rc |= puts_(out, count, "USER_NICKNAME", "");
+    rc |= puts_(out, count, "USER_IS_ADMIN", "0");
+    buf_free(&decoded);
+    if (rc)
+        return -1;
+    return add_headers(out, count, req);
+}

@@ -1,0 +1,36 @@
+/* The per-request environment an instance receives (RT8): CGI/WSGI
+ * variables, the App Engine variables and app.yaml's env_variables,
+ * encoded as ipc.h (bytes key, bytes value) pairs. INSTANCE_ID is added by
+ * the pool when it picks the instance. */
+#ifndef GAELIC_CGI_ENV_H
+#define GAELIC_CGI_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "http.h"
+
+typedef struct {
+    const char *app_id;
+    const char *version_id;       /* major.minor */
+    const char *default_hostname; /* host:port */
+    const char *listen_host;
+    int listen_port;
+    const env_var_t *vars; /* app.yaml env_variables */
+    size_t n_vars;
+} app_env_t;
+
+/* Splits a request target into path and query (absolute-form targets lose
+ * their scheme and authority). Never fails: the path may be empty. */
+void cgi_split_target(const char *url, size_t len, const char **path, size_t *path_len,
+                      const char **query, size_t *query_len);
+
+/* Percent-decodes src into out (appending). Invalid escapes stay as they are. */
+int cgi_percent_decode(buf_t *out, const char *src, size_t len);
+
+int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req,
+                  const char *remote_ip, int remote_port, const char *request_log_id);
+
+#endif

@@ -1,0 +1,569 @@
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgi_env.h"
+#include "gzip.h"
+#include "log.h"
+#include "router.h"
+
+enum conn_state {
+    C_READ,  /* reading a request head or body */
+    C_WAIT,  /* the request runs on an instance */
+    C_WRITE, /* writing the response */
+};
+
+struct conn {
+    io_watch_t w; /* must stay first */
+    server_t *srv;
+    enum conn_state state;
+    unsigned closed : 1;
+    unsigned readable : 1;
+    unsigned writable : 1;
+    unsigned peer_eof : 1;      /* client shut down its sending side */
+    unsigned close_after : 1;   /* close once the response is written */
+    unsigned continue_sent : 1; /* "100 Continue" already written */
+    unsigned head_only : 1;
+    unsigned job_active : 1;
+    buf_t rbuf;
+    buf_t wbuf;
+    http_request_t req;
+    job_t job;
+    buf_t env;
+    route_t route;
+    int has_route;
+    uint64_t deadline_ms; /* 0: none */
+    loop_timer_t timer;
+    uint64_t req_started_ms;
+    char peer_ip[INET6_ADDRSTRLEN];
+    int peer_port;
+    conn_t *next, *prev;
+};
+
+static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events);
+static void conn_timeout(loop_t *loop, loop_timer_t *t);
+static void process_input(conn_t *c);
+static void conn_write(conn_t *c);
+
+/* ---------- lifecycle ---------- */
+
+static void set_deadline(conn_t *c, uint64_t ms)
+{
+    loop_t *loop = &c->srv->loop;
+    c->deadline_ms = loop->now_ms + ms;
+    /* Timers are lazy: moving a deadline later does not touch the heap. */
+    if (!loop_timer_armed(&c->timer) || c->timer.when_ms > c->deadline_ms)
+        loop_timer_start(loop, &c->timer, ms);
+}
+
+static void clear_deadline(conn_t *c) { c->deadline_ms = 0; }
+
+static void conn_close(conn_t *c)
+{
+    server_t *srv = c->srv;
+    if (c->closed)
+        return;
+    c->closed = 1;
+    if (c->job_active) {
+        pool_cancel(srv->pool, &c->job);
+        c->job_active = 0;
+    }
+    loop_timer_stop(&srv->loop, &c->timer);
+    loop_del(&srv->loop, &c->w);
+    close(c->w.fd);
+    c->w.fd = -1;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = srv->closed_conns;
+    c->prev = NULL;
+    srv->closed_conns = c;
+    srv->n_conns--;
+}
+
+void conn_reap(server_t *srv)
+{
+    while (srv->closed_conns) {
+        conn_t *c = srv->closed_conns;
+        srv->closed_conns = c->next;
+        if (c->has_route)
+            route_free(&c->route);
+        http_request_free(&c->req);
+        buf_free(&c->rbuf);
+        buf_free(&c->wbuf);
+        buf_free(&c->env);
+        free(c);
+    }
+}
+
+void conn_open(server_t *srv, int fd, const struct sockaddr *peer)
+{
+    conn_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->srv = srv;
+    c->w.fd = fd;
+    c->w.cb = conn_event;
+    c->timer.cb = conn_timeout;
+    c->writable = 1;
+    c->state = C_READ;
+    http_request_init(&c->req, &srv->limits);
+    if (peer->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+        inet_ntop(AF_INET6, &a->sin6_addr, c->peer_ip, sizeof c->peer_ip);
+        c->peer_port = ntohs(a->sin6_port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+        inet_ntop(AF_INET, &a->sin_addr, c->peer_ip, sizeof c->peer_ip);
+        c->peer_port = ntohs(a->sin_port);
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    if (loop_add(&srv->loop, &c->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        conn_close(c);
+        return;
+    }
+    set_deadline(c, srv->o.keepalive_timeout_ms);
+    /* Data often arrives with the connection (TCP_DEFER_ACCEPT-like). */
+    c->readable = 1;
+    process_input(c);
+}
+
+/* ---------- responses ---------- */
+
+static void finish_request(conn_t *c)
+{
+    if (c->has_route) {
+        route_free(&c->route);
+        c->has_route = 0;
+    }
+    c->state = C_WRITE;
+    set_deadline(c, c->srv->o.body_timeout_ms);
+    conn_write(c);
+}
+
+static void send_simple(conn_t *c, int status, int close_conn)
+{
+    if (close_conn || c->srv->stopping)
+        c->close_after = 1;
+    int keep = !c->close_after && c->req.keep_alive;
+    if (!keep)
+        c->close_after = 1;
+    http_simple_response(&c->wbuf, status, keep, c->req.http_major == 1 && c->req.http_minor == 0,
+                         c->head_only);
+    finish_request(c);
+}
+
+/* Headers the server sets itself, or that make no sense in a buffered
+ * response, are not taken from the app. */
+static int app_header_dropped(const char *n, size_t len)
+{
+    static const char *const names[] = {"content-length", "connection", "transfer-encoding",
+                                        "keep-alive",     "date",       "server",
+                                        "upgrade",        "proxy-connection", "te", "trailer"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == len && strncasecmp(n, names[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int has_encoding)
+{
+    if (has_encoding || !ctype)
+        return 0;
+    size_t ae_len, ua_len;
+    const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
+    const char *ua = http_request_header(&c->req, "user-agent", &ua_len);
+    /* RT6: App Engine compressed only when both headers mention gzip. */
+    return ae && ua && http_contains(ae, ae_len, "gzip", 0) && http_contains(ua, ua_len, "gzip", 1) &&
+           gzip_type_compressible(ctype, ctlen);
+}
+
+static void job_done(job_t *job, const job_result_t *res)
+{
+    conn_t *c = job->owner;
+    c->job_active = 0;
+    if (res->error_status) {
+        if (res->error_status >= 500 && res->error_reason)
+            log_error("%s %s: %d: %s", http_method_name(c->req.method), http_request_url(&c->req),
+                      res->error_status, res->error_reason);
+        send_simple(c, res->error_status, 0);
+        return;
+    }
+    int code;
+    if (!http_status_valid(res->status, res->status_len, &code)) {
+        log_error("%s: invalid status line from the app", http_request_url(&c->req));
+        send_simple(c, 500, 0);
+        return;
+    }
+    int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
+    if (!keep)
+        c->close_after = 1;
+    buf_t *out = &c->wbuf;
+    size_t mark = out->len;
+    http_begin_head(out, res->status, res->status_len);
+    ipc_reader_t r = res->headers;
+    uint32_t n_headers = res->n_headers;
+    const char *ctype = NULL, *name, *value;
+    size_t ctlen = 0;
+    uint32_t nlen, vlen;
+    int has_encoding = 0, bad = 0;
+    for (uint32_t i = 0; i < n_headers; i++) {
+        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
+            break;
+        if (!http_header_valid(name, nlen, value, vlen)) {
+            bad = 1;
+            break;
+        }
+        if (app_header_dropped(name, nlen))
+            continue;
+        if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) {
+            ctype = value;
+            ctlen = vlen;
+        } else if (nlen == 16 && strncasecmp(name, "content-encoding", 16) == 0) {
+            has_encoding = 1;
+        }
+        http_add_header(out, name, nlen, value, vlen);
+    }
+    if (bad) {
+        out->len = mark;
+        log_error("%s: the app sent an invalid header", http_request_url(&c->req));
+        send_simple(c, 500, 0);
+        return;
+    }
+    const char *body = res->body;
+    size_t body_len = res->body_len;
+    buf_t gz = BUF_INIT;
+    int no_body_status = code == 204 || code == 304 || code < 200;
+    if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, has_encoding) &&
+        gzip_compress(body, body_len, &gz) == 0) {
+        body = buf_ptr(&gz);
+        body_len = gz.len;
+        http_add_header(out, "Content-Encoding", 16, "gzip", 4);
+        http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
+    }
+    if (no_body_status)
+        body_len = 0;
+    http_end_head(out, body_len, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+    if (!c->head_only)
+        buf_append(out, body, body_len);
+    buf_free(&gz);
+    finish_request(c);
+}
+
+/* ---------- requests ---------- */
+
+static void next_request_log_id(server_t *srv, char *out, size_t n)
+{
+    /* Sortable like App Engine's: start time in microseconds, then a
+     * sequence number. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    snprintf(out, n, "%016llx%08llx", (unsigned long long)us,
+             (unsigned long long)(++srv->request_seq & 0xffffffffu));
+}
+
+static int is_reserved_path(const char *path, size_t len)
+{
+    /* Only the runtime sends these (BK3, BK4). */
+    return (len == 10 && memcmp(path, "/_ah/start", 10) == 0) ||
+           (len == 9 && memcmp(path, "/_ah/stop", 9) == 0);
+}
+
+static void handle_request(conn_t *c)
+{
+    server_t *srv = c->srv;
+    c->state = C_WAIT;
+    clear_deadline(c);
+    c->req_started_ms = srv->loop.now_ms;
+    c->head_only = c->req.method == HTTP_HEAD;
+    if (c->req.upgrade)
+        c->close_after = 1;
+
+    const char *path, *query;
+    size_t path_len, query_len;
+    cgi_split_target(http_request_url(&c->req), c->req.url_len, &path, &path_len, &query,
+                     &query_len);
+    if (path_len == 0 || path[0] != '/') {
+        send_simple(c, c->req.method == HTTP_OPTIONS ? 404 : 400, 0);
+        return;
+    }
+    if (is_reserved_path(path, path_len)) {
+        send_simple(c, 404, 0);
+        return;
+    }
+    int m = router_match(srv->cfg, path, path_len, &c->route);
+    if (m < 0) {
+        send_simple(c, 500, 0);
+        return;
+    }
+    if (m == 0) {
+        send_simple(c, 404, 0);
+        return;
+    }
+    c->has_route = 1;
+    const handler_t *h = c->route.handler;
+    if (h->kind != HANDLER_SCRIPT) {
+        /* Static handlers are served by the master in a later step. */
+        log_warn("%.*s: static handler (line %d) not served yet", (int)path_len, path, h->line);
+        send_simple(c, 404, 0);
+        return;
+    }
+    if (h->login != LOGIN_OPTIONAL) {
+        /* Until sign-in exists, protected handlers stay closed. */
+        log_warn("%.*s: handler with login: (line %d) refused: sign-in is not available yet",
+                 (int)path_len, path, h->line);
+        send_simple(c, 403, 0);
+        return;
+    }
+    char log_id[32];
+    next_request_log_id(srv, log_id, sizeof log_id);
+    app_env_t app = {
+        .app_id = srv->app_id,
+        .version_id = srv->version_id,
+        .default_hostname = srv->hostport,
+        .listen_host = srv->listen_host,
+        .listen_port = srv->listen_port,
+        .vars = srv->cfg->env,
+        .n_vars = srv->cfg->n_env,
+    };
+    buf_reset(&c->env);
+    uint32_t n_env = 0;
+    if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, log_id) < 0) {
+        send_simple(c, 500, 0);
+        return;
+    }
+    memset(&c->job, 0, sizeof c->job);
+    c->job.done = job_done;
+    c->job.owner = c;
+    c->job.script = c->route.target;
+    c->job.script_len = strlen(c->route.target);
+    c->job.env = &c->env;
+    c->job.n_env = n_env;
+    c->job.body = buf_ptr(&c->req.body);
+    c->job.body_len = c->req.body.len;
+    c->job_active = 1;
+    pool_submit(srv->pool, &c->job);
+}
+
+static void parse_error(conn_t *c)
+{
+    int status = c->req.error_status ? c->req.error_status : 400;
+    log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
+             c->req.error_reason ? c->req.error_reason : "bad request");
+    c->state = C_WAIT;
+    c->head_only = 0;
+    /* The stream cannot be resynchronised after a framing error. */
+    send_simple(c, status, 1);
+}
+
+/* Feeds buffered bytes to the parser; dispatches a complete request. */
+static void feed_buffer(conn_t *c)
+{
+    if (c->rbuf.len == 0)
+        return;
+    size_t used = 0;
+    http_parse_t r = http_request_feed(&c->req, buf_ptr(&c->rbuf), c->rbuf.len, &used);
+    buf_consume(&c->rbuf, used);
+    if (r == HTTP_ERROR) {
+        parse_error(c);
+        return;
+    }
+    if (r == HTTP_DONE) {
+        handle_request(c);
+        return;
+    }
+    /* More needed. Slowloris defence: the whole head must arrive within
+     * header_timeout of its first byte; the body may not stall longer
+     * than body_timeout. */
+    if (c->req.started && !c->req.headers_done && c->deadline_ms == 0)
+        set_deadline(c, c->srv->o.header_timeout_ms);
+    if (c->req.headers_done) {
+        set_deadline(c, c->srv->o.body_timeout_ms);
+        if (c->req.expect_continue && !c->continue_sent) {
+            c->continue_sent = 1;
+            buf_append_str(&c->wbuf, "HTTP/1.1 100 Continue\r\n\r\n");
+            conn_write(c);
+        }
+    }
+}
+
+static void process_input(conn_t *c)
+{
+    while (!c->closed && c->state == C_READ) {
+        if (c->rbuf.len > 0) {
+            int was_started = c->req.started;
+            feed_buffer(c);
+            if (c->closed || c->state != C_READ)
+                return;
+            if (!was_started && c->req.started && c->deadline_ms != 0 && !c->req.headers_done) {
+                /* first byte of a new request replaces the keep-alive timer */
+                set_deadline(c, c->srv->o.header_timeout_ms);
+            }
+        }
+        if (!c->readable) {
+            if (c->peer_eof)
+                conn_close(c);
+            return;
+        }
+        if (buf_reserve(&c->rbuf, 16384) < 0) {
+            conn_close(c);
+            return;
+        }
+        ssize_t n = read(c->w.fd, buf_ptr(&c->rbuf) + c->rbuf.len,
+                         c->rbuf.cap - c->rbuf.off - c->rbuf.len);
+        if (n > 0) {
+            c->rbuf.len += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->readable = 0;
+            if (c->peer_eof)
+                conn_close(c);
+            return;
+        }
+        /* EOF or error: nothing more will arrive, and a partial request
+         * can never complete. */
+        conn_close(c);
+        return;
+    }
+}
+
+static void request_done(conn_t *c)
+{
+    if (c->close_after || c->srv->stopping) {
+        conn_close(c);
+        return;
+    }
+    http_request_reset(&c->req);
+    c->continue_sent = 0;
+    c->head_only = 0;
+    c->state = C_READ;
+    set_deadline(c, c->srv->o.keepalive_timeout_ms);
+    process_input(c);
+}
+
+static void conn_write(conn_t *c)
+{
+    while (c->wbuf.len > 0) {
+        ssize_t n = write(c->w.fd, buf_ptr(&c->wbuf), c->wbuf.len);
+        if (n > 0) {
+            buf_consume(&c->wbuf, (size_t)n);
+            if (c->state == C_WRITE)
+                set_deadline(c, c->srv->o.body_timeout_ms);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->writable = 0;
+            return;
+        }
+        conn_close(c);
+        return;
+    }
+    if (c->state == C_WRITE)
+        request_done(c);
+}
+
+/* ---------- events ---------- */
+
+static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)loop;
+    conn_t *c = (conn_t *)w;
+    if (c->closed)
+        return;
+    if (events & (EPOLLERR | EPOLLHUP)) {
+        conn_close(c);
+        return;
+    }
+    if (events & EPOLLRDHUP)
+        c->peer_eof = 1;
+    if (events & EPOLLOUT) {
+        c->writable = 1;
+        if (c->wbuf.len > 0)
+            conn_write(c);
+        if (c->closed)
+            return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP)) {
+        c->readable = 1;
+        if (c->state == C_READ)
+            process_input(c);
+    }
+}
+
+static void conn_timeout(loop_t *loop, loop_timer_t *t)
+{
+    conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
+    if (c->closed || c->deadline_ms == 0)
+        return;
+    if (loop->now_ms < c->deadline_ms) {
+        loop_timer_start(loop, t, c->deadline_ms - loop->now_ms);
+        return;
+    }
+    if (c->state == C_READ && c->req.started) {
+        /* A client too slow to send its request: tell it, then close. */
+        log_info("%s:%d: request not received in time; closing", c->peer_ip, c->peer_port);
+        c->deadline_ms = 0;
+        c->state = C_WAIT;
+        c->close_after = 1;
+        c->head_only = 0;
+        http_simple_response(&c->wbuf, 408, 0, 0, 0);
+        c->state = C_WRITE;
+        set_deadline(c, 1000);
+        conn_write(c);
+        return;
+    }
+    conn_close(c);
+}
+
+void conn_stop_all(server_t *srv)
+{
+    for (conn_t *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == C_READ && !c->req.started)
+            conn_close(c);
+        else
+            c->close_after = 1;
+    }
+}
+
+int conn_busy_count(const server_t *srv)
+{
+    int n = 0;
+    for (const conn_t *c = srv->conns; c; c = c->next)
+        if (c->state != C_READ || c->req.started)
+            n++;
+    return n;
+}
+
+void conn_close_all(server_t *srv)
+{
+    while (srv->conns)
+        conn_close(srv->conns);
+}

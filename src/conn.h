@@ -1,0 +1,22 @@
+/* One client connection: reading and parsing requests (one at a time,
+ * pipelined ones in order), routing, handing scripts to the pool, writing
+ * responses, keep-alive and the slow-client timeouts. */
+#ifndef GAELIC_CONN_H
+#define GAELIC_CONN_H
+
+#include <sys/socket.h>
+
+#include "server.h"
+
+/* Takes ownership of fd (non-blocking, accepted). */
+void conn_open(server_t *srv, int fd, const struct sockaddr *peer);
+/* Server stop: idle connections close now, busy ones after their response. */
+void conn_stop_all(server_t *srv);
+/* Closes every connection at once (end of the stop). */
+void conn_close_all(server_t *srv);
+/* Frees connections closed during the last event batch. */
+void conn_reap(server_t *srv);
+/* Number of connections with a request in progress. */
+int conn_busy_count(const server_t *srv);
+
+#endif

@@ -1,0 +1,58 @@
+#include "gzip.h"
+
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+int gzip_type_compressible(const char *ctype, size_t len)
+{
+    size_t n = 0;
+    while (n < len && ctype[n] != ';' && ctype[n] != ' ')
+        n++;
+    if (n >= 5 && strncasecmp(ctype, "text/", 5) == 0)
+        return 1;
+    static const char *const types[] = {
+        "application/json",       "application/javascript", "application/x-javascript",
+        "application/xml",        "application/xhtml+xml",  "application/rss+xml",
+        "application/atom+xml",   "application/ld+json",    "application/manifest+json",
+        "application/wasm",       "image/svg+xml",          "image/x-icon",
+        "application/x-font-ttf", "font/ttf",               "font/otf",
+    };
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (strlen(types[i]) == n && strncasecmp(ctype, types[i], n) == 0)
+            return 1;
+    /* Structured syntax suffixes: anything+json, anything+xml. */
+    if (n > 5 && (strncasecmp(ctype + n - 5, "+json", 5) == 0))
+        return 1;
+    if (n > 4 && (strncasecmp(ctype + n - 4, "+xml", 4) == 0))
+        return 1;
+    return 0;
+}
+
+int gzip_compress(const char *in, size_t n, buf_t *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* windowBits 15 + 16 selects the gzip wrapper. */
+    if (deflateInit2(&z, 5, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    size_t bound = deflateBound(&z, n);
+    size_t mark = out->len;
+    if (buf_reserve(out, bound) < 0) {
+        deflateEnd(&z);
+        return -1;
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)(buf_ptr(out) + out->len);
+    z.avail_out = (uInt)bound;
+    int rc = deflate(&z, Z_FINISH);
+    if (rc != Z_STREAM_END) {
+        deflateEnd(&z);
+        out->len = mark;
+        return -1;
+    }
+    out->len += z.total_out;
+    deflateEnd(&z);
+    return 0;
+}

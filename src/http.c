@@ -1,0 +1,440 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static http_request_t *req_of(llhttp_t *p) { return (http_request_t *)p; }
+
+static int fail(http_request_t *r, int status, const char *reason)
+{
+    if (!r->error_status) {
+        r->error_status = status;
+        r->error_reason = reason;
+    }
+    return -1;
+}
+
+static int count_head(http_request_t *r, size_t n)
+{
+    r->head_bytes += n;
+    if (r->head_bytes > r->limits->max_header_bytes)
+        return fail(r, 431, "request header block too large");
+    return 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    req_of(p)->started = 1;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    http_request_t *r = req_of(p);
+    if (r->url_len + n > r->limits->max_url_bytes)
+        return fail(r, 414, "request URL too long");
+    if (count_head(r, n) < 0)
+        return -1;
+    if (r->url_len == 0)
+        r->url_off = (uint32_t)r->head.len;
+    if (buf_append(&r->head, at, n) < 0)
+        return fail(r, 500, "out of memory");
+    r->url_len += (uint32_t)n;
+    return 0;
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+    /* NUL-terminate the URL so it can be used as a C string. */
+    http_request_t *r = req_of(p);
+    if (r->url_len == 0)
+        r->url_off = (uint32_t)r->head.len;
+    if (buf_append(&r->head, "", 1) < 0)
+        return fail(r, 500, "out of memory");
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    http_request_t *r = req_of(p);
+    if (count_head(r, n) < 0)
+        return -1;
+    if (r->in_value || r->n_headers == 0 ||
+        r->headers[r->n_headers - 1].value_off != UINT32_MAX) {
+        /* First piece of a new header name. */
+        if (r->n_headers == r->cap_headers) {
+            size_t cap = r->cap_headers ? r->cap_headers * 2 : 16;
+            http_header_t *h = realloc(r->headers, cap * sizeof *h);
+            if (!h)
+                return fail(r, 500, "out of memory");
+            r->headers = h;
+            r->cap_headers = cap;
+        }
+        http_header_t *h = &r->headers[r->n_headers++];
+        h->name_off = (uint32_t)r->head.len;
+        h->name_len = 0;
+        h->value_off = UINT32_MAX; /* marks "name still open" */
+        h->value_len = 0;
+        r->in_value = 0;
+    }
+    if (buf_append(&r->head, at, n) < 0)
+        return fail(r, 500, "out of memory");
+    r->headers[r->n_headers - 1].name_len += (uint32_t)n;
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    http_request_t *r = req_of(p);
+    if (buf_append(&r->head, "", 1) < 0)
+        return fail(r, 500, "out of memory");
+    if (count_head(r, 4) < 0) /* ": " and CRLF, so many tiny headers count */
+        return -1;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    http_request_t *r = req_of(p);
+    if (count_head(r, n) < 0)
+        return -1;
+    http_header_t *h = &r->headers[r->n_headers - 1];
+    if (!r->in_value) {
+        h->value_off = (uint32_t)r->head.len;
+        h->value_len = 0;
+        r->in_value = 1;
+    }
+    if (buf_append(&r->head, at, n) < 0)
+        return fail(r, 500, "out of memory");
+    h->value_len += (uint32_t)n;
+    return 0;
+}
+
+/* Only "chunked" is a transfer coding we can undo; anything else (gzip,
+ * compress, deflate, unknown) is 501 per RFC 9112 section 6.1. */
+static int transfer_coding_supported(const char *v, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < len && v[i] != ',' && v[i] != ';' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        size_t tlen = i - start;
+        if (tlen && !(tlen == 7 && strncasecmp(v + start, "chunked", 7) == 0))
+            return 0;
+        while (i < len && v[i] != ',')
+            i++;
+    }
+    return 1;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    http_request_t *r = req_of(p);
+    http_header_t *h = &r->headers[r->n_headers - 1];
+    if (!r->in_value) { /* empty value: no on_header_value call */
+        h->value_off = (uint32_t)r->head.len;
+        h->value_len = 0;
+    }
+    const char *v = buf_ptr(&r->head) + h->value_off;
+    while (h->value_len > 0 && (v[h->value_len - 1] == ' ' || v[h->value_len - 1] == '\t'))
+        h->value_len--;
+    r->in_value = 0;
+    if (buf_append(&r->head, "", 1) < 0)
+        return fail(r, 500, "out of memory");
+    const char *name = buf_ptr(&r->head) + h->name_off;
+    if (h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0 &&
+        !transfer_coding_supported(buf_ptr(&r->head) + h->value_off, h->value_len))
+        return fail(r, 501, "unsupported transfer coding");
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    http_request_t *r = req_of(p);
+    r->headers_done = 1;
+    r->method = llhttp_get_method(p);
+    r->http_major = llhttp_get_http_major(p);
+    r->http_minor = llhttp_get_http_minor(p);
+    r->keep_alive = llhttp_should_keep_alive(p) ? 1 : 0;
+    r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
+        return fail(r, 413, "request body too large");
+    size_t elen;
+    const char *expect = http_request_header(r, "expect", &elen);
+    if (expect) {
+        if (elen == 12 && strncasecmp(expect, "100-continue", 12) == 0) {
+            if (r->http_major == 1 && r->http_minor >= 1)
+                r->expect_continue = 1;
+        } else {
+            return fail(r, 417, "unsupported Expect header");
+        }
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    http_request_t *r = req_of(p);
+    if (r->body.len + n > r->limits->max_body_bytes)
+        return fail(r, 413, "request body too large");
+    if (buf_append(&r->body, at, n) < 0)
+        return fail(r, 500, "out of memory");
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    req_of(p)->complete = 1;
+    return HPE_PAUSED; /* one request at a time; pipelined bytes wait */
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_url_complete = on_url_complete,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_request_init(http_request_t *r, const http_limits_t *limits)
+{
+    memset(r, 0, sizeof *r);
+    llhttp_init(&r->parser, HTTP_REQUEST, &settings);
+    r->limits = limits;
+}
+
+void http_request_reset(http_request_t *r)
+{
+    buf_reset(&r->head);
+    buf_reset(&r->body);
+    r->url_off = r->url_len = 0;
+    r->n_headers = 0;
+    r->head_bytes = 0;
+    r->error_status = 0;
+    r->error_reason = NULL;
+    r->started = r->headers_done = r->complete = 0;
+    r->expect_continue = r->keep_alive = r->upgrade = r->in_value = 0;
+    r->method = 0;
+    r->http_major = r->http_minor = 0;
+}
+
+void http_request_free(http_request_t *r)
+{
+    buf_free(&r->head);
+    buf_free(&r->body);
+    free(r->headers);
+    r->headers = NULL;
+    r->n_headers = r->cap_headers = 0;
+}
+
+http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len,
+                               size_t *consumed)
+{
+    enum llhttp_errno e = llhttp_execute(&r->parser, data, len);
+    if (e == HPE_OK) {
+        *consumed = len;
+        return HTTP_MORE;
+    }
+    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+        const char *pos = llhttp_get_error_pos(&r->parser);
+        *consumed = pos ? (size_t)(pos - data) : len;
+        if (e == HPE_PAUSED_UPGRADE) {
+            /* We do not switch protocols: answer, then close. */
+            llhttp_resume_after_upgrade(&r->parser);
+            r->keep_alive = 0;
+        } else {
+            llhttp_resume(&r->parser);
+        }
+        return HTTP_DONE;
+    }
+    const char *pos = llhttp_get_error_pos(&r->parser);
+    *consumed = pos && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
+    if (!r->error_status) {
+        r->error_status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
+        r->error_reason = llhttp_get_error_reason(&r->parser);
+        if (!r->error_reason)
+            r->error_reason = llhttp_errno_name(e);
+    }
+    return HTTP_ERROR;
+}
+
+const char *http_request_header(const http_request_t *r, const char *name, size_t *len)
+{
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const http_header_t *h = &r->headers[i];
+        if (h->name_len == nlen && h->value_off != UINT32_MAX &&
+            strncasecmp(http_header_name(r, h), name, nlen) == 0) {
+            if (len)
+                *len = h->value_len;
+            return http_header_value(r, h);
+        }
+    }
+    return NULL;
+}
+
+const char *http_method_name(int method) { return llhttp_method_name((llhttp_method_t)method); }
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+const char *http_date_now(void)
+{
+    static time_t cached_at = -1;
+    static char cached[40];
+    time_t now = time(NULL);
+    if (now != cached_at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(cached, sizeof cached, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached_at = now;
+    }
+    return cached;
+}
+
+int http_contains(const char *value, size_t len, const char *token, int substring)
+{
+    size_t tlen = strlen(token);
+    if (!value || tlen == 0 || len < tlen)
+        return 0;
+    for (size_t i = 0; i + tlen <= len; i++) {
+        if (strncasecmp(value + i, token, tlen) != 0)
+            continue;
+        if (substring)
+            return 1;
+        /* Token match: bounded by list separators or parameters. */
+        int left = i == 0 || value[i - 1] == ',' || value[i - 1] == ' ' || value[i - 1] == '\t';
+        size_t e = i + tlen;
+        int right = e == len || value[e] == ',' || value[e] == ';' || value[e] == ' ' ||
+                    value[e] == '\t';
+        if (left && right)
+            return 1;
+    }
+    return 0;
+}
+
+int http_begin_head(buf_t *out, const char *status, size_t status_len)
+{
+    if (buf_append(out, "HTTP/1.1 ", 9) < 0 || buf_append(out, status, status_len) < 0 ||
+        buf_append(out, "\r\n", 2) < 0)
+        return -1;
+    return 0;
+}
+
+int http_add_header(buf_t *out, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (buf_reserve(out, nlen + vlen + 4) < 0)
+        return -1;
+    buf_append(out, name, nlen);
+    buf_append(out, ": ", 2);
+    buf_append(out, value, vlen);
+    buf_append(out, "\r\n", 2);
+    return 0;
+}
+
+int http_end_head(buf_t *out, size_t content_length, int keep_alive, int http10)
+{
+    const char *conn = keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
+    return buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
+                      http_date_now(), content_length, conn);
+}
+
+int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int head_only)
+{
+    char line[64], body[256];
+    const char *reason = http_reason(status);
+    int llen = snprintf(line, sizeof line, "%d %s", status, reason);
+    int blen = snprintf(body, sizeof body,
+                        "<html><head><title>%d %s</title></head>"
+                        "<body><h1>%d %s</h1></body></html>\n",
+                        status, reason, status, reason);
+    if (http_begin_head(out, line, (size_t)llen) < 0 ||
+        http_add_header(out, "Content-Type", 12, "text/html; charset=utf-8", 24) < 0 ||
+        http_end_head(out, (size_t)blen, keep_alive, http10) < 0)
+        return -1;
+    if (!head_only && buf_append(out, body, (size_t)blen) < 0)
+        return -1;
+    return 0;
+}
+
+static int is_tchar(unsigned char c)
+{
+    return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int http_header_valid(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (nlen == 0)
+        return 0;
+    for (size_t i = 0; i < nlen; i++)
+        if (!name[i] || !is_tchar((unsigned char)name[i]))
+            return 0;
+    for (size_t i = 0; i < vlen; i++)
+        if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+            return 0;
+    return 1;
+}
+
+int http_status_valid(const char *status, size_t len, int *code)
+{
+    if (len < 4 || status[3] != ' ')
+        return 0;
+    int c = 0;
+    for (int i = 0; i < 3; i++) {
+        if (status[i] < '0' || status[i] > '9')
+            return 0;
+        c = c * 10 + (status[i] - '0');
+    }
+    if (c < 100 || c > 599)
+        return 0;
+    for (size_t i = 4; i < len; i++) {
+        unsigned char ch = (unsigned char)status[i];
+        if (ch < 0x20 && ch != '\t')
+            return 0;
+        if (ch == 0x7f)
+            return 0;
+    }
+    *code = c;
+    return 1;
+}

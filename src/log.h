@@ -1,0 +1,19 @@
+/* The server's console log on stderr: one line per event. */
+#ifndef GAELIC_LOG_H
+#define GAELIC_LOG_H
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR };
+
+extern int log_min_level;
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+/* Parses "debug|info|warning|error"; -1 when unknown. */
+int log_level_parse(const char *s);
+
+#endif

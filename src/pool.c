@@ -1,0 +1,861 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "zygote_proto.h"
+
+enum inst_state { I_STARTING, I_READY, I_STOPPING, I_DEAD };
+
+typedef struct {
+    uint32_t id; /* 0: free */
+    job_t *job;  /* NULL when the owner cancelled */
+} slot_t;
+
+struct instance {
+    io_watch_t w; /* the channel; must stay first */
+    pool_t *pool;
+    enum inst_state state;
+    uint32_t no;
+    char id[33];
+    pid_t pid;
+    int pidfd;
+    int inflight;
+    int capacity;
+    slot_t *slots;
+    uint32_t next_id;
+    buf_t rbuf, wbuf;
+    int writable;
+    uint64_t last_active_ms;
+    uint64_t stop_deadline_ms;
+    instance_t *next;
+};
+
+struct pool {
+    loop_t *loop;
+    pool_opts_t o;
+    io_watch_t zy_w;
+    pid_t zy_pid;
+    uint64_t zy_started_ms;
+    int zy_failures;
+    instance_t *instances;
+    instance_t *graveyard;
+    int n_alive, n_starting;
+    int start_failures; /* consecutive instances that died before READY */
+    job_t *q_head, *q_tail;
+    int n_queued;
+    int inflight;
+    uint32_t next_no;
+    int shutting_down;
+    loop_timer_t tick;
+};
+
+#define TICK_MS 250
+#define STOP_GRACE_MS 30000
+#define MAX_START_FAILURES 3
+
+static void kick(pool_t *pool);
+static void instance_fail(instance_t *inst, const char *why);
+
+/* ---------- queue ---------- */
+
+static void queue_push(pool_t *pool, job_t *job)
+{
+    job->next = NULL;
+    job->prev = pool->q_tail;
+    if (pool->q_tail)
+        pool->q_tail->next = job;
+    else
+        pool->q_head = job;
+    pool->q_tail = job;
+    job->queued = 1;
+    pool->n_queued++;
+}
+
+static void queue_remove(pool_t *pool, job_t *job)
+{
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        pool->q_head = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    else
+        pool->q_tail = job->prev;
+    job->next = job->prev = NULL;
+    job->queued = 0;
+    pool->n_queued--;
+}
+
+static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
+{
+    job_result_t res;
+    memset(&res, 0, sizeof res);
+    res.error_status = status;
+    res.error_reason = reason;
+    res.instance_id = instance_id;
+    job->inst = NULL;
+    job->done(job, &res);
+}
+
+/* ---------- zygote ---------- */
+
+static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
+
+static int zygote_spawn(pool_t *pool)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        log_error("zygote: socketpair: %s", strerror(errno));
+        return -1;
+    }
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", pool->o.threads);
+    char *argv[] = {"gaelic", "_zygote", "--app", (char *)pool->o.app_root,
+                    "--python", (char *)pool->o.python_dir, "--threads", threads,
+                    "--fd", "3", NULL};
+    /* Instances get a small, fixed environment: the app's own variables
+     * arrive per request (RT8). Sanitizer settings pass through for tests. */
+    char *envp[8];
+    int n = 0;
+    envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    envp[n++] = "LANG=C.UTF-8";
+    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TZ"};
+    static char passbuf[4][512];
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = getenv(pass[i]);
+        if (v && strlen(v) < 400) {
+            snprintf(passbuf[i], sizeof passbuf[i], "%s=%s", pass[i], v);
+            envp[n++] = passbuf[i];
+        }
+    }
+    envp[n] = NULL;
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("zygote: fork: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* The master blocks SIGINT/SIGTERM for its signalfd; the zygote
+         * must not inherit that. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(sv[1], 3) < 0)
+            _exit(127);
+        execve(pool->o.exe, argv, envp);
+        _exit(127);
+    }
+    close(sv[1]);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    pool->zy_w.fd = sv[0];
+    pool->zy_w.cb = zygote_event;
+    pool->zy_pid = pid;
+    pool->zy_started_ms = pool->loop->now_ms;
+    if (loop_add(pool->loop, &pool->zy_w, EPOLLIN | EPOLLRDHUP) < 0) {
+        log_error("zygote: epoll: %s", strerror(errno));
+        return -1;
+    }
+    log_debug("zygote started (pid %d)", (int)pid);
+    return 0;
+}
+
+static void zygote_lost(pool_t *pool)
+{
+    loop_del(pool->loop, &pool->zy_w);
+    close(pool->zy_w.fd);
+    pool->zy_w.fd = -1;
+    int status = 0;
+    if (pool->zy_pid > 0 && waitpid(pool->zy_pid, &status, 0) == pool->zy_pid) {
+        if (WIFSIGNALED(status))
+            log_error("zygote (pid %d) was killed by signal %d", (int)pool->zy_pid,
+                      WTERMSIG(status));
+        else if (!pool->shutting_down)
+            log_error("zygote (pid %d) exited with status %d", (int)pool->zy_pid,
+                      WEXITSTATUS(status));
+    }
+    pool->zy_pid = 0;
+    /* Instances not yet reported as spawned can never be. */
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next; /* instance_fail moves i to the graveyard */
+        if (i->state != I_DEAD && i->pid == 0)
+            instance_fail(i, "the zygote died before starting it");
+    }
+    if (pool->shutting_down)
+        return;
+    pool->zy_failures++;
+    if (pool->zy_failures > MAX_START_FAILURES) {
+        log_error("zygote keeps failing; requests will get 500 until restart");
+        return;
+    }
+    zygote_spawn(pool);
+}
+
+static instance_t *instance_by_no(pool_t *pool, uint32_t no)
+{
+    for (instance_t *i = pool->instances; i; i = i->next)
+        if (i->no == no)
+            return i;
+    return NULL;
+}
+
+static void describe_exit(int status, char *out, size_t n)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, n, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
+}
+
+static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)loop;
+    pool_t *pool = (pool_t *)((char *)w - offsetof(pool_t, zy_w));
+    for (;;) {
+        zy_msg_t msg;
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {.iov_base = &msg, .iov_len = sizeof msg};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                            .msg_controllen = sizeof cbuf};
+        ssize_t n = recvmsg(w->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) {
+            zygote_lost(pool);
+            return;
+        }
+        int fd = -1;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        if ((size_t)n != sizeof msg) {
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        instance_t *inst = instance_by_no(pool, msg.instance_no);
+        if (msg.type == ZY_SPAWNED) {
+            if (!inst || inst->state == I_DEAD) {
+                if (fd >= 0) {
+                    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+                    close(fd);
+                }
+                continue;
+            }
+            if (msg.pid <= 0 || msg.status != 0) {
+                if (fd >= 0)
+                    close(fd);
+                instance_fail(inst, "the zygote could not fork it");
+                continue;
+            }
+            inst->pid = msg.pid;
+            inst->pidfd = fd;
+            pool->zy_failures = 0;
+            if (inst->state == I_STOPPING && inst->inflight == 0 && fd >= 0)
+                syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+        } else if (msg.type == ZY_EXITED) {
+            if (fd >= 0)
+                close(fd);
+            char how[96];
+            describe_exit(msg.status, how, sizeof how);
+            int clean = WIFEXITED(msg.status) && WEXITSTATUS(msg.status) == 0;
+            if (clean)
+                log_debug("instance %u (pid %d) %s", msg.instance_no, msg.pid, how);
+            else
+                log_warn("instance %u (pid %d) %s", msg.instance_no, msg.pid, how);
+            if (inst && inst->pid == msg.pid && inst->state != I_DEAD)
+                instance_fail(inst, clean ? "the instance exited" : "the instance crashed");
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        zygote_lost(pool);
+}
+
+/* ---------- instances ---------- */
+
+static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events);
+
+static void make_instance_id(char out[33])
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        uint64_t t = loop_clock_ms() ^ (uint64_t)getpid() << 32;
+        memcpy(r, &t, 8);
+        memcpy(r + 8, &t, 8);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static instance_t *instance_spawn(pool_t *pool)
+{
+    if (pool->zy_w.fd < 0)
+        return NULL;
+    instance_t *inst = calloc(1, sizeof *inst);
+    if (!inst)
+        return NULL;
+    inst->slots = calloc((size_t)pool->o.threads, sizeof *inst->slots);
+    if (!inst->slots) {
+        free(inst);
+        return NULL;
+    }
+    int ch[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch) < 0) {
+        log_error("instance: socketpair: %s", strerror(errno));
+        free(inst->slots);
+        free(inst);
+        return NULL;
+    }
+    inst->pool = pool;
+    inst->no = ++pool->next_no;
+    inst->capacity = pool->o.threads;
+    inst->pidfd = -1;
+    inst->state = I_STARTING;
+    inst->last_active_ms = pool->loop->now_ms;
+    make_instance_id(inst->id);
+
+    zy_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = ZY_SPAWN;
+    msg.instance_no = inst->no;
+    memcpy(msg.instance_id, inst->id, sizeof inst->id);
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {.iov_base = &msg, .iov_len = sizeof msg};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof cbuf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &ch[1], sizeof(int));
+    ssize_t sent = sendmsg(pool->zy_w.fd, &mh, MSG_NOSIGNAL);
+    close(ch[1]);
+    if (sent != (ssize_t)sizeof msg) {
+        log_error("instance: cannot reach the zygote: %s", strerror(errno));
+        close(ch[0]);
+        free(inst->slots);
+        free(inst);
+        return NULL;
+    }
+    fcntl(ch[0], F_SETFL, O_NONBLOCK);
+    inst->w.fd = ch[0];
+    inst->w.cb = instance_event;
+    inst->writable = 1;
+    if (loop_add(pool->loop, &inst->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        close(ch[0]);
+        free(inst->slots);
+        free(inst);
+        return NULL;
+    }
+    inst->next = pool->instances;
+    pool->instances = inst;
+    pool->n_alive++;
+    pool->n_starting++;
+    log_debug("instance %u starting (%s)", inst->no, inst->id);
+    return inst;
+}
+
+static void unlink_instance(pool_t *pool, instance_t *inst)
+{
+    for (instance_t **p = &pool->instances; *p; p = &(*p)->next) {
+        if (*p == inst) {
+            *p = inst->next;
+            break;
+        }
+    }
+    inst->next = pool->graveyard;
+    pool->graveyard = inst;
+}
+
+static void instance_kill(instance_t *inst)
+{
+    if (inst->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, inst->pidfd, SIGKILL, NULL, 0);
+}
+
+static void instance_fail(instance_t *inst, const char *why)
+{
+    pool_t *pool = inst->pool;
+    if (inst->state == I_DEAD)
+        return;
+    int was_starting = inst->state == I_STARTING;
+    int had_work = inst->inflight > 0;
+    if (was_starting) {
+        pool->n_starting--;
+        if (!pool->shutting_down)
+            pool->start_failures++;
+    }
+    inst->state = I_DEAD;
+    pool->n_alive--;
+    instance_kill(inst);
+    loop_del(pool->loop, &inst->w);
+    close(inst->w.fd);
+    inst->w.fd = -1;
+    if (inst->pidfd >= 0) {
+        close(inst->pidfd);
+        inst->pidfd = -1;
+    }
+    if (had_work || was_starting)
+        log_warn("instance %u (%s) lost: %s", inst->no, inst->id, why);
+    for (int s = 0; s < inst->capacity; s++) {
+        slot_t *slot = &inst->slots[s];
+        if (!slot->id)
+            continue;
+        job_t *job = slot->job;
+        slot->id = 0;
+        slot->job = NULL;
+        inst->inflight--;
+        pool->inflight--;
+        if (job)
+            job_fail(job, 500, why, inst->id);
+    }
+    unlink_instance(pool, inst);
+    if (pool->start_failures >= MAX_START_FAILURES) {
+        /* Do not spin forking instances that cannot start: fail what waits. */
+        log_error("%d instances in a row died while starting; failing %d queued requests",
+                  pool->start_failures, pool->n_queued);
+        while (pool->q_head) {
+            job_t *job = pool->q_head;
+            queue_remove(pool, job);
+            job_fail(job, 500, "instances fail to start", NULL);
+        }
+        pool->start_failures = 0;
+    }
+    kick(pool);
+}
+
+static void instance_stop(instance_t *inst)
+{
+    if (inst->state == I_STOPPING || inst->state == I_DEAD)
+        return;
+    if (inst->state == I_STARTING)
+        inst->pool->n_starting--;
+    inst->state = I_STOPPING;
+    inst->stop_deadline_ms = inst->pool->loop->now_ms + STOP_GRACE_MS;
+    long start = ipc_begin_frame(&inst->wbuf, IPC_SHUTDOWN, 0);
+    if (start >= 0)
+        ipc_end_frame(&inst->wbuf, start);
+}
+
+static int instance_flush(instance_t *inst)
+{
+    while (inst->wbuf.len > 0) {
+        ssize_t n = write(inst->w.fd, buf_ptr(&inst->wbuf), inst->wbuf.len);
+        if (n > 0) {
+            buf_consume(&inst->wbuf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            inst->writable = 0;
+            return 0;
+        }
+        instance_fail(inst, "its channel broke");
+        return -1;
+    }
+    return 0;
+}
+
+static int dispatch(instance_t *inst, job_t *job)
+{
+    pool_t *pool = inst->pool;
+    int s = 0;
+    while (s < inst->capacity && inst->slots[s].id)
+        s++;
+    if (s == inst->capacity)
+        return -1;
+    uint32_t id = ++inst->next_id;
+    if (id == 0)
+        id = ++inst->next_id;
+    buf_t *b = &inst->wbuf;
+    size_t mark = b->len;
+    long start = ipc_begin_frame(b, IPC_REQUEST, id);
+    if (start < 0 || ipc_put_bytes(b, job->script, job->script_len) < 0 ||
+        ipc_put_u32(b, job->n_env + 1) < 0 || buf_append(b, buf_ptr(job->env), job->env->len) < 0 ||
+        ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 || ipc_put_bytes(b, inst->id, 32) < 0 ||
+        ipc_put_bytes(b, job->body, job->body_len) < 0 || ipc_end_frame(b, start) < 0) {
+        b->len = mark;
+        job_fail(job, 500, "out of memory building the request", NULL);
+        return 0;
+    }
+    inst->slots[s].id = id;
+    inst->slots[s].job = job;
+    inst->inflight++;
+    pool->inflight++;
+    inst->last_active_ms = pool->loop->now_ms;
+    job->inst = inst;
+    job->id = id;
+    if (inst->writable)
+        instance_flush(inst);
+    return 0;
+}
+
+static instance_t *free_instance(pool_t *pool)
+{
+    /* Pack requests onto the oldest ready instance with room, so extra
+     * instances go idle and can be stopped. */
+    instance_t *best = NULL;
+    for (instance_t *i = pool->instances; i; i = i->next)
+        if (i->state == I_READY && i->inflight < i->capacity)
+            best = i; /* the list is newest-first: the last hit is oldest */
+    return best;
+}
+
+static void kick(pool_t *pool)
+{
+    while (pool->q_head && pool->inflight < pool->o.max_concurrent) {
+        instance_t *inst = free_instance(pool);
+        if (!inst)
+            break;
+        job_t *job = pool->q_head;
+        queue_remove(pool, job);
+        if (dispatch(inst, job) < 0) {
+            queue_push(pool, job);
+            break;
+        }
+    }
+    if (!pool->q_head || pool->inflight >= pool->o.max_concurrent)
+        return;
+    /* Requests wait for lack of instance capacity: start more. */
+    int coming = pool->n_starting * pool->o.threads;
+    while (pool->n_alive < pool->o.max_instances && coming < pool->n_queued) {
+        if (!instance_spawn(pool))
+            break;
+        coming += pool->o.threads;
+    }
+}
+
+static void slot_done(instance_t *inst, uint32_t id, job_t **job_out, int *found)
+{
+    *found = 0;
+    *job_out = NULL;
+    for (int s = 0; s < inst->capacity; s++) {
+        if (inst->slots[s].id == id) {
+            *job_out = inst->slots[s].job;
+            inst->slots[s].id = 0;
+            inst->slots[s].job = NULL;
+            inst->inflight--;
+            inst->pool->inflight--;
+            *found = 1;
+            return;
+        }
+    }
+}
+
+static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+{
+    pool_t *pool = inst->pool;
+    job_t *job;
+    int found;
+    slot_done(inst, h->id, &job, &found);
+    if (!found) {
+        log_error("instance %u answered request %u it was not given", inst->no, h->id);
+        return -1;
+    }
+    inst->last_active_ms = pool->loop->now_ms;
+    job_result_t res;
+    memset(&res, 0, sizeof res);
+    res.instance_id = inst->id;
+    ipc_reader_t r;
+    ipc_reader_init(&r, payload, h->len);
+    uint32_t n_headers = 0;
+    if (ipc_get_bytes(&r, &res.status, &res.status_len) < 0 || ipc_get_u32(&r, &n_headers) < 0) {
+        if (job)
+            job_fail(job, 500, "malformed response from the instance", inst->id);
+        return -1;
+    }
+    res.headers = r;
+    res.n_headers = n_headers;
+    for (uint32_t i = 0; i < n_headers; i++) {
+        const char *p;
+        uint32_t n;
+        if (ipc_get_bytes(&r, &p, &n) < 0 || ipc_get_bytes(&r, &p, &n) < 0)
+            break;
+    }
+    if (r.err || ipc_get_bytes(&r, &res.body, &res.body_len) < 0 || r.left != 0) {
+        if (job)
+            job_fail(job, 500, "malformed response from the instance", inst->id);
+        return -1;
+    }
+    if (!job)
+        return 0; /* the client went away */
+    job->inst = NULL;
+    if (res.body_len > pool->o.max_response_bytes) {
+        char why[160];
+        snprintf(why, sizeof why, "response too large: %u bytes, the limit is %zu", res.body_len,
+                 pool->o.max_response_bytes);
+        log_error("%.*s: %s", (int)job->script_len, job->script, why);
+        job_fail(job, 500, "response too large", inst->id);
+        return 0;
+    }
+    job->done(job, &res);
+    return 0;
+}
+
+static void handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+{
+    ipc_reader_t r;
+    ipc_reader_init(&r, payload, h->len);
+    uint32_t level;
+    const char *msg;
+    uint32_t n;
+    if (ipc_get_u32(&r, &level) < 0 || ipc_get_bytes(&r, &msg, &n) < 0)
+        return;
+    int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
+    log_msg(lv, "[instance %u] %.*s", inst->no, (int)n, msg);
+}
+
+/* Returns -1 when the instance broke the protocol (it is then killed). */
+static int handle_frames(instance_t *inst)
+{
+    pool_t *pool = inst->pool;
+    while (inst->rbuf.len >= IPC_HDR_SIZE && inst->state != I_DEAD) {
+        ipc_hdr_t h;
+        ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
+        if (h.len > IPC_MAX_PAYLOAD) {
+            instance_fail(inst, "it sent an oversized frame");
+            return -1;
+        }
+        if (inst->rbuf.len < IPC_HDR_SIZE + h.len)
+            break;
+        const uint8_t *payload = (const uint8_t *)buf_ptr(&inst->rbuf) + IPC_HDR_SIZE;
+        int rc = 0;
+        switch (h.type) {
+        case IPC_READY:
+            if (inst->state == I_STARTING) {
+                inst->state = I_READY;
+                pool->n_starting--;
+                pool->start_failures = 0;
+                log_debug("instance %u ready", inst->no);
+            }
+            break;
+        case IPC_RESPONSE:
+            rc = handle_response(inst, &h, payload);
+            break;
+        case IPC_LOG:
+            handle_log(inst, &h, payload);
+            break;
+        default:
+            rc = -1;
+        }
+        if (rc < 0) {
+            instance_fail(inst, "it broke the channel protocol");
+            return -1;
+        }
+        buf_consume(&inst->rbuf, IPC_HDR_SIZE + h.len);
+    }
+    return 0;
+}
+
+static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)loop;
+    instance_t *inst = (instance_t *)w;
+    if (inst->state == I_DEAD)
+        return;
+    if (events & EPOLLOUT) {
+        inst->writable = 1;
+        if (instance_flush(inst) < 0)
+            return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        for (;;) {
+            size_t want = 65536;
+            if (inst->rbuf.len >= IPC_HDR_SIZE) {
+                ipc_hdr_t h;
+                ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
+                if (h.len <= IPC_MAX_PAYLOAD && IPC_HDR_SIZE + h.len > inst->rbuf.len &&
+                    IPC_HDR_SIZE + h.len - inst->rbuf.len > want)
+                    want = IPC_HDR_SIZE + h.len - inst->rbuf.len;
+            }
+            if (buf_reserve(&inst->rbuf, want) < 0) {
+                instance_fail(inst, "out of memory reading its channel");
+                return;
+            }
+            char *dst = buf_ptr(&inst->rbuf) + inst->rbuf.len;
+            ssize_t n = read(w->fd, dst, inst->rbuf.cap - inst->rbuf.off - inst->rbuf.len);
+            if (n > 0) {
+                inst->rbuf.len += (size_t)n;
+                if (handle_frames(inst) < 0)
+                    return;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno == EAGAIN)
+                break;
+            instance_fail(inst, inst->state == I_STOPPING ? "the instance stopped"
+                                                          : "the instance exited unexpectedly");
+            return;
+        }
+    }
+    kick(inst->pool);
+}
+
+/* ---------- periodic work ---------- */
+
+static void tick(loop_t *loop, loop_timer_t *t)
+{
+    pool_t *pool = (pool_t *)((char *)t - offsetof(pool_t, tick));
+    uint64_t now = loop->now_ms;
+    while (pool->q_head && now - pool->q_head->queued_ms >= pool->o.max_pending_ms) {
+        job_t *job = pool->q_head;
+        queue_remove(pool, job);
+        log_warn("request waited %llu ms for an instance; answering 503",
+                 (unsigned long long)(now - job->queued_ms));
+        job_fail(job, 503, "no instance became free in time", NULL);
+    }
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next;
+        if (i->state == I_READY && i->inflight == 0 &&
+            now - i->last_active_ms >= pool->o.idle_timeout_ms) {
+            log_info("instance %u idle for %llu s; stopping it", i->no,
+                     (unsigned long long)((now - i->last_active_ms) / 1000));
+            instance_stop(i);
+            instance_flush(i);
+        } else if (i->state == I_STOPPING && now >= i->stop_deadline_ms) {
+            instance_kill(i);
+        }
+    }
+    kick(pool);
+    loop_timer_start(loop, &pool->tick, TICK_MS);
+}
+
+/* ---------- public ---------- */
+
+pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
+{
+    pool_t *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    pool->loop = loop;
+    pool->o = *opts;
+    if (pool->o.threads < 1)
+        pool->o.threads = 1;
+    pool->zy_w.fd = -1;
+    pool->tick.cb = tick;
+    return pool;
+}
+
+int pool_start(pool_t *pool)
+{
+    if (zygote_spawn(pool) < 0)
+        return -1;
+    return loop_timer_start(pool->loop, &pool->tick, TICK_MS);
+}
+
+void pool_submit(pool_t *pool, job_t *job)
+{
+    job->inst = NULL;
+    job->id = 0;
+    job->queued_ms = pool->loop->now_ms;
+    if (pool->zy_w.fd < 0 && pool->n_alive == 0) {
+        job_fail(job, 500, "no instance can be started (the zygote is down)", NULL);
+        return;
+    }
+    if (pool->n_queued >= pool->o.max_pending && (pool->inflight >= pool->o.max_concurrent ||
+                                                  !free_instance(pool))) {
+        job_fail(job, 503, "too many requests waiting", NULL);
+        return;
+    }
+    queue_push(pool, job);
+    kick(pool);
+}
+
+void pool_cancel(pool_t *pool, job_t *job)
+{
+    if (job->queued) {
+        queue_remove(pool, job);
+        return;
+    }
+    instance_t *inst = job->inst;
+    if (!inst)
+        return;
+    for (int s = 0; s < inst->capacity; s++)
+        if (inst->slots[s].id == job->id && inst->slots[s].job == job)
+            inst->slots[s].job = NULL;
+    job->inst = NULL;
+}
+
+void pool_shutdown(pool_t *pool)
+{
+    pool->shutting_down = 1;
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next;
+        if (i->state == I_DEAD)
+            continue;
+        instance_stop(i);
+        if (i->writable)
+            instance_flush(i);
+    }
+}
+
+int pool_busy(const pool_t *pool) { return pool->n_alive > 0 || pool->n_queued > 0; }
+
+int pool_instance_count(const pool_t *pool) { return pool->n_alive; }
+
+void pool_kill_all(pool_t *pool)
+{
+    pool->shutting_down = 1;
+    while (pool->instances)
+        instance_fail(pool->instances, "the server is stopping");
+    if (pool->zy_w.fd >= 0) {
+        /* Closing the socket makes the zygote kill its children and exit. */
+        loop_del(pool->loop, &pool->zy_w);
+        close(pool->zy_w.fd);
+        pool->zy_w.fd = -1;
+    }
+    if (pool->zy_pid > 0) {
+        for (int i = 0; i < 200; i++) {
+            if (waitpid(pool->zy_pid, NULL, WNOHANG) == pool->zy_pid) {
+                pool->zy_pid = 0;
+                break;
+            }
+            usleep(10000);
+        }
+        if (pool->zy_pid > 0) {
+            kill(pool->zy_pid, SIGKILL);
+            waitpid(pool->zy_pid, NULL, 0);
+            pool->zy_pid = 0;
+        }
+    }
+    loop_timer_stop(pool->loop, &pool->tick);
+}
+
+void pool_reap(pool_t *pool)
+{
+    while (pool->graveyard) {
+        instance_t *i = pool->graveyard;
+        pool->graveyard = i->next;
+        buf_free(&i->rbuf);
+        buf_free(&i->wbuf);
+        free(i->slots);
+        free(i);
+    }
+}
+
+void pool_free(pool_t *pool)
+{
+    if (!pool)
+        return;
+    pool_kill_all(pool);
+    pool_reap(pool);
+    free(pool);
+}

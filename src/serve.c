@@ -1,0 +1,526 @@
+/* `gaelic serve`: options, start-up checks, the listening socket, signals
+ * and the graceful stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+typedef enum { OPT_STR, OPT_INT, OPT_SIZE, OPT_SECONDS } opt_kind_t;
+
+typedef struct {
+    const char *name;
+    opt_kind_t kind;
+    size_t offset; /* into serve_opts_t */
+    const char *arg;
+    const char *help;
+} opt_def_t;
+
+#define OFF(f) offsetof(serve_opts_t, f)
+
+static const opt_def_t options[] = {
+    {"host", OPT_STR, OFF(host), "H", "address to listen on (default 127.0.0.1)"},
+    {"port", OPT_INT, OFF(port), "P", "port to listen on (default 8080; 0 picks a free port)"},
+    {"application", OPT_STR, OFF(application), "ID",
+     "application id (default: app.yaml's application, else the folder name)"},
+    {"storage_path", OPT_STR, OFF(storage_path), "DIR",
+     "where logs and data are kept (default: a folder per app under ~/.cache/gaelic)"},
+    {"max_instances", OPT_INT, OFF(max_instances), "N",
+     "most instances of the default version (default 4)"},
+    {"threads", OPT_INT, OFF(threads), "N",
+     "concurrent requests per instance when threadsafe: true (default 8)"},
+    {"max_concurrent_requests", OPT_INT, OFF(max_concurrent), "N",
+     "most dynamic requests running at once per app (default 30)"},
+    {"max_pending_requests", OPT_INT, OFF(max_pending), "N",
+     "requests that may wait for an instance; more get 503 (default 100)"},
+    {"max_pending_latency", OPT_SECONDS, OFF(max_pending_ms), "S",
+     "seconds a request may wait for an instance before 503 (default 10)"},
+    {"instance_idle_timeout", OPT_SECONDS, OFF(idle_timeout_ms), "S",
+     "idle instances are stopped after this many seconds (default 900)"},
+    {"max_request_bytes", OPT_SIZE, OFF(max_request_bytes), "N",
+     "largest request body; larger gets 413 (default 10485760)"},
+    {"max_response_bytes", OPT_SIZE, OFF(max_response_bytes), "N",
+     "largest response body; larger becomes 500 (default 10485760)"},
+    {"max_header_bytes", OPT_SIZE, OFF(max_header_bytes), "N",
+     "largest request line plus headers; larger gets 431 (default 65536)"},
+    {"max_url_bytes", OPT_SIZE, OFF(max_url_bytes), "N",
+     "longest request URL; longer gets 414 (default 8192)"},
+    {"header_timeout", OPT_SECONDS, OFF(header_timeout_ms), "S",
+     "seconds allowed to send a whole request head (default 10)"},
+    {"body_timeout", OPT_SECONDS, OFF(body_timeout_ms), "S",
+     "seconds a request body or a response may stall (default 30)"},
+    {"keepalive_timeout", OPT_SECONDS, OFF(keepalive_timeout_ms), "S",
+     "idle keep-alive connections are closed after this (default 60)"},
+    {"shutdown_timeout", OPT_SECONDS, OFF(shutdown_timeout_ms), "S",
+     "on SIGINT/SIGTERM, seconds running requests get to finish (default 30)"},
+    {"max_connections", OPT_INT, OFF(max_connections), "N",
+     "most open client connections (default 10000)"},
+};
+
+static void serve_usage(FILE *f)
+{
+    fputs("usage: gaelic serve APPDIR [options]\n"
+          "\n"
+          "Serves the App Engine app in APPDIR (the folder with app.yaml) and prints\n"
+          "the URL it serves on. SIGINT/SIGTERM stop it gracefully.\n"
+          "\n"
+          "options (--name VALUE or --name=VALUE):\n",
+          f);
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].arg);
+        fprintf(f, "  %-34s %s\n", left, options[i].help);
+    }
+    fputs("  --log_level LEVEL                  debug, info, warning or error (default info)\n"
+          "  -h, --help                         show this help\n"
+          "\n"
+          "exit status: 0 after a clean stop, 2 for a usage or app.yaml error, 1 when the\n"
+          "server cannot run (for example, the port is in use).\n",
+          f);
+}
+
+static void set_defaults(serve_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 8080;
+    o->max_instances = 4;
+    o->threads = 8;
+    o->max_concurrent = 30;
+    o->max_pending = 100;
+    o->max_pending_ms = 10000;
+    o->idle_timeout_ms = 900000;
+    o->header_timeout_ms = 10000;
+    o->body_timeout_ms = 30000;
+    o->keepalive_timeout_ms = 60000;
+    o->shutdown_timeout_ms = 30000;
+    o->max_request_bytes = 10485760;
+    o->max_response_bytes = 10485760;
+    o->max_header_bytes = 65536;
+    o->max_url_bytes = 8192;
+    o->max_connections = 10000;
+}
+
+static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
+{
+    char *end;
+    void *field = (char *)o + d->offset;
+    errno = 0;
+    switch (d->kind) {
+    case OPT_STR:
+        if (!*v)
+            goto bad;
+        *(const char **)field = v;
+        return 0;
+    case OPT_INT: {
+        long n = strtol(v, &end, 10);
+        int min = strcmp(d->name, "port") == 0 ? 0 : 1;
+        if (errno || *end || end == v || n < min || n > (strcmp(d->name, "port") ? 1000000 : 65535))
+            goto bad;
+        *(int *)field = (int)n;
+        return 0;
+    }
+    case OPT_SIZE: {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || *end || end == v || v[0] == '-' || n == 0 || n > (1ull << 32))
+            goto bad;
+        *(size_t *)field = (size_t)n;
+        return 0;
+    }
+    case OPT_SECONDS: {
+        double s = strtod(v, &end);
+        if (errno || *end || end == v || !(s > 0) || s > 31536000)
+            goto bad;
+        *(uint64_t *)field = (uint64_t)(s * 1000.0 + 0.5);
+        return 0;
+    }
+    }
+bad:
+    fprintf(stderr, "gaelic serve: --%s: invalid value '%s'\n", d->name, v);
+    return -1;
+}
+
+/* 0 ok, 1 help printed, -1 usage error (printed). */
+static int parse_args(int argc, char **argv, serve_opts_t *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            serve_usage(stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            if (o->app_dir) {
+                fprintf(stderr, "gaelic serve: unexpected argument '%s'\n", a);
+                return -1;
+            }
+            o->app_dir = a;
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "gaelic serve: --%.*s needs a value\n", (int)nlen, name);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        if (nlen == 9 && !strncmp(name, "log_level", 9)) {
+            int lv = log_level_parse(value);
+            if (lv < 0) {
+                fprintf(stderr, "gaelic serve: --log_level: invalid value '%s'\n", value);
+                return -1;
+            }
+            log_min_level = lv;
+            continue;
+        }
+        const opt_def_t *d = NULL;
+        for (size_t k = 0; k < sizeof options / sizeof *options; k++)
+            if (strlen(options[k].name) == nlen && !strncmp(options[k].name, name, nlen))
+                d = &options[k];
+        if (!d) {
+            fprintf(stderr, "gaelic serve: unknown option '--%.*s' (see gaelic serve --help)\n",
+                    (int)nlen, name);
+            return -1;
+        }
+        if (set_option(o, d, value) < 0)
+            return -1;
+    }
+    if (!o->app_dir) {
+        fprintf(stderr, "gaelic serve: missing APPDIR\n");
+        serve_usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- socket and signals ---------- */
+
+static void server_stop_step(loop_t *loop, loop_timer_t *t);
+
+static void begin_stop(server_t *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    log_info("stopping: finishing running requests (up to %llu s)",
+             (unsigned long long)(srv->o.shutdown_timeout_ms / 1000));
+    if (srv->listen_w.fd >= 0) {
+        loop_del(&srv->loop, &srv->listen_w);
+        close(srv->listen_w.fd);
+        srv->listen_w.fd = -1;
+    }
+    loop_timer_stop(&srv->loop, &srv->accept_timer);
+    conn_stop_all(srv);
+    srv->stop_deadline_ms = srv->loop.now_ms + srv->o.shutdown_timeout_ms;
+    srv->stop_timer.cb = server_stop_step;
+    loop_timer_start(&srv->loop, &srv->stop_timer, 0);
+}
+
+/* Polls until the connections are done, then lets instances exit (briefly)
+ * and stops the loop. */
+static void server_stop_step(loop_t *loop, loop_timer_t *t)
+{
+    server_t *srv = (server_t *)loop;
+    (void)t;
+    static uint64_t pool_deadline;
+    if (srv->stopping == 1) {
+        if (conn_busy_count(srv) > 0 && loop->now_ms < srv->stop_deadline_ms) {
+            loop_timer_start(loop, &srv->stop_timer, 20);
+            return;
+        }
+        if (conn_busy_count(srv) > 0)
+            log_warn("stopping: %d requests still running after the grace period",
+                     conn_busy_count(srv));
+        srv->stopping = 2;
+        pool_shutdown(srv->pool);
+        pool_deadline = loop->now_ms + 2000;
+    }
+    if (pool_busy(srv->pool) && loop->now_ms < pool_deadline) {
+        loop_timer_start(loop, &srv->stop_timer, 20);
+        return;
+    }
+    loop->stop = 1;
+}
+
+static void on_signal(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)events;
+    server_t *srv = (server_t *)loop;
+    struct signalfd_siginfo si;
+    while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+            if (srv->stopping) {
+                log_warn("second signal: stopping now");
+                loop->stop = 1;
+            } else {
+                begin_stop(srv);
+            }
+        }
+    }
+}
+
+static void accept_resume(loop_t *loop, loop_timer_t *t);
+
+static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)events;
+    server_t *srv = (server_t *)loop;
+    if (srv->stopping)
+        return;
+    while (srv->n_conns < srv->o.max_connections) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(w->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_open(srv, fd, (struct sockaddr *)&ss);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN)
+            return;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            log_warn("accept: %s; pausing new connections for 100 ms", strerror(errno));
+        break;
+    }
+    /* Edge-triggered: come back later for what is still pending. */
+    srv->accept_timer.cb = accept_resume;
+    loop_timer_start(loop, &srv->accept_timer, 100);
+}
+
+static void accept_resume(loop_t *loop, loop_timer_t *t)
+{
+    server_t *srv = (server_t *)loop;
+    (void)t;
+    if (srv->listen_w.fd >= 0)
+        on_accept(loop, &srv->listen_w, EPOLLIN);
+}
+
+static int open_listener(server_t *srv)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", srv->o.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int rc = getaddrinfo(srv->o.host, port, &hints, &res);
+    if (rc != 0) {
+        log_error("cannot resolve --host %s: %s", srv->o.host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    int err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        log_error("cannot listen on %s:%d: %s", srv->o.host, srv->o.port, strerror(err));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    char host[INET6_ADDRSTRLEN + 2];
+    char serv[16];
+    getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, serv, sizeof serv,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    srv->listen_port = atoi(serv);
+    snprintf(srv->listen_host, sizeof srv->listen_host, "%s", host);
+    if (ss.ss_family == AF_INET6)
+        snprintf(srv->hostport, sizeof srv->hostport, "[%s]:%d", host, srv->listen_port);
+    else
+        snprintf(srv->hostport, sizeof srv->hostport, "%s:%d", host, srv->listen_port);
+    srv->listen_w.fd = fd;
+    srv->listen_w.cb = on_accept;
+    return loop_add(&srv->loop, &srv->listen_w, EPOLLIN);
+}
+
+static int open_signals(server_t *srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    srv->signal_w.fd = fd;
+    srv->signal_w.cb = on_signal;
+    return loop_add(&srv->loop, &srv->signal_w, EPOLLIN);
+}
+
+static void after_batch(loop_t *loop)
+{
+    server_t *srv = (server_t *)loop;
+    conn_reap(srv);
+    pool_reap(srv->pool);
+}
+
+/* ---------- start-up ---------- */
+
+static int find_python_dir(const char *exe, char *out, size_t n)
+{
+    const char *env = getenv("GAELIC_PYTHON_DIR");
+    if (env) {
+        snprintf(out, n, "%s", env);
+    } else {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", exe);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(out, n, "%s/../python", dir);
+    }
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(out, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+        return -1;
+    snprintf(out, n, "%s", real);
+    return 0;
+}
+
+static void app_identity(server_t *srv)
+{
+    const app_config_t *cfg = srv->cfg;
+    const char *id = srv->o.application ? srv->o.application : cfg->application;
+    if (id) {
+        snprintf(srv->app_id, sizeof srv->app_id, "%s", id);
+    } else {
+        const char *base = strrchr(cfg->root, '/');
+        snprintf(srv->app_id, sizeof srv->app_id, "%s", base && base[1] ? base + 1 : cfg->root);
+    }
+    /* CURRENT_VERSION_ID is major.minor; the minor number identifies this
+     * deployment, as App Engine's did. */
+    snprintf(srv->version_id, sizeof srv->version_id, "%s.%lld",
+             cfg->version ? cfg->version : "1", (long long)time(NULL));
+}
+
+int serve_main(int argc, char **argv)
+{
+    server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return EXIT_RUNTIME;
+    int rc = EXIT_RUNTIME;
+    set_defaults(&srv->o);
+    int pa = parse_args(argc, argv, &srv->o);
+    if (pa != 0) {
+        free(srv);
+        return pa > 0 ? 0 : EXIT_USAGE;
+    }
+    srv->listen_w.fd = srv->signal_w.fd = -1;
+
+    char err[1024];
+    if (config_load(srv->o.app_dir, &srv->cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic: %s\n", err);
+        free(srv);
+        return EXIT_USAGE;
+    }
+    app_file_limits_t lim = {1000, 10L << 20, 150L << 20};
+    if (config_check_files(srv->cfg, &lim, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic: %s\n", err);
+        config_free(srv->cfg);
+        free(srv);
+        return EXIT_USAGE;
+    }
+    app_identity(srv);
+
+    char exe[PATH_MAX], python_dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        log_error("cannot find my own binary: %s", strerror(errno));
+        goto out;
+    }
+    exe[n] = '\0';
+    if (find_python_dir(exe, python_dir, sizeof python_dir) < 0) {
+        log_error("cannot find gaelic's Python package folder %s (set GAELIC_PYTHON_DIR)",
+                  python_dir);
+        goto out;
+    }
+
+    srv->limits.max_header_bytes = srv->o.max_header_bytes;
+    srv->limits.max_url_bytes = srv->o.max_url_bytes;
+    srv->limits.max_body_bytes = srv->o.max_request_bytes;
+    if (loop_init(&srv->loop) < 0)
+        goto out;
+    srv->loop.after_batch = after_batch;
+    if (open_signals(srv) < 0) {
+        log_error("signals: %s", strerror(errno));
+        goto out;
+    }
+    if (open_listener(srv) < 0)
+        goto out;
+
+    pool_opts_t po = {
+        .app_root = srv->cfg->root,
+        .python_dir = python_dir,
+        .exe = exe,
+        .max_instances = srv->o.max_instances,
+        .threads = srv->cfg->threadsafe ? srv->o.threads : 1,
+        .max_concurrent = srv->o.max_concurrent,
+        .max_pending = srv->o.max_pending,
+        .max_pending_ms = srv->o.max_pending_ms,
+        .idle_timeout_ms = srv->o.idle_timeout_ms,
+        .max_response_bytes = srv->o.max_response_bytes,
+    };
+    srv->pool = pool_new(&srv->loop, &po);
+    if (!srv->pool || pool_start(srv->pool) < 0)
+        goto out;
+
+    printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
+    fflush(stdout);
+    log_info("app \"%s\" version %s from %s (%s, %s)", srv->app_id, srv->version_id,
+             srv->cfg->root, srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
+             srv->cfg->runtime ? srv->cfg->runtime : "python27");
+
+    if (loop_run(&srv->loop) < 0)
+        log_error("event loop: %s", strerror(errno));
+    else
+        rc = 0;
+    log_info("stopped");
+out:
+    conn_close_all(srv);
+    conn_reap(srv);
+    if (srv->pool)
+        pool_free(srv->pool);
+    if (srv->listen_w.fd >= 0)
+        close(srv->listen_w.fd);
+    if (srv->signal_w.fd >= 0)
+        close(srv->signal_w.fd);
+    loop_close(&srv->loop);
+    config_free(srv->cfg);
+    free(srv);
+    return rc;
+}

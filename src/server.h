@@ -1,0 +1,65 @@
+/* The running server: options, the listening socket, connections, the
+ * instance pool. One per `gaelic serve`. */
+#ifndef GAELIC_SERVER_H
+#define GAELIC_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "loop.h"
+#include "pool.h"
+
+typedef struct {
+    const char *app_dir;
+    const char *host;
+    int port;
+    const char *application;
+    const char *storage_path;
+    int max_instances;
+    int threads;
+    int max_concurrent;
+    int max_pending;
+    uint64_t max_pending_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t keepalive_timeout_ms;
+    uint64_t shutdown_timeout_ms;
+    size_t max_request_bytes;
+    size_t max_response_bytes;
+    size_t max_header_bytes;
+    size_t max_url_bytes;
+    int max_connections;
+} serve_opts_t;
+
+typedef struct conn conn_t;
+
+typedef struct server {
+    loop_t loop;
+    serve_opts_t o;
+    app_config_t *cfg;
+    pool_t *pool;
+    http_limits_t limits;
+    io_watch_t listen_w;
+    io_watch_t signal_w;
+    char app_id[128];
+    char version_id[96];    /* CURRENT_VERSION_ID: major.minor */
+    char hostport[300];     /* DEFAULT_VERSION_HOSTNAME */
+    char listen_host[256];
+    int listen_port;
+    conn_t *conns;          /* open connections */
+    conn_t *closed_conns;   /* freed after the event batch */
+    int n_conns;
+    int accept_paused;
+    uint64_t request_seq;
+    int stopping;
+    uint64_t stop_deadline_ms;
+    loop_timer_t stop_timer;
+    loop_timer_t accept_timer;
+} server_t;
+
+int serve_main(int argc, char **argv);
+
+#endif
