@@ -154,6 +154,9 @@ static int zygote_spawn(pool_t *pool)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Its own session: a Ctrl-C at the terminal reaches only the
+         * master, which stops instances itself after requests finish. */
+        setsid();
         if (dup2(sv[1], 3) < 0)
             _exit(127);
         execve(pool->o.exe, argv, envp);
