@@ -52,8 +52,10 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	$(CC) -I$(LLHTTP_INC) $(OPT) -g $(SANFLAGS) -w -c -o $@ $<
 
 # Each unit test links only the objects it tests: test_NAME_OBJS lists them.
-test_config_OBJS := src/config.o src/buf.o
-test_router_OBJS := src/router.o src/config.o src/buf.o
+test_config_OBJS := src/config.o src/yaml_tree.o src/buf.o
+LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
+test_http_OBJS := src/http.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
+test_router_OBJS := src/router.o src/config.o src/yaml_tree.o src/buf.o
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/,$$($$*_OBJS))

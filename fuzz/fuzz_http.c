@@ -1,0 +1,57 @@
+/* libFuzzer target: the request path of the master. The input is split
+ * into reads at positions taken from its first byte, then fed through the
+ * parser like a connection would, pipelined requests included; each parsed
+ * request also goes through the environment builder. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cgi_env.h"
+#include "http.h"
+
+static const http_limits_t limits = {4096, 1024, 65536};
+
+static void build_env(const http_request_t *r)
+{
+    static const env_var_t vars[] = {{"A", "1"}};
+    app_env_t app = {"app", "1.1", "127.0.0.1:8080", "127.0.0.1", 8080, vars, 1};
+    buf_t env = BUF_INIT;
+    uint32_t n;
+    cgi_env_build(&env, &n, &app, r, "127.0.0.1", 1234, "0123");
+    buf_free(&env);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    size_t step = (size_t)data[0] % 17 + 1;
+    data++;
+    size--;
+    http_request_t r;
+    http_request_init(&r, &limits);
+    buf_t pending = BUF_INIT;
+    size_t pos = 0;
+    int done = 0;
+    while (pos < size && !done) {
+        size_t n = size - pos < step ? size - pos : step;
+        buf_append(&pending, data + pos, n);
+        pos += n;
+        while (pending.len > 0) {
+            size_t used = 0;
+            http_parse_t res = http_request_feed(&r, buf_ptr(&pending), pending.len, &used);
+            buf_consume(&pending, used);
+            if (res == HTTP_ERROR) {
+                done = 1;
+                break;
+            }
+            if (res == HTTP_MORE)
+                break;
+            build_env(&r);
+            http_request_reset(&r);
+        }
+    }
+    buf_free(&pending);
+    http_request_free(&r);
+    return 0;
+}

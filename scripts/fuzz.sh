@@ -1,0 +1,28 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and
+# runs each for FUZZ_SECONDS (default 60). Crashes land in build-fuzz/.
+set -eu
+cd "$(dirname "$0")/.."
+secs=${FUZZ_SECONDS:-60}
+out=build-fuzz
+mkdir -p "$out/llhttp"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -I/usr/share/include/llhttp"
+for f in api http llhttp; do
+    clang -g -O1 -fsanitize=fuzzer-no-link,address,undefined -I/usr/share/include/llhttp -w \
+        -c /usr/share/llhttp/$f.c -o "$out/llhttp/$f.o"
+done
+# shellcheck disable=SC2086
+clang $CFLAGS fuzz/fuzz_http.c src/http.c src/cgi_env.c src/ipc.c src/buf.c "$out"/llhttp/*.o \
+    -o "$out/fuzz_http"
+# shellcheck disable=SC2086
+clang $CFLAGS fuzz/fuzz_config.c src/config.c src/yaml_tree.c src/buf.c -lyaml -lpcre2-8 \
+    -o "$out/fuzz_config"
+status=0
+for t in fuzz_http fuzz_config; do
+    mkdir -p "$out/corpus-$t"
+    echo "fuzz: $t for ${secs}s"
+    (cd "$out" && "./$t" -max_total_time="$secs" -print_final_stats=0 "corpus-$t") \
+        >"$out/$t.log" 2>&1 || { status=1; tail -40 "$out/$t.log"; }
+    grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs" "$out/$t.log" | tail -1 || true
+done
+exit $status

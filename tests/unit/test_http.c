@@ -1,0 +1,220 @@
+/* HTTP glue: request parsing through llhttp, limits, pipelining, the
+ * request environment helpers and response serialisation. */
+#include <stdlib.h>
+
+#include "cgi_env.h"
+#include "http.h"
+#include "unit.h"
+
+static http_limits_t limits = {1024, 256, 4096};
+
+static http_parse_t feed_all(http_request_t *r, const char *s, size_t *used)
+{
+    return http_request_feed(r, s, strlen(s), used);
+}
+
+static void test_simple_get(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    size_t used;
+    const char *s = "GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\nX-Two:  v2  \r\n\r\n";
+    CHECK(feed_all(&r, s, &used) == HTTP_DONE);
+    CHECK(used == strlen(s));
+    CHECK_STR(http_request_url(&r), "/a/b?x=1");
+    CHECK(r.method == HTTP_GET);
+    CHECK(r.keep_alive == 1);
+    size_t n;
+    const char *v = http_request_header(&r, "HOST", &n);
+    CHECK(v && n == 11 && strncmp(v, "example.com", 11) == 0);
+    v = http_request_header(&r, "x-two", &n);
+    CHECK(v && n == 2 && strncmp(v, "v2", 2) == 0);
+    CHECK(http_request_header(&r, "missing", NULL) == NULL);
+    http_request_free(&r);
+}
+
+static void test_byte_by_byte(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    const char *s = "POST /p HTTP/1.1\r\nContent-Length: 5\r\nLong-Header-Name: value\r\n\r\nhello";
+    http_parse_t res = HTTP_MORE;
+    size_t i;
+    for (i = 0; i < strlen(s) && res == HTTP_MORE; i++) {
+        size_t used;
+        res = http_request_feed(&r, s + i, 1, &used);
+    }
+    CHECK(res == HTTP_DONE);
+    CHECK(i == strlen(s));
+    CHECK(r.body.len == 5 && memcmp(buf_ptr(&r.body), "hello", 5) == 0);
+    size_t n;
+    const char *v = http_request_header(&r, "long-header-name", &n);
+    CHECK(v && n == 5 && strncmp(v, "value", 5) == 0);
+    http_request_free(&r);
+}
+
+static void test_pipelined(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    const char *s = "GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n";
+    size_t used;
+    CHECK(feed_all(&r, s, &used) == HTTP_DONE);
+    CHECK_STR(http_request_url(&r), "/one");
+    size_t first = used;
+    CHECK(first == strlen(s) / 2);
+    http_request_reset(&r);
+    CHECK(http_request_feed(&r, s + first, strlen(s) - first, &used) == HTTP_DONE);
+    CHECK_STR(http_request_url(&r), "/two");
+    CHECK(used == strlen(s) - first);
+    http_request_free(&r);
+}
+
+static void test_chunked(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    const char *s = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    size_t used;
+    CHECK(feed_all(&r, s, &used) == HTTP_DONE);
+    CHECK(r.body.len == 11 && memcmp(buf_ptr(&r.body), "hello world", 11) == 0);
+    http_request_free(&r);
+}
+
+static int error_of(const char *s)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    size_t used;
+    http_parse_t res = http_request_feed(&r, s, strlen(s), &used);
+    int status = res == HTTP_ERROR ? r.error_status : res == HTTP_DONE ? 0 : -1;
+    http_request_free(&r);
+    return status;
+}
+
+static void test_errors(void)
+{
+    CHECK(error_of("BLAH\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nBad Header\r\n\r\n") == 400);
+    char big[2048];
+    memset(big, 'a', sizeof big);
+    big[sizeof big - 1] = '\0';
+    char req[4096];
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nX: %s\r\n\r\n", big);
+    CHECK(error_of(req) == 431);
+    char url[400];
+    memset(url, 'u', sizeof url);
+    url[sizeof url - 1] = '\0';
+    snprintf(req, sizeof req, "GET /%s HTTP/1.1\r\n\r\n", url);
+    CHECK(error_of(req) == 414);
+    CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n") == 413);
+    CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
+    CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == 501);
+    CHECK(error_of("GET / HTTP/1.1\r\nExpect: something\r\n\r\n") == 417);
+    /* chunked body growing past the limit */
+    buf_t b = BUF_INIT;
+    buf_append_str(&b, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 5; i++) {
+        buf_append_str(&b, "3e8\r\n");
+        for (int k = 0; k < 1000; k++)
+            buf_append(&b, "x", 1);
+        buf_append_str(&b, "\r\n");
+    }
+    buf_append_str(&b, "0\r\n\r\n");
+    buf_append(&b, "", 1);
+    CHECK(error_of(buf_ptr(&b)) == 413);
+    buf_free(&b);
+    /* many tiny headers still count toward the head limit */
+    buf_t h = BUF_INIT;
+    buf_append_str(&h, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 300; i++)
+        buf_append_str(&h, "a:\r\n");
+    buf_append_str(&h, "\r\n");
+    buf_append(&h, "", 1);
+    CHECK(error_of(buf_ptr(&h)) == 431);
+    buf_free(&h);
+}
+
+static void test_expect_and_versions(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    size_t used;
+    const char *s = "POST / HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    CHECK(feed_all(&r, s, &used) == HTTP_MORE);
+    CHECK(r.headers_done && r.expect_continue);
+    CHECK(http_request_feed(&r, "abc", 3, &used) == HTTP_DONE);
+    http_request_free(&r);
+
+    http_request_init(&r, &limits);
+    CHECK(feed_all(&r, "GET / HTTP/1.0\r\n\r\n", &used) == HTTP_DONE);
+    CHECK(r.keep_alive == 0 && r.http_minor == 0);
+    http_request_free(&r);
+
+    http_request_init(&r, &limits);
+    CHECK(feed_all(&r, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", &used) == HTTP_DONE);
+    CHECK(r.keep_alive == 0);
+    http_request_free(&r);
+}
+
+static void test_helpers(void)
+{
+    int code = 0;
+    CHECK(http_status_valid("200 OK", 6, &code) && code == 200);
+    CHECK(!http_status_valid("20 OK", 5, &code));
+    CHECK(!http_status_valid("200 O\nK", 7, &code));
+    CHECK(!http_status_valid("700 X", 5, &code));
+    CHECK(http_header_valid("X-A", 3, "v", 1));
+    CHECK(!http_header_valid("X A", 3, "v", 1));
+    CHECK(!http_header_valid("X-A", 3, "a\r\nb", 4));
+    CHECK(http_contains("gzip, deflate", 13, "gzip", 0));
+    CHECK(http_contains("deflate;q=1, GZIP;q=0.5", 23, "gzip", 0));
+    CHECK(!http_contains("xgzip", 5, "gzip", 0));
+    CHECK(http_contains("Mozilla (gzip)", 14, "gzip", 1));
+
+    const char *path, *query;
+    size_t pl, ql;
+    cgi_split_target("/a/b?c=d#f", 10, &path, &pl, &query, &ql);
+    CHECK(pl == 4 && strncmp(path, "/a/b", 4) == 0 && ql == 3 && strncmp(query, "c=d", 3) == 0);
+    cgi_split_target("http://h:1/x?y", 14, &path, &pl, &query, &ql);
+    CHECK(pl == 2 && strncmp(path, "/x", 2) == 0 && ql == 1);
+    cgi_split_target("/plain", 6, &path, &pl, &query, &ql);
+    CHECK(pl == 6 && ql == 0);
+    buf_t d = BUF_INIT;
+    cgi_percent_decode(&d, "/a%20b%zz%4", 11);
+    CHECK(d.len == 9 && memcmp(buf_ptr(&d), "/a b%zz%4", 9) == 0);
+    buf_free(&d);
+}
+
+static void test_response(void)
+{
+    buf_t b = BUF_INIT;
+    http_begin_head(&b, "201 Created", 11);
+    http_add_header(&b, "X-A", 3, "1", 1);
+    http_end_head(&b, 5, 1, 0);
+    buf_append(&b, "", 1);
+    CHECK(strncmp(buf_ptr(&b), "HTTP/1.1 201 Created\r\nX-A: 1\r\nDate: ", 36) == 0);
+    CHECK(strstr(buf_ptr(&b), "\r\nContent-Length: 5\r\n\r\n") != NULL);
+    CHECK(strstr(buf_ptr(&b), "Connection") == NULL);
+    buf_reset(&b);
+    http_simple_response(&b, 404, 0, 0, 1);
+    buf_append(&b, "", 1);
+    CHECK(strncmp(buf_ptr(&b), "HTTP/1.1 404 Not Found\r\n", 24) == 0);
+    CHECK(strstr(buf_ptr(&b), "Connection: close\r\n") != NULL);
+    CHECK(strstr(buf_ptr(&b), "\r\n\r\n")[4] == '\0'); /* HEAD: no body */
+    buf_free(&b);
+}
+
+int main(void)
+{
+    test_simple_get();
+    test_byte_by_byte();
+    test_pipelined();
+    test_chunked();
+    test_errors();
+    test_expect_and_versions();
+    test_helpers();
+    test_response();
+    UNIT_DONE();
+}
