@@ -1,0 +1,262 @@
+"""General-purpose WSGI test app for the gaelic integration suite.
+
+Each page is selected by the first path segment; pages that report state
+answer JSON. Module-level state (counters, lists) lives as long as the
+instance, which is what the caching tests look at.
+"""
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+
+# RT4: module globals persist between requests of one instance.
+COUNTER = 0
+COUNTER_LOCK = threading.Lock()
+CLOSED = 0
+THREAD_DONE = []
+ACTIVE = 0
+ACTIVE_LOCK = threading.Lock()
+
+TEXT = [("Content-Type", "text/plain")]
+
+
+def _json(start_response, obj, status="200 OK"):
+    body = json.dumps(obj, sort_keys=True).encode("utf-8")
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _query(environ):
+    return dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+
+
+def _ident():
+    return {"instance_id": os.environ.get("INSTANCE_ID"), "pid": os.getpid()}
+
+
+def page_root(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [b"ok"]
+
+
+def page_env(environ, start_response):
+    """The WSGI environ (values as str, or repr for non-str), their type
+    names, a description of the wsgi.* objects, and os.environ."""
+    env = {}
+    types = {}
+    for k, v in environ.items():
+        types[k] = type(v).__name__
+        env[k] = v if isinstance(v, str) else repr(v)
+    inp, err = environ["wsgi.input"], environ["wsgi.errors"]
+    wsgi = {
+        "version": list(environ["wsgi.version"]) if isinstance(environ["wsgi.version"], tuple) else None,
+        "url_scheme": environ["wsgi.url_scheme"],
+        "multithread": environ["wsgi.multithread"],
+        "multiprocess": environ["wsgi.multiprocess"],
+        "run_once": environ["wsgi.run_once"],
+        "input": [a for a in ("read", "readline", "readlines", "__iter__") if hasattr(inp, a)],
+        "errors": [a for a in ("write", "writelines", "flush") if hasattr(err, a)],
+        "environ_is_dict": type(environ) is dict,
+    }
+    return _json(start_response, {"environ": env, "types": types, "wsgi": wsgi,
+                                  "os_environ": dict(os.environ)})
+
+
+def page_echo(environ, start_response):
+    cl = environ.get("CONTENT_LENGTH", "")
+    inp = environ["wsgi.input"]
+    body = inp.read(int(cl)) if cl else inp.read()
+    start_response("200 OK", [
+        ("Content-Type", "application/octet-stream"),
+        ("X-Method", environ["REQUEST_METHOD"]),
+        ("X-Env-Content-Length", cl or "-"),
+        ("X-Env-Content-Type", environ.get("CONTENT_TYPE", "-") or "-"),
+    ])
+    return [body]
+
+
+def page_path(environ, start_response):
+    """PATH_INFO re-encoded as latin-1: the exact bytes the server decoded."""
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("X-Query", environ.get("QUERY_STRING", ""))])
+    return [environ["PATH_INFO"].encode("latin-1")]
+
+
+def page_sleep(environ, start_response):
+    global ACTIVE
+    s = float(_query(environ).get("s", "1"))
+    with ACTIVE_LOCK:
+        ACTIVE += 1
+        active = ACTIVE
+    t0 = time.time()
+    try:
+        time.sleep(s)
+    finally:
+        with ACTIVE_LOCK:
+            ACTIVE -= 1
+    return _json(start_response, dict(_ident(), start=t0, end=time.time(), active=active))
+
+
+def page_counter(environ, start_response):
+    global COUNTER
+    with COUNTER_LOCK:
+        COUNTER += 1
+        n = COUNTER
+    return _json(start_response, dict(_ident(), count=n, module_id=id(sys.modules[__name__])))
+
+
+def page_isolate(environ, start_response):
+    """os.environ per request: what was there before, what we set, and what we
+    read back after sleeping while another request may be doing the same."""
+    q = _query(environ)
+    v, k = q.get("v", ""), q.get("k", "GAELIC_ISOLATION")
+    t0 = time.time()
+    before = os.environ.get(k)
+    os.environ[k] = v
+    time.sleep(float(q.get("s", "0.5")))
+    after = os.environ.get(k)
+    return _json(start_response, dict(_ident(), before=before, after=after, set=v,
+                                      start=t0, end=time.time()))
+
+
+def page_bytes(environ, start_response):
+    """n bytes of a repeating text (compressible), with the given type."""
+    q = _query(environ)
+    n = int(q.get("n", "100"))
+    ct = q.get("ct", "text/plain")
+    unit = b"gaelic 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+    body = (unit * (n // len(unit) + 1))[:n]
+    headers = [("Content-Type", ct)]
+    if q.get("cl") != "0":
+        headers.append(("Content-Length", str(n)))
+    start_response("200 OK", headers)
+    return [body]
+
+
+def page_write(environ, start_response):
+    write = start_response("200 OK", TEXT)
+    write(b"part1;")
+    write(b"part2;")
+    return [b"part3"]
+
+
+def page_exc_info(environ, start_response):
+    start_response("200 OK", TEXT)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
+                                                   ("X-Recovered", "yes")], sys.exc_info())
+    return [b"recovered: boom"]
+
+
+class _Closing:
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __iter__(self):
+        return iter(self.parts)
+
+    def close(self):
+        global CLOSED
+        with COUNTER_LOCK:
+            CLOSED += 1
+
+
+def page_closing(environ, start_response):
+    start_response("200 OK", TEXT)
+    return _Closing([b"closing ", b"body"])
+
+
+def page_closed_count(environ, start_response):
+    return _json(start_response, dict(_ident(), closed=CLOSED))
+
+
+def page_notfound(environ, start_response):
+    start_response("404 Not Found", TEXT)
+    return [b"app says not found"]
+
+
+def page_thread(environ, start_response):
+    """RT11: starts a thread that appends to a module list after 0.5 s and
+    returns at once without joining it."""
+    def work():
+        time.sleep(0.5)
+        THREAD_DONE.append(time.time())
+    n_before = len(THREAD_DONE)
+    threading.Thread(target=work).start()
+    return _json(start_response, dict(_ident(), before=n_before, at_return=len(THREAD_DONE),
+                                      returned=time.time()))
+
+
+def page_thread_count(environ, start_response):
+    return _json(start_response, dict(_ident(), count=len(THREAD_DONE),
+                                      last=THREAD_DONE[-1] if THREAD_DONE else None))
+
+
+def page_stream(environ, start_response):
+    """RT6: a body produced in two parts 1 s apart."""
+    start_response("200 OK", TEXT)
+
+    def gen():
+        yield b"first;"
+        time.sleep(1)
+        yield b"second"
+    return gen()
+
+
+def page_raise(environ, start_response):
+    raise RuntimeError("page_raise: deliberate failure")
+
+
+def page_cookies(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Set-Cookie", "a=1; Path=/"),
+                              ("Set-Cookie", "b=2; Path=/"),
+                              ("X-Custom", "custom value")])
+    return [b"cookies"]
+
+
+def page_status(environ, start_response):
+    q = _query(environ)
+    status = q.get("status", "200 OK")
+    headers = [("Content-Type", "text/plain")]
+    if "location" in q:
+        headers.append(("Location", q["location"]))
+    start_response(status, headers)
+    return [q.get("body", "").encode("utf-8")]
+
+
+PAGES = {
+    "": page_root,
+    "env": page_env,
+    "echo": page_echo,
+    "path": page_path,
+    "sleep": page_sleep,
+    "counter": page_counter,
+    "isolate": page_isolate,
+    "bytes": page_bytes,
+    "write": page_write,
+    "exc_info": page_exc_info,
+    "closing": page_closing,
+    "closed_count": page_closed_count,
+    "notfound": page_notfound,
+    "thread": page_thread,
+    "thread_count": page_thread_count,
+    "stream": page_stream,
+    "raise": page_raise,
+    "cookies": page_cookies,
+    "status": page_status,
+}
+
+
+def app(environ, start_response):
+    first = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
+    page = PAGES.get(first)
+    if page is None:
+        start_response("404 Not Found", TEXT)
+        return [b"no such page"]
+    return page(environ, start_response)

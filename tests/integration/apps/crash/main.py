@@ -1,0 +1,27 @@
+"""Crash probes: /segv dereferences NULL, /exit calls os._exit(1),
+/sleep?s=N is a slow request that shares the instance, /ok says which
+instance answered."""
+import ctypes
+import json
+import os
+import time
+import urllib.parse
+
+
+def _json(start_response, obj):
+    body = json.dumps(obj).encode("utf-8")
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    if path == "/segv":
+        ctypes.string_at(0)
+    elif path == "/exit":
+        os._exit(1)
+    elif path == "/sleep":
+        time.sleep(float(q.get("s", "1")))
+    return _json(start_response, {"instance_id": os.environ.get("INSTANCE_ID"),
+                                  "pid": os.getpid()})

@@ -1,0 +1,474 @@
+"""Shared machinery for the gaelic integration suite (imported by conftest.py
+and the test modules: `from harness import ...`).
+
+Every test drives the real binary (env GAELIC_BIN, default build/gaelic,
+relative to the repo root) over real HTTP on 127.0.0.1.
+
+  ServerFactory           starts `GAELIC_BIN serve APPDIR --port 0 [flags]`,
+                          waits for `gaelic: serving app "ID" at http://H:P/`
+                          and returns a Server (conftest.py's serve / mserve
+                          fixtures stop them at teardown whatever happens).
+  run_gaelic(*args)       runs the binary to completion (bounded), for CLI and
+                          config-error tests.
+  Conn                    a raw HTTP/1.1 client connection for protocol tests.
+  copy_app(name, dst)     copies tests/integration/apps/NAME into a tmp dir.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APPS = os.path.join(REPO, "tests", "integration", "apps")
+HOST = "127.0.0.1"
+
+_bin = os.environ.get("GAELIC_BIN", "build/gaelic")
+GAELIC_BIN = _bin if os.path.isabs(_bin) else os.path.join(REPO, _bin)
+
+SERVING_RE = re.compile(r'^gaelic: serving app "([^"]*)" at (http://([^/:\s]+):(\d+)/)\s*$', re.M)
+START_TIMEOUT = float(os.environ.get("GAELIC_TEST_START_TIMEOUT", "10"))
+STOP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 15.0  # default bound for one HTTP exchange
+
+
+def app_path(name):
+    return os.path.join(APPS, name)
+
+
+def copy_app(name, dst):
+    """Copies apps/NAME to DST (a path that must not exist yet); returns DST."""
+    shutil.copytree(app_path(name), str(dst),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return str(dst)
+
+
+def write_app(dst, app_yaml, files=None):
+    """Creates an app folder DST with the given app.yaml text and files."""
+    os.makedirs(str(dst), exist_ok=True)
+    with open(os.path.join(str(dst), "app.yaml"), "w") as f:
+        f.write(app_yaml)
+    for rel, text in (files or {}).items():
+        p = os.path.join(str(dst), rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w" if isinstance(text, str) else "wb") as f:
+            f.write(text)
+    return str(dst)
+
+
+# --------------------------------------------------------------------------
+# process helpers
+
+def descendants(pid):
+    """All live descendant pids of pid (children, grandchildren, ...)."""
+    seen, todo = [], [pid]
+    for _ in range(10000):  # bounded walk
+        if not todo:
+            break
+        p = todo.pop()
+        kids = set()
+        for task in _listdir("/proc/%d/task" % p):
+            try:
+                with open("/proc/%d/task/%s/children" % (p, task)) as f:
+                    kids.update(int(x) for x in f.read().split())
+            except OSError:
+                pass
+        for k in sorted(kids):
+            if k not in seen:
+                seen.append(k)
+                todo.append(k)
+    return seen
+
+
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def pid_alive(pid):
+    """True when pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    state = stat[stat.rfind(")") + 2:].split()[0]
+    return state not in ("Z", "X")
+
+
+def wait_pids_gone(pids, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if pid_alive(p)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [p for p in pids if pid_alive(p)]
+
+
+class Server:
+    """One running `gaelic serve`. Always stopped by pid."""
+
+    def __init__(self, proc, logdir, appdir, args):
+        self.proc = proc
+        self.pid = proc.pid
+        self.logdir = logdir
+        self.appdir = appdir
+        self.args = args
+        self.stdout_path = os.path.join(logdir, "stdout")
+        self.stderr_path = os.path.join(logdir, "stderr")
+        self.app_id = self.url = self.host = None
+        self.port = None
+        self.returncode = None
+
+    def _read(self, path):
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stdout_text(self):
+        return self._read(self.stdout_path)
+
+    def stderr_text(self):
+        return self._read(self.stderr_path)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = SERVING_RE.search(self.stdout_text())
+            if m:
+                self.app_id = m.group(1)
+                self.url = m.group(2)
+                self.host = m.group(3)
+                self.port = int(m.group(4))
+                return self
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    "gaelic exited with %s before serving\nargs: %s\nstdout:\n%s\nstderr:\n%s"
+                    % (self.proc.returncode, self.args, self.stdout_text(), self.stderr_text()))
+            time.sleep(0.02)
+        raise AssertionError("gaelic did not print its URL within %ss\nargs: %s\nstdout:\n%s\nstderr:\n%s"
+                             % (timeout, self.args, self.stdout_text(), self.stderr_text()))
+
+    def children(self):
+        return descendants(self.pid)
+
+    def send_signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout):
+        """Waits for exit; returns the exit code or None if still running."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Signals, waits (bounded), then SIGKILLs the master and anything it
+        left behind. Returns the exit code of the master."""
+        if self.proc.poll() is not None:
+            self.returncode = self.proc.returncode
+            return self.returncode
+        kids = self.children()
+        os.kill(self.pid, sig)
+        rc = self.wait(timeout)
+        if rc is None:
+            kids = list(dict.fromkeys(kids + self.children()))
+            os.kill(self.pid, signal.SIGKILL)
+            rc = self.wait(timeout)
+        for k in kids:  # never leave instances behind, even after a failure
+            if pid_alive(k):
+                try:
+                    os.kill(k, signal.SIGKILL)
+                except OSError:
+                    pass
+        return rc
+
+    # convenience HTTP helpers (requests, no connection reuse)
+    def get(self, path, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.get(self.url.rstrip("/") + path, **kw)
+
+    def post(self, path, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.post(self.url.rstrip("/") + path, **kw)
+
+    def get_json(self, path, **kw):
+        r = self.get(path, **kw)
+        assert r.status_code == 200, "GET %s -> %s %r\nserver stderr:\n%s" % (
+            path, r.status_code, r.content[:500], self.stderr_text()[-3000:])
+        return r.json()
+
+
+class ServerFactory:
+    def __init__(self, tmpdir_factory):
+        self._tmp = tmpdir_factory
+        self.servers = []
+
+    def start(self, appdir, *flags, wait=True, port="0", storage=True, timeout=START_TIMEOUT):
+        logdir = tempfile.mkdtemp(prefix="gaelic-", dir=str(self._tmp.getbasetemp()))
+        args = [GAELIC_BIN, "serve", str(appdir)]
+        if port is not None:
+            args += ["--port", str(port)]
+        if storage:
+            args += ["--storage_path", os.path.join(logdir, "storage")]
+        args += [str(f) for f in flags]
+        out = open(os.path.join(logdir, "stdout"), "wb")
+        err = open(os.path.join(logdir, "stderr"), "wb")
+        try:
+            proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    cwd=logdir)
+        finally:
+            out.close()
+            err.close()
+        srv = Server(proc, logdir, str(appdir), args)
+        self.servers.append(srv)
+        if wait:
+            srv.wait_ready(timeout)
+        return srv
+
+    __call__ = start
+
+    def stop_all(self):
+        for s in self.servers:
+            try:
+                s.stop()
+            except Exception:  # keep stopping the others
+                pass
+
+
+def run_gaelic(*args, timeout=15, cwd=None):
+    """Runs GAELIC_BIN with args to completion. Returns CompletedProcess with
+    text stdout/stderr. A process that outlives timeout is killed (by pid)
+    and the test fails."""
+    proc = subprocess.Popen([GAELIC_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=cwd or REPO)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kids = descendants(proc.pid)
+        proc.kill()
+        out, err = proc.communicate()
+        for k in kids:
+            if pid_alive(k):
+                try:
+                    os.kill(k, signal.SIGKILL)
+                except OSError:
+                    pass
+        raise AssertionError("gaelic %s still running after %ss\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(map(str, args)), timeout, out.decode(errors="replace"),
+                                err.decode(errors="replace")))
+    return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                       out.decode("utf-8", "replace"),
+                                       err.decode("utf-8", "replace"))
+
+
+# --------------------------------------------------------------------------
+# raw HTTP
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw_head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value) as received
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def __repr__(self):
+        return "<Response %s %s %r body=%r>" % (self.status, self.reason, self.headers,
+                                               self.body[:200])
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+class Conn:
+    """A raw client connection with its own read buffer, so several
+    responses (pipelining, 100 Continue) can be read one after another."""
+
+    def __init__(self, port, host=HOST, timeout=HTTP_TIMEOUT):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.timeout = timeout
+        self.port = port
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def request(self, method="GET", path="/", headers=None, body=None, version="HTTP/1.1"):
+        """Sends one request. headers: list of (name, value); Host is added
+        unless given. body: bytes, sent with Content-Length unless the headers
+        say otherwise."""
+        self.send(build_request(method, path, headers, body, version, self.port))
+
+    def _fill(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out reading a response; have %r" % self.buf[:300])
+        self.sock.settimeout(remaining)
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionClosed("connection closed; have %r" % self.buf[:300])
+        self.buf += data
+
+    def read_response(self, head=False, timeout=None):
+        """Reads exactly one response (interim 1xx responses count as one).
+        head=True: the request was HEAD, so there is no body."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n\r\n" not in self.buf:
+            self._fill(deadline)
+        raw_head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = raw_head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        version, status = parts[0], int(parts[1])
+        reason = parts[2] if len(parts) > 2 else ""
+        headers = []
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers.append((k.strip(), v.strip()))
+        resp = Response(version, status, reason, headers, b"", raw_head)
+        if head or status < 200 or status in (204, 304):
+            return resp
+        te = (resp.header("transfer-encoding") or "").lower()
+        cl = resp.header("content-length")
+        if "chunked" in te:
+            body = b""
+            while True:
+                while b"\r\n" not in self.buf:
+                    self._fill(deadline)
+                size_line, self.buf = self.buf.split(b"\r\n", 1)
+                size = int(size_line.split(b";")[0], 16)
+                if size == 0:
+                    while b"\r\n\r\n" not in self.buf and not self.buf.startswith(b"\r\n"):
+                        self._fill(deadline)
+                    if self.buf.startswith(b"\r\n"):
+                        self.buf = self.buf[2:]
+                    else:
+                        self.buf = self.buf.split(b"\r\n\r\n", 1)[1]
+                    break
+                while len(self.buf) < size + 2:
+                    self._fill(deadline)
+                body += self.buf[:size]
+                self.buf = self.buf[size + 2:]
+            resp.body = body
+        elif cl is not None:
+            n = int(cl)
+            while len(self.buf) < n:
+                self._fill(deadline)
+            resp.body, self.buf = self.buf[:n], self.buf[n:]
+        else:  # delimited by close
+            try:
+                while True:
+                    self._fill(deadline)
+            except ConnectionClosed:
+                pass
+            resp.body, self.buf = self.buf, b""
+        return resp
+
+    def is_closed(self, timeout=3.0):
+        """True if the server closes (EOF or reset) within timeout with no
+        more data than what is buffered; False if still open at the end."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+            if not data:
+                return True
+            self.buf += data
+
+
+def build_request(method="GET", path="/", headers=None, body=None, version="HTTP/1.1", port=None):
+    headers = list(headers or [])
+    names = {k.lower() for k, _ in headers}
+    if "host" not in names and version == "HTTP/1.1":
+        headers.insert(0, ("Host", "%s:%s" % (HOST, port) if port else HOST))
+    if body is not None and "content-length" not in names and "transfer-encoding" not in names:
+        headers.append(("Content-Length", str(len(body))))
+    head = "%s %s %s\r\n" % (method, path, version)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in headers) + "\r\n"
+    data = head.encode("latin-1")
+    if body is not None:
+        data += body if isinstance(body, bytes) else body.encode("latin-1")
+    return data
+
+
+def http_request(port, method="GET", path="/", headers=None, body=None, timeout=HTTP_TIMEOUT):
+    """One request on a fresh connection; returns a Response."""
+    with Conn(port, timeout=timeout) as c:
+        c.request(method, path, headers, body)
+        return c.read_response(head=(method == "HEAD"))
+
+
+def chunked(*parts):
+    """Encodes parts (bytes) as a chunked body, with the last-chunk."""
+    out = b""
+    for p in parts:
+        out += b"%x\r\n%s\r\n" % (len(p), p)
+    return out + b"0\r\n\r\n"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind((HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def quote(s):
+    return urllib.parse.quote(s, safe="")
+
+
+def parse_json(resp):
+    return json.loads(resp.body.decode("utf-8"))

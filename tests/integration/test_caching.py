@@ -1,0 +1,87 @@
+"""App caching (RT4) and what imports (RT5): packages, sourceless .pyc and
+.zip archives of pure Python."""
+import os
+import py_compile
+import zipfile
+
+import pytest
+
+from harness import copy_app, http_request
+
+PYC_SOURCE = 'VALUE = "compiled without source"\n'
+ZIP_MOD = 'VALUE = "from the zip"\n'
+ZIP_PKG_INNER = 'VALUE = "package in the zip"\n'
+
+
+def build_caching_app(dst):
+    """Copies apps/caching and adds what must be generated: compiled_mod.pyc
+    (compiled by this same Python 3.11, its .py removed) and lib.zip."""
+    d = copy_app("caching", dst)
+    src = os.path.join(d, "compiled_mod.py")
+    with open(src, "w") as f:
+        f.write(PYC_SOURCE)
+    py_compile.compile(src, cfile=os.path.join(d, "compiled_mod.pyc"), doraise=True)
+    os.remove(src)
+    with zipfile.ZipFile(os.path.join(d, "lib.zip"), "w") as z:
+        z.writestr("zipped_mod.py", ZIP_MOD)
+        z.writestr("zipped_pkg/__init__.py", "")
+        z.writestr("zipped_pkg/inner.py", ZIP_PKG_INNER)
+    return d
+
+
+@pytest.fixture(scope="module")
+def srv(mserve, tmp_path_factory):
+    d = build_caching_app(tmp_path_factory.mktemp("caching") / "caching")
+    return mserve(d, "--max_instances", "1")
+
+
+def test_generated_files_are_as_intended(srv):
+    assert not os.path.exists(os.path.join(srv.appdir, "compiled_mod.py"))
+    assert os.path.exists(os.path.join(srv.appdir, "compiled_mod.pyc"))
+
+
+def test_module_globals_persist(srv):
+    got = [srv.get_json("/counter") for _ in range(4)]
+    counts = [g["count"] for g in got]
+    assert counts == list(range(counts[0], counts[0] + 4)), counts
+    assert len({g["instance_id"] for g in got}) == 1
+    assert len({g["module_id"] for g in got}) == 1
+    assert len({g["pkg_loaded_at"] for g in got}) == 1, "pkg.sub.mod was imported again"
+
+
+def test_package_import(srv):
+    assert srv.get_json("/counter")["where"] == "pkg.sub.mod"
+
+
+def test_dotted_wsgi_path_handler(srv):
+    r = http_request(srv.port, "GET", "/deep/x")
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    assert r.body == b"deep handler /deep/x"
+
+
+def test_sourceless_pyc_imports(srv):
+    d = srv.get_json("/pyc")
+    assert d["value"] == "compiled without source"
+    assert d["file"].endswith("compiled_mod.pyc"), d
+
+
+def test_zip_on_sys_path_imports(srv):
+    d = srv.get_json("/zip")
+    assert d["value"] == "from the zip"
+    assert d["pkg_value"] == "package in the zip"
+    assert "lib.zip" in d["file"], d
+
+
+def test_app_root_on_sys_path(srv):
+    d = srv.get_json("/sys_path")
+    real = [os.path.realpath(p) for p in d["sys_path"] if p]
+    assert os.path.realpath(d["root"]) in real, d
+    assert os.path.realpath(d["root"]) == os.path.realpath(srv.appdir)
+
+
+def test_two_servers_do_not_share_state(serve, tmp_path):
+    """Globals live per instance: a fresh server starts counting again."""
+    d = build_caching_app(tmp_path / "caching2")
+    s = serve(d)
+    assert s.get_json("/counter")["count"] == 1
+    assert s.get_json("/counter")["count"] == 2

@@ -1,0 +1,246 @@
+"""The command line: help, usage errors, the URL line, the app id, ports and
+a clean stop on SIGTERM/SIGINT."""
+import os
+import re
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from harness import (HOST, REPO, Conn, app_path, copy_app, free_port, run_gaelic,
+                     wait_pids_gone)
+
+SERVE_FLAGS = [
+    "--host", "--port", "--application", "--storage_path", "--max_instances", "--threads",
+    "--max_concurrent_requests", "--max_pending_requests", "--max_pending_latency",
+    "--instance_idle_timeout", "--max_request_bytes", "--max_response_bytes",
+    "--max_header_bytes", "--max_url_bytes", "--header_timeout", "--body_timeout",
+    "--keepalive_timeout", "--shutdown_timeout",
+]
+
+HELLO = os.path.join(REPO, "examples", "hello")
+
+
+def test_help_exits_0_and_names_serve():
+    r = run_gaelic("--help")
+    assert r.returncode == 0, r
+    assert "serve" in r.stdout, r.stdout
+
+
+def test_serve_help_lists_every_flag():
+    r = run_gaelic("serve", "--help")
+    assert r.returncode == 0, r
+    missing = [f for f in SERVE_FLAGS if not re.search(re.escape(f) + r"\b", r.stdout)]
+    assert not missing, "serve --help does not mention %s\n%s" % (missing, r.stdout)
+
+
+def test_no_command_is_usage_error():
+    r = run_gaelic()
+    assert r.returncode == 2, r
+    assert r.stderr.strip(), "a usage error should say something on stderr"
+
+
+def test_unknown_command_exits_2():
+    r = run_gaelic("frobnicate")
+    assert r.returncode == 2, r
+    assert "frobnicate" in r.stderr, r.stderr
+
+
+def test_unknown_flag_exits_2(tmp_path):
+    r = run_gaelic("serve", app_path("basic"), "--port", "0", "--no_such_flag", "1")
+    assert r.returncode == 2, r
+    assert "no_such_flag" in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+
+
+def test_serve_without_appdir_exits_2():
+    r = run_gaelic("serve")
+    assert r.returncode == 2, r
+
+
+@pytest.mark.parametrize("flag,value", [
+    ("--port", "eighty"),
+    ("--threads", "0"),
+    ("--max_instances", "-1"),
+    ("--header_timeout", "soon"),
+])
+def test_bad_flag_value_exits_2(flag, value):
+    r = run_gaelic("serve", app_path("basic"), flag, value)
+    assert r.returncode == 2, r
+    assert "serving" not in r.stdout
+
+
+def test_missing_appdir_exits_2(tmp_path):
+    r = run_gaelic("serve", tmp_path / "does-not-exist", "--port", "0")
+    assert r.returncode == 2, r
+    assert "does-not-exist" in r.stderr, r.stderr
+
+
+def test_port_0_prints_url_and_serves_hello(serve):
+    s = serve(HELLO)
+    assert s.host == HOST
+    assert s.port > 0
+    assert s.url == "http://%s:%d/" % (HOST, s.port)
+    assert s.app_id == "hello"
+    r = s.get("/")
+    assert r.status_code == 200
+    assert r.content == b"Hello, world!"
+    assert r.headers["Content-Type"].startswith("text/plain")
+    assert r.headers["Content-Length"] == "13"
+
+
+def test_hello_env_page_shows_appengine_variables(serve):
+    s = serve(HELLO)
+    r = s.get("/env")
+    assert r.status_code == 200, r.content
+    lines = dict(line.split("=", 1) for line in r.text.splitlines() if "=" in line)
+    assert lines.get("APPLICATION_ID") == "hello", r.text
+    assert re.match(r"^1\.\d+$", lines.get("CURRENT_VERSION_ID", "")), r.text
+    assert lines.get("SERVER_SOFTWARE", "").startswith("Development/"), r.text
+    assert lines.get("DEFAULT_VERSION_HOSTNAME") == "%s:%d" % (HOST, s.port), r.text
+
+
+def test_explicit_port(serve):
+    port = free_port()
+    s = serve(app_path("basic"), port=str(port))
+    assert s.port == port
+    assert s.get("/").content == b"ok"
+
+
+def test_port_in_use_exits_1(tmp_path):
+    blocker = socket.socket()
+    try:
+        blocker.bind((HOST, 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        r = run_gaelic("serve", app_path("basic"), "--port", port,
+                       "--storage_path", tmp_path / "storage")
+        assert r.returncode == 1, r
+        assert str(port) in r.stderr or "in use" in r.stderr.lower(), r.stderr
+        assert "serving" not in r.stdout
+    finally:
+        blocker.close()
+
+
+# ---------------------------------------------------------------- app id
+
+def _app_id(s):
+    return s.get_json("/env")["os_environ"].get("APPLICATION_ID")
+
+
+def test_app_id_from_flag_wins(serve):
+    s = serve(app_path("basic"), "--application", "from-flag")
+    assert s.app_id == "from-flag"
+    assert _app_id(s) == "from-flag"
+
+
+def test_app_id_from_app_yaml(serve):
+    s = serve(app_path("basic"))
+    assert s.app_id == "gaelic-test"
+    assert _app_id(s) == "gaelic-test"
+
+
+def test_app_id_from_folder_name(serve, tmp_path):
+    d = copy_app("basic", tmp_path / "folder-named-app")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^application:.*\n", "", text)
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(text)
+    s = serve(d)
+    assert s.app_id == "folder-named-app"
+    assert _app_id(s) == "folder-named-app"
+
+
+# ---------------------------------------------------------------- stopping
+
+def _get_in_thread(url, results, timeout=20):
+    def run():
+        try:
+            results.append(requests.get(url, timeout=timeout))
+        except Exception as e:  # reported by the test
+            results.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_sigterm_lets_running_request_finish(serve):
+    s = serve(app_path("basic"))
+    assert s.get("/").status_code == 200  # an instance is running
+    results = []
+    t = _get_in_thread(s.url + "sleep?s=1", results)
+    time.sleep(0.3)  # the request is inside the handler now
+    kids = s.children()
+    assert kids, "no instance processes under the master while a request runs"
+    s.send_signal(signal.SIGTERM)
+    t.join(20)
+    assert not t.is_alive()
+    assert len(results) == 1 and not isinstance(results[0], Exception), results
+    assert results[0].status_code == 200, results[0].content
+    assert results[0].json()["end"] - results[0].json()["start"] >= 0.9
+    rc = s.wait(15)
+    assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
+    left = wait_pids_gone(kids, 5)
+    assert not left, "instance processes left after exit: %s" % left
+
+
+def test_sigterm_stops_accepting(serve):
+    s = serve(app_path("basic"))
+    assert s.get("/").status_code == 200
+    results = []
+    t = _get_in_thread(s.url + "sleep?s=2", results)
+    time.sleep(0.3)
+    s.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # the server is draining the running request now
+    got = None
+    try:
+        with Conn(s.port, timeout=1.5) as c:
+            c.request("GET", "/")
+            got = c.read_response()
+    except Exception:  # refused, reset, closed or timed out: not served
+        got = None
+    assert got is None or got.status != 200, "a new request was served during shutdown: %r" % got
+    t.join(20)
+    assert results and not isinstance(results[0], Exception), results
+    assert results[0].status_code == 200
+    assert s.wait(15) == 0, s.stderr_text()
+
+
+def test_sigint_exits_0_and_stops_instances(serve):
+    s = serve(app_path("basic"))
+    assert s.get("/").status_code == 200
+    kids = s.children()
+    assert kids, "no instance processes after a request"
+    s.send_signal(signal.SIGINT)
+    rc = s.wait(15)
+    assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
+    assert not wait_pids_gone(kids, 5)
+
+
+def test_idle_sigterm_exits_0(serve):
+    s = serve(app_path("basic"))
+    s.send_signal(signal.SIGTERM)
+    assert s.wait(10) == 0, s.stderr_text()
+
+
+def test_shutdown_timeout_bounds_the_wait(serve):
+    s = serve(app_path("basic"), "--shutdown_timeout", "1")
+    assert s.get("/").status_code == 200
+    results = []
+    t = _get_in_thread(s.url + "sleep?s=30", results, timeout=25)
+    time.sleep(0.3)
+    kids = s.children()
+    t0 = time.monotonic()
+    s.send_signal(signal.SIGTERM)
+    rc = s.wait(1 + 5)
+    elapsed = time.monotonic() - t0
+    assert rc is not None, "still running %.1fs after SIGTERM with --shutdown_timeout 1" % elapsed
+    assert rc == 0, s.stderr_text()
+    assert not wait_pids_gone(kids, 5), "instances left behind"
+    t.join(25)
+    if results and not isinstance(results[0], Exception):
+        assert results[0].status_code != 200, "the 30 s request cannot have completed"

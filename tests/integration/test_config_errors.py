@@ -1,0 +1,170 @@
+"""app.yaml validation (RT1) and the app file limits (RT10): a bad app is
+refused at start with exit code 2, `app.yaml:LINE: reason` on stderr, and
+nothing is served."""
+import os
+import re
+
+import pytest
+
+from harness import run_gaelic, write_app
+
+MAIN_PY = ("def app(environ, start_response):\n"
+           "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+           "    return [b'ok']\n")
+
+GOOD = """\
+application: cfgtest
+version: 1
+runtime: python27
+api_version: 1
+threadsafe: true
+
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+
+def lines_with(replacements):
+    """GOOD with some 1-based lines replaced (value None deletes the line,
+    a list inserts several)."""
+    lines = GOOD.splitlines()
+    out = []
+    for i, line in enumerate(lines, 1):
+        if i in replacements:
+            r = replacements[i]
+            if r is None:
+                continue
+            out.extend(r if isinstance(r, list) else [r])
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+# name: (app.yaml text, acceptable error lines, reason regex)
+CASES = {
+    "unknown_key": (lines_with({5: ["threadsafe: true", "bogus_key: 1"]}), {6}, r"bogus_key"),
+    "bad_threadsafe": (lines_with({5: "threadsafe: maybe"}), {5}, r"threadsafe|maybe"),
+    "bad_runtime": (lines_with({3: "runtime: java8"}), {3}, r"runtime|java8"),
+    "missing_url": (lines_with({8: "- script: main.app", 9: None}), {8}, r"\burl\b"),
+    "script_and_static_dir": (lines_with({9: ["  script: main.app", "  static_dir: static"]}),
+                              {8, 9, 10}, r"static_dir|script"),
+    "yaml_syntax": (lines_with({5: "threadsafe: true: yes"}), {5}, r"\S"),
+    "bad_regex": (lines_with({8: "- url: /foo(bar"}), {8}, r"regex|regular expression|pattern|url|parenthes"),
+    "empty_handlers": (lines_with({7: "handlers: []", 8: None, 9: None}), {7}, r"handler"),
+    "handlers_not_a_list": (lines_with({7: "handlers: main.app", 8: None, 9: None}), {7}, r"handler"),
+    "bad_login": (lines_with({9: ["  script: main.app", "  login: sometimes"]}), {10},
+                  r"login|sometimes"),
+    "bad_secure": (lines_with({9: ["  script: main.app", "  secure: maybe"]}), {10},
+                   r"secure|maybe"),
+    "env_variables_not_a_mapping": (lines_with({6: "env_variables: [a, b]"}), {6},
+                                    r"env_variables|mapping"),
+    "bad_default_expiration": (lines_with({6: "default_expiration: soon"}), {6},
+                               r"expiration|soon"),
+    "static_files_without_upload": (lines_with({9: "  static_files: static/\\1"}), {8, 9},
+                                    r"upload"),
+}
+
+ERR_RE = re.compile(r"app\.yaml:(\d+):(?:\d+:)?\s*(.*)")
+
+
+def refused(tmp_path, app_yaml, files=None, extra=()):
+    d = write_app(tmp_path / "app", app_yaml, dict({"main.py": MAIN_PY}, **(files or {})))
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage", *extra)
+    assert r.returncode == 2, "exit code %s, expected 2\nstdout:\n%s\nstderr:\n%s" % (
+        r.returncode, r.stdout, r.stderr)
+    assert "serving" not in r.stdout, "a refused app must not be served:\n" + r.stdout
+    return r
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_app_yaml_is_refused_with_line(tmp_path, name):
+    text, lines, reason = CASES[name]
+    r = refused(tmp_path, text)
+    found = ERR_RE.findall(r.stderr)
+    assert found, "no 'app.yaml:LINE:' in stderr:\n%s\napp.yaml:\n%s" % (r.stderr, text)
+    line, msg = int(found[0][0]), found[0][1]
+    assert line in lines, "reported line %d, expected one of %s\nstderr:\n%s\napp.yaml:\n%s" % (
+        line, sorted(lines), r.stderr, text)
+    assert re.search(reason, msg, re.I), "reason %r does not match /%s/" % (msg, reason)
+
+
+def test_missing_handlers_key_is_refused(tmp_path):
+    r = refused(tmp_path, lines_with({7: None, 8: None, 9: None}))
+    assert "app.yaml" in r.stderr
+    assert re.search(r"handler", r.stderr, re.I), r.stderr
+
+
+def test_missing_app_yaml_is_refused(tmp_path):
+    d = tmp_path / "noyaml"
+    d.mkdir()
+    (d / "main.py").write_text(MAIN_PY)
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage")
+    assert r.returncode == 2, r
+    assert "app.yaml" in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+
+
+def test_good_app_yaml_is_served(serve, tmp_path):
+    """The control for the cases above: the same file unbroken starts."""
+    d = write_app(tmp_path / "good", GOOD, {"main.py": MAIN_PY})
+    s = serve(d)
+    assert s.get("/anything").content == b"ok"
+
+
+def test_app_yml_spelling_is_accepted(serve, tmp_path):
+    d = write_app(tmp_path / "yml", GOOD, {"main.py": MAIN_PY})
+    os.rename(os.path.join(d, "app.yaml"), os.path.join(d, "app.yml"))
+    s = serve(d)
+    assert s.get("/").content == b"ok"
+
+
+# ---------------------------------------------------------------- RT10 files
+
+def _many_files(n_extra):
+    """main.py + app.yaml + n_extra small files."""
+    return {"data/f%04d.txt" % i: "x\n" for i in range(n_extra)}
+
+
+def test_1001_files_refused(tmp_path):
+    r = refused(tmp_path, GOOD, _many_files(999))  # 999 + app.yaml + main.py
+    assert re.search(r"1,?000", r.stderr), "message should name the limit:\n" + r.stderr
+    assert re.search(r"file", r.stderr, re.I), r.stderr
+
+
+def test_1000_files_accepted(serve, tmp_path):
+    d = write_app(tmp_path / "app", GOOD, dict({"main.py": MAIN_PY}, **_many_files(998)))
+    s = serve(d)
+    assert s.get("/").content == b"ok"
+
+
+def test_skip_files_do_not_count(serve, tmp_path):
+    text = GOOD + "\nskip_files:\n- ^data/.*$\n"
+    d = write_app(tmp_path / "app", text, dict({"main.py": MAIN_PY}, **_many_files(1100)))
+    s = serve(d)
+    assert s.get("/").content == b"ok"
+
+
+def _sparse(path, size):
+    with open(path, "wb") as f:
+        f.truncate(size)
+
+
+def test_file_over_10mb_refused(tmp_path):
+    d = write_app(tmp_path / "app", GOOD, {"main.py": MAIN_PY})
+    _sparse(os.path.join(d, "big.bin"), 11 * 1024 * 1024)
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage")
+    assert r.returncode == 2, r
+    assert "big.bin" in r.stderr, "message should name the file:\n" + r.stderr
+    assert re.search(r"10 ?M|10485760|10000000", r.stderr), "message should name the limit:\n" + r.stderr
+    assert "serving" not in r.stdout
+
+
+def test_total_over_150mb_refused(tmp_path):
+    d = write_app(tmp_path / "app", GOOD, {"main.py": MAIN_PY})
+    for i in range(16):  # each under 10 MB, together 160 MB
+        _sparse(os.path.join(d, "part%02d.bin" % i), 10_000_000)
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage")
+    assert r.returncode == 2, r
+    assert re.search(r"150 ?M|157286400|150000000", r.stderr), "message should name the limit:\n" + r.stderr
+    assert "serving" not in r.stdout

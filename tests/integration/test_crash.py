@@ -1,0 +1,119 @@
+"""A crashing instance affects only its own requests: they get 500, the
+instance is replaced, the master keeps serving."""
+import os
+import threading
+import time
+
+import pytest
+import requests
+
+from harness import app_path, copy_app, http_request
+
+
+@pytest.fixture
+def srv(serve):
+    return serve(app_path("crash"))
+
+
+def ok(s):
+    r = s.get("/ok")
+    assert r.status_code == 200, (r.status_code, r.content[:300], s.stderr_text()[-3000:])
+    return r.json()
+
+
+@pytest.mark.parametrize("how", ["segv", "exit"])
+def test_crash_gives_500_and_new_instance(srv, how):
+    before = ok(srv)
+    r = srv.get("/" + how)
+    assert r.status_code == 500, (r.status_code, r.content[:300])
+    assert srv.alive(), "the master died"
+    after = ok(srv)
+    assert after["instance_id"] != before["instance_id"]
+    assert after["pid"] != before["pid"]
+
+
+def test_repeated_crashes(srv):
+    for how in ["segv", "exit", "segv", "exit", "segv"]:
+        assert srv.get("/" + how).status_code == 500
+    assert srv.alive()
+    ok(srv)
+
+
+def test_import_error_500_traceback_logged(srv):
+    r = srv.get("/broken")
+    assert r.status_code == 500
+    assert srv.alive()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and "GAELIC-IMPORT-MARKER-7731" not in srv.stderr_text():
+        time.sleep(0.1)
+    err = srv.stderr_text()
+    assert "GAELIC-IMPORT-MARKER-7731" in err, err[-3000:]
+    assert "Traceback" in err and "RuntimeError" in err, err[-3000:]
+    assert "broken.py" in err, err[-3000:]
+    # the rest of the app still works, and the broken module still fails
+    ok(srv)
+    assert srv.get("/broken").status_code == 500
+    ok(srv)
+
+
+def test_crash_answers_concurrent_requests_on_that_instance(srv):
+    """A threadsafe instance: a slow request sharing the instance with a
+    crash gets 500 promptly rather than hanging."""
+    first = ok(srv)
+    result = []
+
+    def slow():
+        t0 = time.monotonic()
+        try:
+            r = requests.get(srv.url + "sleep?s=4", timeout=20)
+            result.append((r.status_code, time.monotonic() - t0, r))
+        except Exception as e:
+            result.append((e, time.monotonic() - t0, None))
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.5)
+    assert srv.get("/segv").status_code == 500
+    t.join(25)
+    assert result, "slow request did not finish"
+    code, took, r = result[0]
+    assert code == 500, result
+    assert took < 3.5, "the crashed instance's request was answered after %.1fs" % took
+    assert ok(srv)["instance_id"] != first["instance_id"]
+
+
+def test_crash_leaves_other_instances_alone(serve, tmp_path):
+    d = copy_app("crash", tmp_path / "crash1")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(text.replace("threadsafe: true", "threadsafe: false"))
+    s = serve(d, "--max_instances", "2")
+    result = []
+
+    def slow():
+        try:
+            result.append(requests.get(s.url + "sleep?s=2", timeout=20))
+        except Exception as e:
+            result.append(e)
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.5)  # the slow request occupies instance 1 (one at a time)
+    assert s.get("/segv").status_code == 500  # runs on instance 2
+    t.join(25)
+    assert result and not isinstance(result[0], Exception), result
+    assert result[0].status_code == 200, "a request on another instance was hurt by the crash"
+    assert s.alive()
+
+
+def test_app_whose_only_module_fails_keeps_master_up(serve, tmp_path):
+    d = copy_app("crash", tmp_path / "allbroken")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(text.replace("script: main.app", "script: broken.app"))
+    s = serve(d)
+    for _ in range(3):
+        r = http_request(s.port, "GET", "/anything", timeout=15)
+        assert r.status == 500
+    assert s.alive()
+    assert "GAELIC-IMPORT-MARKER-7731" in s.stderr_text()

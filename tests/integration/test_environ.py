@@ -1,0 +1,123 @@
+"""The App Engine environment of a request (RT8) and os.environ per request
+thread."""
+import re
+import threading
+
+import pytest
+
+from harness import HOST, app_path
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    # one instance, so concurrent requests share a process
+    return mserve(app_path("basic"), "--max_instances", "1")
+
+
+def osenv(srv, path="/env", **kw):
+    return srv.get_json(path, **kw)["os_environ"]
+
+
+def test_application_id(srv):
+    assert osenv(srv)["APPLICATION_ID"] == "gaelic-test"
+
+
+def test_current_version_id_major_minor(srv):
+    v = osenv(srv)["CURRENT_VERSION_ID"]
+    assert re.match(r"^v7\.\d+$", v), v
+
+
+def test_current_version_id_stable_across_requests(srv):
+    assert osenv(srv)["CURRENT_VERSION_ID"] == osenv(srv)["CURRENT_VERSION_ID"]
+
+
+def test_default_version_is_1(serve):
+    s = serve(app_path("single"))  # its app.yaml has no version:
+    v = s.get_json("/env")["os_environ"]["CURRENT_VERSION_ID"]
+    assert re.match(r"^1\.\d+$", v), v
+
+
+def test_auth_domain(srv):
+    assert osenv(srv)["AUTH_DOMAIN"] == "gmail.com"
+
+
+def test_server_software(srv):
+    v = osenv(srv)["SERVER_SOFTWARE"]
+    assert re.match(r"^Development/\d+\.\d+", v), v
+
+
+def test_request_log_id_unique(srv):
+    ids = [osenv(srv)["REQUEST_LOG_ID"] for _ in range(5)]
+    assert all(ids), ids
+    assert len(set(ids)) == 5, ids
+
+
+def test_instance_id(srv):
+    a = osenv(srv)["INSTANCE_ID"]
+    b = osenv(srv)["INSTANCE_ID"]
+    assert a and a == b
+
+
+def test_default_version_hostname(srv):
+    assert osenv(srv)["DEFAULT_VERSION_HOSTNAME"] == "%s:%d" % (HOST, srv.port)
+
+
+def test_env_variables_from_app_yaml(srv):
+    e = osenv(srv)
+    assert e["GAELIC_TEST_VAR"] == "from app.yaml"
+    assert e["GAELIC_TEST_OTHER"] == "42"
+
+
+def test_cgi_variables_in_os_environ(srv):
+    e = osenv(srv, "/env/cgi?x=1", headers={"X-Probe": "probe"})
+    assert e["REQUEST_METHOD"] == "GET"
+    assert e["PATH_INFO"] == "/env/cgi"
+    assert e["QUERY_STRING"] == "x=1"
+    assert e["HTTP_X_PROBE"] == "probe"
+    assert e["SERVER_PORT"] == str(srv.port)
+
+
+def test_not_signed_in_has_no_user(srv):
+    e = osenv(srv)
+    assert not e.get("USER_EMAIL")
+    assert not e.get("USER_ID")
+    assert e.get("USER_IS_ADMIN", "0") in ("0", "")
+
+
+def test_os_environ_is_per_request_thread(srv):
+    results = {}
+
+    def run(v):
+        try:
+            results[v] = srv.get_json("/isolate?v=%s&s=0.5" % v)
+        except Exception as e:
+            results[v] = e
+
+    threads = [threading.Thread(target=run, args=(v,)) for v in ("alpha", "beta")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    a, b = results["alpha"], results["beta"]
+    assert not isinstance(a, Exception) and not isinstance(b, Exception), results
+    assert a["instance_id"] == b["instance_id"], "expected both on the one instance"
+    assert a["start"] < b["end"] and b["start"] < a["end"], "the two requests did not overlap"
+    assert a["after"] == "alpha", a
+    assert b["after"] == "beta", b
+    assert a["before"] is None and b["before"] is None, (a, b)
+
+
+def test_later_request_does_not_see_earlier_writes(srv):
+    first = srv.get_json("/isolate?v=first&s=0")
+    assert first["after"] == "first"
+    second = srv.get_json("/isolate?v=second&s=0")
+    assert second["instance_id"] == first["instance_id"]
+    assert second["before"] is None, second
+
+
+def test_changed_env_variable_restored_for_next_request(srv):
+    r = srv.get_json("/isolate?k=GAELIC_TEST_VAR&v=changed&s=0")
+    assert (r["before"], r["after"]) == ("from app.yaml", "changed")
+    e = osenv(srv)
+    assert e["GAELIC_TEST_VAR"] == "from app.yaml"
+    assert "GAELIC_ISOLATION" not in e

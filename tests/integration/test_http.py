@@ -1,0 +1,437 @@
+"""The HTTP/1.1 front end over raw sockets: keep-alive, pipelining, bodies,
+HEAD, 100-continue, standard headers, closing rules, bad input and the
+slow-client timeouts."""
+import email.utils
+import socket
+import threading
+import time
+
+import pytest
+
+from harness import Conn, ConnectionClosed, app_path, build_request, chunked, http_request
+
+MAX_HEADER = 4096
+MAX_URL = 1024
+MAX_REQUEST = 10000
+TIMEOUT = 2  # header, body and keep-alive timeouts of the shared server
+SLACK = 3    # "closed within the timeout + 3 s"
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(app_path("basic"),
+                  "--max_header_bytes", MAX_HEADER, "--max_url_bytes", MAX_URL,
+                  "--max_request_bytes", MAX_REQUEST, "--header_timeout", TIMEOUT,
+                  "--body_timeout", TIMEOUT, "--keepalive_timeout", TIMEOUT)
+
+
+def conn(srv, **kw):
+    return Conn(srv.port, **kw)
+
+
+# ---------------------------------------------------------------- basics
+
+def test_simple_get(srv):
+    r = http_request(srv.port, "GET", "/")
+    assert r.status == 200
+    assert r.version == "HTTP/1.1"
+    assert r.body == b"ok"
+    assert r.header("content-length") == "2"
+
+
+def test_keep_alive_two_requests_one_connection(srv):
+    with conn(srv) as c:
+        c.request("GET", "/path/one")
+        r1 = c.read_response()
+        c.request("GET", "/path/two")
+        r2 = c.read_response()
+        assert (r1.status, r1.body) == (200, b"/path/one")
+        assert (r2.status, r2.body) == (200, b"/path/two")
+        assert not c.is_closed(0.3), "server closed a keep-alive connection"
+
+
+def test_pipelined_requests_answered_in_order(srv):
+    paths = ["/path/first", "/sleep?s=0.3", "/path/third", "/path/fourth"]
+    data = b"".join(build_request("GET", p, port=srv.port) for p in paths)
+    with conn(srv) as c:
+        c.send(data)  # one write
+        got = [c.read_response() for _ in paths]
+    assert [r.status for r in got] == [200] * 4, got
+    assert got[0].body == b"/path/first"
+    assert b'"active"' in got[1].body
+    assert got[2].body == b"/path/third"
+    assert got[3].body == b"/path/fourth"
+
+
+def test_content_length_body_echoed(srv):
+    body = bytes(range(256)) * 20  # 5120 bytes, every byte value
+    r = http_request(srv.port, "POST", "/echo", [("Content-Type", "application/octet-stream")], body)
+    assert r.status == 200
+    assert r.body == body
+    assert r.header("x-env-content-length") == str(len(body))
+    assert r.header("x-method") == "POST"
+
+
+def test_body_sent_in_pieces(srv):
+    body = b"a" * 3000 + b"b" * 3000
+    with conn(srv) as c:
+        c.send(build_request("PUT", "/echo", body=body, port=srv.port)[:-4000])
+        time.sleep(0.2)
+        c.send(body[-4000:])
+        r = c.read_response()
+    assert r.status == 200
+    assert r.body == body
+
+
+def test_chunked_body_echoed(srv):
+    parts = [b"hello ", b"chunked ", b"x" * 3000, b" world"]
+    with conn(srv) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "chunked")], chunked(*parts))
+        r = c.read_response()
+    assert r.status == 200, r
+    assert r.body == b"".join(parts)
+    assert r.header("x-method") == "POST"
+
+
+def test_chunked_body_with_extension_and_trailer(srv):
+    raw = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+    with conn(srv) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "chunked")], raw)
+        r = c.read_response()
+        assert r.status == 200, r
+        assert r.body == b"hello world"
+        c.request("GET", "/path/after")  # the connection is still in sync
+        assert c.read_response().body == b"/path/after"
+
+
+def test_empty_post(srv):
+    r = http_request(srv.port, "POST", "/echo", body=b"")
+    assert r.status == 200
+    assert r.body == b""
+
+
+def test_head_has_get_headers_and_no_body(srv):
+    with conn(srv) as c:
+        c.request("GET", "/bytes?n=777")
+        g = c.read_response()
+        c.request("HEAD", "/bytes?n=777")
+        h = c.read_response(head=True)
+        # if HEAD had sent a body, these bytes would be read as the next response
+        c.request("GET", "/path/next")
+        n = c.read_response()
+    assert g.status == 200 and len(g.body) == 777
+    assert h.status == 200
+    assert h.header("content-length") == "777"
+    assert h.header("content-type") == g.header("content-type")
+    assert n.status == 200 and n.body == b"/path/next", n
+
+
+def test_expect_100_continue(srv):
+    body = b"expected body"
+    with conn(srv) as c:
+        c.send(build_request("POST", "/echo", [("Expect", "100-continue"),
+                                               ("Content-Length", str(len(body)))],
+                             port=srv.port))
+        interim = c.read_response(timeout=5)
+        assert interim.status == 100, interim
+        assert interim.raw_head.startswith(b"HTTP/1.1 100 Continue")
+        c.send(body)
+        r = c.read_response()
+    assert r.status == 200
+    assert r.body == body
+
+
+def test_date_and_server_headers(srv):
+    r = http_request(srv.port, "GET", "/")
+    server = r.header("server")
+    assert server and server.startswith("gaelic/"), r.headers
+    date = r.header("date")
+    assert date, r.headers
+    when = email.utils.parsedate_to_datetime(date)
+    assert date.endswith("GMT"), date
+    assert abs(when.timestamp() - time.time()) < 60, date
+
+
+def test_date_and_server_on_error_responses(srv):
+    r = http_request(srv.port, "GET", "/Nope")  # no handler matches
+    assert r.status == 404
+    assert (r.header("server") or "").startswith("gaelic/")
+    assert r.header("date")
+
+
+def test_connection_close_honoured(srv):
+    with conn(srv) as c:
+        c.request("GET", "/path/x", [("Connection", "close")])
+        r = c.read_response()
+        assert r.status == 200
+        assert (r.header("connection") or "").lower() == "close"
+        assert c.is_closed(SLACK), "server kept the connection open after Connection: close"
+
+
+def test_http10_closes_without_keep_alive(srv):
+    with conn(srv) as c:
+        c.request("GET", "/path/old", version="HTTP/1.0")
+        r = c.read_response()
+        assert r.status == 200
+        assert r.body == b"/path/old"
+        assert c.is_closed(SLACK), "HTTP/1.0 connection without keep-alive left open"
+
+
+def test_http10_response_has_length(srv):
+    with conn(srv) as c:
+        c.request("GET", "/bytes?n=100", version="HTTP/1.0")
+        r = c.read_response()
+    assert r.status == 200
+    assert r.header("content-length") == "100"
+    assert "chunked" not in (r.header("transfer-encoding") or "")
+
+
+# ---------------------------------------------------------------- 404
+
+def test_router_404_keeps_connection(srv):
+    with conn(srv) as c:
+        c.request("GET", "/Nothing/here")
+        r1 = c.read_response()
+        c.request("GET", "/path/afterwards")
+        r2 = c.read_response()
+    assert r1.status == 404
+    assert (r2.status, r2.body) == (200, b"/path/afterwards")
+
+
+def test_app_404_keeps_connection(srv):
+    with conn(srv) as c:
+        c.request("GET", "/notfound")
+        r1 = c.read_response()
+        c.request("GET", "/path/afterwards")
+        r2 = c.read_response()
+    assert (r1.status, r1.body) == (404, b"app says not found")
+    assert (r2.status, r2.body) == (200, b"/path/afterwards")
+
+
+# ---------------------------------------------------------------- bad input
+
+def test_garbage_request_line_400(srv):
+    with conn(srv) as c:
+        c.send(b"THIS IS NOT HTTP\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 400
+
+
+def test_bad_header_line_400(srv):
+    with conn(srv) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 400
+
+
+def test_bad_content_length_400(srv):
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 400
+
+
+def test_http11_without_host_400(srv):
+    with conn(srv) as c:
+        c.send(b"GET / HTTP/1.1\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 400
+
+
+def test_header_block_too_large_431(srv):
+    with conn(srv) as c:
+        c.request("GET", "/", [("X-Big", "v" * (MAX_HEADER + 100))])
+        r = c.read_response()
+    assert r.status == 431
+
+
+def test_many_headers_too_large_431(srv):
+    hdrs = [("X-H%03d" % i, "v" * 40) for i in range(MAX_HEADER // 40)]
+    with conn(srv) as c:
+        c.request("GET", "/", hdrs)
+        r = c.read_response()
+    assert r.status == 431
+
+
+def test_headers_just_under_limit_ok(srv):
+    with conn(srv) as c:
+        c.request("GET", "/", [("X-Big", "v" * (MAX_HEADER // 2))])
+        r = c.read_response()
+    assert r.status == 200
+
+
+def test_url_too_long_414(srv):
+    with conn(srv) as c:
+        c.request("GET", "/path/" + "a" * (MAX_URL + 10))
+        r = c.read_response()
+    assert r.status == 414
+
+
+def test_url_under_limit_ok(srv):
+    path = "/path/" + "a" * (MAX_URL // 2)
+    r = http_request(srv.port, "GET", path)
+    assert r.status == 200
+    assert r.body == path.encode()
+
+
+def test_content_length_over_limit_413(srv):
+    with conn(srv) as c:
+        # only the head: the server must not wait for a body it will refuse
+        c.send(build_request("POST", "/echo", [("Content-Length", str(MAX_REQUEST + 1))],
+                             port=srv.port))
+        r = c.read_response(timeout=5)
+    assert r.status == 413
+
+
+def test_content_length_at_limit_ok(srv):
+    body = b"z" * (MAX_REQUEST - 100)
+    r = http_request(srv.port, "POST", "/echo", body=body)
+    assert r.status == 200
+    assert r.body == body
+
+
+def test_chunked_body_over_limit_413(srv):
+    part = b"c" * 1000
+    with conn(srv) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "chunked")],
+                  chunked(*([part] * (MAX_REQUEST // 1000 + 2))))
+        r = c.read_response()
+    assert r.status == 413
+
+
+def test_unsupported_transfer_coding_501(srv):
+    with conn(srv) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "gzip, chunked")], chunked(b"abc"))
+        r = c.read_response()
+    assert r.status == 501
+
+
+def test_transfer_encoding_gzip_alone_refused_and_closed(srv):
+    # RFC 9112 6.3: the body length is unknown, so the server refuses (501 for
+    # the unknown coding, or 400) and must close the connection.
+    with conn(srv) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "gzip")], b"abc")
+        r = c.read_response()
+        assert r.status in (400, 501), r
+        assert c.is_closed(SLACK)
+
+
+def test_content_length_and_transfer_encoding_not_smuggled(srv):
+    # A request with both must not let the CL body be read as a second request.
+    smuggled = b"GET /path/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    body = b"0\r\n\r\n" + smuggled
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" % len(body) + body)
+        first = c.read_response()
+        seen = [first]
+        try:
+            seen.append(c.read_response(timeout=1))
+        except (socket.timeout, ConnectionClosed, OSError):
+            pass
+    assert first.status in (200, 400), first
+    assert not any(r.body == b"/path/smuggled" for r in seen), seen
+
+
+# ---------------------------------------------------------------- slow clients
+
+def _trickle_until_closed(c, limit):
+    """Sends one header byte per second until the server closes; returns the
+    time it took, or None when still open after `limit` seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        try:
+            c.send(b"x")
+        except OSError:
+            return time.monotonic() - t0
+        if c.is_closed(1.0):
+            return time.monotonic() - t0
+    return None
+
+
+def test_slowloris_client_closed_after_header_timeout(srv):
+    with conn(srv) as c:
+        t0 = time.monotonic()
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        took = _trickle_until_closed(c, TIMEOUT + SLACK + 3)
+        total = time.monotonic() - t0
+    assert took is not None, "a trickling client was never closed"
+    assert total <= TIMEOUT + SLACK, "closed only after %.1fs" % total
+
+
+def test_idle_connection_without_request_closed(srv):
+    with conn(srv) as c:
+        t0 = time.monotonic()
+        assert c.is_closed(TIMEOUT + SLACK), "silent connection never closed"
+        assert time.monotonic() - t0 <= TIMEOUT + SLACK
+
+
+def test_slow_body_closed_after_body_timeout(srv):
+    with conn(srv) as c:
+        t0 = time.monotonic()
+        c.send(build_request("POST", "/echo", [("Content-Length", "100")], port=srv.port) + b"0123")
+        closed = False
+        for _ in range(TIMEOUT + SLACK + 3):
+            try:
+                c.send(b"5")
+            except OSError:
+                closed = True
+                break
+            if c.is_closed(1.0):
+                closed = True
+                break
+        total = time.monotonic() - t0
+    assert closed, "a client trickling its body was never closed"
+    assert total <= TIMEOUT + SLACK, "closed only after %.1fs" % total
+    assert b"200 OK" not in c.buf
+
+
+def test_idle_keepalive_closed_after_timeout(srv):
+    with conn(srv) as c:
+        c.request("GET", "/")
+        assert c.read_response().status == 200
+        t0 = time.monotonic()
+        assert c.is_closed(TIMEOUT + SLACK + 1), "idle keep-alive connection never closed"
+        took = time.monotonic() - t0
+    assert 1.0 <= took <= TIMEOUT + SLACK, "closed after %.1fs with --keepalive_timeout %d" % (
+        took, TIMEOUT)
+
+
+def test_slowloris_does_not_block_others(serve):
+    s = serve(app_path("basic"), "--header_timeout", "8")
+    assert http_request(s.port, "GET", "/").status == 200  # instance up
+    hangers = []
+    try:
+        for i in range(20):
+            c = Conn(s.port, timeout=5)
+            c.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
+            hangers.append(c)
+        time.sleep(0.3)
+        for c in hangers[:5]:
+            c.send(b"y")
+        t0 = time.monotonic()
+        r = http_request(s.port, "GET", "/path/normal", timeout=5)
+        took = time.monotonic() - t0
+        assert r.status == 200 and r.body == b"/path/normal"
+        assert took < 2.0, "a normal request took %.1fs while 20 slow clients hung on" % took
+        # the slow clients are still connected (not all dropped to make room)
+        assert sum(not c.is_closed(0.05) for c in hangers) >= 15
+    finally:
+        for c in hangers:
+            c.close()
+
+
+def test_many_concurrent_connections(srv):
+    results = []
+
+    def one(i):
+        try:
+            results.append(http_request(srv.port, "GET", "/path/c%d" % i, timeout=10).body)
+        except Exception as e:
+            results.append(e)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(results, key=repr) == sorted((b"/path/c%d" % i for i in range(50)), key=repr)

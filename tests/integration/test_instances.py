@@ -1,0 +1,148 @@
+"""Instances: threads per instance, one-at-a-time apps, scaling out, the
+concurrency limit and queue, idle shutdown, and request threads (RT11)."""
+import threading
+import time
+
+import requests
+
+from harness import HTTP_TIMEOUT, app_path
+
+
+def concurrent_gets(url, n, timeout=HTTP_TIMEOUT):
+    """n GETs at once (one thread and connection each); returns
+    (list of requests.Response or Exception, wall time)."""
+    results = [None] * n
+    barrier = threading.Barrier(n)
+
+    def one(i):
+        try:
+            barrier.wait(5)
+            results[i] = requests.get(url, timeout=timeout)
+        except Exception as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 10)
+    return results, time.monotonic() - t0
+
+
+def ok_json(results):
+    bad = [r for r in results if isinstance(r, Exception) or r.status_code != 200]
+    assert not bad, [r if isinstance(r, Exception) else (r.status_code, r.content[:200])
+                     for r in bad]
+    return [r.json() for r in results]
+
+
+def test_threadsafe_requests_share_one_instance(serve):
+    s = serve(app_path("basic"), "--threads", "4")
+    first = s.get_json("/counter")  # the instance is up
+    results, took = concurrent_gets(s.url + "sleep?s=1", 4)
+    got = ok_json(results)
+    assert took < 2.5, "4 concurrent 1-s requests took %.1fs on a 4-thread instance" % took
+    assert {g["instance_id"] for g in got} == {first["instance_id"]}
+    assert max(g["active"] for g in got) >= 2
+
+
+def test_threads_flag_bounds_concurrency_per_instance(serve):
+    s = serve(app_path("basic"), "--threads", "2", "--max_instances", "1")
+    s.get_json("/counter")
+    results, took = concurrent_gets(s.url + "sleep?s=1", 4)
+    got = ok_json(results)
+    assert max(g["active"] for g in got) <= 2
+    assert took >= 1.9, "4 requests of 1 s ran in %.1fs on 1 instance of 2 threads" % took
+
+
+def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
+    s = serve(app_path("single"), "--max_instances", "3")
+    s.get_json("/env")
+    results, took = concurrent_gets(s.url + "sleep?s=1", 6)
+    got = ok_json(results)
+    assert all(g["active"] == 1 for g in got), [g["active"] for g in got]
+    ids = {g["instance_id"] for g in got}
+    assert 2 <= len(ids) <= 3, "instances used: %s" % ids
+    # requests on one instance never overlap
+    by_id = {}
+    for g in got:
+        by_id.setdefault(g["instance_id"], []).append((g["start"], g["end"]))
+    for spans in by_id.values():
+        spans.sort()
+        for (s0, e0), (s1, e1) in zip(spans, spans[1:]):
+            assert s1 >= e0 - 0.01, "overlapping requests on one instance: %s" % spans
+    assert took >= 1.9, "6 one-at-a-time requests on <= 3 instances took %.1fs" % took
+
+
+def test_max_instances_is_a_ceiling(serve):
+    s = serve(app_path("single"), "--max_instances", "2")
+    results, took = concurrent_gets(s.url + "sleep?s=0.5", 6)
+    got = ok_json(results)
+    assert len({g["instance_id"] for g in got}) <= 2
+    assert len({g["pid"] for g in got}) <= 2
+    assert took >= 1.4, "6 one-at-a-time 0.5-s requests on 2 instances took %.1fs" % took
+
+
+def test_concurrency_limit_and_bounded_queue_503(serve):
+    s = serve(app_path("basic"), "--max_concurrent_requests", "2", "--max_pending_requests", "1")
+    s.get_json("/counter")
+    results, took = concurrent_gets(s.url + "sleep?s=1", 5)
+    codes = sorted(r.status_code if not isinstance(r, Exception) else repr(r) for r in results)
+    n200 = codes.count(200)
+    n503 = codes.count(503)
+    assert n200 + n503 == 5, codes
+    assert n503 >= 2 and n200 >= 1, codes  # 2 running + 1 queued at most
+    got = [r.json() for r in results if r.status_code == 200]
+    assert max(g["active"] for g in got) <= 2
+
+
+def test_queued_request_waits_then_runs(serve):
+    s = serve(app_path("basic"), "--max_concurrent_requests", "1", "--max_pending_requests", "5")
+    s.get_json("/counter")
+    results, took = concurrent_gets(s.url + "sleep?s=0.5", 3)
+    got = ok_json(results)
+    assert max(g["active"] for g in got) == 1
+    assert took >= 1.4, "3 requests with max_concurrent_requests 1 took %.1fs" % took
+
+
+def test_pending_latency_503(serve):
+    s = serve(app_path("basic"), "--max_concurrent_requests", "1", "--max_pending_latency", "1")
+    s.get_json("/counter")
+    results, took = concurrent_gets(s.url + "sleep?s=3", 2)
+    codes = sorted(r.status_code if not isinstance(r, Exception) else repr(r) for r in results)
+    assert codes == [200, 503], codes
+
+
+def test_idle_instance_stopped_and_replaced(serve):
+    s = serve(app_path("basic"), "--instance_idle_timeout", "1")
+    a = s.get_json("/counter")
+    busy = s.children()
+    time.sleep(3)
+    idle = s.children()
+    assert len(idle) < len(busy), "no process stopped after 3 s idle: %s -> %s" % (busy, idle)
+    b = s.get_json("/counter")
+    assert b["instance_id"] != a["instance_id"]
+    assert b["count"] == 1, "new instance should start with fresh globals"
+
+
+def test_busy_instance_not_stopped_as_idle(serve):
+    s = serve(app_path("basic"), "--instance_idle_timeout", "1")
+    a = s.get_json("/counter")
+    r = s.get_json("/sleep?s=2.5")  # longer than the idle timeout, but busy
+    assert r["instance_id"] == a["instance_id"]
+    b = s.get_json("/counter")
+    assert b["instance_id"] == a["instance_id"]
+
+
+def test_request_threads_joined_before_response(serve):
+    s = serve(app_path("basic"), "--max_instances", "1")
+    before = s.get_json("/thread_count")["count"]
+    t0 = time.monotonic()
+    r = s.get_json("/thread")
+    took = time.monotonic() - t0
+    assert r["at_return"] == before, "the thread finished before the handler returned?"
+    assert took >= 0.5, "response after %.2fs: the request thread was not joined" % took
+    after = s.get_json("/thread_count")
+    assert after["instance_id"] == r["instance_id"]
+    assert after["count"] == before + 1, "the request's thread did not run to completion"

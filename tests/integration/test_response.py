@@ -1,0 +1,187 @@
+"""Responses (RT6): buffered and sent whole, gzip when the client asks for it
+in both Accept-Encoding and User-Agent; size limits (RT10)."""
+import gzip
+import hashlib
+import re
+import time
+
+import pytest
+
+from harness import Conn, app_path, http_request
+
+GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
+PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(app_path("basic"))
+
+
+def expected_bytes(n):
+    unit = b"gaelic 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+def get(srv, path, ae=None, ua=None):
+    hdrs = []
+    if ae is not None:
+        hdrs.append(("Accept-Encoding", ae))
+    if ua is not None:
+        hdrs.append(("User-Agent", ua))
+    return http_request(srv.port, "GET", path, hdrs)
+
+
+@pytest.mark.parametrize("ct", ["text/html", "text/plain; charset=utf-8", "application/json"])
+def test_gzip_when_both_headers_say_gzip(srv, ct):
+    r = get(srv, "/bytes?n=20000&ct=" + ct.replace(" ", "%20").replace(";", "%3B"),
+            ae="gzip, deflate", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") == "gzip", r.headers
+    assert int(r.header("content-length")) == len(r.body)
+    assert len(r.body) < 20000
+    assert gzip.decompress(r.body) == expected_bytes(20000)
+    assert r.header("content-type") == ct
+
+
+def test_no_gzip_with_only_accept_encoding(srv):
+    r = get(srv, "/bytes?n=20000&ct=text/html", ae="gzip", ua=PLAIN_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert r.body == expected_bytes(20000)
+
+
+def test_no_gzip_with_only_user_agent(srv):
+    r = get(srv, "/bytes?n=20000&ct=text/html", ae="identity", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert r.body == expected_bytes(20000)
+
+
+def test_no_gzip_without_headers(srv):
+    r = get(srv, "/bytes?n=20000&ct=text/html")
+    assert r.header("content-encoding") is None
+    assert r.body == expected_bytes(20000)
+
+
+def test_no_gzip_for_png(srv):
+    r = get(srv, "/bytes?n=20000&ct=image/png", ae="gzip", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert r.body == expected_bytes(20000)
+
+
+def test_gzip_head_matches_get(srv):
+    path = "/bytes?n=5000&ct=text/html"
+    hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
+    with Conn(srv.port) as c:
+        c.request("GET", path, hdrs)
+        g = c.read_response()
+        c.request("HEAD", path, hdrs)
+        h = c.read_response(head=True)
+        c.request("GET", "/path/after")
+        n = c.read_response()
+    assert g.header("content-encoding") == "gzip"
+    assert h.header("content-encoding") == "gzip"
+    assert h.header("content-length") == g.header("content-length")
+    assert n.body == b"/path/after"
+
+
+def test_one_megabyte_body_intact(srv):
+    n = 1024 * 1024
+    r = get(srv, "/bytes?n=%d&ct=application/octet-stream" % n)
+    assert r.status == 200
+    assert len(r.body) == n
+    assert hashlib.sha256(r.body).digest() == hashlib.sha256(expected_bytes(n)).digest()
+
+
+def test_content_length_added_when_app_gives_none(srv):
+    r = get(srv, "/bytes?n=3000&cl=0")
+    assert r.status == 200
+    assert r.header("content-length") == "3000"
+    assert r.body == expected_bytes(3000)
+
+
+def test_response_buffered_until_handler_finishes(srv):
+    """The app yields 'first;' then sleeps 1 s: nothing may arrive before the
+    handler is done (RT6), and the whole body then has a Content-Length."""
+    with Conn(srv.port) as c:
+        t0 = time.monotonic()
+        c.request("GET", "/stream")
+        c.sock.settimeout(10)
+        first = c.sock.recv(1)
+        ttfb = time.monotonic() - t0
+        c.buf = first
+        r = c.read_response()
+    assert ttfb >= 0.9, "first byte after %.2fs: the response was streamed" % ttfb
+    assert r.body == b"first;second"
+    assert r.header("content-length") == "12"
+
+
+def test_multiple_set_cookie_headers_kept(srv):
+    r = get(srv, "/cookies")
+    assert r.status == 200
+    assert sorted(r.header_all("set-cookie")) == ["a=1; Path=/", "b=2; Path=/"]
+    assert r.header("x-custom") == "custom value"
+
+
+@pytest.mark.parametrize("status", ["201 Created", "302 Found", "418 I'm a teapot"])
+def test_status_passed_through(srv, status):
+    r = get(srv, "/status?status=%s&location=/elsewhere&body=x" % status.replace(" ", "%20"))
+    assert r.status == int(status[:3])
+    assert r.body == b"x"
+    if status.startswith("302"):
+        assert r.header("location") in ("/elsewhere", "http://127.0.0.1:%d/elsewhere" % srv.port)
+
+
+def test_204_has_no_body(srv):
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=204%20No%20Content")
+        r = c.read_response()
+        assert r.status == 204
+        c.request("GET", "/path/after204")
+        assert c.read_response().body == b"/path/after204"
+
+
+# ---------------------------------------------------------------- limits
+
+@pytest.fixture(scope="module")
+def limited(mserve):
+    return mserve(app_path("basic"), "--max_response_bytes", "1000", "--max_request_bytes", "1000")
+
+
+def test_response_over_limit_is_500_and_logged(limited):
+    r = http_request(limited.port, "GET", "/bytes?n=2000")
+    assert r.status == 500
+    assert b"gaelic 0123456789" not in r.body, "the oversized body leaked out"
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not _says_response_too_large(limited.stderr_text()):
+        time.sleep(0.1)
+    assert _says_response_too_large(limited.stderr_text()), limited.stderr_text()[-3000:]
+
+
+def _says_response_too_large(text):
+    return re.search(r"(?i)response.{0,80}(too large|too big|limit|exceed|max_response_bytes)"
+                     r"|(max_response_bytes|limit|exceed).{0,80}response", text)
+
+
+def test_response_under_limit_ok(limited):
+    r = http_request(limited.port, "GET", "/bytes?n=900")
+    assert r.status == 200
+    assert r.body == expected_bytes(900)
+
+
+def test_request_over_limit_413(limited):
+    r = http_request(limited.port, "POST", "/echo", body=b"q" * 2000)
+    assert r.status == 413
+
+
+def test_request_under_limit_ok(limited):
+    r = http_request(limited.port, "POST", "/echo", body=b"q" * 500)
+    assert r.status == 200
+    assert r.body == b"q" * 500
+
+
+def test_server_still_serves_after_limits(limited):
+    assert http_request(limited.port, "GET", "/bytes?n=5000").status == 500
+    assert http_request(limited.port, "GET", "/path/fine").body == b"/path/fine"

@@ -1,0 +1,192 @@
+"""WSGI handlers follow PEP 3333 (RT2): the environ, wsgi.* objects,
+wsgiref.validate, start_response with exc_info, write(), close()."""
+import json
+
+import pytest
+
+from harness import HOST, Conn, app_path, chunked, http_request
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(app_path("basic"))
+
+
+def env_of(srv, method="GET", path="/env", headers=None, body=None):
+    r = http_request(srv.port, method, path, headers, body)
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    return json.loads(r.body)
+
+
+def test_get_environ(srv):
+    d = env_of(srv, "GET", "/env/sub?a=1&b=two", [("X-Custom-Header", "custom value"),
+                                                  ("User-Agent", "gaelic-tests/1.0")])
+    e = d["environ"]
+    assert e["REQUEST_METHOD"] == "GET"
+    assert e["SCRIPT_NAME"] == ""
+    assert e["PATH_INFO"] == "/env/sub"
+    assert e["QUERY_STRING"] == "a=1&b=two"
+    assert e["SERVER_NAME"] in (HOST, "localhost")
+    assert e["SERVER_PORT"] == str(srv.port)
+    assert e["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert e["HTTP_X_CUSTOM_HEADER"] == "custom value"
+    assert e["HTTP_USER_AGENT"] == "gaelic-tests/1.0"
+    assert e["HTTP_HOST"] == "%s:%d" % (HOST, srv.port)
+    assert e.get("CONTENT_LENGTH", "") in ("", "0")
+
+
+def test_post_environ(srv):
+    body = b'{"k": 1}'
+    d = env_of(srv, "POST", "/env", [("Content-Type", "application/json; charset=utf-8")], body)
+    e = d["environ"]
+    assert e["REQUEST_METHOD"] == "POST"
+    assert e["CONTENT_TYPE"] == "application/json; charset=utf-8"
+    assert e["CONTENT_LENGTH"] == str(len(body))
+    assert "HTTP_CONTENT_TYPE" not in e
+    assert "HTTP_CONTENT_LENGTH" not in e
+
+
+def test_query_string_empty_but_present(srv):
+    e = env_of(srv, "GET", "/env")["environ"]
+    assert e["QUERY_STRING"] == ""
+
+
+def test_environ_value_types(srv):
+    d = env_of(srv)
+    t = d["types"]
+    for k, typ in t.items():
+        if "." not in k:
+            assert typ == "str", "environ[%r] is %s, PEP 3333 wants str" % (k, typ)
+    assert t["wsgi.version"] == "tuple"
+    assert t["wsgi.multithread"] == "bool"
+    assert t["wsgi.multiprocess"] == "bool"
+    assert t["wsgi.run_once"] == "bool"
+    assert t["wsgi.url_scheme"] == "str"
+    w = d["wsgi"]
+    assert w["environ_is_dict"] is True
+    assert w["version"] == [1, 0]
+    assert w["url_scheme"] == "http"
+    assert w["run_once"] is False
+    assert w["multithread"] is True  # the basic app is threadsafe
+    assert sorted(w["input"]) == sorted(["read", "readline", "readlines", "__iter__"])
+    assert sorted(w["errors"]) == sorted(["write", "writelines", "flush"])
+
+
+def test_multithread_false_when_not_threadsafe(serve):
+    s = serve(app_path("single"))
+    w = s.get_json("/env")["wsgi"]
+    assert w["multithread"] is False
+
+
+def test_repeated_headers_combined(srv):
+    e = env_of(srv, "GET", "/env", [("X-Multi", "a"), ("X-Multi", "b")])["environ"]
+    assert e["HTTP_X_MULTI"] in ("a, b", "a,b"), e["HTTP_X_MULTI"]
+
+
+def test_header_with_dash_and_underscore(srv):
+    e = env_of(srv, "GET", "/env", [("X-Dash-Name", "dash")])["environ"]
+    assert e["HTTP_X_DASH_NAME"] == "dash"
+
+
+def test_chunked_request_gets_content_length(srv):
+    parts = [b"abc", b"defgh"]
+    with Conn(srv.port) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "chunked"),
+                                    ("Content-Type", "text/plain")], chunked(*parts))
+        r = c.read_response()
+    assert r.status == 200
+    assert r.body == b"abcdefgh"
+    # the body is buffered and de-chunked, so the app sees its length
+    assert r.header("x-env-content-length") == "8"
+    assert r.header("x-env-content-type") == "text/plain"
+
+
+# ---------------------------------------------------------------- validator
+
+@pytest.fixture(scope="module")
+def vsrv(mserve):
+    return mserve(app_path("validated"))
+
+
+def test_validator_get(vsrv):
+    r = http_request(vsrv.port, "GET", "/validated/get?x=1")
+    assert r.status == 200, (r, vsrv.stderr_text()[-3000:])
+    assert r.body == b"method=GET\nbody=\nok"
+
+
+def test_validator_post(vsrv):
+    body = b"line one\nline two\n"
+    r = http_request(vsrv.port, "POST", "/validated/post",
+                     [("Content-Type", "text/plain")], body)
+    assert r.status == 200, (r, vsrv.stderr_text()[-3000:])
+    assert r.body == b"method=POST\nbody=" + body + b"\nok"
+
+
+def test_validator_head(vsrv):
+    with Conn(vsrv.port) as c:
+        c.request("HEAD", "/validated/head")
+        r = c.read_response(head=True)
+    assert r.status == 200, (r, vsrv.stderr_text()[-3000:])
+
+
+def test_validator_post_chunked(vsrv):
+    body = b"first\nsecond"
+    with Conn(vsrv.port) as c:
+        c.request("POST", "/v", [("Transfer-Encoding", "chunked"), ("Content-Type", "text/plain")],
+                  chunked(body[:4], body[4:]))
+        r = c.read_response()
+    assert r.status == 200, (r, vsrv.stderr_text()[-3000:])
+    assert r.body == b"method=POST\nbody=" + body + b"\nok"
+
+
+# ---------------------------------------------------------------- app side
+
+def test_start_response_exc_info_replaces_status(srv):
+    r = http_request(srv.port, "GET", "/exc_info")
+    assert r.status == 503
+    assert r.header("x-recovered") == "yes"
+    assert r.body == b"recovered: boom"
+
+
+def test_write_callable(srv):
+    r = http_request(srv.port, "GET", "/write")
+    assert r.status == 200
+    assert r.body == b"part1;part2;part3"
+
+
+def test_iterable_close_called(srv):
+    before = srv.get_json("/closed_count")
+    r = http_request(srv.port, "GET", "/closing")
+    assert r.status == 200 and r.body == b"closing body"
+    after = srv.get_json("/closed_count")
+    assert after["instance_id"] == before["instance_id"], "requests moved to another instance"
+    assert after["closed"] == before["closed"] + 1
+
+
+def test_generator_body(srv):
+    r = http_request(srv.port, "GET", "/stream")
+    assert r.status == 200
+    assert r.body == b"first;second"
+
+
+def test_non_ascii_path_latin1_decoded(srv):
+    # café, percent-encoded UTF-8: PATH_INFO holds the decoded bytes as latin-1
+    r = http_request(srv.port, "GET", "/path/caf%C3%A9/%E2%82%AC")
+    assert r.status == 200
+    assert r.body == "/path/café/€".encode("utf-8")
+
+
+def test_percent_decoding_of_path_but_not_query(srv):
+    r = http_request(srv.port, "GET", "/path/a%20b%3Fc?q=a%20b&r=%C3%A9")
+    assert r.status == 200
+    assert r.body == b"/path/a b?c"
+    assert r.header("x-query") == "q=a%20b&r=%C3%A9"
+
+
+def test_uncaught_exception_is_500_and_instance_survives(srv):
+    before = srv.get_json("/counter")
+    r = http_request(srv.port, "GET", "/raise")
+    assert r.status == 500
+    after = srv.get_json("/counter")
+    assert after["instance_id"] == before["instance_id"]
+    assert after["count"] == before["count"] + 1
