@@ -1,0 +1,159 @@
+#include "channel_reader.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "request.h"
+#include "request_queue.h"
+
+/* Reads are batched through this much buffer: several small requests that
+ * arrive together cost one read(2). Larger payloads are read straight into
+ * their request allocation instead of passing through the buffer. */
+#define READ_CHUNK (64u * 1024u)
+
+static int chan_fd = -1;
+
+static void __attribute__((noreturn)) violation(const char *what, const ipc_hdr_t *h)
+{
+    fprintf(stderr,
+            "gaelic instance %d: protocol violation from the master: %s "
+            "(frame type %u, id %u, length %u); exiting\n",
+            (int)getpid(), what, h->type, h->id, h->len);
+    _exit(3);
+}
+
+static void __attribute__((noreturn)) channel_gone(ssize_t n)
+{
+    if (n < 0)
+        fprintf(stderr, "gaelic instance %d: channel read failed: %s; exiting\n", (int)getpid(),
+                strerror(errno));
+    _exit(0);
+}
+
+/* One read(2) into the free space of in (at least READ_CHUNK). */
+static void fill(buf_t *in)
+{
+    if (buf_reserve(in, READ_CHUNK) < 0) {
+        fprintf(stderr, "gaelic instance %d: out of memory reading the channel\n",
+                (int)getpid());
+        _exit(3);
+    }
+    for (;;) {
+        char *end = buf_ptr(in) + in->len;
+        ssize_t n = read(chan_fd, end, in->cap - in->off - in->len);
+        if (n > 0) {
+            in->len += (size_t)n;
+            return;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        channel_gone(n);
+    }
+}
+
+static void read_exact(uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(chan_fd, p, n);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        channel_gone(r);
+    }
+}
+
+/* Moves the payload of the frame at the front of in into dst, reading
+ * what has not arrived yet directly into dst. */
+static void take_payload(buf_t *in, uint8_t *dst, size_t len)
+{
+    buf_consume(in, IPC_HDR_SIZE);
+    size_t have = in->len < len ? in->len : len;
+    memcpy(dst, buf_ptr(in), have);
+    buf_consume(in, have);
+    read_exact(dst + have, len - have);
+}
+
+static void handle_request(buf_t *in, const ipc_hdr_t *h)
+{
+    gaelic_request_t *r = request_alloc(h->id, h->len);
+    if (!r) {
+        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n",
+                (int)getpid(), h->len);
+        _exit(3);
+    }
+    take_payload(in, r->payload, h->len);
+    const char *why;
+    if (request_parse(r, &why) < 0)
+        violation(why, h);
+    rq_push(r);
+}
+
+static void *reader_main(void *arg)
+{
+    (void)arg;
+    buf_t in = BUF_INIT;
+    for (;;) {
+        while (in.len < IPC_HDR_SIZE)
+            fill(&in);
+        ipc_hdr_t h;
+        ipc_parse_hdr((const uint8_t *)buf_ptr(&in), &h);
+        if (h.len > IPC_MAX_PAYLOAD)
+            violation("payload larger than IPC_MAX_PAYLOAD", &h);
+        switch (h.type) {
+        case IPC_REQUEST:
+            if (rq_shutting_down())
+                violation("request after IPC_SHUTDOWN", &h);
+            handle_request(&in, &h);
+            break;
+        case IPC_SHUTDOWN:
+            if (h.len != 0)
+                violation("IPC_SHUTDOWN with a payload", &h);
+            buf_consume(&in, IPC_HDR_SIZE);
+            rq_begin_shutdown();
+            break;
+        default:
+            violation("unexpected frame type", &h);
+        }
+    }
+    return NULL;
+}
+
+int channel_reader_start(int fd)
+{
+    chan_fd = fd;
+    pthread_attr_t attr;
+    int err = pthread_attr_init(&attr);
+    if (err == 0)
+        err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* The reader only shuffles bytes: a small stack keeps the instance lean. */
+    if (err == 0)
+        err = pthread_attr_setstacksize(&attr, 256u * 1024u);
+    /* Signals are for the main thread; the reader must never run a handler. */
+    sigset_t all, old;
+    sigfillset(&all);
+    if (err == 0)
+        err = pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_t tid;
+    if (err == 0) {
+        err = pthread_create(&tid, &attr, reader_main, NULL);
+        int err2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (err == 0)
+            err = err2;
+    }
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,79 @@
+#include "channel_writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+static int chan_fd = -1;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void channel_writer_init(int fd) { chan_fd = fd; }
+
+/* Writes all of iov[0..n) as one uninterrupted frame. sendmsg rather than
+ * writev for MSG_NOSIGNAL: the embedded interpreter does not ignore SIGPIPE
+ * (install_signal_handlers=0), and a dead master must not kill us by signal
+ * before we notice the error. */
+static void write_all(struct iovec *iov, int n)
+{
+    pthread_mutex_lock(&write_lock);
+    while (n > 0) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(chan_fd, &mh, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            /* EPIPE/ECONNRESET: the master closed the channel. */
+            fprintf(stderr, "gaelic instance %d: channel write failed: %s; exiting\n",
+                    (int)getpid(), strerror(errno));
+            _exit(0);
+        }
+        size_t left = (size_t)w;
+        while (n > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    pthread_mutex_unlock(&write_lock);
+}
+
+int channel_send_frame(buf_t *head, long start, const void *tail, size_t tail_len)
+{
+    size_t in_head = head->len - (size_t)start - IPC_HDR_SIZE;
+    if (tail_len > IPC_MAX_PAYLOAD || in_head > IPC_MAX_PAYLOAD - tail_len) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    uint32_t len = (uint32_t)(in_head + tail_len);
+    uint8_t *h = (uint8_t *)buf_ptr(head) + start;
+    h[0] = (uint8_t)len;
+    h[1] = (uint8_t)(len >> 8);
+    h[2] = (uint8_t)(len >> 16);
+    h[3] = (uint8_t)(len >> 24);
+
+    struct iovec iov[2] = {
+        {.iov_base = h, .iov_len = head->len - (size_t)start},
+        {.iov_base = (void *)tail, .iov_len = tail_len},
+    };
+    write_all(iov, tail_len ? 2 : 1);
+    return 0;
+}
+
+int channel_send_empty(uint16_t type, uint32_t id)
+{
+    buf_t b = BUF_INIT;
+    long start = ipc_begin_frame(&b, type, id);
+    int rc = start < 0 ? -1 : channel_send_frame(&b, start, NULL, 0);
+    buf_free(&b);
+    return rc;
+}

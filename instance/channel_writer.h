@@ -1,0 +1,27 @@
+/* Frames from the instance to the master (ipc.h) on the channel socket.
+ * Several worker threads answer at once, so every frame is written whole
+ * under one mutex; callers release the GIL around these calls. If the master
+ * is gone (or killing us) a write fails and the process exits at once with
+ * status 0: nobody is left to answer. */
+#ifndef GAELIC_CHANNEL_WRITER_H
+#define GAELIC_CHANNEL_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+void channel_writer_init(int fd);
+
+/* Sends one frame whose header was started with ipc_begin_frame(head, ...)
+ * at offset `start` and whose payload is the rest of head followed by
+ * tail_len bytes at tail (tail may be NULL when tail_len is 0). The payload
+ * length in the header is patched here. Returns 0, or -1 (errno EMSGSIZE)
+ * when the payload exceeds IPC_MAX_PAYLOAD; nothing is sent then. */
+int channel_send_frame(buf_t *head, long start, const void *tail, size_t tail_len);
+
+/* A frame with an empty payload (IPC_READY). Returns 0, or -1 when memory
+ * runs out. */
+int channel_send_empty(uint16_t type, uint32_t id);
+
+#endif

@@ -1,0 +1,243 @@
+#include "gaelic_module.h"
+
+#include <errno.h>
+
+#include "channel_writer.h"
+#include "ipc.h"
+#include "request.h"
+#include "request_queue.h"
+#include "wsgi_environ.h"
+
+static int worker_threads = 1;
+static PyObject *wsgi_defaults;       /* dict or NULL */
+static PyObject *response_too_large; /* exception type */
+
+/* Each worker thread reuses one buffer for frame heads: no malloc per
+ * response. Workers live as long as the process, so it is never freed. */
+static __thread buf_t frame_head = BUF_INIT;
+
+static PyObject *next_request(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    gaelic_request_t *r;
+    Py_BEGIN_ALLOW_THREADS
+    r = rq_pop_wait();
+    Py_END_ALLOW_THREADS
+    if (!r)
+        Py_RETURN_NONE;
+
+    PyObject *script = PyUnicode_DecodeUTF8(r->script, r->script_len, "surrogateescape");
+    if (!script) {
+        request_free(r);
+        return NULL; /* cannot happen with surrogateescape short of MemoryError */
+    }
+    PyObject *environ = NULL, *cgi_env = NULL;
+    if (environ_build(r, wsgi_defaults, &environ, &cgi_env) < 0) {
+        /* Still a request that must be answered: report, hand out Nones. */
+        PyErr_Print();
+        environ = Py_NewRef(Py_None);
+        cgi_env = Py_NewRef(Py_None);
+    }
+    PyObject *tuple = Py_BuildValue("(kNNN)", (unsigned long)r->id, script, environ, cgi_env);
+    request_free(r);
+    return tuple;
+}
+
+/* Appends s as ipc "bytes" in latin-1. Strings whose characters all fit in
+ * one byte are stored as latin-1 already, so this copies without encoding. */
+static int put_latin1(buf_t *b, PyObject *s, const char *what)
+{
+    if (!PyUnicode_Check(s)) {
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s", what, Py_TYPE(s)->tp_name);
+        return -1;
+    }
+    if (PyUnicode_READY(s) < 0)
+        return -1;
+    if (PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
+        PyErr_Format(PyExc_ValueError, "%s is not latin-1: %R", what, s);
+        return -1;
+    }
+    if (ipc_put_bytes(b, PyUnicode_1BYTE_DATA(s), (size_t)PyUnicode_GET_LENGTH(s)) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static int put_headers(buf_t *b, PyObject *headers)
+{
+    if (!PyList_Check(headers)) {
+        PyErr_SetString(PyExc_TypeError, "headers must be a list");
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(headers);
+    if (ipc_put_u32(b, (uint32_t)n) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *h = PyList_GET_ITEM(headers, i);
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 2) {
+            PyErr_SetString(PyExc_TypeError, "each header must be a (name, value) tuple");
+            return -1;
+        }
+        if (put_latin1(b, PyTuple_GET_ITEM(h, 0), "header name") < 0 ||
+            put_latin1(b, PyTuple_GET_ITEM(h, 1), "header value") < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "send_response(id, status, headers, body)");
+        return NULL;
+    }
+    unsigned long id = PyLong_AsUnsignedLong(args[0]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (id > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "request id out of range");
+        return NULL;
+    }
+    PyObject *body = args[3];
+    if (!PyBytes_Check(body)) {
+        PyErr_Format(PyExc_TypeError, "body must be bytes, not %.100s", Py_TYPE(body)->tp_name);
+        return NULL;
+    }
+
+    buf_t *b = &frame_head;
+    buf_reset(b);
+    long start = ipc_begin_frame(b, IPC_RESPONSE, (uint32_t)id);
+    if (start < 0)
+        return PyErr_NoMemory();
+    if (put_latin1(b, args[1], "status") < 0 || put_headers(b, args[2]) < 0)
+        return NULL;
+    size_t body_len = (size_t)PyBytes_GET_SIZE(body);
+    if (body_len > UINT32_MAX || ipc_put_u32(b, (uint32_t)body_len) < 0)
+        return PyErr_Format(response_too_large, "response body of %zu bytes", body_len);
+
+    /* body stays alive (we hold the argument) and bytes never change. */
+    int rc, err = 0;
+    Py_BEGIN_ALLOW_THREADS
+    rc = channel_send_frame(b, start, PyBytes_AS_STRING(body), body_len);
+    if (rc < 0)
+        err = errno;
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        if (err == EMSGSIZE)
+            return PyErr_Format(response_too_large,
+                                "response of %zu bytes exceeds the %u-byte frame limit",
+                                b->len - (size_t)start - IPC_HDR_SIZE + body_len,
+                                IPC_MAX_PAYLOAD);
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    rq_done();
+    Py_RETURN_NONE;
+}
+
+static PyObject *send_log(PyObject *self, PyObject *args)
+{
+    (void)self;
+    unsigned long id;
+    unsigned int level;
+    const char *msg;
+    Py_ssize_t msg_len;
+    if (!PyArg_ParseTuple(args, "kIs#:send_log", &id, &level, &msg, &msg_len))
+        return NULL;
+    if (id > UINT32_MAX || level > 4) {
+        PyErr_SetString(PyExc_ValueError, "send_log: id or level out of range");
+        return NULL;
+    }
+    buf_t b = BUF_INIT;
+    long start = ipc_begin_frame(&b, IPC_LOG, (uint32_t)id);
+    if (start < 0 || ipc_put_u32(&b, level) < 0 || ipc_put_u32(&b, (uint32_t)msg_len) < 0) {
+        buf_free(&b);
+        return PyErr_NoMemory();
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = channel_send_frame(&b, start, msg, (size_t)msg_len);
+    Py_END_ALLOW_THREADS
+    buf_free(&b);
+    if (rc < 0)
+        return PyErr_Format(response_too_large, "log message of %zd bytes", msg_len);
+    Py_RETURN_NONE;
+}
+
+static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyDict_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "set_wsgi_defaults expects a dict");
+        return NULL;
+    }
+    PyObject *copy = PyDict_Copy(arg);
+    if (!copy)
+        return NULL;
+    Py_XSETREF(wsgi_defaults, copy);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"next_request", next_request, METH_NOARGS,
+     "Wait for the next request: (id, script, environ, cgi_env), or None at shutdown."},
+    {"send_response", (PyCFunction)(void (*)(void))send_response, METH_FASTCALL,
+     "send_response(id, status, headers, body): answer a request."},
+    {"send_log", send_log, METH_VARARGS, "send_log(id, level, message): an app log line."},
+    {"set_wsgi_defaults", set_wsgi_defaults, METH_O,
+     "Set the wsgi.* entries every environ starts from."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_gaelic", "gaelic instance runtime (C part)", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+static PyObject *init_module(void)
+{
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m)
+        return NULL;
+    if (environ_init() < 0)
+        goto fail;
+    response_too_large =
+        PyErr_NewExceptionWithDoc("_gaelic.ResponseTooLargeError",
+                                  "The response does not fit in one IPC frame.", NULL, NULL);
+    if (!response_too_large ||
+        PyModule_AddObjectRef(m, "ResponseTooLargeError", response_too_large) < 0 ||
+        PyModule_AddIntConstant(m, "threads", worker_threads) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_PAYLOAD", IPC_MAX_PAYLOAD) < 0 ||
+        PyModule_AddObjectRef(m, "instance_id", Py_None) < 0)
+        goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}
+
+/* Called by the import machinery through the inittab entry. */
+static PyObject *PyInit__gaelic(void) { return init_module(); }
+
+int gaelic_module_register(int threads)
+{
+    worker_threads = threads;
+    return PyImport_AppendInittab("_gaelic", PyInit__gaelic);
+}
+
+int gaelic_module_set_instance_id(const char *instance_id)
+{
+    PyObject *m = PyImport_ImportModule("_gaelic");
+    if (!m)
+        return -1;
+    PyObject *s = PyUnicode_DecodeUTF8(instance_id, (Py_ssize_t)strlen(instance_id), "replace");
+    int rc = s ? PyObject_SetAttrString(m, "instance_id", s) : -1;
+    Py_XDECREF(s);
+    Py_DECREF(m);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* `_gaelic`: the C module the Python runtime (python/google/appengine/
+ * runtime) uses to take requests and send answers. Built into the binary and
+ * registered with PyImport_AppendInittab before Py_Initialize.
+ *
+ *   next_request() -> (id, script, environ, cgi_env) or None
+ *       Blocks (GIL released) for the next request; None once IPC_SHUTDOWN
+ *       arrived and the queue is empty. environ is the WSGI environ;
+ *       cgi_env holds only the request's variables (for os.environ). If the
+ *       environ could not be built, both are None and the error has been
+ *       printed: the caller must answer 500.
+ *   send_response(id, status, headers, body)
+ *       status str, headers list of (str, str), body bytes; all strings
+ *       latin-1. Sent as one IPC_RESPONSE frame with the GIL released. Raises
+ *       ResponseTooLargeError (nothing sent) when the frame would exceed
+ *       IPC_MAX_PAYLOAD, TypeError/ValueError for bad types; the caller
+ *       then answers with something smaller. Exactly one successful call per
+ *       request.
+ *   send_log(id, level, message)   an IPC_LOG frame (level 0..4, str).
+ *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
+ *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
+ */
+#ifndef GAELIC_GAELIC_MODULE_H
+#define GAELIC_GAELIC_MODULE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Registers the module; call before Py_Initialize. threads is the worker
+ * count every instance of this zygote runs. Returns 0 or -1. */
+int gaelic_module_register(int threads);
+
+/* In a fresh instance (GIL held): publishes _gaelic.instance_id. Returns 0,
+ * or -1 with a Python exception set. */
+int gaelic_module_set_instance_id(const char *instance_id);
+
+#endif

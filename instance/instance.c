@@ -1,0 +1,112 @@
+#include "instance.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "channel_reader.h"
+#include "channel_writer.h"
+#include "gaelic_module.h"
+#include "ipc.h"
+#include "request_queue.h"
+
+#define RUNTIME_MODULE "google.appengine.runtime.dispatch"
+
+static void __attribute__((noreturn)) die(const char *what)
+{
+    fprintf(stderr, "gaelic instance %d: %s: %s\n", (int)getpid(), what, strerror(errno));
+    _exit(4);
+}
+
+static void __attribute__((noreturn)) die_python(const char *what)
+{
+    fprintf(stderr, "gaelic instance %d: %s:\n", (int)getpid(), what);
+    PyErr_Print();
+    _exit(4);
+}
+
+/* The zygote may die between fork() and prctl(); then nobody would ever
+ * kill us, so check the parent is still the one that forked us. */
+static void die_with_zygote(pid_t zygote)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        die("prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != zygote)
+        _exit(0);
+}
+
+/* The master may create its end non-blocking; with socketpair both ends
+ * share that flag, and our reader and writers want blocking I/O. */
+static void make_blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+        die("fcntl on the channel");
+}
+
+/* RT5: the app root goes first on sys.path, ahead of the runtime and the
+ * stdlib, so the app's own modules import the normal way. */
+static void put_app_on_path(const char *app_dir)
+{
+    PyObject *path = PySys_GetObject("path"); /* borrowed */
+    PyObject *dir = PyUnicode_DecodeFSDefault(app_dir);
+    if (!path || !PyList_Check(path) || !dir || PyList_Insert(path, 0, dir) < 0)
+        die_python("cannot put the app on sys.path");
+    Py_DECREF(dir);
+}
+
+static void start_workers(void)
+{
+    PyObject *m = PyImport_ImportModule(RUNTIME_MODULE);
+    PyObject *r = m ? PyObject_CallMethod(m, "start_workers", NULL) : NULL;
+    if (!r)
+        die_python("cannot start the worker threads");
+    Py_DECREF(r);
+    Py_DECREF(m);
+}
+
+/* Python-level buffers are ours to flush: _exit skips Py_Finalize. */
+static void flush_python_stdio(void)
+{
+    const char *names[] = {"stdout", "stderr"};
+    for (size_t i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(names[i]);
+        PyObject *r = f && f != Py_None ? PyObject_CallMethod(f, "flush", NULL) : NULL;
+        if (!r)
+            PyErr_Clear();
+        Py_XDECREF(r);
+    }
+}
+
+void instance_main(const instance_args_t *a)
+{
+    die_with_zygote(a->zygote_pid);
+    make_blocking(a->chan_fd);
+    if (chdir(a->app_dir) < 0)
+        die("chdir to the app root");
+    put_app_on_path(a->app_dir);
+    if (gaelic_module_set_instance_id(a->instance_id) < 0)
+        die_python("cannot set the instance id");
+
+    channel_writer_init(a->chan_fd);
+    start_workers();
+    if (channel_reader_start(a->chan_fd) < 0)
+        die("cannot start the channel reader");
+    if (channel_send_empty(IPC_READY, 0) < 0)
+        die("cannot send IPC_READY");
+
+    /* Workers and the reader do the work; this thread only waits for a
+     * graceful shutdown to drain, without holding the GIL. */
+    PyThreadState *ts = PyEval_SaveThread();
+    rq_wait_drained();
+    PyEval_RestoreThread(ts);
+    flush_python_stdio();
+    _exit(0);
+}

@@ -1,0 +1,104 @@
+#include "python_init.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "gaelic_module.h"
+
+/* Debian's CPython 3.11 layout; the zip is only used when present. */
+static const char *const stdlib_paths[] = {
+    "/usr/lib/python311.zip",
+    "/usr/lib/python3.11",
+    "/usr/lib/python3.11/lib-dynload",
+};
+
+/* The runtime module the zygote imports; its prepare_zygote() installs the
+ * process-wide hooks (os.environ, threading, stdout) before the fork. */
+#define RUNTIME_MODULE "google.appengine.runtime.dispatch"
+
+static int report(PyStatus st, const char *what)
+{
+    if (!PyStatus_Exception(st))
+        return 0;
+    fprintf(stderr, "gaelic zygote: %s: %s%s%s\n", what, st.func ? st.func : "",
+            st.func ? ": " : "", st.err_msg ? st.err_msg : "failed");
+    return -1;
+}
+
+static int append_path(PyConfig *c, const char *path)
+{
+    wchar_t *w = Py_DecodeLocale(path, NULL);
+    if (!w) {
+        fprintf(stderr, "gaelic zygote: cannot decode path %s\n", path);
+        return -1;
+    }
+    int rc = report(PyWideStringList_Append(&c->module_search_paths, w), "sys.path");
+    PyMem_RawFree(w);
+    return rc;
+}
+
+int python_init(const char *python_dir, int threads)
+{
+    PyPreConfig pre;
+    PyPreConfig_InitIsolatedConfig(&pre);
+    /* UTF-8 for file names and stdio whatever locale the master gave us. */
+    pre.utf8_mode = 1;
+    if (report(Py_PreInitialize(&pre), "pre-initialise Python") < 0)
+        return -1;
+
+    if (gaelic_module_register(threads) < 0) {
+        fprintf(stderr, "gaelic zygote: cannot register the _gaelic module\n");
+        return -1;
+    }
+
+    PyConfig c;
+    PyConfig_InitIsolatedConfig(&c);
+    c.site_import = 0;
+    c.user_site_directory = 0;
+    c.write_bytecode = 0;
+    c.install_signal_handlers = 0;
+    c.parse_argv = 0;
+    c.module_search_paths_set = 1;
+    int rc = report(PyConfig_SetBytesString(&c, &c.program_name, "gaelic"), "program name");
+    /* sys.prefix points at Debian's Python rather than at our binary. */
+    if (rc == 0)
+        rc = report(PyConfig_SetBytesString(&c, &c.home, "/usr"), "home");
+    if (rc == 0)
+        rc = append_path(&c, python_dir);
+    for (size_t i = 0; rc == 0 && i < sizeof stdlib_paths / sizeof *stdlib_paths; i++) {
+        struct stat st;
+        if (stat(stdlib_paths[i], &st) == 0)
+            rc = append_path(&c, stdlib_paths[i]);
+    }
+    if (rc == 0)
+        rc = report(Py_InitializeFromConfig(&c), "initialise Python");
+    PyConfig_Clear(&c);
+    return rc;
+}
+
+static int call_method(const char *module, const char *method)
+{
+    PyObject *m = PyImport_ImportModule(module);
+    if (!m)
+        return -1;
+    PyObject *r = PyObject_CallMethod(m, method, NULL);
+    Py_DECREF(m);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+int python_warm(void)
+{
+    if (call_method(RUNTIME_MODULE, "prepare_zygote") < 0 || call_method("gc", "collect") < 0 ||
+        call_method("gc", "freeze") < 0) {
+        fprintf(stderr, "gaelic zygote: cannot load the runtime (" RUNTIME_MODULE "):\n");
+        PyErr_Print();
+        return -1;
+    }
+    return 0;
+}

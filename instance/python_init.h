@@ -1,0 +1,16 @@
+/* Starting the embedded interpreter in the zygote, before any fork. */
+#ifndef GAELIC_PYTHON_INIT_H
+#define GAELIC_PYTHON_INIT_H
+
+/* Initialises CPython isolated from the environment: no site, no user site,
+ * no bytecode writing, no signal handlers, UTF-8 mode, and sys.path fixed to
+ * python_dir followed by the Debian stdlib. Registers `_gaelic` first.
+ * Returns 0, or -1 after printing why. */
+int python_init(const char *python_dir, int threads);
+
+/* Imports the runtime so instances start warm, then collects and freezes
+ * the GC heap so forked instances share it copy-on-write. Returns 0, or -1
+ * after printing the Python error. */
+int python_warm(void);
+
+#endif

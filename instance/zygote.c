@@ -1,0 +1,319 @@
+/* The zygote: a pre-initialised interpreter that forks instances on the
+ * master's request (zygote_proto.h). It stays single-threaded for its whole
+ * life, so every fork() copies a consistent process. */
+#include "zygote.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "instance.h"
+#include "python_init.h"
+#include "zygote_children.h"
+#include "zygote_msg.h"
+#include "zygote_proto.h"
+
+#define MAX_THREADS 1024
+
+typedef struct {
+    char app_dir[PATH_MAX];
+    char python_dir[PATH_MAX];
+    int threads;
+    int sock;
+} zygote_args_t;
+
+typedef struct {
+    const zygote_args_t *args;
+    int sig_fd;          /* signalfd for SIGCHLD */
+    sigset_t child_mask; /* the signal mask instances start with */
+} zygote_t;
+
+static int usage(void)
+{
+    fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
+          "(internal: started by gaelic serve)\n",
+          stderr);
+    return 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, zygote_args_t *a)
+{
+    const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return usage();
+        if (!strcmp(argv[i], "--app"))
+            app = argv[i + 1];
+        else if (!strcmp(argv[i], "--python"))
+            python = argv[i + 1];
+        else if (!strcmp(argv[i], "--threads"))
+            threads = argv[i + 1];
+        else if (!strcmp(argv[i], "--fd"))
+            fd = argv[i + 1];
+        else
+            return usage();
+    }
+    if (!app || !python || !threads || !fd)
+        return usage();
+    if (parse_int(threads, 1, MAX_THREADS, &a->threads) < 0) {
+        fprintf(stderr, "gaelic zygote: --threads must be 1..%d, not '%s'\n", MAX_THREADS, threads);
+        return 2;
+    }
+    if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {
+        fprintf(stderr, "gaelic zygote: bad --fd '%s'\n", fd);
+        return 2;
+    }
+    /* Absolute paths: they go on sys.path and must not depend on the cwd. */
+    if (!realpath(app, a->app_dir)) {
+        fprintf(stderr, "gaelic zygote: --app %s: %s\n", app, strerror(errno));
+        return 2;
+    }
+    if (!realpath(python, a->python_dir)) {
+        fprintf(stderr, "gaelic zygote: --python %s: %s\n", python, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+static int check_socket(int fd)
+{
+    int type;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+        fprintf(stderr, "gaelic zygote: --fd %d: %s\n", fd, strerror(errno));
+        return -1;
+    }
+    if (type != SOCK_SEQPACKET) {
+        fprintf(stderr, "gaelic zygote: --fd %d is not a SOCK_SEQPACKET socket\n", fd);
+        return -1;
+    }
+    return 0;
+}
+
+/* SIGCHLD goes through a signalfd so reaping is just another poll event. */
+static int setup_sigchld(zygote_t *z)
+{
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &chld, &z->child_mask) < 0) {
+        perror("gaelic zygote: sigprocmask");
+        return -1;
+    }
+    z->sig_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (z->sig_fd < 0) {
+        perror("gaelic zygote: signalfd");
+        return -1;
+    }
+    return 0;
+}
+
+static void __attribute__((noreturn)) master_gone(int status)
+{
+    children_kill_all();
+    exit(status);
+}
+
+static void send_or_die(const zygote_t *z, const zy_msg_t *m, int fd)
+{
+    if (zy_send(z->args->sock, m, fd) < 0) {
+        fprintf(stderr, "gaelic zygote: cannot send to the master: %s\n", strerror(errno));
+        master_gone(1);
+    }
+}
+
+/* Runs in the fork child. Only the channel and stdio survive: the master's
+ * socket, the signalfd and anything else inherited are closed. */
+static void __attribute__((noreturn))
+become_instance(const zygote_t *z, int chan_fd, const char *instance_id, pid_t zygote_pid)
+{
+    PyOS_AfterFork_Child();
+    if (sigprocmask(SIG_SETMASK, &z->child_mask, NULL) < 0) {
+        perror("gaelic instance: sigprocmask");
+        _exit(4);
+    }
+    if ((chan_fd > 3 && close_range(3, (unsigned)chan_fd - 1, 0) < 0) ||
+        close_range((unsigned)chan_fd + 1, ~0u, 0) < 0) {
+        perror("gaelic instance: close_range");
+        _exit(4);
+    }
+    instance_args_t a = {
+        .chan_fd = chan_fd,
+        .app_dir = z->args->app_dir,
+        .instance_id = instance_id,
+        .zygote_pid = zygote_pid,
+    };
+    instance_main(&a);
+}
+
+static pid_t pidfd_open_child(pid_t pid) { return (pid_t)syscall(SYS_pidfd_open, pid, 0); }
+
+static void spawn(const zygote_t *z, const zy_msg_t *req, int chan_fd)
+{
+    zy_msg_t rep = {.type = ZY_SPAWNED, .instance_no = req->instance_no};
+    if (chan_fd < 0 || chan_fd < 3) {
+        fprintf(stderr, "gaelic zygote: ZY_SPAWN for instance %u without a channel fd\n",
+                req->instance_no);
+        if (chan_fd >= 0)
+            close(chan_fd);
+        rep.status = EBADF;
+        send_or_die(z, &rep, -1);
+        return;
+    }
+    if (!memchr(req->instance_id, 0, sizeof req->instance_id)) {
+        fprintf(stderr, "gaelic zygote: ZY_SPAWN instance_id not NUL-terminated\n");
+        close(chan_fd);
+        rep.status = EINVAL;
+        send_or_die(z, &rep, -1);
+        return;
+    }
+
+    pid_t self = getpid();
+    PyOS_BeforeFork();
+    pid_t pid = fork();
+    if (pid == 0)
+        become_instance(z, chan_fd, req->instance_id, self);
+    int fork_errno = errno;
+    PyOS_AfterFork_Parent();
+    close(chan_fd);
+    if (pid < 0) {
+        fprintf(stderr, "gaelic zygote: fork: %s\n", strerror(fork_errno));
+        rep.status = fork_errno;
+        send_or_die(z, &rep, -1);
+        return;
+    }
+
+    /* The child cannot be reaped before we wait for it, so its pid is ours
+     * until then and pidfd_open cannot name another process. */
+    int pidfd = pidfd_open_child(pid);
+    int err = pidfd < 0 ? errno : 0;
+    if (!err && children_add(pid, req->instance_no) < 0)
+        err = ENOMEM;
+    if (err) {
+        fprintf(stderr, "gaelic zygote: instance %u: %s; killing pid %d\n", req->instance_no,
+                strerror(err), (int)pid);
+        if (kill(pid, SIGKILL) < 0 || waitpid(pid, NULL, 0) < 0)
+            perror("gaelic zygote: kill/waitpid");
+        if (pidfd >= 0)
+            close(pidfd);
+        rep.status = err;
+        send_or_die(z, &rep, -1);
+        return;
+    }
+    rep.pid = pid;
+    send_or_die(z, &rep, pidfd);
+    close(pidfd);
+}
+
+static void reap(const zygote_t *z)
+{
+    struct signalfd_siginfo si;
+    while (read(z->sig_fd, &si, sizeof si) > 0)
+        ; /* drained; waitpid below finds every exited child */
+    if (errno != EAGAIN)
+        perror("gaelic zygote: read signalfd");
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid == 0)
+            return;
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != ECHILD)
+                perror("gaelic zygote: waitpid");
+            return;
+        }
+        uint32_t no;
+        if (children_remove(pid, &no) < 0) {
+            fprintf(stderr, "gaelic zygote: reaped unknown child %d\n", (int)pid);
+            continue;
+        }
+        zy_msg_t m = {.type = ZY_EXITED, .instance_no = no, .pid = pid, .status = status};
+        send_or_die(z, &m, -1);
+    }
+}
+
+/* Returns only to exit: EOF from the master (0) or a broken socket. */
+static int serve(zygote_t *z)
+{
+    struct pollfd pfd[2] = {
+        {.fd = z->args->sock, .events = POLLIN},
+        {.fd = z->sig_fd, .events = POLLIN},
+    };
+    for (;;) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("gaelic zygote: poll");
+            return 1;
+        }
+        if (pfd[1].revents)
+            reap(z);
+        if (!pfd[0].revents)
+            continue;
+        zy_msg_t m;
+        int fd;
+        int n = zy_recv(z->args->sock, &m, &fd);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            fprintf(stderr, "gaelic zygote: bad message from the master: %s\n", strerror(errno));
+            return 1;
+        }
+        if (m.type != ZY_SPAWN) {
+            fprintf(stderr, "gaelic zygote: unexpected message type %u from the master\n", m.type);
+            if (fd >= 0)
+                close(fd);
+            return 1;
+        }
+        spawn(z, &m, fd);
+    }
+}
+
+int zygote_main(int argc, char **argv)
+{
+    /* Die with the master: it owns every instance we fork. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+        perror("gaelic zygote: prctl(PR_SET_PDEATHSIG)");
+        return 1;
+    }
+    static zygote_args_t args;
+    int rc = parse_args(argc, argv, &args);
+    if (rc != 0)
+        return rc;
+    if (check_socket(args.sock) < 0)
+        return 2;
+
+    zygote_t z = {.args = &args, .sig_fd = -1};
+    if (setup_sigchld(&z) < 0)
+        return 1;
+    if (python_init(args.python_dir, args.threads) < 0 || python_warm() < 0)
+        return 1;
+
+    master_gone(serve(&z));
+}

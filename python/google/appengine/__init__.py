@@ -1,0 +1,1 @@
+"""App Engine's Python API as gaelic provides it."""

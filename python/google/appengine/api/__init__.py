@@ -1,0 +1,1 @@
+"""App Engine service APIs (google.appengine.api.*)."""

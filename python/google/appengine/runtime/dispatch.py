@@ -1,0 +1,116 @@
+"""The request loop of an instance.
+
+The zygote imports this module and calls prepare_zygote() before forking, so
+every instance starts with the hooks installed and the modules loaded. A new
+instance calls start_workers(): each worker thread takes requests from the C
+reader (_gaelic.next_request), runs the handler, joins the threads the
+request started, and sends the response (_gaelic.send_response).
+"""
+import sys
+import threading
+
+import _gaelic
+from google.appengine.runtime import handlers, request_environ, request_state
+from google.appengine.runtime import request_threads, wsgi
+
+# Modules most apps use, loaded in the zygote so instances share them.
+_PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
+            "base64", "hashlib", "email.utils", "wsgiref.util")
+
+_ERROR_500 = (
+    "500 Internal Server Error",
+    [("Content-Type", "text/html; charset=utf-8")],
+    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
+    b"<body><h1>Server Error</h1><p>The application failed while handling this "
+    b"request.</p></body></html>\n",
+)
+
+
+class _ErrorStream:
+    """wsgi.errors: writes go to whatever sys.stderr is at the time."""
+
+    def write(self, s):
+        return sys.stderr.write(s)
+
+    def writelines(self, lines):
+        sys.stderr.writelines(lines)
+
+    def flush(self):
+        sys.stderr.flush()
+
+
+def prepare_zygote():
+    """Installs the process-wide hooks and preloads modules. No app code
+    runs here."""
+    request_environ.install()
+    request_threads.install()
+    # A WSGI handler's stdout is log output, not the response (RT9).
+    sys.stdout = sys.stderr
+    for name in _PRELOAD:
+        __import__(name)
+    _gaelic.set_wsgi_defaults({
+        "wsgi.version": (1, 0),
+        "wsgi.errors": _ErrorStream(),
+        "wsgi.multithread": _gaelic.threads > 1,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+    })
+
+
+def _handle(request_id, script, environ, cgi_env):
+    if environ is None:  # the C side failed to build it and said why
+        return _ERROR_500
+    request = request_state.Request(request_id, cgi_env)
+    request_state.enter(request, cgi_env)
+    try:
+        try:
+            app = handlers.get(script)
+            if app is None:
+                return _ERROR_500
+            return wsgi.run(app, environ, _gaelic.MAX_PAYLOAD)
+        except wsgi.ResponseTooLarge as e:
+            handlers.log(script, "response not sent: %s" % e)
+            return _ERROR_500
+        except BaseException:
+            handlers.log_exception(script, "request %d failed:" % request_id)
+            return _ERROR_500
+        finally:
+            request_threads.join_all(request)
+    finally:
+        request_state.leave()
+
+
+def _worker():
+    next_request = _gaelic.next_request
+    send_response = _gaelic.send_response
+    while True:
+        item = next_request()
+        if item is None:
+            return  # shutting down and nothing left to run
+        request_id, script = item[0], item[1]
+        try:
+            status, headers, body = _handle(*item)
+        except BaseException:
+            handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
+            status, headers, body = _ERROR_500
+        try:
+            send_response(request_id, status, headers, body)
+        except BaseException as e:
+            handlers.log(script, "request %d: response not sent: %s: %s"
+                         % (request_id, type(e).__name__, e))
+            try:
+                send_response(request_id, *_ERROR_500)
+            except BaseException:
+                # The request would stay unanswered and shutdown would wait
+                # for it forever: fail loudly instead.
+                handlers.log_exception(script, "cannot answer request %d:" % request_id)
+                sys.stderr.flush()
+                import os
+                os._exit(5)
+
+
+def start_workers():
+    """Starts the worker threads (called once in each new instance)."""
+    for i in range(_gaelic.threads):
+        threading.Thread(target=_worker, name="gaelic-worker-%d" % i, daemon=True).start()

@@ -1,0 +1,63 @@
+"""Resolving handler scripts to WSGI applications, cached per instance (RT4).
+
+"main.app" imports module `main` and takes its `app`; "pkg.mod.obj.attr"
+imports the longest importable module prefix and follows the rest as
+attributes. A failure is logged with the script name and not cached, so the
+next request retries the import.
+"""
+import importlib
+import sys
+import traceback
+
+_apps = {}
+
+
+def log(script, text):
+    """Writes text to the server log (stderr), every line prefixed with the
+    script name, in one write so concurrent requests do not interleave."""
+    sys.stderr.write("".join("%s: %s\n" % (script, line) for line in text.splitlines()))
+
+
+def log_exception(script, headline):
+    log(script, headline + "\n" + traceback.format_exc())
+
+
+def _load(script):
+    parts = script.split(".")
+    if len(parts) < 2 or not all(parts):
+        raise ValueError(
+            "handler script %r is not a module path followed by an object name" % script)
+    for i in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:i])
+        try:
+            obj = importlib.import_module(module_name)
+            break
+        except ModuleNotFoundError as e:
+            # Only "this prefix is not a module": then maybe a shorter one
+            # is, and the rest are attributes. A missing import inside the
+            # module is the app's error and is reported as such.
+            if e.name != module_name or i == 1:
+                raise
+    for name in parts[i:]:
+        obj = getattr(obj, name)
+    if not callable(obj):
+        raise TypeError("handler %r is not callable: %r" % (script, obj))
+    return obj
+
+
+def get(script):
+    """Returns the application for script, or None after logging why there
+    is none (the caller answers 500)."""
+    app = _apps.get(script)
+    if app is not None:
+        return app
+    if script.endswith(".py"):
+        log(script, "CGI script handlers are not implemented yet")
+        return None
+    try:
+        app = _load(script)
+    except BaseException:
+        log_exception(script, "cannot load the handler:")
+        return None
+    _apps[script] = app
+    return app

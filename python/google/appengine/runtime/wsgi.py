@@ -1,0 +1,119 @@
+"""Calling a WSGI application exactly as PEP 3333 asks (RT2).
+
+Responses are buffered (RT6): the body is collected whole and handed back;
+"headers sent" in the PEP's sense means the body has begun (write() was
+called or the iterable yielded a non-empty chunk).
+"""
+import re
+
+# RFC 9110 token characters for header names.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Control characters other than horizontal tab (which field values allow).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS = re.compile(r"[1-9][0-9][0-9] [^\x00-\x1f\x7f]+\Z")
+_HOP_BY_HOP = frozenset((
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailers", "transfer-encoding", "upgrade",
+))
+
+
+class ResponseTooLarge(Exception):
+    """The body outgrew what the runtime can send in one response."""
+
+
+def _check_latin1(s, what):
+    if not s.isascii():
+        try:
+            s.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError("%s must be latin-1: %r" % (what, s)) from None
+
+
+def check_status(status):
+    if type(status) is not str:
+        raise TypeError("status must be str, not %s" % type(status).__name__)
+    if not _STATUS.match(status):
+        raise ValueError(
+            "status must be a 3-digit code, a space and a reason phrase: %r" % status)
+    _check_latin1(status, "status")
+
+
+def check_headers(headers):
+    if type(headers) is not list:
+        raise TypeError("headers must be a list, not %s" % type(headers).__name__)
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            raise TypeError("each header must be a (name, value) tuple: %r" % (item,))
+        name, value = item
+        if type(name) is not str or type(value) is not str:
+            raise TypeError("header name and value must be str: %r" % (item,))
+        if not _HEADER_NAME.match(name):
+            raise ValueError("invalid header name %r" % name)
+        if name.lower() in _HOP_BY_HOP:
+            raise ValueError("hop-by-hop header %r is not allowed (PEP 3333)" % name)
+        if _CONTROL.search(value):
+            raise ValueError("control character in header %s: %r" % (name, value))
+        _check_latin1(value, "header %s" % name)
+
+
+def run(app, environ, max_size):
+    """Calls app(environ, start_response) and returns (status, headers,
+    body). Exceptions from the app propagate; so does ResponseTooLarge once
+    the body would exceed max_size bytes."""
+    status = headers = None
+    body_started = False
+    chunks = []
+    size = 0
+
+    def write(data):
+        nonlocal body_started, size
+        if status is None:
+            raise AssertionError("write() called before start_response()")
+        if type(data) is not bytes:
+            raise TypeError("write() takes bytes, not %s" % type(data).__name__)
+        body_started = True
+        size += len(data)
+        if size > max_size:
+            raise ResponseTooLarge("response body exceeds %d bytes" % max_size)
+        chunks.append(data)
+
+    def start_response(new_status, new_headers, exc_info=None):
+        nonlocal status, headers
+        if exc_info is not None:
+            try:
+                if body_started:
+                    # Too late to change the response: re-raise (PEP 3333).
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None  # break the traceback cycle
+        elif status is not None:
+            raise AssertionError("start_response() called again without exc_info")
+        check_status(new_status)
+        check_headers(new_headers)
+        status, headers = new_status, new_headers
+        return write
+
+    result = app(environ, start_response)
+    try:
+        for data in result:
+            if type(data) is not bytes:
+                raise TypeError(
+                    "the application must yield bytes, not %s" % type(data).__name__)
+            if data:
+                if status is None:
+                    raise AssertionError(
+                        "the application yielded body data before start_response()")
+                body_started = True
+                size += len(data)
+                if size > max_size:
+                    raise ResponseTooLarge("response body exceeds %d bytes" % max_size)
+                chunks.append(data)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if status is None:
+        raise AssertionError("the application returned without calling start_response()")
+    if len(chunks) == 1:
+        return status, headers, chunks[0]
+    return status, headers, b"".join(chunks)
