@@ -45,6 +45,7 @@ struct conn {
     uint64_t deadline_ms; /* 0: none */
     loop_timer_t timer;
     uint64_t req_started_ms;
+    uint64_t body_started_ms; /* when the request head was complete */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
     conn_t *next, *prev;
@@ -384,6 +385,7 @@ static void feed_buffer(conn_t *c)
     if (c->rbuf.len == 0)
         return;
     size_t used = 0;
+    int was_started = c->req.started;
     http_parse_t r = http_request_feed(&c->req, buf_ptr(&c->rbuf), c->rbuf.len, &used);
     buf_consume(&c->rbuf, used);
     if (r == HTTP_ERROR) {
@@ -395,12 +397,17 @@ static void feed_buffer(conn_t *c)
         return;
     }
     /* More needed. Slowloris defence: the whole head must arrive within
-     * header_timeout of its first byte; the body may not stall longer
-     * than body_timeout. */
-    if (c->req.started && !c->req.headers_done && c->deadline_ms == 0)
-        set_deadline(c, c->srv->o.header_timeout_ms);
+     * header_timeout of its first byte; the body gets body_timeout plus
+     * one second per KiB received, so a trickle cannot hold the
+     * connection while a real upload of any size can finish. */
+    if (!was_started && c->req.started && !c->req.headers_done)
+        set_deadline(c, c->srv->o.header_timeout_ms); /* replaces the keep-alive timer */
     if (c->req.headers_done) {
-        set_deadline(c, c->srv->o.body_timeout_ms);
+        loop_t *loop = &c->srv->loop;
+        if (c->body_started_ms == 0)
+            c->body_started_ms = loop->now_ms;
+        uint64_t until = c->body_started_ms + c->srv->o.body_timeout_ms + c->req.body.len * 1000 / 1024;
+        set_deadline(c, until > loop->now_ms ? until - loop->now_ms : 0);
         if (c->req.expect_continue && !c->continue_sent) {
             c->continue_sent = 1;
             buf_append_str(&c->wbuf, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -413,14 +420,9 @@ static void process_input(conn_t *c)
 {
     while (!c->closed && c->state == C_READ) {
         if (c->rbuf.len > 0) {
-            int was_started = c->req.started;
             feed_buffer(c);
             if (c->closed || c->state != C_READ)
                 return;
-            if (!was_started && c->req.started && c->deadline_ms != 0 && !c->req.headers_done) {
-                /* first byte of a new request replaces the keep-alive timer */
-                set_deadline(c, c->srv->o.header_timeout_ms);
-            }
         }
         if (!c->readable) {
             if (c->peer_eof)
@@ -459,6 +461,7 @@ static void request_done(conn_t *c)
         return;
     }
     http_request_reset(&c->req);
+    c->body_started_ms = 0;
     c->continue_sent = 0;
     c->head_only = 0;
     c->state = C_READ;

@@ -164,6 +164,9 @@ static int on_headers_complete(llhttp_t *p)
     r->http_minor = llhttp_get_http_minor(p);
     r->keep_alive = llhttp_should_keep_alive(p) ? 1 : 0;
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
+    /* RFC 9112 section 3.2: an HTTP/1.1 request without Host is invalid. */
+    if (r->http_major == 1 && r->http_minor >= 1 && !http_request_header(r, "host", NULL))
+        return fail(r, 400, "HTTP/1.1 request without a Host header");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
     size_t elen;

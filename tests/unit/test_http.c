@@ -37,7 +37,7 @@ static void test_byte_by_byte(void)
 {
     http_request_t r;
     http_request_init(&r, &limits);
-    const char *s = "POST /p HTTP/1.1\r\nContent-Length: 5\r\nLong-Header-Name: value\r\n\r\nhello";
+    const char *s = "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nLong-Header-Name: value\r\n\r\nhello";
     http_parse_t res = HTTP_MORE;
     size_t i;
     for (i = 0; i < strlen(s) && res == HTTP_MORE; i++) {
@@ -74,7 +74,7 @@ static void test_chunked(void)
 {
     http_request_t r;
     http_request_init(&r, &limits);
-    const char *s = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    const char *s = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
     size_t used;
     CHECK(feed_all(&r, s, &used) == HTTP_DONE);
@@ -96,25 +96,26 @@ static int error_of(const char *s)
 static void test_errors(void)
 {
     CHECK(error_of("BLAH\r\n\r\n") == 400);
-    CHECK(error_of("GET / HTTP/1.1\r\nBad Header\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\n\r\n") == 400); /* no Host */
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n") == 400);
     char big[2048];
     memset(big, 'a', sizeof big);
     big[sizeof big - 1] = '\0';
     char req[4096];
-    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nX: %s\r\n\r\n", big);
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", big);
     CHECK(error_of(req) == 431);
     char url[400];
     memset(url, 'u', sizeof url);
     url[sizeof url - 1] = '\0';
-    snprintf(req, sizeof req, "GET /%s HTTP/1.1\r\n\r\n", url);
+    snprintf(req, sizeof req, "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", url);
     CHECK(error_of(req) == 414);
-    CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n") == 413);
-    CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
-    CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == 501);
-    CHECK(error_of("GET / HTTP/1.1\r\nExpect: something\r\n\r\n") == 417);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n") == 413);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == 501);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n") == 417);
     /* chunked body growing past the limit */
     buf_t b = BUF_INIT;
-    buf_append_str(&b, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    buf_append_str(&b, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 5; i++) {
         buf_append_str(&b, "3e8\r\n");
         for (int k = 0; k < 1000; k++)
@@ -127,7 +128,7 @@ static void test_errors(void)
     buf_free(&b);
     /* many tiny headers still count toward the head limit */
     buf_t h = BUF_INIT;
-    buf_append_str(&h, "GET / HTTP/1.1\r\n");
+    buf_append_str(&h, "GET / HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i < 300; i++)
         buf_append_str(&h, "a:\r\n");
     buf_append_str(&h, "\r\n");
@@ -141,7 +142,7 @@ static void test_expect_and_versions(void)
     http_request_t r;
     http_request_init(&r, &limits);
     size_t used;
-    const char *s = "POST / HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    const char *s = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
     CHECK(feed_all(&r, s, &used) == HTTP_MORE);
     CHECK(r.headers_done && r.expect_continue);
     CHECK(http_request_feed(&r, "abc", 3, &used) == HTTP_DONE);
@@ -153,7 +154,7 @@ static void test_expect_and_versions(void)
     http_request_free(&r);
 
     http_request_init(&r, &limits);
-    CHECK(feed_all(&r, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", &used) == HTTP_DONE);
+    CHECK(feed_all(&r, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &used) == HTTP_DONE);
     CHECK(r.keep_alive == 0);
     http_request_free(&r);
 }
