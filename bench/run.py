@@ -306,13 +306,13 @@ def start(server, app, tmp, tag):
 
 
 def stop(run):
-    """SIGTERM the process group, wait (bounded), then SIGKILL the group and any
-    descendant that left it (same pid and start time as before the stop)."""
+    """SIGTERM the server process, wait (bounded), then SIGKILL its process group
+    and any descendant that left it (same pid and start time as before)."""
     proc = run.proc
     snapshot = [(p, proc_stat(p)) for p in descendants(proc.pid)]
     if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
+        try:  # the server itself first: its own graceful path stops its children
+            os.kill(proc.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
         try:
@@ -673,9 +673,10 @@ def print_table(app, results, servers):
             fmt(mb(m["worker_pss_kb"]), "%.1f"), fmt(mb(m["worker_rss_kb"]), "%.1f"),
             m["workers"], fmt(mb(m["total_pss_kb"]), "%.1f"), "; ".join(notes)))
         if s.family == "gaelic":
-            log("%-26s master PSS %s MB, zygote PSS %s MB, instances %d" % (
+            amort = (m["total_pss_kb"] / m["workers"]) if m["workers"] and m["total_pss_kb"] else None
+            log("%-26s master PSS %s MB, zygote PSS %s MB, %d instances; total/instances %s MB" % (
                 "", fmt(mb(m["master_pss_kb"]), "%.1f"), fmt(mb(m["zygote_pss_kb"]), "%.1f"),
-                m["workers"]))
+                m["workers"], fmt(mb(amort), "%.1f")))
 
 
 def best(results, servers, family, key):
@@ -730,6 +731,11 @@ def ratios_and_targets(app, results, servers):
         r_m = ratio("pss_per_instance_vs_uwsgi_worker", gr["memory"]["worker_pss_kb"],
                     uw_pss[1]["memory"]["worker_pss_kb"] if uw_pss else None,
                     "PSS/instance vs uWSGI worker (%s)" % (uw_pss[0].label if uw_pss else "-"))
+
+        if uw_best:
+            ratio("total_pss_vs_uwsgi_best_mode", gr["memory"]["total_pss_kb"],
+                  uw_best[1]["memory"]["total_pss_kb"],
+                  "total PSS vs uWSGI best mode (all processes)")
 
         def target(name, value, passed, desc):
             verdict = "n/a " if passed is None else ("PASS" if passed else "MISS")
@@ -850,6 +856,8 @@ def main():
             unavailable[s.key] = why
             log("  skip %-24s %s" % (s.label, why))
 
+    load0 = os.getloadavg()
+    log("load average at start: %.2f %.2f %.2f (%d CPUs)" % (load0 + (os.cpu_count(),)))
     tmp = tempfile.mkdtemp(prefix="gaelic-bench-")
     report = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(),
               "config": {"warmup_s": warmup, "c1_s": c1, "c32_s": c32,
@@ -889,6 +897,8 @@ def main():
         log("\ninterrupted; writing what was measured")
     finally:
         report["elapsed_s"] = round(time.monotonic() - t_start, 1)
+        report["loadavg_start"] = list(load0)
+        report["loadavg_end"] = list(os.getloadavg())
         report["interrupted"] = interrupted
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
@@ -912,6 +922,7 @@ def main():
         "error per request (responses are complete). nginx serves a fixed body (hello only). "
         "CPU-bound rows swing +-25-60% between runs on this shared 2-core box; compare "
         "same-run ratios only.")
+    log("load average at end: %.2f %.2f %.2f" % tuple(report["loadavg_end"]))
     log("results written to %s (%.0f s)" % (args.json, report["elapsed_s"]))
     return 130 if interrupted else 0
 
