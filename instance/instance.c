@@ -85,19 +85,22 @@ static void flush_python_stdio(void)
     }
 }
 
-void instance_main(const instance_args_t *a)
+void instance_prepare(const char *app_dir, pid_t zygote_pid)
 {
-    die_with_zygote(a->zygote_pid);
-    make_blocking(a->chan_fd);
-    if (chdir(a->app_dir) < 0)
+    die_with_zygote(zygote_pid);
+    if (chdir(app_dir) < 0)
         die("chdir to the app root");
-    put_app_on_path(a->app_dir);
-    if (gaelic_module_set_instance_id(a->instance_id) < 0)
-        die_python("cannot set the instance id");
-
-    channel_writer_init(a->chan_fd);
+    put_app_on_path(app_dir);
     start_workers();
-    if (channel_reader_start(a->chan_fd) < 0)
+}
+
+void instance_serve(int chan_fd, const char *instance_id)
+{
+    make_blocking(chan_fd);
+    if (gaelic_module_set_instance_id(instance_id) < 0)
+        die_python("cannot set the instance id");
+    channel_writer_init(chan_fd);
+    if (channel_reader_start(chan_fd) < 0)
         die("cannot start the channel reader");
     if (channel_send_empty(IPC_READY, 0) < 0)
         die("cannot send IPC_READY");

@@ -1,21 +1,23 @@
-/* An instance: the zygote's fork child that serves one app's requests on
- * its channel (ipc.h). */
+/* An instance: a fork child of the zygote that serves one app's requests
+ * on its channel (ipc.h). It starts in two phases so that the expensive part
+ * of starting (fork, copy-on-write faults, Python's at-fork hooks, worker
+ * threads) can run before the master asks for an instance: see
+ * zygote_spare.h. */
 #ifndef GAELIC_INSTANCE_H
 #define GAELIC_INSTANCE_H
 
 #include <sys/types.h>
 
-typedef struct {
-    int chan_fd;             /* the channel socket, from ZY_SPAWN */
-    const char *app_dir;     /* absolute app root */
-    const char *instance_id; /* INSTANCE_ID from ZY_SPAWN */
-    pid_t zygote_pid;        /* our parent, to detect it died before prctl */
-} instance_args_t;
+/* Phase 1, right after fork() (the caller has run PyOS_AfterFork_Child,
+ * restored the signal mask, closed inherited descriptors and holds the
+ * GIL): ties our life to the zygote, moves to the app root, puts it on
+ * sys.path and starts the worker threads, which wait for requests. Runs no
+ * app code. Exits the process if any step fails. */
+void instance_prepare(const char *app_dir, pid_t zygote_pid);
 
-/* Runs in the child right after fork() (the caller has already run
- * PyOS_AfterFork_Child, holds the GIL and has restored the signal mask).
- * Never returns: exits 0 after IPC_SHUTDOWN drained or when the master goes
- * away, non-zero if the instance cannot start. */
-void instance_main(const instance_args_t *a) __attribute__((noreturn));
+/* Phase 2 (GIL held): serves on chan_fd. Starts the channel reader, sends
+ * IPC_READY, and never returns: exits 0 once IPC_SHUTDOWN has drained or
+ * when the master goes away, non-zero if the instance cannot start. */
+void instance_serve(int chan_fd, const char *instance_id) __attribute__((noreturn));
 
 #endif

@@ -1,10 +1,8 @@
 /* The zygote: a pre-initialised interpreter that forks instances on the
  * master's request (zygote_proto.h). It stays single-threaded for its whole
- * life, so every fork() copies a consistent process. */
+ * life, so every fork() copies a consistent process. Each instance is forked
+ * one step ahead, as a spare (zygote_spare.h). */
 #include "zygote.h"
-
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -16,15 +14,14 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "instance.h"
 #include "python_init.h"
 #include "zygote_children.h"
 #include "zygote_msg.h"
 #include "zygote_proto.h"
+#include "zygote_spare.h"
 
 #define MAX_THREADS 1024
 
@@ -39,6 +36,7 @@ typedef struct {
     const zygote_args_t *args;
     int sig_fd;          /* signalfd for SIGCHLD */
     sigset_t child_mask; /* the signal mask instances start with */
+    spare_t spare;       /* the next instance, already forked */
 } zygote_t;
 
 static int usage(void)
@@ -132,109 +130,91 @@ static int setup_sigchld(zygote_t *z)
     return 0;
 }
 
-static void __attribute__((noreturn)) master_gone(int status)
+static void __attribute__((noreturn)) master_gone(zygote_t *z, int status)
 {
+    if (z->spare.pid > 0)
+        spare_discard(&z->spare);
     children_kill_all();
     exit(status);
 }
 
-static void send_or_die(const zygote_t *z, const zy_msg_t *m, int fd)
+static void send_or_die(zygote_t *z, const zy_msg_t *m, int fd)
 {
     if (zy_send(z->args->sock, m, fd) < 0) {
         fprintf(stderr, "gaelic zygote: cannot send to the master: %s\n", strerror(errno));
-        master_gone(1);
+        master_gone(z, 1);
     }
 }
 
-/* Runs in the fork child. Only the channel and stdio survive: the master's
- * socket, the signalfd and anything else inherited are closed. */
-static void __attribute__((noreturn))
-become_instance(const zygote_t *z, int chan_fd, const char *instance_id, pid_t zygote_pid)
+static int ensure_spare(zygote_t *z)
 {
-    PyOS_AfterFork_Child();
-    if (sigprocmask(SIG_SETMASK, &z->child_mask, NULL) < 0) {
-        perror("gaelic instance: sigprocmask");
-        _exit(4);
+    if (z->spare.pid > 0)
+        return 0;
+    if (spare_fork(&z->spare, z->args->app_dir, &z->child_mask) < 0) {
+        fprintf(stderr, "gaelic zygote: cannot fork an instance: %s\n", strerror(errno));
+        return -1;
     }
-    if ((chan_fd > 3 && close_range(3, (unsigned)chan_fd - 1, 0) < 0) ||
-        close_range((unsigned)chan_fd + 1, ~0u, 0) < 0) {
-        perror("gaelic instance: close_range");
-        _exit(4);
-    }
-    instance_args_t a = {
-        .chan_fd = chan_fd,
-        .app_dir = z->args->app_dir,
-        .instance_id = instance_id,
-        .zygote_pid = zygote_pid,
-    };
-    instance_main(&a);
+    return 0;
 }
 
-static pid_t pidfd_open_child(pid_t pid) { return (pid_t)syscall(SYS_pidfd_open, pid, 0); }
+/* Turns the spare into instance req->instance_no. Returns 0, or an errno
+ * for ZY_SPAWNED. A spare that died unnoticed is replaced once. */
+static int hand_off(zygote_t *z, const zy_msg_t *req, int chan_fd)
+{
+    for (int attempt = 0;; attempt++) {
+        if (ensure_spare(z) < 0)
+            return errno;
+        if (spare_hand_off(&z->spare, req, chan_fd) == 0)
+            break;
+        int err = errno;
+        fprintf(stderr, "gaelic zygote: spare instance %d unusable: %s\n", (int)z->spare.pid,
+                strerror(err));
+        spare_discard(&z->spare);
+        if (attempt == 1)
+            return err;
+    }
+    if (children_add(z->spare.pid, req->instance_no) < 0) {
+        spare_discard(&z->spare); /* it has the channel: it must not serve */
+        return ENOMEM;
+    }
+    return 0;
+}
 
-static void spawn(const zygote_t *z, const zy_msg_t *req, int chan_fd)
+static void spawn(zygote_t *z, const zy_msg_t *req, int chan_fd)
 {
     zy_msg_t rep = {.type = ZY_SPAWNED, .instance_no = req->instance_no};
-    if (chan_fd < 0 || chan_fd < 3) {
+    if (chan_fd < 0) {
         fprintf(stderr, "gaelic zygote: ZY_SPAWN for instance %u without a channel fd\n",
                 req->instance_no);
-        if (chan_fd >= 0)
-            close(chan_fd);
         rep.status = EBADF;
-        send_or_die(z, &rep, -1);
-        return;
-    }
-    if (!memchr(req->instance_id, 0, sizeof req->instance_id)) {
+    } else if (!memchr(req->instance_id, 0, sizeof req->instance_id)) {
         fprintf(stderr, "gaelic zygote: ZY_SPAWN instance_id not NUL-terminated\n");
-        close(chan_fd);
         rep.status = EINVAL;
+    } else {
+        rep.status = hand_off(z, req, chan_fd);
+    }
+    if (chan_fd >= 0 && close(chan_fd) < 0)
+        perror("gaelic zygote: close channel");
+    if (rep.status != 0) {
         send_or_die(z, &rep, -1);
         return;
     }
-
-    pid_t self = getpid();
-    PyOS_BeforeFork();
-    pid_t pid = fork();
-    if (pid == 0)
-        become_instance(z, chan_fd, req->instance_id, self);
-    int fork_errno = errno;
-    PyOS_AfterFork_Parent();
-    close(chan_fd);
-    if (pid < 0) {
-        fprintf(stderr, "gaelic zygote: fork: %s\n", strerror(fork_errno));
-        rep.status = fork_errno;
-        send_or_die(z, &rep, -1);
-        return;
-    }
-
-    /* The child cannot be reaped before we wait for it, so its pid is ours
-     * until then and pidfd_open cannot name another process. */
-    int pidfd = pidfd_open_child(pid);
-    int err = pidfd < 0 ? errno : 0;
-    if (!err && children_add(pid, req->instance_no) < 0)
-        err = ENOMEM;
-    if (err) {
-        fprintf(stderr, "gaelic zygote: instance %u: %s; killing pid %d\n", req->instance_no,
-                strerror(err), (int)pid);
-        if (kill(pid, SIGKILL) < 0 || waitpid(pid, NULL, 0) < 0)
-            perror("gaelic zygote: kill/waitpid");
-        if (pidfd >= 0)
-            close(pidfd);
-        rep.status = err;
-        send_or_die(z, &rep, -1);
-        return;
-    }
-    rep.pid = pid;
-    send_or_die(z, &rep, pidfd);
-    close(pidfd);
+    rep.pid = z->spare.pid;
+    send_or_die(z, &rep, z->spare.pidfd);
+    spare_forget(&z->spare);
+    /* The master has its answer: prepare the next instance now, while
+     * nobody waits on us. A failure is retried at the next ZY_SPAWN. */
+    ensure_spare(z);
 }
 
-static void reap(const zygote_t *z)
+static void reap(zygote_t *z)
 {
+    /* Drain the signalfd; waitpid below finds every exited child. */
     struct signalfd_siginfo si;
-    while (read(z->sig_fd, &si, sizeof si) > 0)
-        ; /* drained; waitpid below finds every exited child */
-    if (errno != EAGAIN)
+    ssize_t n;
+    while ((n = read(z->sig_fd, &si, sizeof si)) > 0)
+        ;
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
         perror("gaelic zygote: read signalfd");
     for (;;) {
         int status;
@@ -247,6 +227,13 @@ static void reap(const zygote_t *z)
             if (errno != ECHILD)
                 perror("gaelic zygote: waitpid");
             return;
+        }
+        if (pid == z->spare.pid) {
+            /* Not replaced here: a spare that cannot start would loop. */
+            fprintf(stderr, "gaelic zygote: spare instance %d died (wait status 0x%x)\n",
+                    (int)pid, (unsigned)status);
+            spare_forget(&z->spare);
+            continue;
         }
         uint32_t no;
         if (children_remove(pid, &no) < 0) {
@@ -309,11 +296,12 @@ int zygote_main(int argc, char **argv)
     if (check_socket(args.sock) < 0)
         return 2;
 
-    zygote_t z = {.args = &args, .sig_fd = -1};
+    zygote_t z = {.args = &args, .sig_fd = -1, .spare = {0, -1, -1}};
     if (setup_sigchld(&z) < 0)
         return 1;
     if (python_init(args.python_dir, args.threads) < 0 || python_warm() < 0)
         return 1;
 
-    master_gone(serve(&z));
+    ensure_spare(&z);
+    master_gone(&z, serve(&z));
 }

@@ -348,6 +348,8 @@ class Zygote:
                 self.exited.append((rno, pid, status))
 
     def stop(self):
+        """Stops everything started here (by pid/pidfd) and returns the
+        combined stderr of the zygote and its instances."""
         for inst in self.instances:
             try:
                 signal.pidfd_send_signal(inst.pidfd, signal.SIGKILL)
@@ -361,7 +363,14 @@ class Zygote:
         except subprocess.TimeoutExpired:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        log = self.stderr()
         self.log.close()
+        return log
+
+
+def _check_no_sanitizer_reports(log):
+    for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+        assert marker not in log, log
 
 
 @pytest.fixture(scope="module")
@@ -377,14 +386,14 @@ def app_dir(tmp_path_factory):
 def zygote(app_dir):
     z = Zygote(app_dir, threads=1)
     yield z
-    z.stop()
+    _check_no_sanitizer_reports(z.stop())
 
 
 @pytest.fixture
 def zygote8(app_dir):
     z = Zygote(app_dir, threads=8)
     yield z
-    z.stop()
+    _check_no_sanitizer_reports(z.stop())
 
 
 def test_hello(zygote):
@@ -570,7 +579,7 @@ def test_zygote_eof_kills_instances(app_dir):
             pytest.fail("instance survived its zygote")
     finally:
         z.sock = socket.socket()  # already closed; stop() closes this dummy
-        z.stop()
+        _check_no_sanitizer_reports(z.stop())
 
 
 def test_instances_are_distinct_processes(zygote):

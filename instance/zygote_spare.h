@@ -1,0 +1,43 @@
+/* The zygote's spare instance: a child forked and prepared ahead of time
+ * (instance_prepare: at-fork hooks, worker threads, app root on sys.path;
+ * no app code), blocked on a private socket until the zygote hands it a
+ * channel. A ZY_SPAWN then costs one message instead of a fork plus a few
+ * hundred copy-on-write page faults, and the zygote forks the next spare
+ * after answering, off the master's critical path.
+ *
+ * The hand-off message is the master's ZY_SPAWN itself, with the channel fd
+ * attached. A spare that loses its zygote exits (PR_SET_PDEATHSIG, and EOF
+ * on the hand-off socket). */
+#ifndef GAELIC_ZYGOTE_SPARE_H
+#define GAELIC_ZYGOTE_SPARE_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "zygote_proto.h"
+
+typedef struct {
+    pid_t pid; /* 0: there is no spare */
+    int pidfd; /* for ZY_SPAWNED */
+    int sock;  /* the zygote's end of the hand-off socket */
+} spare_t;
+
+/* Forks and starts preparing a new spare. child_mask is the signal mask the
+ * child starts with. Must be called with no spare (s->pid == 0). Returns 0,
+ * or -1 with errno set and no child left behind. */
+int spare_fork(spare_t *s, const char *app_dir, const sigset_t *child_mask);
+
+/* Gives the spare its ZY_SPAWN and channel fd (the caller keeps and closes
+ * its own copy of chan_fd). Returns 0, or -1 with errno set when the spare
+ * cannot take it (it died): then call spare_discard. */
+int spare_hand_off(spare_t *s, const zy_msg_t *spawn, int chan_fd);
+
+/* Closes the zygote's ends of a spare that became an instance or that has
+ * been reaped, leaving no spare. The pidfd is closed too: take it first if
+ * it is still needed. */
+void spare_forget(spare_t *s);
+
+/* Kills and reaps an unusable spare, then forgets it. */
+void spare_discard(spare_t *s);
+
+#endif
