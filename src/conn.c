@@ -433,10 +433,14 @@ static void process_input(conn_t *c)
             conn_close(c);
             return;
         }
-        ssize_t n = read(c->w.fd, buf_ptr(&c->rbuf) + c->rbuf.len,
-                         c->rbuf.cap - c->rbuf.off - c->rbuf.len);
+        size_t room = c->rbuf.cap - c->rbuf.off - c->rbuf.len;
+        ssize_t n = read(c->w.fd, buf_ptr(&c->rbuf) + c->rbuf.len, room);
         if (n > 0) {
             c->rbuf.len += (size_t)n;
+            /* A short read drained the socket: the next arrival raises a new
+             * edge, so skip the read that would only say EAGAIN. */
+            if ((size_t)n < room)
+                c->readable = 0;
             continue;
         }
         if (n < 0 && errno == EINTR)

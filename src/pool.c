@@ -39,6 +39,8 @@ struct instance {
     uint64_t last_active_ms;
     uint64_t stop_deadline_ms;
     instance_t *next;
+    instance_t *next_dirty; /* on pool->dirty: has frames to write */
+    int dirty;
 };
 
 struct pool {
@@ -50,6 +52,7 @@ struct pool {
     int zy_failures;
     instance_t *instances;
     instance_t *graveyard;
+    instance_t *dirty; /* written at the end of the event batch */
     int n_alive, n_starting;
     int start_failures; /* consecutive instances that died before READY */
     job_t *q_head, *q_tail;
@@ -505,8 +508,13 @@ static int dispatch(instance_t *inst, job_t *job)
     inst->last_active_ms = pool->loop->now_ms;
     job->inst = inst;
     job->id = id;
-    if (inst->writable)
-        instance_flush(inst);
+    /* One write per instance per event batch, however many requests the
+     * batch dispatched to it. */
+    if (!inst->dirty) {
+        inst->dirty = 1;
+        inst->next_dirty = pool->dirty;
+        pool->dirty = inst;
+    }
     return 0;
 }
 
@@ -842,6 +850,17 @@ void pool_kill_all(pool_t *pool)
     loop_timer_stop(pool->loop, &pool->tick);
 }
 
+void pool_flush(pool_t *pool)
+{
+    while (pool->dirty) {
+        instance_t *i = pool->dirty;
+        pool->dirty = i->next_dirty;
+        i->dirty = 0;
+        if (i->state != I_DEAD && i->writable)
+            instance_flush(i);
+    }
+}
+
 void pool_reap(pool_t *pool)
 {
     while (pool->graveyard) {
@@ -859,6 +878,7 @@ void pool_free(pool_t *pool)
     if (!pool)
         return;
     pool_kill_all(pool);
+    pool->dirty = NULL;
     pool_reap(pool);
     free(pool);
 }

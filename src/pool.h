@@ -83,6 +83,8 @@ void pool_shutdown(pool_t *pool);
 int pool_busy(const pool_t *pool);
 /* Kills everything at once (end of the shutdown grace period). */
 void pool_kill_all(pool_t *pool);
+/* Writes the requests dispatched during the event batch. */
+void pool_flush(pool_t *pool);
 /* Frees what was closed during the last event batch. */
 void pool_reap(pool_t *pool);
 void pool_free(pool_t *pool);

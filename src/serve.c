@@ -385,6 +385,7 @@ static int open_signals(server_t *srv)
 static void after_batch(loop_t *loop)
 {
     server_t *srv = (server_t *)loop;
+    pool_flush(srv->pool);
     conn_reap(srv);
     pool_reap(srv->pool);
 }
@@ -402,7 +403,8 @@ static int find_python_dir(const char *exe, char *out, size_t n)
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = '\0';
-        snprintf(out, n, "%s/../python", dir);
+        if (snprintf(out, n, "%s/../python", dir) >= (int)n)
+            return -1;
     }
     char real[PATH_MAX];
     struct stat st;
