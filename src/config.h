@@ -78,7 +78,9 @@ int config_load_string(const char *yaml, size_t len, const char *path, const cha
                        app_config_t **out, char *err, size_t errlen);
 
 /* RT10 app file limits: counts the files under root that skip_files does not
- * exclude. Returns 0 or -1 with a message naming the limit and the file. */
+ * exclude (symlinked files count, symlinked folders are not followed).
+ * Returns 0 or -1 with a message naming the limit and the file. A NULL lim,
+ * or a field <= 0, means that limit's default. */
 typedef struct {
     long max_files;      /* default 1000 */
     long max_file_bytes; /* default 10 MB */

@@ -17,7 +17,7 @@ typedef struct {
 
 /* path: the URL path without query string, percent-decoding not applied.
  * Returns 1 and fills r on a match, 0 when no handler matches, -1 on error
- * (out of memory). */
+ * (out of memory, or a url pattern past PCRE2's match limit). */
 int router_match(const app_config_t *cfg, const char *path, size_t len, route_t *r);
 void route_free(route_t *r);
 

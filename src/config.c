@@ -1,0 +1,1052 @@
+/* app.yaml loader (RT1) and app file limits (RT10).
+ * The YAML tree is validated through the tables below (yaml_tree.h does the
+ * generic part: types, unknown keys, duplicates, required keys); this file
+ * holds App Engine's rules for each value. */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pcre2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "yaml_tree.h"
+
+#define MAX_HANDLERS 100               /* App Engine's limit on url maps */
+#define MAX_APP_YAML_BYTES (10L << 20) /* same as one app file */
+#define MAX_DIR_DEPTH 100
+#define MIB (1024L * 1024L)
+
+/* App Engine's default minus `.py[co]` (sourceless .pyc imports are
+ * supported, RT5), plus __pycache__ which only holds caches. */
+static const char DEFAULT_SKIP_FILES[] =
+    "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$";
+
+_Static_assert(sizeof(login_t) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(secure_t) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as int");
+
+/* ---- regular expressions ---------------------------------------------- */
+
+/* Every app.yaml regex must match the whole subject, as App Engine's did. */
+static pcre2_code *compile_anchored(const char *pattern, int *errcode, PCRE2_SIZE *erroffset)
+{
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_ANCHORED | PCRE2_ENDANCHORED, errcode, erroffset, NULL);
+    if (re)
+        (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
+    return re;
+}
+
+static int compile_or_fail(yt_doc_t *d, const yaml_node_t *at, const char *field,
+                           const char *pattern, pcre2_code **out)
+{
+    int code = 0;
+    PCRE2_SIZE off = 0;
+    *out = compile_anchored(pattern, &code, &off);
+    if (*out)
+        return 0;
+    PCRE2_UCHAR msg[160];
+    if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
+        snprintf((char *)msg, sizeof msg, "error %d", code);
+    char q[80];
+    yt_quote(q, sizeof q, pattern, strlen(pattern));
+    return yt_fail(d, at, "%s: '%s' is not a valid regular expression: %s (at offset %zu)", field,
+                   q, (const char *)msg, (size_t)off);
+}
+
+static uint32_t capture_count(const pcre2_code *re)
+{
+    uint32_t n = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &n);
+    return n;
+}
+
+/* Whole-string match of a fixed pattern, for value syntax checks. */
+static int matches_whole(const char *pattern, const char *text)
+{
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_ANCHORED | PCRE2_ENDANCHORED, &code, &off, NULL);
+    if (!re)
+        return 0;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = md ? pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL) : -1;
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return rc >= 0;
+}
+
+/* ---- checks of single values ------------------------------------------ */
+
+static int bad_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *why)
+{
+    char got[96];
+    return yt_fail(d, v, "%s: %s is not valid: %s", f->name, yt_describe(v, got, sizeof got), why);
+}
+
+static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    /* App Engine's APPLICATION_RE_STRING: [partition~][domain:]id */
+    static const char re[] = "(?:[a-z\\d\\-]{1,100}\\~)?(?:(?!\\-)[a-z\\d\\-\\.]{1,100}:)?"
+                             "(?!-)[a-z\\d\\-]{0,99}[a-z\\d]";
+    if (matches_whole(re, s))
+        return 0;
+    return bad_value(d, f, v, "use lowercase letters, digits and '-'");
+}
+
+static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (matches_whole("(?!-)[a-z\\d\\-]{1,63}", s))
+        return 0;
+    return bad_value(d, f, v, "use up to 63 lowercase letters, digits and '-'");
+}
+
+static int check_runtime(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)f;
+    if (matches_whole("python|python27|python3|python3\\d{1,2}", s))
+        return 0;
+    char q[80];
+    yt_quote(q, sizeof q, s, strlen(s));
+    return yt_fail(d, v, "runtime '%s' is not supported (python27, python3, python3NN)", q);
+}
+
+static int check_api_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (matches_whole("[\\w.]{1,32}", s))
+        return 0;
+    return bad_value(d, f, v, "use up to 32 letters, digits, '_' and '.'");
+}
+
+static int check_url(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    /* App Engine: a path ("/..."), or a regex starting with '.', '(' or '^'. */
+    if (s[0] == '/' || s[0] == '.' || s[0] == '(' || s[0] == '^')
+        return 0;
+    return bad_value(d, f, v, "a url pattern starts with '/'");
+}
+
+static int has_dotdot_component(const char *s)
+{
+    for (const char *p = s; (p = strstr(p, "..")) != NULL; p += 2) {
+        int starts = p == s || p[-1] == '/';
+        int ends = p[2] == '\0' || p[2] == '/';
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
+}
+
+static int check_relative_path(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                               const char *s)
+{
+    if (s[0] == '\0')
+        return bad_value(d, f, v, "it is empty");
+    if (s[0] == '/')
+        return bad_value(d, f, v, "it must be relative to the app folder");
+    if (has_dotdot_component(s))
+        return bad_value(d, f, v, "it must not contain '..'");
+    return 0;
+}
+
+static int check_not_empty(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    return s[0] ? 0 : bad_value(d, f, v, "it is empty");
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+enum {
+    HF_URL,
+    HF_SCRIPT,
+    HF_STATIC_DIR,
+    HF_STATIC_FILES,
+    HF_UPLOAD,
+    HF_MIME_TYPE,
+    HF_EXPIRATION,
+    HF_LOGIN,
+    HF_SECURE,
+    HF_AUTH_FAIL_ACTION,
+    HF_APPLICATION_READABLE,
+    HF_HTTP_HEADERS,
+    HF_REDIRECT_CODE,
+    HF_POSITION,
+    HF_REQUIRE_MATCHING_FILE,
+    HF_COUNT
+};
+
+#define BIT(i) ((uint64_t)1 << (i))
+/* Keys App Engine allows only in static_dir / static_files handlers. */
+#define STATIC_ONLY                                                                                \
+    (BIT(HF_UPLOAD) | BIT(HF_MIME_TYPE) | BIT(HF_EXPIRATION) | BIT(HF_APPLICATION_READABLE) |      \
+     BIT(HF_HTTP_HEADERS) | BIT(HF_REQUIRE_MATCHING_FILE))
+
+static const char *const LOGIN_VALUES[] = {"optional", "required", "admin", NULL};
+static const char *const SECURE_VALUES[] = {"optional", "never", "always", NULL};
+static const char *const AUTH_FAIL_VALUES[] = {"redirect", "unauthorized", NULL};
+static const char *const REDIRECT_CODES[] = {"301", "302", "303", "307", NULL};
+static const char *const POSITIONS[] = {"head", "tail", NULL};
+
+static int apply_string_map(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target);
+
+#define AT(field) offsetof(handler_t, field)
+static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
+    [HF_URL] = {"url", YT_STRING, YT_REQUIRED, NULL, AT(url), check_url, NULL},
+    [HF_SCRIPT] = {"script", YT_STRING, 0, NULL, AT(script), check_not_empty, NULL},
+    [HF_STATIC_DIR] = {"static_dir", YT_STRING, 0, NULL, AT(static_dir), check_relative_path, NULL},
+    [HF_STATIC_FILES] = {"static_files", YT_STRING, 0, NULL, AT(static_files), check_relative_path,
+                         NULL},
+    [HF_UPLOAD] = {"upload", YT_STRING, 0, NULL, AT(upload), NULL, NULL},
+    [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_not_empty, NULL},
+    [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
+    [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
+    [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, AT(secure), NULL, NULL},
+    [HF_AUTH_FAIL_ACTION] = {"auth_fail_action", YT_ENUM, 0, AUTH_FAIL_VALUES, AT(auth_fail_action),
+                             NULL, NULL},
+    /* Accepted and checked, not used by gaelic. */
+    [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, 0, NULL, YT_NOWHERE, NULL, NULL},
+    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_string_map},
+    [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
+                          NULL, NULL},
+    [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, YT_NOWHERE, NULL, NULL},
+    [HF_REQUIRE_MATCHING_FILE] = {"require_matching_file", YT_BOOL, 0, NULL, YT_NOWHERE, NULL,
+                                  NULL},
+};
+#undef AT
+
+/* A mapping whose keys and values must all be strings (http_headers). */
+static int apply_string_map(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+{
+    (void)target;
+    char got[96];
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *key = yt_node(d, p->key), *value = yt_node(d, p->value);
+        if (!yt_text(key))
+            return yt_fail(d, key, "%s: expected a name, got %s", f->name,
+                           yt_describe(key, got, sizeof got));
+        if (!yt_text(value))
+            return yt_fail(d, value, "%s: expected a string value, got %s", f->name,
+                           yt_describe(value, got, sizeof got));
+    }
+    return 0;
+}
+
+/* Checks \N references in script/static_files: 1..9, within the url's groups. */
+static int check_group_refs(yt_doc_t *d, const yaml_node_t *at, const char *field, const char *s,
+                            uint32_t groups)
+{
+    for (const char *p = s; (p = strchr(p, '\\')) != NULL; p += 2) {
+        if (p[1] < '1' || p[1] > '9')
+            return yt_fail(d, at, "%s: '\\' must be followed by a group number 1-9", field);
+        uint32_t g = (uint32_t)(p[1] - '0');
+        if (g > groups)
+            return yt_fail(d, at, "%s: \\%u refers to a group the url does not have (it has %u)",
+                           field, g, groups);
+    }
+    return 0;
+}
+
+static int is_ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* module.path.object, where a \N may stand for part of a name. */
+static int is_wsgi_path(const char *s)
+{
+    int components = 0;
+    const char *p = s;
+    for (;;) {
+        const char *start = p;
+        for (;;) {
+            if (*p == '\\' && p[1] >= '1' && p[1] <= '9')
+                p += 2;
+            else if (is_ident_char(*p) && !(p == start && *p >= '0' && *p <= '9'))
+                p++;
+            else
+                break;
+        }
+        if (p == start)
+            return 0;
+        components++;
+        if (*p == '\0')
+            return components >= 2;
+        if (*p != '.')
+            return 0;
+        p++;
+    }
+}
+
+/* A relative file path ending in .py, e.g. "cgi/counter.py" or
+ * "$PYTHON_LIB/google/appengine/ext/admin/__init__.py". */
+static int is_cgi_path(const char *s)
+{
+    size_t len = strlen(s);
+    if (len < 4 || strcmp(s + len - 3, ".py") != 0 || s[0] == '/' || has_dotdot_component(s))
+        return 0;
+    if (s[len - 4] == '/' || strstr(s, "//"))
+        return 0;
+    for (const char *p = s; *p; p++) {
+        if (!is_ident_char(*p) && !strchr("./$-\\", *p))
+            return 0;
+    }
+    return 1;
+}
+
+static int check_script(yt_doc_t *d, const yaml_node_t *at, handler_t *h, uint32_t groups)
+{
+    if (strcmp(h->script, "auto") == 0)
+        return 0; /* python3's "the app's entrypoint"; resolved in finish_config */
+    if (check_group_refs(d, at, "script", h->script, groups) < 0)
+        return -1;
+    if (is_cgi_path(h->script)) {
+        h->script_is_cgi = 1;
+        return 0;
+    }
+    if (is_wsgi_path(h->script))
+        return 0;
+    char q[80];
+    yt_quote(q, sizeof q, h->script, strlen(h->script));
+    return yt_fail(d, at,
+                   "script '%s' is neither a WSGI object path (module.app) nor a .py file path", q);
+}
+
+/* static_dir's url is a prefix: "/css" serves /css/<anything> from the dir. */
+static int compile_static_dir_url(yt_doc_t *d, const yaml_node_t *at, handler_t *h)
+{
+    size_t len = strlen(h->url);
+    const char *slash = len && h->url[len - 1] == '/' ? "" : "/";
+    buf_t b = BUF_INIT;
+    if (buf_printf(&b, "(?:%s)%s(.*)", h->url, slash) < 0) {
+        buf_free(&b);
+        return yt_fail(d, NULL, "out of memory");
+    }
+    pcre2_code *re = NULL;
+    int rc = compile_or_fail(d, at, "url", buf_ptr(&b), &re);
+    buf_free(&b);
+    h->re = re;
+    return rc;
+}
+
+static int compile_url(yt_doc_t *d, const yaml_node_t *at, handler_t *h, uint32_t *groups)
+{
+    pcre2_code *re = NULL;
+    /* The url alone first, so errors point into what the user wrote. */
+    if (compile_or_fail(d, at, "url", h->url, &re) < 0)
+        return -1;
+    *groups = capture_count(re);
+    if (h->kind != HANDLER_STATIC_DIR) {
+        h->re = re;
+        return 0;
+    }
+    pcre2_code_free(re);
+    return compile_static_dir_url(d, at, h);
+}
+
+static int handler_kind(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uint64_t seen)
+{
+    uint64_t kinds = seen & (BIT(HF_SCRIPT) | BIT(HF_STATIC_DIR) | BIT(HF_STATIC_FILES));
+    char q[80];
+    yt_quote(q, sizeof q, h->url, strlen(h->url));
+    if (kinds == 0)
+        return yt_fail(d, map, "handler for '%s' has no script, static_dir or static_files", q);
+    if (kinds & (kinds - 1))
+        return yt_fail(d, map,
+                       "handler for '%s' has more than one of script, static_dir, static_files", q);
+    h->kind = kinds == BIT(HF_SCRIPT)       ? HANDLER_SCRIPT
+              : kinds == BIT(HF_STATIC_DIR) ? HANDLER_STATIC_DIR
+                                            : HANDLER_STATIC_FILES;
+    return 0;
+}
+
+static int check_keys_for_kind(yt_doc_t *d, const yaml_node_t *map, const handler_t *h,
+                               uint64_t seen)
+{
+    for (int i = 0; i < HF_COUNT; i++) {
+        if (!(seen & BIT(i)))
+            continue;
+        const char *name = HANDLER_FIELDS[i].name;
+        if (h->kind == HANDLER_SCRIPT && (STATIC_ONLY & BIT(i)))
+            return yt_fail(d, yt_map_key(d, map, name),
+                           "'%s' is only allowed in static_dir and static_files handlers", name);
+        if (h->kind == HANDLER_STATIC_DIR && i == HF_UPLOAD)
+            return yt_fail(d, yt_map_key(d, map, name),
+                           "'upload' is only allowed with static_files");
+    }
+    if (h->kind == HANDLER_STATIC_FILES && !h->upload)
+        return yt_fail(d, map, "handler with static_files '%s' has no 'upload'", h->static_files);
+    return 0;
+}
+
+/* Cross-key rules of one handler, then its regexes. */
+static int finish_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uint64_t seen)
+{
+    if (handler_kind(d, map, h, seen) < 0 || check_keys_for_kind(d, map, h, seen) < 0)
+        return -1;
+    uint32_t groups = 0;
+    if (compile_url(d, yt_map_value(d, map, "url"), h, &groups) < 0)
+        return -1;
+    if (h->kind == HANDLER_SCRIPT)
+        return check_script(d, yt_map_value(d, map, "script"), h, groups);
+    if (h->kind == HANDLER_STATIC_FILES) {
+        if (check_group_refs(d, yt_map_value(d, map, "static_files"), "static_files",
+                             h->static_files, groups) < 0)
+            return -1;
+        pcre2_code *re = NULL;
+        int rc = compile_or_fail(d, yt_map_value(d, map, "upload"), "upload", h->upload, &re);
+        h->upload_re = re;
+        return rc;
+    }
+    return 0;
+}
+
+static int load_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h)
+{
+    uint64_t seen = 0;
+    if (yt_map_apply(d, map, HANDLER_FIELDS, HF_COUNT, h, "handler", &seen) < 0)
+        return -1;
+    h->line = yt_line(yt_map_value(d, map, "url"));
+    return finish_handler(d, map, h, seen);
+}
+
+static size_t list_len(const yaml_node_t *list)
+{
+    return (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+}
+
+static int apply_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list, void *target)
+{
+    (void)f;
+    app_config_t *cfg = target;
+    size_t n = list_len(list);
+    if (n == 0)
+        return yt_fail(d, list, "no handlers");
+    if (n > MAX_HANDLERS)
+        return yt_fail(d, yt_node(d, list->data.sequence.items.start[MAX_HANDLERS]),
+                       "too many handlers (%zu), the limit is %d", n, MAX_HANDLERS);
+    cfg->handlers = calloc(n, sizeof *cfg->handlers);
+    if (!cfg->handlers)
+        return yt_fail(d, NULL, "out of memory");
+    cfg->n_handlers = n;
+    for (size_t i = 0; i < n; i++)
+        cfg->handlers[i].expiration = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (load_handler(d, yt_node(d, list->data.sequence.items.start[i]), &cfg->handlers[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- libraries, error_handlers, env_variables, skip_files --------------- */
+
+static const yt_field_t LIBRARY_FIELDS[] = {
+    {"name", YT_STRING, YT_REQUIRED, NULL, offsetof(library_t, name), check_not_empty, NULL},
+    {"version", YT_STRING, YT_REQUIRED, NULL, offsetof(library_t, version), check_not_empty, NULL},
+};
+
+static int apply_libraries(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list, void *target)
+{
+    (void)f;
+    app_config_t *cfg = target;
+    size_t n = list_len(list);
+    if (n == 0)
+        return 0;
+    cfg->libraries = calloc(n, sizeof *cfg->libraries);
+    if (!cfg->libraries)
+        return yt_fail(d, NULL, "out of memory");
+    cfg->n_libraries = n;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        library_t *lib = &cfg->libraries[i];
+        if (yt_map_apply(d, item, LIBRARY_FIELDS, 2, lib, "library", NULL) < 0)
+            return -1;
+        lib->line = yt_line(item);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(cfg->libraries[j].name, lib->name) == 0)
+                return yt_fail(d, item, "library '%s' is listed twice (first on line %d)",
+                               lib->name, cfg->libraries[j].line);
+        }
+    }
+    return 0;
+}
+
+static const char *const ERROR_CODES[] = {"default", "over_quota", "dos_api_denial", "timeout",
+                                          NULL};
+
+static int apply_error_code(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    (void)f;
+    error_handler_t *eh = target;
+    char *copy = strdup(yt_text(v));
+    if (!copy)
+        return yt_fail(d, NULL, "out of memory");
+    free(eh->error_code);
+    eh->error_code = copy;
+    return 0;
+}
+
+static const yt_field_t ERROR_HANDLER_FIELDS[] = {
+    {"file", YT_STRING, YT_REQUIRED, NULL, offsetof(error_handler_t, file), check_relative_path,
+     NULL},
+    {"error_code", YT_ENUM, 0, ERROR_CODES, YT_NOWHERE, NULL, apply_error_code},
+    {"mime_type", YT_STRING, 0, NULL, offsetof(error_handler_t, mime_type), check_not_empty, NULL},
+};
+
+static int apply_error_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                void *target)
+{
+    (void)f;
+    app_config_t *cfg = target;
+    size_t n = list_len(list);
+    if (n == 0)
+        return 0;
+    cfg->error_handlers = calloc(n, sizeof *cfg->error_handlers);
+    if (!cfg->error_handlers)
+        return yt_fail(d, NULL, "out of memory");
+    cfg->n_error_handlers = n;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        error_handler_t *eh = &cfg->error_handlers[i];
+        if (yt_map_apply(d, item, ERROR_HANDLER_FIELDS, 3, eh, "error handler", NULL) < 0)
+            return -1;
+        eh->line = yt_line(item);
+        if (!eh->error_code && !(eh->error_code = strdup("default")))
+            return yt_fail(d, NULL, "out of memory");
+    }
+    return 0;
+}
+
+static int set_env_var(yt_doc_t *d, env_var_t *var, const yaml_node_t *key,
+                       const yaml_node_t *value)
+{
+    char got[96];
+    const char *name = yt_text(key), *text = yt_text(value);
+    if (!name || !name[0] || strchr(name, '='))
+        return yt_fail(d, key, "env_variables: %s is not a valid variable name",
+                       yt_describe(key, got, sizeof got));
+    if (!text)
+        return yt_fail(d, value, "env_variables: %s: expected a string, got %s", name,
+                       yt_describe(value, got, sizeof got));
+    var->key = strdup(name);
+    var->value = strdup(text);
+    if (!var->key || !var->value)
+        return yt_fail(d, NULL, "out of memory");
+    return 0;
+}
+
+static int apply_env(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+{
+    (void)f;
+    app_config_t *cfg = target;
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (n == 0)
+        return 0;
+    cfg->env = calloc(n, sizeof *cfg->env);
+    if (!cfg->env)
+        return yt_fail(d, NULL, "out of memory");
+    cfg->n_env = n;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_pair_t *p = &map->data.mapping.pairs.start[i];
+        if (set_env_var(d, &cfg->env[i], yt_node(d, p->key), yt_node(d, p->value)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Appends one skip_files regex as "^(?:re)$", checking it compiles alone
+ * so that an error names the faulty item and its line. */
+static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combined)
+{
+    char got[96];
+    const char *re_text = yt_text(item);
+    if (!re_text)
+        return yt_fail(d, item, "skip_files: expected a regular expression, got %s",
+                       yt_describe(item, got, sizeof got));
+    pcre2_code *re = NULL;
+    if (compile_or_fail(d, item, "skip_files", re_text, &re) < 0)
+        return -1;
+    pcre2_code_free(re);
+    if (buf_printf(combined, "%s^(?:%s)$", combined->len ? "|" : "", re_text) < 0)
+        return yt_fail(d, NULL, "out of memory");
+    return 0;
+}
+
+static int apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    (void)f;
+    app_config_t *cfg = target;
+    buf_t combined = BUF_INIT;
+    int rc = 0;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        for (size_t i = 0; rc == 0 && i < list_len(v); i++)
+            rc = add_skip_pattern(d, yt_node(d, v->data.sequence.items.start[i]), &combined);
+    } else {
+        rc = add_skip_pattern(d, v, &combined);
+    }
+    if (rc == 0 && combined.len == 0 && buf_append_str(&combined, "(?!)") < 0)
+        rc = yt_fail(d, NULL, "out of memory"); /* an empty list skips nothing */
+    if (rc == 0 && buf_append(&combined, "", 1) < 0)
+        rc = yt_fail(d, NULL, "out of memory");
+    if (rc == 0 && !(cfg->skip_files = strdup(buf_ptr(&combined))))
+        rc = yt_fail(d, NULL, "out of memory");
+    buf_free(&combined);
+    return rc;
+}
+
+/* ---- the top level -------------------------------------------------------- */
+
+static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
+
+#define AT(field) offsetof(app_config_t, field)
+#define ACCEPTED(name, type)                                                                       \
+    {                                                                                              \
+        name, type, 0, NULL, YT_NOWHERE, NULL, NULL                                                \
+    }
+static const yt_field_t APP_FIELDS[] = {
+    {"application", YT_STRING, 0, NULL, AT(application), check_application, NULL},
+    {"version", YT_STRING, 0, NULL, AT(version), check_version, NULL},
+    {"runtime", YT_STRING, YT_REQUIRED, NULL, AT(runtime), check_runtime, NULL},
+    {"api_version", YT_STRING, 0, NULL, AT(api_version), check_api_version, NULL},
+    {"threadsafe", YT_BOOL, 0, NULL, AT(threadsafe), NULL, NULL},
+    {"handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_handlers},
+    {"default_expiration", YT_DURATION, 0, NULL, AT(default_expiration), NULL, NULL},
+    {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, apply_skip_files},
+    {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_env},
+    {"libraries", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_libraries},
+    {"error_handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_error_handlers},
+    /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
+    ACCEPTED("builtins", YT_LIST),
+    ACCEPTED("inbound_services", YT_LIST),
+    ACCEPTED("instance_class", YT_STRING),
+    ACCEPTED("automatic_scaling", YT_MAP),
+    ACCEPTED("basic_scaling", YT_MAP),
+    ACCEPTED("manual_scaling", YT_MAP),
+    ACCEPTED("module", YT_STRING),
+    ACCEPTED("service", YT_STRING),
+    ACCEPTED("includes", YT_LIST),
+    ACCEPTED("admin_console", YT_MAP),
+    ACCEPTED("derived_file_type", YT_LIST),
+    ACCEPTED("api_config", YT_MAP),
+    ACCEPTED("pagespeed", YT_MAP),
+    ACCEPTED("vm", YT_BOOL),
+    ACCEPTED("beta_settings", YT_MAP),
+    ACCEPTED("env", YT_STRING),
+    ACCEPTED("entrypoint", YT_STRING),
+    {"auto_id_policy", YT_ENUM, 0, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
+    ACCEPTED("app_engine_apis", YT_BOOL),
+    ACCEPTED("service_account", YT_STRING),
+    ACCEPTED("vpc_access_connector", YT_MAP),
+    ACCEPTED("build_env_variables", YT_MAP),
+    ACCEPTED("runtime_config", YT_MAP),
+    ACCEPTED("health_check", YT_MAP),
+    ACCEPTED("liveness_check", YT_MAP),
+    ACCEPTED("readiness_check", YT_MAP),
+    ACCEPTED("resources", YT_MAP),
+    ACCEPTED("network", YT_MAP),
+    ACCEPTED("nobuild_files", YT_STRING_OR_LIST),
+};
+#undef ACCEPTED
+#undef AT
+#define N_APP_FIELDS (sizeof APP_FIELDS / sizeof *APP_FIELDS)
+
+static int is_python3_runtime(const char *runtime)
+{
+    return strncmp(runtime, "python3", 7) == 0;
+}
+
+/* `script: auto` (python3 apps) means the default entrypoint, main:app. */
+static int resolve_auto_scripts(yt_doc_t *d, app_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->n_handlers; i++) {
+        handler_t *h = &cfg->handlers[i];
+        if (h->kind != HANDLER_SCRIPT || strcmp(h->script, "auto") != 0)
+            continue;
+        if (!is_python3_runtime(cfg->runtime))
+            return yt_fail_line(d, h->line, "script 'auto' needs a python3 runtime, not '%s'",
+                                cfg->runtime);
+        char *main_app = strdup("main.app");
+        if (!main_app)
+            return yt_fail(d, NULL, "out of memory");
+        free(h->script);
+        h->script = main_app;
+    }
+    return 0;
+}
+
+static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
+{
+    if (cfg->n_handlers == 0)
+        return yt_fail(d, root, "no handlers");
+    if (resolve_auto_scripts(d, cfg) < 0)
+        return -1;
+    if (!cfg->api_version && !(cfg->api_version = strdup("1")))
+        return yt_fail(d, NULL, "out of memory");
+    if (!cfg->skip_files && !(cfg->skip_files = strdup(DEFAULT_SKIP_FILES)))
+        return yt_fail(d, NULL, "out of memory");
+    pcre2_code *re = NULL;
+    int rc =
+        compile_or_fail(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files, &re);
+    cfg->skip_files_re = re;
+    return rc;
+}
+
+static int fill_config(yt_doc_t *d, app_config_t *cfg)
+{
+    yaml_node_t *root = yt_root(d);
+    if (!root || yt_is_null(root))
+        return yt_fail_line(d, 1, "no handlers");
+    if (yt_map_apply(d, root, APP_FIELDS, N_APP_FIELDS, cfg, NULL, NULL) < 0)
+        return -1;
+    return finish_config(d, root, cfg);
+}
+
+static int load_text(const char *text, size_t len, const char *path, const char *root,
+                     app_config_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    app_config_t *cfg = calloc(1, sizeof *cfg);
+    if (!cfg || !(cfg->path = strdup(path)) || !(cfg->root = strdup(root))) {
+        config_free(cfg);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    cfg->default_expiration = -1;
+    yt_doc_t d;
+    int rc = yt_load(&d, text, len, path, err, errlen);
+    if (rc == 0)
+        rc = fill_config(&d, cfg);
+    yt_free(&d);
+    if (rc < 0) {
+        config_free(cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
+
+int config_load_string(const char *yaml, size_t len, const char *path, const char *app_dir,
+                       app_config_t **out, char *err, size_t errlen)
+{
+    return load_text(yaml ? yaml : "", yaml ? len : 0, path ? path : "app.yaml",
+                     app_dir ? app_dir : ".", out, err, errlen);
+}
+
+/* ---- config_load: the file ----------------------------------------------- */
+
+static char *join_path(const char *dir, const char *name)
+{
+    buf_t b = BUF_INIT;
+    size_t len = strlen(dir);
+    const char *sep = len && dir[len - 1] == '/' ? "" : "/";
+    if (buf_printf(&b, "%s%s%s", dir, sep, name) < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_ptr(&b); /* off is 0: the buffer's data */
+}
+
+static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    buf_t b = BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > (size_t)MAX_APP_YAML_BYTES) {
+            snprintf(err, errlen, "%s: larger than %ld bytes", path, MAX_APP_YAML_BYTES);
+            rc = -1;
+            break;
+        }
+        if (buf_append(&b, chunk, n) < 0) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    fclose(f);
+    if (rc < 0) {
+        buf_free(&b);
+        return -1;
+    }
+    *text = b.data;
+    *len = b.len;
+    return 0;
+}
+
+/* APPDIR/app.yaml, else APPDIR/app.yml; NULL (and err) when neither. */
+static char *find_app_yaml(const char *app_dir, const char **name, char *err, size_t errlen)
+{
+    static const char *const names[] = {"app.yaml", "app.yml"};
+    for (size_t i = 0; i < 2; i++) {
+        char *path = join_path(app_dir, names[i]);
+        if (!path) {
+            snprintf(err, errlen, "%s: out of memory", app_dir);
+            return NULL;
+        }
+        if (access(path, F_OK) == 0) {
+            *name = names[i];
+            return path;
+        }
+        free(path);
+    }
+    snprintf(err, errlen, "%s: no app.yaml or app.yml", app_dir);
+    return NULL;
+}
+
+int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const char *name = NULL;
+    char *path = find_app_yaml(app_dir, &name, err, errlen);
+    if (!path)
+        return -1;
+    char *text = NULL, *root = NULL, *abs_path = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (read_file(path, &text, &len, err, errlen) < 0)
+        goto out;
+    if (!(root = realpath(app_dir, NULL))) {
+        snprintf(err, errlen, "%s: %s", app_dir, strerror(errno));
+        goto out;
+    }
+    if (!(abs_path = join_path(root, name))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    if (load_text(text ? text : "", len, path, root, out, err, errlen) < 0)
+        goto out;
+    /* Messages named the path as given; the struct keeps the absolute one. */
+    free((*out)->path);
+    (*out)->path = abs_path;
+    abs_path = NULL;
+    rc = 0;
+out:
+    free(abs_path);
+    free(root);
+    free(text);
+    free(path);
+    return rc;
+}
+
+/* ---- skip_files and RT10 limits ------------------------------------------- */
+
+int config_is_skipped(const app_config_t *cfg, const char *relpath)
+{
+    if (!cfg || !cfg->skip_files_re || !relpath)
+        return 0;
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    if (!md)
+        return 0;
+    int rc = pcre2_match(cfg->skip_files_re, (PCRE2_SPTR)relpath, strlen(relpath), 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    return rc >= 0;
+}
+
+typedef struct {
+    const app_config_t *cfg;
+    app_file_limits_t lim;
+    long files;
+    long long bytes;
+    char *err;
+    size_t errlen;
+    char rel[PATH_MAX]; /* path relative to root being visited */
+} walk_t;
+
+static int walk_fail_errno(walk_t *w, const char *rel)
+{
+    snprintf(w->err, w->errlen, "%s/%s: %s", w->cfg->root, rel, strerror(errno));
+    return -1;
+}
+
+static int count_file(walk_t *w, long long size)
+{
+    w->files++;
+    w->bytes += size;
+    if (size > w->lim.max_file_bytes) {
+        snprintf(w->err, w->errlen, "%s/%s: %lld bytes, the limit for one file is %ld",
+                 w->cfg->root, w->rel, size, w->lim.max_file_bytes);
+        return -1;
+    }
+    return 0;
+}
+
+static int walk_dir(walk_t *w, int dirfd, size_t rel_len, int depth);
+
+/* One directory entry; w->rel already holds its relative path. */
+static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, int depth)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return walk_fail_errno(w, w->rel);
+    if (S_ISLNK(st.st_mode)) {
+        /* Symlinked files count as their target; symlinked dirs and
+         * dangling links are not followed. */
+        if (fstatat(dirfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+            return 0;
+    }
+    if (S_ISREG(st.st_mode))
+        return config_is_skipped(w->cfg, w->rel) ? 0 : count_file(w, (long long)st.st_size);
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    if (rel_len + 1 >= sizeof w->rel) {
+        errno = ENAMETOOLONG;
+        return walk_fail_errno(w, w->rel);
+    }
+    w->rel[rel_len] = '/';
+    w->rel[rel_len + 1] = '\0';
+    if (config_is_skipped(w->cfg, w->rel))
+        return 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return walk_fail_errno(w, w->rel);
+    return walk_dir(w, fd, rel_len + 1, depth + 1);
+}
+
+/* Walks the directory open at fd (closed here); w->rel[0..rel_len) is its
+ * relative path with a trailing '/' (empty for the root). */
+static int walk_dir(walk_t *w, int fd, size_t rel_len, int depth)
+{
+    if (depth > MAX_DIR_DEPTH) {
+        close(fd);
+        snprintf(w->err, w->errlen, "%s/%s: folders nested deeper than %d", w->cfg->root, w->rel,
+                 MAX_DIR_DEPTH);
+        return -1;
+    }
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return walk_fail_errno(w, w->rel);
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t name_len = strlen(e->d_name);
+        if (rel_len + name_len + 2 > sizeof w->rel) {
+            errno = ENAMETOOLONG;
+            rc = walk_fail_errno(w, e->d_name);
+            break;
+        }
+        memcpy(w->rel + rel_len, e->d_name, name_len + 1);
+        rc = walk_entry(w, dirfd(dir), e->d_name, rel_len + name_len, depth);
+    }
+    w->rel[rel_len] = '\0';
+    closedir(dir);
+    return rc;
+}
+
+static void set_limits(app_file_limits_t *lim, const app_file_limits_t *given)
+{
+    lim->max_files = given && given->max_files > 0 ? given->max_files : 1000;
+    lim->max_file_bytes = given && given->max_file_bytes > 0 ? given->max_file_bytes : 10 * MIB;
+    lim->max_total_bytes = given && given->max_total_bytes > 0 ? given->max_total_bytes : 150 * MIB;
+}
+
+static int check_totals(const walk_t *w, char *err, size_t errlen)
+{
+    if (w->files > w->lim.max_files) {
+        snprintf(err, errlen, "%s: %ld files, the limit is %ld", w->cfg->root, w->files,
+                 w->lim.max_files);
+        return -1;
+    }
+    if (w->bytes <= w->lim.max_total_bytes)
+        return 0;
+    if (w->lim.max_total_bytes % MIB == 0)
+        snprintf(err, errlen, "%s: total %lld MB, the limit is %ld MB", w->cfg->root,
+                 (w->bytes + MIB - 1) / MIB, w->lim.max_total_bytes / MIB);
+    else
+        snprintf(err, errlen, "%s: total %lld bytes, the limit is %ld bytes", w->cfg->root,
+                 w->bytes, w->lim.max_total_bytes);
+    return -1;
+}
+
+int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, char *err,
+                       size_t errlen)
+{
+    walk_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "%s: out of memory", cfg->root);
+        return -1;
+    }
+    w->cfg = cfg;
+    w->err = err;
+    w->errlen = errlen;
+    set_limits(&w->lim, lim);
+    int rc = -1;
+    int fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        snprintf(err, errlen, "%s: %s", cfg->root, strerror(errno));
+    else if (walk_dir(w, fd, 0, 0) == 0)
+        rc = check_totals(w, err, errlen);
+    free(w);
+    return rc;
+}
+
+/* ---- freeing ------------------------------------------------------------- */
+
+static void free_handler(handler_t *h)
+{
+    free(h->url);
+    pcre2_code_free(h->re);
+    free(h->script);
+    free(h->static_dir);
+    free(h->static_files);
+    free(h->upload);
+    pcre2_code_free(h->upload_re);
+    free(h->mime_type);
+}
+
+void config_free(app_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_handlers; i++)
+        free_handler(&cfg->handlers[i]);
+    free(cfg->handlers);
+    for (size_t i = 0; i < cfg->n_env; i++) {
+        free(cfg->env[i].key);
+        free(cfg->env[i].value);
+    }
+    free(cfg->env);
+    for (size_t i = 0; i < cfg->n_libraries; i++) {
+        free(cfg->libraries[i].name);
+        free(cfg->libraries[i].version);
+    }
+    free(cfg->libraries);
+    for (size_t i = 0; i < cfg->n_error_handlers; i++) {
+        free(cfg->error_handlers[i].error_code);
+        free(cfg->error_handlers[i].file);
+        free(cfg->error_handlers[i].mime_type);
+    }
+    free(cfg->error_handlers);
+    free(cfg->path);
+    free(cfg->root);
+    free(cfg->application);
+    free(cfg->version);
+    free(cfg->runtime);
+    free(cfg->api_version);
+    free(cfg->skip_files);
+    pcre2_code_free(cfg->skip_files_re);
+    free(cfg);
+}

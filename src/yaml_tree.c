@@ -1,0 +1,587 @@
+#include "yaml_tree.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- messages ---------------------------------------------------------- */
+
+static int vfail(yt_doc_t *d, int line, const char *fmt, va_list ap)
+{
+    if (!d->err || d->errlen == 0)
+        return -1;
+    const char *path = d->path ? d->path : "(yaml)";
+    int n = line > 0 ? snprintf(d->err, d->errlen, "%s:%d: ", path, line)
+                     : snprintf(d->err, d->errlen, "%s: ", path);
+    if (n >= 0 && (size_t)n < d->errlen)
+        vsnprintf(d->err + n, d->errlen - (size_t)n, fmt, ap);
+    return -1;
+}
+
+int yt_fail_line(yt_doc_t *d, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(d, line, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int yt_fail(yt_doc_t *d, const yaml_node_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(d, at ? yt_line(at) : 0, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *yt_quote(char *out, size_t outlen, const char *s, size_t len)
+{
+    enum { MAX_SHOWN = 60 };
+    if (outlen == 0)
+        return out;
+    size_t shown = len;
+    int cut = 0;
+    if (shown > MAX_SHOWN) {
+        shown = MAX_SHOWN;
+        /* Do not split a UTF-8 sequence. */
+        while (shown > 0 && ((unsigned char)s[shown] & 0xC0) == 0x80)
+            shown--;
+        cut = 1;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < shown && o + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[o++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
+    }
+    for (int i = 0; cut && i < 3 && o + 1 < outlen; i++)
+        out[o++] = '.';
+    out[o] = '\0';
+    return out;
+}
+
+const char *yt_describe(const yaml_node_t *n, char *buf, size_t buflen)
+{
+    if (n->type == YAML_MAPPING_NODE)
+        return "a mapping";
+    if (n->type == YAML_SEQUENCE_NODE)
+        return "a list";
+    if (yt_is_null(n))
+        return "an empty value";
+    char q[80];
+    yt_quote(q, sizeof q, (const char *)n->data.scalar.value, n->data.scalar.length);
+    snprintf(buf, buflen, "'%s'", q);
+    return buf;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+yaml_node_t *yt_root(yt_doc_t *d)
+{
+    return d->loaded ? yaml_document_get_root_node(&d->doc) : NULL;
+}
+
+yaml_node_t *yt_node(yt_doc_t *d, int index)
+{
+    return yaml_document_get_node(&d->doc, index);
+}
+
+int yt_line(const yaml_node_t *n)
+{
+    size_t line = n->start_mark.line + 1;
+    return line > INT32_MAX ? INT32_MAX : (int)line;
+}
+
+/* libyaml's reader reports a byte offset, not a line. */
+static int line_of_offset(const char *text, size_t len, size_t offset)
+{
+    int line = 1;
+    for (size_t i = 0; i < offset && i < len && line < INT32_MAX; i++) {
+        if (text[i] == '\n' || (text[i] == '\r' && (i + 1 >= len || text[i + 1] != '\n')))
+            line++;
+    }
+    return line;
+}
+
+static int parser_fail(yt_doc_t *d, const yaml_parser_t *p, const char *text, size_t len)
+{
+    const char *problem = p->problem ? p->problem : "invalid YAML";
+    if (p->error == YAML_MEMORY_ERROR)
+        return yt_fail(d, NULL, "out of memory");
+    if (p->error == YAML_READER_ERROR) {
+        int line = line_of_offset(text, len, p->problem_offset);
+        if (p->problem_value != -1)
+            return yt_fail_line(d, line, "%s (0x%02X)", problem, (unsigned)p->problem_value);
+        return yt_fail_line(d, line, "%s", problem);
+    }
+    size_t line = p->problem_mark.line + 1;
+    int l = line > INT32_MAX ? INT32_MAX : (int)line;
+    if (p->context)
+        return yt_fail_line(d, l, "%s (%s on line %zu)", problem, p->context,
+                            p->context_mark.line + 1);
+    return yt_fail_line(d, l, "%s", problem);
+}
+
+typedef struct {
+    const unsigned char *s;
+    size_t len;
+    size_t order;
+    int line;
+} key_ref_t;
+
+static int key_ref_cmp(const void *pa, const void *pb)
+{
+    const key_ref_t *a = pa, *b = pb;
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    int c = memcmp(a->s, b->s, a->len);
+    if (c)
+        return c;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static int same_key(const key_ref_t *a, const key_ref_t *b)
+{
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* Reports the earliest second occurrence of a key in one mapping. */
+static int check_mapping_keys(yt_doc_t *d, const yaml_node_t *map)
+{
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (n < 2)
+        return 0;
+    key_ref_t *keys = malloc(n * sizeof *keys);
+    if (!keys)
+        return yt_fail(d, NULL, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *key = yt_node(d, map->data.mapping.pairs.start[i].key);
+        if (!key || key->type != YAML_SCALAR_NODE)
+            continue;
+        keys[k++] = (key_ref_t){key->data.scalar.value, key->data.scalar.length, i, yt_line(key)};
+    }
+    qsort(keys, k, sizeof *keys, key_ref_cmp);
+    const key_ref_t *dup = NULL, *first = NULL;
+    for (size_t i = 1, group = 0; i < k; i++) {
+        if (!same_key(&keys[group], &keys[i])) {
+            group = i;
+            continue;
+        }
+        if (i == group + 1 && (!dup || keys[i].order < dup->order)) {
+            dup = &keys[i];
+            first = &keys[group];
+        }
+    }
+    int rc = 0;
+    if (dup) {
+        char q[80];
+        yt_quote(q, sizeof q, (const char *)dup->s, dup->len);
+        rc = yt_fail_line(d, dup->line, "duplicate key '%s' (first on line %d)", q, first->line);
+    }
+    free(keys);
+    return rc;
+}
+
+static int check_duplicate_keys(yt_doc_t *d)
+{
+    for (yaml_node_t *n = d->doc.nodes.start; n < d->doc.nodes.top; n++) {
+        if (n->type == YAML_MAPPING_NODE && check_mapping_keys(d, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A second document after the first one is refused: app.yaml is one. */
+static int check_single_document(yt_doc_t *d, yaml_parser_t *p, const char *text, size_t len)
+{
+    yaml_document_t extra;
+    if (!yaml_parser_load(p, &extra))
+        return parser_fail(d, p, text, len);
+    yaml_node_t *root = yaml_document_get_root_node(&extra);
+    int line = root ? yt_line(root) : 0;
+    yaml_document_delete(&extra);
+    if (root)
+        return yt_fail_line(d, line, "a second YAML document; the file must hold only one");
+    return 0;
+}
+
+int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->path = path;
+    d->err = err;
+    d->errlen = errlen;
+    if (err && errlen)
+        err[0] = '\0';
+
+    /* With the encoding forced below libyaml no longer skips a BOM itself. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return yt_fail(d, NULL, "out of memory");
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    /* Only UTF-8 is accepted; libyaml would otherwise guess UTF-16 too. */
+    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+
+    int rc = -1;
+    if (!yaml_parser_load(&p, &d->doc)) {
+        parser_fail(d, &p, text, len); /* libyaml frees a half-built doc */
+        goto out;
+    }
+    d->loaded = 1;
+    if (yt_root(d) && check_single_document(d, &p, text, len) < 0)
+        goto out;
+    rc = check_duplicate_keys(d);
+out:
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+void yt_free(yt_doc_t *d)
+{
+    if (d->loaded)
+        yaml_document_delete(&d->doc);
+    d->loaded = 0;
+}
+
+/* ---- scalars ----------------------------------------------------------- */
+
+int yt_is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    const char *v = (const char *)n->data.scalar.value;
+    for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++) {
+        if (strlen(nulls[i]) == n->data.scalar.length && strcmp(v, nulls[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+const char *yt_text(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || yt_is_null(n))
+        return NULL;
+    const char *v = (const char *)n->data.scalar.value;
+    if (memchr(v, '\0', n->data.scalar.length)) /* "\0" escapes in quoted scalars */
+        return NULL;
+    return v;
+}
+
+/* PyYAML's (YAML 1.1) boolean words. */
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+                                     "NO",    "off",   "Off",   "OFF"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static long duration_unit(char c)
+{
+    switch (c) {
+    case 'd':
+    case 'D':
+        return 86400;
+    case 'h':
+    case 'H':
+        return 3600;
+    case 'm':
+    case 'M':
+        return 60;
+    case 's':
+    case 'S':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int yt_parse_duration(const char *s, long *out)
+{
+    long total = 0;
+    int terms = 0;
+    while (isspace((unsigned char)*s))
+        s++;
+    while (*s) {
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        long n = 0;
+        for (; isdigit((unsigned char)*s); s++) {
+            n = n * 10 + (*s - '0');
+            if (n > INT32_MAX)
+                return -1;
+        }
+        long unit = duration_unit(*s);
+        if (unit)
+            s++;
+        else
+            unit = 1;
+        if (n > (INT32_MAX - total) / unit)
+            return -1;
+        total += n * unit;
+        terms++;
+        while (isspace((unsigned char)*s))
+            s++;
+    }
+    if (terms == 0)
+        return -1;
+    *out = total;
+    return 0;
+}
+
+size_t yt_edit_distance(const char *a, const char *b)
+{
+    enum { MAX_LEN = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > MAX_LEN || lb > MAX_LEN)
+        return (size_t)-1;
+    size_t prev[MAX_LEN + 1], cur[MAX_LEN + 1];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t subst = prev[j - 1] +
+                           (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = subst < del ? (subst < ins ? subst : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+/* ---- mappings and the validation table ---------------------------------- */
+
+yaml_node_t *yt_map_key(yt_doc_t *d, const yaml_node_t *map, const char *name)
+{
+    if (map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *key = yt_node(d, p->key);
+        const char *text = key ? yt_text(key) : NULL;
+        if (text && strcmp(text, name) == 0)
+            return key;
+    }
+    return NULL;
+}
+
+yaml_node_t *yt_map_value(yt_doc_t *d, const yaml_node_t *map, const char *name)
+{
+    if (map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *key = yt_node(d, p->key);
+        const char *text = key ? yt_text(key) : NULL;
+        if (text && strcmp(text, name) == 0)
+            return yt_node(d, p->value);
+    }
+    return NULL;
+}
+
+static int type_fail(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *expected)
+{
+    char got[96];
+    return yt_fail(d, v, "%s: expected %s, got %s", f->name, expected,
+                   yt_describe(v, got, sizeof got));
+}
+
+static int enum_fail(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v)
+{
+    char list[256] = "";
+    size_t n = 0;
+    while (f->allowed[n])
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : (i + 1 == n ? " or " : ", ");
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", sep, f->allowed[i]);
+    }
+    return type_fail(d, f, v, list);
+}
+
+static int find_allowed(const char *const *allowed, const char *s)
+{
+    for (int i = 0; allowed[i]; i++) {
+        if (strcmp(allowed[i], s) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void *slot(void *target, size_t offset)
+{
+    return (char *)target + offset;
+}
+
+static int store_string(yt_doc_t *d, const yt_field_t *f, const char *text, void *target)
+{
+    char **dst = slot(target, f->offset);
+    char *copy = strdup(text);
+    if (!copy)
+        return yt_fail(d, NULL, "out of memory");
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+/* Type-checks one scalar field and stores it unless the field is custom. */
+static int apply_scalar(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    const char *text = yt_text(v);
+    int b = 0, idx = 0;
+    long secs = 0;
+    switch (f->type) {
+    case YT_STRING:
+        if (!text)
+            return type_fail(d, f, v, "a string");
+        break;
+    case YT_BOOL:
+        if (!text || parse_bool(text, &b) < 0)
+            return type_fail(d, f, v, "a boolean");
+        break;
+    case YT_DURATION:
+        if (!text || yt_parse_duration(text, &secs) < 0)
+            return type_fail(d, f, v, "a duration like '1d 6h', '30m' or '10s'");
+        break;
+    case YT_ENUM:
+        if (!text || (idx = find_allowed(f->allowed, text)) < 0)
+            return enum_fail(d, f, v);
+        break;
+    default:
+        return -1;
+    }
+    if (f->check && f->check(d, f, v, text) < 0)
+        return -1;
+    if (f->apply)
+        return f->apply(d, f, v, target);
+    if (f->offset == YT_NOWHERE)
+        return 0;
+    switch (f->type) {
+    case YT_STRING:
+        return store_string(d, f, text, target);
+    case YT_BOOL:
+        *(int *)slot(target, f->offset) = b;
+        return 0;
+    case YT_DURATION:
+        *(long *)slot(target, f->offset) = secs;
+        return 0;
+    default: /* YT_ENUM */
+        *(int *)slot(target, f->offset) = idx;
+        return 0;
+    }
+}
+
+static int apply_field(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    switch (f->type) {
+    case YT_LIST:
+        if (v->type != YAML_SEQUENCE_NODE)
+            return type_fail(d, f, v, "a list");
+        break;
+    case YT_MAP:
+        if (v->type != YAML_MAPPING_NODE)
+            return type_fail(d, f, v, "a mapping");
+        break;
+    case YT_STRING_OR_LIST:
+        if (v->type != YAML_SEQUENCE_NODE && !yt_text(v))
+            return type_fail(d, f, v, "a string or a list");
+        break;
+    default:
+        return apply_scalar(d, f, v, target);
+    }
+    return f->apply ? f->apply(d, f, v, target) : 0;
+}
+
+static const char *closest_name(const char *key, const yt_field_t *fields, size_t n)
+{
+    size_t best = (size_t)-1, limit = strlen(key) / 3;
+    if (limit < 1)
+        limit = 1;
+    if (limit > 3)
+        limit = 3;
+    const char *name = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t dist = yt_edit_distance(key, fields[i].name);
+        if (dist <= limit && dist < best) {
+            best = dist;
+            name = fields[i].name;
+        }
+    }
+    return name;
+}
+
+static int unknown_key(yt_doc_t *d, const yaml_node_t *key, const char *name,
+                       const yt_field_t *fields, size_t n, const char *what)
+{
+    char q[80], hint[96] = "";
+    const char *near = closest_name(name, fields, n);
+    if (near)
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+    yt_quote(q, sizeof q, name, strlen(name));
+    return yt_fail(d, key, "unknown key '%s'%s%s%s", q, what ? " in " : "", what ? what : "", hint);
+}
+
+int yt_map_apply(yt_doc_t *d, const yaml_node_t *map, const yt_field_t *fields, size_t n_fields,
+                 void *target, const char *what, uint64_t *seen)
+{
+    char got[96];
+    if (n_fields > YT_MAX_FIELDS)
+        return yt_fail(d, map, "internal error: validation table too large");
+    if (map->type != YAML_MAPPING_NODE)
+        return yt_fail(d, map, "%s must be a mapping, got %s", what ? what : "the top level",
+                       yt_describe(map, got, sizeof got));
+    uint64_t bits = 0;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *key = yt_node(d, p->key), *value = yt_node(d, p->value);
+        if (!key || !value)
+            return yt_fail(d, map, "internal error: dangling YAML node");
+        const char *name = yt_text(key);
+        if (!name || key->type != YAML_SCALAR_NODE)
+            return yt_fail(d, key, "expected a key name, got %s",
+                           yt_describe(key, got, sizeof got));
+        size_t i = 0;
+        while (i < n_fields && strcmp(fields[i].name, name) != 0)
+            i++;
+        if (i == n_fields)
+            return unknown_key(d, key, name, fields, n_fields, what);
+        bits |= (uint64_t)1 << i;
+        if (apply_field(d, &fields[i], value, target) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n_fields; i++) {
+        if (!(fields[i].flags & YT_REQUIRED) || (bits & ((uint64_t)1 << i)))
+            continue;
+        if (what)
+            return yt_fail(d, map, "%s has no '%s'", what, fields[i].name);
+        return yt_fail(d, map, "missing required key '%s'", fields[i].name);
+    }
+    if (seen)
+        *seen = bits;
+    return 0;
+}

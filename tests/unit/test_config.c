@@ -1,0 +1,885 @@
+/* app.yaml loading and validation (RT1) and app file limits (RT10). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "unit.h"
+
+/* Lines 1-3 of most test files; handlers start on line 4. */
+#define HEAD "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+#define MAIN_HANDLER "handlers:\n- url: /.*\n  script: main.app\n"
+
+static char err[1024];
+
+static app_config_t *load(const char *yaml)
+{
+    app_config_t *cfg = NULL;
+    err[0] = '\0';
+    if (config_load_string(yaml, strlen(yaml), "app.yaml", "/srv/app", &cfg, err, sizeof err) < 0)
+        return NULL;
+    return cfg;
+}
+
+/* Loading must succeed; failures print the caller's line and the error. */
+static app_config_t *load_ok_at(int line, const char *yaml)
+{
+    app_config_t *cfg = load(yaml);
+    CHECK(cfg != NULL);
+    if (!cfg)
+        fprintf(stderr, "  (line %d) unexpected error: %s\n", line, err);
+    return cfg;
+}
+#define LOAD_OK(yaml) load_ok_at(__LINE__, yaml)
+
+/* Loading must fail with exactly `want` as the message. */
+static void expect_err_at(int line, const char *yaml, const char *want)
+{
+    app_config_t *cfg = load(yaml);
+    CHECK(cfg == NULL);
+    config_free(cfg);
+    if (strcmp(err, want) == 0) {
+        unit_passed++;
+    } else {
+        unit_failed++;
+        fprintf(stderr, "%s:%d: error \"%s\", want \"%s\"\n", __FILE__, line, err, want);
+    }
+}
+#define EXPECT_ERR(yaml, want) expect_err_at(__LINE__, yaml, want)
+
+/* 1 when the text loads, for quick accept/refuse checks. */
+static int accepts(const char *yaml)
+{
+    app_config_t *cfg = load(yaml);
+    config_free(cfg);
+    return cfg != NULL;
+}
+
+static void test_full_app(void)
+{
+    app_config_t *cfg = LOAD_OK("application: guestbook\n"
+                                "version: 2-beta\n"
+                                "runtime: python27\n"
+                                "api_version: 1\n"
+                                "threadsafe: yes\n"
+                                "default_expiration: \"4d 5h\"\n"
+                                "env_variables:\n"
+                                "  GREETING: hello\n"
+                                "  COUNT: 42\n"
+                                "  RATIO: 1.5\n"
+                                "libraries:\n"
+                                "- name: webapp2\n"
+                                "  version: \"2.5.2\"\n"
+                                "- name: jinja2\n"
+                                "  version: latest\n"
+                                "error_handlers:\n"
+                                "- file: default_error.html\n"
+                                "- error_code: over_quota\n"
+                                "  file: over_quota.html\n"
+                                "  mime_type: text/html\n"
+                                "handlers:\n"
+                                "- url: /favicon\\.ico\n"
+                                "  static_files: static/favicon.ico\n"
+                                "  upload: static/favicon\\.ico\n"
+                                "  mime_type: image/x-icon\n"
+                                "  expiration: 30m\n"
+                                "- url: /stylesheets\n"
+                                "  static_dir: stylesheets\n"
+                                "- url: /admin/.*\n"
+                                "  script: admin.app\n"
+                                "  login: admin\n"
+                                "  secure: always\n"
+                                "  auth_fail_action: unauthorized\n"
+                                "- url: /cgi\n"
+                                "  script: cgi/counter.py\n"
+                                "  login: required\n"
+                                "  secure: never\n"
+                                "- url: /.*\n"
+                                "  script: main.application\n");
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->path, "app.yaml");
+    CHECK_STR(cfg->root, "/srv/app");
+    CHECK_STR(cfg->application, "guestbook");
+    CHECK_STR(cfg->version, "2-beta");
+    CHECK_STR(cfg->runtime, "python27");
+    CHECK_STR(cfg->api_version, "1");
+    CHECK(cfg->threadsafe == 1);
+    CHECK(cfg->default_expiration == 4 * 86400 + 5 * 3600);
+
+    CHECK(cfg->n_env == 3);
+    CHECK_STR(cfg->env[0].key, "GREETING");
+    CHECK_STR(cfg->env[0].value, "hello");
+    CHECK_STR(cfg->env[1].value, "42");
+    CHECK_STR(cfg->env[2].value, "1.5");
+
+    CHECK(cfg->n_libraries == 2);
+    CHECK_STR(cfg->libraries[0].name, "webapp2");
+    CHECK_STR(cfg->libraries[0].version, "2.5.2");
+    CHECK(cfg->libraries[0].line == 12);
+    CHECK_STR(cfg->libraries[1].version, "latest");
+
+    CHECK(cfg->n_error_handlers == 2);
+    CHECK_STR(cfg->error_handlers[0].error_code, "default");
+    CHECK_STR(cfg->error_handlers[0].file, "default_error.html");
+    CHECK(cfg->error_handlers[0].mime_type == NULL);
+    CHECK_STR(cfg->error_handlers[1].error_code, "over_quota");
+    CHECK_STR(cfg->error_handlers[1].mime_type, "text/html");
+    CHECK(cfg->error_handlers[1].line == 18);
+
+    CHECK(cfg->n_handlers == 5);
+    const handler_t *h = cfg->handlers;
+    CHECK(h[0].kind == HANDLER_STATIC_FILES);
+    CHECK(h[0].line == 22);
+    CHECK_STR(h[0].url, "/favicon\\.ico");
+    CHECK_STR(h[0].static_files, "static/favicon.ico");
+    CHECK_STR(h[0].upload, "static/favicon\\.ico");
+    CHECK(h[0].upload_re != NULL);
+    CHECK_STR(h[0].mime_type, "image/x-icon");
+    CHECK(h[0].expiration == 1800);
+    CHECK(h[1].kind == HANDLER_STATIC_DIR);
+    CHECK_STR(h[1].static_dir, "stylesheets");
+    CHECK(h[1].expiration == -1);
+    CHECK(h[1].mime_type == NULL);
+    CHECK(h[2].kind == HANDLER_SCRIPT);
+    CHECK_STR(h[2].script, "admin.app");
+    CHECK(h[2].script_is_cgi == 0);
+    CHECK(h[2].login == LOGIN_ADMIN);
+    CHECK(h[2].secure == SECURE_ALWAYS);
+    CHECK(h[2].auth_fail_action == AUTH_FAIL_UNAUTHORIZED);
+    CHECK(h[3].script_is_cgi == 1);
+    CHECK_STR(h[3].script, "cgi/counter.py");
+    CHECK(h[3].login == LOGIN_REQUIRED);
+    CHECK(h[3].secure == SECURE_NEVER);
+    CHECK(h[3].auth_fail_action == AUTH_FAIL_REDIRECT);
+    CHECK(h[4].login == LOGIN_OPTIONAL);
+    CHECK(h[4].secure == SECURE_OPTIONAL);
+    CHECK(h[4].re != NULL);
+    CHECK(h[4].line == 38);
+    config_free(cfg);
+}
+
+static void test_defaults(void)
+{
+    app_config_t *cfg = LOAD_OK("runtime: python27\n" MAIN_HANDLER);
+    if (!cfg)
+        return;
+    CHECK(cfg->application == NULL);
+    CHECK(cfg->version == NULL);
+    CHECK_STR(cfg->api_version, "1");
+    CHECK(cfg->threadsafe == 0);
+    CHECK(cfg->default_expiration == -1);
+    CHECK(cfg->n_env == 0 && cfg->env == NULL);
+    CHECK(cfg->n_libraries == 0 && cfg->n_error_handlers == 0);
+    CHECK_STR(cfg->skip_files, "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$");
+    CHECK(cfg->skip_files_re != NULL);
+    CHECK(cfg->handlers[0].expiration == -1);
+    CHECK(cfg->handlers[0].mime_type == NULL);
+    config_free(cfg);
+}
+
+static void test_threadsafe(void)
+{
+    static const struct {
+        const char *text;
+        int value;
+    } cases[] = {{"yes", 1},   {"no", 0},   {"true", 1}, {"false", 0}, {"True", 1},
+                 {"False", 0}, {"TRUE", 1}, {"on", 1},   {"off", 0},   {"Yes", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "runtime: python27\nthreadsafe: %s\n" MAIN_HANDLER,
+                 cases[i].text);
+        app_config_t *cfg = LOAD_OK(yaml);
+        CHECK(cfg && cfg->threadsafe == cases[i].value);
+        config_free(cfg);
+    }
+    EXPECT_ERR("runtime: python27\n\n\n\n\n\n\n\n\n\n\nthreadsafe: maybe\n" MAIN_HANDLER,
+               "app.yaml:12: threadsafe: expected a boolean, got 'maybe'");
+    EXPECT_ERR("runtime: python27\nthreadsafe: 1\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got '1'");
+    EXPECT_ERR("runtime: python27\nthreadsafe:\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got an empty value");
+    EXPECT_ERR("runtime: python27\nthreadsafe: [true]\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got a list");
+}
+
+static void test_runtime(void)
+{
+    static const char *const good[] = {"python27", "python3", "python311", "python37", "python"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "runtime: %s\n" MAIN_HANDLER, good[i]);
+        app_config_t *cfg = LOAD_OK(yaml);
+        CHECK(cfg && strcmp(cfg->runtime, good[i]) == 0);
+        config_free(cfg);
+    }
+    EXPECT_ERR("application: x\nversion: one\nruntime: python99x\n" MAIN_HANDLER,
+               "app.yaml:3: runtime 'python99x' is not supported (python27, python3, python3NN)");
+    EXPECT_ERR("runtime: python2\n" MAIN_HANDLER,
+               "app.yaml:1: runtime 'python2' is not supported (python27, python3, python3NN)");
+    EXPECT_ERR("runtime: go\n" MAIN_HANDLER,
+               "app.yaml:1: runtime 'go' is not supported (python27, python3, python3NN)");
+    EXPECT_ERR("runtime: python3111\n" MAIN_HANDLER,
+               "app.yaml:1: runtime 'python3111' is not supported (python27, python3, python3NN)");
+    EXPECT_ERR("api_version: 1\n" MAIN_HANDLER, "app.yaml:1: missing required key 'runtime'");
+    EXPECT_ERR("runtime: python27\napi_version: 'a b'\n" MAIN_HANDLER,
+               "app.yaml:2: api_version: 'a b' is not valid: use up to 32 letters, digits, '_' "
+               "and '.'");
+}
+
+static void test_application_and_version(void)
+{
+    static const char *const good_apps[] = {"guestbook", "my-app-1", "s~my-app",
+                                            "example.com:my-app", "a"};
+    for (size_t i = 0; i < sizeof good_apps / sizeof *good_apps; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "application: %s\nruntime: python27\n" MAIN_HANDLER,
+                 good_apps[i]);
+        app_config_t *cfg = LOAD_OK(yaml);
+        CHECK(cfg && strcmp(cfg->application, good_apps[i]) == 0);
+        config_free(cfg);
+    }
+    EXPECT_ERR("application: MyApp\nruntime: python27\n" MAIN_HANDLER,
+               "app.yaml:1: application: 'MyApp' is not valid: use lowercase letters, digits and "
+               "'-'");
+    EXPECT_ERR("application: my-app-\nruntime: python27\n" MAIN_HANDLER,
+               "app.yaml:1: application: 'my-app-' is not valid: use lowercase letters, digits "
+               "and '-'");
+    app_config_t *cfg = LOAD_OK("version: 1\nruntime: python27\n" MAIN_HANDLER);
+    CHECK(cfg && strcmp(cfg->version, "1") == 0);
+    config_free(cfg);
+    EXPECT_ERR("version: -1\nruntime: python27\n" MAIN_HANDLER,
+               "app.yaml:1: version: '-1' is not valid: use up to 63 lowercase letters, digits "
+               "and '-'");
+    EXPECT_ERR("version: v_1\nruntime: python27\n" MAIN_HANDLER,
+               "app.yaml:1: version: 'v_1' is not valid: use up to 63 lowercase letters, digits "
+               "and '-'");
+}
+
+static long expiration_of(const char *text)
+{
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "runtime: python27\ndefault_expiration: %s\n" MAIN_HANDLER, text);
+    app_config_t *cfg = load(yaml);
+    long secs = cfg ? cfg->default_expiration : -2;
+    config_free(cfg);
+    return secs;
+}
+
+static void test_durations(void)
+{
+    CHECK(expiration_of("\"4d 5h\"") == 4 * 86400 + 5 * 3600);
+    CHECK(expiration_of("30m") == 1800);
+    CHECK(expiration_of("10s") == 10);
+    CHECK(expiration_of("1d") == 86400);
+    CHECK(expiration_of("90") == 90);
+    CHECK(expiration_of("0") == 0);
+    CHECK(expiration_of("1d 2h 3m 4s") == 86400 + 7200 + 180 + 4);
+    CHECK(expiration_of("2D 3H") == 2 * 86400 + 3 * 3600);
+    CHECK(expiration_of("1h30m") == 5400);
+    CHECK(expiration_of("5x") == -2);
+    CHECK(expiration_of("h") == -2);
+    CHECK(expiration_of("-1") == -2);
+    CHECK(expiration_of("1.5h") == -2);
+    CHECK(expiration_of("99999999999d") == -2);
+    CHECK(expiration_of("25000d") == -2); /* past INT32_MAX seconds */
+    CHECK(expiration_of("''") == -2);
+    EXPECT_ERR("runtime: python27\ndefault_expiration: soon\n" MAIN_HANDLER,
+               "app.yaml:2: default_expiration: expected a duration like '1d 6h', '30m' or "
+               "'10s', got 'soon'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  expiration: 1y\n",
+               "app.yaml:7: expiration: expected a duration like '1d 6h', '30m' or '10s', got "
+               "'1y'");
+}
+
+static void test_unknown_keys(void)
+{
+    EXPECT_ERR(HEAD "handler:\n- url: /\n  script: main.app\n",
+               "app.yaml:4: unknown key 'handler' (did you mean 'handlers'?)");
+    EXPECT_ERR(HEAD "colour: blue\n" MAIN_HANDLER, "app.yaml:4: unknown key 'colour'");
+    EXPECT_ERR(HEAD "thredsafe: true\n" MAIN_HANDLER,
+               "app.yaml:4: unknown key 'thredsafe' (did you mean 'threadsafe'?)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  scrip: main.app\n",
+               "app.yaml:6: unknown key 'scrip' in handler (did you mean 'script'?)");
+    EXPECT_ERR(HEAD "libraries:\n- name: webapp2\n  versoin: latest\n" MAIN_HANDLER,
+               "app.yaml:6: unknown key 'versoin' in library (did you mean 'version'?)");
+    EXPECT_ERR(HEAD "error_handlers:\n- file: x.html\n  code: timeout\n" MAIN_HANDLER,
+               "app.yaml:6: unknown key 'code' in error handler");
+    EXPECT_ERR(HEAD "[a]: b\n" MAIN_HANDLER, "app.yaml:4: expected a key name, got a list");
+}
+
+static void test_accepted_keys(void)
+{
+    /* Keys real python27 apps carry are accepted (and ignored). */
+    app_config_t *cfg = LOAD_OK("application: real-app\n"
+                                "module: default\n"
+                                "version: live\n"
+                                "runtime: python27\n"
+                                "api_version: 1\n"
+                                "threadsafe: true\n"
+                                "instance_class: F2\n"
+                                "automatic_scaling:\n"
+                                "  min_idle_instances: 1\n"
+                                "  max_pending_latency: 1s\n"
+                                "builtins:\n"
+                                "- remote_api: on\n"
+                                "- deferred: on\n"
+                                "inbound_services:\n"
+                                "- warmup\n"
+                                "- mail\n"
+                                "includes:\n"
+                                "- lib/include.yaml\n"
+                                "admin_console:\n"
+                                "  pages:\n"
+                                "  - name: Stats\n"
+                                "    url: /stats\n"
+                                "derived_file_type:\n"
+                                "- python_precompiled\n"
+                                "pagespeed:\n"
+                                "  enabled_rewriters: [MinifyCss]\n"
+                                "api_config:\n"
+                                "  url: /_ah/spi/.*\n"
+                                "  script: api.app\n"
+                                "vm: false\n"
+                                "beta_settings:\n"
+                                "  machine_type: n1\n"
+                                "auto_id_policy: default\n"
+                                "handlers:\n"
+                                "- url: /static\n"
+                                "  static_dir: static\n"
+                                "  application_readable: true\n"
+                                "  http_headers:\n"
+                                "    X-Frame-Options: DENY\n"
+                                "    Cache-Control: public\n"
+                                "  redirect_http_response_code: 301\n"
+                                "  position: head\n"
+                                "- url: /.*\n"
+                                "  script: main.app\n");
+    CHECK(cfg && cfg->n_handlers == 2);
+    config_free(cfg);
+    cfg = LOAD_OK("service: api\nruntime: python311\nentrypoint: gunicorn -b :$PORT main:app\n"
+                  "env: standard\napp_engine_apis: true\nbasic_scaling:\n  max_instances: 2\n"
+                  "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    EXPECT_ERR(HEAD "inbound_services: warmup\n" MAIN_HANDLER,
+               "app.yaml:4: inbound_services: expected a list, got 'warmup'");
+    EXPECT_ERR(HEAD "automatic_scaling: 3\n" MAIN_HANDLER,
+               "app.yaml:4: automatic_scaling: expected a mapping, got '3'");
+    EXPECT_ERR(HEAD "vm: sometimes\n" MAIN_HANDLER,
+               "app.yaml:4: vm: expected a boolean, got 'sometimes'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  redirect_http_response_code: 308\n",
+               "app.yaml:7: redirect_http_response_code: expected 301, 302, 303 or 307, got "
+               "'308'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: [1]\n",
+               "app.yaml:8: http_headers: expected a string value, got a list");
+}
+
+static void test_duplicates(void)
+{
+    EXPECT_ERR(HEAD MAIN_HANDLER "runtime: python3\n",
+               "app.yaml:7: duplicate key 'runtime' (first on line 1)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /a\n  script: a.app\n  url: /b\n",
+               "app.yaml:7: duplicate key 'url' (first on line 5)");
+    EXPECT_ERR(HEAD "env_variables:\n  A: 1\n  B: 2\n  A: 3\n" MAIN_HANDLER,
+               "app.yaml:7: duplicate key 'A' (first on line 5)");
+    /* The earliest second occurrence is the one reported. */
+    EXPECT_ERR(HEAD "env_variables:\n  A: 1\n  B: 2\n  B: 3\n  A: 4\n" MAIN_HANDLER,
+               "app.yaml:7: duplicate key 'B' (first on line 6)");
+    /* Even inside keys that are otherwise ignored. */
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max: 1\n  max: 2\n" MAIN_HANDLER,
+               "app.yaml:6: duplicate key 'max' (first on line 5)");
+    EXPECT_ERR(HEAD "libraries:\n- name: jinja2\n  version: latest\n- name: jinja2\n"
+                    "  version: \"2.6\"\n" MAIN_HANDLER,
+               "app.yaml:7: library 'jinja2' is listed twice (first on line 5)");
+}
+
+static void test_yaml_errors(void)
+{
+    EXPECT_ERR("runtime: python27\nhandlers:\n- url: /\n  script: main.app\n  - bad\n",
+               "app.yaml:5: did not find expected key (while parsing a block mapping on line 3)");
+    EXPECT_ERR("runtime: python27\nhandlers:\n- url: /\n\tscript: main.app\n",
+               "app.yaml:4: found a tab character that violates indentation (while scanning a "
+               "plain scalar on line 3)");
+    EXPECT_ERR("runtime: python27\nhandlers:\n- url: [/\n  script: main.app\n",
+               "app.yaml:4: did not find expected ',' or ']' (while parsing a flow sequence on "
+               "line 3)");
+    EXPECT_ERR("runtime: python27\nhandlers:\n- url: \"/\xff\"\n  script: main.app\n",
+               "app.yaml:3: invalid leading UTF-8 octet (0xFF)");
+    EXPECT_ERR("runtime: python27\r\n\r\nhandlers: \xc3\x28\r\n",
+               "app.yaml:3: invalid trailing UTF-8 octet (0x28)");
+    EXPECT_ERR(HEAD MAIN_HANDLER "---\nruntime: python27\n",
+               "app.yaml:8: a second YAML document; the file must hold only one");
+    EXPECT_ERR("- url: /\n  script: main.app\n", "app.yaml:1: the top level must be a mapping, "
+                                                 "got a list");
+    EXPECT_ERR("just text\n", "app.yaml:1: the top level must be a mapping, got 'just text'");
+    /* A "\0" escape cannot become a C string. */
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: \"main\\0.app\"\n",
+               "app.yaml:6: script: expected a string, got 'main?.app'");
+    /* NUL bytes in the text itself. */
+    static const char with_nul[] = "runtime: python27\n\0handlers: []\n";
+    app_config_t *cfg = NULL;
+    CHECK(config_load_string(with_nul, sizeof with_nul - 1, "x.yaml", ".", &cfg, err, sizeof err) <
+          0);
+    CHECK(strncmp(err, "x.yaml:2: control characters are not allowed", 44) == 0);
+    /* A UTF-8 byte order mark is fine. */
+    cfg = LOAD_OK("\xef\xbb\xbfruntime: python27\n" MAIN_HANDLER);
+    config_free(cfg);
+    /* Anchors and aliases are plain YAML. */
+    cfg = LOAD_OK(HEAD "handlers:\n- &h {url: /a, script: main.app}\n- *h\n");
+    CHECK(cfg && cfg->n_handlers == 2);
+    config_free(cfg);
+}
+
+static void test_no_handlers(void)
+{
+    EXPECT_ERR("", "app.yaml:1: no handlers");
+    EXPECT_ERR("# only a comment\n", "app.yaml:1: no handlers");
+    EXPECT_ERR("~\n", "app.yaml:1: no handlers");
+    EXPECT_ERR(HEAD, "app.yaml:1: no handlers");
+    EXPECT_ERR(HEAD "handlers: []\n", "app.yaml:4: no handlers");
+    EXPECT_ERR(HEAD "handlers:\n", "app.yaml:4: handlers: expected a list, got an empty value");
+    EXPECT_ERR(HEAD "handlers:\n  url: /\n",
+               "app.yaml:5: handlers: expected a list, got a mapping");
+    EXPECT_ERR(HEAD "handlers:\n- /main\n", "app.yaml:5: handler must be a mapping, got '/main'");
+}
+
+static void test_max_handlers(void)
+{
+    char yaml[8192];
+    size_t n = (size_t)snprintf(yaml, sizeof yaml, "%s", HEAD "handlers:\n");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n, "- {url: /%d, script: m.app}\n", i);
+    app_config_t *cfg = LOAD_OK(yaml);
+    CHECK(cfg && cfg->n_handlers == 100);
+    config_free(cfg);
+    snprintf(yaml + n, sizeof yaml - n, "- {url: /x, script: m.app}\n");
+    EXPECT_ERR(yaml, "app.yaml:105: too many handlers (101), the limit is 100");
+}
+
+static void test_handler_kinds(void)
+{
+    EXPECT_ERR(HEAD "handlers:\n- script: main.app\n", "app.yaml:5: handler has no 'url'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  login: admin\n",
+               "app.yaml:5: handler for '/' has no script, static_dir or static_files");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  static_dir: s\n",
+               "app.yaml:5: handler for '/' has more than one of script, static_dir, "
+               "static_files");
+    EXPECT_ERR(HEAD "handlers:\n- url: /(.*)\n  static_files: s/\\1\n",
+               "app.yaml:5: handler with static_files 's/\\1' has no 'upload'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  upload: s/.*\n",
+               "app.yaml:7: 'upload' is only allowed with static_files");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  expiration: 1d\n",
+               "app.yaml:7: 'expiration' is only allowed in static_dir and static_files handlers");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  mime_type: text/plain\n  script: main.app\n",
+               "app.yaml:6: 'mime_type' is only allowed in static_dir and static_files handlers");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  login: sometimes\n",
+               "app.yaml:7: login: expected optional, required or admin, got 'sometimes'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  secure: yes\n",
+               "app.yaml:7: secure: expected optional, never or always, got 'yes'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  auth_fail_action: deny\n",
+               "app.yaml:7: auth_fail_action: expected redirect or unauthorized, got 'deny'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script:\n",
+               "app.yaml:6: script: expected a string, got an empty value");
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: ''\n",
+               "app.yaml:6: script: '' is not valid: it is empty");
+}
+
+static void test_urls(void)
+{
+    EXPECT_ERR(HEAD "handlers:\n- url: /(unclosed\n  script: main.app\n",
+               "app.yaml:5: url: '/(unclosed' is not a valid regular expression: missing closing "
+               "parenthesis (at offset 10)");
+    EXPECT_ERR(HEAD "handlers:\n- url: main\n  script: main.app\n",
+               "app.yaml:5: url: 'main' is not valid: a url pattern starts with '/'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s(\n  static_dir: s\n",
+               "app.yaml:5: url: '/s(' is not a valid regular expression: missing closing "
+               "parenthesis (at offset 3)");
+    CHECK(accepts(HEAD "handlers:\n- url: .*\n  script: main.app\n"));
+    CHECK(accepts(HEAD "handlers:\n- url: ^/x$\n  script: main.app\n"));
+    CHECK(accepts(HEAD "handlers:\n- url: (/a|/b)\n  script: main.app\n"));
+}
+
+static void test_scripts(void)
+{
+    static const struct {
+        const char *script;
+        int cgi; /* -1: refused */
+    } cases[] = {
+        {"main.app", 0},       {"pkg.module.application", 0},
+        {"_private.app_2", 0}, {"main.py", 1},
+        {"cgi/counter.py", 1}, {"$PYTHON_LIB/google/appengine/ext/admin/__init__.py", 1},
+        {"my-dir/x.py", 1},    {"main", -1},
+        {"foo bar", -1},       {"main.app.py.", -1},
+        {".app", -1},          {"main..app", -1},
+        {"1main.app", -1},     {"/abs/main.py", -1},
+        {"../up.py", -1},      {"dir/.py", -1},
+        {".py", -1},           {"a//b.py", -1},
+        {"main.app()", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, HEAD "handlers:\n- url: /\n  script: \"%s\"\n",
+                 cases[i].script);
+        app_config_t *cfg = load(yaml);
+        int got = cfg ? cfg->handlers[0].script_is_cgi : -1;
+        if (got == cases[i].cgi) {
+            unit_passed++;
+        } else {
+            unit_failed++;
+            fprintf(stderr, "%s: script '%s': got %d, want %d (%s)\n", __FILE__, cases[i].script,
+                    got, cases[i].cgi, err);
+        }
+        config_free(cfg);
+    }
+    EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main\n",
+               "app.yaml:6: script 'main' is neither a WSGI object path (module.app) nor a .py "
+               "file path");
+}
+
+static void test_script_auto(void)
+{
+    app_config_t *cfg = LOAD_OK("runtime: python311\nhandlers:\n- url: /.*\n  script: auto\n");
+    CHECK(cfg && strcmp(cfg->handlers[0].script, "main.app") == 0);
+    CHECK(cfg && cfg->handlers[0].script_is_cgi == 0);
+    config_free(cfg);
+    EXPECT_ERR("handlers:\n- url: /.*\n  script: auto\nruntime: python27\n",
+               "app.yaml:2: script 'auto' needs a python3 runtime, not 'python27'");
+}
+
+static void test_group_refs(void)
+{
+    app_config_t *cfg = LOAD_OK(HEAD "handlers:\n"
+                                     "- url: /(\\w+)/(\\w+)\n"
+                                     "  script: \\1.\\2.app\n"
+                                     "- url: /img/(.*\\.(png|gif))\n"
+                                     "  static_files: static/\\1\n"
+                                     "  upload: static/.*\\.(png|gif)\n"
+                                     "- url: /cgi/(.*)\n"
+                                     "  script: cgi/\\1.py\n");
+    CHECK(cfg && cfg->n_handlers == 3);
+    CHECK(cfg && cfg->handlers[2].script_is_cgi == 1);
+    config_free(cfg);
+    EXPECT_ERR(HEAD "handlers:\n- url: /(.*)\n  script: \\2.app\n",
+               "app.yaml:6: script: \\2 refers to a group the url does not have (it has 1)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /x\n  static_files: s/\\1\n  upload: s/.*\n",
+               "app.yaml:6: static_files: \\1 refers to a group the url does not have (it has "
+               "0)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /(.*)\n  script: \\0.app\n",
+               "app.yaml:6: script: '\\' must be followed by a group number 1-9");
+    EXPECT_ERR(HEAD "handlers:\n- url: /(.*)\n  static_files: s/\\x\n  upload: s/.*\n",
+               "app.yaml:6: static_files: '\\' must be followed by a group number 1-9");
+    EXPECT_ERR(HEAD "handlers:\n- url: /(.*)\n  static_files: s/\\1\n  upload: s/(\n",
+               "app.yaml:7: upload: 's/(' is not a valid regular expression: missing closing "
+               "parenthesis (at offset 3)");
+}
+
+static void test_static_paths(void)
+{
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: /etc\n",
+               "app.yaml:6: static_dir: '/etc' is not valid: it must be relative to the app "
+               "folder");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: static/../..\n",
+               "app.yaml:6: static_dir: 'static/../..' is not valid: it must not contain '..'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: ..\n",
+               "app.yaml:6: static_dir: '..' is not valid: it must not contain '..'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /(.*)\n  static_files: ../\\1\n  upload: .*\n",
+               "app.yaml:6: static_files: '../\\1' is not valid: it must not contain '..'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: ''\n",
+               "app.yaml:6: static_dir: '' is not valid: it is empty");
+    CHECK(accepts(HEAD "handlers:\n- url: /s\n  static_dir: s/..x/y..\n"));
+    EXPECT_ERR(HEAD "error_handlers:\n- file: /etc/passwd\n" MAIN_HANDLER,
+               "app.yaml:5: file: '/etc/passwd' is not valid: it must be relative to the app "
+               "folder");
+}
+
+static void test_env_variables(void)
+{
+    app_config_t *cfg = LOAD_OK(HEAD "env_variables:\n  A: 'x y'\n  B: true\n  C: 007\n"
+                                     "  D: \"\"\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(cfg->n_env == 4);
+        CHECK_STR(cfg->env[0].value, "x y");
+        CHECK_STR(cfg->env[1].value, "true");
+        CHECK_STR(cfg->env[2].value, "007");
+        CHECK_STR(cfg->env[3].value, "");
+    }
+    config_free(cfg);
+    EXPECT_ERR(HEAD "env_variables:\n  A:\n" MAIN_HANDLER,
+               "app.yaml:5: env_variables: A: expected a string, got an empty value");
+    EXPECT_ERR(HEAD "env_variables:\n  A: {b: c}\n" MAIN_HANDLER,
+               "app.yaml:5: env_variables: A: expected a string, got a mapping");
+    EXPECT_ERR(HEAD "env_variables:\n  'A=B': c\n" MAIN_HANDLER,
+               "app.yaml:5: env_variables: 'A=B' is not a valid variable name");
+    EXPECT_ERR(HEAD "env_variables: [A]\n" MAIN_HANDLER,
+               "app.yaml:4: env_variables: expected a mapping, got a list");
+}
+
+static void test_libraries_and_error_handlers(void)
+{
+    EXPECT_ERR(HEAD "libraries:\n- name: webapp2\n" MAIN_HANDLER,
+               "app.yaml:5: library has no 'version'");
+    EXPECT_ERR(HEAD "libraries:\n- version: latest\n" MAIN_HANDLER,
+               "app.yaml:5: library has no 'name'");
+    EXPECT_ERR(HEAD "libraries:\n- webapp2\n" MAIN_HANDLER,
+               "app.yaml:5: library must be a mapping, got 'webapp2'");
+    EXPECT_ERR(HEAD "libraries: webapp2\n" MAIN_HANDLER,
+               "app.yaml:4: libraries: expected a list, got 'webapp2'");
+    EXPECT_ERR(HEAD "error_handlers:\n- error_code: timeout\n" MAIN_HANDLER,
+               "app.yaml:5: error handler has no 'file'");
+    EXPECT_ERR(HEAD "error_handlers:\n- file: e.html\n  error_code: 404\n" MAIN_HANDLER,
+               "app.yaml:6: error_code: expected default, over_quota, dos_api_denial or timeout, "
+               "got '404'");
+    app_config_t *cfg = LOAD_OK(HEAD "libraries: []\nerror_handlers:\n- file: t.html\n"
+                                     "  error_code: dos_api_denial\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->n_libraries == 0 && cfg->n_error_handlers == 1);
+    CHECK(cfg && strcmp(cfg->error_handlers[0].error_code, "dos_api_denial") == 0);
+    config_free(cfg);
+}
+
+static void test_skip_files(void)
+{
+    app_config_t *cfg = LOAD_OK("runtime: python27\n" MAIN_HANDLER);
+    if (cfg) {
+        /* App Engine's default: editor backups, dotfiles, RCS; .pyc kept. */
+        CHECK(config_is_skipped(cfg, "foo~"));
+        CHECK(config_is_skipped(cfg, "dir/foo.py~"));
+        CHECK(config_is_skipped(cfg, "#foo#"));
+        CHECK(config_is_skipped(cfg, "a/#b#"));
+        CHECK(config_is_skipped(cfg, ".git/"));
+        CHECK(config_is_skipped(cfg, ".git/config"));
+        CHECK(config_is_skipped(cfg, "sub/.hidden"));
+        CHECK(config_is_skipped(cfg, "lib/RCS/x,v"));
+        CHECK(config_is_skipped(cfg, "__pycache__/"));
+        CHECK(config_is_skipped(cfg, "pkg/__pycache__/mod.cpython-311.pyc"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+        CHECK(!config_is_skipped(cfg, "main.pyc"));
+        CHECK(!config_is_skipped(cfg, "pkg/mod.pyc"));
+        CHECK(!config_is_skipped(cfg, "static/"));
+        CHECK(!config_is_skipped(cfg, "app.yaml"));
+        CHECK(!config_is_skipped(cfg, "a#b"));
+    }
+    config_free(cfg);
+
+    cfg = LOAD_OK(HEAD "skip_files: .*\\.bak\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK_STR(cfg->skip_files, "^(?:.*\\.bak)$");
+        CHECK(config_is_skipped(cfg, "x.bak"));
+        CHECK(!config_is_skipped(cfg, "x.bak2"));
+        CHECK(!config_is_skipped(cfg, ".hidden")); /* the default is replaced */
+    }
+    config_free(cfg);
+
+    cfg = LOAD_OK(HEAD "skip_files:\n- ^(.*/)?#.*#$\n- ^(.*/)?.*~$\n- ^(.*/)?.*\\.py[co]$\n"
+                       "- ^tests/.*\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK_STR(cfg->skip_files,
+                  "^(?:^(.*/)?#.*#$)$|^(?:^(.*/)?.*~$)$|^(?:^(.*/)?.*\\.py[co]$)$|^(?:^tests/.*)$");
+        CHECK(config_is_skipped(cfg, "a/b.pyc"));
+        CHECK(config_is_skipped(cfg, "tests/"));
+        CHECK(config_is_skipped(cfg, "tests/t.py"));
+        CHECK(!config_is_skipped(cfg, "a/tests/t.py"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+
+    cfg = LOAD_OK(HEAD "skip_files: []\n" MAIN_HANDLER);
+    CHECK(cfg && !config_is_skipped(cfg, ".git/"));
+    CHECK(cfg && !config_is_skipped(cfg, ""));
+    config_free(cfg);
+
+    EXPECT_ERR(HEAD "skip_files:\n- ok\n- bad(\n" MAIN_HANDLER,
+               "app.yaml:6: skip_files: 'bad(' is not a valid regular expression: missing "
+               "closing parenthesis (at offset 4)");
+    EXPECT_ERR(HEAD "skip_files:\n- [x]\n" MAIN_HANDLER,
+               "app.yaml:5: skip_files: expected a regular expression, got a list");
+    EXPECT_ERR(HEAD "skip_files: {a: b}\n" MAIN_HANDLER,
+               "app.yaml:4: skip_files: expected a string or a list, got a mapping");
+    CHECK(config_is_skipped(NULL, "x") == 0);
+}
+
+static void test_error_paths_and_lines(void)
+{
+    app_config_t *cfg = NULL;
+    const char *yaml = "runtime: python27\nhandlers:\n- url: /\n  script: x\n";
+    CHECK(config_load_string(yaml, strlen(yaml), "examples/x/app.yaml", "examples/x", &cfg, err,
+                             sizeof err) < 0);
+    CHECK(cfg == NULL);
+    CHECK(strncmp(err, "examples/x/app.yaml:4: script 'x'", 33) == 0);
+    /* A tiny buffer truncates but stays terminated. */
+    char small[12];
+    CHECK(config_load_string(yaml, strlen(yaml), "app.yaml", ".", &cfg, small, sizeof small) < 0);
+    CHECK_STR(small, "app.yaml:4:");
+    /* len is honoured: the text need not be NUL-terminated where it ends. */
+    const char *two = "runtime: python27\n" MAIN_HANDLER "junk: [";
+    cfg = NULL;
+    CHECK(config_load_string(two, strlen(two) - strlen("junk: ["), "app.yaml", ".", &cfg, err,
+                             sizeof err) == 0);
+    config_free(cfg);
+}
+
+/* ---- files on disk --------------------------------------------------------- */
+
+static char tmp_root[256];
+
+static void write_file(const char *rel, const char *text, size_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp_root, rel);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        return;
+    }
+    if (text)
+        fputs(text, f);
+    else if (size && (fseek(f, (long)size - 1, SEEK_SET) != 0 || fputc(0, f) == EOF))
+        perror(path);
+    fclose(f);
+}
+
+static void make_dir(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp_root, rel);
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        perror(path);
+}
+
+static void remove_tree(const char *path)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", path);
+}
+
+static void test_config_load_files(void)
+{
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/gaelic-test-config-XXXXXX");
+    if (!mkdtemp(tmp_root)) {
+        perror("mkdtemp");
+        unit_failed++;
+        return;
+    }
+    app_config_t *cfg = NULL;
+    char expect[600];
+
+    CHECK(config_load(tmp_root, &cfg, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: no app.yaml or app.yml", tmp_root);
+    CHECK_STR(err, expect);
+
+    write_file("app.yml", "runtime: python27\n" MAIN_HANDLER, 0);
+    CHECK(config_load(tmp_root, &cfg, err, sizeof err) == 0);
+    snprintf(expect, sizeof expect, "%s/app.yml", tmp_root);
+    CHECK(cfg && strcmp(cfg->path, expect) == 0);
+    config_free(cfg);
+    cfg = NULL;
+
+    write_file("app.yaml", "runtime: python27\nhandlers:\n- url: /\n  script: bad\n", 0);
+    char given[300];
+    snprintf(given, sizeof given, "%s/", tmp_root); /* trailing slash as typed */
+    CHECK(config_load(given, &cfg, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s/app.yaml:4: script 'bad'", tmp_root);
+    CHECK(strncmp(err, expect, strlen(expect)) == 0);
+
+    write_file("app.yaml", "runtime: python27\n" MAIN_HANDLER, 0);
+    CHECK(config_load(tmp_root, &cfg, err, sizeof err) == 0);
+    if (!cfg) {
+        fprintf(stderr, "  config_load: %s\n", err);
+        remove_tree(tmp_root);
+        return;
+    }
+    snprintf(expect, sizeof expect, "%s/app.yaml", tmp_root);
+    CHECK_STR(cfg->path, expect);
+    CHECK_STR(cfg->root, tmp_root); /* mkdtemp under /tmp is already canonical */
+
+    /* app.yaml + app.yml + main.py + static/{a,b} = 5 counted files. */
+    write_file("main.py", "x = 1\n", 0);
+    make_dir("static");
+    write_file("static/a.css", NULL, 1000);
+    write_file("static/b.css", NULL, 2000);
+    make_dir(".git"); /* skipped, with everything in it */
+    write_file(".git/big", NULL, 20 << 20);
+    write_file("main.py~", NULL, 20 << 20);
+    make_dir("pkg");
+    make_dir("pkg/__pycache__");
+    write_file("pkg/__pycache__/m.cpython-311.pyc", NULL, 20 << 20);
+    app_file_limits_t lim = {5, 0, 0};
+    CHECK(config_check_files(cfg, &lim, err, sizeof err) == 0);
+    CHECK(config_check_files(cfg, NULL, err, sizeof err) == 0);
+
+    lim.max_files = 4;
+    CHECK(config_check_files(cfg, &lim, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: 5 files, the limit is 4", tmp_root);
+    CHECK_STR(err, expect);
+
+    app_file_limits_t one_file = {0, 1500, 0};
+    CHECK(config_check_files(cfg, &one_file, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s/static/b.css: 2000 bytes, the limit for one file is 1500",
+             tmp_root);
+    CHECK_STR(err, expect);
+
+    app_file_limits_t total = {0, 0, 3000};
+    CHECK(config_check_files(cfg, &total, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: total ", tmp_root);
+    CHECK(strncmp(err, expect, strlen(expect)) == 0 && strstr(err, "the limit is 3000 bytes"));
+
+    write_file("static/big.bin", NULL, 12582912);
+    CHECK(config_check_files(cfg, NULL, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect,
+             "%s/static/big.bin: 12582912 bytes, the limit for one file is 10485760", tmp_root);
+    CHECK_STR(err, expect);
+
+    app_file_limits_t mb = {0, 20 << 20, 11 << 20};
+    CHECK(config_check_files(cfg, &mb, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: total 13 MB, the limit is 11 MB", tmp_root);
+    CHECK_STR(err, expect);
+
+    /* A symlinked folder is not followed; a symlinked file counts. */
+    char link_path[512], target[512];
+    snprintf(link_path, sizeof link_path, "%s/static/loop", tmp_root);
+    snprintf(target, sizeof target, "%s", tmp_root);
+    CHECK(symlink(target, link_path) == 0);
+    snprintf(link_path, sizeof link_path, "%s/alias.py", tmp_root);
+    CHECK(symlink("main.py", link_path) == 0);
+    snprintf(link_path, sizeof link_path, "%s/dangling", tmp_root);
+    CHECK(symlink("nowhere", link_path) == 0);
+    app_file_limits_t count7 = {6, 20 << 20, 0};
+    CHECK(config_check_files(cfg, &count7, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: 7 files, the limit is 6", tmp_root);
+    CHECK_STR(err, expect);
+
+    config_free(cfg);
+    remove_tree(tmp_root);
+}
+
+int main(void)
+{
+    test_full_app();
+    test_defaults();
+    test_threadsafe();
+    test_runtime();
+    test_application_and_version();
+    test_durations();
+    test_unknown_keys();
+    test_accepted_keys();
+    test_duplicates();
+    test_yaml_errors();
+    test_no_handlers();
+    test_max_handlers();
+    test_handler_kinds();
+    test_urls();
+    test_scripts();
+    test_script_auto();
+    test_group_refs();
+    test_static_paths();
+    test_env_variables();
+    test_libraries_and_error_handlers();
+    test_skip_files();
+    test_error_paths_and_lines();
+    test_config_load_files();
+    UNIT_DONE();
+}
