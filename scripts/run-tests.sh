@@ -10,6 +10,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 
 PY=/usr/bin/python3
+BUILD_DIR=${BUILD_DIR:-build}          # overridable for runs against other builds
+ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-420}
 SAN_ENV="ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
@@ -62,8 +64,8 @@ run_unit() { # run_unit DIR [env assignments...]
     fi
 }
 
-run_unit build
-run_unit build-asan ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+run_unit "$BUILD_DIR"
+run_unit "$ASAN_BUILD_DIR" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # ---------------------------------------------------------------- integration
@@ -106,9 +108,9 @@ run_suite() { # run_suite LABEL BINARY [env assignments...]
     add "$p" "$f"
 }
 
-run_suite build build/gaelic
+run_suite build "$BUILD_DIR/gaelic"
 # shellcheck disable=SC2086
-run_suite asan build-asan/gaelic $SAN_ENV
+run_suite asan "$ASAN_BUILD_DIR/gaelic" $SAN_ENV
 
 echo "$total_pass passed, $total_fail failed"
 [ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]

@@ -244,3 +244,21 @@ def test_shutdown_timeout_bounds_the_wait(serve):
     t.join(25)
     if results and not isinstance(results[0], Exception):
         assert results[0].status_code != 200, "the 30 s request cannot have completed"
+
+
+def test_request_log_line_on_stderr(serve):
+    """The server's log goes to stderr, one line per request."""
+    s = serve(app_path("basic"))
+    assert s.get("/path/logged-request-4711").status_code == 200
+    assert s.get("/notfound").status_code == 404
+    deadline = time.monotonic() + 3
+    lines = []
+    while time.monotonic() < deadline:
+        lines = s.stderr_text().splitlines()
+        if any("/notfound" in line for line in lines):
+            break
+        time.sleep(0.1)
+    ok_lines = [line for line in lines if "/path/logged-request-4711" in line]
+    nf_lines = [line for line in lines if "/notfound" in line]
+    assert len(ok_lines) == 1 and "GET" in ok_lines[0] and "200" in ok_lines[0], lines[-20:]
+    assert len(nf_lines) == 1 and "404" in nf_lines[0], lines[-20:]

@@ -1,6 +1,7 @@
 """A crashing instance affects only its own requests: they get 500, the
 instance is replaced, the master keeps serving."""
 import os
+import signal
 import threading
 import time
 
@@ -30,6 +31,17 @@ def test_crash_gives_500_and_new_instance(srv, how):
     after = ok(srv)
     assert after["instance_id"] != before["instance_id"]
     assert after["pid"] != before["pid"]
+
+
+def test_instance_killed_from_outside_is_replaced(srv):
+    before = ok(srv)
+    os.kill(before["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and before["pid"] in srv.children():
+        time.sleep(0.05)
+    after = ok(srv)
+    assert after["instance_id"] != before["instance_id"]
+    assert srv.alive()
 
 
 def test_repeated_crashes(srv):

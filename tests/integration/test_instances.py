@@ -37,6 +37,15 @@ def ok_json(results):
     return [r.json() for r in results]
 
 
+def test_first_request_starts_one_instance(serve):
+    s = serve(app_path("basic"))
+    time.sleep(0.3)
+    idle = s.children()
+    ids = {s.get_json("/counter")["instance_id"] for _ in range(5)}
+    assert len(ids) == 1, "sequential requests used several instances: %s" % ids
+    assert len(s.children()) == len(idle) + 1, "processes %s -> %s" % (idle, s.children())
+
+
 def test_threadsafe_requests_share_one_instance(serve):
     s = serve(app_path("basic"), "--threads", "4")
     first = s.get_json("/counter")  # the instance is up

@@ -87,6 +87,22 @@ def test_gzip_head_matches_get(srv):
     assert n.body == b"/path/after"
 
 
+def test_app_encoded_body_not_compressed_again(srv):
+    r = get(srv, "/precompressed", ae="gzip", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") == "gzip"
+    assert gzip.decompress(r.body) == b"already compressed " * 200
+
+
+def test_large_request_body_intact(srv):
+    body = bytes(range(256)) * 8192  # 2 MB
+    r = http_request(srv.port, "POST", "/echo", [("Content-Type", "application/octet-stream")],
+                     body, timeout=30)
+    assert r.status == 200
+    assert len(r.body) == len(body)
+    assert hashlib.sha256(r.body).digest() == hashlib.sha256(body).digest()
+
+
 def test_one_megabyte_body_intact(srv):
     n = 1024 * 1024
     r = get(srv, "/bytes?n=%d&ct=application/octet-stream" % n)

@@ -230,7 +230,46 @@ def page_status(environ, start_response):
     return [q.get("body", "").encode("utf-8")]
 
 
+def page_precompressed(environ, start_response):
+    """A body the app gzipped itself: the server must not compress it again."""
+    import gzip
+    body = gzip.compress(b"already compressed " * 200)
+    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Encoding", "gzip")])
+    return [body]
+
+
+def page_str_body(environ, start_response):
+    start_response("200 OK", TEXT)
+    return ["a str, not bytes"]  # PEP 3333 violation by the app
+
+
+def page_no_start(environ, start_response):
+    return [b"start_response never called"]
+
+
+def page_start_twice(environ, start_response):
+    start_response("200 OK", TEXT)
+    start_response("201 Created", TEXT)  # no exc_info: a fatal error
+    return [b"twice"]
+
+
+def page_bad_status(environ, start_response):
+    start_response("OK", TEXT)
+    return [b"bad status"]
+
+
+def page_wrong_length(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "100")])
+    return [b"ten bytes!"]  # not 100
+
+
 PAGES = {
+    "wrong_length": page_wrong_length,
+    "precompressed": page_precompressed,
+    "str_body": page_str_body,
+    "no_start": page_no_start,
+    "start_twice": page_start_twice,
+    "bad_status": page_bad_status,
     "": page_root,
     "env": page_env,
     "echo": page_echo,
