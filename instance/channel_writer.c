@@ -18,16 +18,32 @@ void channel_writer_init(int fd) { chan_fd = fd; }
 /* Writes all of iov[0..n) as one uninterrupted frame. sendmsg rather than
  * writev for MSG_NOSIGNAL: the embedded interpreter does not ignore SIGPIPE
  * (install_signal_handlers=0), and a dead master must not kill us by signal
- * before we notice the error. */
-static void write_all(struct iovec *iov, int n)
+ * before we notice the error. Lock order: GIL, then write_lock; a thread
+ * that holds write_lock never waits for the GIL, and one that holds the GIL
+ * only ever try-locks write_lock or sends without blocking. */
+static void write_all(struct iovec *iov, int n, const channel_block_hooks_t *hooks)
 {
-    pthread_mutex_lock(&write_lock);
+    void *token = NULL;
+    int gil_released = !hooks;
+    if (pthread_mutex_trylock(&write_lock) != 0) {
+        if (!gil_released) {
+            token = hooks->release();
+            gil_released = 1;
+        }
+        pthread_mutex_lock(&write_lock);
+    }
     while (n > 0) {
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(chan_fd, &mh, MSG_NOSIGNAL);
+        int flags = MSG_NOSIGNAL | (gil_released ? 0 : MSG_DONTWAIT);
+        ssize_t w = sendmsg(chan_fd, &mh, flags);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && !gil_released) {
+                token = hooks->release();
+                gil_released = 1;
+                continue;
+            }
             /* EPIPE/ECONNRESET: the master closed the channel. */
             fprintf(stderr, "gaelic instance %d: channel write failed: %s; exiting\n",
                     (int)getpid(), strerror(errno));
@@ -45,9 +61,12 @@ static void write_all(struct iovec *iov, int n)
         }
     }
     pthread_mutex_unlock(&write_lock);
+    if (hooks && gil_released)
+        hooks->reacquire(token);
 }
 
-int channel_send_frame(buf_t *head, long start, const void *tail, size_t tail_len)
+int channel_send_frame(buf_t *head, long start, const void *tail, size_t tail_len,
+                       const channel_block_hooks_t *hooks)
 {
     size_t in_head = head->len - (size_t)start - IPC_HDR_SIZE;
     if (tail_len > IPC_MAX_PAYLOAD || in_head > IPC_MAX_PAYLOAD - tail_len) {
@@ -65,15 +84,15 @@ int channel_send_frame(buf_t *head, long start, const void *tail, size_t tail_le
         {.iov_base = h, .iov_len = head->len - (size_t)start},
         {.iov_base = (void *)tail, .iov_len = tail_len},
     };
-    write_all(iov, tail_len ? 2 : 1);
+    write_all(iov, tail_len ? 2 : 1, hooks);
     return 0;
 }
 
-int channel_send_empty(uint16_t type, uint32_t id)
+int channel_send_empty(uint16_t type, uint32_t id, const channel_block_hooks_t *hooks)
 {
     buf_t b = BUF_INIT;
     long start = ipc_begin_frame(&b, type, id);
-    int rc = start < 0 ? -1 : channel_send_frame(&b, start, NULL, 0);
+    int rc = start < 0 ? -1 : channel_send_frame(&b, start, NULL, 0, hooks);
     buf_free(&b);
     return rc;
 }

@@ -16,30 +16,46 @@ static PyObject *response_too_large; /* exception type */
  * response. Workers live as long as the process, so it is never freed. */
 static __thread buf_t frame_head = BUF_INIT;
 
+static void *release_gil(void) { return PyEval_SaveThread(); }
+static void reacquire_gil(void *ts) { PyEval_RestoreThread(ts); }
+
+const channel_block_hooks_t gaelic_gil_hooks = {release_gil, reacquire_gil};
+
 static PyObject *next_request(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    gaelic_request_t *r;
-    Py_BEGIN_ALLOW_THREADS
-    r = rq_pop_wait();
-    Py_END_ALLOW_THREADS
+    /* Under load the next request is already queued: take it without
+     * giving up the GIL (see request_queue.h). */
+    gaelic_request_t *r = rq_try_pop();
+    if (!r) {
+        Py_BEGIN_ALLOW_THREADS
+        r = rq_pop_wait();
+        Py_END_ALLOW_THREADS
+    }
     if (!r)
         Py_RETURN_NONE;
 
     PyObject *script = PyUnicode_DecodeUTF8(r->script, r->script_len, "surrogateescape");
-    if (!script) {
-        request_free(r);
-        return NULL; /* cannot happen with surrogateescape short of MemoryError */
-    }
     PyObject *environ = NULL, *cgi_env = NULL;
-    if (environ_build(r, wsgi_defaults, &environ, &cgi_env) < 0) {
-        /* Still a request that must be answered: report, hand out Nones. */
+    if (!script || environ_build(r, wsgi_defaults, &environ, &cgi_env) < 0) {
+        /* Still a request that must be answered: report, and hand out
+         * Nones so the runtime answers 500. */
         PyErr_Print();
+        if (!script)
+            script = PyUnicode_FromStringAndSize(NULL, 0);
         environ = Py_NewRef(Py_None);
         cgi_env = Py_NewRef(Py_None);
     }
-    PyObject *tuple = Py_BuildValue("(kNNN)", (unsigned long)r->id, script, environ, cgi_env);
+    PyObject *tuple = NULL;
+    if (script)
+        tuple = Py_BuildValue("(kNNN)", (unsigned long)r->id, script, environ, cgi_env);
+    else {
+        Py_DECREF(environ);
+        Py_DECREF(cgi_env);
+    }
+    if (!tuple)
+        rq_done(); /* out of memory: the request is lost; keep shutdown's count right */
     request_free(r);
     return tuple;
 }
@@ -120,20 +136,14 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
     if (body_len > UINT32_MAX || ipc_put_u32(b, (uint32_t)body_len) < 0)
         return PyErr_Format(response_too_large, "response body of %zu bytes", body_len);
 
-    /* body stays alive (we hold the argument) and bytes never change. */
-    int rc, err = 0;
-    Py_BEGIN_ALLOW_THREADS
-    rc = channel_send_frame(b, start, PyBytes_AS_STRING(body), body_len);
-    if (rc < 0)
-        err = errno;
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        if (err == EMSGSIZE)
+    /* body stays alive (we hold the argument) and bytes never change, so
+     * the GIL may be released while it is written. */
+    if (channel_send_frame(b, start, PyBytes_AS_STRING(body), body_len, &gaelic_gil_hooks) < 0) {
+        if (errno == EMSGSIZE)
             return PyErr_Format(response_too_large,
                                 "response of %zu bytes exceeds the %u-byte frame limit",
                                 b->len - (size_t)start - IPC_HDR_SIZE + body_len,
                                 IPC_MAX_PAYLOAD);
-        errno = err;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     rq_done();
@@ -159,10 +169,7 @@ static PyObject *send_log(PyObject *self, PyObject *args)
         buf_free(&b);
         return PyErr_NoMemory();
     }
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = channel_send_frame(&b, start, msg, (size_t)msg_len);
-    Py_END_ALLOW_THREADS
+    int rc = channel_send_frame(&b, start, msg, (size_t)msg_len, &gaelic_gil_hooks);
     buf_free(&b);
     if (rc < 0)
         return PyErr_Format(response_too_large, "log message of %zd bytes", msg_len);

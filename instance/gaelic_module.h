@@ -14,7 +14,7 @@
  *       ResponseTooLargeError (nothing sent) when the frame would exceed
  *       IPC_MAX_PAYLOAD, TypeError/ValueError for bad types; the caller
  *       then answers with something smaller. Exactly one successful call per
- *       request.
+ *       request. The GIL is released only if the write has to wait.
  *   send_log(id, level, message)   an IPC_LOG frame (level 0..4, str).
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
@@ -24,6 +24,11 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "channel_writer.h"
+
+/* Hooks for channel_writer that release and re-take the GIL. */
+extern const channel_block_hooks_t gaelic_gil_hooks;
 
 /* Registers the module; call before Py_Initialize. threads is the worker
  * count every instance of this zygote runs. Returns 0 or -1. */

@@ -102,7 +102,7 @@ void instance_serve(int chan_fd, const char *instance_id)
     channel_writer_init(chan_fd);
     if (channel_reader_start(chan_fd) < 0)
         die("cannot start the channel reader");
-    if (channel_send_empty(IPC_READY, 0) < 0)
+    if (channel_send_empty(IPC_READY, 0, &gaelic_gil_hooks) < 0)
         die("cannot send IPC_READY");
 
     /* Workers and the reader do the work; this thread only waits for a

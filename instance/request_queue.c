@@ -28,11 +28,9 @@ void rq_push(gaelic_request_t *r)
     pthread_mutex_unlock(&lock);
 }
 
-gaelic_request_t *rq_pop_wait(void)
+/* Called with lock held. */
+static gaelic_request_t *take_head(void)
 {
-    pthread_mutex_lock(&lock);
-    while (!head && !shutting_down)
-        pthread_cond_wait(&have_work, &lock);
     gaelic_request_t *r = head;
     if (r) {
         head = r->next;
@@ -41,6 +39,23 @@ gaelic_request_t *rq_pop_wait(void)
         r->next = NULL;
         running++;
     }
+    return r;
+}
+
+gaelic_request_t *rq_pop_wait(void)
+{
+    pthread_mutex_lock(&lock);
+    while (!head && !shutting_down)
+        pthread_cond_wait(&have_work, &lock);
+    gaelic_request_t *r = take_head();
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+gaelic_request_t *rq_try_pop(void)
+{
+    pthread_mutex_lock(&lock);
+    gaelic_request_t *r = take_head();
     pthread_mutex_unlock(&lock);
     return r;
 }

@@ -16,6 +16,12 @@ void rq_push(gaelic_request_t *r);
  * empty (returns NULL: the worker should stop). */
 gaelic_request_t *rq_pop_wait(void);
 
+/* Like rq_pop_wait but never blocks: NULL when the queue is empty. Only
+ * takes the queue mutex briefly, so callers may hold the GIL (the reader
+ * never needs it): a busy worker then goes from one request to the next
+ * without giving up the GIL. */
+gaelic_request_t *rq_try_pop(void);
+
 /* The response of one running request has been sent. */
 void rq_done(void);
 

@@ -85,7 +85,13 @@ def _worker():
     next_request = _gaelic.next_request
     send_response = _gaelic.send_response
     while True:
-        item = next_request()
+        try:
+            item = next_request()
+        except BaseException:
+            # Out of memory building the request: it is lost (the master's
+            # deadline covers it), but this worker keeps serving.
+            handlers.log_exception("gaelic", "cannot take a request:")
+            continue
         if item is None:
             return  # shutting down and nothing left to run
         request_id, script = item[0], item[1]
