@@ -4,8 +4,8 @@
  * one step ahead, as a spare (zygote_spare.h). */
 #include "zygote.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,19 +18,11 @@
 #include <unistd.h>
 
 #include "python_init.h"
+#include "zygote_args.h"
 #include "zygote_children.h"
 #include "zygote_msg.h"
 #include "zygote_proto.h"
 #include "zygote_spare.h"
-
-#define MAX_THREADS 1024
-
-typedef struct {
-    char app_dir[PATH_MAX];
-    char python_dir[PATH_MAX];
-    int threads;
-    int sock;
-} zygote_args_t;
 
 typedef struct {
     const zygote_args_t *args;
@@ -39,74 +31,26 @@ typedef struct {
     spare_t spare;       /* the next instance, already forked */
 } zygote_t;
 
-static int usage(void)
+/* fork() copies only the calling thread: a thread started while loading
+ * the runtime (by some imported module) would leave every instance with
+ * locks held by a thread that does not exist. Refuse to run instead. */
+static int check_single_threaded(void)
 {
-    fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
-          "(internal: started by gaelic serve)\n",
-          stderr);
-    return 2;
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, zygote_args_t *a)
-{
-    const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
-    for (int i = 1; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            return usage();
-        if (!strcmp(argv[i], "--app"))
-            app = argv[i + 1];
-        else if (!strcmp(argv[i], "--python"))
-            python = argv[i + 1];
-        else if (!strcmp(argv[i], "--threads"))
-            threads = argv[i + 1];
-        else if (!strcmp(argv[i], "--fd"))
-            fd = argv[i + 1];
-        else
-            return usage();
-    }
-    if (!app || !python || !threads || !fd)
-        return usage();
-    if (parse_int(threads, 1, MAX_THREADS, &a->threads) < 0) {
-        fprintf(stderr, "gaelic zygote: --threads must be 1..%d, not '%s'\n", MAX_THREADS, threads);
-        return 2;
-    }
-    if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {
-        fprintf(stderr, "gaelic zygote: bad --fd '%s'\n", fd);
-        return 2;
-    }
-    /* Absolute paths: they go on sys.path and must not depend on the cwd. */
-    if (!realpath(app, a->app_dir)) {
-        fprintf(stderr, "gaelic zygote: --app %s: %s\n", app, strerror(errno));
-        return 2;
-    }
-    if (!realpath(python, a->python_dir)) {
-        fprintf(stderr, "gaelic zygote: --python %s: %s\n", python, strerror(errno));
-        return 2;
-    }
-    return 0;
-}
-
-static int check_socket(int fd)
-{
-    int type;
-    socklen_t len = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
-        fprintf(stderr, "gaelic zygote: --fd %d: %s\n", fd, strerror(errno));
+    DIR *d = opendir("/proc/self/task");
+    if (!d) {
+        perror("gaelic zygote: /proc/self/task");
         return -1;
     }
-    if (type != SOCK_SEQPACKET) {
-        fprintf(stderr, "gaelic zygote: --fd %d is not a SOCK_SEQPACKET socket\n", fd);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    if (n != 1) {
+        fprintf(stderr,
+                "gaelic zygote: %d threads after loading the runtime; the zygote must stay "
+                "single-threaded to fork (does an imported module start a thread?)\n",
+                n);
         return -1;
     }
     return 0;
@@ -245,7 +189,9 @@ static void reap(zygote_t *z)
     }
 }
 
-/* Returns only to exit: EOF from the master (0) or a broken socket. */
+/* Returns only to exit: EOF from the master (0) or a broken socket. A
+ * malformed message is logged and skipped: SOCK_SEQPACKET keeps message
+ * boundaries, so the next one is still read correctly. */
 static int serve(zygote_t *z)
 {
     struct pollfd pfd[2] = {
@@ -268,15 +214,20 @@ static int serve(zygote_t *z)
         int n = zy_recv(z->args->sock, &m, &fd);
         if (n == 0)
             return 0;
+        if (n < 0 && errno == EPROTO) {
+            fprintf(stderr, "gaelic zygote: malformed message from the master ignored\n");
+            continue;
+        }
         if (n < 0) {
-            fprintf(stderr, "gaelic zygote: bad message from the master: %s\n", strerror(errno));
+            perror("gaelic zygote: recvmsg");
             return 1;
         }
         if (m.type != ZY_SPAWN) {
-            fprintf(stderr, "gaelic zygote: unexpected message type %u from the master\n", m.type);
+            fprintf(stderr, "gaelic zygote: unexpected message type %u from the master ignored\n",
+                    m.type);
             if (fd >= 0)
                 close(fd);
-            return 1;
+            continue;
         }
         spawn(z, &m, fd);
     }
@@ -290,16 +241,15 @@ int zygote_main(int argc, char **argv)
         return 1;
     }
     static zygote_args_t args;
-    int rc = parse_args(argc, argv, &args);
+    int rc = zygote_parse_args(argc, argv, &args);
     if (rc != 0)
         return rc;
-    if (check_socket(args.sock) < 0)
-        return 2;
 
     zygote_t z = {.args = &args, .sig_fd = -1, .spare = {0, -1, -1}};
     if (setup_sigchld(&z) < 0)
         return 1;
-    if (python_init(args.python_dir, args.threads) < 0 || python_warm() < 0)
+    if (python_init(args.python_dir, args.threads) < 0 || python_warm() < 0 ||
+        check_single_threaded() < 0)
         return 1;
 
     ensure_spare(&z);

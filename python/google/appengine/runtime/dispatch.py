@@ -6,6 +6,7 @@ instance calls start_workers(): each worker thread takes requests from the C
 reader (_gaelic.next_request), runs the handler, joins the threads the
 request started, and sends the response (_gaelic.send_response).
 """
+import os
 import sys
 import threading
 
@@ -112,7 +113,6 @@ def _worker():
                 # for it forever: fail loudly instead.
                 handlers.log_exception(script, "cannot answer request %d:" % request_id)
                 sys.stderr.flush()
-                import os
                 os._exit(5)
 
 

@@ -14,7 +14,7 @@ _current = request_state.current_environ
 
 
 def _check_str(value):
-    if type(value) is not str and not isinstance(value, str):
+    if not isinstance(value, str):
         raise TypeError("str expected, not %s" % type(value).__name__)
     return value
 

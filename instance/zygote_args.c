@@ -1,0 +1,90 @@
+#include "zygote_args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_THREADS 1024
+
+static int usage(void)
+{
+    fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
+          "(internal: started by gaelic serve)\n",
+          stderr);
+    return 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, zygote_args_t *a)
+{
+    const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return usage();
+        if (!strcmp(argv[i], "--app"))
+            app = argv[i + 1];
+        else if (!strcmp(argv[i], "--python"))
+            python = argv[i + 1];
+        else if (!strcmp(argv[i], "--threads"))
+            threads = argv[i + 1];
+        else if (!strcmp(argv[i], "--fd"))
+            fd = argv[i + 1];
+        else
+            return usage();
+    }
+    if (!app || !python || !threads || !fd)
+        return usage();
+    if (parse_int(threads, 1, MAX_THREADS, &a->threads) < 0) {
+        fprintf(stderr, "gaelic zygote: --threads must be 1..%d, not '%s'\n", MAX_THREADS, threads);
+        return 2;
+    }
+    if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {
+        fprintf(stderr, "gaelic zygote: bad --fd '%s'\n", fd);
+        return 2;
+    }
+    /* Absolute paths: they go on sys.path and must not depend on the cwd. */
+    if (!realpath(app, a->app_dir)) {
+        fprintf(stderr, "gaelic zygote: --app %s: %s\n", app, strerror(errno));
+        return 2;
+    }
+    if (!realpath(python, a->python_dir)) {
+        fprintf(stderr, "gaelic zygote: --python %s: %s\n", python, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+static int check_socket(int fd)
+{
+    int type;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+        fprintf(stderr, "gaelic zygote: --fd %d: %s\n", fd, strerror(errno));
+        return -1;
+    }
+    if (type != SOCK_SEQPACKET) {
+        fprintf(stderr, "gaelic zygote: --fd %d is not a SOCK_SEQPACKET socket\n", fd);
+        return -1;
+    }
+    return 0;
+}
+
+int zygote_parse_args(int argc, char **argv, zygote_args_t *a)
+{
+    int rc = parse_args(argc, argv, a);
+    if (rc == 0 && check_socket(a->sock) < 0)
+        rc = 2;
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* The zygote's command line: `_zygote --app DIR --python DIR --threads N
+ * --fd FD` (argv[0] is "_zygote"). */
+#ifndef GAELIC_ZYGOTE_ARGS_H
+#define GAELIC_ZYGOTE_ARGS_H
+
+#include <limits.h>
+
+typedef struct {
+    char app_dir[PATH_MAX];    /* absolute (realpath) */
+    char python_dir[PATH_MAX]; /* absolute (realpath) */
+    int threads;               /* worker threads per instance, 1..1024 */
+    int sock;                  /* the SOCK_SEQPACKET socket to the master */
+} zygote_args_t;
+
+/* Parses and checks argv (the directories exist, the fd is a
+ * SOCK_SEQPACKET socket). Returns 0, or an exit status (2) after printing
+ * why. */
+int zygote_parse_args(int argc, char **argv, zygote_args_t *a);
+
+#endif
