@@ -112,6 +112,69 @@ def test_good_app_yaml_is_served(serve, tmp_path):
     assert s.get("/anything").content == b"ok"
 
 
+FULL = """\
+application: full-app
+version: alpha-1
+runtime: python3
+api_version: 1
+threadsafe: false
+default_expiration: "1d 6h"
+
+env_variables:
+  ONE: "1"
+
+libraries:
+- name: webapp2
+  version: latest
+
+skip_files:
+- ^(.*/)?#.*#$
+- ^(.*/)?.*~$
+- ^(.*/)?\\..*$
+
+error_handlers:
+- file: errors/default.html
+- error_code: over_quota
+  file: errors/quota.html
+  mime_type: text/html
+
+handlers:
+- url: /static
+  static_dir: static
+  expiration: "10m"
+- url: /img/(.*\\.png)
+  static_files: images/\\1
+  upload: images/.*\\.png
+  mime_type: image/png
+- url: /admin/.*
+  script: main.app
+  login: admin
+  secure: always
+- url: /user/.*
+  script: main.app
+  login: required
+  auth_fail_action: unauthorized
+- url: /cgi
+  script: cgi/old.py
+- url: /.*
+  script: main.app
+  login: optional
+  secure: optional
+"""
+
+
+def test_every_rt1_key_accepted(serve, tmp_path):
+    """A file using every key RT1 names loads; its WSGI handler serves."""
+    d = write_app(tmp_path / "full", FULL, {
+        "main.py": MAIN_PY, "cgi/old.py": "print('Status: 200')\n",
+        "static/a.txt": "a", "images/b.png": "b",
+        "errors/default.html": "e", "errors/quota.html": "q"})
+    s = serve(d)
+    assert s.app_id == "full-app"
+    r = s.get("/hello")
+    assert (r.status_code, r.content) == (200, b"ok")
+
+
 def test_app_yml_spelling_is_accepted(serve, tmp_path):
     d = write_app(tmp_path / "yml", GOOD, {"main.py": MAIN_PY})
     os.rename(os.path.join(d, "app.yaml"), os.path.join(d, "app.yml"))

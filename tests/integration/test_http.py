@@ -458,6 +458,17 @@ def test_stalled_body_closed_after_body_timeout(srv):
     assert b"200 OK" not in c.buf
 
 
+def test_trickled_body_closed(srv):
+    """Slow POST: a body sent a byte per second never finishes before the
+    body timeout, so the client is closed within the timeout + 3 s."""
+    with conn(srv) as c:
+        c.send(build_request("POST", "/echo", [("Content-Length", "100")], port=srv.port) + b"0123")
+        took = _trickle_until_closed(c, TIMEOUT + SLACK + 3)
+    assert took is not None, "a client trickling its body was never closed"
+    assert took <= TIMEOUT + SLACK, "closed only after %.1fs" % took
+    assert b"200 OK" not in c.buf
+
+
 def test_stalled_reader_closed_after_body_timeout(srv):
     """A client that stops reading a big response does not hold the server:
     the connection is closed once the response has stalled for the timeout."""
