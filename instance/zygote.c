@@ -29,7 +29,11 @@ typedef struct {
     int sig_fd;          /* signalfd for SIGCHLD */
     sigset_t child_mask; /* the signal mask instances start with */
     spare_t spare;       /* the next instance, already forked */
+    int spare_failed;    /* the last spare failed: fork again only for a ZY_SPAWN */
 } zygote_t;
+
+/* How long the zygote waits, idle, before forking the next spare. */
+#define SPARE_DELAY_MS 50
 
 /* fork() copies only the calling thread: a thread started while loading
  * the runtime (by some imported module) would leave every instance with
@@ -146,9 +150,9 @@ static void spawn(zygote_t *z, const zy_msg_t *req, int chan_fd)
     rep.pid = z->spare.pid;
     send_or_die(z, &rep, z->spare.pidfd);
     spare_forget(&z->spare);
-    /* The master has its answer: prepare the next instance now, while
-     * nobody waits on us. A failure is retried at the next ZY_SPAWN. */
-    ensure_spare(z);
+    /* The next spare is forked once the zygote has been idle for a moment
+     * (serve), not now: its fork and preparation would compete for CPU
+     * with the instance that is about to send READY. */
 }
 
 static void reap(zygote_t *z)
@@ -173,10 +177,12 @@ static void reap(zygote_t *z)
             return;
         }
         if (pid == z->spare.pid) {
-            /* Not replaced here: a spare that cannot start would loop. */
+            /* Replaced at the next ZY_SPAWN, not when idle: a spare that
+             * cannot start would otherwise be forked again and again. */
             fprintf(stderr, "gaelic zygote: spare instance %d died (wait status 0x%x)\n",
                     (int)pid, (unsigned)status);
             spare_forget(&z->spare);
+            z->spare_failed = 1;
             continue;
         }
         uint32_t no;
@@ -199,11 +205,19 @@ static int serve(zygote_t *z)
         {.fd = z->sig_fd, .events = POLLIN},
     };
     for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
+        int timeout = z->spare.pid > 0 || z->spare_failed ? -1 : SPARE_DELAY_MS;
+        int ready = poll(pfd, 2, timeout);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             perror("gaelic zygote: poll");
             return 1;
+        }
+        if (ready == 0) {
+            /* Idle: prepare the next instance. A failure is logged and
+             * retried at the next ZY_SPAWN, not in a loop. */
+            z->spare_failed = ensure_spare(z) < 0;
+            continue;
         }
         if (pfd[1].revents)
             reap(z);
@@ -230,6 +244,7 @@ static int serve(zygote_t *z)
             continue;
         }
         spawn(z, &m, fd);
+        z->spare_failed = 0;
     }
 }
 

@@ -2,8 +2,8 @@
  * (instance_prepare: at-fork hooks, worker threads, app root on sys.path;
  * no app code), blocked on a private socket until the zygote hands it a
  * channel. A ZY_SPAWN then costs one message instead of a fork plus a few
- * hundred copy-on-write page faults, and the zygote forks the next spare
- * after answering, off the master's critical path.
+ * hundred copy-on-write page faults; the zygote forks the next spare once
+ * it has been idle for a moment, off the master's critical path.
  *
  * The hand-off message is the master's ZY_SPAWN itself, with the channel fd
  * attached. A spare that loses its zygote exits (PR_SET_PDEATHSIG, and EOF
