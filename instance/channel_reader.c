@@ -101,6 +101,8 @@ static void handle_request(buf_t *in, const ipc_hdr_t *h)
 static void *reader_main(void *arg)
 {
     (void)arg;
+    /* Best effort: a thread name only helps debugging. */
+    (void)pthread_setname_np(pthread_self(), "gaelic-reader");
     buf_t in = BUF_INIT;
     for (;;) {
         while (in.len < IPC_HDR_SIZE)

@@ -1,6 +1,8 @@
 #include "gaelic_module.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 
 #include "channel_writer.h"
 #include "ipc.h"
@@ -190,12 +192,30 @@ static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *set_thread_name(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (!name)
+        return NULL;
+    char buf[16]; /* the kernel's limit, NUL included */
+    snprintf(buf, sizeof buf, "%s", name);
+    int err = pthread_setname_np(pthread_self(), buf);
+    if (err != 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"next_request", next_request, METH_NOARGS,
      "Wait for the next request: (id, script, environ, cgi_env), or None at shutdown."},
     {"send_response", (PyCFunction)(void (*)(void))send_response, METH_FASTCALL,
      "send_response(id, status, headers, body): answer a request."},
     {"send_log", send_log, METH_VARARGS, "send_log(id, level, message): an app log line."},
+    {"set_thread_name", set_thread_name, METH_O,
+     "Name the calling OS thread (ps, top, gdb), truncated to 15 bytes."},
     {"set_wsgi_defaults", set_wsgi_defaults, METH_O,
      "Set the wsgi.* entries every environ starts from."},
     {NULL, NULL, 0, NULL},

@@ -17,6 +17,7 @@
  *       request. The GIL is released only if the write has to wait.
  *   send_log(id, level, message)   an IPC_LOG frame (level 0..4, str).
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
+ *   set_thread_name(str)           names the calling OS thread (ps, top).
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
  */
 #ifndef GAELIC_GAELIC_MODULE_H

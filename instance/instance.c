@@ -96,6 +96,8 @@ void instance_prepare(const char *app_dir, pid_t zygote_pid)
 
 void instance_serve(int chan_fd, const char *instance_id)
 {
+    if (prctl(PR_SET_NAME, "gaelic-instance") < 0)
+        die("prctl(PR_SET_NAME)");
     make_blocking(chan_fd);
     if (gaelic_module_set_instance_id(instance_id) < 0)
         die_python("cannot set the instance id");

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,6 +49,9 @@ spare_main(int sock, const char *app_dir, const sigset_t *child_mask, pid_t zygo
     if (sigprocmask(SIG_SETMASK, child_mask, NULL) < 0)
         child_fail("sigprocmask");
     sock = close_fds_except(sock);
+    /* Visible in ps/top and /proc/PID/comm: not yet an instance. */
+    if (prctl(PR_SET_NAME, "gaelic-spare") < 0)
+        child_fail("prctl(PR_SET_NAME)");
     instance_prepare(app_dir, zygote);
 
     zy_msg_t m;

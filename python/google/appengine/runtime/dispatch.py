@@ -83,6 +83,7 @@ def _handle(request_id, script, environ, cgi_env):
 
 
 def _worker():
+    _gaelic.set_thread_name("gaelic-worker")
     next_request = _gaelic.next_request
     send_response = _gaelic.send_response
     while True:
