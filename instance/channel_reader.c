@@ -40,8 +40,7 @@ static void __attribute__((noreturn)) channel_gone(ssize_t n)
 static void fill(buf_t *in)
 {
     if (buf_reserve(in, READ_CHUNK) < 0) {
-        fprintf(stderr, "gaelic instance %d: out of memory reading the channel\n",
-                (int)getpid());
+        fprintf(stderr, "gaelic instance %d: out of memory reading the channel\n", (int)getpid());
         _exit(3);
     }
     for (;;) {
@@ -87,8 +86,8 @@ static void handle_request(buf_t *in, const ipc_hdr_t *h)
 {
     gaelic_request_t *r = request_alloc(h->id, h->len);
     if (!r) {
-        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n",
-                (int)getpid(), h->len);
+        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n", (int)getpid(),
+                h->len);
         _exit(3);
     }
     take_payload(in, r->payload, h->len);

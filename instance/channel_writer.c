@@ -13,7 +13,10 @@
 static int chan_fd = -1;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void channel_writer_init(int fd) { chan_fd = fd; }
+void channel_writer_init(int fd)
+{
+    chan_fd = fd;
+}
 
 /* Writes all of iov[0..n) as one uninterrupted frame. sendmsg rather than
  * writev for MSG_NOSIGNAL: the embedded interpreter does not ignore SIGPIPE

@@ -24,8 +24,8 @@ void channel_writer_init(int fd);
  * length in the header is patched here. Returns 0, or -1 (errno EMSGSIZE)
  * when the payload exceeds IPC_MAX_PAYLOAD; nothing is sent then. */
 typedef struct {
-    void *(*release)(void);      /* gives up the GIL, returns a token */
-    void (*reacquire)(void *);   /* takes it back */
+    void *(*release)(void);    /* gives up the GIL, returns a token */
+    void (*reacquire)(void *); /* takes it back */
 } channel_block_hooks_t;
 
 int channel_send_frame(buf_t *head, long start, const void *tail, size_t tail_len,

@@ -11,15 +11,21 @@
 #include "wsgi_environ.h"
 
 static int worker_threads = 1;
-static PyObject *wsgi_defaults;       /* dict or NULL */
+static PyObject *wsgi_defaults;      /* dict or NULL */
 static PyObject *response_too_large; /* exception type */
 
 /* Each worker thread reuses one buffer for frame heads: no malloc per
  * response. Workers live as long as the process, so it is never freed. */
 static __thread buf_t frame_head = BUF_INIT;
 
-static void *release_gil(void) { return PyEval_SaveThread(); }
-static void reacquire_gil(void *ts) { PyEval_RestoreThread(ts); }
+static void *release_gil(void)
+{
+    return PyEval_SaveThread();
+}
+static void reacquire_gil(void *ts)
+{
+    PyEval_RestoreThread(ts);
+}
 
 const channel_block_hooks_t gaelic_gil_hooks = {release_gil, reacquire_gil};
 
@@ -31,9 +37,9 @@ static PyObject *next_request(PyObject *self, PyObject *unused)
      * giving up the GIL (see request_queue.h). */
     gaelic_request_t *r = rq_try_pop();
     if (!r) {
-        Py_BEGIN_ALLOW_THREADS
+        PyThreadState *ts = PyEval_SaveThread();
         r = rq_pop_wait();
-        Py_END_ALLOW_THREADS
+        PyEval_RestoreThread(ts);
     }
     if (!r)
         Py_RETURN_NONE;
@@ -144,8 +150,7 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
         if (errno == EMSGSIZE)
             return PyErr_Format(response_too_large,
                                 "response of %zu bytes exceeds the %u-byte frame limit",
-                                b->len - (size_t)start - IPC_HDR_SIZE + body_len,
-                                IPC_MAX_PAYLOAD);
+                                b->len - (size_t)start - IPC_HDR_SIZE + body_len, IPC_MAX_PAYLOAD);
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     rq_done();
@@ -222,20 +227,27 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_gaelic", "gaelic instance runtime (C part)", -1, methods,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "_gaelic",
+    "gaelic instance runtime (C part)",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
-static PyObject *init_module(void)
+/* Called by the import machinery through the inittab entry. */
+static PyObject *PyInit__gaelic(void)
 {
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
     if (environ_init() < 0)
         goto fail;
-    response_too_large =
-        PyErr_NewExceptionWithDoc("_gaelic.ResponseTooLargeError",
-                                  "The response does not fit in one IPC frame.", NULL, NULL);
+    response_too_large = PyErr_NewExceptionWithDoc(
+        "_gaelic.ResponseTooLargeError", "The response does not fit in one IPC frame.", NULL, NULL);
     if (!response_too_large ||
         PyModule_AddObjectRef(m, "ResponseTooLargeError", response_too_large) < 0 ||
         PyModule_AddIntConstant(m, "threads", worker_threads) < 0 ||
@@ -247,9 +259,6 @@ fail:
     Py_DECREF(m);
     return NULL;
 }
-
-/* Called by the import machinery through the inittab entry. */
-static PyObject *PyInit__gaelic(void) { return init_module(); }
 
 int gaelic_module_register(int threads)
 {

@@ -58,4 +58,7 @@ int request_parse(gaelic_request_t *r, const char **why)
     return 0;
 }
 
-void request_free(gaelic_request_t *r) { free(r); }
+void request_free(gaelic_request_t *r)
+{
+    free(r);
+}

@@ -13,7 +13,10 @@ static gaelic_request_t *head, *tail;
 static unsigned long running;
 static int shutting_down;
 
-static int is_drained(void) { return shutting_down && !head && running == 0; }
+static int is_drained(void)
+{
+    return shutting_down && !head && running == 0;
+}
 
 void rq_push(gaelic_request_t *r)
 {

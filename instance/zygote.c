@@ -179,8 +179,8 @@ static void reap(zygote_t *z)
         if (pid == z->spare.pid) {
             /* Replaced at the next ZY_SPAWN, not when idle: a spare that
              * cannot start would otherwise be forked again and again. */
-            fprintf(stderr, "gaelic zygote: spare instance %d died (wait status 0x%x)\n",
-                    (int)pid, (unsigned)status);
+            fprintf(stderr, "gaelic zygote: spare instance %d died (wait status 0x%x)\n", (int)pid,
+                    (unsigned)status);
             spare_forget(&z->spare);
             z->spare_failed = 1;
             continue;

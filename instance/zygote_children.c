@@ -46,6 +46,5 @@ void children_kill_all(void)
 {
     for (size_t i = 0; i < n_children; i++)
         if (kill(children[i].pid, SIGKILL) < 0)
-            fprintf(stderr, "gaelic zygote: kill %d: %s\n", (int)children[i].pid,
-                    strerror(errno));
+            fprintf(stderr, "gaelic zygote: kill %d: %s\n", (int)children[i].pid, strerror(errno));
 }

@@ -56,18 +56,17 @@ spare_main(int sock, const char *app_dir, const sigset_t *child_mask, pid_t zygo
 
     zy_msg_t m;
     int chan_fd, n, err;
-    Py_BEGIN_ALLOW_THREADS
+    PyThreadState *ts = PyEval_SaveThread(); /* the workers may run meanwhile */
     n = zy_recv(sock, &m, &chan_fd);
     err = errno;
-    Py_END_ALLOW_THREADS
+    PyEval_RestoreThread(ts);
     if (n == 0)
         _exit(0); /* the zygote is gone or no longer needs us */
     errno = err;
     if (n < 0)
         child_fail("receiving the hand-off");
     if (m.type != ZY_SPAWN || chan_fd < 0 || !memchr(m.instance_id, 0, sizeof m.instance_id)) {
-        fprintf(stderr, "gaelic instance %d: malformed hand-off from the zygote\n",
-                (int)getpid());
+        fprintf(stderr, "gaelic instance %d: malformed hand-off from the zygote\n", (int)getpid());
         _exit(4);
     }
     if (close(sock) < 0)
