@@ -152,6 +152,19 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer)
 
 /* ---------- responses ---------- */
 
+/* The console's line for each request: client, request line, status,
+ * body bytes, latency and the instance that ran it. */
+static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id)
+{
+    if (log_min_level > LOG_INFO)
+        return;
+    uint64_t ms = c->srv->loop.now_ms - c->req_started_ms;
+    log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
+             http_method_name(c->req.method), (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len),
+             http_request_url(&c->req), c->req.http_major, c->req.http_minor, status, body_len,
+             (unsigned long long)ms, instance_id ? " instance=" : "", instance_id ? instance_id : "");
+}
+
 static void finish_request(conn_t *c)
 {
     if (c->has_route) {
@@ -165,6 +178,8 @@ static void finish_request(conn_t *c)
 
 static void send_simple(conn_t *c, int status, int close_conn)
 {
+    if (c->req.headers_done)
+        log_request(c, status, 0, NULL);
     if (close_conn || c->srv->stopping)
         c->close_after = 1;
     int keep = !c->close_after && c->req.keep_alive;
@@ -269,6 +284,7 @@ static void job_done(job_t *job, const job_result_t *res)
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);
+    log_request(c, code, body_len, res->instance_id);
     finish_request(c);
 }
 

@@ -1,13 +1,16 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 int log_min_level = LOG_INFO;
+int log_batching;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
@@ -31,9 +34,42 @@ void log_msg(int level, const char *fmt, ...)
         m = 0;
     n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
     line[n++] = '\n';
-    /* One write per line keeps lines whole when instances log too. */
-    fwrite(line, 1, n, stderr);
-    fflush(stderr);
+    log_write(line, n, level >= LOG_WARNING);
+}
+
+/* Lines wait in one buffer and leave in one write per event batch: the
+ * per-request line must not cost a system call per request. Warnings and
+ * errors go out at once. */
+static char pending[65536];
+static size_t pending_len;
+
+void log_flush(void)
+{
+    size_t off = 0;
+    while (off < pending_len) {
+        ssize_t w = write(2, pending + off, pending_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    pending_len = 0;
+}
+
+void log_write(const char *line, size_t n, int urgent)
+{
+    if (pending_len + n > sizeof pending)
+        log_flush();
+    if (n > sizeof pending) {
+        ssize_t w = write(2, line, n);
+        (void)w;
+        return;
+    }
+    memcpy(pending + pending_len, line, n);
+    pending_len += n;
+    if (urgent || !log_batching)
+        log_flush();
 }
 
 int log_level_parse(const char *s)

@@ -2,9 +2,17 @@
 #ifndef GAELIC_LOG_H
 #define GAELIC_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR };
 
 extern int log_min_level;
+/* While set (inside the event loop), lines are buffered until log_flush. */
+extern int log_batching;
+
+void log_flush(void);
+/* Writes one finished line (with its newline). */
+void log_write(const char *line, size_t n, int urgent);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

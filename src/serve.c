@@ -388,6 +388,7 @@ static void after_batch(loop_t *loop)
     pool_flush(srv->pool);
     conn_reap(srv);
     pool_reap(srv->pool);
+    log_flush();
 }
 
 /* ---------- start-up ---------- */
@@ -507,7 +508,11 @@ int serve_main(int argc, char **argv)
              srv->cfg->root, srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
              srv->cfg->runtime ? srv->cfg->runtime : "python27");
 
-    if (loop_run(&srv->loop) < 0)
+    log_batching = 1;
+    int loop_rc = loop_run(&srv->loop);
+    log_batching = 0;
+    log_flush();
+    if (loop_rc < 0)
         log_error("event loop: %s", strerror(errno));
     else
         rc = 0;
