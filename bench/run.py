@@ -192,6 +192,32 @@ def check_gaelic(binary):
     return check
 
 
+def snapshot_gaelic(binary, tmp):
+    """Copy the binary and the python/ runtime next to it (binary/../python is
+    where gaelic looks) so a rebuild or edit during the run cannot change what
+    is measured. Returns the copied binary's path."""
+    src_py = os.path.join(os.path.dirname(os.path.dirname(binary)), "python")
+    snap = os.path.join(tmp, "snapshot")
+    os.makedirs(os.path.join(snap, "build"))
+    dst = os.path.join(snap, "build", "gaelic")
+    shutil.copy2(binary, dst)
+    if os.path.isdir(src_py):
+        shutil.copytree(src_py, os.path.join(snap, "python"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dst
+
+
+def git_state():
+    def run(argv):
+        try:
+            p = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=10)
+            return p.stdout.decode("utf-8", "replace").strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return {"head": run(["git", "rev-parse", "--short", "HEAD"]),
+            "dirty": bool(run(["git", "status", "--porcelain", "--untracked-files=no"]))}
+
+
 def make_servers(gaelic_bin):
     g = gaelic_bin
     return [
@@ -485,7 +511,9 @@ def memory(run, family):
         })
     # Roles: the root is the master/arbiter. For gaelic, the child of the
     # master whose command line says _zygote is the zygote; the processes it
-    # forked are the instances. Everything else below the root is a worker.
+    # forked are instances, except a pre-forked spare (comm "gaelic-spare"),
+    # which counts in the total but not per instance. Everything else below
+    # the root is a worker.
     zygotes = set()
     if family == "gaelic":
         for p in procs:
@@ -496,6 +524,8 @@ def memory(run, family):
             p["role"] = "master"
         elif p["pid"] in zygotes:
             p["role"] = "zygote"
+        elif family == "gaelic" and p["comm"] == "gaelic-spare":
+            p["role"] = "spare"
         else:
             p["role"] = "worker"
     workers = [p for p in procs if p["role"] == "worker"]
@@ -517,6 +547,8 @@ def memory(run, family):
         "master_pss_kb": total("pss_kb", [p for p in procs if p["role"] == "master"]),
         "master_rss_kb": total("rss_kb", [p for p in procs if p["role"] == "master"]),
         "zygote_pss_kb": total("pss_kb", [p for p in procs if p["role"] == "zygote"]),
+        "spares": sum(1 for p in procs if p["role"] == "spare"),
+        "spare_pss_kb": total("pss_kb", [p for p in procs if p["role"] == "spare"]),
         "total_pss_kb": total("pss_kb", procs),
         "total_rss_kb": total("rss_kb", procs),
     }
@@ -674,9 +706,11 @@ def print_table(app, results, servers):
             m["workers"], fmt(mb(m["total_pss_kb"]), "%.1f"), "; ".join(notes)))
         if s.family == "gaelic":
             amort = (m["total_pss_kb"] / m["workers"]) if m["workers"] and m["total_pss_kb"] else None
-            log("%-26s master PSS %s MB, zygote PSS %s MB, %d instances; total/instances %s MB" % (
-                "", fmt(mb(m["master_pss_kb"]), "%.1f"), fmt(mb(m["zygote_pss_kb"]), "%.1f"),
-                m["workers"], fmt(mb(amort), "%.1f")))
+            log("%-26s master PSS %s MB, zygote %s MB, %d spare(s) %s MB, %d instances; "
+                "total/instances %s MB" % (
+                    "", fmt(mb(m["master_pss_kb"]), "%.1f"), fmt(mb(m["zygote_pss_kb"]), "%.1f"),
+                    m["spares"], fmt(mb(m["spare_pss_kb"]), "%.1f", "0"), m["workers"],
+                    fmt(mb(amort), "%.1f")))
 
 
 def best(results, servers, family, key):
@@ -813,6 +847,9 @@ def main():
     ap.add_argument("--gaelic", default=os.path.join(ROOT, "build", "gaelic"))
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench-results.json"))
     ap.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
+    ap.add_argument("--no-snapshot", action="store_true",
+                    help="run build/gaelic and python/ in place instead of a copy taken "
+                         "at the start (a rebuild during the run would then be measured)")
     args = ap.parse_args()
 
     if args.quick:
@@ -840,12 +877,24 @@ def main():
     for a in apps:
         if not os.path.isfile(os.path.join(app_dir(a), "main.py")):
             sys.exit("run.py: no app %s in %s" % (a, APPS_DIR))
-    servers = make_servers(os.path.abspath(args.gaelic))
-    if args.only:
-        want = [w.strip() for w in args.only.split(",") if w.strip()]
+    want = [w.strip() for w in args.only.split(",") if w.strip()]
+    keys = {(s.key, s.family) for s in make_servers("gaelic")}
+    if want and not any(k in want or f in want for k, f in keys):
+        sys.exit("run.py: --only %s matches no server" % args.only)
+    load0 = os.getloadavg()
+    tmp = tempfile.mkdtemp(prefix="gaelic-bench-")
+    gaelic_bin = os.path.abspath(args.gaelic)
+    gaelic_info = {"binary": gaelic_bin, "snapshot": False}
+    uses_gaelic = not want or any(f == "gaelic" and (k in want or f in want) for k, f in keys)
+    if os.path.isfile(gaelic_bin) and uses_gaelic:
+        st = os.stat(gaelic_bin)
+        gaelic_info["mtime"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(st.st_mtime))
+        if not args.no_snapshot:
+            gaelic_bin = snapshot_gaelic(gaelic_bin, tmp)
+            gaelic_info["snapshot"] = True
+    servers = make_servers(gaelic_bin)
+    if want:
         servers = [s for s in servers if s.family in want or s.key in want]
-        if not servers:
-            sys.exit("run.py: --only %s matches no server" % args.only)
 
     log("gaelic bench: %s; warm-up %ds, wrk -t1 -c1 -d%ds then -t2 -c32 -d%ds, "
         "%d launches, %d round(s)" % (", ".join(apps), warmup, c1, c32, cfg.launches, rounds))
@@ -856,13 +905,16 @@ def main():
             unavailable[s.key] = why
             log("  skip %-24s %s" % (s.label, why))
 
-    load0 = os.getloadavg()
+    gaelic_info.update(git_state())
+    log("gaelic: %s (built %s; repo %s%s)%s" % (
+        gaelic_info["binary"], gaelic_info.get("mtime", "-"), gaelic_info["head"],
+        " + local changes" if gaelic_info["dirty"] else "",
+        "; measuring a snapshot copy with its python/" if gaelic_info["snapshot"] else ""))
     log("load average at start: %.2f %.2f %.2f (%d CPUs)" % (load0 + (os.cpu_count(),)))
-    tmp = tempfile.mkdtemp(prefix="gaelic-bench-")
     report = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(),
               "config": {"warmup_s": warmup, "c1_s": c1, "c32_s": c32,
                          "launches": cfg.launches, "rounds": rounds, "quick": args.quick,
-                         "gaelic": os.path.abspath(args.gaelic)},
+                         "gaelic": gaelic_info},
               "results": {}, "gaelic": []}
     t_start = time.monotonic()
     interrupted = False
