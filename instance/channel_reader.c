@@ -82,19 +82,76 @@ static void take_payload(buf_t *in, uint8_t *dst, size_t len)
     read_exact(dst + have, len - have);
 }
 
-static void handle_request(buf_t *in, const ipc_hdr_t *h)
+static gaelic_request_t *take_request(buf_t *in, const ipc_hdr_t *h)
 {
     gaelic_request_t *r = request_alloc(h->id, h->len);
     if (!r) {
-        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n", (int)getpid(),
-                h->len);
+        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n",
+                (int)getpid(), h->len);
         _exit(3);
     }
     take_payload(in, r->payload, h->len);
     const char *why;
     if (request_parse(r, &why) < 0)
         violation(why, h);
-    rq_push(r);
+    return r;
+}
+
+/* Handles the frame at the front of in, reading the rest of it if needed.
+ * Returns the request it carried, or NULL for a control frame. */
+static gaelic_request_t *handle_frame(buf_t *in)
+{
+    while (in->len < IPC_HDR_SIZE)
+        fill(in);
+    ipc_hdr_t h;
+    ipc_parse_hdr((const uint8_t *)buf_ptr(in), &h);
+    if (h.len > IPC_MAX_PAYLOAD)
+        violation("payload larger than IPC_MAX_PAYLOAD", &h);
+    switch (h.type) {
+    case IPC_REQUEST:
+        if (rq_shutting_down())
+            violation("request after IPC_SHUTDOWN", &h);
+        return take_request(in, &h);
+    case IPC_SHUTDOWN:
+        if (h.len != 0)
+            violation("IPC_SHUTDOWN with a payload", &h);
+        buf_consume(in, IPC_HDR_SIZE);
+        rq_begin_shutdown();
+        return NULL;
+    default:
+        violation("unexpected frame type", &h);
+    }
+}
+
+/* 1 when in holds one whole frame at its front. */
+static int frame_complete(const buf_t *in)
+{
+    if (in->len < IPC_HDR_SIZE)
+        return 0;
+    ipc_hdr_t h;
+    ipc_parse_hdr((const uint8_t *)buf_ptr(in), &h);
+    return h.len <= IPC_MAX_PAYLOAD && in->len - IPC_HDR_SIZE >= h.len;
+}
+
+/* Bytes read but not yet handled. Only the holder of the read role
+ * (request_queue.h) touches it. */
+static buf_t pending = BUF_INIT;
+
+gaelic_request_t *channel_read(void)
+{
+    gaelic_request_t *first = handle_frame(&pending);
+    /* Frames that arrived in the same read go to the queue for the other
+     * workers, without another system call. */
+    while (frame_complete(&pending)) {
+        gaelic_request_t *r = handle_frame(&pending);
+        if (!r)
+            continue;
+        if (!first)
+            first = r;
+        else
+            rq_push(r);
+    }
+    return first;
 }
 
 static void *reader_main(void *arg)
@@ -102,29 +159,12 @@ static void *reader_main(void *arg)
     (void)arg;
     /* Best effort: a thread name only helps debugging. */
     (void)pthread_setname_np(pthread_self(), "gaelic-reader");
-    buf_t in = BUF_INIT;
     for (;;) {
-        while (in.len < IPC_HDR_SIZE)
-            fill(&in);
-        ipc_hdr_t h;
-        ipc_parse_hdr((const uint8_t *)buf_ptr(&in), &h);
-        if (h.len > IPC_MAX_PAYLOAD)
-            violation("payload larger than IPC_MAX_PAYLOAD", &h);
-        switch (h.type) {
-        case IPC_REQUEST:
-            if (rq_shutting_down())
-                violation("request after IPC_SHUTDOWN", &h);
-            handle_request(&in, &h);
-            break;
-        case IPC_SHUTDOWN:
-            if (h.len != 0)
-                violation("IPC_SHUTDOWN with a payload", &h);
-            buf_consume(&in, IPC_HDR_SIZE);
-            rq_begin_shutdown();
-            break;
-        default:
-            violation("unexpected frame type", &h);
-        }
+        rq_reader_take_role();
+        gaelic_request_t *r = channel_read();
+        if (r)
+            rq_push(r);
+        rq_reader_release_role();
     }
     return NULL;
 }
@@ -156,5 +196,6 @@ int channel_reader_start(int fd)
         errno = err;
         return -1;
     }
+    rq_channel_opened();
     return 0;
 }

@@ -1,7 +1,8 @@
-/* The instance's one reader of the channel socket: a plain pthread that
- * never takes the GIL. It reads and validates frames from the master and
- * queues requests for the Python workers (request_queue.h), so a worker busy
- * in Python never delays noticing EOF, IPC_SHUTDOWN or later control frames.
+/* Reading the channel socket. Whoever holds the read role
+ * (request_queue.h) calls channel_read: an idle worker, or the reader
+ * thread, a plain pthread that never takes the GIL and reads only while
+ * every worker is busy, so that EOF, IPC_SHUTDOWN and later control frames
+ * are noticed even while Python runs.
  *
  * EOF or a read error means the master is gone or killing us: the process
  * exits with status 0 at once. A frame that breaks ipc.h (unknown type,
@@ -10,7 +11,14 @@
 #ifndef GAELIC_CHANNEL_READER_H
 #define GAELIC_CHANNEL_READER_H
 
+#include "request.h"
+
 /* Starts the reader thread on fd. Returns 0, or -1 with errno set. */
 int channel_reader_start(int fd);
+
+/* With the read role held: reads and handles frames until at least one
+ * was handled (blocking). Returns the first request read, or NULL if only
+ * control frames came; further requests that arrived with it are queued. */
+gaelic_request_t *channel_read(void);
 
 #endif

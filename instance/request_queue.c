@@ -3,36 +3,34 @@
 #include <pthread.h>
 #include <stddef.h>
 
-/* A plain FIFO under one mutex: at most a few dozen requests are ever in
- * flight per instance (max_concurrent_requests), so contention is low and a
- * lock-free queue would buy nothing. */
+#include "channel_reader.h"
+
+/* One mutex guards the queue, the read role and the counters; nobody holds
+ * it across a read or a Python call, so it is only ever held briefly. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t have_work = PTHREAD_COND_INITIALIZER; /* workers wait */
-static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;   /* main thread waits */
+static pthread_cond_t worker_wake = PTHREAD_COND_INITIALIZER; /* idle workers */
+static pthread_cond_t reader_wake = PTHREAD_COND_INITIALIZER; /* the reader thread */
+static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;     /* the main thread */
 static gaelic_request_t *head, *tail;
 static unsigned long running;
+static int idle_workers; /* workers inside rq_pop_wait */
+static int role_held;
+static int channel_open; /* a spare instance has no channel yet */
 static int shutting_down;
 
-static int is_drained(void)
-{
-    return shutting_down && !head && running == 0;
-}
+static int is_drained(void) { return shutting_down && !head && running == 0; }
 
-void rq_push(gaelic_request_t *r)
+static void push_locked(gaelic_request_t *r)
 {
     r->next = NULL;
-    pthread_mutex_lock(&lock);
     if (tail)
         tail->next = r;
     else
         head = r;
     tail = r;
-    pthread_cond_signal(&have_work);
-    pthread_mutex_unlock(&lock);
 }
 
-/* Called with lock held. */
-static gaelic_request_t *take_head(void)
+static gaelic_request_t *pop_locked(void)
 {
     gaelic_request_t *r = head;
     if (r) {
@@ -45,12 +43,56 @@ static gaelic_request_t *take_head(void)
     return r;
 }
 
-gaelic_request_t *rq_pop_wait(void)
+/* Called with the lock held when the role is given back: someone must
+ * take it, an idle worker if there is one, else the reader thread. */
+static void pass_role_locked(void)
+{
+    role_held = 0;
+    if (idle_workers > 0)
+        pthread_cond_signal(&worker_wake);
+    else
+        pthread_cond_signal(&reader_wake);
+}
+
+void rq_push(gaelic_request_t *r)
 {
     pthread_mutex_lock(&lock);
-    while (!head && !shutting_down)
-        pthread_cond_wait(&have_work, &lock);
-    gaelic_request_t *r = take_head();
+    push_locked(r);
+    pthread_cond_signal(&worker_wake);
+    pthread_mutex_unlock(&lock);
+}
+
+gaelic_request_t *rq_pop_wait(void)
+{
+    gaelic_request_t *r = NULL;
+    pthread_mutex_lock(&lock);
+    idle_workers++;
+    for (;;) {
+        if ((r = pop_locked()) || shutting_down)
+            break;
+        if (role_held || !channel_open) {
+            pthread_cond_wait(&worker_wake, &lock);
+            continue;
+        }
+        /* Read the channel ourselves: no hand-off to another thread. */
+        role_held = 1;
+        idle_workers--;
+        pthread_mutex_unlock(&lock);
+        gaelic_request_t *mine = channel_read();
+        pthread_mutex_lock(&lock);
+        pass_role_locked();
+        idle_workers++;
+        if (mine) {
+            running++;
+            r = mine;
+            break;
+        }
+    }
+    idle_workers--;
+    if (idle_workers == 0 && !role_held)
+        pthread_cond_signal(&reader_wake);
+    if (!r && is_drained())
+        pthread_cond_broadcast(&drained);
     pthread_mutex_unlock(&lock);
     return r;
 }
@@ -58,7 +100,7 @@ gaelic_request_t *rq_pop_wait(void)
 gaelic_request_t *rq_try_pop(void)
 {
     pthread_mutex_lock(&lock);
-    gaelic_request_t *r = take_head();
+    gaelic_request_t *r = pop_locked();
     pthread_mutex_unlock(&lock);
     return r;
 }
@@ -73,11 +115,35 @@ void rq_done(void)
     pthread_mutex_unlock(&lock);
 }
 
+void rq_channel_opened(void)
+{
+    pthread_mutex_lock(&lock);
+    channel_open = 1;
+    pthread_cond_broadcast(&worker_wake);
+    pthread_mutex_unlock(&lock);
+}
+
+void rq_reader_take_role(void)
+{
+    pthread_mutex_lock(&lock);
+    while (role_held || idle_workers > 0 || !channel_open)
+        pthread_cond_wait(&reader_wake, &lock);
+    role_held = 1;
+    pthread_mutex_unlock(&lock);
+}
+
+void rq_reader_release_role(void)
+{
+    pthread_mutex_lock(&lock);
+    pass_role_locked();
+    pthread_mutex_unlock(&lock);
+}
+
 void rq_begin_shutdown(void)
 {
     pthread_mutex_lock(&lock);
     shutting_down = 1;
-    pthread_cond_broadcast(&have_work);
+    pthread_cond_broadcast(&worker_wake);
     if (is_drained())
         pthread_cond_broadcast(&drained);
     pthread_mutex_unlock(&lock);

@@ -1,29 +1,43 @@
-/* The hand-off between the channel reader thread and the Python workers,
- * plus the bookkeeping that graceful shutdown needs (how many requests are
- * queued or running). One queue per instance process; all functions are
- * thread-safe and none touches Python, so callers release the GIL around the
- * blocking ones. */
+/* Who reads the channel, and the queue of requests read but not yet taken.
+ *
+ * Reading the channel is a role that one thread holds at a time. An idle
+ * worker takes it itself, so with spare workers a request goes from the
+ * socket to Python in one thread, with no hand-off between threads. Only
+ * when every worker is busy does the reader thread take the role, so that
+ * frames (control frames above all) are still read while Python runs; what
+ * it reads waits here for the next free worker.
+ *
+ * All functions are thread-safe and none touches Python: callers release
+ * the GIL around the blocking ones. */
 #ifndef GAELIC_REQUEST_QUEUE_H
 #define GAELIC_REQUEST_QUEUE_H
 
 #include "request.h"
 
-/* Takes ownership of r and wakes one worker. */
+/* Takes ownership of r and wakes one idle worker. */
 void rq_push(gaelic_request_t *r);
 
-/* Blocks until a request is queued (returned, owned by the caller, and
- * counted as running until rq_done) or shutdown has begun and the queue is
- * empty (returns NULL: the worker should stop). */
+/* The next request for a worker: from the queue, else by taking the read
+ * role and reading the channel. Returns NULL once shutdown has begun and
+ * nothing is left (the worker should stop). The request counts as running
+ * until rq_done. */
 gaelic_request_t *rq_pop_wait(void);
 
-/* Like rq_pop_wait but never blocks: NULL when the queue is empty. Only
- * takes the queue mutex briefly, so callers may hold the GIL (the reader
- * never needs it): a busy worker then goes from one request to the next
- * without giving up the GIL. */
+/* Like rq_pop_wait but never blocks or reads: NULL when the queue is empty.
+ * Only takes the queue mutex briefly, so callers may hold the GIL: a busy
+ * worker then goes from one request to the next without giving it up. */
 gaelic_request_t *rq_try_pop(void);
 
 /* The response of one running request has been sent. */
 void rq_done(void);
+
+/* The channel exists (a spare instance's workers wait for it). */
+void rq_channel_opened(void);
+
+/* The reader thread's side: wait until the role is free and no worker is
+ * idle, then hold it; give it back after reading. */
+void rq_reader_take_role(void);
+void rq_reader_release_role(void);
 
 /* IPC_SHUTDOWN arrived: queued requests still run, then workers get NULL. */
 void rq_begin_shutdown(void);
