@@ -8,10 +8,21 @@
   mserve(appdir, *flags)  the same, shared by one test module.
 """
 import os
+import signal
 
 import pytest
 
 from harness import GAELIC_BIN, ServerFactory
+
+
+def _terminated(signum, frame):
+    # `timeout` (scripts/run-tests.sh) sends SIGTERM: unwind like ^C so the
+    # fixtures stop their servers instead of leaving them running.
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def pytest_configure(config):
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 def pytest_report_header(config):

@@ -13,6 +13,7 @@ relative to the repo root) over real HTTP on 127.0.0.1.
   Conn                    a raw HTTP/1.1 client connection for protocol tests.
   copy_app(name, dst)     copies tests/integration/apps/NAME into a tmp dir.
 """
+import atexit
 import json
 import os
 import re
@@ -216,6 +217,31 @@ class Server:
         return r.json()
 
 
+_LIVE = []  # every Server started, for the atexit safety net
+
+
+def kill_leftovers():
+    """Last resort (atexit, or pytest killed by a timeout): SIGKILL every
+    server this process started that is still running, and its processes."""
+    for s in _LIVE:
+        if s.proc.poll() is None:
+            kids = s.children()
+            try:
+                os.kill(s.pid, signal.SIGKILL)
+                s.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            for k in kids:
+                if pid_alive(k):
+                    try:
+                        os.kill(k, signal.SIGKILL)
+                    except OSError:
+                        pass
+
+
+atexit.register(kill_leftovers)
+
+
 class ServerFactory:
     def __init__(self, tmpdir_factory):
         self._tmp = tmpdir_factory
@@ -239,6 +265,7 @@ class ServerFactory:
             err.close()
         srv = Server(proc, logdir, str(appdir), args)
         self.servers.append(srv)
+        _LIVE.append(srv)
         if wait:
             srv.wait_ready(timeout)
         return srv
