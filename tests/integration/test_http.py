@@ -180,6 +180,40 @@ def test_expect_100_continue(srv):
     assert r.body == body
 
 
+def test_expect_100_continue_with_body_sent_at_once(srv):
+    """A client that sends the body without waiting for 100 Continue still
+    gets its final response (possibly after an interim 100)."""
+    body = b"impatient"
+    with conn(srv) as c:
+        c.send(build_request("POST", "/echo", [("Expect", "100-continue")], body, port=srv.port))
+        r = c.read_response()
+        if r.status == 100:
+            r = c.read_response()
+        assert (r.status, r.body) == (200, body)
+        c.request("GET", "/path/next")
+        assert c.read_response().body == b"/path/next"
+
+
+def test_head_without_app_content_length(srv):
+    with conn(srv) as c:
+        c.request("GET", "/write")
+        g = c.read_response()
+        c.request("HEAD", "/write")
+        h = c.read_response(head=True)
+        c.request("GET", "/path/next")
+        n = c.read_response()
+    assert g.body == b"part1;part2;part3"
+    assert h.status == 200
+    assert h.header("content-length") == str(len(g.body))
+    assert n.body == b"/path/next"
+
+
+def test_many_small_headers_under_limit(srv):
+    hdrs = [("X-N%02d" % i, "v") for i in range(60)]
+    r = http_request(srv.port, "GET", "/path/h", hdrs)
+    assert r.status == 200
+
+
 def test_date_and_server_headers(srv):
     r = http_request(srv.port, "GET", "/")
     server = r.header("server")

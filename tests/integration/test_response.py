@@ -187,6 +187,18 @@ def test_response_under_limit_ok(limited):
     assert r.body == expected_bytes(900)
 
 
+@pytest.mark.parametrize("n,status", [(1000, 200), (1001, 500)])
+def test_response_limit_boundary(limited, n, status):
+    r = http_request(limited.port, "GET", "/bytes?n=%d&ct=application/octet-stream" % n)
+    assert r.status == status
+
+
+@pytest.mark.parametrize("n,status", [(1000, 200), (1001, 413)])
+def test_request_limit_boundary(limited, n, status):
+    r = http_request(limited.port, "POST", "/echo", body=b"b" * n)
+    assert r.status == status
+
+
 def test_request_over_limit_413(limited):
     r = http_request(limited.port, "POST", "/echo", body=b"q" * 2000)
     assert r.status == 413
