@@ -260,6 +260,8 @@ fail:
     return NULL;
 }
 
+int gaelic_module_threads(void) { return worker_threads; }
+
 int gaelic_module_register(int threads)
 {
     worker_threads = threads;

@@ -35,6 +35,9 @@ extern const channel_block_hooks_t gaelic_gil_hooks;
  * count every instance of this zygote runs. Returns 0 or -1. */
 int gaelic_module_register(int threads);
 
+/* The worker thread count given to gaelic_module_register. */
+int gaelic_module_threads(void);
+
 /* In a fresh instance (GIL held): publishes _gaelic.instance_id. Returns 0,
  * or -1 with a Python exception set. */
 int gaelic_module_set_instance_id(const char *instance_id);

@@ -62,10 +62,10 @@ static void put_app_on_path(const char *app_dir)
     Py_DECREF(dir);
 }
 
-static void start_workers(void)
+static void start_workers(int first, int stop)
 {
     PyObject *m = PyImport_ImportModule(RUNTIME_MODULE);
-    PyObject *r = m ? PyObject_CallMethod(m, "start_workers", NULL) : NULL;
+    PyObject *r = m ? PyObject_CallMethod(m, "start_workers", "ii", first, stop) : NULL;
     if (!r)
         die_python("cannot start the worker threads");
     Py_DECREF(r);
@@ -91,7 +91,9 @@ void instance_prepare(const char *app_dir, pid_t zygote_pid)
     if (chdir(app_dir) < 0)
         die("chdir to the app root");
     put_app_on_path(app_dir);
-    start_workers();
+    /* One worker is enough to answer the first request; the others start
+     * after READY, so a cold start does not wait for them. */
+    start_workers(0, 1);
 }
 
 void instance_serve(int chan_fd, const char *instance_id)
@@ -106,6 +108,7 @@ void instance_serve(int chan_fd, const char *instance_id)
         die("cannot start the channel reader");
     if (channel_send_empty(IPC_READY, 0, &gaelic_gil_hooks) < 0)
         die("cannot send IPC_READY");
+    start_workers(1, gaelic_module_threads());
 
     /* Workers and the reader do the work; this thread only waits for a
      * graceful shutdown to drain, without holding the GIL. */

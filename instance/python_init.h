@@ -13,4 +13,9 @@ int python_init(const char *python_dir, int threads);
  * after printing the Python error. */
 int python_warm(void);
 
+/* Imports the modules most apps use (after the first spare is forked, so a
+ * cold start does not wait for them), then collects and freezes again.
+ * Returns 0, or -1 after printing the Python error. */
+int python_preload(void);
+
 #endif

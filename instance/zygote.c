@@ -30,10 +30,15 @@ typedef struct {
     sigset_t child_mask; /* the signal mask instances start with */
     spare_t spare;       /* the next instance, already forked */
     int spare_failed;    /* the last spare failed: fork again only for a ZY_SPAWN */
+    int preloaded;       /* python_preload done */
 } zygote_t;
 
 /* How long the zygote waits, idle, before forking the next spare. */
 #define SPARE_DELAY_MS 50
+/* The modules most apps use are imported only once the zygote has been
+ * idle this long (or before the next spare): the first instance, forked at
+ * start, must not wait for them. */
+#define PRELOAD_DELAY_MS 500
 
 /* fork() copies only the calling thread: a thread started while loading
  * the runtime (by some imported module) would leave every instance with
@@ -205,7 +210,11 @@ static int serve(zygote_t *z)
         {.fd = z->sig_fd, .events = POLLIN},
     };
     for (;;) {
-        int timeout = z->spare.pid > 0 || z->spare_failed ? -1 : SPARE_DELAY_MS;
+        int timeout = -1;
+        if (!z->spare_failed && z->spare.pid <= 0)
+            timeout = SPARE_DELAY_MS;
+        else if (!z->preloaded)
+            timeout = PRELOAD_DELAY_MS;
         int ready = poll(pfd, 2, timeout);
         if (ready < 0) {
             if (errno == EINTR)
@@ -214,9 +223,16 @@ static int serve(zygote_t *z)
             return 1;
         }
         if (ready == 0) {
-            /* Idle: prepare the next instance. A failure is logged and
-             * retried at the next ZY_SPAWN, not in a loop. */
-            z->spare_failed = ensure_spare(z) < 0;
+            /* Idle: load the common modules once, then prepare the next
+             * instance. A spare failure is logged and retried at the next
+             * ZY_SPAWN, not in a loop. */
+            if (!z->preloaded) {
+                if (python_preload() < 0 || check_single_threaded() < 0)
+                    return 1;
+                z->preloaded = 1;
+            }
+            if (!z->spare_failed && z->spare.pid <= 0)
+                z->spare_failed = ensure_spare(z) < 0;
             continue;
         }
         if (pfd[1].revents)

@@ -41,14 +41,11 @@ class _ErrorStream:
 
 
 def prepare_zygote():
-    """Installs the process-wide hooks and preloads modules. No app code
-    runs here."""
+    """Installs the process-wide hooks. No app code runs here."""
     request_environ.install()
     request_threads.install()
     # A WSGI handler's stdout is log output, not the response (RT9).
     sys.stdout = sys.stderr
-    for name in _PRELOAD:
-        __import__(name)
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
         "wsgi.errors": _ErrorStream(),
@@ -57,6 +54,13 @@ def prepare_zygote():
         "wsgi.run_once": False,
         "wsgi.input_terminated": True,
     })
+
+
+def preload():
+    """Imports modules most apps use, so instances forked later share them.
+    Runs after the first instance is forked: a cold start does not wait."""
+    for name in _PRELOAD:
+        __import__(name)
 
 
 def _handle(request_id, script, environ, cgi_env):
@@ -117,7 +121,7 @@ def _worker():
                 os._exit(5)
 
 
-def start_workers():
-    """Starts the worker threads (called once in each new instance)."""
-    for i in range(_gaelic.threads):
+def start_workers(first, stop):
+    """Starts worker threads number first..stop-1 of this instance."""
+    for i in range(first, min(stop, _gaelic.threads)):
         threading.Thread(target=_worker, name="gaelic-worker-%d" % i, daemon=True).start()
