@@ -375,7 +375,7 @@ size_t yt_edit_distance(const char *a, const char *b)
 
 /* ---- mappings and the validation table ---------------------------------- */
 
-yaml_node_t *yt_map_key(yt_doc_t *d, const yaml_node_t *map, const char *name)
+static yaml_node_pair_t *map_pair(yt_doc_t *d, const yaml_node_t *map, const char *name)
 {
     if (map->type != YAML_MAPPING_NODE)
         return NULL;
@@ -384,23 +384,21 @@ yaml_node_t *yt_map_key(yt_doc_t *d, const yaml_node_t *map, const char *name)
         yaml_node_t *key = yt_node(d, p->key);
         const char *text = key ? yt_text(key) : NULL;
         if (text && strcmp(text, name) == 0)
-            return key;
+            return p;
     }
     return NULL;
 }
 
+yaml_node_t *yt_map_key(yt_doc_t *d, const yaml_node_t *map, const char *name)
+{
+    yaml_node_pair_t *p = map_pair(d, map, name);
+    return p ? yt_node(d, p->key) : NULL;
+}
+
 yaml_node_t *yt_map_value(yt_doc_t *d, const yaml_node_t *map, const char *name)
 {
-    if (map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *key = yt_node(d, p->key);
-        const char *text = key ? yt_text(key) : NULL;
-        if (text && strcmp(text, name) == 0)
-            return yt_node(d, p->value);
-    }
-    return NULL;
+    yaml_node_pair_t *p = map_pair(d, map, name);
+    return p ? yt_node(d, p->value) : NULL;
 }
 
 static int type_fail(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *expected)
