@@ -35,6 +35,7 @@ struct conn {
     unsigned continue_sent : 1; /* "100 Continue" already written */
     unsigned head_only : 1;
     unsigned job_active : 1;
+    unsigned in_input : 1; /* inside process_input: do not recurse */
     buf_t rbuf;
     buf_t wbuf;
     http_request_t req;
@@ -54,6 +55,7 @@ struct conn {
 static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events);
 static void conn_timeout(loop_t *loop, loop_timer_t *t);
 static void process_input(conn_t *c);
+static void process_input_loop(conn_t *c);
 static void conn_write(conn_t *c);
 
 /* ---------- lifecycle ---------- */
@@ -434,11 +436,26 @@ static void feed_buffer(conn_t *c)
 
 static void process_input(conn_t *c)
 {
+    /* A response the server answers at once (404, 503, ...) ends the
+     * request inside this loop; the loop then goes on with the next
+     * pipelined request instead of recursing once per request, which a
+     * client could use to exhaust the stack. */
+    if (c->in_input)
+        return;
+    c->in_input = 1;
+    process_input_loop(c);
+    c->in_input = 0;
+}
+
+static void process_input_loop(conn_t *c)
+{
     while (!c->closed && c->state == C_READ) {
         if (c->rbuf.len > 0) {
             feed_buffer(c);
             if (c->closed || c->state != C_READ)
                 return;
+            if (c->rbuf.len > 0)
+                continue; /* a request was answered at once; the next one is buffered */
         }
         if (!c->readable) {
             if (c->peer_eof)

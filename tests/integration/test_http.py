@@ -586,3 +586,18 @@ def test_many_concurrent_connections(srv):
     for t in threads:
         t.join(20)
     assert sorted(results, key=repr) == sorted((b"/path/c%d" % i for i in range(50)), key=repr)
+
+
+def test_pipeline_flood_answered_by_the_server_itself(srv):
+    """Thousands of pipelined requests the master answers at once (here
+    404 for /_ah/start) are answered in order, one after the other, without
+    the server's stack growing per request; the server keeps serving."""
+    count = 20000
+    req = b"GET /_ah/start HTTP/1.1\r\nHost: x\r\n\r\n"
+    with conn(srv, timeout=30) as c:
+        sender = threading.Thread(target=c.send, args=(req * count,), daemon=True)
+        sender.start()
+        statuses = {c.read_response().status for _ in range(count)}
+        sender.join(30)
+    assert statuses == {404}
+    assert http_request(srv.port, "GET", "/").status == 200
