@@ -86,8 +86,8 @@ static gaelic_request_t *take_request(buf_t *in, const ipc_hdr_t *h)
 {
     gaelic_request_t *r = request_alloc(h->id, h->len);
     if (!r) {
-        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n",
-                (int)getpid(), h->len);
+        fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte request\n", (int)getpid(),
+                h->len);
         _exit(3);
     }
     take_payload(in, r->payload, h->len);

@@ -260,7 +260,10 @@ fail:
     return NULL;
 }
 
-int gaelic_module_threads(void) { return worker_threads; }
+int gaelic_module_threads(void)
+{
+    return worker_threads;
+}
 
 int gaelic_module_register(int threads)
 {

@@ -96,14 +96,19 @@ static int warm_step(const char *step)
 {
     if (call_method(RUNTIME_MODULE, step) < 0 || call_method("gc", "collect") < 0 ||
         call_method("gc", "freeze") < 0) {
-        fprintf(stderr, "gaelic zygote: cannot load the runtime (" RUNTIME_MODULE ".%s):\n",
-                step);
+        fprintf(stderr, "gaelic zygote: cannot load the runtime (" RUNTIME_MODULE ".%s):\n", step);
         PyErr_Print();
         return -1;
     }
     return 0;
 }
 
-int python_warm(void) { return warm_step("prepare_zygote"); }
+int python_warm(void)
+{
+    return warm_step("prepare_zygote");
+}
 
-int python_preload(void) { return warm_step("preload"); }
+int python_preload(void)
+{
+    return warm_step("preload");
+}

@@ -18,7 +18,10 @@ static int role_held;
 static int channel_open; /* a spare instance has no channel yet */
 static int shutting_down;
 
-static int is_drained(void) { return shutting_down && !head && running == 0; }
+static int is_drained(void)
+{
+    return shutting_down && !head && running == 0;
+}
 
 static void push_locked(gaelic_request_t *r)
 {

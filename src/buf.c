@@ -40,7 +40,10 @@ int buf_append(buf_t *b, const void *p, size_t n)
     return 0;
 }
 
-int buf_append_str(buf_t *b, const char *s) { return buf_append(b, s, strlen(s)); }
+int buf_append_str(buf_t *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
 
 int buf_printf(buf_t *b, const char *fmt, ...)
 {

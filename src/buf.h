@@ -12,7 +12,10 @@ typedef struct {
     size_t cap;
 } buf_t;
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 /* All return 0 on success, -1 when memory runs out (buffer unchanged). */
 int buf_reserve(buf_t *b, size_t extra);
@@ -20,7 +23,10 @@ int buf_append(buf_t *b, const void *p, size_t n);
 int buf_append_str(buf_t *b, const char *s);
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline char *buf_ptr(const buf_t *b) { return b->data + b->off; }
+static inline char *buf_ptr(const buf_t *b)
+{
+    return b->data + b->off;
+}
 
 /* Drops n bytes from the front (cheap; compacts lazily). */
 void buf_consume(buf_t *b, size_t n);

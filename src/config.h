@@ -11,18 +11,18 @@ typedef enum { AUTH_FAIL_REDIRECT = 0, AUTH_FAIL_UNAUTHORIZED } auth_fail_t;
 typedef enum { HANDLER_SCRIPT = 0, HANDLER_STATIC_DIR, HANDLER_STATIC_FILES } handler_kind_t;
 
 typedef struct {
-    int line;            /* line of the handler's `url:` in app.yaml */
-    char *url;           /* regular expression as written */
-    void *re;            /* compiled, anchored pcre2_code* (owned) */
+    int line;  /* line of the handler's `url:` in app.yaml */
+    char *url; /* regular expression as written */
+    void *re;  /* compiled, anchored pcre2_code* (owned) */
     handler_kind_t kind;
-    char *script;        /* HANDLER_SCRIPT: may contain \1..\9 */
-    int script_is_cgi;   /* script names a file (path/file.py), not a WSGI path */
-    char *static_dir;    /* HANDLER_STATIC_DIR */
-    char *static_files;  /* HANDLER_STATIC_FILES: may contain \1..\9 */
-    char *upload;        /* HANDLER_STATIC_FILES: regex of the files it may serve */
-    void *upload_re;     /* compiled upload (owned) or NULL */
-    char *mime_type;     /* NULL: guess from the extension */
-    long expiration;     /* seconds; -1: use default_expiration */
+    char *script;       /* HANDLER_SCRIPT: may contain \1..\9 */
+    int script_is_cgi;  /* script names a file (path/file.py), not a WSGI path */
+    char *static_dir;   /* HANDLER_STATIC_DIR */
+    char *static_files; /* HANDLER_STATIC_FILES: may contain \1..\9 */
+    char *upload;       /* HANDLER_STATIC_FILES: regex of the files it may serve */
+    void *upload_re;    /* compiled upload (owned) or NULL */
+    char *mime_type;    /* NULL: guess from the extension */
+    long expiration;    /* seconds; -1: use default_expiration */
     login_t login;
     secure_t secure;
     auth_fail_t auth_fail_action;
@@ -82,9 +82,9 @@ int config_load_string(const char *yaml, size_t len, const char *path, const cha
  * Returns 0 or -1 with a message naming the limit and the file. A NULL lim,
  * or a field <= 0, means that limit's default. */
 typedef struct {
-    long max_files;      /* default 1000 */
-    long max_file_bytes; /* default 10 MB */
-    long max_total_bytes;/* default 150 MB */
+    long max_files;       /* default 1000 */
+    long max_file_bytes;  /* default 10 MB */
+    long max_total_bytes; /* default 150 MB */
 } app_file_limits_t;
 int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, char *err,
                        size_t errlen);

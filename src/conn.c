@@ -69,7 +69,10 @@ static void set_deadline(conn_t *c, uint64_t ms)
         loop_timer_start(loop, &c->timer, ms);
 }
 
-static void clear_deadline(conn_t *c) { c->deadline_ms = 0; }
+static void clear_deadline(conn_t *c)
+{
+    c->deadline_ms = 0;
+}
 
 static void conn_close(conn_t *c)
 {
@@ -164,7 +167,8 @@ static void log_request(conn_t *c, int status, size_t body_len, const char *inst
     log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
              http_method_name(c->req.method), (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len),
              http_request_url(&c->req), c->req.http_major, c->req.http_minor, status, body_len,
-             (unsigned long long)ms, instance_id ? " instance=" : "", instance_id ? instance_id : "");
+             (unsigned long long)ms, instance_id ? " instance=" : "",
+             instance_id ? instance_id : "");
 }
 
 static void finish_request(conn_t *c)
@@ -196,9 +200,9 @@ static void send_simple(conn_t *c, int status, int close_conn)
  * response, are not taken from the app. */
 static int app_header_dropped(const char *n, size_t len)
 {
-    static const char *const names[] = {"content-length", "connection", "transfer-encoding",
-                                        "keep-alive",     "date",       "server",
-                                        "upgrade",        "proxy-connection", "te", "trailer"};
+    static const char *const names[] = {
+        "content-length", "connection", "transfer-encoding", "keep-alive", "date",
+        "server",         "upgrade",    "proxy-connection",  "te",         "trailer"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strlen(names[i]) == len && strncasecmp(n, names[i], len) == 0)
             return 1;
@@ -213,8 +217,8 @@ static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int has_e
     const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
     const char *ua = http_request_header(&c->req, "user-agent", &ua_len);
     /* RT6: App Engine compressed only when both headers mention gzip. */
-    return ae && ua && http_contains(ae, ae_len, "gzip", 0) && http_contains(ua, ua_len, "gzip", 1) &&
-           gzip_type_compressible(ctype, ctlen);
+    return ae && ua && http_contains(ae, ae_len, "gzip", 0) &&
+           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(ctype, ctlen);
 }
 
 static void job_done(job_t *job, const job_result_t *res)
@@ -424,7 +428,8 @@ static void feed_buffer(conn_t *c)
         loop_t *loop = &c->srv->loop;
         if (c->body_started_ms == 0)
             c->body_started_ms = loop->now_ms;
-        uint64_t until = c->body_started_ms + c->srv->o.body_timeout_ms + c->req.body.len * 1000 / 1024;
+        uint64_t until =
+            c->body_started_ms + c->srv->o.body_timeout_ms + c->req.body.len * 1000 / 1024;
         set_deadline(c, until > loop->now_ms ? until - loop->now_ms : 0);
         if (c->req.expect_continue && !c->continue_sent) {
             c->continue_sent = 1;

@@ -12,11 +12,21 @@ int gzip_type_compressible(const char *ctype, size_t len)
     if (n >= 5 && strncasecmp(ctype, "text/", 5) == 0)
         return 1;
     static const char *const types[] = {
-        "application/json",       "application/javascript", "application/x-javascript",
-        "application/xml",        "application/xhtml+xml",  "application/rss+xml",
-        "application/atom+xml",   "application/ld+json",    "application/manifest+json",
-        "application/wasm",       "image/svg+xml",          "image/x-icon",
-        "application/x-font-ttf", "font/ttf",               "font/otf",
+        "application/json",
+        "application/javascript",
+        "application/x-javascript",
+        "application/xml",
+        "application/xhtml+xml",
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/ld+json",
+        "application/manifest+json",
+        "application/wasm",
+        "image/svg+xml",
+        "image/x-icon",
+        "application/x-font-ttf",
+        "font/ttf",
+        "font/otf",
     };
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (strlen(types[i]) == n && strncasecmp(ctype, types[i], n) == 0)

@@ -7,7 +7,10 @@
 #include <strings.h>
 #include <time.h>
 
-static http_request_t *req_of(llhttp_t *p) { return (http_request_t *)p; }
+static http_request_t *req_of(llhttp_t *p)
+{
+    return (http_request_t *)p;
+}
 
 static int fail(http_request_t *r, int status, const char *reason)
 {
@@ -63,8 +66,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     http_request_t *r = req_of(p);
     if (count_head(r, n) < 0)
         return -1;
-    if (r->in_value || r->n_headers == 0 ||
-        r->headers[r->n_headers - 1].value_off != UINT32_MAX) {
+    if (r->in_value || r->n_headers == 0 || r->headers[r->n_headers - 1].value_off != UINT32_MAX) {
         /* First piece of a new header name. */
         if (r->n_headers == r->cap_headers) {
             size_t cap = r->cap_headers ? r->cap_headers * 2 : 16;
@@ -242,8 +244,7 @@ void http_request_free(http_request_t *r)
     r->n_headers = r->cap_headers = 0;
 }
 
-http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len,
-                               size_t *consumed)
+http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed)
 {
     enum llhttp_errno e = llhttp_execute(&r->parser, data, len);
     if (e == HPE_OK) {
@@ -288,37 +289,66 @@ const char *http_request_header(const http_request_t *r, const char *name, size_
     return NULL;
 }
 
-const char *http_method_name(int method) { return llhttp_method_name((llhttp_method_t)method); }
+const char *http_method_name(int method)
+{
+    return llhttp_method_name((llhttp_method_t)method);
+}
 
 const char *http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }
 
@@ -349,8 +379,8 @@ int http_contains(const char *value, size_t len, const char *token, int substrin
         /* Token match: bounded by list separators or parameters. */
         int left = i == 0 || value[i - 1] == ',' || value[i - 1] == ' ' || value[i - 1] == '\t';
         size_t e = i + tlen;
-        int right = e == len || value[e] == ',' || value[e] == ';' || value[e] == ' ' ||
-                    value[e] == '\t';
+        int right =
+            e == len || value[e] == ',' || value[e] == ';' || value[e] == ' ' || value[e] == '\t';
         if (left && right)
             return 1;
     }
@@ -378,9 +408,11 @@ int http_add_header(buf_t *out, const char *name, size_t nlen, const char *value
 
 int http_end_head(buf_t *out, size_t content_length, int keep_alive, int http10)
 {
-    const char *conn = keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
-    return buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
-                      http_date_now(), content_length, conn);
+    const char *conn =
+        keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
+    return buf_printf(
+        out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
+        http_date_now(), content_length, conn);
 }
 
 int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int head_only)

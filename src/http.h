@@ -28,17 +28,17 @@ typedef struct {
     http_header_t *headers;
     size_t n_headers, cap_headers;
     buf_t body;
-    size_t head_bytes;  /* bytes of request line and headers seen */
-    int error_status;   /* 0, or the status to answer with before closing */
+    size_t head_bytes; /* bytes of request line and headers seen */
+    int error_status;  /* 0, or the status to answer with before closing */
     const char *error_reason;
-    unsigned started : 1;          /* some byte of this request was seen */
+    unsigned started : 1; /* some byte of this request was seen */
     unsigned headers_done : 1;
     unsigned complete : 1;
-    unsigned expect_continue : 1;  /* client waits for "100 Continue" */
+    unsigned expect_continue : 1; /* client waits for "100 Continue" */
     unsigned keep_alive : 1;
     unsigned upgrade : 1;
-    unsigned in_value : 1;         /* accumulating a header value */
-    int method;                    /* llhttp_method_t */
+    unsigned in_value : 1; /* accumulating a header value */
+    int method;            /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;
 
@@ -53,8 +53,7 @@ void http_request_free(http_request_t *r);
  * rest belongs to the next (pipelined) request. On HTTP_ERROR,
  * r->error_status is the status to answer (400, 413, 414, 431, 501) and the
  * connection must be closed after the answer. */
-http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len,
-                               size_t *consumed);
+http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed);
 
 /* Case-insensitive lookup of the first header with this name. */
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len);

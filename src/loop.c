@@ -12,7 +12,10 @@ uint64_t loop_clock_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void loop_update_time(loop_t *loop) { loop->now_ms = loop_clock_ms(); }
+void loop_update_time(loop_t *loop)
+{
+    loop->now_ms = loop_clock_ms();
+}
 
 int loop_init(loop_t *loop)
 {

@@ -49,7 +49,10 @@ void loop_del(loop_t *loop, io_watch_t *w);
 /* Arms (or re-arms) t to fire once, `ms` from now. */
 int loop_timer_start(loop_t *loop, loop_timer_t *t, uint64_t ms);
 void loop_timer_stop(loop_t *loop, loop_timer_t *t);
-static inline int loop_timer_armed(const loop_timer_t *t) { return t->heap_idx != 0; }
+static inline int loop_timer_armed(const loop_timer_t *t)
+{
+    return t->heap_idx != 0;
+}
 
 uint64_t loop_clock_ms(void);
 void loop_update_time(loop_t *loop);

@@ -124,9 +124,12 @@ static int zygote_spawn(pool_t *pool)
     }
     char threads[16];
     snprintf(threads, sizeof threads, "%d", pool->o.threads);
-    char *argv[] = {"gaelic", "_zygote", "--app", (char *)pool->o.app_root,
-                    "--python", (char *)pool->o.python_dir, "--threads", threads,
-                    "--fd", "3", NULL};
+    char *argv[] = {"gaelic",    "_zygote",
+                    "--app",     (char *)pool->o.app_root,
+                    "--python",  (char *)pool->o.python_dir,
+                    "--threads", threads,
+                    "--fd",      "3",
+                    NULL};
     /* Instances get a small, fixed environment: the app's own variables
      * arrive per request (RT8). Sanitizer settings pass through for tests. */
     char *envp[8];
@@ -234,8 +237,8 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
         zy_msg_t msg;
         char cbuf[CMSG_SPACE(sizeof(int))];
         struct iovec iov = {.iov_base = &msg, .iov_len = sizeof msg};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                            .msg_controllen = sizeof cbuf};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
         ssize_t n = recvmsg(w->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;
@@ -343,8 +346,8 @@ static instance_t *instance_spawn(pool_t *pool)
     char cbuf[CMSG_SPACE(sizeof(int))];
     memset(cbuf, 0, sizeof cbuf);
     struct iovec iov = {.iov_base = &msg, .iov_len = sizeof msg};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof cbuf};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -781,8 +784,8 @@ void pool_submit(pool_t *pool, job_t *job)
         job_fail(job, 500, "no instance can be started (the zygote is down)", NULL);
         return;
     }
-    if (pool->n_queued >= pool->o.max_pending && (pool->inflight >= pool->o.max_concurrent ||
-                                                  !free_instance(pool))) {
+    if (pool->n_queued >= pool->o.max_pending &&
+        (pool->inflight >= pool->o.max_concurrent || !free_instance(pool))) {
         job_fail(job, 503, "too many requests waiting", NULL);
         return;
     }
@@ -818,9 +821,15 @@ void pool_shutdown(pool_t *pool)
     }
 }
 
-int pool_busy(const pool_t *pool) { return pool->n_alive > 0 || pool->n_queued > 0; }
+int pool_busy(const pool_t *pool)
+{
+    return pool->n_alive > 0 || pool->n_queued > 0;
+}
 
-int pool_instance_count(const pool_t *pool) { return pool->n_alive; }
+int pool_instance_count(const pool_t *pool)
+{
+    return pool->n_alive;
+}
 
 void pool_kill_all(pool_t *pool)
 {

@@ -57,7 +57,7 @@ struct job {
 typedef struct {
     const char *app_root;
     const char *python_dir;
-    const char *exe;          /* path of the gaelic binary, for the zygote */
+    const char *exe; /* path of the gaelic binary, for the zygote */
     int max_instances;
     int threads;              /* concurrent requests per instance */
     int max_concurrent;       /* per app, across instances */

@@ -318,7 +318,8 @@ static int open_listener(server_t *srv)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", srv->o.port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     int rc = getaddrinfo(srv->o.host, port, &hints, &res);
@@ -427,8 +428,8 @@ static void app_identity(server_t *srv)
     }
     /* CURRENT_VERSION_ID is major.minor; the minor number identifies this
      * deployment, as App Engine's did. */
-    snprintf(srv->version_id, sizeof srv->version_id, "%s.%lld",
-             cfg->version ? cfg->version : "1", (long long)time(NULL));
+    snprintf(srv->version_id, sizeof srv->version_id, "%s.%lld", cfg->version ? cfg->version : "1",
+             (long long)time(NULL));
 }
 
 int serve_main(int argc, char **argv)
@@ -504,8 +505,8 @@ int serve_main(int argc, char **argv)
 
     printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
     fflush(stdout);
-    log_info("app \"%s\" version %s from %s (%s, %s)", srv->app_id, srv->version_id,
-             srv->cfg->root, srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
+    log_info("app \"%s\" version %s from %s (%s, %s)", srv->app_id, srv->version_id, srv->cfg->root,
+             srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
              srv->cfg->runtime ? srv->cfg->runtime : "python27");
 
     log_batching = 1;

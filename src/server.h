@@ -45,12 +45,12 @@ typedef struct server {
     io_watch_t listen_w;
     io_watch_t signal_w;
     char app_id[128];
-    char version_id[96];    /* CURRENT_VERSION_ID: major.minor */
-    char hostport[300];     /* DEFAULT_VERSION_HOSTNAME */
+    char version_id[96]; /* CURRENT_VERSION_ID: major.minor */
+    char hostport[300];  /* DEFAULT_VERSION_HOSTNAME */
     char listen_host[256];
     int listen_port;
-    conn_t *conns;          /* open connections */
-    conn_t *closed_conns;   /* freed after the event batch */
+    conn_t *conns;        /* open connections */
+    conn_t *closed_conns; /* freed after the event batch */
     int n_conns;
     int accept_paused;
     uint64_t request_seq;

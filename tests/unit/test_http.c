@@ -37,7 +37,8 @@ static void test_byte_by_byte(void)
 {
     http_request_t r;
     http_request_init(&r, &limits);
-    const char *s = "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nLong-Header-Name: value\r\n\r\nhello";
+    const char *s =
+        "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nLong-Header-Name: value\r\n\r\nhello";
     http_parse_t res = HTTP_MORE;
     size_t i;
     for (i = 0; i < strlen(s) && res == HTTP_MORE; i++) {
@@ -111,7 +112,8 @@ static void test_errors(void)
     CHECK(error_of(req) == 414);
     CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n") == 413);
     CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
-    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == 501);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") ==
+          501);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n") == 417);
     /* chunked body growing past the limit */
     buf_t b = BUF_INIT;
@@ -142,7 +144,8 @@ static void test_expect_and_versions(void)
     http_request_t r;
     http_request_init(&r, &limits);
     size_t used;
-    const char *s = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    const char *s =
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
     CHECK(feed_all(&r, s, &used) == HTTP_MORE);
     CHECK(r.headers_done && r.expect_continue);
     CHECK(http_request_feed(&r, "abc", 3, &used) == HTTP_DONE);
@@ -154,7 +157,8 @@ static void test_expect_and_versions(void)
     http_request_free(&r);
 
     http_request_init(&r, &limits);
-    CHECK(feed_all(&r, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &used) == HTTP_DONE);
+    CHECK(feed_all(&r, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &used) ==
+          HTTP_DONE);
     CHECK(r.keep_alive == 0);
     http_request_free(&r);
 }
