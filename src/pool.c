@@ -38,6 +38,7 @@ struct instance {
     int writable;
     uint64_t last_active_ms;
     uint64_t stop_deadline_ms;
+    uint64_t started_ms;
     instance_t *next;
     instance_t *next_dirty; /* on pool->dirty: has frames to write */
     int dirty;
@@ -65,6 +66,9 @@ struct pool {
 
 #define TICK_MS 250
 #define STOP_GRACE_MS 30000
+/* An instance only forks and loads the runtime before READY (app code is
+ * imported by its first request), so this is generous. */
+#define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
 
 static void kick(pool_t *pool);
@@ -336,6 +340,7 @@ static instance_t *instance_spawn(pool_t *pool)
     inst->pidfd = -1;
     inst->state = I_STARTING;
     inst->last_active_ms = pool->loop->now_ms;
+    inst->started_ms = pool->loop->now_ms;
     make_instance_id(inst->id);
 
     zy_msg_t msg;
@@ -744,6 +749,8 @@ static void tick(loop_t *loop, loop_timer_t *t)
                      (unsigned long long)((now - i->last_active_ms) / 1000));
             instance_stop(i);
             instance_flush(i);
+        } else if (i->state == I_STARTING && now - i->started_ms >= START_TIMEOUT_MS) {
+            instance_fail(i, "it did not become ready in time");
         } else if (i->state == I_STOPPING && now >= i->stop_deadline_ms) {
             instance_kill(i);
         }
