@@ -43,6 +43,8 @@ void log_msg(int level, const char *fmt, ...)
 static char pending[65536];
 static size_t pending_len;
 
+size_t log_pending(void) { return pending_len; }
+
 void log_flush(void)
 {
     size_t off = 0;

@@ -11,6 +11,8 @@ extern int log_min_level;
 extern int log_batching;
 
 void log_flush(void);
+/* Bytes buffered and not yet written. */
+size_t log_pending(void);
 /* Writes one finished line (with its newline). */
 void log_write(const char *line, size_t n, int urgent);
 

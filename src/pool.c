@@ -709,11 +709,16 @@ static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
                 return;
             }
             char *dst = buf_ptr(&inst->rbuf) + inst->rbuf.len;
-            ssize_t n = read(w->fd, dst, inst->rbuf.cap - inst->rbuf.off - inst->rbuf.len);
+            size_t room = inst->rbuf.cap - inst->rbuf.off - inst->rbuf.len;
+            ssize_t n = read(w->fd, dst, room);
             if (n > 0) {
                 inst->rbuf.len += (size_t)n;
                 if (handle_frames(inst) < 0)
                     return;
+                /* A short read drained the channel; more data raises a new
+                 * edge. Unless the instance hung up: then read on to EOF. */
+                if ((size_t)n < room && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+                    break;
                 continue;
             }
             if (n < 0 && errno == EINTR)

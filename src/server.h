@@ -58,6 +58,7 @@ typedef struct server {
     uint64_t stop_deadline_ms;
     loop_timer_t stop_timer;
     loop_timer_t accept_timer;
+    loop_timer_t log_timer;
 } server_t;
 
 int serve_main(int argc, char **argv);
