@@ -51,11 +51,6 @@ int loop_add(loop_t *loop, io_watch_t *w, uint32_t events)
     return ctl(loop, EPOLL_CTL_ADD, w, events);
 }
 
-int loop_mod(loop_t *loop, io_watch_t *w, uint32_t events)
-{
-    return ctl(loop, EPOLL_CTL_MOD, w, events);
-}
-
 void loop_del(loop_t *loop, io_watch_t *w)
 {
     if (w->fd >= 0)

@@ -43,7 +43,6 @@ void loop_close(loop_t *loop);
 
 /* Registers w->fd for `events` (EPOLLIN/EPOLLOUT/...; EPOLLET is added). */
 int loop_add(loop_t *loop, io_watch_t *w, uint32_t events);
-int loop_mod(loop_t *loop, io_watch_t *w, uint32_t events);
 void loop_del(loop_t *loop, io_watch_t *w);
 
 /* Arms (or re-arms) t to fire once, `ms` from now. */

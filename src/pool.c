@@ -838,11 +838,6 @@ int pool_busy(const pool_t *pool)
     return pool->n_alive > 0 || pool->n_queued > 0;
 }
 
-int pool_instance_count(const pool_t *pool)
-{
-    return pool->n_alive;
-}
-
 void pool_kill_all(pool_t *pool)
 {
     pool->shutting_down = 1;

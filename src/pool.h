@@ -89,6 +89,4 @@ void pool_flush(pool_t *pool);
 void pool_reap(pool_t *pool);
 void pool_free(pool_t *pool);
 
-int pool_instance_count(const pool_t *pool);
-
 #endif
