@@ -95,6 +95,16 @@ def _listdir(path):
         return []
 
 
+def kill_pids(pids):
+    """SIGKILLs each pid that is still alive."""
+    for k in pids:
+        if pid_alive(k):
+            try:
+                os.kill(k, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def pid_alive(pid):
     """True when pid exists and is not a zombie."""
     try:
@@ -231,12 +241,7 @@ def kill_leftovers():
                 s.proc.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-            for k in kids:
-                if pid_alive(k):
-                    try:
-                        os.kill(k, signal.SIGKILL)
-                    except OSError:
-                        pass
+            kill_pids(kids)
 
 
 atexit.register(kill_leftovers)
@@ -292,12 +297,7 @@ def run_gaelic(*args, timeout=15, cwd=None):
         kids = descendants(proc.pid)
         proc.kill()
         out, err = proc.communicate()
-        for k in kids:
-            if pid_alive(k):
-                try:
-                    os.kill(k, signal.SIGKILL)
-                except OSError:
-                    pass
+        kill_pids(kids)
         raise AssertionError("gaelic %s still running after %ss\nstdout:\n%s\nstderr:\n%s"
                              % (" ".join(map(str, args)), timeout, out.decode(errors="replace"),
                                 err.decode(errors="replace")))
