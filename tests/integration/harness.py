@@ -203,12 +203,7 @@ class Server:
             kids = list(dict.fromkeys(kids + self.children()))
             os.kill(self.pid, signal.SIGKILL)
             rc = self.wait(timeout)
-        for k in kids:  # never leave instances behind, even after a failure
-            if pid_alive(k):
-                try:
-                    os.kill(k, signal.SIGKILL)
-                except OSError:
-                    pass
+        kill_pids(kids)  # never leave instances behind, even after a failure
         return rc
 
     # convenience HTTP helpers (requests, no connection reuse)
