@@ -485,11 +485,12 @@ def test_failed_import_is_retried(zygote):
     assert (status, body) == ("200 OK", b"imported on attempt 2")
 
 
-def test_cgi_scripts_not_implemented_yet(zygote):
+def test_missing_cgi_script_is_404(zygote):
+    # CGI scripts themselves are covered by test_cgi.py.
     inst = zygote.spawn(1)
-    assert inst.request("cgi/script.py")[0].startswith("500 ")
+    assert inst.request("cgi/script.py")[0] == "404 Not Found"
     inst.request("hello.app")
-    assert "cgi/script.py: CGI script handlers are not implemented yet" in zygote.stderr()
+    assert "cgi/script.py: script file not found" in zygote.stderr()
 
 
 @pytest.mark.parametrize("handler", ["misc.bad_status", "misc.hop", "misc.text_body",

@@ -11,7 +11,7 @@ import sys
 import threading
 
 import _gaelic
-from google.appengine.runtime import handlers, request_environ, request_state
+from google.appengine.runtime import cgi, handlers, request_environ, request_state
 from google.appengine.runtime import request_threads, wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
@@ -44,8 +44,9 @@ def prepare_zygote():
     """Installs the process-wide hooks. No app code runs here."""
     request_environ.install()
     request_threads.install()
-    # A WSGI handler's stdout is log output, not the response (RT9).
-    sys.stdout = sys.stderr
+    # A WSGI handler's stdout is log output, not the response (RT9); a CGI
+    # script's is its response (RT3): sys.stdout/stdin depend on the thread.
+    cgi.install()
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
         "wsgi.errors": _ErrorStream(),
@@ -70,6 +71,8 @@ def _handle(request_id, script, environ, cgi_env):
     request_state.enter(request, cgi_env)
     try:
         try:
+            if handlers.is_cgi(script):
+                return cgi.run(script, environ, _gaelic.MAX_PAYLOAD)
             app = handlers.get(script)
             if app is None:
                 return _ERROR_500
@@ -123,5 +126,7 @@ def _worker():
 
 def start_workers(first, stop):
     """Starts worker threads number first..stop-1 of this instance."""
+    if first == 0:
+        cgi.set_app_root(os.getcwd())  # the instance has just entered it
     for i in range(first, min(stop, _gaelic.threads)):
         threading.Thread(target=_worker, name="gaelic-worker-%d" % i, daemon=True).start()

@@ -1,4 +1,5 @@
 """Resolving handler scripts to WSGI applications, cached per instance (RT4).
+CGI scripts (file paths ending in .py) are served by runtime.cgi instead.
 
 "main.app" imports module `main` and takes its `app`; "pkg.mod.obj.attr"
 imports the longest importable module prefix and follows the rest as
@@ -45,14 +46,20 @@ def _load(script):
     return obj
 
 
+def is_cgi(script):
+    """A script path (dir/file.py) rather than a WSGI object path: served
+    by google.appengine.runtime.cgi."""
+    return script.endswith(".py")
+
+
 def get(script):
     """Returns the application for script, or None after logging why there
     is none (the caller answers 500)."""
     app = _apps.get(script)
     if app is not None:
         return app
-    if script.endswith(".py"):
-        log(script, "CGI script handlers are not implemented yet")
+    if is_cgi(script):
+        log(script, "a CGI script is not a WSGI application")
         return None
     try:
         app = _load(script)

@@ -1,0 +1,271 @@
+"""CGI script handlers (RT3), run the way App Engine's python27 runtime ran
+them.
+
+`script: dir/file.py` names a file under the app root. The request is in
+os.environ (the per-request environ of request_environ) and in sys.stdin;
+the response is what the script writes to sys.stdout: header lines, a blank
+line, then the body. A `Status:` header sets the status (default 200 OK), a
+`Location:` header without one means 302 Found, and a missing Content-Type
+is text/html.
+
+Caching: the file is executed as a fresh module named "__main__". If it then
+defines a main() callable without arguments, the module is kept and later
+requests on this instance call only main(), its globals intact. Otherwise
+(or if the execution failed) it is executed again on the next request.
+
+sys.stdin and sys.stdout are proxies installed once (install()): inside a
+CGI request, and in threads that request starts, they are the request's
+own streams; everywhere else stdout is the log (sys.stderr) as under WSGI.
+"""
+import http
+import inspect
+import io
+import os
+import re
+import sys
+import types
+
+from google.appengine.runtime import handlers, request_state, request_threads, wsgi
+
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+
+_app_root = None
+_cached = {}   # relative script path -> module whose main() serves it
+_active = {}   # request_state.Request -> (stdin, stdout) of a CGI request
+
+
+class ScriptError(Exception):
+    """The request cannot be served; .status is the answer, str() the reason."""
+
+    def __init__(self, status, reason):
+        super().__init__(reason)
+        self.status = status
+
+
+def set_app_root(path):
+    global _app_root
+    _app_root = os.path.realpath(path)
+
+
+def _streams():
+    return _active.get(request_state.current())
+
+
+class _StdoutProxy:
+    """sys.stdout: the calling request's CGI output, else sys.stderr."""
+
+    def _target(self):
+        s = _streams()
+        return sys.stderr if s is None else s[1]
+
+    def __getattr__(self, name):
+        return getattr(self._target(), name)
+
+    def write(self, text):
+        return self._target().write(text)
+
+    def flush(self):
+        return self._target().flush()
+
+    def __repr__(self):
+        return "<gaelic stdout -> %r>" % (self._target(),)
+
+
+class _StdinProxy:
+    """sys.stdin: the calling request's CGI body, else the process stdin."""
+
+    def __init__(self, process_stdin):
+        self._process = process_stdin
+
+    def _target(self):
+        s = _streams()
+        return self._process if s is None else s[0]
+
+    def __getattr__(self, name):
+        return getattr(self._target(), name)
+
+    def __iter__(self):
+        return iter(self._target())
+
+    def __repr__(self):
+        return "<gaelic stdin -> %r>" % (self._target(),)
+
+
+_stdout = _StdoutProxy()
+_stdin = None
+
+
+def install():
+    """Puts the proxies in sys.stdout and sys.stdin. Idempotent."""
+    global _stdin
+    if _stdin is None:
+        _stdin = _StdinProxy(sys.stdin)
+    sys.stdout = _stdout
+    sys.stdin = _stdin
+
+
+class _Output(io.BytesIO):
+    """The response buffer: refuses to grow past max_size bytes."""
+
+    def __init__(self, max_size):
+        super().__init__()
+        self.max_size = max_size
+        self.too_large = False
+
+    def write(self, data):
+        if self.tell() + len(data) > self.max_size:
+            self.too_large = True
+            raise wsgi.ResponseTooLarge("response exceeds %d bytes" % self.max_size)
+        return super().write(data)
+
+
+def resolve(script):
+    """The absolute path of script, or ScriptError. Paths are relative to
+    the app root; `$PYTHON_LIB/` means the runtime's own library."""
+    if script.startswith("$PYTHON_LIB/"):
+        base = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.realpath(__file__)))))
+        rel = script[len("$PYTHON_LIB/"):]
+    else:
+        base = _app_root or os.path.realpath(os.getcwd())
+        rel = script
+    if os.path.isabs(rel) or ".." in rel.replace("\\", "/").split("/"):
+        raise ScriptError(500, "refused: the script path leaves the app folder")
+    path = os.path.realpath(os.path.join(base, rel))
+    if os.path.commonpath([base, path]) != base:
+        raise ScriptError(500, "refused: the script resolves outside the app folder (%s)" % path)
+    if not os.path.isfile(path):
+        raise ScriptError(404, "script file not found: %s" % path)
+    return path
+
+
+def _has_zero_arg_main(module):
+    main = module.__dict__.get("main")
+    if not callable(main):
+        return False
+    try:
+        inspect.signature(main).bind()
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _execute(script):
+    """Runs the request's script: main() of a cached module, or the whole
+    file (caching the module when it defines main())."""
+    module = _cached.get(script)
+    if module is not None:
+        try:
+            module.main()
+        except SystemExit:
+            pass
+        return
+    path = resolve(script)
+    with open(path, "rb") as f:
+        source = f.read()
+    code = compile(source, path, "exec")
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    try:
+        exec(code, module.__dict__)
+    except SystemExit:
+        pass
+    if _has_zero_arg_main(module):
+        _cached.setdefault(script, module)
+
+
+def parse_output(out):
+    """Splits CGI output into (status, headers, body) or raises ValueError."""
+    headers = []
+    status = None
+    pos = 0
+    while True:
+        nl = out.find(b"\n", pos)
+        if nl < 0:
+            raise ValueError("no blank line after the headers")
+        line = out[pos:nl]
+        pos = nl + 1
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line:
+            break
+        name, colon, value = line.partition(b":")
+        if not colon or not _HEADER_NAME.match(name):
+            raise ValueError("bad header line %r" % line[:200])
+        name = name.decode("ascii")
+        value = value.strip(b" \t").decode("latin-1")
+        if name.lower() == "status":
+            status = value
+        else:
+            headers.append((name, value))
+    body = out[pos:]
+    if status is None:
+        has_location = any(n.lower() == "location" for n, _ in headers)
+        status = "302 Found" if has_location else "200 OK"
+    elif status.isdigit() and len(status) == 3:
+        try:
+            status = "%s %s" % (status, http.HTTPStatus(int(status)).phrase)
+        except ValueError:
+            status += " Unknown"
+    wsgi.check_status(status)
+    wsgi.check_headers(headers)
+    if not any(n.lower() == "content-type" for n, _ in headers) \
+            and status[:3] not in ("204", "304"):
+        headers.append(("Content-Type", "text/html"))
+    return status, headers, body
+
+
+def run(script, environ, max_size):
+    """Serves one request with a CGI script; returns (status, headers, body).
+    Failures are logged and answered 500 (404 for a missing file)."""
+    request = request_state.current()
+    output = _Output(max_size)
+    stdout = io.TextIOWrapper(output, encoding="utf-8", errors="surrogateescape",
+                              newline="\n", write_through=True)
+    stdin = io.TextIOWrapper(environ["wsgi.input"], encoding="utf-8",
+                             errors="surrogateescape", newline="")
+    _active[request] = (stdin, stdout)
+    try:
+        try:
+            try:
+                _execute(script)
+            finally:
+                # Threads the script started may still be printing.
+                request_threads.join_all(request)
+            stdout.flush()
+        except ScriptError as e:
+            handlers.log(script, str(e))
+            return _error(e.status)
+        except BaseException:
+            if output.too_large:
+                handlers.log(script, "response not sent: longer than %d bytes" % max_size)
+            else:
+                handlers.log_exception(script, "CGI script failed:")
+            return _error(500)
+        if output.too_large:
+            handlers.log(script, "response not sent: longer than %d bytes" % max_size)
+            return _error(500)
+        try:
+            return parse_output(output.getvalue())
+        except (ValueError, TypeError) as e:
+            handlers.log(script, "malformed CGI output: %s" % e)
+            return _error(500)
+    finally:
+        del _active[request]
+        # A script that replaced sys.stdout/stdin affects only its request.
+        if sys.stdout is not _stdout or sys.stdin is not _stdin:
+            install()
+
+
+_PAGES = {
+    404: ("404 Not Found", b"<h1>Not Found</h1><p>The requested URL was not found.</p>"),
+    500: ("500 Internal Server Error",
+          b"<h1>Server Error</h1><p>The application failed while handling this request.</p>"),
+}
+
+
+def _error(code):
+    status, text = _PAGES[code]
+    return (status, [("Content-Type", "text/html; charset=utf-8")],
+            b"<!DOCTYPE html>\n<html><head><title>" + status.encode() +
+            b"</title></head><body>" + text + b"</body></html>\n")

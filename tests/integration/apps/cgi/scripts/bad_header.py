@@ -1,0 +1,4 @@
+print("Content-Type: text/plain")
+print("this is not a header")
+print("")
+print("body")

@@ -1,0 +1,4 @@
+print("Content-Type: text/plain")
+print("")
+print("partial output")
+raise RuntimeError("CGI-FAILURE-MARKER")

@@ -1,0 +1,3 @@
+import sys
+
+sys.stdout.write("X-Only: yes\r\n\r\n")

@@ -1,0 +1,2 @@
+print("Location: /counter")
+print("")

@@ -1,0 +1,219 @@
+"""CGI script handlers (RT3): the request in os.environ and sys.stdin, the
+response read from sys.stdout, scripts with main() cached per instance."""
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from harness import REPO, app_path, copy_app, http_request
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    # One instance, several threads: caching is observable and concurrent
+    # requests share the process (and so sys.stdout).
+    return mserve(app_path("cgi"), "--max_instances", "1", "--threads", "4")
+
+
+def get(srv, path, method="GET", headers=None, body=None):
+    return http_request(srv.port, method, path, headers, body)
+
+
+def get_json(srv, path):
+    r = get(srv, path)
+    assert r.status == 200, (r, srv.stderr_text()[-3000:])
+    return json.loads(r.body)
+
+
+def wait_for_log(srv, text, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in srv.stderr_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_cached_script_counts_on_one_instance(serve):
+    # A fresh server, so the counts start at 1.
+    s = serve(app_path("cgi"), "--max_instances", "1")
+    got = [get_json(s, "/counter") for _ in range(3)]
+    assert [g["count"] for g in got] == [1, 2, 3], got
+    assert len({g["instance_id"] for g in got}) == 1, got
+    # The file itself ran once; main() alone ran afterwards.
+    assert [g["executions"] for g in got] == [1, 1, 1]
+    assert got[0]["name"] == "__main__"
+
+
+def test_uncached_script_runs_every_time(srv):
+    got = [get_json(srv, "/uncached") for _ in range(3)]
+    runs = [g["runs"] for g in got]
+    assert runs == list(range(runs[0], runs[0] + 3)), got
+    assert [g["count"] for g in got] == [1, 1, 1], "globals survived a re-execution"
+    assert len({g["instance_id"] for g in got}) == 1
+    assert got[0]["name"] == "__main__"
+
+
+def test_environment_has_request(srv):
+    assert get_json(srv, "/uncached?a=1&b=2")["query"] == "a=1&b=2"
+
+
+def test_status_header(srv):
+    r = get(srv, "/dyn/status")
+    assert r.status == 404 and r.reason == "Not Found"
+    assert r.header("X-Custom") == "hello"
+    assert r.header("Status") is None
+    assert r.body == b"status page\n"
+    r = get(srv, "/dyn/status?s=201")
+    assert (r.status, r.reason) == (201, "Created")
+    r = get(srv, "/dyn/status?s=418+Teapot+Time")
+    assert (r.status, r.reason) == (418, "Teapot Time")
+
+
+def test_location_without_status_redirects(srv):
+    r = get(srv, "/dyn/redirect")
+    assert r.status == 302
+    assert r.header("Location") == "/counter"
+    assert r.body == b""
+
+
+def test_headers_only_output(srv):
+    r = get(srv, "/dyn/headers_only")
+    assert r.status == 200
+    assert r.header("X-Only") == "yes"
+    assert r.header("Content-Type") == "text/html"  # App Engine's default
+    assert r.body == b""
+
+
+def test_post_body_as_text(srv):
+    body = "name=gaelic&text=h\u00e9llo".encode("utf-8")
+    r = get(srv, "/dyn/echo", "POST", [("Content-Type", "application/x-www-form-urlencoded")],
+            body)
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    assert r.header("X-Kind") == "text"
+    assert r.header("X-Content-Length") == str(len(body))
+    assert r.body == body
+
+
+def test_post_body_as_bytes(srv):
+    body = bytes(range(256)) * 4 + b"\r\n\r\nend"
+    r = get(srv, "/dyn/echo?bytes", "POST", [("Content-Type", "application/octet-stream")],
+            body)
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    assert r.header("X-Kind") == "bytes"
+    assert r.body == body
+
+
+@pytest.mark.parametrize("script,reason", [
+    ("no_blank", "no blank line after the headers"),
+    ("bad_header", "bad header line"),
+])
+def test_malformed_output_is_500(srv, script, reason):
+    r = get(srv, "/dyn/" + script)
+    assert r.status == 500
+    assert b"this is not a header" not in r.body
+    assert wait_for_log(srv, "scripts/%s.py: malformed CGI output: %s" % (script, reason)), \
+        srv.stderr_text()[-2000:]
+
+
+def test_import_error_is_500_with_traceback(srv):
+    for _ in range(2):  # not cached: the second request fails the same way
+        r = get(srv, "/dyn/broken")
+        assert r.status == 500
+    assert wait_for_log(srv, "ModuleNotFoundError: No module named "
+                             "'no_such_module_for_gaelic_cgi'"), srv.stderr_text()[-2000:]
+    assert "scripts/broken.py: Traceback (most recent call last):" in srv.stderr_text()
+
+
+def test_syntax_error_is_500_with_traceback(srv):
+    r = get(srv, "/dyn/syntax")
+    assert r.status == 500
+    assert wait_for_log(srv, "scripts/syntax.py: SyntaxError"), srv.stderr_text()[-2000:]
+
+
+def test_exception_after_output_is_500(srv):
+    r = get(srv, "/dyn/fails")
+    assert r.status == 500
+    assert b"partial output" not in r.body
+    assert wait_for_log(srv, "RuntimeError: CGI-FAILURE-MARKER")
+
+
+def test_sys_exit_ends_script_normally(srv):
+    r = get(srv, "/dyn/exits")
+    assert r.status == 200
+    assert r.body == b"bye\n"
+
+
+def test_missing_script_is_404_and_logged(srv):
+    r = get(srv, "/dyn/no_such_script")
+    assert r.status == 404
+    assert wait_for_log(srv, "scripts/no_such_script.py: script file not found")
+
+
+def test_dotdot_script_path_is_refused(srv):
+    r = get(srv, "/dyn/../main")
+    assert r.status == 500
+    assert b"WSGI" not in r.body
+    assert wait_for_log(srv, "scripts/../main.py: refused")
+
+
+def test_symlink_out_of_app_is_refused(serve, tmp_path):
+    outside = tmp_path / "outside.py"
+    outside.write_text('print("Content-Type: text/plain")\nprint()\nprint("LEAKED")\n')
+    d = copy_app("cgi", tmp_path / "app")
+    os.symlink(str(outside), os.path.join(d, "scripts", "escape.py"))
+    s = serve(d)
+    r = get(s, "/dyn/escape")
+    assert r.status == 500
+    assert b"LEAKED" not in r.body
+    assert wait_for_log(s, "scripts/escape.py: refused")
+
+
+def test_concurrent_requests_do_not_mix_output(srv):
+    results = {}
+
+    def one(token):
+        results[token] = get(srv, "/dyn/slow?" + token)
+
+    tokens = ["alpha", "bravo", "charlie"]
+    threads = [threading.Thread(target=one, args=(t,)) for t in tokens]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - start
+    for token in tokens:
+        r = results[token]
+        assert r.status == 200, (r, srv.stderr_text()[-2000:])
+        want = "".join("%s-%d\n" % (token, i) for i in range(5)) + token + "-thread\n"
+        assert r.body.decode() == want
+    # They really ran at the same time (each takes 0.5 s).
+    assert took < 1.4, took
+
+
+def test_wsgi_handler_print_is_log_output(srv):
+    r = get(srv, "/wsgi")
+    assert r.status == 200
+    assert r.body == b"wsgi response"
+    assert wait_for_log(srv, "WSGI-PRINT-MARKER"), srv.stderr_text()[-2000:]
+    # A CGI request after it is unaffected.
+    assert get(srv, "/dyn/exits").body == b"bye\n"
+
+
+def test_example_app(serve):
+    s = serve(os.path.join(REPO, "examples", "cgi"))
+    counts = []
+    for _ in range(3):
+        r = get(s, "/")
+        assert r.status == 200, (r, s.stderr_text()[-2000:])
+        counts.append(r.body.decode())
+    assert [c.split(" has served this page ")[1] for c in counts] == \
+        ["1 time(s).\n", "2 time(s).\n", "3 time(s).\n"]
+    r = get(s, "/env?x=1", "POST", [("Content-Type", "text/plain")], b"hello body")
+    assert r.status == 200
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+    assert b"<th>QUERY_STRING</th><td>x=1</td>" in r.body
+    assert b"<pre>hello body</pre>" in r.body
