@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "gzip.h"
 #include "log.h"
 #include "router.h"
+#include "static.h"
 
 enum conn_state {
     C_READ,  /* reading a request head or body */
@@ -38,6 +40,9 @@ struct conn {
     unsigned in_input : 1; /* inside process_input: do not recurse */
     buf_t rbuf;
     buf_t wbuf;
+    int file_fd;      /* static file sent after wbuf, or -1 */
+    off_t file_off;   /* next byte of file_fd to send */
+    size_t file_left; /* bytes of file_fd still to send */
     http_request_t req;
     job_t job;
     buf_t env;
@@ -85,6 +90,10 @@ static void conn_close(conn_t *c)
         c->job_active = 0;
     }
     loop_timer_stop(&srv->loop, &c->timer);
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    c->file_fd = -1;
+    c->file_left = 0;
     loop_del(&srv->loop, &c->w);
     close(c->w.fd);
     c->w.fd = -1;
@@ -124,6 +133,7 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer)
     }
     c->srv = srv;
     c->w.fd = fd;
+    c->file_fd = -1;
     c->w.cb = conn_event;
     c->timer.cb = conn_timeout;
     c->writable = 1;
@@ -314,6 +324,32 @@ static int is_reserved_path(const char *path, size_t len)
            (len == 9 && memcmp(path, "/_ah/stop", 9) == 0);
 }
 
+/* static_dir / static_files: answered here, the body sent from the file
+ * by conn_write with sendfile. */
+static void serve_static(conn_t *c, const handler_t *h)
+{
+    if (c->srv->stopping)
+        c->close_after = 1;
+    int keep = c->req.keep_alive && !c->close_after;
+    static_result_t res;
+    size_t mark = c->wbuf.len;
+    static_serve(c->srv->cfg, h, c->route.target, &c->req, keep, c->head_only, &c->wbuf, &res);
+    if (res.status == 404) {
+        c->wbuf.len = mark;
+        send_simple(c, 404, 0);
+        return;
+    }
+    if (!keep)
+        c->close_after = 1;
+    if (res.fd >= 0) {
+        c->file_fd = res.fd;
+        c->file_off = res.offset;
+        c->file_left = res.length;
+    }
+    log_request(c, res.status, res.body_len, NULL);
+    finish_request(c);
+}
+
 static void handle_request(conn_t *c)
 {
     server_t *srv = c->srv;
@@ -348,9 +384,7 @@ static void handle_request(conn_t *c)
     c->has_route = 1;
     const handler_t *h = c->route.handler;
     if (h->kind != HANDLER_SCRIPT) {
-        /* Static handlers are served by the master in a later step. */
-        log_warn("%.*s: static handler (line %d) not served yet", (int)path_len, path, h->line);
-        send_simple(c, 404, 0);
+        serve_static(c, h);
         return;
     }
     if (h->login != LOGIN_OPTIONAL) {
@@ -530,6 +564,31 @@ static void conn_write(conn_t *c)
         conn_close(c);
         return;
     }
+    while (c->file_left > 0) {
+        size_t chunk = c->file_left > (1u << 20) ? (1u << 20) : c->file_left;
+        ssize_t n = sendfile(c->w.fd, c->file_fd, &c->file_off, chunk);
+        if (n > 0) {
+            c->file_left -= (size_t)n;
+            if (c->state == C_WRITE)
+                set_deadline(c, c->srv->o.body_timeout_ms);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->writable = 0;
+            return;
+        }
+        /* An error, or the file shrank: the promised length cannot be kept. */
+        if (n == 0)
+            log_warn("static file shrank while being sent; closing the connection");
+        conn_close(c);
+        return;
+    }
+    if (c->file_fd >= 0) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
     if (c->state == C_WRITE)
         request_done(c);
 }
@@ -550,7 +609,7 @@ static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events)
         c->peer_eof = 1;
     if (events & EPOLLOUT) {
         c->writable = 1;
-        if (c->wbuf.len > 0)
+        if (c->wbuf.len > 0 || c->file_left > 0)
             conn_write(c);
         if (c->closed)
             return;

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "static.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
@@ -471,6 +472,12 @@ int serve_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     app_identity(srv);
+    if (static_init(srv->cfg->root) < 0) {
+        fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));
+        config_free(srv->cfg);
+        free(srv);
+        return EXIT_USAGE;
+    }
 
     char exe[PATH_MAX], python_dir[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -541,6 +548,7 @@ out:
     if (srv->signal_w.fd >= 0)
         close(srv->signal_w.fd);
     loop_close(&srv->loop);
+    static_close();
     config_free(srv->cfg);
     free(srv);
     return rc;

@@ -1,0 +1,463 @@
+#include "static.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int root_fd = -1;
+
+int static_init(const char *root)
+{
+    static_close();
+    root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return root_fd < 0 ? -1 : 0;
+}
+
+void static_close(void)
+{
+    if (root_fd >= 0)
+        close(root_fd);
+    root_fd = -1;
+}
+
+/* ---------- content types ---------- */
+
+static const struct {
+    const char *ext, *type;
+} mime_types[] = {
+    {"html", "text/html"},
+    {"htm", "text/html"},
+    {"css", "text/css"},
+    {"js", "text/javascript"},
+    {"mjs", "text/javascript"},
+    {"json", "application/json"},
+    {"map", "application/json"},
+    {"txt", "text/plain"},
+    {"csv", "text/csv"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"avif", "image/avif"},
+    {"bmp", "image/bmp"},
+    {"ico", "image/x-icon"},
+    {"pdf", "application/pdf"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
+    {"tar", "application/x-tar"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"eot", "application/vnd.ms-fontobject"},
+    {"mp3", "audio/mpeg"},
+    {"ogg", "audio/ogg"},
+    {"wav", "audio/wav"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"wasm", "application/wasm"},
+    {"rss", "application/rss+xml"},
+    {"atom", "application/atom+xml"},
+    {"manifest", "text/cache-manifest"},
+    {"webmanifest", "application/manifest+json"},
+};
+
+const char *static_mime_type(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (dot && dot[1])
+        for (size_t i = 0; i < sizeof mime_types / sizeof *mime_types; i++)
+            if (strcasecmp(dot + 1, mime_types[i].ext) == 0)
+                return mime_types[i].type;
+    return "application/octet-stream";
+}
+
+/* ---------- paths ---------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int static_clean_path(const char *target, char *out, size_t outlen, const char **why)
+{
+    size_t o = 0, seg = 0; /* seg: where the current segment starts in out */
+    *why = NULL;
+    if (outlen == 0) {
+        *why = "path too long";
+        return -1;
+    }
+    for (const char *p = target;; p++) {
+        char c = *p;
+        if (c == '%') {
+            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+            if (hi < 0 || lo < 0) {
+                *why = "bad percent escape";
+                return -1;
+            }
+            c = (char)(hi * 16 + lo);
+            if (c == '\0') {
+                *why = "NUL in path";
+                return -1;
+            }
+            p += 2;
+        } else if (c == '\0') {
+            c = '/'; /* ends the last segment */
+        }
+        if (c == '\\') {
+            *why = "backslash in path";
+            return -1;
+        }
+        if (c == '/') {
+            size_t n = o - seg;
+            if (n == 2 && out[seg] == '.' && out[seg + 1] == '.') {
+                *why = "\"..\" in path";
+                return -1;
+            }
+            if (n == 0 || (n == 1 && out[seg] == '.')) {
+                o = seg; /* drop empty and "." segments */
+            } else {
+                if (o + 1 >= outlen) {
+                    *why = "path too long";
+                    return -1;
+                }
+                out[o++] = '/';
+                seg = o;
+            }
+            if (*p == '\0')
+                break;
+            continue;
+        }
+        if (o + 1 >= outlen) {
+            *why = "path too long";
+            return -1;
+        }
+        out[o++] = c;
+    }
+    if (o > 0 && out[o - 1] == '/')
+        o--;
+    out[o] = '\0';
+    if (o == 0) {
+        *why = "empty path";
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- conditional and range requests ---------- */
+
+static int parse_num(const char **p, const char *end, off_t *out)
+{
+    const char *s = *p;
+    off_t v = 0;
+    while (s < end && *s >= '0' && *s <= '9') {
+        if (v > (((off_t)1 << 62) - 10) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+        s++;
+    }
+    if (s == *p)
+        return -1;
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+int static_parse_range(const char *v, size_t len, off_t size, off_t *first, off_t *last)
+{
+    if (!v)
+        return 0;
+    const char *p = v, *end = v + len;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (end - p < 6 || strncasecmp(p, "bytes=", 6) != 0)
+        return 0;
+    p += 6;
+    if (memchr(p, ',', (size_t)(end - p)))
+        return 0; /* several ranges: answered with the whole file */
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    off_t a, b;
+    if (p < end && *p == '-') {
+        p++;
+        if (parse_num(&p, end, &b) < 0 || p != end)
+            return 0;
+        if (b == 0 || size == 0)
+            return -1;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return 1;
+    }
+    if (parse_num(&p, end, &a) < 0 || p >= end || *p != '-')
+        return 0;
+    p++;
+    if (p == end) {
+        b = size - 1;
+    } else {
+        if (parse_num(&p, end, &b) < 0 || p != end || b < a)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size)
+        return -1;
+    *first = a;
+    *last = b;
+    return 1;
+}
+
+time_t static_parse_date(const char *v, size_t len)
+{
+    static const char *const formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                          "%a %b %d %H:%M:%S %Y"};
+    char s[64];
+    if (!v || len == 0 || len >= sizeof s)
+        return -1;
+    memcpy(s, v, len);
+    s[len] = '\0';
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *e = strptime(s, formats[i], &tm);
+        if (e && *e == '\0')
+            return timegm(&tm);
+    }
+    return -1;
+}
+
+int static_etag_matches(const char *v, size_t len, const char *etag)
+{
+    if (!v)
+        return 0;
+    const char *want = etag;
+    if (strncmp(want, "W/", 2) == 0)
+        want += 2;
+    size_t wlen = strlen(want);
+    const char *p = v, *end = v + len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        if (p >= end)
+            break;
+        if (*p == '*')
+            return 1;
+        if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+            p += 2;
+        const char *s = p;
+        if (p < end && *p == '"') {
+            p++;
+            while (p < end && *p != '"')
+                p++;
+            if (p < end)
+                p++;
+        } else {
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                p++;
+        }
+        if ((size_t)(p - s) == wlen && memcmp(s, want, wlen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---------- serving ---------- */
+
+static void fmt_date(time_t t, char *out, size_t n)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static int refuse(const char *target, const char *why, static_result_t *res)
+{
+    log_warn("static file '%s' refused: %s", target, why);
+    res->status = 404;
+    return -1;
+}
+
+/* Opens the checked path beneath the app root; the kernel refuses any
+ * resolution that leaves it (including through symlinks). */
+static int open_beneath(const char *rel)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do
+        fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
+    while (fd < 0 && errno == EINTR);
+    return (int)fd;
+}
+
+static void end_head(buf_t *out, int keep_alive, int http10, int with_length, size_t length)
+{
+    const char *conn =
+        keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
+    buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\n", http_date_now());
+    if (with_length)
+        buf_printf(out, "Content-Length: %zu\r\n", length);
+    buf_printf(out, "%s\r\n", conn);
+}
+
+void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
+                  const http_request_t *req, int keep_alive, int head_only, buf_t *out,
+                  static_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    res->fd = -1;
+    int http10 = req->http_major == 1 && req->http_minor == 0;
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+        res->status = 405;
+        buf_append_str(out, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n");
+        end_head(out, keep_alive, http10, 1, 0);
+        return;
+    }
+    char rel[4096];
+    const char *why;
+    if (static_clean_path(target, rel, sizeof rel, &why) < 0) {
+        refuse(target, why, res);
+        return;
+    }
+    if (root_fd < 0) {
+        refuse(target, "app root not open", res);
+        return;
+    }
+    if (config_is_skipped(cfg, rel)) {
+        refuse(target, "matched by skip_files", res);
+        return;
+    }
+    if (h->kind == HANDLER_STATIC_FILES && h->upload_re) {
+        pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+        int rc = md ? pcre2_match(h->upload_re, (PCRE2_SPTR)rel, strlen(rel), 0, 0, md, NULL) : -1;
+        pcre2_match_data_free(md);
+        if (rc < 0) {
+            refuse(target, "not matched by the handler's upload", res);
+            return;
+        }
+    }
+    int fd = open_beneath(rel);
+    if (fd < 0) {
+        if (errno == EXDEV || errno == ELOOP)
+            refuse(target, "outside the app folder", res);
+        else
+            refuse(target, strerror(errno), res);
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        refuse(target, "not a regular file", res);
+        return;
+    }
+
+    char etag[64], lastmod[40];
+    snprintf(etag, sizeof etag, "\"%lx-%lx\"", (unsigned long)st.st_size,
+             (unsigned long)st.st_mtime);
+    fmt_date(st.st_mtime, lastmod, sizeof lastmod);
+
+    size_t vlen;
+    const char *inm = http_request_header(req, "if-none-match", &vlen);
+    int not_modified = 0;
+    if (inm) {
+        not_modified = static_etag_matches(inm, vlen, etag);
+    } else {
+        const char *ims = http_request_header(req, "if-modified-since", &vlen);
+        time_t t = static_parse_date(ims, ims ? vlen : 0);
+        not_modified = t != (time_t)-1 && t >= st.st_mtime;
+    }
+
+    off_t first = 0, last = st.st_size - 1;
+    int range = 0;
+    if (!not_modified) {
+        const char *rv = http_request_header(req, "range", &vlen);
+        if (rv) {
+            range = static_parse_range(rv, vlen, st.st_size, &first, &last);
+            size_t irlen;
+            const char *ir = http_request_header(req, "if-range", &irlen);
+            if (range != 0 && ir) {
+                int ok;
+                if (irlen > 0 && (ir[0] == '"' || ir[0] == 'W'))
+                    ok = irlen == strlen(etag) && memcmp(ir, etag, irlen) == 0;
+                else
+                    ok = static_parse_date(ir, irlen) == st.st_mtime;
+                if (!ok)
+                    range = 0;
+            }
+            if (range == 0) {
+                first = 0;
+                last = st.st_size - 1;
+            }
+        }
+    }
+
+    if (range < 0) {
+        close(fd);
+        res->status = 416;
+        buf_printf(out, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */%lld\r\n",
+                   (long long)st.st_size);
+        end_head(out, keep_alive, http10, 1, 0);
+        return;
+    }
+
+    res->status = not_modified ? 304 : range ? 206 : 200;
+    buf_append_str(out, not_modified ? "HTTP/1.1 304 Not Modified\r\n"
+                        : range      ? "HTTP/1.1 206 Partial Content\r\n"
+                                     : "HTTP/1.1 200 OK\r\n");
+    if (!not_modified) {
+        const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
+        buf_printf(out, "Content-Type: %s\r\n", type);
+        if (range)
+            buf_printf(out, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)first,
+                       (long long)last, (long long)st.st_size);
+        else
+            buf_append_str(out, "Accept-Ranges: bytes\r\n");
+    }
+    buf_printf(out, "ETag: %s\r\nLast-Modified: %s\r\n", etag, lastmod);
+    long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;
+    if (exp >= 0) {
+        char expires[40];
+        fmt_date(time(NULL) + exp, expires, sizeof expires);
+        buf_printf(out, "Cache-Control: public, max-age=%ld\r\nExpires: %s\r\n", exp, expires);
+    }
+    if (not_modified) {
+        close(fd);
+        end_head(out, keep_alive, http10, 0, 0);
+        return;
+    }
+    size_t length = st.st_size == 0 ? 0 : (size_t)(last - first + 1);
+    end_head(out, keep_alive, http10, 1, length);
+    res->body_len = length;
+    if (head_only || length == 0) {
+        close(fd);
+        return;
+    }
+    res->fd = fd;
+    res->offset = first;
+    res->length = length;
+}

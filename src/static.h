@@ -1,0 +1,56 @@
+/* Static files (RT1): static_dir and static_files handlers answered by the
+ * master itself, without an instance. Paths are checked here and opened
+ * beneath the app root with openat2, so nothing outside the app folder
+ * (by "..", an absolute path or a symlink) can be served. */
+#ifndef GAELIC_STATIC_H
+#define GAELIC_STATIC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "http.h"
+
+/* Opens the app root (O_PATH) once at start. Returns 0 or -1 (errno). */
+int static_init(const char *root);
+void static_close(void);
+
+/* Content-Type for a file name by its extension (case-insensitive);
+ * "application/octet-stream" when unknown. */
+const char *static_mime_type(const char *path);
+
+/* Percent-decodes target and normalises it into out ('/'-separated, no
+ * empty or "." segments). Returns 0, or -1 with *why set when it has a NUL,
+ * a backslash, a ".." segment, a bad escape, is empty or too long. */
+int static_clean_path(const char *target, char *out, size_t outlen, const char **why);
+
+/* A Range header against a file of `size` bytes. Returns 1 with
+ * [*first, *last] for one satisfiable range, 0 when the header is to be
+ * ignored (absent, malformed, several ranges), -1 when unsatisfiable. */
+int static_parse_range(const char *v, size_t len, off_t size, off_t *first, off_t *last);
+
+/* Parses an HTTP date (IMF-fixdate, RFC 850 or asctime); -1 when invalid. */
+time_t static_parse_date(const char *v, size_t len);
+
+/* 1 when an If-None-Match value (list or "*") matches etag (weak compare). */
+int static_etag_matches(const char *v, size_t len, const char *etag);
+
+typedef struct {
+    int status;      /* 200, 206, 304, 405, 416; 404 when refused (nothing written) */
+    int fd;          /* file to send after the head, or -1 */
+    off_t offset;    /* where the body starts in fd */
+    size_t length;   /* body bytes to send from fd */
+    size_t body_len; /* for the request log */
+} static_result_t;
+
+/* Answers a request routed to static handler h with target (route.target).
+ * On anything but 404 the response head is appended to out and, unless
+ * head_only, res->fd/offset/length say what to sendfile after it (fd owned
+ * by the caller). */
+void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
+                  const http_request_t *req, int keep_alive, int head_only, buf_t *out,
+                  static_result_t *res);
+
+#endif

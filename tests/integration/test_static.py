@@ -1,0 +1,306 @@
+"""Static files (RT1): static_dir, static_files + upload, mime_type,
+expiration / default_expiration, ETag / Last-Modified with 304, Range,
+path-escape refusals, served by the master without starting an instance."""
+import email.utils
+import os
+import time
+
+import pytest
+
+from harness import Conn, copy_app, http_request
+
+APP = "static"
+
+
+@pytest.fixture(scope="module")
+def appdir(tmp_path_factory):
+    d = copy_app(APP, tmp_path_factory.mktemp("static") / "app")
+    with open(os.path.join(d, "static", "big.bin"), "wb") as f:
+        f.write(os.urandom(3 * 1024 * 1024 + 7))
+    outside = os.path.join(os.path.dirname(d), "outside.txt")
+    with open(outside, "w") as f:
+        f.write("OUTSIDE-SECRET\n")
+    os.symlink(outside, os.path.join(d, "static", "link_out.txt"))
+    os.symlink("/etc", os.path.join(d, "static", "etc_link"))
+    os.symlink("index.html", os.path.join(d, "static", "link_in.html"))
+    return d
+
+
+@pytest.fixture(scope="module")
+def srv(mserve, appdir):
+    return mserve(appdir, "--log_level", "debug")
+
+
+def read(appdir, rel):
+    with open(os.path.join(appdir, rel), "rb") as f:
+        return f.read()
+
+
+def get(srv, path, headers=None, method="GET"):
+    return http_request(srv.port, method, path, headers=headers)
+
+
+def wait_log(srv, text, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in srv.stderr_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("path,rel,ctype", [
+    ("/static/index.html", "static/index.html", "text/html"),
+    ("/static/css/site.css", "static/css/site.css", "text/css"),
+    ("/static/blob.bin", "static/blob.bin", "application/octet-stream"),
+    ("/static/unknown.qqq", "static/unknown.qqq", "application/octet-stream"),
+    ("/f/a.txt", "files/a.txt", "text/plain"),
+    ("/typed/a.txt", "files/a.txt", "application/x-custom"),
+    ("/static/link_in.html", "static/index.html", "text/html"),
+])
+def test_get(srv, appdir, path, rel, ctype):
+    r = get(srv, path)
+    body = read(appdir, rel)
+    assert r.status == 200, r
+    assert r.header("Content-Type") == ctype
+    assert r.header("Content-Length") == str(len(body))
+    assert r.header("Accept-Ranges") == "bytes"
+    assert r.body == body
+    assert r.header("ETag", "").startswith('"')
+    assert email.utils.parsedate_to_datetime(r.header("Last-Modified"))
+
+
+def test_big_binary_intact(srv, appdir):
+    r = get(srv, "/static/big.bin")
+    assert r.status == 200
+    assert r.body == read(appdir, "static/big.bin")
+
+
+def test_head(srv, appdir):
+    with Conn(srv.port) as c:
+        c.request("HEAD", "/static/blob.bin")
+        r = c.read_response(head=True)
+        assert r.status == 200
+        assert r.header("Content-Length") == str(len(read(appdir, "static/blob.bin")))
+        # the connection is still in step: no body followed the head
+        c.request("GET", "/static/index.html")
+        r2 = c.read_response()
+        assert r2.status == 200 and r2.body == read(appdir, "static/index.html")
+
+
+def test_304_if_none_match(srv):
+    etag = get(srv, "/static/index.html").header("ETag")
+    for inm in (etag, "W/" + etag, '"nope", ' + etag, "*"):
+        with Conn(srv.port) as c:
+            c.request("GET", "/static/index.html", [("If-None-Match", inm)])
+            r = c.read_response()
+            assert r.status == 304, inm
+            assert r.header("Content-Length") is None
+            assert r.header("ETag") == etag
+            assert r.body == b""
+            assert c.buf == b""
+    assert get(srv, "/static/index.html", [("If-None-Match", '"other"')]).status == 200
+
+
+def test_304_if_modified_since(srv):
+    lm = get(srv, "/static/index.html").header("Last-Modified")
+    assert get(srv, "/static/index.html", [("If-Modified-Since", lm)]).status == 304
+    later = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    assert get(srv, "/static/index.html", [("If-Modified-Since", later)]).status == 304
+    old = "Sat, 01 Jan 2000 00:00:00 GMT"
+    r = get(srv, "/static/index.html", [("If-Modified-Since", old)])
+    assert r.status == 200 and r.body
+    # If-None-Match wins over If-Modified-Since
+    r = get(srv, "/static/index.html", [("If-None-Match", '"x"'), ("If-Modified-Since", lm)])
+    assert r.status == 200
+
+
+@pytest.mark.parametrize("rng,first,last", [
+    ("bytes=0-9", 0, 9),
+    ("bytes=10-", 10, None),
+    ("bytes=-5", None, None),
+    ("bytes=100-999999", 100, None),
+])
+def test_range(srv, appdir, rng, first, last):
+    data = read(appdir, "static/blob.bin")
+    size = len(data)
+    if first is None:
+        first = size - 5
+    if last is None:
+        last = size - 1
+    r = get(srv, "/static/blob.bin", [("Range", rng)])
+    assert r.status == 206, r
+    assert r.header("Content-Range") == "bytes %d-%d/%d" % (first, last, size)
+    assert r.body == data[first:last + 1]
+    assert r.header("Content-Length") == str(last - first + 1)
+
+
+def test_range_unsatisfiable(srv, appdir):
+    size = len(read(appdir, "static/blob.bin"))
+    for rng in ("bytes=%d-" % size, "bytes=-0", "bytes=999999-"):
+        r = get(srv, "/static/blob.bin", [("Range", rng)])
+        assert r.status == 416, rng
+        assert r.header("Content-Range") == "bytes */%d" % size
+
+
+def test_range_ignored(srv, appdir):
+    data = read(appdir, "static/blob.bin")
+    for rng in ("bytes=0-1,5-6", "bytes=5-2", "items=0-1", "bytes=x-"):
+        r = get(srv, "/static/blob.bin", [("Range", rng)])
+        assert r.status == 200, rng
+        assert r.body == data
+
+
+def test_if_range(srv, appdir):
+    data = read(appdir, "static/blob.bin")
+    r0 = get(srv, "/static/blob.bin")
+    etag, lm = r0.header("ETag"), r0.header("Last-Modified")
+    for ir in (etag, lm):
+        r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), ("If-Range", ir)])
+        assert r.status == 206 and r.body == data[:4], ir
+    for ir in ('"stale"', "Sat, 01 Jan 2000 00:00:00 GMT", "W/" + etag):
+        r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), ("If-Range", ir)])
+        assert r.status == 200 and r.body == data, ir
+
+
+def max_age(r):
+    cc = r.header("Cache-Control")
+    assert cc and cc.startswith("public, max-age="), cc
+    return int(cc.split("=", 1)[1])
+
+
+def test_expiration(srv):
+    r = get(srv, "/short/index.html")
+    assert max_age(r) == 30
+    exp = email.utils.parsedate_to_datetime(r.header("Expires")).timestamp()
+    assert abs(exp - (time.time() + 30)) < 5
+
+
+def test_default_expiration(srv):
+    r = get(srv, "/static/index.html")
+    assert max_age(r) == 3600
+    exp = email.utils.parsedate_to_datetime(r.header("Expires")).timestamp()
+    assert abs(exp - (time.time() + 3600)) < 5
+
+
+def test_no_expiration_no_cache_control(serve, tmp_path):
+    d = copy_app(APP, tmp_path / "app")
+    yaml_path = os.path.join(d, "app.yaml")
+    with open(yaml_path) as f:
+        text = f.read().replace("default_expiration: 1h\n", "")
+    with open(yaml_path, "w") as f:
+        f.write(text)
+    s = serve(d)
+    r = get(s, "/static/index.html")
+    assert r.status == 200
+    assert r.header("Cache-Control") is None and r.header("Expires") is None
+    assert max_age(get(s, "/short/index.html")) == 30
+
+
+def test_upload_mismatch(srv):
+    r = get(srv, "/any/files/a.txt")
+    assert r.status == 200  # upload: .* allows it
+    assert get(srv, "/typed/b.dat").status == 200
+    # /f/ serves only what `upload: files/.*\.txt` allows
+    assert get(srv, "/f/b.dat").status == 404
+    assert wait_log(srv, "upload")
+
+
+def test_skip_files(srv):
+    assert get(srv, "/static/old.bak").status == 404
+    assert get(srv, "/any/secret/key.txt").status == 404
+    assert wait_log(srv, "skip_files")
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../app.yaml",
+    "/static/..%2fapp.yaml",
+    "/static/%2e%2e/app.yaml",
+    "/static/%2E%2E%2Fapp.yaml",
+    "/static/css/..%2f..%2fapp.yaml",
+    "/static/..%5capp.yaml",
+    "/static/%5c..%5capp.yaml",
+    "/static/index.html%00.txt",
+    "/static//etc/passwd",
+    "/any//etc/passwd",
+    "/any/%2fetc%2fpasswd",
+    "/any/../../outside.txt",
+    "/static/link_out.txt",
+    "/static/etc_link/passwd",
+    "/any/static/link_out.txt",
+    "/static/%2e%2e/%2e%2e/outside.txt",
+    "/static/css",
+    "/static/",
+    "/any/proc/self/root/etc/passwd",
+])
+def test_traversal_refused(srv, path):
+    with Conn(srv.port) as c:
+        c.send("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
+        r = c.read_response()
+    assert r.status in (400, 404), (path, r)
+    assert b"OUTSIDE-SECRET" not in r.body
+    assert b"root:" not in r.body
+    assert b"application: statictest" not in r.body
+
+
+def test_symlink_out_logged(srv):
+    assert get(srv, "/static/link_out.txt").status == 404
+    assert wait_log(srv, "outside the app folder")
+
+
+def test_app_yaml_by_any_is_served_only_under_root(srv, appdir):
+    # a file inside the app folder is fine (upload: .*); the point is
+    # that nothing outside it is reachable
+    r = get(srv, "/any/app.yaml")
+    assert r.status == 200 and r.body == read(appdir, "app.yaml")
+
+
+def test_no_instance_started(srv):
+    for p in ("/static/index.html", "/f/a.txt", "/typed/a.txt"):
+        assert get(srv, p).status == 200
+    assert wait_log(srv, "/typed/a.txt")
+    err = srv.stderr_text()
+    assert "instance 1 starting" not in err, err
+    assert "must never run" not in err
+
+
+def test_pipelined_keepalive(srv, appdir):
+    paths = ["/static/index.html", "/static/blob.bin", "/f/a.txt", "/static/css/site.css",
+             "/static/big.bin", "/static/index.html"]
+    with Conn(srv.port, timeout=30) as c:
+        c.send("".join("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p for p in paths)
+               + "HEAD /static/blob.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+               + "GET /static/blob.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1-2\r\n\r\n"
+               + "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+               + "GET /f/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        for p in paths:
+            r = c.read_response()
+            assert r.status == 200, p
+            rel = p.replace("/f/", "files/").lstrip("/")
+            assert r.body == read(appdir, rel), p
+        r = c.read_response(head=True)
+        assert r.status == 200 and r.body == b""
+        r = c.read_response()
+        assert r.status == 206 and r.body == read(appdir, "static/blob.bin")[1:3]
+        assert c.read_response().status == 404
+        r = c.read_response()
+        assert r.status == 200 and r.body == read(appdir, "files/a.txt")
+
+
+def test_method_not_allowed(srv):
+    for m in ("POST", "PUT", "DELETE"):
+        with Conn(srv.port) as c:
+            c.request(m, "/static/index.html", body=b"x")
+            r = c.read_response()
+            assert r.status == 405, m
+            assert r.header("Allow") == "GET, HEAD"
+            # keep-alive still works after it
+            c.request("GET", "/static/index.html")
+            assert c.read_response().status == 200
+
+
+def test_http10(srv, appdir):
+    with Conn(srv.port) as c:
+        c.send("GET /static/index.html HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and r.body == read(appdir, "static/index.html")

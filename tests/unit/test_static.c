@@ -1,0 +1,153 @@
+/* Static file helpers (RT1): content types, path cleaning, Range,
+ * conditional-request parsing. */
+#include <stdlib.h>
+
+#include "static.h"
+#include "unit.h"
+
+static void test_mime(void)
+{
+    CHECK_STR(static_mime_type("a/b/index.html"), "text/html");
+    CHECK_STR(static_mime_type("x.HTM"), "text/html");
+    CHECK_STR(static_mime_type("s.css"), "text/css");
+    CHECK_STR(static_mime_type("app.js"), "text/javascript");
+    CHECK_STR(static_mime_type("m.mjs"), "text/javascript");
+    CHECK_STR(static_mime_type("d.json"), "application/json");
+    CHECK_STR(static_mime_type("p.png"), "image/png");
+    CHECK_STR(static_mime_type("p.JPEG"), "image/jpeg");
+    CHECK_STR(static_mime_type("p.svg"), "image/svg+xml");
+    CHECK_STR(static_mime_type("f.woff2"), "font/woff2");
+    CHECK_STR(static_mime_type("w.wasm"), "application/wasm");
+    CHECK_STR(static_mime_type("a.tar.gz"), "application/gzip");
+    CHECK_STR(static_mime_type("noext"), "application/octet-stream");
+    CHECK_STR(static_mime_type("dir.html/noext"), "application/octet-stream");
+    CHECK_STR(static_mime_type("trailing."), "application/octet-stream");
+    CHECK_STR(static_mime_type("x.unknownext"), "application/octet-stream");
+}
+
+static void expect_clean(int line, const char *in, const char *want)
+{
+    char out[256];
+    const char *why = NULL;
+    int rc = static_clean_path(in, out, sizeof out, &why);
+    int ok = want ? (rc == 0 && strcmp(out, want) == 0) : (rc < 0 && why != NULL);
+    if (ok) {
+        unit_passed++;
+    } else {
+        unit_failed++;
+        fprintf(stderr, "%s:%d: clean '%s': rc %d out '%s' why '%s', want '%s'\n", __FILE__, line,
+                in, rc, rc == 0 ? out : "", why ? why : "", want ? want : "(refused)");
+    }
+}
+#define EXPECT_CLEAN(in, want) expect_clean(__LINE__, in, want)
+
+static void test_clean(void)
+{
+    EXPECT_CLEAN("static/a.html", "static/a.html");
+    EXPECT_CLEAN("static//a.html", "static/a.html");
+    EXPECT_CLEAN("static/./a.html", "static/a.html");
+    EXPECT_CLEAN("/etc/passwd", "etc/passwd"); /* always relative to the root */
+    EXPECT_CLEAN("static/a%20b.txt", "static/a b.txt");
+    EXPECT_CLEAN("static/%41", "static/A");
+    EXPECT_CLEAN("static/dir/", "static/dir");
+    EXPECT_CLEAN("static/..a", "static/..a");
+    EXPECT_CLEAN("static/a..", "static/a..");
+    EXPECT_CLEAN("static/...", "static/...");
+    EXPECT_CLEAN("static/../app.yaml", NULL);
+    EXPECT_CLEAN("..", NULL);
+    EXPECT_CLEAN("static/..", NULL);
+    EXPECT_CLEAN("static/%2e%2e/x", NULL);
+    EXPECT_CLEAN("static/%2E%2e%2fx", NULL);
+    EXPECT_CLEAN("static/..%2fx", NULL);
+    EXPECT_CLEAN("static/.%2e/x", NULL);
+    EXPECT_CLEAN("static\\..\\x", NULL);
+    EXPECT_CLEAN("static/%5cx", NULL);
+    EXPECT_CLEAN("static/a%00.txt", NULL);
+    EXPECT_CLEAN("static/%zz", NULL);
+    EXPECT_CLEAN("static/%4", NULL);
+    EXPECT_CLEAN("static/%", NULL);
+    EXPECT_CLEAN("", NULL);
+    EXPECT_CLEAN("/./", NULL);
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    EXPECT_CLEAN(big, NULL); /* longer than the output */
+}
+
+static void expect_range(int line, const char *v, off_t size, int want, off_t f, off_t l)
+{
+    off_t first = -7, last = -7;
+    int rc = static_parse_range(v, v ? strlen(v) : 0, size, &first, &last);
+    int ok = rc == want && (want != 1 || (first == f && last == l));
+    if (ok) {
+        unit_passed++;
+    } else {
+        unit_failed++;
+        fprintf(stderr, "%s:%d: range '%s' size %lld: rc %d %lld-%lld, want %d %lld-%lld\n",
+                __FILE__, line, v ? v : "(null)", (long long)size, rc, (long long)first,
+                (long long)last, want, (long long)f, (long long)l);
+    }
+}
+#define EXPECT_RANGE(v, size, want, f, l) expect_range(__LINE__, v, size, want, f, l)
+
+static void test_range(void)
+{
+    EXPECT_RANGE("bytes=0-9", 100, 1, 0, 9);
+    EXPECT_RANGE("bytes=10-", 100, 1, 10, 99);
+    EXPECT_RANGE("bytes=-5", 100, 1, 95, 99);
+    EXPECT_RANGE("bytes=-500", 100, 1, 0, 99);
+    EXPECT_RANGE("bytes=50-500", 100, 1, 50, 99);
+    EXPECT_RANGE("bytes=99-99", 100, 1, 99, 99);
+    EXPECT_RANGE(" Bytes=1-2 ", 100, 1, 1, 2);
+    EXPECT_RANGE("bytes=100-", 100, -1, 0, 0);
+    EXPECT_RANGE("bytes=100-200", 100, -1, 0, 0);
+    EXPECT_RANGE("bytes=-0", 100, -1, 0, 0);
+    EXPECT_RANGE("bytes=0-", 0, -1, 0, 0);
+    EXPECT_RANGE("bytes=-1", 0, -1, 0, 0);
+    EXPECT_RANGE(NULL, 100, 0, 0, 0);
+    EXPECT_RANGE("bytes=0-1,3-4", 100, 0, 0, 0);
+    EXPECT_RANGE("bytes=5-2", 100, 0, 0, 0);
+    EXPECT_RANGE("bytes=a-b", 100, 0, 0, 0);
+    EXPECT_RANGE("bytes=-", 100, 0, 0, 0);
+    EXPECT_RANGE("bytes=1-2x", 100, 0, 0, 0);
+    EXPECT_RANGE("items=0-1", 100, 0, 0, 0);
+    EXPECT_RANGE("bytes=99999999999999999999999-", 100, 0, 0, 0);
+}
+
+static void test_dates_and_etags(void)
+{
+    const char *d = "Sun, 06 Nov 1994 08:49:37 GMT";
+    CHECK(static_parse_date(d, strlen(d)) == 784111777);
+    d = "Sunday, 06-Nov-94 08:49:37 GMT";
+    CHECK(static_parse_date(d, strlen(d)) == 784111777);
+    d = "Sun Nov  6 08:49:37 1994";
+    CHECK(static_parse_date(d, strlen(d)) == 784111777);
+    d = "yesterday";
+    CHECK(static_parse_date(d, strlen(d)) == -1);
+    CHECK(static_parse_date(NULL, 0) == -1);
+
+    const char *etag = "\"1a-2b\"";
+    const char *v = "\"1a-2b\"";
+    CHECK(static_etag_matches(v, strlen(v), etag));
+    v = "W/\"1a-2b\"";
+    CHECK(static_etag_matches(v, strlen(v), etag));
+    v = "\"x\", \"1a-2b\"";
+    CHECK(static_etag_matches(v, strlen(v), etag));
+    v = "*";
+    CHECK(static_etag_matches(v, strlen(v), etag));
+    v = "\"1a-2c\"";
+    CHECK(!static_etag_matches(v, strlen(v), etag));
+    v = "\"1a-2b";
+    CHECK(!static_etag_matches(v, strlen(v), etag));
+    v = "";
+    CHECK(!static_etag_matches(v, strlen(v), etag));
+}
+
+int main(void)
+{
+    test_mime();
+    test_clean();
+    test_range();
+    test_dates_and_etags();
+    UNIT_DONE();
+}
