@@ -383,15 +383,16 @@ static void handle_request(conn_t *c)
     }
     c->has_route = 1;
     const handler_t *h = c->route.handler;
-    if (h->kind != HANDLER_SCRIPT) {
-        serve_static(c, h);
-        return;
-    }
     if (h->login != LOGIN_OPTIONAL) {
-        /* Until sign-in exists, protected handlers stay closed. */
+        /* Until sign-in exists, protected handlers (static ones too) stay
+         * closed. */
         log_warn("%.*s: handler with login: (line %d) refused: sign-in is not available yet",
                  (int)path_len, path, h->line);
         send_simple(c, 403, 0);
+        return;
+    }
+    if (h->kind != HANDLER_SCRIPT) {
+        serve_static(c, h);
         return;
     }
     char log_id[32];

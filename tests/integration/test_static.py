@@ -304,3 +304,13 @@ def test_http10(srv, appdir):
         c.send("GET /static/index.html HTTP/1.0\r\n\r\n")
         r = c.read_response()
         assert r.status == 200 and r.body == read(appdir, "static/index.html")
+
+
+@pytest.mark.parametrize("path", ["/private/index.html", "/members"])
+def test_login_handlers_closed_until_sign_in_exists(srv, path):
+    """login: admin/required handlers, static ones included, are refused
+    (403) rather than served to anonymous users while there is no sign-in."""
+    r = get(srv, path)
+    assert r.status == 403
+    assert b"hello static" not in r.body
+    assert wait_log(srv, "sign-in is not available yet")
