@@ -103,6 +103,20 @@ static int warm_step(const char *step)
     return 0;
 }
 
+int python_libraries(const char *modules)
+{
+    PyObject *m = PyImport_ImportModule("google.appengine.runtime.libraries");
+    PyObject *r = m ? PyObject_CallMethod(m, "install", "s", modules) : NULL;
+    Py_XDECREF(m);
+    if (!r) {
+        fprintf(stderr, "gaelic zygote: cannot set up app.yaml libraries:\n");
+        PyErr_Print();
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
 int python_warm(void)
 {
     return warm_step("prepare_zygote");

@@ -8,6 +8,11 @@
  * Returns 0, or -1 after printing why. */
 int python_init(const char *python_dir, int threads);
 
+/* Lets the app import the given top-level modules (comma-separated) from
+ * Debian's dist-packages and nothing else from there (app.yaml libraries:).
+ * Returns 0, or -1 after printing the Python error. */
+int python_libraries(const char *modules);
+
 /* Imports the runtime so instances start warm, then collects and freezes
  * the GC heap so forked instances share it copy-on-write. Returns 0, or -1
  * after printing the Python error. */

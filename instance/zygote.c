@@ -279,7 +279,8 @@ int zygote_main(int argc, char **argv)
     zygote_t z = {.args = &args, .sig_fd = -1, .spare = {0, -1, -1}};
     if (setup_sigchld(&z) < 0)
         return 1;
-    if (python_init(args.python_dir, args.threads) < 0 || python_warm() < 0 ||
+    if (python_init(args.python_dir, args.threads) < 0 ||
+        python_libraries(args.library_modules) < 0 || python_warm() < 0 ||
         check_single_threaded() < 0)
         return 1;
 

@@ -11,6 +11,7 @@
 static int usage(void)
 {
     fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
+          "       [--library-modules a,b,c]\n"
           "(internal: started by gaelic serve)\n",
           stderr);
     return 2;
@@ -30,6 +31,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 static int parse_args(int argc, char **argv, zygote_args_t *a)
 {
     const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
+    a->library_modules = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
             return usage();
@@ -41,6 +43,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             threads = argv[i + 1];
         else if (!strcmp(argv[i], "--fd"))
             fd = argv[i + 1];
+        else if (!strcmp(argv[i], "--library-modules"))
+            a->library_modules = argv[i + 1];
         else
             return usage();
     }

@@ -1,15 +1,16 @@
 /* The zygote's command line: `_zygote --app DIR --python DIR --threads N
- * --fd FD` (argv[0] is "_zygote"). */
+ * --fd FD [--library-modules a,b,c]` (argv[0] is "_zygote"). */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
 
 #include <limits.h>
 
 typedef struct {
-    char app_dir[PATH_MAX];    /* absolute (realpath) */
-    char python_dir[PATH_MAX]; /* absolute (realpath) */
-    int threads;               /* worker threads per instance, 1..1024 */
-    int sock;                  /* the SOCK_SEQPACKET socket to the master */
+    char app_dir[PATH_MAX];      /* absolute (realpath) */
+    char python_dir[PATH_MAX];   /* absolute (realpath) */
+    int threads;                 /* worker threads per instance, 1..1024 */
+    int sock;                    /* the SOCK_SEQPACKET socket to the master */
+    const char *library_modules; /* "a,b,c" from dist-packages, or "" */
 } zygote_args_t;
 
 /* Parses and checks argv (the directories exist, the fd is a

@@ -128,12 +128,23 @@ static int zygote_spawn(pool_t *pool)
     }
     char threads[16];
     snprintf(threads, sizeof threads, "%d", pool->o.threads);
-    char *argv[] = {"gaelic",    "_zygote",
-                    "--app",     (char *)pool->o.app_root,
-                    "--python",  (char *)pool->o.python_dir,
-                    "--threads", threads,
-                    "--fd",      "3",
-                    NULL};
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = "gaelic";
+    argv[argc++] = "_zygote";
+    argv[argc++] = "--app";
+    argv[argc++] = (char *)pool->o.app_root;
+    argv[argc++] = "--python";
+    argv[argc++] = (char *)pool->o.python_dir;
+    argv[argc++] = "--threads";
+    argv[argc++] = threads;
+    argv[argc++] = "--fd";
+    argv[argc++] = "3";
+    if (pool->o.library_modules && *pool->o.library_modules) {
+        argv[argc++] = "--library-modules";
+        argv[argc++] = (char *)pool->o.library_modules;
+    }
+    argv[argc] = NULL;
     /* Instances get a small, fixed environment: the app's own variables
      * arrive per request (RT8). Sanitizer settings pass through for tests. */
     char *envp[8];

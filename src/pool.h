@@ -57,7 +57,8 @@ struct job {
 typedef struct {
     const char *app_root;
     const char *python_dir;
-    const char *exe; /* path of the gaelic binary, for the zygote */
+    const char *library_modules; /* "a,b,c" importable from dist-packages */
+    const char *exe;             /* path of the gaelic binary, for the zygote */
     int max_instances;
     int threads;              /* concurrent requests per instance */
     int max_concurrent;       /* per app, across instances */

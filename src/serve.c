@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "libraries.h"
 #include "log.h"
 #include "server.h"
 #include "static.h"
@@ -471,6 +472,21 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
+    static char lib_modules[2048];
+    if (libraries_resolve(srv->cfg, DIST_PACKAGES, lib_modules, sizeof lib_modules, err,
+                          sizeof err) < 0) {
+        fprintf(stderr, "gaelic: %s\n", err);
+        config_free(srv->cfg);
+        free(srv);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < srv->cfg->n_libraries; i++) {
+        const library_t *l = &srv->cfg->libraries[i];
+        const library_info_t *lib = library_find(l->name);
+        if (lib && lib->package && strcmp(l->version, "latest") != 0)
+            log_info("library %s: app.yaml asks for version %s; Debian's %s is used", l->name,
+                     l->version, lib->package);
+    }
     app_identity(srv);
     if (static_init(srv->cfg->root) < 0) {
         fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));
@@ -510,6 +526,7 @@ int serve_main(int argc, char **argv)
     pool_opts_t po = {
         .app_root = srv->cfg->root,
         .python_dir = python_dir,
+        .library_modules = lib_modules,
         .exe = exe,
         .max_instances = srv->o.max_instances,
         .threads = srv->cfg->threadsafe ? srv->o.threads : 1,

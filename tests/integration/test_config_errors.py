@@ -124,7 +124,7 @@ env_variables:
   ONE: "1"
 
 libraries:
-- name: webapp2
+- name: ssl
   version: latest
 
 skip_files:

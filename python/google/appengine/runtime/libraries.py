@@ -1,0 +1,48 @@
+"""app.yaml `libraries:` for gaelic instances.
+
+Debian's dist-packages holds many packages; App Engine let apps import only
+the third-party libraries app.yaml lists. The master resolves that list to
+top-level module names (src/libraries.c) and the zygote calls install()
+with them before any app code runs. A finder placed last on sys.meta_path
+(so the app's own copies and the stdlib win) imports those modules from
+dist-packages and refuses every other module found there with an
+ImportError that names the `libraries:` rule.
+"""
+import importlib.machinery
+import os
+import sys
+
+DIST_PACKAGES = "/usr/lib/python3/dist-packages"
+
+
+class LibraryFinder:
+    """Top-level imports from dist-packages: allowed names only."""
+
+    def __init__(self, allowed, path=DIST_PACKAGES):
+        self.allowed = frozenset(allowed)
+        self.path = path
+
+    def find_spec(self, fullname, path=None, target=None):
+        if path is not None or "." in fullname:
+            return None  # submodules: their package's __path__ finds them
+        spec = importlib.machinery.PathFinder.find_spec(fullname, [self.path])
+        if spec is None or fullname in self.allowed:
+            return spec
+        raise ImportError(
+            "No module named %r: Debian's %s is importable only through "
+            "app.yaml libraries: (list the library that provides it)"
+            % (fullname, fullname), name=fullname)
+
+    def invalidate_caches(self):
+        pass
+
+
+def install(modules):
+    """modules: "a,b,c" (may be empty)."""
+    allowed = [m for m in modules.split(",") if m]
+    if not os.path.isdir(DIST_PACKAGES):
+        return
+    for f in sys.meta_path:
+        if isinstance(f, LibraryFinder):
+            sys.meta_path.remove(f)
+    sys.meta_path.append(LibraryFinder(allowed))

@@ -1,0 +1,121 @@
+#include "libraries.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const library_info_t table[] = {
+    {"django", "python3-django", "django asgiref sqlparse pytz"},
+    {"flask", "python3-flask", "flask werkzeug jinja2 markupsafe itsdangerous click blinker"},
+    {"jinja2", "python3-jinja2", "jinja2 markupsafe"},
+    {"lxml", "python3-lxml", "lxml"},
+    {"markupsafe", "python3-markupsafe", "markupsafe"},
+    {"MySQLdb", "python3-mysqldb", "MySQLdb"},
+    {"numpy", "python3-numpy", "numpy"},
+    {"PIL", "python3-pil", "PIL"},
+    {"pycrypto", "python3-pycryptodome", "Crypto"},
+    {"setuptools", "python3-setuptools", "setuptools pkg_resources _distutils_hack"},
+    {"six", "python3-six", "six"},
+    {"ssl", NULL, ""},
+    {"webob", "python3-webob", "webob"},
+    {"werkzeug", "python3-werkzeug", "werkzeug markupsafe"},
+    {"yaml", "python3-yaml", "yaml _yaml"},
+};
+
+#define N_TABLE (sizeof table / sizeof *table)
+
+const library_info_t *library_find(const char *name)
+{
+    for (size_t i = 0; i < N_TABLE; i++)
+        if (!strcmp(table[i].name, name))
+            return &table[i];
+    return NULL;
+}
+
+void library_known_names(char *out, size_t n)
+{
+    size_t len = 0;
+    if (n)
+        out[0] = '\0';
+    for (size_t i = 0; i < N_TABLE && len < n; i++) {
+        int w = snprintf(out + len, n - len, "%s%s", i ? ", " : "", table[i].name);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+/* The library's own module is in dist_dir as a package folder or a .py. */
+static int installed(const library_info_t *lib, const char *dist_dir)
+{
+    char first[64], path[4096];
+    size_t k = strcspn(lib->modules, " ");
+    if (k == 0)
+        return 1;
+    if (k >= sizeof first)
+        return 0;
+    memcpy(first, lib->modules, k);
+    first[k] = '\0';
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dist_dir, first);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 1;
+    snprintf(path, sizeof path, "%s/%s.py", dist_dir, first);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Appends word to the comma-separated list unless it is there already. */
+static int add_module(char *list, size_t n, const char *word, size_t wlen)
+{
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == wlen && !memcmp(p, word, wlen))
+            return 0;
+        p += k;
+        if (*p == ',')
+            p++;
+    }
+    size_t len = strlen(list);
+    if (len + (len ? 1 : 0) + wlen + 1 > n)
+        return -1;
+    if (len)
+        list[len++] = ',';
+    memcpy(list + len, word, wlen);
+    list[len + wlen] = '\0';
+    return 0;
+}
+
+int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modules, size_t n,
+                      char *err, size_t errlen)
+{
+    if (n)
+        modules[0] = '\0';
+    for (size_t i = 0; i < cfg->n_libraries; i++) {
+        const library_t *l = &cfg->libraries[i];
+        const library_info_t *lib = library_find(l->name);
+        if (!lib) {
+            char known[512];
+            library_known_names(known, sizeof known);
+            snprintf(err, errlen, "%s:%d: unknown library '%s' (known: %s)", cfg->path, l->line,
+                     l->name, known);
+            return -1;
+        }
+        if (lib->package && !installed(lib, dist_dir)) {
+            snprintf(err, errlen,
+                     "%s:%d: library '%s' needs the Debian package %s: apt-get install %s",
+                     cfg->path, l->line, l->name, lib->package, lib->package);
+            return -1;
+        }
+        for (const char *p = lib->modules; *p;) {
+            size_t k = strcspn(p, " ");
+            if (k && add_module(modules, n, p, k) < 0) {
+                snprintf(err, errlen, "%s:%d: too many libraries", cfg->path, l->line);
+                return -1;
+            }
+            p += k;
+            while (*p == ' ')
+                p++;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,118 @@
+"""app.yaml `libraries:` (RT1): a listed library is imported from Debian's
+dist-packages, nothing else there is importable, and an unknown library or
+one whose Debian package is missing stops the start with exit 2."""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from harness import REPO, app_path, run_gaelic, write_app
+
+DIST = "/usr/lib/python3/dist-packages"
+
+APP_YAML = """\
+application: libtest
+version: 1
+runtime: python27
+api_version: 1
+threadsafe: true
+
+libraries:
+- name: %s
+  version: latest
+
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+MAIN_PY = ("def app(environ, start_response):\n"
+           "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+           "    return [b'ok']\n")
+
+
+def deb_installed(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+    return r.returncode == 0 and "ok installed" in r.stdout
+
+
+@pytest.fixture(scope="module")
+def libs(mserve):
+    return mserve(app_path("libraries"))
+
+
+def test_flask_example_serves_its_routes(serve):
+    if not deb_installed("python3-flask"):
+        pytest.skip("python3-flask is not installed (scripts/deps.sh test)")
+    s = serve(os.path.join(REPO, "examples", "flask"))
+    r = s.get("/")
+    assert r.status_code == 200, r.text
+    assert "Flask" in r.text
+    r = s.get("/greet/ada?lang=ga")
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json() == {"greeting": "Hello, ada!", "lang": "ga"}
+    assert s.get("/nope").status_code == 404
+
+
+def test_listed_library_imports_from_dist_packages(libs):
+    r = libs.get("/yaml")
+    assert r.status_code == 200, r.text
+    assert json.loads(r.text) == {"a": [1, 2], "b": "text"}
+    r = libs.get("/import", params={"name": "yaml"})
+    assert r.text.startswith("ok " + DIST + "/yaml/"), r.text
+
+
+def test_stdlib_still_imports(libs):
+    for name in ("json", "ssl", "sqlite3"):
+        r = libs.get("/import", params={"name": name})
+        assert r.text.startswith("ok "), (name, r.text)
+
+
+@pytest.mark.parametrize("name", ["requests", "six", "flask", "yaml.constructor"])
+def test_unlisted_dist_package_is_refused(serve, tmp_path, name):
+    top = name.split(".")[0]
+    if not (os.path.isdir(os.path.join(DIST, top)) or os.path.exists(os.path.join(DIST, top + ".py"))):
+        pytest.skip("%s is not in %s" % (top, DIST))
+    d = write_app(tmp_path / "app", APP_YAML % "ssl",
+                  {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
+    s = serve(d)
+    r = s.get("/import", params={"name": name})
+    assert r.text.startswith("ImportError: "), r.text
+    assert "libraries" in r.text, r.text
+
+
+def test_unlisted_module_refused_next_to_a_listed_one(libs):
+    r = libs.get("/import", params={"name": "requests"})
+    assert r.text.startswith("ImportError: "), r.text
+    assert "libraries" in r.text and "requests" in r.text, r.text
+
+
+def refused(tmp_path, library):
+    d = write_app(tmp_path / "app", APP_YAML % library, {"main.py": MAIN_PY})
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage")
+    assert r.returncode == 2, "exit %s\nstdout:\n%s\nstderr:\n%s" % (r.returncode, r.stdout,
+                                                                     r.stderr)
+    assert "serving" not in r.stdout
+    return r
+
+
+def test_unknown_library_is_refused_with_line(tmp_path):
+    r = refused(tmp_path, "nosuchlib")
+    m = re.search(r"app\.yaml:(\d+): (.*)", r.stderr)
+    assert m, r.stderr
+    assert int(m.group(1)) == 8, r.stderr
+    assert "unknown library 'nosuchlib'" in m.group(2), r.stderr
+    assert "flask" in m.group(2), r.stderr  # lists the known ones
+
+
+@pytest.mark.parametrize("library,package", [("MySQLdb", "python3-mysqldb"),
+                                             ("lxml", "python3-lxml")])
+def test_missing_debian_package_is_named(tmp_path, library, package):
+    if deb_installed(package):
+        pytest.skip("%s is installed here" % package)
+    r = refused(tmp_path, library)
+    assert re.search(r"app\.yaml:8: ", r.stderr), r.stderr
+    assert "apt-get install %s" % package in r.stderr, r.stderr

@@ -1,0 +1,120 @@
+/* app.yaml libraries: the table lookups and resolve() (RT1). */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "libraries.h"
+#include "unit.h"
+
+static app_config_t *load(const char *libraries)
+{
+    char yaml[4096], err[512];
+    snprintf(yaml, sizeof yaml,
+             "runtime: python27\nthreadsafe: true\nlibraries:\n%s"
+             "handlers:\n- url: /.*\n  script: main.app\n",
+             libraries);
+    app_config_t *cfg = NULL;
+    if (config_load_string(yaml, strlen(yaml), "app.yaml", "/app", &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "config error: %s\n", err);
+        unit_failed++;
+    }
+    return cfg;
+}
+
+static void test_find(void)
+{
+    const library_info_t *l = library_find("flask");
+    CHECK(l != NULL);
+    CHECK_STR(l ? l->package : NULL, "python3-flask");
+    CHECK(l && strncmp(l->modules, "flask ", 6) == 0);
+    CHECK(l && strstr(l->modules, "werkzeug") && strstr(l->modules, "jinja2"));
+    l = library_find("yaml");
+    CHECK_STR(l ? l->package : NULL, "python3-yaml");
+    l = library_find("MySQLdb");
+    CHECK_STR(l ? l->package : NULL, "python3-mysqldb");
+    l = library_find("ssl");
+    CHECK(l && l->package == NULL && l->modules[0] == '\0');
+    CHECK(library_find("Flask") == NULL); /* names are case-sensitive */
+    CHECK(library_find("nosuch") == NULL);
+    CHECK(library_find("") == NULL);
+
+    char known[512];
+    library_known_names(known, sizeof known);
+    CHECK(strstr(known, "flask") && strstr(known, "webob") && strstr(known, "django"));
+    char tiny[8];
+    library_known_names(tiny, sizeof tiny);
+    CHECK(strlen(tiny) < sizeof tiny);
+}
+
+/* A fake dist-packages folder with flask's modules and six.py. */
+static void make_dist(char *dir)
+{
+    strcpy(dir, "/tmp/gaelic-libtest-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    char p[256];
+    snprintf(p, sizeof p, "%s/flask", dir);
+    CHECK(mkdir(p, 0700) == 0);
+    snprintf(p, sizeof p, "%s/six.py", dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+}
+
+static void remove_dist(const char *dir)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/flask", dir);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/six.py", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+static void test_resolve(const char *dist)
+{
+    char mods[256], err[512];
+    app_config_t *cfg = load("- name: flask\n  version: latest\n"
+                             "- name: ssl\n  version: latest\n"
+                             "- name: six\n  version: \"1.9.0\"\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
+        CHECK_STR(mods, "flask,werkzeug,jinja2,markupsafe,itsdangerous,click,blinker,six");
+        /* too small for the list */
+        CHECK(libraries_resolve(cfg, dist, mods, 10, err, sizeof err) == -1);
+        config_free(cfg);
+    }
+
+    cfg = load("- name: jinja2\n  version: latest\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == -1);
+        CHECK_STR(err, "app.yaml:4: library 'jinja2' needs the Debian package python3-jinja2: "
+                       "apt-get install python3-jinja2");
+        config_free(cfg);
+    }
+
+    cfg = load("- name: ssl\n  version: latest\n- name: bogus\n  version: \"1.0\"\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == -1);
+        CHECK(strncmp(err, "app.yaml:6: unknown library 'bogus' (known: ", 44) == 0);
+        config_free(cfg);
+    }
+
+    cfg = load("  []\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
+        CHECK_STR(mods, "");
+        config_free(cfg);
+    }
+}
+
+int main(void)
+{
+    char dist[64];
+    test_find();
+    make_dist(dist);
+    test_resolve(dist);
+    remove_dist(dist);
+    UNIT_DONE();
+}
