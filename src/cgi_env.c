@@ -203,13 +203,14 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     rc |= puts_(out, count, "SERVER_SOFTWARE", "Development/2.0");
     rc |= puts_(out, count, "APPLICATION_ID", app->app_id);
     rc |= puts_(out, count, "CURRENT_VERSION_ID", app->version_id);
-    rc |= puts_(out, count, "AUTH_DOMAIN", "gmail.com");
+    rc |= puts_(out, count, "AUTH_DOMAIN", LOGIN_AUTH_DOMAIN);
     rc |= puts_(out, count, "DEFAULT_VERSION_HOSTNAME", app->default_hostname);
     rc |= puts_(out, count, "REQUEST_LOG_ID", request_log_id);
-    rc |= puts_(out, count, "USER_EMAIL", "");
-    rc |= puts_(out, count, "USER_ID", "");
-    rc |= puts_(out, count, "USER_NICKNAME", "");
-    rc |= puts_(out, count, "USER_IS_ADMIN", "0");
+    const login_user_t *u = app->user && app->user->signed_in ? app->user : NULL;
+    rc |= puts_(out, count, "USER_EMAIL", u ? u->email : "");
+    rc |= puts_(out, count, "USER_ID", u ? u->user_id : "");
+    rc |= puts_(out, count, "USER_NICKNAME", u ? u->nickname : "");
+    rc |= puts_(out, count, "USER_IS_ADMIN", u && u->admin ? "1" : "0");
     buf_free(&decoded);
     if (rc)
         return -1;

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "config.h"
 #include "http.h"
+#include "login.h"
 
 typedef struct {
     const char *app_id;
@@ -20,6 +21,7 @@ typedef struct {
     int listen_port;
     const env_var_t *vars; /* app.yaml env_variables */
     size_t n_vars;
+    const login_user_t *user; /* NULL or signed out: USER_* empty */
 } app_env_t;
 
 /* Splits a request target into path and query (absolute-form targets lose

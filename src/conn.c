@@ -16,6 +16,7 @@
 #include "cgi_env.h"
 #include "gzip.h"
 #include "log.h"
+#include "login.h"
 #include "router.h"
 #include "static.h"
 
@@ -350,6 +351,35 @@ static void serve_static(conn_t *c, const handler_t *h)
     finish_request(c);
 }
 
+/* The sign-in page (kind 1), sign-out (2), or the redirect to sign-in of
+ * a login: handler (0). */
+static void send_login(conn_t *c, int kind)
+{
+    if (c->srv->stopping)
+        c->close_after = 1;
+    int keep = c->req.keep_alive && !c->close_after;
+    if (!keep)
+        c->close_after = 1;
+    size_t host_len;
+    const char *host = http_request_header(&c->req, "host", &host_len);
+    if (!host || host_len == 0) {
+        host = c->srv->hostport;
+        host_len = strlen(host);
+    }
+    int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
+    size_t mark = c->wbuf.len;
+    int status =
+        kind ? login_serve(&c->wbuf, kind, &c->req, host, host_len, keep, http10, c->head_only)
+             : login_redirect(&c->wbuf, &c->req, host, host_len, keep, http10, c->head_only);
+    if (status < 0) {
+        c->wbuf.len = mark;
+        send_simple(c, 500, 0);
+        return;
+    }
+    log_request(c, status, c->wbuf.len - mark, NULL);
+    finish_request(c);
+}
+
 static void handle_request(conn_t *c)
 {
     server_t *srv = c->srv;
@@ -372,6 +402,11 @@ static void handle_request(conn_t *c)
         send_simple(c, 404, 0);
         return;
     }
+    int lk = login_path(path, path_len);
+    if (lk) {
+        send_login(c, lk);
+        return;
+    }
     int m = router_match(srv->cfg, path, path_len, &c->route);
     if (m < 0) {
         send_simple(c, 500, 0);
@@ -383,11 +418,16 @@ static void handle_request(conn_t *c)
     }
     c->has_route = 1;
     const handler_t *h = c->route.handler;
-    if (h->login != LOGIN_OPTIONAL) {
-        /* Until sign-in exists, protected handlers (static ones too) stay
-         * closed. */
-        log_warn("%.*s: handler with login: (line %d) refused: sign-in is not available yet",
-                 (int)path_len, path, h->line);
+    login_user_t user;
+    login_from_request(&c->req, &user);
+    if (h->login != LOGIN_OPTIONAL && !user.signed_in) {
+        if (h->auth_fail_action == AUTH_FAIL_UNAUTHORIZED)
+            send_simple(c, 401, 0);
+        else
+            send_login(c, 0);
+        return;
+    }
+    if (h->login == LOGIN_ADMIN && !user.admin) {
         send_simple(c, 403, 0);
         return;
     }
@@ -405,6 +445,7 @@ static void handle_request(conn_t *c)
         .listen_port = srv->listen_port,
         .vars = srv->cfg->env,
         .n_vars = srv->cfg->n_env,
+        .user = &user,
     };
     buf_reset(&c->env);
     uint32_t n_env = 0;

@@ -307,10 +307,10 @@ def test_http10(srv, appdir):
 
 
 @pytest.mark.parametrize("path", ["/private/index.html", "/members"])
-def test_login_handlers_closed_until_sign_in_exists(srv, path):
-    """login: admin/required handlers, static ones included, are refused
-    (403) rather than served to anonymous users while there is no sign-in."""
+def test_login_handlers_redirect_anonymous_to_sign_in(srv, path):
+    """login: admin/required handlers, static ones included, send anonymous
+    users to the sign-in page instead of serving them."""
     r = get(srv, path)
-    assert r.status == 403
+    assert r.status == 302
+    assert r.header("Location").startswith("/_ah/login?continue=")
     assert b"hello static" not in r.body
-    assert wait_log(srv, "sign-in is not available yet")
