@@ -587,45 +587,50 @@ static void request_done(conn_t *c)
     process_input(c);
 }
 
+/* After a write or sendfile that returned n: 1 to go on, 0 to wait for
+ * EPOLLOUT, -1 when the connection must be closed. */
+static int write_progress(conn_t *c, ssize_t n)
+{
+    if (n > 0) {
+        if (c->state == C_WRITE)
+            set_deadline(c, c->srv->o.body_timeout_ms);
+        return 1;
+    }
+    if (n < 0 && errno == EINTR)
+        return 1;
+    if (n < 0 && errno == EAGAIN) {
+        c->writable = 0;
+        return 0;
+    }
+    return -1;
+}
+
 static void conn_write(conn_t *c)
 {
     while (c->wbuf.len > 0) {
         ssize_t n = write(c->w.fd, buf_ptr(&c->wbuf), c->wbuf.len);
-        if (n > 0) {
+        if (n > 0)
             buf_consume(&c->wbuf, (size_t)n);
-            if (c->state == C_WRITE)
-                set_deadline(c, c->srv->o.body_timeout_ms);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->writable = 0;
+        int go = write_progress(c, n);
+        if (go < 0)
+            conn_close(c);
+        if (go <= 0)
             return;
-        }
-        conn_close(c);
-        return;
     }
     while (c->file_left > 0) {
         size_t chunk = c->file_left > (1u << 20) ? (1u << 20) : c->file_left;
         ssize_t n = sendfile(c->w.fd, c->file_fd, &c->file_off, chunk);
-        if (n > 0) {
+        if (n > 0)
             c->file_left -= (size_t)n;
-            if (c->state == C_WRITE)
-                set_deadline(c, c->srv->o.body_timeout_ms);
-            continue;
+        int go = write_progress(c, n);
+        if (go < 0) {
+            /* An error, or the file shrank: the promised length cannot be kept. */
+            if (n == 0)
+                log_warn("static file shrank while being sent; closing the connection");
+            conn_close(c);
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->writable = 0;
+        if (go <= 0)
             return;
-        }
-        /* An error, or the file shrank: the promised length cannot be kept. */
-        if (n == 0)
-            log_warn("static file shrank while being sent; closing the connection");
-        conn_close(c);
-        return;
     }
     if (c->file_fd >= 0) {
         close(c->file_fd);

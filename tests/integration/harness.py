@@ -154,6 +154,15 @@ class Server:
     def stderr_text(self):
         return self._read(self.stderr_path)
 
+    def wait_stderr(self, text, timeout=5.0):
+        """True once text shows up in the server's stderr (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.stderr_text():
+                return True
+            time.sleep(0.05)
+        return False
+
     def alive(self):
         return self.proc.poll() is None
 

@@ -27,15 +27,6 @@ def get_json(srv, path):
     return json.loads(r.body)
 
 
-def wait_for_log(srv, text, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in srv.stderr_text():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_cached_script_counts_on_one_instance(serve):
     # A fresh server, so the counts start at 1.
     s = serve(app_path("cgi"), "--max_instances", "1")
@@ -114,7 +105,7 @@ def test_malformed_output_is_500(srv, script, reason):
     r = get(srv, "/dyn/" + script)
     assert r.status == 500
     assert b"this is not a header" not in r.body
-    assert wait_for_log(srv, "scripts/%s.py: malformed CGI output: %s" % (script, reason)), \
+    assert srv.wait_stderr("scripts/%s.py: malformed CGI output: %s" % (script, reason)), \
         srv.stderr_text()[-2000:]
 
 
@@ -122,7 +113,7 @@ def test_import_error_is_500_with_traceback(srv):
     for _ in range(2):  # not cached: the second request fails the same way
         r = get(srv, "/dyn/broken")
         assert r.status == 500
-    assert wait_for_log(srv, "ModuleNotFoundError: No module named "
+    assert srv.wait_stderr("ModuleNotFoundError: No module named "
                              "'no_such_module_for_gaelic_cgi'"), srv.stderr_text()[-2000:]
     assert "scripts/broken.py: Traceback (most recent call last):" in srv.stderr_text()
 
@@ -130,14 +121,14 @@ def test_import_error_is_500_with_traceback(srv):
 def test_syntax_error_is_500_with_traceback(srv):
     r = get(srv, "/dyn/syntax")
     assert r.status == 500
-    assert wait_for_log(srv, "scripts/syntax.py: SyntaxError"), srv.stderr_text()[-2000:]
+    assert srv.wait_stderr("scripts/syntax.py: SyntaxError"), srv.stderr_text()[-2000:]
 
 
 def test_exception_after_output_is_500(srv):
     r = get(srv, "/dyn/fails")
     assert r.status == 500
     assert b"partial output" not in r.body
-    assert wait_for_log(srv, "RuntimeError: CGI-FAILURE-MARKER")
+    assert srv.wait_stderr("RuntimeError: CGI-FAILURE-MARKER")
 
 
 def test_sys_exit_ends_script_normally(srv):
@@ -149,14 +140,14 @@ def test_sys_exit_ends_script_normally(srv):
 def test_missing_script_is_404_and_logged(srv):
     r = get(srv, "/dyn/no_such_script")
     assert r.status == 404
-    assert wait_for_log(srv, "scripts/no_such_script.py: script file not found")
+    assert srv.wait_stderr("scripts/no_such_script.py: script file not found")
 
 
 def test_dotdot_script_path_is_refused(srv):
     r = get(srv, "/dyn/../main")
     assert r.status == 500
     assert b"WSGI" not in r.body
-    assert wait_for_log(srv, "scripts/../main.py: refused")
+    assert srv.wait_stderr("scripts/../main.py: refused")
 
 
 def test_symlink_out_of_app_is_refused(serve, tmp_path):
@@ -168,7 +159,7 @@ def test_symlink_out_of_app_is_refused(serve, tmp_path):
     r = get(s, "/dyn/escape")
     assert r.status == 500
     assert b"LEAKED" not in r.body
-    assert wait_for_log(s, "scripts/escape.py: refused")
+    assert s.wait_stderr("scripts/escape.py: refused")
 
 
 def test_concurrent_requests_do_not_mix_output(srv):
@@ -198,7 +189,7 @@ def test_wsgi_handler_print_is_log_output(srv):
     r = get(srv, "/wsgi")
     assert r.status == 200
     assert r.body == b"wsgi response"
-    assert wait_for_log(srv, "WSGI-PRINT-MARKER"), srv.stderr_text()[-2000:]
+    assert srv.wait_stderr("WSGI-PRINT-MARKER"), srv.stderr_text()[-2000:]
     # A CGI request after it is unaffected.
     assert get(srv, "/dyn/exits").body == b"bye\n"
 

@@ -40,15 +40,6 @@ def get(srv, path, headers=None, method="GET"):
     return http_request(srv.port, method, path, headers=headers)
 
 
-def wait_log(srv, text, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in srv.stderr_text():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.parametrize("path,rel,ctype", [
     ("/static/index.html", "static/index.html", "text/html"),
     ("/static/css/site.css", "static/css/site.css", "text/css"),
@@ -203,13 +194,13 @@ def test_upload_mismatch(srv):
     assert get(srv, "/typed/b.dat").status == 200
     # /f/ serves only what `upload: files/.*\.txt` allows
     assert get(srv, "/f/b.dat").status == 404
-    assert wait_log(srv, "upload")
+    assert srv.wait_stderr("upload")
 
 
 def test_skip_files(srv):
     assert get(srv, "/static/old.bak").status == 404
     assert get(srv, "/any/secret/key.txt").status == 404
-    assert wait_log(srv, "skip_files")
+    assert srv.wait_stderr("skip_files")
 
 
 @pytest.mark.parametrize("path", [
@@ -245,7 +236,7 @@ def test_traversal_refused(srv, path):
 
 def test_symlink_out_logged(srv):
     assert get(srv, "/static/link_out.txt").status == 404
-    assert wait_log(srv, "outside the app folder")
+    assert srv.wait_stderr("outside the app folder")
 
 
 def test_app_yaml_by_any_is_served_only_under_root(srv, appdir):
@@ -258,7 +249,7 @@ def test_app_yaml_by_any_is_served_only_under_root(srv, appdir):
 def test_no_instance_started(srv):
     for p in ("/static/index.html", "/f/a.txt", "/typed/a.txt"):
         assert get(srv, p).status == 200
-    assert wait_log(srv, "/typed/a.txt")
+    assert srv.wait_stderr("/typed/a.txt")
     err = srv.stderr_text()
     assert "instance 1 starting" not in err, err
     assert "must never run" not in err
