@@ -149,15 +149,22 @@ def test_empty_post(srv):
     assert r.body == b""
 
 
-def test_head_has_get_headers_and_no_body(srv):
+def get_head_next(srv, path):
+    """GET then HEAD of path, then a GET of /path/next on the same
+    connection: if HEAD had sent a body, its bytes would be read as the
+    third response."""
     with conn(srv) as c:
-        c.request("GET", "/bytes?n=777")
+        c.request("GET", path)
         g = c.read_response()
-        c.request("HEAD", "/bytes?n=777")
+        c.request("HEAD", path)
         h = c.read_response(head=True)
-        # if HEAD had sent a body, these bytes would be read as the next response
         c.request("GET", "/path/next")
         n = c.read_response()
+    return g, h, n
+
+
+def test_head_has_get_headers_and_no_body(srv):
+    g, h, n = get_head_next(srv, "/bytes?n=777")
     assert g.status == 200 and len(g.body) == 777
     assert h.status == 200
     assert h.header("content-length") == "777"
@@ -195,13 +202,7 @@ def test_expect_100_continue_with_body_sent_at_once(srv):
 
 
 def test_head_without_app_content_length(srv):
-    with conn(srv) as c:
-        c.request("GET", "/write")
-        g = c.read_response()
-        c.request("HEAD", "/write")
-        h = c.read_response(head=True)
-        c.request("GET", "/path/next")
-        n = c.read_response()
+    g, h, n = get_head_next(srv, "/write")
     assert g.body == b"part1;part2;part3"
     assert h.status == 200
     assert h.header("content-length") == str(len(g.body))
