@@ -18,6 +18,11 @@ void channel_writer_init(int fd)
     chan_fd = fd;
 }
 
+int channel_writer_ready(void)
+{
+    return chan_fd >= 0;
+}
+
 /* Writes all of iov[0..n) as one uninterrupted frame. sendmsg rather than
  * writev for MSG_NOSIGNAL: the embedded interpreter does not ignore SIGPIPE
  * (install_signal_handlers=0), and a dead master must not kill us by signal

@@ -17,6 +17,8 @@
 #include "buf.h"
 
 void channel_writer_init(int fd);
+/* 0 until channel_writer_init (a spare instance before it is assigned). */
+int channel_writer_ready(void);
 
 /* Sends one frame whose header was started with ipc_begin_frame(head, ...)
  * at offset `start` and whose payload is the rest of head followed by

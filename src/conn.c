@@ -16,6 +16,7 @@
 #include "cgi_env.h"
 #include "gzip.h"
 #include "log.h"
+#include "log_store.h"
 #include "login.h"
 #include "router.h"
 #include "static.h"
@@ -52,6 +53,8 @@ struct conn {
     uint64_t deadline_ms; /* 0: none */
     loop_timer_t timer;
     uint64_t req_started_ms;
+    int64_t req_start_us;     /* wall clock, for the request log */
+    char log_id[32];          /* REQUEST_LOG_ID */
     uint64_t body_started_ms; /* when the request head was complete */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
@@ -168,18 +171,58 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer)
 
 /* ---------- responses ---------- */
 
-/* The console's line for each request: client, request line, status,
- * body bytes, latency and the instance that ran it. */
-static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id)
+static log_str_t header_str(const conn_t *c, const char *name)
 {
-    if (log_min_level > LOG_INFO)
+    size_t n = 0;
+    const char *v = http_request_header(&c->req, name, &n);
+    return (log_str_t){v, n};
+}
+
+static log_str_t cstr(const char *s)
+{
+    return (log_str_t){s, s ? strlen(s) : 0};
+}
+
+/* Each answered request: one console line (client, request line, status,
+ * body bytes, latency, instance) and a request log record (RT9). */
+static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
+                        uint32_t cpu_us)
+{
+    server_t *srv = c->srv;
+    if (log_min_level <= LOG_INFO) {
+        uint64_t ms = srv->loop.now_ms - c->req_started_ms;
+        log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
+                 http_method_name(c->req.method),
+                 (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len), http_request_url(&c->req),
+                 c->req.http_major, c->req.http_minor, status, body_len, (unsigned long long)ms,
+                 instance_id ? " instance=" : "", instance_id ? instance_id : "");
+    }
+    if (!srv->logs)
         return;
-    uint64_t ms = c->srv->loop.now_ms - c->req_started_ms;
-    log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
-             http_method_name(c->req.method), (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len),
-             http_request_url(&c->req), c->req.http_major, c->req.http_minor, status, body_len,
-             (unsigned long long)ms, instance_id ? " instance=" : "",
-             instance_id ? instance_id : "");
+    char version[16];
+    snprintf(version, sizeof version, "HTTP/%d.%d", c->req.http_major, c->req.http_minor);
+    login_user_t user;
+    login_from_request(&c->req, &user);
+    log_request_t r = {
+        .request_id = cstr(c->log_id),
+        .version_id = cstr(srv->version_id),
+        .ip = cstr(c->peer_ip),
+        .nickname = user.signed_in ? cstr(user.email) : (log_str_t){NULL, 0},
+        .method = cstr(http_method_name(c->req.method)),
+        .resource = {http_request_url(&c->req), c->req.url_len},
+        .http_version = cstr(version),
+        .referrer = header_str(c, "referer"),
+        .user_agent = header_str(c, "user-agent"),
+        .host = header_str(c, "host"),
+        .instance_id = cstr(instance_id),
+        .start_us = c->req_start_us,
+        .end_us = log_store_now_us(),
+        .status = status,
+        .response_size = (int64_t)body_len,
+        /* App Engine's megacycles: CPU time at its 1.2 GHz reference clock. */
+        .mcycles = (int64_t)cpu_us * 1200 / 1000000,
+    };
+    log_store_request(srv->logs, &r);
 }
 
 static void finish_request(conn_t *c)
@@ -193,10 +236,12 @@ static void finish_request(conn_t *c)
     conn_write(c);
 }
 
-static void send_simple(conn_t *c, int status, int close_conn)
+/* A short response made by the server; instance_id names the instance a
+ * failed request ran on, for the request log. */
+static void send_simple_from(conn_t *c, int status, int close_conn, const char *instance_id)
 {
     if (c->req.headers_done)
-        log_request(c, status, 0, NULL);
+        log_request(c, status, 0, instance_id, 0);
     if (close_conn || c->srv->stopping)
         c->close_after = 1;
     int keep = !c->close_after && c->req.keep_alive;
@@ -205,6 +250,11 @@ static void send_simple(conn_t *c, int status, int close_conn)
     http_simple_response(&c->wbuf, status, keep, c->req.http_major == 1 && c->req.http_minor == 0,
                          c->head_only);
     finish_request(c);
+}
+
+static void send_simple(conn_t *c, int status, int close_conn)
+{
+    send_simple_from(c, status, close_conn, NULL);
 }
 
 /* Headers the server sets itself, or that make no sense in a buffered
@@ -240,7 +290,7 @@ static void job_done(job_t *job, const job_result_t *res)
         if (res->error_status >= 500 && res->error_reason)
             log_error("%s %s: %d: %s", http_method_name(c->req.method), http_request_url(&c->req),
                       res->error_status, res->error_reason);
-        send_simple(c, res->error_status, 0);
+        send_simple_from(c, res->error_status, 0, res->instance_id);
         return;
     }
     int code;
@@ -301,21 +351,19 @@ static void job_done(job_t *job, const job_result_t *res)
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);
-    log_request(c, code, body_len, res->instance_id);
+    log_request(c, code, body_len, res->instance_id, res->cpu_us);
     finish_request(c);
 }
 
 /* ---------- requests ---------- */
 
-static void next_request_log_id(server_t *srv, char *out, size_t n)
+/* REQUEST_LOG_ID, sortable like App Engine's: the start time in
+ * microseconds, then a sequence number. */
+static void start_request_log(conn_t *c)
 {
-    /* Sortable like App Engine's: start time in microseconds, then a
-     * sequence number. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-    snprintf(out, n, "%016llx%08llx", (unsigned long long)us,
-             (unsigned long long)(++srv->request_seq & 0xffffffffu));
+    c->req_start_us = log_store_now_us();
+    snprintf(c->log_id, sizeof c->log_id, "%016llx%08llx", (unsigned long long)c->req_start_us,
+             (unsigned long long)(++c->srv->request_seq & 0xffffffffu));
 }
 
 static int is_reserved_path(const char *path, size_t len)
@@ -347,7 +395,7 @@ static void serve_static(conn_t *c, const handler_t *h)
         c->file_off = res.offset;
         c->file_left = res.length;
     }
-    log_request(c, res.status, res.body_len, NULL);
+    log_request(c, res.status, res.body_len, NULL, 0);
     finish_request(c);
 }
 
@@ -376,7 +424,7 @@ static void send_login(conn_t *c, int kind)
         send_simple(c, 500, 0);
         return;
     }
-    log_request(c, status, c->wbuf.len - mark, NULL);
+    log_request(c, status, c->wbuf.len - mark, NULL, 0);
     finish_request(c);
 }
 
@@ -386,6 +434,7 @@ static void handle_request(conn_t *c)
     c->state = C_WAIT;
     clear_deadline(c);
     c->req_started_ms = srv->loop.now_ms;
+    start_request_log(c);
     c->head_only = c->req.method == HTTP_HEAD;
     if (c->req.upgrade)
         c->close_after = 1;
@@ -435,8 +484,6 @@ static void handle_request(conn_t *c)
         serve_static(c, h);
         return;
     }
-    char log_id[32];
-    next_request_log_id(srv, log_id, sizeof log_id);
     app_env_t app = {
         .app_id = srv->app_id,
         .version_id = srv->version_id,
@@ -449,13 +496,14 @@ static void handle_request(conn_t *c)
     };
     buf_reset(&c->env);
     uint32_t n_env = 0;
-    if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, log_id) < 0) {
+    if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, c->log_id) < 0) {
         send_simple(c, 500, 0);
         return;
     }
     memset(&c->job, 0, sizeof c->job);
     c->job.done = job_done;
     c->job.owner = c;
+    c->job.log_id = c->log_id;
     c->job.script = c->route.target;
     c->job.script_len = strlen(c->route.target);
     c->job.env = &c->env;
@@ -469,6 +517,8 @@ static void handle_request(conn_t *c)
 static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
+    if (c->req.headers_done)
+        start_request_log(c);
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
              c->req.error_reason ? c->req.error_reason : "bad request");
     c->state = C_WAIT;

@@ -18,10 +18,13 @@
  *                                    (without wsgi.* keys)
  *                   bytes body       request body, already de-chunked
  *   IPC_RESPONSE  instance -> master, same id as the request:
+ *                   u32   cpu_us     CPU time of the request's thread
  *                   bytes status     "200 OK"
  *                   u32   n_headers  then n_headers x (bytes name, bytes value)
  *                   bytes body
- *   IPC_LOG       instance -> master, id of the request or 0:
+ *   IPC_LOG       instance -> master, id of the request or 0: one app
+ *                 log line (RT9), sent when written so that a crash later
+ *                 does not lose it:
  *                   u32 level (0 debug .. 4 critical), bytes message
  *   IPC_SHUTDOWN  master -> instance, id 0, empty: finish running requests,
  *                 then exit 0.

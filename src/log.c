@@ -14,27 +14,48 @@ int log_batching;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
-void log_msg(int level, const char *fmt, ...)
+/* Formats one console line (time, level, text, newline); returns its length. */
+static size_t format_line(char *line, size_t size, int level, const char *fmt, va_list ap)
 {
-    if (level < log_min_level)
-        return;
-    char line[4096];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
     localtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof line - n, ".%03d %s ", (int)(tv.tv_usec / 1000),
+    size_t n = strftime(line, size, "%Y-%m-%d %H:%M:%S", &tm);
+    n += (size_t)snprintf(line + n, size - n, ".%03d %s ", (int)(tv.tv_usec / 1000),
                           level_names[level]);
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-    va_end(ap);
+    int m = vsnprintf(line + n, size - n - 1, fmt, ap);
     if (m < 0)
         m = 0;
-    n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+    n += (size_t)m < size - n - 1 ? (size_t)m : size - n - 2;
     line[n++] = '\n';
+    return n;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+    if (level < log_min_level)
+        return;
+    char line[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = format_line(line, sizeof line, level, fmt, ap);
+    va_end(ap);
     log_write(line, n, level >= LOG_WARNING);
+}
+
+void log_msg_unbuffered(int level, const char *fmt, ...)
+{
+    if (level < log_min_level)
+        return;
+    char line[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = format_line(line, sizeof line, level, fmt, ap);
+    va_end(ap);
+    /* One write: lines of other threads never interleave with it. */
+    ssize_t w = write(2, line, n);
+    (void)w;
 }
 
 /* Lines wait in one buffer and leave in one write per event batch: the
@@ -43,7 +64,10 @@ void log_msg(int level, const char *fmt, ...)
 static char pending[65536];
 static size_t pending_len;
 
-size_t log_pending(void) { return pending_len; }
+size_t log_pending(void)
+{
+    return pending_len;
+}
 
 void log_flush(void)
 {

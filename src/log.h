@@ -18,6 +18,10 @@ void log_write(const char *line, size_t n, int urgent);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For threads other than the event loop's: written at once, bypassing the
+ * loop's buffer (which only the loop thread may touch). */
+void log_msg_unbuffered(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -1,7 +1,8 @@
-/* gaelic command line: serve, and the internal _zygote entry point. */
+/* gaelic command line: serve, logs, and the internal _zygote entry point. */
 #include <stdio.h>
 #include <string.h>
 
+#include "logs_cmd.h"
 #include "zygote.h"
 
 int serve_main(int argc, char **argv);
@@ -12,6 +13,7 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  serve APPDIR    serve the App Engine app in APPDIR (see gaelic serve --help)\n"
+          "  logs APPDIR     print its request and app logs (see gaelic logs --help)\n"
           "\n"
           "options:\n"
           "  -h, --help      show this help\n",
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "serve"))
         return serve_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logs"))
+        return logs_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "_zygote"))
         return zygote_main(argc - 1, argv + 1);
     fprintf(stderr, "gaelic: unknown command '%s'\n", cmd);

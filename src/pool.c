@@ -20,6 +20,9 @@ enum inst_state { I_STARTING, I_READY, I_STOPPING, I_DEAD };
 typedef struct {
     uint32_t id; /* 0: free */
     job_t *job;  /* NULL when the owner cancelled */
+    /* The request's log id, kept here so lines logged after the client
+     * went away are still stored with their request. */
+    char log_id[32];
 } slot_t;
 
 struct instance {
@@ -522,6 +525,8 @@ static int dispatch(instance_t *inst, job_t *job)
     }
     inst->slots[s].id = id;
     inst->slots[s].job = job;
+    snprintf(inst->slots[s].log_id, sizeof inst->slots[s].log_id, "%s",
+             job->log_id ? job->log_id : "");
     inst->inflight++;
     pool->inflight++;
     inst->last_active_ms = pool->loop->now_ms;
@@ -606,7 +611,8 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
     uint32_t n_headers = 0;
-    if (ipc_get_bytes(&r, &res.status, &res.status_len) < 0 || ipc_get_u32(&r, &n_headers) < 0) {
+    if (ipc_get_u32(&r, &res.cpu_us) < 0 || ipc_get_bytes(&r, &res.status, &res.status_len) < 0 ||
+        ipc_get_u32(&r, &n_headers) < 0) {
         if (job)
             job_fail(job, 500, "malformed response from the instance", inst->id);
         return -1;
@@ -639,17 +645,38 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     return 0;
 }
 
-static void handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+static const slot_t *slot_find(const instance_t *inst, uint32_t id)
 {
+    for (int s = 0; id && s < inst->capacity; s++)
+        if (inst->slots[s].id == id)
+            return &inst->slots[s];
+    return NULL;
+}
+
+/* An app log line (RT9): stored with its request; warnings and above (or
+ * what --log_level asks for) also on the console. Lines outside any request
+ * (id 0: start-up, the runtime itself) go to the console only. */
+static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+{
+    pool_t *pool = inst->pool;
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
     uint32_t level;
     const char *msg;
     uint32_t n;
-    if (ipc_get_u32(&r, &level) < 0 || ipc_get_bytes(&r, &msg, &n) < 0)
-        return;
+    if (ipc_get_u32(&r, &level) < 0 || ipc_get_bytes(&r, &msg, &n) < 0 || r.left != 0 || level > 4)
+        return -1;
+    /* Trailing newlines are the writer's, not part of the message. */
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        n--;
+    const slot_t *slot = slot_find(inst, h->id);
+    if (slot && slot->log_id[0])
+        log_store_app_line(pool->o.logs, (log_str_t){slot->log_id, strlen(slot->log_id)},
+                           log_store_now_us(), (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
-    log_msg(lv, "[instance %u] %.*s", inst->no, (int)n, msg);
+    if (!slot || (int)level >= pool->o.console_app_level)
+        log_msg(lv, "[instance %u] %.*s", inst->no, (int)n, msg);
+    return 0;
 }
 
 /* Returns -1 when the instance broke the protocol (it is then killed). */
@@ -680,7 +707,7 @@ static int handle_frames(instance_t *inst)
             rc = handle_response(inst, &h, payload);
             break;
         case IPC_LOG:
-            handle_log(inst, &h, payload);
+            rc = handle_log(inst, &h, payload);
             break;
         default:
             rc = -1;

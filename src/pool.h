@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "log_store.h"
 #include "loop.h"
 
 typedef struct pool pool_t;
@@ -30,6 +31,7 @@ typedef struct {
     const char *body;
     uint32_t body_len;
     const char *instance_id;
+    uint32_t cpu_us; /* CPU time the request's thread used in the instance */
 } job_result_t;
 
 typedef void (*job_done_t)(job_t *job, const job_result_t *res);
@@ -40,6 +42,7 @@ typedef void (*job_done_t)(job_t *job, const job_result_t *res);
 struct job {
     job_done_t done;
     void *owner;
+    const char *log_id; /* REQUEST_LOG_ID (NUL-terminated, owner's) */
     const char *script;
     size_t script_len;
     const buf_t *env; /* encoded (bytes key, bytes value) pairs, see ipc.h */
@@ -66,6 +69,8 @@ typedef struct {
     uint64_t max_pending_ms;  /* time in the queue before 503 */
     uint64_t idle_timeout_ms; /* idle instances are stopped after this */
     size_t max_response_bytes;
+    log_store_t *logs;     /* app log lines go here; may be NULL */
+    int console_app_level; /* app lines at or above it are also printed */
 } pool_opts_t;
 
 pool_t *pool_new(loop_t *loop, const pool_opts_t *opts);

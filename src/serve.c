@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app_identity.h"
 #include "conn.h"
 #include "libraries.h"
 #include "log.h"
@@ -42,6 +43,10 @@ static const opt_def_t options[] = {
      "application id (default: app.yaml's application, else the folder name)"},
     {"storage_path", OPT_STR, OFF(storage_path), "DIR",
      "where logs and data are kept (default: a folder per app under ~/.cache/gaelic)"},
+    {"logs_path", OPT_STR, OFF(logs_path), "FILE",
+     "the request log database (default: STORAGE_PATH/" LOG_STORE_FILE ")"},
+    {"logs_max_requests", OPT_INT, OFF(logs_max_requests), "N",
+     "request logs kept; older ones and their app lines are deleted (default 100000)"},
     {"max_instances", OPT_INT, OFF(max_instances), "N",
      "most instances of the default version (default 4)"},
     {"threads", OPT_INT, OFF(threads), "N",
@@ -116,6 +121,7 @@ static void set_defaults(serve_opts_t *o)
     o->max_header_bytes = 65536;
     o->max_url_bytes = 8192;
     o->max_connections = 10000;
+    o->logs_max_requests = 100000;
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
@@ -432,17 +438,33 @@ static int find_python_dir(const char *exe, char *out, size_t n)
 static void app_identity(server_t *srv)
 {
     const app_config_t *cfg = srv->cfg;
-    const char *id = srv->o.application ? srv->o.application : cfg->application;
-    if (id) {
-        snprintf(srv->app_id, sizeof srv->app_id, "%s", id);
-    } else {
-        const char *base = strrchr(cfg->root, '/');
-        snprintf(srv->app_id, sizeof srv->app_id, "%s", base && base[1] ? base + 1 : cfg->root);
-    }
+    app_identity_id(cfg, srv->o.application, srv->app_id, sizeof srv->app_id);
     /* CURRENT_VERSION_ID is major.minor; the minor number identifies this
      * deployment, as App Engine's did. */
     snprintf(srv->version_id, sizeof srv->version_id, "%s.%lld", cfg->version ? cfg->version : "1",
              (long long)time(NULL));
+}
+
+/* The log database: --logs_path, else logs.db in the storage folder. */
+static int open_log_store(server_t *srv)
+{
+    char storage[PATH_MAX], path[PATH_MAX + 16], err[1024];
+    if (srv->o.logs_path) {
+        snprintf(path, sizeof path, "%s", srv->o.logs_path);
+    } else {
+        if (app_identity_storage(srv->app_id, srv->o.storage_path, storage, sizeof storage) < 0) {
+            log_error("the storage path is too long");
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s/%s", storage, LOG_STORE_FILE);
+    }
+    srv->logs = log_store_open(path, srv->o.logs_max_requests, err, sizeof err);
+    if (!srv->logs) {
+        log_error("request logs: %s", err);
+        return -1;
+    }
+    log_info("request logs: %s", path);
+    return 0;
 }
 
 int serve_main(int argc, char **argv)
@@ -520,7 +542,7 @@ int serve_main(int argc, char **argv)
         log_error("signals: %s", strerror(errno));
         goto out;
     }
-    if (open_listener(srv) < 0)
+    if (open_listener(srv) < 0 || open_log_store(srv) < 0)
         goto out;
 
     pool_opts_t po = {
@@ -535,6 +557,10 @@ int serve_main(int argc, char **argv)
         .max_pending_ms = srv->o.max_pending_ms,
         .idle_timeout_ms = srv->o.idle_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
+        .logs = srv->logs,
+        /* The console shows the app's warnings; all of its lines with
+         * --log_level debug. */
+        .console_app_level = log_min_level <= LOG_DEBUG ? 0 : 2,
     };
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
@@ -560,6 +586,7 @@ out:
     conn_reap(srv);
     if (srv->pool)
         pool_free(srv->pool);
+    log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)
         close(srv->listen_w.fd);
     if (srv->signal_w.fd >= 0)

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "log_store.h"
 #include "loop.h"
 #include "pool.h"
 
@@ -17,6 +18,8 @@ typedef struct {
     int port;
     const char *application;
     const char *storage_path;
+    const char *logs_path;
+    int logs_max_requests;
     int max_instances;
     int threads;
     int max_concurrent;
@@ -41,6 +44,7 @@ typedef struct server {
     serve_opts_t o;
     app_config_t *cfg;
     pool_t *pool;
+    log_store_t *logs; /* request and app logs */
     http_limits_t limits;
     io_watch_t listen_w;
     io_watch_t signal_w;

@@ -140,6 +140,7 @@ class Server:
         self.app_id = self.url = self.host = None
         self.port = None
         self.returncode = None
+        self.storage_path = None  # --storage_path, when the factory set it
 
     def _read(self, path):
         try:
@@ -162,6 +163,22 @@ class Server:
                 return True
             time.sleep(0.05)
         return False
+
+    def logs(self, *args):
+        """Runs `gaelic logs` for this server's app and storage; returns the
+        CompletedProcess."""
+        flags = ["--storage_path", self.storage_path] if self.storage_path else []
+        return run_gaelic("logs", self.appdir, *flags, *args)
+
+    def wait_logs(self, text, *args, timeout=5.0):
+        """Output of `gaelic logs [args]` once it contains text (the server
+        commits logs every 100 ms); the last output if it never does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.logs(*args).stdout
+            if text in out or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.1)
 
     def alive(self):
         return self.proc.poll() is None
@@ -256,7 +273,8 @@ class ServerFactory:
         self._tmp = tmpdir_factory
         self.servers = []
 
-    def start(self, appdir, *flags, wait=True, port="0", storage=True, timeout=START_TIMEOUT):
+    def start(self, appdir, *flags, wait=True, port="0", storage=True, timeout=START_TIMEOUT,
+              env=None):
         logdir = tempfile.mkdtemp(prefix="gaelic-", dir=str(self._tmp.getbasetemp()))
         args = [GAELIC_BIN, "serve", str(appdir)]
         if port is not None:
@@ -268,11 +286,13 @@ class ServerFactory:
         err = open(os.path.join(logdir, "stderr"), "wb")
         try:
             proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                    cwd=logdir)
+                                    cwd=logdir, env=env)
         finally:
             out.close()
             err.close()
         srv = Server(proc, logdir, str(appdir), args)
+        if storage:
+            srv.storage_path = os.path.join(logdir, "storage")
         self.servers.append(srv)
         _LIVE.append(srv)
         if wait:
@@ -289,12 +309,13 @@ class ServerFactory:
                 pass
 
 
-def run_gaelic(*args, timeout=15, cwd=None):
+def run_gaelic(*args, timeout=15, cwd=None, env=None):
     """Runs GAELIC_BIN with args to completion. Returns CompletedProcess with
     text stdout/stderr. A process that outlives timeout is killed (by pid)
     and the test fails."""
     proc = subprocess.Popen([GAELIC_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=cwd or REPO)
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=cwd or REPO,
+                            env=env)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -15,7 +15,8 @@ requests on this instance call only main(), its globals intact. Otherwise
 
 sys.stdin and sys.stdout are proxies installed once (install()): inside a
 CGI request, and in threads that request starts, they are the request's
-own streams; everywhere else stdout is the log (sys.stderr) as under WSGI.
+own streams; everywhere else stdout is the app log (info level) as under
+WSGI.
 """
 import http
 import inspect
@@ -25,7 +26,7 @@ import re
 import sys
 import types
 
-from google.appengine.runtime import handlers, request_state, request_threads, wsgi
+from google.appengine.runtime import app_logs, handlers, request_state, request_threads, wsgi
 
 _HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
@@ -52,11 +53,11 @@ def _streams():
 
 
 class _StdoutProxy:
-    """sys.stdout: the calling request's CGI output, else sys.stderr."""
+    """sys.stdout: the calling request's CGI output, else the app log."""
 
     def _target(self):
         s = _streams()
-        return sys.stderr if s is None else s[1]
+        return app_logs.stdout if s is None else s[1]
 
     def __getattr__(self, name):
         return getattr(self._target(), name)

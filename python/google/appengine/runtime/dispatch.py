@@ -11,7 +11,7 @@ import sys
 import threading
 
 import _gaelic
-from google.appengine.runtime import cgi, handlers, request_environ, request_state
+from google.appengine.runtime import app_logs, cgi, handlers, request_environ, request_state
 from google.appengine.runtime import request_threads, wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
@@ -28,7 +28,8 @@ _ERROR_500 = (
 
 
 class _ErrorStream:
-    """wsgi.errors: writes go to whatever sys.stderr is at the time."""
+    """wsgi.errors: writes go to whatever sys.stderr is at the time (the
+    app log of the request, see app_logs)."""
 
     def write(self, s):
         return sys.stderr.write(s)
@@ -86,6 +87,7 @@ def _handle(request_id, script, environ, cgi_env):
         finally:
             request_threads.join_all(request)
     finally:
+        app_logs.flush_thread()
         request_state.leave()
 
 
@@ -128,5 +130,6 @@ def start_workers(first, stop):
     """Starts worker threads number first..stop-1 of this instance."""
     if first == 0:
         cgi.set_app_root(os.getcwd())  # the instance has just entered it
+        app_logs.install()
     for i in range(first, min(stop, _gaelic.threads)):
         threading.Thread(target=_worker, name="gaelic-worker-%d" % i, daemon=True).start()

@@ -7,16 +7,18 @@ attributes. A failure is logged with the script name and not cached, so the
 next request retries the import.
 """
 import importlib
-import sys
 import traceback
+
+from google.appengine.runtime import app_logs
 
 _apps = {}
 
 
 def log(script, text):
-    """Writes text to the server log (stderr), every line prefixed with the
-    script name, in one write so concurrent requests do not interleave."""
-    sys.stderr.write("".join("%s: %s\n" % (script, line) for line in text.splitlines()))
+    """Logs text as an error of the calling request (or on the console
+    outside requests), every line prefixed with the script name."""
+    app_logs.write(app_logs.ERROR, "\n".join("%s: %s" % (script, line)
+                                             for line in text.splitlines()))
 
 
 def log_exception(script, headline):

@@ -1,0 +1,128 @@
+"""Application logs (RT9): what a request writes through `logging`, to
+sys.stderr and, under WSGI, to sys.stdout becomes that request's app log
+lines, each sent to the master as soon as it is complete so that a crash of
+the instance later loses none of them.
+
+Levels are App Engine's: 0 debug, 1 info, 2 warning, 3 error, 4 critical.
+Text written to stderr is logged at warning level and stdout at info, so
+that both show up where developers look (the console shows warnings and
+above). A line written outside any request (the runtime itself, a thread
+that no request owns) goes to the server's console.
+"""
+import logging
+import sys
+import threading
+
+import _gaelic
+from google.appengine.runtime import request_state
+
+DEBUG, INFO, WARNING, ERROR, CRITICAL = range(5)
+
+# Longer messages are cut (and say so): the console and the store take
+# lines, not documents.
+MAX_MESSAGE = 32 * 1024
+
+
+def level_of(levelno):
+    """App Engine's level for a `logging` level number."""
+    if levelno >= logging.CRITICAL:
+        return CRITICAL
+    if levelno >= logging.ERROR:
+        return ERROR
+    if levelno >= logging.WARNING:
+        return WARNING
+    if levelno >= logging.INFO:
+        return INFO
+    return DEBUG
+
+
+def write(level, message):
+    """Logs one message for the calling thread's request."""
+    request = request_state.current()
+    data = message.encode("utf-8", "backslashreplace")
+    if len(data) > MAX_MESSAGE:
+        data = data[:MAX_MESSAGE] + b"... (truncated)"
+    _gaelic.send_log(request.id if request is not None else 0, level, data)
+
+
+class LogStream:
+    """A text stream whose lines become app log lines at one level.
+
+    Partial lines wait per thread until their newline, a flush, or the end
+    of the request (flush_thread)."""
+
+    def __init__(self, name, level):
+        self.name = name
+        self.level = level
+        self._partial = threading.local()
+        self.encoding = "utf-8"
+        self.errors = "backslashreplace"
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        pending = getattr(self._partial, "text", "") + text
+        head, sep, tail = pending.rpartition("\n")
+        self._partial.text = tail
+        if sep:
+            write(self.level, head)
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        text = getattr(self._partial, "text", "")
+        if text:
+            self._partial.text = ""
+            write(self.level, text)
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def fileno(self):
+        raise OSError("%s is the app log, not a file" % self.name)
+
+    def __repr__(self):
+        return "<gaelic app log %s>" % self.name
+
+
+class AppLogHandler(logging.Handler):
+    """The root logger's handler: each record is one app log line."""
+
+    def emit(self, record):
+        try:
+            write(level_of(record.levelno), self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+stderr = LogStream("<stderr>", WARNING)
+stdout = LogStream("<stdout>", INFO)
+
+
+def flush_thread():
+    """Sends the calling thread's unfinished lines (end of a request)."""
+    stderr.flush()
+    stdout.flush()
+
+
+def install():
+    """Routes logging, sys.stderr and the log side of sys.stdout to the
+    master. Runs in a new instance, before any app code."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = AppLogHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    # App Engine kept debug lines too.
+    root.setLevel(logging.DEBUG)
+    sys.stderr = stderr

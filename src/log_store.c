@@ -1,0 +1,408 @@
+#include "log_store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* Beyond this the writer has fallen behind (disk stalled): records are
+ * dropped and counted rather than growing the master without bound. */
+#define QUEUE_MAX (64u << 20)
+/* The writer is woken early when this much is queued. */
+#define QUEUE_HIGH (1u << 20)
+
+enum { REC_REQUEST = 1, REC_APP_LINE = 2 };
+
+struct log_store {
+    sqlite3 *db;
+    sqlite3_stmt *insert_request, *insert_line, *prune_lines, *prune_requests;
+    int64_t max_requests;
+    int64_t n_requests; /* rows in request_logs, kept by the writer */
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    buf_t queue;          /* encoded records, guarded by mu */
+    int stop;             /* guarded by mu */
+    int woken;            /* an early wake-up is pending, guarded by mu */
+    uint64_t dropped;     /* guarded by mu */
+    char last_error[256]; /* writer thread only */
+};
+
+static const char SCHEMA[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS request_logs("
+    " request_id TEXT PRIMARY KEY, version_id TEXT, start_us INTEGER, end_us INTEGER,"
+    " ip TEXT, nickname TEXT, method TEXT, resource TEXT, http_version TEXT,"
+    " status INTEGER, response_size INTEGER, referrer TEXT, user_agent TEXT, host TEXT,"
+    " mcycles INTEGER, instance_id TEXT);"
+    "CREATE TABLE IF NOT EXISTS app_logs("
+    " request_id TEXT NOT NULL, time_us INTEGER NOT NULL, level INTEGER NOT NULL,"
+    " message TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS app_logs_by_request ON app_logs(request_id, time_us);"
+    "PRAGMA user_version=1;";
+
+int64_t log_store_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---------- record encoding (loop thread -> writer thread) ---------- */
+
+static int put_i64(buf_t *b, int64_t v)
+{
+    return buf_append(b, &v, sizeof v);
+}
+
+/* Length (-1 for NULL) then the bytes. */
+static int put_str(buf_t *b, log_str_t s)
+{
+    int64_t n = s.p ? (int64_t)s.n : -1;
+    return put_i64(b, n) < 0 || (s.p && buf_append(b, s.p, s.n) < 0) ? -1 : 0;
+}
+
+typedef struct {
+    const char *p, *end;
+} reader_t;
+
+static int64_t get_i64(reader_t *r)
+{
+    int64_t v;
+    memcpy(&v, r->p, sizeof v);
+    r->p += sizeof v;
+    return v;
+}
+
+static log_str_t get_str(reader_t *r)
+{
+    int64_t n = get_i64(r);
+    log_str_t s = {NULL, 0};
+    if (n >= 0) {
+        s.p = r->p;
+        s.n = (size_t)n;
+        r->p += n;
+    }
+    return s;
+}
+
+/* Appends one encoded record under the lock; the writer is woken when the
+ * queue was empty (it then gathers for LOG_STORE_COMMIT_MS) or is large. */
+static void enqueue(log_store_t *st, const buf_t *rec)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->queue.len + rec->len > QUEUE_MAX ||
+        buf_append(&st->queue, buf_ptr(rec), rec->len) < 0) {
+        st->dropped++;
+    } else if (st->queue.len == rec->len || (st->queue.len >= QUEUE_HIGH && !st->woken)) {
+        st->woken = st->queue.len >= QUEUE_HIGH;
+        pthread_cond_signal(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* One scratch buffer for encoding: only the loop thread calls these. */
+static buf_t scratch = BUF_INIT;
+
+void log_store_request(log_store_t *st, const log_request_t *r)
+{
+    if (!st)
+        return;
+    buf_t *b = &scratch;
+    buf_reset(b);
+    uint8_t kind = REC_REQUEST;
+    const log_str_t *strs[] = {&r->request_id, &r->version_id, &r->ip,           &r->nickname,
+                               &r->method,     &r->resource,   &r->http_version, &r->referrer,
+                               &r->user_agent, &r->host,       &r->instance_id};
+    int bad = buf_append(b, &kind, 1) < 0;
+    for (size_t i = 0; i < sizeof strs / sizeof *strs && !bad; i++)
+        bad = put_str(b, *strs[i]) < 0;
+    if (bad || put_i64(b, r->start_us) < 0 || put_i64(b, r->end_us) < 0 ||
+        put_i64(b, r->status) < 0 || put_i64(b, r->response_size) < 0 ||
+        put_i64(b, r->mcycles) < 0) {
+        pthread_mutex_lock(&st->mu);
+        st->dropped++;
+        pthread_mutex_unlock(&st->mu);
+        return;
+    }
+    enqueue(st, b);
+}
+
+void log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
+                        log_str_t message)
+{
+    if (!st)
+        return;
+    buf_t *b = &scratch;
+    buf_reset(b);
+    uint8_t kind = REC_APP_LINE;
+    if (buf_append(b, &kind, 1) < 0 || put_str(b, request_id) < 0 || put_i64(b, time_us) < 0 ||
+        put_i64(b, level) < 0 || put_str(b, message) < 0) {
+        pthread_mutex_lock(&st->mu);
+        st->dropped++;
+        pthread_mutex_unlock(&st->mu);
+        return;
+    }
+    enqueue(st, b);
+}
+
+/* ---------- the writer thread ---------- */
+
+static void report(log_store_t *st, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, sqlite3_errmsg(st->db));
+    /* The same failure repeated every commit is reported once. */
+    if (strcmp(msg, st->last_error) != 0) {
+        snprintf(st->last_error, sizeof st->last_error, "%s", msg);
+        log_msg_unbuffered(LOG_ERROR, "request logs: %s", msg);
+    }
+}
+
+static void bind_str(sqlite3_stmt *s, int col, log_str_t v)
+{
+    if (v.p)
+        sqlite3_bind_text(s, col, v.p, (int)v.n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, col);
+}
+
+static int step_reset(log_store_t *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        report(st, what);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void write_request(log_store_t *st, reader_t *r)
+{
+    sqlite3_stmt *s = st->insert_request;
+    for (int col = 1; col <= 11; col++)
+        bind_str(s, col, get_str(r));
+    for (int col = 12; col <= 16; col++)
+        sqlite3_bind_int64(s, col, get_i64(r));
+    if (step_reset(st, s, "storing a request log") == 0)
+        st->n_requests++;
+}
+
+static void write_line(log_store_t *st, reader_t *r)
+{
+    sqlite3_stmt *s = st->insert_line;
+    bind_str(s, 1, get_str(r));
+    sqlite3_bind_int64(s, 2, get_i64(r));
+    sqlite3_bind_int64(s, 3, get_i64(r));
+    bind_str(s, 4, get_str(r));
+    step_reset(st, s, "storing an app log line");
+}
+
+/* Keeps at most max_requests request logs; deletes in batches of a tenth
+ * so that pruning is rare. */
+static void prune(log_store_t *st)
+{
+    if (st->max_requests <= 0 || st->n_requests <= st->max_requests + st->max_requests / 10)
+        return;
+    int64_t excess = st->n_requests - st->max_requests;
+    sqlite3_bind_int64(st->prune_lines, 1, excess);
+    sqlite3_bind_int64(st->prune_requests, 1, excess);
+    if (step_reset(st, st->prune_lines, "deleting old app log lines") == 0 &&
+        step_reset(st, st->prune_requests, "deleting old request logs") == 0)
+        st->n_requests -= sqlite3_changes(st->db);
+}
+
+static void commit_batch(log_store_t *st, const buf_t *batch)
+{
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        report(st, "starting a transaction");
+        return;
+    }
+    reader_t r = {buf_ptr(batch), buf_ptr(batch) + batch->len};
+    while (r.p < r.end) {
+        uint8_t kind = (uint8_t)*r.p++;
+        if (kind == REC_REQUEST)
+            write_request(st, &r);
+        else
+            write_line(st, &r);
+    }
+    prune(st);
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        report(st, "committing");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    log_store_t *st = arg;
+    buf_t batch = BUF_INIT;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (!st->stop && st->queue.len == 0)
+            pthread_cond_wait(&st->cv, &st->mu);
+        /* Gather for a while: one transaction per batch, not per request. */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += LOG_STORE_COMMIT_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!st->stop && st->queue.len < QUEUE_HIGH &&
+               pthread_cond_timedwait(&st->cv, &st->mu, &until) != ETIMEDOUT)
+            ;
+        buf_t tmp = st->queue;
+        st->queue = batch;
+        batch = tmp;
+        st->woken = 0;
+        int stopping = st->stop;
+        uint64_t dropped = st->dropped;
+        st->dropped = 0;
+        pthread_mutex_unlock(&st->mu);
+        if (dropped)
+            log_msg_unbuffered(LOG_WARNING,
+                               "request logs: %llu records dropped (the log writer fell behind)",
+                               (unsigned long long)dropped);
+        if (batch.len)
+            commit_batch(st, &batch);
+        buf_reset(&batch);
+        pthread_mutex_lock(&st->mu);
+        if (stopping && st->queue.len == 0)
+            break;
+    }
+    pthread_mutex_unlock(&st->mu);
+    buf_free(&batch);
+    return NULL;
+}
+
+/* ---------- open / close ---------- */
+
+/* mkdir -p of the folder that holds path. */
+static int make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+                return -1;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+static void store_free(log_store_t *st)
+{
+    sqlite3_finalize(st->insert_request);
+    sqlite3_finalize(st->insert_line);
+    sqlite3_finalize(st->prune_lines);
+    sqlite3_finalize(st->prune_requests);
+    sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    buf_free(&st->queue);
+    free(st);
+}
+
+log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, size_t errlen)
+{
+    if (make_parent_dirs(path, err, errlen) < 0)
+        return NULL;
+    log_store_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->max_requests = max_requests;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    const char *what = "opening";
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(st->db, 5000);
+    what = "creating the schema";
+    if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    what = "preparing statements";
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO request_logs(request_id, version_id, ip, "
+                           "nickname, method, resource, http_version, referrer, user_agent, host, "
+                           "instance_id, start_us, end_us, status, response_size, mcycles) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st->insert_request, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO app_logs(request_id, time_us, level, message) "
+                           "VALUES (?,?,?,?)",
+                           -1, &st->insert_line, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "DELETE FROM app_logs WHERE request_id IN (SELECT request_id FROM "
+                           "request_logs ORDER BY rowid LIMIT ?)",
+                           -1, &st->prune_lines, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "DELETE FROM request_logs WHERE rowid IN (SELECT rowid FROM "
+                           "request_logs ORDER BY rowid LIMIT ?)",
+                           -1, &st->prune_requests, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_stmt *count;
+    what = "counting request logs";
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM request_logs", -1, &count, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(count) == SQLITE_ROW)
+        st->n_requests = sqlite3_column_int64(count, 0);
+    sqlite3_finalize(count);
+    if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+        snprintf(err, errlen, "%s: cannot start the log writer thread", path);
+        store_free(st);
+        return NULL;
+    }
+    return st;
+fail:
+    snprintf(err, errlen, "%s: %s: %s", path, what,
+             st->db ? sqlite3_errmsg(st->db) : "out of memory");
+    store_free(st);
+    return NULL;
+}
+
+void log_store_close(log_store_t *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->stop = 1;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->writer, NULL);
+    buf_free(&scratch);
+    store_free(st);
+}

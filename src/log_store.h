@@ -1,0 +1,59 @@
+/* Request logs and application logs (RT9, LG3) in SQLite (WAL mode).
+ *
+ * The event loop only copies records into a queue; a writer thread commits
+ * the queue every LOG_STORE_COMMIT_MS (or sooner when it grows) in one
+ * transaction, so a request costs no disk I/O on the loop. Readers (the
+ * `gaelic logs` command, later the Logs API) open the same file; WAL lets
+ * them read while the server writes.
+ *
+ * Schema (user_version 1):
+ *   request_logs(request_id TEXT PRIMARY KEY, version_id, start_us, end_us,
+ *                ip, nickname, method, resource, http_version, status,
+ *                response_size, referrer, user_agent, host, mcycles,
+ *                instance_id)
+ *   app_logs(request_id, time_us, level 0..4, message)
+ * request_id is REQUEST_LOG_ID: hex start time in microseconds then a
+ * sequence number, so ordering by it is ordering by start time. */
+#ifndef GAELIC_LOG_STORE_H
+#define GAELIC_LOG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOG_STORE_COMMIT_MS 100
+#define LOG_STORE_FILE "logs.db"
+
+typedef struct log_store log_store_t;
+
+/* A byte string that need not be NUL-terminated; p may be NULL (SQL NULL). */
+typedef struct {
+    const char *p;
+    size_t n;
+} log_str_t;
+
+typedef struct {
+    log_str_t request_id, version_id, ip, nickname, method, resource, http_version, referrer,
+        user_agent, host, instance_id;
+    int64_t start_us, end_us;
+    int status;
+    int64_t response_size;
+    int64_t mcycles;
+} log_request_t;
+
+/* Opens (creating the folders and the schema) the log database at path.
+ * max_requests bounds the stored request logs: older ones and their app
+ * lines are deleted as new ones come. NULL with a reason in err. */
+log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, size_t errlen);
+
+/* Queue a record (copied; nothing is kept). Called from the event loop. */
+void log_store_request(log_store_t *st, const log_request_t *r);
+void log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
+                        log_str_t message);
+
+/* Commits what is queued, stops the writer and closes the database. */
+void log_store_close(log_store_t *st);
+
+/* The time now in microseconds since the epoch (CLOCK_REALTIME). */
+int64_t log_store_now_us(void);
+
+#endif

@@ -1,0 +1,70 @@
+"""App for test_logs.py: each path writes app log lines a known way."""
+import logging
+import os
+import sys
+import threading
+import time
+
+
+def _levels(tag):
+    logging.debug("debug %s", tag)
+    logging.info("info %s", tag)
+    logging.warning("warning %s", tag)
+    logging.error("error %s", tag)
+    logging.critical("critical %s", tag)
+
+
+def _streams(tag):
+    print("stdout %s" % tag)
+    sys.stderr.write("stderr %s\nunfinished %s" % (tag, tag))
+
+
+def _exception(tag):
+    try:
+        raise ValueError("boom %s" % tag)
+    except ValueError:
+        logging.exception("caught %s", tag)
+
+
+def _thread(tag):
+    t = threading.Thread(target=lambda: logging.warning("from thread %s", tag))
+    t.start()
+    t.join()
+
+
+def _crash(tag):
+    logging.error("before crash %s", tag)
+    os._exit(3)
+
+
+def _hang(tag):
+    logging.error("before kill %s", tag)
+    sys.stderr.write("pid %d\n" % os.getpid())
+    time.sleep(30)
+
+
+def _concurrent(tag):
+    for i in range(20):
+        logging.info("%s line %d", tag, i)
+        time.sleep(0.005)
+
+
+def _quiet(tag):
+    pass
+
+
+ACTIONS = {"/levels": _levels, "/streams": _streams, "/exception": _exception,
+           "/thread": _thread, "/crash": _crash, "/hang": _hang,
+           "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet}
+
+
+def app(environ, start_response):
+    action = ACTIONS.get(environ["PATH_INFO"])
+    if action is None:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"no such action\n"]
+    tag = environ.get("QUERY_STRING", "")
+    action(tag)
+    body = ("%s %s %s" % (environ["REQUEST_LOG_ID"], environ["INSTANCE_ID"], os.getpid())).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]

@@ -1,0 +1,308 @@
+"""Request logs and app logs (RT9, LG3): stored in SQLite under
+--storage_path, shown by `gaelic logs` in Apache combined format and as
+JSON, surviving instance crashes; the console shows the app's warnings."""
+import json
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from harness import app_path, run_gaelic, write_app
+
+APP = app_path("logs")
+
+COMBINED = re.compile(
+    r'^(?P<ip>\S+) - (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<method>\S+) (?P<resource>\S+) '
+    r'(?P<proto>HTTP/\d\.\d)" (?P<status>\d{3}) (?P<size>\d+|-) "(?P<referrer>[^"]*)" '
+    r'"(?P<ua>[^"]*)" "(?P<host>[^"]*)" ms=(?P<ms>\d+) cpu_ms=(?P<cpu>\d+) '
+    r'instance=(?P<instance>\S+) request_id=(?P<rid>[0-9a-f]{24})$')
+APP_LINE = re.compile(r"^\t(?P<level>[0-4]):(?P<time>\d+\.\d{6}) (?P<message>.*)$")
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(APP)
+
+
+def get(srv, path, **kw):
+    r = srv.get(path, **kw)
+    assert r.status_code == 200, (path, r.status_code, srv.stderr_text()[-2000:])
+    return r.text.split()  # request log id, instance id, pid
+
+
+def entries(srv, *args, wait_for=None):
+    """`gaelic logs --json [args]` as a list of dicts (waiting, bounded,
+    until wait_for appears in the output)."""
+    out = srv.wait_logs(wait_for or "", "--json", *args)
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def entry(srv, request_id):
+    for e in entries(srv, "--limit", "0", wait_for=request_id):
+        if e["request_id"] == request_id:
+            return e
+    raise AssertionError("request %s not in the logs:\n%s" % (request_id, srv.stderr_text()[-3000:]))
+
+
+def test_request_log_fields(srv):
+    r = srv.get("/quiet?fields", headers={"User-Agent": "fields-agent/1.0",
+                                          "Referer": "http://example.com/from"})
+    assert r.status_code == 200
+    rid, instance, _ = r.text.split()
+    e = entry(srv, rid)
+    assert e["method"] == "GET"
+    assert e["resource"] == "/quiet?fields"
+    assert e["http_version"] == "HTTP/1.1"
+    assert e["status"] == 200
+    assert e["response_size"] == len(r.content)
+    assert e["user_agent"] == "fields-agent/1.0"
+    assert e["referrer"] == "http://example.com/from"
+    assert e["host"] == "127.0.0.1:%d" % srv.port
+    assert e["ip"] == "127.0.0.1"
+    assert e["instance_id"] == instance
+    assert e["nickname"] is None
+    assert e["end_time"] >= e["start_time"] > time.time() - 600
+    assert e["latency_ms"] >= 0
+    assert e["mcycles"] >= 0 and e["cpu_ms"] >= 0
+    assert e["version_id"].startswith("1.")
+
+
+def test_app_lines_with_levels(srv):
+    rid, _, _ = get(srv, "/levels?L1")
+    lines = [(l["level"], l["message"]) for l in entry(srv, rid)["app_logs"]]
+    assert lines == [(0, "debug L1"), (1, "info L1"), (2, "warning L1"), (3, "error L1"),
+                     (4, "critical L1")]
+    times = [l["time"] for l in entry(srv, rid)["app_logs"]]
+    assert times == sorted(times)
+
+
+def test_stdout_stderr_and_unfinished_line(srv):
+    rid, _, _ = get(srv, "/streams?S1")
+    lines = [(l["level"], l["message"]) for l in entry(srv, rid)["app_logs"]]
+    # stdout of a WSGI handler is info, stderr warning; a line without its
+    # newline is still logged when the request ends.
+    assert lines == [(1, "stdout S1"), (2, "stderr S1"), (2, "unfinished S1")]
+
+
+def test_exception_traceback_is_one_entry(srv):
+    rid, _, _ = get(srv, "/exception?E1")
+    (line,) = entry(srv, rid)["app_logs"]
+    assert line["level"] == 3
+    assert line["message"].startswith("caught E1\nTraceback (most recent call last):")
+    assert line["message"].endswith("ValueError: boom E1")
+
+
+def test_thread_of_a_request_logs_into_it(srv):
+    rid, _, _ = get(srv, "/thread?T1")
+    assert [l["message"] for l in entry(srv, rid)["app_logs"]] == ["from thread T1"]
+
+
+def test_concurrent_requests_keep_their_own_lines(srv):
+    results = {}
+
+    def one(tag):
+        results[tag] = get(srv, "/concurrent?" + tag)[0]
+
+    threads = [threading.Thread(target=one, args=("tag%d" % i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 4
+    for tag, rid in results.items():
+        msgs = [l["message"] for l in entry(srv, rid)["app_logs"]]
+        assert msgs == ["%s line %d" % (tag, i) for i in range(20)]
+
+
+def test_console_shows_warnings_not_info(srv):
+    get(srv, "/levels?CONSOLE1")
+    # The request's own line comes last (request lines are written in batches).
+    assert srv.wait_stderr('"GET /levels?CONSOLE1 HTTP/1.1" 200')
+    text = srv.stderr_text()
+    assert re.search(r"WARNING \[instance \d+\] warning CONSOLE1", text), text[-2000:]
+    assert "error CONSOLE1" in text
+    assert "info CONSOLE1" not in text and "debug CONSOLE1" not in text
+    # ... and one line per request.
+    assert len(re.findall(r'"GET /levels\?CONSOLE1 HTTP/1.1" 200', text)) == 1
+
+
+def test_static_and_not_found_requests_are_logged(srv):
+    r = srv.get("/static/file.txt")
+    assert r.status_code == 200
+    r = srv.get("/nothing-here?nf")
+    assert r.status_code == 404
+    out = srv.wait_logs("/nothing-here?nf")
+    got = [COMBINED.match(line) for line in out.splitlines() if not line.startswith("\t")]
+    assert all(got), out
+    by_resource = {m["resource"]: m for m in got}
+    assert by_resource["/static/file.txt"]["status"] == "200"
+    assert by_resource["/static/file.txt"]["size"] == "12"
+    assert by_resource["/static/file.txt"]["instance"] == "-"
+    assert by_resource["/nothing-here?nf"]["status"] == "404"
+
+
+def test_signed_in_user_is_the_nickname(srv):
+    cookie = {"dev_appserver_login": "someone@example.com:False:123456789"}
+    rid, _, _ = get(srv, "/private", cookies=cookie)
+    assert entry(srv, rid)["nickname"] == "someone@example.com"
+
+
+def test_combined_format_newest_first(srv):
+    first, instance, _ = get(srv, "/levels?C1")
+    second, _, _ = get(srv, "/quiet?C2")
+    out = srv.wait_logs(second, "--limit", "2")
+    lines = out.splitlines()
+    heads = [(i, COMBINED.match(l)) for i, l in enumerate(lines) if not l.startswith("\t")]
+    assert len(heads) == 2 and all(m for _, m in heads), out
+    (i0, newest), (i1, older) = heads
+    assert newest["rid"] == second and older["rid"] == first
+    assert newest["resource"] == "/quiet?C2" and older["resource"] == "/levels?C1"
+    assert older["status"] == "200" and older["instance"] == instance
+    assert older["method"] == "GET" and older["proto"] == "HTTP/1.1"
+    assert older["ua"].startswith("python-requests/")
+    assert re.match(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$", older["time"])
+    # The quiet request has no app lines; the older one has five, in order.
+    assert i1 == i0 + 1
+    app_lines = [APP_LINE.match(l) for l in lines[i1 + 1:]]
+    assert [(m["level"], m["message"]) for m in app_lines] == [
+        ("0", "debug C1"), ("1", "info C1"), ("2", "warning C1"), ("3", "error C1"),
+        ("4", "critical C1")]
+
+
+def test_multiline_message_stays_one_line_in_combined_format(srv):
+    rid, _, _ = get(srv, "/exception?ML")
+    out = srv.wait_logs(rid, "--limit", "1")
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert lines[1].startswith("\t3:") and "caught ML\\nTraceback" in lines[1]
+
+
+def test_severity_filter(srv):
+    quiet, _, _ = get(srv, "/streams?SEV")
+    loud, _, _ = get(srv, "/levels?SEV")
+    es = entries(srv, "--severity", "error", "--limit", "0", wait_for=loud)
+    ids = [e["request_id"] for e in es]
+    assert loud in ids and quiet not in ids
+    e = next(e for e in es if e["request_id"] == loud)
+    assert [l["level"] for l in e["app_logs"]] == [3, 4]
+    es = entries(srv, "--severity", "2", "--limit", "0")
+    assert quiet in [e["request_id"] for e in es]
+
+
+def test_limit_and_since(srv):
+    for i in range(3):
+        get(srv, "/quiet?limit%d" % i)
+    last, _, _ = get(srv, "/quiet?limit-last")
+    es = entries(srv, "--limit", "2", wait_for=last)
+    assert len(es) == 2 and es[0]["request_id"] == last
+    assert es[0]["start_time"] >= es[1]["start_time"]
+    assert last in [e["request_id"] for e in entries(srv, "--since", "1h")]
+    assert entries(srv, "--since", str(int(time.time()) + 3600)) == []
+    assert entries(srv, "--since", "2099-01-01") == []
+    assert len(entries(srv, "--since", "2000-01-01 00:00", "--limit", "0")) >= 4
+
+
+def test_crash_keeps_lines_logged_before(srv):
+    r = srv.get("/crash?K1")
+    assert r.status_code == 500
+    out = srv.wait_logs("before crash K1", "--json", "--limit", "20")
+    e = next(json.loads(l) for l in out.splitlines() if "/crash?K1" in l)
+    assert e["status"] == 500
+    assert e["instance_id"]
+    assert [(l["level"], l["message"]) for l in e["app_logs"]] == [(3, "before crash K1")]
+
+
+def test_instance_killed_from_outside_keeps_lines(srv):
+    _, _, pid = get(srv, "/quiet?before-kill")
+    result = {}
+
+    def hang():
+        result["r"] = srv.get("/hang?K2", timeout=30)
+
+    t = threading.Thread(target=hang)
+    t.start()
+    assert srv.wait_stderr("before kill K2", timeout=10)
+    os.kill(int(pid), signal.SIGKILL)
+    t.join(30)
+    assert result["r"].status_code == 500
+    out = srv.wait_logs("before kill K2", "--json", "--limit", "20")
+    e = next(json.loads(l) for l in out.splitlines() if "/hang?K2" in l)
+    assert e["status"] == 500
+    assert (3, "before kill K2") in [(l["level"], l["message"]) for l in e["app_logs"]]
+    # The server goes on serving.
+    get(srv, "/quiet?after-kill")
+
+
+def test_logs_persist_across_restarts(serve, tmp_path):
+    storage = str(tmp_path / "store")
+    s1 = serve(APP, "--storage_path", storage, storage=False)
+    rid, _, _ = get(s1, "/levels?P1")
+    assert s1.stop() == 0
+    s2 = serve(APP, "--storage_path", storage, storage=False)
+    s2.storage_path = storage
+    assert rid in s2.wait_logs(rid)
+    out = run_gaelic("logs", APP, "--storage_path", storage, "--json")
+    assert rid in out.stdout
+
+
+def test_default_storage_path_is_per_app_under_the_cache(serve, tmp_path):
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    app = write_app(tmp_path / "my-app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n",
+                    {"main.py": "def app(e, s):\n    s('200 OK', [])\n    return [b'x']\n"})
+    s = serve(app, storage=False, env=env)
+    assert requests.get(s.url + "cache-check", timeout=10).status_code == 200
+    db = tmp_path / "cache" / "gaelic" / "my-app" / "logs.db"
+    out = ""
+    deadline = time.monotonic() + 5
+    while "/cache-check" not in out and time.monotonic() < deadline:
+        out = run_gaelic("logs", app, env=env).stdout
+        time.sleep(0.1)
+    assert "/cache-check" in out
+    assert db.exists()
+    # --application changes the id, so the folder.
+    r = run_gaelic("logs", app, "--application", "other", env=env)
+    assert r.returncode == 1 and "no request logs" in r.stderr
+
+
+def test_logs_max_requests_prunes_old_ones(serve):
+    s = serve(APP, "--logs_max_requests", "5")
+    ids = [get(s, "/levels?prune%d" % i)[0] for i in range(20)]
+    time.sleep(0.3)  # let the last commit happen: then the table is pruned
+    es = entries(s, "--limit", "0", wait_for=ids[-1])
+    kept = [e["request_id"] for e in es]
+    assert ids[-1] in kept and ids[0] not in kept
+    assert len(kept) <= 5 + 1  # pruned down to 5 after each commit
+
+
+@pytest.mark.parametrize("args,code,message", [
+    ([], 2, "missing APPDIR"),
+    ([APP, "--bogus", "1"], 2, "unknown option '--bogus'"),
+    ([APP, "--severity", "loud"], 2, "--severity: invalid level 'loud'"),
+    ([APP, "--since", "yesterday-ish"], 2, "--since: invalid time"),
+    ([APP, "--limit", "-3"], 2, "--limit: invalid value"),
+    ([APP, "--storage_path", "/nonexistent/gaelic-store"], 1, "no request logs at"),
+])
+def test_logs_command_errors(args, code, message):
+    r = run_gaelic("logs", *args)
+    assert r.returncode == code, r
+    assert message in r.stderr, r.stderr
+
+
+def test_logs_command_reports_a_bad_app_yaml(tmp_path):
+    app = write_app(tmp_path / "bad", "runtime: python27\nhandlers: 7\n")
+    r = run_gaelic("logs", app)
+    assert r.returncode == 2
+    assert "app.yaml:2" in r.stderr
+
+
+def test_logs_help():
+    r = run_gaelic("logs", "--help")
+    assert r.returncode == 0
+    for flag in ("--storage_path", "--since", "--severity", "--limit", "--json"):
+        assert flag in r.stdout
+    assert "logs APPDIR" in run_gaelic("--help").stdout
