@@ -60,6 +60,10 @@ test_libraries_OBJS := src/libraries.o src/config.o src/yaml_tree.o src/buf.o
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
 test_static_OBJS := src/static.o src/config.o src/yaml_tree.o src/http.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
+test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
+	$(LLHTTP_REL)
+test_error_pages_OBJS := src/error_pages.o src/static.o src/config.o src/yaml_tree.o src/http.o \
+	src/log.o src/buf.o $(LLHTTP_REL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/,$$($$*_OBJS))

@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "cgi_env.h"
+#include "error_pages.h"
 #include "gzip.h"
 #include "log.h"
 #include "log_store.h"
 #include "login.h"
 #include "router.h"
+#include "secure_redirect.h"
 #include "static.h"
 
 enum conn_state {
@@ -236,25 +238,29 @@ static void finish_request(conn_t *c)
     conn_write(c);
 }
 
-/* A short response made by the server; instance_id names the instance a
- * failed request ran on, for the request log. */
-static void send_simple_from(conn_t *c, int status, int close_conn, const char *instance_id)
+/* An answer the server generates itself: the app's error_handlers page of
+ * that kind, or the built-in page when pages is NULL or has none.
+ * instance_id names the instance a failed request ran on, for the request
+ * log. */
+static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_kind_t kind,
+                            int status, int close_conn, const char *instance_id)
 {
-    if (c->req.headers_done)
-        log_request(c, status, 0, instance_id, 0);
     if (close_conn || c->srv->stopping)
         c->close_after = 1;
     int keep = !c->close_after && c->req.keep_alive;
     if (!keep)
         c->close_after = 1;
-    http_simple_response(&c->wbuf, status, keep, c->req.http_major == 1 && c->req.http_minor == 0,
-                         c->head_only);
+    size_t mark = c->wbuf.len;
+    error_page_send(pages, kind, &c->wbuf, status, keep,
+                    c->req.http_major == 1 && c->req.http_minor == 0, c->head_only);
+    if (c->req.headers_done)
+        log_request(c, status, c->wbuf.len - mark, instance_id, 0);
     finish_request(c);
 }
 
 static void send_simple(conn_t *c, int status, int close_conn)
 {
-    send_simple_from(c, status, close_conn, NULL);
+    send_error_page(c, NULL, ERROR_PAGE_DEFAULT, status, close_conn, NULL);
 }
 
 /* Headers the server sets itself, or that make no sense in a buffered
@@ -290,13 +296,14 @@ static void job_done(job_t *job, const job_result_t *res)
         if (res->error_status >= 500 && res->error_reason)
             log_error("%s %s: %d: %s", http_method_name(c->req.method), http_request_url(&c->req),
                       res->error_status, res->error_reason);
-        send_simple_from(c, res->error_status, 0, res->instance_id);
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, res->error_status, 0,
+                        res->instance_id);
         return;
     }
     int code;
     if (!http_status_valid(res->status, res->status_len, &code)) {
         log_error("%s: invalid status line from the app", http_request_url(&c->req));
-        send_simple(c, 500, 0);
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
     int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
@@ -331,7 +338,7 @@ static void job_done(job_t *job, const job_result_t *res)
     if (bad) {
         out->len = mark;
         log_error("%s: the app sent an invalid header", http_request_url(&c->req));
-        send_simple(c, 500, 0);
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
     const char *body = res->body;
@@ -399,6 +406,17 @@ static void serve_static(conn_t *c, const handler_t *h)
     finish_request(c);
 }
 
+/* The Host header, else the server's own host:port. */
+static const char *request_host(const conn_t *c, size_t *len)
+{
+    const char *host = http_request_header(&c->req, "host", len);
+    if (!host || *len == 0) {
+        host = c->srv->hostport;
+        *len = strlen(host);
+    }
+    return host;
+}
+
 /* The sign-in page (kind 1), sign-out (2), or the redirect to sign-in of
  * a login: handler (0). */
 static void send_login(conn_t *c, int kind)
@@ -409,11 +427,7 @@ static void send_login(conn_t *c, int kind)
     if (!keep)
         c->close_after = 1;
     size_t host_len;
-    const char *host = http_request_header(&c->req, "host", &host_len);
-    if (!host || host_len == 0) {
-        host = c->srv->hostport;
-        host_len = strlen(host);
-    }
+    const char *host = request_host(c, &host_len);
     int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
     size_t mark = c->wbuf.len;
     int status =
@@ -426,6 +440,32 @@ static void send_login(conn_t *c, int kind)
     }
     log_request(c, status, c->wbuf.len - mark, NULL, 0);
     finish_request(c);
+}
+
+/* secure: always|never of handler h. Returns 1 when the request was
+ * answered with a redirect to the other scheme. */
+static int secure_redirected(conn_t *c, const handler_t *h)
+{
+    int https = secure_request_is_https(&c->req, &c->srv->trusted_proxies, c->peer_ip);
+    int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
+    size_t host_len;
+    const char *host = request_host(c, &host_len);
+    size_t mark = c->wbuf.len;
+    int status =
+        secure_redirect(&c->wbuf, h->secure, https, &c->req, host, host_len, c->srv->hostport, keep,
+                        c->req.http_major == 1 && c->req.http_minor == 0);
+    if (status == 0)
+        return 0;
+    if (status < 0) {
+        c->wbuf.len = mark;
+        send_simple(c, 500, 0);
+        return 1;
+    }
+    if (!keep)
+        c->close_after = 1;
+    log_request(c, status, c->wbuf.len - mark, NULL, 0);
+    finish_request(c);
+    return 1;
 }
 
 static void handle_request(conn_t *c)
@@ -467,6 +507,9 @@ static void handle_request(conn_t *c)
     }
     c->has_route = 1;
     const handler_t *h = c->route.handler;
+    /* App Engine applied secure: before login:. */
+    if (h->secure != SECURE_OPTIONAL && secure_redirected(c, h))
+        return;
     login_user_t user;
     login_from_request(&c->req, &user);
     if (h->login != LOGIN_OPTIONAL && !user.signed_in) {

@@ -313,6 +313,8 @@ const char *http_reason(int status)
         return "Found";
     case 304:
         return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
     case 400:
         return "Bad Request";
     case 401:

@@ -77,6 +77,8 @@ static const opt_def_t options[] = {
      "on SIGINT/SIGTERM, seconds running requests get to finish (default 30)"},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000)"},
+    {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
+     "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)"},
 };
 
 static void serve_usage(FILE *f)
@@ -95,6 +97,10 @@ static void serve_usage(FILE *f)
     }
     fputs("  --log_level LEVEL                  debug, info, warning or error (default info)\n"
           "  -h, --help                         show this help\n"
+          "\n"
+          "gaelic speaks plain HTTP. For app.yaml's secure: a request counts as HTTPS\n"
+          "only when it comes from a --trusted_proxy address with the last\n"
+          "X-Forwarded-Proto value \"https\"; that header is ignored from anyone else.\n"
           "\n"
           "exit status: 0 after a clean stop, 2 for a usage or app.yaml error, 1 when the\n"
           "server cannot run (for example, the port is in use).\n",
@@ -482,6 +488,11 @@ int serve_main(int argc, char **argv)
     srv->listen_w.fd = srv->signal_w.fd = -1;
 
     char err[1024];
+    if (trusted_proxies_parse(&srv->trusted_proxies, srv->o.trusted_proxy, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic serve: --trusted_proxy: %s\n", err);
+        free(srv);
+        return EXIT_USAGE;
+    }
     if (config_load(srv->o.app_dir, &srv->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
         free(srv);
@@ -512,6 +523,13 @@ int serve_main(int argc, char **argv)
     app_identity(srv);
     if (static_init(srv->cfg->root) < 0) {
         fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));
+        config_free(srv->cfg);
+        free(srv);
+        return EXIT_USAGE;
+    }
+    if (error_pages_load(&srv->error_pages, srv->cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic: %s\n", err);
+        static_close();
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -593,6 +611,7 @@ out:
         close(srv->signal_w.fd);
     loop_close(&srv->loop);
     static_close();
+    error_pages_free(&srv->error_pages);
     config_free(srv->cfg);
     free(srv);
     return rc;

@@ -7,10 +7,12 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "error_pages.h"
 #include "http.h"
 #include "log_store.h"
 #include "loop.h"
 #include "pool.h"
+#include "secure_redirect.h"
 
 typedef struct {
     const char *app_dir;
@@ -35,6 +37,7 @@ typedef struct {
     size_t max_header_bytes;
     size_t max_url_bytes;
     int max_connections;
+    const char *trusted_proxy; /* comma-separated addresses, or NULL */
 } serve_opts_t;
 
 typedef struct conn conn_t;
@@ -63,6 +66,8 @@ typedef struct server {
     loop_timer_t stop_timer;
     loop_timer_t accept_timer;
     loop_timer_t log_timer;
+    error_pages_t error_pages;
+    trusted_proxies_t trusted_proxies;
 } server_t;
 
 int serve_main(int argc, char **argv);

@@ -300,9 +300,9 @@ static int refuse(const char *target, const char *why, static_result_t *res)
     return -1;
 }
 
-/* Opens the checked path beneath the app root; the kernel refuses any
- * resolution that leaves it (including through symlinks). */
-static int open_beneath(const char *rel)
+/* The kernel refuses any resolution that leaves the root (including
+ * through symlinks). */
+int static_open_beneath(const char *rel)
 {
     struct open_how how;
     memset(&how, 0, sizeof how);
@@ -361,7 +361,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
             return;
         }
     }
-    int fd = open_beneath(rel);
+    int fd = static_open_beneath(rel);
     if (fd < 0) {
         if (errno == EXDEV || errno == ELOOP)
             refuse(target, "outside the app folder", res);

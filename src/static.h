@@ -17,6 +17,11 @@
 int static_init(const char *root);
 void static_close(void);
 
+/* Opens rel (relative to the app root, already checked) read-only beneath
+ * the root. Returns the fd, or -1 with errno (EXDEV or ELOOP when resolving
+ * it would leave the app folder). */
+int static_open_beneath(const char *rel);
+
 /* Content-Type for a file name by its extension (case-insensitive);
  * "application/octet-stream" when unknown. */
 const char *static_mime_type(const char *path);

@@ -1,0 +1,24 @@
+"""Ways for a request to end in a server-generated error: /app/exit and
+/app/kill take the instance down mid-request; /app/status?code=N answers
+N with the app's own body; /app/sleep?s=N holds the instance; /app/ok."""
+import os
+import signal
+import time
+import urllib.parse
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    if path == "/app/exit":
+        os._exit(1)
+    elif path == "/app/kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif path == "/app/status":
+        code = int(q.get("code", "500"))
+        start_response("%d App Said So" % code, [("Content-Type", "text/plain")])
+        return [b"the app's own error body"]
+    elif path == "/app/sleep":
+        time.sleep(float(q.get("s", "1")))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]

@@ -1,0 +1,145 @@
+"""error_handlers (RT1): errors the server generates for a dynamic request
+are answered with the app's page (its own status kept, the file's content
+type), statuses the app returns itself are not; the pages are checked
+at start (10 KB, inside the app folder) with exit code 2."""
+import os
+import re
+
+import pytest
+
+from harness import Conn, app_path, copy_app, http_request, run_gaelic
+
+PAGES = os.path.join(app_path("error_pages"), "errors")
+
+
+def page(name):
+    with open(os.path.join(PAGES, name), "rb") as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(app_path("error_pages"))
+
+
+@pytest.mark.parametrize("path", ["/app/exit", "/app/kill"])
+def test_instance_crash_answers_500_with_the_default_page(srv, path):
+    r = http_request(srv.port, "GET", path)
+    assert r.status == 500, r
+    assert r.header("Content-Type") == "text/html"
+    assert r.body == page("default.html")
+    assert http_request(srv.port, "GET", "/app/ok").body == b"ok"  # a new instance serves
+
+
+def test_head_gets_the_page_length_without_body(srv):
+    r = http_request(srv.port, "HEAD", "/app/exit")
+    assert r.status == 500 and r.body == b"", r
+    assert r.header("Content-Length") == str(len(page("default.html")))
+
+
+def test_keep_alive_goes_on_after_an_error_page(srv):
+    with Conn(srv.port) as c:
+        c.request("GET", "/app/exit")
+        assert c.read_response().body == page("default.html")
+        c.request("GET", "/app/ok")
+        assert c.read_response().body == b"ok"
+
+
+@pytest.mark.parametrize("code", [500, 503, 404])
+def test_status_from_the_app_keeps_its_body(srv, code):
+    r = http_request(srv.port, "GET", "/app/status?code=%d" % code)
+    assert r.status == code and r.body == b"the app's own error body", r
+
+
+def test_unrouted_404_stays_built_in(srv):
+    r = http_request(srv.port, "GET", "/no/handler")
+    assert r.status == 404 and b"404 Not Found" in r.body, r
+
+
+def test_503_over_capacity_uses_the_default_page(serve):
+    s = serve(app_path("error_pages"), "--max_instances", "1", "--max_concurrent_requests", "1",
+              "--max_pending_requests", "1")
+    assert http_request(s.port, "GET", "/app/ok").body == b"ok"
+    conns = [Conn(s.port) for _ in range(3)]
+    try:
+        for c in conns:  # one runs, one waits, at least one is refused
+            c.request("GET", "/app/sleep?s=1")
+        got = [c.read_response() for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+    rejected = [r for r in got if r.status == 503]
+    assert rejected and all(r.status in (200, 503) for r in got), got
+    for r in rejected:
+        assert r.body == page("default.html") and r.header("Content-Type") == "text/html"
+
+
+def app_with(tmp_path, error_handlers, files=None):
+    """A copy of the error_pages app whose error_handlers section (from
+    line 12 of app.yaml on) is replaced, with files added."""
+    d = copy_app("error_pages", tmp_path / "app")
+    yaml_path = os.path.join(d, "app.yaml")
+    with open(yaml_path) as f:
+        text = f.read()
+    with open(yaml_path, "w") as f:
+        f.write(text[:text.index("error_handlers:")] + error_handlers)
+    for rel, data in (files or {}).items():
+        with open(os.path.join(d, rel), "w") as f:
+            f.write(data)
+    return d
+
+
+def test_without_error_handlers_the_built_in_page_stays(serve, tmp_path):
+    s = serve(app_with(tmp_path, ""))
+    r = http_request(s.port, "GET", "/app/exit")
+    assert r.status == 500 and b"500 Internal Server Error" in r.body, r
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+
+
+def test_only_a_timeout_page_leaves_other_errors_built_in(serve, tmp_path):
+    s = serve(app_with(tmp_path,
+                       "error_handlers:\n- error_code: timeout\n  file: errors/timeout.txt\n"))
+    r = http_request(s.port, "GET", "/app/exit")
+    assert r.status == 500 and b"500 Internal Server Error" in r.body, r
+
+
+# ---------- refused at start ----------
+
+def refused(appdir, line, reason):
+    r = run_gaelic("serve", appdir, "--port", "0")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert re.search(r"app\.yaml:%d: .*%s" % (line, reason), r.stderr), r.stderr
+    assert "serving app" not in r.stdout
+
+
+def test_page_over_10_kb_refused(tmp_path):
+    d = app_with(tmp_path, "error_handlers:\n- file: ok.html\n- error_code: timeout\n"
+                 "  file: big.html\n", {"ok.html": "x" * 10240, "big.html": "x" * 10241})
+    refused(d, 14, "10241 bytes")
+
+
+def test_missing_page_refused(tmp_path):
+    refused(app_with(tmp_path, "error_handlers:\n- file: nothere.html\n"), 13, "No such file")
+
+
+def test_page_outside_the_app_folder_refused(tmp_path):
+    outside = tmp_path / "outside.html"
+    outside.write_text("secret")
+    d = app_with(tmp_path, "error_handlers:\n- file: link.html\n")
+    os.symlink(str(outside), os.path.join(d, "link.html"))
+    refused(d, 13, "outside the app folder")
+
+
+def test_parent_path_refused(tmp_path):
+    refused(app_with(tmp_path, "error_handlers:\n- file: ../x.html\n"), 13, r"\.\.")
+
+
+def test_two_pages_for_one_code_refused(tmp_path):
+    d = app_with(tmp_path, "error_handlers:\n- file: errors/dos.html\n- error_code: default\n"
+                 "  file: errors/default.html\n")
+    refused(d, 14, "already has a page")
+
+
+def test_unknown_error_code_refused(tmp_path):
+    d = app_with(tmp_path, "error_handlers:\n- error_code: teapot\n  file: errors/dos.html\n")
+    refused(d, 13, "teapot")

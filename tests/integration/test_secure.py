@@ -1,0 +1,131 @@
+"""secure: always|never on handlers (RT1): plain-HTTP requests to `always`
+handlers are redirected to https://, HTTPS requests to `never` handlers to
+http://. A request counts as HTTPS only when a --trusted_proxy peer says
+so in X-Forwarded-Proto."""
+import json
+
+import pytest
+
+from harness import Conn, app_path, http_request, run_gaelic
+
+HTTPS = [("X-Forwarded-Proto", "https")]
+
+
+@pytest.fixture(scope="module")
+def plain(mserve):
+    """No trusted proxy: every request is plain HTTP."""
+    return mserve(app_path("secure"))
+
+
+@pytest.fixture(scope="module")
+def proxied(mserve):
+    """The test client (127.0.0.1) is the trusted front proxy."""
+    return mserve(app_path("secure"), "--trusted_proxy", "::1,127.0.0.1")
+
+
+def host(srv):
+    return "127.0.0.1:%d" % srv.port
+
+
+def echo(r):
+    assert r.status == 200, r
+    return json.loads(r.body)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_always_redirects_get_and_head_with_302(plain, method):
+    r = http_request(plain.port, method, "/always/x/y?a=1&b=%20")
+    assert r.status == 302, r
+    assert r.header("Location") == "https://%s/always/x/y?a=1&b=%%20" % host(plain)
+    assert r.header("Content-Length") == "0"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_always_redirects_other_methods_with_307(plain, method):
+    r = http_request(plain.port, method, "/always/form", body=b"field=1")
+    assert r.status == 307, r
+    assert r.header("Location") == "https://%s/always/form" % host(plain)
+
+
+def test_keep_alive_goes_on_after_a_redirect(plain):
+    with Conn(plain.port) as c:
+        c.request("POST", "/always/a", body=b"x" * 100)
+        assert c.read_response().status == 307
+        c.request("GET", "/optional")
+        assert echo(c.read_response())["path"] == "/optional"
+
+
+def test_forwarded_proto_ignored_without_trusted_proxy(plain):
+    r = http_request(plain.port, "GET", "/always/x", headers=HTTPS)
+    assert r.status == 302 and r.header("Location").startswith("https://"), r
+    assert echo(http_request(plain.port, "GET", "/never/x", headers=HTTPS))["path"] == "/never/x"
+
+
+def test_forwarded_proto_ignored_from_an_untrusted_peer(serve):
+    s = serve(app_path("secure"), "--trusted_proxy", "10.1.2.3")
+    r = http_request(s.port, "GET", "/always/x", headers=HTTPS)
+    assert r.status == 302, r
+
+
+def test_trusted_https_request_served(proxied):
+    got = echo(http_request(proxied.port, "POST", "/always/x?q=1", headers=HTTPS, body=b"data"))
+    assert got == {"method": "POST", "path": "/always/x", "query": "q=1", "body": "data"}
+
+
+def test_never_redirects_https_to_http(proxied):
+    r = http_request(proxied.port, "GET", "/never/p?k=v", headers=HTTPS)
+    assert r.status == 302, r
+    assert r.header("Location") == "http://%s/never/p?k=v" % host(proxied)
+    assert echo(http_request(proxied.port, "GET", "/never/p"))["path"] == "/never/p"
+
+
+@pytest.mark.parametrize("proto", ["https", "http"])
+def test_optional_serves_both(proxied, proto):
+    r = http_request(proxied.port, "GET", "/optional", headers=[("X-Forwarded-Proto", proto)])
+    assert echo(r)["path"] == "/optional"
+
+
+def test_the_nearest_proxy_value_counts(proxied):
+    # A client-sent value comes first; the trusted proxy appended "http".
+    r = http_request(proxied.port, "GET", "/always/x",
+                     headers=[("X-Forwarded-Proto", "https, http")])
+    assert r.status == 302, r
+
+
+def test_static_handler(plain, proxied):
+    r = http_request(plain.port, "GET", "/always/static")
+    assert r.status == 302 and r.header("Location") == "https://%s/always/static" % host(plain)
+    r = http_request(proxied.port, "GET", "/always/static", headers=HTTPS)
+    assert r.status == 200 and r.body == b"static page\n", r
+
+
+def test_secure_comes_before_login(plain, proxied):
+    r = http_request(plain.port, "GET", "/always/login")
+    assert r.status == 302 and r.header("Location") == "https://%s/always/login" % host(plain)
+    r = http_request(proxied.port, "GET", "/always/login", headers=HTTPS)
+    assert r.status == 302 and r.header("Location").startswith("/_ah/login?continue="), r
+
+
+def test_location_keeps_a_plain_host(plain):
+    r = http_request(plain.port, "GET", "/always/h", headers=[("Host", "example.com:8443")])
+    assert r.header("Location") == "https://example.com:8443/always/h"
+
+
+@pytest.mark.parametrize("bad_host", ["evil.com/path", "user@evil.com", "a b", "x\"y"])
+def test_location_never_takes_a_bad_host(plain, bad_host):
+    r = http_request(plain.port, "GET", "/always/h", headers=[("Host", bad_host)])
+    assert r.status == 302, r
+    assert r.header("Location") == "https://%s/always/h" % host(plain)
+
+
+def test_header_injection_through_host_refused(plain):
+    with Conn(plain.port) as c:
+        c.send("GET /always/h HTTP/1.1\r\nHost: a\rSet-Cookie: x=1\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 400 and r.header("Set-Cookie") is None, r
+
+
+def test_bad_trusted_proxy_is_a_usage_error():
+    r = run_gaelic("serve", app_path("secure"), "--port", "0", "--trusted_proxy", "localhost")
+    assert r.returncode == 2
+    assert "--trusted_proxy" in r.stderr and "'localhost'" in r.stderr
