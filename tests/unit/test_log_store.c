@@ -1,0 +1,207 @@
+/* The request log store (src/log_store.c) and the storage folder choice
+ * (src/app_identity.c): records go through the writer thread into SQLite
+ * intact, NULLs stay NULL, pruning keeps the newest, and errors name the
+ * path. */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app_identity.h"
+#include "log_store.h"
+#include "unit.h"
+
+static char tmpdir[] = "/tmp/gaelic-log-store-XXXXXX";
+
+static log_str_t S(const char *s)
+{
+    return (log_str_t){s, s ? strlen(s) : 0};
+}
+
+static void request(log_store_t *st, const char *id, int status)
+{
+    log_request_t r = {
+        .request_id = S(id),
+        .version_id = S("1.2"),
+        .ip = S("127.0.0.1"),
+        .method = S("GET"),
+        /* Not NUL-terminated in the master: only n bytes count. */
+        .resource = {"/path?q=1XXXX", 9},
+        .http_version = S("HTTP/1.1"),
+        .user_agent = S("agent \"quoted\""),
+        .host = S("localhost:8080"),
+        .instance_id = S("inst"),
+        .start_us = 1000000,
+        .end_us = 1002500,
+        .status = status,
+        .response_size = 42,
+        .mcycles = 7,
+    };
+    log_store_request(st, &r);
+}
+
+static sqlite3 *open_db(const char *path)
+{
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    return db;
+}
+
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void query_text(sqlite3 *db, const char *sql, char *out, size_t n)
+{
+    sqlite3_stmt *s;
+    snprintf(out, n, "(none)");
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, n, "%s",
+                 sqlite3_column_type(s, 0) == SQLITE_NULL
+                     ? "(null)"
+                     : (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+}
+
+static void test_round_trip(void)
+{
+    char path[256], err[512], text[256];
+    snprintf(path, sizeof path, "%s/a/b/logs.db", tmpdir);
+    log_store_t *st = log_store_open(path, 1000, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    log_store_app_line(st, S("000000000000000100000001"), 1000100, 3,
+                       (log_str_t){"line\ntwoZZ", 8});
+    log_store_app_line(st, S("000000000000000100000001"), 1000200, 0, S("debug"));
+    request(st, "000000000000000100000001", 500);
+    log_store_close(st);
+
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 1);
+    query_text(db, "SELECT resource FROM request_logs", text, sizeof text);
+    CHECK_STR(text, "/path?q=1");
+    query_text(db, "SELECT user_agent FROM request_logs", text, sizeof text);
+    CHECK_STR(text, "agent \"quoted\"");
+    query_text(db, "SELECT nickname FROM request_logs", text, sizeof text);
+    CHECK_STR(text, "(null)");
+    CHECK(query_int(db, "SELECT status FROM request_logs") == 500);
+    CHECK(query_int(db, "SELECT end_us - start_us FROM request_logs") == 2500);
+    CHECK(query_int(db, "SELECT mcycles FROM request_logs") == 7);
+    CHECK(query_int(db, "SELECT count(*) FROM app_logs") == 2);
+    query_text(db, "SELECT message FROM app_logs WHERE level = 3", text, sizeof text);
+    CHECK_STR(text, "line\ntwo");
+    CHECK(query_int(db, "PRAGMA user_version") == 1);
+    query_text(db, "PRAGMA journal_mode", text, sizeof text);
+    CHECK_STR(text, "wal");
+    sqlite3_close(db);
+
+    /* Reopening keeps what is there and appends. */
+    st = log_store_open(path, 1000, err, sizeof err);
+    CHECK(st != NULL);
+    request(st, "000000000000000200000002", 200);
+    log_store_close(st);
+    db = open_db(path);
+    CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 2);
+    sqlite3_close(db);
+}
+
+static void test_prune_keeps_newest(void)
+{
+    char path[256], err[512], id[32], text[64];
+    snprintf(path, sizeof path, "%s/prune.db", tmpdir);
+    log_store_t *st = log_store_open(path, 5, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 1; i <= 20; i++) {
+        snprintf(id, sizeof id, "%016x%08x", i, i);
+        log_store_app_line(st, S(id), i, 1, S("x"));
+        request(st, id, 200);
+    }
+    log_store_close(st);
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 5);
+    CHECK(query_int(db, "SELECT count(*) FROM app_logs") == 5);
+    query_text(db, "SELECT min(request_id) FROM request_logs", text, sizeof text);
+    CHECK_STR(text, "000000000000001000000010"); /* 16..20 kept */
+    sqlite3_close(db);
+}
+
+static void test_open_errors(void)
+{
+    char path[256], err[512];
+    /* A regular file where a folder must be. */
+    snprintf(path, sizeof path, "%s/file", tmpdir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/file/sub/logs.db", tmpdir);
+    err[0] = '\0';
+    CHECK(log_store_open(path, 10, err, sizeof err) == NULL);
+    CHECK(strstr(err, "file/sub") != NULL);
+    /* Not a database. */
+    snprintf(path, sizeof path, "%s/file", tmpdir);
+    f = fopen(path, "w");
+    if (f) {
+        fputs("this is not an SQLite database, not at all, really not\n", f);
+        fclose(f);
+    }
+    err[0] = '\0';
+    CHECK(log_store_open(path, 10, err, sizeof err) == NULL);
+    CHECK(strstr(err, path) != NULL);
+}
+
+static void test_storage_folder(void)
+{
+    char out[256];
+    app_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.root = "/srv/apps/guestbook";
+    app_identity_id(&cfg, NULL, out, sizeof out);
+    CHECK_STR(out, "guestbook");
+    app_identity_id(&cfg, "override", out, sizeof out);
+    CHECK_STR(out, "override");
+    cfg.application = "from-yaml";
+    app_identity_id(&cfg, NULL, out, sizeof out);
+    CHECK_STR(out, "from-yaml");
+
+    CHECK(app_identity_storage("x", "/given/path", out, sizeof out) == 0);
+    CHECK_STR(out, "/given/path");
+    setenv("XDG_CACHE_HOME", "/cache", 1);
+    CHECK(app_identity_storage("s~my/app:1", NULL, out, sizeof out) == 0);
+    CHECK_STR(out, "/cache/gaelic/s~my_app_1");
+    CHECK(app_identity_storage("..", NULL, out, sizeof out) == 0);
+    CHECK_STR(out, "/cache/gaelic/_");
+    setenv("XDG_CACHE_HOME", "relative", 1); /* ignored, as the spec says */
+    setenv("HOME", "/home/u", 1);
+    CHECK(app_identity_storage("app", NULL, out, sizeof out) == 0);
+    CHECK_STR(out, "/home/u/.cache/gaelic/app");
+    char small[8];
+    CHECK(app_identity_storage("app", NULL, small, sizeof small) == -1);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_round_trip();
+    test_prune_keeps_newest();
+    test_open_errors();
+    test_storage_folder();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    UNIT_DONE();
+}
