@@ -32,30 +32,38 @@ static size_t format_line(char *line, size_t size, int level, const char *fmt, v
     return n;
 }
 
+/* buffered: through the loop's buffer (log_write), else one write(2) at
+ * once, so that lines of other threads never interleave with it. */
+static void emit(int level, int buffered, const char *fmt, va_list ap)
+{
+    char line[16384];
+    size_t n = format_line(line, sizeof line, level, fmt, ap);
+    if (buffered) {
+        log_write(line, n, level >= LOG_WARNING);
+    } else {
+        ssize_t w = write(2, line, n);
+        (void)w;
+    }
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
     if (level < log_min_level)
         return;
-    char line[16384];
     va_list ap;
     va_start(ap, fmt);
-    size_t n = format_line(line, sizeof line, level, fmt, ap);
+    emit(level, 1, fmt, ap);
     va_end(ap);
-    log_write(line, n, level >= LOG_WARNING);
 }
 
 void log_msg_unbuffered(int level, const char *fmt, ...)
 {
     if (level < log_min_level)
         return;
-    char line[16384];
     va_list ap;
     va_start(ap, fmt);
-    size_t n = format_line(line, sizeof line, level, fmt, ap);
+    emit(level, 0, fmt, ap);
     va_end(ap);
-    /* One write: lines of other threads never interleave with it. */
-    ssize_t w = write(2, line, n);
-    (void)w;
 }
 
 /* Lines wait in one buffer and leave in one write per event batch: the
