@@ -304,6 +304,11 @@ static int is_cgi_path(const char *s)
     return 1;
 }
 
+script_kind_t config_script_kind(const char *s)
+{
+    return is_cgi_path(s) ? SCRIPT_CGI : is_wsgi_path(s) ? SCRIPT_WSGI : SCRIPT_INVALID;
+}
+
 static int check_script(yt_doc_t *d, const yaml_node_t *at, handler_t *h, uint32_t groups)
 {
     if (strcmp(h->script, "auto") == 0)
@@ -756,7 +761,7 @@ static char *join_path(const char *dir, const char *name)
     return buf_ptr(&b); /* off is 0: the buffer's data */
 }
 
-static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+int config_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -823,7 +828,7 @@ int config_load(const char *app_dir, app_config_t **out, char *err, size_t errle
     char *text = NULL, *root = NULL, *abs_path = NULL;
     size_t len = 0;
     int rc = -1;
-    if (read_file(path, &text, &len, err, errlen) < 0)
+    if (config_read_file(path, &text, &len, err, errlen) < 0)
         goto out;
     if (!(root = realpath(app_dir, NULL))) {
         snprintf(err, errlen, "%s: %s", app_dir, strerror(errno));

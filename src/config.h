@@ -94,4 +94,12 @@ int config_is_skipped(const app_config_t *cfg, const char *relpath);
 
 void config_free(app_config_t *cfg);
 
+/* What a handler script names: a WSGI object path ("main.app"), a CGI file
+ * ("dir/file.py"), or neither. Shared with backends.yaml's start:. */
+typedef enum { SCRIPT_INVALID = 0, SCRIPT_WSGI, SCRIPT_CGI } script_kind_t;
+script_kind_t config_script_kind(const char *s);
+
+/* Reads a whole config file (at most 10 MB) into a malloc'd *text. */
+int config_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
+
 #endif
