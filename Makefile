@@ -22,7 +22,7 @@ PY_LDFLAGS := $(shell $(PYCONFIG) --embed --ldflags 2>/dev/null)
 CPPFLAGS  := -D_GNU_SOURCE -Isrc -Iinstance -I$(LLHTTP_INC) $(PY_CFLAGS)
 CFLAGS    := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP
 LDFLAGS   := $(SANFLAGS) -rdynamic
-LDLIBS    := -lyaml -lpcre2-8 -lz -lpthread $(PY_LDFLAGS)
+LDLIBS    := -lyaml -lpcre2-8 -lz -lseccomp -lpthread $(PY_LDFLAGS)
 
 SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)
 OBJ       := $(SRC:%.c=$(BUILD)/%.o)

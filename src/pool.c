@@ -128,7 +128,9 @@ static int zygote_spawn(pool_t *pool)
     }
     char threads[16];
     snprintf(threads, sizeof threads, "%d", pool->o.threads);
-    char *argv[16];
+    char memory[32];
+    snprintf(memory, sizeof memory, "%zu", pool->o.instance_memory);
+    char *argv[24];
     int argc = 0;
     argv[argc++] = "gaelic";
     argv[argc++] = "_zygote";
@@ -140,6 +142,12 @@ static int zygote_spawn(pool_t *pool)
     argv[argc++] = threads;
     argv[argc++] = "--fd";
     argv[argc++] = "3";
+    argv[argc++] = "--sandbox";
+    argv[argc++] = (char *)pool->o.sandbox;
+    argv[argc++] = "--memory";
+    argv[argc++] = memory;
+    argv[argc++] = "--audit-hook";
+    argv[argc++] = pool->o.audit_hook ? "on" : "off";
     if (pool->o.library_modules && *pool->o.library_modules) {
         argv[argc++] = "--library-modules";
         argv[argc++] = (char *)pool->o.library_modules;

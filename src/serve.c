@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "libraries.h"
 #include "log.h"
+#include "sandbox_startup.h"
 #include "server.h"
 #include "static.h"
 
@@ -72,7 +73,17 @@ static const opt_def_t options[] = {
      "on SIGINT/SIGTERM, seconds running requests get to finish (default 30)"},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000)"},
+    {"sandbox", OPT_STR, OFF(sandbox), "MODE",
+     "strict: refuse to start without seccomp (default); dev: warn and run with the "
+     "layers there are; off: no sandbox (loud warning)"},
+    {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
+     "address-space limit of each instance in bytes (default 1073741824)"},
 };
+
+/* Disarms the audit hook so that tests can check the kernel layers alone.
+ * Not in --help; it weakens nothing the kernel enforces, and the server
+ * says so loudly at every start. */
+#define TEST_DISARM_AUDIT "sandbox_test_disarm_audit"
 
 static void serve_usage(FILE *f)
 {
@@ -116,6 +127,8 @@ static void set_defaults(serve_opts_t *o)
     o->max_header_bytes = 65536;
     o->max_url_bytes = 8192;
     o->max_connections = 10000;
+    o->sandbox = "strict";
+    o->instance_memory = SANDBOX_DEFAULT_MEMORY;
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
@@ -175,6 +188,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             continue;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
+        if (!strcmp(name, TEST_DISARM_AUDIT)) {
+            o->test_disarm_audit = 1;
+            continue;
+        }
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const char *value = eq ? eq + 1 : NULL;
         if (!value) {
@@ -204,6 +221,12 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         }
         if (set_option(o, d, value) < 0)
             return -1;
+    }
+    sandbox_mode_t mode;
+    if (sandbox_mode_parse(o->sandbox, &mode) < 0) {
+        fprintf(stderr, "gaelic serve: --sandbox: invalid value '%s' (strict, dev or off)\n",
+                o->sandbox);
+        return -1;
     }
     if (!o->app_dir) {
         fprintf(stderr, "gaelic serve: missing APPDIR\n");
@@ -508,6 +531,11 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
+    sandbox_mode_t mode;
+    sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
+    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit) < 0)
+        goto out;
+
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
     srv->limits.max_body_bytes = srv->o.max_request_bytes;
@@ -535,6 +563,9 @@ int serve_main(int argc, char **argv)
         .max_pending_ms = srv->o.max_pending_ms,
         .idle_timeout_ms = srv->o.idle_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
+        .sandbox = srv->o.sandbox,
+        .instance_memory = srv->o.instance_memory,
+        .audit_hook = !srv->o.test_disarm_audit,
     };
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
