@@ -58,6 +58,8 @@ test_http_OBJS := src/http.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
 test_router_OBJS := src/router.o src/config.o src/yaml_tree.o src/buf.o
 test_libraries_OBJS := src/libraries.o src/config.o src/yaml_tree.o src/buf.o
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
+test_audit_rules_OBJS := instance/audit_rules.o
+test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
 test_static_OBJS := src/static.o src/config.o src/yaml_tree.o src/http.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
 

@@ -100,7 +100,9 @@ int audit_open_writes(const char *mode, long flags)
 {
     if (mode && strpbrk(mode, "wax+"))
         return 1;
-    return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE)) != 0;
+    /* O_TMPFILE includes O_DIRECTORY, which alone only opens a directory. */
+    return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) != 0 ||
+           (flags & O_TMPFILE) == O_TMPFILE;
 }
 
 const char *audit_import_refused(const char *module, const char *extension_path)
