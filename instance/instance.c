@@ -94,6 +94,9 @@ void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_p
     /* Still single-threaded: every layer covers every thread to come. */
     if (sandbox_apply(sandbox, chan_fd) < 0)
         _exit(4);
+    /* Entering a user namespace (the sandbox, when not root) changes our
+     * credentials, which clears the parent-death signal: set it again. */
+    die_with_zygote(zygote_pid);
     /* One worker is enough to answer the first request; the others start
      * after READY, so a cold start does not wait for them. */
     start_workers(0, 1);
