@@ -1,5 +1,6 @@
 #include "sandbox_rlimits.h"
 
+#include <malloc.h>
 #include <stddef.h>
 #include <sys/resource.h>
 
@@ -21,6 +22,11 @@
 #define LIMIT_ADDRESS_SPACE 1
 #endif
 
+int sandbox_limits_address_space(void)
+{
+    return LIMIT_ADDRESS_SPACE;
+}
+
 static int lower(int resource, rlim_t value)
 {
     struct rlimit r;
@@ -34,7 +40,11 @@ static int lower(int resource, rlim_t value)
 
 int sandbox_rlimits(unsigned long long memory_bytes)
 {
-    if (LIMIT_ADDRESS_SPACE && lower(RLIMIT_AS, (rlim_t)memory_bytes) < 0)
+    /* glibc reserves 64 MiB of address space for each thread's malloc arena;
+     * with eight workers that alone would be half of a 1 GiB limit. Threads
+     * run Python under the GIL, so sharing two arenas costs little. */
+    if (LIMIT_ADDRESS_SPACE &&
+        (!mallopt(M_ARENA_MAX, 2) || lower(RLIMIT_AS, (rlim_t)memory_bytes) < 0))
         return -1;
     if (lower(RLIMIT_CORE, 0) < 0 || lower(RLIMIT_NOFILE, MAX_OPEN_FILES) < 0 ||
         lower(RLIMIT_MEMLOCK, 0) < 0 || lower(RLIMIT_MSGQUEUE, 0) < 0 ||

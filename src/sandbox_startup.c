@@ -9,6 +9,7 @@
 #include "log.h"
 #include "sandbox_landlock.h"
 #include "sandbox_mount.h"
+#include "sandbox_rlimits.h"
 #include "sandbox_seccomp.h"
 
 /* Tries the instances' own mount set-up in a child, so the answer is the
@@ -27,7 +28,8 @@ static int probe_mount(const char *app_dir)
     return WIFEXITED(status) ? WEXITSTATUS(status) : ECHILD;
 }
 
-int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_hook)
+int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_hook,
+                          unsigned long long memory_bytes)
 {
     if (mode == SANDBOX_OFF) {
         log_warn("**********************************************************************");
@@ -40,7 +42,7 @@ int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_ho
     int seccomp = seccomp_available();
     int abi = landlock_abi();
     int mount_err = probe_mount(app_dir);
-    char landlock[16], mount[96];
+    char landlock[16], mount[96], memory[64];
     if (abi)
         snprintf(landlock, sizeof landlock, "ABI %d", abi);
     else
@@ -49,9 +51,14 @@ int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_ho
         snprintf(mount, sizeof mount, "NO (%s)", strerror(mount_err));
     else
         snprintf(mount, sizeof mount, "yes");
-    log_info("sandbox %s: seccomp %s, Landlock %s, read-only noexec app mount %s, rlimits yes, "
-             "capabilities dropped (instances keep uid %d)",
-             sandbox_mode_name(mode), seccomp ? "yes" : "NO", landlock, mount, (int)geteuid());
+    if (sandbox_limits_address_space())
+        snprintf(memory, sizeof memory, "%llu MiB", memory_bytes >> 20);
+    else
+        snprintf(memory, sizeof memory, "unlimited (sanitizer build)");
+    log_info("sandbox %s: seccomp %s, Landlock %s, read-only noexec app mount %s, address space "
+             "%s, capabilities dropped (instances keep uid %d)",
+             sandbox_mode_name(mode), seccomp ? "yes" : "NO", landlock, mount, memory,
+             (int)geteuid());
     if (!audit_hook)
         log_warn("sandbox: the Python audit hook is DISARMED (--sandbox_test_disarm_audit, for "
                  "tests): only the kernel layers stand; apps get raw OS errors");

@@ -533,7 +533,8 @@ int serve_main(int argc, char **argv)
 
     sandbox_mode_t mode;
     sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
-    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit) < 0)
+    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
+                              srv->o.instance_memory) < 0)
         goto out;
 
     srv->limits.max_header_bytes = srv->o.max_header_bytes;

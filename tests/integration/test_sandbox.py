@@ -168,7 +168,7 @@ def test_only_our_files_are_in_the_test_folders(env):
 
 def test_start_up_logs_the_layers(env):
     err = env.srv.stderr_text()
-    assert "sandbox strict: seccomp yes" in err, err
+    assert "sandbox strict: seccomp yes, Landlock ABI" in err, err
     assert ("audit hook is DISARMED" in err) == (not env.armed), err
 
 
@@ -176,6 +176,24 @@ def test_sandbox_flag_is_checked():
     r = run_gaelic("serve", "/nonexistent", "--sandbox", "loose")
     assert r.returncode == 2, r
     assert "--sandbox" in r.stderr, r.stderr
+
+
+def test_memory_limit_is_a_catchable_memory_error(serve, tmp_path):
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--instance_memory", str(512 << 20))
+    if "address space unlimited (sanitizer build)" in srv.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    assert "address space 512 MiB" in srv.stderr_text()
+    assert srv.get_json("/try/address_limit") == {"done": repr(str(512 << 20))}
+    r = srv.get_json("/try/allocate?mb=1024")
+    assert r["caught"] == "MemoryError", r
+    assert srv.get_json("/try/allocate?mb=16") == {"done": repr(16 << 20)}
+
+
+def test_dev_mode_runs_with_the_layers_there_are(serve, tmp_path):
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox", "dev")
+    assert "sandbox dev: seccomp" in srv.stderr_text()
+    r = srv.get_json("/try/subprocess?token=1")
+    assert "sandbox rule SB3" in r.get("message", ""), r
 
 
 def test_sandbox_off_warns_loudly(serve, tmp_path):

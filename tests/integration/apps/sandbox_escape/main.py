@@ -81,6 +81,14 @@ def _tempfile(q):
     return data
 
 
+def _address_limit(q):
+    with open("/proc/self/limits") as f:
+        for line in f:
+            if line.startswith("Max address space"):
+                return line.split()[3]
+    raise LookupError("no address-space line in /proc/self/limits")
+
+
 def _threads(q):
     out = []
     t = threading.Thread(target=lambda: out.append("thread ran"))
@@ -129,6 +137,9 @@ ATTEMPTS = {
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
+    # SB4: memory
+    "allocate": lambda q: len(bytearray(int(q["mb"]) << 20)),
+    "address_limit": _address_limit,
 }
 
 
