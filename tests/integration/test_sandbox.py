@@ -189,6 +189,16 @@ def test_memory_limit_is_a_catchable_memory_error(serve, tmp_path):
     assert srv.get_json("/try/allocate?mb=16") == {"done": repr(16 << 20)}
 
 
+def test_channel_garbage_kills_only_that_instance(serve, tmp_path):
+    """SB item 5: the master treats the channel as untrusted input."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"))
+    before = srv.get_json("/try/read_own")
+    assert srv.get("/try/channel_garbage").status_code >= 500
+    assert srv.wait_stderr("oversized frame")
+    assert srv.get_json("/try/read_own") == before
+    assert srv.alive()
+
+
 def test_dev_mode_runs_with_the_layers_there_are(serve, tmp_path):
     srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox", "dev")
     assert "sandbox dev: seccomp" in srv.stderr_text()

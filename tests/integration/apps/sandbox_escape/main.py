@@ -89,6 +89,19 @@ def _address_limit(q):
     raise LookupError("no address-space line in /proc/self/limits")
 
 
+def _channel_garbage(q):
+    """Writes a frame header claiming 4 GiB to the channel to the master."""
+    import stat
+    for fd in range(64):
+        try:
+            is_socket = stat.S_ISSOCK(os.fstat(fd).st_mode)
+        except OSError:
+            continue
+        if is_socket:
+            return os.write(fd, b"\xff" * 12)
+    raise LookupError("no socket among the open descriptors")
+
+
 def _threads(q):
     out = []
     t = threading.Thread(target=lambda: out.append("thread ran"))
@@ -124,6 +137,7 @@ ATTEMPTS = {
     "posix_spawn": lambda q: os.posix_spawn("/bin/sleep", ["sleep", q["token"]], {}),
     "execv": lambda q: os.execv("/bin/sleep", ["sleep", q["token"]]),
     "fork_exec": _fork_exec,
+    "channel_garbage": _channel_garbage,
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
     "multiprocessing": _multiprocessing,
