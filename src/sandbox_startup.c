@@ -20,7 +20,7 @@ static int probe_mount(const char *app_dir)
     if (pid < 0)
         return errno;
     if (pid == 0)
-        _exit(sandbox_mount_app(app_dir) < 0 ? (errno & 0xff ? errno & 0xff : 1) : 0);
+        _exit(sandbox_mount_app(app_dir) < 0 ? errno : 0); /* errno values fit in 8 bits */
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)

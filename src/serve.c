@@ -74,8 +74,7 @@ static const opt_def_t options[] = {
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000)"},
     {"sandbox", OPT_STR, OFF(sandbox), "MODE",
-     "strict: refuse to start without seccomp (default); dev: warn and run with the "
-     "layers there are; off: no sandbox (loud warning)"},
+     "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
 };
