@@ -66,8 +66,8 @@ typedef struct {
     uint64_t max_pending_ms;  /* time in the queue before 503 */
     uint64_t idle_timeout_ms; /* idle instances are stopped after this */
     size_t max_response_bytes;
-    const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off" */
-    size_t instance_memory; /* zygote --memory */
+    const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
+    size_t instance_memory; /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
     int audit_hook;         /* 0: the zygote gets --audit-hook off (tests) */
 } pool_opts_t;
 
