@@ -22,7 +22,7 @@ PY_LDFLAGS := $(shell $(PYCONFIG) --embed --ldflags 2>/dev/null)
 CPPFLAGS  := -D_GNU_SOURCE -Isrc -Iinstance -I$(LLHTTP_INC) $(PY_CFLAGS)
 CFLAGS    := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP
 LDFLAGS   := $(SANFLAGS) -rdynamic
-LDLIBS    := -lyaml -lpcre2-8 -lz -lsqlite3 -lpthread $(PY_LDFLAGS)
+LDLIBS    := -lyaml -lpcre2-8 -lz -lsqlite3 -lseccomp -lpthread $(PY_LDFLAGS)
 
 SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)
 OBJ       := $(SRC:%.c=$(BUILD)/%.o)
@@ -62,6 +62,8 @@ test_host_route_OBJS := src/host_route.o src/backends_config.o src/config.o src/
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_libraries_OBJS := src/libraries.o src/config.o src/yaml_tree.o src/buf.o
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
+test_audit_rules_OBJS := instance/audit_rules.o
+test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
 test_static_OBJS := src/static.o src/config.o src/yaml_tree.o src/http.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \

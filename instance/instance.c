@@ -85,12 +85,18 @@ static void flush_python_stdio(void)
     }
 }
 
-void instance_prepare(const char *app_dir, pid_t zygote_pid)
+void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_pid)
 {
     die_with_zygote(zygote_pid);
-    if (chdir(app_dir) < 0)
+    if (chdir(sandbox->app_dir) < 0)
         die("chdir to the app root");
-    put_app_on_path(app_dir);
+    put_app_on_path(sandbox->app_dir);
+    /* Still single-threaded: every layer covers every thread to come. */
+    if (sandbox_apply(sandbox, chan_fd) < 0)
+        _exit(4);
+    /* Entering a user namespace (the sandbox, when not root) changes our
+     * credentials, which clears the parent-death signal: set it again. */
+    die_with_zygote(zygote_pid);
     /* One worker is enough to answer the first request; the others start
      * after READY, so a cold start does not wait for them. */
     start_workers(0, 1);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "audit_hook.h"
 #include "gaelic_module.h"
 
 /* Debian's CPython 3.11 layout; the zip is only used when present. */
@@ -42,6 +43,11 @@ static int append_path(PyConfig *c, const char *path)
 
 int python_init(const char *python_dir, int threads)
 {
+    /* Before Python runs any code, so app code can never remove it. */
+    if (audit_hook_install() < 0) {
+        fprintf(stderr, "gaelic zygote: cannot install the audit hook\n");
+        return -1;
+    }
     PyPreConfig pre;
     PyPreConfig_InitIsolatedConfig(&pre);
     /* UTF-8 for file names and stdio whatever locale the master gave us. */

@@ -2,7 +2,8 @@
 #ifndef GAELIC_PYTHON_INIT_H
 #define GAELIC_PYTHON_INIT_H
 
-/* Initialises CPython isolated from the environment: no site, no user site,
+/* Installs the (disarmed) sandbox audit hook, then initialises CPython
+ * isolated from the environment: no site, no user site,
  * no bytecode writing, no signal handlers, UTF-8 mode, and sys.path fixed to
  * python_dir followed by the Debian stdlib. Registers `_gaelic` first.
  * Returns 0, or -1 after printing why. */

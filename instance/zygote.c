@@ -103,7 +103,7 @@ static int ensure_spare(zygote_t *z)
 {
     if (z->spare.pid > 0)
         return 0;
-    if (spare_fork(&z->spare, z->args->app_dir, &z->child_mask) < 0) {
+    if (spare_fork(&z->spare, z->args, &z->child_mask) < 0) {
         fprintf(stderr, "gaelic zygote: cannot fork an instance: %s\n", strerror(errno));
         return -1;
     }

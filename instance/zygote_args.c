@@ -11,7 +11,8 @@
 static int usage(void)
 {
     fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
-          "       [--library-modules a,b,c]\n"
+          "       [--library-modules a,b,c] [--sandbox strict|dev|off] [--memory BYTES]\n"
+          "       [--audit-hook on|off]\n"
           "(internal: started by gaelic serve)\n",
           stderr);
     return 2;
@@ -28,9 +29,21 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+static int parse_size(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v == 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, zygote_args_t *a)
 {
     const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
+    const char *mode = "strict", *memory = NULL, *audit = "on";
     a->library_modules = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
@@ -45,6 +58,12 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             fd = argv[i + 1];
         else if (!strcmp(argv[i], "--library-modules"))
             a->library_modules = argv[i + 1];
+        else if (!strcmp(argv[i], "--sandbox"))
+            mode = argv[i + 1];
+        else if (!strcmp(argv[i], "--memory"))
+            memory = argv[i + 1];
+        else if (!strcmp(argv[i], "--audit-hook"))
+            audit = argv[i + 1];
         else
             return usage();
     }
@@ -52,6 +71,17 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
         return usage();
     if (parse_int(threads, 1, MAX_THREADS, &a->threads) < 0) {
         fprintf(stderr, "gaelic zygote: --threads must be 1..%d, not '%s'\n", MAX_THREADS, threads);
+        return 2;
+    }
+    if (sandbox_mode_parse(mode, &a->sandbox.mode) < 0 ||
+        (strcmp(audit, "on") && strcmp(audit, "off"))) {
+        fprintf(stderr, "gaelic zygote: bad --sandbox '%s' or --audit-hook '%s'\n", mode, audit);
+        return 2;
+    }
+    a->sandbox.audit_hook = !strcmp(audit, "on");
+    a->sandbox.memory_bytes = SANDBOX_DEFAULT_MEMORY;
+    if (memory && parse_size(memory, &a->sandbox.memory_bytes) < 0) {
+        fprintf(stderr, "gaelic zygote: bad --memory '%s'\n", memory);
         return 2;
     }
     if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {
@@ -67,6 +97,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
         fprintf(stderr, "gaelic zygote: --python %s: %s\n", python, strerror(errno));
         return 2;
     }
+    a->sandbox.app_dir = a->app_dir;
+    a->sandbox.python_dir = a->python_dir;
     return 0;
 }
 

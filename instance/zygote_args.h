@@ -1,9 +1,12 @@
 /* The zygote's command line: `_zygote --app DIR --python DIR --threads N
- * --fd FD [--library-modules a,b,c]` (argv[0] is "_zygote"). */
+ * --fd FD [--library-modules a,b,c] [--sandbox strict|dev|off]
+ * [--memory BYTES] [--audit-hook on|off]` (argv[0] is "_zygote"). */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
 
 #include <limits.h>
+
+#include "sandbox.h"
 
 typedef struct {
     char app_dir[PATH_MAX];      /* absolute (realpath) */
@@ -11,6 +14,7 @@ typedef struct {
     int threads;                 /* worker threads per instance, 1..1024 */
     int sock;                    /* the SOCK_SEQPACKET socket to the master */
     const char *library_modules; /* "a,b,c" from dist-packages, or "" */
+    sandbox_conf_t sandbox;      /* its app_dir and python_dir point above */
 } zygote_args_t;
 
 /* Parses and checks argv (the directories exist, the fd is a

@@ -43,7 +43,7 @@ static int close_fds_except(int keep)
 
 /* The spare's whole life: prepare, wait for a channel, serve. */
 static void __attribute__((noreturn))
-spare_main(int sock, const char *app_dir, const sigset_t *child_mask, pid_t zygote)
+spare_main(int sock, const zygote_args_t *args, const sigset_t *child_mask, pid_t zygote)
 {
     PyOS_AfterFork_Child();
     if (sigprocmask(SIG_SETMASK, child_mask, NULL) < 0)
@@ -52,7 +52,7 @@ spare_main(int sock, const char *app_dir, const sigset_t *child_mask, pid_t zygo
     /* Visible in ps/top and /proc/PID/comm: not yet an instance. */
     if (prctl(PR_SET_NAME, "gaelic-spare") < 0)
         child_fail("prctl(PR_SET_NAME)");
-    instance_prepare(app_dir, zygote);
+    instance_prepare(&args->sandbox, sock, zygote);
 
     zy_msg_t m;
     int chan_fd, n, err;
@@ -69,12 +69,14 @@ spare_main(int sock, const char *app_dir, const sigset_t *child_mask, pid_t zygo
         fprintf(stderr, "gaelic instance %d: malformed hand-off from the zygote\n", (int)getpid());
         _exit(4);
     }
-    if (close(sock) < 0)
-        child_fail("close hand-off socket");
-    instance_serve(chan_fd, m.instance_id);
+    /* The sandbox lets socket calls use only this descriptor number: the
+     * channel takes the hand-off socket's place. */
+    if (dup2(chan_fd, sock) < 0 || close(chan_fd) < 0)
+        child_fail("moving the channel into place");
+    instance_serve(sock, m.instance_id);
 }
 
-int spare_fork(spare_t *s, const char *app_dir, const sigset_t *child_mask)
+int spare_fork(spare_t *s, const zygote_args_t *args, const sigset_t *child_mask)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -84,7 +86,7 @@ int spare_fork(spare_t *s, const char *app_dir, const sigset_t *child_mask)
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        spare_main(sv[1], app_dir, child_mask, self);
+        spare_main(sv[1], args, child_mask, self);
     }
     int err = errno;
     PyOS_AfterFork_Parent();

@@ -1,6 +1,6 @@
 /* The zygote's spare instance: a child forked and prepared ahead of time
- * (instance_prepare: at-fork hooks, worker threads, app root on sys.path;
- * no app code), blocked on a private socket until the zygote hands it a
+ * (instance_prepare: at-fork hooks, app root on sys.path, the sandbox,
+ * worker threads; no app code), blocked on a private socket until the zygote hands it a
  * channel. A ZY_SPAWN then costs one message instead of a fork plus a few
  * hundred copy-on-write page faults; the zygote forks the next spare once
  * it has been idle for a moment, off the master's critical path.
@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "zygote_args.h"
 #include "zygote_proto.h"
 
 typedef struct {
@@ -25,7 +26,7 @@ typedef struct {
 /* Forks and starts preparing a new spare. child_mask is the signal mask the
  * child starts with. Must be called with no spare (s->pid == 0). Returns 0,
  * or -1 with errno set and no child left behind. */
-int spare_fork(spare_t *s, const char *app_dir, const sigset_t *child_mask);
+int spare_fork(spare_t *s, const zygote_args_t *args, const sigset_t *child_mask);
 
 /* Gives the spare its ZY_SPAWN and channel fd (the caller keeps and closes
  * its own copy of chan_fd). Returns 0, or -1 with errno set when the spare

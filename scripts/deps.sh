@@ -5,7 +5,8 @@
 set -eu
 level=${1:-build}
 
-pkgs="gcc make pkg-config libpython3.11-dev python3.11 node-llhttp libyaml-dev libpcre2-dev zlib1g-dev libsqlite3-dev"
+pkgs="gcc make pkg-config libpython3.11-dev python3.11 node-llhttp libyaml-dev libpcre2-dev zlib1g-dev"
+pkgs="$pkgs libsqlite3-dev libseccomp-dev"
 case "$level" in
     test|bench) pkgs="$pkgs python3-pytest python3-requests python3-flask clang libclang-rt-14-dev" ;;
 esac

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "zygote_proto.h"
 
 enum inst_state { I_STARTING, I_READY, I_STOPPING, I_DEAD };
@@ -131,7 +132,12 @@ static int zygote_spawn(pool_t *pool)
     }
     char threads[16];
     snprintf(threads, sizeof threads, "%d", pool->o.threads);
-    char *argv[16];
+    /* Options left zero get the sandbox's defaults, never a weaker one. */
+    char memory[32];
+    snprintf(memory, sizeof memory, "%llu",
+             pool->o.instance_memory ? (unsigned long long)pool->o.instance_memory
+                                     : SANDBOX_DEFAULT_MEMORY);
+    char *argv[24];
     int argc = 0;
     argv[argc++] = "gaelic";
     argv[argc++] = "_zygote";
@@ -143,6 +149,12 @@ static int zygote_spawn(pool_t *pool)
     argv[argc++] = threads;
     argv[argc++] = "--fd";
     argv[argc++] = "3";
+    argv[argc++] = "--sandbox";
+    argv[argc++] = (char *)(pool->o.sandbox ? pool->o.sandbox : "strict");
+    argv[argc++] = "--memory";
+    argv[argc++] = memory;
+    argv[argc++] = "--audit-hook";
+    argv[argc++] = pool->o.audit_hook ? "on" : "off";
     if (pool->o.library_modules && *pool->o.library_modules) {
         argv[argc++] = "--library-modules";
         argv[argc++] = (char *)pool->o.library_modules;

@@ -71,6 +71,9 @@ typedef struct {
     size_t max_response_bytes;
     log_store_t *logs;     /* app log lines go here; may be NULL */
     int console_app_level; /* app lines at or above it are also printed */
+    const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
+    size_t instance_memory; /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
+    int audit_hook;         /* 0: the zygote gets --audit-hook off (tests) */
 } pool_opts_t;
 
 pool_t *pool_new(loop_t *loop, const pool_opts_t *opts);

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "libraries.h"
 #include "log.h"
+#include "sandbox_startup.h"
 #include "server.h"
 #include "static.h"
 
@@ -79,7 +80,16 @@ static const opt_def_t options[] = {
      "most open client connections (default 10000)"},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
      "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)"},
+    {"sandbox", OPT_STR, OFF(sandbox), "MODE",
+     "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
+    {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
+     "address-space limit of each instance in bytes (default 1073741824)"},
 };
+
+/* Disarms the audit hook so that tests can check the kernel layers alone.
+ * Not in --help; it weakens nothing the kernel enforces, and the server
+ * says so loudly at every start. */
+#define TEST_DISARM_AUDIT "sandbox_test_disarm_audit"
 
 static void serve_usage(FILE *f)
 {
@@ -128,6 +138,8 @@ static void set_defaults(serve_opts_t *o)
     o->max_url_bytes = 8192;
     o->max_connections = 10000;
     o->logs_max_requests = 100000;
+    o->sandbox = "strict";
+    o->instance_memory = SANDBOX_DEFAULT_MEMORY;
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
@@ -187,6 +199,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             continue;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
+        if (!strcmp(name, TEST_DISARM_AUDIT)) {
+            o->test_disarm_audit = 1;
+            continue;
+        }
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const char *value = eq ? eq + 1 : NULL;
         if (!value) {
@@ -216,6 +232,12 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         }
         if (set_option(o, d, value) < 0)
             return -1;
+    }
+    sandbox_mode_t mode;
+    if (sandbox_mode_parse(o->sandbox, &mode) < 0) {
+        fprintf(stderr, "gaelic serve: --sandbox: invalid value '%s' (strict, dev or off)\n",
+                o->sandbox);
+        return -1;
     }
     if (!o->app_dir) {
         fprintf(stderr, "gaelic serve: missing APPDIR\n");
@@ -548,6 +570,12 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
+    sandbox_mode_t mode;
+    sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
+    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
+                              srv->o.instance_memory) < 0)
+        goto out;
+
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
     srv->limits.max_body_bytes = srv->o.max_request_bytes;
@@ -579,6 +607,9 @@ int serve_main(int argc, char **argv)
         /* The console shows the app's warnings; all of its lines with
          * --log_level debug. */
         .console_app_level = log_min_level <= LOG_DEBUG ? 0 : 2,
+        .sandbox = srv->o.sandbox,
+        .instance_memory = srv->o.instance_memory,
+        .audit_hook = !srv->o.test_disarm_audit,
     };
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)

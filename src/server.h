@@ -38,6 +38,9 @@ typedef struct {
     size_t max_url_bytes;
     int max_connections;
     const char *trusted_proxy; /* comma-separated addresses, or NULL */
+    const char *sandbox;    /* "strict", "dev" or "off" */
+    size_t instance_memory; /* address-space limit of an instance */
+    int test_disarm_audit;  /* --sandbox_test_disarm_audit (hidden) */
 } serve_opts_t;
 
 typedef struct conn conn_t;

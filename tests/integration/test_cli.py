@@ -18,7 +18,7 @@ SERVE_FLAGS = [
     "--max_concurrent_requests", "--max_pending_requests", "--max_pending_latency",
     "--instance_idle_timeout", "--max_request_bytes", "--max_response_bytes",
     "--max_header_bytes", "--max_url_bytes", "--header_timeout", "--body_timeout",
-    "--keepalive_timeout", "--shutdown_timeout",
+    "--keepalive_timeout", "--shutdown_timeout", "--sandbox", "--instance_memory",
 ]
 
 HELLO = os.path.join(REPO, "examples", "hello")

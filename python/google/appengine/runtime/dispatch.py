@@ -12,7 +12,7 @@ import threading
 
 import _gaelic
 from google.appengine.runtime import app_logs, cgi, handlers, request_environ, request_state
-from google.appengine.runtime import request_threads, wsgi
+from google.appengine.runtime import request_threads, sandbox, wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
 _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
@@ -48,6 +48,7 @@ def prepare_zygote():
     # A WSGI handler's stdout is log output, not the response (RT9); a CGI
     # script's is its response (RT3): sys.stdout/stdin depend on the thread.
     cgi.install()
+    sandbox.install()
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
         "wsgi.errors": _ErrorStream(),

@@ -1,7 +1,8 @@
-"""Crash probes: /segv dereferences NULL, /exit calls os._exit(1),
+"""Crash probes: /segv crashes with SIGSEGV (ctypes is refused by the
+sandbox; faulthandler's test helper crashes the same way), /exit calls os._exit(1),
 /sleep?s=N is a slow request that shares the instance, /ok says which
 instance answered."""
-import ctypes
+import faulthandler
 import json
 import os
 import time
@@ -18,7 +19,7 @@ def app(environ, start_response):
     path = environ["PATH_INFO"]
     q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
     if path == "/segv":
-        ctypes.string_at(0)
+        faulthandler._sigsegv()
     elif path == "/exit":
         os._exit(1)
     elif path == "/sleep":

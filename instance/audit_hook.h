@@ -1,0 +1,18 @@
+/* The friendly layer of the sandbox (SB1-SB6): a C audit hook that turns
+ * what the kernel layers would refuse anyway into Python exceptions naming
+ * the rule (PermissionError, or ImportError for imports). The rules are in
+ * audit_rules.h. It is not the security boundary: seccomp, Landlock and the
+ * read-only app mount are (sandbox.h). */
+#ifndef GAELIC_AUDIT_HOOK_H
+#define GAELIC_AUDIT_HOOK_H
+
+/* Installs the hook, disarmed. Must run before Py_Initialize, so no Python
+ * code runs without it and app code can never remove it. Returns 0 or -1. */
+int audit_hook_install(void);
+
+/* Arms the hook for the rest of the process's life. Called in an instance
+ * once the runtime is loaded and the kernel layers are on, before any app
+ * code runs: the runtime's own imports happen while it is disarmed. */
+void audit_hook_arm(void);
+
+#endif

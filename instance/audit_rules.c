@@ -1,0 +1,146 @@
+#include "audit_rules.h"
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+
+typedef struct {
+    const char *event;
+    audit_rule_t rule;
+} event_rule_t;
+
+/* CPython 3.11's audit events (docs: "Audit events table") that let an app
+ * leave its sandbox. Reads, stat and directory listings stay allowed. */
+static const event_rule_t events[] = {
+    {"open", AUDIT_OPEN},
+    {"os.chflags", AUDIT_FS_WRITE},
+    {"os.chmod", AUDIT_FS_WRITE},
+    {"os.chown", AUDIT_FS_WRITE},
+    {"os.lchflags", AUDIT_FS_WRITE},
+    {"os.link", AUDIT_FS_WRITE},
+    {"os.mkdir", AUDIT_FS_WRITE},
+    {"os.remove", AUDIT_FS_WRITE},
+    {"os.removexattr", AUDIT_FS_WRITE},
+    {"os.rename", AUDIT_FS_WRITE},
+    {"os.rmdir", AUDIT_FS_WRITE},
+    {"os.setxattr", AUDIT_FS_WRITE},
+    {"os.symlink", AUDIT_FS_WRITE},
+    {"os.truncate", AUDIT_FS_WRITE},
+    {"os.utime", AUDIT_FS_WRITE},
+    {"shutil.chown", AUDIT_FS_WRITE},
+    {"shutil.copyfile", AUDIT_FS_WRITE},
+    {"shutil.copymode", AUDIT_FS_WRITE},
+    {"shutil.copystat", AUDIT_FS_WRITE},
+    {"shutil.copytree", AUDIT_FS_WRITE},
+    {"shutil.make_archive", AUDIT_FS_WRITE},
+    {"shutil.move", AUDIT_FS_WRITE},
+    {"shutil.rmtree", AUDIT_FS_WRITE},
+    {"shutil.unpack_archive", AUDIT_FS_WRITE},
+    {"socket.__new__", AUDIT_SOCKET},
+    {"socket.bind", AUDIT_SOCKET},
+    {"socket.connect", AUDIT_SOCKET},
+    {"socket.getaddrinfo", AUDIT_SOCKET},
+    {"socket.gethostbyaddr", AUDIT_SOCKET},
+    {"socket.gethostbyname", AUDIT_SOCKET},
+    {"socket.getnameinfo", AUDIT_SOCKET},
+    {"socket.sendmsg", AUDIT_SOCKET},
+    {"socket.sendto", AUDIT_SOCKET},
+    {"socket.sethostname", AUDIT_SOCKET},
+    {"os.exec", AUDIT_PROCESS},
+    {"os.fork", AUDIT_PROCESS},
+    {"os.forkpty", AUDIT_PROCESS},
+    {"os.killpg", AUDIT_PROCESS},
+    {"os.posix_spawn", AUDIT_PROCESS},
+    {"os.spawn", AUDIT_PROCESS},
+    {"os.system", AUDIT_PROCESS},
+    {"pty.spawn", AUDIT_PROCESS},
+    {"subprocess.Popen", AUDIT_PROCESS},
+    {"os.kill", AUDIT_KILL},
+    {"import", AUDIT_IMPORT},
+};
+
+/* Standard-library modules that cannot work in an instance (they need
+ * processes, shared memory, a terminal or a display), and ctypes, which
+ * would reach around every rule. */
+static const char *const refused_modules[] = {
+    "_ctypes",
+    "_curses",
+    "_curses_panel",
+    "_multiprocessing",
+    "_posixshmem",
+    "_tkinter",
+    "_xxsubinterpreters",
+    "ctypes",
+    "curses",
+    "multiprocessing",
+    "pty",
+    "readline",
+    "termios",
+    "tkinter",
+};
+
+/* Where the C extensions of Debian's Python live: the stdlib's and those of
+ * the python3-* packages app.yaml libraries: may name. */
+static const char *const trusted_extension_dirs[] = {
+    "/usr/lib/python3.11/lib-dynload/",
+    "/usr/lib/python3/dist-packages/",
+};
+
+audit_rule_t audit_rule_for(const char *event)
+{
+    if (!strncmp(event, "ctypes.", 7))
+        return AUDIT_CTYPES;
+    for (size_t i = 0; i < sizeof events / sizeof *events; i++)
+        if (!strcmp(events[i].event, event))
+            return events[i].rule;
+    return AUDIT_ALLOW;
+}
+
+int audit_open_writes(const char *mode, long flags)
+{
+    if (mode && strpbrk(mode, "wax+"))
+        return 1;
+    /* O_TMPFILE includes O_DIRECTORY, which alone only opens a directory. */
+    return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) != 0 ||
+           (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+const char *audit_import_refused(const char *module, const char *extension_path)
+{
+    if (extension_path) {
+        for (size_t i = 0; i < sizeof trusted_extension_dirs / sizeof *trusted_extension_dirs; i++)
+            if (!strncmp(extension_path, trusted_extension_dirs[i],
+                         strlen(trusted_extension_dirs[i])))
+                return NULL;
+        return "sandbox rule SB5: C extension modules that the app ships cannot be loaded "
+               "(only pure-Python modules import from the app)";
+    }
+    size_t top = strcspn(module, ".");
+    for (size_t i = 0; i < sizeof refused_modules / sizeof *refused_modules; i++)
+        if (strlen(refused_modules[i]) == top && !strncmp(refused_modules[i], module, top))
+            return "sandbox rule SB5: this standard-library module cannot work in an App Engine "
+                   "instance and is not available";
+    return NULL;
+}
+
+const char *audit_rule_message(audit_rule_t rule)
+{
+    switch (rule) {
+    case AUDIT_OPEN:
+    case AUDIT_FS_WRITE:
+        return "sandbox rule SB1: the app cannot write to the filesystem "
+               "(tempfile.TemporaryFile works in memory)";
+    case AUDIT_SOCKET:
+        return "sandbox rule SB2: the app cannot open sockets or look up hosts "
+               "(use the URL fetch service)";
+    case AUDIT_PROCESS:
+    case AUDIT_KILL:
+        return "sandbox rule SB3: the app cannot start or signal processes";
+    case AUDIT_CTYPES:
+        return "sandbox rule SB5: ctypes is not available";
+    case AUDIT_IMPORT:
+    case AUDIT_ALLOW:
+        break;
+    }
+    return "sandbox: refused";
+}

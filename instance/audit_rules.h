@@ -1,0 +1,34 @@
+/* What the Python-level sandbox (audit_hook.h) refuses, as pure functions
+ * of an audit event's name and arguments, so they can be unit-tested
+ * without an interpreter. Each refusal names an SB rule of SPEC.md. */
+#ifndef GAELIC_AUDIT_RULES_H
+#define GAELIC_AUDIT_RULES_H
+
+typedef enum {
+    AUDIT_ALLOW,
+    AUDIT_OPEN,     /* refused if it opens for writing: audit_open_writes */
+    AUDIT_FS_WRITE, /* always refused: deletes, renames, mkdir, chmod, ... */
+    AUDIT_SOCKET,   /* sockets and name lookups */
+    AUDIT_PROCESS,  /* subprocess, os.system, exec, fork, spawn */
+    AUDIT_KILL,     /* os.kill: refused unless aimed at the instance itself */
+    AUDIT_IMPORT,   /* audit_import_refused */
+    AUDIT_CTYPES,   /* every ctypes.* event (ctypes may be loaded already) */
+} audit_rule_t;
+
+/* The rule that governs an audit event. */
+audit_rule_t audit_rule_for(const char *event);
+
+/* 1 if an "open" event with this mode (may be NULL, as for os.open) and
+ * these os.open flags creates, truncates or writes a file. */
+int audit_open_writes(const char *mode, long flags);
+
+/* For an "import" event: module is the full dotted name; extension_path the
+ * resolved path of the C extension about to be loaded, or NULL when the
+ * event is not about an extension. Returns the ImportError message or NULL
+ * if the import may go on. */
+const char *audit_import_refused(const char *module, const char *extension_path);
+
+/* The PermissionError message for a refused rule (not AUDIT_IMPORT). */
+const char *audit_rule_message(audit_rule_t rule);
+
+#endif

@@ -1,0 +1,67 @@
+#include "sandbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit_hook.h"
+#include "sandbox_landlock.h"
+#include "sandbox_mount.h"
+#include "sandbox_privs.h"
+#include "sandbox_rlimits.h"
+#include "sandbox_seccomp.h"
+
+static const char *const mode_names[] = {"strict", "dev", "off"};
+
+int sandbox_mode_parse(const char *s, sandbox_mode_t *mode)
+{
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(s, mode_names[i])) {
+            *mode = (sandbox_mode_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *sandbox_mode_name(sandbox_mode_t mode)
+{
+    return mode_names[mode];
+}
+
+/* A layer failed. Without it when the kernel or the system simply lacks it
+ * (the master has said so at start-up: strict mode needs only seccomp);
+ * otherwise strict mode refuses to go on and dev mode warns. */
+static int failed(const sandbox_conf_t *c, const char *layer, int unsupported)
+{
+    int err = errno;
+    if (unsupported)
+        return 0;
+    fprintf(stderr, "gaelic instance %d: sandbox: %s: %s%s\n", (int)getpid(), layer, strerror(err),
+            c->mode == SANDBOX_DEV ? " (dev mode: going on without it)" : "");
+    return c->mode == SANDBOX_DEV ? 0 : -1;
+}
+
+int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
+{
+    if (c->mode == SANDBOX_OFF)
+        return 0;
+    if (sandbox_rlimits(c->memory_bytes) < 0 && failed(c, "resource limits", 0) < 0)
+        return -1;
+    /* Namespaces may be disallowed (EPERM, ENOSPC): Landlock still refuses
+     * writes, and the audit hook refuses app extensions. */
+    if (sandbox_mount_app(c->app_dir) < 0 &&
+        failed(c, "read-only noexec app mount", errno == EPERM || errno == ENOSPC) < 0)
+        return -1;
+    if (sandbox_drop_privileges() < 0 && failed(c, "dropping privileges", 0) < 0)
+        return -1;
+    const char *const reads[] = {c->app_dir, c->python_dir, NULL};
+    if (sandbox_landlock(reads) < 0 && failed(c, "Landlock", errno == EOPNOTSUPP) < 0)
+        return -1;
+    if (sandbox_seccomp(chan_fd, getpid()) < 0 && failed(c, "seccomp", 0) < 0)
+        return -1;
+    if (c->audit_hook)
+        audit_hook_arm();
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* The seccomp layer (SB2, SB3, SB4): system calls an instance never needs
+ * fail with EPERM, so even code that bypasses the Python layer gets a
+ * catchable OSError rather than a dead process. */
+#ifndef GAELIC_SANDBOX_SECCOMP_H
+#define GAELIC_SANDBOX_SECCOMP_H
+
+#include <sys/types.h>
+
+/* 1 if the kernel offers seccomp filters returning an errno, else 0. */
+int seccomp_available(void);
+
+/* Loads the filter into the calling process (all its threads). Refused:
+ * creating, connecting or accepting sockets; socket I/O on any descriptor
+ * but chan_fd; exec, fork and clone without CLONE_THREAD (clone3 fails with
+ * ENOSYS so that glibc falls back to clone); signals to any process but
+ * self_pid; changing file modes, owners, times and extended attributes
+ * (Landlock does not cover them); tracing, other processes' memory,
+ * io_uring, bpf, perf, userfaultfd, mounts and namespaces, memfd_create, kernel modules and
+ * keyrings, raising limits, and injecting terminal input. Returns 0, or -1
+ * with errno set. */
+int sandbox_seccomp(int chan_fd, pid_t self_pid);
+
+#endif

@@ -1,0 +1,169 @@
+"""Sandbox escape attempts (tests/integration/test_sandbox.py).
+
+GET /try/NAME?path=...&port=...&token=... runs attempt NAME and answers
+JSON: {"caught": TYPE, "message": MSG} when the attempt raised (the
+refusal the app sees), {"done": VALUE} when it went through. `path` is
+where the test wants a write attempted, `port` a 127.0.0.1 listener of
+the test's, `token` the argument a started process would carry.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import urllib.parse
+
+APP = os.path.dirname(os.path.abspath(__file__))
+
+
+def _check_status(what, status):
+    if status != 0:
+        raise OSError("%s returned %r" % (what, status))
+    return status
+
+
+def _fork():
+    pid = os.fork()
+    if pid == 0:
+        os.execv("/bin/sleep", ["sleep", "0"])
+    return pid
+
+
+def _fork_exec(q):
+    import _posixsubprocess
+    r, w = os.pipe()
+    args = [b"/bin/sleep", q["token"].encode()]
+    # Python 3.11's signature: no audit event is raised on this path.
+    return _posixsubprocess.fork_exec(
+        args, [args[0]], True, (), None, None, -1, -1, -1, -1, -1, -1, r, w,
+        True, False, -1, None, None, None, -1, None, False)
+
+
+def _ctypes_system(q):
+    import ctypes
+    libc = ctypes.CDLL(None)
+    return _check_status("system()", libc.system(("/bin/sleep " + q["token"]).encode()))
+
+
+def _ctypes_load(q):
+    import ctypes
+    return str(ctypes.CDLL(os.path.join(APP, "evilext.so")))
+
+
+def _multiprocessing(q):
+    import multiprocessing
+    p = multiprocessing.Process(target=os.getpid)
+    p.start()
+    p.join()
+    return p.exitcode
+
+
+def _import_ext(q):
+    import evilext
+    return repr(evilext)
+
+
+def _tempfile(q):
+    with tempfile.TemporaryFile() as f:
+        f.write(b"in memory")
+        f.seek(0)
+        data = f.read().decode()
+    with tempfile.TemporaryFile("w+") as f:
+        f.write(" too")
+        f.seek(0)
+        data += f.read()
+    with tempfile.SpooledTemporaryFile(max_size=4) as f:
+        f.write(b", rolled over")
+        f.seek(0)
+        data += f.read().decode()
+    return data
+
+
+def _address_limit(q):
+    with open("/proc/self/limits") as f:
+        for line in f:
+            if line.startswith("Max address space"):
+                return line.split()[3]
+    raise LookupError("no address-space line in /proc/self/limits")
+
+
+def _channel_garbage(q):
+    """Writes a frame header claiming 4 GiB to the channel to the master."""
+    import stat
+    for fd in range(64):
+        try:
+            is_socket = stat.S_ISSOCK(os.fstat(fd).st_mode)
+        except OSError:
+            continue
+        if is_socket:
+            return os.write(fd, b"\xff" * 12)
+    raise LookupError("no socket among the open descriptors")
+
+
+def _threads(q):
+    out = []
+    t = threading.Thread(target=lambda: out.append("thread ran"))
+    t.start()
+    t.join()
+    return out[0]
+
+
+ATTEMPTS = {
+    # SB1: no writes anywhere
+    "write_app": lambda q: open(os.path.join(APP, "written.txt"), "w").write("x"),
+    "write": lambda q: open(q["path"], "w").write("x"),
+    "append": lambda q: open(q["path"], "a").write("x"),
+    "os_open": lambda q: os.open(q["path"], os.O_WRONLY | os.O_CREAT, 0o644),
+    "mkdir": lambda q: os.mkdir(q["path"]),
+    "remove": lambda q: os.remove(q["path"]),
+    "rename": lambda q: os.rename(q["path"], q["path"] + ".moved"),
+    "symlink": lambda q: os.symlink("/etc/passwd", q["path"]),
+    "chmod": lambda q: os.chmod(q["path"], 0o777),
+    "proc_mem": lambda q: open("/proc/self/mem", "r+b"),
+    "named_tempfile": lambda q: tempfile.NamedTemporaryFile().name,
+    "read_outside": lambda q: open(q["path"]).read(),
+    # SB2: no sockets
+    "connect": lambda q: str(socket.create_connection(("127.0.0.1", int(q["port"])), 2)),
+    "udp": lambda q: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
+        b"x", ("127.0.0.1", int(q["port"]))),
+    "socketpair": lambda q: str(socket.socketpair()),
+    "getaddrinfo": lambda q: str(socket.getaddrinfo("localhost", 80)),
+    # SB3: no processes, no signals to others
+    "subprocess": lambda q: subprocess.run(["/bin/sleep", q["token"]]).returncode,
+    "system": lambda q: _check_status("os.system", os.system("/bin/sleep " + q["token"])),
+    "fork": lambda q: _fork(),
+    "posix_spawn": lambda q: os.posix_spawn("/bin/sleep", ["sleep", q["token"]], {}),
+    "execv": lambda q: os.execv("/bin/sleep", ["sleep", q["token"]]),
+    "fork_exec": _fork_exec,
+    "channel_garbage": _channel_garbage,
+    "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
+    "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
+    "multiprocessing": _multiprocessing,
+    # SB5: no C code the app brings
+    "import_ext": _import_ext,
+    "ctypes_load": _ctypes_load,
+    "ctypes_system": _ctypes_system,
+    # what must keep working
+    "tempfile": _tempfile,
+    "threads": _threads,
+    "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
+    "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
+    "kill_self": lambda q: os.kill(os.getpid(), 0),
+    # SB4: memory
+    "allocate": lambda q: len(bytearray(int(q["mb"]) << 20)),
+    "address_limit": _address_limit,
+}
+
+
+def app(environ, start_response):
+    name = environ["PATH_INFO"].rsplit("/", 1)[-1]
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    try:
+        result = {"done": repr(ATTEMPTS[name](q))}
+    except BaseException as e:  # the refusal is what the test looks at
+        result = {"caught": type(e).__name__, "message": str(e)}
+    body = json.dumps(result).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]

@@ -1,0 +1,213 @@
+"""The sandbox (SB1-SB6): an app that tries every escape gets a catchable
+exception and nothing gets out: no file written, no connection or datagram
+reaching a listener of the test's, no process started, no constructor of
+an app-shipped shared object run.
+
+Every attempt runs twice: with the Python layer (the audit hook, which
+names the SB rule) and with it disarmed (--sandbox_test_disarm_audit), when
+only the kernel layers (seccomp, Landlock, the read-only noexec app mount,
+rlimits) stand. The app is apps/sandbox_escape; the test builds its
+evilext.so, whose constructor would print a marker to stderr and create a
+marker file.
+"""
+import os
+import random
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from harness import HOST, copy_app, run_gaelic
+
+SO_MARKER = "GAELIC-SANDBOX-SO-CONSTRUCTOR-RAN"
+
+EVIL_C = r"""
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+__attribute__((constructor)) static void evil(void)
+{
+    static const char m[] = "\n%s\n";
+    write(2, m, sizeof m - 1);
+    close(open("%s", O_WRONLY | O_CREAT, 0644));
+}
+"""
+
+# attempt -> the SB rule the audit hook names (None: the kernel refuses it
+# even with the hook armed, with its own message).
+ESCAPES = {
+    "write_app": "SB1", "write": "SB1", "append": "SB1", "os_open": "SB1", "mkdir": "SB1",
+    "remove": "SB1", "rename": "SB1", "symlink": "SB1", "chmod": "SB1", "proc_mem": "SB1",
+    "named_tempfile": "SB1", "read_outside": None,
+    "connect": "SB2", "udp": "SB2", "socketpair": None, "getaddrinfo": "SB2",
+    "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
+    "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "multiprocessing": "SB5",
+    "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
+}
+
+ALLOWED = {
+    "tempfile": "in memory too, rolled over",
+    "threads": "thread ran",
+    "read_own": "application: sandbox-escape",
+    "decimal": "2.10",
+    "kill_self": "None",
+}
+
+
+class Env:
+    """One server of the escape app plus what the test watches."""
+
+    def __init__(self, srv, appdir, outside, marker):
+        self.srv, self.appdir, self.outside, self.marker = srv, appdir, outside, marker
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.bind((HOST, 0))
+        self.tcp.listen(8)
+        self.tcp.setblocking(False)
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((HOST, 0))
+        self.udp.setblocking(False)
+
+    def close(self):
+        self.tcp.close()
+        self.udp.close()
+
+    def attempt(self, name, **q):
+        q.setdefault("port", str(self.tcp.getsockname()[1]))
+        if name == "udp":
+            q["port"] = str(self.udp.getsockname()[1])
+        query = "&".join("%s=%s" % kv for kv in q.items())
+        return self.srv.get_json("/try/%s?%s" % (name, query))
+
+
+@pytest.fixture(scope="module", params=["armed", "disarmed"])
+def env(request, mserve, tmp_path_factory):
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is needed to build the app's shared object")
+    base = tmp_path_factory.mktemp("sandbox-" + request.param)
+    appdir = copy_app("sandbox_escape", base / "app")
+    outside = base / "outside"
+    outside.mkdir()
+    marker = outside / "so-constructor-ran"
+    src = base / "evil.c"
+    src.write_text(EVIL_C % (SO_MARKER, marker))
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", os.path.join(appdir, "evilext.so"),
+                    str(src)], check=True)
+    flags = ["--sandbox_test_disarm_audit"] if request.param == "disarmed" else []
+    e = Env(mserve(appdir, *flags), appdir, outside, marker)
+    e.armed = request.param == "armed"
+    yield e
+    e.close()
+
+
+def processes_with(token):
+    """Pids whose command line carries token (a process the app started)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if token.encode() in f.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+def test_escape_is_refused_and_nothing_gets_out(env, name):
+    target = env.outside / ("target-" + name)
+    if name in ("remove", "rename", "chmod", "read_outside"):
+        target.write_text("keep me")
+        target.chmod(0o644)
+    token = str(random.randrange(10**8, 10**9))  # a sleep of years, if started
+    r = env.attempt(name, path=str(target), token=token)
+
+    assert "caught" in r, "%s went through: %r" % (name, r)
+    rule = ESCAPES[name]
+    if env.armed and rule:
+        assert r["caught"] in ("PermissionError", "ImportError"), r
+        assert "sandbox rule %s" % rule in r["message"], r
+    assert r["message"], r
+
+    # Nothing got out.
+    started = processes_with(token)
+    for pid in started:
+        os.kill(pid, 9)
+    assert not started, "%s started a process: %r" % (name, r)
+    with pytest.raises(BlockingIOError):
+        env.tcp.accept()
+    with pytest.raises(BlockingIOError):
+        env.udp.recv(16)
+    assert not os.path.exists(os.path.join(env.appdir, "written.txt"))
+    if name in ("remove", "rename", "chmod", "read_outside"):
+        assert target.read_text() == "keep me"
+        assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+        assert not os.path.exists(str(target) + ".moved")
+    else:
+        assert not os.path.lexists(target), "%s wrote %s" % (name, target)
+    assert not env.marker.exists()
+    assert SO_MARKER not in env.srv.stderr_text()
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_what_apps_may_do_still_works(env, name):
+    r = env.attempt(name)
+    assert r.get("done", "").strip("'") == ALLOWED[name], r
+
+
+def test_only_our_files_are_in_the_test_folders(env):
+    """After all attempts: the app folder holds what the test put there,
+    and the outside folder only the targets the test itself created."""
+    assert sorted(os.listdir(env.appdir)) == ["app.yaml", "evilext.so", "main.py"]
+    left = sorted(os.listdir(str(env.outside)))
+    assert left == [] or all(n.startswith("target-") for n in left), left
+    assert set(left) <= {"target-remove", "target-rename", "target-chmod", "target-read_outside"}
+
+
+def test_start_up_logs_the_layers(env):
+    err = env.srv.stderr_text()
+    assert "sandbox strict: seccomp yes, Landlock ABI" in err, err
+    assert ("audit hook is DISARMED" in err) == (not env.armed), err
+
+
+def test_sandbox_flag_is_checked():
+    r = run_gaelic("serve", "/nonexistent", "--sandbox", "loose")
+    assert r.returncode == 2, r
+    assert "--sandbox" in r.stderr, r.stderr
+
+
+def test_memory_limit_is_a_catchable_memory_error(serve, tmp_path):
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--instance_memory", str(512 << 20))
+    if "address space unlimited (sanitizer build)" in srv.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    assert "address space 512 MiB" in srv.stderr_text()
+    assert srv.get_json("/try/address_limit") == {"done": repr(str(512 << 20))}
+    r = srv.get_json("/try/allocate?mb=1024")
+    assert r["caught"] == "MemoryError", r
+    assert srv.get_json("/try/allocate?mb=16") == {"done": repr(16 << 20)}
+
+
+def test_channel_garbage_kills_only_that_instance(serve, tmp_path):
+    """SB item 5: the master treats the channel as untrusted input."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"))
+    before = srv.get_json("/try/read_own")
+    assert srv.get("/try/channel_garbage").status_code >= 500
+    assert srv.wait_stderr("oversized frame")
+    assert srv.get_json("/try/read_own") == before
+    assert srv.alive()
+
+
+def test_dev_mode_runs_with_the_layers_there_are(serve, tmp_path):
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox", "dev")
+    assert "sandbox dev: seccomp" in srv.stderr_text()
+    r = srv.get_json("/try/subprocess?token=1")
+    assert "sandbox rule SB3" in r.get("message", ""), r
+
+
+def test_sandbox_off_warns_loudly(serve, tmp_path):
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox", "off")
+    assert "--sandbox off" in srv.stderr_text()
+    r = srv.get_json("/try/read_own")
+    assert r == {"done": "'application: sandbox-escape'"}, r

@@ -1,0 +1,90 @@
+/* The audit hook's rules (instance/audit_rules.c): which events, open
+ * modes, flags and imports are refused. */
+#include <fcntl.h>
+
+#include "audit_rules.h"
+#include "unit.h"
+
+static void test_events(void)
+{
+    CHECK(audit_rule_for("open") == AUDIT_OPEN);
+    CHECK(audit_rule_for("os.remove") == AUDIT_FS_WRITE);
+    CHECK(audit_rule_for("os.rename") == AUDIT_FS_WRITE);
+    CHECK(audit_rule_for("os.mkdir") == AUDIT_FS_WRITE);
+    CHECK(audit_rule_for("socket.connect") == AUDIT_SOCKET);
+    CHECK(audit_rule_for("socket.__new__") == AUDIT_SOCKET);
+    CHECK(audit_rule_for("subprocess.Popen") == AUDIT_PROCESS);
+    CHECK(audit_rule_for("os.posix_spawn") == AUDIT_PROCESS);
+    CHECK(audit_rule_for("os.kill") == AUDIT_KILL);
+    CHECK(audit_rule_for("import") == AUDIT_IMPORT);
+    CHECK(audit_rule_for("ctypes.dlopen") == AUDIT_CTYPES);
+    CHECK(audit_rule_for("ctypes.call_function") == AUDIT_CTYPES);
+    /* reads, the stdlib's own marshal use and plain imports of socket stay */
+    CHECK(audit_rule_for("os.listdir") == AUDIT_ALLOW);
+    CHECK(audit_rule_for("marshal.loads") == AUDIT_ALLOW);
+    CHECK(audit_rule_for("socket.gethostname") == AUDIT_ALLOW);
+    CHECK(audit_rule_for("os") == AUDIT_ALLOW);
+    CHECK(audit_rule_for("") == AUDIT_ALLOW);
+}
+
+static void test_open_modes(void)
+{
+    CHECK(!audit_open_writes("r", O_RDONLY | O_CLOEXEC));
+    CHECK(!audit_open_writes("rb", O_RDONLY));
+    CHECK(!audit_open_writes(NULL, O_RDONLY | O_DIRECTORY));
+    CHECK(audit_open_writes("w", O_RDONLY)); /* the mode alone decides too */
+    CHECK(audit_open_writes("a", 0));
+    CHECK(audit_open_writes("x", 0));
+    CHECK(audit_open_writes("r+", 0));
+    CHECK(audit_open_writes(NULL, O_WRONLY));
+    CHECK(audit_open_writes(NULL, O_RDWR));
+    CHECK(audit_open_writes(NULL, O_RDONLY | O_CREAT));
+    CHECK(audit_open_writes(NULL, O_RDONLY | O_TRUNC));
+    CHECK(audit_open_writes(NULL, O_RDONLY | O_APPEND));
+    CHECK(audit_open_writes(NULL, O_TMPFILE | O_RDWR));
+}
+
+static void test_imports(void)
+{
+    CHECK(audit_import_refused("json", NULL) == NULL);
+    CHECK(audit_import_refused("socket", NULL) == NULL);
+    CHECK(audit_import_refused("subprocess", NULL) == NULL);
+    CHECK(audit_import_refused("_posixsubprocess", NULL) == NULL);
+    CHECK(audit_import_refused("ctypes", NULL) != NULL);
+    CHECK(audit_import_refused("ctypes.util", NULL) != NULL);
+    CHECK(audit_import_refused("_ctypes", NULL) != NULL);
+    CHECK(audit_import_refused("multiprocessing.pool", NULL) != NULL);
+    /* a prefix of a refused name is another module */
+    CHECK(audit_import_refused("ctypesx", NULL) == NULL);
+    CHECK(audit_import_refused("pty2", NULL) == NULL);
+    /* C extensions: Debian's load, the app's do not */
+    CHECK(audit_import_refused(
+              "_decimal",
+              "/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so") == NULL);
+    CHECK(audit_import_refused("markupsafe._speedups",
+                               "/usr/lib/python3/dist-packages/markupsafe/_speedups.so") == NULL);
+    CHECK(audit_import_refused("evil", "/srv/app/evil.so") != NULL);
+    CHECK(audit_import_refused("evil", "/usr/lib/python3.11evil/x.so") != NULL);
+    CHECK(audit_import_refused("evil", "") != NULL); /* realpath failed */
+    const char *msg = audit_import_refused("evil", "/srv/app/evil.so");
+    CHECK(msg && strstr(msg, "SB5"));
+}
+
+static void test_messages(void)
+{
+    CHECK(strstr(audit_rule_message(AUDIT_OPEN), "SB1") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_FS_WRITE), "SB1") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_SOCKET), "SB2") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_PROCESS), "SB3") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_KILL), "SB3") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_CTYPES), "SB5") != NULL);
+}
+
+int main(void)
+{
+    test_events();
+    test_open_modes();
+    test_imports();
+    test_messages();
+    UNIT_DONE();
+}

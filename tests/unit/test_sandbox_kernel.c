@@ -1,0 +1,166 @@
+/* The kernel layers (instance/sandbox_seccomp.c, sandbox_landlock.c), each
+ * applied in a forked child that reports its checks back through a pipe:
+ * what they refuse fails with the right errno, what an instance needs
+ * still works. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox_landlock.h"
+#include "sandbox_seccomp.h"
+#include "unit.h"
+
+/* Runs fn in a child and adds the child's CHECK counts to ours. */
+static void in_child(void (*fn)(void *), void *arg)
+{
+    int p[2];
+    if (pipe(p) < 0) {
+        CHECK(!"pipe");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        unit_passed = unit_failed = 0;
+        fn(arg);
+        int counts[2] = {unit_passed, unit_failed};
+        _exit(write(p[1], counts, sizeof counts) == sizeof counts ? 0 : 1);
+    }
+    close(p[1]);
+    int counts[2] = {0, 1};
+    ssize_t n = read(p[0], counts, sizeof counts);
+    close(p[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(n == sizeof counts && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unit_passed += counts[0];
+    unit_failed += counts[1];
+}
+
+static void *thread_main(void *arg)
+{
+    return arg;
+}
+
+static int fails_with(long rc, int err)
+{
+    return rc == -1 && errno == err;
+}
+
+static void seccomp_child(void *arg)
+{
+    (void)arg;
+    int chan[2], other[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, chan) < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET, 0, other) < 0) {
+        CHECK(!"socketpair");
+        return;
+    }
+    CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    CHECK(sandbox_seccomp(chan[0], getpid()) == 0);
+
+    /* the channel works, any other socket does not */
+    CHECK(send(chan[0], "x", 1, 0) == 1);
+    char c;
+    CHECK(recv(chan[1], &c, 1, MSG_DONTWAIT) == -1); /* chan[1] is not the channel */
+    CHECK(errno == EPERM);
+    CHECK(fails_with(send(other[0], "x", 1, 0), EPERM));
+    /* the kernel reads the fd as a 32-bit int: high bits neither open the
+     * filter for another descriptor nor close it for the channel */
+    long high = 1L << 32;
+    CHECK(fails_with(syscall(SYS_sendto, high | other[0], "x", 1, 0, NULL, 0), EPERM));
+    CHECK(syscall(SYS_sendto, high | chan[0], "x", 1, 0, NULL, 0) == 1);
+    CHECK(fails_with(socket(AF_INET, SOCK_STREAM, 0), EPERM));
+    CHECK(fails_with(socket(AF_INET, SOCK_DGRAM, 0), EPERM));
+    CHECK(fails_with(socket(AF_UNIX, SOCK_STREAM, 0), EPERM));
+    int sv[2];
+    CHECK(fails_with(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), EPERM));
+
+    /* threads yes, processes no */
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, thread_main, NULL) == 0 && pthread_join(t, NULL) == 0);
+    CHECK(fails_with(fork(), EPERM));
+    CHECK(fails_with(syscall(SYS_clone3, NULL, 0), ENOSYS));
+    char *const argv[] = {"true", NULL};
+    CHECK(fails_with(execv("/bin/true", argv), EPERM));
+
+    /* signals: to ourselves only */
+    CHECK(kill(getpid(), 0) == 0);
+    CHECK(fails_with(kill(getppid(), 0), EPERM));
+    CHECK(fails_with(kill(0, 0), EPERM));
+    CHECK(fails_with(kill(-1, 0), EPERM));
+
+    CHECK(fails_with(syscall(SYS_memfd_create, "x", 0), EPERM));
+    CHECK(fails_with(syscall(SYS_unshare, 0), EPERM));
+    CHECK(fails_with(chmod("/", 0755), EPERM));
+    struct rlimit r;
+    CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0);
+    CHECK(fails_with(setrlimit(RLIMIT_NOFILE, &r), EPERM));
+}
+
+static void landlock_child(void *dir)
+{
+    const char *d = dir;
+    char inside[256], outside[256];
+    snprintf(inside, sizeof inside, "%s/in", d);
+    snprintf(outside, sizeof outside, "%s-out", d);
+    int fd = open(inside, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, "hi", 2) == 2 && close(fd) == 0);
+    fd = open(outside, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && close(fd) == 0);
+
+    const char *const reads[] = {d, NULL};
+    CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    CHECK(sandbox_landlock(reads) == 0);
+
+    char buf[4] = {0};
+    fd = open(inside, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, buf, 2) == 2 && !strcmp(buf, "hi"));
+    if (fd >= 0)
+        close(fd);
+    CHECK(fails_with(open(inside, O_WRONLY), EACCES));
+    CHECK(fails_with(open(outside, O_RDONLY), EACCES));
+    char created[300];
+    snprintf(created, sizeof created, "%s/new", d);
+    CHECK(fails_with(open(created, O_WRONLY | O_CREAT, 0644), EACCES));
+    CHECK(fails_with(unlink(inside), EACCES));
+    CHECK(fails_with(mkdir(created, 0755), EACCES));
+    /* the library trees stay readable, nothing is executable */
+    CHECK(access("/usr/lib", R_OK) == 0);
+    char *const argv[] = {"true", NULL};
+    CHECK(fails_with(execv("/bin/true", argv), EACCES));
+    /* signals may not leave the domain (ABI 6 and later) */
+    if (landlock_abi() >= 6)
+        CHECK(fails_with(kill(getppid(), 0), EPERM));
+}
+
+int main(void)
+{
+    if (seccomp_available())
+        in_child(seccomp_child, NULL);
+    else
+        printf("seccomp not available: its checks skipped\n");
+    if (landlock_abi() > 0) {
+        char dir[] = "/tmp/gaelic-landlock-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        in_child(landlock_child, dir);
+        char path[64];
+        snprintf(path, sizeof path, "%s/in", dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s-out", dir);
+        unlink(path);
+        rmdir(dir);
+    } else {
+        printf("Landlock not available: its checks skipped\n");
+    }
+    UNIT_DONE();
+}
