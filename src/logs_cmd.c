@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app_identity.h"
+#include "cli_args.h"
 #include "config.h"
 #include "log_store.h"
 #include "logs_cmd.h"
@@ -111,50 +112,40 @@ static int64_t parse_since(const char *s, int64_t now_us)
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, logs_opts_t *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    static const char *const flags[] = {"json", NULL};
+    cli_arg_t arg;
+    cli_kind_t kind;
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, &arg)) != CLI_END;) {
+        const char *v = arg.value;
+        if (kind == CLI_ERROR)
+            return -1;
+        if (kind == CLI_HELP) {
             logs_usage(stdout);
             return 1;
         }
-        if (!strcmp(a, "--json")) {
+        if (kind == CLI_FLAG) {
             o->json = 1;
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0) {
+        } else if (kind == CLI_POSITIONAL) {
             if (o->app_dir) {
-                fprintf(stderr, "gaelic logs: unexpected argument '%s'\n", a);
+                fprintf(stderr, "gaelic logs: unexpected argument '%s'\n", v);
                 return -1;
             }
-            o->app_dir = a;
-            continue;
-        }
-        const char *name = a + 2, *eq = strchr(name, '=');
-        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-        const char *v = eq ? eq + 1 : NULL;
-        if (!v) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "gaelic logs: --%.*s needs a value\n", (int)nlen, name);
-                return -1;
-            }
-            v = argv[++i];
-        }
-#define IS(opt) (nlen == strlen(opt) && !strncmp(name, opt, nlen))
-        if (IS("storage_path")) {
+            o->app_dir = v;
+        } else if (cli_is(&arg, "storage_path")) {
             o->storage_path = v;
-        } else if (IS("logs_path")) {
+        } else if (cli_is(&arg, "logs_path")) {
             o->logs_path = v;
-        } else if (IS("application")) {
+        } else if (cli_is(&arg, "application")) {
             o->application = v;
-        } else if (IS("since")) {
+        } else if (cli_is(&arg, "since")) {
             o->since = v;
-        } else if (IS("severity")) {
+        } else if (cli_is(&arg, "severity")) {
             o->severity = parse_level(v);
             if (o->severity < 0) {
                 fprintf(stderr, "gaelic logs: --severity: invalid level '%s'\n", v);
                 return -1;
             }
-        } else if (IS("limit")) {
+        } else if (cli_is(&arg, "limit")) {
             char *end;
             errno = 0;
             o->limit = strtol(v, &end, 10);
@@ -164,10 +155,9 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             }
         } else {
             fprintf(stderr, "gaelic logs: unknown option '--%.*s' (see gaelic logs --help)\n",
-                    (int)nlen, name);
+                    (int)arg.name_len, arg.name);
             return -1;
         }
-#undef IS
     }
     if (!o->app_dir) {
         fprintf(stderr, "gaelic logs: missing APPDIR\n");

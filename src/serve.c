@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app_identity.h"
+#include "cli_args.h"
 #include "conn.h"
 #include "libraries.h"
 #include "log.h"
@@ -184,38 +185,32 @@ bad:
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    static const char *const flags[] = {TEST_DISARM_AUDIT, NULL};
+    cli_arg_t arg;
+    cli_kind_t kind;
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, &arg)) != CLI_END;) {
+        if (kind == CLI_ERROR)
+            return -1;
+        if (kind == CLI_HELP) {
             serve_usage(stdout);
             return 1;
         }
-        if (strncmp(a, "--", 2) != 0) {
+        if (kind == CLI_POSITIONAL) {
             if (o->app_dir) {
-                fprintf(stderr, "gaelic serve: unexpected argument '%s'\n", a);
+                fprintf(stderr, "gaelic serve: unexpected argument '%s'\n", arg.value);
                 return -1;
             }
-            o->app_dir = a;
+            o->app_dir = arg.value;
             continue;
         }
-        const char *name = a + 2, *eq = strchr(name, '=');
-        if (!strcmp(name, TEST_DISARM_AUDIT)) {
+        if (kind == CLI_FLAG) {
             o->test_disarm_audit = 1;
             continue;
         }
-        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "gaelic serve: --%.*s needs a value\n", (int)nlen, name);
-                return -1;
-            }
-            value = argv[++i];
-        }
-        if (nlen == 9 && !strncmp(name, "log_level", 9)) {
-            int lv = log_level_parse(value);
+        if (cli_is(&arg, "log_level")) {
+            int lv = log_level_parse(arg.value);
             if (lv < 0) {
-                fprintf(stderr, "gaelic serve: --log_level: invalid value '%s'\n", value);
+                fprintf(stderr, "gaelic serve: --log_level: invalid value '%s'\n", arg.value);
                 return -1;
             }
             log_min_level = lv;
@@ -223,14 +218,14 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         }
         const opt_def_t *d = NULL;
         for (size_t k = 0; k < sizeof options / sizeof *options; k++)
-            if (strlen(options[k].name) == nlen && !strncmp(options[k].name, name, nlen))
+            if (cli_is(&arg, options[k].name))
                 d = &options[k];
         if (!d) {
             fprintf(stderr, "gaelic serve: unknown option '--%.*s' (see gaelic serve --help)\n",
-                    (int)nlen, name);
+                    (int)arg.name_len, arg.name);
             return -1;
         }
-        if (set_option(o, d, value) < 0)
+        if (set_option(o, d, arg.value) < 0)
             return -1;
     }
     sandbox_mode_t mode;

@@ -1,0 +1,39 @@
+#include "cli_args.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cli_is(const cli_arg_t *a, const char *name)
+{
+    return strlen(name) == a->name_len && strncmp(a->name, name, a->name_len) == 0;
+}
+
+cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
+                    cli_arg_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (*i >= argc)
+        return CLI_END;
+    const char *a = argv[(*i)++];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+        return CLI_HELP;
+    if (strncmp(a, "--", 2) != 0) {
+        out->value = a;
+        return CLI_POSITIONAL;
+    }
+    const char *eq = strchr(a + 2, '=');
+    out->name = a + 2;
+    out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
+    for (const char *const *f = flags; f && *f; f++)
+        if (!eq && cli_is(out, *f))
+            return CLI_FLAG;
+    if (eq) {
+        out->value = eq + 1;
+    } else if (*i < argc) {
+        out->value = argv[(*i)++];
+    } else {
+        fprintf(stderr, "gaelic %s: --%.*s needs a value\n", cmd, (int)out->name_len, out->name);
+        return CLI_ERROR;
+    }
+    return CLI_OPTION;
+}

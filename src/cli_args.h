@@ -1,0 +1,27 @@
+/* Command-line words of a gaelic command, the same way for every command:
+ * positional arguments and options mix in any order; options are
+ * `--name VALUE` or `--name=VALUE`, or bare `--name` for the flags a
+ * command lists; -h/--help asks for help. */
+#ifndef GAELIC_CLI_ARGS_H
+#define GAELIC_CLI_ARGS_H
+
+#include <stddef.h>
+
+typedef enum { CLI_END = 0, CLI_HELP, CLI_POSITIONAL, CLI_FLAG, CLI_OPTION, CLI_ERROR } cli_kind_t;
+
+typedef struct {
+    const char *name; /* option name without "--" (not NUL-terminated) */
+    size_t name_len;
+    const char *value; /* CLI_OPTION: its value; CLI_POSITIONAL: the word */
+} cli_arg_t;
+
+/* Reads the word at *i (starting at 1) and advances *i past it and its
+ * value. flags: NULL-terminated names that take no value. CLI_ERROR after
+ * printing "gaelic CMD: --name needs a value". */
+cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
+                    cli_arg_t *out);
+
+/* 1 when the option's name is `name`. */
+int cli_is(const cli_arg_t *a, const char *name);
+
+#endif
