@@ -55,6 +55,9 @@ class LogStream:
         self.name = name
         self.level = level
         self._partial = threading.local()
+        # Threads with an unfinished line: flush_thread checks this set, so
+        # the common request that wrote nothing costs one test.
+        self.waiting = set()
         self.encoding = "utf-8"
         self.errors = "backslashreplace"
 
@@ -64,6 +67,10 @@ class LogStream:
         pending = getattr(self._partial, "text", "") + text
         head, sep, tail = pending.rpartition("\n")
         self._partial.text = tail
+        if tail:
+            self.waiting.add(threading.get_ident())
+        else:
+            self.waiting.discard(threading.get_ident())
         if sep:
             write(self.level, head)
         return len(text)
@@ -76,6 +83,7 @@ class LogStream:
         text = getattr(self._partial, "text", "")
         if text:
             self._partial.text = ""
+            self.waiting.discard(threading.get_ident())
             write(self.level, text)
 
     def isatty(self):
@@ -110,8 +118,10 @@ stdout = LogStream("<stdout>", INFO)
 
 def flush_thread():
     """Sends the calling thread's unfinished lines (end of a request)."""
-    stderr.flush()
-    stdout.flush()
+    if stderr.waiting:
+        stderr.flush()
+    if stdout.waiting:
+        stdout.flush()
 
 
 def install():
