@@ -30,6 +30,11 @@ static const struct {
     [TIER_PAID] = {"paid", 20, 200, 0},
 };
 
+int backend_tier_max_instances(backend_tier_t tier)
+{
+    return TIERS[tier].max_instances;
+}
+
 const backend_class_info_t *backend_class_info(backend_class_t c)
 {
     return &CLASSES[c];
@@ -209,8 +214,8 @@ static const yt_field_t TOP_FIELDS[] = {
     {"backends", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_backends},
 };
 
-int backends_load_string(const char *yaml, size_t len, const char *path, backend_tier_t tier,
-                         backends_config_t **out, char *err, size_t errlen)
+int backends_config_load_string(const char *yaml, size_t len, const char *path, backend_tier_t tier,
+                                backends_config_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     backends_config_t *cfg = calloc(1, sizeof *cfg);
@@ -226,15 +231,15 @@ int backends_load_string(const char *yaml, size_t len, const char *path, backend
         rc = yt_map_apply(&d, root, TOP_FIELDS, 1, &ctx, NULL, NULL);
     yt_free(&d);
     if (rc < 0) {
-        backends_free(cfg);
+        backends_config_free(cfg);
         return -1;
     }
     *out = cfg;
     return 0;
 }
 
-int backends_load(const char *app_dir, backend_tier_t tier, backends_config_t **out, char *err,
-                  size_t errlen)
+int backends_config_load(const char *app_dir, backend_tier_t tier, backends_config_t **out,
+                         char *err, size_t errlen)
 {
     static const char *const names[] = {"backends.yaml", "backends.yml"};
     char path[PATH_MAX];
@@ -257,18 +262,18 @@ int backends_load(const char *app_dir, backend_tier_t tier, backends_config_t **
     size_t len = 0;
     if (config_read_file(path, &text, &len, err, errlen) < 0)
         return -1;
-    int rc = backends_load_string(text ? text : "", len, path, tier, out, err, errlen);
+    int rc = backends_config_load_string(text ? text : "", len, path, tier, out, err, errlen);
     free(text);
     if (rc == 0 && !((*out)->path = realpath(path, NULL))) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        backends_free(*out);
+        backends_config_free(*out);
         *out = NULL;
         return -1;
     }
     return rc;
 }
 
-const backend_t *backends_find(const backends_config_t *cfg, const char *name, size_t len)
+const backend_t *backends_config_find(const backends_config_t *cfg, const char *name, size_t len)
 {
     for (size_t i = 0; i < cfg->n_backends; i++)
         if (strlen(cfg->backends[i].name) == len && !memcmp(cfg->backends[i].name, name, len))
@@ -276,7 +281,7 @@ const backend_t *backends_find(const backends_config_t *cfg, const char *name, s
     return NULL;
 }
 
-void backends_free(backends_config_t *cfg)
+void backends_config_free(backends_config_t *cfg)
 {
     if (!cfg)
         return;

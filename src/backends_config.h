@@ -35,6 +35,9 @@ typedef struct {
     size_t n_backends;
 } backends_config_t;
 
+/* BK9: the most instances one backend may have on the tier. */
+int backend_tier_max_instances(backend_tier_t tier);
+
 #define BACKEND_DEFAULT_INSTANCES 1
 #define BACKEND_DEFAULT_MAX_CONCURRENT 10
 #define BACKEND_MAX_CONCURRENT_LIMIT 500
@@ -42,14 +45,14 @@ typedef struct {
 /* Loads APPDIR/backends.yaml (or backends.yml) and checks BK9's limits for
  * the tier. An app without the file gets an empty config. Returns 0, or -1
  * with "FILE:LINE: reason" in err. */
-int backends_load(const char *app_dir, backend_tier_t tier, backends_config_t **out, char *err,
-                  size_t errlen);
+int backends_config_load(const char *app_dir, backend_tier_t tier, backends_config_t **out,
+                         char *err, size_t errlen);
 /* The same from text in memory; path names it in messages. */
-int backends_load_string(const char *yaml, size_t len, const char *path, backend_tier_t tier,
-                         backends_config_t **out, char *err, size_t errlen);
+int backends_config_load_string(const char *yaml, size_t len, const char *path, backend_tier_t tier,
+                                backends_config_t **out, char *err, size_t errlen);
 
-const backend_t *backends_find(const backends_config_t *cfg, const char *name, size_t len);
+const backend_t *backends_config_find(const backends_config_t *cfg, const char *name, size_t len);
 
-void backends_free(backends_config_t *cfg);
+void backends_config_free(backends_config_t *cfg);
 
 #endif

@@ -13,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends.h"
 #include "cgi_env.h"
 #include "error_pages.h"
 #include "gzip.h"
+#include "host_route.h"
 #include "log.h"
 #include "log_store.h"
 #include "login.h"
@@ -49,6 +51,7 @@ struct conn {
     size_t file_left; /* bytes of file_fd still to send */
     http_request_t req;
     job_t job;
+    pool_t *job_pool; /* the pool running job: the default version's or a backend's */
     buf_t env;
     route_t route;
     int has_route;
@@ -92,7 +95,7 @@ static void conn_close(conn_t *c)
         return;
     c->closed = 1;
     if (c->job_active) {
-        pool_cancel(srv->pool, &c->job);
+        pool_cancel(c->job_pool, &c->job);
         c->job_active = 0;
     }
     loop_timer_stop(&srv->loop, &c->timer);
@@ -468,6 +471,30 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     return 1;
 }
 
+/* BK7: which backend (and instance) the Host header names. Returns -1
+ * when the request was answered (no such instance, a stopped backend). */
+static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
+{
+    server_t *srv = c->srv;
+    size_t host_len = 0;
+    const char *host = http_request_header(&c->req, "host", &host_len);
+    host_route_t hr;
+    host_route(srv->backends_cfg, srv->app_id, srv->o.hostname, host, host_len, &hr);
+    if (hr.kind == HOST_DEFAULT)
+        return 0;
+    backend_rt_t *b = backends_get(srv->backends, hr.backend);
+    if (!b)
+        return 0; /* deleted: the default version answers */
+    if (hr.kind == HOST_NO_INSTANCE || hr.instance >= backend_instances(b) ||
+        pool_is_stopped(backend_pool(b))) {
+        send_simple(c, 404, 0);
+        return -1;
+    }
+    *backend = b;
+    *target = hr.instance + 1;
+    return 0;
+}
+
 static void handle_request(conn_t *c)
 {
     server_t *srv = c->srv;
@@ -496,6 +523,10 @@ static void handle_request(conn_t *c)
         send_login(c, lk);
         return;
     }
+    backend_rt_t *backend = NULL;
+    int target = 0;
+    if (srv->backends && route_backend(c, &backend, &target) < 0)
+        return;
     int m = router_match(srv->cfg, path, path_len, &c->route);
     if (m < 0) {
         send_simple(c, 500, 0);
@@ -519,7 +550,9 @@ static void handle_request(conn_t *c)
             send_login(c, 0);
         return;
     }
-    if (h->login == LOGIN_ADMIN && !user.admin) {
+    /* BK8: private backends answer admins only (and, later, the app's own
+     * instances, tasks and cron). */
+    if ((h->login == LOGIN_ADMIN || (backend && !backend_is_public(backend))) && !user.admin) {
         send_simple(c, 403, 0);
         return;
     }
@@ -539,10 +572,15 @@ static void handle_request(conn_t *c)
     };
     buf_reset(&c->env);
     uint32_t n_env = 0;
-    if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, c->log_id) < 0) {
+    if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, c->log_id) < 0 ||
+        (backend &&
+         (ipc_put_bytes(&c->env, "BACKEND_ID", 10) < 0 ||
+          ipc_put_bytes(&c->env, backend_name(backend), strlen(backend_name(backend))) < 0))) {
         send_simple(c, 500, 0);
         return;
     }
+    if (backend)
+        n_env++;
     memset(&c->job, 0, sizeof c->job);
     c->job.done = job_done;
     c->job.owner = c;
@@ -553,8 +591,10 @@ static void handle_request(conn_t *c)
     c->job.n_env = n_env;
     c->job.body = buf_ptr(&c->req.body);
     c->job.body_len = c->req.body.len;
+    c->job.target = target;
     c->job_active = 1;
-    pool_submit(srv->pool, &c->job);
+    c->job_pool = backend ? backend_pool(backend) : srv->pool;
+    pool_submit(c->job_pool, &c->job);
 }
 
 static void parse_error(conn_t *c)

@@ -1,7 +1,9 @@
-/* gaelic command line: serve, logs, and the internal _zygote entry point. */
+/* gaelic command line: serve, logs, backends, and the internal _zygote
+ * entry point. */
 #include <stdio.h>
 #include <string.h>
 
+#include "backends_cmd.h"
 #include "logs_cmd.h"
 #include "zygote.h"
 
@@ -14,6 +16,9 @@ static void usage(FILE *f)
           "commands:\n"
           "  serve APPDIR    serve the App Engine app in APPDIR (see gaelic serve --help)\n"
           "  logs APPDIR     print its request and app logs (see gaelic logs --help)\n"
+          "  backends APPDIR VERB [BACKEND]\n"
+          "                  list, start, stop, configure or delete backends of the running\n"
+          "                  server (see gaelic backends --help)\n"
           "\n"
           "options:\n"
           "  -h, --help      show this help\n",
@@ -33,6 +38,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "serve"))
         return serve_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "backends"))
+        return backends_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "logs"))
         return logs_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "_zygote"))

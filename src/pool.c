@@ -16,7 +16,9 @@
 #include "sandbox.h"
 #include "zygote_proto.h"
 
-enum inst_state { I_STARTING, I_READY, I_STOPPING, I_DEAD };
+/* I_WARMING: ready, but running its start request (backends) and taking
+ * no other. */
+enum inst_state { I_STARTING, I_WARMING, I_READY, I_STOPPING, I_DEAD };
 
 typedef struct {
     uint32_t id; /* 0: free */
@@ -31,6 +33,7 @@ struct instance {
     pool_t *pool;
     enum inst_state state;
     uint32_t no;
+    int index; /* numbered pools: 0..max_instances-1, else -1 */
     char id[33];
     pid_t pid;
     int pidfd;
@@ -43,6 +46,7 @@ struct instance {
     uint64_t last_active_ms;
     uint64_t stop_deadline_ms;
     uint64_t started_ms;
+    uint64_t rss_checked_ms;
     instance_t *next;
     instance_t *next_dirty; /* on pool->dirty: has frames to write */
     int dirty;
@@ -65,6 +69,9 @@ struct pool {
     int inflight;
     uint32_t next_no;
     int shutting_down;
+    int stopped;               /* a backend in state STOP */
+    uint64_t respawn_at_ms;    /* resident: lost instances start again then */
+    uint64_t respawn_delay_ms; /* doubles per failure up to MAX_RESPAWN_DELAY_MS */
     loop_timer_t tick;
 };
 
@@ -74,6 +81,8 @@ struct pool {
  * imported by its first request), so this is generous. */
 #define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
+#define MAX_RESPAWN_DELAY_MS 10000
+#define RSS_CHECK_MS 1000
 
 static void kick(pool_t *pool);
 static void instance_fail(instance_t *inst, const char *why);
@@ -243,6 +252,18 @@ static void zygote_lost(pool_t *pool)
     zygote_spawn(pool);
 }
 
+/* How log lines name an instance: "backend memdb instance 1", or
+ * "instance 7 (<id>)" for the default version's. */
+static const char *label(const instance_t *inst, char *out, size_t n)
+{
+    if (inst->index >= 0)
+        snprintf(out, n, "%s instance %d", inst->pool->o.name ? inst->pool->o.name : "backend",
+                 inst->index);
+    else
+        snprintf(out, n, "instance %u (%s)", inst->no, inst->id);
+    return out;
+}
+
 static instance_t *instance_by_no(pool_t *pool, uint32_t no)
 {
     for (instance_t *i = pool->instances; i; i = i->next)
@@ -311,10 +332,15 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             char how[96];
             describe_exit(msg.status, how, sizeof how);
             int clean = WIFEXITED(msg.status) && WEXITSTATUS(msg.status) == 0;
-            if (clean)
-                log_debug("instance %u (pid %d) %s", msg.instance_no, msg.pid, how);
+            char name[160];
+            if (inst)
+                label(inst, name, sizeof name);
             else
-                log_warn("instance %u (pid %d) %s", msg.instance_no, msg.pid, how);
+                snprintf(name, sizeof name, "instance %u", msg.instance_no);
+            if (clean)
+                log_debug("%s (pid %d) %s", name, msg.pid, how);
+            else
+                log_warn("%s (pid %d) %s", name, msg.pid, how);
             if (inst && inst->pid == msg.pid && inst->state != I_DEAD)
                 instance_fail(inst, clean ? "the instance exited" : "the instance crashed");
         } else if (fd >= 0) {
@@ -341,7 +367,7 @@ static void make_instance_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
-static instance_t *instance_spawn(pool_t *pool)
+static instance_t *instance_spawn(pool_t *pool, int index)
 {
     if (pool->zy_w.fd < 0)
         return NULL;
@@ -362,6 +388,7 @@ static instance_t *instance_spawn(pool_t *pool)
     }
     inst->pool = pool;
     inst->no = ++pool->next_no;
+    inst->index = index;
     inst->capacity = pool->o.threads;
     inst->pidfd = -1;
     inst->state = I_STARTING;
@@ -407,7 +434,10 @@ static instance_t *instance_spawn(pool_t *pool)
     pool->instances = inst;
     pool->n_alive++;
     pool->n_starting++;
-    log_debug("instance %u starting (%s)", inst->no, inst->id);
+    if (index >= 0)
+        log_info("%s instance %d starting", pool->o.name ? pool->o.name : "backend", index);
+    else
+        log_debug("instance %u starting (%s)", inst->no, inst->id);
     return inst;
 }
 
@@ -434,7 +464,8 @@ static void instance_fail(instance_t *inst, const char *why)
     pool_t *pool = inst->pool;
     if (inst->state == I_DEAD)
         return;
-    int was_starting = inst->state == I_STARTING;
+    int was_starting = inst->state == I_STARTING || inst->state == I_WARMING;
+    char name[160];
     int had_work = inst->inflight > 0;
     if (was_starting) {
         pool->n_starting--;
@@ -452,7 +483,7 @@ static void instance_fail(instance_t *inst, const char *why)
         inst->pidfd = -1;
     }
     if (had_work || was_starting)
-        log_warn("instance %u (%s) lost: %s", inst->no, inst->id, why);
+        log_warn("%s lost: %s", label(inst, name, sizeof name), why);
     for (int s = 0; s < inst->capacity; s++) {
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
@@ -466,7 +497,15 @@ static void instance_fail(instance_t *inst, const char *why)
             job_fail(job, 500, why, inst->id);
     }
     unlink_instance(pool, inst);
-    if (pool->start_failures >= MAX_START_FAILURES) {
+    if (pool->o.resident && !pool->shutting_down && !pool->stopped) {
+        /* BK3: a resident instance is started again at once, then with a
+         * growing delay while it keeps failing. */
+        pool->respawn_at_ms = pool->loop->now_ms + pool->respawn_delay_ms;
+        pool->respawn_delay_ms = pool->respawn_delay_ms ? pool->respawn_delay_ms * 2 : 500;
+        if (pool->respawn_delay_ms > MAX_RESPAWN_DELAY_MS)
+            pool->respawn_delay_ms = MAX_RESPAWN_DELAY_MS;
+    }
+    if (pool->start_failures >= MAX_START_FAILURES && !pool->o.resident) {
         /* Do not spin forking instances that cannot start: fail what waits. */
         log_error("%d instances in a row died while starting; failing %d queued requests",
                   pool->start_failures, pool->n_queued);
@@ -484,7 +523,7 @@ static void instance_stop(instance_t *inst)
 {
     if (inst->state == I_STOPPING || inst->state == I_DEAD)
         return;
-    if (inst->state == I_STARTING)
+    if (inst->state == I_STARTING || inst->state == I_WARMING)
         inst->pool->n_starting--;
     inst->state = I_STOPPING;
     inst->stop_deadline_ms = inst->pool->loop->now_ms + STOP_GRACE_MS;
@@ -526,10 +565,18 @@ static int dispatch(instance_t *inst, job_t *job)
         id = ++inst->next_id;
     buf_t *b = &inst->wbuf;
     size_t mark = b->len;
+    /* INSTANCE_ID: a backend instance's number (BK7), else the unique id. */
+    char number[16];
+    const char *instance_id = inst->id;
+    size_t id_len = 32;
+    if (inst->index >= 0) {
+        id_len = (size_t)snprintf(number, sizeof number, "%d", inst->index);
+        instance_id = number;
+    }
     long start = ipc_begin_frame(b, IPC_REQUEST, id);
     if (start < 0 || ipc_put_bytes(b, job->script, job->script_len) < 0 ||
         ipc_put_u32(b, job->n_env + 1) < 0 || buf_append(b, buf_ptr(job->env), job->env->len) < 0 ||
-        ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 || ipc_put_bytes(b, inst->id, 32) < 0 ||
+        ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 || ipc_put_bytes(b, instance_id, id_len) < 0 ||
         ipc_put_bytes(b, job->body, job->body_len) < 0 || ipc_end_frame(b, start) < 0) {
         b->len = mark;
         job_fail(job, 500, "out of memory building the request", NULL);
@@ -554,8 +601,29 @@ static int dispatch(instance_t *inst, job_t *job)
     return 0;
 }
 
-static instance_t *free_instance(pool_t *pool)
+static instance_t *instance_at(pool_t *pool, int index)
 {
+    for (instance_t *i = pool->instances; i; i = i->next)
+        if (i->index == index && i->state != I_DEAD)
+            return i;
+    return NULL;
+}
+
+/* The lowest instance number with no live instance, or -1. */
+static int free_index(pool_t *pool)
+{
+    for (int k = 0; k < pool->o.max_instances; k++)
+        if (!instance_at(pool, k))
+            return k;
+    return -1;
+}
+
+static instance_t *free_instance(pool_t *pool, int target)
+{
+    if (target > 0) {
+        instance_t *i = instance_at(pool, target - 1);
+        return i && i->state == I_READY && i->inflight < i->capacity ? i : NULL;
+    }
     /* Pack requests onto the oldest ready instance with room, so extra
      * instances go idle and can be stopped. */
     instance_t *best = NULL;
@@ -565,25 +633,51 @@ static instance_t *free_instance(pool_t *pool)
     return best;
 }
 
+/* A new instance: numbered pools take the lowest free number (or `index`). */
+static instance_t *spawn_next(pool_t *pool, int index)
+{
+    if (!pool->o.numbered)
+        return instance_spawn(pool, -1);
+    if (index < 0)
+        index = free_index(pool);
+    return index >= 0 ? instance_spawn(pool, index) : NULL;
+}
+
 static void kick(pool_t *pool)
 {
-    while (pool->q_head && pool->inflight < pool->o.max_concurrent) {
-        instance_t *inst = free_instance(pool);
-        if (!inst)
-            break;
-        job_t *job = pool->q_head;
+    int blocked = 0; /* queued jobs for any instance that found none free */
+    for (job_t *job = pool->q_head, *next; job && pool->inflight < pool->o.max_concurrent;
+         job = next) {
+        next = job->next;
+        instance_t *inst = free_instance(pool, job->target);
+        if (!inst) {
+            if (job->target > 0) {
+                /* A dynamic backend's instance that is not running yet
+                 * starts for the request that names it. */
+                instance_t *t = instance_at(pool, job->target - 1);
+                if (!t && !pool->o.resident)
+                    spawn_next(pool, job->target - 1);
+                else if (t && t->state == I_STOPPING) {
+                    queue_remove(pool, job);
+                    job_fail(job, 404, "that instance is shutting down", t->id);
+                }
+                continue;
+            }
+            blocked++;
+            continue;
+        }
         queue_remove(pool, job);
         if (dispatch(inst, job) < 0) {
             queue_push(pool, job);
             break;
         }
     }
-    if (!pool->q_head || pool->inflight >= pool->o.max_concurrent)
+    if (!blocked || pool->inflight >= pool->o.max_concurrent || pool->o.resident)
         return;
     /* Requests wait for lack of instance capacity: start more. */
     int coming = pool->n_starting * pool->o.threads;
-    while (pool->n_alive < pool->o.max_instances && coming < pool->n_queued) {
-        if (!instance_spawn(pool))
+    while (pool->n_alive < pool->o.max_instances && coming < blocked) {
+        if (!spawn_next(pool, -1))
             break;
         coming += pool->o.threads;
     }
@@ -708,7 +802,11 @@ static int handle_frames(instance_t *inst)
         int rc = 0;
         switch (h.type) {
         case IPC_READY:
-            if (inst->state == I_STARTING) {
+            if (inst->state == I_STARTING && pool->o.start_hook) {
+                /* BK3: its start request first, nothing else until it ends. */
+                inst->state = I_WARMING;
+                pool->o.start_hook(pool->o.hook_ctx, pool, inst->index);
+            } else if (inst->state == I_STARTING) {
                 inst->state = I_READY;
                 pool->n_starting--;
                 pool->start_failures = 0;
@@ -785,6 +883,32 @@ static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
 
 /* ---------- periodic work ---------- */
 
+/* BK4: an instance whose resident memory passes its class's limit is shut
+ * down (and, resident, replaced once it is gone). */
+static void check_memory(instance_t *inst, uint64_t now)
+{
+    pool_t *pool = inst->pool;
+    if (!pool->o.memory_limit || inst->pid <= 0 || inst->state == I_STOPPING ||
+        inst->state == I_DEAD || now - inst->rss_checked_ms < RSS_CHECK_MS)
+        return;
+    inst->rss_checked_ms = now;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)inst->pid);
+    FILE *f = fopen(path, "r");
+    unsigned long size_pages = 0, rss_pages = 0;
+    int got = f ? fscanf(f, "%lu %lu", &size_pages, &rss_pages) : 0;
+    if (f)
+        fclose(f);
+    size_t rss = (size_t)rss_pages * (size_t)sysconf(_SC_PAGESIZE);
+    if (got != 2 || rss <= pool->o.memory_limit)
+        return;
+    char name[160];
+    log_warn("%s uses %zu MB of memory, over its class's %zu MB; shutting it down",
+             label(inst, name, sizeof name), rss >> 20, pool->o.memory_limit >> 20);
+    instance_stop(inst);
+    instance_flush(inst);
+}
+
 static void tick(loop_t *loop, loop_timer_t *t)
 {
     pool_t *pool = (pool_t *)((char *)t - offsetof(pool_t, tick));
@@ -798,7 +922,13 @@ static void tick(loop_t *loop, loop_timer_t *t)
     }
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
-        if (i->state == I_READY && i->inflight == 0 &&
+        check_memory(i, now);
+        if (i->state == I_DEAD || i->state == I_STOPPING) {
+            if (i->state == I_STOPPING && now >= i->stop_deadline_ms)
+                instance_kill(i);
+            continue;
+        }
+        if (i->state == I_READY && i->inflight == 0 && !pool->o.resident &&
             now - i->last_active_ms >= pool->o.idle_timeout_ms) {
             log_info("instance %u idle for %llu s; stopping it", i->no,
                      (unsigned long long)((now - i->last_active_ms) / 1000));
@@ -806,10 +936,11 @@ static void tick(loop_t *loop, loop_timer_t *t)
             instance_flush(i);
         } else if (i->state == I_STARTING && now - i->started_ms >= START_TIMEOUT_MS) {
             instance_fail(i, "it did not become ready in time");
-        } else if (i->state == I_STOPPING && now >= i->stop_deadline_ms) {
-            instance_kill(i);
         }
     }
+    if (pool->o.resident && !pool->stopped && !pool->shutting_down && now >= pool->respawn_at_ms)
+        while (pool->n_alive < pool->o.max_instances && spawn_next(pool, -1))
+            ;
     kick(pool);
     loop_timer_start(loop, &pool->tick, TICK_MS);
 }
@@ -834,7 +965,8 @@ int pool_start(pool_t *pool)
 {
     if (zygote_spawn(pool) < 0)
         return -1;
-    return loop_timer_start(pool->loop, &pool->tick, TICK_MS);
+    /* BK2: resident instances all start now (the tick starts them). */
+    return loop_timer_start(pool->loop, &pool->tick, pool->o.resident ? 0 : TICK_MS);
 }
 
 void pool_submit(pool_t *pool, job_t *job)
@@ -846,13 +978,125 @@ void pool_submit(pool_t *pool, job_t *job)
         job_fail(job, 500, "no instance can be started (the zygote is down)", NULL);
         return;
     }
+    if (pool->stopped) {
+        job_fail(job, 404, "the backend is stopped", NULL);
+        return;
+    }
+    if (job->target > pool->o.max_instances) {
+        job_fail(job, 404, "no such instance", NULL);
+        return;
+    }
+    instance_t *idle = free_instance(pool, job->target);
+    if (pool->o.failfast && (!idle || pool->inflight >= pool->o.max_concurrent)) {
+        job_fail(job, 503, "no instance is free (failfast)", NULL);
+        return;
+    }
     if (pool->n_queued >= pool->o.max_pending &&
-        (pool->inflight >= pool->o.max_concurrent || !free_instance(pool))) {
+        (pool->inflight >= pool->o.max_concurrent || !idle)) {
         job_fail(job, 503, "too many requests waiting", NULL);
         return;
     }
     queue_push(pool, job);
     kick(pool);
+}
+
+void pool_submit_start(pool_t *pool, int index, job_t *job)
+{
+    job->inst = NULL;
+    job->id = 0;
+    job->queued_ms = pool->loop->now_ms;
+    instance_t *inst = instance_at(pool, index);
+    if (!inst || inst->state != I_WARMING) {
+        job_fail(job, 500, "the instance is gone", NULL);
+        return;
+    }
+    if (dispatch(inst, job) < 0)
+        job_fail(job, 500, "the instance has no free slot", inst->id);
+}
+
+void pool_start_result(pool_t *pool, int index, int ok)
+{
+    instance_t *inst = instance_at(pool, index);
+    if (!inst || inst->state != I_WARMING)
+        return;
+    if (!ok) {
+        instance_fail(inst, "its start request failed");
+        return;
+    }
+    inst->state = I_READY;
+    pool->n_starting--;
+    pool->start_failures = 0;
+    pool->respawn_delay_ms = 0;
+    log_info("%s instance %d started", pool->o.name ? pool->o.name : "backend", index);
+    kick(pool);
+}
+
+void pool_set_stopped(pool_t *pool, int stopped)
+{
+    if (pool->stopped == stopped)
+        return;
+    pool->stopped = stopped;
+    if (!stopped) {
+        pool->respawn_at_ms = 0;
+        pool->respawn_delay_ms = 0;
+        loop_timer_start(pool->loop, &pool->tick, 0);
+        return;
+    }
+    while (pool->q_head) {
+        job_t *job = pool->q_head;
+        queue_remove(pool, job);
+        job_fail(job, 404, "the backend is stopped", NULL);
+    }
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next;
+        if (i->state == I_STARTING || i->state == I_WARMING) {
+            instance_fail(i, "the backend was stopped");
+        } else if (i->state == I_READY) {
+            instance_stop(i);
+            instance_flush(i);
+        }
+    }
+}
+
+int pool_is_stopped(const pool_t *pool)
+{
+    return pool->stopped;
+}
+
+int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms)
+{
+    for (const instance_t *i = pool->instances; i; i = i->next) {
+        if (i->index == index && i->state != I_DEAD) {
+            *last_active_ms = i->last_active_ms;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void pool_configure(pool_t *pool, int instances, int failfast)
+{
+    int per_instance = pool->o.max_instances ? pool->o.max_concurrent / pool->o.max_instances : 1;
+    pool->o.max_instances = instances;
+    pool->o.max_concurrent = instances * (per_instance > 0 ? per_instance : 1);
+    pool->o.failfast = failfast;
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next;
+        if (i->index >= instances && i->state != I_DEAD && i->state != I_STOPPING) {
+            instance_stop(i);
+            instance_flush(i);
+        }
+    }
+    loop_timer_start(pool->loop, &pool->tick, 0);
+}
+
+int pool_running(const pool_t *pool)
+{
+    int n = 0;
+    for (const instance_t *i = pool->instances; i; i = i->next)
+        if (i->state == I_READY || i->state == I_WARMING)
+            n++;
+    return n;
 }
 
 void pool_cancel(pool_t *pool, job_t *job)

@@ -43,6 +43,7 @@ struct job {
     job_done_t done;
     void *owner;
     const char *log_id; /* REQUEST_LOG_ID (NUL-terminated, owner's) */
+    int target;         /* numbered pools: 0 any instance, k+1 instance k */
     const char *script;
     size_t script_len;
     const buf_t *env; /* encoded (bytes key, bytes value) pairs, see ipc.h */
@@ -69,11 +70,24 @@ typedef struct {
     uint64_t max_pending_ms;  /* time in the queue before 503 */
     uint64_t idle_timeout_ms; /* idle instances are stopped after this */
     size_t max_response_bytes;
-    log_store_t *logs;     /* app log lines go here; may be NULL */
-    int console_app_level; /* app lines at or above it are also printed */
+    log_store_t *logs;      /* app log lines go here; may be NULL */
+    int console_app_level;  /* app lines at or above it are also printed */
     const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
     size_t instance_memory; /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
     int audit_hook;         /* 0: the zygote gets --audit-hook off (tests) */
+    /* Backends (BK2-BK4): instances numbered 0..max_instances-1 that jobs
+     * can target; resident ones all run from the start and are replaced
+     * when lost; failfast answers 503 instead of queueing. */
+    int numbered;
+    int resident;
+    int failfast;
+    size_t memory_limit; /* RSS over this shuts an instance down; 0: none */
+    /* Called when a new instance is ready, before it takes requests: must
+     * send its start request with pool_submit_start and report the answer
+     * with pool_start_result. NULL: instances take requests at once. */
+    void (*start_hook)(void *ctx, pool_t *pool, int index);
+    void *hook_ctx;
+    const char *name; /* for log lines: "backend memdb"; NULL: the default version */
 } pool_opts_t;
 
 pool_t *pool_new(loop_t *loop, const pool_opts_t *opts);
@@ -83,6 +97,26 @@ int pool_start(pool_t *pool);
 /* Queues or dispatches a job. When the queue is full the job completes at
  * once with 503 (its done callback runs before pool_submit returns). */
 void pool_submit(pool_t *pool, job_t *job);
+/* The start request of numbered instance index (see start_hook): runs
+ * before any other request. pool_start_result: ok makes the instance take
+ * requests; otherwise it is killed (resident: started again, with backoff). */
+void pool_submit_start(pool_t *pool, int index, job_t *job);
+void pool_start_result(pool_t *pool, int index, int ok);
+
+/* A stopped pool (a backend in state STOP) runs no instance and answers
+ * 404; started again, resident instances start at once. */
+void pool_set_stopped(pool_t *pool, int stopped);
+int pool_is_stopped(const pool_t *pool);
+
+/* Numbered pools: running instances; whether instance `index` runs (and
+ * when it last had a request). */
+int pool_running(const pool_t *pool);
+int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms);
+
+/* Live changes (backends' configure): how many instances, and failfast.
+ * Instances numbered beyond the new count are shut down. */
+void pool_configure(pool_t *pool, int instances, int failfast);
+
 /* Forgets a job whose owner goes away; a running job's answer is dropped. */
 void pool_cancel(pool_t *pool, job_t *job);
 

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "app_identity.h"
+#include "backends.h"
 #include "cli_args.h"
 #include "conn.h"
+#include "control.h"
 #include "libraries.h"
 #include "log.h"
 #include "sandbox_startup.h"
@@ -81,6 +83,10 @@ static const opt_def_t options[] = {
      "most open client connections (default 10000)"},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
      "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)"},
+    {"hostname", OPT_STR, OFF(hostname), "NAME",
+     "host name under which backends answer: [N.]backend.NAME (default localhost)"},
+    {"tier", OPT_STR, OFF(tier), "TIER",
+     "free or paid: the backend limits of that App Engine tier (default free)"},
     {"sandbox", OPT_STR, OFF(sandbox), "MODE",
      "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
@@ -140,6 +146,8 @@ static void set_defaults(serve_opts_t *o)
     o->max_connections = 10000;
     o->logs_max_requests = 100000;
     o->sandbox = "strict";
+    o->hostname = "localhost";
+    o->tier = "free";
     o->instance_memory = SANDBOX_DEFAULT_MEMORY;
 }
 
@@ -228,6 +236,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         if (set_option(o, d, arg.value) < 0)
             return -1;
     }
+    if (strcmp(o->tier, "free") && strcmp(o->tier, "paid")) {
+        fprintf(stderr, "gaelic serve: --tier: invalid value '%s' (free or paid)\n", o->tier);
+        return -1;
+    }
     sandbox_mode_t mode;
     if (sandbox_mode_parse(o->sandbox, &mode) < 0) {
         fprintf(stderr, "gaelic serve: --sandbox: invalid value '%s' (strict, dev or off)\n",
@@ -282,9 +294,10 @@ static void server_stop_step(loop_t *loop, loop_timer_t *t)
                      conn_busy_count(srv));
         srv->stopping = 2;
         pool_shutdown(srv->pool);
+        backends_shutdown(srv->backends);
         pool_deadline = loop->now_ms + 2000;
     }
-    if (pool_busy(srv->pool) && loop->now_ms < pool_deadline) {
+    if ((pool_busy(srv->pool) || backends_busy(srv->backends)) && loop->now_ms < pool_deadline) {
         loop_timer_start(loop, &srv->stop_timer, 20);
         return;
     }
@@ -418,8 +431,10 @@ static void after_batch(loop_t *loop)
 {
     server_t *srv = (server_t *)loop;
     pool_flush(srv->pool);
+    backends_flush(srv->backends);
     conn_reap(srv);
     pool_reap(srv->pool);
+    backends_reap(srv->backends);
     /* Under load, request lines leave in 16 KiB writes; the timer below
      * sends the rest within LOG_FLUSH_MS. */
     if (log_pending() >= 16384)
@@ -468,19 +483,20 @@ static void app_identity(server_t *srv)
              (long long)time(NULL));
 }
 
-/* The log database: --logs_path, else logs.db in the storage folder. */
-static int open_log_store(server_t *srv)
+/* The storage folder (logs, backend states, the control socket) and the
+ * log database in it (or --logs_path). */
+static int open_storage(server_t *srv)
 {
-    char storage[PATH_MAX], path[PATH_MAX + 16], err[1024];
-    if (srv->o.logs_path) {
-        snprintf(path, sizeof path, "%s", srv->o.logs_path);
-    } else {
-        if (app_identity_storage(srv->app_id, srv->o.storage_path, storage, sizeof storage) < 0) {
-            log_error("the storage path is too long");
-            return -1;
-        }
-        snprintf(path, sizeof path, "%s/%s", storage, LOG_STORE_FILE);
+    char path[PATH_MAX + 16], err[1024];
+    if (app_identity_storage(srv->app_id, srv->o.storage_path, srv->storage_dir,
+                             sizeof srv->storage_dir) < 0) {
+        log_error("the storage path is too long");
+        return -1;
     }
+    if (srv->o.logs_path)
+        snprintf(path, sizeof path, "%s", srv->o.logs_path);
+    else
+        snprintf(path, sizeof path, "%s/%s", srv->storage_dir, LOG_STORE_FILE);
     srv->logs = log_store_open(path, srv->o.logs_max_requests, err, sizeof err);
     if (!srv->logs) {
         log_error("request logs: %s", err);
@@ -488,6 +504,21 @@ static int open_log_store(server_t *srv)
     }
     log_info("request logs: %s", path);
     return 0;
+}
+
+/* Control socket commands: `backends ...`. */
+static int control_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen)
+{
+    server_t *srv = ctx;
+    if (argc >= 1 && !strcmp(argv[0], "backends")) {
+        if (!srv->backends) {
+            snprintf(err, errlen, "app %s has no backends.yaml", srv->app_id);
+            return -1;
+        }
+        return backends_command(srv->backends, argc, argv, out, err, errlen);
+    }
+    snprintf(err, errlen, "unknown request '%s'", argc ? argv[0] : "");
+    return -1;
 }
 
 int serve_main(int argc, char **argv)
@@ -515,9 +546,17 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
+    srv->tier = strcmp(srv->o.tier, "paid") == 0 ? TIER_PAID : TIER_FREE;
+    if (backends_config_load(srv->cfg->root, srv->tier, &srv->backends_cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic: %s\n", err);
+        config_free(srv->cfg);
+        free(srv);
+        return EXIT_USAGE;
+    }
     app_file_limits_t lim = {1000, 10L << 20, 150L << 20};
     if (config_check_files(srv->cfg, &lim, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
+        backends_config_free(srv->backends_cfg);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -526,6 +565,7 @@ int serve_main(int argc, char **argv)
     if (libraries_resolve(srv->cfg, DIST_PACKAGES, lib_modules, sizeof lib_modules, err,
                           sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
+        backends_config_free(srv->backends_cfg);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -540,6 +580,7 @@ int serve_main(int argc, char **argv)
     app_identity(srv);
     if (static_init(srv->cfg->root) < 0) {
         fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));
+        backends_config_free(srv->backends_cfg);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -547,6 +588,7 @@ int serve_main(int argc, char **argv)
     if (error_pages_load(&srv->error_pages, srv->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
         static_close();
+        backends_config_free(srv->backends_cfg);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -583,8 +625,14 @@ int serve_main(int argc, char **argv)
         log_error("signals: %s", strerror(errno));
         goto out;
     }
-    if (open_listener(srv) < 0 || open_log_store(srv) < 0)
+    if (open_listener(srv) < 0 || open_storage(srv) < 0)
         goto out;
+    srv->control =
+        control_open(&srv->loop, srv->storage_dir, control_command, srv, err, sizeof err);
+    if (!srv->control) {
+        log_error("%s", err);
+        goto out;
+    }
 
     pool_opts_t po = {
         .app_root = srv->cfg->root,
@@ -609,6 +657,9 @@ int serve_main(int argc, char **argv)
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
         goto out;
+    if (srv->backends_cfg->n_backends &&
+        !(srv->backends = backends_start(srv, srv->backends_cfg, &po)))
+        goto out;
 
     printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
     fflush(stdout);
@@ -628,8 +679,11 @@ int serve_main(int argc, char **argv)
 out:
     conn_close_all(srv);
     conn_reap(srv);
+    backends_free(srv->backends);
     if (srv->pool)
         pool_free(srv->pool);
+    control_close(srv->control);
+    backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)
         close(srv->listen_w.fd);

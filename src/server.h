@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backends_config.h"
 #include "config.h"
 #include "error_pages.h"
 #include "http.h"
@@ -38,10 +39,15 @@ typedef struct {
     size_t max_url_bytes;
     int max_connections;
     const char *trusted_proxy; /* comma-separated addresses, or NULL */
-    const char *sandbox;    /* "strict", "dev" or "off" */
-    size_t instance_memory; /* address-space limit of an instance */
-    int test_disarm_audit;  /* --sandbox_test_disarm_audit (hidden) */
+    const char *sandbox;       /* "strict", "dev" or "off" */
+    size_t instance_memory;    /* address-space limit of an instance */
+    int test_disarm_audit;     /* --sandbox_test_disarm_audit (hidden) */
+    const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
+    const char *tier;          /* "free" or "paid": BK9's limits */
 } serve_opts_t;
+
+typedef struct backends backends_t;
+typedef struct control control_t;
 
 typedef struct conn conn_t;
 
@@ -50,6 +56,11 @@ typedef struct server {
     serve_opts_t o;
     app_config_t *cfg;
     pool_t *pool;
+    backends_config_t *backends_cfg; /* backends.yaml (none: empty) */
+    backends_t *backends;
+    backend_tier_t tier;
+    control_t *control;
+    char storage_dir[4096];
     log_store_t *logs; /* request and app logs */
     http_limits_t limits;
     io_watch_t listen_w;

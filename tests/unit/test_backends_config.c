@@ -11,7 +11,7 @@ static backends_config_t *load(const char *yaml, backend_tier_t tier)
 {
     backends_config_t *cfg = NULL;
     err[0] = '\0';
-    if (backends_load_string(yaml, strlen(yaml), "backends.yaml", tier, &cfg, err, sizeof err) < 0)
+    if (backends_config_load_string(yaml, strlen(yaml), "backends.yaml", tier, &cfg, err, sizeof err) < 0)
         return NULL;
     return cfg;
 }
@@ -21,7 +21,7 @@ static void refused(const char *yaml, backend_tier_t tier, const char *want)
 {
     backends_config_t *cfg = load(yaml, tier);
     CHECK(cfg == NULL);
-    backends_free(cfg);
+    backends_config_free(cfg);
     if (!strstr(err, want)) {
         unit_failed++;
         fprintf(stderr, "message \"%s\" lacks \"%s\"\n", err, want);
@@ -50,28 +50,28 @@ static void test_full_and_defaults(void)
         return;
     }
     CHECK(cfg->n_backends == 3);
-    const backend_t *b = backends_find(cfg, "memdb", 5);
+    const backend_t *b = backends_config_find(cfg, "memdb", 5);
     CHECK(b && b->cls == BACKEND_B8 && b->instances == 5 && !b->dynamic && !b->public_ &&
           !b->failfast && b->start == NULL && b->line == 2);
     CHECK(b && b->max_concurrent_requests == BACKEND_DEFAULT_MAX_CONCURRENT);
-    b = backends_find(cfg, "crawler", 7);
+    b = backends_config_find(cfg, "crawler", 7);
     CHECK(b && b->cls == BACKEND_B2 && b->instances == 3 && b->max_concurrent_requests == 25);
     CHECK(b && b->dynamic && b->public_ && b->failfast);
     CHECK_STR(b ? b->start : NULL, "crawler.start_app");
-    b = backends_find(cfg, "worker-2", 8);
+    b = backends_config_find(cfg, "worker-2", 8);
     CHECK(b && b->instances == 1 && b->cls == BACKEND_B2);
-    CHECK(backends_find(cfg, "worker", 6) == NULL);
+    CHECK(backends_config_find(cfg, "worker", 6) == NULL);
     CHECK(backend_class_info(BACKEND_B4_1G)->memory_mb == 1024);
     CHECK(backend_class_info(BACKEND_B1)->cpu_mhz == 600);
     CHECK(backend_class_info(BACKEND_B8)->cents_per_hour == 40);
-    backends_free(cfg);
+    backends_config_free(cfg);
 
     cfg = load("", TIER_FREE);
     CHECK(cfg && cfg->n_backends == 0);
-    backends_free(cfg);
+    backends_config_free(cfg);
     cfg = load("backends: []\n", TIER_FREE);
     CHECK(cfg && cfg->n_backends == 0);
-    backends_free(cfg);
+    backends_config_free(cfg);
 }
 
 static void test_errors(void)
@@ -106,24 +106,24 @@ static void test_tier_limits(void)
     refused(six, TIER_FREE, "at most 5 per app");
     backends_config_t *cfg = load(six, TIER_PAID);
     CHECK(cfg && cfg->n_backends == 6);
-    backends_free(cfg);
+    backends_config_free(cfg);
 
     refused("backends:\n- name: a\n  instances: 21\n", TIER_FREE,
             "backends.yaml:2: backend 'a': 21 instances; the free tier allows at most 20");
     cfg = load("backends:\n- name: a\n  instances: 200\n", TIER_PAID);
     CHECK(cfg != NULL);
-    backends_free(cfg);
+    backends_config_free(cfg);
     refused("backends:\n- name: a\n  instances: 201\n", TIER_PAID, "at most 200");
 
     /* 10 GB of configured memory on the free tier: 10 x B8 is exactly it. */
     cfg = load("backends:\n- name: a\n  class: B8\n  instances: 10\n", TIER_FREE);
     CHECK(cfg != NULL);
-    backends_free(cfg);
+    backends_config_free(cfg);
     refused("backends:\n- name: a\n  class: B8\n  instances: 10\n- name: b\n  class: B1\n",
             TIER_FREE, "10368 MB");
     cfg = load("backends:\n- name: a\n  class: B8\n  instances: 20\n- name: b\n", TIER_PAID);
     CHECK(cfg != NULL);
-    backends_free(cfg);
+    backends_config_free(cfg);
 }
 
 int main(void)

@@ -31,7 +31,7 @@ int main(void)
 {
     char err[512];
     const char *yaml = "backends:\n- name: memdb\n  instances: 3\n- name: crawler\n";
-    if (backends_load_string(yaml, strlen(yaml), "backends.yaml", TIER_FREE, &cfg, err,
+    if (backends_config_load_string(yaml, strlen(yaml), "backends.yaml", TIER_FREE, &cfg, err,
                              sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -75,6 +75,6 @@ int main(void)
     host_route_t r;
     host_route(&empty, "my-app", "localhost", "memdb.localhost", 15, &r);
     CHECK(r.kind == HOST_DEFAULT && r.backend == NULL);
-    backends_free(cfg);
+    backends_config_free(cfg);
     UNIT_DONE();
 }
