@@ -1094,7 +1094,7 @@ int pool_running(const pool_t *pool)
 {
     int n = 0;
     for (const instance_t *i = pool->instances; i; i = i->next)
-        if (i->state == I_READY || i->state == I_WARMING)
+        if (i->state == I_READY)
             n++;
     return n;
 }

@@ -108,7 +108,7 @@ void pool_start_result(pool_t *pool, int index, int ok);
 void pool_set_stopped(pool_t *pool, int stopped);
 int pool_is_stopped(const pool_t *pool);
 
-/* Numbered pools: running instances; whether instance `index` runs (and
+/* Numbered pools: running instances (started and taking requests); whether instance `index` runs (and
  * when it last had a request). */
 int pool_running(const pool_t *pool);
 int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms);
