@@ -10,6 +10,7 @@
 #include "ipc.h"
 #include "request.h"
 #include "request_queue.h"
+#include "thread_control.h"
 #include "wsgi_environ.h"
 
 static int worker_threads = 1;
@@ -280,7 +281,7 @@ static PyObject *PyInit__gaelic(void)
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
-    if (environ_init() < 0)
+    if (environ_init() < 0 || PyModule_AddFunctions(m, thread_control_methods) < 0)
         goto fail;
     response_too_large = PyErr_NewExceptionWithDoc(
         "_gaelic.ResponseTooLargeError", "The response does not fit in one IPC frame.", NULL, NULL);

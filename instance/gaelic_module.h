@@ -19,6 +19,8 @@
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   set_thread_name(str)           names the calling OS thread (ps, top).
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
+ *   call_in_thread, async_raise, hold, release, shutting_down:
+ *       see thread_control.h
  */
 #ifndef GAELIC_GAELIC_MODULE_H
 #define GAELIC_GAELIC_MODULE_H

@@ -76,7 +76,6 @@ struct pool {
 };
 
 #define TICK_MS 250
-#define STOP_GRACE_MS 30000
 /* An instance only forks and loads the runtime before READY (app code is
  * imported by its first request), so this is generous. */
 #define START_TIMEOUT_MS 30000
@@ -526,7 +525,7 @@ static void instance_stop(instance_t *inst)
     if (inst->state == I_STARTING || inst->state == I_WARMING)
         inst->pool->n_starting--;
     inst->state = I_STOPPING;
-    inst->stop_deadline_ms = inst->pool->loop->now_ms + STOP_GRACE_MS;
+    inst->stop_deadline_ms = inst->pool->loop->now_ms + inst->pool->o.stop_grace_ms;
     long start = ipc_begin_frame(&inst->wbuf, IPC_SHUTDOWN, 0);
     if (start >= 0)
         ipc_end_frame(&inst->wbuf, start);

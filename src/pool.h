@@ -69,6 +69,7 @@ typedef struct {
     int max_pending;          /* queued requests beyond that: 503 */
     uint64_t max_pending_ms;  /* time in the queue before 503 */
     uint64_t idle_timeout_ms; /* idle instances are stopped after this */
+    uint64_t stop_grace_ms;   /* a stopping instance is killed after this */
     size_t max_response_bytes;
     log_store_t *logs;      /* app log lines go here; may be NULL */
     int console_app_level;  /* app lines at or above it are also printed */
@@ -108,8 +109,8 @@ void pool_start_result(pool_t *pool, int index, int ok);
 void pool_set_stopped(pool_t *pool, int stopped);
 int pool_is_stopped(const pool_t *pool);
 
-/* Numbered pools: running instances (started and taking requests); whether instance `index` runs (and
- * when it last had a request). */
+/* Numbered pools: running instances (started and taking requests); whether instance `index` runs
+ * (and when it last had a request). */
 int pool_running(const pool_t *pool);
 int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms);
 

@@ -78,7 +78,8 @@ static const opt_def_t options[] = {
     {"keepalive_timeout", OPT_SECONDS, OFF(keepalive_timeout_ms), "S",
      "idle keep-alive connections are closed after this (default 60)"},
     {"shutdown_timeout", OPT_SECONDS, OFF(shutdown_timeout_ms), "S",
-     "on SIGINT/SIGTERM, seconds running requests get to finish (default 30)"},
+     "seconds running requests get to finish when the server or an instance shuts down "
+     "(default 30)"},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000)"},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
@@ -645,6 +646,7 @@ int serve_main(int argc, char **argv)
         .max_pending = srv->o.max_pending,
         .max_pending_ms = srv->o.max_pending_ms,
         .idle_timeout_ms = srv->o.idle_timeout_ms,
+        .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
         .logs = srv->logs,
         /* The console shows the app's warnings; all of its lines with

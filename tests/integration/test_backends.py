@@ -64,7 +64,7 @@ def app(tmp_path):
 
 @pytest.fixture
 def srv(serve, app):
-    s = serve(app, "--instance_idle_timeout", "2")
+    s = serve(app, "--tier", "paid", "--instance_idle_timeout", "2")
     # Resident backends start with the server.
     wait_for(lambda: listing(s)["memdb"]["running"] == 2, what="memdb's instances")
     return s
@@ -128,7 +128,7 @@ def test_clients_cannot_send_start_or_stop(srv):
 def test_failed_start_is_retried_and_no_request_gets_in(serve, app):
     marker = os.path.join(app, "fail-start")
     open(marker, "w").close()
-    s = serve(app)
+    s = serve(app, "--tier", "paid")
     assert s.wait_stderr("backend flaky instance 0: GET /_ah/start 500", timeout=10)
     assert s.wait_stderr("start request answered 500; the instance is stopped")
     # Started again (BK3), with a delay that grows while it keeps failing.
@@ -167,12 +167,12 @@ def test_stop_and_start_commands(srv):
 
 def test_states_survive_a_restart(serve, app, tmp_path):
     storage = str(tmp_path / "store")
-    s1 = serve(app, "--storage_path", storage, storage=False)
+    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
     s1.storage_path = storage
     assert backends(s1, "stop", "memdb").returncode == 0
     assert backends(s1, "delete", "crawler").returncode == 0
     assert s1.stop() == 0
-    s2 = serve(app, "--storage_path", storage, storage=False)
+    s2 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
     s2.storage_path = storage
     assert get(s2, "memdb.localhost").status_code == 404
     rows = listing(s2)
@@ -258,3 +258,78 @@ def test_bad_backends_yaml_is_refused_at_start(tmp_path):
                       "backends.yaml": "backends:\n- name: a\n  instances: 30\n"})
     r = run_gaelic("serve", app2, "--port", "0")
     assert r.returncode == 2 and "the free tier allows at most 20" in r.stderr
+
+
+# ---------- shutdown (BK4, API3) ----------
+
+def hook_line(where):
+    return "shutdown hook ran in %s, is_shutting_down=True, backend=worker" % where
+
+
+def test_runtime_shutdown_api(srv):
+    r = get(srv, "worker.localhost", "/hooks/api")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"first": "None", "second": True, "shutting_down": False,
+                        "refused": "the shutdown hook must be callable, not int"}
+
+
+def test_shutdown_without_a_request_runs_the_hook_as_ah_stop(srv):
+    pid = get(srv, "worker.localhost", "/hooks/log").json()["pid"]
+    t0 = time.monotonic()
+    assert backends(srv, "stop", "worker").returncode == 0
+    assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
+    # Nothing else to wait for: the instance exits at once, not at the
+    # end of the 30-second grace.
+    assert wait_pids_gone([pid], 10) == []
+    assert time.monotonic() - t0 < 10
+
+
+def test_shutdown_hook_exception_reaches_every_request_thread(srv):
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    results = []
+
+    def waiting():
+        results.append(get(srv, "worker.localhost", "/hooks/wait", timeout=30))
+    threads = [threading.Thread(target=waiting) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # both requests are running
+    assert backends(srv, "stop", "worker").returncode == 0
+    for t in threads:
+        t.join(30)
+    assert len(results) == 2
+    for r in results:
+        assert r.status_code == 200, r.text
+        # The hook ran in one of them and raised there; the other request
+        # thread and the threads they started got the same exception.
+        assert r.json() == {"outcome": "KeyboardInterrupt", "child": ["KeyboardInterrupt"],
+                            "shutting_down": True}
+    assert srv.wait_stderr(hook_line("/hooks/wait"), timeout=5)
+    # New requests to the stopped backend get 404 at once.
+    assert get(srv, "worker.localhost", "/").status_code == 404
+
+
+def test_running_requests_are_killed_after_the_grace(serve, app):
+    s = serve(app, "--tier", "paid", "--shutdown_timeout", "2")
+    wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
+    pid = get(s, "worker.localhost", "/hooks/log").json()["pid"]
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        get(s, "worker.localhost", "/hooks/stubborn", timeout=60)))
+    t.start()
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    assert backends(s, "stop", "worker").returncode == 0
+    t.join(30)
+    assert result and result[0].status_code == 500
+    assert time.monotonic() - t0 < 15
+    assert wait_pids_gone([pid], 10) == []
+    assert s.wait_stderr(hook_line("/hooks/stubborn"), timeout=5)
+
+
+def test_server_exit_runs_the_hook(serve, app):
+    s = serve(app, "--tier", "paid")
+    wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
+    assert get(s, "worker.localhost", "/hooks/log").status_code == 200
+    assert s.stop() == 0
+    assert hook_line("/_ah/stop") in s.stderr_text()

@@ -70,7 +70,7 @@ def _handle(request_id, script, environ, cgi_env):
     if environ is None:  # the C side failed to build it and said why
         return _ERROR_500
     request = request_state.Request(request_id, cgi_env)
-    request_state.enter(request, cgi_env)
+    request_state.begin(request)
     try:
         try:
             if handlers.is_cgi(script):
@@ -89,7 +89,7 @@ def _handle(request_id, script, environ, cgi_env):
             request_threads.join_all(request)
     finally:
         app_logs.flush_thread()
-        request_state.leave()
+        request_state.end(request)
 
 
 def _worker():

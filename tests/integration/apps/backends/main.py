@@ -1,8 +1,12 @@
 """App for test_backends.py: reports who served a request and what its
 start requests saw."""
 import json
+import logging
 import os
+import threading
 import time
+
+from google.appengine.api import runtime
 
 STARTS = []
 HOG = []
@@ -48,3 +52,65 @@ def slow_start(environ, start_response):
     time.sleep(1.5)
     STARTS.append({"backend": "slow", "at": time.time()})
     return _answer(start_response, {"started": True}, "404 Not Found")
+
+
+def _hook_ran(where):
+    logging.warning("shutdown hook ran in %s, is_shutting_down=%s, backend=%s", where,
+                    runtime.is_shutting_down(), os.environ.get("BACKEND_ID"))
+
+
+def hooks(environ, start_response):
+    """/hooks/...: the shutdown hook and is_shutting_down (BK4, API3)."""
+    path = environ["PATH_INFO"]
+    if path == "/hooks/api":
+        first = runtime.set_shutdown_hook(lambda: None)
+        second = runtime.set_shutdown_hook(None)
+        try:
+            runtime.set_shutdown_hook(42)
+            refused = None
+        except TypeError as e:
+            refused = str(e)
+        return _answer(start_response, {"first": repr(first), "second": callable(second),
+                                        "refused": refused,
+                                        "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/log":
+        runtime.set_shutdown_hook(lambda: _hook_ran(os.environ.get("PATH_INFO")))
+        return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/raise":
+        def hook():
+            _hook_ran(os.environ.get("PATH_INFO"))
+            raise KeyboardInterrupt("shutting down")
+        runtime.set_shutdown_hook(hook)
+        return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/wait":
+        # Runs until interrupted, or for 20 s; what reached it goes back.
+        deadline = time.time() + 20
+        threads_seen = []
+
+        def child():
+            try:
+                while time.time() < deadline:
+                    time.sleep(0.05)
+            except BaseException as e:
+                threads_seen.append(type(e).__name__)
+        t = threading.Thread(target=child)
+        t.start()
+        try:
+            while time.time() < deadline:
+                time.sleep(0.05)
+            outcome = "finished"
+        except BaseException as e:
+            outcome = type(e).__name__
+        t.join()
+        return _answer(start_response, {"outcome": outcome, "child": threads_seen,
+                                        "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/stubborn":
+        # Ignores everything: only the kill at the end of the grace ends it.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                time.sleep(0.05)
+            except BaseException:
+                pass
+        return _answer(start_response, {"outcome": "finished"})
+    return _answer(start_response, {"unknown": path}, "404 Not Found")
