@@ -169,11 +169,14 @@ static int zygote_spawn(pool_t *pool)
     }
     argv[argc] = NULL;
     /* Instances get a small, fixed environment: the app's own variables
-     * arrive per request (RT8). Sanitizer settings pass through for tests. */
-    char *envp[8];
+     * arrive per request (RT8). Sanitizer settings pass through for tests;
+     * the runtime takes GAELIC_BACKENDS out before app code runs. */
+    char *envp[10];
     int n = 0;
     envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
     envp[n++] = "LANG=C.UTF-8";
+    if (pool->o.backends_env && *pool->o.backends_env)
+        envp[n++] = (char *)pool->o.backends_env;
     static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TZ"};
     static char passbuf[4][512];
     for (size_t i = 0; i < 4; i++) {

@@ -63,6 +63,7 @@ typedef struct {
     const char *python_dir;
     const char *library_modules; /* "a,b,c" importable from dist-packages */
     const char *exe;             /* path of the gaelic binary, for the zygote */
+    const char *backends_env;    /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;
     int threads;              /* concurrent requests per instance */
     int max_concurrent;       /* per app, across instances */

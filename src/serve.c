@@ -507,6 +507,21 @@ static int open_storage(server_t *srv)
     return 0;
 }
 
+/* What google.appengine.api.backends needs to build backend URLs (BK7):
+ * "GAELIC_BACKENDS=HOSTNAME:PORT name=instances ...", for the instances'
+ * environment. backends.yaml's limits keep it far below n bytes. */
+static void describe_backends(const server_t *srv, char *out, size_t n)
+{
+    size_t len = (size_t)snprintf(out, n, "GAELIC_BACKENDS=%s:%d", srv->o.hostname,
+                                  srv->listen_port);
+    for (size_t i = 0; i < srv->backends_cfg->n_backends && len < n; i++) {
+        const backend_t *b = &srv->backends_cfg->backends[i];
+        len += (size_t)snprintf(out + len, n - len, " %s=%d", b->name, b->instances);
+    }
+    if (len >= n)
+        out[0] = '\0'; /* cannot happen within the limits; then no backends */
+}
+
 /* Control socket commands: `backends ...`. */
 static int control_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen)
 {
@@ -635,8 +650,11 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
+    char backends_env[8192];
+    describe_backends(srv, backends_env, sizeof backends_env);
     pool_opts_t po = {
         .app_root = srv->cfg->root,
+        .backends_env = backends_env,
         .python_dir = python_dir,
         .library_modules = lib_modules,
         .exe = exe,

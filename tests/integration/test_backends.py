@@ -333,3 +333,20 @@ def test_server_exit_runs_the_hook(serve, app):
     assert get(s, "worker.localhost", "/hooks/log").status_code == 200
     assert s.stop() == 0
     assert hook_line("/_ah/stop") in s.stderr_text()
+
+
+def test_backends_api_builds_urls_that_reach_the_instance(srv):
+    d = get(srv, None, "/addr").json()
+    port = srv.port
+    assert d == {"backend": None, "instance": None,
+                 "url": "http://1.memdb.localhost:%d" % port,
+                 "https": "https://crawler.localhost:%d" % port,
+                 "hostname": "crawler.localhost:%d" % port, "leak": False,
+                 "bad_backend": "InvalidBackendError", "bad_instance": "InvalidInstanceError",
+                 "not_a_number": "InvalidInstanceError", "own": "InvalidBackendError"}
+    # The URL reaches that very instance.
+    host = d["url"].split("://", 1)[1].rsplit(":", 1)[0]
+    assert who(srv, host)["instance"] == "1"
+    inside = get(srv, "0.memdb.localhost", "/addr").json()
+    assert inside["backend"] == "memdb" and inside["instance"] == 0
+    assert inside["own"] == "http://memdb.localhost:%d" % port

@@ -11,6 +11,7 @@ import sys
 import threading
 
 import _gaelic
+from google.appengine.api import backends
 from google.appengine.runtime import app_logs, cgi, handlers, request_environ, request_state
 from google.appengine.runtime import request_threads, sandbox, wsgi
 
@@ -43,6 +44,9 @@ class _ErrorStream:
 
 def prepare_zygote():
     """Installs the process-wide hooks. No app code runs here."""
+    # The server's backends, for google.appengine.api.backends; not an
+    # environment variable apps should see.
+    backends.configure(os.environ.pop("GAELIC_BACKENDS", ""))
     request_environ.install()
     request_threads.install()
     # A WSGI handler's stdout is log output, not the response (RT9); a CGI

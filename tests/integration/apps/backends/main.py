@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from google.appengine.api import runtime
+from google.appengine.api import backends, runtime
 
 STARTS = []
 HOG = []
@@ -24,6 +24,24 @@ def app(environ, start_response):
                        "instance": os.environ.get("INSTANCE_ID"),
                        "method": environ["REQUEST_METHOD"]})
         return _answer(start_response, {"started": True})
+    if path == "/addr":
+        found = {"backend": backends.get_backend(), "instance": backends.get_instance(),
+                 "url": backends.get_url("memdb", 1),
+                 "https": backends.get_url("crawler", protocol="https"),
+                 "hostname": backends.get_hostname("crawler"),
+                 "leak": "GAELIC_BACKENDS" in os.environ}
+        for name, args in (("bad_backend", ("nosuch",)), ("bad_instance", ("memdb", 2)),
+                           ("not_a_number", ("memdb", "x"))):
+            try:
+                backends.get_hostname(*args)
+                found[name] = None
+            except backends.Error as e:
+                found[name] = type(e).__name__
+        try:
+            found["own"] = backends.get_url()
+        except backends.InvalidBackendError as e:
+            found["own"] = type(e).__name__
+        return _answer(start_response, found)
     if path == "/hog":
         # Touch the memory for real: RSS, not just address space.
         HOG.append(bytearray(int(environ["QUERY_STRING"]) << 20))
