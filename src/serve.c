@@ -512,8 +512,8 @@ static int open_storage(server_t *srv)
  * environment. backends.yaml's limits keep it far below n bytes. */
 static void describe_backends(const server_t *srv, char *out, size_t n)
 {
-    size_t len = (size_t)snprintf(out, n, "GAELIC_BACKENDS=%s:%d", srv->o.hostname,
-                                  srv->listen_port);
+    size_t len =
+        (size_t)snprintf(out, n, "GAELIC_BACKENDS=%s:%d", srv->o.hostname, srv->listen_port);
     for (size_t i = 0; i < srv->backends_cfg->n_backends && len < n; i++) {
         const backend_t *b = &srv->backends_cfg->backends[i];
         len += (size_t)snprintf(out + len, n - len, " %s=%d", b->name, b->instances);

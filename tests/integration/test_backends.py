@@ -350,3 +350,61 @@ def test_backends_api_builds_urls_that_reach_the_instance(srv):
     inside = get(srv, "0.memdb.localhost", "/addr").json()
     assert inside["backend"] == "memdb" and inside["instance"] == 0
     assert inside["own"] == "http://memdb.localhost:%d" % port
+
+
+# ---------- update and rollback (BK6) ----------
+
+def edit_app(srv, name, old, new):
+    path = os.path.join(srv.appdir, name)
+    text = open(path).read()
+    assert old in text
+    with open(path, "w") as f:
+        f.write(text.replace(old, new))
+
+
+def test_update_starts_new_instances_with_new_code_and_config(srv):
+    old_pids = [who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)]
+    assert who(srv, "memdb.localhost")["version"] == "one"
+    edit_app(srv, "version.py", '"one"', '"second"')
+    edit_app(srv, "backends.yaml", "  class: B1\n", "  class: B2\n")
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0, r
+    assert "backend memdb: update started" in r.stdout
+    # When update returns, the new instances serve.
+    for n in (0, 1):
+        w = who(srv, "%d.memdb.localhost" % n)
+        assert w["version"] == "second" and w["pid"] not in old_pids
+        assert w["starts"] == [{"backend": "memdb", "instance": str(n), "method": "GET"}]
+    row = listing(srv)["memdb"]
+    assert row["class"] == "B2" and row["running"] == 2 and row["state"] == "START"
+    assert wait_pids_gone(old_pids, 40) == []
+    # Other backends were not touched.
+    assert who(srv, "slow.localhost")["version"] == "one"
+
+
+def test_failed_update_keeps_the_old_instances_until_rollback(srv):
+    old = who(srv, "flaky.localhost")
+    open(os.path.join(srv.appdir, "fail-start"), "w").close()
+    edit_app(srv, "version.py", '"one"', '"second"')
+    r = backends(srv, "update", "flaky")
+    assert r.returncode == 1, r
+    assert "update of flaky failed: instance 0's start request answered 500" in r.stderr
+    assert "rollback flaky" in r.stderr
+    # The old instance still serves.
+    for _ in range(3):
+        w = who(srv, "flaky.localhost")
+        assert w["pid"] == old["pid"] and w["version"] == "one"
+    assert "failed" in backends(srv, "list").stdout
+    r = backends(srv, "rollback", "flaky")
+    assert r.returncode == 0 and "rolled back" in r.stdout, r
+    assert who(srv, "flaky.localhost")["pid"] == old["pid"]
+    r = backends(srv, "rollback", "flaky")
+    assert r.returncode == 1 and "no unfinished update" in r.stderr
+
+
+def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
+    assert backends(srv, "stop", "crawler").returncode == 0
+    r = backends(srv, "update", "crawler")
+    assert r.returncode == 0 and "update done" in r.stdout, r
+    assert listing(srv)["crawler"]["state"] == "STOP"
+    assert get(srv, "crawler.localhost").status_code == 404

@@ -8,6 +8,8 @@ import time
 
 from google.appengine.api import backends, runtime
 
+import version
+
 STARTS = []
 HOG = []
 
@@ -55,6 +57,7 @@ def app(environ, start_response):
         "pid": os.getpid(),
         "starts": STARTS,
         "host": environ.get("HTTP_HOST"),
+        "version": version.VERSION,
     })
 
 
