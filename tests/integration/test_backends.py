@@ -408,3 +408,18 @@ def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert r.returncode == 0 and "update done" in r.stdout, r
     assert listing(srv)["crawler"]["state"] == "STOP"
     assert get(srv, "crawler.localhost").status_code == 404
+
+
+def test_example_backends_app(serve):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    s = serve(os.path.join(repo, "examples", "backends"))
+    front = get(s, None, "/").json()
+    host = front["counter instance 1"].split("://", 1)[1].rsplit(":", 1)[0]
+    assert host == "1.counter.localhost"
+    assert get(s, host, "/add?n=5").json()["total"] == 5
+    assert get(s, host, "/add?n=2").json()["total"] == 7
+    assert get(s, "0.counter.localhost", "/").json()["total"] == 0
+    w = get(s, "worker.localhost", "/work?n=10").json()
+    assert w["result"] == 285 and w["warmed_at"] is not None
+    assert s.stop() == 0
+    assert "counter instance 1 shutting down with total 7" in s.stderr_text()
