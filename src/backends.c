@@ -662,6 +662,27 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
     return save(all, b, err, errlen);
 }
 
+/* shutdown B N: one instance, by hand (BK4). */
+static int shutdown_instance(backend_rt_t *b, const char *number, buf_t *out, char *err,
+                             size_t errlen)
+{
+    char *end = NULL;
+    long n = number ? strtol(number, &end, 10) : -1;
+    if (!number || !*number || *end || n < 0 || n >= b->instances) {
+        snprintf(err, errlen, "shutdown needs an instance number of backend '%s' (0 to %d)",
+                 b->cfg->name, b->instances - 1);
+        return -1;
+    }
+    if (pool_shutdown_instance(b->live->pool, (int)n) < 0) {
+        snprintf(err, errlen, "instance %ld of backend '%s' is not running", n, b->cfg->name);
+        return -1;
+    }
+    log_info("%s instance %ld: shut down by hand", b->log_name, n);
+    buf_printf(out, "backend %s instance %ld: shutting down%s\n", b->cfg->name, n,
+               b->cfg->dynamic ? "" : " (it starts again)");
+    return 0;
+}
+
 int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen)
 {
     backends_t *all = ctx;
@@ -713,13 +734,15 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
     }
     if (!strcmp(verb, "configure"))
         return configure(all, b, out, err, errlen);
+    if (!strcmp(verb, "shutdown"))
+        return shutdown_instance(b, argc > 3 ? argv[3] : NULL, out, err, errlen);
     if (!strcmp(verb, "update"))
         return update(all, b, out, err, errlen);
     if (!strcmp(verb, "rollback"))
         return rollback(all, b, out, err, errlen);
     snprintf(err, errlen,
              "unknown command '%s' (list, start, stop, update, rollback, delete, "
-             "configure)",
+             "configure, shutdown)",
              verb);
     return -1;
 }

@@ -15,7 +15,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: gaelic backends APPDIR VERB [BACKEND] [options]\n"
+    fputs("usage: gaelic backends APPDIR VERB [BACKEND [INSTANCE]] [options]\n"
           "\n"
           "Controls the backends (backends.yaml) of the app in APPDIR on its running\n"
           "gaelic serve. Verbs:\n"
@@ -30,6 +30,7 @@ static void usage(FILE *f)
           "                     start, the old ones shut down once the new ones serve;\n"
           "                     waits for that (every backend without a name)\n"
           "  rollback BACKEND   discard an unfinished or failed update\n"
+          "  shutdown BACKEND N shut instance N down (a resident one starts again)\n"
           "  delete BACKEND     its requests go to the default version\n"
           "States, deletions and configure survive server restarts.\n"
           "\n"
@@ -111,9 +112,14 @@ static int wait_for_update(const char *dir, const char *only)
     return 1;
 }
 
+static int is_shutdown(const char *verb)
+{
+    return verb && !strcmp(verb, "shutdown");
+}
+
 int backends_main(int argc, char **argv)
 {
-    const char *words[3] = {NULL, NULL, NULL}; /* APPDIR VERB BACKEND */
+    const char *words[4] = {NULL, NULL, NULL, NULL}; /* APPDIR VERB BACKEND [INSTANCE] */
     int n_words = 0;
     const char *storage = NULL, *application = NULL;
     cli_arg_t arg;
@@ -126,7 +132,7 @@ int backends_main(int argc, char **argv)
             return 0;
         }
         if (kind == CLI_POSITIONAL) {
-            if (n_words == 3) {
+            if (n_words == 4 || (n_words == 3 && !is_shutdown(words[1]))) {
                 fprintf(stderr, "gaelic backends: unexpected argument '%s'\n", arg.value);
                 return EXIT_USAGE;
             }
@@ -149,7 +155,11 @@ int backends_main(int argc, char **argv)
     }
     int needs_name = strcmp(words[1], "list") != 0;
     int optional_name = !strcmp(words[1], "update");
-    if (!optional_name && needs_name != (n_words == 3)) {
+    if (is_shutdown(words[1]) && n_words != 4) {
+        fprintf(stderr, "gaelic backends: shutdown needs a BACKEND and an INSTANCE number\n");
+        return EXIT_USAGE;
+    }
+    if (!optional_name && !is_shutdown(words[1]) && needs_name != (n_words == 3)) {
         fprintf(stderr,
                 needs_name ? "gaelic backends: %s needs a BACKEND name\n"
                            : "gaelic backends: %s takes no BACKEND name\n",
@@ -168,7 +178,7 @@ int backends_main(int argc, char **argv)
         fprintf(stderr, "gaelic backends: the storage path is too long\n");
         return EXIT_USAGE;
     }
-    char *req[3] = {"backends", (char *)words[1], (char *)words[2]};
+    char *req[4] = {"backends", (char *)words[1], (char *)words[2], (char *)words[3]};
     int rc = control_call(dir, n_words, req, stdout, stderr);
     if (rc == 0 && optional_name) {
         fflush(stdout);

@@ -1076,6 +1076,20 @@ int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms)
     return 0;
 }
 
+int pool_shutdown_instance(pool_t *pool, int index)
+{
+    instance_t *i = instance_at(pool, index);
+    if (!i || i->state == I_STOPPING)
+        return -1;
+    if (i->state != I_READY) {
+        instance_fail(i, "it was shut down by hand");
+        return 0;
+    }
+    instance_stop(i);
+    instance_flush(i);
+    return 0;
+}
+
 void pool_configure(pool_t *pool, int instances, int failfast)
 {
     int per_instance = pool->o.max_instances ? pool->o.max_concurrent / pool->o.max_instances : 1;

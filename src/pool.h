@@ -115,6 +115,11 @@ int pool_is_stopped(const pool_t *pool);
 int pool_running(const pool_t *pool);
 int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms);
 
+/* Numbered pools: shuts instance `index` down by hand (the shutdown
+ * notice, then the grace period); a resident one starts again once it is
+ * gone. 0, or -1 when no such instance runs. */
+int pool_shutdown_instance(pool_t *pool, int index);
+
 /* Live changes (backends' configure): how many instances, and failfast.
  * Instances numbered beyond the new count are shut down. */
 void pool_configure(pool_t *pool, int instances, int failfast);

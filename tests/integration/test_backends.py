@@ -423,3 +423,22 @@ def test_example_backends_app(serve):
     assert w["result"] == 285 and w["warmed_at"] is not None
     assert s.stop() == 0
     assert "counter instance 1 shutting down with total 7" in s.stderr_text()
+
+
+def test_one_instance_shut_down_by_hand(srv):
+    pid = get(srv, "0.worker.localhost", "/hooks/log").json()["pid"]
+    r = backends(srv, "shutdown", "worker", "0")
+    assert r.returncode == 0 and "instance 0: shutting down (it starts again)" in r.stdout, r
+    assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
+    assert wait_pids_gone([pid], 10) == []
+
+    def replaced():
+        r = get(srv, "0.worker.localhost")
+        assert r.status_code in (200, 404), r
+        return r.status_code == 200 and r.json()["pid"] != pid
+    wait_for(replaced, timeout=20, what="a replacement")
+    r = backends(srv, "shutdown", "worker", "1")
+    assert r.returncode == 1 and "0 to 0" in r.stderr
+    r = run_gaelic("backends", srv.appdir, "shutdown", "worker", "--storage_path",
+                   srv.storage_path)
+    assert r.returncode == 2 and "INSTANCE" in r.stderr
