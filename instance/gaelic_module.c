@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "background.h"
 #include "channel_writer.h"
 #include "ipc.h"
 #include "request.h"
@@ -281,7 +282,8 @@ static PyObject *PyInit__gaelic(void)
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
-    if (environ_init() < 0 || PyModule_AddFunctions(m, thread_control_methods) < 0)
+    if (environ_init() < 0 || PyModule_AddFunctions(m, thread_control_methods) < 0 ||
+        PyModule_AddFunctions(m, background_methods) < 0)
         goto fail;
     response_too_large = PyErr_NewExceptionWithDoc(
         "_gaelic.ResponseTooLargeError", "The response does not fit in one IPC frame.", NULL, NULL);

@@ -21,6 +21,7 @@
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
  *   call_in_thread, async_raise, hold, release, shutting_down:
  *       see thread_control.h
+ *   background_started, background_ended: see background.h
  */
 #ifndef GAELIC_GAELIC_MODULE_H
 #define GAELIC_GAELIC_MODULE_H

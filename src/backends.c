@@ -69,7 +69,6 @@ struct backends {
     backend_state_t *state;
     loop_timer_t billing_timer;
     uint64_t billed_at_ms;
-    uint64_t request_seq;
 };
 
 /* Instance numbers a backend may use: configure may raise its instances
@@ -166,9 +165,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
     sj->gen = g;
     sj->index = index;
     sj->start_us = log_store_now_us();
-    /* The top bit keeps these ids apart from the connections' ones. */
-    snprintf(sj->log_id, sizeof sj->log_id, "%016llx%08x", (unsigned long long)sj->start_us,
-             (unsigned)((++all->request_seq & 0x7fffffffu) | 0x80000000u));
+    log_store_new_request_id(sj->log_id, sizeof sj->log_id, sj->start_us);
     char host[512], raw[800];
     instance_host(b, index, host, sizeof host);
     int n = snprintf(raw, sizeof raw,

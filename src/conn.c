@@ -372,8 +372,7 @@ static void job_done(job_t *job, const job_result_t *res)
 static void start_request_log(conn_t *c)
 {
     c->req_start_us = log_store_now_us();
-    snprintf(c->log_id, sizeof c->log_id, "%016llx%08llx", (unsigned long long)c->req_start_us,
-             (unsigned long long)(++c->srv->request_seq & 0xffffffffu));
+    log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
 }
 
 static int is_reserved_path(const char *path, size_t len)
@@ -485,8 +484,7 @@ static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
     backend_rt_t *b = backends_get(srv->backends, hr.backend);
     if (!b)
         return 0; /* deleted: the default version answers */
-    if (hr.instance >= backend_instances(b) ||
-        pool_is_stopped(backend_pool(b))) {
+    if (hr.instance >= backend_instances(b) || pool_is_stopped(backend_pool(b))) {
         send_simple(c, 404, 0);
         return -1;
     }

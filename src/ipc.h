@@ -28,6 +28,14 @@
  *                   u32 level (0 debug .. 4 critical), bytes message
  *   IPC_SHUTDOWN  master -> instance, id 0, empty: finish running requests,
  *                 then exit 0.
+ *   IPC_BACKGROUND_START  instance -> master, id = a background thread's
+ *                 log id (IPC_BACKGROUND_ID_BIT set, unique while it runs),
+ *                 empty: it starts, with a request log of its own that its
+ *                 IPC_LOG lines (same id) go to. At most
+ *                 IPC_BACKGROUND_MAX live per instance (BG2).
+ *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
+ *                   u32 failed   1 when it raised
+ * Request ids the master gives never have IPC_BACKGROUND_ID_BIT set.
  */
 #ifndef GAELIC_IPC_H
 #define GAELIC_IPC_H
@@ -43,7 +51,12 @@ enum ipc_type {
     IPC_RESPONSE = 3,
     IPC_LOG = 4,
     IPC_SHUTDOWN = 5,
+    IPC_BACKGROUND_START = 9,
+    IPC_BACKGROUND_END = 10,
 };
+
+#define IPC_BACKGROUND_ID_BIT 0x80000000u
+#define IPC_BACKGROUND_MAX 10
 
 typedef struct {
     uint32_t len; /* payload bytes after this header */

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "background_log.h"
 #include "log.h"
 #include "sandbox.h"
 #include "zygote_proto.h"
@@ -50,6 +51,7 @@ struct instance {
     instance_t *next;
     instance_t *next_dirty; /* on pool->dirty: has frames to write */
     int dirty;
+    background_log_t background; /* its running background threads (BG3) */
 };
 
 struct pool {
@@ -264,6 +266,17 @@ static const char *label(const instance_t *inst, char *out, size_t n)
     else
         snprintf(out, n, "instance %u (%s)", inst->no, inst->id);
     return out;
+}
+
+/* For the request logs of its background threads. */
+static background_log_ctx_t background_ctx(const instance_t *inst, char number[16])
+{
+    background_log_ctx_t ctx = {inst->pool->o.logs, inst->pool->o.version_id, inst->id};
+    if (inst->index >= 0) {
+        snprintf(number, 16, "%d", inst->index);
+        ctx.instance_id = number;
+    }
+    return ctx;
 }
 
 static instance_t *instance_by_no(pool_t *pool, uint32_t no)
@@ -484,8 +497,11 @@ static void instance_fail(instance_t *inst, const char *why)
         close(inst->pidfd);
         inst->pidfd = -1;
     }
-    if (had_work || was_starting)
+    if (had_work || was_starting || inst->background.n)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
+    char number[16];
+    background_log_ctx_t ctx = background_ctx(inst, number);
+    background_log_end_all(&inst->background, &ctx);
     for (int s = 0; s < inst->capacity; s++) {
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
@@ -562,9 +578,11 @@ static int dispatch(instance_t *inst, job_t *job)
         s++;
     if (s == inst->capacity)
         return -1;
-    uint32_t id = ++inst->next_id;
-    if (id == 0)
-        id = ++inst->next_id;
+    /* Ids with IPC_BACKGROUND_ID_BIT are the instance's own (ipc.h). */
+    inst->next_id = (inst->next_id + 1) & ~IPC_BACKGROUND_ID_BIT;
+    if (inst->next_id == 0)
+        inst->next_id = 1;
+    uint32_t id = inst->next_id;
     buf_t *b = &inst->wbuf;
     size_t mark = b->len;
     /* INSTANCE_ID: a backend instance's number (BK7), else the unique id. */
@@ -778,13 +796,30 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         n--;
     const slot_t *slot = slot_find(inst, h->id);
-    if (slot && slot->log_id[0])
-        log_store_app_line(pool->o.logs, (log_str_t){slot->log_id, strlen(slot->log_id)},
-                           log_store_now_us(), (int)level, (log_str_t){msg, n});
+    const char *log_id = slot ? slot->log_id : background_log_id(&inst->background, h->id);
+    if (log_id && log_id[0])
+        log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
+                           (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
-    if (!slot || (int)level >= pool->o.console_app_level)
+    if (!log_id || (int)level >= pool->o.console_app_level)
         log_msg(lv, "[instance %u] %.*s", inst->no, (int)n, msg);
     return 0;
+}
+
+/* A background thread starts or ends (BG3): its own request log. */
+static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+{
+    char number[16];
+    background_log_ctx_t ctx = background_ctx(inst, number);
+    if (h->type == IPC_BACKGROUND_START)
+        return h->len == 0 ? background_log_start(&inst->background, h->id, &ctx) : -1;
+    ipc_reader_t r;
+    ipc_reader_init(&r, payload, h->len);
+    uint32_t failed;
+    if (ipc_get_u32(&r, &failed) < 0 || r.left != 0 || failed > 1)
+        return -1;
+    inst->last_active_ms = inst->pool->loop->now_ms;
+    return background_log_end(&inst->background, h->id, (int)failed, &ctx);
 }
 
 /* Returns -1 when the instance broke the protocol (it is then killed). */
@@ -820,6 +855,10 @@ static int handle_frames(instance_t *inst)
             break;
         case IPC_LOG:
             rc = handle_log(inst, &h, payload);
+            break;
+        case IPC_BACKGROUND_START:
+        case IPC_BACKGROUND_END:
+            rc = handle_background(inst, &h, payload);
             break;
         default:
             rc = -1;
@@ -930,7 +969,8 @@ static void tick(loop_t *loop, loop_timer_t *t)
                 instance_kill(i);
             continue;
         }
-        if (i->state == I_READY && i->inflight == 0 && !pool->o.resident &&
+        /* Background threads keep an instance from idling out (BG3). */
+        if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 && !pool->o.resident &&
             now - i->last_active_ms >= pool->o.idle_timeout_ms) {
             log_info("instance %u idle for %llu s; stopping it", i->no,
                      (unsigned long long)((now - i->last_active_ms) / 1000));

@@ -73,6 +73,7 @@ typedef struct {
     uint64_t stop_grace_ms;   /* a stopping instance is killed after this */
     size_t max_response_bytes;
     log_store_t *logs;      /* app log lines go here; may be NULL */
+    const char *version_id; /* for the request logs the pool writes itself */
     int console_app_level;  /* app lines at or above it are also printed */
     const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
     size_t instance_memory; /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */

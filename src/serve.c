@@ -667,6 +667,7 @@ int serve_main(int argc, char **argv)
         .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
         .logs = srv->logs,
+        .version_id = srv->version_id,
         /* The console shows the app's warnings; all of its lines with
          * --log_level debug. */
         .console_app_level = log_min_level <= LOG_DEBUG ? 0 : 2,

@@ -74,7 +74,6 @@ typedef struct server {
     conn_t *closed_conns; /* freed after the event batch */
     int n_conns;
     int accept_paused;
-    uint64_t request_seq;
     int stopping;
     uint64_t stop_deadline_ms;
     loop_timer_t stop_timer;

@@ -40,6 +40,10 @@ _state = _State()
 # (which must reach running requests) and deadlines.
 running = {}
 
+# Background thread ident -> its Request (google.appengine.api.
+# background_thread): they get the shutdown notice too.
+background = {}
+
 # The variables of the instance's latest request: the internal /_ah/stop
 # request is built from the instance-wide ones among them.
 _last_environ = {}

@@ -40,12 +40,13 @@ def is_shutting_down():
 
 
 def _request_threads(except_id):
-    """Idents of every thread working for a running request (the workers
-    and the threads their requests started), but except_id."""
+    """Idents of every thread working for a running request or a
+    background thread (and the threads they started), but except_id."""
     idents = []
-    for thread_id, request in list(request_state.running.items()):
-        idents.append(thread_id)
-        idents.extend(t.ident for t in list(request.threads) if t.is_alive())
+    for requests in (request_state.running, request_state.background):
+        for thread_id, request in list(requests.items()):
+            idents.append(thread_id)
+            idents.extend(t.ident for t in list(request.threads) if t.is_alive())
     return [i for i in idents if i is not None and i != except_id]
 
 
@@ -57,8 +58,11 @@ def _internal_stop(hook):
     request_state.enter(request, environ)
     try:
         hook()
-    except BaseException:
+    except BaseException as e:
         handlers.log_exception("/_ah/stop", "the shutdown hook failed:")
+        # Background threads get it as requests would.
+        for other in _request_threads(threading.get_ident()):
+            _gaelic.async_raise(other, type(e))
     finally:
         app_logs.flush_thread()
         request_state.leave()

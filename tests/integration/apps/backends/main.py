@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from google.appengine.api import backends, runtime
+from google.appengine.api import background_thread, backends, runtime
 
 import version
 
@@ -134,4 +134,57 @@ def hooks(environ, start_response):
             except BaseException:
                 pass
         return _answer(start_response, {"outcome": "finished"})
+    return _answer(start_response, {"unknown": path}, "404 Not Found")
+
+
+BG = {"done": [], "seen_env": [], "shutdown": []}
+
+
+def _bg_work(name, seconds, until_shutdown):
+    logging.info("background %s working", name)
+    BG["seen_env"].append(os.environ.get("CREATOR"))
+    os.environ["CREATOR"] = "changed by " + name  # its own copy
+    deadline = time.time() + seconds
+    try:
+        while time.time() < deadline:
+            if until_shutdown and runtime.is_shutting_down():
+                logging.warning("background %s saw the shutdown", name)
+                BG["shutdown"].append(name)
+                return
+            time.sleep(0.05)
+    except BaseException as e:
+        logging.warning("background %s interrupted by %s", name, type(e).__name__)
+        raise
+    BG["done"].append(name)
+    logging.info("background %s done", name)
+
+
+def bg(environ, start_response):
+    """/bg/...: background threads (BG1-BG3)."""
+    path = environ["PATH_INFO"]
+    query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
+    if path == "/bg/start":
+        os.environ["CREATOR"] = query.get("tag", "request")
+        started, error = [], None
+        for i in range(int(query.get("n", "1"))):
+            name = "%s-%d" % (query.get("tag", "t"), i)
+            try:
+                if query.get("api") == "class":
+                    t = background_thread.BackgroundThread(
+                        target=_bg_work, args=(name, float(query.get("secs", "1")),
+                                               query.get("until") == "shutdown"))
+                    t.start()
+                    started.append(t.ident)
+                else:
+                    started.append(background_thread.start_new_background_thread(
+                        _bg_work, [name, float(query.get("secs", "1")),
+                                   query.get("until") == "shutdown"]))
+            except background_thread.Error as e:
+                error = type(e).__name__
+                break
+        return _answer(start_response, {"started": len(started), "error": error,
+                                        "ids_are_ints": all(isinstance(i, int) for i in started),
+                                        "env_after": os.environ.get("CREATOR")})
+    if path == "/bg/status":
+        return _answer(start_response, BG)
     return _answer(start_response, {"unknown": path}, "404 Not Found")
