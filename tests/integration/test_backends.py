@@ -57,6 +57,16 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def wait_replaced(srv, host, pid):
+    """Waits until host is served by a process other than pid. Until the
+    master has seen the old one go, its requests get 404 (BK4)."""
+    def replaced():
+        r = get(srv, host)
+        assert r.status_code in (200, 404), r
+        return r.status_code == 200 and r.json()["pid"] != pid
+    wait_for(replaced, timeout=20, what="a replacement")
+
+
 @pytest.fixture
 def app(tmp_path):
     return copy_app("backends", tmp_path / "app")
@@ -207,12 +217,7 @@ def test_memory_over_the_class_limit_shuts_the_instance_down(srv):
     assert r.status_code == 200, r.text
     assert srv.wait_stderr("over its class's 128 MB; shutting it down", timeout=10)
     assert wait_pids_gone([before], 40) == []
-    # Until the master has seen it go, its requests get 404 (BK5).
-    def replaced():
-        r = get(srv, "0.memdb.localhost")
-        assert r.status_code in (200, 404), r
-        return r.status_code == 200 and r.json()["pid"] != before
-    wait_for(replaced, timeout=20, what="a replacement")
+    wait_replaced(srv, "0.memdb.localhost", before)
 
 
 def test_instance_hours_accrue(srv):
@@ -431,12 +436,7 @@ def test_one_instance_shut_down_by_hand(srv):
     assert r.returncode == 0 and "instance 0: shutting down (it starts again)" in r.stdout, r
     assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
     assert wait_pids_gone([pid], 10) == []
-
-    def replaced():
-        r = get(srv, "0.worker.localhost")
-        assert r.status_code in (200, 404), r
-        return r.status_code == 200 and r.json()["pid"] != pid
-    wait_for(replaced, timeout=20, what="a replacement")
+    wait_replaced(srv, "0.worker.localhost", pid)
     r = backends(srv, "shutdown", "worker", "1")
     assert r.returncode == 1 and "0 to 0" in r.stderr
     r = run_gaelic("backends", srv.appdir, "shutdown", "worker", "--storage_path",
