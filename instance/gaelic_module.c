@@ -87,8 +87,12 @@ static PyObject *next_request(PyObject *self, PyObject *unused)
         Py_DECREF(environ);
         Py_DECREF(cgi_env);
     }
-    if (!tuple)
-        rq_done(); /* out of memory: the request is lost; keep shutdown's count right */
+    if (!tuple) {
+        /* Out of memory: the request is lost; keep shutdown's count right,
+         * and its deadline off this thread. */
+        deadline_disarm();
+        rq_done();
+    }
     request_free(r);
     return tuple;
 }
