@@ -486,8 +486,7 @@ static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
     backend_rt_t *b = backends_get(srv->backends, hr.backend);
     if (!b)
         return 0; /* deleted: the default version answers */
-    if (hr.instance >= backend_instances(b) ||
-        pool_is_stopped(backend_pool(b))) {
+    if (hr.instance >= backend_instances(b) || pool_is_stopped(backend_pool(b))) {
         send_simple(c, 404, 0);
         return -1;
     }
