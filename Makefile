@@ -55,6 +55,7 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 test_config_OBJS := src/config.o src/yaml_tree.o src/buf.o
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
 test_http_OBJS := src/http.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
+test_ipc_OBJS := src/ipc.o src/buf.o
 test_router_OBJS := src/router.o src/config.o src/yaml_tree.o src/buf.o
 test_backends_config_OBJS := src/backends_config.o src/config.o src/yaml_tree.o src/buf.o
 test_host_route_OBJS := src/host_route.o src/backends_config.o src/config.o src/yaml_tree.o \

@@ -220,6 +220,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
     sj->job.n_env = n_env + 1;
     sj->job.body = "";
     sj->job.body_len = 0;
+    sj->job.deadline_ms = 0; /* RT7: backends have no deadline */
     pool_submit_start(g->pool, index, &sj->job);
 }
 

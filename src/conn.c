@@ -299,8 +299,9 @@ static void job_done(job_t *job, const job_result_t *res)
         if (res->error_status >= 500 && res->error_reason)
             log_error("%s %s: %d: %s", http_method_name(c->req.method), http_request_url(&c->req),
                       res->error_status, res->error_reason);
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, res->error_status, 0,
-                        res->instance_id);
+        send_error_page(c, &c->srv->error_pages,
+                        res->timed_out ? ERROR_PAGE_TIMEOUT : ERROR_PAGE_DEFAULT, res->error_status,
+                        0, res->instance_id);
         return;
     }
     int code;
@@ -590,6 +591,7 @@ static void handle_request(conn_t *c)
     c->job.body = buf_ptr(&c->req.body);
     c->job.body_len = c->req.body.len;
     c->job.target = target;
+    c->job.deadline_ms = backend ? 0 : srv->o.deadline_ms; /* RT7: none on backends */
     c->job_active = 1;
     c->job_pool = backend ? backend_pool(backend) : srv->pool;
     pool_submit(c->job_pool, &c->job);

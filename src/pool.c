@@ -27,6 +27,12 @@ typedef struct {
     /* The request's log id, kept here so lines logged after the client
      * went away are still stored with their request. */
     char log_id[32];
+    /* RT7: fires at the request's deadline (IPC_DEADLINE is sent), then
+     * again after the grace (the instance is killed). It runs even when
+     * the owner cancelled: the instance still runs the request. */
+    loop_timer_t deadline;
+    int deadline_sent;
+    instance_t *inst;
 } slot_t;
 
 struct instance {
@@ -87,6 +93,7 @@ struct pool {
 
 static void kick(pool_t *pool);
 static void instance_fail(instance_t *inst, const char *why);
+static void slot_deadline(loop_t *loop, loop_timer_t *t);
 
 /* ---------- queue ---------- */
 
@@ -118,15 +125,22 @@ static void queue_remove(pool_t *pool, job_t *job)
     pool->n_queued--;
 }
 
-static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
+static void job_end(job_t *job, int status, int timed_out, const char *reason,
+                    const char *instance_id)
 {
     job_result_t res;
     memset(&res, 0, sizeof res);
     res.error_status = status;
+    res.timed_out = timed_out;
     res.error_reason = reason;
     res.instance_id = instance_id;
     job->inst = NULL;
     job->done(job, &res);
+}
+
+static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
+{
+    job_end(job, status, 0, reason, instance_id);
 }
 
 /* ---------- zygote ---------- */
@@ -370,6 +384,31 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
 
 static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events);
 
+/* Frees a busy slot (its deadline timer too); returns its job, NULL when
+ * the owner cancelled. */
+static job_t *slot_release(slot_t *slot)
+{
+    instance_t *inst = slot->inst;
+    job_t *job = slot->job;
+    loop_timer_stop(inst->pool->loop, &slot->deadline);
+    slot->id = 0;
+    slot->job = NULL;
+    inst->inflight--;
+    inst->pool->inflight--;
+    return job;
+}
+
+/* Frames were queued in inst->wbuf: written at the end of the event batch,
+ * one write per instance however many frames the batch queued. */
+static void mark_dirty(instance_t *inst)
+{
+    if (!inst->dirty) {
+        inst->dirty = 1;
+        inst->next_dirty = inst->pool->dirty;
+        inst->pool->dirty = inst;
+    }
+}
+
 static void make_instance_id(char out[33])
 {
     unsigned char r[16];
@@ -402,6 +441,10 @@ static instance_t *instance_spawn(pool_t *pool, int index)
         return NULL;
     }
     inst->pool = pool;
+    for (int s = 0; s < pool->o.threads; s++) {
+        inst->slots[s].inst = inst;
+        inst->slots[s].deadline.cb = slot_deadline;
+    }
     inst->no = ++pool->next_no;
     inst->index = index;
     inst->capacity = pool->o.threads;
@@ -506,11 +549,7 @@ static void instance_fail(instance_t *inst, const char *why)
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
             continue;
-        job_t *job = slot->job;
-        slot->id = 0;
-        slot->job = NULL;
-        inst->inflight--;
-        pool->inflight--;
+        job_t *job = slot_release(slot);
         if (job)
             job_fail(job, 500, why, inst->id);
     }
@@ -602,22 +641,19 @@ static int dispatch(instance_t *inst, job_t *job)
         job_fail(job, 500, "out of memory building the request", NULL);
         return 0;
     }
-    inst->slots[s].id = id;
-    inst->slots[s].job = job;
-    snprintf(inst->slots[s].log_id, sizeof inst->slots[s].log_id, "%s",
-             job->log_id ? job->log_id : "");
+    slot_t *slot = &inst->slots[s];
+    slot->id = id;
+    slot->job = job;
+    snprintf(slot->log_id, sizeof slot->log_id, "%s", job->log_id ? job->log_id : "");
+    slot->deadline_sent = 0;
+    if (job->deadline_ms)
+        loop_timer_start(pool->loop, &slot->deadline, job->deadline_ms);
     inst->inflight++;
     pool->inflight++;
     inst->last_active_ms = pool->loop->now_ms;
     job->inst = inst;
     job->id = id;
-    /* One write per instance per event batch, however many requests the
-     * batch dispatched to it. */
-    if (!inst->dirty) {
-        inst->dirty = 1;
-        inst->next_dirty = pool->dirty;
-        pool->dirty = inst;
-    }
+    mark_dirty(inst);
     return 0;
 }
 
@@ -703,33 +739,31 @@ static void kick(pool_t *pool)
     }
 }
 
-static void slot_done(instance_t *inst, uint32_t id, job_t **job_out, int *found)
+/* The slot running request id, or NULL. */
+static slot_t *slot_find(instance_t *inst, uint32_t id)
 {
-    *found = 0;
-    *job_out = NULL;
-    for (int s = 0; s < inst->capacity; s++) {
-        if (inst->slots[s].id == id) {
-            *job_out = inst->slots[s].job;
-            inst->slots[s].id = 0;
-            inst->slots[s].job = NULL;
-            inst->inflight--;
-            inst->pool->inflight--;
-            *found = 1;
-            return;
-        }
-    }
+    for (int s = 0; id && s < inst->capacity; s++)
+        if (inst->slots[s].id == id)
+            return &inst->slots[s];
+    return NULL;
 }
 
 static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
 {
     pool_t *pool = inst->pool;
-    job_t *job;
-    int found;
-    slot_done(inst, h->id, &job, &found);
-    if (!found) {
+    slot_t *slot = slot_find(inst, h->id);
+    if (!slot) {
         log_error("instance %u answered request %u it was not given", inst->no, h->id);
         return -1;
     }
+    if (h->flags & ~IPC_FLAG_DEADLINE) {
+        log_error("instance %u sent unknown response flags %#x", inst->no, h->flags);
+        return -1;
+    }
+    /* The instance's word that the request ran out of time counts only
+     * when we did tell it so. */
+    int timed_out = (h->flags & IPC_FLAG_DEADLINE) && slot->deadline_sent;
+    job_t *job = slot_release(slot);
     inst->last_active_ms = pool->loop->now_ms;
     job_result_t res;
     memset(&res, 0, sizeof res);
@@ -759,6 +793,10 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     if (!job)
         return 0; /* the client went away */
     job->inst = NULL;
+    if (timed_out) {
+        job_end(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)", inst->id);
+        return 0;
+    }
     if (res.body_len > pool->o.max_response_bytes) {
         char why[160];
         snprintf(why, sizeof why, "response too large: %u bytes, the limit is %zu", res.body_len,
@@ -769,14 +807,6 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     }
     job->done(job, &res);
     return 0;
-}
-
-static const slot_t *slot_find(const instance_t *inst, uint32_t id)
-{
-    for (int s = 0; id && s < inst->capacity; s++)
-        if (inst->slots[s].id == id)
-            return &inst->slots[s];
-    return NULL;
 }
 
 /* An app log line (RT9): stored with its request; warnings and above (or
@@ -920,6 +950,43 @@ static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
         }
     }
     kick(inst->pool);
+}
+
+/* ---------- deadlines (RT7) ---------- */
+
+/* A request's deadline timer. First expiry: tell the instance, which raises
+ * DeadlineExceededError in the request's thread; the app may still answer
+ * within the grace. Second expiry: the request is stuck where no exception
+ * reaches (a C loop, a regex that never gives up the GIL) and its instance
+ * is killed; the other instances go on serving and the crash path replaces
+ * it. */
+static void slot_deadline(loop_t *loop, loop_timer_t *t)
+{
+    slot_t *slot = (slot_t *)((char *)t - offsetof(slot_t, deadline));
+    instance_t *inst = slot->inst;
+    pool_t *pool = inst->pool;
+    if (!slot->id || inst->state == I_DEAD)
+        return;
+    char name[160];
+    label(inst, name, sizeof name);
+    if (!slot->deadline_sent) {
+        slot->deadline_sent = 1;
+        log_warn("request %s on %s ran past its deadline; raising DeadlineExceededError",
+                 slot->log_id, name);
+        long start = ipc_begin_frame(&inst->wbuf, IPC_DEADLINE, slot->id);
+        if (start >= 0 && ipc_end_frame(&inst->wbuf, start) == 0)
+            mark_dirty(inst);
+        /* Out of memory: the second expiry still stops the request. */
+        loop_timer_start(loop, t, pool->o.deadline_grace_ms);
+        return;
+    }
+    log_error("deadline exceeded: request %s on %s still ran %llu ms after "
+              "DeadlineExceededError; the instance is killed",
+              slot->log_id, name, (unsigned long long)pool->o.deadline_grace_ms);
+    job_t *job = slot_release(slot);
+    instance_fail(inst, "killed: a request on it ran past its deadline");
+    if (job)
+        job_end(job, 500, 1, "deadline exceeded; the instance was killed", inst->id);
 }
 
 /* ---------- periodic work ---------- */

@@ -80,6 +80,10 @@ static const opt_def_t options[] = {
     {"shutdown_timeout", OPT_SECONDS, OFF(shutdown_timeout_ms), "S",
      "seconds running requests get to finish when the server or an instance shuts down "
      "(default 30)"},
+    {"deadline", OPT_SECONDS, OFF(deadline_ms), "S",
+     "seconds a request may run before DeadlineExceededError (default 60)"},
+    {"deadline_grace", OPT_SECONDS, OFF(deadline_grace_ms), "S",
+     "seconds it then has to answer before its instance is killed (default 1)"},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000)"},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
@@ -140,6 +144,8 @@ static void set_defaults(serve_opts_t *o)
     o->body_timeout_ms = 30000;
     o->keepalive_timeout_ms = 60000;
     o->shutdown_timeout_ms = 30000;
+    o->deadline_ms = 60000;
+    o->deadline_grace_ms = 1000;
     o->max_request_bytes = 10485760;
     o->max_response_bytes = 10485760;
     o->max_header_bytes = 65536;
@@ -666,6 +672,7 @@ int serve_main(int argc, char **argv)
         .idle_timeout_ms = srv->o.idle_timeout_ms,
         .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
+        .deadline_grace_ms = srv->o.deadline_grace_ms,
         .logs = srv->logs,
         .version_id = srv->version_id,
         /* The console shows the app's warnings; all of its lines with
