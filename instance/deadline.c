@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "thread_control.h"
+
 /* One per worker thread, created at its first request and kept for the
  * life of the process (workers live as long as it). */
 typedef struct waiter {
@@ -15,6 +17,7 @@ typedef struct waiter {
     int fired;           /* its deadline came (once per request) */
     int sleeping;        /* inside deadline_sleep */
     int woken;           /* fired while sleeping: the sleeper raises */
+    int poked;           /* thread_control has a call for the sleeper */
     pthread_cond_t wake;
 } waiter_t;
 
@@ -108,6 +111,18 @@ void deadline_fire(uint32_t id)
     PyGILState_Release(g);
 }
 
+void deadline_poke(unsigned long thread_id)
+{
+    pthread_mutex_lock(&lock);
+    for (waiter_t *w = waiters; w; w = w->next) {
+        if (w->thread_id == thread_id && w->sleeping) {
+            w->poked = 1;
+            pthread_cond_signal(&w->wake);
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 int deadline_sleep(double secs)
 {
     struct timespec end;
@@ -130,20 +145,40 @@ int deadline_sleep(double secs)
         pthread_mutex_unlock(&lock);
     }
     int woken = 0;
-    PyThreadState *ts = PyEval_SaveThread();
-    if (w) {
-        pthread_mutex_lock(&lock);
-        int rc = 0;
-        while (!w->woken && rc == 0)
-            rc = pthread_cond_timedwait(&w->wake, &lock, &end);
-        pthread_mutex_unlock(&lock);
-    } else {
+    if (!w) {
         /* Outside a request (a thread the app started): a plain sleep. */
+        PyThreadState *ts = PyEval_SaveThread();
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
             ;
+        PyEval_RestoreThread(ts);
+        return 0;
     }
-    PyEval_RestoreThread(ts);
-    if (w) {
+    for (;;) {
+        PyThreadState *ts = PyEval_SaveThread();
+        pthread_mutex_lock(&lock);
+        int rc = 0;
+        while (!w->woken && !w->poked && rc == 0)
+            rc = pthread_cond_timedwait(&w->wake, &lock, &end);
+        int poked = w->poked && !w->woken;
+        w->poked = 0;
+        pthread_mutex_unlock(&lock);
+        PyEval_RestoreThread(ts);
+        if (!poked)
+            break;
+        /* A call meant for this thread (the shutdown hook) runs inside the
+         * sleep, as a signal handler would in the main thread: its
+         * exception ends the sleep, else the sleep goes on. */
+        if (thread_control_run_pending() < 0) {
+            pthread_mutex_lock(&lock);
+            w->sleeping = 0;
+            pthread_mutex_unlock(&lock);
+            return -1;
+        }
+        pthread_mutex_lock(&lock);
+        w->sleeping = 1; /* a sleep inside the call has cleared it */
+        pthread_mutex_unlock(&lock);
+    }
+    {
         pthread_mutex_lock(&lock);
         w->sleeping = 0;
         woken = w->woken;

@@ -43,6 +43,11 @@ void deadline_disarm(void);
 /* Without the GIL (the channel reader): request id is past its deadline. */
 void deadline_fire(uint32_t id);
 
+/* Wakes thread_id if it sleeps in deadline_sleep, to run the call
+ * thread_control has for it (thread_control_run_pending); the sleep then
+ * goes on. */
+void deadline_poke(unsigned long thread_id);
+
 /* GIL held: sleeps secs seconds (>= 0, checked by the caller) with the GIL
  * released. Returns 0, or -1 with DeadlineExceededError set when the
  * request's deadline cut the sleep short. */

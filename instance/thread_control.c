@@ -1,5 +1,6 @@
 #include "thread_control.h"
 
+#include "deadline.h"
 #include "request_queue.h"
 
 static PyThreadState *find_thread(unsigned long thread_id)
@@ -32,6 +33,14 @@ static int run_once(PyObject *func, PyFrameObject *frame, int what, PyObject *ar
     return 0;
 }
 
+int thread_control_run_pending(void)
+{
+    PyThreadState *t = PyThreadState_Get();
+    if (t->c_tracefunc != run_once)
+        return 0;
+    return run_once(t->c_traceobj, NULL, PyTrace_LINE, NULL);
+}
+
 static PyObject *call_in_thread(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -50,6 +59,7 @@ static PyObject *call_in_thread(PyObject *self, PyObject *args)
      * that are being shut down do not need their debugger any more. */
     if (_PyEval_SetTrace(t, run_once, func) < 0)
         return NULL;
+    deadline_poke(thread_id);
     Py_RETURN_TRUE;
 }
 

@@ -5,7 +5,9 @@
  *       Makes the thread run func() the next time it executes Python code
  *       (a one-shot trace function on that thread): an exception func
  *       raises propagates into whatever the thread was running, as with a
- *       signal handler in the main thread. False if no such thread.
+ *       signal handler in the main thread. A thread sleeping in time.sleep
+ *       during a request is woken for it (deadline.h). False if no such
+ *       thread.
  *   async_raise(thread_id, exc_type) -> bool
  *       PyThreadState_SetAsyncExc: raises exc_type in that thread.
  *   hold() / release()
@@ -21,5 +23,9 @@
 #include <Python.h>
 
 extern PyMethodDef thread_control_methods[];
+
+/* GIL held: runs the call call_in_thread left for the calling thread now,
+ * if there is one. 0, or -1 with its exception set. */
+int thread_control_run_pending(void);
 
 #endif

@@ -314,6 +314,21 @@ def test_shutdown_hook_exception_reaches_every_request_thread(srv):
     assert get(srv, "worker.localhost", "/").status_code == 404
 
 
+def test_shutdown_hook_runs_inside_a_sleeping_request(srv):
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        get(srv, "worker.localhost", "/hooks/sleep", timeout=30)))
+    t.start()
+    time.sleep(1.0)
+    assert backends(srv, "stop", "worker").returncode == 0
+    t.join(30)
+    assert result and result[0].status_code == 200, result
+    d = result[0].json()
+    assert d["outcome"] == "KeyboardInterrupt" and d["slept"] < 10, d
+    assert srv.wait_stderr(hook_line("/hooks/sleep"), timeout=5)
+
+
 def test_running_requests_are_killed_after_the_grace(serve, app):
     s = serve(app, "--tier", "paid", "--shutdown_timeout", "2")
     wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")

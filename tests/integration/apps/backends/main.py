@@ -125,6 +125,16 @@ def hooks(environ, start_response):
         t.join()
         return _answer(start_response, {"outcome": outcome, "child": threads_seen,
                                         "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/sleep":
+        # One long sleep: the hook still runs inside it.
+        started = time.time()
+        try:
+            time.sleep(20)
+            outcome = "finished"
+        except BaseException as e:
+            outcome = type(e).__name__
+        return _answer(start_response, {"outcome": outcome,
+                                        "slept": round(time.time() - started, 1)})
     if path == "/hooks/stubborn":
         # Ignores everything: only the kill at the end of the grace ends it.
         deadline = time.time() + 60
