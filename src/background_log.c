@@ -41,7 +41,7 @@ int background_log_start(background_log_t *bl, uint32_t id, const background_log
     log_store_new_request_id(e->log_id, sizeof e->log_id, e->start_us);
     bl->n++;
     if (ctx->logs)
-        write_row(e, 0, e->start_us, ctx);
+        write_row(e, 0, 0, ctx); /* end 0: still running (log_store.h) */
     return 0;
 }
 

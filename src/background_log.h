@@ -1,6 +1,6 @@
 /* The request logs of an instance's background threads (BG3): each thread
- * gets a request log of its own, written when it starts (status 0: still
- * running, so its app lines are visible at once) and again when it ends
+ * gets a request log of its own, written when it starts (unfinished, so
+ * its app lines are visible at once) and again when it ends
  * (200, or 500 when it raised or its instance died). The table also tells
  * the pool that the instance is not idle. The instance is untrusted: ids
  * must carry IPC_BACKGROUND_ID_BIT, be unique, and at most

@@ -13,7 +13,10 @@
  *                instance_id)
  *   app_logs(request_id, time_us, level 0..4, message)
  * request_id is REQUEST_LOG_ID: hex start time in microseconds then a
- * sequence number, so ordering by it is ordering by start time. */
+ * sequence number, so ordering by it is ordering by start time. A request
+ * still running (its app lines were flushed before it ended, or a
+ * background thread) has end_us 0 and status 0 until its final row
+ * replaces it. */
 #ifndef GAELIC_LOG_STORE_H
 #define GAELIC_LOG_STORE_H
 

@@ -284,9 +284,10 @@ static void print_combined(FILE *f, sqlite3_stmt *r)
     fputc(' ', f);
     quoted(f, col_text(r, C_HOST));
     int64_t mcycles = sqlite3_column_int64(r, C_MCYCLES);
-    fprintf(f, " ms=%lld cpu_ms=%lld instance=%s request_id=%s\n",
-            (long long)((end - start) / 1000), (long long)(mcycles * 1000 / 1200),
-            col_text(r, C_INSTANCE) ? col_text(r, C_INSTANCE) : "-", col_text(r, C_ID));
+    fprintf(f, " ms=%lld cpu_ms=%lld instance=%s request_id=%s%s\n",
+            (long long)(end ? (end - start) / 1000 : 0), (long long)(mcycles * 1000 / 1200),
+            col_text(r, C_INSTANCE) ? col_text(r, C_INSTANCE) : "-", col_text(r, C_ID),
+            end ? "" : " (running)");
 }
 
 static void print_json_head(FILE *f, sqlite3_stmt *r)
@@ -294,9 +295,14 @@ static void print_json_head(FILE *f, sqlite3_stmt *r)
     int64_t start = sqlite3_column_int64(r, C_START), end = sqlite3_column_int64(r, C_END);
     fputs("{\"request_id\":", f);
     json_string(f, col_text(r, C_ID));
-    fprintf(f, ",\"start_time\":%lld.%06lld,\"end_time\":%lld.%06lld,\"latency_ms\":%.3f",
-            (long long)(start / 1000000), (long long)(start % 1000000), (long long)(end / 1000000),
-            (long long)(end % 1000000), (double)(end - start) / 1000.0);
+    fprintf(f, ",\"start_time\":%lld.%06lld", (long long)(start / 1000000),
+            (long long)(start % 1000000));
+    if (end)
+        fprintf(f, ",\"end_time\":%lld.%06lld,\"latency_ms\":%.3f,\"finished\":true",
+                (long long)(end / 1000000), (long long)(end % 1000000),
+                (double)(end - start) / 1000.0);
+    else
+        fputs(",\"end_time\":null,\"latency_ms\":null,\"finished\":false", f);
     static const struct {
         const char *name;
         int col;

@@ -50,15 +50,29 @@ def test_ten_per_instance_then_a_slot_frees(srv):
     assert bg_start(srv, "0.worker.localhost", n=1, secs=0.1)["started"] == 1
 
 
+def log_rows(srv):
+    r = run_gaelic("logs", srv.appdir, "--storage_path", srv.storage_path, "--json")
+    assert r.returncode == 0, r
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def test_running_thread_shows_in_the_logs(srv):
+    bg_start(srv, "0.worker.localhost", n=1, secs=3, tag="long")
+
+    def running():
+        rows = [row for row in log_rows(srv) if row["resource"] == "/_ah/background"]
+        return rows and not rows[0]["finished"] and rows[0]["status"] == 0 and \
+            [line["message"] for line in rows[0]["app_logs"]] == ["background long-0 working"]
+    wait_for(running, timeout=5, what="the running thread's log")
+
+
 def test_each_thread_has_its_own_request_log(srv):
     bg_start(srv, "0.worker.localhost", n=2, secs=0.2, tag="logged")
     wait_for(lambda: len(bg_status(srv, "0.worker.localhost")["done"]) == 2, timeout=10,
              what="the threads")
 
     def logged():
-        r = run_gaelic("logs", srv.appdir, "--storage_path", srv.storage_path, "--json")
-        assert r.returncode == 0, r
-        rows = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        rows = log_rows(srv)
         bg_rows = [row for row in rows if row["resource"] == "/_ah/background"]
         done = [row for row in bg_rows if row["status"] == 200]
         return len(done) == 2 and done
