@@ -69,6 +69,7 @@ test_static_OBJS := src/static.o src/config.o src/yaml_tree.o src/http.o src/log
 	$(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
+test_pb_OBJS := src/pb.o src/buf.o
 test_error_pages_OBJS := src/error_pages.o src/static.o src/config.o src/yaml_tree.o src/http.o \
 	src/log.o src/buf.o $(LLHTTP_REL)
 
