@@ -28,6 +28,20 @@
  *                   u32 level (0 debug .. 4 critical), bytes message
  *   IPC_SHUTDOWN  master -> instance, id 0, empty: finish running requests,
  *                 then exit 0.
+ *   IPC_API_CALL  instance -> master, id = call number (non-zero, unique
+ *                 among the instance's calls not yet answered; at most
+ *                 100 of them at once, BK11), see api_channel.h:
+ *                   u32   request      number of the request the call is
+ *                                      made for, or 0
+ *                   u32   deadline_ms  how long the caller waits (0: 60 s)
+ *                   bytes envelope     a serialized remote_api Request
+ *                                      (service_name, method, request)
+ *   IPC_API_RESULT master -> instance, same id as the call, exactly once
+ *                 per call:
+ *                   u32   cpu_us       the master's CPU time for the call
+ *                   bytes envelope     a serialized remote_api Response
+ *                                      (response, application_error or
+ *                                      rpc_error)
  */
 #ifndef GAELIC_IPC_H
 #define GAELIC_IPC_H
@@ -43,6 +57,8 @@ enum ipc_type {
     IPC_RESPONSE = 3,
     IPC_LOG = 4,
     IPC_SHUTDOWN = 5,
+    IPC_API_CALL = 7,
+    IPC_API_RESULT = 8,
 };
 
 typedef struct {
