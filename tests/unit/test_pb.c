@@ -1,6 +1,6 @@
-/* The protocol-buffer codec (src/pb.c) against bytes the Python protobuf
- * library produces for App Engine's messages (API-MESSAGES.md), and its
- * refusal of malformed input. */
+/* The protocol-buffer codec (src/pb.c): the remote_api bytes of
+ * API-MESSAGES.md, App Engine messages encoded by hand from the wire
+ * format, and its refusal of malformed input. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,8 +63,8 @@ static void test_varints(void)
 
 static void test_system_stats_response(void)
 {
-    /* GetSystemStatsResponse{cpu{total: 1.5}, memory{current: 2}}, as the
-     * Python protobuf library serializes it. */
+    /* GetSystemStatsResponse{cpu{total: 1.5}, memory{current: 2}}: tag,
+     * length, then each double as a fixed64 tag and 8 little-endian bytes. */
     static const uint8_t want[] = {0x0a, 0x09, 0x11, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f,
                                    0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0x00, 0x40};
     buf_t b = BUF_INIT;
