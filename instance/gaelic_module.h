@@ -18,6 +18,8 @@
  *   send_log(id, level, message)   an IPC_LOG frame (level 0..4, str).
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   set_thread_name(str)           names the calling OS thread (ps, top).
+ *   request_cpu_ns()               CPU the calling worker spent on its request.
+ *   api_call, api_cancel_all, cpu_mhz: the API channel (api_call.h).
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
  */
 #ifndef GAELIC_GAELIC_MODULE_H
