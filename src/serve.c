@@ -14,11 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_services.h"
 #include "app_identity.h"
 #include "backends.h"
 #include "cli_args.h"
 #include "conn.h"
 #include "control.h"
+#include "instance_class.h"
 #include "libraries.h"
 #include "log.h"
 #include "sandbox_startup.h"
@@ -97,6 +99,8 @@ static const opt_def_t options[] = {
  * Not in --help; it weakens nothing the kernel enforces, and the server
  * says so loudly at every start. */
 #define TEST_DISARM_AUDIT "sandbox_test_disarm_audit"
+/* Offers the gaelic_test API service (api_test.h) to the app: for tests. */
+#define API_TEST_SERVICE "api_test_service"
 
 static void serve_usage(FILE *f)
 {
@@ -193,7 +197,7 @@ bad:
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    static const char *const flags[] = {TEST_DISARM_AUDIT, NULL};
+    static const char *const flags[] = {TEST_DISARM_AUDIT, API_TEST_SERVICE, NULL};
     cli_arg_t arg;
     cli_kind_t kind;
     for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, &arg)) != CLI_END;) {
@@ -212,7 +216,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             continue;
         }
         if (kind == CLI_FLAG) {
-            o->test_disarm_audit = 1;
+            if (cli_is(&arg, API_TEST_SERVICE))
+                o->api_test_service = 1;
+            else
+                o->test_disarm_audit = 1;
             continue;
         }
         if (cli_is(&arg, "log_level")) {
@@ -527,6 +534,7 @@ int serve_main(int argc, char **argv)
     if (!srv)
         return EXIT_RUNTIME;
     int rc = EXIT_RUNTIME;
+    api_registry_t *api = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
@@ -634,6 +642,13 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
+    api = api_services_new(srv->o.api_test_service);
+    if (!api) {
+        log_error("out of memory for the API services");
+        goto out;
+    }
+    if (srv->o.api_test_service)
+        log_warn("the gaelic_test API service is on (--api_test_service, for tests)");
     pool_opts_t po = {
         .app_root = srv->cfg->root,
         .python_dir = python_dir,
@@ -653,6 +668,8 @@ int serve_main(int argc, char **argv)
         .sandbox = srv->o.sandbox,
         .instance_memory = srv->o.instance_memory,
         .audit_hook = !srv->o.test_disarm_audit,
+        .api = api,
+        .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
     };
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
@@ -683,6 +700,7 @@ out:
     if (srv->pool)
         pool_free(srv->pool);
     control_close(srv->control);
+    api_registry_free(api);
     backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)
