@@ -1,0 +1,1 @@
+from .stats import cpu_usage, memory_usage
