@@ -402,7 +402,9 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
             const char *ir = http_request_header(req, "if-range", &irlen);
             if (range != 0 && ir) {
                 int ok;
-                if (irlen > 0 && (ir[0] == '"' || ir[0] == 'W'))
+                /* An ETag, strong or weak ("W/..."); otherwise a date, which
+                 * may start with 'W' too (Wed). */
+                if (irlen > 0 && (ir[0] == '"' || (irlen > 1 && ir[0] == 'W' && ir[1] == '/')))
                     ok = irlen == strlen(etag) && memcmp(ir, etag, irlen) == 0;
                 else
                     ok = static_parse_date(ir, irlen) == st.st_mtime;
