@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api_channel.h"
+#include "cpu_cap.h"
 #include "instance_class.h"
 #include "instance_stats.h"
 #include "log.h"
@@ -77,6 +78,7 @@ struct pool {
     uint64_t respawn_at_ms;    /* resident: lost instances start again then */
     uint64_t respawn_delay_ms; /* doubles per failure up to MAX_RESPAWN_DELAY_MS */
     loop_timer_t tick;
+    int acct_mhz; /* megacycles per CPU second (pool.h cpu_cap) */
 };
 
 #define TICK_MS 250
@@ -168,7 +170,7 @@ static int zygote_spawn(pool_t *pool)
     argv[argc++] = "--audit-hook";
     argv[argc++] = pool->o.audit_hook ? "on" : "off";
     char mhz[16];
-    snprintf(mhz, sizeof mhz, "%d", pool->o.cpu_mhz);
+    snprintf(mhz, sizeof mhz, "%d", pool->acct_mhz);
     argv[argc++] = "--cpu-mhz";
     argv[argc++] = mhz;
     if (pool->o.library_modules && *pool->o.library_modules) {
@@ -331,11 +333,15 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             inst->pid = msg.pid;
             inst->pidfd = fd;
             pool->zy_failures = 0;
+            if (pool->o.cpu_cap && cpu_cap_add(pool->o.cpu_cap, msg.pid, pool->o.cpu_mhz) < 0)
+                log_warn("instance %u: cannot cap its CPU: %s", inst->no, strerror(errno));
             if (inst->state == I_STOPPING && inst->inflight == 0 && fd >= 0)
                 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
         } else if (msg.type == ZY_EXITED) {
             if (fd >= 0)
                 close(fd);
+            if (pool->o.cpu_cap)
+                cpu_cap_release(pool->o.cpu_cap, msg.pid);
             char how[96];
             describe_exit(msg.status, how, sizeof how);
             int clean = WIFEXITED(msg.status) && WEXITSTATUS(msg.status) == 0;
@@ -411,7 +417,7 @@ static void api_attach(instance_t *inst)
     inst->api.log_id = api_log_id;
     inst->api.owner = inst;
     inst->api.caller.instance_id = inst->id;
-    inst->api.caller.cpu_mhz = pool->o.cpu_mhz;
+    inst->api.caller.cpu_mhz = pool->acct_mhz;
     inst->api.caller.stats = &inst->stats;
     inst_stats_init(&inst->stats);
 }
@@ -769,7 +775,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     job_result_t res;
     memset(&res, 0, sizeof res);
     res.instance_id = inst->id;
-    res.cpu_mhz = pool->o.cpu_mhz;
+    res.cpu_mhz = pool->acct_mhz;
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
     uint32_t n_headers = 0;
@@ -1016,6 +1022,7 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
         pool->o.threads = 1;
     if (pool->o.cpu_mhz <= 0)
         pool->o.cpu_mhz = INSTANCE_CLASS_DEFAULT_MHZ;
+    pool->acct_mhz = pool->o.cpu_cap ? cpu_cap_host_mhz(pool->o.cpu_cap) : pool->o.cpu_mhz;
     pool->zy_w.fd = -1;
     pool->tick.cb = tick;
     return pool;

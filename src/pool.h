@@ -85,7 +85,11 @@ typedef struct {
     size_t memory_limit; /* RSS over this shuts an instance down; 0: none */
     /* API calls from instances (API4); NULL: every call is CALL_NOT_FOUND. */
     const struct api_registry *api;
-    int cpu_mhz; /* clock for megacycles (RT12): the class's, or 600 (F1) */
+    int cpu_mhz; /* the class's clock (RT12); 0: 600 (F1) */
+    /* Caps each instance to cpu_mhz (cpu_cap.h); NULL: accounting only.
+     * With a cap, megacycles count at the host's clock: what the instance
+     * actually ran, at most cpu_mhz per second. */
+    struct cpu_cap *cpu_cap;
     /* Called when a new instance is ready, before it takes requests: must
      * send its start request with pool_submit_start and report the answer
      * with pool_start_result. NULL: instances take requests at once. */

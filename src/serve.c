@@ -20,6 +20,7 @@
 #include "cli_args.h"
 #include "conn.h"
 #include "control.h"
+#include "cpu_cap.h"
 #include "instance_class.h"
 #include "libraries.h"
 #include "log.h"
@@ -93,6 +94,9 @@ static const opt_def_t options[] = {
      "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
+    {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
+     "cap instances' CPU to their class clock: off (default), auto (where the cgroup cpu "
+     "controller allows) or on (refuse to start without)"},
 };
 
 /* Disarms the audit hook so that tests can check the kernel layers alone.
@@ -153,6 +157,7 @@ static void set_defaults(serve_opts_t *o)
     o->hostname = "localhost";
     o->tier = "free";
     o->instance_memory = SANDBOX_DEFAULT_MEMORY;
+    o->cpu_cap = "off";
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
@@ -243,6 +248,11 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         if (set_option(o, d, arg.value) < 0)
             return -1;
     }
+    if (strcmp(o->cpu_cap, "off") && strcmp(o->cpu_cap, "auto") && strcmp(o->cpu_cap, "on")) {
+        fprintf(stderr, "gaelic serve: --cpu_cap: invalid value '%s' (off, auto or on)\n",
+                o->cpu_cap);
+        return -1;
+    }
     if (strcmp(o->tier, "free") && strcmp(o->tier, "paid")) {
         fprintf(stderr, "gaelic serve: --tier: invalid value '%s' (free or paid)\n", o->tier);
         return -1;
@@ -258,6 +268,28 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         serve_usage(stderr);
         return -1;
     }
+    return 0;
+}
+
+/* --cpu_cap: auto falls back to accounting only, on refuses to start. */
+static int open_cpu_cap(const char *mode, cpu_cap_t **cap)
+{
+    *cap = NULL;
+    if (!strcmp(mode, "off"))
+        return 0;
+    char why[1024];
+    *cap = cpu_cap_open(why, sizeof why);
+    if (*cap) {
+        log_info("cpu cap: each instance is limited to its class clock on this %d MHz host (%s); "
+                 "megacycles count at %d MHz",
+                 cpu_cap_host_mhz(*cap), cpu_cap_where(*cap), cpu_cap_host_mhz(*cap));
+        return 0;
+    }
+    if (!strcmp(mode, "on")) {
+        log_error("cpu cap: not possible here (%s)", why);
+        return -1;
+    }
+    log_warn("cpu cap: not possible here (%s); CPU is only accounted", why);
     return 0;
 }
 
@@ -535,6 +567,7 @@ int serve_main(int argc, char **argv)
         return EXIT_RUNTIME;
     int rc = EXIT_RUNTIME;
     api_registry_t *api = NULL;
+    cpu_cap_t *cap = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
@@ -649,6 +682,8 @@ int serve_main(int argc, char **argv)
     }
     if (srv->o.api_test_service)
         log_warn("the gaelic_test API service is on (--api_test_service, for tests)");
+    if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
+        goto out;
     pool_opts_t po = {
         .app_root = srv->cfg->root,
         .python_dir = python_dir,
@@ -670,6 +705,7 @@ int serve_main(int argc, char **argv)
         .audit_hook = !srv->o.test_disarm_audit,
         .api = api,
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
+        .cpu_cap = cap,
     };
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
@@ -701,6 +737,7 @@ out:
         pool_free(srv->pool);
     control_close(srv->control);
     api_registry_free(api);
+    cpu_cap_close(cap);
     backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)
