@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "write_file.h"
+
 #define PERIOD_US 100000L
 #define MIN_QUOTA_US 1000L
 #define MAX_LEFTOVERS 256
@@ -23,24 +25,15 @@ struct cpu_cap {
     int n_leftovers;
 };
 
-static int write_file(const char *dir, const char *name, const char *text)
+/* Writes text to the file `name` in the cgroup folder dir. */
+static int write_in(const char *dir, const char *name, const char *text)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    int saved = errno;
-    close(fd);
-    if (n != (ssize_t)strlen(text)) {
-        errno = n < 0 ? saved : EIO;
-        return -1;
-    }
-    return 0;
+    return write_file(path, text);
 }
 
 /* 1 when the file holds `word` as one of its space-separated words. */
@@ -154,25 +147,29 @@ static int set_limit(const cpu_cap_t *c, const char *dir, int mhz)
     char text[64];
     if (c->v2) {
         snprintf(text, sizeof text, "%ld %ld", quota, PERIOD_US);
-        return write_file(dir, "cpu.max", text);
+        return write_in(dir, "cpu.max", text);
     }
     snprintf(text, sizeof text, "%ld", PERIOD_US);
-    if (write_file(dir, "cpu.cfs_period_us", text) < 0)
+    if (write_in(dir, "cpu.cfs_period_us", text) < 0)
         return -1;
     snprintf(text, sizeof text, "%ld", quota);
-    return write_file(dir, "cpu.cfs_quota_us", text);
+    return write_in(dir, "cpu.cfs_quota_us", text);
 }
 
 /* Our own cgroup under base, where child cgroups may limit the CPU. */
 static int setup(cpu_cap_t *c, const char *base, char *why, size_t n)
 {
-    snprintf(c->dir, sizeof c->dir, "%s/gaelic-%d", base, (int)getpid());
+    if (snprintf(c->dir, sizeof c->dir, "%s/gaelic-%d", base, (int)getpid()) >=
+        (int)sizeof c->dir) {
+        snprintf(why, n, "the cgroup path is too long");
+        return -1;
+    }
     if (c->v2 && !file_has_word(base, "cgroup.controllers", "cpu")) {
         snprintf(why, n, "the cpu controller is not available in %.300s", base);
         return -1;
     }
     if (c->v2 && !file_has_word(base, "cgroup.subtree_control", "cpu") &&
-        write_file(base, "cgroup.subtree_control", "+cpu") < 0) {
+        write_in(base, "cgroup.subtree_control", "+cpu") < 0) {
         snprintf(why, n, "cannot enable the cpu controller in %.300s: %s", base, strerror(errno));
         return -1;
     }
@@ -180,7 +177,7 @@ static int setup(cpu_cap_t *c, const char *base, char *why, size_t n)
         snprintf(why, n, "cannot create %.300s: %s", c->dir, strerror(errno));
         return -1;
     }
-    if (c->v2 && write_file(c->dir, "cgroup.subtree_control", "+cpu") < 0) {
+    if (c->v2 && write_in(c->dir, "cgroup.subtree_control", "+cpu") < 0) {
         snprintf(why, n, "cannot enable the cpu controller in %.300s: %s", c->dir, strerror(errno));
         rmdir(c->dir);
         return -1;
@@ -250,7 +247,7 @@ int cpu_cap_add(cpu_cap_t *c, pid_t pid, int mhz)
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return -1;
     snprintf(text, sizeof text, "%d", (int)pid);
-    if (set_limit(c, dir, mhz) < 0 || write_file(dir, "cgroup.procs", text) < 0) {
+    if (set_limit(c, dir, mhz) < 0 || write_in(dir, "cgroup.procs", text) < 0) {
         int saved = errno;
         rmdir(dir);
         errno = saved;
