@@ -1,32 +1,24 @@
 """App Engine's common wrapper messages (api_base), defined for gaelic from
-the field facts in API-MESSAGES.md section 2."""
+the field facts in API-MESSAGES.md section 2: VoidProto has no fields, the
+others one required field `value` = 1."""
 from google.appengine.runtime import proto
-from google.appengine.runtime.proto import Field, REQUIRED
 
 
 class VoidProto(proto.Message):
     FIELDS = ()
 
 
-class StringProto(proto.Message):
-    FIELDS = (Field("value", 1, proto.STRING, REQUIRED),)
+def _wrapper(name, type_):
+    return type(name, (proto.Message,), {
+        "FIELDS": (proto.Field("value", 1, type_, proto.REQUIRED),),
+        "__module__": __name__,
+        "__qualname__": name,
+    })
 
 
-class Integer32Proto(proto.Message):
-    FIELDS = (Field("value", 1, proto.INT32, REQUIRED),)
-
-
-class Integer64Proto(proto.Message):
-    FIELDS = (Field("value", 1, proto.INT64, REQUIRED),)
-
-
-class BoolProto(proto.Message):
-    FIELDS = (Field("value", 1, proto.BOOL, REQUIRED),)
-
-
-class DoubleProto(proto.Message):
-    FIELDS = (Field("value", 1, proto.DOUBLE, REQUIRED),)
-
-
-class BytesProto(proto.Message):
-    FIELDS = (Field("value", 1, proto.BYTES, REQUIRED),)
+StringProto = _wrapper("StringProto", proto.STRING)
+Integer32Proto = _wrapper("Integer32Proto", proto.INT32)
+Integer64Proto = _wrapper("Integer64Proto", proto.INT64)
+BoolProto = _wrapper("BoolProto", proto.BOOL)
+DoubleProto = _wrapper("DoubleProto", proto.DOUBLE)
+BytesProto = _wrapper("BytesProto", proto.BYTES)
