@@ -675,7 +675,7 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
-    api = api_services_new(srv->o.api_test_service);
+    api = api_services_new(srv);
     if (!api) {
         log_error("out of memory for the API services");
         goto out;
