@@ -55,10 +55,13 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 test_config_OBJS := src/config.o src/yaml_tree.o src/buf.o
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
 test_http_OBJS := src/http.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
+test_ipc_OBJS := src/ipc.o src/buf.o
 test_router_OBJS := src/router.o src/config.o src/yaml_tree.o src/buf.o
 test_backends_config_OBJS := src/backends_config.o src/config.o src/yaml_tree.o src/buf.o
 test_host_route_OBJS := src/host_route.o src/backends_config.o src/config.o src/yaml_tree.o \
 	src/buf.o
+test_backend_billing_OBJS := src/backend_billing.o
+test_background_log_OBJS := src/background_log.o src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_control_OBJS := src/control.o src/loop.o src/log.o src/buf.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_libraries_OBJS := src/libraries.o src/config.o src/yaml_tree.o src/buf.o

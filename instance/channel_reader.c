@@ -10,6 +10,7 @@
 
 #include "api_call.h"
 #include "buf.h"
+#include "deadline.h"
 #include "ipc.h"
 #include "request.h"
 #include "request_queue.h"
@@ -132,6 +133,12 @@ static gaelic_request_t *handle_frame(buf_t *in)
             violation("IPC_SHUTDOWN with a payload", &h);
         buf_consume(in, IPC_HDR_SIZE);
         rq_begin_shutdown();
+        return NULL;
+    case IPC_DEADLINE:
+        if (h.len != 0)
+            violation("IPC_DEADLINE with a payload", &h);
+        buf_consume(in, IPC_HDR_SIZE);
+        deadline_fire(h.id);
         return NULL;
     default:
         violation("unexpected frame type", &h);

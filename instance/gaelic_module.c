@@ -1,16 +1,20 @@
 #include "gaelic_module.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/uio.h>
 #include <time.h>
 
 #include "api_call.h"
+#include "background.h"
 #include "channel_writer.h"
+#include "deadline.h"
 #include "ipc.h"
 #include "request.h"
 #include "request_queue.h"
+#include "thread_control.h"
 #include "wsgi_environ.h"
 
 static int worker_threads = 1;
@@ -62,6 +66,7 @@ static PyObject *next_request(PyObject *self, PyObject *unused)
     }
     if (!r)
         Py_RETURN_NONE;
+    deadline_arm(r->id);
     cpu_request_id = r->id;
     if (!cpu_mark_ns)
         cpu_mark_ns = thread_cpu_ns();
@@ -84,8 +89,12 @@ static PyObject *next_request(PyObject *self, PyObject *unused)
         Py_DECREF(environ);
         Py_DECREF(cgi_env);
     }
-    if (!tuple)
-        rq_done(); /* out of memory: the request is lost; keep shutdown's count right */
+    if (!tuple) {
+        /* Out of memory: the request is lost; keep shutdown's count right,
+         * and its deadline off this thread. */
+        deadline_disarm();
+        rq_done();
+    }
     request_free(r);
     return tuple;
 }
@@ -138,12 +147,18 @@ static int put_headers(buf_t *b, PyObject *headers)
 static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "send_response(id, status, headers, body)");
+    if (nargs != 4 && nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "send_response(id, status, headers, body[, deadline_exceeded])");
         return NULL;
     }
+    /* Whatever the runtime did before, no deadline may land after this. */
+    deadline_disarm();
     unsigned long id = PyLong_AsUnsignedLong(args[0]);
     if (PyErr_Occurred())
+        return NULL;
+    int timed_out = nargs == 5 ? PyObject_IsTrue(args[4]) : 0;
+    if (timed_out < 0)
         return NULL;
     if (id > UINT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "request id out of range");
@@ -168,6 +183,8 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
     long start = ipc_begin_frame(b, IPC_RESPONSE, (uint32_t)id);
     if (start < 0 || ipc_put_u32(b, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us) < 0)
         return PyErr_NoMemory();
+    if (timed_out)
+        ipc_set_flags(b, start, IPC_FLAG_DEADLINE);
     if (put_latin1(b, args[1], "status") < 0 || put_headers(b, args[2]) < 0)
         return NULL;
     size_t body_len = (size_t)PyBytes_GET_SIZE(body);
@@ -245,6 +262,49 @@ static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* time.sleep's checks, then a sleep the request's deadline can end. */
+static PyObject *gaelic_sleep(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    double secs = PyFloat_AsDouble(arg);
+    if (secs == -1.0 && PyErr_Occurred())
+        return NULL;
+    if (isnan(secs)) {
+        PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+        return NULL;
+    }
+    if (secs < 0) {
+        PyErr_SetString(PyExc_ValueError, "sleep length must be non-negative");
+        return NULL;
+    }
+    if (secs > 9.2e9) { /* time.sleep's limit: nanoseconds in 64 bits */
+        PyErr_SetString(PyExc_OverflowError, "sleep length is too large");
+        return NULL;
+    }
+    if (deadline_sleep(secs) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *gaelic_deadline_disarm(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    deadline_disarm();
+    Py_RETURN_NONE;
+}
+
+static PyObject *set_deadline_error(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyExceptionClass_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "set_deadline_error expects an exception class");
+        return NULL;
+    }
+    deadline_set_error(arg);
+    Py_RETURN_NONE;
+}
+
 static PyObject *set_thread_name(PyObject *self, PyObject *arg)
 {
     (void)self;
@@ -265,7 +325,13 @@ static PyMethodDef methods[] = {
     {"next_request", next_request, METH_NOARGS,
      "Wait for the next request: (id, script, environ, cgi_env), or None at shutdown."},
     {"send_response", (PyCFunction)(void (*)(void))send_response, METH_FASTCALL,
-     "send_response(id, status, headers, body): answer a request."},
+     "send_response(id, status, headers, body[, deadline_exceeded]): answer a request."},
+    {"sleep", gaelic_sleep, METH_O,
+     "sleep(seconds): time.sleep, cut short by the request's deadline."},
+    {"deadline_disarm", gaelic_deadline_disarm, METH_NOARGS,
+     "The calling thread's request is done: its deadline can no longer land."},
+    {"set_deadline_error", set_deadline_error, METH_O,
+     "Set the exception class a request's deadline raises."},
     {"send_log", send_log, METH_VARARGS, "send_log(id, level, message): an app log line."},
     {"request_cpu_ns", request_cpu_ns, METH_NOARGS,
      "CPU nanoseconds the calling thread has spent on its request so far."},
@@ -294,7 +360,8 @@ static PyObject *PyInit__gaelic(void)
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
-    if (environ_init() < 0)
+    if (environ_init() < 0 || PyModule_AddFunctions(m, thread_control_methods) < 0 ||
+        PyModule_AddFunctions(m, background_methods) < 0)
         goto fail;
     response_too_large = PyErr_NewExceptionWithDoc(
         "_gaelic.ResponseTooLargeError", "The response does not fit in one IPC frame.", NULL, NULL);

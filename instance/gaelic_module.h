@@ -8,19 +8,30 @@
  *       cgi_env holds only the request's variables (for os.environ). If the
  *       environ could not be built, both are None and the error has been
  *       printed: the caller must answer 500.
- *   send_response(id, status, headers, body)
+ *   send_response(id, status, headers, body[, deadline_exceeded])
  *       status str, headers list of (str, str), body bytes; all strings
- *       latin-1. Sent as one IPC_RESPONSE frame with the GIL released. Raises
+ *       latin-1. deadline_exceeded true: DeadlineExceededError escaped the
+ *       handler (IPC_FLAG_DEADLINE). The request's deadline is disarmed
+ *       first. Sent as one IPC_RESPONSE frame with the GIL released. Raises
  *       ResponseTooLargeError (nothing sent) when the frame would exceed
  *       IPC_MAX_PAYLOAD, TypeError/ValueError for bad types; the caller
  *       then answers with something smaller. Exactly one successful call per
  *       request. The GIL is released only if the write has to wait.
  *   send_log(id, level, message)   an IPC_LOG frame (level 0..4, str).
+ *   sleep(seconds)                 time.sleep that the deadline of the
+ *                                  calling thread's request interrupts
+ *                                  (deadline.h); the runtime installs it.
+ *   deadline_disarm()              the thread's handler is done: a late
+ *                                  deadline is ignored, a pending one dropped.
+ *   set_deadline_error(cls)        the class deadlines raise.
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   set_thread_name(str)           names the calling OS thread (ps, top).
  *   request_cpu_ns()               CPU the calling worker spent on its request.
  *   api_call, api_cancel_all, cpu_mhz: the API channel (api_call.h).
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
+ *   call_in_thread, async_raise, hold, release, shutting_down:
+ *       see thread_control.h
+ *   background_started, background_ended: see background.h
  */
 #ifndef GAELIC_GAELIC_MODULE_H
 #define GAELIC_GAELIC_MODULE_H

@@ -18,6 +18,7 @@
 #include "request_queue.h"
 
 #define RUNTIME_MODULE "google.appengine.runtime.dispatch"
+#define SHUTDOWN_MODULE "google.appengine.runtime.shutdown_notice"
 
 static void __attribute__((noreturn)) die(const char *what)
 {
@@ -72,6 +73,18 @@ static void start_workers(int first, int stop)
     Py_DECREF(m);
 }
 
+/* Tells the app the instance is shutting down. Errors are the app's (its
+ * hook's): they are reported, and the instance still drains and exits. */
+static void shutdown_notice(void)
+{
+    PyObject *m = PyImport_ImportModule(SHUTDOWN_MODULE);
+    PyObject *r = m ? PyObject_CallMethod(m, "notice", NULL) : NULL;
+    if (!r)
+        PyErr_Print();
+    Py_XDECREF(r);
+    Py_XDECREF(m);
+}
+
 /* Python-level buffers are ours to flush: _exit skips Py_Finalize. */
 static void flush_python_stdio(void)
 {
@@ -116,9 +129,14 @@ void instance_serve(int chan_fd, const char *instance_id)
         die("cannot send IPC_READY");
     start_workers(1, gaelic_module_threads());
 
-    /* Workers and the reader do the work; this thread only waits for a
-     * graceful shutdown to drain, without holding the GIL. */
+    /* Workers and the reader do the work; this thread waits, without the
+     * GIL, for the shutdown notice, delivers it to the app (the shutdown
+     * hook, BK4), then waits for the running requests to drain. */
     PyThreadState *ts = PyEval_SaveThread();
+    rq_wait_shutdown();
+    PyEval_RestoreThread(ts);
+    shutdown_notice();
+    ts = PyEval_SaveThread();
     rq_wait_drained();
     PyEval_RestoreThread(ts);
     flush_python_stdio();

@@ -118,6 +118,13 @@ void rq_done(void)
     pthread_mutex_unlock(&lock);
 }
 
+void rq_hold(void)
+{
+    pthread_mutex_lock(&lock);
+    running++;
+    pthread_mutex_unlock(&lock);
+}
+
 void rq_channel_opened(void)
 {
     pthread_mutex_lock(&lock);
@@ -147,8 +154,7 @@ void rq_begin_shutdown(void)
     pthread_mutex_lock(&lock);
     shutting_down = 1;
     pthread_cond_broadcast(&worker_wake);
-    if (is_drained())
-        pthread_cond_broadcast(&drained);
+    pthread_cond_broadcast(&drained); /* rq_wait_shutdown waits there too */
     pthread_mutex_unlock(&lock);
 }
 
@@ -158,6 +164,14 @@ int rq_shutting_down(void)
     int s = shutting_down;
     pthread_mutex_unlock(&lock);
     return s;
+}
+
+void rq_wait_shutdown(void)
+{
+    pthread_mutex_lock(&lock);
+    while (!shutting_down)
+        pthread_cond_wait(&drained, &lock);
+    pthread_mutex_unlock(&lock);
 }
 
 void rq_wait_drained(void)

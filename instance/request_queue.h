@@ -31,6 +31,10 @@ gaelic_request_t *rq_try_pop(void);
 /* The response of one running request has been sent. */
 void rq_done(void);
 
+/* Counts as one more running request until rq_done: the instance does not
+ * exit at shutdown meanwhile (a shutdown hook still to run). */
+void rq_hold(void);
+
 /* The channel exists (a spare instance's workers wait for it). */
 void rq_channel_opened(void);
 
@@ -44,6 +48,9 @@ void rq_begin_shutdown(void);
 
 /* Returns 1 once shutdown has begun. */
 int rq_shutting_down(void);
+
+/* Blocks until shutdown has begun. */
+void rq_wait_shutdown(void);
 
 /* Blocks until shutdown has begun and no request is queued or running. */
 void rq_wait_drained(void);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend_billing.h"
 #include "backend_state.h"
 #include "cgi_env.h"
 #include "http.h"
@@ -14,13 +15,14 @@
 #include "router.h"
 #include "server.h"
 
-#define BILLING_TAIL_MS (15 * 60 * 1000) /* BK10 */
 #define BILLING_TICK_MS 1000
+
+typedef struct generation generation_t;
 
 /* The start request of one instance (BK3). */
 typedef struct {
     job_t job;
-    backend_rt_t *b;
+    generation_t *gen;
     int index;
     buf_t env;
     http_request_t req;
@@ -30,32 +32,44 @@ typedef struct {
     int64_t start_us;
 } start_job_t;
 
-typedef struct {
-    uint64_t billed_ms;
-    uint64_t tail_until_ms; /* billed while not running until then */
-} billing_t;
+/* One version of a backend's configuration and code with its pool of
+ * instances. `update` starts a new generation beside the live one and
+ * retires the old one only once the new one serves (BK6). */
+struct generation {
+    backend_rt_t *b;
+    const backend_t *cfg;
+    backends_config_t *owned; /* the config cfg points into, if not the server's */
+    pool_t *pool;
+    start_job_t *starts;              /* [capacity] */
+    int instances, public_, failfast; /* the backend's values with it */
+    generation_t *next_retired;
+};
+
+typedef enum { UPDATE_NONE = 0, UPDATE_RUNNING, UPDATE_DONE, UPDATE_FAILED } update_state_t;
 
 struct backend_rt {
     backends_t *all;
-    const backend_t *cfg;
-    pool_t *pool;
+    const backend_t *cfg; /* the live generation's */
+    generation_t *live;
+    generation_t *update; /* being started by `update`, or failed */
+    update_state_t update_state;
+    char update_error[256];
     int stopped, deleted;
     int instances, public_, failfast; /* live values (configure) */
-    start_job_t *starts;              /* [cfg->instances at most 200] */
-    billing_t *bills;
+    backend_billing_t billing;
     uint64_t started_ms; /* when it last entered START */
     char log_name[128];  /* "backend NAME", for the pool's log lines */
 };
 
 struct backends {
     server_t *srv;
-    const backends_config_t *cfg;
+    pool_opts_t base;
     backend_rt_t *list;
     size_t n;
+    generation_t *retired; /* shutting down; freed once their instances are gone */
     backend_state_t *state;
     loop_timer_t billing_timer;
     uint64_t billed_at_ms;
-    uint64_t request_seq;
 };
 
 /* Instance numbers a backend may use: configure may raise its instances
@@ -74,8 +88,6 @@ static void instance_host(const backend_rt_t *b, int index, char *out, size_t n)
     snprintf(out, n, "%d.%s.%s:%d", index, b->cfg->name, srv->o.hostname, srv->listen_port);
 }
 
-static void start_job_done(job_t *job, const job_result_t *res);
-
 static void start_job_reset(start_job_t *sj)
 {
     if (sj->has_route) {
@@ -87,7 +99,7 @@ static void start_job_reset(start_job_t *sj)
 
 static void log_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
 {
-    backend_rt_t *b = sj->b;
+    backend_rt_t *b = sj->gen->b;
     server_t *srv = b->all->srv;
     log_info("%s instance %d: GET /_ah/start %d", b->log_name, sj->index, status);
     char host[512];
@@ -109,16 +121,21 @@ static void log_start(start_job_t *sj, int status, const char *instance_id, int6
     log_store_request(srv->logs, &r);
 }
 
+static void update_progress(backend_rt_t *b, int start_ok, int index, int status);
+
 /* BK3: 200-299 or 404 means started. */
 static void finish_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
 {
+    generation_t *g = sj->gen;
     log_start(sj, status, instance_id, mcycles);
     start_job_reset(sj);
     int ok = (status >= 200 && status <= 299) || status == 404;
     if (!ok)
         log_warn("%s instance %d: start request answered %d; the instance is stopped",
-                 sj->b->log_name, sj->index, status);
-    pool_start_result(sj->b->pool, sj->index, ok);
+                 g->b->log_name, sj->index, status);
+    pool_start_result(g->pool, sj->index, ok);
+    if (g == g->b->update)
+        update_progress(g->b, ok, sj->index, status);
 }
 
 static void start_job_done(job_t *job, const job_result_t *res)
@@ -128,7 +145,7 @@ static void start_job_done(job_t *job, const job_result_t *res)
     if (!status && !http_status_valid(res->status, res->status_len, &status))
         status = 500;
     if (res->error_status && res->error_reason)
-        log_warn("%s instance %d: start request failed: %s", sj->b->log_name, sj->index,
+        log_warn("%s instance %d: start request failed: %s", sj->gen->b->log_name, sj->index,
                  res->error_reason);
     finish_start(sj, status, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
 }
@@ -137,20 +154,19 @@ static void start_job_done(job_t *job, const job_result_t *res)
  * runtime, to the backend's start: script or else app.yaml's handlers. */
 static void send_start(void *ctx, pool_t *pool, int index)
 {
-    backend_rt_t *b = ctx;
+    generation_t *g = ctx;
+    backend_rt_t *b = g->b;
     (void)pool;
     if (index < 0 || index >= capacity(b))
         return;
     backends_t *all = b->all;
     server_t *srv = all->srv;
-    start_job_t *sj = &b->starts[index];
+    start_job_t *sj = &g->starts[index];
     start_job_reset(sj);
-    sj->b = b;
+    sj->gen = g;
     sj->index = index;
     sj->start_us = log_store_now_us();
-    /* The top bit keeps these ids apart from the connections' ones. */
-    snprintf(sj->log_id, sizeof sj->log_id, "%016llx%08x", (unsigned long long)sj->start_us,
-             (unsigned)((++all->request_seq & 0x7fffffffu) | 0x80000000u));
+    log_store_new_request_id(sj->log_id, sizeof sj->log_id, sj->start_us);
     char host[512], raw[800];
     instance_host(b, index, host, sizeof host);
     int n = snprintf(raw, sizeof raw,
@@ -164,7 +180,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
         finish_start(sj, 500, NULL, 0);
         return;
     }
-    const char *script = b->cfg->start;
+    const char *script = g->cfg->start;
     if (!script) {
         int m = router_match(srv->cfg, "/_ah/start", 10, &sj->route);
         if (m <= 0 || sj->route.handler->kind != HANDLER_SCRIPT) {
@@ -205,68 +221,54 @@ static void send_start(void *ctx, pool_t *pool, int index)
     sj->job.n_env = n_env + 1;
     sj->job.body = "";
     sj->job.body_len = 0;
-    pool_submit_start(b->pool, index, &sj->job);
+    sj->job.deadline_ms = 0; /* RT7: backends have no deadline */
+    pool_submit_start(g->pool, index, &sj->job);
 }
 
-/* ---------- billing (BK10) ---------- */
+/* ---------- generations ---------- */
 
-/* Adds the time since the last call to each instance number's bill: while
- * it runs, and then until 15 minutes after its shutdown (resident) or its
- * last request (dynamic). */
-static void bill(backends_t *all, uint64_t now)
+static void generation_free(generation_t *g)
 {
-    uint64_t since = all->billed_at_ms ? all->billed_at_ms : now;
-    all->billed_at_ms = now;
-    for (size_t i = 0; i < all->n; i++) {
-        backend_rt_t *b = &all->list[i];
-        for (int k = 0; k < capacity(b); k++) {
-            billing_t *bl = &b->bills[k];
-            uint64_t last_active;
-            if (pool_instance_state(b->pool, k, &last_active))
-                bl->tail_until_ms = (b->cfg->dynamic ? last_active : now) + BILLING_TAIL_MS;
-            uint64_t end = now < bl->tail_until_ms ? now : bl->tail_until_ms;
-            if (end > since)
-                bl->billed_ms += end - since;
-        }
+    if (!g)
+        return;
+    if (g->pool)
+        pool_free(g->pool);
+    for (int k = 0; g->starts && k < capacity(g->b); k++) {
+        start_job_reset(&g->starts[k]);
+        buf_free(&g->starts[k].env);
+        http_request_free(&g->starts[k].req);
     }
+    free(g->starts);
+    backends_config_free(g->owned);
+    free(g);
 }
 
-static void billing_tick(loop_t *loop, loop_timer_t *t)
+/* A pool for cfg with the backend's live values; stopped if the backend
+ * is. NULL when it cannot start (logged). */
+static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
+                                      backends_config_t *owned)
 {
-    backends_t *all = (backends_t *)((char *)t - offsetof(backends_t, billing_timer));
-    bill(all, loop->now_ms);
-    loop_timer_start(loop, t, BILLING_TICK_MS);
-}
-
-/* ---------- lifecycle ---------- */
-
-static void apply_live(backend_rt_t *b)
-{
-    pool_configure(b->pool, b->instances, b->failfast);
-}
-
-static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg,
-                     const pool_opts_t *base)
-{
-    server_t *srv = all->srv;
-    b->all = all;
-    b->cfg = cfg;
-    backend_saved_t saved;
-    backend_state_get(all->state, cfg->name, &saved);
-    b->stopped = saved.stopped;
-    b->deleted = saved.deleted;
-    b->instances = saved.instances > 0 ? saved.instances : cfg->instances;
-    b->public_ = saved.public_ >= 0 ? saved.public_ : cfg->public_;
-    b->failfast = saved.failfast >= 0 ? saved.failfast : cfg->failfast;
-    b->starts = calloc((size_t)capacity(b), sizeof *b->starts);
-    b->bills = calloc((size_t)capacity(b), sizeof *b->bills);
-    if (!b->starts || !b->bills)
-        return -1;
+    server_t *srv = b->all->srv;
+    generation_t *g = calloc(1, sizeof *g);
+    if (!g) {
+        backends_config_free(owned);
+        return NULL;
+    }
+    g->b = b;
+    g->cfg = cfg;
+    g->owned = owned;
+    g->instances = b->instances;
+    g->public_ = b->public_;
+    g->failfast = b->failfast;
+    g->starts = calloc((size_t)capacity(b), sizeof *g->starts);
+    if (!g->starts) {
+        generation_free(g);
+        return NULL;
+    }
     for (int k = 0; k < capacity(b); k++)
-        http_request_init(&b->starts[k].req, &srv->limits);
+        http_request_init(&g->starts[k].req, &srv->limits);
     const backend_class_info_t *cls = backend_class_info(cfg->cls);
-    snprintf(b->log_name, sizeof b->log_name, "backend %s", cfg->name);
-    pool_opts_t po = *base;
+    pool_opts_t po = b->all->base;
     po.numbered = 1;
     po.resident = !cfg->dynamic;
     po.failfast = b->failfast;
@@ -280,14 +282,83 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg,
     if (po.instance_memory < 2 * po.memory_limit)
         po.instance_memory = 2 * po.memory_limit;
     po.start_hook = send_start;
-    po.hook_ctx = b;
+    po.hook_ctx = g;
     po.name = b->log_name;
-    b->pool = pool_new(&srv->loop, &po);
-    if (!b->pool)
-        return -1;
+    g->pool = pool_new(&srv->loop, &po);
+    if (!g->pool) {
+        generation_free(g);
+        return NULL;
+    }
     if (b->stopped || b->deleted)
-        pool_set_stopped(b->pool, 1);
-    if (pool_start(b->pool) < 0)
+        pool_set_stopped(g->pool, 1);
+    if (pool_start(g->pool) < 0) {
+        generation_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* Its instances shut down (404 for new requests, the shutdown notice, the
+ * grace period); freed by backends_reap once they are gone. */
+static void generation_retire(backends_t *all, generation_t *g)
+{
+    if (!g)
+        return;
+    pool_set_stopped(g->pool, 1);
+    g->next_retired = all->retired;
+    all->retired = g;
+}
+
+/* ---------- billing (BK10) ---------- */
+
+static void bill(backends_t *all, uint64_t now)
+{
+    uint64_t since = all->billed_at_ms ? all->billed_at_ms : now;
+    all->billed_at_ms = now;
+    for (size_t i = 0; i < all->n; i++) {
+        backend_rt_t *b = &all->list[i];
+        for (int k = 0; k < capacity(b); k++) {
+            uint64_t last_active = 0, update_active = 0;
+            int running = pool_instance_state(b->live->pool, k, &last_active);
+            if (b->update && pool_instance_state(b->update->pool, k, &update_active)) {
+                running = 1;
+                if (update_active > last_active)
+                    last_active = update_active;
+            }
+            if (running)
+                backend_billing_running(&b->billing, k, b->cfg->dynamic, now, last_active);
+        }
+        backend_billing_add(&b->billing, since, now);
+    }
+}
+
+static void billing_tick(loop_t *loop, loop_timer_t *t)
+{
+    backends_t *all = (backends_t *)((char *)t - offsetof(backends_t, billing_timer));
+    bill(all, loop->now_ms);
+    loop_timer_start(loop, t, BILLING_TICK_MS);
+}
+
+/* ---------- lifecycle ---------- */
+
+static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
+{
+    server_t *srv = all->srv;
+    b->all = all;
+    b->cfg = cfg;
+    backend_saved_t saved;
+    backend_state_get(all->state, cfg->name, &saved);
+    b->stopped = saved.stopped;
+    b->deleted = saved.deleted;
+    b->instances = saved.instances > 0 ? saved.instances : cfg->instances;
+    b->public_ = saved.public_ >= 0 ? saved.public_ : cfg->public_;
+    b->failfast = saved.failfast >= 0 ? saved.failfast : cfg->failfast;
+    const backend_class_info_t *cls = backend_class_info(cfg->cls);
+    if (backend_billing_init(&b->billing, capacity(b), cls->cents_per_hour) < 0)
+        return -1;
+    snprintf(b->log_name, sizeof b->log_name, "backend %s", cfg->name);
+    b->live = generation_start(b, cfg, NULL);
+    if (!b->live)
         return -1;
     b->started_ms = srv->loop.now_ms;
     log_info("backend %s: %s %s, %d instance%s, %s%s%s", cfg->name, cls->name,
@@ -305,7 +376,7 @@ backends_t *backends_start(server_t *srv, const backends_config_t *cfg, const po
     if (!all)
         return NULL;
     all->srv = srv;
-    all->cfg = cfg;
+    all->base = *base;
     char err[512];
     all->state = backend_state_open(srv->storage_dir, err, sizeof err);
     if (!all->state) {
@@ -320,7 +391,7 @@ backends_t *backends_start(server_t *srv, const backends_config_t *cfg, const po
     }
     for (size_t i = 0; i < cfg->n_backends; i++) {
         all->n = i + 1;
-        if (start_one(all, &all->list[i], &cfg->backends[i], base) < 0) {
+        if (start_one(all, &all->list[i], &cfg->backends[i]) < 0) {
             log_error("backend %s: cannot start", cfg->backends[i].name);
             backends_free(all);
             return NULL;
@@ -334,14 +405,14 @@ backends_t *backends_start(server_t *srv, const backends_config_t *cfg, const po
 backend_rt_t *backends_get(backends_t *all, const backend_t *cfg)
 {
     for (size_t i = 0; all && i < all->n; i++)
-        if (all->list[i].cfg == cfg)
+        if (!strcmp(all->list[i].cfg->name, cfg->name))
             return all->list[i].deleted ? NULL : &all->list[i];
     return NULL;
 }
 
 pool_t *backend_pool(const backend_rt_t *b)
 {
-    return b->pool;
+    return b->live->pool;
 }
 
 const char *backend_name(const backend_rt_t *b)
@@ -359,6 +430,126 @@ int backend_instances(const backend_rt_t *b)
     return b->instances;
 }
 
+/* ---------- update and rollback (BK6) ---------- */
+
+/* The new generation takes over; the old one shuts down last. */
+static void update_finish(backend_rt_t *b)
+{
+    generation_t *old = b->live, *g = b->update;
+    server_t *srv = b->all->srv;
+    if (g->cfg->cls != old->cfg->cls)
+        backend_billing_class_change(&b->billing, backend_class_info(g->cfg->cls)->cents_per_hour,
+                                     srv->loop.now_ms);
+    b->live = g;
+    b->cfg = g->cfg;
+    b->update = NULL;
+    b->update_state = UPDATE_DONE;
+    generation_retire(b->all, old);
+    log_info("%s: update done; the old instances are shutting down", b->log_name);
+}
+
+static void update_fail(backend_rt_t *b, const char *why)
+{
+    snprintf(b->update_error, sizeof b->update_error, "%s", why);
+    b->update_state = UPDATE_FAILED;
+    /* Keep the failed generation until `rollback` (or the next update),
+     * but stop its instances: the old ones serve. */
+    pool_set_stopped(b->update->pool, 1);
+    log_warn("%s: update failed: %s; the old instances keep serving (rollback discards it)",
+             b->log_name, why);
+}
+
+/* An instance of the new generation answered its start request. */
+static void update_progress(backend_rt_t *b, int start_ok, int index, int status)
+{
+    if (b->update_state != UPDATE_RUNNING)
+        return;
+    if (!start_ok) {
+        char why[128];
+        snprintf(why, sizeof why, "instance %d's start request answered %d", index, status);
+        update_fail(b, why);
+        return;
+    }
+    if (pool_running(b->update->pool) >= b->instances)
+        update_finish(b);
+}
+
+static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, buf_t *out,
+                      char *err, size_t errlen)
+{
+    const backend_t *nb = backends_config_find(now, b->cfg->name, strlen(b->cfg->name));
+    if (!nb) {
+        snprintf(err, errlen, "backends.yaml no longer lists backend '%s'", b->cfg->name);
+        backends_config_free(now);
+        return -1;
+    }
+    if (b->update) {
+        generation_retire(all, b->update);
+        b->update = NULL;
+    }
+    b->instances = nb->instances;
+    b->public_ = nb->public_;
+    b->failfast = nb->failfast;
+    generation_t *g = generation_start(b, nb, now);
+    if (!g) {
+        snprintf(err, errlen, "cannot start new instances for backend '%s'", b->cfg->name);
+        return -1;
+    }
+    b->update = g;
+    b->update_state = UPDATE_RUNNING;
+    b->update_error[0] = '\0';
+    /* Nothing to wait for when no instance starts now. */
+    if (b->stopped || nb->dynamic)
+        update_finish(b);
+    else
+        log_info("%s: update: starting %d new instance%s", b->log_name, b->instances,
+                 b->instances == 1 ? "" : "s");
+    buf_printf(out, "backend %s: update %s\n", b->cfg->name,
+               b->update_state == UPDATE_DONE ? "done" : "started");
+    backend_saved_t v = {b->stopped, b->deleted, b->instances, b->public_, b->failfast};
+    return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
+}
+
+/* update [B]: backends.yaml and the code as they are now, for B or every
+ * backend (BK6). */
+static int update(backends_t *all, backend_rt_t *only, buf_t *out, char *err, size_t errlen)
+{
+    server_t *srv = all->srv;
+    for (size_t i = 0; i < all->n; i++) {
+        backend_rt_t *b = &all->list[i];
+        if ((only && b != only) || b->deleted)
+            continue;
+        /* Each generation owns the config it came from. */
+        backends_config_t *now;
+        if (backends_config_load(srv->cfg->root, srv->tier, &now, err, errlen) < 0)
+            return -1;
+        if (update_one(all, b, now, out, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int rollback(backends_t *all, backend_rt_t *b, buf_t *out, char *err, size_t errlen)
+{
+    if (!b->update) {
+        snprintf(err, errlen, "backend '%s' has no unfinished update to roll back", b->cfg->name);
+        return -1;
+    }
+    generation_retire(all, b->update);
+    b->update = NULL;
+    b->update_state = UPDATE_NONE;
+    /* The values from before the update again. */
+    b->instances = b->live->instances;
+    b->public_ = b->live->public_;
+    b->failfast = b->live->failfast;
+    pool_configure(b->live->pool, b->instances, b->failfast);
+    log_info("%s: update rolled back", b->log_name);
+    buf_printf(out, "backend %s: update rolled back; the old instances keep serving\n",
+               b->cfg->name);
+    backend_saved_t v = {b->stopped, b->deleted, b->instances, b->public_, b->failfast};
+    return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
+}
+
 /* ---------- commands ---------- */
 
 static void format_duration(uint64_t ms, char *out, size_t n)
@@ -372,29 +563,52 @@ static void format_duration(uint64_t ms, char *out, size_t n)
                  (unsigned long long)(s % 60));
 }
 
+static const char *update_word(const backend_rt_t *b)
+{
+    switch (b->update_state) {
+    case UPDATE_RUNNING:
+        return "updating";
+    case UPDATE_FAILED:
+        return "failed";
+    case UPDATE_DONE:
+        return "done";
+    default:
+        return "-";
+    }
+}
+
 void backends_list(backends_t *all, buf_t *out)
 {
     uint64_t now = all->srv->loop.now_ms;
     bill(all, now);
-    buf_printf(out, "%-20s %-6s %-9s %-5s %-24s %-9s %12s %10s\n", "BACKEND", "CLASS", "INSTANCES",
-               "STATE", "OPTIONS", "UPTIME", "INST-HOURS", "COST-USD");
+    buf_printf(out, "%-20s %-6s %-9s %-5s %-24s %-9s %12s %10s %s\n", "BACKEND", "CLASS",
+               "INSTANCES", "STATE", "OPTIONS", "UPTIME", "INST-HOURS", "COST-USD", "UPDATE");
     for (size_t i = 0; i < all->n; i++) {
         backend_rt_t *b = &all->list[i];
         if (b->deleted)
             continue;
         const backend_class_info_t *cls = backend_class_info(b->cfg->cls);
         char inst[32], opts[64], up[32];
-        snprintf(inst, sizeof inst, "%d/%d", pool_running(b->pool), b->instances);
+        snprintf(inst, sizeof inst, "%d/%d", pool_running(b->live->pool), b->instances);
         snprintf(opts, sizeof opts, "%s%s%s", b->cfg->dynamic ? "dynamic" : "resident",
                  b->public_ ? ",public" : "", b->failfast ? ",failfast" : "");
         format_duration(b->stopped ? 0 : now - b->started_ms, up, sizeof up);
-        uint64_t billed = 0;
-        for (int k = 0; k < capacity(b); k++)
-            billed += b->bills[k].billed_ms;
-        double hours = (double)billed / 3600000.0;
-        buf_printf(out, "%-20s %-6s %-9s %-5s %-24s %-9s %12.4f %10.4f\n", b->cfg->name, cls->name,
-                   inst, b->stopped ? "STOP" : "START", opts, up, hours,
-                   hours * cls->cents_per_hour / 100.0);
+        buf_printf(out, "%-20s %-6s %-9s %-5s %-24s %-9s %12.4f %10.4f %s\n", b->cfg->name,
+                   cls->name, inst, b->stopped ? "STOP" : "START", opts, up,
+                   backend_billing_hours(&b->billing), b->billing.cents / 100.0, update_word(b));
+    }
+}
+
+/* `status`: one line per backend, "NAME UPDATE [reason]", for the
+ * command line tool waiting for an update to end. */
+static void status(backends_t *all, buf_t *out)
+{
+    for (size_t i = 0; i < all->n; i++) {
+        backend_rt_t *b = &all->list[i];
+        if (b->deleted)
+            continue;
+        buf_printf(out, "%s\t%s\t%s\n", b->cfg->name, update_word(b),
+                   b->update_state == UPDATE_FAILED ? b->update_error : "");
     }
 }
 
@@ -411,6 +625,14 @@ static int save(backends_t *all, backend_rt_t *b, char *err, size_t errlen)
 {
     backend_saved_t v = {b->stopped, b->deleted, b->instances, b->public_, b->failfast};
     return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
+}
+
+/* STOP (or deleted) and START for the instances, live and updating. */
+static void stop_pools(backend_rt_t *b, int stopped)
+{
+    pool_set_stopped(b->live->pool, stopped);
+    if (b->update && b->update_state == UPDATE_RUNNING)
+        pool_set_stopped(b->update->pool, stopped);
 }
 
 /* configure: only instances, public and failfast, from backends.yaml as it
@@ -431,10 +653,34 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
     b->public_ = nb->public_;
     b->failfast = nb->failfast;
     backends_config_free(now);
-    apply_live(b);
+    b->live->instances = b->instances;
+    b->live->public_ = b->public_;
+    b->live->failfast = b->failfast;
+    pool_configure(b->live->pool, b->instances, b->failfast);
     buf_printf(out, "backend %s: %d instances, %s%s\n", b->cfg->name, b->instances,
                b->public_ ? "public" : "private", b->failfast ? ", failfast" : "");
     return save(all, b, err, errlen);
+}
+
+/* shutdown B N: one instance, by hand (BK4). */
+static int shutdown_instance(backend_rt_t *b, const char *number, buf_t *out, char *err,
+                             size_t errlen)
+{
+    char *end = NULL;
+    long n = number ? strtol(number, &end, 10) : -1;
+    if (!number || !*number || *end || n < 0 || n >= b->instances) {
+        snprintf(err, errlen, "shutdown needs an instance number of backend '%s' (0 to %d)",
+                 b->cfg->name, b->instances - 1);
+        return -1;
+    }
+    if (pool_shutdown_instance(b->live->pool, (int)n) < 0) {
+        snprintf(err, errlen, "instance %ld of backend '%s' is not running", n, b->cfg->name);
+        return -1;
+    }
+    log_info("%s instance %ld: shut down by hand", b->log_name, n);
+    buf_printf(out, "backend %s instance %ld: shutting down%s\n", b->cfg->name, n,
+               b->cfg->dynamic ? "" : " (it starts again)");
+    return 0;
 }
 
 int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen)
@@ -449,6 +695,12 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
         backends_list(all, out);
         return 0;
     }
+    if (!strcmp(verb, "status")) {
+        status(all, out);
+        return 0;
+    }
+    if (!strcmp(verb, "update") && argc == 2)
+        return update(all, NULL, out, err, errlen);
     if (argc < 3) {
         snprintf(err, errlen, "%s needs a backend name", verb);
         return -1;
@@ -460,7 +712,7 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
         if (b->stopped) {
             b->stopped = 0;
             b->started_ms = all->srv->loop.now_ms;
-            pool_set_stopped(b->pool, 0);
+            stop_pools(b, 0);
         }
         buf_printf(out, "backend %s: START\n", b->cfg->name);
         return save(all, b, err, errlen);
@@ -468,53 +720,100 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
     if (!strcmp(verb, "stop")) {
         if (!b->stopped) {
             b->stopped = 1;
-            pool_set_stopped(b->pool, 1);
+            stop_pools(b, 1);
         }
         buf_printf(out, "backend %s: STOP\n", b->cfg->name);
         return save(all, b, err, errlen);
     }
     if (!strcmp(verb, "delete")) {
         b->deleted = 1;
-        pool_set_stopped(b->pool, 1);
+        stop_pools(b, 1);
         buf_printf(out, "backend %s deleted; its requests go to the default version\n",
                    b->cfg->name);
         return save(all, b, err, errlen);
     }
     if (!strcmp(verb, "configure"))
         return configure(all, b, out, err, errlen);
+    if (!strcmp(verb, "shutdown"))
+        return shutdown_instance(b, argc > 3 ? argv[3] : NULL, out, err, errlen);
+    if (!strcmp(verb, "update"))
+        return update(all, b, out, err, errlen);
+    if (!strcmp(verb, "rollback"))
+        return rollback(all, b, out, err, errlen);
     snprintf(err, errlen,
              "unknown command '%s' (list, start, stop, update, rollback, delete, "
-             "configure)",
+             "configure, shutdown)",
              verb);
     return -1;
 }
 
 /* ---------- housekeeping ---------- */
 
+/* Every pool: live, being updated, retired. */
+static void each_pool(const backends_t *all, void (*fn)(pool_t *pool, void *arg), void *arg)
+{
+    for (size_t i = 0; all && i < all->n; i++) {
+        fn(all->list[i].live->pool, arg);
+        if (all->list[i].update)
+            fn(all->list[i].update->pool, arg);
+    }
+    for (generation_t *g = all ? all->retired : NULL; g; g = g->next_retired)
+        fn(g->pool, arg);
+}
+
+static void shutdown_pool(pool_t *pool, void *arg)
+{
+    (void)arg;
+    pool_shutdown(pool);
+}
+
+static void busy_pool(pool_t *pool, void *arg)
+{
+    *(int *)arg |= pool_busy(pool);
+}
+
+static void flush_pool(pool_t *pool, void *arg)
+{
+    (void)arg;
+    pool_flush(pool);
+}
+
+static void reap_pool(pool_t *pool, void *arg)
+{
+    (void)arg;
+    pool_reap(pool);
+}
+
 void backends_shutdown(backends_t *all)
 {
-    for (size_t i = 0; all && i < all->n; i++)
-        pool_shutdown(all->list[i].pool);
+    each_pool(all, shutdown_pool, NULL);
 }
 
 int backends_busy(const backends_t *all)
 {
-    for (size_t i = 0; all && i < all->n; i++)
-        if (pool_busy(all->list[i].pool))
-            return 1;
-    return 0;
+    int busy = 0;
+    each_pool(all, busy_pool, &busy);
+    return busy;
 }
 
 void backends_flush(backends_t *all)
 {
-    for (size_t i = 0; all && i < all->n; i++)
-        pool_flush(all->list[i].pool);
+    each_pool(all, flush_pool, NULL);
 }
 
 void backends_reap(backends_t *all)
 {
-    for (size_t i = 0; all && i < all->n; i++)
-        pool_reap(all->list[i].pool);
+    each_pool(all, reap_pool, NULL);
+    /* Retired generations go once their last instance has. */
+    for (generation_t **p = all ? &all->retired : NULL; p && *p;) {
+        generation_t *g = *p;
+        if (pool_busy(g->pool)) {
+            p = &g->next_retired;
+            continue;
+        }
+        *p = g->next_retired;
+        generation_free(g);
+    }
 }
 
 void backends_free(backends_t *all)
@@ -524,15 +823,14 @@ void backends_free(backends_t *all)
     loop_timer_stop(&all->srv->loop, &all->billing_timer);
     for (size_t i = 0; i < all->n; i++) {
         backend_rt_t *b = &all->list[i];
-        if (b->pool)
-            pool_free(b->pool);
-        for (int k = 0; b->starts && k < capacity(b); k++) {
-            start_job_reset(&b->starts[k]);
-            buf_free(&b->starts[k].env);
-            http_request_free(&b->starts[k].req);
-        }
-        free(b->starts);
-        free(b->bills);
+        generation_free(b->live);
+        generation_free(b->update);
+        backend_billing_free(&b->billing);
+    }
+    while (all->retired) {
+        generation_t *g = all->retired;
+        all->retired = g->next_retired;
+        generation_free(g);
     }
     free(all->list);
     backend_state_close(all->state);

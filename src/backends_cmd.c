@@ -2,7 +2,9 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app_identity.h"
 #include "cli_args.h"
@@ -13,7 +15,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: gaelic backends APPDIR VERB [BACKEND] [options]\n"
+    fputs("usage: gaelic backends APPDIR VERB [BACKEND [INSTANCE]] [options]\n"
           "\n"
           "Controls the backends (backends.yaml) of the app in APPDIR on its running\n"
           "gaelic serve. Verbs:\n"
@@ -24,6 +26,11 @@ static void usage(FILE *f)
           "  stop BACKEND       state STOP: instances shut down, requests get 404\n"
           "  configure BACKEND  apply instances, public and failfast from backends.yaml\n"
           "                     without restarting instances\n"
+          "  update [BACKEND]   backends.yaml and the code as they are now: new instances\n"
+          "                     start, the old ones shut down once the new ones serve;\n"
+          "                     waits for that (every backend without a name)\n"
+          "  rollback BACKEND   discard an unfinished or failed update\n"
+          "  shutdown BACKEND N shut instance N down (a resident one starts again)\n"
           "  delete BACKEND     its requests go to the default version\n"
           "States, deletions and configure survive server restarts.\n"
           "\n"
@@ -37,9 +44,82 @@ static void usage(FILE *f)
           f);
 }
 
+/* How long `update` waits for new instances to pass their start requests
+ * before it leaves the update running and returns. */
+#define UPDATE_WAIT_MS (10 * 60 * 1000)
+#define UPDATE_POLL_MS 200
+
+/* One poll of the server's update states. Returns 1 while an update (of
+ * `only`, or of any backend) still runs, 0 when all ended well, -1 when
+ * one failed (said on stderr), or control_call's error code + 1. */
+static int update_states(const char *dir, const char *only)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        perror("gaelic backends");
+        return 2;
+    }
+    char *req[2] = {"backends", "status"};
+    int rc = control_call(dir, 2, req, f, stderr);
+    fclose(f);
+    int result = rc ? rc + 1 : 0;
+    for (char *line = text, *next; !rc && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *state = strchr(line, '\t');
+        if (!state)
+            continue;
+        *state++ = '\0';
+        char *reason = strchr(state, '\t');
+        if (reason)
+            *reason++ = '\0';
+        if (only && strcmp(line, only) != 0)
+            continue;
+        if (!strcmp(state, "updating") && result == 0)
+            result = 1;
+        if (!strcmp(state, "failed")) {
+            fprintf(stderr,
+                    "gaelic backends: update of %s failed: %s; the old instances keep serving "
+                    "(gaelic backends APPDIR rollback %s discards it)\n",
+                    line, reason ? reason : "", line);
+            result = -1;
+        }
+    }
+    free(text);
+    return result;
+}
+
+/* update: waits until the new instances serve (exit 0) or the update
+ * failed (exit 1). */
+static int wait_for_update(const char *dir, const char *only)
+{
+    for (int waited = 0; waited < UPDATE_WAIT_MS; waited += UPDATE_POLL_MS) {
+        int r = update_states(dir, only);
+        if (r == 0)
+            return 0;
+        if (r < 0)
+            return 1;
+        if (r > 1)
+            return r - 1;
+        struct timespec ts = {0, UPDATE_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "gaelic backends: new instances are still starting; the update goes on "
+                    "(see gaelic backends APPDIR list)\n");
+    return 1;
+}
+
+static int is_shutdown(const char *verb)
+{
+    return verb && !strcmp(verb, "shutdown");
+}
+
 int backends_main(int argc, char **argv)
 {
-    const char *words[3] = {NULL, NULL, NULL}; /* APPDIR VERB BACKEND */
+    const char *words[4] = {NULL, NULL, NULL, NULL}; /* APPDIR VERB BACKEND [INSTANCE] */
     int n_words = 0;
     const char *storage = NULL, *application = NULL;
     cli_arg_t arg;
@@ -52,7 +132,7 @@ int backends_main(int argc, char **argv)
             return 0;
         }
         if (kind == CLI_POSITIONAL) {
-            if (n_words == 3) {
+            if (n_words == 4 || (n_words == 3 && !is_shutdown(words[1]))) {
                 fprintf(stderr, "gaelic backends: unexpected argument '%s'\n", arg.value);
                 return EXIT_USAGE;
             }
@@ -74,7 +154,12 @@ int backends_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     int needs_name = strcmp(words[1], "list") != 0;
-    if (needs_name != (n_words == 3)) {
+    int optional_name = !strcmp(words[1], "update");
+    if (is_shutdown(words[1]) && n_words != 4) {
+        fprintf(stderr, "gaelic backends: shutdown needs a BACKEND and an INSTANCE number\n");
+        return EXIT_USAGE;
+    }
+    if (!optional_name && !is_shutdown(words[1]) && needs_name != (n_words == 3)) {
         fprintf(stderr,
                 needs_name ? "gaelic backends: %s needs a BACKEND name\n"
                            : "gaelic backends: %s takes no BACKEND name\n",
@@ -93,6 +178,11 @@ int backends_main(int argc, char **argv)
         fprintf(stderr, "gaelic backends: the storage path is too long\n");
         return EXIT_USAGE;
     }
-    char *req[3] = {"backends", (char *)words[1], (char *)words[2]};
-    return control_call(dir, n_words, req, stdout, stderr);
+    char *req[4] = {"backends", (char *)words[1], (char *)words[2], (char *)words[3]};
+    int rc = control_call(dir, n_words, req, stdout, stderr);
+    if (rc == 0 && optional_name) {
+        fflush(stdout);
+        rc = wait_for_update(dir, words[2]);
+    }
+    return rc;
 }

@@ -299,8 +299,9 @@ static void job_done(job_t *job, const job_result_t *res)
         if (res->error_status >= 500 && res->error_reason)
             log_error("%s %s: %d: %s", http_method_name(c->req.method), http_request_url(&c->req),
                       res->error_status, res->error_reason);
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, res->error_status, 0,
-                        res->instance_id);
+        send_error_page(c, &c->srv->error_pages,
+                        res->timed_out ? ERROR_PAGE_TIMEOUT : ERROR_PAGE_DEFAULT, res->error_status,
+                        0, res->instance_id);
         return;
     }
     int code;
@@ -373,8 +374,7 @@ static void job_done(job_t *job, const job_result_t *res)
 static void start_request_log(conn_t *c)
 {
     c->req_start_us = log_store_now_us();
-    snprintf(c->log_id, sizeof c->log_id, "%016llx%08llx", (unsigned long long)c->req_start_us,
-             (unsigned long long)(++c->srv->request_seq & 0xffffffffu));
+    log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
 }
 
 static int is_reserved_path(const char *path, size_t len)
@@ -486,8 +486,7 @@ static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
     backend_rt_t *b = backends_get(srv->backends, hr.backend);
     if (!b)
         return 0; /* deleted: the default version answers */
-    if (hr.kind == HOST_NO_INSTANCE || hr.instance >= backend_instances(b) ||
-        pool_is_stopped(backend_pool(b))) {
+    if (hr.instance >= backend_instances(b) || pool_is_stopped(backend_pool(b))) {
         send_simple(c, 404, 0);
         return -1;
     }
@@ -593,6 +592,7 @@ static void handle_request(conn_t *c)
     c->job.body = buf_ptr(&c->req.body);
     c->job.body_len = c->req.body.len;
     c->job.target = target;
+    c->job.deadline_ms = backend ? 0 : srv->o.deadline_ms; /* RT7: none on backends */
     c->job_active = 1;
     c->job_pool = backend ? backend_pool(backend) : srv->pool;
     pool_submit(c->job_pool, &c->job);

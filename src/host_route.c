@@ -111,5 +111,5 @@ void host_route(const backends_config_t *backends, const char *app_id, const cha
         return;
     out->backend = b;
     out->instance = instance;
-    out->kind = instance >= b->instances ? HOST_NO_INSTANCE : HOST_BACKEND;
+    out->kind = HOST_BACKEND;
 }

@@ -8,8 +8,9 @@
  * HOSTNAME is the server's --hostname; a port in the Host header is
  * ignored, letters compare case-insensitively. An unknown backend name, an
  * app id that is not ours, or any other host goes to the default version,
- * as App Engine sent unknown version names there. A backend instance number
- * that does not exist is an error (404). Pure function: no I/O. */
+ * as App Engine sent unknown version names there. Whether an instance
+ * number exists is the caller's check: `configure` changes the count while
+ * the server runs. Pure function: no I/O. */
 #ifndef GAELIC_HOST_ROUTE_H
 #define GAELIC_HOST_ROUTE_H
 
@@ -20,7 +21,6 @@
 typedef enum {
     HOST_DEFAULT = 0, /* the default version */
     HOST_BACKEND,     /* backend (and instance, or -1 for any) */
-    HOST_NO_INSTANCE, /* a backend, but no such instance: 404 */
 } host_route_kind_t;
 
 typedef struct {

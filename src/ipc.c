@@ -38,6 +38,13 @@ int ipc_end_frame(buf_t *b, long start)
     return 0;
 }
 
+void ipc_set_flags(buf_t *b, long start, uint16_t flags)
+{
+    uint8_t *h = (uint8_t *)buf_ptr(b) + start;
+    h[6] = (uint8_t)flags;
+    h[7] = (uint8_t)(flags >> 8);
+}
+
 int ipc_put_u32(buf_t *b, uint32_t v)
 {
     uint8_t p[4];

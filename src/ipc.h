@@ -22,17 +22,27 @@
  *                   bytes status     "200 OK"
  *                   u32   n_headers  then n_headers x (bytes name, bytes value)
  *                   bytes body
+ *                 Header flag IPC_FLAG_DEADLINE: DeadlineExceededError was
+ *                 not caught, the payload is the runtime's 500; the master
+ *                 answers with its timeout page instead, but only if it did
+ *                 send IPC_DEADLINE for this request.
  *   IPC_LOG       instance -> master, id of the request or 0: one app
  *                 log line (RT9), sent when written so that a crash later
  *                 does not lose it:
  *                   u32 level (0 debug .. 4 critical), bytes message
  *   IPC_SHUTDOWN  master -> instance, id 0, empty: finish running requests,
  *                 then exit 0.
+ *   IPC_DEADLINE  master -> instance, id = a running request, empty: the
+ *                 request is past its deadline (RT7): raise
+ *                 DeadlineExceededError in its thread. An id the instance
+ *                 no longer runs (it answered meanwhile) is ignored. Sent
+ *                 once per request; past the grace the master kills the
+ *                 instance.
  *   IPC_API_CALL  instance -> master, id = call number (non-zero, unique
  *                 among the instance's calls not yet answered; at most
  *                 100 of them at once, BK11), see api_channel.h:
- *                   u32   request      number of the request the call is
- *                                      made for, or 0
+ *                   u32   request      number of the request (or background
+ *                                      thread) the call is made for, or 0
  *                   u32   deadline_ms  how long the caller waits (0: 60 s)
  *                   bytes envelope     a serialized remote_api Request
  *                                      (service_name, method, request)
@@ -42,6 +52,16 @@
  *                   bytes envelope     a serialized remote_api Response
  *                                      (response, application_error or
  *                                      rpc_error)
+ *   IPC_BACKGROUND_START  instance -> master, id = a background thread's
+ *                 log id (IPC_BACKGROUND_ID_BIT set, unique while it runs),
+ *                 empty: it starts, with a request log of its own that its
+ *                 IPC_LOG lines (same id) go to. At most
+ *                 IPC_BACKGROUND_MAX live per instance (BG2).
+ *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
+ *                   u32 failed   1 when it raised
+ * Request ids the master gives never have IPC_BACKGROUND_ID_BIT set.
+ *
+ * Header flags are 0 unless a frame type above says otherwise.
  */
 #ifndef GAELIC_IPC_H
 #define GAELIC_IPC_H
@@ -57,9 +77,18 @@ enum ipc_type {
     IPC_RESPONSE = 3,
     IPC_LOG = 4,
     IPC_SHUTDOWN = 5,
+    IPC_DEADLINE = 6,
     IPC_API_CALL = 7,
     IPC_API_RESULT = 8,
+    IPC_BACKGROUND_START = 9,
+    IPC_BACKGROUND_END = 10,
 };
+
+/* Header flags of IPC_RESPONSE. */
+#define IPC_FLAG_DEADLINE 0x1u
+
+#define IPC_BACKGROUND_ID_BIT 0x80000000u
+#define IPC_BACKGROUND_MAX 10
 
 typedef struct {
     uint32_t len; /* payload bytes after this header */
@@ -78,6 +107,8 @@ typedef struct {
  * the offset of the header inside b for ipc_end_frame, or -1. */
 long ipc_begin_frame(buf_t *b, uint16_t type, uint32_t id);
 int ipc_end_frame(buf_t *b, long start);
+/* Sets the flags of the frame header at offset start (0 after begin). */
+void ipc_set_flags(buf_t *b, long start, uint16_t flags);
 
 int ipc_put_u32(buf_t *b, uint32_t v);
 int ipc_put_bytes(buf_t *b, const void *p, size_t n);

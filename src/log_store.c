@@ -60,6 +60,13 @@ int64_t log_store_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void log_store_new_request_id(char *out, size_t n, int64_t start_us)
+{
+    static uint32_t seq;
+    snprintf(out, n, "%016llx%08x", (unsigned long long)start_us,
+             __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
+
 /* ---------- record encoding (loop thread -> writer thread) ---------- */
 
 static int put_i64(buf_t *b, int64_t v)

@@ -53,6 +53,10 @@ void log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, 
 /* Commits what is queued, stops the writer and closes the database. */
 void log_store_close(log_store_t *st);
 
+/* A new REQUEST_LOG_ID (at least 25 bytes with the NUL): the start time
+ * in hex, then a sequence number, so that ids sort by start time. */
+void log_store_new_request_id(char *out, size_t n, int64_t start_us);
+
 /* The time now in microseconds since the epoch (CLOCK_REALTIME). */
 int64_t log_store_now_us(void);
 

@@ -17,8 +17,8 @@ static void usage(FILE *f)
           "  serve APPDIR    serve the App Engine app in APPDIR (see gaelic serve --help)\n"
           "  logs APPDIR     print its request and app logs (see gaelic logs --help)\n"
           "  backends APPDIR VERB [BACKEND]\n"
-          "                  list, start, stop, configure or delete backends of the running\n"
-          "                  server (see gaelic backends --help)\n"
+          "                  list, start, stop, update, rollback, configure or delete the\n"
+          "                  backends of the running server (see gaelic backends --help)\n"
           "\n"
           "options:\n"
           "  -h, --help      show this help\n",

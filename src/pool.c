@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api_channel.h"
+#include "background_log.h"
 #include "cpu_cap.h"
 #include "instance_class.h"
 #include "instance_stats.h"
@@ -30,6 +31,12 @@ typedef struct {
     /* The request's log id, kept here so lines logged after the client
      * went away are still stored with their request. */
     char log_id[32];
+    /* RT7: fires at the request's deadline (IPC_DEADLINE is sent), then
+     * again after the grace (the instance is killed). It runs even when
+     * the owner cancelled: the instance still runs the request. */
+    loop_timer_t deadline;
+    int deadline_sent;
+    instance_t *inst;
 } slot_t;
 
 struct instance {
@@ -53,8 +60,9 @@ struct instance {
     instance_t *next;
     instance_t *next_dirty; /* on pool->dirty: has frames to write */
     int dirty;
-    api_chan_t api;     /* API calls (API4) */
-    inst_stats_t stats; /* CPU and memory samples (API1, API2) */
+    api_chan_t api;              /* API calls (API4) */
+    inst_stats_t stats;          /* CPU and memory samples (API1, API2) */
+    background_log_t background; /* its running background threads (BG3) */
 };
 
 struct pool {
@@ -82,7 +90,6 @@ struct pool {
 };
 
 #define TICK_MS 250
-#define STOP_GRACE_MS 30000
 /* An instance only forks and loads the runtime before READY (app code is
  * imported by its first request), so this is generous. */
 #define START_TIMEOUT_MS 30000
@@ -91,6 +98,7 @@ struct pool {
 
 static void kick(pool_t *pool);
 static void instance_fail(instance_t *inst, const char *why);
+static void slot_deadline(loop_t *loop, loop_timer_t *t);
 
 /* ---------- queue ---------- */
 
@@ -122,15 +130,22 @@ static void queue_remove(pool_t *pool, job_t *job)
     pool->n_queued--;
 }
 
-static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
+static void job_end(job_t *job, int status, int timed_out, const char *reason,
+                    const char *instance_id)
 {
     job_result_t res;
     memset(&res, 0, sizeof res);
     res.error_status = status;
+    res.timed_out = timed_out;
     res.error_reason = reason;
     res.instance_id = instance_id;
     job->inst = NULL;
     job->done(job, &res);
+}
+
+static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
+{
+    job_end(job, status, 0, reason, instance_id);
 }
 
 /* ---------- zygote ---------- */
@@ -179,11 +194,14 @@ static int zygote_spawn(pool_t *pool)
     }
     argv[argc] = NULL;
     /* Instances get a small, fixed environment: the app's own variables
-     * arrive per request (RT8). Sanitizer settings pass through for tests. */
-    char *envp[8];
+     * arrive per request (RT8). Sanitizer settings pass through for tests;
+     * the runtime takes GAELIC_BACKENDS out before app code runs. */
+    char *envp[10];
     int n = 0;
     envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
     envp[n++] = "LANG=C.UTF-8";
+    if (pool->o.backends_env && *pool->o.backends_env)
+        envp[n++] = (char *)pool->o.backends_env;
     static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TZ"};
     static char passbuf[4][512];
     for (size_t i = 0; i < 4; i++) {
@@ -271,6 +289,17 @@ static const char *label(const instance_t *inst, char *out, size_t n)
     else
         snprintf(out, n, "instance %u (%s)", inst->no, inst->id);
     return out;
+}
+
+/* For the request logs of its background threads. */
+static background_log_ctx_t background_ctx(const instance_t *inst, char number[16])
+{
+    background_log_ctx_t ctx = {inst->pool->o.logs, inst->pool->o.version_id, inst->id};
+    if (inst->index >= 0) {
+        snprintf(number, 16, "%d", inst->index);
+        ctx.instance_id = number;
+    }
+    return ctx;
 }
 
 static instance_t *instance_by_no(pool_t *pool, uint32_t no)
@@ -368,6 +397,31 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
 
 static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events);
 
+/* Frees a busy slot (its deadline timer too); returns its job, NULL when
+ * the owner cancelled. */
+static job_t *slot_release(slot_t *slot)
+{
+    instance_t *inst = slot->inst;
+    job_t *job = slot->job;
+    loop_timer_stop(inst->pool->loop, &slot->deadline);
+    slot->id = 0;
+    slot->job = NULL;
+    inst->inflight--;
+    inst->pool->inflight--;
+    return job;
+}
+
+/* Frames were queued in inst->wbuf: written at the end of the event batch,
+ * one write per instance however many frames the batch queued. */
+static void mark_dirty(instance_t *inst)
+{
+    if (!inst->dirty) {
+        inst->dirty = 1;
+        inst->next_dirty = inst->pool->dirty;
+        inst->pool->dirty = inst;
+    }
+}
+
 static void make_instance_id(char out[33])
 {
     unsigned char r[16];
@@ -380,29 +434,24 @@ static void make_instance_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
-/* One write per instance per event batch, however many frames the batch
- * queued for it. */
-static void mark_dirty(instance_t *inst)
-{
-    if (!inst->dirty) {
-        inst->dirty = 1;
-        inst->next_dirty = inst->pool->dirty;
-        inst->pool->dirty = inst;
-    }
-}
-
 /* ---------- API channel and statistics ---------- */
 
-static const slot_t *slot_find(const instance_t *inst, uint32_t id);
+static slot_t *slot_find(instance_t *inst, uint32_t id);
 
 static void api_wake(void *owner)
 {
     mark_dirty(owner);
 }
 
+/* The log id of a running request, or of a background thread (BG3). */
 static const char *api_log_id(void *owner, uint32_t request)
 {
-    const slot_t *slot = slot_find(owner, request);
+    instance_t *inst = owner;
+    if (request & IPC_BACKGROUND_ID_BIT) {
+        const char *id = background_log_id(&inst->background, request);
+        return id ? id : "";
+    }
+    const slot_t *slot = slot_find(inst, request);
     return slot ? slot->log_id : "";
 }
 
@@ -452,6 +501,10 @@ static instance_t *instance_spawn(pool_t *pool, int index)
         return NULL;
     }
     inst->pool = pool;
+    for (int s = 0; s < pool->o.threads; s++) {
+        inst->slots[s].inst = inst;
+        inst->slots[s].deadline.cb = slot_deadline;
+    }
     inst->no = ++pool->next_no;
     inst->index = index;
     inst->capacity = pool->o.threads;
@@ -549,17 +602,16 @@ static void instance_fail(instance_t *inst, const char *why)
         close(inst->pidfd);
         inst->pidfd = -1;
     }
-    if (had_work || was_starting)
+    if (had_work || was_starting || inst->background.n)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
+    char number[16];
+    background_log_ctx_t ctx = background_ctx(inst, number);
+    background_log_end_all(&inst->background, &ctx);
     for (int s = 0; s < inst->capacity; s++) {
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
             continue;
-        job_t *job = slot->job;
-        slot->id = 0;
-        slot->job = NULL;
-        inst->inflight--;
-        pool->inflight--;
+        job_t *job = slot_release(slot);
         if (job)
             job_fail(job, 500, why, inst->id);
     }
@@ -593,7 +645,7 @@ static void instance_stop(instance_t *inst)
     if (inst->state == I_STARTING || inst->state == I_WARMING)
         inst->pool->n_starting--;
     inst->state = I_STOPPING;
-    inst->stop_deadline_ms = inst->pool->loop->now_ms + STOP_GRACE_MS;
+    inst->stop_deadline_ms = inst->pool->loop->now_ms + inst->pool->o.stop_grace_ms;
     long start = ipc_begin_frame(&inst->wbuf, IPC_SHUTDOWN, 0);
     if (start >= 0)
         ipc_end_frame(&inst->wbuf, start);
@@ -627,9 +679,11 @@ static int dispatch(instance_t *inst, job_t *job)
         s++;
     if (s == inst->capacity)
         return -1;
-    uint32_t id = ++inst->next_id;
-    if (id == 0)
-        id = ++inst->next_id;
+    /* Ids with IPC_BACKGROUND_ID_BIT are the instance's own (ipc.h). */
+    inst->next_id = (inst->next_id + 1) & ~IPC_BACKGROUND_ID_BIT;
+    if (inst->next_id == 0)
+        inst->next_id = 1;
+    uint32_t id = inst->next_id;
     buf_t *b = &inst->wbuf;
     size_t mark = b->len;
     /* INSTANCE_ID: a backend instance's number (BK7), else the unique id. */
@@ -649,10 +703,13 @@ static int dispatch(instance_t *inst, job_t *job)
         job_fail(job, 500, "out of memory building the request", NULL);
         return 0;
     }
-    inst->slots[s].id = id;
-    inst->slots[s].job = job;
-    snprintf(inst->slots[s].log_id, sizeof inst->slots[s].log_id, "%s",
-             job->log_id ? job->log_id : "");
+    slot_t *slot = &inst->slots[s];
+    slot->id = id;
+    slot->job = job;
+    snprintf(slot->log_id, sizeof slot->log_id, "%s", job->log_id ? job->log_id : "");
+    slot->deadline_sent = 0;
+    if (job->deadline_ms)
+        loop_timer_start(pool->loop, &slot->deadline, job->deadline_ms);
     inst->inflight++;
     pool->inflight++;
     inst->last_active_ms = pool->loop->now_ms;
@@ -744,33 +801,31 @@ static void kick(pool_t *pool)
     }
 }
 
-static void slot_done(instance_t *inst, uint32_t id, job_t **job_out, int *found)
+/* The slot running request id, or NULL. */
+static slot_t *slot_find(instance_t *inst, uint32_t id)
 {
-    *found = 0;
-    *job_out = NULL;
-    for (int s = 0; s < inst->capacity; s++) {
-        if (inst->slots[s].id == id) {
-            *job_out = inst->slots[s].job;
-            inst->slots[s].id = 0;
-            inst->slots[s].job = NULL;
-            inst->inflight--;
-            inst->pool->inflight--;
-            *found = 1;
-            return;
-        }
-    }
+    for (int s = 0; id && s < inst->capacity; s++)
+        if (inst->slots[s].id == id)
+            return &inst->slots[s];
+    return NULL;
 }
 
 static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
 {
     pool_t *pool = inst->pool;
-    job_t *job;
-    int found;
-    slot_done(inst, h->id, &job, &found);
-    if (!found) {
+    slot_t *slot = slot_find(inst, h->id);
+    if (!slot) {
         log_error("instance %u answered request %u it was not given", inst->no, h->id);
         return -1;
     }
+    if (h->flags & ~IPC_FLAG_DEADLINE) {
+        log_error("instance %u sent unknown response flags %#x", inst->no, h->flags);
+        return -1;
+    }
+    /* The instance's word that the request ran out of time counts only
+     * when we did tell it so. */
+    int timed_out = (h->flags & IPC_FLAG_DEADLINE) && slot->deadline_sent;
+    job_t *job = slot_release(slot);
     inst->last_active_ms = pool->loop->now_ms;
     job_result_t res;
     memset(&res, 0, sizeof res);
@@ -801,6 +856,10 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     if (!job)
         return 0; /* the client went away */
     job->inst = NULL;
+    if (timed_out) {
+        job_end(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)", inst->id);
+        return 0;
+    }
     if (res.body_len > pool->o.max_response_bytes) {
         char why[160];
         snprintf(why, sizeof why, "response too large: %u bytes, the limit is %zu", res.body_len,
@@ -811,14 +870,6 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     }
     job->done(job, &res);
     return 0;
-}
-
-static const slot_t *slot_find(const instance_t *inst, uint32_t id)
-{
-    for (int s = 0; id && s < inst->capacity; s++)
-        if (inst->slots[s].id == id)
-            return &inst->slots[s];
-    return NULL;
 }
 
 /* An app log line (RT9): stored with its request; warnings and above (or
@@ -838,13 +889,30 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         n--;
     const slot_t *slot = slot_find(inst, h->id);
-    if (slot && slot->log_id[0])
-        log_store_app_line(pool->o.logs, (log_str_t){slot->log_id, strlen(slot->log_id)},
-                           log_store_now_us(), (int)level, (log_str_t){msg, n});
+    const char *log_id = slot ? slot->log_id : background_log_id(&inst->background, h->id);
+    if (log_id && log_id[0])
+        log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
+                           (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
-    if (!slot || (int)level >= pool->o.console_app_level)
+    if (!log_id || (int)level >= pool->o.console_app_level)
         log_msg(lv, "[instance %u] %.*s", inst->no, (int)n, msg);
     return 0;
+}
+
+/* A background thread starts or ends (BG3): its own request log. */
+static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+{
+    char number[16];
+    background_log_ctx_t ctx = background_ctx(inst, number);
+    if (h->type == IPC_BACKGROUND_START)
+        return h->len == 0 ? background_log_start(&inst->background, h->id, &ctx) : -1;
+    ipc_reader_t r;
+    ipc_reader_init(&r, payload, h->len);
+    uint32_t failed;
+    if (ipc_get_u32(&r, &failed) < 0 || r.left != 0 || failed > 1)
+        return -1;
+    inst->last_active_ms = inst->pool->loop->now_ms;
+    return background_log_end(&inst->background, h->id, (int)failed, &ctx);
 }
 
 /* Returns -1 when the instance broke the protocol (it is then killed). */
@@ -890,6 +958,10 @@ static int handle_frames(instance_t *inst)
             }
             break;
         }
+        case IPC_BACKGROUND_START:
+        case IPC_BACKGROUND_END:
+            rc = handle_background(inst, &h, payload);
+            break;
         default:
             rc = -1;
         }
@@ -952,6 +1024,43 @@ static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
     kick(inst->pool);
 }
 
+/* ---------- deadlines (RT7) ---------- */
+
+/* A request's deadline timer. First expiry: tell the instance, which raises
+ * DeadlineExceededError in the request's thread; the app may still answer
+ * within the grace. Second expiry: the request is stuck where no exception
+ * reaches (a C loop, a regex that never gives up the GIL) and its instance
+ * is killed; the other instances go on serving and the crash path replaces
+ * it. */
+static void slot_deadline(loop_t *loop, loop_timer_t *t)
+{
+    slot_t *slot = (slot_t *)((char *)t - offsetof(slot_t, deadline));
+    instance_t *inst = slot->inst;
+    pool_t *pool = inst->pool;
+    if (!slot->id || inst->state == I_DEAD)
+        return;
+    char name[160];
+    label(inst, name, sizeof name);
+    if (!slot->deadline_sent) {
+        slot->deadline_sent = 1;
+        log_warn("request %s on %s ran past its deadline; raising DeadlineExceededError",
+                 slot->log_id, name);
+        long start = ipc_begin_frame(&inst->wbuf, IPC_DEADLINE, slot->id);
+        if (start >= 0 && ipc_end_frame(&inst->wbuf, start) == 0)
+            mark_dirty(inst);
+        /* Out of memory: the second expiry still stops the request. */
+        loop_timer_start(loop, t, pool->o.deadline_grace_ms);
+        return;
+    }
+    log_error("deadline exceeded: request %s on %s still ran %llu ms after "
+              "DeadlineExceededError; the instance is killed",
+              slot->log_id, name, (unsigned long long)pool->o.deadline_grace_ms);
+    job_t *job = slot_release(slot);
+    instance_fail(inst, "killed: a request on it ran past its deadline");
+    if (job)
+        job_end(job, 500, 1, "deadline exceeded; the instance was killed", inst->id);
+}
+
 /* ---------- periodic work ---------- */
 
 /* BK4: an instance whose resident memory passes its class's limit is shut
@@ -992,7 +1101,8 @@ static void tick(loop_t *loop, loop_timer_t *t)
                 instance_kill(i);
             continue;
         }
-        if (i->state == I_READY && i->inflight == 0 && !pool->o.resident &&
+        /* Background threads keep an instance from idling out (BG3). */
+        if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 && !pool->o.resident &&
             now - i->last_active_ms >= pool->o.idle_timeout_ms) {
             log_info("instance %u idle for %llu s; stopping it", i->no,
                      (unsigned long long)((now - i->last_active_ms) / 1000));
@@ -1141,6 +1251,20 @@ int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms)
     return 0;
 }
 
+int pool_shutdown_instance(pool_t *pool, int index)
+{
+    instance_t *i = instance_at(pool, index);
+    if (!i || i->state == I_STOPPING)
+        return -1;
+    if (i->state != I_READY) {
+        instance_fail(i, "it was shut down by hand");
+        return 0;
+    }
+    instance_stop(i);
+    instance_flush(i);
+    return 0;
+}
+
 void pool_configure(pool_t *pool, int instances, int failfast)
 {
     int per_instance = pool->o.max_instances ? pool->o.max_concurrent / pool->o.max_instances : 1;
@@ -1161,7 +1285,7 @@ int pool_running(const pool_t *pool)
 {
     int n = 0;
     for (const instance_t *i = pool->instances; i; i = i->next)
-        if (i->state == I_READY || i->state == I_WARMING)
+        if (i->state == I_READY)
             n++;
     return n;
 }

@@ -23,6 +23,7 @@ typedef struct job job_t;
  * (the instance died, queue full, ...) error_status is set instead. */
 typedef struct {
     int error_status; /* 0 for an app response, else 500/503 */
+    int timed_out;    /* with error_status 500: the request ran past its deadline */
     const char *error_reason;
     const char *status;
     uint32_t status_len;
@@ -51,6 +52,10 @@ struct job {
     uint32_t n_env;
     const char *body;
     size_t body_len;
+    /* RT7: ms the request may run on its instance before DeadlineExceededError
+     * (then deadline_grace_ms more before the instance is killed); 0: no
+     * deadline (backends). */
+    uint64_t deadline_ms;
     /* pool bookkeeping */
     uint64_t queued_ms;
     job_t *next, *prev;
@@ -64,18 +69,22 @@ typedef struct {
     const char *python_dir;
     const char *library_modules; /* "a,b,c" importable from dist-packages */
     const char *exe;             /* path of the gaelic binary, for the zygote */
+    const char *backends_env;    /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;
     int threads;              /* concurrent requests per instance */
     int max_concurrent;       /* per app, across instances */
     int max_pending;          /* queued requests beyond that: 503 */
     uint64_t max_pending_ms;  /* time in the queue before 503 */
     uint64_t idle_timeout_ms; /* idle instances are stopped after this */
+    uint64_t stop_grace_ms;   /* a stopping instance is killed after this */
     size_t max_response_bytes;
-    log_store_t *logs;      /* app log lines go here; may be NULL */
-    int console_app_level;  /* app lines at or above it are also printed */
-    const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
-    size_t instance_memory; /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
-    int audit_hook;         /* 0: the zygote gets --audit-hook off (tests) */
+    uint64_t deadline_grace_ms; /* a job past its deadline_ms: this long to stop */
+    log_store_t *logs;          /* app log lines go here; may be NULL */
+    const char *version_id;     /* for the request logs the pool writes itself */
+    int console_app_level;      /* app lines at or above it are also printed */
+    const char *sandbox;        /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
+    size_t instance_memory;     /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
+    int audit_hook;             /* 0: the zygote gets --audit-hook off (tests) */
     /* Backends (BK2-BK4): instances numbered 0..max_instances-1 that jobs
      * can target; resident ones all run from the start and are replaced
      * when lost; failfast answers 503 instead of queueing. */
@@ -116,10 +125,15 @@ void pool_start_result(pool_t *pool, int index, int ok);
 void pool_set_stopped(pool_t *pool, int stopped);
 int pool_is_stopped(const pool_t *pool);
 
-/* Numbered pools: running instances; whether instance `index` runs (and
- * when it last had a request). */
+/* Numbered pools: running instances (started and taking requests); whether instance `index` runs
+ * (and when it last had a request). */
 int pool_running(const pool_t *pool);
 int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms);
+
+/* Numbered pools: shuts instance `index` down by hand (the shutdown
+ * notice, then the grace period); a resident one starts again once it is
+ * gone. 0, or -1 when no such instance runs. */
+int pool_shutdown_instance(pool_t *pool, int index);
 
 /* Live changes (backends' configure): how many instances, and failfast.
  * Instances numbered beyond the new count are shut down. */

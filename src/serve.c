@@ -81,7 +81,12 @@ static const opt_def_t options[] = {
     {"keepalive_timeout", OPT_SECONDS, OFF(keepalive_timeout_ms), "S",
      "idle keep-alive connections are closed after this (default 60)"},
     {"shutdown_timeout", OPT_SECONDS, OFF(shutdown_timeout_ms), "S",
-     "on SIGINT/SIGTERM, seconds running requests get to finish (default 30)"},
+     "seconds running requests get to finish when the server or an instance shuts down "
+     "(default 30)"},
+    {"deadline", OPT_SECONDS, OFF(deadline_ms), "S",
+     "seconds a request may run before DeadlineExceededError (default 60)"},
+    {"deadline_grace", OPT_SECONDS, OFF(deadline_grace_ms), "S",
+     "seconds it then has to answer before its instance is killed (default 1)"},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000)"},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
@@ -147,6 +152,8 @@ static void set_defaults(serve_opts_t *o)
     o->body_timeout_ms = 30000;
     o->keepalive_timeout_ms = 60000;
     o->shutdown_timeout_ms = 30000;
+    o->deadline_ms = 60000;
+    o->deadline_grace_ms = 1000;
     o->max_request_bytes = 10485760;
     o->max_response_bytes = 10485760;
     o->max_header_bytes = 65536;
@@ -545,6 +552,21 @@ static int open_storage(server_t *srv)
     return 0;
 }
 
+/* What google.appengine.api.backends needs to build backend URLs (BK7):
+ * "GAELIC_BACKENDS=HOSTNAME:PORT name=instances ...", for the instances'
+ * environment. backends.yaml's limits keep it far below n bytes. */
+static void describe_backends(const server_t *srv, char *out, size_t n)
+{
+    size_t len =
+        (size_t)snprintf(out, n, "GAELIC_BACKENDS=%s:%d", srv->o.hostname, srv->listen_port);
+    for (size_t i = 0; i < srv->backends_cfg->n_backends && len < n; i++) {
+        const backend_t *b = &srv->backends_cfg->backends[i];
+        len += (size_t)snprintf(out + len, n - len, " %s=%d", b->name, b->instances);
+    }
+    if (len >= n)
+        out[0] = '\0'; /* cannot happen within the limits; then no backends */
+}
+
 /* Control socket commands: `backends ...`. */
 static int control_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen)
 {
@@ -684,8 +706,11 @@ int serve_main(int argc, char **argv)
         log_warn("the gaelic_test API service is on (--api_test_service, for tests)");
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
         goto out;
+    char backends_env[8192];
+    describe_backends(srv, backends_env, sizeof backends_env);
     pool_opts_t po = {
         .app_root = srv->cfg->root,
+        .backends_env = backends_env,
         .python_dir = python_dir,
         .library_modules = lib_modules,
         .exe = exe,
@@ -695,8 +720,11 @@ int serve_main(int argc, char **argv)
         .max_pending = srv->o.max_pending,
         .max_pending_ms = srv->o.max_pending_ms,
         .idle_timeout_ms = srv->o.idle_timeout_ms,
+        .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
+        .deadline_grace_ms = srv->o.deadline_grace_ms,
         .logs = srv->logs,
+        .version_id = srv->version_id,
         /* The console shows the app's warnings; all of its lines with
          * --log_level debug. */
         .console_app_level = log_min_level <= LOG_DEBUG ? 0 : 2,

@@ -33,6 +33,8 @@ typedef struct {
     uint64_t body_timeout_ms;
     uint64_t keepalive_timeout_ms;
     uint64_t shutdown_timeout_ms;
+    uint64_t deadline_ms;       /* RT7: a dynamic request's deadline */
+    uint64_t deadline_grace_ms; /* then this long before its instance is killed */
     size_t max_request_bytes;
     size_t max_response_bytes;
     size_t max_header_bytes;
@@ -76,7 +78,6 @@ typedef struct server {
     conn_t *closed_conns; /* freed after the event batch */
     int n_conns;
     int accept_paused;
-    uint64_t request_seq;
     int stopping;
     uint64_t stop_deadline_ms;
     loop_timer_t stop_timer;

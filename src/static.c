@@ -402,8 +402,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
             const char *ir = http_request_header(req, "if-range", &irlen);
             if (range != 0 && ir) {
                 int ok;
-                /* An ETag, strong or weak ("W/..."); otherwise a date, which
-                 * may start with 'W' too (Wed). */
+                /* An entity tag, else a date (which may start with "Wed"). */
                 if (irlen > 0 && (ir[0] == '"' || (irlen > 1 && ir[0] == 'W' && ir[1] == '/')))
                     ok = irlen == strlen(etag) && memcmp(ir, etag, irlen) == 0;
                 else

@@ -149,6 +149,17 @@ def test_if_range(srv, appdir):
     for ir in (etag, lm):
         r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), ("If-Range", ir)])
         assert r.status == 206 and r.body == data[:4], ir
+    # A date that starts with W (Wednesday) is a date, not a weak entity tag.
+    path = os.path.join(appdir, "static", "blob.bin")
+    st = os.stat(path)
+    os.utime(path, (st.st_atime, 1735732800))  # Wed, 01 Jan 2025 12:00:00 GMT
+    try:
+        lm = get(srv, "/static/blob.bin").header("Last-Modified")
+        assert lm.startswith("Wed, "), lm
+        r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), ("If-Range", lm)])
+        assert r.status == 206 and r.body == data[:4], lm
+    finally:
+        os.utime(path, (st.st_atime, st.st_mtime))
     for ir in ('"stale"', "Sat, 01 Jan 2000 00:00:00 GMT", "W/" + etag):
         r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), ("If-Range", ir)])
         assert r.status == 200 and r.body == data, ir

@@ -48,15 +48,15 @@ int main(void)
     expect("memdb.my-app.localhost", HOST_BACKEND, "memdb", -1);
     expect("2.memdb.localhost", HOST_BACKEND, "memdb", 2);
     expect("0.memdb.my-app.localhost:80", HOST_BACKEND, "memdb", 0);
-    expect("3.memdb.localhost", HOST_NO_INSTANCE, "memdb", 3);
-    expect("99.memdb.my-app.localhost", HOST_NO_INSTANCE, "memdb", 99);
+    expect("3.memdb.localhost", HOST_BACKEND, "memdb", 3);
+    expect("99.memdb.my-app.localhost", HOST_BACKEND, "memdb", 99);
     expect("0.crawler.localhost", HOST_BACKEND, "crawler", 0);
-    expect("1.crawler.localhost", HOST_NO_INSTANCE, "crawler", 1);
+    expect("1.crawler.localhost", HOST_BACKEND, "crawler", 1);
     /* The -dot- form. */
     expect("memdb-dot-my-app.localhost", HOST_BACKEND, "memdb", -1);
     expect("1-dot-memdb-dot-my-app.localhost:8080", HOST_BACKEND, "memdb", 1);
     expect("1-dot-memdb.localhost", HOST_BACKEND, "memdb", 1);
-    expect("7-dot-memdb.localhost", HOST_NO_INSTANCE, "memdb", 7);
+    expect("7-dot-memdb.localhost", HOST_BACKEND, "memdb", 7);
     /* Not backend addresses: the default version. */
     expect("unknown.localhost", HOST_DEFAULT, NULL, -1);
     expect("memdb.other-app.localhost", HOST_DEFAULT, NULL, -1);

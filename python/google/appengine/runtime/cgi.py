@@ -26,7 +26,8 @@ import re
 import sys
 import types
 
-from google.appengine.runtime import app_logs, handlers, request_state, request_threads, wsgi
+from google.appengine.runtime import DeadlineExceededError, app_logs, handlers, request_state
+from google.appengine.runtime import request_threads, wsgi
 
 _HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
@@ -237,6 +238,8 @@ def run(script, environ, max_size):
         except ScriptError as e:
             handlers.log(script, str(e))
             return _error(e.status)
+        except DeadlineExceededError:
+            raise  # answered by the master's timeout page
         except BaseException:
             if output.too_large:
                 handlers.log(script, "response not sent: longer than %d bytes" % max_size)

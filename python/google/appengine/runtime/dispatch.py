@@ -11,8 +11,10 @@ import sys
 import threading
 
 import _gaelic
-from google.appengine.runtime import app_logs, cgi, handlers, request_environ, request_state
-from google.appengine.runtime import request_threads, sandbox, wsgi
+from google.appengine.api import backends
+from google.appengine.runtime import DeadlineExceededError, app_logs, cgi, deadline, handlers
+from google.appengine.runtime import request_environ, request_state, request_threads, sandbox
+from google.appengine.runtime import wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
 _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
@@ -43,12 +45,16 @@ class _ErrorStream:
 
 def prepare_zygote():
     """Installs the process-wide hooks. No app code runs here."""
+    # The server's backends, for google.appengine.api.backends; not an
+    # environment variable apps should see.
+    backends.configure(os.environ.pop("GAELIC_BACKENDS", ""))
     request_environ.install()
     request_threads.install()
     # A WSGI handler's stdout is log output, not the response (RT9); a CGI
     # script's is its response (RT3): sys.stdout/stdin depend on the thread.
     cgi.install()
     sandbox.install()
+    deadline.install()
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
         "wsgi.errors": _ErrorStream(),
@@ -66,30 +72,44 @@ def preload():
         __import__(name)
 
 
-def _handle(request_id, script, environ, cgi_env):
-    if environ is None:  # the C side failed to build it and said why
+def _run(script, environ):
+    if handlers.is_cgi(script):
+        return cgi.run(script, environ, _gaelic.MAX_PAYLOAD)
+    app = handlers.get(script)
+    if app is None:
         return _ERROR_500
+    return wsgi.run(app, environ, _gaelic.MAX_PAYLOAD)
+
+
+def _handle(request_id, script, environ, cgi_env):
+    """Runs one request: (status, headers, body, deadline_exceeded)."""
+    if environ is None:  # the C side failed to build it and said why
+        return _ERROR_500 + (False,)
     request = request_state.Request(request_id, cgi_env)
-    request_state.enter(request, cgi_env)
+    request_state.begin(request)
     try:
         try:
-            if handlers.is_cgi(script):
-                return cgi.run(script, environ, _gaelic.MAX_PAYLOAD)
-            app = handlers.get(script)
-            if app is None:
-                return _ERROR_500
-            return wsgi.run(app, environ, _gaelic.MAX_PAYLOAD)
+            try:
+                return _run(script, environ) + (False,)
+            finally:
+                request_threads.join_all(request)
+        except DeadlineExceededError:
+            # The master answers with the app's timeout page (RT7).
+            handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
+            return _ERROR_500 + (True,)
         except wsgi.ResponseTooLarge as e:
             handlers.log(script, "response not sent: %s" % e)
-            return _ERROR_500
+            return _ERROR_500 + (False,)
         except BaseException:
             handlers.log_exception(script, "request %d failed:" % request_id)
-            return _ERROR_500
+            return _ERROR_500 + (False,)
         finally:
-            request_threads.join_all(request)
+            # From here on the deadline cannot land (send_response disarms
+            # too, for the paths that never get here).
+            _gaelic.deadline_disarm()
     finally:
         app_logs.flush_thread()
-        request_state.leave()
+        request_state.end(request)
 
 
 def _worker():
@@ -108,12 +128,15 @@ def _worker():
             return  # shutting down and nothing left to run
         request_id, script = item[0], item[1]
         try:
-            status, headers, body = _handle(*item)
-        except BaseException:
+            status, headers, body, timed_out = _handle(*item)
+        except BaseException as e:
+            # A deadline can land in the runtime itself, just before or
+            # after the handler.
+            timed_out = isinstance(e, DeadlineExceededError)
             handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
             status, headers, body = _ERROR_500
         try:
-            send_response(request_id, status, headers, body)
+            send_response(request_id, status, headers, body, timed_out)
         except BaseException as e:
             handlers.log(script, "request %d: response not sent: %s: %s"
                          % (request_id, type(e).__name__, e))

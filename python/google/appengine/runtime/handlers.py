@@ -9,7 +9,7 @@ next request retries the import.
 import importlib
 import traceback
 
-from google.appengine.runtime import app_logs
+from google.appengine.runtime import DeadlineExceededError, app_logs
 
 _apps = {}
 
@@ -65,6 +65,8 @@ def get(script):
         return None
     try:
         app = _load(script)
+    except DeadlineExceededError:
+        raise  # the request ran out of time importing it: not a broken handler
     except BaseException:
         log_exception(script, "cannot load the handler:")
         return None

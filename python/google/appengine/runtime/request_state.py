@@ -11,10 +11,11 @@ import time
 class Request:
     """What later code needs to know about the request a thread works for."""
 
-    __slots__ = ("id", "environ", "start_time", "threads", "api_cpu_us")
+    __slots__ = ("id", "environ", "start_time", "threads", "thread_id", "api_cpu_us")
 
     def __init__(self, request_id, environ):
         self.id = request_id
+        self.thread_id = threading.get_ident()
         # The request's CGI/App Engine variables: os.environ of the thread
         # that serves it.
         self.environ = environ
@@ -37,6 +38,23 @@ class _State(threading.local):
 
 _state = _State()
 
+# Worker thread ident -> the Request it serves, for the shutdown notice
+# (which must reach running requests) and deadlines.
+running = {}
+
+# Background thread ident -> its Request (google.appengine.api.
+# background_thread): they get the shutdown notice too.
+background = {}
+
+# The variables of the instance's latest request: the internal /_ah/stop
+# request is built from the instance-wide ones among them.
+_last_environ = {}
+
+# Variables that describe one request only, not the instance.
+_PER_REQUEST = ("CONTENT_LENGTH", "CONTENT_TYPE", "QUERY_STRING", "REMOTE_ADDR",
+                "REQUEST_LOG_ID", "PATH_INFO", "PATH_TRANSLATED", "REQUEST_METHOD",
+                "SCRIPT_NAME", "REQUEST_URI")
+
 
 def current():
     """The Request the calling thread works for, or None."""
@@ -51,6 +69,28 @@ def current_environ():
 def enter(request, environ):
     _state.request = request
     _state.environ = environ
+
+
+def begin(request):
+    """The calling worker thread starts serving request."""
+    global _last_environ
+    running[request.thread_id] = request
+    _last_environ = request.environ
+    enter(request, request.environ)
+
+
+def end(request):
+    running.pop(request.thread_id, None)
+    leave()
+
+
+def internal_environ(path):
+    """Variables for a request the runtime itself makes (GET path): the
+    instance-wide ones of the latest real request, none of its own."""
+    environ = {k: v for k, v in _last_environ.items()
+               if k not in _PER_REQUEST and not k.startswith(("HTTP_", "USER_"))}
+    environ.update(REQUEST_METHOD="GET", PATH_INFO=path, SCRIPT_NAME="", QUERY_STRING="")
+    return environ
 
 
 def leave():

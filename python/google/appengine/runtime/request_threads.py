@@ -13,7 +13,7 @@ import threading
 from google.appengine.runtime import request_state
 
 _original_start = threading.Thread.start
-_original_bootstrap_inner = threading.Thread._bootstrap_inner
+original_bootstrap_inner = threading.Thread._bootstrap_inner
 
 
 def _start(self):
@@ -32,10 +32,10 @@ def _bootstrap_inner(self):
     # Runs first thing in the new thread, before run().
     context = self.__dict__.pop("_gaelic_context", None)
     if context is None:
-        return _original_bootstrap_inner(self)
+        return original_bootstrap_inner(self)
     request_state.enter(*context)
     try:
-        _original_bootstrap_inner(self)
+        original_bootstrap_inner(self)
     finally:
         request_state.leave()
 

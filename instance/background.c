@@ -1,0 +1,64 @@
+#include "background.h"
+
+#include "channel_writer.h"
+#include "gaelic_module.h"
+#include "ipc.h"
+
+static int parse_id(PyObject *arg, uint32_t *id)
+{
+    unsigned long v = PyLong_AsUnsignedLong(arg);
+    if (PyErr_Occurred())
+        return -1;
+    if (v > UINT32_MAX || !(v & IPC_BACKGROUND_ID_BIT)) {
+        PyErr_SetString(PyExc_ValueError, "a background id is a u32 with the top bit set");
+        return -1;
+    }
+    *id = (uint32_t)v;
+    return 0;
+}
+
+static PyObject *send(uint16_t type, uint32_t id, int with_failed, uint32_t failed)
+{
+    if (!channel_writer_ready())
+        Py_RETURN_NONE; /* a spare instance runs no app code */
+    buf_t b = BUF_INIT;
+    long start = ipc_begin_frame(&b, type, id);
+    if (start < 0 || (with_failed && ipc_put_u32(&b, failed) < 0)) {
+        buf_free(&b);
+        return PyErr_NoMemory();
+    }
+    int rc = channel_send_frame(&b, start, NULL, 0, &gaelic_gil_hooks);
+    buf_free(&b);
+    if (rc < 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *background_started(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    uint32_t id;
+    if (parse_id(arg, &id) < 0)
+        return NULL;
+    return send(IPC_BACKGROUND_START, id, 0, 0);
+}
+
+static PyObject *background_ended(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *id_obj;
+    int failed;
+    uint32_t id;
+    if (!PyArg_ParseTuple(args, "Op:background_ended", &id_obj, &failed) ||
+        parse_id(id_obj, &id) < 0)
+        return NULL;
+    return send(IPC_BACKGROUND_END, id, 1, (uint32_t)failed);
+}
+
+PyMethodDef background_methods[] = {
+    {"background_started", background_started, METH_O,
+     "background_started(id): a background thread starts (its request log opens)."},
+    {"background_ended", background_ended, METH_VARARGS,
+     "background_ended(id, failed): it ended (its request log is complete)."},
+    {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,112 @@
+#include "thread_control.h"
+
+#include "deadline.h"
+#include "request_queue.h"
+
+static PyThreadState *find_thread(unsigned long thread_id)
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t; t = PyThreadState_Next(t))
+        if (t->thread_id == thread_id)
+            return t;
+    return NULL;
+}
+
+/* Runs in the target thread at its next trace event (a line, a call, a
+ * return), with tracing already suspended by the interpreter. Returning -1
+ * with the exception set raises it in the frame being traced. */
+static int run_once(PyObject *func, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)frame;
+    (void)what;
+    (void)arg;
+    Py_INCREF(func); /* clearing the trace drops the interpreter's reference */
+    if (_PyEval_SetTrace(PyThreadState_Get(), NULL, NULL) < 0) {
+        Py_DECREF(func);
+        return -1;
+    }
+    PyObject *r = PyObject_CallNoArgs(func);
+    Py_DECREF(func);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+int thread_control_run_pending(void)
+{
+    PyThreadState *t = PyThreadState_Get();
+    if (t->c_tracefunc != run_once)
+        return 0;
+    return run_once(t->c_traceobj, NULL, PyTrace_LINE, NULL);
+}
+
+static PyObject *call_in_thread(PyObject *self, PyObject *args)
+{
+    (void)self;
+    unsigned long thread_id;
+    PyObject *func;
+    if (!PyArg_ParseTuple(args, "kO:call_in_thread", &thread_id, &func))
+        return NULL;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "call_in_thread needs a callable");
+        return NULL;
+    }
+    PyThreadState *t = find_thread(thread_id);
+    if (!t)
+        Py_RETURN_FALSE;
+    /* A trace function the app set on that thread is replaced: requests
+     * that are being shut down do not need their debugger any more. */
+    if (_PyEval_SetTrace(t, run_once, func) < 0)
+        return NULL;
+    deadline_poke(thread_id);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *async_raise(PyObject *self, PyObject *args)
+{
+    (void)self;
+    unsigned long thread_id;
+    PyObject *exc;
+    if (!PyArg_ParseTuple(args, "kO:async_raise", &thread_id, &exc))
+        return NULL;
+    if (!PyExceptionClass_Check(exc)) {
+        PyErr_SetString(PyExc_TypeError, "async_raise needs an exception class");
+        return NULL;
+    }
+    return PyBool_FromLong(PyThreadState_SetAsyncExc(thread_id, exc) > 0);
+}
+
+static PyObject *hold(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    rq_hold();
+    Py_RETURN_NONE;
+}
+
+static PyObject *release(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    rq_done();
+    Py_RETURN_NONE;
+}
+
+static PyObject *shutting_down(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(rq_shutting_down());
+}
+
+PyMethodDef thread_control_methods[] = {
+    {"call_in_thread", call_in_thread, METH_VARARGS,
+     "call_in_thread(thread_id, func): run func() in that thread next time it runs Python."},
+    {"async_raise", async_raise, METH_VARARGS,
+     "async_raise(thread_id, exc_type): raise exc_type in that thread."},
+    {"hold", hold, METH_NOARGS, "Keep the instance from exiting at shutdown until release()."},
+    {"release", release, METH_NOARGS, "Undo one hold()."},
+    {"shutting_down", shutting_down, METH_NOARGS, "Whether IPC_SHUTDOWN has arrived."},
+    {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,31 @@
+/* What the runtime does to threads other than the calling one, and the
+ * shutdown notice's hold on the instance (BK4, API3). Part of `_gaelic`:
+ *
+ *   call_in_thread(thread_id, func) -> bool
+ *       Makes the thread run func() the next time it executes Python code
+ *       (a one-shot trace function on that thread): an exception func
+ *       raises propagates into whatever the thread was running, as with a
+ *       signal handler in the main thread. A thread sleeping in time.sleep
+ *       during a request is woken for it (deadline.h). False if no such
+ *       thread.
+ *   async_raise(thread_id, exc_type) -> bool
+ *       PyThreadState_SetAsyncExc: raises exc_type in that thread.
+ *   hold() / release()
+ *       While held, the instance does not exit at shutdown (a shutdown hook
+ *       still has to run), as if one more request were running.
+ *   shutting_down() -> bool
+ *       IPC_SHUTDOWN has arrived.
+ */
+#ifndef GAELIC_THREAD_CONTROL_H
+#define GAELIC_THREAD_CONTROL_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+extern PyMethodDef thread_control_methods[];
+
+/* GIL held: runs the call call_in_thread left for the calling thread now,
+ * if there is one. 0, or -1 with its exception set. */
+int thread_control_run_pending(void);
+
+#endif

@@ -1,0 +1,116 @@
+"""Background threads (BG1-BG3).
+
+A background thread works like a threading.Thread but is not joined at the
+end of the request that started it. It runs only on backend instances; it
+starts with a copy of its creator's os.environ, and has a request log of
+its own (/_ah/background) that its log lines go to. At most 10 run per
+instance. While one runs, its instance does not idle out; at shutdown it
+gets the notice like a request (an exception the shutdown hook raises is
+raised in it too), and the instance waits for it until the grace period
+ends.
+"""
+import itertools
+import threading
+
+import _gaelic
+from google.appengine.runtime import app_logs, request_state, request_threads
+
+MAX_THREADS = 10
+_ID_BIT = 0x80000000
+
+_lock = threading.Lock()
+_live = set()
+_ids = itertools.count(1)
+
+
+class Error(Exception):
+    """A background thread could not be started."""
+
+
+class FrontendsNotSupported(Error):
+    """Background threads run only on backend instances."""
+
+
+class BackgroundThreadLimitReachedError(Error):
+    """This instance already runs MAX_THREADS background threads."""
+
+
+def _reserve():
+    environ = request_state.current_environ()
+    if not environ or not environ.get("BACKEND_ID"):
+        raise FrontendsNotSupported(
+            "background threads run only on backend instances (backends.yaml)")
+    with _lock:
+        if len(_live) >= MAX_THREADS:
+            raise BackgroundThreadLimitReachedError(
+                "this instance already runs %d background threads" % MAX_THREADS)
+        bg_id = _ID_BIT | (next(_ids) & 0x7FFFFFFF)
+        _live.add(bg_id)
+    return bg_id, dict(environ)
+
+
+def _release(bg_id, failed):
+    with _lock:
+        _live.discard(bg_id)
+    try:
+        _gaelic.background_ended(bg_id, failed)
+    finally:
+        _gaelic.release()
+
+
+class BackgroundThread(threading.Thread):
+    """A threading.Thread that outlives the request that starts it."""
+
+    # request_threads: not one of the request's threads, not joined by it.
+    _gaelic_background = True
+
+    def start(self):
+        bg_id, environ = _reserve()
+        self._gaelic_background_context = (bg_id, environ)
+        self._gaelic_failed = False
+        _gaelic.hold()  # the instance waits for it at shutdown
+        try:
+            _gaelic.background_started(bg_id)
+        except BaseException as e:
+            with _lock:
+                _live.discard(bg_id)
+            _gaelic.release()
+            raise Error("cannot start a background thread: %s" % e) from e
+        try:
+            threading.Thread.start(self)
+        except BaseException as e:
+            _release(bg_id, True)
+            if isinstance(e, RuntimeError):
+                raise  # started twice: threading's own error
+            raise Error("cannot start a background thread: %s" % e) from e
+
+    def run(self):
+        try:
+            threading.Thread.run(self)
+        except BaseException:
+            self._gaelic_failed = True
+            raise
+
+    def _bootstrap_inner(self):
+        bg_id, environ = self._gaelic_background_context
+        request = request_state.Request(bg_id, environ)
+        request_state.enter(request, environ)
+        request_state.background[request.thread_id] = request
+        try:
+            request_threads.original_bootstrap_inner(self)
+        finally:
+            try:
+                request_threads.join_all(request)
+                app_logs.flush_thread()
+            finally:
+                request_state.background.pop(request.thread_id, None)
+                request_state.leave()
+                _release(bg_id, self._gaelic_failed)
+
+
+def start_new_background_thread(target, args, kwargs=None):
+    """Starts target(*args, **kwargs) in a background thread; returns its
+    thread id."""
+    thread = BackgroundThread(target=target, args=args, kwargs=kwargs or {})
+    thread.start()
+    return thread.ident

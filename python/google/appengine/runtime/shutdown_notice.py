@@ -1,0 +1,102 @@
+"""The shutdown notice (BK4, API3).
+
+When the master shuts an instance down (a backend stopped or updated, its
+memory over the class limit, the server exiting), the instance's main
+thread calls notice(). From then on is_shutting_down() is true, and the
+app's shutdown hook runs once:
+
+- inside the oldest running request, in that request's own thread, the next
+  time the thread runs Python code, so an exception the hook raises
+  propagates into the request as from a signal handler; the same exception
+  type is then raised in every other request thread too;
+- otherwise as an internal GET /_ah/stop request that the runtime itself
+  handles (no app handler sees it), in the main thread.
+
+The instance exits once the hook and the requests have finished; the
+master kills it when its grace period ends first.
+"""
+import functools
+import threading
+
+import _gaelic
+from google.appengine.runtime import app_logs, handlers, request_state
+
+_lock = threading.Lock()
+_hook = None
+
+
+def set_hook(hook):
+    """Installs hook (None removes it) and returns the previous one."""
+    global _hook
+    if hook is not None and not callable(hook):
+        raise TypeError("the shutdown hook must be callable, not %s" % type(hook).__name__)
+    with _lock:
+        previous, _hook = _hook, hook
+    return previous
+
+
+def is_shutting_down():
+    return _gaelic.shutting_down()
+
+
+def _request_threads(except_id):
+    """Idents of every thread working for a running request or a
+    background thread (and the threads they started), but except_id."""
+    idents = []
+    for requests in (request_state.running, request_state.background):
+        for thread_id, request in list(requests.items()):
+            idents.append(thread_id)
+            idents.extend(t.ident for t in list(request.threads) if t.is_alive())
+    return [i for i in idents if i is not None and i != except_id]
+
+
+def _internal_stop(hook):
+    """The hook as the internal /_ah/stop request: its failure is logged,
+    there is nobody to propagate it to."""
+    environ = request_state.internal_environ("/_ah/stop")
+    request = request_state.Request(0, environ)
+    request_state.enter(request, environ)
+    try:
+        hook()
+    except BaseException as e:
+        handlers.log_exception("/_ah/stop", "the shutdown hook failed:")
+        # Background threads get it as requests would.
+        for other in _request_threads(threading.get_ident()):
+            _gaelic.async_raise(other, type(e))
+    finally:
+        app_logs.flush_thread()
+        request_state.leave()
+
+
+def _in_request(hook, thread_id, request):
+    """Runs in the request's thread (see _gaelic.call_in_thread)."""
+    try:
+        if request_state.running.get(thread_id) is not request:
+            # The request ended before its thread ran Python again.
+            _internal_stop(hook)
+            return
+        try:
+            hook()
+        except BaseException as e:
+            for other in _request_threads(thread_id):
+                _gaelic.async_raise(other, type(e))
+            raise
+    finally:
+        _gaelic.release()
+
+
+def notice():
+    """Called once, in the main thread, when IPC_SHUTDOWN arrives."""
+    hook = _hook
+    if hook is None:
+        return
+    _gaelic.hold()  # released once the hook has run, wherever it runs
+    oldest_first = sorted(request_state.running.items(), key=lambda kv: kv[1].start_time)
+    for thread_id, request in oldest_first:
+        if _gaelic.call_in_thread(thread_id, functools.partial(_in_request, hook, thread_id,
+                                                               request)):
+            return
+    try:
+        _internal_stop(hook)
+    finally:
+        _gaelic.release()

@@ -1,0 +1,200 @@
+"""App for test_backends.py: reports who served a request and what its
+start requests saw."""
+import json
+import logging
+import os
+import threading
+import time
+
+from google.appengine.api import background_thread, backends, runtime
+
+import version
+
+STARTS = []
+HOG = []
+
+
+def _answer(start_response, data, status="200 OK"):
+    start_response(status, [("Content-Type", "application/json")])
+    return [json.dumps(data).encode()]
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/_ah/start":
+        STARTS.append({"backend": os.environ.get("BACKEND_ID"),
+                       "instance": os.environ.get("INSTANCE_ID"),
+                       "method": environ["REQUEST_METHOD"]})
+        return _answer(start_response, {"started": True})
+    if path == "/addr":
+        found = {"backend": backends.get_backend(), "instance": backends.get_instance(),
+                 "url": backends.get_url("memdb", 1),
+                 "https": backends.get_url("crawler", protocol="https"),
+                 "hostname": backends.get_hostname("crawler"),
+                 "leak": "GAELIC_BACKENDS" in os.environ}
+        for name, args in (("bad_backend", ("nosuch",)), ("bad_instance", ("memdb", 2)),
+                           ("not_a_number", ("memdb", "x"))):
+            try:
+                backends.get_hostname(*args)
+                found[name] = None
+            except backends.Error as e:
+                found[name] = type(e).__name__
+        try:
+            found["own"] = backends.get_url()
+        except backends.InvalidBackendError as e:
+            found["own"] = type(e).__name__
+        return _answer(start_response, found)
+    if path == "/hog":
+        # Touch the memory for real: RSS, not just address space.
+        HOG.append(bytearray(int(environ["QUERY_STRING"]) << 20))
+        for block in HOG:
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+        return _answer(start_response, {"held_mb": sum(len(b) for b in HOG) >> 20})
+    return _answer(start_response, {
+        "backend": os.environ.get("BACKEND_ID"),
+        "instance": os.environ.get("INSTANCE_ID"),
+        "pid": os.getpid(),
+        "starts": STARTS,
+        "host": environ.get("HTTP_HOST"),
+        "version": version.VERSION,
+    })
+
+
+def flaky_start(environ, start_response):
+    # The test makes starts fail by creating this file in the app folder.
+    if os.path.exists(os.path.join(os.path.dirname(__file__), "fail-start")):
+        return _answer(start_response, {"started": False}, "500 Internal Server Error")
+    STARTS.append({"backend": "flaky", "instance": os.environ.get("INSTANCE_ID")})
+    return _answer(start_response, {"started": True})
+
+
+def slow_start(environ, start_response):
+    time.sleep(1.5)
+    STARTS.append({"backend": "slow", "at": time.time()})
+    return _answer(start_response, {"started": True}, "404 Not Found")
+
+
+def _hook_ran(where):
+    logging.warning("shutdown hook ran in %s, is_shutting_down=%s, backend=%s", where,
+                    runtime.is_shutting_down(), os.environ.get("BACKEND_ID"))
+
+
+def hooks(environ, start_response):
+    """/hooks/...: the shutdown hook and is_shutting_down (BK4, API3)."""
+    path = environ["PATH_INFO"]
+    if path == "/hooks/api":
+        first = runtime.set_shutdown_hook(lambda: None)
+        second = runtime.set_shutdown_hook(None)
+        try:
+            runtime.set_shutdown_hook(42)
+            refused = None
+        except TypeError as e:
+            refused = str(e)
+        return _answer(start_response, {"first": repr(first), "second": callable(second),
+                                        "refused": refused,
+                                        "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/log":
+        runtime.set_shutdown_hook(lambda: _hook_ran(os.environ.get("PATH_INFO")))
+        return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/raise":
+        def hook():
+            _hook_ran(os.environ.get("PATH_INFO"))
+            raise KeyboardInterrupt("shutting down")
+        runtime.set_shutdown_hook(hook)
+        return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/wait":
+        # Runs until interrupted, or for 20 s; what reached it goes back.
+        deadline = time.time() + 20
+        threads_seen = []
+
+        def child():
+            try:
+                while time.time() < deadline:
+                    time.sleep(0.05)
+            except BaseException as e:
+                threads_seen.append(type(e).__name__)
+        t = threading.Thread(target=child)
+        t.start()
+        try:
+            while time.time() < deadline:
+                time.sleep(0.05)
+            outcome = "finished"
+        except BaseException as e:
+            outcome = type(e).__name__
+        t.join()
+        return _answer(start_response, {"outcome": outcome, "child": threads_seen,
+                                        "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/sleep":
+        # One long sleep: the hook still runs inside it.
+        started = time.time()
+        try:
+            time.sleep(20)
+            outcome = "finished"
+        except BaseException as e:
+            outcome = type(e).__name__
+        return _answer(start_response, {"outcome": outcome,
+                                        "slept": round(time.time() - started, 1)})
+    if path == "/hooks/stubborn":
+        # Ignores everything: only the kill at the end of the grace ends it.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                time.sleep(0.05)
+            except BaseException:
+                pass
+        return _answer(start_response, {"outcome": "finished"})
+    return _answer(start_response, {"unknown": path}, "404 Not Found")
+
+
+BG = {"done": [], "seen_env": [], "shutdown": []}
+
+
+def _bg_work(name, seconds, until_shutdown):
+    logging.info("background %s working", name)
+    BG["seen_env"].append(os.environ.get("CREATOR"))
+    os.environ["CREATOR"] = "changed by " + name  # its own copy
+    deadline = time.time() + seconds
+    try:
+        while time.time() < deadline:
+            if until_shutdown and runtime.is_shutting_down():
+                logging.warning("background %s saw the shutdown", name)
+                BG["shutdown"].append(name)
+                return
+            time.sleep(0.05)
+    except BaseException as e:
+        logging.warning("background %s interrupted by %s", name, type(e).__name__)
+        raise
+    BG["done"].append(name)
+    logging.info("background %s done", name)
+
+
+def bg(environ, start_response):
+    """/bg/...: background threads (BG1-BG3)."""
+    path = environ["PATH_INFO"]
+    query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
+    if path == "/bg/start":
+        os.environ["CREATOR"] = query.get("tag", "request")
+        started, error = [], None
+        for i in range(int(query.get("n", "1"))):
+            name = "%s-%d" % (query.get("tag", "t"), i)
+            try:
+                if query.get("api") == "class":
+                    t = background_thread.BackgroundThread(
+                        target=_bg_work, args=(name, float(query.get("secs", "1")),
+                                               query.get("until") == "shutdown"))
+                    t.start()
+                    started.append(t.ident)
+                else:
+                    started.append(background_thread.start_new_background_thread(
+                        _bg_work, [name, float(query.get("secs", "1")),
+                                   query.get("until") == "shutdown"]))
+            except background_thread.Error as e:
+                error = type(e).__name__
+                break
+        return _answer(start_response, {"started": len(started), "error": error,
+                                        "ids_are_ints": all(isinstance(i, int) for i in started),
+                                        "env_after": os.environ.get("CREATOR")})
+    if path == "/bg/status":
+        return _answer(start_response, BG)
+    return _answer(start_response, {"unknown": path}, "404 Not Found")

@@ -1,0 +1,93 @@
+"""Requests that run past their deadline, each in its own way.
+
+/ok                 which instance and thread answered (JSON)
+/work?ms=N          busy for N ms of wall time, then /ok
+/sleep?s=N          time.sleep(N), then /ok
+/busy               a Python loop that never ends
+/select?s=N         select.select on nothing for N s (default 100)
+/regex              a catastrophic regex: C code that never lets go of the GIL
+/catch              sleeps, catches DeadlineExceededError, answers 200
+/swallow            loops inside `except Exception:`, which must not catch it
+/ignore             catches DeadlineExceededError and goes on looping
+/signals?then=X     blocks every signal and tries to ignore SIGALRM, then
+                    loops (X=busy) or sleeps (X=sleep)
+/thread             starts a thread that never ends; the request waits for it
+"""
+import json
+import os
+import re
+import select
+import signal
+import threading
+import time
+import urllib.parse
+
+from google.appengine.runtime import DeadlineExceededError
+
+
+def _answer(start_response, body, status="200 OK", ctype="text/plain"):
+    start_response(status, [("Content-Type", ctype)])
+    return [body]
+
+
+def _ok(start_response):
+    return _answer(start_response, json.dumps({
+        "instance_id": os.environ.get("INSTANCE_ID"),
+        "pid": os.getpid(),
+        "thread": threading.get_ident(),
+    }).encode(), ctype="application/json")
+
+
+def _spin(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    if path == "/work":
+        _spin(float(q.get("ms", "0")) / 1000)
+    elif path == "/sleep":
+        time.sleep(float(q.get("s", "1")))
+    elif path == "/busy":
+        while True:
+            pass
+    elif path == "/select":
+        select.select([], [], [], float(q.get("s", "100")))
+    elif path == "/regex":
+        re.match(r"(a+)+$", "a" * 40 + "b")
+    elif path == "/catch":
+        try:
+            time.sleep(100)
+        except DeadlineExceededError:
+            return _answer(start_response, b"caught in time")
+    elif path == "/swallow":
+        try:
+            while True:
+                pass
+        except Exception:
+            return _answer(start_response, b"swallowed")
+    elif path == "/ignore":
+        while True:
+            try:
+                while True:
+                    pass
+            except DeadlineExceededError:
+                pass
+    elif path == "/signals":
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        except ValueError:
+            pass  # only the main thread may set handlers
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if q.get("then") == "sleep":
+            time.sleep(100)
+        else:
+            while True:
+                pass
+    elif path == "/thread":
+        threading.Thread(target=lambda: time.sleep(100)).start()
+    return _ok(start_response)

@@ -1,0 +1,459 @@
+"""Backends (BK1-BK10): backends.yaml, resident and dynamic instances, start
+requests, addressing by Host, private/public, the memory limit and the
+`gaelic backends` commands with their persistent states."""
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from harness import copy_app, pid_alive, run_gaelic, wait_pids_gone, write_app
+
+ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
+
+
+def get(srv, host, path="/", **kw):
+    """GET path with Host: HOST:PORT (HOST None: the server's own)."""
+    headers = kw.pop("headers", {})
+    if host:
+        headers["Host"] = "%s:%d" % (host, srv.port)
+    kw.setdefault("timeout", 15)
+    return requests.get(srv.url.rstrip("/") + path, headers=headers, **kw)
+
+
+def who(srv, host, **kw):
+    r = get(srv, host, **kw)
+    assert r.status_code == 200, (host, r.status_code, r.text[:300], srv.stderr_text()[-3000:])
+    return r.json()
+
+
+def backends(srv, *args):
+    return run_gaelic("backends", srv.appdir, *args, "--storage_path", srv.storage_path)
+
+
+def listing(srv):
+    """`gaelic backends list` as {name: row dict}."""
+    r = backends(srv, "list")
+    assert r.returncode == 0, r
+    rows = {}
+    for line in r.stdout.splitlines()[1:]:
+        f = line.split()
+        rows[f[0]] = {"class": f[1], "running": int(f[2].split("/")[0]),
+                      "configured": int(f[2].split("/")[1]), "state": f[3], "options": f[4],
+                      "hours": float(f[6]), "cost": float(f[7])}
+    return rows
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def wait_replaced(srv, host, pid):
+    """Waits until host is served by a process other than pid. Until the
+    master has seen the old one go, its requests get 404 (BK4)."""
+    def replaced():
+        r = get(srv, host)
+        assert r.status_code in (200, 404), r
+        return r.status_code == 200 and r.json()["pid"] != pid
+    wait_for(replaced, timeout=20, what="a replacement")
+
+
+@pytest.fixture
+def app(tmp_path):
+    return copy_app("backends", tmp_path / "app")
+
+
+@pytest.fixture
+def srv(serve, app):
+    s = serve(app, "--tier", "paid", "--instance_idle_timeout", "2")
+    # Resident backends start with the server.
+    wait_for(lambda: listing(s)["memdb"]["running"] == 2, what="memdb's instances")
+    return s
+
+
+def test_resident_instances_start_with_their_start_request(srv):
+    rows = listing(srv)
+    assert rows["memdb"]["running"] == 2 and rows["memdb"]["configured"] == 2
+    assert rows["memdb"]["class"] == "B1" and rows["memdb"]["state"] == "START"
+    assert rows["memdb"]["options"] == "resident,public"
+    seen = {}
+    for n in (0, 1):
+        w = who(srv, "%d.memdb.localhost" % n)
+        assert (w["backend"], w["instance"]) == ("memdb", str(n))
+        # Its first request was the runtime's GET /_ah/start, on that instance.
+        assert w["starts"] == [{"backend": "memdb", "instance": str(n), "method": "GET"}]
+        seen[n] = w["pid"]
+    assert seen[0] != seen[1]
+    # Without an instance number, an available instance answers.
+    assert who(srv, "memdb.localhost")["pid"] in seen.values()
+
+
+def test_dynamic_backend_starts_instances_on_demand(srv):
+    assert listing(srv)["crawler"]["running"] == 0
+    w = who(srv, "crawler.localhost")
+    assert w["backend"] == "crawler" and w["starts"][0]["backend"] == "crawler"
+    assert listing(srv)["crawler"]["running"] == 1
+    w2 = who(srv, "2.crawler.localhost")
+    assert w2["instance"] == "2" and w2["starts"] == [
+        {"backend": "crawler", "instance": "2", "method": "GET"}]
+    assert listing(srv)["crawler"]["running"] == 2
+    # Idle dynamic instances stop (--instance_idle_timeout 2 here).
+    wait_for(lambda: listing(srv)["crawler"]["running"] == 0, timeout=15, what="idle stop")
+
+
+def test_addressing_forms(srv):
+    app_id = srv.app_id
+    assert who(srv, "1.memdb.%s.localhost" % app_id)["instance"] == "1"
+    assert who(srv, "1-dot-memdb-dot-%s.localhost" % app_id)["instance"] == "1"
+    assert who(srv, "memdb-dot-%s.localhost" % app_id)["backend"] == "memdb"
+    # A bad instance number is 404; an unknown backend is the default version.
+    assert get(srv, "2.memdb.localhost").status_code == 404
+    assert get(srv, "9-dot-memdb.localhost").status_code == 404
+    assert who(srv, "nosuch.localhost")["backend"] is None
+    assert who(srv, None)["backend"] is None
+
+
+def test_private_backend_answers_admins_only(srv):
+    assert get(srv, "private.localhost").status_code == 403
+    signed_in = {"dev_appserver_login": "someone@example.com:False:1"}
+    assert get(srv, "private.localhost", cookies=signed_in).status_code == 403
+    assert who(srv, "private.localhost", cookies=ADMIN)["backend"] == "private"
+
+
+def test_clients_cannot_send_start_or_stop(srv):
+    for path in ("/_ah/start", "/_ah/stop"):
+        assert get(srv, "memdb.localhost", path).status_code == 404
+        assert get(srv, None, path).status_code == 404
+
+
+def test_failed_start_is_retried_and_no_request_gets_in(serve, app):
+    marker = os.path.join(app, "fail-start")
+    open(marker, "w").close()
+    s = serve(app, "--tier", "paid")
+    assert s.wait_stderr("backend flaky instance 0: GET /_ah/start 500", timeout=10)
+    assert s.wait_stderr("start request answered 500; the instance is stopped")
+    # Started again (BK3), with a delay that grows while it keeps failing.
+    wait_for(lambda: s.stderr_text().count("backend flaky instance 0 starting") >= 3,
+             what="retries")
+    assert listing(s)["flaky"]["running"] == 0
+    os.unlink(marker)
+    wait_for(lambda: "backend flaky instance 0 started" in s.stderr_text(), timeout=15,
+             what="a successful start")
+    w = who(s, "flaky.localhost")
+    assert w["starts"] == [{"backend": "flaky", "instance": "0"}]
+
+
+def test_slow_start_holds_requests_until_it_ends(srv):
+    # slow's start handler sleeps 1.5 s and answers 404 (which counts as
+    # started); a request arriving meanwhile waits for it.
+    w = who(srv, "slow.localhost")
+    assert len(w["starts"]) == 1 and w["starts"][0]["backend"] == "slow"
+    assert srv.wait_stderr("backend slow instance 0: GET /_ah/start 404", timeout=5)
+
+
+def test_stop_and_start_commands(srv):
+    pids = [who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)]
+    r = backends(srv, "stop", "memdb")
+    assert r.returncode == 0 and "memdb: STOP" in r.stdout
+    assert get(srv, "memdb.localhost").status_code == 404
+    assert get(srv, "0.memdb.localhost").status_code == 404
+    assert wait_pids_gone(pids, 40) == []
+    assert listing(srv)["memdb"]["state"] == "STOP"
+    assert listing(srv)["memdb"]["running"] == 0
+    r = backends(srv, "start", "memdb")
+    assert r.returncode == 0
+    wait_for(lambda: listing(srv)["memdb"]["running"] == 2, what="restart")
+    assert who(srv, "0.memdb.localhost")["pid"] not in pids
+
+
+def test_states_survive_a_restart(serve, app, tmp_path):
+    storage = str(tmp_path / "store")
+    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
+    s1.storage_path = storage
+    assert backends(s1, "stop", "memdb").returncode == 0
+    assert backends(s1, "delete", "crawler").returncode == 0
+    assert s1.stop() == 0
+    s2 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
+    s2.storage_path = storage
+    assert get(s2, "memdb.localhost").status_code == 404
+    rows = listing(s2)
+    assert rows["memdb"]["state"] == "STOP" and "crawler" not in rows
+    # A deleted backend's requests go to the default version.
+    assert who(s2, "crawler.localhost")["backend"] is None
+    assert backends(s2, "start", "memdb").returncode == 0
+    wait_for(lambda: listing(s2)["memdb"]["running"] == 2, what="memdb after start")
+
+
+def test_configure_applies_instances_and_options_live(srv):
+    pids = {who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)}
+    text = open(os.path.join(srv.appdir, "backends.yaml")).read()
+    text = text.replace("  class: B1\n  instances: 2\n  options: public",
+                        "  class: B1\n  instances: 3\n  options: failfast")
+    with open(os.path.join(srv.appdir, "backends.yaml"), "w") as f:
+        f.write(text)
+    r = backends(srv, "configure", "memdb")
+    assert r.returncode == 0, r
+    assert "3 instances, private, failfast" in r.stdout
+    wait_for(lambda: listing(srv)["memdb"]["running"] == 3, what="the third instance")
+    # No restart of the running ones; now private.
+    assert get(srv, "memdb.localhost").status_code == 403
+    assert {who(srv, "%d.memdb.localhost" % n, cookies=ADMIN)["pid"] for n in (0, 1)} == pids
+    assert who(srv, "2.memdb.localhost", cookies=ADMIN)["instance"] == "2"
+
+
+def test_memory_over_the_class_limit_shuts_the_instance_down(srv):
+    before = who(srv, "0.memdb.localhost")["pid"]
+    r = requests.get(srv.url + "hog?200", headers={"Host": "0.memdb.localhost:%d" % srv.port},
+                     timeout=30)
+    assert r.status_code == 200, r.text
+    assert srv.wait_stderr("over its class's 128 MB; shutting it down", timeout=10)
+    assert wait_pids_gone([before], 40) == []
+    wait_replaced(srv, "0.memdb.localhost", before)
+
+
+def test_instance_hours_accrue(srv):
+    time.sleep(1.5)
+    rows = listing(srv)
+    assert rows["memdb"]["hours"] > 0
+    assert rows["memdb"]["cost"] == pytest.approx(rows["memdb"]["hours"] * 0.05, abs=1e-4)
+    assert rows["crawler"]["hours"] == 0
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["list"], 2, "no gaelic server is running"),
+    (["stop"], 2, "stop needs a BACKEND name"),
+    (["list", "memdb"], 2, "list takes no BACKEND name"),
+    ([], 2, "missing APPDIR and VERB"),
+    (["list", "--bogus", "1"], 2, "unknown option '--bogus'"),
+])
+def test_command_usage_errors(app, tmp_path, args, code, message):
+    argv = ["backends"] + ([app] if args else []) + args
+    r = run_gaelic(*argv, "--storage_path", str(tmp_path / "nothing"))
+    assert r.returncode == code, r
+    assert message in r.stderr
+
+
+def test_command_errors_from_the_server(srv):
+    r = backends(srv, "stop", "nosuch")
+    assert r.returncode == 1 and "no backend named 'nosuch'" in r.stderr
+    r = backends(srv, "explode", "memdb")
+    assert r.returncode == 1 and "unknown command 'explode'" in r.stderr
+
+
+def test_bad_backends_yaml_is_refused_at_start(tmp_path):
+    app = write_app(tmp_path / "bad", "runtime: python27\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n",
+                    {"main.py": "app = None\n",
+                     "backends.yaml": "backends:\n- name: a\n  class: B3\n"})
+    r = run_gaelic("serve", app, "--port", "0")
+    assert r.returncode == 2
+    assert "backends.yaml:3:" in r.stderr
+    app2 = write_app(tmp_path / "big", "runtime: python27\nthreadsafe: true\n"
+                     "handlers:\n- url: /.*\n  script: main.app\n",
+                     {"main.py": "app = None\n",
+                      "backends.yaml": "backends:\n- name: a\n  instances: 30\n"})
+    r = run_gaelic("serve", app2, "--port", "0")
+    assert r.returncode == 2 and "the free tier allows at most 20" in r.stderr
+
+
+# ---------- shutdown (BK4, API3) ----------
+
+def hook_line(where):
+    return "shutdown hook ran in %s, is_shutting_down=True, backend=worker" % where
+
+
+def test_runtime_shutdown_api(srv):
+    r = get(srv, "worker.localhost", "/hooks/api")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"first": "None", "second": True, "shutting_down": False,
+                        "refused": "the shutdown hook must be callable, not int"}
+
+
+def test_shutdown_without_a_request_runs_the_hook_as_ah_stop(srv):
+    pid = get(srv, "worker.localhost", "/hooks/log").json()["pid"]
+    t0 = time.monotonic()
+    assert backends(srv, "stop", "worker").returncode == 0
+    assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
+    # Nothing else to wait for: the instance exits at once, not at the
+    # end of the 30-second grace.
+    assert wait_pids_gone([pid], 10) == []
+    assert time.monotonic() - t0 < 10
+
+
+def test_shutdown_hook_exception_reaches_every_request_thread(srv):
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    results = []
+
+    def waiting():
+        results.append(get(srv, "worker.localhost", "/hooks/wait", timeout=30))
+    threads = [threading.Thread(target=waiting) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # both requests are running
+    assert backends(srv, "stop", "worker").returncode == 0
+    for t in threads:
+        t.join(30)
+    assert len(results) == 2
+    for r in results:
+        assert r.status_code == 200, r.text
+        # The hook ran in one of them and raised there; the other request
+        # thread and the threads they started got the same exception.
+        assert r.json() == {"outcome": "KeyboardInterrupt", "child": ["KeyboardInterrupt"],
+                            "shutting_down": True}
+    assert srv.wait_stderr(hook_line("/hooks/wait"), timeout=5)
+    # New requests to the stopped backend get 404 at once.
+    assert get(srv, "worker.localhost", "/").status_code == 404
+
+
+def test_shutdown_hook_runs_inside_a_sleeping_request(srv):
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        get(srv, "worker.localhost", "/hooks/sleep", timeout=30)))
+    t.start()
+    time.sleep(1.0)
+    assert backends(srv, "stop", "worker").returncode == 0
+    t.join(30)
+    assert result and result[0].status_code == 200, result
+    d = result[0].json()
+    assert d["outcome"] == "KeyboardInterrupt" and d["slept"] < 10, d
+    assert srv.wait_stderr(hook_line("/hooks/sleep"), timeout=5)
+
+
+def test_running_requests_are_killed_after_the_grace(serve, app):
+    s = serve(app, "--tier", "paid", "--shutdown_timeout", "2")
+    wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
+    pid = get(s, "worker.localhost", "/hooks/log").json()["pid"]
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        get(s, "worker.localhost", "/hooks/stubborn", timeout=60)))
+    t.start()
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    assert backends(s, "stop", "worker").returncode == 0
+    t.join(30)
+    assert result and result[0].status_code == 500
+    assert time.monotonic() - t0 < 15
+    assert wait_pids_gone([pid], 10) == []
+    assert s.wait_stderr(hook_line("/hooks/stubborn"), timeout=5)
+
+
+def test_server_exit_runs_the_hook(serve, app):
+    s = serve(app, "--tier", "paid")
+    wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
+    assert get(s, "worker.localhost", "/hooks/log").status_code == 200
+    assert s.stop() == 0
+    assert hook_line("/_ah/stop") in s.stderr_text()
+
+
+def test_backends_api_builds_urls_that_reach_the_instance(srv):
+    d = get(srv, None, "/addr").json()
+    port = srv.port
+    assert d == {"backend": None, "instance": None,
+                 "url": "http://1.memdb.localhost:%d" % port,
+                 "https": "https://crawler.localhost:%d" % port,
+                 "hostname": "crawler.localhost:%d" % port, "leak": False,
+                 "bad_backend": "InvalidBackendError", "bad_instance": "InvalidInstanceError",
+                 "not_a_number": "InvalidInstanceError", "own": "InvalidBackendError"}
+    # The URL reaches that very instance.
+    host = d["url"].split("://", 1)[1].rsplit(":", 1)[0]
+    assert who(srv, host)["instance"] == "1"
+    inside = get(srv, "0.memdb.localhost", "/addr").json()
+    assert inside["backend"] == "memdb" and inside["instance"] == 0
+    assert inside["own"] == "http://memdb.localhost:%d" % port
+
+
+# ---------- update and rollback (BK6) ----------
+
+def edit_app(srv, name, old, new):
+    path = os.path.join(srv.appdir, name)
+    text = open(path).read()
+    assert old in text
+    with open(path, "w") as f:
+        f.write(text.replace(old, new))
+
+
+def test_update_starts_new_instances_with_new_code_and_config(srv):
+    old_pids = [who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)]
+    assert who(srv, "memdb.localhost")["version"] == "one"
+    edit_app(srv, "version.py", '"one"', '"second"')
+    edit_app(srv, "backends.yaml", "  class: B1\n", "  class: B2\n")
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0, r
+    assert "backend memdb: update started" in r.stdout
+    # When update returns, the new instances serve.
+    for n in (0, 1):
+        w = who(srv, "%d.memdb.localhost" % n)
+        assert w["version"] == "second" and w["pid"] not in old_pids
+        assert w["starts"] == [{"backend": "memdb", "instance": str(n), "method": "GET"}]
+    row = listing(srv)["memdb"]
+    assert row["class"] == "B2" and row["running"] == 2 and row["state"] == "START"
+    assert wait_pids_gone(old_pids, 40) == []
+    # Other backends were not touched.
+    assert who(srv, "slow.localhost")["version"] == "one"
+
+
+def test_failed_update_keeps_the_old_instances_until_rollback(srv):
+    old = who(srv, "flaky.localhost")
+    open(os.path.join(srv.appdir, "fail-start"), "w").close()
+    edit_app(srv, "version.py", '"one"', '"second"')
+    r = backends(srv, "update", "flaky")
+    assert r.returncode == 1, r
+    assert "update of flaky failed: instance 0's start request answered 500" in r.stderr
+    assert "rollback flaky" in r.stderr
+    # The old instance still serves.
+    for _ in range(3):
+        w = who(srv, "flaky.localhost")
+        assert w["pid"] == old["pid"] and w["version"] == "one"
+    assert "failed" in backends(srv, "list").stdout
+    r = backends(srv, "rollback", "flaky")
+    assert r.returncode == 0 and "rolled back" in r.stdout, r
+    assert who(srv, "flaky.localhost")["pid"] == old["pid"]
+    r = backends(srv, "rollback", "flaky")
+    assert r.returncode == 1 and "no unfinished update" in r.stderr
+
+
+def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
+    assert backends(srv, "stop", "crawler").returncode == 0
+    r = backends(srv, "update", "crawler")
+    assert r.returncode == 0 and "update done" in r.stdout, r
+    assert listing(srv)["crawler"]["state"] == "STOP"
+    assert get(srv, "crawler.localhost").status_code == 404
+
+
+def test_example_backends_app(serve):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    s = serve(os.path.join(repo, "examples", "backends"))
+    front = get(s, None, "/").json()
+    host = front["counter instance 1"].split("://", 1)[1].rsplit(":", 1)[0]
+    assert host == "1.counter.localhost"
+    assert get(s, host, "/add?n=5").json()["total"] == 5
+    assert get(s, host, "/add?n=2").json()["total"] == 7
+    assert get(s, "0.counter.localhost", "/").json()["total"] == 0
+    w = get(s, "worker.localhost", "/work?n=10").json()
+    assert w["result"] == 285 and w["warmed_at"] is not None
+    assert s.stop() == 0
+    assert "counter instance 1 shutting down with total 7" in s.stderr_text()
+
+
+def test_one_instance_shut_down_by_hand(srv):
+    pid = get(srv, "0.worker.localhost", "/hooks/log").json()["pid"]
+    r = backends(srv, "shutdown", "worker", "0")
+    assert r.returncode == 0 and "instance 0: shutting down (it starts again)" in r.stdout, r
+    assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
+    assert wait_pids_gone([pid], 10) == []
+    wait_replaced(srv, "0.worker.localhost", pid)
+    r = backends(srv, "shutdown", "worker", "1")
+    assert r.returncode == 1 and "0 to 0" in r.stderr
+    r = run_gaelic("backends", srv.appdir, "shutdown", "worker", "--storage_path",
+                   srv.storage_path)
+    assert r.returncode == 2 and "INSTANCE" in r.stderr

@@ -1,0 +1,95 @@
+"""Background threads (BG1-BG3) on the backends test app: they outlive
+their request, run only on backends, at most 10 per instance, each with its
+own os.environ and its own request log, keep a dynamic instance from idling
+out and get the shutdown notice."""
+import json
+import time
+
+from harness import run_gaelic, wait_pids_gone
+from test_backends import app, backends, get, listing, srv, wait_for, who  # noqa: F401
+
+
+def bg_start(srv, host, **params):
+    query = "&".join("%s=%s" % kv for kv in params.items())
+    r = get(srv, host, "/bg/start?" + query)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def bg_status(srv, host):
+    return get(srv, host, "/bg/status").json()
+
+
+def test_frontends_are_not_supported(srv):
+    assert bg_start(srv, None, n=1)["error"] == "FrontendsNotSupported"
+    assert bg_start(srv, None, n=1, api="class")["error"] == "FrontendsNotSupported"
+
+
+def test_thread_outlives_its_request_with_its_own_environ(srv):
+    t0 = time.monotonic()
+    d = bg_start(srv, "0.worker.localhost", n=1, secs=1.5, tag="one")
+    assert time.monotonic() - t0 < 1.2  # the request did not wait for it
+    assert d == {"started": 1, "error": None, "ids_are_ints": True, "env_after": "one"}
+    assert bg_status(srv, "0.worker.localhost")["done"] == []
+    wait_for(lambda: bg_status(srv, "0.worker.localhost")["done"] == ["one-0"], timeout=10,
+             what="the background thread")
+    st = bg_status(srv, "0.worker.localhost")
+    # It saw a copy of its creator's environ; its change stayed its own.
+    assert st["seen_env"] == ["one"]
+    d = bg_start(srv, "0.worker.localhost", n=1, secs=0.1, tag="two", api="class")
+    assert d["started"] == 1 and d["env_after"] == "two"
+
+
+def test_ten_per_instance_then_a_slot_frees(srv):
+    d = bg_start(srv, "0.worker.localhost", n=11, secs=1.0, tag="many")
+    assert d["started"] == 10 and d["error"] == "BackgroundThreadLimitReachedError"
+    assert bg_start(srv, "0.worker.localhost", n=1, secs=0.1)["error"] == \
+        "BackgroundThreadLimitReachedError"
+    wait_for(lambda: len(bg_status(srv, "0.worker.localhost")["done"]) == 10, timeout=10,
+             what="the ten threads")
+    assert bg_start(srv, "0.worker.localhost", n=1, secs=0.1)["started"] == 1
+
+
+def test_each_thread_has_its_own_request_log(srv):
+    bg_start(srv, "0.worker.localhost", n=2, secs=0.2, tag="logged")
+    wait_for(lambda: len(bg_status(srv, "0.worker.localhost")["done"]) == 2, timeout=10,
+             what="the threads")
+
+    def logged():
+        r = run_gaelic("logs", srv.appdir, "--storage_path", srv.storage_path, "--json")
+        assert r.returncode == 0, r
+        rows = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        bg_rows = [row for row in rows if row["resource"] == "/_ah/background"]
+        done = [row for row in bg_rows if row["status"] == 200]
+        return len(done) == 2 and done
+    rows = wait_for(logged, timeout=10, what="two finished background request logs")
+    names = set()
+    for row in rows:
+        messages = [line["message"] for line in row["app_logs"]]
+        assert len(messages) == 2, messages
+        names.add(messages[0].split()[1])
+        assert messages[1] == "background %s done" % messages[0].split()[1]
+        assert row["instance_id"] == "0"
+    assert names == {"logged-0", "logged-1"}
+
+
+def test_background_thread_keeps_a_dynamic_instance_alive(srv):
+    # crawler is dynamic; the fixture's --instance_idle_timeout is 2 s.
+    bg_start(srv, "0.crawler.localhost", n=1, secs=4.5, tag="busy")
+    time.sleep(3.5)
+    assert listing(srv)["crawler"]["running"] == 1
+    wait_for(lambda: bg_status(srv, "0.crawler.localhost")["done"] == ["busy-0"], timeout=10,
+             what="the thread")
+    wait_for(lambda: listing(srv)["crawler"]["running"] == 0, timeout=15, what="idle stop")
+
+
+def test_background_threads_get_the_shutdown_notice(srv):
+    pid = who(srv, "0.worker.localhost")["pid"]
+    bg_start(srv, "0.worker.localhost", n=2, secs=60, tag="watch", until="shutdown")
+    t0 = time.monotonic()
+    assert backends(srv, "stop", "worker").returncode == 0
+    assert srv.wait_stderr("background watch-1 saw the shutdown", timeout=10)
+    assert srv.wait_stderr("background watch-0 saw the shutdown", timeout=10)
+    # They ended, so the instance exits without waiting for the grace.
+    assert wait_pids_gone([pid], 10) == []
+    assert time.monotonic() - t0 < 10

@@ -1,0 +1,259 @@
+"""Request deadlines (RT7) with --deadline 1 --deadline_grace 1: at the
+deadline DeadlineExceededError lands in the request's thread (500 with the
+timeout page unless the handler catches it and answers in time); a request
+still running after the grace costs its instance, which is replaced while
+the server goes on serving. Backends have no deadline."""
+import json
+import os
+import threading
+import time
+
+import pytest
+import requests
+
+from harness import HTTP_TIMEOUT, app_path, copy_app, pid_alive, run_gaelic, write_app
+
+DEADLINE = 1.0
+GRACE = 1.0
+# Scheduling on a shared 2-core machine (and ASan) delays answers; this only
+# has to be far below the 100 s the handlers would otherwise take.
+SLACK = 2.5
+FLAGS = ("--deadline", str(DEADLINE), "--deadline_grace", str(GRACE))
+
+# The server's own 500 page, not the runtime's "The application failed".
+BUILT_IN_500 = b"<h1>500 Internal Server Error</h1>"
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(app_path("deadlines"), *FLAGS, "--max_instances", "1")
+
+
+def ok(s):
+    return s.get_json("/ok")
+
+
+def timed_get(s, path):
+    t0 = time.monotonic()
+    r = s.get(path, timeout=HTTP_TIMEOUT + 10)
+    return r, time.monotonic() - t0
+
+
+def instance_pids(s):
+    pids = []
+    for pid in s.children():
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "gaelic-instance":
+                    pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
+def wait_instances(s, n, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(instance_pids(s)) != n:
+        time.sleep(0.05)
+    return instance_pids(s)
+
+
+def assert_soft_timeout(s, path):
+    """The exception stopped the request: 500 with the server's page soon
+    after the deadline, and the same instance goes on serving."""
+    before = ok(s)
+    r, took = timed_get(s, path)
+    assert r.status_code == 500, (path, r.status_code, r.content[:300])
+    assert BUILT_IN_500 in r.content, r.content[:300]
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "%s answered after %.2fs" % (path,
+                                                                                        took)
+    after = ok(s)
+    assert after["instance_id"] == before["instance_id"], "the instance was replaced"
+    assert after["pid"] == before["pid"]
+    assert s.alive()
+
+
+def assert_killed(s, path):
+    """Nothing stopped the request: the instance is killed at the end of the
+    grace, the request gets 500, a new instance serves the next one."""
+    before = ok(s)
+    r, took = timed_get(s, path)
+    assert r.status_code == 500, (path, r.status_code, r.content[:300])
+    assert BUILT_IN_500 in r.content, r.content[:300]
+    assert DEADLINE + GRACE - 0.1 <= took < DEADLINE + GRACE + SLACK, "%.2fs" % took
+    assert s.wait_stderr("deadline exceeded: request"), s.stderr_text()[-3000:]
+    assert "the instance is killed" in s.stderr_text()
+    after = ok(s)
+    assert after["instance_id"] != before["instance_id"]
+    pids = wait_instances(s, 1)
+    assert len(pids) == 1 and before["pid"] not in pids, (before, after, pids)
+    assert not pid_alive(before["pid"]), "the killed instance is still running"
+    assert s.alive()
+
+
+def test_requests_within_the_deadline_are_unaffected(srv):
+    first = ok(srv)
+    for path in ("/sleep?s=0.5", "/work?ms=500", "/select?s=0.5"):
+        r = srv.get(path)
+        assert r.status_code == 200, (path, r.status_code, r.content[:300])
+        assert r.json()["instance_id"] == first["instance_id"]
+
+
+def test_busy_loop(srv):
+    assert_soft_timeout(srv, "/busy")
+
+
+def test_sleep_is_cut_short(srv):
+    assert_soft_timeout(srv, "/sleep?s=100")
+
+
+def test_select_on_nothing_is_cut_short(srv):
+    assert_soft_timeout(srv, "/select")
+
+
+def test_cgi_script(srv):
+    assert_soft_timeout(srv, "/cgi/sleep")
+
+
+def test_except_exception_does_not_catch_it(srv):
+    r = srv.get("/swallow")
+    assert r.status_code == 500 and b"swallowed" not in r.content, r.content[:300]
+
+
+@pytest.mark.parametrize("then", ["busy", "sleep"])
+def test_blocked_signals_change_nothing(srv, then):
+    assert_soft_timeout(srv, "/signals?then=" + then)
+
+
+def test_caught_and_answered_within_the_grace(srv):
+    before = ok(srv)
+    r, took = timed_get(srv, "/catch")
+    assert r.status_code == 200 and r.content == b"caught in time", r.content[:300]
+    assert took < DEADLINE + GRACE + SLACK
+    assert ok(srv)["instance_id"] == before["instance_id"]
+
+
+def test_catastrophic_regex_costs_the_instance(srv):
+    assert_killed(srv, "/regex")
+
+
+def test_handler_that_ignores_it_is_killed(srv):
+    assert_killed(srv, "/ignore")
+
+
+def test_thread_the_request_waits_for_is_killed(srv):
+    assert_killed(srv, "/thread")
+
+
+def test_slow_and_fast_requests_on_one_instance(srv):
+    """threadsafe: only the slow request fails; the fast ones running beside
+    it on the same instance are answered normally, before and after."""
+    first = ok(srv)
+    slow = []
+    t = threading.Thread(target=lambda: slow.append(timed_get(srv, "/sleep?s=100")))
+    t.start()
+    fast = []
+    while t.is_alive() and len(fast) < 200:
+        fast.append(srv.get("/work?ms=20"))
+    t.join(HTTP_TIMEOUT)
+    assert slow, "the slow request never finished"
+    r, took = slow[0]
+    assert r.status_code == 500 and took < DEADLINE + GRACE + SLACK, (r.status_code, took)
+    assert fast and all(f.status_code == 200 for f in fast), [f.status_code for f in fast]
+    assert {f.json()["instance_id"] for f in fast} == {first["instance_id"]}
+    assert ok(srv)["instance_id"] == first["instance_id"]
+    assert len(instance_pids(srv)) == 1
+
+
+def test_request_log_says_500(srv):
+    r = srv.get("/busy")
+    assert r.status_code == 500
+    out = srv.wait_logs("/busy", "--json")
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    busy = [row for row in rows if row["resource"] == "/busy"]
+    assert busy and all(row["status"] == 500 for row in busy), out[-2000:]
+
+
+def test_finished_requests_leave_no_stray_deadline(serve):
+    """Requests ending just before, at or after their deadline, one thread
+    answering all of them: whatever each gets, a deadline never lands in a
+    later request of that thread."""
+    s = serve(app_path("deadlines"), "--deadline", "0.3", "--deadline_grace", "1",
+              "--threads", "1", "--max_instances", "1")
+    for _ in range(5):  # the first request imports the app, which may take a while
+        first = s.get("/ok")
+        if first.status_code == 200:
+            break
+    assert first.status_code == 200, first.content[:300]
+    thread = first.json()["thread"]
+    for ms in (260, 280, 290, 295, 300, 305, 310, 320, 340):
+        r = s.get("/work?ms=%d" % ms)
+        assert r.status_code in (200, 500), (ms, r.status_code)
+        for _ in range(3):
+            r = s.get("/work?ms=30")
+            assert r.status_code == 200, (ms, r.status_code, r.content[:300])
+            assert r.json()["thread"] == thread
+    assert "the instance is killed" not in s.stderr_text()
+
+
+def test_timeout_error_handler_page(serve, tmp_path):
+    d = copy_app("deadlines", tmp_path / "app")
+    with open(os.path.join(d, "app.yaml"), "a") as f:
+        f.write("\nerror_handlers:\n- file: default.html\n- error_code: timeout\n"
+                "  file: timeout.txt\n  mime_type: text/x-timeout\n")
+    with open(os.path.join(d, "default.html"), "w") as f:
+        f.write("the default page")
+    with open(os.path.join(d, "timeout.txt"), "w") as f:
+        f.write("out of time")
+    s = serve(d, *FLAGS)
+    for path in ("/sleep?s=100", "/regex"):  # the exception, then the kill
+        r = s.get(path)
+        assert r.status_code == 500, (path, r.status_code)
+        assert r.content == b"out of time", (path, r.content[:300])
+        assert r.headers["Content-Type"] == "text/x-timeout"
+    assert s.get("/ok").status_code == 200
+
+
+def test_backends_have_no_deadline(serve, tmp_path):
+    d = copy_app("deadlines", tmp_path / "app")
+    with open(os.path.join(d, "backends.yaml"), "w") as f:
+        f.write("backends:\n- name: worker\n  instances: 1\n  options: public\n")
+    s = serve(d, "--deadline", "0.5")
+    host = {"Host": "worker.localhost:%d" % s.port}
+    r = requests.get(s.url + "sleep?s=1.5", headers=host, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, (r.status_code, r.content[:300], s.stderr_text()[-2000:])
+    assert s.get("/sleep?s=1.5").status_code == 500  # the default version has one
+
+
+def test_backend_start_request_has_no_deadline(serve, tmp_path):
+    d = write_app(tmp_path / "app", "application: slowstart\nversion: 1\nruntime: python27\n"
+                  "api_version: 1\nthreadsafe: true\nhandlers:\n- url: /.*\n  script: main.app\n",
+                  {"backends.yaml": "backends:\n- name: worker\n  instances: 1\n"
+                                    "  options: public\n  start: main.start\n",
+                   "main.py": "import time\n\n"
+                              "def start(environ, start_response):\n"
+                              "    time.sleep(1.5)\n"
+                              "    start_response('200 OK', [])\n    return [b'']\n\n"
+                              "def app(environ, start_response):\n"
+                              "    start_response('200 OK', [])\n    return [b'up']\n"})
+    s = serve(d, "--deadline", "0.5")
+    r = requests.get(s.url, headers={"Host": "worker.localhost:%d" % s.port},
+                     timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200 and r.content == b"up", (r.status_code, r.content[:300],
+                                                         s.stderr_text()[-2000:])
+    assert s.wait_stderr("GET /_ah/start 200"), s.stderr_text()[-2000:]
+    assert "past its deadline" not in s.stderr_text()
+
+
+@pytest.mark.parametrize("flag", ["--deadline", "--deadline_grace"])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "", "1e99", "nan"])
+def test_bad_deadline_values_are_refused(flag, value):
+    r = run_gaelic("serve", app_path("deadlines"), "--port", "0", flag, value)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert flag + ":" in r.stderr or "needs a value" in r.stderr, r.stderr
+    assert "serving app" not in r.stdout
+
+
+def test_help_lists_the_deadline_flags():
+    out = run_gaelic("serve", "--help").stdout
+    assert "--deadline S" in out and "--deadline_grace S" in out
