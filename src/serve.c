@@ -100,8 +100,7 @@ static const opt_def_t options[] = {
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
     {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
-     "cap instances' CPU to their class clock: off (default), auto (where the cgroup cpu "
-     "controller allows) or on (refuse to start without)"},
+     "off (default), auto or on: cap each instance's CPU to its class clock (cgroups)"},
 };
 
 /* Disarms the audit hook so that tests can check the kernel layers alone.
