@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api_call.h"
 #include "buf.h"
 #include "deadline.h"
 #include "ipc.h"
@@ -113,6 +115,19 @@ static gaelic_request_t *handle_frame(buf_t *in)
         if (rq_shutting_down())
             violation("request after IPC_SHUTDOWN", &h);
         return take_request(in, &h);
+    case IPC_API_RESULT: {
+        uint8_t *payload = malloc(h.len ? h.len : 1);
+        if (!payload) {
+            fprintf(stderr, "gaelic instance %d: out of memory for a %u-byte API result\n",
+                    (int)getpid(), h.len);
+            _exit(3);
+        }
+        take_payload(in, payload, h.len);
+        const char *why;
+        if (api_call_deliver(h.id, payload, h.len, &why) < 0)
+            violation(why, &h);
+        return NULL;
+    }
     case IPC_SHUTDOWN:
         if (h.len != 0)
             violation("IPC_SHUTDOWN with a payload", &h);

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "api_call.h"
 #include "background.h"
 #include "channel_writer.h"
 #include "deadline.h"
@@ -236,6 +237,17 @@ static PyObject *send_log(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* quota.get_request_cpu_usage (API5): the CPU time the calling worker
+ * thread has spent on its request so far, as the request log counts it;
+ * outside a request, the calling thread's own CPU time. */
+static PyObject *request_cpu_ns(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    uint64_t now = thread_cpu_ns();
+    return PyLong_FromUnsignedLongLong(cpu_request_id && cpu_mark_ns ? now - cpu_mark_ns : now);
+}
+
 static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
 {
     (void)self;
@@ -321,6 +333,8 @@ static PyMethodDef methods[] = {
     {"set_deadline_error", set_deadline_error, METH_O,
      "Set the exception class a request's deadline raises."},
     {"send_log", send_log, METH_VARARGS, "send_log(id, level, message): an app log line."},
+    {"request_cpu_ns", request_cpu_ns, METH_NOARGS,
+     "CPU nanoseconds the calling thread has spent on its request so far."},
     {"set_thread_name", set_thread_name, METH_O,
      "Name the calling OS thread (ps, top, gdb), truncated to 15 bytes."},
     {"set_wsgi_defaults", set_wsgi_defaults, METH_O,
@@ -355,7 +369,7 @@ static PyObject *PyInit__gaelic(void)
         PyModule_AddObjectRef(m, "ResponseTooLargeError", response_too_large) < 0 ||
         PyModule_AddIntConstant(m, "threads", worker_threads) < 0 ||
         PyModule_AddIntConstant(m, "MAX_PAYLOAD", IPC_MAX_PAYLOAD) < 0 ||
-        PyModule_AddObjectRef(m, "instance_id", Py_None) < 0)
+        PyModule_AddObjectRef(m, "instance_id", Py_None) < 0 || api_call_module_init(m) < 0)
         goto fail;
     return m;
 fail:

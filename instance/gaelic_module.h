@@ -26,6 +26,8 @@
  *   set_deadline_error(cls)        the class deadlines raise.
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   set_thread_name(str)           names the calling OS thread (ps, top).
+ *   request_cpu_ns()               CPU the calling worker spent on its request.
+ *   api_call, api_cancel_all, cpu_mhz: the API channel (api_call.h).
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
  *   call_in_thread, async_raise, hold, release, shutting_down:
  *       see thread_control.h

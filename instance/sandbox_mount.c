@@ -9,20 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-static int write_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    int err = errno;
-    close(fd);
-    if (n != (ssize_t)strlen(text)) {
-        errno = n < 0 ? err : EIO;
-        return -1;
-    }
-    return 0;
-}
+#include "write_file.h"
 
 /* Without root, the right to mount comes from a user namespace of our own
  * in which we keep our uid and gid (and give up supplementary groups). */

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api_call.h"
 #include "python_init.h"
 #include "zygote_args.h"
 #include "zygote_children.h"
@@ -279,6 +280,7 @@ int zygote_main(int argc, char **argv)
     zygote_t z = {.args = &args, .sig_fd = -1, .spare = {0, -1, -1}};
     if (setup_sigchld(&z) < 0)
         return 1;
+    api_call_set_cpu_mhz(args.cpu_mhz);
     if (python_init(args.python_dir, args.threads) < 0 ||
         python_libraries(args.library_modules) < 0 || python_warm() < 0 ||
         check_single_threaded() < 0)

@@ -12,7 +12,7 @@ static int usage(void)
 {
     fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
           "       [--library-modules a,b,c] [--sandbox strict|dev|off] [--memory BYTES]\n"
-          "       [--audit-hook on|off]\n"
+          "       [--audit-hook on|off] [--cpu-mhz N]\n"
           "(internal: started by gaelic serve)\n",
           stderr);
     return 2;
@@ -43,7 +43,7 @@ static int parse_size(const char *s, unsigned long long *out)
 static int parse_args(int argc, char **argv, zygote_args_t *a)
 {
     const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
-    const char *mode = "strict", *memory = NULL, *audit = "on";
+    const char *mode = "strict", *memory = NULL, *audit = "on", *mhz = "600";
     a->library_modules = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
@@ -64,6 +64,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             memory = argv[i + 1];
         else if (!strcmp(argv[i], "--audit-hook"))
             audit = argv[i + 1];
+        else if (!strcmp(argv[i], "--cpu-mhz"))
+            mhz = argv[i + 1];
         else
             return usage();
     }
@@ -82,6 +84,10 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     a->sandbox.memory_bytes = SANDBOX_DEFAULT_MEMORY;
     if (memory && parse_size(memory, &a->sandbox.memory_bytes) < 0) {
         fprintf(stderr, "gaelic zygote: bad --memory '%s'\n", memory);
+        return 2;
+    }
+    if (parse_int(mhz, 1, 1000000, &a->cpu_mhz) < 0) {
+        fprintf(stderr, "gaelic zygote: bad --cpu-mhz '%s'\n", mhz);
         return 2;
     }
     if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {

@@ -1,6 +1,6 @@
 /* The zygote's command line: `_zygote --app DIR --python DIR --threads N
  * --fd FD [--library-modules a,b,c] [--sandbox strict|dev|off]
- * [--memory BYTES] [--audit-hook on|off]` (argv[0] is "_zygote"). */
+ * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N]` (argv[0] is "_zygote"). */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
 
@@ -12,6 +12,7 @@ typedef struct {
     char app_dir[PATH_MAX];      /* absolute (realpath) */
     char python_dir[PATH_MAX];   /* absolute (realpath) */
     int threads;                 /* worker threads per instance, 1..1024 */
+    int cpu_mhz;                 /* the instance class's clock (RT12) */
     int sock;                    /* the SOCK_SEQPACKET socket to the master */
     const char *library_modules; /* "a,b,c" from dist-packages, or "" */
     sandbox_conf_t sandbox;      /* its app_dir and python_dir point above */

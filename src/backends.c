@@ -9,6 +9,7 @@
 #include "backend_state.h"
 #include "cgi_env.h"
 #include "http.h"
+#include "instance_stats.h"
 #include "log.h"
 #include "log_store.h"
 #include "router.h"
@@ -96,7 +97,7 @@ static void start_job_reset(start_job_t *sj)
     buf_reset(&sj->env);
 }
 
-static void log_start(start_job_t *sj, int status, const char *instance_id, uint32_t cpu_us)
+static void log_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
 {
     backend_rt_t *b = sj->gen->b;
     server_t *srv = b->all->srv;
@@ -115,7 +116,7 @@ static void log_start(start_job_t *sj, int status, const char *instance_id, uint
         .start_us = sj->start_us,
         .end_us = log_store_now_us(),
         .status = status,
-        .mcycles = (int64_t)cpu_us * 1200 / 1000000,
+        .mcycles = mcycles,
     };
     log_store_request(srv->logs, &r);
 }
@@ -123,10 +124,10 @@ static void log_start(start_job_t *sj, int status, const char *instance_id, uint
 static void update_progress(backend_rt_t *b, int start_ok, int index, int status);
 
 /* BK3: 200-299 or 404 means started. */
-static void finish_start(start_job_t *sj, int status, const char *instance_id, uint32_t cpu_us)
+static void finish_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
 {
     generation_t *g = sj->gen;
-    log_start(sj, status, instance_id, cpu_us);
+    log_start(sj, status, instance_id, mcycles);
     start_job_reset(sj);
     int ok = (status >= 200 && status <= 299) || status == 404;
     if (!ok)
@@ -146,7 +147,7 @@ static void start_job_done(job_t *job, const job_result_t *res)
     if (res->error_status && res->error_reason)
         log_warn("%s instance %d: start request failed: %s", sj->gen->b->log_name, sj->index,
                  res->error_reason);
-    finish_start(sj, status, res->instance_id, res->cpu_us);
+    finish_start(sj, status, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
 }
 
 /* The request an instance gets first: an empty GET /_ah/start from the
@@ -275,6 +276,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.threads = srv->cfg->threadsafe ? cfg->max_concurrent_requests : 1;
     po.max_concurrent = b->instances * po.threads;
     po.memory_limit = (size_t)cls->memory_mb << 20;
+    po.cpu_mhz = cls->cpu_mhz;
     /* The address-space limit is a backstop well above the class's memory
      * (Python reserves much more than it touches). */
     if (po.instance_memory < 2 * po.memory_limit)

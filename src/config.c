@@ -128,6 +128,14 @@ static int check_api_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
     return bad_value(d, f, v, "use up to 32 letters, digits, '_' and '.'");
 }
 
+static int check_instance_class(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                const char *s)
+{
+    if (matches_whole("F1|F2|F4|F4_1G|B1|B2|B4|B4_1G|B8", s))
+        return 0;
+    return bad_value(d, f, v, "use F1, F2, F4, F4_1G, B1, B2, B4, B4_1G or B8");
+}
+
 static int check_url(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     /* App Engine: a path ("/..."), or a regex starting with '.', '(' or '^'. */
@@ -633,7 +641,7 @@ static const yt_field_t APP_FIELDS[] = {
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
     ACCEPTED("builtins", YT_LIST),
     ACCEPTED("inbound_services", YT_LIST),
-    ACCEPTED("instance_class", YT_STRING),
+    {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     ACCEPTED("automatic_scaling", YT_MAP),
     ACCEPTED("basic_scaling", YT_MAP),
     ACCEPTED("manual_scaling", YT_MAP),
@@ -1051,6 +1059,7 @@ void config_free(app_config_t *cfg)
     free(cfg->version);
     free(cfg->runtime);
     free(cfg->api_version);
+    free(cfg->instance_class);
     free(cfg->skip_files);
     pcre2_code_free(cfg->skip_files_re);
     free(cfg);

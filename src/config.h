@@ -53,6 +53,7 @@ typedef struct {
     char *version;     /* NULL when app.yaml has none */
     char *runtime;
     char *api_version;
+    char *instance_class; /* NULL: the default (F1); checked, see instance_class.h */
     int threadsafe;
     long default_expiration; /* seconds; -1: none */
     handler_t *handlers;

@@ -18,6 +18,7 @@
 #include "error_pages.h"
 #include "gzip.h"
 #include "host_route.h"
+#include "instance_stats.h"
 #include "log.h"
 #include "log_store.h"
 #include "login.h"
@@ -191,7 +192,7 @@ static log_str_t cstr(const char *s)
 /* Each answered request: one console line (client, request line, status,
  * body bytes, latency, instance) and a request log record (RT9). */
 static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
-                        uint32_t cpu_us)
+                        int64_t mcycles)
 {
     server_t *srv = c->srv;
     if (log_min_level <= LOG_INFO) {
@@ -224,8 +225,7 @@ static void log_request(conn_t *c, int status, size_t body_len, const char *inst
         .end_us = log_store_now_us(),
         .status = status,
         .response_size = (int64_t)body_len,
-        /* App Engine's megacycles: CPU time at its 1.2 GHz reference clock. */
-        .mcycles = (int64_t)cpu_us * 1200 / 1000000,
+        .mcycles = mcycles,
     };
     log_store_request(srv->logs, &r);
 }
@@ -362,7 +362,8 @@ static void job_done(job_t *job, const job_result_t *res)
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);
-    log_request(c, code, body_len, res->instance_id, res->cpu_us);
+    /* RT12: CPU time at the instance class's clock, like cpu_usage(). */
+    log_request(c, code, body_len, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
     finish_request(c);
 }
 

@@ -38,6 +38,20 @@
  *                 no longer runs (it answered meanwhile) is ignored. Sent
  *                 once per request; past the grace the master kills the
  *                 instance.
+ *   IPC_API_CALL  instance -> master, id = call number (non-zero, unique
+ *                 among the instance's calls not yet answered; at most
+ *                 100 of them at once, BK11), see api_channel.h:
+ *                   u32   request      number of the request (or background
+ *                                      thread) the call is made for, or 0
+ *                   u32   deadline_ms  how long the caller waits (0: 60 s)
+ *                   bytes envelope     a serialized remote_api Request
+ *                                      (service_name, method, request)
+ *   IPC_API_RESULT master -> instance, same id as the call, exactly once
+ *                 per call:
+ *                   u32   cpu_us       the master's CPU time for the call
+ *                   bytes envelope     a serialized remote_api Response
+ *                                      (response, application_error or
+ *                                      rpc_error)
  *   IPC_BACKGROUND_START  instance -> master, id = a background thread's
  *                 log id (IPC_BACKGROUND_ID_BIT set, unique while it runs),
  *                 empty: it starts, with a request log of its own that its
@@ -64,6 +78,8 @@ enum ipc_type {
     IPC_LOG = 4,
     IPC_SHUTDOWN = 5,
     IPC_DEADLINE = 6,
+    IPC_API_CALL = 7,
+    IPC_API_RESULT = 8,
     IPC_BACKGROUND_START = 9,
     IPC_BACKGROUND_END = 10,
 };

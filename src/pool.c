@@ -12,7 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api_channel.h"
 #include "background_log.h"
+#include "cpu_cap.h"
+#include "instance_class.h"
+#include "instance_stats.h"
 #include "log.h"
 #include "sandbox.h"
 #include "zygote_proto.h"
@@ -53,10 +57,11 @@ struct instance {
     uint64_t last_active_ms;
     uint64_t stop_deadline_ms;
     uint64_t started_ms;
-    uint64_t rss_checked_ms;
     instance_t *next;
     instance_t *next_dirty; /* on pool->dirty: has frames to write */
     int dirty;
+    api_chan_t api;              /* API calls (API4) */
+    inst_stats_t stats;          /* CPU and memory samples (API1, API2) */
     background_log_t background; /* its running background threads (BG3) */
 };
 
@@ -81,6 +86,7 @@ struct pool {
     uint64_t respawn_at_ms;    /* resident: lost instances start again then */
     uint64_t respawn_delay_ms; /* doubles per failure up to MAX_RESPAWN_DELAY_MS */
     loop_timer_t tick;
+    int acct_mhz; /* megacycles per CPU second (pool.h cpu_cap) */
 };
 
 #define TICK_MS 250
@@ -89,7 +95,6 @@ struct pool {
 #define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
 #define MAX_RESPAWN_DELAY_MS 10000
-#define RSS_CHECK_MS 1000
 
 static void kick(pool_t *pool);
 static void instance_fail(instance_t *inst, const char *why);
@@ -179,6 +184,10 @@ static int zygote_spawn(pool_t *pool)
     argv[argc++] = memory;
     argv[argc++] = "--audit-hook";
     argv[argc++] = pool->o.audit_hook ? "on" : "off";
+    char mhz[16];
+    snprintf(mhz, sizeof mhz, "%d", pool->acct_mhz);
+    argv[argc++] = "--cpu-mhz";
+    argv[argc++] = mhz;
     if (pool->o.library_modules && *pool->o.library_modules) {
         argv[argc++] = "--library-modules";
         argv[argc++] = (char *)pool->o.library_modules;
@@ -353,11 +362,15 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             inst->pid = msg.pid;
             inst->pidfd = fd;
             pool->zy_failures = 0;
+            if (pool->o.cpu_cap && cpu_cap_add(pool->o.cpu_cap, msg.pid, pool->o.cpu_mhz) < 0)
+                log_warn("instance %u: cannot cap its CPU: %s", inst->no, strerror(errno));
             if (inst->state == I_STOPPING && inst->inflight == 0 && fd >= 0)
                 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
         } else if (msg.type == ZY_EXITED) {
             if (fd >= 0)
                 close(fd);
+            if (pool->o.cpu_cap)
+                cpu_cap_release(pool->o.cpu_cap, msg.pid);
             char how[96];
             describe_exit(msg.status, how, sizeof how);
             int clean = WIFEXITED(msg.status) && WEXITSTATUS(msg.status) == 0;
@@ -421,6 +434,53 @@ static void make_instance_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
+/* ---------- API channel and statistics ---------- */
+
+static slot_t *slot_find(instance_t *inst, uint32_t id);
+
+static void api_wake(void *owner)
+{
+    mark_dirty(owner);
+}
+
+/* The log id of a running request, or of a background thread (BG3). */
+static const char *api_log_id(void *owner, uint32_t request)
+{
+    instance_t *inst = owner;
+    if (request & IPC_BACKGROUND_ID_BIT) {
+        const char *id = background_log_id(&inst->background, request);
+        return id ? id : "";
+    }
+    const slot_t *slot = slot_find(inst, request);
+    return slot ? slot->log_id : "";
+}
+
+static void api_attach(instance_t *inst)
+{
+    pool_t *pool = inst->pool;
+    api_chan_init(&inst->api);
+    inst->api.loop = pool->loop;
+    inst->api.registry = pool->o.api;
+    inst->api.out = &inst->wbuf;
+    inst->api.wake = api_wake;
+    inst->api.log_id = api_log_id;
+    inst->api.owner = inst;
+    inst->api.caller.instance_id = inst->id;
+    inst->api.caller.cpu_mhz = pool->acct_mhz;
+    inst->api.caller.stats = &inst->stats;
+    inst_stats_init(&inst->stats);
+}
+
+/* API1, API2: a sample about every second (the tick runs more often). */
+static void sample_stats(instance_t *inst, uint64_t now)
+{
+    uint64_t cpu_ns, rss;
+    if (inst->pid <= 0 || inst->state == I_DEAD || !inst_stats_due(&inst->stats, now))
+        return;
+    if (inst_stats_read(inst->pid, &cpu_ns, &rss) == 0)
+        inst_stats_add(&inst->stats, now, cpu_ns, rss);
+}
+
 static instance_t *instance_spawn(pool_t *pool, int index)
 {
     if (pool->zy_w.fd < 0)
@@ -453,6 +513,7 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     inst->last_active_ms = pool->loop->now_ms;
     inst->started_ms = pool->loop->now_ms;
     make_instance_id(inst->id);
+    api_attach(inst);
 
     zy_msg_t msg;
     memset(&msg, 0, sizeof msg);
@@ -532,6 +593,7 @@ static void instance_fail(instance_t *inst, const char *why)
     }
     inst->state = I_DEAD;
     pool->n_alive--;
+    api_chan_close(&inst->api);
     instance_kill(inst);
     loop_del(pool->loop, &inst->w);
     close(inst->w.fd);
@@ -768,6 +830,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     job_result_t res;
     memset(&res, 0, sizeof res);
     res.instance_id = inst->id;
+    res.cpu_mhz = pool->acct_mhz;
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
     uint32_t n_headers = 0;
@@ -886,6 +949,15 @@ static int handle_frames(instance_t *inst)
         case IPC_LOG:
             rc = handle_log(inst, &h, payload);
             break;
+        case IPC_API_CALL: {
+            const char *why = NULL;
+            inst->api.caller.pid = inst->pid;
+            if (api_chan_call(&inst->api, h.id, payload, h.len, &why) < 0) {
+                instance_fail(inst, why);
+                return -1;
+            }
+            break;
+        }
         case IPC_BACKGROUND_START:
         case IPC_BACKGROUND_END:
             rc = handle_background(inst, &h, payload);
@@ -996,23 +1068,15 @@ static void slot_deadline(loop_t *loop, loop_timer_t *t)
 static void check_memory(instance_t *inst, uint64_t now)
 {
     pool_t *pool = inst->pool;
-    if (!pool->o.memory_limit || inst->pid <= 0 || inst->state == I_STOPPING ||
-        inst->state == I_DEAD || now - inst->rss_checked_ms < RSS_CHECK_MS)
-        return;
-    inst->rss_checked_ms = now;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)inst->pid);
-    FILE *f = fopen(path, "r");
-    unsigned long size_pages = 0, rss_pages = 0;
-    int got = f ? fscanf(f, "%lu %lu", &size_pages, &rss_pages) : 0;
-    if (f)
-        fclose(f);
-    size_t rss = (size_t)rss_pages * (size_t)sysconf(_SC_PAGESIZE);
-    if (got != 2 || rss <= pool->o.memory_limit)
+    /* The sample sample_stats has just taken, if any. */
+    const stats_sample_t *last = inst_stats_last(&inst->stats);
+    if (!pool->o.memory_limit || !last || last->t_ms != now || inst->state == I_STOPPING ||
+        inst->state == I_DEAD || last->rss <= pool->o.memory_limit)
         return;
     char name[160];
-    log_warn("%s uses %zu MB of memory, over its class's %zu MB; shutting it down",
-             label(inst, name, sizeof name), rss >> 20, pool->o.memory_limit >> 20);
+    log_warn("%s uses %llu MB of memory, over its class's %zu MB; shutting it down",
+             label(inst, name, sizeof name), (unsigned long long)(last->rss >> 20),
+             pool->o.memory_limit >> 20);
     instance_stop(inst);
     instance_flush(inst);
 }
@@ -1030,6 +1094,7 @@ static void tick(loop_t *loop, loop_timer_t *t)
     }
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
+        sample_stats(i, now);
         check_memory(i, now);
         if (i->state == I_DEAD || i->state == I_STOPPING) {
             if (i->state == I_STOPPING && now >= i->stop_deadline_ms)
@@ -1065,6 +1130,9 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
     pool->o = *opts;
     if (pool->o.threads < 1)
         pool->o.threads = 1;
+    if (pool->o.cpu_mhz <= 0)
+        pool->o.cpu_mhz = INSTANCE_CLASS_DEFAULT_MHZ;
+    pool->acct_mhz = pool->o.cpu_cap ? cpu_cap_host_mhz(pool->o.cpu_cap) : pool->o.cpu_mhz;
     pool->zy_w.fd = -1;
     pool->tick.cb = tick;
     return pool;

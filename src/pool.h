@@ -33,6 +33,7 @@ typedef struct {
     uint32_t body_len;
     const char *instance_id;
     uint32_t cpu_us; /* CPU time the request's thread used in the instance */
+    int cpu_mhz;     /* the instance's clock: megacycles = mcycles_from_us(cpu_us, cpu_mhz) */
 } job_result_t;
 
 typedef void (*job_done_t)(job_t *job, const job_result_t *res);
@@ -91,6 +92,13 @@ typedef struct {
     int resident;
     int failfast;
     size_t memory_limit; /* RSS over this shuts an instance down; 0: none */
+    /* API calls from instances (API4); NULL: every call is CALL_NOT_FOUND. */
+    const struct api_registry *api;
+    int cpu_mhz; /* the class's clock (RT12); 0: 600 (F1) */
+    /* Caps each instance to cpu_mhz (cpu_cap.h); NULL: accounting only.
+     * With a cap, megacycles count at the host's clock: what the instance
+     * actually ran, at most cpu_mhz per second. */
+    struct cpu_cap *cpu_cap;
     /* Called when a new instance is ready, before it takes requests: must
      * send its start request with pool_submit_start and report the answer
      * with pool_start_result. NULL: instances take requests at once. */

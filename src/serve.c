@@ -14,11 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_services.h"
 #include "app_identity.h"
 #include "backends.h"
 #include "cli_args.h"
 #include "conn.h"
 #include "control.h"
+#include "cpu_cap.h"
+#include "instance_class.h"
 #include "libraries.h"
 #include "log.h"
 #include "sandbox_startup.h"
@@ -96,12 +99,16 @@ static const opt_def_t options[] = {
      "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
+    {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
+     "off (default), auto or on: cap each instance's CPU to its class clock (cgroups)"},
 };
 
 /* Disarms the audit hook so that tests can check the kernel layers alone.
  * Not in --help; it weakens nothing the kernel enforces, and the server
  * says so loudly at every start. */
 #define TEST_DISARM_AUDIT "sandbox_test_disarm_audit"
+/* Offers the gaelic_test API service (api_test.h) to the app: for tests. */
+#define API_TEST_SERVICE "api_test_service"
 
 static void serve_usage(FILE *f)
 {
@@ -156,6 +163,7 @@ static void set_defaults(serve_opts_t *o)
     o->hostname = "localhost";
     o->tier = "free";
     o->instance_memory = SANDBOX_DEFAULT_MEMORY;
+    o->cpu_cap = "off";
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
@@ -200,7 +208,7 @@ bad:
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    static const char *const flags[] = {TEST_DISARM_AUDIT, NULL};
+    static const char *const flags[] = {TEST_DISARM_AUDIT, API_TEST_SERVICE, NULL};
     cli_arg_t arg;
     cli_kind_t kind;
     for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, &arg)) != CLI_END;) {
@@ -219,7 +227,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             continue;
         }
         if (kind == CLI_FLAG) {
-            o->test_disarm_audit = 1;
+            if (cli_is(&arg, API_TEST_SERVICE))
+                o->api_test_service = 1;
+            else
+                o->test_disarm_audit = 1;
             continue;
         }
         if (cli_is(&arg, "log_level")) {
@@ -243,6 +254,11 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         if (set_option(o, d, arg.value) < 0)
             return -1;
     }
+    if (strcmp(o->cpu_cap, "off") && strcmp(o->cpu_cap, "auto") && strcmp(o->cpu_cap, "on")) {
+        fprintf(stderr, "gaelic serve: --cpu_cap: invalid value '%s' (off, auto or on)\n",
+                o->cpu_cap);
+        return -1;
+    }
     if (strcmp(o->tier, "free") && strcmp(o->tier, "paid")) {
         fprintf(stderr, "gaelic serve: --tier: invalid value '%s' (free or paid)\n", o->tier);
         return -1;
@@ -258,6 +274,28 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         serve_usage(stderr);
         return -1;
     }
+    return 0;
+}
+
+/* --cpu_cap: auto falls back to accounting only, on refuses to start. */
+static int open_cpu_cap(const char *mode, cpu_cap_t **cap)
+{
+    *cap = NULL;
+    if (!strcmp(mode, "off"))
+        return 0;
+    char why[1024];
+    *cap = cpu_cap_open(why, sizeof why);
+    if (*cap) {
+        log_info("cpu cap: each instance is limited to its class clock on this %d MHz host (%s); "
+                 "megacycles count at %d MHz",
+                 cpu_cap_host_mhz(*cap), cpu_cap_where(*cap), cpu_cap_host_mhz(*cap));
+        return 0;
+    }
+    if (!strcmp(mode, "on")) {
+        log_error("cpu cap: not possible here (%s)", why);
+        return -1;
+    }
+    log_warn("cpu cap: not possible here (%s); CPU is only accounted", why);
     return 0;
 }
 
@@ -549,6 +587,8 @@ int serve_main(int argc, char **argv)
     if (!srv)
         return EXIT_RUNTIME;
     int rc = EXIT_RUNTIME;
+    api_registry_t *api = NULL;
+    cpu_cap_t *cap = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
@@ -656,6 +696,15 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
+    api = api_services_new(srv);
+    if (!api) {
+        log_error("out of memory for the API services");
+        goto out;
+    }
+    if (srv->o.api_test_service)
+        log_warn("the gaelic_test API service is on (--api_test_service, for tests)");
+    if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
+        goto out;
     char backends_env[8192];
     describe_backends(srv, backends_env, sizeof backends_env);
     pool_opts_t po = {
@@ -681,6 +730,9 @@ int serve_main(int argc, char **argv)
         .sandbox = srv->o.sandbox,
         .instance_memory = srv->o.instance_memory,
         .audit_hook = !srv->o.test_disarm_audit,
+        .api = api,
+        .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
+        .cpu_cap = cap,
     };
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
@@ -711,6 +763,8 @@ out:
     if (srv->pool)
         pool_free(srv->pool);
     control_close(srv->control);
+    api_registry_free(api);
+    cpu_cap_close(cap);
     backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)

@@ -44,6 +44,8 @@ typedef struct {
     const char *sandbox;       /* "strict", "dev" or "off" */
     size_t instance_memory;    /* address-space limit of an instance */
     int test_disarm_audit;     /* --sandbox_test_disarm_audit (hidden) */
+    int api_test_service;      /* --api_test_service (hidden): api_test.h */
+    const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */
     const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
     const char *tier;          /* "free" or "paid": BK9's limits */
 } serve_opts_t;

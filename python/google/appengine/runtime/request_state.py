@@ -11,7 +11,7 @@ import time
 class Request:
     """What later code needs to know about the request a thread works for."""
 
-    __slots__ = ("id", "environ", "start_time", "threads", "thread_id")
+    __slots__ = ("id", "environ", "start_time", "threads", "thread_id", "api_cpu_us")
 
     def __init__(self, request_id, environ):
         self.id = request_id
@@ -23,6 +23,8 @@ class Request:
         # threading.Thread objects started during the request; they are
         # joined before the response is sent (RT11).
         self.threads = []
+        # The master's CPU time for the request's API calls (quota).
+        self.api_cpu_us = 0
 
     def __repr__(self):
         return "<Request %d>" % self.id

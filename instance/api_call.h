@@ -1,0 +1,45 @@
+/* The instance's end of the API channel (API4, BK11; frames in ipc.h):
+ * app threads make calls, the channel reader delivers the answers.
+ *
+ * Functions added to `_gaelic`:
+ *   api_call(request, service, method, payload, deadline)
+ *       -> (kind, code, data, cpu_us)
+ *       request: the number of the request the call is made for (0: none);
+ *       service, method: str; payload: the serialized inner request
+ *       (bytes-like); deadline: seconds, None for 60. Sends one
+ *       IPC_API_CALL frame and waits, with the GIL released, for the
+ *       answer. kind 0: data is the serialized inner response; kind 1: an
+ *       ApplicationError, code and detail (str) in code/data; kind 2: an
+ *       RpcError (api_service.h's codes), likewise. cpu_us: the master's CPU
+ *       time for the call. At most API_MAX_CALLS calls are on the channel
+ *       at once; a further caller waits for one to end (within its
+ *       deadline). A call past its deadline ends with DEADLINE_EXCEEDED,
+ *       and one after api_cancel_all with CANCELLED; either way its slot
+ *       stays taken until the master's answer arrives.
+ *   api_cancel_all()    CancelApiCalls (API4): every waiting and later call
+ *                       of this instance ends with CANCELLED.
+ *   cpu_mhz             the instance's clock for megacycles (RT12). */
+#ifndef GAELIC_API_CALL_H
+#define GAELIC_API_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_MAX_CALLS 100
+/* Largest inner request an app may send. */
+#define API_MAX_REQUEST_BYTES (32u << 20)
+
+/* In the zygote, before the module is created: the instance class's clock. */
+void api_call_set_cpu_mhz(int mhz);
+
+/* Adds the functions and constants above to the module (a PyObject *;
+ * this header stays free of Python.h for the channel reader). 0 or -1. */
+struct _object;
+int api_call_module_init(struct _object *module);
+
+/* The channel reader's part: an IPC_API_RESULT frame with this id and
+ * payload (malloc'd; ownership passes here). Returns 0, or -1 with a static
+ * reason when the frame breaks the protocol. Never touches Python. */
+int api_call_deliver(uint32_t id, uint8_t *payload, size_t len, const char **why);
+
+#endif

@@ -1,0 +1,221 @@
+"""Where API calls go: a map from service name to the stub that answers it.
+
+`apiproxy` is the instance's map. Its default stub sends every call through
+the instance's channel to the master (google.appengine.runtime.apiproxy);
+tests and apps may register their own stubs for single services.
+
+    from google.appengine.api import apiproxy_stub_map
+    apiproxy_stub_map.MakeSyncCall("system", "GetSystemStats", request, response)
+    apiproxy_stub_map.apiproxy.CancelApiCalls()
+"""
+from google.appengine.runtime import apiproxy as _channel
+
+
+def _argcount(function):
+    code = getattr(function, "__code__", None)
+    if code is None:
+        code = getattr(getattr(function, "__call__", None), "__code__", None)
+        return code.co_argcount - 1 if code is not None else 4
+    count = code.co_argcount
+    return count - 1 if hasattr(function, "__self__") else count
+
+
+class ListOfHooks:
+    """Functions called before or after each call: hook(service, call,
+    request, response), with (rpc) and (rpc, error) too when the hook takes
+    five or six arguments."""
+
+    def __init__(self):
+        self.__content = []
+        self.__keys = set()
+
+    def __len__(self):
+        return len(self.__content)
+
+    def __insert(self, index, key, function, service):
+        unique = key is not None and (key, service) not in self.__keys
+        if key is not None and not unique:
+            return False
+        if key is not None:
+            self.__keys.add((key, service))
+        self.__content.insert(index, (key, function, service, _argcount(function)))
+        return True
+
+    def Append(self, key, function, service=None):
+        """Adds function last; False when key is already there for service."""
+        return self.__insert(len(self), key, function, service)
+
+    def Push(self, key, function, service=None):
+        """Adds function first; False when key is already there for service."""
+        return self.__insert(0, key, function, service)
+
+    def Clear(self):
+        self.__content = []
+        self.__keys = set()
+
+    def Call(self, service, call, request, response, rpc=None, error=None):
+        for _, function, only, argcount in self.__content:
+            if only is not None and only != service:
+                continue
+            if argcount >= 6:
+                function(service, call, request, response, rpc, error)
+            elif argcount == 5:
+                function(service, call, request, response, rpc)
+            elif error is None:
+                function(service, call, request, response)
+
+
+class APIProxyStubMap:
+    def __init__(self, default_stub=None):
+        self.__stubs = {}
+        self.__default_stub = default_stub
+        self.__precall_hooks = ListOfHooks()
+        self.__postcall_hooks = ListOfHooks()
+
+    def SetDefaultStub(self, stub):
+        self.__default_stub = stub
+
+    def GetDefaultStub(self):
+        return self.__default_stub
+
+    def RegisterStub(self, service, stub):
+        if service in self.__stubs:
+            raise AssertionError("a stub is already registered for service %r" % service)
+        self.__stubs[service] = stub
+
+    def ReplaceStub(self, service, stub):
+        self.__stubs[service] = stub
+
+    def GetStub(self, service):
+        return self.__stubs.get(service, self.__default_stub)
+
+    def GetPreCallHooks(self):
+        return self.__precall_hooks
+
+    def GetPostCallHooks(self):
+        return self.__postcall_hooks
+
+    def MakeSyncCall(self, service, call, request, response):
+        stub = self.GetStub(service)
+        if stub is None:
+            raise AssertionError("no stub for service %r" % service)
+        self.__precall_hooks.Call(service, call, request, response)
+        try:
+            stub.MakeSyncCall(service, call, request, response)
+        except Exception as e:
+            self.__postcall_hooks.Call(service, call, request, response, None, e)
+            raise
+        self.__postcall_hooks.Call(service, call, request, response)
+
+    def CancelApiCalls(self):
+        """API4: pending and later calls of this instance raise
+        apiproxy_errors.CancelledError."""
+        cancel = getattr(self.__default_stub, "CancelApiCalls", None)
+        if cancel is not None:
+            cancel()
+
+
+def GetDefaultAPIProxy():
+    return APIProxyStubMap(_channel.ChannelStub())
+
+
+apiproxy = GetDefaultAPIProxy()
+
+
+def MakeSyncCall(service, call, request, response, stubmap=None):
+    """Makes one call and fills response, or raises an apiproxy_errors
+    exception."""
+    return (stubmap or apiproxy).MakeSyncCall(service, call, request, response)
+
+
+def CreateRPC(service, stubmap=None):
+    """A new RPC object from the stub of service."""
+    stub = (stubmap or apiproxy).GetStub(service)
+    if stub is None:
+        raise AssertionError("no stub for service %r" % service)
+    if not hasattr(stub, "CreateRPC"):
+        raise AssertionError("the stub for service %r cannot make RPC objects" % service)
+    return stub.CreateRPC()
+
+
+class UserRPC:
+    """One API call as the service modules make it: make_call, then wait /
+    check_success / get_result (which runs get_result_hook)."""
+
+    IDLE, RUNNING, FINISHING = 0, 1, 2
+
+    def __init__(self, service, deadline=None, callback=None, stubmap=None):
+        self.__stubmap = stubmap or apiproxy
+        self.__service = service
+        self.__rpc = CreateRPC(service, self.__stubmap)
+        self.__rpc.deadline = deadline
+        self.__rpc.callback = self.__internal_callback
+        self.callback = callback
+        self.__method = None
+        self.__get_result_hook = None
+        self.__user_data = None
+        self.__postcall_done = False
+
+    def __internal_callback(self):
+        self.__call_postcall_hooks()
+        if self.callback is not None:
+            self.callback()
+
+    def __call_postcall_hooks(self):
+        if self.__postcall_done:
+            return
+        self.__postcall_done = True
+        self.__stubmap.GetPostCallHooks().Call(self.__service, self.__method, self.request,
+                                               self.response, self.__rpc,
+                                               self.__rpc.exception)
+
+    service = property(lambda self: self.__service)
+    method = property(lambda self: self.__method)
+    deadline = property(lambda self: self.__rpc.deadline)
+    request = property(lambda self: self.__rpc.request)
+    response = property(lambda self: self.__rpc.response)
+    state = property(lambda self: self.__rpc.state)
+    get_result_hook = property(lambda self: self.__get_result_hook)
+    user_data = property(lambda self: self.__user_data)
+
+    def make_call(self, method, request, response, get_result_hook=None, user_data=None):
+        if self.__method is not None:
+            raise AssertionError("make_call may be called only once")
+        self.__method = method
+        self.__get_result_hook = get_result_hook
+        self.__user_data = user_data
+        self.__stubmap.GetPreCallHooks().Call(self.__service, method, request, response,
+                                              self.__rpc)
+        self.__rpc.MakeCall(self.__service, method, request, response)
+
+    def wait(self):
+        self.__rpc.Wait()
+
+    def check_success(self):
+        self.wait()
+        self.__rpc.CheckSuccess()
+
+    def get_result(self):
+        if self.__get_result_hook is None:
+            self.check_success()
+            return None
+        return self.__get_result_hook(self)
+
+    @classmethod
+    def wait_any(cls, rpcs):
+        """Waits for one of rpcs (calls are synchronous here: the first
+        still running is made now) and returns it, or None."""
+        rpcs = list(rpcs)
+        for rpc in rpcs:
+            if rpc.state == cls.FINISHING:
+                return rpc
+        for rpc in rpcs:
+            if rpc.state == cls.RUNNING:
+                rpc.wait()
+                return rpc
+        return None
+
+    @classmethod
+    def wait_all(cls, rpcs):
+        for rpc in list(rpcs):
+            rpc.wait()

@@ -1,0 +1,1 @@
+"""The `system` API service's messages (system_service_pb2)."""

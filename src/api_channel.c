@@ -1,0 +1,157 @@
+#include "api_channel.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ipc.h"
+#include "log.h"
+
+struct api_pending {
+    api_call_t call; /* must stay first */
+    api_chan_t *chan;
+    api_caller_t caller;
+    uint32_t id;
+    int in_dispatch;
+    uint64_t cpu_start_ns; /* the master's CPU time spent on the call... */
+    uint64_t cpu_ns;       /* ...counted while it was dispatched */
+    loop_timer_t deadline;
+    api_pending_t *next, *prev;
+};
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void api_chan_init(api_chan_t *ch)
+{
+    memset(ch, 0, sizeof *ch);
+}
+
+static void unlink_pending(api_chan_t *ch, api_pending_t *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        ch->pending = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    ch->inflight--;
+}
+
+static void free_pending(api_pending_t *p)
+{
+    api_chan_t *ch = p->chan;
+    if (p->deadline.heap_idx)
+        loop_timer_stop(ch->loop, &p->deadline);
+    unlink_pending(ch, p);
+    free(p);
+}
+
+/* api_finish_t: IPC_API_RESULT is u32 cpu_us, bytes envelope. */
+static void finish(api_call_t *call, const char *envelope, size_t len)
+{
+    api_pending_t *p = (api_pending_t *)call;
+    api_chan_t *ch = p->chan;
+    uint64_t cpu_ns = p->in_dispatch ? thread_cpu_ns() - p->cpu_start_ns : p->cpu_ns;
+    uint64_t cpu_us = cpu_ns / 1000u;
+    size_t mark = ch->out->len;
+    long start = ipc_begin_frame(ch->out, IPC_API_RESULT, p->id);
+    if (start < 0 ||
+        ipc_put_u32(ch->out, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us) < 0 ||
+        ipc_put_bytes(ch->out, envelope, len) < 0 || ipc_end_frame(ch->out, start) < 0) {
+        ch->out->len = mark;
+        log_error("API channel: out of memory answering call %u of instance %s", p->id,
+                  ch->caller.instance_id ? ch->caller.instance_id : "?");
+    } else if (ch->wake) {
+        ch->wake(ch->owner);
+    }
+    /* While the handler runs, api_chan_call frees the call afterwards. */
+    if (!p->in_dispatch)
+        free_pending(p);
+}
+
+static void deadline_passed(loop_t *loop, loop_timer_t *t)
+{
+    (void)loop;
+    api_pending_t *p = (api_pending_t *)((char *)t - offsetof(api_pending_t, deadline));
+    if (p->call.cancel)
+        p->call.cancel(&p->call);
+    api_reply_rpc_error(&p->call, API_RPC_DEADLINE_EXCEEDED, "");
+}
+
+static int violation(const char **why, const char *reason)
+{
+    *why = reason;
+    return -1;
+}
+
+int api_chan_call(api_chan_t *ch, uint32_t id, const uint8_t *payload, size_t len, const char **why)
+{
+    ipc_reader_t r;
+    uint32_t request, deadline_ms, env_len;
+    const char *envelope;
+    ipc_reader_init(&r, payload, len);
+    if (ipc_get_u32(&r, &request) < 0 || ipc_get_u32(&r, &deadline_ms) < 0 ||
+        ipc_get_bytes(&r, &envelope, &env_len) < 0 || r.left != 0)
+        return violation(why, "malformed API call frame");
+    if (id == 0)
+        return violation(why, "API call with id 0");
+    for (api_pending_t *q = ch->pending; q; q = q->next)
+        if (q->id == id)
+            return violation(why, "API call id already in use");
+    if (ch->inflight >= API_MAX_CONCURRENT)
+        return violation(why, "more than 100 concurrent API calls");
+
+    api_pending_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return violation(why, "out of memory for an API call");
+    p->chan = ch;
+    p->id = id;
+    p->caller = ch->caller;
+    p->caller.request = request;
+    const char *log_id = ch->log_id ? ch->log_id(ch->owner, request) : NULL;
+    p->caller.log_id = log_id ? log_id : "";
+    p->call.caller = &p->caller;
+    p->call.loop = ch->loop;
+    p->call.deadline_ms = deadline_ms ? deadline_ms : API_DEFAULT_DEADLINE_MS;
+    p->call.finish = finish;
+    p->call.transport = p;
+    p->next = ch->pending;
+    if (ch->pending)
+        ch->pending->prev = p;
+    ch->pending = p;
+    ch->inflight++;
+
+    p->in_dispatch = 1;
+    p->cpu_start_ns = thread_cpu_ns();
+    int rc = api_dispatch(ch->registry, &p->call, (const uint8_t *)envelope, env_len);
+    p->cpu_ns = thread_cpu_ns() - p->cpu_start_ns;
+    p->in_dispatch = 0;
+    if (rc < 0) {
+        free_pending(p);
+        return violation(why, "malformed remote_api envelope in an API call");
+    }
+    if (p->call.answered) {
+        free_pending(p);
+        return 0;
+    }
+    /* Asynchronous: it answers later, or at its deadline. */
+    p->deadline.cb = deadline_passed;
+    loop_timer_start(ch->loop, &p->deadline, p->call.deadline_ms);
+    return 0;
+}
+
+void api_chan_close(api_chan_t *ch)
+{
+    while (ch->pending) {
+        api_pending_t *p = ch->pending;
+        if (p->call.cancel)
+            p->call.cancel(&p->call);
+        free_pending(p);
+    }
+}

@@ -1,0 +1,36 @@
+/* Capping each instance's CPU to its class clock (RT12), with the kernel's
+ * cgroup cpu controller where this server may use it: cgroup v2 (cpu.max)
+ * or v1 (cpu.cfs_quota_us). The server makes a cgroup of its own under the
+ * one it runs in ("gaelic-PID") and one child per instance process
+ * ("pid-N") limited to class MHz / host MHz of a CPU, so an instance can
+ * execute no more cycles per second than its class's processor would.
+ *
+ * That needs write access to the cgroup tree (root, or a delegated
+ * subtree); without it cpu_cap_open says why and the caller only accounts
+ * CPU. Everything here runs in the master's event loop. */
+#ifndef GAELIC_CPU_CAP_H
+#define GAELIC_CPU_CAP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct cpu_cap cpu_cap_t;
+
+/* NULL when capping is not possible here, with the reason in why. */
+cpu_cap_t *cpu_cap_open(char *why, size_t n);
+
+/* "cgroup v1 cpu at /sys/fs/cgroup/cpu/gaelic-12" */
+const char *cpu_cap_where(const cpu_cap_t *c);
+/* The host CPU's clock in MHz (from /proc/cpuinfo). */
+int cpu_cap_host_mhz(const cpu_cap_t *c);
+
+/* Moves process pid into a new cgroup limited to mhz worth of CPU time.
+ * Returns 0, or -1 with errno set. */
+int cpu_cap_add(cpu_cap_t *c, pid_t pid, int mhz);
+/* Process pid has exited: its cgroup is removed (now or, if the kernel
+ * still counts it, at a later cpu_cap_release or cpu_cap_close). */
+void cpu_cap_release(cpu_cap_t *c, pid_t pid);
+/* Removes every cgroup made here. c may be NULL. */
+void cpu_cap_close(cpu_cap_t *c);
+
+#endif

@@ -1,0 +1,264 @@
+"""App for test_api_channel.py: API calls through the channel to the master
+(API4), runtime statistics (API1, API2) and quota figures (API5). Every
+path answers JSON."""
+import json
+import os
+import stat
+import struct
+import threading
+import time
+import urllib.parse
+
+from google.appengine.api import api_base_pb2, apiproxy_stub_map, quota, runtime
+from google.appengine.api.system import system_service_pb2
+from google.appengine.runtime import apiproxy_errors
+
+_kept = []  # allocations that outlive their request
+
+
+def _error(e):
+    out = {"error": type(e).__name__, "message": str(e)}
+    if isinstance(e, apiproxy_errors.ApplicationError):
+        out.update(code=e.application_error, detail=e.error_detail, args=list(e.args))
+    return out
+
+
+def _call(service, method, request, response):
+    try:
+        apiproxy_stub_map.MakeSyncCall(service, method, request, response)
+    except apiproxy_errors.Error as e:
+        return _error(e)
+    return {"ok": True}
+
+
+def _figures():
+    cpu, mem = runtime.cpu_usage(), runtime.memory_usage()
+    return {
+        "cpu": {"total": cpu.total, "rate1m": cpu.rate1m, "rate10m": cpu.rate10m,
+                "total_call": cpu.total(), "rate1m_call": cpu.rate1m()},
+        "memory": {"current": mem.current, "average1m": mem.average1m,
+                   "average10m": mem.average10m, "current_call": mem.current()},
+        "process_time": time.process_time(),
+        "pid": os.getpid(),
+    }
+
+
+def stats(q):
+    return _figures()
+
+
+def raw_stats(q):
+    response = system_service_pb2.GetSystemStatsResponse()
+    out = _call("system", "GetSystemStats", system_service_pb2.GetSystemStatsRequest(), response)
+    out["has_cpu"] = response.HasField("cpu")
+    out["has_memory"] = response.HasField("memory")
+    out["cpu"] = {n: getattr(response.cpu, n) for n in ("total", "rate1m", "rate10m")}
+    out["memory"] = {n: getattr(response.memory, n) for n in ("current", "average1m", "average10m")}
+    return out
+
+
+def burn(q):
+    """Burns CPU in this thread for `cpu` seconds of CPU time, then reports
+    the figures and how much the request used by quota's count."""
+    end = time.thread_time() + float(q.get("cpu", "0.5"))
+    n = 0
+    while time.thread_time() < end:
+        n += sum(i * i for i in range(1000))
+    out = _figures()
+    out["request_mcycles"] = quota.get_request_cpu_usage()
+    out["request_log_id"] = os.environ.get("REQUEST_LOG_ID")
+    return out
+
+
+def alloc(q):
+    n = int(q.get("mb", "64")) << 20
+    _kept.append(b"x" * n)  # written, so resident
+    return _figures()
+
+
+def free(q):
+    del _kept[:]
+    return {"freed": True}
+
+
+def unknown(q):
+    return _call(q.get("service", "no_such_service"), q.get("method", "Nope"),
+                 api_base_pb2.VoidProto(), api_base_pb2.VoidProto())
+
+
+def app_error(q):
+    request = api_base_pb2.VoidProto()
+    raw = _RawMessage(b"\x08" + bytes([int(q.get("code", "7"))]) + b"\x12\x04oops")
+    out = _call("gaelic_test", "Fail", raw, request)
+    return out
+
+
+class _RawMessage:
+    """Any object with SerializeToString works as a request."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def SerializeToString(self):
+        return self.data
+
+
+def echo(q):
+    request = api_base_pb2.StringProto(value=q.get("text", "héllo"))
+    response = api_base_pb2.StringProto()
+    out = _call("gaelic_test", "Echo", request, response)
+    out["value"] = response.value
+    return out
+
+
+def bad_request(q):
+    """A request the service cannot parse: ArgumentError."""
+    return _call("system", "GetSystemStats", _RawMessage(b"\xff\xff"), api_base_pb2.VoidProto())
+
+
+def delay(q):
+    return _call("gaelic_test", "Delay", api_base_pb2.Integer32Proto(value=int(q["ms"])),
+                 api_base_pb2.VoidProto())
+
+
+def concurrent(q):
+    """n threads each hold a Delay call open at once: more than the 100
+    calls an instance may have on its channel."""
+    n, ms = int(q.get("n", "150")), int(q.get("ms", "300"))
+    results = [None] * n
+
+    def one(i):
+        results[i] = delay({"ms": ms})
+
+    # Small stacks: 150 default ones do not fit the instance's address space.
+    threading.stack_size(256 << 10)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"ok": sum(1 for r in results if r.get("ok")), "results": results[:3],
+            "failed": [r for r in results if not r.get("ok")][:3]}
+
+
+def deadline(q):
+    rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=float(q.get("deadline", "0.3")))
+    rpc.make_call("Delay", api_base_pb2.Integer32Proto(value=int(q.get("ms", "3000"))),
+                  api_base_pb2.VoidProto())
+    try:
+        rpc.get_result()
+    except apiproxy_errors.Error as e:
+        return _error(e)
+    return {"ok": True}
+
+
+def cancel(q):
+    """CancelApiCalls while another thread waits for a slow call; then a
+    new call. Cancelling holds for the rest of the instance's life."""
+    pending = {}
+
+    def slow():
+        pending.update(delay({"ms": q.get("ms", "5000")}))
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(float(q.get("after", "0.5")))
+    apiproxy_stub_map.apiproxy.CancelApiCalls()
+    t.join()
+    after = _call("system", "GetSystemStats", system_service_pb2.GetSystemStatsRequest(),
+                  system_service_pb2.GetSystemStatsResponse())
+    return {"pending": pending, "after": after}
+
+
+def quota_figures(q):
+    for _ in range(int(q.get("calls", "20"))):
+        runtime.cpu_usage()
+    return {
+        "to_seconds": quota.megacycles_to_cpu_seconds(2400),
+        "to_megacycles": quota.cpu_seconds_to_megacycles(1.5),
+        "request": quota.get_request_cpu_usage(),
+        "api": quota.get_request_api_cpu_usage(),
+    }
+
+
+def _channel_fd():
+    for fd in range(64):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                return fd
+        except OSError:
+            continue
+    raise LookupError("no socket among the open descriptors")
+
+
+def _frame(type_, id_, payload):
+    return struct.pack("<IHHI", len(payload), type_, 0, id_) + payload
+
+
+def raw_garbage(q):
+    """An IPC_API_CALL frame whose payload is too short."""
+    os.write(_channel_fd(), _frame(7, 5, b"\x01\x02"))
+    time.sleep(5)  # the master kills this instance meanwhile
+    return {"survived": True}
+
+
+def raw_envelope(q):
+    """A well-framed call whose remote_api envelope is not protobuf."""
+    payload = struct.pack("<III", 0, 0, 3) + b"\xff\xff\xff"
+    os.write(_channel_fd(), _frame(7, 5, payload))
+    time.sleep(5)
+    return {"survived": True}
+
+
+def raw_flood(q):
+    """101 calls on the channel at once, bypassing the instance's limit."""
+    envelope = (b"\x12\x0bgaelic_test" + b"\x1a\x05Delay" + b"\x22\x03\x08\xd0\x0f")
+    payload = struct.pack("<III", 0, 0, len(envelope)) + envelope
+    os.write(_channel_fd(), b"".join(_frame(7, i, payload) for i in range(1, 102)))
+    time.sleep(5)
+    return {"survived": True}
+
+
+class _LocalStub:
+    """A stub registered for one service answers it instead of the master."""
+
+    def MakeSyncCall(self, service, call, request, response):
+        response.value = "%s.%s from the local stub" % (service, call)
+
+
+_hooked = []
+apiproxy_stub_map.apiproxy.RegisterStub("local_test", _LocalStub())
+apiproxy_stub_map.apiproxy.GetPreCallHooks().Append(
+    "count", lambda service, call, request, response: _hooked.append(service))
+
+
+def local_stub(q):
+    response = api_base_pb2.StringProto()
+    apiproxy_stub_map.MakeSyncCall("local_test", "Hello", api_base_pb2.VoidProto(), response)
+    return {"value": response.value, "hooked": _hooked[-1:]}
+
+
+def sleep(q):
+    time.sleep(float(q.get("s", "3")))
+    return {"slept": True, "pid": os.getpid()}
+
+
+ROUTES = {
+    "/local_stub": local_stub, "/sleep": sleep,
+    "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
+    "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
+    "/delay": delay, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
+    "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
+    "/raw_flood": raw_flood,
+}
+
+
+def app(environ, start_response):
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    handler = ROUTES.get(environ["PATH_INFO"])
+    if handler is None:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"no such path"]
+    body = json.dumps(handler(q)).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]

@@ -1,0 +1,309 @@
+"""The API channel (API4, BK11), runtime statistics (API1, API2, API6,
+RT12) and quota (API5): apps call services through
+apiproxy_stub_map.MakeSyncCall over their instance's channel to the master,
+which answers system.GetSystemStats from its own measurements of the
+instance process. The hidden --api_test_service flag adds the gaelic_test
+service (Delay, Echo, Fail) to hold calls open and make them fail."""
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+import pytest
+
+from harness import REPO, app_path, copy_app, run_gaelic
+
+APP = app_path("api_channel")
+TEST_SERVICE = "--api_test_service"
+F1_MHZ = 600
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(APP, TEST_SERVICE)
+
+
+def get(srv, path):
+    return srv.get_json(path)
+
+
+# ---------------------------------------------------------------- calls
+
+def test_get_system_stats_returns_real_figures(srv):
+    raw = get(srv, "/raw_stats")
+    assert raw["ok"] and raw["has_cpu"] and raw["has_memory"], raw
+    assert raw["cpu"]["total"] > 0
+    assert raw["cpu"]["rate1m"] >= 0 and raw["cpu"]["rate10m"] >= 0
+    # An instance of the runtime takes a few MB, and far less than its limit.
+    assert 2 < raw["memory"]["current"] < 1024
+    assert raw["memory"]["average1m"] > 0 and raw["memory"]["average10m"] > 0
+
+
+def test_cpu_is_process_cpu_time_at_the_class_clock(srv):
+    s = get(srv, "/stats")
+    # total is read by the master just before the app reads its own
+    # process CPU time: megacycles = CPU seconds x 600 MHz (F1).
+    ratio = s["cpu"]["total"] / (s["process_time"] * F1_MHZ)
+    assert 0.8 < ratio <= 1.001, s
+
+
+def test_figures_read_as_attributes_and_accessors(srv):
+    s = get(srv, "/stats")
+    assert s["cpu"]["total"] == s["cpu"]["total_call"]
+    assert s["cpu"]["rate1m"] == s["cpu"]["rate1m_call"]
+    assert s["memory"]["current"] == s["memory"]["current_call"]
+
+
+def test_unknown_service_or_method_is_call_not_found(srv):
+    r = get(srv, "/unknown?service=no_such_service&method=Nope")
+    assert r["error"] == "CallNotFoundError", r
+    assert r["message"] == "The API package 'no_such_service' or call 'Nope()' was not found."
+    r = get(srv, "/unknown?service=system&method=NoSuchMethod")
+    assert r["error"] == "CallNotFoundError", r
+
+
+def test_service_error_is_application_error(srv):
+    r = get(srv, "/app_error?code=7")
+    assert r == {"error": "ApplicationError", "message": "ApplicationError: 7 oops", "code": 7,
+                 "detail": "oops", "args": [7]}
+
+
+def test_unparsable_request_is_argument_error(srv):
+    r = get(srv, "/bad_request")
+    assert r["error"] == "ArgumentError", r
+    assert "system.GetSystemStats()" in r["message"]
+
+
+def test_payload_round_trip(srv):
+    assert get(srv, "/echo?text=h%C3%A9llo%20%E2%82%AC")["value"] == "héllo €"
+
+
+def test_registered_stub_answers_its_service_and_hooks_run(srv):
+    r = get(srv, "/local_stub")
+    assert r == {"value": "local_test.Hello from the local stub", "hooked": ["local_test"]}
+
+
+def test_call_past_its_deadline(srv):
+    r = get(srv, "/deadline?deadline=0.3&ms=3000")
+    assert r["error"] == "DeadlineExceededError", r
+    assert r["message"].startswith("The API call gaelic_test.Delay() took too long")
+
+
+def test_more_than_100_concurrent_calls_wait_for_a_slot(srv):
+    pid = get(srv, "/stats")["pid"]
+    # 150 threads each hold a 300 ms call: the instance keeps at most 100 on
+    # its channel (the master would kill it for the 101st), the others wait.
+    r = get(srv, "/concurrent?n=150&ms=300")
+    assert r["ok"] == 150, r
+    assert get(srv, "/stats")["pid"] == pid
+    assert "lost" not in srv.stderr_text()
+
+
+def test_quota_conversions_and_request_figures(srv):
+    r = get(srv, "/quota?calls=20")
+    assert r["to_seconds"] == 2.0
+    assert r["to_megacycles"] == 1800
+    assert r["request"] >= 0 and r["api"] >= 0
+    burn = get(srv, "/burn?cpu=0.3")
+    # 0.3 s of the thread's CPU at 600 MHz is at least 180 megacycles.
+    assert burn["request_mcycles"] >= 0.3 * F1_MHZ * 0.99, burn
+
+
+# ---------------------------------------------------------------- statistics
+
+def test_cpu_rate_rises_under_load_and_falls_after(serve):
+    srv = serve(APP)
+    before = get(srv, "/stats")
+    burn = get(srv, "/burn?cpu=1.0")
+    # The burn's CPU second, at 600 MHz.
+    assert burn["cpu"]["total"] - before["cpu"]["total"] >= 1.0 * F1_MHZ * 0.99
+    assert burn["cpu"]["rate1m"] > before["cpu"]["rate1m"]
+    assert burn["cpu"]["rate10m"] > before["cpu"]["rate10m"]
+    assert burn["cpu"]["rate1m"] <= burn["cpu"]["total"]
+    time.sleep(3)
+    after = get(srv, "/stats")
+    assert after["cpu"]["rate1m"] < burn["cpu"]["rate1m"], (burn, after)
+    assert after["cpu"]["rate10m"] < burn["cpu"]["rate10m"], (burn, after)
+    assert after["cpu"]["total"] >= burn["cpu"]["total"]
+
+    # The request log counts the same megacycles (RT12).
+    rid = burn["request_log_id"]
+    out = srv.wait_logs(rid, "--json", "--limit", "0")
+    entry = [e for e in map(json.loads, out.splitlines()) if e["request_id"] == rid]
+    assert entry, out
+    logged = entry[0]["mcycles"]
+    assert burn["request_mcycles"] <= logged <= burn["request_mcycles"] * 1.5 + 30, (burn, entry)
+
+
+def test_memory_grows_with_a_big_allocation(serve):
+    srv = serve(APP)
+    before = get(srv, "/stats")["memory"]
+    after = get(srv, "/alloc?mb=64")["memory"]
+    assert after["current"] >= before["current"] + 60, (before, after)
+    time.sleep(2.5)  # a few samples of the new size
+    later = get(srv, "/stats")["memory"]
+    assert later["current"] >= before["current"] + 60
+    assert before["average1m"] < later["average1m"] <= later["current"] + 0.01
+    get(srv, "/free")
+
+
+def test_instance_class_sets_the_clock(serve, tmp_path):
+    app = copy_app("api_channel", tmp_path / "f4")
+    with open(os.path.join(app, "app.yaml"), "a") as f:
+        f.write("instance_class: F4\n")
+    srv = serve(app)
+    s = get(srv, "/stats")
+    ratio = s["cpu"]["total"] / (s["process_time"] * 2400)
+    assert 0.8 < ratio <= 1.001, s
+
+
+def test_backend_class_sets_the_clock(serve, tmp_path):
+    app = copy_app("api_channel", tmp_path / "b4")
+    with open(os.path.join(app, "backends.yaml"), "w") as f:
+        f.write("backends:\n- name: worker\n  class: B4\n  options: public\n")
+    srv = serve(app)
+    r = srv.get("/stats", headers={"Host": "worker.localhost:%d" % srv.port})
+    assert r.status_code == 200, (r.status_code, r.text[:300], srv.stderr_text()[-2000:])
+    s = r.json()
+    ratio = s["cpu"]["total"] / (s["process_time"] * 2400)
+    assert 0.8 < ratio <= 1.001, s
+
+
+def test_bad_instance_class_is_refused(tmp_path):
+    app = copy_app("api_channel", tmp_path / "bad")
+    with open(os.path.join(app, "app.yaml"), "a") as f:
+        f.write("instance_class: F3\n")
+    r = run_gaelic("serve", app, "--port", "0")
+    assert r.returncode == 2
+    assert "app.yaml:10:" in r.stderr and "instance_class" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------- cancelling
+
+def test_cancel_api_calls(serve):
+    srv = serve(APP, TEST_SERVICE)
+    r = get(srv, "/cancel?ms=5000&after=0.5")
+    # The call waiting in another thread, and the next one, are cancelled.
+    assert r["pending"]["error"] == "CancelledError", r
+    assert r["pending"]["message"] == "The API call gaelic_test.Delay() was explicitly cancelled."
+    assert r["after"]["error"] == "CancelledError", r
+    # For the rest of the instance's life.
+    assert get(srv, "/unknown?service=system&method=GetSystemStats")["error"] == "CancelledError"
+
+
+# ---------------------------------------------------------------- an untrusted channel
+
+@pytest.mark.parametrize("path, reason", [
+    ("/raw_garbage", "malformed API call frame"),
+    ("/raw_envelope", "malformed remote_api envelope"),
+    ("/raw_flood", "more than 100 concurrent API calls"),
+])
+def test_bad_api_frames_kill_only_that_instance(serve, path, reason):
+    # One request at a time per instance: a second instance takes the bad
+    # frame while the first one keeps serving a slow request.
+    srv = serve(APP, TEST_SERVICE, "--threads", "1", "--max_instances", "2")
+    first = get(srv, "/stats")["pid"]
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=srv.get("/sleep?s=3")))
+    t.start()
+    time.sleep(0.5)
+    r = srv.get(path)
+    assert r.status_code == 500
+    assert srv.wait_stderr(reason), srv.stderr_text()[-2000:]
+    t.join()
+    assert slow["r"].status_code == 200 and slow["r"].json()["pid"] == first
+    assert srv.alive()
+    assert get(srv, "/stats")["pid"] > 0
+
+
+# ---------------------------------------------------------------- messages
+
+@pytest.fixture(scope="module")
+def proto():
+    sys.path.insert(0, os.path.join(REPO, "python"))
+    try:
+        from google.appengine.runtime import proto as module
+        from google.appengine.api import api_base_pb2
+        from google.appengine.api.system import system_service_pb2
+        yield module, api_base_pb2, system_service_pb2
+    finally:
+        sys.path.remove(os.path.join(REPO, "python"))
+
+
+def test_messages_serialize_like_protobuf(proto):
+    module, base, system = proto
+    r = system.GetSystemStatsResponse()
+    r.cpu.total = 1.5
+    r.memory.current = 2
+    assert r.SerializeToString() == (b"\x0a\x09\x11" + b"\0" * 6 + b"\xf8\x3f"
+                                     + b"\x12\x09\x09" + b"\0" * 7 + b"\x40")
+    back = system.GetSystemStatsResponse.FromString(r.SerializeToString())
+    assert back == r and back.HasField("cpu") and back.cpu.total == 1.5
+    assert not system.GetSystemStatsResponse().HasField("cpu")
+    assert base.Integer32Proto(value=-1).SerializeToString() == b"\x08" + b"\xff" * 9 + b"\x01"
+    assert base.Integer32Proto.FromString(b"\x08" + b"\xff" * 9 + b"\x01").value == -1
+    assert base.StringProto(value="é").SerializeToString() == b"\x0a\x02\xc3\xa9"
+    # Unknown fields are skipped; required fields are checked on the way out.
+    assert base.StringProto.FromString(b"\x10\x05\x0a\x01x\x1a\x00").value == "x"
+    with pytest.raises(module.EncodeError):
+        base.StringProto().SerializeToString()
+    with pytest.raises(module.DecodeError):
+        base.StringProto.FromString(b"\x0a\x05ab")
+    with pytest.raises(TypeError):
+        base.Integer32Proto().value = "1"
+    with pytest.raises(AttributeError):
+        r.cpu = system.SystemStat()
+
+
+# ---------------------------------------------------------------- the CPU cap
+
+def _cgroup_of(pid, controller):
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            ident, controllers, path = line.rstrip("\n").split(":", 2)
+            if controller in controllers.split(",") or (controller == "" and ident == "0"):
+                return path
+    return None
+
+
+def test_cpu_cap_limits_instances_to_their_class_clock(serve):
+    srv = serve(APP, "--cpu_cap", "auto")
+    m = re.search(r"cpu cap: each instance is limited to its class clock on this (\d+) MHz host "
+                  r"\(cgroup v(\d) cpu at (\S+)\)", srv.stderr_text())
+    if not m:
+        # No cgroup cpu controller this server may use: accounting only.
+        assert "cpu cap: not possible here" in srv.stderr_text()
+        assert get(srv, "/stats")["cpu"]["total"] > 0
+        pytest.skip("the cgroup cpu controller is not available here")
+    host_mhz, version, where = int(m.group(1)), m.group(2), m.group(3)
+    assert where.endswith("/gaelic-%d" % srv.pid)
+    s = get(srv, "/stats")
+    pid = s["pid"]
+    group = os.path.join(where, "pid-%d" % pid)
+    with open(os.path.join(group, "cgroup.procs")) as f:
+        assert str(pid) in f.read().split()
+    quota_file = "cpu.max" if version == "2" else "cpu.cfs_quota_us"
+    with open(os.path.join(group, quota_file)) as f:
+        quota = int(f.read().split()[0])
+    assert quota == 100000 * F1_MHZ // host_mhz
+    # Capped, the instance runs at most 600 MHz worth of the host's cycles:
+    # megacycles count at the host clock.
+    ratio = s["cpu"]["total"] / (s["process_time"] * host_mhz)
+    assert 0.8 < ratio <= 1.001, s
+    assert srv.stop() == 0
+    assert not os.path.exists(where)
+
+
+def test_cpu_cap_on_either_caps_or_refuses_to_start(serve):
+    srv = serve(APP, "--cpu_cap", "on", wait=False)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "cpu cap:" not in srv.stderr_text():
+        time.sleep(0.05)
+    text = srv.stderr_text()
+    if "cpu cap: not possible here" in text:
+        assert srv.wait(10) == 1
+    else:
+        assert "cpu cap: each instance is limited" in text
+        srv.wait_ready()
