@@ -314,6 +314,19 @@ def test_shutdown_hook_exception_reaches_every_request_thread(srv):
     assert get(srv, "worker.localhost", "/").status_code == 404
 
 
+def test_cancel_api_calls_in_a_shutdown_hook(srv):
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        get(srv, "worker.localhost", "/hooks/cancel", timeout=30)))
+    t.start()
+    time.sleep(1.0)
+    assert backends(srv, "stop", "worker").returncode == 0
+    t.join(30)
+    assert result and result[0].status_code == 200, result
+    d = result[0].json()
+    assert d["before"] is True and d["after"].startswith("CancelledError"), d
+
+
 def test_shutdown_hook_runs_inside_a_sleeping_request(srv):
     assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
     result = []

@@ -6,7 +6,8 @@ import os
 import threading
 import time
 
-from google.appengine.api import background_thread, backends, runtime
+from google.appengine.api import apiproxy_stub_map, background_thread, backends, runtime
+from google.appengine.runtime import apiproxy_errors
 
 import version
 
@@ -125,6 +126,19 @@ def hooks(environ, start_response):
         t.join()
         return _answer(start_response, {"outcome": outcome, "child": threads_seen,
                                         "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/cancel":
+        # The hook cancels API calls; the request's next call fails.
+        runtime.set_shutdown_hook(apiproxy_stub_map.apiproxy.CancelApiCalls)
+        before = runtime.memory_usage().current > 0
+        deadline = time.time() + 20
+        while time.time() < deadline and not runtime.is_shutting_down():
+            time.sleep(0.05)
+        try:
+            runtime.cpu_usage()
+            after = "call worked"
+        except apiproxy_errors.CancelledError as e:
+            after = "CancelledError: %s" % e
+        return _answer(start_response, {"before": before, "after": after})
     if path == "/hooks/sleep":
         # One long sleep: the hook still runs inside it.
         started = time.time()
