@@ -48,6 +48,10 @@ typedef struct {
     pid_t pid;          /* the instance process */
     int cpu_mhz;        /* its clock for megacycles (instance_stats.h) */
     const inst_stats_t *stats;
+    /* logservice Flush: makes request `request`'s log visible while it
+     * still runs (NULL: nothing to do). */
+    void (*flush)(void *owner, uint32_t request);
+    void *owner;
 } api_caller_t;
 
 typedef struct api_call api_call_t;

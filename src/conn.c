@@ -45,6 +45,7 @@ struct conn {
     unsigned head_only : 1;
     unsigned job_active : 1;
     unsigned in_input : 1; /* inside process_input: do not recurse */
+    unsigned log_flushed : 1; /* the running request's log row is written, unfinished */
     buf_t rbuf;
     buf_t wbuf;
     int file_fd;      /* static file sent after wbuf, or -1 */
@@ -61,6 +62,7 @@ struct conn {
     uint64_t req_started_ms;
     int64_t req_start_us;     /* wall clock, for the request log */
     char log_id[32];          /* REQUEST_LOG_ID */
+    char flushed_instance[40]; /* with log_flushed: the instance running it */
     uint64_t body_started_ms; /* when the request head was complete */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
@@ -68,6 +70,8 @@ struct conn {
 };
 
 static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events);
+static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
+                        int64_t mcycles);
 static void conn_timeout(loop_t *loop, loop_timer_t *t);
 static void process_input(conn_t *c);
 static void process_input_loop(conn_t *c);
@@ -96,6 +100,11 @@ static void conn_close(conn_t *c)
         return;
     c->closed = 1;
     if (c->job_active) {
+        /* A flushed request's row would otherwise stay unfinished: it ends
+         * here with 499 (nginx's "client closed request"), its answer never
+         * sent. */
+        if (c->log_flushed)
+            log_request(c, 499, 0, c->flushed_instance[0] ? c->flushed_instance : NULL, 0);
         pool_cancel(c->job_pool, &c->job);
         c->job_active = 0;
     }
@@ -189,20 +198,12 @@ static log_str_t cstr(const char *s)
     return (log_str_t){s, s ? strlen(s) : 0};
 }
 
-/* Each answered request: one console line (client, request line, status,
- * body bytes, latency, instance) and a request log record (RT9). */
-static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
-                        int64_t mcycles)
+/* The request's log row (RT9): finished (end_us set), or still running
+ * (end_us 0, status 0) when the app flushes its logs (LG1). */
+static void write_log_row(conn_t *c, int status, size_t body_len, const char *instance_id,
+                          int64_t mcycles, int64_t end_us)
 {
     server_t *srv = c->srv;
-    if (log_min_level <= LOG_INFO) {
-        uint64_t ms = srv->loop.now_ms - c->req_started_ms;
-        log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
-                 http_method_name(c->req.method),
-                 (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len), http_request_url(&c->req),
-                 c->req.http_major, c->req.http_minor, status, body_len, (unsigned long long)ms,
-                 instance_id ? " instance=" : "", instance_id ? instance_id : "");
-    }
     if (!srv->logs)
         return;
     char version[16];
@@ -222,12 +223,42 @@ static void log_request(conn_t *c, int status, size_t body_len, const char *inst
         .host = header_str(c, "host"),
         .instance_id = cstr(instance_id),
         .start_us = c->req_start_us,
-        .end_us = log_store_now_us(),
+        .end_us = end_us,
         .status = status,
         .response_size = (int64_t)body_len,
         .mcycles = mcycles,
     };
     log_store_request(srv->logs, &r);
+}
+
+/* Each answered request: one console line (client, request line, status,
+ * body bytes, latency, instance) and its final log row. */
+static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
+                        int64_t mcycles)
+{
+    server_t *srv = c->srv;
+    if (log_min_level <= LOG_INFO) {
+        uint64_t ms = srv->loop.now_ms - c->req_started_ms;
+        log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
+                 http_method_name(c->req.method),
+                 (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len), http_request_url(&c->req),
+                 c->req.http_major, c->req.http_minor, status, body_len, (unsigned long long)ms,
+                 instance_id ? " instance=" : "", instance_id ? instance_id : "");
+    }
+    c->log_flushed = 0;
+    write_log_row(c, status, body_len, instance_id, mcycles, log_store_now_us());
+}
+
+/* job_t.flushed: the app flushed its logs (logservice.flush or autoflush);
+ * its first flush makes the request visible, unfinished. */
+static void job_flushed(job_t *job, const char *instance_id)
+{
+    conn_t *c = job->owner;
+    if (c->log_flushed)
+        return;
+    c->log_flushed = 1;
+    snprintf(c->flushed_instance, sizeof c->flushed_instance, "%s", instance_id ? instance_id : "");
+    write_log_row(c, 0, 0, instance_id, 0, 0);
 }
 
 static void finish_request(conn_t *c)
@@ -374,6 +405,7 @@ static void job_done(job_t *job, const job_result_t *res)
 static void start_request_log(conn_t *c)
 {
     c->req_start_us = log_store_now_us();
+    c->log_flushed = 0;
     log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
 }
 
@@ -583,6 +615,7 @@ static void handle_request(conn_t *c)
         n_env++;
     memset(&c->job, 0, sizeof c->job);
     c->job.done = job_done;
+    c->job.flushed = job_flushed;
     c->job.owner = c;
     c->job.log_id = c->log_id;
     c->job.script = c->route.target;

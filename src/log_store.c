@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -18,7 +20,7 @@
 /* The writer is woken early when this much is queued. */
 #define QUEUE_HIGH (1u << 20)
 
-enum { REC_REQUEST = 1, REC_APP_LINE = 2 };
+enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
 
 struct log_store {
     sqlite3 *db;
@@ -31,6 +33,10 @@ struct log_store {
     buf_t queue;          /* encoded records, guarded by mu */
     int stop;             /* guarded by mu */
     int woken;            /* an early wake-up is pending, guarded by mu */
+    int urgent;           /* a task is queued: commit without gathering, guarded by mu */
+    log_task_t *done;     /* tasks run, oldest first, guarded by mu */
+    log_task_t **done_tail;
+    int event_fd;         /* eventfd: readable when done has tasks */
     uint64_t dropped;     /* guarded by mu */
     char last_error[256]; /* writer thread only */
 };
@@ -118,6 +124,51 @@ static void enqueue(log_store_t *st, const buf_t *rec)
         pthread_cond_signal(&st->cv);
     }
     pthread_mutex_unlock(&st->mu);
+}
+
+int log_store_task(log_store_t *st, log_task_t *task)
+{
+    uint8_t rec[1 + sizeof task];
+    rec[0] = REC_TASK;
+    memcpy(rec + 1, &task, sizeof task);
+    task->next = NULL;
+    pthread_mutex_lock(&st->mu);
+    /* Never dropped like records: its owner waits for done. */
+    int rc = st->stop ? -1 : buf_append(&st->queue, rec, sizeof rec);
+    if (rc == 0) {
+        st->urgent = 1;
+        pthread_cond_signal(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc < 0 ? -1 : 0;
+}
+
+int log_store_event_fd(const log_store_t *st)
+{
+    return st->event_fd;
+}
+
+/* Takes the tasks the writer has run and calls their done, in order. */
+static void complete(log_store_t *st)
+{
+    pthread_mutex_lock(&st->mu);
+    log_task_t *t = st->done;
+    st->done = NULL;
+    st->done_tail = &st->done;
+    pthread_mutex_unlock(&st->mu);
+    while (t) {
+        log_task_t *next = t->next;
+        t->done(t);
+        t = next;
+    }
+}
+
+void log_store_complete(log_store_t *st)
+{
+    uint64_t n;
+    while (read(st->event_fd, &n, sizeof n) == (ssize_t)sizeof n)
+        ;
+    complete(st);
 }
 
 /* One scratch buffer for encoding: only the loop thread calls these. */
@@ -217,6 +268,22 @@ static void write_line(log_store_t *st, reader_t *r)
     step_reset(st, s, "storing an app log line");
 }
 
+static void skip_request(reader_t *r)
+{
+    for (int i = 0; i < 11; i++)
+        get_str(r);
+    for (int i = 0; i < 5; i++)
+        get_i64(r);
+}
+
+static void skip_line(reader_t *r)
+{
+    get_str(r);
+    get_i64(r);
+    get_i64(r);
+    get_str(r);
+}
+
 /* Keeps at most max_requests request logs, the most recently started;
  * deletes in batches of a tenth so that pruning is rare. */
 static void prune(log_store_t *st)
@@ -231,20 +298,38 @@ static void prune(log_store_t *st)
         st->n_requests -= sqlite3_changes(st->db);
 }
 
-static void commit_batch(log_store_t *st, const buf_t *batch)
+/* Writes a batch in one transaction. A task runs where it was queued,
+ * inside the transaction, so it sees every record queued before it; it is
+ * handed back (appended to *tasks) once the batch is committed. */
+static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***tasks)
 {
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    int in_tx = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    if (!in_tx)
         report(st, "starting a transaction");
-        return;
-    }
     reader_t r = {buf_ptr(batch), buf_ptr(batch) + batch->len};
     while (r.p < r.end) {
         uint8_t kind = (uint8_t)*r.p++;
-        if (kind == REC_REQUEST)
+        if (kind == REC_TASK) {
+            log_task_t *t;
+            memcpy(&t, r.p, sizeof t);
+            r.p += sizeof t;
+            t->run(t, st->db);
+            **tasks = t;
+            *tasks = &t->next;
+        } else if (!in_tx) {
+            /* No transaction: records are skipped (and reported above). */
+            if (kind == REC_REQUEST)
+                skip_request(&r);
+            else
+                skip_line(&r);
+        } else if (kind == REC_REQUEST) {
             write_request(st, &r);
-        else
+        } else {
             write_line(st, &r);
+        }
     }
+    if (!in_tx)
+        return;
     prune(st);
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         report(st, "committing");
@@ -268,13 +353,14 @@ static void *writer_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (!st->stop && st->queue.len < QUEUE_HIGH &&
+        while (!st->stop && !st->urgent && st->queue.len < QUEUE_HIGH &&
                pthread_cond_timedwait(&st->cv, &st->mu, &until) != ETIMEDOUT)
             ;
         buf_t tmp = st->queue;
         st->queue = batch;
         batch = tmp;
         st->woken = 0;
+        st->urgent = 0;
         int stopping = st->stop;
         uint64_t dropped = st->dropped;
         st->dropped = 0;
@@ -283,10 +369,19 @@ static void *writer_main(void *arg)
             log_msg_unbuffered(LOG_WARNING,
                                "request logs: %llu records dropped (the log writer fell behind)",
                                (unsigned long long)dropped);
+        log_task_t *tasks = NULL, **tail = &tasks;
         if (batch.len)
-            commit_batch(st, &batch);
+            commit_batch(st, &batch, &tail);
         buf_reset(&batch);
         pthread_mutex_lock(&st->mu);
+        if (tasks) {
+            *st->done_tail = tasks;
+            st->done_tail = tail;
+            uint64_t one = 1;
+            if (write(st->event_fd, &one, sizeof one) < 0) {
+                /* The counter is full: the loop has a wake-up pending anyway. */
+            }
+        }
         if (stopping && st->queue.len == 0)
             break;
     }
@@ -332,6 +427,8 @@ static void store_free(log_store_t *st)
     sqlite3_finalize(st->prune_lines);
     sqlite3_finalize(st->prune_requests);
     sqlite3_close(st->db);
+    if (st->event_fd >= 0)
+        close(st->event_fd);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     buf_free(&st->queue);
@@ -348,6 +445,8 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, s
         return NULL;
     }
     st->max_requests = max_requests;
+    st->done_tail = &st->done;
+    st->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&st->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -356,6 +455,11 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, s
     pthread_condattr_destroy(&ca);
 
     const char *what = "opening";
+    if (st->event_fd < 0) {
+        snprintf(err, errlen, "%s: eventfd: %s", path, strerror(errno));
+        store_free(st);
+        return NULL;
+    }
     if (sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
@@ -414,6 +518,9 @@ void log_store_close(log_store_t *st)
     pthread_cond_signal(&st->cv);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->writer, NULL);
+    /* Tasks the writer ran since the loop last looked: their owners must
+     * see done (by now, for a cancelled task, only to free it). */
+    complete(st);
     buf_free(&scratch);
     store_free(st);
 }

@@ -2,9 +2,10 @@
  *
  * The event loop only copies records into a queue; a writer thread commits
  * the queue every LOG_STORE_COMMIT_MS (or sooner when it grows) in one
- * transaction, so a request costs no disk I/O on the loop. Readers (the
- * `gaelic logs` command, later the Logs API) open the same file; WAL lets
- * them read while the server writes.
+ * transaction, so a request costs no disk I/O on the loop. Other processes
+ * (the `gaelic logs` command) open the same file; WAL lets them read while
+ * the server writes. The server's own reads (the Logs API) are tasks run
+ * by the writer thread (log_store_task).
  *
  * Schema (user_version 1):
  *   request_logs(request_id TEXT PRIMARY KEY, version_id, start_us, end_us,
@@ -20,6 +21,7 @@
 #ifndef GAELIC_LOG_STORE_H
 #define GAELIC_LOG_STORE_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +55,30 @@ void log_store_request(log_store_t *st, const log_request_t *r);
 void log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
                         log_str_t message);
 
-/* Commits what is queued, stops the writer and closes the database. */
+/* Work on the database off the event loop (the Logs API's reads). The
+ * writer thread calls run(task, db) after it has written every record
+ * queued before the task (inside its transaction: read-your-writes), and
+ * a queued task makes it commit at once instead of gathering. Once the
+ * batch is committed the task is handed back: the event fd becomes
+ * readable and log_store_complete, on the loop thread, calls done(task),
+ * which owns the task again. Tasks complete in the order they were queued. */
+typedef struct log_task log_task_t;
+struct log_task {
+    void (*run)(log_task_t *task, sqlite3 *db); /* writer thread */
+    void (*done)(log_task_t *task);             /* loop thread */
+    log_task_t *next;                           /* private */
+};
+
+/* Queues a task (not copied: it must live until done). 0, or -1 when
+ * memory runs out or the store is closing (done is never called then). */
+int log_store_task(log_store_t *st, log_task_t *task);
+/* An eventfd (non-blocking) the loop watches for EPOLLIN; then it calls
+ * log_store_complete, which reads it and runs the finished tasks' done. */
+int log_store_event_fd(const log_store_t *st);
+void log_store_complete(log_store_t *st);
+
+/* Commits what is queued (running queued tasks, then their done), stops
+ * the writer and closes the database. */
 void log_store_close(log_store_t *st);
 
 /* A new REQUEST_LOG_ID (at least 25 bytes with the NUL): the start time

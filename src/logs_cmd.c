@@ -15,6 +15,7 @@
 #include "app_identity.h"
 #include "cli_args.h"
 #include "config.h"
+#include "log_query.h"
 #include "log_store.h"
 #include "logs_cmd.h"
 
@@ -169,20 +170,16 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
 
 /* ---------- output ---------- */
 
-static const char *col_text(sqlite3_stmt *s, int col)
+static void json_string(FILE *f, log_str_t s)
 {
-    return (const char *)sqlite3_column_text(s, col);
-}
-
-static void json_string(FILE *f, const char *s)
-{
-    if (!s) {
+    if (!s.p) {
         fputs("null", f);
         return;
     }
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        switch (ch) {
         case '"':
             fputs("\\\"", f);
             break;
@@ -199,102 +196,52 @@ static void json_string(FILE *f, const char *s)
             fputs("\\t", f);
             break;
         default:
-            if (*p < 0x20)
-                fprintf(f, "\\u%04x", *p);
+            if (ch < 0x20)
+                fprintf(f, "\\u%04x", ch);
             else
-                fputc(*p, f);
+                fputc(ch, f);
         }
     }
     fputc('"', f);
 }
 
-/* Apache's quoted fields: quotes, backslashes and control bytes escaped. */
-static void quoted(FILE *f, const char *s)
-{
-    if (!s || !*s) {
-        fputs("\"-\"", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\x%02x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* Message text on one line: newlines become \n. */
-static void one_line(FILE *f, const char *s)
+static void one_line(FILE *f, log_str_t s)
 {
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '\n')
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.p[i] == '\n')
             fputs("\\n", f);
-        else if (*p == '\r')
+        else if (s.p[i] == '\r')
             fputs("\\r", f);
         else
-            fputc(*p, f);
+            fputc(s.p[i], f);
     }
 }
 
-enum {
-    C_ID,
-    C_VERSION,
-    C_START,
-    C_END,
-    C_IP,
-    C_NICK,
-    C_METHOD,
-    C_RESOURCE,
-    C_HTTP,
-    C_STATUS,
-    C_SIZE,
-    C_REFERRER,
-    C_UA,
-    C_HOST,
-    C_MCYCLES,
-    C_INSTANCE
-};
-
-static void print_combined(FILE *f, sqlite3_stmt *r)
+/* appcfg.py request_logs' line: the combined line, then the host and App
+ * Engine's extra fields. */
+static int print_combined(FILE *f, const log_request_t *r)
 {
-    int64_t start = sqlite3_column_int64(r, C_START), end = sqlite3_column_int64(r, C_END);
-    time_t t = (time_t)(start / 1000000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    char when[64];
-    strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &tm);
-    const char *nick = col_text(r, C_NICK);
-    int64_t size = sqlite3_column_int64(r, C_SIZE);
-    fprintf(f, "%s - %s [%s] \"%s ", col_text(r, C_IP) ? col_text(r, C_IP) : "-",
-            nick && *nick ? nick : "-", when, col_text(r, C_METHOD) ? col_text(r, C_METHOD) : "-");
-    one_line(f, col_text(r, C_RESOURCE));
-    fprintf(f, " %s\" %d ", col_text(r, C_HTTP) ? col_text(r, C_HTTP) : "-",
-            sqlite3_column_int(r, C_STATUS));
-    if (size > 0)
-        fprintf(f, "%lld ", (long long)size);
-    else
-        fputs("- ", f);
-    quoted(f, col_text(r, C_REFERRER));
-    fputc(' ', f);
-    quoted(f, col_text(r, C_UA));
-    fputc(' ', f);
-    quoted(f, col_text(r, C_HOST));
-    int64_t mcycles = sqlite3_column_int64(r, C_MCYCLES);
-    fprintf(f, " ms=%lld cpu_ms=%lld instance=%s request_id=%s%s\n",
-            (long long)(end ? (end - start) / 1000 : 0), (long long)(mcycles * 1000 / 1200),
-            col_text(r, C_INSTANCE) ? col_text(r, C_INSTANCE) : "-", col_text(r, C_ID),
-            end ? "" : " (running)");
+    buf_t b = BUF_INIT;
+    if (log_combined(&b, r) < 0 || buf_append(&b, " ", 1) < 0 || log_quoted(&b, r->host) < 0) {
+        buf_free(&b);
+        return -1;
+    }
+    fwrite(buf_ptr(&b), 1, b.len, f);
+    buf_free(&b);
+    fprintf(f, " ms=%lld cpu_ms=%lld instance=%.*s request_id=%.*s%s\n",
+            (long long)(r->end_us ? (r->end_us - r->start_us) / 1000 : 0),
+            (long long)(r->mcycles * 1000 / 1200), r->instance_id.p ? (int)r->instance_id.n : 1,
+            r->instance_id.p ? r->instance_id.p : "-", (int)r->request_id.n, r->request_id.p,
+            r->end_us ? "" : " (running)");
+    return 0;
 }
 
-static void print_json_head(FILE *f, sqlite3_stmt *r)
+static void print_json_head(FILE *f, const log_request_t *r)
 {
-    int64_t start = sqlite3_column_int64(r, C_START), end = sqlite3_column_int64(r, C_END);
+    int64_t start = r->start_us, end = r->end_us;
     fputs("{\"request_id\":", f);
-    json_string(f, col_text(r, C_ID));
+    json_string(f, r->request_id);
     fprintf(f, ",\"start_time\":%lld.%06lld", (long long)(start / 1000000),
             (long long)(start % 1000000));
     if (end)
@@ -303,39 +250,36 @@ static void print_json_head(FILE *f, sqlite3_stmt *r)
                 (double)(end - start) / 1000.0);
     else
         fputs(",\"end_time\":null,\"latency_ms\":null,\"finished\":false", f);
-    static const struct {
+    const struct {
         const char *name;
-        int col;
-    } strs[] = {{"version_id", C_VERSION}, {"ip", C_IP},
-                {"nickname", C_NICK},      {"method", C_METHOD},
-                {"resource", C_RESOURCE},  {"http_version", C_HTTP},
-                {"referrer", C_REFERRER},  {"user_agent", C_UA},
-                {"host", C_HOST},          {"instance_id", C_INSTANCE}};
+        log_str_t v;
+    } strs[] = {{"version_id", r->version_id}, {"ip", r->ip},
+                {"nickname", r->nickname},     {"method", r->method},
+                {"resource", r->resource},     {"http_version", r->http_version},
+                {"referrer", r->referrer},     {"user_agent", r->user_agent},
+                {"host", r->host},             {"instance_id", r->instance_id}};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         fprintf(f, ",\"%s\":", strs[i].name);
-        json_string(f, col_text(r, strs[i].col));
+        json_string(f, strs[i].v);
     }
-    int64_t mcycles = sqlite3_column_int64(r, C_MCYCLES);
     fprintf(f, ",\"status\":%d,\"response_size\":%lld,\"mcycles\":%lld,\"cpu_ms\":%lld",
-            sqlite3_column_int(r, C_STATUS), (long long)sqlite3_column_int64(r, C_SIZE),
-            (long long)mcycles, (long long)(mcycles * 1000 / 1200));
+            r->status, (long long)r->response_size, (long long)r->mcycles,
+            (long long)(r->mcycles * 1000 / 1200));
 }
 
-static void print_line(FILE *f, sqlite3_stmt *l, int json, int first)
+static void print_line(FILE *f, const log_line_t *l, int json, int first)
 {
-    int64_t t = sqlite3_column_int64(l, 0);
-    int level = sqlite3_column_int(l, 1);
-    const char *msg = col_text(l, 2);
+    long long t = (long long)l->time_us;
     if (!json) {
-        fprintf(f, "\t%d:%lld.%06lld ", level, (long long)(t / 1000000), (long long)(t % 1000000));
-        one_line(f, msg);
+        fprintf(f, "\t%d:%lld.%06lld ", l->level, t / 1000000, t % 1000000);
+        one_line(f, l->message);
         fputc('\n', f);
         return;
     }
     fprintf(f, "%s{\"time\":%lld.%06lld,\"level\":%d,\"level_name\":\"%s\",\"message\":",
-            first ? "" : ",", (long long)(t / 1000000), (long long)(t % 1000000), level,
-            level >= 0 && level <= 4 ? LEVELS[level] : "unknown");
-    json_string(f, msg);
+            first ? "" : ",", t / 1000000, t % 1000000, l->level,
+            l->level >= 0 && l->level <= 4 ? LEVELS[l->level] : "unknown");
+    json_string(f, l->message);
     fputc('}', f);
 }
 
@@ -361,55 +305,46 @@ static int db_path(const logs_opts_t *o, char *out, size_t n)
 
 static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
 {
-    /* request_id starts with the start time as 16 hex digits, so a range
-     * on it (the primary key) is a range of start times. */
-    char since_id[32];
-    snprintf(since_id, sizeof since_id, "%016llx", (unsigned long long)since_us);
-    const char *req_sql =
-        "SELECT request_id, version_id, start_us, end_us, ip, nickname, method, resource, "
-        "http_version, status, response_size, referrer, user_agent, host, mcycles, instance_id "
-        "FROM request_logs r WHERE request_id >= ?1 AND (?2 < 0 OR EXISTS (SELECT 1 FROM "
-        "app_logs a WHERE a.request_id = r.request_id AND a.level >= ?2)) "
-        "ORDER BY request_id DESC LIMIT ?3";
-    const char *line_sql = "SELECT time_us, level, message FROM app_logs WHERE request_id = ?1 "
-                           "AND level >= ?2 ORDER BY time_us, rowid";
-    sqlite3_stmt *req = NULL, *line = NULL;
-    if (sqlite3_prepare_v2(db, req_sql, -1, &req, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, line_sql, -1, &line, NULL) != SQLITE_OK) {
-        fprintf(stderr, "gaelic logs: %s\n", sqlite3_errmsg(db));
-        sqlite3_finalize(req);
+    log_query_t q = LOG_QUERY_ALL;
+    q.started_since_us = since_us;
+    q.min_level = o->severity;
+    q.limit = o->limit > 0 ? o->limit : -1;
+    char err[512];
+    log_cursor_t *c = log_cursor_open(db, &q, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "gaelic logs: %s\n", err);
         return EXIT_RUNTIME;
     }
-    sqlite3_bind_text(req, 1, since_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(req, 2, o->severity);
-    sqlite3_bind_int64(req, 3, o->limit > 0 ? o->limit : -1);
-    sqlite3_bind_int(line, 2, o->severity < 0 ? 0 : o->severity);
+    log_request_t r;
+    const char *why = NULL;
     int rc;
-    while ((rc = sqlite3_step(req)) == SQLITE_ROW) {
-        if (o->json)
-            print_json_head(stdout, req);
-        else
-            print_combined(stdout, req);
-        if (o->json)
+    while ((rc = log_cursor_next(c, &r)) > 0) {
+        if (o->json) {
+            print_json_head(stdout, &r);
             fputs(",\"app_logs\":[", stdout);
-        sqlite3_bind_text(line, 1, col_text(req, C_ID), -1, SQLITE_TRANSIENT);
-        int first = 1;
-        while (sqlite3_step(line) == SQLITE_ROW) {
-            print_line(stdout, line, o->json, first);
+        } else if (print_combined(stdout, &r) < 0) {
+            rc = -1;
+            why = "out of memory";
+            break;
+        }
+        log_cursor_lines(c, r.request_id, o->severity < 0 ? 0 : o->severity);
+        log_line_t line;
+        int first = 1, lrc;
+        while ((lrc = log_cursor_next_line(c, &line)) > 0) {
+            print_line(stdout, &line, o->json, first);
             first = 0;
         }
-        sqlite3_reset(line);
         if (o->json)
             fputs("]}\n", stdout);
+        if (lrc < 0) {
+            rc = -1;
+            break;
+        }
     }
-    int ret = 0;
-    if (rc != SQLITE_DONE) {
-        fprintf(stderr, "gaelic logs: %s\n", sqlite3_errmsg(db));
-        ret = EXIT_RUNTIME;
-    }
-    sqlite3_finalize(req);
-    sqlite3_finalize(line);
-    return ret;
+    if (rc < 0)
+        fprintf(stderr, "gaelic logs: %s\n", why ? why : log_cursor_error(c));
+    log_cursor_close(c);
+    return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
 int logs_main(int argc, char **argv)

@@ -455,6 +455,18 @@ static const char *api_log_id(void *owner, uint32_t request)
     return slot ? slot->log_id : "";
 }
 
+/* logservice Flush from request `request`: its owner writes its log row
+ * now, unfinished. A background thread's row exists from its start. */
+static void api_flush(void *owner, uint32_t request)
+{
+    instance_t *inst = owner;
+    if (request & IPC_BACKGROUND_ID_BIT)
+        return;
+    slot_t *slot = slot_find(inst, request);
+    if (slot && slot->job && slot->job->flushed)
+        slot->job->flushed(slot->job, inst->id);
+}
+
 static void api_attach(instance_t *inst)
 {
     pool_t *pool = inst->pool;
@@ -468,6 +480,8 @@ static void api_attach(instance_t *inst)
     inst->api.caller.instance_id = inst->id;
     inst->api.caller.cpu_mhz = pool->acct_mhz;
     inst->api.caller.stats = &inst->stats;
+    inst->api.caller.flush = api_flush;
+    inst->api.caller.owner = inst;
     inst_stats_init(&inst->stats);
 }
 

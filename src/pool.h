@@ -56,6 +56,9 @@ struct job {
      * (then deadline_grace_ms more before the instance is killed); 0: no
      * deadline (backends). */
     uint64_t deadline_ms;
+    /* logservice Flush from the running request (LG1): its log row should
+     * show it now, unfinished, on instance_id. NULL: nothing to do. */
+    void (*flushed)(job_t *job, const char *instance_id);
     /* pool bookkeeping */
     uint64_t queued_ms;
     job_t *next, *prev;

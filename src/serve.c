@@ -528,6 +528,14 @@ static void app_identity(server_t *srv)
              (long long)time(NULL));
 }
 
+static void logs_done(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    server_t *srv = (server_t *)((char *)w - offsetof(server_t, logs_w));
+    log_store_complete(srv->logs);
+}
+
 /* The storage folder (logs, backend states, the control socket) and the
  * log database in it (or --logs_path). */
 static int open_storage(server_t *srv)
@@ -548,6 +556,14 @@ static int open_storage(server_t *srv)
         return -1;
     }
     log_info("request logs: %s", path);
+    /* The Logs API's reads run on the log writer's thread and come back
+     * through this fd. */
+    srv->logs_w.fd = log_store_event_fd(srv->logs);
+    srv->logs_w.cb = logs_done;
+    if (loop_add(&srv->loop, &srv->logs_w, EPOLLIN) < 0) {
+        log_error("request logs: epoll: %s", strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

@@ -66,6 +66,7 @@ typedef struct server {
     control_t *control;
     char storage_dir[4096];
     log_store_t *logs; /* request and app logs */
+    io_watch_t logs_w; /* its finished tasks (the Logs API's reads) */
     http_limits_t limits;
     io_watch_t listen_w;
     io_watch_t signal_w;

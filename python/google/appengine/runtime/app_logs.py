@@ -8,6 +8,10 @@ Text written to stderr is logged at warning level and stdout at info, so
 that both show up where developers look (the console shows warnings and
 above). A line written outside any request (the runtime itself, a thread
 that no request owns) goes to the server's console.
+
+Each request's lines also count towards logservice's autoflush (LG1): past
+AUTOFLUSH_EVERY_LINES / _BYTES / _SECONDS since its last flush, the
+request flushes by itself, which makes its log visible while it runs.
 """
 import logging
 import sys
@@ -36,13 +40,22 @@ def level_of(levelno):
     return DEBUG
 
 
+# logservice's per-line hook (note_line(request, nbytes)), set by install().
+_note_line = None
+
+
 def write(level, message):
     """Logs one message for the calling thread's request."""
     request = request_state.current()
     data = message.encode("utf-8", "backslashreplace")
     if len(data) > MAX_MESSAGE:
         data = data[:MAX_MESSAGE] + b"... (truncated)"
-    _gaelic.send_log(request.id if request is not None else 0, level, data)
+    if request is None:
+        _gaelic.send_log(0, level, data)
+        return
+    _gaelic.send_log(request.id, level, data)
+    if _note_line is not None and not request.log_flushing:
+        _note_line(request, len(data))
 
 
 class LogStream:
@@ -127,6 +140,9 @@ def flush_thread():
 def install():
     """Routes logging, sys.stderr and the log side of sys.stdout to the
     master. Runs in a new instance, before any app code."""
+    global _note_line
+    from google.appengine.api.logservice import logservice
+    _note_line = logservice.note_line
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)

@@ -11,7 +11,8 @@ import time
 class Request:
     """What later code needs to know about the request a thread works for."""
 
-    __slots__ = ("id", "environ", "start_time", "threads", "thread_id", "api_cpu_us")
+    __slots__ = ("id", "environ", "start_time", "threads", "thread_id", "api_cpu_us",
+                 "log_lines", "log_bytes", "log_flush_time", "log_flushing")
 
     def __init__(self, request_id, environ):
         self.id = request_id
@@ -25,6 +26,11 @@ class Request:
         self.threads = []
         # The master's CPU time for the request's API calls (quota).
         self.api_cpu_us = 0
+        # App log output since the last flush, for logservice's autoflush.
+        self.log_lines = 0
+        self.log_bytes = 0
+        self.log_flush_time = self.start_time
+        self.log_flushing = False
 
     def __repr__(self):
         return "<Request %d>" % self.id

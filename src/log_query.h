@@ -1,0 +1,72 @@
+/* Reading the request log database (log_store.h's schema): the one place
+ * with the SQL, shared by the Logs API (log_read.c, run on the log
+ * writer's thread) and `gaelic logs` (logs_cmd.c, another process).
+ *
+ * A cursor walks the request logs that match a query, newest first
+ * (request ids sort by start time), and for each, if asked, its app log
+ * lines in time order. Strings handed out point into SQLite's row and are
+ * valid until the next call on the cursor. */
+#ifndef GAELIC_LOG_QUERY_H
+#define GAELIC_LOG_QUERY_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "log_store.h"
+
+typedef struct {
+    /* Finished requests whose end time is in [from_us, to_us); with
+     * include_incomplete also unfinished ones (end 0) whose start time is. */
+    int64_t from_us, to_us;
+    int include_incomplete;
+    int64_t started_since_us; /* start time at or after it (0: any) */
+    int min_level;            /* with an app line at or above it; -1: any */
+    /* With version_filter, only these versions (none given: nothing). A
+     * major version ("v1") matches its deployments ("v1.123"); a full one
+     * matches itself. */
+    int version_filter;
+    const log_str_t *versions;
+    size_t n_versions;
+    const log_str_t *ids; /* n_ids > 0: only these request ids */
+    size_t n_ids;
+    log_str_t before_id; /* p != NULL: only request ids below it (paging) */
+    int64_t limit;       /* at most this many; -1: no limit */
+} log_query_t;
+
+/* A query with no filter: every request log, finished or not. */
+#define LOG_QUERY_ALL                                                                              \
+    {                                                                                              \
+        .from_us = INT64_MIN, .to_us = INT64_MAX, .include_incomplete = 1, .min_level = -1,        \
+        .limit = -1                                                                                \
+    }
+
+typedef struct {
+    int64_t time_us;
+    int level;
+    log_str_t message;
+} log_line_t;
+
+typedef struct log_cursor log_cursor_t;
+
+/* NULL with the reason in err. */
+log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size_t errlen);
+/* The next request log: 1, 0 at the end, -1 on an error (log_cursor_error). */
+int log_cursor_next(log_cursor_t *c, log_request_t *row);
+/* The app lines of request_id at or above min_level (0: all), then each
+ * with log_cursor_next_line (1, 0 at the end, -1 on an error). */
+int log_cursor_lines(log_cursor_t *c, log_str_t request_id, int min_level);
+int log_cursor_next_line(log_cursor_t *c, log_line_t *line);
+const char *log_cursor_error(const log_cursor_t *c);
+void log_cursor_close(log_cursor_t *c);
+
+/* The request in Apache's combined format (App Engine's `combined`):
+ * ip - nickname [start time] "METHOD resource HTTP/x.y" status size
+ * "referrer" "user agent", with "-" for what is missing, quotes and control
+ * bytes escaped. 0 or -1 (out of memory). */
+int log_combined(buf_t *out, const log_request_t *r);
+/* One such quoted field ("-" when missing). */
+int log_quoted(buf_t *out, log_str_t s);
+
+#endif
