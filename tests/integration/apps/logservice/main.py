@@ -1,0 +1,152 @@
+"""App for test_logservice.py: the Logs API (LG1). Every path answers JSON.
+
+  /log?tag=T[&levels=0,3][&status=404]  logs "T level N" at those levels
+  /fetch?args=JSON[&limit=N]           logservice.fetch(**args) as dicts
+  /long?tag=T&mode=flush|none&lines=N  logs N lines (flush: then flush()),
+                                       runs until /release?tag=T (30 s at most)
+  /burst?n=N                           logs N lines as fast as it can
+  /raw/...                             direct logservice API calls
+"""
+import json
+import logging
+import os
+import threading
+import time
+import urllib.parse
+
+from google.appengine.api import api_base_pb2, apiproxy_stub_map, logservice
+from google.appengine.api.logservice import log_service_pb2
+from google.appengine.runtime import apiproxy_errors
+
+_release = {}
+_lock = threading.Lock()
+
+
+def _event(tag):
+    with _lock:
+        return _release.setdefault(tag, threading.Event())
+
+
+def _log(q):
+    tag = q.get("tag", "")
+    levels = [int(x) for x in q.get("levels", "1").split(",") if x]
+    for level in levels:
+        logging.log({0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR,
+                     4: logging.CRITICAL}[level], "%s level %d", tag, level)
+    return {"id": os.environ["REQUEST_LOG_ID"], "instance": os.environ.get("INSTANCE_ID")}
+
+
+def _as_dict(r):
+    return {
+        "request_id": r.request_id, "offset": r.offset, "app_id": r.app_id,
+        "version_id": r.version_id, "ip": r.ip, "nickname": r.nickname,
+        "start_time": r.start_time, "end_time": r.end_time, "latency": r.latency,
+        "mcycles": r.mcycles, "method": r.method, "resource": r.resource,
+        "http_version": r.http_version, "status": r.status, "response_size": r.response_size,
+        "referrer": r.referrer, "user_agent": r.user_agent, "host": r.host,
+        "url_map_entry": r.url_map_entry, "combined": r.combined, "finished": r.finished,
+        "instance_key": r.instance_key, "lines_incomplete": r.lines_incomplete,
+        "app_logs": [[l.time, l.level, l.message] for l in r.app_logs],
+    }
+
+
+def _fetch(q):
+    args = json.loads(q.get("args", "{}"))
+    limit = int(q.get("limit", "0")) or None
+    t0 = time.monotonic()
+    try:
+        out = []
+        for r in logservice.fetch(**args):
+            out.append(_as_dict(r))
+            if limit and len(out) >= limit:
+                break
+    except logservice.Error as e:
+        return {"error": type(e).__name__, "message": str(e)}
+    return {"logs": out, "seconds": time.monotonic() - t0}
+
+
+def _long(q):
+    tag = q.get("tag", "")
+    for i in range(int(q.get("lines", "1"))):
+        logging.info("%s line %d", tag, i)
+    if q.get("mode") == "flush":
+        logservice.flush()
+    released = _event(tag).wait(30)
+    logging.info("%s done", tag)
+    return {"id": os.environ["REQUEST_LOG_ID"], "released": released}
+
+
+def _release_tag(q):
+    _event(q.get("tag", "")).set()
+    return {"ok": True}
+
+
+def _burst(q):
+    n = int(q.get("n", "1000"))
+    for i in range(n):
+        logging.info("burst line %d", i)
+    return {"id": os.environ["REQUEST_LOG_ID"]}
+
+
+def _call(method, request, response):
+    try:
+        apiproxy_stub_map.MakeSyncCall("logservice", method, request, response)
+    except apiproxy_errors.ApplicationError as e:
+        return {"error": "ApplicationError", "code": e.application_error,
+                "detail": e.error_detail}
+    except apiproxy_errors.Error as e:
+        return {"error": type(e).__name__}
+    return {"ok": True}
+
+
+def _raw(q, path):
+    if path == "/raw/flush_lines":
+        # A FlushRequest that carries lines itself, as the legacy SDK's did.
+        group = log_service_pb2.UserAppLogGroup()
+        now = int(time.time() * 1e6)
+        group.log_line.add(timestamp_usec=now, level=3, message="carried one")
+        group.log_line.add(timestamp_usec=now + 1, level=0, message="carried two")
+        out = _call("Flush", log_service_pb2.FlushRequest(logs=group.SerializeToString()),
+                    api_base_pb2.VoidProto())
+        out["id"] = os.environ["REQUEST_LOG_ID"]
+        return out
+    if path == "/raw/flush_bad":
+        group = log_service_pb2.UserAppLogGroup()
+        group.log_line.add(timestamp_usec=1, level=9, message="bad level")
+        return _call("Flush", log_service_pb2.FlushRequest(logs=group.SerializeToString()),
+                     api_base_pb2.VoidProto())
+    if path == "/raw/read_no_version":
+        return _call("Read", log_service_pb2.LogReadRequest(app_id=os.environ["APPLICATION_ID"]),
+                     log_service_pb2.LogReadResponse())
+    if path == "/raw/read_other_app":
+        r = log_service_pb2.LogReadRequest(app_id="someone-else")
+        r.version_id.append("v1")
+        return _call("Read", r, log_service_pb2.LogReadResponse())
+    if path == "/raw/set_status":
+        return _call("SetStatus", log_service_pb2.SetStatusRequest(status="x"),
+                     api_base_pb2.VoidProto())
+    if path == "/raw/usage":
+        return _call("Usage", log_service_pb2.LogUsageRequest(app_id="x"),
+                     log_service_pb2.LogUsageResponse())
+    if path == "/raw/autoflush_lines":
+        # The package attribute is the one apps set.
+        logservice.AUTOFLUSH_EVERY_LINES = int(q.get("n", "50"))
+        return {"ok": True}
+    return None
+
+
+ROUTES = {"/log": _log, "/fetch": _fetch, "/long": _long, "/release": _release_tag,
+          "/burst": _burst}
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    handler = ROUTES.get(path)
+    out = handler(q) if handler else _raw(q, path) if path.startswith("/raw/") else None
+    if out is None:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"no such path\n"]
+    status = q.get("status", "200")
+    start_response("%s X" % status, [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]

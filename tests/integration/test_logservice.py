@@ -1,0 +1,313 @@
+"""The Logs API (LG1): google.appengine.api.logservice's fetch (fields,
+filters, paging with batch_size and offset, argument checks), flush and
+autoflush making a running backend request visible, the logservice
+service's own errors, and reads while the log writer is busy."""
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from harness import app_path
+
+APP = app_path("logservice")
+WORKER = "worker.localhost"
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    return mserve(APP)
+
+
+def call(srv, path, host=None, timeout=30, **params):
+    headers = {"Host": "%s:%d" % (host, srv.port)} if host else {}
+    r = requests.get(srv.url.rstrip("/") + path, params=params, headers=headers, timeout=timeout)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300], srv.stderr_text()[-3000:])
+    return r.json()
+
+
+def fetch(srv, limit=0, **args):
+    """logservice.fetch(**args) run by the app: the RequestLogs as dicts."""
+    out = call(srv, "/fetch", args=json.dumps(args), limit=limit)
+    assert "logs" in out, out
+    return out["logs"]
+
+
+def fetch_error(srv, **args):
+    out = call(srv, "/fetch", args=json.dumps(args))
+    assert "error" in out, out
+    return out
+
+
+def log(srv, tag, levels="1", **kw):
+    return call(srv, "/log", tag=tag, levels=levels, **kw)["id"]
+
+
+def by_id(logs):
+    return {r["request_id"]: r for r in logs}
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            assert value, "timed out waiting for " + what
+            return value
+        time.sleep(0.1)
+
+
+def test_fetch_newest_first_with_fields_and_app_logs(srv):
+    headers = {"User-Agent": "ls-agent/1.0", "Referer": "http://example.com/from"}
+    ids = []
+    for i in range(3):
+        r = requests.get(srv.url + "log", params={"tag": "f%d" % i, "levels": "0,3"},
+                         headers=headers, timeout=15)
+        assert r.status_code == 200
+        ids.append((r.json()["id"], r.json()["instance"], len(r.content)))
+    logs = fetch(srv, include_app_logs=True)
+    got = [r["request_id"] for r in logs]
+    # Newest first; the fetching request itself is still running, so not there.
+    assert [i for i in got if i in {x[0] for x in ids}] == [x[0] for x in reversed(ids)]
+    assert got == sorted(got, reverse=True)
+    for n, (rid, instance, size) in enumerate(ids):
+        r = by_id(logs)[rid]
+        assert r["app_id"] == "logservice-app"
+        assert r["version_id"].startswith("v1.")
+        assert r["method"] == "GET" and r["http_version"] == "HTTP/1.1"
+        assert r["resource"] == "/log?tag=f%d&levels=0%%2C3" % n
+        assert r["status"] == 200 and r["finished"] is True
+        assert r["response_size"] == size
+        assert r["ip"] == "127.0.0.1" and r["nickname"] is None
+        assert r["user_agent"] == "ls-agent/1.0"
+        assert r["referrer"] == "http://example.com/from"
+        assert r["host"] == "127.0.0.1:%d" % srv.port
+        assert r["instance_key"] == instance
+        assert r["url_map_entry"] == ""
+        assert time.time() - 600 < r["start_time"] <= r["end_time"] <= time.time()
+        assert abs(r["latency"] - (r["end_time"] - r["start_time"])) < 1e-5
+        assert r["mcycles"] >= 0
+        assert r["combined"].startswith("127.0.0.1 - - [")
+        assert ('"GET /log?tag=f%d&levels=0%%2C3 HTTP/1.1" 200 %d "http://example.com/from" '
+                '"ls-agent/1.0"' % (n, size)) in r["combined"]
+        assert isinstance(r["offset"], str) and r["offset"]
+        assert [(l[1], l[2]) for l in r["app_logs"]] == [(0, "f%d level 0" % n),
+                                                         (3, "f%d level 3" % n)]
+        assert r["start_time"] <= r["app_logs"][0][0] <= r["app_logs"][1][0] <= r["end_time"]
+    # Without include_app_logs the lines stay out.
+    assert by_id(fetch(srv))[ids[0][0]]["app_logs"] == []
+
+
+def test_minimum_log_level(srv):
+    quiet = log(srv, "quiet", levels="0,1")
+    loud = log(srv, "loud", levels="1,3")
+    for level, want_quiet in ((0, True), (1, True), (2, False), (3, False), (4, False)):
+        got = by_id(fetch(srv, minimum_log_level=level, batch_size=1000))
+        assert (quiet in got) == want_quiet, level
+        assert (loud in got) == (level <= 3), level
+    # Every line of a request that qualifies comes back, not only the loud one.
+    r = by_id(fetch(srv, minimum_log_level=3, include_app_logs=True))[loud]
+    assert [l[1] for l in r["app_logs"]] == [1, 3]
+
+
+def test_start_and_end_time_bound_the_end_time(srv):
+    t0 = time.time()
+    time.sleep(0.05)
+    rid = log(srv, "timed")
+    time.sleep(0.05)
+    t1 = time.time()
+    r = by_id(fetch(srv))[rid]
+    assert t0 <= r["end_time"] <= t1
+    assert rid in by_id(fetch(srv, start_time=t0, end_time=t1))
+    assert rid in by_id(fetch(srv, start_time=int(t0), end_time=int(t1) + 1))
+    assert rid not in by_id(fetch(srv, end_time=t0))
+    assert rid not in by_id(fetch(srv, start_time=t1))
+    # end_time is exclusive, start_time inclusive.
+    assert rid in by_id(fetch(srv, start_time=r["end_time"]))
+    assert rid not in by_id(fetch(srv, end_time=r["end_time"] - 1e-6))
+    assert all(t0 <= x["end_time"] < t1 for x in fetch(srv, start_time=t0, end_time=t1))
+
+
+def test_version_ids(srv):
+    rid = log(srv, "versioned")
+    assert rid in by_id(fetch(srv, version_ids=["v1"]))
+    assert rid in by_id(fetch(srv, version_ids=["other", "v1"]))
+    assert rid in by_id(fetch(srv, version_ids=["default:v1"]))
+    assert fetch(srv, version_ids=["other"]) == []
+    # No version at all is a request the service refuses.
+    assert fetch_error(srv, version_ids=[])["error"] == "InvalidArgumentError"
+    assert fetch(srv, version_ids=["othermodule:v1"]) == []
+
+
+def test_request_ids_in_the_order_asked(srv):
+    a, b, c = log(srv, "ra"), log(srv, "rb"), log(srv, "rc")
+    got = fetch(srv, request_ids=[a, c, "00ff00ff00ff00ff00000000", b])
+    assert [r["request_id"] for r in got] == [a, c, b]
+    assert [r["request_id"] for r in fetch(srv, request_ids=[b])] == [b]
+    # Not combinable with a time range, an offset or a minimum level.
+    for extra in ({"start_time": 1}, {"end_time": time.time()}, {"minimum_log_level": 1}):
+        e = fetch_error(srv, request_ids=[a], **extra)
+        assert e["error"] == "InvalidArgumentError" and "request_id" in e["message"], e
+
+
+def test_paging_with_batch_size_and_offset(srv):
+    ids = [log(srv, "page%d" % i) for i in range(7)]
+    # Every fetch is a request too: end_time keeps the list still.
+    until = time.time()
+    mine = set(ids)
+    # batch_size 2 takes several Read calls; the iterator goes on by itself.
+    every = [r["request_id"] for r in fetch(srv, batch_size=2, end_time=until)]
+    assert [i for i in every if i in mine] == list(reversed(ids))
+    assert every[:7] == list(reversed(ids))
+    assert every == [r["request_id"] for r in fetch(srv, batch_size=1000, end_time=until)]
+    first = fetch(srv, batch_size=3, limit=3, end_time=until)
+    rest = fetch(srv, offset=first[-1]["offset"], batch_size=3, limit=4, end_time=until)
+    assert [r["request_id"] for r in first + rest] == every[:7]
+    # Each offset resumes right after its own request.
+    for i in range(1, 4):
+        nxt = fetch(srv, offset=first[i - 1]["offset"], limit=1, end_time=until)
+        assert nxt[0]["request_id"] == every[i]
+    # Past the oldest request: nothing.
+    oldest = fetch(srv, batch_size=1000, end_time=until)[-1]
+    assert fetch(srv, offset=oldest["offset"], end_time=until) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"batch_size": 0}, "batch_size must be greater than zero"),
+    ({"batch_size": 1001}, "batch_size specified is too large"),
+    ({"batch_size": "5"}, "batch_size must be an integer"),
+    ({"start_time": "yesterday"}, "start_time must be a float or integer"),
+    ({"end_time": [1]}, "end_time must be a float or integer"),
+    ({"minimum_log_level": 5}, "minimum_log_level must be between 0 and 4"),
+    ({"minimum_log_level": -1}, "minimum_log_level must be between 0 and 4"),
+    ({"minimum_log_level": "error"}, "minimum_log_level must be an int"),
+    ({"include_incomplete": 1}, "include_incomplete must be a boolean"),
+    ({"include_app_logs": "yes"}, "include_app_logs must be a boolean"),
+    ({"version_ids": "v1"}, "version_ids must be a list"),
+    ({"version_ids": ["V1.2"]}, "version_ids must only contain valid major version"),
+    ({"request_ids": "abc"}, "request_ids must be a list"),
+    ({"request_ids": ["not-hex"]}, "request_ids must only contain valid request ids"),
+    ({"offset": "not an offset"}, "offset must be a string"),
+    ({"offset": 12}, "offset must be a string"),
+    ({"colour": "blue"}, "Invalid arguments: colour"),
+])
+def test_invalid_arguments(srv, args, message):
+    e = fetch_error(srv, **args)
+    assert e["error"] == "InvalidArgumentError" and message in e["message"], e
+
+
+def test_service_errors(srv):
+    # Read without any version or request id, as the SDK's dev server.
+    r = call(srv, "/raw/read_no_version")
+    assert r["error"] == "ApplicationError" and r["code"] == 1, r
+    r = call(srv, "/raw/read_other_app")
+    assert r["error"] == "ApplicationError" and r["code"] == 1, r
+    assert call(srv, "/raw/set_status")["error"] == "CapabilityDisabledError"
+    assert call(srv, "/raw/usage")["error"] == "CapabilityDisabledError"
+    r = call(srv, "/raw/flush_bad")
+    assert r["error"] == "ApplicationError" and r["code"] == 1, r
+
+
+def test_flush_stores_the_lines_it_carries(srv):
+    rid = call(srv, "/raw/flush_lines")["id"]
+    r = fetch(srv, request_ids=[rid], include_app_logs=True)[0]
+    assert [(l[1], l[2]) for l in r["app_logs"]] == [(3, "carried one"), (0, "carried two")]
+    assert r["finished"]
+
+
+def start_long(srv, tag, mode, lines):
+    """Runs /long on the worker backend in a thread; returns (thread, box)."""
+    box = {}
+
+    def run():
+        box["answer"] = call(srv, "/long", host=WORKER, timeout=60, tag=tag, mode=mode,
+                             lines=lines)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+def running(srv, tag, **args):
+    """The unfinished request log of /long?tag=TAG, or None."""
+    for r in fetch(srv, include_incomplete=True, include_app_logs=True, batch_size=1000, **args):
+        if r["resource"].startswith("/long?tag=%s&" % tag):
+            return r
+    return None
+
+
+def finish_long(srv, tag, thread, box):
+    call(srv, "/release", host=WORKER, tag=tag)
+    thread.join(30)
+    assert box["answer"]["released"], box
+    return box["answer"]["id"]
+
+
+def test_flush_shows_a_running_backend_request(srv):
+    before = time.time()
+    t, box = start_long(srv, "flushed", "flush", 3)
+    r = wait_for(lambda: running(srv, "flushed"), what="the flushed request")
+    assert r["finished"] is False and r["status"] == 0 and r["end_time"] == 0.0
+    assert before - 1 <= r["start_time"] <= time.time()
+    assert r["host"] == "%s:%d" % (WORKER, srv.port)
+    assert r["method"] == "GET" and r["ip"] == "127.0.0.1" and r["instance_key"]
+    assert [l[2] for l in r["app_logs"]] == ["flushed line 0", "flushed line 1",
+                                             "flushed line 2"]
+    # Not without include_incomplete.
+    assert not [x for x in fetch(srv, batch_size=1000) if x["request_id"] == r["request_id"]]
+    # By id it is there whatever its state.
+    assert fetch(srv, request_ids=[r["request_id"]])[0]["finished"] is False
+    rid = finish_long(srv, "flushed", t, box)
+    assert rid == r["request_id"]
+    done = fetch(srv, request_ids=[rid], include_app_logs=True)
+    assert len(done) == 1 and done[0]["finished"] and done[0]["status"] == 200
+    assert done[0]["start_time"] == r["start_time"]
+    assert done[0]["app_logs"][-1][2] == "flushed done"
+    # One row per request, finished or not.
+    assert [x["request_id"] for x in fetch(srv, include_incomplete=True, batch_size=1000)
+            ].count(rid) == 1
+
+
+def test_autoflush_after_50_lines(srv):
+    t_many, box_many = start_long(srv, "many", "none", 55)
+    t_few, box_few = start_long(srv, "few", "none", 5)
+    r = wait_for(lambda: running(srv, "many"), what="the autoflushed request")
+    assert r["finished"] is False and len(r["app_logs"]) == 55
+    # Five lines are under every threshold: still invisible.
+    time.sleep(0.3)
+    assert running(srv, "few") is None
+    finish_long(srv, "many", t_many, box_many)
+    rid = finish_long(srv, "few", t_few, box_few)
+    assert fetch(srv, request_ids=[rid])[0]["finished"]
+
+
+def test_autoflush_threshold_set_by_the_app(srv):
+    call(srv, "/raw/autoflush_lines", host=WORKER, n=4)
+    try:
+        t, box = start_long(srv, "four", "none", 5)
+        r = wait_for(lambda: running(srv, "four"), what="the request flushed after 4 lines")
+        assert len(r["app_logs"]) >= 4
+        finish_long(srv, "four", t, box)
+    finally:
+        call(srv, "/raw/autoflush_lines", host=WORKER, n=50)
+
+
+def test_reads_while_the_writer_is_busy(srv):
+    box = {}
+
+    def burst():
+        box["id"] = call(srv, "/burst", host=WORKER, timeout=60, n=20000)["id"]
+    t = threading.Thread(target=burst, daemon=True)
+    t.start()
+    seen = []
+    while t.is_alive() or not seen:
+        out = call(srv, "/fetch", args=json.dumps({"include_incomplete": True, "batch_size": 5}))
+        assert "logs" in out and out["seconds"] < 10, out
+        seen.append(len(out["logs"]))
+        # The server still answers other requests meanwhile.
+        assert requests.get(srv.url + "log?tag=ping", timeout=15).status_code == 200
+    t.join(60)
+    r = fetch(srv, request_ids=[box["id"]], include_app_logs=True)[0]
+    assert len(r["app_logs"]) == 20000 and not r["lines_incomplete"]
+    assert [l[2] for l in r["app_logs"][:2]] == ["burst line 0", "burst line 1"]
+    assert r["app_logs"][-1][2] == "burst line 19999"
