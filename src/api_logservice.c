@@ -77,8 +77,8 @@ static void read_logs(api_call_t *call)
     if (rc == -1)
         api_reply_rpc_error(call, API_RPC_PARSE_ERROR, "");
     else if (rc < 0)
-        api_reply_app_error(
-            call, rc == -2 ? LOGSERVICE_INVALID_REQUEST : LOGSERVICE_STORAGE_ERROR, j->why);
+        api_reply_app_error(call, rc == -2 ? LOGSERVICE_INVALID_REQUEST : LOGSERVICE_STORAGE_ERROR,
+                            j->why);
     if (rc < 0) {
         read_free(j);
         return;
@@ -155,8 +155,8 @@ static int group_lines(const uint8_t *p, size_t n, log_store_t *store, const cha
         if (lrc < 0)
             return lrc;
         if (store)
-            log_store_app_line(store, (log_str_t){log_id, strlen(log_id)}, line.time_us,
-                               line.level, (log_str_t){(const char *)line.msg, line.msg_len});
+            log_store_app_line(store, (log_str_t){log_id, strlen(log_id)}, line.time_us, line.level,
+                               (log_str_t){(const char *)line.msg, line.msg_len});
     }
     return rc < 0 ? -1 : 0;
 }
@@ -204,11 +204,8 @@ static void not_available(api_call_t *call)
 }
 
 static const api_method_t METHODS[] = {
-    {"Flush", flush_logs},
-    {"Read", read_logs},
-    {"SetStatus", not_available},
-    {"Usage", not_available},
-    {NULL, NULL},
+    {"Flush", flush_logs},    {"Read", read_logs}, {"SetStatus", not_available},
+    {"Usage", not_available}, {NULL, NULL},
 };
 
 int api_logservice_register(api_registry_t *reg, struct server *srv)

@@ -44,7 +44,7 @@ struct conn {
     unsigned continue_sent : 1; /* "100 Continue" already written */
     unsigned head_only : 1;
     unsigned job_active : 1;
-    unsigned in_input : 1; /* inside process_input: do not recurse */
+    unsigned in_input : 1;    /* inside process_input: do not recurse */
     unsigned log_flushed : 1; /* the running request's log row is written, unfinished */
     buf_t rbuf;
     buf_t wbuf;
@@ -60,10 +60,10 @@ struct conn {
     uint64_t deadline_ms; /* 0: none */
     loop_timer_t timer;
     uint64_t req_started_ms;
-    int64_t req_start_us;     /* wall clock, for the request log */
-    char log_id[32];          /* REQUEST_LOG_ID */
+    int64_t req_start_us;      /* wall clock, for the request log */
+    char log_id[32];           /* REQUEST_LOG_ID */
     char flushed_instance[40]; /* with log_flushed: the instance running it */
-    uint64_t body_started_ms; /* when the request head was complete */
+    uint64_t body_started_ms;  /* when the request head was complete */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
     conn_t *next, *prev;

@@ -54,15 +54,13 @@ static int put_params(buf_t *sql, int first, size_t n)
 static int build_sql(buf_t *sql, const log_query_t *q)
 {
     int ids_at = P_LISTS + (int)q->n_versions;
-    int bad =
-        buf_append_str(sql,
-                       "SELECT " ROW_COLUMNS " FROM request_logs r WHERE "
-                       "((end_us != 0 AND end_us >= ?1 AND end_us < ?2) OR "
-                       "(?3 AND end_us = 0 AND start_us >= ?1 AND start_us < ?2)) "
-                       "AND request_id >= ?4 "
-                       "AND (?5 < 0 OR EXISTS (SELECT 1 FROM app_logs a WHERE "
-                       "a.request_id = r.request_id AND a.level >= ?5)) "
-                       "AND (?6 IS NULL OR request_id < ?6)") < 0;
+    int bad = buf_append_str(sql, "SELECT " ROW_COLUMNS " FROM request_logs r WHERE "
+                                  "((end_us != 0 AND end_us >= ?1 AND end_us < ?2) OR "
+                                  "(?3 AND end_us = 0 AND start_us >= ?1 AND start_us < ?2)) "
+                                  "AND request_id >= ?4 "
+                                  "AND (?5 < 0 OR EXISTS (SELECT 1 FROM app_logs a WHERE "
+                                  "a.request_id = r.request_id AND a.level >= ?5)) "
+                                  "AND (?6 IS NULL OR request_id < ?6)") < 0;
     if (q->version_filter && q->n_versions == 0)
         bad |= buf_append_str(sql, " AND 0") < 0;
     else if (q->version_filter) {
@@ -76,8 +74,8 @@ static int build_sql(buf_t *sql, const log_query_t *q)
     if (q->n_ids)
         bad |= buf_append_str(sql, " AND request_id IN (") < 0 ||
                put_params(sql, ids_at, q->n_ids) < 0 || buf_append_str(sql, ")") < 0;
-    bad |= buf_append_str(sql, " ORDER BY request_id DESC LIMIT ?7") < 0 ||
-           buf_append(sql, "", 1) < 0;
+    bad |=
+        buf_append_str(sql, " ORDER BY request_id DESC LIMIT ?7") < 0 || buf_append(sql, "", 1) < 0;
     return bad ? -1 : 0;
 }
 
@@ -241,7 +239,7 @@ int log_quoted(buf_t *b, log_str_t s)
         return -1;
     for (size_t i = 0; i < s.n; i++) {
         unsigned char ch = (unsigned char)s.p[i];
-        int rc = ch == '"' || ch == '\\'  ? buf_printf(b, "\\%c", ch)
+        int rc = ch == '"' || ch == '\\'   ? buf_printf(b, "\\%c", ch)
                  : ch < 0x20 || ch == 0x7f ? buf_printf(b, "\\x%02x", ch)
                                            : buf_append(b, &ch, 1);
         if (rc < 0)

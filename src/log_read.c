@@ -244,7 +244,8 @@ int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t
     if (have_versions && have_modules)
         return fail(why, whylen, -2, "%s", "version_id and module_version cannot be combined");
     if (!have_versions && !have_modules && !req->n_ids)
-        return fail(why, whylen, -2, "%s", "a version_id, module_version or request_id is required");
+        return fail(why, whylen, -2, "%s",
+                    "a version_id, module_version or request_id is required");
     if (req->n_ids && (req->has_time || req->offset.p || req->min_level >= 0))
         return fail(why, whylen, -2, "%s",
                     "request_id cannot be combined with start_time, end_time, offset or "
@@ -262,8 +263,8 @@ static int put_str(buf_t *b, uint32_t field, log_str_t s)
 
 /* One RequestLog, every required field set. Lines until the response
  * passes its budget; *cut is set when some were left out. */
-static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req,
-                           const log_request_t *r, int *cut, char *why, size_t whylen)
+static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, const log_request_t *r,
+                           int *cut, char *why, size_t whylen)
 {
     int finished = r->end_us != 0;
     long mark = pb_begin_msg(b, RESP_LOG);
@@ -275,8 +276,8 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req,
               pb_put_int(b, RL_START_TIME, r->start_us) < 0 ||
               pb_put_int(b, RL_END_TIME, r->end_us) < 0 ||
               pb_put_int(b, RL_LATENCY, finished ? r->end_us - r->start_us : 0) < 0 ||
-              pb_put_int(b, RL_MCYCLES, r->mcycles) < 0 ||
-              put_str(b, RL_METHOD, r->method) < 0 || put_str(b, RL_RESOURCE, r->resource) < 0 ||
+              pb_put_int(b, RL_MCYCLES, r->mcycles) < 0 || put_str(b, RL_METHOD, r->method) < 0 ||
+              put_str(b, RL_RESOURCE, r->resource) < 0 ||
               put_str(b, RL_HTTP_VERSION, r->http_version) < 0 ||
               pb_put_int(b, RL_STATUS, r->status) < 0 ||
               pb_put_int(b, RL_RESPONSE_SIZE, r->response_size) < 0 ||
@@ -362,8 +363,8 @@ int log_read_run(sqlite3 *db, const log_read_t *req, buf_t *out, char *why, size
             q.ids = &req->ids[i];
             q.n_ids = 1;
             q.limit = 1;
-            int rc = run_query(db, req, &q, 1, out, &more, &last_end, last_id, sizeof last_id,
-                               why, whylen);
+            int rc = run_query(db, req, &q, 1, out, &more, &last_end, last_id, sizeof last_id, why,
+                               whylen);
             if (rc < 0)
                 return -1;
             found += rc;
@@ -381,8 +382,8 @@ int log_read_run(sqlite3 *db, const log_read_t *req, buf_t *out, char *why, size
         q.n_versions = req->n_versions;
         q.before_id = req->offset;
         q.limit = req->count + 1; /* one more tells whether more follow */
-        int rc = run_query(db, req, &q, req->count, out, &more, &last_end, last_id,
-                           sizeof last_id, why, whylen);
+        int rc = run_query(db, req, &q, req->count, out, &more, &last_end, last_id, sizeof last_id,
+                           why, whylen);
         if (rc < 0)
             return -1;
         found = rc;

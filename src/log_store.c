@@ -30,11 +30,11 @@ struct log_store {
     pthread_t writer;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    buf_t queue;          /* encoded records, guarded by mu */
-    int stop;             /* guarded by mu */
-    int woken;            /* an early wake-up is pending, guarded by mu */
-    int urgent;           /* a task is queued: commit without gathering, guarded by mu */
-    log_task_t *done;     /* tasks run, oldest first, guarded by mu */
+    buf_t queue;      /* encoded records, guarded by mu */
+    int stop;         /* guarded by mu */
+    int woken;        /* an early wake-up is pending, guarded by mu */
+    int urgent;       /* a task is queued: commit without gathering, guarded by mu */
+    log_task_t *done; /* tasks run, oldest first, guarded by mu */
     log_task_t **done_tail;
     int event_fd;         /* eventfd: readable when done has tasks */
     uint64_t dropped;     /* guarded by mu */

@@ -253,17 +253,22 @@ static void print_json_head(FILE *f, const log_request_t *r)
     const struct {
         const char *name;
         log_str_t v;
-    } strs[] = {{"version_id", r->version_id}, {"ip", r->ip},
-                {"nickname", r->nickname},     {"method", r->method},
-                {"resource", r->resource},     {"http_version", r->http_version},
-                {"referrer", r->referrer},     {"user_agent", r->user_agent},
-                {"host", r->host},             {"instance_id", r->instance_id}};
+    } strs[] = {{"version_id", r->version_id},
+                {"ip", r->ip},
+                {"nickname", r->nickname},
+                {"method", r->method},
+                {"resource", r->resource},
+                {"http_version", r->http_version},
+                {"referrer", r->referrer},
+                {"user_agent", r->user_agent},
+                {"host", r->host},
+                {"instance_id", r->instance_id}};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         fprintf(f, ",\"%s\":", strs[i].name);
         json_string(f, strs[i].v);
     }
-    fprintf(f, ",\"status\":%d,\"response_size\":%lld,\"mcycles\":%lld,\"cpu_ms\":%lld",
-            r->status, (long long)r->response_size, (long long)r->mcycles,
+    fprintf(f, ",\"status\":%d,\"response_size\":%lld,\"mcycles\":%lld,\"cpu_ms\":%lld", r->status,
+            (long long)r->response_size, (long long)r->mcycles,
             (long long)(r->mcycles * 1000 / 1200));
 }
 

@@ -349,8 +349,11 @@ static void test_queries(void)
      * running; 6 is version v10 (not v1!), 7 is v2; 3 logged an error, 4 a
      * debug line; 8 a few lines. */
     for (int n = 1; n <= 8; n++)
-        request(st, id_of(n), n == 6 ? "v10.1" : n == 7 ? "v2.1" : "v1.1", n * 1000,
-                n == 5 ? 0 : n * 1000 + 500, n == 5 ? 0 : 200);
+        request(st, id_of(n),
+                n == 6   ? "v10.1"
+                : n == 7 ? "v2.1"
+                         : "v1.1",
+                n * 1000, n == 5 ? 0 : n * 1000 + 500, n == 5 ? 0 : 200);
     log_store_app_line(st, S(id_of(3)), 3100, 3, S("error"));
     log_store_app_line(st, S(id_of(4)), 4100, 0, S("debug"));
     for (int i = 0; i < 3; i++)
