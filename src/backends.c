@@ -30,6 +30,7 @@ typedef struct {
     int has_route;
     char log_id[32];
     int64_t start_us;
+    int log_flushed; /* its log row is written, unfinished (logservice flush) */
 } start_job_t;
 
 /* One version of a backend's configuration and code with its pool of
@@ -97,11 +98,13 @@ static void start_job_reset(start_job_t *sj)
     buf_reset(&sj->env);
 }
 
-static void log_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
+/* The start request's log row: final, or unfinished (end 0, status 0)
+ * when the app flushes its logs while it runs. */
+static void start_log_row(start_job_t *sj, int status, const char *instance_id, int64_t mcycles,
+                          int64_t end_us)
 {
     backend_rt_t *b = sj->gen->b;
     server_t *srv = b->all->srv;
-    log_info("%s instance %d: GET /_ah/start %d", b->log_name, sj->index, status);
     char host[512];
     instance_host(b, sj->index, host, sizeof host);
     log_request_t r = {
@@ -114,11 +117,28 @@ static void log_start(start_job_t *sj, int status, const char *instance_id, int6
         .host = {host, strlen(host)},
         .instance_id = {instance_id, instance_id ? strlen(instance_id) : 0},
         .start_us = sj->start_us,
-        .end_us = log_store_now_us(),
+        .end_us = end_us,
         .status = status,
         .mcycles = mcycles,
     };
     log_store_request(srv->logs, &r);
+}
+
+static void log_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
+{
+    log_info("%s instance %d: GET /_ah/start %d", sj->gen->b->log_name, sj->index, status);
+    sj->log_flushed = 0;
+    start_log_row(sj, status, instance_id, mcycles, log_store_now_us());
+}
+
+/* job_t.flushed: a long start request (BK3) shows in the logs while it runs. */
+static void start_job_flushed(job_t *job, const char *instance_id)
+{
+    start_job_t *sj = job->owner;
+    if (!sj->log_flushed) {
+        sj->log_flushed = 1;
+        start_log_row(sj, 0, instance_id, 0, 0);
+    }
 }
 
 static void update_progress(backend_rt_t *b, int start_ok, int index, int status);
@@ -166,6 +186,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
     sj->gen = g;
     sj->index = index;
     sj->start_us = log_store_now_us();
+    sj->log_flushed = 0;
     log_store_new_request_id(sj->log_id, sizeof sj->log_id, sj->start_us);
     char host[512], raw[800];
     instance_host(b, index, host, sizeof host);
@@ -213,6 +234,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
     }
     memset(&sj->job, 0, sizeof sj->job);
     sj->job.done = start_job_done;
+    sj->job.flushed = start_job_flushed;
     sj->job.owner = sj;
     sj->job.log_id = sj->log_id;
     sj->job.script = script;

@@ -311,3 +311,27 @@ def test_reads_while_the_writer_is_busy(srv):
     assert len(r["app_logs"]) == 20000 and not r["lines_incomplete"]
     assert [l[2] for l in r["app_logs"][:2]] == ["burst line 0", "burst line 1"]
     assert r["app_logs"][-1][2] == "burst line 19999"
+
+
+def test_flush_in_a_backend_start_request(srv):
+    # The starter backend is dynamic: this request starts its instance,
+    # whose /_ah/start logs, flushes and works for 2 s.
+    box = {}
+
+    def first():
+        box["answer"] = call(srv, "/log", host="starter.localhost", timeout=60, tag="after")
+    t = threading.Thread(target=first, daemon=True)
+    t.start()
+
+    def start_row():
+        for r in fetch(srv, include_incomplete=True, include_app_logs=True, batch_size=1000):
+            if r["resource"] == "/_ah/start" and r["host"].startswith("0.starter."):
+                return r
+    r = wait_for(start_row, what="the running start request")
+    assert r["finished"] is False and r["status"] == 0
+    assert [l[2] for l in r["app_logs"]] == ["starter begins"]
+    t.join(30)
+    assert "id" in box["answer"]
+    done = fetch(srv, request_ids=[r["request_id"]], include_app_logs=True)[0]
+    assert done["finished"] and done["status"] == 200
+    assert [l[2] for l in done["app_logs"]] == ["starter begins", "starter ends"]

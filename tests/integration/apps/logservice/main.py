@@ -150,3 +150,13 @@ def app(environ, start_response):
     status = q.get("status", "200")
     start_response("%s X" % status, [("Content-Type", "application/json")])
     return [json.dumps(out).encode()]
+
+
+def slow_start(environ, start_response):
+    """The starter backend's start request: logs, flushes, works a while."""
+    logging.info("starter begins")
+    logservice.flush()
+    time.sleep(2)
+    logging.info("starter ends")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"started\n"]
