@@ -182,6 +182,17 @@ def _encode_offset(offset_pb):
     return base64.urlsafe_b64encode(offset_pb.SerializeToString()).decode("ascii")
 
 
+def _field(name, doc=None, optional=False, seconds=False):
+    """A RequestLog property reading its message's field: None for an
+    optional field that is not set; microseconds as float seconds."""
+    def get(self):
+        if optional and not self._pb.HasField(name):
+            return None
+        value = getattr(self._pb, name)
+        return value / 1e6 if seconds else value
+    return property(get, doc=doc)
+
+
 class RequestLog:
     """Complete log information about one request (a LogReadResponse's
     RequestLog; the message itself is `_pb`)."""
@@ -203,21 +214,32 @@ class RequestLog:
         return "<RequestLog(app_id=%s, version_id=%s, request_id=%s)>" % (
             self.app_id, self.version_id, self.request_id)
 
-    def _opt(self, name):
-        return getattr(self._pb, name) if self._pb.HasField(name) else None
-
-    @property
-    def app_id(self):
-        return self._pb.app_id
-
-    @property
-    def version_id(self):
-        """The version that served it, major.minor."""
-        return self._pb.version_id
-
-    @property
-    def module_id(self):
-        return self._pb.module_id
+    app_id = _field("app_id")
+    version_id = _field("version_id", "The version that served it, major.minor.")
+    module_id = _field("module_id")
+    ip = _field("ip")
+    nickname = _field("nickname", "The signed-in user, or None.", optional=True)
+    start_time = _field("start_time", "Seconds since the epoch.", seconds=True)
+    end_time = _field("end_time", "Seconds since the epoch; 0.0 while the request runs.",
+                      seconds=True)
+    latency = _field("latency", "Seconds.", seconds=True)
+    mcycles = _field("mcycles")
+    method = _field("method")
+    resource = _field("resource", "Path and query string.")
+    http_version = _field("http_version")
+    status = _field("status", "HTTP status; 0 while the request runs.")
+    response_size = _field("response_size")
+    referrer = _field("referrer", optional=True)
+    user_agent = _field("user_agent", optional=True)
+    url_map_entry = _field("url_map_entry")
+    combined = _field("combined", "The request as an Apache combined log line.")
+    api_mcycles = _field("api_mcycles", optional=True)
+    host = _field("host", optional=True)
+    cost = _field("cost", optional=True)
+    task_queue_name = _field("task_queue_name", optional=True)
+    task_name = _field("task_name", optional=True)
+    pending_time = _field("pending_time", seconds=True)
+    replica_index = _field("replica_index", optional=True)
 
     @property
     def request_id(self):
@@ -230,101 +252,8 @@ class RequestLog:
         return _encode_offset(self._pb.offset) if self._pb.HasField("offset") else None
 
     @property
-    def ip(self):
-        return self._pb.ip
-
-    @property
-    def nickname(self):
-        """The signed-in user, or None."""
-        return self._opt("nickname")
-
-    @property
-    def start_time(self):
-        return self._pb.start_time / 1e6
-
-    @property
-    def end_time(self):
-        """Seconds since the epoch; 0.0 while the request runs."""
-        return self._pb.end_time / 1e6
-
-    @property
-    def latency(self):
-        return self._pb.latency / 1e6
-
-    @property
-    def mcycles(self):
-        return self._pb.mcycles
-
-    @property
-    def method(self):
-        return self._pb.method
-
-    @property
-    def resource(self):
-        """Path and query string."""
-        return self._pb.resource
-
-    @property
-    def http_version(self):
-        return self._pb.http_version
-
-    @property
-    def status(self):
-        """HTTP status; 0 while the request runs."""
-        return self._pb.status
-
-    @property
-    def response_size(self):
-        return self._pb.response_size
-
-    @property
-    def referrer(self):
-        return self._opt("referrer")
-
-    @property
-    def user_agent(self):
-        return self._opt("user_agent")
-
-    @property
-    def url_map_entry(self):
-        return self._pb.url_map_entry
-
-    @property
-    def combined(self):
-        """The request as an Apache combined log line."""
-        return self._pb.combined
-
-    @property
-    def api_mcycles(self):
-        return self._opt("api_mcycles")
-
-    @property
-    def host(self):
-        return self._opt("host")
-
-    @property
-    def cost(self):
-        return self._opt("cost")
-
-    @property
-    def task_queue_name(self):
-        return self._opt("task_queue_name")
-
-    @property
-    def task_name(self):
-        return self._opt("task_name")
-
-    @property
     def was_loading_request(self):
         return bool(self._pb.was_loading_request)
-
-    @property
-    def pending_time(self):
-        return self._pb.pending_time / 1e6
-
-    @property
-    def replica_index(self):
-        return self._opt("replica_index")
 
     @property
     def finished(self):
