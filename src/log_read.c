@@ -319,11 +319,12 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
 }
 
 /* Runs query q, adding at most `want` request logs; *more is set when a
- * further one matched (or the budget stopped the batch), *last_end the
- * last one's end time, *last_id its id (copied). */
+ * further one matched (or, with budget, when the response passed
+ * LOG_READ_MAX_BYTES first), *last_end the last one's end time, *last_id
+ * its id (copied). */
 static int run_query(sqlite3 *db, const log_read_t *req, const log_query_t *q, int64_t want,
-                     buf_t *out, int *more, int64_t *last_end, char *last_id, size_t idlen,
-                     char *why, size_t whylen)
+                     int budget, buf_t *out, int *more, int64_t *last_end, char *last_id,
+                     size_t idlen, char *why, size_t whylen)
 {
     log_cursor_t *c = log_cursor_open(db, q, why, whylen);
     if (!c)
@@ -331,7 +332,7 @@ static int run_query(sqlite3 *db, const log_read_t *req, const log_query_t *q, i
     log_request_t r;
     int rc, added = 0;
     while ((rc = log_cursor_next(c, &r)) > 0) {
-        if (added == want || out->len >= LOG_READ_MAX_BYTES) {
+        if (added == want || (budget && out->len >= LOG_READ_MAX_BYTES)) {
             *more = 1;
             break;
         }
@@ -357,20 +358,20 @@ int log_read_run(sqlite3 *db, const log_read_t *req, buf_t *out, char *why, size
     char last_id[MAX_ID_LEN + 1] = "";
     int found = 0;
     if (req->n_ids) {
-        /* The requests asked for, in that order. */
-        for (size_t i = 0; i < req->n_ids && !more; i++) {
+        /* The requests asked for, in that order, all of them: a list of
+         * ids has no offset to go on from (past the budget, their app
+         * lines are cut instead). */
+        for (size_t i = 0; i < req->n_ids; i++) {
             log_query_t q = LOG_QUERY_ALL;
             q.ids = &req->ids[i];
             q.n_ids = 1;
             q.limit = 1;
-            int rc = run_query(db, req, &q, 1, out, &more, &last_end, last_id, sizeof last_id, why,
-                               whylen);
+            int rc = run_query(db, req, &q, 1, 0, out, &more, &last_end, last_id, sizeof last_id,
+                               why, whylen);
             if (rc < 0)
                 return -1;
             found += rc;
         }
-        /* Paging by offset does not apply to a list of ids. */
-        more = 0;
     } else {
         log_query_t q = LOG_QUERY_ALL;
         q.from_us = req->start_us;
@@ -382,8 +383,8 @@ int log_read_run(sqlite3 *db, const log_read_t *req, buf_t *out, char *why, size
         q.n_versions = req->n_versions;
         q.before_id = req->offset;
         q.limit = req->count + 1; /* one more tells whether more follow */
-        int rc = run_query(db, req, &q, req->count, out, &more, &last_end, last_id, sizeof last_id,
-                           why, whylen);
+        int rc = run_query(db, req, &q, req->count, 1, out, &more, &last_end, last_id,
+                           sizeof last_id, why, whylen);
         if (rc < 0)
             return -1;
         found = rc;

@@ -14,7 +14,8 @@
  * is the batch size, LogOffset.request_id the last request id returned: the
  * next batch holds older requests. A response stops early (with an offset)
  * when it passes LOG_READ_MAX_BYTES; one request's app lines are cut there
- * (lines_incomplete). */
+ * (lines_incomplete), and so are those of the rest of a list of request
+ * ids, which has no offset to go on from. */
 #ifndef GAELIC_LOG_READ_H
 #define GAELIC_LOG_READ_H
 

@@ -2,6 +2,7 @@
 filters, paging with batch_size and offset, argument checks), flush and
 autoflush making a running backend request visible, the logservice
 service's own errors, and reads while the log writer is busy."""
+import contextlib
 import json
 import threading
 import time
@@ -216,48 +217,58 @@ def test_flush_stores_the_lines_it_carries(srv):
     assert r["finished"]
 
 
-def start_long(srv, tag, mode, lines):
-    """Runs /long on the worker backend in a thread; returns (thread, box)."""
+@contextlib.contextmanager
+def long_request(srv, tag, mode, lines):
+    """Runs /long on the worker backend in a thread while the block runs;
+    yields finish(), which lets it end and returns its request id. It is
+    let go whatever happens."""
     box = {}
 
     def run():
         box["answer"] = call(srv, "/long", host=WORKER, timeout=60, tag=tag, mode=mode,
                              lines=lines)
+
+    def finish():
+        call(srv, "/release", host=WORKER, tag=tag)
+        t.join(30)
+        assert box["answer"]["released"], box
+        return box["answer"]["id"]
     t = threading.Thread(target=run, daemon=True)
     t.start()
-    return t, box
+    try:
+        yield finish
+    finally:
+        if t.is_alive():
+            requests.get(srv.url + "release", params={"tag": tag},
+                         headers={"Host": "%s:%d" % (WORKER, srv.port)}, timeout=15)
+            t.join(30)
 
 
 def running(srv, tag, **args):
     """The unfinished request log of /long?tag=TAG, or None."""
     for r in fetch(srv, include_incomplete=True, include_app_logs=True, batch_size=1000, **args):
-        if r["resource"].startswith("/long?tag=%s&" % tag):
+        if r["resource"].startswith("/long?tag=%s&" % tag) and not r["finished"]:
             return r
     return None
 
 
-def finish_long(srv, tag, thread, box):
-    call(srv, "/release", host=WORKER, tag=tag)
-    thread.join(30)
-    assert box["answer"]["released"], box
-    return box["answer"]["id"]
-
-
 def test_flush_shows_a_running_backend_request(srv):
     before = time.time()
-    t, box = start_long(srv, "flushed", "flush", 3)
-    r = wait_for(lambda: running(srv, "flushed"), what="the flushed request")
-    assert r["finished"] is False and r["status"] == 0 and r["end_time"] == 0.0
-    assert before - 1 <= r["start_time"] <= time.time()
-    assert r["host"] == "%s:%d" % (WORKER, srv.port)
-    assert r["method"] == "GET" and r["ip"] == "127.0.0.1" and r["instance_key"]
-    assert [l[2] for l in r["app_logs"]] == ["flushed line 0", "flushed line 1",
-                                             "flushed line 2"]
-    # Not without include_incomplete.
-    assert not [x for x in fetch(srv, batch_size=1000) if x["request_id"] == r["request_id"]]
-    # By id it is there whatever its state.
-    assert fetch(srv, request_ids=[r["request_id"]])[0]["finished"] is False
-    rid = finish_long(srv, "flushed", t, box)
+    with long_request(srv, "flushed", "flush", 3) as finish:
+        r = wait_for(lambda: running(srv, "flushed"), what="the flushed request")
+        # flush() was called after the three lines, which are all there.
+        assert r["finished"] is False and r["status"] == 0 and r["end_time"] == 0.0
+        assert before - 1 <= r["start_time"] <= time.time()
+        assert r["host"] == "%s:%d" % (WORKER, srv.port)
+        assert r["method"] == "GET" and r["ip"] == "127.0.0.1" and r["instance_key"]
+        assert [l[2] for l in r["app_logs"]] == ["flushed line 0", "flushed line 1",
+                                                 "flushed line 2"]
+        # Not without include_incomplete.
+        assert not [x for x in fetch(srv, batch_size=1000)
+                    if x["request_id"] == r["request_id"]]
+        # By id it is there whatever its state.
+        assert fetch(srv, request_ids=[r["request_id"]])[0]["finished"] is False
+        rid = finish()
     assert rid == r["request_id"]
     done = fetch(srv, request_ids=[rid], include_app_logs=True)
     assert len(done) == 1 and done[0]["finished"] and done[0]["status"] == 200
@@ -269,25 +280,24 @@ def test_flush_shows_a_running_backend_request(srv):
 
 
 def test_autoflush_after_50_lines(srv):
-    t_many, box_many = start_long(srv, "many", "none", 55)
-    t_few, box_few = start_long(srv, "few", "none", 5)
-    r = wait_for(lambda: running(srv, "many"), what="the autoflushed request")
-    assert r["finished"] is False and len(r["app_logs"]) == 55
-    # Five lines are under every threshold: still invisible.
-    time.sleep(0.3)
-    assert running(srv, "few") is None
-    finish_long(srv, "many", t_many, box_many)
-    rid = finish_long(srv, "few", t_few, box_few)
+    with long_request(srv, "many", "none", 55), long_request(srv, "few", "none", 5) as few:
+        r = wait_for(lambda: running(srv, "many"), what="the autoflushed request")
+        # It flushed at its 50th line; the five after it follow.
+        assert r["finished"] is False and len(r["app_logs"]) >= 50
+        wait_for(lambda: len(running(srv, "many")["app_logs"]) == 55, what="all 55 lines")
+        # Five lines are under every threshold: still invisible.
+        time.sleep(0.3)
+        assert running(srv, "few") is None
+        rid = few()
     assert fetch(srv, request_ids=[rid])[0]["finished"]
 
 
 def test_autoflush_threshold_set_by_the_app(srv):
     call(srv, "/raw/autoflush_lines", host=WORKER, n=4)
     try:
-        t, box = start_long(srv, "four", "none", 5)
-        r = wait_for(lambda: running(srv, "four"), what="the request flushed after 4 lines")
-        assert len(r["app_logs"]) >= 4
-        finish_long(srv, "four", t, box)
+        with long_request(srv, "four", "none", 5):
+            r = wait_for(lambda: running(srv, "four"), what="the request flushed after 4 lines")
+            assert len(r["app_logs"]) >= 4
     finally:
         call(srv, "/raw/autoflush_lines", host=WORKER, n=50)
 

@@ -480,6 +480,14 @@ static void test_budget(void)
     /* Request 2, cut; request 1 is for the next batch. */
     CHECK(r.n == 1 && r.cut && r.lines[0] > 0 && r.lines[0] < lines);
     CHECK(r.has_offset && strcmp(r.offset, id_of(2)) == 0);
+    /* A list of ids has no offset to go on from: every one comes back. */
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 1);
+    pb_put_str(&b, 6, id_of(2));
+    pb_put_str(&b, 6, id_of(1));
+    CHECK(run(db, &b, &r) == 0);
+    CHECK(r.n == 2 && r.cut && !r.has_offset);
+    CHECK_STR(r.id[1], id_of(1));
     buf_free(&b);
     sqlite3_close(db);
 }
