@@ -16,6 +16,7 @@ request flushes by itself, which makes its log visible while it runs.
 import logging
 import sys
 import threading
+import time
 
 import _gaelic
 from google.appengine.runtime import request_state
@@ -40,8 +41,26 @@ def level_of(levelno):
     return DEBUG
 
 
-# logservice's per-line hook (note_line(request, nbytes)), set by install().
-_note_line = None
+# logservice's autoflush (LG1), App Engine's defaults. The values in force
+# are google.appengine.api.logservice's once it is imported (apps may set
+# them there); until then nobody can have changed these.
+AUTOFLUSH_ENABLED = True
+AUTOFLUSH_EVERY_SECONDS = 60
+AUTOFLUSH_EVERY_BYTES = 4096
+AUTOFLUSH_EVERY_LINES = 50
+_LOGSERVICE = "google.appengine.api.logservice.logservice"
+
+
+def autoflush_due(settings, request):
+    """Whether request has logged past one of settings' AUTOFLUSH_*
+    thresholds since its last flush."""
+    if not settings.AUTOFLUSH_ENABLED:
+        return False
+    lines, size, seconds = (settings.AUTOFLUSH_EVERY_LINES, settings.AUTOFLUSH_EVERY_BYTES,
+                            settings.AUTOFLUSH_EVERY_SECONDS)
+    return bool((lines and request.log_lines >= lines) or
+                (size and request.log_bytes >= size) or
+                (seconds and time.time() - request.log_flush_time >= seconds))
 
 
 def write(level, message):
@@ -54,8 +73,14 @@ def write(level, message):
         _gaelic.send_log(0, level, data)
         return
     _gaelic.send_log(request.id, level, data)
-    if _note_line is not None and not request.log_flushing:
-        _note_line(request, len(data))
+    if request.id and not request.log_flushing:
+        request.log_lines += 1
+        request.log_bytes += len(data)
+        if autoflush_due(sys.modules.get(_LOGSERVICE) or _defaults, request):
+            # Imported only now, so that instances do not pay for it at
+            # start (the zygote preloads it for the later ones).
+            from google.appengine.api.logservice import logservice
+            logservice.autoflush_request(request)
 
 
 class LogStream:
@@ -140,9 +165,6 @@ def flush_thread():
 def install():
     """Routes logging, sys.stderr and the log side of sys.stdout to the
     master. Runs in a new instance, before any app code."""
-    global _note_line
-    from google.appengine.api.logservice import logservice
-    _note_line = logservice.note_line
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -152,3 +174,6 @@ def install():
     # App Engine kept debug lines too.
     root.setLevel(logging.DEBUG)
     sys.stderr = stderr
+
+
+_defaults = sys.modules[__name__]

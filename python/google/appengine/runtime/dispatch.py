@@ -18,7 +18,8 @@ from google.appengine.runtime import wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
 _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
-            "base64", "hashlib", "email.utils", "wsgiref.util")
+            "base64", "hashlib", "email.utils", "wsgiref.util",
+            "google.appengine.api.logservice.logservice")
 
 _ERROR_500 = (
     "500 Internal Server Error",

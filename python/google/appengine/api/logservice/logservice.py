@@ -25,17 +25,19 @@ import binascii
 import math
 import os
 import re
+import sys
 import time
 
 from google.appengine.api import api_base_pb2, apiproxy_stub_map
 from google.appengine.api.logservice import log_service_pb2
-from google.appengine.runtime import apiproxy_errors, request_state
+from google.appengine.runtime import apiproxy_errors, app_logs, request_state
 from google.appengine.runtime.proto import DecodeError
 
-AUTOFLUSH_ENABLED = True
-AUTOFLUSH_EVERY_SECONDS = 60
-AUTOFLUSH_EVERY_BYTES = 4096
-AUTOFLUSH_EVERY_LINES = 50
+# app_logs checks them at each line of a request (apps may change them here).
+AUTOFLUSH_ENABLED = app_logs.AUTOFLUSH_ENABLED
+AUTOFLUSH_EVERY_SECONDS = app_logs.AUTOFLUSH_EVERY_SECONDS
+AUTOFLUSH_EVERY_BYTES = app_logs.AUTOFLUSH_EVERY_BYTES
+AUTOFLUSH_EVERY_LINES = app_logs.AUTOFLUSH_EVERY_LINES
 
 MAX_ITEMS_PER_FETCH = 1000
 
@@ -89,8 +91,8 @@ def _flush_request(request):
 
 def flush():
     """Makes the calling request's log, with its lines so far, visible to
-    fetch(include_incomplete=True) while the request still runs."""
-    from google.appengine.runtime import app_logs
+    fetch(include_incomplete=True) while the request still runs. Outside a
+    request it does nothing."""
     request = request_state.current()
     if request is None or request.log_flushing:
         return
@@ -98,39 +100,23 @@ def flush():
     _flush_request(request)
 
 
-def _due(request):
-    if not AUTOFLUSH_ENABLED:
-        return False
-    return bool((AUTOFLUSH_EVERY_LINES and request.log_lines >= AUTOFLUSH_EVERY_LINES) or
-                (AUTOFLUSH_EVERY_BYTES and request.log_bytes >= AUTOFLUSH_EVERY_BYTES) or
-                (AUTOFLUSH_EVERY_SECONDS and
-                 time.time() - request.log_flush_time >= AUTOFLUSH_EVERY_SECONDS))
-
-
-def _autoflush(request):
+def autoflush_request(request):
+    """app_logs' autoflush: never raises (logging must not fail because a
+    flush did: a cancelled or timed-out API call); the lines are stored
+    anyway."""
     try:
         _flush_request(request)
     except Exception:
-        # Logging must never fail because a flush did (a cancelled or
-        # timed-out API call): the lines are stored anyway.
         pass
-
-
-def note_line(request, nbytes):
-    """app_logs' hook: one more line of nbytes for request (never called
-    during its flush); flushes when one of the thresholds is reached."""
-    request.log_lines += 1
-    request.log_bytes += nbytes
-    if request.id and _due(request):
-        _autoflush(request)
 
 
 def auto_flush():
     """Flushes the calling request if one of the AUTOFLUSH thresholds is
     reached."""
     request = request_state.current()
-    if request is not None and not request.log_flushing and _due(request):
-        _autoflush(request)
+    if (request is not None and request.id and not request.log_flushing and
+            app_logs.autoflush_due(sys.modules[__name__], request)):
+        autoflush_request(request)
 
 
 autoflush = auto_flush  # the legacy SDK's name
