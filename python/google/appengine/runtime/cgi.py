@@ -18,8 +18,6 @@ CGI request, and in threads that request starts, they are the request's
 own streams; everywhere else stdout is the app log (info level) as under
 WSGI.
 """
-import http
-import inspect
 import io
 import os
 import re
@@ -145,6 +143,7 @@ def _has_zero_arg_main(module):
     main = module.__dict__.get("main")
     if not callable(main):
         return False
+    import inspect  # here, not at the top: it costs the zygote ~10 ms at start
     try:
         inspect.signature(main).bind()
     except (TypeError, ValueError):
@@ -206,6 +205,7 @@ def parse_output(out):
         status = "302 Found" if has_location else "200 OK"
     elif status.isdigit() and len(status) == 3:
         try:
+            import http  # only for a bare status code: kept off the start path
             status = "%s %s" % (status, http.HTTPStatus(int(status)).phrase)
         except ValueError:
             status += " Unknown"
