@@ -271,6 +271,21 @@ def hook_line(where):
     return "shutdown hook ran in %s, is_shutting_down=True, backend=worker" % where
 
 
+def stop_worker_during(srv, path):
+    """GETs path on the worker backend, stops the backend while that request
+    runs, and returns (the response, seconds from the stop to the answer)."""
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        get(srv, "worker.localhost", path, timeout=60)))
+    t.start()
+    time.sleep(1.0)  # the request is running
+    t0 = time.monotonic()
+    assert backends(srv, "stop", "worker").returncode == 0
+    t.join(30)
+    assert result, "no answer to " + path
+    return result[0], time.monotonic() - t0
+
+
 def test_runtime_shutdown_api(srv):
     r = get(srv, "worker.localhost", "/hooks/api")
     assert r.status_code == 200, r.text
@@ -315,29 +330,17 @@ def test_shutdown_hook_exception_reaches_every_request_thread(srv):
 
 
 def test_cancel_api_calls_in_a_shutdown_hook(srv):
-    result = []
-    t = threading.Thread(target=lambda: result.append(
-        get(srv, "worker.localhost", "/hooks/cancel", timeout=30)))
-    t.start()
-    time.sleep(1.0)
-    assert backends(srv, "stop", "worker").returncode == 0
-    t.join(30)
-    assert result and result[0].status_code == 200, result
-    d = result[0].json()
+    r, _ = stop_worker_during(srv, "/hooks/cancel")
+    assert r.status_code == 200, r.text
+    d = r.json()
     assert d["before"] is True and d["after"].startswith("CancelledError"), d
 
 
 def test_shutdown_hook_runs_inside_a_sleeping_request(srv):
     assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
-    result = []
-    t = threading.Thread(target=lambda: result.append(
-        get(srv, "worker.localhost", "/hooks/sleep", timeout=30)))
-    t.start()
-    time.sleep(1.0)
-    assert backends(srv, "stop", "worker").returncode == 0
-    t.join(30)
-    assert result and result[0].status_code == 200, result
-    d = result[0].json()
+    r, _ = stop_worker_during(srv, "/hooks/sleep")
+    assert r.status_code == 200, r.text
+    d = r.json()
     assert d["outcome"] == "KeyboardInterrupt" and d["slept"] < 10, d
     assert srv.wait_stderr(hook_line("/hooks/sleep"), timeout=5)
 
@@ -346,16 +349,9 @@ def test_running_requests_are_killed_after_the_grace(serve, app):
     s = serve(app, "--tier", "paid", "--shutdown_timeout", "2")
     wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
     pid = get(s, "worker.localhost", "/hooks/log").json()["pid"]
-    result = []
-    t = threading.Thread(target=lambda: result.append(
-        get(s, "worker.localhost", "/hooks/stubborn", timeout=60)))
-    t.start()
-    time.sleep(1.0)
-    t0 = time.monotonic()
-    assert backends(s, "stop", "worker").returncode == 0
-    t.join(30)
-    assert result and result[0].status_code == 500
-    assert time.monotonic() - t0 < 15
+    r, took = stop_worker_during(s, "/hooks/stubborn")
+    assert r.status_code == 500
+    assert took < 15
     assert wait_pids_gone([pid], 10) == []
     assert s.wait_stderr(hook_line("/hooks/stubborn"), timeout=5)
 

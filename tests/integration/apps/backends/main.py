@@ -128,10 +128,16 @@ def hooks(environ, start_response):
                                         "shutting_down": runtime.is_shutting_down()})
     if path == "/hooks/cancel":
         # The hook cancels API calls; the request's next call fails.
-        runtime.set_shutdown_hook(apiproxy_stub_map.apiproxy.CancelApiCalls)
+        cancelled = []
+
+        def hook():
+            apiproxy_stub_map.apiproxy.CancelApiCalls()
+            cancelled.append(True)
+        runtime.set_shutdown_hook(hook)
         before = runtime.memory_usage().current > 0
         deadline = time.time() + 20
-        while time.time() < deadline and not runtime.is_shutting_down():
+        # is_shutting_down() turns true a moment before the hook has run.
+        while time.time() < deadline and not cancelled:
             time.sleep(0.05)
         try:
             runtime.cpu_usage()
