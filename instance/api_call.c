@@ -353,7 +353,35 @@ static PyObject *api_cancel_all(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *cpu_hook; /* set_api_cpu_hook's callable, or NULL */
+
+static PyObject *set_api_cpu_hook(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyCallable_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "set_api_cpu_hook expects a callable");
+        return NULL;
+    }
+    Py_XSETREF(cpu_hook, Py_NewRef(arg));
+    Py_RETURN_NONE;
+}
+
+void api_call_charge(uint32_t request, uint32_t cpu_us)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (cpu_hook) {
+        PyObject *r =
+            PyObject_CallFunction(cpu_hook, "kk", (unsigned long)request, (unsigned long)cpu_us);
+        if (!r)
+            PyErr_Print();
+        Py_XDECREF(r);
+    }
+    PyGILState_Release(g);
+}
+
 static PyMethodDef methods[] = {
+    {"set_api_cpu_hook", set_api_cpu_hook, METH_O,
+     "set_api_cpu_hook(f): f(request, cpu_us) for each IPC_API_CPU frame."},
     {"api_call", api_call, METH_VARARGS,
      "api_call(request, service, method, payload, deadline) -> (kind, code, data, cpu_us)"},
     {"api_cancel_all", api_cancel_all, METH_NOARGS,

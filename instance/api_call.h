@@ -18,6 +18,10 @@
  *       stays taken until the master's answer arrives.
  *   api_cancel_all()    CancelApiCalls (API4): every waiting and later call
  *                       of this instance ends with CANCELLED.
+ *   set_api_cpu_hook(f) f(request, cpu_us) is called (from the channel
+ *                       reader, with the GIL) for each IPC_API_CPU: the
+ *                       master's CPU time for a call made with the
+ *                       request's API ticket through the HTTP API server.
  *   cpu_mhz             the instance's clock for megacycles (RT12). */
 #ifndef GAELIC_API_CALL_H
 #define GAELIC_API_CALL_H
@@ -41,5 +45,9 @@ int api_call_module_init(struct _object *module);
  * payload (malloc'd; ownership passes here). Returns 0, or -1 with a static
  * reason when the frame breaks the protocol. Never touches Python. */
 int api_call_deliver(uint32_t id, uint8_t *payload, size_t len, const char **why);
+
+/* The channel reader's part of IPC_API_CPU: takes the GIL and calls the
+ * hook; an exception it raises is printed and dropped. */
+void api_call_charge(uint32_t request, uint32_t cpu_us);
 
 #endif

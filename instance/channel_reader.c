@@ -128,6 +128,18 @@ static gaelic_request_t *handle_frame(buf_t *in)
             violation(why, &h);
         return NULL;
     }
+    case IPC_API_CPU: {
+        uint8_t payload[4];
+        if (h.len != sizeof payload)
+            violation("IPC_API_CPU payload is not a u32", &h);
+        take_payload(in, payload, sizeof payload);
+        ipc_reader_t r;
+        uint32_t cpu_us = 0;
+        ipc_reader_init(&r, payload, sizeof payload);
+        ipc_get_u32(&r, &cpu_us);
+        api_call_charge(h.id, cpu_us);
+        return NULL;
+    }
     case IPC_SHUTDOWN:
         if (h.len != 0)
             violation("IPC_SHUTDOWN with a payload", &h);

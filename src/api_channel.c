@@ -19,14 +19,6 @@ struct api_pending {
     api_pending_t *next, *prev;
 };
 
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void api_chan_init(api_chan_t *ch)
 {
     memset(ch, 0, sizeof *ch);
@@ -57,7 +49,7 @@ static void finish(api_call_t *call, const char *envelope, size_t len)
 {
     api_pending_t *p = (api_pending_t *)call;
     api_chan_t *ch = p->chan;
-    uint64_t cpu_ns = p->in_dispatch ? thread_cpu_ns() - p->cpu_start_ns : p->cpu_ns;
+    uint64_t cpu_ns = p->in_dispatch ? loop_thread_cpu_ns() - p->cpu_start_ns : p->cpu_ns;
     uint64_t cpu_us = cpu_ns / 1000u;
     size_t mark = ch->out->len;
     long start = ipc_begin_frame(ch->out, IPC_API_RESULT, p->id);
@@ -128,9 +120,9 @@ int api_chan_call(api_chan_t *ch, uint32_t id, const uint8_t *payload, size_t le
     ch->inflight++;
 
     p->in_dispatch = 1;
-    p->cpu_start_ns = thread_cpu_ns();
+    p->cpu_start_ns = loop_thread_cpu_ns();
     int rc = api_dispatch(ch->registry, &p->call, (const uint8_t *)envelope, env_len);
-    p->cpu_ns = thread_cpu_ns() - p->cpu_start_ns;
+    p->cpu_ns = loop_thread_cpu_ns() - p->cpu_start_ns;
     p->in_dispatch = 0;
     if (rc < 0) {
         free_pending(p);

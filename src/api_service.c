@@ -57,43 +57,69 @@ static const api_method_t *find_method(const api_service_t *svc, const uint8_t *
     return NULL;
 }
 
-int api_dispatch(const api_registry_t *reg, api_call_t *call, const uint8_t *envelope, size_t len)
+/* The fields of a remote_api Request; ticket.data is NULL when absent. */
+typedef struct {
+    pb_field_t service, method, request, ticket;
+} envelope_t;
+
+/* 0, or -1 when the envelope is malformed: not a message, a required
+ * field missing, a string field of the wrong wire type or not UTF-8. */
+static int parse_envelope(const uint8_t *p, size_t len, envelope_t *e)
 {
     pb_reader_t r;
     pb_field_t f;
-    pb_field_t service = {0}, method = {0}, request = {0};
     int have = 0, rc;
-    pb_reader_init(&r, envelope, len);
+    memset(e, 0, sizeof *e);
+    pb_reader_init(&r, p, len);
     while ((rc = pb_next(&r, &f)) > 0) {
         if (f.num >= REQ_SERVICE && f.num <= REQ_TRACE && f.wire != PB_LEN)
             return -1;
         if (f.num == REQ_SERVICE)
-            service = f;
+            e->service = f;
         else if (f.num == REQ_METHOD)
-            method = f;
+            e->method = f;
         else if (f.num == REQ_REQUEST)
-            request = f;
-        else if (f.num == REQ_TICKET && !pb_utf8_valid(f.data, f.len))
-            return -1;
+            e->request = f;
+        else if (f.num == REQ_TICKET)
+            e->ticket = f;
         if (f.num >= REQ_SERVICE && f.num <= REQ_REQUEST)
             have |= 1 << f.num;
     }
     int required = 1 << REQ_SERVICE | 1 << REQ_METHOD | 1 << REQ_REQUEST;
-    if (rc < 0 || have != required || !pb_utf8_valid(service.data, service.len) ||
-        !pb_utf8_valid(method.data, method.len))
+    if (rc < 0 || have != required || !pb_utf8_valid(e->service.data, e->service.len) ||
+        !pb_utf8_valid(e->method.data, e->method.len) ||
+        (e->ticket.data && !pb_utf8_valid(e->ticket.data, e->ticket.len)))
         return -1;
+    return 0;
+}
 
+int api_envelope_ticket(const uint8_t *envelope, size_t len, const char **ticket,
+                        size_t *ticket_len)
+{
+    envelope_t e;
+    if (parse_envelope(envelope, len, &e) < 0)
+        return -1;
+    *ticket = (const char *)e.ticket.data;
+    *ticket_len = e.ticket.len;
+    return 0;
+}
+
+int api_dispatch(const api_registry_t *reg, api_call_t *call, const uint8_t *envelope, size_t len)
+{
+    envelope_t e;
+    if (parse_envelope(envelope, len, &e) < 0)
+        return -1;
     call->answered = 0;
     call->cancel = NULL;
-    const api_service_t *svc = find_service(reg, service.data, service.len);
-    const api_method_t *m = svc ? find_method(svc, method.data, method.len) : NULL;
+    const api_service_t *svc = find_service(reg, e.service.data, e.service.len);
+    const api_method_t *m = svc ? find_method(svc, e.method.data, e.method.len) : NULL;
     if (!m) {
         api_reply_rpc_error(call, API_RPC_CALL_NOT_FOUND, "");
         return 0;
     }
     call->service_ctx = svc->ctx;
-    call->request = request.data;
-    call->request_len = request.len;
+    call->request = e.request.data;
+    call->request_len = e.request.len;
     m->handler(call);
     call->request = NULL;
     call->request_len = 0;

@@ -103,6 +103,13 @@ void api_registry_free(api_registry_t *reg);
  * means). */
 int api_dispatch(const api_registry_t *reg, api_call_t *call, const uint8_t *envelope, size_t len);
 
+/* The ticket (field request_id) of a remote_api Request envelope, for
+ * transports that identify the caller by it (api_http.h): 0 with *ticket
+ * pointing into the envelope (NULL when there is none), or -1 when the
+ * envelope is malformed as api_dispatch sees it. */
+int api_envelope_ticket(const uint8_t *envelope, size_t len, const char **ticket,
+                        size_t *ticket_len);
+
 /* Answers: the serialized inner response; a service's ApplicationError
  * (detail may be ""); an RpcError (detail may be "", must hold no '%':
  * the SDK %-formats it). */

@@ -59,6 +59,12 @@
  *                 IPC_BACKGROUND_MAX live per instance (BG2).
  *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
  *                   u32 failed   1 when it raised
+ *   IPC_API_CPU   master -> instance, id = a running request: the master
+ *                 answered a call made with the request's API ticket
+ *                 through the HTTP API server (api_http.h), which counts
+ *                 for the request like its channel calls' cpu_us:
+ *                   u32   cpu_us
+ *                 An id the instance no longer runs is ignored.
  * Request ids the master gives never have IPC_BACKGROUND_ID_BIT set.
  *
  * Header flags are 0 unless a frame type above says otherwise.
@@ -82,6 +88,7 @@ enum ipc_type {
     IPC_API_RESULT = 8,
     IPC_BACKGROUND_START = 9,
     IPC_BACKGROUND_END = 10,
+    IPC_API_CPU = 11,
 };
 
 /* Header flags of IPC_RESPONSE. */

@@ -54,6 +54,9 @@ static inline int loop_timer_armed(const loop_timer_t *t)
 }
 
 uint64_t loop_clock_ms(void);
+/* CPU time of the calling thread, in ns (what an API call costs the
+ * master); 0 if the clock cannot be read. */
+uint64_t loop_thread_cpu_ns(void);
 void loop_update_time(loop_t *loop);
 
 /* Runs until loop->stop is set. Returns 0, or -1 if epoll fails. */

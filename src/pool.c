@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api_channel.h"
+#include "api_ticket.h"
 #include "background_log.h"
 #include "cpu_cap.h"
 #include "instance_class.h"
@@ -37,6 +38,8 @@ typedef struct {
     loop_timer_t deadline;
     int deadline_sent;
     instance_t *inst;
+    /* Names the request to the HTTP API server while it runs. */
+    api_ticket_t ticket;
 } slot_t;
 
 struct instance {
@@ -196,12 +199,20 @@ static int zygote_spawn(pool_t *pool)
     /* Instances get a small, fixed environment: the app's own variables
      * arrive per request (RT8). Sanitizer settings pass through for tests;
      * the runtime takes GAELIC_BACKENDS out before app code runs. */
-    char *envp[10];
+    char *envp[12];
     int n = 0;
     envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
     envp[n++] = "LANG=C.UTF-8";
     if (pool->o.backends_env && *pool->o.backends_env)
         envp[n++] = (char *)pool->o.backends_env;
+    /* Where the SDK's DefaultApiStub would find the HTTP API server. */
+    char api_host[300], api_port[32];
+    if (pool->o.api_host) {
+        snprintf(api_host, sizeof api_host, "API_HOST=%s", pool->o.api_host);
+        snprintf(api_port, sizeof api_port, "API_PORT=%d", pool->o.api_port);
+        envp[n++] = api_host;
+        envp[n++] = api_port;
+    }
     static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TZ"};
     static char passbuf[4][512];
     for (size_t i = 0; i < 4; i++) {
@@ -404,6 +415,8 @@ static job_t *slot_release(slot_t *slot)
     instance_t *inst = slot->inst;
     job_t *job = slot->job;
     loop_timer_stop(inst->pool->loop, &slot->deadline);
+    if (inst->pool->o.tickets)
+        api_tickets_revoke(inst->pool->o.tickets, &slot->ticket);
     slot->id = 0;
     slot->job = NULL;
     inst->inflight--;
@@ -466,6 +479,34 @@ static void api_flush(void *owner, uint32_t request)
     if (slot && slot->job && slot->job->flushed)
         slot->job->flushed(slot->job, inst->id);
 }
+
+/* A call through the HTTP API server with the ticket of the request in
+ * `target` (a slot) counts as a call of that request's instance. */
+static void ticket_caller(void *target, api_caller_t *caller)
+{
+    const slot_t *slot = target;
+    const instance_t *inst = slot->inst;
+    *caller = inst->api.caller;
+    caller->pid = inst->pid;
+    caller->request = slot->id;
+    caller->log_id = slot->log_id;
+}
+
+/* ... and its CPU goes to that request: IPC_API_CPU (ipc.h). A live ticket's
+ * instance is alive: instance_fail revokes the tickets of its slots. */
+static void ticket_charge(void *target, uint32_t cpu_us)
+{
+    const slot_t *slot = target;
+    instance_t *inst = slot->inst;
+    size_t mark = inst->wbuf.len;
+    long start = ipc_begin_frame(&inst->wbuf, IPC_API_CPU, slot->id);
+    if (start < 0 || ipc_put_u32(&inst->wbuf, cpu_us) < 0 || ipc_end_frame(&inst->wbuf, start) < 0)
+        inst->wbuf.len = mark; /* out of memory: the figure is lost, nothing else */
+    else
+        mark_dirty(inst);
+}
+
+static const api_ticket_ops_t TICKET_OPS = {ticket_caller, ticket_charge};
 
 static void api_attach(instance_t *inst)
 {
@@ -708,16 +749,28 @@ static int dispatch(instance_t *inst, job_t *job)
         id_len = (size_t)snprintf(number, sizeof number, "%d", inst->index);
         instance_id = number;
     }
+    slot_t *slot = &inst->slots[s];
+    /* X-AppEngine-Api-Ticket: without randomness the request still runs,
+     * only the HTTP API server will not know it. */
+    int ticketed = pool->o.tickets &&
+                   api_tickets_issue(pool->o.tickets, &slot->ticket, slot, &TICKET_OPS) == 0;
+    if (pool->o.tickets && !ticketed)
+        log_error("no API ticket for request %s: %s", job->log_id ? job->log_id : "?",
+                  strerror(errno));
     long start = ipc_begin_frame(b, IPC_REQUEST, id);
     if (start < 0 || ipc_put_bytes(b, job->script, job->script_len) < 0 ||
-        ipc_put_u32(b, job->n_env + 1) < 0 || buf_append(b, buf_ptr(job->env), job->env->len) < 0 ||
+        ipc_put_u32(b, job->n_env + 1 + (uint32_t)ticketed) < 0 ||
+        buf_append(b, buf_ptr(job->env), job->env->len) < 0 ||
         ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 || ipc_put_bytes(b, instance_id, id_len) < 0 ||
+        (ticketed && (ipc_put_bytes(b, "HTTP_X_APPENGINE_API_TICKET", 27) < 0 ||
+                      ipc_put_bytes(b, slot->ticket.hex, API_TICKET_HEX) < 0)) ||
         ipc_put_bytes(b, job->body, job->body_len) < 0 || ipc_end_frame(b, start) < 0) {
         b->len = mark;
+        if (ticketed)
+            api_tickets_revoke(pool->o.tickets, &slot->ticket);
         job_fail(job, 500, "out of memory building the request", NULL);
         return 0;
     }
-    slot_t *slot = &inst->slots[s];
     slot->id = id;
     slot->job = job;
     snprintf(slot->log_id, sizeof slot->log_id, "%s", job->log_id ? job->log_id : "");

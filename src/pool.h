@@ -97,6 +97,13 @@ typedef struct {
     size_t memory_limit; /* RSS over this shuts an instance down; 0: none */
     /* API calls from instances (API4); NULL: every call is CALL_NOT_FOUND. */
     const struct api_registry *api;
+    /* Every dispatched request gets a ticket here, sent as
+     * X-AppEngine-Api-Ticket (api_ticket.h); NULL: no tickets. */
+    struct api_tickets *tickets;
+    /* The HTTP API server (api_http.h), for the instances' environment
+     * (API_HOST, API_PORT); NULL: none. */
+    const char *api_host;
+    int api_port;
     int cpu_mhz; /* the class's clock (RT12); 0: 600 (F1) */
     /* Caps each instance to cpu_mhz (cpu_cap.h); NULL: accounting only.
      * With a cap, megacycles count at the host's clock: what the instance

@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_http.h"
 #include "api_services.h"
+#include "api_ticket.h"
 #include "app_identity.h"
 #include "backends.h"
 #include "cli_args.h"
@@ -27,6 +29,7 @@
 #include "sandbox_startup.h"
 #include "server.h"
 #include "static.h"
+#include "tcp_listen.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
@@ -46,6 +49,8 @@ typedef struct {
 static const opt_def_t options[] = {
     {"host", OPT_STR, OFF(host), "H", "address to listen on (default 127.0.0.1)"},
     {"port", OPT_INT, OFF(port), "P", "port to listen on (default 8080; 0 picks a free port)"},
+    {"api_port", OPT_INT, OFF(api_port), "P",
+     "port of the HTTP API server (POST /rpc_http) on loopback (default 0: a free port)"},
     {"application", OPT_STR, OFF(application), "ID",
      "application id (default: app.yaml's application, else the folder name)"},
     {"storage_path", OPT_STR, OFF(storage_path), "DIR",
@@ -115,7 +120,9 @@ static void serve_usage(FILE *f)
     fputs("usage: gaelic serve APPDIR [options]\n"
           "\n"
           "Serves the App Engine app in APPDIR (the folder with app.yaml) and prints\n"
-          "the URL it serves on. SIGINT/SIGTERM stop it gracefully.\n"
+          "the URL it serves on, then the URL of its HTTP API server (the App Engine\n"
+          "SDK's /rpc_http protocol, for calls carrying a running request's\n"
+          "X-AppEngine-Api-Ticket). SIGINT/SIGTERM stop it gracefully.\n"
           "\n"
           "options (--name VALUE or --name=VALUE):\n",
           f);
@@ -179,8 +186,8 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
         return 0;
     case OPT_INT: {
         long n = strtol(v, &end, 10);
-        int min = strcmp(d->name, "port") == 0 ? 0 : 1;
-        if (errno || *end || end == v || n < min || n > (strcmp(d->name, "port") ? 1000000 : 65535))
+        int is_port = !strcmp(d->name, "port") || !strcmp(d->name, "api_port");
+        if (errno || *end || end == v || n < (is_port ? 0 : 1) || n > (is_port ? 65535 : 1000000))
             goto bad;
         *(int *)field = (int)n;
         return 0;
@@ -405,51 +412,19 @@ static void accept_resume(loop_t *loop, loop_timer_t *t)
 
 static int open_listener(server_t *srv)
 {
-    char port[16];
-    snprintf(port, sizeof port, "%d", srv->o.port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res;
-    int rc = getaddrinfo(srv->o.host, port, &hints, &res);
-    if (rc != 0) {
-        log_error("cannot resolve --host %s: %s", srv->o.host, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    int err = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
-            break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
+    char err[512];
+    int ipv6;
+    int fd = tcp_listen(srv->o.host, srv->o.port, srv->listen_host, sizeof srv->listen_host,
+                        &srv->listen_port, &ipv6, err, sizeof err);
     if (fd < 0) {
-        log_error("cannot listen on %s:%d: %s", srv->o.host, srv->o.port, strerror(err));
+        log_error("%s", err);
         return -1;
     }
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &len);
-    char host[INET6_ADDRSTRLEN + 2];
-    char serv[16];
-    getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, serv, sizeof serv,
-                NI_NUMERICHOST | NI_NUMERICSERV);
-    srv->listen_port = atoi(serv);
-    snprintf(srv->listen_host, sizeof srv->listen_host, "%s", host);
-    if (ss.ss_family == AF_INET6)
-        snprintf(srv->hostport, sizeof srv->hostport, "[%s]:%d", host, srv->listen_port);
+    if (ipv6)
+        snprintf(srv->hostport, sizeof srv->hostport, "[%s]:%d", srv->listen_host,
+                 srv->listen_port);
     else
-        snprintf(srv->hostport, sizeof srv->hostport, "%s:%d", host, srv->listen_port);
+        snprintf(srv->hostport, sizeof srv->hostport, "%s:%d", srv->listen_host, srv->listen_port);
     srv->listen_w.fd = fd;
     srv->listen_w.cb = on_accept;
     return loop_add(&srv->loop, &srv->listen_w, EPOLLIN);
@@ -478,6 +453,7 @@ static void after_batch(loop_t *loop)
     pool_flush(srv->pool);
     backends_flush(srv->backends);
     conn_reap(srv);
+    api_http_reap(srv->api_http);
     pool_reap(srv->pool);
     backends_reap(srv->backends);
     /* Under load, request lines leave in 16 KiB writes; the timer below
@@ -580,6 +556,27 @@ static void describe_backends(const server_t *srv, char *out, size_t n)
     }
     if (len >= n)
         out[0] = '\0'; /* cannot happen within the limits; then no backends */
+}
+
+/* The HTTP API server, on the loopback address of --host's family. */
+static int open_api_server(server_t *srv, const api_registry_t *api)
+{
+    char err[512];
+    api_http_opts_t o = {
+        .host = strchr(srv->listen_host, ':') ? "::1" : "127.0.0.1",
+        .port = srv->o.api_port,
+        .registry = api,
+        .tickets = srv->tickets,
+        .header_timeout_ms = srv->o.header_timeout_ms,
+        .body_timeout_ms = srv->o.body_timeout_ms,
+        .keepalive_timeout_ms = srv->o.keepalive_timeout_ms,
+    };
+    srv->api_http = api_http_open(&srv->loop, &o, err, sizeof err);
+    if (!srv->api_http) {
+        log_error("API server (--api_port): %s", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* Control socket commands: `backends ...`. */
@@ -713,10 +710,13 @@ int serve_main(int argc, char **argv)
     }
 
     api = api_services_new(srv);
-    if (!api) {
+    srv->tickets = api_tickets_new();
+    if (!api || !srv->tickets) {
         log_error("out of memory for the API services");
         goto out;
     }
+    if (open_api_server(srv, api) < 0)
+        goto out;
     if (srv->o.api_test_service)
         log_warn("the gaelic_test API service is on (--api_test_service, for tests)");
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
@@ -747,6 +747,9 @@ int serve_main(int argc, char **argv)
         .instance_memory = srv->o.instance_memory,
         .audit_hook = !srv->o.test_disarm_audit,
         .api = api,
+        .tickets = srv->tickets,
+        .api_host = api_http_host(srv->api_http),
+        .api_port = api_http_port(srv->api_http),
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
     };
@@ -758,6 +761,10 @@ int serve_main(int argc, char **argv)
         goto out;
 
     printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
+    const char *api_host = api_http_host(srv->api_http);
+    printf(strchr(api_host, ':') ? "gaelic: API server at http://[%s]:%d%s\n"
+                                 : "gaelic: API server at http://%s:%d%s\n",
+           api_host, api_http_port(srv->api_http), API_HTTP_PATH);
     fflush(stdout);
     log_info("app \"%s\" version %s from %s (%s, %s)", srv->app_id, srv->version_id, srv->cfg->root,
              srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
@@ -775,9 +782,13 @@ int serve_main(int argc, char **argv)
 out:
     conn_close_all(srv);
     conn_reap(srv);
+    /* Its calls are cancelled before the services go; the tickets after
+     * the pools, which revoke them. */
+    api_http_close(srv->api_http);
     backends_free(srv->backends);
     if (srv->pool)
         pool_free(srv->pool);
+    api_tickets_free(srv->tickets);
     control_close(srv->control);
     api_registry_free(api);
     cpu_cap_close(cap);

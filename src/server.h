@@ -19,6 +19,7 @@ typedef struct {
     const char *app_dir;
     const char *host;
     int port;
+    int api_port; /* the HTTP API server's; 0: a free port */
     const char *application;
     const char *storage_path;
     const char *logs_path;
@@ -51,6 +52,8 @@ typedef struct {
 } serve_opts_t;
 
 typedef struct backends backends_t;
+typedef struct api_http api_http_t;
+typedef struct api_tickets api_tickets_t;
 typedef struct control control_t;
 
 typedef struct conn conn_t;
@@ -64,6 +67,8 @@ typedef struct server {
     backends_t *backends;
     backend_tier_t tier;
     control_t *control;
+    api_http_t *api_http;   /* the HTTP API server (/rpc_http) */
+    api_tickets_t *tickets; /* its tickets, one per running request */
     char storage_dir[4096];
     log_store_t *logs; /* request and app logs */
     io_watch_t logs_w; /* its finished tasks (the Logs API's reads) */

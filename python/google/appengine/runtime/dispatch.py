@@ -56,6 +56,7 @@ def prepare_zygote():
     cgi.install()
     sandbox.install()
     deadline.install()
+    _gaelic.set_api_cpu_hook(request_state.add_api_cpu)
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
         "wsgi.errors": _ErrorStream(),

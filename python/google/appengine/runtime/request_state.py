@@ -90,6 +90,17 @@ def end(request):
     leave()
 
 
+def add_api_cpu(request_id, cpu_us):
+    """The master's CPU time for a call made with the API ticket of
+    request request_id through its HTTP API server (IPC_API_CPU): it counts
+    like the request's own channel calls (quota). Dropped when that request
+    no longer runs here."""
+    for request in list(running.values()):
+        if request.id == request_id:
+            request.api_cpu_us += cpu_us
+            return
+
+
 def internal_environ(path):
     """Variables for a request the runtime itself makes (GET path): the
     instance-wide ones of the latest real request, none of its own."""
