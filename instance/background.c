@@ -3,6 +3,7 @@
 #include "channel_writer.h"
 #include "gaelic_module.h"
 #include "ipc.h"
+#include "request_queue.h"
 
 static int parse_id(PyObject *arg, uint32_t *id)
 {
@@ -55,7 +56,42 @@ static PyObject *background_ended(PyObject *self, PyObject *args)
     return send(IPC_BACKGROUND_END, id, 1, (uint32_t)failed);
 }
 
+static PyObject *request_hook; /* set_background_request_hook's callable */
+
+static PyObject *set_background_request_hook(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyCallable_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "set_background_request_hook expects a callable");
+        return NULL;
+    }
+    Py_XSETREF(request_hook, Py_NewRef(arg));
+    Py_RETURN_NONE;
+}
+
+void background_request_arrived(gaelic_request_t *r)
+{
+    rq_hold(); /* until send_response answers it */
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *item = gaelic_request_item(r);
+    request_free(r);
+    PyObject *res = item && request_hook ? PyObject_CallOneArg(request_hook, item) : NULL;
+    if (!res) {
+        /* Only when memory runs out: the request stays unanswered. */
+        if (PyErr_Occurred())
+            PyErr_Print();
+        fprintf(stderr, "gaelic: cannot start a background request\n");
+        if (!item)
+            rq_done();
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(item);
+    PyGILState_Release(g);
+}
+
 PyMethodDef background_methods[] = {
+    {"set_background_request_hook", set_background_request_hook, METH_O,
+     "set_background_request_hook(f): f(item) starts each background request."},
     {"background_started", background_started, METH_O,
      "background_started(id): a background thread starts (its request log opens)."},
     {"background_ended", background_ended, METH_VARARGS,

@@ -5,6 +5,16 @@
  *                                   starts; the master opens its request log
  *   background_ended(id, failed)    IPC_BACKGROUND_END: it ended (failed:
  *                                   it raised), its request log is complete
+ *   set_background_request_hook(f)  f(item) is called for each background
+ *                                   request (IPC_REQUEST with
+ *                                   IPC_FLAG_BACKGROUND, from
+ *                                   system.StartBackgroundRequest) as the
+ *                                   channel reader reads it, with the GIL;
+ *                                   item is next_request's tuple. f must
+ *                                   start a thread of its own that calls
+ *                                   adopt_request and answers it with
+ *                                   send_response: a worker may be the very
+ *                                   request waiting for it to start.
  */
 #ifndef GAELIC_BACKGROUND_H
 #define GAELIC_BACKGROUND_H
@@ -12,6 +22,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "request.h"
+
 extern PyMethodDef background_methods[];
+
+/* The channel reader's part: background request r arrived (ownership
+ * passes here). It counts as running (request_queue.h) until its answer. */
+void background_request_arrived(gaelic_request_t *r);
 
 #endif

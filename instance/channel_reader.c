@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api_call.h"
+#include "background.h"
 #include "buf.h"
 #include "deadline.h"
 #include "ipc.h"
@@ -114,6 +115,12 @@ static gaelic_request_t *handle_frame(buf_t *in)
     case IPC_REQUEST:
         if (rq_shutting_down())
             violation("request after IPC_SHUTDOWN", &h);
+        if (h.flags & ~IPC_FLAG_BACKGROUND)
+            violation("unknown request flags", &h);
+        if (h.flags & IPC_FLAG_BACKGROUND) {
+            background_request_arrived(take_request(in, &h));
+            return NULL;
+        }
         return take_request(in, &h);
     case IPC_API_RESULT: {
         uint8_t *payload = malloc(h.len ? h.len : 1);

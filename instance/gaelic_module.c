@@ -52,25 +52,18 @@ static void reacquire_gil(void *ts)
 
 const channel_block_hooks_t gaelic_gil_hooks = {release_gil, reacquire_gil};
 
-static PyObject *next_request(PyObject *self, PyObject *unused)
+/* The calling thread starts running request id: its deadline and its CPU
+ * count (GIL held). */
+static void begin_request(uint32_t id)
 {
-    (void)self;
-    (void)unused;
-    /* Under load the next request is already queued: take it without
-     * giving up the GIL (see request_queue.h). */
-    gaelic_request_t *r = rq_try_pop();
-    if (!r) {
-        PyThreadState *ts = PyEval_SaveThread();
-        r = rq_pop_wait();
-        PyEval_RestoreThread(ts);
-    }
-    if (!r)
-        Py_RETURN_NONE;
-    deadline_arm(r->id);
-    cpu_request_id = r->id;
+    deadline_arm(id);
+    cpu_request_id = id;
     if (!cpu_mark_ns)
         cpu_mark_ns = thread_cpu_ns();
+}
 
+PyObject *gaelic_request_item(gaelic_request_t *r)
+{
     PyObject *script = PyUnicode_DecodeUTF8(r->script, r->script_len, "surrogateescape");
     PyObject *environ = NULL, *cgi_env = NULL;
     if (!script || environ_build(r, wsgi_defaults, &environ, &cgi_env) < 0) {
@@ -89,6 +82,25 @@ static PyObject *next_request(PyObject *self, PyObject *unused)
         Py_DECREF(environ);
         Py_DECREF(cgi_env);
     }
+    return tuple;
+}
+
+static PyObject *next_request(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    /* Under load the next request is already queued: take it without
+     * giving up the GIL (see request_queue.h). */
+    gaelic_request_t *r = rq_try_pop();
+    if (!r) {
+        PyThreadState *ts = PyEval_SaveThread();
+        r = rq_pop_wait();
+        PyEval_RestoreThread(ts);
+    }
+    if (!r)
+        Py_RETURN_NONE;
+    begin_request(r->id);
+    PyObject *tuple = gaelic_request_item(r);
     if (!tuple) {
         /* Out of memory: the request is lost; keep shutdown's count right,
          * and its deadline off this thread. */
@@ -97,6 +109,21 @@ static PyObject *next_request(PyObject *self, PyObject *unused)
     }
     request_free(r);
     return tuple;
+}
+
+/* A background request's own thread takes it over (background.h). */
+static PyObject *adopt_request(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    unsigned long id = PyLong_AsUnsignedLong(arg);
+    if (PyErr_Occurred())
+        return NULL;
+    if (id == 0 || id > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "adopt_request: bad request id");
+        return NULL;
+    }
+    begin_request((uint32_t)id);
+    Py_RETURN_NONE;
 }
 
 /* Appends s as ipc "bytes" in latin-1. Strings whose characters all fit in
@@ -324,6 +351,8 @@ static PyObject *set_thread_name(PyObject *self, PyObject *arg)
 static PyMethodDef methods[] = {
     {"next_request", next_request, METH_NOARGS,
      "Wait for the next request: (id, script, environ, cgi_env), or None at shutdown."},
+    {"adopt_request", adopt_request, METH_O,
+     "adopt_request(id): the calling thread runs background request id (deadline, CPU)."},
     {"send_response", (PyCFunction)(void (*)(void))send_response, METH_FASTCALL,
      "send_response(id, status, headers, body[, deadline_exceeded]): answer a request."},
     {"sleep", gaelic_sleep, METH_O,

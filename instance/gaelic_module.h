@@ -27,11 +27,15 @@
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   set_thread_name(str)           names the calling OS thread (ps, top).
  *   request_cpu_ns()               CPU the calling worker spent on its request.
+ *   adopt_request(id)              the calling thread runs background request
+ *                                  id (background.h): its deadline and CPU
+ *                                  count, as next_request does for a worker.
  *   api_call, api_cancel_all, cpu_mhz: the API channel (api_call.h).
  *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
  *   call_in_thread, async_raise, hold, release, shutting_down:
  *       see thread_control.h
- *   background_started, background_ended: see background.h
+ *   background_started, background_ended, set_background_request_hook:
+ *       see background.h
  */
 #ifndef GAELIC_GAELIC_MODULE_H
 #define GAELIC_GAELIC_MODULE_H
@@ -47,6 +51,11 @@ extern const channel_block_hooks_t gaelic_gil_hooks;
 /* Registers the module; call before Py_Initialize. threads is the worker
  * count every instance of this zygote runs. Returns 0 or -1. */
 int gaelic_module_register(int threads);
+
+/* The (id, script, environ, cgi_env) tuple next_request hands out for r
+ * (GIL held; r stays the caller's); NULL when memory runs out. */
+struct gaelic_request;
+PyObject *gaelic_request_item(struct gaelic_request *r);
 
 /* The worker thread count given to gaelic_module_register. */
 int gaelic_module_threads(void);

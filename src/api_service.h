@@ -51,6 +51,11 @@ typedef struct {
     /* logservice Flush: makes request `request`'s log visible while it
      * still runs (NULL: nothing to do). */
     void (*flush)(void *owner, uint32_t request);
+    /* system.StartBackgroundRequest: a background request on the caller's
+     * instance (background_request.h). Returns a SystemServiceError code
+     * (api_system.h) and writes, NUL-terminated, the request id into id
+     * for OK, a reason for INTERNAL_ERROR. NULL: BACKEND_REQUIRED. */
+    int (*start_background)(void *owner, char *id, size_t n);
     void *owner;
 } api_caller_t;
 

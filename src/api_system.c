@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ipc.h"
 #include "pb.h"
 
 /* GetSystemStatsResponse: cpu 1, memory 2, both SystemStat, whose fields
  * are not numbered in declaration order. */
 enum { RESP_CPU = 1, RESP_MEMORY = 2 };
+/* StartBackgroundRequestResponse */
+enum { RESP_REQUEST_ID = 1 };
 enum {
     STAT_CURRENT = 1,
     STAT_TOTAL = 2,
@@ -71,10 +74,41 @@ static void get_system_stats(api_call_t *call)
     buf_free(&b);
 }
 
-/* StartBackgroundRequest belongs to background threads (BG1), not here yet:
- * until then it is CALL_NOT_FOUND like any unknown method. */
+/* BG1, BG2: a background request on the calling instance, whose id the
+ * app then hands its callable to (google.appengine.runtime.background). */
+static void start_background_request(api_call_t *call)
+{
+    const api_caller_t *c = call->caller;
+    if (!well_formed(call)) {
+        api_reply_rpc_error(call, API_RPC_PARSE_ERROR, "");
+        return;
+    }
+    char id[128];
+    int code = c->start_background ? c->start_background(c->owner, id, sizeof id)
+                                   : SYSTEM_BACKEND_REQUIRED;
+    if (code == SYSTEM_BACKEND_REQUIRED) {
+        api_reply_app_error(call, code,
+                            "background threads run only on backend instances (backends.yaml)");
+    } else if (code == SYSTEM_LIMIT_REACHED) {
+        char why[96];
+        snprintf(why, sizeof why, "this instance already runs %d background threads",
+                 IPC_BACKGROUND_MAX);
+        api_reply_app_error(call, code, why);
+    } else if (code != SYSTEM_OK) {
+        api_reply_app_error(call, SYSTEM_INTERNAL_ERROR, id);
+    } else {
+        buf_t b = BUF_INIT;
+        if (pb_put_str(&b, RESP_REQUEST_ID, id) < 0)
+            api_reply_app_error(call, SYSTEM_INTERNAL_ERROR, "out of memory");
+        else
+            api_reply(call, &b);
+        buf_free(&b);
+    }
+}
+
 static const api_method_t METHODS[] = {
     {"GetSystemStats", get_system_stats},
+    {"StartBackgroundRequest", start_background_request},
     {NULL, NULL},
 };
 

@@ -1,6 +1,9 @@
 /* The `system` API service (API-MESSAGES.md section 3): GetSystemStats
  * answers the calling instance's CPU and memory figures (API1, API2, API6)
- * from instance_stats.h. */
+ * from instance_stats.h; StartBackgroundRequest starts a background request
+ * on it (background_request.h): BACKEND_REQUIRED on the default version,
+ * LIMIT_REACHED when its background threads and background requests
+ * number IPC_BACKGROUND_MAX already. */
 #ifndef GAELIC_API_SYSTEM_H
 #define GAELIC_API_SYSTEM_H
 

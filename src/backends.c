@@ -7,9 +7,10 @@
 
 #include "backend_billing.h"
 #include "backend_state.h"
-#include "cgi_env.h"
+#include "background_request.h"
 #include "http.h"
 #include "instance_stats.h"
+#include "internal_request.h"
 #include "log.h"
 #include "log_store.h"
 #include "router.h"
@@ -21,16 +22,11 @@ typedef struct generation generation_t;
 
 /* The start request of one instance (BK3). */
 typedef struct {
-    job_t job;
+    internal_req_t ir; /* must stay first */
     generation_t *gen;
     int index;
-    buf_t env;
-    http_request_t req;
     route_t route;
     int has_route;
-    char log_id[32];
-    int64_t start_us;
-    int log_flushed; /* its log row is written, unfinished (logservice flush) */
 } start_job_t;
 
 /* One version of a backend's configuration and code with its pool of
@@ -82,63 +78,20 @@ static int capacity(const backend_rt_t *b)
 
 /* ---------- start requests ---------- */
 
-/* "N.backend.HOSTNAME:PORT": how clients address that instance (BK7). */
-static void instance_host(const backend_rt_t *b, int index, char *out, size_t n)
-{
-    const server_t *srv = b->all->srv;
-    snprintf(out, n, "%d.%s.%s:%d", index, b->cfg->name, srv->o.hostname, srv->listen_port);
-}
-
 static void start_job_reset(start_job_t *sj)
 {
     if (sj->has_route) {
         route_free(&sj->route);
         sj->has_route = 0;
     }
-    buf_reset(&sj->env);
-}
-
-/* The start request's log row: final, or unfinished (end 0, status 0)
- * when the app flushes its logs while it runs. */
-static void start_log_row(start_job_t *sj, int status, const char *instance_id, int64_t mcycles,
-                          int64_t end_us)
-{
-    backend_rt_t *b = sj->gen->b;
-    server_t *srv = b->all->srv;
-    char host[512];
-    instance_host(b, sj->index, host, sizeof host);
-    log_request_t r = {
-        .request_id = {sj->log_id, strlen(sj->log_id)},
-        .version_id = {srv->version_id, strlen(srv->version_id)},
-        .ip = {"0.1.0.3", 7},
-        .method = {"GET", 3},
-        .resource = {"/_ah/start", 10},
-        .http_version = {"HTTP/1.1", 8},
-        .host = {host, strlen(host)},
-        .instance_id = {instance_id, instance_id ? strlen(instance_id) : 0},
-        .start_us = sj->start_us,
-        .end_us = end_us,
-        .status = status,
-        .mcycles = mcycles,
-    };
-    log_store_request(srv->logs, &r);
+    buf_reset(&sj->ir.env);
 }
 
 static void log_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
 {
     log_info("%s instance %d: GET /_ah/start %d", sj->gen->b->log_name, sj->index, status);
-    sj->log_flushed = 0;
-    start_log_row(sj, status, instance_id, mcycles, log_store_now_us());
-}
-
-/* job_t.flushed: a long start request (BK3) shows in the logs while it runs. */
-static void start_job_flushed(job_t *job, const char *instance_id)
-{
-    start_job_t *sj = job->owner;
-    if (!sj->log_flushed) {
-        sj->log_flushed = 1;
-        start_log_row(sj, 0, instance_id, 0, 0);
-    }
+    sj->ir.log_flushed = 0;
+    internal_req_log(&sj->ir, status, instance_id, mcycles, log_store_now_us());
 }
 
 static void update_progress(backend_rt_t *b, int start_ok, int index, int status);
@@ -160,14 +113,12 @@ static void finish_start(start_job_t *sj, int status, const char *instance_id, i
 
 static void start_job_done(job_t *job, const job_result_t *res)
 {
-    start_job_t *sj = job->owner;
-    int status = res->error_status;
-    if (!status && !http_status_valid(res->status, res->status_len, &status))
-        status = 500;
+    start_job_t *sj = (start_job_t *)job;
     if (res->error_status && res->error_reason)
         log_warn("%s instance %d: start request failed: %s", sj->gen->b->log_name, sj->index,
                  res->error_reason);
-    finish_start(sj, status, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
+    finish_start(sj, internal_req_status(res), res->instance_id,
+                 mcycles_from_us(res->cpu_us, res->cpu_mhz));
 }
 
 /* The request an instance gets first: an empty GET /_ah/start from the
@@ -179,25 +130,12 @@ static void send_start(void *ctx, pool_t *pool, int index)
     (void)pool;
     if (index < 0 || index >= capacity(b))
         return;
-    backends_t *all = b->all;
-    server_t *srv = all->srv;
+    server_t *srv = b->all->srv;
     start_job_t *sj = &g->starts[index];
     start_job_reset(sj);
     sj->gen = g;
     sj->index = index;
-    sj->start_us = log_store_now_us();
-    sj->log_flushed = 0;
-    log_store_new_request_id(sj->log_id, sizeof sj->log_id, sj->start_us);
-    char host[512], raw[800];
-    instance_host(b, index, host, sizeof host);
-    int n = snprintf(raw, sizeof raw,
-                     "GET /_ah/start HTTP/1.1\r\nHost: %s\r\nUser-Agent: AppEngine-Google; "
-                     "(+http://code.google.com/appengine)\r\n\r\n",
-                     host);
-    http_request_reset(&sj->req);
-    size_t used;
-    if (n <= 0 || (size_t)n >= sizeof raw ||
-        http_request_feed(&sj->req, raw, (size_t)n, &used) != HTTP_DONE) {
+    if (internal_req_build(&sj->ir, b->cfg->name, index, "/_ah/start", NULL, NULL) < 0) {
         finish_start(sj, 500, NULL, 0);
         return;
     }
@@ -214,37 +152,18 @@ static void send_start(void *ctx, pool_t *pool, int index)
         sj->has_route = 1;
         script = sj->route.target;
     }
-    login_user_t admin = {.signed_in = 0};
-    app_env_t app = {
-        .app_id = srv->app_id,
-        .version_id = srv->version_id,
-        .default_hostname = srv->hostport,
-        .listen_host = srv->listen_host,
-        .listen_port = srv->listen_port,
-        .vars = srv->cfg->env,
-        .n_vars = srv->cfg->n_env,
-        .user = &admin,
-    };
-    uint32_t n_env = 0;
-    if (cgi_env_build(&sj->env, &n_env, &app, &sj->req, "0.1.0.3", 0, sj->log_id) < 0 ||
-        ipc_put_bytes(&sj->env, "BACKEND_ID", 10) < 0 ||
-        ipc_put_bytes(&sj->env, b->cfg->name, strlen(b->cfg->name)) < 0) {
-        finish_start(sj, 500, NULL, 0);
-        return;
-    }
-    memset(&sj->job, 0, sizeof sj->job);
-    sj->job.done = start_job_done;
-    sj->job.flushed = start_job_flushed;
-    sj->job.owner = sj;
-    sj->job.log_id = sj->log_id;
-    sj->job.script = script;
-    sj->job.script_len = strlen(script);
-    sj->job.env = &sj->env;
-    sj->job.n_env = n_env + 1;
-    sj->job.body = "";
-    sj->job.body_len = 0;
-    sj->job.deadline_ms = 0; /* RT7: backends have no deadline */
-    pool_submit_start(g->pool, index, &sj->job);
+    sj->ir.job.done = start_job_done;
+    sj->ir.job.script = script;
+    sj->ir.job.script_len = strlen(script);
+    pool_submit_start(g->pool, index, &sj->ir.job);
+}
+
+/* system.StartBackgroundRequest on instance `index` (pool.h). */
+static int send_background(void *ctx, pool_t *pool, int index, const char *id)
+{
+    generation_t *g = ctx;
+    backend_rt_t *b = g->b;
+    return background_request_send(b->all->srv, pool, b->cfg->name, b->log_name, index, id);
 }
 
 /* ---------- generations ---------- */
@@ -257,8 +176,7 @@ static void generation_free(generation_t *g)
         pool_free(g->pool);
     for (int k = 0; g->starts && k < capacity(g->b); k++) {
         start_job_reset(&g->starts[k]);
-        buf_free(&g->starts[k].env);
-        http_request_free(&g->starts[k].req);
+        internal_req_free(&g->starts[k].ir);
     }
     free(g->starts);
     backends_config_free(g->owned);
@@ -288,7 +206,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
         return NULL;
     }
     for (int k = 0; k < capacity(b); k++)
-        http_request_init(&g->starts[k].req, &srv->limits);
+        internal_req_init(&g->starts[k].ir, srv);
     const backend_class_info_t *cls = backend_class_info(cfg->cls);
     pool_opts_t po = b->all->base;
     po.numbered = 1;
@@ -304,6 +222,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     if (po.instance_memory < 2 * po.memory_limit)
         po.instance_memory = 2 * po.memory_limit;
     po.start_hook = send_start;
+    po.background_hook = send_background;
     po.hook_ctx = g;
     po.name = b->log_name;
     g->pool = pool_new(&srv->loop, &po);

@@ -10,7 +10,10 @@
  *   IPC_READY     instance -> master, id 0, empty payload: the runtime is
  *                 loaded and the instance takes requests.
  *   IPC_REQUEST   master -> instance, id = request number (unique per
- *                 instance while in flight):
+ *                 instance while in flight). Header flag
+ *                 IPC_FLAG_BACKGROUND: a background request
+ *                 (system.StartBackgroundRequest) that the runtime serves on
+ *                 a thread of its own, the script being empty:
  *                   bytes script     handler script, after \1 substitution
  *                                    ("main.app" or "path/file.py")
  *                   u32   n_env      then n_env x (bytes key, bytes value):
@@ -93,6 +96,8 @@ enum ipc_type {
 
 /* Header flags of IPC_RESPONSE. */
 #define IPC_FLAG_DEADLINE 0x1u
+/* Header flags of IPC_REQUEST. */
+#define IPC_FLAG_BACKGROUND 0x2u
 
 #define IPC_BACKGROUND_ID_BIT 0x80000000u
 #define IPC_BACKGROUND_MAX 10

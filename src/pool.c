@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api_channel.h"
+#include "api_system.h"
 #include "api_ticket.h"
 #include "background_log.h"
 #include "cpu_cap.h"
@@ -40,6 +41,7 @@ typedef struct {
     instance_t *inst;
     /* Names the request to the HTTP API server while it runs. */
     api_ticket_t ticket;
+    int background; /* a background request's (pool_submit_background) */
 } slot_t;
 
 struct instance {
@@ -52,8 +54,9 @@ struct instance {
     pid_t pid;
     int pidfd;
     int inflight;
-    int capacity;
-    slot_t *slots;
+    int capacity; /* request slots; IPC_BACKGROUND_MAX more for background requests */
+    int bg_requests;
+    slot_t *slots; /* [capacity + IPC_BACKGROUND_MAX] */
     uint32_t next_id;
     buf_t rbuf, wbuf;
     int writable;
@@ -419,8 +422,13 @@ static job_t *slot_release(slot_t *slot)
         api_tickets_revoke(inst->pool->o.tickets, &slot->ticket);
     slot->id = 0;
     slot->job = NULL;
-    inst->inflight--;
-    inst->pool->inflight--;
+    if (slot->background) {
+        slot->background = 0;
+        inst->bg_requests--;
+    } else {
+        inst->inflight--;
+        inst->pool->inflight--;
+    }
     return job;
 }
 
@@ -508,6 +516,36 @@ static void ticket_charge(void *target, uint32_t cpu_us)
 
 static const api_ticket_ops_t TICKET_OPS = {ticket_caller, ticket_charge};
 
+static instance_t *instance_at(pool_t *pool, int index);
+
+/* api_caller_t.start_background: system.StartBackgroundRequest (BG2's
+ * limit counts the instance's background threads and background requests
+ * together). */
+static int api_start_background(void *owner, char *id, size_t n)
+{
+    instance_t *inst = owner;
+    pool_t *pool = inst->pool;
+    if (inst->index < 0 || !pool->o.background_hook)
+        return SYSTEM_BACKEND_REQUIRED;
+    if (inst->state != I_READY && inst->state != I_WARMING) {
+        snprintf(id, n, "the instance is shutting down");
+        return SYSTEM_INTERNAL_ERROR;
+    }
+    if (inst->background.n + inst->bg_requests >= IPC_BACKGROUND_MAX)
+        return SYSTEM_LIMIT_REACHED;
+    uint64_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+        snprintf(id, n, "no random request id: %s", strerror(errno));
+        return SYSTEM_INTERNAL_ERROR;
+    }
+    snprintf(id, n, "%016llx", (unsigned long long)r);
+    if (pool->o.background_hook(pool->o.hook_ctx, pool, inst->index, id) < 0) {
+        snprintf(id, n, "cannot send the background request");
+        return SYSTEM_INTERNAL_ERROR;
+    }
+    return SYSTEM_OK;
+}
+
 static void api_attach(instance_t *inst)
 {
     pool_t *pool = inst->pool;
@@ -522,6 +560,7 @@ static void api_attach(instance_t *inst)
     inst->api.caller.cpu_mhz = pool->acct_mhz;
     inst->api.caller.stats = &inst->stats;
     inst->api.caller.flush = api_flush;
+    inst->api.caller.start_background = api_start_background;
     inst->api.caller.owner = inst;
     inst_stats_init(&inst->stats);
 }
@@ -543,7 +582,7 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     instance_t *inst = calloc(1, sizeof *inst);
     if (!inst)
         return NULL;
-    inst->slots = calloc((size_t)pool->o.threads, sizeof *inst->slots);
+    inst->slots = calloc((size_t)pool->o.threads + IPC_BACKGROUND_MAX, sizeof *inst->slots);
     if (!inst->slots) {
         free(inst);
         return NULL;
@@ -556,7 +595,7 @@ static instance_t *instance_spawn(pool_t *pool, int index)
         return NULL;
     }
     inst->pool = pool;
-    for (int s = 0; s < pool->o.threads; s++) {
+    for (int s = 0; s < pool->o.threads + IPC_BACKGROUND_MAX; s++) {
         inst->slots[s].inst = inst;
         inst->slots[s].deadline.cb = slot_deadline;
     }
@@ -657,12 +696,12 @@ static void instance_fail(instance_t *inst, const char *why)
         close(inst->pidfd);
         inst->pidfd = -1;
     }
-    if (had_work || was_starting || inst->background.n)
+    if (had_work || was_starting || inst->background.n || inst->bg_requests)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
     char number[16];
     background_log_ctx_t ctx = background_ctx(inst, number);
     background_log_end_all(&inst->background, &ctx);
-    for (int s = 0; s < inst->capacity; s++) {
+    for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++) {
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
             continue;
@@ -726,13 +765,17 @@ static int instance_flush(instance_t *inst)
     return 0;
 }
 
-static int dispatch(instance_t *inst, job_t *job)
+/* Sends job to inst in a free slot: one of its `capacity` request slots, or
+ * of the background ones after them. 0; -1 when there is no free slot;
+ * -2 when memory runs out (the job untouched either way). */
+static int dispatch_to(instance_t *inst, job_t *job, int background)
 {
     pool_t *pool = inst->pool;
-    int s = 0;
-    while (s < inst->capacity && inst->slots[s].id)
+    int s = background ? inst->capacity : 0;
+    int end = background ? inst->capacity + IPC_BACKGROUND_MAX : inst->capacity;
+    while (s < end && inst->slots[s].id)
         s++;
-    if (s == inst->capacity)
+    if (s == end)
         return -1;
     /* Ids with IPC_BACKGROUND_ID_BIT are the instance's own (ipc.h). */
     inst->next_id = (inst->next_id + 1) & ~IPC_BACKGROUND_ID_BIT;
@@ -768,22 +811,37 @@ static int dispatch(instance_t *inst, job_t *job)
         b->len = mark;
         if (ticketed)
             api_tickets_revoke(pool->o.tickets, &slot->ticket);
-        job_fail(job, 500, "out of memory building the request", NULL);
-        return 0;
+        return -2;
     }
+    if (background)
+        ipc_set_flags(b, start, IPC_FLAG_BACKGROUND);
     slot->id = id;
     slot->job = job;
+    slot->background = background;
     snprintf(slot->log_id, sizeof slot->log_id, "%s", job->log_id ? job->log_id : "");
     slot->deadline_sent = 0;
     if (job->deadline_ms)
         loop_timer_start(pool->loop, &slot->deadline, job->deadline_ms);
-    inst->inflight++;
-    pool->inflight++;
+    if (background) {
+        inst->bg_requests++;
+    } else {
+        inst->inflight++;
+        pool->inflight++;
+    }
     inst->last_active_ms = pool->loop->now_ms;
     job->inst = inst;
     job->id = id;
     mark_dirty(inst);
     return 0;
+}
+
+/* A request job: -1 when inst has no free slot; out of memory fails it. */
+static int dispatch(instance_t *inst, job_t *job)
+{
+    int rc = dispatch_to(inst, job, 0);
+    if (rc == -2)
+        job_fail(job, 500, "out of memory building the request", NULL);
+    return rc == -1 ? -1 : 0;
 }
 
 static instance_t *instance_at(pool_t *pool, int index)
@@ -871,7 +929,7 @@ static void kick(pool_t *pool)
 /* The slot running request id, or NULL. */
 static slot_t *slot_find(instance_t *inst, uint32_t id)
 {
-    for (int s = 0; id && s < inst->capacity; s++)
+    for (int s = 0; id && s < inst->capacity + IPC_BACKGROUND_MAX; s++)
         if (inst->slots[s].id == id)
             return &inst->slots[s];
     return NULL;
@@ -1169,7 +1227,8 @@ static void tick(loop_t *loop, loop_timer_t *t)
             continue;
         }
         /* Background threads keep an instance from idling out (BG3). */
-        if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 && !pool->o.resident &&
+        if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
+            i->bg_requests == 0 && !pool->o.resident &&
             now - i->last_active_ms >= pool->o.idle_timeout_ms) {
             log_info("instance %u idle for %llu s; stopping it", i->no,
                      (unsigned long long)((now - i->last_active_ms) / 1000));
@@ -1256,6 +1315,17 @@ void pool_submit_start(pool_t *pool, int index, job_t *job)
     }
     if (dispatch(inst, job) < 0)
         job_fail(job, 500, "the instance has no free slot", inst->id);
+}
+
+int pool_submit_background(pool_t *pool, int index, job_t *job)
+{
+    job->inst = NULL;
+    job->id = 0;
+    job->queued_ms = pool->loop->now_ms;
+    instance_t *inst = instance_at(pool, index);
+    if (!inst || (inst->state != I_READY && inst->state != I_WARMING))
+        return -1;
+    return dispatch_to(inst, job, 1) == 0 ? 0 : -1;
 }
 
 void pool_start_result(pool_t *pool, int index, int ok)
@@ -1366,7 +1436,7 @@ void pool_cancel(pool_t *pool, job_t *job)
     instance_t *inst = job->inst;
     if (!inst)
         return;
-    for (int s = 0; s < inst->capacity; s++)
+    for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++)
         if (inst->slots[s].id == job->id && inst->slots[s].job == job)
             inst->slots[s].job = NULL;
     job->inst = NULL;

@@ -113,6 +113,11 @@ typedef struct {
      * send its start request with pool_submit_start and report the answer
      * with pool_start_result. NULL: instances take requests at once. */
     void (*start_hook)(void *ctx, pool_t *pool, int index);
+    /* system.StartBackgroundRequest from numbered instance `index`, within
+     * its background limit: must send the background request `id` with
+     * pool_submit_background. 0, or -1 when it cannot. NULL: the pool's
+     * instances answer BACKEND_REQUIRED. */
+    int (*background_hook)(void *ctx, pool_t *pool, int index, const char *id);
     void *hook_ctx;
     const char *name; /* for log lines: "backend memdb"; NULL: the default version */
 } pool_opts_t;
@@ -129,6 +134,12 @@ void pool_submit(pool_t *pool, job_t *job);
  * requests; otherwise it is killed (resident: started again, with backoff). */
 void pool_submit_start(pool_t *pool, int index, job_t *job);
 void pool_start_result(pool_t *pool, int index, int ok);
+
+/* A background request (background_request.h) for numbered instance
+ * `index`: dispatched at once, beside its requests (it takes none of their
+ * slots), flagged IPC_FLAG_BACKGROUND. 0, or -1 when the instance is gone
+ * or memory runs out; then the job was not touched. */
+int pool_submit_background(pool_t *pool, int index, job_t *job);
 
 /* A stopped pool (a backend in state STOP) runs no instance and answers
  * 404; started again, resident instances start at once. */

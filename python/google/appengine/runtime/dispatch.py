@@ -4,7 +4,9 @@ The zygote imports this module and calls prepare_zygote() before forking, so
 every instance starts with the hooks installed and the modules loaded. A new
 instance calls start_workers(): each worker thread takes requests from the C
 reader (_gaelic.next_request), runs the handler, joins the threads the
-request started, and sends the response (_gaelic.send_response).
+request started, and sends the response (_gaelic.send_response). Background
+requests (google.appengine.runtime.background) each get a thread of their
+own instead, started by the channel reader.
 """
 import os
 import sys
@@ -12,7 +14,8 @@ import threading
 
 import _gaelic
 from google.appengine.api import backends
-from google.appengine.runtime import DeadlineExceededError, app_logs, cgi, deadline, handlers
+from google.appengine.runtime import DeadlineExceededError, app_logs, background, cgi, deadline
+from google.appengine.runtime import handlers
 from google.appengine.runtime import request_environ, request_state, request_threads, sandbox
 from google.appengine.runtime import wsgi
 
@@ -57,6 +60,7 @@ def prepare_zygote():
     sandbox.install()
     deadline.install()
     _gaelic.set_api_cpu_hook(request_state.add_api_cpu)
+    _gaelic.set_background_request_hook(_start_background_request)
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
         "wsgi.errors": _ErrorStream(),
@@ -83,8 +87,9 @@ def _run(script, environ):
     return wsgi.run(app, environ, _gaelic.MAX_PAYLOAD)
 
 
-def _handle(request_id, script, environ, cgi_env):
-    """Runs one request: (status, headers, body, deadline_exceeded)."""
+def _handle(request_id, script, environ, cgi_env, run=_run):
+    """Runs one request with run(script, environ): (status, headers, body,
+    deadline_exceeded)."""
     if environ is None:  # the C side failed to build it and said why
         return _ERROR_500 + (False,)
     request = request_state.Request(request_id, cgi_env)
@@ -92,7 +97,7 @@ def _handle(request_id, script, environ, cgi_env):
     try:
         try:
             try:
-                return _run(script, environ) + (False,)
+                return run(script, environ) + (False,)
             finally:
                 request_threads.join_all(request)
         except DeadlineExceededError:
@@ -114,10 +119,36 @@ def _handle(request_id, script, environ, cgi_env):
         request_state.end(request)
 
 
+def _serve(item, run=_run):
+    """Runs one request (next_request's item) and answers it."""
+    request_id, script = item[0], item[1]
+    send_response = _gaelic.send_response
+    try:
+        status, headers, body, timed_out = _handle(*item, run=run)
+    except BaseException as e:
+        # A deadline can land in the runtime itself, just before or
+        # after the handler.
+        timed_out = isinstance(e, DeadlineExceededError)
+        handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
+        status, headers, body = _ERROR_500
+    try:
+        send_response(request_id, status, headers, body, timed_out)
+    except BaseException as e:
+        handlers.log(script, "request %d: response not sent: %s: %s"
+                     % (request_id, type(e).__name__, e))
+        try:
+            send_response(request_id, *_ERROR_500)
+        except BaseException:
+            # The request would stay unanswered and shutdown would wait
+            # for it forever: fail loudly instead.
+            handlers.log_exception(script, "cannot answer request %d:" % request_id)
+            sys.stderr.flush()
+            os._exit(5)
+
+
 def _worker():
     _gaelic.set_thread_name("gaelic-worker")
     next_request = _gaelic.next_request
-    send_response = _gaelic.send_response
     while True:
         try:
             item = next_request()
@@ -128,28 +159,29 @@ def _worker():
             continue
         if item is None:
             return  # shutting down and nothing left to run
-        request_id, script = item[0], item[1]
-        try:
-            status, headers, body, timed_out = _handle(*item)
-        except BaseException as e:
-            # A deadline can land in the runtime itself, just before or
-            # after the handler.
-            timed_out = isinstance(e, DeadlineExceededError)
-            handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
-            status, headers, body = _ERROR_500
-        try:
-            send_response(request_id, status, headers, body, timed_out)
-        except BaseException as e:
-            handlers.log(script, "request %d: response not sent: %s: %s"
-                         % (request_id, type(e).__name__, e))
-            try:
-                send_response(request_id, *_ERROR_500)
-            except BaseException:
-                # The request would stay unanswered and shutdown would wait
-                # for it forever: fail loudly instead.
-                handlers.log_exception(script, "cannot answer request %d:" % request_id)
-                sys.stderr.flush()
-                os._exit(5)
+        _serve(item)
+
+
+def _serve_background(item):
+    _gaelic.set_thread_name("gaelic-background")
+    _gaelic.adopt_request(item[0])
+    try:
+        _serve(item, background.run)
+    finally:
+        background.ended(item[0])
+
+
+def _start_background_request(item):
+    """_gaelic's background request hook: called by the channel reader as
+    the request arrives, so that background_thread counts it at once."""
+    background.arrived(item[0])
+    try:
+        threading.Thread(target=_serve_background, args=(item,), daemon=True,
+                         name="gaelic-background-request").start()
+    except BaseException:
+        background.ended(item[0])
+        handlers.log_exception("/_ah/background", "cannot start background request %d:" % item[0])
+        _gaelic.send_response(item[0], *_ERROR_500)
 
 
 def start_workers(first, stop):

@@ -4,7 +4,8 @@ A background thread works like a threading.Thread but is not joined at the
 end of the request that started it. It runs only on backend instances; it
 starts with a copy of its creator's os.environ, and has a request log of
 its own (/_ah/background) that its log lines go to. At most 10 run per
-instance. While one runs, its instance does not idle out; at shutdown it
+instance, together with the background requests of
+system.StartBackgroundRequest (google.appengine.runtime.background). While one runs, its instance does not idle out; at shutdown it
 gets the notice like a request (an exception the shutdown hook raises is
 raised in it too), and the instance waits for it until the grace period
 ends.
@@ -13,7 +14,7 @@ import itertools
 import threading
 
 import _gaelic
-from google.appengine.runtime import app_logs, request_state, request_threads
+from google.appengine.runtime import app_logs, background, request_state, request_threads
 
 MAX_THREADS = 10
 _ID_BIT = 0x80000000
@@ -41,7 +42,9 @@ def _reserve():
         raise FrontendsNotSupported(
             "background threads run only on backend instances (backends.yaml)")
     with _lock:
-        if len(_live) >= MAX_THREADS:
+        # Background requests (system.StartBackgroundRequest) count too,
+        # as in the master.
+        if len(_live) + background.running() >= MAX_THREADS:
             raise BackgroundThreadLimitReachedError(
                 "this instance already runs %d background threads" % MAX_THREADS)
         bg_id = _ID_BIT | (next(_ids) & 0x7FFFFFFF)

@@ -1,0 +1,22 @@
+/* Background requests (API-MESSAGES.md section 3): what
+ * system.StartBackgroundRequest starts on a backend instance. The master
+ * sends the instance `GET /_ah/background` with X-AppEngine-BackgroundRequest
+ * set to the request id it answered; the runtime runs it on a thread of its
+ * own (never one of the request workers) and hands it the callable the app
+ * enqueued under that id (google.appengine.runtime.background). It counts
+ * against the instance's background-thread limit while it runs (pool.h),
+ * and has its own request log. */
+#ifndef GAELIC_BACKGROUND_REQUEST_H
+#define GAELIC_BACKGROUND_REQUEST_H
+
+#include "pool.h"
+
+struct server;
+
+/* Sends the background request `id` to instance `index` of backend
+ * `backend` (log_name: "backend NAME", for log lines). 0, or -1 when it
+ * could not be sent (nothing is left behind). */
+int background_request_send(const struct server *srv, pool_t *pool, const char *backend,
+                            const char *log_name, int index, const char *id);
+
+#endif

@@ -1,0 +1,118 @@
+#include "internal_request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cgi_env.h"
+#include "log_store.h"
+#include "server.h"
+
+void internal_req_init(internal_req_t *r, const server_t *srv)
+{
+    memset(r, 0, sizeof *r);
+    r->srv = srv;
+    http_request_init(&r->req, &srv->limits);
+}
+
+void internal_req_free(internal_req_t *r)
+{
+    buf_free(&r->env);
+    http_request_free(&r->req);
+}
+
+void internal_req_log(internal_req_t *r, int status, const char *instance_id, int64_t mcycles,
+                      int64_t end_us)
+{
+    const server_t *srv = r->srv;
+    log_request_t row = {
+        .request_id = {r->log_id, strlen(r->log_id)},
+        .version_id = {srv->version_id, strlen(srv->version_id)},
+        .ip = {"0.1.0.3", 7},
+        .method = {"GET", 3},
+        .resource = {r->resource, strlen(r->resource)},
+        .http_version = {"HTTP/1.1", 8},
+        .host = {r->host, strlen(r->host)},
+        .instance_id = {instance_id, instance_id ? strlen(instance_id) : 0},
+        .start_us = r->start_us,
+        .end_us = end_us,
+        .status = status,
+        .mcycles = mcycles,
+    };
+    log_store_request(srv->logs, &row);
+}
+
+/* job_t.flushed: a long request shows in the logs while it runs. */
+static void flushed(job_t *job, const char *instance_id)
+{
+    internal_req_t *r = job->owner;
+    if (!r->log_flushed) {
+        r->log_flushed = 1;
+        internal_req_log(r, 0, instance_id, 0, 0);
+    }
+}
+
+int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
+                       const char *extra_name, const char *extra_value)
+{
+    const server_t *srv = r->srv;
+    r->resource = resource;
+    r->start_us = log_store_now_us();
+    r->log_flushed = 0;
+    log_store_new_request_id(r->log_id, sizeof r->log_id, r->start_us);
+    snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
+             srv->listen_port);
+    char raw[800];
+    int n = snprintf(raw, sizeof raw,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: AppEngine-Google; "
+                     "(+http://code.google.com/appengine)\r\n\r\n",
+                     resource, r->host);
+    http_request_reset(&r->req);
+    buf_reset(&r->env);
+    size_t used;
+    if (n <= 0 || (size_t)n >= sizeof raw ||
+        http_request_feed(&r->req, raw, (size_t)n, &used) != HTTP_DONE)
+        return -1;
+    login_user_t nobody = {.signed_in = 0};
+    app_env_t app = {
+        .app_id = srv->app_id,
+        .version_id = srv->version_id,
+        .default_hostname = srv->hostport,
+        .listen_host = srv->listen_host,
+        .listen_port = srv->listen_port,
+        .vars = srv->cfg->env,
+        .n_vars = srv->cfg->n_env,
+        .user = &nobody,
+    };
+    uint32_t n_env = 0;
+    if (cgi_env_build(&r->env, &n_env, &app, &r->req, "0.1.0.3", 0, r->log_id) < 0 ||
+        ipc_put_bytes(&r->env, "BACKEND_ID", 10) < 0 ||
+        ipc_put_bytes(&r->env, backend, strlen(backend)) < 0)
+        return -1;
+    n_env++;
+    /* Added here: cgi_env drops X-AppEngine-* headers, which only the
+     * server may set. */
+    if (extra_name) {
+        if (ipc_put_bytes(&r->env, extra_name, strlen(extra_name)) < 0 ||
+            ipc_put_bytes(&r->env, extra_value, strlen(extra_value)) < 0)
+            return -1;
+        n_env++;
+    }
+    memset(&r->job, 0, sizeof r->job);
+    r->job.flushed = flushed;
+    r->job.owner = r;
+    r->job.log_id = r->log_id;
+    r->job.env = &r->env;
+    r->job.n_env = n_env;
+    r->job.body = "";
+    r->job.body_len = 0;
+    r->job.deadline_ms = 0; /* RT7: backends have no deadline */
+    return 0;
+}
+
+int internal_req_status(const job_result_t *res)
+{
+    int status = res->error_status;
+    if (!status && !http_status_valid(res->status, res->status_len, &status))
+        status = 500;
+    return status;
+}

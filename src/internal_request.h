@@ -1,0 +1,47 @@
+/* Requests the server itself sends to a backend instance: GET /_ah/start
+ * when the instance starts (BK3) and GET /_ah/background for
+ * system.StartBackgroundRequest (background_request.h). Like App Engine's
+ * they come from 0.1.0.3 with App Engine's user agent, run without a
+ * deadline and have request logs of their own. */
+#ifndef GAELIC_INTERNAL_REQUEST_H
+#define GAELIC_INTERNAL_REQUEST_H
+
+#include <stdint.h>
+
+#include "http.h"
+#include "pool.h"
+
+struct server;
+
+typedef struct {
+    job_t job; /* must stay first: the pool's callbacks get &job */
+    const struct server *srv;
+    const char *resource; /* "/_ah/start"; a static string */
+    http_request_t req;
+    buf_t env;
+    char host[512]; /* "N.backend.HOSTNAME:PORT" */
+    char log_id[32];
+    int64_t start_us;
+    int log_flushed; /* its log row is written, unfinished (logservice flush) */
+} internal_req_t;
+
+void internal_req_init(internal_req_t *r, const struct server *srv);
+void internal_req_free(internal_req_t *r);
+
+/* Prepares a GET of resource for instance `index` of backend `backend`
+ * (a new log id, its environ with BACKEND_ID, and extra_name=extra_value
+ * unless extra_name is NULL), and sets the job's environ, body, log id and
+ * flush callback (owner: r). The caller sets done and script. 0, or -1
+ * when memory runs out. */
+int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
+                       const char *extra_name, const char *extra_value);
+
+/* Its request log row: final, or unfinished (status 0, end_us 0). */
+void internal_req_log(internal_req_t *r, int status, const char *instance_id, int64_t mcycles,
+                      int64_t end_us);
+
+/* The status a job result stands for: the instance's, or the pool's
+ * error status; 500 for an invalid status line. */
+int internal_req_status(const job_result_t *res);
+
+#endif
