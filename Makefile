@@ -77,8 +77,8 @@ test_pb_OBJS := src/pb.o src/buf.o
 test_instance_stats_OBJS := src/instance_stats.o
 test_api_ticket_OBJS := src/api_ticket.o
 test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_system.o \
-	src/api_test.o src/instance_stats.o src/tcp_listen.o src/http.o src/pb.o src/loop.o \
-	src/log.o src/buf.o $(LLHTTP_REL)
+	src/api_test.o src/instance_stats.o src/http.o src/pb.o src/loop.o src/log.o src/buf.o \
+	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o
 test_error_pages_OBJS := src/error_pages.o src/static.o src/config.o src/yaml_tree.o src/http.o \

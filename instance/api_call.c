@@ -11,6 +11,7 @@
 
 #include "api_service.h"
 #include "channel_writer.h"
+#include "gaelic_module.h"
 #include "ipc.h"
 #include "pb.h"
 
@@ -358,12 +359,7 @@ static PyObject *cpu_hook; /* set_api_cpu_hook's callable, or NULL */
 static PyObject *set_api_cpu_hook(PyObject *self, PyObject *arg)
 {
     (void)self;
-    if (!PyCallable_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "set_api_cpu_hook expects a callable");
-        return NULL;
-    }
-    Py_XSETREF(cpu_hook, Py_NewRef(arg));
-    Py_RETURN_NONE;
+    return gaelic_set_hook(&cpu_hook, arg, "set_api_cpu_hook");
 }
 
 void api_call_charge(uint32_t request, uint32_t cpu_us)

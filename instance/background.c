@@ -61,12 +61,7 @@ static PyObject *request_hook; /* set_background_request_hook's callable */
 static PyObject *set_background_request_hook(PyObject *self, PyObject *arg)
 {
     (void)self;
-    if (!PyCallable_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "set_background_request_hook expects a callable");
-        return NULL;
-    }
-    Py_XSETREF(request_hook, Py_NewRef(arg));
-    Py_RETURN_NONE;
+    return gaelic_set_hook(&request_hook, arg, "set_background_request_hook");
 }
 
 void background_request_arrived(gaelic_request_t *r)

@@ -275,6 +275,14 @@ static PyObject *request_cpu_ns(PyObject *self, PyObject *unused)
     return PyLong_FromUnsignedLongLong(cpu_request_id && cpu_mark_ns ? now - cpu_mark_ns : now);
 }
 
+PyObject *gaelic_set_hook(PyObject **slot, PyObject *f, const char *what)
+{
+    if (!PyCallable_Check(f))
+        return PyErr_Format(PyExc_TypeError, "%s expects a callable", what);
+    Py_XSETREF(*slot, Py_NewRef(f));
+    Py_RETURN_NONE;
+}
+
 static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
 {
     (void)self;

@@ -57,6 +57,10 @@ int gaelic_module_register(int threads);
 struct gaelic_request;
 PyObject *gaelic_request_item(struct gaelic_request *r);
 
+/* set_*_hook(f) of the module: keeps a new reference to callable f in
+ * *slot (GIL held). None, or NULL with TypeError for what is not callable. */
+PyObject *gaelic_set_hook(PyObject **slot, PyObject *f, const char *what);
+
 /* The worker thread count given to gaelic_module_register. */
 int gaelic_module_threads(void);
 

@@ -1,24 +1,24 @@
-/* The HTTP API server (API4): the second transport of api_service.h's
- * registry, beside the instances' channels (api_channel.h). It speaks the
- * protocol of the appengine-python-standard SDK's DefaultApiStub
- * (API-MESSAGES.md section 1): `POST /rpc_http`, body a serialized
- * remote_api Request whose request_id holds the API ticket of a running
- * request (api_ticket.h), answer `200` with a serialized remote_api
- * Response.
+/* The HTTP API server's protocol (API4): the second transport of
+ * api_service.h's registry, beside the instances' channels
+ * (api_channel.h). It speaks the appengine-python-standard SDK's
+ * DefaultApiStub protocol (API-MESSAGES.md section 1): `POST /rpc_http`,
+ * body a serialized remote_api Request whose request_id holds the API
+ * ticket of a running request (api_ticket.h), answer `200` with a
+ * serialized remote_api Response.
  *
  * A call with a live ticket runs exactly as the ticket's request would run
  * it over its channel: same handlers, same caller (instance, request, log
  * row), its CPU charged to that request. Every failure that concerns one
  * call is a 200 with rpc_error, as the SDK expects, never with '%' in the
  * detail: SECURITY_VIOLATION for a missing, unknown or ended ticket,
- * BAD_REQUEST for an envelope that is not a remote_api Request,
+ * BAD_REQUEST for a body that is not a remote_api Request,
  * REQUEST_TOO_LARGE for a body over API_HTTP_MAX_BODY, DEADLINE_EXCEEDED
  * past X-Google-RPC-Service-Deadline (default 60 s). HTTP errors are for
  * requests that are not API calls at all: 404 for another path, 405 for
- * another method, 4xx/5xx for broken HTTP (and the connection closes).
+ * another method, 4xx/5xx for broken HTTP.
  *
- * Connections are HTTP/1.1 keep-alive (the SDK pools them), one call at a
- * time each, parsed by http.h and run in the master's event loop. */
+ * The connections themselves (keep-alive, timeouts, writing) are conn.h's:
+ * the server's API port hands each complete request here. */
 #ifndef GAELIC_API_HTTP_H
 #define GAELIC_API_HTTP_H
 
@@ -27,6 +27,7 @@
 
 #include "api_service.h"
 #include "api_ticket.h"
+#include "buf.h"
 #include "http.h"
 #include "loop.h"
 
@@ -34,33 +35,52 @@
 /* The channel's largest inner request (instance/api_call.h) plus room for
  * the envelope. */
 #define API_HTTP_MAX_BODY ((32u << 20) + 4096u)
-#define API_HTTP_MAX_CONNECTIONS 1024
 #define API_HTTP_DEFAULT_DEADLINE_MS 60000u
 
+/* What a request gets: status 200 with body the Response envelope, or
+ * another HTTP status (body NULL). Called exactly once per request, maybe
+ * before api_http_handle returns; the call is over by then, and the same
+ * api_http_call_t may take the next request inside the callback. */
+typedef void (*api_http_answer_t)(void *owner, int status, const char *body, size_t len);
+
+/* One connection's call. Private but for init. */
 typedef struct {
-    const char *host; /* address to listen on: a loopback one */
-    int port;         /* 0: a free port */
+    loop_t *loop;
     const api_registry_t *registry;
     api_tickets_t *tickets;
-    uint64_t header_timeout_ms;    /* a request head must arrive within this */
-    uint64_t body_timeout_ms;      /* a body or a response may stall this long */
-    uint64_t keepalive_timeout_ms; /* idle connections close after this */
-} api_http_opts_t;
+    api_http_answer_t answer;
+    void *owner;
+    api_call_t call;
+    api_caller_t caller;
+    loop_timer_t deadline;
+    /* The call's ticket, to charge its CPU to the request at the end (if
+     * the request still runs then). */
+    char ticket[API_TICKET_HEX + 1];
+    uint64_t cpu_start_ns, cpu_ns;
+    int in_dispatch;
+    int active; /* between handle and answer */
+} api_http_call_t;
 
-typedef struct api_http api_http_t;
+void api_http_call_init(api_http_call_t *c, loop_t *loop, const api_registry_t *registry,
+                        api_tickets_t *tickets, api_http_answer_t answer, void *owner);
 
-/* Listens. NULL with the reason in err. */
-api_http_t *api_http_open(loop_t *loop, const api_http_opts_t *opts, char *err, size_t errlen);
-/* The address it listens on ("127.0.0.1" or "::1") and its port. */
-const char *api_http_host(const api_http_t *h);
-int api_http_port(const api_http_t *h);
-/* Frees connections closed during the last event batch. */
-void api_http_reap(api_http_t *h);
-/* Closes everything (pending calls are cancelled) and frees h. */
-void api_http_close(api_http_t *h);
+/* A complete request on the API port. */
+void api_http_handle(api_http_call_t *c, const http_request_t *req);
+/* A request http.h could not parse (its error status): 413 is answered as
+ * the SDK understands it (200 with REQUEST_TOO_LARGE), others with their
+ * status. */
+void api_http_handle_error(api_http_call_t *c, int status);
+/* The connection goes away: a running call is abandoned, answer is not
+ * called. Nothing for a call that is not running. */
+void api_http_cancel(api_http_call_t *c);
 
-/* Pure helpers, for the unit tests. What an HTTP request gets before any
- * call runs: 0 for an API call, else the HTTP status (404, 405). */
+/* The HTTP response for an answer: 200 application/octet-stream, or a
+ * short text for an error status (405 with Allow: POST). 0 or -1. */
+int api_http_response(buf_t *out, int status, const char *body, size_t len, int keep_alive,
+                      int http10);
+
+/* What an HTTP request gets before any call runs: 0 for an API call, else
+ * the HTTP status (404, 405). */
 int api_http_check(const http_request_t *req);
 /* The call's deadline from X-Google-RPC-Service-Deadline (seconds, may be
  * a float): API_HTTP_DEFAULT_DEADLINE_MS when absent or not a positive

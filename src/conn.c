@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_http.h"
 #include "backends.h"
 #include "cgi_env.h"
 #include "error_pages.h"
@@ -46,6 +47,7 @@ struct conn {
     unsigned job_active : 1;
     unsigned in_input : 1;    /* inside process_input: do not recurse */
     unsigned log_flushed : 1; /* the running request's log row is written, unfinished */
+    unsigned api : 1;         /* accepted on the API port: every request is an API call */
     buf_t rbuf;
     buf_t wbuf;
     int file_fd;      /* static file sent after wbuf, or -1 */
@@ -53,7 +55,8 @@ struct conn {
     size_t file_left; /* bytes of file_fd still to send */
     http_request_t req;
     job_t job;
-    pool_t *job_pool; /* the pool running job: the default version's or a backend's */
+    pool_t *job_pool;         /* the pool running job: the default version's or a backend's */
+    api_http_call_t api_call; /* api connections: the running call */
     buf_t env;
     route_t route;
     int has_route;
@@ -108,6 +111,8 @@ static void conn_close(conn_t *c)
         pool_cancel(c->job_pool, &c->job);
         c->job_active = 0;
     }
+    if (c->api)
+        api_http_cancel(&c->api_call);
     loop_timer_stop(&srv->loop, &c->timer);
     if (c->file_fd >= 0)
         close(c->file_fd);
@@ -143,7 +148,9 @@ void conn_reap(server_t *srv)
     }
 }
 
-void conn_open(server_t *srv, int fd, const struct sockaddr *peer)
+static void api_answer(void *owner, int status, const char *body, size_t len);
+
+void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
 {
     conn_t *c = calloc(1, sizeof *c);
     if (!c) {
@@ -157,7 +164,11 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer)
     c->timer.cb = conn_timeout;
     c->writable = 1;
     c->state = C_READ;
-    http_request_init(&c->req, &srv->limits);
+    c->api = api != 0;
+    if (api)
+        api_http_call_init(&c->api_call, &srv->loop, srv->api_registry, srv->tickets, api_answer,
+                           c);
+    http_request_init(&c->req, api ? &srv->api_limits : &srv->limits);
     if (peer->sa_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
         inet_ntop(AF_INET6, &a->sin6_addr, c->peer_ip, sizeof c->peer_ip);
@@ -527,12 +538,34 @@ static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
     return 0;
 }
 
+/* api_http_answer_t: an API call's answer, written like any response but
+ * never logged as a request. */
+static void api_answer(void *owner, int status, const char *body, size_t len)
+{
+    conn_t *c = owner;
+    if (c->srv->stopping)
+        c->close_after = 1;
+    int keep = c->req.keep_alive && !c->close_after;
+    if (!keep)
+        c->close_after = 1;
+    if (api_http_response(&c->wbuf, status, body, len, keep,
+                          c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
+        conn_close(c);
+        return;
+    }
+    finish_request(c);
+}
+
 static void handle_request(conn_t *c)
 {
     server_t *srv = c->srv;
     c->state = C_WAIT;
     clear_deadline(c);
     c->req_started_ms = srv->loop.now_ms;
+    if (c->api) {
+        api_http_handle(&c->api_call, &c->req);
+        return;
+    }
     start_request_log(c);
     c->head_only = c->req.method == HTTP_HEAD;
     if (c->req.upgrade)
@@ -592,16 +625,7 @@ static void handle_request(conn_t *c)
         serve_static(c, h);
         return;
     }
-    app_env_t app = {
-        .app_id = srv->app_id,
-        .version_id = srv->version_id,
-        .default_hostname = srv->hostport,
-        .listen_host = srv->listen_host,
-        .listen_port = srv->listen_port,
-        .vars = srv->cfg->env,
-        .n_vars = srv->cfg->n_env,
-        .user = &user,
-    };
+    app_env_t app = server_app_env(srv, &user);
     buf_reset(&c->env);
     uint32_t n_env = 0;
     if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, c->log_id) < 0 ||
@@ -634,6 +658,13 @@ static void handle_request(conn_t *c)
 static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
+    if (c->api) {
+        /* The stream cannot be resynchronised after a framing error. */
+        c->state = C_WAIT;
+        c->close_after = 1;
+        api_http_handle_error(&c->api_call, status);
+        return;
+    }
     if (c->req.headers_done)
         start_request_log(c);
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,

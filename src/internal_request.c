@@ -73,16 +73,7 @@ int internal_req_build(internal_req_t *r, const char *backend, int index, const 
         http_request_feed(&r->req, raw, (size_t)n, &used) != HTTP_DONE)
         return -1;
     login_user_t nobody = {.signed_in = 0};
-    app_env_t app = {
-        .app_id = srv->app_id,
-        .version_id = srv->version_id,
-        .default_hostname = srv->hostport,
-        .listen_host = srv->listen_host,
-        .listen_port = srv->listen_port,
-        .vars = srv->cfg->env,
-        .n_vars = srv->cfg->n_env,
-        .user = &nobody,
-    };
+    app_env_t app = server_app_env(srv, &nobody);
     uint32_t n_env = 0;
     if (cgi_env_build(&r->env, &n_env, &app, &r->req, "0.1.0.3", 0, r->log_id) < 0 ||
         ipc_put_bytes(&r->env, "BACKEND_ID", 10) < 0 ||

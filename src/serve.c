@@ -375,18 +375,21 @@ static void on_signal(loop_t *loop, io_watch_t *w, uint32_t events)
 
 static void accept_resume(loop_t *loop, loop_timer_t *t);
 
+/* The client port and the API server's: the API port keeps accepting
+ * while the server stops, for the requests that still run. */
 static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
 {
     (void)events;
     server_t *srv = (server_t *)loop;
-    if (srv->stopping)
+    int api = w == &srv->api_listen_w;
+    if (srv->stopping && !api)
         return;
     while (srv->n_conns < srv->o.max_connections) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         int fd = accept4(w->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            conn_open(srv, fd, (struct sockaddr *)&ss);
+            conn_open(srv, fd, (struct sockaddr *)&ss, api);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -408,6 +411,8 @@ static void accept_resume(loop_t *loop, loop_timer_t *t)
     (void)t;
     if (srv->listen_w.fd >= 0)
         on_accept(loop, &srv->listen_w, EPOLLIN);
+    if (srv->api_listen_w.fd >= 0)
+        on_accept(loop, &srv->api_listen_w, EPOLLIN);
 }
 
 static int open_listener(server_t *srv)
@@ -453,7 +458,6 @@ static void after_batch(loop_t *loop)
     pool_flush(srv->pool);
     backends_flush(srv->backends);
     conn_reap(srv);
-    api_http_reap(srv->api_http);
     pool_reap(srv->pool);
     backends_reap(srv->backends);
     /* Under load, request lines leave in 16 KiB writes; the timer below
@@ -562,21 +566,20 @@ static void describe_backends(const server_t *srv, char *out, size_t n)
 static int open_api_server(server_t *srv, const api_registry_t *api)
 {
     char err[512];
-    api_http_opts_t o = {
-        .host = strchr(srv->listen_host, ':') ? "::1" : "127.0.0.1",
-        .port = srv->o.api_port,
-        .registry = api,
-        .tickets = srv->tickets,
-        .header_timeout_ms = srv->o.header_timeout_ms,
-        .body_timeout_ms = srv->o.body_timeout_ms,
-        .keepalive_timeout_ms = srv->o.keepalive_timeout_ms,
-    };
-    srv->api_http = api_http_open(&srv->loop, &o, err, sizeof err);
-    if (!srv->api_http) {
+    int ipv6;
+    int fd =
+        tcp_listen(strchr(srv->listen_host, ':') ? "::1" : "127.0.0.1", srv->o.api_port,
+                   srv->api_host, sizeof srv->api_host, &srv->api_port, &ipv6, err, sizeof err);
+    if (fd < 0) {
         log_error("API server (--api_port): %s", err);
         return -1;
     }
-    return 0;
+    srv->api_registry = api;
+    srv->api_limits = srv->limits;
+    srv->api_limits.max_body_bytes = API_HTTP_MAX_BODY;
+    srv->api_listen_w.fd = fd;
+    srv->api_listen_w.cb = on_accept;
+    return loop_add(&srv->loop, &srv->api_listen_w, EPOLLIN);
 }
 
 /* Control socket commands: `backends ...`. */
@@ -608,7 +611,7 @@ int serve_main(int argc, char **argv)
         free(srv);
         return pa > 0 ? 0 : EXIT_USAGE;
     }
-    srv->listen_w.fd = srv->signal_w.fd = -1;
+    srv->listen_w.fd = srv->api_listen_w.fd = srv->signal_w.fd = -1;
 
     char err[1024];
     if (trusted_proxies_parse(&srv->trusted_proxies, srv->o.trusted_proxy, err, sizeof err) < 0) {
@@ -748,8 +751,8 @@ int serve_main(int argc, char **argv)
         .audit_hook = !srv->o.test_disarm_audit,
         .api = api,
         .tickets = srv->tickets,
-        .api_host = api_http_host(srv->api_http),
-        .api_port = api_http_port(srv->api_http),
+        .api_host = srv->api_host,
+        .api_port = srv->api_port,
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
     };
@@ -761,10 +764,9 @@ int serve_main(int argc, char **argv)
         goto out;
 
     printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
-    const char *api_host = api_http_host(srv->api_http);
-    printf(strchr(api_host, ':') ? "gaelic: API server at http://[%s]:%d%s\n"
-                                 : "gaelic: API server at http://%s:%d%s\n",
-           api_host, api_http_port(srv->api_http), API_HTTP_PATH);
+    printf(strchr(srv->api_host, ':') ? "gaelic: API server at http://[%s]:%d%s\n"
+                                      : "gaelic: API server at http://%s:%d%s\n",
+           srv->api_host, srv->api_port, API_HTTP_PATH);
     fflush(stdout);
     log_info("app \"%s\" version %s from %s (%s, %s)", srv->app_id, srv->version_id, srv->cfg->root,
              srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
@@ -782,9 +784,7 @@ int serve_main(int argc, char **argv)
 out:
     conn_close_all(srv);
     conn_reap(srv);
-    /* Its calls are cancelled before the services go; the tickets after
-     * the pools, which revoke them. */
-    api_http_close(srv->api_http);
+    /* The tickets go after the pools, which revoke them. */
     backends_free(srv->backends);
     if (srv->pool)
         pool_free(srv->pool);
@@ -796,6 +796,8 @@ out:
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)
         close(srv->listen_w.fd);
+    if (srv->api_listen_w.fd >= 0)
+        close(srv->api_listen_w.fd);
     if (srv->signal_w.fd >= 0)
         close(srv->signal_w.fd);
     loop_close(&srv->loop);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "backends_config.h"
+#include "cgi_env.h"
 #include "config.h"
 #include "error_pages.h"
 #include "http.h"
@@ -52,7 +53,7 @@ typedef struct {
 } serve_opts_t;
 
 typedef struct backends backends_t;
-typedef struct api_http api_http_t;
+typedef struct api_registry api_registry_t;
 typedef struct api_tickets api_tickets_t;
 typedef struct control control_t;
 
@@ -67,8 +68,14 @@ typedef struct server {
     backends_t *backends;
     backend_tier_t tier;
     control_t *control;
-    api_http_t *api_http;   /* the HTTP API server (/rpc_http) */
-    api_tickets_t *tickets; /* its tickets, one per running request */
+    /* The HTTP API server (/rpc_http, api_http.h): its connections are
+     * conn.h's, accepted on api_listen_w. */
+    const api_registry_t *api_registry;
+    api_tickets_t *tickets; /* one per running request */
+    io_watch_t api_listen_w;
+    http_limits_t api_limits;
+    char api_host[64];
+    int api_port;
     char storage_dir[4096];
     log_store_t *logs; /* request and app logs */
     io_watch_t logs_w; /* its finished tasks (the Logs API's reads) */
@@ -92,6 +99,22 @@ typedef struct server {
     error_pages_t error_pages;
     trusted_proxies_t trusted_proxies;
 } server_t;
+
+/* The app's part of every request's environ (cgi_env.h), for user. */
+static inline app_env_t server_app_env(const server_t *srv, const login_user_t *user)
+{
+    app_env_t app = {
+        .app_id = srv->app_id,
+        .version_id = srv->version_id,
+        .default_hostname = srv->hostport,
+        .listen_host = srv->listen_host,
+        .listen_port = srv->listen_port,
+        .vars = srv->cfg->env,
+        .n_vars = srv->cfg->n_env,
+        .user = user,
+    };
+    return app;
+}
 
 int serve_main(int argc, char **argv);
 

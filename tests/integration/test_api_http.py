@@ -11,18 +11,18 @@ request of the test app that holds itself open (/hold) until the test
 releases it; /peek reads the held request's ticket from the same
 instance."""
 import http.client
-import json
+import importlib.util
 import os
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 
 import pytest
-import requests
 
-from harness import HOST, HTTP_TIMEOUT, app_path, run_gaelic
+from harness import HOST, HTTP_TIMEOUT, REPO, app_path, run_gaelic
 
 APP = app_path("api_http")
 API_LINE_RE = re.compile(r"^gaelic: API server at http://127\.0\.0\.1:(\d+)/rpc_http$", re.M)
@@ -42,79 +42,52 @@ LOG_INVALID_REQUEST = 1
 
 
 # ---------------------------------------------------------------- protobuf
+# The messages are built with gaelic's own proto module and message classes
+# (python/google/appengine): the same bytes the SDK's protobuf would send.
 
-def varint(n):
-    out = bytearray()
-    n &= (1 << 64) - 1
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+sys.path.insert(0, os.path.join(REPO, "python"))
+from google.appengine.runtime import proto  # noqa: E402
+from google.appengine.runtime.proto import BYTES, INT32, MESSAGE, REQUIRED, STRING, Field  # noqa
+from google.appengine.api.system import system_service_pb2 as system_pb  # noqa: E402
 
 
-def f_bytes(num, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return varint(num << 3 | 2) + varint(len(data)) + data
+def _load(relpath, name):
+    """A module of python/ by its file: the logservice package itself needs
+    the instance runtime."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "python", relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def f_varint(num, value):
-    return varint(num << 3) + varint(value)
+log_pb = _load("google/appengine/api/logservice/log_service_pb2.py", "log_service_pb2")
 
 
-def decode(data):
-    """[(field number, value)]: ints for varints, bytes for
-    length-delimited fields, raw 8 bytes for fixed64."""
-    out, pos = [], 0
-    for _ in range(100000):
-        if pos >= len(data):
-            return out
-        key, pos = _read_varint(data, pos)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _read_varint(data, pos)
-        elif wire == 1:
-            value, pos = data[pos:pos + 8], pos + 8
-        elif wire == 2:
-            n, pos = _read_varint(data, pos)
-            value, pos = data[pos:pos + n], pos + n
-        else:
-            raise AssertionError("unexpected wire type %d" % wire)
-        out.append((num, value))
-    raise AssertionError("message too long")
+class RemoteRequest(proto.Message):
+    """remote_api Request (API-MESSAGES.md section 1)."""
+    FIELDS = (Field("service_name", 2, STRING, REQUIRED), Field("method", 3, STRING, REQUIRED),
+              Field("request", 4, BYTES, REQUIRED), Field("request_id", 5, STRING))
 
 
-def _read_varint(data, pos):
-    result = shift = 0
-    for _ in range(10):
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-    raise AssertionError("overlong varint")
+class _Error(proto.Message):
+    """ApplicationError and RpcError share this layout."""
+    FIELDS = (Field("code", 1, INT32, REQUIRED), Field("detail", 2, STRING))
 
 
-def fields(data, num):
-    return [v for n, v in decode(data) if n == num]
-
-
-def double(raw):
-    import struct
-    return struct.unpack("<d", raw)[0]
+class RemoteResponse(proto.Message):
+    FIELDS = (Field("response", 1, BYTES), Field("exception", 2, BYTES),
+              Field("application_error", 3, MESSAGE, message_type=_Error),
+              Field("java_exception", 4, BYTES), Field("rpc_error", 5, MESSAGE, message_type=_Error))
 
 
 def envelope(service, method, request=b"", ticket=None):
     """A remote_api Request as DefaultApiStub builds it."""
-    body = f_bytes(2, service) + f_bytes(3, method) + f_bytes(4, request)
+    if not isinstance(request, bytes):
+        request = request.SerializeToString()
+    r = RemoteRequest(service_name=service, method=method, request=request)
     if ticket is not None:
-        body += f_bytes(5, ticket)
-    return body
+        r.request_id = ticket
+    return r.SerializeToString()
 
 
 class Reply:
@@ -122,22 +95,23 @@ class Reply:
 
     def __init__(self, status, body):
         assert status == 200, (status, body)
-        self.raw = body
-        rpc, app, resp = fields(body, 5), fields(body, 3), fields(body, 1)
-        self.response = resp[0] if resp else b""
+        r = RemoteResponse()
+        r.ParseFromString(body)
+        self.response = r.response
         self.code = self.detail = None
-        if rpc:
-            self.kind = "rpc"
-            err = rpc[0]
-        elif app:
-            self.kind = "app"
-            err = app[0]
-        else:
-            self.kind = "ok"
-            return
-        self.code = fields(err, 1)[0]
-        detail = fields(err, 2)
-        self.detail = detail[0].decode() if detail else ""
+        # DefaultApiStub looks at rpc_error first.
+        for kind, field in (("rpc", "rpc_error"), ("app", "application_error")):
+            if r.HasField(field):
+                self.kind = kind
+                self.code = getattr(r, field).code
+                self.detail = getattr(r, field).detail
+                return
+        self.kind = "ok"
+
+    def parse(self, message):
+        assert self.kind == "ok", self
+        message.ParseFromString(self.response)
+        return message
 
     def __repr__(self):
         return "<Reply %s code=%s detail=%r %r>" % (self.kind, self.code, self.detail,
@@ -167,20 +141,22 @@ def call(port, service, method, request=b"", ticket=None, deadline=None, conn=No
 
 def stats_of(reply):
     """GetSystemStatsResponse -> {'cpu': {...}, 'memory': {...}}."""
-    assert reply.kind == "ok", reply
-    names = {1: "current", 2: "total", 3: "average1m", 4: "average10m", 5: "rate1m",
-             6: "rate10m"}
-    out = {}
-    for num, part in ((1, "cpu"), (2, "memory")):
-        msg = fields(reply.response, num)
-        assert msg, reply
-        out[part] = {names[n]: double(v) for n, v in decode(msg[0])}
-    return out
+    r = reply.parse(system_pb.GetSystemStatsResponse())
+    assert r.HasField("cpu") and r.HasField("memory"), r
+    return {"cpu": {f.name: v for f, v in r.cpu.ListFields()},
+            "memory": {f.name: v for f, v in r.memory.ListFields()}}
 
 
-def log_line(level, message, t_us=None):
-    return f_bytes(2, f_varint(1, t_us or int(time.time() * 1e6)) + f_varint(2, level) +
-                   f_bytes(3, message))
+def flush_request(*lines):
+    """logservice FlushRequest with (level, message) lines."""
+    group = log_pb.UserAppLogGroup()
+    for level, message in lines:
+        group.log_line.add(timestamp_usec=int(time.time() * 1e6), level=level, message=message)
+    return log_pb.FlushRequest(logs=group.SerializeToString())
+
+
+def request_id_of(reply):
+    return reply.parse(system_pb.StartBackgroundRequestResponse()).request_id
 
 
 # ---------------------------------------------------------------- server
@@ -380,11 +356,11 @@ def test_unknown_service_or_method_is_call_not_found(srv):
 def test_bad_logservice_arguments_are_application_errors(srv):
     with Held(srv) as h:
         t = h.me["ticket"]
-        bad_line = log_line(9, "level nine")
-        r = call(srv.api_port, "logservice", "Flush", f_bytes(1, bad_line), ticket=t)
+        r = call(srv.api_port, "logservice", "Flush", flush_request((9, "level nine")), ticket=t)
         assert (r.kind, r.code) == ("app", LOG_INVALID_REQUEST), r
         assert "level" in r.detail
-        r = call(srv.api_port, "logservice", "Read", f_bytes(1, "someone-else"), ticket=t)
+        r = call(srv.api_port, "logservice", "Read", log_pb.LogReadRequest(app_id="someone-else"),
+                 ticket=t)
         assert (r.kind, r.code) == ("app", LOG_INVALID_REQUEST), r
         # A request that is not a message at all is the caller's parse error.
         r = call(srv.api_port, "logservice", "Flush", b"\xff\xff\xff", ticket=t)
@@ -395,20 +371,19 @@ def test_logservice_flush_goes_to_the_ticket_request(srv):
     marker = "flushed over rpc_http " + secrets.token_hex(4)
     with Held(srv) as h:
         t = h.me["ticket"]
-        group = log_line(1, marker) + log_line(3, marker + " (error)")
-        r = call(srv.api_port, "logservice", "Flush", f_bytes(1, group), ticket=t)
+        r = call(srv.api_port, "logservice", "Flush",
+                 flush_request((1, marker), (3, marker + " (error)")), ticket=t)
         assert r.kind == "ok" and r.response == b"", r
         # Read it back the same way: the held request, unfinished, with its lines.
-        read = (f_bytes(1, "api-http") + f_bytes(6, h.me["log_id"]) + f_varint(8, 1) +
-                f_varint(10, 1))
-        r = call(srv.api_port, "logservice", "Read", read, ticket=t)
-        assert r.kind == "ok", r
-        logs = fields(r.response, 1)
-        assert len(logs) == 1, r
-        assert fields(logs[0], 3) == [h.me["log_id"].encode()]
-        assert fields(logs[0], 27) == [0]  # finished: false
-        messages = [fields(line, 3)[0].decode() for line in fields(logs[0], 29)]
-        assert messages == [marker, marker + " (error)"], messages
+        read = log_pb.LogReadRequest(app_id="api-http", include_incomplete=True,
+                                     include_app_logs=True)
+        read.request_id.append(h.me["log_id"].encode())
+        logs = call(srv.api_port, "logservice", "Read", read, ticket=t).parse(
+            log_pb.LogReadResponse()).log
+        assert len(logs) == 1, logs
+        assert logs[0].request_id == h.me["log_id"].encode()
+        assert logs[0].HasField("finished") and not logs[0].finished
+        assert [line.log_message for line in logs[0].line] == [marker, marker + " (error)"]
         h.release()
 
 
@@ -416,12 +391,13 @@ def test_call_past_its_deadline_is_deadline_exceeded(srv):
     with Held(srv) as h:
         # gaelic_test.Delay (--api_test_service) answers after 10 s; the
         # caller's deadline header says 0.2 s.
-        r = call(srv.api_port, "gaelic_test", "Delay", f_varint(1, 10000),
-                 ticket=h.me["ticket"], deadline="0.2")
+        # Its request: field 1, the delay in ms (10 s), as a varint.
+        r = call(srv.api_port, "gaelic_test", "Delay", b"\x08\x90\x4e", ticket=h.me["ticket"],
+                 deadline="0.2")
         assert r.kind == "rpc" and r.code == DEADLINE_EXCEEDED, r
-        r = call(srv.api_port, "gaelic_test", "Echo", f_varint(1, 5), ticket=h.me["ticket"],
+        r = call(srv.api_port, "gaelic_test", "Echo", b"\x08\x05", ticket=h.me["ticket"],
                  deadline="5.0")
-        assert r.kind == "ok" and r.response == f_varint(1, 5), r
+        assert r.kind == "ok" and r.response == b"\x08\x05", r
 
 
 # ---------------------------------------------------------------- HTTP level
@@ -440,8 +416,9 @@ def test_other_paths_are_404_and_other_methods_405(srv):
 
 
 def test_malformed_body_is_bad_request(srv):
-    for body in (b"", b"\xff\xff\xff", f_varint(2, 7) + f_bytes(3, "m") + f_bytes(4, b""),
-                 f_bytes(2, "system") + f_bytes(4, b"")):
+    # Empty (no required field), not protobuf, service_name a varint, no method.
+    for body in (b"", b"\xff\xff\xff", b"\x10\x07\x1a\x01m\x22\x00",
+                 b"\x12\x06system\x22\x00"):
         status, headers, raw = post(srv.api_port, body)
         r = Reply(status, raw)
         assert r.kind == "rpc" and r.code == BAD_REQUEST, (body, r)
@@ -482,7 +459,7 @@ def test_start_background_request_runs_the_job_on_a_backend(srv):
     with Held(srv, 0) as h:
         r = call(srv.api_port, "system", "StartBackgroundRequest", ticket=h.me["ticket"])
         assert r.kind == "ok", r
-        request_id = fields(r.response, 1)[0].decode()
+        request_id = request_id_of(r)
         assert re.fullmatch(r"[0-9a-f]{16}", request_id), request_id
         # The app hands its callable to that request (the SDK's second step).
         thread = get(srv, "/adopt?id=%s&key=%s" % (request_id, key), instance=0)["thread"]
@@ -506,7 +483,7 @@ def _start_until_ok(srv, ticket, tries=100):
     for _ in range(tries):
         r = call(srv.api_port, "system", "StartBackgroundRequest", ticket=ticket)
         if r.kind == "ok":
-            return fields(r.response, 1)[0].decode()
+            return request_id_of(r)
         assert (r.kind, r.code) == ("app", LIMIT_REACHED), r
         time.sleep(0.1)
     raise AssertionError("no background slot freed up")
@@ -527,7 +504,7 @@ def test_limit_reached_at_ten(srv):
             for _ in range(10):
                 r = call(srv.api_port, "system", "StartBackgroundRequest", ticket=t)
                 assert r.kind == "ok", (len(ids), r)
-                ids.append(fields(r.response, 1)[0].decode())
+                ids.append(request_id_of(r))
             assert len(set(ids)) == 10
             r = call(srv.api_port, "system", "StartBackgroundRequest", ticket=t)
             assert (r.kind, r.code) == ("app", LIMIT_REACHED), r

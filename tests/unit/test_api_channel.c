@@ -9,6 +9,7 @@
 #include "ipc.h"
 #include "pb.h"
 #include "unit.h"
+#include "unit_loop.h"
 
 static loop_t loop;
 static buf_t out = BUF_INIT;
@@ -116,21 +117,6 @@ static int next_result(result_t *res)
     return 1;
 }
 
-static void stop_loop(loop_t *l, loop_timer_t *t)
-{
-    (void)t;
-    l->stop = 1;
-}
-
-/* Runs the event loop (its timers) for ms. */
-static void run_for(uint64_t ms)
-{
-    loop_timer_t stop = {.cb = stop_loop};
-    loop.stop = 0;
-    loop_timer_start(&loop, &stop, ms);
-    loop_run(&loop);
-}
-
 static void test_echo_and_errors(const api_registry_t *reg)
 {
     api_chan_t ch;
@@ -203,7 +189,7 @@ static void test_limit_and_deadline(const api_registry_t *reg)
     CHECK(call(&ch, 5, 0, "gaelic_test", "Delay", "\x08\x32", 2, &why) == -1);
     CHECK(call(&ch, 500, 0, "gaelic_test", "Delay", "\x08\x32", 2, &why) == -1 && why &&
           strstr(why, "100"));
-    run_for(120);
+    unit_run_for(&loop, 120);
     int answered = 0;
     while (next_result(&res) == 1)
         answered += res.has_response && res.rpc_code == -1;
@@ -212,7 +198,7 @@ static void test_limit_and_deadline(const api_registry_t *reg)
     /* The same ids may be used again once answered. */
     CHECK(call(&ch, 1, 20, "gaelic_test", "Delay", "\x08\xe8\x07", 3, &why) == 0);
     CHECK(call(&ch, 2, 0, "gaelic_test", "Delay", "\x08\x0a", 2, &why) == 0);
-    run_for(60);
+    unit_run_for(&loop, 60);
     int deadline = 0, ok = 0;
     while (next_result(&res) == 1) {
         deadline += res.id == 1 && res.rpc_code == API_RPC_DEADLINE_EXCEEDED;
@@ -223,7 +209,7 @@ static void test_limit_and_deadline(const api_registry_t *reg)
     /* The instance dies with calls pending: nothing more is written. */
     CHECK(call(&ch, 3, 0, "gaelic_test", "Delay", "\x08\x0a", 2, &why) == 0);
     api_chan_close(&ch);
-    run_for(30);
+    unit_run_for(&loop, 30);
     CHECK(out.len == 0 && ch.inflight == 0);
 }
 

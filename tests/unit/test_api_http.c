@@ -1,19 +1,16 @@
-/* The HTTP API server (src/api_http.c) and what it relies on: the ticket
- * field of an envelope (api_envelope_ticket), which HTTP requests are calls,
- * the deadline header, system.StartBackgroundRequest's answers, and whole
- * exchanges over a loopback socket with tickets resolved by fake owners. */
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+/* The HTTP API server's protocol (src/api_http.c) and what it relies on:
+ * the ticket field of an envelope (api_envelope_ticket), which HTTP
+ * requests are calls, the deadline header, system.StartBackgroundRequest's
+ * answers, and calls handed over as conn.c does, with tickets resolved by
+ * fake owners. */
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "api_http.h"
 #include "api_system.h"
 #include "api_test.h"
 #include "pb.h"
 #include "unit.h"
+#include "unit_loop.h"
 
 static loop_t loop;
 
@@ -193,7 +190,7 @@ static void test_start_background_request(const api_registry_t *reg)
     CHECK_STR(r.text, "a reason");
 }
 
-/* ---------- whole exchanges over a socket ---------- */
+/* ---------- calls, as conn.c hands them over ---------- */
 
 static int charged_us, charges;
 
@@ -213,208 +210,150 @@ static void fake_charge(void *target, uint32_t cpu_us)
 
 static const api_ticket_ops_t OPS = {fake_caller, fake_charge};
 
-static void stop_loop(loop_t *l, loop_timer_t *t)
+static int answers, answer_status;
+static reply_t answer_reply;
+
+static void on_answer(void *owner, int status, const char *body, size_t len)
 {
-    (void)t;
-    l->stop = 1;
+    (void)owner;
+    answers++;
+    answer_status = status;
+    if (body)
+        decode_reply(body, len, &answer_reply);
+    else
+        memset(&answer_reply, 0, sizeof answer_reply);
 }
 
-static void run_for(uint64_t ms)
+/* Hands c a request: method and path, the deadline header (NULL: none)
+ * and an envelope for service.method with request req (service NULL: the
+ * body is raw). */
+static void handle(api_http_call_t *c, const char *method_path, const char *deadline,
+                   const char *service, const char *method, const void *req, size_t req_len,
+                   const char *ticket)
 {
-    loop_timer_t stop = {.cb = stop_loop};
-    loop.stop = 0;
-    loop_timer_start(&loop, &stop, ms);
-    loop_run(&loop);
-    loop_timer_stop(&loop, &stop);
-}
-
-static int connect_to(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
-        return -1;
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
-}
-
-/* Runs the loop until a whole response (by Content-Length) came back,
- * bounded; returns its status and puts its body in body. */
-static int receive(int fd, buf_t *body, int *closed)
-{
-    buf_t in = BUF_INIT;
-    int status = -1;
-    *closed = 0;
-    for (int i = 0; i < 200 && status < 0; i++) {
-        run_for(5);
-        char chunk[4096];
-        ssize_t n;
-        while ((n = read(fd, chunk, sizeof chunk)) > 0)
-            buf_append(&in, chunk, (size_t)n);
-        if (n == 0)
-            *closed = 1;
-        const char *s = buf_ptr(&in);
-        const char *end = in.len ? memmem(s, in.len, "\r\n\r\n", 4) : NULL;
-        if (!end)
-            continue;
-        const char *cl = memmem(s, (size_t)(end - s), "Content-Length: ", 16);
-        size_t want = cl ? strtoul(cl + 16, NULL, 10) : 0;
-        size_t head = (size_t)(end - s) + 4;
-        if (in.len < head + want)
-            continue;
-        status = atoi(s + 9);
-        buf_reset(body);
-        buf_append(body, s + head, want);
-    }
-    buf_free(&in);
-    return status;
-}
-
-static int exchange(int fd, const void *raw, size_t len, buf_t *body, int *closed)
-{
-    CHECK(write(fd, raw, len) == (ssize_t)len);
-    return receive(fd, body, closed);
-}
-
-/* A POST /rpc_http of a gaelic_test.Delay call with the given deadline. */
-static void delay_request(buf_t *req, const char *ticket, const char *deadline)
-{
-    buf_t env = BUF_INIT, delay = BUF_INIT;
-    pb_put_uint(&delay, 1, 60000);
-    envelope(&env, "gaelic_test", "Delay", buf_ptr(&delay), delay.len, ticket);
+    buf_t body = BUF_INIT, raw = BUF_INIT;
+    if (service)
+        envelope(&body, service, method, req, req_len, ticket);
+    else
+        buf_append(&body, req, req_len);
     char head[256];
-    snprintf(head, sizeof head,
-             "POST /rpc_http HTTP/1.1\r\nHost: x\r\nX-Google-RPC-Service-Deadline: %s\r\n"
-             "Content-Length: %zu\r\n\r\n",
-             deadline, env.len);
-    buf_reset(req);
-    buf_append_str(req, head);
-    buf_append(req, buf_ptr(&env), env.len);
-    buf_free(&env);
-    buf_free(&delay);
-}
-
-static void post_call(int fd, const char *ticket, const char *service, const char *method,
-                      const char *deadline, int *status, reply_t *r)
-{
-    buf_t env = BUF_INIT, req = BUF_INIT, body = BUF_INIT;
-    envelope(&env, service, method, "", 0, ticket);
-    char head[256];
-    snprintf(head, sizeof head,
-             "POST /rpc_http HTTP/1.1\r\nHost: x\r\nX-Google-RPC-Service-Deadline: %s\r\n"
-             "Content-type: application/octet-stream\r\nContent-Length: %zu\r\n\r\n",
-             deadline, env.len);
-    buf_append_str(&req, head);
-    buf_append(&req, buf_ptr(&env), env.len);
-    int closed;
-    *status = exchange(fd, buf_ptr(&req), req.len, &body, &closed);
-    decode_reply(buf_ptr(&body), body.len, r);
-    buf_free(&env);
-    buf_free(&req);
+    snprintf(head, sizeof head, "%s HTTP/1.1\r\nHost: x\r\n%s%s%sContent-Length: %zu\r\n\r\n",
+             method_path, deadline ? "X-Google-RPC-Service-Deadline: " : "",
+             deadline ? deadline : "", deadline ? "\r\n" : "", body.len);
+    buf_append_str(&raw, head);
+    buf_append(&raw, buf_ptr(&body), body.len);
+    http_request_t r;
+    http_request_init(&r, &LIMITS);
+    size_t used;
+    CHECK(http_request_feed(&r, buf_ptr(&raw), raw.len, &used) == HTTP_DONE);
+    answers = 0;
+    api_http_handle(c, &r);
+    http_request_free(&r);
     buf_free(&body);
+    buf_free(&raw);
 }
 
-static void test_server(const api_registry_t *reg)
+/* Runs the loop until c's call is answered (bounded). */
+static void wait_answer(void)
+{
+    for (int i = 0; i < 200 && !answers; i++)
+        unit_run_for(&loop, 5);
+}
+
+static void test_calls(const api_registry_t *reg)
 {
     api_tickets_t *tickets = api_tickets_new();
-    api_http_opts_t o = {"127.0.0.1", 0, reg, tickets, 10000, 10000, 10000};
-    char err[256];
-    api_http_t *h = api_http_open(&loop, &o, err, sizeof err);
-    CHECK(h != NULL);
-    if (!h) {
-        fprintf(stderr, "api_http_open: %s\n", err);
-        return;
-    }
-    CHECK_STR(api_http_host(h), "127.0.0.1");
-    int fd = connect_to(api_http_port(h));
-    CHECK(fd >= 0);
+    api_http_call_t c;
+    api_http_call_init(&c, &loop, reg, tickets, on_answer, NULL);
     api_ticket_t ticket = {0};
     CHECK(api_tickets_issue(tickets, &ticket, "instance-a", &OPS) == 0);
-    int status;
-    reply_t r;
 
-    /* gaelic_test.Echo with a live ticket: answered, CPU charged. */
-    post_call(fd, ticket.hex, "gaelic_test", "Echo", "5", &status, &r);
-    CHECK(status == 200 && r.has_response && r.rpc_code == -1);
-    CHECK(charges == 1);
-    /* Keep-alive: the same connection goes on. Unknown method. */
-    post_call(fd, ticket.hex, "gaelic_test", "Nope", "5", &status, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_CALL_NOT_FOUND);
+    /* A live ticket: answered at once, its CPU charged. */
+    handle(&c, "POST /rpc_http", "5", "gaelic_test", "Echo", "\x08\x05", 2, ticket.hex);
+    CHECK(answers == 1 && answer_status == 200 && answer_reply.has_response);
+    CHECK(answer_reply.rpc_code == -1 && charges == 1);
+    handle(&c, "POST /rpc_http", NULL, "gaelic_test", "Nope", "", 0, ticket.hex);
+    CHECK(answers == 1 && answer_reply.rpc_code == API_RPC_CALL_NOT_FOUND);
+
     /* No ticket, a forged one, an ended one. */
-    post_call(fd, NULL, "gaelic_test", "Echo", "5", &status, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_SECURITY_VIOLATION && !strchr(r.text, '%'));
-    post_call(fd, "00000000000000000000000000000000", "gaelic_test", "Echo", "5", &status, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_SECURITY_VIOLATION);
+    int before = charges;
+    handle(&c, "POST /rpc_http", NULL, "gaelic_test", "Echo", "", 0, NULL);
+    CHECK(answers == 1 && answer_reply.rpc_code == API_RPC_SECURITY_VIOLATION);
+    CHECK(!strchr(answer_reply.text, '%'));
+    handle(&c, "POST /rpc_http", NULL, "gaelic_test", "Echo", "", 0,
+           "00000000000000000000000000000000");
+    CHECK(answers == 1 && answer_reply.rpc_code == API_RPC_SECURITY_VIOLATION);
     char ended[API_TICKET_HEX + 1];
     memcpy(ended, ticket.hex, sizeof ended);
     api_tickets_revoke(tickets, &ticket);
-    post_call(fd, ended, "gaelic_test", "Echo", "5", &status, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_SECURITY_VIOLATION);
+    handle(&c, "POST /rpc_http", NULL, "gaelic_test", "Echo", "", 0, ended);
+    CHECK(answers == 1 && answer_reply.rpc_code == API_RPC_SECURITY_VIOLATION);
+    CHECK(charges == before);
 
-    /* A call past the caller's deadline: DEADLINE_EXCEEDED, charged. */
+    /* Not a call; not a Request. */
+    handle(&c, "POST /x", NULL, "gaelic_test", "Echo", "", 0, NULL);
+    CHECK(answers == 1 && answer_status == 404);
+    handle(&c, "PUT /rpc_http", NULL, "gaelic_test", "Echo", "", 0, NULL);
+    CHECK(answers == 1 && answer_status == 405);
+    handle(&c, "POST /rpc_http", NULL, NULL, NULL, "\xff\xff", 2, NULL);
+    CHECK(answers == 1 && answer_status == 200 && answer_reply.rpc_code == API_RPC_BAD_REQUEST);
+    answers = 0;
+    api_http_handle_error(&c, 413);
+    CHECK(answers == 1 && answer_status == 200 &&
+          answer_reply.rpc_code == API_RPC_REQUEST_TOO_LARGE);
+    answers = 0;
+    api_http_handle_error(&c, 431);
+    CHECK(answers == 1 && answer_status == 431);
+
+    /* Past the caller's deadline: DEADLINE_EXCEEDED, charged. */
+    buf_t delay = BUF_INIT;
+    pb_put_uint(&delay, 1, 60000);
     CHECK(api_tickets_issue(tickets, &ticket, "instance-a", &OPS) == 0);
-    buf_t req = BUF_INIT, body = BUF_INIT;
-    int closed, before = charges;
-    delay_request(&req, ticket.hex, "0.05");
-    status = exchange(fd, buf_ptr(&req), req.len, &body, &closed);
-    decode_reply(buf_ptr(&body), body.len, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_DEADLINE_EXCEEDED);
+    before = charges;
+    handle(&c, "POST /rpc_http", "0.05", "gaelic_test", "Delay", buf_ptr(&delay), delay.len,
+           ticket.hex);
+    CHECK(answers == 0);
+    wait_answer();
+    CHECK(answers == 1 && answer_reply.rpc_code == API_RPC_DEADLINE_EXCEEDED);
     CHECK(charges == before + 1);
-    /* Its request ends while the call runs: answered all the same, but
-     * there is no request left to charge. */
-    before = charges;
-    delay_request(&req, ticket.hex, "0.05");
-    CHECK(write(fd, buf_ptr(&req), req.len) == (ssize_t)req.len);
-    run_for(10);
+    /* Its request ends while the call runs: answered all the same, with no
+     * request left to charge. */
+    handle(&c, "POST /rpc_http", "0.05", "gaelic_test", "Delay", buf_ptr(&delay), delay.len,
+           ticket.hex);
     api_tickets_revoke(tickets, &ticket);
-    status = receive(fd, &body, &closed);
-    decode_reply(buf_ptr(&body), body.len, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_DEADLINE_EXCEEDED);
-    CHECK(charges == before);
+    wait_answer();
+    CHECK(answers == 1 && answer_reply.rpc_code == API_RPC_DEADLINE_EXCEEDED);
+    CHECK(charges == before + 1);
+    /* The connection goes away: the call is abandoned, never answered. */
     CHECK(api_tickets_issue(tickets, &ticket, "instance-a", &OPS) == 0);
-
-    /* Malformed body: 200 with BAD_REQUEST. */
-    const char bad[] = "POST /rpc_http HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n\xff\xff";
-    status = exchange(fd, bad, sizeof bad - 1, &body, &closed);
-    decode_reply(buf_ptr(&body), body.len, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_BAD_REQUEST);
-    /* Not a call: 404 and 405, the connection stays. */
-    const char other[] = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-    CHECK(exchange(fd, other, sizeof other - 1, &body, &closed) == 404 && !closed);
-    const char get[] = "GET /rpc_http HTTP/1.1\r\nHost: x\r\n\r\n";
-    CHECK(exchange(fd, get, sizeof get - 1, &body, &closed) == 405 && !closed);
-    /* Too large: 200 with REQUEST_TOO_LARGE, then the connection closes. */
-    char big[128];
-    snprintf(big, sizeof big, "POST /rpc_http HTTP/1.1\r\nHost: x\r\nContent-Length: %u\r\n\r\n",
-             API_HTTP_MAX_BODY + 1);
-    status = exchange(fd, big, strlen(big), &body, &closed);
-    decode_reply(buf_ptr(&body), body.len, &r);
-    CHECK(status == 200 && r.rpc_code == API_RPC_REQUEST_TOO_LARGE);
-    for (int i = 0; i < 100 && !closed; i++) {
-        char c;
-        run_for(2);
-        closed = read(fd, &c, 1) == 0;
-    }
-    CHECK(closed);
-    close(fd);
-
-    /* A connection that goes away with a call running: the call is
-     * cancelled, nothing is written or charged afterwards. */
-    fd = connect_to(api_http_port(h));
-    before = charges;
-    delay_request(&req, ticket.hex, "60");
-    CHECK(write(fd, buf_ptr(&req), req.len) == (ssize_t)req.len);
-    run_for(20);
-    close(fd);
-    run_for(20);
-    CHECK(charges == before);
+    handle(&c, "POST /rpc_http", "0.05", "gaelic_test", "Delay", buf_ptr(&delay), delay.len,
+           ticket.hex);
+    api_http_cancel(&c);
+    unit_run_for(&loop, 100);
+    CHECK(answers == 0 && charges == before + 1);
+    api_http_cancel(&c); /* twice: nothing */
 
     api_tickets_revoke(tickets, &ticket);
-    buf_free(&req);
-    buf_free(&body);
-    api_http_close(h);
+    buf_free(&delay);
     api_tickets_free(tickets);
+}
+
+static void test_response(void)
+{
+    buf_t out = BUF_INIT;
+    CHECK(api_http_response(&out, 200, "\x0a\x00", 2, 1, 0) == 0);
+    CHECK(strstr(buf_ptr(&out), "HTTP/1.1 200 OK\r\n") == buf_ptr(&out));
+    CHECK(memmem(buf_ptr(&out), out.len, "Content-Type: application/octet-stream\r\n", 40));
+    CHECK(memmem(buf_ptr(&out), out.len, "\r\n\r\n\x0a\x00", 6));
+    buf_reset(&out);
+    CHECK(api_http_response(&out, 405, NULL, 0, 1, 0) == 0);
+    CHECK(memmem(buf_ptr(&out), out.len, "HTTP/1.1 405 Method Not Allowed\r\n", 33));
+    CHECK(memmem(buf_ptr(&out), out.len, "Allow: POST\r\n", 13));
+    buf_reset(&out);
+    CHECK(api_http_response(&out, 404, NULL, 0, 0, 0) == 0);
+    CHECK(memmem(buf_ptr(&out), out.len, "HTTP/1.1 404 Not Found\r\n", 24));
+    CHECK(!memmem(buf_ptr(&out), out.len, "Allow:", 6));
+    buf_free(&out);
 }
 
 int main(void)
@@ -425,7 +364,8 @@ int main(void)
     test_envelope_ticket();
     test_check_and_deadline();
     test_start_background_request(reg);
-    test_server(reg);
+    test_calls(reg);
+    test_response();
     api_registry_free(reg);
     loop_close(&loop);
     UNIT_DONE();
