@@ -134,14 +134,14 @@ static void decode_reply(const char *env, size_t len, reply_t *out)
             out->has_response = 1;
             pb_reader_init(&e, f.data, f.len);
             while (pb_next(&e, &g) > 0)
-                if (g.num == 1 && g.len < sizeof out->text)
+                if (g.num == 1 && g.wire == PB_LEN && g.len < sizeof out->text)
                     memcpy(out->text, g.data, g.len);
         } else if (f.num == 3 || f.num == 5) {
             pb_reader_init(&e, f.data, f.len);
             while (pb_next(&e, &g) > 0) {
                 if (g.num == 1)
                     *(f.num == 3 ? &out->app_code : &out->rpc_code) = (int)g.u64;
-                else if (g.num == 2 && g.len < sizeof out->text)
+                else if (g.num == 2 && g.len && g.len < sizeof out->text)
                     memcpy(out->text, g.data, g.len);
             }
         }
