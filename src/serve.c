@@ -100,7 +100,8 @@ static const opt_def_t options[] = {
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
     {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
-     "off (default), auto or on: cap each instance's CPU to its class clock (cgroups)"},
+     "auto (default: cap where cgroups allow, else only account), on (refuse to start "
+     "without the cap) or off: cap each instance's CPU to its class clock"},
 };
 
 /* Disarms the audit hook so that tests can check the kernel layers alone.
@@ -163,7 +164,7 @@ static void set_defaults(serve_opts_t *o)
     o->hostname = "localhost";
     o->tier = "free";
     o->instance_memory = SANDBOX_DEFAULT_MEMORY;
-    o->cpu_cap = "off";
+    o->cpu_cap = "auto";
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
