@@ -206,8 +206,9 @@ def snapshot_gaelic(binary, tmp):
     dst = os.path.join(snap, "build", "gaelic")
     shutil.copy2(binary, dst)
     if os.path.isdir(src_py):
-        shutil.copytree(src_py, os.path.join(snap, "python"),
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # With the bytecode `make` compiled: copy2 keeps the sources' mtimes,
+        # so the .pyc files stay valid.
+        shutil.copytree(src_py, os.path.join(snap, "python"))
     return dst
 
 

@@ -686,12 +686,6 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
-    sandbox_mode_t mode;
-    sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
-    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
-                              srv->o.instance_memory) < 0)
-        goto out;
-
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
     srv->limits.max_body_bytes = srv->o.max_request_bytes;
@@ -704,14 +698,8 @@ int serve_main(int argc, char **argv)
         log_error("signals: %s", strerror(errno));
         goto out;
     }
-    if (open_listener(srv) < 0 || open_storage(srv) < 0)
+    if (open_listener(srv) < 0)
         goto out;
-    srv->control =
-        control_open(&srv->loop, srv->storage_dir, control_command, srv, err, sizeof err);
-    if (!srv->control) {
-        log_error("%s", err);
-        goto out;
-    }
 
     api = api_services_new(srv);
     if (!api) {
@@ -739,7 +727,7 @@ int serve_main(int argc, char **argv)
         .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
         .deadline_grace_ms = srv->o.deadline_grace_ms,
-        .logs = srv->logs,
+        .logs = NULL, /* opened below, while the zygote starts */
         .version_id = srv->version_id,
         /* The console shows the app's warnings; all of its lines with
          * --log_level debug. */
@@ -751,9 +739,27 @@ int serve_main(int argc, char **argv)
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
     };
+    /* The zygote (CPython and the runtime) is the longest step to the first
+     * response, so it starts first and the master's own set-up (the sandbox
+     * probe, the request log) runs beside it; a failure there stops it. */
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
         goto out;
+    sandbox_mode_t mode;
+    sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
+    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
+                              srv->o.instance_memory) < 0)
+        goto out;
+    if (open_storage(srv) < 0)
+        goto out;
+    po.logs = srv->logs;
+    pool_set_logs(srv->pool, srv->logs);
+    srv->control =
+        control_open(&srv->loop, srv->storage_dir, control_command, srv, err, sizeof err);
+    if (!srv->control) {
+        log_error("%s", err);
+        goto out;
+    }
     if (srv->backends_cfg->n_backends &&
         !(srv->backends = backends_start(srv, srv->backends_cfg, &po)))
         goto out;

@@ -7,7 +7,6 @@ attributes. A failure is logged with the script name and not cached, so the
 next request retries the import.
 """
 import importlib
-import traceback
 
 from google.appengine.runtime import DeadlineExceededError, app_logs
 
@@ -22,6 +21,7 @@ def log(script, text):
 
 
 def log_exception(script, headline):
+    import traceback  # only on errors: not part of every cold start
     log(script, headline + "\n" + traceback.format_exc())
 
 
