@@ -42,4 +42,8 @@ int api_call_module_init(struct _object *module);
  * reason when the frame breaks the protocol. Never touches Python. */
 int api_call_deliver(uint32_t id, uint8_t *payload, size_t len, const char **why);
 
+/* The request deadline's part (deadline.c, GIL held): the API call that
+ * thread is making, or waiting to make, ends with DEADLINE_EXCEEDED. */
+void api_call_interrupt(unsigned long thread_id);
+
 #endif

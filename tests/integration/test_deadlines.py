@@ -26,7 +26,7 @@ BUILT_IN_500 = b"<h1>500 Internal Server Error</h1>"
 
 @pytest.fixture(scope="module")
 def srv(mserve):
-    return mserve(app_path("deadlines"), *FLAGS, "--max_instances", "1")
+    return mserve(app_path("deadlines"), *FLAGS, "--max_instances", "1", "--api_test_service")
 
 
 def ok(s):
@@ -118,6 +118,16 @@ def test_cgi_script(srv):
 def test_except_exception_does_not_catch_it(srv):
     r = srv.get("/swallow")
     assert r.status_code == 500 and b"swallowed" not in r.content, r.content[:300]
+
+
+def test_an_api_call_waiting_is_cut_short(srv):
+    # The request's deadline ends the wait for the API answer: the handler
+    # catches DeadlineExceededError and answers, the instance lives on.
+    before = ok(srv)
+    r, took = timed_get(srv, "/api")
+    assert r.status_code == 200 and r.content == b"caught in time", r.content[:300]
+    assert took < DEADLINE + GRACE + SLACK
+    assert ok(srv)["instance_id"] == before["instance_id"]
 
 
 @pytest.mark.parametrize("then", ["busy", "sleep"])
