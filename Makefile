@@ -33,13 +33,22 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run unit test test-unit test-integration fuzz bench format clean
 
-all: $(BUILD)/gaelic
+all: $(BUILD)/gaelic $(BUILD)/python.stamp
 
 deps:
 	@scripts/deps.sh build
 
 $(BUILD)/gaelic: $(OBJ) $(LLHTTP_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The runtime's bytecode: instances never write .pyc files (the app folder
+# is read-only to them), so without this every zygote start would compile
+# the runtime from source.
+PY_RUNTIME := $(shell find python -name '*.py')
+$(BUILD)/python.stamp: $(PY_RUNTIME)
+	/usr/bin/python3.11 -m compileall -q python
+	@mkdir -p $(dir $@)
+	@touch $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -114,5 +123,6 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz
+	find python -name __pycache__ -prune -exec rm -rf {} +
 
 -include $(OBJ:.o=.d)

@@ -158,6 +158,10 @@ def gaelic_argv(binary, extra):
         # Keep request logs / storage out of the repo when the flag exists.
         if gaelic_has_flag(binary, "--storage_path"):
             argv += ["--storage_path", tempfile.mkdtemp(prefix="gaelic-store-", dir=tmp)]
+        # The peers run uncapped, so gaelic does too: by default it caps each
+        # instance to its class clock (an F1 gets about a quarter of a CPU).
+        if gaelic_has_flag(binary, "--cpu_cap"):
+            argv += ["--cpu_cap", "off"]
         return argv + extra
     return build
 
@@ -202,8 +206,9 @@ def snapshot_gaelic(binary, tmp):
     dst = os.path.join(snap, "build", "gaelic")
     shutil.copy2(binary, dst)
     if os.path.isdir(src_py):
-        shutil.copytree(src_py, os.path.join(snap, "python"),
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # With the bytecode `make` compiled: copy2 keeps the sources' mtimes,
+        # so the .pyc files stay valid.
+        shutil.copytree(src_py, os.path.join(snap, "python"))
     return dst
 
 

@@ -11,6 +11,7 @@
 
 #include "api_service.h"
 #include "channel_writer.h"
+#include "deadline.h"
 #include "gaelic_module.h"
 #include "ipc.h"
 #include "pb.h"
@@ -42,7 +43,17 @@ typedef struct {
     pthread_cond_t done;
 } slot_t;
 
+/* A thread inside api_call, so that its request's deadline can end the
+ * wait (api_call_interrupt). Lives on that thread's stack. */
+typedef struct caller {
+    struct caller *next;
+    unsigned long thread_id;
+    int slot; /* -1 until it has one */
+    int interrupted;
+} caller_t;
+
 static slot_t slots[API_MAX_CALLS];
+static caller_t *callers;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slot_freed;
 static pthread_once_t conds_once = PTHREAD_ONCE_INIT;
@@ -180,11 +191,15 @@ static struct timespec deadline_after(double seconds)
 
 /* With lock held: a free slot taken for a new call, or -1 with the RpcError
  * code that ends the call instead. */
-static int take_slot(const struct timespec *deadline, int *code)
+static int take_slot(const struct timespec *deadline, int *code, const caller_t *me)
 {
     for (;;) {
         if (cancelled) {
             *code = API_RPC_CANCELLED;
+            return -1;
+        }
+        if (me->interrupted) {
+            *code = API_RPC_DEADLINE_EXCEEDED;
             return -1;
         }
         for (int k = 0; k < API_MAX_CALLS; k++) {
@@ -288,10 +303,23 @@ static PyObject *api_call(PyObject *self, PyObject *args)
     answer_t a = {0};
     int code = 0, k;
 
+    /* The request's deadline has come and its exception waits for this
+     * thread to run Python again: no new wait. */
+    if (deadline_exception_pending()) {
+        result = rpc_failure(API_RPC_DEADLINE_EXCEEDED, "");
+        goto out;
+    }
+    caller_t me = {.thread_id = PyThread_get_thread_ident(), .slot = -1};
+    pthread_mutex_lock(&lock);
+    me.next = callers;
+    callers = &me;
+    pthread_mutex_unlock(&lock);
+
     PyThreadState *ts = PyEval_SaveThread();
     pthread_mutex_lock(&lock);
-    k = take_slot(&deadline, &code);
+    k = take_slot(&deadline, &code, &me);
     uint32_t id = k >= 0 ? slots[k].id : 0;
+    me.slot = k;
     pthread_mutex_unlock(&lock);
     if (k >= 0) {
         buf_t b = BUF_INIT;
@@ -312,7 +340,7 @@ static PyObject *api_call(PyObject *self, PyObject *args)
     if (k >= 0) {
         slot_t *s = &slots[k];
         pthread_mutex_lock(&lock);
-        while (s->state == S_SENT && !cancelled)
+        while (s->state == S_SENT && !cancelled && !me.interrupted)
             if (pthread_cond_timedwait(&s->done, &lock, &deadline) == ETIMEDOUT)
                 break;
         if (s->state == S_DONE) {
@@ -325,6 +353,14 @@ static PyObject *api_call(PyObject *self, PyObject *args)
         }
         pthread_mutex_unlock(&lock);
     }
+    pthread_mutex_lock(&lock);
+    for (caller_t **p = &callers; *p; p = &(*p)->next) {
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&lock);
     PyEval_RestoreThread(ts);
 
     if (a.payload) {
@@ -336,6 +372,22 @@ static PyObject *api_call(PyObject *self, PyObject *args)
 out:
     PyBuffer_Release(&payload);
     return result;
+}
+
+void api_call_interrupt(unsigned long thread_id)
+{
+    pthread_once(&conds_once, init_conds);
+    pthread_mutex_lock(&lock);
+    for (caller_t *c = callers; c; c = c->next) {
+        if (c->thread_id != thread_id)
+            continue;
+        c->interrupted = 1;
+        if (c->slot >= 0)
+            pthread_cond_signal(&slots[c->slot].done);
+        else
+            pthread_cond_broadcast(&slot_freed);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 static PyObject *api_cancel_all(PyObject *self, PyObject *unused)

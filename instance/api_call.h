@@ -50,4 +50,8 @@ int api_call_deliver(uint32_t id, uint8_t *payload, size_t len, const char **why
  * hook; an exception it raises is printed and dropped. */
 void api_call_charge(uint32_t request, uint32_t cpu_us);
 
+/* The request deadline's part (deadline.c, GIL held): the API call that
+ * thread is making, or waiting to make, ends with DEADLINE_EXCEEDED. */
+void api_call_interrupt(unsigned long thread_id);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "api_call.h"
 #include "thread_control.h"
 
 /* One per worker thread, created at its first request and kept for the
@@ -105,10 +106,18 @@ void deadline_fire(uint32_t id)
         }
     }
     pthread_mutex_unlock(&lock);
-    /* Still under the GIL: the thread cannot disarm in between. */
-    if (raise)
+    /* Still under the GIL: the thread cannot disarm in between. A thread
+     * waiting for an API answer stops waiting, so the exception lands. */
+    if (raise) {
         PyThreadState_SetAsyncExc(w->thread_id, deadline_error);
+        api_call_interrupt(w->thread_id);
+    }
     PyGILState_Release(g);
+}
+
+int deadline_exception_pending(void)
+{
+    return self && self->request_id && self->fired && PyThreadState_Get()->async_exc;
 }
 
 void deadline_poke(unsigned long thread_id)
@@ -138,7 +147,7 @@ int deadline_sleep(double secs)
     if (w) {
         /* The deadline came while this thread was in C code: its exception
          * is pending and lands as soon as this call returns. */
-        if (w->fired && PyThreadState_Get()->async_exc)
+        if (deadline_exception_pending())
             return 0;
         pthread_mutex_lock(&lock);
         w->sleeping = 1;

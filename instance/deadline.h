@@ -48,6 +48,10 @@ void deadline_fire(uint32_t id);
  * goes on. */
 void deadline_poke(unsigned long thread_id);
 
+/* GIL held: the calling thread's request deadline has come and its
+ * DeadlineExceededError is still to be raised (so do not start waiting). */
+int deadline_exception_pending(void);
+
 /* GIL held: sleeps secs seconds (>= 0, checked by the caller) with the GIL
  * released. Returns 0, or -1 with DeadlineExceededError set when the
  * request's deadline cut the sleep short. */

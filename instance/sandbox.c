@@ -59,7 +59,10 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
     const char *const reads[] = {c->app_dir, c->python_dir, NULL};
     if (sandbox_landlock(reads) < 0 && failed(c, "Landlock", errno == EOPNOTSUPP) < 0)
         return -1;
-    if (sandbox_seccomp(chan_fd, getpid()) < 0 && failed(c, "seccomp", 0) < 0)
+    int rc = c->seccomp && sandbox_seccomp_chan_fd(c->seccomp) == chan_fd
+                 ? sandbox_seccomp_load(c->seccomp, getpid())
+                 : sandbox_seccomp(chan_fd, getpid());
+    if (rc < 0 && failed(c, "seccomp", 0) < 0)
         return -1;
     if (c->audit_hook)
         audit_hook_arm();

@@ -21,6 +21,8 @@ typedef struct {
     const char *python_dir; /* absolute: gaelic's own Python package */
     unsigned long long memory_bytes;
     int audit_hook; /* 0: leave the Python layer disarmed (tests only) */
+    /* Compiled in advance (sandbox_seccomp.h); NULL: compiled when applied. */
+    const struct seccomp_prog *seccomp;
 } sandbox_conf_t;
 
 /* Default address-space limit of an instance. */

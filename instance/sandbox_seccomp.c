@@ -1,11 +1,16 @@
 #include "sandbox_seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -136,7 +141,7 @@ static int deny_unless_arg(scmp_filter_ctx ctx, int nr, unsigned arg, uint32_t v
     return 0;
 }
 
-static int add_rules(scmp_filter_ctx ctx, int chan_fd, pid_t self_pid)
+static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof denied / sizeof *denied; i++) {
@@ -149,10 +154,14 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, pid_t self_pid)
         if (nr != __NR_SCMP_ERROR)
             rc = deny_unless_arg(ctx, nr, 0, (uint32_t)chan_fd);
     }
+    /* One 64-bit comparison per call, so that the pid is a single constant
+     * in the program (see sandbox_seccomp_compile). Unlike the channel's,
+     * high bits here can only make a signal fail, never widen the rule. */
     for (size_t i = 0; rc == 0 && i < sizeof self_only / sizeof *self_only; i++) {
         int nr = seccomp_syscall_resolve_name(self_only[i]);
         if (nr != __NR_SCMP_ERROR)
-            rc = deny_unless_arg(ctx, nr, 0, (uint32_t)self_pid);
+            rc =
+                seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_NE, self_pid));
     }
     /* Threads only: a clone without CLONE_THREAD is a new process. */
     if (rc == 0)
@@ -176,26 +185,148 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, pid_t self_pid)
     return rc;
 }
 
-int sandbox_seccomp(int chan_fd, pid_t self_pid)
+/* The filter for chan_fd and self_pid, not loaded yet. NULL with errno. */
+static scmp_filter_ctx build(int chan_fd, uint32_t self_pid)
 {
     /* Other architectures' system call numbers (32-bit entry points) kill:
      * they would bypass every rule written for this one. */
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx) {
         errno = ENOMEM;
-        return -1;
+        return NULL;
     }
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     if (rc == 0)
         rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (rc == 0)
         rc = add_rules(ctx, chan_fd, self_pid);
-    if (rc == 0)
-        rc = seccomp_load(ctx);
+    if (rc < 0) {
+        seccomp_release(ctx);
+        errno = -rc;
+        return NULL;
+    }
+    return ctx;
+}
+
+int sandbox_seccomp(int chan_fd, pid_t self_pid)
+{
+    scmp_filter_ctx ctx = build(chan_fd, (uint32_t)self_pid);
+    if (!ctx)
+        return -1;
+    int rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc < 0) {
         errno = -rc;
         return -1;
     }
     return 0;
+}
+
+struct seccomp_prog {
+    int chan_fd;
+    size_t len;               /* instructions */
+    struct sock_filter *code; /* with PID_A where the pid goes */
+    size_t n_pid;
+    size_t *pid_at; /* indices of the instructions that hold the pid */
+};
+
+/* Two stand-in pids, above any real one (pid_max is at most 2^22). */
+#define PID_A 0x5a5a0001u
+#define PID_B 0x5a5a0002u
+
+/* The filter as BPF instructions (libseccomp writes them to a file). */
+static struct sock_filter *export(int chan_fd, uint32_t pid, size_t *len)
+{
+    scmp_filter_ctx ctx = build(chan_fd, pid);
+    if (!ctx)
+        return NULL;
+    struct sock_filter *code = NULL;
+    int fd = (int)syscall(SYS_memfd_create, "gaelic-seccomp", MFD_CLOEXEC);
+    int rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    off_t size = rc < 0 ? -1 : lseek(fd, 0, SEEK_END);
+    if (size > 0 && size % sizeof *code == 0 && (code = malloc((size_t)size)) &&
+        pread(fd, code, (size_t)size, 0) == size) {
+        *len = (size_t)size / sizeof *code;
+    } else {
+        free(code);
+        code = NULL;
+        errno = rc < 0 ? -rc : EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+    return code;
+}
+
+seccomp_prog_t *sandbox_seccomp_compile(int chan_fd)
+{
+    seccomp_prog_t *p = calloc(1, sizeof *p);
+    size_t len_b = 0;
+    struct sock_filter *b = NULL;
+    if (!p || !(p->code = export(chan_fd, PID_A, &p->len)) ||
+        !(b = export(chan_fd, PID_B, &len_b)) || !(p->pid_at = calloc(p->len, sizeof(size_t))))
+        goto fail;
+    /* The two programs may differ only where one holds PID_A and the other
+     * PID_B: those are the places the real pid goes, whatever shape
+     * libseccomp gave the program. */
+    if (len_b != p->len)
+        goto refuse;
+    for (size_t i = 0; i < p->len; i++) {
+        const struct sock_filter *x = &p->code[i], *y = &b[i];
+        if (x->code != y->code || x->jt != y->jt || x->jf != y->jf)
+            goto refuse;
+        if (x->k == y->k)
+            continue;
+        if (x->k != PID_A || y->k != PID_B)
+            goto refuse;
+        p->pid_at[p->n_pid++] = i;
+    }
+    if (p->n_pid == 0)
+        goto refuse;
+    p->chan_fd = chan_fd;
+    free(b);
+    return p;
+refuse:
+    errno = EPROTO;
+fail:
+    free(b);
+    sandbox_seccomp_free(p);
+    return NULL;
+}
+
+int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid)
+{
+    struct sock_filter *code = malloc(p->len * sizeof *code);
+    if (!code)
+        return -1;
+    memcpy(code, p->code, p->len * sizeof *code);
+    for (size_t i = 0; i < p->n_pid; i++)
+        code[p->pid_at[i]].k = (uint32_t)self_pid;
+    struct sock_fprog prog = {.len = (unsigned short)p->len, .filter = code};
+    /* What seccomp_load does with our attributes: no_new_privs, then the
+     * filter for every thread. */
+    long rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (rc == 0)
+        rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+    int err = errno;
+    free(code);
+    if (rc != 0) {
+        errno = rc > 0 ? EAGAIN : err; /* > 0: a thread that could not sync */
+        return -1;
+    }
+    return 0;
+}
+
+int sandbox_seccomp_chan_fd(const seccomp_prog_t *p)
+{
+    return p->chan_fd;
+}
+
+void sandbox_seccomp_free(seccomp_prog_t *p)
+{
+    if (!p)
+        return;
+    free(p->code);
+    free(p->pid_at);
+    free(p);
 }

@@ -20,4 +20,17 @@ int seccomp_available(void);
  * with errno set. */
 int sandbox_seccomp(int chan_fd, pid_t self_pid);
 
+/* Building the filter takes a few ms (libseccomp merges some 400 rules),
+ * so the zygote compiles it once, beside Python's start-up, and each
+ * instance only loads it with its own pid filled in. */
+typedef struct seccomp_prog seccomp_prog_t;
+
+/* The filter for chan_fd as BPF, the pid left open. NULL with errno
+ * (EPROTO: libseccomp's output could not be made pid-independent). */
+seccomp_prog_t *sandbox_seccomp_compile(int chan_fd);
+/* The same as sandbox_seccomp(chan_fd of p, self_pid). 0, or -1 and errno. */
+int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid);
+int sandbox_seccomp_chan_fd(const seccomp_prog_t *p);
+void sandbox_seccomp_free(seccomp_prog_t *p);
+
 #endif

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "api_call.h"
 #include "python_init.h"
+#include "sandbox_seccomp.h"
 #include "zygote_args.h"
 #include "zygote_children.h"
 #include "zygote_msg.h"
@@ -265,6 +267,14 @@ static int serve(zygote_t *z)
     }
 }
 
+/* NULL if it cannot be done in advance: each instance then compiles its
+ * own (and reports why if that fails too). */
+static void *compile_seccomp(void *unused)
+{
+    (void)unused;
+    return sandbox_seccomp_compile(SPARE_CHANNEL_FD);
+}
+
 int zygote_main(int argc, char **argv)
 {
     /* Die with the master: it owns every instance we fork. */
@@ -281,9 +291,20 @@ int zygote_main(int argc, char **argv)
     if (setup_sigchld(&z) < 0)
         return 1;
     api_call_set_cpu_mhz(args.cpu_mhz);
+    /* The seccomp filter compiles on the other core while Python starts;
+     * joined before the first fork (the zygote forks single-threaded). */
+    pthread_t compiler;
+    int compiling = args.sandbox.mode != SANDBOX_OFF &&
+                    pthread_create(&compiler, NULL, compile_seccomp, NULL) == 0;
     if (python_init(args.python_dir, args.threads) < 0 ||
-        python_libraries(args.library_modules) < 0 || python_warm() < 0 ||
-        check_single_threaded() < 0)
+        python_libraries(args.library_modules) < 0 || python_warm() < 0)
+        return 1;
+    if (compiling) {
+        void *prog = NULL;
+        pthread_join(compiler, &prog);
+        args.sandbox.seccomp = prog;
+    }
+    if (check_single_threaded() < 0)
         return 1;
 
     ensure_spare(&z);

@@ -22,23 +22,19 @@ static void __attribute__((noreturn)) child_fail(const char *what)
     _exit(4);
 }
 
-/* Closes every inherited descriptor but stdio and keep (moved above 2 if
- * needed: the master may have started us with stdio closed). Returns
- * keep's new number. */
+/* Closes every inherited descriptor but stdio and keep, which becomes
+ * SPARE_CHANNEL_FD: the seccomp filter compiled in advance names it. */
 static int close_fds_except(int keep)
 {
-    if (keep < 3) {
-        int moved = fcntl(keep, F_DUPFD_CLOEXEC, 3);
-        if (moved < 0)
-            child_fail("fcntl(F_DUPFD_CLOEXEC)");
+    if (keep != SPARE_CHANNEL_FD) {
+        if (dup3(keep, SPARE_CHANNEL_FD, O_CLOEXEC) < 0)
+            child_fail("dup3");
         if (close(keep) < 0)
             child_fail("close");
-        keep = moved;
     }
-    if ((keep > 3 && close_range(3, (unsigned)keep - 1, 0) < 0) ||
-        close_range((unsigned)keep + 1, ~0u, 0) < 0)
+    if (close_range(SPARE_CHANNEL_FD + 1, ~0u, 0) < 0)
         child_fail("close_range");
-    return keep;
+    return SPARE_CHANNEL_FD;
 }
 
 /* The spare's whole life: prepare, wait for a channel, serve. */

@@ -17,6 +17,10 @@
 #include "zygote_args.h"
 #include "zygote_proto.h"
 
+/* A spare's hand-off socket, and then its channel, is always this
+ * descriptor. */
+#define SPARE_CHANNEL_FD 3
+
 typedef struct {
     pid_t pid; /* 0: there is no spare */
     int pidfd; /* for ZY_SPAWNED */

@@ -1264,6 +1264,11 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
     return pool;
 }
 
+void pool_set_logs(pool_t *pool, log_store_t *logs)
+{
+    pool->o.logs = logs;
+}
+
 int pool_start(pool_t *pool)
 {
     if (zygote_spawn(pool) < 0)

@@ -125,6 +125,8 @@ typedef struct {
 pool_t *pool_new(loop_t *loop, const pool_opts_t *opts);
 /* Starts the zygote. 0 or -1 (logged). */
 int pool_start(pool_t *pool);
+/* The request log, when it is opened after pool_start. */
+void pool_set_logs(pool_t *pool, log_store_t *logs);
 
 /* Queues or dispatches a job. When the queue is full the job completes at
  * once with 503 (its done callback runs before pool_submit returns). */

@@ -105,7 +105,8 @@ static const opt_def_t options[] = {
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
     {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
-     "off (default), auto or on: cap each instance's CPU to its class clock (cgroups)"},
+     "auto (default: cap where cgroups allow, else only account), on (refuse to start "
+     "without the cap) or off: cap each instance's CPU to its class clock"},
 };
 
 /* Disarms the audit hook so that tests can check the kernel layers alone.
@@ -170,7 +171,7 @@ static void set_defaults(serve_opts_t *o)
     o->hostname = "localhost";
     o->tier = "free";
     o->instance_memory = SANDBOX_DEFAULT_MEMORY;
-    o->cpu_cap = "off";
+    o->cpu_cap = "auto";
 }
 
 static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
@@ -685,12 +686,6 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
-    sandbox_mode_t mode;
-    sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
-    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
-                              srv->o.instance_memory) < 0)
-        goto out;
-
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
     srv->limits.max_body_bytes = srv->o.max_request_bytes;
@@ -703,14 +698,8 @@ int serve_main(int argc, char **argv)
         log_error("signals: %s", strerror(errno));
         goto out;
     }
-    if (open_listener(srv) < 0 || open_storage(srv) < 0)
+    if (open_listener(srv) < 0)
         goto out;
-    srv->control =
-        control_open(&srv->loop, srv->storage_dir, control_command, srv, err, sizeof err);
-    if (!srv->control) {
-        log_error("%s", err);
-        goto out;
-    }
 
     api = api_services_new(srv);
     srv->tickets = api_tickets_new();
@@ -741,7 +730,7 @@ int serve_main(int argc, char **argv)
         .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
         .deadline_grace_ms = srv->o.deadline_grace_ms,
-        .logs = srv->logs,
+        .logs = NULL, /* opened below, while the zygote starts */
         .version_id = srv->version_id,
         /* The console shows the app's warnings; all of its lines with
          * --log_level debug. */
@@ -756,9 +745,27 @@ int serve_main(int argc, char **argv)
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
     };
+    /* The zygote (CPython and the runtime) is the longest step to the first
+     * response, so it starts first and the master's own set-up (the sandbox
+     * probe, the request log) runs beside it; a failure there stops it. */
     srv->pool = pool_new(&srv->loop, &po);
     if (!srv->pool || pool_start(srv->pool) < 0)
         goto out;
+    sandbox_mode_t mode;
+    sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
+    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
+                              srv->o.instance_memory) < 0)
+        goto out;
+    if (open_storage(srv) < 0)
+        goto out;
+    po.logs = srv->logs;
+    pool_set_logs(srv->pool, srv->logs);
+    srv->control =
+        control_open(&srv->loop, srv->storage_dir, control_command, srv, err, sizeof err);
+    if (!srv->control) {
+        log_error("%s", err);
+        goto out;
+    }
     if (srv->backends_cfg->n_backends &&
         !(srv->backends = backends_start(srv, srv->backends_cfg, &po)))
         goto out;

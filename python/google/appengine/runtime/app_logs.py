@@ -13,13 +13,12 @@ Each request's lines also count towards logservice's autoflush (LG1): past
 AUTOFLUSH_EVERY_LINES / _BYTES / _SECONDS since its last flush, the
 request flushes by itself, which makes its log visible while it runs.
 """
-import logging
 import sys
 import threading
 import time
 
 import _gaelic
-from google.appengine.runtime import request_state
+from google.appengine.runtime import import_hooks, request_state
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = range(5)
 
@@ -29,14 +28,15 @@ MAX_MESSAGE = 32 * 1024
 
 
 def level_of(levelno):
-    """App Engine's level for a `logging` level number."""
-    if levelno >= logging.CRITICAL:
+    """App Engine's level for a `logging` level number (logging's own
+    CRITICAL 50, ERROR 40, WARNING 30, INFO 20: fixed by the module's API)."""
+    if levelno >= 50:
         return CRITICAL
-    if levelno >= logging.ERROR:
+    if levelno >= 40:
         return ERROR
-    if levelno >= logging.WARNING:
+    if levelno >= 30:
         return WARNING
-    if levelno >= logging.INFO:
+    if levelno >= 20:
         return INFO
     return DEBUG
 
@@ -140,16 +140,6 @@ class LogStream:
         return "<gaelic app log %s>" % self.name
 
 
-class AppLogHandler(logging.Handler):
-    """The root logger's handler: each record is one app log line."""
-
-    def emit(self, record):
-        try:
-            write(level_of(record.levelno), self.format(record))
-        except Exception:
-            self.handleError(record)
-
-
 stderr = LogStream("<stderr>", WARNING)
 stdout = LogStream("<stdout>", INFO)
 
@@ -162,9 +152,16 @@ def flush_thread():
         stdout.flush()
 
 
-def install():
-    """Routes logging, sys.stderr and the log side of sys.stdout to the
-    master. Runs in a new instance, before any app code."""
+def _route_logging(logging):
+    class AppLogHandler(logging.Handler):
+        """The root logger's handler: each record is one app log line."""
+
+        def emit(self, record):
+            try:
+                write(level_of(record.levelno), self.format(record))
+            except Exception:
+                self.handleError(record)
+
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -173,6 +170,13 @@ def install():
     root.addHandler(handler)
     # App Engine kept debug lines too.
     root.setLevel(logging.DEBUG)
+
+
+def install():
+    """Routes logging, sys.stderr and the log side of sys.stdout to the
+    master. Runs in a new instance, before any app code; `logging` is
+    routed when it is first imported if the zygote has not loaded it."""
+    import_hooks.when_imported("logging", _route_logging)
     sys.stderr = stderr
 
 

@@ -20,14 +20,12 @@ WSGI.
 """
 import io
 import os
-import re
 import sys
 import types
 
 from google.appengine.runtime import DeadlineExceededError, app_logs, handlers, request_state
 from google.appengine.runtime import request_threads, wsgi
 
-_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 _app_root = None
 _cached = {}   # relative script path -> module whose main() serves it
@@ -191,7 +189,7 @@ def parse_output(out):
         if not line:
             break
         name, colon, value = line.partition(b":")
-        if not colon or not _HEADER_NAME.match(name):
+        if not colon or not wsgi.is_token(name):
             raise ValueError("bad header line %r" % line[:200])
         name = name.decode("ascii")
         value = value.strip(b" \t").decode("latin-1")

@@ -6,8 +6,7 @@ imports the longest importable module prefix and follows the rest as
 attributes. A failure is logged with the script name and not cached, so the
 next request retries the import.
 """
-import importlib
-import traceback
+import sys
 
 from google.appengine.runtime import DeadlineExceededError, app_logs
 
@@ -22,6 +21,7 @@ def log(script, text):
 
 
 def log_exception(script, headline):
+    import traceback  # only on errors: not part of every cold start
     log(script, headline + "\n" + traceback.format_exc())
 
 
@@ -33,7 +33,10 @@ def _load(script):
     for i in range(len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:i])
         try:
-            obj = importlib.import_module(module_name)
+            # importlib.import_module without importing importlib (and
+            # warnings) on every cold start.
+            __import__(module_name)
+            obj = sys.modules[module_name]
             break
         except ModuleNotFoundError as e:
             # Only "this prefix is not a module": then maybe a shorter one

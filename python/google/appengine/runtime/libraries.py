@@ -8,9 +8,12 @@ with them before any app code runs. A finder placed last on sys.meta_path
 dist-packages and refuses every other module found there with an
 ImportError that names the `libraries:` rule.
 """
-import importlib.machinery
 import os
 import sys
+
+# importlib.machinery.PathFinder is this class; importing it from here
+# spares every cold start importlib and warnings.
+from _frozen_importlib_external import PathFinder
 
 DIST_PACKAGES = "/usr/lib/python3/dist-packages"
 
@@ -25,7 +28,7 @@ class LibraryFinder:
     def find_spec(self, fullname, path=None, target=None):
         if path is not None or "." in fullname:
             return None  # submodules: their package's __path__ finds them
-        spec = importlib.machinery.PathFinder.find_spec(fullname, [self.path])
+        spec = PathFinder.find_spec(fullname, [self.path])
         if spec is None or fullname in self.allowed:
             return spec
         raise ImportError(

@@ -9,7 +9,8 @@ lzma behind it, several ms) is patched when something first imports it,
 not at start.
 """
 import io
-import sys
+
+from google.appengine.runtime import import_hooks
 
 
 def _memory_file(mode="w+b", buffering=-1, encoding=None, newline=None,
@@ -28,42 +29,5 @@ def _patch(tempfile):
     tempfile.tempdir = "/tmp"
 
 
-class _PatchOnImport:
-    """A meta path finder that only wraps the normal loading of tempfile,
-    so that the module is patched the moment it has run."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tempfile":
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                exec_module = spec.loader.exec_module
-
-                def exec_and_patch(module):
-                    exec_module(module)
-                    _patch(module)
-                spec.loader = _Loader(spec.loader, exec_and_patch)
-                return spec
-        return None
-
-
-class _Loader:
-    def __init__(self, loader, exec_module):
-        self._loader = loader
-        self.exec_module = exec_module
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
 def install():
-    if "tempfile" in sys.modules:
-        _patch(sys.modules["tempfile"])
-    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
+    import_hooks.when_imported("tempfile", _patch)

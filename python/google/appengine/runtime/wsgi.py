@@ -4,13 +4,39 @@ Responses are buffered (RT6): the body is collected whole and handed back;
 "headers sent" in the PEP's sense means the body has begun (write() was
 called or the iterable yielded a non-empty chunk).
 """
-import re
+# The checks below use str methods, not re: they run on every response,
+# and re is not imported at all on a cold start that does not need it.
 
 # RFC 9110 token characters for header names.
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+TOKEN_CHARS = ("!#$%&'*+-.^_`|~0123456789"
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_TOKEN_BYTES = TOKEN_CHARS.encode("ascii")
 # Control characters other than horizontal tab (which field values allow).
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_STATUS = re.compile(r"[1-9][0-9][0-9] [^\x00-\x1f\x7f]+\Z")
+_CONTROL = frozenset("".join(map(chr, range(0x20))).replace("\t", "") + "\x7f")
+_DIGITS = "0123456789"
+
+
+def is_token(name):
+    """A header name: one or more token characters (str or bytes)."""
+    # strip() removes token characters from both ends: none are left
+    # exactly when every character is one.
+    return bool(name) and not name.strip(TOKEN_CHARS if type(name) is str else _TOKEN_BYTES)
+
+
+def has_control(value, allow_tab=True):
+    # isprintable() is true only without any control character, which is
+    # the usual case; tabs and non-ASCII spaces need the exact check.
+    if value.isprintable():
+        return False
+    return any(c in _CONTROL or (c == "\t" and not allow_tab) for c in value)
+
+
+def _valid_status(status):
+    """3 digits (the first not 0), a space and a reason phrase without
+    control characters."""
+    return (len(status) > 4 and status[0] in _DIGITS and status[0] != "0"
+            and status[1] in _DIGITS and status[2] in _DIGITS and status[3] == " "
+            and not has_control(status[4:], allow_tab=False))
 _HOP_BY_HOP = frozenset((
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailers", "transfer-encoding", "upgrade",
@@ -32,7 +58,7 @@ def _check_latin1(s, what):
 def check_status(status):
     if type(status) is not str:
         raise TypeError("status must be str, not %s" % type(status).__name__)
-    if not _STATUS.match(status):
+    if not _valid_status(status):
         raise ValueError(
             "status must be a 3-digit code, a space and a reason phrase: %r" % status)
     _check_latin1(status, "status")
@@ -47,11 +73,11 @@ def check_headers(headers):
         name, value = item
         if type(name) is not str or type(value) is not str:
             raise TypeError("header name and value must be str: %r" % (item,))
-        if not _HEADER_NAME.match(name):
+        if not is_token(name):
             raise ValueError("invalid header name %r" % name)
         if name.lower() in _HOP_BY_HOP:
             raise ValueError("hop-by-hop header %r is not allowed (PEP 3333)" % name)
-        if _CONTROL.search(value):
+        if has_control(value):
             raise ValueError("control character in header %s: %r" % (name, value))
         _check_latin1(value, "header %s" % name)
 

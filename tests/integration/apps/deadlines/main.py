@@ -7,6 +7,8 @@
 /select?s=N         select.select on nothing for N s (default 100)
 /regex              a catastrophic regex: C code that never lets go of the GIL
 /catch              sleeps, catches DeadlineExceededError, answers 200
+/api                waits for a 100 s API call (gaelic_test Delay), catches
+                    DeadlineExceededError, answers 200
 /swallow            loops inside `except Exception:`, which must not catch it
 /ignore             catches DeadlineExceededError and goes on looping
 /signals?then=X     blocks every signal and tries to ignore SIGALRM, then
@@ -22,6 +24,7 @@ import threading
 import time
 import urllib.parse
 
+from google.appengine.api import api_base_pb2, apiproxy_stub_map
 from google.appengine.runtime import DeadlineExceededError
 
 
@@ -63,6 +66,14 @@ def app(environ, start_response):
             time.sleep(100)
         except DeadlineExceededError:
             return _answer(start_response, b"caught in time")
+    elif path == "/api":
+        try:
+            apiproxy_stub_map.MakeSyncCall("gaelic_test", "Delay",
+                                           api_base_pb2.Integer32Proto(value=100000),
+                                           api_base_pb2.VoidProto())
+        except DeadlineExceededError:
+            return _answer(start_response, b"caught in time")
+        return _answer(start_response, b"the call ended first")
     elif path == "/swallow":
         try:
             while True:
