@@ -325,7 +325,7 @@ def test_reads_while_the_writer_is_busy(srv):
 
 def test_flush_in_a_backend_start_request(srv):
     # The starter backend is dynamic: this request starts its instance,
-    # whose /_ah/start logs, flushes and works for 2 s.
+    # whose /_ah/start logs, flushes and runs until we log "release-starter".
     box = {}
 
     def first():
@@ -340,6 +340,7 @@ def test_flush_in_a_backend_start_request(srv):
     r = wait_for(start_row, what="the running start request")
     assert r["finished"] is False and r["status"] == 0
     assert [l[2] for l in r["app_logs"]] == ["starter begins"]
+    log(srv, "release-starter")
     t.join(30)
     assert "id" in box["answer"]
     done = fetch(srv, request_ids=[r["request_id"]], include_app_logs=True)[0]

@@ -153,10 +153,18 @@ def app(environ, start_response):
 
 
 def slow_start(environ, start_response):
-    """The starter backend's start request: logs, flushes, works a while."""
+    """The starter backend's start request: logs, flushes, then runs until
+    the test logs "release-starter" through /log (30 s at most), so the test
+    sees it unfinished however slow the machine."""
+    begin = time.time()
     logging.info("starter begins")
     logservice.flush()
-    time.sleep(2)
+    end = time.monotonic() + 30
+    while time.monotonic() < end and not any(
+            line.message.startswith("release-starter ")
+            for r in logservice.fetch(start_time=begin, include_app_logs=True)
+            for line in r.app_logs):
+        time.sleep(0.05)
     logging.info("starter ends")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"started\n"]
