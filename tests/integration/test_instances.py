@@ -177,3 +177,12 @@ def test_default_limit_30_concurrent_requests_rest_queued(serve):
     assert overlap >= 16, "only %d requests ran at once" % overlap
     assert len({g["instance_id"] for g in got}) <= 4
     assert took >= 1.9, "40 requests of 1 s with at most 30 at once took %.1fs" % took
+
+
+def test_cold_start_leaves_the_heavy_modules_out(serve):
+    # The first instance is forked before the zygote preloads the common
+    # modules: the runtime itself must not have imported these (each costs
+    # a few ms of every cold start); they load when the app imports them.
+    srv = serve(app_path("cold_start"))
+    r = srv.get("/")
+    assert r.status_code == 200 and r.text == "", r.text

@@ -19,11 +19,11 @@ also stops waiting when the instance shuts down.
 google.appengine.api.background_thread starts its threads directly instead;
 running() lets it count these requests under the same limit.
 """
-import logging
 import threading
 import time
 
 import _gaelic
+from google.appengine.runtime import handlers
 
 BACKGROUND_REQUEST_ID = "HTTP_X_APPENGINE_BACKGROUNDREQUEST"
 WAIT_SECONDS = 60.0
@@ -124,14 +124,14 @@ def run(script, environ):
     request_id = environ.get(BACKGROUND_REQUEST_ID, "")
     call = _wait_for_callable(request_id)
     if call is None:
-        logging.error("background request %s: no callable was handed to it "
-                      "(google.appengine.runtime.background.EnqueueBackgroundThread)",
-                      request_id)
+        handlers.log(script, "background request %s: no callable was handed to it "
+                     "(google.appengine.runtime.background.EnqueueBackgroundThread)"
+                     % request_id)
         return _FAILED
     target, args, kwargs = call
     try:
         target(*args, **kwargs)
     except Exception:
-        logging.exception("background request %s failed:", request_id)
+        handlers.log_exception(script, "background request %s failed:" % request_id)
         return _FAILED
     return _OK
