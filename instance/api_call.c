@@ -15,6 +15,7 @@
 #include "gaelic_module.h"
 #include "ipc.h"
 #include "pb.h"
+#include "request_queue.h"
 
 #define DEFAULT_DEADLINE_S 60.0
 #define MAX_DEADLINE_S 86400.0
@@ -316,6 +317,7 @@ static PyObject *api_call(PyObject *self, PyObject *args)
     pthread_mutex_unlock(&lock);
 
     PyThreadState *ts = PyEval_SaveThread();
+    rq_block_begin();
     pthread_mutex_lock(&lock);
     k = take_slot(&deadline, &code, &me);
     uint32_t id = k >= 0 ? slots[k].id : 0;
@@ -361,6 +363,7 @@ static PyObject *api_call(PyObject *self, PyObject *args)
         }
     }
     pthread_mutex_unlock(&lock);
+    rq_block_end();
     PyEval_RestoreThread(ts);
 
     if (a.payload) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api_call.h"
@@ -40,16 +41,23 @@ static void __attribute__((noreturn)) channel_gone(ssize_t n)
     _exit(0);
 }
 
-/* One read(2) into the free space of in (at least READ_CHUNK). */
-static void fill(buf_t *in)
+/* Makes room for at least READ_CHUNK more bytes at the end of in; returns
+ * how much there is. */
+static size_t read_space(buf_t *in)
 {
     if (buf_reserve(in, READ_CHUNK) < 0) {
         fprintf(stderr, "gaelic instance %d: out of memory reading the channel\n", (int)getpid());
         _exit(3);
     }
+    return in->cap - in->off - in->len;
+}
+
+/* One read(2) into the free space of in (at least READ_CHUNK). */
+static void fill(buf_t *in)
+{
+    size_t space = read_space(in);
     for (;;) {
-        char *end = buf_ptr(in) + in->len;
-        ssize_t n = read(chan_fd, end, in->cap - in->off - in->len);
+        ssize_t n = read(chan_fd, buf_ptr(in) + in->len, space);
         if (n > 0) {
             in->len += (size_t)n;
             return;
@@ -178,11 +186,11 @@ static int frame_complete(const buf_t *in)
  * (request_queue.h) touches it. */
 static buf_t pending = BUF_INIT;
 
-gaelic_request_t *channel_read(void)
+/* Handles the whole frames at the front of pending, without reading.
+ * Returns first, or the first request among them if first is NULL; the
+ * other requests go to the queue. */
+static gaelic_request_t *handle_complete_frames(gaelic_request_t *first)
 {
-    gaelic_request_t *first = handle_frame(&pending);
-    /* Frames that arrived in the same read go to the queue for the other
-     * workers, without another system call. */
     while (frame_complete(&pending)) {
         gaelic_request_t *r = handle_frame(&pending);
         if (!r)
@@ -193,6 +201,26 @@ gaelic_request_t *channel_read(void)
             rq_push(r);
     }
     return first;
+}
+
+gaelic_request_t *channel_read(void)
+{
+    /* Frames that arrived in the same read are handled without another
+     * system call. */
+    return handle_complete_frames(handle_frame(&pending));
+}
+
+gaelic_request_t *channel_read_nowait(void)
+{
+    size_t space = read_space(&pending);
+    ssize_t n = recv(chan_fd, buf_ptr(&pending) + pending.len, space, MSG_DONTWAIT);
+    if (n > 0)
+        pending.len += (size_t)n;
+    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        channel_gone(n);
+    /* A frame still incomplete waits for the next blocking reader: this
+     * caller holds the GIL and must not wait for the rest. */
+    return handle_complete_frames(NULL);
 }
 
 static void *reader_main(void *arg)

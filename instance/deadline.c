@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api_call.h"
+#include "request_queue.h"
 #include "thread_control.h"
 
 /* One per worker thread, created at its first request and kept for the
@@ -164,6 +165,7 @@ int deadline_sleep(double secs)
     }
     for (;;) {
         PyThreadState *ts = PyEval_SaveThread();
+        rq_block_begin();
         pthread_mutex_lock(&lock);
         int rc = 0;
         while (!w->woken && !w->poked && rc == 0)
@@ -171,6 +173,7 @@ int deadline_sleep(double secs)
         int poked = w->poked && !w->woken;
         w->poked = 0;
         pthread_mutex_unlock(&lock);
+        rq_block_end();
         PyEval_RestoreThread(ts);
         if (!poked)
             break;

@@ -356,6 +356,24 @@ static PyObject *set_thread_name(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* For waits the runtime makes in Python (joining a request's threads):
+ * other workers may run meanwhile (request_queue.h). */
+static PyObject *block_begin(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    rq_block_begin();
+    Py_RETURN_NONE;
+}
+
+static PyObject *block_end(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    rq_block_end();
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"next_request", next_request, METH_NOARGS,
      "Wait for the next request: (id, script, environ, cgi_env), or None at shutdown."},
@@ -374,6 +392,9 @@ static PyMethodDef methods[] = {
      "CPU nanoseconds the calling thread has spent on its request so far."},
     {"set_thread_name", set_thread_name, METH_O,
      "Name the calling OS thread (ps, top, gdb), truncated to 15 bytes."},
+    {"block_begin", block_begin, METH_NOARGS,
+     "The calling worker is about to wait: other workers may run its queue."},
+    {"block_end", block_end, METH_NOARGS, "The calling worker is done waiting."},
     {"set_wsgi_defaults", set_wsgi_defaults, METH_O,
      "Set the wsgi.* entries every environ starts from."},
     {NULL, NULL, 0, NULL},

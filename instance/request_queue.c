@@ -1,9 +1,17 @@
 #include "request_queue.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "channel_reader.h"
+
+/* How long the runner may go without starting or ending a request before
+ * the reader thread takes the channel over: the interpreter's own switch
+ * interval, so a long request shares the instance as it would have under
+ * the GIL alone. */
+#define STALL_TICK_NS 5000000L
 
 /* One mutex guards the queue, the read role and the counters; nobody holds
  * it across a read or a Python call, so it is only ever held briefly. */
@@ -13,14 +21,30 @@ static pthread_cond_t reader_wake = PTHREAD_COND_INITIALIZER; /* the reader thre
 static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;     /* the main thread */
 static gaelic_request_t *head, *tail;
 static unsigned long running;
-static int idle_workers; /* workers inside rq_pop_wait */
+static int idle_workers;   /* workers inside rq_pop_wait, not reading */
+static int active_workers; /* workers with a request, not in rq_block_begin */
 static int role_held;
 static int channel_open; /* a spare instance has no channel yet */
 static int shutting_down;
+static unsigned long progress; /* requests started or ended so far */
+static int stalled;            /* the reader saw no progress for a tick */
+static int reader_untimed;     /* the reader waits without a tick */
+
+/* This thread is a worker counted in active_workers; it is in a wait
+ * between rq_block_begin and rq_block_end. */
+static __thread int counted_active;
+static __thread int blocked;
+static __thread int is_worker;
 
 static int is_drained(void)
 {
     return shutting_down && !head && running == 0;
+}
+
+static void made_progress_locked(void)
+{
+    progress++;
+    stalled = 0;
 }
 
 static void push_locked(gaelic_request_t *r)
@@ -33,6 +57,25 @@ static void push_locked(gaelic_request_t *r)
     tail = r;
 }
 
+/* The calling worker runs (again) and may leave the role vacant: the
+ * reader must watch it for stalls. */
+static void became_active_locked(void)
+{
+    counted_active = 1;
+    active_workers++;
+    if (reader_untimed && !role_held)
+        pthread_cond_signal(&reader_wake);
+}
+
+/* A request starts running on the calling worker. */
+static void started_locked(void)
+{
+    running++;
+    made_progress_locked();
+    if (!counted_active)
+        became_active_locked();
+}
+
 static gaelic_request_t *pop_locked(void)
 {
     gaelic_request_t *r = head;
@@ -41,19 +84,30 @@ static gaelic_request_t *pop_locked(void)
         if (!head)
             tail = NULL;
         r->next = NULL;
-        running++;
     }
     return r;
 }
 
-/* Called with the lock held when the role is given back: someone must
- * take it, an idle worker if there is one, else the reader thread. */
-static void pass_role_locked(void)
+/* The calling worker stops running requests (for now). */
+static void go_inactive_locked(void)
 {
-    role_held = 0;
+    if (counted_active) {
+        counted_active = 0;
+        active_workers--;
+    }
+}
+
+/* Called with the lock held when nobody may be left to read the channel
+ * or to run what is queued: no worker runs. Wakes whoever can. */
+static void hand_over_locked(void)
+{
+    if (active_workers > 0 || !channel_open)
+        return;
+    if (!head && role_held)
+        return;
     if (idle_workers > 0)
         pthread_cond_signal(&worker_wake);
-    else
+    else if (!role_held)
         pthread_cond_signal(&reader_wake);
 }
 
@@ -61,14 +115,17 @@ void rq_push(gaelic_request_t *r)
 {
     pthread_mutex_lock(&lock);
     push_locked(r);
-    pthread_cond_signal(&worker_wake);
+    if (!is_worker && (active_workers == 0 || stalled))
+        pthread_cond_signal(&worker_wake);
     pthread_mutex_unlock(&lock);
 }
 
 gaelic_request_t *rq_pop_wait(void)
 {
     gaelic_request_t *r = NULL;
+    is_worker = 1;
     pthread_mutex_lock(&lock);
+    go_inactive_locked();
     idle_workers++;
     for (;;) {
         if ((r = pop_locked()) || shutting_down)
@@ -81,29 +138,42 @@ gaelic_request_t *rq_pop_wait(void)
         role_held = 1;
         idle_workers--;
         pthread_mutex_unlock(&lock);
-        gaelic_request_t *mine = channel_read();
+        r = channel_read();
         pthread_mutex_lock(&lock);
-        pass_role_locked();
+        role_held = 0;
         idle_workers++;
-        if (mine) {
-            running++;
-            r = mine;
+        if (r)
             break;
-        }
     }
     idle_workers--;
-    if (idle_workers == 0 && !role_held)
-        pthread_cond_signal(&reader_wake);
-    if (!r && is_drained())
-        pthread_cond_broadcast(&drained);
+    if (r) {
+        /* The role stays vacant while we run: we read again when done. */
+        started_locked();
+    } else {
+        hand_over_locked();
+        if (is_drained())
+            pthread_cond_broadcast(&drained);
+    }
     pthread_mutex_unlock(&lock);
     return r;
 }
 
 gaelic_request_t *rq_try_pop(void)
 {
+    is_worker = 1;
     pthread_mutex_lock(&lock);
     gaelic_request_t *r = pop_locked();
+    if (!r && !role_held && channel_open && !shutting_down) {
+        role_held = 1;
+        pthread_mutex_unlock(&lock);
+        r = channel_read_nowait();
+        pthread_mutex_lock(&lock);
+        role_held = 0;
+        /* Without a request the caller goes on to rq_pop_wait, which takes
+         * the role back at once. */
+    }
+    if (r)
+        started_locked();
     pthread_mutex_unlock(&lock);
     return r;
 }
@@ -113,6 +183,7 @@ void rq_done(void)
     pthread_mutex_lock(&lock);
     if (running > 0)
         running--;
+    made_progress_locked();
     if (is_drained())
         pthread_cond_broadcast(&drained);
     pthread_mutex_unlock(&lock);
@@ -125,6 +196,27 @@ void rq_hold(void)
     pthread_mutex_unlock(&lock);
 }
 
+void rq_block_begin(void)
+{
+    if (!counted_active)
+        return;
+    pthread_mutex_lock(&lock);
+    go_inactive_locked();
+    blocked = 1;
+    hand_over_locked();
+    pthread_mutex_unlock(&lock);
+}
+
+void rq_block_end(void)
+{
+    if (!blocked)
+        return;
+    pthread_mutex_lock(&lock);
+    blocked = 0;
+    became_active_locked();
+    pthread_mutex_unlock(&lock);
+}
+
 void rq_channel_opened(void)
 {
     pthread_mutex_lock(&lock);
@@ -133,11 +225,62 @@ void rq_channel_opened(void)
     pthread_mutex_unlock(&lock);
 }
 
+/* With the lock held: 1 when the reader thread must read now. */
+static int reader_needed_locked(void)
+{
+    if (role_held || !channel_open)
+        return 0;
+    if (active_workers == 0)
+        return idle_workers == 0;
+    return stalled;
+}
+
+static struct timespec next_tick(void)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_nsec += STALL_TICK_NS;
+    if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000L;
+    }
+    return at;
+}
+
+/* Waits, ticking while workers are busy: a tick with a worker running but
+ * no request started or ended marks the runner stalled. After a whole
+ * tick with nothing running the reader stops ticking (an idle instance
+ * costs nothing) until a worker runs again. */
 void rq_reader_take_role(void)
 {
     pthread_mutex_lock(&lock);
-    while (role_held || idle_workers > 0 || !channel_open)
-        pthread_cond_wait(&reader_wake, &lock);
+    unsigned long seen = progress;
+    int ticking = 1;
+    struct timespec tick = next_tick();
+    while (!reader_needed_locked()) {
+        if (!ticking || !channel_open) {
+            reader_untimed = 1;
+            pthread_cond_wait(&reader_wake, &lock);
+            reader_untimed = 0;
+            ticking = 1;
+            seen = progress;
+            tick = next_tick();
+            continue;
+        }
+        if (pthread_cond_clockwait(&reader_wake, &lock, CLOCK_MONOTONIC, &tick) != ETIMEDOUT)
+            continue;
+        if (progress == seen) {
+            if (active_workers == 0) {
+                ticking = 0;
+            } else if (!role_held) {
+                stalled = 1;
+                if (head)
+                    pthread_cond_signal(&worker_wake);
+            }
+        }
+        seen = progress;
+        tick = next_tick();
+    }
     role_held = 1;
     pthread_mutex_unlock(&lock);
 }
@@ -145,7 +288,8 @@ void rq_reader_take_role(void)
 void rq_reader_release_role(void)
 {
     pthread_mutex_lock(&lock);
-    pass_role_locked();
+    role_held = 0;
+    hand_over_locked();
     pthread_mutex_unlock(&lock);
 }
 

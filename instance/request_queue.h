@@ -1,11 +1,23 @@
-/* Who reads the channel, and the queue of requests read but not yet taken.
+/* Who reads the channel, who runs the next request, and the queue of
+ * requests read but not yet taken.
  *
- * Reading the channel is a role that one thread holds at a time. An idle
- * worker takes it itself, so with spare workers a request goes from the
- * socket to Python in one thread, with no hand-off between threads. Only
- * when every worker is busy does the reader thread take the role, so that
- * frames (control frames above all) are still read while Python runs; what
- * it reads waits here for the next free worker.
+ * Python runs one thread at a time (the GIL), so a second worker running
+ * beside the first only adds hand-offs between threads, each a context
+ * switch. A worker that runs a request therefore goes on to the next one
+ * itself: it takes queued requests and, when the queue is empty, reads the
+ * channel without blocking, all without giving up the GIL. Other workers
+ * are woken only when that runner cannot go on:
+ * - it waits at a point the runtime controls (time.sleep, an API call,
+ *   joining the request's threads): rq_block_begin/rq_block_end;
+ * - it runs out of work: it then blocks reading the channel itself;
+ * - the reader thread sees no request start or end for a whole tick (a
+ *   long computation, or a wait the runtime cannot see, like a lock): it
+ *   takes the channel over and hands queued requests to idle workers.
+ *
+ * The read role is held by one thread at a time. It may be left vacant
+ * only while some worker is running (it will read when it is done); when
+ * none is, an idle worker holds it, else the reader thread, a plain
+ * pthread that never needs the GIL, so control frames are always read.
  *
  * All functions are thread-safe and none touches Python: callers release
  * the GIL around the blocking ones. */
@@ -14,18 +26,22 @@
 
 #include "request.h"
 
-/* Takes ownership of r and wakes one idle worker. */
+/* Queues r, which the caller read holding the read role, and takes
+ * ownership of it. From the reader thread it wakes an idle worker when no
+ * worker runs (or the runner is stuck); a worker pushes quietly, since it
+ * runs the queue itself next. */
 void rq_push(gaelic_request_t *r);
 
 /* The next request for a worker: from the queue, else by taking the read
- * role and reading the channel. Returns NULL once shutdown has begun and
- * nothing is left (the worker should stop). The request counts as running
- * until rq_done. */
+ * role and reading the channel (blocking). Returns NULL once shutdown has
+ * begun and nothing is left (the worker should stop). The request counts as
+ * running until rq_done. */
 gaelic_request_t *rq_pop_wait(void);
 
-/* Like rq_pop_wait but never blocks or reads: NULL when the queue is empty.
- * Only takes the queue mutex briefly, so callers may hold the GIL: a busy
- * worker then goes from one request to the next without giving it up. */
+/* Like rq_pop_wait but never blocks: from the queue, else from what the
+ * channel holds already. NULL when there is nothing. Called with the GIL
+ * held: a busy worker goes from one request to the next without giving it
+ * up, and without waking anyone. */
 gaelic_request_t *rq_try_pop(void);
 
 /* The response of one running request has been sent. */
@@ -35,11 +51,19 @@ void rq_done(void);
  * exit at shutdown meanwhile (a shutdown hook still to run). */
 void rq_hold(void);
 
+/* The calling thread is about to wait (GIL released) / is done waiting.
+ * For a worker running a request this lets another worker run queued
+ * requests and read the channel meanwhile; for any other thread it does
+ * nothing. Calls may not nest. */
+void rq_block_begin(void);
+void rq_block_end(void);
+
 /* The channel exists (a spare instance's workers wait for it). */
 void rq_channel_opened(void);
 
-/* The reader thread's side: wait until the role is free and no worker is
- * idle, then hold it; give it back after reading. */
+/* The reader thread's side: wait until the role is vacant and nobody else
+ * can take it (no idle worker, or the runner is stuck), then hold it; give
+ * it back after reading. */
 void rq_reader_take_role(void);
 void rq_reader_release_role(void);
 

@@ -55,6 +55,56 @@ def test_threadsafe_requests_share_one_instance(serve):
     assert max(g["active"] for g in got) >= 2
 
 
+def rendezvous(s, page):
+    """Runs /page?name=..., which holds its worker until /set_event, and
+    meanwhile sends /waiting and /set_event to the same instance: they can
+    only be answered by another of its workers. Returns page's answer."""
+    name = "%s-%d" % (page, time.monotonic_ns())
+    held = {}
+
+    def run():
+        try:
+            held["r"] = requests.get(s.url + "%s?name=%s&s=60" % (page, name),
+                                     timeout=HTTP_TIMEOUT)
+        except Exception as e:
+            held["r"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        for _ in range(200):
+            if s.get_json("/waiting?name=" + name)["waiting"]:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("/%s never started" % page)
+        s.get_json("/set_event?name=" + name)
+    finally:
+        t.join(HTTP_TIMEOUT + 10)
+    r = held["r"]
+    assert not isinstance(r, Exception), r
+    assert r.status_code == 200, r.content[:300]
+    return r.json()
+
+
+def test_a_request_in_an_unseen_wait_does_not_hold_up_the_instance(serve):
+    # A wait on a threading.Event is invisible to the runtime (unlike
+    # time.sleep or an API call): the requests behind it must still run.
+    s = serve(app_path("basic"), "--max_instances", "1", "--threads", "4")
+    s.get_json("/counter")
+    got = rendezvous(s, "wait_event")
+    assert got["set"] is True, got
+
+
+def test_a_busy_request_does_not_hold_up_the_instance(serve):
+    # A request that computes and never blocks shares its instance with
+    # the requests that arrive meanwhile.
+    s = serve(app_path("basic"), "--max_instances", "1", "--threads", "4")
+    s.get_json("/counter")
+    got = rendezvous(s, "spin_event")
+    assert got["set"] is True and got["spins"] > 0, got
+
+
 def test_threads_flag_bounds_concurrency_per_instance(serve):
     s = serve(app_path("basic"), "--threads", "2", "--max_instances", "1")
     s.get_json("/counter")

@@ -10,6 +10,7 @@ thread API) is not tracked and starts with no request.
 """
 import threading
 
+import _gaelic
 from google.appengine.runtime import request_state
 
 _original_start = threading.Thread.start
@@ -44,11 +45,18 @@ def join_all(request):
     """Joins every thread the request started, including threads started
     by those threads while we wait."""
     threads = request.threads
+    if not threads:
+        return
     current = threading.current_thread()
-    while threads:
-        t = threads.pop()
-        if t is not current:
-            t.join()
+    # Other workers run this instance's queue meanwhile.
+    _gaelic.block_begin()
+    try:
+        while threads:
+            t = threads.pop()
+            if t is not current:
+                t.join()
+    finally:
+        _gaelic.block_end()
 
 
 def install():

@@ -263,7 +263,54 @@ def page_wrong_length(environ, start_response):
     return [b"ten bytes!"]  # not 100
 
 
+# Named events for the pages that wait on each other (rendezvous).
+EVENTS = {}
+WAITING = set()
+EVENTS_LOCK = threading.Lock()
+
+
+def _event(name):
+    with EVENTS_LOCK:
+        return EVENTS.setdefault(name, threading.Event())
+
+
+def page_wait_event(environ, start_response):
+    """Waits on a threading.Event (a wait the runtime cannot see) until
+    /set_event sets it, or s seconds."""
+    q = _query(environ)
+    ev = _event(q["name"])
+    WAITING.add(q["name"])
+    was_set = ev.wait(float(q.get("s", "30")))
+    return _json(start_response, dict(_ident(), set=was_set))
+
+
+def page_spin_event(environ, start_response):
+    """Keeps the CPU busy, never blocking, until /set_event sets the event,
+    or s seconds."""
+    q = _query(environ)
+    ev = _event(q["name"])
+    WAITING.add(q["name"])
+    end = time.monotonic() + float(q.get("s", "30"))
+    spins = 0
+    while not ev.is_set() and time.monotonic() < end:
+        spins += 1
+    return _json(start_response, dict(_ident(), set=ev.is_set(), spins=spins))
+
+
+def page_waiting(environ, start_response):
+    return _json(start_response, dict(_ident(), waiting=_query(environ)["name"] in WAITING))
+
+
+def page_set_event(environ, start_response):
+    _event(_query(environ)["name"]).set()
+    return _json(start_response, _ident())
+
+
 PAGES = {
+    "wait_event": page_wait_event,
+    "spin_event": page_spin_event,
+    "waiting": page_waiting,
+    "set_event": page_set_event,
     "wrong_length": page_wrong_length,
     "precompressed": page_precompressed,
     "str_body": page_str_body,
