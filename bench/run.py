@@ -6,7 +6,11 @@ For every app in bench/apps (hello, json, sleep10ms) and every server it:
   1. launches the server 3 times and times launch -> first HTTP 200 (raw
      socket GET every 5 ms, at most 10 s), keeping the last launch running;
   2. checks one response, warms up, then runs `wrk -t1 -c1 --latency`
-     (p50/p99) and `wrk -t2 -c32 --latency` (req/s);
+     (p50/p99) and `wrk -t2 -c32 --latency` (req/s); during the c32 load a
+     probe opens new connections, one at a time, and times a GET on each:
+     a server that gives each worker to one keep-alive connection (uWSGI's
+     --http11-socket) leaves new clients unanswered, which wrk does not
+     show, and such a mode is reported as starving clients;
   3. tops up to >= 10k requests, lets the server idle for a second, and reads
      RSS (/proc/PID/status VmRSS) and PSS (/proc/PID/smaps_rollup) of the
      server process and every descendant;
@@ -32,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,6 +48,12 @@ MEM_MIN_REQUESTS = 10000
 LAUNCH_TIMEOUT = 10.0
 POLL_INTERVAL = 0.005
 STOP_TIMEOUT = 8.0
+
+# The new-client probe under c32 load: a GET on a fresh connection every
+# PROBE_EVERY seconds, unanswered after PROBE_TIMEOUT, at most PROBE_MAX.
+PROBE_EVERY = 0.5
+PROBE_TIMEOUT = 1.0
+PROBE_MAX = 8
 
 # gaelic's documented defaults (issue 2): used for the sleep10ms limit.
 GAELIC_THREADS = 8
@@ -478,6 +489,57 @@ def parse_wrk(out):
     return r
 
 
+def probe_once(port, timeout):
+    """Seconds until a GET on a new connection got its status line, or None
+    when it did not within timeout."""
+    t0 = time.monotonic()
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as sk:
+            sk.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            got = b""
+            while b"\r\n" not in got:
+                left = timeout - (time.monotonic() - t0)
+                if left <= 0:
+                    return None
+                sk.settimeout(left)
+                chunk = sk.recv(256)
+                if not chunk:
+                    return None
+                got += chunk
+    except OSError:
+        return None
+    return time.monotonic() - t0
+
+
+class NewClientProbe:
+    """Probes while a load runs (see the module docstring), in a thread."""
+
+    def __init__(self, port, seconds):
+        self.port = port
+        self.end = time.monotonic() + seconds - PROBE_TIMEOUT
+        self.times = []  # seconds, or None for unanswered
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        time.sleep(PROBE_EVERY)  # wrk's connections are all open by now
+        while len(self.times) < PROBE_MAX and time.monotonic() < self.end:
+            t = probe_once(self.port, PROBE_TIMEOUT)
+            self.times.append(t)
+            time.sleep(PROBE_EVERY)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join(PROBE_TIMEOUT + PROBE_EVERY + 5)
+
+    def result(self):
+        answered = [t for t in self.times if t is not None]
+        return {"probes": len(self.times), "answered": len(answered),
+                "max_ms": max(answered) * 1000.0 if answered else None}
+
+
 def wrk(port, threads, conns, seconds, latency=True):
     argv = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds, "--timeout", "5s"]
     if latency:
@@ -597,7 +659,9 @@ def measure(server, app, tmp, cfg):
         c1 = wrk(run.port, 1, 1, cfg.c1)
         served += c1["requests"]
         time.sleep(0.5)
-        c32 = wrk(run.port, 2, 32, cfg.c32)
+        with NewClientProbe(run.port, cfg.c32) as probe:
+            c32 = wrk(run.port, 2, 32, cfg.c32)
+        c32["new_clients"] = probe.result()
         served += c32["requests"]
         res["c1"], res["c32"] = c1, c32
         # Memory after >= 10k requests: top up with c32 load (bounded).
@@ -640,6 +704,11 @@ def combine(rounds):
                 vals = [r[phase][k] for r in good if r[phase][k] is not None]
                 out[phase][k] = statistics.median(vals) if vals else None
             out[phase]["rps_all"] = [r[phase]["rps"] for r in good]
+        probes = [r["c32"].get("new_clients") for r in good if r["c32"].get("new_clients")]
+        out["c32"]["new_clients"] = {
+            "probes": sum(p["probes"] for p in probes),
+            "answered": sum(p["answered"] for p in probes),
+            "max_ms": max([p["max_ms"] for p in probes if p["max_ms"] is not None], default=None)}
         allms = [ms for r in good for ms in r["launch_ms_all"]]
         out["launch_ms_all"] = allms
         out["launch_ms"] = statistics.median(allms)
@@ -699,6 +768,10 @@ def print_table(app, results, servers):
         if app == "sleep10ms" and s.conc_limit:
             lim = min(s.conc_limit, 32) * 100
             notes.append("%.0f%% of %d limit" % (100.0 * r["c32"]["rps"] / lim, lim))
+        if starves(r):
+            nc = r["c32"]["new_clients"]
+            notes.append("starves new clients: %d of %d probes unanswered in %.0f s"
+                         % (nc["probes"] - nc["answered"], nc["probes"], PROBE_TIMEOUT))
         e = err_text(r, s)
         if e:
             notes.append(e)
@@ -718,6 +791,12 @@ def print_table(app, results, servers):
                     fmt(mb(amort), "%.1f")))
 
 
+def starves(r):
+    """Whether new clients went unanswered during r's c32 load."""
+    nc = (r.get("c32") or {}).get("new_clients")
+    return bool(nc and nc["probes"] and nc["answered"] < nc["probes"])
+
+
 def best(results, servers, family, key):
     """(server, result) of `family` with the best value of key(result)."""
     cands = [(s, results[s.key]) for s in servers
@@ -733,6 +812,8 @@ def ratios_and_targets(app, results, servers):
     rps = lambda r: r["c32"]["rps"]
     uw = best(results, servers, "uwsgi", rps)
     uw_best = max(uw, key=lambda sr: rps(sr[1])) if uw else None
+    uw_fair = [sr for sr in uw if not starves(sr[1])]
+    uw_fair_best = max(uw_fair, key=lambda sr: rps(sr[1])) if uw_fair else None
     uw_launch = min(uw, key=lambda sr: sr[1]["launch_ms"]) if uw else None
     uw_mem = [sr for sr in uw if sr[1]["memory"]["worker_pss_kb"]]
     uw_pss = min(uw_mem, key=lambda sr: sr[1]["memory"]["worker_pss_kb"]) if uw_mem else None
@@ -757,6 +838,13 @@ def ratios_and_targets(app, results, servers):
 
         r_uw = ratio("rps_vs_uwsgi_best", rps(gr), rps(uw_best[1]) if uw_best else None,
                      "req/s c32 vs uWSGI best (%s)" % (uw_best[0].label if uw_best else "-"))
+        if uw_best and starves(uw_best[1]):
+            ratio("rps_vs_uwsgi_best_serving_all", rps(gr),
+                  rps(uw_fair_best[1]) if uw_fair_best else None,
+                  "req/s c32 vs uWSGI best answering new clients (%s)"
+                  % (uw_fair_best[0].label if uw_fair_best else "-"))
+        if starves(gr):
+            log("  note: %s left new clients unanswered under this load" % g.label)
         r_gt = ratio("rps_vs_gunicorn_gthread", rps(gr), rps(gth) if gth else None,
                      "req/s c32 vs gunicorn gthread")
         if app == "hello":
@@ -784,7 +872,10 @@ def ratios_and_targets(app, results, servers):
 
         if app == "hello":
             target("hello_vs_uwsgi_best", r_uw, None if r_uw is None else r_uw >= 1.0,
-                   "hello req/s >= 1.0x uWSGI best: %s" % fmt(r_uw, "%.2fx", "n/a"))
+                   "hello req/s >= 1.0x uWSGI best: %s%s" % (
+                       fmt(r_uw, "%.2fx", "n/a"),
+                       " (that mode starves new clients)"
+                       if uw_best and starves(uw_best[1]) else ""))
             target("hello_vs_gunicorn_gthread", r_gt, None if r_gt is None else r_gt >= 4.0,
                    "hello req/s >= 4x gunicorn gthread: %s" % fmt(r_gt, "%.2fx", "n/a"))
         if app == "sleep10ms":
