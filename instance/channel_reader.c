@@ -187,15 +187,15 @@ static int frame_complete(const buf_t *in)
 static buf_t pending = BUF_INIT;
 
 /* Handles the whole frames at the front of pending, without reading.
- * Returns first, or the first request among them if first is NULL; the
- * other requests go to the queue. */
-static gaelic_request_t *handle_complete_frames(gaelic_request_t *first)
+ * Returns first, or the first request among them if first is NULL and
+ * keep_first is set; the other requests go to the queue at once, in order. */
+static gaelic_request_t *handle_complete_frames(gaelic_request_t *first, int keep_first)
 {
     while (frame_complete(&pending)) {
         gaelic_request_t *r = handle_frame(&pending);
         if (!r)
             continue;
-        if (!first)
+        if (!first && keep_first)
             first = r;
         else
             rq_push(r);
@@ -207,7 +207,7 @@ gaelic_request_t *channel_read(void)
 {
     /* Frames that arrived in the same read are handled without another
      * system call. */
-    return handle_complete_frames(handle_frame(&pending));
+    return handle_complete_frames(handle_frame(&pending), 1);
 }
 
 gaelic_request_t *channel_read_nowait(void)
@@ -220,7 +220,18 @@ gaelic_request_t *channel_read_nowait(void)
         channel_gone(n);
     /* A frame still incomplete waits for the next blocking reader: this
      * caller holds the GIL and must not wait for the rest. */
-    return handle_complete_frames(NULL);
+    return handle_complete_frames(NULL, 1);
+}
+
+/* The reader thread's read: it runs no request itself, so each one is
+ * queued as soon as its frame is handled, before any IPC_SHUTDOWN behind
+ * it can tell the idle workers to stop. */
+static void channel_read_to_queue(void)
+{
+    gaelic_request_t *r = handle_frame(&pending);
+    if (r)
+        rq_push(r);
+    handle_complete_frames(NULL, 0);
 }
 
 static void *reader_main(void *arg)
@@ -230,9 +241,7 @@ static void *reader_main(void *arg)
     (void)pthread_setname_np(pthread_self(), "gaelic-reader");
     for (;;) {
         rq_reader_take_role();
-        gaelic_request_t *r = channel_read();
-        if (r)
-            rq_push(r);
+        channel_read_to_queue();
         rq_reader_release_role();
     }
     return NULL;

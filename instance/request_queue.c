@@ -57,13 +57,14 @@ static void push_locked(gaelic_request_t *r)
     tail = r;
 }
 
-/* The calling worker runs (again) and may leave the role vacant: the
- * reader must watch it for stalls. */
+/* The calling worker runs (again): the reader must watch it for stalls,
+ * even if someone holds the role now (it may give it up at shutdown while
+ * this worker still runs). */
 static void became_active_locked(void)
 {
     counted_active = 1;
     active_workers++;
-    if (reader_untimed && !role_held)
+    if (reader_untimed)
         pthread_cond_signal(&reader_wake);
 }
 
