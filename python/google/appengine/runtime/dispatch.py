@@ -152,14 +152,15 @@ def _worker():
     while True:
         try:
             item = next_request()
+            if item is None:
+                return  # shutting down and nothing left to run
+            _serve(item)
         except BaseException:
-            # Out of memory building the request: it is lost (the master's
-            # deadline covers it), but this worker keeps serving.
-            handlers.log_exception("gaelic", "cannot take a request:")
-            continue
-        if item is None:
-            return  # shutting down and nothing left to run
-        _serve(item)
+            # Out of memory building the request (it is lost; the master's
+            # deadline covers it), or an exception meant for a request
+            # (the shutdown hook's) landing between two: this worker keeps
+            # serving, and keeps counting as one (request_queue.h).
+            handlers.log_exception("gaelic", "worker: outside any request:")
 
 
 def _serve_background(item):
