@@ -188,7 +188,8 @@ static buf_t pending = BUF_INIT;
 
 /* Handles the whole frames at the front of pending, without reading.
  * Returns first, or the first request among them if first is NULL and
- * keep_first is set; the other requests go to the queue at once, in order. */
+ * keep_first is set (a worker's read: it runs that one itself); the other
+ * requests go to the queue at once, in order. */
 static gaelic_request_t *handle_complete_frames(gaelic_request_t *first, int keep_first)
 {
     while (frame_complete(&pending)) {
@@ -198,7 +199,7 @@ static gaelic_request_t *handle_complete_frames(gaelic_request_t *first, int kee
         if (!first && keep_first)
             first = r;
         else
-            rq_push(r);
+            rq_push(r, !keep_first);
     }
     return first;
 }
@@ -230,7 +231,7 @@ static void channel_read_to_queue(void)
 {
     gaelic_request_t *r = handle_frame(&pending);
     if (r)
-        rq_push(r);
+        rq_push(r, 1);
     handle_complete_frames(NULL, 0);
 }
 

@@ -34,7 +34,6 @@ static int reader_untimed;     /* the reader waits without a tick */
  * between rq_block_begin and rq_block_end. */
 static __thread int counted_active;
 static __thread int blocked;
-static __thread int is_worker;
 
 static int is_drained(void)
 {
@@ -112,11 +111,11 @@ static void hand_over_locked(void)
         pthread_cond_signal(&reader_wake);
 }
 
-void rq_push(gaelic_request_t *r)
+void rq_push(gaelic_request_t *r, int from_reader)
 {
     pthread_mutex_lock(&lock);
     push_locked(r);
-    if (!is_worker && (active_workers == 0 || stalled))
+    if (from_reader && (active_workers == 0 || stalled))
         pthread_cond_signal(&worker_wake);
     pthread_mutex_unlock(&lock);
 }
@@ -124,7 +123,6 @@ void rq_push(gaelic_request_t *r)
 gaelic_request_t *rq_pop_wait(void)
 {
     gaelic_request_t *r = NULL;
-    is_worker = 1;
     pthread_mutex_lock(&lock);
     go_inactive_locked();
     idle_workers++;
@@ -161,7 +159,6 @@ gaelic_request_t *rq_pop_wait(void)
 
 gaelic_request_t *rq_try_pop(void)
 {
-    is_worker = 1;
     pthread_mutex_lock(&lock);
     gaelic_request_t *r = pop_locked();
     if (!r && !role_held && channel_open && !shutting_down) {

@@ -30,7 +30,7 @@
  * ownership of it. From the reader thread it wakes an idle worker when no
  * worker runs (or the runner is stuck); a worker pushes quietly, since it
  * runs the queue itself next. */
-void rq_push(gaelic_request_t *r);
+void rq_push(gaelic_request_t *r, int from_reader);
 
 /* The next request for a worker: from the queue, else by taking the read
  * role and reading the channel (blocking). Returns NULL once shutdown has

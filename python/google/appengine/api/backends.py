@@ -66,7 +66,8 @@ def get_hostname(backend=None, instance=None):
         backend = get_backend()
         if backend is None:
             raise InvalidBackendError("no backend given, and this is not a backend")
-    if not isinstance(backend, str) or not 1 <= len(backend) <= 100 or backend.strip(_NAME_CHARS) or backend not in _instances:
+    if (not isinstance(backend, str) or not 1 <= len(backend) <= 100
+            or backend.strip(_NAME_CHARS) or backend not in _instances):
         raise InvalidBackendError("no backend named %r" % (backend,))
     if instance is not None:
         try:
