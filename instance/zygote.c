@@ -277,9 +277,10 @@ static void *compile_seccomp(void *unused)
 
 int zygote_main(int argc, char **argv)
 {
-    /* Die with the master: it owns every instance we fork. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-        perror("gaelic zygote: prctl(PR_SET_PDEATHSIG)");
+    /* Named for ps and top (its command line says _zygote too); dies with
+     * the master, which owns every instance we fork. */
+    if (prctl(PR_SET_NAME, "gaelic-zygote") < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+        perror("gaelic zygote: prctl");
         return 1;
     }
     static zygote_args_t args;
