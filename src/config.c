@@ -617,6 +617,38 @@ static int apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t 
     return rc;
 }
 
+/* ---- automatic_scaling ---------------------------------------------------- */
+
+/* min_pending_latency: "automatic", or App Engine's 0.01s-15s as "30ms" or
+ * "0.5s". The scheduler's other keys are accepted and ignored. */
+static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                   void *target)
+{
+    (void)f;
+    app_config_t *cfg = target;
+    const yaml_node_t *v = yt_map_value(d, map, "min_pending_latency");
+    if (!v)
+        return 0;
+    const char *text = yt_text(v);
+    char got[96];
+    if (text && strcmp(text, "automatic") == 0)
+        return 0;
+    char *end = NULL;
+    double n = text ? strtod(text, &end) : 0;
+    double ms = -1;
+    if (text && end != text && strcmp(end, "ms") == 0)
+        ms = n;
+    else if (text && end != text && strcmp(end, "s") == 0)
+        ms = n * 1000;
+    if (!(ms >= 10 && ms <= 15000))
+        return yt_fail(d, v,
+                       "automatic_scaling: min_pending_latency must be 'automatic' or between "
+                       "10ms and 15s (like '30ms' or '0.5s'), got %s",
+                       yt_describe(v, got, sizeof got));
+    cfg->min_pending_latency_ms = (int)ms;
+    return 0;
+}
+
 /* ---- the top level -------------------------------------------------------- */
 
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
@@ -642,7 +674,7 @@ static const yt_field_t APP_FIELDS[] = {
     ACCEPTED("builtins", YT_LIST),
     ACCEPTED("inbound_services", YT_LIST),
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
-    ACCEPTED("automatic_scaling", YT_MAP),
+    {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     ACCEPTED("basic_scaling", YT_MAP),
     ACCEPTED("manual_scaling", YT_MAP),
     ACCEPTED("module", YT_STRING),
@@ -735,6 +767,7 @@ static int load_text(const char *text, size_t len, const char *path, const char 
         return -1;
     }
     cfg->default_expiration = -1;
+    cfg->min_pending_latency_ms = -1;
     yt_doc_t d;
     int rc = yt_load(&d, text, len, path, err, errlen);
     if (rc == 0)

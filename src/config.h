@@ -56,6 +56,8 @@ typedef struct {
     char *instance_class; /* NULL: the default (F1); checked, see instance_class.h */
     int threadsafe;
     long default_expiration; /* seconds; -1: none */
+    /* automatic_scaling.min_pending_latency in ms; -1: automatic */
+    int min_pending_latency_ms;
     handler_t *handlers;
     size_t n_handlers;
     char *skip_files;    /* one combined regex ("^(?:a)$|^(?:b)$") */

@@ -78,6 +78,9 @@ typedef struct {
     int max_concurrent;       /* per app, across instances */
     int max_pending;          /* queued requests beyond that: 503 */
     uint64_t max_pending_ms;  /* time in the queue before 503 */
+    /* How long a request waits for a free instance before another starts;
+     * -1: automatic (at once while there are CPUs for them, see pool.c). */
+    int min_pending_ms;
     uint64_t idle_timeout_ms; /* idle instances are stopped after this */
     uint64_t stop_grace_ms;   /* a stopping instance is killed after this */
     size_t max_response_bytes;

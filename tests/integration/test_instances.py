@@ -5,7 +5,7 @@ import time
 
 import requests
 
-from harness import HTTP_TIMEOUT, app_path, pid_alive
+from harness import HTTP_TIMEOUT, app_path, copy_app, pid_alive
 
 
 def concurrent_gets(url, n, timeout=HTTP_TIMEOUT):
@@ -131,6 +131,33 @@ def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
         for (s0, e0), (s1, e1) in zip(spans, spans[1:]):
             assert s1 >= e0 - 0.01, "overlapping requests on one instance: %s" % spans
     assert took >= 1.9, "6 one-at-a-time requests on <= 3 instances took %.1fs" % took
+
+
+def single_app_with_min_pending_latency(tmp_path, value):
+    app = copy_app("single", tmp_path / "single")
+    with open(app + "/app.yaml", "a") as f:
+        f.write("automatic_scaling:\n  min_idle_instances: 1\n  min_pending_latency: %s\n" % value)
+    return app
+
+
+def test_min_pending_latency_holds_off_new_instances(serve, tmp_path):
+    # Requests that wait less than min_pending_latency for the busy instance
+    # are served by it, one after the other; no second instance starts.
+    s = serve(single_app_with_min_pending_latency(tmp_path, "10s"), "--max_instances", "3")
+    s.get_json("/env")
+    results, took = concurrent_gets(s.url + "sleep?s=0.3", 3)
+    got = ok_json(results)
+    assert len({g["instance_id"] for g in got}) == 1, [g["instance_id"] for g in got]
+    assert took >= 0.85, "3 one-at-a-time 0.3-s requests on one instance took %.2fs" % took
+
+
+def test_min_pending_latency_then_scales_out(serve, tmp_path):
+    # Once a request has waited that long, another instance starts for it.
+    s = serve(single_app_with_min_pending_latency(tmp_path, "200ms"), "--max_instances", "3")
+    s.get_json("/env")
+    results, _ = concurrent_gets(s.url + "sleep?s=1.5", 3)
+    got = ok_json(results)
+    assert len({g["instance_id"] for g in got}) >= 2, [g["instance_id"] for g in got]
 
 
 def test_max_instances_is_a_ceiling(serve):

@@ -377,6 +377,38 @@ static void test_accepted_keys(void)
                "app.yaml:8: http_headers: expected a string value, got a list");
 }
 
+static void test_min_pending_latency(void)
+{
+    static const struct {
+        const char *value;
+        int ms;
+    } ok[] = {{"automatic", -1}, {"30ms", 30}, {"0.5s", 500}, {"15s", 15000}, {"10ms", 10}};
+    char yaml[256];
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        snprintf(yaml, sizeof yaml,
+                 HEAD "automatic_scaling:\n  min_pending_latency: %s\n" MAIN_HANDLER, ok[i].value);
+        app_config_t *cfg = LOAD_OK(yaml);
+        CHECK(cfg && cfg->min_pending_latency_ms == ok[i].ms);
+        config_free(cfg);
+    }
+    /* Absent, and beside the scheduler keys that stay ignored. */
+    app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
+    CHECK(cfg && cfg->min_pending_latency_ms == -1);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_idle_instances: 2\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_pending_latency_ms == -1);
+    config_free(cfg);
+    static const char *const bad[] = {"5ms", "16s", "30", "fast", "30 ms", "[1]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(yaml, sizeof yaml,
+                 HEAD "automatic_scaling:\n  min_pending_latency: %s\n" MAIN_HANDLER, bad[i]);
+        CHECK(!accepts(yaml));
+    }
+    EXPECT_ERR(HEAD "automatic_scaling:\n  min_pending_latency: 5ms\n" MAIN_HANDLER,
+               "app.yaml:5: automatic_scaling: min_pending_latency must be 'automatic' or "
+               "between 10ms and 15s (like '30ms' or '0.5s'), got '5ms'");
+}
+
 static void test_duplicates(void)
 {
     EXPECT_ERR(HEAD MAIN_HANDLER "runtime: python3\n",
@@ -866,6 +898,7 @@ int main(void)
     test_durations();
     test_unknown_keys();
     test_accepted_keys();
+    test_min_pending_latency();
     test_duplicates();
     test_yaml_errors();
     test_no_handlers();
