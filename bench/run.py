@@ -748,11 +748,12 @@ def err_text(res, server):
 def print_table(app, results, servers):
     log()
     log("=== %s " % app + "=" * (96 - len(app)))
-    hdr = "%-26s %10s %9s %9s %9s %8s %8s %8s %9s  %s" % (
-        "server", "req/s c32", "p50 c1", "p99 c1", "launch", "PSS/wkr", "RSS/wkr",
+    hdr = "%-26s %10s %9s %9s %9s %9s %8s %8s %8s %9s  %s" % (
+        "server", "req/s c32", "p99 c32", "p50 c1", "p99 c1", "launch", "PSS/wkr", "RSS/wkr",
         "workers", "PSS tot", "notes")
     log(hdr)
-    log("%-26s %10s %9s %9s %9s %8s %8s %8s %9s" % ("", "", "ms", "ms", "ms", "MB", "MB", "", "MB"))
+    log("%-26s %10s %9s %9s %9s %9s %8s %8s %8s %9s" % ("", "", "ms", "ms", "ms", "ms", "MB", "MB",
+                                                         "", "MB"))
     log("-" * len(hdr))
     for s in servers:
         r = results.get(s.key)
@@ -777,8 +778,9 @@ def print_table(app, results, servers):
             notes.append(e)
         if r["requests_before_memory"] < MEM_MIN_REQUESTS:
             notes.append("mem after %d req" % r["requests_before_memory"])
-        log("%-26s %10s %9s %9s %9s %8s %8s %8s %9s  %s" % (
-            s.label, fmt(r["c32"]["rps"]), fmt(r["c1"]["p50_ms"], "%.3f"),
+        log("%-26s %10s %9s %9s %9s %9s %8s %8s %8s %9s  %s" % (
+            s.label, fmt(r["c32"]["rps"]), fmt(r["c32"]["p99_ms"], "%.2f"),
+            fmt(r["c1"]["p50_ms"], "%.3f"),
             fmt(r["c1"]["p99_ms"], "%.3f"), fmt(r["launch_ms"], "%.1f"),
             fmt(mb(m["worker_pss_kb"]), "%.1f"), fmt(mb(m["worker_rss_kb"]), "%.1f"),
             m["workers"], fmt(mb(m["total_pss_kb"]), "%.1f"), "; ".join(notes)))

@@ -95,19 +95,27 @@ struct pool {
     loop_timer_t tick;
     loop_timer_t scale_timer; /* kick again when waiting requests may start one more */
     int eager_instances;      /* instances started as soon as requests wait */
-    uint64_t pending_ms;      /* beyond those: how long a request waits first */
+    uint64_t pending_ms;      /* beyond those: min_pending_latency */
+    uint64_t pending_max_ms;  /* and the wait after which one starts regardless */
+    double wait_avg_ms;       /* recent waits for an instance (moving average) */
     int acct_mhz;             /* megacycles per CPU second (pool.h cpu_cap) */
 };
 
 #define TICK_MS 250
 /* min_pending_latency "automatic": instances start as soon as requests wait
  * while there is a CPU for each (one is the master's); beyond that, one at a
- * time, each for a request that has waited this long for a free one.
- * Instances beyond the CPUs only take turns on them: with a CPU-bound hello
- * world on 2 CPUs, 4 instances served no more requests than 1 and had 4-8
- * times its 99th-percentile latency, whereas requests that block (sleep,
- * I/O) wait longer than this and still scale out within milliseconds. */
+ * time, for a request that has waited AUTO_PENDING_MS when recent requests
+ * also waited that long on average, or for one that has waited
+ * AUTO_PENDING_MAX_MS. Instances beyond the CPUs only take turns on them:
+ * with a CPU-bound hello world on 2 CPUs, 4 instances served no more
+ * requests than 1 and had 4-8 times its 99th-percentile latency. Requests
+ * that block (sleep, I/O) keep waiting longer and still scale out within
+ * milliseconds; the average keeps a single stall of this busy machine (10-30
+ * ms happen) from starting instances. */
 #define AUTO_PENDING_MS 10
+#define AUTO_PENDING_MAX_MS 100
+/* Weight of each new wait in wait_avg_ms. */
+#define WAIT_AVG_WEIGHT (1.0 / 32)
 /* An instance only forks and loads the runtime before READY (app code is
  * imported by its first request), so this is generous. */
 #define START_TIMEOUT_MS 30000
@@ -928,18 +936,26 @@ static void kick(pool_t *pool)
             queue_push(pool, job);
             break;
         }
+        double wait = (double)(pool->loop->now_ms - job->queued_ms);
+        pool->wait_avg_ms += (wait - pool->wait_avg_ms) * WAIT_AVG_WEIGHT;
     }
     if (!blocked || pool->inflight >= pool->o.max_concurrent || pool->o.resident)
         return;
     /* Requests wait for lack of instance capacity: start more; beyond
-     * eager_instances, one at a time once a request has waited pending_ms. */
+     * eager_instances, one at a time once they have waited long enough. */
     int limit = pool->o.max_instances;
     uint64_t waited = pool->loop->now_ms - oldest_blocked_ms;
+    uint64_t next_check = 0; /* ms until waiting long enough, if not yet */
     if (pool->n_alive >= pool->eager_instances) {
-        if (waited < pool->pending_ms || pool->n_starting)
-            limit = pool->n_alive; /* wait (below), or for the one starting */
+        int long_enough = waited >= pool->pending_max_ms ||
+                          (waited >= pool->pending_ms && pool->wait_avg_ms >= pool->pending_ms);
+        if (!long_enough)
+            next_check =
+                (waited < pool->pending_ms ? pool->pending_ms : pool->pending_max_ms) - waited;
+        if (!long_enough || pool->n_starting)
+            limit = pool->n_alive; /* wait, or for the one starting */
         else if (limit > pool->n_alive + 1)
-            limit = pool->n_alive + 1; /* one at a time, each after a wait */
+            limit = pool->n_alive + 1;
     } else if (limit > pool->eager_instances) {
         limit = pool->eager_instances;
     }
@@ -949,9 +965,9 @@ static void kick(pool_t *pool)
             break;
         coming += pool->o.threads;
     }
-    if (coming < blocked && pool->n_alive < pool->o.max_instances && waited < pool->pending_ms &&
+    if (coming < blocked && pool->n_alive < pool->o.max_instances && next_check &&
         !pool->shutting_down && !loop_timer_armed(&pool->scale_timer))
-        loop_timer_start(pool->loop, &pool->scale_timer, pool->pending_ms - waited);
+        loop_timer_start(pool->loop, &pool->scale_timer, next_check);
 }
 
 static void scale_check(loop_t *loop, loop_timer_t *t)
@@ -1309,9 +1325,10 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
     if (pool->o.min_pending_ms < 0) {
         pool->eager_instances = usable_cpus() > 2 ? usable_cpus() - 1 : 1;
         pool->pending_ms = AUTO_PENDING_MS;
+        pool->pending_max_ms = AUTO_PENDING_MAX_MS;
     } else {
         pool->eager_instances = 1;
-        pool->pending_ms = (uint64_t)pool->o.min_pending_ms;
+        pool->pending_ms = pool->pending_max_ms = (uint64_t)pool->o.min_pending_ms;
     }
     return pool;
 }
