@@ -233,6 +233,11 @@ static int serve(zygote_t *z)
                 if (python_preload() < 0 || check_single_threaded() < 0)
                     return 1;
                 z->preloaded = 1;
+                /* A spare still waiting from the cold start lacks what was
+                 * just loaded: its instance would import those modules again
+                 * and keep private copies. Fork one that shares them. */
+                if (z->spare.pid > 0)
+                    spare_discard(&z->spare);
             }
             if (!z->spare_failed && z->spare.pid <= 0)
                 z->spare_failed = ensure_spare(z) < 0;

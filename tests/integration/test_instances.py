@@ -256,6 +256,17 @@ def test_default_limit_30_concurrent_requests_rest_queued(serve):
     assert took >= 1.9, "40 requests of 1 s with at most 30 at once took %.1fs" % took
 
 
+def test_first_instance_after_an_idle_start_shares_the_preloaded_modules(serve):
+    # Once idle, the zygote loads the common modules and replaces the spare
+    # it forked for a cold start, so a first request that comes later gets
+    # an instance that has them already (shared with the zygote).
+    srv = serve(app_path("cold_start"))
+    time.sleep(3)  # the zygote preloads after 0.5 s idle
+    r = srv.get("/")
+    assert r.status_code == 200
+    assert {"logging", "traceback", "re"} <= set(r.text.split(",")), r.text
+
+
 def test_cold_start_leaves_the_heavy_modules_out(serve):
     # The first instance is forked before the zygote preloads the common
     # modules: the runtime itself must not have imported these (each costs
