@@ -235,8 +235,10 @@ static int serve(zygote_t *z)
                 z->preloaded = 1;
                 /* A spare still waiting from the cold start lacks what was
                  * just loaded: its instance would import those modules again
-                 * and keep private copies. Fork one that shares them. */
-                if (z->spare.pid > 0)
+                 * and keep private copies. Fork one that shares them, unless
+                 * the master is asking for an instance right now. */
+                struct pollfd master = {.fd = z->args->sock, .events = POLLIN};
+                if (z->spare.pid > 0 && poll(&master, 1, 0) == 0)
                     spare_discard(&z->spare);
             }
             if (!z->spare_failed && z->spare.pid <= 0)

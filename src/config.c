@@ -619,6 +619,38 @@ static int apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t 
 
 /* ---- automatic_scaling ---------------------------------------------------- */
 
+/* App Engine's pending latency: digits and "ms", or digits with up to three
+ * decimals and "s". Returns 0 with *ms set, or -1. */
+static int parse_pending_latency(const char *t, int *ms)
+{
+    long whole = 0, frac = 0;
+    int digits = 0, decimals = 0;
+    for (; *t >= '0' && *t <= '9'; t++, digits++)
+        if ((whole = whole * 10 + (*t - '0')) > 1000000)
+            return -1;
+    if (!digits)
+        return -1;
+    if (strcmp(t, "ms") == 0) {
+        *ms = (int)whole;
+        return 0;
+    }
+    if (*t == '.') {
+        for (t++; *t >= '0' && *t <= '9'; t++)
+            if (++decimals > 3)
+                return -1;
+            else
+                frac = frac * 10 + (*t - '0');
+        if (!decimals)
+            return -1;
+    }
+    if (strcmp(t, "s") != 0)
+        return -1;
+    for (; decimals < 3; decimals++)
+        frac *= 10;
+    *ms = (int)(whole * 1000 + frac);
+    return 0;
+}
+
 /* min_pending_latency: "automatic", or App Engine's 0.01s-15s as "30ms" or
  * "0.5s". The scheduler's other keys are accepted and ignored. */
 static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
@@ -630,22 +662,16 @@ static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_
     if (!v)
         return 0;
     const char *text = yt_text(v);
-    char got[96];
     if (text && strcmp(text, "automatic") == 0)
         return 0;
-    char *end = NULL;
-    double n = text ? strtod(text, &end) : 0;
-    double ms = -1;
-    if (text && end != text && strcmp(end, "ms") == 0)
-        ms = n;
-    else if (text && end != text && strcmp(end, "s") == 0)
-        ms = n * 1000;
-    if (!(ms >= 10 && ms <= 15000))
+    int ms;
+    char got[96];
+    if (!text || parse_pending_latency(text, &ms) < 0 || ms < 10 || ms > 15000)
         return yt_fail(d, v,
                        "automatic_scaling: min_pending_latency must be 'automatic' or between "
                        "10ms and 15s (like '30ms' or '0.5s'), got %s",
                        yt_describe(v, got, sizeof got));
-    cfg->min_pending_latency_ms = (int)ms;
+    cfg->min_pending_latency_ms = ms;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -906,6 +907,16 @@ static instance_t *spawn_next(pool_t *pool, int index)
     return index >= 0 ? instance_spawn(pool, index) : NULL;
 }
 
+/* Instances that serve or soon will: not shutting down. */
+static int serving_instances(const pool_t *pool)
+{
+    int n = 0;
+    for (const instance_t *i = pool->instances; i; i = i->next)
+        if (i->state != I_DEAD && i->state != I_STOPPING)
+            n++;
+    return n;
+}
+
 static void kick(pool_t *pool)
 {
     int blocked = 0; /* queued jobs for any instance that found none free */
@@ -931,34 +942,36 @@ static void kick(pool_t *pool)
                 oldest_blocked_ms = job->queued_ms;
             continue;
         }
+        uint64_t queued_ms = job->queued_ms; /* dispatch may end the job */
         queue_remove(pool, job);
         if (dispatch(inst, job) < 0) {
             queue_push(pool, job);
             break;
         }
-        double wait = (double)(pool->loop->now_ms - job->queued_ms);
+        double wait = (double)(pool->loop->now_ms - queued_ms);
         pool->wait_avg_ms += (wait - pool->wait_avg_ms) * WAIT_AVG_WEIGHT;
     }
     if (!blocked || pool->inflight >= pool->o.max_concurrent || pool->o.resident)
         return;
     /* Requests wait for lack of instance capacity: start more; beyond
      * eager_instances, one at a time once they have waited long enough. */
-    int limit = pool->o.max_instances;
     uint64_t waited = pool->loop->now_ms - oldest_blocked_ms;
     uint64_t next_check = 0; /* ms until waiting long enough, if not yet */
-    if (pool->n_alive >= pool->eager_instances) {
+    int serving = serving_instances(pool);
+    int limit; /* how many may be alive (stopping ones included) */
+    if (serving < pool->eager_instances) {
+        limit = pool->n_alive + (pool->eager_instances - serving);
+    } else {
         int long_enough = waited >= pool->pending_max_ms ||
                           (waited >= pool->pending_ms && pool->wait_avg_ms >= pool->pending_ms);
         if (!long_enough)
             next_check =
                 (waited < pool->pending_ms ? pool->pending_ms : pool->pending_max_ms) - waited;
-        if (!long_enough || pool->n_starting)
-            limit = pool->n_alive; /* wait, or for the one starting */
-        else if (limit > pool->n_alive + 1)
-            limit = pool->n_alive + 1;
-    } else if (limit > pool->eager_instances) {
-        limit = pool->eager_instances;
+        /* One at a time: the next once the one starting is up. */
+        limit = long_enough && !pool->n_starting ? pool->n_alive + 1 : pool->n_alive;
     }
+    if (limit > pool->o.max_instances)
+        limit = pool->o.max_instances;
     int coming = pool->n_starting * pool->o.threads;
     while (pool->n_alive < limit && coming < blocked) {
         if (!spawn_next(pool, -1))
@@ -966,7 +979,9 @@ static void kick(pool_t *pool)
         coming += pool->o.threads;
     }
     if (coming < blocked && pool->n_alive < pool->o.max_instances && next_check &&
-        !pool->shutting_down && !loop_timer_armed(&pool->scale_timer))
+        !pool->shutting_down &&
+        (!loop_timer_armed(&pool->scale_timer) ||
+         pool->scale_timer.when_ms > pool->loop->now_ms + next_check))
         loop_timer_start(pool->loop, &pool->scale_timer, next_check);
 }
 
@@ -1270,6 +1285,9 @@ static void tick(loop_t *loop, loop_timer_t *t)
 {
     pool_t *pool = (pool_t *)((char *)t - offsetof(pool_t, tick));
     uint64_t now = loop->now_ms;
+    /* Waits are "recent" only while requests keep coming. */
+    if (!pool->q_head)
+        pool->wait_avg_ms /= 2;
     while (pool->q_head && now - pool->q_head->queued_ms >= pool->o.max_pending_ms) {
         job_t *job = pool->q_head;
         queue_remove(pool, job);
@@ -1322,7 +1340,10 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
     pool->zy_w.fd = -1;
     pool->tick.cb = tick;
     pool->scale_timer.cb = scale_check;
-    if (pool->o.min_pending_ms < 0) {
+    if (pool->o.numbered) {
+        /* A dynamic backend starts what its requests need at once (BK2). */
+        pool->eager_instances = INT_MAX;
+    } else if (pool->o.min_pending_ms < 0) {
         pool->eager_instances = usable_cpus() > 2 ? usable_cpus() - 1 : 1;
         pool->pending_ms = AUTO_PENDING_MS;
         pool->pending_max_ms = AUTO_PENDING_MAX_MS;
@@ -1330,6 +1351,11 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
         pool->eager_instances = 1;
         pool->pending_ms = pool->pending_max_ms = (uint64_t)pool->o.min_pending_ms;
     }
+    /* Requests that wait max_pending_ms get 503: scaling must come first. */
+    if (pool->pending_max_ms >= pool->o.max_pending_ms)
+        pool->pending_max_ms = pool->o.max_pending_ms / 2;
+    if (pool->pending_ms > pool->pending_max_ms)
+        pool->pending_ms = pool->pending_max_ms;
     return pool;
 }
 

@@ -143,7 +143,7 @@ def single_app_with_min_pending_latency(tmp_path, value):
 def test_min_pending_latency_holds_off_new_instances(serve, tmp_path):
     # Requests that wait less than min_pending_latency for the busy instance
     # are served by it, one after the other; no second instance starts.
-    s = serve(single_app_with_min_pending_latency(tmp_path, "10s"), "--max_instances", "3")
+    s = serve(single_app_with_min_pending_latency(tmp_path, "5s"), "--max_instances", "3")
     s.get_json("/env")
     results, took = concurrent_gets(s.url + "sleep?s=0.3", 3)
     got = ok_json(results)
@@ -153,11 +153,15 @@ def test_min_pending_latency_holds_off_new_instances(serve, tmp_path):
 
 def test_min_pending_latency_then_scales_out(serve, tmp_path):
     # Once a request has waited that long, another instance starts for it.
-    s = serve(single_app_with_min_pending_latency(tmp_path, "200ms"), "--max_instances", "3")
+    s = serve(single_app_with_min_pending_latency(tmp_path, "300ms"), "--max_instances", "3")
     s.get_json("/env")
     results, _ = concurrent_gets(s.url + "sleep?s=1.5", 3)
     got = ok_json(results)
-    assert len({g["instance_id"] for g in got}) >= 2, [g["instance_id"] for g in got]
+    first = min(got, key=lambda g: g["start"])
+    later = [g for g in got if g["instance_id"] != first["instance_id"]]
+    assert later, [g["instance_id"] for g in got]
+    # ... and not before: a request that ran on another instance waited.
+    assert min(g["start"] for g in later) - first["start"] >= 0.28, got
 
 
 def test_max_instances_is_a_ceiling(serve):

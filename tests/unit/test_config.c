@@ -382,7 +382,8 @@ static void test_min_pending_latency(void)
     static const struct {
         const char *value;
         int ms;
-    } ok[] = {{"automatic", -1}, {"30ms", 30}, {"0.5s", 500}, {"15s", 15000}, {"10ms", 10}};
+    } ok[] = {{"automatic", -1}, {"30ms", 30},     {"0.5s", 500},  {"15s", 15000},
+              {"10ms", 10},      {"1.001s", 1001}, {"0.25s", 250}, {"0.01s", 10}};
     char yaml[256];
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         snprintf(yaml, sizeof yaml,
@@ -398,7 +399,9 @@ static void test_min_pending_latency(void)
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_idle_instances: 2\n" MAIN_HANDLER);
     CHECK(cfg && cfg->min_pending_latency_ms == -1);
     config_free(cfg);
-    static const char *const bad[] = {"5ms", "16s", "30", "fast", "30 ms", "[1]"};
+    static const char *const bad[] = {"5ms",   "16s",   "30",      "fast",   "30 ms",
+                                      "[1]",   "+30ms", "1e1ms",   "10.5ms", "1.0001s",
+                                      "'.5s'", "'1.s'", "' 30ms'", "0x1Ems"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         snprintf(yaml, sizeof yaml,
                  HEAD "automatic_scaling:\n  min_pending_latency: %s\n" MAIN_HANDLER, bad[i]);
