@@ -213,7 +213,6 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.resident = !cfg->dynamic;
     po.failfast = b->failfast;
     po.max_instances = b->instances;
-    po.min_pending_ms = -1; /* app.yaml's automatic_scaling is the default version's */
     po.threads = srv->cfg->threadsafe ? cfg->max_concurrent_requests : 1;
     po.max_concurrent = b->instances * po.threads;
     po.memory_limit = (size_t)cls->memory_mb << 20;

@@ -1344,7 +1344,8 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
         /* A dynamic backend starts what its requests need at once (BK2). */
         pool->eager_instances = INT_MAX;
     } else if (pool->o.min_pending_ms < 0) {
-        pool->eager_instances = usable_cpus() > 2 ? usable_cpus() - 1 : 1;
+        int cpus = usable_cpus();
+        pool->eager_instances = cpus > 2 ? cpus - 1 : 1;
         pool->pending_ms = AUTO_PENDING_MS;
         pool->pending_max_ms = AUTO_PENDING_MAX_MS;
     } else {
@@ -1352,10 +1353,17 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
         pool->pending_ms = pool->pending_max_ms = (uint64_t)pool->o.min_pending_ms;
     }
     /* Requests that wait max_pending_ms get 503: scaling must come first. */
-    if (pool->pending_max_ms >= pool->o.max_pending_ms)
+    if (!pool->o.numbered && pool->pending_max_ms >= pool->o.max_pending_ms) {
         pool->pending_max_ms = pool->o.max_pending_ms / 2;
-    if (pool->pending_ms > pool->pending_max_ms)
-        pool->pending_ms = pool->pending_max_ms;
+        if (pool->pending_ms > pool->pending_max_ms)
+            pool->pending_ms = pool->pending_max_ms;
+        if (pool->o.min_pending_ms >= 0)
+            log_warn("app.yaml: automatic_scaling min_pending_latency (%d ms) is not below "
+                     "--max_pending_latency (%llu ms, when waiting requests get 503); new "
+                     "instances start for requests that have waited %llu ms",
+                     pool->o.min_pending_ms, (unsigned long long)pool->o.max_pending_ms,
+                     (unsigned long long)pool->pending_max_ms);
+    }
     return pool;
 }
 

@@ -715,13 +715,6 @@ int serve_main(int argc, char **argv)
         goto out;
     char backends_env[8192];
     describe_backends(srv, backends_env, sizeof backends_env);
-    if (srv->cfg->min_pending_latency_ms >= 0 &&
-        (uint64_t)srv->cfg->min_pending_latency_ms >= srv->o.max_pending_ms)
-        log_warn("app.yaml: automatic_scaling min_pending_latency (%d ms) is not below "
-                 "--max_pending_latency (%llu ms, when waiting requests get 503); new instances "
-                 "start for requests that have waited %llu ms",
-                 srv->cfg->min_pending_latency_ms, (unsigned long long)srv->o.max_pending_ms,
-                 (unsigned long long)srv->o.max_pending_ms / 2);
     pool_opts_t po = {
         .app_root = srv->cfg->root,
         .backends_env = backends_env,
