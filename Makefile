@@ -1,5 +1,7 @@
-# gaelic build. `make` builds build/gaelic; `make SAN=1` builds the
-# ASan+UBSan variant in build-asan/. See README.md for run/test/bench.
+# gaelic build. `make` builds build/gaelic (the master) and build/gaelic-instance
+# (the zygote and its instances, which embed CPython; the master runs it from
+# its own folder); `make SAN=1` builds the ASan+UBSan variant in build-asan/.
+# See README.md for run/test/bench.
 
 CC        ?= gcc
 PYCONFIG  := /usr/bin/python3.11-config
@@ -21,25 +23,37 @@ PY_LDFLAGS := $(shell $(PYCONFIG) --embed --ldflags 2>/dev/null)
 
 CPPFLAGS  := -D_GNU_SOURCE -Isrc -Iinstance -I$(LLHTTP_INC) $(PY_CFLAGS)
 CFLAGS    := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP
-LDFLAGS   := $(SANFLAGS) -rdynamic
-LDLIBS    := -lyaml -lpcre2-8 -lz -lsqlite3 -lseccomp -lpthread $(PY_LDFLAGS)
+LDFLAGS   := $(SANFLAGS)
+MASTER_LIBS   := -lyaml -lpcre2-8 -lz -lsqlite3 -lseccomp -lpthread
+INSTANCE_LIBS := -lseccomp -lpthread $(PY_LDFLAGS)
+LDLIBS    := $(MASTER_LIBS) $(PY_LDFLAGS)
 
 SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)
 OBJ       := $(SRC:%.c=$(BUILD)/%.o)
-LIB_OBJ   := $(filter-out $(BUILD)/src/main.o,$(OBJ))
+# The master does not load libpython (a millisecond of every launch); it
+# shares the sandbox's kernel probes and mode with the instances, which
+# share its message framing.
+MASTER_OBJ := $(filter $(BUILD)/src/%,$(OBJ)) \
+	$(addprefix $(BUILD)/instance/,sandbox_landlock.o sandbox_mount.o sandbox_rlimits.o \
+	sandbox_seccomp.o)
+INSTANCE_OBJ := $(filter $(BUILD)/instance/%,$(OBJ)) \
+	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run unit test test-unit test-integration fuzz bench format clean
 
-all: $(BUILD)/gaelic $(BUILD)/python.stamp
+all: $(BUILD)/gaelic $(BUILD)/gaelic-instance $(BUILD)/python.stamp
 
 deps:
 	@scripts/deps.sh build
 
-$(BUILD)/gaelic: $(OBJ) $(LLHTTP_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/gaelic: $(MASTER_OBJ) $(LLHTTP_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MASTER_LIBS)
+
+$(BUILD)/gaelic-instance: $(INSTANCE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INSTANCE_LIBS)
 
 # The runtime's bytecode: instances never write .pyc files (the app folder
 # is read-only to them), so without this every zygote start would compile

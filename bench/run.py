@@ -577,14 +577,14 @@ def memory(run, family):
             "pss_kb": read_kb("/proc/%d/smaps_rollup" % pid, "Pss:"),
         })
     # Roles: the root is the master/arbiter. For gaelic, the child of the
-    # master whose command line says _zygote is the zygote; the processes it
+    # master named gaelic-zygote is the zygote; the processes it
     # forked are instances, except a pre-forked spare (comm "gaelic-spare"),
     # which counts in the total but not per instance. Everything else below
     # the root is a worker.
     zygotes = set()
     if family == "gaelic":
         for p in procs:
-            if p["ppid"] == root and ("_zygote" in p["cmdline"] or "zygote" in p["comm"]):
+            if p["ppid"] == root and p["comm"] == "gaelic-zygote":
                 zygotes.add(p["pid"])
     for p in procs:
         if p["pid"] == root:

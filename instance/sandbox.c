@@ -12,24 +12,6 @@
 #include "sandbox_rlimits.h"
 #include "sandbox_seccomp.h"
 
-static const char *const mode_names[] = {"strict", "dev", "off"};
-
-int sandbox_mode_parse(const char *s, sandbox_mode_t *mode)
-{
-    for (int i = 0; i < 3; i++) {
-        if (!strcmp(s, mode_names[i])) {
-            *mode = (sandbox_mode_t)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *sandbox_mode_name(sandbox_mode_t mode)
-{
-    return mode_names[mode];
-}
-
 /* A layer failed. Without it when the kernel or the system simply lacks it
  * (the master has said so at start-up: strict mode needs only seccomp);
  * otherwise strict mode refuses to go on and dev mode warns. */

@@ -9,11 +9,7 @@
 
 #include <sys/types.h>
 
-typedef enum {
-    SANDBOX_STRICT, /* every layer the kernel offers; seccomp required */
-    SANDBOX_DEV,    /* every layer that can be applied; failures are warnings */
-    SANDBOX_OFF,    /* nothing: apps run with the server's rights */
-} sandbox_mode_t;
+#include "sandbox_mode.h"
 
 typedef struct {
     sandbox_mode_t mode;
@@ -24,13 +20,6 @@ typedef struct {
     /* Compiled in advance (sandbox_seccomp.h); NULL: compiled when applied. */
     const struct seccomp_prog *seccomp;
 } sandbox_conf_t;
-
-/* Default address-space limit of an instance. */
-#define SANDBOX_DEFAULT_MEMORY (1ULL << 30)
-
-/* "strict", "dev" or "off". Returns 0, or -1 for anything else. */
-int sandbox_mode_parse(const char *s, sandbox_mode_t *mode);
-const char *sandbox_mode_name(sandbox_mode_t mode);
 
 /* Sandboxes the calling process, which must be single-threaded. chan_fd is
  * the only descriptor socket calls may use afterwards. Returns 0, or -1

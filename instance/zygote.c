@@ -1,9 +1,11 @@
-/* The zygote: a pre-initialised interpreter that forks instances on the
- * master's request (zygote_proto.h). It stays single-threaded for its whole
- * life, so every fork() copies a consistent process. Each instance is forked
- * one step ahead, as a spare (zygote_spare.h). */
-#include "zygote.h"
-
+/* The instance binary, build/gaelic-instance: the zygote, a pre-initialised
+ * interpreter that forks instances on the master's request (zygote_proto.h).
+ * The master runs it as `gaelic-instance --app DIR --python DIR --threads N
+ * --fd FD ...` (zygote_args.h), never users. It stays single-threaded for its
+ * whole life, so every fork() copies a consistent process. Each instance is
+ * forked one step ahead, as a spare (zygote_spare.h). A binary of its own so
+ * the master does not load libpython: that would cost every launch about a
+ * millisecond before the zygote could even start. */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -282,10 +284,10 @@ static void *compile_seccomp(void *unused)
     return sandbox_seccomp_compile(SPARE_CHANNEL_FD);
 }
 
-int zygote_main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-    /* Named for ps and top (its command line says _zygote too); dies with
-     * the master, which owns every instance we fork. */
+    /* Named for ps and top (instances rename themselves); dies with the
+     * master, which owns every instance we fork. */
     if (prctl(PR_SET_NAME, "gaelic-zygote") < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
         perror("gaelic zygote: prctl");
         return 1;

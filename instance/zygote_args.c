@@ -10,7 +10,7 @@
 
 static int usage(void)
 {
-    fputs("usage: gaelic _zygote --app DIR --python DIR --threads N --fd FD\n"
+    fputs("usage: gaelic-instance --app DIR --python DIR --threads N --fd FD\n"
           "       [--library-modules a,b,c] [--sandbox strict|dev|off] [--memory BYTES]\n"
           "       [--audit-hook on|off] [--cpu-mhz N]\n"
           "(internal: started by gaelic serve)\n",

@@ -1,6 +1,6 @@
-/* The zygote's command line: `_zygote --app DIR --python DIR --threads N
- * --fd FD [--library-modules a,b,c] [--sandbox strict|dev|off]
- * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N]` (argv[0] is "_zygote"). */
+/* The zygote's command line: `gaelic-instance --app DIR --python DIR
+ * --threads N --fd FD [--library-modules a,b,c] [--sandbox strict|dev|off]
+ * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N]`. */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
 

@@ -1,11 +1,10 @@
-/* gaelic command line: serve, logs, backends, and the internal _zygote
- * entry point. */
+/* gaelic command line: serve, logs, backends. (Instances run in their own
+ * binary, gaelic-instance: instance/zygote.c.) */
 #include <stdio.h>
 #include <string.h>
 
 #include "backends_cmd.h"
 #include "logs_cmd.h"
-#include "zygote.h"
 
 int serve_main(int argc, char **argv);
 
@@ -42,8 +41,6 @@ int main(int argc, char **argv)
         return backends_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "logs"))
         return logs_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "_zygote"))
-        return zygote_main(argc - 1, argv + 1);
     fprintf(stderr, "gaelic: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -22,7 +22,7 @@
 #include "instance_class.h"
 #include "instance_stats.h"
 #include "log.h"
-#include "sandbox.h"
+#include "sandbox_mode.h"
 #include "zygote_proto.h"
 
 /* I_WARMING: ready, but running its start request (backends) and taking
@@ -195,8 +195,7 @@ static int zygote_spawn(pool_t *pool)
                                      : SANDBOX_DEFAULT_MEMORY);
     char *argv[24];
     int argc = 0;
-    argv[argc++] = "gaelic";
-    argv[argc++] = "_zygote";
+    argv[argc++] = "gaelic-instance";
     argv[argc++] = "--app";
     argv[argc++] = (char *)pool->o.app_root;
     argv[argc++] = "--python";

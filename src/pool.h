@@ -71,7 +71,7 @@ typedef struct {
     const char *app_root;
     const char *python_dir;
     const char *library_modules; /* "a,b,c" importable from dist-packages */
-    const char *exe;             /* path of the gaelic binary, for the zygote */
+    const char *exe;             /* path of gaelic-instance, the zygote */
     const char *backends_env;    /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;
     int threads;              /* concurrent requests per instance */

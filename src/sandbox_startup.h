@@ -4,7 +4,7 @@
 #ifndef GAELIC_SANDBOX_STARTUP_H
 #define GAELIC_SANDBOX_STARTUP_H
 
-#include "sandbox.h"
+#include "sandbox_mode.h"
 
 /* Probes the layers (the mount namespace on app_dir, in a short-lived
  * child) and logs them with the instances' address-space limit. Returns 0, or -1 after logging why

@@ -477,19 +477,26 @@ static void log_flush_tick(loop_t *loop, loop_timer_t *t)
 
 /* ---------- start-up ---------- */
 
-static int find_python_dir(const char *exe, char *out, size_t n)
+/* The folder this binary is in: gaelic-instance sits beside it. */
+static int find_bin_dir(char *out, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", out, n - 1);
+    if (len <= 0)
+        return -1;
+    out[len] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    return 0;
+}
+
+static int find_python_dir(const char *bin_dir, char *out, size_t n)
 {
     const char *env = getenv("GAELIC_PYTHON_DIR");
     if (env) {
         snprintf(out, n, "%s", env);
-    } else {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", exe);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        if (snprintf(out, n, "%s/../python", dir) >= (int)n)
-            return -1;
+    } else if (snprintf(out, n, "%s/../python", bin_dir) >= (int)n) {
+        return -1;
     }
     char real[PATH_MAX];
     struct stat st;
@@ -673,14 +680,18 @@ int serve_main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    char exe[PATH_MAX], python_dir[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
+    char bin_dir[PATH_MAX], exe[PATH_MAX + 32], python_dir[PATH_MAX];
+    if (find_bin_dir(bin_dir, sizeof bin_dir) < 0) {
         log_error("cannot find my own binary: %s", strerror(errno));
         goto out;
     }
-    exe[n] = '\0';
-    if (find_python_dir(exe, python_dir, sizeof python_dir) < 0) {
+    snprintf(exe, sizeof exe, "%s/gaelic-instance", bin_dir);
+    if (access(exe, X_OK) < 0) {
+        log_error("cannot run the instance binary %s: %s (build it with make)", exe,
+                  strerror(errno));
+        goto out;
+    }
+    if (find_python_dir(bin_dir, python_dir, sizeof python_dir) < 0) {
         log_error("cannot find gaelic's Python package folder %s (set GAELIC_PYTHON_DIR)",
                   python_dir);
         goto out;

@@ -1,7 +1,7 @@
 /* Messages between the master and the zygote, over a SOCK_SEQPACKET
  * socketpair (one message per packet, file descriptors as SCM_RIGHTS).
  *
- * The zygote is `gaelic _zygote --app DIR --python DIR --threads N --fd FD`:
+ * The zygote is `gaelic-instance --app DIR --python DIR --threads N --fd FD`:
  * it has run Py_Initialize and imported the runtime, but no app code. For
  * each ZY_SPAWN it forks an instance that serves requests on the passed
  * channel fd (see ipc.h), and answers ZY_SPAWNED with the child's pid and a

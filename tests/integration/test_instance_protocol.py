@@ -2,8 +2,7 @@
 (src/zygote_proto.h, src/ipc.h) without the master.
 
 Run: /usr/bin/python3 -m pytest tests/integration/test_instance_protocol.py
-The binary is $GAELIC_BIN (default build/gaelic); it must provide
-`gaelic _zygote`.
+The binary is gaelic-instance, beside $GAELIC_BIN (default build/gaelic).
 """
 import os
 import py_compile
@@ -21,7 +20,8 @@ import zipfile
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("GAELIC_BIN", os.path.join(ROOT, "build", "gaelic"))
+MASTER_BIN = os.path.join(ROOT, os.environ.get("GAELIC_BIN", "build/gaelic"))
+BIN = os.path.join(os.path.dirname(MASTER_BIN), "gaelic-instance")
 PYTHON_DIR = os.path.join(ROOT, "python")
 
 ZY_SPAWN, ZY_SPAWNED, ZY_EXITED = 1, 2, 3
@@ -307,7 +307,7 @@ class Zygote:
         self.log = tempfile.TemporaryFile()
         env = {"PATH": "/usr/bin:/bin", "ASAN_OPTIONS": "detect_leaks=0"}
         self.proc = subprocess.Popen(
-            [BIN, "_zygote", "--app", app_dir, "--python", PYTHON_DIR,
+            [BIN, "--app", app_dir, "--python", PYTHON_DIR,
              "--threads", str(threads), "--fd", str(child.fileno())],
             pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=self.log, env=env)
@@ -393,7 +393,7 @@ def _check_no_sanitizer_reports(log):
 @pytest.fixture(scope="module")
 def app_dir(tmp_path_factory):
     if not os.access(BIN, os.X_OK):
-        pytest.skip("no gaelic binary at %s (set GAELIC_BIN)" % BIN)
+        pytest.skip("no gaelic-instance binary at %s (set GAELIC_BIN)" % BIN)
     root = str(tmp_path_factory.mktemp("app"))
     _write_app(root)
     return root
