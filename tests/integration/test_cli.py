@@ -2,15 +2,17 @@
 a clean stop on SIGTERM/SIGINT."""
 import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import (HOST, REPO, Conn, app_path, copy_app, free_port, run_gaelic,
+from harness import (GAELIC_BIN, HOST, REPO, Conn, app_path, copy_app, free_port, run_gaelic,
                      wait_pids_gone)
 
 SERVE_FLAGS = [
@@ -123,6 +125,21 @@ def test_port_in_use_exits_1(tmp_path):
         assert "serving" not in r.stdout
     finally:
         blocker.close()
+
+
+def test_missing_instance_binary_exits_1_and_names_it(tmp_path):
+    """The master runs gaelic-instance from its own folder: without it, it
+    says which file it needs instead of serving an app it cannot run."""
+    lone = tmp_path / "bin" / "gaelic"
+    lone.parent.mkdir()
+    shutil.copy(GAELIC_BIN, lone)
+    proc = subprocess.run([str(lone), "serve", app_path("basic"), "--port", "0",
+                           "--storage_path", str(tmp_path / "storage")],
+                          capture_output=True, text=True, timeout=15,
+                          env=dict(os.environ, GAELIC_PYTHON_DIR=os.path.join(REPO, "python")))
+    assert proc.returncode == 1, proc
+    assert str(lone.parent / "gaelic-instance") in proc.stderr, proc.stderr
+    assert "serving" not in proc.stdout
 
 
 # ---------------------------------------------------------------- app id
