@@ -77,6 +77,24 @@ def test_cgi_variables_in_os_environ(srv):
     assert e["SERVER_PORT"] == str(srv.port)
 
 
+def test_variables_follow_each_request_on_one_instance(srv):
+    """The instance reuses the str objects of repeated names and values:
+    each request must still see exactly its own headers, long or short,
+    changed, repeated or gone, in the environ and in os.environ."""
+    long_value = "L" * 5000 + "-end"
+    non_ascii = "\u00e9t\u00e9"  # sent as latin-1 bytes, read back as latin-1 str
+    sequence = [{"X-Probe": "a", "X-Only-First": "1"}, {"X-Probe": "b"},
+                {"X-Probe": long_value}, {"X-Probe": "a"}, {"X-Probe": non_ascii}, {}]
+    instances = set()
+    for headers in sequence:
+        got = srv.get_json("/env", headers=headers)
+        instances.add(got["os_environ"]["INSTANCE_ID"])
+        for where in (got["os_environ"], got["environ"]):
+            assert where.get("HTTP_X_PROBE") == headers.get("X-Probe"), headers
+            assert where.get("HTTP_X_ONLY_FIRST") == headers.get("X-Only-First"), headers
+    assert len(instances) == 1, instances
+
+
 def test_not_signed_in_has_no_user(srv):
     e = osenv(srv)
     assert not e.get("USER_EMAIL")
