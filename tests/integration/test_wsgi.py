@@ -223,6 +223,18 @@ def test_wrong_content_length_from_app_never_reaches_the_wire(srv):
         assert c.read_response(timeout=5).body == b"/path/next"
 
 
+def test_statuses_and_headers_checked_on_every_response(srv):
+    """The runtime remembers statuses and header pairs it found valid: a
+    bad one must still fail each time, between good ones that pass."""
+    cases = [("status=302+Found&location=/ok", 302), ("status=302+Found&location=/a%01b", 500),
+             ("status=2x0+OK", 500), ("status=302+Found&location=/ok", 302),
+             ("status=302+Found&location=/a%01b", 500), ("status=2x0+OK", 500),
+             ("status=299+Fine", 299)]
+    for query, want in cases:
+        r = http_request(srv.port, "GET", "/status?" + query)
+        assert r.status == want, (query, r)
+
+
 @pytest.mark.parametrize("page", ["str_body", "no_start", "start_twice", "bad_status"])
 def test_app_breaking_pep3333_gets_500(srv, page):
     before = srv.get_json("/counter")

@@ -55,13 +55,34 @@ def _check_latin1(s, what):
             raise ValueError("%s must be latin-1: %r" % (what, s)) from None
 
 
+# Statuses and header pairs already found valid: apps send the same few
+# again and again, and checking them costs more than the rest of a small
+# response. Only exact str objects get here, so equality and hashing are
+# str's own. Bounded: short values only, and a full set is emptied (header
+# values can be anything).
+_VALID_SEEN_MAX = 512
+_VALID_SEEN_MAX_LEN = 256
+_valid_statuses = set()
+_valid_pairs = set()
+
+
+def _remember(seen, item, length):
+    if length <= _VALID_SEEN_MAX_LEN:
+        if len(seen) >= _VALID_SEEN_MAX:
+            seen.clear()
+        seen.add(item)
+
+
 def check_status(status):
     if type(status) is not str:
         raise TypeError("status must be str, not %s" % type(status).__name__)
+    if status in _valid_statuses:
+        return
     if not _valid_status(status):
         raise ValueError(
             "status must be a 3-digit code, a space and a reason phrase: %r" % status)
     _check_latin1(status, "status")
+    _remember(_valid_statuses, status, len(status))
 
 
 def check_headers(headers):
@@ -73,6 +94,8 @@ def check_headers(headers):
         name, value = item
         if type(name) is not str or type(value) is not str:
             raise TypeError("header name and value must be str: %r" % (item,))
+        if item in _valid_pairs:
+            continue
         if not is_token(name):
             raise ValueError("invalid header name %r" % name)
         if name.lower() in _HOP_BY_HOP:
@@ -80,6 +103,7 @@ def check_headers(headers):
         if has_control(value):
             raise ValueError("control character in header %s: %r" % (name, value))
         _check_latin1(value, "header %s" % name)
+        _remember(_valid_pairs, item, len(name) + len(value))
 
 
 def run(app, environ, max_size):
