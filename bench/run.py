@@ -3,7 +3,7 @@
 
 Run with Debian's /usr/bin/python3 (stdlib only), usually via `make bench`.
 For every app in bench/apps (hello, json, sleep10ms) and every server it:
-  1. launches the server 3 times and times launch -> first HTTP 200 (raw
+  1. launches the server 5 times and times launch -> first HTTP 200 (raw
      socket GET every 5 ms, at most 10 s), keeping the last launch running;
   2. checks one response, warms up, then runs `wrk -t1 -c1 --latency`
      (p50/p99) and `wrk -t2 -c32 --latency` (req/s); during the c32 load a
@@ -965,7 +965,7 @@ def main():
         pass
     cfg = Cfg()
     cfg.warmup, cfg.c1, cfg.c32, cfg.topup_max = warmup, c1, c32, topup_max
-    cfg.launches = 3
+    cfg.launches = 5  # single launches of every server vary by +-30%
     rounds = max(1, min(args.rounds, 20))
 
     if not shutil.which("wrk"):
