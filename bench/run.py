@@ -208,14 +208,18 @@ def check_gaelic(binary):
 
 
 def snapshot_gaelic(binary, tmp):
-    """Copy the binary and the python/ runtime next to it (binary/../python is
-    where gaelic looks) so a rebuild or edit during the run cannot change what
-    is measured. Returns the copied binary's path."""
+    """Copy the binary, the instance binary beside it (gaelic-instance, where
+    gaelic runs it from) and the python/ runtime next to them
+    (binary/../python is where gaelic looks) so a rebuild or edit during the
+    run cannot change what is measured. Returns the copied binary's path."""
     src_py = os.path.join(os.path.dirname(os.path.dirname(binary)), "python")
     snap = os.path.join(tmp, "snapshot")
     os.makedirs(os.path.join(snap, "build"))
     dst = os.path.join(snap, "build", "gaelic")
     shutil.copy2(binary, dst)
+    instance_bin = os.path.join(os.path.dirname(binary), "gaelic-instance")
+    if os.path.exists(instance_bin):
+        shutil.copy2(instance_bin, os.path.join(snap, "build", "gaelic-instance"))
     if os.path.isdir(src_py):
         # With the bytecode `make` compiled: copy2 keeps the sources' mtimes,
         # so the .pyc files stay valid.
