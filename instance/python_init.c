@@ -138,3 +138,33 @@ int python_preload(void)
 {
     return warm_step("preload", 1);
 }
+
+#define BYTECODE_MODULE "google.appengine.runtime.bytecode"
+
+int python_app_bytecode_start(const char *app_root)
+{
+    PyObject *m = PyImport_ImportModule(BYTECODE_MODULE);
+    PyObject *r = m ? PyObject_CallMethod(m, "start", "s", app_root) : NULL;
+    Py_XDECREF(m);
+    if (!r) {
+        fprintf(stderr, "gaelic zygote: cannot list the app's sources for bytecode:\n");
+        PyErr_Print();
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+int python_app_bytecode_step(void)
+{
+    PyObject *m = PyImport_ImportModule(BYTECODE_MODULE);
+    PyObject *r = m ? PyObject_CallMethod(m, "step", NULL) : NULL;
+    Py_XDECREF(m);
+    int more = r ? PyObject_IsTrue(r) : -1;
+    Py_XDECREF(r);
+    if (more < 0) {
+        fprintf(stderr, "gaelic zygote: writing the app's bytecode failed:\n");
+        PyErr_Print();
+    }
+    return more;
+}

@@ -36,6 +36,7 @@ typedef struct {
     spare_t spare;       /* the next instance, already forked */
     int spare_failed;    /* the last spare failed: fork again only for a ZY_SPAWN */
     int preloaded;       /* python_preload done */
+    int writing_bytecode; /* python_app_bytecode_step has more to do */
 } zygote_t;
 
 /* How long the zygote waits, idle, before forking the next spare. */
@@ -220,6 +221,8 @@ static int serve(zygote_t *z)
             timeout = SPARE_DELAY_MS;
         else if (!z->preloaded)
             timeout = PRELOAD_DELAY_MS;
+        else if (z->writing_bytecode)
+            timeout = 0; /* a step at a time, the master's messages first */
         int ready = poll(pfd, 2, timeout);
         if (ready < 0) {
             if (errno == EINTR)
@@ -242,6 +245,14 @@ static int serve(zygote_t *z)
                 struct pollfd master = {.fd = z->args->sock, .events = POLLIN};
                 if (z->spare.pid > 0 && poll(&master, 1, 0) == 0)
                     spare_discard(&z->spare);
+                z->writing_bytecode =
+                    python_app_bytecode_start(z->args->sandbox.app_dir) == 0;
+            } else if (z->writing_bytecode) {
+                /* Python errors here are reported and end the job, not the
+                 * zygote: instances compile what has no bytecode. */
+                z->writing_bytecode = python_app_bytecode_step() == 1;
+                if (check_single_threaded() < 0)
+                    return 1;
             }
             if (!z->spare_failed && z->spare.pid <= 0)
                 z->spare_failed = ensure_spare(z) < 0;

@@ -2,11 +2,13 @@
 .zip archives of pure Python."""
 import os
 import py_compile
+import stat
+import time
 import zipfile
 
 import pytest
 
-from harness import copy_app, http_request
+from harness import copy_app, http_request, write_app
 
 PYC_SOURCE = 'VALUE = "compiled without source"\n'
 ZIP_MOD = 'VALUE = "from the zip"\n'
@@ -85,3 +87,66 @@ def test_two_servers_do_not_share_state(serve, tmp_path):
     s = serve(d)
     assert s.get_json("/counter")["count"] == 1
     assert s.get_json("/counter")["count"] == 2
+
+
+# ---------------------------------------------------------------- bytecode
+
+BYTECODE_YAML = """runtime: python27
+api_version: 1
+threadsafe: true
+handlers:
+- url: /.*
+  script: main.app
+"""
+BYTECODE_MAIN = """
+def app(environ, start_response):
+    import helper
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [helper.VALUE.encode()]
+"""
+
+
+def _wait_for(path, seconds=15):
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, "%s never appeared" % path
+        time.sleep(0.05)
+
+
+def test_zygote_writes_the_apps_bytecode_and_instances_load_it(serve, tmp_path):
+    """Instances see the app read-only and would compile every module from
+    source on each start; the idle zygote writes the .pyc files instead.
+    Proof that an instance loads them: with its source unreadable (instances
+    have no capability to override file permissions), the module still
+    imports."""
+    app = write_app(tmp_path / "app", BYTECODE_YAML, {
+        "main.py": BYTECODE_MAIN, "helper.py": 'VALUE = "from bytecode"\n',
+        "broken.py": "def f(:\n", "pkg/__init__.py": "", "pkg/inner.py": "X = 1\n"})
+    s = serve(app)
+    cache = os.path.join(app, "__pycache__")
+    for name in ("main", "helper"):
+        _wait_for(os.path.join(cache, "%s.cpython-311.pyc" % name))
+    _wait_for(os.path.join(app, "pkg", "__pycache__", "inner.cpython-311.pyc"))
+    assert not os.path.exists(os.path.join(cache, "broken.cpython-311.pyc"))
+    helper = os.path.join(app, "helper.py")
+    os.chmod(helper, 0)
+    try:
+        r = http_request(s.port, "GET", "/")
+    finally:
+        os.chmod(helper, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+    assert r.status == 200, (r, s.stderr_text()[-2000:])
+    assert r.body == b"from bytecode"
+
+
+def test_bytecode_never_written_through_a_symlinked_pycache(serve, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    app = write_app(tmp_path / "app", BYTECODE_YAML, {
+        "main.py": BYTECODE_MAIN, "helper.py": 'VALUE = "from source"\n', "pkg/inner.py": ""})
+    os.symlink(str(elsewhere), os.path.join(app, "__pycache__"))
+    s = serve(app)
+    # The zygote gets to the package's folder after the app root's.
+    _wait_for(os.path.join(app, "pkg", "__pycache__", "inner.cpython-311.pyc"))
+    assert os.listdir(str(elsewhere)) == []
+    r = http_request(s.port, "GET", "/")
+    assert (r.status, r.body) == (200, b"from source")
