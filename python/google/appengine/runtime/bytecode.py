@@ -23,36 +23,42 @@ MAX_FILES = 5000
 MAX_SOURCE_BYTES = 4 << 20
 STEP_SECONDS = 0.005
 
-_pending = None
+_sources = None
 
 
 def start(app_root):
-    """Lists the app's sources that lack up-to-date bytecode."""
-    global _pending
-    _pending = []
-    if not os.access(app_root, os.W_OK):
-        return
-    seen = 0
+    """Sets up the walk over the app's sources (step() does the work)."""
+    global _sources
+    _sources = _walk(app_root) if os.access(app_root, os.W_OK) else None
+
+
+def _walk(app_root):
+    count = 0
     for folder, dirs, files in os.walk(app_root):  # symlinked folders are not entered
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
         for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
-            seen += 1
-            if seen > MAX_FILES:
-                return
-            _pending.append(os.path.join(folder, name))
-    _pending.reverse()  # step() pops from the end: in walk order
+            if name.endswith(".py"):
+                count += 1
+                if count > MAX_FILES:
+                    return
+                yield os.path.join(folder, name)
+        yield None  # a folder done: lets step() look at the clock
 
 
 def step():
-    """Compiles sources for up to STEP_SECONDS. Returns whether any remain."""
-    if not _pending:
+    """Walks and compiles for about STEP_SECONDS. Returns whether there is
+    more to do."""
+    global _sources
+    if _sources is None:
         return False
     stop = time.monotonic() + STEP_SECONDS
-    while _pending and time.monotonic() < stop:
-        _compile(_pending.pop())
-    return bool(_pending)
+    for source in _sources:
+        if source is not None:
+            _compile(source)
+        if time.monotonic() >= stop:
+            return True
+    _sources = None
+    return False
 
 
 def _compile(source):
