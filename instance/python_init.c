@@ -113,18 +113,30 @@ static int warm_step(const char *step, int collect)
     return 0;
 }
 
-int python_libraries(const char *modules)
+/* Calls module.func(arg) (func() when arg is NULL): a new reference, or
+ * NULL after printing what failed and the Python error. */
+static PyObject *call_runtime(const char *module, const char *func, const char *arg,
+                              const char *what)
 {
-    PyObject *m = PyImport_ImportModule("google.appengine.runtime.libraries");
-    PyObject *r = m ? PyObject_CallMethod(m, "install", "s", modules) : NULL;
+    PyObject *m = PyImport_ImportModule(module);
+    PyObject *r = !m    ? NULL
+                  : arg ? PyObject_CallMethod(m, func, "s", arg)
+                        : PyObject_CallMethod(m, func, NULL);
     Py_XDECREF(m);
     if (!r) {
-        fprintf(stderr, "gaelic zygote: cannot set up app.yaml libraries:\n");
+        fprintf(stderr, "gaelic zygote: %s:\n", what);
         PyErr_Print();
-        return -1;
     }
-    Py_DECREF(r);
-    return 0;
+    return r;
+}
+
+int python_libraries(const char *modules)
+{
+    PyObject *r = call_runtime("google.appengine.runtime.libraries", "install", modules,
+                               "cannot set up app.yaml libraries");
+    int rc = r ? 0 : -1;
+    Py_XDECREF(r);
+    return rc;
 }
 
 int python_warm(void)
@@ -143,28 +155,17 @@ int python_preload(void)
 
 int python_app_bytecode_start(const char *app_root)
 {
-    PyObject *m = PyImport_ImportModule(BYTECODE_MODULE);
-    PyObject *r = m ? PyObject_CallMethod(m, "start", "s", app_root) : NULL;
-    Py_XDECREF(m);
-    if (!r) {
-        fprintf(stderr, "gaelic zygote: cannot list the app's sources for bytecode:\n");
-        PyErr_Print();
-        return -1;
-    }
-    Py_DECREF(r);
-    return 0;
+    PyObject *r = call_runtime(BYTECODE_MODULE, "start", app_root,
+                               "cannot list the app's sources for bytecode");
+    int rc = r ? 0 : -1;
+    Py_XDECREF(r);
+    return rc;
 }
 
 int python_app_bytecode_step(void)
 {
-    PyObject *m = PyImport_ImportModule(BYTECODE_MODULE);
-    PyObject *r = m ? PyObject_CallMethod(m, "step", NULL) : NULL;
-    Py_XDECREF(m);
-    int more = r ? PyObject_IsTrue(r) : -1;
+    PyObject *r = call_runtime(BYTECODE_MODULE, "step", NULL, "writing the app's bytecode failed");
+    int more = r ? r == Py_True : -1;
     Py_XDECREF(r);
-    if (more < 0) {
-        fprintf(stderr, "gaelic zygote: writing the app's bytecode failed:\n");
-        PyErr_Print();
-    }
     return more;
 }
