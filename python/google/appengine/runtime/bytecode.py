@@ -13,9 +13,9 @@ MAX_SOURCE_BYTES each. A folder the server cannot write to is left alone; a
 __pycache__ that is not a plain folder (a symlink, say) is never written
 through.
 """
+import compileall
 import importlib.util
 import os
-import py_compile
 import stat
 import time
 
@@ -66,10 +66,7 @@ def _compile(source):
         st = os.lstat(source)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SOURCE_BYTES:
             return
-        cfile = importlib.util.cache_from_source(source)
-        if _up_to_date(cfile, st):
-            return
-        cache_dir = os.path.dirname(cfile)
+        cache_dir = os.path.dirname(importlib.util.cache_from_source(source))
         try:
             dst = os.lstat(cache_dir)
         except FileNotFoundError:
@@ -77,20 +74,9 @@ def _compile(source):
             dst = os.lstat(cache_dir)
         if not stat.S_ISDIR(dst.st_mode):
             return
-        # Errors (a syntax error, say) stay the import's to report.
-        py_compile.compile(source, cfile=cfile, doraise=False, quiet=2)
+        # Skips bytecode that is up to date; errors (a syntax error, say)
+        # stay the import's to report.
+        compileall.compile_file(source, quiet=2)
     except OSError:
         pass
 
-
-def _up_to_date(cfile, st):
-    """Whether cfile is timestamp bytecode for a source with st's mtime and size."""
-    try:
-        with open(cfile, "rb") as f:
-            head = f.read(16)
-    except OSError:
-        return False
-    return (len(head) == 16 and head[:4] == importlib.util.MAGIC_NUMBER
-            and int.from_bytes(head[4:8], "little") == 0
-            and int.from_bytes(head[8:12], "little") == int(st.st_mtime) & 0xFFFFFFFF
-            and int.from_bytes(head[12:16], "little") == st.st_size & 0xFFFFFFFF)
