@@ -665,8 +665,10 @@ static void parse_error(conn_t *c)
         api_http_handle_error(&c->api_call, status);
         return;
     }
-    if (c->req.headers_done)
+    if (c->req.headers_done) { /* logged as a request: 413, 417, 505 */
+        c->req_started_ms = c->srv->loop.now_ms;
         start_request_log(c);
+    }
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
              c->req.error_reason ? c->req.error_reason : "bad request");
     c->state = C_WAIT;

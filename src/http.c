@@ -92,6 +92,14 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 static int on_header_field_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
+    /* RFC 9112 section 5.1 requires a 400 here: a proxy in front that reads
+     * "Transfer-Encoding : chunked" differently would smuggle a request. */
+    const http_header_t *h = r->n_headers ? &r->headers[r->n_headers - 1] : NULL;
+    if (!h || h->value_off != UINT32_MAX || h->name_len == 0)
+        return fail(r, 400, "empty header name");
+    char last = buf_ptr(&r->head)[h->name_off + h->name_len - 1];
+    if (last == ' ' || last == '\t')
+        return fail(r, 400, "whitespace between a header name and its colon");
     if (buf_append(&r->head, "", 1) < 0)
         return fail(r, 500, "out of memory");
     if (count_head(r, 4) < 0) /* ": " and CRLF, so many tiny headers count */
@@ -166,8 +174,17 @@ static int on_headers_complete(llhttp_t *p)
     r->http_minor = llhttp_get_http_minor(p);
     r->keep_alive = llhttp_should_keep_alive(p) ? 1 : 0;
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
-    /* RFC 9112 section 3.2: an HTTP/1.1 request without Host is invalid. */
-    if (r->http_major == 1 && r->http_minor >= 1 && !http_request_header(r, "host", NULL))
+    if (r->http_major != 1)
+        return fail(r, 505, "HTTP version not supported");
+    /* RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host. */
+    size_t hosts = 0;
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (r->headers[i].name_len == 4 &&
+            strncasecmp(http_header_name(r, &r->headers[i]), "host", 4) == 0)
+            hosts++;
+    if (hosts > 1)
+        return fail(r, 400, "more than one Host header");
+    if (r->http_minor >= 1 && hosts == 0)
         return fail(r, 400, "HTTP/1.1 request without a Host header");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
@@ -349,6 +366,8 @@ const char *http_reason(int status)
         return "Service Unavailable";
     case 504:
         return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Unknown";
     }

@@ -51,7 +51,7 @@ void http_request_free(http_request_t *r);
 
 /* Parses up to len bytes. *consumed is how many were used: on HTTP_DONE the
  * rest belongs to the next (pipelined) request. On HTTP_ERROR,
- * r->error_status is the status to answer (400, 413, 414, 431, 501) and the
+ * r->error_status is the status to answer (400, 413, 414, 431, 501, 505) and the
  * connection must be closed after the answer. */
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed);
 

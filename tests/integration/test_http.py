@@ -314,7 +314,14 @@ def test_app_404_keeps_connection(srv):
 BAD_REQUESTS = {
     "garbage_request_line": b"THIS IS NOT HTTP\r\n\r\n",
     "header_without_colon": b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
-    "space_before_colon": b"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+    "space_before_colon": b"GET / HTTP/1.1\r\nHost: x\r\nX-A : b\r\n\r\n",
+    "tab_before_colon": b"GET / HTTP/1.1\r\nHost: x\r\nX-A\t: b\r\n\r\n",
+    "space_before_colon_of_transfer_encoding": (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n"),
+    "empty_header_name": b"GET / HTTP/1.1\r\nHost: x\r\n: b\r\n\r\n",
+    "two_host_headers": b"GET / HTTP/1.1\r\nHost: x\r\nhost: y\r\n\r\n",
+    "two_host_headers_http10": b"GET / HTTP/1.0\r\nHost: x\r\nHost: x\r\n\r\n",
     "content_length_not_a_number": b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
     "negative_content_length": b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
     "two_different_content_lengths": (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
@@ -335,6 +342,33 @@ def test_malformed_request_400(srv, name):
     assert (r.header("server") or "").startswith("gaelic/")
     # the server is fine afterwards
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
+@pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/0.9"])
+def test_other_http_major_version_505(srv, version):
+    with conn(srv) as c:
+        c.send(("GET /path/v HTTP/%s\r\nHost: x\r\n\r\n" % version[5:]).encode())
+        r = c.read_response()
+        assert c.is_closed()
+    assert r.status == 505, r
+    assert srv.wait_stderr('"GET /path/v %s" 505' % version)
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
+def test_refused_request_logged_with_its_own_latency(srv):
+    # A request refused after its head (413 here) is timed from that head,
+    # not from the connection's previous request or from zero.
+    with conn(srv) as c:
+        c.request("GET", "/path/first")
+        assert c.read_response().status == 200
+        time.sleep(1.2)
+        c.send(b"POST /path/refused HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+               % (MAX_REQUEST + 1))
+        assert c.read_response().status == 413
+    assert srv.wait_stderr('"POST /path/refused HTTP/1.1" 413')
+    line = [l for l in srv.stderr_text().splitlines() if '"POST /path/refused' in l][-1]
+    ms = int(line.split('" 413 ')[1].split()[1].rstrip("ms"))
+    assert ms < 1000, line
 
 
 def test_http11_without_host_400(srv):

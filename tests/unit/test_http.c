@@ -99,6 +99,12 @@ static void test_errors(void)
     CHECK(error_of("BLAH\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/1.1\r\n\r\n") == 400); /* no Host */
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX-A : b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX-A\t: b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\n: b\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
     char big[2048];
     memset(big, 'a', sizeof big);
     big[sizeof big - 1] = '\0';
