@@ -165,6 +165,32 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
+/* RFC 9112 section 3.2.2: with an absolute-form target ("GET http://a/p")
+ * the target's authority is the host and the Host header is ignored, so
+ * the Host header's value becomes that authority for routing and the app. */
+static int take_target_authority(http_request_t *r, http_header_t *host)
+{
+    const char *url = buf_ptr(&r->head) + r->url_off;
+    size_t i = 0, len = r->url_len;
+    if (len == 0 || !isalpha((unsigned char)url[0]))
+        return 0;
+    while (i < len && (isalnum((unsigned char)url[i]) || strchr("+-.", url[i])))
+        i++;
+    if (len - i < 3 || memcmp(url + i, "://", 3) != 0)
+        return 0;
+    size_t start = i + 3, end = start;
+    while (end < len && !strchr("/?#", url[end]))
+        end++;
+    if (end == start || memchr(url + start, '@', end - start))
+        return fail(r, 400, "absolute-form target without a host, or with user info");
+    uint32_t off = (uint32_t)r->head.len;
+    if (buf_append(&r->head, url + start, end - start) < 0 || buf_append(&r->head, "", 1) < 0)
+        return fail(r, 500, "out of memory");
+    host->value_off = off;
+    host->value_len = (uint32_t)(end - start);
+    return 0;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -177,15 +203,19 @@ static int on_headers_complete(llhttp_t *p)
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");
     /* RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host. */
-    size_t hosts = 0;
+    size_t hosts = 0, host = 0;
     for (size_t i = 0; i < r->n_headers; i++)
         if (r->headers[i].name_len == 4 &&
-            strncasecmp(http_header_name(r, &r->headers[i]), "host", 4) == 0)
+            strncasecmp(http_header_name(r, &r->headers[i]), "host", 4) == 0) {
             hosts++;
+            host = i;
+        }
     if (hosts > 1)
         return fail(r, 400, "more than one Host header");
     if (r->http_minor >= 1 && hosts == 0)
         return fail(r, 400, "HTTP/1.1 request without a Host header");
+    if (hosts == 1 && take_target_authority(r, &r->headers[host]) < 0)
+        return -1;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
     size_t elen;

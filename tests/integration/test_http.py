@@ -102,6 +102,20 @@ def test_absolute_form_request_target(srv):
     assert r.header("x-query") == "q=1"
 
 
+def test_absolute_form_authority_is_the_host(srv):
+    # RFC 9112 3.2.2: the target's authority wins over the Host header.
+    import json
+    with conn(srv) as c:
+        c.send(b"GET http://target.example:81/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200, r
+        env = json.loads(r.body)["environ"]
+        assert env["HTTP_HOST"] == "target.example:81"
+        assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", "81")
+        c.send(b"GET http://user@target.example/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
+        assert c.read_response().status == 400
+
+
 def test_content_length_body_echoed(srv):
     body = bytes(range(256)) * 20  # 5120 bytes, every byte value
     r = http_request(srv.port, "POST", "/echo", [("Content-Type", "application/octet-stream")], body)

@@ -33,6 +33,18 @@ static void test_simple_get(void)
     http_request_free(&r);
 }
 
+static void test_absolute_form_host(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    size_t used, n;
+    const char *s = "GET http://b.example:81/p?q HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    CHECK(feed_all(&r, s, &used) == HTTP_DONE);
+    const char *v = http_request_header(&r, "host", &n);
+    CHECK(v && n == 12 && strcmp(v, "b.example:81") == 0);
+    http_request_free(&r);
+}
+
 static void test_byte_by_byte(void)
 {
     http_request_t r;
@@ -105,6 +117,7 @@ static void test_errors(void)
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
+    CHECK(error_of("GET http://u@b/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     char big[2048];
     memset(big, 'a', sizeof big);
     big[sizeof big - 1] = '\0';
@@ -220,6 +233,7 @@ static void test_response(void)
 int main(void)
 {
     test_simple_get();
+    test_absolute_form_host();
     test_byte_by_byte();
     test_pipelined();
     test_chunked();
