@@ -347,7 +347,9 @@ static void job_done(job_t *job, const job_result_t *res)
         return;
     }
     int code;
-    if (!http_status_valid(res->status, res->status_len, &code)) {
+    /* A 1xx is interim (RFC 9110 15.2): as the answer, the client would
+     * wait for another one, or after 101 stop speaking HTTP. */
+    if (!http_status_valid(res->status, res->status_len, &code) || code < 200) {
         log_error("%s: invalid status line from the app", http_request_url(&c->req));
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
@@ -390,7 +392,7 @@ static void job_done(job_t *job, const job_result_t *res)
     const char *body = res->body;
     size_t body_len = res->body_len;
     buf_t gz = BUF_INIT;
-    int no_body_status = code == 204 || code == 304 || code < 200;
+    int no_body_status = code == 204 || code == 304;
     if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, has_encoding) &&
         gzip_compress(body, body_len, &gz) == 0) {
         body = buf_ptr(&gz);

@@ -145,6 +145,18 @@ def test_204_has_no_body(srv):
         assert c.read_response().body == b"/path/after204"
 
 
+@pytest.mark.parametrize("status", ["100 Continue", "101 Switching Protocols", "103 Early Hints"])
+def test_interim_status_from_app_is_500(srv, status):
+    """A 1xx cannot be the answer (RFC 9110 15.2): the client would wait for
+    the final response, or after 101 stop speaking HTTP."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=" + status.replace(" ", "%20"))
+        r = c.read_response(timeout=5)
+        assert r.status == 500, r
+        c.request("GET", "/path/after1xx")
+        assert c.read_response(timeout=5).body == b"/path/after1xx"
+
+
 # ---------------------------------------------------------------- limits
 
 @pytest.fixture(scope="module")
