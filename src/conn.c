@@ -321,6 +321,21 @@ static int app_header_dropped(const char *n, size_t len)
     return 0;
 }
 
+/* Folds one Content-Length value of the app into prev: -1 none yet, -2
+ * invalid or contradicted, else the length. */
+static long long merge_app_length(long long prev, const char *v, size_t n)
+{
+    if (prev == -2 || n == 0 || n > 15)
+        return -2;
+    long long x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -2;
+        x = x * 10 + (v[i] - '0');
+    }
+    return prev >= 0 && prev != x ? -2 : x;
+}
+
 static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int has_encoding)
 {
     if (has_encoding || !ctype)
@@ -366,6 +381,7 @@ static void job_done(job_t *job, const job_result_t *res)
     size_t ctlen = 0;
     uint32_t nlen, vlen;
     int has_encoding = 0, bad = 0;
+    long long app_len = -1;
     for (uint32_t i = 0; i < n_headers; i++) {
         if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
             break;
@@ -373,6 +389,8 @@ static void job_done(job_t *job, const job_result_t *res)
             bad = 1;
             break;
         }
+        if (nlen == 14 && strncasecmp(name, "content-length", 14) == 0)
+            app_len = merge_app_length(app_len, value, vlen);
         if (app_header_dropped(name, nlen))
             continue;
         if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) {
@@ -402,7 +420,21 @@ static void job_done(job_t *job, const job_result_t *res)
     }
     if (no_body_status)
         body_len = 0;
-    http_end_head(out, body_len, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+    /* RFC 9110 8.6: a 204 has no Content-Length, and a 304 only the length
+     * a 200 would have had; a HEAD the app answered with an empty body
+     * (WebOb and Werkzeug do) has the GET body's. Only the app knows those
+     * lengths; a GET it would gzip has a length nobody knows yet. */
+    int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
+    int empty_head = c->head_only && res->body_len == 0 && !no_body_status;
+    if (empty_head && app_len > 0 && want_gzip(c, ctype, ctlen, has_encoding)) {
+        http_add_header(out, "Content-Encoding", 16, "gzip", 4);
+        http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
+        app_len = -1;
+    }
+    if (code == 204 || ((code == 304 || empty_head) && app_len < 0))
+        http_end_head_without_length(out, keep, http10);
+    else
+        http_end_head(out, code == 304 || empty_head ? (size_t)app_len : body_len, keep, http10);
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);

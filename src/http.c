@@ -427,13 +427,22 @@ int http_add_header(buf_t *out, const char *name, size_t nlen, const char *value
     return 0;
 }
 
+static const char *connection_line(int keep_alive, int http10)
+{
+    return keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
+}
+
 int http_end_head(buf_t *out, size_t content_length, int keep_alive, int http10)
 {
-    const char *conn =
-        keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
     return buf_printf(
         out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
-        http_date_now(), content_length, conn);
+        http_date_now(), content_length, connection_line(keep_alive, http10));
+}
+
+int http_end_head_without_length(buf_t *out, int keep_alive, int http10)
+{
+    return buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\n%s\r\n",
+                      http_date_now(), connection_line(keep_alive, http10));
 }
 
 int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int head_only)

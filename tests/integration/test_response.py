@@ -73,6 +73,24 @@ def test_gzip_head_matches_get(srv):
     assert n.body == b"/path/after"
 
 
+def test_gzip_head_answered_with_empty_body(srv):
+    """A HEAD the app answers without its body, as WebOb and Werkzeug do:
+    the GET is gzipped, so HEAD says gzip too, and has no Content-Length
+    (the app's is the uncompressed one; the compressed one is unknown)."""
+    hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
+    with Conn(srv.port) as c:
+        c.request("GET", "/head_empty", hdrs)
+        g = c.read_response()
+        c.request("HEAD", "/head_empty", hdrs)
+        h = c.read_response(head=True)
+        c.request("GET", "/path/after")
+        n = c.read_response()
+    assert g.header("content-encoding") == "gzip"
+    assert (h.status, h.header("content-encoding")) == (200, "gzip"), h
+    assert h.header("content-length") is None, h
+    assert n.body == b"/path/after"
+
+
 def test_app_encoded_body_not_compressed_again(srv):
     r = get(srv, "/precompressed", ae="gzip", ua=GZIP_UA)
     assert r.status == 200
@@ -138,9 +156,11 @@ def test_status_passed_through(srv, status):
 
 def test_204_has_no_body(srv):
     with Conn(srv.port) as c:
-        c.request("GET", "/status?status=204%20No%20Content")
+        c.request("GET", "/status?status=204%20No%20Content&body=dropped&cl=7")
         r = c.read_response()
         assert r.status == 204
+        # RFC 9110 8.6: never a Content-Length in a 204.
+        assert r.header("content-length") is None, r
         c.request("GET", "/path/after204")
         assert c.read_response().body == b"/path/after204"
 
@@ -155,6 +175,20 @@ def test_interim_status_from_app_is_500(srv, status):
         assert r.status == 500, r
         c.request("GET", "/path/after1xx")
         assert c.read_response(timeout=5).body == b"/path/after1xx"
+
+
+@pytest.mark.parametrize("cl", [None, "1234"])
+def test_304_content_length_only_from_the_app(srv, cl):
+    """RFC 9110 8.6: a 304 may state only the length a 200 would have had,
+    which only the app knows: its value, else none (never 0)."""
+    path = "/status?status=304%20Not%20Modified&body=dropped" + ("&cl=" + cl if cl else "")
+    with Conn(srv.port) as c:
+        c.request("GET", path)
+        r = c.read_response()
+        assert r.status == 304
+        assert r.header("content-length") == cl, r
+        c.request("GET", "/path/after304")
+        assert c.read_response().body == b"/path/after304"
 
 
 # ---------------------------------------------------------------- limits

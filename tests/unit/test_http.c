@@ -209,6 +209,12 @@ static void test_response(void)
     CHECK(strstr(buf_ptr(&b), "\r\nContent-Length: 5\r\n\r\n") != NULL);
     CHECK(strstr(buf_ptr(&b), "Connection") == NULL);
     buf_reset(&b);
+    http_begin_head(&b, "204 No Content", 14);
+    http_end_head_without_length(&b, 1, 1);
+    buf_append(&b, "", 1);
+    CHECK(strstr(buf_ptr(&b), "Content-Length") == NULL);
+    CHECK(strstr(buf_ptr(&b), "\r\nConnection: keep-alive\r\n\r\n") != NULL);
+    buf_reset(&b);
     http_simple_response(&b, 404, 0, 0, 1);
     buf_append(&b, "", 1);
     CHECK(strncmp(buf_ptr(&b), "HTTP/1.1 404 Not Found\r\n", 24) == 0);

@@ -226,8 +226,18 @@ def page_status(environ, start_response):
     headers = [("Content-Type", "text/plain")]
     if "location" in q:
         headers.append(("Location", q["location"]))
+    if "cl" in q:
+        headers.append(("Content-Length", q["cl"]))
     start_response(status, headers)
     return [q.get("body", "").encode("utf-8")]
+
+
+def page_head_empty(environ, start_response):
+    """What WebOb and Werkzeug do for HEAD: the GET's headers, Content-Length
+    included, and an empty body."""
+    body = b"<p>" + b"head and get " * 40 + b"</p>"
+    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
 def page_precompressed(environ, start_response):
@@ -313,6 +323,7 @@ PAGES = {
     "set_event": page_set_event,
     "wrong_length": page_wrong_length,
     "precompressed": page_precompressed,
+    "head_empty": page_head_empty,
     "str_body": page_str_body,
     "no_start": page_no_start,
     "start_twice": page_start_twice,
