@@ -343,8 +343,9 @@ static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int has_e
     size_t ae_len, ua_len;
     const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
     const char *ua = http_request_header(&c->req, "user-agent", &ua_len);
-    /* RT6: App Engine compressed only when both headers mention gzip. */
-    return ae && ua && http_contains(ae, ae_len, "gzip", 0) &&
+    /* RT6: App Engine compressed only when both headers mention gzip; not
+     * for a client that lists it to refuse it (gzip;q=0). */
+    return ae && ua && http_accepts_coding(ae, ae_len, "gzip") &&
            http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(ctype, ctlen);
 }
 

@@ -408,6 +408,58 @@ int http_contains(const char *value, size_t len, const char *token, int substrin
     return 0;
 }
 
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* A qvalue (RFC 9110 12.4.2) of zero: "0", "0.", "0.0" ... "0.000". */
+static int qvalue_is_zero(const char *v, size_t n)
+{
+    if (n == 0 || v[0] != '0' || (n > 1 && v[1] != '.') || n > 5)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (v[i] != '0')
+            return 0;
+    return 1;
+}
+
+int http_accepts_coding(const char *value, size_t len, const char *coding)
+{
+    size_t clen = strlen(coding);
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && value[end] != ',')
+            end++;
+        /* One element: OWS coding OWS *( ";" OWS param OWS ) */
+        size_t p = i;
+        while (p < end && is_ows(value[p]))
+            p++;
+        size_t name = p;
+        while (p < end && value[p] != ';' && !is_ows(value[p]))
+            p++;
+        int match = p - name == clen && strncasecmp(value + name, coding, clen) == 0;
+        int refused = 0;
+        while (match && p < end) {
+            while (p < end && (is_ows(value[p]) || value[p] == ';'))
+                p++;
+            size_t param = p;
+            while (p < end && value[p] != ';')
+                p++;
+            size_t pend = p;
+            while (pend > param && is_ows(value[pend - 1]))
+                pend--;
+            if (pend - param >= 2 && (value[param] | 0x20) == 'q' && value[param + 1] == '=')
+                refused = qvalue_is_zero(value + param + 2, pend - param - 2);
+        }
+        if (match && !refused)
+            return 1;
+        i = end + 1;
+    }
+    return 0;
+}
+
 int http_begin_head(buf_t *out, const char *status, size_t status_len)
 {
     if (buf_append(out, "HTTP/1.1 ", 9) < 0 || buf_append(out, status, status_len) < 0 ||

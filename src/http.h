@@ -83,6 +83,9 @@ const char *http_date_now(void);
  * `token` (case-insensitive). Also used for substring checks of the
  * User-Agent when `substring` is set. */
 int http_contains(const char *value, size_t len, const char *token, int substring);
+/* 1 when an Accept-Encoding value lists coding (case-insensitive) without
+ * refusing it with q=0 (RFC 9110 12.5.3). */
+int http_accepts_coding(const char *value, size_t len, const char *coding);
 
 /* Response head: "HTTP/1.1 <status>\r\n", then headers. status is the whole
  * "200 OK" text. http_end_head adds Date, Server, Content-Length and the

@@ -49,6 +49,8 @@ def test_gzip_when_both_headers_say_gzip(srv, ct):
     ("text/html", "identity", GZIP_UA),     # only User-Agent says gzip
     ("text/html", None, None),              # neither header
     ("image/png", "gzip", GZIP_UA),         # not a compressible type
+    ("text/html", "gzip;q=0", GZIP_UA),     # gzip refused (RFC 9110 12.5.3)
+    ("text/html", "br, gzip ; q=0.000", GZIP_UA),
 ])
 def test_no_gzip(srv, ct, ae, ua):
     r = get(srv, "/bytes?n=20000&ct=" + ct, ae=ae, ua=ua)

@@ -183,6 +183,18 @@ static void test_helpers(void)
     CHECK(http_contains("deflate;q=1, GZIP;q=0.5", 23, "gzip", 0));
     CHECK(!http_contains("xgzip", 5, "gzip", 0));
     CHECK(http_contains("Mozilla (gzip)", 14, "gzip", 1));
+#define ACCEPTS(v) http_accepts_coding(v, strlen(v), "gzip")
+    CHECK(ACCEPTS("gzip"));
+    CHECK(ACCEPTS("deflate, GZIP;q=0.5"));
+    CHECK(ACCEPTS("br ,\tgzip ; q=1.000 ,deflate"));
+    CHECK(ACCEPTS("gzip;level=1;q=0.001"));
+    CHECK(!ACCEPTS("gzip;q=0"));
+    CHECK(!ACCEPTS("deflate, gzip ; Q=0.000"));
+    CHECK(!ACCEPTS("gzip;q=0., br"));
+    CHECK(!ACCEPTS("xgzip, gzipx, x-gzip2"));
+    CHECK(!ACCEPTS(""));
+    CHECK(!ACCEPTS("identity, *;q=0"));
+#undef ACCEPTS
 
     const char *path, *query;
     size_t pl, ql;
