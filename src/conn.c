@@ -336,9 +336,11 @@ static long long merge_app_length(long long prev, const char *v, size_t n)
     return prev >= 0 && prev != x ? -2 : x;
 }
 
-static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int has_encoding)
+/* keep: the app's body must go out as it is (it is encoded already, or
+ * a range of the unencoded one). */
+static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int keep)
 {
-    if (has_encoding || !ctype)
+    if (keep || !ctype)
         return 0;
     size_t ae_len, ua_len;
     const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
@@ -381,7 +383,7 @@ static void job_done(job_t *job, const job_result_t *res)
     const char *ctype = NULL, *name, *value;
     size_t ctlen = 0;
     uint32_t nlen, vlen;
-    int has_encoding = 0, bad = 0;
+    int keep_body = 0, bad = 0;
     long long app_len = -1;
     for (uint32_t i = 0; i < n_headers; i++) {
         if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
@@ -398,7 +400,10 @@ static void job_done(job_t *job, const job_result_t *res)
             ctype = value;
             ctlen = vlen;
         } else if (nlen == 16 && strncasecmp(name, "content-encoding", 16) == 0) {
-            has_encoding = 1;
+            keep_body = 1;
+        } else if (nlen == 13 && strncasecmp(name, "content-range", 13) == 0) {
+            /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
+            keep_body = 1;
         }
         http_add_header(out, name, nlen, value, vlen);
     }
@@ -412,7 +417,7 @@ static void job_done(job_t *job, const job_result_t *res)
     size_t body_len = res->body_len;
     buf_t gz = BUF_INIT;
     int no_body_status = code == 204 || code == 304;
-    if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, has_encoding) &&
+    if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, keep_body) &&
         gzip_compress(body, body_len, &gz) == 0) {
         body = buf_ptr(&gz);
         body_len = gz.len;
@@ -427,7 +432,7 @@ static void job_done(job_t *job, const job_result_t *res)
      * lengths; a GET it would gzip has a length nobody knows yet. */
     int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
     int empty_head = c->head_only && res->body_len == 0 && !no_body_status;
-    if (empty_head && app_len > 0 && want_gzip(c, ctype, ctlen, has_encoding)) {
+    if (empty_head && app_len > 0 && want_gzip(c, ctype, ctlen, keep_body)) {
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
         http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
         app_len = -1;

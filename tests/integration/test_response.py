@@ -93,6 +93,17 @@ def test_gzip_head_answered_with_empty_body(srv):
     assert n.body == b"/path/after"
 
 
+def test_partial_content_not_compressed(srv):
+    """Content-Range counts bytes of the unencoded body: a gzipped range
+    would not be the bytes it names."""
+    part = "gaelic range of a text body " * 20
+    r = get(srv, "/status?status=206%20Partial%20Content&range=bytes%20100-{}/9999&body={}"
+            .format(100 + len(part) - 1, part.replace(" ", "%20")), ae="gzip", ua=GZIP_UA)
+    assert r.status == 206
+    assert r.header("content-encoding") is None, r.headers
+    assert r.body == part.encode()
+
+
 def test_app_encoded_body_not_compressed_again(srv):
     r = get(srv, "/precompressed", ae="gzip", ua=GZIP_UA)
     assert r.status == 200

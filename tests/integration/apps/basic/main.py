@@ -228,6 +228,8 @@ def page_status(environ, start_response):
         headers.append(("Location", q["location"]))
     if "cl" in q:
         headers.append(("Content-Length", q["cl"]))
+    if "range" in q:
+        headers.append(("Content-Range", q["range"]))
     start_response(status, headers)
     return [q.get("body", "").encode("utf-8")]
 
