@@ -336,11 +336,78 @@ static long long merge_app_length(long long prev, const char *v, size_t n)
     return prev >= 0 && prev != x ? -2 : x;
 }
 
-/* keep: the app's body must go out as it is (it is encoded already, or
- * a range of the unencoded one). */
-static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int keep)
+/* What the app's headers say about how its body may be sent. */
+typedef struct {
+    const char *ctype;
+    size_t ctlen;
+    int keep_body;    /* Content-Encoding or Content-Range: sent as it is */
+    int varies_on_ae; /* a Vary that covers Accept-Encoding already */
+    long long length; /* its Content-Length, as merge_app_length */
+} app_head_t;
+
+static int is_header(const char *name, size_t nlen, const char *lower)
 {
-    if (keep || !ctype)
+    return strlen(lower) == nlen && strncasecmp(name, lower, nlen) == 0;
+}
+
+/* The first pass over the app's headers (the instance is not trusted:
+ * each is checked). -1 when one is invalid. */
+static int scan_app_headers(const job_result_t *res, app_head_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->length = -1;
+    ipc_reader_t r = res->headers;
+    for (uint32_t i = 0; i < res->n_headers; i++) {
+        const char *name, *value;
+        uint32_t nlen, vlen;
+        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0 ||
+            !http_header_valid(name, nlen, value, vlen))
+            return -1;
+        if (is_header(name, nlen, "content-length")) {
+            h->length = merge_app_length(h->length, value, vlen);
+        } else if (is_header(name, nlen, "content-type")) {
+            h->ctype = value;
+            h->ctlen = vlen;
+        } else if (is_header(name, nlen, "content-encoding") ||
+                   /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
+                   is_header(name, nlen, "content-range")) {
+            h->keep_body = 1;
+        } else if (is_header(name, nlen, "vary")) {
+            h->varies_on_ae |= http_contains(value, vlen, "accept-encoding", 0) ||
+                               http_contains(value, vlen, "*", 0);
+        }
+    }
+    return 0;
+}
+
+/* The second pass: the headers the server does not set itself. A gzipped
+ * body is another representation (RFC 9110 8.8.3): a strong ETag becomes
+ * weak, as nginx makes it, so that a range (If-Range) or a cache never
+ * mixes the bytes of the two. */
+static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped)
+{
+    ipc_reader_t r = res->headers;
+    for (uint32_t i = 0; i < res->n_headers; i++) {
+        const char *name, *value;
+        uint32_t nlen, vlen;
+        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
+            return;
+        if (app_header_dropped(name, nlen))
+            continue;
+        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
+            buf_t weak = BUF_INIT;
+            if (buf_append(&weak, "W/", 2) == 0 && buf_append(&weak, value, vlen) == 0)
+                http_add_header(out, name, nlen, buf_ptr(&weak), weak.len);
+            buf_free(&weak);
+            continue;
+        }
+        http_add_header(out, name, nlen, value, vlen);
+    }
+}
+
+static int want_gzip(const conn_t *c, const app_head_t *h)
+{
+    if (h->keep_body || !h->ctype)
         return 0;
     size_t ae_len, ua_len;
     const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
@@ -348,7 +415,7 @@ static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int keep)
     /* RT6: App Engine compressed only when both headers mention gzip; not
      * for a client that lists it to refuse it (gzip;q=0). */
     return ae && ua && http_accepts_coding(ae, ae_len, "gzip") &&
-           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(ctype, ctlen);
+           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(h->ctype, h->ctlen);
 }
 
 static void job_done(job_t *job, const job_result_t *res)
@@ -372,75 +439,50 @@ static void job_done(job_t *job, const job_result_t *res)
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
-    int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
-    if (!keep)
-        c->close_after = 1;
-    buf_t *out = &c->wbuf;
-    size_t mark = out->len;
-    http_begin_head(out, res->status, res->status_len);
-    ipc_reader_t r = res->headers;
-    uint32_t n_headers = res->n_headers;
-    const char *ctype = NULL, *name, *value;
-    size_t ctlen = 0;
-    uint32_t nlen, vlen;
-    int keep_body = 0, bad = 0;
-    long long app_len = -1;
-    for (uint32_t i = 0; i < n_headers; i++) {
-        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
-            break;
-        if (!http_header_valid(name, nlen, value, vlen)) {
-            bad = 1;
-            break;
-        }
-        if (nlen == 14 && strncasecmp(name, "content-length", 14) == 0)
-            app_len = merge_app_length(app_len, value, vlen);
-        if (app_header_dropped(name, nlen))
-            continue;
-        if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) {
-            ctype = value;
-            ctlen = vlen;
-        } else if (nlen == 16 && strncasecmp(name, "content-encoding", 16) == 0) {
-            keep_body = 1;
-        } else if (nlen == 13 && strncasecmp(name, "content-range", 13) == 0) {
-            /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
-            keep_body = 1;
-        }
-        http_add_header(out, name, nlen, value, vlen);
-    }
-    if (bad) {
-        out->len = mark;
+    app_head_t h;
+    if (scan_app_headers(res, &h) < 0) {
         log_error("%s: the app sent an invalid header", http_request_url(&c->req));
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
+    int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
+    if (!keep)
+        c->close_after = 1;
     const char *body = res->body;
     size_t body_len = res->body_len;
-    buf_t gz = BUF_INIT;
     int no_body_status = code == 204 || code == 304;
-    if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, keep_body) &&
-        gzip_compress(body, body_len, &gz) == 0) {
-        body = buf_ptr(&gz);
-        body_len = gz.len;
+    /* A HEAD the app answered with an empty body (WebOb and Werkzeug do):
+     * its headers, Content-Length included, are the GET's. */
+    int empty_head = c->head_only && body_len == 0 && !no_body_status;
+    buf_t gz = BUF_INIT;
+    int gzipped = 0;
+    if (!no_body_status && (body_len > 0 || (empty_head && h.length > 0)) && want_gzip(c, &h)) {
+        if (body_len == 0) {
+            gzipped = 1; /* as the GET would be, its length unknown */
+            h.length = -1;
+        } else if (gzip_compress(body, body_len, &gz) == 0) {
+            gzipped = 1;
+            body = buf_ptr(&gz);
+            body_len = gz.len;
+        }
+    }
+    buf_t *out = &c->wbuf;
+    http_begin_head(out, res->status, res->status_len);
+    copy_app_headers(out, res, gzipped);
+    if (gzipped) {
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
-        http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
+        if (!h.varies_on_ae)
+            http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
     }
     if (no_body_status)
         body_len = 0;
     /* RFC 9110 8.6: a 204 has no Content-Length, and a 304 only the length
-     * a 200 would have had; a HEAD the app answered with an empty body
-     * (WebOb and Werkzeug do) has the GET body's. Only the app knows those
-     * lengths; a GET it would gzip has a length nobody knows yet. */
+     * a 200 would have had, like an empty HEAD: only the app knows it. */
     int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
-    int empty_head = c->head_only && res->body_len == 0 && !no_body_status;
-    if (empty_head && app_len > 0 && want_gzip(c, ctype, ctlen, keep_body)) {
-        http_add_header(out, "Content-Encoding", 16, "gzip", 4);
-        http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
-        app_len = -1;
-    }
-    if (code == 204 || ((code == 304 || empty_head) && app_len < 0))
+    if (code == 204 || ((code == 304 || empty_head) && h.length < 0))
         http_end_head_without_length(out, keep, http10);
     else
-        http_end_head(out, code == 304 || empty_head ? (size_t)app_len : body_len, keep, http10);
+        http_end_head(out, code == 304 || empty_head ? (size_t)h.length : body_len, keep, http10);
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import Conn, app_path, http_request
+from harness import Conn, app_path, http_request, quote
 
 GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
 PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
@@ -102,6 +102,26 @@ def test_partial_content_not_compressed(srv):
     assert r.status == 206
     assert r.header("content-encoding") is None, r.headers
     assert r.body == part.encode()
+
+
+@pytest.mark.parametrize("etag,vary", [('"v1"', None), ('W/"v1"', "Cookie"),
+                                       ('"v1"', "accept-encoding, Cookie")])
+def test_gzip_etag_weakened_and_vary_once(srv, etag, vary):
+    """The gzipped body is another representation (RFC 9110 8.8.3): a strong
+    ETag becomes weak, so If-Range never joins bytes of the two; Vary names
+    Accept-Encoding once, beside what the app's Vary says."""
+    path = "/status?body=" + "compressible%20" * 50 + "&etag=" + quote(etag)
+    if vary:
+        path += "&vary=" + quote(vary)
+    plain = get(srv, path)
+    assert (plain.header("content-encoding"), plain.header("etag")) == (None, etag)
+    r = get(srv, path, ae="gzip", ua=GZIP_UA)
+    assert r.header("content-encoding") == "gzip"
+    assert r.header("etag") == 'W/"v1"'
+    varies = [v.strip().lower() for h in r.header_all("vary") for v in h.split(",")]
+    assert varies.count("accept-encoding") == 1, r.headers
+    if vary:
+        assert "cookie" in varies
 
 
 def test_app_encoded_body_not_compressed_again(srv):

@@ -230,6 +230,10 @@ def page_status(environ, start_response):
         headers.append(("Content-Length", q["cl"]))
     if "range" in q:
         headers.append(("Content-Range", q["range"]))
+    if "etag" in q:
+        headers.append(("ETag", q["etag"]))
+    if "vary" in q:
+        headers.append(("Vary", q["vary"]))
     start_response(status, headers)
     return [q.get("body", "").encode("utf-8")]
 
