@@ -450,7 +450,8 @@ static void job_done(job_t *job, const job_result_t *res)
         c->close_after = 1;
     const char *body = res->body;
     size_t body_len = res->body_len;
-    int no_body_status = code == 204 || code == 304;
+    /* RFC 9110 15.3.6: no content in a 205 either; it says Content-Length: 0. */
+    int no_body_status = code == 204 || code == 205 || code == 304;
     /* A HEAD the app answered with an empty body (WebOb and Werkzeug do):
      * its headers, Content-Length included, are the GET's. */
     int empty_head = c->head_only && body_len == 0 && !no_body_status;

@@ -210,6 +210,16 @@ def test_interim_status_from_app_is_500(srv, status):
         assert c.read_response(timeout=5).body == b"/path/after1xx"
 
 
+def test_205_has_empty_body(srv):
+    """RFC 9110 15.3.6: no content in a 205, and Content-Length: 0 says so."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=205%20Reset%20Content&body=dropped")
+        r = c.read_response()
+        assert (r.status, r.header("content-length"), r.body) == (205, "0", b""), r
+        c.request("GET", "/path/after205")
+        assert c.read_response().body == b"/path/after205"
+
+
 @pytest.mark.parametrize("cl", [None, "1234"])
 def test_304_content_length_only_from_the_app(srv, cl):
     """RFC 9110 8.6: a 304 may state only the length a 200 would have had,
