@@ -527,9 +527,12 @@ int http_header_valid(const char *name, size_t nlen, const char *value, size_t v
     for (size_t i = 0; i < nlen; i++)
         if (!name[i] || !is_tchar((unsigned char)name[i]))
             return 0;
-    for (size_t i = 0; i < vlen; i++)
-        if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+    /* RFC 9110 5.5: no control character but HTAB (obs-text is fine). */
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
             return 0;
+    }
     return 1;
 }
 

@@ -179,6 +179,9 @@ static void test_helpers(void)
     CHECK(http_header_valid("X-A", 3, "v", 1));
     CHECK(!http_header_valid("X A", 3, "v", 1));
     CHECK(!http_header_valid("X-A", 3, "a\r\nb", 4));
+    CHECK(!http_header_valid("X-A", 3, "a\x01b", 3));
+    CHECK(!http_header_valid("X-A", 3, "a\x7f", 2));
+    CHECK(http_header_valid("X-A", 3, "a\tb \xe9", 5));
     CHECK(http_contains("gzip, deflate", 13, "gzip", 0));
     CHECK(http_contains("deflate;q=1, GZIP;q=0.5", 23, "gzip", 0));
     CHECK(!http_contains("xgzip", 5, "gzip", 0));

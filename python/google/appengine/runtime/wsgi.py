@@ -112,7 +112,7 @@ def run(app, environ, max_size):
     """Calls app(environ, start_response) and returns (status, headers,
     body). Exceptions from the app propagate; so does ResponseTooLarge once
     the body would exceed max_size bytes."""
-    status = headers = None
+    status = headers = checked = None
     body_started = False
     chunks = []
     size = 0
@@ -130,7 +130,7 @@ def run(app, environ, max_size):
         chunks.append(data)
 
     def start_response(new_status, new_headers, exc_info=None):
-        nonlocal status, headers
+        nonlocal status, headers, checked
         if exc_info is not None:
             try:
                 if body_started:
@@ -142,7 +142,7 @@ def run(app, environ, max_size):
             raise AssertionError("start_response() called again without exc_info")
         check_status(new_status)
         check_headers(new_headers)
-        status, headers = new_status, new_headers
+        status, headers, checked = new_status, new_headers, list(new_headers)
         return write
 
     result = app(environ, start_response)
@@ -166,6 +166,10 @@ def run(app, environ, max_size):
             close()
     if status is None:
         raise AssertionError("the application returned without calling start_response()")
+    if headers != checked:
+        # The app changed the list after start_response: what is sent is
+        # what is in it now, so that is what must pass.
+        check_headers(headers)
     if len(chunks) == 1:
         return status, headers, chunks[0]
     return status, headers, b"".join(chunks)

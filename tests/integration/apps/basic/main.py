@@ -274,6 +274,15 @@ def page_bad_status(environ, start_response):
     return [b"bad status"]
 
 
+def page_late_header(environ, start_response):
+    """Adds a header to the list after start_response has checked it: a
+    valid one (?v=...) or one with a control character."""
+    headers = [("Content-Type", "text/plain")]
+    start_response("200 OK", headers)
+    headers.append(("X-Late", _query(environ).get("v", "a\x01b")))
+    return [b"late header"]
+
+
 def page_wrong_length(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "100")])
     return [b"ten bytes!"]  # not 100
@@ -328,6 +337,7 @@ PAGES = {
     "waiting": page_waiting,
     "set_event": page_set_event,
     "wrong_length": page_wrong_length,
+    "late_header": page_late_header,
     "precompressed": page_precompressed,
     "head_empty": page_head_empty,
     "str_body": page_str_body,
