@@ -321,16 +321,101 @@ static int app_header_dropped(const char *n, size_t len)
     return 0;
 }
 
-static int want_gzip(const conn_t *c, const char *ctype, size_t ctlen, int has_encoding)
+/* Folds one Content-Length value of the app into prev: -1 none yet, -2
+ * invalid or contradicted, else the length. */
+static long long merge_app_length(long long prev, const char *v, size_t n)
 {
-    if (has_encoding || !ctype)
+    if (prev == -2 || n == 0 || n > 15)
+        return -2;
+    long long x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -2;
+        x = x * 10 + (v[i] - '0');
+    }
+    return prev >= 0 && prev != x ? -2 : x;
+}
+
+/* What the app's headers say about how its body may be sent. */
+typedef struct {
+    const char *ctype;
+    size_t ctlen;
+    int keep_body;    /* Content-Encoding or Content-Range: sent as it is */
+    int varies_on_ae; /* a Vary that covers Accept-Encoding already */
+    long long length; /* its Content-Length, as merge_app_length */
+} app_head_t;
+
+static int is_header(const char *name, size_t nlen, const char *lower)
+{
+    return strlen(lower) == nlen && strncasecmp(name, lower, nlen) == 0;
+}
+
+/* The first pass over the app's headers (the instance is not trusted:
+ * each is checked). -1 when one is invalid. */
+static int scan_app_headers(const job_result_t *res, app_head_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->length = -1;
+    ipc_reader_t r = res->headers;
+    for (uint32_t i = 0; i < res->n_headers; i++) {
+        const char *name, *value;
+        uint32_t nlen, vlen;
+        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0 ||
+            !http_header_valid(name, nlen, value, vlen))
+            return -1;
+        if (is_header(name, nlen, "content-length")) {
+            h->length = merge_app_length(h->length, value, vlen);
+        } else if (is_header(name, nlen, "content-type")) {
+            h->ctype = value;
+            h->ctlen = vlen;
+        } else if (is_header(name, nlen, "content-encoding") ||
+                   /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
+                   is_header(name, nlen, "content-range")) {
+            h->keep_body = 1;
+        } else if (is_header(name, nlen, "vary")) {
+            h->varies_on_ae |= http_contains(value, vlen, "accept-encoding", 0) ||
+                               http_contains(value, vlen, "*", 0);
+        }
+    }
+    return 0;
+}
+
+/* The second pass: the headers the server does not set itself. A gzipped
+ * body is another representation (RFC 9110 8.8.3): a strong ETag becomes
+ * weak, as nginx makes it, so that a range (If-Range) or a cache never
+ * mixes the bytes of the two. */
+static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped)
+{
+    ipc_reader_t r = res->headers;
+    for (uint32_t i = 0; i < res->n_headers; i++) {
+        const char *name, *value;
+        uint32_t nlen, vlen;
+        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
+            return;
+        if (app_header_dropped(name, nlen))
+            continue;
+        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
+            buf_t weak = BUF_INIT;
+            if (buf_append(&weak, "W/", 2) == 0 && buf_append(&weak, value, vlen) == 0)
+                http_add_header(out, name, nlen, buf_ptr(&weak), weak.len);
+            buf_free(&weak);
+            continue;
+        }
+        http_add_header(out, name, nlen, value, vlen);
+    }
+}
+
+static int want_gzip(const conn_t *c, const app_head_t *h)
+{
+    if (h->keep_body || !h->ctype)
         return 0;
     size_t ae_len, ua_len;
     const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
     const char *ua = http_request_header(&c->req, "user-agent", &ua_len);
-    /* RT6: App Engine compressed only when both headers mention gzip. */
-    return ae && ua && http_contains(ae, ae_len, "gzip", 0) &&
-           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(ctype, ctlen);
+    /* RT6: App Engine compressed only when both headers mention gzip; not
+     * for a client that lists it to refuse it (gzip;q=0). */
+    return ae && ua && http_accepts_coding(ae, ae_len, "gzip") &&
+           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(h->ctype, h->ctlen);
 }
 
 static void job_done(job_t *job, const job_result_t *res)
@@ -347,60 +432,58 @@ static void job_done(job_t *job, const job_result_t *res)
         return;
     }
     int code;
-    if (!http_status_valid(res->status, res->status_len, &code)) {
+    /* A 1xx is interim (RFC 9110 15.2): as the answer, the client would
+     * wait for another one, or after 101 stop speaking HTTP. */
+    if (!http_status_valid(res->status, res->status_len, &code) || code < 200) {
         log_error("%s: invalid status line from the app", http_request_url(&c->req));
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
+        return;
+    }
+    app_head_t h;
+    if (scan_app_headers(res, &h) < 0) {
+        log_error("%s: the app sent an invalid header", http_request_url(&c->req));
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
     int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
     if (!keep)
         c->close_after = 1;
-    buf_t *out = &c->wbuf;
-    size_t mark = out->len;
-    http_begin_head(out, res->status, res->status_len);
-    ipc_reader_t r = res->headers;
-    uint32_t n_headers = res->n_headers;
-    const char *ctype = NULL, *name, *value;
-    size_t ctlen = 0;
-    uint32_t nlen, vlen;
-    int has_encoding = 0, bad = 0;
-    for (uint32_t i = 0; i < n_headers; i++) {
-        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
-            break;
-        if (!http_header_valid(name, nlen, value, vlen)) {
-            bad = 1;
-            break;
-        }
-        if (app_header_dropped(name, nlen))
-            continue;
-        if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) {
-            ctype = value;
-            ctlen = vlen;
-        } else if (nlen == 16 && strncasecmp(name, "content-encoding", 16) == 0) {
-            has_encoding = 1;
-        }
-        http_add_header(out, name, nlen, value, vlen);
-    }
-    if (bad) {
-        out->len = mark;
-        log_error("%s: the app sent an invalid header", http_request_url(&c->req));
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
-        return;
-    }
     const char *body = res->body;
     size_t body_len = res->body_len;
+    /* RFC 9110 15.3.6: no content in a 205 either; it says Content-Length: 0. */
+    int no_body_status = code == 204 || code == 205 || code == 304;
+    /* A HEAD the app answered with an empty body (WebOb and Werkzeug do):
+     * its headers, Content-Length included, are the GET's. */
+    int empty_head = c->head_only && body_len == 0 && !no_body_status;
     buf_t gz = BUF_INIT;
-    int no_body_status = code == 204 || code == 304 || code < 200;
-    if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, has_encoding) &&
-        gzip_compress(body, body_len, &gz) == 0) {
-        body = buf_ptr(&gz);
-        body_len = gz.len;
+    int gzipped = 0;
+    if (!no_body_status && (body_len > 0 || (empty_head && h.length > 0)) && want_gzip(c, &h)) {
+        if (body_len == 0) {
+            gzipped = 1; /* as the GET would be, its length unknown */
+            h.length = -1;
+        } else if (gzip_compress(body, body_len, &gz) == 0) {
+            gzipped = 1;
+            body = buf_ptr(&gz);
+            body_len = gz.len;
+        }
+    }
+    buf_t *out = &c->wbuf;
+    http_begin_head(out, res->status, res->status_len);
+    copy_app_headers(out, res, gzipped);
+    if (gzipped) {
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
-        http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
+        if (!h.varies_on_ae)
+            http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
     }
     if (no_body_status)
         body_len = 0;
-    http_end_head(out, body_len, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+    /* RFC 9110 8.6: a 204 has no Content-Length, and a 304 only the length
+     * a 200 would have had, like an empty HEAD: only the app knows it. */
+    int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
+    if (code == 204 || ((code == 304 || empty_head) && h.length < 0))
+        http_end_head_without_length(out, keep, http10);
+    else
+        http_end_head(out, code == 304 || empty_head ? (size_t)h.length : body_len, keep, http10);
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);

@@ -438,6 +438,58 @@ int http_contains(const char *value, size_t len, const char *token, int substrin
     return 0;
 }
 
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* A qvalue (RFC 9110 12.4.2) of zero: "0", "0.", "0.0" ... "0.000". */
+static int qvalue_is_zero(const char *v, size_t n)
+{
+    if (n == 0 || v[0] != '0' || (n > 1 && v[1] != '.') || n > 5)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (v[i] != '0')
+            return 0;
+    return 1;
+}
+
+int http_accepts_coding(const char *value, size_t len, const char *coding)
+{
+    size_t clen = strlen(coding);
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && value[end] != ',')
+            end++;
+        /* One element: OWS coding OWS *( ";" OWS param OWS ) */
+        size_t p = i;
+        while (p < end && is_ows(value[p]))
+            p++;
+        size_t name = p;
+        while (p < end && value[p] != ';' && !is_ows(value[p]))
+            p++;
+        int match = p - name == clen && strncasecmp(value + name, coding, clen) == 0;
+        int refused = 0;
+        while (match && p < end) {
+            while (p < end && (is_ows(value[p]) || value[p] == ';'))
+                p++;
+            size_t param = p;
+            while (p < end && value[p] != ';')
+                p++;
+            size_t pend = p;
+            while (pend > param && is_ows(value[pend - 1]))
+                pend--;
+            if (pend - param >= 2 && (value[param] | 0x20) == 'q' && value[param + 1] == '=')
+                refused = qvalue_is_zero(value + param + 2, pend - param - 2);
+        }
+        if (match && !refused)
+            return 1;
+        i = end + 1;
+    }
+    return 0;
+}
+
 int http_begin_head(buf_t *out, const char *status, size_t status_len)
 {
     if (buf_append(out, "HTTP/1.1 ", 9) < 0 || buf_append(out, status, status_len) < 0 ||
@@ -457,13 +509,22 @@ int http_add_header(buf_t *out, const char *name, size_t nlen, const char *value
     return 0;
 }
 
+static const char *connection_line(int keep_alive, int http10)
+{
+    return keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
+}
+
 int http_end_head(buf_t *out, size_t content_length, int keep_alive, int http10)
 {
-    const char *conn =
-        keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
     return buf_printf(
         out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
-        http_date_now(), content_length, conn);
+        http_date_now(), content_length, connection_line(keep_alive, http10));
+}
+
+int http_end_head_without_length(buf_t *out, int keep_alive, int http10)
+{
+    return buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\n%s\r\n",
+                      http_date_now(), connection_line(keep_alive, http10));
 }
 
 int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int head_only)
@@ -496,9 +557,12 @@ int http_header_valid(const char *name, size_t nlen, const char *value, size_t v
     for (size_t i = 0; i < nlen; i++)
         if (!name[i] || !is_tchar((unsigned char)name[i]))
             return 0;
-    for (size_t i = 0; i < vlen; i++)
-        if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+    /* RFC 9110 5.5: no control character but HTAB (obs-text is fine). */
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
             return 0;
+    }
     return 1;
 }
 

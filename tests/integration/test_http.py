@@ -223,6 +223,16 @@ def test_head_without_app_content_length(srv):
     assert n.body == b"/path/next"
 
 
+def test_head_answered_with_empty_body_keeps_app_content_length(srv):
+    """WebOb and Werkzeug answer HEAD with the GET's Content-Length and no
+    body: that length is the GET body's, not 0."""
+    g, h, n = get_head_next(srv, "/head_empty")
+    assert g.status == 200 and len(g.body) == int(g.header("content-length")) > 0
+    assert h.status == 200
+    assert h.header("content-length") == g.header("content-length")
+    assert n.body == b"/path/next"
+
+
 def test_many_small_headers_under_limit(srv):
     hdrs = [("X-N%02d" % i, "v") for i in range(60)]
     r = http_request(srv.port, "GET", "/path/h", hdrs)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import Conn, app_path, http_request
+from harness import Conn, app_path, http_request, quote
 
 GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
 PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
@@ -49,6 +49,8 @@ def test_gzip_when_both_headers_say_gzip(srv, ct):
     ("text/html", "identity", GZIP_UA),     # only User-Agent says gzip
     ("text/html", None, None),              # neither header
     ("image/png", "gzip", GZIP_UA),         # not a compressible type
+    ("text/html", "gzip;q=0", GZIP_UA),     # gzip refused (RFC 9110 12.5.3)
+    ("text/html", "br, gzip ; q=0.000", GZIP_UA),
 ])
 def test_no_gzip(srv, ct, ae, ua):
     r = get(srv, "/bytes?n=20000&ct=" + ct, ae=ae, ua=ua)
@@ -71,6 +73,55 @@ def test_gzip_head_matches_get(srv):
     assert h.header("content-encoding") == "gzip"
     assert h.header("content-length") == g.header("content-length")
     assert n.body == b"/path/after"
+
+
+def test_gzip_head_answered_with_empty_body(srv):
+    """A HEAD the app answers without its body, as WebOb and Werkzeug do:
+    the GET is gzipped, so HEAD says gzip too, and has no Content-Length
+    (the app's is the uncompressed one; the compressed one is unknown)."""
+    hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
+    with Conn(srv.port) as c:
+        c.request("GET", "/head_empty", hdrs)
+        g = c.read_response()
+        c.request("HEAD", "/head_empty", hdrs)
+        h = c.read_response(head=True)
+        c.request("GET", "/path/after")
+        n = c.read_response()
+    assert g.header("content-encoding") == "gzip"
+    assert (h.status, h.header("content-encoding")) == (200, "gzip"), h
+    assert h.header("content-length") is None, h
+    assert n.body == b"/path/after"
+
+
+def test_partial_content_not_compressed(srv):
+    """Content-Range counts bytes of the unencoded body: a gzipped range
+    would not be the bytes it names."""
+    part = "gaelic range of a text body " * 20
+    r = get(srv, "/status?status=206%20Partial%20Content&range=bytes%20100-{}/9999&body={}"
+            .format(100 + len(part) - 1, part.replace(" ", "%20")), ae="gzip", ua=GZIP_UA)
+    assert r.status == 206
+    assert r.header("content-encoding") is None, r.headers
+    assert r.body == part.encode()
+
+
+@pytest.mark.parametrize("etag,vary", [('"v1"', None), ('W/"v1"', "Cookie"),
+                                       ('"v1"', "accept-encoding, Cookie")])
+def test_gzip_etag_weakened_and_vary_once(srv, etag, vary):
+    """The gzipped body is another representation (RFC 9110 8.8.3): a strong
+    ETag becomes weak, so If-Range never joins bytes of the two; Vary names
+    Accept-Encoding once, beside what the app's Vary says."""
+    path = "/status?body=" + "compressible%20" * 50 + "&etag=" + quote(etag)
+    if vary:
+        path += "&vary=" + quote(vary)
+    plain = get(srv, path)
+    assert (plain.header("content-encoding"), plain.header("etag")) == (None, etag)
+    r = get(srv, path, ae="gzip", ua=GZIP_UA)
+    assert r.header("content-encoding") == "gzip"
+    assert r.header("etag") == 'W/"v1"'
+    varies = [v.strip().lower() for h in r.header_all("vary") for v in h.split(",")]
+    assert varies.count("accept-encoding") == 1, r.headers
+    if vary:
+        assert "cookie" in varies
 
 
 def test_app_encoded_body_not_compressed_again(srv):
@@ -138,11 +189,49 @@ def test_status_passed_through(srv, status):
 
 def test_204_has_no_body(srv):
     with Conn(srv.port) as c:
-        c.request("GET", "/status?status=204%20No%20Content")
+        c.request("GET", "/status?status=204%20No%20Content&body=dropped&cl=7")
         r = c.read_response()
         assert r.status == 204
+        # RFC 9110 8.6: never a Content-Length in a 204.
+        assert r.header("content-length") is None, r
         c.request("GET", "/path/after204")
         assert c.read_response().body == b"/path/after204"
+
+
+@pytest.mark.parametrize("status", ["100 Continue", "101 Switching Protocols", "103 Early Hints"])
+def test_interim_status_from_app_is_500(srv, status):
+    """A 1xx cannot be the answer (RFC 9110 15.2): the client would wait for
+    the final response, or after 101 stop speaking HTTP."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=" + status.replace(" ", "%20"))
+        r = c.read_response(timeout=5)
+        assert r.status == 500, r
+        c.request("GET", "/path/after1xx")
+        assert c.read_response(timeout=5).body == b"/path/after1xx"
+
+
+def test_205_has_empty_body(srv):
+    """RFC 9110 15.3.6: no content in a 205, and Content-Length: 0 says so."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=205%20Reset%20Content&body=dropped")
+        r = c.read_response()
+        assert (r.status, r.header("content-length"), r.body) == (205, "0", b""), r
+        c.request("GET", "/path/after205")
+        assert c.read_response().body == b"/path/after205"
+
+
+@pytest.mark.parametrize("cl", [None, "1234"])
+def test_304_content_length_only_from_the_app(srv, cl):
+    """RFC 9110 8.6: a 304 may state only the length a 200 would have had,
+    which only the app knows: its value, else none (never 0)."""
+    path = "/status?status=304%20Not%20Modified&body=dropped" + ("&cl=" + cl if cl else "")
+    with Conn(srv.port) as c:
+        c.request("GET", path)
+        r = c.read_response()
+        assert r.status == 304
+        assert r.header("content-length") == cl, r
+        c.request("GET", "/path/after304")
+        assert c.read_response().body == b"/path/after304"
 
 
 # ---------------------------------------------------------------- limits

@@ -235,6 +235,17 @@ def test_statuses_and_headers_checked_on_every_response(srv):
         assert r.status == want, (query, r)
 
 
+def test_headers_changed_after_start_response_are_checked(srv):
+    """The list is the app's: what it holds at the end is what is sent, so
+    a header added after start_response is checked too."""
+    r = http_request(srv.port, "GET", "/late_header?v=fine")
+    assert (r.status, r.header("x-late"), r.body) == (200, "fine", b"late header"), r
+    for v in ("a%01b", "a%7Fb", "a%0D%0AX-Injected:%201"):
+        r = http_request(srv.port, "GET", "/late_header?v=" + v)
+        assert r.status == 500, (v, r)
+        assert r.header("x-late") is None and r.header("x-injected") is None, r
+
+
 @pytest.mark.parametrize("page", ["str_body", "no_start", "start_twice", "bad_status"])
 def test_app_breaking_pep3333_gets_500(srv, page):
     before = srv.get_json("/counter")

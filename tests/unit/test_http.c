@@ -192,10 +192,25 @@ static void test_helpers(void)
     CHECK(http_header_valid("X-A", 3, "v", 1));
     CHECK(!http_header_valid("X A", 3, "v", 1));
     CHECK(!http_header_valid("X-A", 3, "a\r\nb", 4));
+    CHECK(!http_header_valid("X-A", 3, "a\x01b", 3));
+    CHECK(!http_header_valid("X-A", 3, "a\x7f", 2));
+    CHECK(http_header_valid("X-A", 3, "a\tb \xe9", 5));
     CHECK(http_contains("gzip, deflate", 13, "gzip", 0));
     CHECK(http_contains("deflate;q=1, GZIP;q=0.5", 23, "gzip", 0));
     CHECK(!http_contains("xgzip", 5, "gzip", 0));
     CHECK(http_contains("Mozilla (gzip)", 14, "gzip", 1));
+#define ACCEPTS(v) http_accepts_coding(v, strlen(v), "gzip")
+    CHECK(ACCEPTS("gzip"));
+    CHECK(ACCEPTS("deflate, GZIP;q=0.5"));
+    CHECK(ACCEPTS("br ,\tgzip ; q=1.000 ,deflate"));
+    CHECK(ACCEPTS("gzip;level=1;q=0.001"));
+    CHECK(!ACCEPTS("gzip;q=0"));
+    CHECK(!ACCEPTS("deflate, gzip ; Q=0.000"));
+    CHECK(!ACCEPTS("gzip;q=0., br"));
+    CHECK(!ACCEPTS("xgzip, gzipx, x-gzip2"));
+    CHECK(!ACCEPTS(""));
+    CHECK(!ACCEPTS("identity, *;q=0"));
+#undef ACCEPTS
 
     const char *path, *query;
     size_t pl, ql;
@@ -221,6 +236,12 @@ static void test_response(void)
     CHECK(strncmp(buf_ptr(&b), "HTTP/1.1 201 Created\r\nX-A: 1\r\nDate: ", 36) == 0);
     CHECK(strstr(buf_ptr(&b), "\r\nContent-Length: 5\r\n\r\n") != NULL);
     CHECK(strstr(buf_ptr(&b), "Connection") == NULL);
+    buf_reset(&b);
+    http_begin_head(&b, "204 No Content", 14);
+    http_end_head_without_length(&b, 1, 1);
+    buf_append(&b, "", 1);
+    CHECK(strstr(buf_ptr(&b), "Content-Length") == NULL);
+    CHECK(strstr(buf_ptr(&b), "\r\nConnection: keep-alive\r\n\r\n") != NULL);
     buf_reset(&b);
     http_simple_response(&b, 404, 0, 0, 1);
     buf_append(&b, "", 1);

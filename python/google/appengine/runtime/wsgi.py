@@ -32,9 +32,11 @@ def has_control(value, allow_tab=True):
 
 
 def _valid_status(status):
-    """3 digits (the first not 0), a space and a reason phrase without
-    control characters."""
-    return (len(status) > 4 and status[0] in _DIGITS and status[0] != "0"
+    """3 digits (the first not 0 or 1), a space and a reason phrase without
+    control characters. A 1xx is an interim response (RFC 9110 15.2): sent
+    as the answer, the client would wait for another (or, after 101, stop
+    speaking HTTP)."""
+    return (len(status) > 4 and status[0] in _DIGITS and status[0] not in "01"
             and status[1] in _DIGITS and status[2] in _DIGITS and status[3] == " "
             and not has_control(status[4:], allow_tab=False))
 _HOP_BY_HOP = frozenset((
@@ -80,7 +82,7 @@ def check_status(status):
         return
     if not _valid_status(status):
         raise ValueError(
-            "status must be a 3-digit code, a space and a reason phrase: %r" % status)
+            "status must be a 3-digit code from 200, a space and a reason phrase: %r" % status)
     _check_latin1(status, "status")
     _remember(_valid_statuses, status, len(status))
 
@@ -110,7 +112,7 @@ def run(app, environ, max_size):
     """Calls app(environ, start_response) and returns (status, headers,
     body). Exceptions from the app propagate; so does ResponseTooLarge once
     the body would exceed max_size bytes."""
-    status = headers = None
+    status = headers = checked = None
     body_started = False
     chunks = []
     size = 0
@@ -128,7 +130,7 @@ def run(app, environ, max_size):
         chunks.append(data)
 
     def start_response(new_status, new_headers, exc_info=None):
-        nonlocal status, headers
+        nonlocal status, headers, checked
         if exc_info is not None:
             try:
                 if body_started:
@@ -140,7 +142,7 @@ def run(app, environ, max_size):
             raise AssertionError("start_response() called again without exc_info")
         check_status(new_status)
         check_headers(new_headers)
-        status, headers = new_status, new_headers
+        status, headers, checked = new_status, new_headers, list(new_headers)
         return write
 
     result = app(environ, start_response)
@@ -164,6 +166,10 @@ def run(app, environ, max_size):
             close()
     if status is None:
         raise AssertionError("the application returned without calling start_response()")
+    if headers != checked:
+        # The app changed the list after start_response: what is sent is
+        # what is in it now, so that is what must pass.
+        check_headers(headers)
     if len(chunks) == 1:
         return status, headers, chunks[0]
     return status, headers, b"".join(chunks)

@@ -226,8 +226,24 @@ def page_status(environ, start_response):
     headers = [("Content-Type", "text/plain")]
     if "location" in q:
         headers.append(("Location", q["location"]))
+    if "cl" in q:
+        headers.append(("Content-Length", q["cl"]))
+    if "range" in q:
+        headers.append(("Content-Range", q["range"]))
+    if "etag" in q:
+        headers.append(("ETag", q["etag"]))
+    if "vary" in q:
+        headers.append(("Vary", q["vary"]))
     start_response(status, headers)
     return [q.get("body", "").encode("utf-8")]
+
+
+def page_head_empty(environ, start_response):
+    """What WebOb and Werkzeug do for HEAD: the GET's headers, Content-Length
+    included, and an empty body."""
+    body = b"<p>" + b"head and get " * 40 + b"</p>"
+    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
 def page_precompressed(environ, start_response):
@@ -256,6 +272,15 @@ def page_start_twice(environ, start_response):
 def page_bad_status(environ, start_response):
     start_response("OK", TEXT)
     return [b"bad status"]
+
+
+def page_late_header(environ, start_response):
+    """Adds a header to the list after start_response has checked it: a
+    valid one (?v=...) or one with a control character."""
+    headers = [("Content-Type", "text/plain")]
+    start_response("200 OK", headers)
+    headers.append(("X-Late", _query(environ).get("v", "a\x01b")))
+    return [b"late header"]
 
 
 def page_wrong_length(environ, start_response):
@@ -312,7 +337,9 @@ PAGES = {
     "waiting": page_waiting,
     "set_event": page_set_event,
     "wrong_length": page_wrong_length,
+    "late_header": page_late_header,
     "precompressed": page_precompressed,
+    "head_empty": page_head_empty,
     "str_body": page_str_body,
     "no_start": page_no_start,
     "start_twice": page_start_twice,
