@@ -830,9 +830,25 @@ static char *join_path(const char *dir, const char *name)
 
 int config_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: opening a FIFO named app.yaml must not wait for a writer
+     * (it is refused below); a regular file's reads ignore the flag. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     buf_t b = BUF_INIT;
@@ -875,7 +891,10 @@ static char *find_app_yaml(const char *app_dir, const char **name, char *err, si
             snprintf(err, errlen, "%s: out of memory", app_dir);
             return NULL;
         }
-        if (access(path, F_OK) == 0) {
+        /* lstat: a dangling or looping symlink is found here and its
+         * error reported when it is read, not as "no app.yaml". */
+        struct stat st;
+        if (lstat(path, &st) == 0) {
             *name = names[i];
             return path;
         }

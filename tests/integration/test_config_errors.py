@@ -105,6 +105,26 @@ def test_missing_app_yaml_is_refused(tmp_path):
     assert "serving" not in r.stdout
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink_loop"])
+def test_app_yaml_that_is_not_a_file_is_refused(tmp_path, kind):
+    """A FIFO named app.yaml is refused at once (opening it used to wait for
+    a writer forever); a folder or a symlink loop names its own problem."""
+    d = tmp_path / "app"
+    d.mkdir()
+    (d / "main.py").write_text(MAIN_PY)
+    if kind == "fifo":
+        os.mkfifo(d / "app.yaml")
+    elif kind == "folder":
+        (d / "app.yaml").mkdir()
+    else:
+        os.symlink("app.yaml", d / "app.yaml")
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage", timeout=10)
+    assert r.returncode == 2, r
+    want = "symbolic links" if kind == "symlink_loop" else "not a regular file"
+    assert re.search(r"app\.yaml: .*" + want, r.stderr), r.stderr
+    assert "serving" not in r.stdout
+
+
 def test_good_app_yaml_is_served(serve, tmp_path):
     """The control for the cases above: the same file unbroken starts."""
     d = write_app(tmp_path / "good", GOOD, {"main.py": MAIN_PY})
