@@ -172,6 +172,19 @@ static int check_not_empty(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
     return s[0] ? 0 : bad_value(d, f, v, "it is empty");
 }
 
+/* mime_type becomes a Content-Type header line as written: a CR or LF in it
+ * would end the header and start another. */
+static int check_mime_type(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (!s[0])
+        return bad_value(d, f, v, "it is empty");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F)
+            return bad_value(d, f, v, "it has a control character");
+    }
+    return 0;
+}
+
 /* ---- handlers ------------------------------------------------------------ */
 
 enum {
@@ -215,7 +228,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_STATIC_FILES] = {"static_files", YT_STRING, 0, NULL, AT(static_files), check_relative_path,
                          NULL},
     [HF_UPLOAD] = {"upload", YT_STRING, 0, NULL, AT(upload), NULL, NULL},
-    [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_not_empty, NULL},
+    [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_mime_type, NULL},
     [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
     [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
     [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, AT(secure), NULL, NULL},
@@ -513,7 +526,7 @@ static const yt_field_t ERROR_HANDLER_FIELDS[] = {
     {"file", YT_STRING, YT_REQUIRED, NULL, offsetof(error_handler_t, file), check_relative_path,
      NULL},
     {"error_code", YT_ENUM, 0, ERROR_CODES, YT_NOWHERE, NULL, apply_error_code},
-    {"mime_type", YT_STRING, 0, NULL, offsetof(error_handler_t, mime_type), check_not_empty, NULL},
+    {"mime_type", YT_STRING, 0, NULL, offsetof(error_handler_t, mime_type), check_mime_type, NULL},
 };
 
 static int apply_error_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,

@@ -61,6 +61,9 @@ CASES = {
                                     r"env_variables|mapping"),
     "bad_default_expiration": (lines_with({6: "default_expiration: soon"}), {6},
                                r"expiration|soon"),
+    "mime_type_with_crlf": (lines_with({9: ["  static_dir: static",
+                                            '  mime_type: "text/plain\\r\\nSet-Cookie: a=b"']}),
+                            {10}, r"mime_type.*control character"),
     "static_files_without_upload": (lines_with({9: "  static_files: static/\\1"}), {8, 9},
                                     r"upload"),
 }

@@ -625,6 +625,12 @@ static void test_static_paths(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: ''\n",
                "app.yaml:6: static_dir: '' is not valid: it is empty");
     CHECK(accepts(HEAD "handlers:\n- url: /s\n  static_dir: s/..x/y..\n"));
+    /* mime_type is sent as a header line: no CR/LF (or other control) in it. */
+    EXPECT_ERR(
+        HEAD "handlers:\n- url: /s\n  static_dir: s\n  mime_type: \"text/plain\\r\\nX: y\"\n",
+        "app.yaml:7: mime_type: 'text/plain??X: y' is not valid: it has a control character");
+    EXPECT_ERR(HEAD "error_handlers:\n- file: e.html\n  mime_type: \"text/html\\n\"\n" MAIN_HANDLER,
+               "app.yaml:6: mime_type: 'text/html?' is not valid: it has a control character");
     EXPECT_ERR(HEAD "error_handlers:\n- file: /etc/passwd\n" MAIN_HANDLER,
                "app.yaml:5: file: '/etc/passwd' is not valid: it must be relative to the app "
                "folder");
