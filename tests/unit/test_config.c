@@ -468,6 +468,50 @@ static void test_yaml_errors(void)
     config_free(cfg);
 }
 
+/* Bounds that keep libyaml's quadratic corners away (yaml_tree.h). */
+static void test_yaml_limits(void)
+{
+    enum { BIG = 200000 };
+    char *yaml = malloc(BIG * 8 + 256);
+    if (!yaml) {
+        unit_failed++;
+        return;
+    }
+    /* 64 levels are fine (1 + 1 + 62 here), 65 are not. */
+    size_t n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console:\n  x: ");
+    for (int i = 0; i < 62; i++)
+        yaml[n++] = '[';
+    for (int i = 0; i < 62; i++)
+        yaml[n++] = ']';
+    strcpy(yaml + n, "\n");
+    CHECK(accepts(yaml));
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console: ");
+    for (int i = 0; i < BIG; i++)
+        yaml[n++] = '[';
+    strcpy(yaml + n, "\n");
+    EXPECT_ERR(yaml, "app.yaml:7: nested deeper than 64 levels");
+    /* Block nesting counts too. */
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console:\n");
+    for (int i = 1; i <= 70; i++)
+        n += (size_t)sprintf(yaml + n, "%*sa:\n", i, "");
+    EXPECT_ERR(yaml, "app.yaml:71: nested deeper than 64 levels");
+    /* Anchors and aliases. */
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "builtins: [");
+    for (int i = 0; i < 1001; i++)
+        n += (size_t)sprintf(yaml + n, "&a%d 1, ", i);
+    strcpy(yaml + n, "]\n");
+    EXPECT_ERR(yaml, "app.yaml:7: more than 1000 anchors (&name)");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "builtins: [&a 1");
+    for (int i = 0; i < 10001; i++)
+        n += (size_t)sprintf(yaml + n, ", *a");
+    strcpy(yaml + n, "]\n");
+    EXPECT_ERR(yaml, "app.yaml:7: more than 10000 aliases (*name)");
+    yaml[n - 4] = '\0'; /* 10000 aliases */
+    strcat(yaml, "]\n");
+    CHECK(accepts(yaml));
+    free(yaml);
+}
+
 static void test_no_handlers(void)
 {
     EXPECT_ERR("", "app.yaml:1: no handlers");
@@ -910,6 +954,7 @@ int main(void)
     test_min_pending_latency();
     test_duplicates();
     test_yaml_errors();
+    test_yaml_limits();
     test_no_handlers();
     test_max_handlers();
     test_handler_kinds();
