@@ -20,7 +20,10 @@
 #include "buf.h"
 #include "yaml_tree.h"
 
-#define MAX_HANDLERS 100               /* App Engine's limit on url maps */
+#define MAX_HANDLERS 100 /* App Engine's limit on url maps */
+/* App Engine knew a few dozen libraries, so a longer list cannot be valid;
+ * the bound also keeps the duplicate check below cheap. */
+#define MAX_LIBRARIES 100
 #define MAX_APP_YAML_BYTES (10L << 20) /* same as one app file */
 #define MAX_DIR_DEPTH 100
 #define MIB (1024L * 1024L)
@@ -488,6 +491,9 @@ static int apply_libraries(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
     size_t n = list_len(list);
     if (n == 0)
         return 0;
+    if (n > MAX_LIBRARIES)
+        return yt_fail(d, yt_node(d, list->data.sequence.items.start[MAX_LIBRARIES]),
+                       "too many libraries (%zu), the limit is %d", n, MAX_LIBRARIES);
     cfg->libraries = calloc(n, sizeof *cfg->libraries);
     if (!cfg->libraries)
         return yt_fail(d, NULL, "out of memory");

@@ -717,6 +717,11 @@ static void test_libraries_and_error_handlers(void)
     EXPECT_ERR(HEAD "error_handlers:\n- file: e.html\n  error_code: 404\n" MAIN_HANDLER,
                "app.yaml:6: error_code: expected default, over_quota, dos_api_denial or timeout, "
                "got '404'");
+    char many[8192];
+    size_t n = (size_t)snprintf(many, sizeof many, "%s", HEAD MAIN_HANDLER "libraries:\n");
+    for (int i = 0; i < 101; i++)
+        n += (size_t)snprintf(many + n, sizeof many - n, "- {name: l%d, version: x}\n", i);
+    EXPECT_ERR(many, "app.yaml:108: too many libraries (101), the limit is 100");
     app_config_t *cfg = LOAD_OK(HEAD "libraries: []\nerror_handlers:\n- file: t.html\n"
                                      "  error_code: dos_api_denial\n" MAIN_HANDLER);
     CHECK(cfg && cfg->n_libraries == 0 && cfg->n_error_handlers == 1);
