@@ -671,15 +671,12 @@ static int parse_pending_latency(const char *t, int *ms)
 }
 
 /* min_pending_latency: "automatic", or App Engine's 0.01s-15s as "30ms" or
- * "0.5s". The scheduler's other keys are accepted and ignored. */
-static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
-                                   void *target)
+ * "0.5s". */
+static int apply_min_pending_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                     void *target)
 {
     (void)f;
     app_config_t *cfg = target;
-    const yaml_node_t *v = yt_map_value(d, map, "min_pending_latency");
-    if (!v)
-        return 0;
     const char *text = yt_text(v);
     if (text && strcmp(text, "automatic") == 0)
         return 0;
@@ -691,6 +688,114 @@ static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_
                        "10ms and 15s (like '30ms' or '0.5s'), got %s",
                        yt_describe(v, got, sizeof got));
     cfg->min_pending_latency_ms = ms;
+    return 0;
+}
+
+/* The scaling keys gaelic does not use are still checked against App
+ * Engine's syntax, so that a typo is not silently a default. */
+static int check_scaling_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                               const char *re, const char *why)
+{
+    return matches_whole(re, yt_text(v)) ? 0 : bad_value(d, f, v, why);
+}
+
+static int check_instance_count(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "[1-9]\\d{0,8}", "use a whole number from 1");
+}
+
+static int check_min_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                               const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}", "use a whole number from 0");
+}
+
+static int check_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}|automatic", "use a whole number or 'automatic'");
+}
+
+static int check_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}((\\.\\d{1,3})?s|ms)|automatic",
+                               "use 'automatic' or a time like '30ms' or '0.5s'");
+}
+
+static int check_utilization(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "0?\\.\\d{1,9}|1(\\.0{0,9})?", "use a fraction like 0.6");
+}
+
+static int check_idle_timeout(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}[sm]", "use a time like '10m' or '300s'");
+}
+
+static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
+    {"min_pending_latency", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_min_pending_latency},
+    {"max_pending_latency", YT_STRING, 0, NULL, YT_NOWHERE, check_latency, NULL},
+    {"min_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_concurrent_requests", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"min_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_min_instances, NULL},
+    {"max_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"target_cpu_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
+    {"target_throughput_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
+};
+
+static const yt_field_t BASIC_SCALING_FIELDS[] = {
+    {"max_instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"idle_timeout", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_timeout, NULL},
+};
+
+static const yt_field_t MANUAL_SCALING_FIELDS[] = {
+    {"instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
+};
+
+#define N_FIELDS(t) (sizeof(t) / sizeof *(t))
+
+static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                   void *target)
+{
+    return yt_map_apply(d, map, AUTOMATIC_SCALING_FIELDS, N_FIELDS(AUTOMATIC_SCALING_FIELDS),
+                        target, f->name, NULL);
+}
+
+static int apply_basic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                               void *target)
+{
+    return yt_map_apply(d, map, BASIC_SCALING_FIELDS, N_FIELDS(BASIC_SCALING_FIELDS), target,
+                        f->name, NULL);
+}
+
+static int apply_manual_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                void *target)
+{
+    return yt_map_apply(d, map, MANUAL_SCALING_FIELDS, N_FIELDS(MANUAL_SCALING_FIELDS), target,
+                        f->name, NULL);
+}
+
+/* App Engine runs a version with one kind of scaling. */
+static int check_one_scaling(yt_doc_t *d, const yaml_node_t *root)
+{
+    static const char *const kinds[] = {"automatic_scaling", "basic_scaling", "manual_scaling"};
+    const char *first = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        const yaml_node_t *key = yt_map_key(d, root, kinds[i]);
+        if (key && first)
+            return yt_fail(d, key, "%s: a version has only one kind of scaling, and %s is given",
+                           kinds[i], first);
+        if (key)
+            first = kinds[i];
+    }
     return 0;
 }
 
@@ -720,8 +825,8 @@ static const yt_field_t APP_FIELDS[] = {
     ACCEPTED("inbound_services", YT_LIST),
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
-    ACCEPTED("basic_scaling", YT_MAP),
-    ACCEPTED("manual_scaling", YT_MAP),
+    {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
+    {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_manual_scaling},
     ACCEPTED("module", YT_STRING),
     ACCEPTED("service", YT_STRING),
     ACCEPTED("includes", YT_LIST),
@@ -778,6 +883,8 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
 {
     if (cfg->n_handlers == 0)
         return yt_fail(d, root, "no handlers");
+    if (check_one_scaling(d, root) < 0)
+        return -1;
     if (resolve_auto_scripts(d, cfg) < 0)
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))

@@ -64,6 +64,12 @@ CASES = {
     "mime_type_with_crlf": (lines_with({9: ["  static_dir: static",
                                             '  mime_type: "text/plain\\r\\nSet-Cookie: a=b"']}),
                             {10}, r"mime_type.*control character"),
+    "manual_scaling_bad_instances": (lines_with({5: ["threadsafe: true", "manual_scaling:",
+                                                     "  instances: lots"]}), {7},
+                                     r"instances.*lots"),
+    "two_kinds_of_scaling": (lines_with({5: ["threadsafe: true", "basic_scaling:",
+                                             "  max_instances: 2", "manual_scaling:",
+                                             "  instances: 1"]}), {8}, r"one kind of scaling"),
     "static_files_without_upload": (lines_with({9: "  static_files: static/\\1"}), {8, 9},
                                     r"upload"),
 }

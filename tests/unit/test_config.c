@@ -361,9 +361,46 @@ static void test_accepted_keys(void)
     config_free(cfg);
     cfg = LOAD_OK("service: api\nruntime: python311\nentrypoint: gunicorn -b :$PORT main:app\n"
                   "env: standard\napp_engine_apis: true\nbasic_scaling:\n  max_instances: 2\n"
-                  "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
+                  "  idle_timeout: 10m\n" MAIN_HANDLER);
     CHECK(cfg != NULL);
     config_free(cfg);
+    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n"
+                       "  max_idle_instances: 3\n  max_pending_latency: 1.5s\n"
+                       "  max_concurrent_requests: 40\n  min_instances: 0\n  max_instances: 9\n"
+                       "  target_cpu_utilization: 0.65\n"
+                       "  target_throughput_utilization: .7\n" MAIN_HANDLER);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    /* The scaling keys gaelic ignores are still checked (App Engine's syntax). */
+    EXPECT_ERR(HEAD "manual_scaling:\n  instances: lots\n" MAIN_HANDLER,
+               "app.yaml:5: instances: 'lots' is not valid: use a whole number from 1");
+    EXPECT_ERR(HEAD "manual_scaling:\n  instancez: 2\n" MAIN_HANDLER,
+               "app.yaml:5: unknown key 'instancez' in manual_scaling (did you mean 'instances'?)");
+    EXPECT_ERR(HEAD "manual_scaling: {}\n" MAIN_HANDLER,
+               "app.yaml:4: manual_scaling has no 'instances'");
+    EXPECT_ERR(HEAD "basic_scaling:\n  max_instances: 0\n" MAIN_HANDLER,
+               "app.yaml:5: max_instances: '0' is not valid: use a whole number from 1");
+    EXPECT_ERR(HEAD "basic_scaling:\n  max_instances: 2\n  idle_timeout: forever\n" MAIN_HANDLER,
+               "app.yaml:6: idle_timeout: 'forever' is not valid: use a time like '10m' or '300s'");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_idle_instances: -1\n" MAIN_HANDLER,
+               "app.yaml:5: max_idle_instances: '-1' is not valid: use a whole number or "
+               "'automatic'");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_pending_latency: 1 s\n" MAIN_HANDLER,
+               "app.yaml:5: max_pending_latency: '1 s' is not valid: use 'automatic' or a time "
+               "like '30ms' or '0.5s'");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  target_cpu_utilization: 2\n" MAIN_HANDLER,
+               "app.yaml:5: target_cpu_utilization: '2' is not valid: use a fraction like 0.6");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  colour: red\n" MAIN_HANDLER,
+               "app.yaml:5: unknown key 'colour' in automatic_scaling");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_instances: [1]\n" MAIN_HANDLER,
+               "app.yaml:5: max_instances: expected a string, got a list");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_idle_instances: 1\nmanual_scaling:\n"
+                    "  instances: 1\n" MAIN_HANDLER,
+               "app.yaml:6: manual_scaling: a version has only one kind of scaling, and "
+               "automatic_scaling is given");
     EXPECT_ERR(HEAD "inbound_services: warmup\n" MAIN_HANDLER,
                "app.yaml:4: inbound_services: expected a list, got 'warmup'");
     EXPECT_ERR(HEAD "automatic_scaling: 3\n" MAIN_HANDLER,
