@@ -78,6 +78,10 @@ static int check_start(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, c
 {
     (void)f;
     char q[120];
+    /* app.yaml's \1..\9 come from a handler's url; start has none. */
+    if (strchr(s, '\\'))
+        return yt_fail(d, v, "start '%s' has a '\\': there is no url whose groups it could use",
+                       yt_quote(q, sizeof q, s, strlen(s)));
     if (config_script_kind(s) == SCRIPT_INVALID)
         return yt_fail(d, v,
                        "start '%s' is neither a WSGI object path (module.app) nor a .py "

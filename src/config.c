@@ -20,7 +20,10 @@
 #include "buf.h"
 #include "yaml_tree.h"
 
-#define MAX_HANDLERS 100               /* App Engine's limit on url maps */
+#define MAX_HANDLERS 100 /* App Engine's limit on url maps */
+/* App Engine knew a few dozen libraries, so a longer list cannot be valid;
+ * the bound also keeps the duplicate check below cheap. */
+#define MAX_LIBRARIES 100
 #define MAX_APP_YAML_BYTES (10L << 20) /* same as one app file */
 #define MAX_DIR_DEPTH 100
 #define MIB (1024L * 1024L)
@@ -172,6 +175,19 @@ static int check_not_empty(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
     return s[0] ? 0 : bad_value(d, f, v, "it is empty");
 }
 
+/* mime_type becomes a Content-Type header line as written: a CR or LF in it
+ * would end the header and start another. */
+static int check_mime_type(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (!s[0])
+        return bad_value(d, f, v, "it is empty");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F)
+            return bad_value(d, f, v, "it has a control character");
+    }
+    return 0;
+}
+
 /* ---- handlers ------------------------------------------------------------ */
 
 enum {
@@ -215,7 +231,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_STATIC_FILES] = {"static_files", YT_STRING, 0, NULL, AT(static_files), check_relative_path,
                          NULL},
     [HF_UPLOAD] = {"upload", YT_STRING, 0, NULL, AT(upload), NULL, NULL},
-    [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_not_empty, NULL},
+    [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_mime_type, NULL},
     [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
     [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
     [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, AT(secure), NULL, NULL},
@@ -475,6 +491,9 @@ static int apply_libraries(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
     size_t n = list_len(list);
     if (n == 0)
         return 0;
+    if (n > MAX_LIBRARIES)
+        return yt_fail(d, yt_node(d, list->data.sequence.items.start[MAX_LIBRARIES]),
+                       "too many libraries (%zu), the limit is %d", n, MAX_LIBRARIES);
     cfg->libraries = calloc(n, sizeof *cfg->libraries);
     if (!cfg->libraries)
         return yt_fail(d, NULL, "out of memory");
@@ -513,7 +532,7 @@ static const yt_field_t ERROR_HANDLER_FIELDS[] = {
     {"file", YT_STRING, YT_REQUIRED, NULL, offsetof(error_handler_t, file), check_relative_path,
      NULL},
     {"error_code", YT_ENUM, 0, ERROR_CODES, YT_NOWHERE, NULL, apply_error_code},
-    {"mime_type", YT_STRING, 0, NULL, offsetof(error_handler_t, mime_type), check_not_empty, NULL},
+    {"mime_type", YT_STRING, 0, NULL, offsetof(error_handler_t, mime_type), check_mime_type, NULL},
 };
 
 static int apply_error_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
@@ -652,15 +671,12 @@ static int parse_pending_latency(const char *t, int *ms)
 }
 
 /* min_pending_latency: "automatic", or App Engine's 0.01s-15s as "30ms" or
- * "0.5s". The scheduler's other keys are accepted and ignored. */
-static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
-                                   void *target)
+ * "0.5s". */
+static int apply_min_pending_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                     void *target)
 {
     (void)f;
     app_config_t *cfg = target;
-    const yaml_node_t *v = yt_map_value(d, map, "min_pending_latency");
-    if (!v)
-        return 0;
     const char *text = yt_text(v);
     if (text && strcmp(text, "automatic") == 0)
         return 0;
@@ -672,6 +688,114 @@ static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_
                        "10ms and 15s (like '30ms' or '0.5s'), got %s",
                        yt_describe(v, got, sizeof got));
     cfg->min_pending_latency_ms = ms;
+    return 0;
+}
+
+/* The scaling keys gaelic does not use are still checked against App
+ * Engine's syntax, so that a typo is not silently a default. */
+static int check_scaling_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                               const char *re, const char *why)
+{
+    return matches_whole(re, yt_text(v)) ? 0 : bad_value(d, f, v, why);
+}
+
+static int check_instance_count(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "[1-9]\\d{0,8}", "use a whole number from 1");
+}
+
+static int check_min_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                               const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}", "use a whole number from 0");
+}
+
+static int check_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}|automatic", "use a whole number or 'automatic'");
+}
+
+static int check_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}((\\.\\d{1,3})?s|ms)|automatic",
+                               "use 'automatic' or a time like '30ms' or '0.5s'");
+}
+
+static int check_utilization(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "0?\\.\\d{1,9}|1(\\.0{0,9})?", "use a fraction like 0.6");
+}
+
+static int check_idle_timeout(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    (void)s;
+    return check_scaling_value(d, f, v, "\\d{1,9}[sm]", "use a time like '10m' or '300s'");
+}
+
+static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
+    {"min_pending_latency", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_min_pending_latency},
+    {"max_pending_latency", YT_STRING, 0, NULL, YT_NOWHERE, check_latency, NULL},
+    {"min_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_concurrent_requests", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"min_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_min_instances, NULL},
+    {"max_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"target_cpu_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
+    {"target_throughput_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
+};
+
+static const yt_field_t BASIC_SCALING_FIELDS[] = {
+    {"max_instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"idle_timeout", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_timeout, NULL},
+};
+
+static const yt_field_t MANUAL_SCALING_FIELDS[] = {
+    {"instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
+};
+
+#define N_FIELDS(t) (sizeof(t) / sizeof *(t))
+
+static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                   void *target)
+{
+    return yt_map_apply(d, map, AUTOMATIC_SCALING_FIELDS, N_FIELDS(AUTOMATIC_SCALING_FIELDS),
+                        target, f->name, NULL);
+}
+
+static int apply_basic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                               void *target)
+{
+    return yt_map_apply(d, map, BASIC_SCALING_FIELDS, N_FIELDS(BASIC_SCALING_FIELDS), target,
+                        f->name, NULL);
+}
+
+static int apply_manual_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                void *target)
+{
+    return yt_map_apply(d, map, MANUAL_SCALING_FIELDS, N_FIELDS(MANUAL_SCALING_FIELDS), target,
+                        f->name, NULL);
+}
+
+/* App Engine runs a version with one kind of scaling. */
+static int check_one_scaling(yt_doc_t *d, const yaml_node_t *root)
+{
+    static const char *const kinds[] = {"automatic_scaling", "basic_scaling", "manual_scaling"};
+    const char *first = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        const yaml_node_t *key = yt_map_key(d, root, kinds[i]);
+        if (key && first)
+            return yt_fail(d, key, "%s: a version has only one kind of scaling, and %s is given",
+                           kinds[i], first);
+        if (key)
+            first = kinds[i];
+    }
     return 0;
 }
 
@@ -701,8 +825,8 @@ static const yt_field_t APP_FIELDS[] = {
     ACCEPTED("inbound_services", YT_LIST),
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
-    ACCEPTED("basic_scaling", YT_MAP),
-    ACCEPTED("manual_scaling", YT_MAP),
+    {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
+    {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_manual_scaling},
     ACCEPTED("module", YT_STRING),
     ACCEPTED("service", YT_STRING),
     ACCEPTED("includes", YT_LIST),
@@ -759,6 +883,8 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
 {
     if (cfg->n_handlers == 0)
         return yt_fail(d, root, "no handlers");
+    if (check_one_scaling(d, root) < 0)
+        return -1;
     if (resolve_auto_scripts(d, cfg) < 0)
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))
@@ -830,9 +956,25 @@ static char *join_path(const char *dir, const char *name)
 
 int config_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: opening a FIFO named app.yaml must not wait for a writer
+     * (it is refused below); a regular file's reads ignore the flag. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     buf_t b = BUF_INIT;
@@ -875,7 +1017,10 @@ static char *find_app_yaml(const char *app_dir, const char **name, char *err, si
             snprintf(err, errlen, "%s: out of memory", app_dir);
             return NULL;
         }
-        if (access(path, F_OK) == 0) {
+        /* lstat: a dangling or looping symlink is found here and its
+         * error reported when it is read, not as "no app.yaml". */
+        struct stat st;
+        if (lstat(path, &st) == 0) {
             *name = names[i];
             return path;
         }

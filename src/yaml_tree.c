@@ -211,6 +211,59 @@ static int check_single_document(yt_doc_t *d, yaml_parser_t *p, const char *text
     return 0;
 }
 
+/* libyaml spends time quadratic in the flow nesting depth (its scanner
+ * revisits every open level for each token) and in the number of anchors
+ * (each alias searches all of them), so a 10 MB file of '[' or of aliases
+ * would take hours. A first pass over the events bounds both before the
+ * document is built; syntax errors are left to that second pass. */
+static int check_limits(yt_doc_t *d, const char *text, size_t len)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return yt_fail(d, NULL, "out of memory");
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+    size_t depth = 0, anchors = 0, aliases = 0;
+    int rc = 0, done = 0;
+    while (rc == 0 && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev))
+            break;
+        int line = (int)(ev.start_mark.line < INT32_MAX ? ev.start_mark.line + 1 : INT32_MAX);
+        const yaml_char_t *anchor = NULL;
+        switch (ev.type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            anchor = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                                          : ev.data.mapping_start.anchor;
+            if (++depth > YT_MAX_DEPTH)
+                rc = yt_fail_line(d, line, "nested deeper than %d levels", YT_MAX_DEPTH);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        case YAML_SCALAR_EVENT:
+            anchor = ev.data.scalar.anchor;
+            break;
+        case YAML_ALIAS_EVENT:
+            if (++aliases > YT_MAX_ALIASES)
+                rc = yt_fail_line(d, line, "more than %d aliases (*name)", YT_MAX_ALIASES);
+            break;
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        default:
+            break;
+        }
+        if (rc == 0 && anchor && ++anchors > YT_MAX_ANCHORS)
+            rc = yt_fail_line(d, line, "more than %d anchors (&name)", YT_MAX_ANCHORS);
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
@@ -225,6 +278,8 @@ int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *e
         text += 3;
         len -= 3;
     }
+    if (check_limits(d, text, len) < 0)
+        return -1;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return yt_fail(d, NULL, "out of memory");

@@ -16,6 +16,12 @@ typedef struct {
     size_t errlen;
 } yt_doc_t;
 
+/* Bounds of what yt_load accepts: real config files nest a few levels and
+ * rarely use anchors at all. */
+#define YT_MAX_DEPTH 64
+#define YT_MAX_ANCHORS 1000
+#define YT_MAX_ALIASES 10000
+
 /* Parses exactly one UTF-8 document and refuses duplicate mapping keys.
  * An empty stream loads fine and has no root. Returns 0 or -1 (message in
  * err); yt_free is safe to call either way. */

@@ -61,6 +61,15 @@ CASES = {
                                     r"env_variables|mapping"),
     "bad_default_expiration": (lines_with({6: "default_expiration: soon"}), {6},
                                r"expiration|soon"),
+    "mime_type_with_crlf": (lines_with({9: ["  static_dir: static",
+                                            '  mime_type: "text/plain\\r\\nSet-Cookie: a=b"']}),
+                            {10}, r"mime_type.*control character"),
+    "manual_scaling_bad_instances": (lines_with({5: ["threadsafe: true", "manual_scaling:",
+                                                     "  instances: lots"]}), {7},
+                                     r"instances.*lots"),
+    "two_kinds_of_scaling": (lines_with({5: ["threadsafe: true", "basic_scaling:",
+                                             "  max_instances: 2", "manual_scaling:",
+                                             "  instances: 1"]}), {8}, r"one kind of scaling"),
     "static_files_without_upload": (lines_with({9: "  static_files: static/\\1"}), {8, 9},
                                     r"upload"),
 }
@@ -102,6 +111,26 @@ def test_missing_app_yaml_is_refused(tmp_path):
     r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage")
     assert r.returncode == 2, r
     assert "app.yaml" in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink_loop"])
+def test_app_yaml_that_is_not_a_file_is_refused(tmp_path, kind):
+    """A FIFO named app.yaml is refused at once (opening it used to wait for
+    a writer forever); a folder or a symlink loop names its own problem."""
+    d = tmp_path / "app"
+    d.mkdir()
+    (d / "main.py").write_text(MAIN_PY)
+    if kind == "fifo":
+        os.mkfifo(d / "app.yaml")
+    elif kind == "folder":
+        (d / "app.yaml").mkdir()
+    else:
+        os.symlink("app.yaml", d / "app.yaml")
+    r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage", timeout=10)
+    assert r.returncode == 2, r
+    want = "symbolic links" if kind == "symlink_loop" else "not a regular file"
+    assert re.search(r"app\.yaml: .*" + want, r.stderr), r.stderr
     assert "serving" not in r.stdout
 
 

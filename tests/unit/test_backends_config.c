@@ -93,6 +93,9 @@ static void test_errors(void)
             "unknown backend option 'sticky'");
     refused("backends:\n- name: a\n  options: public, public\n", TIER_FREE, "given twice");
     refused("backends:\n- name: a\n  start: not a script\n", TIER_FREE, "start 'not a script'");
+    refused("backends:\n- name: a\n  start: \\1.app\n", TIER_FREE,
+            "start '\\1.app' has a '\\': there is no url");
+    refused("backends:\n- name: a\n  start: s/\\1.py\n", TIER_FREE, "there is no url");
     refused("backends:\n- name: a\n  instance: 3\n", TIER_FREE, "instance");
     refused("backend:\n- name: a\n", TIER_FREE, "backends.yaml:1:");
     refused("backends:\n- name: a\n  class: [B1]\n", TIER_FREE, "class");

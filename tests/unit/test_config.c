@@ -361,9 +361,46 @@ static void test_accepted_keys(void)
     config_free(cfg);
     cfg = LOAD_OK("service: api\nruntime: python311\nentrypoint: gunicorn -b :$PORT main:app\n"
                   "env: standard\napp_engine_apis: true\nbasic_scaling:\n  max_instances: 2\n"
-                  "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
+                  "  idle_timeout: 10m\n" MAIN_HANDLER);
     CHECK(cfg != NULL);
     config_free(cfg);
+    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n"
+                       "  max_idle_instances: 3\n  max_pending_latency: 1.5s\n"
+                       "  max_concurrent_requests: 40\n  min_instances: 0\n  max_instances: 9\n"
+                       "  target_cpu_utilization: 0.65\n"
+                       "  target_throughput_utilization: .7\n" MAIN_HANDLER);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    /* The scaling keys gaelic ignores are still checked (App Engine's syntax). */
+    EXPECT_ERR(HEAD "manual_scaling:\n  instances: lots\n" MAIN_HANDLER,
+               "app.yaml:5: instances: 'lots' is not valid: use a whole number from 1");
+    EXPECT_ERR(HEAD "manual_scaling:\n  instancez: 2\n" MAIN_HANDLER,
+               "app.yaml:5: unknown key 'instancez' in manual_scaling (did you mean 'instances'?)");
+    EXPECT_ERR(HEAD "manual_scaling: {}\n" MAIN_HANDLER,
+               "app.yaml:4: manual_scaling has no 'instances'");
+    EXPECT_ERR(HEAD "basic_scaling:\n  max_instances: 0\n" MAIN_HANDLER,
+               "app.yaml:5: max_instances: '0' is not valid: use a whole number from 1");
+    EXPECT_ERR(HEAD "basic_scaling:\n  max_instances: 2\n  idle_timeout: forever\n" MAIN_HANDLER,
+               "app.yaml:6: idle_timeout: 'forever' is not valid: use a time like '10m' or '300s'");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_idle_instances: -1\n" MAIN_HANDLER,
+               "app.yaml:5: max_idle_instances: '-1' is not valid: use a whole number or "
+               "'automatic'");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_pending_latency: 1 s\n" MAIN_HANDLER,
+               "app.yaml:5: max_pending_latency: '1 s' is not valid: use 'automatic' or a time "
+               "like '30ms' or '0.5s'");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  target_cpu_utilization: 2\n" MAIN_HANDLER,
+               "app.yaml:5: target_cpu_utilization: '2' is not valid: use a fraction like 0.6");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  colour: red\n" MAIN_HANDLER,
+               "app.yaml:5: unknown key 'colour' in automatic_scaling");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_instances: [1]\n" MAIN_HANDLER,
+               "app.yaml:5: max_instances: expected a string, got a list");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_idle_instances: 1\nmanual_scaling:\n"
+                    "  instances: 1\n" MAIN_HANDLER,
+               "app.yaml:6: manual_scaling: a version has only one kind of scaling, and "
+               "automatic_scaling is given");
     EXPECT_ERR(HEAD "inbound_services: warmup\n" MAIN_HANDLER,
                "app.yaml:4: inbound_services: expected a list, got 'warmup'");
     EXPECT_ERR(HEAD "automatic_scaling: 3\n" MAIN_HANDLER,
@@ -466,6 +503,50 @@ static void test_yaml_errors(void)
     cfg = LOAD_OK(HEAD "handlers:\n- &h {url: /a, script: main.app}\n- *h\n");
     CHECK(cfg && cfg->n_handlers == 2);
     config_free(cfg);
+}
+
+/* Bounds that keep libyaml's quadratic corners away (yaml_tree.h). */
+static void test_yaml_limits(void)
+{
+    enum { BIG = 200000 };
+    char *yaml = malloc(BIG * 8 + 256);
+    if (!yaml) {
+        unit_failed++;
+        return;
+    }
+    /* 64 levels are fine (1 + 1 + 62 here), 65 are not. */
+    size_t n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console:\n  x: ");
+    for (int i = 0; i < 62; i++)
+        yaml[n++] = '[';
+    for (int i = 0; i < 62; i++)
+        yaml[n++] = ']';
+    strcpy(yaml + n, "\n");
+    CHECK(accepts(yaml));
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console: ");
+    for (int i = 0; i < BIG; i++)
+        yaml[n++] = '[';
+    strcpy(yaml + n, "\n");
+    EXPECT_ERR(yaml, "app.yaml:7: nested deeper than 64 levels");
+    /* Block nesting counts too. */
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console:\n");
+    for (int i = 1; i <= 70; i++)
+        n += (size_t)sprintf(yaml + n, "%*sa:\n", i, "");
+    EXPECT_ERR(yaml, "app.yaml:71: nested deeper than 64 levels");
+    /* Anchors and aliases. */
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "builtins: [");
+    for (int i = 0; i < 1001; i++)
+        n += (size_t)sprintf(yaml + n, "&a%d 1, ", i);
+    strcpy(yaml + n, "]\n");
+    EXPECT_ERR(yaml, "app.yaml:7: more than 1000 anchors (&name)");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "builtins: [&a 1");
+    for (int i = 0; i < 10001; i++)
+        n += (size_t)sprintf(yaml + n, ", *a");
+    strcpy(yaml + n, "]\n");
+    EXPECT_ERR(yaml, "app.yaml:7: more than 10000 aliases (*name)");
+    yaml[n - 4] = '\0'; /* 10000 aliases */
+    strcat(yaml, "]\n");
+    CHECK(accepts(yaml));
+    free(yaml);
 }
 
 static void test_no_handlers(void)
@@ -625,6 +706,12 @@ static void test_static_paths(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: ''\n",
                "app.yaml:6: static_dir: '' is not valid: it is empty");
     CHECK(accepts(HEAD "handlers:\n- url: /s\n  static_dir: s/..x/y..\n"));
+    /* mime_type is sent as a header line: no CR/LF (or other control) in it. */
+    EXPECT_ERR(
+        HEAD "handlers:\n- url: /s\n  static_dir: s\n  mime_type: \"text/plain\\r\\nX: y\"\n",
+        "app.yaml:7: mime_type: 'text/plain??X: y' is not valid: it has a control character");
+    EXPECT_ERR(HEAD "error_handlers:\n- file: e.html\n  mime_type: \"text/html\\n\"\n" MAIN_HANDLER,
+               "app.yaml:6: mime_type: 'text/html?' is not valid: it has a control character");
     EXPECT_ERR(HEAD "error_handlers:\n- file: /etc/passwd\n" MAIN_HANDLER,
                "app.yaml:5: file: '/etc/passwd' is not valid: it must be relative to the app "
                "folder");
@@ -667,6 +754,11 @@ static void test_libraries_and_error_handlers(void)
     EXPECT_ERR(HEAD "error_handlers:\n- file: e.html\n  error_code: 404\n" MAIN_HANDLER,
                "app.yaml:6: error_code: expected default, over_quota, dos_api_denial or timeout, "
                "got '404'");
+    char many[8192];
+    size_t n = (size_t)snprintf(many, sizeof many, "%s", HEAD MAIN_HANDLER "libraries:\n");
+    for (int i = 0; i < 101; i++)
+        n += (size_t)snprintf(many + n, sizeof many - n, "- {name: l%d, version: x}\n", i);
+    EXPECT_ERR(many, "app.yaml:108: too many libraries (101), the limit is 100");
     app_config_t *cfg = LOAD_OK(HEAD "libraries: []\nerror_handlers:\n- file: t.html\n"
                                      "  error_code: dos_api_denial\n" MAIN_HANDLER);
     CHECK(cfg && cfg->n_libraries == 0 && cfg->n_error_handlers == 1);
@@ -904,6 +996,7 @@ int main(void)
     test_min_pending_latency();
     test_duplicates();
     test_yaml_errors();
+    test_yaml_limits();
     test_no_handlers();
     test_max_handlers();
     test_handler_kinds();
