@@ -101,6 +101,16 @@ def test_thread_of_a_request_logs_into_it(srv):
     assert [l["message"] for l in entry(srv, rid)["app_logs"]] == ["from thread T1"]
 
 
+def test_lines_of_threads_that_end_stay_with_the_request(srv):
+    rid, _, _ = get(srv, "/thread_lines?T2")
+    lines = [(l["level"], l["message"]) for l in entry(srv, rid)["app_logs"]]
+    assert lines[:2] == [(2, "unfinished in thread T2"), (1, "low-level thread T2")], lines
+    level, message = lines[2]
+    assert level == 2 and message.startswith("Exception ignored in thread started by: "), lines
+    assert message.endswith("ValueError: low-level failure T2"), message
+    assert len(lines) == 3, lines
+
+
 def test_concurrent_requests_keep_their_own_lines(srv):
     results = {}
 

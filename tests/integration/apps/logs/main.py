@@ -1,4 +1,5 @@
 """App for test_logs.py: each path writes app log lines a known way."""
+import _thread as thread_module
 import logging
 import os
 import sys
@@ -32,6 +33,19 @@ def _thread(tag):
     t.join()
 
 
+def _thread_lines(tag):
+    # Unfinished lines of threads that end, and what a `thread` module
+    # thread writes or raises: all of it is the request's.
+    t = threading.Thread(target=lambda: sys.stderr.write("unfinished in thread %s" % tag))
+    t.start()
+    t.join()
+
+    def low_level():
+        print("low-level thread %s" % tag)
+        raise ValueError("low-level failure %s" % tag)
+    thread_module.start_new_thread(low_level, ())
+
+
 def _crash(tag):
     logging.error("before crash %s", tag)
     os._exit(3)
@@ -54,7 +68,7 @@ def _quiet(tag):
 
 
 ACTIONS = {"/levels": _levels, "/streams": _streams, "/exception": _exception,
-           "/thread": _thread, "/crash": _crash, "/hang": _hang,
+           "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet}
 
 
