@@ -1,6 +1,7 @@
 """Request logs and app logs (RT9, LG3): stored in SQLite under
 --storage_path, shown by `gaelic logs` in Apache combined format and as
 JSON, surviving instance crashes; the console shows the app's warnings."""
+import functools
 import json
 import os
 import re
@@ -109,6 +110,20 @@ def test_lines_of_threads_that_end_stay_with_the_request(srv):
     assert level == 2 and message.startswith("Exception ignored in thread started by: "), lines
     assert message.endswith("ValueError: low-level failure T2"), message
     assert len(lines) == 3, lines
+
+
+def lines_of(srv, rid):
+    return [(l["level"], l["message"]) for l in entry(srv, rid)["app_logs"]]
+
+
+def test_streams_the_app_replaced_are_the_log_again_after_the_request(srv):
+    lines = functools.partial(lines_of, srv)
+    rid, instance, _ = get(srv, "/replace_streams?R1")
+    # wsgi.errors is the log, whatever the app put in sys.stderr.
+    assert lines(rid) == [(2, "errors R1")]
+    rid, instance2, _ = get(srv, "/streams?R2")
+    assert instance2 == instance, "the requests ran on different instances"
+    assert lines(rid) == [(1, "stdout R2"), (2, "stderr R2"), (2, "unfinished R2")]
 
 
 def test_concurrent_requests_keep_their_own_lines(srv):
