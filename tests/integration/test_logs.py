@@ -126,6 +126,13 @@ def test_streams_the_app_replaced_are_the_log_again_after_the_request(srv):
     assert lines(rid) == [(1, "stdout R2"), (2, "stderr R2"), (2, "unfinished R2")]
 
 
+def test_closing_stdout_and_stderr_is_harmless(srv):
+    # A request cannot close the instance's log.
+    rid, _, _ = get(srv, "/close_streams?C1")
+    assert lines_of(srv, rid) == [(1, "stdout after close C1, closed=False"),
+                                  (2, "stderr after close C1")]
+
+
 def test_concurrent_requests_keep_their_own_lines(srv):
     results = {}
 

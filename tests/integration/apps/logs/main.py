@@ -54,6 +54,13 @@ def _replace_streams(tag, environ):
     environ["wsgi.errors"].write("errors %s\n" % tag)
 
 
+def _close_streams(tag):
+    sys.stdout.close()
+    sys.stderr.close()
+    print("stdout after close %s, closed=%s" % (tag, sys.stdout.closed))
+    sys.stderr.write("stderr after close %s\n" % tag)
+
+
 def _crash(tag):
     logging.error("before crash %s", tag)
     os._exit(3)
@@ -77,7 +84,8 @@ def _quiet(tag):
 
 ACTIONS = {"/levels": _levels, "/streams": _streams, "/exception": _exception,
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
-           "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet}
+           "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
+           "/close_streams": _close_streams}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
