@@ -390,7 +390,7 @@ static void job_done(job_t *job, const job_result_t *res)
     const char *body = res->body;
     size_t body_len = res->body_len;
     buf_t gz = BUF_INIT;
-    int no_body_status = code == 204 || code == 304 || code < 200;
+    int no_body_status = code == 204 || code == 304;
     if (body_len > 0 && !no_body_status && want_gzip(c, ctype, ctlen, has_encoding) &&
         gzip_compress(body, body_len, &gz) == 0) {
         body = buf_ptr(&gz);
@@ -400,7 +400,8 @@ static void job_done(job_t *job, const job_result_t *res)
     }
     if (no_body_status)
         body_len = 0;
-    http_end_head(out, body_len, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+    http_end_head(out, no_body_status ? HTTP_NO_CONTENT_LENGTH : body_len, keep,
+                  c->req.http_major == 1 && c->req.http_minor == 0);
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);

@@ -431,6 +431,9 @@ int http_end_head(buf_t *out, size_t content_length, int keep_alive, int http10)
 {
     const char *conn =
         keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
+    if (content_length == HTTP_NO_CONTENT_LENGTH)
+        return buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\n%s\r\n",
+                          http_date_now(), conn);
     return buf_printf(
         out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
         http_date_now(), content_length, conn);
@@ -482,7 +485,7 @@ int http_status_valid(const char *status, size_t len, int *code)
             return 0;
         c = c * 10 + (status[i] - '0');
     }
-    if (c < 100 || c > 599)
+    if (c < 200 || c > 599)
         return 0;
     for (size_t i = 4; i < len; i++) {
         unsigned char ch = (unsigned char)status[i];

@@ -145,6 +145,30 @@ def test_204_has_no_body(srv):
         assert c.read_response().body == b"/path/after204"
 
 
+@pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
+def test_no_content_length_on_204_and_304(srv, status):
+    # RFC 9110 8.6: never on a 204; on a 304 only the length a 200 would
+    # have, which the server does not know.
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=%s&body=dropped" % status.replace(" ", "%20"))
+        r = c.read_response()
+        assert r.status == int(status[:3])
+        assert r.header("content-length") is None, r.raw_head
+        c.request("GET", "/path/after")
+        assert c.read_response().body == b"/path/after"
+
+
+@pytest.mark.parametrize("status", ["100 Continue", "101 Switching Protocols", "199 Odd"])
+def test_1xx_from_the_app_is_500(srv, status):
+    # A 1xx is never a final response: a client would wait for another.
+    with Conn(srv.port) as c:
+        c.request("GET", "/status?status=%s&body=x" % status.replace(" ", "%20"))
+        r = c.read_response()
+        assert r.status == 500, r.raw_head
+        c.request("GET", "/path/after")
+        assert c.read_response().body == b"/path/after"
+
+
 # ---------------------------------------------------------------- limits
 
 @pytest.fixture(scope="module")
