@@ -192,10 +192,23 @@ def _start_background_request(item):
         _gaelic.send_response(item[0], *_ERROR_500)
 
 
+def _add_apps_google_folder(root):
+    """RT5: the app's own packages under google/ (google/cloud, say)
+    import beside google.appengine. The runtime's `google` package was
+    imported before the app folder was on sys.path, so its __path__ (see
+    google/__init__.py) does not have the app's folder yet."""
+    folder = os.path.join(root, "google")
+    google = sys.modules["google"]
+    if folder not in google.__path__ and os.path.isdir(folder):
+        google.__path__.append(folder)
+
+
 def start_workers(first, stop):
     """Starts worker threads number first..stop-1 of this instance."""
     if first == 0:
-        cgi.set_app_root(os.getcwd())  # the instance has just entered it
+        root = os.getcwd()  # the instance has just entered it
+        cgi.set_app_root(root)
+        _add_apps_google_folder(root)
         app_logs.install()
     for i in range(first, min(stop, _gaelic.threads)):
         threading.Thread(target=_worker, name="gaelic-worker-%d" % i, daemon=True).start()
