@@ -432,9 +432,7 @@ static void job_done(job_t *job, const job_result_t *res)
         return;
     }
     int code;
-    /* A 1xx is interim (RFC 9110 15.2): as the answer, the client would
-     * wait for another one, or after 101 stop speaking HTTP. */
-    if (!http_status_valid(res->status, res->status_len, &code) || code < 200) {
+    if (!http_status_valid(res->status, res->status_len, &code)) {
         log_error("%s: invalid status line from the app", http_request_url(&c->req));
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;

@@ -576,7 +576,7 @@ int http_status_valid(const char *status, size_t len, int *code)
             return 0;
         c = c * 10 + (status[i] - '0');
     }
-    if (c < 100 || c > 599)
+    if (c < 200 || c > 599)
         return 0;
     for (size_t i = 4; i < len; i++) {
         unsigned char ch = (unsigned char)status[i];

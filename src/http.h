@@ -104,8 +104,9 @@ int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int
  * other than HTAB. */
 int http_header_valid(const char *name, size_t nlen, const char *value, size_t vlen);
 
-/* 1 when status is "NNN reason" with a 3-digit code 100-599 and no control
- * characters; *code receives the number. */
+/* 1 when status is "NNN reason" with a final status code, 200-599, and no
+ * control characters; *code receives the number. A 1xx is never a final
+ * response: a client would go on waiting for one. */
 int http_status_valid(const char *status, size_t len, int *code);
 
 #define GAELIC_VERSION "0.1"

@@ -89,6 +89,24 @@ def test_two_servers_do_not_share_state(serve, tmp_path):
     assert s.get_json("/counter")["count"] == 2
 
 
+def test_apps_own_google_packages_import_beside_the_runtimes(serve, tmp_path):
+    # Vendored libraries such as google-cloud-* live under google/ too.
+    d = write_app(tmp_path / "own_google", BYTECODE_YAML, {
+        "google/__init__.py": "",
+        "google/cloud/__init__.py": "",
+        "google/cloud/thing.py": 'VALUE = "the app\'s google.cloud"\n',
+        "main.py": (
+            "import google.cloud.thing\n"
+            "from google.appengine.api import backends\n"
+            "def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [('%s, %s' % (google.cloud.thing.VALUE,\n"
+            "                         callable(backends.get_backend))).encode()]\n"),
+    })
+    r = http_request(serve(d).port, "GET", "/")
+    assert (r.status, r.body) == (200, b"the app's google.cloud, True"), r
+
+
 # ---------------------------------------------------------------- bytecode
 
 BYTECODE_YAML = """runtime: python27

@@ -196,6 +196,13 @@ def test_wsgi_handler_print_is_log_output(srv):
     assert get(srv, "/dyn/exits").body == b"bye\n"
 
 
+def test_wsgi_handler_that_replaces_stdout_leaves_cgi_scripts_alone(srv):
+    # sys.stdout is process-wide: the runtime puts its own back.
+    assert get(srv, "/wsgi?replace_stdout").status == 200
+    r = get(srv, "/dyn/exits")
+    assert (r.status, r.body) == (200, b"bye\n"), (r, srv.stderr_text()[-2000:])
+
+
 def test_example_app(serve):
     s = serve(os.path.join(REPO, "examples", "cgi"))
     counts = []

@@ -237,6 +237,19 @@ def test_request_threads_joined_before_response(serve):
     assert after["count"] == before + 1, "the request's thread did not run to completion"
 
 
+def test_threads_of_the_thread_module_are_joined_too(serve):
+    # App Engine joined threads started with the `thread` module as well;
+    # such a thread also works for its request: it sees its os.environ.
+    s = serve(app_path("basic"), "--max_instances", "1")
+    before = s.get_json("/thread_count")["count"]
+    r = s.get_json("/low_level_thread?q=low")
+    assert r["at_return"] == before, "the thread finished before the handler returned?"
+    after = s.get_json("/thread_count")
+    assert after["instance_id"] == r["instance_id"]
+    assert after["count"] == before + 1, "the response came before the thread ended"
+    assert after["low_level_saw"] == [["/low_level_thread", "q=low"]]
+
+
 def max_overlap(spans):
     """Most intervals (start, end) open at one moment."""
     events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans],

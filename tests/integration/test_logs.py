@@ -1,6 +1,7 @@
 """Request logs and app logs (RT9, LG3): stored in SQLite under
 --storage_path, shown by `gaelic logs` in Apache combined format and as
 JSON, surviving instance crashes; the console shows the app's warnings."""
+import functools
 import json
 import os
 import re
@@ -99,6 +100,37 @@ def test_exception_traceback_is_one_entry(srv):
 def test_thread_of_a_request_logs_into_it(srv):
     rid, _, _ = get(srv, "/thread?T1")
     assert [l["message"] for l in entry(srv, rid)["app_logs"]] == ["from thread T1"]
+
+
+def test_lines_of_threads_that_end_stay_with_the_request(srv):
+    rid, _, _ = get(srv, "/thread_lines?T2")
+    lines = [(l["level"], l["message"]) for l in entry(srv, rid)["app_logs"]]
+    assert lines[:2] == [(2, "unfinished in thread T2"), (1, "low-level thread T2")], lines
+    level, message = lines[2]
+    assert level == 2 and message.startswith("Exception ignored in thread started by: "), lines
+    assert message.endswith("ValueError: low-level failure T2"), message
+    assert len(lines) == 3, lines
+
+
+def lines_of(srv, rid):
+    return [(l["level"], l["message"]) for l in entry(srv, rid)["app_logs"]]
+
+
+def test_streams_the_app_replaced_are_the_log_again_after_the_request(srv):
+    lines = functools.partial(lines_of, srv)
+    rid, instance, _ = get(srv, "/replace_streams?R1")
+    # wsgi.errors is the log, whatever the app put in sys.stderr.
+    assert lines(rid) == [(2, "errors R1")]
+    rid, instance2, _ = get(srv, "/streams?R2")
+    assert instance2 == instance, "the requests ran on different instances"
+    assert lines(rid) == [(1, "stdout R2"), (2, "stderr R2"), (2, "unfinished R2")]
+
+
+def test_closing_stdout_and_stderr_is_harmless(srv):
+    # A request cannot close the instance's log.
+    rid, _, _ = get(srv, "/close_streams?C1")
+    assert lines_of(srv, rid) == [(1, "stdout after close C1, closed=False"),
+                                  (2, "stderr after close C1")]
 
 
 def test_concurrent_requests_keep_their_own_lines(srv):

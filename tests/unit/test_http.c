@@ -189,6 +189,9 @@ static void test_helpers(void)
     CHECK(!http_status_valid("20 OK", 5, &code));
     CHECK(!http_status_valid("200 O\nK", 7, &code));
     CHECK(!http_status_valid("700 X", 5, &code));
+    CHECK(!http_status_valid("100 Continue", 12, &code));
+    CHECK(!http_status_valid("199 X", 5, &code));
+    CHECK(http_status_valid("599 X", 5, &code) && code == 599);
     CHECK(http_header_valid("X-A", 3, "v", 1));
     CHECK(!http_header_valid("X A", 3, "v", 1));
     CHECK(!http_header_valid("X-A", 3, "a\r\nb", 4));

@@ -124,6 +124,16 @@ class LogStream:
             self.waiting.discard(threading.get_ident())
             write(self.level, text)
 
+    def close(self):
+        # The log outlives any request that closes its stdout or stderr
+        # (a file's close would make every later print fail): only the
+        # caller's unfinished line is sent.
+        self.flush()
+
+    @property
+    def closed(self):
+        return False
+
     def isatty(self):
         return False
 

@@ -33,20 +33,6 @@ _ERROR_500 = (
 )
 
 
-class _ErrorStream:
-    """wsgi.errors: writes go to whatever sys.stderr is at the time (the
-    app log of the request, see app_logs)."""
-
-    def write(self, s):
-        return sys.stderr.write(s)
-
-    def writelines(self, lines):
-        sys.stderr.writelines(lines)
-
-    def flush(self):
-        sys.stderr.flush()
-
-
 def prepare_zygote():
     """Installs the process-wide hooks. No app code runs here."""
     # The server's backends, for google.appengine.api.backends; not an
@@ -63,7 +49,9 @@ def prepare_zygote():
     _gaelic.set_background_request_hook(_start_background_request)
     _gaelic.set_wsgi_defaults({
         "wsgi.version": (1, 0),
-        "wsgi.errors": _ErrorStream(),
+        # The request's app log (warning), even while the app has put
+        # something else in sys.stderr.
+        "wsgi.errors": app_logs.stderr,
         "wsgi.multithread": _gaelic.threads > 1,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
@@ -123,6 +111,19 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
     finally:
         app_logs.flush_thread()
         request_state.end(request)
+        if not request_state.running:
+            _restore_streams()
+
+
+def _restore_streams():
+    """Puts the runtime's sys.stdout, sys.stderr and sys.stdin back if the
+    app replaced them and left them so: they are process-wide, and later
+    requests would lose their log lines to the app's object (and CGI
+    scripts their response). Only once no request runs, so that one
+    request's contextlib.redirect_stdout is not undone by another's end."""
+    if sys.stderr is not app_logs.stderr:
+        sys.stderr = app_logs.stderr
+    cgi.install()
 
 
 def _serve(item, run=_run):
@@ -191,10 +192,23 @@ def _start_background_request(item):
         _gaelic.send_response(item[0], *_ERROR_500)
 
 
+def _add_apps_google_folder(root):
+    """RT5: the app's own packages under google/ (google/cloud, say)
+    import beside google.appengine. The runtime's `google` package was
+    imported before the app folder was on sys.path, so its __path__ (see
+    google/__init__.py) does not have the app's folder yet."""
+    folder = os.path.join(root, "google")
+    google = sys.modules["google"]
+    if folder not in google.__path__ and os.path.isdir(folder):
+        google.__path__.append(folder)
+
+
 def start_workers(first, stop):
     """Starts worker threads number first..stop-1 of this instance."""
     if first == 0:
-        cgi.set_app_root(os.getcwd())  # the instance has just entered it
+        root = os.getcwd()  # the instance has just entered it
+        cgi.set_app_root(root)
+        _add_apps_google_folder(root)
         app_logs.install()
     for i in range(first, min(stop, _gaelic.threads)):
         threading.Thread(target=_worker, name="gaelic-worker-%d" % i, daemon=True).start()

@@ -32,11 +32,11 @@ def has_control(value, allow_tab=True):
 
 
 def _valid_status(status):
-    """3 digits (the first not 0 or 1), a space and a reason phrase without
-    control characters. A 1xx is an interim response (RFC 9110 15.2): sent
-    as the answer, the client would wait for another (or, after 101, stop
-    speaking HTTP)."""
-    return (len(status) > 4 and status[0] in _DIGITS and status[0] not in "01"
+    """A final status (200-599), a space and a reason phrase without control
+    characters. A 1xx is an interim response (RFC 9110 15.2): sent as the
+    answer, the client would wait for another (or, after 101, stop speaking
+    HTTP)."""
+    return (len(status) > 4 and status[0] in "2345"
             and status[1] in _DIGITS and status[2] in _DIGITS and status[3] == " "
             and not has_control(status[4:], allow_tab=False))
 _HOP_BY_HOP = frozenset((
@@ -82,7 +82,7 @@ def check_status(status):
         return
     if not _valid_status(status):
         raise ValueError(
-            "status must be a 3-digit code from 200, a space and a reason phrase: %r" % status)
+            "status must be a code 200-599, a space and a reason phrase: %r" % status)
     _check_latin1(status, "status")
     _remember(_valid_statuses, status, len(status))
 

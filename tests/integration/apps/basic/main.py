@@ -4,6 +4,7 @@ Each page is selected by the first path segment; pages that report state
 answer JSON. Module-level state (counters, lists) lives as long as the
 instance, which is what the caching tests look at.
 """
+import _thread
 import json
 import os
 import sys
@@ -194,7 +195,23 @@ def page_thread(environ, start_response):
 
 def page_thread_count(environ, start_response):
     return _json(start_response, dict(_ident(), count=len(THREAD_DONE),
-                                      last=THREAD_DONE[-1] if THREAD_DONE else None))
+                                      last=THREAD_DONE[-1] if THREAD_DONE else None,
+                                      low_level_saw=LOW_LEVEL_SAW))
+
+
+LOW_LEVEL_SAW = []
+
+
+def page_low_level_thread(environ, start_response):
+    """RT11 with the `thread` module: like page_thread, but through
+    _thread.start_new_thread; the thread records the os.environ it sees."""
+    def work(delay):
+        time.sleep(delay)
+        LOW_LEVEL_SAW.append([os.environ.get("PATH_INFO"), os.environ.get("QUERY_STRING")])
+        THREAD_DONE.append(time.time())
+    n_before = len(THREAD_DONE)
+    _thread.start_new_thread(work, (0.5,))
+    return _json(start_response, dict(_ident(), before=n_before, at_return=len(THREAD_DONE)))
 
 
 def page_stream(environ, start_response):
@@ -359,6 +376,7 @@ PAGES = {
     "notfound": page_notfound,
     "thread": page_thread,
     "thread_count": page_thread_count,
+    "low_level_thread": page_low_level_thread,
     "stream": page_stream,
     "raise": page_raise,
     "cookies": page_cookies,

@@ -1,4 +1,6 @@
 """App for test_logs.py: each path writes app log lines a known way."""
+import _thread as thread_module
+import io
 import logging
 import os
 import sys
@@ -32,6 +34,33 @@ def _thread(tag):
     t.join()
 
 
+def _thread_lines(tag):
+    # Unfinished lines of threads that end, and what a `thread` module
+    # thread writes or raises: all of it is the request's.
+    t = threading.Thread(target=lambda: sys.stderr.write("unfinished in thread %s" % tag))
+    t.start()
+    t.join()
+
+    def low_level():
+        print("low-level thread %s" % tag)
+        raise ValueError("low-level failure %s" % tag)
+    thread_module.start_new_thread(low_level, ())
+
+
+def _replace_streams(tag, environ):
+    # Left replaced: the runtime puts its own back after the request.
+    sys.stdout = io.StringIO()
+    sys.stderr = io.StringIO()
+    environ["wsgi.errors"].write("errors %s\n" % tag)
+
+
+def _close_streams(tag):
+    sys.stdout.close()
+    sys.stderr.close()
+    print("stdout after close %s, closed=%s" % (tag, sys.stdout.closed))
+    sys.stderr.write("stderr after close %s\n" % tag)
+
+
 def _crash(tag):
     logging.error("before crash %s", tag)
     os._exit(3)
@@ -54,12 +83,16 @@ def _quiet(tag):
 
 
 ACTIONS = {"/levels": _levels, "/streams": _streams, "/exception": _exception,
-           "/thread": _thread, "/crash": _crash, "/hang": _hang,
-           "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet}
+           "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
+           "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
+           "/close_streams": _close_streams}
+WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
 def app(environ, start_response):
     action = ACTIONS.get(environ["PATH_INFO"])
+    if environ["PATH_INFO"] in WITH_ENVIRON:
+        action = lambda tag: WITH_ENVIRON[environ["PATH_INFO"]](tag, environ)  # noqa: E731
     if action is None:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"no such action\n"]
