@@ -31,11 +31,11 @@
 
 typedef struct {
     const zygote_args_t *args;
-    int sig_fd;          /* signalfd for SIGCHLD */
-    sigset_t child_mask; /* the signal mask instances start with */
-    spare_t spare;       /* the next instance, already forked */
-    int spare_failed;    /* the last spare failed: fork again only for a ZY_SPAWN */
-    int preloaded;       /* python_preload done */
+    int sig_fd;           /* signalfd for SIGCHLD */
+    sigset_t child_mask;  /* the signal mask instances start with */
+    spare_t spare;        /* the next instance, already forked */
+    int spare_failed;     /* the last spare failed: fork again only for a ZY_SPAWN */
+    int preloaded;        /* python_preload done */
     int writing_bytecode; /* python_app_bytecode_step has more to do */
 } zygote_t;
 
@@ -245,8 +245,7 @@ static int serve(zygote_t *z)
                 struct pollfd master = {.fd = z->args->sock, .events = POLLIN};
                 if (z->spare.pid > 0 && poll(&master, 1, 0) == 0)
                     spare_discard(&z->spare);
-                z->writing_bytecode =
-                    python_app_bytecode_start(z->args->sandbox.app_dir) == 0;
+                z->writing_bytecode = python_app_bytecode_start(z->args->sandbox.app_dir) == 0;
             } else if (z->writing_bytecode) {
                 /* Python errors here are reported and end the job, not the
                  * zygote: instances compile what has no bytecode. */

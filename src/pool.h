@@ -74,10 +74,10 @@ typedef struct {
     const char *exe;             /* path of gaelic-instance, the zygote */
     const char *backends_env;    /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;
-    int threads;              /* concurrent requests per instance */
-    int max_concurrent;       /* per app, across instances */
-    int max_pending;          /* queued requests beyond that: 503 */
-    uint64_t max_pending_ms;  /* time in the queue before 503 */
+    int threads;             /* concurrent requests per instance */
+    int max_concurrent;      /* per app, across instances */
+    int max_pending;         /* queued requests beyond that: 503 */
+    uint64_t max_pending_ms; /* time in the queue before 503 */
     /* How long a request waits for a free instance before another starts;
      * -1: automatic (at once while there are CPUs for them, see pool.c). */
     int min_pending_ms;

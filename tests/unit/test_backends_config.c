@@ -11,7 +11,8 @@ static backends_config_t *load(const char *yaml, backend_tier_t tier)
 {
     backends_config_t *cfg = NULL;
     err[0] = '\0';
-    if (backends_config_load_string(yaml, strlen(yaml), "backends.yaml", tier, &cfg, err, sizeof err) < 0)
+    if (backends_config_load_string(yaml, strlen(yaml), "backends.yaml", tier, &cfg, err,
+                                    sizeof err) < 0)
         return NULL;
     return cfg;
 }

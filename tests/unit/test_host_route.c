@@ -32,7 +32,7 @@ int main(void)
     char err[512];
     const char *yaml = "backends:\n- name: memdb\n  instances: 3\n- name: crawler\n";
     if (backends_config_load_string(yaml, strlen(yaml), "backends.yaml", TIER_FREE, &cfg, err,
-                             sizeof err) < 0) {
+                                    sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
