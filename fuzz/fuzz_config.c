@@ -8,6 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
+    /* "/nonexistent" as the app folder: an includes: entry resolves to no
+     * file (includes stay inside the app folder), so nothing else is read. */
     app_config_t *cfg = NULL;
     if (config_load_string((const char *)data, size, "fuzz.yaml", "/nonexistent", &cfg, err,
                            sizeof err) == 0) {

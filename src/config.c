@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config_internal.h"
 #include "yaml_tree.h"
 
-#define MAX_HANDLERS 100 /* App Engine's limit on url maps */
 /* App Engine knew a few dozen libraries, so a longer list cannot be valid;
  * the bound also keeps the duplicate check below cheap. */
 #define MAX_LIBRARIES 100
@@ -107,11 +107,18 @@ static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
     return bad_value(d, f, v, "use lowercase letters, digits and '-'");
 }
 
+/* App Engine's MODULE_VERSION_ID_RE_STRING and its reserved names: "-dot-"
+ * separates version from app in host names, "ah-builtin" was its own. */
 static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
-    if (matches_whole("(?!-)[a-z\\d\\-]{1,63}", s))
-        return 0;
-    return bad_value(d, f, v, "use up to 63 lowercase letters, digits and '-'");
+    if (!matches_whole("(?!-)[a-z\\d\\-]{0,62}[a-z\\d]", s))
+        return bad_value(d, f, v,
+                         "use up to 63 lowercase letters, digits and '-', not first or last");
+    if (strstr(s, "-dot-"))
+        return bad_value(d, f, v, "it must not contain '-dot-'");
+    if (strncmp(s, "ah-builtin", 10) == 0)
+        return bad_value(d, f, v, "the prefix 'ah-builtin' is reserved");
+    return 0;
 }
 
 static int check_runtime(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
@@ -242,7 +249,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_string_map},
     [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
                           NULL, NULL},
-    [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, YT_NOWHERE, NULL, NULL},
+    [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, AT(position_tail), NULL, NULL},
     [HF_REQUIRE_MATCHING_FILE] = {"require_matching_file", YT_BOOL, 0, NULL, YT_NOWHERE, NULL,
                                   NULL},
 };
@@ -440,11 +447,16 @@ static int finish_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uin
     return 0;
 }
 
-static int load_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h)
+static int load_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, int included)
 {
     uint64_t seen = 0;
     if (yt_map_apply(d, map, HANDLER_FIELDS, HF_COUNT, h, "handler", &seen) < 0)
         return -1;
+    /* App Engine: position places an included file's handler around
+     * app.yaml's own, so app.yaml itself may not use it. */
+    if (!included && (seen & BIT(HF_POSITION)))
+        return yt_fail(d, yt_map_key(d, map, "position"),
+                       "'position' is only allowed in the handlers of an included file");
     h->line = yt_line(yt_map_value(d, map, "url"));
     return finish_handler(d, map, h, seen);
 }
@@ -454,13 +466,12 @@ static size_t list_len(const yaml_node_t *list)
     return (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
 }
 
-static int apply_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list, void *target)
+/* An empty list is refused later, when no included file adds handlers. */
+static int load_handlers(yt_doc_t *d, const yaml_node_t *list, app_config_t *cfg, int included)
 {
-    (void)f;
-    app_config_t *cfg = target;
     size_t n = list_len(list);
     if (n == 0)
-        return yt_fail(d, list, "no handlers");
+        return 0;
     if (n > MAX_HANDLERS)
         return yt_fail(d, yt_node(d, list->data.sequence.items.start[MAX_HANDLERS]),
                        "too many handlers (%zu), the limit is %d", n, MAX_HANDLERS);
@@ -471,10 +482,24 @@ static int apply_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *l
     for (size_t i = 0; i < n; i++)
         cfg->handlers[i].expiration = -1;
     for (size_t i = 0; i < n; i++) {
-        if (load_handler(d, yt_node(d, list->data.sequence.items.start[i]), &cfg->handlers[i]) < 0)
+        if (load_handler(d, yt_node(d, list->data.sequence.items.start[i]), &cfg->handlers[i],
+                         included) < 0)
             return -1;
     }
     return 0;
+}
+
+static int apply_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list, void *target)
+{
+    (void)f;
+    return load_handlers(d, list, target, 0);
+}
+
+int config_apply_included_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                   void *target)
+{
+    (void)f;
+    return load_handlers(d, list, target, 1);
 }
 
 /* ---- libraries, error_handlers, env_variables, skip_files --------------- */
@@ -564,8 +589,11 @@ static int set_env_var(yt_doc_t *d, env_var_t *var, const yaml_node_t *key,
 {
     char got[96];
     const char *name = yt_text(key), *text = yt_text(value);
-    if (!name || !name[0] || strchr(name, '='))
-        return yt_fail(d, key, "env_variables: %s is not a valid variable name",
+    /* App Engine's EnvironmentVariables key rule. */
+    if (!name || !matches_whole("[a-zA-Z_][a-zA-Z0-9_]*", name))
+        return yt_fail(d, key,
+                       "env_variables: %s is not a valid variable name (letters, digits and '_', "
+                       "not starting with a digit)",
                        yt_describe(key, got, sizeof got));
     if (!text)
         return yt_fail(d, value, "env_variables: %s: expected a string, got %s", name,
@@ -577,7 +605,7 @@ static int set_env_var(yt_doc_t *d, env_var_t *var, const yaml_node_t *key,
     return 0;
 }
 
-static int apply_env(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+int config_apply_env(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
 {
     (void)f;
     app_config_t *cfg = target;
@@ -614,7 +642,7 @@ static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combine
     return 0;
 }
 
-static int apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+int config_apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
 {
     (void)f;
     app_config_t *cfg = target;
@@ -776,7 +804,7 @@ static int apply_basic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node
                         f->name, NULL);
 }
 
-static int apply_manual_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+int config_apply_manual_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
                                 void *target)
 {
     return yt_map_apply(d, map, MANUAL_SCALING_FIELDS, N_FIELDS(MANUAL_SCALING_FIELDS), target,
@@ -799,6 +827,82 @@ static int check_one_scaling(yt_doc_t *d, const yaml_node_t *root)
     return 0;
 }
 
+/* ---- builtins ------------------------------------------------------------- */
+
+/* The SDK's google/appengine/ext/builtins folders; the last two were not
+ * available to python27 (nor, here, to python3). */
+static const char *const BUILTIN_NAMES[] = {"admin_redirect",  "appstats",    "default",
+                                            "deferred",        "django_wsgi", "remote_api",
+                                            "datastore_admin", "mapreduce",   NULL};
+#define N_PYTHON27_BUILTINS 6
+
+/* App Engine's on/off words, plus the YAML booleans PyYAML turned into them. */
+static const char *const BUILTIN_STATES[] = {
+    "on",  "On",  "ON", "yes", "Yes", "YES", "y",     "true",  "True",  "TRUE", "t", "1", "off",
+    "Off", "OFF", "no", "No",  "NO",  "n",   "false", "False", "FALSE", "f",    "0", NULL};
+
+static int find_name(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* Each item is one `name: on|off` mapping; a name once per file. */
+static int check_builtin(yt_doc_t *d, const yaml_node_t *list, size_t i)
+{
+    char got[96];
+    const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+    if (item->type != YAML_MAPPING_NODE ||
+        item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1)
+        return yt_fail(d, item, "builtins: each item is one 'name: on' or 'name: off', got %s",
+                       yt_describe(item, got, sizeof got));
+    const yaml_node_t *key = yt_node(d, item->data.mapping.pairs.start->key);
+    const yaml_node_t *value = yt_node(d, item->data.mapping.pairs.start->value);
+    const char *name = yt_text(key), *state = yt_text(value);
+    if (!name || find_name(BUILTIN_NAMES, name) < 0)
+        return yt_fail(d, key,
+                       "builtins: %s is not a builtin (admin_redirect, appstats, default, "
+                       "deferred, django_wsgi or remote_api)",
+                       yt_describe(key, got, sizeof got));
+    if (!yt_is_null(value) && (!state || find_name(BUILTIN_STATES, state) < 0))
+        return yt_fail(d, value, "builtins: %s: expected on or off, got %s", name,
+                       yt_describe(value, got, sizeof got));
+    for (size_t j = 0; j < i; j++) {
+        const yaml_node_t *prev = yt_node(d, list->data.sequence.items.start[j]);
+        const char *other = yt_text(yt_node(d, prev->data.mapping.pairs.start->key));
+        if (strcmp(other, name) == 0)
+            return yt_fail(d, key, "builtins: '%s' is listed twice (first on line %d)", name,
+                           yt_line(prev));
+    }
+    return 0;
+}
+
+int config_apply_builtins(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list, void *target)
+{
+    (void)f;
+    (void)target;
+    for (size_t i = 0; i < list_len(list); i++)
+        if (check_builtin(d, list, i) < 0)
+            return -1;
+    return 0;
+}
+
+int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const char *runtime)
+{
+    if (!list || strcmp(runtime, "python") == 0)
+        return 0;
+    for (size_t i = 0; i < list_len(list); i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        const yaml_node_t *key = yt_node(d, item->data.mapping.pairs.start->key);
+        if (find_name(BUILTIN_NAMES, yt_text(key)) >= N_PYTHON27_BUILTINS)
+            return yt_fail(d, key, "builtins: '%s' is not available in the %s runtime",
+                           yt_text(key), runtime);
+    }
+    return 0;
+}
+
 /* ---- the top level -------------------------------------------------------- */
 
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
@@ -816,20 +920,21 @@ static const yt_field_t APP_FIELDS[] = {
     {"threadsafe", YT_BOOL, 0, NULL, AT(threadsafe), NULL, NULL},
     {"handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_handlers},
     {"default_expiration", YT_DURATION, 0, NULL, AT(default_expiration), NULL, NULL},
-    {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, apply_skip_files},
-    {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_env},
+    {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_skip_files},
+    {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_env},
     {"libraries", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_libraries},
     {"error_handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_error_handlers},
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
-    ACCEPTED("builtins", YT_LIST),
+    /* Checked; gaelic has no builtin handlers to add (README). */
+    {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
     ACCEPTED("inbound_services", YT_LIST),
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
-    {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_manual_scaling},
+    {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
     ACCEPTED("module", YT_STRING),
     ACCEPTED("service", YT_STRING),
-    ACCEPTED("includes", YT_LIST),
+    {"includes", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_check_include_list},
     ACCEPTED("admin_console", YT_MAP),
     ACCEPTED("derived_file_type", YT_LIST),
     ACCEPTED("api_config", YT_MAP),
@@ -861,15 +966,15 @@ static int is_python3_runtime(const char *runtime)
 }
 
 /* `script: auto` (python3 apps) means the default entrypoint, main:app. */
-static int resolve_auto_scripts(yt_doc_t *d, app_config_t *cfg)
+int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, const char *runtime)
 {
-    for (size_t i = 0; i < cfg->n_handlers; i++) {
-        handler_t *h = &cfg->handlers[i];
+    for (size_t i = 0; i < n; i++) {
+        handler_t *h = &handlers[i];
         if (h->kind != HANDLER_SCRIPT || strcmp(h->script, "auto") != 0)
             continue;
-        if (!is_python3_runtime(cfg->runtime))
+        if (!is_python3_runtime(runtime))
             return yt_fail_line(d, h->line, "script 'auto' needs a python3 runtime, not '%s'",
-                                cfg->runtime);
+                                runtime);
         char *main_app = strdup("main.app");
         if (!main_app)
             return yt_fail(d, NULL, "out of memory");
@@ -881,16 +986,26 @@ static int resolve_auto_scripts(yt_doc_t *d, app_config_t *cfg)
 
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
-    if (cfg->n_handlers == 0)
-        return yt_fail(d, root, "no handlers");
+    /* App Engine refused a python27 app.yaml without it (MissingThreadsafe). */
+    if (strcmp(cfg->runtime, "python27") == 0 && !yt_map_key(d, root, "threadsafe"))
+        return yt_fail(d, yt_map_key(d, root, "runtime"),
+                       "runtime python27 needs 'threadsafe: true' or 'threadsafe: false'");
     if (check_one_scaling(d, root) < 0)
         return -1;
-    if (resolve_auto_scripts(d, cfg) < 0)
+    if (config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime) < 0)
+        return -1;
+    if (config_resolve_auto_scripts(d, cfg->handlers, cfg->n_handlers, cfg->runtime) < 0)
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))
         return yt_fail(d, NULL, "out of memory");
     if (!cfg->skip_files && !(cfg->skip_files = strdup(DEFAULT_SKIP_FILES)))
         return yt_fail(d, NULL, "out of memory");
+    if (config_resolve_includes(d, root, cfg) < 0)
+        return -1;
+    if (cfg->n_handlers == 0) {
+        const yaml_node_t *list = yt_map_value(d, root, "handlers");
+        return yt_fail(d, list ? list : root, "no handlers");
+    }
     pcre2_code *re = NULL;
     int rc =
         compile_or_fail(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files, &re);
@@ -1222,7 +1337,7 @@ int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, ch
 
 /* ---- freeing ------------------------------------------------------------- */
 
-static void free_handler(handler_t *h)
+void config_free_handler(handler_t *h)
 {
     free(h->url);
     pcre2_code_free(h->re);
@@ -1239,7 +1354,7 @@ void config_free(app_config_t *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < cfg->n_handlers; i++)
-        free_handler(&cfg->handlers[i]);
+        config_free_handler(&cfg->handlers[i]);
     free(cfg->handlers);
     for (size_t i = 0; i < cfg->n_env; i++) {
         free(cfg->env[i].key);

@@ -26,6 +26,7 @@ typedef struct {
     login_t login;
     secure_t secure;
     auth_fail_t auth_fail_action;
+    int position_tail; /* an included handler with `position: tail` (after app.yaml's) */
 } handler_t;
 
 typedef struct {

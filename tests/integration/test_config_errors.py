@@ -260,3 +260,70 @@ def test_total_over_150mb_refused(tmp_path):
     assert r.returncode == 2, r
     assert re.search(r"150 ?M|157286400|150000000", r.stderr), "message should name the limit:\n" + r.stderr
     assert "serving" not in r.stdout
+
+
+# App Engine's refusals (appinfo): name: (app.yaml text, error line, reason regex)
+APP_ENGINE_REFUSALS = {
+    "python27_without_threadsafe": (lines_with({5: None}), 3, r"threadsafe"),
+    "version_trailing_dash": (lines_with({2: "version: beta-"}), 2, r"version.*not first or last"),
+    "version_reserved_prefix": (lines_with({2: "version: ah-builtin-1"}), 2, r"ah-builtin"),
+    "env_name_with_space": (lines_with({6: ["env_variables:", "  'A B': x"]}), 7,
+                            r"not a valid variable name"),
+    "env_name_leading_digit": (lines_with({6: ["env_variables:", "  '1A': x"]}), 7,
+                               r"not a valid variable name"),
+    "unknown_builtin": (lines_with({6: ["builtins:", "- remote_apy: on"]}), 7, r"not a builtin"),
+    "builtin_not_on_off": (lines_with({6: ["builtins:", "- deferred: later"]}), 7, r"on or off"),
+    "position_in_app_yaml": (lines_with({9: ["  script: main.app", "  position: tail"]}), 10,
+                             r"position.*included"),
+    "missing_include": (lines_with({6: ["includes:", "- lib/nowhere.yaml"]}), 7, r"not found"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(APP_ENGINE_REFUSALS))
+def test_app_engine_refusal(tmp_path, name):
+    text, line, reason = APP_ENGINE_REFUSALS[name]
+    r = refused(tmp_path, text)
+    found = ERR_RE.findall(r.stderr)
+    assert found and int(found[0][0]) == line, (r.stderr, text)
+    assert re.search(reason, found[0][1], re.I), r.stderr
+
+
+INCLUDED = """\
+handlers:
+- url: /inc
+  script: inc.app
+- url: /.*
+  script: inc.fallback
+  position: tail
+env_variables:
+  FROM_INCLUDE: "yes"
+"""
+
+INC_PY = ("import os\n"
+          "def app(environ, start_response):\n"
+          "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+          "    return [('inc ' + os.environ.get('FROM_INCLUDE', '-')).encode()]\n"
+          "def fallback(environ, start_response):\n"
+          "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+          "    return [b'fallback']\n")
+
+
+def test_included_handlers_are_served(serve, tmp_path):
+    """An included file's handlers serve (before app.yaml's, or after them
+    with position: tail) and its env_variables reach the app."""
+    app_yaml = lines_with({6: ["includes:", "- lib/extra"],
+                           8: "- url: /main"})
+    d = write_app(tmp_path / "inc", app_yaml,
+                  {"main.py": MAIN_PY, "inc.py": INC_PY, "lib/extra/include.yaml": INCLUDED})
+    s = serve(d)
+    assert s.get("/inc").content == b"inc yes"
+    assert s.get("/main").content == b"ok"
+    assert s.get("/other").content == b"fallback"
+
+
+def test_bad_included_file_is_refused_naming_it(tmp_path):
+    app_yaml = lines_with({6: ["includes:", "- lib/extra.yaml"]})
+    r = refused(tmp_path, app_yaml, {"lib/extra.yaml": "handlers:\n- url: /x\n  script: x.app\n"
+                                                      "runtime: python27\n"})
+    assert re.search(r"lib/extra\.yaml:4: unknown key 'runtime' in an included file", r.stderr), \
+        r.stderr

@@ -163,7 +163,7 @@ static void test_full_app(void)
 
 static void test_defaults(void)
 {
-    app_config_t *cfg = LOAD_OK("runtime: python27\n" MAIN_HANDLER);
+    app_config_t *cfg = LOAD_OK("runtime: python311\n" MAIN_HANDLER);
     if (!cfg)
         return;
     CHECK(cfg->application == NULL);
@@ -210,7 +210,7 @@ static void test_runtime(void)
     static const char *const good[] = {"python27", "python3", "python311", "python37", "python"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml, "runtime: %s\n" MAIN_HANDLER, good[i]);
+        snprintf(yaml, sizeof yaml, "runtime: %s\nthreadsafe: true\n" MAIN_HANDLER, good[i]);
         app_config_t *cfg = LOAD_OK(yaml);
         CHECK(cfg && strcmp(cfg->runtime, good[i]) == 0);
         config_free(cfg);
@@ -235,8 +235,7 @@ static void test_application_and_version(void)
                                             "example.com:my-app", "a"};
     for (size_t i = 0; i < sizeof good_apps / sizeof *good_apps; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml, "application: %s\nruntime: python27\n" MAIN_HANDLER,
-                 good_apps[i]);
+        snprintf(yaml, sizeof yaml, "application: %s\n" HEAD MAIN_HANDLER, good_apps[i]);
         app_config_t *cfg = LOAD_OK(yaml);
         CHECK(cfg && strcmp(cfg->application, good_apps[i]) == 0);
         config_free(cfg);
@@ -247,21 +246,21 @@ static void test_application_and_version(void)
     EXPECT_ERR("application: my-app-\nruntime: python27\n" MAIN_HANDLER,
                "app.yaml:1: application: 'my-app-' is not valid: use lowercase letters, digits "
                "and '-'");
-    app_config_t *cfg = LOAD_OK("version: 1\nruntime: python27\n" MAIN_HANDLER);
+    app_config_t *cfg = LOAD_OK("version: 1\n" HEAD MAIN_HANDLER);
     CHECK(cfg && strcmp(cfg->version, "1") == 0);
     config_free(cfg);
     EXPECT_ERR("version: -1\nruntime: python27\n" MAIN_HANDLER,
                "app.yaml:1: version: '-1' is not valid: use up to 63 lowercase letters, digits "
-               "and '-'");
+               "and '-', not first or last");
     EXPECT_ERR("version: v_1\nruntime: python27\n" MAIN_HANDLER,
                "app.yaml:1: version: 'v_1' is not valid: use up to 63 lowercase letters, digits "
-               "and '-'");
+               "and '-', not first or last");
 }
 
 static long expiration_of(const char *text)
 {
     char yaml[256];
-    snprintf(yaml, sizeof yaml, "runtime: python27\ndefault_expiration: %s\n" MAIN_HANDLER, text);
+    snprintf(yaml, sizeof yaml, HEAD "default_expiration: %s\n" MAIN_HANDLER, text);
     app_config_t *cfg = load(yaml);
     long secs = cfg ? cfg->default_expiration : -2;
     config_free(cfg);
@@ -329,8 +328,6 @@ static void test_accepted_keys(void)
                                 "inbound_services:\n"
                                 "- warmup\n"
                                 "- mail\n"
-                                "includes:\n"
-                                "- lib/include.yaml\n"
                                 "admin_console:\n"
                                 "  pages:\n"
                                 "  - name: Stats\n"
@@ -354,7 +351,6 @@ static void test_accepted_keys(void)
                                 "    X-Frame-Options: DENY\n"
                                 "    Cache-Control: public\n"
                                 "  redirect_http_response_code: 301\n"
-                                "  position: head\n"
                                 "- url: /.*\n"
                                 "  script: main.app\n");
     CHECK(cfg && cfg->n_handlers == 2);
@@ -497,7 +493,7 @@ static void test_yaml_errors(void)
           0);
     CHECK(strncmp(err, "x.yaml:2: control characters are not allowed", 44) == 0);
     /* A UTF-8 byte order mark is fine. */
-    cfg = LOAD_OK("\xef\xbb\xbfruntime: python27\n" MAIN_HANDLER);
+    cfg = LOAD_OK("\xef\xbb\xbf" HEAD MAIN_HANDLER);
     config_free(cfg);
     /* Anchors and aliases are plain YAML. */
     cfg = LOAD_OK(HEAD "handlers:\n- &h {url: /a, script: main.app}\n- *h\n");
@@ -533,12 +529,12 @@ static void test_yaml_limits(void)
         n += (size_t)sprintf(yaml + n, "%*sa:\n", i, "");
     EXPECT_ERR(yaml, "app.yaml:71: nested deeper than 64 levels");
     /* Anchors and aliases. */
-    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "builtins: [");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [");
     for (int i = 0; i < 1001; i++)
         n += (size_t)sprintf(yaml + n, "&a%d 1, ", i);
     strcpy(yaml + n, "]\n");
     EXPECT_ERR(yaml, "app.yaml:7: more than 1000 anchors (&name)");
-    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "builtins: [&a 1");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [&a 1");
     for (int i = 0; i < 10001; i++)
         n += (size_t)sprintf(yaml + n, ", *a");
     strcpy(yaml + n, "]\n");
@@ -661,7 +657,7 @@ static void test_script_auto(void)
     CHECK(cfg && strcmp(cfg->handlers[0].script, "main.app") == 0);
     CHECK(cfg && cfg->handlers[0].script_is_cgi == 0);
     config_free(cfg);
-    EXPECT_ERR("handlers:\n- url: /.*\n  script: auto\nruntime: python27\n",
+    EXPECT_ERR("handlers:\n- url: /.*\n  script: auto\nruntime: python27\nthreadsafe: true\n",
                "app.yaml:2: script 'auto' needs a python3 runtime, not 'python27'");
 }
 
@@ -734,7 +730,8 @@ static void test_env_variables(void)
     EXPECT_ERR(HEAD "env_variables:\n  A: {b: c}\n" MAIN_HANDLER,
                "app.yaml:5: env_variables: A: expected a string, got a mapping");
     EXPECT_ERR(HEAD "env_variables:\n  'A=B': c\n" MAIN_HANDLER,
-               "app.yaml:5: env_variables: 'A=B' is not a valid variable name");
+               "app.yaml:5: env_variables: 'A=B' is not a valid variable name (letters, digits "
+               "and '_', not starting with a digit)");
     EXPECT_ERR(HEAD "env_variables: [A]\n" MAIN_HANDLER,
                "app.yaml:4: env_variables: expected a mapping, got a list");
 }
@@ -768,7 +765,7 @@ static void test_libraries_and_error_handlers(void)
 
 static void test_skip_files(void)
 {
-    app_config_t *cfg = LOAD_OK("runtime: python27\n" MAIN_HANDLER);
+    app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
     if (cfg) {
         /* App Engine's default: editor backups, dotfiles, RCS; .pyc kept. */
         CHECK(config_is_skipped(cfg, "foo~"));
@@ -840,11 +837,92 @@ static void test_error_paths_and_lines(void)
     CHECK(config_load_string(yaml, strlen(yaml), "app.yaml", ".", &cfg, small, sizeof small) < 0);
     CHECK_STR(small, "app.yaml:4:");
     /* len is honoured: the text need not be NUL-terminated where it ends. */
-    const char *two = "runtime: python27\n" MAIN_HANDLER "junk: [";
+    const char *two = HEAD MAIN_HANDLER "junk: [";
     cfg = NULL;
     CHECK(config_load_string(two, strlen(two) - strlen("junk: ["), "app.yaml", ".", &cfg, err,
                              sizeof err) == 0);
     config_free(cfg);
+}
+
+static void test_app_engine_refusals(void)
+{
+    /* threadsafe is required with python27 only (App Engine's MissingThreadsafe). */
+    EXPECT_ERR("application: x\nruntime: python27\n" MAIN_HANDLER,
+               "app.yaml:2: runtime python27 needs 'threadsafe: true' or 'threadsafe: false'");
+    app_config_t *cfg = LOAD_OK("runtime: python3\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->threadsafe == 0);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python27\nthreadsafe: false\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->threadsafe == 0);
+    config_free(cfg);
+
+    /* version: MODULE_VERSION_ID_RE_STRING and its reserved names. */
+    static const char *const good_versions[] = {"1", "v-2", "a1", "0", "prod"};
+    for (size_t i = 0; i < sizeof good_versions / sizeof *good_versions; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "version: %s\n" HEAD MAIN_HANDLER, good_versions[i]);
+        CHECK(accepts(yaml));
+    }
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "version: %.63s\n" HEAD MAIN_HANDLER,
+             "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij");
+    CHECK(accepts(yaml));
+    snprintf(yaml, sizeof yaml, "version: %.64s\n" HEAD MAIN_HANDLER,
+             "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij");
+    CHECK(!accepts(yaml));
+    EXPECT_ERR("version: beta-\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: 'beta-' is not valid: use up to 63 lowercase letters, "
+               "digits and '-', not first or last");
+    EXPECT_ERR("version: a-dot-b\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: 'a-dot-b' is not valid: it must not contain '-dot-'");
+    EXPECT_ERR("version: ah-builtin-x\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: 'ah-builtin-x' is not valid: the prefix 'ah-builtin' is "
+               "reserved");
+    CHECK(accepts("version: ah-1\n" HEAD MAIN_HANDLER)); /* only ah-builtin is reserved */
+
+    /* env_variables names: App Engine's [a-zA-Z_][a-zA-Z0-9_]*. */
+    CHECK(accepts(HEAD "env_variables:\n  _A1: x\n  b_2: y\n" MAIN_HANDLER));
+    static const char *const bad_names[] = {"'1A'", "'A B'",     "'A-B'",
+                                            "''",   "\"A\\0B\"", "'\xc3\xa9'"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+        snprintf(yaml, sizeof yaml, HEAD "env_variables:\n  %s: x\n" MAIN_HANDLER, bad_names[i]);
+        CHECK(!accepts(yaml));
+        CHECK(strstr(err, "app.yaml:5: env_variables: ") && strstr(err, "not a valid variable"));
+    }
+
+    /* builtins: known names, on/off, one per item, once per file. */
+    cfg =
+        LOAD_OK(HEAD "builtins:\n- remote_api: on\n- deferred: off\n- appstats: yes\n"
+                     "- default: 'y'\n- admin_redirect: '0'\n- django_wsgi: false\n" MAIN_HANDLER);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    CHECK(accepts("runtime: python\nbuiltins:\n- datastore_admin: on\n" MAIN_HANDLER));
+    EXPECT_ERR(HEAD "builtins:\n- remote_apy: on\n" MAIN_HANDLER,
+               "app.yaml:5: builtins: 'remote_apy' is not a builtin (admin_redirect, appstats, "
+               "default, deferred, django_wsgi or remote_api)");
+    EXPECT_ERR(HEAD "builtins:\n- remote_api: maybe\n" MAIN_HANDLER,
+               "app.yaml:5: builtins: remote_api: expected on or off, got 'maybe'");
+    EXPECT_ERR(HEAD "builtins:\n- remote_api\n" MAIN_HANDLER,
+               "app.yaml:5: builtins: each item is one 'name: on' or 'name: off', got "
+               "'remote_api'");
+    EXPECT_ERR(HEAD "builtins:\n- remote_api: on\n  deferred: on\n" MAIN_HANDLER,
+               "app.yaml:5: builtins: each item is one 'name: on' or 'name: off', got a mapping");
+    EXPECT_ERR(HEAD "builtins:\n- deferred: on\n- deferred: off\n" MAIN_HANDLER,
+               "app.yaml:6: builtins: 'deferred' is listed twice (first on line 5)");
+    EXPECT_ERR(HEAD "builtins:\n- mapreduce: on\n" MAIN_HANDLER,
+               "app.yaml:5: builtins: 'mapreduce' is not available in the python27 runtime");
+
+    /* position belongs to included files' handlers. */
+    EXPECT_ERR(HEAD "handlers:\n- url: /.*\n  script: main.app\n  position: tail\n",
+               "app.yaml:7: 'position' is only allowed in the handlers of an included file");
+    /* includes: paths are strings, relative; none found under a missing folder. */
+    EXPECT_ERR(HEAD "includes: [/etc/passwd]\n" MAIN_HANDLER,
+               "app.yaml:4: includes: '/etc/passwd' must be relative to the app folder");
+    EXPECT_ERR(HEAD "includes:\n- {a: b}\n" MAIN_HANDLER,
+               "app.yaml:5: includes: expected a file path, got a mapping");
+    EXPECT_ERR(HEAD "includes: [x.yaml]\n" MAIN_HANDLER,
+               "app.yaml:4: includes: 'x.yaml' not found (a YAML file, or a folder with "
+               "include.yaml, beside this file or in the app folder)");
 }
 
 /* ---- files on disk --------------------------------------------------------- */
@@ -898,7 +976,7 @@ static void test_config_load_files(void)
     snprintf(expect, sizeof expect, "%s: no app.yaml or app.yml", tmp_root);
     CHECK_STR(err, expect);
 
-    write_file("app.yml", "runtime: python27\n" MAIN_HANDLER, 0);
+    write_file("app.yml", HEAD MAIN_HANDLER, 0);
     CHECK(config_load(tmp_root, &cfg, err, sizeof err) == 0);
     snprintf(expect, sizeof expect, "%s/app.yml", tmp_root);
     CHECK(cfg && strcmp(cfg->path, expect) == 0);
@@ -912,7 +990,7 @@ static void test_config_load_files(void)
     snprintf(expect, sizeof expect, "%s/app.yaml:4: script 'bad'", tmp_root);
     CHECK(strncmp(err, expect, strlen(expect)) == 0);
 
-    write_file("app.yaml", "runtime: python27\n" MAIN_HANDLER, 0);
+    write_file("app.yaml", HEAD MAIN_HANDLER, 0);
     CHECK(config_load(tmp_root, &cfg, err, sizeof err) == 0);
     if (!cfg) {
         fprintf(stderr, "  config_load: %s\n", err);
@@ -983,6 +1061,179 @@ static void test_config_load_files(void)
     remove_tree(tmp_root);
 }
 
+/* Loads tmp_root; returns the config or NULL with err set. */
+static app_config_t *load_dir(void)
+{
+    app_config_t *cfg = NULL;
+    err[0] = '\0';
+    if (config_load(tmp_root, &cfg, err, sizeof err) < 0)
+        return NULL;
+    return cfg;
+}
+
+/* err must be "<tmp_root>/<rest>". */
+static void expect_dir_err_at(int line, const char *rest)
+{
+    app_config_t *cfg = load_dir();
+    config_free(cfg);
+    char want[1200];
+    snprintf(want, sizeof want, "%s/%s", tmp_root, rest);
+    if (!cfg && strcmp(err, want) == 0) {
+        unit_passed++;
+    } else {
+        unit_failed++;
+        fprintf(stderr, "%s:%d: error \"%s\", want \"%s\"\n", __FILE__, line, err, want);
+    }
+}
+#define EXPECT_DIR_ERR(rest) expect_dir_err_at(__LINE__, rest)
+
+static void test_includes(void)
+{
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/gaelic-test-include-XXXXXX");
+    if (!mkdtemp(tmp_root)) {
+        perror("mkdtemp");
+        unit_failed++;
+        return;
+    }
+    make_dir("lib");
+    make_dir("lib/admin");
+    make_dir("lib/sub");
+    /* A file, a folder with include.yaml, nested includes relative to the
+     * including file, then to the app folder; a cycle back to lib/a.yaml. */
+    write_file("app.yaml",
+               HEAD "env_variables:\n  A: app\n  B: app\n"
+                    "includes:\n- lib/a.yaml\n- lib/admin\n"
+                    "handlers:\n- url: /own\n  script: main.app\n",
+               0);
+    write_file("lib/a.yaml",
+               "handlers:\n- url: /a\n  script: a.app\n"
+               "- url: /a-tail\n  script: a.tail\n  position: tail\n"
+               "env_variables:\n  A: from-a\n  C: from-a\n"
+               "skip_files: ^private/.*$\n"
+               "includes: [sub/b.yaml]\n",
+               0);
+    write_file("lib/sub/b.yaml",
+               "handlers:\n- url: /b\n  script: b.app\n  position: head\n"
+               "includes: [lib/a.yaml, ../a.yaml]\n"
+               "builtins:\n- remote_api: on\n"
+               "admin_console:\n  pages:\n  - name: B\n    url: /b\n",
+               0);
+    write_file("lib/admin/include.yaml",
+               "handlers:\n- url: /admin/.*\n  script: admin.app\n"
+               "  login: admin\n"
+               "env_variables:\n  C: from-admin\n",
+               0);
+    app_config_t *cfg = load_dir();
+    CHECK(cfg != NULL);
+    if (!cfg)
+        fprintf(stderr, "  includes: %s\n", err);
+    if (cfg && cfg->n_handlers == 5) {
+        /* Included handlers first in the order read, app.yaml's, then tails. */
+        CHECK_STR(cfg->handlers[0].url, "/a");
+        CHECK_STR(cfg->handlers[1].url, "/b");
+        CHECK_STR(cfg->handlers[2].url, "/admin/.*");
+        CHECK(cfg->handlers[2].login == LOGIN_ADMIN);
+        CHECK_STR(cfg->handlers[3].url, "/own");
+        CHECK_STR(cfg->handlers[4].url, "/a-tail");
+        CHECK(cfg->handlers[0].line == 2 && cfg->handlers[3].line == 11);
+    } else {
+        CHECK(cfg && cfg->n_handlers == 5);
+    }
+    if (cfg && cfg->n_env == 3) {
+        /* Included values win, the later include over the earlier. */
+        CHECK_STR(cfg->env[0].key, "A");
+        CHECK_STR(cfg->env[0].value, "from-a");
+        CHECK_STR(cfg->env[1].value, "app");
+        CHECK_STR(cfg->env[2].key, "C");
+        CHECK_STR(cfg->env[2].value, "from-admin");
+    } else {
+        CHECK(cfg && cfg->n_env == 3);
+    }
+    if (cfg) {
+        CHECK(config_is_skipped(cfg, "private/key.pem"));
+        CHECK(config_is_skipped(cfg, "x.py~")); /* app.yaml's default still applies */
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+
+    /* Errors name the included file, its line and the reason. */
+    write_file("lib/admin/include.yaml",
+               "handlers:\n- url: /admin\n  script: admin.app\n"
+               "runtime: python27\n",
+               0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:4: unknown key 'runtime' in an included file");
+    write_file("lib/admin/include.yaml", "handlers:\n- url: /admin\n  script: admin/x\n", 0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:3: script 'admin/x' is neither a WSGI object path "
+                   "(module.app) nor a .py file path");
+    write_file("lib/admin/include.yaml", "env_variables:\n  'A B': x\n", 0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:2: env_variables: 'A B' is not a valid variable name "
+                   "(letters, digits and '_', not starting with a digit)");
+    write_file("lib/admin/include.yaml", "handlers: [\n", 0);
+    app_config_t *bad = load_dir();
+    CHECK(bad == NULL && strstr(err, "lib/admin/include.yaml:"));
+    config_free(bad);
+    write_file("lib/admin/include.yaml", "builtins:\n- mapreduce: on\n", 0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:2: builtins: 'mapreduce' is not available in the "
+                   "python27 runtime");
+    write_file("lib/admin/include.yaml", "handlers:\n- url: /.*\n  script: auto\n", 0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:2: script 'auto' needs a python3 runtime, not "
+                   "'python27'");
+    /* An empty included file adds nothing. */
+    write_file("lib/admin/include.yaml", "# nothing yet\n", 0);
+    cfg = load_dir();
+    CHECK(cfg && cfg->n_handlers == 4);
+    config_free(cfg);
+
+    /* A missing include is an error at the including file's line. */
+    write_file("lib/sub/b.yaml", "\n\nincludes:\n- nowhere.yaml\n", 0);
+    EXPECT_DIR_ERR("lib/sub/b.yaml:4: includes: 'nowhere.yaml' not found (a YAML file, or a "
+                   "folder with include.yaml, beside this file or in the app folder)");
+    /* Nothing outside the app folder, by path or by symlink. */
+    write_file("lib/sub/b.yaml", "includes: [../../../etc/hostname]\n", 0);
+    EXPECT_DIR_ERR("lib/sub/b.yaml:1: includes: '../../../etc/hostname' is outside the app "
+                   "folder");
+    char link_path[512];
+    snprintf(link_path, sizeof link_path, "%s/lib/out.yaml", tmp_root);
+    CHECK(symlink("/etc/hostname", link_path) == 0);
+    write_file("lib/sub/b.yaml", "includes: [lib/out.yaml]\n", 0);
+    EXPECT_DIR_ERR("lib/sub/b.yaml:1: includes: 'lib/out.yaml' is outside the app folder");
+    /* A folder without include.yaml is not an include. */
+    write_file("lib/sub/b.yaml", "includes: [lib/sub]\n", 0);
+    cfg = load_dir();
+    CHECK(cfg == NULL && strstr(err, "lib/sub/b.yaml:1: includes: 'lib/sub' not found"));
+    config_free(cfg);
+
+    /* Only included handlers: app.yaml may have none of its own. */
+    write_file("lib/sub/b.yaml", "", 0);
+    write_file("app.yaml", HEAD "includes: [lib/a.yaml]\n", 0);
+    cfg = load_dir();
+    CHECK(cfg && cfg->n_handlers == 2);
+    config_free(cfg);
+    write_file("app.yaml", HEAD "includes: [lib/sub/b.yaml]\nhandlers: []\n", 0);
+    EXPECT_DIR_ERR("app.yaml:5: no handlers");
+
+    /* The 100-handler limit counts included handlers too. */
+    char *many = malloc(100 * 48 + 64);
+    if (many) {
+        size_t n = (size_t)sprintf(many, "handlers:\n");
+        for (int i = 0; i < 99; i++)
+            n += (size_t)sprintf(many + n, "- url: /h%d\n  script: m.app\n", i);
+        write_file("lib/sub/b.yaml", many, 0);
+        free(many);
+    }
+    write_file("app.yaml", HEAD "includes: [lib/sub/b.yaml]\n" MAIN_HANDLER, 0);
+    cfg = load_dir();
+    CHECK(cfg && cfg->n_handlers == 100);
+    config_free(cfg);
+    write_file("app.yaml",
+               HEAD "includes: [lib/sub/b.yaml]\nhandlers:\n- url: /x\n  script: "
+                    "x.app\n- url: /y\n  script: y.app\n",
+               0);
+    EXPECT_DIR_ERR("lib/sub/b.yaml:198: too many handlers (101 with app.yaml's and the included "
+                   "files'), the limit is 100");
+    remove_tree(tmp_root);
+}
+
 int main(void)
 {
     test_full_app();
@@ -1009,6 +1260,8 @@ int main(void)
     test_libraries_and_error_handlers();
     test_skip_files();
     test_error_paths_and_lines();
+    test_app_engine_refusals();
     test_config_load_files();
+    test_includes();
     UNIT_DONE();
 }
