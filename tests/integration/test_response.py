@@ -59,6 +59,24 @@ def test_no_gzip(srv, ct, ae, ua):
     assert r.body == expected_bytes(20000)
 
 
+@pytest.mark.parametrize("n,encoding", [(100, None), (255, None), (256, "gzip")])
+def test_gzip_only_from_256_bytes(srv, n, encoding):
+    """Below 256 bytes gzip's frame and headers cost about what it saves."""
+    r = get(srv, "/bytes?n=%d&ct=text/html" % n, ae="gzip", ua=GZIP_UA)
+    assert (r.status, r.header("content-encoding")) == (200, encoding), r.headers
+    body = gzip.decompress(r.body) if encoding else r.body
+    assert body == expected_bytes(n)
+    if not encoding:
+        assert r.header("vary") is None
+
+
+def test_gzip_skipped_when_body_does_not_shrink(srv):
+    r = get(srv, "/bytes?n=4000&rand=1&ct=text/plain", ae="gzip", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert len(r.body) == 4000 and r.header("content-length") == "4000"
+
+
 def test_gzip_head_matches_get(srv):
     path = "/bytes?n=5000&ct=text/html"
     hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]

@@ -124,12 +124,16 @@ def page_isolate(environ, start_response):
 
 
 def page_bytes(environ, start_response):
-    """n bytes of a repeating text (compressible), with the given type."""
+    """n bytes of a repeating text (compressible), with the given type;
+    with rand=1, n random bytes (that compression does not shrink)."""
     q = _query(environ)
     n = int(q.get("n", "100"))
     ct = q.get("ct", "text/plain")
     unit = b"gaelic 0123456789 abcdefghijklmnopqrstuvwxyz\n"
     body = (unit * (n // len(unit) + 1))[:n]
+    if q.get("rand") == "1":
+        import random
+        body = random.Random(n).randbytes(n)
     headers = [("Content-Type", ct)]
     if q.get("cl") != "0":
         headers.append(("Content-Length", str(n)))
