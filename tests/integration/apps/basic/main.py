@@ -267,6 +267,14 @@ def page_head_empty(environ, start_response):
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
+def page_big_header(environ, start_response):
+    """A 2-byte body under a header of n bytes (X-Big: n times "h"); the
+    head is then 52 + n bytes as the master writes it."""
+    n = int(_query(environ).get("n", "100"))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Big", "h" * n)])
+    return [b"ok"]
+
+
 def page_precompressed(environ, start_response):
     """A body the app gzipped itself: the server must not compress it again."""
     import gzip
@@ -360,6 +368,7 @@ PAGES = {
     "wrong_length": page_wrong_length,
     "late_header": page_late_header,
     "precompressed": page_precompressed,
+    "big_header": page_big_header,
     "head_empty": page_head_empty,
     "str_body": page_str_body,
     "no_start": page_no_start,
