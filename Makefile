@@ -92,8 +92,8 @@ test_libraries_OBJS := src/libraries.o src/config.o src/config_include.o src/yam
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
-test_static_OBJS := src/static.o src/config.o src/config_include.o src/yaml_tree.o src/http.o src/log.o src/buf.o \
-	$(LLHTTP_REL)
+test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o src/config.o src/config_include.o \
+	src/yaml_tree.o src/http.o src/log.o src/buf.o $(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
@@ -104,8 +104,8 @@ test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o
-test_error_pages_OBJS := src/error_pages.o src/static.o src/config.o src/config_include.o src/yaml_tree.o src/http.o \
-	src/log.o src/buf.o $(LLHTTP_REL)
+test_error_pages_OBJS := src/error_pages.o src/static.o src/static_gzip.o src/gzip.o src/config.o \
+	src/config_include.o src/yaml_tree.o src/http.o src/log.o src/buf.o $(LLHTTP_REL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/,$$($$*_OBJS))

@@ -18,6 +18,9 @@
 #include "wsgi_environ.h"
 
 static int worker_threads = 1;
+/* RT10, from the master (gaelic_module_set_response_limits). */
+static unsigned long long max_response_body = 10485760;
+static unsigned long long max_response_head = 65536;
 static PyObject *wsgi_defaults;      /* dict or NULL */
 static PyObject *response_too_large; /* exception type */
 
@@ -140,11 +143,45 @@ static int put_latin1(buf_t *b, PyObject *s, const char *what)
         PyErr_Format(PyExc_ValueError, "%s is not latin-1: %R", what, s);
         return -1;
     }
-    if (ipc_put_bytes(b, PyUnicode_1BYTE_DATA(s), (size_t)PyUnicode_GET_LENGTH(s)) < 0) {
+    size_t n = (size_t)PyUnicode_GET_LENGTH(s);
+    if (n > IPC_MAX_PAYLOAD) {
+        PyErr_Format(response_too_large, "%s of %zu bytes exceeds the %u-byte frame limit", what, n,
+                     IPC_MAX_PAYLOAD);
+        return -1;
+    }
+    if (ipc_put_bytes(b, PyUnicode_1BYTE_DATA(s), n) < 0) {
         PyErr_NoMemory();
         return -1;
     }
     return 0;
+}
+
+/* The head as the master will count it (ipc.h), before anything is
+ * copied: a head of many megabytes is refused without building its frame.
+ * Types are checked later, by put_latin1. */
+static int check_head_size(PyObject *status, PyObject *headers)
+{
+    if (!PyUnicode_Check(status) || !PyList_Check(headers))
+        return 0;
+    unsigned long long n = IPC_STATUS_LINE_EXTRA + (unsigned long long)PyUnicode_GET_LENGTH(status);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(headers); i++) {
+        PyObject *h = PyList_GET_ITEM(headers, i);
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 2)
+            return 0;
+        for (int k = 0; k < 2; k++) {
+            PyObject *s = PyTuple_GET_ITEM(h, k);
+            if (PyUnicode_Check(s))
+                n += (unsigned long long)PyUnicode_GET_LENGTH(s);
+        }
+        n += IPC_HEADER_LINE_EXTRA;
+    }
+    if (n <= max_response_head)
+        return 0;
+    PyErr_Format(response_too_large,
+                 "response status line and headers of %llu bytes exceed the %llu-byte limit "
+                 "(--max_response_header_bytes)",
+                 n, max_response_head);
+    return -1;
 }
 
 static int put_headers(buf_t *b, PyObject *headers)
@@ -197,6 +234,15 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
         return NULL;
     }
 
+    size_t body_len = (size_t)PyBytes_GET_SIZE(body);
+    if (check_head_size(args[1], args[2]) < 0)
+        return NULL;
+    if (body_len > max_response_body)
+        return PyErr_Format(response_too_large,
+                            "response body of %zu bytes exceeds the %llu-byte limit "
+                            "(--max_response_bytes)",
+                            body_len, max_response_body);
+
     buf_t *b = &frame_head;
     buf_reset(b);
     uint64_t cpu_ns = 0;
@@ -214,7 +260,6 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
         ipc_set_flags(b, start, IPC_FLAG_DEADLINE);
     if (put_latin1(b, args[1], "status") < 0 || put_headers(b, args[2]) < 0)
         return NULL;
-    size_t body_len = (size_t)PyBytes_GET_SIZE(body);
     if (body_len > UINT32_MAX || ipc_put_u32(b, (uint32_t)body_len) < 0)
         return PyErr_Format(response_too_large, "response body of %zu bytes", body_len);
 
@@ -412,6 +457,17 @@ static struct PyModuleDef module_def = {
     NULL,
 };
 
+/* _gaelic.MAX_RESPONSE_BYTES: what a body may grow to before the runtime
+ * stops collecting it (wsgi.py, cgi.py). */
+static int add_max_response(PyObject *m)
+{
+    PyObject *v = PyLong_FromUnsignedLongLong(
+        max_response_body < IPC_MAX_PAYLOAD ? max_response_body : IPC_MAX_PAYLOAD);
+    int rc = v ? PyModule_AddObjectRef(m, "MAX_RESPONSE_BYTES", v) : -1;
+    Py_XDECREF(v);
+    return rc;
+}
+
 /* Called by the import machinery through the inittab entry. */
 static PyObject *PyInit__gaelic(void)
 {
@@ -422,17 +478,24 @@ static PyObject *PyInit__gaelic(void)
         PyModule_AddFunctions(m, background_methods) < 0)
         goto fail;
     response_too_large = PyErr_NewExceptionWithDoc(
-        "_gaelic.ResponseTooLargeError", "The response does not fit in one IPC frame.", NULL, NULL);
+        "_gaelic.ResponseTooLargeError", "The response is over a limit (RT10) or one IPC frame.",
+        NULL, NULL);
     if (!response_too_large ||
         PyModule_AddObjectRef(m, "ResponseTooLargeError", response_too_large) < 0 ||
         PyModule_AddIntConstant(m, "threads", worker_threads) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_PAYLOAD", IPC_MAX_PAYLOAD) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_PAYLOAD", IPC_MAX_PAYLOAD) < 0 || add_max_response(m) < 0 ||
         PyModule_AddObjectRef(m, "instance_id", Py_None) < 0 || api_call_module_init(m) < 0)
         goto fail;
     return m;
 fail:
     Py_DECREF(m);
     return NULL;
+}
+
+void gaelic_module_set_response_limits(unsigned long long body, unsigned long long head)
+{
+    max_response_body = body;
+    max_response_head = head;
 }
 
 int gaelic_module_threads(void)

@@ -13,8 +13,9 @@
  *       latin-1. deadline_exceeded true: DeadlineExceededError escaped the
  *       handler (IPC_FLAG_DEADLINE). The request's deadline is disarmed
  *       first. Sent as one IPC_RESPONSE frame with the GIL released. Raises
- *       ResponseTooLargeError (nothing sent) when the frame would exceed
- *       IPC_MAX_PAYLOAD, TypeError/ValueError for bad types; the caller
+ *       ResponseTooLargeError (nothing sent) when the status line and
+ *       headers or the body exceed their limit (set_response_limits), or
+ *       the frame IPC_MAX_PAYLOAD; TypeError/ValueError for bad types; the caller
  *       then answers with something smaller. Exactly one successful call per
  *       request. The GIL is released only if the write has to wait.
  *   send_log(id, level, message)   an IPC_LOG frame (level 0..4, str).
@@ -31,7 +32,7 @@
  *                                  id (background.h): its deadline and CPU
  *                                  count, as next_request does for a worker.
  *   api_call, api_cancel_all, cpu_mhz: the API channel (api_call.h).
- *   threads, instance_id, MAX_PAYLOAD, ResponseTooLargeError
+ *   threads, instance_id, MAX_PAYLOAD, MAX_RESPONSE_BYTES, ResponseTooLargeError
  *   call_in_thread, async_raise, hold, release, shutting_down:
  *       see thread_control.h
  *   background_started, background_ended, set_background_request_hook:
@@ -60,6 +61,12 @@ PyObject *gaelic_request_item(struct gaelic_request *r);
 /* set_*_hook(f) of the module: keeps a new reference to callable f in
  * *slot (GIL held). None, or NULL with TypeError for what is not callable. */
 PyObject *gaelic_set_hook(PyObject **slot, PyObject *f, const char *what);
+
+/* The response limits of RT10 (the master's --max_response_bytes and
+ * --max_response_header_bytes): send_response refuses a response beyond
+ * them, and _gaelic.MAX_RESPONSE_BYTES tells the runtime when to stop
+ * collecting a body. Call before Py_Initialize. */
+void gaelic_module_set_response_limits(unsigned long long body, unsigned long long head);
 
 /* The worker thread count given to gaelic_module_register. */
 int gaelic_module_threads(void);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api_call.h"
+#include "gaelic_module.h"
 #include "python_init.h"
 #include "sandbox_seccomp.h"
 #include "zygote_args.h"
@@ -311,6 +312,7 @@ int main(int argc, char **argv)
     if (setup_sigchld(&z) < 0)
         return 1;
     api_call_set_cpu_mhz(args.cpu_mhz);
+    gaelic_module_set_response_limits(args.max_response, args.max_response_headers);
     /* The seccomp filter compiles on the other core while Python starts;
      * joined before the first fork (the zygote forks single-threaded). */
     pthread_t compiler;

@@ -12,7 +12,8 @@ static int usage(void)
 {
     fputs("usage: gaelic-instance --app DIR --python DIR --threads N --fd FD\n"
           "       [--library-modules a,b,c] [--sandbox strict|dev|off] [--memory BYTES]\n"
-          "       [--audit-hook on|off] [--cpu-mhz N]\n"
+          "       [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]\n"
+          "       [--max-response-headers BYTES]\n"
           "(internal: started by gaelic serve)\n",
           stderr);
     return 2;
@@ -44,6 +45,7 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
 {
     const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
     const char *mode = "strict", *memory = NULL, *audit = "on", *mhz = "600";
+    const char *max_body = "10485760", *max_head = "65536"; /* the master's defaults */
     a->library_modules = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
@@ -66,6 +68,10 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             audit = argv[i + 1];
         else if (!strcmp(argv[i], "--cpu-mhz"))
             mhz = argv[i + 1];
+        else if (!strcmp(argv[i], "--max-response"))
+            max_body = argv[i + 1];
+        else if (!strcmp(argv[i], "--max-response-headers"))
+            max_head = argv[i + 1];
         else
             return usage();
     }
@@ -88,6 +94,12 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     }
     if (parse_int(mhz, 1, 1000000, &a->cpu_mhz) < 0) {
         fprintf(stderr, "gaelic zygote: bad --cpu-mhz '%s'\n", mhz);
+        return 2;
+    }
+    if (parse_size(max_body, &a->max_response) < 0 ||
+        parse_size(max_head, &a->max_response_headers) < 0) {
+        fprintf(stderr, "gaelic zygote: bad --max-response '%s' or --max-response-headers '%s'\n",
+                max_body, max_head);
         return 2;
     }
     if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {

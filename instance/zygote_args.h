@@ -1,6 +1,7 @@
 /* The zygote's command line: `gaelic-instance --app DIR --python DIR
  * --threads N --fd FD [--library-modules a,b,c] [--sandbox strict|dev|off]
- * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N]`. */
+ * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]
+ * [--max-response-headers BYTES]`. */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
 
@@ -9,13 +10,15 @@
 #include "sandbox.h"
 
 typedef struct {
-    char app_dir[PATH_MAX];      /* absolute (realpath) */
-    char python_dir[PATH_MAX];   /* absolute (realpath) */
-    int threads;                 /* worker threads per instance, 1..1024 */
-    int cpu_mhz;                 /* the instance class's clock (RT12) */
-    int sock;                    /* the SOCK_SEQPACKET socket to the master */
-    const char *library_modules; /* "a,b,c" from dist-packages, or "" */
-    sandbox_conf_t sandbox;      /* its app_dir and python_dir point above */
+    char app_dir[PATH_MAX];                  /* absolute (realpath) */
+    char python_dir[PATH_MAX];               /* absolute (realpath) */
+    int threads;                             /* worker threads per instance, 1..1024 */
+    int cpu_mhz;                             /* the instance class's clock (RT12) */
+    int sock;                                /* the SOCK_SEQPACKET socket to the master */
+    unsigned long long max_response;         /* body bytes (RT10) */
+    unsigned long long max_response_headers; /* status line + headers (ipc.h) */
+    const char *library_modules;             /* "a,b,c" from dist-packages, or "" */
+    sandbox_conf_t sandbox;                  /* its app_dir and python_dir point above */
 } zygote_args_t;
 
 /* Parses and checks argv (the directories exist, the fd is a

@@ -405,17 +405,11 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped)
     }
 }
 
-static int want_gzip(const conn_t *c, const app_head_t *h)
+/* RT6 (gzip.h): the same rule static files follow. An app that encoded
+ * its body itself, or sent a range of it, keeps it as it is. */
+static int want_gzip(const conn_t *c, const app_head_t *h, size_t length)
 {
-    if (h->keep_body || !h->ctype)
-        return 0;
-    size_t ae_len, ua_len;
-    const char *ae = http_request_header(&c->req, "accept-encoding", &ae_len);
-    const char *ua = http_request_header(&c->req, "user-agent", &ua_len);
-    /* RT6: App Engine compressed only when both headers mention gzip; not
-     * for a client that lists it to refuse it (gzip;q=0). */
-    return ae && ua && http_accepts_coding(ae, ae_len, "gzip") &&
-           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(h->ctype, h->ctlen);
+    return !h->keep_body && gzip_wanted(&c->req, h->ctype, h->ctlen, length);
 }
 
 static void job_done(job_t *job, const job_result_t *res)
@@ -455,11 +449,14 @@ static void job_done(job_t *job, const job_result_t *res)
     int empty_head = c->head_only && body_len == 0 && !no_body_status;
     buf_t gz = BUF_INIT;
     int gzipped = 0;
-    if (!no_body_status && (body_len > 0 || (empty_head && h.length > 0)) && want_gzip(c, &h)) {
+    size_t plain_len = empty_head && h.length > 0 ? (size_t)h.length : body_len;
+    if (!no_body_status && want_gzip(c, &h, plain_len)) {
         if (body_len == 0) {
             gzipped = 1; /* as the GET would be, its length unknown */
             h.length = -1;
-        } else if (gzip_compress(body, body_len, &gz) == 0) {
+        } else if (gzip_compress(body, body_len, &gz) == 0 && gz.len < body_len) {
+            /* A body that does not shrink (already compressed data under
+             * a text type) goes out as it is. */
             gzipped = 1;
             body = buf_ptr(&gz);
             body_len = gz.len;
@@ -509,7 +506,7 @@ static int is_reserved_path(const char *path, size_t len)
 }
 
 /* static_dir / static_files: answered here, the body sent from the file
- * by conn_write with sendfile. */
+ * by conn_write with sendfile, or from wbuf when gzipped. */
 static void serve_static(conn_t *c, const handler_t *h)
 {
     if (c->srv->stopping)

@@ -115,6 +115,12 @@ typedef struct {
  * other side buffer. */
 #define IPC_MAX_PAYLOAD (64u << 20)
 
+/* What --max_response_header_bytes counts, on both ends: the head as the
+ * master writes it, "HTTP/1.1 " STATUS CRLF, then NAME ": " VALUE CRLF for
+ * each of the app's headers. */
+#define IPC_STATUS_LINE_EXTRA 11u
+#define IPC_HEADER_LINE_EXTRA 4u
+
 /* Appends a frame header (payload length patched by ipc_end_frame). Returns
  * the offset of the header inside b for ipc_end_frame, or -1. */
 long ipc_begin_frame(buf_t *b, uint16_t type, uint32_t id);

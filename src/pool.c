@@ -194,7 +194,7 @@ static int zygote_spawn(pool_t *pool)
     snprintf(memory, sizeof memory, "%llu",
              pool->o.instance_memory ? (unsigned long long)pool->o.instance_memory
                                      : SANDBOX_DEFAULT_MEMORY);
-    char *argv[24];
+    char *argv[28];
     int argc = 0;
     argv[argc++] = "gaelic-instance";
     argv[argc++] = "--app";
@@ -215,6 +215,19 @@ static int zygote_spawn(pool_t *pool)
     snprintf(mhz, sizeof mhz, "%d", pool->acct_mhz);
     argv[argc++] = "--cpu-mhz";
     argv[argc++] = mhz;
+    /* So that an instance refuses an oversized response before building
+     * its frame; the master still checks what arrives. */
+    char max_body[32], max_head[32];
+    snprintf(max_body, sizeof max_body, "%zu", pool->o.max_response_bytes);
+    snprintf(max_head, sizeof max_head, "%zu", pool->o.max_response_header_bytes);
+    if (pool->o.max_response_bytes) {
+        argv[argc++] = "--max-response";
+        argv[argc++] = max_body;
+    }
+    if (pool->o.max_response_header_bytes) {
+        argv[argc++] = "--max-response-headers";
+        argv[argc++] = max_head;
+    }
     if (pool->o.library_modules && *pool->o.library_modules) {
         argv[argc++] = "--library-modules";
         argv[argc++] = (char *)pool->o.library_modules;
@@ -1051,11 +1064,13 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     }
     res.headers = r;
     res.n_headers = n_headers;
+    uint64_t head_bytes = IPC_STATUS_LINE_EXTRA + (uint64_t)res.status_len;
     for (uint32_t i = 0; i < n_headers; i++) {
         const char *p;
-        uint32_t n;
-        if (ipc_get_bytes(&r, &p, &n) < 0 || ipc_get_bytes(&r, &p, &n) < 0)
+        uint32_t n, m;
+        if (ipc_get_bytes(&r, &p, &n) < 0 || ipc_get_bytes(&r, &p, &m) < 0)
             break;
+        head_bytes += (uint64_t)n + m + IPC_HEADER_LINE_EXTRA;
     }
     if (r.err || ipc_get_bytes(&r, &res.body, &res.body_len) < 0 || r.left != 0) {
         if (job)
@@ -1069,10 +1084,22 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
         job_end(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)", inst->id);
         return 0;
     }
+    /* The instance refuses these itself; this is for one that does not. */
+    if (pool->o.max_response_header_bytes && head_bytes > pool->o.max_response_header_bytes) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "response headers too large: %llu bytes of status line and headers, the limit "
+                 "is %zu (--max_response_header_bytes)",
+                 (unsigned long long)head_bytes, pool->o.max_response_header_bytes);
+        log_error("%.*s: %s", (int)job->script_len, job->script, why);
+        job_fail(job, 500, "response headers too large", inst->id);
+        return 0;
+    }
     if (res.body_len > pool->o.max_response_bytes) {
         char why[160];
-        snprintf(why, sizeof why, "response too large: %u bytes, the limit is %zu", res.body_len,
-                 pool->o.max_response_bytes);
+        snprintf(why, sizeof why,
+                 "response too large: %u bytes of body, the limit is %zu (--max_response_bytes)",
+                 res.body_len, pool->o.max_response_bytes);
         log_error("%.*s: %s", (int)job->script_len, job->script, why);
         job_fail(job, 500, "response too large", inst->id);
         return 0;

@@ -81,16 +81,17 @@ typedef struct {
     /* How long a request waits for a free instance before another starts;
      * -1: automatic (at once while there are CPUs for them, see pool.c). */
     int min_pending_ms;
-    uint64_t idle_timeout_ms; /* idle instances are stopped after this */
-    uint64_t stop_grace_ms;   /* a stopping instance is killed after this */
-    size_t max_response_bytes;
-    uint64_t deadline_grace_ms; /* a job past its deadline_ms: this long to stop */
-    log_store_t *logs;          /* app log lines go here; may be NULL */
-    const char *version_id;     /* for the request logs the pool writes itself */
-    int console_app_level;      /* app lines at or above it are also printed */
-    const char *sandbox;        /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
-    size_t instance_memory;     /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
-    int audit_hook;             /* 0: the zygote gets --audit-hook off (tests) */
+    uint64_t idle_timeout_ms;         /* idle instances are stopped after this */
+    uint64_t stop_grace_ms;           /* a stopping instance is killed after this */
+    size_t max_response_bytes;        /* body; the zygote gets it too */
+    size_t max_response_header_bytes; /* status line + headers, as sent */
+    uint64_t deadline_grace_ms;       /* a job past its deadline_ms: this long to stop */
+    log_store_t *logs;                /* app log lines go here; may be NULL */
+    const char *version_id;           /* for the request logs the pool writes itself */
+    int console_app_level;            /* app lines at or above it are also printed */
+    const char *sandbox;              /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
+    size_t instance_memory;           /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
+    int audit_hook;                   /* 0: the zygote gets --audit-hook off (tests) */
     /* Backends (BK2-BK4): instances numbered 0..max_instances-1 that jobs
      * can target; resident ones all run from the start and are replaced
      * when lost; failfast answers 503 instead of queueing. */

@@ -75,6 +75,9 @@ static const opt_def_t options[] = {
      "largest request body; larger gets 413 (default 10485760)"},
     {"max_response_bytes", OPT_SIZE, OFF(max_response_bytes), "N",
      "largest response body; larger becomes 500 (default 10485760)"},
+    {"max_response_header_bytes", OPT_SIZE, OFF(max_response_header_bytes), "N",
+     "largest response status line plus headers from the app; larger becomes 500 "
+     "(default 65536)"},
     {"max_header_bytes", OPT_SIZE, OFF(max_header_bytes), "N",
      "largest request line plus headers; larger gets 431 (default 65536)"},
     {"max_url_bytes", OPT_SIZE, OFF(max_url_bytes), "N",
@@ -163,6 +166,7 @@ static void set_defaults(serve_opts_t *o)
     o->deadline_grace_ms = 1000;
     o->max_request_bytes = 10485760;
     o->max_response_bytes = 10485760;
+    o->max_response_header_bytes = 65536;
     o->max_header_bytes = 65536;
     o->max_url_bytes = 8192;
     o->max_connections = 10000;
@@ -741,6 +745,7 @@ int serve_main(int argc, char **argv)
         .idle_timeout_ms = srv->o.idle_timeout_ms,
         .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,
+        .max_response_header_bytes = srv->o.max_response_header_bytes,
         .deadline_grace_ms = srv->o.deadline_grace_ms,
         .logs = NULL, /* opened below, while the zygote starts */
         .version_id = srv->version_id,

@@ -39,6 +39,7 @@ typedef struct {
     uint64_t deadline_grace_ms; /* then this long before its instance is killed */
     size_t max_request_bytes;
     size_t max_response_bytes;
+    size_t max_response_header_bytes; /* the app's status line and headers */
     size_t max_header_bytes;
     size_t max_url_bytes;
     int max_connections;

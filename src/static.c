@@ -14,7 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "gzip.h"
 #include "log.h"
+#include "static_gzip.h"
 
 static int root_fd = -1;
 
@@ -30,6 +32,7 @@ void static_close(void)
     if (root_fd >= 0)
         close(root_fd);
     root_fd = -1;
+    static_gzip_clear();
 }
 
 /* ---------- content types ---------- */
@@ -426,20 +429,36 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         return;
     }
 
+    /* RT6 as for dynamic responses (gzip.h), never for a range: its
+     * offsets count the file's bytes. A 304 says what the 200 would: the
+     * same ETag and Vary. */
+    const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
+    const char *gz = NULL;
+    size_t gz_len = 0;
+    int gzipped = !range && gzip_wanted(req, type, strlen(type), (size_t)st.st_size) &&
+                  static_gzip_body(fd, &st, &gz, &gz_len) == 1;
+
     res->status = not_modified ? 304 : range ? 206 : 200;
     buf_append_str(out, not_modified ? "HTTP/1.1 304 Not Modified\r\n"
                         : range      ? "HTTP/1.1 206 Partial Content\r\n"
                                      : "HTTP/1.1 200 OK\r\n");
     if (!not_modified) {
-        const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
         buf_printf(out, "Content-Type: %s\r\n", type);
         if (range)
             buf_printf(out, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)first,
                        (long long)last, (long long)st.st_size);
+        else if (gzipped)
+            buf_append_str(out, "Content-Encoding: gzip\r\n");
         else
+            /* Not said of a gzipped body: a range counts the file's bytes. */
             buf_append_str(out, "Accept-Ranges: bytes\r\n");
     }
-    buf_printf(out, "ETag: %s\r\nLast-Modified: %s\r\n", etag, lastmod);
+    /* Another representation (RFC 9110 8.8.3): its ETag is weak, as for a
+     * dynamic response, so If-Range never joins bytes of the two, while
+     * If-None-Match (a weak comparison) still matches it. */
+    buf_printf(out, "ETag: %s%s\r\nLast-Modified: %s\r\n", gzipped ? "W/" : "", etag, lastmod);
+    if (gzipped)
+        buf_append_str(out, "Vary: Accept-Encoding\r\n");
     long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;
     if (exp >= 0) {
         char expires[40];
@@ -449,6 +468,15 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     if (not_modified) {
         close(fd);
         end_head(out, keep_alive, http10, 0, 0);
+        return;
+    }
+    if (gzipped) {
+        /* Small enough to have been read whole: sent from memory. */
+        close(fd);
+        end_head(out, keep_alive, http10, 1, gz_len);
+        res->body_len = gz_len;
+        if (!head_only)
+            buf_append(out, gz, gz_len);
         return;
     }
     size_t length = st.st_size == 0 ? 0 : (size_t)(last - first + 1);

@@ -19,8 +19,8 @@ SERVE_FLAGS = [
     "--host", "--port", "--application", "--storage_path", "--max_instances", "--threads",
     "--max_concurrent_requests", "--max_pending_requests", "--max_pending_latency",
     "--instance_idle_timeout", "--max_request_bytes", "--max_response_bytes",
-    "--max_header_bytes", "--max_url_bytes", "--header_timeout", "--body_timeout",
-    "--keepalive_timeout", "--shutdown_timeout", "--sandbox", "--instance_memory",
+    "--max_response_header_bytes", "--max_header_bytes", "--max_url_bytes", "--header_timeout",
+    "--body_timeout", "--keepalive_timeout", "--shutdown_timeout", "--sandbox", "--instance_memory",
 ]
 
 HELLO = os.path.join(REPO, "examples", "hello")

@@ -2,12 +2,16 @@
 in both Accept-Encoding and User-Agent; size limits (RT10)."""
 import gzip
 import hashlib
+import os
 import re
+import shutil
+import stat
 import time
 
 import pytest
 
-from harness import Conn, app_path, http_request, quote
+import harness
+from harness import REPO, Conn, app_path, http_request, quote
 
 GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
 PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
@@ -57,6 +61,24 @@ def test_no_gzip(srv, ct, ae, ua):
     assert r.status == 200
     assert r.header("content-encoding") is None, r.headers
     assert r.body == expected_bytes(20000)
+
+
+@pytest.mark.parametrize("n,encoding", [(100, None), (255, None), (256, "gzip")])
+def test_gzip_only_from_256_bytes(srv, n, encoding):
+    """Below 256 bytes gzip's frame and headers cost about what it saves."""
+    r = get(srv, "/bytes?n=%d&ct=text/html" % n, ae="gzip", ua=GZIP_UA)
+    assert (r.status, r.header("content-encoding")) == (200, encoding), r.headers
+    body = gzip.decompress(r.body) if encoding else r.body
+    assert body == expected_bytes(n)
+    if not encoding:
+        assert r.header("vary") is None
+
+
+def test_gzip_skipped_when_body_does_not_shrink(srv):
+    r = get(srv, "/bytes?n=4000&rand=1&ct=text/plain", ae="gzip", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert len(r.body) == 4000 and r.header("content-length") == "4000"
 
 
 def test_gzip_head_matches_get(srv):
@@ -288,3 +310,71 @@ def test_request_under_limit_ok(limited):
 def test_server_still_serves_after_limits(limited):
     assert http_request(limited.port, "GET", "/bytes?n=5000").status == 500
     assert http_request(limited.port, "GET", "/path/fine").body == b"/path/fine"
+
+
+# The app's status line and headers have their own limit (65536 by
+# default): a 2-byte body must not carry megabytes of headers.
+HEAD_LIMIT = "status line and headers of %d bytes exceed the 65536-byte limit " \
+             "(--max_response_header_bytes)"
+
+
+@pytest.mark.parametrize("n", [20 << 20, 70 << 20])
+def test_response_headers_over_limit_refused_by_the_instance(srv, n):
+    """20 MB of headers went out as a 200 before; 70 MB (past the frame
+    limit) gave a 500 logged only as "MemoryError:". The instance now
+    refuses both before building its frame, and says why."""
+    r = http_request(srv.port, "GET", "/big_header?n=%d" % n, timeout=60)
+    assert r.status == 500, r
+    assert b"hhhh" not in r.body and r.header("x-big") is None
+    assert srv.wait_stderr(HEAD_LIMIT % (52 + n)), srv.stderr_text()[-3000:]
+    assert http_request(srv.port, "GET", "/path/after").body == b"/path/after"
+
+
+@pytest.fixture(scope="module")
+def head_limited(mserve):
+    return mserve(app_path("basic"), "--max_response_header_bytes", "2000")
+
+
+@pytest.mark.parametrize("n,status", [(1948, 200), (1949, 500)])
+def test_response_header_limit_boundary(head_limited, n, status):
+    """Counted as the master writes the head: 17 bytes of "HTTP/1.1 200
+    OK\r\n", 26 of Content-Type, 9 + n of X-Big; the server's own Date,
+    Server, Content-Length and Connection are not the app's."""
+    r = http_request(head_limited.port, "GET", "/big_header?n=%d" % n)
+    assert r.status == status, r
+    if status == 200:
+        assert r.header("x-big") == "h" * n and r.body == b"ok"
+
+
+@pytest.fixture
+def untrusting_master(serve, tmp_path, monkeypatch):
+    """The real master with an instance that ignores the header limit it is
+    given (a wrapper raises it to 4 GB): the master, which trusts nothing
+    from an instance, still refuses the response."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    master = bindir / "gaelic"
+    shutil.copy(harness.GAELIC_BIN, master)
+    real = os.path.join(os.path.dirname(harness.GAELIC_BIN), "gaelic-instance")
+    wrapper = bindir / "gaelic-instance"
+    wrapper.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, sys\n"
+        "a = sys.argv[1:]\n"
+        "i = a.index('--max-response-headers')\n"
+        "a[i + 1] = str(4 << 30)\n"
+        "os.execv(%r, [%r] + a)\n" % (real, real))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(harness, "GAELIC_BIN", str(master))
+    env = dict(os.environ, GAELIC_PYTHON_DIR=os.path.join(REPO, "python"))
+    return serve(app_path("basic"), "--max_response_header_bytes", "2000", env=env)
+
+
+def test_response_header_limit_enforced_by_the_master(untrusting_master):
+    srv = untrusting_master
+    assert http_request(srv.port, "GET", "/big_header?n=1948").status == 200
+    r = http_request(srv.port, "GET", "/big_header?n=5000")
+    assert r.status == 500 and r.header("x-big") is None, r
+    assert srv.wait_stderr(
+        "response headers too large: 5052 bytes of status line and headers, "
+        "the limit is 2000 (--max_response_header_bytes)"), srv.stderr_text()[-3000:]

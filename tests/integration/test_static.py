@@ -1,8 +1,11 @@
 """Static files (RT1): static_dir, static_files + upload, mime_type,
 expiration / default_expiration, ETag / Last-Modified with 304, Range,
-path-escape refusals, served by the master without starting an instance."""
+path-escape refusals, served by the master without starting an instance;
+gzip by RT6's rule, as for dynamic responses (test_response.py)."""
 import email.utils
+import gzip
 import os
+import random
 import time
 
 import pytest
@@ -11,12 +14,25 @@ from harness import Conn, copy_app, http_request
 
 APP = "static"
 
+GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
+PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
+GZ = [("Accept-Encoding", "gzip, deflate"), ("User-Agent", GZIP_UA)]
+_LINE = b"<li>gaelic static 0123456789 abcdefghijklmnopqrstuvwxyz</li>\n"
+GZ_FILES = {
+    "page.html": _LINE * 400,                          # 24 KB, compressible
+    "huge.css": _LINE * (1024 * 1024 // len(_LINE) + 1),  # just over 1 MiB
+    "noise.txt": random.Random(7).randbytes(4096),     # a text type that does not shrink
+}
+
 
 @pytest.fixture(scope="module")
 def appdir(tmp_path_factory):
     d = copy_app(APP, tmp_path_factory.mktemp("static") / "app")
     with open(os.path.join(d, "static", "big.bin"), "wb") as f:
         f.write(os.urandom(3 * 1024 * 1024 + 7))
+    for name, data in GZ_FILES.items():
+        with open(os.path.join(d, "static", name), "wb") as f:
+            f.write(data)
     outside = os.path.join(os.path.dirname(d), "outside.txt")
     with open(outside, "w") as f:
         f.write("OUTSIDE-SECRET\n")
@@ -316,3 +332,118 @@ def test_login_handlers_redirect_anonymous_to_sign_in(srv, path):
     assert r.status == 302
     assert r.header("Location").startswith("/_ah/login?continue=")
     assert b"hello static" not in r.body
+
+
+# ---------------------------------------------------------------- gzip (RT6)
+
+@pytest.mark.parametrize("path", ["/static/page.html", "/any/static/page.html"])
+def test_gzip(srv, appdir, path):
+    """static_dir and static_files alike: compressed, its ETag made weak,
+    Vary: Accept-Encoding, no Accept-Ranges (a range counts the file's
+    bytes, not these)."""
+    plain = get(srv, path)
+    r = get(srv, path, GZ)
+    assert r.status == 200, r
+    assert r.header("Content-Encoding") == "gzip", r.headers
+    assert r.header("Vary") == "Accept-Encoding"
+    assert r.header("ETag") == "W/" + plain.header("ETag")
+    assert r.header("Content-Type") == "text/html"
+    assert r.header("Accept-Ranges") is None
+    assert int(r.header("Content-Length")) == len(r.body) < len(GZ_FILES["page.html"]) // 4
+    assert gzip.decompress(r.body) == read(appdir, "static/page.html")
+    assert plain.header("Content-Encoding") is None and plain.header("Vary") is None
+    assert plain.body == read(appdir, "static/page.html")
+
+
+@pytest.mark.parametrize("path,headers", [
+    ("/static/page.html", [("Accept-Encoding", "gzip"), ("User-Agent", PLAIN_UA)]),
+    ("/static/page.html", [("Accept-Encoding", "identity"), ("User-Agent", GZIP_UA)]),
+    ("/static/page.html", [("Accept-Encoding", "br, gzip;q=0"), ("User-Agent", GZIP_UA)]),
+    ("/static/blob.bin", GZ),    # not a compressible type
+    ("/static/index.html", GZ),  # 39 bytes: too small to gain anything
+    ("/static/noise.txt", GZ),   # does not shrink
+    ("/static/huge.css", GZ),    # over the in-memory limit: sent with sendfile
+])
+def test_no_gzip(srv, appdir, path, headers):
+    r = get(srv, path, headers)
+    assert r.status == 200
+    assert r.header("Content-Encoding") is None, r.headers
+    assert r.header("Vary") is None
+    assert r.header("ETag", "").startswith('"')
+    assert r.header("Accept-Ranges") == "bytes"
+    assert r.body == read(appdir, path.replace("/static/", "static/", 1).lstrip("/"))
+
+
+def test_gzip_head_matches_get(srv):
+    with Conn(srv.port) as c:
+        c.request("GET", "/static/page.html", GZ)
+        g = c.read_response()
+        c.request("HEAD", "/static/page.html", GZ)
+        h = c.read_response(head=True)
+        c.request("GET", "/static/index.html")
+        n = c.read_response()
+    assert (h.status, h.body) == (200, b"")
+    for name in ("Content-Encoding", "Content-Length", "ETag", "Vary", "Content-Type"):
+        assert h.header(name) == g.header(name), name
+    assert n.status == 200 and n.body.startswith(b"<")
+
+
+def test_gzip_not_for_range(srv, appdir):
+    data = read(appdir, "static/page.html")
+    r = get(srv, "/static/page.html", GZ + [("Range", "bytes=10-99")])
+    assert r.status == 206
+    assert r.header("Content-Encoding") is None, r.headers
+    assert r.body == data[10:100]
+    # A range whose If-Range does not match is the whole file: compressed.
+    r = get(srv, "/static/page.html", GZ + [("Range", "bytes=10-99"), ("If-Range", '"stale"')])
+    assert (r.status, r.header("Content-Encoding")) == (200, "gzip")
+    assert gzip.decompress(r.body) == data
+
+
+def test_gzip_conditional(srv):
+    """The compressed variant revalidates: its weak ETag (and the strong
+    one) with If-None-Match, its date with If-Modified-Since; the 304 names
+    the variant's ETag and Vary, as its 200 did."""
+    g = get(srv, "/static/page.html", GZ)
+    weak, lm = g.header("ETag"), g.header("Last-Modified")
+    assert weak.startswith('W/"')
+    for cond in (("If-None-Match", weak), ("If-None-Match", weak[2:]),
+                 ("If-Modified-Since", lm)):
+        with Conn(srv.port) as c:
+            c.request("GET", "/static/page.html", GZ + [cond])
+            r = c.read_response()
+            assert r.status == 304, cond
+            assert (r.header("ETag"), r.header("Vary")) == (weak, "Accept-Encoding"), r.headers
+            assert r.header("Content-Encoding") is None
+            assert r.body == b"" and c.buf == b""
+    # The same validator from a client without gzip: its 304 is the plain one.
+    r = get(srv, "/static/page.html", [("If-None-Match", weak)])
+    assert (r.status, r.header("ETag"), r.header("Vary")) == (304, weak[2:], None)
+
+
+def test_gzip_follows_file_changes(srv, appdir):
+    """Compressed bodies are kept between requests, but never outlive the
+    file version they came from."""
+    path = os.path.join(appdir, "static", "changing.txt")
+    first, second = b"first version\n" * 100, b"second version, longer\n" * 100
+    with open(path, "wb") as f:
+        f.write(first)
+    assert gzip.decompress(get(srv, "/static/changing.txt", GZ).body) == first
+    assert gzip.decompress(get(srv, "/static/changing.txt", GZ).body) == first
+    with open(path, "wb") as f:
+        f.write(second)
+    assert gzip.decompress(get(srv, "/static/changing.txt", GZ).body) == second
+
+
+def test_gzip_pipelined(srv, appdir):
+    """Compressed bodies (from memory) and sendfile bodies keep their order
+    on one connection."""
+    paths = ["/static/page.html", "/static/big.bin", "/static/page.html", "/static/huge.css"]
+    with Conn(srv.port, timeout=30) as c:
+        c.send("".join("GET %s HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+                       "User-Agent: %s\r\n\r\n" % (p, GZIP_UA) for p in paths))
+        for p in paths:
+            r = c.read_response()
+            data = read(appdir, p.lstrip("/"))
+            body = gzip.decompress(r.body) if r.header("Content-Encoding") else r.body
+            assert (r.status, body == data) == (200, True), p

@@ -74,11 +74,13 @@ def preload():
 
 def _run(script, environ):
     if handlers.is_cgi(script):
+        # Its output is head and body together: send_response checks each
+        # against its own limit (RT10).
         return cgi.run(script, environ, _gaelic.MAX_PAYLOAD)
     app = handlers.get(script)
     if app is None:
         return _ERROR_500
-    return wsgi.run(app, environ, _gaelic.MAX_PAYLOAD)
+    return wsgi.run(app, environ, _gaelic.MAX_RESPONSE_BYTES)
 
 
 def _handle(request_id, script, environ, cgi_env, run=_run):

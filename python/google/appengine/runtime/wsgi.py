@@ -108,6 +108,10 @@ def check_headers(headers):
         _remember(_valid_pairs, item, len(name) + len(value))
 
 
+def _too_large(max_size):
+    return "response body exceeds the %d-byte limit (--max_response_bytes)" % max_size
+
+
 def run(app, environ, max_size):
     """Calls app(environ, start_response) and returns (status, headers,
     body). Exceptions from the app propagate; so does ResponseTooLarge once
@@ -126,7 +130,7 @@ def run(app, environ, max_size):
         body_started = True
         size += len(data)
         if size > max_size:
-            raise ResponseTooLarge("response body exceeds %d bytes" % max_size)
+            raise ResponseTooLarge(_too_large(max_size))
         chunks.append(data)
 
     def start_response(new_status, new_headers, exc_info=None):
@@ -158,7 +162,7 @@ def run(app, environ, max_size):
                 body_started = True
                 size += len(data)
                 if size > max_size:
-                    raise ResponseTooLarge("response body exceeds %d bytes" % max_size)
+                    raise ResponseTooLarge(_too_large(max_size))
                 chunks.append(data)
     finally:
         close = getattr(result, "close", None)

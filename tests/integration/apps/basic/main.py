@@ -124,12 +124,16 @@ def page_isolate(environ, start_response):
 
 
 def page_bytes(environ, start_response):
-    """n bytes of a repeating text (compressible), with the given type."""
+    """n bytes of a repeating text (compressible), with the given type;
+    with rand=1, n random bytes (that compression does not shrink)."""
     q = _query(environ)
     n = int(q.get("n", "100"))
     ct = q.get("ct", "text/plain")
     unit = b"gaelic 0123456789 abcdefghijklmnopqrstuvwxyz\n"
     body = (unit * (n // len(unit) + 1))[:n]
+    if q.get("rand") == "1":
+        import random
+        body = random.Random(n).randbytes(n)
     headers = [("Content-Type", ct)]
     if q.get("cl") != "0":
         headers.append(("Content-Length", str(n)))
@@ -263,6 +267,14 @@ def page_head_empty(environ, start_response):
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
+def page_big_header(environ, start_response):
+    """A 2-byte body under a header of n bytes (X-Big: n times "h"); the
+    head is then 52 + n bytes as the master writes it."""
+    n = int(_query(environ).get("n", "100"))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Big", "h" * n)])
+    return [b"ok"]
+
+
 def page_precompressed(environ, start_response):
     """A body the app gzipped itself: the server must not compress it again."""
     import gzip
@@ -356,6 +368,7 @@ PAGES = {
     "wrong_length": page_wrong_length,
     "late_header": page_late_header,
     "precompressed": page_precompressed,
+    "big_header": page_big_header,
     "head_empty": page_head_empty,
     "str_body": page_str_body,
     "no_start": page_no_start,

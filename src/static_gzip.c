@@ -1,0 +1,130 @@
+#include "static_gzip.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "gzip.h"
+
+/* Few entries: a linear scan costs less than the deflate it saves. */
+#define SLOTS 64
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime; /* a rewrite changes them */
+    char *gz;                     /* NULL: compressing did not pay */
+    size_t gz_len;
+    uint64_t used; /* last use, for eviction; 0 = free slot */
+} entry_t;
+
+static entry_t slots[SLOTS];
+static uint64_t clock_tick;
+static size_t cached_bytes;
+
+static int same_file(const entry_t *e, const struct stat *st)
+{
+    return e->used && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+           e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void drop(entry_t *e)
+{
+    cached_bytes -= e->gz_len;
+    free(e->gz);
+    memset(e, 0, sizeof *e);
+}
+
+/* A free slot, after evicting the least recently used entries until `need`
+ * more bytes fit. */
+static entry_t *make_room(size_t need)
+{
+    for (;;) {
+        entry_t *free_slot = NULL, *oldest = NULL;
+        for (int i = 0; i < SLOTS; i++) {
+            if (!slots[i].used)
+                free_slot = free_slot ? free_slot : &slots[i];
+            else if (!oldest || slots[i].used < oldest->used)
+                oldest = &slots[i];
+        }
+        if (free_slot && cached_bytes + need <= STATIC_GZIP_CACHE_BYTES)
+            return free_slot;
+        if (!oldest)
+            return free_slot;
+        drop(oldest);
+    }
+}
+
+static int read_whole(int fd, size_t size, char *out)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = pread(fd, out + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1; /* an error, or the file shrank */
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *len)
+{
+    if (st->st_size <= 0 || (size_t)st->st_size > STATIC_GZIP_MAX_FILE)
+        return -1;
+    for (int i = 0; i < SLOTS; i++) {
+        if (same_file(&slots[i], st)) {
+            slots[i].used = ++clock_tick;
+            *body = slots[i].gz;
+            *len = slots[i].gz_len;
+            return slots[i].gz != NULL;
+        }
+    }
+    size_t size = (size_t)st->st_size;
+    char *plain = malloc(size);
+    buf_t gz = BUF_INIT;
+    if (!plain || read_whole(fd, size, plain) < 0 || gzip_compress(plain, size, &gz) < 0) {
+        free(plain);
+        buf_free(&gz);
+        return -1;
+    }
+    free(plain);
+    /* Kept at its own size: deflate's buffer was the worst case. Not
+     * smaller: remembered as not worth it. */
+    char *kept = NULL;
+    if (gz.len < size && !(kept = malloc(gz.len))) {
+        buf_free(&gz);
+        return -1;
+    }
+    size_t kept_len = kept ? gz.len : 0;
+    if (kept)
+        memcpy(kept, buf_ptr(&gz), kept_len);
+    buf_free(&gz);
+    entry_t *e = make_room(kept_len);
+    e->dev = st->st_dev;
+    e->ino = st->st_ino;
+    e->size = st->st_size;
+    e->mtime = st->st_mtim;
+    e->ctime = st->st_ctim;
+    e->gz = kept;
+    e->gz_len = kept_len;
+    e->used = ++clock_tick;
+    cached_bytes += kept_len;
+    *body = kept;
+    *len = kept_len;
+    return kept != NULL;
+}
+
+void static_gzip_clear(void)
+{
+    for (int i = 0; i < SLOTS; i++)
+        if (slots[i].used)
+            drop(&slots[i]);
+    clock_tick = 0;
+}
