@@ -13,7 +13,9 @@
  * the sleeping thread then raises the error itself. The sandbox does not
  * matter here: a futex is all it takes. What stays blocked in C (a regex,
  * a C loop, another system call) is covered by the master, which kills the
- * instance when the grace runs out.
+ * instance when the grace runs out. Any other thread's deadline_sleep can be
+ * woken the same way by deadline_raise_in: the runtime stops the threads a
+ * request started with it when the request's deadline comes.
  *
  * Each worker thread has one entry, armed from taking a request
  * (deadline_arm) until its handler is done (deadline_disarm). A deadline for
@@ -52,9 +54,19 @@ void deadline_poke(unsigned long thread_id);
  * DeadlineExceededError is still to be raised (so do not start waiting). */
 int deadline_exception_pending(void);
 
+/* GIL held: raises exc in thread_id, which may be any thread: at once if
+ * it sleeps in deadline_sleep, else when it next runs Python code (an API
+ * call it waits for ends). Returns 1 if the thread was found. */
+int deadline_raise_in(unsigned long thread_id, PyObject *exc);
+
+/* GIL held: the calling worker's request deadline has come and its
+ * DeadlineExceededError has been raised (it is not pending any more). */
+int deadline_passed(void);
+
 /* GIL held: sleeps secs seconds (>= 0, checked by the caller) with the GIL
- * released. Returns 0, or -1 with DeadlineExceededError set when the
- * request's deadline cut the sleep short. */
+ * released. Returns 0, or -1 with an exception set when the request's
+ * deadline (DeadlineExceededError) or deadline_raise_in cut the sleep
+ * short. Any thread may call it. */
 int deadline_sleep(double secs);
 
 #endif

@@ -374,6 +374,37 @@ static PyObject *gaelic_deadline_disarm(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* wait_released(lock, timeout): whether lock could be taken within timeout
+ * seconds; it is released again at once. One C call: an asynchronous
+ * exception (a deadline) cannot land between the two and leave it held. */
+static PyObject *wait_released(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *lock;
+    double timeout;
+    if (!PyArg_ParseTuple(args, "Od:wait_released", &lock, &timeout))
+        return NULL;
+    PyObject *got = PyObject_CallMethod(lock, "acquire", "id", 1, timeout);
+    if (!got)
+        return NULL;
+    int taken = PyObject_IsTrue(got);
+    Py_DECREF(got);
+    if (taken > 0) {
+        PyObject *r = PyObject_CallMethod(lock, "release", NULL);
+        if (!r)
+            return NULL;
+        Py_DECREF(r);
+    }
+    return taken < 0 ? NULL : PyBool_FromLong(taken);
+}
+
+static PyObject *gaelic_deadline_passed(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(deadline_passed());
+}
+
 static PyObject *set_deadline_error(PyObject *self, PyObject *arg)
 {
     (void)self;
@@ -430,6 +461,10 @@ static PyMethodDef methods[] = {
      "sleep(seconds): time.sleep, cut short by the request's deadline."},
     {"deadline_disarm", gaelic_deadline_disarm, METH_NOARGS,
      "The calling thread's request is done: its deadline can no longer land."},
+    {"wait_released", wait_released, METH_VARARGS,
+     "wait_released(lock, timeout): whether lock was free within timeout (left free)."},
+    {"deadline_passed", gaelic_deadline_passed, METH_NOARGS,
+     "Whether the calling worker's request deadline has come and its exception was raised."},
     {"set_deadline_error", set_deadline_error, METH_O,
      "Set the exception class a request's deadline raises."},
     {"send_log", send_log, METH_VARARGS, "send_log(id, level, message): an app log line."},

@@ -74,7 +74,9 @@ static PyObject *async_raise(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "async_raise needs an exception class");
         return NULL;
     }
-    return PyBool_FromLong(PyThreadState_SetAsyncExc(thread_id, exc) > 0);
+    /* Not PyThreadState_SetAsyncExc alone: a thread in time.sleep would
+     * only see it once its sleep is over. */
+    return PyBool_FromLong(deadline_raise_in(thread_id, exc));
 }
 
 static PyObject *hold(PyObject *self, PyObject *unused)

@@ -1,8 +1,9 @@
 """Request deadlines (RT7) with --deadline 1 --deadline_grace 1: at the
 deadline DeadlineExceededError lands in the request's thread (500 with the
-timeout page unless the handler catches it and answers in time); a request
-still running after the grace costs its instance, which is replaced while
-the server goes on serving. Backends have no deadline."""
+timeout page unless the handler catches it and answers in time), and in the
+threads the request started; a request still running after the grace costs
+its instance, which is replaced while the server goes on serving. Backends
+have no deadline."""
 import json
 import os
 import threading
@@ -143,8 +144,57 @@ def test_handler_that_ignores_it_is_killed(srv):
     assert_killed(srv, "/ignore")
 
 
-def test_thread_the_request_waits_for_is_killed(srv):
-    assert_killed(srv, "/thread")
+def stopped(s):
+    return s.get_json("/stopped")
+
+
+@pytest.mark.parametrize("kind", ["sleep", "loop"])
+def test_thread_the_request_waits_for_is_stopped(srv, kind):
+    """The wait for a request's thread ends at the deadline: the request
+    gets the deadline's 500, the thread DeadlineExceededError, and requests
+    running beside it on the same instance are answered normally."""
+    first = ok(srv)
+    before = stopped(srv)
+    stuck = []
+    t = threading.Thread(target=lambda: stuck.append(srv.get("/thread?in=" + kind,
+                                                             timeout=HTTP_TIMEOUT + 10)))
+    t.start()
+    fast = []
+    while t.is_alive() and len(fast) < 200:
+        fast.append(srv.get("/work?ms=20"))
+    t.join(HTTP_TIMEOUT + 10)
+    assert stuck, "the request never finished"
+    r = stuck[0]
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert fast and all(f.status_code == 200 for f in fast), [f.status_code for f in fast]
+    assert {f.json()["instance_id"] for f in fast} == {first["instance_id"]}
+    after = ok(srv)
+    assert (after["instance_id"], after["pid"]) == (first["instance_id"], first["pid"]), \
+        "the instance was replaced"
+    assert stopped(srv) == before + [kind]
+
+
+def test_thread_blocked_in_c_is_left_behind(srv):
+    """A thread waiting on a lock cannot take the exception: the request is
+    answered without it, and the instance keeps serving."""
+    assert_soft_timeout(srv, "/thread?in=lock")
+    assert "left behind" in srv.wait_logs("left behind"), srv.stderr_text()[-2000:]
+
+
+def test_thread_stopped_when_the_handler_caught_it(srv):
+    """The handler caught the deadline and answered: that answer stands,
+    and its stuck thread is stopped all the same."""
+    before = ok(srv)
+    count = len(stopped(srv))
+    r = srv.get("/thread?in=sleep&catch=1", timeout=HTTP_TIMEOUT + 10)
+    assert r.status_code == 200 and r.content == b"caught in time", (r.status_code,
+                                                                     r.content[:300])
+    assert stopped(srv)[count:] == ["sleep"]
+    assert ok(srv)["pid"] == before["pid"]
+
+
+def test_thread_stuck_in_c_with_the_gil_costs_the_instance(srv):
+    assert_killed(srv, "/thread?in=regex")
 
 
 def test_slow_and_fast_requests_on_one_instance(srv):

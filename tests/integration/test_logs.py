@@ -133,6 +133,20 @@ def test_closing_stdout_and_stderr_is_harmless(srv):
                                   (2, "stderr after close C1")]
 
 
+def test_bytes_written_to_the_buffer_are_logged(srv):
+    rid, _, _ = get(srv, "/bytes?B1")
+    assert lines_of(srv, rid) == [(1, "bytes B1 caf\u00e9"), (2, "split \u00e9 B1"),
+                                  (2, "bad \\xff B1"), (2, "tail \\xc3")]
+
+
+def test_log_streams_have_no_file_descriptor(srv):
+    rid, _, _ = get(srv, "/fileno?F1")
+    assert lines_of(srv, rid) == [
+        (1, "stdout.fileno F1: True True"), (1, "stderr.buffer.fileno F1: True True"),
+        (1, "faulthandler.enable() F1: UnsupportedOperation"),
+        (1, "faulthandler.enable(file=sys.__stderr__) F1: True")]
+
+
 def test_concurrent_requests_keep_their_own_lines(srv):
     results = {}
 

@@ -13,6 +13,8 @@ Each request's lines also count towards logservice's autoflush (LG1): past
 AUTOFLUSH_EVERY_LINES / _BYTES / _SECONDS since its last flush, the
 request flushes by itself, which makes its log visible while it runs.
 """
+import codecs
+import io
 import sys
 import threading
 import time
@@ -83,11 +85,16 @@ def write(level, message):
             logservice.autoflush_request(request)
 
 
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
+
+
 class LogStream:
     """A text stream whose lines become app log lines at one level.
 
     Partial lines wait per thread until their newline, a flush, or the end
-    of the request (flush_thread)."""
+    of the request (flush_thread). Bytes written to .buffer are decoded
+    (UTF-8; invalid bytes as \\xNN, as `errors` says) and logged the same
+    way; a character cut between two writes waits like a partial line."""
 
     def __init__(self, name, level):
         self.name = name
@@ -98,6 +105,7 @@ class LogStream:
         self.waiting = set()
         self.encoding = "utf-8"
         self.errors = "backslashreplace"
+        self.buffer = _LogBuffer(self)
 
     def write(self, text):
         if not isinstance(text, str):
@@ -105,7 +113,7 @@ class LogStream:
         pending = getattr(self._partial, "text", "") + text
         head, sep, tail = pending.rpartition("\n")
         self._partial.text = tail
-        if tail:
+        if tail or self._bytes_waiting():
             self.waiting.add(threading.get_ident())
         else:
             self.waiting.discard(threading.get_ident())
@@ -113,12 +121,30 @@ class LogStream:
             write(self.level, head)
         return len(text)
 
+    def _bytes_waiting(self):
+        decoder = getattr(self._partial, "decoder", None)
+        return decoder is not None and bool(decoder.getstate()[0])
+
+    def write_bytes(self, data):
+        """.buffer.write: data decoded, then written as text."""
+        decoder = getattr(self._partial, "decoder", None)
+        if decoder is None:
+            decoder = self._partial.decoder = _Utf8Decoder(self.errors)
+        with memoryview(data) as view:  # any bytes-like object, as a file takes
+            size = view.nbytes
+            text = decoder.decode(view)
+        self.write(text)
+        return size
+
     def writelines(self, lines):
         for line in lines:
             self.write(line)
 
     def flush(self):
         text = getattr(self._partial, "text", "")
+        if self._bytes_waiting():
+            # An unfinished character is logged as its bytes (\\xNN).
+            text += self._partial.decoder.decode(b"", True)
         if text:
             self._partial.text = ""
             self.waiting.discard(threading.get_ident())
@@ -144,10 +170,63 @@ class LogStream:
         return False
 
     def fileno(self):
-        raise OSError("%s is the app log, not a file" % self.name)
+        # No file descriptor: what is written to one would bypass the log
+        # (fd 1 and 2 of an instance are the server's console), and one
+        # that reached it would take a pipe and a reader thread per
+        # instance. io.UnsupportedOperation, as io.StringIO raises, is what
+        # libraries expect of a stream without one and fall back on (it
+        # is an OSError and a ValueError). faulthandler.enable() then
+        # raises it; faulthandler.enable(file=sys.__stderr__) works, and
+        # sends fatal tracebacks to the console.
+        raise io.UnsupportedOperation("%s is the app log, it has no file descriptor" % self.name)
 
     def __repr__(self):
         return "<gaelic app log %s>" % self.name
+
+
+class _LogBuffer:
+    """LogStream.buffer: the binary side of sys.stdout and sys.stderr, for
+    code that writes bytes (sys.stdout.buffer.write)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.name = stream.name
+        self.mode = "wb"
+
+    def write(self, data):
+        return self._stream.write_bytes(data)
+
+    def writelines(self, lines):
+        for line in lines:
+            self._stream.write_bytes(line)
+
+    def flush(self):
+        self._stream.flush()
+
+    def close(self):
+        self._stream.close()
+
+    @property
+    def closed(self):
+        return False
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def seekable(self):
+        return False
+
+    def fileno(self):
+        return self._stream.fileno()
+
+    def __repr__(self):
+        return "<gaelic app log %s (bytes)>" % self.name
 
 
 stderr = LogStream("<stderr>", WARNING)

@@ -11,13 +11,30 @@ thread API) is not tracked and starts with no request.
 _thread.start_new_thread is wrapped the same way: App Engine joined the
 threads of the `thread` module too, and such a thread would otherwise
 outlive its request, with the process environment as its os.environ.
+
+At the request's deadline (RT7) the wait for its threads ends: the
+request's still-running threads get DeadlineExceededError too, and those
+that have not ended shortly after are left behind, so that one stuck
+thread costs its request, not the whole instance (as the master's kill at
+the end of the grace would).
 """
 import _thread
 import sys
 import threading
+import time
 
 import _gaelic
-from google.appengine.runtime import app_logs, request_state
+from _gaelic import wait_released
+from google.appengine.runtime import DeadlineExceededError, app_logs, request_state
+
+# A worker waits for a request's thread in slices of this many seconds: the
+# deadline's exception can only land between two (CPython checks for it
+# when Python code runs, not in a lock's wait). A thread that ends wakes
+# the wait at once, so the usual request does not wait any longer for it.
+_JOIN_SLICE = 0.05
+# How long the threads told to stop at the deadline get to end before the
+# request is answered without them. Within the grace, which is under 1 s.
+_STOP_WAIT = 0.25
 
 _original_start = threading.Thread.start
 original_bootstrap_inner = threading.Thread._bootstrap_inner
@@ -31,8 +48,19 @@ def _start(self):
     if request is None or getattr(self, "_gaelic_background", False):
         return _original_start(self)
     environ = dict(request_state.current_environ() or ())
-    self._gaelic_context = (request, environ)
-    _original_start(self)
+    # Held while the thread works for the request: join_all waits on it
+    # rather than on Thread.join, which an exception interrupting its wait
+    # can leave believing a running thread has ended (bpo-45274's fix
+    # releases the lock whoever holds it).
+    running = _thread.allocate_lock()
+    running.acquire()
+    self._gaelic_context = (request, environ, running)
+    try:
+        _original_start(self)
+    except BaseException:
+        running.release()
+        raise
+    self._gaelic_running = running
     # Recorded only once started: joining a thread that never started
     # would fail.
     request.threads.append(self)
@@ -43,31 +71,38 @@ def _bootstrap_inner(self):
     context = self.__dict__.pop("_gaelic_context", None)
     if context is None:
         return original_bootstrap_inner(self)
-    request_state.enter(*context)
+    request, environ, running = context
+    request_state.enter(request, environ)
     try:
         original_bootstrap_inner(self)
     finally:
-        # A last line without its newline is still the request's.
-        app_logs.flush_thread()
-        request_state.leave()
+        try:
+            # A last line without its newline is still the request's.
+            app_logs.flush_thread()
+            request_state.leave()
+        finally:
+            running.release()
 
 
 class _LowLevelThread:
     """A thread started with _thread.start_new_thread during a request:
     what join_all and the shutdown notice use of a threading.Thread."""
 
-    __slots__ = ("ident", "_running")
+    __slots__ = ("ident", "_gaelic_running")
 
     def __init__(self):
         self.ident = None
-        self._running = _thread.allocate_lock()
-        self._running.acquire()
+        self._gaelic_running = _thread.allocate_lock()
+        self._gaelic_running.acquire()
 
     def is_alive(self):
-        return self._running.locked()
+        return self._gaelic_running.locked()
+
+    def __repr__(self):
+        return "<_thread thread %s>" % self.ident
 
     def join(self):
-        with self._running:
+        with self._gaelic_running:
             pass
 
 
@@ -103,12 +138,12 @@ def _start_new_thread(function, args, kwargs=None):
         finally:
             app_logs.flush_thread()
             request_state.leave()
-            record._running.release()
+            record._gaelic_running.release()
 
     try:
         record.ident = _original_start_new_thread(bootstrap, ())
     except BaseException:
-        record._running.release()
+        record._gaelic_running.release()
         raise
     request.threads.append(record)
     return record.ident
@@ -116,7 +151,9 @@ def _start_new_thread(function, args, kwargs=None):
 
 def join_all(request):
     """Joins every thread the request started, including threads started
-    by those threads while we wait."""
+    by those threads while we wait. At the request's deadline the threads
+    are stopped instead (_stop); DeadlineExceededError propagates when it
+    lands here, so the request fails as if it had landed in the handler."""
     threads = request.threads
     if not threads:
         return
@@ -124,12 +161,44 @@ def join_all(request):
     # Other workers run this instance's queue meanwhile.
     _gaelic.block_begin()
     try:
-        while threads:
-            t = threads.pop()
-            if t is not current:
-                t.join()
+        t = None
+        try:
+            while threads:
+                t = threads.pop()
+                if t is not current:
+                    while not wait_released(t._gaelic_running, _JOIN_SLICE):
+                        # The deadline came before the wait (the handler
+                        # caught it or it propagates): it will not land.
+                        if _gaelic.deadline_passed():
+                            _stop(threads + [t], current)
+                            threads.clear()
+                            return
+                    t.join()  # the rest of its exit: no Python code of the app
+        except DeadlineExceededError:
+            _stop(threads + [t], current)
+            threads.clear()
+            raise
     finally:
         _gaelic.block_end()
+
+
+def _stop(threads, current):
+    """Raises DeadlineExceededError in the request's threads still running
+    (which ends those in Python code or in time.sleep), waits _STOP_WAIT
+    for them, and leaves behind those still running: one stuck in C that
+    holds the GIL gets the instance killed anyway, one blocked in C without
+    it (a lock, a read) would otherwise hold the request past its grace."""
+    alive = [t for t in threads
+             if t is not None and t is not current and t._gaelic_running.locked()]
+    for t in alive:
+        _gaelic.async_raise(t.ident, DeadlineExceededError)
+    end = time.monotonic() + _STOP_WAIT
+    for t in alive:
+        wait_released(t._gaelic_running, max(0.0, end - time.monotonic()))
+    for t in alive:
+        if t._gaelic_running.locked():
+            app_logs.write(app_logs.ERROR, "thread %r still runs after the request's deadline: "
+                           "left behind" % (t,))
 
 
 def install():

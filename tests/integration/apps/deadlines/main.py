@@ -13,7 +13,14 @@
 /ignore             catches DeadlineExceededError and goes on looping
 /signals?then=X     blocks every signal and tries to ignore SIGALRM, then
                     loops (X=busy) or sleeps (X=sleep)
-/thread             starts a thread that never ends; the request waits for it
+/thread?in=X        starts a thread that never ends, in time.sleep (X=sleep,
+                    the default), a Python loop (X=loop), a lock nobody
+                    releases (X=lock) or a catastrophic regex (X=regex);
+                    returns at once, and the runtime waits for the thread;
+                    &catch=1: the handler itself then sleeps, catches
+                    DeadlineExceededError and answers 200
+/stopped            the kinds of /thread threads that DeadlineExceededError
+                    ended so far on this instance (JSON list)
 """
 import json
 import os
@@ -39,6 +46,28 @@ def _ok(start_response):
         "pid": os.getpid(),
         "thread": threading.get_ident(),
     }).encode(), ctype="application/json")
+
+
+# /thread threads that DeadlineExceededError ended.
+_stopped = []
+
+
+def _stuck(kind):
+    try:
+        if kind == "loop":
+            while True:
+                pass
+        elif kind == "lock":
+            lock = threading.Lock()
+            lock.acquire()
+            lock.acquire()
+        elif kind == "regex":
+            re.match(r"(a+)+$", "a" * 40 + "b")
+        else:
+            time.sleep(10**6)
+    except DeadlineExceededError:
+        _stopped.append(kind)
+        raise
 
 
 def _spin(seconds):
@@ -100,5 +129,12 @@ def app(environ, start_response):
             while True:
                 pass
     elif path == "/thread":
-        threading.Thread(target=lambda: time.sleep(100)).start()
+        threading.Thread(target=_stuck, args=(q.get("in", "sleep"),)).start()
+        if q.get("catch"):
+            try:
+                time.sleep(100)
+            except DeadlineExceededError:
+                return _answer(start_response, b"caught in time")
+    elif path == "/stopped":
+        return _answer(start_response, json.dumps(_stopped).encode(), ctype="application/json")
     return _ok(start_response)

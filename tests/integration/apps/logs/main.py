@@ -61,6 +61,35 @@ def _close_streams(tag):
     sys.stderr.write("stderr after close %s\n" % tag)
 
 
+def _bytes(tag):
+    # Bytes through .buffer: decoded as UTF-8, a character cut between two
+    # writes joined again, an invalid byte as \\xNN, an unfinished line
+    # (ending in half a character) logged at the end of the request.
+    sys.stdout.buffer.write(("bytes %s caf\u00e9\n" % tag).encode())
+    sys.stderr.buffer.write(b"split \xc3")
+    sys.stderr.buffer.write(bytearray(b"\xa9 " + tag.encode() + b"\n"))
+    sys.stderr.buffer.write(memoryview(b"bad \xff " + tag.encode() + b"\ntail \xc3"))
+
+
+def _fileno(tag):
+    # No descriptor: io.UnsupportedOperation, as io.StringIO; faulthandler
+    # wants one by default and works with the process's own stderr.
+    import faulthandler
+    for name, f in (("stdout", sys.stdout), ("stderr.buffer", sys.stderr.buffer)):
+        try:
+            f.fileno()
+        except io.UnsupportedOperation as e:
+            print("%s.fileno %s: %s %s" % (name, tag, isinstance(e, OSError),
+                                           isinstance(e, ValueError)))
+    try:
+        faulthandler.enable()
+    except io.UnsupportedOperation:
+        print("faulthandler.enable() %s: UnsupportedOperation" % tag)
+    faulthandler.enable(file=sys.__stderr__)
+    print("faulthandler.enable(file=sys.__stderr__) %s: %s" % (tag, faulthandler.is_enabled()))
+    faulthandler.disable()
+
+
 def _crash(tag):
     logging.error("before crash %s", tag)
     os._exit(3)
@@ -85,7 +114,7 @@ def _quiet(tag):
 ACTIONS = {"/levels": _levels, "/streams": _streams, "/exception": _exception,
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
-           "/close_streams": _close_streams}
+           "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
