@@ -908,10 +908,6 @@ int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const ch
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
 
 #define AT(field) offsetof(app_config_t, field)
-#define ACCEPTED(name, type)                                                                       \
-    {                                                                                              \
-        name, type, 0, NULL, YT_NOWHERE, NULL, NULL                                                \
-    }
 static const yt_field_t APP_FIELDS[] = {
     {"application", YT_STRING, 0, NULL, AT(application), check_application, NULL},
     {"version", YT_STRING, 0, NULL, AT(version), check_version, NULL},
@@ -927,36 +923,35 @@ static const yt_field_t APP_FIELDS[] = {
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
     /* Checked; gaelic has no builtin handlers to add (README). */
     {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
-    ACCEPTED("inbound_services", YT_LIST),
+    CONFIG_ACCEPTED("inbound_services", YT_LIST),
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
     {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    ACCEPTED("module", YT_STRING),
-    ACCEPTED("service", YT_STRING),
+    CONFIG_ACCEPTED("module", YT_STRING),
+    CONFIG_ACCEPTED("service", YT_STRING),
     {"includes", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_check_include_list},
-    ACCEPTED("admin_console", YT_MAP),
-    ACCEPTED("derived_file_type", YT_LIST),
-    ACCEPTED("api_config", YT_MAP),
-    ACCEPTED("pagespeed", YT_MAP),
-    ACCEPTED("vm", YT_BOOL),
-    ACCEPTED("beta_settings", YT_MAP),
-    ACCEPTED("env", YT_STRING),
-    ACCEPTED("entrypoint", YT_STRING),
+    CONFIG_ACCEPTED("admin_console", YT_MAP),
+    CONFIG_ACCEPTED("derived_file_type", YT_LIST),
+    CONFIG_ACCEPTED("api_config", YT_MAP),
+    CONFIG_ACCEPTED("pagespeed", YT_MAP),
+    CONFIG_ACCEPTED("vm", YT_BOOL),
+    CONFIG_ACCEPTED("beta_settings", YT_MAP),
+    CONFIG_ACCEPTED("env", YT_STRING),
+    CONFIG_ACCEPTED("entrypoint", YT_STRING),
     {"auto_id_policy", YT_ENUM, 0, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
-    ACCEPTED("app_engine_apis", YT_BOOL),
-    ACCEPTED("service_account", YT_STRING),
-    ACCEPTED("vpc_access_connector", YT_MAP),
-    ACCEPTED("build_env_variables", YT_MAP),
-    ACCEPTED("runtime_config", YT_MAP),
-    ACCEPTED("health_check", YT_MAP),
-    ACCEPTED("liveness_check", YT_MAP),
-    ACCEPTED("readiness_check", YT_MAP),
-    ACCEPTED("resources", YT_MAP),
-    ACCEPTED("network", YT_MAP),
-    ACCEPTED("nobuild_files", YT_STRING_OR_LIST),
+    CONFIG_ACCEPTED("app_engine_apis", YT_BOOL),
+    CONFIG_ACCEPTED("service_account", YT_STRING),
+    CONFIG_ACCEPTED("vpc_access_connector", YT_MAP),
+    CONFIG_ACCEPTED("build_env_variables", YT_MAP),
+    CONFIG_ACCEPTED("runtime_config", YT_MAP),
+    CONFIG_ACCEPTED("health_check", YT_MAP),
+    CONFIG_ACCEPTED("liveness_check", YT_MAP),
+    CONFIG_ACCEPTED("readiness_check", YT_MAP),
+    CONFIG_ACCEPTED("resources", YT_MAP),
+    CONFIG_ACCEPTED("network", YT_MAP),
+    CONFIG_ACCEPTED("nobuild_files", YT_STRING_OR_LIST),
 };
-#undef ACCEPTED
 #undef AT
 #define N_APP_FIELDS (sizeof APP_FIELDS / sizeof *APP_FIELDS)
 

@@ -18,10 +18,6 @@
 /* App Engine had no limit; this one bounds the work and the recursion. */
 #define MAX_INCLUDED_FILES 100
 
-#define ACCEPTED(name, type)                                                                       \
-    {                                                                                              \
-        name, type, 0, NULL, YT_NOWHERE, NULL, NULL                                                \
-    }
 /* App Engine's AppInclude keys; the ones gaelic does not use are checked
  * as in app.yaml and ignored. */
 static const yt_field_t INCLUDE_FIELDS[] = {
@@ -31,13 +27,12 @@ static const yt_field_t INCLUDE_FIELDS[] = {
     {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_env},
     {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_skip_files},
     {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    ACCEPTED("admin_console", YT_MAP),
-    ACCEPTED("vm", YT_BOOL),
-    ACCEPTED("vm_settings", YT_MAP),
-    ACCEPTED("beta_settings", YT_MAP),
-    ACCEPTED("build_env_variables", YT_MAP),
+    CONFIG_ACCEPTED("admin_console", YT_MAP),
+    CONFIG_ACCEPTED("vm", YT_BOOL),
+    CONFIG_ACCEPTED("vm_settings", YT_MAP),
+    CONFIG_ACCEPTED("beta_settings", YT_MAP),
+    CONFIG_ACCEPTED("build_env_variables", YT_MAP),
 };
-#undef ACCEPTED
 #define N_INCLUDE_FIELDS (sizeof INCLUDE_FIELDS / sizeof *INCLUDE_FIELDS)
 
 typedef struct {

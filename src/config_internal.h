@@ -33,6 +33,13 @@ void config_free_handler(handler_t *h);
  * cfg as App Engine did: included handlers before app.yaml's own (after
  * them with `position: tail`), included env_variables over app.yaml's,
  * skip_files joined. cfg->skip_files must already hold app.yaml's. */
+/* A table row for a key App Engine apps carry that gaelic type-checks and
+ * otherwise ignores. */
+#define CONFIG_ACCEPTED(name, type)                                                                \
+    {                                                                                              \
+        name, type, 0, NULL, YT_NOWHERE, NULL, NULL                                                \
+    }
+
 int config_check_include_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
                               void *target);
 int config_resolve_includes(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg);

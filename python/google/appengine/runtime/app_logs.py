@@ -88,7 +88,28 @@ def write(level, message):
 _Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
 
-class LogStream:
+class _WriteOnlyStream:
+    """What LogStream and its .buffer say about themselves as files: open
+    for good (see LogStream.close), write-only, no terminal, no seeking."""
+
+    @property
+    def closed(self):
+        return False
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def seekable(self):
+        return False
+
+
+class LogStream(_WriteOnlyStream):
     """A text stream whose lines become app log lines at one level.
 
     Partial lines wait per thread until their newline, a flush, or the end
@@ -156,19 +177,6 @@ class LogStream:
         # caller's unfinished line is sent.
         self.flush()
 
-    @property
-    def closed(self):
-        return False
-
-    def isatty(self):
-        return False
-
-    def writable(self):
-        return True
-
-    def readable(self):
-        return False
-
     def fileno(self):
         # No file descriptor: what is written to one would bypass the log
         # (fd 1 and 2 of an instance are the server's console), and one
@@ -184,7 +192,7 @@ class LogStream:
         return "<gaelic app log %s>" % self.name
 
 
-class _LogBuffer:
+class _LogBuffer(_WriteOnlyStream):
     """LogStream.buffer: the binary side of sys.stdout and sys.stderr, for
     code that writes bytes (sys.stdout.buffer.write)."""
 
@@ -205,22 +213,6 @@ class _LogBuffer:
 
     def close(self):
         self._stream.close()
-
-    @property
-    def closed(self):
-        return False
-
-    def isatty(self):
-        return False
-
-    def writable(self):
-        return True
-
-    def readable(self):
-        return False
-
-    def seekable(self):
-        return False
 
     def fileno(self):
         return self._stream.fileno()
