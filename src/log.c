@@ -1,16 +1,55 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 int log_min_level = LOG_INFO;
 int log_batching;
+
+/* Where console lines go: fd 2, or after log_console_nonblocking a
+ * non-blocking description of the same pipe or terminal. */
+static int console_fd = 2;
+static int console_is_socket;
+/* Lines dropped because the console did not take them; the loop's count,
+ * and the other threads' (atomic). */
+static unsigned long dropped_lines;
+static unsigned long dropped_unbuffered;
+
+void log_console_nonblocking(void)
+{
+    struct stat st;
+    if (fstat(2, &st) < 0)
+        return;
+    if (S_ISSOCK(st.st_mode)) {
+        console_is_socket = 1; /* send(MSG_DONTWAIT) instead */
+        return;
+    }
+    /* A regular file never stays full, and reopening it would lose the
+     * shell's file offset. A pipe or a terminal gets its own open file
+     * description, so that O_NONBLOCK touches neither the shell's nor the
+     * instances' fd 2. */
+    if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+        return;
+    int fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0)
+        console_fd = fd;
+}
+
+static ssize_t console_write(const char *p, size_t n)
+{
+    if (console_is_socket)
+        return send(2, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return write(console_fd, p, n);
+}
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
@@ -40,9 +79,8 @@ static void emit(int level, int buffered, const char *fmt, va_list ap)
     size_t n = format_line(line, sizeof line, level, fmt, ap);
     if (buffered) {
         log_write(line, n, level >= LOG_WARNING);
-    } else {
-        ssize_t w = write(2, line, n);
-        (void)w;
+    } else if (console_write(line, n) != (ssize_t)n) {
+        __atomic_add_fetch(&dropped_unbuffered, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -68,7 +106,9 @@ void log_msg_unbuffered(int level, const char *fmt, ...)
 
 /* Lines wait in one buffer and leave in one write per event batch: the
  * per-request line must not cost a system call per request. Warnings and
- * errors go out at once. */
+ * errors go out at once. A console that does not take them (a full pipe,
+ * a stopped terminal) never blocks the loop: what does not fit waits in
+ * the buffer, lines beyond it are dropped and counted. */
 static char pending[65536];
 static size_t pending_len;
 
@@ -77,27 +117,58 @@ size_t log_pending(void)
     return pending_len;
 }
 
+/* Appends "N console lines dropped" once the console takes lines again. */
+static void note_dropped(void)
+{
+    unsigned long n = dropped_lines + __atomic_exchange_n(&dropped_unbuffered, 0, __ATOMIC_RELAXED);
+    dropped_lines = 0;
+    if (!n)
+        return;
+    char line[160];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    size_t len = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
+    len += (size_t)snprintf(line + len, sizeof line - len,
+                            ".%03d WARNING %lu console lines dropped: stderr was not being read\n",
+                            (int)(tv.tv_usec / 1000), n);
+    memcpy(pending, line, len);
+    pending_len = len;
+}
+
 void log_flush(void)
 {
-    size_t off = 0;
-    while (off < pending_len) {
-        ssize_t w = write(2, pending + off, pending_len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
+    for (int round = 0; round < 2; round++) {
+        size_t off = 0;
+        while (off < pending_len) {
+            ssize_t w = console_write(pending + off, pending_len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                /* Full: the rest waits for the next flush. */
+                memmove(pending, pending + off, pending_len - off);
+                pending_len -= off;
+                return;
+            }
+            if (w <= 0)
+                break; /* closed or failing: nothing more can be shown */
+            off += (size_t)w;
+        }
+        pending_len = 0;
+        if (round == 0)
+            note_dropped();
     }
-    pending_len = 0;
 }
 
 void log_write(const char *line, size_t n, int urgent)
 {
     if (pending_len + n > sizeof pending)
         log_flush();
-    if (n > sizeof pending) {
-        ssize_t w = write(2, line, n);
-        (void)w;
+    if (pending_len + n > sizeof pending) {
+        if (n > sizeof pending && pending_len == 0 && console_write(line, n) == (ssize_t)n)
+            return;
+        dropped_lines++;
         return;
     }
     memcpy(pending + pending_len, line, n);

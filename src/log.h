@@ -10,6 +10,11 @@ extern int log_min_level;
 /* While set (inside the event loop), lines are buffered until log_flush. */
 extern int log_batching;
 
+/* Makes console writes non-blocking, for the event loop: stderr that is a
+ * pipe or terminal nobody reads must not stop the server. Call once at
+ * start, before threads. */
+void log_console_nonblocking(void);
+
 void log_flush(void);
 /* Bytes buffered and not yet written. */
 size_t log_pending(void);

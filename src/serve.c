@@ -611,6 +611,7 @@ static int control_command(void *ctx, int argc, char **argv, buf_t *out, char *e
 
 int serve_main(int argc, char **argv)
 {
+    log_console_nonblocking();
     server_t *srv = calloc(1, sizeof *srv);
     if (!srv)
         return EXIT_RUNTIME;

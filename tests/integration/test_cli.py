@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from harness import (GAELIC_BIN, HOST, REPO, Conn, app_path, copy_app, free_port, run_gaelic,
-                     wait_pids_gone)
+from harness import (GAELIC_BIN, HOST, REPO, Conn, app_path, copy_app, descendants, free_port,
+                     run_gaelic, wait_pids_gone)
 
 SERVE_FLAGS = [
     "--host", "--port", "--application", "--storage_path", "--max_instances", "--threads",
@@ -279,3 +279,68 @@ def test_request_log_line_on_stderr(serve):
     nf_lines = [line for line in lines if "/notfound" in line]
     assert len(ok_lines) == 1 and "GET" in ok_lines[0] and "200" in ok_lines[0], lines[-20:]
     assert len(nf_lines) == 1 and "404" in nf_lines[0], lines[-20:]
+
+
+# ---------------------------------------------------------------- console
+
+def _serve_with_stderr(tmp_path, stderr, *flags):
+    """Starts the server with stderr on the given fd; returns (proc, port)."""
+    out_path = tmp_path / "stdout"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
+                                 "--storage_path", str(tmp_path / "storage")] + list(flags),
+                                stdout=out, stderr=stderr, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and proc.poll() is None:
+        m = re.search(r"at http://[^/]+:(\d+)/", out_path.read_text())
+        if m:
+            return proc, int(m.group(1))
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(5)
+    raise AssertionError("the server did not start")
+
+
+def test_unread_stderr_pipe_does_not_stop_the_server(tmp_path):
+    """The console is a pipe nobody reads (`gaelic serve ... 2>&1 | less`,
+    paused): once it is full, the server keeps serving, drops the lines
+    that do not fit, says how many when the pipe is read again, and still
+    stops on SIGTERM."""
+    r, w = os.pipe()
+    proc, port = _serve_with_stderr(tmp_path, w)
+    os.close(w)
+    kids, chunks = [], []
+
+    def read_console():
+        for _ in range(100000):  # bounded: ends at EOF (the server exited)
+            data = os.read(r, 65536)
+            if not data:
+                return
+            chunks.append(data)
+    try:
+        long_path = "/Nothing-" + "x" * 2000  # a router 404: one ~2 KB console line each
+        with Conn(port, timeout=5) as c:
+            for _ in range(200):  # ~400 KB of lines: far beyond the pipe's 64 KB
+                c.request("GET", long_path)
+                assert c.read_response().status == 404
+        kids = descendants(proc.pid)
+        reader = threading.Thread(target=read_console, daemon=True)
+        reader.start()  # the pipe is read again: the next lines say what was dropped
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"console lines dropped" not in b"".join(chunks):
+            with Conn(port, timeout=5) as c:
+                c.request("GET", "/Nothing")
+                assert c.read_response().status == 404
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        reader.join(10)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        assert re.search(r"WARNING \d+ console lines dropped", text), text[-2000:]
+        assert "INFO stopped" in text
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        os.close(r)
+    assert not wait_pids_gone(kids, 5)
