@@ -982,6 +982,24 @@ void conn_stop_all(server_t *srv)
     }
 }
 
+int conn_evict_idle(server_t *srv)
+{
+    /* New connections go to the head: the last idle one in the list has
+     * been open longest. Idle means nothing of a request received and
+     * nothing left to write, so closing it loses nothing (RFC 9112 9.6 lets
+     * a server close an idle connection at any time; clients retry). */
+    conn_t *oldest = NULL;
+    for (conn_t *c = srv->conns; c; c = c->next)
+        if (!c->api && c->state == C_READ && !c->req.started && c->wbuf.len == 0)
+            oldest = c;
+    if (!oldest)
+        return 0;
+    log_info("%s:%d: --max_connections (%d) reached: closing this idle connection for a new one",
+             oldest->peer_ip, oldest->peer_port, srv->o.max_connections);
+    conn_close(oldest);
+    return 1;
+}
+
 int conn_busy_count(const server_t *srv)
 {
     int n = 0;

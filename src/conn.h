@@ -19,6 +19,9 @@ void conn_stop_all(server_t *srv);
 void conn_close_all(server_t *srv);
 /* Frees connections closed during the last event batch. */
 void conn_reap(server_t *srv);
+/* At --max_connections: closes the client connection idle longest (no
+ * request begun, nothing to write) to make room. 1 if one was closed. */
+int conn_evict_idle(server_t *srv);
 /* Number of connections with a request in progress. */
 int conn_busy_count(const server_t *srv);
 

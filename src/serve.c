@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +381,13 @@ static void on_signal(loop_t *loop, io_watch_t *w, uint32_t events)
 
 static void accept_resume(loop_t *loop, loop_timer_t *t);
 
+/* A connection waits in listen_fd's accept queue. */
+static int client_waiting(int listen_fd)
+{
+    struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 /* The client port and the API server's: the API port keeps accepting
  * while the server stops, for the requests that still run. */
 static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
@@ -389,7 +397,13 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
     int api = w == &srv->api_listen_w;
     if (srv->stopping && !api)
         return;
-    while (srv->n_conns < srv->o.max_connections) {
+    for (;;) {
+        /* At the limit, a waiting client takes the place of an idle
+         * connection: otherwise a few silent sockets would lock everyone
+         * out until --keepalive_timeout. The API port never evicts. */
+        if (srv->n_conns >= srv->o.max_connections &&
+            (api || !client_waiting(w->fd) || !conn_evict_idle(srv)))
+            break;
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         int fd = accept4(w->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -631,6 +631,37 @@ def test_slowloris_does_not_block_others(serve):
             c.close()
 
 
+def test_max_connections_reached_idle_connection_makes_room(serve):
+    """At --max_connections, a new client takes the place of the connection
+    idle longest (nothing of a request sent), instead of waiting in the
+    accept queue until --keepalive_timeout; connections with a request
+    begun are kept."""
+    s = serve(app_path("basic"), "--max_connections", "3", "--keepalive_timeout", "60",
+              "--header_timeout", "60")
+    assert http_request(s.port, "GET", "/").status == 200  # instance up
+    idle = Conn(s.port, timeout=5)
+    time.sleep(0.2)  # accepted before the slow ones: the one idle longest
+    slow = []
+    try:
+        for i in range(2):
+            c = Conn(s.port, timeout=5)
+            c.send(b"GET /path/slow%d HTTP/1.1\r\nHost: x\r\n" % i)
+            slow.append(c)
+        time.sleep(0.2)
+        r = http_request(s.port, "GET", "/path/newcomer", timeout=5)
+        assert (r.status, r.body) == (200, b"/path/newcomer")
+        assert idle.is_closed(5), "the idle connection was not closed to make room"
+        for i, c in enumerate(slow):
+            c.send(b"\r\n")
+            got = c.read_response()
+            assert (got.status, got.body) == (200, b"/path/slow%d" % i)
+        assert s.wait_stderr("--max_connections (3) reached: closing this idle connection")
+    finally:
+        idle.close()
+        for c in slow:
+            c.close()
+
+
 def test_many_concurrent_connections(srv):
     results = []
 
