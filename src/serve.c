@@ -127,7 +127,8 @@ static void serve_usage(FILE *f)
           "Serves the App Engine app in APPDIR (the folder with app.yaml) and prints\n"
           "the URL it serves on, then the URL of its HTTP API server (the App Engine\n"
           "SDK's /rpc_http protocol, for calls carrying a running request's\n"
-          "X-AppEngine-Api-Ticket). SIGINT/SIGTERM stop it gracefully.\n"
+          "X-AppEngine-Api-Ticket). SIGINT/SIGTERM/SIGHUP stop it gracefully; a second\n"
+          "one stops it at once.\n"
           "\n"
           "options (--name VALUE or --name=VALUE):\n",
           f);
@@ -368,7 +369,7 @@ static void on_signal(loop_t *loop, io_watch_t *w, uint32_t events)
     server_t *srv = (server_t *)loop;
     struct signalfd_siginfo si;
     while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
             if (srv->stopping) {
                 log_warn("second signal: stopping now");
                 loop->stop = 1;
@@ -460,6 +461,9 @@ static int open_signals(server_t *srv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    /* A closed terminal (SIGHUP) stops gracefully too, rather than killing
+     * the master in the middle of running requests. */
+    sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -205,6 +205,23 @@ def test_sigterm_lets_running_request_finish(serve):
     assert not left, "instance processes left after exit: %s" % left
 
 
+def test_sighup_stops_gracefully(serve):
+    """A closed terminal (SIGHUP) stops the server like SIGTERM: the running
+    request is answered and the exit status is 0, not death by the signal."""
+    s = serve(app_path("basic"))
+    assert s.get("/").status_code == 200
+    results = []
+    t = _get_in_thread(s.url + "sleep?s=1", results)
+    time.sleep(0.3)  # the request is inside the handler now
+    kids = s.children()
+    s.send_signal(signal.SIGHUP)
+    t.join(20)
+    assert results and not isinstance(results[0], Exception), results
+    assert results[0].status_code == 200
+    assert s.wait(15) == 0, s.stderr_text()
+    assert not wait_pids_gone(kids, 5)
+
+
 def test_sigterm_stops_accepting(serve):
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200
