@@ -409,6 +409,9 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
         socklen_t len = sizeof ss;
         int fd = accept4(w->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            if (srv->accept_paused)
+                log_info("accept: accepting new connections again");
+            srv->accept_paused = 0;
             conn_open(srv, fd, (struct sockaddr *)&ss, api);
             continue;
         }
@@ -416,8 +419,14 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
             continue;
         if (errno == EAGAIN)
             return;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-            log_warn("accept: %s; pausing new connections for 100 ms", strerror(errno));
+        /* Said once per episode: the retry every 100 ms would otherwise
+         * write 20 lines a second for as long as it lasts. */
+        if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) &&
+            !srv->accept_paused) {
+            srv->accept_paused = 1;
+            log_warn("accept: %s; retrying every 100 ms (see --max_connections and ulimit -n)",
+                     strerror(errno));
+        }
         break;
     }
     /* Edge-triggered: come back later for what is still pending. */

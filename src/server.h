@@ -91,7 +91,7 @@ typedef struct server {
     conn_t *conns;        /* open connections */
     conn_t *closed_conns; /* freed after the event batch */
     int n_conns;
-    int accept_paused;
+    int accept_paused; /* accept failed for want of fds or memory: warned once */
     int stopping;
     uint64_t stop_deadline_ms;
     loop_timer_t stop_timer;

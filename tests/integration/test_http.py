@@ -2,13 +2,17 @@
 HEAD, 100-continue, standard headers, closing rules, bad input and the
 slow-client timeouts."""
 import email.utils
+import os
+import re
+import signal
 import socket
 import threading
 import time
 
 import pytest
 
-from harness import Conn, ConnectionClosed, app_path, build_request, chunked, http_request
+from harness import (Conn, ConnectionClosed, app_path, build_request, chunked, descendants,
+                     http_request, kill_pids)
 
 MAX_HEADER = 4096
 MAX_URL = 1024
@@ -660,6 +664,73 @@ def test_max_connections_reached_idle_connection_makes_room(serve):
         idle.close()
         for c in slow:
             c.close()
+
+
+def test_out_of_fds_accept_pauses_and_recovers(tmp_path):
+    """Under a low fd limit (ulimit -n 64), 100 clients: the server says
+    once that accept fails, keeps serving the connections it has, accepts
+    again once fds are free, and holds no fd more than before."""
+    import resource
+    import subprocess
+
+    from harness import GAELIC_BIN
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    err_path = tmp_path / "stderr"
+    with open(tmp_path / "stdout", "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
+                                 "--storage_path", str(tmp_path / "storage")],
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                preexec_fn=low_limit)
+    clients = []
+    try:
+        port = None
+        for _ in range(200):  # bounded: 10 s
+            m = re.search(r"at http://[^/]+:(\d+)/", (tmp_path / "stdout").read_text())
+            if m:
+                port = int(m.group(1))
+                break
+            time.sleep(0.05)
+        assert port, err_path.read_text()
+        assert http_request(port, "GET", "/").status == 200  # instance up
+        fds_before = len(os.listdir("/proc/%d/fd" % proc.pid))
+        for _ in range(100):
+            clients.append(Conn(port, timeout=5))
+        deadline = time.monotonic() + 5
+        while "Too many open files" not in err_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # ten retries at 100 ms
+        clients[0].request("GET", "/path/held")
+        assert clients[0].read_response().body == b"/path/held"
+        for c in clients:
+            c.close()
+        clients = []
+        assert http_request(port, "GET", "/path/after", timeout=10).body == b"/path/after"
+        deadline = time.monotonic() + 5  # console lines leave every 100 ms
+        while ("accepting new connections again" not in err_path.read_text()
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        text = err_path.read_text()
+        assert text.count("accept: Too many open files") == 1, text[-3000:]
+        assert "accepting new connections again" in text
+        fds = None
+        for _ in range(100):  # bounded: the closed connections are reaped
+            fds = len(os.listdir("/proc/%d/fd" % proc.pid))
+            if fds <= fds_before:
+                break
+            time.sleep(0.05)
+        assert fds <= fds_before, os.listdir("/proc/%d/fd" % proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        for c in clients:
+            c.close()
+        if proc.poll() is None:
+            kids = descendants(proc.pid)
+            proc.kill()
+            proc.wait(5)
+            kill_pids(kids)
 
 
 def test_many_concurrent_connections(srv):
