@@ -1,5 +1,6 @@
 """Instances: threads per instance, one-at-a-time apps, scaling out, the
 concurrency limit and queue, idle shutdown, and request threads (RT11)."""
+import signal
 import threading
 import time
 
@@ -291,3 +292,32 @@ def test_cold_start_leaves_the_heavy_modules_out(serve):
     srv = serve(app_path("cold_start"))
     r = srv.get("/")
     assert r.status_code == 200 and r.text == "", r.text
+
+
+def test_sigterm_answers_queued_requests_503_when_the_grace_ends(serve):
+    """Requests still queued when the shutdown grace period ends get 503
+    (no instance is started for them any more), not a dropped
+    connection; the running one gets the usual 500 when its instance is
+    killed."""
+    s = serve(app_path("basic"), "--max_concurrent_requests", "1", "--max_instances", "1",
+              "--shutdown_timeout", "1")
+    s.get_json("/counter")
+    results = []
+
+    def one():
+        try:
+            results.append(requests.get(s.url + "sleep?s=6", timeout=HTTP_TIMEOUT).status_code)
+        except Exception as e:
+            results.append(repr(e))
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # one runs, two wait in the queue
+    s.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(HTTP_TIMEOUT + 5)
+    assert sorted(map(str, results)) == ["500", "503", "503"], (results, s.stderr_text()[-3000:])
+    assert s.wait(15) == 0
+    err = s.stderr_text()
+    assert err.count("503: the server is stopping") == 2, err[-3000:]
+    assert "instance 2 " not in err, "an instance was started during shutdown\n" + err[-3000:]
