@@ -1578,19 +1578,20 @@ int pool_running(const pool_t *pool)
     return n;
 }
 
-void pool_cancel(pool_t *pool, job_t *job)
+const char *pool_cancel(pool_t *pool, job_t *job)
 {
     if (job->queued) {
         queue_remove(pool, job);
-        return;
+        return NULL;
     }
     instance_t *inst = job->inst;
     if (!inst)
-        return;
+        return NULL;
     for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++)
         if (inst->slots[s].id == job->id && inst->slots[s].job == job)
             inst->slots[s].job = NULL;
     job->inst = NULL;
+    return inst->id;
 }
 
 void pool_shutdown(pool_t *pool)
