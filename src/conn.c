@@ -103,12 +103,15 @@ static void conn_close(conn_t *c)
         return;
     c->closed = 1;
     if (c->job_active) {
-        /* A flushed request's row would otherwise stay unfinished: it ends
-         * here with 499 (nginx's "client closed request"), its answer never
-         * sent. */
-        if (c->log_flushed)
-            log_request(c, 499, 0, c->flushed_instance[0] ? c->flushed_instance : NULL, 0);
-        pool_cancel(c->job_pool, &c->job);
+        /* The client left before its answer: the request still gets its row
+         * (its app lines are stored under its id, and a flushed row would
+         * stay unfinished), ended here with 499 (nginx's "client closed
+         * request"). A running one names its instance, which finishes it
+         * unseen. */
+        const char *inst = pool_cancel(c->job_pool, &c->job);
+        if (!inst && c->log_flushed && c->flushed_instance[0])
+            inst = c->flushed_instance;
+        log_request(c, 499, 0, inst, 0);
         c->job_active = 0;
     }
     if (c->api)

@@ -973,7 +973,10 @@ static void kick(pool_t *pool)
         double wait = (double)(pool->loop->now_ms - queued_ms);
         pool->wait_avg_ms += (wait - pool->wait_avg_ms) * WAIT_AVG_WEIGHT;
     }
-    if (!blocked || pool->inflight >= pool->o.max_concurrent || pool->o.resident)
+    /* A stopping server starts nothing: pool_shutdown answered what waited,
+     * and an instance started now would only be killed at the end. */
+    if (!blocked || pool->inflight >= pool->o.max_concurrent || pool->o.resident ||
+        pool->shutting_down)
         return;
     /* Requests wait for lack of instance capacity: start more; beyond
      * eager_instances, one at a time once they have waited long enough. */
@@ -1429,6 +1432,10 @@ void pool_submit(pool_t *pool, job_t *job)
         job_fail(job, 404, "the backend is stopped", NULL);
         return;
     }
+    if (pool->shutting_down) {
+        job_fail(job, 503, "the server is stopping", NULL);
+        return;
+    }
     if (job->target > pool->o.max_instances) {
         job_fail(job, 404, "no such instance", NULL);
         return;
@@ -1571,24 +1578,33 @@ int pool_running(const pool_t *pool)
     return n;
 }
 
-void pool_cancel(pool_t *pool, job_t *job)
+const char *pool_cancel(pool_t *pool, job_t *job)
 {
     if (job->queued) {
         queue_remove(pool, job);
-        return;
+        return NULL;
     }
     instance_t *inst = job->inst;
     if (!inst)
-        return;
+        return NULL;
     for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++)
         if (inst->slots[s].id == job->id && inst->slots[s].job == job)
             inst->slots[s].job = NULL;
     job->inst = NULL;
+    return inst->id;
 }
 
 void pool_shutdown(pool_t *pool)
 {
     pool->shutting_down = 1;
+    /* The server's grace period is over and no instance takes new work:
+     * what still waits is answered now rather than dropped with its
+     * connection at exit. */
+    while (pool->q_head) {
+        job_t *job = pool->q_head;
+        queue_remove(pool, job);
+        job_fail(job, 503, "the server is stopping", NULL);
+    }
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
         if (i->state == I_DEAD)

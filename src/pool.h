@@ -166,8 +166,10 @@ int pool_shutdown_instance(pool_t *pool, int index);
  * Instances numbered beyond the new count are shut down. */
 void pool_configure(pool_t *pool, int instances, int failfast);
 
-/* Forgets a job whose owner goes away; a running job's answer is dropped. */
-void pool_cancel(pool_t *pool, job_t *job);
+/* Forgets a job whose owner goes away; a running job's answer is dropped.
+ * Returns the id of the instance still running it (valid until the end of
+ * the event batch), or NULL when it was only queued. */
+const char *pool_cancel(pool_t *pool, job_t *job);
 
 /* Graceful stop: every instance is asked to finish and exit; returns
  * immediately. pool_idle() tells when nothing runs any more. */

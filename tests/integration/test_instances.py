@@ -1,11 +1,14 @@
 """Instances: threads per instance, one-at-a-time apps, scaling out, the
 concurrency limit and queue, idle shutdown, and request threads (RT11)."""
+import signal
+import socket
+import struct
 import threading
 import time
 
 import requests
 
-from harness import HTTP_TIMEOUT, app_path, copy_app, pid_alive
+from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, pid_alive
 
 
 def concurrent_gets(url, n, timeout=HTTP_TIMEOUT):
@@ -291,3 +294,63 @@ def test_cold_start_leaves_the_heavy_modules_out(serve):
     srv = serve(app_path("cold_start"))
     r = srv.get("/")
     assert r.status_code == 200 and r.text == "", r.text
+
+
+def test_sigterm_answers_queued_requests_503_when_the_grace_ends(serve):
+    """Requests still queued when the shutdown grace period ends get 503
+    (no instance is started for them any more), not a dropped
+    connection; the running one gets the usual 500 when its instance is
+    killed."""
+    s = serve(app_path("basic"), "--max_concurrent_requests", "1", "--max_instances", "1",
+              "--shutdown_timeout", "1")
+    s.get_json("/counter")
+    results = []
+
+    def one():
+        try:
+            results.append(requests.get(s.url + "sleep?s=6", timeout=HTTP_TIMEOUT).status_code)
+        except Exception as e:
+            results.append(repr(e))
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # one runs, two wait in the queue
+    s.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(HTTP_TIMEOUT + 5)
+    assert sorted(map(str, results)) == ["500", "503", "503"], (results, s.stderr_text()[-3000:])
+    assert s.wait(15) == 0
+    err = s.stderr_text()
+    assert err.count("503: the server is stopping") == 2, err[-3000:]
+    assert "instance 2 " not in err, "an instance was started during shutdown\n" + err[-3000:]
+
+
+def test_client_gone_while_running_or_queued_still_logged_499(serve):
+    """A client that resets its connection while its request runs, or
+    while it waits in the queue, leaves a request log row (499, nginx's
+    "client closed request"), the running one with its instance; the
+    slot is freed once the instance answers, and the server goes on."""
+    s = serve(app_path("basic"), "--max_concurrent_requests", "1")
+    first = s.get_json("/counter")
+
+    def send(path):
+        c = socket.create_connection((HOST, s.port), timeout=HTTP_TIMEOUT)
+        c.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        return c
+
+    def reset(c):
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    running = send("/sleep?s=1&who=running")
+    time.sleep(0.3)  # it runs; the next one waits for the only slot
+    queued = send("/sleep?s=0&who=queued")
+    time.sleep(0.3)
+    reset(queued)
+    reset(running)
+    assert s.get_json("/counter")["instance_id"] == first["instance_id"]
+    out = s.wait_logs("who=queued")
+    lines = {w: [l for l in out.splitlines() if "who=" + w in l] for w in ("running", "queued")}
+    assert len(lines["running"]) == 1 and len(lines["queued"]) == 1, out
+    assert '" 499 ' in lines["running"][0] and '" 499 ' in lines["queued"][0], out
+    assert "instance=" + first["instance_id"] in lines["running"][0], out
+    assert "instance=" + first["instance_id"] not in lines["queued"][0], out
