@@ -63,10 +63,37 @@ static void put_app_on_path(const char *app_dir)
     Py_DECREF(dir);
 }
 
+/* Seconds the worker threads get to start. */
+#define WORKER_START_TIMEOUT 10
+
+static void worker_start_timed_out(int sig)
+{
+    (void)sig;
+    static const char msg[] =
+        "gaelic instance: its worker threads did not start within 10 s; out of memory? "
+        "(--instance_memory or instance_class too small for the app)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(1);
+}
+
+/* CPython's Thread.start() waits for the new thread with no timeout, and a
+ * thread that cannot enter Python at all (its first frame needs memory the
+ * address-space limit no longer allows) never tells it: the instance would
+ * hang, silent, until the master's start timeout. An alarm ends it with a
+ * reason instead; no app code runs before it is disarmed. */
 static void start_workers(int first, int stop)
 {
+    struct sigaction sa = {.sa_handler = worker_start_timed_out}, old;
+    int armed = sigaction(SIGALRM, &sa, &old) == 0;
+    if (armed)
+        alarm(WORKER_START_TIMEOUT);
     PyObject *m = PyImport_ImportModule(RUNTIME_MODULE);
     PyObject *r = m ? PyObject_CallMethod(m, "start_workers", "ii", first, stop) : NULL;
+    if (armed) {
+        alarm(0);
+        sigaction(SIGALRM, &old, NULL);
+    }
     if (!r)
         die_python("cannot start the worker threads");
     Py_DECREF(r);
