@@ -1,7 +1,10 @@
 /* gaelic command line: serve, logs, backends. (Instances run in their own
  * binary, gaelic-instance: instance/zygote.c.) */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends_cmd.h"
 #include "logs_cmd.h"
@@ -24,8 +27,23 @@ static void usage(FILE *f)
           f);
 }
 
+/* Started with stdin, stdout or stderr closed (`2>&-`), the next file we
+ * open would take that number: console lines would land in the log
+ * database or a socket, and the instances would inherit it as their fd 2. */
+static void open_standard_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (null >= 0 && null != fd) /* lower numbers are open by now */
+            close(null);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    open_standard_fds();
     if (argc < 2) {
         usage(stderr);
         return 2;

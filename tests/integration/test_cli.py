@@ -361,3 +361,33 @@ def test_unread_stderr_pipe_does_not_stop_the_server(tmp_path):
             proc.wait(5)
         os.close(r)
     assert not wait_pids_gone(kids, 5)
+
+
+def test_closed_stderr_at_start_is_dev_null(tmp_path):
+    """Started with stderr closed (`2>&-`), the server puts /dev/null there
+    before opening anything, so no file it opens later (the log database,
+    a socket) becomes its console or the instances' fd 2."""
+    out_path = tmp_path / "stdout"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
+                                 "--storage_path", str(tmp_path / "storage")],
+                                stdout=out, stdin=subprocess.DEVNULL,
+                                preexec_fn=lambda: os.close(2))
+    try:
+        port = None
+        deadline = time.monotonic() + 10
+        while port is None and time.monotonic() < deadline and proc.poll() is None:
+            m = re.search(r"at http://[^/]+:(\d+)/", out_path.read_text())
+            port = int(m.group(1)) if m else None
+            time.sleep(0.05)
+        assert port, "the server did not start"
+        assert requests.get("http://%s:%d/path/x" % (HOST, port), timeout=10).text == "/path/x"
+        pids = [proc.pid] + descendants(proc.pid)
+        for pid in pids:
+            assert os.readlink("/proc/%d/fd/2" % pid) == "/dev/null", pid
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
