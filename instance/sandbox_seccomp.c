@@ -48,6 +48,36 @@ static const char *const denied[] = {
     "userfaultfd",
     "memfd_create",
     "memfd_secret",
+    /* System V IPC and POSIX message queues: objects shared with the whole
+     * host (no IPC namespace of our own) that outlive the instance, whose
+     * shared memory no address-space limit counts, and which reach the
+     * objects of every other process of our uid */
+    "shmget",
+    "shmat",
+    "shmctl",
+    "shmdt",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "ipc",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
+    /* Watches name the files created in folders Landlock keeps us from
+     * listing (the storage path, /tmp, home folders) */
+    "inotify_init",
+    "inotify_init1",
+    "inotify_add_watch",
+    "fanotify_init",
+    "fanotify_mark",
     /* mounts and namespaces */
     "mount",
     "umount2",

@@ -52,6 +52,28 @@ def _ctypes_load(q):
     return str(ctypes.CDLL(os.path.join(APP, "evilext.so")))
 
 
+def _libc_call(name, *args):
+    """Calls a libc function the stdlib does not wrap; OSError on -1."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    rc = getattr(libc, name)(*args)
+    if rc == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (name, os.strerror(err)))
+    return rc
+
+
+def _sysv_shm(q):
+    """A segment would outlive the instance, outside its memory limit."""
+    return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
+
+
+def _inotify(q):
+    """A watch would name the files created in a folder the app cannot list."""
+    fd = _libc_call("inotify_init1", 0)
+    return _libc_call("inotify_add_watch", fd, os.path.dirname(q["path"]).encode(), 0x100)
+
+
 def _multiprocessing(q):
     import multiprocessing
     p = multiprocessing.Process(target=os.getpid)
@@ -140,6 +162,11 @@ ATTEMPTS = {
     "channel_garbage": _channel_garbage,
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
+    # SB4: nothing shared with other processes
+    "sysv_shm": _sysv_shm,
+    "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
+    "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
+    "inotify": _inotify,
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
     "import_ext": _import_ext,
