@@ -39,6 +39,7 @@ __attribute__((constructor)) static void evil(void)
 ESCAPES = {
     "write_app": "SB1", "write": "SB1", "append": "SB1", "os_open": "SB1", "mkdir": "SB1",
     "remove": "SB1", "rename": "SB1", "symlink": "SB1", "chmod": "SB1", "proc_mem": "SB1",
+    "truncate_stderr": "SB1", "fallocate_stderr": None,
     "named_tempfile": "SB1", "read_outside": None,
     "connect": "SB2", "udp": "SB2", "socketpair": None, "getaddrinfo": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",

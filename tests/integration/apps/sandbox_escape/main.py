@@ -6,6 +6,7 @@ refusal the app sees), {"done": VALUE} when it went through. `path` is
 where the test wants a write attempted, `port` a 127.0.0.1 listener of
 the test's, `token` the argument a started process would carry.
 """
+import errno
 import json
 import os
 import signal
@@ -72,6 +73,18 @@ def _inotify(q):
     """A watch would name the files created in a folder the app cannot list."""
     fd = _libc_call("inotify_init1", 0)
     return _libc_call("inotify_add_watch", fd, os.path.dirname(q["path"]).encode(), 0x100)
+
+
+def _refused(call):
+    """Runs call on a descriptor the master handed down; only a refusal
+    (EPERM, EACCES, the hook's PermissionError) counts: another error means
+    the kernel would have let a file through (the test's stderr is a pipe)."""
+    try:
+        return call()
+    except OSError as e:
+        if isinstance(e, PermissionError) or e.errno in (errno.EPERM, errno.EACCES):
+            raise
+        return "not refused: %s" % e
 
 
 def _multiprocessing(q):
@@ -162,6 +175,8 @@ ATTEMPTS = {
     "channel_garbage": _channel_garbage,
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
+    "truncate_stderr": lambda q: _refused(lambda: os.ftruncate(2, 0)),
+    "fallocate_stderr": lambda q: _refused(lambda: os.posix_fallocate(2, 0, 1 << 20)),
     # SB4: nothing shared with other processes
     "sysv_shm": _sysv_shm,
     "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
