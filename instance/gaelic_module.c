@@ -19,8 +19,8 @@
 
 static int worker_threads = 1;
 /* RT10, from the master (gaelic_module_set_response_limits). */
-static unsigned long long max_response_body = 10485760;
-static unsigned long long max_response_head = 65536;
+static unsigned long long max_response_body = IPC_DEFAULT_MAX_RESPONSE_BODY;
+static unsigned long long max_response_head = IPC_DEFAULT_MAX_RESPONSE_HEAD;
 static PyObject *wsgi_defaults;      /* dict or NULL */
 static PyObject *response_too_large; /* exception type */
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ipc.h"
+
 #define MAX_THREADS 1024
 
 static int usage(void)
@@ -45,7 +47,7 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
 {
     const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
     const char *mode = "strict", *memory = NULL, *audit = "on", *mhz = "600";
-    const char *max_body = "10485760", *max_head = "65536"; /* the master's defaults */
+    const char *max_body = NULL, *max_head = NULL;
     a->library_modules = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
@@ -96,10 +98,12 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
         fprintf(stderr, "gaelic zygote: bad --cpu-mhz '%s'\n", mhz);
         return 2;
     }
-    if (parse_size(max_body, &a->max_response) < 0 ||
-        parse_size(max_head, &a->max_response_headers) < 0) {
+    a->max_response = IPC_DEFAULT_MAX_RESPONSE_BODY;
+    a->max_response_headers = IPC_DEFAULT_MAX_RESPONSE_HEAD;
+    if ((max_body && parse_size(max_body, &a->max_response) < 0) ||
+        (max_head && parse_size(max_head, &a->max_response_headers) < 0)) {
         fprintf(stderr, "gaelic zygote: bad --max-response '%s' or --max-response-headers '%s'\n",
-                max_body, max_head);
+                max_body ? max_body : "", max_head ? max_head : "");
         return 2;
     }
     if (parse_int(fd, 0, INT_MAX, &a->sock) < 0) {

@@ -121,6 +121,11 @@ typedef struct {
 #define IPC_STATUS_LINE_EXTRA 11u
 #define IPC_HEADER_LINE_EXTRA 4u
 
+/* RT10's default response limits (--max_response_bytes and
+ * --max_response_header_bytes), shared by the master and gaelic-instance. */
+#define IPC_DEFAULT_MAX_RESPONSE_BODY 10485760u
+#define IPC_DEFAULT_MAX_RESPONSE_HEAD 65536u
+
 /* Appends a frame header (payload length patched by ipc_end_frame). Returns
  * the offset of the header inside b for ipc_end_frame, or -1. */
 long ipc_begin_frame(buf_t *b, uint16_t type, uint32_t id);

@@ -220,14 +220,10 @@ static int zygote_spawn(pool_t *pool)
     char max_body[32], max_head[32];
     snprintf(max_body, sizeof max_body, "%zu", pool->o.max_response_bytes);
     snprintf(max_head, sizeof max_head, "%zu", pool->o.max_response_header_bytes);
-    if (pool->o.max_response_bytes) {
-        argv[argc++] = "--max-response";
-        argv[argc++] = max_body;
-    }
-    if (pool->o.max_response_header_bytes) {
-        argv[argc++] = "--max-response-headers";
-        argv[argc++] = max_head;
-    }
+    argv[argc++] = "--max-response";
+    argv[argc++] = max_body;
+    argv[argc++] = "--max-response-headers";
+    argv[argc++] = max_head;
     if (pool->o.library_modules && *pool->o.library_modules) {
         argv[argc++] = "--library-modules";
         argv[argc++] = (char *)pool->o.library_modules;
@@ -1088,7 +1084,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
         return 0;
     }
     /* The instance refuses these itself; this is for one that does not. */
-    if (pool->o.max_response_header_bytes && head_bytes > pool->o.max_response_header_bytes) {
+    if (head_bytes > pool->o.max_response_header_bytes) {
         char why[200];
         snprintf(why, sizeof why,
                  "response headers too large: %llu bytes of status line and headers, the limit "

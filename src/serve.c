@@ -25,6 +25,7 @@
 #include "control.h"
 #include "cpu_cap.h"
 #include "instance_class.h"
+#include "ipc.h"
 #include "libraries.h"
 #include "log.h"
 #include "sandbox_startup.h"
@@ -167,8 +168,8 @@ static void set_defaults(serve_opts_t *o)
     o->deadline_ms = 60000;
     o->deadline_grace_ms = 1000;
     o->max_request_bytes = 10485760;
-    o->max_response_bytes = 10485760;
-    o->max_response_header_bytes = 65536;
+    o->max_response_bytes = IPC_DEFAULT_MAX_RESPONSE_BODY;
+    o->max_response_header_bytes = IPC_DEFAULT_MAX_RESPONSE_HEAD;
     o->max_header_bytes = 65536;
     o->max_url_bytes = 8192;
     o->max_connections = 10000;
