@@ -24,6 +24,7 @@
 #include "instance_stats.h"
 #include "log.h"
 #include "sandbox_mode.h"
+#include "thread_cap.h"
 #include "zygote_proto.h"
 
 /* I_WARMING: ready, but running its start request (backends) and taking
@@ -123,6 +124,10 @@ struct pool {
 #define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
 #define MAX_RESPAWN_DELAY_MS 10000
+/* The runtime's own threads in an instance besides its request workers:
+ * the main thread, the channel reader, up to 10 background requests, and
+ * room to spare. */
+#define RUNTIME_THREADS 16
 
 static void kick(pool_t *pool);
 static void instance_fail(instance_t *inst, const char *why);
@@ -292,6 +297,9 @@ static int zygote_spawn(pool_t *pool)
     pool->zy_w.fd = sv[0];
     pool->zy_w.cb = zygote_event;
     pool->zy_pid = pid;
+    /* Before it forks anything: instances are born in its cgroup. */
+    if (pool->o.thread_cap && thread_cap_add_zygote(pool->o.thread_cap, pid) < 0)
+        log_warn("zygote: cannot cap its threads: %s", strerror(errno));
     pool->zy_started_ms = pool->loop->now_ms;
     if (loop_add(pool->loop, &pool->zy_w, EPOLLIN | EPOLLRDHUP) < 0) {
         log_error("zygote: epoll: %s", strerror(errno));
@@ -315,6 +323,8 @@ static void zygote_lost(pool_t *pool)
             log_error("zygote (pid %d) exited with status %d", (int)pool->zy_pid,
                       WEXITSTATUS(status));
     }
+    if (pool->o.thread_cap && pool->zy_pid > 0)
+        thread_cap_release(pool->o.thread_cap, pool->zy_pid, 1);
     pool->zy_pid = 0;
     /* Instances not yet reported as spawned can never be. */
     for (instance_t *i = pool->instances, *next; i; i = next) {
@@ -330,6 +340,13 @@ static void zygote_lost(pool_t *pool)
         return;
     }
     zygote_spawn(pool);
+}
+
+/* pids.max of an instance's cgroup: what the app may start, plus the
+ * runtime's own threads. */
+static int instance_max_tasks(const pool_t *pool)
+{
+    return pool->o.app_threads + pool->o.threads + RUNTIME_THREADS;
 }
 
 /* How log lines name an instance: "backend memdb instance 1", or
@@ -417,6 +434,9 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             pool->zy_failures = 0;
             if (pool->o.cpu_cap && cpu_cap_add(pool->o.cpu_cap, msg.pid, pool->o.cpu_mhz) < 0)
                 log_warn("instance %u: cannot cap its CPU: %s", inst->no, strerror(errno));
+            if (pool->o.thread_cap &&
+                thread_cap_add(pool->o.thread_cap, msg.pid, instance_max_tasks(pool)) < 0)
+                log_warn("instance %u: cannot cap its threads: %s", inst->no, strerror(errno));
             if (inst->state == I_STOPPING && inst->inflight == 0 && fd >= 0)
                 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
         } else if (msg.type == ZY_EXITED) {
@@ -424,6 +444,8 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
                 close(fd);
             if (pool->o.cpu_cap)
                 cpu_cap_release(pool->o.cpu_cap, msg.pid);
+            if (pool->o.thread_cap)
+                thread_cap_release(pool->o.thread_cap, msg.pid, 0);
             char how[96];
             describe_exit(msg.status, how, sizeof how);
             int clean = WIFEXITED(msg.status) && WEXITSTATUS(msg.status) == 0;

@@ -113,6 +113,10 @@ typedef struct {
      * With a cap, megacycles count at the host's clock: what the instance
      * actually ran, at most cpu_mhz per second. */
     struct cpu_cap *cpu_cap;
+    /* Caps the threads of each instance (thread_cap.h) to app_threads
+     * plus the runtime's own; NULL: no kernel cap. */
+    struct thread_cap *thread_cap;
+    int app_threads;
     /* Called when a new instance is ready, before it takes requests: must
      * send its start request with pool_submit_start and report the answer
      * with pool_start_result. NULL: instances take requests at once. */

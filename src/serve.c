@@ -32,6 +32,7 @@
 #include "server.h"
 #include "static.h"
 #include "tcp_listen.h"
+#include "thread_cap.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
@@ -109,6 +110,9 @@ static const opt_def_t options[] = {
      "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
      "address-space limit of each instance in bytes (default 1073741824)"},
+    {"instance_max_threads", OPT_INT, OFF(instance_max_threads), "N",
+     "threads the app may start in each instance, besides the runtime's own (default 500; "
+     "where cgroups allow)"},
     {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
      "auto (default: cap where cgroups allow, else only account), on (refuse to start "
      "without the cap) or off: cap each instance's CPU to its class clock"},
@@ -178,6 +182,7 @@ static void set_defaults(serve_opts_t *o)
     o->hostname = "localhost";
     o->tier = "free";
     o->instance_memory = SANDBOX_DEFAULT_MEMORY;
+    o->instance_max_threads = 500;
     o->cpu_cap = "auto";
 }
 
@@ -312,6 +317,25 @@ static int open_cpu_cap(const char *mode, cpu_cap_t **cap)
     }
     log_warn("cpu cap: not possible here (%s); CPU is only accounted", why);
     return 0;
+}
+
+/* The thread cap is a sandbox layer: off with --sandbox off, and where
+ * cgroups do not allow it a warning says what is missing. */
+static void open_thread_cap(const serve_opts_t *o, thread_cap_t **cap)
+{
+    *cap = NULL;
+    if (!strcmp(o->sandbox, "off"))
+        return;
+    char why[1024];
+    *cap = thread_cap_open(why, sizeof why);
+    if (*cap)
+        log_info("thread cap: an app may start %d threads in each instance, all instances "
+                 "together %ld tasks (%s)",
+                 o->instance_max_threads, thread_cap_total(*cap), thread_cap_where(*cap));
+    else
+        log_warn("thread cap: not possible here (%s); an app's threads are limited only by "
+                 "--instance_memory",
+                 why);
 }
 
 /* ---------- socket and signals ---------- */
@@ -646,6 +670,7 @@ int serve_main(int argc, char **argv)
     int rc = EXIT_RUNTIME;
     api_registry_t *api = NULL;
     cpu_cap_t *cap = NULL;
+    thread_cap_t *thread_cap = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
@@ -757,6 +782,7 @@ int serve_main(int argc, char **argv)
         log_warn("the gaelic_test API service is on (--api_test_service, for tests)");
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
         goto out;
+    open_thread_cap(&srv->o, &thread_cap);
     char backends_env[8192];
     describe_backends(srv, backends_env, sizeof backends_env);
     pool_opts_t po = {
@@ -790,6 +816,8 @@ int serve_main(int argc, char **argv)
         .api_port = srv->api_port,
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
+        .thread_cap = thread_cap,
+        .app_threads = srv->o.instance_max_threads,
     };
     /* The zygote (CPython and the runtime) is the longest step to the first
      * response, so it starts first and the master's own set-up (the sandbox
@@ -845,6 +873,7 @@ out:
     control_close(srv->control);
     api_registry_free(api);
     cpu_cap_close(cap);
+    thread_cap_close(thread_cap);
     backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)

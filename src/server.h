@@ -46,6 +46,7 @@ typedef struct {
     const char *trusted_proxy; /* comma-separated addresses, or NULL */
     const char *sandbox;       /* "strict", "dev" or "off" */
     size_t instance_memory;    /* address-space limit of an instance */
+    int instance_max_threads;  /* threads the app may start per instance */
     int test_disarm_audit;     /* --sandbox_test_disarm_audit (hidden) */
     int api_test_service;      /* --api_test_service (hidden): api_test.h */
     const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */

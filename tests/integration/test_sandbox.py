@@ -10,15 +10,18 @@ rlimits) stand. The app is apps/sandbox_escape; the test builds its
 evilext.so, whose constructor would print a marker to stderr and create a
 marker file.
 """
+import ast
 import os
 import random
+import re
 import shutil
+import signal
 import socket
 import subprocess
 
 import pytest
 
-from harness import HOST, copy_app, run_gaelic
+from harness import HOST, copy_app, run_gaelic, wait_pids_gone
 
 SO_MARKER = "GAELIC-SANDBOX-SO-CONSTRUCTOR-RAN"
 
@@ -249,3 +252,75 @@ def test_sandbox_off_warns_loudly(serve, tmp_path):
     assert "--sandbox off" in srv.stderr_text()
     r = srv.get_json("/try/read_own")
     assert r == {"done": "'application: sandbox-escape'"}, r
+
+
+# ---------------------------------------------------------------- the thread cap
+
+def _thread_cap(srv):
+    """(per-instance app threads, total, cgroup version, folder) from the
+    start-up line, or skips when cgroups are not writable here."""
+    m = re.search(r"thread cap: an app may start (\d+) threads in each instance, all instances "
+                  r"together (\d+) tasks \(cgroup v(\d) pids at (\S+)\)", srv.stderr_text())
+    if not m:
+        assert "thread cap: not possible here" in srv.stderr_text()
+        pytest.skip("the cgroup pids controller is not available here")
+    return int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+
+
+@pytest.mark.parametrize("disarm", [False, True], ids=["armed", "disarmed"])
+def test_threads_are_capped_per_instance(serve, tmp_path, disarm):
+    """SB4: an instance cannot use up the host's process ids with threads;
+    the refusal is CPython's catchable RuntimeError, and the instance and the
+    server keep serving."""
+    flags = ["--instance_max_threads", "40", "--threads", "4"]
+    if disarm:
+        flags.append("--sandbox_test_disarm_audit")
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), *flags)
+    per_instance, total, _, where = _thread_cap(srv)
+    assert per_instance == 40
+    with open("/proc/sys/kernel/pid_max") as f:
+        assert 0 < total <= int(f.read()) // 2
+    with open(os.path.join(where, "pids.max")) as f:
+        assert int(f.read()) == total
+    r = srv.get_json("/try/many_threads?n=1000")
+    started = ast.literal_eval(r["done"])
+    # 40 for the app; the runtime's own threads have a margin it may use.
+    assert 40 <= started["started"] < 40 + 4 + 16, started
+    assert "can't start new thread" in started["error"], started
+    instance_pid = srv.get_json("/try/pid")["done"]
+    group = os.path.join(where, "pid-%s" % instance_pid)
+    with open(os.path.join(group, "pids.max")) as f:
+        assert int(f.read()) == 40 + 4 + 16
+    with open(os.path.join(group, "cgroup.procs")) as f:
+        assert instance_pid in f.read().split()
+    # The threads ended with the request: the same instance starts them again.
+    again = ast.literal_eval(srv.get_json("/try/many_threads?n=30")["done"])
+    assert again == {"started": 30, "error": None}, again
+    assert srv.get_json("/try/pid")["done"] == instance_pid
+    assert srv.stop() == 0
+    assert not os.path.exists(where)
+
+
+def test_thread_cap_is_off_with_the_sandbox(serve, tmp_path):
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox", "off")
+    assert "thread cap" not in srv.stderr_text()
+    r = ast.literal_eval(srv.get_json("/try/many_threads?n=100")["done"])
+    assert r == {"started": 100, "error": None}, r
+
+
+def test_cgroups_of_a_killed_server_are_removed_by_the_next(serve, tmp_path):
+    """SIGKILL leaves the master no time to remove its cgroups; the next
+    server removes those whose server is gone."""
+    app = copy_app("sandbox_escape", tmp_path / "app")
+    first = serve(app)
+    _, _, _, where = _thread_cap(first)
+    kids = first.children()
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert wait_pids_gone(kids, 10) == []
+    assert os.path.isdir(where)
+    second = serve(app)
+    _, _, _, where2 = _thread_cap(second)
+    assert where2 != where
+    assert not os.path.exists(where)
+    assert second.stop() == 0

@@ -145,6 +145,27 @@ def _threads(q):
     return out[0]
 
 
+def _many_threads(q):
+    """Starts threads that wait until released, until one cannot start or
+    there are `n`; then lets them all end."""
+    release = threading.Event()
+    started, error = [], None
+    old = threading.stack_size(65536)
+    try:
+        for _ in range(int(q["n"])):
+            t = threading.Thread(target=release.wait)
+            t.start()
+            started.append(t)
+    except RuntimeError as e:
+        error = str(e)
+    finally:
+        threading.stack_size(old)
+        release.set()
+        for t in started:
+            t.join()
+    return {"started": len(started), "error": error}
+
+
 ATTEMPTS = {
     # SB1: no writes anywhere
     "write_app": lambda q: open(os.path.join(APP, "written.txt"), "w").write("x"),
@@ -190,9 +211,11 @@ ATTEMPTS = {
     # what must keep working
     "tempfile": _tempfile,
     "threads": _threads,
+    "many_threads": _many_threads,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
+    "pid": lambda q: os.getpid(),
     # SB4: memory
     "allocate": lambda q: len(bytearray(int(q["mb"]) << 20)),
     "address_limit": _address_limit,

@@ -1,0 +1,52 @@
+/* The server's own cgroup for one controller (cpu, pids): "gaelic-PID"
+ * under the cgroup the server runs in, in the cgroup v2 hierarchy when the
+ * controller is available there, else in the v1 hierarchy that carries it.
+ * Children of it hold the processes the server limits ("pid-N" for an
+ * instance, "zygote-N" for a zygote).
+ *
+ * With cgroup v2, trees of several controllers are one directory: each tree
+ * enables its own controller and writes its own files, and moving a
+ * process into a child twice, or removing a child that another tree
+ * already removed, is harmless.
+ *
+ * Needs write access to the cgroup tree (root, or a delegated subtree);
+ * without it cgroup_tree_open says why. Everything here runs in the
+ * master's event loop. */
+#ifndef GAELIC_CGROUP_TREE_H
+#define GAELIC_CGROUP_TREE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+typedef struct cgroup_tree cgroup_tree_t;
+
+/* A child's name: "pid-12" (an instance), "zygote-9". */
+#define CGROUP_CHILD_MAX 32
+static inline void cgroup_child(char out[CGROUP_CHILD_MAX], const char *kind, pid_t pid)
+{
+    snprintf(out, CGROUP_CHILD_MAX, "%s-%d", kind, (int)pid);
+}
+
+/* NULL when this server cannot make a cgroup of its own with controller
+ * enabled for its children, with the reason in why. */
+cgroup_tree_t *cgroup_tree_open(const char *controller, char *why, size_t n);
+
+/* 2 or 1: the cgroup version of the tree. */
+int cgroup_tree_version(const cgroup_tree_t *t);
+/* The server's cgroup folder, "/sys/fs/cgroup/cpu/gaelic-12". */
+const char *cgroup_tree_dir(const cgroup_tree_t *t);
+
+/* Writes value to file in the child cgroup (created if needed), or in the
+ * server's own cgroup when child is NULL. 0, or -1 with errno set. */
+int cgroup_tree_set(cgroup_tree_t *t, const char *child, const char *file, const char *value);
+/* Moves process pid (all its threads) into the child cgroup, created if
+ * needed. 0, or -1 with errno set (a child created here is removed). */
+int cgroup_tree_move(cgroup_tree_t *t, const char *child, pid_t pid);
+/* The child's processes have exited: its cgroup is removed, now or, if the
+ * kernel still counts them, at a later cgroup_tree_remove or close. */
+void cgroup_tree_remove(cgroup_tree_t *t, const char *child);
+/* Removes every cgroup made here. t may be NULL. */
+void cgroup_tree_close(cgroup_tree_t *t);
+
+#endif
