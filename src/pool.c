@@ -19,6 +19,7 @@
 #include "api_system.h"
 #include "api_ticket.h"
 #include "background_log.h"
+#include "child_output.h"
 #include "cpu_cap.h"
 #include "instance_class.h"
 #include "instance_stats.h"
@@ -185,6 +186,19 @@ static void job_fail(job_t *job, int status, const char *reason, const char *ins
 
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
 
+/* The zygote reads nothing (an instance must not read the keys typed at
+ * the server's terminal) and writes to the console through the master. */
+static int spawn_standard_fds(const pool_t *pool, posix_spawn_file_actions_t *fa)
+{
+    int err = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+    if (!err && pool->o.output) {
+        int out = child_output_fd(pool->o.output);
+        if (!(err = posix_spawn_file_actions_adddup2(fa, out, 1)))
+            err = posix_spawn_file_actions_adddup2(fa, out, 2);
+    }
+    return err;
+}
+
 static int zygote_spawn(pool_t *pool)
 {
     int sv[2];
@@ -280,7 +294,8 @@ static int zygote_spawn(pool_t *pool)
             if (!(err = posix_spawnattr_setsigmask(&attr, &none)) &&
                 !(err = posix_spawnattr_setflags(&attr,
                                                  POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID)) &&
-                !(err = posix_spawn_file_actions_adddup2(&fa, sv[1], 3)))
+                !(err = posix_spawn_file_actions_adddup2(&fa, sv[1], 3)) &&
+                !(err = spawn_standard_fds(pool, &fa)))
                 err = posix_spawn(&pid, pool->o.exe, &fa, &attr, argv, envp);
             posix_spawn_file_actions_destroy(&fa);
         }

@@ -20,6 +20,7 @@
 #include "api_ticket.h"
 #include "app_identity.h"
 #include "backends.h"
+#include "child_output.h"
 #include "cli_args.h"
 #include "conn.h"
 #include "control.h"
@@ -671,6 +672,7 @@ int serve_main(int argc, char **argv)
     api_registry_t *api = NULL;
     cpu_cap_t *cap = NULL;
     thread_cap_t *thread_cap = NULL;
+    child_output_t *child_output = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
@@ -783,6 +785,10 @@ int serve_main(int argc, char **argv)
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
         goto out;
     open_thread_cap(&srv->o, &thread_cap);
+    if (!(child_output = child_output_open(&srv->loop))) {
+        log_error("cannot make the instances' output pipe: %s", strerror(errno));
+        goto out;
+    }
     char backends_env[8192];
     describe_backends(srv, backends_env, sizeof backends_env);
     pool_opts_t po = {
@@ -818,6 +824,7 @@ int serve_main(int argc, char **argv)
         .cpu_cap = cap,
         .thread_cap = thread_cap,
         .app_threads = srv->o.instance_max_threads,
+        .output = child_output,
     };
     /* The zygote (CPython and the runtime) is the longest step to the first
      * response, so it starts first and the master's own set-up (the sandbox
@@ -874,6 +881,7 @@ out:
     api_registry_free(api);
     cpu_cap_close(cap);
     thread_cap_close(thread_cap);
+    child_output_close(child_output); /* what the instances said as they stopped */
     backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)

@@ -324,3 +324,29 @@ def test_cgroups_of_a_killed_server_are_removed_by_the_next(serve, tmp_path):
     assert where2 != where
     assert not os.path.exists(where)
     assert second.stop() == 0
+
+
+# ---------------------------------------------------------------- stdout and stderr
+
+def test_instance_output_reaches_the_console_through_the_master(serve, tmp_path):
+    """Instances write to a pipe the master reads, not to the server's own
+    stderr (here a regular file, which an instance could seek in and
+    overwrite); their lines become console lines, and they read nothing
+    from the server's stdin."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox_test_disarm_audit")
+    with open(os.path.join(srv.logdir, "stderr"), "rb") as f:
+        head = f.read(200)
+    r = srv.get_json("/try/seek_stderr?mark=M4RK")
+    assert r["caught"] == "OSError" and "Illegal seek" in r["message"], r
+    srv.wait_stderr("raw:M4RK")
+    lines = srv.stderr_text().splitlines()
+    for mark in ("py:M4RK", "raw:M4RK"):
+        line = [x for x in lines if mark in x]
+        assert len(line) == 1 and line[0].endswith(" WARNING " + mark), line
+    with open(os.path.join(srv.logdir, "stderr"), "rb") as f:
+        assert f.read(200) == head
+    assert "OVERWRITTEN" not in srv.stderr_text()
+    pid = srv.get_json("/try/pid")["done"]
+    assert os.readlink("/proc/%s/fd/0" % pid) == "/dev/null"
+    out, err = os.readlink("/proc/%s/fd/1" % pid), os.readlink("/proc/%s/fd/2" % pid)
+    assert out == err and out.startswith("pipe:"), (out, err)

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import urllib.parse
@@ -166,6 +167,16 @@ def _many_threads(q):
     return {"started": len(started), "error": error}
 
 
+def _seek_stderr(q):
+    """Writes a line to the real stderr, then tries to seek back over what
+    the server logged before it."""
+    sys.__stderr__.write("py:%s\n" % q["mark"])
+    sys.__stderr__.flush()
+    os.write(2, b"raw:%s\n" % q["mark"].encode())
+    os.lseek(2, 0, os.SEEK_SET)
+    return os.write(2, b"OVERWRITTEN")
+
+
 ATTEMPTS = {
     # SB1: no writes anywhere
     "write_app": lambda q: open(os.path.join(APP, "written.txt"), "w").write("x"),
@@ -212,6 +223,7 @@ ATTEMPTS = {
     "tempfile": _tempfile,
     "threads": _threads,
     "many_threads": _many_threads,
+    "seek_stderr": _seek_stderr,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),

@@ -1,0 +1,138 @@
+#include "child_output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Longer lines are shown in pieces of this size. */
+#define LINE_MAX_BYTES 4096
+/* Read per turn of the loop, so that a flood cannot starve it. */
+#define TURN_BYTES (256 * 1024)
+
+struct child_output {
+    loop_t *loop;
+    io_watch_t w;
+    loop_timer_t more; /* the rest of a flood, on the next turn */
+    int write_fd;
+    size_t len;
+    char line[LINE_MAX_BYTES];
+};
+
+static void show(const char *text, size_t n)
+{
+    while (n && (text[n - 1] == '\r'))
+        n--;
+    log_warn("%.*s", (int)n, text);
+}
+
+/* Shows the complete lines of buf; keeps a partial one for later. */
+static void take(child_output_t *c, const char *buf, size_t n)
+{
+    while (n) {
+        const char *nl = memchr(buf, '\n', n);
+        size_t part = nl ? (size_t)(nl - buf) : n;
+        size_t room = sizeof c->line - c->len;
+        if (part >= room) {
+            memcpy(c->line + c->len, buf, room);
+            show(c->line, sizeof c->line);
+            c->len = 0;
+            buf += room;
+            n -= room;
+            continue;
+        }
+        memcpy(c->line + c->len, buf, part);
+        c->len += part;
+        if (!nl)
+            return;
+        show(c->line, c->len);
+        c->len = 0;
+        buf += part + 1;
+        n -= part + 1;
+    }
+}
+
+/* Reads until the pipe is empty (0) or budget bytes are read (1). */
+static int drain(child_output_t *c, size_t budget)
+{
+    char buf[16384];
+    size_t done = 0;
+    while (done < budget) {
+        ssize_t n = read(c->w.fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0; /* empty (the write end stays open here: never EOF) */
+        take(c, buf, (size_t)n);
+        done += (size_t)n;
+    }
+    return 1;
+}
+
+static void turn(child_output_t *c)
+{
+    if (drain(c, TURN_BYTES))
+        loop_timer_start(c->loop, &c->more, 0);
+}
+
+static void readable(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    turn((child_output_t *)((char *)w - offsetof(child_output_t, w)));
+}
+
+static void next_turn(loop_t *loop, loop_timer_t *t)
+{
+    (void)loop;
+    turn((child_output_t *)((char *)t - offsetof(child_output_t, more)));
+}
+
+child_output_t *child_output_open(loop_t *loop)
+{
+    child_output_t *c = calloc(1, sizeof *c);
+    int fds[2];
+    if (!c || pipe2(fds, O_CLOEXEC) < 0) {
+        free(c);
+        return NULL;
+    }
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    c->loop = loop;
+    c->w.fd = fds[0];
+    c->w.cb = readable;
+    c->more.cb = next_turn;
+    c->write_fd = fds[1];
+    if (loop_add(loop, &c->w, EPOLLIN) < 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        free(c);
+        errno = saved;
+        return NULL;
+    }
+    return c;
+}
+
+int child_output_fd(const child_output_t *c)
+{
+    return c->write_fd;
+}
+
+void child_output_close(child_output_t *c)
+{
+    if (!c)
+        return;
+    loop_timer_stop(c->loop, &c->more);
+    loop_del(c->loop, &c->w);
+    drain(c, 4 * TURN_BYTES);
+    if (c->len)
+        show(c->line, c->len);
+    log_flush();
+    close(c->w.fd);
+    close(c->write_fd);
+    free(c);
+}
