@@ -192,7 +192,11 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
         conn_close(c);
         return;
     }
-    set_deadline(c, srv->o.keepalive_timeout_ms);
+    /* A client that connects and says nothing gets no longer than one
+     * sending a head slowly would. */
+    set_deadline(c, srv->o.header_timeout_ms < srv->o.keepalive_timeout_ms
+                        ? srv->o.header_timeout_ms
+                        : srv->o.keepalive_timeout_ms);
     /* Data often arrives with the connection (TCP_DEFER_ACCEPT-like). */
     c->readable = 1;
     process_input(c);

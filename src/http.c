@@ -61,6 +61,27 @@ static int on_url_complete(llhttp_t *p)
     return 0;
 }
 
+/* A new header entry, its name still to come. NULL (500) without memory. */
+static http_header_t *push_header(http_request_t *r)
+{
+    if (r->n_headers == r->cap_headers) {
+        size_t cap = r->cap_headers ? r->cap_headers * 2 : 16;
+        http_header_t *h = realloc(r->headers, cap * sizeof *h);
+        if (!h) {
+            fail(r, 500, "out of memory");
+            return NULL;
+        }
+        r->headers = h;
+        r->cap_headers = cap;
+    }
+    http_header_t *h = &r->headers[r->n_headers++];
+    h->name_off = (uint32_t)r->head.len;
+    h->name_len = 0;
+    h->value_off = UINT32_MAX; /* marks "name still open" */
+    h->value_len = 0;
+    return h;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
@@ -68,19 +89,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
         return -1;
     if (r->in_value || r->n_headers == 0 || r->headers[r->n_headers - 1].value_off != UINT32_MAX) {
         /* First piece of a new header name. */
-        if (r->n_headers == r->cap_headers) {
-            size_t cap = r->cap_headers ? r->cap_headers * 2 : 16;
-            http_header_t *h = realloc(r->headers, cap * sizeof *h);
-            if (!h)
-                return fail(r, 500, "out of memory");
-            r->headers = h;
-            r->cap_headers = cap;
-        }
-        http_header_t *h = &r->headers[r->n_headers++];
-        h->name_off = (uint32_t)r->head.len;
-        h->name_len = 0;
-        h->value_off = UINT32_MAX; /* marks "name still open" */
-        h->value_len = 0;
+        if (!push_header(r))
+            return -1;
         r->in_value = 0;
     }
     if (buf_append(&r->head, at, n) < 0)
@@ -167,8 +177,10 @@ static int on_header_value_complete(llhttp_t *p)
 
 /* RFC 9112 section 3.2.2: with an absolute-form target ("GET http://a/p")
  * the target's authority is the host and the Host header is ignored, so
- * the Host header's value becomes that authority for routing and the app. */
-static int take_target_authority(http_request_t *r, http_header_t *host)
+ * the Host header's value becomes that authority for routing and the app;
+ * an HTTP/1.0 request without a Host header gets one. host: the index of
+ * the Host header, or -1 when there is none. */
+static int take_target_authority(http_request_t *r, long host)
 {
     const char *url = buf_ptr(&r->head) + r->url_off;
     size_t i = 0, len = r->url_len;
@@ -183,11 +195,23 @@ static int take_target_authority(http_request_t *r, http_header_t *host)
         end++;
     if (end == start || memchr(url + start, '@', end - start))
         return fail(r, 400, "absolute-form target without a host, or with user info");
-    uint32_t off = (uint32_t)r->head.len;
-    if (buf_append(&r->head, url + start, end - start) < 0 || buf_append(&r->head, "", 1) < 0)
+    if (host < 0) {
+        http_header_t *h = push_header(r);
+        if (!h || buf_append(&r->head, "Host", 5) < 0)
+            return h ? fail(r, 500, "out of memory") : -1;
+        h->name_len = 4;
+        host = (long)r->n_headers - 1;
+    }
+    /* The authority is copied within head: room first, since growing head
+     * moves it. */
+    if (buf_reserve(&r->head, end - start + 1) < 0)
         return fail(r, 500, "out of memory");
-    host->value_off = off;
-    host->value_len = (uint32_t)(end - start);
+    url = buf_ptr(&r->head) + r->url_off;
+    uint32_t off = (uint32_t)r->head.len;
+    buf_append(&r->head, url + start, end - start);
+    buf_append(&r->head, "", 1);
+    r->headers[host].value_off = off;
+    r->headers[host].value_len = (uint32_t)(end - start);
     return 0;
 }
 
@@ -214,7 +238,7 @@ static int on_headers_complete(llhttp_t *p)
         return fail(r, 400, "more than one Host header");
     if (r->http_minor >= 1 && hosts == 0)
         return fail(r, 400, "HTTP/1.1 request without a Host header");
-    if (hosts == 1 && take_target_authority(r, &r->headers[host]) < 0)
+    if (take_target_authority(r, hosts ? (long)host : -1) < 0)
         return -1;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");

@@ -120,6 +120,17 @@ def test_absolute_form_authority_is_the_host(srv):
         assert c.read_response().status == 400
 
 
+def test_http10_absolute_form_without_host_names_the_host(srv):
+    import json
+    with conn(srv) as c:
+        c.send(b"GET http://target.example:82/env HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 200, r
+    env = json.loads(r.body)["environ"]
+    assert env["HTTP_HOST"] == "target.example:82"
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", "82")
+
+
 def test_content_length_body_echoed(srv):
     body = bytes(range(256)) * 20  # 5120 bytes, every byte value
     r = http_request(srv.port, "POST", "/echo", [("Content-Type", "application/octet-stream")], body)
@@ -541,6 +552,21 @@ def test_idle_connection_without_request_closed(srv):
         t0 = time.monotonic()
         assert c.is_closed(TIMEOUT + SLACK), "silent connection never closed"
         assert time.monotonic() - t0 <= TIMEOUT + SLACK
+
+
+def test_silent_connection_gets_the_header_timeout_not_the_keepalive_one(serve):
+    """A client that connects and never sends a byte is a slow head, not an
+    idle keep-alive connection."""
+    s = serve(app_path("basic"), "--header_timeout", "1", "--keepalive_timeout", "60")
+    c = Conn(s.port, timeout=5)
+    try:
+        assert c.is_closed(1 + SLACK), "a silent connection was kept past --header_timeout"
+    finally:
+        c.close()
+    with Conn(s.port, timeout=5) as kept:  # after a request: --keepalive_timeout
+        kept.request("GET", "/")
+        assert kept.read_response().status == 200
+        assert not kept.is_closed(1.5)
 
 
 def test_stalled_body_closed_after_body_timeout(srv):

@@ -43,6 +43,41 @@ static void test_absolute_form_host(void)
     const char *v = http_request_header(&r, "host", &n);
     CHECK(v && n == 12 && strcmp(v, "b.example:81") == 0);
     http_request_free(&r);
+
+    /* HTTP/1.0 may leave Host out: the target names the host. */
+    http_request_init(&r, &limits);
+    s = "GET http://c.example/p HTTP/1.0\r\nAccept: */*\r\n\r\n";
+    CHECK(feed_all(&r, s, &used) == HTTP_DONE);
+    v = http_request_header(&r, "host", &n);
+    CHECK(v && n == 9 && strcmp(v, "c.example") == 0);
+    v = http_request_header(&r, "accept", &n);
+    CHECK(v && n == 3 && strcmp(v, "*/*") == 0);
+    http_request_free(&r);
+
+    /* The authority is copied within head: whatever its length, head may
+     * have to grow right then (under ASan a copy from the old buffer is
+     * caught). */
+    static const http_limits_t roomy = {16384, 8192, 4096};
+    static char host[2100], req[2300];
+    int good = 0;
+    for (size_t len = 1; len < sizeof host; len++) {
+        memset(host, 'h', len);
+        host[len] = '\0';
+        int with_host = len % 2;
+        snprintf(req, sizeof req, "GET http://%s/p HTTP/1.%d\r\n%s\r\n", host, with_host,
+                 with_host ? "Host: x\r\n" : "");
+        http_request_init(&r, &roomy);
+        v = feed_all(&r, req, &used) == HTTP_DONE ? http_request_header(&r, "host", &n) : NULL;
+        good += v && n == len && strcmp(v, host) == 0;
+        http_request_free(&r);
+    }
+    CHECK(good == (int)sizeof host - 1);
+
+    /* Origin-form in HTTP/1.0 without Host: still none. */
+    http_request_init(&r, &limits);
+    CHECK(feed_all(&r, "GET /p HTTP/1.0\r\n\r\n", &used) == HTTP_DONE);
+    CHECK(http_request_header(&r, "host", &n) == NULL);
+    http_request_free(&r);
 }
 
 static void test_byte_by_byte(void)
