@@ -738,8 +738,11 @@ def test_out_of_fds_accept_pauses_and_recovers(tmp_path):
                and time.monotonic() < deadline):
             time.sleep(0.05)
         text = err_path.read_text()
-        assert text.count("accept: Too many open files") == 1, text[-3000:]
-        assert "accepting new connections again" in text
+        # Said once per episode (an fd the server frees for a moment can
+        # end one and start another), not every 100 ms.
+        paused = text.count("accept: Too many open files")
+        resumed = text.count("accepting new connections again")
+        assert resumed >= 1 and paused in (resumed, resumed + 1) and paused <= 3, text[-3000:]
         fds = None
         for _ in range(100):  # bounded: the closed connections are reaped
             fds = len(os.listdir("/proc/%d/fd" % proc.pid))

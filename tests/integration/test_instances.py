@@ -158,13 +158,16 @@ def test_min_pending_latency_then_scales_out(serve, tmp_path):
     # Once a request has waited that long, another instance starts for it.
     s = serve(single_app_with_min_pending_latency(tmp_path, "300ms"), "--max_instances", "3")
     s.get_json("/env")
+    sent = time.time()  # no request can be queued before this
     results, _ = concurrent_gets(s.url + "sleep?s=1.5", 3)
     got = ok_json(results)
     first = min(got, key=lambda g: g["start"])
     later = [g for g in got if g["instance_id"] != first["instance_id"]]
     assert later, [g["instance_id"] for g in got]
     # ... and not before: a request that ran on another instance waited.
-    assert min(g["start"] for g in later) - first["start"] >= 0.28, got
+    # (Measured from the sending: under load the first request itself may
+    # start late.)
+    assert min(g["start"] for g in later) - sent >= 0.28, got
 
 
 def test_max_instances_is_a_ceiling(serve):
