@@ -3,7 +3,8 @@
 #   1. every C unit-test binary in build/tests/ and build-asan/tests/
 #      (each prints "N passed, N failed" as its last line),
 #   2. the pytest integration suite against build/gaelic,
-#   3. the same suite against build-asan/gaelic (ASan + UBSan).
+#   3. the same suite against build-asan/gaelic (ASan + UBSan, and
+#      LeakSanitizer for the master: the instances turn it off).
 # Prints each summary line and a final "N passed, N failed"; exits non-zero
 # if anything failed, did not run, or ran no tests.
 set -u
@@ -14,7 +15,7 @@ BUILD_DIR=${BUILD_DIR:-build}          # overridable for runs against other buil
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-420}
-SAN_ENV="ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+SAN_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gaelic-tests.XXXXXX") || exit 2
 
 total_pass=0

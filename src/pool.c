@@ -270,7 +270,10 @@ static int zygote_spawn(pool_t *pool)
     for (size_t i = 0; i < 4; i++) {
         const char *v = getenv(pass[i]);
         if (v && strlen(v) < 400) {
-            snprintf(passbuf[i], sizeof passbuf[i], "%s=%s", pass[i], v);
+            /* CPython leaves its memory to the exit: leak checks are for
+             * the master only. */
+            snprintf(passbuf[i], sizeof passbuf[i], "%s=%s%s", pass[i], v,
+                     i == 0 ? ":detect_leaks=0" : "");
             envp[n++] = passbuf[i];
         }
     }

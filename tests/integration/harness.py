@@ -302,11 +302,35 @@ class ServerFactory:
     __call__ = start
 
     def stop_all(self):
+        """Stops every server, then fails (a teardown error) if a sanitizer
+        reported a leak of the master's or a memory error in any process."""
+        reports = []
         for s in self.servers:
             try:
                 s.stop()
             except Exception:  # keep stopping the others
                 pass
+            try:
+                found = sanitizer_reports(s.stderr_text())
+            except OSError:
+                found = []
+            if found:
+                reports.append("%s:\n%s" % (s.args, "\n".join(found)))
+        assert not reports, "sanitizer reports:\n" + "\n\n".join(reports)
+
+
+# A crash a test provokes on purpose (SIGSEGV, abort) is a deadly signal to
+# ASan; anything else it or UBSan reports, and LeakSanitizer's reports of
+# the master (instances run without leak checks: CPython keeps its memory
+# to the exit), is a defect.
+_SANITIZER_REPORT = re.compile(
+    r"ERROR: LeakSanitizer.*|ERROR: AddressSanitizer: (?!SEGV|BUS|FPE|ILL|ABRT).*|"
+    r"runtime error: .*")
+
+
+def sanitizer_reports(text):
+    """The first line of each sanitizer report in a server's output."""
+    return _SANITIZER_REPORT.findall(text)
 
 
 def run_gaelic(*args, timeout=15, cwd=None, env=None):
