@@ -13,18 +13,53 @@
 #define LINE_MAX_BYTES 4096
 /* Read per turn of the loop, so that a flood cannot starve it. */
 #define TURN_BYTES (256 * 1024)
+/* Shown per second at most: a crash's traceback or sanitizer report fits
+ * many times over, while an app that floods its stderr cannot fill the
+ * server's log file or disk. The rest is read, counted and dropped. */
+#define SHOWN_BYTES_PER_SECOND (256 * 1024)
 
 struct child_output {
     loop_t *loop;
     io_watch_t w;
-    loop_timer_t more; /* the rest of a flood, on the next turn */
+    loop_timer_t more;   /* the rest of a flood, on the next turn */
+    loop_timer_t report; /* says what was dropped, at the window's end */
+    uint64_t window_ms;  /* start of the current second */
+    size_t shown;        /* bytes shown in it */
+    unsigned long dropped_lines;
+    size_t dropped_bytes;
     int write_fd;
     size_t len;
     char line[LINE_MAX_BYTES];
 };
 
-static void show(const char *text, size_t n)
+static void report_dropped(loop_t *loop, loop_timer_t *t)
 {
+    (void)loop;
+    child_output_t *c = (child_output_t *)((char *)t - offsetof(child_output_t, report));
+    if (!c->dropped_lines)
+        return;
+    log_warn("instances wrote more than %d KiB a second to stdout/stderr: %lu lines (%zu "
+             "bytes) not shown",
+             SHOWN_BYTES_PER_SECOND / 1024, c->dropped_lines, c->dropped_bytes);
+    c->dropped_lines = 0;
+    c->dropped_bytes = 0;
+}
+
+static void show(child_output_t *c, const char *text, size_t n)
+{
+    uint64_t now = c->loop->now_ms;
+    if (now - c->window_ms >= 1000) {
+        report_dropped(c->loop, &c->report);
+        c->window_ms = now;
+        c->shown = 0;
+    }
+    if (c->shown + n > SHOWN_BYTES_PER_SECOND) {
+        if (!c->dropped_lines++)
+            loop_timer_start(c->loop, &c->report, c->window_ms + 1000 - now);
+        c->dropped_bytes += n;
+        return;
+    }
+    c->shown += n;
     while (n && (text[n - 1] == '\r'))
         n--;
     log_warn("%.*s", (int)n, text);
@@ -39,7 +74,7 @@ static void take(child_output_t *c, const char *buf, size_t n)
         size_t room = sizeof c->line - c->len;
         if (part >= room) {
             memcpy(c->line + c->len, buf, room);
-            show(c->line, sizeof c->line);
+            show(c, c->line, sizeof c->line);
             c->len = 0;
             buf += room;
             n -= room;
@@ -49,7 +84,7 @@ static void take(child_output_t *c, const char *buf, size_t n)
         c->len += part;
         if (!nl)
             return;
-        show(c->line, c->len);
+        show(c, c->line, c->len);
         c->len = 0;
         buf += part + 1;
         n -= part + 1;
@@ -105,6 +140,8 @@ child_output_t *child_output_open(loop_t *loop)
     c->w.fd = fds[0];
     c->w.cb = readable;
     c->more.cb = next_turn;
+    c->report.cb = report_dropped;
+    c->window_ms = loop->now_ms;
     c->write_fd = fds[1];
     if (loop_add(loop, &c->w, EPOLLIN) < 0) {
         int saved = errno;
@@ -130,7 +167,9 @@ void child_output_close(child_output_t *c)
     loop_del(c->loop, &c->w);
     drain(c, 4 * TURN_BYTES);
     if (c->len)
-        show(c->line, c->len);
+        show(c, c->line, c->len);
+    loop_timer_stop(c->loop, &c->report);
+    report_dropped(c->loop, &c->report);
     log_flush();
     close(c->w.fd);
     close(c->write_fd);

@@ -350,3 +350,20 @@ def test_instance_output_reaches_the_console_through_the_master(serve, tmp_path)
     assert os.readlink("/proc/%s/fd/0" % pid) == "/dev/null"
     out, err = os.readlink("/proc/%s/fd/1" % pid), os.readlink("/proc/%s/fd/2" % pid)
     assert out == err and out.startswith("pipe:"), (out, err)
+
+
+def test_instance_output_flood_is_bounded(serve, tmp_path):
+    """An app that floods its stderr cannot fill the server's log: the
+    master shows 256 KiB a second of it and counts the rest."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"))
+    before = os.path.getsize(os.path.join(srv.logdir, "stderr"))
+    assert srv.get_json("/try/flood_stderr?mb=8", timeout=60) == {"done": "'flooded'"}
+    srv.wait_stderr("not shown", timeout=5)
+    grown = os.path.getsize(os.path.join(srv.logdir, "stderr")) - before
+    # 8 MiB arrive within a few seconds, each allowed 256 KiB of lines
+    # (about 380 KiB with the console's time and level).
+    assert grown < 3 * 1024 * 1024, grown
+    m = re.search(r"more than 256 KiB a second to stdout/stderr: (\d+) lines \((\d+) bytes\) "
+                  r"not shown", srv.stderr_text())
+    assert m and int(m.group(1)) > 0, srv.stderr_text()[-2000:]
+    assert srv.get_json("/try/read_own") == {"done": "'application: sandbox-escape'"}

@@ -177,6 +177,15 @@ def _seek_stderr(q):
     return os.write(2, b"OVERWRITTEN")
 
 
+def _flood_stderr(q):
+    """Writes `mb` MiB of 100-byte lines to the real stderr."""
+    line = "f" * 99 + "\n"
+    for _ in range(int(q["mb"]) * 1024 * 1024 // len(line)):
+        sys.__stderr__.write(line)
+    sys.__stderr__.flush()
+    return "flooded"
+
+
 ATTEMPTS = {
     # SB1: no writes anywhere
     "write_app": lambda q: open(os.path.join(APP, "written.txt"), "w").write("x"),
@@ -224,6 +233,7 @@ ATTEMPTS = {
     "threads": _threads,
     "many_threads": _many_threads,
     "seek_stderr": _seek_stderr,
+    "flood_stderr": _flood_stderr,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
