@@ -133,7 +133,10 @@ static void conn_close(conn_t *c)
     c->next = srv->closed_conns;
     c->prev = NULL;
     srv->closed_conns = c;
-    srv->n_conns--;
+    if (c->api)
+        srv->n_api_conns--;
+    else
+        srv->n_conns--;
 }
 
 void conn_reap(server_t *srv)
@@ -187,7 +190,10 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
-    srv->n_conns++;
+    if (c->api)
+        srv->n_api_conns++;
+    else
+        srv->n_conns++;
     if (loop_add(&srv->loop, &c->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         conn_close(c);
         return;

@@ -100,7 +100,7 @@ static const opt_def_t options[] = {
     {"deadline_grace", OPT_SECONDS, OFF(deadline_grace_ms), "S",
      "seconds it then has to answer before its instance is killed (default 1)"},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
-     "most open client connections (default 10000)"},
+     "most open client connections (default 10000); the API port may have as many"},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
      "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)"},
     {"hostname", OPT_STR, OFF(hostname), "NAME",
@@ -427,9 +427,11 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
     for (;;) {
         /* At the limit, a waiting client takes the place of an idle
          * connection: otherwise a few silent sockets would lock everyone
-         * out until --keepalive_timeout. The API port never evicts. */
-        if (srv->n_conns >= srv->o.max_connections &&
-            (api || !client_waiting(w->fd) || !conn_evict_idle(srv)))
+         * out until --keepalive_timeout. The API port has a limit of its
+         * own and never evicts. */
+        if (api ? srv->n_api_conns >= srv->o.max_connections
+                : srv->n_conns >= srv->o.max_connections &&
+                      (!client_waiting(w->fd) || !conn_evict_idle(srv)))
             break;
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;

@@ -91,8 +91,10 @@ typedef struct server {
     int listen_port;
     conn_t *conns;        /* open connections */
     conn_t *closed_conns; /* freed after the event batch */
-    int n_conns;
-    int accept_paused; /* accept failed for want of fds or memory: warned once */
+    int n_conns;          /* client connections, up to --max_connections */
+    int n_api_conns;      /* the API port's, counted apart: clients at the limit
+                           * must not lock instances out of their API calls */
+    int accept_paused;    /* accept failed for want of fds or memory: warned once */
     int stopping;
     uint64_t stop_deadline_ms;
     loop_timer_t stop_timer;

@@ -256,6 +256,24 @@ def test_api_port_flag_picks_the_port(serve):
     assert post(port, b"", method="GET")[0] == 405
 
 
+def test_clients_at_max_connections_leave_the_api_port_open(serve):
+    """The API port's connections are counted apart from the clients': a
+    server full of clients still answers its instances' API calls."""
+    s = serve(APP, "--max_connections", "2", "--header_timeout", "30")
+    port = int(API_LINE_RE.search(s.stdout_text()).group(1))
+    busy = []
+    try:
+        for i in range(2):  # a request begun: never evicted for a newcomer
+            c = socket.create_connection((HOST, s.port), timeout=5)
+            c.sendall(b"GET /x%d HTTP/1.1\r\nHost: x\r\n" % i)
+            busy.append(c)
+        time.sleep(0.2)
+        assert post(port, b"", method="GET")[0] == 405
+    finally:
+        for c in busy:
+            c.close()
+
+
 def test_api_port_in_use_is_refused(serve):
     with socket.socket() as blocker:
         blocker.bind((HOST, 0))
