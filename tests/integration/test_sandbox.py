@@ -286,7 +286,7 @@ def test_threads_are_capped_per_instance(serve, tmp_path, disarm):
     started = ast.literal_eval(r["done"])
     # 40 for the app; the runtime's own threads have a margin it may use.
     assert 40 <= started["started"] < 40 + 4 + 16, started
-    assert "can't start new thread" in started["error"], started
+    assert started["error"].startswith("can't start new thread: sandbox rule SB4"), started
     instance_pid = srv.get_json("/try/pid")["done"]
     group = os.path.join(where, "pid-%s" % instance_pid)
     with open(os.path.join(group, "pids.max")) as f:

@@ -43,10 +43,26 @@ original_bootstrap_inner = threading.Thread._bootstrap_inner
 _original_start_new_thread = _thread.start_new_thread
 
 
+# CPython's words when the kernel refuses a thread (EAGAIN).
+_CANNOT_START = "can't start new thread"
+
+
+def _raise_named(error):
+    """SB6: when the thread cap (or the memory limit) refused a thread,
+    raises the same RuntimeError naming the rule; otherwise returns."""
+    if isinstance(error, RuntimeError) and str(error) == _CANNOT_START:
+        raise RuntimeError(_CANNOT_START + ": sandbox rule SB4: the instance has as many threads "
+                           "as it may (--instance_max_threads) or no memory for another") from None
+
+
 def _start(self):
     request = request_state.current()
     if request is None or getattr(self, "_gaelic_background", False):
-        return _original_start(self)
+        try:
+            return _original_start(self)
+        except RuntimeError as e:
+            _raise_named(e)
+            raise
     environ = dict(request_state.current_environ() or ())
     # Held while the thread works for the request: join_all waits on it
     # rather than on Thread.join, which an exception interrupting its wait
@@ -57,8 +73,9 @@ def _start(self):
     self._gaelic_context = (request, environ, running)
     try:
         _original_start(self)
-    except BaseException:
+    except BaseException as e:
         running.release()
+        _raise_named(e)
         raise
     self._gaelic_running = running
     # Recorded only once started: joining a thread that never started
@@ -109,9 +126,13 @@ class _LowLevelThread:
 def _start_new_thread(function, args, kwargs=None):
     request = request_state.current()
     if request is None:
-        if kwargs is None:
-            return _original_start_new_thread(function, args)
-        return _original_start_new_thread(function, args, kwargs)
+        try:
+            if kwargs is None:
+                return _original_start_new_thread(function, args)
+            return _original_start_new_thread(function, args, kwargs)
+        except RuntimeError as e:
+            _raise_named(e)
+            raise
     # _thread's own checks, made here: they must fail before the thread
     # is recorded on the request.
     if not callable(function):
@@ -142,8 +163,9 @@ def _start_new_thread(function, args, kwargs=None):
 
     try:
         record.ident = _original_start_new_thread(bootstrap, ())
-    except BaseException:
+    except BaseException as e:
         record._gaelic_running.release()
+        _raise_named(e)
         raise
     request.threads.append(record)
     return record.ident
