@@ -17,6 +17,9 @@
  * many times over, while an app that floods its stderr cannot fill the
  * server's log file or disk. The rest is read, counted and dropped. */
 #define SHOWN_BYTES_PER_SECOND (256 * 1024)
+/* What the console adds to each line shown (time, level, newline): an
+ * empty line costs as much, or a flood of them would never be limited. */
+#define LINE_OVERHEAD 33
 
 struct child_output {
     loop_t *loop;
@@ -45,7 +48,7 @@ static void report_dropped(loop_t *loop, loop_timer_t *t)
     c->dropped_bytes = 0;
 }
 
-static void show(child_output_t *c, const char *text, size_t n)
+static void show(child_output_t *c, char *text, size_t n)
 {
     uint64_t now = c->loop->now_ms;
     if (now - c->window_ms >= 1000) {
@@ -53,15 +56,18 @@ static void show(child_output_t *c, const char *text, size_t n)
         c->window_ms = now;
         c->shown = 0;
     }
-    if (c->shown + n > SHOWN_BYTES_PER_SECOND) {
+    if (c->shown + n + LINE_OVERHEAD > SHOWN_BYTES_PER_SECOND) {
         if (!c->dropped_lines++)
             loop_timer_start(c->loop, &c->report, c->window_ms + 1000 - now);
         c->dropped_bytes += n;
         return;
     }
-    c->shown += n;
+    c->shown += n + LINE_OVERHEAD;
     while (n && (text[n - 1] == '\r'))
         n--;
+    /* "%.*s" would end the line at a NUL byte, hiding the rest. */
+    for (char *p = text; (p = memchr(p, '\0', n - (size_t)(p - text)));)
+        *p = '?';
     log_warn("%.*s", (int)n, text);
 }
 
@@ -71,11 +77,16 @@ static void take(child_output_t *c, const char *buf, size_t n)
     while (n) {
         const char *nl = memchr(buf, '\n', n);
         size_t part = nl ? (size_t)(nl - buf) : n;
-        size_t room = sizeof c->line - c->len;
-        if (part >= room) {
-            memcpy(c->line + c->len, buf, room);
-            show(c, c->line, sizeof c->line);
+        /* A full line buffer is a piece only once more of its line comes:
+         * a newline right after it just ends the line. */
+        if (c->len == sizeof c->line && part > 0) {
+            show(c, c->line, c->len);
             c->len = 0;
+        }
+        size_t room = sizeof c->line - c->len;
+        if (part > room) {
+            memcpy(c->line + c->len, buf, room);
+            c->len += room;
             buf += room;
             n -= room;
             continue;

@@ -83,6 +83,9 @@ struct pool {
     pid_t zy_pid;
     uint64_t zy_started_ms;
     int zy_failures;
+    /* Instances the zygote forked and has not reported gone (ZY_EXITED):
+     * their cgroups go with that report, so the pool is busy until then. */
+    int zy_unreported;
     instance_t *instances;
     instance_t *graveyard;
     instance_t *dirty; /* written at the end of the event batch */
@@ -344,6 +347,7 @@ static void zygote_lost(pool_t *pool)
     if (pool->o.thread_cap && pool->zy_pid > 0)
         thread_cap_release(pool->o.thread_cap, pool->zy_pid, 1);
     pool->zy_pid = 0;
+    pool->zy_unreported = 0; /* no report can come any more */
     /* Instances not yet reported as spawned can never be. */
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
@@ -434,6 +438,8 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
         }
         instance_t *inst = instance_by_no(pool, msg.instance_no);
         if (msg.type == ZY_SPAWNED) {
+            if (msg.pid > 0 && msg.status == 0)
+                pool->zy_unreported++;
             if (!inst || inst->state == I_DEAD) {
                 if (fd >= 0) {
                     syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
@@ -460,6 +466,8 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
         } else if (msg.type == ZY_EXITED) {
             if (fd >= 0)
                 close(fd);
+            if (pool->zy_unreported > 0)
+                pool->zy_unreported--;
             if (pool->o.cpu_cap)
                 cpu_cap_release(pool->o.cpu_cap, msg.pid);
             if (pool->o.thread_cap)
@@ -1653,7 +1661,7 @@ void pool_shutdown(pool_t *pool)
 
 int pool_busy(const pool_t *pool)
 {
-    return pool->n_alive > 0 || pool->n_queued > 0;
+    return pool->n_alive > 0 || pool->n_queued > 0 || pool->zy_unreported > 0;
 }
 
 void pool_kill_all(pool_t *pool)
@@ -1668,6 +1676,7 @@ void pool_kill_all(pool_t *pool)
         pool->zy_w.fd = -1;
     }
     if (pool->zy_pid > 0) {
+        pid_t zygote = pool->zy_pid;
         for (int i = 0; i < 200; i++) {
             if (waitpid(pool->zy_pid, NULL, WNOHANG) == pool->zy_pid) {
                 pool->zy_pid = 0;
@@ -1680,6 +1689,9 @@ void pool_kill_all(pool_t *pool)
             waitpid(pool->zy_pid, NULL, 0);
             pool->zy_pid = 0;
         }
+        /* A backend's replaced generation goes long before the server. */
+        if (pool->o.thread_cap)
+            thread_cap_release(pool->o.thread_cap, zygote, 1);
     }
     loop_timer_stop(pool->loop, &pool->tick);
     loop_timer_stop(pool->loop, &pool->scale_timer);

@@ -469,3 +469,34 @@ def test_one_instance_shut_down_by_hand(srv):
     r = run_gaelic("backends", srv.appdir, "shutdown", "worker", "--storage_path",
                    srv.storage_path)
     assert r.returncode == 2 and "INSTANCE" in r.stderr
+
+
+def _cgroup_folders(srv):
+    """The server's cgroup folders (cpu and pids caps) named at start."""
+    return re.findall(r"\(cgroup v\d (?:cpu|pids) at (\S+)\)", srv.stderr_text())
+
+
+def _stale_cgroups(srv):
+    """Child cgroups ("pid-N", "zygote-N") whose process is gone."""
+    stale = []
+    for folder in _cgroup_folders(srv):
+        for name in os.listdir(folder):
+            m = re.match(r"(?:pid|zygote)-(\d+)$", name)
+            if m and not pid_alive(int(m.group(1))):
+                stale.append(os.path.join(folder, name))
+    return stale
+
+
+def test_update_leaves_no_cgroups_of_the_old_instances(srv):
+    """The cgroups of a replaced generation's zygote and instances go with
+    it, not only when the server stops."""
+    if not _cgroup_folders(srv):
+        pytest.skip("no cgroup caps here")
+    old_pids = [who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)]
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0, r
+    assert wait_pids_gone(old_pids, 40) == []
+    deadline = time.monotonic() + 20
+    while _stale_cgroups(srv) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _stale_cgroups(srv) == []

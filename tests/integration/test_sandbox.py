@@ -360,10 +360,50 @@ def test_instance_output_flood_is_bounded(serve, tmp_path):
     assert srv.get_json("/try/flood_stderr?mb=8", timeout=60) == {"done": "'flooded'"}
     srv.wait_stderr("not shown", timeout=5)
     grown = os.path.getsize(os.path.join(srv.logdir, "stderr")) - before
-    # 8 MiB arrive within a few seconds, each allowed 256 KiB of lines
-    # (about 380 KiB with the console's time and level).
+    # 8 MiB arrive within a few seconds, each allowed 256 KiB of console
+    # lines (their time and level included).
     assert grown < 3 * 1024 * 1024, grown
     m = re.search(r"more than 256 KiB a second to stdout/stderr: (\d+) lines \((\d+) bytes\) "
                   r"not shown", srv.stderr_text())
     assert m and int(m.group(1)) > 0, srv.stderr_text()[-2000:]
     assert srv.get_json("/try/read_own") == {"done": "'application: sandbox-escape'"}
+
+
+def test_instance_output_flood_of_empty_lines_is_bounded(serve, tmp_path):
+    """Each line the master shows costs the console its time and level too:
+    a flood of empty lines is bounded like any other."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"))
+    r = srv.get_json("/try/flood_stderr?mb=1&width=1", timeout=60)
+    assert r == {"done": "'flooded'"}, r
+    assert srv.wait_stderr("not shown", timeout=10), srv.stderr_text()[-2000:]
+    m = re.search(r"more than 256 KiB a second to stdout/stderr: (\d+) lines \((\d+) bytes\) "
+                  r"not shown", srv.stderr_text())
+    assert m and int(m.group(1)) > 0, srv.stderr_text()[-2000:]
+
+
+def test_instance_output_line_of_the_piece_size_is_one_line(serve, tmp_path):
+    """Longer lines are shown in pieces of 4096 bytes; a line of exactly
+    that size is one console line, not one and an empty one."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox_test_disarm_audit")
+    for end in ("%5Cn", ""):  # its newline in the same write, or the next
+        assert srv.get_json("/try/write_stderr?text=L&n=4096&end=" + end)["done"] in ("4097",
+                                                                                      "4096")
+        if not end:
+            srv.get_json("/try/write_stderr?text=%5Cn")
+    assert srv.get_json("/try/write_stderr?text=next%5Cn") == {"done": "5"}
+    srv.wait_stderr("WARNING next")
+    lines = srv.stderr_text().splitlines()
+    at = [k for k, x in enumerate(lines) if x.endswith(" WARNING " + "L" * 4096)]
+    assert len(at) == 2, [x[-40:] for x in lines[-8:]]
+    for k in at:
+        assert not lines[k + 1].endswith(" WARNING "), [x[-40:] for x in lines[k:k + 3]]
+
+
+def test_instance_output_nul_bytes_do_not_hide_the_rest(serve, tmp_path):
+    """A NUL byte in a line does not cut what follows it from the console."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox_test_disarm_audit")
+    assert srv.get_json("/try/write_stderr?text=nul%5Cx00after%5Cn") == {"done": "10"}
+    srv.get_json("/try/write_stderr?text=next%5Cn")
+    srv.wait_stderr("WARNING next")
+    nul = [x for x in srv.stderr_text().splitlines() if " WARNING nul" in x]
+    assert len(nul) == 1 and nul[0].endswith("after"), nul

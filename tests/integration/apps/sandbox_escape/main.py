@@ -178,12 +178,21 @@ def _seek_stderr(q):
 
 
 def _flood_stderr(q):
-    """Writes `mb` MiB of 100-byte lines to the real stderr."""
-    line = "f" * 99 + "\n"
+    """Writes `mb` MiB of `width`-byte lines (100; 1: empty lines) to the
+    real stderr."""
+    line = "f" * (int(q.get("width", 100)) - 1) + "\n"
     for _ in range(int(q["mb"]) * 1024 * 1024 // len(line)):
         sys.__stderr__.write(line)
     sys.__stderr__.flush()
     return "flooded"
+
+
+def _write_stderr(q):
+    """Writes `text` `n` times, then `end`, to fd 2 in one write (Python
+    escapes allowed: "\\x00")."""
+    def raw(s):
+        return s.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    return os.write(2, raw(q["text"]) * int(q.get("n", 1)) + raw(q.get("end", "")))
 
 
 ATTEMPTS = {
@@ -234,6 +243,7 @@ ATTEMPTS = {
     "many_threads": _many_threads,
     "seek_stderr": _seek_stderr,
     "flood_stderr": _flood_stderr,
+    "write_stderr": _write_stderr,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
