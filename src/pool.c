@@ -58,6 +58,9 @@ struct instance {
     char id[33];
     pid_t pid;
     int pidfd;
+    /* READY came before the zygote's ZY_SPAWNED: it takes effect once the
+     * caps are applied there, so that no app code runs uncapped. */
+    int ready_early;
     int inflight;
     int capacity; /* request slots; IPC_BACKGROUND_MAX more for background requests */
     int bg_requests;
@@ -134,6 +137,7 @@ struct pool {
 #define RUNTIME_THREADS 16
 
 static void kick(pool_t *pool);
+static void instance_ready(instance_t *inst);
 static void instance_fail(instance_t *inst, const char *why);
 static void slot_deadline(loop_t *loop, loop_timer_t *t);
 
@@ -461,6 +465,11 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             if (pool->o.thread_cap &&
                 thread_cap_add(pool->o.thread_cap, msg.pid, instance_max_tasks(pool)) < 0)
                 log_warn("instance %u: cannot cap its threads: %s", inst->no, strerror(errno));
+            if (inst->ready_early) {
+                inst->ready_early = 0;
+                instance_ready(inst);
+                kick(pool);
+            }
             if (inst->state == I_STOPPING && inst->inflight == 0 && fd >= 0)
                 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
         } else if (msg.type == ZY_EXITED) {
@@ -1198,10 +1207,26 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
     return background_log_end(&inst->background, h->id, (int)failed, &ctx);
 }
 
+/* The instance said READY and runs under its caps: it may take requests
+ * (a backend's start request first). */
+static void instance_ready(instance_t *inst)
+{
+    pool_t *pool = inst->pool;
+    if (inst->state == I_STARTING && pool->o.start_hook) {
+        /* BK3: its start request first, nothing else until it ends. */
+        inst->state = I_WARMING;
+        pool->o.start_hook(pool->o.hook_ctx, pool, inst->index);
+    } else if (inst->state == I_STARTING) {
+        inst->state = I_READY;
+        pool->n_starting--;
+        pool->start_failures = 0;
+        log_debug("instance %u ready", inst->no);
+    }
+}
+
 /* Returns -1 when the instance broke the protocol (it is then killed). */
 static int handle_frames(instance_t *inst)
 {
-    pool_t *pool = inst->pool;
     while (inst->rbuf.len >= IPC_HDR_SIZE && inst->state != I_DEAD) {
         ipc_hdr_t h;
         ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
@@ -1215,16 +1240,10 @@ static int handle_frames(instance_t *inst)
         int rc = 0;
         switch (h.type) {
         case IPC_READY:
-            if (inst->state == I_STARTING && pool->o.start_hook) {
-                /* BK3: its start request first, nothing else until it ends. */
-                inst->state = I_WARMING;
-                pool->o.start_hook(pool->o.hook_ctx, pool, inst->index);
-            } else if (inst->state == I_STARTING) {
-                inst->state = I_READY;
-                pool->n_starting--;
-                pool->start_failures = 0;
-                log_debug("instance %u ready", inst->no);
-            }
+            if (inst->pid == 0)
+                inst->ready_early = 1;
+            else
+                instance_ready(inst);
             break;
         case IPC_RESPONSE:
             rc = handle_response(inst, &h, payload);

@@ -301,6 +301,21 @@ def test_threads_are_capped_per_instance(serve, tmp_path, disarm):
     assert not os.path.exists(where)
 
 
+def test_no_app_code_runs_before_the_caps(serve, tmp_path):
+    """An instance takes requests only once the master has moved it into
+    its own cgroups (its READY can arrive before the zygote's report of its
+    pid). Each round's first request runs on a fresh instance."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--threads", "1")
+    _thread_cap(srv)
+    for _ in range(15):
+        text = ast.literal_eval(srv.get_json("/try/cgroups")["done"])
+        groups = dict(line.split(":", 2)[1:] for line in text.splitlines())
+        pid = int(srv.get_json("/try/pid")["done"])
+        assert groups["pids"] == "/gaelic-%d/pid-%d" % (srv.pid, pid), text
+        assert srv.get("/try/exit").status_code == 500
+    assert srv.alive()
+
+
 def test_thread_cap_is_off_with_the_sandbox(serve, tmp_path):
     srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox", "off")
     assert "thread cap" not in srv.stderr_text()
