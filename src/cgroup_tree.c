@@ -18,6 +18,9 @@
 
 struct cgroup_tree {
     int v2;
+    /* The server's cgroup was made by this tree; with cgroup v2 another
+     * tree may share it (cgroup_tree.h), and only its maker removes it. */
+    int created;
     char controller[NAME_MAX_LEN];
     char dir[PATH_MAX];
     /* children the kernel did not let go yet */
@@ -176,14 +179,16 @@ static int setup(cgroup_tree_t *t, const char *base, char *why, size_t n)
         return -1;
     }
     sweep_stale(base);
-    if (mkdir(t->dir, 0755) < 0 && errno != EEXIST) {
+    t->created = mkdir(t->dir, 0755) == 0;
+    if (!t->created && errno != EEXIST) {
         snprintf(why, n, "cannot create %.300s: %s", t->dir, strerror(errno));
         return -1;
     }
     if (t->v2 && write_in(t->dir, "cgroup.subtree_control", enable) < 0) {
         snprintf(why, n, "cannot enable the %s controller in %.300s: %s", ctl, t->dir,
                  strerror(errno));
-        rmdir(t->dir);
+        if (t->created)
+            rmdir(t->dir);
         return -1;
     }
     return 0;
@@ -300,7 +305,7 @@ void cgroup_tree_close(cgroup_tree_t *t)
                 busy = 1;
         if (d)
             closedir(d);
-        if (!busy && (rmdir(t->dir) == 0 || errno == ENOENT))
+        if (!busy && (!t->created || rmdir(t->dir) == 0 || errno == ENOENT))
             break;
         usleep(10000);
     }
