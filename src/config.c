@@ -1052,7 +1052,7 @@ int config_load_string(const char *yaml, size_t len, const char *path, const cha
 
 /* ---- config_load: the file ----------------------------------------------- */
 
-static char *join_path(const char *dir, const char *name)
+char *config_join_path(const char *dir, const char *name)
 {
     buf_t b = BUF_INIT;
     size_t len = strlen(dir);
@@ -1122,7 +1122,7 @@ static char *find_app_yaml(const char *app_dir, const char **name, char *err, si
 {
     static const char *const names[] = {"app.yaml", "app.yml"};
     for (size_t i = 0; i < 2; i++) {
-        char *path = join_path(app_dir, names[i]);
+        char *path = config_join_path(app_dir, names[i]);
         if (!path) {
             snprintf(err, errlen, "%s: out of memory", app_dir);
             return NULL;
@@ -1156,7 +1156,7 @@ int config_load(const char *app_dir, app_config_t **out, char *err, size_t errle
         snprintf(err, errlen, "%s: %s", app_dir, strerror(errno));
         goto out;
     }
-    if (!(abs_path = join_path(root, name))) {
+    if (!(abs_path = config_join_path(root, name))) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto out;
     }

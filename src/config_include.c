@@ -65,16 +65,6 @@ int config_check_include_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_
     return 0;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    buf_t b = BUF_INIT;
-    if (buf_printf(&b, "%s/%s", dir, name) < 0) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_ptr(&b);
-}
-
 static int inside(const char *real, const char *root)
 {
     size_t len = strlen(root);
@@ -86,12 +76,12 @@ static int inside(const char *real, const char *root)
  * it is one but lies outside the app folder. */
 static char *try_path(const char *dir, const char *name, const char *root, int *outside)
 {
-    char *joined = join(dir, name);
+    char *joined = config_join_path(dir, name);
     char *real = joined ? realpath(joined, NULL) : NULL;
     free(joined);
     struct stat st;
     if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-        char *in_dir = join(real, "include.yaml");
+        char *in_dir = config_join_path(real, "include.yaml");
         free(real);
         real = in_dir ? realpath(in_dir, NULL) : NULL;
         free(in_dir);

@@ -27,6 +27,9 @@ int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, cons
 
 void config_free_handler(handler_t *h);
 
+/* dir/name (no doubled '/'), malloc'd; NULL when out of memory. */
+char *config_join_path(const char *dir, const char *name);
+
 /* includes: (config_include.c). config_check_include_list is the table's
  * check of the list itself; config_resolve_includes reads the files the
  * document `d` (app.yaml, whose root is `root`) names and merges them into
