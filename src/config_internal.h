@@ -30,12 +30,6 @@ void config_free_handler(handler_t *h);
 /* dir/name (no doubled '/'), malloc'd; NULL when out of memory. */
 char *config_join_path(const char *dir, const char *name);
 
-/* includes: (config_include.c). config_check_include_list is the table's
- * check of the list itself; config_resolve_includes reads the files the
- * document `d` (app.yaml, whose root is `root`) names and merges them into
- * cfg as App Engine did: included handlers before app.yaml's own (after
- * them with `position: tail`), included env_variables over app.yaml's,
- * skip_files joined. cfg->skip_files must already hold app.yaml's. */
 /* A table row for a key App Engine apps carry that gaelic type-checks and
  * otherwise ignores. */
 #define CONFIG_ACCEPTED(name, type)                                                                \
@@ -43,6 +37,12 @@ char *config_join_path(const char *dir, const char *name);
         name, type, 0, NULL, YT_NOWHERE, NULL, NULL                                                \
     }
 
+/* includes: (config_include.c). config_check_include_list is the table's
+ * check of the list itself; config_resolve_includes reads the files the
+ * document `d` (app.yaml, whose root is `root`) names and merges them into
+ * cfg as App Engine did: included handlers before app.yaml's own (after
+ * them with `position: tail`), included env_variables over app.yaml's,
+ * skip_files joined. cfg->skip_files must already hold app.yaml's. */
 int config_check_include_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
                               void *target);
 int config_resolve_includes(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg);
