@@ -186,8 +186,8 @@ static int check_not_empty(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
  * would end the header and start another. */
 static int check_mime_type(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
-    if (!s[0])
-        return bad_value(d, f, v, "it is empty");
+    if (check_not_empty(d, f, v, s) < 0)
+        return -1;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p < 0x20 || *p == 0x7F)
             return bad_value(d, f, v, "it has a control character");
