@@ -34,10 +34,9 @@ static app_config_t *load_ok_at(int line, const char *yaml)
 }
 #define LOAD_OK(yaml) load_ok_at(__LINE__, yaml)
 
-/* Loading must fail with exactly `want` as the message. */
-static void expect_err_at(int line, const char *yaml, const char *want)
+/* A load (cfg, err) must have failed with exactly `want` as the message. */
+static void expect_failed_at(int line, app_config_t *cfg, const char *want)
 {
-    app_config_t *cfg = load(yaml);
     CHECK(cfg == NULL);
     config_free(cfg);
     if (strcmp(err, want) == 0) {
@@ -47,7 +46,7 @@ static void expect_err_at(int line, const char *yaml, const char *want)
         fprintf(stderr, "%s:%d: error \"%s\", want \"%s\"\n", __FILE__, line, err, want);
     }
 }
-#define EXPECT_ERR(yaml, want) expect_err_at(__LINE__, yaml, want)
+#define EXPECT_ERR(yaml, want) expect_failed_at(__LINE__, load(yaml), want)
 
 /* 1 when the text loads, for quick accept/refuse checks. */
 static int accepts(const char *yaml)
@@ -961,14 +960,22 @@ static void remove_tree(const char *path)
         fprintf(stderr, "could not remove %s\n", path);
 }
 
-static void test_config_load_files(void)
+/* A fresh tmp_root from template ("...XXXXXX"); 0, or -1 counted as a failure. */
+static int make_tmp_root(const char *template)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/gaelic-test-config-XXXXXX");
+    snprintf(tmp_root, sizeof tmp_root, "%s", template);
     if (!mkdtemp(tmp_root)) {
         perror("mkdtemp");
         unit_failed++;
-        return;
+        return -1;
     }
+    return 0;
+}
+
+static void test_config_load_files(void)
+{
+    if (make_tmp_root("/tmp/gaelic-test-config-XXXXXX") < 0)
+        return;
     app_config_t *cfg = NULL;
     char expect[600];
 
@@ -1071,30 +1078,19 @@ static app_config_t *load_dir(void)
     return cfg;
 }
 
-/* err must be "<tmp_root>/<rest>". */
+/* Loading tmp_root must fail with exactly "<tmp_root>/<rest>". */
 static void expect_dir_err_at(int line, const char *rest)
 {
-    app_config_t *cfg = load_dir();
-    config_free(cfg);
     char want[1200];
     snprintf(want, sizeof want, "%s/%s", tmp_root, rest);
-    if (!cfg && strcmp(err, want) == 0) {
-        unit_passed++;
-    } else {
-        unit_failed++;
-        fprintf(stderr, "%s:%d: error \"%s\", want \"%s\"\n", __FILE__, line, err, want);
-    }
+    expect_failed_at(line, load_dir(), want);
 }
 #define EXPECT_DIR_ERR(rest) expect_dir_err_at(__LINE__, rest)
 
 static void test_includes(void)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/gaelic-test-include-XXXXXX");
-    if (!mkdtemp(tmp_root)) {
-        perror("mkdtemp");
-        unit_failed++;
+    if (make_tmp_root("/tmp/gaelic-test-include-XXXXXX") < 0)
         return;
-    }
     make_dir("lib");
     make_dir("lib/admin");
     make_dir("lib/sub");
