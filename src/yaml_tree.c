@@ -211,6 +211,17 @@ static int check_single_document(yt_doc_t *d, yaml_parser_t *p, const char *text
     return 0;
 }
 
+/* A parser over text; only UTF-8 is accepted (libyaml would otherwise
+ * guess UTF-16 too). */
+static int start_parser(yt_doc_t *d, yaml_parser_t *p, const char *text, size_t len)
+{
+    if (!yaml_parser_initialize(p))
+        return yt_fail(d, NULL, "out of memory");
+    yaml_parser_set_input_string(p, (const unsigned char *)text, len);
+    yaml_parser_set_encoding(p, YAML_UTF8_ENCODING);
+    return 0;
+}
+
 /* libyaml spends time quadratic in the flow nesting depth (its scanner
  * revisits every open level for each token) and in the number of anchors
  * (each alias searches all of them), so a 10 MB file of '[' or of aliases
@@ -219,10 +230,8 @@ static int check_single_document(yt_doc_t *d, yaml_parser_t *p, const char *text
 static int check_limits(yt_doc_t *d, const char *text, size_t len)
 {
     yaml_parser_t p;
-    if (!yaml_parser_initialize(&p))
-        return yt_fail(d, NULL, "out of memory");
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+    if (start_parser(d, &p, text, len) < 0)
+        return -1;
     size_t depth = 0, anchors = 0, aliases = 0;
     int rc = 0, done = 0;
     while (rc == 0 && !done) {
@@ -273,7 +282,7 @@ int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *e
     if (err && errlen)
         err[0] = '\0';
 
-    /* With the encoding forced below libyaml no longer skips a BOM itself. */
+    /* With the encoding forced (start_parser) libyaml no longer skips a BOM itself. */
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
         text += 3;
         len -= 3;
@@ -281,11 +290,8 @@ int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *e
     if (check_limits(d, text, len) < 0)
         return -1;
     yaml_parser_t p;
-    if (!yaml_parser_initialize(&p))
-        return yt_fail(d, NULL, "out of memory");
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    /* Only UTF-8 is accepted; libyaml would otherwise guess UTF-16 too. */
-    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+    if (start_parser(d, &p, text, len) < 0)
+        return -1;
 
     int rc = -1;
     if (!yaml_parser_load(&p, &d->doc)) {
