@@ -722,49 +722,45 @@ static int apply_min_pending_latency(yt_doc_t *d, const yt_field_t *f, const yam
 /* The scaling keys gaelic does not use are still checked against App
  * Engine's syntax, so that a typo is not silently a default. */
 static int check_scaling_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
-                               const char *re, const char *why)
+                               const char *s, const char *re, const char *why)
 {
-    return matches_whole(re, yt_text(v)) ? 0 : bad_value(d, f, v, why);
+    return matches_whole(re, s) ? 0 : bad_value(d, f, v, why);
 }
 
 static int check_instance_count(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                 const char *s)
 {
-    (void)s;
-    return check_scaling_value(d, f, v, "[1-9]\\d{0,8}", "use a whole number from 1");
+    return check_scaling_value(d, f, v, s, "[1-9]\\d{0,8}", "use a whole number from 1");
 }
 
 static int check_min_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                const char *s)
 {
-    (void)s;
-    return check_scaling_value(d, f, v, "\\d{1,9}", "use a whole number from 0");
+    return check_scaling_value(d, f, v, s, "\\d{1,9}", "use a whole number from 0");
 }
 
 static int check_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                 const char *s)
 {
-    (void)s;
-    return check_scaling_value(d, f, v, "\\d{1,9}|automatic", "use a whole number or 'automatic'");
+    return check_scaling_value(d, f, v, s, "\\d{1,9}|automatic",
+                               "use a whole number or 'automatic'");
 }
 
 static int check_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
-    (void)s;
-    return check_scaling_value(d, f, v, "\\d{1,9}((\\.\\d{1,3})?s|ms)|automatic",
+    return check_scaling_value(d, f, v, s, "\\d{1,9}((\\.\\d{1,3})?s|ms)|automatic",
                                "use 'automatic' or a time like '30ms' or '0.5s'");
 }
 
 static int check_utilization(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
-    (void)s;
-    return check_scaling_value(d, f, v, "0?\\.\\d{1,9}|1(\\.0{0,9})?", "use a fraction like 0.6");
+    return check_scaling_value(d, f, v, s, "0?\\.\\d{1,9}|1(\\.0{0,9})?",
+                               "use a fraction like 0.6");
 }
 
 static int check_idle_timeout(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
-    (void)s;
-    return check_scaling_value(d, f, v, "\\d{1,9}[sm]", "use a time like '10m' or '300s'");
+    return check_scaling_value(d, f, v, s, "\\d{1,9}[sm]", "use a time like '10m' or '300s'");
 }
 
 static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
