@@ -407,14 +407,10 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped)
             return;
         if (app_header_dropped(name, nlen))
             continue;
-        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
-            buf_t weak = BUF_INIT;
-            if (buf_append(&weak, "W/", 2) == 0 && buf_append(&weak, value, vlen) == 0)
-                http_add_header(out, name, nlen, buf_ptr(&weak), weak.len);
-            buf_free(&weak);
-            continue;
-        }
-        http_add_header(out, name, nlen, value, vlen);
+        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag"))
+            buf_printf(out, "%.*s: W/%.*s\r\n", (int)nlen, name, (int)vlen, value);
+        else
+            http_add_header(out, name, nlen, value, vlen);
     }
 }
 

@@ -71,6 +71,17 @@ static size_t format_line(char *line, size_t size, int level, const char *fmt, v
     return n;
 }
 
+static size_t format_linef(char *line, size_t size, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t format_linef(char *line, size_t size, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = format_line(line, size, level, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 /* buffered: through the loop's buffer (log_write), else one write(2) at
  * once, so that lines of other threads never interleave with it. */
 static void emit(int level, int buffered, const char *fmt, va_list ap)
@@ -124,17 +135,8 @@ static void note_dropped(void)
     dropped_lines = 0;
     if (!n)
         return;
-    char line[160];
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    localtime_r(&tv.tv_sec, &tm);
-    size_t len = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
-    len += (size_t)snprintf(line + len, sizeof line - len,
-                            ".%03d WARNING %lu console lines dropped: stderr was not being read\n",
-                            (int)(tv.tv_usec / 1000), n);
-    memcpy(pending, line, len);
-    pending_len = len;
+    pending_len = format_linef(pending, sizeof pending, LOG_WARNING,
+                               "%lu console lines dropped: stderr was not being read", n);
 }
 
 void log_flush(void)

@@ -519,6 +519,20 @@ def build_request(method="GET", path="/", headers=None, body=None, version="HTTP
     return data
 
 
+def get_head_next(port, path, headers=None, next_path="/path/next"):
+    """GET then HEAD of path, then a GET of next_path on the same
+    connection: if HEAD had sent a body, its bytes would be read as the
+    third response."""
+    with Conn(port) as c:
+        c.request("GET", path, headers)
+        g = c.read_response()
+        c.request("HEAD", path, headers)
+        h = c.read_response(head=True)
+        c.request("GET", next_path)
+        n = c.read_response()
+    return g, h, n
+
+
 def http_request(port, method="GET", path="/", headers=None, body=None, timeout=HTTP_TIMEOUT):
     """One request on a fresh connection; returns a Response."""
     with Conn(port, timeout=timeout) as c:

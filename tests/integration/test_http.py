@@ -12,7 +12,7 @@ import time
 import pytest
 
 from harness import (Conn, ConnectionClosed, app_path, build_request, chunked, descendants,
-                     http_request, kill_pids)
+                     get_head_next, http_request, kill_pids, parse_json)
 
 MAX_HEADER = 4096
 MAX_URL = 1024
@@ -106,29 +106,26 @@ def test_absolute_form_request_target(srv):
     assert r.header("x-query") == "q=1"
 
 
-def test_absolute_form_authority_is_the_host(srv):
-    # RFC 9112 3.2.2: the target's authority wins over the Host header.
-    import json
+@pytest.mark.parametrize("head,port", [
+    # RFC 9112 3.2.2: the target's authority wins over the Host header ...
+    (b"GET http://target.example:81/env HTTP/1.1\r\nHost: header.example\r\n", "81"),
+    # ... and names the host of an HTTP/1.0 request that has none.
+    (b"GET http://target.example:82/env HTTP/1.0\r\n", "82"),
+])
+def test_absolute_form_authority_is_the_host(srv, head, port):
     with conn(srv) as c:
-        c.send(b"GET http://target.example:81/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
-        r = c.read_response()
-        assert r.status == 200, r
-        env = json.loads(r.body)["environ"]
-        assert env["HTTP_HOST"] == "target.example:81"
-        assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", "81")
-        c.send(b"GET http://user@target.example/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
-        assert c.read_response().status == 400
-
-
-def test_http10_absolute_form_without_host_names_the_host(srv):
-    import json
-    with conn(srv) as c:
-        c.send(b"GET http://target.example:82/env HTTP/1.0\r\n\r\n")
+        c.send(head + b"\r\n")
         r = c.read_response()
     assert r.status == 200, r
-    env = json.loads(r.body)["environ"]
-    assert env["HTTP_HOST"] == "target.example:82"
-    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", "82")
+    env = parse_json(r)["environ"]
+    assert env["HTTP_HOST"] == "target.example:" + port
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", port)
+
+
+def test_absolute_form_with_user_info_is_400(srv):
+    with conn(srv) as c:
+        c.send(b"GET http://user@target.example/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
+        assert c.read_response().status == 400
 
 
 def test_content_length_body_echoed(srv):
@@ -178,22 +175,8 @@ def test_empty_post(srv):
     assert r.body == b""
 
 
-def get_head_next(srv, path):
-    """GET then HEAD of path, then a GET of /path/next on the same
-    connection: if HEAD had sent a body, its bytes would be read as the
-    third response."""
-    with conn(srv) as c:
-        c.request("GET", path)
-        g = c.read_response()
-        c.request("HEAD", path)
-        h = c.read_response(head=True)
-        c.request("GET", "/path/next")
-        n = c.read_response()
-    return g, h, n
-
-
 def test_head_has_get_headers_and_no_body(srv):
-    g, h, n = get_head_next(srv, "/bytes?n=777")
+    g, h, n = get_head_next(srv.port, "/bytes?n=777")
     assert g.status == 200 and len(g.body) == 777
     assert h.status == 200
     assert h.header("content-length") == "777"
@@ -231,7 +214,7 @@ def test_expect_100_continue_with_body_sent_at_once(srv):
 
 
 def test_head_without_app_content_length(srv):
-    g, h, n = get_head_next(srv, "/write")
+    g, h, n = get_head_next(srv.port, "/write")
     assert g.body == b"part1;part2;part3"
     assert h.status == 200
     assert h.header("content-length") == str(len(g.body))
@@ -241,7 +224,7 @@ def test_head_without_app_content_length(srv):
 def test_head_answered_with_empty_body_keeps_app_content_length(srv):
     """WebOb and Werkzeug answer HEAD with the GET's Content-Length and no
     body: that length is the GET body's, not 0."""
-    g, h, n = get_head_next(srv, "/head_empty")
+    g, h, n = get_head_next(srv.port, "/head_empty")
     assert g.status == 200 and len(g.body) == int(g.header("content-length")) > 0
     assert h.status == 200
     assert h.header("content-length") == g.header("content-length")

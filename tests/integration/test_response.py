@@ -11,7 +11,7 @@ import time
 import pytest
 
 import harness
-from harness import REPO, Conn, app_path, http_request, quote
+from harness import REPO, Conn, app_path, get_head_next, http_request, quote
 
 GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
 PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
@@ -82,15 +82,8 @@ def test_gzip_skipped_when_body_does_not_shrink(srv):
 
 
 def test_gzip_head_matches_get(srv):
-    path = "/bytes?n=5000&ct=text/html"
     hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
-    with Conn(srv.port) as c:
-        c.request("GET", path, hdrs)
-        g = c.read_response()
-        c.request("HEAD", path, hdrs)
-        h = c.read_response(head=True)
-        c.request("GET", "/path/after")
-        n = c.read_response()
+    g, h, n = get_head_next(srv.port, "/bytes?n=5000&ct=text/html", hdrs, "/path/after")
     assert g.header("content-encoding") == "gzip"
     assert h.header("content-encoding") == "gzip"
     assert h.header("content-length") == g.header("content-length")
@@ -102,13 +95,7 @@ def test_gzip_head_answered_with_empty_body(srv):
     the GET is gzipped, so HEAD says gzip too, and has no Content-Length
     (the app's is the uncompressed one; the compressed one is unknown)."""
     hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
-    with Conn(srv.port) as c:
-        c.request("GET", "/head_empty", hdrs)
-        g = c.read_response()
-        c.request("HEAD", "/head_empty", hdrs)
-        h = c.read_response(head=True)
-        c.request("GET", "/path/after")
-        n = c.read_response()
+    g, h, n = get_head_next(srv.port, "/head_empty", hdrs, "/path/after")
     assert g.header("content-encoding") == "gzip"
     assert (h.status, h.header("content-encoding")) == (200, "gzip"), h
     assert h.header("content-length") is None, h

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import Conn, copy_app, http_request
+from harness import Conn, copy_app, get_head_next, http_request
 
 APP = "static"
 
@@ -375,13 +375,7 @@ def test_no_gzip(srv, appdir, path, headers):
 
 
 def test_gzip_head_matches_get(srv):
-    with Conn(srv.port) as c:
-        c.request("GET", "/static/page.html", GZ)
-        g = c.read_response()
-        c.request("HEAD", "/static/page.html", GZ)
-        h = c.read_response(head=True)
-        c.request("GET", "/static/index.html")
-        n = c.read_response()
+    g, h, n = get_head_next(srv.port, "/static/page.html", GZ, "/static/index.html")
     assert (h.status, h.body) == (200, b"")
     for name in ("Content-Encoding", "Content-Length", "ETag", "Vary", "Content-Type"):
         assert h.header(name) == g.header(name), name
