@@ -124,17 +124,27 @@ static int cgroup_dir(int v2, const char *controller, char *out, size_t n)
     return found ? 0 : -1;
 }
 
-/* Removes the empty subtree at dir: children first (only one level is
- * ever made). A cgroup that still holds a process stays. */
-static void remove_empty(const char *dir)
+/* Removes the child cgroups of dir (only one level is ever made); one
+ * that still holds a process stays. 1 when some stayed. */
+static int remove_children(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
+    int busy = 0;
     while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.' && e->d_type == DT_DIR)
-            unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+        if (e->d_name[0] != '.' && e->d_type == DT_DIR &&
+            unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            busy = 1;
     if (d)
         closedir(d);
+    return busy;
+}
+
+/* Removes the empty subtree at dir. A cgroup that still holds a process
+ * stays. */
+static void remove_empty(const char *dir)
+{
+    remove_children(dir);
     rmdir(dir);
 }
 
@@ -296,16 +306,7 @@ void cgroup_tree_close(cgroup_tree_t *t)
         return;
     /* Processes are being killed: give the kernel a moment to empty them. */
     for (int tries = 0; tries < 50; tries++) {
-        DIR *d = opendir(t->dir);
-        struct dirent *e;
-        int busy = 0;
-        while (d && (e = readdir(d)))
-            if (e->d_name[0] != '.' && e->d_type == DT_DIR &&
-                unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                busy = 1;
-        if (d)
-            closedir(d);
-        if (!busy && (!t->created || rmdir(t->dir) == 0 || errno == ENOENT))
+        if (!remove_children(t->dir) && (!t->created || rmdir(t->dir) == 0 || errno == ENOENT))
             break;
         usleep(10000);
     }

@@ -189,6 +189,16 @@ static void job_fail(job_t *job, int status, const char *reason, const char *ins
     job_end(job, status, 0, reason, instance_id);
 }
 
+/* Answers every queued job with status. */
+static void fail_queued(pool_t *pool, int status, const char *reason)
+{
+    while (pool->q_head) {
+        job_t *job = pool->q_head;
+        queue_remove(pool, job);
+        job_fail(job, status, reason, NULL);
+    }
+}
+
 /* ---------- zygote ---------- */
 
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
@@ -818,11 +828,7 @@ static void instance_fail(instance_t *inst, const char *why)
         /* Do not spin forking instances that cannot start: fail what waits. */
         log_error("%d instances in a row died while starting; failing %d queued requests",
                   pool->start_failures, pool->n_queued);
-        while (pool->q_head) {
-            job_t *job = pool->q_head;
-            queue_remove(pool, job);
-            job_fail(job, 500, "instances fail to start", NULL);
-        }
+        fail_queued(pool, 500, "instances fail to start");
         pool->start_failures = 0;
     }
     kick(pool);
@@ -1570,11 +1576,7 @@ void pool_set_stopped(pool_t *pool, int stopped)
         loop_timer_start(pool->loop, &pool->tick, 0);
         return;
     }
-    while (pool->q_head) {
-        job_t *job = pool->q_head;
-        queue_remove(pool, job);
-        job_fail(job, 404, "the backend is stopped", NULL);
-    }
+    fail_queued(pool, 404, "the backend is stopped");
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
         if (i->state == I_STARTING || i->state == I_WARMING) {
@@ -1663,11 +1665,7 @@ void pool_shutdown(pool_t *pool)
     /* The server's grace period is over and no instance takes new work:
      * what still waits is answered now rather than dropped with its
      * connection at exit. */
-    while (pool->q_head) {
-        job_t *job = pool->q_head;
-        queue_remove(pool, job);
-        job_fail(job, 503, "the server is stopping", NULL);
-    }
+    fail_queued(pool, 503, "the server is stopping");
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
         if (i->state == I_DEAD)
