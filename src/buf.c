@@ -45,17 +45,45 @@ int buf_append_str(buf_t *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
+size_t buf_format_uint(char out[BUF_UINT_SIZE], unsigned long long v)
+{
+    char digits[BUF_UINT_SIZE];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, digits + sizeof digits - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+int buf_append_uint(buf_t *b, unsigned long long v)
+{
+    char digits[BUF_UINT_SIZE];
+    return buf_append(b, digits, buf_format_uint(digits, v));
+}
+
 int buf_printf(buf_t *b, const char *fmt, ...)
 {
+    /* Most lines fit the room a small reserve leaves: format once, and
+     * again only when it was too small. */
+    if (buf_reserve(b, 128) < 0)
+        return -1;
+    size_t room = b->cap - b->off - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->off + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0 || buf_reserve(b, (size_t)n + 1) < 0)
+    if (n < 0)
         return -1;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->off + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        if (buf_reserve(b, (size_t)n + 1) < 0)
+            return -1;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->off + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
     return 0;
 }

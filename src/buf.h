@@ -21,6 +21,11 @@ typedef struct {
 int buf_reserve(buf_t *b, size_t extra);
 int buf_append(buf_t *b, const void *p, size_t n);
 int buf_append_str(buf_t *b, const char *s);
+/* Decimal digits of v, without printf's cost on the per-request path:
+ * appended, or written NUL-terminated into out (returns their count). */
+#define BUF_UINT_SIZE 21
+int buf_append_uint(buf_t *b, unsigned long long v);
+size_t buf_format_uint(char out[BUF_UINT_SIZE], unsigned long long v);
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline char *buf_ptr(const buf_t *b)

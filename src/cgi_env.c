@@ -137,7 +137,7 @@ static void server_name_port(const app_env_t *app, const http_request_t *req, ch
 {
     size_t hlen;
     const char *host = http_request_header(req, "host", &hlen);
-    snprintf(port, port_sz, "%d", app->listen_port);
+    buf_format_uint(port, (unsigned)app->listen_port);
     if (!host || hlen == 0 || hlen >= name_sz) {
         snprintf(name, name_sz, "%s", app->listen_host);
         return;
@@ -174,14 +174,17 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     buf_t decoded = BUF_INIT;
     if (cgi_percent_decode(&decoded, path, path_len) < 0)
         return -1;
-    char proto[16], name[256], port[16], rport[16], clen[24];
-    snprintf(proto, sizeof proto, "HTTP/%d.%d", req->http_major, req->http_minor);
+    char proto[] = "HTTP/1.1", name[256], port[BUF_UINT_SIZE], rport[BUF_UINT_SIZE],
+         clen[BUF_UINT_SIZE];
+    /* llhttp accepts single-digit versions only (0.9, 1.0, 1.1, 2.0) */
+    proto[5] = (char)('0' + req->http_major % 10);
+    proto[7] = (char)('0' + req->http_minor % 10);
     server_name_port(app, req, name, sizeof name, port, sizeof port);
-    snprintf(rport, sizeof rport, "%d", remote_port);
+    buf_format_uint(rport, (unsigned)remote_port);
     size_t ctlen = 0;
     const char *ctype = http_request_header(req, "content-type", &ctlen);
     int has_len = req->body.len > 0 || http_request_header(req, "content-length", NULL);
-    snprintf(clen, sizeof clen, "%zu", req->body.len);
+    buf_format_uint(clen, req->body.len);
 
     int rc = 0;
     rc |= puts_(out, count, "REQUEST_METHOD", http_method_name(req->method));

@@ -538,17 +538,34 @@ static const char *connection_line(int keep_alive, int http10)
     return keep_alive ? (http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n";
 }
 
+/* Date, Server, the optional Content-Length and Connection, and the blank
+ * line: written for every response, so appended without printf. */
+static int end_head(buf_t *out, const size_t *content_length, int keep_alive, int http10)
+{
+    /* Room for all of it at once, so that no append below can fail. */
+    if (buf_reserve(out, 192) < 0)
+        return -1;
+    buf_append(out, "Date: ", 6);
+    buf_append_str(out, http_date_now());
+    buf_append_str(out, "\r\nServer: " GAELIC_SERVER_HEADER "\r\n");
+    if (content_length) {
+        buf_append(out, "Content-Length: ", 16);
+        buf_append_uint(out, *content_length);
+        buf_append(out, "\r\n", 2);
+    }
+    buf_append_str(out, connection_line(keep_alive, http10));
+    buf_append(out, "\r\n", 2);
+    return 0;
+}
+
 int http_end_head(buf_t *out, size_t content_length, int keep_alive, int http10)
 {
-    return buf_printf(
-        out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\nContent-Length: %zu\r\n%s\r\n",
-        http_date_now(), content_length, connection_line(keep_alive, http10));
+    return end_head(out, &content_length, keep_alive, http10);
 }
 
 int http_end_head_without_length(buf_t *out, int keep_alive, int http10)
 {
-    return buf_printf(out, "Date: %s\r\nServer: " GAELIC_SERVER_HEADER "\r\n%s\r\n",
-                      http_date_now(), connection_line(keep_alive, http10));
+    return end_head(out, NULL, keep_alive, http10);
 }
 
 int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int head_only)

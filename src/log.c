@@ -56,13 +56,33 @@ static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 /* Formats one console line (time, level, text, newline); returns its length. */
 static size_t format_line(char *line, size_t size, int level, const char *fmt, va_list ap)
 {
+    /* The date and time change once a second and a line is written per
+     * request: each thread keeps its last second's text. */
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[32];
+    static __thread size_t cached_len;
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    localtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(line, size, "%Y-%m-%d %H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, size - n, ".%03d %s ", (int)(tv.tv_usec / 1000),
-                          level_names[level]);
+    if (tv.tv_sec != cached_sec) {
+        struct tm tm;
+        localtime_r(&tv.tv_sec, &tm);
+        cached_len = strftime(cached, sizeof cached, "%Y-%m-%d %H:%M:%S", &tm);
+        cached_sec = tv.tv_sec;
+    }
+    int ms = (int)(tv.tv_usec / 1000);
+    const char *name = level_names[level];
+    size_t name_len = strlen(name);
+    /* size is a whole line's buffer (many KB): the prefix always fits. */
+    memcpy(line, cached, cached_len);
+    size_t n = cached_len;
+    line[n++] = '.';
+    line[n++] = (char)('0' + ms / 100);
+    line[n++] = (char)('0' + ms / 10 % 10);
+    line[n++] = (char)('0' + ms % 10);
+    line[n++] = ' ';
+    memcpy(line + n, name, name_len);
+    n += name_len;
+    line[n++] = ' ';
     int m = vsnprintf(line + n, size - n - 1, fmt, ap);
     if (m < 0)
         m = 0;

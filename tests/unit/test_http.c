@@ -289,9 +289,34 @@ static void test_response(void)
     buf_free(&b);
 }
 
+/* The printf-free number formatting of the response head and the environ,
+ * and buf_printf's two paths (fits the first reserve, or grows). */
+static void test_buf_numbers(void)
+{
+    char d[BUF_UINT_SIZE];
+    CHECK(buf_format_uint(d, 0) == 1 && strcmp(d, "0") == 0);
+    CHECK(buf_format_uint(d, 65535) == 5 && strcmp(d, "65535") == 0);
+    CHECK(buf_format_uint(d, 18446744073709551615ull) == 20 &&
+          strcmp(d, "18446744073709551615") == 0);
+    buf_t b = BUF_INIT;
+    buf_append_uint(&b, 1000000);
+    buf_append(&b, "", 1);
+    CHECK_STR(buf_ptr(&b), "1000000");
+    buf_reset(&b);
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(buf_printf(&b, "[%d]", 7) == 0 && buf_printf(&b, "<%s>", big) == 0 &&
+          buf_printf(&b, "%zu", sizeof big) == 0);
+    CHECK(b.len == 3 + 5001 + 4 && memcmp(buf_ptr(&b), "[7]<xx", 6) == 0 &&
+          memcmp(buf_ptr(&b) + b.len - 6, "x>5000", 6) == 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     test_simple_get();
+    test_buf_numbers();
     test_absolute_form_host();
     test_byte_by_byte();
     test_pipelined();
