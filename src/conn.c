@@ -353,7 +353,9 @@ static long long merge_app_length(long long prev, const char *v, size_t n)
 typedef struct {
     const char *ctype;
     size_t ctlen;
-    int keep_body;    /* Content-Encoding or Content-Range: sent as it is */
+    int encoded;      /* a Content-Encoding: the body is sent as it is */
+    int ranged;       /* a Content-Range: so is the body */
+    int has_vary;     /* a Vary, that Accept-Encoding joins */
     int varies_on_ae; /* a Vary that covers Accept-Encoding already */
     long long length; /* its Content-Length, as merge_app_length */
 } app_head_t;
@@ -381,11 +383,13 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
         } else if (is_header(name, nlen, "content-type")) {
             h->ctype = value;
             h->ctlen = vlen;
-        } else if (is_header(name, nlen, "content-encoding") ||
-                   /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
-                   is_header(name, nlen, "content-range")) {
-            h->keep_body = 1;
+        } else if (is_header(name, nlen, "content-encoding")) {
+            h->encoded = 1;
+        } else if (is_header(name, nlen, "content-range")) {
+            /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
+            h->ranged = 1;
         } else if (is_header(name, nlen, "vary")) {
+            h->has_vary = 1;
             h->varies_on_ae |= http_contains(value, vlen, "accept-encoding", 0) ||
                                http_contains(value, vlen, "*", 0);
         }
@@ -396,8 +400,9 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
 /* The second pass: the headers the server does not set itself. A gzipped
  * body is another representation (RFC 9110 8.8.3): a strong ETag becomes
  * weak, as nginx makes it, so that a range (If-Range) or a cache never
- * mixes the bytes of the two. */
-static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped)
+ * mixes the bytes of the two. join_vary: Accept-Encoding is added to the
+ * app's first Vary, so that clients reading one field see both. */
+static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped, int join_vary)
 {
     ipc_reader_t r = res->headers;
     for (uint32_t i = 0; i < res->n_headers; i++) {
@@ -407,18 +412,32 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped)
             return;
         if (app_header_dropped(name, nlen))
             continue;
-        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag"))
+        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
             buf_printf(out, "%.*s: W/%.*s\r\n", (int)nlen, name, (int)vlen, value);
-        else
+        } else if (join_vary && is_header(name, nlen, "vary")) {
+            buf_printf(out, "%.*s: %.*s%sAccept-Encoding\r\n", (int)nlen, name, (int)vlen, value,
+                       vlen > 0 ? ", " : "");
+            join_vary = 0;
+        } else {
             http_add_header(out, name, nlen, value, vlen);
+        }
     }
 }
 
 /* RT6 (gzip.h): the same rule static files follow. An app that encoded
- * its body itself, or sent a range of it, keeps it as it is. */
-static int want_gzip(const conn_t *c, const app_head_t *h, size_t length)
+ * its body itself, or sent a range of it, keeps it as it is. A HEAD gets
+ * the GET's headers (RFC 9110 9.3.2): the runtime runs the app as for GET
+ * and passes on the body it returns, so a HEAD answered with its body is
+ * decided, and compressed for its Content-Length, exactly as the GET. An
+ * empty one (empty_head) is decided on the length the app declared, else
+ * as long enough: a body without a length is mostly a streamed, long one,
+ * and a declared length is likewise taken to shrink. */
+static int want_gzip(const conn_t *c, const app_head_t *h, int empty_head, size_t body_len)
 {
-    return !h->keep_body && gzip_wanted(&c->req, h->ctype, h->ctlen, length);
+    size_t length = !empty_head      ? body_len
+                    : h->length >= 0 ? (size_t)h->length
+                                     : GZIP_LENGTH_UNKNOWN;
+    return !h->encoded && !h->ranged && gzip_wanted(&c->req, h->ctype, h->ctlen, length);
 }
 
 static void job_done(job_t *job, const job_result_t *res)
@@ -458,9 +477,8 @@ static void job_done(job_t *job, const job_result_t *res)
     int empty_head = c->head_only && body_len == 0 && !no_body_status;
     buf_t gz = BUF_INIT;
     int gzipped = 0;
-    size_t plain_len = empty_head && h.length > 0 ? (size_t)h.length : body_len;
-    if (!no_body_status && want_gzip(c, &h, plain_len)) {
-        if (body_len == 0) {
+    if (!no_body_status && want_gzip(c, &h, empty_head, body_len)) {
+        if (empty_head) {
             gzipped = 1; /* as the GET would be, its length unknown */
             h.length = -1;
         } else if (gzip_compress(body, body_len, &gz) == 0 && gz.len < body_len) {
@@ -471,14 +489,16 @@ static void job_done(job_t *job, const job_result_t *res)
             body_len = gz.len;
         }
     }
+    /* gzip.h: compressed or not, as the GET and the 200 would. */
+    int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae &&
+               gzip_varies(h.ctype, h.ctlen);
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
-    copy_app_headers(out, res, gzipped);
-    if (gzipped) {
+    copy_app_headers(out, res, gzipped, vary && h.has_vary);
+    if (gzipped)
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
-        if (!h.varies_on_ae)
-            http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
-    }
+    if (vary && !h.has_vary)
+        http_add_header(out, "Vary", 4, "Accept-Encoding", 15);
     if (no_body_status)
         body_len = 0;
     /* RFC 9110 8.6: a 204 has no Content-Length, and a 304 only the length

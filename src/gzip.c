@@ -39,6 +39,11 @@ int gzip_type_compressible(const char *ctype, size_t len)
     return 0;
 }
 
+int gzip_varies(const char *ctype, size_t len)
+{
+    return ctype && gzip_type_compressible(ctype, len);
+}
+
 int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size_t length)
 {
     if (!ctype || length < GZIP_MIN_BYTES)

@@ -431,11 +431,12 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
 
     /* RT6 as for dynamic responses (gzip.h), never for a range: its
      * offsets count the file's bytes. A 304 says what the 200 would: the
-     * same ETag and Vary. */
+     * same ETag and Vary, and a 206 the same Vary. */
     const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
+    size_t type_len = strlen(type);
     const char *gz = NULL;
     size_t gz_len = 0;
-    int gzipped = !range && gzip_wanted(req, type, strlen(type), (size_t)st.st_size) &&
+    int gzipped = !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) &&
                   static_gzip_body(fd, &st, &gz, &gz_len) == 1;
 
     res->status = not_modified ? 304 : range ? 206 : 200;
@@ -457,7 +458,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
      * dynamic response, so If-Range never joins bytes of the two, while
      * If-None-Match (a weak comparison) still matches it. */
     buf_printf(out, "ETag: %s%s\r\nLast-Modified: %s\r\n", gzipped ? "W/" : "", etag, lastmod);
-    if (gzipped)
+    if (gzip_varies(type, type_len))
         buf_append_str(out, "Vary: Accept-Encoding\r\n");
     long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;
     if (exp >= 0) {

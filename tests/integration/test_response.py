@@ -57,21 +57,26 @@ def test_gzip_when_both_headers_say_gzip(srv, ct):
     ("text/html", "br, gzip ; q=0.000", GZIP_UA),
 ])
 def test_no_gzip(srv, ct, ae, ua):
+    """Not compressed; yet a compressible type would be for another client,
+    so a cache must key it on Accept-Encoding (not User-Agent, gzip.h)."""
     r = get(srv, "/bytes?n=20000&ct=" + ct, ae=ae, ua=ua)
     assert r.status == 200
     assert r.header("content-encoding") is None, r.headers
     assert r.body == expected_bytes(20000)
+    vary = None if ct == "image/png" else "Accept-Encoding"
+    assert r.header_all("vary") == ([vary] if vary else []), r.headers
 
 
 @pytest.mark.parametrize("n,encoding", [(100, None), (255, None), (256, "gzip")])
 def test_gzip_only_from_256_bytes(srv, n, encoding):
-    """Below 256 bytes gzip's frame and headers cost about what it saves."""
+    """Below 256 bytes gzip's frame and headers cost about what it saves.
+    Vary either way: an empty HEAD or a 304 cannot know the length, and
+    says what its GET would."""
     r = get(srv, "/bytes?n=%d&ct=text/html" % n, ae="gzip", ua=GZIP_UA)
     assert (r.status, r.header("content-encoding")) == (200, encoding), r.headers
     body = gzip.decompress(r.body) if encoding else r.body
     assert body == expected_bytes(n)
-    if not encoding:
-        assert r.header("vary") is None
+    assert r.header_all("vary") == ["Accept-Encoding"], r.headers
 
 
 def test_gzip_skipped_when_body_does_not_shrink(srv):
@@ -79,27 +84,92 @@ def test_gzip_skipped_when_body_does_not_shrink(srv):
     assert r.status == 200
     assert r.header("content-encoding") is None, r.headers
     assert len(r.body) == 4000 and r.header("content-length") == "4000"
+    assert r.header_all("vary") == ["Accept-Encoding"], r.headers
 
 
-def test_gzip_head_matches_get(srv):
-    hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
-    g, h, n = get_head_next(srv.port, "/bytes?n=5000&ct=text/html", hdrs, "/path/after")
-    assert g.header("content-encoding") == "gzip"
-    assert h.header("content-encoding") == "gzip"
-    assert h.header("content-length") == g.header("content-length")
+CLIENTS = {
+    "gzip": [("Accept-Encoding", "gzip, deflate"), ("User-Agent", GZIP_UA)],
+    "no_ae": [("User-Agent", GZIP_UA)],
+    "plain_ua": [("Accept-Encoding", "gzip"), ("User-Agent", PLAIN_UA)],
+}
+
+
+def fields(r, drop=()):
+    """The header fields in order, but Date (a second may pass) and drop."""
+    return [(k.lower(), v) for k, v in r.headers if k.lower() not in ("date",) + drop]
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("path,compressible", [
+    ("/bytes?n=5000&ct=text/html", True),
+    ("/bytes?n=5000&ct=text/html&cl=0", True),
+    ("/bytes?n=100&ct=text/html", False),
+    ("/bytes?n=4000&rand=1&ct=text/plain", False),
+    ("/bytes?n=5000&ct=image/png", False),
+    ("/status?etag=%22v1%22&vary=Cookie&body=" + "compressible%20" * 50, True),
+])
+def test_head_with_body_has_get_headers(srv, client, path, compressible):
+    """RFC 9110 9.3.2: the runtime runs the app for HEAD as for GET and the
+    master gets its body: the gzip decision, Content-Length (compressed),
+    ETag and Vary are the GET's."""
+    g, h, n = get_head_next(srv.port, path, CLIENTS[client], "/path/after")
+    assert g.status == h.status == 200
+    gzipped = "gzip" if compressible and client == "gzip" else None
+    assert h.header("content-encoding") == gzipped, h
+    assert fields(h) == fields(g), (h, g)
     assert n.body == b"/path/after"
 
 
-def test_gzip_head_answered_with_empty_body(srv):
-    """A HEAD the app answers without its body, as WebOb and Werkzeug do:
-    the GET is gzipped, so HEAD says gzip too, and has no Content-Length
-    (the app's is the uncompressed one; the compressed one is unknown)."""
-    hdrs = [("Accept-Encoding", "gzip"), ("User-Agent", GZIP_UA)]
-    g, h, n = get_head_next(srv.port, "/head_empty", hdrs, "/path/after")
-    assert g.header("content-encoding") == "gzip"
-    assert (h.status, h.header("content-encoding")) == (200, "gzip"), h
-    assert h.header("content-length") is None, h
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("query,compressible", [
+    ("n=5000&etag=%22e%22", True),        # a length declared
+    ("n=5000&etag=%22e%22&cl=0", True),   # none declared: taken to be long enough
+    ("n=100&etag=%22e%22", False),        # declared, below GZIP_MIN_BYTES
+])
+def test_empty_head_has_get_headers(srv, client, query, compressible):
+    """A HEAD the app answers with an empty body: Content-Encoding, ETag and
+    Vary are the GET's; Content-Length only when the GET's is known (the
+    app's, of a body that is not compressed)."""
+    g, h, n = get_head_next(srv.port, "/head_empty?" + query, CLIENTS[client], "/path/after")
+    assert g.status == h.status == 200
+    gzipped = "gzip" if compressible and client == "gzip" else None
+    assert h.header("content-encoding") == gzipped, h
+    known = "cl=0" not in query and not g.header("content-encoding")
+    assert (h.header("content-length") is not None) == known, h
+    assert fields(h) == fields(g, () if known else ("content-length",)), (h, g)
     assert n.body == b"/path/after"
+
+
+@pytest.mark.parametrize("path,vary", [
+    ("/status?status=304%20Not%20Modified", "Accept-Encoding"),  # the 200's Vary
+    ("/status?status=206%20Partial%20Content&range=bytes%200-2/9&body=abc", "Accept-Encoding"),
+    ("/status?status=204%20No%20Content", None),    # never a body
+    ("/status?ct=image/png&body=" + "x" * 400, None),  # never compressed
+    ("/precompressed", None),                       # the app's own encoding
+])
+def test_vary_by_status_and_type(srv, path, vary):
+    """A 304 and a 206 carry the Vary of their 200 (RFC 9110 15.4.5,
+    15.3.7); a 204, a type never compressed and a body the app encoded
+    itself do not vary on Accept-Encoding."""
+    for ae, ua in (("gzip", GZIP_UA), (None, None)):
+        r = get(srv, path, ae=ae, ua=ua)
+        assert r.header_all("vary") == ([vary] if vary else []), r
+
+
+@pytest.mark.parametrize("ct,app_vary,sent", [
+    ("text/plain", "Cookie", "Cookie, Accept-Encoding"),
+    ("text/plain", "accept-encoding, Cookie", "accept-encoding, Cookie"),
+    ("text/plain", "*", "*"),
+    ("text/plain", "", "Accept-Encoding"),
+    ("image/png", "Cookie", "Cookie"),
+])
+def test_app_vary_merged(srv, ct, app_vary, sent):
+    """Accept-Encoding joins the app's own Vary field, once, for every
+    client, compressed or not."""
+    path = "/status?ct=%s&vary=%s&body=%s" % (quote(ct), quote(app_vary), "compressible%20" * 50)
+    for client in sorted(CLIENTS):
+        r = http_request(srv.port, "GET", path, CLIENTS[client])
+        assert r.header_all("vary") == [sent], (client, r)
 
 
 def test_partial_content_not_compressed(srv):

@@ -22,6 +22,7 @@ GZ_FILES = {
     "page.html": _LINE * 400,                          # 24 KB, compressible
     "huge.css": _LINE * (1024 * 1024 // len(_LINE) + 1),  # just over 1 MiB
     "noise.txt": random.Random(7).randbytes(4096),     # a text type that does not shrink
+    "logo.png": b"\x89PNG\r\n\x1a\n" + _LINE * 40,     # shrinks, but not a compressible type
 }
 
 
@@ -339,8 +340,8 @@ def test_login_handlers_redirect_anonymous_to_sign_in(srv, path):
 @pytest.mark.parametrize("path", ["/static/page.html", "/any/static/page.html"])
 def test_gzip(srv, appdir, path):
     """static_dir and static_files alike: compressed, its ETag made weak,
-    Vary: Accept-Encoding, no Accept-Ranges (a range counts the file's
-    bytes, not these)."""
+    Vary: Accept-Encoding (on the plain one too), no Accept-Ranges (a range
+    counts the file's bytes, not these)."""
     plain = get(srv, path)
     r = get(srv, path, GZ)
     assert r.status == 200, r
@@ -351,7 +352,8 @@ def test_gzip(srv, appdir, path):
     assert r.header("Accept-Ranges") is None
     assert int(r.header("Content-Length")) == len(r.body) < len(GZ_FILES["page.html"]) // 4
     assert gzip.decompress(r.body) == read(appdir, "static/page.html")
-    assert plain.header("Content-Encoding") is None and plain.header("Vary") is None
+    assert plain.header("Content-Encoding") is None
+    assert plain.header("Vary") == "Accept-Encoding"
     assert plain.body == read(appdir, "static/page.html")
 
 
@@ -360,26 +362,56 @@ def test_gzip(srv, appdir, path):
     ("/static/page.html", [("Accept-Encoding", "identity"), ("User-Agent", GZIP_UA)]),
     ("/static/page.html", [("Accept-Encoding", "br, gzip;q=0"), ("User-Agent", GZIP_UA)]),
     ("/static/blob.bin", GZ),    # not a compressible type
+    ("/static/logo.png", GZ),    # nor this one
     ("/static/index.html", GZ),  # 39 bytes: too small to gain anything
     ("/static/noise.txt", GZ),   # does not shrink
     ("/static/huge.css", GZ),    # over the in-memory limit: sent with sendfile
 ])
 def test_no_gzip(srv, appdir, path, headers):
+    """Vary all the same on a compressible type: another client, or another
+    version of the file, gets it compressed (gzip.h)."""
     r = get(srv, path, headers)
     assert r.status == 200
     assert r.header("Content-Encoding") is None, r.headers
-    assert r.header("Vary") is None
+    compressible = not path.endswith((".bin", ".png"))
+    assert r.header_all("Vary") == (["Accept-Encoding"] if compressible else []), r.headers
     assert r.header("ETag", "").startswith('"')
     assert r.header("Accept-Ranges") == "bytes"
     assert r.body == read(appdir, path.replace("/static/", "static/", 1).lstrip("/"))
 
 
-def test_gzip_head_matches_get(srv):
-    g, h, n = get_head_next(srv.port, "/static/page.html", GZ, "/static/index.html")
-    assert (h.status, h.body) == (200, b"")
-    for name in ("Content-Encoding", "Content-Length", "ETag", "Vary", "Content-Type"):
-        assert h.header(name) == g.header(name), name
+CLIENTS = {
+    "gzip": GZ,
+    "no_ae": [("User-Agent", GZIP_UA)],
+    "plain_ua": [("Accept-Encoding", "gzip"), ("User-Agent", PLAIN_UA)],
+}
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("path", ["/static/page.html", "/static/index.html", "/static/noise.txt",
+                                  "/static/huge.css", "/static/logo.png", "/static/blob.bin"])
+def test_head_matches_get(srv, client, path):
+    """RFC 9110 9.3.2: every header field of the GET, but Date and Expires
+    (a second may pass between the two)."""
+    g, h, n = get_head_next(srv.port, path, CLIENTS[client], "/static/index.html")
+    assert (g.status, h.status, h.body) == (200, 200, b"")
+    skip = ("date", "expires")
+    assert ([(k, v) for k, v in h.headers if k.lower() not in skip] ==
+            [(k, v) for k, v in g.headers if k.lower() not in skip]), (h, g)
     assert n.status == 200 and n.body.startswith(b"<")
+
+
+@pytest.mark.parametrize("path,vary", [("/static/page.html", "Accept-Encoding"),
+                                       ("/static/logo.png", None)])
+def test_vary_on_range_and_304(srv, path, vary):
+    """A 206 and a 304 carry the Vary their 200 would (RFC 9110 15.3.7,
+    15.4.5), for a client with gzip or without."""
+    etag = get(srv, path).header("ETag")
+    for headers in (GZ, []):
+        r = get(srv, path, headers + [("Range", "bytes=0-9")])
+        assert r.status == 206 and r.header_all("Vary") == ([vary] if vary else []), r
+        r = get(srv, path, headers + [("If-None-Match", etag)])
+        assert r.status == 304 and r.header_all("Vary") == ([vary] if vary else []), r
 
 
 def test_gzip_not_for_range(srv, appdir):
@@ -410,9 +442,10 @@ def test_gzip_conditional(srv):
             assert (r.header("ETag"), r.header("Vary")) == (weak, "Accept-Encoding"), r.headers
             assert r.header("Content-Encoding") is None
             assert r.body == b"" and c.buf == b""
-    # The same validator from a client without gzip: its 304 is the plain one.
+    # The same validator from a client without gzip: its 304 is the plain
+    # one, whose 200 varies on Accept-Encoding too.
     r = get(srv, "/static/page.html", [("If-None-Match", weak)])
-    assert (r.status, r.header("ETag"), r.header("Vary")) == (304, weak[2:], None)
+    assert (r.status, r.header("ETag"), r.header("Vary")) == (304, weak[2:], "Accept-Encoding")
 
 
 def test_gzip_follows_file_changes(srv, appdir):

@@ -244,7 +244,7 @@ def page_cookies(environ, start_response):
 def page_status(environ, start_response):
     q = _query(environ)
     status = q.get("status", "200 OK")
-    headers = [("Content-Type", "text/plain")]
+    headers = [("Content-Type", q.get("ct", "text/plain"))]
     if "location" in q:
         headers.append(("Location", q["location"]))
     if "cl" in q:
@@ -261,9 +261,18 @@ def page_status(environ, start_response):
 
 def page_head_empty(environ, start_response):
     """What WebOb and Werkzeug do for HEAD: the GET's headers, Content-Length
-    included, and an empty body."""
+    included, and an empty body. n: the GET body's length; cl=0: no
+    Content-Length (a streamed body); etag: an ETag."""
+    q = _query(environ)
     body = b"<p>" + b"head and get " * 40 + b"</p>"
-    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+    if "n" in q:
+        body = (body * (int(q["n"]) // len(body) + 1))[:int(q["n"])]
+    headers = [("Content-Type", "text/html")]
+    if q.get("cl") != "0":
+        headers.append(("Content-Length", str(len(body))))
+    if "etag" in q:
+        headers.append(("ETag", q["etag"]))
+    start_response("200 OK", headers)
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
