@@ -315,15 +315,48 @@ void http_request_free(http_request_t *r)
     r->n_headers = r->cap_headers = 0;
 }
 
+/* RFC 9112 section 2.3: an HTTP/1.x request with a minor version above 1
+ * is served as HTTP/1.1, but llhttp 8 refuses any version it does not
+ * know. When it stopped right after such a version (pos: after its digit,
+ * which the chunk fed holds), the request line is fed again to a fresh
+ * parser as HTTP/1.1 and parsing goes on from pos. 0 when that is not the
+ * case or fails. */
+static int retry_as_http11(http_request_t *r, const char *pos)
+{
+    llhttp_t *p = &r->parser;
+    if (llhttp_get_errno(p) != HPE_INVALID_VERSION || p->http_major != 1 || p->http_minor < 2 ||
+        p->http_minor > 9 || pos[-1] != '0' + p->http_minor)
+        return 0;
+    buf_t line = BUF_INIT;
+    const char *method = llhttp_method_name((llhttp_method_t)p->method);
+    int ok = buf_append_str(&line, method) == 0 && buf_append(&line, " ", 1) == 0 &&
+             buf_append(&line, buf_ptr(&r->head) + r->url_off, r->url_len) == 0 &&
+             buf_append(&line, " HTTP/1.1", 9) == 0;
+    if (ok) {
+        http_request_reset(r);
+        llhttp_init(p, HTTP_REQUEST, &settings);
+        ok = llhttp_execute(p, buf_ptr(&line), line.len) == HPE_OK;
+    }
+    buf_free(&line);
+    return ok;
+}
+
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed)
 {
     enum llhttp_errno e = llhttp_execute(&r->parser, data, len);
+    const char *pos = e == HPE_INVALID_VERSION ? llhttp_get_error_pos(&r->parser) : NULL;
+    if (pos && pos > data && pos <= data + len && retry_as_http11(r, pos)) {
+        size_t done = (size_t)(pos - data), more = 0;
+        http_parse_t rest = http_request_feed(r, pos, len - done, &more);
+        *consumed = done + more;
+        return rest;
+    }
     if (e == HPE_OK) {
         *consumed = len;
         return HTTP_MORE;
     }
     if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
-        const char *pos = llhttp_get_error_pos(&r->parser);
+        pos = llhttp_get_error_pos(&r->parser);
         *consumed = pos ? (size_t)(pos - data) : len;
         if (e == HPE_PAUSED_UPGRADE) {
             /* We do not switch protocols: answer, then close. */
@@ -334,7 +367,7 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
         }
         return HTTP_DONE;
     }
-    const char *pos = llhttp_get_error_pos(&r->parser);
+    pos = llhttp_get_error_pos(&r->parser);
     *consumed = pos && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
     if (!r->error_status) {
         r->error_status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;

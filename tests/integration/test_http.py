@@ -366,6 +366,21 @@ def test_malformed_request_400(srv, name):
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
 
+@pytest.mark.parametrize("minor", [2, 9])
+def test_higher_http1_minor_version_served_as_1_1(srv, minor):
+    """RFC 9112 2.3: HTTP/1.2-1.9 is answered as HTTP/1.1 (llhttp refuses
+    it); the connection stays open and the next request is read."""
+    with conn(srv) as c:
+        c.send(("GET /path/v1%d HTTP/1.%d\r\nHost: x\r\n\r\n"
+                "GET /path/after HTTP/1.1\r\nHost: x\r\n\r\n" % (minor, minor)).encode())
+        r1 = c.read_response()
+        r2 = c.read_response()
+        assert not c.is_closed(timeout=0.5)
+    assert (r1.version, r1.status, r1.body) == ("HTTP/1.1", 200, b"/path/v1%d" % minor), r1
+    assert (r2.status, r2.body) == (200, b"/path/after"), r2
+    assert srv.wait_stderr('"GET /path/v1%d HTTP/1.1" 200' % minor)
+
+
 @pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/0.9"])
 def test_other_http_major_version_505(srv, version):
     with conn(srv) as c:

@@ -217,6 +217,43 @@ static void test_expect_and_versions(void)
     http_request_free(&r);
 }
 
+/* RFC 9112 2.3: HTTP/1.2 to 1.9 are served as HTTP/1.1, whole or fed a
+ * byte at a time (the version's digit then arrives alone), and the bytes
+ * after the request stay for the next one. */
+static void test_higher_minor_version(void)
+{
+    const char *s = "POST /v?q HTTP/1.2\r\nHost: a\r\nContent-Length: 2\r\n\r\nokGET";
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        http_request_t r;
+        http_request_init(&r, &limits);
+        size_t used = 0, off = 0, n = strlen(s);
+        http_parse_t res = HTTP_MORE;
+        while (res == HTTP_MORE && off < n) {
+            size_t step = bytewise ? 1 : n - off;
+            res = http_request_feed(&r, s + off, step, &used);
+            off += used;
+        }
+        CHECK(res == HTTP_DONE);
+        CHECK(off == n - 3); /* "GET" waits */
+        CHECK(r.http_major == 1 && r.http_minor == 1 && r.method == HTTP_POST);
+        CHECK_STR(http_request_url(&r), "/v?q");
+        CHECK(r.body.len == 2 && memcmp(buf_ptr(&r.body), "ok", 2) == 0);
+        size_t hl;
+        const char *host = http_request_header(&r, "host", &hl);
+        CHECK(host && hl == 1 && host[0] == 'a');
+        http_request_free(&r);
+    }
+    /* Not 1.x with one digit: still refused. */
+    http_request_t r;
+    size_t used;
+    http_request_init(&r, &limits);
+    CHECK(feed_all(&r, "GET / HTTP/1.12\r\nHost: a\r\n\r\n", &used) == HTTP_ERROR);
+    http_request_free(&r);
+    http_request_init(&r, &limits);
+    CHECK(feed_all(&r, "GET / HTTP/3.0\r\nHost: a\r\n\r\n", &used) == HTTP_ERROR);
+    http_request_free(&r);
+}
+
 static void test_helpers(void)
 {
     int code = 0;
@@ -323,6 +360,7 @@ int main(void)
     test_chunked();
     test_errors();
     test_expect_and_versions();
+    test_higher_minor_version();
     test_helpers();
     test_response();
     UNIT_DONE();
