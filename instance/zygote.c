@@ -100,7 +100,7 @@ static void __attribute__((noreturn)) master_gone(zygote_t *z, int status)
 
 static void send_or_die(zygote_t *z, const zy_msg_t *m, int fd)
 {
-    if (zy_send(z->args->sock, m, fd) < 0) {
+    if (zy_send(z->args->sock, m, &fd, fd >= 0) < 0) {
         fprintf(stderr, "gaelic zygote: cannot send to the master: %s\n", strerror(errno));
         master_gone(z, 1);
     }
@@ -119,12 +119,12 @@ static int ensure_spare(zygote_t *z)
 
 /* Turns the spare into instance req->instance_no. Returns 0, or an errno
  * for ZY_SPAWNED. A spare that died unnoticed is replaced once. */
-static int hand_off(zygote_t *z, const zy_msg_t *req, int chan_fd)
+static int hand_off(zygote_t *z, const zy_msg_t *req, int chan_fd, int out_fd)
 {
     for (int attempt = 0;; attempt++) {
         if (ensure_spare(z) < 0)
             return errno;
-        if (spare_hand_off(&z->spare, req, chan_fd) == 0)
+        if (spare_hand_off(&z->spare, req, chan_fd, out_fd) == 0)
             break;
         int err = errno;
         fprintf(stderr, "gaelic zygote: spare instance %d unusable: %s\n", (int)z->spare.pid,
@@ -140,10 +140,12 @@ static int hand_off(zygote_t *z, const zy_msg_t *req, int chan_fd)
     return 0;
 }
 
-static void spawn(zygote_t *z, const zy_msg_t *req, int chan_fd)
+/* fds: the channel and, when the master made one, the output pipe. Only
+ * the instance keeps them: the pipe ends when it does. */
+static void spawn(zygote_t *z, const zy_msg_t *req, const int fds[ZY_MAX_FDS])
 {
     zy_msg_t rep = {.type = ZY_SPAWNED, .instance_no = req->instance_no};
-    if (chan_fd < 0) {
+    if (fds[0] < 0) {
         fprintf(stderr, "gaelic zygote: ZY_SPAWN for instance %u without a channel fd\n",
                 req->instance_no);
         rep.status = EBADF;
@@ -151,10 +153,11 @@ static void spawn(zygote_t *z, const zy_msg_t *req, int chan_fd)
         fprintf(stderr, "gaelic zygote: ZY_SPAWN instance_id not NUL-terminated\n");
         rep.status = EINVAL;
     } else {
-        rep.status = hand_off(z, req, chan_fd);
+        rep.status = hand_off(z, req, fds[0], fds[1]);
     }
-    if (chan_fd >= 0 && close(chan_fd) < 0)
-        perror("gaelic zygote: close channel");
+    for (int i = 0; i < ZY_MAX_FDS; i++)
+        if (fds[i] >= 0 && close(fds[i]) < 0)
+            perror("gaelic zygote: close a ZY_SPAWN fd");
     if (rep.status != 0) {
         send_or_die(z, &rep, -1);
         return;
@@ -263,8 +266,8 @@ static int serve(zygote_t *z)
         if (!pfd[0].revents)
             continue;
         zy_msg_t m;
-        int fd;
-        int n = zy_recv(z->args->sock, &m, &fd);
+        int fds[ZY_MAX_FDS];
+        int n = zy_recv(z->args->sock, &m, fds);
         if (n == 0)
             return 0;
         if (n < 0 && errno == EPROTO) {
@@ -278,11 +281,12 @@ static int serve(zygote_t *z)
         if (m.type != ZY_SPAWN) {
             fprintf(stderr, "gaelic zygote: unexpected message type %u from the master ignored\n",
                     m.type);
-            if (fd >= 0)
-                close(fd);
+            for (int i = 0; i < ZY_MAX_FDS; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
             continue;
         }
-        spawn(z, &m, fd);
+        spawn(z, &m, fds);
         z->spare_failed = 0;
     }
 }

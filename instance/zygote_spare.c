@@ -51,9 +51,9 @@ spare_main(int sock, const zygote_args_t *args, const sigset_t *child_mask, pid_
     instance_prepare(&args->sandbox, sock, zygote);
 
     zy_msg_t m;
-    int chan_fd, n, err;
+    int fds[ZY_MAX_FDS], n, err;
     PyThreadState *ts = PyEval_SaveThread(); /* the workers may run meanwhile */
-    n = zy_recv(sock, &m, &chan_fd);
+    n = zy_recv(sock, &m, fds);
     err = errno;
     PyEval_RestoreThread(ts);
     if (n == 0)
@@ -61,14 +61,17 @@ spare_main(int sock, const zygote_args_t *args, const sigset_t *child_mask, pid_
     errno = err;
     if (n < 0)
         child_fail("receiving the hand-off");
-    if (m.type != ZY_SPAWN || chan_fd < 0 || !memchr(m.instance_id, 0, sizeof m.instance_id)) {
+    if (m.type != ZY_SPAWN || fds[0] < 0 || !memchr(m.instance_id, 0, sizeof m.instance_id)) {
         fprintf(stderr, "gaelic instance %d: malformed hand-off from the zygote\n", (int)getpid());
         _exit(4);
     }
     /* The sandbox lets socket calls use only this descriptor number: the
      * channel takes the hand-off socket's place. */
-    if (dup2(chan_fd, sock) < 0 || close(chan_fd) < 0)
+    if (dup2(fds[0], sock) < 0 || close(fds[0]) < 0)
         child_fail("moving the channel into place");
+    /* Its own output pipe from here on (stdin stays /dev/null). */
+    if (fds[1] >= 0 && (dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0 || close(fds[1]) < 0))
+        child_fail("moving the output pipe into place");
     instance_serve(sock, m.instance_id);
 }
 
@@ -110,9 +113,10 @@ int spare_fork(spare_t *s, const zygote_args_t *args, const sigset_t *child_mask
     return 0;
 }
 
-int spare_hand_off(spare_t *s, const zy_msg_t *spawn, int chan_fd)
+int spare_hand_off(spare_t *s, const zy_msg_t *spawn, int chan_fd, int out_fd)
 {
-    return zy_send(s->sock, spawn, chan_fd);
+    int fds[ZY_MAX_FDS] = {chan_fd, out_fd};
+    return zy_send(s->sock, spawn, fds, out_fd >= 0 ? 2 : 1);
 }
 
 void spare_forget(spare_t *s)

@@ -6,8 +6,9 @@
  * it has been idle for a moment, off the master's critical path.
  *
  * The hand-off message is the master's ZY_SPAWN itself, with the channel fd
- * attached. A spare that loses its zygote exits (PR_SET_PDEATHSIG, and EOF
- * on the hand-off socket). */
+ * (and the instance's output pipe) attached: a spare writes to the zygote's
+ * stdout and stderr until then. A spare that loses its zygote exits
+ * (PR_SET_PDEATHSIG, and EOF on the hand-off socket). */
 #ifndef GAELIC_ZYGOTE_SPARE_H
 #define GAELIC_ZYGOTE_SPARE_H
 
@@ -32,10 +33,11 @@ typedef struct {
  * or -1 with errno set and no child left behind. */
 int spare_fork(spare_t *s, const zygote_args_t *args, const sigset_t *child_mask);
 
-/* Gives the spare its ZY_SPAWN and channel fd (the caller keeps and closes
- * its own copy of chan_fd). Returns 0, or -1 with errno set when the spare
- * cannot take it (it died): then call spare_discard. */
-int spare_hand_off(spare_t *s, const zy_msg_t *spawn, int chan_fd);
+/* Gives the spare its ZY_SPAWN, channel fd and output fd (-1: it keeps the
+ * zygote's stdout and stderr); the caller keeps and closes its own copies.
+ * Returns 0, or -1 with errno set when the spare cannot take it (it died):
+ * then call spare_discard. */
+int spare_hand_off(spare_t *s, const zy_msg_t *spawn, int chan_fd, int out_fd);
 
 /* Closes the zygote's ends of a spare that became an instance or that has
  * been reaped, leaving no spare. The pidfd is closed too: take it first if

@@ -77,6 +77,9 @@ struct instance {
     api_chan_t api;              /* API calls (API4) */
     inst_stats_t stats;          /* CPU and memory samples (API1, API2) */
     background_log_t background; /* its running background threads (BG3) */
+    /* Its stdout and stderr; NULL: it shares the zygote's. Released to
+     * the zygote's (pool_opts_t.output) when the instance is lost. */
+    child_output_t *output;
 };
 
 struct pool {
@@ -385,6 +388,16 @@ static int instance_max_tasks(const pool_t *pool)
     return pool->o.app_threads + pool->o.threads + RUNTIME_THREADS;
 }
 
+/* inst is gone or going: its output is shown until its pipe ends, by
+ * then with nobody else's. */
+static void release_output(instance_t *inst)
+{
+    if (inst->output) {
+        child_output_release(inst->output, inst->pool->o.output);
+        inst->output = NULL;
+    }
+}
+
 /* How log lines name an instance: "backend memdb instance 1", or
  * "instance 7 (<id>)" for the default version's. */
 static const char *label(const instance_t *inst, char *out, size_t n)
@@ -491,6 +504,10 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
                 cpu_cap_release(pool->o.cpu_cap, msg.pid);
             if (pool->o.thread_cap)
                 thread_cap_release(pool->o.thread_cap, msg.pid, 0);
+            /* Its last words (a traceback, a sanitizer's report) before
+             * the line that says it is gone. */
+            if (inst && inst->pid == msg.pid)
+                release_output(inst);
             char how[96];
             describe_exit(msg.status, how, sizeof how);
             int clean = WIFEXITED(msg.status) && WEXITSTATUS(msg.status) == 0;
@@ -681,6 +698,22 @@ static void sample_stats(instance_t *inst, uint64_t now)
         inst_stats_add(&inst->stats, now, cpu_ns, rss);
 }
 
+/* Instance no's own stdout and stderr; NULL when it is to share the
+ * zygote's: the server's own are the pool's choice (no output), or the
+ * pipe cannot be made (at the fd limit), which does not stop the instance. */
+static child_output_t *open_output(pool_t *pool, uint32_t no)
+{
+    if (!pool->o.output)
+        return NULL;
+    char who[32];
+    snprintf(who, sizeof who, "instance %u", no);
+    child_output_t *out = child_output_open(pool->loop, who);
+    if (!out)
+        log_warn("%s: no output pipe of its own (%s); it shares the zygote's", who,
+                 strerror(errno));
+    return out;
+}
+
 static instance_t *instance_spawn(pool_t *pool, int index)
 {
     if (pool->zy_w.fd < 0)
@@ -706,6 +739,7 @@ static instance_t *instance_spawn(pool_t *pool, int index)
         inst->slots[s].deadline.cb = slot_deadline;
     }
     inst->no = ++pool->next_no;
+    inst->output = open_output(pool, inst->no);
     inst->index = index;
     inst->capacity = pool->o.threads;
     inst->pidfd = -1;
@@ -720,21 +754,29 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     msg.type = ZY_SPAWN;
     msg.instance_no = inst->no;
     memcpy(msg.instance_id, inst->id, sizeof inst->id);
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    /* The channel, then the output pipe (zygote_proto.h). */
+    int fds[2] = {ch[1], inst->output ? child_output_fd(inst->output) : -1};
+    size_t n_fds = fds[1] >= 0 ? 2 : 1;
+    char cbuf[CMSG_SPACE(sizeof fds)];
     memset(cbuf, 0, sizeof cbuf);
     struct iovec iov = {.iov_base = &msg, .iov_len = sizeof msg};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf,
+                        .msg_controllen = CMSG_SPACE(n_fds * sizeof(int))};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &ch[1], sizeof(int));
+    c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
     ssize_t sent = sendmsg(pool->zy_w.fd, &mh, MSG_NOSIGNAL);
     close(ch[1]);
+    if (inst->output)
+        child_output_close_writer(inst->output);
     if (sent != (ssize_t)sizeof msg) {
         log_error("instance: cannot reach the zygote: %s", strerror(errno));
         close(ch[0]);
+        child_output_close(inst->output);
         free(inst->slots);
         free(inst);
         return NULL;
@@ -744,7 +786,10 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     inst->w.cb = instance_event;
     inst->writable = 1;
     if (loop_add(pool->loop, &inst->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        /* The zygote hands it on regardless: it will find its channel
+         * closed and exit, and end its pipe. */
         close(ch[0]);
+        release_output(inst);
         free(inst->slots);
         free(inst);
         return NULL;
@@ -802,6 +847,7 @@ static void instance_fail(instance_t *inst, const char *why)
         close(inst->pidfd);
         inst->pidfd = -1;
     }
+    release_output(inst);
     if (had_work || was_starting || inst->background.n || inst->bg_requests)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
     char number[16];

@@ -117,9 +117,10 @@ typedef struct {
      * plus the runtime's own; NULL: no kernel cap. */
     struct thread_cap *thread_cap;
     int app_threads;
-    /* Becomes the zygote's stdout and stderr (child_output.h); NULL: the
-     * server's own. */
-    const struct child_output *output;
+    /* Becomes the zygote's stdout and stderr (child_output.h), and keeps
+     * the instances' own outputs after they are lost; NULL: the server's
+     * own, for the instances too. */
+    struct child_output *output;
     /* Called when a new instance is ready, before it takes requests: must
      * send its start request with pool_submit_start and report the answer
      * with pool_start_result. NULL: instances take requests at once. */

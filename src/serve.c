@@ -787,8 +787,8 @@ int serve_main(int argc, char **argv)
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
         goto out;
     open_thread_cap(&srv->o, &thread_cap);
-    if (!(child_output = child_output_open(&srv->loop))) {
-        log_error("cannot make the instances' output pipe: %s", strerror(errno));
+    if (!(child_output = child_output_open(&srv->loop, NULL))) {
+        log_error("cannot make the zygotes' output pipe: %s", strerror(errno));
         goto out;
     }
     char backends_env[8192];

@@ -7,6 +7,10 @@
  * channel fd (see ipc.h), and answers ZY_SPAWNED with the child's pid and a
  * pidfd for it (so the master can signal it without pid-reuse races). When
  * an instance exits the zygote reaps it and sends ZY_EXITED.
+ *
+ * A ZY_SPAWN's second fd, when there is one, is the write end of the
+ * instance's own output pipe (child_output.h), which becomes its fds 1 and
+ * 2; without it the instance keeps the zygote's.
  */
 #ifndef GAELIC_ZYGOTE_PROTO_H
 #define GAELIC_ZYGOTE_PROTO_H
@@ -14,7 +18,7 @@
 #include <stdint.h>
 
 enum zy_type {
-    ZY_SPAWN = 1,   /* master -> zygote, carries the channel fd */
+    ZY_SPAWN = 1,   /* master -> zygote, carries the channel fd [and output fd] */
     ZY_SPAWNED = 2, /* zygote -> master, carries a pidfd when pid > 0 */
     ZY_EXITED = 3,  /* zygote -> master */
 };

@@ -357,7 +357,7 @@ def test_instance_output_reaches_the_console_through_the_master(serve, tmp_path)
     lines = srv.stderr_text().splitlines()
     for mark in ("py:M4RK", "raw:M4RK"):
         line = [x for x in lines if mark in x]
-        assert len(line) == 1 and line[0].endswith(" WARNING " + mark), line
+        assert len(line) == 1 and re.search(r" WARNING \[instance \d+\] %s$" % mark, line[0]), line
     with open(os.path.join(srv.logdir, "stderr"), "rb") as f:
         assert f.read(200) == head
     assert "OVERWRITTEN" not in srv.stderr_text()
@@ -408,10 +408,10 @@ def test_instance_output_line_of_the_piece_size_is_one_line(serve, tmp_path):
     assert srv.get_json("/try/write_stderr?text=next%5Cn") == {"done": "5"}
     srv.wait_stderr("WARNING next")
     lines = srv.stderr_text().splitlines()
-    at = [k for k, x in enumerate(lines) if x.endswith(" WARNING " + "L" * 4096)]
+    at = [k for k, x in enumerate(lines) if re.search(r" WARNING \[instance \d+\] L{4096}$", x)]
     assert len(at) == 2, [x[-40:] for x in lines[-8:]]
     for k in at:
-        assert not lines[k + 1].endswith(" WARNING "), [x[-40:] for x in lines[k:k + 3]]
+        assert not lines[k + 1].endswith("] "), [x[-40:] for x in lines[k:k + 3]]
 
 
 def test_instance_output_nul_bytes_do_not_hide_the_rest(serve, tmp_path):
@@ -420,5 +420,5 @@ def test_instance_output_nul_bytes_do_not_hide_the_rest(serve, tmp_path):
     assert srv.get_json("/try/write_stderr?text=nul%5Cx00after%5Cn") == {"done": "10"}
     srv.get_json("/try/write_stderr?text=next%5Cn")
     srv.wait_stderr("WARNING next")
-    nul = [x for x in srv.stderr_text().splitlines() if " WARNING nul" in x]
+    nul = [x for x in srv.stderr_text().splitlines() if "] nul" in x]
     assert len(nul) == 1 and nul[0].endswith("after"), nul

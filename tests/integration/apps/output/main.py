@@ -1,0 +1,78 @@
+"""Writes to the instance's stdout/stderr (tests/integration/test_instance_output.py).
+
+Times (`at`, `then_at`) are time.time() values the test chooses, so that
+two instances write in an order it knows.
+
+  /pid                    this instance's pid
+  /sleep?s=S              sleeps S seconds
+  /partial?tag=T&at=&then_at=
+                          writes "T-pid PID\\n", then at `at` "T-one " (no
+                          newline), at `then_at` "T-two\\n"; answers the pid
+  /flood?seconds=S        writes 100-byte lines to stderr for S seconds,
+                          about 4 MB a second (16 times what the console
+                          shows of one instance)
+  /marks?tag=T&at=&n=&gap=
+                          from `at` on, writes the line "T-mark K" n times,
+                          `gap` seconds apart
+  /exit?tag=T             writes "T" without a newline, then exits
+"""
+import json
+import os
+import time
+import urllib.parse
+
+
+def _sleep_until(t):
+    time.sleep(max(0.0, t - time.time()))
+
+
+def _partial(q):
+    tag = q["tag"]
+    os.write(2, ("%s-pid %d\n" % (tag, os.getpid())).encode())
+    _sleep_until(float(q["at"]))
+    os.write(2, ("%s-one " % tag).encode())
+    _sleep_until(float(q["then_at"]))
+    os.write(2, ("%s-two\n" % tag).encode())
+    return os.getpid()
+
+
+def _flood(q):
+    block = b"f" * 99 + b"\n"
+    block *= 640  # 64000 bytes a write
+    end = time.time() + float(q["seconds"])
+    written = 0
+    while time.time() < end:
+        written += os.write(2, block)
+        time.sleep(0.015)
+    return written
+
+
+def _marks(q):
+    tag = q["tag"]
+    _sleep_until(float(q["at"]))
+    for k in range(int(q["n"])):
+        os.write(2, ("%s-mark %d\n" % (tag, k)).encode())
+        time.sleep(float(q["gap"]))
+    return os.getpid()
+
+
+def _exit(q):
+    os.write(2, q["tag"].encode())
+    os._exit(3)
+
+
+ROUTES = {
+    "/pid": lambda q: os.getpid(),
+    "/sleep": lambda q: time.sleep(float(q["s"])),
+    "/partial": _partial,
+    "/flood": _flood,
+    "/marks": _marks,
+    "/exit": _exit,
+}
+
+
+def app(environ, start_response):
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    body = json.dumps({"pid": os.getpid(), "done": ROUTES[environ["PATH_INFO"]](q)}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
