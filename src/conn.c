@@ -257,18 +257,49 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
 
 /* Each answered request: one console line (client, request line, status,
  * body bytes, latency, instance) and its final log row. */
+/* The console's line per request: IP "METHOD URL HTTP/x.y" status bytes
+ * time [instance=ID], the URL cut at 2000 bytes. Put together by hand:
+ * printf cost the master a noticeable share of a small request. */
+static void console_request_line(const conn_t *c, int status, size_t body_len,
+                                 const char *instance_id, uint64_t ms)
+{
+    char line[2300]; /* the URL at most 2000, the rest under 200 */
+    size_t n = 0;
+#define PUT(p, len) (memcpy(line + n, (p), (len)), n += (len))
+    size_t ip_len = strnlen(c->peer_ip, sizeof c->peer_ip);
+    PUT(c->peer_ip, ip_len);
+    PUT(" \"", 2);
+    const char *method = http_method_name(c->req.method);
+    PUT(method, strlen(method));
+    line[n++] = ' ';
+    size_t url_len = c->req.url_len > 2000 ? 2000 : c->req.url_len;
+    PUT(http_request_url(&c->req), url_len);
+    PUT(" HTTP/", 6);
+    line[n++] = (char)('0' + c->req.http_major % 10);
+    line[n++] = '.';
+    line[n++] = (char)('0' + c->req.http_minor % 10);
+    PUT("\" ", 2);
+    n += buf_format_uint(line + n, (unsigned)status);
+    line[n++] = ' ';
+    n += buf_format_uint(line + n, body_len);
+    line[n++] = ' ';
+    n += buf_format_uint(line + n, ms);
+    PUT("ms", 2);
+    if (instance_id) {
+        PUT(" instance=", 10);
+        PUT(instance_id, strnlen(instance_id, 8));
+    }
+#undef PUT
+    log_text(LOG_INFO, line, n);
+}
+
 static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
                         int64_t mcycles)
 {
     server_t *srv = c->srv;
-    if (log_min_level <= LOG_INFO) {
-        uint64_t ms = srv->loop.now_ms - c->req_started_ms;
-        log_info("%s \"%s %.*s HTTP/%d.%d\" %d %zu %llums%s%.8s", c->peer_ip,
-                 http_method_name(c->req.method),
-                 (int)(c->req.url_len > 2000 ? 2000 : c->req.url_len), http_request_url(&c->req),
-                 c->req.http_major, c->req.http_minor, status, body_len, (unsigned long long)ms,
-                 instance_id ? " instance=" : "", instance_id ? instance_id : "");
-    }
+    if (log_min_level <= LOG_INFO)
+        console_request_line(c, status, body_len, instance_id,
+                             srv->loop.now_ms - c->req_started_ms);
     c->log_flushed = 0;
     write_log_row(c, status, body_len, instance_id, mcycles, log_store_now_us());
 }

@@ -53,8 +53,9 @@ static ssize_t console_write(const char *p, size_t n)
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
-/* Formats one console line (time, level, text, newline); returns its length. */
-static size_t format_line(char *line, size_t size, int level, const char *fmt, va_list ap)
+/* Writes a console line's time and level into line (a whole line's
+ * buffer, many KB, so it always fits); returns its length. */
+static size_t format_prefix(char *line, int level)
 {
     /* The date and time change once a second and a line is written per
      * request: each thread keeps its last second's text. */
@@ -72,7 +73,6 @@ static size_t format_line(char *line, size_t size, int level, const char *fmt, v
     int ms = (int)(tv.tv_usec / 1000);
     const char *name = level_names[level];
     size_t name_len = strlen(name);
-    /* size is a whole line's buffer (many KB): the prefix always fits. */
     memcpy(line, cached, cached_len);
     size_t n = cached_len;
     line[n++] = '.';
@@ -83,6 +83,13 @@ static size_t format_line(char *line, size_t size, int level, const char *fmt, v
     memcpy(line + n, name, name_len);
     n += name_len;
     line[n++] = ' ';
+    return n;
+}
+
+/* Formats one console line (time, level, text, newline); returns its length. */
+static size_t format_line(char *line, size_t size, int level, const char *fmt, va_list ap)
+{
+    size_t n = format_prefix(line, level);
     int m = vsnprintf(line + n, size - n - 1, fmt, ap);
     if (m < 0)
         m = 0;
@@ -123,6 +130,20 @@ void log_msg(int level, const char *fmt, ...)
     va_start(ap, fmt);
     emit(level, 1, fmt, ap);
     va_end(ap);
+}
+
+void log_text(int level, const char *text, size_t len)
+{
+    if (level < log_min_level)
+        return;
+    char line[16384];
+    size_t n = format_prefix(line, level);
+    if (len > sizeof line - n - 1)
+        len = sizeof line - n - 1;
+    memcpy(line + n, text, len);
+    n += len;
+    line[n++] = '\n';
+    log_write(line, n, level >= LOG_WARNING);
 }
 
 void log_msg_unbuffered(int level, const char *fmt, ...)

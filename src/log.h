@@ -22,6 +22,9 @@ size_t log_pending(void);
 void log_write(const char *line, size_t n, int urgent);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_msg for a line the caller has put together (no format): the
+ * per-request line, where printf's cost shows. */
+void log_text(int level, const char *text, size_t len);
 
 /* For threads other than the event loop's: written at once, bypassing the
  * loop's buffer (which only the loop thread may touch). */
