@@ -37,7 +37,7 @@ struct child_output {
     child_output_t *keeper;      /* set by child_output_release */
     child_output_t *kept;        /* those released to this one */
     child_output_t *prev, *next; /* in keeper->kept */
-    char who[32];                /* "" for none */
+    char who[128];               /* "" for none; a backend name has up to 100 */
     size_t prefix;               /* console bytes "[who] " adds to a line */
     size_t len;
     char line[LINE_MAX_BYTES];

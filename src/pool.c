@@ -398,15 +398,27 @@ static void release_output(instance_t *inst)
     }
 }
 
-/* How log lines name an instance: "backend memdb instance 1", or
- * "instance 7 (<id>)" for the default version's. */
-static const char *label(const instance_t *inst, char *out, size_t n)
+/* How console lines from an instance (app log lines, its stdout and
+ * stderr) name it: "[backend memdb instance 1]" for a backend's,
+ * "[instance 7]" for the default version's, so that the two never read
+ * alike. */
+static const char *console_tag(const instance_t *inst, char *out, size_t n)
 {
     if (inst->index >= 0)
         snprintf(out, n, "%s instance %d", inst->pool->o.name ? inst->pool->o.name : "backend",
                  inst->index);
     else
-        snprintf(out, n, "instance %u (%s)", inst->no, inst->id);
+        snprintf(out, n, "instance %u", inst->no);
+    return out;
+}
+
+/* How log lines name an instance: as console_tag, with the default
+ * version's instance id: "instance 7 (<id>)". */
+static const char *label(const instance_t *inst, char *out, size_t n)
+{
+    if (inst->index >= 0)
+        return console_tag(inst, out, n);
+    snprintf(out, n, "instance %u (%s)", inst->no, inst->id);
     return out;
 }
 
@@ -698,16 +710,16 @@ static void sample_stats(instance_t *inst, uint64_t now)
         inst_stats_add(&inst->stats, now, cpu_ns, rss);
 }
 
-/* Instance no's own stdout and stderr; NULL when it is to share the
+/* The instance's own stdout and stderr; NULL when it is to share the
  * zygote's: the server's own are the pool's choice (no output), or the
  * pipe cannot be made (at the fd limit), which does not stop the instance. */
-static child_output_t *open_output(pool_t *pool, uint32_t no)
+static child_output_t *open_output(const instance_t *inst)
 {
-    if (!pool->o.output)
+    if (!inst->pool->o.output)
         return NULL;
-    char who[32];
-    snprintf(who, sizeof who, "instance %u", no);
-    child_output_t *out = child_output_open(pool->loop, who);
+    char who[128];
+    console_tag(inst, who, sizeof who);
+    child_output_t *out = child_output_open(inst->pool->loop, who);
     if (!out)
         log_warn("%s: no output pipe of its own (%s); it shares the zygote's", who,
                  strerror(errno));
@@ -739,8 +751,8 @@ static instance_t *instance_spawn(pool_t *pool, int index)
         inst->slots[s].deadline.cb = slot_deadline;
     }
     inst->no = ++pool->next_no;
-    inst->output = open_output(pool, inst->no);
     inst->index = index;
+    inst->output = open_output(inst);
     inst->capacity = pool->o.threads;
     inst->pidfd = -1;
     inst->state = I_STARTING;
@@ -1238,8 +1250,10 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
         log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
                            (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
-    if (!log_id || (int)level >= pool->o.console_app_level)
-        log_msg(lv, "[instance %u] %.*s", inst->no, (int)n, msg);
+    if (!log_id || (int)level >= pool->o.console_app_level) {
+        char tag[128];
+        log_msg(lv, "[%s] %.*s", console_tag(inst, tag, sizeof tag), (int)n, msg);
+    }
     return 0;
 }
 

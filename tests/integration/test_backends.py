@@ -298,6 +298,10 @@ def test_shutdown_without_a_request_runs_the_hook_as_ah_stop(srv):
     t0 = time.monotonic()
     assert backends(srv, "stop", "worker").returncode == 0
     assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
+    # The console names the backend's instance, not a bare number that the
+    # default version's instances use too.
+    assert re.search(r"WARNING \[backend worker instance 0\] .*" + re.escape(hook_line("/_ah/stop")),
+                     srv.stderr_text()), srv.stderr_text()[-2000:]
     # Nothing else to wait for: the instance exits at once, not at the
     # end of the 30-second grace.
     assert wait_pids_gone([pid], 10) == []
