@@ -92,6 +92,10 @@ struct pool {
     /* Instances the zygote forked and has not reported gone (ZY_EXITED):
      * their cgroups go with that report, so the pool is busy until then. */
     int zy_unreported;
+    /* Their pids: a zygote that dies takes its instances with it
+     * (PR_SET_PDEATHSIG) and can no longer report them. */
+    pid_t *zy_forked;
+    size_t n_zy_forked, cap_zy_forked;
     instance_t *instances;
     instance_t *graveyard;
     instance_t *dirty; /* written at the end of the event batch */
@@ -347,6 +351,44 @@ static int zygote_spawn(pool_t *pool)
     return 0;
 }
 
+/* pid's cpu and pids cgroups go: it has exited, or is being killed. */
+static void release_caps(pool_t *pool, pid_t pid)
+{
+    if (pool->o.cpu_cap)
+        cpu_cap_release(pool->o.cpu_cap, pid);
+    if (pool->o.thread_cap)
+        thread_cap_release(pool->o.thread_cap, pid, 0);
+}
+
+/* The zygote forked pid (ZY_SPAWNED); without memory to note it, only its
+ * cgroups stay behind should the zygote die before reporting its exit. */
+static void note_forked(pool_t *pool, pid_t pid)
+{
+    pool->zy_unreported++;
+    if (pool->n_zy_forked == pool->cap_zy_forked) {
+        size_t cap = pool->cap_zy_forked ? 2 * pool->cap_zy_forked : 16;
+        pid_t *grown = realloc(pool->zy_forked, cap * sizeof *grown);
+        if (!grown)
+            return;
+        pool->zy_forked = grown;
+        pool->cap_zy_forked = cap;
+    }
+    pool->zy_forked[pool->n_zy_forked++] = pid;
+}
+
+/* The zygote reported pid's exit (ZY_EXITED). */
+static void note_exited(pool_t *pool, pid_t pid)
+{
+    if (pool->zy_unreported > 0)
+        pool->zy_unreported--;
+    for (size_t i = 0; i < pool->n_zy_forked; i++)
+        if (pool->zy_forked[i] == pid) {
+            pool->zy_forked[i] = pool->zy_forked[--pool->n_zy_forked];
+            break;
+        }
+    release_caps(pool, pid);
+}
+
 static void zygote_lost(pool_t *pool)
 {
     loop_del(pool->loop, &pool->zy_w);
@@ -364,7 +406,13 @@ static void zygote_lost(pool_t *pool)
     if (pool->o.thread_cap && pool->zy_pid > 0)
         thread_cap_release(pool->o.thread_cap, pool->zy_pid, 1);
     pool->zy_pid = 0;
-    pool->zy_unreported = 0; /* no report can come any more */
+    /* No report can come any more; its instances die with it, and the
+     * cgroups the kernel still counts them in go at a later removal
+     * (cgroup_tree_remove). */
+    pool->zy_unreported = 0;
+    for (size_t i = 0; i < pool->n_zy_forked; i++)
+        release_caps(pool, pool->zy_forked[i]);
+    pool->n_zy_forked = 0;
     /* Instances not yet reported as spawned can never be. */
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
@@ -478,7 +526,7 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
         instance_t *inst = instance_by_no(pool, msg.instance_no);
         if (msg.type == ZY_SPAWNED) {
             if (msg.pid > 0 && msg.status == 0)
-                pool->zy_unreported++;
+                note_forked(pool, msg.pid);
             if (!inst || inst->state == I_DEAD) {
                 if (fd >= 0) {
                     syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
@@ -510,12 +558,7 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
         } else if (msg.type == ZY_EXITED) {
             if (fd >= 0)
                 close(fd);
-            if (pool->zy_unreported > 0)
-                pool->zy_unreported--;
-            if (pool->o.cpu_cap)
-                cpu_cap_release(pool->o.cpu_cap, msg.pid);
-            if (pool->o.thread_cap)
-                thread_cap_release(pool->o.thread_cap, msg.pid, 0);
+            note_exited(pool, msg.pid);
             /* Its last words (a traceback, a sanitizer's report) before
              * the line that says it is gone. */
             if (inst && inst->pid == msg.pid)
@@ -1804,5 +1847,6 @@ void pool_free(pool_t *pool)
     pool_kill_all(pool);
     pool->dirty = NULL;
     pool_reap(pool);
+    free(pool->zy_forked);
     free(pool);
 }

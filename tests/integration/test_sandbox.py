@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -321,6 +322,34 @@ def test_thread_cap_is_off_with_the_sandbox(serve, tmp_path):
     assert "thread cap" not in srv.stderr_text()
     r = ast.literal_eval(srv.get_json("/try/many_threads?n=100")["done"])
     assert r == {"started": 100, "error": None}, r
+
+
+def test_cgroups_of_a_killed_zygote_s_instances_are_removed(serve, tmp_path):
+    """A zygote that dies takes its instances with it and never reports
+    their exits: their cgroups still go, not only when the server stops."""
+    srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--threads", "1")
+    _, _, _, where = _thread_cap(srv)
+    old = int(srv.get_json("/try/pid")["done"])
+    with open("/proc/%d/stat" % old) as f:
+        zygote = int(f.read().rsplit(")", 1)[1].split()[1])
+    assert os.path.isdir(os.path.join(where, "pid-%d" % old))
+    os.kill(zygote, signal.SIGKILL)
+    assert wait_pids_gone([zygote, old], 10) == []
+    # A new zygote's instance serves; its exit retries what the kernel
+    # still counted when the old zygote was found gone.
+    deadline = time.monotonic() + 15
+    while True:
+        r = srv.get("/try/pid")
+        if r.status_code == 200:
+            break
+        assert time.monotonic() < deadline, srv.stderr_text()[-2000:]
+        time.sleep(0.1)
+    assert srv.get("/try/exit").status_code == 500
+    deadline = time.monotonic() + 10
+    while os.path.exists(os.path.join(where, "pid-%d" % old)):
+        assert time.monotonic() < deadline, os.listdir(where)
+        time.sleep(0.1)
+    assert srv.alive()
 
 
 def test_cgroups_of_a_killed_server_are_removed_by_the_next(serve, tmp_path):
