@@ -174,11 +174,9 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     buf_t decoded = BUF_INIT;
     if (cgi_percent_decode(&decoded, path, path_len) < 0)
         return -1;
-    char proto[] = "HTTP/1.1", name[256], port[BUF_UINT_SIZE], rport[BUF_UINT_SIZE],
-         clen[BUF_UINT_SIZE];
-    /* llhttp accepts single-digit versions only (0.9, 1.0, 1.1, 2.0) */
-    proto[5] = (char)('0' + req->http_major % 10);
-    proto[7] = (char)('0' + req->http_minor % 10);
+    char proto[HTTP_VERSION_TEXT_SIZE], name[256], port[BUF_UINT_SIZE], rport[BUF_UINT_SIZE],
+        clen[BUF_UINT_SIZE];
+    http_version_text(req, proto);
     server_name_port(app, req, name, sizeof name, port, sizeof port);
     buf_format_uint(rport, (unsigned)remote_port);
     size_t ctlen = 0;

@@ -230,8 +230,8 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
     server_t *srv = c->srv;
     if (!srv->logs)
         return;
-    char version[16];
-    snprintf(version, sizeof version, "HTTP/%d.%d", c->req.http_major, c->req.http_minor);
+    char version[HTTP_VERSION_TEXT_SIZE];
+    http_version_text(&c->req, version);
     login_user_t user;
     login_from_request(&c->req, &user);
     log_request_t r = {
@@ -255,8 +255,6 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
     log_store_request(srv->logs, &r);
 }
 
-/* Each answered request: one console line (client, request line, status,
- * body bytes, latency, instance) and its final log row. */
 /* The console's line per request: IP "METHOD URL HTTP/x.y" status bytes
  * time [instance=ID], the URL cut at 2000 bytes. Put together by hand:
  * printf cost the master a noticeable share of a small request. */
@@ -274,10 +272,9 @@ static void console_request_line(const conn_t *c, int status, size_t body_len,
     line[n++] = ' ';
     size_t url_len = c->req.url_len > 2000 ? 2000 : c->req.url_len;
     PUT(http_request_url(&c->req), url_len);
-    PUT(" HTTP/", 6);
-    line[n++] = (char)('0' + c->req.http_major % 10);
-    line[n++] = '.';
-    line[n++] = (char)('0' + c->req.http_minor % 10);
+    line[n++] = ' ';
+    http_version_text(&c->req, line + n);
+    n += HTTP_VERSION_TEXT_SIZE - 1;
     PUT("\" ", 2);
     n += buf_format_uint(line + n, (unsigned)status);
     line[n++] = ' ';
@@ -293,6 +290,8 @@ static void console_request_line(const conn_t *c, int status, size_t body_len,
     log_text(LOG_INFO, line, n);
 }
 
+/* Each answered request: one console line (client, request line, status,
+ * body bytes, latency, instance) and its final log row. */
 static void log_request(conn_t *c, int status, size_t body_len, const char *instance_id,
                         int64_t mcycles)
 {

@@ -7,6 +7,7 @@
 #include <llhttp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -43,6 +44,16 @@ typedef struct {
 } http_request_t;
 
 typedef enum { HTTP_MORE = 0, HTTP_DONE, HTTP_ERROR } http_parse_t;
+
+/* "HTTP/1.1": the request's version as its request line had it (llhttp
+ * takes one digit each), for the environ and the logs of every request. */
+#define HTTP_VERSION_TEXT_SIZE 9
+static inline void http_version_text(const http_request_t *r, char out[HTTP_VERSION_TEXT_SIZE])
+{
+    memcpy(out, "HTTP/1.1", HTTP_VERSION_TEXT_SIZE);
+    out[5] = (char)('0' + r->http_major % 10);
+    out[7] = (char)('0' + r->http_minor % 10);
+}
 
 void http_request_init(http_request_t *r, const http_limits_t *limits);
 /* Forgets the current request, keeping buffers for the next one. */
