@@ -31,11 +31,11 @@ LDLIBS    := $(MASTER_LIBS) $(PY_LDFLAGS)
 SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)
 OBJ       := $(SRC:%.c=$(BUILD)/%.o)
 # The master does not load libpython (a millisecond of every launch); it
-# shares the sandbox's kernel probes and mode with the instances, which
-# share its message framing.
+# shares the sandbox's kernel probes and mode and the zygote's messages
+# with the instances, which share its message framing.
 MASTER_OBJ := $(filter $(BUILD)/src/%,$(OBJ)) \
 	$(addprefix $(BUILD)/instance/,sandbox_landlock.o sandbox_mount.o sandbox_rlimits.o \
-	sandbox_seccomp.o)
+	sandbox_seccomp.o zygote_msg.o)
 INSTANCE_OBJ := $(filter $(BUILD)/instance/%,$(OBJ)) \
 	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "sandbox_mode.h"
 #include "thread_cap.h"
+#include "zygote_msg.h"
 #include "zygote_proto.h"
 
 /* I_WARMING: ready, but running its start request (backends) and taking
@@ -810,25 +811,12 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     msg.instance_no = inst->no;
     memcpy(msg.instance_id, inst->id, sizeof inst->id);
     /* The channel, then the output pipe (zygote_proto.h). */
-    int fds[2] = {ch[1], inst->output ? child_output_fd(inst->output) : -1};
-    size_t n_fds = fds[1] >= 0 ? 2 : 1;
-    char cbuf[CMSG_SPACE(sizeof fds)];
-    memset(cbuf, 0, sizeof cbuf);
-    struct iovec iov = {.iov_base = &msg, .iov_len = sizeof msg};
-    struct msghdr mh = {.msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = cbuf,
-                        .msg_controllen = CMSG_SPACE(n_fds * sizeof(int))};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
-    ssize_t sent = sendmsg(pool->zy_w.fd, &mh, MSG_NOSIGNAL);
+    int fds[ZY_MAX_FDS] = {ch[1], inst->output ? child_output_fd(inst->output) : -1};
+    int sent = zy_send(pool->zy_w.fd, &msg, fds, fds[1] >= 0 ? 2 : 1);
     close(ch[1]);
     if (inst->output)
         child_output_close_writer(inst->output);
-    if (sent != (ssize_t)sizeof msg) {
+    if (sent < 0) {
         log_error("instance: cannot reach the zygote: %s", strerror(errno));
         close(ch[0]);
         child_output_close(inst->output);

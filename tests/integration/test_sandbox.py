@@ -435,7 +435,7 @@ def test_instance_output_line_of_the_piece_size_is_one_line(serve, tmp_path):
         if not end:
             srv.get_json("/try/write_stderr?text=%5Cn")
     assert srv.get_json("/try/write_stderr?text=next%5Cn") == {"done": "5"}
-    srv.wait_stderr("WARNING next")
+    srv.wait_stderr("] next")
     lines = srv.stderr_text().splitlines()
     at = [k for k, x in enumerate(lines) if re.search(r" WARNING \[instance \d+\] L{4096}$", x)]
     assert len(at) == 2, [x[-40:] for x in lines[-8:]]
@@ -448,6 +448,6 @@ def test_instance_output_nul_bytes_do_not_hide_the_rest(serve, tmp_path):
     srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--sandbox_test_disarm_audit")
     assert srv.get_json("/try/write_stderr?text=nul%5Cx00after%5Cn") == {"done": "10"}
     srv.get_json("/try/write_stderr?text=next%5Cn")
-    srv.wait_stderr("WARNING next")
+    srv.wait_stderr("] next")
     nul = [x for x in srv.stderr_text().splitlines() if "] nul" in x]
     assert len(nul) == 1 and nul[0].endswith("after"), nul
