@@ -90,10 +90,9 @@ struct pool {
     pid_t zy_pid;
     uint64_t zy_started_ms;
     int zy_failures;
-    /* Instances the zygote forked and has not reported gone (ZY_EXITED):
-     * their cgroups go with that report, so the pool is busy until then. */
-    int zy_unreported;
-    /* Their pids: a zygote that dies takes its instances with it
+    /* Pids of the instances the zygote forked and has not reported gone
+     * (ZY_EXITED): their cgroups go with that report, so the pool is busy
+     * until then; a zygote that dies takes its instances with it
      * (PR_SET_PDEATHSIG) and can no longer report them. */
     pid_t *zy_forked;
     size_t n_zy_forked, cap_zy_forked;
@@ -361,11 +360,11 @@ static void release_caps(pool_t *pool, pid_t pid)
         thread_cap_release(pool->o.thread_cap, pid, 0);
 }
 
-/* The zygote forked pid (ZY_SPAWNED); without memory to note it, only its
- * cgroups stay behind should the zygote die before reporting its exit. */
+/* The zygote forked pid (ZY_SPAWNED); without memory to note it, its
+ * cgroups may stay until the server stops (should the pool be freed or the
+ * zygote die before the report of its exit). */
 static void note_forked(pool_t *pool, pid_t pid)
 {
-    pool->zy_unreported++;
     if (pool->n_zy_forked == pool->cap_zy_forked) {
         size_t cap = pool->cap_zy_forked ? 2 * pool->cap_zy_forked : 16;
         pid_t *grown = realloc(pool->zy_forked, cap * sizeof *grown);
@@ -380,8 +379,6 @@ static void note_forked(pool_t *pool, pid_t pid)
 /* The zygote reported pid's exit (ZY_EXITED). */
 static void note_exited(pool_t *pool, pid_t pid)
 {
-    if (pool->zy_unreported > 0)
-        pool->zy_unreported--;
     for (size_t i = 0; i < pool->n_zy_forked; i++)
         if (pool->zy_forked[i] == pid) {
             pool->zy_forked[i] = pool->zy_forked[--pool->n_zy_forked];
@@ -410,7 +407,6 @@ static void zygote_lost(pool_t *pool)
     /* No report can come any more; its instances die with it, and the
      * cgroups the kernel still counts them in go at a later removal
      * (cgroup_tree_remove). */
-    pool->zy_unreported = 0;
     for (size_t i = 0; i < pool->n_zy_forked; i++)
         release_caps(pool, pool->zy_forked[i]);
     pool->n_zy_forked = 0;
@@ -1769,7 +1765,7 @@ void pool_shutdown(pool_t *pool)
 
 int pool_busy(const pool_t *pool)
 {
-    return pool->n_alive > 0 || pool->n_queued > 0 || pool->zy_unreported > 0;
+    return pool->n_alive > 0 || pool->n_queued > 0 || pool->n_zy_forked > 0;
 }
 
 void pool_kill_all(pool_t *pool)
