@@ -309,6 +309,32 @@ static PyObject *send_log(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* retire(reason): this instance must take no more requests (ipc.h,
+ * IPC_RETIRE); the reason is cut to what the master accepts. */
+static PyObject *retire(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_ssize_t len;
+    const char *why = PyUnicode_AsUTF8AndSize(arg, &len);
+    if (!why)
+        return NULL;
+    if (!channel_writer_ready())
+        Py_RETURN_NONE; /* a spare runs no app code */
+    if ((size_t)len > IPC_RETIRE_REASON_MAX)
+        len = IPC_RETIRE_REASON_MAX;
+    buf_t b = BUF_INIT;
+    long start = ipc_begin_frame(&b, IPC_RETIRE, 0);
+    if (start < 0 || ipc_put_u32(&b, (uint32_t)len) < 0) {
+        buf_free(&b);
+        return PyErr_NoMemory();
+    }
+    int rc = channel_send_frame(&b, start, why, (size_t)len, &gaelic_gil_hooks);
+    buf_free(&b);
+    if (rc < 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 /* quota.get_request_cpu_usage (API5): the CPU time the calling worker
  * thread has spent on its request so far, as the request log counts it;
  * outside a request, the calling thread's own CPU time. */
@@ -468,6 +494,8 @@ static PyMethodDef methods[] = {
     {"set_deadline_error", set_deadline_error, METH_O,
      "Set the exception class a request's deadline raises."},
     {"send_log", send_log, METH_VARARGS, "send_log(id, level, message): an app log line."},
+    {"retire", retire, METH_O,
+     "retire(reason): the master shuts this instance down; it takes no more requests."},
     {"request_cpu_ns", request_cpu_ns, METH_NOARGS,
      "CPU nanoseconds the calling thread has spent on its request so far."},
     {"set_thread_name", set_thread_name, METH_O,

@@ -68,6 +68,12 @@
  *                 for the request like its channel calls' cpu_us:
  *                   u32   cpu_us
  *                 An id the instance no longer runs is ignored.
+ *   IPC_RETIRE    instance -> master, id 0: the instance broke a rule of
+ *                 the runtime it cannot undo (a request's thread outlived
+ *                 the request, RT11), so it must not take more requests:
+ *                 the master logs why and shuts it down as with
+ *                 IPC_SHUTDOWN; what it runs may still be answered.
+ *                   bytes reason     at most IPC_RETIRE_REASON_MAX bytes
  * Request ids the master gives never have IPC_BACKGROUND_ID_BIT set.
  *
  * Header flags are 0 unless a frame type above says otherwise.
@@ -92,7 +98,10 @@ enum ipc_type {
     IPC_BACKGROUND_START = 9,
     IPC_BACKGROUND_END = 10,
     IPC_API_CPU = 11,
+    IPC_RETIRE = 12,
 };
+
+#define IPC_RETIRE_REASON_MAX 1024u
 
 /* Header flags of IPC_RESPONSE. */
 #define IPC_FLAG_DEADLINE 0x1u

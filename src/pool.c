@@ -1300,6 +1300,32 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
     return background_log_end(&inst->background, h->id, (int)failed, &ctx);
 }
 
+/* IPC_RETIRE: the instance can no longer keep a rule of the runtime (a
+ * request's thread outlived it, RT11) and is shut down; the pool replaces
+ * it as it does any stopped instance. */
+static int handle_retire(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
+{
+    ipc_reader_t r;
+    ipc_reader_init(&r, payload, h->len);
+    const char *why;
+    uint32_t n;
+    if (h->id != 0 || ipc_get_bytes(&r, &why, &n) < 0 || r.left != 0 ||
+        n > IPC_RETIRE_REASON_MAX)
+        return -1;
+    if (inst->state == I_STOPPING)
+        return 0;
+    /* The app could send this itself: its text must not make console lines. */
+    char text[IPC_RETIRE_REASON_MAX + 1];
+    for (uint32_t i = 0; i < n; i++)
+        text[i] = (unsigned char)why[i] < 0x20 || why[i] == 0x7f ? '?' : why[i];
+    text[n] = '\0';
+    char name[160];
+    log_warn("%s %s; shutting it down", label(inst, name, sizeof name), text);
+    instance_stop(inst);
+    mark_dirty(inst);
+    return 0;
+}
+
 /* The instance said READY and runs under its caps: it may take requests
  * (a backend's start request first). */
 static void instance_ready(instance_t *inst)
@@ -1356,6 +1382,9 @@ static int handle_frames(instance_t *inst)
         case IPC_BACKGROUND_START:
         case IPC_BACKGROUND_END:
             rc = handle_background(inst, &h, payload);
+            break;
+        case IPC_RETIRE:
+            rc = handle_retire(inst, &h, payload);
             break;
         default:
             rc = -1;

@@ -12,7 +12,8 @@ import time
 import pytest
 import requests
 
-from harness import HTTP_TIMEOUT, app_path, copy_app, pid_alive, run_gaelic, write_app
+from harness import (HTTP_TIMEOUT, app_path, copy_app, pid_alive, run_gaelic, wait_pids_gone,
+                     write_app)
 
 DEADLINE = 1.0
 GRACE = 1.0
@@ -174,11 +175,47 @@ def test_thread_the_request_waits_for_is_stopped(srv, kind):
     assert stopped(srv) == before + [kind]
 
 
-def test_thread_blocked_in_c_is_left_behind(srv):
+def test_thread_blocked_in_c_retires_its_instance(srv):
     """A thread waiting on a lock cannot take the exception: the request is
-    answered without it, and the instance keeps serving."""
-    assert_soft_timeout(srv, "/thread?in=lock")
+    answered without it, requests beside it on the instance are answered,
+    and since the thread would outlive its request (RT11), the instance is
+    shut down and a new one serves what comes next."""
+    before = ok(srv)
+    mark = len(srv.stderr_text())
+    stuck = []
+    t = threading.Thread(target=lambda: stuck.append(timed_get(srv, "/thread?in=lock")))
+    t.start()
+    beside = []
+    while t.is_alive() and len(beside) < 200:
+        beside.append(srv.get("/work?ms=20"))
+    t.join(HTTP_TIMEOUT + 10)
+    assert stuck, "the request never finished"
+    r, took = stuck[0]
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    assert beside and all(b.status_code == 200 for b in beside), [b.status_code for b in beside]
     assert "left behind" in srv.wait_logs("left behind"), srv.stderr_text()[-2000:]
+    line = srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
+    assert line, srv.stderr_text()[-3000:]
+    # Not killed at the end of the grace: it stopped once its requests ended.
+    assert "the instance is killed" not in srv.stderr_text()[mark:]
+    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    after = ok(srv)
+    assert after["instance_id"] != before["instance_id"]
+    assert srv.alive()
+
+
+def test_retire_from_app_code_only_costs_its_instance(srv):
+    """The runtime's retire call is within the app's reach: its text cannot
+    forge console lines, and it only shuts the app's own instance down."""
+    before = ok(srv)
+    r = srv.get("/retire?why=" + requests.utils.quote("now\n2026-01-01 WARNING forged\x1b[2J"))
+    assert r.status_code == 200 and r.json()["instance_id"] == before["instance_id"]
+    assert srv.wait_stderr("now?2026-01-01 WARNING forged?[2J; shutting it down"), \
+        srv.stderr_text()[-2000:]
+    assert "\n2026-01-01 WARNING forged" not in srv.stderr_text()
+    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    assert ok(srv)["instance_id"] != before["instance_id"]
 
 
 def test_thread_stopped_when_the_handler_caught_it(srv):

@@ -13,10 +13,12 @@ threads of the `thread` module too, and such a thread would otherwise
 outlive its request, with the process environment as its os.environ.
 
 At the request's deadline (RT7) the wait for its threads ends: the
-request's still-running threads get DeadlineExceededError too, and those
-that have not ended shortly after are left behind, so that one stuck
-thread costs its request, not the whole instance (as the master's kill at
-the end of the grace would).
+request's still-running threads get DeadlineExceededError too. One that
+has not ended shortly after (blocked in C, where the exception cannot
+land) would outlive its request, so the instance retires: the master
+shuts it down once its running requests are answered and starts another
+for what comes next. The request and those beside it are still answered;
+only the master's kill at the end of the grace costs them.
 """
 import _thread
 import sys
@@ -192,24 +194,25 @@ def join_all(request):
                         # The deadline came before the wait (the handler
                         # caught it or it propagates): it will not land.
                         if _gaelic.deadline_passed():
-                            _stop(threads + [t], current)
+                            _stop(request, threads + [t], current)
                             threads.clear()
                             return
                     t.join()  # the rest of its exit: no Python code of the app
         except DeadlineExceededError:
-            _stop(threads + [t], current)
+            _stop(request, threads + [t], current)
             threads.clear()
             raise
     finally:
         _gaelic.block_end()
 
 
-def _stop(threads, current):
+def _stop(request, threads, current):
     """Raises DeadlineExceededError in the request's threads still running
     (which ends those in Python code or in time.sleep), waits _STOP_WAIT
-    for them, and leaves behind those still running: one stuck in C that
-    holds the GIL gets the instance killed anyway, one blocked in C without
-    it (a lock, a read) would otherwise hold the request past its grace."""
+    for them, and leaves behind those still running, retiring the instance:
+    one stuck in C that holds the GIL gets the instance killed anyway, one
+    blocked in C without it (a lock, a read) would otherwise hold the
+    request past its grace."""
     alive = [t for t in threads
              if t is not None and t is not current and t._gaelic_running.locked()]
     for t in alive:
@@ -217,10 +220,13 @@ def _stop(threads, current):
     end = time.monotonic() + _STOP_WAIT
     for t in alive:
         wait_released(t._gaelic_running, max(0.0, end - time.monotonic()))
-    for t in alive:
-        if t._gaelic_running.locked():
-            app_logs.write(app_logs.ERROR, "thread %r still runs after the request's deadline: "
-                           "left behind" % (t,))
+    left = [t for t in alive if t._gaelic_running.locked()]
+    for t in left:
+        app_logs.write(app_logs.ERROR, "thread %r still runs after the request's deadline: "
+                       "left behind; the instance is shut down" % (t,))
+    if left:
+        _gaelic.retire("has %d thread(s) of request %d still running after its deadline, "
+                       "which threads may not outlive (RT11)" % (len(left), request.id))
 
 
 def install():

@@ -21,6 +21,8 @@
                     DeadlineExceededError and answers 200
 /stopped            the kinds of /thread threads that DeadlineExceededError
                     ended so far on this instance (JSON list)
+/retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
+                    app can, then /ok
 """
 import json
 import os
@@ -135,6 +137,9 @@ def app(environ, start_response):
                 time.sleep(100)
             except DeadlineExceededError:
                 return _answer(start_response, b"caught in time")
+    elif path == "/retire":
+        import _gaelic
+        _gaelic.retire(q.get("why", ""))
     elif path == "/stopped":
         return _answer(start_response, json.dumps(_stopped).encode(), ctype="application/json")
     return _ok(start_response)
