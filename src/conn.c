@@ -427,12 +427,12 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
     return 0;
 }
 
-/* The second pass: the headers the server does not set itself. A gzipped
- * body is another representation (RFC 9110 8.8.3): a strong ETag becomes
- * weak, as nginx makes it, so that a range (If-Range) or a cache never
+/* The second pass: the headers the server does not set itself. weak_etag:
+ * a gzipped body is another representation (RFC 9110 8.8.3), so a strong
+ * ETag becomes weak, as nginx makes it, so that a range (If-Range) or a cache never
  * mixes the bytes of the two. join_vary: Accept-Encoding is added to the
  * app's first Vary, so that clients reading one field see both. */
-static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped, int join_vary)
+static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag, int join_vary)
 {
     ipc_reader_t r = res->headers;
     for (uint32_t i = 0; i < res->n_headers; i++) {
@@ -442,7 +442,7 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int gzipped, i
             return;
         if (app_header_dropped(name, nlen))
             continue;
-        if (gzipped && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
+        if (weak_etag && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
             buf_printf(out, "%.*s: W/%.*s\r\n", (int)nlen, name, (int)vlen, value);
         } else if (join_vary && is_header(name, nlen, "vary")) {
             buf_printf(out, "%.*s: %.*s%sAccept-Encoding\r\n", (int)nlen, name, (int)vlen, value,
@@ -519,12 +519,19 @@ static void job_done(job_t *job, const job_result_t *res)
             body_len = gz.len;
         }
     }
+    /* A 304 cannot tell whether its 200 went gzipped to this client (only
+     * the app knows the length): a strong ETag goes weak, as that 200's may
+     * have. Right either way: a weak validator in a 304 still selects the
+     * stored response with the strong one (RFC 9111 4.3.4). */
+    int weak_etag = gzipped || (code == 304 && !h.encoded &&
+                                (!h.ctype || gzip_type_compressible(h.ctype, h.ctlen)) &&
+                                gzip_accepted(&c->req));
     /* gzip.h: compressed or not, as the GET and the 200 would. */
     int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae &&
                gzip_varies(h.ctype, h.ctlen);
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
-    copy_app_headers(out, res, gzipped, vary && h.has_vary);
+    copy_app_headers(out, res, weak_etag, vary && h.has_vary);
     if (gzipped)
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
     if (vary && !h.has_vary)

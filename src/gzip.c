@@ -44,17 +44,21 @@ int gzip_varies(const char *ctype, size_t len)
     return ctype && gzip_type_compressible(ctype, len);
 }
 
-int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size_t length)
+int gzip_accepted(const http_request_t *req)
 {
-    if (!ctype || length < GZIP_MIN_BYTES)
-        return 0;
     size_t ae_len, ua_len;
     const char *ae = http_request_header(req, "accept-encoding", &ae_len);
     const char *ua = http_request_header(req, "user-agent", &ua_len);
     /* App Engine compressed only when both headers mention gzip; not for a
      * client that lists it to refuse it (gzip;q=0). */
     return ae && ua && http_accepts_coding(ae, ae_len, "gzip") &&
-           http_contains(ua, ua_len, "gzip", 1) && gzip_type_compressible(ctype, ctlen);
+           http_contains(ua, ua_len, "gzip", 1);
+}
+
+int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size_t length)
+{
+    return ctype && length >= GZIP_MIN_BYTES && gzip_type_compressible(ctype, ctlen) &&
+           gzip_accepted(req);
 }
 
 int gzip_compress(const char *in, size_t n, buf_t *out)

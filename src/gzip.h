@@ -37,11 +37,14 @@ int gzip_type_compressible(const char *ctype, size_t len);
  * shared cache into one entry per browser build. */
 int gzip_varies(const char *ctype, size_t len);
 
+/* 1 when req's client takes gzip by RT6's rule: its Accept-Encoding lists
+ * gzip without refusing it (q=0) and its User-Agent mentions gzip. */
+int gzip_accepted(const http_request_t *req);
+
 /* The one rule of RT6: 1 when a body of `length` bytes (uncompressed) and
- * this Content-Type goes to req's client gzip-compressed: its
- * Accept-Encoding lists gzip without refusing it (q=0), its User-Agent
- * mentions gzip (App Engine's test), the type is compressible and the body
- * at least GZIP_MIN_BYTES. The caller rules out what only it knows: a
+ * this Content-Type goes to req's client gzip-compressed: the client takes
+ * gzip (gzip_accepted), the type is compressible and the body at least
+ * GZIP_MIN_BYTES. The caller rules out what only it knows: a
  * range, a body the app encoded itself, a status without a body. */
 int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size_t length);
 

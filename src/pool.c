@@ -1309,8 +1309,7 @@ static int handle_retire(instance_t *inst, const ipc_hdr_t *h, const uint8_t *pa
     ipc_reader_init(&r, payload, h->len);
     const char *why;
     uint32_t n;
-    if (h->id != 0 || ipc_get_bytes(&r, &why, &n) < 0 || r.left != 0 ||
-        n > IPC_RETIRE_REASON_MAX)
+    if (h->id != 0 || ipc_get_bytes(&r, &why, &n) < 0 || r.left != 0 || n > IPC_RETIRE_REASON_MAX)
         return -1;
     if (inst->state == I_STOPPING)
         return 0;

@@ -203,6 +203,23 @@ def test_gzip_etag_weakened_and_vary_once(srv, etag, vary):
         assert "cookie" in varies
 
 
+@pytest.mark.parametrize("ct,weak", [("text/plain", True), ("", True), ("image/png", False)])
+def test_app_304_etag_as_its_200s(srv, ct, weak):
+    """A 304 the app makes itself cannot tell whether its 200 went gzipped
+    (only the app knows the length): to a gzip client a strong ETag goes
+    weak, as that 200's would for a compressible or unnamed type. Other
+    clients, and types never compressed, keep it as the app sent it."""
+    path = "/status?status=304%20Not%20Modified&etag=" + quote('"v1"') + "&ct=" + quote(ct)
+    r = get(srv, path, ae="gzip", ua=GZIP_UA)
+    assert r.status == 304 and r.body == b""
+    assert r.header("content-encoding") is None, r.headers
+    assert r.header("etag") == ('W/"v1"' if weak else '"v1"'), r.headers
+    for ae, ua in ((None, None), ("gzip", None), ("gzip;q=0", GZIP_UA)):
+        assert get(srv, path, ae=ae, ua=ua).header("etag") == '"v1"', (ae, ua)
+    already = "/status?status=304%20Not%20Modified&etag=" + quote('W/"v1"')
+    assert get(srv, already, ae="gzip", ua=GZIP_UA).header("etag") == 'W/"v1"'
+
+
 def test_app_encoded_body_not_compressed_again(srv):
     r = get(srv, "/precompressed", ae="gzip", ua=GZIP_UA)
     assert r.status == 200

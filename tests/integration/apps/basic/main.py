@@ -244,7 +244,8 @@ def page_cookies(environ, start_response):
 def page_status(environ, start_response):
     q = _query(environ)
     status = q.get("status", "200 OK")
-    headers = [("Content-Type", q.get("ct", "text/plain"))]
+    ct = q.get("ct", "text/plain")
+    headers = [("Content-Type", ct)] if ct else []  # ct= (empty): none
     if "location" in q:
         headers.append(("Location", q["location"]))
     if "cl" in q:
