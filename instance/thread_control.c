@@ -79,6 +79,17 @@ static PyObject *async_raise(PyObject *self, PyObject *args)
     return PyBool_FromLong(deadline_raise_in(thread_id, exc));
 }
 
+/* Drops an exception async_raise left pending for the calling thread, which
+ * would otherwise land in whatever Python code it runs next (a pool
+ * worker's next task, another request's). */
+static PyObject *clear_async_exc(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), NULL);
+    Py_RETURN_NONE;
+}
+
 static PyObject *hold(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -107,6 +118,8 @@ PyMethodDef thread_control_methods[] = {
      "call_in_thread(thread_id, func): run func() in that thread next time it runs Python."},
     {"async_raise", async_raise, METH_VARARGS,
      "async_raise(thread_id, exc_type): raise exc_type in that thread."},
+    {"clear_async_exc", clear_async_exc, METH_NOARGS,
+     "Drop an exception async_raise left pending for the calling thread."},
     {"hold", hold, METH_NOARGS, "Keep the instance from exiting at shutdown until release()."},
     {"release", release, METH_NOARGS, "Undo one hold()."},
     {"shutting_down", shutting_down, METH_NOARGS, "Whether IPC_SHUTDOWN has arrived."},

@@ -205,6 +205,59 @@ def test_thread_blocked_in_c_retires_its_instance(srv):
     assert srv.alive()
 
 
+def test_thread_pool_tasks_belong_to_their_request(srv):
+    """A module-level ThreadPoolExecutor (RT4): its worker serves every
+    request, and no request's end waits for it; each task runs with its
+    request's os.environ."""
+    first = srv.get_json("/pool?do=env&n=1")
+    for n in range(2, 5):
+        t0 = time.monotonic()
+        r = srv.get_json("/pool?do=env&n=%d" % n)
+        assert time.monotonic() - t0 < DEADLINE, "the request waited for the pool's worker"
+        assert r["task"]["QUERY_STRING"] == "do=env&n=%d" % n, r
+        assert r["task"]["REQUEST_LOG_ID"] != first["task"]["REQUEST_LOG_ID"]
+        assert r["instance_id"] == first["instance_id"]
+
+
+def test_request_waits_for_the_tasks_it_submitted(srv):
+    """Work a request hands to a pool without waiting for it still ends
+    before the request does (RT11), and logs to that request."""
+    r, took = timed_get(srv, "/pool?do=later")
+    assert r.status_code == 200, r.content[:300]
+    assert 0.3 <= took < DEADLINE, "answered after %.2fs" % took
+    out = srv.wait_logs("task done", "--json", "--limit", "0")
+    rows = [json.loads(line) for line in out.splitlines()]
+    lines = [l["message"] for e in rows if e["resource"] == "/pool?do=later"
+             for l in e["app_logs"]]
+    assert lines == ["task done"], out[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["sleep", "loop"])
+def test_pool_tasks_stopped_at_the_deadline(srv, kind):
+    """At the deadline the request's running task gets DeadlineExceededError
+    and its queued task is cancelled; the pool's worker lives on, and the
+    instance keeps serving."""
+    before = ok(srv)
+    count = len(stopped(srv))
+    r, took = timed_get(srv, "/pool?do=" + kind)
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    assert stopped(srv)[count:] == ["pool-" + kind]
+    after = srv.get_json("/pool?do=env")
+    assert (after["instance_id"], after["pid"]) == (before["instance_id"], before["pid"])
+    assert stopped(srv)[count:] == ["pool-" + kind], "the cancelled task ran"
+
+
+def test_pool_task_blocked_in_c_retires_its_instance(srv):
+    before = ok(srv)
+    r, took = timed_get(srv, "/pool?do=lock")
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
+    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    assert srv.get_json("/pool?do=env")["instance_id"] != before["instance_id"]
+
+
 def test_retire_from_app_code_only_costs_its_instance(srv):
     """The runtime's retire call is within the app's reach: its text cannot
     forge console lines, and it only shuts the app's own instance down."""

@@ -16,7 +16,8 @@ import _gaelic
 from google.appengine.api import backends
 from google.appengine.runtime import DeadlineExceededError, app_logs, background, cgi, deadline
 from google.appengine.runtime import handlers
-from google.appengine.runtime import request_environ, request_state, request_threads, sandbox
+from google.appengine.runtime import request_environ, request_futures, request_state
+from google.appengine.runtime import request_threads, sandbox
 from google.appengine.runtime import wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
@@ -40,6 +41,7 @@ def prepare_zygote():
     backends.configure(os.environ.pop("GAELIC_BACKENDS", ""))
     request_environ.install()
     request_threads.install()
+    request_futures.install()
     # A WSGI handler's stdout is log output, not the response (RT9); a CGI
     # script's is its response (RT3): sys.stdout/stdin depend on the thread.
     cgi.install()

@@ -11,7 +11,7 @@ import time
 class Request:
     """What later code needs to know about the request a thread works for."""
 
-    __slots__ = ("id", "environ", "start_time", "threads", "thread_id", "api_cpu_us",
+    __slots__ = ("id", "environ", "start_time", "threads", "tasks", "thread_id", "api_cpu_us",
                  "log_lines", "log_bytes", "log_flush_time", "log_flushing")
 
     def __init__(self, request_id, environ):
@@ -24,6 +24,9 @@ class Request:
         # threading.Thread objects started during the request; they are
         # joined before the response is sent (RT11).
         self.threads = []
+        # request_futures.Task objects: work submitted to a thread pool
+        # during the request, waited for like its threads.
+        self.tasks = []
         # The master's CPU time for the request's API calls (quota).
         self.api_cpu_us = 0
         # App log output since the last flush, for logservice's autoflush.

@@ -57,9 +57,20 @@ def _raise_named(error):
                            "as it may (--instance_max_threads) or no memory for another") from None
 
 
+# Thread targets whose threads serve the process, not the request that
+# happens to start them (a thread pool's workers: request_futures).
+_process_targets = []
+
+
+def process_thread_target(target):
+    if target not in _process_targets:
+        _process_targets.append(target)
+
+
 def _start(self):
     request = request_state.current()
-    if request is None or getattr(self, "_gaelic_background", False):
+    if (request is None or getattr(self, "_gaelic_background", False) or
+            getattr(self, "_target", None) in _process_targets):
         try:
             return _original_start(self)
         except RuntimeError as e:
@@ -174,53 +185,67 @@ def _start_new_thread(function, args, kwargs=None):
 
 
 def join_all(request):
-    """Joins every thread the request started, including threads started
-    by those threads while we wait. At the request's deadline the threads
-    are stopped instead (_stop); DeadlineExceededError propagates when it
+    """Joins every thread the request started and waits for the tasks it
+    submitted to thread pools (request_futures), including those started
+    or submitted by them while we wait. At the request's deadline they are
+    stopped instead (_stop); DeadlineExceededError propagates when it
     lands here, so the request fails as if it had landed in the handler."""
-    threads = request.threads
-    if not threads:
+    threads, tasks = request.threads, request.tasks
+    if not threads and not tasks:
         return
     current = threading.current_thread()
     # Other workers run this instance's queue meanwhile.
     _gaelic.block_begin()
     try:
-        t = None
+        t = task = None
         try:
-            while threads:
-                t = threads.pop()
-                if t is not current:
-                    while not wait_released(t._gaelic_running, _JOIN_SLICE):
-                        # The deadline came before the wait (the handler
-                        # caught it or it propagates): it will not land.
-                        if _gaelic.deadline_passed():
-                            _stop(request, threads + [t], current)
-                            threads.clear()
-                            return
+            while threads or tasks:
+                if threads:
+                    t = threads.pop()
+                    ended = None if t is current else t._gaelic_running
+                else:
+                    task = tasks.pop()
+                    ended = task.ended
+                while ended is not None and not wait_released(ended, _JOIN_SLICE):
+                    # The deadline came before the wait (the handler
+                    # caught it or it propagates): it will not land.
+                    if _gaelic.deadline_passed():
+                        _stop(request, threads + [t], tasks + [task], current)
+                        threads.clear()
+                        tasks.clear()
+                        return
+                if t is not None and t is not current:
                     t.join()  # the rest of its exit: no Python code of the app
+                t = task = None
         except DeadlineExceededError:
-            _stop(request, threads + [t], current)
+            _stop(request, threads + [t], tasks + [task], current)
             threads.clear()
+            tasks.clear()
             raise
     finally:
         _gaelic.block_end()
 
 
-def _stop(request, threads, current):
-    """Raises DeadlineExceededError in the request's threads still running
-    (which ends those in Python code or in time.sleep), waits _STOP_WAIT
-    for them, and leaves behind those still running, retiring the instance:
-    one stuck in C that holds the GIL gets the instance killed anyway, one
-    blocked in C without it (a lock, a read) would otherwise hold the
-    request past its grace."""
+def _stop(request, threads, tasks, current):
+    """Raises DeadlineExceededError in the request's threads and tasks
+    still running (which ends those in Python code or in time.sleep),
+    cancels its tasks not started, waits _STOP_WAIT for them, and leaves
+    behind those still running, retiring the instance: one stuck in C that
+    holds the GIL gets the instance killed anyway, one blocked in C without
+    it (a lock, a read) would otherwise hold the request past its grace."""
     alive = [t for t in threads
              if t is not None and t is not current and t._gaelic_running.locked()]
     for t in alive:
         _gaelic.async_raise(t.ident, DeadlineExceededError)
+    running = [task for task in tasks
+               if task is not None and task.stop(DeadlineExceededError)]
     end = time.monotonic() + _STOP_WAIT
     for t in alive:
         wait_released(t._gaelic_running, max(0.0, end - time.monotonic()))
+    for task in running:
+        wait_released(task.ended, max(0.0, end - time.monotonic()))
     left = [t for t in alive if t._gaelic_running.locked()]
+    left += [task for task in running if task.ended.locked()]
     for t in left:
         app_logs.write(app_logs.ERROR, "thread %r still runs after the request's deadline: "
                        "left behind; the instance is shut down" % (t,))

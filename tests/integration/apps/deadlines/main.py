@@ -21,10 +21,18 @@
                     DeadlineExceededError and answers 200
 /stopped            the kinds of /thread threads that DeadlineExceededError
                     ended so far on this instance (JSON list)
+/pool?do=X          hands work to a module-level ThreadPoolExecutor of one
+                    worker: X=env answers the QUERY_STRING and REQUEST_LOG_ID
+                    a task sees (JSON, with /ok's fields); X=later submits a
+                    task that sleeps 0.3 s and logs "task done", not waiting
+                    for it; X=sleep|lock|loop submits a _stuck task of that
+                    kind and one queued behind it that notes "pool-queued"
+                    in /stopped if it ever runs, then returns
 /retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
                     app can, then /ok
 """
 import json
+import logging
 import os
 import re
 import select
@@ -32,6 +40,7 @@ import signal
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 from google.appengine.api import api_base_pb2, apiproxy_stub_map
 from google.appengine.runtime import DeadlineExceededError
@@ -54,7 +63,7 @@ def _ok(start_response):
 _stopped = []
 
 
-def _stuck(kind):
+def _stuck(kind, label=None):
     try:
         if kind == "loop":
             while True:
@@ -68,8 +77,35 @@ def _stuck(kind):
         else:
             time.sleep(10**6)
     except DeadlineExceededError:
-        _stopped.append(kind)
+        _stopped.append(label or kind)
         raise
+
+
+# RT4: a module global, its worker started by the first request using it.
+_POOL = ThreadPoolExecutor(1)
+
+
+def _task_env():
+    return {k: os.environ.get(k) for k in ("QUERY_STRING", "REQUEST_LOG_ID")}
+
+
+def _task_later():
+    time.sleep(0.3)
+    logging.warning("task done")
+
+
+def _pool(start_response, do):
+    if do == "env":
+        seen = _POOL.submit(_task_env).result()
+        ok = json.loads(_ok(lambda *a: None)[0])
+        return _answer(start_response, json.dumps(dict(ok, task=seen)).encode(),
+                       ctype="application/json")
+    if do == "later":
+        _POOL.submit(_task_later)
+    else:
+        _POOL.submit(_stuck, do, "pool-" + do)
+        _POOL.submit(_stopped.append, "pool-queued")
+    return _ok(start_response)
 
 
 def _spin(seconds):
@@ -137,6 +173,8 @@ def app(environ, start_response):
                 time.sleep(100)
             except DeadlineExceededError:
                 return _answer(start_response, b"caught in time")
+    elif path == "/pool":
+        return _pool(start_response, q.get("do", "env"))
     elif path == "/retire":
         import _gaelic
         _gaelic.retire(q.get("why", ""))
