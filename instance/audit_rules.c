@@ -45,6 +45,8 @@ static const event_rule_t events[] = {
     {"socket.getnameinfo", AUDIT_SOCKET},
     {"socket.sendmsg", AUDIT_SOCKET},
     {"socket.sendto", AUDIT_SOCKET},
+    /* Raised by the runtime's socket.socketpair (sandbox.py). */
+    {"socket.socketpair", AUDIT_SOCKET},
     {"socket.sethostname", AUDIT_SOCKET},
     {"os.exec", AUDIT_PROCESS},
     {"os.fork", AUDIT_PROCESS},

@@ -1,4 +1,5 @@
-"""The Python side of the sandbox (SB1): temporary files live in memory.
+"""The Python side of the sandbox: temporary files live in memory (SB1),
+and socketpair is refused with SB2's message.
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
 PermissionError, and the kernel would anyway), but App Engine let them use
@@ -9,6 +10,7 @@ lzma behind it, several ms) is patched when something first imports it,
 not at start.
 """
 import io
+import sys
 
 from google.appengine.runtime import import_hooks
 
@@ -29,5 +31,22 @@ def _patch(tempfile):
     tempfile.tempdir = "/tmp"
 
 
+def _audit_socketpair(socket):
+    """CPython raises no audit event for socketpair, so the audit hook
+    could not name SB2 (SB6): the kernel's bare EPERM was all the app saw.
+    The event is raised here; _socket.socketpair itself, called directly,
+    still meets the kernel's refusal."""
+    original = socket.socketpair
+
+    def socketpair(*args, **kwargs):
+        sys.audit("socket.socketpair", *args)
+        return original(*args, **kwargs)
+
+    socketpair.__doc__ = original.__doc__
+    socketpair.__wrapped__ = original
+    socket.socketpair = socketpair
+
+
 def install():
     import_hooks.when_imported("tempfile", _patch)
+    import_hooks.when_imported("socket", _audit_socketpair)

@@ -6,6 +6,7 @@ refusal the app sees), {"done": VALUE} when it went through. `path` is
 where the test wants a write attempted, `port` a 127.0.0.1 listener of
 the test's, `token` the argument a started process would carry.
 """
+import _socket
 import errno
 import json
 import os
@@ -214,6 +215,7 @@ ATTEMPTS = {
     "udp": lambda q: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
         b"x", ("127.0.0.1", int(q["port"]))),
     "socketpair": lambda q: str(socket.socketpair()),
+    "raw_socketpair": lambda q: str(_socket.socketpair()),
     "getaddrinfo": lambda q: str(socket.getaddrinfo("localhost", 80)),
     # SB3: no processes, no signals to others
     "subprocess": lambda q: subprocess.run(["/bin/sleep", q["token"]]).returncode,
