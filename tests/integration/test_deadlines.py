@@ -60,6 +60,20 @@ def wait_instances(s, n, timeout=5.0):
     return instance_pids(s)
 
 
+def get_beside_others(s, path):
+    """GETs path on a thread of its own while 20 ms requests run beside it
+    on the same server: ((response, seconds), [the requests beside])."""
+    result = []
+    t = threading.Thread(target=lambda: result.append(timed_get(s, path)))
+    t.start()
+    beside = []
+    while t.is_alive() and len(beside) < 200:
+        beside.append(s.get("/work?ms=20"))
+    t.join(HTTP_TIMEOUT + 10)
+    assert result, "%s never finished" % path
+    return result[0], beside
+
+
 def assert_soft_timeout(s, path):
     """The exception stopped the request: 500 with the server's page soon
     after the deadline, and the same instance goes on serving."""
@@ -156,16 +170,7 @@ def test_thread_the_request_waits_for_is_stopped(srv, kind):
     running beside it on the same instance are answered normally."""
     first = ok(srv)
     before = stopped(srv)
-    stuck = []
-    t = threading.Thread(target=lambda: stuck.append(srv.get("/thread?in=" + kind,
-                                                             timeout=HTTP_TIMEOUT + 10)))
-    t.start()
-    fast = []
-    while t.is_alive() and len(fast) < 200:
-        fast.append(srv.get("/work?ms=20"))
-    t.join(HTTP_TIMEOUT + 10)
-    assert stuck, "the request never finished"
-    r = stuck[0]
+    (r, _), fast = get_beside_others(srv, "/thread?in=" + kind)
     assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
     assert fast and all(f.status_code == 200 for f in fast), [f.status_code for f in fast]
     assert {f.json()["instance_id"] for f in fast} == {first["instance_id"]}
@@ -182,15 +187,7 @@ def test_thread_blocked_in_c_retires_its_instance(srv):
     shut down and a new one serves what comes next."""
     before = ok(srv)
     mark = len(srv.stderr_text())
-    stuck = []
-    t = threading.Thread(target=lambda: stuck.append(timed_get(srv, "/thread?in=lock")))
-    t.start()
-    beside = []
-    while t.is_alive() and len(beside) < 200:
-        beside.append(srv.get("/work?ms=20"))
-    t.join(HTTP_TIMEOUT + 10)
-    assert stuck, "the request never finished"
-    r, took = stuck[0]
+    (r, took), beside = get_beside_others(srv, "/thread?in=lock")
     assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     assert beside and all(b.status_code == 200 for b in beside), [b.status_code for b in beside]
@@ -291,15 +288,7 @@ def test_slow_and_fast_requests_on_one_instance(srv):
     """threadsafe: only the slow request fails; the fast ones running beside
     it on the same instance are answered normally, before and after."""
     first = ok(srv)
-    slow = []
-    t = threading.Thread(target=lambda: slow.append(timed_get(srv, "/sleep?s=100")))
-    t.start()
-    fast = []
-    while t.is_alive() and len(fast) < 200:
-        fast.append(srv.get("/work?ms=20"))
-    t.join(HTTP_TIMEOUT)
-    assert slow, "the slow request never finished"
-    r, took = slow[0]
+    (r, took), fast = get_beside_others(srv, "/sleep?s=100")
     assert r.status_code == 500 and took < DEADLINE + GRACE + SLACK, (r.status_code, took)
     assert fast and all(f.status_code == 200 for f in fast), [f.status_code for f in fast]
     assert {f.json()["instance_id"] for f in fast} == {first["instance_id"]}
