@@ -5,12 +5,17 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "audit_rules.h"
 
 /* Written once, before the instance starts any thread that runs Python. */
 static int armed;
+/* The trees and files Landlock lets the instance read, resolved; none when
+ * Landlock is not there to refuse the rest. */
+static char **read_roots;
+static size_t n_read_roots;
 
 /* Borrowed item i of the event's arguments as a C string, or NULL. */
 static const char *arg_str(PyObject *args, Py_ssize_t i)
@@ -69,6 +74,40 @@ static int check_import(PyObject *args)
     return -1;
 }
 
+/* Lexically inside a root, with no "." or ".." to climb out: no need to
+ * resolve it. A symlink in there pointing out is left to the kernel. */
+static int plainly_within(const char *path)
+{
+    if (strstr(path, "/./") || strstr(path, "/../") || strstr(path, "//"))
+        return 0;
+    size_t len = strlen(path);
+    if ((len >= 2 && !strcmp(path + len - 2, "/.")) || (len >= 3 && !strcmp(path + len - 3, "/..")))
+        return 0;
+    return audit_path_within(path, (const char *const *)read_roots, n_read_roots);
+}
+
+/* 1 when o, a path an event opens or lists, resolves outside what the
+ * instance may read (SB1). Relative paths are left to the kernel: with
+ * dir_fd they are not relative to the working folder. */
+static int reads_outside(PyObject *o)
+{
+    if (!n_read_roots || !o || PyLong_Check(o) || o == Py_None)
+        return 0;
+    PyObject *p = PyOS_FSPath(o);
+    PyObject *bytes = p && PyUnicode_Check(p) ? PyUnicode_EncodeFSDefault(p) : Py_XNewRef(p);
+    const char *path = bytes && PyBytes_Check(bytes) ? PyBytes_AS_STRING(bytes) : NULL;
+    int outside = 0;
+    char real[PATH_MAX];
+    if (path && path[0] == '/' && strlen(path) == (size_t)PyBytes_GET_SIZE(bytes) &&
+        !plainly_within(path) && realpath(path, real))
+        outside = !audit_path_within(real, (const char *const *)read_roots, n_read_roots);
+    if (PyErr_Occurred())
+        PyErr_Clear(); /* not a path after all: whatever opens it will say */
+    Py_XDECREF(bytes);
+    Py_XDECREF(p);
+    return outside;
+}
+
 static int hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
@@ -83,9 +122,13 @@ static int hook(const char *event, PyObject *args, void *data)
         /* An int is an already open descriptor: nothing new is opened. */
         if (first && PyLong_Check(first))
             return 0;
-        if (!audit_open_writes(arg_str(args, 1), arg_long(args, 2, 0)))
-            return 0;
-        return refuse(rule, "open for writing", first);
+        if (audit_open_writes(arg_str(args, 1), arg_long(args, 2, 0)))
+            return refuse(rule, "open for writing", first);
+        return reads_outside(first) ? refuse(AUDIT_READ, "open", first) : 0;
+    case AUDIT_READ_DIR:
+        return reads_outside(first) ? refuse(rule, event, first) : 0;
+    case AUDIT_READ:
+        return 0;
     case AUDIT_KILL:
         if (arg_long(args, 0, 0) == (long)getpid())
             return 0;
@@ -107,7 +150,17 @@ int audit_hook_install(void)
     return PySys_AddAuditHook(hook, NULL);
 }
 
-void audit_hook_arm(void)
+void audit_hook_arm(const char *const *read_paths)
 {
+    for (size_t i = 0; read_paths && read_paths[i]; i++) {
+        char real[PATH_MAX];
+        char **grown = realloc(read_roots, (n_read_roots + 1) * sizeof *read_roots);
+        if (!grown)
+            break;
+        read_roots = grown;
+        /* As Landlock takes it: what the path names now, if it exists. */
+        if (realpath(read_paths[i], real) && (read_roots[n_read_roots] = strdup(real)))
+            n_read_roots++;
+    }
     armed = 1;
 }

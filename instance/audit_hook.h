@@ -12,7 +12,10 @@ int audit_hook_install(void);
 
 /* Arms the hook for the rest of the process's life. Called in an instance
  * once the runtime is loaded and the kernel layers are on, before any app
- * code runs: the runtime's own imports happen while it is disarmed. */
-void audit_hook_arm(void);
+ * code runs: the runtime's own imports happen while it is disarmed.
+ * read_paths (NULL-terminated, or NULL) are what Landlock lets the instance
+ * read: opening or listing anything else by absolute path is refused with
+ * SB1's message. NULL when Landlock is not on. */
+void audit_hook_arm(const char *const *read_paths);
 
 #endif

@@ -59,6 +59,8 @@ static const event_rule_t events[] = {
     {"subprocess.Popen", AUDIT_PROCESS},
     {"os.kill", AUDIT_KILL},
     {"import", AUDIT_IMPORT},
+    {"os.listdir", AUDIT_READ_DIR},
+    {"os.scandir", AUDIT_READ_DIR},
 };
 
 /* Standard-library modules that cannot work in an instance (they need
@@ -125,9 +127,24 @@ const char *audit_import_refused(const char *module, const char *extension_path)
     return NULL;
 }
 
+int audit_path_within(const char *path, const char *const *roots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(roots[i]);
+        if (len > 0 && roots[i][len - 1] == '/')
+            len--; /* "/" itself */
+        if (!strncmp(path, roots[i], len) && (path[len] == '\0' || path[len] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
 const char *audit_rule_message(audit_rule_t rule)
 {
     switch (rule) {
+    case AUDIT_READ:
+    case AUDIT_READ_DIR:
+        return "sandbox rule SB1: the app can read only its own files and the Python library";
     case AUDIT_OPEN:
     case AUDIT_FS_WRITE:
         return "sandbox rule SB1: the app cannot write to the filesystem "

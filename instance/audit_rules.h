@@ -4,15 +4,19 @@
 #ifndef GAELIC_AUDIT_RULES_H
 #define GAELIC_AUDIT_RULES_H
 
+#include <stddef.h>
+
 typedef enum {
     AUDIT_ALLOW,
-    AUDIT_OPEN,     /* refused if it opens for writing: audit_open_writes */
+    AUDIT_OPEN,     /* refused if it opens for writing (audit_open_writes) or reads outside */
     AUDIT_FS_WRITE, /* always refused: deletes, renames, mkdir, chmod, ... */
     AUDIT_SOCKET,   /* sockets and name lookups */
     AUDIT_PROCESS,  /* subprocess, os.system, exec, fork, spawn */
     AUDIT_KILL,     /* os.kill: refused unless aimed at the instance itself */
     AUDIT_IMPORT,   /* audit_import_refused */
     AUDIT_CTYPES,   /* every ctypes.* event (ctypes may be loaded already) */
+    AUDIT_READ_DIR, /* listing a folder: refused outside the readable trees */
+    AUDIT_READ,     /* only a message: reading outside the readable trees */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */
@@ -27,6 +31,10 @@ int audit_open_writes(const char *mode, long flags);
  * event is not about an extension. Returns the ImportError message or NULL
  * if the import may go on. */
 const char *audit_import_refused(const char *module, const char *extension_path);
+
+/* 1 if path (absolute, with no symlink, "." or ".." left) is one of roots
+ * (each resolved the same way, n of them) or lies in one of them. */
+int audit_path_within(const char *path, const char *const *roots, size_t n);
 
 /* The PermissionError message for a refused rule (not AUDIT_IMPORT). */
 const char *audit_rule_message(audit_rule_t rule);

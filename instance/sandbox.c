@@ -39,14 +39,22 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
     if (sandbox_drop_privileges() < 0 && failed(c, "dropping privileges", 0) < 0)
         return -1;
     const char *const reads[] = {c->app_dir, c->python_dir, NULL};
-    if (sandbox_landlock(reads) < 0 && failed(c, "Landlock", errno == EOPNOTSUPP) < 0)
+    int landlock = sandbox_landlock(reads) == 0;
+    if (!landlock && failed(c, "Landlock", errno == EOPNOTSUPP) < 0)
         return -1;
     int rc = c->seccomp && sandbox_seccomp_chan_fd(c->seccomp) == chan_fd
                  ? sandbox_seccomp_load(c->seccomp, getpid())
                  : sandbox_seccomp(chan_fd, getpid());
     if (rc < 0 && failed(c, "seccomp", 0) < 0)
         return -1;
-    if (c->audit_hook)
-        audit_hook_arm();
+    if (c->audit_hook) {
+        /* The hook names SB1 for reads Landlock refuses, no others. */
+        const char *readable[32] = {c->app_dir, c->python_dir};
+        size_t n = 2;
+        for (const char *const *p = landlock_system_paths(); *p && n + 1 < 32; p++)
+            readable[n++] = *p;
+        readable[n] = NULL;
+        audit_hook_arm(landlock ? readable : NULL);
+    }
     return 0;
 }

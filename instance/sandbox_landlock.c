@@ -31,7 +31,13 @@ struct ruleset_attr {
 static const char *const system_paths[] = {
     "/usr",      "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types",
     "/dev/null", "/dev/urandom",     "/proc/self",     "/sys/devices/system/cpu",
+    NULL,
 };
+
+const char *const *landlock_system_paths(void)
+{
+    return system_paths;
+}
 
 int landlock_abi(void)
 {
@@ -92,7 +98,7 @@ int sandbox_landlock(const char *const *read_paths)
     int rc = 0;
     for (size_t i = 0; rc == 0 && read_paths[i]; i++)
         rc = allow_read(ruleset, read_paths[i]);
-    for (size_t i = 0; rc == 0 && i < sizeof system_paths / sizeof *system_paths; i++)
+    for (size_t i = 0; rc == 0 && system_paths[i]; i++)
         rc = allow_read(ruleset, system_paths[i]);
     if (rc == 0)
         rc = (int)syscall(SYS_landlock_restrict_self, ruleset, 0);

@@ -14,4 +14,7 @@ int landlock_abi(void);
  * set. Returns 0, or -1 with errno set (EOPNOTSUPP: no Landlock). */
 int sandbox_landlock(const char *const *read_paths);
 
+/* Those system files and trees (NULL-terminated). */
+const char *const *landlock_system_paths(void);
+
 #endif

@@ -19,8 +19,10 @@ static void test_events(void)
     CHECK(audit_rule_for("import") == AUDIT_IMPORT);
     CHECK(audit_rule_for("ctypes.dlopen") == AUDIT_CTYPES);
     CHECK(audit_rule_for("ctypes.call_function") == AUDIT_CTYPES);
-    /* reads, the stdlib's own marshal use and plain imports of socket stay */
-    CHECK(audit_rule_for("os.listdir") == AUDIT_ALLOW);
+    CHECK(audit_rule_for("os.listdir") == AUDIT_READ_DIR);
+    CHECK(audit_rule_for("os.scandir") == AUDIT_READ_DIR);
+    CHECK(audit_rule_for("socket.socketpair") == AUDIT_SOCKET);
+    /* the stdlib's own marshal use and plain imports of socket stay */
     CHECK(audit_rule_for("marshal.loads") == AUDIT_ALLOW);
     CHECK(audit_rule_for("socket.gethostname") == AUDIT_ALLOW);
     CHECK(audit_rule_for("os") == AUDIT_ALLOW);
@@ -70,8 +72,33 @@ static void test_imports(void)
     CHECK(msg && strstr(msg, "SB5"));
 }
 
+static void test_paths_within(void)
+{
+    const char *const roots[] = {"/srv/app", "/usr", "/etc/localtime", "/proc/42"};
+    size_t n = sizeof roots / sizeof *roots;
+    CHECK(audit_path_within("/srv/app", roots, n));
+    CHECK(audit_path_within("/srv/app/main.py", roots, n));
+    CHECK(audit_path_within("/usr/lib/python3.11/os.py", roots, n));
+    CHECK(audit_path_within("/etc/localtime", roots, n));
+    CHECK(audit_path_within("/proc/42/status", roots, n));
+    /* a shared prefix is not a folder */
+    CHECK(!audit_path_within("/srv/application/x", roots, n));
+    CHECK(!audit_path_within("/usrx", roots, n));
+    CHECK(!audit_path_within("/etc/localtime2", roots, n));
+    CHECK(!audit_path_within("/proc/421/status", roots, n));
+    CHECK(!audit_path_within("/etc/passwd", roots, n));
+    CHECK(!audit_path_within("/srv", roots, n));
+    CHECK(!audit_path_within("/", roots, n));
+    CHECK(!audit_path_within("/srv/app", roots, 0));
+    const char *const everything[] = {"/"};
+    CHECK(audit_path_within("/etc/passwd", everything, 1));
+    CHECK(audit_path_within("/", everything, 1));
+}
+
 static void test_messages(void)
 {
+    CHECK(strstr(audit_rule_message(AUDIT_READ), "SB1") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_READ_DIR), "SB1") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_OPEN), "SB1") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_FS_WRITE), "SB1") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_SOCKET), "SB2") != NULL);
@@ -85,6 +112,7 @@ int main(void)
     test_events();
     test_open_modes();
     test_imports();
+    test_paths_within();
     test_messages();
     UNIT_DONE();
 }

@@ -10,6 +10,7 @@ import _socket
 import errno
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -210,6 +211,9 @@ ATTEMPTS = {
     "proc_mem": lambda q: open("/proc/self/mem", "r+b"),
     "named_tempfile": lambda q: tempfile.NamedTemporaryFile().name,
     "read_outside": lambda q: open(q["path"]).read(),
+    "read_outside_path": lambda q: pathlib.Path(q["path"]).read_bytes(),
+    "read_outside_dotdot": lambda q: open(APP + "/../../../../../../../" + q["path"]).read(),
+    "list_outside": lambda q: os.listdir(os.path.dirname(q["path"])),
     # SB2: no sockets
     "connect": lambda q: str(socket.create_connection(("127.0.0.1", int(q["port"])), 2)),
     "udp": lambda q: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
@@ -247,6 +251,9 @@ ATTEMPTS = {
     "flood_stderr": _flood_stderr,
     "write_stderr": _write_stderr,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
+    "read_system": lambda q: (open("/proc/self/status").read().split()[0],
+                              len(open(json.__file__).read()) > 0,
+                              len(os.listdir(APP)) > 0, len(os.listdir("/usr/lib")) > 0),
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
     "pid": lambda q: os.getpid(),
