@@ -248,6 +248,17 @@ def test_pool_tasks_stopped_at_the_deadline(srv, kind):
     assert stopped(srv)[count:] == ["pool-" + kind], "the cancelled task ran"
 
 
+def test_profiling_works_after_a_pool_task_was_stopped(srv):
+    """Stopping a task at its deadline leaves the interpreter as it was: a
+    thread with a profile function (cProfile) still runs (it spun at its
+    next call while the async exception signal stayed set)."""
+    r, _ = timed_get(srv, "/pool?do=sleep")
+    assert r.status_code == 500
+    r, took = timed_get(srv, "/profiled")
+    assert r.status_code == 200, (took, r.content[:300])
+    assert took < DEADLINE
+
+
 def test_pool_task_blocked_in_c_retires_its_instance(srv):
     before = ok(srv)
     r, took = timed_get(srv, "/pool?do=lock")

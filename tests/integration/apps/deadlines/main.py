@@ -28,6 +28,8 @@
                     for it; X=sleep|lock|loop submits a _stuck task of that
                     kind and one queued behind it that notes "pool-queued"
                     in /stopped if it ever runs, then returns
+/profiled           runs a small function under cProfile (as profiling
+                    middleware does), then /ok
 /retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
                     app can, then /ok
 """
@@ -175,6 +177,9 @@ def app(environ, start_response):
                 return _answer(start_response, b"caught in time")
     elif path == "/pool":
         return _pool(start_response, q.get("do", "env"))
+    elif path == "/profiled":
+        import cProfile
+        cProfile.Profile().runcall(_spin, 0.01)
     elif path == "/retire":
         import _gaelic
         _gaelic.retire(q.get("why", ""))
