@@ -269,6 +269,42 @@ def test_pool_task_blocked_in_c_retires_its_instance(srv):
     assert srv.get_json("/pool?do=env")["instance_id"] != before["instance_id"]
 
 
+def test_task_handed_off_after_the_deadline_does_not_outlive_its_request(srv):
+    """A task that catches the deadline's exception and hands more work to
+    the pool: that work belongs to a request that is over, and never runs."""
+    before = ok(srv)
+    count = len(stopped(srv))
+    r, took = timed_get(srv, "/pool?do=handoff")
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    time.sleep(1.0)
+    assert stopped(srv)[count:] == ["pool-handoff"]
+    assert ok(srv)["pid"] == before["pid"]
+
+
+def test_task_stopped_as_the_pool_starts_it(srv):
+    """The deadline's stop comes after the pool's worker has taken a task
+    but before the task runs: it must still be stopped (not run on, which
+    retires the instance)."""
+    before = ok(srv)
+    count = len(stopped(srv))
+    mark = len(srv.stderr_text())
+    r, took = timed_get(srv, "/pool?do=slowstart")
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    after = ok(srv)
+    assert after["pid"] == before["pid"], srv.stderr_text()[mark:]
+    assert "left behind" not in srv.stderr_text()[mark:]
+    assert stopped(srv)[count:] == [], "the stopped task ran"
+
+
+def test_pruning_tasks_loses_none_another_thread_submits(srv):
+    """A request's list of tasks is pruned once long: a task another of its
+    threads submits meanwhile is still waited for."""
+    r, took = timed_get(srv, "/pool?do=prune")
+    assert r.status_code == 200, r.content[:300]
+    assert took >= 0.6, "answered after %.2fs, before its task ended" % took
+
+
 def test_retire_from_app_code_only_costs_its_instance(srv):
     """The runtime's retire call is within the app's reach: its text cannot
     forge console lines, and it only shuts the app's own instance down."""
