@@ -113,8 +113,8 @@ void deadline_disarm(void)
     w->fired = 0;
     /* A deadline that came just as the handler ended may still be pending:
      * it must not land in the runtime or in the thread's next request. */
-    if (fired && PyThreadState_Get()->async_exc)
-        PyThreadState_SetAsyncExc(w->thread_id, NULL);
+    if (fired && PyThreadState_Get()->async_exc && thread_control_drop_async_exc() < 0)
+        PyErr_Clear(); /* out of memory: it lands later */
 }
 
 void deadline_fire(uint32_t id)

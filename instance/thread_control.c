@@ -79,6 +79,38 @@ static PyObject *async_raise(PyObject *self, PyObject *args)
     return PyBool_FromLong(deadline_raise_in(thread_id, exc));
 }
 
+int thread_control_drop_async_exc(void)
+{
+    static PyObject *nothing; /* the code of "None": its start is a check */
+    PyThreadState *ts = PyThreadState_Get();
+    if (!ts->async_exc)
+        return 0;
+    /* Not PyThreadState_SetAsyncExc(id, NULL): CPython turns its "async
+     * exception" signal off only when one lands, so that would leave the
+     * eval breaker set for good, and a thread with a trace or profile
+     * function (cProfile, a debugger, call_in_thread) would spin at its
+     * next call. Landing it here, where nobody sees it, turns it off. */
+    PyObject *type, *value, *tb; /* an exception the caller has set stays */
+    PyErr_Fetch(&type, &value, &tb);
+    int rc = -1;
+    if (!nothing)
+        nothing = Py_CompileString("None", "<async exception>", Py_eval_input);
+    PyObject *globals = nothing ? PyDict_New() : NULL;
+    if (globals) {
+        PyObject *r = PyEval_EvalCode(nothing, globals, NULL);
+        Py_DECREF(globals);
+        Py_XDECREF(r);
+        PyErr_Clear(); /* the exception that landed */
+        rc = ts->async_exc ? -1 : 0;
+    }
+    if (rc < 0 && !type) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyErr_Restore(type, value, tb);
+    return rc;
+}
+
 /* Drops an exception async_raise left pending for the calling thread, which
  * would otherwise land in whatever Python code it runs next (a pool
  * worker's next task, another request's). */
@@ -86,7 +118,8 @@ static PyObject *clear_async_exc(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), NULL);
+    if (thread_control_drop_async_exc() < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 

@@ -10,6 +10,9 @@
  *       thread.
  *   async_raise(thread_id, exc_type) -> bool
  *       PyThreadState_SetAsyncExc: raises exc_type in that thread.
+ *   clear_async_exc()
+ *       Drops an exception async_raise left pending for the calling thread
+ *       (thread_control_drop_async_exc).
  *   hold() / release()
  *       While held, the instance does not exit at shutdown (a shutdown hook
  *       still has to run), as if one more request were running.
@@ -27,5 +30,10 @@ extern PyMethodDef thread_control_methods[];
 /* GIL held: runs the call call_in_thread left for the calling thread now,
  * if there is one. 0, or -1 with its exception set. */
 int thread_control_run_pending(void);
+
+/* GIL held: drops an exception PyThreadState_SetAsyncExc left pending for
+ * the calling thread, the way CPython consumes one (so that its signal is
+ * off again). 0, or -1 with an exception set (out of memory). */
+int thread_control_drop_async_exc(void);
 
 #endif

@@ -522,10 +522,13 @@ static void job_done(job_t *job, const job_result_t *res)
     /* A 304 cannot tell whether its 200 went gzipped to this client (only
      * the app knows the length): a strong ETag goes weak, as that 200's may
      * have. Right either way: a weak validator in a 304 still selects the
-     * stored response with the strong one (RFC 9111 4.3.4). */
-    int weak_etag = gzipped || (code == 304 && !h.encoded &&
-                                (!h.ctype || gzip_type_compressible(h.ctype, h.ctlen)) &&
-                                gzip_accepted(&c->req));
+     * stored response with the strong one (RFC 9111 4.3.4). Unless the app
+     * stated the 200's length and it is too short to be gzipped: then that
+     * 200 kept its strong ETag, and so does the 304 (RFC 9110 15.4.5). */
+    int weak_etag =
+        gzipped ||
+        (code == 304 && !h.encoded && (!h.ctype || gzip_type_compressible(h.ctype, h.ctlen)) &&
+         (h.length < 0 || h.length >= GZIP_MIN_BYTES) && gzip_accepted(&c->req));
     /* gzip.h: compressed or not, as the GET and the 200 would. */
     int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae &&
                gzip_varies(h.ctype, h.ctlen);

@@ -333,6 +333,18 @@ def test_shutdown_hook_exception_reaches_every_request_thread(srv):
     assert get(srv, "worker.localhost", "/").status_code == 404
 
 
+def test_shutdown_hook_exception_reaches_a_requests_pool_task(srv):
+    """A task the request handed to a module-level thread pool works for
+    it as its threads do: the hook's exception reaches it too, and the
+    request, which waits for it, ends in time."""
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    r, took = stop_worker_during(srv, "/hooks/wait?pool=1")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"outcome": "KeyboardInterrupt", "child": ["KeyboardInterrupt"],
+                        "shutting_down": True}
+    assert took < 10
+
+
 def test_cancel_api_calls_in_a_shutdown_hook(srv):
     r, _ = stop_worker_during(srv, "/hooks/cancel")
     assert r.status_code == 200, r.text

@@ -245,6 +245,17 @@ def test_pool_tasks_stopped_at_the_deadline(srv, kind):
     assert stopped(srv)[count:] == ["pool-" + kind], "the cancelled task ran"
 
 
+def test_profiling_works_after_a_pool_task_was_stopped(srv):
+    """Stopping a task at its deadline leaves the interpreter as it was: a
+    thread with a profile function (cProfile) still runs (it spun at its
+    next call while the async exception signal stayed set)."""
+    r, _ = timed_get(srv, "/pool?do=sleep")
+    assert r.status_code == 500
+    r, took = timed_get(srv, "/profiled")
+    assert r.status_code == 200, (took, r.content[:300])
+    assert took < DEADLINE
+
+
 def test_pool_task_blocked_in_c_retires_its_instance(srv):
     before = ok(srv)
     r, took = timed_get(srv, "/pool?do=lock")
@@ -253,6 +264,42 @@ def test_pool_task_blocked_in_c_retires_its_instance(srv):
     assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
     assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
     assert srv.get_json("/pool?do=env")["instance_id"] != before["instance_id"]
+
+
+def test_task_handed_off_after_the_deadline_does_not_outlive_its_request(srv):
+    """A task that catches the deadline's exception and hands more work to
+    the pool: that work belongs to a request that is over, and never runs."""
+    before = ok(srv)
+    count = len(stopped(srv))
+    r, took = timed_get(srv, "/pool?do=handoff")
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    time.sleep(1.0)
+    assert stopped(srv)[count:] == ["pool-handoff"]
+    assert ok(srv)["pid"] == before["pid"]
+
+
+def test_task_stopped_as_the_pool_starts_it(srv):
+    """The deadline's stop comes after the pool's worker has taken a task
+    but before the task runs: it must still be stopped (not run on, which
+    retires the instance)."""
+    before = ok(srv)
+    count = len(stopped(srv))
+    mark = len(srv.stderr_text())
+    r, took = timed_get(srv, "/pool?do=slowstart")
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    after = ok(srv)
+    assert after["pid"] == before["pid"], srv.stderr_text()[mark:]
+    assert "left behind" not in srv.stderr_text()[mark:]
+    assert stopped(srv)[count:] == [], "the stopped task ran"
+
+
+def test_pruning_tasks_loses_none_another_thread_submits(srv):
+    """A request's list of tasks is pruned once long: a task another of its
+    threads submits meanwhile is still waited for."""
+    r, took = timed_get(srv, "/pool?do=prune")
+    assert r.status_code == 200, r.content[:300]
+    assert took >= 0.6, "answered after %.2fs, before its task ended" % took
 
 
 def test_retire_from_app_code_only_costs_its_instance(srv):

@@ -220,6 +220,18 @@ def test_app_304_etag_as_its_200s(srv, ct, weak):
     assert get(srv, already, ae="gzip", ua=GZIP_UA).header("etag") == 'W/"v1"'
 
 
+@pytest.mark.parametrize("cl,weak", [("100", False), ("255", False), ("256", True)])
+def test_app_304_with_its_200s_length_keeps_its_etag(srv, cl, weak):
+    """A 304 that states its 200's length (RFC 9110 8.6) says whether that
+    200 was long enough to be gzipped: one too short kept its strong ETag,
+    and the 304 must carry the same (RFC 9110 15.4.5)."""
+    path = ("/status?status=304%20Not%20Modified&etag=" + quote('"v1"') +
+            "&ct=text/plain&cl=" + cl)
+    r = get(srv, path, ae="gzip", ua=GZIP_UA)
+    assert (r.status, r.header("content-length")) == (304, cl), r.headers
+    assert r.header("etag") == ('W/"v1"' if weak else '"v1"'), r.headers
+
+
 def test_app_encoded_body_not_compressed_again(srv):
     r = get(srv, "/precompressed", ae="gzip", ua=GZIP_UA)
     assert r.status == 200

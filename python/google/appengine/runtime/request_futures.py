@@ -15,7 +15,8 @@ import _thread
 import threading
 
 import _gaelic
-from google.appengine.runtime import app_logs, import_hooks, request_state
+from google.appengine.runtime import DeadlineExceededError, app_logs, import_hooks
+from google.appengine.runtime import request_state
 
 # A long-lived request (a background thread's) prunes its finished tasks
 # once it holds this many, so that its list does not grow without end.
@@ -25,7 +26,8 @@ _PRUNE_AT = 64
 class Task:
     """A callable submitted during a request, run in its context."""
 
-    __slots__ = ("request", "environ", "fn", "future", "ended", "_lock", "_ident", "_raised")
+    __slots__ = ("request", "environ", "fn", "future", "ended", "_lock", "_ident", "_raised",
+                 "_stop_exc")
 
     def __init__(self, request, environ, fn):
         self.request = request
@@ -41,13 +43,20 @@ class Task:
         self._lock = threading.Lock()
         self._ident = None
         self._raised = False
+        # An exception for a task stopped after the pool took it but
+        # before it got here (its future is running, its _ident not yet
+        # set): it raises that at once instead of running fn.
+        self._stop_exc = None
 
     def __call__(self, *args, **kwargs):
         saved = (request_state.current(), request_state.current_environ())
         request_state.enter(self.request, self.environ)
         with self._lock:
             self._ident = threading.get_ident()
+            stop_exc = self._stop_exc
         try:
+            if stop_exc is not None:
+                raise stop_exc
             return self.fn(*args, **kwargs)
         finally:
             # First, with no call before it where an exception could land.
@@ -70,8 +79,16 @@ class Task:
         runs. Whether it may still be running."""
         if self.future.cancel():
             return False
+        return self.interrupt(exc)
+
+    def interrupt(self, exc):
+        """Raises exc in the task if the pool runs it (a queued one is left
+        as it is). Whether it may still be running."""
         with self._lock:
             if self._ident is None:
+                # Not begun (the pool took it a moment ago) or over.
+                if self.future.running():
+                    self._stop_exc = exc
                 return not self.future.done()
             self._raised = True
             _gaelic.async_raise(self._ident, exc)
@@ -91,8 +108,20 @@ def _submit_in_request(submit):
         task.future.add_done_callback(task._future_done)
         tasks = request.tasks
         if len(tasks) >= _PRUNE_AT:
-            tasks[:] = [t for t in tasks if t.ended.locked()]
+            # One by one: other threads of the request append (and
+            # join_all pops) meanwhile; a slice assignment would drop
+            # what they add.
+            for t in [t for t in tasks if not t.ended.locked()]:
+                try:
+                    tasks.remove(t)
+                except ValueError:
+                    pass
         tasks.append(task)
+        if request.stopped:
+            # Submitted after its request's deadline stopped its tasks
+            # (by a task that caught the exception, say): the request is
+            # over, and so is this work.
+            task.stop(DeadlineExceededError)
         return task.future
     wrapper.__name__ = submit.__name__
     wrapper.__doc__ = submit.__doc__

@@ -11,8 +11,8 @@ import time
 class Request:
     """What later code needs to know about the request a thread works for."""
 
-    __slots__ = ("id", "environ", "start_time", "threads", "tasks", "thread_id", "api_cpu_us",
-                 "log_lines", "log_bytes", "log_flush_time", "log_flushing")
+    __slots__ = ("id", "environ", "start_time", "threads", "tasks", "stopped", "thread_id",
+                 "api_cpu_us", "log_lines", "log_bytes", "log_flush_time", "log_flushing")
 
     def __init__(self, request_id, environ):
         self.id = request_id
@@ -27,6 +27,9 @@ class Request:
         # request_futures.Task objects: work submitted to a thread pool
         # during the request, waited for like its threads.
         self.tasks = []
+        # Set once its deadline has stopped its threads and tasks: what is
+        # submitted for it after that is stopped at once.
+        self.stopped = False
         # The master's CPU time for the request's API calls (quota).
         self.api_cpu_us = 0
         # App log output since the last flush, for logservice's autoflush.

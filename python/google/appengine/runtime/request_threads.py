@@ -210,6 +210,7 @@ def join_all(request):
                     # The deadline came before the wait (the handler
                     # caught it or it propagates): it will not land.
                     if _gaelic.deadline_passed():
+                        request.stopped = True  # before the lists are read
                         _stop(request, threads + [t], tasks + [task], current)
                         threads.clear()
                         tasks.clear()
@@ -218,6 +219,7 @@ def join_all(request):
                     t.join()  # the rest of its exit: no Python code of the app
                 t = task = None
         except DeadlineExceededError:
+            request.stopped = True
             _stop(request, threads + [t], tasks + [task], current)
             threads.clear()
             tasks.clear()

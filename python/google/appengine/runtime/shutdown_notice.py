@@ -8,7 +8,8 @@ app's shutdown hook runs once:
 - inside the oldest running request, in that request's own thread, the next
   time the thread runs Python code, so an exception the hook raises
   propagates into the request as from a signal handler; the same exception
-  type is then raised in every other request thread too;
+  type is then raised in every other request thread too, and in the tasks
+  requests run in thread pools;
 - otherwise as an internal GET /_ah/stop request that the runtime itself
   handles (no app handler sees it), in the main thread.
 
@@ -50,6 +51,18 @@ def _request_threads(except_id):
     return [i for i in idents if i is not None and i != except_id]
 
 
+def _raise_everywhere(except_id, exc):
+    """Raises exc in every request thread but except_id, and in the tasks
+    the requests run in thread pools (request_futures: under the task's
+    lock, never in a pool worker that has moved on)."""
+    for other in _request_threads(except_id):
+        _gaelic.async_raise(other, exc)
+    for requests in (request_state.running, request_state.background):
+        for request in list(requests.values()):
+            for task in list(request.tasks):
+                task.interrupt(exc)
+
+
 def _internal_stop(hook):
     """The hook as the internal /_ah/stop request: its failure is logged,
     there is nobody to propagate it to."""
@@ -61,8 +74,7 @@ def _internal_stop(hook):
     except BaseException as e:
         handlers.log_exception("/_ah/stop", "the shutdown hook failed:")
         # Background threads get it as requests would.
-        for other in _request_threads(threading.get_ident()):
-            _gaelic.async_raise(other, type(e))
+        _raise_everywhere(threading.get_ident(), type(e))
     finally:
         app_logs.flush_thread()
         request_state.leave()
@@ -78,8 +90,7 @@ def _in_request(hook, thread_id, request):
         try:
             hook()
         except BaseException as e:
-            for other in _request_threads(thread_id):
-                _gaelic.async_raise(other, type(e))
+            _raise_everywhere(thread_id, type(e))
             raise
     finally:
         _gaelic.release()

@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from google.appengine.api import apiproxy_stub_map, background_thread, backends, runtime
 from google.appengine.runtime import apiproxy_errors
@@ -12,6 +13,7 @@ from google.appengine.runtime import apiproxy_errors
 import version
 
 STARTS = []
+_POOL = ThreadPoolExecutor(2)
 HOG = []
 
 
@@ -115,8 +117,13 @@ def hooks(environ, start_response):
                     time.sleep(0.05)
             except BaseException as e:
                 threads_seen.append(type(e).__name__)
-        t = threading.Thread(target=child)
-        t.start()
+        # ?pool=1: the child is a task of a module-level thread pool.
+        if "pool=1" in environ.get("QUERY_STRING", ""):
+            t = _POOL.submit(child)
+            t.join = t.exception
+        else:
+            t = threading.Thread(target=child)
+            t.start()
         try:
             while time.time() < deadline:
                 time.sleep(0.05)

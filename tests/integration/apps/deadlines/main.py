@@ -27,7 +27,19 @@
                     task that sleeps 0.3 s and logs "task done", not waiting
                     for it; X=sleep|lock|loop submits a _stuck task of that
                     kind and one queued behind it that notes "pool-queued"
-                    in /stopped if it ever runs, then returns
+                    in /stopped if it ever runs, then returns;
+                    X=handoff submits a task that, stopped at the deadline,
+                    hands a follow-up task to the pool which notes
+                    "pool-late" in /stopped after 0.5 s if it is let run;
+                    X=slowstart holds the pool's worker at the start of its
+                    next task until the deadline has been stopped (a
+                    profile function widens that moment), then waits past
+                    the deadline for a task that sleeps;
+                    X=prune: while the handler's thread prunes the
+                    request's finished tasks, another of its threads hands
+                    a 0.6 s task to a second pool
+/profiled           runs a small function under cProfile (as profiling
+                    middleware does), then /ok
 /retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
                     app can, then /ok
 """
@@ -37,6 +49,7 @@ import os
 import re
 import select
 import signal
+import sys
 import threading
 import time
 import urllib.parse
@@ -94,7 +107,76 @@ def _task_later():
     logging.warning("task done")
 
 
+_POOL2 = ThreadPoolExecutor(1)
+
+
+def _late():
+    time.sleep(0.5)
+    _stopped.append("pool-late")
+
+
+def _handoff():
+    try:
+        time.sleep(10**6)
+    except DeadlineExceededError:
+        _stopped.append("pool-handoff")
+        _POOL.submit(_late)
+        raise
+
+
+def _on_call_of(name, action):
+    """A profile function that runs action() once, when a function of the
+    runtime's request_futures named name calls (or returns: "-" prefix)."""
+    event_wanted = "return" if name.startswith("-") else "call"
+    name = name.lstrip("-")
+
+    def profile(frame, event, arg):
+        code = frame.f_code
+        if (event == event_wanted and code.co_name == name and
+                code.co_filename.endswith("request_futures.py")):
+            sys.setprofile(None)
+            action()
+    return profile
+
+
 def _pool(start_response, do):
+    if do == "slowstart":
+        stopped_now = threading.Event()
+
+        def hold():
+            stopped_now.wait(5)
+            time.sleep(0.05)  # the runtime's stop of the task comes now
+        _POOL.submit(sys.setprofile, _on_call_of("__call__", hold)).result()
+        _POOL.submit(_stuck, "sleep", "pool-slowstart")
+        try:
+            time.sleep(100)
+        except DeadlineExceededError:
+            stopped_now.set()
+            raise
+    if do == "prune":
+        go, done = threading.Event(), threading.Event()
+
+        def other():
+            go.wait(5)
+            _POOL2.submit(time.sleep, 0.6)
+            done.set()
+        threading.Thread(target=other).start()
+        futures = [_POOL.submit(int) for _ in range(64)]
+        for f in futures:
+            f.result()
+
+        def meanwhile():
+            go.set()
+            done.wait(5)
+        sys.setprofile(_on_call_of("-<listcomp>", meanwhile))
+        try:
+            _POOL.submit(int)
+        finally:
+            sys.setprofile(None)
+        return _ok(start_response)
+    if do == "handoff":
+        _POOL.submit(_handoff)
+        time.sleep(100)
     if do == "env":
         seen = _POOL.submit(_task_env).result()
         ok = json.loads(_ok(lambda *a: None)[0])
@@ -175,6 +257,9 @@ def app(environ, start_response):
                 return _answer(start_response, b"caught in time")
     elif path == "/pool":
         return _pool(start_response, q.get("do", "env"))
+    elif path == "/profiled":
+        import cProfile
+        cProfile.Profile().runcall(_spin, 0.01)
     elif path == "/retire":
         import _gaelic
         _gaelic.retire(q.get("why", ""))
