@@ -210,31 +210,33 @@ def join_all(request):
                     # The deadline came before the wait (the handler
                     # caught it or it propagates): it will not land.
                     if _gaelic.deadline_passed():
-                        request.stopped = True  # before the lists are read
-                        _stop(request, threads + [t], tasks + [task], current)
-                        threads.clear()
-                        tasks.clear()
+                        _stop(request, t, task, current)
                         return
                 if t is not None and t is not current:
                     t.join()  # the rest of its exit: no Python code of the app
                 t = task = None
         except DeadlineExceededError:
-            request.stopped = True
-            _stop(request, threads + [t], tasks + [task], current)
-            threads.clear()
-            tasks.clear()
+            _stop(request, t, task, current)
             raise
     finally:
         _gaelic.block_end()
 
 
-def _stop(request, threads, tasks, current):
+def _stop(request, thread, task, current):
     """Raises DeadlineExceededError in the request's threads and tasks
-    still running (which ends those in Python code or in time.sleep),
-    cancels its tasks not started, waits _STOP_WAIT for them, and leaves
-    behind those still running, retiring the instance: one stuck in C that
-    holds the GIL gets the instance killed anyway, one blocked in C without
-    it (a lock, a read) would otherwise hold the request past its grace."""
+    still running (those still on its lists, and thread and task, the ones
+    join_all had taken off them), which ends those in Python code or in
+    time.sleep; cancels its tasks not started, waits _STOP_WAIT for them,
+    and leaves behind those still running, retiring the instance: one
+    stuck in C that holds the GIL gets the instance killed anyway, one
+    blocked in C without it (a lock, a read) would otherwise hold the
+    request past its grace. The lists end empty."""
+    # Before the lists are read: what is submitted for the request from
+    # now on is stopped at once (request_futures).
+    request.stopped = True
+    threads, tasks = request.threads + [thread], request.tasks + [task]
+    request.threads.clear()
+    request.tasks.clear()
     alive = [t for t in threads
              if t is not None and t is not current and t._gaelic_running.locked()]
     for t in alive:
