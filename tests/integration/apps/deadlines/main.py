@@ -124,6 +124,10 @@ def _handoff():
         raise
 
 
+# The runtime's frame _on_call_of's action runs in.
+_held_frame = []
+
+
 def _on_call_of(name, action):
     """A profile function that runs action() once, when a function of the
     runtime's request_futures named name calls (or returns: "-" prefix)."""
@@ -135,6 +139,7 @@ def _on_call_of(name, action):
         if (event == event_wanted and code.co_name == name and
                 code.co_filename.endswith("request_futures.py")):
             sys.setprofile(None)
+            _held_frame[:] = [frame]
             action()
     return profile
 
@@ -145,7 +150,11 @@ def _pool(start_response, do):
 
         def hold():
             stopped_now.wait(5)
-            time.sleep(0.05)  # the runtime's stop of the task comes now
+            # Until the runtime's stop has reached this task (bounded).
+            task = _held_frame[0].f_locals["self"]
+            until = time.monotonic() + 5
+            while task._stop_exc is None and time.monotonic() < until:
+                time.sleep(0.01)
         _POOL.submit(sys.setprofile, _on_call_of("__call__", hold)).result()
         _POOL.submit(_stuck, "sleep", "pool-slowstart")
         try:
