@@ -492,7 +492,12 @@ def test_start_background_request_over_the_channel(srv):
     key = secrets.token_hex(6)
     out = get(srv, "/bg_channel?key=" + key, instance=0)
     assert re.fullmatch(r"[0-9a-f]{16}", out["id"]), out
+    # The background request records itself as it runs: wait for it (bounded).
+    until = time.monotonic() + 10
     done = get(srv, "/done?key=" + key, instance=0)
+    while not done and time.monotonic() < until:
+        time.sleep(0.05)
+        done = get(srv, "/done?key=" + key, instance=0)
     assert done["thread"] == out["thread"] and done["request"] == out["id"], done
 
 
