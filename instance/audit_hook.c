@@ -3,6 +3,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,27 @@ static int plainly_within(const char *path)
     return audit_path_within(path, (const char *const *)read_roots, n_read_roots);
 }
 
+/* Resolves path, or when it does not exist its longest existing prefix:
+ * the instance's own file tree holds only what it may read, so a missing
+ * path is refused or not by the folder it would be in. Returns real. */
+static char *resolve_existing(const char *path, char real[PATH_MAX])
+{
+    char prefix[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof prefix)
+        return NULL;
+    memcpy(prefix, path, len + 1);
+    while (!realpath(prefix, real)) {
+        if (errno != ENOENT && errno != ENOTDIR)
+            return NULL;
+        char *slash = strrchr(prefix, '/');
+        if (!slash || !strcmp(prefix, "/"))
+            return NULL;
+        slash[slash == prefix] = '\0'; /* "/x" becomes "/" */
+    }
+    return real;
+}
+
 /* 1 when o, a path an event opens or lists, resolves outside what the
  * instance may read (SB1). Relative paths are left to the kernel: with
  * dir_fd they are not relative to the working folder. */
@@ -99,7 +121,7 @@ static int reads_outside(PyObject *o)
     int outside = 0;
     char real[PATH_MAX];
     if (path && path[0] == '/' && strlen(path) == (size_t)PyBytes_GET_SIZE(bytes) &&
-        !plainly_within(path) && realpath(path, real))
+        !plainly_within(path) && resolve_existing(path, real))
         outside = !audit_path_within(real, (const char *const *)read_roots, n_read_roots);
     if (PyErr_Occurred())
         PyErr_Clear(); /* not a path after all: whatever opens it will say */

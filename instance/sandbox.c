@@ -33,13 +33,14 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
         return -1;
     /* Namespaces may be disallowed (EPERM, ENOSPC): Landlock still refuses
      * writes, and the audit hook refuses app extensions. */
-    if (sandbox_mount_app(c->app_dir) < 0 &&
-        failed(c, "read-only noexec app mount", errno == EPERM || errno == ENOSPC) < 0)
+    const char *readable[SANDBOX_READABLE_MAX];
+    sandbox_readable_paths(c->app_dir, c->python_dir, readable);
+    if (sandbox_mount_root(c->app_dir, readable) < 0 &&
+        failed(c, "own read-only file tree", errno == EPERM || errno == ENOSPC) < 0)
         return -1;
     if (sandbox_drop_privileges() < 0 && failed(c, "dropping privileges", 0) < 0)
         return -1;
-    const char *const reads[] = {c->app_dir, c->python_dir, NULL};
-    int landlock = sandbox_landlock(reads) == 0;
+    int landlock = sandbox_landlock(readable) == 0;
     if (!landlock && failed(c, "Landlock", errno == EOPNOTSUPP) < 0)
         return -1;
     int rc = c->seccomp && sandbox_seccomp_chan_fd(c->seccomp) == chan_fd
@@ -47,14 +48,7 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
                  : sandbox_seccomp(chan_fd, getpid());
     if (rc < 0 && failed(c, "seccomp", 0) < 0)
         return -1;
-    if (c->audit_hook) {
-        /* The hook names SB1 for reads Landlock refuses, no others. */
-        const char *readable[32] = {c->app_dir, c->python_dir};
-        size_t n = 2;
-        for (const char *const *p = landlock_system_paths(); *p && n + 1 < 32; p++)
-            readable[n++] = *p;
-        readable[n] = NULL;
-        audit_hook_arm(landlock ? readable : NULL);
-    }
+    if (c->audit_hook)
+        audit_hook_arm(landlock ? readable : NULL); /* SB1 only where Landlock refuses */
     return 0;
 }

@@ -1,6 +1,6 @@
 /* The instance sandbox (SPEC SB1-SB6), applied in each instance after the
  * runtime is loaded and before any app code runs, in this order:
- *   rlimits -> read-only noexec app mount -> no capabilities and
+ *   rlimits -> own read-only file tree -> no capabilities and
  *   no_new_privs -> Landlock -> seccomp -> the Python audit hook (armed).
  * The kernel layers are the boundary; the audit hook only makes the same
  * refusals friendly. The zygote itself stays unsandboxed: it must fork. */

@@ -34,9 +34,15 @@ static const char *const system_paths[] = {
     NULL,
 };
 
-const char *const *landlock_system_paths(void)
+void sandbox_readable_paths(const char *app_dir, const char *python_dir,
+                            const char *out[SANDBOX_READABLE_MAX])
 {
-    return system_paths;
+    size_t n = 0;
+    out[n++] = app_dir;
+    out[n++] = python_dir;
+    for (size_t i = 0; system_paths[i] && n + 1 < SANDBOX_READABLE_MAX; i++)
+        out[n++] = system_paths[i];
+    out[n] = NULL;
 }
 
 int landlock_abi(void)
@@ -98,8 +104,6 @@ int sandbox_landlock(const char *const *read_paths)
     int rc = 0;
     for (size_t i = 0; rc == 0 && read_paths[i]; i++)
         rc = allow_read(ruleset, read_paths[i]);
-    for (size_t i = 0; rc == 0 && system_paths[i]; i++)
-        rc = allow_read(ruleset, system_paths[i]);
     if (rc == 0)
         rc = (int)syscall(SYS_landlock_restrict_self, ruleset, 0);
     int err = errno;

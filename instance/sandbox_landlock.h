@@ -10,11 +10,15 @@ int landlock_abi(void);
 
 /* Restricts the calling thread (and the threads and processes it creates
  * later) to reading the given paths (NULL-terminated; missing ones are
- * skipped) plus the system files the runtime needs. no_new_privs must be
- * set. Returns 0, or -1 with errno set (EOPNOTSUPP: no Landlock). */
+ * skipped: sandbox_readable_paths). no_new_privs must be set. Returns 0,
+ * or -1 with errno set (EOPNOTSUPP: no Landlock). */
 int sandbox_landlock(const char *const *read_paths);
 
-/* Those system files and trees (NULL-terminated). */
-const char *const *landlock_system_paths(void);
+/* Everything an instance may read: app_dir, python_dir and the system
+ * files and trees the runtime needs, into out (NULL-terminated). Its own file tree holds
+ * these and nothing else, and the audit hook names SB1 for the rest. */
+#define SANDBOX_READABLE_MAX 16
+void sandbox_readable_paths(const char *app_dir, const char *python_dir,
+                            const char *out[SANDBOX_READABLE_MAX]);
 
 #endif

@@ -2,14 +2,38 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "write_file.h"
+
+#define MAX_BINDS 32
+
+/* Where the new root is put together before it becomes "/": any existing
+ * folder will do, as the sources are opened before the tmpfs covers it. */
+static const char *const staging_dirs[] = {"/tmp", "/mnt", "/run", NULL};
+
+/* Top-level links of a merged-/usr system (/lib -> usr/lib): the dynamic
+ * loader's cache names libraries by those paths. */
+static const char *const root_links[] = {"/bin",   "/sbin",   "/lib", "/lib32",
+                                         "/lib64", "/libx32", NULL};
+
+typedef struct {
+    const char *path;
+    int fd; /* O_PATH, opened before the staging tmpfs hides anything */
+    struct stat st;
+    int is_app;
+} bind_t;
 
 /* Without root, the right to mount comes from a user namespace of our own
  * in which we keep our uid and gid (and give up supplementary groups). */
@@ -33,29 +57,164 @@ static unsigned long kept_flags(const char *path)
     struct statvfs st;
     if (statvfs(path, &st) < 0)
         return 0;
+    static const struct {
+        unsigned long st, ms;
+    } map[] = {
+        {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
+        {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+    };
     unsigned long f = 0;
-    if (st.f_flag & ST_NOATIME)
-        f |= MS_NOATIME;
-    if (st.f_flag & ST_NODIRATIME)
-        f |= MS_NODIRATIME;
-    if (st.f_flag & ST_RELATIME)
-        f |= MS_RELATIME;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (st.f_flag & map[i].st)
+            f |= map[i].ms;
     return f;
 }
 
-int sandbox_mount_app(const char *app_dir)
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const bind_t *)a)->path, ((const bind_t *)b)->path);
+}
+
+/* Opens what path names (following links: /proc/self is this process's
+ * own folder). Returns 1 when added, 0 when it does not exist, -1. */
+static int add_bind(bind_t *binds, size_t *n, const char *path, int is_app)
+{
+    if (*n == MAX_BINDS) {
+        errno = E2BIG;
+        return -1;
+    }
+    bind_t *b = &binds[*n];
+    b->fd = open(path, O_PATH | O_CLOEXEC);
+    if (b->fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (fstat(b->fd, &b->st) < 0) {
+        close(b->fd);
+        return -1;
+    }
+    b->path = path;
+    b->is_app = is_app;
+    (*n)++;
+    return 1;
+}
+
+/* Creates the folders of path below root, and path itself as a folder or an
+ * empty file. What exists already (inside an earlier bind) is kept. */
+static int make_mount_point(const char *root, const char *path, int is_dir)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s%s", root, path) >= (int)sizeof p) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *slash = strchr(p + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int rc = mkdir(p, 0755);
+        *slash = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    if (is_dir)
+        return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == EEXIST || errno == EROFS ? 0 : -1;
+    close(fd);
+    return 0;
+}
+
+/* Binds b at its own path below root, read-only (and noexec for the app),
+ * except device nodes and /proc, which stay as the kernel made them. */
+static int mount_bind(const char *root, const bind_t *b)
+{
+    char src[64], dst[PATH_MAX];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", b->fd);
+    snprintf(dst, sizeof dst, "%s%s", root, b->path);
+    if (make_mount_point(root, b->path, S_ISDIR(b->st.st_mode)) < 0 ||
+        mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return -1;
+    struct statfs fs;
+    if (S_ISCHR(b->st.st_mode) || S_ISBLK(b->st.st_mode) ||
+        (fstatfs(b->fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC))
+        return 0;
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | kept_flags(dst);
+    if (b->is_app)
+        flags |= MS_NOEXEC;
+    return mount(NULL, dst, NULL, flags, NULL);
+}
+
+static int copy_root_links(const char *root)
+{
+    for (size_t i = 0; root_links[i]; i++) {
+        char target[PATH_MAX], link[PATH_MAX];
+        ssize_t len = readlink(root_links[i], target, sizeof target - 1);
+        if (len < 0)
+            continue; /* absent, or a real folder: not on Landlock's list */
+        target[len] = '\0';
+        snprintf(link, sizeof link, "%s%s", root, root_links[i]);
+        if (symlink(target, link) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *staging_dir(void)
+{
+    struct stat st;
+    for (size_t i = 0; staging_dirs[i]; i++)
+        if (stat(staging_dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+            return staging_dirs[i];
+    errno = ENOENT;
+    return NULL;
+}
+
+/* Makes root the process's "/" and lets go of the old tree. Stacking the
+ * old root under the new one and detaching it needs no folder for it. */
+static int enter_root(const char *root)
+{
+    if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+        chdir("/") < 0)
+        return -1;
+    return mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+}
+
+static int build_root(bind_t *binds, size_t n)
+{
+    const char *root = staging_dir();
+    if (!root ||
+        mount("gaelic-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0)
+        return -1;
+    qsort(binds, n, sizeof binds[0], by_path); /* a folder before what is inside it */
+    for (size_t i = 0; i < n; i++)
+        if (mount_bind(root, &binds[i]) < 0)
+            return -1;
+    if (copy_root_links(root) < 0)
+        return -1;
+    return enter_root(root);
+}
+
+int sandbox_mount_root(const char *app_dir, const char *const *read_paths)
 {
     if (geteuid() != 0 && enter_user_namespace() < 0)
         return -1;
     if (unshare(CLONE_NEWNS) < 0)
         return -1;
     /* Private first: our mounts must not propagate to the host's namespace. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        mount(app_dir, app_dir, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-        mount(NULL, app_dir, NULL,
-              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOEXEC | MS_NOSUID | MS_NODEV |
-                  kept_flags(app_dir),
-              NULL) < 0)
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return -1;
-    return chdir(app_dir);
+    bind_t binds[MAX_BINDS];
+    size_t n = 0;
+    int added = add_bind(binds, &n, app_dir, 1);
+    if (added == 0)
+        errno = ENOENT;
+    int rc = added > 0 ? 0 : -1;
+    for (size_t i = 0; rc == 0 && read_paths[i]; i++)
+        if (strcmp(read_paths[i], app_dir) != 0 && add_bind(binds, &n, read_paths[i], 0) < 0)
+            rc = -1;
+    if (rc == 0)
+        rc = build_root(binds, n);
+    int err = errno;
+    for (size_t i = 0; i < n; i++)
+        close(binds[i].fd);
+    errno = err;
+    return rc == 0 ? chdir(app_dir) : -1;
 }

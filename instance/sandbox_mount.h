@@ -1,16 +1,21 @@
-/* The app folder, read-only and without execute rights, in a private mount
- * namespace (SB1, SB5). noexec is what keeps an app's own shared objects
- * out of the process even when the Python layer is bypassed: the kernel
- * refuses to map them executable, so their constructors never run. */
+/* The instance's own file tree, in a private mount namespace (SB1, SB5).
+ *
+ * The root is an empty read-only tmpfs holding only what the instance may
+ * read: the app folder (read-only, noexec: the kernel refuses to map an
+ * app's shared objects executable, so their constructors never run even
+ * when the Python layer is bypassed), gaelic's Python package and the
+ * system paths Landlock allows, each a read-only bind mount at its own
+ * path. Landlock refuses reads elsewhere; without this tree the app could
+ * still stat, readlink or see in mountinfo what exists outside it. */
 #ifndef GAELIC_SANDBOX_MOUNT_H
 #define GAELIC_SANDBOX_MOUNT_H
 
 /* Moves the calling (single-threaded) process into a new mount namespace
- * whose app_dir is a read-only, noexec, nosuid, nodev bind mount of itself,
- * and changes into it (the old working directory is on the old mount). As
- * root a mount namespace is enough; otherwise a user namespace that maps
+ * whose root holds app_dir and the read_paths (NULL-terminated, absolute;
+ * missing ones are left out) and nothing else, and changes into app_dir.
+ * As root a mount namespace is enough; otherwise a user namespace that maps
  * only our own ids provides the right to mount. Returns 0, or -1 with errno
- * set (EPERM where namespaces are not allowed). */
-int sandbox_mount_app(const char *app_dir);
+ * set (EPERM or ENOSPC where namespaces are not allowed). */
+int sandbox_mount_root(const char *app_dir, const char *const *read_paths);
 
 #endif

@@ -12,15 +12,18 @@
 #include "sandbox_rlimits.h"
 #include "sandbox_seccomp.h"
 
-/* Tries the instances' own mount set-up in a child, so the answer is the
- * one instances will get. Returns 0 or the child's errno. */
-static int probe_mount(const char *app_dir)
+/* Tries the instances' own file tree set-up in a child, so the answer is
+ * the one instances will get. Returns 0 or the child's errno. */
+static int probe_mount(const char *app_dir, const char *python_dir)
 {
+    const char *readable[SANDBOX_READABLE_MAX];
+    sandbox_readable_paths(app_dir, python_dir, readable);
     pid_t pid = fork();
     if (pid < 0)
         return errno;
     if (pid == 0)
-        _exit(sandbox_mount_app(app_dir) < 0 ? errno : 0); /* errno values fit in 8 bits */
+        _exit(sandbox_mount_root(app_dir, readable) < 0 ? errno
+                                                        : 0); /* errno values fit in 8 bits */
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -28,8 +31,8 @@ static int probe_mount(const char *app_dir)
     return WIFEXITED(status) ? WEXITSTATUS(status) : ECHILD;
 }
 
-int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_hook,
-                          unsigned long long memory_bytes)
+int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, const char *python_dir,
+                          int audit_hook, unsigned long long memory_bytes)
 {
     if (mode == SANDBOX_OFF) {
         log_warn("**********************************************************************");
@@ -41,7 +44,7 @@ int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_ho
     }
     int seccomp = seccomp_available();
     int abi = landlock_abi();
-    int mount_err = probe_mount(app_dir);
+    int mount_err = probe_mount(app_dir, python_dir);
     char landlock[16], mount[96], memory[64];
     if (abi)
         snprintf(landlock, sizeof landlock, "ABI %d", abi);
@@ -55,7 +58,7 @@ int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, int audit_ho
         snprintf(memory, sizeof memory, "%llu MiB", memory_bytes >> 20);
     else
         snprintf(memory, sizeof memory, "unlimited (sanitizer build)");
-    log_info("sandbox %s: seccomp %s, Landlock %s, read-only noexec app mount %s, address space "
+    log_info("sandbox %s: seccomp %s, Landlock %s, own read-only file tree %s, address space "
              "%s, capabilities dropped (instances keep uid %d)",
              sandbox_mode_name(mode), seccomp ? "yes" : "NO", landlock, mount, memory,
              (int)geteuid());

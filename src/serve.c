@@ -836,7 +836,7 @@ int serve_main(int argc, char **argv)
         goto out;
     sandbox_mode_t mode;
     sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
-    if (sandbox_startup_check(mode, srv->cfg->root, !srv->o.test_disarm_audit,
+    if (sandbox_startup_check(mode, srv->cfg->root, python_dir, !srv->o.test_disarm_audit,
                               srv->o.instance_memory) < 0)
         goto out;
     if (open_storage(srv) < 0)

@@ -5,7 +5,7 @@ an app-shipped shared object run.
 
 Every attempt runs twice: with the Python layer (the audit hook, which
 names the SB rule) and with it disarmed (--sandbox_test_disarm_audit), when
-only the kernel layers (seccomp, Landlock, the read-only noexec app mount,
+only the kernel layers (seccomp, Landlock, the instance's own read-only file tree,
 rlimits) stand. The app is apps/sandbox_escape; the test builds its
 evilext.so, whose constructor would print a marker to stderr and create a
 marker file.
@@ -46,6 +46,9 @@ ESCAPES = {
     "truncate_stderr": "SB1", "fallocate_stderr": None,
     "named_tempfile": "SB1", "read_outside": "SB1", "read_outside_path": "SB1",
     "read_outside_dotdot": "SB1", "list_outside": "SB1",
+    # not even whether something exists outside what it may read: its own
+    # file tree has nothing else (no audit event to name a rule for)
+    "stat_outside": None, "readlink_outside": None,
     "connect": "SB2", "udp": "SB2", "socketpair": "SB2", "raw_socketpair": None,
     "getaddrinfo": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
@@ -60,6 +63,7 @@ ALLOWED = {
     "threads": "thread ran",
     "read_own": "application: sandbox-escape",
     "decimal": "2.10",
+    "read_missing_own": "not found: No such file or directory",
     "kill_self": "None",
     "read_system": "('Name:', True, True, True)",
 }
@@ -137,12 +141,19 @@ def sysv_ipc_ids():
     return ids
 
 
+# Attempts on a file the test puts there first, which must be left as it is.
+ON_A_FILE = ("remove", "rename", "chmod", "stat_outside", "read_outside", "read_outside_path",
+             "read_outside_dotdot")
+
+
 @pytest.mark.parametrize("name", sorted(ESCAPES))
 def test_escape_is_refused_and_nothing_gets_out(env, name):
     target = env.outside / ("target-" + name)
-    if name in ("remove", "rename", "chmod") or name.startswith("read_outside"):
+    if name in ON_A_FILE:
         target.write_text("keep me")
         target.chmod(0o644)
+    elif name == "readlink_outside":
+        target.symlink_to("somewhere")
     token = str(random.randrange(10**8, 10**9))  # a sleep of years, if started
     ipc_before = sysv_ipc_ids()
     r = env.attempt(name, path=str(target), token=token)
@@ -165,10 +176,12 @@ def test_escape_is_refused_and_nothing_gets_out(env, name):
     with pytest.raises(BlockingIOError):
         env.udp.recv(16)
     assert not os.path.exists(os.path.join(env.appdir, "written.txt"))
-    if name in ("remove", "rename", "chmod") or name.startswith("read_outside"):
+    if name in ON_A_FILE:
         assert target.read_text() == "keep me"
         assert oct(target.stat().st_mode & 0o777) == oct(0o644)
         assert not os.path.exists(str(target) + ".moved")
+    elif name == "readlink_outside":
+        assert os.readlink(target) == "somewhere"
     else:
         assert not os.path.lexists(target), "%s wrote %s" % (name, target)
     assert not env.marker.exists()
@@ -192,8 +205,23 @@ def test_only_our_files_are_in_the_test_folders(env):
         assert os.listdir(os.path.join(env.appdir, "__pycache__")) == ["main.cpython-311.pyc"]
     left = sorted(os.listdir(str(env.outside)))
     assert left == [] or all(n.startswith("target-") for n in left), left
-    assert set(left) <= {"target-remove", "target-rename", "target-chmod"} | {
-        "target-" + name for name in ESCAPES if name.startswith("read_outside")}
+    assert set(left) <= {"target-" + name for name in ON_A_FILE + ("readlink_outside",)}
+
+
+def test_only_what_it_may_read_is_mounted(env):
+    """The instance's mount table shows its own tree: the app, gaelic's
+    Python package and the system paths Landlock lets it read, nothing of
+    the host's other mounts or folders."""
+    python_dir = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+    may_read = {env.appdir, python_dir, "/usr", "/etc/ld.so.cache", "/etc/localtime",
+                "/etc/mime.types", "/dev/null", "/dev/urandom", "/proc/self",
+                "/sys/devices/system/cpu"}
+    mounts = ast.literal_eval(env.attempt("mounts")["done"])
+    assert "/" in mounts, mounts
+    outside = [m for m in mounts
+               if m != "/" and not any(m == p or m.startswith(p + "/") for p in may_read)]
+    assert not outside, outside
+    assert env.appdir in mounts and python_dir in mounts, mounts
 
 
 def test_start_up_logs_the_layers(env):

@@ -127,7 +127,8 @@ static void landlock_child(void *dir)
     fd = open(outside, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0 && close(fd) == 0);
 
-    const char *const reads[] = {d, NULL};
+    const char *reads[SANDBOX_READABLE_MAX];
+    sandbox_readable_paths(d, d, reads);
     CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
     CHECK(sandbox_landlock(reads) == 0);
 

@@ -78,6 +78,16 @@ def _inotify(q):
     return _libc_call("inotify_add_watch", fd, os.path.dirname(q["path"]).encode(), 0x100)
 
 
+def _not_found(call):
+    """A missing file of the app's own is the kernel's plain ENOENT, not
+    a sandbox refusal."""
+    try:
+        call()
+    except FileNotFoundError as e:
+        return "not found: %s" % e.strerror
+    return "found"
+
+
 def _refused(call):
     """Runs call on a descriptor the master handed down; only a refusal
     (EPERM, EACCES, the hook's PermissionError) counts: another error means
@@ -214,6 +224,8 @@ ATTEMPTS = {
     "read_outside_path": lambda q: pathlib.Path(q["path"]).read_bytes(),
     "read_outside_dotdot": lambda q: open(APP + "/../../../../../../../" + q["path"]).read(),
     "list_outside": lambda q: os.listdir(os.path.dirname(q["path"])),
+    "stat_outside": lambda q: os.stat(q["path"]).st_size,
+    "readlink_outside": lambda q: os.readlink(q["path"]),
     # SB2: no sockets
     "connect": lambda q: str(socket.create_connection(("127.0.0.1", int(q["port"])), 2)),
     "udp": lambda q: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
@@ -254,10 +266,12 @@ ATTEMPTS = {
     "read_system": lambda q: (open("/proc/self/status").read().split()[0],
                               len(open(json.__file__).read()) > 0,
                               len(os.listdir(APP)) > 0, len(os.listdir("/usr/lib")) > 0),
+    "read_missing_own": lambda q: _not_found(lambda: open(os.path.join(APP, "missing.txt"))),
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
     "pid": lambda q: os.getpid(),
     "cgroups": lambda q: open("/proc/self/cgroup").read(),
+    "mounts": lambda q: sorted(line.split()[4] for line in open("/proc/self/mountinfo")),
     "exit": lambda q: os._exit(3),
     # SB4: memory
     "allocate": lambda q: len(bytearray(int(q["mb"]) << 20)),
