@@ -62,7 +62,7 @@ static void test_full_app(void)
                                 "version: 2-beta\n"
                                 "runtime: python27\n"
                                 "api_version: 1\n"
-                                "threadsafe: yes\n"
+                                "threadsafe: no\n"
                                 "default_expiration: \"4d 5h\"\n"
                                 "env_variables:\n"
                                 "  GREETING: hello\n"
@@ -105,7 +105,7 @@ static void test_full_app(void)
     CHECK_STR(cfg->version, "2-beta");
     CHECK_STR(cfg->runtime, "python27");
     CHECK_STR(cfg->api_version, "1");
-    CHECK(cfg->threadsafe == 1);
+    CHECK(cfg->threadsafe == 0);
     CHECK(cfg->default_expiration == 4 * 86400 + 5 * 3600);
 
     CHECK(cfg->n_env == 3);
@@ -613,6 +613,9 @@ static void test_urls(void)
     CHECK(accepts(HEAD "handlers:\n- url: (/a|/b)\n  script: main.app\n"));
 }
 
+/* CGI handlers need a threadsafe: false app (test_cgi_threadsafe). */
+#define HEAD_CGI "runtime: python27\napi_version: 1\nthreadsafe: false\n"
+
 static void test_scripts(void)
 {
     static const struct {
@@ -632,7 +635,7 @@ static void test_scripts(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml, HEAD "handlers:\n- url: /\n  script: \"%s\"\n",
+        snprintf(yaml, sizeof yaml, HEAD_CGI "handlers:\n- url: /\n  script: \"%s\"\n",
                  cases[i].script);
         app_config_t *cfg = load(yaml);
         int got = cfg ? cfg->handlers[0].script_is_cgi : -1;
@@ -650,6 +653,28 @@ static void test_scripts(void)
                "file path");
 }
 
+/* App Engine's ThreadsafeWithCgiHandler: a threadsafe python27 app has no
+ * CGI handler; the error is at the first one's script line. */
+static void test_cgi_threadsafe(void)
+{
+    EXPECT_ERR(HEAD "handlers:\n- url: /w\n  script: main.app\n- url: /c\n  login: admin\n"
+                    "  script: dir/x.py\n- url: /.*\n  script: main.py\n",
+               "app.yaml:9: script 'dir/x.py' is a CGI script, which 'threadsafe: true' does not "
+               "allow (use a WSGI object path, module.app, or 'threadsafe: false')");
+    EXPECT_ERR("handlers:\n- url: /(.*)\n  script: cgi/\\1.py\n"
+               "runtime: python27\nthreadsafe: yes\n",
+               "app.yaml:3: script 'cgi/\\1.py' is a CGI script, which 'threadsafe: true' does "
+               "not allow (use a WSGI object path, module.app, or 'threadsafe: false')");
+    app_config_t *cfg = LOAD_OK(HEAD_CGI "handlers:\n- url: /.*\n  script: main.py\n");
+    CHECK(cfg && cfg->handlers[0].script_is_cgi == 1);
+    config_free(cfg);
+    /* App Engine's rule was python27's; python3 apps had no CGI to refuse. */
+    cfg = LOAD_OK("runtime: python3\nthreadsafe: true\nhandlers:\n- url: /.*\n"
+                  "  script: main.py\n");
+    CHECK(cfg && cfg->threadsafe == 1 && cfg->handlers[0].script_is_cgi == 1);
+    config_free(cfg);
+}
+
 static void test_script_auto(void)
 {
     app_config_t *cfg = LOAD_OK("runtime: python311\nhandlers:\n- url: /.*\n  script: auto\n");
@@ -662,14 +687,14 @@ static void test_script_auto(void)
 
 static void test_group_refs(void)
 {
-    app_config_t *cfg = LOAD_OK(HEAD "handlers:\n"
-                                     "- url: /(\\w+)/(\\w+)\n"
-                                     "  script: \\1.\\2.app\n"
-                                     "- url: /img/(.*\\.(png|gif))\n"
-                                     "  static_files: static/\\1\n"
-                                     "  upload: static/.*\\.(png|gif)\n"
-                                     "- url: /cgi/(.*)\n"
-                                     "  script: cgi/\\1.py\n");
+    app_config_t *cfg = LOAD_OK(HEAD_CGI "handlers:\n"
+                                         "- url: /(\\w+)/(\\w+)\n"
+                                         "  script: \\1.\\2.app\n"
+                                         "- url: /img/(.*\\.(png|gif))\n"
+                                         "  static_files: static/\\1\n"
+                                         "  upload: static/.*\\.(png|gif)\n"
+                                         "- url: /cgi/(.*)\n"
+                                         "  script: cgi/\\1.py\n");
     CHECK(cfg && cfg->n_handlers == 3);
     CHECK(cfg && cfg->handlers[2].script_is_cgi == 1);
     config_free(cfg);
@@ -1174,6 +1199,14 @@ static void test_includes(void)
     write_file("lib/admin/include.yaml", "handlers:\n- url: /.*\n  script: auto\n", 0);
     EXPECT_DIR_ERR("lib/admin/include.yaml:2: script 'auto' needs a python3 runtime, not "
                    "'python27'");
+    /* A CGI handler in an included file of a threadsafe app: its script line. */
+    write_file("lib/admin/include.yaml",
+               "handlers:\n- url: /admin/w\n  script: admin.app\n- url: /admin/.*\n"
+               "  script: admin/cgi.py\n",
+               0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:5: script 'admin/cgi.py' is a CGI script, which "
+                   "'threadsafe: true' does not allow (use a WSGI object path, module.app, or "
+                   "'threadsafe: false')");
     /* An empty included file adds nothing. */
     write_file("lib/admin/include.yaml", "# nothing yet\n", 0);
     cfg = load_dir();
@@ -1249,6 +1282,7 @@ int main(void)
     test_handler_kinds();
     test_urls();
     test_scripts();
+    test_cgi_threadsafe();
     test_script_auto();
     test_group_refs();
     test_static_paths();
