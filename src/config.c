@@ -803,8 +803,20 @@ static const yt_field_t BASIC_SCALING_FIELDS[] = {
     {"idle_timeout", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_timeout, NULL},
 };
 
+/* After check_instance_count: 1 to 999999999, so it fits an int. */
+static int apply_manual_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                  void *target)
+{
+    (void)d;
+    (void)f;
+    app_config_t *cfg = target;
+    cfg->manual_scaling_instances = (int)strtol(yt_text(v), NULL, 10);
+    return 0;
+}
+
 static const yt_field_t MANUAL_SCALING_FIELDS[] = {
-    {"instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count,
+     apply_manual_instances},
 };
 
 #define N_FIELDS(t) (sizeof(t) / sizeof *(t))

@@ -210,6 +210,9 @@ static int merge_file(yt_doc_t *d, includes_t *inc, const char *dir)
         rc = merge_env(d, cfg, part);
     if (rc == 0)
         rc = merge_skip_files(d, cfg, part);
+    /* App Engine's AppInclude.MergeManualScaling: the larger instances. */
+    if (rc == 0 && part->manual_scaling_instances > cfg->manual_scaling_instances)
+        cfg->manual_scaling_instances = part->manual_scaling_instances;
     config_free(part);
     /* Its own includes come after it, as App Engine read them. */
     const yaml_node_t *more = yt_map_value(d, root, "includes");

@@ -47,7 +47,7 @@ char *config_join_path(const char *dir, const char *name);
  * document `d` (app.yaml, whose root is `root`) names and merges them into
  * cfg as App Engine did: included handlers before app.yaml's own (after
  * them with `position: tail`), included env_variables over app.yaml's,
- * skip_files joined. cfg->skip_files must already hold
+ * skip_files joined, the largest manual_scaling instances. cfg->skip_files must already hold
  * app.yaml's. */
 int config_check_include_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
                               void *target);

@@ -359,8 +359,11 @@ static void test_accepted_keys(void)
                   "  idle_timeout: 10m\n" MAIN_HANDLER);
     CHECK(cfg != NULL);
     config_free(cfg);
-    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
-    CHECK(cfg != NULL);
+    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 3\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->manual_scaling_instances == 3);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD MAIN_HANDLER);
+    CHECK(cfg && cfg->manual_scaling_instances == 0);
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n"
                        "  max_idle_instances: 3\n  max_pending_latency: 1.5s\n"
@@ -1263,6 +1266,45 @@ static void test_includes(void)
     remove_tree(tmp_root);
 }
 
+/* The app's manual_scaling instances after loading tmp_root; -1: refused. */
+static int manual_instances_at(int line)
+{
+    app_config_t *cfg = load_dir();
+    int n = cfg ? cfg->manual_scaling_instances : -1;
+    if (!cfg)
+        fprintf(stderr, "  (line %d) unexpected error: %s\n", line, err);
+    config_free(cfg);
+    return n;
+}
+#define MANUAL_INSTANCES() manual_instances_at(__LINE__)
+
+/* App Engine merged included manual_scaling: the larger instances won. */
+static void test_included_manual_scaling(void)
+{
+    if (make_tmp_root("/tmp/gaelic-test-include-XXXXXX") < 0)
+        return;
+    make_dir("lib");
+    write_file("lib/b.yaml", "handlers:\n- url: /b\n  script: b.app\n", 0);
+    write_file("app.yaml", HEAD "includes: [lib/a.yaml, lib/b.yaml]\n" MAIN_HANDLER, 0);
+    write_file("lib/a.yaml", "manual_scaling:\n  instances: 4\n", 0);
+    CHECK(MANUAL_INSTANCES() == 4); /* only the include sets it */
+    write_file("app.yaml",
+               HEAD
+               "manual_scaling:\n  instances: 2\nincludes: [lib/a.yaml, lib/b.yaml]\n" MAIN_HANDLER,
+               0);
+    CHECK(MANUAL_INSTANCES() == 4); /* the include's is larger */
+    write_file("lib/a.yaml", "manual_scaling:\n  instances: 1\n", 0);
+    CHECK(MANUAL_INSTANCES() == 2); /* app.yaml's is larger */
+    write_file("lib/b.yaml", "manual_scaling:\n  instances: 7\n", 0);
+    CHECK(MANUAL_INSTANCES() == 7); /* the larger of two includes and app.yaml */
+    write_file("lib/b.yaml", "handlers:\n- url: /b\n  script: b.app\n", 0);
+    write_file("lib/a.yaml", "\nmanual_scaling:\n  instances: 0\n", 0);
+    EXPECT_DIR_ERR("lib/a.yaml:3: instances: '0' is not valid: use a whole number from 1");
+    write_file("lib/a.yaml", "manual_scaling: {}\n", 0);
+    EXPECT_DIR_ERR("lib/a.yaml:1: manual_scaling has no 'instances'");
+    remove_tree(tmp_root);
+}
+
 int main(void)
 {
     test_full_app();
@@ -1293,5 +1335,6 @@ int main(void)
     test_app_engine_refusals();
     test_config_load_files();
     test_includes();
+    test_included_manual_scaling();
     UNIT_DONE();
 }
