@@ -502,6 +502,29 @@ int config_apply_included_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_
     return load_handlers(d, list, target, 1);
 }
 
+/* App Engine ran a CGI script one request at a time per instance (its
+ * sys.stdout is the response), so a threadsafe python27 app could not have
+ * one (ThreadsafeWithCgiHandler). It checked the merged handlers; here each
+ * file's are checked where its document is at hand, for the line. */
+int config_check_cgi_threadsafe(yt_doc_t *d, const yaml_node_t *list, const handler_t *handlers,
+                                size_t n, const app_config_t *cfg)
+{
+    if (!cfg->threadsafe || strcmp(cfg->runtime, "python27") != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!handlers[i].script_is_cgi)
+            continue;
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        char q[80];
+        yt_quote(q, sizeof q, handlers[i].script, strlen(handlers[i].script));
+        return yt_fail(d, yt_map_value(d, item, "script"),
+                       "script '%s' is a CGI script, which 'threadsafe: true' does not allow "
+                       "(use a WSGI object path, module.app, or 'threadsafe: false')",
+                       q);
+    }
+    return 0;
+}
+
 /* ---- libraries, error_handlers, env_variables, skip_files --------------- */
 
 static const yt_field_t LIBRARY_FIELDS[] = {
@@ -780,8 +803,20 @@ static const yt_field_t BASIC_SCALING_FIELDS[] = {
     {"idle_timeout", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_timeout, NULL},
 };
 
+/* After check_instance_count: 1 to 999999999, so it fits an int. */
+static int apply_manual_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                  void *target)
+{
+    (void)d;
+    (void)f;
+    app_config_t *cfg = target;
+    cfg->manual_scaling_instances = (int)strtol(yt_text(v), NULL, 10);
+    return 0;
+}
+
 static const yt_field_t MANUAL_SCALING_FIELDS[] = {
-    {"instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
+    {"instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count,
+     apply_manual_instances},
 };
 
 #define N_FIELDS(t) (sizeof(t) / sizeof *(t))
@@ -986,6 +1021,10 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
     if (config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime) < 0)
         return -1;
     if (config_resolve_auto_scripts(d, cfg->handlers, cfg->n_handlers, cfg->runtime) < 0)
+        return -1;
+    /* app.yaml's own handlers; config_include.c checks each included file's. */
+    if (config_check_cgi_threadsafe(d, yt_map_value(d, root, "handlers"), cfg->handlers,
+                                    cfg->n_handlers, cfg) < 0)
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))
         return yt_fail(d, NULL, "out of memory");

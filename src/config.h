@@ -59,6 +59,9 @@ typedef struct {
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */
     int min_pending_latency_ms;
+    /* manual_scaling.instances, includes merged (the largest wins); 0: no
+     * manual_scaling. Checked and kept; gaelic does not scale by it. */
+    int manual_scaling_instances;
     handler_t *handlers;
     size_t n_handlers;
     char *skip_files;    /* one combined regex ("^(?:a)$|^(?:b)$") */

@@ -201,12 +201,18 @@ static int merge_file(yt_doc_t *d, includes_t *inc, const char *dir)
         rc = config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime);
     if (rc == 0)
         rc = config_resolve_auto_scripts(d, part->handlers, part->n_handlers, cfg->runtime);
+    if (rc == 0 && part->n_handlers)
+        rc = config_check_cgi_threadsafe(d, yt_map_value(d, root, "handlers"), part->handlers,
+                                         part->n_handlers, cfg);
     if (rc == 0)
         rc = add_handlers(d, root, inc, part);
     if (rc == 0)
         rc = merge_env(d, cfg, part);
     if (rc == 0)
         rc = merge_skip_files(d, cfg, part);
+    /* App Engine's AppInclude.MergeManualScaling: the larger instances. */
+    if (rc == 0 && part->manual_scaling_instances > cfg->manual_scaling_instances)
+        cfg->manual_scaling_instances = part->manual_scaling_instances;
     config_free(part);
     /* Its own includes come after it, as App Engine read them. */
     const yaml_node_t *more = yt_map_value(d, root, "includes");

@@ -22,6 +22,11 @@ int config_apply_manual_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_nod
 /* Checks `builtins:` names that depend on the runtime (after the table). */
 int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const char *runtime);
 
+/* Refuses a CGI handler (handlers[0..n), loaded from `list` in d) when cfg
+ * is a threadsafe python27 app, naming the handler's script line. */
+int config_check_cgi_threadsafe(yt_doc_t *d, const yaml_node_t *list, const handler_t *handlers,
+                                size_t n, const app_config_t *cfg);
+
 /* `script: auto` becomes main.app (python3 runtimes only) in handlers[0..n). */
 int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, const char *runtime);
 
@@ -42,7 +47,8 @@ char *config_join_path(const char *dir, const char *name);
  * document `d` (app.yaml, whose root is `root`) names and merges them into
  * cfg as App Engine did: included handlers before app.yaml's own (after
  * them with `position: tail`), included env_variables over app.yaml's,
- * skip_files joined. cfg->skip_files must already hold app.yaml's. */
+ * skip_files joined, the largest manual_scaling instances. cfg->skip_files must already hold
+ * app.yaml's. */
 int config_check_include_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
                               void *target);
 int config_resolve_includes(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg);

@@ -276,6 +276,10 @@ APP_ENGINE_REFUSALS = {
     "position_in_app_yaml": (lines_with({9: ["  script: main.app", "  position: tail"]}), 10,
                              r"position.*included"),
     "missing_include": (lines_with({6: ["includes:", "- lib/nowhere.yaml"]}), 7, r"not found"),
+    # ThreadsafeWithCgiHandler: the error is at the CGI handler's script line.
+    "cgi_with_threadsafe": (lines_with({9: ["  script: main.app", "- url: /old",
+                                            "  script: old/page.py"]}), 11,
+                            r"'old/page\.py' is a CGI script.*'threadsafe: true' does not allow"),
 }
 
 
@@ -327,3 +331,13 @@ def test_bad_included_file_is_refused_naming_it(tmp_path):
                                                       "runtime: python27\n"})
     assert re.search(r"lib/extra\.yaml:4: unknown key 'runtime' in an included file", r.stderr), \
         r.stderr
+
+
+def test_cgi_handler_of_an_included_file_is_refused_naming_it(tmp_path):
+    """Included handlers are merged into a threadsafe app too: a CGI one is
+    refused at its script line in the included file."""
+    app_yaml = lines_with({6: ["includes:", "- lib/extra.yaml"]})
+    r = refused(tmp_path, app_yaml, {"lib/extra.yaml": "handlers:\n- url: /x\n  script: x.app\n"
+                                                      "- url: /cgi\n  script: cgi.py\n"})
+    assert re.search(r"lib/extra\.yaml:5: script 'cgi\.py' is a CGI script, which "
+                     r"'threadsafe: true' does not allow", r.stderr), r.stderr

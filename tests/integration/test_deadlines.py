@@ -127,8 +127,14 @@ def test_select_on_nothing_is_cut_short(srv):
     assert_soft_timeout(srv, "/select")
 
 
-def test_cgi_script(srv):
-    assert_soft_timeout(srv, "/cgi/sleep")
+def test_cgi_script(serve, tmp_path):
+    d = copy_app("deadlines", tmp_path / "app")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(text.replace("threadsafe: true", "threadsafe: false").replace(
+            "handlers:\n", "handlers:\n- url: /cgi/sleep\n  script: cgi_sleep.py\n"))
+    assert_soft_timeout(serve(d, *FLAGS, "--max_instances", "1"), "/cgi/sleep")
 
 
 def test_except_exception_does_not_catch_it(srv):

@@ -62,7 +62,7 @@ static void test_full_app(void)
                                 "version: 2-beta\n"
                                 "runtime: python27\n"
                                 "api_version: 1\n"
-                                "threadsafe: yes\n"
+                                "threadsafe: no\n"
                                 "default_expiration: \"4d 5h\"\n"
                                 "env_variables:\n"
                                 "  GREETING: hello\n"
@@ -105,7 +105,7 @@ static void test_full_app(void)
     CHECK_STR(cfg->version, "2-beta");
     CHECK_STR(cfg->runtime, "python27");
     CHECK_STR(cfg->api_version, "1");
-    CHECK(cfg->threadsafe == 1);
+    CHECK(cfg->threadsafe == 0);
     CHECK(cfg->default_expiration == 4 * 86400 + 5 * 3600);
 
     CHECK(cfg->n_env == 3);
@@ -359,8 +359,11 @@ static void test_accepted_keys(void)
                   "  idle_timeout: 10m\n" MAIN_HANDLER);
     CHECK(cfg != NULL);
     config_free(cfg);
-    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 1\n" MAIN_HANDLER);
-    CHECK(cfg != NULL);
+    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 3\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->manual_scaling_instances == 3);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD MAIN_HANDLER);
+    CHECK(cfg && cfg->manual_scaling_instances == 0);
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n"
                        "  max_idle_instances: 3\n  max_pending_latency: 1.5s\n"
@@ -613,6 +616,9 @@ static void test_urls(void)
     CHECK(accepts(HEAD "handlers:\n- url: (/a|/b)\n  script: main.app\n"));
 }
 
+/* CGI handlers need a threadsafe: false app (test_cgi_threadsafe). */
+#define HEAD_CGI "runtime: python27\napi_version: 1\nthreadsafe: false\n"
+
 static void test_scripts(void)
 {
     static const struct {
@@ -632,7 +638,7 @@ static void test_scripts(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml, HEAD "handlers:\n- url: /\n  script: \"%s\"\n",
+        snprintf(yaml, sizeof yaml, HEAD_CGI "handlers:\n- url: /\n  script: \"%s\"\n",
                  cases[i].script);
         app_config_t *cfg = load(yaml);
         int got = cfg ? cfg->handlers[0].script_is_cgi : -1;
@@ -650,6 +656,28 @@ static void test_scripts(void)
                "file path");
 }
 
+/* App Engine's ThreadsafeWithCgiHandler: a threadsafe python27 app has no
+ * CGI handler; the error is at the first one's script line. */
+static void test_cgi_threadsafe(void)
+{
+    EXPECT_ERR(HEAD "handlers:\n- url: /w\n  script: main.app\n- url: /c\n  login: admin\n"
+                    "  script: dir/x.py\n- url: /.*\n  script: main.py\n",
+               "app.yaml:9: script 'dir/x.py' is a CGI script, which 'threadsafe: true' does not "
+               "allow (use a WSGI object path, module.app, or 'threadsafe: false')");
+    EXPECT_ERR("handlers:\n- url: /(.*)\n  script: cgi/\\1.py\n"
+               "runtime: python27\nthreadsafe: yes\n",
+               "app.yaml:3: script 'cgi/\\1.py' is a CGI script, which 'threadsafe: true' does "
+               "not allow (use a WSGI object path, module.app, or 'threadsafe: false')");
+    app_config_t *cfg = LOAD_OK(HEAD_CGI "handlers:\n- url: /.*\n  script: main.py\n");
+    CHECK(cfg && cfg->handlers[0].script_is_cgi == 1);
+    config_free(cfg);
+    /* App Engine's rule was python27's; python3 apps had no CGI to refuse. */
+    cfg = LOAD_OK("runtime: python3\nthreadsafe: true\nhandlers:\n- url: /.*\n"
+                  "  script: main.py\n");
+    CHECK(cfg && cfg->threadsafe == 1 && cfg->handlers[0].script_is_cgi == 1);
+    config_free(cfg);
+}
+
 static void test_script_auto(void)
 {
     app_config_t *cfg = LOAD_OK("runtime: python311\nhandlers:\n- url: /.*\n  script: auto\n");
@@ -662,14 +690,14 @@ static void test_script_auto(void)
 
 static void test_group_refs(void)
 {
-    app_config_t *cfg = LOAD_OK(HEAD "handlers:\n"
-                                     "- url: /(\\w+)/(\\w+)\n"
-                                     "  script: \\1.\\2.app\n"
-                                     "- url: /img/(.*\\.(png|gif))\n"
-                                     "  static_files: static/\\1\n"
-                                     "  upload: static/.*\\.(png|gif)\n"
-                                     "- url: /cgi/(.*)\n"
-                                     "  script: cgi/\\1.py\n");
+    app_config_t *cfg = LOAD_OK(HEAD_CGI "handlers:\n"
+                                         "- url: /(\\w+)/(\\w+)\n"
+                                         "  script: \\1.\\2.app\n"
+                                         "- url: /img/(.*\\.(png|gif))\n"
+                                         "  static_files: static/\\1\n"
+                                         "  upload: static/.*\\.(png|gif)\n"
+                                         "- url: /cgi/(.*)\n"
+                                         "  script: cgi/\\1.py\n");
     CHECK(cfg && cfg->n_handlers == 3);
     CHECK(cfg && cfg->handlers[2].script_is_cgi == 1);
     config_free(cfg);
@@ -1174,6 +1202,14 @@ static void test_includes(void)
     write_file("lib/admin/include.yaml", "handlers:\n- url: /.*\n  script: auto\n", 0);
     EXPECT_DIR_ERR("lib/admin/include.yaml:2: script 'auto' needs a python3 runtime, not "
                    "'python27'");
+    /* A CGI handler in an included file of a threadsafe app: its script line. */
+    write_file("lib/admin/include.yaml",
+               "handlers:\n- url: /admin/w\n  script: admin.app\n- url: /admin/.*\n"
+               "  script: admin/cgi.py\n",
+               0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:5: script 'admin/cgi.py' is a CGI script, which "
+                   "'threadsafe: true' does not allow (use a WSGI object path, module.app, or "
+                   "'threadsafe: false')");
     /* An empty included file adds nothing. */
     write_file("lib/admin/include.yaml", "# nothing yet\n", 0);
     cfg = load_dir();
@@ -1230,6 +1266,45 @@ static void test_includes(void)
     remove_tree(tmp_root);
 }
 
+/* The app's manual_scaling instances after loading tmp_root; -1: refused. */
+static int manual_instances_at(int line)
+{
+    app_config_t *cfg = load_dir();
+    int n = cfg ? cfg->manual_scaling_instances : -1;
+    if (!cfg)
+        fprintf(stderr, "  (line %d) unexpected error: %s\n", line, err);
+    config_free(cfg);
+    return n;
+}
+#define MANUAL_INSTANCES() manual_instances_at(__LINE__)
+
+/* App Engine merged included manual_scaling: the larger instances won. */
+static void test_included_manual_scaling(void)
+{
+    if (make_tmp_root("/tmp/gaelic-test-include-XXXXXX") < 0)
+        return;
+    make_dir("lib");
+    write_file("lib/b.yaml", "handlers:\n- url: /b\n  script: b.app\n", 0);
+    write_file("app.yaml", HEAD "includes: [lib/a.yaml, lib/b.yaml]\n" MAIN_HANDLER, 0);
+    write_file("lib/a.yaml", "manual_scaling:\n  instances: 4\n", 0);
+    CHECK(MANUAL_INSTANCES() == 4); /* only the include sets it */
+    write_file("app.yaml",
+               HEAD
+               "manual_scaling:\n  instances: 2\nincludes: [lib/a.yaml, lib/b.yaml]\n" MAIN_HANDLER,
+               0);
+    CHECK(MANUAL_INSTANCES() == 4); /* the include's is larger */
+    write_file("lib/a.yaml", "manual_scaling:\n  instances: 1\n", 0);
+    CHECK(MANUAL_INSTANCES() == 2); /* app.yaml's is larger */
+    write_file("lib/b.yaml", "manual_scaling:\n  instances: 7\n", 0);
+    CHECK(MANUAL_INSTANCES() == 7); /* the larger of two includes and app.yaml */
+    write_file("lib/b.yaml", "handlers:\n- url: /b\n  script: b.app\n", 0);
+    write_file("lib/a.yaml", "\nmanual_scaling:\n  instances: 0\n", 0);
+    EXPECT_DIR_ERR("lib/a.yaml:3: instances: '0' is not valid: use a whole number from 1");
+    write_file("lib/a.yaml", "manual_scaling: {}\n", 0);
+    EXPECT_DIR_ERR("lib/a.yaml:1: manual_scaling has no 'instances'");
+    remove_tree(tmp_root);
+}
+
 int main(void)
 {
     test_full_app();
@@ -1249,6 +1324,7 @@ int main(void)
     test_handler_kinds();
     test_urls();
     test_scripts();
+    test_cgi_threadsafe();
     test_script_auto();
     test_group_refs();
     test_static_paths();
@@ -1259,5 +1335,6 @@ int main(void)
     test_app_engine_refusals();
     test_config_load_files();
     test_includes();
+    test_included_manual_scaling();
     UNIT_DONE();
 }

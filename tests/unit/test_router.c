@@ -8,7 +8,7 @@
 static app_config_t *load(const char *handlers)
 {
     char yaml[8192], err[512];
-    snprintf(yaml, sizeof yaml, "runtime: python27\nthreadsafe: true\nhandlers:\n%s", handlers);
+    snprintf(yaml, sizeof yaml, "runtime: python27\nthreadsafe: false\nhandlers:\n%s", handlers);
     app_config_t *cfg = NULL;
     if (config_load_string(yaml, strlen(yaml), "app.yaml", "/app", &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "config error: %s\n", err);
