@@ -87,6 +87,7 @@ test_backend_billing_OBJS := src/backend_billing.o
 test_background_log_OBJS := src/background_log.o src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_control_OBJS := src/control.o src/loop.o src/log.o src/buf.o
 test_log_OBJS := src/log.o
+test_cgroup_tree_OBJS := src/cgroup_tree.o src/proc_start.o src/write_file.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
 test_libraries_OBJS := src/libraries.o src/config.o src/config_include.o src/yaml_tree.o src/buf.o
