@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc_start.h"
 #include "write_file.h"
 
 #define MAX_LEFTOVERS 256
@@ -148,6 +149,37 @@ static void remove_empty(const char *dir)
     rmdir(dir);
 }
 
+int cgroup_server_gone(const char *name)
+{
+    if (strncmp(name, "gaelic-", 7) != 0 || name[7] < '1' || name[7] > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long pid_value = strtoull(name + 7, &end, 10), start = 0;
+    if (errno || pid_value > INT_MAX)
+        return 0;
+    pid_t pid = (pid_t)pid_value;
+    /* "gaelic-PID" is from a server before start times were recorded: by
+     * its pid only. */
+    int has_start = *end == '-';
+    if (has_start) {
+        const char *digits = end + 1;
+        if (*digits < '0' || *digits > '9')
+            return 0;
+        start = strtoull(digits, &end, 10);
+        if (errno || (digits[0] == '0' && end != digits + 1))
+            return 0;
+    }
+    if (*end != '\0')
+        return 0; /* not a name a server makes */
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    /* A process by that pid: the server's own unless it started at another
+     * time. One /proc does not show (hidepid) is taken to be the server. */
+    unsigned long long now;
+    return has_start && proc_start_time(pid, &now) == 0 && now != start;
+}
+
 /* The cgroups of servers that were killed (SIGKILL leaves no time to
  * clean up) would pile up under base: those whose server is gone go. */
 static void sweep_stale(const char *base)
@@ -155,9 +187,7 @@ static void sweep_stale(const char *base)
     DIR *d = opendir(base);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        int pid, len = 0;
-        if (sscanf(e->d_name, "gaelic-%d%n", &pid, &len) != 1 || e->d_name[len] != '\0' ||
-            pid <= 0 || pid == (int)getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+        if (!cgroup_server_gone(e->d_name))
             continue;
         char path[PATH_MAX + 256];
         snprintf(path, sizeof path, "%s/%s", base, e->d_name);
@@ -173,7 +203,12 @@ static int setup(cgroup_tree_t *t, const char *base, char *why, size_t n)
     const char *ctl = t->controller;
     char enable[NAME_MAX_LEN + 1];
     snprintf(enable, sizeof enable, "+%s", ctl);
-    if (snprintf(t->dir, sizeof t->dir, "%s/gaelic-%d", base, (int)getpid()) >=
+    unsigned long long start;
+    if (proc_start_time(getpid(), &start) < 0) {
+        snprintf(why, n, "cannot read this server's start time: %s", strerror(errno));
+        return -1;
+    }
+    if (snprintf(t->dir, sizeof t->dir, "%s/gaelic-%d-%llu", base, (int)getpid(), start) >=
         (int)sizeof t->dir) {
         snprintf(why, n, "the cgroup path is too long");
         return -1;

@@ -524,14 +524,17 @@ static void job_done(job_t *job, const job_result_t *res)
      * have. Right either way: a weak validator in a 304 still selects the
      * stored response with the strong one (RFC 9111 4.3.4). Unless the app
      * stated the 200's length and it is too short to be gzipped: then that
-     * 200 kept its strong ETag, and so does the 304 (RFC 9110 15.4.5). */
+     * 200 kept its strong ETag, and so does the 304 (RFC 9110 15.4.5).
+     * A 304 without a Content-Type cannot say whether its 200's type was
+     * compressible: taken to be, for its ETag and its Vary alike (a Vary
+     * that 200 did not have makes a cache keep more variants, never hand
+     * out a wrong one). */
+    int type_varies = code == 304 && !h.ctype ? 1 : gzip_varies(h.ctype, h.ctlen);
     int weak_etag =
-        gzipped ||
-        (code == 304 && !h.encoded && (!h.ctype || gzip_type_compressible(h.ctype, h.ctlen)) &&
-         (h.length < 0 || h.length >= GZIP_MIN_BYTES) && gzip_accepted(&c->req));
+        gzipped || (code == 304 && !h.encoded && type_varies &&
+                    (h.length < 0 || h.length >= GZIP_MIN_BYTES) && gzip_accepted(&c->req));
     /* gzip.h: compressed or not, as the GET and the 200 would. */
-    int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae &&
-               gzip_varies(h.ctype, h.ctlen);
+    int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae && type_varies;
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
     copy_app_headers(out, res, weak_etag, vary && h.has_vary);

@@ -1,8 +1,8 @@
 /* Capping each instance's CPU to its class clock (RT12), with the kernel's
  * cgroup cpu controller where this server may use it: cgroup v2 (cpu.max)
  * or v1 (cpu.cfs_quota_us). The server makes a cgroup of its own under the
- * one it runs in ("gaelic-PID") and one child per instance process
- * ("pid-N") limited to class MHz / host MHz of a CPU, so an instance can
+ * one it runs in ("gaelic-PID-START", cgroup_tree.h) and one child per
+ * instance process ("pid-N") limited to class MHz / host MHz of a CPU, so an instance can
  * execute no more cycles per second than its class's processor would.
  *
  * That needs write access to the cgroup tree (root, or a delegated
@@ -19,7 +19,7 @@ typedef struct cpu_cap cpu_cap_t;
 /* NULL when capping is not possible here, with the reason in why. */
 cpu_cap_t *cpu_cap_open(char *why, size_t n);
 
-/* "cgroup v1 cpu at /sys/fs/cgroup/cpu/gaelic-12" */
+/* "cgroup v1 cpu at /sys/fs/cgroup/cpu/gaelic-12-3456" */
 const char *cpu_cap_where(const cpu_cap_t *c);
 /* The host CPU's clock in MHz (from /proc/cpuinfo). */
 int cpu_cap_host_mhz(const cpu_cap_t *c);

@@ -220,6 +220,61 @@ void log_write(const char *line, size_t n, int urgent)
         log_flush();
 }
 
+/* The length of the valid UTF-8 character at s (n bytes left), 0 when s
+ * does not start one (RFC 3629 section 4). */
+static size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        if (s[0] == 0xE0)
+            lo = 0xA0; /* overlong below */
+        else if (s[0] == 0xED)
+            hi = 0x9F; /* UTF-16 surrogates above */
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4;
+        if (s[0] == 0xF0)
+            lo = 0x90; /* overlong below */
+        else if (s[0] == 0xF4)
+            hi = 0x8F; /* beyond U+10FFFF above */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+size_t log_safe_text(char *out, const char *in, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_char_len(s + i, n - i);
+        /* C1 controls, U+0080..U+009F, are 0xC2 0x80..0x9F. */
+        int control =
+            len == 1 ? s[i] < 0x20 || s[i] == 0x7F : len == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0;
+        if (len == 0 || control) {
+            out[o++] = '?';
+            i += len ? len : 1;
+        } else {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
 int log_level_parse(const char *s)
 {
     for (int i = 0; i < 4; i++)

@@ -35,6 +35,13 @@ void log_msg_unbuffered(int level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
+/* Text from outside (an app, a client) made fit for a console line:
+ * valid UTF-8 is kept, but a control character (C0, DEL, C1) becomes one
+ * '?', and so does each byte of invalid UTF-8 (a stray continuation byte,
+ * an overlong form, a surrogate, a character cut at the end). out holds
+ * n + 1 bytes; it is NUL-terminated, and its length returned. */
+size_t log_safe_text(char *out, const char *in, size_t n);
+
 /* Parses "debug|info|warning|error"; -1 when unknown. */
 int log_level_parse(const char *s);
 

@@ -1315,9 +1315,7 @@ static int handle_retire(instance_t *inst, const ipc_hdr_t *h, const uint8_t *pa
         return 0;
     /* The app could send this itself: its text must not make console lines. */
     char text[IPC_RETIRE_REASON_MAX + 1];
-    for (uint32_t i = 0; i < n; i++)
-        text[i] = (unsigned char)why[i] < 0x20 || why[i] == 0x7f ? '?' : why[i];
-    text[n] = '\0';
+    log_safe_text(text, why, n);
     char name[160];
     log_warn("%s %s; shutting it down", label(inst, name, sizeof name), text);
     instance_stop(inst);

@@ -431,13 +431,16 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
 
     /* RT6 as for dynamic responses (gzip.h), never for a range: its
      * offsets count the file's bytes. A 304 says what the 200 would: the
-     * same ETag and Vary, and a 206 the same Vary. */
+     * same ETag and Vary, and a 206 the same Vary. The ETag follows the
+     * rule, not whether the body shrank: so a 304, which sends none, never
+     * compresses the file to learn its ETag. */
     const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
     size_t type_len = strlen(type);
     const char *gz = NULL;
     size_t gz_len = 0;
-    int gzipped = !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) &&
-                  static_gzip_body(fd, &st, &gz, &gz_len) == 1;
+    int gzip_tried =
+        !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
+    int gzipped = gzip_tried && !not_modified && static_gzip_body(fd, &st, &gz, &gz_len) == 1;
 
     res->status = not_modified ? 304 : range ? 206 : 200;
     buf_append_str(out, not_modified ? "HTTP/1.1 304 Not Modified\r\n"
@@ -456,8 +459,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     }
     /* Another representation (RFC 9110 8.8.3): its ETag is weak, as for a
      * dynamic response, so If-Range never joins bytes of the two, while
-     * If-None-Match (a weak comparison) still matches it. */
-    buf_printf(out, "ETag: %s%s\r\nLast-Modified: %s\r\n", gzipped ? "W/" : "", etag, lastmod);
+     * If-None-Match (a weak comparison) still matches it. Weak too when
+     * the body did not shrink and went out as it is: a weak ETag is never
+     * wrong, and the 304 cannot know that without compressing. */
+    buf_printf(out, "ETag: %s%s\r\nLast-Modified: %s\r\n", gzip_tried ? "W/" : "", etag, lastmod);
     if (gzip_varies(type, type_len))
         buf_append_str(out, "Vary: Accept-Encoding\r\n");
     long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "gzip.h"
+#include "log.h"
 
 /* Few entries: a linear scan costs less than the deflate it saves. */
 #define SLOTS 64
@@ -74,9 +75,14 @@ static int read_whole(int fd, size_t size, char *out)
     return 0;
 }
 
+int static_gzip_fits(const struct stat *st)
+{
+    return st->st_size > 0 && (size_t)st->st_size <= STATIC_GZIP_MAX_FILE;
+}
+
 int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *len)
 {
-    if (st->st_size <= 0 || (size_t)st->st_size > STATIC_GZIP_MAX_FILE)
+    if (!static_gzip_fits(st))
         return -1;
     for (int i = 0; i < SLOTS; i++) {
         if (same_file(&slots[i], st)) {
@@ -95,6 +101,9 @@ int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *l
         return -1;
     }
     free(plain);
+    /* Says when the cache is too small for the files served. */
+    log_debug("static gzip: compressed a file of %zu bytes (inode %lu) to %zu", size,
+              (unsigned long)st->st_ino, gz.len);
     /* Kept at its own size: deflate's buffer was the worst case. Not
      * smaller: remembered as not worth it. */
     char *kept = NULL;

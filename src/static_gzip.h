@@ -18,6 +18,10 @@
 #define STATIC_GZIP_MAX_FILE (1u << 20)
 #define STATIC_GZIP_CACHE_BYTES (16u << 20)
 
+/* 1 when the file's size lets it be compressed here: static_gzip_body
+ * is tried on it (it may still not shrink). Needs no reading. */
+int static_gzip_fits(const struct stat *st);
+
 /* The gzip body of the open file fd (st its fstat). Returns 1 with *body
  * and *len set (owned by the cache: valid until the next call), 0 when
  * compressing does not make it smaller (remembered too), -1 when it could

@@ -21,7 +21,7 @@ typedef struct thread_cap thread_cap_t;
 /* NULL when capping is not possible here, with the reason in why. */
 thread_cap_t *thread_cap_open(char *why, size_t n);
 
-/* "cgroup v1 pids at /sys/fs/cgroup/pids/gaelic-12" */
+/* "cgroup v1 pids at /sys/fs/cgroup/pids/gaelic-12-3456" */
 const char *thread_cap_where(const thread_cap_t *t);
 /* Threads (kernel tasks) all zygotes and instances may have together. */
 long thread_cap_total(const thread_cap_t *t);

@@ -105,6 +105,14 @@ def kill_pids(pids):
                 pass
 
 
+def start_time(pid):
+    """Field 22 of /proc/PID/stat: with the pid, what names a server's
+    cgroup ("gaelic-PID-START")."""
+    with open("/proc/%d/stat" % pid) as f:
+        stat = f.read()
+    return int(stat[stat.rfind(")") + 2:].split()[19])
+
+
 def pid_alive(pid):
     """True when pid exists and is not a zombie."""
     try:

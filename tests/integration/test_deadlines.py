@@ -321,6 +321,24 @@ def test_retire_from_app_code_only_costs_its_instance(srv):
     assert ok(srv)["instance_id"] != before["instance_id"]
 
 
+def test_retire_reason_shows_as_valid_utf8_without_controls(srv):
+    """A C1 control (U+009B, a terminal's CSI) is one '?', like a C0 one;
+    the runtime cuts the reason at IPC_RETIRE_REASON_MAX bytes, here inside
+    the euro sign: each byte left of it is a '?' too. The rest of the line
+    (text, an accented letter) stays as sent."""
+    before = ok(srv)
+    why = "caf\u00e9 \u009b2J " + "x" * 1011 + "\u20ac"  # 1025 bytes in UTF-8
+    assert len(why.encode()) == 1025
+    r = srv.get("/retire?why=" + requests.utils.quote(why))
+    assert r.status_code == 200 and r.json()["instance_id"] == before["instance_id"]
+    shown = "caf\u00e9 ?2J " + "x" * 1011 + "??; shutting it down"
+    assert srv.wait_stderr(shown), srv.stderr_text()[-2000:]
+    with open(srv.stderr_path, "rb") as f:
+        raw = f.read().decode("utf-8")  # strict: every byte valid UTF-8
+    assert not [c for c in raw if 0x80 <= ord(c) <= 0x9f], "a C1 control reached the console"
+    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+
+
 def test_thread_stopped_when_the_handler_caught_it(srv):
     """The handler caught the deadline and answered: that answer stands,
     and its stuck thread is stopped all the same."""

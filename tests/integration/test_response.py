@@ -220,6 +220,28 @@ def test_app_304_etag_as_its_200s(srv, ct, weak):
     assert get(srv, already, ae="gzip", ua=GZIP_UA).header("etag") == 'W/"v1"'
 
 
+@pytest.mark.parametrize("ct,app_vary,sent", [
+    ("", None, "Accept-Encoding"),
+    ("", "Cookie", "Cookie, Accept-Encoding"),
+    ("", "Accept-Encoding", "Accept-Encoding"),
+    ("", "*", "*"),
+    ("text/plain", None, "Accept-Encoding"),
+    ("image/png", None, None),
+])
+def test_app_304_vary_as_its_200s(srv, ct, app_vary, sent):
+    """A 304 carries the Vary its 200 would (RFC 9110 15.4.5). One without
+    a Content-Type cannot say whether that 200 was compressible: it varies
+    on Accept-Encoding, as its ETag goes weak to a gzip client, joined to
+    the app's own Vary once; for every client."""
+    path = "/status?status=304%20Not%20Modified&etag=" + quote('"v1"') + "&ct=" + quote(ct)
+    if app_vary is not None:
+        path += "&vary=" + quote(app_vary)
+    for client in sorted(CLIENTS):
+        r = http_request(srv.port, "GET", path, CLIENTS[client])
+        assert r.status == 304 and r.body == b"", r
+        assert r.header_all("vary") == ([sent] if sent else []), (client, r)
+
+
 @pytest.mark.parametrize("cl,weak", [("100", False), ("255", False), ("256", True)])
 def test_app_304_with_its_200s_length_keeps_its_etag(srv, cl, weak):
     """A 304 that states its 200's length (RFC 9110 8.6) says whether that

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from harness import HOST, copy_app, run_gaelic, wait_pids_gone
+from harness import HOST, copy_app, run_gaelic, start_time, wait_pids_gone
 
 SO_MARKER = "GAELIC-SANDBOX-SO-CONSTRUCTOR-RAN"
 
@@ -344,7 +344,8 @@ def test_no_app_code_runs_before_the_caps(serve, tmp_path):
         text = ast.literal_eval(srv.get_json("/try/cgroups")["done"])
         groups = dict(line.split(":", 2)[1:] for line in text.splitlines())
         pid = int(srv.get_json("/try/pid")["done"])
-        assert groups["pids"] == "/gaelic-%d/pid-%d" % (srv.pid, pid), text
+        assert groups["pids"] == "/gaelic-%d-%d/pid-%d" % (srv.pid, start_time(srv.pid), pid), \
+            text
         assert srv.get("/try/exit").status_code == 500
     assert srv.alive()
 
@@ -354,6 +355,35 @@ def test_thread_cap_is_off_with_the_sandbox(serve, tmp_path):
     assert "thread cap" not in srv.stderr_text()
     r = ast.literal_eval(srv.get_json("/try/many_threads?n=100")["done"])
     assert r == {"started": 100, "error": None}, r
+
+
+def test_cgroups_of_gone_servers_removed_at_start(serve, tmp_path):
+    """At start a server removes the cgroups that servers killed before
+    left, named by pid and start time: one whose pid another process holds
+    now (this test's, started at another time) is stale too. One whose
+    process lives stays, and so does the pid-only name of an older server
+    whose pid lives."""
+    app = copy_app("sandbox_escape", tmp_path / "app")
+    first = serve(app)
+    base = os.path.dirname(_thread_cap(first)[3])
+    assert first.stop() == 0
+    me, exited = os.getpid(), subprocess.Popen(["true"])
+    exited.wait()
+    names = {"pid reused": "gaelic-%d-%d" % (me, start_time(me) + 1),
+             "pid gone": "gaelic-%d-%d" % (exited.pid, start_time(me)),
+             "live": "gaelic-%d-%d" % (me, start_time(me)),
+             "live, pid only": "gaelic-%d" % me}
+    paths = {what: os.path.join(base, name) for what, name in names.items()}
+    try:
+        for path in paths.values():
+            os.mkdir(path)
+        _thread_cap(serve(app))
+        left = {what for what, path in paths.items() if os.path.isdir(path)}
+        assert left == {"live", "live, pid only"}, left
+    finally:
+        for path in paths.values():
+            if os.path.isdir(path):
+                os.rmdir(path)
 
 
 def test_cgroups_of_a_killed_zygote_s_instances_are_removed(serve, tmp_path):

@@ -375,7 +375,9 @@ def test_no_gzip(srv, appdir, path, headers):
     assert r.header("Content-Encoding") is None, r.headers
     compressible = not path.endswith((".bin", ".png"))
     assert r.header_all("Vary") == (["Accept-Encoding"] if compressible else []), r.headers
-    assert r.header("ETag", "").startswith('"')
+    # Compressing was tried on noise.txt: its ETag is weak all the same, as
+    # its 304 must say it without compressing.
+    assert r.header("ETag", "").startswith('W/"' if "noise" in path else '"'), r.headers
     assert r.header("Accept-Ranges") == "bytes"
     assert r.body == read(appdir, path.replace("/static/", "static/", 1).lstrip("/"))
 
@@ -446,6 +448,33 @@ def test_gzip_conditional(srv):
     # one, whose 200 varies on Accept-Encoding too.
     r = get(srv, "/static/page.html", [("If-None-Match", weak)])
     assert (r.status, r.header("ETag"), r.header("Vary")) == (304, weak[2:], "Accept-Encoding")
+
+
+@pytest.mark.parametrize("name,data", [("cold.html", _LINE * 500),
+                                       ("cold_noise.txt", random.Random(11).randbytes(5000))])
+def test_gzip_304_decided_without_compressing(srv, appdir, name, data):
+    """A 304 has no body: its ETag is decided without compressing a file
+    the cache does not hold (after a restart, or evicted). The 200 and the
+    304 name the same ETag, whether its compressed body is smaller or not,
+    and that ETag revalidates."""
+    path = os.path.join(appdir, "static", name)
+    with open(path, "wb") as f:
+        f.write(data)
+    st = os.stat(path)
+    compressed = "static gzip: compressed a file of %d bytes (inode %d)" % (st.st_size, st.st_ino)
+    url = "/static/" + name
+    weak = "W/" + get(srv, url).header("ETag")  # a client without gzip: nothing compressed
+    r = get(srv, url, GZ + [("If-None-Match", weak)])
+    assert (r.status, r.header("ETag"), r.body) == (304, weak, b""), r.headers
+    # Its request line is logged after the answer was decided.
+    assert srv.wait_stderr('"GET %s HTTP/1.1" 304' % url), srv.stderr_text()[-2000:]
+    assert compressed not in srv.stderr_text()
+    g = get(srv, url, GZ)
+    assert (g.status, g.header("ETag")) == (200, weak), g.headers
+    assert g.header("Content-Encoding") == ("gzip" if name.endswith(".html") else None)
+    assert srv.wait_stderr(compressed), srv.stderr_text()[-2000:]
+    r = get(srv, url, GZ + [("If-None-Match", g.header("ETag"))])
+    assert (r.status, r.header("ETag")) == (304, weak), r.headers
 
 
 def test_gzip_follows_file_changes(srv, appdir):

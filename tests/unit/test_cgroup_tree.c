@@ -1,0 +1,92 @@
+/* Which cgroups left under the server's parent cgroup belong to servers
+ * that are gone (cgroup_server_gone, src/cgroup_tree.c), judged on real
+ * processes: this one, a child of it, and a child already reaped; and the
+ * start time read from /proc/PID/stat (src/proc_start.c). */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup_tree.h"
+#include "proc_start.h"
+#include "unit.h"
+
+static void test_stat_parsing(void)
+{
+    unsigned long long start = 0;
+    /* A command name with spaces and a ')' in it. */
+    CHECK(proc_stat_start_time("77 (a) b (c) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+                               "98765 1000 10 18446744073709551615\n",
+                               &start) == 0);
+    CHECK(start == 98765);
+    CHECK(proc_stat_start_time("77 (x) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0", &start) <
+          0); /* cut before field 22 */
+    CHECK(proc_stat_start_time("77 (x) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 12x 1",
+                               &start) < 0);
+    CHECK(proc_stat_start_time("no name here", &start) < 0);
+}
+
+static void name_of(char *out, size_t n, pid_t pid, unsigned long long start)
+{
+    snprintf(out, n, "gaelic-%d-%llu", (int)pid, start);
+}
+
+static void test_live_and_recycled_pid(void)
+{
+    unsigned long long mine;
+    CHECK(proc_start_time(getpid(), &mine) == 0);
+    char name[64];
+    name_of(name, sizeof name, getpid(), mine);
+    CHECK(cgroup_server_gone(name) == 0);
+    /* The same pid, another start: another process took the pid. */
+    name_of(name, sizeof name, getpid(), mine + 1);
+    CHECK(cgroup_server_gone(name) == 1);
+    name_of(name, sizeof name, getpid(), mine - 1);
+    CHECK(cgroup_server_gone(name) == 1);
+
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    unsigned long long child_start;
+    CHECK(proc_start_time(child, &child_start) == 0);
+    name_of(name, sizeof name, child, child_start);
+    CHECK(cgroup_server_gone(name) == 0);
+    name_of(name, sizeof name, child, mine == child_start ? mine + 1 : mine);
+    CHECK(cgroup_server_gone(name) == 1);
+    char legacy[64];
+    snprintf(legacy, sizeof legacy, "gaelic-%d", (int)child);
+    CHECK(cgroup_server_gone(legacy) == 0);
+
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    /* Gone: unless its pid came back at once, which is a 1 in pid_max. */
+    name_of(name, sizeof name, child, child_start);
+    CHECK(cgroup_server_gone(name) == 1);
+    CHECK(cgroup_server_gone(legacy) == 1);
+    CHECK(proc_start_time(child, &child_start) < 0);
+}
+
+static void test_names_not_a_servers(void)
+{
+    const char *names[] = {
+        "pid-1",       "zygote-1",    "gaelic-",     "gaelic-x",    "gaelic-0-5",
+        "gaelic--1-5", "gaelic-+1-5", "gaelic- 1-5", "gaelic-1-",   "gaelic-1- 5",
+        "gaelic-1--5", "gaelic-1-5x", "gaelic-01-5", "gaelic-1-05", "gaelic-2147483647999-1",
+        "Gaelic-1-1",  "gaelic-1-5-6"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        int gone = cgroup_server_gone(names[i]);
+        if (gone)
+            fprintf(stderr, "taken for a server's: %s\n", names[i]);
+        CHECK(gone == 0);
+    }
+}
+
+int main(void)
+{
+    test_stat_parsing();
+    test_live_and_recycled_pid();
+    test_names_not_a_servers();
+    UNIT_DONE();
+}
