@@ -294,6 +294,39 @@ def test_task_stopped_as_the_pool_starts_it(srv):
     assert stopped(srv)[count:] == [], "the stopped task ran"
 
 
+@pytest.mark.parametrize("kind", ["sleep", "lock"])
+def test_thread_started_by_a_stopped_thread_does_not_outlive_the_request(srv, kind):
+    """A thread the deadline stopped starts another as it ends: the request
+    is over, so the new thread is stopped as it begins, and the response
+    waits for it. Its code never runs: one that would wait on a lock
+    nobody releases does not cost the instance either."""
+    before = ok(srv)
+    mark = len(srv.stderr_text())
+    r, took = timed_get(srv, "/late?in=" + kind)
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    assert srv.get_json("/late_seen") == {"ran": [], "alive": []}
+    after = ok(srv)
+    assert (after["instance_id"], after["pid"]) == (before["instance_id"], before["pid"])
+    assert "left behind" not in srv.stderr_text()[mark:]
+
+
+def test_done_callbacks_run_in_their_request(srv):
+    """concurrent.futures runs a done-callback added to a pool task's future
+    in the pool's worker, right after the task: it still sees its request's
+    os.environ, logs to that request, and the request waits for it as for
+    the task."""
+    for n in ("1", "2"):  # the second finds the pool's worker started
+        r = srv.get("/callback?id=" + n)
+        assert r.status_code == 200, r.content[:300]
+        assert srv.get_json("/callback_seen?id=" + n) == r.json()
+    out = srv.wait_logs("callback 2 ran", "--json", "--limit", "0")
+    rows = [json.loads(line) for line in out.splitlines()]
+    lines = [l["message"] for e in rows if e["resource"] == "/callback?id=2"
+             for l in e["app_logs"]]
+    assert lines == ["callback 2 ran"], out[-2000:]
+
+
 def test_pruning_tasks_loses_none_another_thread_submits(srv):
     """A request's list of tasks is pruned once long: a task another of its
     threads submits meanwhile is still waited for."""
