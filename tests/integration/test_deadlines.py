@@ -6,6 +6,7 @@ its instance, which is replaced while the server goes on serving. Backends
 have no deadline."""
 import json
 import os
+import re
 import threading
 import time
 
@@ -192,8 +193,11 @@ def test_thread_blocked_in_c_retires_its_instance(srv):
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     assert beside and all(b.status_code == 200 for b in beside), [b.status_code for b in beside]
     assert "left behind" in srv.wait_logs("left behind"), srv.stderr_text()[-2000:]
-    line = srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
-    assert line, srv.stderr_text()[-3000:]
+    assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down"), \
+        srv.stderr_text()[-3000:]
+    # The console line names the thread and the request.
+    assert re.search(r"has thread Thread-\d+ \(_stuck\) of request \d+ still running",
+                     srv.stderr_text()[mark:]), srv.stderr_text()[-3000:]
     # Not killed at the end of the grace: it stopped once its requests ended.
     assert "the instance is killed" not in srv.stderr_text()[mark:]
     assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
@@ -262,6 +266,7 @@ def test_pool_task_blocked_in_c_retires_its_instance(srv):
     assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
+    assert "has thread pool task _stuck of request" in srv.stderr_text()
     assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
     assert srv.get_json("/pool?do=env")["instance_id"] != before["instance_id"]
 

@@ -116,6 +116,10 @@ class Task(stoppable.Stoppable):
                 self._stop_exc = exc
         return self.ended.locked()
 
+    @property
+    def name(self):
+        return "pool task " + getattr(self.fn, "__qualname__", type(self.fn).__name__)
+
     def __repr__(self):
         return "<task %r of request %d>" % (self.fn, self.request.id)
 

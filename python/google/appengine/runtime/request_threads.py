@@ -106,6 +106,12 @@ class _Run(stoppable.Stoppable):
             pass  # join_all or _stop took it meanwhile
         self.running.release()
 
+    @property
+    def name(self):
+        if self.thread is not None:
+            return self.thread.name
+        return "_thread %s" % self.ident
+
     def __repr__(self):
         if self.thread is not None:
             return repr(self.thread)
@@ -324,8 +330,21 @@ def _stop(request, thread, task, current):
         app_logs.write(app_logs.ERROR, "thread %r still runs after the request's deadline: "
                        "left behind; the instance is shut down" % (t,))
     if left:
-        _gaelic.retire("has %d thread(s) of request %d still running after its deadline, "
-                       "which threads may not outlive (RT11)" % (len(left), request.id))
+        _gaelic.retire("has %s of request %d still running after its deadline, "
+                       "which threads may not outlive (RT11)" % (_names(left), request.id))
+
+
+# The retire reason names this many threads, each cut to this length: a
+# console line, whatever the app named its threads.
+_NAMES_SHOWN = 3
+_NAME_CHARS = 40
+
+
+def _names(left):
+    names = ", ".join(t.name[:_NAME_CHARS] for t in left[:_NAMES_SHOWN])
+    more = len(left) - _NAMES_SHOWN
+    return ("thread " if len(left) == 1 else "threads ") + names + (
+        " and %d more" % more if more > 0 else "")
 
 
 def install():
