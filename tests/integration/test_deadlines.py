@@ -6,6 +6,7 @@ its instance, which is replaced while the server goes on serving. Backends
 have no deadline."""
 import json
 import os
+import re
 import threading
 import time
 
@@ -198,8 +199,11 @@ def test_thread_blocked_in_c_retires_its_instance(srv):
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     assert beside and all(b.status_code == 200 for b in beside), [b.status_code for b in beside]
     assert "left behind" in srv.wait_logs("left behind"), srv.stderr_text()[-2000:]
-    line = srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
-    assert line, srv.stderr_text()[-3000:]
+    assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down"), \
+        srv.stderr_text()[-3000:]
+    # The console line names the thread and the request.
+    assert re.search(r"has thread Thread-\d+ \(_stuck\) of request \d+ still running",
+                     srv.stderr_text()[mark:]), srv.stderr_text()[-3000:]
     # Not killed at the end of the grace: it stopped once its requests ended.
     assert "the instance is killed" not in srv.stderr_text()[mark:]
     assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
@@ -268,6 +272,7 @@ def test_pool_task_blocked_in_c_retires_its_instance(srv):
     assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down")
+    assert "has thread pool task _stuck of request" in srv.stderr_text()
     assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
     assert srv.get_json("/pool?do=env")["instance_id"] != before["instance_id"]
 
@@ -298,6 +303,39 @@ def test_task_stopped_as_the_pool_starts_it(srv):
     assert after["pid"] == before["pid"], srv.stderr_text()[mark:]
     assert "left behind" not in srv.stderr_text()[mark:]
     assert stopped(srv)[count:] == [], "the stopped task ran"
+
+
+@pytest.mark.parametrize("kind", ["sleep", "lock"])
+def test_thread_started_by_a_stopped_thread_does_not_outlive_the_request(srv, kind):
+    """A thread the deadline stopped starts another as it ends: the request
+    is over, so the new thread is stopped as it begins, and the response
+    waits for it. Its code never runs: one that would wait on a lock
+    nobody releases does not cost the instance either."""
+    before = ok(srv)
+    mark = len(srv.stderr_text())
+    r, took = timed_get(srv, "/late?in=" + kind)
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
+    assert srv.get_json("/late_seen") == {"ran": [], "alive": []}
+    after = ok(srv)
+    assert (after["instance_id"], after["pid"]) == (before["instance_id"], before["pid"])
+    assert "left behind" not in srv.stderr_text()[mark:]
+
+
+def test_done_callbacks_run_in_their_request(srv):
+    """concurrent.futures runs a done-callback added to a pool task's future
+    in the pool's worker, right after the task: it still sees its request's
+    os.environ, logs to that request, and the request waits for it as for
+    the task."""
+    for n in ("1", "2"):  # the second finds the pool's worker started
+        r = srv.get("/callback?id=" + n)
+        assert r.status_code == 200, r.content[:300]
+        assert srv.get_json("/callback_seen?id=" + n) == r.json()
+    out = srv.wait_logs("callback 2 ran", "--json", "--limit", "0")
+    rows = [json.loads(line) for line in out.splitlines()]
+    lines = [l["message"] for e in rows if e["resource"] == "/callback?id=2"
+             for l in e["app_logs"]]
+    assert lines == ["callback 2 ran"], out[-2000:]
 
 
 def test_pruning_tasks_loses_none_another_thread_submits(srv):

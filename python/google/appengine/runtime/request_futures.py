@@ -6,93 +6,119 @@ They belong to the process, not to that first request, whose end would
 otherwise wait for them forever (they wait for work) and stop them at its
 deadline. What a request owns is the work it submits: each task runs with
 the submitting request's state (os.environ, app log), and the request ends
-only once its tasks have, as with its own threads. At the deadline, tasks
+only once its tasks have, as with its own threads. So do the done-callbacks
+the app adds to a task's future before it is done, which concurrent.futures
+would run in the pool's worker outside the task (one added later runs at
+once in the thread adding it, which is the app's). At the deadline, tasks
 not started are cancelled and running ones get DeadlineExceededError; one
 that has not ended shortly after retires the instance (request_threads).
 asyncio's run_in_executor and to_thread submit here too.
 """
 import _thread
-import threading
 
-import _gaelic
 from google.appengine.runtime import DeadlineExceededError, app_logs, import_hooks
-from google.appengine.runtime import request_state
+from google.appengine.runtime import request_state, stoppable
 
 # A long-lived request (a background thread's) prunes its finished tasks
 # once it holds this many, so that its list does not grow without end.
 _PRUNE_AT = 64
 
 
-class Task:
-    """A callable submitted during a request, run in its context."""
+class Task(stoppable.Stoppable):
+    """A callable submitted during a request, run in its context, with the
+    done-callbacks the app adds to its future."""
 
-    __slots__ = ("request", "environ", "fn", "future", "ended", "_lock", "_ident", "_raised",
-                 "_stop_exc")
+    __slots__ = ("request", "environ", "fn", "future", "ended", "callbacks")
 
     def __init__(self, request, environ, fn):
+        super().__init__()
         self.request = request
         self.environ = environ
         self.fn = fn
-        self.future = None
-        # Held until the future is done (ran, failed or cancelled): what
-        # the request's end waits on, as on its threads' locks.
+        self.future = None  # set once submitted
+        # Held until the future is done (ran, failed or cancelled) and the
+        # app's callbacks have run: what the request's end waits on, as on
+        # its threads' locks.
         self.ended = _thread.allocate_lock()
         self.ended.acquire()
-        # Guards _ident against stop(): an exception must not reach the
-        # worker once it has left this task for another.
-        self._lock = threading.Lock()
-        self._ident = None
-        self._raised = False
-        # An exception for a task stopped after the pool took it but
-        # before it got here (its future is running, its _ident not yet
-        # set): it raises that at once instead of running fn.
-        self._stop_exc = None
+        # The app's done-callbacks added before the future was done: they
+        # run in the request's context (_future_done), not where
+        # concurrent.futures would run them.
+        self.callbacks = []
 
     def __call__(self, *args, **kwargs):
+        return self._in_request(self.call, self.fn, *args, **kwargs)
+
+    def _in_request(self, fn, *args, **kwargs):
         saved = (request_state.current(), request_state.current_environ())
         request_state.enter(self.request, self.environ)
-        with self._lock:
-            self._ident = threading.get_ident()
-            stop_exc = self._stop_exc
         try:
-            if stop_exc is not None:
-                raise stop_exc
-            return self.fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
-            # First, with no call before it where an exception could land.
-            self._ident = None
             try:
-                # A stop() that read the ident before has raised by now.
-                with self._lock:
-                    raised = self._raised
-                if raised:
-                    _gaelic.clear_async_exc()
                 app_logs.flush_thread()
             finally:
                 request_state.enter(*saved)
 
+    def link(self, future):
+        """The future submit returned for this task."""
+        self.future = future
+        _original_add_done_callback(future, self._future_done)
+        # From here on the app's add_done_callback comes to this task.
+        future._gaelic_task = self
+
     def _future_done(self, future):
+        # Where concurrent.futures runs done-callbacks: the pool's worker
+        # right after the task, or the thread that cancelled it.
+        try:
+            if self.callbacks and not self.stopped:
+                try:
+                    self._in_request(self.call, self._call_back, future)
+                except BaseException:
+                    pass  # the deadline stopped them; nobody to tell
+        finally:
+            self.ended.release()
+
+    def _call_back(self, future):
+        for callback in self.callbacks:
+            try:
+                callback(future)
+            except Exception:
+                _futures_base.LOGGER.exception(
+                    "exception calling callback for %r", future)
+
+    def drop(self):
+        """The task was never queued: nothing is to wait for."""
+        try:
+            self.request.tasks.remove(self)
+        except ValueError:
+            pass  # join_all or the deadline's stop took it meanwhile
         self.ended.release()
 
     def stop(self, exc):
         """Cancels the task if it has not started; raises exc in it if it
-        runs. Whether it may still be running."""
-        if self.future.cancel():
-            return False
-        return self.interrupt(exc)
+        runs (or in its callbacks; those not begun do not run). Whether it
+        may still be running."""
+        super().stop(exc)
+        if self.future is not None:
+            self.future.cancel()
+        return self.ended.locked()
 
     def interrupt(self, exc):
         """Raises exc in the task if the pool runs it (a queued one is left
         as it is). Whether it may still be running."""
         with self._lock:
-            if self._ident is None:
-                # Not begun (the pool took it a moment ago) or over.
-                if self.future.running():
-                    self._stop_exc = exc
-                return not self.future.done()
-            self._raised = True
-            _gaelic.async_raise(self._ident, exc)
-        return True
+            if self._ident is not None:
+                self._raise_locked(exc)
+                return True
+            if self.future is not None and self.future.running():
+                # The pool took it a moment ago: it raises as it begins.
+                self._stop_exc = exc
+        return self.ended.locked()
+
+    @property
+    def name(self):
+        return "pool task " + getattr(self.fn, "__qualname__", type(self.fn).__name__)
 
     def __repr__(self):
         return "<task %r of request %d>" % (self.fn, self.request.id)
@@ -104,8 +130,6 @@ def _submit_in_request(submit):
         if request is None:
             return submit(self, fn, *args, **kwargs)
         task = Task(request, dict(request_state.current_environ() or ()), fn)
-        task.future = submit(self, task, *args, **kwargs)
-        task.future.add_done_callback(task._future_done)
         tasks = request.tasks
         if len(tasks) >= _PRUNE_AT:
             # One by one: other threads of the request append (and
@@ -116,23 +140,60 @@ def _submit_in_request(submit):
                     tasks.remove(t)
                 except ValueError:
                     pass
+        # Listed before it is queued: an exception landing here once it is
+        # cannot leave it unlisted (one landing before leaves it waited for
+        # in vain: the deadline's stop then retires the instance).
         tasks.append(task)
+        # After the append: either the deadline's stop, which marks the
+        # request stopped before it takes the list, takes this one too, or
+        # this sees the mark. Submitted after its request's deadline
+        # stopped its tasks (by a task that caught the exception, say):
+        # the request is over, and so is this work.
         if request.stopped:
-            # Submitted after its request's deadline stopped its tasks
-            # (by a task that caught the exception, say): the request is
-            # over, and so is this work.
             task.stop(DeadlineExceededError)
-        return task.future
+        try:
+            future = submit(self, task, *args, **kwargs)
+        except Exception:
+            task.drop()  # refused: the pool is shut down
+            raise
+        task.link(future)
+        if task.stopped:
+            # Stopped before it had a future to cancel (here or by the
+            # deadline's stop meanwhile).
+            future.cancel()
+        return future
     wrapper.__name__ = submit.__name__
     wrapper.__doc__ = submit.__doc__
     wrapper.__wrapped__ = submit
     return wrapper
 
 
+def _add_done_callback(self, fn):
+    task = getattr(self, "_gaelic_task", None)
+    if task is not None:
+        with self._condition:
+            if not self.done():
+                task.callbacks.append(fn)
+                return
+    # Done already: fn runs at once in the calling thread, as it would.
+    _original_add_done_callback(self, fn)
+
+
+# concurrent.futures._base and its Future.add_done_callback, once imported.
+_futures_base = _original_add_done_callback = None
+
+
 def _patch(thread_module):
+    global _futures_base, _original_add_done_callback
     from google.appengine.runtime import request_threads
     executor = thread_module.ThreadPoolExecutor
     if not hasattr(executor.submit, "__wrapped__"):
+        _futures_base = thread_module._base
+        future = _futures_base.Future
+        _original_add_done_callback = future.add_done_callback
+        _add_done_callback.__doc__ = future.add_done_callback.__doc__
+        _add_done_callback.__wrapped__ = future.add_done_callback
+        future.add_done_callback = _add_done_callback
         executor.submit = _submit_in_request(executor.submit)
     request_threads.process_thread_target(thread_module._worker)
 

@@ -18,16 +18,20 @@ has not ended shortly after (blocked in C, where the exception cannot
 land) would outlive its request, so the instance retires: the master
 shuts it down once its running requests are answered and starts another
 for what comes next. The request and those beside it are still answered;
-only the master's kill at the end of the grace costs them.
+only the master's kill at the end of the grace costs them. A thread started
+for the request from then on (one the exception ended may start another as
+it ends) raises DeadlineExceededError as it begins instead of running the
+app's code, and is waited for the same way.
 """
 import _thread
+import functools
 import sys
 import threading
 import time
 
 import _gaelic
 from _gaelic import wait_released
-from google.appengine.runtime import DeadlineExceededError, app_logs, request_state
+from google.appengine.runtime import DeadlineExceededError, app_logs, request_state, stoppable
 
 # A worker waits for a request's thread in slices of this many seconds: the
 # deadline's exception can only land between two (CPython checks for it
@@ -67,33 +71,94 @@ def process_thread_target(target):
         _process_targets.append(target)
 
 
+class _Run(stoppable.Stoppable):
+    """A thread started for a request: what join_all, _stop and the
+    shutdown notice use of it."""
+
+    __slots__ = ("thread", "ident", "running")
+
+    def __init__(self, thread):
+        super().__init__()
+        # The threading.Thread; None for one of _thread.start_new_thread.
+        self.thread = thread
+        self.ident = None  # set by the thread as it begins
+        # Held while the thread works for the request: join_all waits on it
+        # rather than on Thread.join, which an exception interrupting its
+        # wait can leave believing a running thread has ended (bpo-45274's
+        # fix releases the lock whoever holds it).
+        self.running = _thread.allocate_lock()
+        self.running.acquire()
+
+    def is_alive(self):
+        return self.running.locked()
+
+    def join(self):
+        """The rest of the thread's exit once it released running: no
+        Python code of the app."""
+        if self.thread is not None:
+            self.thread.join()
+
+    def drop(self, request):
+        """The thread was never started: nothing is to wait for."""
+        try:
+            request.threads.remove(self)
+        except ValueError:
+            pass  # join_all or _stop took it meanwhile
+        self.running.release()
+
+    @property
+    def name(self):
+        if self.thread is not None:
+            return self.thread.name
+        return "_thread %s" % self.ident
+
+    def __repr__(self):
+        if self.thread is not None:
+            return repr(self.thread)
+        return "<_thread thread %s>" % self.ident
+
+
+def _record(request, thread):
+    """A _Run for thread, about to start for request, on its list before
+    the thread starts: an exception landing in the starter once the thread
+    runs cannot leave the thread unlisted. A request whose deadline stopped
+    its threads already gets no more: the new thread raises
+    DeadlineExceededError at once instead of running the app's code."""
+    run = _Run(thread)
+    request.threads.append(run)
+    # After the append: either _stop, which marks the request stopped
+    # before it takes the list, takes this one too, or this sees the mark.
+    if request.stopped:
+        run.stop(DeadlineExceededError)
+    return run
+
+
 def _start(self):
     request = request_state.current()
     if (request is None or getattr(self, "_gaelic_background", False) or
-            getattr(self, "_target", None) in _process_targets):
+            getattr(self, "_target", None) in _process_targets or
+            not getattr(self, "_initialized", False) or self._started.is_set()):
+        # (Thread.start refuses the last two: nothing to record.)
         try:
             return _original_start(self)
         except RuntimeError as e:
             _raise_named(e)
             raise
     environ = dict(request_state.current_environ() or ())
-    # Held while the thread works for the request: join_all waits on it
-    # rather than on Thread.join, which an exception interrupting its wait
-    # can leave believing a running thread has ended (bpo-45274's fix
-    # releases the lock whoever holds it).
-    running = _thread.allocate_lock()
-    running.acquire()
-    self._gaelic_context = (request, environ, running)
+    run = _record(request, self)
+    self._gaelic_context = (request, environ, run)
     try:
         _original_start(self)
     except BaseException as e:
-        running.release()
-        _raise_named(e)
+        # Thread.start puts the thread in _limbo before it creates it, and
+        # takes it out again if that fails; the thread moves itself from
+        # there to _active once it has set _started. Otherwise it runs (an
+        # exception landed in the wait for it) and stays on the list.
+        if not (self in threading._limbo or self._started.is_set()):
+            self.__dict__.pop("_gaelic_context", None)
+            run.drop(request)
+            _raise_named(e)
         raise
-    self._gaelic_running = running
-    # Recorded only once started: joining a thread that never started
-    # would fail.
-    request.threads.append(self)
 
 
 def _bootstrap_inner(self):
@@ -101,39 +166,30 @@ def _bootstrap_inner(self):
     context = self.__dict__.pop("_gaelic_context", None)
     if context is None:
         return original_bootstrap_inner(self)
-    request, environ, running = context
+    request, environ, run = context
+    run.ident = threading.get_ident()
     request_state.enter(request, environ)
+    # The deadline's exception lands in the app's run() only, never in
+    # threading's code around it.
+    own_run = self.__dict__.get("run")
+    self.run = functools.partial(run.call, self.run)
     try:
         original_bootstrap_inner(self)
     finally:
         try:
+            if own_run is None:
+                del self.run
+            else:
+                self.run = own_run
             # A last line without its newline is still the request's.
             app_logs.flush_thread()
             request_state.leave()
         finally:
-            running.release()
+            run.running.release()
 
 
-class _LowLevelThread:
-    """A thread started with _thread.start_new_thread during a request:
-    what join_all and the shutdown notice use of a threading.Thread."""
-
-    __slots__ = ("ident", "_gaelic_running")
-
-    def __init__(self):
-        self.ident = None
-        self._gaelic_running = _thread.allocate_lock()
-        self._gaelic_running.acquire()
-
-    def is_alive(self):
-        return self._gaelic_running.locked()
-
-    def __repr__(self):
-        return "<_thread thread %s>" % self.ident
-
-    def join(self):
-        with self._gaelic_running:
-            pass
+# What _thread.start_new_thread itself refuses a thread with.
+_REFUSED = (RuntimeError, MemoryError)
 
 
 def _start_new_thread(function, args, kwargs=None):
@@ -155,12 +211,13 @@ def _start_new_thread(function, args, kwargs=None):
     if kwargs is not None and not isinstance(kwargs, dict):
         raise TypeError("optional 3rd arg must be a dictionary")
     environ = dict(request_state.current_environ() or ())
-    record = _LowLevelThread()
+    run = _record(request, None)
 
     def bootstrap():
+        run.ident = threading.get_ident()
         request_state.enter(request, environ)
         try:
-            function(*args, **(kwargs or {}))
+            run.call(function, *args, **(kwargs or {}))
         except SystemExit:
             pass  # ends the thread quietly, as _thread does
         except BaseException:
@@ -172,16 +229,14 @@ def _start_new_thread(function, args, kwargs=None):
         finally:
             app_logs.flush_thread()
             request_state.leave()
-            record._gaelic_running.release()
+            run.running.release()
 
     try:
-        record.ident = _original_start_new_thread(bootstrap, ())
-    except BaseException as e:
-        record._gaelic_running.release()
+        return _original_start_new_thread(bootstrap, ())
+    except _REFUSED as e:
+        run.drop(request)
         _raise_named(e)
         raise
-    request.threads.append(record)
-    return record.ident
 
 
 def join_all(request):
@@ -193,7 +248,7 @@ def join_all(request):
     threads, tasks = request.threads, request.tasks
     if not threads and not tasks:
         return
-    current = threading.current_thread()
+    current = threading.get_ident()
     # Other workers run this instance's queue meanwhile.
     _gaelic.block_begin()
     try:
@@ -202,7 +257,7 @@ def join_all(request):
             while threads or tasks:
                 if threads:
                     t = threads.pop()
-                    ended = None if t is current else t._gaelic_running
+                    ended = None if t.ident == current else t.running
                 else:
                     task = tasks.pop()
                     ended = task.ended
@@ -212,8 +267,8 @@ def join_all(request):
                     if _gaelic.deadline_passed():
                         _stop(request, t, task, current)
                         return
-                if t is not None and t is not current:
-                    t.join()  # the rest of its exit: no Python code of the app
+                if t is not None and t.ident != current:
+                    t.join()
                 t = task = None
         except DeadlineExceededError:
             _stop(request, t, task, current)
@@ -222,40 +277,74 @@ def join_all(request):
         _gaelic.block_end()
 
 
+def _take(items):
+    """Empties a request's list of threads or tasks, which its threads
+    still append to (and _record's drop removes from): one pop at a time."""
+    taken = []
+    while True:
+        try:
+            taken.append(items.pop())
+        except IndexError:
+            return taken
+
+
 def _stop(request, thread, task, current):
     """Raises DeadlineExceededError in the request's threads and tasks
-    still running (those still on its lists, and thread and task, the ones
+    still running (those on its lists, and thread and task, the ones
     join_all had taken off them), which ends those in Python code or in
     time.sleep; cancels its tasks not started, waits _STOP_WAIT for them,
     and leaves behind those still running, retiring the instance: one
     stuck in C that holds the GIL gets the instance killed anyway, one
     blocked in C without it (a lock, a read) would otherwise hold the
-    request past its grace. The lists end empty."""
-    # Before the lists are read: what is submitted for the request from
-    # now on is stopped at once (request_futures).
+    request past its grace. What they start or submit meanwhile is stopped
+    as it begins (the request is marked stopped) and waited for the same
+    way, until a wait ends with nothing new. The lists end empty."""
+    # Before the lists are read: what is started or submitted for the
+    # request from now on is stopped at once (_record, request_futures).
     request.stopped = True
-    threads, tasks = request.threads + [thread], request.tasks + [task]
-    request.threads.clear()
-    request.tasks.clear()
-    alive = [t for t in threads
-             if t is not None and t is not current and t._gaelic_running.locked()]
-    for t in alive:
-        _gaelic.async_raise(t.ident, DeadlineExceededError)
-    running = [task for task in tasks
-               if task is not None and task.stop(DeadlineExceededError)]
-    end = time.monotonic() + _STOP_WAIT
-    for t in alive:
-        wait_released(t._gaelic_running, max(0.0, end - time.monotonic()))
-    for task in running:
-        wait_released(task.ended, max(0.0, end - time.monotonic()))
-    left = [t for t in alive if t._gaelic_running.locked()]
-    left += [task for task in running if task.ended.locked()]
+    threads = [] if thread is None else [thread]
+    tasks = [] if task is None else [task]
+    left = []
+    while True:
+        threads += _take(request.threads)
+        tasks += _take(request.tasks)
+        if not threads and not tasks:
+            break
+        alive = [t for t in threads if t.ident != current and t.running.locked()]
+        for t in alive:
+            t.stop(DeadlineExceededError)
+        running = [task for task in tasks if task.stop(DeadlineExceededError)]
+        end = time.monotonic() + _STOP_WAIT
+        for t in alive:
+            wait_released(t.running, max(0.0, end - time.monotonic()))
+        for task in running:
+            wait_released(task.ended, max(0.0, end - time.monotonic()))
+        left = [t for t in alive if t.running.locked()]
+        left += [task for task in running if task.ended.locked()]
+        if left:
+            # The instance retires: what they start from now on is
+            # stopped as it begins, and not waited for.
+            break
+        threads, tasks = [], []
     for t in left:
         app_logs.write(app_logs.ERROR, "thread %r still runs after the request's deadline: "
                        "left behind; the instance is shut down" % (t,))
     if left:
-        _gaelic.retire("has %d thread(s) of request %d still running after its deadline, "
-                       "which threads may not outlive (RT11)" % (len(left), request.id))
+        _gaelic.retire("has %s of request %d still running after its deadline, "
+                       "which threads may not outlive (RT11)" % (_names(left), request.id))
+
+
+# The retire reason names this many threads, each cut to this length: a
+# console line, whatever the app named its threads.
+_NAMES_SHOWN = 3
+_NAME_CHARS = 40
+
+
+def _names(left):
+    names = ", ".join(t.name[:_NAME_CHARS] for t in left[:_NAMES_SHOWN])
+    more = len(left) - _NAMES_SHOWN
+    return ("thread " if len(left) == 1 else "threads ") + names + (
+        " and %d more" % more if more > 0 else "")
 
 
 def install():

@@ -38,6 +38,17 @@
                     X=prune: while the handler's thread prunes the
                     request's finished tasks, another of its threads hands
                     a 0.6 s task to a second pool
+/late?in=X          starts a thread that sleeps until the deadline's
+                    exception ends it, and then starts a "late" thread that
+                    would sleep in a Python loop (X=sleep) or wait on a lock
+                    nobody releases (X=lock), noting "late-X" in /late_seen
+                    if it ever runs
+/late_seen          what late threads ran, and the late threads alive (JSON)
+/callback?id=N      submits a 0.2 s task to the module-level pool, adds a
+                    done-callback that sleeps 0.2 s, notes the QUERY_STRING
+                    and REQUEST_LOG_ID it sees as callback N and logs
+                    "callback N ran", and returns the handler's own (JSON)
+/callback_seen?id=N what callback N noted (JSON, null if it has not run)
 /profiled           runs a small function under cProfile (as profiling
                     middleware does), then /ok
 /retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
@@ -199,6 +210,40 @@ def _pool(start_response, do):
     return _ok(start_response)
 
 
+# What /late threads did, and /callback's callbacks saw.
+_late_ran = []
+_callbacks_seen = {}
+
+
+def _late_thread(kind):
+    _late_ran.append("late-" + kind)
+    if kind == "lock":
+        lock = threading.Lock()
+        lock.acquire()
+        lock.acquire()
+    while True:
+        time.sleep(0.05)
+        logging.warning("late thread still runs")
+
+
+def _starts_a_late_thread(kind):
+    try:
+        time.sleep(10**6)
+    except DeadlineExceededError:
+        threading.Thread(target=_late_thread, args=(kind,), name="late-" + kind).start()
+        raise
+
+
+def _callback(start_response, n):
+    def noted(future):
+        time.sleep(0.2)
+        _callbacks_seen[n] = _task_env()
+        logging.warning("callback %s ran", n)
+
+    _POOL.submit(time.sleep, 0.2).add_done_callback(noted)
+    return _answer(start_response, json.dumps(_task_env()).encode(), ctype="application/json")
+
+
 def _spin(seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -266,6 +311,17 @@ def app(environ, start_response):
                 return _answer(start_response, b"caught in time")
     elif path == "/pool":
         return _pool(start_response, q.get("do", "env"))
+    elif path == "/late":
+        threading.Thread(target=_starts_a_late_thread, args=(q.get("in", "sleep"),)).start()
+    elif path == "/late_seen":
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("late-")]
+        return _answer(start_response, json.dumps({"ran": _late_ran, "alive": alive}).encode(),
+                       ctype="application/json")
+    elif path == "/callback":
+        return _callback(start_response, q["id"])
+    elif path == "/callback_seen":
+        return _answer(start_response, json.dumps(_callbacks_seen.get(q["id"])).encode(),
+                       ctype="application/json")
     elif path == "/profiled":
         import cProfile
         cProfile.Profile().runcall(_spin, 0.01)
