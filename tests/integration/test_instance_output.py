@@ -217,3 +217,18 @@ def test_instances_flooding_together_are_bound_by_the_server_wide_budget(serve):
     assert re.search(r"WARNING instance \d+: \d+ lines \(\d+ bytes\) of its stdout/stderr not "
                      r"shown: instances and zygotes together wrote more than 512 KiB a second "
                      r"\(the server-wide budget\)$", text, re.M), text[-3000:]
+
+
+def test_instances_flooding_together_do_not_hide_another_s_lines(serve):
+    """Three flooders fill the server-wide budget, not all of it: a part is
+    kept for instances that write little, whose lines still show."""
+    srv = serve(APP, "--max_instances", "4")
+    instances(srv, 4)
+    at = time.time() + 1.5
+    n = 8
+    results = get_all(srv, ["/flood?seconds=4&at=%f" % at] * 3 +
+                      ["/marks?tag=Q&at=%f&n=%d&gap=0.3" % (at + 0.5, n)])
+    assert len({r["pid"] for r in results}) == 4, results
+    assert srv.wait_stderr("the server-wide budget", timeout=5), srv.stderr_text()[-3000:]
+    shown = re.findall(r"WARNING \[instance \d+\] Q-mark (\d+)$", srv.stderr_text(), re.M)
+    assert sorted(int(k) for k in shown) == list(range(n)), shown
