@@ -16,28 +16,47 @@
 #define TURN_BYTES (256 * 1024)
 /* Shown per second and pipe at most: a crash's traceback or sanitizer
  * report fits many times over, while an app that floods its stderr cannot
- * fill the server's log file or disk. The rest is read, counted and
- * dropped. */
-#define SHOWN_BYTES_PER_SECOND (256 * 1024)
+ * hide the lines of the others. The rest is read, counted and dropped. */
+#define PIPE_BYTES_PER_SECOND (256 * 1024)
+/* Shown per second of all pipes together: two flooding writers' worth,
+ * however many instances and backends there are, so that the console
+ * stays readable and a console log file grows by 1.8 GB an hour at worst. */
+#define TOTAL_BYTES_PER_SECOND (512 * 1024)
+/* The last RESERVE_BYTES of the total are for pipes that have shown less
+ * than QUIET_BYTES in their second: floods from several writers still
+ * leave room for another's occasional lines (a traceback). */
+#define RESERVE_BYTES (64 * 1024)
+#define QUIET_BYTES (8 * 1024)
 /* What the console adds to each line shown (time, level, newline): an
  * empty line costs as much, or a flood of them would never be limited. */
 #define LINE_OVERHEAD 33
 
-struct child_output {
+struct child_console {
     loop_t *loop;
+    uint64_t window_ms;       /* start of the current second */
+    size_t shown;             /* bytes shown in it, of every pipe */
+    child_output_t *released; /* outputs of writers that are gone */
+};
+
+/* Lines not shown in a pipe's current second, by the budget that cut them. */
+typedef struct {
+    unsigned long lines;
+    size_t bytes;
+} dropped_t;
+
+struct child_output {
+    child_console_t *con;
     io_watch_t w;        /* the read end; -1 once the pipe has ended */
     loop_timer_t more;   /* the rest of a flood, on the next turn; frees a
                             released output that has ended */
     loop_timer_t report; /* says what was dropped, at the window's end */
-    uint64_t window_ms;  /* start of the current second */
+    uint64_t window_ms;  /* start of the pipe's current second */
     size_t shown;        /* bytes shown in it */
-    unsigned long dropped_lines;
-    size_t dropped_bytes;
+    dropped_t over_pipe, over_total;
     int write_fd;                /* -1 once closed here */
-    child_output_t *keeper;      /* set by child_output_release */
-    child_output_t *kept;        /* those released to this one */
-    child_output_t *prev, *next; /* in keeper->kept */
-    char who[128];               /* "" for none; a backend name has up to 100 */
+    int released;                /* on con->released */
+    child_output_t *prev, *next; /* in con->released */
+    char who[128];               /* a backend name has up to 100 */
     size_t prefix;               /* console bytes "[who] " adds to a line */
     size_t len;
     char line[LINE_MAX_BYTES];
@@ -47,41 +66,59 @@ static void report_dropped(loop_t *loop, loop_timer_t *t)
 {
     (void)loop;
     child_output_t *c = (child_output_t *)((char *)t - offsetof(child_output_t, report));
-    if (!c->dropped_lines)
-        return;
-    log_warn("%s wrote more than %d KiB a second to stdout/stderr: %lu lines (%zu bytes) not "
-             "shown",
-             c->who[0] ? c->who : "instances", SHOWN_BYTES_PER_SECOND / 1024, c->dropped_lines,
-             c->dropped_bytes);
-    c->dropped_lines = 0;
-    c->dropped_bytes = 0;
+    if (c->over_pipe.lines)
+        log_warn("%s wrote more than %d KiB a second to stdout/stderr: %lu lines (%zu bytes) not "
+                 "shown (its own budget)",
+                 c->who, PIPE_BYTES_PER_SECOND / 1024, c->over_pipe.lines, c->over_pipe.bytes);
+    if (c->over_total.lines)
+        log_warn("%s: %lu lines (%zu bytes) of its stdout/stderr not shown: instances and "
+                 "zygotes together wrote more than %d KiB a second (the server-wide budget)",
+                 c->who, c->over_total.lines, c->over_total.bytes, TOTAL_BYTES_PER_SECOND / 1024);
+    c->over_pipe = (dropped_t){0, 0};
+    c->over_total = (dropped_t){0, 0};
+}
+
+/* Which budget a line of cost bytes would exceed; NULL: neither. */
+static dropped_t *over_budget(child_output_t *c, size_t cost)
+{
+    if (c->shown + cost > PIPE_BYTES_PER_SECOND)
+        return &c->over_pipe;
+    size_t total = TOTAL_BYTES_PER_SECOND;
+    if (c->shown + cost > QUIET_BYTES)
+        total -= RESERVE_BYTES;
+    return c->con->shown + cost > total ? &c->over_total : NULL;
 }
 
 static void show(child_output_t *c, char *text, size_t n)
 {
-    uint64_t now = c->loop->now_ms;
+    child_console_t *con = c->con;
+    uint64_t now = con->loop->now_ms;
     if (now - c->window_ms >= 1000) {
-        report_dropped(c->loop, &c->report);
+        report_dropped(con->loop, &c->report);
         c->window_ms = now;
         c->shown = 0;
     }
+    if (now - con->window_ms >= 1000) {
+        con->window_ms = now;
+        con->shown = 0;
+    }
     size_t cost = n + LINE_OVERHEAD + c->prefix;
-    if (c->shown + cost > SHOWN_BYTES_PER_SECOND) {
-        if (!c->dropped_lines++)
-            loop_timer_start(c->loop, &c->report, c->window_ms + 1000 - now);
-        c->dropped_bytes += n;
+    dropped_t *over = over_budget(c, cost);
+    if (over) {
+        if (!c->over_pipe.lines && !c->over_total.lines)
+            loop_timer_start(con->loop, &c->report, c->window_ms + 1000 - now);
+        over->lines++;
+        over->bytes += n;
         return;
     }
     c->shown += cost;
+    con->shown += cost;
     while (n && (text[n - 1] == '\r'))
         n--;
     /* "%.*s" would end the line at a NUL byte, hiding the rest. */
     for (char *p = text; (p = memchr(p, '\0', n - (size_t)(p - text)));)
         *p = '?';
-    if (c->who[0])
-        log_warn("[%s] %.*s", c->who, (int)n, text);
-    else
-        log_warn("%.*s", (int)n, text);
+    log_warn("[%s] %.*s", c->who, (int)n, text);
 }
 
 /* Shows the complete lines of buf; keeps a partial one for later. */
@@ -119,17 +156,18 @@ static void take(child_output_t *c, const char *buf, size_t n)
  * dropped is said now rather than at the window's end. */
 static void end(child_output_t *c)
 {
-    loop_del(c->loop, &c->w);
+    loop_t *loop = c->con->loop;
+    loop_del(loop, &c->w);
     close(c->w.fd);
     c->w.fd = -1;
     if (c->len)
         show(c, c->line, c->len);
     c->len = 0;
-    loop_timer_stop(c->loop, &c->report);
-    report_dropped(c->loop, &c->report);
+    loop_timer_stop(loop, &c->report);
+    report_dropped(loop, &c->report);
     /* Freed on a timer: an event of this batch may still name c. */
-    if (c->keeper)
-        loop_timer_start(c->loop, &c->more, 0);
+    if (c->released)
+        loop_timer_start(loop, &c->more, 0);
 }
 
 /* Reads until the pipe is empty or has ended (0), or until budget bytes
@@ -145,7 +183,7 @@ static int drain(child_output_t *c, size_t budget)
         if (n < 0 && errno == EAGAIN)
             return 0;
         if (n <= 0) {
-            end(c); /* every writer is gone (the zygotes' pipe never ends) */
+            end(c); /* every writer is gone */
             return 0;
         }
         take(c, buf, (size_t)n);
@@ -154,10 +192,13 @@ static int drain(child_output_t *c, size_t budget)
     return done >= budget;
 }
 
-static void turn(child_output_t *c)
+/* A turn's worth; 0 when the pipe is empty or has ended. */
+static int turn(child_output_t *c)
 {
-    if (drain(c, TURN_BYTES))
-        loop_timer_start(c->loop, &c->more, 0);
+    if (!drain(c, TURN_BYTES))
+        return 0;
+    loop_timer_start(c->con->loop, &c->more, 0);
+    return 1;
 }
 
 static void readable(loop_t *loop, io_watch_t *w, uint32_t events)
@@ -169,16 +210,16 @@ static void readable(loop_t *loop, io_watch_t *w, uint32_t events)
 
 static void free_output(child_output_t *c)
 {
-    if (c->keeper) {
+    if (c->released) {
         if (c->prev)
             c->prev->next = c->next;
         else
-            c->keeper->kept = c->next;
+            c->con->released = c->next;
         if (c->next)
             c->next->prev = c->prev;
     }
-    loop_timer_stop(c->loop, &c->more);
-    loop_timer_stop(c->loop, &c->report);
+    loop_timer_stop(c->con->loop, &c->more);
+    loop_timer_stop(c->con->loop, &c->report);
     free(c);
 }
 
@@ -188,11 +229,30 @@ static void next_turn(loop_t *loop, loop_timer_t *t)
     child_output_t *c = (child_output_t *)((char *)t - offsetof(child_output_t, more));
     if (c->w.fd >= 0)
         turn(c);
-    else if (c->keeper)
+    else if (c->released)
         free_output(c);
 }
 
-child_output_t *child_output_open(loop_t *loop, const char *who)
+child_console_t *child_console_new(loop_t *loop)
+{
+    child_console_t *con = calloc(1, sizeof *con);
+    if (con) {
+        con->loop = loop;
+        con->window_ms = loop->now_ms;
+    }
+    return con;
+}
+
+void child_console_free(child_console_t *con)
+{
+    if (!con)
+        return;
+    while (con->released)
+        child_output_close(con->released);
+    free(con);
+}
+
+child_output_t *child_output_open(child_console_t *con, const char *who)
 {
     child_output_t *c = calloc(1, sizeof *c);
     int fds[2];
@@ -203,18 +263,16 @@ child_output_t *child_output_open(loop_t *loop, const char *who)
         return NULL;
     }
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    c->loop = loop;
+    c->con = con;
     c->w.fd = fds[0];
     c->w.cb = readable;
     c->more.cb = next_turn;
     c->report.cb = report_dropped;
-    c->window_ms = loop->now_ms;
+    c->window_ms = con->loop->now_ms;
     c->write_fd = fds[1];
-    if (who) {
-        snprintf(c->who, sizeof c->who, "%s", who);
-        c->prefix = strlen(c->who) + 3;
-    }
-    if (loop_add(loop, &c->w, EPOLLIN) < 0) {
+    snprintf(c->who, sizeof c->who, "%s", who);
+    c->prefix = strlen(c->who) + 3;
+    if (loop_add(con->loop, &c->w, EPOLLIN) < 0) {
         int saved = errno;
         close(fds[0]);
         close(fds[1]);
@@ -232,38 +290,45 @@ int child_output_fd(const child_output_t *c)
 
 void child_output_close_writer(child_output_t *c)
 {
-    close(c->write_fd);
+    if (c->write_fd >= 0)
+        close(c->write_fd);
     c->write_fd = -1;
 }
 
-void child_output_release(child_output_t *c, child_output_t *keeper)
+void child_output_release(child_output_t *c)
 {
-    c->keeper = keeper;
+    child_console_t *con = c->con;
+    child_output_close_writer(c); /* a zygote's: kept open for its restarts */
+    c->released = 1;
     c->prev = NULL;
-    c->next = keeper->kept;
+    c->next = con->released;
     if (c->next)
         c->next->prev = c;
-    keeper->kept = c;
-    /* What it wrote before now comes before the lines about its end. */
-    if (c->w.fd >= 0)
-        turn(c);
-    else
-        loop_timer_start(c->loop, &c->more, 0);
+    con->released = c;
+    if (c->w.fd < 0) {
+        loop_timer_start(con->loop, &c->more, 0);
+        return;
+    }
+    /* Its pipe may end only after the master hears of its end (the
+     * kernel closes the files of an exiting process in no set order): a
+     * line it left unfinished is finished now, before the lines about its
+     * end. Not in the middle of a flood, where it is no last word. */
+    if (!turn(c) && c->w.fd >= 0 && c->len) {
+        show(c, c->line, c->len);
+        c->len = 0;
+    }
 }
 
 void child_output_close(child_output_t *c)
 {
     if (!c)
         return;
-    while (c->kept)
-        child_output_close(c->kept);
-    loop_timer_stop(c->loop, &c->more);
+    loop_timer_stop(c->con->loop, &c->more);
     if (c->w.fd >= 0)
         drain(c, 4 * TURN_BYTES);
     if (c->w.fd >= 0)
         end(c);
     log_flush();
-    if (c->write_fd >= 0)
-        close(c->write_fd);
+    child_output_close_writer(c);
     free_output(c);
 }

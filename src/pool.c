@@ -79,7 +79,7 @@ struct instance {
     inst_stats_t stats;          /* CPU and memory samples (API1, API2) */
     background_log_t background; /* its running background threads (BG3) */
     /* Its stdout and stderr; NULL: it shares the zygote's. Released to
-     * the zygote's (pool_opts_t.output) when the instance is lost. */
+     * the console when the instance is lost. */
     child_output_t *output;
 };
 
@@ -89,6 +89,9 @@ struct pool {
     io_watch_t zy_w;
     pid_t zy_pid;
     uint64_t zy_started_ms;
+    /* The zygote's stdout and stderr, its spares' too, for all its
+     * restarts; NULL: the server's own (pool_opts_t.console). */
+    child_output_t *zy_output;
     int zy_failures;
     /* Pids of the instances the zygote forked and has not reported gone
      * (ZY_EXITED): their cgroups go with that report, so the pool is busy
@@ -215,8 +218,8 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
 static int spawn_standard_fds(const pool_t *pool, posix_spawn_file_actions_t *fa)
 {
     int err = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-    if (!err && pool->o.output) {
-        int out = child_output_fd(pool->o.output);
+    if (!err && pool->zy_output) {
+        int out = child_output_fd(pool->zy_output);
         if (!(err = posix_spawn_file_actions_adddup2(fa, out, 1)))
             err = posix_spawn_file_actions_adddup2(fa, out, 2);
     }
@@ -438,7 +441,7 @@ static int instance_max_tasks(const pool_t *pool)
 static void release_output(instance_t *inst)
 {
     if (inst->output) {
-        child_output_release(inst->output, inst->pool->o.output);
+        child_output_release(inst->output);
         inst->output = NULL;
     }
 }
@@ -755,11 +758,11 @@ static void sample_stats(instance_t *inst, uint64_t now)
  * pipe cannot be made (at the fd limit), which does not stop the instance. */
 static child_output_t *open_output(const instance_t *inst)
 {
-    if (!inst->pool->o.output)
+    if (!inst->pool->o.console)
         return NULL;
     char who[128];
     console_tag(inst, who, sizeof who);
-    child_output_t *out = child_output_open(inst->pool->loop, who);
+    child_output_t *out = child_output_open(inst->pool->o.console, who);
     if (!out)
         log_warn("%s: no output pipe of its own (%s); it shares the zygote's", who,
                  strerror(errno));
@@ -1595,6 +1598,17 @@ void pool_set_logs(pool_t *pool, log_store_t *logs)
 
 int pool_start(pool_t *pool)
 {
+    if (pool->o.console && !pool->zy_output) {
+        /* "[zygote]", "[backend memdb zygote]": its lines and those of
+         * another version's zygote never read alike. */
+        char who[128];
+        snprintf(who, sizeof who, "%s%szygote", pool->o.name ? pool->o.name : "",
+                 pool->o.name ? " " : "");
+        if (!(pool->zy_output = child_output_open(pool->o.console, who))) {
+            log_error("%s: cannot make its output pipe: %s", who, strerror(errno));
+            return -1;
+        }
+    }
     if (zygote_spawn(pool) < 0)
         return -1;
     /* BK2: resident instances all start now (the tick starts them). */
@@ -1855,6 +1869,9 @@ void pool_free(pool_t *pool)
     if (!pool)
         return;
     pool_kill_all(pool);
+    /* Its last words are shown until its spares are gone too. */
+    if (pool->zy_output)
+        child_output_release(pool->zy_output);
     pool->dirty = NULL;
     pool_reap(pool);
     free(pool->zy_forked);

@@ -117,10 +117,9 @@ typedef struct {
      * plus the runtime's own; NULL: no kernel cap. */
     struct thread_cap *thread_cap;
     int app_threads;
-    /* Becomes the zygote's stdout and stderr (child_output.h), and keeps
-     * the instances' own outputs after they are lost; NULL: the server's
-     * own, for the instances too. */
-    struct child_output *output;
+    /* The zygote and each instance get an output pipe of their own there
+     * (child_output.h); NULL: they write to the server's own fds. */
+    struct child_console *console;
     /* Called when a new instance is ready, before it takes requests: must
      * send its start request with pool_submit_start and report the answer
      * with pool_start_result. NULL: instances take requests at once. */

@@ -674,7 +674,7 @@ int serve_main(int argc, char **argv)
     api_registry_t *api = NULL;
     cpu_cap_t *cap = NULL;
     thread_cap_t *thread_cap = NULL;
-    child_output_t *child_output = NULL;
+    child_console_t *console = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
@@ -787,8 +787,8 @@ int serve_main(int argc, char **argv)
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
         goto out;
     open_thread_cap(&srv->o, &thread_cap);
-    if (!(child_output = child_output_open(&srv->loop, NULL))) {
-        log_error("cannot make the zygotes' output pipe: %s", strerror(errno));
+    if (!(console = child_console_new(&srv->loop))) {
+        log_error("out of memory for the children's console");
         goto out;
     }
     char backends_env[8192];
@@ -826,7 +826,7 @@ int serve_main(int argc, char **argv)
         .cpu_cap = cap,
         .thread_cap = thread_cap,
         .app_threads = srv->o.instance_max_threads,
-        .output = child_output,
+        .console = console,
     };
     /* The zygote (CPython and the runtime) is the longest step to the first
      * response, so it starts first and the master's own set-up (the sandbox
@@ -883,7 +883,7 @@ out:
     api_registry_free(api);
     cpu_cap_close(cap);
     thread_cap_close(thread_cap);
-    child_output_close(child_output); /* what the instances said as they stopped */
+    child_console_free(console); /* what the children said as they stopped */
     backends_config_free(srv->backends_cfg);
     log_store_close(srv->logs);
     if (srv->listen_w.fd >= 0)

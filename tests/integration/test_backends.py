@@ -516,3 +516,25 @@ def test_update_leaves_no_cgroups_of_the_old_instances(srv):
     while _stale_cgroups(srv) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _stale_cgroups(srv) == []
+
+
+def test_each_zygote_s_output_names_its_backend(serve, app):
+    """Each backend's zygote writes to a pipe of its own, whose lines name
+    the backend. What it writes here: while idle, each zygote writes the
+    bytecode of the app's sources (runtime/bytecode.py), and CPython prints
+    a compiler warning on the zygote's stderr. This source can have no
+    bytecode (it ends in an error), so every zygote compiles it."""
+    with open(os.path.join(app, "warns_when_compiled.py"), "w") as f:
+        f.write("X = 1 is 1\nreturn\n")
+    s = serve(app, "--tier", "paid")
+    names = ["zygote"] + ["backend %s zygote" % b for b in
+                          ("memdb", "crawler", "private", "flaky", "slow", "worker")]
+
+    def warned():
+        text = s.stderr_text()
+        return all(re.search(r"WARNING \[%s\] \S*warns_when_compiled\.py:1: SyntaxWarning" % n,
+                             text) for n in names)
+    wait_for(warned, timeout=20, what="each zygote's compiler warning")
+    # None without a name, nor under another's.
+    lines = [x for x in s.stderr_text().splitlines() if "warns_when_compiled.py" in x]
+    assert len(lines) == len(names), lines

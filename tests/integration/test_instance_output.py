@@ -2,11 +2,13 @@
 whose lines the console shows as "[instance N] ..." with a budget of their
 own, and which goes when the instance does."""
 import os
+import signal
 import re
 import resource
 import threading
 import time
 
+import pytest
 import requests
 
 from harness import HTTP_TIMEOUT, app_path
@@ -121,7 +123,8 @@ def test_no_descriptor_left_behind_by_instances_that_exit(serve):
 
 def test_an_instance_whose_pipe_cannot_be_made_shares_the_zygotes(serve):
     """At the master's descriptor limit an instance still starts, without a
-    pipe of its own: its lines come through the zygotes' pipe, unnamed."""
+    pipe of its own: its lines come through its zygote's pipe, under the
+    zygote's name (the line before says which instance shares it)."""
     srv = serve(APP, "--max_instances", "1")
     srv.get_json("/pid")
     assert srv.get("/exit?tag=x").status_code == 500
@@ -141,5 +144,91 @@ def test_an_instance_whose_pipe_cannot_be_made_shares_the_zygotes(serve):
     text = srv.stderr_text()
     assert re.search(r"WARNING instance \d+: no output pipe of its own \(Too many open files\); "
                      r"it shares the zygote's$", text, re.M), text[-3000:]
-    assert re.search(r" WARNING Z-pid %d$" % got["pid"], text, re.M), text[-3000:]
-    assert re.search(r" WARNING Z-one Z-two$", text, re.M), text[-3000:]
+    assert re.search(r" WARNING \[zygote\] Z-pid %d$" % got["pid"], text, re.M), text[-3000:]
+    assert re.search(r" WARNING \[zygote\] Z-one Z-two$", text, re.M), text[-3000:]
+
+
+@pytest.mark.parametrize("how", ["exit", "kill"])
+def test_last_words_come_before_the_line_that_says_the_instance_is_lost(serve, how):
+    """An instance that dies in a request with a partial line in its pipe:
+    the master shows that line before it says the instance was lost."""
+    srv = serve(APP, "--max_instances", "1")
+    srv.get_json("/pid")
+    rounds = 6
+    for k in range(rounds):
+        tag = "last-words-%s-%d" % (how, k)
+        path = "/exit?tag=%s" % tag if how == "exit" else "/kill?tag=%s&sig=%d" % (
+            tag, signal.SIGKILL)
+        r = srv.get(path)
+        assert r.status_code == 500, (r.status_code, r.content[:300])
+    deadline = time.monotonic() + 5
+    while srv.stderr_text().count(") lost: ") < rounds and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert srv.wait_stderr("] last-words-%s-%d" % (how, rounds - 1)), srv.stderr_text()[-3000:]
+    text = srv.stderr_text()
+    for k in range(rounds):
+        words = re.search(r"WARNING \[instance (\d+)\] last-words-%s-%d$" % (how, k), text, re.M)
+        assert words, text[-3000:]
+        lost = re.search(r"WARNING instance %s \(\S+\) lost: " % words.group(1), text)
+        assert lost, text[-3000:]
+        assert words.start() < lost.start(), text[-3000:]
+
+
+def instances(srv, n):
+    """Starts instances until n run beside each other."""
+    for _ in range(10):
+        pids = {r["pid"] for r in get_all(srv, ["/sleep?s=1.5"] * n)}
+        if len(pids) == n:
+            return
+    raise AssertionError("not %d instances:\n%s" % (n, srv.stderr_text()[-3000:]))
+
+
+# The console's bytes a second for all instances and zygotes together
+# (child_output.c), twice what one instance may show.
+TOTAL_BYTES_PER_SECOND = 512 * 1024
+
+
+def test_instances_flooding_together_are_bound_by_the_server_wide_budget(serve):
+    """Four instances flooding at once get no more of the console than the
+    server-wide budget, though each is within its own; the notice says
+    which budget cut their lines."""
+    n = 4
+    srv = serve(APP, "--max_instances", str(n))
+    instances(srv, n)
+    at = time.time() + 1.5
+    floods = get_all(srv, ["/flood?seconds=4&at=%f" % at] * n)
+    assert len({r["pid"] for r in floods}) == n, floods
+    assert all(r["done"] > 8 << 20 for r in floods), floods  # far beyond either budget
+    # Said at the end of a budget's second, after the lines it let through.
+    assert srv.wait_stderr("not shown", timeout=5), srv.stderr_text()[-3000:]
+    times, shown = [], 0
+    for line in srv.stderr_text().splitlines():
+        if re.match(r"\S+ \S+ WARNING \[instance \d+\] f{99}$", line):
+            times.append(time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+                         + float(line[19:23]))
+            shown += len(line) + 1  # what the console received, its newline too
+    # Lines shown over `span` seconds fall into at most span + 2 of the
+    # budget's one-second windows; the margin is for clock readings.
+    span = max(times) - min(times)
+    limit = (int(span) + 2) * TOTAL_BYTES_PER_SECOND * 1.25
+    assert shown <= limit, (shown, limit, span)
+    assert srv.wait_stderr("the server-wide budget", timeout=5), srv.stderr_text()[-3000:]
+    text = srv.stderr_text()
+    assert re.search(r"WARNING instance \d+: \d+ lines \(\d+ bytes\) of its stdout/stderr not "
+                     r"shown: instances and zygotes together wrote more than 512 KiB a second "
+                     r"\(the server-wide budget\)$", text, re.M), text[-3000:]
+
+
+def test_instances_flooding_together_do_not_hide_another_s_lines(serve):
+    """Three flooders fill the server-wide budget, not all of it: a part is
+    kept for instances that write little, whose lines still show."""
+    srv = serve(APP, "--max_instances", "4")
+    instances(srv, 4)
+    at = time.time() + 1.5
+    n = 8
+    results = get_all(srv, ["/flood?seconds=4&at=%f" % at] * 3 +
+                      ["/marks?tag=Q&at=%f&n=%d&gap=0.3" % (at + 0.5, n)])
+    assert len({r["pid"] for r in results}) == 4, results
+    assert srv.wait_stderr("the server-wide budget", timeout=5), srv.stderr_text()[-3000:]
+    shown = re.findall(r"WARNING \[instance \d+\] Q-mark (\d+)$", srv.stderr_text(), re.M)
+    assert sorted(int(k) for k in shown) == list(range(n)), shown

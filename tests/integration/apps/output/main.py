@@ -8,13 +8,15 @@ two instances write in an order it knows.
   /partial?tag=T&at=&then_at=
                           writes "T-pid PID\\n", then at `at` "T-one " (no
                           newline), at `then_at` "T-two\\n"; answers the pid
-  /flood?seconds=S        writes 100-byte lines to stderr for S seconds,
-                          about 4 MB a second (16 times what the console
-                          shows of one instance)
+  /flood?seconds=S&at=    from `at` on (default: now), writes 100-byte lines
+                          to stderr for S seconds, about 4 MB a second (16
+                          times what the console shows of one instance)
   /marks?tag=T&at=&n=&gap=
                           from `at` on, writes the line "T-mark K" n times,
                           `gap` seconds apart
   /exit?tag=T             writes "T" without a newline, then exits
+  /kill?tag=T&sig=N       writes "T" without a newline, then kills itself
+                          with signal N
 """
 import json
 import os
@@ -39,6 +41,7 @@ def _partial(q):
 def _flood(q):
     block = b"f" * 99 + b"\n"
     block *= 640  # 64000 bytes a write
+    _sleep_until(float(q.get("at", 0)))
     end = time.time() + float(q["seconds"])
     written = 0
     while time.time() < end:
@@ -61,6 +64,12 @@ def _exit(q):
     os._exit(3)
 
 
+def _kill(q):
+    os.write(2, q["tag"].encode())
+    os.kill(os.getpid(), int(q["sig"]))
+    time.sleep(10)  # the signal ends it long before
+
+
 ROUTES = {
     "/pid": lambda q: os.getpid(),
     "/sleep": lambda q: time.sleep(float(q["s"])),
@@ -68,6 +77,7 @@ ROUTES = {
     "/flood": _flood,
     "/marks": _marks,
     "/exit": _exit,
+    "/kill": _kill,
 }
 
 
