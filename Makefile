@@ -87,7 +87,7 @@ test_backend_billing_OBJS := src/backend_billing.o
 test_background_log_OBJS := src/background_log.o src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_control_OBJS := src/control.o src/loop.o src/log.o src/buf.o
 test_log_OBJS := src/log.o
-test_cgroup_tree_OBJS := src/cgroup_tree.o src/proc_start.o src/write_file.o
+test_cgroup_tree_OBJS := src/cgroup_tree.o src/proc_start.o src/proc_file.o src/write_file.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
 test_libraries_OBJS := src/libraries.o src/config.o src/config_include.o src/yaml_tree.o src/buf.o
@@ -99,10 +99,10 @@ test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o src/config.o src/c
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
-test_instance_stats_OBJS := src/instance_stats.o
+test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
 test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_system.o \
-	src/api_test.o src/instance_stats.o src/http.o src/pb.o src/loop.o src/log.o src/buf.o \
+	src/api_test.o src/instance_stats.o src/proc_file.o src/http.o src/pb.o src/loop.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o

@@ -320,8 +320,11 @@ static PyObject *retire(PyObject *self, PyObject *arg)
         return NULL;
     if (!channel_writer_ready())
         Py_RETURN_NONE; /* a spare runs no app code */
-    if ((size_t)len > IPC_RETIRE_REASON_MAX)
+    if ((size_t)len > IPC_RETIRE_REASON_MAX) {
         len = IPC_RETIRE_REASON_MAX;
+        while (len > 0 && ((unsigned char)why[len] & 0xC0) == 0x80)
+            len--; /* not inside a character */
+    }
     buf_t b = BUF_INIT;
     long start = ipc_begin_frame(&b, IPC_RETIRE, 0);
     if (start < 0 || ipc_put_u32(&b, (uint32_t)len) < 0) {

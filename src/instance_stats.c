@@ -1,12 +1,13 @@
 #include "instance_stats.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "proc_file.h"
 
 #define MB (1024.0 * 1024.0)
 
@@ -110,19 +111,13 @@ static int read_cpu(pid_t pid, uint64_t *cpu_ns)
 
 static int read_rss(pid_t pid, uint64_t *rss_bytes)
 {
-    char path[64], text[128];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    int saved = errno;
-    close(fd);
+    char text[128];
+    ssize_t n = proc_read(pid, "statm", text, sizeof text);
     if (n <= 0) {
-        errno = n < 0 ? saved : ESRCH;
+        if (n == 0)
+            errno = ESRCH;
         return -1;
     }
-    text[n] = '\0';
     unsigned long size_pages, rss_pages;
     if (sscanf(text, "%lu %lu", &size_pages, &rss_pages) != 2) {
         errno = EINVAL;

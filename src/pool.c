@@ -390,19 +390,28 @@ static void note_exited(pool_t *pool, pid_t pid)
     release_caps(pool, pid);
 }
 
+/* How console and log lines name a pool's zygote: "zygote", or "backend
+ * memdb zygote" for a backend's, so that no two zygotes read alike. */
+static const char *zygote_label(const pool_t *pool, char *out, size_t n)
+{
+    snprintf(out, n, "%s%szygote", pool->o.name ? pool->o.name : "", pool->o.name ? " " : "");
+    return out;
+}
+
 static void zygote_lost(pool_t *pool)
 {
     loop_del(pool->loop, &pool->zy_w);
     close(pool->zy_w.fd);
     pool->zy_w.fd = -1;
     int status = 0;
+    char who[128];
     if (pool->zy_pid > 0 && waitpid(pool->zy_pid, &status, 0) == pool->zy_pid) {
         if (WIFSIGNALED(status))
-            log_error("zygote (pid %d) was killed by signal %d", (int)pool->zy_pid,
-                      WTERMSIG(status));
+            log_error("%s (pid %d) was killed by signal %d", zygote_label(pool, who, sizeof who),
+                      (int)pool->zy_pid, WTERMSIG(status));
         else if (!pool->shutting_down)
-            log_error("zygote (pid %d) exited with status %d", (int)pool->zy_pid,
-                      WEXITSTATUS(status));
+            log_error("%s (pid %d) exited with status %d", zygote_label(pool, who, sizeof who),
+                      (int)pool->zy_pid, WEXITSTATUS(status));
     }
     if (pool->o.thread_cap && pool->zy_pid > 0)
         thread_cap_release(pool->o.thread_cap, pool->zy_pid, 1);
@@ -1599,11 +1608,8 @@ void pool_set_logs(pool_t *pool, log_store_t *logs)
 int pool_start(pool_t *pool)
 {
     if (pool->o.console && !pool->zy_output) {
-        /* "[zygote]", "[backend memdb zygote]": its lines and those of
-         * another version's zygote never read alike. */
         char who[128];
-        snprintf(who, sizeof who, "%s%szygote", pool->o.name ? pool->o.name : "",
-                 pool->o.name ? " " : "");
+        zygote_label(pool, who, sizeof who);
         if (!(pool->zy_output = child_output_open(pool->o.console, who))) {
             log_error("%s: cannot make its output pipe: %s", who, strerror(errno));
             return -1;

@@ -1,11 +1,10 @@
 #include "proc_start.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "proc_file.h"
 
 int proc_stat_start_time(const char *stat, unsigned long long *start)
 {
@@ -32,19 +31,9 @@ int proc_stat_start_time(const char *stat, unsigned long long *start)
 
 int proc_start_time(pid_t pid, unsigned long long *start)
 {
-    char path[32], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char text[1024];
+    if (proc_read(pid, "stat", text, sizeof text) < 0)
         return -1;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    int err = errno;
-    close(fd);
-    if (n < 0) {
-        errno = err == ESRCH ? ENOENT : err; /* it ended after the open */
-        return -1;
-    }
-    text[n] = '\0';
     if (proc_stat_start_time(text, start) < 0) {
         errno = EINVAL;
         return -1;

@@ -538,3 +538,15 @@ def test_each_zygote_s_output_names_its_backend(serve, app):
     # None without a name, nor under another's.
     lines = [x for x in s.stderr_text().splitlines() if "warns_when_compiled.py" in x]
     assert len(lines) == len(names), lines
+
+
+def test_a_backend_zygote_s_death_names_its_backend(srv):
+    """The master's line about a zygote that died says whose it was."""
+    pid = who(srv, "0.memdb.localhost")["pid"]
+    with open("/proc/%d/stat" % pid) as f:
+        zygote = int(f.read().rsplit(")", 1)[1].split()[1])
+    os.kill(zygote, signal.SIGKILL)
+    assert wait_pids_gone([zygote, pid], 10) == []
+    line = "backend memdb zygote (pid %d) was killed by signal 9" % zygote
+    assert srv.wait_stderr(line), srv.stderr_text()[-3000:]
+    assert srv.alive()
