@@ -40,25 +40,19 @@ def is_shutting_down():
     return _gaelic.shutting_down()
 
 
-def _request_threads(except_id):
-    """Idents of every thread working for a running request or a
-    background thread (and the threads they started), but except_id."""
-    idents = []
+def _raise_everywhere(except_id, exc):
+    """Raises exc in every thread working for a running request or a
+    background thread but except_id: in the threads the requests started
+    and the tasks they run in thread pools only while the app's code runs
+    there (stoppable: never in threading's code around it, nor in a pool
+    worker that has moved on)."""
     for requests in (request_state.running, request_state.background):
         for thread_id, request in list(requests.items()):
-            idents.append(thread_id)
-            idents.extend(t.ident for t in list(request.threads) if t.is_alive())
-    return [i for i in idents if i is not None and i != except_id]
-
-
-def _raise_everywhere(except_id, exc):
-    """Raises exc in every request thread but except_id, and in the tasks
-    the requests run in thread pools (request_futures: under the task's
-    lock, never in a pool worker that has moved on)."""
-    for other in _request_threads(except_id):
-        _gaelic.async_raise(other, exc)
-    for requests in (request_state.running, request_state.background):
-        for request in list(requests.values()):
+            if thread_id != except_id:
+                _gaelic.async_raise(thread_id, exc)
+            for run in list(request.threads):
+                if run.ident != except_id:
+                    run.interrupt(exc)
             for task in list(request.tasks):
                 task.interrupt(exc)
 

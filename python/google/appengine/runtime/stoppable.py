@@ -57,6 +57,16 @@ class Stoppable:
             if self._ident is not None:
                 self._raise_locked(exc)
 
+    def interrupt(self, exc):
+        """Raises exc in the app's code call() runs now, if any: a notice
+        (the shutdown's), not a stop, so later calls still run. Whether it
+        was raised."""
+        with self._lock:
+            if self._ident is None:
+                return False
+            self._raise_locked(exc)
+            return True
+
     def _raise_locked(self, exc):
         self._raised = True
         _gaelic.async_raise(self._ident, exc)
