@@ -84,15 +84,22 @@ static int mounts_only(const char *const *read_paths)
     return ok;
 }
 
-/* arg: non-NULL to become nobody first (the user namespace path). As
- * root, a tmpfs is mounted in the app folder first, as a host may have. */
+/* The user namespace path: a server started as nobody. */
+static void become_nobody(void)
+{
+    /* dumpable again, as after an exec: /proc/self is ours */
+    CHECK(setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+          setresuid(65534, 65534, 65534) == 0 && prctl(PR_SET_DUMPABLE, 1) == 0);
+}
+
+/* arg: non-NULL to become nobody first. As root, a tmpfs is mounted in
+ * the app folder first, as a host may have. */
 static void tree_child(void *as_nobody)
 {
     char sub[64];
     snprintf(sub, sizeof sub, "%s/sub", app_dir);
-    if (as_nobody) /* dumpable again, as after an exec: /proc/self is ours */
-        CHECK(setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
-              setresuid(65534, 65534, 65534) == 0 && prctl(PR_SET_DUMPABLE, 1) == 0);
+    if (as_nobody)
+        become_nobody();
     else
         CHECK(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
               mount("sub", sub, "tmpfs", 0, "size=16k") == 0);
@@ -168,9 +175,10 @@ static void no_namespaces_child(void *arg)
 
 /* The read-only remounts refused: the tree is half built (writable), and
  * strict mode must not run app code in it, EPERM or not. */
-static void remount_refused_child(void *arg)
+static void remount_refused_child(void *as_nobody)
 {
-    (void)arg;
+    if (as_nobody)
+        become_nobody();
     refuse(SCMP_SYS(mount), 1, SCMP_A3(SCMP_CMP_MASKED_EQ, MS_REMOUNT, MS_REMOUNT));
     CHECK(apply_strict() == -1);
 }
@@ -193,6 +201,8 @@ int main(void)
         in_child(tree_child, "nobody");
     in_child(no_namespaces_child, NULL);
     in_child(remount_refused_child, NULL);
+    if (geteuid() == 0)
+        in_child(remount_refused_child, "nobody");
 
     unlink(path);
     snprintf(path, sizeof path, "%s/in", app_dir);
