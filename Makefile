@@ -94,6 +94,9 @@ test_libraries_OBJS := src/libraries.o src/config.o src/config_include.o src/yam
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
+test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
+	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
+	instance/audit_hook.o instance/audit_rules.o src/sandbox_mode.o src/write_file.o
 test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o src/config.o src/config_include.o \
 	src/yaml_tree.o src/http.o src/log.o src/buf.o $(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \

@@ -31,12 +31,13 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
         return 0;
     if (sandbox_rlimits(c->memory_bytes) < 0 && failed(c, "resource limits", 0) < 0)
         return -1;
-    /* Namespaces may be disallowed (EPERM, ENOSPC): Landlock still refuses
-     * writes, and the audit hook refuses app extensions. */
+    /* Namespaces may be disallowed: Landlock still refuses writes, and the
+     * audit hook refuses app extensions. Any later step that fails is a
+     * failure like any other layer's. */
     const char *readable[SANDBOX_READABLE_MAX];
     sandbox_readable_paths(c->app_dir, c->python_dir, readable);
-    if (sandbox_mount_root(c->app_dir, readable) < 0 &&
-        failed(c, "own read-only file tree", errno == EPERM || errno == ENOSPC) < 0)
+    int tree = sandbox_mount_root(c->app_dir, readable);
+    if (tree < 0 && failed(c, "own read-only file tree", tree == SANDBOX_MOUNT_UNSUPPORTED) < 0)
         return -1;
     if (sandbox_drop_privileges() < 0 && failed(c, "dropping privileges", 0) < 0)
         return -1;

@@ -3,14 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,13 +34,12 @@ typedef struct {
 } bind_t;
 
 /* Without root, the right to mount comes from a user namespace of our own
- * in which we keep our uid and gid (and give up supplementary groups). */
-static int enter_user_namespace(void)
+ * in which we keep our uid and gid (and give up supplementary groups):
+ * this maps them, once it is entered (as they were before). */
+static int map_own_ids(uid_t uid, gid_t gid)
 {
-    uid_t uid = geteuid();
-    gid_t gid = getegid();
     char map[64];
-    if (unshare(CLONE_NEWUSER) < 0 || write_file("/proc/self/setgroups", "deny") < 0)
+    if (write_file("/proc/self/setgroups", "deny") < 0)
         return -1;
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
     if (write_file("/proc/self/uid_map", map) < 0)
@@ -122,8 +119,32 @@ static int make_mount_point(const char *root, const char *path, int is_dir)
     return 0;
 }
 
-/* Binds b at its own path below root, read-only (and noexec for the app),
- * except device nodes and /proc, which stay as the kernel made them. */
+/* Makes the bind at dst read-only, nosuid, nodev (but for device nodes)
+ * and, for the app, noexec: with mount_setattr every mount below it too (a
+ * remount changes only the top one). Kernels before 5.12 lack it (and a
+ * container's policy may refuse it): there the top one is remounted,
+ * repeating the flags a user namespace may not clear. */
+static int restrict_bind(const char *dst, const bind_t *b)
+{
+    int device = S_ISCHR(b->st.st_mode) || S_ISBLK(b->st.st_mode);
+    struct mount_attr attr = {
+        .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (device ? 0 : MOUNT_ATTR_NODEV) |
+                    (b->is_app ? MOUNT_ATTR_NOEXEC : 0),
+    };
+    if (mount_setattr(AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof attr) == 0)
+        return 0;
+    if (errno != ENOSYS && errno != EPERM)
+        return -1;
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept_flags(dst);
+    if (!device)
+        flags |= MS_NODEV;
+    if (b->is_app)
+        flags |= MS_NOEXEC;
+    return mount(NULL, dst, NULL, flags, NULL);
+}
+
+/* Binds b at its own path below root, with all that is mounted below it,
+ * and restricts it. */
 static int mount_bind(const char *root, const bind_t *b)
 {
     char src[64], dst[PATH_MAX];
@@ -132,14 +153,7 @@ static int mount_bind(const char *root, const bind_t *b)
     if (make_mount_point(root, b->path, S_ISDIR(b->st.st_mode)) < 0 ||
         mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
         return -1;
-    struct statfs fs;
-    if (S_ISCHR(b->st.st_mode) || S_ISBLK(b->st.st_mode) ||
-        (fstatfs(b->fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC))
-        return 0;
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | kept_flags(dst);
-    if (b->is_app)
-        flags |= MS_NOEXEC;
-    return mount(NULL, dst, NULL, flags, NULL);
+    return restrict_bind(dst, b);
 }
 
 static int copy_root_links(const char *root)
@@ -192,12 +206,27 @@ static int build_root(bind_t *binds, size_t n)
     return enter_root(root);
 }
 
+/* Whether a failed unshare says this system allows no such namespace (a
+ * policy, or a limit reached). Nothing has changed yet when it does. */
+static int namespaces_refused(void)
+{
+    return errno == EPERM || errno == ENOSPC;
+}
+
 int sandbox_mount_root(const char *app_dir, const char *const *read_paths)
 {
-    if (geteuid() != 0 && enter_user_namespace() < 0)
-        return -1;
-    if (unshare(CLONE_NEWNS) < 0)
-        return -1;
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    if (uid != 0) {
+        if (unshare(CLONE_NEWUSER) < 0)
+            return namespaces_refused() ? SANDBOX_MOUNT_UNSUPPORTED : -1;
+        if (map_own_ids(uid, gid) < 0)
+            return -1;
+    }
+    /* A network namespace of its own too: /proc/self/net would otherwise
+     * list the host's sockets (the paths of Unix ones, TCP peers). */
+    if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+        return namespaces_refused() ? SANDBOX_MOUNT_UNSUPPORTED : -1;
     /* Private first: our mounts must not propagate to the host's namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return -1;

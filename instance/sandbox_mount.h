@@ -12,10 +12,14 @@
 
 /* Moves the calling (single-threaded) process into a new mount namespace
  * whose root holds app_dir and the read_paths (NULL-terminated, absolute;
- * missing ones are left out) and nothing else, and changes into app_dir.
- * As root a mount namespace is enough; otherwise a user namespace that maps
- * only our own ids provides the right to mount. Returns 0, or -1 with errno
- * set (EPERM or ENOSPC where namespaces are not allowed). */
+ * missing ones are left out) and nothing else, and changes into app_dir;
+ * and into an empty network namespace. As root that is enough; otherwise
+ * a user namespace that maps only our own ids provides the right to mount.
+ * Returns 0; SANDBOX_MOUNT_UNSUPPORTED, errno EPERM or ENOSPC, when this
+ * system allows no namespaces (nothing changed: running without the tree
+ * is safe); or -1 with errno set when a later step failed, which may leave
+ * a half-built tree behind: app code must not run then. */
+#define SANDBOX_MOUNT_UNSUPPORTED (-2)
 int sandbox_mount_root(const char *app_dir, const char *const *read_paths);
 
 #endif

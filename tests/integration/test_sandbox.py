@@ -66,6 +66,15 @@ ALLOWED = {
     "read_missing_own": "not found: No such file or directory",
     "kill_self": "None",
     "read_system": "('Name:', True, True, True)",
+    # time zones, MIME types, randomness and the CPU count, which the tree
+    # must hold (/usr/share/zoneinfo, /etc/mime.types, /dev/urandom, /sys)
+    "zoneinfo": "1:00:00",
+    "mimetypes": "application/atom+xml",
+    "dev_urandom": "(16, 16)",
+    "cpu_count": str(os.cpu_count()),
+    # C extensions the zygote has not loaded, with their libraries
+    "lazy_sqlite3": "(False, 42)",
+    "lazy_ssl": "(False, 'OpenSSL')",
 }
 
 
@@ -222,6 +231,34 @@ def test_only_what_it_may_read_is_mounted(env):
                if m != "/" and not any(m == p or m.startswith(p + "/") for p in may_read)]
     assert not outside, outside
     assert env.appdir in mounts and python_dir in mounts, mounts
+
+
+def test_host_sockets_are_not_listed(env):
+    """/proc/self/net lists the sockets of a network namespace: the
+    instance has an empty one of its own, so neither the host's listeners
+    nor the paths of its Unix sockets (which tell that a path exists) show."""
+    path = str(env.outside / "host.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        listener.bind(path)
+        listener.listen(1)
+        seen = ast.literal_eval(env.attempt("proc_net")["done"])
+    finally:
+        listener.close()
+        os.unlink(path)
+    assert path not in seen["unix"] and env.tcp.getsockname()[1] not in seen["ports"], seen
+    assert seen == {"unix": [], "ports": []}, seen
+
+
+def test_no_descriptor_reaches_outside_the_tree(env):
+    """A descriptor of anything outside the tree would let the app stat or
+    walk (openat(fd, "..")) the host's files: an instance holds only its
+    channel, its output pipe and /dev/null."""
+    fds = ast.literal_eval(env.attempt("open_fds")["done"])
+    assert fds[0] == "/dev/null", fds
+    odd = {fd: what for fd, what in fds.items()
+           if not what.startswith(("pipe:", "socket:", "anon_inode:")) and what != "/dev/null"}
+    assert not odd, fds
 
 
 def test_start_up_logs_the_layers(env):

@@ -7,8 +7,10 @@ where the test wants a write attempted, `port` a 127.0.0.1 listener of
 the test's, `token` the argument a started process would carry.
 """
 import _socket
+import datetime
 import errno
 import json
+import mimetypes
 import os
 import pathlib
 import signal
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import threading
 import urllib.parse
+import zoneinfo
 
 APP = os.path.dirname(os.path.abspath(__file__))
 
@@ -207,6 +210,39 @@ def _write_stderr(q):
     return os.write(2, raw(q["text"]) * int(q.get("n", 1)) + raw(q.get("end", "")))
 
 
+def _proc_net(q):
+    """What /proc/self/net shows: the paths of Unix sockets, TCP ports."""
+    with open("/proc/self/net/unix") as f:
+        unix = [line.split()[7] for line in list(f)[1:] if len(line.split()) > 7]
+    ports = []
+    for name in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            with open("/proc/self/net/" + name) as f:
+                ports += [int(line.split()[1].rsplit(":", 1)[1], 16) for line in list(f)[1:]]
+        except FileNotFoundError:
+            continue
+    return {"unix": unix, "ports": ports}
+
+
+def _open_fds(q):
+    """Each open descriptor and what /proc/self/fd says it is."""
+    fds = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(fd)] = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            continue  # the listing's own descriptor, closed by now
+    return fds
+
+
+def _lazy_import(name, use):
+    """Whether name was loaded before, and use(module) after importing it
+    now: a C extension from lib-dynload whose libraries the dynamic loader
+    finds through /etc/ld.so.cache."""
+    loaded = name in sys.modules
+    return loaded, use(__import__(name))
+
+
 ATTEMPTS = {
     # SB1: no writes anywhere
     "write_app": lambda q: open(os.path.join(APP, "written.txt"), "w").write("x"),
@@ -270,6 +306,18 @@ ATTEMPTS = {
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
     "pid": lambda q: os.getpid(),
+    "zoneinfo": lambda q: str(datetime.datetime(2024, 1, 15, tzinfo=zoneinfo.ZoneInfo(
+        "Europe/Paris")).utcoffset()),
+    "mimetypes": lambda q: mimetypes.guess_type("feed.atom")[0],
+    "dev_urandom": lambda q: (len(open("/dev/urandom", "rb").read(16)), len(os.urandom(16))),
+    "cpu_count": lambda q: os.cpu_count(),
+    "lazy_sqlite3": lambda q: _lazy_import(
+        "_sqlite3", lambda m: __import__("sqlite3").connect(":memory:").execute(
+            "select 6 * 7").fetchone()[0]),
+    "lazy_ssl": lambda q: _lazy_import("_ssl", lambda m: m.OPENSSL_VERSION.split()[0]),
+    "proc_net": _proc_net,
+    "open_fds": _open_fds,
+    "exe": lambda q: os.readlink("/proc/self/exe"),
     "cgroups": lambda q: open("/proc/self/cgroup").read(),
     "mounts": lambda q: sorted(line.split()[4] for line in open("/proc/self/mountinfo")),
     "exit": lambda q: os._exit(3),
