@@ -191,6 +191,32 @@ static int enter_root(const char *root)
     return mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
 }
 
+/* /proc/self/net, and each thread's under /proc/self/task, list the
+ * sockets of the network namespace, the host's (the paths of Unix ones,
+ * TCP ports and peers): empty read-only tmpfs mounts cover both (nothing
+ * an instance runs needs its threads' folders). A network namespace of its
+ * own would do too, but creating one, and the kernel's work freeing it
+ * after the instance, cost more than the rest of the tree together (2 ms
+ * of launch to first 200 here). */
+static int hide_proc_net(const char *root)
+{
+    static const char *const hidden[] = {"/proc/self/net", "/proc/self/task", NULL};
+    for (size_t i = 0; hidden[i]; i++) {
+        char dst[PATH_MAX];
+        struct stat st;
+        snprintf(dst, sizeof dst, "%s%s", root, hidden[i]);
+        if (stat(dst, &st) < 0) {
+            if (errno == ENOENT)
+                continue; /* /proc/self is not in the tree */
+            return -1;
+        }
+        if (mount("gaelic-empty", dst, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "mode=0555,size=4k") < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int build_root(bind_t *binds, size_t n)
 {
     const char *root = staging_dir();
@@ -201,7 +227,7 @@ static int build_root(bind_t *binds, size_t n)
     for (size_t i = 0; i < n; i++)
         if (mount_bind(root, &binds[i]) < 0)
             return -1;
-    if (copy_root_links(root) < 0)
+    if (hide_proc_net(root) < 0 || copy_root_links(root) < 0)
         return -1;
     return enter_root(root);
 }
@@ -223,9 +249,7 @@ int sandbox_mount_root(const char *app_dir, const char *const *read_paths)
         if (map_own_ids(uid, gid) < 0)
             return -1;
     }
-    /* A network namespace of its own too: /proc/self/net would otherwise
-     * list the host's sockets (the paths of Unix ones, TCP peers). */
-    if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+    if (unshare(CLONE_NEWNS) < 0)
         return namespaces_refused() ? SANDBOX_MOUNT_UNSUPPORTED : -1;
     /* Private first: our mounts must not propagate to the host's namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

@@ -12,8 +12,8 @@
 
 /* Moves the calling (single-threaded) process into a new mount namespace
  * whose root holds app_dir and the read_paths (NULL-terminated, absolute;
- * missing ones are left out) and nothing else, and changes into app_dir;
- * and into an empty network namespace. As root that is enough; otherwise
+ * missing ones are left out) and nothing else (/proc/self's net tables
+ * hidden), and changes into app_dir. As root that is enough; otherwise
  * a user namespace that maps only our own ids provides the right to mount.
  * Returns 0; SANDBOX_MOUNT_UNSUPPORTED, errno EPERM or ENOSPC, when this
  * system allows no namespaces (nothing changed: running without the tree

@@ -234,9 +234,10 @@ def test_only_what_it_may_read_is_mounted(env):
 
 
 def test_host_sockets_are_not_listed(env):
-    """/proc/self/net lists the sockets of a network namespace: the
-    instance has an empty one of its own, so neither the host's listeners
-    nor the paths of its Unix sockets (which tell that a path exists) show."""
+    """/proc/self/net (and each thread's, under /proc/self/task) lists the
+    sockets of the network namespace, the host's: neither the host's
+    listeners nor the paths of its Unix sockets (which tell that a path
+    exists) show in the instance's tree."""
     path = str(env.outside / "host.sock")
     listener = socket.socket(socket.AF_UNIX)
     try:

@@ -45,10 +45,10 @@ static int open_fds(void)
 }
 
 /* Lines of a /proc/self/net table after its header. */
-static int net_entries(const char *table)
+/* Lines after the header of a /proc net table; -1 when it cannot be read. */
+static int net_entries(const char *path)
 {
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/self/net/%s", table);
+    char line[512];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -136,9 +136,13 @@ static void tree_child(void *as_nobody)
     /* what is mounted below a bind is read-only too */
     CHECK(fails_with(mkdir("sub/new", 0755), EROFS));
     CHECK(mounts_only(reads));
-    /* an empty network namespace: the host's sockets are not listed */
-    CHECK(net_entries("unix") == 0);
-    CHECK(net_entries("tcp") == 0);
+    /* the host's sockets are not listed: the net tables are hidden, the
+     * process's and its threads' */
+    char task_net[64];
+    snprintf(task_net, sizeof task_net, "/proc/self/task/%d/net/unix", (int)gettid());
+    CHECK(net_entries("/proc/self/net/unix") == -1 && errno == ENOENT);
+    CHECK(net_entries("/proc/self/net/tcp") == -1 && errno == ENOENT);
+    CHECK(net_entries(task_net) == -1 && errno == ENOENT);
 }
 
 /* Makes the calls the filter names fail with EPERM, as a kernel or a

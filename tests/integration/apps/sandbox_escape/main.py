@@ -211,16 +211,21 @@ def _write_stderr(q):
 
 
 def _proc_net(q):
-    """What /proc/self/net shows: the paths of Unix sockets, TCP ports."""
-    with open("/proc/self/net/unix") as f:
-        unix = [line.split()[7] for line in list(f)[1:] if len(line.split()) > 7]
-    ports = []
-    for name in ("tcp", "tcp6", "udp", "udp6"):
+    """What /proc/self/net and the calling thread's own net folder show:
+    the paths of Unix sockets, TCP and UDP ports (none when hidden)."""
+    unix, ports = [], []
+    for folder in ("/proc/self/net", "/proc/self/task/%d/net" % threading.get_native_id()):
         try:
-            with open("/proc/self/net/" + name) as f:
-                ports += [int(line.split()[1].rsplit(":", 1)[1], 16) for line in list(f)[1:]]
+            with open(folder + "/unix") as f:
+                unix += [line.split()[7] for line in list(f)[1:] if len(line.split()) > 7]
         except FileNotFoundError:
-            continue
+            pass
+        for name in ("tcp", "tcp6", "udp", "udp6"):
+            try:
+                with open(folder + "/" + name) as f:
+                    ports += [int(line.split()[1].rsplit(":", 1)[1], 16) for line in list(f)[1:]]
+            except FileNotFoundError:
+                continue
     return {"unix": unix, "ports": ports}
 
 
