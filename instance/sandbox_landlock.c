@@ -27,10 +27,19 @@ struct ruleset_attr {
 
 /* Files and trees every instance reads besides the app and the Python
  * library: the dynamic loader's cache (lazy C extension imports), time
- * zones, MIME types, randomness, the CPU count, and its own /proc entries. */
+ * zones, MIME types, randomness, its own /proc entries, and the CPU count
+ * (glibc's sysconf and malloc read these two files; the rest of the
+ * folder tells the host's microcode and CPU vulnerabilities). */
 static const char *const system_paths[] = {
-    "/usr",      "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types",
-    "/dev/null", "/dev/urandom",     "/proc/self",     "/sys/devices/system/cpu",
+    "/usr",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/mime.types",
+    "/dev/null",
+    "/dev/urandom",
+    "/proc/self",
+    "/sys/devices/system/cpu/online",
+    "/sys/devices/system/cpu/possible",
     NULL,
 };
 

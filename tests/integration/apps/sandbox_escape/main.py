@@ -315,7 +315,9 @@ ATTEMPTS = {
         "Europe/Paris")).utcoffset()),
     "mimetypes": lambda q: mimetypes.guess_type("feed.atom")[0],
     "dev_urandom": lambda q: (len(open("/dev/urandom", "rb").read(16)), len(os.urandom(16))),
-    "cpu_count": lambda q: os.cpu_count(),
+    "cpu_count": lambda q: (os.cpu_count(), os.sysconf("SC_NPROCESSORS_CONF")),
+    "cpu_vulnerabilities": lambda q: _not_found(
+        lambda: os.listdir("/sys/devices/system/cpu/vulnerabilities")),
     "lazy_sqlite3": lambda q: _lazy_import(
         "_sqlite3", lambda m: __import__("sqlite3").connect(":memory:").execute(
             "select 6 * 7").fetchone()[0]),
