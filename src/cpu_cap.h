@@ -7,7 +7,8 @@
  *
  * That needs write access to the cgroup tree (root, or a delegated
  * subtree); without it cpu_cap_open says why and the caller only accounts
- * CPU. Everything here runs in the master's event loop. */
+ * CPU. Opened and closed in the master's event loop; in between, only the
+ * cgroup mover's thread (cgroup_mover.h) adds and releases. */
 #ifndef GAELIC_CPU_CAP_H
 #define GAELIC_CPU_CAP_H
 

@@ -19,6 +19,7 @@
 #include "api_system.h"
 #include "api_ticket.h"
 #include "background_log.h"
+#include "cgroup_mover.h"
 #include "child_output.h"
 #include "cpu_cap.h"
 #include "instance_class.h"
@@ -59,9 +60,11 @@ struct instance {
     char id[33];
     pid_t pid;
     int pidfd;
-    /* READY came before the zygote's ZY_SPAWNED: it takes effect once the
-     * caps are applied there, so that no app code runs uncapped. */
+    /* READY came before the instance was under its caps (before the
+     * zygote's ZY_SPAWNED, or while the mover places it): it takes effect
+     * once it is, so that no app code runs uncapped. */
     int ready_early;
+    int placing; /* the mover has not yet reported its placement */
     int inflight;
     int capacity; /* request slots; IPC_BACKGROUND_MAX more for background requests */
     int bg_requests;
@@ -212,6 +215,7 @@ static void fail_queued(pool_t *pool, int status, const char *reason)
 /* ---------- zygote ---------- */
 
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
+static void placed(const cgroup_placement_t *p);
 
 /* The zygote reads nothing (an instance must not read the keys typed at
  * the server's terminal) and writes to the console through the master. */
@@ -342,8 +346,9 @@ static int zygote_spawn(pool_t *pool)
     pool->zy_w.fd = sv[0];
     pool->zy_w.cb = zygote_event;
     pool->zy_pid = pid;
-    /* Before it forks anything: instances are born in its cgroup. */
-    if (pool->o.thread_cap && thread_cap_add_zygote(pool->o.thread_cap, pid) < 0)
+    /* Instances are born in its cgroup, and each is moved into one of its
+     * own before any app code runs (placed). */
+    if (pool->o.mover && cgroup_mover_place_zygote(pool->o.mover, pool, placed, pid) < 0)
         log_warn("zygote: cannot cap its threads: %s", strerror(errno));
     pool->zy_started_ms = pool->loop->now_ms;
     if (loop_add(pool->loop, &pool->zy_w, EPOLLIN | EPOLLRDHUP) < 0) {
@@ -355,12 +360,10 @@ static int zygote_spawn(pool_t *pool)
 }
 
 /* pid's cpu and pids cgroups go: it has exited, or is being killed. */
-static void release_caps(pool_t *pool, pid_t pid)
+static void release_caps(pool_t *pool, pid_t pid, int zygote)
 {
-    if (pool->o.cpu_cap)
-        cpu_cap_release(pool->o.cpu_cap, pid);
-    if (pool->o.thread_cap)
-        thread_cap_release(pool->o.thread_cap, pid, 0);
+    if (pool->o.mover)
+        cgroup_mover_release(pool->o.mover, pid, zygote);
 }
 
 /* The zygote forked pid (ZY_SPAWNED); without memory to note it, its
@@ -387,7 +390,7 @@ static void note_exited(pool_t *pool, pid_t pid)
             pool->zy_forked[i] = pool->zy_forked[--pool->n_zy_forked];
             break;
         }
-    release_caps(pool, pid);
+    release_caps(pool, pid, 0);
 }
 
 /* How console and log lines name a pool's zygote: "zygote", or "backend
@@ -413,14 +416,14 @@ static void zygote_lost(pool_t *pool)
             log_error("%s (pid %d) exited with status %d", zygote_label(pool, who, sizeof who),
                       (int)pool->zy_pid, WEXITSTATUS(status));
     }
-    if (pool->o.thread_cap && pool->zy_pid > 0)
-        thread_cap_release(pool->o.thread_cap, pool->zy_pid, 1);
+    if (pool->zy_pid > 0)
+        release_caps(pool, pool->zy_pid, 1);
     pool->zy_pid = 0;
     /* No report can come any more; its instances die with it, and the
      * cgroups the kernel still counts them in go at a later removal
      * (cgroup_tree_remove). */
     for (size_t i = 0; i < pool->n_zy_forked; i++)
-        release_caps(pool, pool->zy_forked[i]);
+        release_caps(pool, pool->zy_forked[i], 0);
     pool->n_zy_forked = 0;
     /* Instances not yet reported as spawned can never be. */
     for (instance_t *i = pool->instances, *next; i; i = next) {
@@ -498,6 +501,40 @@ static instance_t *instance_by_no(pool_t *pool, uint32_t no)
     return NULL;
 }
 
+/* The instance is under its caps (or could not be put there): a READY
+ * that came before takes effect now. */
+static void ready_if_early(instance_t *inst)
+{
+    if (inst->ready_early) {
+        inst->ready_early = 0;
+        instance_ready(inst);
+        kick(inst->pool);
+    }
+}
+
+/* The mover's report (cgroup_mover.h). */
+static void placed(const cgroup_placement_t *p)
+{
+    pool_t *pool = p->owner;
+    char who[128];
+    if (p->instance_no == 0) {
+        if (p->thread_err)
+            log_warn("%s: cannot cap its threads: %s", zygote_label(pool, who, sizeof who),
+                     strerror(p->thread_err));
+        return;
+    }
+    instance_t *inst = instance_by_no(pool, p->instance_no);
+    if (!inst || inst->pid != p->pid || !inst->placing)
+        return; /* gone meanwhile */
+    inst->placing = 0;
+    if (p->cpu_err)
+        log_warn("instance %u: cannot cap its CPU: %s", inst->no, strerror(p->cpu_err));
+    if (p->thread_err)
+        log_warn("instance %u: cannot cap its threads: %s", inst->no, strerror(p->thread_err));
+    if (inst->state != I_DEAD)
+        ready_if_early(inst);
+}
+
 static void describe_exit(int status, char *out, size_t n)
 {
     if (WIFSIGNALED(status))
@@ -552,16 +589,15 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             inst->pid = msg.pid;
             inst->pidfd = fd;
             pool->zy_failures = 0;
-            if (pool->o.cpu_cap && cpu_cap_add(pool->o.cpu_cap, msg.pid, pool->o.cpu_mhz) < 0)
-                log_warn("instance %u: cannot cap its CPU: %s", inst->no, strerror(errno));
-            if (pool->o.thread_cap &&
-                thread_cap_add(pool->o.thread_cap, msg.pid, instance_max_tasks(pool)) < 0)
-                log_warn("instance %u: cannot cap its threads: %s", inst->no, strerror(errno));
-            if (inst->ready_early) {
-                inst->ready_early = 0;
-                instance_ready(inst);
-                kick(pool);
+            if (pool->o.mover) {
+                inst->placing = cgroup_mover_place(pool->o.mover, pool, placed, inst->no, msg.pid,
+                                                   pool->o.cpu_cap ? pool->o.cpu_mhz : 0,
+                                                   instance_max_tasks(pool)) == 0;
+                if (!inst->placing)
+                    log_warn("instance %u: cannot cap it: %s", inst->no, strerror(errno));
             }
+            if (!inst->placing)
+                ready_if_early(inst);
             if (inst->state == I_STOPPING && inst->inflight == 0 && fd >= 0)
                 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
         } else if (msg.type == ZY_EXITED) {
@@ -1368,7 +1404,7 @@ static int handle_frames(instance_t *inst)
         int rc = 0;
         switch (h.type) {
         case IPC_READY:
-            if (inst->pid == 0)
+            if (inst->pid == 0 || inst->placing)
                 inst->ready_early = 1;
             else
                 instance_ready(inst);
@@ -1840,8 +1876,7 @@ void pool_kill_all(pool_t *pool)
             pool->zy_pid = 0;
         }
         /* A backend's replaced generation goes long before the server. */
-        if (pool->o.thread_cap)
-            thread_cap_release(pool->o.thread_cap, zygote, 1);
+        release_caps(pool, zygote, 1);
     }
     loop_timer_stop(pool->loop, &pool->tick);
     loop_timer_stop(pool->loop, &pool->scale_timer);
@@ -1875,6 +1910,8 @@ void pool_free(pool_t *pool)
     if (!pool)
         return;
     pool_kill_all(pool);
+    if (pool->o.mover)
+        cgroup_mover_forget(pool->o.mover, pool);
     /* Its last words are shown until its spares are gone too. */
     if (pool->zy_output)
         child_output_release(pool->zy_output);

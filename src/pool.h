@@ -117,6 +117,9 @@ typedef struct {
      * plus the runtime's own; NULL: no kernel cap. */
     struct thread_cap *thread_cap;
     int app_threads;
+    /* Puts the zygote and instances under those caps (cgroup_mover.h);
+     * not NULL when either cap is. */
+    struct cgroup_mover *mover;
     /* The zygote and each instance get an output pipe of their own there
      * (child_output.h); NULL: they write to the server's own fds. */
     struct child_console *console;

@@ -20,6 +20,7 @@
 #include "api_ticket.h"
 #include "app_identity.h"
 #include "backends.h"
+#include "cgroup_mover.h"
 #include "child_output.h"
 #include "cli_args.h"
 #include "conn.h"
@@ -674,6 +675,7 @@ int serve_main(int argc, char **argv)
     api_registry_t *api = NULL;
     cpu_cap_t *cap = NULL;
     thread_cap_t *thread_cap = NULL;
+    cgroup_mover_t *mover = NULL;
     child_console_t *console = NULL;
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
@@ -787,6 +789,11 @@ int serve_main(int argc, char **argv)
     if (open_cpu_cap(srv->o.cpu_cap, &cap) < 0)
         goto out;
     open_thread_cap(&srv->o, &thread_cap);
+    if ((cap || thread_cap) &&
+        !(mover = cgroup_mover_start(&srv->loop, cap, thread_cap, err, sizeof err))) {
+        log_error("cannot start the cgroup mover: %s", err);
+        goto out;
+    }
     if (!(console = child_console_new(&srv->loop))) {
         log_error("out of memory for the children's console");
         goto out;
@@ -825,6 +832,7 @@ int serve_main(int argc, char **argv)
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
         .thread_cap = thread_cap,
+        .mover = mover,
         .app_threads = srv->o.instance_max_threads,
         .console = console,
     };
@@ -881,6 +889,7 @@ out:
     api_tickets_free(srv->tickets);
     control_close(srv->control);
     api_registry_free(api);
+    cgroup_mover_stop(mover); /* the pools' last removals, before the caps go */
     cpu_cap_close(cap);
     thread_cap_close(thread_cap);
     child_console_free(console); /* what the children said as they stopped */

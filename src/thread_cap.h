@@ -8,8 +8,9 @@
  * host ids to spare.
  *
  * Needs write access to the cgroup tree (root, or a delegated subtree);
- * without it thread_cap_open says why. Everything here runs in the
- * master's event loop. */
+ * without it thread_cap_open says why. Opened and closed in the master's
+ * event loop; in between, only the cgroup mover's thread (cgroup_mover.h)
+ * adds and releases. */
 #ifndef GAELIC_THREAD_CAP_H
 #define GAELIC_THREAD_CAP_H
 

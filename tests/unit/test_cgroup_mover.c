@@ -1,0 +1,141 @@
+/* The cgroup mover (src/cgroup_mover.c) on the real cgroup tree, with real
+ * processes: a placement is reported in the loop once the process is in
+ * its own cgroups with its limit; a forgotten owner hears nothing, though
+ * its process is still moved; removals asked for are done by the stop.
+ * Needs write access to the cgroups (root); says so and checks nothing
+ * without it. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup_mover.h"
+#include "cpu_cap.h"
+#include "thread_cap.h"
+#include "unit.h"
+#include "unit_loop.h"
+
+static cgroup_placement_t reported[8];
+static int n_reported;
+
+static void placed(const cgroup_placement_t *p)
+{
+    if (n_reported < 8)
+        reported[n_reported] = *p;
+    n_reported++;
+}
+
+static pid_t idle_child(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (;;)
+            pause();
+    }
+    return pid;
+}
+
+static void end_child(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Whether pid is in a cgroup of its own ("/.../pid-PID") of controller. */
+static int in_own_cgroup(pid_t pid, const char *controller)
+{
+    char path[64], line[512], want[64], ctl[64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    snprintf(want, sizeof want, "/pid-%d\n", (int)pid);
+    snprintf(ctl, sizeof ctl, ":%s:", controller);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line), w = strlen(want);
+        if (strstr(line, ctl) && n >= w && !strcmp(line + n - w, want))
+            found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+/* The folder of pid's pids cgroup under the server's, from where ("cgroup
+ * v1 pids at DIR"). */
+static void child_dir(const thread_cap_t *t, pid_t pid, char *out, size_t n)
+{
+    const char *at = strstr(thread_cap_where(t), " at ");
+    snprintf(out, n, "%s/pid-%d", at ? at + 4 : "", (int)pid);
+}
+
+static void run_until_reported(loop_t *loop, int count)
+{
+    for (int i = 0; i < 500 && n_reported < count; i++)
+        unit_run_for(loop, 10);
+}
+
+int main(void)
+{
+    char why[512];
+    thread_cap_t *threads = thread_cap_open(why, sizeof why);
+    if (!threads) {
+        printf("cgroup mover not tested: %s\n", why);
+        UNIT_DONE();
+    }
+    cpu_cap_t *cpu = cpu_cap_open(why, sizeof why); /* may be NULL: threads only */
+    loop_t loop;
+    CHECK(loop_init(&loop) == 0);
+    cgroup_mover_t *m = cgroup_mover_start(&loop, cpu, threads, why, sizeof why);
+    CHECK(m != NULL);
+    if (!m)
+        UNIT_DONE();
+    int owner_a, owner_b;
+
+    /* Placed, reported in the loop, with the limit. */
+    pid_t a = idle_child();
+    CHECK(cgroup_mover_place(m, &owner_a, placed, 7, a, 600, 42) == 0);
+    CHECK(n_reported == 0); /* only the loop reports */
+    run_until_reported(&loop, 1);
+    CHECK(n_reported == 1);
+    CHECK(reported[0].owner == &owner_a && reported[0].instance_no == 7 && reported[0].pid == a);
+    CHECK(reported[0].cpu_err == 0 && reported[0].thread_err == 0);
+    CHECK(in_own_cgroup(a, "pids"));
+    if (cpu)
+        CHECK(in_own_cgroup(a, "cpu"));
+    char dir[600], max_path[700], text[32] = "";
+    child_dir(threads, a, dir, sizeof dir);
+    snprintf(max_path, sizeof max_path, "%s/pids.max", dir);
+    FILE *f = fopen(max_path, "re");
+    CHECK(f && fgets(text, sizeof text, f));
+    if (f)
+        fclose(f);
+    CHECK_STR(text, "42\n");
+
+    /* A forgotten owner: moved all the same, never told. */
+    pid_t b = idle_child();
+    CHECK(cgroup_mover_place(m, &owner_b, placed, 8, b, 600, 42) == 0);
+    cgroup_mover_forget(m, &owner_b);
+    for (int i = 0; i < 500 && !in_own_cgroup(b, "pids"); i++)
+        unit_run_for(&loop, 10);
+    CHECK(in_own_cgroup(b, "pids"));
+    unit_run_for(&loop, 50);
+    CHECK(n_reported == 1);
+
+    /* Gone processes: the stop does the removals still queued. */
+    end_child(a);
+    end_child(b);
+    cgroup_mover_release(m, a, 0);
+    cgroup_mover_release(m, b, 0);
+    cgroup_mover_stop(m);
+    struct stat st;
+    CHECK(stat(dir, &st) < 0);
+    child_dir(threads, b, dir, sizeof dir);
+    CHECK(stat(dir, &st) < 0);
+
+    cpu_cap_close(cpu);
+    thread_cap_close(threads);
+    loop_close(&loop);
+    UNIT_DONE();
+}
