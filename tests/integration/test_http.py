@@ -287,6 +287,31 @@ def test_http10_keep_alive_is_consistent(srv):
             assert c.is_closed(SLACK), "neither keep-alive announced nor connection closed"
 
 
+def test_http10_close_wins_over_keep_alive(srv):
+    """RFC 9112 9.3: "close" ends the connection whatever else the
+    Connection header lists."""
+    with conn(srv) as c:
+        c.request("GET", "/path/ka", [("Connection", "keep-alive, close")], version="HTTP/1.0")
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b"/path/ka")
+        assert (r.header("connection") or "").lower() == "close", r.headers
+        assert c.is_closed(SLACK), "connection kept after Connection: close"
+
+
+def test_http10_transfer_encoding_closes_after_the_response(srv):
+    """RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+    framing; the connection is closed after it, so bytes a 1.0 proxy took
+    for its body are never read as a request."""
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n"
+               b"\r\n3\r\nabc\r\n0\r\n\r\nGET /path/smuggled HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+        assert r.status in (200, 400), r
+        assert (r.header("connection") or "").lower() == "close", r.headers
+        assert c.is_closed(SLACK), "connection kept after an HTTP/1.0 Transfer-Encoding"
+        assert b"/path/smuggled" not in c.buf
+
+
 def test_pipeline_stops_after_connection_close(srv):
     data = (build_request("GET", "/path/one", port=srv.port)
             + build_request("GET", "/path/two", [("Connection", "close")], port=srv.port)
@@ -351,6 +376,16 @@ BAD_REQUESTS = {
     "bad_chunk_size": (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                        b"zz\r\nabc\r\n0\r\n\r\n"),
     "nul_in_header_value": b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+    # RFC 9112 6.3: a Transfer-Encoding without chunked last leaves the
+    # length unknown, even when a Content-Length is there to fall back on.
+    "empty_transfer_encoding": (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n"
+                                b"Content-Length: 3\r\n\r\nabc"),
+    # RFC 9112 3.2: a Host that is not host[:port] is refused.
+    "host_with_space": b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+    "host_with_path": b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    "host_with_user_info": b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+    # RFC 9112 3: no whitespace in the request-target.
+    "tab_in_target": b"GET /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
     "tls_client_hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
 }
 
