@@ -495,6 +495,62 @@ def test_content_length_over_limit_413(srv):
     assert r.status == 413
 
 
+def _upload_and_read(port, head, body):
+    """Sends head and body from a thread while reading the response here;
+    returns (response bytes, how reading ended, the sender's error)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sent = []
+
+    def send():
+        try:
+            sock.sendall(head + body)
+            sent.append(None)
+        except OSError as e:
+            sent.append(e)
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    got, end = b"", "timeout"
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                end = "eof"
+                break
+            got += data
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        pass
+    sender.join(10)
+    sock.close()
+    return got, end, sent[0] if sent else "still sending"
+
+
+def test_oversized_upload_gets_its_413_without_a_reset(srv):
+    """A client still sending a body the server refused reads the 413: the
+    server drains its input before closing (nginx's lingering close)
+    instead of resetting the connection under the client, which then sees
+    a reset, not the answer."""
+    body = b"u" * 2_000_000
+    got, end, send_error = _upload_and_read(
+        srv.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body),
+        body)
+    assert got.startswith(b"HTTP/1.1 413 "), got[:200]
+    assert end == "eof", end
+    assert send_error is None, send_error
+
+
+def test_bad_request_with_unread_input_closed_without_a_reset(srv):
+    """After a 400 the rest of what the client sent is read and dropped, so
+    the close is a FIN the client sees after the answer."""
+    got, end, send_error = _upload_and_read(
+        srv.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \x01\r\n\r\n",
+        b"GET /path/more HTTP/1.1\r\nHost: x\r\n\r\n" * 20000)
+    assert got.startswith(b"HTTP/1.1 400 "), got[:200]
+    assert b"/path/more" not in got
+    assert end == "eof", end
+
+
 def test_expect_100_continue_over_limit_413_without_100(srv):
     with conn(srv) as c:
         c.send(build_request("POST", "/echo", [("Expect", "100-continue"),
