@@ -122,6 +122,15 @@ def test_absolute_form_authority_is_the_host(srv, head, port):
     assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", port)
 
 
+@pytest.mark.parametrize("target", ["http://h.example", "http://h.example?q=2"])
+def test_absolute_form_without_a_path_is_the_root(srv, target):
+    """RFC 9110 4.2.3: an empty path is "/" (nginx serves it so)."""
+    with conn(srv) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
+        r = c.read_response()
+    assert (r.status, r.body) == (200, b"ok"), r
+
+
 def test_absolute_form_with_user_info_is_400(srv):
     with conn(srv) as c:
         c.send(b"GET http://user@target.example/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
