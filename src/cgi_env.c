@@ -24,6 +24,12 @@ void cgi_split_target(const char *url, size_t len, const char **path, size_t *pa
     const char *hash = memchr(p, '#', (size_t)(path_end - p));
     *path = p;
     *path_len = (size_t)((hash ? hash : path_end) - p);
+    /* "http://host" and "http://host?q": an empty path is "/" (RFC 9110
+     * 4.2.3); an origin-form target always has one. */
+    if (*path_len == 0 && p != url) {
+        *path = "/";
+        *path_len = 1;
+    }
     if (q) {
         const char *qh = memchr(q + 1, '#', (size_t)(end - q - 1));
         *query = q + 1;

@@ -25,7 +25,8 @@ typedef struct {
 } app_env_t;
 
 /* Splits a request target into path and query (absolute-form targets lose
- * their scheme and authority). Never fails: the path may be empty. */
+ * their scheme and authority, and an empty path of theirs is "/"). Never
+ * fails: the path of another target may be empty. */
 void cgi_split_target(const char *url, size_t len, const char **path, size_t *path_len,
                       const char **query, size_t *query_len);
 

@@ -28,10 +28,15 @@
 #include "static.h"
 
 enum conn_state {
-    C_READ,  /* reading a request head or body */
-    C_WAIT,  /* the request runs on an instance */
-    C_WRITE, /* writing the response */
+    C_READ,   /* reading a request head or body */
+    C_WAIT,   /* the request runs on an instance */
+    C_WRITE,  /* writing the response */
+    C_LINGER, /* answered and shut for writing: dropping input until the client closes */
 };
+
+/* Lingering close, nginx's defaults (lingering_timeout, lingering_time). */
+#define LINGER_IDLE_MS 5000
+#define LINGER_MAX_MS 30000
 
 struct conn {
     io_watch_t w; /* must stay first */
@@ -48,6 +53,7 @@ struct conn {
     unsigned in_input : 1;    /* inside process_input: do not recurse */
     unsigned log_flushed : 1; /* the running request's log row is written, unfinished */
     unsigned api : 1;         /* accepted on the API port: every request is an API call */
+    unsigned linger : 1;      /* input may be left unread at the close: linger */
     buf_t rbuf;
     buf_t wbuf;
     int file_fd;      /* static file sent after wbuf, or -1 */
@@ -67,6 +73,7 @@ struct conn {
     char log_id[32];           /* REQUEST_LOG_ID */
     char flushed_instance[40]; /* with log_flushed: the instance running it */
     uint64_t body_started_ms;  /* when the request head was complete */
+    uint64_t linger_end_ms;    /* C_LINGER: closed by then at the latest */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
     conn_t *next, *prev;
@@ -808,6 +815,7 @@ static void handle_request(conn_t *c)
 static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
+    c->linger = 1; /* the rest of a refused body or pipeline may be on its way */
     if (c->api) {
         /* The stream cannot be resynchronised after a framing error. */
         c->state = C_WAIT;
@@ -922,10 +930,67 @@ static void process_input_loop(conn_t *c)
     }
 }
 
+/* Reads and drops what the client still sends, until it closes, stalls
+ * LINGER_IDLE_MS, or LINGER_MAX_MS have passed; at most 1 MiB per turn,
+ * so a fast sender does not hold the loop. */
+static void linger_read(conn_t *c)
+{
+    loop_t *loop = &c->srv->loop;
+    if (loop->now_ms >= c->deadline_ms || loop->now_ms >= c->linger_end_ms) {
+        conn_close(c);
+        return;
+    }
+    char sink[16384];
+    int got = 0;
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = read(c->w.fd, sink, sizeof sink);
+        if (n > 0) {
+            got = 1;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            if (got)
+                c->deadline_ms = loop->now_ms + LINGER_IDLE_MS;
+            if (c->deadline_ms > c->linger_end_ms)
+                c->deadline_ms = c->linger_end_ms;
+            loop_timer_start(loop, &c->timer, c->deadline_ms - loop->now_ms);
+            return;
+        }
+        conn_close(c); /* EOF: the client has all it will read */
+        return;
+    }
+    c->deadline_ms = loop->now_ms + LINGER_IDLE_MS;
+    if (c->deadline_ms > c->linger_end_ms)
+        c->deadline_ms = c->linger_end_ms;
+    loop_timer_start(loop, &c->timer, 1); /* more waits: after the others' turn */
+}
+
+/* Closing a socket with unread input sends a reset, which can destroy the
+ * answer before the client reads it (a 413 to an upload still being sent
+ * reads as "connection reset"). So the connection is shut for writing
+ * (the client reads the answer, then EOF) and its input drained first. */
+static void close_lingering(conn_t *c)
+{
+    if (shutdown(c->w.fd, SHUT_WR) < 0) {
+        conn_close(c);
+        return;
+    }
+    c->state = C_LINGER;
+    buf_reset(&c->rbuf);
+    c->linger_end_ms = c->srv->loop.now_ms + LINGER_MAX_MS;
+    c->deadline_ms = c->srv->loop.now_ms + LINGER_IDLE_MS;
+    linger_read(c);
+}
+
 static void request_done(conn_t *c)
 {
     if (c->close_after || c->srv->stopping) {
-        conn_close(c);
+        if ((c->linger || c->rbuf.len > 0) && !c->srv->stopping)
+            close_lingering(c);
+        else
+            conn_close(c);
         return;
     }
     http_request_reset(&c->req);
@@ -999,7 +1064,10 @@ static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events)
     if (c->closed)
         return;
     if (events & (EPOLLERR | EPOLLHUP)) {
-        conn_close(c);
+        if (c->state == C_LINGER && !(events & EPOLLERR))
+            linger_read(c); /* both sides shut: drop what is left, then close */
+        else
+            conn_close(c);
         return;
     }
     if (events & EPOLLRDHUP)
@@ -1015,6 +1083,8 @@ static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events)
         c->readable = 1;
         if (c->state == C_READ)
             process_input(c);
+        else if (c->state == C_LINGER)
+            linger_read(c);
     }
 }
 
@@ -1023,6 +1093,10 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
     conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
     if (c->closed || c->deadline_ms == 0)
         return;
+    if (c->state == C_LINGER) {
+        linger_read(c);
+        return;
+    }
     if (loop->now_ms < c->deadline_ms) {
         loop_timer_start(loop, t, c->deadline_ms - loop->now_ms);
         return;
@@ -1033,6 +1107,7 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
         c->deadline_ms = 0;
         c->state = C_WAIT;
         c->close_after = 1;
+        c->linger = 1;
         c->head_only = 0;
         http_simple_response(&c->wbuf, 408, 0, 0, 0);
         c->state = C_WRITE;
@@ -1047,7 +1122,7 @@ void conn_stop_all(server_t *srv)
 {
     for (conn_t *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == C_READ && !c->req.started)
+        if ((c->state == C_READ && !c->req.started) || c->state == C_LINGER)
             conn_close(c);
         else
             c->close_after = 1;
@@ -1062,7 +1137,8 @@ int conn_evict_idle(server_t *srv)
      * a server close an idle connection at any time; clients retry). */
     conn_t *oldest = NULL;
     for (conn_t *c = srv->conns; c; c = c->next)
-        if (!c->api && c->state == C_READ && !c->req.started && c->wbuf.len == 0)
+        if (!c->api &&
+            ((c->state == C_READ && !c->req.started && c->wbuf.len == 0) || c->state == C_LINGER))
             oldest = c;
     if (!oldest)
         return 0;
@@ -1076,7 +1152,7 @@ int conn_busy_count(const server_t *srv)
 {
     int n = 0;
     for (const conn_t *c = srv->conns; c; c = c->next)
-        if (c->state != C_READ || c->req.started)
+        if (c->state != C_LINGER && (c->state != C_READ || c->req.started))
             n++;
     return n;
 }

@@ -40,6 +40,9 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     http_request_t *r = req_of(p);
     if (r->url_len + n > r->limits->max_url_bytes)
         return fail(r, 414, "request URL too long");
+    /* llhttp lets a tab through; RFC 9112 3.2 has no whitespace there. */
+    if (memchr(at, '\t', n))
+        return fail(r, 400, "whitespace in the request target");
     if (count_head(r, n) < 0)
         return -1;
     if (r->url_len == 0)
@@ -169,10 +172,24 @@ static int on_header_value_complete(llhttp_t *p)
     if (buf_append(&r->head, "", 1) < 0)
         return fail(r, 500, "out of memory");
     const char *name = buf_ptr(&r->head) + h->name_off;
-    if (h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0 &&
-        !transfer_coding_supported(buf_ptr(&r->head) + h->value_off, h->value_len))
-        return fail(r, 501, "unsupported transfer coding");
+    if (h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
+        r->has_te = 1;
+        if (!transfer_coding_supported(buf_ptr(&r->head) + h->value_off, h->value_len))
+            return fail(r, 501, "unsupported transfer coding");
+    }
     return 0;
+}
+
+/* RFC 9112 3.2: a Host value is uri-host [":" port] (RFC 3986 3.2.2): no
+ * space, "/", "@", "?", "#", quote or control byte. Empty is allowed. */
+static int host_valid(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!isalnum(c) && !(c && strchr("-._~%!$&'()*+,;=:[]", c)))
+            return 0;
+    }
+    return 1;
 }
 
 /* RFC 9112 section 3.2.2: with an absolute-form target ("GET http://a/p")
@@ -222,12 +239,16 @@ static int on_headers_complete(llhttp_t *p)
     r->method = llhttp_get_method(p);
     r->http_major = llhttp_get_http_major(p);
     r->http_minor = llhttp_get_http_minor(p);
-    r->keep_alive = llhttp_should_keep_alive(p) ? 1 : 0;
+    /* llhttp lets an HTTP/1.0 keep-alive outweigh a "close" beside it;
+     * RFC 9112 9.3 says close wins. An HTTP/1.0 message with
+     * Transfer-Encoding has faulty framing: answered, then closed (6.1). */
+    r->keep_alive = llhttp_should_keep_alive(p) && !(p->flags & F_CONNECTION_CLOSE) &&
+                    !(r->has_te && p->http_minor == 0);
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");
     /* RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host. */
-    size_t hosts = 0, host = 0;
+    size_t hosts = 0, host = 0, n_before = r->n_headers;
     for (size_t i = 0; i < r->n_headers; i++)
         if (r->headers[i].name_len == 4 &&
             strncasecmp(http_header_name(r, &r->headers[i]), "host", 4) == 0) {
@@ -240,6 +261,15 @@ static int on_headers_complete(llhttp_t *p)
         return fail(r, 400, "HTTP/1.1 request without a Host header");
     if (take_target_authority(r, hosts ? (long)host : -1) < 0)
         return -1;
+    if (hosts || r->n_headers > n_before) { /* take_target_authority adds one last */
+        const http_header_t *h = &r->headers[hosts ? host : r->n_headers - 1];
+        if (!host_valid(http_header_value(r, h), h->value_len))
+            return fail(r, 400, "invalid Host");
+    }
+    /* RFC 9112 6.3: without chunked last the body's length is unknown, even
+     * with a Content-Length to fall back on (an empty Transfer-Encoding). */
+    if (r->has_te && !(p->flags & F_CHUNKED))
+        return fail(r, 400, "Transfer-Encoding without chunked last");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
     size_t elen;
@@ -301,7 +331,7 @@ void http_request_reset(http_request_t *r)
     r->error_status = 0;
     r->error_reason = NULL;
     r->started = r->headers_done = r->complete = 0;
-    r->expect_continue = r->keep_alive = r->upgrade = r->in_value = 0;
+    r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->method = 0;
     r->http_major = r->http_minor = 0;
 }

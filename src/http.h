@@ -39,6 +39,7 @@ typedef struct {
     unsigned keep_alive : 1;
     unsigned upgrade : 1;
     unsigned in_value : 1; /* accumulating a header value */
+    unsigned has_te : 1;   /* a Transfer-Encoding header was seen */
     int method;            /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;

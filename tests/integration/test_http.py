@@ -122,6 +122,15 @@ def test_absolute_form_authority_is_the_host(srv, head, port):
     assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("target.example", port)
 
 
+@pytest.mark.parametrize("target", ["http://h.example", "http://h.example?q=2"])
+def test_absolute_form_without_a_path_is_the_root(srv, target):
+    """RFC 9110 4.2.3: an empty path is "/" (nginx serves it so)."""
+    with conn(srv) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
+        r = c.read_response()
+    assert (r.status, r.body) == (200, b"ok"), r
+
+
 def test_absolute_form_with_user_info_is_400(srv):
     with conn(srv) as c:
         c.send(b"GET http://user@target.example/env HTTP/1.1\r\nHost: header.example\r\n\r\n")
@@ -287,6 +296,31 @@ def test_http10_keep_alive_is_consistent(srv):
             assert c.is_closed(SLACK), "neither keep-alive announced nor connection closed"
 
 
+def test_http10_close_wins_over_keep_alive(srv):
+    """RFC 9112 9.3: "close" ends the connection whatever else the
+    Connection header lists."""
+    with conn(srv) as c:
+        c.request("GET", "/path/ka", [("Connection", "keep-alive, close")], version="HTTP/1.0")
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b"/path/ka")
+        assert (r.header("connection") or "").lower() == "close", r.headers
+        assert c.is_closed(SLACK), "connection kept after Connection: close"
+
+
+def test_http10_transfer_encoding_closes_after_the_response(srv):
+    """RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+    framing; the connection is closed after it, so bytes a 1.0 proxy took
+    for its body are never read as a request."""
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n"
+               b"\r\n3\r\nabc\r\n0\r\n\r\nGET /path/smuggled HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+        assert r.status in (200, 400), r
+        assert (r.header("connection") or "").lower() == "close", r.headers
+        assert c.is_closed(SLACK), "connection kept after an HTTP/1.0 Transfer-Encoding"
+        assert b"/path/smuggled" not in c.buf
+
+
 def test_pipeline_stops_after_connection_close(srv):
     data = (build_request("GET", "/path/one", port=srv.port)
             + build_request("GET", "/path/two", [("Connection", "close")], port=srv.port)
@@ -351,6 +385,16 @@ BAD_REQUESTS = {
     "bad_chunk_size": (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                        b"zz\r\nabc\r\n0\r\n\r\n"),
     "nul_in_header_value": b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+    # RFC 9112 6.3: a Transfer-Encoding without chunked last leaves the
+    # length unknown, even when a Content-Length is there to fall back on.
+    "empty_transfer_encoding": (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n"
+                                b"Content-Length: 3\r\n\r\nabc"),
+    # RFC 9112 3.2: a Host that is not host[:port] is refused.
+    "host_with_space": b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+    "host_with_path": b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    "host_with_user_info": b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+    # RFC 9112 3: no whitespace in the request-target.
+    "tab_in_target": b"GET /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
     "tls_client_hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
 }
 
@@ -458,6 +502,62 @@ def test_content_length_over_limit_413(srv):
                              port=srv.port))
         r = c.read_response(timeout=5)
     assert r.status == 413
+
+
+def _upload_and_read(port, head, body):
+    """Sends head and body from a thread while reading the response here;
+    returns (response bytes, how reading ended, the sender's error)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sent = []
+
+    def send():
+        try:
+            sock.sendall(head + body)
+            sent.append(None)
+        except OSError as e:
+            sent.append(e)
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    got, end = b"", "timeout"
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                end = "eof"
+                break
+            got += data
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        pass
+    sender.join(10)
+    sock.close()
+    return got, end, sent[0] if sent else "still sending"
+
+
+def test_oversized_upload_gets_its_413_without_a_reset(srv):
+    """A client still sending a body the server refused reads the 413: the
+    server drains its input before closing (nginx's lingering close)
+    instead of resetting the connection under the client, which then sees
+    a reset, not the answer."""
+    body = b"u" * 2_000_000
+    got, end, send_error = _upload_and_read(
+        srv.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body),
+        body)
+    assert got.startswith(b"HTTP/1.1 413 "), got[:200]
+    assert end == "eof", end
+    assert send_error is None, send_error
+
+
+def test_bad_request_with_unread_input_closed_without_a_reset(srv):
+    """After a 400 the rest of what the client sent is read and dropped, so
+    the close is a FIN the client sees after the answer."""
+    got, end, send_error = _upload_and_read(
+        srv.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \x01\r\n\r\n",
+        b"GET /path/more HTTP/1.1\r\nHost: x\r\n\r\n" * 20000)
+    assert got.startswith(b"HTTP/1.1 400 "), got[:200]
+    assert b"/path/more" not in got
+    assert end == "eof", end
 
 
 def test_expect_100_continue_over_limit_413_without_100(srv):

@@ -122,8 +122,9 @@ static void test_redirects(void)
                    &out) == 307);
     CHECK(strncmp(buf_ptr(&out), "HTTP/1.1 307 Temporary Redirect\r\n", 33) == 0);
     CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://h/f\r\n") != NULL);
-    /* A Host that is not a plain host[:port] is replaced by the server's. */
-    CHECK(redirect("GET /x HTTP/1.1\r\nHost: evil.com/y\r\n\r\n", SECURE_ALWAYS, 0, &out) == 302);
+    /* A Host that is not a plain host[:port] is replaced by the server's
+     * (the parser refuses "/", "@" or spaces; sub-delims get this far). */
+    CHECK(redirect("GET /x HTTP/1.1\r\nHost: evil.com;y\r\n\r\n", SECURE_ALWAYS, 0, &out) == 302);
     CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://127.0.0.1:8080/x\r\n") != NULL);
     CHECK(redirect("GET /x HTTP/1.0\r\n\r\n", SECURE_ALWAYS, 0, &out) == 302);
     CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://127.0.0.1:8080/x\r\n") != NULL);
