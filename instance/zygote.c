@@ -114,7 +114,25 @@ static int ensure_spare(zygote_t *z)
         fprintf(stderr, "gaelic zygote: cannot fork an instance: %s\n", strerror(errno));
         return -1;
     }
+    zy_msg_t m = {.type = ZY_FORKED, .pid = z->spare.pid};
+    send_or_die(z, &m, -1);
     return 0;
+}
+
+/* The spare will never be an instance: the master hears that it is gone
+ * (it may have put it into cgroups). status: its wait status. */
+static void spare_gone(zygote_t *z, pid_t pid, int status)
+{
+    zy_msg_t m = {.type = ZY_EXITED, .pid = pid, .status = status};
+    send_or_die(z, &m, -1);
+}
+
+/* Kills and reaps the spare, and says so. */
+static void drop_spare(zygote_t *z)
+{
+    pid_t pid = z->spare.pid;
+    spare_discard(&z->spare);
+    spare_gone(z, pid, SIGKILL);
 }
 
 /* Turns the spare into instance req->instance_no. Returns 0, or an errno
@@ -129,12 +147,12 @@ static int hand_off(zygote_t *z, const zy_msg_t *req, int chan_fd, int out_fd)
         int err = errno;
         fprintf(stderr, "gaelic zygote: spare instance %d unusable: %s\n", (int)z->spare.pid,
                 strerror(err));
-        spare_discard(&z->spare);
+        drop_spare(z);
         if (attempt == 1)
             return err;
     }
     if (children_add(z->spare.pid, req->instance_no) < 0) {
-        spare_discard(&z->spare); /* it has the channel: it must not serve */
+        drop_spare(z); /* it has the channel: it must not serve */
         return ENOMEM;
     }
     return 0;
@@ -197,6 +215,7 @@ static void reap(zygote_t *z)
             fprintf(stderr, "gaelic zygote: spare instance %d died (wait status 0x%x)\n", (int)pid,
                     (unsigned)status);
             spare_forget(&z->spare);
+            spare_gone(z, pid, status);
             z->spare_failed = 1;
             continue;
         }
@@ -248,7 +267,7 @@ static int serve(zygote_t *z)
                  * the master is asking for an instance right now. */
                 struct pollfd master = {.fd = z->args->sock, .events = POLLIN};
                 if (z->spare.pid > 0 && poll(&master, 1, 0) == 0)
-                    spare_discard(&z->spare);
+                    drop_spare(z);
                 z->writing_bytecode = python_app_bytecode_start(z->args->sandbox.app_dir) == 0;
             } else if (z->writing_bytecode) {
                 /* Python errors here are reported and end the job, not the

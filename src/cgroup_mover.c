@@ -140,7 +140,7 @@ static void mover_event(loop_t *loop, io_watch_t *w, uint32_t events)
 }
 
 static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed_fn placed,
-                  uint32_t instance_no, pid_t pid, int mhz, int max_tasks)
+                  uint32_t tag, pid_t pid, int mhz, int max_tasks)
 {
     job_t *j = calloc(1, sizeof *j);
     if (!j)
@@ -148,7 +148,7 @@ static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed
     j->kind = kind;
     j->placed = placed;
     j->p.owner = owner;
-    j->p.instance_no = instance_no;
+    j->p.tag = tag;
     j->p.pid = pid;
     j->mhz = mhz;
     j->max_tasks = max_tasks;
@@ -159,10 +159,10 @@ static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed
     return 0;
 }
 
-int cgroup_mover_place(cgroup_mover_t *m, void *owner, cgroup_placed_fn placed,
-                       uint32_t instance_no, pid_t pid, int mhz, int max_tasks)
+int cgroup_mover_place(cgroup_mover_t *m, void *owner, cgroup_placed_fn placed, uint32_t tag,
+                       pid_t pid, int mhz, int max_tasks)
 {
-    return submit(m, JOB_PLACE, owner, placed, instance_no, pid, mhz, max_tasks);
+    return submit(m, JOB_PLACE, owner, placed, tag, pid, mhz, max_tasks);
 }
 
 int cgroup_mover_place_zygote(cgroup_mover_t *m, void *owner, cgroup_placed_fn placed, pid_t pid)

@@ -26,8 +26,8 @@ struct thread_cap;
 typedef struct cgroup_mover cgroup_mover_t;
 
 typedef struct {
-    void *owner;          /* as passed to cgroup_mover_place */
-    uint32_t instance_no; /* as passed; 0 for a zygote */
+    void *owner;  /* as passed to cgroup_mover_place */
+    uint32_t tag; /* as passed (the caller's name for this placement); 0 for a zygote */
     pid_t pid;
     /* 0, or the errno that kept pid out of that cap's cgroup (0 too for a
      * cap not asked for or not on) */
@@ -46,11 +46,11 @@ cgroup_mover_t *cgroup_mover_start(loop_t *loop, struct cpu_cap *cpu, struct thr
  * (when mhz > 0 and the cpu cap is on) and max_tasks tasks. placed runs
  * afterwards unless owner is forgotten first. 0, or -1 with errno set
  * (ENOMEM: nothing was done). */
-int cgroup_mover_place(cgroup_mover_t *m, void *owner, cgroup_placed_fn placed,
-                       uint32_t instance_no, pid_t pid, int mhz, int max_tasks);
+int cgroup_mover_place(cgroup_mover_t *m, void *owner, cgroup_placed_fn placed, uint32_t tag,
+                       pid_t pid, int mhz, int max_tasks);
 
 /* Moves a zygote into a cgroup of its own under the server's task total;
- * placed reports it with instance_no 0. 0, or -1 with errno set. */
+ * placed reports it with tag 0. 0, or -1 with errno set. */
 int cgroup_mover_place_zygote(cgroup_mover_t *m, void *owner, cgroup_placed_fn placed, pid_t pid);
 
 /* pid (an instance or, with zygote set, a zygote) has exited or is being

@@ -64,7 +64,8 @@ struct instance {
      * zygote's ZY_SPAWNED, or while the mover places it): it takes effect
      * once it is, so that no app code runs uncapped. */
     int ready_early;
-    int placing; /* the mover has not yet reported its placement */
+    int placing;        /* the mover has not yet reported its placement */
+    uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
     int capacity; /* request slots; IPC_BACKGROUND_MAX more for background requests */
     int bg_requests;
@@ -86,6 +87,13 @@ struct instance {
     child_output_t *output;
 };
 
+/* A spare being (or already) put into its cgroups. */
+typedef struct {
+    pid_t pid; /* 0: a free slot */
+    uint32_t tag;
+    int placing;
+} spare_rec_t;
+
 struct pool {
     loop_t *loop;
     pool_opts_t o;
@@ -102,6 +110,12 @@ struct pool {
      * (PR_SET_PDEATHSIG) and can no longer report them. */
     pid_t *zy_forked;
     size_t n_zy_forked, cap_zy_forked;
+    /* Spares the zygote forked ahead (ZY_FORKED), put into their cgroups
+     * while they wait, so that an instance made of one need not wait for
+     * that (an isolated cgroup move takes 5-15 ms). The zygote keeps one
+     * at a time; a second slot covers a report crossing a replacement. */
+    spare_rec_t spares[2];
+    uint32_t spare_seq;
     instance_t *instances;
     instance_t *graveyard;
     instance_t *dirty; /* written at the end of the event batch */
@@ -216,6 +230,7 @@ static void fail_queued(pool_t *pool, int status, const char *reason)
 
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
 static void placed(const cgroup_placement_t *p);
+static void release_spares(pool_t *pool);
 
 /* The zygote reads nothing (an instance must not read the keys typed at
  * the server's terminal) and writes to the console through the master. */
@@ -425,6 +440,7 @@ static void zygote_lost(pool_t *pool)
     for (size_t i = 0; i < pool->n_zy_forked; i++)
         release_caps(pool, pool->zy_forked[i], 0);
     pool->n_zy_forked = 0;
+    release_spares(pool);
     /* Instances not yet reported as spawned can never be. */
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
@@ -446,6 +462,47 @@ static void zygote_lost(pool_t *pool)
 static int instance_max_tasks(const pool_t *pool)
 {
     return pool->o.app_threads + pool->o.threads + RUNTIME_THREADS;
+}
+
+/* Tags of spares' placements have this bit set; instance numbers (the
+ * tags of the others) never do, and 0 is the zygote's. */
+#define SPARE_TAG_BIT 0x80000000u
+
+static int place(pool_t *pool, uint32_t tag, pid_t pid)
+{
+    return cgroup_mover_place(pool->o.mover, pool, placed, tag, pid,
+                              pool->o.cpu_cap ? pool->o.cpu_mhz : 0, instance_max_tasks(pool));
+}
+
+static spare_rec_t *spare_rec(pool_t *pool, pid_t pid)
+{
+    for (size_t i = 0; i < sizeof pool->spares / sizeof pool->spares[0]; i++)
+        if (pool->spares[i].pid == pid)
+            return &pool->spares[i];
+    return NULL;
+}
+
+/* ZY_FORKED: the spare goes into its cgroups now, while it waits. Without
+ * a free slot it is placed when it becomes an instance. */
+static void spare_forked(pool_t *pool, pid_t pid)
+{
+    spare_rec_t *rec;
+    if (!pool->o.mover || pid <= 0 || !(rec = spare_rec(pool, 0)))
+        return;
+    uint32_t tag = SPARE_TAG_BIT | (++pool->spare_seq & ~SPARE_TAG_BIT);
+    if (place(pool, tag, pid) == 0)
+        *rec = (spare_rec_t){.pid = pid, .tag = tag, .placing = 1};
+}
+
+/* The spares' cgroups go: their zygote is gone or going (it takes them
+ * along); what the kernel still counts goes at a later removal. */
+static void release_spares(pool_t *pool)
+{
+    for (size_t i = 0; i < sizeof pool->spares / sizeof pool->spares[0]; i++)
+        if (pool->spares[i].pid > 0) {
+            release_caps(pool, pool->spares[i].pid, 0);
+            pool->spares[i].pid = 0;
+        }
 }
 
 /* inst is gone or going: its output is shown until its pipe ends, by
@@ -512,25 +569,39 @@ static void ready_if_early(instance_t *inst)
     }
 }
 
-/* The mover's report (cgroup_mover.h). */
+static void warn_uncapped(const char *who, const cgroup_placement_t *p)
+{
+    if (p->cpu_err)
+        log_warn("%s: cannot cap its CPU: %s", who, strerror(p->cpu_err));
+    if (p->thread_err)
+        log_warn("%s: cannot cap its threads: %s", who, strerror(p->thread_err));
+}
+
+/* The mover's report (cgroup_mover.h): for the zygote, a spare, or an
+ * instance (which may have been that spare). */
 static void placed(const cgroup_placement_t *p)
 {
     pool_t *pool = p->owner;
     char who[128];
-    if (p->instance_no == 0) {
-        if (p->thread_err)
-            log_warn("%s: cannot cap its threads: %s", zygote_label(pool, who, sizeof who),
-                     strerror(p->thread_err));
+    if (p->tag == 0) {
+        warn_uncapped(zygote_label(pool, who, sizeof who), p);
         return;
     }
-    instance_t *inst = instance_by_no(pool, p->instance_no);
-    if (!inst || inst->pid != p->pid || !inst->placing)
-        return; /* gone meanwhile */
+    instance_t *inst = pool->instances;
+    while (inst && !(inst->placing && inst->place_tag == p->tag && inst->pid == p->pid))
+        inst = inst->next;
+    if (!inst) {
+        spare_rec_t *rec = spare_rec(pool, p->pid);
+        if (rec && rec->tag == p->tag) {
+            rec->placing = 0;
+            snprintf(who, sizeof who, "spare instance (pid %d)", (int)p->pid);
+            warn_uncapped(who, p);
+        }
+        return; /* or gone meanwhile */
+    }
     inst->placing = 0;
-    if (p->cpu_err)
-        log_warn("instance %u: cannot cap its CPU: %s", inst->no, strerror(p->cpu_err));
-    if (p->thread_err)
-        log_warn("instance %u: cannot cap its threads: %s", inst->no, strerror(p->thread_err));
+    snprintf(who, sizeof who, "instance %u", inst->no);
+    warn_uncapped(who, p);
     if (inst->state != I_DEAD)
         ready_if_early(inst);
 }
@@ -569,8 +640,31 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
                 close(fd);
             continue;
         }
+        if (msg.type == ZY_FORKED) {
+            if (fd >= 0)
+                close(fd);
+            spare_forked(pool, msg.pid);
+            continue;
+        }
+        if (msg.type == ZY_EXITED && msg.instance_no == 0) {
+            /* A spare that never became an instance. */
+            if (fd >= 0)
+                close(fd);
+            spare_rec_t *rec = msg.pid > 0 ? spare_rec(pool, msg.pid) : NULL;
+            if (rec) {
+                rec->pid = 0;
+                release_caps(pool, msg.pid, 0);
+            }
+            continue;
+        }
         instance_t *inst = instance_by_no(pool, msg.instance_no);
         if (msg.type == ZY_SPAWNED) {
+            /* Made of a spare: it may be in its cgroups already. */
+            spare_rec_t spare = {0}, *rec = msg.pid > 0 ? spare_rec(pool, msg.pid) : NULL;
+            if (rec) {
+                spare = *rec;
+                rec->pid = 0;
+            }
             if (msg.pid > 0 && msg.status == 0)
                 note_forked(pool, msg.pid);
             if (!inst || inst->state == I_DEAD) {
@@ -589,10 +683,12 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             inst->pid = msg.pid;
             inst->pidfd = fd;
             pool->zy_failures = 0;
-            if (pool->o.mover) {
-                inst->placing = cgroup_mover_place(pool->o.mover, pool, placed, inst->no, msg.pid,
-                                                   pool->o.cpu_cap ? pool->o.cpu_mhz : 0,
-                                                   instance_max_tasks(pool)) == 0;
+            if (spare.pid) {
+                inst->placing = spare.placing;
+                inst->place_tag = spare.tag;
+            } else if (pool->o.mover) {
+                inst->place_tag = inst->no;
+                inst->placing = place(pool, inst->no, msg.pid) == 0;
                 if (!inst->placing)
                     log_warn("instance %u: cannot cap it: %s", inst->no, strerror(errno));
             }
@@ -1877,6 +1973,7 @@ void pool_kill_all(pool_t *pool)
         }
         /* A backend's replaced generation goes long before the server. */
         release_caps(pool, zygote, 1);
+        release_spares(pool); /* the zygote killed and reaped them */
     }
     loop_timer_stop(pool->loop, &pool->tick);
     loop_timer_stop(pool->loop, &pool->scale_timer);

@@ -11,6 +11,11 @@
  * A ZY_SPAWN's second fd, when there is one, is the write end of the
  * instance's own output pipe (child_output.h), which becomes its fds 1 and
  * 2; without it the instance keeps the zygote's.
+ *
+ * The zygote forks each instance ahead of time, as a spare, and says so
+ * (ZY_FORKED with its pid) so that the master can put it into its cgroups
+ * while it waits: a spare that never becomes an instance is reported by a
+ * ZY_EXITED with instance_no 0.
  */
 #ifndef GAELIC_ZYGOTE_PROTO_H
 #define GAELIC_ZYGOTE_PROTO_H
@@ -21,12 +26,13 @@ enum zy_type {
     ZY_SPAWN = 1,   /* master -> zygote, carries the channel fd [and output fd] */
     ZY_SPAWNED = 2, /* zygote -> master, carries a pidfd when pid > 0 */
     ZY_EXITED = 3,  /* zygote -> master */
+    ZY_FORKED = 4,  /* zygote -> master: a spare's pid */
 };
 
 typedef struct {
     uint32_t type;
     uint32_t instance_no; /* the master's number for this instance */
-    int32_t pid;          /* ZY_SPAWNED/ZY_EXITED: the instance's pid */
+    int32_t pid;          /* ZY_SPAWNED/ZY_EXITED/ZY_FORKED: the instance's pid */
     int32_t status;       /* ZY_SPAWNED: 0 or an errno; ZY_EXITED: wait status */
     char instance_id[64]; /* ZY_SPAWN: NUL-terminated INSTANCE_ID */
 } zy_msg_t;

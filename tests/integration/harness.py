@@ -124,6 +124,22 @@ def pid_alive(pid):
     return state not in ("Z", "X")
 
 
+def cgroup_folders(srv):
+    """The server's cgroup folders (cpu and pids caps) named at start."""
+    return re.findall(r"\(cgroup v\d (?:cpu|pids) at (\S+)\)", srv.stderr_text())
+
+
+def stale_cgroups(srv):
+    """Child cgroups ("pid-N", "zygote-N") whose process is gone."""
+    stale = []
+    for folder in cgroup_folders(srv):
+        for name in os.listdir(folder):
+            m = re.match(r"(?:pid|zygote)-(\d+)$", name)
+            if m and not pid_alive(int(m.group(1))):
+                stale.append(os.path.join(folder, name))
+    return stale
+
+
 def wait_pids_gone(pids, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

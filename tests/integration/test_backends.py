@@ -10,7 +10,8 @@ import time
 import pytest
 import requests
 
-from harness import copy_app, pid_alive, run_gaelic, wait_pids_gone, write_app
+from harness import (cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
+                     wait_pids_gone, write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
 
@@ -487,35 +488,19 @@ def test_one_instance_shut_down_by_hand(srv):
     assert r.returncode == 2 and "INSTANCE" in r.stderr
 
 
-def _cgroup_folders(srv):
-    """The server's cgroup folders (cpu and pids caps) named at start."""
-    return re.findall(r"\(cgroup v\d (?:cpu|pids) at (\S+)\)", srv.stderr_text())
-
-
-def _stale_cgroups(srv):
-    """Child cgroups ("pid-N", "zygote-N") whose process is gone."""
-    stale = []
-    for folder in _cgroup_folders(srv):
-        for name in os.listdir(folder):
-            m = re.match(r"(?:pid|zygote)-(\d+)$", name)
-            if m and not pid_alive(int(m.group(1))):
-                stale.append(os.path.join(folder, name))
-    return stale
-
-
 def test_update_leaves_no_cgroups_of_the_old_instances(srv):
     """The cgroups of a replaced generation's zygote and instances go with
     it, not only when the server stops."""
-    if not _cgroup_folders(srv):
+    if not cgroup_folders(srv):
         pytest.skip("no cgroup caps here")
     old_pids = [who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)]
     r = backends(srv, "update", "memdb")
     assert r.returncode == 0, r
     assert wait_pids_gone(old_pids, 40) == []
     deadline = time.monotonic() + 20
-    while _stale_cgroups(srv) and time.monotonic() < deadline:
+    while stale_cgroups(srv) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _stale_cgroups(srv) == []
+    assert stale_cgroups(srv) == []
 
 
 def test_each_zygote_s_output_names_its_backend(serve, app):

@@ -99,7 +99,7 @@ int main(void)
     CHECK(n_reported == 0); /* only the loop reports */
     run_until_reported(&loop, 1);
     CHECK(n_reported == 1);
-    CHECK(reported[0].owner == &owner_a && reported[0].instance_no == 7 && reported[0].pid == a);
+    CHECK(reported[0].owner == &owner_a && reported[0].tag == 7 && reported[0].pid == a);
     CHECK(reported[0].cpu_err == 0 && reported[0].thread_err == 0);
     CHECK(in_own_cgroup(a, "pids"));
     if (cpu)
