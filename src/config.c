@@ -1276,7 +1276,10 @@ static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, in
     }
     w->rel[rel_len] = '/';
     w->rel[rel_len + 1] = '\0';
-    if (config_is_skipped(w->cfg, w->rel))
+    /* CPython's bytecode cache, which the server writes itself
+     * (bytecode.py): not app files, whatever skip_files says, or its own
+     * .pyc files could refuse the app on the next start. */
+    if (strcmp(name, "__pycache__") == 0 || config_is_skipped(w->cfg, w->rel))
         return 0;
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
