@@ -5,6 +5,7 @@
 #include "config.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,7 +230,8 @@ static const char *const AUTH_FAIL_VALUES[] = {"redirect", "unauthorized", NULL}
 static const char *const REDIRECT_CODES[] = {"301", "302", "303", "307", NULL};
 static const char *const POSITIONS[] = {"head", "tail", NULL};
 
-static int apply_string_map(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target);
+static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                              void *target);
 
 #define AT(field) offsetof(handler_t, field)
 static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
@@ -246,7 +249,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
                              NULL, NULL},
     /* Accepted and checked, not used by gaelic. */
     [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, 0, NULL, YT_NOWHERE, NULL, NULL},
-    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_string_map},
+    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_http_headers},
     [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
                           NULL, NULL},
     [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, AT(position_tail), NULL, NULL},
@@ -255,20 +258,57 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
 };
 #undef AT
 
-/* A mapping whose keys and values must all be strings (http_headers). */
-static int apply_string_map(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+static int is_header_token(const char *s)
+{
+    static const char TCHAR_SYMBOLS[] = "!#$%&'*+-.^_`|~";
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!(c < 0x80 && (isalnum(c) || (c && strchr(TCHAR_SYMBOLS, c)))))
+            return 0;
+    }
+    return 1;
+}
+
+/* http_headers, checked as App Engine's HttpHeadersDict did: token names,
+ * printable ASCII values, none of the headers the server itself sets. */
+static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                              void *target)
 {
     (void)target;
-    char got[96];
+    static const char *const SERVER_OWNED[] = {"content-encoding", "content-length", "date",
+                                               "server"};
+    char got[96], q[80];
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *key = yt_node(d, p->key), *value = yt_node(d, p->value);
-        if (!yt_text(key))
+        const char *name = yt_text(key), *text = yt_text(value);
+        if (!name)
             return yt_fail(d, key, "%s: expected a name, got %s", f->name,
                            yt_describe(key, got, sizeof got));
-        if (!yt_text(value))
+        if (!text)
             return yt_fail(d, value, "%s: expected a string value, got %s", f->name,
                            yt_describe(value, got, sizeof got));
+        yt_quote(q, sizeof q, name, strlen(name));
+        if (!is_header_token(name))
+            return yt_fail(d, key,
+                           "%s: '%s' is not a valid header name (RFC 9110 token characters)",
+                           f->name, q);
+        for (size_t i = 0; i < sizeof SERVER_OWNED / sizeof *SERVER_OWNED; i++) {
+            if (strcasecmp(name, SERVER_OWNED[i]) == 0)
+                return yt_fail(d, key, "%s: '%s' is set by the server and not allowed here",
+                               f->name, q);
+        }
+        for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+            if (*c < 0x20 || *c > 0x7E) {
+                char v[80];
+                yt_quote(v, sizeof v, text, strlen(text));
+                return yt_fail(d, value,
+                               "%s: %s: '%s' is not valid: header values are printable ASCII",
+                               f->name, q, v);
+            }
+        }
     }
     return 0;
 }

@@ -410,6 +410,40 @@ static void test_accepted_keys(void)
                "'308'");
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: [1]\n",
                "app.yaml:8: http_headers: expected a string value, got a list");
+    /* App Engine's HttpHeadersDict rules: token names, printable ASCII values,
+     * and not the headers the server itself owns. */
+    CHECK(accepts(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                       "    X-Frame-Options: DENY\n    Content-Security-Policy: \"a 'self'\"\n"
+                       "    Access-Control-Allow-Origin: '*'\n"));
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    Bad Name: x\n",
+               "app.yaml:8: http_headers: 'Bad Name' is not a valid header name (RFC 9110 token "
+               "characters)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    'X:Y': x\n",
+               "app.yaml:8: http_headers: 'X:Y' is not a valid header name (RFC 9110 token "
+               "characters)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    \"\": x\n",
+               "app.yaml:8: http_headers: '' is not a valid header name (RFC 9110 token "
+               "characters)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-A: \"a\\r\\nX-B: c\"\n",
+               "app.yaml:8: http_headers: X-A: 'a??X-B: c' is not valid: header values are "
+               "printable ASCII");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-A: \"caf\xc3\xa9\"\n",
+               "app.yaml:8: http_headers: X-A: 'caf\xc3\xa9' is not valid: header values are "
+               "printable ASCII");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-A: ok\n    content-length: '5'\n",
+               "app.yaml:9: http_headers: 'content-length' is set by the server and not allowed "
+               "here");
+    static const char *const owned[] = {"Content-Encoding", "Content-Length", "Date", "Server"};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    %s: x\n",
+                 owned[i]);
+        CHECK(!accepts(yaml));
+    }
 }
 
 static void test_min_pending_latency(void)
