@@ -1,11 +1,12 @@
 """The App Engine environment of a request (RT8) and os.environ per request
 thread."""
+import os
 import re
 import threading
 
 import pytest
 
-from harness import HOST, app_path
+from harness import HOST, app_path, write_app
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +140,25 @@ def test_changed_env_variable_restored_for_next_request(srv):
     e = osenv(srv)
     assert e["GAELIC_TEST_VAR"] == "from app.yaml"
     assert "GAELIC_ISOLATION" not in e
+
+
+TZ_MAIN = """import datetime, json, time
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    now = time.time()
+    return [json.dumps({"timezone": time.timezone, "tzname": list(time.tzname),
+                        "local_is_utc": time.localtime(now)[:6] == time.gmtime(now)[:6],
+                        "utcoffset": datetime.datetime.now().astimezone().utcoffset()
+                        .total_seconds()}).encode()]
+"""
+
+
+def test_instances_run_in_utc_whatever_the_hosts_zone(serve, tmp_path):
+    """App Engine's instances ran in UTC: apps store datetime.now() as UTC.
+    The server's own TZ (here New York's) must not reach them."""
+    d = write_app(tmp_path / "tz", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": TZ_MAIN})
+    s = serve(d, env=dict(os.environ, TZ="America/New_York"))
+    got = s.get_json("/")
+    assert got == {"timezone": 0, "tzname": ["UTC", "UTC"], "local_is_utc": True,
+                   "utcoffset": 0.0}, got
