@@ -225,13 +225,25 @@ enum {
      BIT(HF_HTTP_HEADERS) | BIT(HF_REQUIRE_MATCHING_FILE))
 
 static const char *const LOGIN_VALUES[] = {"optional", "required", "admin", NULL};
-static const char *const SECURE_VALUES[] = {"optional", "never", "always", NULL};
+static const char *const SECURE_VALUES[] = {"optional", "never", "always", "default", NULL};
 static const char *const AUTH_FAIL_VALUES[] = {"redirect", "unauthorized", NULL};
 static const char *const REDIRECT_CODES[] = {"301", "302", "303", "307", NULL};
 static const char *const POSITIONS[] = {"head", "tail", NULL};
 
 static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
                               void *target);
+
+/* App Engine's 'secure: default' is 'optional' (its FixSecureDefaults). */
+static int apply_secure(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    (void)d;
+    (void)f;
+    const char *text = yt_text(v);
+    ((handler_t *)target)->secure = strcmp(text, "never") == 0    ? SECURE_NEVER
+                                    : strcmp(text, "always") == 0 ? SECURE_ALWAYS
+                                                                  : SECURE_OPTIONAL;
+    return 0;
+}
 
 #define AT(field) offsetof(handler_t, field)
 static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
@@ -244,7 +256,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_mime_type, NULL},
     [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
     [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
-    [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, AT(secure), NULL, NULL},
+    [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, YT_NOWHERE, NULL, apply_secure},
     [HF_AUTH_FAIL_ACTION] = {"auth_fail_action", YT_ENUM, 0, AUTH_FAIL_VALUES, AT(auth_fail_action),
                              NULL, NULL},
     /* Accepted and checked, not used by gaelic. */
@@ -271,14 +283,99 @@ static int is_header_token(const char *s)
     return 1;
 }
 
-/* http_headers, checked as App Engine's HttpHeadersDict did: token names,
- * printable ASCII values, none of the headers the server itself sets. */
+/* The limit App Engine put on "NAME: VALUE\r\n" of one http_headers item,
+ * and the headers allowed longer values. */
+#define MAX_HTTP_HEADER_LINE 500
+static const struct {
+    const char *name;
+    size_t max_value;
+} LONG_HTTP_HEADERS[] = {{"set-cookie", 4096}, {"set-cookie2", 4096}, {"location", 2047}};
+
+static int in_list(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* One http_headers name, as App Engine's HttpHeadersDict checked it. */
+static int check_http_header_name(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *key,
+                                  const char *name, const char *q)
+{
+    static const char *const REQUEST_ONLY[] = {"accept",
+                                               "accept-charset",
+                                               "accept-encoding",
+                                               "accept-language",
+                                               "authorization",
+                                               "expect",
+                                               "from",
+                                               "host",
+                                               "if-match",
+                                               "if-modified-since",
+                                               "if-none-match",
+                                               "if-range",
+                                               "if-unmodified-since",
+                                               "max-forwards",
+                                               "proxy-authorization",
+                                               "range",
+                                               "referer",
+                                               "te",
+                                               "user-agent"};
+    static const char *const HOP_BY_HOP[] = {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+        "te",         "trailers",   "transfer-encoding",  "upgrade"};
+    static const char *const SERVER_OWNED[] = {"content-encoding", "content-length", "date",
+                                               "server"};
+#define N(a) (sizeof a / sizeof *a)
+    if (!is_header_token(name))
+        return yt_fail(d, key, "%s: '%s' is not a valid header name (RFC 9110 token characters)",
+                       f->name, q);
+    if (in_list(REQUEST_ONLY, N(REQUEST_ONLY), name))
+        return yt_fail(d, key, "%s: '%s' is a request header, not a response header", f->name, q);
+    if (strncasecmp(name, "x-appengine", 11) == 0)
+        return yt_fail(d, key, "%s: '%s': names beginning with X-AppEngine are reserved", f->name,
+                       q);
+    if (in_list(HOP_BY_HOP, N(HOP_BY_HOP), name))
+        return yt_fail(d, key, "%s: '%s' is a hop-by-hop header (RFC 9110 7.6.1)", f->name, q);
+    if (in_list(SERVER_OWNED, N(SERVER_OWNED), name))
+        return yt_fail(d, key, "%s: '%s' is set by the server and not allowed here", f->name, q);
+#undef N
+    return 0;
+}
+
+static int check_http_header_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *value,
+                                   const char *name, const char *text, const char *q)
+{
+    size_t len = strlen(text);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c < 0x20 || *c > 0x7E) {
+            char v[80];
+            yt_quote(v, sizeof v, text, len);
+            return yt_fail(d, value, "%s: %s: '%s' is not valid: header values are printable ASCII",
+                           f->name, q, v);
+        }
+    }
+    if (strlen(name) + len + 4 < MAX_HTTP_HEADER_LINE)
+        return 0;
+    for (size_t i = 0; i < sizeof LONG_HTTP_HEADERS / sizeof *LONG_HTTP_HEADERS; i++) {
+        if (strcasecmp(name, LONG_HTTP_HEADERS[i].name) != 0)
+            continue;
+        if (len <= LONG_HTTP_HEADERS[i].max_value)
+            return 0;
+        return yt_fail(d, value, "%s: '%s' value has %zu bytes, the limit is %zu", f->name, q, len,
+                       LONG_HTTP_HEADERS[i].max_value);
+    }
+    return yt_fail(d, value, "%s: '%s' is too long: name and value take %d bytes or more", f->name,
+                   q, MAX_HTTP_HEADER_LINE);
+}
+
+/* http_headers (accepted and checked: static responses do not carry them
+ * yet). */
 static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
                               void *target)
 {
     (void)target;
-    static const char *const SERVER_OWNED[] = {"content-encoding", "content-length", "date",
-                                               "server"};
     char got[96], q[80];
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
@@ -291,24 +388,26 @@ static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_
             return yt_fail(d, value, "%s: expected a string value, got %s", f->name,
                            yt_describe(value, got, sizeof got));
         yt_quote(q, sizeof q, name, strlen(name));
-        if (!is_header_token(name))
-            return yt_fail(d, key,
-                           "%s: '%s' is not a valid header name (RFC 9110 token characters)",
-                           f->name, q);
-        for (size_t i = 0; i < sizeof SERVER_OWNED / sizeof *SERVER_OWNED; i++) {
-            if (strcasecmp(name, SERVER_OWNED[i]) == 0)
-                return yt_fail(d, key, "%s: '%s' is set by the server and not allowed here",
-                               f->name, q);
-        }
-        for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-            if (*c < 0x20 || *c > 0x7E) {
-                char v[80];
-                yt_quote(v, sizeof v, text, strlen(text));
-                return yt_fail(d, value,
-                               "%s: %s: '%s' is not valid: header values are printable ASCII",
-                               f->name, q, v);
-            }
-        }
+        if (check_http_header_name(d, f, key, name, q) < 0 ||
+            check_http_header_value(d, f, value, name, text, q) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* App Engine refused a Content-Type in http_headers beside a mime_type,
+ * even the same one. */
+static int check_one_content_type(yt_doc_t *d, const yaml_node_t *map, const handler_t *h)
+{
+    const yaml_node_t *headers = yt_map_value(d, map, "http_headers");
+    if (!h->mime_type || !headers)
+        return 0;
+    for (yaml_node_pair_t *p = headers->data.mapping.pairs.start;
+         p < headers->data.mapping.pairs.top; p++) {
+        yaml_node_t *key = yt_node(d, p->key);
+        const char *name = yt_text(key);
+        if (name && strcasecmp(name, "content-type") == 0)
+            return yt_fail(d, key, "http_headers: %s: the handler has a mime_type already", name);
     }
     return 0;
 }
@@ -471,7 +570,8 @@ static int finish_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uin
     if (handler_kind(d, map, h, seen) < 0 || check_keys_for_kind(d, map, h, seen) < 0)
         return -1;
     uint32_t groups = 0;
-    if (compile_url(d, yt_map_value(d, map, "url"), h, &groups) < 0)
+    if (check_one_content_type(d, map, h) < 0 ||
+        compile_url(d, yt_map_value(d, map, "url"), h, &groups) < 0)
         return -1;
     if (h->kind == HANDLER_SCRIPT)
         return check_script(d, yt_map_value(d, map, "script"), h, groups);

@@ -436,6 +436,52 @@ static void test_accepted_keys(void)
                     "    X-A: ok\n    content-length: '5'\n",
                "app.yaml:9: http_headers: 'content-length' is set by the server and not allowed "
                "here");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    User-Agent: x\n",
+               "app.yaml:8: http_headers: 'User-Agent' is a request header, not a response "
+               "header");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-AppEngine-Country: x\n",
+               "app.yaml:8: http_headers: 'X-AppEngine-Country': names beginning with "
+               "X-AppEngine are reserved");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    Connection: close\n",
+               "app.yaml:8: http_headers: 'Connection' is a hop-by-hop header (RFC 9110 7.6.1)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: \"a\\tb\"\n",
+               "app.yaml:8: http_headers: X-A: 'a?b' is not valid: header values are "
+               "printable ASCII");
+    /* "NAME: VALUE\r\n" under 500 bytes, but Set-Cookie (4096) and Location (2047). */
+    char yaml[6000], value[4200];
+    memset(value, 'v', sizeof value);
+    value[500 - strlen("X-A: \r\n") - 1] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: %s\n", value);
+    CHECK(accepts(yaml));
+    memset(value, 'v', sizeof value);
+    value[500 - strlen("X-A: \r\n")] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: %s\n", value);
+    CHECK(!accepts(yaml));
+    CHECK(strcmp(err, "app.yaml:8: http_headers: 'X-A' is too long: name and value take 500 "
+                      "bytes or more") == 0);
+    memset(value, 'v', sizeof value);
+    value[4096] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    Set-Cookie: %s\n",
+             value);
+    CHECK(accepts(yaml));
+    value[4096] = 'v';
+    value[4097] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    Set-Cookie: %s\n",
+             value);
+    CHECK(!accepts(yaml));
+    CHECK(strcmp(err, "app.yaml:8: http_headers: 'Set-Cookie' value has 4097 bytes, the limit "
+                      "is 4096") == 0);
+    /* A Content-Type there and a mime_type would say it twice. */
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  mime_type: text/html\n"
+                    "  http_headers:\n    content-type: text/html\n",
+               "app.yaml:9: http_headers: content-type: the handler has a mime_type already");
     static const char *const owned[] = {"Content-Encoding", "Content-Length", "Date", "Server"};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
         char yaml[256];
@@ -626,7 +672,12 @@ static void test_handler_kinds(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  login: sometimes\n",
                "app.yaml:7: login: expected optional, required or admin, got 'sometimes'");
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  secure: yes\n",
-               "app.yaml:7: secure: expected optional, never or always, got 'yes'");
+               "app.yaml:7: secure: expected optional, never, always or default, got 'yes'");
+    /* App Engine's 'secure: default' is 'optional' (FixSecureDefaults). */
+    app_config_t *cfg =
+        LOAD_OK(HEAD "handlers:\n- url: /\n  script: main.app\n  secure: default\n");
+    CHECK(cfg && cfg->handlers[0].secure == SECURE_OPTIONAL);
+    config_free(cfg);
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  auth_fail_action: deny\n",
                "app.yaml:7: auth_fail_action: expected redirect or unauthorized, got 'deny'");
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script:\n",
