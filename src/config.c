@@ -1074,6 +1074,31 @@ int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const ch
     return 0;
 }
 
+/* inbound_services: the services App Engine could send requests for. */
+static int apply_inbound_services(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                  void *target)
+{
+    (void)target;
+    static const char *const SERVICES[] = {
+        "mail",       "mail_bounce",      "xmpp_message", "xmpp_subscribe", "xmpp_presence",
+        "xmpp_error", "channel_presence", "rest",         "warmup",         NULL};
+    char got[96];
+    for (size_t i = 0; i < list_len(list); i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        const char *name = yt_text(item);
+        if (!name)
+            return yt_fail(d, item, "%s: expected a service name, got %s", f->name,
+                           yt_describe(item, got, sizeof got));
+        if (find_name(SERVICES, name) < 0)
+            return yt_fail(d, item,
+                           "%s: %s is not one of mail, mail_bounce, xmpp_message, "
+                           "xmpp_subscribe, xmpp_presence, xmpp_error, channel_presence, rest "
+                           "or warmup",
+                           f->name, yt_describe(item, got, sizeof got));
+    }
+    return 0;
+}
+
 /* ---- the top level -------------------------------------------------------- */
 
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
@@ -1094,7 +1119,8 @@ static const yt_field_t APP_FIELDS[] = {
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
     /* Checked; gaelic has no builtin handlers to add (README). */
     {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
-    CONFIG_ACCEPTED("inbound_services", YT_LIST),
+    /* Checked; gaelic sends no such requests. */
+    {"inbound_services", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_inbound_services},
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},

@@ -401,6 +401,15 @@ static void test_accepted_keys(void)
                "automatic_scaling is given");
     EXPECT_ERR(HEAD "inbound_services: warmup\n" MAIN_HANDLER,
                "app.yaml:4: inbound_services: expected a list, got 'warmup'");
+    CHECK(accepts(HEAD
+                  "inbound_services: [mail, mail_bounce, xmpp_message, xmpp_subscribe, "
+                  "xmpp_presence, xmpp_error, channel_presence, rest, warmup]\n" MAIN_HANDLER));
+    EXPECT_ERR(HEAD "inbound_services:\n- warmup\n- wramup\n" MAIN_HANDLER,
+               "app.yaml:6: inbound_services: 'wramup' is not one of mail, mail_bounce, "
+               "xmpp_message, xmpp_subscribe, xmpp_presence, xmpp_error, channel_presence, rest "
+               "or warmup");
+    EXPECT_ERR(HEAD "inbound_services:\n- [warmup]\n" MAIN_HANDLER,
+               "app.yaml:5: inbound_services: expected a service name, got a list");
     EXPECT_ERR(HEAD "automatic_scaling: 3\n" MAIN_HANDLER,
                "app.yaml:4: automatic_scaling: expected a mapping, got '3'");
     EXPECT_ERR(HEAD "vm: sometimes\n" MAIN_HANDLER,
@@ -613,10 +622,10 @@ static void test_yaml_limits(void)
     /* Anchors and aliases. */
     n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [");
     for (int i = 0; i < 1001; i++)
-        n += (size_t)sprintf(yaml + n, "&a%d 1, ", i);
+        n += (size_t)sprintf(yaml + n, "&a%d mail, ", i);
     strcpy(yaml + n, "]\n");
     EXPECT_ERR(yaml, "app.yaml:7: more than 1000 anchors (&name)");
-    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [&a 1");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [&a warmup");
     for (int i = 0; i < 10001; i++)
         n += (size_t)sprintf(yaml + n, ", *a");
     strcpy(yaml + n, "]\n");
