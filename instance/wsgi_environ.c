@@ -83,6 +83,32 @@ static PyObject *decode(const char *p, uint32_t n)
     return PyUnicode_DecodeLatin1(p, n, NULL);
 }
 
+/* Whether a variable carries bytes of the HTTP request: PEP 3333 has them
+ * decoded as latin-1, one character per byte. */
+static int from_http(const char *k, uint32_t kn)
+{
+    static const char *const names[] = {"PATH_INFO",   "QUERY_STRING", "REQUEST_URI",
+                                        "SERVER_NAME", "CONTENT_TYPE", "SCRIPT_NAME"};
+    if (kn > 5 && memcmp(k, "HTTP_", 5) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == kn && memcmp(names[i], k, kn) == 0)
+            return 1;
+    return 0;
+}
+
+/* The rest (app.yaml's env_variables, the signed-in user's name) is UTF-8
+ * text, as the app wrote it. Values are nearly always ASCII, where both
+ * decodings agree: the key is looked at only for the others. */
+static PyObject *decode_value(const char *k, uint32_t kn, const char *v, uint32_t vn)
+{
+    PyObject *s = decode(v, vn);
+    if (!s || PyUnicode_IS_ASCII(s) || from_http(k, kn))
+        return s;
+    Py_DECREF(s);
+    return PyUnicode_DecodeUTF8(v, vn, "surrogateescape");
+}
+
 /* New references to the key and value objects of one variable. */
 static int variable(const char *k, uint32_t kn, const char *v, uint32_t vn, PyObject **key,
                     PyObject **val)
@@ -90,7 +116,7 @@ static int variable(const char *k, uint32_t kn, const char *v, uint32_t vn, PyOb
     var_cache_slot_t *slot = cache_slot(k, kn);
     if (!slot) {
         *key = decode(k, kn);
-        *val = *key ? decode(v, vn) : NULL;
+        *val = *key ? decode_value(k, kn, v, vn) : NULL;
         if (!*val)
             Py_CLEAR(*key);
         return *key ? 0 : -1;
@@ -103,9 +129,12 @@ static int variable(const char *k, uint32_t kn, const char *v, uint32_t vn, PyOb
     if (slot->value && same_latin1(slot->value, v, vn)) {
         *val = Py_NewRef(slot->value);
     } else {
-        if (!(*val = decode(v, vn)))
+        if (!(*val = decode_value(k, kn, v, vn)))
             return -1;
-        Py_XSETREF(slot->value, vn <= VAR_CACHE_MAX_VALUE ? Py_NewRef(*val) : NULL);
+        /* Kept only when its characters are its bytes (same_latin1), so
+         * not a UTF-8 value beyond ASCII. */
+        int keep = vn <= VAR_CACHE_MAX_VALUE && (PyUnicode_IS_ASCII(*val) || from_http(k, kn));
+        Py_XSETREF(slot->value, keep ? Py_NewRef(*val) : NULL);
     }
     *key = Py_NewRef(slot->key);
     return 0;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,12 +225,25 @@ enum {
      BIT(HF_HTTP_HEADERS) | BIT(HF_REQUIRE_MATCHING_FILE))
 
 static const char *const LOGIN_VALUES[] = {"optional", "required", "admin", NULL};
-static const char *const SECURE_VALUES[] = {"optional", "never", "always", NULL};
+static const char *const SECURE_VALUES[] = {"optional", "never", "always", "default", NULL};
 static const char *const AUTH_FAIL_VALUES[] = {"redirect", "unauthorized", NULL};
 static const char *const REDIRECT_CODES[] = {"301", "302", "303", "307", NULL};
 static const char *const POSITIONS[] = {"head", "tail", NULL};
 
-static int apply_string_map(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target);
+static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                              void *target);
+
+/* App Engine's 'secure: default' is 'optional' (its FixSecureDefaults). */
+static int apply_secure(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    (void)d;
+    (void)f;
+    const char *text = yt_text(v);
+    ((handler_t *)target)->secure = strcmp(text, "never") == 0    ? SECURE_NEVER
+                                    : strcmp(text, "always") == 0 ? SECURE_ALWAYS
+                                                                  : SECURE_OPTIONAL;
+    return 0;
+}
 
 #define AT(field) offsetof(handler_t, field)
 static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
@@ -241,12 +256,12 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_mime_type, NULL},
     [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
     [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
-    [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, AT(secure), NULL, NULL},
+    [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, YT_NOWHERE, NULL, apply_secure},
     [HF_AUTH_FAIL_ACTION] = {"auth_fail_action", YT_ENUM, 0, AUTH_FAIL_VALUES, AT(auth_fail_action),
                              NULL, NULL},
     /* Accepted and checked, not used by gaelic. */
     [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, 0, NULL, YT_NOWHERE, NULL, NULL},
-    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_string_map},
+    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_http_headers},
     [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
                           NULL, NULL},
     [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, AT(position_tail), NULL, NULL},
@@ -255,20 +270,144 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
 };
 #undef AT
 
-/* A mapping whose keys and values must all be strings (http_headers). */
-static int apply_string_map(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+static int is_header_token(const char *s)
+{
+    static const char TCHAR_SYMBOLS[] = "!#$%&'*+-.^_`|~";
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!(c < 0x80 && (isalnum(c) || (c && strchr(TCHAR_SYMBOLS, c)))))
+            return 0;
+    }
+    return 1;
+}
+
+/* The limit App Engine put on "NAME: VALUE\r\n" of one http_headers item,
+ * and the headers allowed longer values. */
+#define MAX_HTTP_HEADER_LINE 500
+static const struct {
+    const char *name;
+    size_t max_value;
+} LONG_HTTP_HEADERS[] = {{"set-cookie", 4096}, {"set-cookie2", 4096}, {"location", 2047}};
+
+static int in_list(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* One http_headers name, as App Engine's HttpHeadersDict checked it. */
+static int check_http_header_name(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *key,
+                                  const char *name, const char *q)
+{
+    static const char *const REQUEST_ONLY[] = {"accept",
+                                               "accept-charset",
+                                               "accept-encoding",
+                                               "accept-language",
+                                               "authorization",
+                                               "expect",
+                                               "from",
+                                               "host",
+                                               "if-match",
+                                               "if-modified-since",
+                                               "if-none-match",
+                                               "if-range",
+                                               "if-unmodified-since",
+                                               "max-forwards",
+                                               "proxy-authorization",
+                                               "range",
+                                               "referer",
+                                               "te",
+                                               "user-agent"};
+    static const char *const HOP_BY_HOP[] = {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+        "te",         "trailers",   "transfer-encoding",  "upgrade"};
+    static const char *const SERVER_OWNED[] = {"content-encoding", "content-length", "date",
+                                               "server"};
+#define N(a) (sizeof a / sizeof *a)
+    if (!is_header_token(name))
+        return yt_fail(d, key, "%s: '%s' is not a valid header name (RFC 9110 token characters)",
+                       f->name, q);
+    if (in_list(REQUEST_ONLY, N(REQUEST_ONLY), name))
+        return yt_fail(d, key, "%s: '%s' is a request header, not a response header", f->name, q);
+    if (strncasecmp(name, "x-appengine", 11) == 0)
+        return yt_fail(d, key, "%s: '%s': names beginning with X-AppEngine are reserved", f->name,
+                       q);
+    if (in_list(HOP_BY_HOP, N(HOP_BY_HOP), name))
+        return yt_fail(d, key, "%s: '%s' is a hop-by-hop header (RFC 9110 7.6.1)", f->name, q);
+    if (in_list(SERVER_OWNED, N(SERVER_OWNED), name))
+        return yt_fail(d, key, "%s: '%s' is set by the server and not allowed here", f->name, q);
+#undef N
+    return 0;
+}
+
+static int check_http_header_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *value,
+                                   const char *name, const char *text, const char *q)
+{
+    size_t len = strlen(text);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c < 0x20 || *c > 0x7E) {
+            char v[80];
+            yt_quote(v, sizeof v, text, len);
+            return yt_fail(d, value, "%s: %s: '%s' is not valid: header values are printable ASCII",
+                           f->name, q, v);
+        }
+    }
+    if (strlen(name) + len + 4 < MAX_HTTP_HEADER_LINE)
+        return 0;
+    for (size_t i = 0; i < sizeof LONG_HTTP_HEADERS / sizeof *LONG_HTTP_HEADERS; i++) {
+        if (strcasecmp(name, LONG_HTTP_HEADERS[i].name) != 0)
+            continue;
+        if (len <= LONG_HTTP_HEADERS[i].max_value)
+            return 0;
+        return yt_fail(d, value, "%s: '%s' value has %zu bytes, the limit is %zu", f->name, q, len,
+                       LONG_HTTP_HEADERS[i].max_value);
+    }
+    return yt_fail(d, value, "%s: '%s' is too long: name and value take %d bytes or more", f->name,
+                   q, MAX_HTTP_HEADER_LINE);
+}
+
+/* http_headers (accepted and checked: static responses do not carry them
+ * yet). */
+static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                              void *target)
 {
     (void)target;
-    char got[96];
+    char got[96], q[80];
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *key = yt_node(d, p->key), *value = yt_node(d, p->value);
-        if (!yt_text(key))
+        const char *name = yt_text(key), *text = yt_text(value);
+        if (!name)
             return yt_fail(d, key, "%s: expected a name, got %s", f->name,
                            yt_describe(key, got, sizeof got));
-        if (!yt_text(value))
+        if (!text)
             return yt_fail(d, value, "%s: expected a string value, got %s", f->name,
                            yt_describe(value, got, sizeof got));
+        yt_quote(q, sizeof q, name, strlen(name));
+        if (check_http_header_name(d, f, key, name, q) < 0 ||
+            check_http_header_value(d, f, value, name, text, q) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* App Engine refused a Content-Type in http_headers beside a mime_type,
+ * even the same one. */
+static int check_one_content_type(yt_doc_t *d, const yaml_node_t *map, const handler_t *h)
+{
+    const yaml_node_t *headers = yt_map_value(d, map, "http_headers");
+    if (!h->mime_type || !headers)
+        return 0;
+    for (yaml_node_pair_t *p = headers->data.mapping.pairs.start;
+         p < headers->data.mapping.pairs.top; p++) {
+        yaml_node_t *key = yt_node(d, p->key);
+        const char *name = yt_text(key);
+        if (name && strcasecmp(name, "content-type") == 0)
+            return yt_fail(d, key, "http_headers: %s: the handler has a mime_type already", name);
     }
     return 0;
 }
@@ -431,7 +570,8 @@ static int finish_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uin
     if (handler_kind(d, map, h, seen) < 0 || check_keys_for_kind(d, map, h, seen) < 0)
         return -1;
     uint32_t groups = 0;
-    if (compile_url(d, yt_map_value(d, map, "url"), h, &groups) < 0)
+    if (check_one_content_type(d, map, h) < 0 ||
+        compile_url(d, yt_map_value(d, map, "url"), h, &groups) < 0)
         return -1;
     if (h->kind == HANDLER_SCRIPT)
         return check_script(d, yt_map_value(d, map, "script"), h, groups);
@@ -934,6 +1074,31 @@ int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const ch
     return 0;
 }
 
+/* inbound_services: the services App Engine could send requests for. */
+static int apply_inbound_services(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                  void *target)
+{
+    (void)target;
+    static const char *const SERVICES[] = {
+        "mail",       "mail_bounce",      "xmpp_message", "xmpp_subscribe", "xmpp_presence",
+        "xmpp_error", "channel_presence", "rest",         "warmup",         NULL};
+    char got[96];
+    for (size_t i = 0; i < list_len(list); i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        const char *name = yt_text(item);
+        if (!name)
+            return yt_fail(d, item, "%s: expected a service name, got %s", f->name,
+                           yt_describe(item, got, sizeof got));
+        if (find_name(SERVICES, name) < 0)
+            return yt_fail(d, item,
+                           "%s: %s is not one of mail, mail_bounce, xmpp_message, "
+                           "xmpp_subscribe, xmpp_presence, xmpp_error, channel_presence, rest "
+                           "or warmup",
+                           f->name, yt_describe(item, got, sizeof got));
+    }
+    return 0;
+}
+
 /* ---- the top level -------------------------------------------------------- */
 
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
@@ -954,7 +1119,8 @@ static const yt_field_t APP_FIELDS[] = {
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
     /* Checked; gaelic has no builtin handlers to add (README). */
     {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
-    CONFIG_ACCEPTED("inbound_services", YT_LIST),
+    /* Checked; gaelic sends no such requests. */
+    {"inbound_services", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_inbound_services},
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
@@ -1276,7 +1442,10 @@ static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, in
     }
     w->rel[rel_len] = '/';
     w->rel[rel_len + 1] = '\0';
-    if (config_is_skipped(w->cfg, w->rel))
+    /* CPython's bytecode cache, which the server writes itself
+     * (bytecode.py): not app files, whatever skip_files says, or its own
+     * .pyc files could refuse the app on the next start. */
+    if (strcmp(name, "__pycache__") == 0 || config_is_skipped(w->cfg, w->rel))
         return 0;
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)

@@ -46,13 +46,11 @@ int gzip_varies(const char *ctype, size_t len)
 
 int gzip_accepted(const http_request_t *req)
 {
-    size_t ae_len, ua_len;
-    const char *ae = http_request_header(req, "accept-encoding", &ae_len);
+    size_t ua_len;
     const char *ua = http_request_header(req, "user-agent", &ua_len);
     /* App Engine compressed only when both headers mention gzip; not for a
      * client that lists it to refuse it (gzip;q=0). */
-    return ae && ua && http_accepts_coding(ae, ae_len, "gzip") &&
-           http_contains(ua, ua_len, "gzip", 1);
+    return ua && http_contains(ua, ua_len, "gzip", 1) && http_request_accepts_coding(req, "gzip");
 }
 
 int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size_t length)

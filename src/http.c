@@ -577,6 +577,18 @@ int http_accepts_coding(const char *value, size_t len, const char *coding)
     return 0;
 }
 
+int http_request_accepts_coding(const http_request_t *r, const char *coding)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const http_header_t *h = &r->headers[i];
+        if (h->name_len == 15 && h->value_off != UINT32_MAX &&
+            strncasecmp(http_header_name(r, h), "accept-encoding", 15) == 0 &&
+            http_accepts_coding(http_header_value(r, h), h->value_len, coding))
+            return 1;
+    }
+    return 0;
+}
+
 int http_begin_head(buf_t *out, const char *status, size_t status_len)
 {
     if (buf_append(out, "HTTP/1.1 ", 9) < 0 || buf_append(out, status, status_len) < 0 ||

@@ -98,6 +98,9 @@ int http_contains(const char *value, size_t len, const char *token, int substrin
 /* 1 when an Accept-Encoding value lists coding (case-insensitive) without
  * refusing it with q=0 (RFC 9110 12.5.3). */
 int http_accepts_coding(const char *value, size_t len, const char *coding);
+/* The same over all of r's Accept-Encoding lines, which are one list
+ * (RFC 9110 5.3). */
+int http_request_accepts_coding(const http_request_t *r, const char *coding);
 
 /* Response head: "HTTP/1.1 <status>\r\n", then headers. status is the whole
  * "200 OK" text. http_end_head adds Date, Server, Content-Length and the

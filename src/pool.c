@@ -301,6 +301,9 @@ static int zygote_spawn(pool_t *pool)
     int n = 0;
     envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
     envp[n++] = "LANG=C.UTF-8";
+    /* App Engine's instances ran in UTC (apps store datetime.now() as UTC),
+     * whatever the zone of the machine serving them. */
+    envp[n++] = "TZ=UTC";
     if (pool->o.backends_env && *pool->o.backends_env)
         envp[n++] = (char *)pool->o.backends_env;
     /* Where the SDK's DefaultApiStub would find the HTTP API server. */
@@ -311,9 +314,9 @@ static int zygote_spawn(pool_t *pool)
         envp[n++] = api_host;
         envp[n++] = api_port;
     }
-    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TZ"};
-    static char passbuf[4][512];
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    static char passbuf[3][512];
+    for (size_t i = 0; i < 3; i++) {
         const char *v = getenv(pass[i]);
         if (v && strlen(v) < 400) {
             /* CPython leaves its memory to the exit: leak checks are for

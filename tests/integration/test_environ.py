@@ -1,11 +1,12 @@
 """The App Engine environment of a request (RT8) and os.environ per request
 thread."""
+import os
 import re
 import threading
 
 import pytest
 
-from harness import HOST, app_path
+from harness import HOST, app_path, write_app
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +140,49 @@ def test_changed_env_variable_restored_for_next_request(srv):
     e = osenv(srv)
     assert e["GAELIC_TEST_VAR"] == "from app.yaml"
     assert "GAELIC_ISOLATION" not in e
+
+
+TZ_MAIN = """import datetime, json, time
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    now = time.time()
+    return [json.dumps({"timezone": time.timezone, "tzname": list(time.tzname),
+                        "local_is_utc": time.localtime(now)[:6] == time.gmtime(now)[:6],
+                        "utcoffset": datetime.datetime.now().astimezone().utcoffset()
+                        .total_seconds()}).encode()]
+"""
+
+
+def test_instances_run_in_utc_whatever_the_hosts_zone(serve, tmp_path):
+    """App Engine's instances ran in UTC: apps store datetime.now() as UTC.
+    The server's own TZ (here New York's) must not reach them."""
+    d = write_app(tmp_path / "tz", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": TZ_MAIN})
+    s = serve(d, env=dict(os.environ, TZ="America/New_York"))
+    got = s.get_json("/")
+    assert got == {"timezone": 0, "tzname": ["UTC", "UTC"], "local_is_utc": True,
+                   "utcoffset": 0.0}, got
+
+
+TEXT_MAIN = """import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    keys = ("GREETING", "PLAIN", "HTTP_X_PROBE", "PATH_INFO")
+    return [json.dumps({"os": {k: os.environ.get(k) for k in keys},
+                        "wsgi": {k: environ.get(k) for k in keys}}).encode()]
+"""
+
+
+def test_env_variables_are_text(serve, tmp_path):
+    """app.yaml is UTF-8 text: its env_variables reach os.environ and the
+    WSGI environ as the same str, while what comes from HTTP stays latin-1
+    decoded bytes (PEP 3333)."""
+    d = write_app(tmp_path / "text", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "env_variables:\n  GREETING: 'caf\u00e9 \u20ac \U0001f600'\n  PLAIN: ascii\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": TEXT_MAIN})
+    s = serve(d)
+    for _ in range(2):  # and again, with the values the instance keeps
+        got = s.get_json("/caf%C3%A9", headers={"X-Probe": "caf\u00e9".encode().decode("latin-1")})
+        want = {"GREETING": "caf\u00e9 \u20ac \U0001f600", "PLAIN": "ascii",
+                "HTTP_X_PROBE": "caf\u00c3\u00a9", "PATH_INFO": "/caf\u00c3\u00a9"}
+        assert got == {"os": want, "wsgi": want}, got

@@ -67,6 +67,21 @@ def test_no_gzip(srv, ct, ae, ua):
     assert r.header_all("vary") == ([vary] if vary else []), r.headers
 
 
+@pytest.mark.parametrize("lines,encoding", [
+    (["deflate", "gzip"], "gzip"),      # gzip on the second line
+    (["gzip;q=0", "br"], None),
+    (["br", "GZIP ; q=0.5"], "gzip"),
+])
+def test_accept_encoding_over_several_lines(srv, lines, encoding):
+    """Several Accept-Encoding lines are one comma-separated list (RFC 9110
+    5.3): gzip on any of them counts."""
+    hdrs = [("Accept-Encoding", v) for v in lines] + [("User-Agent", GZIP_UA)]
+    r = http_request(srv.port, "GET", "/bytes?n=20000&ct=text/html", hdrs)
+    assert (r.status, r.header("content-encoding")) == (200, encoding), r.headers
+    body = gzip.decompress(r.body) if encoding else r.body
+    assert body == expected_bytes(20000)
+
+
 @pytest.mark.parametrize("n,encoding", [(100, None), (255, None), (256, "gzip")])
 def test_gzip_only_from_256_bytes(srv, n, encoding):
     """Below 256 bytes gzip's frame and headers cost about what it saves.

@@ -401,6 +401,15 @@ static void test_accepted_keys(void)
                "automatic_scaling is given");
     EXPECT_ERR(HEAD "inbound_services: warmup\n" MAIN_HANDLER,
                "app.yaml:4: inbound_services: expected a list, got 'warmup'");
+    CHECK(accepts(HEAD
+                  "inbound_services: [mail, mail_bounce, xmpp_message, xmpp_subscribe, "
+                  "xmpp_presence, xmpp_error, channel_presence, rest, warmup]\n" MAIN_HANDLER));
+    EXPECT_ERR(HEAD "inbound_services:\n- warmup\n- wramup\n" MAIN_HANDLER,
+               "app.yaml:6: inbound_services: 'wramup' is not one of mail, mail_bounce, "
+               "xmpp_message, xmpp_subscribe, xmpp_presence, xmpp_error, channel_presence, rest "
+               "or warmup");
+    EXPECT_ERR(HEAD "inbound_services:\n- [warmup]\n" MAIN_HANDLER,
+               "app.yaml:5: inbound_services: expected a service name, got a list");
     EXPECT_ERR(HEAD "automatic_scaling: 3\n" MAIN_HANDLER,
                "app.yaml:4: automatic_scaling: expected a mapping, got '3'");
     EXPECT_ERR(HEAD "vm: sometimes\n" MAIN_HANDLER,
@@ -410,6 +419,86 @@ static void test_accepted_keys(void)
                "'308'");
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: [1]\n",
                "app.yaml:8: http_headers: expected a string value, got a list");
+    /* App Engine's HttpHeadersDict rules: token names, printable ASCII values,
+     * and not the headers the server itself owns. */
+    CHECK(accepts(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                       "    X-Frame-Options: DENY\n    Content-Security-Policy: \"a 'self'\"\n"
+                       "    Access-Control-Allow-Origin: '*'\n"));
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    Bad Name: x\n",
+               "app.yaml:8: http_headers: 'Bad Name' is not a valid header name (RFC 9110 token "
+               "characters)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    'X:Y': x\n",
+               "app.yaml:8: http_headers: 'X:Y' is not a valid header name (RFC 9110 token "
+               "characters)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    \"\": x\n",
+               "app.yaml:8: http_headers: '' is not a valid header name (RFC 9110 token "
+               "characters)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-A: \"a\\r\\nX-B: c\"\n",
+               "app.yaml:8: http_headers: X-A: 'a??X-B: c' is not valid: header values are "
+               "printable ASCII");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-A: \"caf\xc3\xa9\"\n",
+               "app.yaml:8: http_headers: X-A: 'caf\xc3\xa9' is not valid: header values are "
+               "printable ASCII");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-A: ok\n    content-length: '5'\n",
+               "app.yaml:9: http_headers: 'content-length' is set by the server and not allowed "
+               "here");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    User-Agent: x\n",
+               "app.yaml:8: http_headers: 'User-Agent' is a request header, not a response "
+               "header");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    X-AppEngine-Country: x\n",
+               "app.yaml:8: http_headers: 'X-AppEngine-Country': names beginning with "
+               "X-AppEngine are reserved");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    Connection: close\n",
+               "app.yaml:8: http_headers: 'Connection' is a hop-by-hop header (RFC 9110 7.6.1)");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: \"a\\tb\"\n",
+               "app.yaml:8: http_headers: X-A: 'a?b' is not valid: header values are "
+               "printable ASCII");
+    /* "NAME: VALUE\r\n" under 500 bytes, but Set-Cookie (4096) and Location (2047). */
+    char yaml[6000], value[4200];
+    memset(value, 'v', sizeof value);
+    value[500 - strlen("X-A: \r\n") - 1] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: %s\n", value);
+    CHECK(accepts(yaml));
+    memset(value, 'v', sizeof value);
+    value[500 - strlen("X-A: \r\n")] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: %s\n", value);
+    CHECK(!accepts(yaml));
+    CHECK(strcmp(err, "app.yaml:8: http_headers: 'X-A' is too long: name and value take 500 "
+                      "bytes or more") == 0);
+    memset(value, 'v', sizeof value);
+    value[4096] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    Set-Cookie: %s\n",
+             value);
+    CHECK(accepts(yaml));
+    value[4096] = 'v';
+    value[4097] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    Set-Cookie: %s\n",
+             value);
+    CHECK(!accepts(yaml));
+    CHECK(strcmp(err, "app.yaml:8: http_headers: 'Set-Cookie' value has 4097 bytes, the limit "
+                      "is 4096") == 0);
+    /* A Content-Type there and a mime_type would say it twice. */
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  mime_type: text/html\n"
+                    "  http_headers:\n    content-type: text/html\n",
+               "app.yaml:9: http_headers: content-type: the handler has a mime_type already");
+    static const char *const owned[] = {"Content-Encoding", "Content-Length", "Date", "Server"};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    %s: x\n",
+                 owned[i]);
+        CHECK(!accepts(yaml));
+    }
 }
 
 static void test_min_pending_latency(void)
@@ -533,10 +622,10 @@ static void test_yaml_limits(void)
     /* Anchors and aliases. */
     n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [");
     for (int i = 0; i < 1001; i++)
-        n += (size_t)sprintf(yaml + n, "&a%d 1, ", i);
+        n += (size_t)sprintf(yaml + n, "&a%d mail, ", i);
     strcpy(yaml + n, "]\n");
     EXPECT_ERR(yaml, "app.yaml:7: more than 1000 anchors (&name)");
-    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [&a 1");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "inbound_services: [&a warmup");
     for (int i = 0; i < 10001; i++)
         n += (size_t)sprintf(yaml + n, ", *a");
     strcpy(yaml + n, "]\n");
@@ -592,7 +681,12 @@ static void test_handler_kinds(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  login: sometimes\n",
                "app.yaml:7: login: expected optional, required or admin, got 'sometimes'");
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  secure: yes\n",
-               "app.yaml:7: secure: expected optional, never or always, got 'yes'");
+               "app.yaml:7: secure: expected optional, never, always or default, got 'yes'");
+    /* App Engine's 'secure: default' is 'optional' (FixSecureDefaults). */
+    app_config_t *cfg =
+        LOAD_OK(HEAD "handlers:\n- url: /\n  script: main.app\n  secure: default\n");
+    CHECK(cfg && cfg->handlers[0].secure == SECURE_OPTIONAL);
+    config_free(cfg);
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  auth_fail_action: deny\n",
                "app.yaml:7: auth_fail_action: expected redirect or unauthorized, got 'deny'");
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script:\n",
@@ -1000,6 +1094,16 @@ static int make_tmp_root(const char *template)
     return 0;
 }
 
+/* Loads tmp_root; returns the config or NULL with err set. */
+static app_config_t *load_dir(void)
+{
+    app_config_t *cfg = NULL;
+    err[0] = '\0';
+    if (config_load(tmp_root, &cfg, err, sizeof err) < 0)
+        return NULL;
+    return cfg;
+}
+
 static void test_config_load_files(void)
 {
     if (make_tmp_root("/tmp/gaelic-test-config-XXXXXX") < 0)
@@ -1091,19 +1195,22 @@ static void test_config_load_files(void)
     CHECK(config_check_files(cfg, &count7, err, sizeof err) < 0);
     snprintf(expect, sizeof expect, "%s: 7 files, the limit is 6", tmp_root);
     CHECK_STR(err, expect);
+    config_free(cfg);
 
+    /* The bytecode the server writes itself (bytecode.py) never counts,
+     * even when the app's skip_files replaces the default that skips it:
+     * otherwise a server's own .pyc files could refuse the app on its
+     * next start. */
+    write_file("app.yaml", HEAD "skip_files: ^static/.*\n" MAIN_HANDLER, 0);
+    cfg = load_dir();
+    CHECK(cfg != NULL);
+    app_file_limits_t no_cache = {6, 20 << 20,
+                                  0}; /* app.yaml, app.yml, main.py, main.py~, .git/big, alias.py */
+    CHECK(cfg && config_check_files(cfg, &no_cache, err, sizeof err) == 0);
+    if (cfg && err[0])
+        fprintf(stderr, "  config_check_files: %s\n", err);
     config_free(cfg);
     remove_tree(tmp_root);
-}
-
-/* Loads tmp_root; returns the config or NULL with err set. */
-static app_config_t *load_dir(void)
-{
-    app_config_t *cfg = NULL;
-    err[0] = '\0';
-    if (config_load(tmp_root, &cfg, err, sizeof err) < 0)
-        return NULL;
-    return cfg;
 }
 
 /* Loading tmp_root must fail with exactly "<tmp_root>/<rest>". */
