@@ -24,7 +24,7 @@ MASTER_BIN = os.path.join(ROOT, os.environ.get("GAELIC_BIN", "build/gaelic"))
 BIN = os.path.join(os.path.dirname(MASTER_BIN), "gaelic-instance")
 PYTHON_DIR = os.path.join(ROOT, "python")
 
-ZY_SPAWN, ZY_SPAWNED, ZY_EXITED = 1, 2, 3
+ZY_SPAWN, ZY_SPAWNED, ZY_EXITED, ZY_FORKED = 1, 2, 3, 4
 ZY_MSG = struct.Struct("<IIii64s")
 IPC_READY, IPC_REQUEST, IPC_RESPONSE, IPC_LOG, IPC_SHUTDOWN = 1, 2, 3, 4, 5
 IPC_HDR = struct.Struct("<IHHI")
@@ -314,18 +314,30 @@ class Zygote:
         child.close()
         self.instances = []
         self.exited = []  # ZY_EXITED messages received while waiting for others
+        # What the zygote says of its spares: ("forked"|"dropped", pid, status)
+        self.spare_reports = []
 
     def stderr(self):
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
 
     def recv_msg(self, timeout=TIMEOUT):
-        r, _, _ = select.select([self.sock], [], [], timeout)
-        if not r:
-            raise TimeoutError("no message from the zygote; log:\n" + self.stderr())
-        msg, fds, _flags, _addr = socket.recv_fds(self.sock, ZY_MSG.size, 4)
-        assert len(msg) == ZY_MSG.size, msg
-        return ZY_MSG.unpack(msg), fds
+        """The next message about an instance; those about spares (forked,
+        or dropped unused: ZY_EXITED for instance 0) go to spare_reports."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r, _, _ = select.select([self.sock], [], [], max(0, deadline - time.monotonic()))
+            if not r:
+                raise TimeoutError("no message from the zygote; log:\n" + self.stderr())
+            msg, fds, _flags, _addr = socket.recv_fds(self.sock, ZY_MSG.size, 4)
+            assert len(msg) == ZY_MSG.size, msg
+            m = ZY_MSG.unpack(msg)
+            if m[0] == ZY_FORKED or (m[0] == ZY_EXITED and m[1] == 0):
+                assert not fds, m
+                self.spare_reports.append(("forked" if m[0] == ZY_FORKED else "dropped",
+                                           m[2], m[3]))
+                continue
+            return m, fds
 
     def spawn(self, no, instance_id=b"inst-0", ready=True, nonblocking=False):
         kind = socket.SOCK_STREAM | (socket.SOCK_NONBLOCK if nonblocking else 0)
@@ -619,6 +631,11 @@ def test_dead_spare_is_replaced(zygote):
     inst = zygote.spawn(2)
     assert inst.pid != spare
     assert inst.request("hello.app")[0] == "200 OK"
+    # The master heard of each spare: so it can place them in their cgroups
+    # while they wait, and remove those of the one that died.
+    forked = [pid for what, pid, _ in zygote.spare_reports if what == "forked"]
+    assert {first.pid, spare, inst.pid} <= set(forked), zygote.spare_reports
+    assert ("dropped", spare, signal.SIGKILL) in zygote.spare_reports, zygote.spare_reports
 
 
 def test_large_bodies_on_a_nonblocking_channel(zygote):
