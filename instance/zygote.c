@@ -167,6 +167,10 @@ static void spawn(zygote_t *z, const zy_msg_t *req, const int fds[ZY_MAX_FDS])
         fprintf(stderr, "gaelic zygote: ZY_SPAWN for instance %u without a channel fd\n",
                 req->instance_no);
         rep.status = EBADF;
+    } else if (req->instance_no == 0) {
+        /* 0 names a spare in ZY_EXITED: an instance 0 could not be told apart. */
+        fprintf(stderr, "gaelic zygote: ZY_SPAWN for instance 0\n");
+        rep.status = EINVAL;
     } else if (!memchr(req->instance_id, 0, sizeof req->instance_id)) {
         fprintf(stderr, "gaelic zygote: ZY_SPAWN instance_id not NUL-terminated\n");
         rep.status = EINVAL;

@@ -17,6 +17,9 @@ typedef struct job {
     struct job *next;
     job_kind_t kind;
     cgroup_placed_fn placed; /* NULL: nobody to tell (a removal, or forgotten) */
+    /* A move whose process is gone, or is being killed, before it ran: its
+     * pid may be reused by the time the thread gets to it. */
+    int cancelled;
     cgroup_placement_t p;
     int mhz, max_tasks;
 } job_t;
@@ -63,6 +66,10 @@ static job_t *list_pop(job_list_t *l)
 /* In the mover's thread: the cgroup work of one job. */
 static void run(cgroup_mover_t *m, job_t *j)
 {
+    if (j->cancelled) {
+        j->p.cpu_err = j->p.thread_err = ESRCH;
+        return;
+    }
     switch (j->kind) {
     case JOB_PLACE:
         if (m->cpu && j->mhz > 0 && cpu_cap_add(m->cpu, j->p.pid, j->mhz) < 0)
@@ -153,7 +160,19 @@ static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed
     j->mhz = mhz;
     j->max_tasks = max_tasks;
     pthread_mutex_lock(&m->mu);
-    list_push(&m->todo, j);
+    if (kind == JOB_PLACE_ZYGOTE) {
+        /* First: the zygote forks its first spare about 15 ms after exec,
+         * and that spare should be born under the server's task total. */
+        if (!(j->next = m->todo.head))
+            m->todo.tail = &j->next;
+        m->todo.head = j;
+    } else {
+        if (kind == JOB_RELEASE || kind == JOB_RELEASE_ZYGOTE)
+            for (job_t *q = m->todo.head; q; q = q->next)
+                if (q->p.pid == pid && (q->kind == JOB_PLACE || q->kind == JOB_PLACE_ZYGOTE))
+                    q->cancelled = 1;
+        list_push(&m->todo, j);
+    }
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
     return 0;
@@ -242,6 +261,10 @@ void cgroup_mover_stop(cgroup_mover_t *m)
         return;
     pthread_mutex_lock(&m->mu);
     m->stop = 1;
+    /* Every process is gone by now: only the removals are left to do. */
+    for (job_t *j = m->todo.head; j; j = j->next)
+        if (j->kind == JOB_PLACE || j->kind == JOB_PLACE_ZYGOTE)
+            j->cancelled = 1;
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
     pthread_join(m->thread, NULL);

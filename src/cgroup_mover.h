@@ -6,8 +6,10 @@
  * just before: 5-15 ms here per isolated move, during which a master doing
  * it in its loop answered no client. So one thread of the master does
  * every move and every removal of these cgroups, in the order they were
- * asked for (a removal never runs before the move it undoes), and the loop
- * hears of each placement through an eventfd.
+ * asked for (a removal never runs before the move it undoes; a zygote's
+ * move goes first), and the loop hears of each placement through an
+ * eventfd. A move still waiting when its pid is released is not done (the
+ * pid may be reused): its report says ESRCH.
  *
  * Once a mover is started, only it changes the caps' cgroups; what the
  * caps say of themselves (cpu_cap_where, cpu_cap_host_mhz, ...) may still
@@ -61,8 +63,8 @@ void cgroup_mover_release(cgroup_mover_t *m, pid_t pid, int zygote);
  * still happen). */
 void cgroup_mover_forget(cgroup_mover_t *m, void *owner);
 
-/* Does what is still asked for, stops the thread and frees m, without
- * calling back. m may be NULL. The caps can be closed after. */
+/* Does the removals still asked for (no more moves), stops the thread and
+ * frees m, without calling back. m may be NULL. The caps can be closed after. */
 void cgroup_mover_stop(cgroup_mover_t *m);
 
 #endif

@@ -26,7 +26,6 @@
 #include "instance_stats.h"
 #include "log.h"
 #include "sandbox_mode.h"
-#include "thread_cap.h"
 #include "zygote_msg.h"
 #include "zygote_proto.h"
 
@@ -89,9 +88,10 @@ struct instance {
 
 /* A spare being (or already) put into its cgroups. */
 typedef struct {
-    pid_t pid; /* 0: a free slot */
+    pid_t pid; /* 0: none */
     uint32_t tag;
     int placing;
+    int uncapped; /* its placement failed: its instance tries again */
 } spare_rec_t;
 
 struct pool {
@@ -113,8 +113,8 @@ struct pool {
     /* Spares the zygote forked ahead (ZY_FORKED), put into their cgroups
      * while they wait, so that an instance made of one need not wait for
      * that (an isolated cgroup move takes 5-15 ms). The zygote keeps one
-     * at a time; a second slot covers a report crossing a replacement. */
-    spare_rec_t spares[2];
+     * at a time and reports a spare gone before it forks the next. */
+    spare_rec_t spare;
     uint32_t spare_seq;
     instance_t *instances;
     instance_t *graveyard;
@@ -479,33 +479,28 @@ static int place(pool_t *pool, uint32_t tag, pid_t pid)
 
 static spare_rec_t *spare_rec(pool_t *pool, pid_t pid)
 {
-    for (size_t i = 0; i < sizeof pool->spares / sizeof pool->spares[0]; i++)
-        if (pool->spares[i].pid == pid)
-            return &pool->spares[i];
-    return NULL;
+    return pid > 0 && pool->spare.pid == pid ? &pool->spare : NULL;
 }
 
-/* ZY_FORKED: the spare goes into its cgroups now, while it waits. Without
- * a free slot it is placed when it becomes an instance. */
-static void spare_forked(pool_t *pool, pid_t pid)
-{
-    spare_rec_t *rec;
-    if (!pool->o.mover || pid <= 0 || !(rec = spare_rec(pool, 0)))
-        return;
-    uint32_t tag = SPARE_TAG_BIT | (++pool->spare_seq & ~SPARE_TAG_BIT);
-    if (place(pool, tag, pid) == 0)
-        *rec = (spare_rec_t){.pid = pid, .tag = tag, .placing = 1};
-}
-
-/* The spares' cgroups go: their zygote is gone or going (it takes them
- * along); what the kernel still counts goes at a later removal. */
+/* The spare's cgroups go: it or its zygote is gone or going (the zygote
+ * takes it along); what the kernel still counts goes at a later removal. */
 static void release_spares(pool_t *pool)
 {
-    for (size_t i = 0; i < sizeof pool->spares / sizeof pool->spares[0]; i++)
-        if (pool->spares[i].pid > 0) {
-            release_caps(pool, pool->spares[i].pid, 0);
-            pool->spares[i].pid = 0;
-        }
+    if (pool->spare.pid > 0) {
+        release_caps(pool, pool->spare.pid, 0);
+        pool->spare.pid = 0;
+    }
+}
+
+/* ZY_FORKED: the spare goes into its cgroups now, while it waits. */
+static void spare_forked(pool_t *pool, pid_t pid)
+{
+    if (!pool->o.mover || pid <= 0)
+        return;
+    release_spares(pool); /* the zygote said it was gone; not seen */
+    uint32_t tag = SPARE_TAG_BIT | (++pool->spare_seq & ~SPARE_TAG_BIT);
+    if (place(pool, tag, pid) == 0)
+        pool->spare = (spare_rec_t){.pid = pid, .tag = tag, .placing = 1};
 }
 
 /* inst is gone or going: its output is shown until its pipe ends, by
@@ -572,11 +567,12 @@ static void ready_if_early(instance_t *inst)
     }
 }
 
+/* ESRCH: the process is gone, nothing to cap. */
 static void warn_uncapped(const char *who, const cgroup_placement_t *p)
 {
-    if (p->cpu_err)
+    if (p->cpu_err && p->cpu_err != ESRCH)
         log_warn("%s: cannot cap its CPU: %s", who, strerror(p->cpu_err));
-    if (p->thread_err)
+    if (p->thread_err && p->thread_err != ESRCH)
         log_warn("%s: cannot cap its threads: %s", who, strerror(p->thread_err));
 }
 
@@ -597,6 +593,7 @@ static void placed(const cgroup_placement_t *p)
         spare_rec_t *rec = spare_rec(pool, p->pid);
         if (rec && rec->tag == p->tag) {
             rec->placing = 0;
+            rec->uncapped = p->cpu_err || p->thread_err;
             snprintf(who, sizeof who, "spare instance (pid %d)", (int)p->pid);
             warn_uncapped(who, p);
         }
@@ -686,7 +683,7 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             inst->pid = msg.pid;
             inst->pidfd = fd;
             pool->zy_failures = 0;
-            if (spare.pid) {
+            if (spare.pid && !spare.uncapped) {
                 inst->placing = spare.placing;
                 inst->place_tag = spare.tag;
             } else if (pool->o.mover) {

@@ -113,12 +113,11 @@ typedef struct {
      * With a cap, megacycles count at the host's clock: what the instance
      * actually ran, at most cpu_mhz per second. */
     struct cpu_cap *cpu_cap;
-    /* Caps the threads of each instance (thread_cap.h) to app_threads
-     * plus the runtime's own; NULL: no kernel cap. */
-    struct thread_cap *thread_cap;
+    /* Threads an app may start in an instance: its pids cgroup allows
+     * these plus the runtime's own (thread_cap.h). */
     int app_threads;
-    /* Puts the zygote and instances under those caps (cgroup_mover.h);
-     * not NULL when either cap is. */
+    /* Puts the zygote and instances under the cpu cap and the thread cap
+     * (cgroup_mover.h); NULL: neither is on. */
     struct cgroup_mover *mover;
     /* The zygote and each instance get an output pipe of their own there
      * (child_output.h); NULL: they write to the server's own fds. */

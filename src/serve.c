@@ -791,8 +791,17 @@ int serve_main(int argc, char **argv)
     open_thread_cap(&srv->o, &thread_cap);
     if ((cap || thread_cap) &&
         !(mover = cgroup_mover_start(&srv->loop, cap, thread_cap, err, sizeof err))) {
-        log_error("cannot start the cgroup mover: %s", err);
-        goto out;
+        /* Nothing could put instances under the caps: as if not possible
+         * here (open_cpu_cap, open_thread_cap). */
+        if (!strcmp(srv->o.cpu_cap, "on")) {
+            log_error("cpu cap: cannot start the cgroup mover: %s", err);
+            goto out;
+        }
+        log_warn("cannot start the cgroup mover (%s): neither CPU nor threads are capped", err);
+        cpu_cap_close(cap);
+        thread_cap_close(thread_cap);
+        cap = NULL;
+        thread_cap = NULL;
     }
     if (!(console = child_console_new(&srv->loop))) {
         log_error("out of memory for the children's console");
@@ -831,7 +840,6 @@ int serve_main(int argc, char **argv)
         .api_port = srv->api_port,
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
-        .thread_cap = thread_cap,
         .mover = mover,
         .app_threads = srv->o.instance_max_threads,
         .console = console,

@@ -4,8 +4,8 @@
  * fork. Each instance gets a cgroup ("pid-N") whose pids.max is its own
  * limit, and the server's cgroup caps all zygotes and instances together
  * at half of what the host allows, so even instances not yet moved into
- * their own cgroup (they are born in their zygote's, "zygote-N") leave the
- * host ids to spare.
+ * their own cgroup (they are born in their zygote's, "zygote-N", which the
+ * mover places before anything else) leave the host ids to spare.
  *
  * Needs write access to the cgroup tree (root, or a delegated subtree);
  * without it thread_cap_open says why. Opened and closed in the master's

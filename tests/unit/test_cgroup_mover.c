@@ -1,9 +1,11 @@
 /* The cgroup mover (src/cgroup_mover.c) on the real cgroup tree, with real
  * processes: a placement is reported in the loop once the process is in
  * its own cgroups with its limit; a forgotten owner hears nothing, though
- * its process is still moved; removals asked for are done by the stop.
+ * its process is still moved; a move still queued when its process is
+ * released is dropped; removals asked for are done by the stop.
  * Needs write access to the cgroups (root); says so and checks nothing
  * without it. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -122,6 +124,26 @@ int main(void)
     CHECK(in_own_cgroup(b, "pids"));
     unit_run_for(&loop, 50);
     CHECK(n_reported == 1);
+
+    /* A move still queued when its pid is released is not done (the pid
+     * could be reused by then) and reports ESRCH. The thread is busy with
+     * c's move (mkdir, two writes) while d's are queued right behind it;
+     * moved anyway, d would stay in its cgroup, which a removal cannot
+     * take from a live process. */
+    pid_t c = idle_child(), d = idle_child();
+    n_reported = 0;
+    CHECK(cgroup_mover_place(m, &owner_a, placed, 9, c, 600, 42) == 0);
+    CHECK(cgroup_mover_place(m, &owner_a, placed, 10, d, 600, 42) == 0);
+    cgroup_mover_release(m, d, 0);
+    run_until_reported(&loop, 2);
+    CHECK(n_reported == 2);
+    CHECK(reported[0].pid == c && reported[0].thread_err == 0);
+    CHECK(reported[1].pid == d && reported[1].thread_err == ESRCH);
+    CHECK(in_own_cgroup(c, "pids"));
+    CHECK(!in_own_cgroup(d, "pids"));
+    end_child(d);
+    end_child(c);
+    cgroup_mover_release(m, c, 0);
 
     /* Gone processes: the stop does the removals still queued. */
     end_child(a);
