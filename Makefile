@@ -25,7 +25,7 @@ CPPFLAGS  := -D_GNU_SOURCE -Isrc -Iinstance -I$(LLHTTP_INC) $(PY_CFLAGS)
 CFLAGS    := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP
 LDFLAGS   := $(SANFLAGS)
 MASTER_LIBS   := -lyaml -lpcre2-8 -lz -lsqlite3 -lseccomp -lpthread
-INSTANCE_LIBS := -lseccomp -lpthread $(PY_LDFLAGS)
+INSTANCE_LIBS := -lpcre2-8 -lseccomp -lpthread $(PY_LDFLAGS)
 LDLIBS    := $(MASTER_LIBS) $(PY_LDFLAGS)
 
 SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)

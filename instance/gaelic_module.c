@@ -14,6 +14,7 @@
 #include "ipc.h"
 #include "request.h"
 #include "request_queue.h"
+#include "skip_files.h"
 #include "thread_control.h"
 #include "wsgi_environ.h"
 
@@ -371,6 +372,22 @@ static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *is_skipped(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    /* bytes: file names are bytes, as the master matches them. */
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "is_skipped expects bytes");
+        return NULL;
+    }
+    int rc = skip_files_match(PyBytes_AS_STRING(arg), (size_t)PyBytes_GET_SIZE(arg));
+    if (rc < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "skip_files: matching failed");
+        return NULL;
+    }
+    return PyBool_FromLong(rc);
+}
+
 /* time.sleep's checks, then a sleep the request's deadline can end. */
 static PyObject *gaelic_sleep(PyObject *self, PyObject *arg)
 {
@@ -508,6 +525,8 @@ static PyMethodDef methods[] = {
     {"block_end", block_end, METH_NOARGS, "The calling worker is done waiting."},
     {"set_wsgi_defaults", set_wsgi_defaults, METH_O,
      "Set the wsgi.* entries every environ starts from."},
+    {"is_skipped", is_skipped, METH_O,
+     "Whether app.yaml's skip_files excludes this path (bytes, relative to the app folder)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,6 +8,7 @@
 
 #include "audit_hook.h"
 #include "gaelic_module.h"
+#include "skip_files.h"
 
 /* Debian's CPython 3.11 layout; the zip is only used when present. */
 static const char *const stdlib_paths[] = {
@@ -137,6 +138,27 @@ int python_libraries(const char *modules)
     int rc = r ? 0 : -1;
     Py_XDECREF(r);
     return rc;
+}
+
+int python_skip_files(const char *pattern, const char *app_dir)
+{
+    if (!*pattern)
+        return 0;
+    char err[256];
+    if (skip_files_set(pattern, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic zygote: %s\n", err);
+        return -1;
+    }
+    PyObject *m = PyImport_ImportModule("google.appengine.runtime.skip_files");
+    PyObject *r = m ? PyObject_CallMethod(m, "install", "s", app_dir) : NULL;
+    Py_XDECREF(m);
+    if (!r) {
+        fprintf(stderr, "gaelic zygote: cannot apply skip_files to imports:\n");
+        PyErr_Print();
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
 }
 
 int python_warm(void)

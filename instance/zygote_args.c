@@ -13,7 +13,8 @@
 static int usage(void)
 {
     fputs("usage: gaelic-instance --app DIR --python DIR --threads N --fd FD\n"
-          "       [--library-modules a,b,c] [--sandbox strict|dev|off] [--memory BYTES]\n"
+          "       [--library-modules a,b,c] [--skip-files REGEX]\n"
+          "       [--sandbox strict|dev|off] [--memory BYTES]\n"
           "       [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]\n"
           "       [--max-response-headers BYTES]\n"
           "(internal: started by gaelic serve)\n",
@@ -49,6 +50,7 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     const char *mode = "strict", *memory = NULL, *audit = "on", *mhz = "600";
     const char *max_body = NULL, *max_head = NULL;
     a->library_modules = "";
+    a->skip_files = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
             return usage();
@@ -62,6 +64,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             fd = argv[i + 1];
         else if (!strcmp(argv[i], "--library-modules"))
             a->library_modules = argv[i + 1];
+        else if (!strcmp(argv[i], "--skip-files"))
+            a->skip_files = argv[i + 1];
         else if (!strcmp(argv[i], "--sandbox"))
             mode = argv[i + 1];
         else if (!strcmp(argv[i], "--memory"))

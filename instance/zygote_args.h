@@ -1,5 +1,6 @@
 /* The zygote's command line: `gaelic-instance --app DIR --python DIR
- * --threads N --fd FD [--library-modules a,b,c] [--sandbox strict|dev|off]
+ * --threads N --fd FD [--library-modules a,b,c] [--skip-files REGEX]
+ * [--sandbox strict|dev|off]
  * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]
  * [--max-response-headers BYTES]`. */
 #ifndef GAELIC_ZYGOTE_ARGS_H
@@ -18,6 +19,7 @@ typedef struct {
     unsigned long long max_response;         /* body bytes (RT10) */
     unsigned long long max_response_headers; /* status line + headers (ipc.h) */
     const char *library_modules;             /* "a,b,c" from dist-packages, or "" */
+    const char *skip_files;                  /* app.yaml's skip_files regex, or "" */
     sandbox_conf_t sandbox;                  /* its app_dir and python_dir point above */
 } zygote_args_t;
 

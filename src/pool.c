@@ -259,7 +259,7 @@ static int zygote_spawn(pool_t *pool)
     snprintf(memory, sizeof memory, "%llu",
              pool->o.instance_memory ? (unsigned long long)pool->o.instance_memory
                                      : SANDBOX_DEFAULT_MEMORY);
-    char *argv[28];
+    char *argv[32];
     int argc = 0;
     argv[argc++] = "gaelic-instance";
     argv[argc++] = "--app";
@@ -292,6 +292,10 @@ static int zygote_spawn(pool_t *pool)
     if (pool->o.library_modules && *pool->o.library_modules) {
         argv[argc++] = "--library-modules";
         argv[argc++] = (char *)pool->o.library_modules;
+    }
+    if (pool->o.skip_files && *pool->o.skip_files) {
+        argv[argc++] = "--skip-files";
+        argv[argc++] = (char *)pool->o.skip_files;
     }
     argv[argc] = NULL;
     /* Instances get a small, fixed environment: the app's own variables

@@ -814,6 +814,7 @@ int serve_main(int argc, char **argv)
         .backends_env = backends_env,
         .python_dir = python_dir,
         .library_modules = lib_modules,
+        .skip_files = srv->cfg->skip_files,
         .exe = exe,
         .max_instances = srv->o.max_instances,
         .threads = srv->cfg->threadsafe ? srv->o.threads : 1,

@@ -168,3 +168,85 @@ def test_bytecode_never_written_through_a_symlinked_pycache(serve, tmp_path):
     assert os.listdir(str(elsewhere)) == []
     r = http_request(s.port, "GET", "/")
     assert (r.status, r.body) == (200, b"from source")
+
+
+# ---------------------------------------------------------------- skip_files
+
+SKIP_YAML = """runtime: python27
+api_version: 1
+threadsafe: false
+skip_files:
+- ^devonly\\.py$
+- ^tests/.*$
+- ^vendor\\.zip$
+- ^calendar\\.py$
+- ^cgi/hidden\\.py$
+handlers:
+- url: /cgi/(.*)
+  script: cgi/\\1.py
+- url: /.*
+  script: main.app
+"""
+SKIP_MAIN = """import json, sys
+sys.path.insert(0, "vendor.zip")
+sys.path.insert(0, "kept.zip")
+
+def attempt(name):
+    try:
+        module = __import__(name, fromlist=["*"])
+    except ImportError as e:
+        return "ImportError: %s" % e
+    return getattr(module, "VALUE", module.__file__ if hasattr(module, "__file__") else "?")
+
+def app(environ, start_response):
+    names = ("kept", "devonly", "tests.helpers", "zipped_kept", "zipped_hidden")
+    out = {name: attempt(name) for name in names}
+    import calendar
+    out["calendar"] = calendar.__file__
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+CGI_SCRIPT = 'print("Content-Type: text/plain")\nprint()\nprint("%s")\n'
+
+
+def build_skip_app(dst):
+    d = write_app(dst, SKIP_YAML, {
+        "main.py": SKIP_MAIN,
+        "kept.py": 'VALUE = "kept"\n',
+        "devonly.py": 'VALUE = "never uploaded"\n',
+        "tests/helpers.py": 'VALUE = "never uploaded"\n',
+        "calendar.py": 'VALUE = "never uploaded"\n',
+        "cgi/shown.py": CGI_SCRIPT % "shown",
+        "cgi/hidden.py": CGI_SCRIPT % "never uploaded",
+    })
+    with zipfile.ZipFile(os.path.join(d, "kept.zip"), "w") as z:
+        z.writestr("zipped_kept.py", 'VALUE = "zipped and kept"\n')
+    with zipfile.ZipFile(os.path.join(d, "vendor.zip"), "w") as z:
+        z.writestr("zipped_hidden.py", 'VALUE = "never uploaded"\n')
+    return d
+
+
+def test_files_skip_files_excludes_cannot_be_imported(serve, tmp_path):
+    """App Engine never uploaded what skip_files matches: importing it
+    failed there (and in dev_appserver), so it must fail here too, saying
+    why, and a skipped file must not hide a module found further on."""
+    s = serve(build_skip_app(tmp_path / "skip"))
+    got = s.get_json("/")
+    excluded = "ImportError: No module named %r: %s is excluded by app.yaml skip_files"
+    assert got == {
+        "kept": "kept",
+        "devonly": excluded % ("devonly", "devonly.py"),
+        "tests.helpers": excluded % ("tests.helpers", "tests/helpers.py"),
+        "zipped_kept": "zipped and kept",
+        "zipped_hidden": "ImportError: No module named 'zipped_hidden'",
+        "calendar": "/usr/lib/python3.11/calendar.py",
+    }, got
+
+
+def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
+    s = serve(build_skip_app(tmp_path / "skipcgi"))
+    r = http_request(s.port, "GET", "/cgi/shown")
+    assert (r.status, r.body) == (200, b"shown\n"), r
+    r = http_request(s.port, "GET", "/cgi/hidden")
+    assert r.status == 404, r
+    assert b"never uploaded" not in r.body

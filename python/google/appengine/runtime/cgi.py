@@ -24,7 +24,7 @@ import sys
 import types
 
 from google.appengine.runtime import DeadlineExceededError, app_logs, handlers, request_state
-from google.appengine.runtime import request_threads, wsgi
+from google.appengine.runtime import request_threads, skip_files, wsgi
 
 
 _app_root = None
@@ -134,6 +134,10 @@ def resolve(script):
         raise ScriptError(500, "refused: the script resolves outside the app folder (%s)" % path)
     if not os.path.isfile(path):
         raise ScriptError(404, "script file not found: %s" % path)
+    if not script.startswith("$PYTHON_LIB/") and skip_files.is_skipped(
+            os.path.normpath(rel).replace(os.sep, "/")):
+        # Never uploaded to App Engine: as missing there as here.
+        raise ScriptError(404, "script file excluded by skip_files: %s" % path)
     return path
 
 

@@ -1,0 +1,131 @@
+"""app.yaml skip_files for imports (RT1, RT5).
+
+App Engine never uploaded the files skip_files matches, so an app could
+not import them (and dev_appserver refused them too): a module that
+imports one works here only if gaelic hides it the same way. The static
+handlers already do (src/static.c); this does it for imports and CGI
+scripts.
+
+A path hook placed first on sys.path_hooks wraps the finder of every
+sys.path (or package __path__) entry inside the app folder: a module whose
+file is skipped is not found there, and the search goes on with the next
+entry, as if the file were absent. A .zip archive that is skipped is not
+searched at all (files inside an archive are not app files: only the
+archive's own path counts). Entries outside the app folder (the runtime,
+the standard library) are left to the usual hooks.
+
+The regex is matched in C (_gaelic.is_skipped) with PCRE2, as the master
+matches it for static files; `re` stays off the cold start.
+"""
+import os
+import sys
+
+import _gaelic
+
+_root = None  # the app folder once install() ran; until then nothing is skipped
+# Module name -> the skipped file a search passed over, so that the error
+# says why the module is missing (the app's developer sees it work in a
+# plain Python).
+_hidden = {}
+
+
+def is_skipped(relpath):
+    """Whether relpath ('/'-separated, relative to the app folder) is one
+    of the files skip_files excludes."""
+    return _root is not None and _gaelic.is_skipped(os.fsencode(relpath))
+
+
+def _relpath(path):
+    """path relative to the app folder, or None when outside it."""
+    path = os.path.abspath(path)
+    if path == _root:
+        return ""
+    if not path.startswith(_root + os.sep):
+        return None
+    return path[len(_root) + 1:].replace(os.sep, "/")
+
+
+class _Nothing:
+    """The finder of a skipped archive: finds no module."""
+
+    def find_spec(self, fullname, target=None):
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+class _Filter:
+    """A path entry finder that hides the modules whose files are skipped."""
+
+    def __init__(self, finder):
+        self._finder = finder
+
+    def find_spec(self, fullname, target=None):
+        spec = self._finder.find_spec(fullname, target)
+        if spec is not None and spec.has_location and spec.origin:
+            rel = _relpath(spec.origin)
+            if rel is not None and is_skipped(rel):
+                _hidden[fullname] = rel
+                return None
+        return spec
+
+    def invalidate_caches(self):
+        invalidate = getattr(self._finder, "invalidate_caches", None)
+        if invalidate is not None:
+            invalidate()
+
+    def __getattr__(self, name):
+        return getattr(self._finder, name)
+
+
+class _Hint:
+    """Last on sys.meta_path: reached only when no finder found the module;
+    if a skipped file was passed over, the error names it."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        rel = _hidden.get(fullname)
+        if rel is None:
+            return None
+        raise ModuleNotFoundError(
+            "No module named %r: %s is excluded by app.yaml skip_files" % (fullname, rel),
+            name=fullname)
+
+    def invalidate_caches(self):
+        pass
+
+
+def _hook(entry):
+    rel = _relpath(entry or os.getcwd())
+    if rel is None:
+        raise ImportError("not in the app folder")  # the next hooks handle it
+    finder = None
+    for hook in sys.path_hooks:
+        if hook is _hook:
+            continue
+        try:
+            finder = hook(entry)
+            break
+        except ImportError:
+            continue
+    if finder is None:
+        raise ImportError("no finder for %r" % entry)
+    archive = getattr(finder, "archive", None)  # a zipimporter
+    if archive is not None:
+        rel = _relpath(archive)
+        return _Nothing() if rel is not None and is_skipped(rel) else finder
+    return _Filter(finder)
+
+
+def install(root):
+    """root: the app folder (absolute). The zygote has given _gaelic the
+    skip_files regex."""
+    global _root
+    _root = os.path.realpath(root)
+    if _hook not in sys.path_hooks:
+        sys.path_hooks.insert(0, _hook)
+    if not any(isinstance(f, _Hint) for f in sys.meta_path):
+        sys.meta_path.append(_Hint())
+    for entry in list(sys.path_importer_cache):
+        if _relpath(entry or os.getcwd()) is not None:
+            del sys.path_importer_cache[entry]
