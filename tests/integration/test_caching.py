@@ -203,6 +203,8 @@ def app(environ, start_response):
     out = {name: attempt(name) for name in names}
     import calendar
     out["calendar"] = calendar.__file__
+    import pkgutil
+    out["listed"] = sorted(m.name for m in pkgutil.iter_modules(["."]))
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(out).encode()]
 """
@@ -240,6 +242,7 @@ def test_files_skip_files_excludes_cannot_be_imported(serve, tmp_path):
         "zipped_kept": "zipped and kept",
         "zipped_hidden": "ImportError: No module named 'zipped_hidden'",
         "calendar": "/usr/lib/python3.11/calendar.py",
+        "listed": ["kept", "main"],
     }, got
 
 

@@ -70,6 +70,15 @@ class _Filter:
                 return None
         return spec
 
+    def iter_modules(self, prefix=""):
+        """For pkgutil.iter_modules (Django finds its commands with it):
+        pkgutil knows FileFinder, not this wrapper, so it asks here; the
+        skipped modules are left out."""
+        import pkgutil  # only for apps that list modules
+        for name, ispkg in pkgutil.iter_importer_modules(self._finder, prefix):
+            if self.find_spec(name[len(prefix):]) is not None:
+                yield name, ispkg
+
     def invalidate_caches(self):
         invalidate = getattr(self._finder, "invalidate_caches", None)
         if invalidate is not None:
