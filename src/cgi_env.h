@@ -17,6 +17,7 @@ typedef struct {
     const char *app_id;
     const char *version_id;       /* major.minor */
     const char *default_hostname; /* host:port */
+    const char *runtime;          /* app.yaml's runtime: */
     const char *listen_host;
     int listen_port;
     const env_var_t *vars; /* app.yaml env_variables */

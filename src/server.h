@@ -111,6 +111,7 @@ static inline app_env_t server_app_env(const server_t *srv, const login_user_t *
         .app_id = srv->app_id,
         .version_id = srv->version_id,
         .default_hostname = srv->hostport,
+        .runtime = srv->cfg->runtime,
         .listen_host = srv->listen_host,
         .listen_port = srv->listen_port,
         .vars = srv->cfg->env,

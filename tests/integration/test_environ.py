@@ -63,6 +63,28 @@ def test_default_version_hostname(srv):
     assert osenv(srv)["DEFAULT_VERSION_HOSTNAME"] == "%s:%d" % (HOST, srv.port)
 
 
+def test_appengine_runtime_python27(srv):
+    """The python27 runtime and its dev_appserver set APPENGINE_RUNTIME:
+    libraries (urllib3's is_appengine_sandbox, the SDK's webapp, endpoints)
+    tell the first-generation sandbox by it."""
+    assert osenv(srv)["APPENGINE_RUNTIME"] == "python27"
+
+
+RUNTIME_MAIN = """import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"os_environ": dict(os.environ)}).encode()]
+"""
+
+
+def test_no_appengine_runtime_on_python3(serve, tmp_path):
+    """App Engine's python3 runtimes (second generation) had no such
+    variable: a library must not take such an app for a python27 one."""
+    d = write_app(tmp_path / "py3", "runtime: python3\nhandlers:\n- url: /.*\n"
+                  "  script: main.app\n", {"main.py": RUNTIME_MAIN})
+    assert "APPENGINE_RUNTIME" not in serve(d).get_json("/")["os_environ"]
+
+
 def test_env_variables_from_app_yaml(srv):
     e = osenv(srv)
     assert e["GAELIC_TEST_VAR"] == "from app.yaml"
