@@ -253,3 +253,58 @@ def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
     r = http_request(s.port, "GET", "/cgi/hidden")
     assert r.status == 404, r
     assert b"never uploaded" not in r.body
+
+
+# ---------------------------------------------------------- appengine_config
+
+CONFIG_YAML = BYTECODE_YAML
+APPENGINE_CONFIG = """import attempts
+attempts.n += 1
+if attempts.n == 1:
+    raise RuntimeError("appengine_config fails the first time")
+from google.appengine.ext import vendor
+vendor.add("lib")
+wrapped = []
+
+def webapp_add_wsgi_middleware(app):
+    wrapped.append(app)
+    def middleware(environ, start_response):
+        environ["middleware.calls"] = len(wrapped)
+        return app(environ, start_response)
+    return middleware
+"""
+CONFIG_MAIN = """import mylib
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s, wrapped %d times" % (mylib.NAME, environ["middleware.calls"])).encode()]
+"""
+
+
+def test_appengine_config_sets_up_imports_and_middleware(serve, tmp_path):
+    """App Engine's python27 runtime imported the app's appengine_config
+    before the handler (vendor.add('lib') there makes lib/ importable) and
+    wrapped the application in its webapp_add_wsgi_middleware on every
+    request. One that fails is a 500, logged, and tried again."""
+    d = write_app(tmp_path / "config", CONFIG_YAML, {
+        "appengine_config.py": APPENGINE_CONFIG,
+        "attempts.py": "n = 0\n",
+        "lib/mylib/__init__.py": 'NAME = "vendored"\n',
+        "main.py": CONFIG_MAIN,
+    })
+    s = serve(d, "--max_instances", "1")
+    r = http_request(s.port, "GET", "/")
+    assert r.status == 500, r
+    assert s.wait_stderr("appengine_config fails the first time")
+    for n in (1, 2):
+        r = http_request(s.port, "GET", "/")
+        assert (r.status, r.body) == (200, b"vendored, wrapped %d times" % n), r
+
+
+def test_vendor_add_refuses_a_missing_folder(serve, tmp_path):
+    d = write_app(tmp_path / "novendor", CONFIG_YAML, {
+        "appengine_config.py": "from google.appengine.ext import vendor\nvendor.add('nolib')\n",
+        "main.py": CONFIG_MAIN,
+    })
+    s = serve(d)
+    assert http_request(s.port, "GET", "/").status == 500
+    assert s.wait_stderr("virtualenv: cannot access nolib")

@@ -5,12 +5,22 @@ CGI scripts (file paths ending in .py) are served by runtime.cgi instead.
 imports the longest importable module prefix and follows the rest as
 attributes. A failure is logged with the script name and not cached, so the
 next request retries the import.
+
+As App Engine's python27 runtime did, the app's appengine_config module (if
+it has one) is imported before the first handler, so that what it sets up
+(vendor.add('lib'), say) is there for the handlers' imports, and its
+webapp_add_wsgi_middleware(app), if defined, wraps the application on every
+request.
 """
 import sys
 
 from google.appengine.runtime import DeadlineExceededError, app_logs
 
 _apps = {}
+# The app's appengine_config module once imported; None: none yet (or it
+# has none, _NO_CONFIG).
+_config = None
+_NO_CONFIG = object()
 
 
 def log(script, text):
@@ -51,6 +61,21 @@ def _load(script):
     return obj
 
 
+def _appengine_config():
+    """The app's appengine_config module, or _NO_CONFIG. A failing one
+    raises, and is tried again on the next request (as on App Engine)."""
+    global _config
+    if _config is None:
+        try:
+            __import__("appengine_config")
+            _config = sys.modules["appengine_config"]
+        except ModuleNotFoundError as e:
+            if e.name != "appengine_config":
+                raise  # a missing import inside it is the app's error
+            _config = _NO_CONFIG
+    return _config
+
+
 def is_cgi(script):
     """A script path (dir/file.py) rather than a WSGI object path: served
     by google.appengine.runtime.cgi."""
@@ -61,17 +86,18 @@ def get(script):
     """Returns the application for script, or None after logging why there
     is none (the caller answers 500)."""
     app = _apps.get(script)
-    if app is not None:
-        return app
-    if is_cgi(script):
+    if app is None and is_cgi(script):
         log(script, "a CGI script is not a WSGI application")
         return None
     try:
-        app = _load(script)
+        # appengine_config first: it may set up what the handler imports.
+        config = _appengine_config()
+        if app is None:
+            app = _apps[script] = _load(script)
+        add = getattr(config, "webapp_add_wsgi_middleware", None)
+        return app if add is None else add(app)
     except DeadlineExceededError:
         raise  # the request ran out of time importing it: not a broken handler
     except BaseException:
         log_exception(script, "cannot load the handler:")
         return None
-    _apps[script] = app
-    return app

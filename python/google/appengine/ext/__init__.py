@@ -1,0 +1,1 @@
+"""App Engine's extension packages (google.appengine.ext.*) that gaelic provides."""
