@@ -211,7 +211,7 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     rc |= puts_(out, count, "SERVER_PROTOCOL", proto);
     rc |= puts_(out, count, "REMOTE_ADDR", remote_ip);
     rc |= puts_(out, count, "REMOTE_PORT", rport);
-    rc |= puts_(out, count, "HTTPS", "off");
+    rc |= puts_(out, count, "HTTPS", app->https ? "on" : "off");
     rc |= puts_(out, count, "GATEWAY_INTERFACE", "CGI/1.1");
     rc |= puts_(out, count, "SERVER_SOFTWARE", "Development/2.0");
     rc |= puts_(out, count, "APPLICATION_ID", app->app_id);

@@ -23,6 +23,7 @@ typedef struct {
     const env_var_t *vars; /* app.yaml env_variables */
     size_t n_vars;
     const login_user_t *user; /* NULL or signed out: USER_* empty */
+    int https;                /* the request came over HTTPS (a trusted proxy said so) */
 } app_env_t;
 
 /* Splits a request target into path and query (absolute-form targets lose

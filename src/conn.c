@@ -783,6 +783,8 @@ static void handle_request(conn_t *c)
         return;
     }
     app_env_t app = server_app_env(srv, &user);
+    /* As the secure: check saw it: the app builds its URLs from this. */
+    app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
     buf_reset(&c->env);
     uint32_t n_env = 0;
     if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, c->log_id) < 0 ||

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness import Conn, app_path, http_request, run_gaelic
+from harness import Conn, app_path, http_request, run_gaelic, write_app
 
 HTTPS = [("X-Forwarded-Proto", "https")]
 
@@ -130,3 +130,30 @@ def test_bad_trusted_proxy_is_a_usage_error():
     r = run_gaelic("serve", app_path("secure"), "--port", "0", "--trusted_proxy", "localhost")
     assert r.returncode == 2
     assert "--trusted_proxy" in r.stderr and "'localhost'" in r.stderr
+
+
+SCHEME_MAIN = """import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"HTTPS": environ.get("HTTPS"), "os_HTTPS": os.environ.get("HTTPS"),
+                        "url_scheme": environ["wsgi.url_scheme"]}).encode()]
+"""
+
+
+@pytest.mark.parametrize("trusted,proto,https", [
+    (True, "https", True),
+    (True, "http", False),
+    (False, "https", False),  # anyone can send the header
+])
+def test_app_sees_the_scheme_the_server_saw(serve, tmp_path, trusted, proto, https):
+    """A request the server takes for HTTPS (a trusted proxy says so) is
+    HTTPS to the app too, as on App Engine: HTTPS=on and wsgi.url_scheme
+    https, or the app builds http:// URLs (and secure: always handlers
+    send them back to https://)."""
+    d = write_app(tmp_path / "scheme", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": SCHEME_MAIN})
+    s = serve(d, *(["--trusted_proxy", "::1,127.0.0.1"] if trusted else []))
+    got = echo(http_request(s.port, "GET", "/", headers=[("X-Forwarded-Proto", proto)]))
+    want = "on" if https else "off"
+    assert got == {"HTTPS": want, "os_HTTPS": want,
+                   "url_scheme": "https" if https else "http"}, got
