@@ -68,8 +68,10 @@ def get(script):
         return None
     try:
         app = _load(script)
-    except DeadlineExceededError:
-        raise  # the request ran out of time importing it: not a broken handler
+    except (DeadlineExceededError, MemoryError):
+        # The request ran out of time or memory importing it: not a broken
+        # handler (dispatch retires an instance out of memory).
+        raise
     except BaseException:
         log_exception(script, "cannot load the handler:")
         return None
