@@ -1,9 +1,8 @@
 """Crash probes: /segv crashes with SIGSEGV (ctypes is refused by the
 sandbox; faulthandler's test helper crashes the same way), /exit calls os._exit(1),
 /sleep?s=N is a slow request that shares the instance, /ok says which
-instance answered. /fill takes every byte of the address space it can and
-keeps it (catching the MemoryError); /alloc then needs a megabyte more and
-does not catch the MemoryError."""
+instance answered. /leak takes every byte of the address space it can and
+keeps it, then needs a megabyte more and does not catch that MemoryError."""
 import faulthandler
 import json
 import os
@@ -36,9 +35,8 @@ def app(environ, start_response):
         faulthandler._sigsegv()
     elif path == "/exit":
         os._exit(1)
-    elif path == "/fill":
+    elif path == "/leak":
         _fill()
-    elif path == "/alloc":
         _kept.append(bytearray(1 << 20))
     elif path == "/sleep":
         time.sleep(float(q.get("s", "1")))
