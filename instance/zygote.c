@@ -25,6 +25,7 @@
 #include "python_init.h"
 #include "sandbox_seccomp.h"
 #include "zygote_args.h"
+#include "zygote_bytecode.h"
 #include "zygote_children.h"
 #include "zygote_msg.h"
 #include "zygote_proto.h"
@@ -32,12 +33,12 @@
 
 typedef struct {
     const zygote_args_t *args;
-    int sig_fd;           /* signalfd for SIGCHLD */
-    sigset_t child_mask;  /* the signal mask instances start with */
-    spare_t spare;        /* the next instance, already forked */
-    int spare_failed;     /* the last spare failed: fork again only for a ZY_SPAWN */
-    int preloaded;        /* python_preload done */
-    int writing_bytecode; /* python_app_bytecode_step has more to do */
+    int sig_fd;          /* signalfd for SIGCHLD */
+    sigset_t child_mask; /* the signal mask instances start with */
+    spare_t spare;       /* the next instance, already forked */
+    int spare_failed;    /* the last spare failed: fork again only for a ZY_SPAWN */
+    int preloaded;       /* python_preload done */
+    pid_t bytecode_pid;  /* the app's bytecode writer (zygote_bytecode.h), or 0 */
 } zygote_t;
 
 /* How long the zygote waits, idle, before forking the next spare. */
@@ -213,6 +214,15 @@ static void reap(zygote_t *z)
                 perror("gaelic zygote: waitpid");
             return;
         }
+        if (pid == z->bytecode_pid) {
+            z->bytecode_pid = 0;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fprintf(stderr,
+                        "gaelic zygote: the app's bytecode writer failed (wait status 0x%x); "
+                        "instances compile what has no bytecode\n",
+                        (unsigned)status);
+            continue;
+        }
         if (pid == z->spare.pid) {
             /* Replaced at the next ZY_SPAWN, not when idle: a spare that
              * cannot start would otherwise be forked again and again. */
@@ -248,8 +258,6 @@ static int serve(zygote_t *z)
             timeout = SPARE_DELAY_MS;
         else if (!z->preloaded)
             timeout = PRELOAD_DELAY_MS;
-        else if (z->writing_bytecode)
-            timeout = 0; /* a step at a time, the master's messages first */
         int ready = poll(pfd, 2, timeout);
         if (ready < 0) {
             if (errno == EINTR)
@@ -272,13 +280,14 @@ static int serve(zygote_t *z)
                 struct pollfd master = {.fd = z->args->sock, .events = POLLIN};
                 if (z->spare.pid > 0 && poll(&master, 1, 0) == 0)
                     drop_spare(z);
-                z->writing_bytecode = python_app_bytecode_start(z->args->sandbox.app_dir) == 0;
-            } else if (z->writing_bytecode) {
-                /* Python errors here are reported and end the job, not the
-                 * zygote: instances compile what has no bytecode. */
-                z->writing_bytecode = python_app_bytecode_step() == 1;
-                if (check_single_threaded() < 0)
-                    return 1;
+                /* In a process of its own: one source can take minutes
+                 * to compile, and instances must still be forked. Without
+                 * it, instances compile what has no bytecode. */
+                z->bytecode_pid = bytecode_writer_start(z->args->sandbox.app_dir);
+                if (z->bytecode_pid < 0) {
+                    perror("gaelic zygote: fork the bytecode writer");
+                    z->bytecode_pid = 0;
+                }
             }
             if (!z->spare_failed && z->spare.pid <= 0)
                 z->spare_failed = ensure_spare(z) < 0;

@@ -708,6 +708,12 @@ static void shutdown_pool(pool_t *pool, void *arg)
     pool_shutdown(pool);
 }
 
+static void kill_pool(pool_t *pool, void *arg)
+{
+    (void)arg;
+    pool_kill_all(pool);
+}
+
 static void busy_pool(pool_t *pool, void *arg)
 {
     *(int *)arg |= pool_busy(pool);
@@ -728,6 +734,11 @@ static void reap_pool(pool_t *pool, void *arg)
 void backends_shutdown(backends_t *all)
 {
     each_pool(all, shutdown_pool, NULL);
+}
+
+void backends_kill_all(backends_t *all)
+{
+    each_pool(all, kill_pool, NULL);
 }
 
 int backends_busy(const backends_t *all)

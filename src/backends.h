@@ -35,6 +35,9 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
 
 /* Server stop and the event loop's housekeeping, as for the default pool. */
 void backends_shutdown(backends_t *all);
+/* Kills every instance at once (the end of the server's stop), answering
+ * what they still run. */
+void backends_kill_all(backends_t *all);
 int backends_busy(const backends_t *all);
 void backends_flush(backends_t *all);
 void backends_reap(backends_t *all);

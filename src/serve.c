@@ -387,6 +387,20 @@ static void server_stop_step(loop_t *loop, loop_timer_t *t)
         loop_timer_start(loop, &srv->stop_timer, 20);
         return;
     }
+    if (srv->stopping == 2) {
+        /* Instances that did not stop (a request stuck in C code takes no
+         * shutdown notice) are killed while the loop still runs, so that
+         * their requests get their 500 instead of a connection closed
+         * unanswered; then the connections have a moment to send it. */
+        srv->stopping = 3;
+        pool_kill_all(srv->pool);
+        backends_kill_all(srv->backends);
+        pool_deadline = loop->now_ms + 1000;
+    }
+    if (conn_busy_count(srv) > 0 && loop->now_ms < pool_deadline) {
+        loop_timer_start(loop, &srv->stop_timer, 20);
+        return;
+    }
     loop->stop = 1;
 }
 

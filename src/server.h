@@ -95,7 +95,7 @@ typedef struct server {
     int n_api_conns;      /* the API port's, counted apart: clients at the limit
                            * must not lock instances out of their API calls */
     int accept_paused;    /* accept failed for want of fds or memory: warned once */
-    int stopping;
+    int stopping;         /* 1: the grace period, 2: instances stop, 3: killed, answers go out */
     uint64_t stop_deadline_ms;
     loop_timer_t stop_timer;
     loop_timer_t accept_timer;

@@ -170,6 +170,34 @@ def test_bytecode_never_written_through_a_symlinked_pycache(serve, tmp_path):
     assert (r.status, r.body) == (200, b"from source")
 
 
+def test_a_source_slow_to_compile_does_not_hold_up_new_instances(serve, tmp_path):
+    """CPython compiles a long f-string in quadratic time (this 600 KB one
+    takes about half a minute). The zygote writes bytecode in a process of
+    its own, so meanwhile it still forks instances: each crash's
+    replacement serves the next request while that source's .pyc is still
+    being made, instead of waiting for it."""
+    main = ("import os\n"
+            "def app(environ, start_response):\n"
+            "    if environ['PATH_INFO'] == '/exit':\n"
+            "        os._exit(1)\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [str(os.getpid()).encode()]\n")
+    # Sources are compiled in name order: main.py first, then this one.
+    slow = "X = f'" + "{a}" * 200000 + "'\n"
+    app = write_app(tmp_path / "app", BYTECODE_YAML, {"main.py": main, "zz_slow.py": slow})
+    s = serve(app)
+    cache = os.path.join(app, "__pycache__")
+    _wait_for(os.path.join(cache, "main.cpython-311.pyc"))
+    pids = set()
+    for _ in range(3):
+        assert http_request(s.port, "GET", "/exit").status == 500
+        r = http_request(s.port, "GET", "/")
+        assert r.status == 200, (r, s.stderr_text()[-2000:])
+        pids.add(r.body)
+    assert len(pids) == 3
+    assert not os.path.exists(os.path.join(cache, "zz_slow.cpython-311.pyc"))
+
+
 # ---------------------------------------------------------------- skip_files
 
 SKIP_YAML = """runtime: python27

@@ -129,3 +129,23 @@ def test_app_whose_only_module_fails_keeps_master_up(serve, tmp_path):
         assert r.status == 500
     assert s.alive()
     assert "GAELIC-IMPORT-MARKER-7731" in s.stderr_text()
+
+
+def test_instance_out_of_memory_answers_and_is_replaced(serve):
+    """An app that keeps what it allocated up to --instance_memory: the
+    request whose MemoryError goes uncaught gets its 500 at once (not when
+    its deadline kills the instance, although there is no memory left to
+    log the error), and its instance retires, so the next request gets a
+    new one instead of an instance that stays out of memory."""
+    s = serve(app_path("crash"), "--instance_memory", str(400 << 20), "--deadline", "10")
+    if "address space unlimited (sanitizer build)" in s.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    first = ok(s)
+    r = s.get("/leak")
+    assert r.status_code == 500, (r.status_code, r.content[:300])
+    after = ok(s)
+    err = s.stderr_text()
+    assert after["instance_id"] != first["instance_id"], err[-3000:]
+    assert "ran past its deadline" not in err, err[-3000:]
+    assert "ran out of memory" in err, err[-3000:]
+    assert s.alive()

@@ -357,3 +357,29 @@ def test_client_gone_while_running_or_queued_still_logged_499(serve):
     assert '" 499 ' in lines["running"][0] and '" 499 ' in lines["queued"][0], out
     assert "instance=" + first["instance_id"] in lines["running"][0], out
     assert "instance=" + first["instance_id"] not in lines["queued"][0], out
+
+
+def test_sigterm_answers_a_request_whose_instance_does_not_stop(serve):
+    """A request stuck in C code (a catastrophic regular expression holds
+    the GIL) lets its instance neither finish nor take the shutdown notice:
+    once the grace period and the instances' short stop after it are over,
+    the server kills it and answers that request 500 before it exits,
+    rather than closing its connection unanswered. (An instance gets
+    --shutdown_timeout to stop before the master kills it: with 3 s that
+    kill came after the master had stopped waiting.)"""
+    s = serve(app_path("deadlines"), "--deadline", "100", "--shutdown_timeout", "3")
+    s.get_json("/ok")
+    results = []
+
+    def stuck():
+        try:
+            results.append(requests.get(s.url + "regex", timeout=HTTP_TIMEOUT).status_code)
+        except Exception as e:
+            results.append(repr(e))
+    t = threading.Thread(target=stuck)
+    t.start()
+    time.sleep(0.5)  # it runs
+    s.send_signal(signal.SIGTERM)
+    t.join(HTTP_TIMEOUT + 5)
+    assert results == [500], (results, s.stderr_text()[-3000:])
+    assert s.wait(15) == 0

@@ -7,8 +7,10 @@ when it is idle it writes the .pyc files CPython itself would write
 (__pycache__/NAME.cpython-311.pyc beside each source, checked by timestamp),
 as dev_appserver's Python did. Compiling runs no app code.
 
-It works in short steps (step()), so the zygote still answers the master
-between them, and it is bounded: at most MAX_FILES sources of at most
+It runs in a child of the zygote (instance/zygote_bytecode.c), so the
+zygote goes on forking instances however long a source takes to compile
+(CPython compiles a long f-string in quadratic time: 480 KB took 17 s here), in
+steps (step()), and it is bounded: at most MAX_FILES sources of at most
 MAX_SOURCE_BYTES each. A folder the server cannot write to is left alone; a
 __pycache__ that is not a plain folder (a symlink, say) is never written
 through.

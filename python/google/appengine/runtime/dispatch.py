@@ -85,6 +85,33 @@ def _run(script, environ):
     return wsgi.run(app, environ, _gaelic.MAX_RESPONSE_BYTES)
 
 
+# Said to the master (IPC_RETIRE) by an instance whose request failed with
+# MemoryError: made now, since then there may be no memory to make it.
+_OUT_OF_MEMORY = ("ran out of memory (its address space is --instance_memory); a new "
+                  "instance serves what comes next")
+
+
+def _out_of_memory():
+    """A request failed with MemoryError: what the app keeps (a module's
+    cache, a leak) may leave every later request on this instance short
+    too, so the instance retires, as App Engine shut down an instance over
+    its memory limit after the request. The request is still answered."""
+    try:
+        _gaelic.retire(_OUT_OF_MEMORY)
+    except MemoryError:
+        pass  # no memory even for that: the instance goes on as it is
+
+
+def _log_failure(script, headline):
+    """Logs the current exception; without memory to do so, it goes
+    unlogged rather than leave its request unanswered (the traceback
+    module may still have to be loaded, and formatting allocates)."""
+    try:
+        handlers.log_exception(script, headline)
+    except MemoryError:
+        pass
+
+
 def _handle(request_id, script, environ, cgi_env, run=_run):
     """Runs one request with run(script, environ): (status, headers, body,
     deadline_exceeded)."""
@@ -100,13 +127,15 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
                 request_threads.join_all(request)
         except DeadlineExceededError:
             # The master answers with the app's timeout page (RT7).
-            handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
+            _log_failure(script, "request %d ran past its deadline:" % request_id)
             return _ERROR_500 + (True,)
         except wsgi.ResponseTooLarge as e:
             handlers.log(script, "response not sent: %s" % e)
             return _ERROR_500 + (False,)
-        except BaseException:
-            handlers.log_exception(script, "request %d failed:" % request_id)
+        except BaseException as e:
+            if isinstance(e, MemoryError):
+                _out_of_memory()
+            _log_failure(script, "request %d failed:" % request_id)
             return _ERROR_500 + (False,)
         finally:
             # From here on the deadline cannot land (send_response disarms
@@ -140,13 +169,20 @@ def _serve(item, run=_run):
         # A deadline can land in the runtime itself, just before or
         # after the handler.
         timed_out = isinstance(e, DeadlineExceededError)
-        handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
+        if isinstance(e, MemoryError):
+            _out_of_memory()
+        _log_failure(script, "request %d failed in the runtime:" % request_id)
         status, headers, body = _ERROR_500
     try:
         send_response(request_id, status, headers, body, timed_out)
     except BaseException as e:
-        handlers.log(script, "request %d: response not sent: %s: %s"
-                     % (request_id, type(e).__name__, e))
+        if isinstance(e, MemoryError):
+            _out_of_memory()
+        try:
+            handlers.log(script, "request %d: response not sent: %s: %s"
+                         % (request_id, type(e).__name__, e))
+        except MemoryError:
+            pass  # the 500 below matters more
         try:
             send_response(request_id, *_ERROR_500)
         except BaseException:
@@ -170,8 +206,9 @@ def _worker():
             # Out of memory building the request (it is lost; the master's
             # deadline covers it), or an exception meant for a request
             # (the shutdown hook's) landing between two: this worker keeps
-            # serving, and keeps counting as one (request_queue.h).
-            handlers.log_exception("gaelic", "worker: outside any request:")
+            # serving, and keeps counting as one (request_queue.h), even
+            # when there is no memory left to log it.
+            _log_failure("gaelic", "worker: outside any request:")
 
 
 def _serve_background(item):

@@ -96,8 +96,10 @@ def get(script):
             app = _apps[script] = _load(script)
         add = getattr(config, "webapp_add_wsgi_middleware", None)
         return app if add is None else add(app)
-    except DeadlineExceededError:
-        raise  # the request ran out of time importing it: not a broken handler
+    except (DeadlineExceededError, MemoryError):
+        # The request ran out of time or memory importing it: not a broken
+        # handler (dispatch retires an instance out of memory).
+        raise
     except BaseException:
         log_exception(script, "cannot load the handler:")
         return None

@@ -1,0 +1,15 @@
+/* The app's bytecode (python/google/appengine/runtime/bytecode.py),
+ * written by a child of the zygote: compiling one source can take minutes
+ * (CPython compiles a long f-string in quadratic time), and the zygote must
+ * keep forking instances meanwhile. */
+#ifndef GAELIC_ZYGOTE_BYTECODE_H
+#define GAELIC_ZYGOTE_BYTECODE_H
+
+#include <sys/types.h>
+
+/* Forks the writer for app_dir, which dies with the zygote; the zygote
+ * reaps it like any child. Its pid, or -1 (errno) when it could not fork.
+ * Call single-threaded, as for any fork of the zygote. */
+pid_t bytecode_writer_start(const char *app_dir);
+
+#endif
