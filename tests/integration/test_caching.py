@@ -226,7 +226,15 @@ def attempt(name):
         return "ImportError: %s" % e
     return getattr(module, "VALUE", module.__file__ if hasattr(module, "__file__") else "?")
 
+def probe(name):
+    import importlib.util, pkgutil
+    attempt(name)
+    return [repr(importlib.util.find_spec(name)), repr(pkgutil.find_loader(name))]
+
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/probe":
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(probe("devonly")).encode()]
     names = ("kept", "devonly", "tests.helpers", "zipped_kept", "zipped_hidden")
     out = {name: attempt(name) for name in names}
     import calendar
@@ -272,6 +280,15 @@ def test_files_skip_files_excludes_cannot_be_imported(serve, tmp_path):
         "calendar": "/usr/lib/python3.11/calendar.py",
         "listed": ["kept", "main"],
     }, got
+
+
+def test_probing_for_a_skipped_module_finds_none(serve, tmp_path):
+    """importlib.util.find_spec and pkgutil.find_loader return None for a
+    module whose file is absent (apps and Django's module_has_submodule
+    probe for optional modules that way): only an import says which
+    skip_files rule hid it."""
+    s = serve(build_skip_app(tmp_path / "skipprobe"))
+    assert s.get_json("/probe") == ["None", "None"]
 
 
 def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):

@@ -96,6 +96,11 @@ class _Hint:
         rel = _hidden.get(fullname)
         if rel is None:
             return None
+        # Only an import fails with the reason. A probe (importlib.util.
+        # find_spec, pkgutil.find_loader: Django's module_has_submodule)
+        # gets None, as for a file that is absent.
+        if sys._getframe(2).f_code.co_name != "_find_and_load_unlocked":
+            return None
         raise ModuleNotFoundError(
             "No module named %r: %s is excluded by app.yaml skip_files" % (fullname, rel),
             name=fullname)
