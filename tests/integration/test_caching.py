@@ -232,6 +232,11 @@ def probe(name):
     return [repr(importlib.util.find_spec(name)), repr(pkgutil.find_loader(name))]
 
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/iter":
+        import pkgutil
+        listed = [m.name for m in pkgutil.iter_modules(["tests"])]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps([listed, attempt("helpers")]).encode()]
     if environ["PATH_INFO"] == "/probe":
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(probe("devonly")).encode()]
@@ -289,6 +294,14 @@ def test_probing_for_a_skipped_module_finds_none(serve, tmp_path):
     skip_files rule hid it."""
     s = serve(build_skip_app(tmp_path / "skipprobe"))
     assert s.get_json("/probe") == ["None", "None"]
+
+
+def test_listing_a_folder_blames_no_skipped_file_for_other_imports(serve, tmp_path):
+    """Listing tests/ passes over the skipped tests/helpers.py; a later
+    import of a top-level helpers module (there is none) must not be
+    blamed on that file."""
+    s = serve(build_skip_app(tmp_path / "skipiter"))
+    assert s.get_json("/iter") == [[], "ImportError: No module named 'helpers'"]
 
 
 def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
