@@ -358,6 +358,26 @@ def test_appengine_config_sets_up_imports_and_middleware(serve, tmp_path):
         assert (r.status, r.body) == (200, b"vendored, wrapped %d times" % n), r
 
 
+def test_appengine_config_is_read_once_not_on_every_request(serve, tmp_path):
+    """The common appengine_config only calls vendor.add: its settings are
+    read once, when it is imported (as lib_config did), not looked up
+    again on every request (a failed module attribute lookup formats an
+    AttributeError each time). Its __getattr__ counts the lookups."""
+    d = write_app(tmp_path / "configonce", CONFIG_YAML, {
+        "appengine_config.py": ("lookups = []\n"
+                                "def __getattr__(name):\n"
+                                "    lookups.append(name)\n"
+                                "    raise AttributeError(name)\n"),
+        "main.py": ("import appengine_config\n"
+                    "def app(environ, start_response):\n"
+                    "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                    "    return [repr(appengine_config.lookups).encode()]\n"),
+    })
+    s = serve(d, "--max_instances", "1")
+    bodies = [http_request(s.port, "GET", "/").body for _ in range(3)]
+    assert bodies == [b"['webapp_add_wsgi_middleware']"] * 3, bodies
+
+
 def test_vendor_add_refuses_a_missing_folder(serve, tmp_path):
     d = write_app(tmp_path / "novendor", CONFIG_YAML, {
         "appengine_config.py": "from google.appengine.ext import vendor\nvendor.add('nolib')\n",
