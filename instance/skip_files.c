@@ -38,8 +38,15 @@ int skip_files_match(const char *relpath, size_t len)
 {
     if (!skip_re)
         return 0;
-    int rc = pcre2_match(skip_re, (PCRE2_SPTR)relpath, len, 0, 0, skip_md, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH)
-        return 0;
-    return rc < 0 ? -1 : 1;
+    /* The folders on the way first: App Engine's upload matched each
+     * folder's path too (without a trailing '/') and left out all of a
+     * folder that matched. */
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && (relpath[i] != '/' || i == 0))
+            continue;
+        int rc = pcre2_match(skip_re, (PCRE2_SPTR)relpath, i, 0, 0, skip_md, NULL);
+        if (rc != PCRE2_ERROR_NOMATCH)
+            return rc < 0 ? -1 : 1;
+    }
+    return 0;
 }

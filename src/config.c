@@ -1385,7 +1385,14 @@ int config_is_skipped(const app_config_t *cfg, const char *relpath)
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!md)
         return 0;
-    int rc = pcre2_match(cfg->skip_files_re, (PCRE2_SPTR)relpath, strlen(relpath), 0, 0, md, NULL);
+    /* The folders on the way too: App Engine's upload matched each
+     * folder's path (without a trailing '/') and left out all of a folder
+     * that matched. */
+    size_t len = strlen(relpath);
+    int rc = PCRE2_ERROR_NOMATCH;
+    for (size_t i = 0; i <= len && rc == PCRE2_ERROR_NOMATCH; i++)
+        if (i == len || (relpath[i] == '/' && i > 0))
+            rc = pcre2_match(cfg->skip_files_re, (PCRE2_SPTR)relpath, i, 0, 0, md, NULL);
     pcre2_match_data_free(md);
     return rc >= 0;
 }

@@ -313,6 +313,63 @@ def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
     assert b"never uploaded" not in r.body
 
 
+FOLDER_SKIP_YAML = """runtime: python27
+api_version: 1
+threadsafe: false
+skip_files:
+- ^venv$
+- ^(.*/)?devtools$
+handlers:
+- url: /static
+  static_dir: web
+- url: /cgi
+  script: web/devtools/run.py
+- url: /.*
+  script: main.app
+"""
+FOLDER_SKIP_MAIN = """import json, sys
+sys.path.insert(1, "venv")
+
+def attempt(name):
+    try:
+        return __import__(name, fromlist=["*"]).VALUE
+    except ImportError as e:
+        return "ImportError: %s" % e
+
+def app(environ, start_response):
+    out = [attempt(n) for n in ("vmod", "web.devtools.tool", "web.kept")]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_a_skipped_folder_is_skipped_whole(serve, tmp_path):
+    """App Engine's upload matched each folder's path too (no trailing
+    '/'): a rule that matches a folder left all of it out, so its modules,
+    CGI scripts and static files are not there."""
+    d = write_app(tmp_path / "skipfolder", FOLDER_SKIP_YAML, {
+        "main.py": FOLDER_SKIP_MAIN,
+        "venv/vmod.py": 'VALUE = "never uploaded"\n',
+        "web/__init__.py": "",
+        "web/kept.py": 'VALUE = "kept"\n',
+        "web/devtools/__init__.py": "",
+        "web/devtools/tool.py": 'VALUE = "never uploaded"\n',
+        "web/devtools/run.py": CGI_SCRIPT % "never uploaded",
+        "web/devtools/page.txt": "never uploaded",
+    })
+    s = serve(d)
+    excluded = "ImportError: No module named %r: %s is excluded by app.yaml skip_files"
+    assert s.get_json("/") == [
+        excluded % ("vmod", "venv/vmod.py"),
+        excluded % ("web.devtools", "web/devtools/__init__.py"),
+        "kept",
+    ]
+    r = http_request(s.port, "GET", "/cgi")
+    assert r.status == 404 and b"never uploaded" not in r.body, r
+    r = http_request(s.port, "GET", "/static/devtools/page.txt")
+    assert r.status == 404 and b"never uploaded" not in r.body, r
+
+
 # ---------------------------------------------------------- appengine_config
 
 CONFIG_YAML = BYTECODE_YAML

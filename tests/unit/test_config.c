@@ -930,6 +930,21 @@ static void test_skip_files(void)
     }
     config_free(cfg);
 
+    /* A rule that matches a folder leaves out all of it, as App Engine's
+     * upload matched each folder's path without a trailing '/'. */
+    cfg = LOAD_OK(HEAD "skip_files:\n- ^venv$\n- ^(.*/)?node_modules$\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(config_is_skipped(cfg, "venv"));
+        CHECK(config_is_skipped(cfg, "venv/"));
+        CHECK(config_is_skipped(cfg, "venv/lib/site.py"));
+        CHECK(config_is_skipped(cfg, "web/node_modules/a/b.js"));
+        CHECK(!config_is_skipped(cfg, "venvx/a.py"));
+        CHECK(!config_is_skipped(cfg, "lib/venv.py"));
+        CHECK(!config_is_skipped(cfg, "web/node_modules.js"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+
     cfg = LOAD_OK(HEAD "skip_files: []\n" MAIN_HANDLER);
     CHECK(cfg && !config_is_skipped(cfg, ".git/"));
     CHECK(cfg && !config_is_skipped(cfg, ""));
