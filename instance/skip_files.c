@@ -11,9 +11,10 @@ int skip_files_set(const char *pattern, char *err, size_t err_size)
 {
     int code;
     PCRE2_SIZE off;
-    /* Whole-path matches, as the master's config_is_skipped. */
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_ANCHORED | PCRE2_ENDANCHORED, &code, &off, NULL);
+    /* Anchored at the start only, as the master's config_is_skipped
+     * (App Engine matched skip_files with re.match). */
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED,
+                                   &code, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[160];
         if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
