@@ -11,9 +11,10 @@ int skip_files_set(const char *pattern, char *err, size_t err_size)
 {
     int code;
     PCRE2_SIZE off;
-    /* Whole-path matches, as the master's config_is_skipped. */
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_ANCHORED | PCRE2_ENDANCHORED, &code, &off, NULL);
+    /* Anchored at the start only, as the master's config_is_skipped
+     * (App Engine matched skip_files with re.match). */
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED,
+                                   &code, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[160];
         if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
@@ -38,8 +39,15 @@ int skip_files_match(const char *relpath, size_t len)
 {
     if (!skip_re)
         return 0;
-    int rc = pcre2_match(skip_re, (PCRE2_SPTR)relpath, len, 0, 0, skip_md, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH)
-        return 0;
-    return rc < 0 ? -1 : 1;
+    /* The folders on the way first: App Engine's upload matched each
+     * folder's path too (without a trailing '/') and left out all of a
+     * folder that matched. */
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && (relpath[i] != '/' || i == 0))
+            continue;
+        int rc = pcre2_match(skip_re, (PCRE2_SPTR)relpath, i, 0, 0, skip_md, NULL);
+        if (rc != PCRE2_ERROR_NOMATCH)
+            return rc < 0 ? -1 : 1;
+    }
+    return 0;
 }

@@ -10,7 +10,8 @@
  * -1 with the reason in err. */
 int skip_files_set(const char *pattern, char *err, size_t err_size);
 
-/* 1 when the '/'-separated path relative to the app folder is skipped, 0
+/* 1 when the '/'-separated path relative to the app folder, or one of the
+ * folders it is in, is skipped, 0
  * when not (or when no pattern is set), -1 on a matching error. Callers
  * hold the GIL, which guards the shared match data. */
 int skip_files_match(const char *relpath, size_t len);

@@ -41,24 +41,21 @@ _Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as in
 
 /* ---- regular expressions ---------------------------------------------- */
 
-/* Every app.yaml regex must match the whole subject, as App Engine's did. */
-static pcre2_code *compile_anchored(const char *pattern, int *errcode, PCRE2_SIZE *erroffset)
-{
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_ANCHORED | PCRE2_ENDANCHORED, errcode, erroffset, NULL);
-    if (re)
-        (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
-    return re;
-}
+/* URL and upload regexes must match the whole subject, as App Engine's
+ * did; skip_files only its start (the SDK's re.match). */
+#define WHOLE_MATCH (PCRE2_ANCHORED | PCRE2_ENDANCHORED)
+#define PREFIX_MATCH PCRE2_ANCHORED
 
-static int compile_or_fail(yt_doc_t *d, const yaml_node_t *at, const char *field,
-                           const char *pattern, pcre2_code **out)
+static int compile_or_fail_as(yt_doc_t *d, const yaml_node_t *at, const char *field,
+                              const char *pattern, uint32_t anchoring, pcre2_code **out)
 {
     int code = 0;
     PCRE2_SIZE off = 0;
-    *out = compile_anchored(pattern, &code, &off);
-    if (*out)
+    *out = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, anchoring, &code, &off, NULL);
+    if (*out) {
+        (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
         return 0;
+    }
     PCRE2_UCHAR msg[160];
     if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
         snprintf((char *)msg, sizeof msg, "error %d", code);
@@ -66,6 +63,12 @@ static int compile_or_fail(yt_doc_t *d, const yaml_node_t *at, const char *field
     yt_quote(q, sizeof q, pattern, strlen(pattern));
     return yt_fail(d, at, "%s: '%s' is not a valid regular expression: %s (at offset %zu)", field,
                    q, (const char *)msg, (size_t)off);
+}
+
+static int compile_or_fail(yt_doc_t *d, const yaml_node_t *at, const char *field,
+                           const char *pattern, pcre2_code **out)
+{
+    return compile_or_fail_as(d, at, field, pattern, WHOLE_MATCH, out);
 }
 
 static uint32_t capture_count(const pcre2_code *re)
@@ -787,8 +790,10 @@ int config_apply_env(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, v
     return 0;
 }
 
-/* Appends one skip_files regex as "^(?:re)$", checking it compiles alone
- * so that an error names the faulty item and its line. */
+/* Appends one skip_files regex as "^(?:re)", checking it compiles alone
+ * so that an error names the faulty item and its line. App Engine matched
+ * skip_files with re.match: anchored at the start only, so "^tests/"
+ * skips tests/t.py and ".*\.bak" skips x.bak2 too. */
 static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combined)
 {
     char got[96];
@@ -797,10 +802,10 @@ static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combine
         return yt_fail(d, item, "skip_files: expected a regular expression, got %s",
                        yt_describe(item, got, sizeof got));
     pcre2_code *re = NULL;
-    if (compile_or_fail(d, item, "skip_files", re_text, &re) < 0)
+    if (compile_or_fail_as(d, item, "skip_files", re_text, PREFIX_MATCH, &re) < 0)
         return -1;
     pcre2_code_free(re);
-    if (buf_printf(combined, "%s^(?:%s)$", combined->len ? "|" : "", re_text) < 0)
+    if (buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", re_text) < 0)
         return yt_fail(d, NULL, "out of memory");
     return 0;
 }
@@ -1203,8 +1208,8 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return yt_fail(d, list ? list : root, "no handlers");
     }
     pcre2_code *re = NULL;
-    int rc =
-        compile_or_fail(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files, &re);
+    int rc = compile_or_fail_as(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files,
+                                PREFIX_MATCH, &re);
     cfg->skip_files_re = re;
     return rc;
 }
@@ -1385,7 +1390,14 @@ int config_is_skipped(const app_config_t *cfg, const char *relpath)
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!md)
         return 0;
-    int rc = pcre2_match(cfg->skip_files_re, (PCRE2_SPTR)relpath, strlen(relpath), 0, 0, md, NULL);
+    /* The folders on the way too: App Engine's upload matched each
+     * folder's path (without a trailing '/') and left out all of a folder
+     * that matched. */
+    size_t len = strlen(relpath);
+    int rc = PCRE2_ERROR_NOMATCH;
+    for (size_t i = 0; i <= len && rc == PCRE2_ERROR_NOMATCH; i++)
+        if (i == len || (relpath[i] == '/' && i > 0))
+            rc = pcre2_match(cfg->skip_files_re, (PCRE2_SPTR)relpath, i, 0, 0, md, NULL);
     pcre2_match_data_free(md);
     return rc >= 0;
 }

@@ -96,7 +96,8 @@ typedef struct {
 int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, char *err,
                        size_t errlen);
 
-/* 1 when path (relative to root, '/'-separated) is excluded by skip_files. */
+/* 1 when path (relative to root, '/'-separated) or a folder it is in is excluded by
+ * skip_files. */
 int config_is_skipped(const app_config_t *cfg, const char *relpath);
 
 void config_free(app_config_t *cfg);

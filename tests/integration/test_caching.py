@@ -205,7 +205,8 @@ api_version: 1
 threadsafe: false
 skip_files:
 - ^devonly\\.py$
-- ^tests/.*$
+# a prefix rule: App Engine matched skip_files with re.match
+- ^tests/
 - ^vendor\\.zip$
 - ^calendar\\.py$
 - ^cgi/hidden\\.py$
@@ -226,7 +227,20 @@ def attempt(name):
         return "ImportError: %s" % e
     return getattr(module, "VALUE", module.__file__ if hasattr(module, "__file__") else "?")
 
+def probe(name):
+    import importlib.util, pkgutil
+    attempt(name)
+    return [repr(importlib.util.find_spec(name)), repr(pkgutil.find_loader(name))]
+
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/iter":
+        import pkgutil
+        listed = [m.name for m in pkgutil.iter_modules(["tests"])]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps([listed, attempt("helpers")]).encode()]
+    if environ["PATH_INFO"] == "/probe":
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(probe("devonly")).encode()]
     names = ("kept", "devonly", "tests.helpers", "zipped_kept", "zipped_hidden")
     out = {name: attempt(name) for name in names}
     import calendar
@@ -274,6 +288,23 @@ def test_files_skip_files_excludes_cannot_be_imported(serve, tmp_path):
     }, got
 
 
+def test_probing_for_a_skipped_module_finds_none(serve, tmp_path):
+    """importlib.util.find_spec and pkgutil.find_loader return None for a
+    module whose file is absent (apps and Django's module_has_submodule
+    probe for optional modules that way): only an import says which
+    skip_files rule hid it."""
+    s = serve(build_skip_app(tmp_path / "skipprobe"))
+    assert s.get_json("/probe") == ["None", "None"]
+
+
+def test_listing_a_folder_blames_no_skipped_file_for_other_imports(serve, tmp_path):
+    """Listing tests/ passes over the skipped tests/helpers.py; a later
+    import of a top-level helpers module (there is none) must not be
+    blamed on that file."""
+    s = serve(build_skip_app(tmp_path / "skipiter"))
+    assert s.get_json("/iter") == [[], "ImportError: No module named 'helpers'"]
+
+
 def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
     s = serve(build_skip_app(tmp_path / "skipcgi"))
     r = http_request(s.port, "GET", "/cgi/shown")
@@ -281,6 +312,63 @@ def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
     r = http_request(s.port, "GET", "/cgi/hidden")
     assert r.status == 404, r
     assert b"never uploaded" not in r.body
+
+
+FOLDER_SKIP_YAML = """runtime: python27
+api_version: 1
+threadsafe: false
+skip_files:
+- ^venv$
+- ^(.*/)?devtools$
+handlers:
+- url: /static
+  static_dir: web
+- url: /cgi
+  script: web/devtools/run.py
+- url: /.*
+  script: main.app
+"""
+FOLDER_SKIP_MAIN = """import json, sys
+sys.path.insert(1, "venv")
+
+def attempt(name):
+    try:
+        return __import__(name, fromlist=["*"]).VALUE
+    except ImportError as e:
+        return "ImportError: %s" % e
+
+def app(environ, start_response):
+    out = [attempt(n) for n in ("vmod", "web.devtools.tool", "web.kept")]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_a_skipped_folder_is_skipped_whole(serve, tmp_path):
+    """App Engine's upload matched each folder's path too (no trailing
+    '/'): a rule that matches a folder left all of it out, so its modules,
+    CGI scripts and static files are not there."""
+    d = write_app(tmp_path / "skipfolder", FOLDER_SKIP_YAML, {
+        "main.py": FOLDER_SKIP_MAIN,
+        "venv/vmod.py": 'VALUE = "never uploaded"\n',
+        "web/__init__.py": "",
+        "web/kept.py": 'VALUE = "kept"\n',
+        "web/devtools/__init__.py": "",
+        "web/devtools/tool.py": 'VALUE = "never uploaded"\n',
+        "web/devtools/run.py": CGI_SCRIPT % "never uploaded",
+        "web/devtools/page.txt": "never uploaded",
+    })
+    s = serve(d)
+    excluded = "ImportError: No module named %r: %s is excluded by app.yaml skip_files"
+    assert s.get_json("/") == [
+        excluded % ("vmod", "venv/vmod.py"),
+        excluded % ("web.devtools", "web/devtools/__init__.py"),
+        "kept",
+    ]
+    r = http_request(s.port, "GET", "/cgi")
+    assert r.status == 404 and b"never uploaded" not in r.body, r
+    r = http_request(s.port, "GET", "/static/devtools/page.txt")
+    assert r.status == 404 and b"never uploaded" not in r.body, r
 
 
 # ---------------------------------------------------------- appengine_config
@@ -326,6 +414,26 @@ def test_appengine_config_sets_up_imports_and_middleware(serve, tmp_path):
     for n in (1, 2):
         r = http_request(s.port, "GET", "/")
         assert (r.status, r.body) == (200, b"vendored, wrapped %d times" % n), r
+
+
+def test_appengine_config_is_read_once_not_on_every_request(serve, tmp_path):
+    """The common appengine_config only calls vendor.add: its settings are
+    read once, when it is imported (as lib_config did), not looked up
+    again on every request (a failed module attribute lookup formats an
+    AttributeError each time). Its __getattr__ counts the lookups."""
+    d = write_app(tmp_path / "configonce", CONFIG_YAML, {
+        "appengine_config.py": ("lookups = []\n"
+                                "def __getattr__(name):\n"
+                                "    lookups.append(name)\n"
+                                "    raise AttributeError(name)\n"),
+        "main.py": ("import appengine_config\n"
+                    "def app(environ, start_response):\n"
+                    "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                    "    return [repr(appengine_config.lookups).encode()]\n"),
+    })
+    s = serve(d, "--max_instances", "1")
+    bodies = [http_request(s.port, "GET", "/").body for _ in range(3)]
+    assert bodies == [b"['webapp_add_wsgi_middleware']"] * 3, bodies
 
 
 def test_vendor_add_refuses_a_missing_folder(serve, tmp_path):

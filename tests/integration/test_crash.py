@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from harness import app_path, copy_app, http_request
+from harness import app_path, copy_app, http_request, write_app
 
 
 @pytest.fixture
@@ -149,3 +149,31 @@ def test_instance_out_of_memory_answers_and_is_replaced(serve):
     assert "ran past its deadline" not in err, err[-3000:]
     assert "ran out of memory" in err, err[-3000:]
     assert s.alive()
+
+
+CGI_OOM_YAML = """runtime: python27
+api_version: 1
+threadsafe: false
+handlers:
+- url: /(.*)
+  script: \\1.py
+"""
+CGI_OK = 'import os\nprint("Content-Type: text/plain")\nprint()\nprint(os.environ["INSTANCE_ID"])\n'
+
+
+def test_cgi_script_out_of_memory_retires_its_instance(serve, tmp_path):
+    """A CGI script's uncaught MemoryError retires its instance as a WSGI
+    handler's does: the modules it imported stay behind in the instance."""
+    d = write_app(tmp_path / "cgioom", CGI_OOM_YAML, {
+        "ok.py": CGI_OK,
+        "huge.py": "x = bytearray(1 << 50)\n",
+    })
+    s = serve(d)
+    first = s.get("/ok")
+    assert first.status_code == 200, first.content
+    r = s.get("/huge")
+    assert r.status_code == 500, (r.status_code, r.content[:300])
+    after = s.get("/ok")
+    err = s.stderr_text()
+    assert after.status_code == 200 and after.text != first.text, err[-3000:]
+    assert "ran out of memory" in err, err[-3000:]

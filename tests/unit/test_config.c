@@ -910,9 +910,11 @@ static void test_skip_files(void)
 
     cfg = LOAD_OK(HEAD "skip_files: .*\\.bak\n" MAIN_HANDLER);
     if (cfg) {
-        CHECK_STR(cfg->skip_files, "^(?:.*\\.bak)$");
+        CHECK_STR(cfg->skip_files, "^(?:.*\\.bak)");
         CHECK(config_is_skipped(cfg, "x.bak"));
-        CHECK(!config_is_skipped(cfg, "x.bak2"));
+        /* Anchored at the start only, as App Engine's re.match. */
+        CHECK(config_is_skipped(cfg, "x.bak2"));
+        CHECK(!config_is_skipped(cfg, "x.ba"));
         CHECK(!config_is_skipped(cfg, ".hidden")); /* the default is replaced */
     }
     config_free(cfg);
@@ -921,10 +923,39 @@ static void test_skip_files(void)
                        "- ^tests/.*\n" MAIN_HANDLER);
     if (cfg) {
         CHECK_STR(cfg->skip_files,
-                  "^(?:^(.*/)?#.*#$)$|^(?:^(.*/)?.*~$)$|^(?:^(.*/)?.*\\.py[co]$)$|^(?:^tests/.*)$");
+                  "^(?:^(.*/)?#.*#$)|^(?:^(.*/)?.*~$)|^(?:^(.*/)?.*\\.py[co]$)|^(?:^tests/.*)");
         CHECK(config_is_skipped(cfg, "a/b.pyc"));
         CHECK(config_is_skipped(cfg, "tests/"));
         CHECK(config_is_skipped(cfg, "tests/t.py"));
+        CHECK(!config_is_skipped(cfg, "a/tests/t.py"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+
+    /* A rule that matches a folder leaves out all of it, as App Engine's
+     * upload matched each folder's path without a trailing '/'. */
+    cfg = LOAD_OK(HEAD "skip_files:\n- ^venv$\n- ^(.*/)?node_modules$\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(config_is_skipped(cfg, "venv"));
+        CHECK(config_is_skipped(cfg, "venv/"));
+        CHECK(config_is_skipped(cfg, "venv/lib/site.py"));
+        CHECK(config_is_skipped(cfg, "web/node_modules/a/b.js"));
+        CHECK(!config_is_skipped(cfg, "venvx/a.py"));
+        CHECK(!config_is_skipped(cfg, "lib/venv.py"));
+        CHECK(!config_is_skipped(cfg, "web/node_modules.js"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+
+    /* The usual way to leave out a folder on App Engine: a prefix rule
+     * without ".*" or "$" (re.match needs only the start to match). */
+    cfg = LOAD_OK(HEAD "skip_files:\n- ^tests/\n- ^docs\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(config_is_skipped(cfg, "tests/t.py"));
+        CHECK(config_is_skipped(cfg, "tests/unit/u.py"));
+        CHECK(config_is_skipped(cfg, "docs/index.html"));
+        CHECK(config_is_skipped(cfg, "docs.txt"));
+        CHECK(!config_is_skipped(cfg, "tests"));
         CHECK(!config_is_skipped(cfg, "a/tests/t.py"));
         CHECK(!config_is_skipped(cfg, "main.py"));
     }

@@ -17,10 +17,10 @@ import sys
 from google.appengine.runtime import DeadlineExceededError, app_logs
 
 _apps = {}
-# The app's appengine_config module once imported; None: none yet (or it
-# has none, _NO_CONFIG).
-_config = None
-_NO_CONFIG = object()
+# appengine_config imported (or found absent). Its settings are read then,
+# once, as lib_config did: not looked up on every request.
+_config_loaded = False
+_middleware = None  # its webapp_add_wsgi_middleware, if any
 
 
 def log(script, text):
@@ -61,19 +61,19 @@ def _load(script):
     return obj
 
 
-def _appengine_config():
-    """The app's appengine_config module, or _NO_CONFIG. A failing one
+def _load_config():
+    """Imports the app's appengine_config, if it has one. A failing one
     raises, and is tried again on the next request (as on App Engine)."""
-    global _config
-    if _config is None:
-        try:
-            __import__("appengine_config")
-            _config = sys.modules["appengine_config"]
-        except ModuleNotFoundError as e:
-            if e.name != "appengine_config":
-                raise  # a missing import inside it is the app's error
-            _config = _NO_CONFIG
-    return _config
+    global _config_loaded, _middleware
+    try:
+        __import__("appengine_config")
+    except ModuleNotFoundError as e:
+        if e.name != "appengine_config":
+            raise  # a missing import inside it is the app's error
+    else:
+        _middleware = getattr(sys.modules["appengine_config"], "webapp_add_wsgi_middleware",
+                              None)
+    _config_loaded = True
 
 
 def is_cgi(script):
@@ -90,12 +90,12 @@ def get(script):
         log(script, "a CGI script is not a WSGI application")
         return None
     try:
-        # appengine_config first: it may set up what the handler imports.
-        config = _appengine_config()
         if app is None:
+            # appengine_config first: it may set up what the handler imports.
+            if not _config_loaded:
+                _load_config()
             app = _apps[script] = _load(script)
-        add = getattr(config, "webapp_add_wsgi_middleware", None)
-        return app if add is None else add(app)
+        return app if _middleware is None else _middleware(app)
     except (DeadlineExceededError, MemoryError):
         # The request ran out of time or memory importing it: not a broken
         # handler (dispatch retires an instance out of memory).

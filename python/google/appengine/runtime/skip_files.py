@@ -61,13 +61,19 @@ class _Filter:
     def __init__(self, finder):
         self._finder = finder
 
-    def find_spec(self, fullname, target=None):
+    def _find(self, fullname, target=None):
+        """(spec or None, the skipped file it would have come from or None)."""
         spec = self._finder.find_spec(fullname, target)
         if spec is not None and spec.has_location and spec.origin:
             rel = _relpath(spec.origin)
             if rel is not None and is_skipped(rel):
-                _hidden[fullname] = rel
-                return None
+                return None, rel
+        return spec, None
+
+    def find_spec(self, fullname, target=None):
+        spec, rel = self._find(fullname, target)
+        if rel is not None:
+            _hidden[fullname] = rel
         return spec
 
     def iter_modules(self, prefix=""):
@@ -76,7 +82,9 @@ class _Filter:
         skipped modules are left out."""
         import pkgutil  # only for apps that list modules
         for name, ispkg in pkgutil.iter_importer_modules(self._finder, prefix):
-            if self.find_spec(name[len(prefix):]) is not None:
+            # Not find_spec: a name listed here is no import, and its
+            # package is unknown without a prefix, so no hint is kept.
+            if self._find(name[len(prefix):])[0] is not None:
                 yield name, ispkg
 
     def invalidate_caches(self):
@@ -95,6 +103,11 @@ class _Hint:
     def find_spec(self, fullname, path=None, target=None):
         rel = _hidden.get(fullname)
         if rel is None:
+            return None
+        # Only an import fails with the reason. A probe (importlib.util.
+        # find_spec, pkgutil.find_loader: Django's module_has_submodule)
+        # gets None, as for a file that is absent.
+        if sys._getframe(2).f_code.co_name != "_find_and_load_unlocked":
             return None
         raise ModuleNotFoundError(
             "No module named %r: %s is excluded by app.yaml skip_files" % (fullname, rel),
