@@ -67,21 +67,34 @@ def write_app(dst, app_yaml, files=None):
 # --------------------------------------------------------------------------
 # process helpers
 
+def children(pid):
+    """The live pids whose parent is pid."""
+    kids = set()
+    for task in _listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids.update(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return kids
+
+
+def comm(pid):
+    """pid's process name (gaelic-zygote, gaelic-spare, ...), or None once gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def descendants(pid):
     """All live descendant pids of pid (children, grandchildren, ...)."""
     seen, todo = [], [pid]
     for _ in range(10000):  # bounded walk
         if not todo:
             break
-        p = todo.pop()
-        kids = set()
-        for task in _listdir("/proc/%d/task" % p):
-            try:
-                with open("/proc/%d/task/%s/children" % (p, task)) as f:
-                    kids.update(int(x) for x in f.read().split())
-            except OSError:
-                pass
-        for k in sorted(kids):
+        for k in sorted(children(todo.pop())):
             if k not in seen:
                 seen.append(k)
                 todo.append(k)

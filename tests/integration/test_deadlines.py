@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
-from harness import (HTTP_TIMEOUT, app_path, copy_app, pid_alive, run_gaelic, wait_pids_gone,
-                     write_app)
+from harness import (HTTP_TIMEOUT, app_path, comm, copy_app, pid_alive, run_gaelic,
+                     wait_pids_gone, write_app)
 
 DEADLINE = 1.0
 GRACE = 1.0
@@ -43,15 +43,7 @@ def timed_get(s, path):
 
 
 def instance_pids(s):
-    pids = []
-    for pid in s.children():
-        try:
-            with open("/proc/%d/comm" % pid) as f:
-                if f.read().strip() == "gaelic-instance":
-                    pids.append(pid)
-        except OSError:
-            pass
-    return pids
+    return [pid for pid in s.children() if comm(pid) == "gaelic-instance"]
 
 
 def wait_instances(s, n, timeout=5.0):

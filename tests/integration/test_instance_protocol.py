@@ -19,6 +19,8 @@ import zipfile
 
 import pytest
 
+from harness import children, comm
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MASTER_BIN = os.path.join(ROOT, os.environ.get("GAELIC_BIN", "build/gaelic"))
 BIN = os.path.join(os.path.dirname(MASTER_BIN), "gaelic-instance")
@@ -607,26 +609,10 @@ def test_zygote_eof_kills_instances(app_dir):
         _check_no_sanitizer_reports(z.stop())
 
 
-def _children(pid):
-    out = set()
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            out.update(int(p) for p in f.read().split())
-    return out
-
-
 def _spares(pid):
     """The zygote's children that are spares (it also forks the app's
     bytecode writer)."""
-    out = set()
-    for child in _children(pid):
-        try:
-            with open("/proc/%d/comm" % child) as f:
-                if f.read().strip() == "gaelic-spare":
-                    out.add(child)
-        except OSError:
-            pass
-    return out
+    return {child for child in children(pid) if comm(child) == "gaelic-spare"}
 
 
 def test_dead_spare_is_replaced(zygote):

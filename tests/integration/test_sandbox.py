@@ -22,7 +22,8 @@ import time
 
 import pytest
 
-from harness import HOST, copy_app, run_gaelic, stale_cgroups, start_time, wait_pids_gone
+from harness import (HOST, children, comm, copy_app, run_gaelic, stale_cgroups, start_time,
+                     wait_pids_gone)
 
 SO_MARKER = "GAELIC-SANDBOX-SO-CONSTRUCTOR-RAN"
 
@@ -401,28 +402,6 @@ def test_no_app_code_runs_before_the_caps(serve, tmp_path):
     assert srv.alive()
 
 
-def _children(pid):
-    """The pids whose parent is pid."""
-    kids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open("/proc/%s/stat" % name) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        kids.append(int(name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return kids
-
-
-def _comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def _own_pids_cgroup(srv, pid):
     try:
         with open("/proc/%d/cgroup" % pid) as f:
@@ -437,8 +416,8 @@ def _placed_spare(srv, zygote, other_than):
     cgroups; None if there is none within 20 s."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        for p in _children(zygote):
-            if p != other_than and _comm(p) == "gaelic-spare" and _own_pids_cgroup(srv, p):
+        for p in children(zygote):
+            if p != other_than and comm(p) == "gaelic-spare" and _own_pids_cgroup(srv, p):
                 return p
         time.sleep(0.05)
     return None
@@ -453,10 +432,10 @@ def test_spares_wait_in_their_own_cgroups(serve, tmp_path):
     srv = serve(copy_app("sandbox_escape", tmp_path / "app"), "--threads", "1")
     _thread_cap(srv)
     assert srv.get("/try/pid").status_code == 200  # takes the first spare
-    zygotes = [p for p in _children(srv.pid) if _comm(p) == "gaelic-zygote"]
+    zygotes = [p for p in children(srv.pid) if comm(p) == "gaelic-zygote"]
     assert len(zygotes) == 1, zygotes
     first = _placed_spare(srv, zygotes[0], None)
-    assert first, [(p, _comm(p)) for p in _children(zygotes[0])]
+    assert first, [(p, comm(p)) for p in children(zygotes[0])]
     # The instance that replaces a lost one is made of that spare.
     assert srv.get("/try/exit").status_code == 500
     assert srv.get_json("/try/pid")["done"] == str(first)
