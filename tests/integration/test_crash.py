@@ -169,6 +169,9 @@ def test_cgi_script_out_of_memory_retires_its_instance(serve, tmp_path):
         "huge.py": "x = bytearray(1 << 50)\n",
     })
     s = serve(d)
+    if "address space unlimited (sanitizer build)" in s.stderr_text():
+        # ASan aborts on an allocation this size instead of failing it.
+        pytest.skip("sanitizer builds leave the address space unlimited")
     first = s.get("/ok")
     assert first.status_code == 200, first.content
     r = s.get("/huge")
