@@ -114,30 +114,26 @@ static int warm_step(const char *step, int collect)
     return 0;
 }
 
-/* Calls module.func(arg) (func() when arg is NULL): a new reference, or
- * NULL after printing what failed and the Python error. */
-static PyObject *call_runtime(const char *module, const char *func, const char *arg,
-                              const char *what)
+/* Calls module.func(arg). 0, or -1 after printing what failed and the
+ * Python error. */
+static int call_runtime(const char *module, const char *func, const char *arg, const char *what)
 {
     PyObject *m = PyImport_ImportModule(module);
-    PyObject *r = !m    ? NULL
-                  : arg ? PyObject_CallMethod(m, func, "s", arg)
-                        : PyObject_CallMethod(m, func, NULL);
+    PyObject *r = m ? PyObject_CallMethod(m, func, "s", arg) : NULL;
     Py_XDECREF(m);
     if (!r) {
         fprintf(stderr, "gaelic zygote: %s:\n", what);
         PyErr_Print();
+        return -1;
     }
-    return r;
+    Py_DECREF(r);
+    return 0;
 }
 
 int python_libraries(const char *modules)
 {
-    PyObject *r = call_runtime("google.appengine.runtime.libraries", "install", modules,
-                               "cannot set up app.yaml libraries");
-    int rc = r ? 0 : -1;
-    Py_XDECREF(r);
-    return rc;
+    return call_runtime("google.appengine.runtime.libraries", "install", modules,
+                        "cannot set up app.yaml libraries");
 }
 
 int python_skip_files(const char *pattern, const char *app_dir)
@@ -149,16 +145,8 @@ int python_skip_files(const char *pattern, const char *app_dir)
         fprintf(stderr, "gaelic zygote: %s\n", err);
         return -1;
     }
-    PyObject *m = PyImport_ImportModule("google.appengine.runtime.skip_files");
-    PyObject *r = m ? PyObject_CallMethod(m, "install", "s", app_dir) : NULL;
-    Py_XDECREF(m);
-    if (!r) {
-        fprintf(stderr, "gaelic zygote: cannot apply skip_files to imports:\n");
-        PyErr_Print();
-        return -1;
-    }
-    Py_DECREF(r);
-    return 0;
+    return call_runtime("google.appengine.runtime.skip_files", "install", app_dir,
+                        "cannot apply skip_files to imports");
 }
 
 int python_warm(void)
@@ -175,19 +163,7 @@ int python_preload(void)
 
 #define BYTECODE_MODULE "google.appengine.runtime.bytecode"
 
-int python_app_bytecode_start(const char *app_root)
+int python_app_bytecode_write(const char *app_root)
 {
-    PyObject *r = call_runtime(BYTECODE_MODULE, "start", app_root,
-                               "cannot list the app's sources for bytecode");
-    int rc = r ? 0 : -1;
-    Py_XDECREF(r);
-    return rc;
-}
-
-int python_app_bytecode_step(void)
-{
-    PyObject *r = call_runtime(BYTECODE_MODULE, "step", NULL, "writing the app's bytecode failed");
-    int more = r ? r == Py_True : -1;
-    Py_XDECREF(r);
-    return more;
+    return call_runtime(BYTECODE_MODULE, "write", app_root, "writing the app's bytecode failed");
 }

@@ -29,12 +29,10 @@ int python_warm(void);
  * Returns 0, or -1 after printing the Python error. */
 int python_preload(void);
 
-/* Bytecode for the app's modules (google/appengine/runtime/bytecode.py):
- * python_app_bytecode_start lists the sources under app_root, then each
- * python_app_bytecode_step writes .pyc files for a few milliseconds and
- * returns 1 while sources remain, 0 when done. Failures to write are the
- * module's to skip; -1 only after printing a Python error. */
-int python_app_bytecode_start(const char *app_root);
-int python_app_bytecode_step(void);
+/* Writes the bytecode of the app's modules under app_root
+ * (google/appengine/runtime/bytecode.py; run by the zygote's bytecode
+ * writer). Failures to write are the module's to skip; 0, or -1 only after
+ * printing a Python error. */
+int python_app_bytecode_write(const char *app_root);
 
 #endif

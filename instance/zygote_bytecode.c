@@ -15,11 +15,9 @@ static void __attribute__((noreturn)) writer_main(pid_t zygote, const char *app_
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != zygote || close_range(3, ~0u, 0) < 0)
         _exit(1);
     prctl(PR_SET_NAME, "gaelic-bytecode");
-    int more = python_app_bytecode_start(app_dir) == 0;
-    while (more)
-        more = python_app_bytecode_step() == 1;
+    int rc = python_app_bytecode_write(app_dir);
     fflush(stderr);
-    _exit(0);
+    _exit(rc == 0 ? 0 : 1);
 }
 
 pid_t bytecode_writer_start(const char *app_dir)

@@ -9,8 +9,8 @@ as dev_appserver's Python did. Compiling runs no app code.
 
 It runs in a child of the zygote (instance/zygote_bytecode.c), so the
 zygote goes on forking instances however long a source takes to compile
-(CPython compiles a long f-string in quadratic time: 480 KB took 17 s here), in
-steps (step()), and it is bounded: at most MAX_FILES sources of at most
+(CPython compiles a long f-string in quadratic time: 480 KB took 17 s here),
+and it is bounded: at most MAX_FILES sources of at most
 MAX_SOURCE_BYTES each. A folder the server cannot write to is left alone; a
 __pycache__ that is not a plain folder (a symlink, say) is never written
 through.
@@ -19,19 +19,16 @@ import compileall
 import importlib.util
 import os
 import stat
-import time
 
 MAX_FILES = 5000
 MAX_SOURCE_BYTES = 4 << 20
-STEP_SECONDS = 0.005
-
-_sources = None
 
 
-def start(app_root):
-    """Sets up the walk over the app's sources (step() does the work)."""
-    global _sources
-    _sources = _walk(app_root) if os.access(app_root, os.W_OK) else None
+def write(app_root):
+    """Writes the bytecode of the app's sources under app_root."""
+    if os.access(app_root, os.W_OK):
+        for source in _walk(app_root):
+            _compile(source)
 
 
 def _walk(app_root):
@@ -44,23 +41,6 @@ def _walk(app_root):
                 if count > MAX_FILES:
                     return
                 yield os.path.join(folder, name)
-        yield None  # a folder done: lets step() look at the clock
-
-
-def step():
-    """Walks and compiles for about STEP_SECONDS. Returns whether there is
-    more to do."""
-    global _sources
-    if _sources is None:
-        return False
-    stop = time.monotonic() + STEP_SECONDS
-    for source in _sources:
-        if source is not None:
-            _compile(source)
-        if time.monotonic() >= stop:
-            return True
-    _sources = None
-    return False
 
 
 def _compile(source):
