@@ -1,8 +1,8 @@
 #include "skip_files.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdio.h>
+
+#include "skip_match.h"
 
 static pcre2_code *skip_re;
 static pcre2_match_data *skip_md;
@@ -11,9 +11,7 @@ int skip_files_set(const char *pattern, char *err, size_t err_size)
 {
     int code;
     PCRE2_SIZE off;
-    /* Anchored at the start only, as the master's config_is_skipped
-     * (App Engine matched skip_files with re.match). */
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED,
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, SKIP_FILES_ANCHORING,
                                    &code, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[160];
@@ -37,17 +35,5 @@ int skip_files_set(const char *pattern, char *err, size_t err_size)
 
 int skip_files_match(const char *relpath, size_t len)
 {
-    if (!skip_re)
-        return 0;
-    /* The folders on the way first: App Engine's upload matched each
-     * folder's path too (without a trailing '/') and left out all of a
-     * folder that matched. */
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && (relpath[i] != '/' || i == 0))
-            continue;
-        int rc = pcre2_match(skip_re, (PCRE2_SPTR)relpath, i, 0, 0, skip_md, NULL);
-        if (rc != PCRE2_ERROR_NOMATCH)
-            return rc < 0 ? -1 : 1;
-    }
-    return 0;
+    return skip_re ? skip_match(skip_re, skip_md, relpath, len) : 0;
 }

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "config_internal.h"
+#include "skip_match.h"
 #include "yaml_tree.h"
 
 /* App Engine knew a few dozen libraries, so a longer list cannot be valid;
@@ -42,9 +43,8 @@ _Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as in
 /* ---- regular expressions ---------------------------------------------- */
 
 /* URL and upload regexes must match the whole subject, as App Engine's
- * did; skip_files only its start (the SDK's re.match). */
+ * did; skip_files only its start (skip_match.h). */
 #define WHOLE_MATCH (PCRE2_ANCHORED | PCRE2_ENDANCHORED)
-#define PREFIX_MATCH PCRE2_ANCHORED
 
 static int compile_or_fail_as(yt_doc_t *d, const yaml_node_t *at, const char *field,
                               const char *pattern, uint32_t anchoring, pcre2_code **out)
@@ -802,7 +802,7 @@ static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combine
         return yt_fail(d, item, "skip_files: expected a regular expression, got %s",
                        yt_describe(item, got, sizeof got));
     pcre2_code *re = NULL;
-    if (compile_or_fail_as(d, item, "skip_files", re_text, PREFIX_MATCH, &re) < 0)
+    if (compile_or_fail_as(d, item, "skip_files", re_text, SKIP_FILES_ANCHORING, &re) < 0)
         return -1;
     pcre2_code_free(re);
     if (buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", re_text) < 0)
@@ -1209,7 +1209,7 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
     }
     pcre2_code *re = NULL;
     int rc = compile_or_fail_as(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files,
-                                PREFIX_MATCH, &re);
+                                SKIP_FILES_ANCHORING, &re);
     cfg->skip_files_re = re;
     return rc;
 }
@@ -1390,16 +1390,9 @@ int config_is_skipped(const app_config_t *cfg, const char *relpath)
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!md)
         return 0;
-    /* The folders on the way too: App Engine's upload matched each
-     * folder's path (without a trailing '/') and left out all of a folder
-     * that matched. */
-    size_t len = strlen(relpath);
-    int rc = PCRE2_ERROR_NOMATCH;
-    for (size_t i = 0; i <= len && rc == PCRE2_ERROR_NOMATCH; i++)
-        if (i == len || (relpath[i] == '/' && i > 0))
-            rc = pcre2_match(cfg->skip_files_re, (PCRE2_SPTR)relpath, i, 0, 0, md, NULL);
+    int rc = skip_match(cfg->skip_files_re, md, relpath, strlen(relpath));
     pcre2_match_data_free(md);
-    return rc >= 0;
+    return rc > 0;
 }
 
 typedef struct {
