@@ -230,7 +230,7 @@ static void fail_queued(pool_t *pool, int status, const char *reason)
 
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
 static void placed(const cgroup_placement_t *p);
-static void release_spares(pool_t *pool);
+static void release_spare(pool_t *pool);
 
 /* The zygote reads nothing (an instance must not read the keys typed at
  * the server's terminal) and writes to the console through the master. */
@@ -447,7 +447,7 @@ static void zygote_lost(pool_t *pool)
     for (size_t i = 0; i < pool->n_zy_forked; i++)
         release_caps(pool, pool->zy_forked[i], 0);
     pool->n_zy_forked = 0;
-    release_spares(pool);
+    release_spare(pool);
     /* Instances not yet reported as spawned can never be. */
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
@@ -488,7 +488,7 @@ static spare_rec_t *spare_rec(pool_t *pool, pid_t pid)
 
 /* The spare's cgroups go: it or its zygote is gone or going (the zygote
  * takes it along); what the kernel still counts goes at a later removal. */
-static void release_spares(pool_t *pool)
+static void release_spare(pool_t *pool)
 {
     if (pool->spare.pid > 0) {
         release_caps(pool, pool->spare.pid, 0);
@@ -501,7 +501,7 @@ static void spare_forked(pool_t *pool, pid_t pid)
 {
     if (!pool->o.mover || pid <= 0)
         return;
-    release_spares(pool); /* the zygote said it was gone; not seen */
+    release_spare(pool); /* the zygote said it was gone; not seen */
     uint32_t tag = SPARE_TAG_BIT | (++pool->spare_seq & ~SPARE_TAG_BIT);
     if (place(pool, tag, pid) == 0)
         pool->spare = (spare_rec_t){.pid = pid, .tag = tag, .placing = 1};
@@ -1977,7 +1977,7 @@ void pool_kill_all(pool_t *pool)
         }
         /* A backend's replaced generation goes long before the server. */
         release_caps(pool, zygote, 1);
-        release_spares(pool); /* the zygote killed and reaped them */
+        release_spare(pool); /* the zygote killed and reaped it */
     }
     loop_timer_stop(pool->loop, &pool->tick);
     loop_timer_stop(pool->loop, &pool->scale_timer);

@@ -299,6 +299,19 @@ def test_cold_start_leaves_the_heavy_modules_out(serve):
     assert r.status_code == 200 and r.text == "", r.text
 
 
+def _get_in_thread(url, results):
+    """A started thread that GETs url and appends its status (or the error)
+    to results."""
+    def get():
+        try:
+            results.append(requests.get(url, timeout=HTTP_TIMEOUT).status_code)
+        except Exception as e:
+            results.append(repr(e))
+    t = threading.Thread(target=get)
+    t.start()
+    return t
+
+
 def test_sigterm_answers_queued_requests_503_when_the_grace_ends(serve):
     """Requests still queued when the shutdown grace period ends get 503
     (no instance is started for them any more), not a dropped
@@ -308,15 +321,7 @@ def test_sigterm_answers_queued_requests_503_when_the_grace_ends(serve):
               "--shutdown_timeout", "1")
     s.get_json("/counter")
     results = []
-
-    def one():
-        try:
-            results.append(requests.get(s.url + "sleep?s=6", timeout=HTTP_TIMEOUT).status_code)
-        except Exception as e:
-            results.append(repr(e))
-    threads = [threading.Thread(target=one) for _ in range(3)]
-    for t in threads:
-        t.start()
+    threads = [_get_in_thread(s.url + "sleep?s=6", results) for _ in range(3)]
     time.sleep(0.5)  # one runs, two wait in the queue
     s.send_signal(signal.SIGTERM)
     for t in threads:
@@ -370,14 +375,7 @@ def test_sigterm_answers_a_request_whose_instance_does_not_stop(serve):
     s = serve(app_path("deadlines"), "--deadline", "100", "--shutdown_timeout", "3")
     s.get_json("/ok")
     results = []
-
-    def stuck():
-        try:
-            results.append(requests.get(s.url + "regex", timeout=HTTP_TIMEOUT).status_code)
-        except Exception as e:
-            results.append(repr(e))
-    t = threading.Thread(target=stuck)
-    t.start()
+    t = _get_in_thread(s.url + "regex", results)
     time.sleep(0.5)  # it runs
     s.send_signal(signal.SIGTERM)
     t.join(HTTP_TIMEOUT + 5)
