@@ -216,7 +216,12 @@ static void reap(zygote_t *z)
         }
         if (pid == z->bytecode_pid) {
             z->bytecode_pid = 0;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+                fprintf(stderr,
+                        "gaelic zygote: the app's bytecode writer used its %d s of CPU time and "
+                        "stopped; instances compile what has no bytecode\n",
+                        BYTECODE_CPU_SECONDS);
+            else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 fprintf(stderr,
                         "gaelic zygote: the app's bytecode writer failed (wait status 0x%x); "
                         "instances compile what has no bytecode\n",

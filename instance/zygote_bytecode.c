@@ -1,9 +1,11 @@
 #include "zygote_bytecode.h"
 
 #include <Python.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "python_init.h"
@@ -15,6 +17,15 @@ static void __attribute__((noreturn)) writer_main(pid_t zygote, const char *app_
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != zygote || close_range(3, ~0u, 0) < 0)
         _exit(1);
     prctl(PR_SET_NAME, "gaelic-bytecode");
+    /* Background work: it runs only on CPU time nothing else wants, so
+     * instances never wait for it, and a source that would compile for
+     * minutes is given up (SIGXCPU) after BYTECODE_CPU_SECONDS, with no
+     * core file. Each is best effort: without it the writer still works. */
+    struct sched_param idle = {0};
+    sched_setscheduler(0, SCHED_IDLE, &idle);
+    struct rlimit no_core = {0, 0}, cpu = {BYTECODE_CPU_SECONDS, BYTECODE_CPU_SECONDS};
+    setrlimit(RLIMIT_CORE, &no_core);
+    setrlimit(RLIMIT_CPU, &cpu);
     int rc = python_app_bytecode_write(app_dir);
     fflush(stderr);
     _exit(rc == 0 ? 0 : 1);

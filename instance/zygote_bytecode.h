@@ -7,6 +7,9 @@
 
 #include <sys/types.h>
 
+/* The writer's CPU budget for one start of the server (SIGXCPU ends it). */
+#define BYTECODE_CPU_SECONDS 60
+
 /* Forks the writer for app_dir, which dies with the zygote; the zygote
  * reaps it like any child. Its pid, or -1 (errno) when it could not fork.
  * Call single-threaded, as for any fork of the zygote. */

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from harness import copy_app, http_request, write_app
+from harness import comm, copy_app, http_request, write_app
 
 PYC_SOURCE = 'VALUE = "compiled without source"\n'
 ZIP_MOD = 'VALUE = "from the zip"\n'
@@ -196,6 +196,31 @@ def test_a_source_slow_to_compile_does_not_hold_up_new_instances(serve, tmp_path
         pids.add(r.body)
     assert len(pids) == 3
     assert not os.path.exists(os.path.join(cache, "zz_slow.cpython-311.pyc"))
+
+
+def test_the_bytecode_writer_runs_only_on_idle_cpu_and_within_a_budget(serve, tmp_path):
+    """Writing bytecode is background work: it must never take CPU time an
+    instance wants (SCHED_IDLE), and a source that would compile for many
+    minutes is given up after a CPU-time budget (RLIMIT_CPU)."""
+    slow = "X = f'" + "{a}" * 200000 + "'\n"
+    app = write_app(tmp_path / "app", BYTECODE_YAML, {"main.py": BYTECODE_MAIN,
+                                                      "helper.py": "VALUE = \"x\"\n",
+                                                      "zz_slow.py": slow})
+    s = serve(app)
+    assert http_request(s.port, "GET", "/").status == 200
+    deadline = time.monotonic() + 15
+    writer = None
+    while writer is None:
+        writer = next((p for p in s.children() if comm(p) == "gaelic-bytecode"), None)
+        assert writer or time.monotonic() < deadline, "no bytecode writer"
+        time.sleep(0.05)
+    with open("/proc/%d/stat" % writer) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    SCHED_IDLE = 5
+    assert int(fields[38]) == SCHED_IDLE  # field 41, "policy"
+    with open("/proc/%d/limits" % writer) as f:
+        cpu = next(line for line in f if line.startswith("Max cpu time")).split()
+    assert cpu[3:5] == ["60", "60"]
 
 
 # ---------------------------------------------------------------- skip_files
