@@ -10,8 +10,9 @@ as dev_appserver's Python did. Compiling runs no app code.
 It runs in a child of the zygote (instance/zygote_bytecode.c), so the
 zygote goes on forking instances however long a source takes to compile
 (CPython compiles a long f-string in quadratic time: 480 KB took 17 s here),
-and it is bounded: at most MAX_FILES sources of at most
-MAX_SOURCE_BYTES each. A folder the server cannot write to is left alone; a
+only on CPU time no instance wants, and it is bounded: a CPU-time budget
+(zygote_bytecode.h), at most MAX_FILES sources of at most MAX_SOURCE_BYTES
+each. A folder the server cannot write to is left alone; a
 __pycache__ that is not a plain folder (a symlink, say) is never written
 through.
 """
