@@ -14,7 +14,14 @@ static const http_limits_t limits = {4096, 1024, 65536};
 static void build_env(const http_request_t *r)
 {
     static const env_var_t vars[] = {{"A", "1"}};
-    app_env_t app = {"app", "1.1", "127.0.0.1:8080", "127.0.0.1", 8080, vars, 1};
+    app_env_t app = {.app_id = "app",
+                     .version_id = "1.1",
+                     .default_hostname = "127.0.0.1:8080",
+                     .runtime = "python27",
+                     .listen_host = "127.0.0.1",
+                     .listen_port = 8080,
+                     .vars = vars,
+                     .n_vars = 1};
     buf_t env = BUF_INIT;
     uint32_t n;
     cgi_env_build(&env, &n, &app, r, "127.0.0.1", 1234, "0123");

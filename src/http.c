@@ -102,6 +102,11 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+static int is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -110,9 +115,15 @@ static int on_header_field_complete(llhttp_t *p)
     const http_header_t *h = r->n_headers ? &r->headers[r->n_headers - 1] : NULL;
     if (!h || h->value_off != UINT32_MAX || h->name_len == 0)
         return fail(r, 400, "empty header name");
-    char last = buf_ptr(&r->head)[h->name_off + h->name_len - 1];
+    const char *name = buf_ptr(&r->head) + h->name_off;
+    char last = name[h->name_len - 1];
     if (last == ' ' || last == '\t')
         return fail(r, 400, "whitespace between a header name and its colon");
+    /* A name is a token (RFC 9110 5.1); llhttp lets a space inside one
+     * through ("Content Length"), which another parser may read otherwise. */
+    for (uint32_t i = 0; i < h->name_len; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            return fail(r, 400, "invalid character in a header name");
     if (buf_append(&r->head, "", 1) < 0)
         return fail(r, 500, "out of memory");
     if (count_head(r, 4) < 0) /* ": " and CRLF, so many tiny headers count */
@@ -172,7 +183,7 @@ static int on_header_value_complete(llhttp_t *p)
     if (buf_append(&r->head, "", 1) < 0)
         return fail(r, 500, "out of memory");
     const char *name = buf_ptr(&r->head) + h->name_off;
-    if (h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
+    if (!r->headers_done && h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
         r->has_te = 1;
         if (!transfer_coding_supported(buf_ptr(&r->head) + h->value_off, h->value_len))
             return fail(r, 501, "unsupported transfer coding");
@@ -266,6 +277,7 @@ static int on_headers_complete(llhttp_t *p)
         if (!host_valid(http_header_value(r, h), h->value_len))
             return fail(r, 400, "invalid Host");
     }
+    r->n_head_fields = r->n_headers;
     /* RFC 9112 6.3: without chunked last the body's length is unknown, even
      * with a Content-Length to fall back on (an empty Transfer-Encoding). */
     if (r->has_te && !(p->flags & F_CHUNKED))
@@ -285,6 +297,18 @@ static int on_headers_complete(llhttp_t *p)
     return 0;
 }
 
+/* RFC 9112 7.1: chunk data is followed by CRLF. llhttp 8 skips any two
+ * bytes there (llhttp 9 checks them): a body would end where a stricter
+ * peer's does not, and the rest be read as another request. Checks the
+ * due CRLF bytes in [at, end); those past end wait for the next feed. */
+static int check_chunk_crlf(http_request_t *r, const char *at, const char *end)
+{
+    for (; r->crlf_due && at < end; at++, r->crlf_due--)
+        if (*at != (r->crlf_due == 2 ? '\r' : '\n'))
+            return fail(r, 400, "chunk data not followed by CRLF");
+    return 0;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
@@ -292,12 +316,22 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
         return fail(r, 413, "request body too large");
     if (buf_append(&r->body, at, n) < 0)
         return fail(r, 500, "out of memory");
+    /* The data of a chunk ends here when none of it is left to come. */
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+        r->crlf_due = 2;
+        return check_chunk_crlf(r, at + n, r->feed_end);
+    }
     return 0;
 }
 
 static int on_message_complete(llhttp_t *p)
 {
-    req_of(p)->complete = 1;
+    http_request_t *r = req_of(p);
+    r->complete = 1;
+    /* Trailer fields are not merged into the header section (RFC 9110
+     * 6.5.1): a trailer Host or Content-Length is no header of the request.
+     * They were parsed and checked like headers, and are dropped here. */
+    r->n_headers = r->n_head_fields;
     return HPE_PAUSED; /* one request at a time; pipelined bytes wait */
 }
 
@@ -332,6 +366,8 @@ void http_request_reset(http_request_t *r)
     r->error_reason = NULL;
     r->started = r->headers_done = r->complete = 0;
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
+    r->crlf_due = 0;
+    r->n_head_fields = 0;
     r->method = 0;
     r->http_major = r->http_minor = 0;
 }
@@ -371,8 +407,25 @@ static int retry_as_http11(http_request_t *r, const char *pos)
     return ok;
 }
 
+/* RFC 9110 15.6.6: a well-formed version (one digit each) that llhttp 8
+ * refuses, like HTTP/3.0 or HTTP/0.5, is a major version not supported:
+ * 505, as HTTP/2.0 gets from on_headers_complete. data: the chunk fed. */
+static int major_version_unsupported(http_request_t *r, const char *data)
+{
+    llhttp_t *p = &r->parser;
+    const char *pos = llhttp_get_error_pos(p);
+    return llhttp_get_errno(p) == HPE_INVALID_VERSION && pos && pos > data && pos <= r->feed_end &&
+           p->http_major != 1 && p->http_major <= 9 && p->http_minor <= 9 &&
+           pos[-1] == '0' + p->http_minor;
+}
+
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed)
 {
+    r->feed_end = data + len;
+    if (r->crlf_due && check_chunk_crlf(r, data, data + len) < 0) {
+        *consumed = 0;
+        return HTTP_ERROR;
+    }
     enum llhttp_errno e = llhttp_execute(&r->parser, data, len);
     const char *pos = e == HPE_INVALID_VERSION ? llhttp_get_error_pos(&r->parser) : NULL;
     if (pos && pos > data && pos <= data + len && retry_as_http11(r, pos)) {
@@ -399,6 +452,10 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     }
     pos = llhttp_get_error_pos(&r->parser);
     *consumed = pos && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
+    if (!r->error_status && (e == HPE_PAUSED_H2_UPGRADE || major_version_unsupported(r, data))) {
+        r->error_status = 505;
+        r->error_reason = "HTTP version not supported";
+    }
     if (!r->error_status) {
         r->error_status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
         r->error_reason = llhttp_get_error_reason(&r->parser);
@@ -659,11 +716,6 @@ int http_simple_response(buf_t *out, int status, int keep_alive, int http10, int
     if (!head_only && buf_append(out, body, (size_t)blen) < 0)
         return -1;
     return 0;
-}
-
-static int is_tchar(unsigned char c)
-{
-    return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 int http_header_valid(const char *name, size_t nlen, const char *value, size_t vlen)

@@ -40,6 +40,9 @@ typedef struct {
     unsigned upgrade : 1;
     unsigned in_value : 1; /* accumulating a header value */
     unsigned has_te : 1;   /* a Transfer-Encoding header was seen */
+    unsigned crlf_due : 2; /* bytes of the CRLF after chunk data not yet checked */
+    size_t n_head_fields;  /* headers, without the trailer fields after them */
+    const char *feed_end;  /* end of the bytes http_request_feed is parsing */
     int method;            /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;

@@ -396,6 +396,12 @@ BAD_REQUESTS = {
     # RFC 9112 3: no whitespace in the request-target.
     "tab_in_target": b"GET /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
     "tls_client_hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
+    # RFC 9110 5.1: a field name is a token. llhttp lets a space inside one
+    # through; a peer that reads "Content Length" as Content-Length frames
+    # the body differently.
+    "space_inside_header_name": b"GET / HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n",
+    "space_inside_content_length_name": (b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                         b"Content Length: 3\r\n\r\nabc"),
 }
 
 
@@ -434,6 +440,20 @@ def test_other_http_major_version_505(srv, version):
     assert r.status == 505, r
     assert srv.wait_stderr('"GET /path/v %s" 505' % version)
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
+@pytest.mark.parametrize("data", [b"GET /path/v HTTP/3.0\r\nHost: x\r\n\r\n",
+                                  b"GET /path/v HTTP/0.5\r\nHost: x\r\n\r\n",
+                                  b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"])
+def test_unsupported_version_in_the_request_line_505(srv, data):
+    """RFC 9110 15.6.6: a well-formed version whose major version is not 1
+    gets 505, like HTTP/2.0, whether llhttp knows the version or not; so
+    does the HTTP/2 connection preface (RFC 9113 3.4); then the close."""
+    with conn(srv) as c:
+        c.send(data)
+        r = c.read_response()
+        assert c.is_closed()
+    assert r.status == 505, r
 
 
 def test_refused_request_logged_with_its_own_latency(srv):
@@ -617,6 +637,80 @@ def test_content_length_and_transfer_encoding_not_smuggled(srv):
             pass
     assert first.status in (200, 400), first
     assert not any(r.body == b"/path/smuggled" for r in seen), seen
+
+
+SMUGGLED = b"GET /path/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _answers_until_closed(c):
+    """The responses read until the server closes (or goes quiet)."""
+    seen = []
+    try:
+        while True:
+            seen.append(c.read_response(timeout=1))
+    except (socket.timeout, ConnectionClosed, OSError):
+        pass
+    return seen
+
+
+@pytest.mark.parametrize("after_data", [b"XX", b"\rX", b"\nX"])
+@pytest.mark.parametrize("split", [False, True])
+def test_chunk_data_must_end_with_crlf(srv, after_data, split):
+    """RFC 9112 7.1: chunk-data is followed by CRLF. llhttp 8 skips any two
+    bytes there, so "3\\r\\nabcXX0..." was a complete body to gaelic but not
+    to a stricter front end: the rest could be read as another request.
+    split: the two bytes come in a later write than the chunk's data."""
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc"
+    rest = after_data + b"0\r\n\r\n" + SMUGGLED
+    with conn(srv) as c:
+        if split:
+            c.send(head)
+            time.sleep(0.3)  # separate reads, so the check spans two feeds
+            c.send(rest)
+        else:
+            c.send(head + rest)
+        seen = _answers_until_closed(c)
+    assert [r.status for r in seen] == [400], seen
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_chunk_data_with_crlf_split_across_writes(srv, split):
+    """The CRLF check keeps a CRLF that arrives apart from its data, or
+    split in two, as the valid framing it is."""
+    parts = [b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc",
+             b"\r", b"\n4\r\ndefg\r\n0\r\n\r\n" + build_request("GET", "/path/after")]
+    with conn(srv) as c:
+        if split:
+            for p in parts:
+                c.send(p)
+                time.sleep(0.3)
+        else:
+            c.send(b"".join(parts))
+        r1 = c.read_response()
+        r2 = c.read_response()
+    assert (r1.status, r1.body) == (200, b"abcdefg"), r1
+    assert (r2.status, r2.body) == (200, b"/path/after"), r2
+
+
+def test_trailer_fields_are_not_request_headers(srv):
+    """RFC 9110 6.5.1: trailer fields are not merged into the header
+    section. A trailer Host or Content-Type once reached the app as part of
+    its headers ("HTTP_HOST": "x,evil"), past the one-Host check."""
+    body = (b"3\r\nabc\r\n0\r\nHost: evil\r\nContent-Type: evil/x\r\n"
+            b"Content-Length: 50\r\nX-Trailer: t\r\n\r\n")
+    with conn(srv) as c:
+        c.send(b"POST /env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+        r = c.read_response()
+        c.request("GET", "/path/after")  # still in sync
+        after = c.read_response()
+    assert r.status == 200, r
+    env = parse_json(r)["environ"]
+    assert env["HTTP_HOST"] == "x"
+    assert env.get("CONTENT_TYPE", "") == ""
+    assert env["CONTENT_LENGTH"] == "3"
+    assert "HTTP_X_TRAILER" not in env
+    assert after.body == b"/path/after"
 
 
 # ---------------------------------------------------------------- slow clients

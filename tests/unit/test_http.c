@@ -130,6 +130,71 @@ static void test_chunked(void)
     http_request_free(&r);
 }
 
+/* Feeds s a byte at a time, as a slow client's reads would: HTTP_DONE,
+ * HTTP_ERROR (status in *status) or HTTP_MORE at the end. */
+static http_parse_t feed_bytewise(http_request_t *r, const char *s, int *status)
+{
+    http_parse_t res = HTTP_MORE;
+    for (size_t i = 0; s[i] && res == HTTP_MORE; i++) {
+        size_t used;
+        res = http_request_feed(r, s + i, 1, &used);
+    }
+    *status = r->error_status;
+    return res;
+}
+
+/* RFC 9112 7.1: the CRLF after chunk data is checked, whole or when it
+ * comes a byte at a time (llhttp 8 itself skips any two bytes there). */
+static void test_chunk_data_crlf(void)
+{
+    static const char *const bad[] = {"3\r\nabcXX0\r\n\r\n", "3\r\nabc\rX0\r\n\r\n",
+                                      "3\r\nabc\nX0\r\n\r\n", "3\r\nabc\n\r0\r\n\r\n"};
+    const char *head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    char req[256];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(req, sizeof req, "%s%s", head, bad[i]);
+        http_request_t r;
+        http_request_init(&r, &limits);
+        size_t used;
+        CHECK(feed_all(&r, req, &used) == HTTP_ERROR && r.error_status == 400);
+        http_request_free(&r);
+        int status;
+        http_request_init(&r, &limits);
+        CHECK(feed_bytewise(&r, req, &status) == HTTP_ERROR && status == 400);
+        http_request_free(&r);
+    }
+    snprintf(req, sizeof req, "%s3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", head);
+    http_request_t r;
+    int status;
+    http_request_init(&r, &limits);
+    CHECK(feed_bytewise(&r, req, &status) == HTTP_DONE);
+    CHECK(r.body.len == 5 && memcmp(buf_ptr(&r.body), "abcde", 5) == 0);
+    /* The next request on the connection starts with nothing due. */
+    http_request_reset(&r);
+    CHECK(feed_bytewise(&r, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &status) == HTTP_DONE);
+    http_request_free(&r);
+}
+
+/* RFC 9110 6.5.1: trailer fields are parsed, then dropped, not taken as
+ * headers of the request. */
+static void test_trailers_dropped(void)
+{
+    http_request_t r;
+    http_request_init(&r, &limits);
+    size_t used, n;
+    const char *s = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nX-H: h\r\n\r\n"
+                    "1\r\nz\r\n0\r\nHost: evil\r\nContent-Length: 9\r\nX-T: t\r\n\r\n";
+    CHECK(feed_all(&r, s, &used) == HTTP_DONE && used == strlen(s));
+    CHECK(r.n_headers == 3);
+    const char *v = http_request_header(&r, "host", &n);
+    CHECK(v && n == 1 && v[0] == 'a');
+    CHECK(http_request_header(&r, "content-length", NULL) == NULL);
+    CHECK(http_request_header(&r, "x-t", NULL) == NULL);
+    v = http_request_header(&r, "x-h", &n);
+    CHECK(v && n == 1 && v[0] == 'h');
+    http_request_free(&r);
+}
+
 static int error_of(const char *s)
 {
     http_request_t r;
@@ -151,7 +216,14 @@ static void test_errors(void)
     CHECK(error_of("GET / HTTP/1.1\r\n: b\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX A: b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nContent Length: 1\r\n\r\nz") == 400);
     CHECK(error_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
+    CHECK(error_of("GET / HTTP/3.0\r\nHost: a\r\n\r\n") == 505);
+    CHECK(error_of("GET / HTTP/0.5\r\nHost: a\r\n\r\n") == 505);
+    CHECK(error_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == 505);
+    CHECK(error_of("GET / HTTP/1.10\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/3\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET http://u@b/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     char big[2048];
     memset(big, 'a', sizeof big);
@@ -358,6 +430,8 @@ int main(void)
     test_byte_by_byte();
     test_pipelined();
     test_chunked();
+    test_chunk_data_crlf();
+    test_trailers_dropped();
     test_errors();
     test_expect_and_versions();
     test_higher_minor_version();
