@@ -292,7 +292,13 @@ static int is_header_token(const char *s)
 static const struct {
     const char *name;
     size_t max_value;
-} LONG_HTTP_HEADERS[] = {{"set-cookie", 4096}, {"set-cookie2", 4096}, {"location", 2047}};
+} LONG_HTTP_HEADERS[] = {{"set-cookie", 4096},
+                         {"set-cookie2", 4096},
+                         {"location", 2047},
+                         {"content-security-policy", 10240},
+                         {"content-security-policy-report-only", 10240},
+                         {"x-content-security-policy", 10240},
+                         {"x-webkit-csp", 10240}};
 
 static int in_list(const char *const *names, size_t n, const char *name)
 {
@@ -761,11 +767,13 @@ static int set_env_var(yt_doc_t *d, env_var_t *var, const yaml_node_t *key,
                        "env_variables: %s is not a valid variable name (letters, digits and '_', "
                        "not starting with a digit)",
                        yt_describe(key, got, sizeof got));
-    if (!text)
+    /* App Engine's EnvironmentVariables took str() of the YAML value:
+     * "true" became "True", an empty value "None". */
+    if (!text && !yt_is_null(value))
         return yt_fail(d, value, "env_variables: %s: expected a string, got %s", name,
                        yt_describe(value, got, sizeof got));
     var->key = strdup(name);
-    var->value = strdup(text);
+    var->value = yt_python_str(value);
     if (!var->key || !var->value)
         return yt_fail(d, NULL, "out of memory");
     return 0;
@@ -938,7 +946,8 @@ static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
     {"max_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
     {"max_concurrent_requests", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
     {"min_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_min_instances, NULL},
-    {"max_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
+    /* 0 turns the limit off (App Engine took any int here) */
+    {"max_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_min_instances, NULL},
     {"target_cpu_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
     {"target_throughput_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
 };
@@ -1000,6 +1009,45 @@ static int check_one_scaling(yt_doc_t *d, const yaml_node_t *root)
         if (key)
             first = kinds[i];
     }
+    return 0;
+}
+
+/* ---- endpoints_api_service -------------------------------------------------- */
+
+static int check_no_space(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (s[0] && !s[strcspn(s, " \t\r\n\f\v")])
+        return 0;
+    return bad_value(d, f, v, "it must be one word, without spaces");
+}
+
+static const char *const ROLLOUT_STRATEGIES[] = {"fixed", "managed", NULL};
+
+static const yt_field_t ENDPOINTS_FIELDS[] = {
+    {"name", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_no_space, NULL},
+    {"rollout_strategy", YT_ENUM, 0, ROLLOUT_STRATEGIES, YT_NOWHERE, NULL, NULL},
+    {"config_id", YT_STRING, 0, NULL, YT_NOWHERE, check_no_space, NULL},
+    {"trace_sampling", YT_BOOL, 0, NULL, YT_NOWHERE, NULL, NULL},
+};
+
+/* Cloud Endpoints Frameworks apps name their API service (checked only:
+ * gaelic has no Endpoints proxy). A fixed rollout names its config_id, a
+ * managed one may not, as App Engine's EndpointsApiService checked. */
+static int apply_endpoints_api_service(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                       void *target)
+{
+    if (yt_map_apply(d, map, ENDPOINTS_FIELDS, N_FIELDS(ENDPOINTS_FIELDS), target, f->name, NULL) <
+        0)
+        return -1;
+    const yaml_node_t *strategy = yt_map_value(d, map, "rollout_strategy");
+    const yaml_node_t *config_id = yt_map_key(d, map, "config_id");
+    int managed = strategy && strcmp(yt_text(strategy), "managed") == 0;
+    if (!managed && !config_id)
+        return yt_fail(d, map, "%s: config_id is needed unless rollout_strategy is managed",
+                       f->name);
+    if (managed && config_id)
+        return yt_fail(d, config_id, "%s: config_id is not allowed with rollout_strategy managed",
+                       f->name);
     return 0;
 }
 
@@ -1139,6 +1187,9 @@ static const yt_field_t APP_FIELDS[] = {
     CONFIG_ACCEPTED("pagespeed", YT_MAP),
     CONFIG_ACCEPTED("vm", YT_BOOL),
     CONFIG_ACCEPTED("beta_settings", YT_MAP),
+    CONFIG_ACCEPTED("vm_settings", YT_MAP),
+    CONFIG_ACCEPTED("vm_health_check", YT_MAP),
+    {"endpoints_api_service", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_endpoints_api_service},
     CONFIG_ACCEPTED("env", YT_STRING),
     CONFIG_ACCEPTED("entrypoint", YT_STRING),
     {"auto_id_policy", YT_ENUM, 0, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
@@ -1162,17 +1213,17 @@ static int is_python3_runtime(const char *runtime)
     return strncmp(runtime, "python3", 7) == 0;
 }
 
-/* `script: auto` (python3 apps) means the default entrypoint, main:app. */
-int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, const char *runtime)
+/* `script: auto` (python3 apps) means the app's entrypoint. */
+int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, const app_config_t *cfg)
 {
     for (size_t i = 0; i < n; i++) {
         handler_t *h = &handlers[i];
         if (h->kind != HANDLER_SCRIPT || strcmp(h->script, "auto") != 0)
             continue;
-        if (!is_python3_runtime(runtime))
+        if (!cfg->python3_app)
             return yt_fail_line(d, h->line, "script 'auto' needs a python3 runtime, not '%s'",
-                                runtime);
-        char *main_app = strdup("main.app");
+                                cfg->runtime);
+        char *main_app = strdup(cfg->python3_app);
         if (!main_app)
             return yt_fail(d, NULL, "out of memory");
         free(h->script);
@@ -1181,8 +1232,59 @@ int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, cons
     return 0;
 }
 
+/* The WSGI app of a python3 app: App Engine's runtime ran `entrypoint:`
+ * (gunicorn main:app when there is none); gaelic serves the module:app
+ * such a command names, the last one, else main:app. */
+static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
+{
+    const yaml_node_t *node = yt_map_value(d, root, "entrypoint");
+    const char *entrypoint = node ? yt_text(node) : NULL;
+    char *app = NULL;
+    if (entrypoint) {
+        char *copy = strdup(entrypoint);
+        if (!copy)
+            return yt_fail(d, NULL, "out of memory");
+        for (char *tok = strtok(copy, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+            if (!matches_whole("[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*)*:[A-Za-z_]\\w*", tok))
+                continue;
+            free(app);
+            if (!(app = strdup(tok)))
+                break;
+            *strchr(app, ':') = '.';
+        }
+        free(copy);
+    }
+    if (!app && !(app = strdup("main.app")))
+        return yt_fail(d, NULL, "out of memory");
+    cfg->python3_app = app;
+    return 0;
+}
+
+/* Second-generation runtimes sent every request no handler took to the
+ * app, so a python3 app.yaml needs no handlers; the catch-all comes last. */
+static int add_python3_catch_all(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
+{
+    handler_t *grown = realloc(cfg->handlers, (cfg->n_handlers + 1) * sizeof *grown);
+    if (!grown)
+        return yt_fail(d, NULL, "out of memory");
+    cfg->handlers = grown;
+    handler_t *h = &cfg->handlers[cfg->n_handlers++];
+    memset(h, 0, sizeof *h);
+    h->kind = HANDLER_SCRIPT;
+    h->expiration = -1;
+    h->line = yt_line(yt_map_key(d, root, "runtime"));
+    if (!(h->url = strdup("/.*")) || !(h->script = strdup(cfg->python3_app)))
+        return yt_fail(d, NULL, "out of memory");
+    pcre2_code *re = NULL;
+    int rc = compile_or_fail(d, root, "url", h->url, &re);
+    h->re = re;
+    return rc;
+}
+
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
+    if (is_python3_runtime(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
+        return -1;
     /* App Engine refused a python27 app.yaml without it (MissingThreadsafe). */
     if (strcmp(cfg->runtime, "python27") == 0 && !yt_map_key(d, root, "threadsafe"))
         return yt_fail(d, yt_map_key(d, root, "runtime"),
@@ -1191,7 +1293,7 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return -1;
     if (config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime) < 0)
         return -1;
-    if (config_resolve_auto_scripts(d, cfg->handlers, cfg->n_handlers, cfg->runtime) < 0)
+    if (config_resolve_auto_scripts(d, cfg->handlers, cfg->n_handlers, cfg) < 0)
         return -1;
     /* app.yaml's own handlers; config_include.c checks each included file's. */
     if (config_check_cgi_threadsafe(d, yt_map_value(d, root, "handlers"), cfg->handlers,
@@ -1202,6 +1304,8 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
     if (!cfg->skip_files && !(cfg->skip_files = strdup(DEFAULT_SKIP_FILES)))
         return yt_fail(d, NULL, "out of memory");
     if (config_resolve_includes(d, root, cfg) < 0)
+        return -1;
+    if (cfg->python3_app && add_python3_catch_all(d, root, cfg) < 0)
         return -1;
     if (cfg->n_handlers == 0) {
         const yaml_node_t *list = yt_map_value(d, root, "handlers");
@@ -1583,6 +1687,7 @@ void config_free(app_config_t *cfg)
     free(cfg->runtime);
     free(cfg->api_version);
     free(cfg->instance_class);
+    free(cfg->python3_app);
     free(cfg->skip_files);
     pcre2_code_free(cfg->skip_files_re);
     free(cfg);

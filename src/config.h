@@ -55,6 +55,9 @@ typedef struct {
     char *runtime;
     char *api_version;
     char *instance_class; /* NULL: the default (F1); checked, see instance_class.h */
+    /* python3 runtimes: the WSGI app `script: auto` and requests no handler
+     * takes go to (main.app, or entrypoint's gunicorn-style module:app) */
+    char *python3_app;
     int threadsafe;
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */

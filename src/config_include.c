@@ -200,7 +200,7 @@ static int merge_file(yt_doc_t *d, includes_t *inc, const char *dir)
     if (rc == 0)
         rc = config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime);
     if (rc == 0)
-        rc = config_resolve_auto_scripts(d, part->handlers, part->n_handlers, cfg->runtime);
+        rc = config_resolve_auto_scripts(d, part->handlers, part->n_handlers, cfg);
     if (rc == 0 && part->n_handlers)
         rc = config_check_cgi_threadsafe(d, yt_map_value(d, root, "handlers"), part->handlers,
                                          part->n_handlers, cfg);

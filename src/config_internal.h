@@ -27,8 +27,10 @@ int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const ch
 int config_check_cgi_threadsafe(yt_doc_t *d, const yaml_node_t *list, const handler_t *handlers,
                                 size_t n, const app_config_t *cfg);
 
-/* `script: auto` becomes main.app (python3 runtimes only) in handlers[0..n). */
-int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, const char *runtime);
+/* `script: auto` becomes cfg->python3_app (python3 runtimes only) in
+ * handlers[0..n). */
+int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n,
+                                const app_config_t *cfg);
 
 void config_free_handler(handler_t *h);
 

@@ -1,6 +1,7 @@
 #include "yaml_tree.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -357,6 +358,233 @@ static int parse_bool(const char *s, int *out)
         }
     }
     return -1;
+}
+
+/* ---- PyYAML's plain scalars as Python's str() -------------------------- */
+
+static int is_bool_word(const char *s, int *value)
+{
+    return parse_bool(s, value) == 0;
+}
+
+/* s without '_' (YAML 1.1 digit separators), malloc'd. */
+static char *without_underscores(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++)
+        if (*s != '_')
+            *o++ = *s;
+    *o = '\0';
+    return out;
+}
+
+static int all_in(const char *s, const char *set)
+{
+    return *s && strspn(s, set) == strlen(s);
+}
+
+/* YAML 1.1 sexagesimal digits after the first: ":[0-5]?[0-9]" groups. */
+static int sexagesimal_tail(const char *s)
+{
+    while (*s == ':') {
+        s++;
+        if (!isdigit((unsigned char)s[0]))
+            return 0;
+        if (isdigit((unsigned char)s[1])) {
+            if (s[0] > '5')
+                return 0;
+            s++;
+        }
+        s++;
+    }
+    return *s == '\0';
+}
+
+/* PyYAML's int forms (after the sign, '_' kept): 0b.., 0x.., 0 octal,
+ * decimal, base 60. Writes the decimal value into out (>= 24 bytes, or
+ * strlen(s) + 2 for plain decimal); 0, or -1 when s is not a YAML int. */
+static int python_int(const char *sign, const char *s, char *out, size_t outlen)
+{
+    unsigned long long v = 0;
+    int base = 0;
+    const char *digits = s;
+    if (!strncmp(s, "0b", 2) && all_in(s + 2, "01_"))
+        base = 2, digits = s + 2;
+    else if (!strncmp(s, "0x", 2) && all_in(s + 2, "0123456789abcdefABCDEF_"))
+        base = 16, digits = s + 2;
+    else if (s[0] == '0' && all_in(s + 1, "01234567_"))
+        base = 8, digits = s + 1;
+    else if (!strcmp(s, "0") || (s[0] >= '1' && s[0] <= '9' && all_in(s, "0123456789_"))) {
+        /* Any length, as Python's ints: only the separators go. */
+        char *plain = without_underscores(s);
+        if (!plain)
+            return -1;
+        const char *p = plain;
+        while (p[0] == '0' && p[1])
+            p++;
+        snprintf(out, outlen, "%s%s", *sign == '-' && strcmp(p, "0") ? "-" : "", p);
+        free(plain);
+        return 0;
+    } else if (s[0] >= '1' && s[0] <= '9') {
+        size_t head = strspn(s, "0123456789_");
+        /* 18 characters keep the sum inside 64 bits */
+        if (s[head] != ':' || !sexagesimal_tail(s + head) || strlen(s) > 18)
+            return -1;
+        base = 60;
+    } else {
+        return -1;
+    }
+    for (const char *p = digits; *p; p++) {
+        unsigned d;
+        if (*p == '_')
+            continue;
+        if (base == 60) {
+            if (*p == ':') {
+                v *= 60;
+                continue;
+            }
+            /* one base-60 digit is the decimal number up to the next ':' */
+            unsigned long long part = 0;
+            for (; isdigit((unsigned char)*p) || *p == '_'; p++)
+                if (*p != '_')
+                    part = part * 10 + (unsigned)(*p - '0');
+            p--;
+            v += part;
+            continue;
+        }
+        d = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
+                                       : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+        if (v > (ULLONG_MAX - d) / (unsigned)base)
+            return -1; /* past 64 bits: left as written */
+        v = v * (unsigned)base + d;
+    }
+    snprintf(out, outlen, "%s%llu", *sign == '-' && v ? "-" : "", v);
+    return 0;
+}
+
+/* PyYAML's float forms (after the sign): 1.5, 1., .5, 1.5e+3, base 60 with
+ * a '.', .inf, .nan. */
+static int is_yaml_float(const char *s)
+{
+    if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") || !strcmp(s, ".nan") ||
+        !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))
+        return 1;
+    const char *p = s;
+    if (isdigit((unsigned char)*p)) {
+        p += strspn(p, "0123456789_");
+        if (*p == ':') {
+            const char *dot = strchr(p, '.');
+            if (!dot)
+                return 0;
+            char tail[64];
+            size_t n = (size_t)(dot - p);
+            if (n >= sizeof tail)
+                return 0;
+            memcpy(tail, p, n);
+            tail[n] = '\0';
+            return sexagesimal_tail(tail) && strspn(dot + 1, "0123456789_") == strlen(dot + 1);
+        }
+    } else if (*p != '.' || !isdigit((unsigned char)p[1])) {
+        return 0; /* ".5" needs a digit after the '.'; "-.5" is no float */
+    }
+    if (*p != '.')
+        return 0;
+    p++;
+    p += strspn(p, "0123456789_");
+    if (*p == 'e' || *p == 'E') {
+        if ((p[1] != '+' && p[1] != '-') || !isdigit((unsigned char)p[2]))
+            return 0;
+        p += 2;
+        p += strspn(p, "0123456789");
+    }
+    return *p == '\0';
+}
+
+/* Python 3's repr of a finite double: the shortest digits that read back
+ * the same, fixed notation for exponents -4..15, else d.ddde+XX. */
+static void python_float_repr(double v, char *out, size_t outlen)
+{
+    char e[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    const char *sign = e[0] == '-' ? "-" : "";
+    const char *m = e[0] == '-' ? e + 1 : e;
+    char digits[24];
+    size_t nd = 0;
+    for (; *m && *m != 'e' && nd + 1 < sizeof digits; m++)
+        if (isdigit((unsigned char)*m))
+            digits[nd++] = *m;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    int exp = *m == 'e' ? atoi(m + 1) : 0;
+    if (exp < -4 || exp >= 16) {
+        snprintf(out, outlen, "%s%c%s%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
+                 "", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    } else if (exp < 0) {
+        snprintf(out, outlen, "%s0.%.*s%s", sign, -exp - 1, "0000", digits);
+    } else if ((size_t)exp + 1 >= nd) {
+        snprintf(out, outlen, "%s%s%.*s.0", sign, digits, (int)((size_t)exp + 1 - nd),
+                 "000000000000000");
+    } else {
+        snprintf(out, outlen, "%s%.*s.%s", sign, exp + 1, digits, digits + exp + 1);
+    }
+}
+
+static char *python_float(const char *sign, const char *s)
+{
+    char out[64];
+    char *plain = without_underscores(s);
+    if (!plain)
+        return NULL;
+    char lower[64];
+    snprintf(lower, sizeof lower, "%s", plain);
+    for (char *c = lower; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (!strcmp(lower, ".inf")) {
+        snprintf(out, sizeof out, "%sinf", *sign == '-' ? "-" : "");
+    } else if (!strcmp(lower, ".nan")) {
+        snprintf(out, sizeof out, "nan");
+    } else {
+        double v = 0;
+        if (strchr(plain, ':')) { /* base 60: each ':' part is a digit */
+            for (char *part = strtok(plain, ":"); part; part = strtok(NULL, ":"))
+                v = v * 60 + strtod(part, NULL);
+        } else {
+            v = strtod(plain, NULL);
+        }
+        python_float_repr(*sign == '-' ? -v : v, out, sizeof out);
+    }
+    free(plain);
+    return strdup(out);
+}
+
+char *yt_python_str(const yaml_node_t *n)
+{
+    if (yt_is_null(n))
+        return strdup("None");
+    const char *text = (const char *)n->data.scalar.value;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return strdup(text);
+    int b;
+    if (is_bool_word(text, &b))
+        return strdup(b ? "True" : "False");
+    const char *sign = text[0] == '-' || text[0] == '+' ? text : "";
+    const char *body = *sign ? text + 1 : text;
+    if (is_yaml_float(body) && !(*sign && body[0] == '.' && strcmp(body, ".inf") &&
+                                 strcmp(body, ".Inf") && strcmp(body, ".INF")))
+        return python_float(sign, body);
+    size_t outlen = strlen(text) + 24;
+    char *out = malloc(outlen);
+    if (out && python_int(sign, body, out, outlen) == 0)
+        return out;
+    free(out);
+    return strdup(text);
 }
 
 static long duration_unit(char c)

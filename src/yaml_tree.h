@@ -47,6 +47,13 @@ int yt_is_null(const yaml_node_t *n);
  * NULL. The pointer lives as long as the document. */
 const char *yt_text(const yaml_node_t *n);
 
+/* The scalar n (not a list or mapping) as App Engine's SDK turned a value
+ * into a string: PyYAML's YAML 1.1 value of a plain scalar, written as
+ * Python's str() writes it ("True", "None", "7" for 007, "90" for 1:30,
+ * "1.1" for 1.10); a quoted scalar as written. malloc'd; NULL when out of
+ * memory. */
+char *yt_python_str(const yaml_node_t *n);
+
 /* Value kinds a table field can require. */
 typedef enum {
     YT_STRING,         /* any non-null scalar (numbers become their text) */

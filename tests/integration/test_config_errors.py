@@ -341,3 +341,25 @@ def test_cgi_handler_of_an_included_file_is_refused_naming_it(tmp_path):
                                                       "- url: /cgi\n  script: cgi.py\n"})
     assert re.search(r"lib/extra\.yaml:5: script 'cgi\.py' is a CGI script, which "
                      r"'threadsafe: true' does not allow", r.stderr), r.stderr
+
+
+ENV_PY = ("import os\n"
+          "def application(environ, start_response):\n"
+          "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+          "    return [' '.join(os.environ.get(k, '-') for k in ('FLAG', 'COUNT', 'EMPTY'))"
+          ".encode()]\n")
+
+
+def test_python3_app_without_handlers_is_served(serve, tmp_path):
+    """A python3 app.yaml needs no handlers, as on App Engine's second
+    generation: every request goes to the app its entrypoint names, and
+    env_variables hold what App Engine set (str() of the YAML value)."""
+    d = write_app(tmp_path / "py3", "runtime: python311\n"
+                  "entrypoint: gunicorn -b :$PORT mysite.wsgi:application\n"
+                  "env_variables:\n  FLAG: true\n  COUNT: 010\n  EMPTY:\n"
+                  "handlers:\n- url: /static\n  static_dir: static\n",
+                  {"mysite/__init__.py": "", "mysite/wsgi.py": ENV_PY, "static/a.txt": "a"})
+    s = serve(d)
+    assert s.get("/static/a.txt").content == b"a"
+    r = s.get("/any/path")
+    assert (r.status_code, r.content) == (200, b"True 8 None")

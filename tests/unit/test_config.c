@@ -841,13 +841,12 @@ static void test_env_variables(void)
     if (cfg) {
         CHECK(cfg->n_env == 4);
         CHECK_STR(cfg->env[0].value, "x y");
-        CHECK_STR(cfg->env[1].value, "true");
-        CHECK_STR(cfg->env[2].value, "007");
+        /* str() of PyYAML's value, as App Engine set them */
+        CHECK_STR(cfg->env[1].value, "True");
+        CHECK_STR(cfg->env[2].value, "7");
         CHECK_STR(cfg->env[3].value, "");
     }
     config_free(cfg);
-    EXPECT_ERR(HEAD "env_variables:\n  A:\n" MAIN_HANDLER,
-               "app.yaml:5: env_variables: A: expected a string, got an empty value");
     EXPECT_ERR(HEAD "env_variables:\n  A: {b: c}\n" MAIN_HANDLER,
                "app.yaml:5: env_variables: A: expected a string, got a mapping");
     EXPECT_ERR(HEAD "env_variables:\n  'A=B': c\n" MAIN_HANDLER,
@@ -1443,6 +1442,122 @@ static void test_included_manual_scaling(void)
     remove_tree(tmp_root);
 }
 
+/* python3 runtimes (App Engine's second generation): handlers are optional
+ * and a request no handler takes goes to the app's entrypoint, main:app
+ * unless `entrypoint:` names another WSGI app (gunicorn's module:app). */
+static void test_python3_entrypoint(void)
+{
+    app_config_t *cfg = LOAD_OK("runtime: python311\n");
+    CHECK(cfg && cfg->n_handlers == 1);
+    if (cfg && cfg->n_handlers == 1) {
+        CHECK_STR(cfg->handlers[0].url, "/.*");
+        CHECK(cfg->handlers[0].kind == HANDLER_SCRIPT && cfg->handlers[0].re != NULL);
+        CHECK_STR(cfg->handlers[0].script, "main.app");
+        CHECK(cfg->handlers[0].script_is_cgi == 0);
+    }
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python39\nentrypoint: gunicorn -b :$PORT mysite.wsgi:application\n"
+                  "handlers:\n- url: /static\n  static_dir: static\n- url: /api/.*\n"
+                  "  script: auto\n");
+    CHECK(cfg && cfg->n_handlers == 3);
+    if (cfg && cfg->n_handlers == 3) {
+        CHECK_STR(cfg->handlers[1].script, "mysite.wsgi.application");
+        CHECK_STR(cfg->handlers[2].url, "/.*");
+        CHECK_STR(cfg->handlers[2].script, "mysite.wsgi.application");
+    }
+    config_free(cfg);
+    /* An entrypoint without module:app keeps the runtime's default. */
+    cfg = LOAD_OK("runtime: python312\nentrypoint: python main.py\nhandlers: []\n");
+    CHECK(cfg && cfg->n_handlers == 1 && strcmp(cfg->handlers[0].script, "main.app") == 0);
+    config_free(cfg);
+    /* python27 kept App Engine's first-generation rule. */
+    EXPECT_ERR("runtime: python27\nthreadsafe: true\nentrypoint: gunicorn main:app\n",
+               "app.yaml:1: no handlers");
+}
+
+/* env_variables values are what App Engine set: PyYAML's YAML 1.1 value of
+ * a plain scalar, as Python's str() writes it. */
+static void test_env_variable_values(void)
+{
+    app_config_t *cfg =
+        LOAD_OK(HEAD "env_variables:\n  T: true\n  F: off\n  Y: Yes\n"
+                     "  O: 007\n  H: 0x1F\n  U: 1_000\n  S: '1:30'\n  X: 1:30\n"
+                     "  N:\n  Q: 'true'\n  P: +5\n  E: 08\n  R: 1.10\n"
+                     "  G: 3.\n  B: 0b101\n  Z: -0\n  L: 1.5e+3\n  K: 1e3\n"
+                     "  V: 12345678901234567890\n  W: 1e16\n  M: .5\n" MAIN_HANDLER);
+    static const char *const want[][2] = {{"T", "True"},
+                                          {"F", "False"},
+                                          {"Y", "True"},
+                                          {"O", "7"},
+                                          {"H", "31"},
+                                          {"U", "1000"},
+                                          {"S", "1:30"},
+                                          {"X", "90"},
+                                          {"N", "None"},
+                                          {"Q", "true"},
+                                          {"P", "5"},
+                                          {"E", "08"},
+                                          {"R", "1.1"},
+                                          {"G", "3.0"},
+                                          {"B", "5"},
+                                          {"Z", "0"},
+                                          {"L", "1500.0"},
+                                          {"K", "1e3"},
+                                          {"V", "12345678901234567890"},
+                                          {"W", "1e16"},
+                                          {"M", "0.5"}};
+    size_t n = sizeof want / sizeof *want;
+    CHECK(cfg && cfg->n_env == n);
+    for (size_t i = 0; cfg && i < n && i < cfg->n_env; i++) {
+        CHECK_STR(cfg->env[i].key, want[i][0]);
+        CHECK_STR(cfg->env[i].value, want[i][1]);
+    }
+    config_free(cfg);
+}
+
+/* Values App Engine accepted that real apps use. */
+static void test_app_engine_acceptances(void)
+{
+    /* Cloud Endpoints Frameworks apps name their service. */
+    CHECK(accepts(HEAD "endpoints_api_service:\n  name: echo.endpoints.p.cloud.goog\n"
+                       "  rollout_strategy: managed\n" MAIN_HANDLER));
+    CHECK(accepts(HEAD "endpoints_api_service:\n  name: echo.endpoints.p.cloud.goog\n"
+                       "  config_id: 2017-01-01r0\n" MAIN_HANDLER));
+    EXPECT_ERR(HEAD "endpoints_api_service:\n  name: e.cloud.goog\n" MAIN_HANDLER,
+               "app.yaml:5: endpoints_api_service: config_id is needed unless rollout_strategy "
+               "is managed");
+    EXPECT_ERR(HEAD "endpoints_api_service:\n  name: e.cloud.goog\n  rollout_strategy: managed\n"
+                    "  config_id: x\n" MAIN_HANDLER,
+               "app.yaml:7: endpoints_api_service: config_id is not allowed with "
+               "rollout_strategy managed");
+    EXPECT_ERR(HEAD "endpoints_api_service:\n  rollout_strategy: managed\n" MAIN_HANDLER,
+               "app.yaml:5: endpoints_api_service has no 'name'");
+    /* Managed VMs apps' settings. */
+    CHECK(accepts(HEAD "vm: true\nvm_settings:\n  machine_type: n1-standard-1\n" MAIN_HANDLER));
+    /* max_instances 0 turns the limit off. */
+    CHECK(accepts(HEAD "automatic_scaling:\n  max_instances: 0\n" MAIN_HANDLER));
+    /* Content-Security-Policy values up to 10240 bytes. */
+    char csp[10300], yaml[10600];
+    memset(csp, 'a', 10240);
+    csp[10240] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                  "    Content-Security-Policy: %s\n",
+             csp);
+    CHECK(accepts(yaml));
+    if (!accepts(yaml))
+        fprintf(stderr, "  %s\n", err);
+    csp[10240] = 'a';
+    csp[10241] = '\0';
+    snprintf(yaml, sizeof yaml,
+             HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                  "    X-WebKit-CSP: %s\n",
+             csp);
+    CHECK(!accepts(yaml));
+    CHECK(strcmp(err, "app.yaml:8: http_headers: 'X-WebKit-CSP' value has 10241 bytes, the "
+                      "limit is 10240") == 0);
+}
+
 int main(void)
 {
     test_full_app();
@@ -1474,5 +1589,8 @@ int main(void)
     test_config_load_files();
     test_includes();
     test_included_manual_scaling();
+    test_python3_entrypoint();
+    test_env_variable_values();
+    test_app_engine_acceptances();
     UNIT_DONE();
 }
