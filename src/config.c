@@ -379,12 +379,12 @@ static int check_http_header_value(yt_doc_t *d, const yt_field_t *f, const yaml_
                    q, MAX_HTTP_HEADER_LINE);
 }
 
-/* http_headers (accepted and checked: static responses do not carry them
- * yet). */
+/* http_headers: checked, then kept as the header lines static responses
+ * of the handler carry (static.c). */
 static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
                               void *target)
 {
-    (void)target;
+    buf_t lines = BUF_INIT;
     char got[96], q[80];
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
@@ -398,9 +398,20 @@ static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_
                            yt_describe(value, got, sizeof got));
         yt_quote(q, sizeof q, name, strlen(name));
         if (check_http_header_name(d, f, key, name, q) < 0 ||
-            check_http_header_value(d, f, value, name, text, q) < 0)
+            check_http_header_value(d, f, value, name, text, q) < 0) {
+            buf_free(&lines);
             return -1;
+        }
+        if (buf_printf(&lines, "%s: %s\r\n", name, text) < 0) {
+            buf_free(&lines);
+            return yt_fail(d, NULL, "out of memory");
+        }
     }
+    handler_t *h = target;
+    free(h->http_headers);
+    h->http_headers = lines.len ? buf_ptr(&lines) : NULL;
+    if (!lines.len)
+        buf_free(&lines);
     return 0;
 }
 
@@ -1655,6 +1666,7 @@ void config_free_handler(handler_t *h)
     free(h->upload);
     pcre2_code_free(h->upload_re);
     free(h->mime_type);
+    free(h->http_headers);
 }
 
 void config_free(app_config_t *cfg)

@@ -23,6 +23,9 @@ typedef struct {
     void *upload_re;    /* compiled upload (owned) or NULL */
     char *mime_type;    /* NULL: guess from the extension */
     long expiration;    /* seconds; -1: use default_expiration */
+    /* Static handlers: their http_headers as "Name: value\r\n" lines, in
+     * app.yaml's order, or NULL. */
+    char *http_headers;
     login_t login;
     secure_t secure;
     auth_fail_t auth_fail_action;

@@ -303,6 +303,16 @@ static int refuse(const char *target, const char *why, static_result_t *res)
     return -1;
 }
 
+/* Whether lines ("Name: value\r\n" each, or NULL) have a header name. */
+static int names_header(const char *lines, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = lines; line && *line; line = strstr(line, "\r\n") + 2)
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':')
+            return 1;
+    return 0;
+}
+
 /* The kernel refuses any resolution that leaves the root (including
  * through symlinks). */
 int static_open_beneath(const char *rel)
@@ -442,18 +452,22 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
     int gzipped = gzip_tried && !not_modified && static_gzip_body(fd, &st, &gz, &gz_len) == 1;
 
+    /* The handler's http_headers go out with every answer the file gets (a
+     * 304 says what the 200 would), each in place of ours of that name. */
+    const char *own = h->http_headers;
     res->status = not_modified ? 304 : range ? 206 : 200;
     buf_append_str(out, not_modified ? "HTTP/1.1 304 Not Modified\r\n"
                         : range      ? "HTTP/1.1 206 Partial Content\r\n"
                                      : "HTTP/1.1 200 OK\r\n");
     if (!not_modified) {
-        buf_printf(out, "Content-Type: %s\r\n", type);
+        if (!names_header(own, "Content-Type"))
+            buf_printf(out, "Content-Type: %s\r\n", type);
         if (range)
             buf_printf(out, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)first,
                        (long long)last, (long long)st.st_size);
         else if (gzipped)
             buf_append_str(out, "Content-Encoding: gzip\r\n");
-        else
+        else if (!names_header(own, "Accept-Ranges"))
             /* Not said of a gzipped body: a range counts the file's bytes. */
             buf_append_str(out, "Accept-Ranges: bytes\r\n");
     }
@@ -462,15 +476,23 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
      * If-None-Match (a weak comparison) still matches it. Weak too when
      * the body did not shrink and went out as it is: a weak ETag is never
      * wrong, and the 304 cannot know that without compressing. */
-    buf_printf(out, "ETag: %s%s\r\nLast-Modified: %s\r\n", gzip_tried ? "W/" : "", etag, lastmod);
-    if (gzip_varies(type, type_len))
+    if (!names_header(own, "ETag"))
+        buf_printf(out, "ETag: %s%s\r\n", gzip_tried ? "W/" : "", etag);
+    if (!names_header(own, "Last-Modified"))
+        buf_printf(out, "Last-Modified: %s\r\n", lastmod);
+    if (gzip_varies(type, type_len) && !names_header(own, "Vary"))
         buf_append_str(out, "Vary: Accept-Encoding\r\n");
     long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;
     if (exp >= 0) {
         char expires[40];
         fmt_date(time(NULL) + exp, expires, sizeof expires);
-        buf_printf(out, "Cache-Control: public, max-age=%ld\r\nExpires: %s\r\n", exp, expires);
+        if (!names_header(own, "Cache-Control"))
+            buf_printf(out, "Cache-Control: public, max-age=%ld\r\n", exp);
+        if (!names_header(own, "Expires"))
+            buf_printf(out, "Expires: %s\r\n", expires);
     }
+    if (own)
+        buf_append_str(out, own);
     if (not_modified) {
         close(fd);
         end_head(out, keep_alive, http10, 0, 0);

@@ -216,6 +216,35 @@ def test_no_expiration_no_cache_control(serve, tmp_path):
     assert max_age(get(s, "/short/index.html")) == 30
 
 
+def test_http_headers_go_out_with_the_handlers_files(srv):
+    """A static handler's http_headers are sent with each of its files, a
+    304 and a HEAD included, each in place of the server's own header of
+    that name (one Cache-Control, the app's), as App Engine sent them."""
+    r = get(srv, "/headed/index.html")
+    assert r.status == 200
+    assert r.header("Access-Control-Allow-Origin") == "*"
+    assert r.header("X-Frame-Options") == "DENY"
+    assert r.header_all("Cache-Control") == ["no-store"]
+    assert r.header_all("Vary") == ["Origin"]
+    assert r.header("Expires")  # default_expiration still says when
+    assert r.header("Content-Type").startswith("text/html")
+    r304 = get(srv, "/headed/index.html", [("If-None-Match", r.header("ETag"))])
+    assert r304.status == 304
+    assert r304.header("Access-Control-Allow-Origin") == "*"
+    assert r304.header_all("Cache-Control") == ["no-store"]
+    head = get(srv, "/headed/index.html", method="HEAD")
+    assert head.status == 200 and head.header("X-Frame-Options") == "DENY"
+    # Other handlers of the same folder keep the server's headers only.
+    plain = get(srv, "/static/index.html")
+    assert plain.header("Access-Control-Allow-Origin") is None and max_age(plain) == 3600
+
+
+def test_http_headers_content_type_replaces_the_guessed_one(srv):
+    r = get(srv, "/retyped/a.txt")
+    assert r.status == 200
+    assert r.header_all("Content-Type") == ["text/csv; charset=utf-8"]
+
+
 def test_upload_mismatch(srv):
     r = get(srv, "/any/files/a.txt")
     assert r.status == 200  # upload: .* allows it
