@@ -64,16 +64,41 @@ def test_serve_without_appdir_exits_2():
     assert r.returncode == 2, r
 
 
-@pytest.mark.parametrize("flag,value", [
-    ("--port", "eighty"),
-    ("--threads", "0"),
-    ("--max_instances", "-1"),
-    ("--header_timeout", "soon"),
-])
-def test_bad_flag_value_exits_2(flag, value):
-    r = run_gaelic("serve", app_path("basic"), flag, value)
+# Each bad value with the allowed values the message must name.
+BAD_FLAG_VALUES = [
+    ("--port", "eighty", "0 to 65535"),
+    ("--threads", "0", "1 to 1024"),
+    # gaelic-instance runs at most 1024 worker threads: a larger value
+    # must not start a server whose every request is a 500.
+    ("--threads", "1025", "1 to 1024"),
+    ("--max_instances", "-1", "1 to 1000000"),
+    ("--header_timeout", "soon", "0.001 to 31536000"),
+    # Rounded to 0 ms, a deadline or timeout would mean none at all.
+    ("--deadline", "0.0001", "0.001 to 31536000"),
+    # Bodies travel to and from an instance in one frame of at most 64 MiB:
+    # a larger limit was accepted and then not honoured (500s naming the
+    # wrong limit). App Engine's own limit was 32 MB.
+    ("--max_request_bytes", str(64 << 20), "1 to 33554432"),
+    ("--max_response_bytes", str(64 << 20), "1 to 33554432"),
+    ("--max_header_bytes", str(2 << 20), "1 to 1048576"),
+    ("--log_level", "loud", "debug, info, warning or error"),
+]
+
+
+@pytest.mark.parametrize("flag,value,allowed", BAD_FLAG_VALUES)
+def test_bad_flag_value_exits_2_naming_flag_and_allowed_values(tmp_path, flag, value, allowed):
+    r = run_gaelic("serve", app_path("basic"), "--port", "0", "--storage_path",
+                   tmp_path / "storage", flag, value)
     assert r.returncode == 2, r
     assert "serving" not in r.stdout
+    assert flag in r.stderr and allowed in r.stderr, r.stderr
+
+
+def test_single_dash_word_is_an_unknown_option(tmp_path):
+    """`-p 8080` is not taken for the APPDIR (then 8080 for a stray word)."""
+    r = run_gaelic("serve", "-p", "8080", app_path("basic"))
+    assert r.returncode == 2, r
+    assert "unknown option '-p'" in r.stderr, r.stderr
 
 
 def test_missing_appdir_exits_2(tmp_path):
