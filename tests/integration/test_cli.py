@@ -131,6 +131,26 @@ def test_hello_env_page_shows_appengine_variables(serve):
     assert lines.get("DEFAULT_VERSION_HOSTNAME") == "%s:%d" % (HOST, s.port), r.text
 
 
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_host_ipv6_loopback(serve):
+    """--host ::1 serves there, and both printed URLs put the address in
+    brackets (the API server follows the front end onto IPv6)."""
+    s = serve(HELLO, "--host", "::1")
+    assert s.url == "http://[::1]:%d/" % s.port, s.stdout_text()
+    assert re.search(r"(?m)^gaelic: API server at http://\[::1\]:\d+/rpc_http$", s.stdout_text())
+    r = s.get("/")
+    assert r.status_code == 200 and r.content == b"Hello, world!"
+
+
 def test_explicit_port(serve):
     port = free_port()
     s = serve(app_path("basic"), port=str(port))
@@ -211,7 +231,8 @@ def _get_in_thread(url, results, timeout=20):
     return t
 
 
-def test_sigterm_lets_running_request_finish(serve):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_lets_running_request_finish(serve, sig):
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200  # an instance is running
     results = []
@@ -219,7 +240,7 @@ def test_sigterm_lets_running_request_finish(serve):
     time.sleep(0.3)  # the request is inside the handler now
     kids = s.children()
     assert kids, "no instance processes under the master while a request runs"
-    s.send_signal(signal.SIGTERM)
+    s.send_signal(sig)
     t.join(20)
     assert not t.is_alive()
     assert len(results) == 1 and not isinstance(results[0], Exception), results
@@ -279,6 +300,25 @@ def test_sigint_exits_0_and_stops_instances(serve):
     rc = s.wait(15)
     assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
     assert not wait_pids_gone(kids, 5)
+
+
+def test_second_signal_stops_at_once(serve):
+    """A second SIGINT does not wait out the 30 s grace of a running
+    request: the server exits 0 and leaves no instance behind."""
+    s = serve(app_path("basic"))
+    assert s.get("/").status_code == 200
+    results = []
+    t = _get_in_thread(s.url + "sleep?s=60", results, timeout=70)
+    time.sleep(0.3)  # the request is inside the handler now
+    kids = s.children()
+    s.send_signal(signal.SIGINT)
+    assert s.wait_stderr("stopping: finishing running requests")
+    s.send_signal(signal.SIGINT)
+    rc = s.wait(15)
+    assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
+    assert not wait_pids_gone(kids, 5), "instances left behind"
+    t.join(70)
+    assert results and (isinstance(results[0], Exception) or results[0].status_code != 200), results
 
 
 def test_idle_sigterm_exits_0(serve):
