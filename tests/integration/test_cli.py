@@ -173,6 +173,19 @@ def test_port_in_use_exits_1(tmp_path):
         blocker.close()
 
 
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_port_in_use_names_the_address_in_brackets(tmp_path):
+    """'::1:PORT' reads as an address with one more group; [::1]:PORT not."""
+    with socket.socket(socket.AF_INET6) as blocker:
+        blocker.bind(("::1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        r = run_gaelic("serve", app_path("basic"), "--host", "::1", "--port", port,
+                       "--storage_path", tmp_path / "storage")
+    assert r.returncode == 1, r
+    assert "[::1]:%d" % port in r.stderr, r.stderr
+
+
 def test_missing_instance_binary_exits_1_and_names_it(tmp_path):
     """The master runs gaelic-instance from its own folder: without it, it
     says which file it needs instead of serving an app it cannot run."""
