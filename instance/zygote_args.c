@@ -8,8 +8,6 @@
 
 #include "ipc.h"
 
-#define MAX_THREADS 1024
-
 static int usage(void)
 {
     fputs("usage: gaelic-instance --app DIR --python DIR --threads N --fd FD\n"
@@ -83,8 +81,9 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     }
     if (!app || !python || !threads || !fd)
         return usage();
-    if (parse_int(threads, 1, MAX_THREADS, &a->threads) < 0) {
-        fprintf(stderr, "gaelic zygote: --threads must be 1..%d, not '%s'\n", MAX_THREADS, threads);
+    if (parse_int(threads, 1, IPC_MAX_INSTANCE_THREADS, &a->threads) < 0) {
+        fprintf(stderr, "gaelic zygote: --threads must be 1..%d, not '%s'\n",
+                IPC_MAX_INSTANCE_THREADS, threads);
         return 2;
     }
     if (sandbox_mode_parse(mode, &a->sandbox.mode) < 0 ||

@@ -112,6 +112,17 @@ static int wait_for_update(const char *dir, const char *only)
     return 1;
 }
 
+/* The verbs the server answers (control_command in serve.c). */
+static int is_verb(const char *word)
+{
+    static const char *const verbs[] = {"list",   "start",    "stop",     "configure",
+                                        "update", "rollback", "shutdown", "delete"};
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+        if (!strcmp(word, verbs[i]))
+            return 1;
+    return 0;
+}
+
 static int is_shutdown(const char *verb)
 {
     return verb && !strcmp(verb, "shutdown");
@@ -151,6 +162,13 @@ int backends_main(int argc, char **argv)
     if (n_words < 2) {
         fprintf(stderr, "gaelic backends: missing %s\n", n_words ? "VERB" : "APPDIR and VERB");
         usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!is_verb(words[1])) {
+        fprintf(stderr,
+                "gaelic backends: unknown verb '%s' (list, start, stop, configure, update, "
+                "rollback, shutdown or delete)\n",
+                words[1]);
         return EXIT_USAGE;
     }
     int needs_name = strcmp(words[1], "list") != 0;

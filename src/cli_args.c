@@ -17,6 +17,14 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
     const char *a = argv[(*i)++];
     if (!strcmp(a, "-h") || !strcmp(a, "--help"))
         return CLI_HELP;
+    if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
+        /* Not a folder: `-p 8080` would take -p for APPDIR, then 8080 for
+         * a stray word. (A folder named so is ./-p.) */
+        fprintf(stderr,
+                "gaelic %s: unknown option '%s' (options are --name VALUE; see gaelic %s --help)\n",
+                cmd, a, cmd);
+        return CLI_ERROR;
+    }
     if (strncmp(a, "--", 2) != 0) {
         out->value = a;
         return CLI_POSITIONAL;

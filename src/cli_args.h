@@ -17,7 +17,8 @@ typedef struct {
 
 /* Reads the word at *i (starting at 1) and advances *i past it and its
  * value. flags: NULL-terminated names that take no value. CLI_ERROR after
- * printing "gaelic CMD: --name needs a value". */
+ * printing "gaelic CMD: --name needs a value", or that a single-dash word
+ * such as -p is an unknown option. */
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
                     cli_arg_t *out);
 

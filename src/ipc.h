@@ -134,6 +134,16 @@ typedef struct {
  * --max_response_header_bytes), shared by the master and gaelic-instance. */
 #define IPC_DEFAULT_MAX_RESPONSE_BODY 10485760u
 #define IPC_DEFAULT_MAX_RESPONSE_HEAD 65536u
+/* The most those limits, and the request's, may be set to. A request or
+ * response crosses the channel as one frame, body and head (or environ)
+ * together, under IPC_MAX_PAYLOAD: a body of 32 MiB (App Engine's own
+ * request and response limit) leaves room for a head of 1 MiB several
+ * times over. */
+#define IPC_MAX_BODY_LIMIT (32u << 20)
+#define IPC_MAX_HEAD_LIMIT (1u << 20)
+/* Worker threads (requests at once) an instance may run: gaelic-instance
+ * --threads, gaelic serve --threads. */
+#define IPC_MAX_INSTANCE_THREADS 1024
 
 /* Appends a frame header (payload length patched by ipc_end_frame). Returns
  * the offset of the header inside b for ipc_end_frame, or -1. */

@@ -143,7 +143,10 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
         } else if (cli_is(&arg, "severity")) {
             o->severity = parse_level(v);
             if (o->severity < 0) {
-                fprintf(stderr, "gaelic logs: --severity: invalid level '%s'\n", v);
+                fprintf(stderr,
+                        "gaelic logs: --severity: invalid level '%s' (debug, info, warning, "
+                        "error, critical or 0-4)\n",
+                        v);
                 return -1;
             }
         } else if (cli_is(&arg, "limit")) {
@@ -151,7 +154,8 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             errno = 0;
             o->limit = strtol(v, &end, 10);
             if (errno || *end || end == v || o->limit < 0) {
-                fprintf(stderr, "gaelic logs: --limit: invalid value '%s'\n", v);
+                fprintf(stderr,
+                        "gaelic logs: --limit: invalid value '%s' (a whole number; 0: all)\n", v);
                 return -1;
             }
         } else {
@@ -360,7 +364,10 @@ int logs_main(int argc, char **argv)
         return pa > 0 ? 0 : EXIT_USAGE;
     int64_t since_us = 0;
     if (o.since && (since_us = parse_since(o.since, log_store_now_us())) < 0) {
-        fprintf(stderr, "gaelic logs: --since: invalid time '%s'\n", o.since);
+        fprintf(stderr,
+                "gaelic logs: --since: invalid time '%s' (seconds since the epoch, "
+                "YYYY-MM-DD[ HH:MM[:SS]] or an age such as 30s, 15m, 2h, 7d)\n",
+                o.since);
         return EXIT_USAGE;
     }
     char path[PATH_MAX + 32];

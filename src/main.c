@@ -18,9 +18,10 @@ static void usage(FILE *f)
           "commands:\n"
           "  serve APPDIR    serve the App Engine app in APPDIR (see gaelic serve --help)\n"
           "  logs APPDIR     print its request and app logs (see gaelic logs --help)\n"
-          "  backends APPDIR VERB [BACKEND]\n"
+          "  backends APPDIR VERB [BACKEND [INSTANCE]]\n"
           "                  list, start, stop, update, rollback, configure or delete the\n"
-          "                  backends of the running server (see gaelic backends --help)\n"
+          "                  backends of the running server, or shut one instance down\n"
+          "                  (see gaelic backends --help)\n"
           "\n"
           "options:\n"
           "  -h, --help      show this help\n",

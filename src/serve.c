@@ -47,77 +47,99 @@ typedef struct {
     size_t offset; /* into serve_opts_t */
     const char *arg;
     const char *help;
+    double min, max; /* the values allowed (not OPT_STR), stated when one is refused */
 } opt_def_t;
 
 #define OFF(f) offsetof(serve_opts_t, f)
+/* Bounds of the counts and times without a limit of their own. A time
+ * must be at least 1 ms: 0 ms means none at all to a timer's user. */
+#define COUNT_MAX 1000000
+#define SECONDS_MIN 0.001
+#define SECONDS_MAX 31536000
 
 static const opt_def_t options[] = {
-    {"host", OPT_STR, OFF(host), "H", "address to listen on (default 127.0.0.1)"},
-    {"port", OPT_INT, OFF(port), "P", "port to listen on (default 8080; 0 picks a free port)"},
+    {"host", OPT_STR, OFF(host), "H", "address to listen on (default 127.0.0.1)", 0, 0},
+    {"port", OPT_INT, OFF(port), "P", "port to listen on (default 8080; 0 picks a free port)", 0,
+     65535},
     {"api_port", OPT_INT, OFF(api_port), "P",
-     "port of the HTTP API server (POST /rpc_http) on loopback (default 0: a free port)"},
+     "port of the HTTP API server (POST /rpc_http) on loopback (default 0: a free port)", 0, 65535},
     {"application", OPT_STR, OFF(application), "ID",
-     "application id (default: app.yaml's application, else the folder name)"},
+     "application id (default: app.yaml's application, else the folder name)", 0, 0},
     {"storage_path", OPT_STR, OFF(storage_path), "DIR",
-     "where logs and data are kept (default: a folder per app under ~/.cache/gaelic)"},
+     "where logs and data are kept (default: $XDG_CACHE_HOME/gaelic/APP_ID, else "
+     "~/.cache/gaelic/APP_ID)",
+     0, 0},
     {"logs_path", OPT_STR, OFF(logs_path), "FILE",
-     "the request log database (default: STORAGE_PATH/" LOG_STORE_FILE ")"},
+     "the request log database (default: STORAGE_PATH/" LOG_STORE_FILE ")", 0, 0},
     {"logs_max_requests", OPT_INT, OFF(logs_max_requests), "N",
-     "request logs kept; older ones and their app lines are deleted (default 100000)"},
+     "request logs kept; older ones and their app lines are deleted (default 100000)", 1,
+     COUNT_MAX},
     {"max_instances", OPT_INT, OFF(max_instances), "N",
-     "most instances of the default version (default 4)"},
+     "most instances of the default version (default 4)", 1, COUNT_MAX},
     {"threads", OPT_INT, OFF(threads), "N",
-     "concurrent requests per instance when threadsafe: true (default 8)"},
+     "concurrent requests per instance when threadsafe: true (default 8, at most 1024)", 1,
+     IPC_MAX_INSTANCE_THREADS},
     {"max_concurrent_requests", OPT_INT, OFF(max_concurrent), "N",
-     "most dynamic requests running at once per app (default 30)"},
+     "most dynamic requests running at once per app (default 30)", 1, COUNT_MAX},
     {"max_pending_requests", OPT_INT, OFF(max_pending), "N",
-     "requests that may wait for an instance; more get 503 (default 100)"},
+     "requests that may wait for an instance; more get 503 (default 100)", 1, COUNT_MAX},
     {"max_pending_latency", OPT_SECONDS, OFF(max_pending_ms), "S",
-     "seconds a request may wait for an instance before 503 (default 10)"},
+     "seconds a request may wait for an instance before 503 (default 10)", SECONDS_MIN,
+     SECONDS_MAX},
     {"instance_idle_timeout", OPT_SECONDS, OFF(idle_timeout_ms), "S",
-     "idle instances are stopped after this many seconds (default 900)"},
+     "idle instances are stopped after this many seconds (default 900)", SECONDS_MIN, SECONDS_MAX},
     {"max_request_bytes", OPT_SIZE, OFF(max_request_bytes), "N",
-     "largest request body; larger gets 413 (default 10485760)"},
+     "largest request body; larger gets 413 (default 10485760, at most 33554432)", 1,
+     IPC_MAX_BODY_LIMIT},
     {"max_response_bytes", OPT_SIZE, OFF(max_response_bytes), "N",
-     "largest response body; larger becomes 500 (default 10485760)"},
+     "largest response body; larger becomes 500 (default 10485760, at most 33554432)", 1,
+     IPC_MAX_BODY_LIMIT},
     {"max_response_header_bytes", OPT_SIZE, OFF(max_response_header_bytes), "N",
      "largest response status line plus headers from the app; larger becomes 500 "
-     "(default 65536)"},
+     "(default 65536, at most 1048576)",
+     1, IPC_MAX_HEAD_LIMIT},
     {"max_header_bytes", OPT_SIZE, OFF(max_header_bytes), "N",
-     "largest request line plus headers; larger gets 431 (default 65536)"},
+     "largest request line plus headers; larger gets 431 (default 65536, at most 1048576)", 1,
+     IPC_MAX_HEAD_LIMIT},
     {"max_url_bytes", OPT_SIZE, OFF(max_url_bytes), "N",
-     "longest request URL; longer gets 414 (default 8192)"},
+     "longest request URL; longer gets 414 (default 8192, at most 1048576)", 1, IPC_MAX_HEAD_LIMIT},
     {"header_timeout", OPT_SECONDS, OFF(header_timeout_ms), "S",
-     "seconds allowed to send a whole request head (default 10)"},
+     "seconds allowed to send a whole request head (default 10)", SECONDS_MIN, SECONDS_MAX},
     {"body_timeout", OPT_SECONDS, OFF(body_timeout_ms), "S",
-     "seconds a request body or a response may stall (default 30)"},
+     "seconds a request body or a response may stall (default 30)", SECONDS_MIN, SECONDS_MAX},
     {"keepalive_timeout", OPT_SECONDS, OFF(keepalive_timeout_ms), "S",
-     "idle keep-alive connections are closed after this (default 60)"},
+     "idle keep-alive connections are closed after this (default 60)", SECONDS_MIN, SECONDS_MAX},
     {"shutdown_timeout", OPT_SECONDS, OFF(shutdown_timeout_ms), "S",
      "seconds running requests get to finish when the server or an instance shuts down "
-     "(default 30)"},
+     "(default 30)",
+     SECONDS_MIN, SECONDS_MAX},
     {"deadline", OPT_SECONDS, OFF(deadline_ms), "S",
-     "seconds a request may run before DeadlineExceededError (default 60)"},
+     "seconds a request may run before DeadlineExceededError (default 60)", SECONDS_MIN,
+     SECONDS_MAX},
     {"deadline_grace", OPT_SECONDS, OFF(deadline_grace_ms), "S",
-     "seconds it then has to answer before its instance is killed (default 1)"},
+     "seconds it then has to answer before its instance is killed (default 1)", SECONDS_MIN,
+     SECONDS_MAX},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
-     "most open client connections (default 10000); the API port may have as many"},
+     "most open client connections (default 10000); the API port may have as many", 1, COUNT_MAX},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
-     "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)"},
+     "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)", 0, 0},
     {"hostname", OPT_STR, OFF(hostname), "NAME",
-     "host name under which backends answer: [N.]backend.NAME (default localhost)"},
+     "host name under which backends answer: [N.]backend.NAME (default localhost)", 0, 0},
     {"tier", OPT_STR, OFF(tier), "TIER",
-     "free or paid: the backend limits of that App Engine tier (default free)"},
+     "free or paid: the backend limits of that App Engine tier (default free)", 0, 0},
     {"sandbox", OPT_STR, OFF(sandbox), "MODE",
-     "strict (needs seccomp; default), dev (runs with the layers there are) or off"},
+     "strict (needs seccomp; default), dev (runs with the layers there are) or off", 0, 0},
     {"instance_memory", OPT_SIZE, OFF(instance_memory), "N",
-     "address-space limit of each instance in bytes (default 1073741824)"},
+     "address-space limit of each instance in bytes (default 1073741824, at most 4294967296)", 1,
+     4294967296.0},
     {"instance_max_threads", OPT_INT, OFF(instance_max_threads), "N",
      "threads the app may start in each instance, besides the runtime's own (default 500; "
-     "where cgroups allow)"},
+     "where cgroups allow)",
+     1, COUNT_MAX},
     {"cpu_cap", OPT_STR, OFF(cpu_cap), "MODE",
      "auto (default: cap where cgroups allow, else only account), on (refuse to start "
-     "without the cap) or off: cap each instance's CPU to its class clock"},
+     "without the cap) or off: cap each instance's CPU to its class clock",
+     0, 0},
 };
 
 /* Disarms the audit hook so that tests can check the kernel layers alone.
@@ -196,34 +218,39 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
     switch (d->kind) {
     case OPT_STR:
         if (!*v)
-            goto bad;
+            break;
         *(const char **)field = v;
         return 0;
     case OPT_INT: {
         long n = strtol(v, &end, 10);
-        int is_port = !strcmp(d->name, "port") || !strcmp(d->name, "api_port");
-        if (errno || *end || end == v || n < (is_port ? 0 : 1) || n > (is_port ? 65535 : 1000000))
-            goto bad;
+        if (errno || *end || end == v || n < d->min || n > d->max)
+            break;
         *(int *)field = (int)n;
         return 0;
     }
     case OPT_SIZE: {
         unsigned long long n = strtoull(v, &end, 10);
-        if (errno || *end || end == v || v[0] == '-' || n == 0 || n > (1ull << 32))
-            goto bad;
+        if (errno || *end || end == v || v[0] == '-' || n < d->min || n > d->max)
+            break;
         *(size_t *)field = (size_t)n;
         return 0;
     }
     case OPT_SECONDS: {
         double s = strtod(v, &end);
-        if (errno || *end || end == v || !(s > 0) || s > 31536000)
-            goto bad;
+        if (errno || *end || end == v || !(s >= d->min) || s > d->max)
+            break;
         *(uint64_t *)field = (uint64_t)(s * 1000.0 + 0.5);
         return 0;
     }
     }
-bad:
-    fprintf(stderr, "gaelic serve: --%s: invalid value '%s'\n", d->name, v);
+    if (d->kind == OPT_STR)
+        fprintf(stderr, "gaelic serve: --%s: the value is empty\n", d->name);
+    else
+        fprintf(stderr, "gaelic serve: --%s: invalid value '%s' (%s %.15g to %.15g)\n", d->name, v,
+                d->kind == OPT_SECONDS ? "seconds, a number from"
+                : d->kind == OPT_SIZE  ? "bytes, a whole number from"
+                                       : "a whole number from",
+                d->min, d->max);
     return -1;
 }
 
@@ -258,7 +285,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         if (cli_is(&arg, "log_level")) {
             int lv = log_level_parse(arg.value);
             if (lv < 0) {
-                fprintf(stderr, "gaelic serve: --log_level: invalid value '%s'\n", arg.value);
+                fprintf(stderr,
+                        "gaelic serve: --log_level: invalid value '%s' (debug, info, warning or "
+                        "error)\n",
+                        arg.value);
                 return -1;
             }
             log_min_level = lv;

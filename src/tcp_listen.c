@@ -39,7 +39,10 @@ int tcp_listen(const char *host, int port, char *bound_host, size_t host_len, in
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(saved));
+        /* An IPv6 address in brackets, as in a URL: ::1:8080 is ambiguous. */
+        int v6 = strchr(host, ':') != NULL;
+        snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host, v6 ? "]" : "",
+                 port, strerror(saved));
         return -1;
     }
     struct sockaddr_storage ss;

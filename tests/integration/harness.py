@@ -34,7 +34,8 @@ HOST = "127.0.0.1"
 _bin = os.environ.get("GAELIC_BIN", "build/gaelic")
 GAELIC_BIN = _bin if os.path.isabs(_bin) else os.path.join(REPO, _bin)
 
-SERVING_RE = re.compile(r'^gaelic: serving app "([^"]*)" at (http://([^/:\s]+):(\d+)/)\s*$', re.M)
+SERVING_RE = re.compile(r'^gaelic: serving app "([^"]*)" at (http://(\[[^\]\s]+\]|[^/:\s]+):(\d+)/)\s*$',
+                        re.M)
 START_TIMEOUT = float(os.environ.get("GAELIC_TEST_START_TIMEOUT", "10"))
 STOP_TIMEOUT = 10.0
 HTTP_TIMEOUT = 15.0  # default bound for one HTTP exchange

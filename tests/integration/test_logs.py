@@ -328,9 +328,10 @@ def test_logs_max_requests_prunes_old_ones(serve):
 @pytest.mark.parametrize("args,code,message", [
     ([], 2, "missing APPDIR"),
     ([APP, "--bogus", "1"], 2, "unknown option '--bogus'"),
-    ([APP, "--severity", "loud"], 2, "--severity: invalid level 'loud'"),
-    ([APP, "--since", "yesterday-ish"], 2, "--since: invalid time"),
-    ([APP, "--limit", "-3"], 2, "--limit: invalid value"),
+    ([APP, "--severity", "loud"], 2, "--severity: invalid level 'loud' (debug, info, warning, error, critical or 0-4)"),
+    ([APP, "--since", "yesterday-ish"], 2, "--since: invalid time 'yesterday-ish' (seconds since the epoch, "
+     "YYYY-MM-DD[ HH:MM[:SS]] or an age such as 30s, 15m, 2h, 7d)"),
+    ([APP, "--limit", "-3"], 2, "--limit: invalid value '-3' (a whole number; 0: all)"),
     ([APP, "--storage_path", "/nonexistent/gaelic-store"], 1, "no request logs at"),
 ])
 def test_logs_command_errors(args, code, message):
