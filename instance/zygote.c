@@ -102,6 +102,10 @@ static void __attribute__((noreturn)) master_gone(zygote_t *z, int status)
 static void send_or_die(zygote_t *z, const zy_msg_t *m, int fd)
 {
     if (zy_send(z->args->sock, m, &fd, fd >= 0) < 0) {
+        /* A closed channel is the master stopping (it failed to start, say),
+         * which it has explained itself. */
+        if (errno == EPIPE || errno == ECONNRESET)
+            master_gone(z, 0);
         fprintf(stderr, "gaelic zygote: cannot send to the master: %s\n", strerror(errno));
         master_gone(z, 1);
     }

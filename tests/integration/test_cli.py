@@ -186,6 +186,17 @@ def test_ipv6_port_in_use_names_the_address_in_brackets(tmp_path):
     assert "[::1]:%d" % port in r.stderr, r.stderr
 
 
+def test_failed_start_says_only_why(tmp_path):
+    """The zygote starts beside the master's own set-up; when that fails
+    (here the request log cannot be made), the master says why and exits 1,
+    and the zygote goes quietly when its channel closes."""
+    r = run_gaelic("serve", app_path("basic"), "--port", "0",
+                   "--storage_path", "/proc/gaelic-no-such-folder")
+    assert r.returncode == 1, r
+    assert "request logs: cannot create /proc/gaelic-no-such-folder" in r.stderr, r.stderr
+    assert "zygote" not in r.stderr, r.stderr
+
+
 def test_missing_instance_binary_exits_1_and_names_it(tmp_path):
     """The master runs gaelic-instance from its own folder: without it, it
     says which file it needs instead of serving an app it cannot run."""
