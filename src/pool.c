@@ -1501,10 +1501,17 @@ static int handle_frames(instance_t *inst)
         if (inst->rbuf.len < IPC_HDR_SIZE + h.len)
             break;
         const uint8_t *payload = (const uint8_t *)buf_ptr(&inst->rbuf) + IPC_HDR_SIZE;
+        /* Only IPC_RESPONSE has flags (ipc.h); handle_response checks them. */
+        if (h.flags && h.type != IPC_RESPONSE) {
+            instance_fail(inst, "it broke the channel protocol");
+            return -1;
+        }
         int rc = 0;
         switch (h.type) {
         case IPC_READY:
-            if (inst->pid == 0 || inst->placing)
+            if (h.id != 0 || h.len != 0)
+                rc = -1;
+            else if (inst->pid == 0 || inst->placing)
                 inst->ready_early = 1;
             else
                 instance_ready(inst);
