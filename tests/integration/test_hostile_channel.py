@@ -14,13 +14,15 @@ import time
 
 import pytest
 
-from harness import GAELIC_BIN, Conn, app_path
+import requests
+
+from harness import GAELIC_BIN, HTTP_TIMEOUT, Conn, app_path, copy_app
 
 APP = app_path("hostile_channel")
 TEST_SERVICE = "--api_test_service"
 UNDER_ASAN = "asan" in os.path.basename(os.path.dirname(GAELIC_BIN))
 
-BROKE = "it broke the channel protocol"
+BROKE = "broke the channel protocol"
 EXITED = "the instance exited unexpectedly"
 MALFORMED = "malformed response from the instance"
 NOT_GIVEN = "it was not given"
@@ -141,7 +143,7 @@ def test_bad_frame_after_valid_ones_kills_only_its_instance(srv, kind):
     mark = len(srv.stderr_text())
     r = srv.get("/bad_many?kind=" + kind)
     assert r.status_code == 500, (r.status_code, r.text[:300])
-    assert new_stderr(srv, mark, "lost: " + BAD_MANY[kind]), srv.stderr_text()[mark:][-2000:]
+    assert new_stderr(srv, mark, BAD_MANY[kind]), srv.stderr_text()[mark:][-2000:]
     assert_serving(srv)
 
 
@@ -286,6 +288,76 @@ def test_repeated_retire_stops_the_instance_once(serve):
     assert srv.stderr_text()[mark:].count("retired by the test app") == 1
     assert srv.get_json("/pid")["pid"] != old
     assert srv.alive()
+
+
+# ---------------------------------------------------------------- backends
+
+BACKENDS_YAML = """backends:
+- name: hostile
+  instances: 1
+  options: public
+  start: main.start
+"""
+
+
+def backend_app(tmp_path, start_case=""):
+    d = copy_app("hostile_channel", tmp_path / "app")
+    with open(os.path.join(d, "backends.yaml"), "w") as f:
+        f.write(BACKENDS_YAML)
+    if start_case:
+        with open(os.path.join(d, "start-case"), "w") as f:
+            f.write(start_case)
+    return d
+
+
+def backend_get(srv, path):
+    return requests.get(srv.url + path.lstrip("/"), timeout=HTTP_TIMEOUT,
+                        headers={"Host": "0.hostile.localhost:%d" % srv.port})
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("oversize", "it sent an oversized frame"),
+    ("type_99", BROKE),
+    ("response_unknown_id", NOT_GIVEN),
+    ("response_truncated", MALFORMED),
+    ("status_crlf", "start request answered 500"),
+    ("split_header_exit", EXITED),
+])
+def test_backend_start_request_that_breaks_the_protocol(serve, tmp_path, case, reason):
+    # Each start of the resident instance dies: it is started again, later
+    # each time, and the frontend keeps serving meanwhile.
+    srv = serve(backend_app(tmp_path, case))
+    deadline = time.monotonic() + 10
+    while srv.stderr_text().count(reason) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert srv.stderr_text().count(reason) >= 2, srv.stderr_text()[-3000:]
+    assert_serving(srv)
+    assert backend_get(srv, "/pid").status_code >= 500
+    assert srv.alive()
+
+
+@pytest.mark.parametrize("case, reason", [
+    # The instance runs nothing when it breaks the rule: the reason is
+    # logged all the same.
+    ("end_twice", BROKE),
+    ("response", NOT_GIVEN),
+    ("logs", None),
+])
+def test_background_thread_that_forges_frames(serve, tmp_path, case, reason):
+    srv = serve(backend_app(tmp_path))
+    mark = len(srv.stderr_text())
+    r = backend_get(srv, "/background?case=" + case)
+    assert r.status_code == 200, r.text[:300]
+    if reason:
+        assert new_stderr(srv, mark, reason), srv.stderr_text()[mark:][-3000:]
+    else:
+        time.sleep(1)
+        assert "lost:" not in srv.stderr_text()[mark:], srv.stderr_text()[mark:][-3000:]
+    deadline = time.monotonic() + 10
+    while backend_get(srv, "/pid").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert backend_get(srv, "/pid").status_code == 200
+    assert_serving(srv)
 
 
 # ---------------------------------------------------------------- bounded

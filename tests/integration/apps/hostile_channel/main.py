@@ -287,8 +287,46 @@ def pid(q, environ):
     return {"pid": os.getpid()}
 
 
+def start(environ, start_response):
+    """/_ah/start of a backend (the test adds backends.yaml): the case
+    named in the file start-case of the app folder, else a plain start."""
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "start-case")) as f:
+            case = f.read().strip()
+    except OSError:
+        case = ""
+    if case:
+        send({"case": case}, environ)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"started"]
+
+
+def background(q, environ):
+    """A background thread (backends only) that forges frames with its own
+    id: "end_twice" ends itself early (the runtime's own end comes later),
+    "response" answers its id as a request, "logs" logs a flood."""
+    from google.appengine.api import background_thread
+
+    case = q["case"]
+
+    def run():
+        bg = request_state.current().id
+        fd = _channel_fd()
+        if case == "end_twice":
+            os.write(fd, frame(BG_END, bg, u32(0)))
+        elif case == "response":
+            os.write(fd, frame(RESPONSE, bg, response()))
+        elif case == "logs":
+            os.write(fd, b"".join(frame(LOG, bg, log(2, "bg line %d" % i)) for i in range(5000)))
+        time.sleep(0.5)
+
+    background_thread.start_new_background_thread(run, [])
+    return {"started": True, "pid": os.getpid()}
+
+
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
-          "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid}
+          "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
+          "/background": background}
 
 
 def app(environ, start_response):
