@@ -186,6 +186,18 @@ def test_framing_headers_of_the_app_never_reach_the_client(srv, case):
         next_on(c)
 
 
+@pytest.mark.parametrize("case", ["content_length_two", "content_length_long",
+                                  "transfer_encoding"])
+def test_framing_headers_of_the_app_in_a_head_response(srv, case):
+    with Conn(srv.port) as c:
+        c.request("HEAD", "/send?case=desync_" + case)
+        r = c.read_response(head=True)
+        assert r.status == 200, r
+        assert r.header("transfer-encoding") is None, r
+        assert r.header_all("content-length") in ([], [str(len(BODY))]), r
+        next_on(c)  # no body came after the head
+
+
 @pytest.mark.parametrize("status", [204, 304])
 def test_no_body_status_sends_no_body(srv, status):
     with Conn(srv.port) as c:
@@ -252,18 +264,35 @@ def test_answer_for_another_request_of_the_same_instance(serve):
     assert_serving(srv)
 
 
+def test_random_frame_sequences(srv):
+    # Seeded: a failure names the seed to replay. Each run is answered
+    # (whatever status the frames made) and the master goes on serving.
+    for seed in range(300):
+        r = srv.get("/fuzz?seed=%d" % seed)
+        assert 200 <= r.status_code < 600, (seed, r.status_code)
+        assert srv.alive(), seed
+    assert_serving(srv)
+
+
 # ---------------------------------------------------------------- tolerated
 
-def test_log_flood_keeps_the_instance_and_the_master(srv):
-    pid = srv.get_json("/pid")["pid"]
-    for args in ("n=20000", "n=2000&id=0&level=0"):
-        r = srv.get("/flood_logs?" + args)
-        assert r.status_code == 200, r.text[:300]
+def test_log_flood_is_stored_and_kills_nothing(srv):
+    mark = len(srv.stderr_text())
+    r = srv.get("/flood_logs?n=20000")
+    assert r.status_code == 200, r.text[:300]
+    out = srv.wait_logs("flood line 19999", "--limit", "1")
+    assert "flood line 19999" in out and "flood line 0" in out, out[-2000:]
+    # Lines of no request go to the console.
+    r = srv.get("/flood_logs?n=2000&id=0&level=2")
+    assert r.status_code == 200, r.text[:300]
+    assert new_stderr(srv, mark, "flood line 1999"), srv.stderr_text()[-2000:]
+    text = srv.stderr_text()[mark:]
+    assert BROKE not in text and " lost: " not in text, text[-2000:]
     assert_serving(srv)
-    # The instance broke no rule: it still serves (of two, one is the same).
-    pids = {srv.get_json("/pid")["pid"] for _ in range(6)}
-    assert srv.alive() and pids
 
+
+# The answer follows the frames on the same channel: a 200 means the master
+# took them all without killing the instance.
 
 def test_repeated_ready_is_harmless(srv):
     r = srv.get("/repeat?kind=ready&n=200")
@@ -347,7 +376,9 @@ def test_background_thread_that_forges_frames(serve, tmp_path, case, reason):
     srv = serve(backend_app(tmp_path))
     mark = len(srv.stderr_text())
     r = backend_get(srv, "/background?case=" + case)
-    assert r.status_code == 200, r.text[:300]
+    # The thread's frames may come before the request's answer: killed
+    # then, the instance fails that request too.
+    assert r.status_code == 200 or (reason and r.status_code == 500), r.text[:300]
     if reason:
         assert new_stderr(srv, mark, reason), srv.stderr_text()[mark:][-3000:]
     else:

@@ -287,6 +287,72 @@ def pid(q, environ):
     return {"pid": os.getpid()}
 
 
+def _random_frame(rnd, rid):
+    """One frame of a random kind: well formed, or, one time in eight, with
+    one thing wrong (its type, flags or id, a length field, its end)."""
+    bad = rnd.choice(["type", "flags", "id", "length", "cut"]) if rnd.random() < 0.125 else None
+
+    def text():
+        n = rnd.choice([0, 1, 6, 40, 300])
+        return bytes(rnd.choice(b"200 OK\r\n\0:ab\x7f\xc3\xa9") for _ in range(n))
+
+    lied = []
+
+    def field(data):
+        """bytes; for a "length" frame, the first length may lie"""
+        if bad == "length" and not lied and rnd.random() < 0.5:
+            lied.append(1)
+            return u32(rnd.choice([len(data) + 1, 0x7FFFFFFF, 0xFFFFFFFF])) + data
+        return u32(len(data)) + data
+
+    kind = rnd.choice(["response", "response", "log", "log", "api", "bg", "retire", "ready"])
+    if kind == "response":
+        type_, id_ = RESPONSE, rid
+        status = rnd.choice([b"200 OK", b"404 Not Found", b"204 No Content", text()])
+        heads = [(rnd.choice([b"X-A", b"Content-Length", b"Transfer-Encoding", b"Vary", b"ETag",
+                              text()]),
+                  rnd.choice([b"1", b'"e"', b"chunked", text()])) for _ in range(rnd.randrange(4))]
+        payload = (u32(rnd.randrange(1 << 20)) + field(status) + u32(len(heads)) +
+                   b"".join(field(k) + field(v) for k, v in heads) + field(text()))
+    elif kind == "log":
+        type_, id_ = LOG, rnd.choice([0, rid, BG_BIT | rnd.randrange(1, 4)])
+        payload = u32(rnd.randrange(5)) + field(text())
+    elif kind == "api":
+        type_, id_ = API_CALL, rnd.randrange(1, 200)
+        envelope = b"\x12\x06system" + b"\x1a\x0eGetSystemStats" + b"\x22\x00"
+        payload = u32(rnd.choice([0, rid])) + u32(rnd.choice([0, 50])) + field(envelope)
+    elif kind == "bg":
+        type_, id_ = rnd.choice([BG_START, BG_END]), BG_BIT | rnd.randrange(1, 4)
+        payload = b"" if type_ == BG_START else u32(rnd.randrange(2))
+    elif kind == "retire":
+        type_, id_, payload = RETIRE, 0, field(text())
+    else:
+        type_, id_, payload = READY, 0, b""
+    flags = 0
+    if bad == "type":
+        type_ = rnd.choice([0, REQUEST, SHUTDOWN, DEADLINE, API_RESULT, API_CPU, 13, 0xFFFF])
+    elif bad == "flags":
+        flags = rnd.choice([1, 2, 0x8000])
+    elif bad == "id":
+        id_ = rnd.choice([0, rid + 1, BG_BIT | rid, 0xFFFFFFFF])
+    elif bad == "cut" and payload:
+        payload = payload[:rnd.randrange(len(payload))]
+    return frame(type_, id_, payload, flags=flags)
+
+
+def fuzz(q, environ):
+    """A seeded run of random frames (_random_frame), then a normal answer
+    if the instance is still there."""
+    import random
+
+    rnd = random.Random(int(q["seed"]))
+    rid = request_state.current().id
+    data = b"".join(_random_frame(rnd, rid) for _ in range(rnd.randrange(1, 8)))
+    os.write(_channel_fd(), data)
+    time.sleep(0.02)
+    return {"seed": q["seed"]}
+
+
 def start(environ, start_response):
     """/_ah/start of a backend (the test adds backends.yaml): the case
     named in the file start-case of the app folder, else a plain start."""
@@ -326,7 +392,7 @@ def background(q, environ):
 
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
           "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
-          "/background": background}
+          "/background": background, "/fuzz": fuzz}
 
 
 def app(environ, start_response):
