@@ -275,6 +275,26 @@ size_t log_safe_text(char *out, const char *in, size_t n)
     return o;
 }
 
+void log_safe_lines(int level, const char *tag, const char *text, size_t n)
+{
+    if (level < log_min_level)
+        return;
+    char safe[16384 + 1];
+    if (n > sizeof safe - 1)
+        n = sizeof safe - 1;
+    for (;;) {
+        const char *nl = memchr(text, '\n', n);
+        size_t len = nl ? (size_t)(nl - text) : n;
+        /* A CRLF line end is one end, not a '?'. */
+        log_safe_text(safe, text, len > 0 && text[len - 1] == '\r' ? len - 1 : len);
+        log_msg(level, "[%s] %s", tag, safe);
+        if (!nl)
+            return;
+        text += len + 1;
+        n -= len + 1;
+    }
+}
+
 int log_level_parse(const char *s)
 {
     for (int i = 0; i < 4; i++)

@@ -1426,8 +1426,9 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
                            (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
     if (!log_id || (int)level >= pool->o.console_app_level) {
+        /* The app's text: it must not make console lines of its own. */
         char tag[128];
-        log_msg(lv, "[%s] %.*s", console_tag(inst, tag, sizeof tag), (int)n, msg);
+        log_safe_lines(lv, console_tag(inst, tag, sizeof tag), msg, n);
     }
     return 0;
 }

@@ -291,6 +291,18 @@ def test_log_flood_is_stored_and_kills_nothing(srv):
     assert_serving(srv)
 
 
+@pytest.mark.parametrize("of", ["0", "request"])
+def test_app_log_lines_cannot_forge_console_lines(srv, of):
+    # As the runtime's retire reason (test_deadlines.py): every line the
+    # console shows of an app log line names its instance.
+    forged = "%s\n2026-01-01 WARNING forged %s\x1b[2J\r\nTraceback tail" % (of, of)
+    r = srv.get("/log_line?level=3&id=%s&text=%s" % (of, requests.utils.quote(forged)))
+    assert r.status_code == 200, r.text[:300]
+    assert new_stderr(srv, 0, "] 2026-01-01 WARNING forged %s?[2J" % of), srv.stderr_text()[-2000:]
+    assert "\n2026-01-01 WARNING forged" not in srv.stderr_text()
+    assert re.search(r"^\S+ \S+ ERROR \[instance \d+\] Traceback tail$", srv.stderr_text(), re.M)
+
+
 # The answer follows the frames on the same channel: a 200 means the master
 # took them all without killing the instance.
 

@@ -225,6 +225,14 @@ def flood_logs(q, environ):
     return {"sent": n, "rid": rid}
 
 
+def log_line(q, environ):
+    """One app log line with the text given, of the request or (id=0) of
+    none."""
+    rid = 0 if q.get("id") == "0" else request_state.current().id
+    os.write(_channel_fd(), frame(LOG, rid, log(int(q.get("level", "2")), q["text"].encode())))
+    return {"rid": rid}
+
+
 def repeat(q, environ):
     """n copies of one frame the master accepts: READY, RETIRE, or a
     background thread's start and end (its log rows)."""
@@ -392,7 +400,8 @@ def background(q, environ):
 
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
           "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
-          "/background": background, "/fuzz": fuzz}
+          "/background": background, "/fuzz": fuzz,
+          "/log_line": log_line}
 
 
 def app(environ, start_response):
