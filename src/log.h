@@ -44,8 +44,9 @@ size_t log_safe_text(char *out, const char *in, size_t n);
 
 /* Text from outside shown on the console as lines of their own (a
  * traceback has many): each is "[tag] " and the line as log_safe_text
- * makes it, so that none passes for a line of the server's. At most 16 KiB
- * of text, what one console line holds. */
+ * makes it, so that none passes for a line of the server's. About 64 KiB
+ * of console at most (each line counts with its prefix); a last line says
+ * how much more there was. */
 void log_safe_lines(int level, const char *tag, const char *text, size_t n);
 
 /* Parses "debug|info|warning|error"; -1 when unknown. */

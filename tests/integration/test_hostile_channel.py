@@ -13,7 +13,6 @@ import threading
 import time
 
 import pytest
-
 import requests
 
 from harness import GAELIC_BIN, HTTP_TIMEOUT, Conn, app_path, copy_app
@@ -301,6 +300,18 @@ def test_app_log_lines_cannot_forge_console_lines(srv, of):
     assert new_stderr(srv, 0, "] 2026-01-01 WARNING forged %s?[2J" % of), srv.stderr_text()[-2000:]
     assert "\n2026-01-01 WARNING forged" not in srv.stderr_text()
     assert re.search(r"^\S+ \S+ ERROR \[instance \d+\] Traceback tail$", srv.stderr_text(), re.M)
+
+
+def test_app_log_line_of_newlines_makes_no_console_flood(srv):
+    # 100 000 empty lines in one message: the console shows a bounded
+    # part of it (as it showed one line at most before lines were split),
+    # then says how much it left out.
+    mark = len(srv.stderr_text())
+    r = srv.get("/log_line?level=3&id=0&text=nl-flood&nl=100000")
+    assert r.status_code == 200, r.text[:300]
+    assert new_stderr(srv, mark, "more bytes not shown)"), srv.stderr_text()[-2000:]
+    shown = [line for line in srv.stderr_text()[mark:].splitlines() if "ERROR [instance" in line]
+    assert 100 < len(shown) < 2000, len(shown)
 
 
 # The answer follows the frames on the same channel: a 200 means the master

@@ -226,10 +226,12 @@ def flood_logs(q, environ):
 
 
 def log_line(q, environ):
-    """One app log line with the text given, of the request or (id=0) of
-    none."""
+    """One app log line with the text given (then nl newlines and "end"),
+    of the request or (id=0) of none."""
     rid = 0 if q.get("id") == "0" else request_state.current().id
-    os.write(_channel_fd(), frame(LOG, rid, log(int(q.get("level", "2")), q["text"].encode())))
+    nl = int(q.get("nl", "0"))
+    text = q["text"].encode() + (b"\n" * nl + b"end" if nl else b"")
+    os.write(_channel_fd(), frame(LOG, rid, log(int(q.get("level", "2")), text)))
     return {"rid": rid}
 
 
