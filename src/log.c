@@ -275,6 +275,39 @@ size_t log_safe_text(char *out, const char *in, size_t n)
     return o;
 }
 
+/* What one text may show of itself: four full console lines' worth, each
+ * line counted with its prefix, so that a long traceback shows whole
+ * while a text of newlines cannot become a flood of lines. */
+#define SAFE_LINES_BUDGET 65536
+#define SAFE_LINE_PREFIX 64
+
+void log_safe_lines(int level, const char *tag, const char *text, size_t n)
+{
+    if (level < log_min_level)
+        return;
+    char safe[16384];
+    size_t budget = SAFE_LINES_BUDGET;
+    for (;;) {
+        const char *nl = memchr(text, '\n', n);
+        size_t len = nl ? (size_t)(nl - text) : n;
+        /* A CRLF line end is one end, not a '?'. */
+        size_t shown = len > 0 && text[len - 1] == '\r' ? len - 1 : len;
+        if (shown > sizeof safe - 1)
+            shown = sizeof safe - 1; /* more than a console line holds */
+        if (shown + SAFE_LINE_PREFIX > budget) {
+            log_msg(level, "[%s] (%zu more bytes not shown)", tag, n);
+            return;
+        }
+        budget -= shown + SAFE_LINE_PREFIX;
+        log_safe_text(safe, text, shown);
+        log_msg(level, "[%s] %s", tag, safe);
+        if (!nl)
+            return;
+        text += len + 1;
+        n -= len + 1;
+    }
+}
+
 int log_level_parse(const char *s)
 {
     for (int i = 0; i < 4; i++)

@@ -42,6 +42,13 @@ void log_msg_unbuffered(int level, const char *fmt, ...) __attribute__((format(p
  * n + 1 bytes; it is NUL-terminated, and its length returned. */
 size_t log_safe_text(char *out, const char *in, size_t n);
 
+/* Text from outside shown on the console as lines of their own (a
+ * traceback has many): each is "[tag] " and the line as log_safe_text
+ * makes it, so that none passes for a line of the server's. About 64 KiB
+ * of console at most (each line counts with its prefix); a last line says
+ * how much more there was. */
+void log_safe_lines(int level, const char *tag, const char *text, size_t n);
+
 /* Parses "debug|info|warning|error"; -1 when unknown. */
 int log_level_parse(const char *s);
 

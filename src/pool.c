@@ -1426,8 +1426,9 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
                            (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
     if (!log_id || (int)level >= pool->o.console_app_level) {
+        /* The app's text: it must not make console lines of its own. */
         char tag[128];
-        log_msg(lv, "[%s] %.*s", console_tag(inst, tag, sizeof tag), (int)n, msg);
+        log_safe_lines(lv, console_tag(inst, tag, sizeof tag), msg, n);
     }
     return 0;
 }
@@ -1488,6 +1489,17 @@ static void instance_ready(instance_t *inst)
     }
 }
 
+/* A frame that breaks ipc.h: the instance is killed, and why is logged
+ * even when it ran nothing (instance_fail tells only of work it loses). */
+static void protocol_violation(instance_t *inst, const ipc_hdr_t *h, const char *why)
+{
+    char name[160];
+    log_error("%s broke the channel protocol and is killed: %s (frame type %u, flags %#x, id %u, "
+              "%u bytes)",
+              label(inst, name, sizeof name), why, h->type, h->flags, h->id, h->len);
+    instance_fail(inst, why);
+}
+
 /* Returns -1 when the instance broke the protocol (it is then killed). */
 static int handle_frames(instance_t *inst)
 {
@@ -1495,16 +1507,23 @@ static int handle_frames(instance_t *inst)
         ipc_hdr_t h;
         ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
         if (h.len > IPC_MAX_PAYLOAD) {
-            instance_fail(inst, "it sent an oversized frame");
+            protocol_violation(inst, &h, "it sent an oversized frame");
             return -1;
         }
         if (inst->rbuf.len < IPC_HDR_SIZE + h.len)
             break;
         const uint8_t *payload = (const uint8_t *)buf_ptr(&inst->rbuf) + IPC_HDR_SIZE;
+        /* Only IPC_RESPONSE has flags (ipc.h); handle_response checks them. */
+        if (h.flags && h.type != IPC_RESPONSE) {
+            protocol_violation(inst, &h, "flags on a frame that has none");
+            return -1;
+        }
         int rc = 0;
         switch (h.type) {
         case IPC_READY:
-            if (inst->pid == 0 || inst->placing)
+            if (h.id != 0 || h.len != 0)
+                rc = -1;
+            else if (inst->pid == 0 || inst->placing)
                 inst->ready_early = 1;
             else
                 instance_ready(inst);
@@ -1519,7 +1538,7 @@ static int handle_frames(instance_t *inst)
             const char *why = NULL;
             inst->api.caller.pid = inst->pid;
             if (api_chan_call(&inst->api, h.id, payload, h.len, &why) < 0) {
-                instance_fail(inst, why);
+                protocol_violation(inst, &h, why);
                 return -1;
             }
             break;
@@ -1535,7 +1554,7 @@ static int handle_frames(instance_t *inst)
             rc = -1;
         }
         if (rc < 0) {
-            instance_fail(inst, "it broke the channel protocol");
+            protocol_violation(inst, &h, "a malformed or unexpected frame");
             return -1;
         }
         buf_consume(&inst->rbuf, IPC_HDR_SIZE + h.len);
