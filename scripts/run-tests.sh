@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build}          # overridable for runs against other builds
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
-SUITE_TIMEOUT=${SUITE_TIMEOUT:-420}
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}  # a hang guard: each suite takes 5-8 minutes here
 SAN_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gaelic-tests.XXXXXX") || exit 2
 
