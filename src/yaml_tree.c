@@ -362,11 +362,6 @@ static int parse_bool(const char *s, int *out)
 
 /* ---- PyYAML's plain scalars as Python's str() -------------------------- */
 
-static int is_bool_word(const char *s, int *value)
-{
-    return parse_bool(s, value) == 0;
-}
-
 /* s without '_' (YAML 1.1 digit separators), malloc'd. */
 static char *without_underscores(const char *s)
 {
@@ -524,8 +519,8 @@ static void python_float_repr(double v, char *out, size_t outlen)
     digits[nd] = '\0';
     int exp = *m == 'e' ? atoi(m + 1) : 0;
     if (exp < -4 || exp >= 16) {
-        snprintf(out, outlen, "%s%c%s%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
-                 "", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        snprintf(out, outlen, "%s%c%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
+                 exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     } else if (exp < 0) {
         snprintf(out, outlen, "%s0.%.*s%s", sign, -exp - 1, "0000", digits);
     } else if ((size_t)exp + 1 >= nd) {
@@ -572,7 +567,7 @@ char *yt_python_str(const yaml_node_t *n)
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return strdup(text);
     int b;
-    if (is_bool_word(text, &b))
+    if (parse_bool(text, &b) == 0)
         return strdup(b ? "True" : "False");
     const char *sign = text[0] == '-' || text[0] == '+' ? text : "";
     const char *body = *sign ? text + 1 : text;
