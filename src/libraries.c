@@ -1,25 +1,47 @@
 #include "libraries.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+/* App Engine's python27 libraries (the SDK's appinfo list). enum and futures
+ * are Python 3's own enum and concurrent.futures. The last ones have no
+ * usable Debian package (grpcio and protobuf would need Debian's `google`
+ * namespace beside the runtime's): accepted as App Engine accepted them,
+ * their modules importable only from the app's own files. */
 static const library_info_t table[] = {
+    {"click", "python3-click", "click"},
     {"django", "python3-django", "django asgiref sqlparse pytz"},
+    {"crcmod", "python3-crcmod", "crcmod"},
+    {"enum", NULL, ""},
     {"flask", "python3-flask", "flask werkzeug jinja2 markupsafe itsdangerous click blinker"},
+    {"futures", NULL, ""},
+    {"itsdangerous", "python3-itsdangerous", "itsdangerous"},
     {"jinja2", "python3-jinja2", "jinja2 markupsafe"},
     {"lxml", "python3-lxml", "lxml"},
     {"markupsafe", "python3-markupsafe", "markupsafe"},
     {"MySQLdb", "python3-mysqldb", "MySQLdb"},
+    {"mysqlclient", "python3-mysqldb", "MySQLdb"},
     {"numpy", "python3-numpy", "numpy"},
     {"PIL", "python3-pil", "PIL"},
+    {"psycopg2", "python3-psycopg2", "psycopg2"},
     {"pycrypto", "python3-pycryptodome", "Crypto"},
+    {"pytz", "python3-tz", "pytz"},
     {"setuptools", "python3-setuptools", "setuptools pkg_resources _distutils_hack"},
     {"six", "python3-six", "six"},
     {"ssl", NULL, ""},
+    {"ujson", "python3-ujson", "ujson"},
     {"webob", "python3-webob", "webob"},
     {"werkzeug", "python3-werkzeug", "werkzeug markupsafe"},
     {"yaml", "python3-yaml", "yaml _yaml"},
+    {"clearsilver", NULL, NULL},
+    {"endpoints", NULL, NULL},
+    {"grpcio", NULL, NULL},
+    {"protobuf", NULL, NULL},
+    {"protorpc", NULL, NULL},
+    {"PyAMF", NULL, NULL},
+    {"webapp2", NULL, NULL},
 };
 
 #define N_TABLE (sizeof table / sizeof *table)
@@ -45,7 +67,8 @@ void library_known_names(char *out, size_t n)
     }
 }
 
-/* The library's own module is in dist_dir as a package folder or a .py. */
+/* The library's own module is in dist_dir: a package folder, a .py or an
+ * extension module (ujson.cpython-311-x86_64-linux-gnu.so). */
 static int installed(const library_info_t *lib, const char *dist_dir)
 {
     char first[64], path[4096];
@@ -61,7 +84,19 @@ static int installed(const library_info_t *lib, const char *dist_dir)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return 1;
     snprintf(path, sizeof path, "%s/%s.py", dist_dir, first);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return 1;
+    DIR *d = opendir(dist_dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        found = n > k + 4 && !strncmp(e->d_name, first, k) && e->d_name[k] == '.' &&
+                !strcmp(e->d_name + n - 3, ".so");
+    }
+    closedir(d);
+    return found;
 }
 
 /* Appends word to the comma-separated list unless it is there already. */
@@ -100,6 +135,8 @@ int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modul
                      l->name, known);
             return -1;
         }
+        if (!lib->modules)
+            continue; /* not provided: serve.c says so at start */
         if (lib->package && !installed(lib, dist_dir)) {
             snprintf(err, errlen,
                      "%s:%d: library '%s' needs the Debian package %s: apt-get install %s",

@@ -15,7 +15,8 @@ typedef struct {
     const char *name;    /* as in app.yaml */
     const char *package; /* Debian package; NULL: part of the stdlib */
     const char *modules; /* top-level modules, space-separated, the library's
-                            own first, then its dependencies' */
+                            own first, then its dependencies'; NULL: an
+                            App Engine library gaelic does not provide */
 } library_info_t;
 
 /* The table entry for an app.yaml library name, or NULL. */

@@ -116,3 +116,67 @@ def test_missing_debian_package_is_named(tmp_path, library, package):
     r = refused(tmp_path, library)
     assert re.search(r"app\.yaml:8: ", r.stderr), r.stderr
     assert "apt-get install %s" % package in r.stderr, r.stderr
+
+
+LISTED_APP_YAML = """\
+application: libtest
+version: 1
+runtime: python27
+api_version: 1
+threadsafe: true
+
+libraries:
+%s
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+
+def listed(*names):
+    return LISTED_APP_YAML % "".join("- name: %s\n  version: latest\n" % n for n in names)
+
+
+def test_app_engine_library_gaelic_lacks_is_accepted_and_the_apps_copy_imports(serve, tmp_path):
+    # webapp2 has no Debian package: App Engine accepted the entry, so the
+    # start goes on with a warning naming the line, and the app's own
+    # webapp2 imports; endpoints, listed but not shipped, does not.
+    main = ("def app(environ, start_response):\n"
+            "    import webapp2\n"
+            "    try:\n"
+            "        import endpoints\n"
+            "        other = 'imported'\n"
+            "    except ImportError:\n"
+            "        other = 'ImportError'\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [(webapp2.WHO + ' ' + other).encode()]\n")
+    d = write_app(tmp_path / "app", listed("webapp2", "endpoints"),
+                  {"main.py": main, "webapp2.py": "WHO = 'own'\n"})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200 and r.text == "own ImportError", r.text
+    err = s.stderr_text() + s.stdout_text()
+    assert re.search(r"app\.yaml:8: library webapp2: gaelic does not provide it", err), err
+    assert re.search(r"app\.yaml:10: library endpoints: gaelic does not provide it", err), err
+
+
+def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):
+    # pytz reads Debian's zoneinfo files, ujson is an extension module at the
+    # top of dist-packages, enum and futures are Python 3's own.
+    for pkg in ("python3-tz", "python3-ujson"):
+        if not deb_installed(pkg):
+            pytest.skip("%s is not installed (scripts/deps.sh test)" % pkg)
+    main = ("import datetime\n"
+            "def app(environ, start_response):\n"
+            "    import pytz, ujson, enum, concurrent.futures\n"
+            "    t = datetime.datetime(2020, 7, 1, 12, tzinfo=pytz.utc)\n"
+            "    local = t.astimezone(pytz.timezone('America/New_York')).isoformat()\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [ujson.dumps([local, pytz.__file__]).encode()]\n")
+    d = write_app(tmp_path / "app", listed("pytz", "ujson", "enum", "futures"), {"main.py": main})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200, r.text
+    local, where = json.loads(r.text)
+    assert local == "2020-07-01T08:00:00-04:00", r.text
+    assert where.startswith(DIST + "/pytz/"), r.text

@@ -35,6 +35,14 @@ static void test_find(void)
     CHECK_STR(l ? l->package : NULL, "python3-mysqldb");
     l = library_find("ssl");
     CHECK(l && l->package == NULL && l->modules[0] == '\0');
+    l = library_find("pytz");
+    CHECK_STR(l ? l->package : NULL, "python3-tz");
+    l = library_find("mysqlclient");
+    CHECK(l && !strcmp(l->modules, "MySQLdb"));
+    l = library_find("futures"); /* Python 3's concurrent.futures */
+    CHECK(l && l->package == NULL && l->modules[0] == '\0');
+    l = library_find("webapp2"); /* App Engine's, not provided */
+    CHECK(l && l->package == NULL && l->modules == NULL);
     CHECK(library_find("Flask") == NULL); /* names are case-sensitive */
     CHECK(library_find("nosuch") == NULL);
     CHECK(library_find("") == NULL);
@@ -47,7 +55,8 @@ static void test_find(void)
     CHECK(strlen(tiny) < sizeof tiny);
 }
 
-/* A fake dist-packages folder with flask's modules and six.py. */
+/* A fake dist-packages folder with flask's modules, six.py and ujson as
+ * an extension module. */
 static void make_dist(char *dir)
 {
     strcpy(dir, "/tmp/gaelic-libtest-XXXXXX");
@@ -60,6 +69,11 @@ static void make_dist(char *dir)
     CHECK(f != NULL);
     if (f)
         fclose(f);
+    snprintf(p, sizeof p, "%s/ujson.cpython-311-x86_64-linux-gnu.so", dir);
+    f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
 }
 
 static void remove_dist(const char *dir)
@@ -68,6 +82,8 @@ static void remove_dist(const char *dir)
     snprintf(p, sizeof p, "%s/flask", dir);
     rmdir(p);
     snprintf(p, sizeof p, "%s/six.py", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/ujson.cpython-311-x86_64-linux-gnu.so", dir);
     unlink(p);
     rmdir(dir);
 }
@@ -98,6 +114,32 @@ static void test_resolve(const char *dist)
     if (cfg) {
         CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == -1);
         CHECK(strncmp(err, "app.yaml:6: unknown library 'bogus' (known: ", 44) == 0);
+        config_free(cfg);
+    }
+
+    /* An extension module counts as installed; a package named like its
+     * prefix does not. */
+    cfg = load("- name: ujson\n  version: latest\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
+        CHECK_STR(mods, "ujson");
+        config_free(cfg);
+    }
+    cfg = load("- name: crcmod\n  version: latest\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == -1);
+        CHECK_STR(err, "app.yaml:4: library 'crcmod' needs the Debian package python3-crcmod: "
+                       "apt-get install python3-crcmod");
+        config_free(cfg);
+    }
+
+    /* App Engine libraries gaelic does not provide are accepted, with no
+     * modules from dist-packages. */
+    cfg = load("- name: webapp2\n  version: \"2.5.2\"\n- name: six\n  version: latest\n"
+               "- name: endpoints\n  version: \"1.0\"\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
+        CHECK_STR(mods, "six");
         config_free(cfg);
     }
 
