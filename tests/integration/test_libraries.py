@@ -20,13 +20,17 @@ api_version: 1
 threadsafe: true
 
 libraries:
-- name: %s
-  version: latest
-
+%s
 handlers:
 - url: /.*
   script: main.app
 """
+
+
+def listed(*names):
+    """app.yaml listing names (the first on line 8, each two lines)."""
+    return APP_YAML % "".join("- name: %s\n  version: latest\n" % n for n in names)
+
 
 MAIN_PY = ("def app(environ, start_response):\n"
            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
@@ -76,7 +80,7 @@ def test_unlisted_dist_package_is_refused(serve, tmp_path, name):
     top = name.split(".")[0]
     if not (os.path.isdir(os.path.join(DIST, top)) or os.path.exists(os.path.join(DIST, top + ".py"))):
         pytest.skip("%s is not in %s" % (top, DIST))
-    d = write_app(tmp_path / "app", APP_YAML % "ssl",
+    d = write_app(tmp_path / "app", listed("ssl"),
                   {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
     s = serve(d)
     r = s.get("/import", params={"name": name})
@@ -91,7 +95,7 @@ def test_unlisted_module_refused_next_to_a_listed_one(libs):
 
 
 def refused(tmp_path, library):
-    d = write_app(tmp_path / "app", APP_YAML % library, {"main.py": MAIN_PY})
+    d = write_app(tmp_path / "app", listed(library), {"main.py": MAIN_PY})
     r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage")
     assert r.returncode == 2, "exit %s\nstdout:\n%s\nstderr:\n%s" % (r.returncode, r.stdout,
                                                                      r.stderr)
@@ -117,24 +121,6 @@ def test_missing_debian_package_is_named(tmp_path, library, package):
     assert re.search(r"app\.yaml:8: ", r.stderr), r.stderr
     assert "apt-get install %s" % package in r.stderr, r.stderr
 
-
-LISTED_APP_YAML = """\
-application: libtest
-version: 1
-runtime: python27
-api_version: 1
-threadsafe: true
-
-libraries:
-%s
-handlers:
-- url: /.*
-  script: main.app
-"""
-
-
-def listed(*names):
-    return LISTED_APP_YAML % "".join("- name: %s\n  version: latest\n" % n for n in names)
 
 
 def test_app_engine_library_gaelic_lacks_is_accepted_and_the_apps_copy_imports(serve, tmp_path):
