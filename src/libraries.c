@@ -46,6 +46,12 @@ static const library_info_t table[] = {
 
 #define N_TABLE (sizeof table / sizeof *table)
 
+/* First-generation apps could import these without listing them: the SDK
+ * enabled each library that had a default version (webapp2 and protorpc
+ * too, which gaelic does not provide). Used when Debian's package is
+ * there; a listing of its own still names a missing one. */
+static const char *const enabled_by_default[] = {"pytz", "six", "webob", "werkzeug", "yaml"};
+
 const library_info_t *library_find(const char *name)
 {
     for (size_t i = 0; i < N_TABLE; i++)
@@ -120,6 +126,20 @@ static int add_module(char *list, size_t n, const char *word, size_t wlen)
     return 0;
 }
 
+/* Appends each of the space-separated words to the list. */
+static int add_modules(char *list, size_t n, const char *words)
+{
+    for (const char *p = words; *p;) {
+        size_t k = strcspn(p, " ");
+        if (k && add_module(list, n, p, k) < 0)
+            return -1;
+        p += k;
+        while (*p == ' ')
+            p++;
+    }
+    return 0;
+}
+
 int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modules, size_t n,
                       char *err, size_t errlen)
 {
@@ -143,15 +163,20 @@ int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modul
                      cfg->path, l->line, l->name, lib->package, lib->package);
             return -1;
         }
-        for (const char *p = lib->modules; *p;) {
-            size_t k = strcspn(p, " ");
-            if (k && add_module(modules, n, p, k) < 0) {
-                snprintf(err, errlen, "%s:%d: too many libraries", cfg->path, l->line);
-                return -1;
-            }
-            p += k;
-            while (*p == ' ')
-                p++;
+        if (add_modules(modules, n, lib->modules) < 0) {
+            snprintf(err, errlen, "%s:%d: too many libraries", cfg->path, l->line);
+            return -1;
+        }
+    }
+    if (strncmp(cfg->runtime, "python3", 7) == 0)
+        return 0; /* the second generation had no built-in libraries */
+    for (size_t i = 0; i < sizeof enabled_by_default / sizeof *enabled_by_default; i++) {
+        const library_info_t *lib = library_find(enabled_by_default[i]);
+        if (!installed(lib, dist_dir))
+            continue;
+        if (add_modules(modules, n, lib->modules) < 0) {
+            snprintf(err, errlen, "%s: too many libraries", cfg->path);
+            return -1;
         }
     }
     return 0;

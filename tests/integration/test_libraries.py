@@ -42,6 +42,10 @@ def deb_installed(pkg):
     return r.returncode == 0 and "ok installed" in r.stdout
 
 
+def in_dist(top):
+    return os.path.isdir(os.path.join(DIST, top)) or os.path.exists(os.path.join(DIST, top + ".py"))
+
+
 @pytest.fixture(scope="module")
 def libs(mserve):
     return mserve(app_path("libraries"))
@@ -75,10 +79,10 @@ def test_stdlib_still_imports(libs):
         assert r.text.startswith("ok "), (name, r.text)
 
 
-@pytest.mark.parametrize("name", ["requests", "six", "flask", "yaml.constructor"])
+@pytest.mark.parametrize("name", ["requests", "flask", "jinja2.ext", "click"])
 def test_unlisted_dist_package_is_refused(serve, tmp_path, name):
     top = name.split(".")[0]
-    if not (os.path.isdir(os.path.join(DIST, top)) or os.path.exists(os.path.join(DIST, top + ".py"))):
+    if not in_dist(top):
         pytest.skip("%s is not in %s" % (top, DIST))
     d = write_app(tmp_path / "app", listed("ssl"),
                   {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
@@ -166,3 +170,26 @@ def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):
     local, where = json.loads(r.text)
     assert local == "2020-07-01T08:00:00-04:00", r.text
     assert where.startswith(DIST + "/pytz/"), r.text
+
+
+@pytest.mark.parametrize("name", ["yaml", "six", "pytz", "webob", "werkzeug"])
+def test_python27_imports_app_engines_default_libraries_unlisted(serve, tmp_path, name):
+    # App Engine's SDK enabled every library that had a default version
+    # (yaml, six, pytz, webob, werkzeug of those Debian has), listed or not.
+    if not in_dist(name):
+        pytest.skip("%s is not in %s" % (name, DIST))
+    d = write_app(tmp_path / "app", listed("ssl"),
+                  {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
+    s = serve(d)
+    r = s.get("/import", params={"name": name})
+    assert r.text.startswith("ok " + DIST + "/" + name), r.text
+
+
+def test_python3_has_no_default_libraries(serve, tmp_path):
+    if not in_dist("yaml"):
+        pytest.skip("yaml is not in %s" % DIST)
+    d = write_app(tmp_path / "app", "runtime: python3\n",
+                  {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
+    s = serve(d)
+    r = s.get("/import", params={"name": "yaml"})
+    assert r.text.startswith("ImportError: "), r.text

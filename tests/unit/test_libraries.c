@@ -117,12 +117,13 @@ static void test_resolve(const char *dist)
         config_free(cfg);
     }
 
-    /* An extension module counts as installed; a package named like its
-     * prefix does not. */
+    /* An extension module counts as installed. six follows: a python27 app
+     * may import it unlisted, as App Engine enabled libraries that had a
+     * default version (of those, only six is in this dist folder). */
     cfg = load("- name: ujson\n  version: latest\n");
     if (cfg) {
         CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
-        CHECK_STR(mods, "ujson");
+        CHECK_STR(mods, "ujson,six");
         config_free(cfg);
     }
     cfg = load("- name: crcmod\n  version: latest\n");
@@ -146,8 +147,19 @@ static void test_resolve(const char *dist)
     cfg = load("  []\n");
     if (cfg) {
         CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
+        CHECK_STR(mods, "six");
+        config_free(cfg);
+    }
+
+    /* The second generation had no built-in libraries. */
+    const char *py3 = "runtime: python3\nhandlers:\n- url: /.*\n  script: auto\n";
+    if (config_load_string(py3, strlen(py3), "app.yaml", "/app", &cfg, err, sizeof err) == 0) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
         CHECK_STR(mods, "");
         config_free(cfg);
+    } else {
+        fprintf(stderr, "config error: %s\n", err);
+        unit_failed++;
     }
 }
 
