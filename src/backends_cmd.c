@@ -135,7 +135,8 @@ int backends_main(int argc, char **argv)
     const char *storage = NULL, *application = NULL;
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1; (kind = cli_next(argc, argv, &i, "backends", NULL, &arg)) != CLI_END;) {
+    static const char *const options[] = {"storage_path", "application", NULL};
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "backends", NULL, options, &arg)) != CLI_END;) {
         if (kind == CLI_ERROR)
             return EXIT_USAGE;
         if (kind == CLI_HELP) {
@@ -150,13 +151,8 @@ int backends_main(int argc, char **argv)
             words[n_words++] = arg.value;
         } else if (cli_is(&arg, "storage_path")) {
             storage = arg.value;
-        } else if (cli_is(&arg, "application")) {
-            application = arg.value;
         } else {
-            fprintf(stderr,
-                    "gaelic backends: unknown option '--%.*s' (see gaelic backends --help)\n",
-                    (int)arg.name_len, arg.name);
-            return EXIT_USAGE;
+            application = arg.value;
         }
     }
     if (n_words < 2) {

@@ -8,8 +8,16 @@ int cli_is(const cli_arg_t *a, const char *name)
     return strlen(name) == a->name_len && strncmp(a->name, name, a->name_len) == 0;
 }
 
+static int listed(const cli_arg_t *a, const char *const *names)
+{
+    for (; names && *names; names++)
+        if (cli_is(a, *names))
+            return 1;
+    return 0;
+}
+
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
-                    cli_arg_t *out)
+                    const char *const *options, cli_arg_t *out)
 {
     memset(out, 0, sizeof *out);
     if (*i >= argc)
@@ -32,9 +40,17 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
     const char *eq = strchr(a + 2, '=');
     out->name = a + 2;
     out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
-    for (const char *const *f = flags; f && *f; f++)
-        if (!eq && cli_is(out, *f))
+    if (listed(out, flags)) {
+        if (!eq)
             return CLI_FLAG;
+        fprintf(stderr, "gaelic %s: --%.*s takes no value\n", cmd, (int)out->name_len, out->name);
+        return CLI_ERROR;
+    }
+    if (!listed(out, options)) {
+        fprintf(stderr, "gaelic %s: unknown option '--%.*s' (see gaelic %s --help)\n", cmd,
+                (int)out->name_len, out->name, cmd);
+        return CLI_ERROR;
+    }
     if (eq) {
         out->value = eq + 1;
     } else if (*i < argc) {

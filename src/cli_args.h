@@ -16,11 +16,12 @@ typedef struct {
 } cli_arg_t;
 
 /* Reads the word at *i (starting at 1) and advances *i past it and its
- * value. flags: NULL-terminated names that take no value. CLI_ERROR after
- * printing "gaelic CMD: --name needs a value", or that a single-dash word
- * such as -p is an unknown option. */
+ * value. flags and options: NULL-terminated names of the command's options
+ * that take no value and that take one. CLI_ERROR after printing why: an
+ * option not in either list, a flag given a value, an option without one,
+ * or a single-dash word such as -p. */
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
-                    cli_arg_t *out);
+                    const char *const *options, cli_arg_t *out);
 
 /* 1 when the option's name is `name`. */
 int cli_is(const cli_arg_t *a, const char *name);

@@ -114,9 +114,12 @@ static int64_t parse_since(const char *s, int64_t now_us)
 static int parse_args(int argc, char **argv, logs_opts_t *o)
 {
     static const char *const flags[] = {"json", NULL};
+    static const char *const options[] = {"storage_path", "logs_path", "application",
+                                           "since",        "severity",  "limit",
+                                           NULL};
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, &arg)) != CLI_END;) {
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, options, &arg)) != CLI_END;) {
         const char *v = arg.value;
         if (kind == CLI_ERROR)
             return -1;
@@ -158,10 +161,6 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
                         "gaelic logs: --limit: invalid value '%s' (a whole number; 0: all)\n", v);
                 return -1;
             }
-        } else {
-            fprintf(stderr, "gaelic logs: unknown option '--%.*s' (see gaelic logs --help)\n",
-                    (int)arg.name_len, arg.name);
-            return -1;
         }
     }
     if (!o->app_dir) {

@@ -258,9 +258,15 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
     static const char *const flags[] = {TEST_DISARM_AUDIT, API_TEST_SERVICE, NULL};
+    enum { n_options = sizeof options / sizeof *options };
+    const char *names[n_options + 2]; /* the table's, log_level, NULL */
+    for (size_t k = 0; k < n_options; k++)
+        names[k] = options[k].name;
+    names[n_options] = "log_level";
+    names[n_options + 1] = NULL;
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, &arg)) != CLI_END;) {
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, names, &arg)) != CLI_END;) {
         if (kind == CLI_ERROR)
             return -1;
         if (kind == CLI_HELP) {
@@ -294,15 +300,9 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             log_min_level = lv;
             continue;
         }
-        const opt_def_t *d = NULL;
-        for (size_t k = 0; k < sizeof options / sizeof *options; k++)
-            if (cli_is(&arg, options[k].name))
-                d = &options[k];
-        if (!d) {
-            fprintf(stderr, "gaelic serve: unknown option '--%.*s' (see gaelic serve --help)\n",
-                    (int)arg.name_len, arg.name);
-            return -1;
-        }
+        const opt_def_t *d = options; /* cli_next knows the name is in the table */
+        while (!cli_is(&arg, d->name))
+            d++;
         if (set_option(o, d, arg.value) < 0)
             return -1;
     }

@@ -59,6 +59,27 @@ def test_unknown_flag_exits_2(tmp_path):
     assert "serving" not in r.stdout
 
 
+# (command words, what stderr must say): an unknown option last on the line
+# was reported as needing a value; a flag given a value as unknown.
+OPTION_MISTAKES = [
+    (["serve", "APP", "--no_such_flag"], "unknown option '--no_such_flag'"),
+    (["serve", "APP", "--port"], "--port needs a value"),
+    (["serve", "APP", "--log_level"], "--log_level needs a value"),
+    (["logs", "APP", "--no_such_flag"], "unknown option '--no_such_flag'"),
+    (["logs", "APP", "--limit"], "--limit needs a value"),
+    (["logs", "APP", "--json=yes"], "--json takes no value"),
+    (["backends", "APP", "list", "--no_such_flag"], "unknown option '--no_such_flag'"),
+    (["backends", "APP", "list", "--application"], "--application needs a value"),
+]
+
+
+@pytest.mark.parametrize("words,says", OPTION_MISTAKES)
+def test_option_mistakes_exit_2_saying_which(words, says):
+    r = run_gaelic(*[app_path("basic") if w == "APP" else w for w in words])
+    assert r.returncode == 2, r
+    assert says in r.stderr, r.stderr
+
+
 def test_serve_without_appdir_exits_2():
     r = run_gaelic("serve")
     assert r.returncode == 2, r
