@@ -114,9 +114,8 @@ static int64_t parse_since(const char *s, int64_t now_us)
 static int parse_args(int argc, char **argv, logs_opts_t *o)
 {
     static const char *const flags[] = {"json", NULL};
-    static const char *const options[] = {"storage_path", "logs_path", "application",
-                                           "since",        "severity",  "limit",
-                                           NULL};
+    static const char *const options[] = {"storage_path", "logs_path", "application", "since",
+                                          "severity",     "limit",     NULL};
     cli_arg_t arg;
     cli_kind_t kind;
     for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, options, &arg)) != CLI_END;) {
