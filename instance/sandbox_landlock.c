@@ -26,12 +26,15 @@ struct ruleset_attr {
 };
 
 /* Files and trees every instance reads besides the app and the Python
- * library: the dynamic loader's cache (lazy C extension imports), time
- * zones, MIME types, randomness, its own /proc entries, and the CPU count
- * (glibc's sysconf and malloc read these two files; the rest of the
- * folder tells the host's microcode and CPU vulnerabilities). */
+ * library: the dynamic loader's cache (lazy C extension imports) and
+ * Debian's alternatives (libblas.so.3, which numpy loads, is a link
+ * through them), time zones, MIME types, randomness, its own /proc
+ * entries, and the CPU count (glibc's sysconf and malloc read these two
+ * files; the rest of the folder tells the host's microcode and CPU
+ * vulnerabilities). */
 static const char *const system_paths[] = {
     "/usr",
+    "/etc/alternatives",
     "/etc/ld.so.cache",
     "/etc/localtime",
     "/etc/mime.types",

@@ -193,3 +193,19 @@ def test_python3_has_no_default_libraries(serve, tmp_path):
     s = serve(d)
     r = s.get("/import", params={"name": "yaml"})
     assert r.text.startswith("ImportError: "), r.text
+
+
+def test_numpy_loads_its_blas_through_debians_alternatives(serve, tmp_path):
+    # libblas.so.3 is a link through /etc/alternatives, which the sandbox
+    # did not show: numpy's C extension failed to load inside instances.
+    if not deb_installed("python3-numpy"):
+        pytest.skip("python3-numpy is not installed (scripts/deps.sh test)")
+    main = ("def app(environ, start_response):\n"
+            "    import numpy\n"
+            "    a = numpy.arange(6, dtype=float).reshape(2, 3)\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [str(float((a @ a.T).trace())).encode()]\n")
+    d = write_app(tmp_path / "app", listed("numpy"), {"main.py": main})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200 and r.text == "55.0", r.text
