@@ -7,9 +7,9 @@
 
 /* App Engine's python27 libraries (the SDK's appinfo list). enum and futures
  * are Python 3's own enum and concurrent.futures. The last ones have no
- * usable Debian package (grpcio and protobuf would need Debian's `google`
- * namespace beside the runtime's): accepted as App Engine accepted them,
- * their modules importable only from the app's own files. */
+ * Debian package usable in an instance (grpcio and protobuf would need
+ * Debian's `google` namespace beside the runtime's): accepted as App Engine
+ * accepted them, their modules importable only from the app's own files. */
 static const library_info_t table[] = {
     {"click", "python3-click", "click"},
     {"django", "python3-django", "django asgiref sqlparse pytz"},
@@ -26,7 +26,6 @@ static const library_info_t table[] = {
     {"numpy", "python3-numpy", "numpy"},
     {"PIL", "python3-pil", "PIL"},
     {"psycopg2", "python3-psycopg2", "psycopg2"},
-    {"pycrypto", "python3-pycryptodome", "Crypto"},
     {"pytz", "python3-tz", "pytz"},
     {"setuptools", "python3-setuptools", "setuptools pkg_resources _distutils_hack"},
     {"six", "python3-six", "six"},
@@ -41,6 +40,9 @@ static const library_info_t table[] = {
     {"protobuf", NULL, NULL},
     {"protorpc", NULL, NULL},
     {"PyAMF", NULL, NULL},
+    /* Debian's PyCryptodome is named Cryptodome, not Crypto, and loads its
+     * C code through ctypes, which instances refuse (SB5). */
+    {"pycrypto", NULL, NULL},
     {"webapp2", NULL, NULL},
 };
 

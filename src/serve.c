@@ -768,9 +768,9 @@ int serve_main(int argc, char **argv)
         const library_t *l = &srv->cfg->libraries[i];
         const library_info_t *lib = library_find(l->name);
         if (lib && !lib->modules)
-            log_warn("%s:%d: library %s: gaelic does not provide it (no usable Debian "
-                     "package); its modules import only if the app has them in its own "
-                     "files, e.g. in lib/ with google.appengine.ext.vendor",
+            log_warn("%s:%d: library %s: gaelic does not provide it (no Debian package "
+                     "usable in an instance); its modules import only if the app has them in "
+                     "its own files, e.g. in lib/ with google.appengine.ext.vendor",
                      srv->cfg->path, l->line, l->name);
         else if (lib && lib->package && strcmp(l->version, "latest") != 0)
             log_info("library %s: app.yaml asks for version %s; Debian's %s is used", l->name,
