@@ -43,6 +43,8 @@ static void test_find(void)
     CHECK(l && l->package == NULL && l->modules[0] == '\0');
     l = library_find("webapp2"); /* App Engine's, not provided */
     CHECK(l && l->package == NULL && l->modules == NULL);
+    l = library_find("pycrypto"); /* Debian's needs ctypes */
+    CHECK(l && l->package == NULL && l->modules == NULL);
     CHECK(library_find("Flask") == NULL); /* names are case-sensitive */
     CHECK(library_find("nosuch") == NULL);
     CHECK(library_find("") == NULL);
