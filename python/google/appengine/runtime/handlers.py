@@ -10,7 +10,8 @@ As App Engine's python27 runtime did, the app's appengine_config module (if
 it has one) is imported before the first handler, so that what it sets up
 (vendor.add('lib'), say) is there for the handlers' imports, and its
 webapp_add_wsgi_middleware(app), if defined, wraps the application on every
-request.
+request. google.appengine.ext.webapp.util.run_wsgi_app wraps with it too
+(add_wsgi_middleware), so CGI scripts get the same middleware.
 """
 import sys
 
@@ -76,6 +77,15 @@ def _load_config():
     _config_loaded = True
 
 
+def add_wsgi_middleware(app):
+    """app wrapped by appengine_config's webapp_add_wsgi_middleware, or app
+    itself when there is none. Imports appengine_config first if no request
+    has yet (a failing one raises)."""
+    if not _config_loaded:
+        _load_config()
+    return app if _middleware is None else _middleware(app)
+
+
 def is_cgi(script):
     """A script path (dir/file.py) rather than a WSGI object path: served
     by google.appengine.runtime.cgi."""
@@ -95,7 +105,7 @@ def get(script):
             if not _config_loaded:
                 _load_config()
             app = _apps[script] = _load(script)
-        return app if _middleware is None else _middleware(app)
+        return add_wsgi_middleware(app)
     except (DeadlineExceededError, MemoryError):
         # The request ran out of time or memory importing it: not a broken
         # handler (dispatch retires an instance out of memory).

@@ -4,7 +4,8 @@ Imports nothing itself but sys: the answer is the loaded ones, comma
 separated (json would import re)."""
 import sys
 
-WATCHED = ("logging", "traceback", "re", "importlib", "inspect", "tempfile", "warnings")
+WATCHED = ("logging", "traceback", "re", "importlib", "inspect", "tempfile", "warnings",
+           "webob")  # webob: only apps that use google.appengine.ext.webapp load it
 
 
 def app(environ, start_response):

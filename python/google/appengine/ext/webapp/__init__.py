@@ -1,0 +1,207 @@
+"""google.appengine.ext.webapp: App Engine's small WSGI framework, on WebOb.
+
+An app maps URL regular expressions to RequestHandler subclasses:
+
+    application = webapp.WSGIApplication([('/', MainPage),
+                                          (r'/user/(\\w+)', UserPage)])
+
+For each request the WSGIApplication takes the first expression that
+matches the whole (URL-quoted) path, makes a handler of its class and calls
+the handler's method named after the HTTP method in lower case, with the
+expression's groups, URL-unquoted, as arguments. No match is a 404; a
+handler without that method a 405 with an Allow header naming those it
+has; a method outside allowed_methods a 501. The handler reads self.request
+and fills self.response, which is then the WSGI answer.
+
+Request and Response are WebOb's, with webapp's additions. This is the
+webapp of App Engine's python27 runtime, where `response.status` is
+WebOb's '200 OK' string (status_int is the number). webapp.template
+(Django templates) is not here.
+
+WebOb is Debian's python3-webob, which python27 apps import without
+listing it in app.yaml, as App Engine enabled it by default (the runtime's
+libraries gate, src/libraries.c).
+"""
+import cgi
+import html
+import logging
+import re
+import traceback
+import urllib.parse
+
+import webob
+
+
+class Request(webob.Request):
+    """A webob.Request with webapp's accessors for query and form
+    arguments (str values, UTF-8 decoded)."""
+
+    @property
+    def uri(self):
+        """The full URL of the request (webapp's name for webob's url)."""
+        return self.url
+
+    def get_all(self, argument_name, default_value=None):
+        """Every value of the argument, from the query string and a form
+        body, in order; a file upload gives its content. With no value,
+        default_value (None means [])."""
+        values = [v.value if isinstance(v, cgi.FieldStorage) else v
+                  for v in self.params.getall(argument_name)]
+        if values:
+            return values
+        return [] if default_value is None else default_value
+
+    def get(self, argument_name, default_value='', allow_multiple=False):
+        """The first value of the argument, or default_value when it has
+        none; with allow_multiple, the list of all of them."""
+        values = self.get_all(argument_name)
+        if allow_multiple:
+            return values
+        return values[0] if values else default_value
+
+    def arguments(self):
+        """The names of the arguments, each once, in order of appearance."""
+        return list(dict.fromkeys(self.params.keys()))
+
+    def get_range(self, name, min_value=None, max_value=None, default=0):
+        """The argument as an int kept within [min_value, max_value];
+        default when it is missing or not an integer."""
+        try:
+            value = int(self.get(name, default))
+        except (TypeError, ValueError):
+            value = default
+        if value is None:
+            return None
+        if min_value is not None:
+            value = max(value, min_value)
+        if max_value is not None:
+            value = min(value, max_value)
+        return value
+
+
+class Response(webob.Response):
+    """A webob.Response the handler writes its body to through .out."""
+
+    # The default Content-Type is then 'text/html; charset=utf-8'.
+    default_charset = 'utf-8'
+
+    @property
+    def out(self):
+        """A writable stream (write, writelines, flush) appending to the
+        body: bytes as they are, str encoded (see write)."""
+        return self.body_file
+
+    def write(self, text):
+        """Appends text to the body. A str is encoded with the charset of
+        the Content-Type, else UTF-8: Python 2's webapp took str as it was
+        whatever the Content-Type said ('text/plain' with no charset, say),
+        and so does this one, leaving the header as the app set it."""
+        if isinstance(text, str):
+            text = text.encode(self.charset or 'utf-8')
+        super().write(text)
+
+    @property
+    def status_message(self):
+        """The reason phrase of the status ('OK' of '200 OK')."""
+        return self.status.partition(' ')[2]
+
+    def set_status(self, code, message=None):
+        """Sets the status code, with message as its reason phrase (the
+        standard one by default)."""
+        if message is None:
+            self.status_int = code
+        else:
+            self.status = '%d %s' % (code, message)
+
+    def clear(self):
+        """Empties the body (headers and status stay)."""
+        self.body = b''
+
+
+class RequestHandler:
+    """Base class of the handlers an app maps URLs to. A subclass defines
+    get(), post(), ... taking the URL expression's groups."""
+
+    request = None
+    response = None
+
+    def initialize(self, request, response):
+        self.request = request
+        self.response = response
+
+    def error(self, code):
+        """Answers with status code and an empty body."""
+        self.response.set_status(code)
+        self.response.clear()
+
+    def redirect(self, uri, permanent=False):
+        """Redirects to uri (relative to the request's URL) with 302 Found,
+        or 301 Moved Permanently when permanent."""
+        self.response.set_status(301 if permanent else 302)
+        self.response.clear()
+        self.response.headers['Location'] = urllib.parse.urljoin(self.request.url, uri)
+
+    def handle_exception(self, exception, debug_mode):
+        """Called with what a handler method raised: logs it with its
+        traceback and answers 500; in debug mode the traceback is the body.
+        Override it to answer otherwise."""
+        logging.error('%s: %s', type(exception).__name__, exception, exc_info=exception)
+        self.error(500)
+        if debug_mode:
+            lines = traceback.format_exception(type(exception), exception,
+                                               exception.__traceback__)
+            self.response.headers['Content-Type'] = 'text/html; charset=utf-8'
+            self.response.out.write('<pre>%s</pre>' % html.escape(''.join(lines)))
+
+
+class WSGIApplication:
+    """A WSGI application routing requests to RequestHandler classes."""
+
+    # Those a handler may answer; other methods get 501. Apps added PATCH
+    # here with webapp2 (allowed_methods = allowed_methods | {'PATCH'}).
+    allowed_methods = frozenset(('GET', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'))
+
+    REQUEST_CLASS = Request
+    RESPONSE_CLASS = Response
+
+    def __init__(self, url_mapping, debug=False):
+        """url_mapping: (regular expression, RequestHandler subclass)
+        pairs, tried in order; debug: show tracebacks in 500 answers."""
+        self.debug = debug
+        self._routes = [(re.compile(pattern), handler_class)
+                        for pattern, handler_class in url_mapping]
+
+    def _match(self, path):
+        """(handler class, unquoted groups) of the first route matching
+        all of path, or (None, ())."""
+        for pattern, handler_class in self._routes:
+            m = pattern.fullmatch(path)
+            if m:
+                return handler_class, tuple(None if g is None else urllib.parse.unquote(g)
+                                            for g in m.groups())
+        return None, ()
+
+    def __call__(self, environ, start_response):
+        request = self.REQUEST_CLASS(environ)
+        response = self.RESPONSE_CLASS()
+        handler_class, groups = self._match(request.path)
+        method = environ['REQUEST_METHOD']
+        if handler_class is None:
+            response.set_status(404)
+        elif method not in self.allowed_methods:
+            response.set_status(501)
+        else:
+            handler = handler_class()
+            handler.initialize(request, response)
+            handler_method = getattr(handler, method.lower(), None)
+            if handler_method is None:
+                handler.error(405)
+                response.headers['Allow'] = ', '.join(
+                    m for m in sorted(self.allowed_methods)
+                    if callable(getattr(handler, m.lower(), None)))
+            else:
+                try:
+                    handler_method(*groups)
+                except Exception as e:
+                    handler.handle_exception(e, self.debug)
+        return response(environ, start_response)

@@ -1,0 +1,160 @@
+"""webapp handlers served as WSGI applications (main.application,
+main.debug_application, and main.validated under wsgiref.validate)."""
+import json
+import os
+import warnings
+from wsgiref.validate import WSGIWarning, validator
+
+from google.appengine.ext import webapp
+
+
+def write_json(handler, value):
+    handler.response.headers["Content-Type"] = "application/json"
+    handler.response.out.write(json.dumps(value))
+
+
+class Greeting(webapp.RequestHandler):
+    def get(self):
+        self.response.headers["Content-Type"] = "text/plain"
+        self.response.out.write("Hello, webapp World!")
+
+
+class EnvironmentListing(webapp.RequestHandler):
+    def get(self):
+        for name in sorted(os.environ.keys()):
+            self.response.out.write("%s = %s<br />\n" % (name, os.environ[name]))
+
+
+class Groups(webapp.RequestHandler):
+    def get(self, *groups):
+        write_json(self, groups)
+
+
+class Arguments(webapp.RequestHandler):
+    def handle(self):
+        r = self.request
+        write_json(self, {
+            "name": r.get("name"),
+            "missing": r.get("missing"),
+            "fallback": r.get("missing", "fallback"),
+            "tags": r.get_all("tag"),
+            "multiple": r.get("tag", allow_multiple=True),
+            "first_tag": r.get("tag"),
+            "arguments": r.arguments(),
+            "range": r.get_range("n", min_value=0, max_value=10, default=5),
+            "uri": r.uri,
+        })
+
+    get = post = handle
+
+
+class Upload(webapp.RequestHandler):
+    def post(self):
+        content = self.request.get("file")
+        self.response.headers["X-Value-Type"] = type(content).__name__
+        self.response.out.write(content)
+
+
+class PostOnly(webapp.RequestHandler):
+    def post(self):
+        self.response.out.write("posted")
+
+    def delete(self):
+        self.response.out.write("deleted")
+
+
+class Redirects(webapp.RequestHandler):
+    def get(self, kind):
+        if kind == "permanent":
+            self.redirect("/hello", permanent=True)
+        elif kind == "relative":
+            self.redirect("elsewhere?x=1")
+        else:
+            self.response.out.write("this body is dropped")
+            self.redirect("/hello")
+
+
+class Forbidden(webapp.RequestHandler):
+    def get(self):
+        self.response.out.write("not for you to see")
+        self.error(403)
+
+
+class Fails(webapp.RequestHandler):
+    def get(self):
+        self.response.out.write("partial output")
+        raise ValueError("webapp-handler-failure-marker")
+
+
+class Custom(webapp.RequestHandler):
+    def get(self):
+        self.response.headers["X-Webapp-Header"] = "set by the handler"
+        self.response.set_status(299, "Quite Custom")
+        self.response.out.write("%s|%s|%d" % (self.response.status,
+                                              self.response.status_message,
+                                              self.response.status_int))
+
+
+class Standard(webapp.RequestHandler):
+    def get(self):
+        self.response.set_status(202)
+        self.response.out.write(self.response.status)
+
+
+class Text(webapp.RequestHandler):
+    def get(self):
+        self.response.out.write("h\u00e9llo \u2603 ")
+        self.response.out.write(b"bytes ")
+        print("printed", file=self.response.out)
+
+
+class Head(webapp.RequestHandler):
+    def get(self):
+        self.response.out.write("the get body")
+
+    def head(self):
+        self.response.headers["X-Head"] = "yes"
+
+
+class Cleared(webapp.RequestHandler):
+    def get(self):
+        self.response.out.write("gone")
+        self.response.clear()
+        self.response.out.write("kept")
+
+
+class WebobImport(webapp.RequestHandler):
+    def get(self):
+        import webob
+        self.response.out.write(webob.__file__)
+
+
+ROUTES = [
+    ("/hello", Greeting),
+    ("/environ", EnvironmentListing),
+    (r"/groups/(\w+)/(\d+)", Groups),
+    ("/quoted/(.*)", Groups),
+    ("/optional(/x)?", Groups),
+    ("/args", Arguments),
+    ("/upload", Upload),
+    ("/post-only", PostOnly),
+    ("/redirect/(.*)", Redirects),
+    ("/forbidden", Forbidden),
+    ("/fails", Fails),
+    ("/custom", Custom),
+    ("/standard", Standard),
+    ("/text", Text),
+    ("/head", Head),
+    ("/cleared", Cleared),
+    ("/webob", WebobImport),
+    ("/first", Greeting),
+    ("/fir.*", Forbidden),  # never reached for /first: the first match wins
+]
+
+application = webapp.WSGIApplication(ROUTES)
+debug_application = webapp.WSGIApplication([("/debug/fails", Fails)], debug=True)
+
+# Any PEP 3333 violation raises inside the validator.
+warnings.simplefilter("error", WSGIWarning)
+validated = validator(webapp.WSGIApplication([("/validated/head", Head),
+                                              (r"/validated/(\w+)", Groups)]))

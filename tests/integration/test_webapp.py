@@ -1,0 +1,221 @@
+"""google.appengine.ext.webapp: App Engine's webapp framework over real HTTP,
+as WSGI handlers (main.application) and in CGI scripts whose cached main()
+calls run_wsgi_app, with Debian's WebOb whether or not app.yaml lists it."""
+import os
+import re
+
+import pytest
+
+from harness import app_path, http_request
+
+DIST = "/usr/lib/python3/dist-packages"
+
+if not os.path.isdir(os.path.join(DIST, "webob")):
+    pytest.skip("python3-webob is not installed (scripts/deps.sh test)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    # One instance: the cached CGI main() is observable.
+    return mserve(app_path("webapp"), "--max_instances", "1")
+
+
+def no_redirects(srv, path, **kw):
+    return srv.get(path, allow_redirects=False, **kw)
+
+
+def test_hello_as_a_wsgi_handler(srv):
+    r = srv.get("/hello")
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.text == "Hello, webapp World!"
+    assert r.headers["Content-Type"] == "text/plain"
+    assert r.headers["X-Config-Middleware"] == "yes"  # appengine_config's
+
+
+def test_hello_as_a_cgi_script_with_run_wsgi_app(srv):
+    r = srv.get("/cgi/hello")
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.text == "Hello, webapp World!"
+    assert r.headers["Content-Type"] == "text/plain"
+    # run_wsgi_app applies appengine_config's webapp_add_wsgi_middleware,
+    assert r.headers["X-Config-Middleware"] == "yes"
+    # run_bare_wsgi_app does not.
+    r = srv.get("/bare/")
+    assert (r.status_code, r.text) == (200, "bare"), (r.text, srv.stderr_text()[-3000:])
+    assert "X-Config-Middleware" not in r.headers
+
+
+def test_cgi_main_is_cached_across_requests(serve):
+    s = serve(app_path("webapp"), "--max_instances", "1")
+    got = [s.get("/cgi/count").text.split() for _ in range(3)]
+    assert [g[0] for g in got] == ["1", "2", "3"], got  # a module global
+    assert len({g[1] for g in got}) == 1, got
+
+
+def test_default_content_type_and_environment(srv):
+    r = srv.get("/environ?q=1")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "QUERY_STRING = q=1<br />\n" in r.text
+    assert "APPLICATION_ID = webapp<br />\n" in r.text
+
+
+def test_groups_are_passed_positionally(srv):
+    assert srv.get_json("/groups/ada/42") == ["ada", "42"]
+    # Matched against the URL-quoted path, passed unquoted.
+    assert srv.get_json("/quoted/a%20b%2Fc%C3%A9") == ["a b/c\u00e9"]
+    assert srv.get_json("/optional") == [None]
+    assert srv.get_json("/optional/x") == ["/x"]
+
+
+def test_routes_are_anchored_and_the_first_match_wins(srv):
+    assert srv.get("/first").text == "Hello, webapp World!"
+    assert srv.get("/firstly").status_code == 403  # the later, wider route
+    assert srv.get("/groups/ada/42/more").status_code == 404  # anchored at the end
+    assert srv.get("/x/hello").status_code == 404  # and at the start
+
+
+def test_no_route_is_404(srv):
+    r = srv.get("/no/such/page")
+    assert r.status_code == 404
+    assert r.text == ""
+
+
+def test_missing_method_is_405_with_allow(srv):
+    r = srv.get("/post-only")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "DELETE, POST"
+    r = srv.post("/post-only")
+    assert (r.status_code, r.text) == (200, "posted")
+    r = http_request(srv.port, "PUT", "/hello", body=b"")
+    assert r.status == 405 and r.header("Allow") == "GET", r
+
+
+def test_method_outside_the_allowed_ones_is_501(srv):
+    r = http_request(srv.port, "PATCH", "/hello", body=b"")
+    assert r.status == 501, r
+
+
+def test_post_form_fields(srv):
+    got = srv.post("/args?n=99", data=[("name", "gr\u00e1inne"), ("tag", "a"), ("tag", "b")]).json()
+    assert got["name"] == "gr\u00e1inne"
+    assert got["missing"] == "" and got["fallback"] == "fallback"
+    assert got["tags"] == ["a", "b"] and got["multiple"] == ["a", "b"]
+    assert got["first_tag"] == "a"
+    assert got["arguments"] == ["n", "name", "tag"]
+    assert got["range"] == 10  # clamped to max_value
+    assert got["uri"] == srv.url + "args?n=99"
+
+
+def test_query_arguments_and_get_range(srv):
+    got = srv.get_json("/args?tag=x&tag=y&tag=z&n=-3")
+    assert got["tags"] == ["x", "y", "z"]
+    assert got["range"] == 0
+    assert srv.get_json("/args?n=seven")["range"] == 5  # not an int: the default
+    assert srv.get_json("/args?n=7")["range"] == 7
+    got = srv.get_json("/args")
+    assert got["tags"] == [] and got["multiple"] == [] and got["range"] == 5
+
+
+def test_multipart_upload_gives_the_file_content(srv):
+    r = srv.post("/upload", files={"file": ("f.bin", b"file \xff content")})
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.content == b"file \xff content"
+    assert r.headers["X-Value-Type"] == "bytes"
+
+
+def test_redirects(srv):
+    r = no_redirects(srv, "/redirect/temporary")
+    assert r.status_code == 302
+    assert r.headers["Location"] == srv.url + "hello"
+    assert r.text == ""
+    r = no_redirects(srv, "/redirect/permanent")
+    assert r.status_code == 301
+    assert r.headers["Location"] == srv.url + "hello"
+    r = no_redirects(srv, "/redirect/relative")
+    assert r.status_code == 302
+    assert r.headers["Location"] == srv.url + "redirect/elsewhere?x=1"
+    r = no_redirects(srv, "/cgi/redirect")
+    assert r.status_code == 302
+    assert r.headers["Location"] == srv.url + "cgi/hello"
+
+
+def test_error_sets_the_status_and_clears_the_body(srv):
+    r = srv.get("/forbidden")
+    assert (r.status_code, r.text) == (403, "")
+
+
+def test_exception_is_logged_and_answered_500(srv):
+    r = srv.get("/fails")
+    assert r.status_code == 500
+    assert "partial output" not in r.text
+    assert "webapp-handler-failure-marker" not in r.text  # not in debug mode
+    out = srv.wait_logs("webapp-handler-failure-marker")
+    assert "Traceback (most recent call last):" in out, out[-3000:]
+    assert re.search(r"ValueError: webapp-handler-failure-marker", out), out[-3000:]
+    assert 'in get\n' in out or "in get" in out
+
+
+def test_debug_mode_shows_the_traceback(srv):
+    r = srv.get("/debug/fails")
+    assert r.status_code == 500
+    assert r.text.startswith("<pre>Traceback (most recent call last):"), r.text
+    assert "ValueError: webapp-handler-failure-marker" in r.text
+    assert "partial output" not in r.text
+
+
+def test_cgi_exception_with_debug(srv):
+    r = srv.get("/cgi/fails")
+    assert r.status_code == 500
+    assert "RuntimeError: webapp-cgi-failure-marker" in r.text
+    out = srv.wait_logs("webapp-cgi-failure-marker")
+    assert "Traceback (most recent call last):" in out, out[-3000:]
+
+
+def test_cgi_post_form(srv):
+    r = srv.post("/cgi/form", data=[("name", "n\u00e9"), ("tag", "1"), ("tag", "2")])
+    assert (r.status_code, r.text) == (200, "n\u00e9|1,2"), (r.text, srv.stderr_text()[-3000:])
+
+
+def test_head(srv):
+    r = http_request(srv.port, "HEAD", "/head")
+    assert r.status == 200, r
+    assert r.header("X-Head") == "yes"
+    assert r.body == b""
+    r = http_request(srv.port, "HEAD", "/hello")
+    assert r.status == 405 and r.header("Allow") == "GET"
+
+
+def test_custom_status_message_and_headers(srv):
+    r = http_request(srv.port, "GET", "/custom")
+    assert (r.status, r.reason) == (299, "Quite Custom"), r
+    assert r.header("X-Webapp-Header") == "set by the handler"
+    assert r.body == b"299 Quite Custom|Quite Custom|299"
+    r = http_request(srv.port, "GET", "/standard")
+    assert (r.status, r.reason, r.body) == (202, "Accepted", b"202 Accepted"), r
+
+
+def test_unicode_is_written_as_utf8(srv):
+    r = srv.get("/text")
+    assert r.status_code == 200
+    assert r.content == "h\u00e9llo \u2603 bytes printed\n".encode("utf-8")
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_clear_empties_the_body(srv):
+    assert srv.get("/cleared").text == "kept"
+
+
+def test_pep3333_under_wsgiref_validate(srv):
+    r = srv.get("/validated/abc")
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.json() == ["abc"]
+    r = http_request(srv.port, "HEAD", "/validated/head")
+    assert r.status == 200, (r, srv.stderr_text()[-3000:])
+    r = srv.get("/validated/-")
+    assert r.status_code == 404, (r.text, srv.stderr_text()[-3000:])
+
+
+def test_an_app_using_webapp_can_import_webob(srv):
+    r = srv.get("/webob")
+    assert r.text == DIST + "/webob/__init__.py", r.text
