@@ -62,6 +62,8 @@ def test_partial_lines_of_two_instances_are_not_joined(serve):
     a, b = get_all(srv, ["/partial?tag=A&at=%f&then_at=%f" % (t, t + 1.2),
                          "/partial?tag=B&at=%f&then_at=%f" % (t + 0.6, t + 1.8)])
     assert a["pid"] != b["pid"], (a, b)
+    # Each instance's pipe is read on its own: wait for the ends of both.
+    assert srv.wait_stderr("A-two"), srv.stderr_text()[-3000:]
     assert srv.wait_stderr("B-two"), srv.stderr_text()[-3000:]
     text = srv.stderr_text()
     na, nb = instance_of(srv, "A", a["pid"]), instance_of(srv, "B", b["pid"])
@@ -84,6 +86,9 @@ def test_one_instance_flooding_does_not_hide_another_s_lines(serve):
     assert flood["pid"] != marks["pid"], (flood, marks)
     assert flood["done"] > 2 << 20, flood  # many times what one second may show
     assert srv.wait_stderr("not shown", timeout=5), srv.stderr_text()[-3000:]
+    # The marks come through a pipe of their own: the notice on the
+    # flooder's says nothing of how far the master has read this one.
+    assert srv.wait_stderr("] B-mark %d" % (n - 1)), srv.stderr_text()[-3000:]
     text = srv.stderr_text()
     shown = re.findall(r"WARNING \[instance (\d+)\] B-mark (\d+)$", text, re.M)
     assert sorted(int(k) for _, k in shown) == list(range(n)), shown
@@ -230,5 +235,7 @@ def test_instances_flooding_together_do_not_hide_another_s_lines(serve):
                       ["/marks?tag=Q&at=%f&n=%d&gap=0.3" % (at + 0.5, n)])
     assert len({r["pid"] for r in results}) == 4, results
     assert srv.wait_stderr("the server-wide budget", timeout=5), srv.stderr_text()[-3000:]
+    # The marks come through a pipe of their own: wait for the last one.
+    assert srv.wait_stderr("] Q-mark %d" % (n - 1)), srv.stderr_text()[-3000:]
     shown = re.findall(r"WARNING \[instance \d+\] Q-mark (\d+)$", srv.stderr_text(), re.M)
     assert sorted(int(k) for k in shown) == list(range(n)), shown
