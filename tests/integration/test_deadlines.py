@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from harness import (HTTP_TIMEOUT, app_path, comm, copy_app, pid_alive, run_gaelic,
+from harness import (HTTP_TIMEOUT, WAIT_TIMEOUT, app_path, comm, copy_app, pid_alive, run_gaelic,
                      wait_pids_gone, write_app)
 
 DEADLINE = 1.0
@@ -53,7 +53,7 @@ def wait_instances(s, n, timeout=5.0):
     return instance_pids(s)
 
 
-def new_stderr(s, mark, text, timeout=15.0):
+def new_stderr(s, mark, text, timeout=WAIT_TIMEOUT):
     """True once text shows up in the server's stderr past offset mark."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from harness import GAELIC_BIN, HTTP_TIMEOUT, Conn, app_path, copy_app
+from harness import GAELIC_BIN, HTTP_TIMEOUT, WAIT_TIMEOUT, Conn, app_path, copy_app
 
 APP = app_path("hostile_channel")
 TEST_SERVICE = "--api_test_service"
@@ -100,7 +100,7 @@ def srv(mserve):
     return mserve(APP, TEST_SERVICE, "--threads", "2", "--max_instances", "2")
 
 
-def new_stderr(srv, mark, text, timeout=5.0):
+def new_stderr(srv, mark, text, timeout=WAIT_TIMEOUT):
     """True once text shows up in the server's stderr past offset mark."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
