@@ -255,13 +255,25 @@ def _get_in_thread(url, results, timeout=20):
     return t
 
 
+def _sleep_in_thread(s, seconds, results, timeout=20):
+    """GETs /sleep?s=SECONDS on a thread of its own and returns once the
+    request runs in its handler (a bounded wait, asked of the same
+    instance: threadsafe), so that a signal sent next finds it running."""
+    name = "sleep-%d" % time.monotonic_ns()
+    t = _get_in_thread(s.url + "sleep?s=%s&name=%s" % (seconds, name), results, timeout)
+    deadline = time.monotonic() + 15
+    while not s.get_json("/waiting?name=" + name)["waiting"]:
+        assert time.monotonic() < deadline and t.is_alive(), ("/sleep never ran", results)
+        time.sleep(0.05)
+    return t
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_lets_running_request_finish(serve, sig):
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200  # an instance is running
     results = []
-    t = _get_in_thread(s.url + "sleep?s=1", results)
-    time.sleep(0.3)  # the request is inside the handler now
+    t = _sleep_in_thread(s, 1, results)
     kids = s.children()
     assert kids, "no instance processes under the master while a request runs"
     s.send_signal(sig)
@@ -282,8 +294,7 @@ def test_sighup_stops_gracefully(serve):
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200
     results = []
-    t = _get_in_thread(s.url + "sleep?s=1", results)
-    time.sleep(0.3)  # the request is inside the handler now
+    t = _sleep_in_thread(s, 1, results)
     kids = s.children()
     s.send_signal(signal.SIGHUP)
     t.join(20)
@@ -297,10 +308,10 @@ def test_sigterm_stops_accepting(serve):
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200
     results = []
-    t = _get_in_thread(s.url + "sleep?s=2", results)
-    time.sleep(0.3)
+    t = _sleep_in_thread(s, 2, results)
     s.send_signal(signal.SIGTERM)
-    time.sleep(0.5)  # the server is draining the running request now
+    # The server is draining the running request now.
+    assert s.wait_stderr("stopping: finishing running requests"), s.stderr_text()[-3000:]
     got = None
     try:
         with Conn(s.port, timeout=1.5) as c:
@@ -332,8 +343,7 @@ def test_second_signal_stops_at_once(serve):
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200
     results = []
-    t = _get_in_thread(s.url + "sleep?s=60", results, timeout=70)
-    time.sleep(0.3)  # the request is inside the handler now
+    t = _sleep_in_thread(s, 60, results, timeout=70)
     kids = s.children()
     s.send_signal(signal.SIGINT)
     assert s.wait_stderr("stopping: finishing running requests")
@@ -355,8 +365,7 @@ def test_shutdown_timeout_bounds_the_wait(serve):
     s = serve(app_path("basic"), "--shutdown_timeout", "1")
     assert s.get("/").status_code == 200
     results = []
-    t = _get_in_thread(s.url + "sleep?s=30", results, timeout=25)
-    time.sleep(0.3)
+    t = _sleep_in_thread(s, 30, results, timeout=25)
     kids = s.children()
     t0 = time.monotonic()
     s.send_signal(signal.SIGTERM)
