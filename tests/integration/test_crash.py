@@ -77,13 +77,19 @@ def test_crash_answers_concurrent_requests_on_that_instance(srv):
     def slow():
         t0 = time.monotonic()
         try:
-            r = requests.get(srv.url + "sleep?s=4", timeout=20)
+            r = requests.get(srv.url + "sleep?s=4&name=" + name, timeout=20)
             result.append((r.status_code, time.monotonic() - t0, r))
         except Exception as e:
             result.append((e, time.monotonic() - t0, None))
+    name = "slow-%d" % time.monotonic_ns()
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.5)
+    # The slow request runs on the instance before it crashes (asked of
+    # that instance: threadsafe; a bounded wait).
+    deadline = time.monotonic() + 15
+    while not srv.get("/running?name=" + name).json()["running"]:
+        assert time.monotonic() < deadline and t.is_alive(), result
+        time.sleep(0.05)
     assert srv.get("/segv").status_code == 500
     t.join(25)
     assert result, "slow request did not finish"
