@@ -284,7 +284,7 @@ def test_signal_lets_running_request_finish(serve, sig):
     assert results[0].json()["end"] - results[0].json()["start"] >= 0.9
     rc = s.wait(15)
     assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
-    left = wait_pids_gone(kids, 5)
+    left = wait_pids_gone(kids, 15)
     assert not left, "instance processes left after exit: %s" % left
 
 
@@ -301,7 +301,7 @@ def test_sighup_stops_gracefully(serve):
     assert results and not isinstance(results[0], Exception), results
     assert results[0].status_code == 200
     assert s.wait(15) == 0, s.stderr_text()
-    assert not wait_pids_gone(kids, 5)
+    assert not wait_pids_gone(kids, 15)
 
 
 def test_sigterm_stops_accepting(serve):
@@ -334,7 +334,7 @@ def test_sigint_exits_0_and_stops_instances(serve):
     s.send_signal(signal.SIGINT)
     rc = s.wait(15)
     assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
-    assert not wait_pids_gone(kids, 5)
+    assert not wait_pids_gone(kids, 15)
 
 
 def test_second_signal_stops_at_once(serve):
@@ -350,7 +350,7 @@ def test_second_signal_stops_at_once(serve):
     s.send_signal(signal.SIGINT)
     rc = s.wait(15)
     assert rc == 0, "exit code %r\nstderr:\n%s" % (rc, s.stderr_text())
-    assert not wait_pids_gone(kids, 5), "instances left behind"
+    assert not wait_pids_gone(kids, 15), "instances left behind"
     t.join(70)
     assert results and (isinstance(results[0], Exception) or results[0].status_code != 200), results
 
@@ -373,7 +373,7 @@ def test_shutdown_timeout_bounds_the_wait(serve):
     elapsed = time.monotonic() - t0
     assert rc is not None, "still running %.1fs after SIGTERM with --shutdown_timeout 1" % elapsed
     assert rc == 0, s.stderr_text()
-    assert not wait_pids_gone(kids, 5), "instances left behind"
+    assert not wait_pids_gone(kids, 15), "instances left behind"
     t.join(25)
     if results and not isinstance(results[0], Exception):
         assert results[0].status_code != 200, "the 30 s request cannot have completed"
@@ -384,7 +384,7 @@ def test_request_log_line_on_stderr(serve):
     s = serve(app_path("basic"))
     assert s.get("/path/logged-request-4711").status_code == 200
     assert s.get("/notfound").status_code == 404
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 15
     lines = []
     while time.monotonic() < deadline:
         lines = s.stderr_text().splitlines()
@@ -459,7 +459,7 @@ def test_unread_stderr_pipe_does_not_stop_the_server(tmp_path):
             proc.kill()
             proc.wait(5)
         os.close(r)
-    assert not wait_pids_gone(kids, 5)
+    assert not wait_pids_gone(kids, 15)
 
 
 def test_closed_stderr_at_start_is_dev_null(tmp_path):

@@ -46,7 +46,7 @@ def instance_pids(s):
     return [pid for pid in s.children() if comm(pid) == "gaelic-instance"]
 
 
-def wait_instances(s, n, timeout=5.0):
+def wait_instances(s, n, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(instance_pids(s)) != n:
         time.sleep(0.05)
@@ -210,7 +210,7 @@ def test_thread_blocked_in_c_retires_its_instance(srv):
                      srv.stderr_text()[mark:]), srv.stderr_text()[-3000:]
     # Not killed at the end of the grace: it stopped once its requests ended.
     assert "the instance is killed" not in srv.stderr_text()[mark:]
-    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    assert not wait_pids_gone([before["pid"]], 15), "the instance still runs"
     after = ok(srv)
     assert after["instance_id"] != before["instance_id"]
     assert srv.alive()
@@ -280,7 +280,7 @@ def test_pool_task_blocked_in_c_retires_its_instance(srv):
     assert new_stderr(srv, mark, "which threads may not outlive (RT11); shutting it down"), \
         srv.stderr_text()[-3000:]
     assert "has thread pool task _stuck of request" in srv.stderr_text()[mark:]
-    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    assert not wait_pids_gone([before["pid"]], 15), "the instance still runs"
     assert srv.get_json("/pool?do=env")["instance_id"] != before["instance_id"]
 
 
@@ -362,7 +362,7 @@ def test_retire_from_app_code_only_costs_its_instance(srv):
     assert srv.wait_stderr("now?2026-01-01 WARNING forged?[2J; shutting it down"), \
         srv.stderr_text()[-2000:]
     assert "\n2026-01-01 WARNING forged" not in srv.stderr_text()
-    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    assert not wait_pids_gone([before["pid"]], 15), "the instance still runs"
     assert ok(srv)["instance_id"] != before["instance_id"]
 
 
@@ -382,7 +382,7 @@ def test_retire_reason_shows_as_valid_utf8_without_controls(srv):
     with open(srv.stderr_path, "rb") as f:
         raw = f.read().decode("utf-8")  # strict: every byte valid UTF-8
     assert not [c for c in raw if 0x80 <= ord(c) <= 0x9f], "a C1 control reached the console"
-    assert not wait_pids_gone([before["pid"]], 5), "the instance still runs"
+    assert not wait_pids_gone([before["pid"]], 15), "the instance still runs"
 
 
 def test_thread_stopped_when_the_handler_caught_it(srv):
