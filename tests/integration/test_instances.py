@@ -384,8 +384,10 @@ def test_sigterm_answers_a_request_whose_instance_does_not_stop(serve):
     s = serve(app_path("deadlines"), "--deadline", "100", "--shutdown_timeout", "3")
     s.get_json("/ok")
     results = []
-    t = _get_in_thread(s.url + "regex", results)
-    time.sleep(0.5)  # it runs
+    name = "regex-%d" % time.monotonic_ns()
+    t = _get_in_thread(s.url + "regex?name=" + name, results)
+    # It runs (it flushed a log line first): a bounded wait.
+    assert "regex %s begun" % name in s.wait_logs("regex %s begun" % name), s.stderr_text()[-3000:]
     s.send_signal(signal.SIGTERM)
     t.join(HTTP_TIMEOUT + 5)
     assert results == [500], (results, s.stderr_text()[-3000:])
