@@ -309,7 +309,10 @@ static int serve(zygote_t *z)
         zy_msg_t m;
         int fds[ZY_MAX_FDS];
         int n = zy_recv(z->args->sock, &m, fds);
-        if (n == 0)
+        /* EOF, or ECONNRESET when the master closed its end with a message
+         * of ours unread (its start failed, say): either way it is gone,
+         * as send_or_die says, and has explained itself. */
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
             return 0;
         if (n < 0 && errno == EPROTO) {
             fprintf(stderr, "gaelic zygote: malformed message from the master ignored\n");

@@ -39,6 +39,10 @@ SERVING_RE = re.compile(r'^gaelic: serving app "([^"]*)" at (http://(\[[^\]\s]+\
 START_TIMEOUT = float(os.environ.get("GAELIC_TEST_START_TIMEOUT", "10"))
 STOP_TIMEOUT = 10.0
 HTTP_TIMEOUT = 15.0  # default bound for one HTTP exchange
+# Default bound of the waits for a console line or a request log: they end
+# as soon as it shows, so the bound only has to outlast a slow run (ASan on
+# a busy 2-core machine), never to time anything.
+WAIT_TIMEOUT = 15.0
 
 
 def app_path(name):
@@ -193,7 +197,7 @@ class Server:
     def stderr_text(self):
         return self._read(self.stderr_path)
 
-    def wait_stderr(self, text, timeout=5.0):
+    def wait_stderr(self, text, timeout=WAIT_TIMEOUT):
         """True once text shows up in the server's stderr (bounded wait)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -208,7 +212,7 @@ class Server:
         flags = ["--storage_path", self.storage_path] if self.storage_path else []
         return run_gaelic("logs", self.appdir, *flags, *args)
 
-    def wait_logs(self, text, *args, timeout=5.0):
+    def wait_logs(self, text, *args, timeout=WAIT_TIMEOUT):
         """Output of `gaelic logs [args]` once it contains text (the server
         commits logs every 100 ms); the last output if it never does."""
         deadline = time.monotonic() + timeout

@@ -209,9 +209,13 @@ def test_bad_api_frames_kill_only_that_instance(serve, path, reason):
     srv = serve(APP, TEST_SERVICE, "--threads", "1", "--max_instances", "2")
     first = get(srv, "/stats")["pid"]
     slow = {}
-    t = threading.Thread(target=lambda: slow.update(r=srv.get("/sleep?s=3")))
+    name = "slow-%d" % time.monotonic_ns()
+    t = threading.Thread(target=lambda: slow.update(r=srv.get("/sleep?s=3&name=" + name)))
     t.start()
-    time.sleep(0.5)
+    # The slow request runs on the first instance before the bad frame is
+    # sent (it flushes a log line then: a bounded wait).
+    assert "sleep %s begun" % name in srv.wait_logs("sleep %s begun" % name), \
+        srv.stderr_text()[-2000:]
     r = srv.get(path)
     assert r.status_code == 500
     assert srv.wait_stderr(reason), srv.stderr_text()[-2000:]

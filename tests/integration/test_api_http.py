@@ -481,7 +481,12 @@ def test_start_background_request_runs_the_job_on_a_backend(srv):
         assert re.fullmatch(r"[0-9a-f]{16}", request_id), request_id
         # The app hands its callable to that request (the SDK's second step).
         thread = get(srv, "/adopt?id=%s&key=%s" % (request_id, key), instance=0)["thread"]
+    # The job records itself as it runs, on its own thread: wait for it (bounded).
+    until = time.monotonic() + 15
     done = get(srv, "/done?key=" + key, instance=0)
+    while not done and time.monotonic() < until:
+        time.sleep(0.05)
+        done = get(srv, "/done?key=" + key, instance=0)
     assert done == {"thread": thread, "path": "/_ah/background", "request": request_id,
                     "backend": "worker"}, done
     out = srv.wait_logs("/_ah/background HTTP/1.1\" 200", "--limit", "50")
@@ -493,7 +498,7 @@ def test_start_background_request_over_the_channel(srv):
     out = get(srv, "/bg_channel?key=" + key, instance=0)
     assert re.fullmatch(r"[0-9a-f]{16}", out["id"]), out
     # The background request records itself as it runs: wait for it (bounded).
-    until = time.monotonic() + 10
+    until = time.monotonic() + 15
     done = get(srv, "/done?key=" + key, instance=0)
     while not done and time.monotonic() < until:
         time.sleep(0.05)

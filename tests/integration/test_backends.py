@@ -274,14 +274,26 @@ def hook_line(where):
     return "shutdown hook ran in %s, is_shutting_down=True, backend=worker" % where
 
 
+def hooks_in_thread(srv, path, results, timeout=60):
+    """GETs path (/hooks/...) on the worker backend on a thread of its own
+    and returns once the request runs in its handler (a bounded wait, asked
+    of the same instance: threadsafe), so that a stop sent next finds it
+    running."""
+    name = "hooks-%d" % time.monotonic_ns()
+    path += ("&" if "?" in path else "?") + "name=" + name
+    t = threading.Thread(target=lambda: results.append(
+        get(srv, "worker.localhost", path, timeout=timeout)))
+    t.start()
+    wait_for(lambda: get(srv, "worker.localhost", "/hooks/begun?name=" + name).json()["begun"],
+             timeout=15, what=path + " to begin")
+    return t
+
+
 def stop_worker_during(srv, path):
     """GETs path on the worker backend, stops the backend while that request
     runs, and returns (the response, seconds from the stop to the answer)."""
     result = []
-    t = threading.Thread(target=lambda: result.append(
-        get(srv, "worker.localhost", path, timeout=60)))
-    t.start()
-    time.sleep(1.0)  # the request is running
+    t = hooks_in_thread(srv, path, result)
     t0 = time.monotonic()
     assert backends(srv, "stop", "worker").returncode == 0
     t.join(30)
@@ -314,13 +326,7 @@ def test_shutdown_without_a_request_runs_the_hook_as_ah_stop(srv):
 def test_shutdown_hook_exception_reaches_every_request_thread(srv):
     assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
     results = []
-
-    def waiting():
-        results.append(get(srv, "worker.localhost", "/hooks/wait", timeout=30))
-    threads = [threading.Thread(target=waiting) for _ in range(2)]
-    for t in threads:
-        t.start()
-    time.sleep(1.0)  # both requests are running
+    threads = [hooks_in_thread(srv, "/hooks/wait", results, timeout=30) for _ in range(2)]
     assert backends(srv, "stop", "worker").returncode == 0
     for t in threads:
         t.join(30)

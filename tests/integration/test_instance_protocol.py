@@ -609,6 +609,26 @@ def test_zygote_eof_kills_instances(app_dir):
         _check_no_sanitizer_reports(z.stop())
 
 
+def test_master_gone_with_messages_unread_exits_quietly(app_dir):
+    """The master may close its end before reading what the zygote sent
+    (its start failed: test_cli.py's test_failed_start_says_only_why; or a
+    spare report came after the master's last read): the zygote's recvmsg
+    then fails with ECONNRESET instead of reading EOF. Either way the master
+    is gone, and the zygote exits 0 without a word."""
+    z = Zygote(app_dir)
+    try:
+        # The report of its first spare, unread in our end's queue.
+        deadline = time.monotonic() + TIMEOUT
+        while not select.select([z.sock], [], [], 0.05)[0]:
+            assert time.monotonic() < deadline, "no message from the zygote:\n" + z.stderr()
+        z.sock.close()
+        assert z.proc.wait(timeout=TIMEOUT) == 0, z.stderr()
+        assert "gaelic zygote" not in z.stderr(), z.stderr()
+    finally:
+        z.sock = socket.socket()  # already closed; stop() closes this dummy
+        _check_no_sanitizer_reports(z.stop())
+
+
 def _spares(pid):
     """The zygote's children that are spares (it also forks the app's
     bytecode writer)."""

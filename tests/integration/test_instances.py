@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, pid_alive
+from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, wait_pids_gone
 
 
 def concurrent_gets(url, n, timeout=HTTP_TIMEOUT):
@@ -213,9 +213,11 @@ def test_idle_instance_stopped_and_replaced(serve):
     s = serve(app_path("basic"), "--instance_idle_timeout", "1")
     a = s.get_json("/counter")
     host_pid = a["pid"] in s.children()  # False if instances had their own pid namespace
-    time.sleep(3)
     if host_pid:
-        assert not pid_alive(a["pid"]), "idle instance still running after 3 s"
+        # Stopped after 1 s idle: a bounded wait for it to be gone.
+        assert wait_pids_gone([a["pid"]], 15) == [], "idle instance still running after 15 s"
+    else:
+        time.sleep(3)
     b = s.get_json("/counter")
     assert b["instance_id"] != a["instance_id"]
     assert b["count"] == 1, "new instance should start with fresh globals"
@@ -357,8 +359,15 @@ def test_client_gone_while_running_or_queued_still_logged_499(serve):
     reset(queued)
     reset(running)
     assert s.get_json("/counter")["instance_id"] == first["instance_id"]
-    out = s.wait_logs("who=queued")
-    lines = {w: [l for l in out.splitlines() if "who=" + w in l] for w in ("running", "queued")}
+    # The two rows are logged as the master sees each connection go, and
+    # may land in two of the log store's 100 ms commits: wait for both.
+    deadline = time.monotonic() + 15
+    while True:
+        out = s.logs().stdout
+        lines = {w: [l for l in out.splitlines() if "who=" + w in l] for w in ("running", "queued")}
+        if all(lines.values()) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     assert len(lines["running"]) == 1 and len(lines["queued"]) == 1, out
     assert '" 499 ' in lines["running"][0] and '" 499 ' in lines["queued"][0], out
     assert "instance=" + first["instance_id"] in lines["running"][0], out
@@ -376,8 +385,10 @@ def test_sigterm_answers_a_request_whose_instance_does_not_stop(serve):
     s = serve(app_path("deadlines"), "--deadline", "100", "--shutdown_timeout", "3")
     s.get_json("/ok")
     results = []
-    t = _get_in_thread(s.url + "regex", results)
-    time.sleep(0.5)  # it runs
+    name = "regex-%d" % time.monotonic_ns()
+    t = _get_in_thread(s.url + "regex?name=" + name, results)
+    # It runs (it flushed a log line first): a bounded wait.
+    assert "regex %s begun" % name in s.wait_logs("regex %s begun" % name), s.stderr_text()[-3000:]
     s.send_signal(signal.SIGTERM)
     t.join(HTTP_TIMEOUT + 5)
     assert results == [500], (results, s.stderr_text()[-3000:])

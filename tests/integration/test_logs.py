@@ -304,7 +304,7 @@ def test_default_storage_path_is_per_app_under_the_cache(serve, tmp_path):
     assert requests.get(s.url + "cache-check", timeout=10).status_code == 200
     db = tmp_path / "cache" / "gaelic" / "my-app" / "logs.db"
     out = ""
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while "/cache-check" not in out and time.monotonic() < deadline:
         out = run_gaelic("logs", app, env=env).stdout
         time.sleep(0.1)

@@ -2,6 +2,7 @@
 (API4), runtime statistics (API1, API2) and quota figures (API5). Every
 path answers JSON."""
 import json
+import logging
 import os
 import stat
 import struct
@@ -9,7 +10,8 @@ import threading
 import time
 import urllib.parse
 
-from google.appengine.api import api_base_pb2, apiproxy_stub_map, quota, runtime
+from google.appengine.api import (api_base_pb2, apiproxy_stub_map, logservice, quota,
+                                  runtime)
 from google.appengine.api.system import system_service_pb2
 from google.appengine.runtime import apiproxy_errors
 
@@ -239,6 +241,11 @@ def local_stub(q):
 
 
 def sleep(q):
+    if "name" in q:
+        # Makes the running request visible in the request logs, so that a
+        # test can tell it has begun on its instance.
+        logging.info("sleep %s begun", q["name"])
+        logservice.flush()
     time.sleep(float(q.get("s", "3")))
     return {"slept": True, "pid": os.getpid()}
 

@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 from google.appengine.api import apiproxy_stub_map, background_thread, backends, runtime
@@ -83,9 +84,18 @@ def _hook_ran(where):
                     runtime.is_shutting_down(), os.environ.get("BACKEND_ID"))
 
 
+HOOKS_BEGUN = set()  # the name= of each /hooks/... request that has begun
+
+
 def hooks(environ, start_response):
-    """/hooks/...: the shutdown hook and is_shutting_down (BK4, API3)."""
+    """/hooks/...: the shutdown hook and is_shutting_down (BK4, API3).
+    With name=NAME, /hooks/begun?name=NAME then says the request has begun."""
     path = environ["PATH_INFO"]
+    query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    if path == "/hooks/begun":
+        return _answer(start_response, {"begun": query.get("name") in HOOKS_BEGUN})
+    if "name" in query:
+        HOOKS_BEGUN.add(query["name"])
     if path == "/hooks/api":
         first = runtime.set_shutdown_hook(lambda: None)
         second = runtime.set_shutdown_hook(None)

@@ -87,11 +87,15 @@ def page_path(environ, start_response):
 
 
 def page_sleep(environ, start_response):
+    """Sleeps s seconds; with name=NAME, /waiting?name=NAME says it has begun."""
     global ACTIVE
-    s = float(_query(environ).get("s", "1"))
+    q = _query(environ)
+    s = float(q.get("s", "1"))
     with ACTIVE_LOCK:
         ACTIVE += 1
         active = ACTIVE
+    if "name" in q:
+        WAITING.add(q["name"])
     t0 = time.time()
     try:
         time.sleep(s)

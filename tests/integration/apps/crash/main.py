@@ -1,7 +1,7 @@
 """Crash probes: /segv crashes with SIGSEGV (ctypes is refused by the
 sandbox; faulthandler's test helper crashes the same way), /exit calls os._exit(1),
-/sleep?s=N is a slow request that shares the instance, /ok says which
-instance answered. /leak takes every byte of the address space it can and
+/sleep?s=N is a slow request that shares the instance (with &name=NAME,
+/running?name=NAME says it has begun), /ok says which instance answered. /leak takes every byte of the address space it can and
 keeps it, then needs a megabyte more and does not catch that MemoryError."""
 import faulthandler
 import json
@@ -17,6 +17,7 @@ def _json(start_response, obj):
 
 
 _kept = []
+_running = set()  # the names of the /sleep requests that have begun
 
 
 def _fill():
@@ -39,6 +40,9 @@ def app(environ, start_response):
         _fill()
         _kept.append(bytearray(1 << 20))
     elif path == "/sleep":
+        _running.add(q.get("name"))
         time.sleep(float(q.get("s", "1")))
+    elif path == "/running":
+        return _json(start_response, {"running": q.get("name") in _running})
     return _json(start_response, {"instance_id": os.environ.get("INSTANCE_ID"),
                                   "pid": os.getpid()})

@@ -6,6 +6,8 @@
 /busy               a Python loop that never ends
 /select?s=N         select.select on nothing for N s (default 100)
 /regex              a catastrophic regex: C code that never lets go of the GIL
+                    (&name=NAME: first logs "regex NAME begun" and flushes it,
+                    so the running request shows in the request logs)
 /catch              sleeps, catches DeadlineExceededError, answers 200
 /api                waits for a 100 s API call (gaelic_test Delay), catches
                     DeadlineExceededError, answers 200
@@ -66,7 +68,7 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from google.appengine.api import api_base_pb2, apiproxy_stub_map
+from google.appengine.api import api_base_pb2, apiproxy_stub_map, logservice
 from google.appengine.runtime import DeadlineExceededError
 
 
@@ -263,6 +265,9 @@ def app(environ, start_response):
     elif path == "/select":
         select.select([], [], [], float(q.get("s", "100")))
     elif path == "/regex":
+        if "name" in q:
+            logging.info("regex %s begun", q["name"])
+            logservice.flush()
         re.match(r"(a+)+$", "a" * 40 + "b")
     elif path == "/catch":
         try:
