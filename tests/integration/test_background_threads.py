@@ -26,10 +26,9 @@ def test_frontends_are_not_supported(srv):
 
 
 def test_thread_outlives_its_request_with_its_own_environ(srv):
-    t0 = time.monotonic()
     d = bg_start(srv, "0.worker.localhost", n=1, secs=1.5, tag="one")
-    assert time.monotonic() - t0 < 1.2  # the request did not wait for it
     assert d == {"started": 1, "error": None, "ids_are_ints": True, "env_after": "one"}
+    # Still running after its request: the request did not wait for it.
     assert bg_status(srv, "0.worker.localhost")["done"] == []
     wait_for(lambda: bg_status(srv, "0.worker.localhost")["done"] == ["one-0"], timeout=10,
              what="the background thread")
