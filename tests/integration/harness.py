@@ -197,11 +197,13 @@ class Server:
     def stderr_text(self):
         return self._read(self.stderr_path)
 
-    def wait_stderr(self, text, timeout=WAIT_TIMEOUT):
-        """True once text shows up in the server's stderr (bounded wait)."""
+    def wait_stderr(self, text, timeout=WAIT_TIMEOUT, since=0):
+        """True once text shows up in the server's stderr past offset since
+        (len(stderr_text()) taken before: lines of earlier requests on the
+        same server do not count); a bounded wait."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.stderr_text():
+            if text in self.stderr_text()[since:]:
                 return True
             time.sleep(0.05)
         return False

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from harness import (HTTP_TIMEOUT, WAIT_TIMEOUT, app_path, comm, copy_app, pid_alive, run_gaelic,
+from harness import (HTTP_TIMEOUT, app_path, comm, copy_app, pid_alive, run_gaelic,
                      wait_pids_gone, write_app)
 
 DEADLINE = 1.0
@@ -52,15 +52,6 @@ def wait_instances(s, n, timeout=15.0):
         time.sleep(0.05)
     return instance_pids(s)
 
-
-def new_stderr(s, mark, text, timeout=WAIT_TIMEOUT):
-    """True once text shows up in the server's stderr past offset mark."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in s.stderr_text()[mark:]:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def get_beside_others(s, path):
@@ -102,7 +93,7 @@ def assert_killed(s, path):
     assert BUILT_IN_500 in r.content, r.content[:300]
     assert DEADLINE + GRACE - 0.1 <= took < DEADLINE + GRACE + SLACK, "%.2fs" % took
     # Past mark: on the module's server an earlier kill said this already.
-    assert new_stderr(s, mark, "deadline exceeded: request"), s.stderr_text()[-3000:]
+    assert s.wait_stderr("deadline exceeded: request", since=mark), s.stderr_text()[-3000:]
     assert "the instance is killed" in s.stderr_text()[mark:]
     after = ok(s)
     assert after["instance_id"] != before["instance_id"]
@@ -203,7 +194,7 @@ def test_thread_blocked_in_c_retires_its_instance(srv):
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     assert beside and all(b.status_code == 200 for b in beside), [b.status_code for b in beside]
     assert "left behind" in srv.wait_logs("left behind"), srv.stderr_text()[-2000:]
-    assert new_stderr(srv, mark, "which threads may not outlive (RT11); shutting it down"), \
+    assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down", since=mark), \
         srv.stderr_text()[-3000:]
     # The console line names the thread and the request.
     assert re.search(r"has thread Thread-\d+ \(_stuck\) of request \d+ still running",
@@ -277,7 +268,7 @@ def test_pool_task_blocked_in_c_retires_its_instance(srv):
     assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
     assert DEADLINE - 0.1 <= took < DEADLINE + GRACE + SLACK, "answered after %.2fs" % took
     # Past mark: test_thread_blocked_in_c_retires_its_instance said as much.
-    assert new_stderr(srv, mark, "which threads may not outlive (RT11); shutting it down"), \
+    assert srv.wait_stderr("which threads may not outlive (RT11); shutting it down", since=mark), \
         srv.stderr_text()[-3000:]
     assert "has thread pool task _stuck of request" in srv.stderr_text()[mark:]
     assert not wait_pids_gone([before["pid"]], 15), "the instance still runs"

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from harness import GAELIC_BIN, HTTP_TIMEOUT, WAIT_TIMEOUT, Conn, app_path, copy_app
+from harness import GAELIC_BIN, HTTP_TIMEOUT, Conn, app_path, copy_app
 
 APP = app_path("hostile_channel")
 TEST_SERVICE = "--api_test_service"
@@ -100,15 +100,6 @@ def srv(mserve):
     return mserve(APP, TEST_SERVICE, "--threads", "2", "--max_instances", "2")
 
 
-def new_stderr(srv, mark, text, timeout=WAIT_TIMEOUT):
-    """True once text shows up in the server's stderr past offset mark."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in srv.stderr_text()[mark:]:
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def assert_serving(srv):
     assert srv.alive()
@@ -133,7 +124,7 @@ def test_frame_breaking_the_protocol_kills_only_its_instance(srv, case):
     mark = len(srv.stderr_text())
     r = srv.get("/send?case=" + case)
     assert r.status_code == 500, (r.status_code, r.text[:300])
-    assert new_stderr(srv, mark, KILLED[case]), srv.stderr_text()[mark:][-2000:]
+    assert srv.wait_stderr(KILLED[case], since=mark), srv.stderr_text()[mark:][-2000:]
     assert_serving(srv)
 
 
@@ -142,7 +133,7 @@ def test_bad_frame_after_valid_ones_kills_only_its_instance(srv, kind):
     mark = len(srv.stderr_text())
     r = srv.get("/bad_many?kind=" + kind)
     assert r.status_code == 500, (r.status_code, r.text[:300])
-    assert new_stderr(srv, mark, BAD_MANY[kind]), srv.stderr_text()[mark:][-2000:]
+    assert srv.wait_stderr(BAD_MANY[kind], since=mark), srv.stderr_text()[mark:][-2000:]
     assert_serving(srv)
 
 
@@ -243,7 +234,7 @@ def test_duplicate_response_is_not_sent_and_kills_the_instance(srv):
         r = c.read_response()
         assert r.status == 200 and r.body == BODY, r
         # The runtime answers the same request again: a violation.
-        assert new_stderr(srv, mark, NOT_GIVEN), srv.stderr_text()[mark:][-2000:]
+        assert srv.wait_stderr(NOT_GIVEN, since=mark), srv.stderr_text()[mark:][-2000:]
         next_on(c)
     assert_serving(srv)
 
@@ -261,7 +252,7 @@ def test_answer_for_another_instances_request_does_not_reach_it(serve):
     mark = len(srv.stderr_text())
     r = srv.get("/send?case=response_all_other_ids")
     assert r.status_code == 500, r.text[:300]
-    assert new_stderr(srv, mark, NOT_GIVEN)
+    assert srv.wait_stderr(NOT_GIVEN, since=mark)
     t.join()
     assert slow["r"].status_code == 200, slow["r"].text[:300]
     assert slow["r"].json()["tag"] == "a" and b"stolen" not in slow["r"].content
@@ -287,7 +278,7 @@ def test_answer_for_another_request_of_the_same_instance(serve):
     t.join()
     assert held["r"].status_code == 200 and held["r"].content == b"from another request"
     assert other.status_code == 200 and other.json()["rid"] != rid
-    assert new_stderr(srv, mark, NOT_GIVEN)
+    assert srv.wait_stderr(NOT_GIVEN, since=mark)
     assert_serving(srv)
 
 
@@ -312,7 +303,7 @@ def test_log_flood_is_stored_and_kills_nothing(srv):
     # Lines of no request go to the console.
     r = srv.get("/flood_logs?n=2000&id=0&level=2")
     assert r.status_code == 200, r.text[:300]
-    assert new_stderr(srv, mark, "flood line 1999"), srv.stderr_text()[-2000:]
+    assert srv.wait_stderr("flood line 1999", since=mark), srv.stderr_text()[-2000:]
     text = srv.stderr_text()[mark:]
     assert BROKE not in text and " lost: " not in text, text[-2000:]
     assert_serving(srv)
@@ -325,7 +316,7 @@ def test_app_log_lines_cannot_forge_console_lines(srv, of):
     forged = "%s\n2026-01-01 WARNING forged %s\x1b[2J\r\nTraceback tail" % (of, of)
     r = srv.get("/log_line?level=3&id=%s&text=%s" % (of, requests.utils.quote(forged)))
     assert r.status_code == 200, r.text[:300]
-    assert new_stderr(srv, 0, "] 2026-01-01 WARNING forged %s?[2J" % of), srv.stderr_text()[-2000:]
+    assert srv.wait_stderr("] 2026-01-01 WARNING forged %s?[2J" % of), srv.stderr_text()[-2000:]
     assert "\n2026-01-01 WARNING forged" not in srv.stderr_text()
     assert re.search(r"^\S+ \S+ ERROR \[instance \d+\] Traceback tail$", srv.stderr_text(), re.M)
 
@@ -337,7 +328,7 @@ def test_app_log_line_of_newlines_makes_no_console_flood(srv):
     mark = len(srv.stderr_text())
     r = srv.get("/log_line?level=3&id=0&text=nl-flood&nl=100000")
     assert r.status_code == 200, r.text[:300]
-    assert new_stderr(srv, mark, "more bytes not shown)"), srv.stderr_text()[-2000:]
+    assert srv.wait_stderr("more bytes not shown)", since=mark), srv.stderr_text()[-2000:]
     shown = [line for line in srv.stderr_text()[mark:].splitlines() if "ERROR [instance" in line]
     assert 100 < len(shown) < 2000, len(shown)
 
@@ -363,7 +354,7 @@ def test_repeated_retire_stops_the_instance_once(serve):
     r = srv.get("/repeat?kind=retire&n=100")
     assert r.status_code == 200, r.text[:300]
     old = r.json()["pid"]
-    assert new_stderr(srv, mark, "retired by the test app; shutting it down")
+    assert srv.wait_stderr("retired by the test app; shutting it down", since=mark)
     time.sleep(0.5)
     assert srv.stderr_text()[mark:].count("retired by the test app") == 1
     assert srv.get_json("/pid")["pid"] != old
@@ -433,7 +424,7 @@ def test_background_thread_that_forges_frames(serve, tmp_path, case, reason):
     # then, the instance fails that request too.
     assert r.status_code == 200 or (reason and r.status_code == 500), r.text[:300]
     if reason:
-        assert new_stderr(srv, mark, reason), srv.stderr_text()[mark:][-3000:]
+        assert srv.wait_stderr(reason, since=mark), srv.stderr_text()[mark:][-3000:]
     else:
         time.sleep(1)
         assert "lost:" not in srv.stderr_text()[mark:], srv.stderr_text()[mark:][-3000:]

@@ -46,6 +46,13 @@ def in_dist(top):
     return os.path.isdir(os.path.join(DIST, top)) or os.path.exists(os.path.join(DIST, top + ".py"))
 
 
+def try_import(serve, tmp_path, app_yaml, name):
+    """The libraries app's /import?name= answer, served with app_yaml."""
+    main = open(os.path.join(app_path("libraries"), "main.py")).read()
+    return serve(write_app(tmp_path / "app", app_yaml, {"main.py": main})).get(
+        "/import", params={"name": name})
+
+
 @pytest.fixture(scope="module")
 def libs(mserve):
     return mserve(app_path("libraries"))
@@ -84,10 +91,7 @@ def test_unlisted_dist_package_is_refused(serve, tmp_path, name):
     top = name.split(".")[0]
     if not in_dist(top):
         pytest.skip("%s is not in %s" % (top, DIST))
-    d = write_app(tmp_path / "app", listed("ssl"),
-                  {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
-    s = serve(d)
-    r = s.get("/import", params={"name": name})
+    r = try_import(serve, tmp_path, listed("ssl"), name)
     assert r.text.startswith("ImportError: "), r.text
     assert "libraries" in r.text, r.text
 
@@ -178,20 +182,14 @@ def test_python27_imports_app_engines_default_libraries_unlisted(serve, tmp_path
     # (yaml, six, pytz, webob, werkzeug of those Debian has), listed or not.
     if not in_dist(name):
         pytest.skip("%s is not in %s" % (name, DIST))
-    d = write_app(tmp_path / "app", listed("ssl"),
-                  {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
-    s = serve(d)
-    r = s.get("/import", params={"name": name})
+    r = try_import(serve, tmp_path, listed("ssl"), name)
     assert r.text.startswith("ok " + DIST + "/" + name), r.text
 
 
 def test_python3_has_no_default_libraries(serve, tmp_path):
     if not in_dist("yaml"):
         pytest.skip("yaml is not in %s" % DIST)
-    d = write_app(tmp_path / "app", "runtime: python3\n",
-                  {"main.py": open(os.path.join(app_path("libraries"), "main.py")).read()})
-    s = serve(d)
-    r = s.get("/import", params={"name": "yaml"})
+    r = try_import(serve, tmp_path, "runtime: python3\n", "yaml")
     assert r.text.startswith("ImportError: "), r.text
 
 
