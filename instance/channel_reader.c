@@ -33,9 +33,11 @@ static void __attribute__((noreturn)) violation(const char *what, const ipc_hdr_
     _exit(3);
 }
 
+/* EOF, or ECONNRESET when the master closed its end with frames of ours
+ * unread: the master is gone either way, nothing to say. */
 static void __attribute__((noreturn)) channel_gone(ssize_t n)
 {
-    if (n < 0)
+    if (n < 0 && errno != ECONNRESET)
         fprintf(stderr, "gaelic instance %d: channel read failed: %s; exiting\n", (int)getpid(),
                 strerror(errno));
     _exit(0);

@@ -635,6 +635,20 @@ def test_master_gone_with_messages_unread_exits_quietly(app_dir):
         _check_no_sanitizer_reports(z.stop())
 
 
+def test_instance_whose_master_left_its_frames_unread_exits_quietly(zygote):
+    """The same for an instance: its READY still unread, the master's end
+    closes; the instance's read gets ECONNRESET, not EOF, and it exits 0
+    without a word, as it does on EOF."""
+    inst = zygote.spawn(4, ready=False)
+    deadline = time.monotonic() + TIMEOUT
+    while not select.select([inst.chan], [], [], 0.05)[0]:
+        assert time.monotonic() < deadline, "no READY from the instance:\n" + zygote.stderr()
+    inst.chan.close()
+    _, _, st = zygote.wait_exited(4)
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, st
+    assert "channel read failed" not in zygote.stderr(), zygote.stderr()
+
+
 def _spares(pid):
     """The zygote's children that are spares (it also forks the app's
     bytecode writer)."""
