@@ -224,6 +224,26 @@ class Server:
                 return out
             time.sleep(0.1)
 
+    def log_rows(self, resource):
+        """({request_id: row} of the request logs of resource, as `gaelic
+        logs --json` gives them), and the whole output."""
+        out = self.logs("--json", "--limit", "0").stdout
+        rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return {row["request_id"]: row for row in rows if row["resource"] == resource}, out
+
+    def wait_new_log_rows(self, resource, before, enough, timeout=WAIT_TIMEOUT):
+        """(rows of resource whose request_id is not in before, output of
+        `gaelic logs`) once enough(rows) holds, or the last ones at the
+        bound: rows land in the log store's 100 ms commits, and earlier
+        requests on the same server left rows of their own."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows, out = self.log_rows(resource)
+            new = [row for rid, row in rows.items() if rid not in before]
+            if enough(new) or time.monotonic() >= deadline:
+                return new, out
+            time.sleep(0.1)
+
     def alive(self):
         return self.proc.poll() is None
 

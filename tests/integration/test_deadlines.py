@@ -404,25 +404,13 @@ def test_slow_and_fast_requests_on_one_instance(srv):
     assert len(instance_pids(srv)) == 1
 
 
-def busy_rows(srv):
-    out = srv.logs("--json", "--limit", "0").stdout
-    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return {row["request_id"]: row for row in rows if row["resource"] == "/busy"}, out
-
-
 def test_request_log_says_500(srv):
     # test_busy_loop left a /busy row on this server already: this
     # request's is the one that was not there before (bounded wait).
-    before = set(busy_rows(srv)[0])
+    before = set(srv.log_rows("/busy")[0])
     r = srv.get("/busy")
     assert r.status_code == 500
-    deadline = time.monotonic() + 15
-    while True:
-        rows, out = busy_rows(srv)
-        new = [row for rid, row in rows.items() if rid not in before]
-        if new or time.monotonic() >= deadline:
-            break
-        time.sleep(0.1)
+    new, out = srv.wait_new_log_rows("/busy", before, bool)
     assert len(new) == 1 and new[0]["status"] == 500, out[-2000:]
 
 

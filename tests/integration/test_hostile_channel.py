@@ -119,62 +119,49 @@ def next_on(conn):
 
 # ---------------------------------------------------------------- kills
 
-@pytest.mark.parametrize("case", sorted(KILLED))
-def test_frame_breaking_the_protocol_kills_only_its_instance(srv, case):
+# (path, what the console says): one bad frame (/send), or a bad frame
+# after valid ones (/bad_many).
+KILLING = ([("/send?case=" + case, KILLED[case]) for case in sorted(KILLED)] +
+           [("/bad_many?kind=" + kind, BAD_MANY[kind]) for kind in sorted(BAD_MANY)])
+
+
+@pytest.mark.parametrize("path,logged", KILLING)
+def test_frame_breaking_the_protocol_kills_only_its_instance(srv, path, logged):
     mark = len(srv.stderr_text())
-    r = srv.get("/send?case=" + case)
+    r = srv.get(path)
     assert r.status_code == 500, (r.status_code, r.text[:300])
-    assert srv.wait_stderr(KILLED[case], since=mark), srv.stderr_text()[mark:][-2000:]
+    assert srv.wait_stderr(logged, since=mark), srv.stderr_text()[mark:][-2000:]
     assert_serving(srv)
-
-
-@pytest.mark.parametrize("kind", sorted(BAD_MANY))
-def test_bad_frame_after_valid_ones_kills_only_its_instance(srv, kind):
-    mark = len(srv.stderr_text())
-    r = srv.get("/bad_many?kind=" + kind)
-    assert r.status_code == 500, (r.status_code, r.text[:300])
-    assert srv.wait_stderr(BAD_MANY[kind], since=mark), srv.stderr_text()[mark:][-2000:]
-    assert_serving(srv)
-
-
-def background_rows(srv):
-    """{request_id: line} of the /_ah/background request logs, and the
-    whole output of `gaelic logs`."""
-    out = srv.logs("--limit", "0").stdout
-    rows = {}
-    for line in out.splitlines():
-        m = re.search(r"request_id=(\w+)", line)
-        if "/_ah/background" in line and m:
-            rows[m.group(1)] = line
-    return rows, out
 
 
 def test_background_rows_of_a_killed_instance_end(srv):
     # Ten background threads started, then an eleventh: the instance is
     # killed and each of the ten request log rows ends (500), none stays
     # running. Earlier tests on this server left such rows of their own
-    # (test_bad_frame_after_valid_ones_kills_only_its_instance ran this
+    # (test_frame_breaking_the_protocol_kills_only_its_instance ran this
     # very kind), so only rows new since then count, per instance; and the
     # ten may land in more than one of the log store's 100 ms commits, so
     # they are counted until ten have ended.
-    before = set(background_rows(srv)[0])
+    before = set(srv.log_rows("/_ah/background")[0])
     r = srv.get("/bad_many?kind=bg_over_max")
     assert r.status_code == 500
-    deadline = time.monotonic() + 15
-    while True:
-        rows, out = background_rows(srv)
-        per_instance = {}
-        for rid, line in rows.items():
-            if rid not in before:
-                inst = re.search(r"instance=(\w+)", line).group(1)
-                per_instance.setdefault(inst, []).append(line)
-        rows = max(per_instance.values(), key=len, default=[])
-        running = [line for line in rows if "(running)" in line]
-        if (len(rows) >= 10 and not running) or time.monotonic() >= deadline:
-            break
-        time.sleep(0.1)
+    new, out = srv.wait_new_log_rows("/_ah/background", before,
+                                     lambda new: ten_ended(of_one_instance(new)))
+    rows = of_one_instance(new)
     assert len(rows) == 10, out[-2000:]
-    assert not running, out[-2000:]
+    assert all(row["finished"] for row in rows), out[-2000:]
+
+
+def of_one_instance(rows):
+    """The rows of the instance that has the most of them."""
+    per_instance = {}
+    for row in rows:
+        per_instance.setdefault(row["instance_id"], []).append(row)
+    return max(per_instance.values(), key=len, default=[])
+
+
+def ten_ended(rows):
+    return len(rows) >= 10 and all(row["finished"] for row in rows)
 
 
 # ---------------------------------------------------------------- responses

@@ -105,7 +105,8 @@ def get(script):
             if not _config_loaded:
                 _load_config()
             app = _apps[script] = _load(script)
-        return add_wsgi_middleware(app)
+        # Inline, not add_wsgi_middleware: every request passes here.
+        return app if _middleware is None else _middleware(app)
     except (DeadlineExceededError, MemoryError):
         # The request ran out of time or memory importing it: not a broken
         # handler (dispatch retires an instance out of memory).
