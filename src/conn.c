@@ -359,12 +359,21 @@ static void send_simple(conn_t *c, int status, int close_conn)
 }
 
 /* Headers the server sets itself, or that make no sense in a buffered
- * response, are not taken from the app. */
+ * response, are not taken from the app; as App Engine did, the response is
+ * still sent. */
 static int app_header_dropped(const char *n, size_t len)
 {
-    static const char *const names[] = {
-        "content-length", "connection", "transfer-encoding", "keep-alive", "date",
-        "server",         "upgrade",    "proxy-connection",  "te",         "trailer"};
+    static const char *const names[] = {"content-length",
+                                        "connection",
+                                        "transfer-encoding",
+                                        "keep-alive",
+                                        "date",
+                                        "server",
+                                        "upgrade",
+                                        "proxy-connection",
+                                        "te",
+                                        "trailer",
+                                        "proxy-authenticate"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strlen(names[i]) == len && strncasecmp(n, names[i], len) == 0)
             return 1;

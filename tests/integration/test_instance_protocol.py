@@ -525,7 +525,13 @@ def test_missing_cgi_script_is_404(zygote):
     assert "cgi/script.py: script file not found" in inst.log_text()
 
 
-@pytest.mark.parametrize("handler", ["misc.bad_status", "misc.hop", "misc.text_body",
+def test_hop_by_hop_header_passes_to_the_master(zygote):
+    # The master drops it (test_wsgi.py), as App Engine did: no 500.
+    inst = zygote.spawn(1)
+    assert inst.request("misc.hop") == ("200 OK", [("Connection", "close")], b"x")
+
+
+@pytest.mark.parametrize("handler", ["misc.bad_status", "misc.text_body",
                                      "misc.raises", "misc.exc_info_late", "misc.nothing",
                                      "nosuchmodule.app"])
 def test_app_errors_are_500(zygote, handler):

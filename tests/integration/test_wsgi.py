@@ -223,6 +223,21 @@ def test_wrong_content_length_from_app_never_reaches_the_wire(srv):
         assert c.read_response(timeout=5).body == b"/path/next"
 
 
+def test_hop_by_hop_headers_of_the_app_are_dropped(srv):
+    """As App Engine did: the response is sent without them (no 500), and
+    the app's Connection: close does not close the client's connection."""
+    with Conn(srv.port) as c:
+        for _ in range(2):  # the second passes the runtime's valid-pair cache
+            c.request("GET", "/hop_by_hop")
+            r = c.read_response(timeout=5)
+            assert (r.status, r.body, r.header("x-kept")) == (200, b"hop by hop", "yes"), r
+            for name in ("connection", "keep-alive", "transfer-encoding", "upgrade",
+                         "proxy-authenticate", "trailer"):
+                assert r.header(name) is None, (name, r)
+        c.request("GET", "/path/next")
+        assert c.read_response(timeout=5).body == b"/path/next"
+
+
 def test_statuses_and_headers_checked_on_every_response(srv):
     """The runtime remembers statuses and header pairs it found valid: a
     bad one must still fail each time, between good ones that pass."""

@@ -3,6 +3,10 @@
 Responses are buffered (RT6): the body is collected whole and handed back;
 "headers sent" in the PEP's sense means the body has begun (write() was
 called or the iterable yielded a non-empty chunk).
+
+Hop-by-hop headers (Connection, Transfer-Encoding, ...) pass here: PEP 3333
+forbids apps to send them, but App Engine dropped them without failing the
+request, and so does the master (app_header_dropped in src/conn.c).
 """
 # The checks below use str methods, not re: they run on every response,
 # and re is not imported at all on a cold start that does not need it.
@@ -39,10 +43,6 @@ def _valid_status(status):
     return (len(status) > 4 and status[0] in "2345"
             and status[1] in _DIGITS and status[2] in _DIGITS and status[3] == " "
             and not has_control(status[4:], allow_tab=False))
-_HOP_BY_HOP = frozenset((
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "te", "trailers", "transfer-encoding", "upgrade",
-))
 
 
 class ResponseTooLarge(Exception):
@@ -100,8 +100,6 @@ def check_headers(headers):
             continue
         if not is_token(name):
             raise ValueError("invalid header name %r" % name)
-        if name.lower() in _HOP_BY_HOP:
-            raise ValueError("hop-by-hop header %r is not allowed (PEP 3333)" % name)
         if has_control(value):
             raise ValueError("control character in header %s: %r" % (name, value))
         _check_latin1(value, "header %s" % name)

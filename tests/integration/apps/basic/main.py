@@ -326,6 +326,16 @@ def page_late_header(environ, start_response):
     return [b"late header"]
 
 
+def page_hop_by_hop(environ, start_response):
+    """Hop-by-hop headers, which PEP 3333 forbids an app and App Engine
+    dropped, beside one of its own."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "close"),
+                              ("Keep-Alive", "timeout=5"), ("Transfer-Encoding", "chunked"),
+                              ("Upgrade", "websocket"), ("Proxy-Authenticate", "Basic"),
+                              ("Trailer", "X-Sum"), ("X-Kept", "yes")])
+    return [b"hop by hop"]
+
+
 def page_wrong_length(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "100")])
     return [b"ten bytes!"]  # not 100
@@ -380,6 +390,7 @@ PAGES = {
     "waiting": page_waiting,
     "set_event": page_set_event,
     "wrong_length": page_wrong_length,
+    "hop_by_hop": page_hop_by_hop,
     "late_header": page_late_header,
     "precompressed": page_precompressed,
     "big_header": page_big_header,
