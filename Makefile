@@ -75,14 +75,16 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	$(CC) -I$(LLHTTP_INC) $(OPT) -g $(SANFLAGS) -w -c -o $@ $<
 
 # Each unit test links only the objects it tests: test_NAME_OBJS lists them.
-test_config_OBJS := src/config.o src/config_include.o src/yaml_tree.o src/buf.o
+# The app.yaml loader, with the instance classes it checks against.
+CONFIG_OBJS := src/config.o src/config_include.o src/yaml_tree.o src/buf.o src/instance_class.o \
+	src/backends_config.o
+test_config_OBJS := $(CONFIG_OBJS)
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
 test_http_OBJS := src/http.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
 test_ipc_OBJS := src/ipc.o src/buf.o
-test_router_OBJS := src/router.o src/config.o src/config_include.o src/yaml_tree.o src/buf.o
-test_backends_config_OBJS := src/backends_config.o src/config.o src/config_include.o src/yaml_tree.o src/buf.o
-test_host_route_OBJS := src/host_route.o src/backends_config.o src/config.o src/config_include.o src/yaml_tree.o \
-	src/buf.o
+test_router_OBJS := src/router.o $(CONFIG_OBJS)
+test_backends_config_OBJS := $(CONFIG_OBJS)
+test_host_route_OBJS := src/host_route.o $(CONFIG_OBJS)
 test_backend_billing_OBJS := src/backend_billing.o
 test_background_log_OBJS := src/background_log.o src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_control_OBJS := src/control.o src/loop.o src/log.o src/buf.o
@@ -92,15 +94,15 @@ test_cgroup_mover_OBJS := src/cgroup_mover.o src/cpu_cap.o src/thread_cap.o src/
 	src/proc_start.o src/proc_file.o src/write_file.o src/loop.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
-test_libraries_OBJS := src/libraries.o src/config.o src/config_include.o src/yaml_tree.o src/buf.o
+test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
 	instance/audit_hook.o instance/audit_rules.o src/sandbox_mode.o src/write_file.o
-test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o src/config.o src/config_include.o \
-	src/yaml_tree.o src/http.o src/log.o src/buf.o $(LLHTTP_REL)
+test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o $(CONFIG_OBJS) src/http.o src/log.o \
+	$(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
@@ -111,8 +113,8 @@ test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o
-test_error_pages_OBJS := src/error_pages.o src/static.o src/static_gzip.o src/gzip.o src/config.o \
-	src/config_include.o src/yaml_tree.o src/http.o src/log.o src/buf.o $(LLHTTP_REL)
+test_error_pages_OBJS := src/error_pages.o src/static.o src/static_gzip.o src/gzip.o $(CONFIG_OBJS) \
+	src/http.o src/log.o $(LLHTTP_REL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/,$$($$*_OBJS))

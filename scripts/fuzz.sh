@@ -15,7 +15,8 @@ done
 clang $CFLAGS fuzz/fuzz_http.c src/http.c src/cgi_env.c src/ipc.c src/buf.c "$out"/llhttp/*.o \
     -o "$out/fuzz_http"
 # shellcheck disable=SC2086
-clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/yaml_tree.c src/buf.c -lyaml -lpcre2-8 \
+clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/yaml_tree.c src/buf.c \
+    src/instance_class.c src/backends_config.c -lyaml -lpcre2-8 \
     -o "$out/fuzz_config"
 status=0
 for t in fuzz_http fuzz_config; do

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "instance_class.h"
 #include "yaml_tree.h"
 
 /* BK1 classes and BK10 prices. */
@@ -17,7 +18,6 @@ static const backend_class_info_t CLASSES[] = {
     [BACKEND_B4] = {"B4", 512, 2400, 20},  [BACKEND_B4_1G] = {"B4_1G", 1024, 2400, 30},
     [BACKEND_B8] = {"B8", 1024, 4800, 40},
 };
-static const char *const CLASS_NAMES[] = {"B1", "B2", "B4", "B4_1G", "B8", NULL};
 
 /* BK9, per tier: backends per app, instances per backend, total configured
  * memory (0: no limit). */
@@ -119,6 +119,20 @@ static int apply_max_concurrent(yt_doc_t *d, const yt_field_t *f, const yaml_nod
                        &((backend_t *)target)->max_concurrent_requests);
 }
 
+/* B1..B8; App Engine's pattern took the letter in either case (b4 is B4). */
+static int apply_class(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    const char *name = instance_class_name(yt_text(v));
+    for (int c = BACKEND_B1; name && c <= BACKEND_B8; c++)
+        if (!strcmp(CLASSES[c].name, name)) {
+            ((backend_t *)target)->cls = (backend_class_t)c;
+            return 0;
+        }
+    char got[96];
+    return yt_fail(d, v, "%s: expected B1, B2, B4, B4_1G or B8, got %s", f->name,
+                   yt_describe(v, got, sizeof got));
+}
+
 /* "dynamic, public" (a comma list, as App Engine wrote it). */
 static int apply_options(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
 {
@@ -153,14 +167,12 @@ static int apply_options(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
 
 static const yt_field_t BACKEND_FIELDS[] = {
     {"name", YT_STRING, YT_REQUIRED, NULL, offsetof(backend_t, name), check_name, NULL},
-    {"class", YT_ENUM, 0, CLASS_NAMES, offsetof(backend_t, cls), NULL, NULL},
+    {"class", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_class},
     {"instances", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_instances},
     {"max_concurrent_requests", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_max_concurrent},
     {"options", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_options},
     {"start", YT_STRING, 0, NULL, offsetof(backend_t, start), check_start, NULL},
 };
-
-_Static_assert(sizeof(backend_class_t) == sizeof(int), "enum fields are stored as int");
 
 /* ---- the document --------------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "config_internal.h"
+#include "instance_class.h"
 #include "skip_match.h"
 #include "yaml_tree.h"
 
@@ -146,7 +147,8 @@ static int check_api_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
 static int check_instance_class(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                 const char *s)
 {
-    if (matches_whole("F1|F2|F4|F4_1G|B1|B2|B4|B4_1G|B8", s))
+    /* App Engine's pattern took the letter in either case. */
+    if (instance_class_name(s))
         return 0;
     return bad_value(d, f, v, "use F1, F2, F4, F4_1G, B1, B2, B4, B4_1G or B8");
 }

@@ -7,8 +7,13 @@
 
 #define INSTANCE_CLASS_DEFAULT_MHZ 600
 
-/* The clock of class `name` in MHz; NULL: the default (F1). -1 when
- * unknown (config.c refuses such names). */
+/* The class `name` names, spelt as the tables spell it: App Engine took
+ * the letter in either case ("f2" is "F2"), the rest exactly. NULL when
+ * it names none. Static storage. */
+const char *instance_class_name(const char *name);
+
+/* The clock of class `name` (either case of its letter) in MHz; NULL:
+ * the default (F1). -1 when unknown (config.c refuses such names). */
 int instance_class_mhz(const char *name);
 
 #endif

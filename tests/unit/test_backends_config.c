@@ -79,7 +79,10 @@ static void test_errors(void)
 {
     refused("backends:\n- class: B1\n", TIER_FREE, "backends.yaml:2:");
     refused("backends:\n- class: B1\n", TIER_FREE, "name");
-    refused("backends:\n- name: a\n  class: B3\n", TIER_FREE, "backends.yaml:3:");
+    refused("backends:\n- name: a\n  class: B3\n", TIER_FREE,
+            "backends.yaml:3: class: expected B1, B2, B4, B4_1G or B8, got 'B3'");
+    refused("backends:\n- name: a\n  class: F2\n", TIER_FREE, "backends.yaml:3: class");
+    refused("backends:\n- name: a\n  class: b4_1g\n", TIER_FREE, "backends.yaml:3: class");
     refused("backends:\n- name: Big\n", TIER_FREE, "lowercase letters, digits and hyphens");
     refused("backends:\n- name: a_b\n", TIER_FREE, "lowercase");
     refused("backends:\n- name: -a\n", TIER_FREE, "start or end with a hyphen");
@@ -101,6 +104,17 @@ static void test_errors(void)
     refused("backend:\n- name: a\n", TIER_FREE, "backends.yaml:1:");
     refused("backends:\n- name: a\n  class: [B1]\n", TIER_FREE, "class");
     refused("backends: [\n", TIER_FREE, "backends.yaml:");
+}
+
+static void test_class_letter_in_either_case(void)
+{
+    /* backendinfo's pattern: [bB](1|2|4|8|4_1G). */
+    backends_config_t *cfg = load("backends:\n- name: a\n  class: b4_1G\n- name: b\n"
+                                  "  class: b1\n",
+                                  TIER_FREE);
+    CHECK(cfg && cfg->n_backends == 2 && cfg->backends[0].cls == BACKEND_B4_1G &&
+          cfg->backends[1].cls == BACKEND_B1);
+    backends_config_free(cfg);
 }
 
 static void test_tier_limits(void)
@@ -134,6 +148,7 @@ int main(void)
 {
     test_full_and_defaults();
     test_errors();
+    test_class_letter_in_either_case();
     test_tier_limits();
     UNIT_DONE();
 }

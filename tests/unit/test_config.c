@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "instance_class.h"
 #include "unit.h"
 
 /* Lines 1-3 of most test files; handlers start on line 4. */
@@ -1006,6 +1007,24 @@ static void test_app_engine_refusals(void)
     cfg = LOAD_OK("runtime: python27\nthreadsafe: false\n" MAIN_HANDLER);
     CHECK(cfg && cfg->threadsafe == 0);
     config_free(cfg);
+
+    /* instance_class: App Engine's pattern took the letter in either case,
+     * the rest exactly. */
+    static const char *const good_classes[] = {"F1", "f2", "F4_1G", "f4_1G", "b8", "B4_1G"};
+    for (size_t i = 0; i < sizeof good_classes / sizeof *good_classes; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "instance_class: %s\n" HEAD MAIN_HANDLER, good_classes[i]);
+        CHECK(accepts(yaml));
+    }
+    static const char *const bad_classes[] = {"F3", "f4_1g", "F", "", "F2 ", "x2"};
+    for (size_t i = 0; i < sizeof bad_classes / sizeof *bad_classes; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "instance_class: '%s'\n" HEAD MAIN_HANDLER, bad_classes[i]);
+        CHECK(!accepts(yaml));
+    }
+    CHECK(instance_class_mhz("f2") == 1200 && instance_class_mhz("b8") == 4800);
+    CHECK(instance_class_mhz("F3") == -1 && instance_class_mhz(NULL) == INSTANCE_CLASS_DEFAULT_MHZ);
+    CHECK(strcmp(instance_class_name("f4_1G"), "F4_1G") == 0 && !instance_class_name("f4_1g"));
 
     /* version: MODULE_VERSION_ID_RE_STRING and its reserved names. */
     static const char *const good_versions[] = {"1", "v-2", "a1", "0", "prod"};
