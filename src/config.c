@@ -1463,13 +1463,38 @@ static char *find_app_yaml(const char *app_dir, const char **name, char *err, si
     return NULL;
 }
 
+/* A path to the app.yaml file itself, as dev_appserver took it
+ * (`dev_appserver.py app.yaml`): its folder (a copy) and its file name
+ * (within path); NULL when path is no regular file. */
+static char *folder_of_file(const char *path, const char **name)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    const char *slash = strrchr(path, '/');
+    *name = slash ? slash + 1 : path;
+    if (!slash)
+        return strdup(".");
+    return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
 int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     const char *name = NULL;
-    char *path = find_app_yaml(app_dir, &name, err, errlen);
-    if (!path)
+    char *path, *folder = folder_of_file(app_dir, &name);
+    if (folder) {
+        path = strdup(app_dir);
+        app_dir = folder;
+    } else {
+        path = find_app_yaml(app_dir, &name, err, errlen);
+    }
+    if (!path) {
+        if (folder)
+            snprintf(err, errlen, "%s: out of memory", app_dir);
+        free(folder);
         return -1;
+    }
     char *text = NULL, *root = NULL, *abs_path = NULL;
     size_t len = 0;
     int rc = -1;
@@ -1495,6 +1520,7 @@ out:
     free(root);
     free(text);
     free(path);
+    free(folder);
     return rc;
 }
 

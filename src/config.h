@@ -80,7 +80,8 @@ typedef struct {
     size_t n_error_handlers;
 } app_config_t;
 
-/* Loads and validates APPDIR/app.yaml (or app.yml). On success returns 0 and
+/* Loads and validates APPDIR/app.yaml (or app.yml); app_dir may also be the
+ * path of that file, of any name (its folder is the app's). On success returns 0 and
  * *out. On failure returns -1 and writes "FILE:LINE: reason" (or
  * "FILE: reason" when no line applies) into err. */
 int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen);

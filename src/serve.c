@@ -153,8 +153,9 @@ static void serve_usage(FILE *f)
 {
     fputs("usage: gaelic serve APPDIR [options]\n"
           "\n"
-          "Serves the App Engine app in APPDIR (the folder with app.yaml) and prints\n"
-          "the URL it serves on, then the URL of its HTTP API server (the App Engine\n"
+          "Serves the App Engine app in APPDIR (the folder with app.yaml, or that\n"
+          "app.yaml file itself, as dev_appserver took it) and prints the URL it\n"
+          "serves on, then the URL of its HTTP API server (the App Engine\n"
           "SDK's /rpc_http protocol, for calls carrying a running request's\n"
           "X-AppEngine-Api-Ticket). SIGINT/SIGTERM/SIGHUP stop it gracefully; a second\n"
           "one stops it at once.\n"

@@ -128,6 +128,20 @@ def test_missing_appdir_exits_2(tmp_path):
     assert "does-not-exist" in r.stderr, r.stderr
 
 
+def test_app_yaml_file_itself_serves_its_folder(serve, tmp_path):
+    """As `dev_appserver.py app.yaml`: the file, of any name, is the app's
+    config and its folder the app."""
+    s = serve(os.path.join(HELLO, "app.yaml"))
+    assert s.get("/").content == b"Hello, world!"
+    s.stop()
+    d = copy_app("basic", tmp_path / "renamed")
+    os.rename(os.path.join(d, "app.yaml"), os.path.join(d, "live.yaml"))
+    s = serve(os.path.join(d, "live.yaml"), "--application", "renamed")
+    assert _app_id(s) == "renamed"
+    r = run_gaelic("serve", os.path.join(d, "missing.yaml"), "--port", "0")
+    assert r.returncode == 2 and "missing.yaml" in r.stderr, r
+
+
 def test_port_0_prints_url_and_serves_hello(serve):
     s = serve(HELLO)
     assert s.host == HOST
