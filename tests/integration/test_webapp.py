@@ -3,6 +3,7 @@ as WSGI handlers (main.application) and in CGI scripts whose cached main()
 calls run_wsgi_app, with Debian's WebOb whether or not app.yaml lists it."""
 import os
 import re
+import urllib.parse
 
 import pytest
 
@@ -219,3 +220,56 @@ def test_pep3333_under_wsgiref_validate(srv):
 def test_an_app_using_webapp_can_import_webob(srv):
     r = srv.get("/webob")
     assert r.text == DIST + "/webob/__init__.py", r.text
+
+
+needs_django = pytest.mark.skipif(not os.path.isdir(os.path.join(DIST, "django")),
+                                  reason="python3-django is not installed (scripts/deps.sh test)")
+
+
+@needs_django
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_template_render_with_extends_include_and_a_custom_filter(srv, debug):
+    """webapp.template renders App Engine's Django templates without
+    `libraries: django` in app.yaml, as the runtime carried Django for it."""
+    for kind, says in (("greeting", "kind is greeting"), ("other", "other kind")):
+        r = srv.get("/template?kind=%s&debug=%s" % (kind, debug))
+        assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+        text = r.text
+        assert "<title>A TITLE</title>" in text, text
+        assert "<p>item 3</p>" in text and says in text and "1,2,3" in text, text
+        # Autoescaped, unless marked safe.
+        assert "&lt;b&gt;&amp;&lt;/b&gt; <b>&</b>" in text, text
+        assert "9 March 2011" in text and "HEY!" in text, text
+
+
+@needs_django
+def test_template_and_context_classes(srv):
+    r = srv.get("/template-string")
+    assert (r.status_code, r.text) == (200, "&lt;x&gt; and none"), r.text
+
+
+@needs_django
+def test_template_leaves_other_libraries_refused(srv):
+    srv.get("/template")
+    r = srv.get("/template-unlisted")
+    assert r.status_code == 200 and r.text.startswith("refused: "), r.text
+    assert "libraries:" in r.text, r.text
+
+
+def test_login_required_redirects_signed_out_users_to_sign_in(srv):
+    r = no_redirects(srv, "/private/page?x=1")
+    assert r.status_code == 302, r.text
+    login = r.headers["Location"]
+    assert "/_ah/login?continue=" in login, login
+    assert urllib.parse.unquote(login.split("continue=", 1)[1]).endswith("/private/page?x=1")
+    # Signed in on the development sign-in page, the handler runs.
+    r = srv.post("/_ah/login", data={"email": "alice@example.com", "action": "Login",
+                                     "continue": "/"}, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    cookies = {"dev_appserver_login": r.cookies["dev_appserver_login"].strip('"')}
+    r = no_redirects(srv, "/private/page", cookies=cookies)
+    assert (r.status_code, r.text) == (200, "page for alice@example.com"), r.text
+    # Only for GET: on a POST it raises webapp.Error (500, logged).
+    r = srv.post("/private/page", cookies=cookies, allow_redirects=False)
+    assert r.status_code == 500, r.text
+    assert srv.wait_stderr("login_required can only be used for GET requests")

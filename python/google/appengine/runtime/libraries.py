@@ -49,3 +49,13 @@ def install(modules):
         if isinstance(f, LibraryFinder):
             sys.meta_path.remove(f)
     sys.meta_path.append(LibraryFinder(allowed))
+
+
+def allow_for_runtime(modules):
+    """Lets these dist-packages modules import although app.yaml does not
+    list their library: App Engine's runtime carried its own copy of what
+    its modules needed (webapp.template's Django), whatever app.yaml said.
+    Once imported they are in sys.modules, for the app's code too."""
+    for f in sys.meta_path:
+        if isinstance(f, LibraryFinder):
+            f.allowed = f.allowed | frozenset(modules)

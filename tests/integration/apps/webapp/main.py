@@ -5,7 +5,9 @@ import os
 import warnings
 from wsgiref.validate import WSGIWarning, validator
 
+from google.appengine.api import users
 from google.appengine.ext import webapp
+from google.appengine.ext.webapp import util
 
 
 def write_json(handler, value):
@@ -123,6 +125,44 @@ class Cleared(webapp.RequestHandler):
         self.response.out.write("kept")
 
 
+class TemplatePage(webapp.RequestHandler):
+    def get(self):
+        # Imported here: the other pages must not need Django.
+        import datetime
+        from google.appengine.ext.webapp import template
+        template.register_template_library("templatefilters")
+        path = os.path.join(os.path.dirname(__file__), "templates", "page.html")
+        self.response.out.write(template.render(path, {
+            "title": "a title", "kind": self.request.get("kind"), "numbers": [1, 2, 3],
+            "unsafe": "<b>&</b>", "when": datetime.date(2011, 3, 9), "word": "hey",
+        }, debug=self.request.get("debug") == "1"))
+
+
+class TemplateString(webapp.RequestHandler):
+    def get(self):
+        from google.appengine.ext.webapp import template
+        t = template.Template("{{ a }} and {{ b|default:'none' }}")
+        self.response.out.write(t.render(template.Context({"a": "<x>"})))
+
+
+class TemplateLibraryImport(webapp.RequestHandler):
+    def get(self):
+        # What app.yaml does not list stays refused, Django's modules aside.
+        try:
+            import flask  # noqa: F401
+            self.response.out.write("flask imported")
+        except ImportError as e:
+            self.response.out.write("refused: %s" % e)
+
+
+class Private(webapp.RequestHandler):
+    @util.login_required
+    def get(self, part):
+        self.response.out.write("%s for %s" % (part, users.get_current_user().email()))
+
+    post = get
+
+
 class WebobImport(webapp.RequestHandler):
     def get(self):
         import webob
@@ -147,6 +187,10 @@ ROUTES = [
     ("/head", Head),
     ("/cleared", Cleared),
     ("/webob", WebobImport),
+    ("/private/(.*)", Private),
+    ("/template", TemplatePage),
+    ("/template-string", TemplateString),
+    ("/template-unlisted", TemplateLibraryImport),
     ("/first", Greeting),
     ("/fir.*", Forbidden),  # never reached for /first: the first match wins
 ]

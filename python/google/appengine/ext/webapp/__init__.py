@@ -15,8 +15,8 @@ and fills self.response, which is then the WSGI answer.
 
 Request and Response are WebOb's, with webapp's additions. This is the
 webapp of App Engine's python27 runtime, where `response.status` is
-WebOb's '200 OK' string (status_int is the number). webapp.template
-(Django templates) is not here.
+WebOb's '200 OK' string (status_int is the number). Django templates are in
+webapp.template, login_required in webapp.util.
 
 WebOb is Debian's python3-webob, which python27 apps import without
 listing it in app.yaml, as App Engine enabled it by default (the runtime's
@@ -30,6 +30,10 @@ import traceback
 import urllib.parse
 
 import webob
+
+
+class Error(Exception):
+    """Raised by webapp itself (webapp.util.login_required on a POST)."""
 
 
 class Request(webob.Request):

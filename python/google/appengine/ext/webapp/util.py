@@ -1,5 +1,6 @@
-"""google.appengine.ext.webapp.util: serving a WSGI application from a CGI
-script, as App Engine's python25 apps did:
+"""google.appengine.ext.webapp.util: login_required for handlers, and
+serving a WSGI application from a CGI script, as App Engine's python25
+apps did:
 
     def main():
         run_wsgi_app(application)
@@ -15,7 +16,24 @@ main() runs, so each call here serves one request.
 import os
 import sys
 
+from google.appengine.api import users
+from google.appengine.ext import webapp
 from google.appengine.runtime import handlers
+
+
+def login_required(handler_method):
+    """Decorates a RequestHandler's get(): a signed-out user is redirected
+    to the sign-in page, which brings them back to this URL; a signed-in
+    one gets the method. Only for GET (the sign-in page comes back with a
+    GET): another method raises webapp.Error."""
+    def check_login(self, *args):
+        if self.request.method != 'GET':
+            raise webapp.Error('login_required can only be used for GET requests')
+        if users.get_current_user() is None:
+            self.redirect(users.create_login_url(self.request.uri))
+            return
+        handler_method(self, *args)
+    return check_login
 
 
 def run_wsgi_app(application):
