@@ -101,7 +101,7 @@ test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
 	instance/audit_hook.o instance/audit_rules.o src/sandbox_mode.o src/write_file.o
-test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o $(CONFIG_OBJS) src/http.o src/log.o \
+test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o src/app_links.o $(CONFIG_OBJS) src/http.o src/log.o \
 	$(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
@@ -113,7 +113,7 @@ test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o
-test_error_pages_OBJS := src/error_pages.o src/static.o src/static_gzip.o src/gzip.o $(CONFIG_OBJS) \
+test_error_pages_OBJS := src/error_pages.o src/static.o src/static_gzip.o src/gzip.o src/app_links.o $(CONFIG_OBJS) \
 	src/http.o src/log.o $(LLHTTP_REL)
 
 .SECONDEXPANSION:

@@ -35,8 +35,8 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
      * audit hook refuses app extensions. Any later step that fails is a
      * failure like any other layer's. */
     const char *readable[SANDBOX_READABLE_MAX];
-    sandbox_readable_paths(c->app_dir, c->python_dir, readable);
-    int tree = sandbox_mount_root(c->app_dir, readable);
+    sandbox_readable_paths(c->app_dir, c->python_dir, c->linked, readable);
+    int tree = sandbox_mount_root(c->app_dir, c->linked, readable);
     if (tree < 0 && failed(c, "own read-only file tree", tree == SANDBOX_MOUNT_UNSUPPORTED) < 0)
         return -1;
     if (sandbox_drop_privileges() < 0 && failed(c, "dropping privileges", 0) < 0)

@@ -9,12 +9,16 @@
 
 #include <sys/types.h>
 
+#include "sandbox_linked.h"
 #include "sandbox_mode.h"
 
 typedef struct {
     sandbox_mode_t mode;
     const char *app_dir;    /* absolute */
     const char *python_dir; /* absolute: gaelic's own Python package */
+    /* What the app's links outside it lead to (--follow_symlinks): real
+     * paths, NULL-terminated. */
+    const char *linked[SANDBOX_LINKED_MAX + 1];
     unsigned long long memory_bytes;
     int audit_hook; /* 0: leave the Python layer disarmed (tests only) */
     /* Compiled in advance (sandbox_seccomp.h); NULL: compiled when applied. */

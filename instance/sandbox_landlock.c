@@ -46,12 +46,14 @@ static const char *const system_paths[] = {
     NULL,
 };
 
-void sandbox_readable_paths(const char *app_dir, const char *python_dir,
+void sandbox_readable_paths(const char *app_dir, const char *python_dir, const char *const *linked,
                             const char *out[SANDBOX_READABLE_MAX])
 {
     size_t n = 0;
     out[n++] = app_dir;
     out[n++] = python_dir;
+    for (size_t i = 0; linked && linked[i] && i < SANDBOX_LINKED_MAX; i++)
+        out[n++] = linked[i];
     for (size_t i = 0; system_paths[i] && n + 1 < SANDBOX_READABLE_MAX; i++)
         out[n++] = system_paths[i];
     out[n] = NULL;

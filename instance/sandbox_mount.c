@@ -239,7 +239,16 @@ static int namespaces_refused(void)
     return errno == EPERM || errno == ENOSPC;
 }
 
-int sandbox_mount_root(const char *app_dir, const char *const *read_paths)
+static int is_listed(const char *const *list, const char *path)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (strcmp(list[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+int sandbox_mount_root(const char *app_dir, const char *const *linked,
+                       const char *const *read_paths)
 {
     uid_t uid = geteuid();
     gid_t gid = getegid();
@@ -261,7 +270,8 @@ int sandbox_mount_root(const char *app_dir, const char *const *read_paths)
         errno = ENOENT;
     int rc = added > 0 ? 0 : -1;
     for (size_t i = 0; rc == 0 && read_paths[i]; i++)
-        if (strcmp(read_paths[i], app_dir) != 0 && add_bind(binds, &n, read_paths[i], 0) < 0)
+        if (strcmp(read_paths[i], app_dir) != 0 &&
+            add_bind(binds, &n, read_paths[i], is_listed(linked, read_paths[i])) < 0)
             rc = -1;
     if (rc == 0)
         rc = build_root(binds, n);

@@ -12,7 +12,8 @@
 
 /* Moves the calling (single-threaded) process into a new mount namespace
  * whose root holds app_dir and the read_paths (NULL-terminated, absolute;
- * missing ones are left out) and nothing else (/proc/self's net tables
+ * missing ones are left out; those also in linked, NULL or NULL-terminated,
+ * are the app's as app_dir is: noexec) and nothing else (/proc/self's net tables
  * hidden), and changes into app_dir. As root that is enough; otherwise
  * a user namespace that maps only our own ids provides the right to mount.
  * Returns 0; SANDBOX_MOUNT_UNSUPPORTED, errno EPERM or ENOSPC, when this
@@ -20,6 +21,7 @@
  * is safe); or -1 with errno set when a later step failed, which may leave
  * a half-built tree behind: app code must not run then. */
 #define SANDBOX_MOUNT_UNSUPPORTED (-2)
-int sandbox_mount_root(const char *app_dir, const char *const *read_paths);
+int sandbox_mount_root(const char *app_dir, const char *const *linked,
+                       const char *const *read_paths);
 
 #endif

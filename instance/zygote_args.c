@@ -14,7 +14,7 @@ static int usage(void)
           "       [--library-modules a,b,c] [--skip-files REGEX]\n"
           "       [--sandbox strict|dev|off] [--memory BYTES]\n"
           "       [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]\n"
-          "       [--max-response-headers BYTES]\n"
+          "       [--max-response-headers BYTES] [--linked PATH]...\n"
           "(internal: started by gaelic serve)\n",
           stderr);
     return 2;
@@ -47,6 +47,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     const char *app = NULL, *python = NULL, *threads = NULL, *fd = NULL;
     const char *mode = "strict", *memory = NULL, *audit = "on", *mhz = "600";
     const char *max_body = NULL, *max_head = NULL;
+    const char *linked[SANDBOX_LINKED_MAX];
+    size_t n_linked = 0;
     a->library_modules = "";
     a->skip_files = "";
     for (int i = 1; i < argc; i += 2) {
@@ -76,6 +78,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             max_body = argv[i + 1];
         else if (!strcmp(argv[i], "--max-response-headers"))
             max_head = argv[i + 1];
+        else if (!strcmp(argv[i], "--linked") && n_linked < SANDBOX_LINKED_MAX)
+            linked[n_linked++] = argv[i + 1];
         else
             return usage();
     }
@@ -124,6 +128,15 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     }
     a->sandbox.app_dir = a->app_dir;
     a->sandbox.python_dir = a->python_dir;
+    /* The master gives real paths; they must still be absolute ones. */
+    for (size_t i = 0; i < n_linked; i++) {
+        if (linked[i][0] != '/') {
+            fprintf(stderr, "gaelic zygote: --linked %s: not an absolute path\n", linked[i]);
+            return 2;
+        }
+        a->sandbox.linked[i] = linked[i];
+    }
+    a->sandbox.linked[n_linked] = NULL;
     return 0;
 }
 

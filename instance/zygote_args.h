@@ -2,7 +2,8 @@
  * --threads N --fd FD [--library-modules a,b,c] [--skip-files REGEX]
  * [--sandbox strict|dev|off]
  * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]
- * [--max-response-headers BYTES]`. */
+ * [--max-response-headers BYTES] [--linked PATH]...` (at most
+ * SANDBOX_LINKED_MAX: what the app's links outside it lead to). */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
 

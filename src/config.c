@@ -1540,6 +1540,8 @@ int config_is_skipped(const app_config_t *cfg, const char *relpath)
 
 typedef struct {
     const app_config_t *cfg;
+    config_link_fn outside_link;
+    void *ctx;
     app_file_limits_t lim;
     long files;
     long long bytes;
@@ -1568,6 +1570,33 @@ static int count_file(walk_t *w, long long size)
 
 static int walk_dir(walk_t *w, int dirfd, size_t rel_len, int depth);
 
+/* w->rel is a symlink to an existing file or folder: tells outside_link
+ * when its target is not in the app folder and skip_files keeps it. */
+static void report_outside_link(walk_t *w, int is_dir)
+{
+    char path[PATH_MAX], target[PATH_MAX];
+    if (!w->outside_link ||
+        snprintf(path, sizeof path, "%s/%s", w->cfg->root, w->rel) >= (int)sizeof path ||
+        !realpath(path, target))
+        return;
+    size_t n = strlen(w->cfg->root);
+    if (strncmp(target, w->cfg->root, n) == 0 && (target[n] == '/' || target[n] == '\0'))
+        return;
+    /* skip_files names folders with a trailing '/'. */
+    size_t len = strlen(w->rel);
+    int skipped;
+    if (is_dir && len + 1 < sizeof w->rel) {
+        w->rel[len] = '/';
+        w->rel[len + 1] = '\0';
+        skipped = config_is_skipped(w->cfg, w->rel);
+        w->rel[len] = '\0';
+    } else {
+        skipped = config_is_skipped(w->cfg, w->rel);
+    }
+    if (!skipped)
+        w->outside_link(w->ctx, w->rel, target);
+}
+
 /* One directory entry; w->rel already holds its relative path. */
 static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, int depth)
 {
@@ -1577,7 +1606,10 @@ static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, in
     if (S_ISLNK(st.st_mode)) {
         /* Symlinked files count as their target; symlinked dirs and
          * dangling links are not followed. */
-        if (fstatat(dirfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+        if (fstatat(dirfd, name, &st, 0) < 0)
+            return 0;
+        report_outside_link(w, S_ISDIR(st.st_mode));
+        if (!S_ISREG(st.st_mode))
             return 0;
     }
     if (S_ISREG(st.st_mode))
@@ -1660,8 +1692,8 @@ static int check_totals(const walk_t *w, char *err, size_t errlen)
     return -1;
 }
 
-int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, char *err,
-                       size_t errlen)
+int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim,
+                       config_link_fn outside_link, void *ctx, char *err, size_t errlen)
 {
     walk_t *w = calloc(1, sizeof *w);
     if (!w) {
@@ -1669,6 +1701,8 @@ int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, ch
         return -1;
     }
     w->cfg = cfg;
+    w->outside_link = outside_link;
+    w->ctx = ctx;
     w->err = err;
     w->errlen = errlen;
     set_limits(&w->lim, lim);

@@ -100,8 +100,12 @@ typedef struct {
     long max_file_bytes;  /* default 10 MB */
     long max_total_bytes; /* default 150 MB */
 } app_file_limits_t;
-int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim, char *err,
-                       size_t errlen);
+/* Told each symlink under root, not excluded by skip_files, whose target
+ * exists outside root: its path relative to root and the target's real
+ * path (App Engine's upload followed such links; see app_links.h). */
+typedef void (*config_link_fn)(void *ctx, const char *rel, const char *target);
+int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim,
+                       config_link_fn outside_link, void *ctx, char *err, size_t errlen);
 
 /* 1 when path (relative to root, '/'-separated) or a folder it is in is excluded by
  * skip_files. */

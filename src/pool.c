@@ -25,6 +25,7 @@
 #include "instance_class.h"
 #include "instance_stats.h"
 #include "log.h"
+#include "sandbox_linked.h"
 #include "sandbox_mode.h"
 #include "zygote_msg.h"
 #include "zygote_proto.h"
@@ -259,7 +260,7 @@ static int zygote_spawn(pool_t *pool)
     snprintf(memory, sizeof memory, "%llu",
              pool->o.instance_memory ? (unsigned long long)pool->o.instance_memory
                                      : SANDBOX_DEFAULT_MEMORY);
-    char *argv[32];
+    char *argv[32 + 2 * SANDBOX_LINKED_MAX];
     int argc = 0;
     argv[argc++] = "gaelic-instance";
     argv[argc++] = "--app";
@@ -296,6 +297,10 @@ static int zygote_spawn(pool_t *pool)
     if (pool->o.skip_files && *pool->o.skip_files) {
         argv[argc++] = "--skip-files";
         argv[argc++] = (char *)pool->o.skip_files;
+    }
+    for (size_t i = 0; pool->o.linked && pool->o.linked[i] && i < SANDBOX_LINKED_MAX; i++) {
+        argv[argc++] = "--linked";
+        argv[argc++] = (char *)pool->o.linked[i];
     }
     argv[argc] = NULL;
     /* Instances get a small, fixed environment: the app's own variables

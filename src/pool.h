@@ -72,6 +72,7 @@ typedef struct {
     const char *python_dir;
     const char *library_modules; /* "a,b,c" importable from dist-packages */
     const char *skip_files;      /* app.yaml's combined skip_files regex, or NULL */
+    const char *const *linked;   /* --follow_symlinks targets (app_links.h), or NULL */
     const char *exe;             /* path of gaelic-instance, the zygote */
     const char *backends_env;    /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;

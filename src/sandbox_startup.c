@@ -14,16 +14,17 @@
 
 /* Tries the instances' own file tree set-up in a child, so the answer is
  * the one instances will get. Returns 0 or the child's errno. */
-static int probe_mount(const char *app_dir, const char *python_dir)
+static int probe_mount(const char *app_dir, const char *python_dir, const char *const *linked)
 {
     const char *readable[SANDBOX_READABLE_MAX];
-    sandbox_readable_paths(app_dir, python_dir, readable);
+    sandbox_readable_paths(app_dir, python_dir, linked, readable);
     pid_t pid = fork();
     if (pid < 0)
         return errno;
     if (pid == 0)
-        _exit(sandbox_mount_root(app_dir, readable) < 0 ? errno
-                                                        : 0); /* errno values fit in 8 bits */
+        _exit(sandbox_mount_root(app_dir, linked, readable) < 0
+                  ? errno
+                  : 0); /* errno values fit in 8 bits */
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -32,7 +33,8 @@ static int probe_mount(const char *app_dir, const char *python_dir)
 }
 
 int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, const char *python_dir,
-                          int audit_hook, unsigned long long memory_bytes)
+                          const char *const *linked, int audit_hook,
+                          unsigned long long memory_bytes)
 {
     if (mode == SANDBOX_OFF) {
         log_warn("**********************************************************************");
@@ -44,7 +46,7 @@ int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, const char *
     }
     int seccomp = seccomp_available();
     int abi = landlock_abi();
-    int mount_err = probe_mount(app_dir, python_dir);
+    int mount_err = probe_mount(app_dir, python_dir, linked);
     char landlock[16], mount[96], memory[64];
     if (abi)
         snprintf(landlock, sizeof landlock, "ABI %d", abi);

@@ -6,10 +6,13 @@
 
 #include "sandbox_mode.h"
 
-/* Probes the layers (the instances' own file tree, in a short-lived
- * child) and logs them with the instances' address-space limit. Returns 0, or -1 after logging why
- * when mode is strict and seccomp is missing. audit_hook 0 (tests only) is logged as a warning. */
+/* Probes the layers (the instances' own file tree, with what the app's
+ * links lead to (linked, NULL-terminated, or NULL), in a short-lived child)
+ * and logs them with the instances' address-space limit. Returns 0, or -1
+ * after logging why when mode is strict and seccomp is missing. audit_hook
+ * 0 (tests only) is logged as a warning. */
 int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, const char *python_dir,
-                          int audit_hook, unsigned long long memory_bytes);
+                          const char *const *linked, int audit_hook,
+                          unsigned long long memory_bytes);
 
 #endif

@@ -168,6 +168,9 @@ static void serve_usage(FILE *f)
         fprintf(f, "  %-34s %s\n", left, options[i].help);
     }
     fputs("  --log_level LEVEL                  debug, info, warning or error (default info)\n"
+          "  --follow_symlinks                  let instances read what the app's symlinks\n"
+          "                                     outside its folder lead to, as App Engine's\n"
+          "                                     upload did (only for apps you trust)\n"
           "  -h, --help                         show this help\n"
           "\n"
           "gaelic speaks plain HTTP. For app.yaml's secure: a request counts as HTTPS\n"
@@ -258,7 +261,8 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    static const char *const flags[] = {TEST_DISARM_AUDIT, API_TEST_SERVICE, NULL};
+    static const char *const flags[] = {"follow_symlinks", TEST_DISARM_AUDIT, API_TEST_SERVICE,
+                                        NULL};
     enum { n_options = sizeof options / sizeof *options };
     const char *names[n_options + 2]; /* the table's, log_level, NULL */
     for (size_t k = 0; k < n_options; k++)
@@ -283,7 +287,9 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             continue;
         }
         if (kind == CLI_FLAG) {
-            if (cli_is(&arg, API_TEST_SERVICE))
+            if (cli_is(&arg, "follow_symlinks"))
+                o->follow_symlinks = 1;
+            else if (cli_is(&arg, API_TEST_SERVICE))
                 o->api_test_service = 1;
             else
                 o->test_disarm_audit = 1;
@@ -749,18 +755,24 @@ int serve_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     app_file_limits_t lim = {1000, 10L << 20, 150L << 20};
-    if (config_check_files(srv->cfg, &lim, err, sizeof err) < 0) {
-        fprintf(stderr, "gaelic: %s\n", err);
+    srv->links.follow = srv->o.follow_symlinks;
+    srv->links.root = srv->cfg->root;
+    if (config_check_files(srv->cfg, &lim, app_links_found, &srv->links, err, sizeof err) < 0 ||
+        srv->links.failed) {
+        fprintf(stderr, "gaelic: %s\n", srv->links.failed ? srv->links.err : err);
         backends_config_free(srv->backends_cfg);
+        app_links_free(&srv->links);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
     }
+    app_links_finish(&srv->links);
     static char lib_modules[2048];
     if (libraries_resolve(srv->cfg, DIST_PACKAGES, lib_modules, sizeof lib_modules, err,
                           sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
         backends_config_free(srv->backends_cfg);
+        app_links_free(&srv->links);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -778,9 +790,10 @@ int serve_main(int argc, char **argv)
                      l->version, lib->package);
     }
     app_identity(srv);
-    if (static_init(srv->cfg->root) < 0) {
+    if (static_init(srv->cfg->root, &srv->links) < 0) {
         fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));
         backends_config_free(srv->backends_cfg);
+        app_links_free(&srv->links);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -789,6 +802,7 @@ int serve_main(int argc, char **argv)
         fprintf(stderr, "gaelic: %s\n", err);
         static_close();
         backends_config_free(srv->backends_cfg);
+        app_links_free(&srv->links);
         config_free(srv->cfg);
         free(srv);
         return EXIT_USAGE;
@@ -865,6 +879,7 @@ int serve_main(int argc, char **argv)
         .python_dir = python_dir,
         .library_modules = lib_modules,
         .skip_files = srv->cfg->skip_files,
+        .linked = (const char *const *)srv->links.targets,
         .exe = exe,
         .max_instances = srv->o.max_instances,
         .threads = srv->cfg->threadsafe ? srv->o.threads : 1,
@@ -903,7 +918,8 @@ int serve_main(int argc, char **argv)
         goto out;
     sandbox_mode_t mode;
     sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
-    if (sandbox_startup_check(mode, srv->cfg->root, python_dir, !srv->o.test_disarm_audit,
+    if (sandbox_startup_check(mode, srv->cfg->root, python_dir,
+                              (const char *const *)srv->links.targets, !srv->o.test_disarm_audit,
                               srv->o.instance_memory) < 0)
         goto out;
     if (open_storage(srv) < 0)
@@ -963,6 +979,7 @@ out:
     loop_close(&srv->loop);
     static_close();
     error_pages_free(&srv->error_pages);
+    app_links_free(&srv->links);
     config_free(srv->cfg);
     free(srv);
     return rc;

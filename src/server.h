@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app_links.h"
 #include "backends_config.h"
 #include "cgi_env.h"
 #include "config.h"
@@ -49,6 +50,7 @@ typedef struct {
     int instance_max_threads;  /* threads the app may start per instance */
     int test_disarm_audit;     /* --sandbox_test_disarm_audit (hidden) */
     int api_test_service;      /* --api_test_service (hidden): api_test.h */
+    int follow_symlinks;       /* --follow_symlinks: app_links.h */
     const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */
     const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
     const char *tier;          /* "free" or "paid": BK9's limits */
@@ -102,6 +104,7 @@ typedef struct server {
     loop_timer_t log_timer;
     error_pages_t error_pages;
     trusted_proxies_t trusted_proxies;
+    app_links_t links; /* the app's links outside its folder */
 } server_t;
 
 /* The app's part of every request's environ (cgi_env.h), for user. */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@
 #include "static_gzip.h"
 
 static int root_fd = -1;
+static const app_links_t *followed; /* --follow_symlinks, or NULL */
 
-int static_init(const char *root)
+int static_init(const char *root, const app_links_t *links)
 {
     static_close();
+    followed = links && links->n_targets ? links : NULL;
     root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     return root_fd < 0 ? -1 : 0;
 }
@@ -313,6 +316,27 @@ static int names_header(const char *lines, const char *name)
     return 0;
 }
 
+/* rel left the root through a link: opened as the links lead, the file
+ * is kept only when it is in a folder --follow_symlinks follows (checked
+ * on what was opened, so a link changed meanwhile cannot lead elsewhere). */
+static int open_followed(const char *rel)
+{
+    int fd = openat(root_fd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    char proc[64], real[PATH_MAX];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, real, sizeof real - 1);
+    if (n > 0) {
+        real[n] = '\0';
+        if (app_links_within(followed, real))
+            return fd;
+    }
+    close(fd);
+    errno = EXDEV;
+    return -1;
+}
+
 /* The kernel refuses any resolution that leaves the root (including
  * through symlinks). */
 int static_open_beneath(const char *rel)
@@ -325,6 +349,8 @@ int static_open_beneath(const char *rel)
     do
         fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
     while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == EXDEV && followed)
+        return open_followed(rel);
     return (int)fd;
 }
 

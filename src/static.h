@@ -9,17 +9,21 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "app_links.h"
 #include "buf.h"
 #include "config.h"
 #include "http.h"
 
-/* Opens the app root (O_PATH) once at start. Returns 0 or -1 (errno). */
-int static_init(const char *root);
+/* Opens the app root (O_PATH) once at start; links (may be NULL, kept)
+ * says where the app's symlinks outside it may lead (--follow_symlinks).
+ * Returns 0 or -1 (errno). */
+int static_init(const char *root, const app_links_t *links);
 void static_close(void);
 
 /* Opens rel (relative to the app root, already checked) read-only beneath
- * the root. Returns the fd, or -1 with errno (EXDEV or ELOOP when resolving
- * it would leave the app folder). */
+ * the root, or through a link into what --follow_symlinks follows. Returns
+ * the fd, or -1 with errno (EXDEV or ELOOP when resolving it would leave
+ * the app folder otherwise). */
 int static_open_beneath(const char *rel);
 
 /* Content-Type for a file name by its extension (case-insensitive);

@@ -1201,33 +1201,33 @@ static void test_config_load_files(void)
     make_dir("pkg/__pycache__");
     write_file("pkg/__pycache__/m.cpython-311.pyc", NULL, 20 << 20);
     app_file_limits_t lim = {5, 0, 0};
-    CHECK(config_check_files(cfg, &lim, err, sizeof err) == 0);
-    CHECK(config_check_files(cfg, NULL, err, sizeof err) == 0);
+    CHECK(config_check_files(cfg, &lim, NULL, NULL, err, sizeof err) == 0);
+    CHECK(config_check_files(cfg, NULL, NULL, NULL, err, sizeof err) == 0);
 
     lim.max_files = 4;
-    CHECK(config_check_files(cfg, &lim, err, sizeof err) < 0);
+    CHECK(config_check_files(cfg, &lim, NULL, NULL, err, sizeof err) < 0);
     snprintf(expect, sizeof expect, "%s: 5 files, the limit is 4", tmp_root);
     CHECK_STR(err, expect);
 
     app_file_limits_t one_file = {0, 1500, 0};
-    CHECK(config_check_files(cfg, &one_file, err, sizeof err) < 0);
+    CHECK(config_check_files(cfg, &one_file, NULL, NULL, err, sizeof err) < 0);
     snprintf(expect, sizeof expect, "%s/static/b.css: 2000 bytes, the limit for one file is 1500",
              tmp_root);
     CHECK_STR(err, expect);
 
     app_file_limits_t total = {0, 0, 3000};
-    CHECK(config_check_files(cfg, &total, err, sizeof err) < 0);
+    CHECK(config_check_files(cfg, &total, NULL, NULL, err, sizeof err) < 0);
     snprintf(expect, sizeof expect, "%s: total ", tmp_root);
     CHECK(strncmp(err, expect, strlen(expect)) == 0 && strstr(err, "the limit is 3000 bytes"));
 
     write_file("static/big.bin", NULL, 12582912);
-    CHECK(config_check_files(cfg, NULL, err, sizeof err) < 0);
+    CHECK(config_check_files(cfg, NULL, NULL, NULL, err, sizeof err) < 0);
     snprintf(expect, sizeof expect,
              "%s/static/big.bin: 12582912 bytes, the limit for one file is 10485760", tmp_root);
     CHECK_STR(err, expect);
 
     app_file_limits_t mb = {0, 20 << 20, 11 << 20};
-    CHECK(config_check_files(cfg, &mb, err, sizeof err) < 0);
+    CHECK(config_check_files(cfg, &mb, NULL, NULL, err, sizeof err) < 0);
     snprintf(expect, sizeof expect, "%s: total 13 MB, the limit is 11 MB", tmp_root);
     CHECK_STR(err, expect);
 
@@ -1241,7 +1241,7 @@ static void test_config_load_files(void)
     snprintf(link_path, sizeof link_path, "%s/dangling", tmp_root);
     CHECK(symlink("nowhere", link_path) == 0);
     app_file_limits_t count7 = {6, 20 << 20, 0};
-    CHECK(config_check_files(cfg, &count7, err, sizeof err) < 0);
+    CHECK(config_check_files(cfg, &count7, NULL, NULL, err, sizeof err) < 0);
     snprintf(expect, sizeof expect, "%s: 7 files, the limit is 6", tmp_root);
     CHECK_STR(err, expect);
     config_free(cfg);
@@ -1255,11 +1255,65 @@ static void test_config_load_files(void)
     CHECK(cfg != NULL);
     app_file_limits_t no_cache = {6, 20 << 20,
                                   0}; /* app.yaml, app.yml, main.py, main.py~, .git/big, alias.py */
-    CHECK(cfg && config_check_files(cfg, &no_cache, err, sizeof err) == 0);
+    CHECK(cfg && config_check_files(cfg, &no_cache, NULL, NULL, err, sizeof err) == 0);
     if (cfg && err[0])
         fprintf(stderr, "  config_check_files: %s\n", err);
     config_free(cfg);
     remove_tree(tmp_root);
+}
+
+/* config_check_files's outside_link: what it was told, "rel>target;" each. */
+static void note_link(void *ctx, const char *rel, const char *target)
+{
+    char *out = ctx;
+    size_t used = strlen(out);
+    snprintf(out + used, 1024 - used, "%s>%s;", rel, target);
+}
+
+static void test_outside_links(void)
+{
+    char outside[] = "/tmp/gaelic-test-outside-XXXXXX";
+    if (!mkdtemp(outside))
+        return;
+    if (make_tmp_root("/tmp/gaelic-test-links-XXXXXX") < 0) {
+        rmdir(outside);
+        return;
+    }
+    write_file("app.yaml", HEAD "skip_files: ^hidden.*\n" MAIN_HANDLER, 0);
+    write_file("main.py", "x = 1\n", 0);
+    make_dir("pkg");
+    char path[600], target[600];
+    snprintf(target, sizeof target, "%s/f.py", outside);
+    FILE *f = fopen(target, "w");
+    if (f)
+        fclose(f);
+    /* Reported: a folder and a file outside, by absolute and relative link. */
+    snprintf(path, sizeof path, "%s/pkg/lib", tmp_root);
+    CHECK(symlink(outside, path) == 0);
+    snprintf(path, sizeof path, "%s/ext.py", tmp_root);
+    snprintf(target, sizeof target, "..%s/f.py", outside + 4); /* from /tmp/x: ../y/f.py */
+    CHECK(symlink(target, path) == 0);
+    /* Not: a link inside the app, a dangling one, one skip_files drops. */
+    snprintf(path, sizeof path, "%s/alias.py", tmp_root);
+    CHECK(symlink("main.py", path) == 0);
+    snprintf(path, sizeof path, "%s/dangling", tmp_root);
+    CHECK(symlink("/nowhere/at/all", path) == 0);
+    snprintf(path, sizeof path, "%s/hidden_lib", tmp_root);
+    CHECK(symlink(outside, path) == 0);
+    app_config_t *cfg = load_dir();
+    char told[1024] = "";
+    CHECK(cfg && config_check_files(cfg, NULL, note_link, told, err, sizeof err) == 0);
+    char want1[1400], want2[1400];
+    snprintf(want1, sizeof want1, "ext.py>%s/f.py;pkg/lib>%s;", outside, outside);
+    snprintf(want2, sizeof want2, "pkg/lib>%s;ext.py>%s/f.py;", outside, outside);
+    CHECK(strcmp(told, want1) == 0 || strcmp(told, want2) == 0);
+    if (strcmp(told, want1) && strcmp(told, want2))
+        fprintf(stderr, "  outside links told: %s\n", told);
+    config_free(cfg);
+    remove_tree(tmp_root);
+    snprintf(target, sizeof target, "%s/f.py", outside);
+    unlink(target);
+    rmdir(outside);
 }
 
 /* Loading tmp_root must fail with exactly "<tmp_root>/<rest>". */
@@ -1606,6 +1660,7 @@ int main(void)
     test_error_paths_and_lines();
     test_app_engine_refusals();
     test_config_load_files();
+    test_outside_links();
     test_includes();
     test_included_manual_scaling();
     test_python3_entrypoint();

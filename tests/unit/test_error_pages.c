@@ -167,7 +167,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    CHECK(static_init(dir) == 0);
+    CHECK(static_init(dir, NULL) == 0);
     test_kinds();
     test_pages();
     test_refused();

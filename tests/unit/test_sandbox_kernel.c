@@ -101,7 +101,7 @@ static void landlock_child(void *dir)
     CHECK(fd >= 0 && close(fd) == 0);
 
     const char *reads[SANDBOX_READABLE_MAX];
-    sandbox_readable_paths(d, d, reads);
+    sandbox_readable_paths(d, d, NULL, reads);
     CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
     CHECK(sandbox_landlock(reads) == 0);
 

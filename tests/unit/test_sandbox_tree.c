@@ -104,11 +104,11 @@ static void tree_child(void *as_nobody)
         CHECK(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
               mount("sub", sub, "tmpfs", 0, "size=16k") == 0);
     const char *reads[SANDBOX_READABLE_MAX];
-    sandbox_readable_paths(app_dir, app_dir, reads);
+    sandbox_readable_paths(app_dir, app_dir, NULL, reads);
     char outside[64];
     snprintf(outside, sizeof outside, "%s-out", app_dir);
     int fds = open_fds();
-    int rc = sandbox_mount_root(app_dir, reads);
+    int rc = sandbox_mount_root(app_dir, NULL, reads);
     if (rc != 0)
         fprintf(stderr, "sandbox_mount_root: %d: %s\n", rc, strerror(errno));
     CHECK(rc == 0);
@@ -172,8 +172,8 @@ static void no_namespaces_child(void *arg)
     (void)arg;
     refuse(SCMP_SYS(unshare), 1, SCMP_A0(SCMP_CMP_NE, 0));
     const char *reads[SANDBOX_READABLE_MAX];
-    sandbox_readable_paths(app_dir, app_dir, reads);
-    CHECK(sandbox_mount_root(app_dir, reads) == SANDBOX_MOUNT_UNSUPPORTED && errno == EPERM);
+    sandbox_readable_paths(app_dir, app_dir, NULL, reads);
+    CHECK(sandbox_mount_root(app_dir, NULL, reads) == SANDBOX_MOUNT_UNSUPPORTED && errno == EPERM);
     CHECK(apply_strict() == 0);
 }
 

@@ -1,0 +1,105 @@
+#include "app_links.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Each link is named in the log up to this many times. */
+#define REPORTED_MAX 10
+
+/* 1 when path is base or inside it. */
+static int is_within(const char *path, const char *base)
+{
+    size_t n = strlen(base);
+    if (n == 1 && base[0] == '/')
+        return 1;
+    return strncmp(path, base, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static int in_targets(const app_links_t *l, const char *path)
+{
+    for (size_t i = 0; i < l->n_targets; i++)
+        if (is_within(path, l->targets[i]))
+            return 1;
+    return 0;
+}
+
+int app_links_within(const app_links_t *l, const char *path)
+{
+    return is_within(path, l->root) || in_targets(l, path);
+}
+
+static void fail(app_links_t *l, const char *rel, const char *target, const char *why)
+{
+    if (l->failed)
+        return;
+    l->failed = 1;
+    snprintf(l->err, sizeof l->err, "%s/%s -> %s: %s", l->root, rel, target, why);
+}
+
+/* Adds target, or keeps the one it is inside; one inside it gives way. */
+static void add_target(app_links_t *l, const char *rel, const char *target)
+{
+    if (in_targets(l, target))
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n_targets; i++) {
+        if (is_within(l->targets[i], target))
+            free(l->targets[i]);
+        else
+            l->targets[kept++] = l->targets[i];
+    }
+    l->n_targets = kept;
+    l->targets[kept] = NULL;
+    if (l->n_targets == APP_LINKS_MAX) {
+        char why[128];
+        snprintf(why, sizeof why,
+                 "--follow_symlinks takes links to at most %d places outside the app folder",
+                 APP_LINKS_MAX);
+        fail(l, rel, target, why);
+        return;
+    }
+    char *copy = strdup(target);
+    if (!copy) {
+        fail(l, rel, target, "out of memory");
+        return;
+    }
+    l->targets[l->n_targets++] = copy;
+    l->targets[l->n_targets] = NULL;
+}
+
+void app_links_found(void *ctx, const char *rel, const char *target)
+{
+    app_links_t *l = ctx;
+    l->n_links++;
+    if (!l->follow) {
+        if (l->n_links <= REPORTED_MAX)
+            log_warn("%s/%s -> %s is outside the app folder: instances cannot read it (App "
+                     "Engine's upload followed such links; serve with --follow_symlinks to do "
+                     "the same)",
+                     l->root, rel, target);
+        return;
+    }
+    /* Its tree would hold the app's own folder, or everything. */
+    if (is_within(l->root, target)) {
+        fail(l, rel, target, "a link to a folder that holds the app cannot be followed");
+        return;
+    }
+    add_target(l, rel, target);
+}
+
+void app_links_finish(app_links_t *l)
+{
+    if (!l->follow && l->n_links > REPORTED_MAX)
+        log_warn("%zu more links in %s lead outside it", l->n_links - REPORTED_MAX, l->root);
+}
+
+void app_links_free(app_links_t *l)
+{
+    for (size_t i = 0; i < l->n_targets; i++)
+        free(l->targets[i]);
+    l->n_targets = 0;
+    l->targets[0] = NULL;
+}

@@ -1,0 +1,123 @@
+"""Symlinks in the app folder that lead outside it. App Engine's upload
+followed them; instances here read only their own file tree, so the start
+names each such link, and --follow_symlinks makes what they lead to
+readable (read-only) to instances and to static handlers, and nothing
+beside it."""
+import os
+
+from harness import run_gaelic, write_app
+
+APP_YAML = """\
+application: links
+version: 1
+runtime: python27
+api_version: 1
+threadsafe: true
+
+handlers:
+- url: /static
+  static_dir: assets
+- url: /.*
+  script: main.app
+"""
+
+MAIN_PY = '''\
+import urllib.parse
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/import":
+        import shared_lib
+        import linked_module
+        body = "%s %s" % (shared_lib.WHERE, linked_module.WHERE)
+    else:  # /try?path=: what reading or writing that path gives
+        target = urllib.parse.unquote(environ["QUERY_STRING"].split("=", 1)[1])
+        try:
+            if environ.get("HTTP_X_WRITE"):
+                open(target, "w").write("x")
+                body = "wrote"
+            else:
+                body = "read " + open(target).read()
+        except Exception as e:
+            body = type(e).__name__
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body.encode()]
+'''
+
+
+def make(tmp_path):
+    """An app with links to a folder, a file and a static folder outside it;
+    returns (app folder, the shared folder)."""
+    shared = tmp_path / "shared"
+    (shared / "shared_lib").mkdir(parents=True)
+    (shared / "shared_lib" / "__init__.py").write_text("WHERE = 'from the linked folder'\n")
+    (shared / "module.py").write_text("WHERE = 'from the linked file'\n")
+    (shared / "assets").mkdir()
+    (shared / "assets" / "style.css").write_text("body { color: red }\n")
+    # Beside the linked folders, never linked: instances must not see it.
+    (tmp_path / "secret.txt").write_text("not for the app\n")
+    app = write_app(tmp_path / "app", APP_YAML, {"main.py": MAIN_PY})
+    os.symlink(str(shared / "shared_lib"), os.path.join(app, "shared_lib"))
+    os.symlink("../shared/module.py", os.path.join(app, "linked_module.py"))
+    os.symlink(str(shared / "assets"), os.path.join(app, "assets"))
+    return app, shared
+
+
+def test_links_outside_are_named_at_start(serve, tmp_path):
+    app, shared = make(tmp_path)
+    srv = serve(app)
+    text = srv.stderr_text()
+    for name, target in (("shared_lib", shared / "shared_lib"),
+                         ("linked_module.py", shared / "module.py"),
+                         ("assets", shared / "assets")):
+        assert "%s/%s -> %s is outside the app folder" % (app, name, target) in text, text
+    assert "--follow_symlinks" in text
+    # Unfollowed, they are missing to the app and its static handler.
+    assert srv.get("/import").status_code == 500
+    assert srv.get("/static/style.css").status_code == 404
+
+
+def test_follow_symlinks_reads_what_links_lead_to(serve, tmp_path):
+    app, shared = make(tmp_path)
+    srv = serve(app, "--follow_symlinks")
+    assert "is outside the app folder" not in srv.stderr_text()
+    r = srv.get("/import")
+    assert (r.status_code, r.text) == (200, "from the linked folder from the linked file"), \
+        srv.stderr_text()[-3000:]
+    r = srv.get("/static/style.css")
+    assert (r.status_code, r.text) == (200, "body { color: red }\n")
+    # Through the link and at its own path, read-only.
+    for path in ("shared_lib/__init__.py", str(shared / "shared_lib" / "__init__.py")):
+        assert srv.get("/try", params={"path": path}).text.startswith("read WHERE"), path
+        r = srv.get("/try", params={"path": path}, headers={"X-Write": "1"})
+        assert r.text in ("PermissionError", "OSError"), (path, r.text)
+    assert (shared / "shared_lib" / "__init__.py").read_text().startswith("WHERE")
+    # What is beside the linked folders stays out of reach.
+    for path in (str(tmp_path / "secret.txt"), str(shared / "assets" / ".." / ".." / "secret.txt")):
+        r = srv.get("/try", params={"path": path})
+        assert r.text in ("PermissionError", "FileNotFoundError"), (path, r.text)
+
+
+def test_follow_symlinks_refuses_a_link_to_a_folder_holding_the_app(tmp_path):
+    app, _ = make(tmp_path)
+    os.symlink(str(tmp_path), os.path.join(app, "up"))
+    r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
+    assert r.returncode == 2, r
+    assert "%s/up -> %s: a link to a folder that holds the app cannot be followed" % (
+        app, tmp_path) in r.stderr, r.stderr
+    os.remove(os.path.join(app, "up"))
+    os.symlink("/", os.path.join(app, "root"))
+    r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
+    assert r.returncode == 2 and "root -> /: a link to a folder" in r.stderr, r.stderr
+
+
+def test_follow_symlinks_takes_at_most_eight_places(tmp_path):
+    app, _ = make(tmp_path)
+    for i in range(7):  # 3 already: 10 distinct places
+        d = tmp_path / ("extra%d" % i)
+        d.mkdir()
+        os.symlink(str(d), os.path.join(app, "extra%d" % i))
+    r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
+    assert r.returncode == 2, r
+    assert "--follow_symlinks takes links to at most 8 places outside the app folder" in r.stderr
