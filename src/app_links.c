@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -85,6 +86,19 @@ void app_links_found(void *ctx, const char *rel, const char *target)
     /* Its tree would hold the app's own folder, or everything. */
     if (is_within(l->root, target)) {
         fail(l, rel, target, "a link to a folder that holds the app cannot be followed");
+        return;
+    }
+    /* The kernel's views of processes and devices (another process's
+     * environment, a raw disk) are no app files. */
+    static const char *const kernel_trees[] = {"/proc", "/sys", "/dev", "/run"};
+    for (size_t i = 0; i < sizeof kernel_trees / sizeof *kernel_trees; i++)
+        if (is_within(target, kernel_trees[i])) {
+            fail(l, rel, target, "a link into /proc, /sys, /dev or /run cannot be followed");
+            return;
+        }
+    struct stat st;
+    if (stat(target, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        fail(l, rel, target, "only links to files and folders can be followed");
         return;
     }
     add_target(l, rel, target);

@@ -110,6 +110,20 @@ def test_follow_symlinks_refuses_a_link_to_a_folder_holding_the_app(tmp_path):
     os.symlink("/", os.path.join(app, "root"))
     r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
     assert r.returncode == 2 and "root -> /: a link to a folder" in r.stderr, r.stderr
+    os.remove(os.path.join(app, "root"))
+
+
+def test_follow_symlinks_refuses_links_into_the_kernels_trees(tmp_path):
+    """Another process's /proc entries or a raw disk are no app files."""
+    app, _ = make(tmp_path)
+    for target in ("/proc/1", "/dev/null", "/sys/kernel", "/run"):
+        link = os.path.join(app, "kernel")
+        os.symlink(target, link)
+        r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
+        assert r.returncode == 2, (target, r)
+        assert "kernel -> %s: a link into /proc, /sys, /dev or /run cannot be followed" % (
+            os.path.realpath(target)) in r.stderr, r.stderr
+        os.remove(link)
 
 
 def test_follow_symlinks_takes_at_most_eight_places(tmp_path):
