@@ -25,26 +25,32 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
     const char *a = argv[(*i)++];
     if (!strcmp(a, "-h") || !strcmp(a, "--help"))
         return CLI_HELP;
-    if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
+    const char *eq = NULL;
+    if (!strcmp(a, "-A")) {
+        /* dev_appserver's one short option: -A ID is --application ID. */
+        out->name = "application";
+        out->name_len = strlen(out->name);
+    } else if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
         /* Not a folder: `-p 8080` would take -p for APPDIR, then 8080 for
          * a stray word. (A folder named so is ./-p.) */
         fprintf(stderr,
                 "gaelic %s: unknown option '%s' (options are --name VALUE; see gaelic %s --help)\n",
                 cmd, a, cmd);
         return CLI_ERROR;
-    }
-    if (strncmp(a, "--", 2) != 0) {
+    } else if (strncmp(a, "--", 2) != 0) {
         out->value = a;
         return CLI_POSITIONAL;
-    }
-    const char *eq = strchr(a + 2, '=');
-    out->name = a + 2;
-    out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
-    if (listed(out, flags)) {
-        if (!eq)
-            return CLI_FLAG;
-        fprintf(stderr, "gaelic %s: --%.*s takes no value\n", cmd, (int)out->name_len, out->name);
-        return CLI_ERROR;
+    } else {
+        eq = strchr(a + 2, '=');
+        out->name = a + 2;
+        out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
+        if (listed(out, flags)) {
+            if (!eq)
+                return CLI_FLAG;
+            fprintf(stderr, "gaelic %s: --%.*s takes no value\n", cmd, (int)out->name_len,
+                    out->name);
+            return CLI_ERROR;
+        }
     }
     if (!listed(out, options)) {
         fprintf(stderr, "gaelic %s: unknown option '--%.*s' (see gaelic %s --help)\n", cmd,

@@ -1,7 +1,8 @@
 /* Command-line words of a gaelic command, the same way for every command:
  * positional arguments and options mix in any order; options are
  * `--name VALUE` or `--name=VALUE`, or bare `--name` for the flags a
- * command lists; -h/--help asks for help. */
+ * command lists; -h/--help asks for help, and -A ID is --application ID
+ * (dev_appserver's spelling) for the commands that take --application. */
 #ifndef GAELIC_CLI_ARGS_H
 #define GAELIC_CLI_ARGS_H
 

@@ -259,6 +259,14 @@ def test_app_id_from_flag_wins(serve):
     assert _app_id(s) == "from-flag"
 
 
+def test_app_id_from_dev_appservers_short_flag(serve):
+    s = serve(app_path("basic"), "-A", "short-flag")
+    assert s.app_id == "short-flag"
+    assert _app_id(s) == "short-flag"
+    r = run_gaelic("serve", app_path("basic"), "-A")
+    assert r.returncode == 2 and "--application needs a value" in r.stderr, r
+
+
 def test_app_id_from_app_yaml(serve):
     s = serve(app_path("basic"))
     assert s.app_id == "gaelic-test"
