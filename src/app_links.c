@@ -32,6 +32,20 @@ int app_links_within(const app_links_t *l, const char *path)
     return is_within(path, l->root) || in_targets(l, path);
 }
 
+void app_links_for_instances(const app_links_t *l, const char *const *readable,
+                             const char *out[APP_LINKS_MAX + 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n_targets; i++) {
+        int read_anyway = 0;
+        for (size_t j = 0; readable[j] && !read_anyway; j++)
+            read_anyway = is_within(l->targets[i], readable[j]);
+        if (!read_anyway)
+            out[n++] = l->targets[i];
+    }
+    out[n] = NULL;
+}
+
 static void fail(app_links_t *l, const char *rel, const char *target, const char *why)
 {
     if (l->failed)

@@ -40,6 +40,13 @@ void app_links_finish(app_links_t *l);
  * inside one. */
 int app_links_within(const app_links_t *l, const char *path);
 
+/* The targets to bind into instances' trees, into out (NULL-terminated):
+ * those not in readable (NULL-terminated: what instances read anyway, such
+ * as /usr), which keep their own mount (bound again noexec, /usr's C
+ * extensions would no longer load). */
+void app_links_for_instances(const app_links_t *l, const char *const *readable,
+                             const char *out[APP_LINKS_MAX + 1]);
+
 void app_links_free(app_links_t *l);
 
 #endif

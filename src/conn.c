@@ -373,7 +373,8 @@ static int app_header_dropped(const char *n, size_t len)
                                         "proxy-connection",
                                         "te",
                                         "trailer",
-                                        "proxy-authenticate"};
+                                        "proxy-authenticate",
+                                        "proxy-authorization"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strlen(names[i]) == len && strncasecmp(n, names[i], len) == 0)
             return 1;

@@ -30,6 +30,7 @@
 #include "ipc.h"
 #include "libraries.h"
 #include "log.h"
+#include "sandbox_landlock.h"
 #include "sandbox_startup.h"
 #include "server.h"
 #include "static.h"
@@ -826,6 +827,9 @@ int serve_main(int argc, char **argv)
                   python_dir);
         goto out;
     }
+    const char *readable[SANDBOX_READABLE_MAX], *linked[APP_LINKS_MAX + 1];
+    sandbox_readable_paths(srv->cfg->root, python_dir, NULL, readable);
+    app_links_for_instances(&srv->links, readable, linked);
 
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
@@ -881,7 +885,7 @@ int serve_main(int argc, char **argv)
         .python_dir = python_dir,
         .library_modules = lib_modules,
         .skip_files = srv->cfg->skip_files,
-        .linked = (const char *const *)srv->links.targets,
+        .linked = linked,
         .exe = exe,
         .max_instances = srv->o.max_instances,
         .threads = srv->cfg->threadsafe ? srv->o.threads : 1,
@@ -920,8 +924,7 @@ int serve_main(int argc, char **argv)
         goto out;
     sandbox_mode_t mode;
     sandbox_mode_parse(srv->o.sandbox, &mode); /* checked by parse_args */
-    if (sandbox_startup_check(mode, srv->cfg->root, python_dir,
-                              (const char *const *)srv->links.targets, !srv->o.test_disarm_audit,
+    if (sandbox_startup_check(mode, srv->cfg->root, python_dir, linked, !srv->o.test_disarm_audit,
                               srv->o.instance_memory) < 0)
         goto out;
     if (open_storage(srv) < 0)

@@ -135,3 +135,32 @@ def test_follow_symlinks_takes_at_most_eight_places(tmp_path):
     r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
     assert r.returncode == 2, r
     assert "--follow_symlinks takes links to at most 8 places outside the app folder" in r.stderr
+
+
+LOADS_BZ2 = '''\
+def app(environ, start_response):
+    try:
+        import _bz2
+        body = "loaded"
+    except ImportError as e:
+        body = str(e)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body.encode()]
+'''
+
+
+def test_follow_symlinks_into_what_instances_read_anyway(serve, tmp_path):
+    """Links into /usr (Python's C extensions) leave it as instances have
+    it: bound again noexec, the standard library's extensions would not
+    load."""
+    import _bz2
+    dynload = os.path.dirname(_bz2.__file__)
+    assert dynload.startswith("/usr/"), dynload
+    app = write_app(tmp_path / "app", APP_YAML, {"main.py": LOADS_BZ2})
+    os.symlink(dynload, os.path.join(app, "assets"))
+    os.symlink("/usr", os.path.join(app, "usr"))
+    srv = serve(app, "--follow_symlinks")
+    assert srv.get("/").text == "loaded", srv.stderr_text()[-3000:]
+    # Static handlers still follow the link.
+    r = srv.get("/static/" + os.path.basename(_bz2.__file__))
+    assert r.status_code == 200 and r.content == open(_bz2.__file__, "rb").read()

@@ -232,7 +232,7 @@ def test_hop_by_hop_headers_of_the_app_are_dropped(srv):
             r = c.read_response(timeout=5)
             assert (r.status, r.body, r.header("x-kept")) == (200, b"hop by hop", "yes"), r
             for name in ("connection", "keep-alive", "transfer-encoding", "upgrade",
-                         "proxy-authenticate", "trailer"):
+                         "proxy-authenticate", "proxy-authorization", "trailer"):
                 assert r.header(name) is None, (name, r)
         c.request("GET", "/path/next")
         assert c.read_response(timeout=5).body == b"/path/next"

@@ -332,6 +332,7 @@ def page_hop_by_hop(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "close"),
                               ("Keep-Alive", "timeout=5"), ("Transfer-Encoding", "chunked"),
                               ("Upgrade", "websocket"), ("Proxy-Authenticate", "Basic"),
+                              ("Proxy-Authorization", "Basic eDp5"),
                               ("Trailer", "X-Sum"), ("X-Kept", "yes")])
     return [b"hop by hop"]
 
