@@ -1,9 +1,11 @@
 #include "app_links.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -85,6 +87,58 @@ static void add_target(app_links_t *l, const char *rel, const char *target)
     l->targets[l->n_targets] = NULL;
 }
 
+/* Folds path ("/a/./b/../c") into out without looking at the disk; 0, or
+ * -1 when it does not fit. */
+static int fold_path(const char *path, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        const char *end = p;
+        while (*end && *end != '/')
+            end++;
+        size_t len = (size_t)(end - p);
+        if (len == 0 || (len == 1 && p[0] == '.')) {
+            /* nothing */
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 0 && out[--n] != '/')
+                ;
+        } else {
+            if (n + 1 + len + 1 > size)
+                return -1;
+            out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = end;
+    }
+    if (n == 0)
+        out[n++] = '/';
+    out[n] = '\0';
+    return 0;
+}
+
+/* 1 when the link at root/rel names target itself, with no other link on
+ * the way: an instance's tree holds target at its real path only, so a
+ * link naming it through another (/tmp/x/alias -> real, a symlinked
+ * /home) would lead nowhere there. */
+static int names_target(const app_links_t *l, const char *rel, const char *target)
+{
+    char link[PATH_MAX], text[PATH_MAX], joined[2 * PATH_MAX], folded[PATH_MAX];
+    if (snprintf(link, sizeof link, "%s/%s", l->root, rel) >= (int)sizeof link)
+        return 0;
+    ssize_t len = readlink(link, text, sizeof text - 1);
+    if (len <= 0)
+        return 0;
+    text[len] = '\0';
+    if (text[0] == '/')
+        snprintf(joined, sizeof joined, "%s", text);
+    else
+        snprintf(joined, sizeof joined, "%.*s/%s", (int)(strrchr(link, '/') - link), link, text);
+    return fold_path(joined, folded, sizeof folded) == 0 && strcmp(folded, target) == 0;
+}
+
 void app_links_found(void *ctx, const char *rel, const char *target)
 {
     app_links_t *l = ctx;
@@ -113,6 +167,12 @@ void app_links_found(void *ctx, const char *rel, const char *target)
     struct stat st;
     if (stat(target, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
         fail(l, rel, target, "only links to files and folders can be followed");
+        return;
+    }
+    if (!names_target(l, rel, target)) {
+        fail(l, rel, target,
+             "the link reaches this through another link; --follow_symlinks follows links "
+             "that name their target's real path (make it point there)");
         return;
     }
     add_target(l, rel, target);

@@ -316,25 +316,34 @@ static int names_header(const char *lines, const char *name)
     return 0;
 }
 
-/* rel left the root through a link: opened as the links lead, the file
- * is kept only when it is in a folder --follow_symlinks follows (checked
- * on what was opened, so a link changed meanwhile cannot lead elsewhere). */
+/* rel left the root through a link: found as the links lead, the file or
+ * folder is opened only when it is in a place --follow_symlinks follows
+ * (checked on what was found, then opened as that very file: a link
+ * changed meanwhile cannot lead elsewhere, and a device there is never
+ * opened). */
 static int open_followed(const char *rel)
 {
-    int fd = openat(root_fd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
+    int found = openat(root_fd, rel, O_PATH | O_CLOEXEC);
+    if (found < 0)
         return -1;
     char proc[64], real[PATH_MAX];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", found);
     ssize_t n = readlink(proc, real, sizeof real - 1);
-    if (n > 0) {
+    struct stat st;
+    int fd = -1;
+    if (n > 0 && fstat(found, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
         real[n] = '\0';
         if (app_links_within(followed, real))
-            return fd;
+            fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        else
+            errno = EXDEV;
+    } else if (n > 0) {
+        errno = EXDEV;
     }
-    close(fd);
-    errno = EXDEV;
-    return -1;
+    int err = errno;
+    close(found);
+    errno = err;
+    return fd;
 }
 
 /* The kernel refuses any resolution that leaves the root (including

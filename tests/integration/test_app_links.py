@@ -164,3 +164,15 @@ def test_follow_symlinks_into_what_instances_read_anyway(serve, tmp_path):
     # Static handlers still follow the link.
     r = srv.get("/static/" + os.path.basename(_bz2.__file__))
     assert r.status_code == 200 and r.content == open(_bz2.__file__, "rb").read()
+
+
+def test_follow_symlinks_refuses_a_link_through_another_link(tmp_path):
+    """An instance's tree holds what a link leads to at its real path
+    only: a link naming it through another link would dangle there."""
+    app, shared = make(tmp_path)
+    os.symlink(str(shared / "shared_lib"), str(tmp_path / "alias"))
+    os.symlink(str(tmp_path / "alias"), os.path.join(app, "chained"))
+    r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks")
+    assert r.returncode == 2, r
+    assert "%s/chained -> %s: the link reaches this through another link" % (
+        app, shared / "shared_lib") in r.stderr, r.stderr
