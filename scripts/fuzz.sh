@@ -18,8 +18,19 @@ clang $CFLAGS fuzz/fuzz_http.c src/http.c src/cgi_env.c src/ipc.c src/buf.c "$ou
 clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/yaml_tree.c src/buf.c \
     src/instance_class.c src/backends_config.c -lyaml -lpcre2-8 \
     -o "$out/fuzz_config"
+# shellcheck disable=SC2086
+clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src/config_include.c \
+    src/yaml_tree.c src/buf.c src/instance_class.c -lyaml -lpcre2-8 -o "$out/fuzz_backends_config"
+# The repo's own app.yaml and backends.yaml files seed the loaders' corpora.
+mkdir -p "$out/corpus-fuzz_config" "$out/corpus-fuzz_backends_config"
+for f in examples/*/app.yaml tests/integration/apps/*/app.yaml; do
+    cp "$f" "$out/corpus-fuzz_config/seed-$(echo "$f" | tr / -)"
+done
+for f in examples/*/backends.yaml tests/integration/apps/*/backends.yaml; do
+    [ -f "$f" ] && cp "$f" "$out/corpus-fuzz_backends_config/seed-$(echo "$f" | tr / -)"
+done
 status=0
-for t in fuzz_http fuzz_config; do
+for t in fuzz_http fuzz_config fuzz_backends_config; do
     mkdir -p "$out/corpus-$t"
     echo "fuzz: $t for ${secs}s"
     (cd "$out" && "./$t" -max_total_time="$secs" -print_final_stats=0 "corpus-$t") \

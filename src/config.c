@@ -392,12 +392,13 @@ static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_
          p++) {
         yaml_node_t *key = yt_node(d, p->key), *value = yt_node(d, p->value);
         const char *name = yt_text(key), *text = yt_text(value);
-        if (!name)
-            return yt_fail(d, key, "%s: expected a name, got %s", f->name,
-                           yt_describe(key, got, sizeof got));
-        if (!text)
-            return yt_fail(d, value, "%s: expected a string value, got %s", f->name,
-                           yt_describe(value, got, sizeof got));
+        if (!name || !text) {
+            buf_free(&lines); /* the lines of the headers before this one */
+            return !name ? yt_fail(d, key, "%s: expected a name, got %s", f->name,
+                                   yt_describe(key, got, sizeof got))
+                         : yt_fail(d, value, "%s: expected a string value, got %s", f->name,
+                                   yt_describe(value, got, sizeof got));
+        }
         yt_quote(q, sizeof q, name, strlen(name));
         if (check_http_header_name(d, f, key, name, q) < 0 ||
             check_http_header_value(d, f, value, name, text, q) < 0) {
