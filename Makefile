@@ -31,11 +31,11 @@ LDLIBS    := $(MASTER_LIBS) $(PY_LDFLAGS)
 SRC       := $(wildcard src/*.c) $(wildcard instance/*.c)
 OBJ       := $(SRC:%.c=$(BUILD)/%.o)
 # The master does not load libpython (a millisecond of every launch); it
-# shares the sandbox's kernel probes and mode and the zygote's messages
-# with the instances, which share its message framing.
+# shares the sandbox's kernel probes, mode and path test and the zygote's
+# messages with the instances, which share its message framing.
 MASTER_OBJ := $(filter $(BUILD)/src/%,$(OBJ)) \
-	$(addprefix $(BUILD)/instance/,sandbox_landlock.o sandbox_mount.o sandbox_rlimits.o \
-	sandbox_seccomp.o zygote_msg.o)
+	$(addprefix $(BUILD)/instance/,audit_rules.o sandbox_landlock.o sandbox_mount.o \
+	sandbox_rlimits.o sandbox_seccomp.o zygote_msg.o)
 INSTANCE_OBJ := $(filter $(BUILD)/instance/%,$(OBJ)) \
 	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
@@ -101,8 +101,9 @@ test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
 	instance/audit_hook.o instance/audit_rules.o src/sandbox_mode.o src/write_file.o
-test_static_OBJS := src/static.o src/static_gzip.o src/gzip.o src/app_links.o $(CONFIG_OBJS) src/http.o src/log.o \
-	$(LLHTTP_REL)
+# static.c follows the app's links (app_links.c, with the audit hook's path test).
+STATIC_OBJS := src/static.o src/static_gzip.o src/gzip.o src/app_links.o instance/audit_rules.o
+test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o $(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
@@ -113,8 +114,8 @@ test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o
-test_error_pages_OBJS := src/error_pages.o src/static.o src/static_gzip.o src/gzip.o src/app_links.o $(CONFIG_OBJS) \
-	src/http.o src/log.o $(LLHTTP_REL)
+test_error_pages_OBJS := src/error_pages.o $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o \
+	$(LLHTTP_REL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/,$$($$*_OBJS))

@@ -7,26 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit_rules.h"
 #include "log.h"
 
 /* Each link is named in the log up to this many times. */
 #define REPORTED_MAX 10
 
-/* 1 when path is base or inside it. */
+/* 1 when path is base or inside it (the audit hook's own test). */
 static int is_within(const char *path, const char *base)
 {
-    size_t n = strlen(base);
-    if (n == 1 && base[0] == '/')
-        return 1;
-    return strncmp(path, base, n) == 0 && (path[n] == '/' || path[n] == '\0');
+    return audit_path_within(path, &base, 1);
 }
 
 static int in_targets(const app_links_t *l, const char *path)
 {
-    for (size_t i = 0; i < l->n_targets; i++)
-        if (is_within(path, l->targets[i]))
-            return 1;
-    return 0;
+    return audit_path_within(path, (const char *const *)l->targets, l->n_targets);
 }
 
 int app_links_within(const app_links_t *l, const char *path)
@@ -69,7 +64,6 @@ static void add_target(app_links_t *l, const char *rel, const char *target)
             l->targets[kept++] = l->targets[i];
     }
     l->n_targets = kept;
-    l->targets[kept] = NULL;
     if (l->n_targets == APP_LINKS_MAX) {
         char why[128];
         snprintf(why, sizeof why,
@@ -84,7 +78,6 @@ static void add_target(app_links_t *l, const char *rel, const char *target)
         return;
     }
     l->targets[l->n_targets++] = copy;
-    l->targets[l->n_targets] = NULL;
 }
 
 /* Folds path ("/a/./b/../c") into out without looking at the disk; 0, or
@@ -189,5 +182,4 @@ void app_links_free(app_links_t *l)
     for (size_t i = 0; i < l->n_targets; i++)
         free(l->targets[i]);
     l->n_targets = 0;
-    l->targets[0] = NULL;
 }

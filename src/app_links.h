@@ -20,8 +20,8 @@ typedef struct {
     int follow;       /* --follow_symlinks */
     const char *root; /* the app folder (real path) */
     /* With follow: the real paths instances may read, none inside
-     * another; NULL-terminated. Owned. */
-    char *targets[APP_LINKS_MAX + 1];
+     * another. Owned. */
+    char *targets[APP_LINKS_MAX];
     size_t n_targets;
     size_t n_links; /* links seen leading outside */
     int failed;     /* with follow: a link that cannot be followed (err) */
