@@ -24,6 +24,7 @@ GZ_FILES = {
     "noise.txt": random.Random(7).randbytes(4096),     # a text type that does not shrink
     "logo.png": b"\x89PNG\r\n\x1a\n" + _LINE * 40,     # shrinks, but not a compressible type
 }
+EDGE_SIZES = (32767, 32768, 32769)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,9 @@ def appdir(tmp_path_factory):
     d = copy_app(APP, tmp_path_factory.mktemp("static") / "app")
     with open(os.path.join(d, "static", "big.bin"), "wb") as f:
         f.write(os.urandom(3 * 1024 * 1024 + 7))
+    for size in EDGE_SIZES:  # bodies up to 32 KiB go out with the head
+        with open(os.path.join(d, "static", "edge%d.bin" % size), "wb") as f:
+            f.write(os.urandom(size))
     for name, data in GZ_FILES.items():
         with open(os.path.join(d, "static", name), "wb") as f:
             f.write(data)
@@ -82,6 +86,22 @@ def test_big_binary_intact(srv, appdir):
     r = get(srv, "/static/big.bin")
     assert r.status == 200
     assert r.body == read(appdir, "static/big.bin")
+
+
+@pytest.mark.parametrize("size", EDGE_SIZES)
+def test_bodies_around_the_in_memory_size_intact(srv, appdir, size):
+    """Read into the response or sent with sendfile: the same bytes, also
+    pipelined after each other and as a range."""
+    rel = "static/edge%d.bin" % size
+    data = read(appdir, rel)
+    with Conn(srv.port, timeout=30) as c:
+        c.send("GET /%s HTTP/1.1\r\nHost: x\r\n\r\n" % rel * 2
+               + "GET /%s HTTP/1.1\r\nHost: x\r\nRange: bytes=1-\r\n\r\n" % rel)
+        for _ in range(2):
+            r = c.read_response()
+            assert r.status == 200 and r.body == data
+        r = c.read_response()
+        assert r.status == 206 and r.body == data[1:]
 
 
 def test_head(srv, appdir):
