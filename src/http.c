@@ -35,6 +35,15 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
+/* Bytes of a method llhttp matched so far: it hands them over at the end
+ * of each chunk fed, but not those of the chunk where it gives up. */
+static int on_method(llhttp_t *p, const char *at, size_t n)
+{
+    (void)at;
+    req_of(p)->method_bytes += n;
+    return 0;
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
@@ -337,6 +346,7 @@ static int on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
+    .on_method = on_method,
     .on_url = on_url,
     .on_url_complete = on_url_complete,
     .on_header_field = on_header_field,
@@ -368,6 +378,7 @@ void http_request_reset(http_request_t *r)
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->crlf_due = 0;
     r->n_head_fields = 0;
+    r->method_bytes = 0;
     r->method = 0;
     r->http_major = r->http_minor = 0;
 }
@@ -419,6 +430,43 @@ static int major_version_unsupported(http_request_t *r, const char *data)
            pos[-1] == '0' + p->http_minor;
 }
 
+/* Whether q..end can begin "SP request-target SP HTTP/d.d CRLF": all of
+ * it, or as much as has come. */
+static int rest_of_request_line(const char *q, const char *end)
+{
+    static const char version[] = " HTTP/d.d\r\n";
+    if (q < end && *q++ != ' ')
+        return 0;
+    const char *target = q;
+    while (q < end && (unsigned char)*q > ' ' && *q != 0x7f)
+        q++;
+    if (q < end && q == target)
+        return 0;
+    for (size_t i = 0; q < end && i < sizeof version - 1; i++, q++) {
+        if (version[i] == 'd' ? !isdigit((unsigned char)*q) : *q != version[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* RFC 9110 9.1: a request line with a method llhttp does not know (it
+ * knows HTTP's, WebDAV's and a few more) is 501, not 400. llhttp stopped
+ * at pos (in data..end) inside the method: the bytes it matched before pos
+ * in this chunk are method characters, and so are method_bytes from
+ * earlier chunks. */
+static int method_unknown(const http_request_t *r, const char *data, const char *end,
+                          const char *pos)
+{
+    size_t seen = r->method_bytes;
+    for (const char *b = pos; b > data && is_tchar((unsigned char)b[-1]); b--)
+        seen++;
+    const char *q = pos;
+    while (q < end && is_tchar((unsigned char)*q))
+        q++;
+    seen += (size_t)(q - pos);
+    return seen > 0 && rest_of_request_line(q, end);
+}
+
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed)
 {
     r->feed_end = data + len;
@@ -455,6 +503,11 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     if (!r->error_status && (e == HPE_PAUSED_H2_UPGRADE || major_version_unsupported(r, data))) {
         r->error_status = 505;
         r->error_reason = "HTTP version not supported";
+    }
+    if (!r->error_status && e == HPE_INVALID_METHOD && pos && pos >= data && pos <= data + len &&
+        method_unknown(r, data, data + len, pos)) {
+        r->error_status = 501;
+        r->error_reason = "request method not implemented";
     }
     if (!r->error_status) {
         r->error_status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;

@@ -43,6 +43,7 @@ typedef struct {
     unsigned crlf_due : 2; /* bytes of the CRLF after chunk data not yet checked */
     size_t n_head_fields;  /* headers, without the trailer fields after them */
     const char *feed_end;  /* end of the bytes http_request_feed is parsing */
+    size_t method_bytes;   /* of the method, handed over by llhttp so far */
     int method;            /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;

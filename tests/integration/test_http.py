@@ -605,6 +605,19 @@ def test_chunked_body_over_limit_413(srv):
     assert r.status == 413
 
 
+@pytest.mark.parametrize("method", [b"FOO", b"PROPFOO", b"get", b"X-CUSTOM"])
+def test_unknown_method_501(srv, method):
+    """RFC 9110 9.1: a well-formed request line whose method the server does
+    not know is 501, not 400 (garbage_request_line above stays 400)."""
+    with conn(srv) as c:
+        c.send(method + b" /path/x HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert c.is_closed(SLACK)
+    assert r.status == 501, r
+    assert srv.wait_stderr("501 request method not implemented")
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
 def test_unsupported_transfer_coding_501(srv):
     with conn(srv) as c:
         c.request("POST", "/echo", [("Transfer-Encoding", "gzip, chunked")], chunked(b"abc"))

@@ -265,6 +265,33 @@ static void test_errors(void)
     buf_free(&h);
 }
 
+/* RFC 9110 9.1: a method that is a token llhttp does not know is 501,
+ * whole or a byte at a time; anything else there stays 400. */
+static void test_unknown_method(void)
+{
+    static const char *const unknown[] = {
+        "FOO / HTTP/1.1\r\nHost: a\r\n\r\n",  "PROPFOO / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GETX / HTTP/1.1\r\nHost: a\r\n\r\n", "get / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "PRO / HTTP/1.1\r\nHost: a\r\n\r\n",  "\r\nX-1 / HTTP/1.1\r\nHost: a\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        CHECK(error_of(unknown[i]) == 501);
+        http_request_t r;
+        http_request_init(&r, &limits);
+        int status;
+        CHECK(feed_bytewise(&r, unknown[i], &status) == HTTP_ERROR && status == 501);
+        http_request_free(&r);
+    }
+    CHECK(error_of("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("FO(O / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of(" / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("THIS IS NOT HTTP\r\n\r\n") == 400);
+    CHECK(error_of("FOO  / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("FOO / HTTP/1.1 \r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("FOO / HTTP/x.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+}
+
 static void test_expect_and_versions(void)
 {
     http_request_t r;
@@ -433,6 +460,7 @@ int main(void)
     test_chunk_data_crlf();
     test_trailers_dropped();
     test_errors();
+    test_unknown_method();
     test_expect_and_versions();
     test_higher_minor_version();
     test_helpers();
