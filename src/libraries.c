@@ -43,14 +43,14 @@ static const library_info_t table[] = {
     /* Debian's PyCryptodome is named Cryptodome, not Crypto, and loads its
      * C code through ctypes, which instances refuse (SB5). */
     {"pycrypto", NULL, NULL},
-    {"webapp2", NULL, NULL},
+    {"webapp2", NULL, ""}, /* gaelic's own: python/webapp2.py */
 };
 
 #define N_TABLE (sizeof table / sizeof *table)
 
 /* First-generation apps could import these without listing them: the SDK
- * enabled each library that had a default version (webapp2 and protorpc
- * too, which gaelic does not provide). Used when Debian's package is
+ * enabled each library that had a default version (protorpc too, which
+ * gaelic does not provide; webapp2 is on the runtime's path). Used when Debian's package is
  * there; a listing of its own still names a missing one. */
 static const char *const enabled_by_default[] = {"pytz", "six", "webob", "werkzeug", "yaml"};
 

@@ -132,9 +132,10 @@ def test_missing_debian_package_is_named(tmp_path, library, package):
 
 
 def test_app_engine_library_gaelic_lacks_is_accepted_and_the_apps_copy_imports(serve, tmp_path):
-    # webapp2 has no Debian package: App Engine accepted the entry, so the
-    # start goes on with a warning naming the line, and the app's own
-    # webapp2 imports; endpoints, listed but not shipped, does not.
+    # endpoints has no Debian package: App Engine accepted the entry, so the
+    # start goes on with a warning naming the line, and it does not import.
+    # webapp2 is the runtime's own (python/webapp2.py), with no warning;
+    # the app's own webapp2, first on sys.path, wins over it.
     main = ("def app(environ, start_response):\n"
             "    import webapp2\n"
             "    try:\n"
@@ -150,8 +151,23 @@ def test_app_engine_library_gaelic_lacks_is_accepted_and_the_apps_copy_imports(s
     r = s.get("/")
     assert r.status_code == 200 and r.text == "own ImportError", r.text
     err = s.stderr_text() + s.stdout_text()
-    assert re.search(r"app\.yaml:8: library webapp2: gaelic does not provide it", err), err
+    assert "library webapp2" not in err, err
     assert re.search(r"app\.yaml:10: library endpoints: gaelic does not provide it", err), err
+
+
+def test_listed_webapp2_is_the_runtimes(serve, tmp_path):
+    if not os.path.isdir("/usr/lib/python3/dist-packages/webob"):
+        pytest.skip("python3-webob is not installed (scripts/deps.sh)")
+    main = ("import webapp2\n"
+            "class Hello(webapp2.RequestHandler):\n"
+            "    def get(self, who):\n"
+            "        self.response.write('hi %s from %s' % (who, webapp2.__version__))\n"
+            "app = webapp2.WSGIApplication([webapp2.Route('/<who>', Hello)])\n")
+    d = write_app(tmp_path / "app", listed("webapp2"), {"main.py": main})
+    s = serve(d)
+    r = s.get("/ann")
+    assert (r.status_code, r.text) == (200, "hi ann from 2.5.2"), (r.text, s.stderr_text())
+    assert "library webapp2" not in s.stderr_text() + s.stdout_text()
 
 
 def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):

@@ -41,8 +41,8 @@ static void test_find(void)
     CHECK(l && !strcmp(l->modules, "MySQLdb"));
     l = library_find("futures"); /* Python 3's concurrent.futures */
     CHECK(l && l->package == NULL && l->modules[0] == '\0');
-    l = library_find("webapp2"); /* App Engine's, not provided */
-    CHECK(l && l->package == NULL && l->modules == NULL);
+    l = library_find("webapp2"); /* the runtime's own */
+    CHECK(l && l->package == NULL && l->modules[0] == '\0');
     l = library_find("pycrypto"); /* Debian's needs ctypes */
     CHECK(l && l->package == NULL && l->modules == NULL);
     CHECK(library_find("Flask") == NULL); /* names are case-sensitive */
@@ -136,7 +136,8 @@ static void test_resolve(const char *dist)
         config_free(cfg);
     }
 
-    /* App Engine libraries gaelic does not provide are accepted, with no
+    /* webapp2 (the runtime's own) and App Engine libraries gaelic does not
+     * provide are accepted, with no
      * modules from dist-packages. */
     cfg = load("- name: webapp2\n  version: \"2.5.2\"\n- name: six\n  version: latest\n"
                "- name: endpoints\n  version: \"1.0\"\n");

@@ -1,0 +1,613 @@
+"""webapp2: the WSGI framework App Engine's python27 runtime carried, so an
+app could `import webapp2` without bundling it or listing it in app.yaml.
+
+gaelic's own implementation of webapp2's documented interface, on Debian's
+WebOb (as google.appengine.ext.webapp is):
+
+    app = webapp2.WSGIApplication([
+        ('/', MainPage),                                # a regular expression
+        webapp2.Route('/post/<post_id:\\d+>', PostPage, name='post'),
+        webapp2.Route('/api/<:\\w+>', 'handlers.Api'),   # imported when first used
+    ], debug=True)
+
+A request goes to the first route that matches its path. A RequestHandler
+class is made with (request, response) and dispatch() calls its method
+named after the HTTP method, lower case (or the route's handler_method),
+with the route's unnamed variables as positional arguments and the named
+ones as keyword arguments. A plain function handler gets (request, *args,
+**kwargs) and returns the response; a webapp.RequestHandler class is
+called as webapp did. A handler that returns a response replaces
+self.response.
+
+Errors: abort(code) and redirect(abort=True) raise WebOb's HTTP
+exceptions, which answer the request. Any exception, with its status code
+(500 for a non-HTTP one), goes to app.error_handlers[code] when set, else
+answers that status; a non-HTTP one is logged with its traceback, which
+debug=True also shows in the 500 page. A path no route matches is 404, a
+method a matching route does not take 405, a method outside
+allowed_methods 501.
+
+Not provided: webapp2_extras (sessions, auth, i18n, the jinja2 and
+routes helpers), and Router's set_matcher/set_dispatcher/set_builder.
+"""
+import html
+import importlib
+import logging
+import re
+import threading
+import traceback
+import urllib.parse
+
+import webob
+import webob.exc
+
+from google.appengine.ext import webapp as _webapp
+
+__version__ = '2.5.2'  # the version App Engine shipped
+
+HTTPException = webob.exc.HTTPException
+
+_local = threading.local()
+
+
+def get_app():
+    """The WSGIApplication answering this thread's request."""
+    return getattr(_local, 'app', None)
+
+
+def get_request():
+    """The Request this thread is answering."""
+    return getattr(_local, 'request', None)
+
+
+class cached_property:
+    """A read-only attribute computed on first use, then kept in the
+    instance."""
+
+    def __init__(self, func, name=None, doc=None):
+        self.func = func
+        self.__name__ = name or func.__name__
+        self.__module__ = func.__module__
+        self.__doc__ = doc or func.__doc__
+        self._lock = threading.RLock()
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        with self._lock:
+            try:
+                return obj.__dict__[self.__name__]
+            except KeyError:
+                value = obj.__dict__[self.__name__] = self.func(obj)
+                return value
+
+
+class ImportStringError(ImportError):
+    """import_string could not import what the string names."""
+
+
+def import_string(import_name, silent=False):
+    """The object 'package.module.name' (or 'package.module:name') names;
+    with silent, None instead of ImportStringError when it cannot."""
+    module_name, sep, attr = import_name.replace(':', '.').rpartition('.')
+    try:
+        if not sep:
+            return importlib.import_module(attr)
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except AttributeError:
+            return importlib.import_module(import_name.replace(':', '.'))
+    except (ImportError, AttributeError) as e:
+        if silent:
+            return None
+        raise ImportStringError('cannot import %r: %s' % (import_name, e)) from e
+
+
+class Request(_webapp.Request):
+    """webapp's Request (webob.Request with get, get_all, arguments and
+    get_range), with where it was routed."""
+
+    app = None
+    response = None
+    route = None
+    route_args = ()
+    route_kwargs = None
+
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        # Per request, for the app's handlers to share things in.
+        self.registry = {}
+
+
+class Response(_webapp.Response):
+    """webapp's Response (write, out, set_status, clear), whose status may
+    also be set as a number: response.status = 404."""
+
+    def has_error(self):
+        """Whether the status is an error (400 or above)."""
+        return self.status_int >= 400
+
+    def wsgi_write(self, start_response):
+        """Sends status and headers through start_response and writes the
+        body with the write callable it returns."""
+        write = start_response(self.status, self.headerlist)
+        write(self.body)
+
+
+def abort(code, *args, **kwargs):
+    """Raises the WebOb HTTP exception of status code (args go to it:
+    detail, headers, comment, ...)."""
+    cls = webob.exc.status_map.get(code)
+    if cls is None:
+        raise KeyError('no HTTP exception for status %r' % (code,))
+    raise cls(*args, **kwargs)
+
+
+def redirect(uri, permanent=False, abort=False, code=None, body=None,
+             request=None, response=None):
+    """A redirect to uri, relative to the request's URL: 302, or 301 when
+    permanent, or code (301, 302, 303, 305 or 307). With abort it is raised
+    as an HTTP exception; otherwise response (a new one by default) gets the
+    status, the Location and body, and is returned."""
+    request = request or get_request()
+    if request is not None and not urllib.parse.urlsplit(uri).scheme:
+        uri = urllib.parse.urljoin(request.url, uri)
+    if code is None:
+        code = 301 if permanent else 302
+    if code not in (301, 302, 303, 305, 307):
+        raise ValueError('%r is not a redirect status' % (code,))
+    if abort:
+        raise webob.exc.status_map[code](location=uri)
+    if response is None:
+        response = Response()
+    response.status = code
+    response.headers['Location'] = uri
+    if body is not None:
+        response.clear()
+        response.write(body)
+    return response
+
+
+def redirect_to(_name, _permanent=False, _abort=False, _code=None, _body=None,
+                _request=None, _response=None, *args, **kwargs):
+    """redirect() to the URL uri_for(_name, *args, **kwargs) builds."""
+    uri = uri_for(_name, _request, *args, **kwargs)
+    return redirect(uri, _permanent, _abort, _code, _body, _request, _response)
+
+
+def uri_for(_name, _request=None, *args, **kwargs):
+    """The URL of the route named _name with these variables (see
+    Route.build); of this thread's request's app unless _request says."""
+    request = _request or get_request()
+    return request.app.router.build(request, _name, args, kwargs)
+
+
+class RequestHandler:
+    """Base class of the handlers routes lead to. A subclass defines get(),
+    post(), ... taking the route's variables."""
+
+    app = None
+    request = None
+    response = None
+
+    def __init__(self, request=None, response=None):
+        self.initialize(request, response)
+
+    def initialize(self, request, response):
+        self.request = request
+        self.response = response
+        self.app = getattr(request, 'app', None) or get_app()
+
+    def dispatch(self):
+        """Calls the handler method (the route's handler_method, else the
+        HTTP method's name) with the route's variables; 405 when it has
+        none. An exception it raises goes to handle_exception."""
+        request = self.request
+        route = request.route
+        name = getattr(route, 'handler_method', None) or _method_attr(request.method)
+        method = getattr(self, name, None)
+        if method is None:
+            allowed = ', '.join(m for m in sorted(self.app.allowed_methods)
+                                if callable(getattr(self, _method_attr(m), None)))
+            self.abort(405, headers=[('Allow', allowed)])
+        try:
+            return method(*request.route_args, **(request.route_kwargs or {}))
+        except Exception as e:
+            return self.handle_exception(e, self.app.debug)
+
+    def handle_exception(self, exception, debug):
+        """What dispatch does with an exception: raise it again, for the
+        application's error handling. Override it to answer otherwise."""
+        raise exception
+
+    def error(self, code):
+        """Sets status code and empties the body."""
+        self.response.status = code
+        self.response.clear()
+
+    def abort(self, code, *args, **kwargs):
+        abort(code, *args, **kwargs)
+
+    def redirect(self, uri, permanent=False, abort=False, code=None, body=None):
+        return redirect(uri, permanent, abort, code, body, self.request, self.response)
+
+    def redirect_to(self, _name, _permanent=False, _abort=False, _code=None, _body=None,
+                    *args, **kwargs):
+        uri = self.uri_for(_name, *args, **kwargs)
+        return self.redirect(uri, _permanent, _abort, _code, _body)
+
+    def uri_for(self, _name, *args, **kwargs):
+        return self.app.router.build(self.request, _name, args, kwargs)
+
+
+class RedirectHandler(RequestHandler):
+    """Redirects to the route's defaults['_uri'] (a URL, or a function of
+    (handler, *args, **kwargs) returning one); 301 unless
+    defaults['_code'] says otherwise."""
+
+    def get(self, *args, **kwargs):
+        uri = kwargs.pop('_uri', '/')
+        code = kwargs.pop('_code', 301)
+        if callable(uri):
+            uri = uri(self, *args, **kwargs)
+        return self.redirect(uri, code=code)
+
+    head = options = post = put = delete = trace = patch = get
+
+
+def _method_attr(method):
+    return method.lower().replace('-', '_')
+
+
+class BaseRoute:
+    """What the router asks of a route: match(request) returning
+    (route, args, kwargs) or None, and build(request, args, kwargs)."""
+
+    name = None
+    build_only = False
+    handler_method = None
+    methods = None
+    schemes = None
+
+    def __init__(self, template, handler=None, name=None, build_only=False):
+        self.template = template
+        self.handler = handler
+        self.name = name
+        self.build_only = build_only
+        if isinstance(handler, str) and ':' in handler:
+            self.handler, _, self.handler_method = handler.partition(':')
+
+    def match(self, request):
+        raise NotImplementedError
+
+    def build(self, request, args, kwargs):
+        raise NotImplementedError(
+            'route %r cannot build URLs' % (self.name or self.template,))
+
+
+class SimpleRoute(BaseRoute):
+    """A regular expression that must match the whole (URL-unquoted) path;
+    its groups are the positional arguments. What a (regex, handler) pair
+    in the route list becomes."""
+
+    def __init__(self, template, handler=None, name=None, build_only=False):
+        super().__init__(template, handler, name, build_only)
+        self.regex = re.compile(template)
+
+    def match(self, request):
+        m = self.regex.fullmatch(urllib.parse.unquote(request.path))
+        if m is None:
+            return None
+        return self, m.groups(), {}
+
+    def __repr__(self):
+        return '<SimpleRoute(%r, %r)>' % (self.template, self.handler)
+
+
+# <name>, <name:regex> or <:regex> in a Route template.
+_VARIABLE = re.compile(r'<([A-Za-z_]\w*)?(?::([^>]*))?>')
+_DEFAULT_VARIABLE_REGEX = '[^/]+'
+
+
+class Route(BaseRoute):
+    """A path template with variables, matched against the whole
+    (URL-unquoted) path: '/blog/<year:\\d{4}>/<slug>'.
+    <name> matches one path segment, <name:regex> what regex matches, and
+    <:regex> an unnamed one. Named variables are the handler's keyword
+    arguments (defaults fills those the path lacks), unnamed ones its
+    positional arguments, in order.
+
+    methods: the HTTP methods it takes (others get 405 unless a later
+    route takes them); schemes: 'http' and/or 'https' it answers; name: for
+    uri_for; build_only: only for building URLs; handler_method: the
+    handler's method to call (also 'module.Handler:method')."""
+
+    def __init__(self, template, handler=None, name=None, defaults=None, build_only=False,
+                 handler_method=None, methods=None, schemes=None):
+        super().__init__(template, handler, name, build_only)
+        self.defaults = dict(defaults or {})
+        if handler_method is not None:
+            self.handler_method = handler_method
+        self.methods = None if methods is None else [m.upper() for m in methods]
+        self.schemes = schemes
+        self.variables = []  # (name or None, group name, compiled regex), in order
+        pattern, parts, last = [], [], 0
+        for i, m in enumerate(_VARIABLE.finditer(template)):
+            name, regex = m.group(1), m.group(2) or _DEFAULT_VARIABLE_REGEX
+            literal = template[last:m.start()]
+            pattern.append(re.escape(literal))
+            parts.append(literal)
+            group = name or '__%d__' % i  # unnamed: a group name of our own
+            pattern.append('(?P<%s>%s)' % (group, regex))
+            self.variables.append((name, group, re.compile(regex)))
+            parts.append(None)
+            last = m.end()
+        pattern.append(re.escape(template[last:]))
+        parts.append(template[last:])
+        self.regex = re.compile(''.join(pattern))
+        self._parts = parts
+
+    def match(self, request):
+        if self.build_only:
+            return None
+        m = self.regex.fullmatch(urllib.parse.unquote(request.path))
+        if m is None:
+            return None
+        if self.schemes and request.scheme not in self.schemes:
+            return None
+        if self.methods and request.method not in self.methods:
+            raise _MethodNotTaken(self.methods)
+        kwargs = dict(self.defaults)
+        args = []
+        for name, group, _ in self.variables:
+            value = m.group(group)
+            if name is None:
+                args.append(value)
+            else:
+                kwargs[name] = value
+        return self, tuple(args), kwargs
+
+    def build(self, request, args, kwargs):
+        """The URL for these variables: named ones from kwargs (else
+        defaults), unnamed ones from args in order. Other kwargs not
+        starting with '_' become the query string; _full=True makes it
+        absolute, _scheme and _netloc set those parts (and make it
+        absolute), _fragment adds '#...'. KeyError when a variable is
+        missing, ValueError when a value does not match its regex."""
+        kwargs = dict(kwargs)
+        full = kwargs.pop('_full', False)
+        scheme = kwargs.pop('_scheme', None)
+        netloc = kwargs.pop('_netloc', None)
+        fragment = kwargs.pop('_fragment', None)
+        args = list(args)
+        path = []
+        variables = iter(self.variables)
+        for part in self._parts:
+            if part is not None:
+                path.append(part)
+                continue
+            name, _, regex = next(variables)
+            if name is None:
+                if not args:
+                    raise KeyError('missing positional argument to build %r' % self.template)
+                value = args.pop(0)
+            elif name in kwargs:
+                value = kwargs.pop(name)
+            elif name in self.defaults:
+                value = self.defaults[name]
+            else:
+                raise KeyError('missing argument %r to build %r' % (name, self.template))
+            value = str(value)
+            if not regex.fullmatch(value):
+                raise ValueError('%r does not match %r of %r'
+                                 % (value, regex.pattern, self.template))
+            path.append(urllib.parse.quote(value, safe='/'))
+        query = [(k, v) for k, v in kwargs.items() if not k.startswith('_')]
+        uri = ''.join(path)
+        if query:
+            uri += '?' + urllib.parse.urlencode(query, doseq=True)
+        if fragment:
+            uri += '#' + urllib.parse.quote(str(fragment), safe='')
+        if full or scheme or netloc:
+            uri = urllib.parse.urlunsplit((scheme or request.scheme, netloc or request.host,
+                                           '', '', '')) + uri
+        return uri
+
+    def __repr__(self):
+        return '<Route(%r, %r, name=%r)>' % (self.template, self.handler, self.name)
+
+
+class _MethodNotTaken(Exception):
+    def __init__(self, methods):
+        super().__init__(methods)
+        self.methods = methods
+
+
+class Router:
+    """The app's routes, in order: matches requests, builds URLs of named
+    routes and calls handlers."""
+
+    route_class = SimpleRoute
+
+    def __init__(self, routes=None):
+        self.match_routes = []
+        self.build_routes = {}
+        self._handlers = {}
+        for route in routes or ():
+            self.add(route)
+
+    def add(self, route):
+        """Adds a route, a (regex, handler) pair or a (regex, handler,
+        name) triple."""
+        if isinstance(route, (tuple, list)):
+            route = self.route_class(*route)
+        if not route.build_only:
+            self.match_routes.append(route)
+        if route.name:
+            self.build_routes[route.name] = route
+
+    def match(self, request):
+        """(route, args, kwargs) of the first route matching request;
+        404, or 405 when matching routes did not take its method."""
+        allowed = None
+        for route in self.match_routes:
+            try:
+                found = route.match(request)
+            except _MethodNotTaken as e:
+                allowed = sorted(set(allowed or ()) | set(e.methods))
+                continue
+            if found is not None:
+                return found
+        if allowed is not None:
+            abort(405, headers=[('Allow', ', '.join(allowed))])
+        abort(404)
+
+    def build(self, request, name, args, kwargs):
+        route = self.build_routes.get(name)
+        if route is None:
+            raise KeyError('no route named %r' % (name,))
+        return route.build(request, args, kwargs)
+
+    def handler_of(self, route):
+        """The route's handler, imported the first time when it is a
+        string."""
+        handler = route.handler
+        if isinstance(handler, str):
+            if handler not in self._handlers:
+                self._handlers[handler] = import_string(handler)
+            handler = self._handlers[handler]
+        return handler
+
+    def dispatch(self, request, response):
+        """Routes request and calls its handler; returns what the handler
+        returned."""
+        route, args, kwargs = self.match(request)
+        request.route, request.route_args, request.route_kwargs = route, args, kwargs
+        handler = self.handler_of(route)
+        if isinstance(handler, type) and issubclass(handler, RequestHandler):
+            return handler(request, response).dispatch()
+        if isinstance(handler, type) and issubclass(handler, _webapp.RequestHandler):
+            return _dispatch_webapp(handler, route, request, response, args, kwargs)
+        return handler(request, *args, **kwargs)
+
+
+def _dispatch_webapp(handler_class, route, request, response, args, kwargs):
+    """A webapp.RequestHandler class behind a webapp2 route: initialize,
+    then the method, as webapp's own WSGIApplication calls it."""
+    handler = handler_class()
+    handler.initialize(request, response)
+    name = getattr(route, 'handler_method', None) or _method_attr(request.method)
+    method = getattr(handler, name, None)
+    if method is None:
+        abort(405)
+    try:
+        method(*args, **kwargs)
+    except Exception as e:
+        handler.handle_exception(e, request.app.debug)
+
+
+class Config(dict):
+    """The application's configuration: a dict of dicts, one per module or
+    extension that reads settings, named by its import path."""
+
+    def load_config(self, key, default_values=None, user_values=None, required_keys=None):
+        """The settings of key: default_values, updated with the app's
+        config[key] and then user_values. KeyError when one of
+        required_keys has no value."""
+        values = dict(default_values or {})
+        values.update(self.get(key) or {})
+        values.update(user_values or {})
+        for k in required_keys or ():
+            if values.get(k) is None:
+                raise KeyError('missing configuration key %r of %r' % (k, key))
+        return values
+
+
+class WSGIApplication:
+    """A WSGI application dispatching requests through its Router."""
+
+    # Methods handlers may answer; others get 501. Apps widened it with
+    # allowed_methods = WSGIApplication.allowed_methods.union(('PATCH',)).
+    allowed_methods = frozenset(('GET', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'))
+    request_class = Request
+    response_class = Response
+    router_class = Router
+    config_class = Config
+
+    def __init__(self, routes=None, debug=False, config=None):
+        self.debug = debug
+        self.registry = {}
+        self.error_handlers = {}
+        self.config = self.config_class(config or {})
+        self.router = self.router_class(routes)
+
+    @property
+    def request(self):
+        """The request this thread is answering."""
+        return get_request()
+
+    def set_globals(self, app=None, request=None):
+        _local.app = app
+        _local.request = request
+
+    def __call__(self, environ, start_response):
+        request = self.request_class(environ)
+        response = self.response_class()
+        request.app, request.response = self, response
+        self.set_globals(self, request)
+        try:
+            if request.method not in self.allowed_methods:
+                response = webob.exc.HTTPNotImplemented()
+            else:
+                response = self._respond(request, response)
+            return response(environ, start_response)
+        finally:
+            self.set_globals(None, None)
+
+    def _respond(self, request, response):
+        try:
+            returned = self.router.dispatch(request, response)
+            return response if returned is None else returned
+        except Exception as e:
+            try:
+                returned = self.handle_exception(request, response, e)
+                return response if returned is None else returned
+            except HTTPException as raised:
+                return raised
+            except Exception as raised:
+                return self._internal_error(raised)
+
+    def handle_exception(self, request, response, e):
+        """Calls error_handlers[code] (code: e's status, 500 for an
+        exception that is not HTTP) with (request, response, e); without
+        one, raises e again."""
+        code = e.code if isinstance(e, HTTPException) else 500
+        handler = self.error_handlers.get(code)
+        if handler is None:
+            raise e
+        if isinstance(handler, str):
+            handler = self.error_handlers[code] = import_string(handler)
+        if isinstance(e, HTTPException):
+            response.status = code
+        else:
+            response.status = 500
+        return handler(request, response, e)
+
+    def _internal_error(self, e):
+        logging.error('%s: %s', type(e).__name__, e, exc_info=e)
+        response = webob.exc.HTTPInternalServerError()
+        if self.debug:
+            lines = traceback.format_exception(type(e), e, e.__traceback__)
+            response = Response(status=500)
+            response.write('<pre>%s</pre>' % html.escape(''.join(lines)))
+        return response
+
+    def get_response(self, *args, **kwargs):
+        """The response to Request.blank(*args, **kwargs): for tests."""
+        return self.request_class.blank(*args, **kwargs).get_response(self)
+
+    def run(self, bare=False):
+        """Answers the CGI request of a script handler (webapp's
+        run_wsgi_app; bare: without appengine_config's middleware)."""
+        from google.appengine.ext.webapp import util
+        (util.run_bare_wsgi_app if bare else util.run_wsgi_app)(self)

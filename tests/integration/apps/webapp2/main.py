@@ -1,0 +1,139 @@
+"""webapp2 handlers as WSGI applications (main.app, main.debug_app, and
+main.validated under wsgiref.validate)."""
+import json
+import os
+import warnings
+from wsgiref.validate import WSGIWarning, validator
+
+import webapp2
+from google.appengine.ext import webapp
+
+
+class Home(webapp2.RequestHandler):
+    def get(self):
+        self.response.headers["Content-Type"] = "text/plain"
+        self.response.write("Hello, webapp2 World! %s" % webapp2.__file__.startswith(
+            os.path.dirname(os.path.abspath(__file__))))
+
+
+class Post(webapp2.RequestHandler):
+    def get(self, post_id, view):
+        self.response.headers["Content-Type"] = "application/json"
+        self.response.write(json.dumps({
+            "post_id": post_id, "view": view,
+            "self": self.uri_for("post", post_id=post_id, view="full", q="a b", _fragment="c"),
+            "full": webapp2.uri_for("post", post_id=7, _full=True),
+            "same_request": webapp2.get_request() is self.request,
+            "same_app": webapp2.get_app() is self.app,
+        }))
+
+    def post(self, post_id, view):
+        return self.redirect_to("post", post_id=int(post_id) + 1)
+
+
+class Positional(webapp2.RequestHandler):
+    def get(self, *args, **kwargs):
+        self.response.headers["Content-Type"] = "application/json"
+        self.response.write(json.dumps({"args": args, "kwargs": kwargs}))
+
+
+class PostOnly(webapp2.RequestHandler):
+    def post(self):
+        self.response.write("posted %s" % self.request.get("name"))
+
+
+class Aborts(webapp2.RequestHandler):
+    def get(self, code):
+        self.abort(int(code))
+
+
+class Redirects(webapp2.RequestHandler):
+    def get(self, how):
+        if how == "abort":
+            self.redirect("/target", abort=True)
+            raise AssertionError("not reached")
+        self.redirect("/target", permanent=how == "permanent")
+
+
+class Fails(webapp2.RequestHandler):
+    def get(self):
+        raise RuntimeError("webapp2-failure-marker")
+
+
+class Handles(webapp2.RequestHandler):
+    def get(self):
+        raise ValueError("handled here")
+
+    def handle_exception(self, exception, debug):
+        self.response.status = 409
+        self.response.write("handled: %s" % exception)
+
+
+class Registry(webapp2.RequestHandler):
+    def get(self):
+        self.app.registry["count"] = self.app.registry.get("count", 0) + 1
+        self.request.registry["mine"] = 1
+        self.response.write("%d %s %s" % (self.app.registry["count"],
+                                          self.app.config.get("name"),
+                                          sorted(self.request.registry)))
+
+
+class OldStyle(webapp.RequestHandler):
+    """A webapp (not webapp2) handler behind a webapp2 route."""
+
+    def get(self, word):
+        self.response.out.write("old %s" % word)
+
+
+def function_handler(request, word):
+    return webapp2.Response("function %s %s" % (word, request.route_kwargs))
+
+
+def not_found(request, response, exception):
+    response.headers["Content-Type"] = "text/plain"
+    response.write("custom 404 for %s" % request.path)
+
+
+def server_error(request, response, exception):
+    response.headers["Content-Type"] = "text/plain"
+    response.write("custom 500: %s" % exception)
+
+
+class Patch(webapp2.RequestHandler):
+    def patch(self):
+        self.response.write("patched")
+
+
+ROUTES = [
+    ("/", Home),
+    webapp2.Route("/post/<post_id:\\d+>", Post, name="post", defaults={"view": "short"}),
+    webapp2.Route("/pos/<:\\w+>/<:\\d+>", Positional),
+    webapp2.Route("/mixed/<a>/<:\\d+>", Positional),
+    webapp2.Route("/only-post", PostOnly, methods=["POST"]),
+    webapp2.Route("/lazy/<word>", "lazy_handlers.Lazy"),
+    webapp2.Route("/custom/<word>", "lazy_handlers.Lazy:custom"),
+    webapp2.Route("/function/<word>", function_handler),
+    (r"/regex/(\w+)/(\d+)", Positional),
+    (r"/abort/(\d+)", Aborts),
+    (r"/redirect/(\w+)", Redirects),
+    ("/fails", Fails),
+    ("/handles", Handles),
+    ("/registry", Registry),
+    (r"/old/(\w+)", OldStyle),
+    webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
+    webapp2.Route("/built-only/<x>", name="built", build_only=True),
+]
+
+app = webapp2.WSGIApplication(ROUTES, config={"name": "cfg"})
+app.error_handlers[404] = not_found
+app.error_handlers[500] = server_error
+
+
+class PatchApp(webapp2.WSGIApplication):
+    allowed_methods = webapp2.WSGIApplication.allowed_methods.union(("PATCH",))
+
+
+debug_app = PatchApp([("/debug/fails", Fails), ("/debug/patch", Patch)], debug=True)
+
+warnings.simplefilter("error", WSGIWarning)
+validated = validator(webapp2.WSGIApplication([webapp2.Route("/validated/<x>", Positional)]))

@@ -1,0 +1,158 @@
+"""webapp2, the runtime's own (python/webapp2.py), over real HTTP: importable
+with no libraries: entry, routing (regular expressions, Route templates,
+methods, handlers named by string, functions, webapp handlers), uri_for,
+redirects, abort, error handlers, debug pages, app.run() in a CGI script
+and PEP 3333 through wsgiref.validate."""
+import os
+
+import pytest
+import requests
+
+from harness import app_path
+
+if not os.path.isdir("/usr/lib/python3/dist-packages/webob"):
+    pytest.skip("python3-webob is not installed (scripts/deps.sh)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def srv(mserve):
+    # One instance: registry counts and the cached CGI main() are observable.
+    return mserve(app_path("webapp2"), "--max_instances", "1")
+
+
+def get(srv, path, **kw):
+    return srv.get(path, allow_redirects=False, **kw)
+
+
+def test_imports_the_runtimes_webapp2_unlisted(srv):
+    r = get(srv, "/")
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.text == "Hello, webapp2 World! False"
+    assert r.headers["Content-Type"] == "text/plain"
+
+
+def test_route_template_defaults_and_uri_for(srv):
+    r = get(srv, "/post/42")
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["post_id"] == "42" and got["view"] == "short"
+    assert got["full"] == "http://127.0.0.1:%d/post/7" % srv.port
+    assert got["same_request"] and got["same_app"]
+    assert get(srv, "/post/x").status_code == 404
+
+
+def test_uri_for_puts_unknown_keywords_in_the_query(srv):
+    got = get(srv, "/post/42").json()
+    # view is a default, not a variable of the template: it goes to the query.
+    assert got["self"] == "/post/42?view=full&q=a+b#c", got
+
+
+def test_redirect_to_a_named_route(srv):
+    r = srv.post("/post/41", allow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["Location"] == "http://127.0.0.1:%d/post/42" % srv.port
+
+
+@pytest.mark.parametrize("path,args,kwargs", [
+    ("/pos/abc/12", ["abc", "12"], {}),
+    ("/mixed/x%20y/3", ["3"], {"a": "x y"}),
+    ("/regex/w/9", ["w", "9"], {}),
+])
+def test_positional_and_keyword_arguments(srv, path, args, kwargs):
+    r = get(srv, path)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"args": args, "kwargs": kwargs}
+
+
+def test_route_methods_405_with_allow(srv):
+    r = get(srv, "/only-post")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "POST"
+    r = srv.post("/only-post", data={"name": "ann"})
+    assert (r.status_code, r.text) == (200, "posted ann")
+
+
+def test_handler_without_the_method_405(srv):
+    r = requests.delete(srv.url.rstrip("/") + "/", timeout=30)
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET"
+
+
+def test_method_outside_allowed_methods_501_unless_the_app_adds_it(srv):
+    assert requests.patch(srv.url.rstrip("/") + "/", timeout=30).status_code == 501
+    r = requests.patch(srv.url.rstrip("/") + "/debug/patch", timeout=30)
+    assert (r.status_code, r.text) == (200, "patched")
+
+
+def test_handlers_named_by_string_import_once(srv):
+    for _ in range(2):
+        r = get(srv, "/lazy/hi")
+        assert (r.status_code, r.text) == (200, "lazy hi 1"), r.text
+    r = get(srv, "/custom/there")
+    assert (r.status_code, r.text) == (200, "custom there")
+
+
+def test_function_handler_returns_the_response(srv):
+    r = get(srv, "/function/fw")
+    assert (r.status_code, r.text) == (200, "function fw {'word': 'fw'}")
+
+
+def test_webapp_handler_behind_a_webapp2_route(srv):
+    r = get(srv, "/old/w")
+    assert (r.status_code, r.text) == (200, "old w")
+
+
+@pytest.mark.parametrize("code", [401, 403, 410, 503])
+def test_abort(srv, code):
+    assert get(srv, "/abort/%d" % code).status_code == code
+
+
+@pytest.mark.parametrize("how,code", [("temporary", 302), ("permanent", 301), ("abort", 302)])
+def test_redirect(srv, how, code):
+    r = get(srv, "/redirect/" + how)
+    assert r.status_code == code
+    assert r.headers["Location"] == "http://127.0.0.1:%d/target" % srv.port
+
+
+def test_redirect_handler(srv):
+    r = get(srv, "/moved")
+    assert r.status_code == 301
+    assert r.headers["Location"].endswith("/target")
+
+
+def test_error_handlers(srv):
+    r = get(srv, "/nothing/here")
+    assert (r.status_code, r.text) == (404, "custom 404 for /nothing/here")
+    r = get(srv, "/fails")
+    assert (r.status_code, r.text) == (500, "custom 500: webapp2-failure-marker")
+
+
+def test_handler_handle_exception(srv):
+    r = get(srv, "/handles")
+    assert (r.status_code, r.text) == (409, "handled: handled here")
+
+
+def test_debug_page_shows_the_traceback_and_the_log_has_it(srv):
+    r = get(srv, "/debug/fails")
+    assert r.status_code == 500
+    assert "RuntimeError: webapp2-failure-marker" in r.text
+    assert "Traceback" in r.text
+    assert srv.wait_stderr("webapp2-failure-marker")
+
+
+def test_registry_and_config(srv):
+    first = int(get(srv, "/registry").text.split()[0])
+    r = get(srv, "/registry")
+    assert r.text == "%d cfg ['mine']" % (first + 1)
+
+
+def test_run_from_a_cgi_main(srv):
+    got = [get(srv, "/cgi/count").text for _ in range(2)]
+    n = int(got[0].split()[1])
+    assert got == ["cgi %d" % n, "cgi %d" % (n + 1)]
+
+
+def test_pep3333_through_wsgiref_validate(srv):
+    r = get(srv, "/validated/x")
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.json() == {"args": [], "kwargs": {"x": "x"}}
