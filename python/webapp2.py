@@ -13,9 +13,9 @@ WebOb (as google.appengine.ext.webapp is):
 A request goes to the first route that matches its path. A RequestHandler
 class is made with (request, response) and dispatch() calls its method
 named after the HTTP method, lower case (or the route's handler_method),
-with the route's unnamed variables as positional arguments and the named
-ones as keyword arguments. A plain function handler gets (request, *args,
-**kwargs) and returns the response; a webapp.RequestHandler class is
+with the route's named variables (and defaults) as keyword arguments, or,
+when it has none, its unnamed ones as positional arguments. A plain
+function handler gets (request, *args, **kwargs) and returns the response; a webapp.RequestHandler class is
 called as webapp did. A handler that returns a response replaces
 self.response.
 
@@ -210,8 +210,9 @@ class RequestHandler:
             allowed = ', '.join(m for m in sorted(self.app.allowed_methods)
                                 if callable(getattr(self, _method_attr(m), None)))
             self.abort(405, headers=[('Allow', allowed)])
+        args, kwargs = _handler_arguments(request)
         try:
-            return method(*request.route_args, **(request.route_kwargs or {}))
+            return method(*args, **kwargs)
         except Exception as e:
             return self.handle_exception(e, self.app.debug)
 
@@ -257,6 +258,14 @@ class RedirectHandler(RequestHandler):
 
 def _method_attr(method):
     return method.lower().replace('-', '_')
+
+
+def _handler_arguments(request):
+    # webapp2 passes a handler class's method the unnamed variables only
+    # when the route gave no keyword arguments: get(self, slug) behind
+    # '/<:\\d+>/<slug>' gets slug alone.
+    kwargs = request.route_kwargs or {}
+    return (() if kwargs else request.route_args), kwargs
 
 
 class BaseRoute:
@@ -315,7 +324,8 @@ class Route(BaseRoute):
     <name> matches one path segment, <name:regex> what regex matches, and
     <:regex> an unnamed one. Named variables are the handler's keyword
     arguments (defaults fills those the path lacks), unnamed ones its
-    positional arguments, in order.
+    positional arguments, in order (a handler class's method gets those
+    only when there are no keyword arguments; a function gets both).
 
     methods: the HTTP methods it takes (others get 405 unless a later
     route takes them); schemes: 'http' and/or 'https' it answers; name: for
@@ -487,11 +497,11 @@ class Router:
         if isinstance(handler, type) and issubclass(handler, RequestHandler):
             return handler(request, response).dispatch()
         if isinstance(handler, type) and issubclass(handler, _webapp.RequestHandler):
-            return _dispatch_webapp(handler, route, request, response, args, kwargs)
+            return _dispatch_webapp(handler, route, request, response)
         return handler(request, *args, **kwargs)
 
 
-def _dispatch_webapp(handler_class, route, request, response, args, kwargs):
+def _dispatch_webapp(handler_class, route, request, response):
     """A webapp.RequestHandler class behind a webapp2 route: initialize,
     then the method, as webapp's own WSGIApplication calls it."""
     handler = handler_class()
@@ -500,6 +510,7 @@ def _dispatch_webapp(handler_class, route, request, response, args, kwargs):
     method = getattr(handler, name, None)
     if method is None:
         abort(405)
+    args, kwargs = _handler_arguments(request)
     try:
         method(*args, **kwargs)
     except Exception as e:

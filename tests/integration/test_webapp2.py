@@ -55,13 +55,19 @@ def test_redirect_to_a_named_route(srv):
 
 @pytest.mark.parametrize("path,args,kwargs", [
     ("/pos/abc/12", ["abc", "12"], {}),
-    ("/mixed/x%20y/3", ["3"], {"a": "x y"}),
+    # With named variables a handler class gets no positional arguments.
+    ("/mixed/x%20y/3", [], {"a": "x y"}),
     ("/regex/w/9", ["w", "9"], {}),
 ])
 def test_positional_and_keyword_arguments(srv, path, args, kwargs):
     r = get(srv, path)
     assert r.status_code == 200, r.text
     assert r.json() == {"args": args, "kwargs": kwargs}
+
+
+def test_unnamed_variables_not_passed_beside_named_ones(srv):
+    r = get(srv, "/blog/2024/hello")
+    assert (r.status_code, r.text) == (200, "slug hello"), r.text
 
 
 def test_route_methods_405_with_allow(srv):

@@ -37,6 +37,14 @@ class Positional(webapp2.RequestHandler):
         self.response.write(json.dumps({"args": args, "kwargs": kwargs}))
 
 
+class Slug(webapp2.RequestHandler):
+    """Behind a route with an unnamed and a named variable: gets the named
+    one alone, as webapp2 passed it."""
+
+    def get(self, slug):
+        self.response.write("slug %s" % slug)
+
+
 class PostOnly(webapp2.RequestHandler):
     def post(self):
         self.response.write("posted %s" % self.request.get("name"))
@@ -109,6 +117,7 @@ ROUTES = [
     webapp2.Route("/post/<post_id:\\d+>", Post, name="post", defaults={"view": "short"}),
     webapp2.Route("/pos/<:\\w+>/<:\\d+>", Positional),
     webapp2.Route("/mixed/<a>/<:\\d+>", Positional),
+    webapp2.Route("/blog/<:\\d{4}>/<slug>", Slug),
     webapp2.Route("/only-post", PostOnly, methods=["POST"]),
     webapp2.Route("/lazy/<word>", "lazy_handlers.Lazy"),
     webapp2.Route("/custom/<word>", "lazy_handlers.Lazy:custom"),
