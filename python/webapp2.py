@@ -147,8 +147,8 @@ def redirect(uri, permanent=False, abort=False, code=None, body=None,
              request=None, response=None):
     """A redirect to uri, relative to the request's URL: 302, or 301 when
     permanent, or code (301, 302, 303, 305 or 307). With abort it is raised
-    as an HTTP exception; otherwise response (a new one by default) gets the
-    status, the Location and body, and is returned."""
+    as an HTTP exception; otherwise response (a new one by default) is
+    emptied, gets the status, the Location and body, and is returned."""
     request = request or get_request()
     if request is not None and not urllib.parse.urlsplit(uri).scheme:
         uri = urllib.parse.urljoin(request.url, uri)
@@ -159,11 +159,14 @@ def redirect(uri, permanent=False, abort=False, code=None, body=None,
     if abort:
         raise webob.exc.status_map[code](location=uri)
     if response is None:
-        response = Response()
+        app = getattr(request, 'app', None) or get_app()
+        response = (app.response_class if app is not None else Response)()
+    else:
+        # What the handler wrote before redirecting does not go out.
+        response.clear()
     response.status = code
     response.headers['Location'] = uri
     if body is not None:
-        response.clear()
         response.write(body)
     return response
 

@@ -118,6 +118,8 @@ def test_redirect(srv, how, code):
     r = get(srv, "/redirect/" + how)
     assert r.status_code == code
     assert r.headers["Location"] == "http://127.0.0.1:%d/target" % srv.port
+    # What the handler wrote before redirecting is dropped.
+    assert "not sent" not in r.text
 
 
 def test_redirect_handler(srv):

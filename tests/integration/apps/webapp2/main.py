@@ -57,6 +57,7 @@ class Aborts(webapp2.RequestHandler):
 
 class Redirects(webapp2.RequestHandler):
     def get(self, how):
+        self.response.write("not sent")
         if how == "abort":
             self.redirect("/target", abort=True)
             raise AssertionError("not reached")
