@@ -570,16 +570,20 @@ class WSGIApplication:
         request.app, request.response = self, response
         self.set_globals(self, request)
         try:
-            if request.method not in self.allowed_methods:
-                response = webob.exc.HTTPNotImplemented()
-            else:
-                response = self._respond(request, response)
-            return response(environ, start_response)
+            response = self._respond(request, response)
+            try:
+                return response(environ, start_response)
+            except Exception as e:
+                # Say, a handler returned something that is no response.
+                return self._internal_error(e)(environ, start_response)
         finally:
             self.set_globals(None, None)
 
     def _respond(self, request, response):
         try:
+            if request.method not in self.allowed_methods:
+                # Raised here so that error_handlers[501] sees it.
+                raise webob.exc.HTTPNotImplemented()
             returned = self.router.dispatch(request, response)
             return response if returned is None else returned
         except Exception as e:

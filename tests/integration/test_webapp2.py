@@ -85,7 +85,9 @@ def test_handler_without_the_method_405(srv):
 
 
 def test_method_outside_allowed_methods_501_unless_the_app_adds_it(srv):
-    assert requests.patch(srv.url.rstrip("/") + "/", timeout=30).status_code == 501
+    r = requests.patch(srv.url.rstrip("/") + "/", timeout=30)
+    # The 501 goes through error_handlers as other HTTP errors do.
+    assert (r.status_code, r.text) == (501, "custom 501 for PATCH")
     r = requests.patch(srv.url.rstrip("/") + "/debug/patch", timeout=30)
     assert (r.status_code, r.text) == (200, "patched")
 
@@ -146,6 +148,12 @@ def test_debug_page_shows_the_traceback_and_the_log_has_it(srv):
     assert "RuntimeError: webapp2-failure-marker" in r.text
     assert "Traceback" in r.text
     assert srv.wait_stderr("webapp2-failure-marker")
+
+
+def test_handler_returning_no_response_is_the_apps_500(srv):
+    r = get(srv, "/debug/returns-text")
+    assert r.status_code == 500
+    assert "Traceback" in r.text, r.text
 
 
 def test_registry_and_config(srv):

@@ -108,6 +108,18 @@ def server_error(request, response, exception):
     response.write("custom 500: %s" % exception)
 
 
+def not_implemented(request, response, exception):
+    response.write("custom 501 for %s" % request.method)
+
+
+class ReturnsText(webapp2.RequestHandler):
+    """Returns what is no response: a 500 from the app (with debug, the
+    traceback)."""
+
+    def get(self):
+        return "not a response"
+
+
 class Patch(webapp2.RequestHandler):
     def patch(self):
         self.response.write("patched")
@@ -137,13 +149,15 @@ ROUTES = [
 app = webapp2.WSGIApplication(ROUTES, config={"name": "cfg"})
 app.error_handlers[404] = not_found
 app.error_handlers[500] = server_error
+app.error_handlers[501] = not_implemented
 
 
 class PatchApp(webapp2.WSGIApplication):
     allowed_methods = webapp2.WSGIApplication.allowed_methods.union(("PATCH",))
 
 
-debug_app = PatchApp([("/debug/fails", Fails), ("/debug/patch", Patch)], debug=True)
+debug_app = PatchApp([("/debug/fails", Fails), ("/debug/patch", Patch),
+                     ("/debug/returns-text", ReturnsText)], debug=True)
 
 warnings.simplefilter("error", WSGIWarning)
 validated = validator(webapp2.WSGIApplication([webapp2.Route("/validated/<x>", Positional)]))
