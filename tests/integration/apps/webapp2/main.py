@@ -81,10 +81,11 @@ class Handles(webapp2.RequestHandler):
 class Registry(webapp2.RequestHandler):
     def get(self):
         self.app.registry["count"] = self.app.registry.get("count", 0) + 1
+        self.response.write(self.app.registry["count"])  # not a str: written as one
+        self.response.write(" ")
         self.request.registry["mine"] = 1
-        self.response.write("%d %s %s" % (self.app.registry["count"],
-                                          self.app.config.get("name"),
-                                          sorted(self.request.registry)))
+        self.response.write("%s %s" % (self.app.config.get("name"),
+                                       sorted(self.request.registry)))
 
 
 class OldStyle(webapp.RequestHandler):
