@@ -390,10 +390,11 @@ class Route(BaseRoute):
     def build(self, request, args, kwargs):
         """The URL for these variables: named ones from kwargs (else
         defaults), unnamed ones from args in order. Other kwargs not
-        starting with '_' become the query string; _full=True makes it
-        absolute, _scheme and _netloc set those parts (and make it
-        absolute), _fragment adds '#...'. KeyError when a variable is
-        missing, ValueError when a value does not match its regex."""
+        starting with '_' become the query string, sorted by name;
+        _full=True makes it absolute, _scheme and _netloc set those parts
+        (and make it absolute), _fragment adds '#...'. KeyError when a
+        variable is missing (or None), ValueError when a value does not
+        match its regex."""
         kwargs = dict(kwargs)
         full = kwargs.pop('_full', False)
         scheme = kwargs.pop('_scheme', None)
@@ -411,23 +412,23 @@ class Route(BaseRoute):
                 if not args:
                     raise KeyError('missing positional argument to build %r' % self.template)
                 value = args.pop(0)
-            elif name in kwargs:
-                value = kwargs.pop(name)
-            elif name in self.defaults:
-                value = self.defaults[name]
             else:
-                raise KeyError('missing argument %r to build %r' % (name, self.template))
+                value = kwargs.pop(name, self.defaults.get(name))
+                if value is None:  # webapp2 took None as missing, not 'None'
+                    raise KeyError('missing argument %r to build %r' % (name, self.template))
             value = str(value)
             if not regex.fullmatch(value):
                 raise ValueError('%r does not match %r of %r'
                                  % (value, regex.pattern, self.template))
             path.append(urllib.parse.quote(value, safe='/'))
-        query = [(k, v) for k, v in kwargs.items() if not k.startswith('_')]
+        # Sorted as webapp2 did: a URL that does not depend on the order of
+        # the keywords (services signing their query need that).
+        query = sorted((k, v) for k, v in kwargs.items() if not k.startswith('_'))
         uri = ''.join(path)
         if query:
             uri += '?' + urllib.parse.urlencode(query, doseq=True)
         if fragment:
-            uri += '#' + urllib.parse.quote(str(fragment), safe='')
+            uri += '#' + urllib.parse.quote(str(fragment), safe='/')
         if full or scheme or netloc:
             uri = urllib.parse.urlunsplit((scheme or request.scheme, netloc or request.host,
                                            '', '', '')) + uri

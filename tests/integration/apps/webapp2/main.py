@@ -16,12 +16,21 @@ class Home(webapp2.RequestHandler):
             os.path.dirname(os.path.abspath(__file__))))
 
 
+def _raises(exception, func, *args, **kwargs):
+    try:
+        func(*args, **kwargs)
+    except exception:
+        return True
+    return False
+
+
 class Post(webapp2.RequestHandler):
     def get(self, post_id, view):
         self.response.headers["Content-Type"] = "application/json"
         self.response.write(json.dumps({
             "post_id": post_id, "view": view,
-            "self": self.uri_for("post", post_id=post_id, view="full", q="a b", _fragment="c"),
+            "self": self.uri_for("post", post_id=post_id, view="full", q="a b", _fragment="c/d"),
+            "none_is_missing": _raises(KeyError, self.uri_for, "post", post_id=None),
             "full": webapp2.uri_for("post", post_id=7, _full=True),
             "same_request": webapp2.get_request() is self.request,
             "same_app": webapp2.get_app() is self.app,
