@@ -60,6 +60,18 @@ def get_request():
     return getattr(_local, 'request', None)
 
 
+class _ThreadGlobal:
+    """A class attribute reading this thread's app or request:
+    WSGIApplication.app (and .active_instance) and .request, on the class
+    as on an instance."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        return getattr(_local, self.name, None)
+
+
 class cached_property:
     """A read-only attribute computed on first use, then kept in the
     instance."""
@@ -556,21 +568,28 @@ class WSGIApplication:
     router_class = Router
     config_class = Config
 
+    # This thread's app and request, also for code that names the class.
+    app = active_instance = _ThreadGlobal('app')
+    request = _ThreadGlobal('request')
+
     def __init__(self, routes=None, debug=False, config=None):
         self.debug = debug
         self.registry = {}
         self.error_handlers = {}
+        # As webapp2 did: get_app() is this app from here on in this thread
+        # (module code after creating it), until a request sets its own.
+        self.set_globals(app=self)
         self.config = self.config_class(config or {})
         self.router = self.router_class(routes)
 
-    @property
-    def request(self):
-        """The request this thread is answering."""
-        return get_request()
-
     def set_globals(self, app=None, request=None):
+        """Makes app and request this thread's (get_app, get_request)."""
         _local.app = app
         _local.request = request
+
+    def clear_globals(self):
+        """This thread has no app or request any more."""
+        self.set_globals(None, None)
 
     def __call__(self, environ, start_response):
         request = self.request_class(environ)
@@ -585,7 +604,7 @@ class WSGIApplication:
                 # Say, a handler returned something that is no response.
                 return self._internal_error(e)(environ, start_response)
         finally:
-            self.set_globals(None, None)
+            self.clear_globals()
 
     def _respond(self, request, response):
         try:

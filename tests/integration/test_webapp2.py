@@ -158,6 +158,12 @@ def test_handler_returning_no_response_is_the_apps_500(srv):
     assert "Traceback" in r.text, r.text
 
 
+def test_active_app_and_request(srv):
+    r = get(srv, "/globals")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"when_created": True, "app": True, "request": True}
+
+
 def test_registry_and_config(srv):
     first = int(get(srv, "/registry").text.split()[0])
     r = get(srv, "/registry")

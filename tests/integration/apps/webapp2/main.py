@@ -97,6 +97,18 @@ class Registry(webapp2.RequestHandler):
                                        sorted(self.request.registry)))
 
 
+class Globals(webapp2.RequestHandler):
+    """The active app and request as webapp2 documented them."""
+
+    def get(self):
+        cls = webapp2.WSGIApplication
+        self.response.write(json.dumps({
+            "when_created": APP_WHEN_CREATED is self.app,
+            "app": cls.app is self.app and cls.active_instance is self.app,
+            "request": cls.request is self.request and self.app.request is self.request,
+        }))
+
+
 class OldStyle(webapp.RequestHandler):
     """A webapp (not webapp2) handler behind a webapp2 route."""
 
@@ -151,12 +163,14 @@ ROUTES = [
     ("/fails", Fails),
     ("/handles", Handles),
     ("/registry", Registry),
+    ("/globals", Globals),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
     webapp2.Route("/built-only/<x>", name="built", build_only=True),
 ]
 
 app = webapp2.WSGIApplication(ROUTES, config={"name": "cfg"})
+APP_WHEN_CREATED = webapp2.get_app()
 app.error_handlers[404] = not_found
 app.error_handlers[500] = server_error
 app.error_handlers[501] = not_implemented
