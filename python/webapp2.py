@@ -95,7 +95,13 @@ class cached_property:
 
 
 class ImportStringError(ImportError):
-    """import_string could not import what the string names."""
+    """import_string could not import what the string names: import_name,
+    and exception, the ImportError or AttributeError it met."""
+
+    def __init__(self, import_name, exception):
+        super().__init__('cannot import %r: %s' % (import_name, exception))
+        self.import_name = import_name
+        self.exception = exception
 
 
 def import_string(import_name, silent=False):
@@ -112,7 +118,7 @@ def import_string(import_name, silent=False):
     except (ImportError, AttributeError) as e:
         if silent:
             return None
-        raise ImportStringError('cannot import %r: %s' % (import_name, e)) from e
+        raise ImportStringError(import_name, e) from e
 
 
 class Request(_webapp.Request):

@@ -102,6 +102,11 @@ def test_handlers_named_by_string_import_once(srv):
     assert (r.status_code, r.text) == (200, "custom there")
 
 
+def test_import_string_error_says_what_and_why(srv):
+    r = get(srv, "/import-fails")
+    assert (r.status_code, r.text) == (200, "no_such_module_here.Handler ModuleNotFoundError")
+
+
 def test_function_handler_returns_the_response(srv):
     r = get(srv, "/function/fw")
     assert (r.status_code, r.text) == (200, "function fw {'word': 'fw'}")

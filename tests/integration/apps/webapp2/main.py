@@ -109,6 +109,14 @@ class Globals(webapp2.RequestHandler):
         }))
 
 
+class ImportFails(webapp2.RequestHandler):
+    def get(self):
+        try:
+            webapp2.import_string("no_such_module_here.Handler")
+        except webapp2.ImportStringError as e:
+            self.response.write("%s %s" % (e.import_name, type(e.exception).__name__))
+
+
 class OldStyle(webapp.RequestHandler):
     """A webapp (not webapp2) handler behind a webapp2 route."""
 
@@ -164,6 +172,7 @@ ROUTES = [
     ("/handles", Handles),
     ("/registry", Registry),
     ("/globals", Globals),
+    ("/import-fails", ImportFails),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
     webapp2.Route("/built-only/<x>", name="built", build_only=True),
