@@ -298,7 +298,10 @@ def _handler_arguments(request):
 
 class BaseRoute:
     """What the router asks of a route: match(request) returning
-    (route, args, kwargs) or None, and build(request, args, kwargs)."""
+    (route, args, kwargs) or None (or raising HTTPMethodNotAllowed), and
+    build(request, args, kwargs); get_match_routes() and
+    get_build_routes() say which routes one added stands for (itself by
+    default; a route grouping others returns those)."""
 
     name = None
     build_only = False
@@ -313,6 +316,19 @@ class BaseRoute:
         self.build_only = build_only
         if isinstance(handler, str) and ':' in handler:
             self.handler, _, self.handler_method = handler.partition(':')
+
+    def get_routes(self):
+        yield self
+
+    def get_match_routes(self):
+        for route in self.get_routes():
+            if not route.build_only:
+                yield route
+
+    def get_build_routes(self):
+        for route in self.get_routes():
+            if route.name:
+                yield route
 
     def match(self, request):
         raise NotImplementedError
@@ -480,10 +496,10 @@ class Router:
         name) triple."""
         if isinstance(route, (tuple, list)):
             route = self.route_class(*route)
-        if not route.build_only:
-            self.match_routes.append(route)
-        if route.name:
-            self.build_routes[route.name] = route
+        # Asked of the route, so that one may stand for several.
+        self.match_routes.extend(route.get_match_routes())
+        for r in route.get_build_routes():
+            self.build_routes[r.name] = r
 
     def match(self, request):
         """(route, args, kwargs) of the first route matching request;
@@ -495,10 +511,16 @@ class Router:
             except _MethodNotTaken as e:
                 allowed = sorted(set(allowed or ()) | set(e.methods))
                 continue
+            except webob.exc.HTTPMethodNotAllowed:
+                # How a route of the app's own says it; later ones may match.
+                allowed = allowed or []
+                continue
             if found is not None:
                 return found
-        if allowed is not None:
+        if allowed:
             abort(405, headers=[('Allow', ', '.join(allowed))])
+        if allowed is not None:
+            abort(405)
         abort(404)
 
     def build(self, request, name, args, kwargs):

@@ -94,6 +94,17 @@ def test_method_outside_allowed_methods_501_unless_the_app_adds_it(srv):
     assert (r.status_code, r.text) == (200, "patched")
 
 
+def test_an_apps_own_route_classes(srv):
+    # A route standing for others (get_routes): matched and built.
+    r = get(srv, "/grouped/hi")
+    assert (r.status_code, r.text) == (200, "function hi {'word': 'hi'}")
+    assert get(srv, "/post/1").json()["grouped"] == "/grouped/w"
+    # A route raising HTTPMethodNotAllowed lets a later one take the request
+    # (NotPostRoute comes before /only-post's own route).
+    r = srv.post("/only-post", data={"name": "bo"})
+    assert (r.status_code, r.text) == (200, "posted bo")
+
+
 def test_handlers_named_by_string_import_once(srv):
     for _ in range(2):
         r = get(srv, "/lazy/hi")

@@ -6,6 +6,7 @@ import warnings
 from wsgiref.validate import WSGIWarning, validator
 
 import webapp2
+import webob.exc
 from google.appengine.ext import webapp
 
 
@@ -30,6 +31,7 @@ class Post(webapp2.RequestHandler):
         self.response.write(json.dumps({
             "post_id": post_id, "view": view,
             "self": self.uri_for("post", post_id=post_id, view="full", q="a b", _fragment="c/d"),
+            "grouped": self.uri_for("grouped", word="w"),
             "none_is_missing": _raises(KeyError, self.uri_for, "post", post_id=None),
             "full": webapp2.uri_for("post", post_id=7, _full=True),
             "same_request": webapp2.get_request() is self.request,
@@ -155,7 +157,30 @@ class Patch(webapp2.RequestHandler):
         self.response.write("patched")
 
 
+class GroupRoute(webapp2.BaseRoute):
+    """An app's own route grouping others, in the way webapp2's router
+    asked routes for what they stand for."""
+
+    def __init__(self, routes):
+        super().__init__(None)
+        self.routes = routes
+
+    def get_routes(self):
+        return iter(self.routes)
+
+
+class NotPostRoute(webapp2.BaseRoute):
+    """Says POST is not for it the way webapp2's routes did: a later route
+    takes it."""
+
+    def match(self, request):
+        if request.path == self.template and request.method == "POST":
+            raise webob.exc.HTTPMethodNotAllowed()
+        return None
+
+
 ROUTES = [
+    NotPostRoute("/only-post"),
     ("/", Home),
     webapp2.Route("/post/<post_id:\\d+>", Post, name="post", defaults={"view": "short"}),
     webapp2.Route("/pos/<:\\w+>/<:\\d+>", Positional),
@@ -172,6 +197,7 @@ ROUTES = [
     ("/handles", Handles),
     ("/registry", Registry),
     ("/globals", Globals),
+    GroupRoute([webapp2.Route("/grouped/<word>", function_handler, name="grouped")]),
     ("/import-fails", ImportFails),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
