@@ -15,9 +15,9 @@ class is made with (request, response) and dispatch() calls its method
 named after the HTTP method, lower case (or the route's handler_method),
 with the route's named variables (and defaults) as keyword arguments, or,
 when it has none, its unnamed ones as positional arguments. A plain
-function handler gets (request, *args, **kwargs) and returns the response; a webapp.RequestHandler class is
-called as webapp did. A handler that returns a response replaces
-self.response.
+function handler gets (request, *args, **kwargs) and returns the
+response; a webapp.RequestHandler class is called as webapp did. A
+handler that returns a response replaces self.response.
 
 Errors: abort(code) and redirect(abort=True) raise WebOb's HTTP
 exceptions, which answer the request. Any exception, with its status code
