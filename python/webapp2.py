@@ -141,13 +141,6 @@ class Response(_webapp.Response):
     """webapp's Response (write, out, set_status, clear), whose status may
     also be set as a number: response.status = 404."""
 
-    def write(self, text):
-        """Appends text to the body; what is not str or bytes is written as
-        str(text), as webapp2 did (response.write(42))."""
-        if not isinstance(text, (str, bytes, bytearray)):
-            text = str(text)
-        super().write(text)
-
     def has_error(self):
         """Whether the status is an error (400 or above)."""
         return self.status_int >= 400

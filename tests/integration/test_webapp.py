@@ -33,6 +33,12 @@ def test_hello_as_a_wsgi_handler(srv):
     assert r.headers["X-Config-Middleware"] == "yes"  # appengine_config's
 
 
+def test_writing_what_is_not_text_writes_its_str(srv):
+    # As the python27 runtime's webapp (webapp2's) did: out.write(42).
+    r = srv.get("/not-text")
+    assert (r.status_code, r.text) == (200, "42 1.5"), r.text
+
+
 def test_hello_as_a_cgi_script_with_run_wsgi_app(srv):
     r = srv.get("/cgi/hello")
     assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])

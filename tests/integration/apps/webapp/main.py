@@ -21,6 +21,14 @@ class Greeting(webapp.RequestHandler):
         self.response.out.write("Hello, webapp World!")
 
 
+class NotText(webapp.RequestHandler):
+    def get(self):
+        self.response.headers["Content-Type"] = "text/plain"
+        self.response.out.write(42)
+        self.response.out.write(" ")
+        self.response.write(1.5)
+
+
 class EnvironmentListing(webapp.RequestHandler):
     def get(self):
         for name in sorted(os.environ.keys()):
@@ -171,6 +179,7 @@ class WebobImport(webapp.RequestHandler):
 
 ROUTES = [
     ("/hello", Greeting),
+    ("/not-text", NotText),
     ("/environ", EnvironmentListing),
     (r"/groups/(\w+)/(\d+)", Groups),
     ("/quoted/(.*)", Groups),

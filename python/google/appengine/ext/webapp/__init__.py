@@ -99,7 +99,11 @@ class Response(webob.Response):
         """Appends text to the body. A str is encoded with the charset of
         the Content-Type, else UTF-8: Python 2's webapp took str as it was
         whatever the Content-Type said ('text/plain' with no charset, say),
-        and so does this one, leaving the header as the app set it."""
+        and so does this one, leaving the header as the app set it. What is
+        neither str nor bytes is written as str(text), as the python27
+        runtime's webapp (webapp2's) did: out.write(42)."""
+        if not isinstance(text, (str, bytes, bytearray)):
+            text = str(text)
         if isinstance(text, str):
             text = text.encode(self.charset or 'utf-8')
         super().write(text)
