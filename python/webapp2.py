@@ -27,8 +27,9 @@ debug=True also shows in the 500 page. A path no route matches is 404, a
 method a matching route does not take 405, a method outside
 allowed_methods 501.
 
-Not provided: webapp2_extras (sessions, auth, i18n, the jinja2 and
-routes helpers), and Router's set_matcher/set_dispatcher/set_builder.
+webapp2_extras (json, routes, security, securecookie, sessions, jinja2)
+is the runtime's package beside this module. Not provided: Router's
+set_matcher/set_dispatcher/set_builder.
 """
 import html
 import importlib
@@ -377,6 +378,12 @@ class Route(BaseRoute):
             self.handler_method = handler_method
         self.methods = None if methods is None else [m.upper() for m in methods]
         self.schemes = schemes
+        self._parse_template()
+
+    def _parse_template(self):
+        """Compiles self.template (again, for webapp2_extras.routes'
+        prefixed copies)."""
+        template = self.template
         self.variables = []  # (name or None, group name, compiled regex), in order
         pattern, parts, last = [], [], 0
         for i, m in enumerate(_VARIABLE.finditer(template)):
