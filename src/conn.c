@@ -620,6 +620,26 @@ static void serve_static(conn_t *c, const handler_t *h)
     finish_request(c);
 }
 
+/* "OPTIONS *" asks about the server, not a resource (RFC 9110 9.3.7):
+ * clients use it as a ping, so it is answered 200 here, with no body. */
+static void send_server_options(conn_t *c)
+{
+    if (c->srv->stopping)
+        c->close_after = 1;
+    int keep = c->req.keep_alive && !c->close_after;
+    if (!keep)
+        c->close_after = 1;
+    size_t mark = c->wbuf.len;
+    if (http_begin_head(&c->wbuf, "200 OK", 6) < 0 ||
+        http_end_head(&c->wbuf, 0, keep, c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
+        c->wbuf.len = mark;
+        send_simple(c, 500, 1);
+        return;
+    }
+    log_request(c, 200, 0, NULL, 0);
+    finish_request(c);
+}
+
 /* The Host header, else the server's own host:port. */
 static const char *request_host(const conn_t *c, size_t *len)
 {
@@ -742,8 +762,12 @@ static void handle_request(conn_t *c)
     size_t path_len, query_len;
     cgi_split_target(http_request_url(&c->req), c->req.url_len, &path, &path_len, &query,
                      &query_len);
+    if (c->req.method == HTTP_OPTIONS && c->req.url_len == 1 && path[0] == '*') {
+        send_server_options(c);
+        return;
+    }
     if (path_len == 0 || path[0] != '/') {
-        send_simple(c, c->req.method == HTTP_OPTIONS ? 404 : 400, 0);
+        send_simple(c, 400, 0);
         return;
     }
     if (is_reserved_path(path, path_len)) {

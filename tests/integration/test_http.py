@@ -605,6 +605,23 @@ def test_chunked_body_over_limit_413(srv):
     assert r.status == 413
 
 
+def test_options_asterisk_answered_by_the_server(srv):
+    """RFC 9110 9.3.7: OPTIONS * is about the server (a ping): 200 with no
+    body and no instance; the connection stays open. Another method with
+    an asterisk target is 400."""
+    with conn(srv) as c:
+        c.send(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET /path/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        r1 = c.read_response()
+        r2 = c.read_response()
+    assert (r1.status, r1.body, r1.header("content-length")) == (200, b"", "0"), r1
+    assert (r2.status, r2.body) == (200, b"/path/next"), r2
+    assert srv.wait_stderr('"OPTIONS * HTTP/1.1" 200 0')
+    with conn(srv) as c:
+        c.send(b"GET * HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.read_response().status == 400
+
+
 @pytest.mark.parametrize("method", [b"FOO", b"PROPFOO", b"get", b"X-CUSTOM"])
 def test_unknown_method_501(srv, method):
     """RFC 9110 9.1: a well-formed request line whose method the server does
