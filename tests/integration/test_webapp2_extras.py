@@ -101,6 +101,18 @@ def test_flashes_show_once(srv):
     assert r.json() == {"user": "cy", "new": False, "flashes": []}
 
 
+def test_set_secure_cookie_is_the_session_of_its_name(srv):
+    r = ok(srv, get(srv, "/session/prefs", params={"a": "1"}))
+    assert r.json() == {"a": "1"}
+    # The configured cookie_args apply to it, as to sessions.
+    assert "httponly" in r.headers["Set-Cookie"].lower()
+    cookie = r.cookies["prefs"]
+    # Added to what the request's cookie held, and set once.
+    r = ok(srv, get(srv, "/session/prefs", params={"b": "2"}, cookies={"prefs": cookie}))
+    assert r.json() == {"a": "1", "b": "2"}
+    assert r.headers["Set-Cookie"].count("prefs=") == 1
+
+
 @pytest.mark.parametrize("backend", ["memcache", "datastore"])
 def test_unavailable_session_backends_say_so(srv, backend):
     r = ok(srv, get(srv, "/session/backend", params={"name": backend}))

@@ -71,6 +71,11 @@ class SessionPage(SessionHandler):
         if op == "set":
             self.session["user"] = self.request.get("user")
             self.session.add_flash("welcome " + self.request.get("user"), "info")
+        elif op == "prefs":
+            # A secure cookie set for the request: one more session.
+            self.session_store.set_secure_cookie("prefs", dict(self.request.GET.items()))
+            self.response.write(json.encode(self.session_store.get_session("prefs")))
+            return
         elif op == "backend":
             try:
                 self.session_store.get_session("other", backend=self.request.get("name"))
@@ -126,7 +131,8 @@ app = webapp2.WSGIApplication([
     # After the DomainRoute: hosts it does not match come here.
     webapp2.Route("/", HostPage),
 ], config={
-    "webapp2_extras.sessions": {"secret_key": SECRET, "cookie_name": "sess"},
+    "webapp2_extras.sessions": {"secret_key": SECRET, "cookie_name": "sess",
+                                "cookie_args": {"path": "/", "httponly": True}},
     "webapp2_extras.jinja2": {
         "globals": {"site": "gaelic"},
         "filters": {"shout": lambda s: s.upper()},
