@@ -200,3 +200,29 @@ def test_jinja2_without_the_libraries_line_is_the_runtimes_import_error(serve, t
     assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
     assert r.text.startswith("ImportError: No module named 'jinja2'"), r.text
     assert "libraries:" in r.text
+
+
+def test_jinja2_compiled_templates_not_with_debug_unless_forced(serve, tmp_path):
+    import jinja2
+    app_yaml = ("application: compiled\nversion: 1\nruntime: python27\napi_version: 1\n"
+                "threadsafe: true\nlibraries:\n- name: jinja2\n  version: latest\n"
+                "handlers:\n- url: /debug\n  script: main.debug\n"
+                "- url: /forced\n  script: main.forced\n- url: /.*\n  script: main.app\n")
+    main = ("import webapp2\n"
+            "from webapp2_extras import jinja2\n"
+            "def page(request):\n"
+            "    return webapp2.Response(jinja2.get_jinja2().render_template('p.html'))\n"
+            "def make(debug, forced=False):\n"
+            "    return webapp2.WSGIApplication([('/.*', page)], debug=debug, config={\n"
+            "        'webapp2_extras.jinja2': {'compiled_path': 'compiled',\n"
+            "                                  'force_compiled': forced}})\n"
+            "app, debug, forced = make(False), make(True), make(True, True)\n")
+    root = write_app(tmp_path / "app", app_yaml, {"main.py": main,
+                                                  "templates/p.html": "from the file"})
+    # What compile_templates made of an older version of the template.
+    jinja2.Environment(loader=jinja2.DictLoader({"p.html": "compiled"})).compile_templates(
+        os.path.join(root, "compiled"), zip=None)
+    s = serve(root)
+    for path, text in (("/", "compiled"), ("/debug", "from the file"), ("/forced", "compiled")):
+        r = s.get(path)
+        assert (r.status_code, r.text) == (200, text), (path, r.text, s.stderr_text()[-3000:])
