@@ -6,6 +6,7 @@ path/name/handler prefixes, DomainRoute by Host) and jinja2 (listed in
 app.yaml; refused by the runtime when it is not)."""
 import base64
 import os
+import urllib.parse
 
 import pytest
 
@@ -118,6 +119,39 @@ def test_unavailable_session_backends_say_so(srv, backend):
     r = ok(srv, get(srv, "/session/backend", params={"name": backend}))
     assert r.text.startswith("NotImplementedError: ")
     assert repr(backend) in r.text and "gaelic does not provide" in r.text
+
+
+# appengine.users
+
+def sign_in(srv, admin=False):
+    fields = {"email": "alice@example.com", "action": "Login", "continue": "/"}
+    if admin:
+        fields["admin"] = "True"
+    r = srv.post("/_ah/login", data=fields, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    return {"dev_appserver_login": r.cookies["dev_appserver_login"].strip('"')}
+
+
+def test_appengine_users_login_and_admin_required(srv):
+    for path in ("/signed/in", "/signed/admin"):
+        r = get(srv, path + "?x=1")
+        assert r.status_code == 302, r.text
+        login = r.headers["Location"]
+        assert "/_ah/login?continue=" in login, login
+        assert urllib.parse.unquote(login.split("continue=", 1)[1]).endswith(path + "?x=1")
+    user, admin = sign_in(srv), sign_in(srv, admin=True)
+    assert ok(srv, get(srv, "/signed/in", cookies=user)).text == "signed in"
+    assert get(srv, "/signed/admin", cookies=user).status_code == 403
+    assert ok(srv, get(srv, "/signed/admin", cookies=admin)).text == "admin"
+    # The sign-in page comes back with a GET: other methods are refused.
+    assert srv.post("/signed/in", cookies=user, allow_redirects=False).status_code == 400
+
+
+def test_appengine_modules_needing_services_say_so(srv):
+    for module in ("sessions_memcache", "sessions_ndb", "auth.models"):
+        r = ok(srv, get(srv, "/import", params={"name": "webapp2_extras.appengine." + module}))
+        assert r.text.startswith("ImportError: "), r.text
+        assert "gaelic does not provide" in r.text
 
 
 # routes

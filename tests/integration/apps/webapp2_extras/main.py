@@ -4,6 +4,7 @@ import webapp2
 from webapp2_extras import json, jinja2, security, sessions
 from webapp2_extras.routes import (DomainRoute, HandlerPrefixRoute, NamePrefixRoute,
                                    PathPrefixRoute, RedirectRoute)
+from webapp2_extras.appengine import users
 from webapp2_extras.securecookie import SecureCookieSerializer
 
 SECRET = "test-secret-key"
@@ -95,6 +96,28 @@ class Render(webapp2.RequestHandler):
             "page.html", title="Jinja", name="<b>ann</b>"))
 
 
+class SignedIn(webapp2.RequestHandler):
+    @users.login_required
+    def get(self):
+        self.response.write("signed in")
+
+    post = get
+
+
+class AdminOnly(webapp2.RequestHandler):
+    @users.admin_required
+    def get(self):
+        self.response.write("admin")
+
+
+def import_module(request):
+    try:
+        __import__(request.get("name"))
+    except ImportError as e:
+        return webapp2.Response("ImportError: %s" % e)
+    return webapp2.Response("imported")
+
+
 def echo(request, *args, **kwargs):
     """Says which route matched, with what, and what uri_for builds."""
     return webapp2.Response(json.encode({
@@ -115,6 +138,9 @@ app = webapp2.WSGIApplication([
     webapp2.Route("/cookie/<op>", CookiePage),
     webapp2.Route("/session/<op>", SessionPage),
     ("/jinja", Render),
+    ("/signed/in", SignedIn),
+    ("/signed/admin", AdminOnly),
+    ("/import", import_module),
     RedirectRoute("/strict", echo, "strict", strict_slash=True),
     RedirectRoute("/slashed/", echo, "slashed", strict_slash=True),
     RedirectRoute("/old", redirect_to_name="strict"),
