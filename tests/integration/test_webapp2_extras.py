@@ -260,3 +260,21 @@ def test_jinja2_compiled_templates_not_with_debug_unless_forced(serve, tmp_path)
     for path, text in (("/", "compiled"), ("/debug", "from the file"), ("/forced", "compiled")):
         r = s.get(path)
         assert (r.status_code, r.text) == (200, text), (path, r.text, s.stderr_text()[-3000:])
+
+
+def test_strict_slash_redirect_stays_on_the_host(serve, tmp_path):
+    app_yaml = ("application: slash\nversion: 1\nruntime: python27\napi_version: 1\n"
+                "threadsafe: true\nhandlers:\n- url: /.*\n  script: main.app\n")
+    main = ("import webapp2\n"
+            "from webapp2_extras.routes import RedirectRoute\n"
+            "def page(request, path):\n"
+            "    return webapp2.Response('page ' + path)\n"
+            "app = webapp2.WSGIApplication([\n"
+            "    RedirectRoute('/<path:.*>/', page, 'page', strict_slash=True)])\n")
+    s = serve(write_app(tmp_path / "app", app_yaml, {"main.py": main}))
+    base = "http://127.0.0.1:%d" % s.port
+    assert s.get("/docs/x", allow_redirects=False).headers["Location"] == base + "/docs/x/"
+    # '//evil.example' + '/' is a URL of another host: the redirect keeps to this one.
+    r = s.get("//evil.example", allow_redirects=False)
+    assert r.status_code == 301, (r.text, s.stderr_text()[-3000:])
+    assert r.headers["Location"] == base + "/evil.example/"
