@@ -11,9 +11,10 @@ module raises the runtime's ImportError naming that rule.
 Configuration, app.config['webapp2_extras.jinja2']: template_path (folder
 or list of folders, relative to the app folder: 'templates'),
 compiled_path (templates compiled with Jinja2's compile_templates, looked
-up first), force_compiled (only those), environment_args (for
-jinja2.Environment: autoescape on by default), globals and filters (dicts
-added to the environment). Templates have uri_for."""
+up first, unless the app has debug=True), force_compiled (only those, also
+with debug), environment_args (for jinja2.Environment: autoescape on by
+default), globals and filters (dicts added to the environment). Templates
+have uri_for."""
 # This module is webapp2_extras.jinja2; absolute imports reach Jinja2 itself.
 import jinja2
 
@@ -44,16 +45,18 @@ class Jinja2:
             kwargs['extensions'] = [e for e in kwargs['extensions']
                                     if e not in _BUILT_IN_EXTENSIONS]
         if 'loader' not in kwargs:
-            kwargs['loader'] = self._loader(config)
+            kwargs['loader'] = self._loader(config, app.debug)
         self.environment = jinja2.Environment(**kwargs)
         self.environment.globals['uri_for'] = webapp2.uri_for
         self.environment.globals.update(config['globals'] or {})
         self.environment.filters.update(config['filters'] or {})
 
     @staticmethod
-    def _loader(config):
+    def _loader(config, debug):
         loader = jinja2.FileSystemLoader(config['template_path'])
-        if not config['compiled_path']:
+        # As webapp2: with debug (development) the template files, edited
+        # there, and not compiled ones, unless force_compiled.
+        if not config['compiled_path'] or (debug and not config['force_compiled']):
             return loader
         compiled = jinja2.ModuleLoader(config['compiled_path'])
         if config['force_compiled']:

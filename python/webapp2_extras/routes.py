@@ -58,6 +58,9 @@ class RedirectRoute(webapp2.Route):
 
 
 def _with_query(handler, path):
+    # A path starting '//' would be a URL of another host: '//evil.example'
+    # behind '/<path:.*>/' must not redirect there.
+    path = '/' + path.lstrip('/')
     query = handler.request.query_string
     return path + '?' + query if query else path
 

@@ -140,9 +140,8 @@ class SessionStore:
         self.config = request.app.config.load_config(
             'webapp2_extras.sessions', default_values=default_config,
             user_values=config, required_keys=('secret_key',))
-        # Factories by session name; cookies by name, set in save_sessions.
+        # Factories by session name.
         self.sessions = {}
-        self._cookies = {}
 
     @webapp2.cached_property
     def serializer(self):
@@ -190,11 +189,17 @@ class SessionStore:
         return self.serializer.deserialize(name, value, max_age=max_age)
 
     def set_secure_cookie(self, name, value, **kwargs):
-        """Sets the signed cookie name to value when save_sessions runs
-        (kwargs go to response.set_cookie)."""
+        """Sets the signed cookie name to value when save_sessions runs: it
+        is the securecookie session of that name (get_session(name) sees
+        it, one Set-Cookie goes out), value added to what the request's
+        cookie held, and kwargs override the configured cookie_args."""
         if not isinstance(value, dict):
             raise TypeError('a secure cookie value must be a dict')
-        self._cookies[name] = (value, kwargs)
+        container = self.sessions.get(name)
+        if container is None:
+            container = self.sessions[name] = SecureCookieSessionFactory(name, self)
+        container.get_session().update(value)
+        container.session_args.update(kwargs)
 
     def save_secure_cookie(self, response, name, value, **kwargs):
         """Sets the signed cookie name to value on response now."""
@@ -202,12 +207,10 @@ class SessionStore:
         response.set_cookie(name, self.serializer.serialize(name, value), **kwargs)
 
     def save_sessions(self, response):
-        """Saves the sessions that changed, and the cookies set, on
+        """Saves the sessions that changed (and the secure cookies set) on
         response."""
         for container in self.sessions.values():
             container.save_session(response)
-        for name, (value, kwargs) in self._cookies.items():
-            self.save_secure_cookie(response, name, value, **kwargs)
 
 
 def get_store(factory=SessionStore, key='webapp2_extras.sessions.SessionStore',

@@ -6,6 +6,7 @@ path/name/handler prefixes, DomainRoute by Host) and jinja2 (listed in
 app.yaml; refused by the runtime when it is not)."""
 import base64
 import os
+import urllib.parse
 
 import pytest
 
@@ -101,11 +102,56 @@ def test_flashes_show_once(srv):
     assert r.json() == {"user": "cy", "new": False, "flashes": []}
 
 
+def test_set_secure_cookie_is_the_session_of_its_name(srv):
+    r = ok(srv, get(srv, "/session/prefs", params={"a": "1"}))
+    assert r.json() == {"a": "1"}
+    # The configured cookie_args apply to it, as to sessions.
+    assert "httponly" in r.headers["Set-Cookie"].lower()
+    cookie = r.cookies["prefs"]
+    # Added to what the request's cookie held, and set once.
+    r = ok(srv, get(srv, "/session/prefs", params={"b": "2"}, cookies={"prefs": cookie}))
+    assert r.json() == {"a": "1", "b": "2"}
+    assert r.headers["Set-Cookie"].count("prefs=") == 1
+
+
 @pytest.mark.parametrize("backend", ["memcache", "datastore"])
 def test_unavailable_session_backends_say_so(srv, backend):
     r = ok(srv, get(srv, "/session/backend", params={"name": backend}))
     assert r.text.startswith("NotImplementedError: ")
     assert repr(backend) in r.text and "gaelic does not provide" in r.text
+
+
+# appengine.users
+
+def sign_in(srv, admin=False):
+    fields = {"email": "alice@example.com", "action": "Login", "continue": "/"}
+    if admin:
+        fields["admin"] = "True"
+    r = srv.post("/_ah/login", data=fields, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    return {"dev_appserver_login": r.cookies["dev_appserver_login"].strip('"')}
+
+
+def test_appengine_users_login_and_admin_required(srv):
+    for path in ("/signed/in", "/signed/admin"):
+        r = get(srv, path + "?x=1")
+        assert r.status_code == 302, r.text
+        login = r.headers["Location"]
+        assert "/_ah/login?continue=" in login, login
+        assert urllib.parse.unquote(login.split("continue=", 1)[1]).endswith(path + "?x=1")
+    user, admin = sign_in(srv), sign_in(srv, admin=True)
+    assert ok(srv, get(srv, "/signed/in", cookies=user)).text == "signed in"
+    assert get(srv, "/signed/admin", cookies=user).status_code == 403
+    assert ok(srv, get(srv, "/signed/admin", cookies=admin)).text == "admin"
+    # The sign-in page comes back with a GET: other methods are refused.
+    assert srv.post("/signed/in", cookies=user, allow_redirects=False).status_code == 400
+
+
+def test_appengine_modules_needing_services_say_so(srv):
+    for module in ("sessions_memcache", "sessions_ndb", "auth.models"):
+        r = ok(srv, get(srv, "/import", params={"name": "webapp2_extras.appengine." + module}))
+        assert r.text.startswith("ImportError: "), r.text
+        assert "gaelic does not provide" in r.text
 
 
 # routes
@@ -188,3 +234,47 @@ def test_jinja2_without_the_libraries_line_is_the_runtimes_import_error(serve, t
     assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
     assert r.text.startswith("ImportError: No module named 'jinja2'"), r.text
     assert "libraries:" in r.text
+
+
+def test_jinja2_compiled_templates_not_with_debug_unless_forced(serve, tmp_path):
+    import jinja2
+    app_yaml = ("application: compiled\nversion: 1\nruntime: python27\napi_version: 1\n"
+                "threadsafe: true\nlibraries:\n- name: jinja2\n  version: latest\n"
+                "handlers:\n- url: /debug\n  script: main.debug\n"
+                "- url: /forced\n  script: main.forced\n- url: /.*\n  script: main.app\n")
+    main = ("import webapp2\n"
+            "from webapp2_extras import jinja2\n"
+            "def page(request):\n"
+            "    return webapp2.Response(jinja2.get_jinja2().render_template('p.html'))\n"
+            "def make(debug, forced=False):\n"
+            "    return webapp2.WSGIApplication([('/.*', page)], debug=debug, config={\n"
+            "        'webapp2_extras.jinja2': {'compiled_path': 'compiled',\n"
+            "                                  'force_compiled': forced}})\n"
+            "app, debug, forced = make(False), make(True), make(True, True)\n")
+    root = write_app(tmp_path / "app", app_yaml, {"main.py": main,
+                                                  "templates/p.html": "from the file"})
+    # What compile_templates made of an older version of the template.
+    jinja2.Environment(loader=jinja2.DictLoader({"p.html": "compiled"})).compile_templates(
+        os.path.join(root, "compiled"), zip=None)
+    s = serve(root)
+    for path, text in (("/", "compiled"), ("/debug", "from the file"), ("/forced", "compiled")):
+        r = s.get(path)
+        assert (r.status_code, r.text) == (200, text), (path, r.text, s.stderr_text()[-3000:])
+
+
+def test_strict_slash_redirect_stays_on_the_host(serve, tmp_path):
+    app_yaml = ("application: slash\nversion: 1\nruntime: python27\napi_version: 1\n"
+                "threadsafe: true\nhandlers:\n- url: /.*\n  script: main.app\n")
+    main = ("import webapp2\n"
+            "from webapp2_extras.routes import RedirectRoute\n"
+            "def page(request, path):\n"
+            "    return webapp2.Response('page ' + path)\n"
+            "app = webapp2.WSGIApplication([\n"
+            "    RedirectRoute('/<path:.*>/', page, 'page', strict_slash=True)])\n")
+    s = serve(write_app(tmp_path / "app", app_yaml, {"main.py": main}))
+    base = "http://127.0.0.1:%d" % s.port
+    assert s.get("/docs/x", allow_redirects=False).headers["Location"] == base + "/docs/x/"
+    # '//evil.example' + '/' is a URL of another host: the redirect keeps to this one.
+    r = s.get("//evil.example", allow_redirects=False)
+    assert r.status_code == 301, (r.text, s.stderr_text()[-3000:])
+    assert r.headers["Location"] == base + "/evil.example/"

@@ -4,6 +4,7 @@ import webapp2
 from webapp2_extras import json, jinja2, security, sessions
 from webapp2_extras.routes import (DomainRoute, HandlerPrefixRoute, NamePrefixRoute,
                                    PathPrefixRoute, RedirectRoute)
+from webapp2_extras.appengine import users
 from webapp2_extras.securecookie import SecureCookieSerializer
 
 SECRET = "test-secret-key"
@@ -71,6 +72,11 @@ class SessionPage(SessionHandler):
         if op == "set":
             self.session["user"] = self.request.get("user")
             self.session.add_flash("welcome " + self.request.get("user"), "info")
+        elif op == "prefs":
+            # A secure cookie set for the request: one more session.
+            self.session_store.set_secure_cookie("prefs", dict(self.request.GET.items()))
+            self.response.write(json.encode(self.session_store.get_session("prefs")))
+            return
         elif op == "backend":
             try:
                 self.session_store.get_session("other", backend=self.request.get("name"))
@@ -88,6 +94,28 @@ class Render(webapp2.RequestHandler):
     def get(self):
         self.response.write(jinja2.get_jinja2(app=self.app).render_template(
             "page.html", title="Jinja", name="<b>ann</b>"))
+
+
+class SignedIn(webapp2.RequestHandler):
+    @users.login_required
+    def get(self):
+        self.response.write("signed in")
+
+    post = get
+
+
+class AdminOnly(webapp2.RequestHandler):
+    @users.admin_required
+    def get(self):
+        self.response.write("admin")
+
+
+def import_module(request):
+    try:
+        __import__(request.get("name"))
+    except ImportError as e:
+        return webapp2.Response("ImportError: %s" % e)
+    return webapp2.Response("imported")
 
 
 def echo(request, *args, **kwargs):
@@ -110,6 +138,9 @@ app = webapp2.WSGIApplication([
     webapp2.Route("/cookie/<op>", CookiePage),
     webapp2.Route("/session/<op>", SessionPage),
     ("/jinja", Render),
+    ("/signed/in", SignedIn),
+    ("/signed/admin", AdminOnly),
+    ("/import", import_module),
     RedirectRoute("/strict", echo, "strict", strict_slash=True),
     RedirectRoute("/slashed/", echo, "slashed", strict_slash=True),
     RedirectRoute("/old", redirect_to_name="strict"),
@@ -126,7 +157,8 @@ app = webapp2.WSGIApplication([
     # After the DomainRoute: hosts it does not match come here.
     webapp2.Route("/", HostPage),
 ], config={
-    "webapp2_extras.sessions": {"secret_key": SECRET, "cookie_name": "sess"},
+    "webapp2_extras.sessions": {"secret_key": SECRET, "cookie_name": "sess",
+                                "cookie_args": {"path": "/", "httponly": True}},
     "webapp2_extras.jinja2": {
         "globals": {"site": "gaelic"},
         "filters": {"shout": lambda s: s.upper()},
