@@ -459,6 +459,10 @@ class Route(BaseRoute):
         # the keywords (services signing their query need that).
         query = sorted((k, v) for k, v in kwargs.items() if not k.startswith('_'))
         uri = ''.join(path)
+        if uri.startswith('//'):
+            # '//host/...' is another host's URL to a browser: a variable
+            # starting with '/' must not turn uri_for into an open redirect.
+            uri = '/' + uri.lstrip('/')
         if query:
             uri += '?' + urllib.parse.urlencode(query, doseq=True)
         if fragment:

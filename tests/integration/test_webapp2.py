@@ -47,6 +47,9 @@ def test_uri_for_puts_unknown_keywords_in_the_query(srv):
     # query, sorted by name as webapp2 built it.
     assert got["self"] == "/post/42?q=a+b&view=full#c/d", got
     assert got["none_is_missing"]
+    # A value starting with '/' does not make '//evil.example/x', another
+    # host's URL to a browser.
+    assert got["same_host"] == "/evil.example/x", got
 
 
 def test_redirect_to_a_named_route(srv):

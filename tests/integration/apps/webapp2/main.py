@@ -33,6 +33,7 @@ class Post(webapp2.RequestHandler):
             "self": self.uri_for("post", post_id=post_id, view="full", q="a b", _fragment="c/d"),
             "grouped": self.uri_for("grouped", word="w"),
             "none_is_missing": _raises(KeyError, self.uri_for, "post", post_id=None),
+            "same_host": self.uri_for("anywhere", rest="/evil.example/x"),
             "full": webapp2.uri_for("post", post_id=7, _full=True),
             "same_request": webapp2.get_request() is self.request,
             "same_app": webapp2.get_app() is self.app,
@@ -180,6 +181,7 @@ class NotPostRoute(webapp2.BaseRoute):
 
 
 ROUTES = [
+    webapp2.Route("/<rest:.*>", name="anywhere", build_only=True),
     NotPostRoute("/only-post"),
     ("/", Home),
     webapp2.Route("/post/<post_id:\\d+>", Post, name="post", defaults={"view": "short"}),
