@@ -482,6 +482,28 @@ class _MethodNotTaken(Exception):
         self.methods = methods
 
 
+def first_match(routes, request):
+    """What the first of routes matching request returns, or None. When
+    only routes not taking its method matched, raises _MethodNotTaken with
+    the methods they take (none when they did not say)."""
+    allowed = None
+    for route in routes:
+        try:
+            found = route.match(request)
+        except _MethodNotTaken as e:
+            allowed = sorted(set(allowed or ()) | set(e.methods))
+            continue
+        except webob.exc.HTTPMethodNotAllowed:
+            # How a route of the app's own says it; later ones may match.
+            allowed = allowed or []
+            continue
+        if found is not None:
+            return found
+    if allowed is not None:
+        raise _MethodNotTaken(allowed)
+    return None
+
+
 class Router:
     """The app's routes, in order: matches requests, builds URLs of named
     routes and calls handlers."""
@@ -508,24 +530,15 @@ class Router:
     def match(self, request):
         """(route, args, kwargs) of the first route matching request;
         404, or 405 when matching routes did not take its method."""
-        allowed = None
-        for route in self.match_routes:
-            try:
-                found = route.match(request)
-            except _MethodNotTaken as e:
-                allowed = sorted(set(allowed or ()) | set(e.methods))
-                continue
-            except webob.exc.HTTPMethodNotAllowed:
-                # How a route of the app's own says it; later ones may match.
-                allowed = allowed or []
-                continue
-            if found is not None:
-                return found
-        if allowed:
-            abort(405, headers=[('Allow', ', '.join(allowed))])
-        if allowed is not None:
+        try:
+            found = first_match(self.match_routes, request)
+        except _MethodNotTaken as e:
+            if e.methods:
+                abort(405, headers=[('Allow', ', '.join(e.methods))])
             abort(405)
-        abort(404)
+        if found is None:
+            abort(404)
+        return found
 
     def build(self, request, name, args, kwargs):
         route = self.build_routes.get(name)

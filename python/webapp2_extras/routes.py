@@ -14,7 +14,6 @@ import copy
 import re
 
 import webapp2
-import webob.exc
 
 
 class RedirectRoute(webapp2.Route):
@@ -197,7 +196,7 @@ class DomainRoute(MultiRoute):
         if self._match_children is None:
             self._match_children = [r for route in self.get_children()
                                     for r in route.get_match_routes()]
-        found = _match_routes(self._match_children, request)
+        found = webapp2.first_match(self._match_children, request)
         if found is None:
             return None
         route, args, kwargs = found
@@ -212,26 +211,3 @@ def _route(route):
     if isinstance(route, (tuple, list)):
         return webapp2.Router.route_class(*route)
     return route
-
-
-def _match_routes(routes, request):
-    """What the first of routes matching request returns, or None; when
-    only routes not taking its method matched, raises what makes the
-    Router answer 405 (if no later route matches), as they did."""
-    allowed = None
-    for route in routes:
-        try:
-            found = route.match(request)
-        except webapp2._MethodNotTaken as e:
-            allowed = sorted(set(allowed or ()) | set(e.methods))
-            continue
-        except webob.exc.HTTPMethodNotAllowed:
-            allowed = allowed or []
-            continue
-        if found is not None:
-            return found
-    if allowed:
-        raise webapp2._MethodNotTaken(allowed)
-    if allowed is not None:
-        raise webob.exc.HTTPMethodNotAllowed()
-    return None
