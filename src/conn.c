@@ -333,6 +333,16 @@ static void finish_request(conn_t *c)
     conn_write(c);
 }
 
+/* Whether the connection stays open after the answer being written: the
+ * client asked for it, and neither an earlier refusal nor the server's
+ * stop closes it. When not, it closes once the answer is out. */
+static int answer_keeps_alive(conn_t *c)
+{
+    if (!c->req.keep_alive || c->srv->stopping)
+        c->close_after = 1;
+    return !c->close_after;
+}
+
 /* An answer the server generates itself: the app's error_handlers page of
  * that kind, or the built-in page when pages is NULL or has none.
  * instance_id names the instance a failed request ran on, for the request
@@ -340,11 +350,9 @@ static void finish_request(conn_t *c)
 static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_kind_t kind,
                             int status, int close_conn, const char *instance_id)
 {
-    if (close_conn || c->srv->stopping)
+    if (close_conn)
         c->close_after = 1;
-    int keep = !c->close_after && c->req.keep_alive;
-    if (!keep)
-        c->close_after = 1;
+    int keep = answer_keeps_alive(c);
     size_t mark = c->wbuf.len;
     error_page_send(pages, kind, &c->wbuf, status, keep,
                     c->req.http_major == 1 && c->req.http_minor == 0, c->head_only);
@@ -512,9 +520,7 @@ static void job_done(job_t *job, const job_result_t *res)
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
-    int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
-    if (!keep)
-        c->close_after = 1;
+    int keep = answer_keeps_alive(c);
     const char *body = res->body;
     size_t body_len = res->body_len;
     /* RFC 9110 15.3.6: no content in a 205 either; it says Content-Length: 0. */
@@ -595,12 +601,10 @@ static int is_reserved_path(const char *path, size_t len)
 }
 
 /* static_dir / static_files: answered here, the body sent from the file
- * by conn_write with sendfile, or from wbuf when gzipped. */
+ * by conn_write with sendfile, or from wbuf when gzipped or small. */
 static void serve_static(conn_t *c, const handler_t *h)
 {
-    if (c->srv->stopping)
-        c->close_after = 1;
-    int keep = c->req.keep_alive && !c->close_after;
+    int keep = answer_keeps_alive(c);
     static_result_t res;
     size_t mark = c->wbuf.len;
     static_serve(c->srv->cfg, h, c->route.target, &c->req, keep, c->head_only, &c->wbuf, &res);
@@ -609,8 +613,6 @@ static void serve_static(conn_t *c, const handler_t *h)
         send_simple(c, 404, 0);
         return;
     }
-    if (!keep)
-        c->close_after = 1;
     if (res.fd >= 0) {
         c->file_fd = res.fd;
         c->file_off = res.offset;
@@ -624,11 +626,7 @@ static void serve_static(conn_t *c, const handler_t *h)
  * clients use it as a ping, so it is answered 200 here, with no body. */
 static void send_server_options(conn_t *c)
 {
-    if (c->srv->stopping)
-        c->close_after = 1;
-    int keep = c->req.keep_alive && !c->close_after;
-    if (!keep)
-        c->close_after = 1;
+    int keep = answer_keeps_alive(c);
     size_t mark = c->wbuf.len;
     if (http_begin_head(&c->wbuf, "200 OK", 6) < 0 ||
         http_end_head(&c->wbuf, 0, keep, c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
@@ -655,11 +653,7 @@ static const char *request_host(const conn_t *c, size_t *len)
  * a login: handler (0). */
 static void send_login(conn_t *c, int kind)
 {
-    if (c->srv->stopping)
-        c->close_after = 1;
-    int keep = c->req.keep_alive && !c->close_after;
-    if (!keep)
-        c->close_after = 1;
+    int keep = answer_keeps_alive(c);
     size_t host_len;
     const char *host = request_host(c, &host_len);
     int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
@@ -730,11 +724,7 @@ static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
 static void api_answer(void *owner, int status, const char *body, size_t len)
 {
     conn_t *c = owner;
-    if (c->srv->stopping)
-        c->close_after = 1;
-    int keep = c->req.keep_alive && !c->close_after;
-    if (!keep)
-        c->close_after = 1;
+    int keep = answer_keeps_alive(c);
     if (api_http_response(&c->wbuf, status, body, len, keep,
                           c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
         conn_close(c);

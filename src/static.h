@@ -56,9 +56,9 @@ typedef struct {
 
 /* Answers a request routed to static handler h with target (route.target).
  * On anything but 404 the response head is appended to out and, unless
- * head_only, either the body too (gzip-compressed, RT6: static_gzip.h) or
- * res->fd/offset/length say what to sendfile after it (fd owned by the
- * caller). */
+ * head_only, either the body too (gzip-compressed, RT6: static_gzip.h, or
+ * up to 32 KiB as it is) or res->fd/offset/length say what to sendfile
+ * after it (fd owned by the caller). */
 void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
                   const http_request_t *req, int keep_alive, int head_only, buf_t *out,
                   static_result_t *res);
