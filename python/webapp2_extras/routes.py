@@ -57,9 +57,8 @@ class RedirectRoute(webapp2.Route):
 
 
 def _with_query(handler, path):
-    # A path starting '//' would be a URL of another host: '//evil.example'
-    # behind '/<path:.*>/' must not redirect there.
-    path = '/' + path.lstrip('/')
+    # '//evil.example' behind '/<path:.*>/' must not redirect there.
+    path = webapp2.same_host_path(path)
     query = handler.request.query_string
     return path + '?' + query if query else path
 
@@ -172,15 +171,8 @@ class DomainRoute(MultiRoute):
     def __init__(self, template, routes):
         super().__init__(routes)
         self.template = template
-        pattern, last = [], 0
-        for m in webapp2._VARIABLE.finditer(template):
-            pattern.append(re.escape(template[last:m.start()]))
-            regex = m.group(2) or r'[^.]+'
-            pattern.append('(?P<%s>%s)' % (m.group(1), regex) if m.group(1)
-                           else '(?:%s)' % regex)
-            last = m.end()
-        pattern.append(re.escape(template[last:]))
-        self.regex = re.compile(''.join(pattern), re.IGNORECASE)
+        pattern, self.variables, _ = webapp2.parse_template(template, r'[^.]+')
+        self.regex = re.compile(pattern, re.IGNORECASE)
         self._match_children = None
 
     def get_match_routes(self):
@@ -200,7 +192,8 @@ class DomainRoute(MultiRoute):
         if found is None:
             return None
         route, args, kwargs = found
-        return route, args, dict(m.groupdict(), **kwargs)
+        host_kwargs = {name: m.group(group) for name, group, _ in self.variables if name}
+        return route, args, dict(host_kwargs, **kwargs)
 
     def build(self, request, args, kwargs):
         raise NotImplementedError('DomainRoute builds no URLs: its routes do')

@@ -36,6 +36,13 @@ class Error(Exception):
     """Raised by webapp itself (webapp.util.login_required on a POST)."""
 
 
+def traceback_html(exception):
+    """The exception's traceback as an HTML body: what debug mode shows in
+    a 500 (webapp's and webapp2's)."""
+    lines = traceback.format_exception(type(exception), exception, exception.__traceback__)
+    return '<pre>%s</pre>' % html.escape(''.join(lines))
+
+
 class Request(webob.Request):
     """A webob.Request with webapp's accessors for query and form
     arguments (str values, UTF-8 decoded)."""
@@ -156,10 +163,8 @@ class RequestHandler:
         logging.error('%s: %s', type(exception).__name__, exception, exc_info=exception)
         self.error(500)
         if debug_mode:
-            lines = traceback.format_exception(type(exception), exception,
-                                               exception.__traceback__)
             self.response.headers['Content-Type'] = 'text/html; charset=utf-8'
-            self.response.out.write('<pre>%s</pre>' % html.escape(''.join(lines)))
+            self.response.out.write(traceback_html(exception))
 
 
 class WSGIApplication:
