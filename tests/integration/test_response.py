@@ -401,6 +401,17 @@ def _says_response_too_large(text):
                      r"|(max_response_bytes|limit|exceed).{0,80}response", text)
 
 
+@pytest.mark.parametrize("n,status", [(1000, 200), (1001, 500)])
+def test_response_over_limit_through_write_is_500_even_if_the_app_catches_it(limited, n, status):
+    """write() refuses the chunk that passes the limit by raising; an app
+    that catches that and returns normally has still not sent its body,
+    so the answer is the 500, not a 200 without the refused bytes."""
+    r = http_request(limited.port, "GET", "/write_caught?n=%d" % n)
+    assert r.status == status, r
+    if status == 200:
+        assert r.body == b"w" * n
+
+
 def test_response_under_limit_ok(limited):
     r = http_request(limited.port, "GET", "/bytes?n=900")
     assert r.status == 200

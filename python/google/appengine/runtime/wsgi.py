@@ -166,6 +166,10 @@ def run(app, environ, max_size):
         close = getattr(result, "close", None)
         if close is not None:
             close()
+    if size > max_size:
+        # write() refused a chunk and the app caught that and went on: the
+        # body collected is not the one it meant to send.
+        raise ResponseTooLarge(_too_large(max_size))
     if status is None:
         raise AssertionError("the application returned without calling start_response()")
     if headers != checked:

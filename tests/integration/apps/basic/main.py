@@ -152,6 +152,17 @@ def page_write(environ, start_response):
     return [b"part3"]
 
 
+def page_write_caught(environ, start_response):
+    """Writes n bytes through write() and carries on if that raises (an
+    app's broad except), returning an empty iterable."""
+    write = start_response("200 OK", TEXT)
+    try:
+        write(b"w" * int(_query(environ).get("n", "10")))
+    except Exception as e:
+        sys.stderr.write("write_caught: write() raised %r\n" % (e,))
+    return []
+
+
 def page_exc_info(environ, start_response):
     start_response("200 OK", TEXT)
     try:
@@ -409,6 +420,7 @@ PAGES = {
     "isolate": page_isolate,
     "bytes": page_bytes,
     "write": page_write,
+    "write_caught": page_write_caught,
     "exc_info": page_exc_info,
     "closing": page_closing,
     "closed_count": page_closed_count,
