@@ -155,6 +155,19 @@ def test_write_callable(srv):
     assert r.body == b"part1;part2;part3"
 
 
+def test_write_after_the_body_is_complete_raises(srv):
+    """The body is collected once the iterable is exhausted: a write() after
+    that (from a thread the request started, which is joined later) cannot
+    be part of the response, and must say so rather than vanish."""
+    since = len(srv.stderr_text())
+    r = http_request(srv.port, "GET", "/late_write")
+    assert (r.status, r.body) == (200, b"main;"), r
+    assert srv.wait_stderr("late_write: ", since=since), srv.stderr_text()[since:]
+    said = srv.stderr_text()[since:]
+    assert "late_write: accepted" not in said, said
+    assert "late_write: AssertionError: write() called after" in said, said
+
+
 def test_iterable_close_called(srv):
     before = srv.get_json("/closed_count")
     r = http_request(srv.port, "GET", "/closing")

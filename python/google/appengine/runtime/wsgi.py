@@ -116,6 +116,8 @@ def run(app, environ, max_size):
     the body would exceed max_size bytes."""
     status = headers = checked = None
     body_started = False
+    # The iterable is exhausted (or failed): the body is what was collected.
+    complete = False
     chunks = []
     size = 0
 
@@ -123,6 +125,9 @@ def run(app, environ, max_size):
         nonlocal body_started, size
         if status is None:
             raise AssertionError("write() called before start_response()")
+        if complete:
+            # A thread of the request's, say: its bytes would be dropped.
+            raise AssertionError("write() called after the response body was complete")
         if type(data) is not bytes:
             raise TypeError("write() takes bytes, not %s" % type(data).__name__)
         body_started = True
@@ -133,6 +138,8 @@ def run(app, environ, max_size):
 
     def start_response(new_status, new_headers, exc_info=None):
         nonlocal status, headers, checked
+        if complete:
+            raise AssertionError("start_response() called after the response body was complete")
         if exc_info is not None:
             try:
                 if body_started:
@@ -163,6 +170,7 @@ def run(app, environ, max_size):
                     raise ResponseTooLarge(_too_large(max_size))
                 chunks.append(data)
     finally:
+        complete = True
         close = getattr(result, "close", None)
         if close is not None:
             close()

@@ -163,6 +163,32 @@ def page_write_caught(environ, start_response):
     return []
 
 
+def page_late_write(environ, start_response):
+    """A thread the request started calls write() once the body is
+    complete (the iterable's close() lets it go), and logs how that went."""
+    write = start_response("200 OK", TEXT)
+    complete = threading.Event()
+
+    def work():
+        complete.wait()
+        try:
+            write(b"late")
+            outcome = "accepted"
+        except Exception as e:
+            outcome = "%s: %s" % (type(e).__name__, e)
+        sys.stderr.write("late_write: %s\n" % outcome)
+
+    class Body:
+        def __iter__(self):
+            return iter([b"main;"])
+
+        def close(self):
+            complete.set()
+
+    threading.Thread(target=work).start()
+    return Body()
+
+
 def page_exc_info(environ, start_response):
     start_response("200 OK", TEXT)
     try:
@@ -421,6 +447,7 @@ PAGES = {
     "bytes": page_bytes,
     "write": page_write,
     "write_caught": page_write_caught,
+    "late_write": page_late_write,
     "exc_info": page_exc_info,
     "closing": page_closing,
     "closed_count": page_closed_count,
