@@ -106,6 +106,24 @@ def test_malformed_output_is_500(srv, script, reason):
         srv.stderr_text()[-2000:]
 
 
+@pytest.mark.parametrize("query,reason", [
+    ("v=a%0D%0AX-Injected:%201", "control character in header X-Value"),
+    ("v=a%0D%0A%0D%0Ainjected%20body", "control character in header X-Value"),
+    ("s=200%20OK%0D%0AX-Injected:%201", "status must be a code 200-599"),
+])
+def test_run_wsgi_app_refuses_line_breaks_in_the_head(srv, query, reason):
+    """run_wsgi_app checks status and headers as a WSGI handler's are
+    checked (PEP 3333: no control characters): a line break in a value
+    would otherwise become a header, or the body, of its own in the CGI
+    output."""
+    assert get(srv, "/dyn/wsgi_headers?v=fine").header("x-value") == "fine"
+    since = len(srv.stderr_text())
+    r = get(srv, "/dyn/wsgi_headers?" + query)
+    assert r.status == 500, r
+    assert r.header("x-injected") is None and b"injected" not in r.body, r
+    assert srv.wait_stderr(reason, since=since), srv.stderr_text()[since:]
+
+
 def test_import_error_is_500_with_traceback(srv):
     for _ in range(2):  # not cached: the second request fails the same way
         r = get(srv, "/dyn/broken")

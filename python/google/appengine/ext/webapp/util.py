@@ -18,7 +18,7 @@ import sys
 
 from google.appengine.api import users
 from google.appengine.ext import webapp
-from google.appengine.runtime import handlers
+from google.appengine.runtime import handlers, wsgi
 
 
 def login_required(handler_method):
@@ -89,6 +89,10 @@ class _CGIResponse:
                 exc_info = None  # no reference cycle through the frame
         elif self._head is not None:
             raise AssertionError('start_response called a second time without exc_info')
+        # As a WSGI handler's are: a line break would start a header (or
+        # the body) of its own in the CGI output.
+        wsgi.check_status(status)
+        wsgi.check_headers(headers)
         self._head = (status, headers)
         return self.write
 
@@ -99,6 +103,7 @@ class _CGIResponse:
             raise TypeError('a WSGI body is bytes, not %s' % type(data).__name__)
         if not self._head_sent:
             status, headers = self._head
+            wsgi.check_headers(headers)  # the app may have changed the list since
             lines = ['Status: %s' % status] + ['%s: %s' % h for h in headers]
             self._out.write(('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1'))
             self._head_sent = True
