@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import Conn, copy_app, get_head_next, http_request
+from harness import Conn, copy_app, get_head_next, http_request, write_app
 
 APP = "static"
 
@@ -278,6 +278,32 @@ def test_skip_files(srv):
     assert get(srv, "/static/old.bak").status == 404
     assert get(srv, "/any/secret/key.txt").status == 404
     assert srv.wait_stderr("skip_files")
+
+
+def test_skip_files_block_spread_over_lines(serve, tmp_path):
+    """The `skip_files: |` block of old App Engine docs is one regex whose
+    line breaks App Engine removed: the files it names are not served."""
+    d = write_app(tmp_path / "app", SKIP_BLOCK_APP_YAML, {
+        "main.py": "", "static/site.css": "body {}\n", "static/old.bak": "old\n",
+        "static/notes/x.txt": "notes\n"})
+    s = serve(d)
+    assert get(s, "/static/site.css").status == 200
+    assert get(s, "/static/old.bak").status == 404
+    assert get(s, "/static/notes/x.txt").status == 404
+
+
+SKIP_BLOCK_APP_YAML = """\
+runtime: python27
+threadsafe: true
+handlers:
+- url: /static
+  static_dir: static
+skip_files: |
+  ^(.*/)?(
+  (.*\\.bak)|
+  (static/notes/.*)|
+  )$
+"""
 
 
 @pytest.mark.parametrize("path", [
