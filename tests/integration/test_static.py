@@ -331,7 +331,13 @@ def test_traversal_refused(srv, path):
     with Conn(srv.port) as c:
         c.send("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
         r = c.read_response()
-    assert r.status in (400, 404), (path, r)
+    # A path with ".." segments (decoded) is sent, as App Engine sent it, to
+    # the same host without them: no file outside the app is named that way.
+    if r.status == 302:
+        loc = r.header("Location")
+        assert loc.startswith("http://x/") and not loc.startswith("http://x//"), (path, loc)
+    else:
+        assert r.status in (400, 404), (path, r)
     assert b"OUTSIDE-SECRET" not in r.body
     assert b"root:" not in r.body
     assert b"application: statictest" not in r.body
