@@ -812,24 +812,42 @@ int config_apply_env(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, v
     return 0;
 }
 
+/* text without its CR and LF bytes, malloc'd; NULL when out of memory. */
+static char *without_line_breaks(const char *text)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (; *text; text++)
+        if (*text != '\r' && *text != '\n')
+            *o++ = *text;
+    *o = '\0';
+    return out;
+}
+
 /* Appends one skip_files regex as "^(?:re)", checking it compiles alone
  * so that an error names the faulty item and its line. App Engine matched
  * skip_files with re.match: anchored at the start only, so "^tests/"
- * skips tests/t.py and ".*\.bak" skips x.bak2 too. */
+ * skips tests/t.py and ".*\.bak" skips x.bak2 too. It also removed every
+ * line break from the regex first (RegexStr), so a `skip_files: |` block
+ * spread over several lines is one pattern. */
 static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combined)
 {
     char got[96];
-    const char *re_text = yt_text(item);
-    if (!re_text)
+    const char *text = yt_text(item);
+    if (!text)
         return yt_fail(d, item, "skip_files: expected a regular expression, got %s",
                        yt_describe(item, got, sizeof got));
-    pcre2_code *re = NULL;
-    if (compile_or_fail_as(d, item, "skip_files", re_text, SKIP_FILES_ANCHORING, &re) < 0)
-        return -1;
-    pcre2_code_free(re);
-    if (buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", re_text) < 0)
+    char *re_text = without_line_breaks(text);
+    if (!re_text)
         return yt_fail(d, NULL, "out of memory");
-    return 0;
+    pcre2_code *re = NULL;
+    int rc = compile_or_fail_as(d, item, "skip_files", re_text, SKIP_FILES_ANCHORING, &re);
+    pcre2_code_free(re);
+    if (rc == 0 && buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", re_text) < 0)
+        rc = yt_fail(d, NULL, "out of memory");
+    free(re_text);
+    return rc;
 }
 
 int config_apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)

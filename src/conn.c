@@ -733,6 +733,46 @@ static void api_answer(void *owner, int status, const char *body, size_t len)
     finish_request(c);
 }
 
+/* App Engine's answer to a path with "." or ".." segments: a 302 to the
+ * normalized path (router_normalize_path), the query kept. The Location is
+ * absolute: a path normalized to "//host/..." would name another host. */
+static void send_normalized_redirect(conn_t *c, const char *path, size_t path_len,
+                                     const char *query, size_t query_len)
+{
+    size_t host_len;
+    const char *host = request_host(c, &host_len);
+    if (!secure_host_valid(host, host_len)) {
+        host = c->srv->hostport;
+        host_len = strlen(host);
+    }
+    int https = secure_request_is_https(&c->req, &c->srv->trusted_proxies, c->peer_ip);
+    int keep = answer_keeps_alive(c);
+    buf_t loc = BUF_INIT;
+    int rc = buf_append_str(&loc, https ? "https://" : "http://");
+    rc |= buf_append(&loc, host, host_len);
+    rc |= login_quote(&loc, path, path_len);
+    if (query_len > 0) {
+        rc |= buf_append(&loc, "?", 1);
+        rc |= buf_append(&loc, query, query_len); /* as the request line carried it */
+    }
+    size_t mark = c->wbuf.len;
+    if (rc == 0) {
+        rc |= http_begin_head(&c->wbuf, "302 Found", 9);
+        rc |= http_add_header(&c->wbuf, "Location", 8, buf_ptr(&loc), loc.len);
+        rc |= http_end_head(&c->wbuf, 0, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+    }
+    buf_free(&loc);
+    if (rc) {
+        c->wbuf.len = mark;
+        send_simple(c, 500, 0);
+        return;
+    }
+    log_request(c, 302, 0, NULL, 0);
+    finish_request(c);
+}
+
+static void route_request(conn_t *c, const char *path, size_t path_len);
+
 static void handle_request(conn_t *c)
 {
     server_t *srv = c->srv;
@@ -760,6 +800,27 @@ static void handle_request(conn_t *c)
         send_simple(c, 400, 0);
         return;
     }
+    /* App Engine matched handlers against the percent-decoded path, the
+     * PATH_INFO the app sees: matching the raw one let /%61dmin past a
+     * `login: admin` handler for /admin.* to a catch-all, and /_ah/%73tart
+     * reach the app as /_ah/start. */
+    buf_t decoded = BUF_INIT;
+    size_t normal_len;
+    if (cgi_percent_decode(&decoded, path, path_len) < 0)
+        send_simple(c, 500, 0);
+    else if (memchr(buf_ptr(&decoded), '\0', decoded.len))
+        send_simple(c, 400, 0); /* no file or handler path holds one */
+    else if ((normal_len = router_normalize_path(buf_ptr(&decoded), decoded.len)) < decoded.len)
+        send_normalized_redirect(c, buf_ptr(&decoded), normal_len, query, query_len);
+    else
+        route_request(c, buf_ptr(&decoded), decoded.len);
+    buf_free(&decoded);
+}
+
+/* The rest of handle_request, for the decoded path without dot segments. */
+static void route_request(conn_t *c, const char *path, size_t path_len)
+{
+    server_t *srv = c->srv;
     if (is_reserved_path(path, path_len)) {
         send_simple(c, 404, 0);
         return;

@@ -159,3 +159,29 @@ void route_free(route_t *r)
     free(r->target);
     r->target = NULL;
 }
+
+size_t router_normalize_path(char *path, size_t len)
+{
+    size_t o = 1, kept = 0; /* path[0..o) is '/' and the kept segments */
+    for (size_t i = 1; i <= len;) {
+        size_t end = i;
+        while (end < len && path[end] != '/')
+            end++;
+        size_t n = end - i;
+        if (n == 2 && path[i] == '.' && path[i + 1] == '.') {
+            if (kept) {
+                while (o > 1 && path[o - 1] != '/')
+                    o--;
+                if (--kept)
+                    o--; /* the '/' before it, unless that is the leading one */
+            }
+        } else if (!(n == 1 && path[i] == '.')) {
+            if (kept++)
+                path[o++] = '/';
+            memmove(path + o, path + i, n); /* o <= i: the output never outruns the input */
+            o += n;
+        }
+        i = end + 1;
+    }
+    return o;
+}

@@ -15,10 +15,18 @@ typedef struct {
                      route_free */
 } route_t;
 
-/* path: the URL path without query string, percent-decoding not applied.
+/* path: the URL path without query string, percent-decoded (App Engine
+ * matched the PATH_INFO the app sees; conn.c decodes it once).
  * Returns 1 and fills r on a match, 0 when no handler matches, -1 on error
  * (out of memory, or a url pattern past PCRE2's match limit). */
 int router_match(const app_config_t *cfg, const char *path, size_t len, route_t *r);
 void route_free(route_t *r);
+
+/* App Engine's rule for the "." and ".." segments of a percent-decoded
+ * path (it answered such a path with a 302 to the result): "." segments go,
+ * ".." removes the segment before it (never the leading '/'), repeated
+ * slashes stay. path[0] is '/'. Rewrites path[0..len) in place and returns
+ * the new length, which is smaller exactly when the path changed. */
+size_t router_normalize_path(char *path, size_t len);
 
 #endif

@@ -100,16 +100,6 @@ const char *static_mime_type(const char *path)
 
 /* ---------- paths ---------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int static_clean_path(const char *target, char *out, size_t outlen, const char **why)
 {
     size_t o = 0, seg = 0; /* seg: where the current segment starts in out */
@@ -119,22 +109,7 @@ int static_clean_path(const char *target, char *out, size_t outlen, const char *
         return -1;
     }
     for (const char *p = target;; p++) {
-        char c = *p;
-        if (c == '%') {
-            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
-            if (hi < 0 || lo < 0) {
-                *why = "bad percent escape";
-                return -1;
-            }
-            c = (char)(hi * 16 + lo);
-            if (c == '\0') {
-                *why = "NUL in path";
-                return -1;
-            }
-            p += 2;
-        } else if (c == '\0') {
-            c = '/'; /* ends the last segment */
-        }
+        char c = *p ? *p : '/'; /* the NUL ends the last segment */
         if (c == '\\') {
             *why = "backslash in path";
             return -1;

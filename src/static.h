@@ -30,9 +30,10 @@ int static_open_beneath(const char *rel);
  * "application/octet-stream" when unknown. */
 const char *static_mime_type(const char *path);
 
-/* Percent-decodes target and normalises it into out ('/'-separated, no
- * empty or "." segments). Returns 0, or -1 with *why set when it has a NUL,
- * a backslash, a ".." segment, a bad escape, is empty or too long. */
+/* Normalises target, a path from the percent-decoded request path (conn.c
+ * decodes it once, before routing), into out ('/'-separated, no empty or
+ * "." segments). Returns 0, or -1 with *why set when it has a backslash, a
+ * ".." segment, is empty or too long. */
 int static_clean_path(const char *target, char *out, size_t outlen, const char **why);
 
 /* A Range header against a file of `size` bytes. Returns 1 with

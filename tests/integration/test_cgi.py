@@ -158,8 +158,14 @@ def test_missing_script_is_404_and_logged(srv):
     assert srv.wait_stderr("scripts/no_such_script.py: script file not found")
 
 
-def test_dotdot_script_path_is_refused(srv):
+def test_dotdot_request_path_is_redirected_without_it(srv):
     r = get(srv, "/dyn/../main")
+    assert r.status == 302, r
+    assert r.header("Location").endswith("/main"), r
+
+
+def test_dotdot_script_path_is_refused(srv):
+    r = get(srv, "/dot../main")
     assert r.status == 500
     assert b"WSGI" not in r.body
     assert srv.wait_stderr("scripts/../main.py: refused")

@@ -2,7 +2,7 @@
 substitution into WSGI object paths, 404 when nothing matches."""
 import pytest
 
-from harness import app_path, http_request
+from harness import app_path, http_request, write_app
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +39,80 @@ def test_substituted_module_that_does_not_exist_is_500(srv):
     r = http_request(srv.port, "GET", "/pkg/nosuchmodule")
     assert r.status == 500, r
     assert http_request(srv.port, "GET", "/exact").status == 200
+
+
+DECODED_APP_YAML = """\
+runtime: python27
+threadsafe: true
+handlers:
+- url: /admin.*
+  script: echo.app
+  login: admin
+- url: /caf\u00e9 menu
+  script: echo.app
+- url: /files
+  static_dir: files
+- url: /.*
+  script: echo.app
+"""
+
+ECHO_PY = ("def app(environ, start_response):\n"
+           "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+           "    return [('PATH_INFO=' + environ['PATH_INFO']).encode('latin-1')]\n")  # PEP 3333: bytes as latin-1
+
+
+@pytest.fixture(scope="module")
+def decoded_srv(mserve, tmp_path_factory):
+    d = write_app(tmp_path_factory.mktemp("decoded") / "app", DECODED_APP_YAML,
+                  {"echo.py": ECHO_PY, "files/a b.txt": "spaced\n", "files/100%.txt": "full\n"})
+    return mserve(d)
+
+
+@pytest.mark.parametrize("path", ["/%61dmin", "/%61dmin/x", "/adm%69n"])
+def test_handlers_match_the_decoded_path(decoded_srv, path):
+    """App Engine matched url patterns against the percent-decoded path, the
+    PATH_INFO the app sees: an encoded letter must not get past the
+    `login: admin` handler to the catch-all with PATH_INFO /admin."""
+    r = http_request(decoded_srv.port, "GET", path)
+    assert r.status == 302, r
+    assert "/_ah/login" in r.header("Location"), r
+
+
+def test_pattern_with_space_and_non_ascii_matches(decoded_srv):
+    r = http_request(decoded_srv.port, "GET", "/caf%C3%A9%20menu")
+    assert r.status == 200, r
+    assert r.body == "PATH_INFO=/café menu".encode("utf-8")
+
+
+@pytest.mark.parametrize("path", ["/_ah/%73tart", "/_ah/st%6fp", "/%5Fah/start"])
+def test_encoded_reserved_paths_do_not_reach_the_app(decoded_srv, path):
+    r = http_request(decoded_srv.port, "GET", path)
+    assert r.status == 404, r
+    assert b"PATH_INFO" not in r.body
+
+
+@pytest.mark.parametrize("path,rel", [("/files/a%20b.txt", "spaced"),
+                                      ("/files/100%25.txt", "full"),
+                                      ("/files%2Fa%20b.txt", "spaced")])
+def test_static_files_by_decoded_path(decoded_srv, path, rel):
+    r = http_request(decoded_srv.port, "GET", path)
+    assert r.status == 200, r
+    assert r.body == (rel + "\n").encode()
+
+
+@pytest.mark.parametrize("path,location", [
+    ("/foo/../admin", "/admin"),
+    ("/x/%2e%2E/admin?a=1&b=%2F", "/admin?a=1&b=%2F"),
+    ("/./files/a b", "/files/a%20b"),
+    ("/..", "/"),
+    ("/x/..//evil.example/", "//evil.example/"),
+])
+def test_dot_segments_redirect_to_the_normalized_path(decoded_srv, path, location):
+    """App Engine answered a path with "." or ".." segments with a 302 to the
+    path without them (the query kept), rather than routing it as it is."""
+    r = http_request(decoded_srv.port, "GET", path.replace(" ", "%20"))
+    assert r.status == 302, r
+    loc = r.header("Location")
+    assert loc.startswith("http://"), loc  # absolute: "//host" is another host's URL
+    assert loc.split("/", 3)[3] == location[1:], loc
+    assert b"PATH_INFO" not in r.body

@@ -961,6 +961,24 @@ static void test_skip_files(void)
     }
     config_free(cfg);
 
+    /* The block-scalar form of old App Engine docs: one regex over several
+     * lines, whose line breaks App Engine removed before compiling. */
+    cfg = LOAD_OK(HEAD
+                  "skip_files: |\n  ^(.*/)?(\n  (app\\.yaml)|\n  (.*\\.bak)|\n  )$\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(config_is_skipped(cfg, "app.yaml"));
+        CHECK(config_is_skipped(cfg, "static/x.bak"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "skip_files:\n- \"^tests/\\r\\n\"\n- |-\n  ^docs\n  /\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(config_is_skipped(cfg, "tests/t.py"));
+        CHECK(config_is_skipped(cfg, "docs/a.html"));
+        CHECK(!config_is_skipped(cfg, "main.py"));
+    }
+    config_free(cfg);
+
     cfg = LOAD_OK(HEAD "skip_files: []\n" MAIN_HANDLER);
     CHECK(cfg && !config_is_skipped(cfg, ".git/"));
     CHECK(cfg && !config_is_skipped(cfg, ""));

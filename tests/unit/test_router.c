@@ -193,6 +193,43 @@ static void test_match_limit(void)
     config_free(cfg);
 }
 
+/* App Engine's dot-segment rule for a decoded path (the 302 it sent). */
+static void expect_normalized_at(int line, const char *path, const char *want)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    size_t n = router_normalize_path(buf, strlen(buf));
+    if (n == strlen(want) && memcmp(buf, want, n) == 0) {
+        unit_passed++;
+    } else {
+        unit_failed++;
+        fprintf(stderr, "%s:%d: normalize '%s' gave '%.*s', want '%s'\n", __FILE__, line, path,
+                (int)n, buf, want);
+    }
+}
+#define EXPECT_NORMALIZED(path, want) expect_normalized_at(__LINE__, path, want)
+
+static void test_normalize_path(void)
+{
+    EXPECT_NORMALIZED("/", "/");
+    EXPECT_NORMALIZED("/admin", "/admin");
+    EXPECT_NORMALIZED("/a/b/", "/a/b/");
+    EXPECT_NORMALIZED("//admin", "//admin"); /* repeated slashes stay, as in production */
+    EXPECT_NORMALIZED("/a//b", "/a//b");
+    EXPECT_NORMALIZED("/..a/a../...", "/..a/a../...");
+    EXPECT_NORMALIZED("/foo/../admin", "/admin");
+    EXPECT_NORMALIZED("/./admin", "/admin");
+    EXPECT_NORMALIZED("/a/./b/.", "/a/b");
+    EXPECT_NORMALIZED("/a/b/..", "/a");
+    EXPECT_NORMALIZED("/a/b/../", "/a/");
+    EXPECT_NORMALIZED("/..", "/");
+    EXPECT_NORMALIZED("/.", "/");
+    EXPECT_NORMALIZED("/../../x", "/x");
+    EXPECT_NORMALIZED("/a//../x", "/a/x");
+    EXPECT_NORMALIZED("/x/..//evil.example", "//evil.example");
+    EXPECT_NORMALIZED("/static/css/../../app.yaml", "/app.yaml");
+}
+
 int main(void)
 {
     test_first_match_wins();
@@ -202,5 +239,6 @@ int main(void)
     test_length_and_bytes();
     test_many_groups();
     test_match_limit();
+    test_normalize_path();
     UNIT_DONE();
 }

@@ -47,8 +47,10 @@ static void test_clean(void)
     EXPECT_CLEAN("static//a.html", "static/a.html");
     EXPECT_CLEAN("static/./a.html", "static/a.html");
     EXPECT_CLEAN("/etc/passwd", "etc/passwd"); /* always relative to the root */
-    EXPECT_CLEAN("static/a%20b.txt", "static/a b.txt");
-    EXPECT_CLEAN("static/%41", "static/A");
+    /* Already decoded (conn.c): a '%' is a file name's own. */
+    EXPECT_CLEAN("static/a b.txt", "static/a b.txt");
+    EXPECT_CLEAN("static/100%.txt", "static/100%.txt");
+    EXPECT_CLEAN("static/%2e%2e/x", "static/%2e%2e/x");
     EXPECT_CLEAN("static/dir/", "static/dir");
     EXPECT_CLEAN("static/..a", "static/..a");
     EXPECT_CLEAN("static/a..", "static/a..");
@@ -56,16 +58,10 @@ static void test_clean(void)
     EXPECT_CLEAN("static/../app.yaml", NULL);
     EXPECT_CLEAN("..", NULL);
     EXPECT_CLEAN("static/..", NULL);
-    EXPECT_CLEAN("static/%2e%2e/x", NULL);
-    EXPECT_CLEAN("static/%2E%2e%2fx", NULL);
-    EXPECT_CLEAN("static/..%2fx", NULL);
-    EXPECT_CLEAN("static/.%2e/x", NULL);
+    EXPECT_CLEAN("static/../../x", NULL);
+    EXPECT_CLEAN("static/a/../x", NULL);
     EXPECT_CLEAN("static\\..\\x", NULL);
-    EXPECT_CLEAN("static/%5cx", NULL);
-    EXPECT_CLEAN("static/a%00.txt", NULL);
-    EXPECT_CLEAN("static/%zz", NULL);
-    EXPECT_CLEAN("static/%4", NULL);
-    EXPECT_CLEAN("static/%", NULL);
+    EXPECT_CLEAN("static/\\x", NULL);
     EXPECT_CLEAN("", NULL);
     EXPECT_CLEAN("/./", NULL);
     char big[600];
