@@ -36,14 +36,14 @@ uint32_t api_http_deadline_ms(const http_request_t *req)
 }
 
 int api_http_response(buf_t *out, int status, const char *body, size_t len, int keep_alive,
-                      int http10)
+                      int http10, int head_only)
 {
     if (status == 200)
         return http_begin_head(out, "200 OK", 6) < 0 ||
                        http_add_header(out, "Content-Type", 12, "application/octet-stream", 24) <
                            0 ||
                        http_end_head(out, len, keep_alive, http10) < 0 ||
-                       buf_append(out, body, len) < 0
+                       (!head_only && buf_append(out, body, len) < 0)
                    ? -1
                    : 0;
     char line[64], text[96];
@@ -53,7 +53,7 @@ int api_http_response(buf_t *out, int status, const char *body, size_t len, int 
                    (status == 405 && http_add_header(out, "Allow", 5, "POST", 4) < 0) ||
                    http_add_header(out, "Content-Type", 12, "text/plain; charset=utf-8", 25) < 0 ||
                    http_end_head(out, (size_t)tlen, keep_alive, http10) < 0 ||
-                   buf_append(out, text, (size_t)tlen) < 0
+                   (!head_only && buf_append(out, text, (size_t)tlen) < 0)
                ? -1
                : 0;
 }

@@ -75,9 +75,10 @@ void api_http_handle_error(api_http_call_t *c, int status);
 void api_http_cancel(api_http_call_t *c);
 
 /* The HTTP response for an answer: 200 application/octet-stream, or a
- * short text for an error status (405 with Allow: POST). 0 or -1. */
+ * short text for an error status (405 with Allow: POST); head_only: its
+ * head alone, for a HEAD. 0 or -1. */
 int api_http_response(buf_t *out, int status, const char *body, size_t len, int keep_alive,
-                      int http10);
+                      int http10, int head_only);
 
 /* What an HTTP request gets before any call runs: 0 for an API call, else
  * the HTTP status (404, 405). */

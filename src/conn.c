@@ -726,7 +726,7 @@ static void api_answer(void *owner, int status, const char *body, size_t len)
     conn_t *c = owner;
     int keep = answer_keeps_alive(c);
     if (api_http_response(&c->wbuf, status, body, len, keep,
-                          c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
+                          c->req.http_major == 1 && c->req.http_minor == 0, c->head_only) < 0) {
         conn_close(c);
         return;
     }
@@ -779,12 +779,12 @@ static void handle_request(conn_t *c)
     c->state = C_WAIT;
     clear_deadline(c);
     c->req_started_ms = srv->loop.now_ms;
+    c->head_only = c->req.method == HTTP_HEAD;
     if (c->api) {
         api_http_handle(&c->api_call, &c->req);
         return;
     }
     start_request_log(c);
-    c->head_only = c->req.method == HTTP_HEAD;
     if (c->req.upgrade)
         c->close_after = 1;
 

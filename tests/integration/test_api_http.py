@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from harness import HOST, HTTP_TIMEOUT, REPO, app_path, run_gaelic
+from harness import HOST, HTTP_TIMEOUT, REPO, Conn, app_path, run_gaelic
 
 APP = app_path("api_http")
 API_LINE_RE = re.compile(r"^gaelic: API server at http://127\.0\.0\.1:(\d+)/rpc_http$", re.M)
@@ -431,6 +431,22 @@ def test_other_paths_are_404_and_other_methods_405(srv):
     # A query string does not change the path.
     status, _, raw = post(srv.api_port, body, path="/rpc_http?x=1")
     assert Reply(status, raw).code == SECURITY_VIOLATION
+
+
+def test_head_answer_has_no_body(srv):
+    """RFC 9110 9.3.2: the answer to a HEAD (405 or 404 here) has the head
+    of the GET's, Content-Length included, and no content: its body would
+    be read as the next pipelined request's answer."""
+    with Conn(srv.api_port) as c:
+        c.send(b"HEAD /rpc_http HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"HEAD /other HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET /rpc_http HTTP/1.1\r\nHost: x\r\n\r\n")
+        h1 = c.read_response(head=True)
+        h2 = c.read_response(head=True)
+        g = c.read_response()
+    assert (h1.status, h2.status, g.status) == (405, 404, 405), (h1, h2, g)
+    assert h1.header("allow") == "POST"
+    assert int(h1.header("content-length")) == len(g.body) > 0
 
 
 def test_malformed_body_is_bad_request(srv):

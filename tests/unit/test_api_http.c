@@ -341,16 +341,16 @@ static void test_calls(const api_registry_t *reg)
 static void test_response(void)
 {
     buf_t out = BUF_INIT;
-    CHECK(api_http_response(&out, 200, "\x0a\x00", 2, 1, 0) == 0);
+    CHECK(api_http_response(&out, 200, "\x0a\x00", 2, 1, 0, 0) == 0);
     CHECK(strstr(buf_ptr(&out), "HTTP/1.1 200 OK\r\n") == buf_ptr(&out));
     CHECK(memmem(buf_ptr(&out), out.len, "Content-Type: application/octet-stream\r\n", 40));
     CHECK(memmem(buf_ptr(&out), out.len, "\r\n\r\n\x0a\x00", 6));
     buf_reset(&out);
-    CHECK(api_http_response(&out, 405, NULL, 0, 1, 0) == 0);
+    CHECK(api_http_response(&out, 405, NULL, 0, 1, 0, 0) == 0);
     CHECK(memmem(buf_ptr(&out), out.len, "HTTP/1.1 405 Method Not Allowed\r\n", 33));
     CHECK(memmem(buf_ptr(&out), out.len, "Allow: POST\r\n", 13));
     buf_reset(&out);
-    CHECK(api_http_response(&out, 404, NULL, 0, 0, 0) == 0);
+    CHECK(api_http_response(&out, 404, NULL, 0, 0, 0, 0) == 0);
     CHECK(memmem(buf_ptr(&out), out.len, "HTTP/1.1 404 Not Found\r\n", 24));
     CHECK(!memmem(buf_ptr(&out), out.len, "Allow:", 6));
     buf_free(&out);
