@@ -64,6 +64,7 @@ struct conn {
     pool_t *job_pool;         /* the pool running job: the default version's or a backend's */
     api_http_call_t api_call; /* api connections: the running call */
     buf_t env;
+    buf_t path; /* the request's path, percent-decoded: reused, not made anew per request */
     route_t route;
     int has_route;
     uint64_t deadline_ms; /* 0: none */
@@ -157,6 +158,7 @@ void conn_reap(server_t *srv)
         buf_free(&c->rbuf);
         buf_free(&c->wbuf);
         buf_free(&c->env);
+        buf_free(&c->path);
         free(c);
     }
 }
@@ -804,17 +806,17 @@ static void handle_request(conn_t *c)
      * PATH_INFO the app sees: matching the raw one let /%61dmin past a
      * `login: admin` handler for /admin.* to a catch-all, and /_ah/%73tart
      * reach the app as /_ah/start. */
-    buf_t decoded = BUF_INIT;
+    buf_t *decoded = &c->path;
     size_t normal_len;
-    if (cgi_percent_decode(&decoded, path, path_len) < 0)
+    buf_reset(decoded);
+    if (cgi_percent_decode(decoded, path, path_len) < 0)
         send_simple(c, 500, 0);
-    else if (memchr(buf_ptr(&decoded), '\0', decoded.len))
+    else if (memchr(buf_ptr(decoded), '\0', decoded->len))
         send_simple(c, 400, 0); /* no file or handler path holds one */
-    else if ((normal_len = router_normalize_path(buf_ptr(&decoded), decoded.len)) < decoded.len)
-        send_normalized_redirect(c, buf_ptr(&decoded), normal_len, query, query_len);
+    else if ((normal_len = router_normalize_path(buf_ptr(decoded), decoded->len)) < decoded->len)
+        send_normalized_redirect(c, buf_ptr(decoded), normal_len, query, query_len);
     else
-        route_request(c, buf_ptr(&decoded), decoded.len);
-    buf_free(&decoded);
+        route_request(c, buf_ptr(decoded), decoded->len);
 }
 
 /* The rest of handle_request, for the decoded path without dot segments. */

@@ -162,6 +162,18 @@ def test_anonymous_redirected_to_sign_in(srv, path):
     assert b"login static file" not in r.body
 
 
+@pytest.mark.parametrize("path", ["/%61dmin/x", "/a%64min", "/re%71uired/x", "/%66iles/page.txt"])
+def test_percent_encoded_path_gets_its_handlers_login(srv, path):
+    """Handlers match the decoded path, the PATH_INFO the app routes on (as
+    dev_appserver matched it): /%61dmin/x is /admin/x, and its login: admin
+    holds; matched as sent it fell to the open /.* handler, and the app
+    served /admin/x to anyone."""
+    r = req(srv, path)
+    assert r.status == 302, r
+    assert r.header("Location").startswith("/_ah/login?continue=")
+    assert b'"path"' not in r.body and b"login static file" not in r.body
+
+
 def test_sign_in_round_trip(srv):
     r = req(srv, "/required/deep?q=1")
     cont = urllib.parse.unquote(r.header("Location").split("continue=", 1)[1])

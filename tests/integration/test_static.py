@@ -343,6 +343,19 @@ def test_traversal_refused(srv, path):
     assert b"application: statictest" not in r.body
 
 
+@pytest.mark.parametrize("path,name", [("/static/%69ndex.html", "static/index.html"),
+                                       ("/static/css%2Fsite.css", "static/css/site.css"),
+                                       ("/static/50%2525.txt", "static/50%25.txt")])
+def test_percent_encoded_path_served_decoded_once(srv, appdir, path, name):
+    """The handler matches the decoded path, and the file is that path's:
+    decoded once, as the app's PATH_INFO is ("%2525" names a file "%25")."""
+    with open(os.path.join(appdir, "static", "50%25.txt"), "w") as f:
+        f.write("a literal percent\n")
+    r = get(srv, path)
+    assert r.status == 200, r
+    assert r.body == read(appdir, name)
+
+
 def test_symlink_out_logged(srv):
     assert get(srv, "/static/link_out.txt").status == 404
     assert srv.wait_stderr("outside the app folder")

@@ -216,6 +216,16 @@ def test_percent_decoding_of_path_but_not_query(srv):
     assert r.header("x-query") == "q=a%20b&r=%C3%A9"
 
 
+def test_invalid_escape_kept_and_nul_refused_in_path(srv):
+    """An invalid escape stays as sent in PATH_INFO; an escaped NUL is a
+    400, as nginx answers it: handlers match the decoded path, and a NUL
+    would cut the script or file name built from it."""
+    r = http_request(srv.port, "GET", "/path/a%zz%2")
+    assert (r.status, r.body) == (200, b"/path/a%zz%2")
+    r = http_request(srv.port, "GET", "/path/a%00.py")
+    assert r.status == 400, r
+
+
 def test_uncaught_exception_is_500_and_instance_survives(srv):
     before = srv.get_json("/counter")
     r = http_request(srv.port, "GET", "/raise")
