@@ -334,8 +334,9 @@ static int check_http_header_name(yt_doc_t *d, const yt_field_t *f, const yaml_n
                                                "te",
                                                "user-agent"};
     static const char *const HOP_BY_HOP[] = {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-        "te",         "trailers",   "transfer-encoding",  "upgrade"};
+        "connection",          "keep-alive", "proxy-authenticate",
+        "proxy-authorization", "te",         "trailer",
+        "transfer-encoding",   "upgrade",    "proxy-connection"};
     static const char *const SERVER_OWNED[] = {"content-encoding", "content-length", "date",
                                                "server"};
 #define N(a) (sizeof a / sizeof *a)

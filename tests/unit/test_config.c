@@ -457,6 +457,10 @@ static void test_accepted_keys(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
                     "    Connection: close\n",
                "app.yaml:8: http_headers: 'Connection' is a hop-by-hop header (RFC 9110 7.6.1)");
+    /* RFC 9110 spells it Trailer (RFC 2616's list said "Trailers"). */
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n"
+                    "    Trailer: X-A\n",
+               "app.yaml:8: http_headers: 'Trailer' is a hop-by-hop header (RFC 9110 7.6.1)");
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n    X-A: \"a\\tb\"\n",
                "app.yaml:8: http_headers: X-A: 'a?b' is not valid: header values are "
                "printable ASCII");
