@@ -85,10 +85,14 @@ static int puts_(buf_t *out, uint32_t *count, const char *k, const char *v)
 
 /* Client-supplied X-AppEngine-* headers are dropped: apps trust them as set
  * by the platform (task queue names, cron, country). Names with '_' are
- * dropped too, since HTTP_X_Y could then be spoofed by "X_Y". */
+ * dropped too, since HTTP_X_Y could then be spoofed by "X_Y". So is Proxy
+ * ("httpoxy"): as HTTP_PROXY in the request's os.environ it would name a
+ * proxy to the libraries that read that variable for their own requests. */
 static int header_forwarded(const char *name, size_t n)
 {
     if (n >= 11 && strncasecmp(name, "x-appengine", 11) == 0)
+        return 0;
+    if (n == 5 && strncasecmp(name, "proxy", 5) == 0)
         return 0;
     if (memchr(name, '_', n))
         return 0;

@@ -89,6 +89,15 @@ def test_header_with_dash_and_underscore(srv):
     assert e["HTTP_X_DASH_NAME"] == "dash"
 
 
+def test_proxy_header_dropped(srv):
+    """httpoxy: a client's Proxy header would be HTTP_PROXY, the variable
+    libraries read to pick a proxy for their own outgoing requests."""
+    e = env_of(srv, "GET", "/env", [("Proxy", "http://127.0.0.1:9/"),
+                                    ("Proxy-Foo", "kept")])["environ"]
+    assert "HTTP_PROXY" not in e
+    assert e["HTTP_PROXY_FOO"] == "kept"
+
+
 def test_chunked_request_gets_content_length(srv):
     parts = [b"abc", b"defgh"]
     with Conn(srv.port) as c:
