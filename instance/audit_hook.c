@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit_rules.h"
+#include "skip_files.h"
 
 /* Written once, before the instance starts any thread that runs Python. */
 static int armed;
@@ -17,6 +18,9 @@ static int armed;
  * Landlock is not there to refuse the rest. */
 static char **read_roots;
 static size_t n_read_roots;
+/* The app folder as given and resolved, once its files that are not code
+ * are hidden (audit_hook_hide_app_files); NULL before. */
+static char *app_dir_given, *app_dir_real;
 
 /* Borrowed item i of the event's arguments as a C string, or NULL. */
 static const char *arg_str(PyObject *args, Py_ssize_t i)
@@ -130,6 +134,63 @@ static int reads_outside(PyObject *o)
     return outside;
 }
 
+/* 1 when path is dir or lies under it, by its text alone. */
+static int lexically_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Why o, a path an event opens, may not be read by the app: a file of its
+ * folder that is not its code (skip_files.h); NULL when it may. Relative
+ * paths are taken from the working folder, the app's (an os.open with a
+ * dir_fd elsewhere is rare enough not to resolve). Paths outside the app
+ * folder are let through by their text, so the standard library's imports
+ * pay no realpath. */
+static const char *hidden_app_file(PyObject *o)
+{
+    if (!app_dir_real || !o || PyLong_Check(o) || o == Py_None)
+        return NULL;
+    PyObject *p = PyOS_FSPath(o);
+    PyObject *bytes = p && PyUnicode_Check(p) ? PyUnicode_EncodeFSDefault(p) : Py_XNewRef(p);
+    const char *path = bytes && PyBytes_Check(bytes) ? PyBytes_AS_STRING(bytes) : NULL;
+    const char *why = NULL;
+    char real[PATH_MAX];
+    if (path && strlen(path) == (size_t)PyBytes_GET_SIZE(bytes) &&
+        (path[0] != '/' || lexically_under(path, app_dir_given) ||
+         lexically_under(path, app_dir_real)) &&
+        realpath(path, real) && lexically_under(real, app_dir_real) &&
+        real[strlen(app_dir_real)] == '/') {
+        const char *rel = real + strlen(app_dir_real) + 1;
+        /* Bytecode caches are the runtime's, written by the zygote: the
+         * default skip_files leaves __pycache__ out of the app only so that
+         * it is never served or counted. */
+        int cache = !strncmp(rel, "__pycache__/", 12) || strstr(rel, "/__pycache__/");
+        if (!cache && skip_files_match(rel, strlen(rel)) == 1)
+            why = "app.yaml's skip_files leaves this file out of the app";
+        else if (static_only_match(rel, strlen(rel)) == 1)
+            why = "a static file: app.yaml's static handlers serve it, and only "
+                  "application_readable: true lets the app read it too";
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear(); /* not a path after all: whatever opens it will say */
+    Py_XDECREF(bytes);
+    Py_XDECREF(p);
+    return why;
+}
+
+/* As App Engine refused such a file: IOError (PermissionError) with EACCES
+ * and the file name. */
+static int refuse_hidden(const char *why, PyObject *path)
+{
+    PyObject *exc = PyObject_CallFunction(PyExc_PermissionError, "isO", EACCES, why, path);
+    if (exc) {
+        PyErr_SetObject(PyExc_PermissionError, exc);
+        Py_DECREF(exc);
+    }
+    return -1;
+}
+
 static int hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
@@ -146,7 +207,10 @@ static int hook(const char *event, PyObject *args, void *data)
             return 0;
         if (audit_open_writes(arg_str(args, 1), arg_long(args, 2, 0)))
             return refuse(rule, "open for writing", first);
-        return reads_outside(first) ? refuse(AUDIT_READ, "open", first) : 0;
+        if (reads_outside(first))
+            return refuse(AUDIT_READ, "open", first);
+        const char *why = hidden_app_file(first);
+        return why ? refuse_hidden(why, first) : 0;
     case AUDIT_READ_DIR:
         return reads_outside(first) ? refuse(rule, event, first) : 0;
     case AUDIT_READ:
@@ -185,4 +249,16 @@ void audit_hook_arm(const char *const *read_paths)
             n_read_roots++;
     }
     armed = 1;
+}
+
+int audit_hook_hide_app_files(const char *app_dir)
+{
+    char real[PATH_MAX];
+    if (!realpath(app_dir, real))
+        return -1;
+    free(app_dir_given);
+    free(app_dir_real);
+    app_dir_given = strdup(app_dir);
+    app_dir_real = strdup(real);
+    return app_dir_given && app_dir_real ? 0 : -1;
 }

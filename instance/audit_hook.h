@@ -18,4 +18,9 @@ int audit_hook_install(void);
  * SB1's message. NULL when Landlock is not on. */
 void audit_hook_arm(const char *const *read_paths);
 
+/* Once armed, opening a file of app_dir that is not the app's code
+ * (skip_files.h) is refused with App Engine's PermissionError (EACCES),
+ * saying why. Returns 0, or -1 when app_dir does not resolve. */
+int audit_hook_hide_app_files(const char *app_dir);
+
 #endif

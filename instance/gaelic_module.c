@@ -372,20 +372,27 @@ static PyObject *set_wsgi_defaults(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *is_skipped(PyObject *self, PyObject *arg)
+static PyObject *why_hidden(PyObject *self, PyObject *arg)
 {
     (void)self;
     /* bytes: file names are bytes, as the master matches them. */
     if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "is_skipped expects bytes");
+        PyErr_SetString(PyExc_TypeError, "why_hidden expects bytes");
         return NULL;
     }
-    int rc = skip_files_match(PyBytes_AS_STRING(arg), (size_t)PyBytes_GET_SIZE(arg));
-    if (rc < 0) {
+    const char *rel = PyBytes_AS_STRING(arg);
+    size_t len = (size_t)PyBytes_GET_SIZE(arg);
+    int skipped = skip_files_match(rel, len);
+    int static_only = skipped == 0 ? static_only_match(rel, len) : 0;
+    if (skipped < 0 || static_only < 0) {
         PyErr_SetString(PyExc_RuntimeError, "skip_files: matching failed");
         return NULL;
     }
-    return PyBool_FromLong(rc);
+    if (skipped)
+        return PyUnicode_FromString("skip_files");
+    if (static_only)
+        return PyUnicode_FromString("static");
+    Py_RETURN_NONE;
 }
 
 /* time.sleep's checks, then a sleep the request's deadline can end. */
@@ -525,8 +532,9 @@ static PyMethodDef methods[] = {
     {"block_end", block_end, METH_NOARGS, "The calling worker is done waiting."},
     {"set_wsgi_defaults", set_wsgi_defaults, METH_O,
      "Set the wsgi.* entries every environ starts from."},
-    {"is_skipped", is_skipped, METH_O,
-     "Whether app.yaml's skip_files excludes this path (bytes, relative to the app folder)."},
+    {"why_hidden", why_hidden, METH_O,
+     "Why a path (bytes, relative to the app folder) is not the app's code: 'skip_files', "
+     "'static' (a static handler's file, not application_readable), or None."},
     {NULL, NULL, 0, NULL},
 };
 

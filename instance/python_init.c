@@ -136,13 +136,18 @@ int python_libraries(const char *modules)
                         "cannot set up app.yaml libraries");
 }
 
-int python_skip_files(const char *pattern, const char *app_dir)
+int python_skip_files(const char *skip_pattern, const char *static_pattern, const char *app_dir)
 {
-    if (!*pattern)
+    if (!*skip_pattern && !*static_pattern)
         return 0;
     char err[256];
-    if (skip_files_set(pattern, err, sizeof err) < 0) {
+    if ((*skip_pattern && skip_files_set(skip_pattern, err, sizeof err) < 0) ||
+        (*static_pattern && static_only_set(static_pattern, err, sizeof err) < 0)) {
         fprintf(stderr, "gaelic zygote: %s\n", err);
+        return -1;
+    }
+    if (audit_hook_hide_app_files(app_dir) < 0) {
+        fprintf(stderr, "gaelic zygote: cannot resolve the app folder %s\n", app_dir);
         return -1;
     }
     return call_runtime("google.appengine.runtime.skip_files", "install", app_dir,

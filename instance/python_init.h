@@ -14,10 +14,13 @@ int python_init(const char *python_dir, int threads);
  * Returns 0, or -1 after printing the Python error. */
 int python_libraries(const char *modules);
 
-/* Hides the app's files that app.yaml's skip_files excludes (pattern, the
- * combined regex; "" skips nothing) from imports and CGI scripts, as App
- * Engine never had them. Returns 0, or -1 after printing the Python error. */
-int python_skip_files(const char *pattern, const char *app_dir);
+/* Hides the app's files that are not its code from imports, CGI scripts
+ * and open(), as App Engine never uploaded them with the code: those
+ * app.yaml's skip_files excludes (skip_pattern, the combined regex) and
+ * those static handlers serve without application_readable
+ * (static_pattern); "" for none. Returns 0, or -1 after printing the
+ * error. */
+int python_skip_files(const char *skip_pattern, const char *static_pattern, const char *app_dir);
 
 /* Imports the runtime so instances start warm, then collects and freezes
  * the GC heap so forked instances share it copy-on-write. Returns 0, or -1

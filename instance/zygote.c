@@ -368,7 +368,7 @@ int main(int argc, char **argv)
                     pthread_create(&compiler, NULL, compile_seccomp, NULL) == 0;
     if (python_init(args.python_dir, args.threads) < 0 ||
         python_libraries(args.library_modules) < 0 ||
-        python_skip_files(args.skip_files, args.app_dir) < 0 || python_warm() < 0)
+        python_skip_files(args.skip_files, args.static_only_files, args.app_dir) < 0 || python_warm() < 0)
         return 1;
     if (compiling) {
         void *prog = NULL;

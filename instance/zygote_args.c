@@ -51,6 +51,7 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     size_t n_linked = 0;
     a->library_modules = "";
     a->skip_files = "";
+    a->static_only_files = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
             return usage();
@@ -66,6 +67,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             a->library_modules = argv[i + 1];
         else if (!strcmp(argv[i], "--skip-files"))
             a->skip_files = argv[i + 1];
+        else if (!strcmp(argv[i], "--static-only-files"))
+            a->static_only_files = argv[i + 1];
         else if (!strcmp(argv[i], "--sandbox"))
             mode = argv[i + 1];
         else if (!strcmp(argv[i], "--memory"))

@@ -21,7 +21,8 @@ typedef struct {
     unsigned long long max_response_headers; /* status line + headers (ipc.h) */
     const char *library_modules;             /* "a,b,c" from dist-packages, or "" */
     const char *skip_files;                  /* app.yaml's skip_files regex, or "" */
-    sandbox_conf_t sandbox;                  /* its app_dir and python_dir point above */
+    const char *static_only_files; /* static handlers' files the app may not read, or "" */
+    sandbox_conf_t sandbox;        /* its app_dir and python_dir point above */
 } zygote_args_t;
 
 /* Parses and checks argv (the directories exist, the fd is a

@@ -264,8 +264,8 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, YT_NOWHERE, NULL, apply_secure},
     [HF_AUTH_FAIL_ACTION] = {"auth_fail_action", YT_ENUM, 0, AUTH_FAIL_VALUES, AT(auth_fail_action),
                              NULL, NULL},
-    /* Accepted and checked, not used by gaelic. */
-    [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, 0, NULL, YT_NOWHERE, NULL, NULL},
+    [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, 0, NULL, AT(application_readable),
+                                 NULL, NULL},
     [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_http_headers},
     [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
                           NULL, NULL},
@@ -1314,6 +1314,60 @@ static int add_python3_catch_all(yt_doc_t *d, const yaml_node_t *root, app_confi
     return rc;
 }
 
+/* Appends text to out as a regex that matches it literally. */
+static int append_literal(buf_t *out, const char *text, size_t len)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < len; i++) {
+        if (strchr("\\^$.|?*+()[]{}", text[i]))
+            rc = buf_append(out, "\\", 1);
+        if (rc == 0)
+            rc = buf_append(out, &text[i], 1);
+    }
+    return rc;
+}
+
+/* cfg->static_only_files: each static handler's files (a static_dir's
+ * tree, a static_files' upload regex) unless it is application_readable.
+ * A branch reset group numbers each alternative's groups from 1, so an
+ * upload regex's own \1 still means its first group. */
+static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
+{
+    buf_t re_text = BUF_INIT;
+    int rc = 0, any = 0;
+    for (size_t i = 0; rc == 0 && i < cfg->n_handlers; i++) {
+        const handler_t *h = &cfg->handlers[i];
+        if (h->kind == HANDLER_SCRIPT || h->application_readable)
+            continue;
+        rc = buf_append_str(&re_text, any++ ? "|(?:" : "(?|(?:");
+        if (rc == 0 && h->kind == HANDLER_STATIC_DIR) {
+            size_t len = strlen(h->static_dir);
+            while (len > 0 && h->static_dir[len - 1] == '/')
+                len--;
+            rc = append_literal(&re_text, h->static_dir, len);
+            rc = rc ? rc : buf_append_str(&re_text, len ? "/.*" : ".*");
+        } else if (rc == 0) {
+            rc = buf_append_str(&re_text, h->upload);
+        }
+        rc = rc ? rc : buf_append_str(&re_text, ")");
+    }
+    if (rc == 0 && any)
+        rc = buf_append(&re_text, ")", 2); /* with the NUL */
+    if (rc == 0 && any && !(cfg->static_only_files = strdup(buf_ptr(&re_text))))
+        rc = -1;
+    buf_free(&re_text);
+    if (rc < 0)
+        return yt_fail(d, NULL, "out of memory");
+    if (!cfg->static_only_files)
+        return 0;
+    /* Each part compiled alone; together they could still fail (a \Q left
+     * open in one swallows the rest): checked now, not in every instance. */
+    pcre2_code *re = NULL;
+    rc = compile_or_fail(d, NULL, "static handlers' files", cfg->static_only_files, &re);
+    pcre2_code_free(re);
+    return rc;
+}
+
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
     if (is_python3_runtime(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
@@ -1348,7 +1402,7 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
     int rc = compile_or_fail_as(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files,
                                 SKIP_FILES_ANCHORING, &re);
     cfg->skip_files_re = re;
-    return rc;
+    return rc < 0 ? -1 : build_static_only_files(d, cfg);
 }
 
 static int fill_config(yt_doc_t *d, app_config_t *cfg)
@@ -1784,5 +1838,6 @@ void config_free(app_config_t *cfg)
     free(cfg->python3_app);
     free(cfg->skip_files);
     pcre2_code_free(cfg->skip_files_re);
+    free(cfg->static_only_files);
     free(cfg);
 }

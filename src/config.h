@@ -29,7 +29,8 @@ typedef struct {
     login_t login;
     secure_t secure;
     auth_fail_t auth_fail_action;
-    int position_tail; /* an included handler with `position: tail` (after app.yaml's) */
+    int position_tail;        /* an included handler with `position: tail` (after app.yaml's) */
+    int application_readable; /* static handlers: the app may open and import its files too */
 } handler_t;
 
 typedef struct {
@@ -72,6 +73,11 @@ typedef struct {
     size_t n_handlers;
     char *skip_files;    /* one combined regex ("^(?:a)$|^(?:b)$") */
     void *skip_files_re; /* compiled (owned) */
+    /* The files static handlers serve that the app itself may not read (no
+     * application_readable): one regex over paths relative to root, matched
+     * whole; NULL when there are none. App Engine uploaded them apart from
+     * the app's code, so the app could neither open nor import them. */
+    char *static_only_files;
     env_var_t *env;
     size_t n_env;
     library_t *libraries;

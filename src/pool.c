@@ -298,6 +298,10 @@ static int zygote_spawn(pool_t *pool)
         argv[argc++] = "--skip-files";
         argv[argc++] = (char *)pool->o.skip_files;
     }
+    if (pool->o.static_only_files) {
+        argv[argc++] = "--static-only-files";
+        argv[argc++] = (char *)pool->o.static_only_files;
+    }
     for (size_t i = 0; pool->o.linked && pool->o.linked[i] && i < SANDBOX_LINKED_MAX; i++) {
         argv[argc++] = "--linked";
         argv[argc++] = (char *)pool->o.linked[i];

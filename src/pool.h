@@ -70,11 +70,12 @@ struct job {
 typedef struct {
     const char *app_root;
     const char *python_dir;
-    const char *library_modules; /* "a,b,c" importable from dist-packages */
-    const char *skip_files;      /* app.yaml's combined skip_files regex, or NULL */
-    const char *const *linked;   /* --follow_symlinks targets (app_links.h), or NULL */
-    const char *exe;             /* path of gaelic-instance, the zygote */
-    const char *backends_env;    /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
+    const char *library_modules;   /* "a,b,c" importable from dist-packages */
+    const char *skip_files;        /* app.yaml's combined skip_files regex, or NULL */
+    const char *static_only_files; /* config.h's static_only_files, or NULL */
+    const char *const *linked;     /* --follow_symlinks targets (app_links.h), or NULL */
+    const char *exe;               /* path of gaelic-instance, the zygote */
+    const char *backends_env;      /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;
     int threads;             /* concurrent requests per instance */
     int max_concurrent;      /* per app, across instances */

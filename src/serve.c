@@ -885,6 +885,7 @@ int serve_main(int argc, char **argv)
         .python_dir = python_dir,
         .library_modules = lib_modules,
         .skip_files = srv->cfg->skip_files,
+        .static_only_files = srv->cfg->static_only_files,
         .linked = linked,
         .exe = exe,
         .max_instances = srv->o.max_instances,

@@ -348,6 +348,7 @@ skip_files:
 handlers:
 - url: /static
   static_dir: web
+  application_readable: true
 - url: /cgi
   script: web/devtools/run.py
 - url: /.*
@@ -394,6 +395,106 @@ def test_a_skipped_folder_is_skipped_whole(serve, tmp_path):
     assert r.status == 404 and b"never uploaded" not in r.body, r
     r = http_request(s.port, "GET", "/static/devtools/page.txt")
     assert r.status == 404 and b"never uploaded" not in r.body, r
+
+
+STATIC_FILES_YAML = """\
+runtime: python27
+api_version: 1
+threadsafe: false
+skip_files:
+- ^secret/.*
+handlers:
+- url: /static
+  static_dir: static/
+- url: /shared
+  static_dir: shared
+  application_readable: true
+- url: /img/(.*)
+  static_files: img/\\1
+  upload: img/.*\\.png
+- url: /cgi
+  script: static/run.py
+- url: /.*
+  script: main.app
+"""
+
+STATIC_FILES_MAIN = r"""
+import json
+import os
+
+
+def attempt(f):
+    try:
+        return "ok: %s" % f()
+    except Exception as e:
+        return "%s: %s" % (type(e).__name__, e)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def app(environ, start_response):
+    out = [
+        attempt(lambda: read("static/page.txt")),
+        attempt(lambda: read(os.path.join(os.getcwd(), "static", "page.txt"))),
+        attempt(lambda: read("img/logo.png")),
+        attempt(lambda: read("img/notes.txt")),
+        attempt(lambda: read("shared/data.txt")),
+        attempt(lambda: read("secret/key.txt")),
+        attempt(lambda: __import__("static.helper", fromlist=["*"]).VALUE),
+        attempt(lambda: __import__("shared.lib", fromlist=["*"]).VALUE),
+        attempt(lambda: os.path.exists("static/page.txt")),
+    ]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_path):
+    """App Engine uploaded a static handler's files apart from the app's
+    code unless `application_readable: true`, and never uploaded what
+    skip_files names: the app can neither open nor import them
+    (PermissionError with EACCES, as App Engine's IOError had), while
+    clients still get the static files."""
+    d = write_app(tmp_path / "staticfiles", STATIC_FILES_YAML, {
+        "main.py": STATIC_FILES_MAIN,
+        "static/page.txt": "page",
+        "static/__init__.py": "",
+        "static/helper.py": 'VALUE = "static code"\n',
+        "static/run.py": CGI_SCRIPT % "static script",
+        "img/logo.png": "png",
+        "img/notes.txt": "notes",
+        "shared/data.txt": "shared data",
+        "shared/__init__.py": "",
+        "shared/lib.py": 'VALUE = "readable code"\n',
+        "secret/key.txt": "key",
+    })
+    s = serve(d)
+    static = ("a static file: app.yaml's static handlers serve it, and only "
+              "application_readable: true lets the app read it too")
+    here = os.path.realpath(d)
+    assert s.get_json("/") == [
+        "PermissionError: [Errno 13] %s: 'static/page.txt'" % static,
+        "PermissionError: [Errno 13] %s: '%s/static/page.txt'" % (static, here),
+        "PermissionError: [Errno 13] %s: 'img/logo.png'" % static,
+        "ok: notes",
+        "ok: shared data",
+        "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
+        "'secret/key.txt'",
+        "ModuleNotFoundError: No module named 'static': static/__init__.py is a static "
+        "file (app.yaml's static handlers serve it; application_readable: true makes it the "
+        "app's too)",
+        "ok: readable code",
+        "ok: True",
+    ]
+    r = http_request(s.port, "GET", "/cgi")
+    assert r.status == 404 and b"static script" not in r.body, r
+    for path, body in (("/static/page.txt", b"page"), ("/img/logo.png", b"png"),
+                       ("/shared/data.txt", b"shared data")):
+        r = http_request(s.port, "GET", path)
+        assert (r.status, r.body) == (200, body), (path, r)
 
 
 # ---------------------------------------------------------- appengine_config

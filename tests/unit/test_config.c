@@ -888,6 +888,27 @@ static void test_libraries_and_error_handlers(void)
     config_free(cfg);
 }
 
+/* The files static handlers keep from the app (application_readable). */
+static void test_static_only_files(void)
+{
+    app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
+    CHECK(cfg && cfg->static_only_files == NULL); /* no static handler */
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "handlers:\n"
+                       "- url: /s\n  static_dir: st.a+/\n"
+                       "- url: /r\n  static_dir: r\n  application_readable: true\n"
+                       "- url: /i/(.*)\n  static_files: i/\\1\n  upload: i/(x)\\1\\.png\n"
+                       "- url: /.*\n  script: main.app\n");
+    /* The dir is a literal; the branch reset group keeps upload's \1 its own. */
+    CHECK(cfg && cfg->static_only_files &&
+          strcmp(cfg->static_only_files, "(?|(?:st\\.a\\+/.*)|(?:i/(x)\\1\\.png))") == 0);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "handlers:\n- url: /r\n  static_dir: r\n  application_readable: true\n"
+                       "- url: /.*\n  script: main.app\n");
+    CHECK(cfg && cfg->static_only_files == NULL);
+    config_free(cfg);
+}
+
 static void test_skip_files(void)
 {
     app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
@@ -1679,6 +1700,7 @@ int main(void)
     test_env_variables();
     test_libraries_and_error_handlers();
     test_skip_files();
+    test_static_only_files();
     test_error_paths_and_lines();
     test_app_engine_refusals();
     test_config_load_files();

@@ -134,10 +134,11 @@ def resolve(script):
         raise ScriptError(500, "refused: the script resolves outside the app folder (%s)" % path)
     if not os.path.isfile(path):
         raise ScriptError(404, "script file not found: %s" % path)
-    if not script.startswith("$PYTHON_LIB/") and skip_files.is_skipped(
-            os.path.normpath(rel).replace(os.sep, "/")):
-        # Never uploaded to App Engine: as missing there as here.
-        raise ScriptError(404, "script file excluded by skip_files: %s" % path)
+    why = None if script.startswith("$PYTHON_LIB/") else skip_files.why_hidden(
+        os.path.normpath(rel).replace(os.sep, "/"))
+    if why:
+        # Never uploaded to App Engine as code: as missing there as here.
+        raise ScriptError(404, "script file %s: %s" % (why, path))
     return path
 
 

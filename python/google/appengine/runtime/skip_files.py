@@ -1,10 +1,12 @@
-"""app.yaml skip_files for imports (RT1, RT5).
+"""app.yaml skip_files, and static files, for imports (RT1, RT5).
 
-App Engine never uploaded the files skip_files matches, so an app could
-not import them (and dev_appserver refused them too): a module that
-imports one works here only if gaelic hides it the same way. The static
-handlers already do (src/static.c); this does it for imports and CGI
-scripts.
+App Engine never uploaded the files skip_files matches, nor uploaded the
+files of static handlers with the code unless `application_readable:
+true`, so an app could not import them (and dev_appserver refused them
+too): a module that imports one works here only if gaelic hides it the
+same way. The static handlers already leave skipped files out
+(src/static.c); this does it for imports and CGI scripts, and the audit
+hook (instance/audit_hook.c) for open().
 
 A path hook placed first on sys.path_hooks wraps the finder of every
 sys.path (or package __path__) entry inside the app folder: a module whose
@@ -14,8 +16,8 @@ searched at all (files inside an archive are not app files: only the
 archive's own path counts). Entries outside the app folder (the runtime,
 the standard library) are left to the usual hooks.
 
-The regex is matched in C (_gaelic.is_skipped) with PCRE2, as the master
-matches it for static files; `re` stays off the cold start.
+The regexes are matched in C (_gaelic.why_hidden) with PCRE2, as the
+master matches them; `re` stays off the cold start.
 """
 import os
 import sys
@@ -23,16 +25,26 @@ import sys
 import _gaelic
 
 _root = None  # the app folder once install() ran; until then nothing is skipped
-# Module name -> the skipped file a search passed over, so that the error
-# says why the module is missing (the app's developer sees it work in a
+# Module name -> (the hidden file a search passed over, why), so that the
+# error says why the module is missing (the app's developer sees it work in a
 # plain Python).
 _hidden = {}
 
 
-def is_skipped(relpath):
-    """Whether relpath ('/'-separated, relative to the app folder) is one
-    of the files skip_files excludes."""
-    return _root is not None and _gaelic.is_skipped(os.fsencode(relpath))
+_WHY = {
+    "skip_files": "excluded by app.yaml skip_files",
+    "static": ("a static file (app.yaml's static handlers serve it; "
+               "application_readable: true makes it the app's too)"),
+}
+
+
+def why_hidden(relpath):
+    """Why relpath ('/'-separated, relative to the app folder) is not one
+    of the app's code files, or None when it is."""
+    if _root is None:
+        return None
+    why = _gaelic.why_hidden(os.fsencode(relpath))
+    return _WHY[why] if why else None
 
 
 def _relpath(path):
@@ -62,18 +74,20 @@ class _Filter:
         self._finder = finder
 
     def _find(self, fullname, target=None):
-        """(spec or None, the skipped file it would have come from or None)."""
+        """(spec or None, (the hidden file it would have come from, why)
+        or None)."""
         spec = self._finder.find_spec(fullname, target)
         if spec is not None and spec.has_location and spec.origin:
             rel = _relpath(spec.origin)
-            if rel is not None and is_skipped(rel):
-                return None, rel
+            why = why_hidden(rel) if rel is not None else None
+            if why:
+                return None, (rel, why)
         return spec, None
 
     def find_spec(self, fullname, target=None):
-        spec, rel = self._find(fullname, target)
-        if rel is not None:
-            _hidden[fullname] = rel
+        spec, hidden = self._find(fullname, target)
+        if hidden is not None:
+            _hidden[fullname] = hidden
         return spec
 
     def iter_modules(self, prefix=""):
@@ -101,17 +115,16 @@ class _Hint:
     if a skipped file was passed over, the error names it."""
 
     def find_spec(self, fullname, path=None, target=None):
-        rel = _hidden.get(fullname)
-        if rel is None:
+        hidden = _hidden.get(fullname)
+        if hidden is None:
             return None
         # Only an import fails with the reason. A probe (importlib.util.
         # find_spec, pkgutil.find_loader: Django's module_has_submodule)
         # gets None, as for a file that is absent.
         if sys._getframe(2).f_code.co_name != "_find_and_load_unlocked":
             return None
-        raise ModuleNotFoundError(
-            "No module named %r: %s is excluded by app.yaml skip_files" % (fullname, rel),
-            name=fullname)
+        raise ModuleNotFoundError("No module named %r: %s is %s" % ((fullname,) + hidden),
+                                  name=fullname)
 
     def invalidate_caches(self):
         pass
@@ -135,7 +148,7 @@ def _hook(entry):
     archive = getattr(finder, "archive", None)  # a zipimporter
     if archive is not None:
         rel = _relpath(archive)
-        return _Nothing() if rel is not None and is_skipped(rel) else finder
+        return _Nothing() if rel is not None and why_hidden(rel) else finder
     return _Filter(finder)
 
 
