@@ -1,6 +1,7 @@
 #include "audit_rules.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -58,6 +59,14 @@ static const event_rule_t events[] = {
     {"pty.spawn", AUDIT_PROCESS},
     {"subprocess.Popen", AUDIT_PROCESS},
     {"os.kill", AUDIT_KILL},
+    {"fcntl.fcntl", AUDIT_SETOWN},
+    {"fcntl.ioctl", AUDIT_SETOWN},
+    /* Raised by the runtime's wrappers (sandbox.py) with the pid they name,
+     * 0 for the instance itself. */
+    {"os.setpriority", AUDIT_SCHED},
+    {"os.sched_setaffinity", AUDIT_SCHED},
+    {"os.sched_setparam", AUDIT_SCHED},
+    {"os.sched_setscheduler", AUDIT_SCHED},
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
     {"os.scandir", AUDIT_READ_DIR},
@@ -109,6 +118,13 @@ int audit_open_writes(const char *mode, long flags)
            (flags & O_TMPFILE) == O_TMPFILE;
 }
 
+int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid)
+{
+    if (!strcmp(event, "fcntl.fcntl"))
+        return (cmd == F_SETOWN && arg != self_pid) || cmd == F_SETOWN_EX;
+    return !strcmp(event, "fcntl.ioctl") && (cmd == FIOSETOWN || cmd == SIOCSPGRP);
+}
+
 const char *audit_import_refused(const char *module, const char *extension_path)
 {
     if (extension_path) {
@@ -155,6 +171,12 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_PROCESS:
     case AUDIT_KILL:
         return "sandbox rule SB3: the app cannot start or signal processes";
+    case AUDIT_SETOWN:
+        return "sandbox rule SB3: the app cannot start or signal processes (a file's owner is "
+               "signalled when the file is ready)";
+    case AUDIT_SCHED:
+        return "sandbox rule SB4: the app can change the priority, CPUs and scheduling of its "
+               "own process only";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_IMPORT:

@@ -81,6 +81,33 @@ def _inotify(q):
     return _libc_call("inotify_add_watch", fd, os.path.dirname(q["path"]).encode(), 0x100)
 
 
+def _setown_other(q):
+    """Makes another process the owner of a pipe, to be sent SIGKILL (by
+    F_SETSIG) when the pipe gets something to read."""
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(r, fcntl.F_SETOWN, int(q["victim"]))
+    fcntl.fcntl(r, 10, signal.SIGKILL)  # F_SETSIG
+    fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC | os.O_NONBLOCK)
+    return os.write(w, b"x")
+
+
+def _fiosetown_other(q):
+    """The same through the socket ioctl, on the channel (the only socket)."""
+    import fcntl
+    import struct
+    fd = next(fd for fd in range(64) if _is_socket(fd))
+    return fcntl.ioctl(fd, 0x8901, struct.pack("i", int(q["victim"])))  # FIOSETOWN
+
+
+def _is_socket(fd):
+    import stat
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def _not_found(call):
     """A missing file of the app's own is the kernel's plain ENOENT, not
     a sandbox refusal."""
@@ -291,6 +318,18 @@ ATTEMPTS = {
     "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
     "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
     "inotify": _inotify,
+    # SB4: other processes of the uid (other apps' instances, the server)
+    # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
+    "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
+    "renice_group": lambda q: os.setpriority(os.PRIO_PGRP, 0, 10),
+    "sched_idle_other": lambda q: os.sched_setscheduler(int(q["victim"]), os.SCHED_IDLE,
+                                                        os.sched_param(0)),
+    "sched_param_other": lambda q: os.sched_setparam(int(q["victim"]), os.sched_param(0)),
+    "affinity_other": lambda q: os.sched_setaffinity(int(q["victim"]),
+                                                     {min(os.sched_getaffinity(0))}),
+    "ioprio_other": lambda q: _libc_call("syscall", 251, 1, int(q["victim"]), 3 << 13),
+    "setown_other": _setown_other,
+    "fiosetown_other": _fiosetown_other,
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
     "import_ext": _import_ext,
@@ -310,6 +349,9 @@ ATTEMPTS = {
     "read_missing_own": lambda q: _not_found(lambda: open(os.path.join(APP, "missing.txt"))),
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
+    "renice_self": lambda q: (os.setpriority(os.PRIO_PROCESS, os.getpid(), 1),
+                              os.getpriority(os.PRIO_PROCESS, 0),
+                              os.sched_setaffinity(os.getpid(), os.sched_getaffinity(0))),
     "pid": lambda q: os.getpid(),
     "zoneinfo": lambda q: str(datetime.datetime(2024, 1, 15, tzinfo=zoneinfo.ZoneInfo(
         "Europe/Paris")).utcoffset()),
