@@ -250,6 +250,20 @@ def test_other_processes_are_not_slowed_or_signalled(env, name):
         victim.wait()
 
 
+@pytest.mark.parametrize("name", ["_ctypes", "x._ctypes"])
+def test_refused_stdlib_extension_loaded_by_hand(env, name):
+    """importlib's ExtensionFileLoader raises only the extension's own
+    import event, with a trusted path: _ctypes loaded so (under any name
+    ending in ._ctypes, which picks its init function) gave pointers to read
+    and write any memory, with no ctypes.* event, around every rule of the
+    Python layer. The kernel layers have nothing to refuse there."""
+    r = env.attempt("ctypes_by_hand", **{"as": name})
+    if not env.armed:
+        assert r["done"].startswith("[42, "), r
+        return
+    assert r.get("caught") == "ImportError" and "sandbox rule SB5" in r["message"], r
+
+
 @pytest.mark.parametrize("name", sorted(ALLOWED))
 def test_what_apps_may_do_still_works(env, name):
     r = env.attempt(name)

@@ -86,6 +86,15 @@ static void test_imports(void)
     CHECK(audit_import_refused("evil", "/srv/app/evil.so") != NULL);
     CHECK(audit_import_refused("evil", "/usr/lib/python3.11evil/x.so") != NULL);
     CHECK(audit_import_refused("evil", "") != NULL); /* realpath failed */
+    /* refused stdlib extensions, loaded by hand (ExtensionFileLoader): the
+     * name's last part picks the init function */
+    const char *ctypes_so =
+        "/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so";
+    CHECK(audit_import_refused("_ctypes", ctypes_so) != NULL);
+    CHECK(audit_import_refused("x._ctypes", ctypes_so) != NULL);
+    CHECK(audit_import_refused("x.y._posixshmem", "/usr/lib/python3.11/lib-dynload/p.so") != NULL);
+    /* an app's pure-Python module may share a refused name's last part */
+    CHECK(audit_import_refused("mypkg.pty", NULL) == NULL);
     const char *msg = audit_import_refused("evil", "/srv/app/evil.so");
     CHECK(msg && strstr(msg, "SB5"));
 }
