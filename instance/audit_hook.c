@@ -219,6 +219,13 @@ static int hook(const char *event, PyObject *args, void *data)
         if (arg_long(args, 0, 0) == (long)getpid())
             return 0;
         return refuse(rule, event, first);
+    case AUDIT_SETOWN:
+        if (audit_sets_file_owner(event, arg_long(args, 1, 0), arg_long(args, 2, 0),
+                                  (long)getpid()))
+            return refuse(rule, event, NULL);
+        return 0;
+    case AUDIT_SCHED:
+        return arg_long(args, 0, 0) == 0 ? 0 : refuse(rule, event, first);
     case AUDIT_IMPORT:
         return check_import(args);
     case AUDIT_FS_WRITE:

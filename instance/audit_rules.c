@@ -1,6 +1,7 @@
 #include "audit_rules.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -58,6 +59,14 @@ static const event_rule_t events[] = {
     {"pty.spawn", AUDIT_PROCESS},
     {"subprocess.Popen", AUDIT_PROCESS},
     {"os.kill", AUDIT_KILL},
+    {"fcntl.fcntl", AUDIT_SETOWN},
+    {"fcntl.ioctl", AUDIT_SETOWN},
+    /* Raised by the runtime's wrappers (sandbox.py) with the pid they name,
+     * 0 for the instance itself. */
+    {"os.setpriority", AUDIT_SCHED},
+    {"os.sched_setaffinity", AUDIT_SCHED},
+    {"os.sched_setparam", AUDIT_SCHED},
+    {"os.sched_setscheduler", AUDIT_SCHED},
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
     {"os.scandir", AUDIT_READ_DIR},
@@ -109,22 +118,43 @@ int audit_open_writes(const char *mode, long flags)
            (flags & O_TMPFILE) == O_TMPFILE;
 }
 
+int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid)
+{
+    if (!strcmp(event, "fcntl.fcntl"))
+        return (cmd == F_SETOWN && arg != self_pid) || cmd == F_SETOWN_EX;
+    return !strcmp(event, "fcntl.ioctl") && (cmd == FIOSETOWN || cmd == SIOCSPGRP);
+}
+
+/* Whether the len bytes at name are a refused module's name. */
+static int is_refused_module(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof refused_modules / sizeof *refused_modules; i++)
+        if (strlen(refused_modules[i]) == len && !strncmp(refused_modules[i], name, len))
+            return 1;
+    return 0;
+}
+
 const char *audit_import_refused(const char *module, const char *extension_path)
 {
-    if (extension_path) {
-        for (size_t i = 0; i < sizeof trusted_extension_dirs / sizeof *trusted_extension_dirs; i++)
-            if (!strncmp(extension_path, trusted_extension_dirs[i],
-                         strlen(trusted_extension_dirs[i])))
-                return NULL;
-        return "sandbox rule SB5: C extension modules that the app ships cannot be loaded "
-               "(only pure-Python modules import from the app)";
-    }
-    size_t top = strcspn(module, ".");
-    for (size_t i = 0; i < sizeof refused_modules / sizeof *refused_modules; i++)
-        if (strlen(refused_modules[i]) == top && !strncmp(refused_modules[i], module, top))
-            return "sandbox rule SB5: this standard-library module cannot work in an App Engine "
-                   "instance and is not available";
-    return NULL;
+    static const char *const unavailable = "sandbox rule SB5: this standard-library module "
+                                           "cannot work in an App Engine instance and is not "
+                                           "available";
+    if (is_refused_module(module, strcspn(module, ".")))
+        return unavailable;
+    if (!extension_path)
+        return NULL;
+    /* An extension loaded by hand (importlib's ExtensionFileLoader) raises
+     * only this event, and its init function is named after the last part
+     * of the name: "x._ctypes" loads _ctypes. */
+    const char *last = strrchr(module, '.');
+    last = last ? last + 1 : module;
+    if (is_refused_module(last, strlen(last)))
+        return unavailable;
+    for (size_t i = 0; i < sizeof trusted_extension_dirs / sizeof *trusted_extension_dirs; i++)
+        if (!strncmp(extension_path, trusted_extension_dirs[i], strlen(trusted_extension_dirs[i])))
+            return NULL;
+    return "sandbox rule SB5: C extension modules that the app ships cannot be loaded "
+           "(only pure-Python modules import from the app)";
 }
 
 int audit_path_within(const char *path, const char *const *roots, size_t n)
@@ -155,6 +185,12 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_PROCESS:
     case AUDIT_KILL:
         return "sandbox rule SB3: the app cannot start or signal processes";
+    case AUDIT_SETOWN:
+        return "sandbox rule SB3: the app cannot start or signal processes (a file's owner is "
+               "signalled when the file is ready)";
+    case AUDIT_SCHED:
+        return "sandbox rule SB4: the app can change the priority, CPUs and scheduling of its "
+               "own process only";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_IMPORT:

@@ -17,6 +17,8 @@ typedef enum {
     AUDIT_CTYPES,   /* every ctypes.* event (ctypes may be loaded already) */
     AUDIT_READ_DIR, /* listing a folder: refused outside the readable trees */
     AUDIT_READ,     /* only a message: reading outside the readable trees */
+    AUDIT_SCHED,    /* priority, CPUs, scheduling: refused unless of the instance itself (0) */
+    AUDIT_SETOWN,   /* fcntl/ioctl: audit_sets_file_owner */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */
@@ -25,6 +27,11 @@ audit_rule_t audit_rule_for(const char *event);
 /* 1 if an "open" event with this mode (may be NULL, as for os.open) and
  * these os.open flags creates, truncates or writes a file. */
 int audit_open_writes(const char *mode, long flags);
+
+/* 1 if an "fcntl.fcntl" or "fcntl.ioctl" event with this command and
+ * argument makes a process other than self_pid a file's owner, whom the
+ * kernel signals when the file is ready. */
+int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid);
 
 /* For an "import" event: module is the full dotted name; extension_path the
  * resolved path of the C extension about to be loaded, or NULL when the

@@ -1,8 +1,10 @@
 #include "sandbox_seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
@@ -152,6 +154,27 @@ static const char *const channel_only[] = {
 /* Signals, allowed to our own process only (argument 0 is the pid). */
 static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
+/* Calls that name a process, allowed on the caller only (0). The kernel
+ * lets a process renice, pin to CPUs, starve (SCHED_IDLE, the idle I/O
+ * class) or read the robust futex list of any process of its uid that has
+ * no more capabilities than it: other apps' instances, and the master and
+ * zygote of a server that does not run as root. libseccomp takes one
+ * comparison per argument, so the caller's own pid is refused too (the
+ * Python layer, sandbox.py, passes 0 for it). */
+static const struct {
+    const char *name;
+    unsigned pid_arg;
+} own_process_only[] = {
+    {"sched_setscheduler", 0}, {"sched_setparam", 0}, {"sched_setattr", 0},
+    {"sched_setaffinity", 0},  {"migrate_pages", 0},  {"move_pages", 0},
+    {"get_robust_list", 0},    {"setpriority", 1},    {"ioprio_set", 1},
+};
+
+/* setpriority's and ioprio_set's "which" for one process, not a process
+ * group or a user's every process. */
+#define PRIO_WHICH_PROCESS 0
+#define IOPRIO_WHICH_PROCESS 1
+
 int seccomp_available(void)
 {
     uint32_t action = SECCOMP_RET_ERRNO;
@@ -197,6 +220,37 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
             rc =
                 seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_NE, self_pid));
     }
+    for (size_t i = 0; rc == 0 && i < sizeof own_process_only / sizeof *own_process_only; i++) {
+        int nr = seccomp_syscall_resolve_name(own_process_only[i].name);
+        if (nr != __NR_SCMP_ERROR)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                                  SCMP_CMP(own_process_only[i].pid_arg, SCMP_CMP_NE, 0));
+    }
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,
+                              SCMP_A0(SCMP_CMP_NE, PRIO_WHICH_PROCESS));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioprio_set), 1,
+                              SCMP_A0(SCMP_CMP_NE, IOPRIO_WHICH_PROCESS));
+    /* A file's owner is whom SIGIO, or any signal F_SETSIG picks, goes to
+     * when the file is ready, checked against the uid of whoever set it
+     * (the kernel's sigio_perm) and not by the rules above: on kernels
+     * before Landlock's signal scope (6.12) an instance could SIGKILL the
+     * master. Our own process only; F_SETOWN_EX and the socket ioctls
+     * pass the owner in memory, out of a filter's reach. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN),
+                              SCMP_A2(SCMP_CMP_NE, self_pid));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN_EX));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, FIOSETOWN));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SIOCSPGRP));
     /* Threads only: a clone without CLONE_THREAD is a new process. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

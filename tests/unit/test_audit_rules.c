@@ -1,6 +1,7 @@
 /* The audit hook's rules (instance/audit_rules.c): which events, open
  * modes, flags and imports are refused. */
 #include <fcntl.h>
+#include <linux/sockios.h>
 
 #include "audit_rules.h"
 #include "unit.h"
@@ -22,6 +23,11 @@ static void test_events(void)
     CHECK(audit_rule_for("os.listdir") == AUDIT_READ_DIR);
     CHECK(audit_rule_for("os.scandir") == AUDIT_READ_DIR);
     CHECK(audit_rule_for("socket.socketpair") == AUDIT_SOCKET);
+    CHECK(audit_rule_for("fcntl.fcntl") == AUDIT_SETOWN);
+    CHECK(audit_rule_for("fcntl.ioctl") == AUDIT_SETOWN);
+    CHECK(audit_rule_for("os.setpriority") == AUDIT_SCHED);
+    CHECK(audit_rule_for("os.sched_setaffinity") == AUDIT_SCHED);
+    CHECK(audit_rule_for("os.sched_setscheduler") == AUDIT_SCHED);
     /* the stdlib's own marshal use and plain imports of socket stay */
     CHECK(audit_rule_for("marshal.loads") == AUDIT_ALLOW);
     CHECK(audit_rule_for("socket.gethostname") == AUDIT_ALLOW);
@@ -46,6 +52,18 @@ static void test_open_modes(void)
     CHECK(audit_open_writes(NULL, O_TMPFILE | O_RDWR));
 }
 
+static void test_file_owner(void)
+{
+    CHECK(!audit_sets_file_owner("fcntl.fcntl", F_SETFL, 42, 7));
+    CHECK(!audit_sets_file_owner("fcntl.fcntl", F_SETOWN, 7, 7));
+    CHECK(audit_sets_file_owner("fcntl.fcntl", F_SETOWN, 42, 7));
+    CHECK(audit_sets_file_owner("fcntl.fcntl", F_SETOWN, -7, 7)); /* a process group */
+    CHECK(audit_sets_file_owner("fcntl.fcntl", F_SETOWN_EX, 0, 7));
+    CHECK(audit_sets_file_owner("fcntl.ioctl", FIOSETOWN, 0, 7));
+    CHECK(audit_sets_file_owner("fcntl.ioctl", SIOCSPGRP, 0, 7));
+    CHECK(!audit_sets_file_owner("fcntl.ioctl", F_SETOWN, 42, 7));
+}
+
 static void test_imports(void)
 {
     CHECK(audit_import_refused("json", NULL) == NULL);
@@ -68,6 +86,15 @@ static void test_imports(void)
     CHECK(audit_import_refused("evil", "/srv/app/evil.so") != NULL);
     CHECK(audit_import_refused("evil", "/usr/lib/python3.11evil/x.so") != NULL);
     CHECK(audit_import_refused("evil", "") != NULL); /* realpath failed */
+    /* refused stdlib extensions, loaded by hand (ExtensionFileLoader): the
+     * name's last part picks the init function */
+    const char *ctypes_so =
+        "/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so";
+    CHECK(audit_import_refused("_ctypes", ctypes_so) != NULL);
+    CHECK(audit_import_refused("x._ctypes", ctypes_so) != NULL);
+    CHECK(audit_import_refused("x.y._posixshmem", "/usr/lib/python3.11/lib-dynload/p.so") != NULL);
+    /* an app's pure-Python module may share a refused name's last part */
+    CHECK(audit_import_refused("mypkg.pty", NULL) == NULL);
     const char *msg = audit_import_refused("evil", "/srv/app/evil.so");
     CHECK(msg && strstr(msg, "SB5"));
 }
@@ -105,12 +132,15 @@ static void test_messages(void)
     CHECK(strstr(audit_rule_message(AUDIT_PROCESS), "SB3") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_KILL), "SB3") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_CTYPES), "SB5") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_SETOWN), "SB3") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_SCHED), "SB4") != NULL);
 }
 
 int main(void)
 {
     test_events();
     test_open_modes();
+    test_file_owner();
     test_imports();
     test_paths_within();
     test_messages();

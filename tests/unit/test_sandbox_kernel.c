@@ -4,9 +4,12 @@
  * still works. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -80,6 +83,31 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(kill(getppid(), 0), EPERM));
     CHECK(fails_with(kill(0, 0), EPERM));
     CHECK(fails_with(kill(-1, 0), EPERM));
+    /* nor through a file's owner (SIGIO, or F_SETSIG's signal) */
+    CHECK(fcntl(chan[1], F_SETOWN, getpid()) == 0);
+    CHECK(fails_with(fcntl(chan[1], F_SETOWN, getppid()), EPERM));
+    CHECK(fails_with(fcntl(chan[1], F_SETOWN, -getpgrp()), EPERM));
+    struct f_owner_ex owner = {F_OWNER_PID, getpid()};
+    CHECK(fails_with(fcntl(chan[1], F_SETOWN_EX, &owner), EPERM));
+    int self = getpid();
+    CHECK(fails_with(ioctl(chan[0], FIOSETOWN, &self), EPERM));
+    CHECK(fails_with(ioctl(chan[0], SIOCSPGRP, &self), EPERM));
+
+    /* priority, CPUs and scheduling: of ourselves (0) only */
+    CHECK(setpriority(PRIO_PROCESS, 0, 1) == 0);
+    CHECK(fails_with(setpriority(PRIO_PROCESS, (id_t)getppid(), 1), EPERM));
+    CHECK(fails_with(setpriority(PRIO_PGRP, 0, 1), EPERM));
+    CHECK(fails_with(setpriority(PRIO_USER, 0, 1), EPERM));
+    cpu_set_t cpus;
+    CHECK(sched_getaffinity(getppid(), sizeof cpus, &cpus) == 0);
+    CHECK(sched_setaffinity(0, sizeof cpus, &cpus) == 0);
+    CHECK(fails_with(sched_setaffinity(getppid(), sizeof cpus, &cpus), EPERM));
+    struct sched_param param = {0};
+    CHECK(sched_setscheduler(0, SCHED_BATCH, &param) == 0);
+    CHECK(fails_with(sched_setscheduler(getppid(), SCHED_IDLE, &param), EPERM));
+    CHECK(fails_with(sched_setparam(getppid(), &param), EPERM));
+    CHECK(fails_with(syscall(SYS_ioprio_set, 1, getppid(), 3 << 13), EPERM));
+    CHECK(fails_with(syscall(SYS_ioprio_set, 3, 0, 3 << 13), EPERM));
 
     CHECK(fails_with(syscall(SYS_memfd_create, "x", 0), EPERM));
     CHECK(fails_with(syscall(SYS_unshare, 0), EPERM));

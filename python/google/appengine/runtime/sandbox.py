@@ -1,5 +1,6 @@
 """The Python side of the sandbox: temporary files live in memory (SB1),
-and socketpair is refused with SB2's message.
+socketpair is refused with SB2's message, and priority, CPU and
+scheduling changes of other processes with SB4's.
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
 PermissionError, and the kernel would anyway), but App Engine let them use
@@ -47,6 +48,46 @@ def _audit_socketpair(socket):
     socket.socketpair = socketpair
 
 
+def _audit_own_process_only(os):
+    """The kernel (seccomp) lets os.setpriority and os.sched_set* name the
+    instance itself only as 0, never another process of its uid (another
+    app's instance, the server). CPython raises no audit event for them:
+    here each raises one with the pid it names, 0 for the instance (its
+    own pid is passed on as 0), -1 for a process group or a user, which
+    the audit hook refuses with SB4's message."""
+    def own(pid):
+        return 0 if pid == os.getpid() else pid
+
+    def wrap(name, call):
+        original = getattr(os, name, None)
+        if original is None:
+            return
+        def wrapper(*args):
+            return call(original, *args)
+        wrapper.__name__ = name
+        wrapper.__doc__ = original.__doc__
+        wrapper.__wrapped__ = original
+        setattr(os, name, wrapper)
+
+    def setpriority(original, which, who, priority):
+        who = own(who) if which == os.PRIO_PROCESS else who
+        sys.audit("os.setpriority", who if which == os.PRIO_PROCESS else -1)
+        return original(which, who, priority)
+
+    def first_is_pid(event):
+        def call(original, pid, *rest):
+            pid = own(pid)
+            sys.audit(event, pid)
+            return original(pid, *rest)
+        return call
+
+    wrap("setpriority", setpriority)
+    for name in ("sched_setaffinity", "sched_setparam", "sched_setscheduler"):
+        wrap(name, first_is_pid("os." + name))
+
+
 def install():
+    import os
+    _audit_own_process_only(os)
     import_hooks.when_imported("tempfile", _patch)
     import_hooks.when_imported("socket", _audit_socketpair)

@@ -81,6 +81,55 @@ def _inotify(q):
     return _libc_call("inotify_add_watch", fd, os.path.dirname(q["path"]).encode(), 0x100)
 
 
+def _setown_other(q):
+    """Makes another process the owner of a pipe, to be sent SIGKILL (by
+    F_SETSIG) when the pipe gets something to read."""
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(r, fcntl.F_SETOWN, int(q["victim"]))
+    fcntl.fcntl(r, 10, signal.SIGKILL)  # F_SETSIG
+    fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC | os.O_NONBLOCK)
+    return os.write(w, b"x")
+
+
+def _fiosetown_other(q):
+    """The same through the socket ioctl, on the channel (the only socket)."""
+    import fcntl
+    import struct
+    fd = next(fd for fd in range(64) if _is_socket(fd))
+    return fcntl.ioctl(fd, 0x8901, struct.pack("i", int(q["victim"])))  # FIOSETOWN
+
+
+def _is_socket(fd):
+    import stat
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def _ctypes_by_hand(q):
+    """Loads the refused _ctypes from the stdlib's own folder, under the
+    name q["as"], with importlib's loader (no import statement), and reads
+    memory past a C long through it."""
+    import glob
+    import importlib.machinery
+    import importlib.util
+    path = glob.glob(os.path.join(os.path.dirname(os.path.dirname(json.__file__)), "lib-dynload",
+                                "_ctypes.*.so"))[0]
+    loader = importlib.machinery.ExtensionFileLoader(q["as"], path)
+    spec = importlib.util.spec_from_file_location(q["as"], path, loader=loader)
+    _ctypes = importlib.util.module_from_spec(spec)
+
+    class c_long(_ctypes._SimpleCData):
+        _type_ = "l"
+
+    class p_long(_ctypes._Pointer):
+        _type_ = c_long
+    p = p_long(c_long(42))
+    return [p[i] for i in range(4)]
+
+
 def _not_found(call):
     """A missing file of the app's own is the kernel's plain ENOENT, not
     a sandbox refusal."""
@@ -291,11 +340,24 @@ ATTEMPTS = {
     "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
     "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
     "inotify": _inotify,
+    # SB4: other processes of the uid (other apps' instances, the server)
+    # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
+    "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
+    "renice_group": lambda q: os.setpriority(os.PRIO_PGRP, 0, 10),
+    "sched_idle_other": lambda q: os.sched_setscheduler(int(q["victim"]), os.SCHED_IDLE,
+                                                        os.sched_param(0)),
+    "sched_param_other": lambda q: os.sched_setparam(int(q["victim"]), os.sched_param(0)),
+    "affinity_other": lambda q: os.sched_setaffinity(int(q["victim"]),
+                                                     {min(os.sched_getaffinity(0))}),
+    "ioprio_other": lambda q: _libc_call("syscall", 251, 1, int(q["victim"]), 3 << 13),
+    "setown_other": _setown_other,
+    "fiosetown_other": _fiosetown_other,
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
     "import_ext": _import_ext,
     "ctypes_load": _ctypes_load,
     "ctypes_system": _ctypes_system,
+    "ctypes_by_hand": _ctypes_by_hand,
     # what must keep working
     "tempfile": _tempfile,
     "threads": _threads,
@@ -310,6 +372,9 @@ ATTEMPTS = {
     "read_missing_own": lambda q: _not_found(lambda: open(os.path.join(APP, "missing.txt"))),
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
+    "renice_self": lambda q: (os.setpriority(os.PRIO_PROCESS, os.getpid(), 1),
+                              os.getpriority(os.PRIO_PROCESS, 0),
+                              os.sched_setaffinity(os.getpid(), os.sched_getaffinity(0))),
     "pid": lambda q: os.getpid(),
     "zoneinfo": lambda q: str(datetime.datetime(2024, 1, 15, tzinfo=zoneinfo.ZoneInfo(
         "Europe/Paris")).utcoffset()),
