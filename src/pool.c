@@ -104,7 +104,9 @@ struct pool {
     /* The zygote's stdout and stderr, its spares' too, for all its
      * restarts; NULL: the server's own (pool_opts_t.console). */
     child_output_t *zy_output;
-    int zy_failures;
+    int zy_failures;            /* zygotes in a row lost before an instance came of them */
+    uint64_t zy_retry_at_ms;    /* 0, or when the tick starts a zygote again after those */
+    uint64_t zy_retry_delay_ms; /* doubles per such pause up to ZYGOTE_RETRY_MAX_MS */
     /* Pids of the instances the zygote forked and has not reported gone
      * (ZY_EXITED): their cgroups go with that report, so the pool is busy
      * until then; a zygote that dies takes its instances with it
@@ -159,6 +161,10 @@ struct pool {
 #define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
 #define MAX_RESPAWN_DELAY_MS 10000
+/* A zygote lost MAX_START_FAILURES times in a row is started again after
+ * a pause that grows from the first to the second, never given up. */
+#define ZYGOTE_RETRY_MIN_MS 1000
+#define ZYGOTE_RETRY_MAX_MS 60000
 /* The runtime's own threads in an instance besides its request workers:
  * the main thread, the channel reader, up to 10 background requests, and
  * room to spare. */
@@ -232,6 +238,7 @@ static void fail_queued(pool_t *pool, int status, const char *reason)
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events);
 static void placed(const cgroup_placement_t *p);
 static void release_spare(pool_t *pool);
+static void release_caps(pool_t *pool, pid_t pid, int zygote);
 
 /* The zygote reads nothing (an instance must not read the keys typed at
  * the server's terminal) and writes to the console through the master. */
@@ -384,6 +391,13 @@ static int zygote_spawn(pool_t *pool)
     pool->zy_started_ms = pool->loop->now_ms;
     if (loop_add(pool->loop, &pool->zy_w, EPOLLIN | EPOLLRDHUP) < 0) {
         log_error("zygote: epoll: %s", strerror(errno));
+        /* Unheard, it would serve nobody: it goes, and the pool has none. */
+        close(sv[0]);
+        pool->zy_w.fd = -1;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        release_caps(pool, pid, 1);
+        pool->zy_pid = 0;
         return -1;
     }
     log_debug("zygote started (pid %d)", (int)pid);
@@ -432,6 +446,21 @@ static const char *zygote_label(const pool_t *pool, char *out, size_t n)
     return out;
 }
 
+/* The tick starts a zygote again after a pause; requests get 500 at once
+ * meanwhile (pool_submit). */
+static void zygote_retry_later(pool_t *pool)
+{
+    char who[128];
+    pool->zy_retry_delay_ms =
+        pool->zy_retry_delay_ms ? 2 * pool->zy_retry_delay_ms : ZYGOTE_RETRY_MIN_MS;
+    if (pool->zy_retry_delay_ms > ZYGOTE_RETRY_MAX_MS)
+        pool->zy_retry_delay_ms = ZYGOTE_RETRY_MAX_MS;
+    pool->zy_retry_at_ms = pool->loop->now_ms + pool->zy_retry_delay_ms;
+    log_error("%s keeps failing; requests get 500 until it starts again (next try in %llu s)",
+              zygote_label(pool, who, sizeof who),
+              (unsigned long long)(pool->zy_retry_delay_ms / 1000));
+}
+
 static void zygote_lost(pool_t *pool)
 {
     loop_del(pool->loop, &pool->zy_w);
@@ -467,10 +496,14 @@ static void zygote_lost(pool_t *pool)
         return;
     pool->zy_failures++;
     if (pool->zy_failures > MAX_START_FAILURES) {
-        log_error("zygote keeps failing; requests will get 500 until restart");
+        /* Not in a loop (one that cannot start would spin), but not for
+         * good either: a zygote killed from outside again and again must
+         * not leave the server answering 500 until it is restarted. */
+        zygote_retry_later(pool);
         return;
     }
-    zygote_spawn(pool);
+    if (zygote_spawn(pool) < 0)
+        zygote_retry_later(pool);
 }
 
 /* pids.max of an instance's cgroup: what the app may start, plus the
@@ -696,6 +729,7 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             inst->pid = msg.pid;
             inst->pidfd = fd;
             pool->zy_failures = 0;
+            pool->zy_retry_delay_ms = 0;
             if (spare.pid && !spare.uncapped) {
                 inst->placing = spare.placing;
                 inst->place_tag = spare.tag;
@@ -1712,6 +1746,11 @@ static void tick(loop_t *loop, loop_timer_t *t)
         } else if (i->state == I_STARTING && now - i->started_ms >= START_TIMEOUT_MS) {
             instance_fail(i, "it did not become ready in time");
         }
+    }
+    if (pool->zy_retry_at_ms && now >= pool->zy_retry_at_ms && !pool->shutting_down) {
+        pool->zy_retry_at_ms = 0;
+        if (zygote_spawn(pool) < 0)
+            zygote_retry_later(pool);
     }
     if (pool->o.resident && !pool->stopped && !pool->shutting_down && now >= pool->respawn_at_ms)
         while (pool->n_alive < pool->o.max_instances && spawn_next(pool, -1))

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from harness import app_path, copy_app, http_request, write_app
+from harness import app_path, children, copy_app, http_request, write_app
 
 
 @pytest.fixture
@@ -41,6 +41,34 @@ def test_instance_killed_from_outside_is_replaced(srv):
         time.sleep(0.05)
     after = ok(srv)
     assert after["instance_id"] != before["instance_id"]
+    assert srv.alive()
+
+
+def parent_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_zygote_that_keeps_dying_is_started_again(srv):
+    """A dead zygote is replaced at once; one that keeps dying (killed
+    here five times in a row, before any instance came of it) is started
+    again after a pause rather than given up until the server restarts."""
+    zygote = parent_of(ok(srv)["pid"])
+    for _ in range(5):
+        os.kill(zygote, signal.SIGKILL)
+        assert srv.wait_stderr("zygote (pid %d) was killed by signal 9" % zygote), \
+            srv.stderr_text()[-3000:]
+        deadline = time.monotonic() + 20
+        while not children(srv.pid) - {zygote}:
+            assert time.monotonic() < deadline, \
+                "no new zygote after the last one died\n" + srv.stderr_text()[-3000:]
+            time.sleep(0.05)
+        zygote = (children(srv.pid) - {zygote}).pop()
+    # Requests get 500 while the zygote is away (bounded wait).
+    deadline = time.monotonic() + 20
+    while srv.get("/ok").status_code != 200:
+        assert time.monotonic() < deadline, srv.stderr_text()[-3000:]
+        time.sleep(0.1)
     assert srv.alive()
 
 
