@@ -100,7 +100,8 @@ test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
-	instance/audit_hook.o instance/audit_rules.o src/sandbox_mode.o src/write_file.o
+	instance/audit_hook.o instance/audit_rules.o instance/skip_files.o src/sandbox_mode.o \
+	src/write_file.o
 # static.c follows the app's links (app_links.c, with the audit hook's path test).
 STATIC_OBJS := src/static.o src/static_gzip.o src/gzip.o src/app_links.o instance/audit_rules.o
 test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o $(LLHTTP_REL)
