@@ -138,7 +138,9 @@ struct pool {
     uint64_t pending_ms;      /* beyond those: min_pending_latency */
     uint64_t pending_max_ms;  /* and the wait after which one starts regardless */
     double wait_avg_ms;       /* recent waits for an instance (moving average) */
-    int acct_mhz;             /* megacycles per CPU second (pool.h cpu_cap) */
+    int kicking;              /* kick() runs: a nested call only asks for another pass */
+    int kick_again;
+    int acct_mhz; /* megacycles per CPU second (pool.h cpu_cap) */
 };
 
 #define TICK_MS 250
@@ -1274,7 +1276,7 @@ static int serving_instances(const pool_t *pool)
     return n;
 }
 
-static void kick(pool_t *pool)
+static void kick_pass(pool_t *pool)
 {
     int blocked = 0; /* queued jobs for any instance that found none free */
     uint64_t oldest_blocked_ms = 0;
@@ -1343,6 +1345,25 @@ static void kick(pool_t *pool)
         (!loop_timer_armed(&pool->scale_timer) ||
          pool->scale_timer.when_ms > pool->loop->now_ms + next_check))
         loop_timer_start(pool->loop, &pool->scale_timer, next_check);
+}
+
+/* Answering a job inside kick_pass (job_fail, or a dispatch that ends it)
+ * can start its client's next pipelined request, whose pool_submit kicks
+ * again: run nested, that kick could dispatch the job the outer loop saved
+ * as its next, which would then be taken off the queue and dispatched a
+ * second time. Nested calls only ask for another pass. */
+static void kick(pool_t *pool)
+{
+    if (pool->kicking) {
+        pool->kick_again = 1;
+        return;
+    }
+    pool->kicking = 1;
+    do {
+        pool->kick_again = 0;
+        kick_pass(pool);
+    } while (pool->kick_again);
+    pool->kicking = 0;
 }
 
 static void scale_check(loop_t *loop, loop_timer_t *t)

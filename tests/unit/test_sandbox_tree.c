@@ -147,13 +147,18 @@ static void tree_child(void *as_nobody)
 
 /* Makes the calls the filter names fail with EPERM, as a kernel or a
  * container's policy may. */
-static void refuse(int nr, unsigned n_args, struct scmp_arg_cmp cmp)
+static void refuse_with(int err, int nr, unsigned n_args, struct scmp_arg_cmp cmp)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     CHECK(ctx && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-          seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, n_args, cmp) == 0 &&
+          seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, n_args, cmp) == 0 &&
           seccomp_load(ctx) == 0);
     seccomp_release(ctx);
+}
+
+static void refuse(int nr, unsigned n_args, struct scmp_arg_cmp cmp)
+{
+    refuse_with(EPERM, nr, n_args, cmp);
 }
 
 static int apply_strict(void)
@@ -175,6 +180,29 @@ static void no_namespaces_child(void *arg)
     sandbox_readable_paths(app_dir, app_dir, NULL, reads);
     CHECK(sandbox_mount_root(app_dir, NULL, reads) == SANDBOX_MOUNT_UNSUPPORTED && errno == EPERM);
     CHECK(apply_strict() == 0);
+}
+
+/* No namespaces and no Landlock either (a kernel without it): only the
+ * Python layer would stand between the app and the files, and strict mode
+ * must not run app code so; dev mode goes on. */
+static void neither_tree_nor_landlock_child(void *arg)
+{
+    (void)arg;
+    refuse(SCMP_SYS(unshare), 1, SCMP_A0(SCMP_CMP_NE, 0));
+    refuse_with(EOPNOTSUPP, SCMP_SYS(landlock_create_ruleset), 0, SCMP_A0(SCMP_CMP_NE, 1));
+    CHECK(apply_strict() == -1);
+    sandbox_conf_t dev = {
+        .mode = SANDBOX_DEV, .app_dir = app_dir, .python_dir = app_dir, .memory_bytes = 1ULL << 30};
+    CHECK(sandbox_apply(&dev, -1) == 0);
+}
+
+static void test_strict_refusal(void)
+{
+    CHECK(sandbox_strict_refusal(1, 1, 1) == NULL);
+    CHECK(sandbox_strict_refusal(1, 0, 1) == NULL); /* the tree refuses writes */
+    CHECK(sandbox_strict_refusal(1, 1, 0) == NULL); /* Landlock does */
+    CHECK(sandbox_strict_refusal(1, 0, 0) != NULL);
+    CHECK(sandbox_strict_refusal(0, 1, 1) != NULL);
 }
 
 /* The read-only remounts refused: the tree is half built (writable), and
@@ -204,6 +232,8 @@ int main(void)
     if (geteuid() == 0)
         in_child(tree_child, "nobody");
     in_child(no_namespaces_child, NULL);
+    in_child(neither_tree_nor_landlock_child, NULL);
+    test_strict_refusal();
     in_child(remount_refused_child, NULL);
     if (geteuid() == 0)
         in_child(remount_refused_child, "nobody");
