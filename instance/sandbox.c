@@ -44,6 +44,11 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
     int landlock = sandbox_landlock(readable) == 0;
     if (!landlock && failed(c, "Landlock", errno == EOPNOTSUPP) < 0)
         return -1;
+    const char *refusal = sandbox_strict_refusal(1, landlock, tree >= 0);
+    if (refusal && c->mode == SANDBOX_STRICT) {
+        fprintf(stderr, "gaelic instance %d: sandbox: %s\n", (int)getpid(), refusal);
+        return -1;
+    }
     int rc = c->seccomp && sandbox_seccomp_chan_fd(c->seccomp) == chan_fd
                  ? sandbox_seccomp_load(c->seccomp, getpid())
                  : sandbox_seccomp(chan_fd, getpid());

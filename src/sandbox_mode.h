@@ -17,4 +17,11 @@ typedef enum {
 int sandbox_mode_parse(const char *s, sandbox_mode_t *mode);
 const char *sandbox_mode_name(sandbox_mode_t mode);
 
+/* Why --sandbox strict may not run apps with the kernel layers there are,
+ * or NULL when it may: seccomp is required, and so is one of Landlock and
+ * the instances' own read-only file tree, since without both nothing below
+ * the Python layer keeps an app from writing or reading files (SB1, SB6).
+ * The master checks at start (sandbox_startup.c), each instance again. */
+const char *sandbox_strict_refusal(int seccomp, int landlock, int own_tree);
+
 #endif

@@ -67,9 +67,11 @@ int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, const char *
     if (!audit_hook)
         log_warn("sandbox: the Python audit hook is DISARMED (--sandbox_test_disarm_audit, for "
                  "tests): only the kernel layers stand; apps get raw OS errors");
-    if (!seccomp && mode == SANDBOX_STRICT) {
-        log_error("sandbox: this kernel has no seccomp filters; --sandbox strict refuses to run "
-                  "apps without them (--sandbox dev runs with what there is)");
+    const char *refusal = sandbox_strict_refusal(seccomp, abi > 0, mount_err == 0);
+    if (refusal && mode == SANDBOX_STRICT) {
+        log_error("sandbox: %s; --sandbox strict refuses to run apps so (--sandbox dev runs with "
+                  "what there is)",
+                  refusal);
         return -1;
     }
     if (!seccomp || !abi || mount_err)

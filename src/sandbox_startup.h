@@ -9,7 +9,7 @@
 /* Probes the layers (the instances' own file tree, with what the app's
  * links lead to (linked, NULL-terminated, or NULL), in a short-lived child)
  * and logs them with the instances' address-space limit. Returns 0, or -1
- * after logging why when mode is strict and seccomp is missing. audit_hook
+ * after logging why when mode is strict and sandbox_strict_refusal says no. audit_hook
  * 0 (tests only) is logged as a warning. */
 int sandbox_startup_check(sandbox_mode_t mode, const char *app_dir, const char *python_dir,
                           const char *const *linked, int audit_hook,
