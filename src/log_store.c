@@ -25,7 +25,10 @@ enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
 struct log_store {
     sqlite3 *db;
     sqlite3_stmt *insert_request, *insert_line, *prune_lines, *prune_requests;
+    sqlite3_stmt *page_count, *free_pages, *prune_oldest_lines;
     int64_t max_requests;
+    int64_t max_bytes;  /* of the database's pages in use; 0: no limit */
+    int64_t page_size;  /* the database's (one made before may differ) */
     int64_t n_requests; /* rows in request_logs, kept by the writer */
     pthread_t writer;
     pthread_mutex_t mu;
@@ -301,6 +304,31 @@ static void prune(log_store_t *st)
         st->n_requests -= sqlite3_changes(st->db);
 }
 
+static int64_t pragma_value(sqlite3_stmt *stmt)
+{
+    int64_t v = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_reset(stmt);
+    return v;
+}
+
+/* Keeps the pages in use under max_bytes by deleting the oldest app log
+ * lines, a tenth of them at a time until it is, whatever request they
+ * belong to: the request count alone lets one request that logs in a loop
+ * fill the disk. SQLite reuses the pages freed, so the file stops growing. */
+static void prune_bytes(log_store_t *st)
+{
+    if (st->max_bytes <= 0)
+        return;
+    for (;;) {
+        int64_t pages = pragma_value(st->page_count), free_pages = pragma_value(st->free_pages);
+        if (pages < 0 || free_pages < 0 || (pages - free_pages) * st->page_size <= st->max_bytes)
+            return;
+        if (step_reset(st, st->prune_oldest_lines, "deleting the oldest app log lines") < 0 ||
+            sqlite3_changes(st->db) == 0)
+            return; /* no app log lines left: the request logs are over it alone */
+    }
+}
+
 /* Writes a batch in one transaction. A task runs where it was queued,
  * inside the transaction, so it sees every record queued before it; it is
  * handed back (appended to *tasks) once the batch is committed. */
@@ -334,6 +362,7 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
     if (!in_tx)
         return;
     prune(st);
+    prune_bytes(st);
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         report(st, "committing");
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -429,6 +458,9 @@ static void store_free(log_store_t *st)
     sqlite3_finalize(st->insert_line);
     sqlite3_finalize(st->prune_lines);
     sqlite3_finalize(st->prune_requests);
+    sqlite3_finalize(st->page_count);
+    sqlite3_finalize(st->free_pages);
+    sqlite3_finalize(st->prune_oldest_lines);
     sqlite3_close(st->db);
     if (st->event_fd >= 0)
         close(st->event_fd);
@@ -438,7 +470,8 @@ static void store_free(log_store_t *st)
     free(st);
 }
 
-log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, size_t errlen)
+log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
+                            size_t errlen)
 {
     if (make_parent_dirs(path, err, errlen) < 0)
         return NULL;
@@ -448,6 +481,7 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, s
         return NULL;
     }
     st->max_requests = max_requests;
+    st->max_bytes = max_bytes;
     st->done_tail = &st->done;
     st->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&st->mu, NULL);
@@ -489,7 +523,16 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, s
         sqlite3_prepare_v2(st->db,
                            "DELETE FROM request_logs WHERE request_id IN (SELECT request_id "
                            "FROM request_logs ORDER BY request_id LIMIT ?)",
-                           -1, &st->prune_requests, NULL) != SQLITE_OK)
+                           -1, &st->prune_requests, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "PRAGMA page_count", -1, &st->page_count, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "PRAGMA freelist_count", -1, &st->free_pages, NULL) !=
+            SQLITE_OK ||
+        /* Lines get increasing rowids: the lowest tenth of the range are
+         * the oldest (at least one line). */
+        sqlite3_prepare_v2(st->db,
+                           "DELETE FROM app_logs WHERE rowid <= (SELECT min(rowid) + "
+                           "(max(rowid) - min(rowid)) / 10 FROM app_logs)",
+                           -1, &st->prune_oldest_lines, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_stmt *count;
     what = "counting request logs";
@@ -498,6 +541,11 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, char *err, s
         goto fail;
     if (sqlite3_step(count) == SQLITE_ROW)
         st->n_requests = sqlite3_column_int64(count, 0);
+    sqlite3_finalize(count);
+    what = "reading the page size";
+    if (sqlite3_prepare_v2(st->db, "PRAGMA page_size", -1, &count, NULL) != SQLITE_OK)
+        goto fail;
+    st->page_size = pragma_value(count);
     sqlite3_finalize(count);
     if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
         snprintf(err, errlen, "%s: cannot start the log writer thread", path);

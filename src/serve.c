@@ -77,6 +77,10 @@ static const opt_def_t options[] = {
     {"logs_max_requests", OPT_INT, OFF(logs_max_requests), "N",
      "request logs kept; older ones and their app lines are deleted (default 100000)", 1,
      COUNT_MAX},
+    {"logs_max_bytes", OPT_SIZE, OFF(logs_max_bytes), "N",
+     "size the log database may use; past it the oldest app log lines are deleted (default "
+     "1073741824, at least 1048576)",
+     1048576, 1e15},
     {"max_instances", OPT_INT, OFF(max_instances), "N",
      "most instances of the default version (default 4)", 1, COUNT_MAX},
     {"threads", OPT_INT, OFF(threads), "N",
@@ -209,6 +213,7 @@ static void set_defaults(serve_opts_t *o)
     o->max_url_bytes = 8192;
     o->max_connections = 10000;
     o->logs_max_requests = 100000;
+    o->logs_max_bytes = (size_t)1 << 30;
     o->sandbox = "strict";
     o->hostname = "localhost";
     o->tier = "free";
@@ -652,7 +657,8 @@ static int open_storage(server_t *srv)
         snprintf(path, sizeof path, "%s", srv->o.logs_path);
     else
         snprintf(path, sizeof path, "%s/%s", srv->storage_dir, LOG_STORE_FILE);
-    srv->logs = log_store_open(path, srv->o.logs_max_requests, err, sizeof err);
+    srv->logs = log_store_open(path, srv->o.logs_max_requests, (int64_t)srv->o.logs_max_bytes, err,
+                               sizeof err);
     if (!srv->logs) {
         log_error("request logs: %s", err);
         return -1;

@@ -26,6 +26,7 @@ typedef struct {
     const char *storage_path;
     const char *logs_path;
     int logs_max_requests;
+    size_t logs_max_bytes;
     int max_instances;
     int threads;
     int max_concurrent;

@@ -5,6 +5,7 @@ import functools
 import json
 import os
 import re
+import sqlite3
 import signal
 import threading
 import time
@@ -323,6 +324,35 @@ def test_logs_max_requests_prunes_old_ones(serve):
     kept = [e["request_id"] for e in es]
     assert ids[-1] in kept and ids[0] not in kept
     assert len(kept) <= 5 + 1  # pruned down to 5 after each commit
+
+
+def test_logs_max_bytes_deletes_the_oldest_app_lines(serve):
+    """One request logging in a loop cannot fill the disk: past
+    --logs_max_bytes the oldest app log lines go, the newest stay."""
+    s = serve(APP, "--logs_max_bytes", "1048576")
+    ids = []
+    for _ in range(4):  # 2 MB of lines each
+        ids.append(get(s, "/flood?1000")[0])
+        entries(s, "--limit", "1", wait_for=ids[-1])  # committed, so pruned
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.storage_path, "logs.db"), uri=True)
+    try:
+        newest = "SELECT message FROM app_logs WHERE request_id = ? ORDER BY rowid DESC LIMIT 1"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # its last lines may come after its request log
+            last = db.execute(newest, (ids[-1],)).fetchone()
+            if last is not None and last[0].startswith("999 "):
+                break
+            time.sleep(0.1)
+        assert last is not None and last[0].startswith("999 "), last and last[0][:10]
+        pages, free, size = (db.execute("PRAGMA %s" % p).fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
+        assert (pages - free) * size <= 3 << 20, (pages, free, size)
+        assert db.execute("SELECT count(*) FROM app_logs WHERE request_id = ?",
+                          (ids[0],)).fetchone()[0] < 1000
+        assert db.execute("SELECT count(*) FROM request_logs").fetchone()[0] >= 4
+    finally:
+        db.close()
+    assert s.get("/quiet?after").status_code == 200
 
 
 @pytest.mark.parametrize("args,code,message", [

@@ -87,7 +87,7 @@ static void test_tasks(void)
 {
     char path[256], err[512];
     snprintf(path, sizeof path, "%s/tasks.db", tmpdir);
-    log_store_t *st = log_store_open(path, 1000, err, sizeof err);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
     CHECK(st != NULL);
     if (!st)
         return;
@@ -341,7 +341,7 @@ static void test_queries(void)
 {
     char path[256], err[512];
     snprintf(path, sizeof path, "%s/read.db", tmpdir);
-    log_store_t *st = log_store_open(path, 1000, err, sizeof err);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
     CHECK(st != NULL);
     if (!st)
         return;
@@ -458,7 +458,7 @@ static void test_budget(void)
 {
     char path[256], err[512];
     snprintf(path, sizeof path, "%s/big.db", tmpdir);
-    log_store_t *st = log_store_open(path, 1000, err, sizeof err);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
     CHECK(st != NULL);
     if (!st)
         return;

@@ -74,7 +74,7 @@ static void test_round_trip(void)
 {
     char path[256], err[512], text[256];
     snprintf(path, sizeof path, "%s/a/b/logs.db", tmpdir);
-    log_store_t *st = log_store_open(path, 1000, err, sizeof err);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
     CHECK(st != NULL);
     if (!st)
         return;
@@ -104,7 +104,7 @@ static void test_round_trip(void)
     sqlite3_close(db);
 
     /* Reopening keeps what is there and appends. */
-    st = log_store_open(path, 1000, err, sizeof err);
+    st = log_store_open(path, 1000, 0, err, sizeof err);
     CHECK(st != NULL);
     request(st, "000000000000000200000002", 200);
     log_store_close(st);
@@ -117,7 +117,7 @@ static void test_prune_keeps_newest(void)
 {
     char path[256], err[512], id[32], text[64];
     snprintf(path, sizeof path, "%s/prune.db", tmpdir);
-    log_store_t *st = log_store_open(path, 5, err, sizeof err);
+    log_store_t *st = log_store_open(path, 5, 0, err, sizeof err);
     CHECK(st != NULL);
     if (!st)
         return;
@@ -135,6 +135,35 @@ static void test_prune_keeps_newest(void)
     sqlite3_close(db);
 }
 
+/* One request logging in a loop: the pages in use stay near max_bytes
+ * (the oldest lines go), and the newest lines are kept. */
+static void test_prune_by_bytes(void)
+{
+    char path[256], err[512], line[2048];
+    snprintf(path, sizeof path, "%s/bytes.db", tmpdir);
+    const int64_t max_bytes = 1 << 20;
+    memset(line, 'x', sizeof line);
+    int64_t written = 0;
+    for (int round = 0; round < 8; round++) {
+        log_store_t *st = log_store_open(path, 1000, max_bytes, err, sizeof err);
+        CHECK(st != NULL);
+        if (!st)
+            return;
+        for (int i = 0; i < 500; i++, written++) /* 1 MB a round, each round a commit */
+            log_store_app_line(st, S("0000000000000001000000001"), written, 1,
+                               (log_str_t){line, sizeof line});
+        log_store_close(st);
+    }
+    sqlite3 *db = open_db(path);
+    int64_t used = query_int(db, "PRAGMA page_count") - query_int(db, "PRAGMA freelist_count");
+    used *= query_int(db, "PRAGMA page_size");
+    /* Under the limit after each commit, give or take the last batch. */
+    CHECK(used > 0 && used <= max_bytes + (2 << 20));
+    CHECK(query_int(db, "SELECT max(time_us) FROM app_logs") == written - 1);
+    CHECK(query_int(db, "SELECT min(time_us) FROM app_logs") > written / 2);
+    sqlite3_close(db);
+}
+
 static void test_open_errors(void)
 {
     char path[256], err[512];
@@ -146,7 +175,7 @@ static void test_open_errors(void)
         fclose(f);
     snprintf(path, sizeof path, "%s/file/sub/logs.db", tmpdir);
     err[0] = '\0';
-    CHECK(log_store_open(path, 10, err, sizeof err) == NULL);
+    CHECK(log_store_open(path, 10, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, "file/sub") != NULL);
     /* Not a database. */
     snprintf(path, sizeof path, "%s/file", tmpdir);
@@ -156,7 +185,7 @@ static void test_open_errors(void)
         fclose(f);
     }
     err[0] = '\0';
-    CHECK(log_store_open(path, 10, err, sizeof err) == NULL);
+    CHECK(log_store_open(path, 10, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, path) != NULL);
 }
 
@@ -197,6 +226,7 @@ int main(void)
     }
     test_round_trip();
     test_prune_keeps_newest();
+    test_prune_by_bytes();
     test_open_errors();
     test_storage_folder();
     char cmd[300];

@@ -111,7 +111,13 @@ def _quiet(tag):
     pass
 
 
-ACTIONS = {"/levels": _levels, "/streams": _streams, "/exception": _exception,
+def _flood(tag):
+    """Logs int(tag) lines of 2 KB."""
+    for i in range(int(tag)):
+        logging.info("%d %s", i, "f" * 2048)
+
+
+ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/exception": _exception,
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
            "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno}
