@@ -237,7 +237,8 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * (the kernel's sigio_perm) and not by the rules above: on kernels
      * before Landlock's signal scope (6.12) an instance could SIGKILL the
      * master. Our own process only; F_SETOWN_EX and the socket ioctls
-     * pass the owner in memory, out of a filter's reach. */
+     * (FIOSETOWN, SIOCSPGRP: REFUSED_IOCTLS below) pass the owner in
+     * memory, out of a filter's reach. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN),
@@ -245,12 +246,6 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN_EX));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, FIOSETOWN));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SIOCSPGRP));
     /* Threads only: a clone without CLONE_THREAD is a new process. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
@@ -263,13 +258,12 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
                               SCMP_A2(SCMP_CMP_NE, 0));
-    /* Typing into the terminal the server may have been started from. */
-    if (rc == 0)
+    /* Setting a file's owner (above), and typing into the terminal the
+     * server may have been started from. */
+    static const unsigned long REFUSED_IOCTLS[] = {FIOSETOWN, SIOCSPGRP, TIOCSTI, TIOCLINUX};
+    for (size_t i = 0; rc == 0 && i < sizeof REFUSED_IOCTLS / sizeof *REFUSED_IOCTLS; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, REFUSED_IOCTLS[i]));
     return rc;
 }
 
