@@ -22,9 +22,16 @@ static void build_env(const http_request_t *r)
                      .listen_port = 8080,
                      .vars = vars,
                      .n_vars = 1};
-    buf_t env = BUF_INIT;
+    buf_t env = BUF_INIT, path_info = BUF_INIT;
+    const char *path, *query;
+    size_t path_len, query_len;
     uint32_t n;
-    cgi_env_build(&env, &n, &app, r, "127.0.0.1", 1234, "0123");
+    /* As conn.c builds it: the path decoded once. */
+    cgi_split_target(http_request_url(r), r->url_len, &path, &path_len, &query, &query_len);
+    if (cgi_percent_decode(&path_info, path, path_len) == 0)
+        cgi_env_build(&env, &n, &app, r, buf_ptr(&path_info), path_info.len, "127.0.0.1", 1234,
+                      "0123");
+    buf_free(&path_info);
     buf_free(&env);
 }
 

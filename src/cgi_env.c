@@ -196,7 +196,8 @@ static void server_name_port(const app_env_t *app, const http_request_t *req, ch
 }
 
 int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req,
-                  const char *remote_ip, int remote_port, const char *request_log_id)
+                  const char *path_info, size_t path_info_len, const char *remote_ip,
+                  int remote_port, const char *request_log_id)
 {
     *count = 0;
     /* The python27 runtime's own variable (dev_appserver's too), which
@@ -212,9 +213,6 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     const char *path, *query;
     size_t path_len, query_len;
     cgi_split_target(http_request_url(req), req->url_len, &path, &path_len, &query, &query_len);
-    buf_t decoded = BUF_INIT;
-    if (cgi_percent_decode(&decoded, path, path_len) < 0)
-        return -1;
     char proto[HTTP_VERSION_TEXT_SIZE], name[256], port[BUF_UINT_SIZE], rport[BUF_UINT_SIZE],
         clen[BUF_UINT_SIZE];
     http_version_text(req, proto);
@@ -228,7 +226,7 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     int rc = 0;
     rc |= puts_(out, count, "REQUEST_METHOD", http_method_name(req->method));
     rc |= puts_(out, count, "SCRIPT_NAME", "");
-    rc |= put(out, count, "PATH_INFO", 9, buf_ptr(&decoded), decoded.len);
+    rc |= put(out, count, "PATH_INFO", 9, path_info, path_info_len);
     rc |= put(out, count, "QUERY_STRING", 12, query, query_len);
     rc |= put(out, count, "REQUEST_URI", 11, http_request_url(req), req->url_len);
     if (ctype)
@@ -253,7 +251,6 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     rc |= puts_(out, count, "USER_ID", u ? u->user_id : "");
     rc |= puts_(out, count, "USER_NICKNAME", u ? u->nickname : "");
     rc |= puts_(out, count, "USER_IS_ADMIN", u && u->admin ? "1" : "0");
-    buf_free(&decoded);
     if (rc)
         return -1;
     return add_headers(out, count, req);

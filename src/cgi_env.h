@@ -35,7 +35,10 @@ void cgi_split_target(const char *url, size_t len, const char **path, size_t *pa
 /* Percent-decodes src into out (appending). Invalid escapes stay as they are. */
 int cgi_percent_decode(buf_t *out, const char *src, size_t len);
 
+/* The request's CGI/WSGI variables. path_info: the target's path,
+ * percent-decoded (conn.c decodes it once, for routing too). */
 int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req,
-                  const char *remote_ip, int remote_port, const char *request_log_id);
+                  const char *path_info, size_t path_info_len, const char *remote_ip,
+                  int remote_port, const char *request_log_id);
 
 #endif

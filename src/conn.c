@@ -874,7 +874,8 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
     buf_reset(&c->env);
     uint32_t n_env = 0;
-    if (cgi_env_build(&c->env, &n_env, &app, &c->req, c->peer_ip, c->peer_port, c->log_id) < 0 ||
+    if (cgi_env_build(&c->env, &n_env, &app, &c->req, buf_ptr(&c->path), c->path.len, c->peer_ip,
+                      c->peer_port, c->log_id) < 0 ||
         (backend &&
          (ipc_put_bytes(&c->env, "BACKEND_ID", 10) < 0 ||
           ipc_put_bytes(&c->env, backend_name(backend), strlen(backend_name(backend))) < 0))) {

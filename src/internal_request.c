@@ -75,7 +75,9 @@ int internal_req_build(internal_req_t *r, const char *backend, int index, const 
     login_user_t nobody = {.signed_in = 0};
     app_env_t app = server_app_env(srv, &nobody);
     uint32_t n_env = 0;
-    if (cgi_env_build(&r->env, &n_env, &app, &r->req, "0.1.0.3", 0, r->log_id) < 0 ||
+    /* resource is one of the runtime's own paths: nothing to decode. */
+    if (cgi_env_build(&r->env, &n_env, &app, &r->req, resource, strlen(resource), "0.1.0.3", 0,
+                      r->log_id) < 0 ||
         ipc_put_bytes(&r->env, "BACKEND_ID", 10) < 0 ||
         ipc_put_bytes(&r->env, backend, strlen(backend)) < 0)
         return -1;
