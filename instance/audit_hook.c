@@ -112,26 +112,33 @@ static char *resolve_existing(const char *path, char real[PATH_MAX])
     return real;
 }
 
-/* 1 when o, a path an event opens or lists, resolves outside what the
- * instance may read (SB1). Relative paths are left to the kernel: with
- * dir_fd they are not relative to the working folder. */
-static int reads_outside(PyObject *o)
+/* o, an event's path argument, as file-system bytes (a new reference), or
+ * NULL when it is none (a descriptor, None, not a path, an embedded NUL):
+ * whatever opens it then says what is wrong. */
+static PyObject *path_bytes(PyObject *o)
 {
-    if (!n_read_roots || !o || PyLong_Check(o) || o == Py_None)
-        return 0;
+    if (!o || PyLong_Check(o) || o == Py_None)
+        return NULL;
     PyObject *p = PyOS_FSPath(o);
     PyObject *bytes = p && PyUnicode_Check(p) ? PyUnicode_EncodeFSDefault(p) : Py_XNewRef(p);
-    const char *path = bytes && PyBytes_Check(bytes) ? PyBytes_AS_STRING(bytes) : NULL;
-    int outside = 0;
-    char real[PATH_MAX];
-    if (path && path[0] == '/' && strlen(path) == (size_t)PyBytes_GET_SIZE(bytes) &&
-        !plainly_within(path) && resolve_existing(path, real))
-        outside = !audit_path_within(real, (const char *const *)read_roots, n_read_roots);
-    if (PyErr_Occurred())
-        PyErr_Clear(); /* not a path after all: whatever opens it will say */
-    Py_XDECREF(bytes);
     Py_XDECREF(p);
-    return outside;
+    if (bytes && (!PyBytes_Check(bytes) ||
+                  strlen(PyBytes_AS_STRING(bytes)) != (size_t)PyBytes_GET_SIZE(bytes)))
+        Py_CLEAR(bytes);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return bytes;
+}
+
+/* 1 when path, one an event opens or lists, resolves outside what the
+ * instance may read (SB1). Relative paths are left to the kernel: with
+ * dir_fd they are not relative to the working folder. */
+static int reads_outside(const char *path)
+{
+    char real[PATH_MAX];
+    return n_read_roots && path && path[0] == '/' && !plainly_within(path) &&
+           resolve_existing(path, real) &&
+           !audit_path_within(real, (const char *const *)read_roots, n_read_roots);
 }
 
 /* 1 when path is dir or lies under it, by its text alone. */
@@ -141,42 +148,36 @@ static int lexically_under(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
-/* Why o, a path an event opens, may not be read by the app: a file of its
+/* Why path, one an event opens, may not be read by the app: a file of its
  * folder that is not its code (skip_files.h); NULL when it may. Relative
  * paths are taken from the working folder, the app's (an os.open with a
  * dir_fd elsewhere is rare enough not to resolve). Paths outside the app
  * folder are let through by their text, so the standard library's imports
  * pay no realpath. */
-static const char *hidden_app_file(PyObject *o)
+static const char *hidden_app_file(const char *path)
 {
-    if (!app_dir_real || !o || PyLong_Check(o) || o == Py_None)
-        return NULL;
-    PyObject *p = PyOS_FSPath(o);
-    PyObject *bytes = p && PyUnicode_Check(p) ? PyUnicode_EncodeFSDefault(p) : Py_XNewRef(p);
-    const char *path = bytes && PyBytes_Check(bytes) ? PyBytes_AS_STRING(bytes) : NULL;
-    const char *why = NULL;
     char real[PATH_MAX];
-    if (path && strlen(path) == (size_t)PyBytes_GET_SIZE(bytes) &&
-        (path[0] != '/' || lexically_under(path, app_dir_given) ||
-         lexically_under(path, app_dir_real)) &&
-        realpath(path, real) && lexically_under(real, app_dir_real) &&
-        real[strlen(app_dir_real)] == '/') {
-        const char *rel = real + strlen(app_dir_real) + 1;
-        /* Bytecode caches are the runtime's, written by the zygote: the
-         * default skip_files leaves __pycache__ out of the app only so that
-         * it is never served or counted. */
-        int cache = !strncmp(rel, "__pycache__/", 12) || strstr(rel, "/__pycache__/");
-        if (!cache && skip_files_match(rel, strlen(rel)) == 1)
-            why = "app.yaml's skip_files leaves this file out of the app";
-        else if (static_only_match(rel, strlen(rel)) == 1)
-            why = "a static file: app.yaml's static handlers serve it, and only "
-                  "application_readable: true lets the app read it too";
+    if (!app_dir_real || !path ||
+        (path[0] == '/' && !lexically_under(path, app_dir_given) &&
+         !lexically_under(path, app_dir_real)) ||
+        !realpath(path, real) || !lexically_under(real, app_dir_real) ||
+        real[strlen(app_dir_real)] != '/')
+        return NULL;
+    const char *rel = real + strlen(app_dir_real) + 1;
+    /* Bytecode caches are the runtime's, written by the zygote: the
+     * default skip_files leaves __pycache__ out of the app only so that it
+     * is never served or counted. */
+    if (!strncmp(rel, "__pycache__/", 12) || strstr(rel, "/__pycache__/"))
+        return NULL;
+    switch (app_file_kind(rel, strlen(rel))) {
+    case APP_FILE_SKIPPED:
+        return "app.yaml's skip_files leaves this file out of the app";
+    case APP_FILE_STATIC_ONLY:
+        return "a static file: app.yaml's static handlers serve it, and only "
+               "application_readable: true lets the app read it too";
+    default:
+        return NULL;
     }
-    if (PyErr_Occurred())
-        PyErr_Clear(); /* not a path after all: whatever opens it will say */
-    Py_XDECREF(bytes);
-    Py_XDECREF(p);
-    return why;
 }
 
 /* As App Engine refused such a file: IOError (PermissionError) with EACCES
@@ -189,6 +190,22 @@ static int refuse_hidden(const char *why, PyObject *path)
         Py_DECREF(exc);
     }
     return -1;
+}
+
+/* The checks of a path an event reads: SB1's, then the app's hidden files
+ * (only for opens). */
+static int check_read(audit_rule_t rule, const char *event, PyObject *o, int is_open)
+{
+    PyObject *bytes = path_bytes(o);
+    const char *path = bytes ? PyBytes_AS_STRING(bytes) : NULL;
+    int rc = 0;
+    const char *why;
+    if (reads_outside(path))
+        rc = refuse(rule, event, o);
+    else if (is_open && (why = hidden_app_file(path)))
+        rc = refuse_hidden(why, o);
+    Py_XDECREF(bytes);
+    return rc;
 }
 
 static int hook(const char *event, PyObject *args, void *data)
@@ -207,12 +224,9 @@ static int hook(const char *event, PyObject *args, void *data)
             return 0;
         if (audit_open_writes(arg_str(args, 1), arg_long(args, 2, 0)))
             return refuse(rule, "open for writing", first);
-        if (reads_outside(first))
-            return refuse(AUDIT_READ, "open", first);
-        const char *why = hidden_app_file(first);
-        return why ? refuse_hidden(why, first) : 0;
+        return check_read(AUDIT_READ, "open", first, 1);
     case AUDIT_READ_DIR:
-        return reads_outside(first) ? refuse(rule, event, first) : 0;
+        return check_read(rule, event, first, 0);
     case AUDIT_READ:
         return 0;
     case AUDIT_KILL:

@@ -380,19 +380,17 @@ static PyObject *why_hidden(PyObject *self, PyObject *arg)
         PyErr_SetString(PyExc_TypeError, "why_hidden expects bytes");
         return NULL;
     }
-    const char *rel = PyBytes_AS_STRING(arg);
-    size_t len = (size_t)PyBytes_GET_SIZE(arg);
-    int skipped = skip_files_match(rel, len);
-    int static_only = skipped == 0 ? static_only_match(rel, len) : 0;
-    if (skipped < 0 || static_only < 0) {
+    switch (app_file_kind(PyBytes_AS_STRING(arg), (size_t)PyBytes_GET_SIZE(arg))) {
+    case APP_FILE_CODE:
+        Py_RETURN_NONE;
+    case APP_FILE_SKIPPED:
+        return PyUnicode_FromString("skip_files");
+    case APP_FILE_STATIC_ONLY:
+        return PyUnicode_FromString("static");
+    default:
         PyErr_SetString(PyExc_RuntimeError, "skip_files: matching failed");
         return NULL;
     }
-    if (skipped)
-        return PyUnicode_FromString("skip_files");
-    if (static_only)
-        return PyUnicode_FromString("static");
-    Py_RETURN_NONE;
 }
 
 /* time.sleep's checks, then a sleep the request's deadline can end. */

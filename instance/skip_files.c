@@ -45,7 +45,7 @@ int skip_files_set(const char *pattern, char *err, size_t err_size)
     return pattern_set(&skipped, "skip_files", pattern, SKIP_FILES_ANCHORING, err, err_size);
 }
 
-int skip_files_match(const char *relpath, size_t len)
+static int skip_files_match(const char *relpath, size_t len)
 {
     return skipped.re ? skip_match(skipped.re, skipped.md, relpath, len) : 0;
 }
@@ -57,10 +57,19 @@ int static_only_set(const char *pattern, char *err, size_t err_size)
                        PCRE2_ANCHORED | PCRE2_ENDANCHORED, err, err_size);
 }
 
-int static_only_match(const char *relpath, size_t len)
+static int static_only_match(const char *relpath, size_t len)
 {
     if (!static_only.re)
         return 0;
     int rc = pcre2_match(static_only.re, (PCRE2_SPTR)relpath, len, 0, 0, static_only.md, NULL);
     return rc == PCRE2_ERROR_NOMATCH ? 0 : rc < 0 ? -1 : 1;
+}
+
+int app_file_kind(const char *relpath, size_t len)
+{
+    int rc = skip_files_match(relpath, len);
+    if (rc != 0)
+        return rc < 0 ? -1 : APP_FILE_SKIPPED;
+    rc = static_only_match(relpath, len);
+    return rc < 0 ? -1 : rc ? APP_FILE_STATIC_ONLY : APP_FILE_CODE;
 }

@@ -13,15 +13,16 @@
  * -1 with the reason in err. */
 int skip_files_set(const char *pattern, char *err, size_t err_size);
 
-/* 1 when the '/'-separated path relative to the app folder, or one of the
- * folders it is in, is skipped, 0
- * when not (or when no pattern is set), -1 on a matching error. Callers
- * hold the GIL, which guards the shared match data. */
-int skip_files_match(const char *relpath, size_t len);
-
-/* The same for the master's static_only_files regex (config.h), which
- * matches whole paths of files. */
+/* The same for the master's static_only_files regex (config.h). */
 int static_only_set(const char *pattern, char *err, size_t err_size);
-int static_only_match(const char *relpath, size_t len);
+
+typedef enum { APP_FILE_CODE = 0, APP_FILE_SKIPPED, APP_FILE_STATIC_ONLY } app_file_kind_t;
+
+/* Whether relpath ('/'-separated, relative to the app folder) is one of
+ * the app's code files, and if not, why: skip_files matched it or one of
+ * the folders it is in, or the static_only_files regex matched it whole.
+ * -1 on a matching error. Callers hold the GIL, which guards the shared
+ * match data. */
+int app_file_kind(const char *relpath, size_t len);
 
 #endif
