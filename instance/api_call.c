@@ -281,8 +281,10 @@ static PyObject *api_call(PyObject *self, PyObject *args)
         }
         if (!(deadline_s > 0) || deadline_s > MAX_DEADLINE_S) {
             PyBuffer_Release(&payload);
-            return PyErr_Format(PyExc_ValueError, "deadline must be 0 to %g seconds, not %R",
-                                MAX_DEADLINE_S, deadline_obj);
+            /* PyErr_Format knows no %g: the bound goes in as an int. */
+            return PyErr_Format(PyExc_ValueError,
+                                "deadline must be over 0 and at most %d seconds, not %R",
+                                (int)MAX_DEADLINE_S, deadline_obj);
         }
     }
     PyObject *result = NULL;

@@ -94,6 +94,15 @@ def test_call_past_its_deadline(srv):
     assert r["message"].startswith("The API call gaelic_test.Delay() took too long")
 
 
+@pytest.mark.parametrize("deadline", ["0", "-1", "86401"])
+def test_deadline_out_of_range_is_a_value_error_that_says_the_range(srv, deadline):
+    r = get(srv, "/deadline?deadline=%s&ms=0" % deadline)
+    assert r["error"] == "ValueError", r
+    # The message names the range and the value given, not format codes.
+    assert "86400 seconds" in r["message"] and "%" not in r["message"], r
+    assert float(deadline) == float(r["message"].rsplit(" ", 1)[1]), r
+
+
 def test_more_than_100_concurrent_calls_wait_for_a_slot(srv):
     pid = get(srv, "/stats")["pid"]
     # 150 threads each hold a 300 ms call: the instance keeps at most 100 on

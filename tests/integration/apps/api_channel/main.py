@@ -149,7 +149,7 @@ def deadline(q):
                   api_base_pb2.VoidProto())
     try:
         rpc.get_result()
-    except apiproxy_errors.Error as e:
+    except (apiproxy_errors.Error, ValueError) as e:  # ValueError: a deadline out of range
         return _error(e)
     return {"ok": True}
 
