@@ -88,6 +88,17 @@ def test_registered_stub_answers_its_service_and_hooks_run(srv):
     assert r == {"value": "local_test.Hello from the local stub", "hooked": ["local_test"]}
 
 
+def test_postcall_hooks_and_returned_response_as_in_the_sdk(srv):
+    r = get(srv, "/hooks")
+    # Every hook sees a call that works; the channel's calls have an RPC.
+    assert r["works"] == [["four", "Echo"], ["five", "Echo", True], ["six", "Echo", None]], r
+    # A failed call reaches only the hooks that take its error (the SDK's
+    # ListOfHooks.Call: four- and five-argument hooks are skipped).
+    assert r["fails"] == [["six", "Fail", "ApplicationError"]], r
+    # MakeSyncCall hands back what a stub returns instead of filling response.
+    assert r["returned"] == "returned by the stub", r
+
+
 def test_call_past_its_deadline(srv):
     r = get(srv, "/deadline?deadline=0.3&ms=3000")
     assert r["error"] == "DeadlineExceededError", r

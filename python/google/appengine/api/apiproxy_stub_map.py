@@ -54,14 +54,18 @@ class ListOfHooks:
         self.__keys = set()
 
     def Call(self, service, call, request, response, rpc=None, error=None):
+        """Runs the hooks for service. After a failed call (error set) only
+        the hooks that take the error run, as in the SDK."""
         for _, function, only, argcount in self.__content:
             if only is not None and only != service:
                 continue
             if argcount >= 6:
                 function(service, call, request, response, rpc, error)
+            elif error is not None:
+                continue
             elif argcount == 5:
                 function(service, call, request, response, rpc)
-            elif error is None:
+            else:
                 function(service, call, request, response)
 
 
@@ -96,16 +100,33 @@ class APIProxyStubMap:
         return self.__postcall_hooks
 
     def MakeSyncCall(self, service, call, request, response):
+        """Makes the call through an RPC of the stub when it has CreateRPC
+        (the hooks then get the RPC), else through the stub's MakeSyncCall;
+        returns what that returned (a stub may return its response instead
+        of filling the one given)."""
         stub = self.GetStub(service)
         if stub is None:
             raise AssertionError("no stub for service %r" % service)
+        if hasattr(stub, "CreateRPC"):
+            rpc = stub.CreateRPC()
+            self.__precall_hooks.Call(service, call, request, response, rpc)
+            try:
+                rpc.MakeCall(service, call, request, response)
+                rpc.Wait()
+                rpc.CheckSuccess()
+            except Exception as e:
+                self.__postcall_hooks.Call(service, call, request, response, rpc, e)
+                raise
+            self.__postcall_hooks.Call(service, call, request, response, rpc)
+            return None
         self.__precall_hooks.Call(service, call, request, response)
         try:
-            stub.MakeSyncCall(service, call, request, response)
+            returned = stub.MakeSyncCall(service, call, request, response)
         except Exception as e:
             self.__postcall_hooks.Call(service, call, request, response, None, e)
             raise
-        self.__postcall_hooks.Call(service, call, request, response)
+        self.__postcall_hooks.Call(service, call, request, returned or response)
+        return returned
 
     def CancelApiCalls(self):
         """API4: pending and later calls of this instance raise

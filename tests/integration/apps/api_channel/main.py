@@ -240,6 +240,41 @@ def local_stub(q):
     return {"value": response.value, "hooked": _hooked[-1:]}
 
 
+class _ReturningStub:
+    """A stub that returns its response instead of filling the caller's, as
+    the SDK allows."""
+
+    def MakeSyncCall(self, service, call, request, response):
+        return api_base_pb2.StringProto(value="returned by the stub")
+
+
+def hooks(q):
+    """Which postcall hooks see a call that works and one that fails, and
+    what MakeSyncCall gives back from a stub that returns its response."""
+    stubmap = apiproxy_stub_map.APIProxyStubMap(apiproxy_stub_map.apiproxy.GetDefaultStub())
+    stubmap.RegisterStub("returning", _ReturningStub())
+    seen = []
+    post = stubmap.GetPostCallHooks()
+    post.Append("four", lambda service, call, request, response: seen.append(("four", call)))
+    post.Append("five", lambda service, call, request, response, rpc: seen.append(
+        ("five", call, rpc is not None)))
+    post.Append("six", lambda service, call, request, response, rpc, error: seen.append(
+        ("six", call, type(error).__name__ if error else None)))
+    out = {}
+    stubmap.MakeSyncCall("gaelic_test", "Echo", api_base_pb2.StringProto(value="x"),
+                         api_base_pb2.StringProto())
+    out["works"], seen[:] = list(seen), []
+    try:
+        stubmap.MakeSyncCall("gaelic_test", "Fail", api_base_pb2.Integer32Proto(value=3),
+                             api_base_pb2.VoidProto())
+    except apiproxy_errors.ApplicationError:
+        pass
+    out["fails"], seen[:] = list(seen), []
+    returned = stubmap.MakeSyncCall("returning", "Get", api_base_pb2.VoidProto(), None)
+    out["returned"] = getattr(returned, "value", None)
+    return out
+
+
 def sleep(q):
     if "name" in q:
         # Makes the running request visible in the request logs, so that a
@@ -251,7 +286,7 @@ def sleep(q):
 
 
 ROUTES = {
-    "/local_stub": local_stub, "/sleep": sleep,
+    "/local_stub": local_stub, "/hooks": hooks, "/sleep": sleep,
     "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
     "/delay": delay, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
