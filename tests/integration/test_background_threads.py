@@ -106,3 +106,20 @@ def test_background_threads_get_the_shutdown_notice(srv):
     # They ended, so the instance exits without waiting for the grace.
     assert wait_pids_gone([pid], 10) == []
     assert time.monotonic() - t0 < 10
+
+
+def test_thread_started_twice_or_uninitialised_makes_no_background_request(srv):
+    def background_rows():
+        return [row for row in log_rows(srv) if row["resource"] == "/_ah/background"]
+    before = len(background_rows())
+    r = get(srv, "0.crawler.localhost", "/bg/twice")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"again": "threads can only be started once",
+                        "no_init": "thread.__init__() not called"}
+    # The one thread that ran has its row; the refused starts have none
+    # (they had one each, ended as failed, though no thread ever ran).
+    wait_for(lambda: len(background_rows()) > before, timeout=10, what="the thread's row")
+    time.sleep(0.5)
+    rows = background_rows()
+    assert len(rows) == before + 1, rows[:3]
+    assert rows[0]["status"] == 200, rows[0]

@@ -232,6 +232,25 @@ def bg(environ, start_response):
         return _answer(start_response, {"started": len(started), "error": error,
                                         "ids_are_ints": all(isinstance(i, int) for i in started),
                                         "env_after": os.environ.get("CREATOR")})
+    if path == "/bg/twice":
+        # threading's own errors, before any background request is made.
+        t = background_thread.BackgroundThread(target=_bg_work, args=("twice", 0, False))
+        t.start()
+        t.join()
+        out = {}
+        try:
+            t.start()
+        except RuntimeError as e:
+            out["again"] = str(e)
+
+        class NoInit(background_thread.BackgroundThread):
+            def __init__(self):
+                pass
+        try:
+            NoInit().start()
+        except RuntimeError as e:
+            out["no_init"] = str(e)
+        return _answer(start_response, out)
     if path == "/bg/status":
         return _answer(start_response, BG)
     return _answer(start_response, {"unknown": path}, "404 Not Found")

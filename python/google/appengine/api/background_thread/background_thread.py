@@ -68,6 +68,12 @@ class BackgroundThread(threading.Thread):
     _gaelic_background = True
 
     def start(self):
+        # threading's own refusals come first, as in the SDK: a thread that
+        # will not run must not take a slot or leave a background request.
+        if not self._initialized:
+            raise RuntimeError("thread.__init__() not called")
+        if self._started.is_set():
+            raise RuntimeError("threads can only be started once")
         bg_id, environ = _reserve()
         self._gaelic_background_context = (bg_id, environ)
         self._gaelic_failed = False
@@ -84,7 +90,7 @@ class BackgroundThread(threading.Thread):
         except BaseException as e:
             _release(bg_id, True)
             if isinstance(e, RuntimeError):
-                raise  # started twice: threading's own error
+                raise  # no thread to be had (SB4): threading's own error
             raise Error("cannot start a background thread: %s" % e) from e
 
     def run(self):
