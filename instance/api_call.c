@@ -302,7 +302,10 @@ static PyObject *api_call(PyObject *self, PyObject *args)
     }
     pthread_once(&conds_once, init_conds);
     struct timespec deadline = deadline_after(deadline_s);
+    /* At least 1: 0 tells the master no deadline was given (its 60 s). */
     uint32_t deadline_ms = (uint32_t)(deadline_s * 1000.0 + 0.5);
+    if (deadline_ms == 0)
+        deadline_ms = 1;
     answer_t a = {0};
     int code = 0, k;
 

@@ -105,6 +105,15 @@ def test_call_past_its_deadline(srv):
     assert r["message"].startswith("The API call gaelic_test.Delay() took too long")
 
 
+def test_calls_with_sub_millisecond_deadlines_free_their_slots(srv):
+    # Each of the 100 calls times out in the instance at once, and the
+    # master must end it as soon: a deadline under 1 ms reached it as 0,
+    # its "none given", so each call held its slot for 60 s and the call
+    # after them found none within its 10 s.
+    r = get(srv, "/tiny_deadlines?n=100")
+    assert r == {"errors": ["DeadlineExceededError"], "after": "after"}, r
+
+
 @pytest.mark.parametrize("deadline", ["0", "-1", "86401"])
 def test_deadline_out_of_range_is_a_value_error_that_says_the_range(srv, deadline):
     r = get(srv, "/deadline?deadline=%s&ms=0" % deadline)

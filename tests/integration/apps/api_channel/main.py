@@ -123,6 +123,27 @@ def delay(q):
                  api_base_pb2.VoidProto())
 
 
+def tiny_deadlines(q):
+    """n calls whose deadline passes before they can be answered, then one
+    with time to spare: it needs a slot one of them held."""
+    errors = set()
+    for _ in range(int(q.get("n", "100"))):
+        rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=0.0001)
+        rpc.make_call("Delay", api_base_pb2.Integer32Proto(value=600000), api_base_pb2.VoidProto())
+        try:
+            rpc.get_result()
+        except apiproxy_errors.Error as e:
+            errors.add(type(e).__name__)
+    rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=10)
+    rpc.make_call("Echo", api_base_pb2.StringProto(value="after"), api_base_pb2.StringProto())
+    try:
+        rpc.get_result()
+        after = rpc.response.value
+    except apiproxy_errors.Error as e:
+        after = type(e).__name__
+    return {"errors": sorted(errors), "after": after}
+
+
 def concurrent(q):
     """n threads each hold a Delay call open at once: more than the 100
     calls an instance may have on its channel."""
@@ -289,7 +310,7 @@ ROUTES = {
     "/local_stub": local_stub, "/hooks": hooks, "/sleep": sleep,
     "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
-    "/delay": delay, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
+    "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
     "/raw_flood": raw_flood,
 }
