@@ -138,6 +138,19 @@ int api_chan_call(api_chan_t *ch, uint32_t id, const uint8_t *payload, size_t le
     return 0;
 }
 
+void api_chan_end_request(api_chan_t *ch, uint32_t request)
+{
+    api_pending_t *next;
+    for (api_pending_t *p = ch->pending; p; p = next) {
+        next = p->next; /* answering frees p */
+        if (p->caller.request != request || p->call.answered)
+            continue;
+        if (p->call.cancel)
+            p->call.cancel(&p->call);
+        api_reply_rpc_error(&p->call, API_RPC_CANCELLED, "");
+    }
+}
+
 void api_chan_close(api_chan_t *ch)
 {
     while (ch->pending) {

@@ -50,6 +50,12 @@ void api_chan_init(api_chan_t *ch);
 int api_chan_call(api_chan_t *ch, uint32_t id, const uint8_t *payload, size_t len,
                   const char **why);
 
+/* Request `request` of the instance has ended: its calls still pending are
+ * cancelled and answered CANCELLED. Their callers are gone (a request's
+ * deadline ends its threads' waits), but each holds one of the instance's
+ * call slots until its answer comes. */
+void api_chan_end_request(api_chan_t *ch, uint32_t request);
+
 /* The instance is gone: pending calls are cancelled, nothing more is
  * written to out. The channel may be initialised again. */
 void api_chan_close(api_chan_t *ch);

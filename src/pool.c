@@ -1407,6 +1407,9 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
      * when we did tell it so. */
     int timed_out = (h->flags & IPC_FLAG_DEADLINE) && slot->deadline_sent;
     job_t *job = slot_release(slot);
+    /* Calls its deadline left waiting would hold the instance's call slots
+     * until their own deadlines. */
+    api_chan_end_request(&inst->api, h->id);
     inst->last_active_ms = pool->loop->now_ms;
     job_result_t res;
     memset(&res, 0, sizeof res);

@@ -225,6 +225,20 @@ def test_cancel_api_calls(serve):
     assert get(srv, "/unknown?service=system&method=GetSystemStats")["error"] == "CancelledError"
 
 
+def test_calls_left_by_ended_requests_free_their_slots(serve):
+    srv = serve(APP, TEST_SERVICE, "--deadline", "2")
+    pid = get(srv, "/stats")["pid"]
+    # Four requests each leave 25 calls waiting when their deadline ends
+    # them. The master cancels a request's calls when it ends; before, each
+    # held one of the instance's 100 call slots until its own deadline
+    # (60 s), and the instance could make no call meanwhile.
+    for _ in range(4):
+        r = srv.get("/abandon?n=25")
+        assert r.status_code == 500, r.text
+    assert get(srv, "/echo?text=after")["value"] == "after"
+    assert get(srv, "/stats")["pid"] == pid  # on the same instance
+
+
 # ---------------------------------------------------------------- an untrusted channel
 
 @pytest.mark.parametrize("path, reason", [

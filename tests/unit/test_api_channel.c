@@ -39,6 +39,8 @@ static void chan_init(api_chan_t *ch, const api_registry_t *reg)
 }
 
 /* An IPC_API_CALL payload for service.method with the given inner request. */
+static uint32_t request_no = 7; /* the request the next calls are made for */
+
 static void call_payload(buf_t *p, uint32_t deadline_ms, const char *service, const char *method,
                          const void *req, size_t req_len)
 {
@@ -47,7 +49,7 @@ static void call_payload(buf_t *p, uint32_t deadline_ms, const char *service, co
     pb_put_str(&env, 3, method);
     pb_put_bytes(&env, 4, req, req_len);
     buf_reset(p);
-    ipc_put_u32(p, 7);
+    ipc_put_u32(p, request_no);
     ipc_put_u32(p, deadline_ms);
     ipc_put_bytes(p, buf_ptr(&env), env.len);
     buf_free(&env);
@@ -213,6 +215,37 @@ static void test_limit_and_deadline(const api_registry_t *reg)
     CHECK(out.len == 0 && ch.inflight == 0);
 }
 
+static void test_end_request(const api_registry_t *reg)
+{
+    api_chan_t ch;
+    chan_init(&ch, reg);
+    const char *why = NULL;
+    result_t res;
+    /* Two calls of request 8 and one of request 9 wait (Delay 1 s). */
+    request_no = 8;
+    CHECK(call(&ch, 1, 0, "gaelic_test", "Delay", "\x08\xe8\x07", 3, &why) == 0);
+    CHECK(call(&ch, 2, 0, "gaelic_test", "Delay", "\x08\xe8\x07", 3, &why) == 0);
+    request_no = 9;
+    CHECK(call(&ch, 3, 0, "gaelic_test", "Delay", "\x08\xe8\x07", 3, &why) == 0);
+    request_no = 7;
+    CHECK(ch.inflight == 3 && out.len == 0);
+    /* Request 8 ends: its calls are answered CANCELLED at once. */
+    api_chan_end_request(&ch, 8);
+    int cancelled = 0;
+    while (next_result(&res) == 1)
+        cancelled += (res.id == 1 || res.id == 2) && res.rpc_code == API_RPC_CANCELLED;
+    CHECK(cancelled == 2 && ch.inflight == 1);
+    /* Ending it again, or a request with no calls, does nothing. */
+    api_chan_end_request(&ch, 8);
+    api_chan_end_request(&ch, 10);
+    CHECK(out.len == 0 && ch.inflight == 1);
+    /* The other request's call is answered as usual; no timer of the
+     * cancelled ones fires. */
+    unit_run_for(&loop, 1100);
+    CHECK(next_result(&res) == 1 && res.id == 3 && res.has_response && res.rpc_code == -1);
+    CHECK(next_result(&res) == 0 && ch.inflight == 0);
+}
+
 int main(void)
 {
     CHECK(loop_init(&loop) == 0);
@@ -222,6 +255,7 @@ int main(void)
     test_echo_and_errors(reg);
     test_violations(reg);
     test_limit_and_deadline(reg);
+    test_end_request(reg);
     api_registry_free(reg);
     buf_free(&out);
     loop_close(&loop);

@@ -193,6 +193,22 @@ def cancel(q):
     return {"pending": pending, "after": after}
 
 
+def abandon(q):
+    """n threads wait for slow calls until the request's deadline ends the
+    request, and with it their waits."""
+    def wait_for_slow_call():
+        try:
+            delay({"ms": 600000})
+        except BaseException:  # the deadline's exception: nothing to report
+            pass
+
+    threading.stack_size(256 << 10)
+    for _ in range(int(q.get("n", "25"))):
+        threading.Thread(target=wait_for_slow_call).start()
+    time.sleep(600)  # until the deadline
+    return {}
+
+
 def quota_figures(q):
     for _ in range(int(q.get("calls", "20"))):
         runtime.cpu_usage()
@@ -310,7 +326,7 @@ ROUTES = {
     "/local_stub": local_stub, "/hooks": hooks, "/sleep": sleep,
     "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
-    "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
+    "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
     "/raw_flood": raw_flood,
 }
