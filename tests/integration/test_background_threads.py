@@ -123,3 +123,13 @@ def test_thread_started_twice_or_uninitialised_makes_no_background_request(srv):
     rows = background_rows()
     assert len(rows) == before + 1, rows[:3]
     assert rows[0]["status"] == 200, rows[0]
+
+
+def test_starts_and_ends_racing_keep_the_instance(srv):
+    # A thread's end went to the master after its slot was free to take, so
+    # a start could get there first, as an 11th thread: the master killed
+    # the instance for breaking the protocol, failing its requests.
+    r = get(srv, "0.crawler.localhost", "/bg/churn?n=6000&secs=8", timeout=30)
+    assert r.status_code == 200, (r.status_code, srv.stderr_text()[-2000:])
+    assert r.json()["started"] > 0
+    assert "broke the channel protocol" not in srv.stderr_text()

@@ -3,6 +3,7 @@ start requests saw."""
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import urllib.parse
@@ -251,6 +252,40 @@ def bg(environ, start_response):
         except RuntimeError as e:
             out["no_init"] = str(e)
         return _answer(start_response, out)
+    if path == "/bg/churn":
+        # Threads of the request start short background threads as fast as
+        # slots free up, with thread switches as often as CPython allows: a
+        # start right after an end must not reach the master before it.
+        counts = {"started": 0, "limited": 0}
+        lock = threading.Lock()
+        stop = time.monotonic() + float(query.get("secs", "5"))
+        n = int(query.get("n", "3000"))
+
+        def starter():
+            while time.monotonic() < stop:
+                with lock:
+                    if counts["started"] >= n:
+                        return
+                try:
+                    background_thread.start_new_background_thread(time.sleep, (0.001,))
+                    key = "started"
+                except background_thread.BackgroundThreadLimitReachedError:
+                    key = "limited"
+                with lock:
+                    counts[key] += 1
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            starters = [threading.Thread(target=starter)
+                        for _ in range(int(query.get("starters", "4")))]
+            for t in starters:
+                t.start()
+            for t in starters:
+                t.join()
+        finally:
+            sys.setswitchinterval(interval)
+        return _answer(start_response, counts)
     if path == "/bg/status":
         return _answer(start_response, BG)
     return _answer(start_response, {"unknown": path}, "404 Not Found")

@@ -53,11 +53,13 @@ def _reserve():
 
 
 def _release(bg_id, failed):
-    with _lock:
-        _live.discard(bg_id)
+    # The slot frees only once the master has the end: a start that takes
+    # it must reach the master after it, or the master sees an 11th thread.
     try:
         _gaelic.background_ended(bg_id, failed)
     finally:
+        with _lock:
+            _live.discard(bg_id)
         _gaelic.release()
 
 
