@@ -279,11 +279,13 @@ static PyObject *api_call(PyObject *self, PyObject *args)
             PyBuffer_Release(&payload);
             return NULL;
         }
-        if (!(deadline_s > 0) || deadline_s > MAX_DEADLINE_S) {
+        if (deadline_s <= 0) {
+            /* App Engine's RPC ignores a deadline that is not positive. */
+            deadline_s = DEFAULT_DEADLINE_S;
+        } else if (!(deadline_s <= MAX_DEADLINE_S)) { /* NaN too */
             PyBuffer_Release(&payload);
             /* PyErr_Format knows no %g: the bound goes in as an int. */
-            return PyErr_Format(PyExc_ValueError,
-                                "deadline must be over 0 and at most %d seconds, not %R",
+            return PyErr_Format(PyExc_ValueError, "deadline must be at most %d seconds, not %R",
                                 (int)MAX_DEADLINE_S, deadline_obj);
         }
     }

@@ -6,7 +6,8 @@
  *       -> (kind, code, data, cpu_us)
  *       request: the number of the request the call is made for (0: none);
  *       service, method: str; payload: the serialized inner request
- *       (bytes-like); deadline: seconds, None for 60. Sends one
+ *       (bytes-like); deadline: seconds, None or not positive for 60,
+ *       more than 86400 a ValueError. Sends one
  *       IPC_API_CALL frame and waits, with the GIL released, for the
  *       answer. kind 0: data is the serialized inner response; kind 1: an
  *       ApplicationError, code and detail (str) in code/data; kind 2: an
