@@ -59,6 +59,12 @@ def test_figures_read_as_attributes_and_accessors(srv):
     assert s["memory"]["current"] == s["memory"]["current_call"]
 
 
+def test_runtime_module_of_the_sdks(srv):
+    # from google.appengine.api.runtime import runtime, as apps write it.
+    assert get(srv, "/runtime_module") == {"memory": True, "cpu": True,
+                                           "shutting_down": False, "same": True}
+
+
 def test_unknown_service_or_method_is_call_not_found(srv):
     r = get(srv, "/unknown?service=no_such_service&method=Nope")
     assert r["error"] == "CallNotFoundError", r

@@ -209,6 +209,15 @@ def abandon(q):
     return {}
 
 
+def runtime_module(q):
+    """The runtime API by the module path App Engine's SDKs define it in."""
+    from google.appengine.api.runtime import runtime as module
+    return {"memory": module.memory_usage().current() > 0,
+            "cpu": module.cpu_usage().total() > 0,
+            "shutting_down": module.is_shutting_down(),
+            "same": module.set_shutdown_hook is runtime.set_shutdown_hook}
+
+
 def quota_figures(q):
     for _ in range(int(q.get("calls", "20"))):
         runtime.cpu_usage()
@@ -326,7 +335,7 @@ ROUTES = {
     "/local_stub": local_stub, "/hooks": hooks, "/sleep": sleep,
     "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
-    "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
+    "/runtime_module": runtime_module, "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
     "/raw_flood": raw_flood,
 }
