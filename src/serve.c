@@ -403,6 +403,11 @@ static void begin_stop(server_t *srv)
     }
     loop_timer_stop(&srv->loop, &srv->accept_timer);
     conn_stop_all(srv);
+    /* BK4: server exit shuts backend instances down like a backend stop,
+     * so their running requests see is_shutting_down() and the hook for
+     * the whole grace period. (The default version's instances keep
+     * taking the queued requests until the grace ends.) */
+    backends_shutdown(srv->backends);
     srv->stop_deadline_ms = srv->loop.now_ms + srv->o.shutdown_timeout_ms;
     srv->stop_timer.cb = server_stop_step;
     loop_timer_start(&srv->loop, &srv->stop_timer, 0);

@@ -389,6 +389,24 @@ def test_server_exit_runs_the_hook(serve, app):
     assert hook_line("/_ah/stop") in s.stderr_text()
 
 
+def test_server_exit_runs_the_hook_inside_a_running_request(srv):
+    """Server exit is one of BK4's shutdowns: a backend request running at
+    SIGTERM sees is_shutting_down() and gets the hook's exception at the
+    start of the grace period, not only once the grace is over."""
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    results = []
+    t = hooks_in_thread(srv, "/hooks/wait", results, timeout=60)
+    srv.send_signal(signal.SIGTERM)
+    t.join(60)
+    assert len(results) == 1
+    r = results[0]
+    assert r.status_code == 200, r.text
+    assert r.json() == {"outcome": "KeyboardInterrupt", "child": ["KeyboardInterrupt"],
+                        "shutting_down": True}
+    assert srv.wait(15) == 0
+    assert hook_line("/hooks/wait") in srv.stderr_text()
+
+
 def test_backends_api_builds_urls_that_reach_the_instance(srv):
     d = get(srv, None, "/addr").json()
     port = srv.port
