@@ -430,7 +430,10 @@ static void server_stop_step(loop_t *loop, loop_timer_t *t)
     (void)t;
     static uint64_t pool_deadline;
     if (srv->stopping == 1) {
-        if (conn_busy_count(srv) > 0 && loop->now_ms < srv->stop_deadline_ms) {
+        /* Backend instances shut down since begin_stop: their shutdown
+         * hooks (/_ah/stop) have the grace period too. */
+        if ((conn_busy_count(srv) > 0 || backends_busy(srv->backends)) &&
+            loop->now_ms < srv->stop_deadline_ms) {
             loop_timer_start(loop, &srv->stop_timer, 20);
             return;
         }

@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from harness import (cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
-                     wait_pids_gone, write_app)
+from harness import (cgroup_folders, copy_app, run_gaelic, stale_cgroups, wait_pids_gone,
+                     write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
 
@@ -387,6 +387,17 @@ def test_server_exit_runs_the_hook(serve, app):
     assert get(s, "worker.localhost", "/hooks/log").status_code == 200
     assert s.stop() == 0
     assert hook_line("/_ah/stop") in s.stderr_text()
+
+
+def test_server_exit_gives_the_hook_the_grace_period(serve, app):
+    """With no request running, the hook runs in /_ah/stop at server exit;
+    like a running request it has the grace period, not the moment the
+    server gives instances to exit once its connections are done."""
+    s = serve(app, "--tier", "paid")
+    wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
+    assert get(s, "worker.localhost", "/hooks/slow").status_code == 200
+    assert s.stop() == 0
+    assert hook_line("/_ah/stop") in s.stderr_text(), s.stderr_text()[-3000:]
 
 
 def test_server_exit_runs_the_hook_inside_a_running_request(srv):
