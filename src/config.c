@@ -1518,6 +1518,18 @@ int config_read_file(const char *path, char **text, size_t *len, char *err, size
 static char *find_app_yaml(const char *app_dir, const char **name, char *err, size_t errlen)
 {
     static const char *const names[] = {"app.yaml", "app.yml"};
+    /* A folder that is missing or cannot be searched says so: "no
+     * app.yaml" would send its user looking for a file that is there. */
+    struct stat dir;
+    if (stat(app_dir, &dir) < 0) {
+        snprintf(err, errlen, "%s: %s", app_dir, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISDIR(dir.st_mode)) {
+        snprintf(err, errlen, "%s: not a folder (APPDIR is the app's folder or its app.yaml)",
+                 app_dir);
+        return NULL;
+    }
     for (size_t i = 0; i < 2; i++) {
         char *path = config_join_path(app_dir, names[i]);
         if (!path) {
@@ -1530,6 +1542,11 @@ static char *find_app_yaml(const char *app_dir, const char **name, char *err, si
         if (lstat(path, &st) == 0) {
             *name = names[i];
             return path;
+        }
+        if (errno != ENOENT) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            free(path);
+            return NULL;
         }
         free(path);
     }

@@ -1768,6 +1768,20 @@ static void tick(loop_t *loop, loop_timer_t *t)
             instance_stop(i);
             instance_flush(i);
         } else if (i->state == I_STARTING && now - i->started_ms >= START_TIMEOUT_MS) {
+            /* Never forked: the zygote is alive but stuck (stopped, hung),
+             * and would leave every later instance as unborn. Killed, it
+             * is lost at once (no new instance is asked of it), which
+             * fails i and the others it did not fork and starts another;
+             * the list just changed under the loop. */
+            if (i->pid == 0 && pool->zy_pid > 0) {
+                char who[128];
+                log_error("%s (pid %d) did not fork an instance in %d s; killing it",
+                          zygote_label(pool, who, sizeof who), (int)pool->zy_pid,
+                          START_TIMEOUT_MS / 1000);
+                kill(pool->zy_pid, SIGKILL);
+                zygote_lost(pool);
+                break;
+            }
             instance_fail(i, "it did not become ready in time");
         }
     }

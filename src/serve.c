@@ -1,5 +1,6 @@
 /* `gaelic serve`: options, start-up checks, the listening socket, signals
  * and the graceful stop. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,6 +227,13 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
 {
     char *end;
     void *field = (char *)o + d->offset;
+    /* Plain decimal only: strtol and strtod would also take leading
+     * blanks, a sign, and (strtod) hexadecimal, so "0x10" was 16 s. */
+    size_t len = strlen(v);
+    if (d->kind != OPT_STR &&
+        (!(isdigit((unsigned char)v[0]) || (d->kind == OPT_SECONDS && v[0] == '.')) ||
+         strspn(v, d->kind == OPT_SECONDS ? "0123456789.eE+-" : "0123456789") != len))
+        goto bad;
     errno = 0;
     switch (d->kind) {
     case OPT_STR:
@@ -242,7 +250,7 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
     }
     case OPT_SIZE: {
         unsigned long long n = strtoull(v, &end, 10);
-        if (errno || *end || end == v || v[0] == '-' || n < d->min || n > d->max)
+        if (errno || *end || end == v || n < d->min || n > d->max)
             break;
         *(size_t *)field = (size_t)n;
         return 0;
@@ -255,6 +263,7 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
         return 0;
     }
     }
+bad:
     if (d->kind == OPT_STR)
         fprintf(stderr, "gaelic serve: --%s: the value is empty\n", d->name);
     else
@@ -403,6 +412,11 @@ static void begin_stop(server_t *srv)
     }
     loop_timer_stop(&srv->loop, &srv->accept_timer);
     conn_stop_all(srv);
+    /* BK4: server exit shuts backend instances down like a backend stop,
+     * so their running requests see is_shutting_down() and the hook for
+     * the whole grace period. (The default version's instances keep
+     * taking the queued requests until the grace ends.) */
+    backends_shutdown(srv->backends);
     srv->stop_deadline_ms = srv->loop.now_ms + srv->o.shutdown_timeout_ms;
     srv->stop_timer.cb = server_stop_step;
     loop_timer_start(&srv->loop, &srv->stop_timer, 0);
@@ -416,7 +430,10 @@ static void server_stop_step(loop_t *loop, loop_timer_t *t)
     (void)t;
     static uint64_t pool_deadline;
     if (srv->stopping == 1) {
-        if (conn_busy_count(srv) > 0 && loop->now_ms < srv->stop_deadline_ms) {
+        /* Backend instances shut down since begin_stop: their shutdown
+         * hooks (/_ah/stop) have the grace period too. */
+        if ((conn_busy_count(srv) > 0 || backends_busy(srv->backends)) &&
+            loop->now_ms < srv->stop_deadline_ms) {
             loop_timer_start(loop, &srv->stop_timer, 20);
             return;
         }

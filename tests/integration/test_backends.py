@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from harness import (cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
-                     wait_pids_gone, write_app)
+from harness import (cgroup_folders, copy_app, run_gaelic, stale_cgroups, wait_pids_gone,
+                     write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
 
@@ -387,6 +387,35 @@ def test_server_exit_runs_the_hook(serve, app):
     assert get(s, "worker.localhost", "/hooks/log").status_code == 200
     assert s.stop() == 0
     assert hook_line("/_ah/stop") in s.stderr_text()
+
+
+def test_server_exit_gives_the_hook_the_grace_period(serve, app):
+    """With no request running, the hook runs in /_ah/stop at server exit;
+    like a running request it has the grace period, not the moment the
+    server gives instances to exit once its connections are done."""
+    s = serve(app, "--tier", "paid")
+    wait_for(lambda: listing(s)["worker"]["running"] == 1, what="worker's instance")
+    assert get(s, "worker.localhost", "/hooks/slow").status_code == 200
+    assert s.stop() == 0
+    assert hook_line("/_ah/stop") in s.stderr_text(), s.stderr_text()[-3000:]
+
+
+def test_server_exit_runs_the_hook_inside_a_running_request(srv):
+    """Server exit is one of BK4's shutdowns: a backend request running at
+    SIGTERM sees is_shutting_down() and gets the hook's exception at the
+    start of the grace period, not only once the grace is over."""
+    assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+    results = []
+    t = hooks_in_thread(srv, "/hooks/wait", results, timeout=60)
+    srv.send_signal(signal.SIGTERM)
+    t.join(60)
+    assert len(results) == 1
+    r = results[0]
+    assert r.status_code == 200, r.text
+    assert r.json() == {"outcome": "KeyboardInterrupt", "child": ["KeyboardInterrupt"],
+                        "shutting_down": True}
+    assert srv.wait(15) == 0
+    assert hook_line("/hooks/wait") in srv.stderr_text()
 
 
 def test_backends_api_builds_urls_that_reach_the_instance(srv):

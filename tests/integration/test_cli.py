@@ -103,6 +103,11 @@ BAD_FLAG_VALUES = [
     ("--max_response_bytes", str(64 << 20), "1 to 33554432"),
     ("--max_header_bytes", str(2 << 20), "1 to 1048576"),
     ("--log_level", "loud", "debug, info, warning or error"),
+    # Plain decimal only: strtod read "0x10" as 16 seconds, and strtol
+    # took a sign or leading blanks.
+    ("--deadline", "0x10", "0.001 to 31536000"),
+    ("--max_instances", "+2", "1 to 1000000"),
+    ("--max_request_bytes", " 1000", "1 to 33554432"),
 ]
 
 

@@ -3,10 +3,12 @@ refused at start with exit code 2, `app.yaml:LINE: reason` on stderr, and
 nothing is served."""
 import os
 import re
+import subprocess
+import tempfile
 
 import pytest
 
-from harness import run_gaelic, write_app
+from harness import GAELIC_BIN, run_gaelic, write_app
 
 MAIN_PY = ("def app(environ, start_response):\n"
            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
@@ -112,6 +114,31 @@ def test_missing_app_yaml_is_refused(tmp_path):
     assert r.returncode == 2, r
     assert "app.yaml" in r.stderr, r.stderr
     assert "serving" not in r.stdout
+
+
+def test_missing_folder_is_named_as_missing(tmp_path):
+    r = run_gaelic("serve", tmp_path / "nowhere", "--port", "0")
+    assert r.returncode == 2, r
+    assert "nowhere: No such file or directory" in r.stderr, r.stderr
+
+
+def test_unreadable_folder_says_permission_denied(tmp_path):
+    """A folder the server may not search is refused for that reason, not
+    as a folder without app.yaml. (As root, the server runs as nobody, in
+    a folder nobody can reach: pytest's own are private.)"""
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        d = write_app(os.path.join(top, "app"), GOOD, {"main.py": MAIN_PY})
+        os.chmod(d, 0)
+        user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
+        try:
+            r = subprocess.run([GAELIC_BIN, "serve", d, "--port", "0"], capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=15, **user)
+        finally:
+            os.chmod(d, 0o755)
+    assert r.returncode == 2, r
+    assert "app.yaml: Permission denied" in r.stderr, r.stderr
+    assert "no app.yaml" not in r.stderr
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "symlink_loop"])

@@ -72,6 +72,29 @@ def test_zygote_that_keeps_dying_is_started_again(srv):
     assert srv.alive()
 
 
+def test_stuck_zygote_is_replaced(serve):
+    """A zygote that is alive but stuck (stopped here) forks nothing: once
+    an instance has waited its whole start time for it, the master kills
+    that zygote and starts another, rather than leaving every request to
+    wait in vain for as long as it stays stuck."""
+    s = serve(app_path("crash"), "--max_instances", "1", "--max_pending_latency", "120")
+    first = ok(s)
+    zygote = parent_of(first["pid"])
+    os.kill(zygote, signal.SIGSTOP)
+    try:
+        # Its answer comes once the master has lost the instance.
+        assert s.get("/segv").status_code == 500
+        # The next request needs a new instance, which only a new zygote
+        # can give (the start timeout is 30 s).
+        r = s.get("/ok", timeout=100)
+    finally:
+        if zygote in children(s.pid):
+            os.kill(zygote, signal.SIGCONT)
+    assert r.status_code == 200, (r.status_code, s.stderr_text()[-3000:])
+    assert parent_of(r.json()["pid"]) != zygote
+    assert "zygote (pid %d) did not fork an instance" % zygote in s.stderr_text()
+
+
 def test_repeated_crashes(srv):
     for how in ["segv", "exit", "segv", "exit", "segv"]:
         assert srv.get("/" + how).status_code == 500

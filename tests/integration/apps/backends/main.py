@@ -111,6 +111,13 @@ def hooks(environ, start_response):
     if path == "/hooks/log":
         runtime.set_shutdown_hook(lambda: _hook_ran(os.environ.get("PATH_INFO")))
         return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/slow":
+        # A hook that takes a few seconds before it says it ran.
+        def slow_hook():
+            time.sleep(5)
+            _hook_ran(os.environ.get("PATH_INFO"))
+        runtime.set_shutdown_hook(slow_hook)
+        return _answer(start_response, {"pid": os.getpid()})
     if path == "/hooks/raise":
         def hook():
             _hook_ran(os.environ.get("PATH_INFO"))
