@@ -85,10 +85,11 @@ static const opt_def_t options[] = {
     {"max_instances", OPT_INT, OFF(max_instances), "N",
      "most instances of the default version (default 4)", 1, COUNT_MAX},
     {"threads", OPT_INT, OFF(threads), "N",
-     "concurrent requests per instance when threadsafe: true (default 8, at most 1024)", 1,
-     IPC_MAX_INSTANCE_THREADS},
+     "concurrent requests per default-version instance when threadsafe: true (default 8, "
+     "at most 1024); backends take max_concurrent_requests from backends.yaml",
+     1, IPC_MAX_INSTANCE_THREADS},
     {"max_concurrent_requests", OPT_INT, OFF(max_concurrent), "N",
-     "most dynamic requests running at once per app (default 30)", 1, COUNT_MAX},
+     "most dynamic requests to the default version running at once (default 30)", 1, COUNT_MAX},
     {"max_pending_requests", OPT_INT, OFF(max_pending), "N",
      "requests that may wait for an instance; more get 503 (default 100)", 1, COUNT_MAX},
     {"max_pending_latency", OPT_SECONDS, OFF(max_pending_ms), "S",
@@ -125,8 +126,9 @@ static const opt_def_t options[] = {
      "seconds a request may run before DeadlineExceededError (default 60)", SECONDS_MIN,
      SECONDS_MAX},
     {"deadline_grace", OPT_SECONDS, OFF(deadline_grace_ms), "S",
-     "seconds it then has to answer before its instance is killed (default 1)", SECONDS_MIN,
-     SECONDS_MAX},
+     "seconds it then has to answer before its instance is killed (default 0.9: App "
+     "Engine's second deadline was under a second)",
+     SECONDS_MIN, SECONDS_MAX},
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000); the API port may have as many", 1, COUNT_MAX},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
@@ -206,7 +208,7 @@ static void set_defaults(serve_opts_t *o)
     o->keepalive_timeout_ms = 60000;
     o->shutdown_timeout_ms = 30000;
     o->deadline_ms = 60000;
-    o->deadline_grace_ms = 1000;
+    o->deadline_grace_ms = 900;
     o->max_request_bytes = 10485760;
     o->max_response_bytes = IPC_DEFAULT_MAX_RESPONSE_BODY;
     o->max_response_header_bytes = IPC_DEFAULT_MAX_RESPONSE_HEAD;
