@@ -24,7 +24,7 @@ enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
 
 struct log_store {
     sqlite3 *db;
-    sqlite3_stmt *insert_request, *insert_line, *prune_lines, *prune_requests;
+    sqlite3_stmt *insert_request, *replace_request, *insert_line, *prune_lines, *prune_requests;
     sqlite3_stmt *page_count, *free_pages, *prune_oldest_lines;
     int64_t max_requests;
     int64_t max_bytes;  /* of the database's pages in use; 0: no limit */
@@ -253,15 +253,35 @@ static int step_reset(log_store_t *st, sqlite3_stmt *s, const char *what)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Binds a request record to s: its strings, then its numbers. */
+static void bind_request(sqlite3_stmt *s, const log_str_t *strs, const int64_t *nums)
+{
+    for (int col = 1; col <= 11; col++)
+        bind_str(s, col, strs[col - 1]);
+    for (int col = 12; col <= 16; col++)
+        sqlite3_bind_int64(s, col, nums[col - 12]);
+}
+
+/* A new request log is counted; one that replaces the request's earlier
+ * row (unfinished: flushed, or a background thread's start) is not, or
+ * the count would grow past the rows and prune() delete what it must keep. */
 static void write_request(log_store_t *st, reader_t *r)
 {
-    sqlite3_stmt *s = st->insert_request;
-    for (int col = 1; col <= 11; col++)
-        bind_str(s, col, get_str(r));
-    for (int col = 12; col <= 16; col++)
-        sqlite3_bind_int64(s, col, get_i64(r));
-    if (step_reset(st, s, "storing a request log") == 0)
+    log_str_t strs[11];
+    int64_t nums[5];
+    for (int i = 0; i < 11; i++)
+        strs[i] = get_str(r);
+    for (int i = 0; i < 5; i++)
+        nums[i] = get_i64(r);
+    bind_request(st->insert_request, strs, nums);
+    if (step_reset(st, st->insert_request, "storing a request log") < 0)
+        return;
+    if (sqlite3_changes(st->db) == 1) {
         st->n_requests++;
+        return;
+    }
+    bind_request(st->replace_request, strs, nums);
+    step_reset(st, st->replace_request, "storing a request log");
 }
 
 static void write_line(log_store_t *st, reader_t *r)
@@ -452,9 +472,16 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* After "INSERT OR IGNORE" / "INSERT OR REPLACE". */
+#define INSERT_REQUEST                                                                             \
+    " INTO request_logs(request_id, version_id, ip, nickname, method, resource, http_version, "    \
+    "referrer, user_agent, host, instance_id, start_us, end_us, status, response_size, mcycles) "  \
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
 static void store_free(log_store_t *st)
 {
     sqlite3_finalize(st->insert_request);
+    sqlite3_finalize(st->replace_request);
     sqlite3_finalize(st->insert_line);
     sqlite3_finalize(st->prune_lines);
     sqlite3_finalize(st->prune_requests);
@@ -506,12 +533,10 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     what = "preparing statements";
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT OR REPLACE INTO request_logs(request_id, version_id, ip, "
-                           "nickname, method, resource, http_version, referrer, user_agent, host, "
-                           "instance_id, start_us, end_us, status, response_size, mcycles) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st->insert_request, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE" INSERT_REQUEST, -1, &st->insert_request,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE" INSERT_REQUEST, -1, &st->replace_request,
+                           NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO app_logs(request_id, time_us, level, message) "
                            "VALUES (?,?,?,?)",

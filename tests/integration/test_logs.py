@@ -326,6 +326,17 @@ def test_logs_max_requests_prunes_old_ones(serve):
     assert len(kept) <= 5 + 1  # pruned down to 5 after each commit
 
 
+def test_logs_max_requests_counts_a_flushed_request_once(serve):
+    """A request that flushed its log (here by autoflush: 4 KB of lines)
+    is stored twice, unfinished then finished, but is one request: the
+    newest --logs_max_requests are kept however many of them flushed."""
+    s = serve(APP, "--logs_max_requests", "5")
+    ids = [get(s, "/flood?3")[0] for _ in range(20)]
+    time.sleep(0.3)  # let the last commit happen: then the table is pruned
+    kept = [e["request_id"] for e in entries(s, "--limit", "0", wait_for=ids[-1])]
+    assert kept[:5] == ids[-5:][::-1], (kept, ids)
+
+
 def test_logs_max_bytes_deletes_the_oldest_app_lines(serve):
     """One request logging in a loop cannot fill the disk: past
     --logs_max_bytes the oldest app log lines go, the newest stay."""
