@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 /* Columns of a request row, in log_request_t's terms. */
 #define ROW_COLUMNS                                                                                \
     "request_id, version_id, start_us, end_us, ip, nickname, method, resource, http_version, "     \
@@ -267,4 +269,16 @@ int log_combined(buf_t *out, const log_request_t *r)
     bad = bad || log_quoted(out, r->referrer) < 0 || buf_append(out, " ", 1) < 0 ||
           log_quoted(out, r->user_agent) < 0;
     return bad ? -1 : 0;
+}
+
+int log_utf8(buf_t *out, log_str_t s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    for (size_t i = 0; i < s.n;) {
+        size_t len = log_utf8_char_len(p + i, s.n - i);
+        if ((len ? buf_append(out, p + i, len) : buf_printf(out, "\\x%02x", p[i])) < 0)
+            return -1;
+        i += len ? len : 1;
+    }
+    return 0;
 }

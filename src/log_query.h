@@ -69,4 +69,9 @@ int log_combined(buf_t *out, const log_request_t *r);
 /* One such quoted field ("-" when missing). */
 int log_quoted(buf_t *out, log_str_t s);
 
+/* s made valid UTF-8 (what a client sent is stored as it came): each byte
+ * that is not part of a valid character becomes the text \xNN, as the
+ * runtime writes such bytes of an app's output. 0 or -1 (out of memory). */
+int log_utf8(buf_t *out, log_str_t s);
+
 #endif

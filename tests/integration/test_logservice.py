@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from harness import app_path
+from harness import Conn, app_path
 
 APP = app_path("logservice")
 WORKER = "worker.localhost"
@@ -98,6 +98,25 @@ def test_fetch_newest_first_with_fields_and_app_logs(srv):
         assert r["start_time"] <= r["app_logs"][0][0] <= r["app_logs"][1][0] <= r["end_time"]
     # Without include_app_logs the lines stay out.
     assert by_id(fetch(srv))[ids[0][0]]["app_logs"] == []
+
+
+def test_what_a_client_sent_as_invalid_utf8_reads_as_escapes(srv):
+    """The request line and headers are stored as the client sent them,
+    which need not be UTF-8; RequestLog's strings must be, or one such
+    request breaks every fetch() that comes to it. Each byte that is not
+    reads as \\xNN (as the runtime logs such bytes an app writes)."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/log?tag=bad\xff", headers=[("User-Agent", "agent\xfe\xc3"),
+                                                     ("Referer", "http://x/\xc3\xa9\x80")])
+        resp = c.read_response()
+    assert resp.status == 200, resp.body
+    rid = json.loads(resp.body)["id"]
+    r = fetch(srv, request_ids=[rid])[0]
+    assert r["resource"] == "/log?tag=bad\\xff"
+    assert r["user_agent"] == "agent\\xfe\\xc3"
+    assert r["referrer"] == "http://x/\u00e9\\x80"
+    assert '"GET /log?tag=bad\\xff HTTP/1.1"' in r["combined"]
+    assert rid in by_id(fetch(srv, include_app_logs=True, batch_size=1000))
 
 
 def test_minimum_log_level(srv):
