@@ -140,6 +140,14 @@ def test_bytes_written_to_the_buffer_are_logged(srv):
                                   (2, "bad \\xff B1"), (2, "tail \\xc3")]
 
 
+def test_a_long_line_is_cut_between_characters(srv):
+    rid, _, _ = get(srv, "/long_line?LL")
+    message = entry(srv, rid)["app_logs"][0]["message"]
+    assert message.endswith("\u00e9... (truncated)"), message[-40:]
+    assert message == "LL " + "\u00e9" * (len(message) - 18) + "... (truncated)"
+    assert len(message.encode()) <= 32 * 1024 + len("... (truncated)")
+
+
 def test_log_streams_have_no_file_descriptor(srv):
     rid, _, _ = get(srv, "/fileno?F1")
     assert lines_of(srv, rid) == [

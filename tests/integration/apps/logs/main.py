@@ -107,6 +107,11 @@ def _concurrent(tag):
         time.sleep(0.005)
 
 
+def _long_line(tag):
+    """One line of 80 KB of two-byte characters: longer than a line may be."""
+    logging.info("%s %s", tag, "\u00e9" * 40000)
+
+
 def _quiet(tag):
     pass
 
@@ -120,7 +125,8 @@ def _flood(tag):
 ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/exception": _exception,
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
-           "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno}
+           "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
+           "/long_line": _long_line}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
