@@ -15,6 +15,7 @@
 #include "app_identity.h"
 #include "cli_args.h"
 #include "config.h"
+#include "log.h"
 #include "log_query.h"
 #include "log_store.h"
 #include "logs_cmd.h"
@@ -43,7 +44,8 @@ static void logs_usage(FILE *f)
           "lines, newest first: Apache combined format followed by ms=, cpu_ms=,\n"
           "instance= and request_id=, and under each request its app lines as\n"
           "\"<TAB>LEVEL:SECONDS.MICROSECONDS message\" (levels 0 debug .. 4 critical;\n"
-          "newlines in messages are written as \\n).\n"
+          "newlines in messages are written as \\n, other control characters and\n"
+          "bytes that are not UTF-8 as \\xNN).\n"
           "\n"
           "options (--name VALUE or --name=VALUE):\n"
           "  --storage_path DIR     the storage folder given to gaelic serve\n"
@@ -207,16 +209,27 @@ static void json_string(FILE *f, log_str_t s)
     fputc('"', f);
 }
 
-/* Message text on one line: newlines become \n. */
-static void one_line(FILE *f, log_str_t s)
+/* Text that apps and clients chose, as it may reach a terminal: on one
+ * line (newlines as \n), and with no escape sequence that the terminal
+ * would act on: controls (C0 but the tab, DEL, C1) and invalid UTF-8 are
+ * written as \xNN, byte by byte. */
+static void terminal_text(FILE *f, log_str_t s)
 {
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.p[i] == '\n')
+    const unsigned char *p = (const unsigned char *)s.p;
+    for (size_t i = 0; i < s.n;) {
+        size_t len = log_utf8_char_len(p + i, s.n - i);
+        int control = len == 1 ? (p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f
+                               : len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;
+        if (len == 1 && p[i] == '\n')
             fputs("\\n", f);
-        else if (s.p[i] == '\r')
+        else if (len == 1 && p[i] == '\r')
             fputs("\\r", f);
+        else if (len == 0 || control)
+            for (size_t k = 0; k < (len ? len : 1); k++)
+                fprintf(f, "\\x%02x", p[i + k]);
         else
-            fputc(s.p[i], f);
+            fwrite(p + i, 1, len, f);
+        i += len ? len : 1;
     }
 }
 
@@ -229,7 +242,7 @@ static int print_combined(FILE *f, const log_request_t *r)
         buf_free(&b);
         return -1;
     }
-    fwrite(buf_ptr(&b), 1, b.len, f);
+    terminal_text(f, (log_str_t){buf_ptr(&b), b.len});
     buf_free(&b);
     fprintf(f, " ms=%lld cpu_ms=%lld instance=%.*s request_id=%.*s%s\n",
             (long long)(r->end_us ? (r->end_us - r->start_us) / 1000 : 0),
@@ -279,7 +292,7 @@ static void print_line(FILE *f, const log_line_t *l, int json, int first)
     long long t = (long long)l->time_us;
     if (!json) {
         fprintf(f, "\t%d:%lld.%06lld ", l->level, t / 1000000, t % 1000000);
-        one_line(f, l->message);
+        terminal_text(f, l->message);
         fputc('\n', f);
         return;
     }

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from harness import app_path, run_gaelic, write_app
+from harness import Conn, app_path, run_gaelic, write_app
 
 APP = app_path("logs")
 
@@ -234,6 +234,21 @@ def test_multiline_message_stays_one_line_in_combined_format(srv):
     lines = out.splitlines()
     assert len(lines) == 2, out
     assert lines[1].startswith("\t3:") and "caught ML\\nTraceback" in lines[1]
+
+
+def test_logs_command_escapes_terminal_controls(srv):
+    """`gaelic logs` prints text that apps and clients chose: escape
+    sequences in it must not reach the terminal it prints to. Controls
+    (C0, DEL, C1) and invalid UTF-8 are written as \\xNN, byte by byte."""
+    rid, _, _ = get(srv, "/controls?TC")
+    with Conn(srv.port) as c:
+        c.request("GET", "/quiet?TC\xc2\x9b2J\xff")
+        assert c.read_response().status == 200
+    out = srv.wait_logs("/quiet?TC", "--limit", "5")
+    assert not any(ch in out for ch in "\x1b\x07\x00\x9b\ufffd"), repr(out)
+    assert '"GET /quiet?TC\\xc2\\x9b2J\\xff HTTP/1.1"' in out, out
+    line = next(l for l in out.splitlines() if l.startswith("\t") and "TC " in l)
+    assert line.endswith(" TC \\x1b]0;title\\x07 \\x1b[2J \\xc2\\x9b31m \\x00 end"), line
 
 
 def test_severity_filter(srv):

@@ -112,6 +112,11 @@ def _long_line(tag):
     logging.info("%s %s", tag, "\u00e9" * 40000)
 
 
+def _controls(tag):
+    # Terminal controls: an OSC title, CSI clear screen, a C1 CSI, a NUL.
+    logging.warning("%s \x1b]0;title\x07 \x1b[2J \u009b31m \x00 end", tag)
+
+
 def _quiet(tag):
     pass
 
@@ -126,7 +131,7 @@ ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/excepti
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
            "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
-           "/long_line": _long_line}
+           "/long_line": _long_line, "/controls": _controls}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
