@@ -174,39 +174,46 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
 
 /* ---------- output ---------- */
 
+/* A JSON string of s, in UTF-8: a byte of invalid UTF-8 (what a client
+ * sent is stored as it came) is the text \xNN; controls (C0, DEL, C1) are
+ * \u escapes, so that the output is safe on a terminal too. */
 static void json_string(FILE *f, log_str_t s)
 {
     if (!s.p) {
         fputs("null", f);
         return;
     }
+    const unsigned char *p = (const unsigned char *)s.p;
     fputc('"', f);
-    for (size_t i = 0; i < s.n; i++) {
-        unsigned char ch = (unsigned char)s.p[i];
-        switch (ch) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
+    for (size_t i = 0; i < s.n;) {
+        size_t len = log_utf8_char_len(p + i, s.n - i);
+        unsigned ch = len == 2 && p[i] == 0xc2 ? p[i + 1] : p[i]; /* C1: U+0080..U+009F */
+        if (len == 0)
+            fprintf(f, "\\\\x%02x", p[i]);
+        else if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
             fputs("\\n", f);
-            break;
-        case '\r':
+        else if (ch == '\r')
             fputs("\\r", f);
-            break;
-        case '\t':
+        else if (ch == '\t')
             fputs("\\t", f);
-            break;
-        default:
-            if (ch < 0x20)
-                fprintf(f, "\\u%04x", ch);
-            else
-                fputc(ch, f);
-        }
+        else if (ch < 0x20 || (ch >= 0x7f && ch < 0xa0))
+            fprintf(f, "\\u%04x", ch);
+        else
+            fwrite(p + i, 1, len, f);
+        i += len ? len : 1;
     }
     fputc('"', f);
+}
+
+/* Microseconds since the epoch as seconds with six decimals (a Flush may
+ * carry times before the epoch). */
+static void print_seconds(FILE *f, int64_t us)
+{
+    uint64_t a = us < 0 ? -(uint64_t)us : (uint64_t)us;
+    fprintf(f, "%s%llu.%06llu", us < 0 ? "-" : "", (unsigned long long)(a / 1000000),
+            (unsigned long long)(a % 1000000));
 }
 
 /* Text that apps and clients chose, as it may reach a terminal: on one
@@ -257,13 +264,13 @@ static void print_json_head(FILE *f, const log_request_t *r)
     int64_t start = r->start_us, end = r->end_us;
     fputs("{\"request_id\":", f);
     json_string(f, r->request_id);
-    fprintf(f, ",\"start_time\":%lld.%06lld", (long long)(start / 1000000),
-            (long long)(start % 1000000));
-    if (end)
-        fprintf(f, ",\"end_time\":%lld.%06lld,\"latency_ms\":%.3f,\"finished\":true",
-                (long long)(end / 1000000), (long long)(end % 1000000),
-                (double)(end - start) / 1000.0);
-    else
+    fputs(",\"start_time\":", f);
+    print_seconds(f, start);
+    if (end) {
+        fputs(",\"end_time\":", f);
+        print_seconds(f, end);
+        fprintf(f, ",\"latency_ms\":%.3f,\"finished\":true", (double)(end - start) / 1000.0);
+    } else
         fputs(",\"end_time\":null,\"latency_ms\":null,\"finished\":false", f);
     const struct {
         const char *name;
@@ -289,15 +296,17 @@ static void print_json_head(FILE *f, const log_request_t *r)
 
 static void print_line(FILE *f, const log_line_t *l, int json, int first)
 {
-    long long t = (long long)l->time_us;
     if (!json) {
-        fprintf(f, "\t%d:%lld.%06lld ", l->level, t / 1000000, t % 1000000);
+        fprintf(f, "\t%d:", l->level);
+        print_seconds(f, l->time_us);
+        fputc(' ', f);
         terminal_text(f, l->message);
         fputc('\n', f);
         return;
     }
-    fprintf(f, "%s{\"time\":%lld.%06lld,\"level\":%d,\"level_name\":\"%s\",\"message\":",
-            first ? "" : ",", t / 1000000, t % 1000000, l->level,
+    fprintf(f, "%s{\"time\":", first ? "" : ",");
+    print_seconds(f, l->time_us);
+    fprintf(f, ",\"level\":%d,\"level_name\":\"%s\",\"message\":", l->level,
             l->level >= 0 && l->level <= 4 ? LEVELS[l->level] : "unknown");
     json_string(f, l->message);
     fputc('}', f);

@@ -251,6 +251,23 @@ def test_logs_command_escapes_terminal_controls(srv):
     assert line.endswith(" TC \\x1b]0;title\\x07 \\x1b[2J \\xc2\\x9b31m \\x00 end"), line
 
 
+def test_json_output_is_json_whatever_was_stored(srv):
+    """Each line of --json is a JSON object in UTF-8: what a client sent
+    that is not UTF-8 reads as \\xNN, and a time before the epoch (a
+    Flush carries the times it likes) is a number."""
+    rid, _, _ = get(srv, "/flush_times?FT")
+    with Conn(srv.port) as c:
+        c.request("GET", "/quiet?FT\xff", headers=[("User-Agent", "ua\xc3")])
+        assert c.read_response().status == 200
+    out = srv.wait_logs("/quiet?FT", "--json", "--limit", "5")
+    assert "\ufffd" not in out, out
+    es = {e["request_id"]: e for e in map(json.loads, out.splitlines())}
+    quiet = next(e for e in es.values() if e["resource"].startswith("/quiet?FT"))
+    assert quiet["resource"] == "/quiet?FT\\xff" and quiet["user_agent"] == "ua\\xc3"
+    assert [(l["time"], l["message"]) for l in es[rid]["app_logs"]] == [
+        (-1.5, "FT at -1.5 s"), (-0.000001, "FT at -1 us")]
+
+
 def test_severity_filter(srv):
     quiet, _, _ = get(srv, "/streams?SEV")
     loud, _, _ = get(srv, "/levels?SEV")

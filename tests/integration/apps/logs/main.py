@@ -117,6 +117,18 @@ def _controls(tag):
     logging.warning("%s \x1b]0;title\x07 \x1b[2J \u009b31m \x00 end", tag)
 
 
+def _flush_times(tag):
+    # Lines a Flush carries, with the times it says: here before the epoch.
+    from google.appengine.api import api_base_pb2, apiproxy_stub_map
+    from google.appengine.api.logservice import log_service_pb2
+    group = log_service_pb2.UserAppLogGroup()
+    group.log_line.add(timestamp_usec=-1, level=1, message="%s at -1 us" % tag)
+    group.log_line.add(timestamp_usec=-1500000, level=1, message="%s at -1.5 s" % tag)
+    apiproxy_stub_map.MakeSyncCall(
+        "logservice", "Flush", log_service_pb2.FlushRequest(logs=group.SerializeToString()),
+        api_base_pb2.VoidProto())
+
+
 def _quiet(tag):
     pass
 
@@ -131,7 +143,8 @@ ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/excepti
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
            "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
-           "/long_line": _long_line, "/controls": _controls}
+           "/long_line": _long_line, "/controls": _controls,
+           "/flush_times": _flush_times}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
