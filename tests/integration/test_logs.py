@@ -185,6 +185,16 @@ def test_console_shows_warnings_not_info(srv):
     assert len(re.findall(r'"GET /levels\?CONSOLE1 HTTP/1.1" 200', text)) == 1
 
 
+def test_console_request_line_shows_no_terminal_control_of_the_client(srv):
+    """The parser refuses controls below 0x80 in a URL but lets the bytes
+    above through: a C1 control (U+009B is CSI) or a byte that is not
+    UTF-8 shows as '?' on the console, as the app's text does."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/quiet?CL\xc2\x9b2J\xff")
+        assert c.read_response().status == 200
+    assert srv.wait_stderr('"GET /quiet?CL?2J? HTTP/1.1" 200'), srv.stderr_text()[-2000:]
+
+
 def test_static_and_not_found_requests_are_logged(srv):
     r = srv.get("/static/file.txt")
     assert r.status_code == 200
