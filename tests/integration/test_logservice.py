@@ -199,6 +199,8 @@ def test_paging_with_batch_size_and_offset(srv):
     ({"batch_size": "5"}, "batch_size must be an integer"),
     ({"start_time": "yesterday"}, "start_time must be a float or integer"),
     ({"end_time": [1]}, "end_time must be a float or integer"),
+    ({"start_time": 1e20}, "start_time is out of range"),
+    ({"end_time": -2 ** 63}, "end_time is out of range"),
     ({"minimum_log_level": 5}, "minimum_log_level must be between 0 and 4"),
     ({"minimum_log_level": -1}, "minimum_log_level must be between 0 and 4"),
     ({"minimum_log_level": "error"}, "minimum_log_level must be an int"),
