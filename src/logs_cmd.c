@@ -4,6 +4,7 @@
  * as "\tLEVEL:SECONDS.MICROS message"; or one JSON object per request. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,18 +84,22 @@ static int64_t parse_since(const char *s, int64_t now_us)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end != s && !errno && v >= 0) {
+    if (end != s && !errno && v >= 0 && isfinite(v)) {
         int64_t unit = 0;
+        /* Past int64 microseconds: after every request (casting such a
+         * double would be undefined). */
         if (*end == '\0')
-            return (int64_t)(v * 1e6);
+            return v * 1e6 < 9e18 ? (int64_t)(v * 1e6) : INT64_MAX;
         if (end[1] == '\0')
             unit = *end == 's'   ? 1
                    : *end == 'm' ? 60
                    : *end == 'h' ? 3600
                    : *end == 'd' ? 86400
                                  : 0;
+        /* An age older than the epoch: every request. */
+        double age = v * (double)unit * 1e6;
         if (unit)
-            return now_us - (int64_t)(v * (double)unit * 1e6);
+            return age < (double)now_us ? now_us - (int64_t)age : 0;
     }
     static const char *const formats[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
                                           "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"};

@@ -301,6 +301,12 @@ def test_limit_and_since(srv):
     assert entries(srv, "--since", str(int(time.time()) + 3600)) == []
     assert entries(srv, "--since", "2099-01-01") == []
     assert len(entries(srv, "--since", "2000-01-01 00:00", "--limit", "0")) >= 4
+    # An age older than the epoch is all of them; a time past int64
+    # microseconds is none.
+    r = srv.logs("--since", "100000d", "--limit", "0", "--json")
+    assert r.returncode == 0 and last in r.stdout, r.stderr
+    r = srv.logs("--since", "1e300")
+    assert (r.returncode, r.stdout) == (0, ""), r.stderr
 
 
 def test_crash_keeps_lines_logged_before(srv):
