@@ -310,18 +310,27 @@ static void skip_line(reader_t *r)
     get_str(r);
 }
 
+/* Deletes the n oldest request logs and their app lines; how many request
+ * logs went. */
+static int64_t prune_oldest_requests(log_store_t *st, int64_t n)
+{
+    sqlite3_bind_int64(st->prune_lines, 1, n);
+    sqlite3_bind_int64(st->prune_requests, 1, n);
+    if (step_reset(st, st->prune_lines, "deleting old app log lines") < 0 ||
+        step_reset(st, st->prune_requests, "deleting old request logs") < 0)
+        return 0;
+    int64_t gone = sqlite3_changes(st->db);
+    st->n_requests -= gone;
+    return gone;
+}
+
 /* Keeps at most max_requests request logs, the most recently started;
  * deletes in batches of a tenth so that pruning is rare. */
 static void prune(log_store_t *st)
 {
     if (st->max_requests <= 0 || st->n_requests <= st->max_requests + st->max_requests / 10)
         return;
-    int64_t excess = st->n_requests - st->max_requests;
-    sqlite3_bind_int64(st->prune_lines, 1, excess);
-    sqlite3_bind_int64(st->prune_requests, 1, excess);
-    if (step_reset(st, st->prune_lines, "deleting old app log lines") == 0 &&
-        step_reset(st, st->prune_requests, "deleting old request logs") == 0)
-        st->n_requests -= sqlite3_changes(st->db);
+    prune_oldest_requests(st, st->n_requests - st->max_requests);
 }
 
 static int64_t pragma_value(sqlite3_stmt *stmt)
@@ -334,7 +343,10 @@ static int64_t pragma_value(sqlite3_stmt *stmt)
 /* Keeps the pages in use under max_bytes by deleting the oldest app log
  * lines, a tenth of them at a time until it is, whatever request they
  * belong to: the request count alone lets one request that logs in a loop
- * fill the disk. SQLite reuses the pages freed, so the file stops growing. */
+ * fill the disk. With no app line left, the request logs are over it by
+ * themselves (clients' headers take up to --max_header_bytes each): the
+ * oldest tenth of them go. SQLite reuses the pages freed, so the file
+ * stops growing. */
 static void prune_bytes(log_store_t *st)
 {
     if (st->max_bytes <= 0)
@@ -343,9 +355,11 @@ static void prune_bytes(log_store_t *st)
         int64_t pages = pragma_value(st->page_count), free_pages = pragma_value(st->free_pages);
         if (pages < 0 || free_pages < 0 || (pages - free_pages) * st->page_size <= st->max_bytes)
             return;
-        if (step_reset(st, st->prune_oldest_lines, "deleting the oldest app log lines") < 0 ||
-            sqlite3_changes(st->db) == 0)
-            return; /* no app log lines left: the request logs are over it alone */
+        if (step_reset(st, st->prune_oldest_lines, "deleting the oldest app log lines") < 0)
+            return;
+        if (sqlite3_changes(st->db) == 0 &&
+            prune_oldest_requests(st, (st->n_requests > 0 ? st->n_requests / 10 : 0) + 1) == 0)
+            return; /* nothing left to delete */
     }
 }
 

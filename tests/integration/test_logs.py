@@ -422,6 +422,24 @@ def test_logs_max_bytes_deletes_the_oldest_app_lines(serve):
     assert s.get("/quiet?after").status_code == 200
 
 
+def test_logs_max_bytes_holds_when_request_logs_alone_pass_it(serve):
+    """Request logs take room too: clients that send big headers (40 KB
+    User-Agents) cannot grow the database past --logs_max_bytes. Once no
+    app line is left to delete, the oldest request logs go."""
+    s = serve(APP, "--logs_max_bytes", "1048576")
+    ids = [get(s, "/quiet?big", headers={"User-Agent": "a" * 40000})[0] for _ in range(100)]
+    entries(s, "--limit", "1", wait_for=ids[-1])  # committed, so pruned
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.storage_path, "logs.db"), uri=True)
+    try:
+        pages, free, size = (db.execute("PRAGMA %s" % p).fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
+        assert (pages - free) * size <= 2 << 20, (pages, free, size)
+        kept = [r[0] for r in db.execute("SELECT request_id FROM request_logs")]
+        assert ids[-1] in kept and ids[0] not in kept
+    finally:
+        db.close()
+
+
 @pytest.mark.parametrize("args,code,message", [
     ([], 2, "missing APPDIR"),
     ([APP, "--bogus", "1"], 2, "unknown option '--bogus'"),
