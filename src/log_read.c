@@ -301,7 +301,7 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
     if (req->include_app_logs) {
         log_line_t line;
         int rc;
-        log_cursor_lines(c, r->request_id, 0);
+        log_cursor_lines(c, r->request_id, 0, NULL);
         while ((rc = log_cursor_next_line(c, &line)) > 0) {
             if (b->len >= LOG_READ_MAX_BYTES) {
                 *cut = 1;

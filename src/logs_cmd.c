@@ -337,48 +337,116 @@ static int db_path(const logs_opts_t *o, char *out, size_t n)
     return snprintf(out, n, "%s/%s", storage, LOG_STORE_FILE) < (int)n ? 0 : -1;
 }
 
-static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
+/* The output is gathered a page at a time, in one read transaction each,
+ * and written once that has ended: a reader waiting on its output (`gaelic
+ * logs | less`) must not hold a snapshot, with which the server cannot
+ * checkpoint and its WAL file grows for as long as the reader waits. A
+ * page ends after PAGE_REQUESTS requests or PAGE_BYTES of text, inside a
+ * request's lines if need be. */
+#define PAGE_REQUESTS 100
+#define PAGE_BYTES (1 << 20)
+
+/* Where the listing is, from one page to the next. */
+typedef struct {
+    char id[80];      /* the request being printed, or the last one; "" at first */
+    int in_lines;     /* its head is printed, not all its lines */
+    int any_line;     /* a line of it is printed (after is its place) */
+    log_line_t after; /* the last line printed (time and rowid only) */
+    long printed;     /* requests printed whole */
+} walk_t;
+
+/* The lines of w's request after those printed, into f until the page is
+ * full: 1 then, 0 when they are all printed, -1 on an error. */
+static int page_lines(log_cursor_t *c, const logs_opts_t *o, walk_t *w, FILE *f)
 {
+    log_cursor_lines(c, (log_str_t){w->id, strlen(w->id)}, o->severity < 0 ? 0 : o->severity,
+                     w->any_line ? &w->after : NULL);
+    log_line_t line;
+    int rc;
+    while ((rc = log_cursor_next_line(c, &line)) > 0) {
+        print_line(f, &line, o->json, !w->any_line);
+        w->any_line = 1;
+        w->after.time_us = line.time_us;
+        w->after.rowid = line.rowid;
+        if (ftell(f) >= PAGE_BYTES)
+            return 1;
+    }
+    if (rc < 0)
+        return -1;
+    if (o->json)
+        fputs("]}\n", f);
+    w->in_lines = 0;
+    w->printed++;
+    return 0;
+}
+
+/* One page into f. 1 when more may follow, 0 at the end, -1 on an error
+ * (in err). */
+static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, FILE *f, char *err,
+                size_t errlen)
+{
+    /* The requests this page may start (the one whose lines go on is
+     * before w->id, so not among them). */
+    long left = (o->limit > 0 ? o->limit - w->printed : PAGE_REQUESTS) - w->in_lines;
     log_query_t q = LOG_QUERY_ALL;
     q.started_since_us = since_us;
     q.min_level = o->severity;
-    q.limit = o->limit > 0 ? o->limit : -1;
-    char err[512];
-    log_cursor_t *c = log_cursor_open(db, &q, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "gaelic logs: %s\n", err);
-        return EXIT_RUNTIME;
-    }
+    q.before_id = w->id[0] ? (log_str_t){w->id, strlen(w->id)} : (log_str_t){NULL, 0};
+    q.limit = left < PAGE_REQUESTS ? left : PAGE_REQUESTS;
+    log_cursor_t *c = log_cursor_open(db, &q, err, errlen);
+    if (!c)
+        return -1;
+    int rc = w->in_lines ? page_lines(c, o, w, f) : 0;
+    long rows = 0;
     log_request_t r;
-    const char *why = NULL;
-    int rc;
-    while ((rc = log_cursor_next(c, &r)) > 0) {
+    while (rc == 0 && ftell(f) < PAGE_BYTES && (rc = log_cursor_next(c, &r)) > 0) {
+        rows++;
+        snprintf(w->id, sizeof w->id, "%.*s", (int)r.request_id.n, r.request_id.p);
         if (o->json) {
-            print_json_head(stdout, &r);
-            fputs(",\"app_logs\":[", stdout);
-        } else if (print_combined(stdout, &r) < 0) {
-            rc = -1;
-            why = "out of memory";
-            break;
+            print_json_head(f, &r);
+            fputs(",\"app_logs\":[", f);
+        } else if (print_combined(f, &r) < 0) {
+            snprintf(err, errlen, "out of memory");
+            log_cursor_close(c);
+            return -1;
         }
-        log_cursor_lines(c, r.request_id, o->severity < 0 ? 0 : o->severity);
-        log_line_t line;
-        int first = 1, lrc;
-        while ((lrc = log_cursor_next_line(c, &line)) > 0) {
-            print_line(stdout, &line, o->json, first);
-            first = 0;
-        }
-        if (o->json)
-            fputs("]}\n", stdout);
-        if (lrc < 0) {
-            rc = -1;
-            break;
-        }
+        w->in_lines = 1;
+        w->any_line = 0;
+        rc = page_lines(c, o, w, f);
     }
     if (rc < 0)
-        fprintf(stderr, "gaelic logs: %s\n", why ? why : log_cursor_error(c));
+        snprintf(err, errlen, "%s", log_cursor_error(c));
     log_cursor_close(c);
-    return rc < 0 ? EXIT_RUNTIME : 0;
+    if (rc < 0)
+        return -1;
+    /* The page is full (in a request's lines, or after one), or the
+     * cursor gave all its limit let it: more may follow. */
+    return rc > 0 || ftell(f) >= PAGE_BYTES || rows == q.limit;
+}
+
+static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
+{
+    walk_t w;
+    memset(&w, 0, sizeof w);
+    for (;;) {
+        char *text = NULL, err[512] = "";
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f) {
+            fprintf(stderr, "gaelic logs: %s\n", strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        int rc = page(db, o, since_us, &w, f, err, sizeof err);
+        fclose(f);
+        fwrite(text, 1, len, stdout);
+        free(text);
+        if (rc < 0) {
+            fprintf(stderr, "gaelic logs: %s\n", err);
+            return EXIT_RUNTIME;
+        }
+        if (rc == 0 || (o->limit > 0 && w.printed >= o->limit) || ferror(stdout))
+            return 0;
+    }
 }
 
 int logs_main(int argc, char **argv)

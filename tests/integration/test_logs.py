@@ -1,19 +1,23 @@
 """Request logs and app logs (RT9, LG3): stored in SQLite under
 --storage_path, shown by `gaelic logs` in Apache combined format and as
 JSON, surviving instance crashes; the console shows the app's warnings."""
+import array
+import fcntl
 import functools
 import json
 import os
 import re
 import sqlite3
 import signal
+import subprocess
+import termios
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import Conn, app_path, run_gaelic, write_app
+from harness import GAELIC_BIN, Conn, app_path, run_gaelic, write_app
 
 APP = app_path("logs")
 
@@ -438,6 +442,50 @@ def test_logs_max_bytes_holds_when_request_logs_alone_pass_it(serve):
         assert ids[-1] in kept and ids[0] not in kept
     finally:
         db.close()
+
+
+def test_logs_command_waiting_on_its_output_holds_no_snapshot(serve):
+    """`gaelic logs | less`: while the command waits for its reader, it
+    holds no read transaction, with which the server could not checkpoint
+    (its WAL file would grow for as long as the reader waits)."""
+    s = serve(APP)
+    rid = get(s, "/flood?200")[0]  # 400 KB of lines: more than a pipe holds
+    entries(s, "--limit", "1", wait_for=rid)
+    path = os.path.join(s.storage_path, "logs.db")
+    proc = subprocess.Popen([GAELIC_BIN, "logs", APP, "--storage_path", s.storage_path],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        pipe_size = fcntl.fcntl(proc.stdout, 1032)  # F_GETPIPE_SZ
+        queued = array.array("i", [0])
+        deadline = time.monotonic() + 15
+        while queued[0] < pipe_size and time.monotonic() < deadline:  # then it waits
+            time.sleep(0.05)
+            fcntl.ioctl(proc.stdout, termios.FIONREAD, queued)
+        assert queued[0] == pipe_size and proc.poll() is None
+        db = sqlite3.connect(path, timeout=5)
+        try:
+            assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
+        finally:
+            db.close()
+        assert os.path.getsize(path + "-wal") == 0
+    finally:
+        out = proc.communicate(timeout=15)[0]
+    assert rid.encode() in out and proc.returncode == 0
+
+
+def test_logs_command_pages_give_every_request_and_line_once(serve):
+    """The command reads a page at a time (100 requests, or 1 MB of text
+    even inside one request's lines): the pages join up exactly."""
+    s = serve(APP)
+    flood = get(s, "/flood?600")[0]  # 1.2 MB of lines
+    ids = [flood] + [get(s, "/quiet?page%d" % i)[0] for i in range(150)]
+    es = entries(s, "--limit", "0", wait_for=ids[-1])
+    assert [e["request_id"] for e in es] == ids[::-1]
+    lines = es[-1]["app_logs"]
+    assert [int(l["message"].split()[0]) for l in lines] == list(range(600))
+    assert [e["request_id"] for e in entries(s, "--limit", "120")] == ids[::-1][:120]
+    text = s.logs("--limit", "0").stdout.splitlines()
+    assert len(text) == len(ids) + 600 and text[-600].startswith("\t1:"), text[-601:-599]
 
 
 @pytest.mark.parametrize("args,code,message", [
