@@ -199,6 +199,31 @@ def test_console_request_line_shows_no_terminal_control_of_the_client(srv):
     assert srv.wait_stderr('"GET /quiet?CL?2J? HTTP/1.1" 200'), srv.stderr_text()[-2000:]
 
 
+def test_console_shows_an_instance_s_app_lines_within_a_budget(serve):
+    """An app logging warnings in a loop cannot fill the console (a log
+    file, say): past 256 KiB a second an instance's app lines are only
+    stored, and the console says how many it left out."""
+    s = serve(APP)
+    rid = get(s, "/warn_flood?5000")[0]  # 5 MB
+    deadline = time.monotonic() + 15
+    while True:  # the last lines may be stored after the request log
+        stored = len(entry(s, rid)["app_logs"])
+        if stored == 5000 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert stored == 5000
+    while True:  # the last second's count comes with the next tick
+        text = s.stderr_text()
+        shown = len(re.findall(r"WARNING \[instance \d+\] warn-flood \d+ w+$", text, re.M))
+        dropped = sum(map(int, re.findall(
+            r"WARNING instance \d+ logged more than 256 KiB a second for the console: (\d+) app "
+            r"log lines \(\d+ bytes\) not shown", text)))
+        if shown + dropped == 5000 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert dropped > 0 and shown + dropped == 5000, (shown, dropped)
+
+
 def test_static_and_not_found_requests_are_logged(srv):
     r = srv.get("/static/file.txt")
     assert r.status_code == 200

@@ -129,6 +129,13 @@ def _flush_times(tag):
         api_base_pb2.VoidProto())
 
 
+def _warn_flood(tag):
+    """Writes int(tag) lines of 1 KB to stderr (app log lines at warning,
+    which the console shows)."""
+    for i in range(int(tag)):
+        sys.stderr.write("warn-flood %d %s\n" % (i, "w" * 1000))
+
+
 def _quiet(tag):
     pass
 
@@ -144,7 +151,7 @@ ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/excepti
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
            "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
            "/long_line": _long_line, "/controls": _controls,
-           "/flush_times": _flush_times}
+           "/flush_times": _flush_times, "/warn_flood": _warn_flood}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
