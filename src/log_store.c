@@ -27,7 +27,7 @@ struct log_store {
     sqlite3_stmt *insert_request, *replace_request, *insert_line, *prune_lines, *prune_requests;
     sqlite3_stmt *page_count, *free_pages, *prune_oldest_lines;
     int64_t max_requests;
-    int64_t max_bytes;  /* of the database's pages in use; 0: no limit */
+    int64_t max_bytes;  /* of the database's pages in use (the WAL's taken off); 0: no limit */
     int64_t page_size;  /* the database's (one made before may differ) */
     int64_t n_requests; /* rows in request_logs, kept by the writer */
     pthread_t writer;
@@ -586,6 +586,23 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
         goto fail;
     st->page_size = pragma_value(count);
     sqlite3_finalize(count);
+    if (max_bytes > 0) {
+        /* The WAL file takes room too, up to SQLite's 1000 pages (64 MiB)
+         * before a checkpoint, and keeps its size after: it is checkpointed
+         * and cut back at a quarter of max_bytes (4 pages at least), and
+         * the pages in use get the rest. */
+        int64_t wal_pages = max_bytes / 4 / st->page_size;
+        wal_pages = wal_pages < 4 ? 4 : wal_pages > 1000 ? 1000 : wal_pages;
+        char sql[128];
+        snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%lld;PRAGMA journal_size_limit=%lld;",
+                 (long long)wal_pages, (long long)(wal_pages * st->page_size));
+        what = "limiting the WAL file";
+        if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+        st->max_bytes = max_bytes - wal_pages * st->page_size;
+        if (st->max_bytes < st->page_size)
+            st->max_bytes = st->page_size;
+    }
     if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
         snprintf(err, errlen, "%s: cannot start the log writer thread", path);
         store_free(st);

@@ -451,6 +451,20 @@ def test_logs_max_bytes_deletes_the_oldest_app_lines(serve):
     assert s.get("/quiet?after").status_code == 200
 
 
+def test_logs_max_bytes_bounds_the_wal_file_too(serve):
+    """The WAL file is disk the logs take as well: SQLite lets it reach
+    64 MiB before a checkpoint and keeps its size after; under a small
+    --logs_max_bytes it is checkpointed and cut back at a quarter of it."""
+    s = serve(APP, "--logs_max_bytes", "1048576")
+    for _ in range(3):  # 2 MB of lines each
+        get(s, "/flood?1000")
+    for i in range(3):  # commits after a checkpoint start the WAL over, cut back
+        rid = get(s, "/quiet?wal%d" % i)[0]
+        entries(s, "--limit", "1", wait_for=rid)
+    wal = os.path.getsize(os.path.join(s.storage_path, "logs.db-wal"))
+    assert wal <= 1 << 20, wal
+
+
 def test_logs_max_bytes_holds_when_request_logs_alone_pass_it(serve):
     """Request logs take room too: clients that send big headers (40 KB
     User-Agents) cannot grow the database past --logs_max_bytes. Once no
