@@ -89,7 +89,7 @@ static dropped_t *over_budget(child_output_t *c, size_t cost)
     return c->con->shown + cost > total ? &c->over_total : NULL;
 }
 
-static void show(child_output_t *c, char *text, size_t n)
+static void show(child_output_t *c, const char *text, size_t n)
 {
     child_console_t *con = c->con;
     uint64_t now = con->loop->now_ms;
@@ -115,10 +115,11 @@ static void show(child_output_t *c, char *text, size_t n)
     con->shown += cost;
     while (n && (text[n - 1] == '\r'))
         n--;
-    /* "%.*s" would end the line at a NUL byte, hiding the rest. */
-    for (char *p = text; (p = memchr(p, '\0', n - (size_t)(p - text)));)
-        *p = '?';
-    log_warn("[%s] %.*s", c->who, (int)n, text);
+    /* The app's bytes: a control (an escape sequence that would take over
+     * the terminal, a NUL that would end "%s") or invalid UTF-8 shows as '?'. */
+    char safe[LINE_MAX_BYTES + 1];
+    log_safe_text(safe, text, n);
+    log_warn("[%s] %s", c->who, safe);
 }
 
 /* Shows the complete lines of buf; keeps a partial one for later. */

@@ -264,6 +264,24 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
     log_store_request(srv->logs, &r);
 }
 
+#define CONSOLE_URL_MAX 2000
+
+/* The request's URL for a console line, cut at CONSOLE_URL_MAX bytes, in
+ * out (CONSOLE_URL_MAX + 1 bytes, NUL-terminated); returns its length. The
+ * parser refuses controls below 0x80 in a URL but lets any byte above
+ * through: a C1 control or invalid UTF-8 must not reach the terminal. */
+static size_t console_url(const conn_t *c, char *out)
+{
+    const char *url = http_request_url(&c->req);
+    size_t n = c->req.url_len > CONSOLE_URL_MAX ? CONSOLE_URL_MAX : c->req.url_len;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] >= 0x80)
+            return log_safe_text(out, url, n);
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return n;
+}
+
 /* The console's line per request: IP "METHOD URL HTTP/x.y" status bytes
  * time [instance=ID], the URL cut at 2000 bytes. Put together by hand:
  * printf cost the master a noticeable share of a small request. */
@@ -279,8 +297,7 @@ static void console_request_line(const conn_t *c, int status, size_t body_len,
     const char *method = http_method_name(c->req.method);
     PUT(method, strlen(method));
     line[n++] = ' ';
-    size_t url_len = c->req.url_len > 2000 ? 2000 : c->req.url_len;
-    PUT(http_request_url(&c->req), url_len);
+    n += console_url(c, line + n);
     line[n++] = ' ';
     http_version_text(&c->req, line + n);
     n += HTTP_VERSION_TEXT_SIZE - 1;
@@ -502,23 +519,29 @@ static void job_done(job_t *job, const job_result_t *res)
     conn_t *c = job->owner;
     c->job_active = 0;
     if (res->error_status) {
-        if (res->error_status >= 500 && res->error_reason)
-            log_error("%s %s: %d: %s", http_method_name(c->req.method), http_request_url(&c->req),
-                      res->error_status, res->error_reason);
+        if (res->error_status >= 500 && res->error_reason) {
+            char url[CONSOLE_URL_MAX + 1];
+            console_url(c, url);
+            log_error("%s %s: %d: %s", http_method_name(c->req.method), url, res->error_status,
+                      res->error_reason);
+        }
         send_error_page(c, &c->srv->error_pages,
                         res->timed_out ? ERROR_PAGE_TIMEOUT : ERROR_PAGE_DEFAULT, res->error_status,
                         0, res->instance_id);
         return;
     }
     int code;
+    char url[CONSOLE_URL_MAX + 1];
     if (!http_status_valid(res->status, res->status_len, &code)) {
-        log_error("%s: invalid status line from the app", http_request_url(&c->req));
+        console_url(c, url);
+        log_error("%s: invalid status line from the app", url);
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }
     app_head_t h;
     if (scan_app_headers(res, &h) < 0) {
-        log_error("%s: the app sent an invalid header", http_request_url(&c->req));
+        console_url(c, url);
+        log_error("%s: the app sent an invalid header", url);
         send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
         return;
     }

@@ -220,9 +220,7 @@ void log_write(const char *line, size_t n, int urgent)
         log_flush();
 }
 
-/* The length of the valid UTF-8 character at s (n bytes left), 0 when s
- * does not start one (RFC 3629 section 4). */
-static size_t utf8_char_len(const unsigned char *s, size_t n)
+size_t log_utf8_char_len(const unsigned char *s, size_t n)
 {
     size_t len;
     unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
@@ -258,7 +256,7 @@ size_t log_safe_text(char *out, const char *in, size_t n)
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_char_len(s + i, n - i);
+        size_t len = log_utf8_char_len(s + i, n - i);
         /* C1 controls, U+0080..U+009F, are 0xC2 0x80..0x9F. */
         int control =
             len == 1 ? s[i] < 0x20 || s[i] == 0x7F : len == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0;

@@ -35,6 +35,10 @@ void log_msg_unbuffered(int level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
+/* The length of the valid UTF-8 character at s (n > 0 bytes left), 0
+ * when s does not start one (RFC 3629 section 4). */
+size_t log_utf8_char_len(const unsigned char *s, size_t n);
+
 /* Text from outside (an app, a client) made fit for a console line:
  * valid UTF-8 is kept, but a control character (C0, DEL, C1) becomes one
  * '?', and so does each byte of invalid UTF-8 (a stray continuation byte,

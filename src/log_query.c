@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 /* Columns of a request row, in log_request_t's terms. */
 #define ROW_COLUMNS                                                                                \
     "request_id, version_id, start_us, end_us, ip, nickname, method, resource, http_version, "     \
@@ -100,8 +102,9 @@ log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size
     c->db = db;
     if (sqlite3_prepare_v2(db, buf_ptr(&sql), -1, &c->rows, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
-                           "SELECT time_us, level, message FROM app_logs WHERE request_id = ?1 "
-                           "AND level >= ?2 ORDER BY time_us, rowid",
+                           "SELECT time_us, level, message, rowid FROM app_logs WHERE "
+                           "request_id = ?1 AND level >= ?2 AND (time_us, rowid) > (?3, ?4) "
+                           "ORDER BY time_us, rowid",
                            -1, &c->lines, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "preparing a query: %s", sqlite3_errmsg(db));
         buf_free(&sql);
@@ -172,11 +175,13 @@ int log_cursor_next(log_cursor_t *c, log_request_t *row)
     return 1;
 }
 
-int log_cursor_lines(log_cursor_t *c, log_str_t request_id, int min_level)
+int log_cursor_lines(log_cursor_t *c, log_str_t request_id, int min_level, const log_line_t *after)
 {
     sqlite3_reset(c->lines);
     bind_str(c->lines, 1, request_id);
     sqlite3_bind_int(c->lines, 2, min_level);
+    sqlite3_bind_int64(c->lines, 3, after ? after->time_us : INT64_MIN);
+    sqlite3_bind_int64(c->lines, 4, after ? after->rowid : INT64_MIN);
     return 0;
 }
 
@@ -194,6 +199,7 @@ int log_cursor_next_line(log_cursor_t *c, log_line_t *line)
     line->message = col_str(c->lines, 2);
     if (!line->message.p)
         line->message = (log_str_t){"", 0};
+    line->rowid = sqlite3_column_int64(c->lines, 3);
     return 1;
 }
 
@@ -267,4 +273,16 @@ int log_combined(buf_t *out, const log_request_t *r)
     bad = bad || log_quoted(out, r->referrer) < 0 || buf_append(out, " ", 1) < 0 ||
           log_quoted(out, r->user_agent) < 0;
     return bad ? -1 : 0;
+}
+
+int log_utf8(buf_t *out, log_str_t s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    for (size_t i = 0; i < s.n;) {
+        size_t len = log_utf8_char_len(p + i, s.n - i);
+        if ((len ? buf_append(out, p + i, len) : buf_printf(out, "\\x%02x", p[i])) < 0)
+            return -1;
+        i += len ? len : 1;
+    }
+    return 0;
 }

@@ -46,6 +46,7 @@ typedef struct {
     int64_t time_us;
     int level;
     log_str_t message;
+    int64_t rowid; /* with time_us, its place: lines come in that order */
 } log_line_t;
 
 typedef struct log_cursor log_cursor_t;
@@ -54,9 +55,10 @@ typedef struct log_cursor log_cursor_t;
 log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size_t errlen);
 /* The next request log: 1, 0 at the end, -1 on an error (log_cursor_error). */
 int log_cursor_next(log_cursor_t *c, log_request_t *row);
-/* The app lines of request_id at or above min_level (0: all), then each
- * with log_cursor_next_line (1, 0 at the end, -1 on an error). */
-int log_cursor_lines(log_cursor_t *c, log_str_t request_id, int min_level);
+/* The app lines of request_id at or above min_level (0: all), those after
+ * `after` (NULL: from the first), then each with log_cursor_next_line (1,
+ * 0 at the end, -1 on an error). */
+int log_cursor_lines(log_cursor_t *c, log_str_t request_id, int min_level, const log_line_t *after);
 int log_cursor_next_line(log_cursor_t *c, log_line_t *line);
 const char *log_cursor_error(const log_cursor_t *c);
 void log_cursor_close(log_cursor_t *c);
@@ -68,5 +70,10 @@ void log_cursor_close(log_cursor_t *c);
 int log_combined(buf_t *out, const log_request_t *r);
 /* One such quoted field ("-" when missing). */
 int log_quoted(buf_t *out, log_str_t s);
+
+/* s made valid UTF-8 (what a client sent is stored as it came): each byte
+ * that is not part of a valid character becomes the text \xNN, as the
+ * runtime writes such bytes of an app's output. 0 or -1 (out of memory). */
+int log_utf8(buf_t *out, log_str_t s);
 
 #endif

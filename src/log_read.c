@@ -256,9 +256,16 @@ int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t
 
 /* ---------- the response ---------- */
 
+/* A string field, valid UTF-8 as the reader's protobuf requires (it
+ * refuses the whole response otherwise). */
 static int put_str(buf_t *b, uint32_t field, log_str_t s)
 {
-    return pb_put_bytes(b, field, s.p ? s.p : "", s.p ? s.n : 0);
+    if (!s.p || pb_utf8_valid((const uint8_t *)s.p, s.n))
+        return pb_put_bytes(b, field, s.p ? s.p : "", s.p ? s.n : 0);
+    buf_t fixed = BUF_INIT;
+    int rc = log_utf8(&fixed, s) < 0 ? -1 : pb_put_bytes(b, field, buf_ptr(&fixed), fixed.len);
+    buf_free(&fixed);
+    return rc;
 }
 
 /* One RequestLog, every required field set. Lines until the response
@@ -284,7 +291,7 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
               (r->referrer.p && put_str(b, RL_REFERRER, r->referrer) < 0) ||
               (r->user_agent.p && put_str(b, RL_USER_AGENT, r->user_agent) < 0) ||
               pb_put_str(b, RL_URL_MAP_ENTRY, "") < 0 || log_combined(&combined, r) < 0 ||
-              pb_put_bytes(b, RL_COMBINED, buf_ptr(&combined), combined.len) < 0 ||
+              put_str(b, RL_COMBINED, (log_str_t){buf_ptr(&combined), combined.len}) < 0 ||
               (r->host.p && put_str(b, RL_HOST, r->host) < 0) ||
               pb_put_uint(b, RL_FINISHED, (uint64_t)finished) < 0 ||
               (r->instance_id.p && put_str(b, RL_CLONE_KEY, r->instance_id) < 0);
@@ -294,7 +301,7 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
     if (req->include_app_logs) {
         log_line_t line;
         int rc;
-        log_cursor_lines(c, r->request_id, 0);
+        log_cursor_lines(c, r->request_id, 0, NULL);
         while ((rc = log_cursor_next_line(c, &line)) > 0) {
             if (b->len >= LOG_READ_MAX_BYTES) {
                 *cut = 1;

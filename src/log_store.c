@@ -24,10 +24,10 @@ enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
 
 struct log_store {
     sqlite3 *db;
-    sqlite3_stmt *insert_request, *insert_line, *prune_lines, *prune_requests;
+    sqlite3_stmt *insert_request, *replace_request, *insert_line, *prune_lines, *prune_requests;
     sqlite3_stmt *page_count, *free_pages, *prune_oldest_lines;
     int64_t max_requests;
-    int64_t max_bytes;  /* of the database's pages in use; 0: no limit */
+    int64_t max_bytes;  /* of the database's pages in use (the WAL's taken off); 0: no limit */
     int64_t page_size;  /* the database's (one made before may differ) */
     int64_t n_requests; /* rows in request_logs, kept by the writer */
     pthread_t writer;
@@ -253,15 +253,35 @@ static int step_reset(log_store_t *st, sqlite3_stmt *s, const char *what)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Binds a request record to s: its strings, then its numbers. */
+static void bind_request(sqlite3_stmt *s, const log_str_t *strs, const int64_t *nums)
+{
+    for (int col = 1; col <= 11; col++)
+        bind_str(s, col, strs[col - 1]);
+    for (int col = 12; col <= 16; col++)
+        sqlite3_bind_int64(s, col, nums[col - 12]);
+}
+
+/* A new request log is counted; one that replaces the request's earlier
+ * row (unfinished: flushed, or a background thread's start) is not, or
+ * the count would grow past the rows and prune() delete what it must keep. */
 static void write_request(log_store_t *st, reader_t *r)
 {
-    sqlite3_stmt *s = st->insert_request;
-    for (int col = 1; col <= 11; col++)
-        bind_str(s, col, get_str(r));
-    for (int col = 12; col <= 16; col++)
-        sqlite3_bind_int64(s, col, get_i64(r));
-    if (step_reset(st, s, "storing a request log") == 0)
+    log_str_t strs[11];
+    int64_t nums[5];
+    for (int i = 0; i < 11; i++)
+        strs[i] = get_str(r);
+    for (int i = 0; i < 5; i++)
+        nums[i] = get_i64(r);
+    bind_request(st->insert_request, strs, nums);
+    if (step_reset(st, st->insert_request, "storing a request log") < 0)
+        return;
+    if (sqlite3_changes(st->db) == 1) {
         st->n_requests++;
+        return;
+    }
+    bind_request(st->replace_request, strs, nums);
+    step_reset(st, st->replace_request, "storing a request log");
 }
 
 static void write_line(log_store_t *st, reader_t *r)
@@ -290,18 +310,27 @@ static void skip_line(reader_t *r)
     get_str(r);
 }
 
+/* Deletes the n oldest request logs and their app lines; how many request
+ * logs went. */
+static int64_t prune_oldest_requests(log_store_t *st, int64_t n)
+{
+    sqlite3_bind_int64(st->prune_lines, 1, n);
+    sqlite3_bind_int64(st->prune_requests, 1, n);
+    if (step_reset(st, st->prune_lines, "deleting old app log lines") < 0 ||
+        step_reset(st, st->prune_requests, "deleting old request logs") < 0)
+        return 0;
+    int64_t gone = sqlite3_changes(st->db);
+    st->n_requests -= gone;
+    return gone;
+}
+
 /* Keeps at most max_requests request logs, the most recently started;
  * deletes in batches of a tenth so that pruning is rare. */
 static void prune(log_store_t *st)
 {
     if (st->max_requests <= 0 || st->n_requests <= st->max_requests + st->max_requests / 10)
         return;
-    int64_t excess = st->n_requests - st->max_requests;
-    sqlite3_bind_int64(st->prune_lines, 1, excess);
-    sqlite3_bind_int64(st->prune_requests, 1, excess);
-    if (step_reset(st, st->prune_lines, "deleting old app log lines") == 0 &&
-        step_reset(st, st->prune_requests, "deleting old request logs") == 0)
-        st->n_requests -= sqlite3_changes(st->db);
+    prune_oldest_requests(st, st->n_requests - st->max_requests);
 }
 
 static int64_t pragma_value(sqlite3_stmt *stmt)
@@ -314,7 +343,10 @@ static int64_t pragma_value(sqlite3_stmt *stmt)
 /* Keeps the pages in use under max_bytes by deleting the oldest app log
  * lines, a tenth of them at a time until it is, whatever request they
  * belong to: the request count alone lets one request that logs in a loop
- * fill the disk. SQLite reuses the pages freed, so the file stops growing. */
+ * fill the disk. With no app line left, the request logs are over it by
+ * themselves (clients' headers take up to --max_header_bytes each): the
+ * oldest tenth of them go. SQLite reuses the pages freed, so the file
+ * stops growing. */
 static void prune_bytes(log_store_t *st)
 {
     if (st->max_bytes <= 0)
@@ -323,9 +355,11 @@ static void prune_bytes(log_store_t *st)
         int64_t pages = pragma_value(st->page_count), free_pages = pragma_value(st->free_pages);
         if (pages < 0 || free_pages < 0 || (pages - free_pages) * st->page_size <= st->max_bytes)
             return;
-        if (step_reset(st, st->prune_oldest_lines, "deleting the oldest app log lines") < 0 ||
-            sqlite3_changes(st->db) == 0)
-            return; /* no app log lines left: the request logs are over it alone */
+        if (step_reset(st, st->prune_oldest_lines, "deleting the oldest app log lines") < 0)
+            return;
+        if (sqlite3_changes(st->db) == 0 &&
+            prune_oldest_requests(st, (st->n_requests > 0 ? st->n_requests / 10 : 0) + 1) == 0)
+            return; /* nothing left to delete */
     }
 }
 
@@ -452,9 +486,16 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* After "INSERT OR IGNORE" / "INSERT OR REPLACE". */
+#define INSERT_REQUEST                                                                             \
+    " INTO request_logs(request_id, version_id, ip, nickname, method, resource, http_version, "    \
+    "referrer, user_agent, host, instance_id, start_us, end_us, status, response_size, mcycles) "  \
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
 static void store_free(log_store_t *st)
 {
     sqlite3_finalize(st->insert_request);
+    sqlite3_finalize(st->replace_request);
     sqlite3_finalize(st->insert_line);
     sqlite3_finalize(st->prune_lines);
     sqlite3_finalize(st->prune_requests);
@@ -506,12 +547,10 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     what = "preparing statements";
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT OR REPLACE INTO request_logs(request_id, version_id, ip, "
-                           "nickname, method, resource, http_version, referrer, user_agent, host, "
-                           "instance_id, start_us, end_us, status, response_size, mcycles) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st->insert_request, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE" INSERT_REQUEST, -1, &st->insert_request,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE" INSERT_REQUEST, -1, &st->replace_request,
+                           NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO app_logs(request_id, time_us, level, message) "
                            "VALUES (?,?,?,?)",
@@ -547,6 +586,23 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
         goto fail;
     st->page_size = pragma_value(count);
     sqlite3_finalize(count);
+    if (max_bytes > 0) {
+        /* The WAL file takes room too, up to SQLite's 1000 pages (64 MiB)
+         * before a checkpoint, and keeps its size after: it is checkpointed
+         * and cut back at a quarter of max_bytes (4 pages at least), and
+         * the pages in use get the rest. */
+        int64_t wal_pages = max_bytes / 4 / st->page_size;
+        wal_pages = wal_pages < 4 ? 4 : wal_pages > 1000 ? 1000 : wal_pages;
+        char sql[128];
+        snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%lld;PRAGMA journal_size_limit=%lld;",
+                 (long long)wal_pages, (long long)(wal_pages * st->page_size));
+        what = "limiting the WAL file";
+        if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+        st->max_bytes = max_bytes - wal_pages * st->page_size;
+        if (st->max_bytes < st->page_size)
+            st->max_bytes = st->page_size;
+    }
     if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
         snprintf(err, errlen, "%s: cannot start the log writer thread", path);
         store_free(st);

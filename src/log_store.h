@@ -48,7 +48,9 @@ typedef struct {
 /* Opens (creating the folders and the schema) the log database at path.
  * max_requests bounds the stored request logs: older ones and their app
  * lines are deleted as new ones come. max_bytes (0: none) bounds the
- * database's pages in use: past it the oldest app log lines are deleted.
+ * database's pages in use and its WAL file (a quarter of it, 64 MiB at
+ * most): past it the oldest app log lines are deleted, and the oldest
+ * request logs when no app line is left.
  * NULL with a reason in err. */
 log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
                             size_t errlen);

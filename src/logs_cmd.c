@@ -4,6 +4,7 @@
  * as "\tLEVEL:SECONDS.MICROS message"; or one JSON object per request. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "app_identity.h"
 #include "cli_args.h"
 #include "config.h"
+#include "log.h"
 #include "log_query.h"
 #include "log_store.h"
 #include "logs_cmd.h"
@@ -43,7 +45,8 @@ static void logs_usage(FILE *f)
           "lines, newest first: Apache combined format followed by ms=, cpu_ms=,\n"
           "instance= and request_id=, and under each request its app lines as\n"
           "\"<TAB>LEVEL:SECONDS.MICROSECONDS message\" (levels 0 debug .. 4 critical;\n"
-          "newlines in messages are written as \\n).\n"
+          "newlines in messages are written as \\n, other control characters and\n"
+          "bytes that are not UTF-8 as \\xNN).\n"
           "\n"
           "options (--name VALUE or --name=VALUE):\n"
           "  --storage_path DIR     the storage folder given to gaelic serve\n"
@@ -81,18 +84,22 @@ static int64_t parse_since(const char *s, int64_t now_us)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end != s && !errno && v >= 0) {
+    if (end != s && !errno && v >= 0 && isfinite(v)) {
         int64_t unit = 0;
+        /* Past int64 microseconds: after every request (casting such a
+         * double would be undefined). */
         if (*end == '\0')
-            return (int64_t)(v * 1e6);
+            return v * 1e6 < 9e18 ? (int64_t)(v * 1e6) : INT64_MAX;
         if (end[1] == '\0')
             unit = *end == 's'   ? 1
                    : *end == 'm' ? 60
                    : *end == 'h' ? 3600
                    : *end == 'd' ? 86400
                                  : 0;
+        /* An age older than the epoch: every request. */
+        double age = v * (double)unit * 1e6;
         if (unit)
-            return now_us - (int64_t)(v * (double)unit * 1e6);
+            return age < (double)now_us ? now_us - (int64_t)age : 0;
     }
     static const char *const formats[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
                                           "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"};
@@ -172,51 +179,69 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
 
 /* ---------- output ---------- */
 
+/* A JSON string of s, in UTF-8: a byte of invalid UTF-8 (what a client
+ * sent is stored as it came) is the text \xNN; controls (C0, DEL, C1) are
+ * \u escapes, so that the output is safe on a terminal too. */
 static void json_string(FILE *f, log_str_t s)
 {
     if (!s.p) {
         fputs("null", f);
         return;
     }
+    const unsigned char *p = (const unsigned char *)s.p;
     fputc('"', f);
-    for (size_t i = 0; i < s.n; i++) {
-        unsigned char ch = (unsigned char)s.p[i];
-        switch (ch) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
+    for (size_t i = 0; i < s.n;) {
+        size_t len = log_utf8_char_len(p + i, s.n - i);
+        unsigned ch = len == 2 && p[i] == 0xc2 ? p[i + 1] : p[i]; /* C1: U+0080..U+009F */
+        if (len == 0)
+            fprintf(f, "\\\\x%02x", p[i]);
+        else if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
             fputs("\\n", f);
-            break;
-        case '\r':
+        else if (ch == '\r')
             fputs("\\r", f);
-            break;
-        case '\t':
+        else if (ch == '\t')
             fputs("\\t", f);
-            break;
-        default:
-            if (ch < 0x20)
-                fprintf(f, "\\u%04x", ch);
-            else
-                fputc(ch, f);
-        }
+        else if (ch < 0x20 || (ch >= 0x7f && ch < 0xa0))
+            fprintf(f, "\\u%04x", ch);
+        else
+            fwrite(p + i, 1, len, f);
+        i += len ? len : 1;
     }
     fputc('"', f);
 }
 
-/* Message text on one line: newlines become \n. */
-static void one_line(FILE *f, log_str_t s)
+/* Microseconds since the epoch as seconds with six decimals (a Flush may
+ * carry times before the epoch). */
+static void print_seconds(FILE *f, int64_t us)
 {
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.p[i] == '\n')
+    uint64_t a = us < 0 ? -(uint64_t)us : (uint64_t)us;
+    fprintf(f, "%s%llu.%06llu", us < 0 ? "-" : "", (unsigned long long)(a / 1000000),
+            (unsigned long long)(a % 1000000));
+}
+
+/* Text that apps and clients chose, as it may reach a terminal: on one
+ * line (newlines as \n), and with no escape sequence that the terminal
+ * would act on: controls (C0 but the tab, DEL, C1) and invalid UTF-8 are
+ * written as \xNN, byte by byte. */
+static void terminal_text(FILE *f, log_str_t s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    for (size_t i = 0; i < s.n;) {
+        size_t len = log_utf8_char_len(p + i, s.n - i);
+        int control = len == 1 ? (p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f
+                               : len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;
+        if (len == 1 && p[i] == '\n')
             fputs("\\n", f);
-        else if (s.p[i] == '\r')
+        else if (len == 1 && p[i] == '\r')
             fputs("\\r", f);
+        else if (len == 0 || control)
+            for (size_t k = 0; k < (len ? len : 1); k++)
+                fprintf(f, "\\x%02x", p[i + k]);
         else
-            fputc(s.p[i], f);
+            fwrite(p + i, 1, len, f);
+        i += len ? len : 1;
     }
 }
 
@@ -229,7 +254,7 @@ static int print_combined(FILE *f, const log_request_t *r)
         buf_free(&b);
         return -1;
     }
-    fwrite(buf_ptr(&b), 1, b.len, f);
+    terminal_text(f, (log_str_t){buf_ptr(&b), b.len});
     buf_free(&b);
     fprintf(f, " ms=%lld cpu_ms=%lld instance=%.*s request_id=%.*s%s\n",
             (long long)(r->end_us ? (r->end_us - r->start_us) / 1000 : 0),
@@ -244,13 +269,13 @@ static void print_json_head(FILE *f, const log_request_t *r)
     int64_t start = r->start_us, end = r->end_us;
     fputs("{\"request_id\":", f);
     json_string(f, r->request_id);
-    fprintf(f, ",\"start_time\":%lld.%06lld", (long long)(start / 1000000),
-            (long long)(start % 1000000));
-    if (end)
-        fprintf(f, ",\"end_time\":%lld.%06lld,\"latency_ms\":%.3f,\"finished\":true",
-                (long long)(end / 1000000), (long long)(end % 1000000),
-                (double)(end - start) / 1000.0);
-    else
+    fputs(",\"start_time\":", f);
+    print_seconds(f, start);
+    if (end) {
+        fputs(",\"end_time\":", f);
+        print_seconds(f, end);
+        fprintf(f, ",\"latency_ms\":%.3f,\"finished\":true", (double)(end - start) / 1000.0);
+    } else
         fputs(",\"end_time\":null,\"latency_ms\":null,\"finished\":false", f);
     const struct {
         const char *name;
@@ -276,15 +301,17 @@ static void print_json_head(FILE *f, const log_request_t *r)
 
 static void print_line(FILE *f, const log_line_t *l, int json, int first)
 {
-    long long t = (long long)l->time_us;
     if (!json) {
-        fprintf(f, "\t%d:%lld.%06lld ", l->level, t / 1000000, t % 1000000);
-        one_line(f, l->message);
+        fprintf(f, "\t%d:", l->level);
+        print_seconds(f, l->time_us);
+        fputc(' ', f);
+        terminal_text(f, l->message);
         fputc('\n', f);
         return;
     }
-    fprintf(f, "%s{\"time\":%lld.%06lld,\"level\":%d,\"level_name\":\"%s\",\"message\":",
-            first ? "" : ",", t / 1000000, t % 1000000, l->level,
+    fprintf(f, "%s{\"time\":", first ? "" : ",");
+    print_seconds(f, l->time_us);
+    fprintf(f, ",\"level\":%d,\"level_name\":\"%s\",\"message\":", l->level,
             l->level >= 0 && l->level <= 4 ? LEVELS[l->level] : "unknown");
     json_string(f, l->message);
     fputc('}', f);
@@ -310,48 +337,116 @@ static int db_path(const logs_opts_t *o, char *out, size_t n)
     return snprintf(out, n, "%s/%s", storage, LOG_STORE_FILE) < (int)n ? 0 : -1;
 }
 
-static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
+/* The output is gathered a page at a time, in one read transaction each,
+ * and written once that has ended: a reader waiting on its output (`gaelic
+ * logs | less`) must not hold a snapshot, with which the server cannot
+ * checkpoint and its WAL file grows for as long as the reader waits. A
+ * page ends after PAGE_REQUESTS requests or PAGE_BYTES of text, inside a
+ * request's lines if need be. */
+#define PAGE_REQUESTS 100
+#define PAGE_BYTES (1 << 20)
+
+/* Where the listing is, from one page to the next. */
+typedef struct {
+    char id[80];      /* the request being printed, or the last one; "" at first */
+    int in_lines;     /* its head is printed, not all its lines */
+    int any_line;     /* a line of it is printed (after is its place) */
+    log_line_t after; /* the last line printed (time and rowid only) */
+    long printed;     /* requests printed whole */
+} walk_t;
+
+/* The lines of w's request after those printed, into f until the page is
+ * full: 1 then, 0 when they are all printed, -1 on an error. */
+static int page_lines(log_cursor_t *c, const logs_opts_t *o, walk_t *w, FILE *f)
 {
+    log_cursor_lines(c, (log_str_t){w->id, strlen(w->id)}, o->severity < 0 ? 0 : o->severity,
+                     w->any_line ? &w->after : NULL);
+    log_line_t line;
+    int rc;
+    while ((rc = log_cursor_next_line(c, &line)) > 0) {
+        print_line(f, &line, o->json, !w->any_line);
+        w->any_line = 1;
+        w->after.time_us = line.time_us;
+        w->after.rowid = line.rowid;
+        if (ftell(f) >= PAGE_BYTES)
+            return 1;
+    }
+    if (rc < 0)
+        return -1;
+    if (o->json)
+        fputs("]}\n", f);
+    w->in_lines = 0;
+    w->printed++;
+    return 0;
+}
+
+/* One page into f. 1 when more may follow, 0 at the end, -1 on an error
+ * (in err). */
+static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, FILE *f, char *err,
+                size_t errlen)
+{
+    /* The requests this page may start (the one whose lines go on is
+     * before w->id, so not among them). */
+    long left = (o->limit > 0 ? o->limit - w->printed : PAGE_REQUESTS) - w->in_lines;
     log_query_t q = LOG_QUERY_ALL;
     q.started_since_us = since_us;
     q.min_level = o->severity;
-    q.limit = o->limit > 0 ? o->limit : -1;
-    char err[512];
-    log_cursor_t *c = log_cursor_open(db, &q, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "gaelic logs: %s\n", err);
-        return EXIT_RUNTIME;
-    }
+    q.before_id = w->id[0] ? (log_str_t){w->id, strlen(w->id)} : (log_str_t){NULL, 0};
+    q.limit = left < PAGE_REQUESTS ? left : PAGE_REQUESTS;
+    log_cursor_t *c = log_cursor_open(db, &q, err, errlen);
+    if (!c)
+        return -1;
+    int rc = w->in_lines ? page_lines(c, o, w, f) : 0;
+    long rows = 0;
     log_request_t r;
-    const char *why = NULL;
-    int rc;
-    while ((rc = log_cursor_next(c, &r)) > 0) {
+    while (rc == 0 && ftell(f) < PAGE_BYTES && (rc = log_cursor_next(c, &r)) > 0) {
+        rows++;
+        snprintf(w->id, sizeof w->id, "%.*s", (int)r.request_id.n, r.request_id.p);
         if (o->json) {
-            print_json_head(stdout, &r);
-            fputs(",\"app_logs\":[", stdout);
-        } else if (print_combined(stdout, &r) < 0) {
-            rc = -1;
-            why = "out of memory";
-            break;
+            print_json_head(f, &r);
+            fputs(",\"app_logs\":[", f);
+        } else if (print_combined(f, &r) < 0) {
+            snprintf(err, errlen, "out of memory");
+            log_cursor_close(c);
+            return -1;
         }
-        log_cursor_lines(c, r.request_id, o->severity < 0 ? 0 : o->severity);
-        log_line_t line;
-        int first = 1, lrc;
-        while ((lrc = log_cursor_next_line(c, &line)) > 0) {
-            print_line(stdout, &line, o->json, first);
-            first = 0;
-        }
-        if (o->json)
-            fputs("]}\n", stdout);
-        if (lrc < 0) {
-            rc = -1;
-            break;
-        }
+        w->in_lines = 1;
+        w->any_line = 0;
+        rc = page_lines(c, o, w, f);
     }
     if (rc < 0)
-        fprintf(stderr, "gaelic logs: %s\n", why ? why : log_cursor_error(c));
+        snprintf(err, errlen, "%s", log_cursor_error(c));
     log_cursor_close(c);
-    return rc < 0 ? EXIT_RUNTIME : 0;
+    if (rc < 0)
+        return -1;
+    /* The page is full (in a request's lines, or after one), or the
+     * cursor gave all its limit let it: more may follow. */
+    return rc > 0 || ftell(f) >= PAGE_BYTES || rows == q.limit;
+}
+
+static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
+{
+    walk_t w;
+    memset(&w, 0, sizeof w);
+    for (;;) {
+        char *text = NULL, err[512] = "";
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f) {
+            fprintf(stderr, "gaelic logs: %s\n", strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        int rc = page(db, o, since_us, &w, f, err, sizeof err);
+        fclose(f);
+        fwrite(text, 1, len, stdout);
+        free(text);
+        if (rc < 0) {
+            fprintf(stderr, "gaelic logs: %s\n", err);
+            return EXIT_RUNTIME;
+        }
+        if (rc == 0 || (o->limit > 0 && w.printed >= o->limit) || ferror(stdout))
+            return 0;
+    }
 }
 
 int logs_main(int argc, char **argv)

@@ -85,6 +85,12 @@ struct instance {
     /* Its stdout and stderr; NULL: it shares the zygote's. Released to
      * the console when the instance is lost. */
     child_output_t *output;
+    /* Its app log lines on the console (console_budget): the current
+     * second's start and bytes shown, and the lines left out. */
+    uint64_t console_window_ms;
+    size_t console_shown;
+    unsigned long console_dropped;
+    size_t console_dropped_bytes;
 };
 
 /* A spare being (or already) put into its cgroups. */
@@ -575,6 +581,48 @@ static const char *console_tag(const instance_t *inst, char *out, size_t n)
     return out;
 }
 
+/* App log lines shown on the console per second and instance at most, as
+ * for its stdout and stderr (child_output.h): an app logging warnings in a
+ * loop must not fill a console log file. The rest are only stored. A line
+ * costs its text (at most what log_safe_lines shows) and the prefix. */
+#define APP_CONSOLE_BYTES_PER_SECOND (256 * 1024)
+#define APP_CONSOLE_MESSAGE_MAX 65536
+#define APP_CONSOLE_LINE_OVERHEAD 64
+
+/* Says how many app log lines the budget left out, if any. */
+static void report_console_dropped(instance_t *inst)
+{
+    if (!inst->console_dropped)
+        return;
+    char tag[128];
+    log_warn("%s logged more than %d KiB a second for the console: %lu app log lines (%zu "
+             "bytes) not shown (those of requests are in the request logs)",
+             console_tag(inst, tag, sizeof tag), APP_CONSOLE_BYTES_PER_SECOND / 1024,
+             inst->console_dropped, inst->console_dropped_bytes);
+    inst->console_dropped = 0;
+    inst->console_dropped_bytes = 0;
+}
+
+/* Whether an app log line of n bytes may go on the console now. */
+static int console_budget(instance_t *inst, size_t n)
+{
+    uint64_t now = inst->pool->loop->now_ms;
+    if (now - inst->console_window_ms >= 1000) {
+        report_console_dropped(inst);
+        inst->console_window_ms = now;
+        inst->console_shown = 0;
+    }
+    size_t cost =
+        (n < APP_CONSOLE_MESSAGE_MAX ? n : APP_CONSOLE_MESSAGE_MAX) + APP_CONSOLE_LINE_OVERHEAD;
+    if (inst->console_shown + cost > APP_CONSOLE_BYTES_PER_SECOND) {
+        inst->console_dropped++;
+        inst->console_dropped_bytes += n;
+        return 0;
+    }
+    inst->console_shown += cost;
+    return 1;
+}
+
 /* How log lines name an instance: as console_tag, with the default
  * version's instance id: "instance 7 (<id>)". */
 static const char *label(const instance_t *inst, char *out, size_t n)
@@ -1047,6 +1095,7 @@ static void unlink_instance(pool_t *pool, instance_t *inst)
     }
     inst->next = pool->graveyard;
     pool->graveyard = inst;
+    report_console_dropped(inst);
 }
 
 static void instance_kill(instance_t *inst)
@@ -1492,7 +1541,9 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
         log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
                            (int)level, (log_str_t){msg, n});
     int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
-    if (!log_id || (int)level >= pool->o.console_app_level) {
+    /* Only lines the console shows count against its budget. */
+    if ((!log_id || (int)level >= pool->o.console_app_level) && lv >= log_min_level &&
+        console_budget(inst, n)) {
         /* The app's text: it must not make console lines of its own. */
         char tag[128];
         log_safe_lines(lv, console_tag(inst, tag, sizeof tag), msg, n);
@@ -1754,6 +1805,8 @@ static void tick(loop_t *loop, loop_timer_t *t)
         next = i->next;
         sample_stats(i, now);
         check_memory(i, now);
+        if (now - i->console_window_ms >= 1000)
+            report_console_dropped(i);
         if (i->state == I_DEAD || i->state == I_STOPPING) {
             if (i->state == I_STOPPING && now >= i->stop_deadline_ms)
                 instance_kill(i);

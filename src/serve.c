@@ -79,7 +79,8 @@ static const opt_def_t options[] = {
      "request logs kept; older ones and their app lines are deleted (default 100000)", 1,
      COUNT_MAX},
     {"logs_max_bytes", OPT_SIZE, OFF(logs_max_bytes), "N",
-     "size the log database may use; past it the oldest app log lines are deleted (default "
+     "size the log database may use; past it the oldest app log lines are deleted, then the "
+     "oldest request logs (default "
      "1073741824, at least 1048576)",
      1048576, 1e15},
     {"max_instances", OPT_INT, OFF(max_instances), "N",

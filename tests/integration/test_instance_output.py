@@ -74,6 +74,18 @@ def test_partial_lines_of_two_instances_are_not_joined(serve):
             " WARNING [instance %s] %s-one %s-two" % (n, tag, tag)), text[-3000:]
 
 
+def test_terminal_controls_an_instance_writes_do_not_reach_the_console(serve):
+    """What an instance writes on its fd 2 is the app's text: escape
+    sequences in it (a title, a cleared screen, colours) must not take
+    over the terminal the console is on. Controls and invalid bytes show
+    as '?', as in the app's log lines on the console."""
+    srv = serve(APP)
+    srv.get_json("/escapes?tag=E")
+    assert srv.wait_stderr("E-end"), srv.stderr_text()[-3000:]
+    line = next(x for x in srv.stderr_text().splitlines() if "E-esc" in x)
+    assert line.endswith("WARNING [instance 1] E-esc ?]0;title? ?[2J ?31m ? ? E-end"), repr(line)
+
+
 def test_one_instance_flooding_does_not_hide_another_s_lines(serve):
     """The 256 KiB a second the console shows is per instance: one that
     floods its stderr loses its own lines, not those of the others."""

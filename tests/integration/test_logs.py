@@ -1,19 +1,23 @@
 """Request logs and app logs (RT9, LG3): stored in SQLite under
 --storage_path, shown by `gaelic logs` in Apache combined format and as
 JSON, surviving instance crashes; the console shows the app's warnings."""
+import array
+import fcntl
 import functools
 import json
 import os
 import re
 import sqlite3
 import signal
+import subprocess
+import termios
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import app_path, run_gaelic, write_app
+from harness import GAELIC_BIN, Conn, app_path, run_gaelic, write_app
 
 APP = app_path("logs")
 
@@ -140,6 +144,14 @@ def test_bytes_written_to_the_buffer_are_logged(srv):
                                   (2, "bad \\xff B1"), (2, "tail \\xc3")]
 
 
+def test_a_long_line_is_cut_between_characters(srv):
+    rid, _, _ = get(srv, "/long_line?LL")
+    message = entry(srv, rid)["app_logs"][0]["message"]
+    assert message.endswith("\u00e9... (truncated)"), message[-40:]
+    assert message == "LL " + "\u00e9" * (len(message) - 18) + "... (truncated)"
+    assert len(message.encode()) <= 32 * 1024 + len("... (truncated)")
+
+
 def test_log_streams_have_no_file_descriptor(srv):
     rid, _, _ = get(srv, "/fileno?F1")
     assert lines_of(srv, rid) == [
@@ -175,6 +187,41 @@ def test_console_shows_warnings_not_info(srv):
     assert "info CONSOLE1" not in text and "debug CONSOLE1" not in text
     # ... and one line per request.
     assert len(re.findall(r'"GET /levels\?CONSOLE1 HTTP/1.1" 200', text)) == 1
+
+
+def test_console_request_line_shows_no_terminal_control_of_the_client(srv):
+    """The parser refuses controls below 0x80 in a URL but lets the bytes
+    above through: a C1 control (U+009B is CSI) or a byte that is not
+    UTF-8 shows as '?' on the console, as the app's text does."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/quiet?CL\xc2\x9b2J\xff")
+        assert c.read_response().status == 200
+    assert srv.wait_stderr('"GET /quiet?CL?2J? HTTP/1.1" 200'), srv.stderr_text()[-2000:]
+
+
+def test_console_shows_an_instance_s_app_lines_within_a_budget(serve):
+    """An app logging warnings in a loop cannot fill the console (a log
+    file, say): past 256 KiB a second an instance's app lines are only
+    stored, and the console says how many it left out."""
+    s = serve(APP)
+    rid = get(s, "/warn_flood?5000")[0]  # 5 MB
+    deadline = time.monotonic() + 15
+    while True:  # the last lines may be stored after the request log
+        stored = len(entry(s, rid)["app_logs"])
+        if stored == 5000 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert stored == 5000
+    while True:  # the last second's count comes with the next tick
+        text = s.stderr_text()
+        shown = len(re.findall(r"WARNING \[instance \d+\] warn-flood \d+ w+$", text, re.M))
+        dropped = sum(map(int, re.findall(
+            r"WARNING instance \d+ logged more than 256 KiB a second for the console: (\d+) app "
+            r"log lines \(\d+ bytes\) not shown", text)))
+        if shown + dropped == 5000 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert dropped > 0 and shown + dropped == 5000, (shown, dropped)
 
 
 def test_static_and_not_found_requests_are_logged(srv):
@@ -228,6 +275,38 @@ def test_multiline_message_stays_one_line_in_combined_format(srv):
     assert lines[1].startswith("\t3:") and "caught ML\\nTraceback" in lines[1]
 
 
+def test_logs_command_escapes_terminal_controls(srv):
+    """`gaelic logs` prints text that apps and clients chose: escape
+    sequences in it must not reach the terminal it prints to. Controls
+    (C0, DEL, C1) and invalid UTF-8 are written as \\xNN, byte by byte."""
+    rid, _, _ = get(srv, "/controls?TC")
+    with Conn(srv.port) as c:
+        c.request("GET", "/quiet?TC\xc2\x9b2J\xff")
+        assert c.read_response().status == 200
+    out = srv.wait_logs("/quiet?TC", "--limit", "5")
+    assert not any(ch in out for ch in "\x1b\x07\x00\x9b\ufffd"), repr(out)
+    assert '"GET /quiet?TC\\xc2\\x9b2J\\xff HTTP/1.1"' in out, out
+    line = next(l for l in out.splitlines() if l.startswith("\t") and "TC " in l)
+    assert line.endswith(" TC \\x1b]0;title\\x07 \\x1b[2J \\xc2\\x9b31m \\x00 end"), line
+
+
+def test_json_output_is_json_whatever_was_stored(srv):
+    """Each line of --json is a JSON object in UTF-8: what a client sent
+    that is not UTF-8 reads as \\xNN, and a time before the epoch (a
+    Flush carries the times it likes) is a number."""
+    rid, _, _ = get(srv, "/flush_times?FT")
+    with Conn(srv.port) as c:
+        c.request("GET", "/quiet?FT\xff", headers=[("User-Agent", "ua\xc3")])
+        assert c.read_response().status == 200
+    out = srv.wait_logs("/quiet?FT", "--json", "--limit", "5")
+    assert "\ufffd" not in out, out
+    es = {e["request_id"]: e for e in map(json.loads, out.splitlines())}
+    quiet = next(e for e in es.values() if e["resource"].startswith("/quiet?FT"))
+    assert quiet["resource"] == "/quiet?FT\\xff" and quiet["user_agent"] == "ua\\xc3"
+    assert [(l["time"], l["message"]) for l in es[rid]["app_logs"]] == [
+        (-1.5, "FT at -1.5 s"), (-0.000001, "FT at -1 us")]
+
+
 def test_severity_filter(srv):
     quiet, _, _ = get(srv, "/streams?SEV")
     loud, _, _ = get(srv, "/levels?SEV")
@@ -251,6 +330,12 @@ def test_limit_and_since(srv):
     assert entries(srv, "--since", str(int(time.time()) + 3600)) == []
     assert entries(srv, "--since", "2099-01-01") == []
     assert len(entries(srv, "--since", "2000-01-01 00:00", "--limit", "0")) >= 4
+    # An age older than the epoch is all of them; a time past int64
+    # microseconds is none.
+    r = srv.logs("--since", "100000d", "--limit", "0", "--json")
+    assert r.returncode == 0 and last in r.stdout, r.stderr
+    r = srv.logs("--since", "1e300")
+    assert (r.returncode, r.stdout) == (0, ""), r.stderr
 
 
 def test_crash_keeps_lines_logged_before(srv):
@@ -326,6 +411,17 @@ def test_logs_max_requests_prunes_old_ones(serve):
     assert len(kept) <= 5 + 1  # pruned down to 5 after each commit
 
 
+def test_logs_max_requests_counts_a_flushed_request_once(serve):
+    """A request that flushed its log (here by autoflush: 4 KB of lines)
+    is stored twice, unfinished then finished, but is one request: the
+    newest --logs_max_requests are kept however many of them flushed."""
+    s = serve(APP, "--logs_max_requests", "5")
+    ids = [get(s, "/flood?3")[0] for _ in range(20)]
+    time.sleep(0.3)  # let the last commit happen: then the table is pruned
+    kept = [e["request_id"] for e in entries(s, "--limit", "0", wait_for=ids[-1])]
+    assert kept[:5] == ids[-5:][::-1], (kept, ids)
+
+
 def test_logs_max_bytes_deletes_the_oldest_app_lines(serve):
     """One request logging in a loop cannot fill the disk: past
     --logs_max_bytes the oldest app log lines go, the newest stay."""
@@ -353,6 +449,82 @@ def test_logs_max_bytes_deletes_the_oldest_app_lines(serve):
     finally:
         db.close()
     assert s.get("/quiet?after").status_code == 200
+
+
+def test_logs_max_bytes_bounds_the_wal_file_too(serve):
+    """The WAL file is disk the logs take as well: SQLite lets it reach
+    64 MiB before a checkpoint and keeps its size after; under a small
+    --logs_max_bytes it is checkpointed and cut back at a quarter of it."""
+    s = serve(APP, "--logs_max_bytes", "1048576")
+    for _ in range(3):  # 2 MB of lines each
+        get(s, "/flood?1000")
+    for i in range(3):  # commits after a checkpoint start the WAL over, cut back
+        rid = get(s, "/quiet?wal%d" % i)[0]
+        entries(s, "--limit", "1", wait_for=rid)
+    wal = os.path.getsize(os.path.join(s.storage_path, "logs.db-wal"))
+    assert wal <= 1 << 20, wal
+
+
+def test_logs_max_bytes_holds_when_request_logs_alone_pass_it(serve):
+    """Request logs take room too: clients that send big headers (40 KB
+    User-Agents) cannot grow the database past --logs_max_bytes. Once no
+    app line is left to delete, the oldest request logs go."""
+    s = serve(APP, "--logs_max_bytes", "1048576")
+    ids = [get(s, "/quiet?big", headers={"User-Agent": "a" * 40000})[0] for _ in range(100)]
+    entries(s, "--limit", "1", wait_for=ids[-1])  # committed, so pruned
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.storage_path, "logs.db"), uri=True)
+    try:
+        pages, free, size = (db.execute("PRAGMA %s" % p).fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
+        assert (pages - free) * size <= 2 << 20, (pages, free, size)
+        kept = [r[0] for r in db.execute("SELECT request_id FROM request_logs")]
+        assert ids[-1] in kept and ids[0] not in kept
+    finally:
+        db.close()
+
+
+def test_logs_command_waiting_on_its_output_holds_no_snapshot(serve):
+    """`gaelic logs | less`: while the command waits for its reader, it
+    holds no read transaction, with which the server could not checkpoint
+    (its WAL file would grow for as long as the reader waits)."""
+    s = serve(APP)
+    rid = get(s, "/flood?200")[0]  # 400 KB of lines: more than a pipe holds
+    entries(s, "--limit", "1", wait_for=rid)
+    path = os.path.join(s.storage_path, "logs.db")
+    proc = subprocess.Popen([GAELIC_BIN, "logs", APP, "--storage_path", s.storage_path],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        pipe_size = fcntl.fcntl(proc.stdout, 1032)  # F_GETPIPE_SZ
+        queued = array.array("i", [0])
+        deadline = time.monotonic() + 15
+        while queued[0] < pipe_size and time.monotonic() < deadline:  # then it waits
+            time.sleep(0.05)
+            fcntl.ioctl(proc.stdout, termios.FIONREAD, queued)
+        assert queued[0] == pipe_size and proc.poll() is None
+        db = sqlite3.connect(path, timeout=5)
+        try:
+            assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
+        finally:
+            db.close()
+        assert os.path.getsize(path + "-wal") == 0
+    finally:
+        out = proc.communicate(timeout=15)[0]
+    assert rid.encode() in out and proc.returncode == 0
+
+
+def test_logs_command_pages_give_every_request_and_line_once(serve):
+    """The command reads a page at a time (100 requests, or 1 MB of text
+    even inside one request's lines): the pages join up exactly."""
+    s = serve(APP)
+    flood = get(s, "/flood?600")[0]  # 1.2 MB of lines
+    ids = [flood] + [get(s, "/quiet?page%d" % i)[0] for i in range(150)]
+    es = entries(s, "--limit", "0", wait_for=ids[-1])
+    assert [e["request_id"] for e in es] == ids[::-1]
+    lines = es[-1]["app_logs"]
+    assert [int(l["message"].split()[0]) for l in lines] == list(range(600))
+    assert [e["request_id"] for e in entries(s, "--limit", "120")] == ids[::-1][:120]
+    text = s.logs("--limit", "0").stdout.splitlines()
+    assert len(text) == len(ids) + 600 and text[-600].startswith("\t1:"), text[-601:-599]
 
 
 @pytest.mark.parametrize("args,code,message", [

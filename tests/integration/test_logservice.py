@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from harness import app_path
+from harness import Conn, app_path
 
 APP = app_path("logservice")
 WORKER = "worker.localhost"
@@ -100,6 +100,25 @@ def test_fetch_newest_first_with_fields_and_app_logs(srv):
     assert by_id(fetch(srv))[ids[0][0]]["app_logs"] == []
 
 
+def test_what_a_client_sent_as_invalid_utf8_reads_as_escapes(srv):
+    """The request line and headers are stored as the client sent them,
+    which need not be UTF-8; RequestLog's strings must be, or one such
+    request breaks every fetch() that comes to it. Each byte that is not
+    reads as \\xNN (as the runtime logs such bytes an app writes)."""
+    with Conn(srv.port) as c:
+        c.request("GET", "/log?tag=bad\xff", headers=[("User-Agent", "agent\xfe\xc3"),
+                                                     ("Referer", "http://x/\xc3\xa9\x80")])
+        resp = c.read_response()
+    assert resp.status == 200, resp.body
+    rid = json.loads(resp.body)["id"]
+    r = fetch(srv, request_ids=[rid])[0]
+    assert r["resource"] == "/log?tag=bad\\xff"
+    assert r["user_agent"] == "agent\\xfe\\xc3"
+    assert r["referrer"] == "http://x/\u00e9\\x80"
+    assert '"GET /log?tag=bad\\xff HTTP/1.1"' in r["combined"]
+    assert rid in by_id(fetch(srv, include_app_logs=True, batch_size=1000))
+
+
 def test_minimum_log_level(srv):
     quiet = log(srv, "quiet", levels="0,1")
     loud = log(srv, "loud", levels="1,3")
@@ -180,6 +199,8 @@ def test_paging_with_batch_size_and_offset(srv):
     ({"batch_size": "5"}, "batch_size must be an integer"),
     ({"start_time": "yesterday"}, "start_time must be a float or integer"),
     ({"end_time": [1]}, "end_time must be a float or integer"),
+    ({"start_time": 1e20}, "start_time is out of range"),
+    ({"end_time": -2 ** 63}, "end_time is out of range"),
     ({"minimum_log_level": 5}, "minimum_log_level must be between 0 and 4"),
     ({"minimum_log_level": -1}, "minimum_log_level must be between 0 and 4"),
     ({"minimum_log_level": "error"}, "minimum_log_level must be an int"),

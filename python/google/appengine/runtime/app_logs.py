@@ -70,7 +70,12 @@ def write(level, message):
     request = request_state.current()
     data = message.encode("utf-8", "backslashreplace")
     if len(data) > MAX_MESSAGE:
-        data = data[:MAX_MESSAGE] + b"... (truncated)"
+        # Cut before the character the limit falls in: the store's readers
+        # take UTF-8 only.
+        cut = MAX_MESSAGE
+        while data[cut] & 0xC0 == 0x80:
+            cut -= 1
+        data = data[:cut] + b"... (truncated)"
     if request is None:
         _gaelic.send_log(0, level, data)
         return

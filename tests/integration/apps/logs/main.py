@@ -107,6 +107,35 @@ def _concurrent(tag):
         time.sleep(0.005)
 
 
+def _long_line(tag):
+    """One line of 80 KB of two-byte characters: longer than a line may be."""
+    logging.info("%s %s", tag, "\u00e9" * 40000)
+
+
+def _controls(tag):
+    # Terminal controls: an OSC title, CSI clear screen, a C1 CSI, a NUL.
+    logging.warning("%s \x1b]0;title\x07 \x1b[2J \u009b31m \x00 end", tag)
+
+
+def _flush_times(tag):
+    # Lines a Flush carries, with the times it says: here before the epoch.
+    from google.appengine.api import api_base_pb2, apiproxy_stub_map
+    from google.appengine.api.logservice import log_service_pb2
+    group = log_service_pb2.UserAppLogGroup()
+    group.log_line.add(timestamp_usec=-1, level=1, message="%s at -1 us" % tag)
+    group.log_line.add(timestamp_usec=-1500000, level=1, message="%s at -1.5 s" % tag)
+    apiproxy_stub_map.MakeSyncCall(
+        "logservice", "Flush", log_service_pb2.FlushRequest(logs=group.SerializeToString()),
+        api_base_pb2.VoidProto())
+
+
+def _warn_flood(tag):
+    """Writes int(tag) lines of 1 KB to stderr (app log lines at warning,
+    which the console shows)."""
+    for i in range(int(tag)):
+        sys.stderr.write("warn-flood %d %s\n" % (i, "w" * 1000))
+
+
 def _quiet(tag):
     pass
 
@@ -120,7 +149,9 @@ def _flood(tag):
 ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/exception": _exception,
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
-           "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno}
+           "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
+           "/long_line": _long_line, "/controls": _controls,
+           "/flush_times": _flush_times, "/warn_flood": _warn_flood}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 

@@ -14,6 +14,9 @@ two instances write in an order it knows.
   /marks?tag=T&at=&n=&gap=
                           from `at` on, writes the line "T-mark K" n times,
                           `gap` seconds apart
+  /escapes?tag=T          writes a line of terminal controls: "T-esc ", an
+                          OSC title, CSI clear screen, a C1 CSI, a raw 0x9b
+                          byte, an invalid byte, " T-end"
   /exit?tag=T             writes "T" without a newline, then exits
   /kill?tag=T&sig=N       writes "T" without a newline, then kills itself
                           with signal N
@@ -59,6 +62,12 @@ def _marks(q):
     return os.getpid()
 
 
+def _escapes(q):
+    os.write(2, q["tag"].encode() + b"-esc \x1b]0;title\x07 \x1b[2J \xc2\x9b31m \x9b \xff " +
+             q["tag"].encode() + b"-end\n")
+    return os.getpid()
+
+
 def _exit(q):
     os.write(2, q["tag"].encode())
     os._exit(3)
@@ -76,6 +85,7 @@ ROUTES = {
     "/partial": _partial,
     "/flood": _flood,
     "/marks": _marks,
+    "/escapes": _escapes,
     "/exit": _exit,
     "/kill": _kill,
 }

@@ -312,7 +312,10 @@ def _number(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             isinstance(value, float) and not math.isfinite(value)):
         raise InvalidArgumentError("%s must be a float or integer" % name)
-    return int(value * 1000000)
+    usec = int(value * 1000000)
+    if not -2 ** 63 <= usec < 2 ** 63:  # the request's int64 microseconds
+        raise InvalidArgumentError("%s is out of range" % name)
+    return usec
 
 
 def _offset(offset):
