@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-import requests
 
 from harness import HTTP_TIMEOUT, app_path
 

@@ -292,7 +292,7 @@ class Instance:
                 self.app_logs.append((id_, level, message.decode("utf-8")))
                 continue
             assert type_ == IPC_RESPONSE, type_
-            _cpu_us = struct.unpack_from("<I", payload, 0)
+            # payload starts with the request's CPU microseconds (u32), unused here
             status, off = _get_bytes(payload, 4)
             (n,) = struct.unpack_from("<I", payload, off)
             off += 4
