@@ -71,14 +71,14 @@ static int fail(char *why, size_t whylen, int rc, const char *fmt, const char *a
     return rc;
 }
 
-/* Request ids are ours: hex digits (REQUEST_LOG_ID). */
+/* Request ids are ours: lowercase hex digits (REQUEST_LOG_ID). Uppercase
+ * is refused rather than let through to match nothing. */
 static int valid_id(const uint8_t *p, size_t n)
 {
     if (n == 0 || n > MAX_ID_LEN)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
-              (p[i] >= 'A' && p[i] <= 'F')))
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
             return 0;
     return 1;
 }

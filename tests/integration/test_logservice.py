@@ -165,6 +165,8 @@ def test_request_ids_in_the_order_asked(srv):
     got = fetch(srv, request_ids=[a, c, "00ff00ff00ff00ff00000000", b])
     assert [r["request_id"] for r in got] == [a, c, b]
     assert [r["request_id"] for r in fetch(srv, request_ids=[b])] == [b]
+    # Hex in capitals names the same request.
+    assert [r["request_id"] for r in fetch(srv, request_ids=[b.upper()])] == [b]
     # Not combinable with a time range, an offset or a minimum level.
     for extra in ({"start_time": 1}, {"end_time": time.time()}, {"minimum_log_level": 1}):
         e = fetch_error(srv, request_ids=[a], **extra)

@@ -184,6 +184,7 @@ static void test_parse(void)
         {"other", v1, -1, NULL, -1, 0, "app_id"},
         {"app", NULL, -1, NULL, -1, 0, "version_id, module_version or request_id"},
         {"app", v1, -1, "xyz!", -1, 0, "offset"},
+        {"app", v1, -1, "00FF", -1, 0, "offset"}, /* ids are given out in lowercase */
         {"app", v1, -1, NULL, 5, 0, "minimum_log_level"},
         {"app", v1, -1, NULL, -1, -3, "count"},
     };
@@ -209,6 +210,11 @@ static void test_parse(void)
     pb_put_str(&b, 6, "00fe");
     CHECK(parse(&b, &req, why, sizeof why) == 0);
     CHECK(req.n_ids == 2 && !req.version_filter);
+    log_read_free(&req);
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
+    pb_put_str(&b, 6, "00FF");
+    CHECK(parse(&b, &req, why, sizeof why) == -2 && strstr(why, "request_id"));
     log_read_free(&req);
 
     /* version_id and module_version together. */

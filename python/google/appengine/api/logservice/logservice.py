@@ -433,7 +433,8 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
                 request_id = request_id.decode("ascii", "replace")
             if not isinstance(request_id, str) or not _REQUEST_ID_RE.match(request_id):
                 raise InvalidArgumentError("request_ids must only contain valid request ids")
-            request.request_id.append(request_id.encode("ascii"))
+            # Ids are given out in lowercase; hex means the same in either case.
+            request.request_id.append(request_id.lower().encode("ascii"))
 
     prototype_request = kwargs.get("prototype_request")
     if prototype_request:
