@@ -2,6 +2,7 @@
  * lines, newest first, like `appcfg.py request_logs` did: Apache combined
  * format plus App Engine's extra fields, each app line below its request
  * as "\tLEVEL:SECONDS.MICROS message"; or one JSON object per request. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -84,7 +85,10 @@ static int64_t parse_since(const char *s, int64_t now_us)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end != s && !errno && v >= 0 && isfinite(v)) {
+    /* Plain decimal only: strtod also takes blanks, a sign, hex, inf. */
+    int decimal = (isdigit((unsigned char)s[0]) || s[0] == '.') &&
+                  (size_t)(end - s) == strspn(s, "0123456789.eE+-");
+    if (decimal && end != s && !errno && v >= 0 && isfinite(v)) {
         int64_t unit = 0;
         /* Past int64 microseconds: after every request (casting such a
          * double would be undefined). */
@@ -162,7 +166,7 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             char *end;
             errno = 0;
             o->limit = strtol(v, &end, 10);
-            if (errno || *end || end == v || o->limit < 0) {
+            if (errno || *end || end == v || o->limit < 0 || !isdigit((unsigned char)v[0])) {
                 fprintf(stderr,
                         "gaelic logs: --limit: invalid value '%s' (a whole number; 0: all)\n", v);
                 return -1;

@@ -534,6 +534,12 @@ def test_logs_command_pages_give_every_request_and_line_once(serve):
     ([APP, "--since", "yesterday-ish"], 2, "--since: invalid time 'yesterday-ish' (seconds since the epoch, "
      "YYYY-MM-DD[ HH:MM[:SS]] or an age such as 30s, 15m, 2h, 7d)"),
     ([APP, "--limit", "-3"], 2, "--limit: invalid value '-3' (a whole number; 0: all)"),
+    # Plain decimal only: no hex, sign or blanks as strtod/strtol take them.
+    ([APP, "--since", "0x10"], 2, "--since: invalid time '0x10'"),
+    ([APP, "--since", " 5"], 2, "--since: invalid time ' 5'"),
+    ([APP, "--since", "inf"], 2, "--since: invalid time 'inf'"),
+    ([APP, "--limit", " 5"], 2, "--limit: invalid value ' 5'"),
+    ([APP, "--limit", "+5"], 2, "--limit: invalid value '+5'"),
     ([APP, "--storage_path", "/nonexistent/gaelic-store"], 1, "no request logs at"),
 ])
 def test_logs_command_errors(args, code, message):
