@@ -598,6 +598,17 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
     b->live->public_ = b->public_;
     b->live->failfast = b->failfast;
     pool_configure(b->live->pool, b->instances, b->failfast);
+    /* An update under way gets them too: it ends once b->instances of its
+     * instances run, which its pool must be able to reach. */
+    generation_t *g = b->update;
+    if (g && b->update_state == UPDATE_RUNNING) {
+        g->instances = b->instances;
+        g->public_ = b->public_;
+        g->failfast = b->failfast;
+        pool_configure(g->pool, b->instances, b->failfast);
+        if (pool_running(g->pool) >= b->instances)
+            update_finish(b);
+    }
     buf_printf(out, "backend %s: %d instances, %s%s\n", b->cfg->name, b->instances,
                b->public_ ? "public" : "private", b->failfast ? ", failfast" : "");
     return save(all, b, err, errlen);

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from harness import (cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
+from harness import (cgroup_folders, copy_app, run_gaelic, stale_cgroups,
                      wait_pids_gone, write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
@@ -457,6 +457,33 @@ def test_failed_update_keeps_the_old_instances_until_rollback(srv):
     assert who(srv, "flaky.localhost")["pid"] == old["pid"]
     r = backends(srv, "rollback", "flaky")
     assert r.returncode == 1 and "no unfinished update" in r.stderr
+
+
+def test_configure_during_an_update_applies_to_the_new_instances(srv):
+    # configure while update's new instance is still in its start request:
+    # the update then ends once the configured count of new instances runs
+    # (it waited for the old count's worth forever).
+    hold = os.path.join(srv.appdir, "hold-start")
+    open(hold, "w").close()
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
+        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
+        timeout=60)))
+    t.start()
+    try:
+        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
+                 what="the update's new instance")
+        edit_app(srv, "backends.yaml", "- name: flaky\n  instances: 1\n",
+                 "- name: flaky\n  instances: 2\n")
+        r = backends(srv, "configure", "flaky")
+        assert r.returncode == 0 and "flaky: 2 instances" in r.stdout, r
+    finally:
+        os.unlink(hold)
+    t.join(60)
+    assert done["r"].returncode == 0, done["r"]
+    row = listing(srv)["flaky"]
+    assert row["running"] == 2 and row["configured"] == 2
+    assert re.search(r"^flaky .* done$", backends(srv, "list").stdout, re.M)
 
 
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
