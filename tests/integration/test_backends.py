@@ -211,6 +211,23 @@ def test_configure_applies_instances_and_options_live(srv):
     assert who(srv, "2.memdb.localhost", cookies=ADMIN)["instance"] == "2"
 
 
+def test_a_dynamic_failfast_backend_still_starts_instances(srv):
+    # failfast answers 503 rather than wait for an instance, but the
+    # request still starts the one it needs: before, none ever started.
+    edit_app(srv, "backends.yaml", "options: dynamic, public\n",
+             "options: dynamic, public, failfast\n")
+    assert backends(srv, "configure", "crawler").returncode == 0
+    for host in ("crawler.localhost", "2.crawler.localhost"):
+        def served():
+            r = get(srv, host)
+            assert r.status_code in (200, 503), r
+            return r.status_code == 200 and r.json()
+        w = wait_for(served, timeout=20, what="an instance for " + host)
+        assert w["backend"] == "crawler"
+    assert w["instance"] == "2"
+    assert listing(srv)["crawler"]["running"] == 2
+
+
 def test_memory_over_the_class_limit_shuts_the_instance_down(srv):
     before = who(srv, "0.memdb.localhost")["pid"]
     r = requests.get(srv.url + "hog?200", headers={"Host": "0.memdb.localhost:%d" % srv.port},
