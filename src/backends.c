@@ -260,14 +260,17 @@ static void bill(backends_t *all, uint64_t now)
         backend_rt_t *b = &all->list[i];
         for (int k = 0; k < capacity(b); k++) {
             uint64_t last_active = 0, update_active = 0;
-            int running = pool_instance_state(b->live->pool, k, &last_active);
-            if (b->update && pool_instance_state(b->update->pool, k, &update_active)) {
+            int busy = 0, update_busy = 0;
+            int running = pool_instance_state(b->live->pool, k, &last_active, &busy);
+            if (b->update &&
+                pool_instance_state(b->update->pool, k, &update_active, &update_busy)) {
                 running = 1;
+                busy |= update_busy;
                 if (update_active > last_active)
                     last_active = update_active;
             }
             if (running)
-                backend_billing_running(&b->billing, k, b->cfg->dynamic, now, last_active);
+                backend_billing_running(&b->billing, k, b->cfg->dynamic, busy, now, last_active);
         }
         backend_billing_add(&b->billing, since, now);
     }

@@ -1970,11 +1970,12 @@ int pool_is_stopped(const pool_t *pool)
     return pool->stopped;
 }
 
-int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms)
+int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms, int *busy)
 {
     for (const instance_t *i = pool->instances; i; i = i->next) {
         if (i->index == index && i->state != I_DEAD) {
             *last_active_ms = i->last_active_ms;
+            *busy = i->inflight > 0 || i->background.n > 0 || i->bg_requests > 0;
             return 1;
         }
     }
