@@ -295,6 +295,15 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     b->stopped = saved.stopped;
     b->deleted = saved.deleted;
     b->instances = saved.instances > 0 ? saved.instances : cfg->instances;
+    /* A count configured under a higher --tier: the instance numbers past
+     * this tier's would run without start requests or billing. */
+    if (b->instances > capacity(b)) {
+        log_warn("backend %s: its configured %d instances are more than the %s tier allows "
+                 "(%d); using backends.yaml's %d",
+                 cfg->name, b->instances, srv->tier == TIER_PAID ? "paid" : "free", capacity(b),
+                 cfg->instances);
+        b->instances = cfg->instances;
+    }
     b->public_ = saved.public_ >= 0 ? saved.public_ : cfg->public_;
     b->failfast = saved.failfast >= 0 ? saved.failfast : cfg->failfast;
     const backend_class_info_t *cls = backend_class_info(cfg->cls);

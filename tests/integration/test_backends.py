@@ -194,6 +194,32 @@ def test_states_survive_a_restart(serve, app, tmp_path):
     wait_for(lambda: listing(s2)["memdb"]["running"] == 2, what="memdb after start")
 
 
+def test_a_count_configured_under_a_higher_tier_is_not_kept(serve, tmp_path):
+    # configure's count survives restarts, but one past the tier the server
+    # now runs with made instances that never got their start request.
+    storage = str(tmp_path / "store")
+    yaml = "backends:\n- name: crawler\n  instances: %d\n  options: dynamic, public\n"
+    app = write_app(tmp_path / "tiers", "runtime: python27\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n",
+                    {"backends.yaml": yaml % 25, "main.py": (
+                        "import os\n\ndef app(environ, start_response):\n"
+                        "    start_response('200 OK', [])\n"
+                        "    return [os.environ.get('INSTANCE_ID', '').encode()]\n")})
+    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
+    s1.storage_path = storage
+    assert backends(s1, "configure", "crawler").returncode == 0
+    assert s1.stop() == 0
+    with open(os.path.join(app, "backends.yaml"), "w") as f:
+        f.write(yaml % 3)
+    s2 = serve(app, "--storage_path", storage, storage=False)
+    s2.storage_path = storage
+    assert s2.wait_stderr("using backends.yaml's 3")
+    assert listing(s2)["crawler"]["configured"] == 3
+    assert get(s2, "22.crawler.localhost").status_code == 404
+    r = get(s2, "2.crawler.localhost")
+    assert r.status_code == 200 and r.text == "2"
+
+
 def test_configure_applies_instances_and_options_live(srv):
     pids = {who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)}
     text = open(os.path.join(srv.appdir, "backends.yaml")).read()
