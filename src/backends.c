@@ -684,6 +684,11 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
     if (!strcmp(verb, "stop")) {
         if (!b->stopped) {
             b->stopped = 1;
+            /* An update still waiting for its new instances' start
+             * requests is done, as one of a stopped backend is: stopping
+             * them is not their start failing. */
+            if (b->update && b->update_state == UPDATE_RUNNING)
+                update_finish(b);
             stop_pools(b, 1);
         }
         buf_printf(out, "backend %s: STOP\n", b->cfg->name);

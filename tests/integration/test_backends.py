@@ -529,6 +529,35 @@ def test_configure_during_an_update_applies_to_the_new_instances(srv):
     assert re.search(r"^flaky .* done$", backends(srv, "list").stdout, re.M)
 
 
+def test_stop_during_an_update_ends_it_as_for_a_stopped_backend(srv):
+    # Stopping a backend whose update's new instance is still in its start
+    # request: the update is done as one of a stopped backend is, and
+    # start then runs the new code. It used to fail, blaming a start
+    # request for the 500 that stopping it answered.
+    hold = os.path.join(srv.appdir, "hold-start")
+    open(hold, "w").close()
+    edit_app(srv, "version.py", '"one"', '"second"')
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
+        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
+        timeout=60)))
+    t.start()
+    try:
+        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
+                 what="the update's new instance")
+        r = backends(srv, "stop", "flaky")
+        assert r.returncode == 0, r
+    finally:
+        os.unlink(hold)
+    t.join(60)
+    assert done["r"].returncode == 0, done["r"]
+    assert re.search(r"^flaky .* STOP .* done$", backends(srv, "list").stdout, re.M)
+    assert get(srv, "flaky.localhost").status_code == 404
+    assert backends(srv, "start", "flaky").returncode == 0
+    wait_for(lambda: listing(srv)["flaky"]["running"] == 1, what="flaky after start")
+    assert who(srv, "flaky.localhost")["version"] == "second"
+
+
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert backends(srv, "stop", "crawler").returncode == 0
     r = backends(srv, "update", "crawler")
