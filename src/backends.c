@@ -464,18 +464,30 @@ static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, 
 }
 
 /* update [B]: backends.yaml and the code as they are now, for B or every
- * backend (BK6). */
+ * backend (BK6). Update creates the backends backends.yaml lists, so a
+ * deleted one it still lists comes back, in START. */
 static int update(backends_t *all, backend_rt_t *only, buf_t *out, char *err, size_t errlen)
 {
     server_t *srv = all->srv;
     for (size_t i = 0; i < all->n; i++) {
         backend_rt_t *b = &all->list[i];
-        if ((only && b != only) || b->deleted)
+        if (only && b != only)
             continue;
         /* Each generation owns the config it came from. */
         backends_config_t *now;
         if (backends_config_load(srv->cfg->root, srv->tier, &now, err, errlen) < 0)
             return -1;
+        int listed = backends_config_find(now, b->cfg->name, strlen(b->cfg->name)) != NULL;
+        if (b->deleted && !listed && !only) {
+            backends_config_free(now);
+            continue;
+        }
+        if (b->deleted && listed) {
+            b->deleted = 0;
+            b->stopped = 0;
+            b->started_ms = srv->loop.now_ms;
+            pool_set_stopped(b->live->pool, 0);
+        }
         if (update_one(all, b, now, out, err, errlen) < 0)
             return -1;
     }
@@ -565,10 +577,11 @@ static void status(backends_t *all, buf_t *out)
     }
 }
 
-static backend_rt_t *find(backends_t *all, const char *name, char *err, size_t errlen)
+/* deleted: whether a deleted backend counts (update re-creates one). */
+static backend_rt_t *find(backends_t *all, const char *name, int deleted, char *err, size_t errlen)
 {
     for (size_t i = 0; i < all->n; i++)
-        if (!strcmp(all->list[i].cfg->name, name) && !all->list[i].deleted)
+        if (!strcmp(all->list[i].cfg->name, name) && (deleted || !all->list[i].deleted))
             return &all->list[i];
     snprintf(err, errlen, "no backend named '%s' (see gaelic backends APPDIR list)", name);
     return NULL;
@@ -669,7 +682,7 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
         snprintf(err, errlen, "%s needs a backend name", verb);
         return -1;
     }
-    backend_rt_t *b = find(all, argv[2], err, errlen);
+    backend_rt_t *b = find(all, argv[2], !strcmp(verb, "update"), err, errlen);
     if (!b)
         return -1;
     if (!strcmp(verb, "start")) {

@@ -558,6 +558,22 @@ def test_stop_during_an_update_ends_it_as_for_a_stopped_backend(srv):
     assert who(srv, "flaky.localhost")["version"] == "second"
 
 
+def test_update_creates_a_deleted_backend_again(srv):
+    # update creates or updates what backends.yaml lists: a deleted backend
+    # came back neither by update nor by a restart (its deletion is saved).
+    for name in ("memdb", "crawler"):
+        assert backends(srv, "delete", name).returncode == 0
+        assert who(srv, name + ".localhost")["backend"] is None
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0 and "backend memdb: update started" in r.stdout, r
+    assert who(srv, "1.memdb.localhost")["backend"] == "memdb"
+    r = backends(srv, "update")
+    assert r.returncode == 0 and "backend crawler: update done" in r.stdout, r
+    assert who(srv, "crawler.localhost")["backend"] == "crawler"
+    rows = listing(srv)
+    assert rows["memdb"]["state"] == rows["crawler"]["state"] == "START"
+
+
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert backends(srv, "stop", "crawler").returncode == 0
     r = backends(srv, "update", "crawler")
