@@ -42,7 +42,13 @@ struct generation {
     generation_t *next_retired;
 };
 
-typedef enum { UPDATE_NONE = 0, UPDATE_RUNNING, UPDATE_DONE, UPDATE_FAILED } update_state_t;
+typedef enum {
+    UPDATE_NONE = 0,
+    UPDATE_RUNNING,
+    UPDATE_DONE,
+    UPDATE_FAILED,
+    UPDATE_ROLLED_BACK
+} update_state_t;
 
 struct backend_rt {
     backends_t *all;
@@ -436,10 +442,11 @@ static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, 
         backends_config_free(now);
         return -1;
     }
-    if (b->update) {
-        generation_retire(all, b->update);
-        b->update = NULL;
-    }
+    /* Detached first: its instances' start requests, ended by stopping
+     * them, are no verdict on any update. */
+    generation_t *previous = b->update;
+    b->update = NULL;
+    generation_retire(all, previous);
     b->instances = nb->instances;
     b->public_ = nb->public_;
     b->failfast = nb->failfast;
@@ -500,9 +507,11 @@ static int rollback(backends_t *all, backend_rt_t *b, buf_t *out, char *err, siz
         snprintf(err, errlen, "backend '%s' has no unfinished update to roll back", b->cfg->name);
         return -1;
     }
-    generation_retire(all, b->update);
+    /* Detached first, as in update_one. */
+    generation_t *g = b->update;
     b->update = NULL;
-    b->update_state = UPDATE_NONE;
+    b->update_state = UPDATE_ROLLED_BACK;
+    generation_retire(all, g);
     /* The values from before the update again. */
     b->instances = b->live->instances;
     b->public_ = b->live->public_;
@@ -537,6 +546,8 @@ static const char *update_word(const backend_rt_t *b)
         return "failed";
     case UPDATE_DONE:
         return "done";
+    case UPDATE_ROLLED_BACK:
+        return "rolled-back";
     default:
         return "-";
     }

@@ -81,6 +81,10 @@ static int update_states(const char *dir, const char *only)
             continue;
         if (!strcmp(state, "updating") && result == 0)
             result = 1;
+        if (!strcmp(state, "rolled-back")) {
+            fprintf(stderr, "gaelic backends: the update of %s was rolled back\n", line);
+            result = -1;
+        }
         if (!strcmp(state, "failed")) {
             fprintf(stderr,
                     "gaelic backends: update of %s failed: %s; the old instances keep serving "

@@ -574,6 +574,31 @@ def test_update_creates_a_deleted_backend_again(srv):
     assert rows["memdb"]["state"] == rows["crawler"]["state"] == "START"
 
 
+def test_an_update_rolled_back_while_update_waits_is_not_reported_done(srv):
+    # update waits for its new instances; a rollback meanwhile made it exit
+    # 0 as if they served, and logged the stopped start request as the
+    # update failing.
+    hold = os.path.join(srv.appdir, "hold-start")
+    open(hold, "w").close()
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
+        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
+        timeout=60)))
+    t.start()
+    try:
+        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
+                 what="the update's new instance")
+        r = backends(srv, "rollback", "flaky")
+        assert r.returncode == 0 and "rolled back" in r.stdout, r
+    finally:
+        os.unlink(hold)
+    t.join(60)
+    assert done["r"].returncode == 1, done["r"]
+    assert "the update of flaky was rolled back" in done["r"].stderr
+    assert re.search(r"^flaky .* rolled-back$", backends(srv, "list").stdout, re.M)
+    assert "update failed" not in srv.stderr_text()
+
+
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert backends(srv, "stop", "crawler").returncode == 0
     r = backends(srv, "update", "crawler")
