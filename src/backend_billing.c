@@ -17,11 +17,13 @@ void backend_billing_free(backend_billing_t *bl)
     bl->tail_until_ms = bl->billed_ms = NULL;
 }
 
-void backend_billing_running(backend_billing_t *bl, int k, int dynamic, uint64_t now_ms,
+void backend_billing_running(backend_billing_t *bl, int k, int dynamic, int busy, uint64_t now_ms,
                              uint64_t last_active_ms)
 {
+    /* Dynamic: until 15 minutes after its last request has finished, so a
+     * request still running keeps it billed however long it runs. */
     if (k >= 0 && k < bl->n)
-        bl->tail_until_ms[k] = (dynamic ? last_active_ms : now_ms) + BILLING_TAIL_MS;
+        bl->tail_until_ms[k] = (dynamic && !busy ? last_active_ms : now_ms) + BILLING_TAIL_MS;
 }
 
 /* The rate for time up to t: the higher one for 15 minutes after a class

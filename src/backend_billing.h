@@ -23,8 +23,9 @@ typedef struct {
 int backend_billing_init(backend_billing_t *bl, int n, int cents_per_hour);
 void backend_billing_free(backend_billing_t *bl);
 
-/* Instance number k is running now; last_active_ms: its last request. */
-void backend_billing_running(backend_billing_t *bl, int k, int dynamic, uint64_t now_ms,
+/* Instance number k is running now; busy: it has a request (or a
+ * background thread) running; last_active_ms: when its last one ended. */
+void backend_billing_running(backend_billing_t *bl, int k, int dynamic, int busy, uint64_t now_ms,
                              uint64_t last_active_ms);
 /* Bills the time from since_ms to now_ms; call after reporting what runs. */
 void backend_billing_add(backend_billing_t *bl, uint64_t since_ms, uint64_t now_ms);

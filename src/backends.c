@@ -42,7 +42,13 @@ struct generation {
     generation_t *next_retired;
 };
 
-typedef enum { UPDATE_NONE = 0, UPDATE_RUNNING, UPDATE_DONE, UPDATE_FAILED } update_state_t;
+typedef enum {
+    UPDATE_NONE = 0,
+    UPDATE_RUNNING,
+    UPDATE_DONE,
+    UPDATE_FAILED,
+    UPDATE_ROLLED_BACK
+} update_state_t;
 
 struct backend_rt {
     backends_t *all;
@@ -260,14 +266,17 @@ static void bill(backends_t *all, uint64_t now)
         backend_rt_t *b = &all->list[i];
         for (int k = 0; k < capacity(b); k++) {
             uint64_t last_active = 0, update_active = 0;
-            int running = pool_instance_state(b->live->pool, k, &last_active);
-            if (b->update && pool_instance_state(b->update->pool, k, &update_active)) {
+            int busy = 0, update_busy = 0;
+            int running = pool_instance_state(b->live->pool, k, &last_active, &busy);
+            if (b->update &&
+                pool_instance_state(b->update->pool, k, &update_active, &update_busy)) {
                 running = 1;
+                busy |= update_busy;
                 if (update_active > last_active)
                     last_active = update_active;
             }
             if (running)
-                backend_billing_running(&b->billing, k, b->cfg->dynamic, now, last_active);
+                backend_billing_running(&b->billing, k, b->cfg->dynamic, busy, now, last_active);
         }
         backend_billing_add(&b->billing, since, now);
     }
@@ -292,6 +301,15 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     b->stopped = saved.stopped;
     b->deleted = saved.deleted;
     b->instances = saved.instances > 0 ? saved.instances : cfg->instances;
+    /* A count configured under a higher --tier: the instance numbers past
+     * this tier's would run without start requests or billing. */
+    if (b->instances > capacity(b)) {
+        log_warn("backend %s: its configured %d instances are more than the %s tier allows "
+                 "(%d); using backends.yaml's %d",
+                 cfg->name, b->instances, srv->tier == TIER_PAID ? "paid" : "free", capacity(b),
+                 cfg->instances);
+        b->instances = cfg->instances;
+    }
     b->public_ = saved.public_ >= 0 ? saved.public_ : cfg->public_;
     b->failfast = saved.failfast >= 0 ? saved.failfast : cfg->failfast;
     const backend_class_info_t *cls = backend_class_info(cfg->cls);
@@ -424,10 +442,11 @@ static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, 
         backends_config_free(now);
         return -1;
     }
-    if (b->update) {
-        generation_retire(all, b->update);
-        b->update = NULL;
-    }
+    /* Detached first: its instances' start requests, ended by stopping
+     * them, are no verdict on any update. */
+    generation_t *previous = b->update;
+    b->update = NULL;
+    generation_retire(all, previous);
     b->instances = nb->instances;
     b->public_ = nb->public_;
     b->failfast = nb->failfast;
@@ -452,18 +471,30 @@ static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, 
 }
 
 /* update [B]: backends.yaml and the code as they are now, for B or every
- * backend (BK6). */
+ * backend (BK6). Update creates the backends backends.yaml lists, so a
+ * deleted one it still lists comes back, in START. */
 static int update(backends_t *all, backend_rt_t *only, buf_t *out, char *err, size_t errlen)
 {
     server_t *srv = all->srv;
     for (size_t i = 0; i < all->n; i++) {
         backend_rt_t *b = &all->list[i];
-        if ((only && b != only) || b->deleted)
+        if (only && b != only)
             continue;
         /* Each generation owns the config it came from. */
         backends_config_t *now;
         if (backends_config_load(srv->cfg->root, srv->tier, &now, err, errlen) < 0)
             return -1;
+        int listed = backends_config_find(now, b->cfg->name, strlen(b->cfg->name)) != NULL;
+        if (b->deleted && !listed && !only) {
+            backends_config_free(now);
+            continue;
+        }
+        if (b->deleted && listed) {
+            b->deleted = 0;
+            b->stopped = 0;
+            b->started_ms = srv->loop.now_ms;
+            pool_set_stopped(b->live->pool, 0);
+        }
         if (update_one(all, b, now, out, err, errlen) < 0)
             return -1;
     }
@@ -476,9 +507,11 @@ static int rollback(backends_t *all, backend_rt_t *b, buf_t *out, char *err, siz
         snprintf(err, errlen, "backend '%s' has no unfinished update to roll back", b->cfg->name);
         return -1;
     }
-    generation_retire(all, b->update);
+    /* Detached first, as in update_one. */
+    generation_t *g = b->update;
     b->update = NULL;
-    b->update_state = UPDATE_NONE;
+    b->update_state = UPDATE_ROLLED_BACK;
+    generation_retire(all, g);
     /* The values from before the update again. */
     b->instances = b->live->instances;
     b->public_ = b->live->public_;
@@ -513,6 +546,8 @@ static const char *update_word(const backend_rt_t *b)
         return "failed";
     case UPDATE_DONE:
         return "done";
+    case UPDATE_ROLLED_BACK:
+        return "rolled-back";
     default:
         return "-";
     }
@@ -553,10 +588,11 @@ static void status(backends_t *all, buf_t *out)
     }
 }
 
-static backend_rt_t *find(backends_t *all, const char *name, char *err, size_t errlen)
+/* deleted: whether a deleted backend counts (update re-creates one). */
+static backend_rt_t *find(backends_t *all, const char *name, int deleted, char *err, size_t errlen)
 {
     for (size_t i = 0; i < all->n; i++)
-        if (!strcmp(all->list[i].cfg->name, name) && !all->list[i].deleted)
+        if (!strcmp(all->list[i].cfg->name, name) && (deleted || !all->list[i].deleted))
             return &all->list[i];
     snprintf(err, errlen, "no backend named '%s' (see gaelic backends APPDIR list)", name);
     return NULL;
@@ -598,6 +634,17 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
     b->live->public_ = b->public_;
     b->live->failfast = b->failfast;
     pool_configure(b->live->pool, b->instances, b->failfast);
+    /* An update under way gets them too: it ends once b->instances of its
+     * instances run, which its pool must be able to reach. */
+    generation_t *g = b->update;
+    if (g && b->update_state == UPDATE_RUNNING) {
+        g->instances = b->instances;
+        g->public_ = b->public_;
+        g->failfast = b->failfast;
+        pool_configure(g->pool, b->instances, b->failfast);
+        if (pool_running(g->pool) >= b->instances)
+            update_finish(b);
+    }
     buf_printf(out, "backend %s: %d instances, %s%s\n", b->cfg->name, b->instances,
                b->public_ ? "public" : "private", b->failfast ? ", failfast" : "");
     return save(all, b, err, errlen);
@@ -646,7 +693,7 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
         snprintf(err, errlen, "%s needs a backend name", verb);
         return -1;
     }
-    backend_rt_t *b = find(all, argv[2], err, errlen);
+    backend_rt_t *b = find(all, argv[2], !strcmp(verb, "update"), err, errlen);
     if (!b)
         return -1;
     if (!strcmp(verb, "start")) {
@@ -661,6 +708,11 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
     if (!strcmp(verb, "stop")) {
         if (!b->stopped) {
             b->stopped = 1;
+            /* An update still waiting for its new instances' start
+             * requests is done, as one of a stopped backend is: stopping
+             * them is not their start failing. */
+            if (b->update && b->update_state == UPDATE_RUNNING)
+                update_finish(b);
             stop_pools(b, 1);
         }
         buf_printf(out, "backend %s: STOP\n", b->cfg->name);

@@ -31,7 +31,8 @@ static void usage(FILE *f)
           "                     waits for that (every backend without a name)\n"
           "  rollback BACKEND   discard an unfinished or failed update\n"
           "  shutdown BACKEND N shut instance N down (a resident one starts again)\n"
-          "  delete BACKEND     its requests go to the default version\n"
+          "  delete BACKEND     its requests go to the default version (update brings it\n"
+          "                     back)\n"
           "States, deletions and configure survive server restarts.\n"
           "\n"
           "options (--name VALUE or --name=VALUE, before or after the verb):\n"
@@ -80,6 +81,10 @@ static int update_states(const char *dir, const char *only)
             continue;
         if (!strcmp(state, "updating") && result == 0)
             result = 1;
+        if (!strcmp(state, "rolled-back")) {
+            fprintf(stderr, "gaelic backends: the update of %s was rolled back\n", line);
+            result = -1;
+        }
         if (!strcmp(state, "failed")) {
             fprintf(stderr,
                     "gaelic backends: update of %s failed: %s; the old instances keep serving "

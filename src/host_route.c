@@ -40,6 +40,15 @@ static int split(const char *s, size_t n, const char *sep, label_t *out)
     return count;
 }
 
+/* Whether s holds "-dot-", in any case (host names ignore it). */
+static int has_dot_separator(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (strncasecmp(s + i, "-dot-", 5) == 0)
+            return 1;
+    return 0;
+}
+
 /* A decimal instance number, or -1. */
 static int instance_number(label_t l)
 {
@@ -89,8 +98,8 @@ void host_route(const backends_config_t *backends, const char *app_id, const cha
         return;
     size_t prefix_len = n - hn - 1;
     label_t labels[MAX_LABELS];
-    int count = memmem(host, prefix_len, "-dot-", 5) ? split(host, prefix_len, "-dot-", labels)
-                                                     : split(host, prefix_len, ".", labels);
+    int count = has_dot_separator(host, prefix_len) ? split(host, prefix_len, "-dot-", labels)
+                                                    : split(host, prefix_len, ".", labels);
     if (count <= 0)
         return;
     int first = 0, instance = instance_number(labels[0]);

@@ -1915,6 +1915,22 @@ int pool_start(pool_t *pool)
     return loop_timer_start(pool->loop, &pool->tick, pool->o.resident ? 0 : TICK_MS);
 }
 
+/* A failfast request that found no free instance is answered 503 without
+ * waiting, but a dynamic backend still starts the instance it needed
+ * (BK2), else no request would ever start one: the one it named, or one
+ * more when none is starting already. */
+static void failfast_start(pool_t *pool, int target)
+{
+    if (pool->o.resident)
+        return;
+    if (target > 0) {
+        if (!instance_at(pool, target - 1))
+            spawn_next(pool, target - 1);
+    } else if (!pool->n_starting && pool->n_alive < pool->o.max_instances) {
+        spawn_next(pool, -1);
+    }
+}
+
 void pool_submit(pool_t *pool, job_t *job)
 {
     job->inst = NULL;
@@ -1938,6 +1954,7 @@ void pool_submit(pool_t *pool, job_t *job)
     }
     instance_t *idle = free_instance(pool, job->target);
     if (pool->o.failfast && (!idle || pool->inflight >= pool->o.max_concurrent)) {
+        failfast_start(pool, job->target);
         job_fail(job, 503, "no instance is free (failfast)", NULL);
         return;
     }
@@ -2020,11 +2037,12 @@ int pool_is_stopped(const pool_t *pool)
     return pool->stopped;
 }
 
-int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms)
+int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms, int *busy)
 {
     for (const instance_t *i = pool->instances; i; i = i->next) {
         if (i->index == index && i->state != I_DEAD) {
             *last_active_ms = i->last_active_ms;
+            *busy = i->inflight > 0 || i->background.n > 0 || i->bg_requests > 0;
             return 1;
         }
     }

@@ -165,9 +165,10 @@ void pool_set_stopped(pool_t *pool, int stopped);
 int pool_is_stopped(const pool_t *pool);
 
 /* Numbered pools: running instances (started and taking requests); whether instance `index` runs
- * (and when it last had a request). */
+ * (and when it last had a request, and whether it has work now: a request or a background
+ * thread). */
 int pool_running(const pool_t *pool);
-int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms);
+int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms, int *busy);
 
 /* Numbered pools: shuts instance `index` down by hand (the shutdown
  * notice, then the grace period); a resident one starts again once it is

@@ -194,6 +194,32 @@ def test_states_survive_a_restart(serve, app, tmp_path):
     wait_for(lambda: listing(s2)["memdb"]["running"] == 2, what="memdb after start")
 
 
+def test_a_count_configured_under_a_higher_tier_is_not_kept(serve, tmp_path):
+    # configure's count survives restarts, but one past the tier the server
+    # now runs with made instances that never got their start request.
+    storage = str(tmp_path / "store")
+    yaml = "backends:\n- name: crawler\n  instances: %d\n  options: dynamic, public\n"
+    app = write_app(tmp_path / "tiers", "runtime: python27\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n",
+                    {"backends.yaml": yaml % 25, "main.py": (
+                        "import os\n\ndef app(environ, start_response):\n"
+                        "    start_response('200 OK', [])\n"
+                        "    return [os.environ.get('INSTANCE_ID', '').encode()]\n")})
+    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
+    s1.storage_path = storage
+    assert backends(s1, "configure", "crawler").returncode == 0
+    assert s1.stop() == 0
+    with open(os.path.join(app, "backends.yaml"), "w") as f:
+        f.write(yaml % 3)
+    s2 = serve(app, "--storage_path", storage, storage=False)
+    s2.storage_path = storage
+    assert s2.wait_stderr("using backends.yaml's 3")
+    assert listing(s2)["crawler"]["configured"] == 3
+    assert get(s2, "22.crawler.localhost").status_code == 404
+    r = get(s2, "2.crawler.localhost")
+    assert r.status_code == 200 and r.text == "2"
+
+
 def test_configure_applies_instances_and_options_live(srv):
     pids = {who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)}
     text = open(os.path.join(srv.appdir, "backends.yaml")).read()
@@ -209,6 +235,23 @@ def test_configure_applies_instances_and_options_live(srv):
     assert get(srv, "memdb.localhost").status_code == 403
     assert {who(srv, "%d.memdb.localhost" % n, cookies=ADMIN)["pid"] for n in (0, 1)} == pids
     assert who(srv, "2.memdb.localhost", cookies=ADMIN)["instance"] == "2"
+
+
+def test_a_dynamic_failfast_backend_still_starts_instances(srv):
+    # failfast answers 503 rather than wait for an instance, but the
+    # request still starts the one it needs: before, none ever started.
+    edit_app(srv, "backends.yaml", "options: dynamic, public\n",
+             "options: dynamic, public, failfast\n")
+    assert backends(srv, "configure", "crawler").returncode == 0
+    for host in ("crawler.localhost", "2.crawler.localhost"):
+        def served():
+            r = get(srv, host)
+            assert r.status_code in (200, 503), r
+            return r.status_code == 200 and r.json()
+        w = wait_for(served, timeout=20, what="an instance for " + host)
+        assert w["backend"] == "crawler"
+    assert w["instance"] == "2"
+    assert listing(srv)["crawler"]["running"] == 2
 
 
 def test_memory_over_the_class_limit_shuts_the_instance_down(srv):
@@ -486,6 +529,103 @@ def test_failed_update_keeps_the_old_instances_until_rollback(srv):
     assert who(srv, "flaky.localhost")["pid"] == old["pid"]
     r = backends(srv, "rollback", "flaky")
     assert r.returncode == 1 and "no unfinished update" in r.stderr
+
+
+def test_configure_during_an_update_applies_to_the_new_instances(srv):
+    # configure while update's new instance is still in its start request:
+    # the update then ends once the configured count of new instances runs
+    # (it waited for the old count's worth forever).
+    hold = os.path.join(srv.appdir, "hold-start")
+    open(hold, "w").close()
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
+        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
+        timeout=60)))
+    t.start()
+    try:
+        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
+                 what="the update's new instance")
+        edit_app(srv, "backends.yaml", "- name: flaky\n  instances: 1\n",
+                 "- name: flaky\n  instances: 2\n")
+        r = backends(srv, "configure", "flaky")
+        assert r.returncode == 0 and "flaky: 2 instances" in r.stdout, r
+    finally:
+        os.unlink(hold)
+    t.join(60)
+    assert done["r"].returncode == 0, done["r"]
+    row = listing(srv)["flaky"]
+    assert row["running"] == 2 and row["configured"] == 2
+    assert re.search(r"^flaky .* done$", backends(srv, "list").stdout, re.M)
+
+
+def test_stop_during_an_update_ends_it_as_for_a_stopped_backend(srv):
+    # Stopping a backend whose update's new instance is still in its start
+    # request: the update is done as one of a stopped backend is, and
+    # start then runs the new code. It used to fail, blaming a start
+    # request for the 500 that stopping it answered.
+    hold = os.path.join(srv.appdir, "hold-start")
+    open(hold, "w").close()
+    edit_app(srv, "version.py", '"one"', '"second"')
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
+        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
+        timeout=60)))
+    t.start()
+    try:
+        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
+                 what="the update's new instance")
+        r = backends(srv, "stop", "flaky")
+        assert r.returncode == 0, r
+    finally:
+        os.unlink(hold)
+    t.join(60)
+    assert done["r"].returncode == 0, done["r"]
+    assert re.search(r"^flaky .* STOP .* done$", backends(srv, "list").stdout, re.M)
+    assert get(srv, "flaky.localhost").status_code == 404
+    assert backends(srv, "start", "flaky").returncode == 0
+    wait_for(lambda: listing(srv)["flaky"]["running"] == 1, what="flaky after start")
+    assert who(srv, "flaky.localhost")["version"] == "second"
+
+
+def test_update_creates_a_deleted_backend_again(srv):
+    # update creates or updates what backends.yaml lists: a deleted backend
+    # came back neither by update nor by a restart (its deletion is saved).
+    for name in ("memdb", "crawler"):
+        assert backends(srv, "delete", name).returncode == 0
+        assert who(srv, name + ".localhost")["backend"] is None
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0 and "backend memdb: update started" in r.stdout, r
+    assert who(srv, "1.memdb.localhost")["backend"] == "memdb"
+    r = backends(srv, "update")
+    assert r.returncode == 0 and "backend crawler: update done" in r.stdout, r
+    assert who(srv, "crawler.localhost")["backend"] == "crawler"
+    rows = listing(srv)
+    assert rows["memdb"]["state"] == rows["crawler"]["state"] == "START"
+
+
+def test_an_update_rolled_back_while_update_waits_is_not_reported_done(srv):
+    # update waits for its new instances; a rollback meanwhile made it exit
+    # 0 as if they served, and logged the stopped start request as the
+    # update failing.
+    hold = os.path.join(srv.appdir, "hold-start")
+    open(hold, "w").close()
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
+        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
+        timeout=60)))
+    t.start()
+    try:
+        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
+                 what="the update's new instance")
+        r = backends(srv, "rollback", "flaky")
+        assert r.returncode == 0 and "rolled back" in r.stdout, r
+    finally:
+        os.unlink(hold)
+    t.join(60)
+    assert done["r"].returncode == 1, done["r"]
+    assert "the update of flaky was rolled back" in done["r"].stderr
+    assert re.search(r"^flaky .* rolled-back$", backends(srv, "list").stdout, re.M)
+    assert "update failed" not in srv.stderr_text()
 
 
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):

@@ -13,15 +13,22 @@ static int near(double a, double b)
 }
 
 /* Runs instance k from t0 to t1, checking in every minute as the server
- * does every second. */
-static void run(backend_billing_t *bl, int k, int dynamic, uint64_t t0, uint64_t t1,
-                uint64_t *billed_at)
+ * does every second; busy: with a request running all along, else with
+ * its last one at t0. */
+static void run_busy(backend_billing_t *bl, int k, int dynamic, int busy, uint64_t t0, uint64_t t1,
+                     uint64_t *billed_at)
 {
     for (uint64_t t = t0; t <= t1; t += MIN) {
-        backend_billing_running(bl, k, dynamic, t, t0);
+        backend_billing_running(bl, k, dynamic, busy, t, t0);
         backend_billing_add(bl, *billed_at, t);
         *billed_at = t;
     }
+}
+
+static void run(backend_billing_t *bl, int k, int dynamic, uint64_t t0, uint64_t t1,
+                uint64_t *billed_at)
+{
+    run_busy(bl, k, dynamic, 0, t0, t1, billed_at);
 }
 
 static void idle(backend_billing_t *bl, uint64_t until, uint64_t *billed_at)
@@ -52,12 +59,21 @@ int main(void)
     CHECK(near(backend_billing_hours(&bl), 0.25));
     backend_billing_free(&bl);
 
+    /* ...but a request that began at t0 and still runs keeps it billed:
+     * one hour of it, then 15 minutes after it ends. */
+    at = 0;
+    CHECK(backend_billing_init(&bl, 1, 10) == 0);
+    run_busy(&bl, 0, 1, 1, 0, HOUR, &at);
+    idle(&bl, 3 * HOUR, &at);
+    CHECK(near(backend_billing_hours(&bl), 1.25));
+    backend_billing_free(&bl);
+
     /* Two instances bill twice. */
     at = 0;
     CHECK(backend_billing_init(&bl, 2, 5) == 0);
     for (uint64_t t = 0; t <= HOUR; t += MIN) {
-        backend_billing_running(&bl, 0, 0, t, 0);
-        backend_billing_running(&bl, 1, 0, t, 0);
+        backend_billing_running(&bl, 0, 0, 0, t, 0);
+        backend_billing_running(&bl, 1, 0, 0, t, 0);
         backend_billing_add(&bl, at, t);
         at = t;
     }

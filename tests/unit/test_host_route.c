@@ -57,6 +57,9 @@ int main(void)
     expect("1-dot-memdb-dot-my-app.localhost:8080", HOST_BACKEND, "memdb", 1);
     expect("1-dot-memdb.localhost", HOST_BACKEND, "memdb", 1);
     expect("7-dot-memdb.localhost", HOST_BACKEND, "memdb", 7);
+    /* Host names are case-insensitive, the separator too. */
+    expect("1-DOT-MEMDB-Dot-My-App.LOCALHOST", HOST_BACKEND, "memdb", 1);
+    expect("memdb-DOT-my-app.localhost", HOST_BACKEND, "memdb", -1);
     /* Not backend addresses: the default version. */
     expect("unknown.localhost", HOST_DEFAULT, NULL, -1);
     expect("memdb.other-app.localhost", HOST_DEFAULT, NULL, -1);

@@ -67,8 +67,13 @@ def app(environ, start_response):
 
 
 def flaky_start(environ, start_response):
-    # The test makes starts fail by creating this file in the app folder.
-    if os.path.exists(os.path.join(os.path.dirname(__file__), "fail-start")):
+    # The test holds starts with one file in the app folder (for at most
+    # 60 s) and makes them fail with another.
+    here = os.path.dirname(__file__)
+    deadline = time.time() + 60
+    while os.path.exists(os.path.join(here, "hold-start")) and time.time() < deadline:
+        time.sleep(0.05)
+    if os.path.exists(os.path.join(here, "fail-start")):
         return _answer(start_response, {"started": False}, "500 Internal Server Error")
     STARTS.append({"backend": "flaky", "instance": os.environ.get("INSTANCE_ID")})
     return _answer(start_response, {"started": True})
