@@ -370,6 +370,13 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         refuse(target, why, res);
         return;
     }
+    /* static_clean_path drops a trailing slash, which names a folder: a
+     * file there fails to open (ENOTDIR), and no folder is served. */
+    size_t target_len = strlen(target);
+    if (target_len > 0 && target[target_len - 1] == '/') {
+        refuse(target, "a folder, not a file", res);
+        return;
+    }
     if (root_fd < 0) {
         refuse(target, "app root not open", res);
         return;

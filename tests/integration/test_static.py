@@ -356,6 +356,16 @@ def test_percent_encoded_path_served_decoded_once(srv, appdir, path, name):
     assert r.body == read(appdir, name)
 
 
+@pytest.mark.parametrize("path", ["/static/index.html/", "/static/css/site.css//",
+                                  "/f/a.txt/", "/static/index.html%2F"])
+def test_file_asked_for_as_a_folder_is_404(srv, path):
+    """A trailing slash names a folder: a file there is 404, as its open()
+    fails on App Engine (ENOTDIR), not the file under a second URL, where
+    its relative links would lead elsewhere."""
+    r = get(srv, path)
+    assert r.status == 404, r
+
+
 def test_symlink_out_logged(srv):
     assert get(srv, "/static/link_out.txt").status == 404
     assert srv.wait_stderr("outside the app folder")
