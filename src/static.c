@@ -284,14 +284,45 @@ static int refuse(const char *target, const char *why, static_result_t *res)
     return -1;
 }
 
-/* Whether lines ("Name: value\r\n" each, or NULL) have a header name. */
-static int names_header(const char *lines, const char *name)
+/* The value of header name in lines ("Name: value\r\n" each, or NULL),
+ * or NULL. */
+static const char *header_value(const char *lines, const char *name, size_t *len)
 {
     size_t n = strlen(name);
-    for (const char *line = lines; line && *line; line = strstr(line, "\r\n") + 2)
-        if (strncasecmp(line, name, n) == 0 && line[n] == ':')
-            return 1;
-    return 0;
+    for (const char *line = lines; line && *line; line = strstr(line, "\r\n") + 2) {
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            *len = (size_t)(strstr(v, "\r\n") - v);
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static int names_header(const char *lines, const char *name)
+{
+    size_t len;
+    return header_value(lines, name, &len) != NULL;
+}
+
+/* The handler's http_headers, with Accept-Encoding joined to its Vary when
+ * join_vary. */
+static void append_own(buf_t *out, const char *lines, int join_vary)
+{
+    for (const char *line = lines; line && *line;) {
+        const char *end = strstr(line, "\r\n");
+        if (join_vary && strncasecmp(line, "Vary:", 5) == 0) {
+            int empty = strspn(line + 5, " ") == (size_t)(end - line - 5);
+            buf_printf(out, "%.*s%sAccept-Encoding\r\n", (int)(end - line), line,
+                       empty ? "" : ", ");
+            join_vary = 0;
+        } else {
+            buf_append(out, line, (size_t)(end - line) + 2);
+        }
+        line = end + 2;
+    }
 }
 
 /* rel left the root through a link: found as the links lead, the file or
@@ -500,7 +531,15 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         buf_printf(out, "ETag: %s%s\r\n", gzip_tried ? "W/" : "", etag);
     if (!names_header(own, "Last-Modified"))
         buf_printf(out, "Last-Modified: %s\r\n", lastmod);
-    if (gzip_varies(type, type_len) && !names_header(own, "Vary"))
+    /* The file goes out gzipped to some clients: a Vary of the handler's
+     * without Accept-Encoding would let a cache hand that body to any
+     * client, so it is joined there, as to a dynamic response's Vary. */
+    size_t own_vary_len;
+    const char *own_vary = header_value(own, "Vary", &own_vary_len);
+    int vary = gzip_varies(type, type_len) &&
+               !(own_vary && (http_contains(own_vary, own_vary_len, "accept-encoding", 0) ||
+                              http_contains(own_vary, own_vary_len, "*", 0)));
+    if (vary && !own_vary)
         buf_append_str(out, "Vary: Accept-Encoding\r\n");
     long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;
     if (exp >= 0) {
@@ -511,8 +550,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         if (!names_header(own, "Expires"))
             buf_printf(out, "Expires: %s\r\n", expires);
     }
-    if (own)
-        buf_append_str(out, own);
+    append_own(out, own, vary && own_vary);
     if (not_modified) {
         close(fd);
         end_head(out, keep_alive, http10, 0, 0);

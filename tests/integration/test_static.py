@@ -245,7 +245,7 @@ def test_http_headers_go_out_with_the_handlers_files(srv):
     assert r.header("Access-Control-Allow-Origin") == "*"
     assert r.header("X-Frame-Options") == "DENY"
     assert r.header_all("Cache-Control") == ["no-store"]
-    assert r.header_all("Vary") == ["Origin"]
+    assert r.header_all("Vary") == ["Origin, Accept-Encoding"]  # joined: see below
     assert r.header("Expires")  # default_expiration still says when
     assert r.header("Content-Type").startswith("text/html")
     r304 = get(srv, "/headed/index.html", [("If-None-Match", r.header("ETag"))])
@@ -257,6 +257,22 @@ def test_http_headers_go_out_with_the_handlers_files(srv):
     # Other handlers of the same folder keep the server's headers only.
     plain = get(srv, "/static/index.html")
     assert plain.header("Access-Control-Allow-Origin") is None and max_age(plain) == 3600
+
+
+@pytest.mark.parametrize("headers", [GZ, []])
+def test_http_headers_vary_is_joined_by_accept_encoding(srv, headers):
+    """A handler's Vary does not replace the server's Accept-Encoding: the
+    file goes out gzipped to some clients, and a cache that keyed it on
+    Origin alone would hand the gzip body to clients that cannot read it.
+    Joined into the one field, as a dynamic response's Vary is."""
+    r = get(srv, "/headed/page.html", headers)
+    assert r.status == 200
+    assert r.header("Content-Encoding") == ("gzip" if headers else None)
+    assert r.header_all("Vary") == ["Origin, Accept-Encoding"], r
+    r304 = get(srv, "/headed/page.html", headers + [("If-None-Match", r.header("ETag"))])
+    assert r304.status == 304 and r304.header_all("Vary") == ["Origin, Accept-Encoding"]
+    # Not for a type never compressed: the handler's Vary as it is.
+    assert get(srv, "/headed/logo.png", headers).header_all("Vary") == ["Origin"]
 
 
 def test_http_headers_content_type_replaces_the_guessed_one(srv):
