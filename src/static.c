@@ -308,15 +308,18 @@ static int names_header(const char *lines, const char *name)
 }
 
 /* The handler's http_headers, with Accept-Encoding joined to its Vary when
- * join_vary. */
-static void append_own(buf_t *out, const char *lines, int join_vary)
+ * join_vary, and its strong ETag made weak when weak_etag. */
+static void append_own(buf_t *out, const char *lines, int join_vary, int weak_etag)
 {
     for (const char *line = lines; line && *line;) {
         const char *end = strstr(line, "\r\n");
-        if (join_vary && strncasecmp(line, "Vary:", 5) == 0) {
-            int empty = strspn(line + 5, " ") == (size_t)(end - line - 5);
+        const char *value = line + strcspn(line, ":") + 1;
+        value += strspn(value, " ");
+        if (weak_etag && strncasecmp(line, "ETag:", 5) == 0 && *value == '"') {
+            buf_printf(out, "%.*sW/%.*s\r\n", (int)(value - line), line, (int)(end - value), value);
+        } else if (join_vary && strncasecmp(line, "Vary:", 5) == 0) {
             buf_printf(out, "%.*s%sAccept-Encoding\r\n", (int)(end - line), line,
-                       empty ? "" : ", ");
+                       value == end ? "" : ", ");
             join_vary = 0;
         } else {
             buf_append(out, line, (size_t)(end - line) + 2);
@@ -440,10 +443,24 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         return;
     }
 
-    char etag[64], lastmod[40];
-    snprintf(etag, sizeof etag, "\"%lx-%lx\"", (unsigned long)st.st_size,
-             (unsigned long)st.st_mtime);
+    /* The handler's http_headers go out with every answer the file gets (a
+     * 304 says what the 200 would), each in place of ours of that name: an
+     * ETag or Last-Modified of theirs is then what clients hold, so the
+     * conditions below compare with it. */
+    const char *own = h->http_headers;
+    char etag[512], lastmod[40]; /* config.c: a line of http_headers is under 500 */
+    size_t own_len;
+    const char *own_etag = header_value(own, "ETag", &own_len);
+    if (own_etag && own_len < sizeof etag)
+        snprintf(etag, sizeof etag, "%.*s", (int)own_len, own_etag);
+    else
+        snprintf(etag, sizeof etag, "\"%lx-%lx\"", (unsigned long)st.st_size,
+                 (unsigned long)st.st_mtime);
     fmt_date(st.st_mtime, lastmod, sizeof lastmod);
+    time_t mtime = st.st_mtime;
+    const char *own_lastmod = header_value(own, "Last-Modified", &own_len);
+    if (own_lastmod)
+        mtime = static_parse_date(own_lastmod, own_len);
 
     size_t vlen;
     const char *inm = http_request_header(req, "if-none-match", &vlen);
@@ -453,7 +470,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     } else {
         const char *ims = http_request_header(req, "if-modified-since", &vlen);
         time_t t = static_parse_date(ims, ims ? vlen : 0);
-        not_modified = t != (time_t)-1 && t >= st.st_mtime;
+        not_modified = t != (time_t)-1 && mtime != (time_t)-1 && t >= mtime;
     }
 
     off_t first = 0, last = st.st_size - 1;
@@ -468,9 +485,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
                 int ok;
                 /* An entity tag, else a date (which may start with "Wed"). */
                 if (irlen > 0 && (ir[0] == '"' || (irlen > 1 && ir[0] == 'W' && ir[1] == '/')))
-                    ok = irlen == strlen(etag) && memcmp(ir, etag, irlen) == 0;
+                    /* A strong comparison: a weak tag never matches. */
+                    ok = etag[0] == '"' && irlen == strlen(etag) && memcmp(ir, etag, irlen) == 0;
                 else
-                    ok = static_parse_date(ir, irlen) == st.st_mtime;
+                    ok = mtime != (time_t)-1 && static_parse_date(ir, irlen) == mtime;
                 if (!ok)
                     range = 0;
             }
@@ -503,9 +521,6 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
     int gzipped = gzip_tried && !not_modified && static_gzip_body(fd, &st, &gz, &gz_len) == 1;
 
-    /* The handler's http_headers go out with every answer the file gets (a
-     * 304 says what the 200 would), each in place of ours of that name. */
-    const char *own = h->http_headers;
     res->status = not_modified ? 304 : range ? 206 : 200;
     buf_append_str(out, not_modified ? "HTTP/1.1 304 Not Modified\r\n"
                         : range      ? "HTTP/1.1 206 Partial Content\r\n"
@@ -550,7 +565,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         if (!names_header(own, "Expires"))
             buf_printf(out, "Expires: %s\r\n", expires);
     }
-    append_own(out, own, vary && own_vary);
+    append_own(out, own, vary && own_vary, gzip_tried);
     if (not_modified) {
         close(fd);
         end_head(out, keep_alive, http10, 0, 0);

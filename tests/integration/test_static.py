@@ -275,6 +275,33 @@ def test_http_headers_vary_is_joined_by_accept_encoding(srv, headers):
     assert get(srv, "/headed/logo.png", headers).header_all("Vary") == ["Origin"]
 
 
+def test_http_headers_validators_are_the_ones_compared(srv, appdir):
+    """An ETag or Last-Modified of the handler's is the validator clients
+    hold, so If-None-Match, If-Modified-Since and If-Range are compared
+    with it; and, like the server's own, it goes weak on a gzipped body,
+    another representation (RFC 9110 8.8.3)."""
+    r = get(srv, "/tagged/index.html")
+    assert r.header_all("ETag") == ['"release-7"']
+    assert r.header_all("Last-Modified") == ["Tue, 01 Jan 2030 00:00:00 GMT"]
+    assert get(srv, "/tagged/index.html", [("If-None-Match", '"release-7"')]).status == 304
+    own = get(srv, "/static/index.html").header("ETag")  # the file's, never sent here
+    assert get(srv, "/tagged/index.html", [("If-None-Match", own)]).status == 200
+    ims = [("If-Modified-Since", "Mon, 31 Dec 2029 00:00:00 GMT")]
+    assert get(srv, "/tagged/index.html", ims).status == 200
+    ims = [("If-Modified-Since", "Tue, 01 Jan 2030 00:00:00 GMT")]
+    assert get(srv, "/tagged/index.html", ims).status == 304
+    data = read(appdir, "static/index.html")
+    for validator in ('"release-7"', "Tue, 01 Jan 2030 00:00:00 GMT"):
+        r = get(srv, "/tagged/index.html", [("Range", "bytes=0-4"), ("If-Range", validator)])
+        assert r.status == 206 and r.body == data[:5], (validator, r)
+    r = get(srv, "/tagged/index.html", [("Range", "bytes=0-4"), ("If-Range", own)])
+    assert r.status == 200 and r.body == data
+    r = get(srv, "/tagged/page.html", GZ)
+    assert r.header("Content-Encoding") == "gzip"
+    assert r.header_all("ETag") == ['W/"release-7"']
+    assert get(srv, "/tagged/page.html", GZ + [("If-None-Match", 'W/"release-7"')]).status == 304
+
+
 def test_http_headers_content_type_replaces_the_guessed_one(srv):
     r = get(srv, "/retyped/a.txt")
     assert r.status == 200
