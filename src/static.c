@@ -515,6 +515,12 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
      * compresses the file to learn its ETag. */
     const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
     size_t type_len = strlen(type);
+    /* The type that goes out decides, the handler's own when it has one. */
+    const char *own_type = header_value(own, "Content-Type", &own_len);
+    if (own_type) {
+        type = own_type;
+        type_len = own_len;
+    }
     const char *gz = NULL;
     size_t gz_len = 0;
     int gzip_tried =
@@ -527,7 +533,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
                                      : "HTTP/1.1 200 OK\r\n");
     if (!not_modified) {
         if (!names_header(own, "Content-Type"))
-            buf_printf(out, "Content-Type: %s\r\n", type);
+            buf_printf(out, "Content-Type: %.*s\r\n", (int)type_len, type);
         if (range)
             buf_printf(out, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)first,
                        (long long)last, (long long)st.st_size);

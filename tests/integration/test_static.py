@@ -308,6 +308,22 @@ def test_http_headers_content_type_replaces_the_guessed_one(srv):
     assert r.header_all("Content-Type") == ["text/csv; charset=utf-8"]
 
 
+def test_gzip_follows_the_content_type_of_http_headers(srv, appdir):
+    """The Content-Type that goes out, the handler's when it has one,
+    decides gzip and Vary (RT6), not the one the file name suggests."""
+    r = get(srv, "/download/page.html", GZ)
+    assert r.status == 200 and r.header_all("Content-Type") == ["application/octet-stream"]
+    assert r.header("Content-Encoding") is None and r.header("Vary") is None, r
+    assert r.body == read(appdir, "static/page.html")
+    assert r.header("ETag").startswith('"')
+    with open(os.path.join(appdir, "files", "table.dat"), "wb") as f:
+        f.write(b"name,count\n" + b"gaelic,1\n" * 200)
+    r = get(srv, "/retyped/table.dat", GZ)
+    assert r.header("Content-Type") == "text/csv; charset=utf-8"
+    assert r.header("Content-Encoding") == "gzip" and r.header("Vary") == "Accept-Encoding", r
+    assert gzip.decompress(r.body) == read(appdir, "files/table.dat")
+
+
 def test_upload_mismatch(srv):
     r = get(srv, "/any/files/a.txt")
     assert r.status == 200  # upload: .* allows it
