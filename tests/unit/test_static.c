@@ -19,6 +19,14 @@ static void test_mime(void)
     CHECK_STR(static_mime_type("f.woff2"), "font/woff2");
     CHECK_STR(static_mime_type("w.wasm"), "application/wasm");
     CHECK_STR(static_mime_type("a.tar.gz"), "application/gzip");
+    /* Types browsers and players refuse other types for. */
+    CHECK_STR(static_mime_type("captions.en.vtt"), "text/vtt");
+    CHECK_STR(static_mime_type("live/index.m3u8"), "application/vnd.apple.mpegurl");
+    CHECK_STR(static_mime_type("clip.MOV"), "video/quicktime");
+    CHECK_STR(static_mime_type("clip.mpg"), "video/mpeg");
+    CHECK_STR(static_mime_type("page.xhtml"), "application/xhtml+xml");
+    CHECK_STR(static_mime_type("scan.tiff"), "image/tiff");
+    CHECK_STR(static_mime_type("song.m4a"), "audio/mp4");
     CHECK_STR(static_mime_type("noext"), "application/octet-stream");
     CHECK_STR(static_mime_type("dir.html/noext"), "application/octet-stream");
     CHECK_STR(static_mime_type("trailing."), "application/octet-stream");
