@@ -48,6 +48,15 @@ def test_environment_has_request(srv):
     assert get_json(srv, "/uncached?a=1&b=2")["query"] == "a=1&b=2"
 
 
+@pytest.mark.parametrize("path,script", [("/uncached", "uncached.py"), ("/counter", "counter.py")])
+def test_path_translated_is_the_script_file(srv, path, script):
+    """App Engine's runtime set PATH_TRANSLATED to the script's file, which
+    scripts used to find files beside them; a cached main() too."""
+    want = os.path.realpath(os.path.join(app_path("cgi"), "scripts", script))
+    for _ in range(2):
+        assert os.path.realpath(get_json(srv, path)["path_translated"] or "") == want
+
+
 def test_status_header(srv):
     r = get(srv, "/dyn/status")
     assert r.status == 404 and r.reason == "Not Found"

@@ -2,7 +2,8 @@
 them.
 
 `script: dir/file.py` names a file under the app root. The request is in
-os.environ (the per-request environ of request_environ) and in sys.stdin;
+os.environ (the per-request environ of request_environ, with
+PATH_TRANSLATED the script's file) and in sys.stdin;
 the response is what the script writes to sys.stdout: header lines, a blank
 line, then the body. A `Status:` header sets the status (default 200 OK), a
 `Location:` header without one means 302 Found, and a missing Content-Type
@@ -159,12 +160,15 @@ def _execute(script):
     file (caching the module when it defines main())."""
     module = _cached.get(script)
     if module is not None:
+        # The script's file, as App Engine's runtime set it.
+        os.environ["PATH_TRANSLATED"] = module.__file__
         try:
             module.main()
         except SystemExit:
             pass
         return
     path = resolve(script)
+    os.environ["PATH_TRANSLATED"] = path
     with open(path, "rb") as f:
         source = f.read()
     code = compile(source, path, "exec")

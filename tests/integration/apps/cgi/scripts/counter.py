@@ -12,7 +12,8 @@ def main():
     print("Content-Type: application/json")
     print("")
     print(json.dumps({"count": count, "executions": executions,
-                      "instance_id": os.environ["INSTANCE_ID"], "name": __name__}))
+                      "instance_id": os.environ["INSTANCE_ID"], "name": __name__,
+                      "path_translated": os.environ.get("PATH_TRANSLATED")}))
 
 
 if __name__ == "__main__":

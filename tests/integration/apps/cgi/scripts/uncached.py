@@ -10,4 +10,5 @@ print("Content-Type: application/json")
 print("")
 print(json.dumps({"runs": runs.n, "count": count, "name": __name__,
                   "instance_id": os.environ["INSTANCE_ID"],
-                  "query": os.environ.get("QUERY_STRING", "")}))
+                  "query": os.environ.get("QUERY_STRING", ""),
+                  "path_translated": os.environ.get("PATH_TRANSLATED")}))
