@@ -57,6 +57,14 @@ def test_path_translated_is_the_script_file(srv, path, script):
         assert os.path.realpath(get_json(srv, path)["path_translated"] or "") == want
 
 
+def test_script_is_main_module_while_it_runs(srv):
+    """sys.modules["__main__"] is the script while it (or its cached main())
+    runs, as App Engine's runtime made it: pickle finds the classes the
+    script defines there (an object of one put in memcache, say)."""
+    for _ in range(2):  # executed, then its cached main()
+        assert get_json(srv, "/dyn/pickles") == {"x": 3, "main_is_script": True}
+
+
 def test_status_header(srv):
     r = get(srv, "/dyn/status")
     assert r.status == 404 and r.reason == "Not Found"

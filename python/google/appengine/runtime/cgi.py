@@ -29,6 +29,9 @@ from google.appengine.runtime import request_threads, skip_files, wsgi
 
 
 _app_root = None
+# The process's own __main__, put back after each script that replaced it
+# (not the one a script found: concurrent scripts would leave theirs).
+_process_main = sys.modules.get("__main__")
 _cached = {}   # relative script path -> module whose main() serves it
 _active = {}   # request_state.Request -> (stdin, stdout) of a CGI request
 
@@ -157,29 +160,41 @@ def _has_zero_arg_main(module):
 
 def _execute(script):
     """Runs the request's script: main() of a cached module, or the whole
-    file (caching the module when it defines main())."""
+    file (caching the module when it defines main()). Meanwhile the module
+    is sys.modules["__main__"], as App Engine's runtime made it: pickle
+    looks up the classes a script defines there; the process's own is put
+    back after."""
     module = _cached.get(script)
-    if module is not None:
-        # The script's file, as App Engine's runtime set it.
-        os.environ["PATH_TRANSLATED"] = module.__file__
+    try:
+        if module is not None:
+            # The script's file, as App Engine's runtime set it.
+            os.environ["PATH_TRANSLATED"] = module.__file__
+            sys.modules["__main__"] = module
+            try:
+                module.main()
+            except SystemExit:
+                pass
+            return
+        path = resolve(script)
+        os.environ["PATH_TRANSLATED"] = path
+        with open(path, "rb") as f:
+            source = f.read()
+        code = compile(source, path, "exec")
+        module = types.ModuleType("__main__")
+        module.__file__ = path
+        sys.modules["__main__"] = module
         try:
-            module.main()
+            exec(code, module.__dict__)
         except SystemExit:
             pass
-        return
-    path = resolve(script)
-    os.environ["PATH_TRANSLATED"] = path
-    with open(path, "rb") as f:
-        source = f.read()
-    code = compile(source, path, "exec")
-    module = types.ModuleType("__main__")
-    module.__file__ = path
-    try:
-        exec(code, module.__dict__)
-    except SystemExit:
-        pass
-    if _has_zero_arg_main(module):
-        _cached.setdefault(script, module)
+        if _has_zero_arg_main(module):
+            _cached.setdefault(script, module)
+    finally:
+        if module is not None and sys.modules.get("__main__") is module:
+            if _process_main is None:
+                sys.modules.pop("__main__", None)
+            else:
+                sys.modules["__main__"] = _process_main
 
 
 def parse_output(out):
