@@ -23,12 +23,12 @@
 #define STATIC_INLINE_MAX (32 * 1024)
 
 static int root_fd = -1;
-static const app_links_t *followed; /* --follow_symlinks, or NULL */
+static const app_links_t *followed; /* the app folder and --follow_symlinks' places, or NULL */
 
 int static_init(const char *root, const app_links_t *links)
 {
     static_close();
-    followed = links && links->n_targets ? links : NULL;
+    followed = links && links->root ? links : NULL;
     root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     return root_fd < 0 ? -1 : 0;
 }
@@ -384,10 +384,11 @@ static void append_own(buf_t *out, const char *lines, int join_vary, int weak_et
 }
 
 /* rel left the root through a link: found as the links lead, the file or
- * folder is opened only when it is in a place --follow_symlinks follows
- * (checked on what was found, then opened as that very file: a link
- * changed meanwhile cannot lead elsewhere, and a device there is never
- * opened). */
+ * folder is opened only when it is in the app folder after all (a link
+ * written as an absolute path to a file of the app's) or in a place
+ * --follow_symlinks follows (checked on what was found, then opened as
+ * that very file: a link changed meanwhile cannot lead elsewhere, and a
+ * device there is never opened). */
 static int open_followed(const char *rel)
 {
     int found = openat(root_fd, rel, O_PATH | O_CLOEXEC);

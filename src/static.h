@@ -15,13 +15,15 @@
 #include "http.h"
 
 /* Opens the app root (O_PATH) once at start; links (may be NULL, kept)
- * says where the app's symlinks outside it may lead (--follow_symlinks).
- * Returns 0 or -1 (errno). */
+ * says where the app's symlinks may lead: the app folder (links->root,
+ * for links written as absolute paths) and what --follow_symlinks
+ * follows. Returns 0 or -1 (errno). */
 int static_init(const char *root, const app_links_t *links);
 void static_close(void);
 
 /* Opens rel (relative to the app root, already checked) read-only beneath
- * the root, or through a link into what --follow_symlinks follows. Returns
+ * the root, or through a link back into it or into what --follow_symlinks
+ * follows. Returns
  * the fd, or -1 with errno (EXDEV or ELOOP when resolving it would leave
  * the app folder otherwise). */
 int static_open_beneath(const char *rel);

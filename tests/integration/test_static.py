@@ -425,6 +425,19 @@ def test_file_asked_for_as_a_folder_is_404(srv, path):
     assert r.status == 404, r
 
 
+def test_absolute_symlink_inside_the_app_is_served(srv, appdir):
+    """A link written as an absolute path that stays in the app folder (to
+    a file, or a folder on the way) was uploaded as what it points to; it
+    leaves nothing, so it is served as a relative one is."""
+    static = os.path.join(appdir, "static")
+    os.symlink(os.path.join(static, "index.html"), os.path.join(static, "abs_in.html"))
+    os.symlink(os.path.join(static, "css"), os.path.join(static, "abs_css"))
+    r = get(srv, "/static/abs_in.html")
+    assert r.status == 200 and r.body == read(appdir, "static/index.html"), r
+    r = get(srv, "/static/abs_css/site.css")
+    assert r.status == 200 and r.body == read(appdir, "static/css/site.css"), r
+
+
 def test_symlink_out_logged(srv):
     assert get(srv, "/static/link_out.txt").status == 404
     assert srv.wait_stderr("outside the app folder")
