@@ -622,8 +622,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     if (exp >= 0) {
         char expires[40];
         fmt_date(time(NULL) + exp, expires, sizeof expires);
+        /* Behind login:, a shared cache must not hand it to anyone. */
         if (!names_header(own, "Cache-Control"))
-            buf_printf(out, "Cache-Control: public, max-age=%ld\r\n", exp);
+            buf_printf(out, "Cache-Control: %s, max-age=%ld\r\n",
+                       h->login == LOGIN_OPTIONAL ? "public" : "private", exp);
         if (!names_header(own, "Expires"))
             buf_printf(out, "Expires: %s\r\n", expires);
     }

@@ -190,6 +190,8 @@ def test_unauthorized_answers_401(srv):
     _, user = sign_in(srv, "u@example.com")
     r = req(srv, "/members_files/page.txt", cookie=user)
     assert r.status == 200 and r.body == b"login static file\n"
+    # A signed-in user's file: no shared cache may keep it for others.
+    assert r.header("Cache-Control") == "private, max-age=3600", r.header("Cache-Control")
     assert req(srv, "/api_only", cookie=user).status == 403
 
 
