@@ -169,6 +169,13 @@ def test_sys_exit_ends_script_normally(srv):
     assert r.body == b"bye\n"
 
 
+@pytest.mark.parametrize("which", ["exit", "quit"])
+def test_site_exit_and_quit_end_script_normally(srv, which):
+    r = get(srv, "/dyn/quits?" + which)
+    assert r.status == 200
+    assert r.body == b"Use %s() to exit\n" % which.encode()
+
+
 def test_missing_script_is_404_and_logged(srv):
     r = get(srv, "/dyn/no_such_script")
     assert r.status == 404

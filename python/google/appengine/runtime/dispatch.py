@@ -17,7 +17,7 @@ from google.appengine.api import backends
 from google.appengine.runtime import DeadlineExceededError, app_logs, background, cgi, deadline
 from google.appengine.runtime import handlers
 from google.appengine.runtime import request_environ, request_futures, request_state
-from google.appengine.runtime import request_threads, sandbox
+from google.appengine.runtime import request_threads, sandbox, site_builtins
 from google.appengine.runtime import wsgi
 
 # Modules most apps use, loaded in the zygote so instances share them.
@@ -39,6 +39,7 @@ def prepare_zygote():
     # The server's backends, for google.appengine.api.backends; not an
     # environment variable apps should see.
     backends.configure(os.environ.pop("GAELIC_BACKENDS", ""))
+    site_builtins.install()
     request_environ.install()
     request_threads.install()
     request_futures.install()
