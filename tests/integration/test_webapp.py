@@ -75,6 +75,13 @@ def test_groups_are_passed_positionally(srv):
     assert srv.get_json("/optional/x") == ["/x"]
 
 
+def test_path_not_utf8_is_routed_not_a_500(srv):
+    # Python 2's webapp routed the path's bytes; WebOb on Python 3 decodes
+    # it as UTF-8, and a %FF made request.path raise: every app answered 500.
+    assert srv.get_json("/quoted/a%FFb") == ["a\ufffdb"]
+    assert srv.get("/no/%FF").status_code == 404
+
+
 def test_routes_are_anchored_and_the_first_match_wins(srv):
     assert srv.get("/first").text == "Hello, webapp World!"
     assert srv.get("/firstly").status_code == 403  # the later, wider route

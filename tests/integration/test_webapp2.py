@@ -70,6 +70,15 @@ def test_positional_and_keyword_arguments(srv, path, args, kwargs):
     assert r.json() == {"args": args, "kwargs": kwargs}
 
 
+def test_path_not_utf8_is_routed_not_a_500(srv):
+    # WebOb decodes the path strictly as UTF-8: %FF made routing raise.
+    r = get(srv, "/pos/%FF/12")
+    assert r.status_code == 404, r.text  # \w does not match U+FFFD
+    r = get(srv, "/mixed/x%FF/3")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"args": [], "kwargs": {"a": "x\ufffd"}}
+
+
 def test_unnamed_variables_not_passed_beside_named_ones(srv):
     r = get(srv, "/blog/2024/hello")
     assert (r.status_code, r.text) == (200, "slug hello"), r.text

@@ -47,6 +47,17 @@ class Request(webob.Request):
     """A webob.Request with webapp's accessors for query and form
     arguments (str values, UTF-8 decoded)."""
 
+    def encget(self, key, default=webob.request.NoDefault, encattr=None):
+        # WebOb decodes SCRIPT_NAME and PATH_INFO strictly as UTF-8, so a
+        # path with %FF made request.path, and routing, raise: a 500 for
+        # any client's bad URL. Python 2's webapp routed the bytes; here
+        # what is not UTF-8 becomes U+FFFD.
+        try:
+            return super().encget(key, default, encattr)
+        except UnicodeDecodeError:
+            raw = self.environ[key].encode('latin-1')
+            return raw.decode(getattr(self, encattr), 'replace')
+
     @property
     def uri(self):
         """The full URL of the request (webapp's name for webob's url)."""
