@@ -152,6 +152,8 @@ def test_redirect(srv, how, code):
     assert r.headers["Location"] == "http://127.0.0.1:%d/target" % srv.port
     # What the handler wrote before redirecting is dropped.
     assert "not sent" not in r.text
+    # The headers it set are kept, abort or not, as webapp2 kept them.
+    assert r.cookies.get("seen") == how
 
 
 def test_redirect_handler(srv):

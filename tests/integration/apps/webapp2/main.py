@@ -70,6 +70,7 @@ class Aborts(webapp2.RequestHandler):
 class Redirects(webapp2.RequestHandler):
     def get(self, how):
         self.response.write("not sent")
+        self.response.set_cookie("seen", how)
         if how == "abort":
             self.redirect("/target", abort=True)
             raise AssertionError("not reached")
