@@ -163,7 +163,8 @@ def abort(code, *args, **kwargs):
 
 def redirect(uri, permanent=False, abort=False, code=None, body=None,
              request=None, response=None):
-    """A redirect to uri, relative to the request's URL: 302, or 301 when
+    """A redirect to uri (relative to the request's URL; what is not ASCII
+    is escaped, see webapp.iri_to_uri): 302, or 301 when
     permanent, or code (301, 302, 303, 305 or 307). With abort it is raised
     as an HTTP exception carrying response's headers; otherwise response
     (a new one by default) is emptied, gets the status, the Location and
@@ -171,6 +172,7 @@ def redirect(uri, permanent=False, abort=False, code=None, body=None,
     request = request or get_request()
     if request is not None and not urllib.parse.urlsplit(uri).scheme:
         uri = urllib.parse.urljoin(request.url, uri)
+    uri = _webapp.iri_to_uri(uri)
     if code is None:
         code = 301 if permanent else 302
     if code not in (301, 302, 303, 305, 307):

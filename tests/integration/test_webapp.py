@@ -154,6 +154,16 @@ def test_redirects(srv):
     assert r.headers["Location"] == srv.url + "cgi/hello"
 
 
+def test_redirect_to_a_url_that_is_not_ascii(srv):
+    # Escaped as UTF-8 (the host IDNA-encoded): such a str was a 500 (not
+    # latin-1) or went out in latin-1 ('\u00e9' as one byte).
+    r = no_redirects(srv, "/redirect/unicode")
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"] == srv.url + "caf%C3%A9/%E6%97%A5?q=%E6%97%A5#%C3%A9"
+    r = no_redirects(srv, "/redirect/unicode-host")
+    assert r.headers["Location"] == "http://xn--bcher-kva.example:8080/%C3%BC"
+
+
 def test_error_sets_the_status_and_clears_the_body(srv):
     r = srv.get("/forbidden")
     assert (r.status_code, r.text) == (403, "")

@@ -156,6 +156,13 @@ def test_redirect(srv, how, code):
     assert r.cookies.get("seen") == how
 
 
+def test_redirect_to_a_url_that_is_not_ascii(srv):
+    # UTF-8 escaped: not latin-1, it was a 500.
+    r = get(srv, "/redirect/unicode")
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"] == "http://127.0.0.1:%d/t%%C3%%A9/%%E6%%97%%A5" % srv.port
+
+
 def test_redirect_handler(srv):
     r = get(srv, "/moved")
     assert r.status_code == 301

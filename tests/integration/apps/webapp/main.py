@@ -79,6 +79,10 @@ class Redirects(webapp.RequestHandler):
             self.redirect("/hello", permanent=True)
         elif kind == "relative":
             self.redirect("elsewhere?x=1")
+        elif kind == "unicode":
+            self.redirect("/caf\u00e9/\u65e5?q=\u65e5#\u00e9")
+        elif kind == "unicode-host":
+            self.redirect("http://b\u00fccher.example:8080/\u00fc")
         else:
             self.response.out.write("this body is dropped")
             self.redirect("/hello")

@@ -71,6 +71,8 @@ class Redirects(webapp2.RequestHandler):
     def get(self, how):
         self.response.write("not sent")
         self.response.set_cookie("seen", how)
+        if how == "unicode":
+            return self.redirect("/t\u00e9/\u65e5", abort=True)
         if how == "abort":
             self.redirect("/target", abort=True)
             raise AssertionError("not reached")

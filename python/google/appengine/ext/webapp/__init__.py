@@ -43,6 +43,28 @@ def traceback_html(exception):
     return '<pre>%s</pre>' % html.escape(''.join(lines))
 
 
+_NOT_ASCII = re.compile(r'[^\x00-\x7f]+')
+
+
+def iri_to_uri(uri):
+    """uri as a Location header may carry it, ASCII (RFC 3987): a host
+    that is not ASCII IDNA-encoded, other characters that are not as UTF-8
+    percent escapes. Python 2 apps redirected to UTF-8 byte strings, which
+    went out as they were; the same text as a str is not latin-1 (a 500),
+    or is, and is then sent in the wrong encoding."""
+    if uri.isascii():
+        return uri
+    netloc = urllib.parse.urlsplit(uri).netloc
+    if not netloc.isascii():
+        userinfo, at, host = netloc.rpartition('@')
+        try:
+            host = host.encode('idna').decode('ascii')
+        except UnicodeError:
+            pass  # percent-escaped below, as the rest
+        uri = uri.replace(netloc, userinfo + at + host, 1)
+    return _NOT_ASCII.sub(lambda m: urllib.parse.quote(m.group(), safe=''), uri)
+
+
 class Request(webob.Request):
     """A webob.Request with webapp's accessors for query and form
     arguments (str values, UTF-8 decoded)."""
@@ -165,7 +187,8 @@ class RequestHandler:
         or 301 Moved Permanently when permanent."""
         self.response.set_status(301 if permanent else 302)
         self.response.clear()
-        self.response.headers['Location'] = urllib.parse.urljoin(self.request.url, uri)
+        self.response.headers['Location'] = iri_to_uri(
+            urllib.parse.urljoin(self.request.url, uri))
 
     def handle_exception(self, exception, debug_mode):
         """Called with what a handler method raised: logs it with its
