@@ -272,15 +272,16 @@ class RequestHandler:
 
 class RedirectHandler(RequestHandler):
     """Redirects to the route's defaults['_uri'] (a URL, or a function of
-    (handler, *args, **kwargs) returning one); 301 unless
-    defaults['_code'] says otherwise."""
+    (handler, *args, **kwargs) returning one); 301, or 302 with
+    defaults['_permanent'] False, unless defaults['_code'] says."""
 
     def get(self, *args, **kwargs):
         uri = kwargs.pop('_uri', '/')
-        code = kwargs.pop('_code', 301)
+        permanent = kwargs.pop('_permanent', True)
+        code = kwargs.pop('_code', None)
         if callable(uri):
             uri = uri(self, *args, **kwargs)
-        return self.redirect(uri, code=code)
+        return self.redirect(uri, permanent=permanent, code=code)
 
     head = options = post = put = delete = trace = patch = get
 

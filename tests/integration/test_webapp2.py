@@ -167,6 +167,10 @@ def test_redirect_handler(srv):
     r = get(srv, "/moved")
     assert r.status_code == 301
     assert r.headers["Location"].endswith("/target")
+    # _permanent=False makes it a 302, as webapp2's RedirectHandler did.
+    r = get(srv, "/moved-for-now")
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith("/target")
 
 
 def test_error_handlers(srv):

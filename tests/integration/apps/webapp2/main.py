@@ -206,6 +206,8 @@ ROUTES = [
     ("/import-fails", ImportFails),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
+    webapp2.Route("/moved-for-now", webapp2.RedirectHandler,
+                  defaults={"_uri": "/target", "_permanent": False}),
     webapp2.Route("/built-only/<x>", name="built", build_only=True),
 ]
 
