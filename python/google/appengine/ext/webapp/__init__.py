@@ -30,6 +30,7 @@ import traceback
 import urllib.parse
 
 import webob
+import webob.cookies
 
 
 class Error(Exception):
@@ -65,6 +66,24 @@ def iri_to_uri(uri):
     return _NOT_ASCII.sub(lambda m: urllib.parse.quote(m.group(), safe=''), uri)
 
 
+class _RequestCookies(webob.cookies.RequestCookies):
+    """WebOb's request cookies, with what is not UTF-8 decoded to U+FFFD:
+    WebOb's decoding raised, so one such cookie from the client (a quoted
+    "\\377", or one a sibling site set on the parent domain) made every
+    read of request.cookies, of any name, a 500."""
+
+    @property
+    def _cache(self):
+        env = self._environ
+        header = env.get('HTTP_COOKIE', '')
+        cache, cache_header = env.get(self._cache_key, ({}, None))
+        if cache_header != header:
+            cache = {k.decode('utf-8', 'replace'): v.decode('utf-8', 'replace')
+                     for k, v in webob.cookies.parse_cookie(header)}
+            env[self._cache_key] = (cache, header)
+        return cache
+
+
 class Request(webob.Request):
     """A webob.Request with webapp's accessors for query and form
     arguments (str values, UTF-8 decoded)."""
@@ -79,6 +98,14 @@ class Request(webob.Request):
         except UnicodeDecodeError:
             raw = self.environ[key].encode('latin-1')
             return raw.decode(getattr(self, encattr), 'replace')
+
+    @property
+    def cookies(self):
+        return _RequestCookies(self.environ)
+
+    @cookies.setter
+    def cookies(self, value):
+        webob.Request.cookies.fset(self, value)
 
     @property
     def uri(self):
