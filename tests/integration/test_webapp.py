@@ -1,6 +1,7 @@
 """google.appengine.ext.webapp: App Engine's webapp framework over real HTTP,
 as WSGI handlers (main.application) and in CGI scripts whose cached main()
 calls run_wsgi_app, with Debian's WebOb whether or not app.yaml lists it."""
+import json
 import os
 import re
 import urllib.parse
@@ -129,6 +130,19 @@ def test_query_arguments_and_get_range(srv):
     assert srv.get_json("/args?n=7")["range"] == 7
     got = srv.get_json("/args")
     assert got["tags"] == [] and got["multiple"] == [] and got["range"] == 5
+
+
+def test_query_not_utf8_reads_as_the_form_body_does(srv):
+    # WebOb decoded the query strictly (a 500 for ?name=%FF) and a form
+    # body with replacement: both now give U+FFFD.
+    # Sent as it is: requests would re-escape the % of %ZZ.
+    r = http_request(srv.port, "GET", "/args?name=a%FFb&tag=%E6%97%A5;tag=%ZZ&n")
+    assert r.status == 200, r
+    got = json.loads(r.body)
+    assert got["name"] == "a\ufffdb"
+    assert got["tags"] == ["\u65e5", "%ZZ"]
+    assert got["arguments"] == ["name", "tag", "n"]
+    assert srv.post("/args", data="name=a%FFb").json()["name"] == "a\ufffdb"
 
 
 def test_multipart_upload_gives_the_file_content(srv):

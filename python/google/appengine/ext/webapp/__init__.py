@@ -31,6 +31,7 @@ import urllib.parse
 
 import webob
 import webob.cookies
+import webob.multidict
 
 
 class Error(Exception):
@@ -84,6 +85,16 @@ class _RequestCookies(webob.cookies.RequestCookies):
         return cache
 
 
+def _parse_query(query):
+    """(name, value) pairs of a query string, split and unescaped as
+    WebOb's are, decoded from UTF-8 with U+FFFD for what is not."""
+    for pair in re.split(b'[&;]', query.encode('latin-1').replace(b'+', b' ')):
+        if pair:
+            name, _, value = pair.partition(b'=')
+            yield (urllib.parse.unquote_to_bytes(name).decode('utf-8', 'replace'),
+                   urllib.parse.unquote_to_bytes(value).decode('utf-8', 'replace'))
+
+
 class Request(webob.Request):
     """A webob.Request with webapp's accessors for query and form
     arguments (str values, UTF-8 decoded)."""
@@ -106,6 +117,19 @@ class Request(webob.Request):
     @cookies.setter
     def cookies(self, value):
         webob.Request.cookies.fset(self, value)
+
+    @property
+    def GET(self):
+        """The query's arguments. WebOb decodes them strictly as UTF-8, so
+        ?q=%FF raised in any read of the arguments (a 500), while a form
+        body's undecodable bytes become U+FFFD: so do the query's here."""
+        try:
+            return super().GET
+        except UnicodeDecodeError:
+            source = self.environ.get('QUERY_STRING', '')
+            query = webob.multidict.GetDict(_parse_query(source), self.environ)
+            self.environ['webob._parsed_query_vars'] = (query, source)
+            return query
 
     @property
     def uri(self):
