@@ -228,6 +228,9 @@ def test_custom_status_message_and_headers(srv):
     r = http_request(srv.port, "GET", "/custom")
     assert (r.status, r.reason) == (299, "Quite Custom"), r
     assert r.header("X-Webapp-Header") == "set by the handler"
+    assert r.header_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
+    assert r.header("Content-Disposition") == 'attachment; file-name="say \\"hi\\".txt"; inline'
+    assert r.header("X-Cookies") == "2"
     assert r.body == b"299 Quite Custom|Quite Custom|299"
     r = http_request(srv.port, "GET", "/standard")
     assert (r.status, r.reason, r.body) == (202, "Accepted", b"202 Accepted"), r

@@ -103,6 +103,12 @@ class Fails(webapp.RequestHandler):
 class Custom(webapp.RequestHandler):
     def get(self):
         self.response.headers["X-Webapp-Header"] = "set by the handler"
+        # webapp's headers were wsgiref's Headers (webapp2 kept their methods).
+        self.response.headers.add_header("Set-Cookie", "a=1; Path=/")
+        self.response.headers.add_header("Set-Cookie", "b=2")
+        self.response.headers.add_header("Content-Disposition", "attachment",
+                                         file_name='say "hi".txt', inline=None)
+        self.response.headers["X-Cookies"] = str(len(self.response.headers.get_all("Set-Cookie")))
         self.response.set_status(299, "Quite Custom")
         self.response.out.write("%s|%s|%d" % (self.response.status,
                                               self.response.status_message,

@@ -31,6 +31,7 @@ import urllib.parse
 
 import webob
 import webob.cookies
+import webob.headers
 import webob.multidict
 
 
@@ -174,11 +175,45 @@ class Request(webob.Request):
         return value
 
 
+class ResponseHeaders(webob.headers.ResponseHeaders):
+    """WebOb's response headers, with the methods of the wsgiref Headers
+    that webapp's response.headers was (webapp2 kept them): get_all and
+    add_header."""
+
+    get_all = webob.headers.ResponseHeaders.getall
+
+    def add_header(self, _name, _value, **_params):
+        """Adds a header, beside those of that name: add_header(
+        'Content-Disposition', 'attachment', filename='a.txt') gives
+        'attachment; filename="a.txt"'; '_' in a parameter's name is '-',
+        and a parameter of value None (or '') is its name alone."""
+        parts = [] if _value is None else [_value]
+        for name, value in _params.items():
+            name = name.replace('_', '-')
+            if value:
+                value = value.replace('\\', '\\\\').replace('"', '\\"')
+                parts.append('%s="%s"' % (name, value))
+            else:
+                parts.append(name)
+        self.add(_name, '; '.join(parts))
+
+
 class Response(webob.Response):
     """A webob.Response the handler writes its body to through .out."""
 
     # The default Content-Type is then 'text/html; charset=utf-8'.
     default_charset = 'utf-8'
+
+    @property
+    def headers(self):
+        """The headers, a dict-like view of headerlist (ResponseHeaders)."""
+        if self._headers is None:
+            self._headers = ResponseHeaders.view_list(self._headerlist)
+        return self._headers
+
+    @headers.setter
+    def headers(self, value):
+        webob.Response.headers.fset(self, value)
 
     @property
     def out(self):
