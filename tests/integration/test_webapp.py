@@ -145,6 +145,19 @@ def test_query_not_utf8_reads_as_the_form_body_does(srv):
     assert srv.post("/args", data="name=a%FFb").json()["name"] == "a\ufffdb"
 
 
+@pytest.mark.parametrize("charset,body,name", [
+    # Java's HTTP clients send forms so, and the python27 runtime's WebOb
+    # read them; Debian's raised DeprecationWarning: a 500.
+    ("ISO-8859-1", "name=caf%E9", "caf\u00e9"),
+    ("no-such-charset", "name=caf%C3%A9", "caf\u00e9"),  # read as UTF-8
+])
+def test_form_in_another_charset_than_utf8(srv, charset, body, name):
+    r = srv.post("/args", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=" + charset})
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == name
+
+
 def test_multipart_upload_gives_the_file_content(srv):
     r = srv.post("/upload", files={"file": ("f.bin", b"file \xff content")})
     assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])

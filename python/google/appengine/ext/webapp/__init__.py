@@ -23,6 +23,7 @@ listing it in app.yaml, as App Engine enabled it by default (the runtime's
 libraries gate, src/libraries.c).
 """
 import cgi
+import codecs
 import html
 import logging
 import re
@@ -30,6 +31,7 @@ import traceback
 import urllib.parse
 
 import webob
+import webob.compat
 import webob.cookies
 import webob.headers
 import webob.multidict
@@ -131,6 +133,32 @@ class Request(webob.Request):
             query = webob.multidict.GetDict(_parse_query(source), self.environ)
             self.environ['webob._parsed_query_vars'] = (query, source)
             return query
+
+    @property
+    def POST(self):
+        """The form body's arguments. WebOb refuses (DeprecationWarning, a
+        500) a form whose Content-Type names a charset other than UTF-8,
+        as Java's HTTP clients send them (charset=ISO-8859-1); the
+        python27 runtime's WebOb read it: here it is read in that charset
+        (UTF-8 when Python does not know it)."""
+        try:
+            return super().POST
+        except DeprecationWarning:
+            pass
+        try:
+            charset = codecs.lookup(self.charset).name
+        except LookupError:
+            charset = 'utf-8'
+        self.make_body_seekable()
+        self.body_file_raw.seek(0)
+        fs_environ = dict(self.environ, QUERY_STRING='')
+        fs_environ.setdefault('CONTENT_LENGTH', '0')
+        fs = webob.compat.cgi_FieldStorage(fp=self.body_file, environ=fs_environ,
+                                           keep_blank_values=True, encoding=charset,
+                                           errors='replace')
+        form = webob.multidict.MultiDict.from_fieldstorage(fs)
+        self.environ['webob._parsed_post_vars'] = (form, self.body_file_raw)
+        return form
 
     @property
     def uri(self):
