@@ -163,19 +163,27 @@ def abort(code, *args, **kwargs):
 
 def redirect(uri, permanent=False, abort=False, code=None, body=None,
              request=None, response=None):
-    """A redirect to uri, relative to the request's URL: 302, or 301 when
+    """A redirect to uri (relative to the request's URL; what is not ASCII
+    is escaped, see webapp.iri_to_uri): 302, or 301 when
     permanent, or code (301, 302, 303, 305 or 307). With abort it is raised
-    as an HTTP exception; otherwise response (a new one by default) is
-    emptied, gets the status, the Location and body, and is returned."""
+    as an HTTP exception carrying response's headers; otherwise response
+    (a new one by default) is emptied, gets the status, the Location and
+    body, and is returned."""
     request = request or get_request()
     if request is not None and not urllib.parse.urlsplit(uri).scheme:
         uri = urllib.parse.urljoin(request.url, uri)
+    uri = _webapp.iri_to_uri(uri)
     if code is None:
         code = 301 if permanent else 302
     if code not in (301, 302, 303, 305, 307):
         raise ValueError('%r is not a redirect status' % (code,))
     if abort:
-        raise webob.exc.status_map[code](location=uri)
+        # As webapp2 did: what the handler set on the response (a cookie,
+        # say) goes out with the redirect; the body and its type do not.
+        headers = [] if response is None else [
+            (k, v) for k, v in response.headerlist
+            if k.lower() not in ('content-type', 'content-length', 'location')]
+        raise webob.exc.status_map[code](location=uri, headers=headers)
     if response is None:
         app = getattr(request, 'app', None) or get_app()
         response = (app.response_class if app is not None else Response)()
@@ -264,15 +272,16 @@ class RequestHandler:
 
 class RedirectHandler(RequestHandler):
     """Redirects to the route's defaults['_uri'] (a URL, or a function of
-    (handler, *args, **kwargs) returning one); 301 unless
-    defaults['_code'] says otherwise."""
+    (handler, *args, **kwargs) returning one); 301, or 302 with
+    defaults['_permanent'] False, unless defaults['_code'] says."""
 
     def get(self, *args, **kwargs):
         uri = kwargs.pop('_uri', '/')
-        code = kwargs.pop('_code', 301)
+        permanent = kwargs.pop('_permanent', True)
+        code = kwargs.pop('_code', None)
         if callable(uri):
             uri = uri(self, *args, **kwargs)
-        return self.redirect(uri, code=code)
+        return self.redirect(uri, permanent=permanent, code=code)
 
     head = options = post = put = delete = trace = patch = get
 

@@ -253,6 +253,14 @@ def test_login_and_logout_urls(srv):
     assert r.header("Location") == base + "/required?x=1"
 
 
+def test_default_login_url_is_this_requests_url_as_sent(srv):
+    # The path's escapes kept: from PATH_INFO (decoded, and latin-1 on
+    # Python 3) '/\u65e5' was escaped as mojibake and '%3F' became a '?'.
+    d = info(srv, "/info/%E6%97%A5/a%3Fb%23c?k=%E6%97%A5")
+    url = "http://%s/info/%%E6%%97%%A5/a%%3Fb%%23c?k=%%E6%%97%%A5" % host(srv)
+    assert d["login_url_default"] == "/_ah/login?continue=" + urllib.parse.quote(url)
+
+
 def test_cookie_tolerated_without_quotes_and_among_others(srv):
     d = info(srv, cookie="a=b; %s=hank@example.com:True:123; c=d" % COOKIE)
     assert d["email"] == "hank@example.com" and d["admin"] is True and d["user_id"] == "123"

@@ -70,6 +70,15 @@ def test_positional_and_keyword_arguments(srv, path, args, kwargs):
     assert r.json() == {"args": args, "kwargs": kwargs}
 
 
+def test_path_not_utf8_is_routed_not_a_500(srv):
+    # WebOb decodes the path strictly as UTF-8: %FF made routing raise.
+    r = get(srv, "/pos/%FF/12")
+    assert r.status_code == 404, r.text  # \w does not match U+FFFD
+    r = get(srv, "/mixed/x%FF/3")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"args": [], "kwargs": {"a": "x\ufffd"}}
+
+
 def test_unnamed_variables_not_passed_beside_named_ones(srv):
     r = get(srv, "/blog/2024/hello")
     assert (r.status_code, r.text) == (200, "slug hello"), r.text
@@ -143,11 +152,24 @@ def test_redirect(srv, how, code):
     assert r.headers["Location"] == "http://127.0.0.1:%d/target" % srv.port
     # What the handler wrote before redirecting is dropped.
     assert "not sent" not in r.text
+    # The headers it set are kept, abort or not, as webapp2 kept them.
+    assert r.cookies.get("seen") == how
+
+
+def test_redirect_to_a_url_that_is_not_ascii(srv):
+    # UTF-8 escaped: not latin-1, it was a 500.
+    r = get(srv, "/redirect/unicode")
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"] == "http://127.0.0.1:%d/t%%C3%%A9/%%E6%%97%%A5" % srv.port
 
 
 def test_redirect_handler(srv):
     r = get(srv, "/moved")
     assert r.status_code == 301
+    assert r.headers["Location"].endswith("/target")
+    # _permanent=False makes it a 302, as webapp2's RedirectHandler did.
+    r = get(srv, "/moved-for-now")
+    assert r.status_code == 302
     assert r.headers["Location"].endswith("/target")
 
 

@@ -92,6 +92,14 @@ def test_tampered_session_cookie_is_ignored(srv):
         assert got == {"user": None, "new": True, "flashes": None}, bad
 
 
+def test_a_cookie_not_utf8_leaves_the_others_readable(srv):
+    cookie = get(srv, "/session/set", params={"user": "ann"}).cookies["sess"]
+    # Another cookie whose quoted value is the byte 0xFF: WebOb failed to
+    # decode it, and reading any cookie was a 500.
+    r = ok(srv, get(srv, "/session/peek", headers={"Cookie": 'x="\\377"; sess=' + cookie}))
+    assert r.json()["user"] == "ann"
+
+
 def test_flashes_show_once(srv):
     cookie = get(srv, "/session/set", params={"user": "cy"}).cookies["sess"]
     r = ok(srv, get(srv, "/session/read", cookies={"sess": cookie}))

@@ -151,7 +151,11 @@ def _absolute(dest_url):
 
 def _continue_url(dest_url):
     if dest_url is None:
-        dest_url = os.environ.get("PATH_INFO", "/") or "/"
+        # The path as the client sent it: PATH_INFO is unescaped (a '%3F'
+        # in it a '?') and, as PEP 3333 has it, its bytes are latin-1
+        # characters, which quote() below would take as text.
+        path = os.environ.get("PATH_INFO", "/").encode("latin-1") or b"/"
+        dest_url = quote(path, safe="/~!$&'()*+,;=:@")
         query = os.environ.get("QUERY_STRING")
         if query:
             dest_url += "?" + query

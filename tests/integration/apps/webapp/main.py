@@ -79,6 +79,10 @@ class Redirects(webapp.RequestHandler):
             self.redirect("/hello", permanent=True)
         elif kind == "relative":
             self.redirect("elsewhere?x=1")
+        elif kind == "unicode":
+            self.redirect("/caf\u00e9/\u65e5?q=\u65e5#\u00e9")
+        elif kind == "unicode-host":
+            self.redirect("http://b\u00fccher.example:8080/\u00fc")
         else:
             self.response.out.write("this body is dropped")
             self.redirect("/hello")
@@ -99,6 +103,12 @@ class Fails(webapp.RequestHandler):
 class Custom(webapp.RequestHandler):
     def get(self):
         self.response.headers["X-Webapp-Header"] = "set by the handler"
+        # webapp's headers were wsgiref's Headers (webapp2 kept their methods).
+        self.response.headers.add_header("Set-Cookie", "a=1; Path=/")
+        self.response.headers.add_header("Set-Cookie", "b=2")
+        self.response.headers.add_header("Content-Disposition", "attachment",
+                                         file_name='say "hi".txt', inline=None)
+        self.response.headers["X-Cookies"] = str(len(self.response.headers.get_all("Set-Cookie")))
         self.response.set_status(299, "Quite Custom")
         self.response.out.write("%s|%s|%d" % (self.response.status,
                                               self.response.status_message,

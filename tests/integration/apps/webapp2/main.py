@@ -70,6 +70,9 @@ class Aborts(webapp2.RequestHandler):
 class Redirects(webapp2.RequestHandler):
     def get(self, how):
         self.response.write("not sent")
+        self.response.set_cookie("seen", how)
+        if how == "unicode":
+            return self.redirect("/t\u00e9/\u65e5", abort=True)
         if how == "abort":
             self.redirect("/target", abort=True)
             raise AssertionError("not reached")
@@ -203,6 +206,8 @@ ROUTES = [
     ("/import-fails", ImportFails),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
+    webapp2.Route("/moved-for-now", webapp2.RedirectHandler,
+                  defaults={"_uri": "/target", "_permanent": False}),
     webapp2.Route("/built-only/<x>", name="built", build_only=True),
 ]
 

@@ -23,6 +23,7 @@ listing it in app.yaml, as App Engine enabled it by default (the runtime's
 libraries gate, src/libraries.c).
 """
 import cgi
+import codecs
 import html
 import logging
 import re
@@ -30,6 +31,10 @@ import traceback
 import urllib.parse
 
 import webob
+import webob.compat
+import webob.cookies
+import webob.headers
+import webob.multidict
 
 
 class Error(Exception):
@@ -43,9 +48,117 @@ def traceback_html(exception):
     return '<pre>%s</pre>' % html.escape(''.join(lines))
 
 
+_NOT_ASCII = re.compile(r'[^\x00-\x7f]+')
+
+
+def iri_to_uri(uri):
+    """uri as a Location header may carry it, ASCII (RFC 3987): a host
+    that is not ASCII IDNA-encoded, other characters that are not as UTF-8
+    percent escapes. Python 2 apps redirected to UTF-8 byte strings, which
+    went out as they were; the same text as a str is not latin-1 (a 500),
+    or is, and is then sent in the wrong encoding."""
+    if uri.isascii():
+        return uri
+    netloc = urllib.parse.urlsplit(uri).netloc
+    if not netloc.isascii():
+        userinfo, at, host = netloc.rpartition('@')
+        try:
+            host = host.encode('idna').decode('ascii')
+        except UnicodeError:
+            pass  # percent-escaped below, as the rest
+        uri = uri.replace(netloc, userinfo + at + host, 1)
+    return _NOT_ASCII.sub(lambda m: urllib.parse.quote(m.group(), safe=''), uri)
+
+
+class _RequestCookies(webob.cookies.RequestCookies):
+    """WebOb's request cookies, with what is not UTF-8 decoded to U+FFFD:
+    WebOb's decoding raised, so one such cookie from the client (a quoted
+    "\\377", or one a sibling site set on the parent domain) made every
+    read of request.cookies, of any name, a 500."""
+
+    @property
+    def _cache(self):
+        env = self._environ
+        header = env.get('HTTP_COOKIE', '')
+        cache, cache_header = env.get(self._cache_key, ({}, None))
+        if cache_header != header:
+            cache = {k.decode('utf-8', 'replace'): v.decode('utf-8', 'replace')
+                     for k, v in webob.cookies.parse_cookie(header)}
+            env[self._cache_key] = (cache, header)
+        return cache
+
+
+def _parse_query(query):
+    """(name, value) pairs of a query string, split and unescaped as
+    WebOb's are, decoded from UTF-8 with U+FFFD for what is not."""
+    for pair in re.split(b'[&;]', query.encode('latin-1').replace(b'+', b' ')):
+        if pair:
+            name, _, value = pair.partition(b'=')
+            yield (urllib.parse.unquote_to_bytes(name).decode('utf-8', 'replace'),
+                   urllib.parse.unquote_to_bytes(value).decode('utf-8', 'replace'))
+
+
 class Request(webob.Request):
     """A webob.Request with webapp's accessors for query and form
     arguments (str values, UTF-8 decoded)."""
+
+    def encget(self, key, default=webob.request.NoDefault, encattr=None):
+        # WebOb decodes SCRIPT_NAME and PATH_INFO strictly as UTF-8, so a
+        # path with %FF made request.path, and routing, raise: a 500 for
+        # any client's bad URL. Python 2's webapp routed the bytes; here
+        # what is not UTF-8 becomes U+FFFD.
+        try:
+            return super().encget(key, default, encattr)
+        except UnicodeDecodeError:
+            raw = self.environ[key].encode('latin-1')
+            return raw.decode(getattr(self, encattr), 'replace')
+
+    @property
+    def cookies(self):
+        return _RequestCookies(self.environ)
+
+    @cookies.setter
+    def cookies(self, value):
+        webob.Request.cookies.fset(self, value)
+
+    @property
+    def GET(self):
+        """The query's arguments. WebOb decodes them strictly as UTF-8, so
+        ?q=%FF raised in any read of the arguments (a 500), while a form
+        body's undecodable bytes become U+FFFD: so do the query's here."""
+        try:
+            return super().GET
+        except UnicodeDecodeError:
+            source = self.environ.get('QUERY_STRING', '')
+            query = webob.multidict.GetDict(_parse_query(source), self.environ)
+            self.environ['webob._parsed_query_vars'] = (query, source)
+            return query
+
+    @property
+    def POST(self):
+        """The form body's arguments. WebOb refuses (DeprecationWarning, a
+        500) a form whose Content-Type names a charset other than UTF-8,
+        as Java's HTTP clients send them (charset=ISO-8859-1); the
+        python27 runtime's WebOb read it: here it is read in that charset
+        (UTF-8 when Python does not know it)."""
+        try:
+            return super().POST
+        except DeprecationWarning:
+            pass
+        try:
+            charset = codecs.lookup(self.charset).name
+        except LookupError:
+            charset = 'utf-8'
+        self.make_body_seekable()
+        self.body_file_raw.seek(0)
+        fs_environ = dict(self.environ, QUERY_STRING='')
+        fs_environ.setdefault('CONTENT_LENGTH', '0')
+        fs = webob.compat.cgi_FieldStorage(fp=self.body_file, environ=fs_environ,
+                                           keep_blank_values=True, encoding=charset,
+                                           errors='replace')
+        form = webob.multidict.MultiDict.from_fieldstorage(fs)
+        self.environ['webob._parsed_post_vars'] = (form, self.body_file_raw)
+        return form
 
     @property
     def uri(self):
@@ -90,11 +203,45 @@ class Request(webob.Request):
         return value
 
 
+class ResponseHeaders(webob.headers.ResponseHeaders):
+    """WebOb's response headers, with the methods of the wsgiref Headers
+    that webapp's response.headers was (webapp2 kept them): get_all and
+    add_header."""
+
+    get_all = webob.headers.ResponseHeaders.getall
+
+    def add_header(self, _name, _value, **_params):
+        """Adds a header, beside those of that name: add_header(
+        'Content-Disposition', 'attachment', filename='a.txt') gives
+        'attachment; filename="a.txt"'; '_' in a parameter's name is '-',
+        and a parameter of value None (or '') is its name alone."""
+        parts = [] if _value is None else [_value]
+        for name, value in _params.items():
+            name = name.replace('_', '-')
+            if value:
+                value = value.replace('\\', '\\\\').replace('"', '\\"')
+                parts.append('%s="%s"' % (name, value))
+            else:
+                parts.append(name)
+        self.add(_name, '; '.join(parts))
+
+
 class Response(webob.Response):
     """A webob.Response the handler writes its body to through .out."""
 
     # The default Content-Type is then 'text/html; charset=utf-8'.
     default_charset = 'utf-8'
+
+    @property
+    def headers(self):
+        """The headers, a dict-like view of headerlist (ResponseHeaders)."""
+        if self._headers is None:
+            self._headers = ResponseHeaders.view_list(self._headerlist)
+        return self._headers
+
+    @headers.setter
+    def headers(self, value):
+        webob.Response.headers.fset(self, value)
 
     @property
     def out(self):
@@ -154,7 +301,8 @@ class RequestHandler:
         or 301 Moved Permanently when permanent."""
         self.response.set_status(301 if permanent else 302)
         self.response.clear()
-        self.response.headers['Location'] = urllib.parse.urljoin(self.request.url, uri)
+        self.response.headers['Location'] = iri_to_uri(
+            urllib.parse.urljoin(self.request.url, uri))
 
     def handle_exception(self, exception, debug_mode):
         """Called with what a handler method raised: logs it with its
