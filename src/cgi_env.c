@@ -200,11 +200,14 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
                   int remote_port, const char *request_log_id)
 {
     *count = 0;
-    /* The python27 runtime's own variable (dev_appserver's too), which
-     * libraries tell its sandbox by; env_variables may override it, as
-     * there. App Engine's python3 runtimes had none. */
-    if (app->runtime && strcmp(app->runtime, "python27") == 0 &&
-        puts_(out, count, "APPENGINE_RUNTIME", "python27") < 0)
+    /* The python27 runtime's own variable (dev_appserver's too), here
+     * 'python' for the 2.5 runtime's apps: libraries tell the sandbox by it,
+     * google.appengine.ext.webapp its implementation (webapp2 or webapp
+     * 1.x); env_variables may override it, as there. App Engine's python3
+     * runtimes had none. */
+    if (app->runtime &&
+        (strcmp(app->runtime, "python27") == 0 || strcmp(app->runtime, "python") == 0) &&
+        puts_(out, count, "APPENGINE_RUNTIME", app->runtime) < 0)
         return -1;
     for (size_t i = 0; i < app->n_vars; i++)
         if (puts_(out, count, app->vars[i].key, app->vars[i].value) < 0)

@@ -85,6 +85,14 @@ def test_no_appengine_runtime_on_python3(serve, tmp_path):
     assert "APPENGINE_RUNTIME" not in serve(d).get_json("/")["os_environ"]
 
 
+def test_appengine_runtime_python(serve, tmp_path):
+    """The python 2.5 runtime's apps (`runtime: python`) say so: the SDK's
+    webapp picked its 1.x implementation by it."""
+    d = write_app(tmp_path / "py25", "runtime: python\nhandlers:\n- url: /.*\n"
+                  "  script: main.app\n", {"main.py": RUNTIME_MAIN})
+    assert serve(d).get_json("/")["os_environ"]["APPENGINE_RUNTIME"] == "python"
+
+
 def test_env_variables_from_app_yaml(srv):
     e = osenv(srv)
     assert e["GAELIC_TEST_VAR"] == "from app.yaml"
