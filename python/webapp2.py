@@ -2,7 +2,8 @@
 app could `import webapp2` without bundling it or listing it in app.yaml.
 
 gaelic's own implementation of webapp2's documented interface, on Debian's
-WebOb (as google.appengine.ext.webapp is):
+WebOb. On python27 google.appengine.ext.webapp is this module, as in App
+Engine's SDK (`import webapp2 as webapp` is the same):
 
     app = webapp2.WSGIApplication([
         ('/', MainPage),                                # a regular expression
@@ -16,7 +17,8 @@ named after the HTTP method, lower case (or the route's handler_method),
 with the route's named variables (and defaults) as keyword arguments, or,
 when it has none, its unnamed ones as positional arguments. A plain
 function handler gets (request, *args, **kwargs) and returns the
-response; a webapp.RequestHandler class is called as webapp did. A
+response; a webapp 1.x RequestHandler class (`runtime: python`'s webapp)
+is called as webapp 1.x did. A
 handler that returns a response replaces self.response.
 
 Errors: abort(code) and redirect(abort=True) raise WebOb's HTTP
@@ -34,13 +36,15 @@ set_matcher/set_dispatcher/set_builder.
 import importlib
 import logging
 import re
+import sys
 import threading
 import urllib.parse
 
 import webob
 import webob.exc
 
-from google.appengine.ext import webapp as _webapp
+# Not google.appengine.ext.webapp: on python27 that module is this one.
+from google.appengine.ext import _webapp_webob
 
 __version__ = '2.5.2'  # the version App Engine shipped
 
@@ -120,8 +124,8 @@ def import_string(import_name, silent=False):
         raise ImportStringError(import_name, e) from e
 
 
-class Request(_webapp.Request):
-    """webapp's Request (webob.Request with get, get_all, arguments and
+class Request(_webapp_webob.Request):
+    """webapp 1.x's Request (webob.Request with get, get_all, arguments and
     get_range), with where it was routed."""
 
     app = None
@@ -137,8 +141,8 @@ class Request(_webapp.Request):
         self.registry = {}
 
 
-class Response(_webapp.Response):
-    """webapp's Response (write, out, set_status, clear), whose status may
+class Response(_webapp_webob.Response):
+    """webapp 1.x's Response (write, out, set_status, clear), whose status may
     also be set as a number: response.status = 404."""
 
     def has_error(self):
@@ -164,7 +168,7 @@ def abort(code, *args, **kwargs):
 def redirect(uri, permanent=False, abort=False, code=None, body=None,
              request=None, response=None):
     """A redirect to uri (relative to the request's URL; what is not ASCII
-    is escaped, see webapp.iri_to_uri): 302, or 301 when
+    is escaped, see _webapp_webob.iri_to_uri): 302, or 301 when
     permanent, or code (301, 302, 303, 305 or 307). With abort it is raised
     as an HTTP exception carrying response's headers; otherwise response
     (a new one by default) is emptied, gets the status, the Location and
@@ -172,7 +176,7 @@ def redirect(uri, permanent=False, abort=False, code=None, body=None,
     request = request or get_request()
     if request is not None and not urllib.parse.urlsplit(uri).scheme:
         uri = urllib.parse.urljoin(request.url, uri)
-    uri = _webapp.iri_to_uri(uri)
+    uri = _webapp_webob.iri_to_uri(uri)
     if code is None:
         code = 301 if permanent else 302
     if code not in (301, 302, 303, 305, 307):
@@ -594,14 +598,22 @@ class Router:
         handler = self.handler_of(route)
         if isinstance(handler, type) and issubclass(handler, RequestHandler):
             return handler(request, response).dispatch()
-        if isinstance(handler, type) and issubclass(handler, _webapp.RequestHandler):
+        if _is_webapp25_handler(handler):
             return _dispatch_webapp(handler, route, request, response)
         return handler(request, *args, **kwargs)
 
 
+def _is_webapp25_handler(handler):
+    """Whether handler is a webapp 1.x RequestHandler class: one can be
+    only once `runtime: python`'s webapp (webapp._webapp25) is imported."""
+    webapp25 = sys.modules.get('google.appengine.ext.webapp._webapp25')
+    return (webapp25 is not None and isinstance(handler, type)
+            and issubclass(handler, webapp25.RequestHandler))
+
+
 def _dispatch_webapp(handler_class, route, request, response):
-    """A webapp.RequestHandler class behind a webapp2 route: initialize,
-    then the method, as webapp's own WSGIApplication calls it."""
+    """A webapp 1.x RequestHandler class behind a webapp2 route: initialize,
+    then the method, as webapp 1.x's own WSGIApplication calls it."""
     handler = handler_class()
     handler.initialize(request, response)
     name = getattr(route, 'handler_method', None) or _method_attr(request.method)
@@ -715,7 +727,7 @@ class WSGIApplication:
         response = webob.exc.HTTPInternalServerError()
         if self.debug:
             response = Response(status=500)
-            response.write(_webapp.traceback_html(e))
+            response.write(_webapp_webob.traceback_html(e))
         return response
 
     def get_response(self, *args, **kwargs):

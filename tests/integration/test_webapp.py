@@ -1,6 +1,8 @@
 """google.appengine.ext.webapp: App Engine's webapp framework over real HTTP,
 as WSGI handlers (main.application) and in CGI scripts whose cached main()
-calls run_wsgi_app, with Debian's WebOb whether or not app.yaml lists it."""
+calls run_wsgi_app, with Debian's WebOb whether or not app.yaml lists it.
+The module's tests run against apps/webapp twice: as it is (python27, whose
+webapp is webapp2) and as `runtime: python` (webapp 1.x)."""
 import json
 import os
 import re
@@ -8,7 +10,7 @@ import urllib.parse
 
 import pytest
 
-from harness import app_path, http_request
+from harness import app_path, copy_app, http_request
 
 DIST = "/usr/lib/python3/dist-packages"
 
@@ -16,10 +18,31 @@ if not os.path.isdir(os.path.join(DIST, "webob")):
     pytest.skip("python3-webob is not installed (scripts/deps.sh test)", allow_module_level=True)
 
 
-@pytest.fixture(scope="module")
-def srv(mserve):
+@pytest.fixture(scope="module", params=["python27", "python"])
+def srv(request, mserve, tmp_path_factory):
+    path = app_path("webapp")
+    if request.param == "python":
+        path = copy_app("webapp", tmp_path_factory.mktemp("webapp25") / "webapp")
+        yaml_path = os.path.join(path, "app.yaml")
+        with open(yaml_path) as f:
+            text = f.read()
+        text = text.replace("runtime: python27\n", "runtime: python\n")
+        with open(yaml_path, "w") as f:
+            f.write(text.replace("threadsafe: false\n", ""))
     # One instance: the cached CGI main() is observable.
-    return mserve(app_path("webapp"), "--max_instances", "1")
+    s = mserve(path, "--max_instances", "1")
+    s.runtime = request.param
+    return s
+
+
+def python27_only(srv):
+    if srv.runtime != "python27":
+        pytest.skip("webapp2's, python27's webapp")
+
+
+def test_the_runtime_picks_the_implementation(srv):
+    assert srv.get_json("/implementation") == {"runtime": srv.runtime,
+                                               "webapp2": srv.runtime == "python27"}
 
 
 def no_redirects(srv, path, **kw):
@@ -93,7 +116,10 @@ def test_routes_are_anchored_and_the_first_match_wins(srv):
 def test_no_route_is_404(srv):
     r = srv.get("/no/such/page")
     assert r.status_code == 404
-    assert r.text == ""
+    if srv.runtime == "python":
+        assert r.text == ""
+    else:  # webapp2 answers with WebOb's page
+        assert "404 Not Found" in r.text, r.text
 
 
 def test_missing_method_is_405_with_allow(srv):
@@ -326,3 +352,46 @@ def test_login_required_redirects_signed_out_users_to_sign_in(srv):
     r = srv.post("/private/page", cookies=cookies, allow_redirects=False)
     assert r.status_code == 500, r.text
     assert srv.wait_stderr("login_required can only be used for GET requests")
+
+
+def test_webapp1_handler_behind_a_webapp2_route(srv):
+    # On `runtime: python` a webapp 1.x handler, called as webapp 1.x does.
+    r = srv.get("/mixed/w")
+    assert (r.status_code, r.json()) == (200, ["w"]), (r.text, srv.stderr_text()[-3000:])
+
+
+def test_python27_webapp_is_webapp2(srv):
+    """As in App Engine's SDK: on python27 `from google.appengine.ext import
+    webapp` is `import webapp2 as webapp`."""
+    python27_only(srv)
+    r = srv.get("/27/identity")
+    assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
+    assert r.json() == {"same_classes": [True, True, True], "self_app": True, "config": "hi"}
+
+
+def test_python27_webapp_handler_aborts(srv):
+    python27_only(srv)
+    r = srv.get("/27/abort/403")
+    assert r.status_code == 403 and "403 Forbidden" in r.text, r.text  # WebOb's page
+    # error_handlers[404] answers an abort(404) and a path no route takes.
+    r = srv.get("/27/abort/404")
+    assert (r.status_code, r.text) == (404, "custom 404 for /27/abort/404"), r.text
+    r = srv.get("/27/nothing")
+    assert (r.status_code, r.text) == (404, "custom 404 for /27/nothing"), r.text
+
+
+@pytest.mark.parametrize("how,code", [("abort", 302), ("303", 303), ("307", 307)])
+def test_python27_webapp_redirect_abort_and_code(srv, how, code):
+    python27_only(srv)
+    r = no_redirects(srv, "/27/redirect/" + how)
+    assert r.status_code == code, r.text
+    assert r.headers["Location"] == srv.url + "27/target"
+    assert r.cookies["seen"] == "1"  # what the handler set goes out with it
+    assert "not reached" not in r.text
+
+
+def test_python27_webapp_route_uri_for_and_numeric_status(srv):
+    python27_only(srv)
+    r = srv.get("/27/item/12")
+    assert (r.status_code, r.text) == (201, "item 12 at /27/item/12"), r.text
+

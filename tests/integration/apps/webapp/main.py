@@ -1,9 +1,13 @@
 """webapp handlers served as WSGI applications (main.application,
-main.debug_application, and main.validated under wsgiref.validate)."""
+main.debug_application, main.validated under wsgiref.validate, and
+main.mixed, webapp2's, with a webapp handler): webapp2's on python27, 1.x
+on `runtime: python`."""
 import json
 import os
 import warnings
 from wsgiref.validate import WSGIWarning, validator
+
+import webapp2
 
 from google.appengine.api import users
 from google.appengine.ext import webapp
@@ -181,6 +185,12 @@ class Private(webapp.RequestHandler):
     post = get
 
 
+class Implementation(webapp.RequestHandler):
+    def get(self):
+        write_json(self, {"runtime": os.environ.get("APPENGINE_RUNTIME"),
+                          "webapp2": webapp.WSGIApplication is webapp2.WSGIApplication})
+
+
 class WebobImport(webapp.RequestHandler):
     def get(self):
         import webob
@@ -206,6 +216,7 @@ ROUTES = [
     ("/head", Head),
     ("/cleared", Cleared),
     ("/webob", WebobImport),
+    ("/implementation", Implementation),
     ("/private/(.*)", Private),
     ("/template", TemplatePage),
     ("/template-string", TemplateString),
@@ -216,6 +227,9 @@ ROUTES = [
 
 application = webapp.WSGIApplication(ROUTES)
 debug_application = webapp.WSGIApplication([("/debug/fails", Fails)], debug=True)
+
+# webapp 1.x's handlers behind webapp2's routes, as webapp's own call them.
+mixed = webapp2.WSGIApplication([webapp2.Route(r"/mixed/<:\w+>", Groups)])
 
 # Any PEP 3333 violation raises inside the validator.
 warnings.simplefilter("error", WSGIWarning)

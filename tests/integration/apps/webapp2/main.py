@@ -124,7 +124,9 @@ class ImportFails(webapp2.RequestHandler):
 
 
 class OldStyle(webapp.RequestHandler):
-    """A webapp (not webapp2) handler behind a webapp2 route."""
+    """A handler written against the webapp name behind a webapp2 route: on
+    python27 that is webapp2's RequestHandler (test_webapp.py serves webapp
+    1.x's behind one on `runtime: python`)."""
 
     def get(self, word):
         self.response.out.write("old %s" % word)

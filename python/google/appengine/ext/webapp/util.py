@@ -17,18 +17,19 @@ import os
 import sys
 
 from google.appengine.api import users
-from google.appengine.ext import webapp
+from google.appengine.ext.webapp._webapp25 import Error
 from google.appengine.runtime import handlers, wsgi
 
 
 def login_required(handler_method):
-    """Decorates a RequestHandler's get(): a signed-out user is redirected
-    to the sign-in page, which brings them back to this URL; a signed-in
-    one gets the method. Only for GET (the sign-in page comes back with a
-    GET): another method raises webapp.Error."""
+    """Decorates a RequestHandler's get() (webapp 1.x's or webapp2's): a
+    signed-out user is redirected to the sign-in page, which brings them
+    back to this URL; a signed-in one gets the method. Only for GET (the
+    sign-in page comes back with a GET): another method raises webapp 1.x's
+    Error (a 500)."""
     def check_login(self, *args):
         if self.request.method != 'GET':
-            raise webapp.Error('login_required can only be used for GET requests')
+            raise Error('login_required can only be used for GET requests')
         if users.get_current_user() is None:
             self.redirect(users.create_login_url(self.request.uri))
             return
