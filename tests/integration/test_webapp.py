@@ -395,3 +395,15 @@ def test_python27_webapp_route_uri_for_and_numeric_status(srv):
     r = srv.get("/27/item/12")
     assert (r.status_code, r.text) == (201, "item 12 at /27/item/12"), r.text
 
+
+def test_python27_login_required_on_a_route_with_keyword_arguments(srv):
+    # A webapp2 Route passes its variables by name: login_required takes them.
+    python27_only(srv)
+    r = no_redirects(srv, "/27/private/page")
+    assert r.status_code == 302, (r.text, srv.stderr_text()[-3000:])
+    assert "/_ah/login?continue=" in r.headers["Location"]
+    r = srv.post("/_ah/login", data={"email": "bob@example.com", "action": "Login",
+                                     "continue": "/"}, allow_redirects=False)
+    cookies = {"dev_appserver_login": r.cookies["dev_appserver_login"].strip('"')}
+    r = no_redirects(srv, "/27/private/page", cookies=cookies)
+    assert (r.status_code, r.text) == (200, "page"), r.text

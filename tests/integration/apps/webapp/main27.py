@@ -5,6 +5,7 @@ import json
 import webapp2
 
 from google.appengine.ext import webapp
+from google.appengine.ext.webapp import util
 
 
 class Abort(webapp.RequestHandler):
@@ -40,6 +41,12 @@ class Item(webapp.RequestHandler):
         self.response.write("item %s at %s" % (item_id, self.uri_for("item", item_id=item_id)))
 
 
+class Private(webapp.RequestHandler):
+    @util.login_required
+    def get(self, part):  # a Route variable: a keyword argument
+        self.response.write(part)
+
+
 def not_found(request, response, exception):
     response.write("custom 404 for %s" % request.path)
 
@@ -49,5 +56,6 @@ application = webapp.WSGIApplication([
     ("/27/identity", Identity),
     webapp.Route("/27/redirect/<how>", Redirects),
     webapp.Route(r"/27/item/<item_id:\d+>", Item, name="item"),
+    webapp.Route("/27/private/<part>", Private),
 ], config={"greeting": "hi"})
 application.error_handlers[404] = not_found

@@ -22,18 +22,18 @@ from google.appengine.runtime import handlers, wsgi
 
 
 def login_required(handler_method):
-    """Decorates a RequestHandler's get() (webapp 1.x's or webapp2's): a
-    signed-out user is redirected to the sign-in page, which brings them
-    back to this URL; a signed-in one gets the method. Only for GET (the
-    sign-in page comes back with a GET): another method raises webapp 1.x's
-    Error (a 500)."""
-    def check_login(self, *args):
+    """Decorates a RequestHandler's get() (webapp 1.x's or webapp2's, whose
+    route variables may be keyword arguments): a signed-out user is
+    redirected to the sign-in page, which brings them back to this URL; a
+    signed-in one gets the method. Only for GET (the sign-in page comes back
+    with a GET): another method raises webapp 1.x's Error (a 500)."""
+    def check_login(self, *args, **kwargs):
         if self.request.method != 'GET':
             raise Error('login_required can only be used for GET requests')
         if users.get_current_user() is None:
             self.redirect(users.create_login_url(self.request.uri))
             return
-        handler_method(self, *args)
+        handler_method(self, *args, **kwargs)
     return check_login
 
 
