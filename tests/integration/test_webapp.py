@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 
-from harness import app_path, copy_app, http_request
+from harness import app_path, copy_app, http_request, write_app
 
 DIST = "/usr/lib/python3/dist-packages"
 
@@ -407,3 +407,22 @@ def test_python27_login_required_on_a_route_with_keyword_arguments(srv):
     cookies = {"dev_appserver_login": r.cookies["dev_appserver_login"].strip('"')}
     r = no_redirects(srv, "/27/private/page", cookies=cookies)
     assert (r.status_code, r.text) == (200, "page"), r.text
+
+
+def test_python3_webapp_is_webapp2(serve, tmp_path):
+    """A python3 app (no APPENGINE_RUNTIME) gets python27's webapp, which
+    it was ported from, not the 2.5 runtime's."""
+    main = ("import webapp2\n"
+            "from google.appengine.ext import webapp\n"
+            "class Page(webapp.RequestHandler):\n"
+            "    def get(self, name):\n"
+            "        self.response.write('%s %s' % (name, webapp.RequestHandler is\n"
+            "                                       webapp2.RequestHandler))\n"
+            "app = webapp.WSGIApplication([webapp.Route('/<name>', Page)])\n")
+    # WebOb is no default library of python3 apps: listed.
+    d = write_app(tmp_path / "py3", "runtime: python3\nlibraries:\n- name: webob\n"
+                  "  version: latest\nhandlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": main})
+    s = serve(d)
+    r = s.get("/ada")
+    assert (r.status_code, r.text) == (200, "ada True"), (r.text, s.stderr_text()[-3000:])
