@@ -18,8 +18,8 @@ with the route's named variables (and defaults) as keyword arguments, or,
 when it has none, its unnamed ones as positional arguments. A plain
 function handler gets (request, *args, **kwargs) and returns the
 response; a webapp 1.x RequestHandler class (`runtime: python`'s webapp)
-is called as webapp 1.x did. A
-handler that returns a response replaces self.response.
+is called as webapp 1.x did. A handler that returns a response replaces
+self.response.
 
 Errors: abort(code) and redirect(abort=True) raise WebOb's HTTP
 exceptions, which answer the request. Any exception, with its status code
