@@ -23,7 +23,7 @@
  * so an id is never reused while its call is on the channel. */
 #define SLOT_BITS 7
 
-enum { S_FREE, S_SENT, S_DONE };
+enum { S_FREE, S_SENT };
 enum { KIND_OK = 0, KIND_APP_ERROR = 1, KIND_RPC_ERROR = 2 };
 
 /* An answer decoded by the reader; data points into payload. */
@@ -36,27 +36,41 @@ typedef struct {
     uint32_t cpu_us;
 } answer_t;
 
+struct call;
+
+/* A call on the channel: taken until its answer arrives, which goes
+ * straight to its call, so that answers nobody has taken yet do not count
+ * against API_MAX_CALLS. */
 typedef struct {
     int state;
-    int abandoned; /* the caller gave up: drop the answer when it comes */
     uint32_t id;
-    answer_t answer; /* S_DONE */
-    pthread_cond_t done;
+    struct call *call; /* NULL: its caller gave up, the answer is dropped */
 } slot_t;
 
-/* A thread inside api_call, so that its request's deadline can end the
- * wait (api_call_interrupt). Lives on that thread's stack. */
+/* A thread waiting for a slot or for answers, so that its request's
+ * deadline can end the wait (api_call_interrupt). Lives on that thread's
+ * stack. */
 typedef struct caller {
     struct caller *next;
     unsigned long thread_id;
-    int slot; /* -1 until it has one */
     int interrupted;
 } caller_t;
+
+/* One call: sent by call_start, its answer taken by call_wait. */
+typedef struct call {
+    int k;      /* its slot while it waits for its answer; -1 once ended */
+    int code;   /* the RpcError code that ended it without an answer */
+    answer_t a; /* the answer, when a.payload */
+    struct timespec deadline;
+} call_t;
 
 static slot_t slots[API_MAX_CALLS];
 static caller_t *callers;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slot_freed;
+/* Broadcast for every answer, cancel and interrupt: a thread may wait on
+ * several calls at once (api_wait_any). */
+static pthread_cond_t answered;
 static pthread_once_t conds_once = PTHREAD_ONCE_INIT;
 static int cancelled;
 static uint32_t generation;
@@ -76,8 +90,7 @@ static void init_conds(void)
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&slot_freed, &attr);
-    for (int k = 0; k < API_MAX_CALLS; k++)
-        pthread_cond_init(&slots[k].done, &attr);
+    pthread_cond_init(&answered, &attr);
     pthread_condattr_destroy(&attr);
 }
 
@@ -161,15 +174,16 @@ int api_call_deliver(uint32_t id, uint8_t *payload, size_t len, const char **why
         *why = "API result for a call that is not waiting";
         return -1;
     }
-    if (s->abandoned) {
-        s->state = S_FREE;
-        pthread_cond_signal(&slot_freed);
-        free(payload);
+    if (s->call) {
+        s->call->a = a;
+        s->call->k = -1;
+        pthread_cond_broadcast(&answered);
     } else {
-        s->answer = a;
-        s->state = S_DONE;
-        pthread_cond_signal(&s->done);
+        free(payload);
     }
+    s->state = S_FREE;
+    s->call = NULL;
+    pthread_cond_signal(&slot_freed);
     pthread_mutex_unlock(&lock);
     return 0;
 }
@@ -192,7 +206,7 @@ static struct timespec deadline_after(double seconds)
 
 /* With lock held: a free slot taken for a new call, or -1 with the RpcError
  * code that ends the call instead. */
-static int take_slot(const struct timespec *deadline, int *code, const caller_t *me)
+static int take_slot(call_t *c, int *code, const caller_t *me)
 {
     for (;;) {
         if (cancelled) {
@@ -208,11 +222,11 @@ static int take_slot(const struct timespec *deadline, int *code, const caller_t 
                 generation++;
                 slots[k].id = generation << SLOT_BITS | (uint32_t)(k + 1);
                 slots[k].state = S_SENT;
-                slots[k].abandoned = 0;
+                slots[k].call = c;
                 return k;
             }
         }
-        if (pthread_cond_timedwait(&slot_freed, &lock, deadline) == ETIMEDOUT) {
+        if (pthread_cond_timedwait(&slot_freed, &lock, &c->deadline) == ETIMEDOUT) {
             *code = API_RPC_DEADLINE_EXCEEDED;
             return -1;
         }
@@ -261,6 +275,219 @@ static PyObject *rpc_failure(int code, const char *detail)
     return result_tuple(&a);
 }
 
+/* With lock held. */
+static void add_caller(caller_t *me)
+{
+    me->next = callers;
+    callers = me;
+}
+
+static void remove_caller(caller_t *me)
+{
+    for (caller_t **p = &callers; *p; p = &(*p)->next) {
+        if (*p == me) {
+            *p = me->next;
+            break;
+        }
+    }
+}
+
+/* With lock held: c, if its answer has not come, gives up waiting for it
+ * and code ends it; its slot stays taken until the answer arrives. */
+static void call_end(call_t *c, int code)
+{
+    if (c->k < 0)
+        return;
+    slots[c->k].call = NULL;
+    c->k = -1;
+    c->code = code;
+}
+
+/* 1 when c needs no more waiting (with lock held). */
+static int call_ready(const call_t *c, const struct timespec *now)
+{
+    if (c->k < 0 || cancelled)
+        return 1;
+    return now->tv_sec > c->deadline.tv_sec ||
+           (now->tv_sec == c->deadline.tv_sec && now->tv_nsec >= c->deadline.tv_nsec);
+}
+
+/* Sends the call (GIL held on entry and exit; released while it waits for
+ * a slot). Afterwards c->k >= 0: on the channel; else ended with c->code. */
+static void call_start(call_t *c, uint32_t request, const char *service, size_t service_len,
+                       const char *method, size_t method_len, const Py_buffer *payload,
+                       double deadline_s)
+{
+    c->k = -1;
+    c->a.payload = NULL;
+    if ((size_t)payload->len > API_MAX_REQUEST_BYTES) {
+        c->code = API_RPC_REQUEST_TOO_LARGE;
+        return;
+    }
+    pthread_once(&conds_once, init_conds);
+    c->deadline = deadline_after(deadline_s);
+    /* The request's deadline has come and its exception waits for this
+     * thread to run Python again: no new wait. */
+    if (deadline_exception_pending()) {
+        c->code = API_RPC_DEADLINE_EXCEEDED;
+        return;
+    }
+    /* At least 1: 0 tells the master no deadline was given (its 60 s). */
+    uint32_t deadline_ms = (uint32_t)(deadline_s * 1000.0 + 0.5);
+    if (deadline_ms == 0)
+        deadline_ms = 1;
+    caller_t me = {.thread_id = PyThread_get_thread_ident()};
+    PyThreadState *ts = PyEval_SaveThread();
+    rq_block_begin();
+    pthread_mutex_lock(&lock);
+    add_caller(&me);
+    int k = take_slot(c, &c->code, &me);
+    uint32_t id = k >= 0 ? slots[k].id : 0;
+    /* Set now: the answer may come as soon as the frame is sent. */
+    c->k = k;
+    remove_caller(&me);
+    pthread_mutex_unlock(&lock);
+    if (k >= 0) {
+        buf_t b = BUF_INIT;
+        long start;
+        if (build_frame(&b, id, request, deadline_ms, service, service_len, method, method_len,
+                        (size_t)payload->len, &start) < 0 ||
+            channel_send_frame(&b, start, payload->buf, (size_t)payload->len, NULL) < 0) {
+            /* Nothing was sent: the slot is free again. */
+            pthread_mutex_lock(&lock);
+            slots[k].state = S_FREE;
+            slots[k].call = NULL;
+            pthread_cond_signal(&slot_freed);
+            c->k = -1;
+            c->code = API_RPC_REQUEST_TOO_LARGE;
+            pthread_mutex_unlock(&lock);
+        }
+        buf_free(&b);
+    }
+    rq_block_end();
+    PyEval_RestoreThread(ts);
+}
+
+/* Waits (GIL released) until one of calls[0..n) needs no more waiting:
+ * its answer came, its deadline passed, the calls were cancelled or the
+ * thread's request deadline came. Returns its index. */
+static Py_ssize_t calls_wait_any(call_t *const *calls, Py_ssize_t n)
+{
+    pthread_once(&conds_once, init_conds);
+    if (deadline_exception_pending())
+        return 0; /* call_wait ends it with DEADLINE_EXCEEDED */
+    caller_t me = {.thread_id = PyThread_get_thread_ident()};
+    Py_ssize_t found = -1;
+    PyThreadState *ts = PyEval_SaveThread();
+    rq_block_begin();
+    pthread_mutex_lock(&lock);
+    add_caller(&me);
+    while (found < 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const struct timespec *first = NULL;
+        for (Py_ssize_t i = 0; i < n && found < 0; i++) {
+            if (call_ready(calls[i], &now))
+                found = i;
+            else if (!first || calls[i]->deadline.tv_sec < first->tv_sec ||
+                     (calls[i]->deadline.tv_sec == first->tv_sec &&
+                      calls[i]->deadline.tv_nsec < first->tv_nsec))
+                first = &calls[i]->deadline;
+        }
+        if (found < 0 && me.interrupted)
+            found = 0;
+        if (found < 0)
+            pthread_cond_timedwait(&answered, &lock, first);
+    }
+    remove_caller(&me);
+    pthread_mutex_unlock(&lock);
+    rq_block_end();
+    PyEval_RestoreThread(ts);
+    return found;
+}
+
+/* Takes c's answer, waiting (GIL released) until it comes, c's deadline
+ * passes, the calls are cancelled or the request's deadline comes. */
+static void call_wait(call_t *c)
+{
+    if (c->k < 0)
+        return;
+    pthread_once(&conds_once, init_conds);
+    /* The request's deadline waits to be raised in this thread: only an
+     * answer already there is taken. */
+    int pending = deadline_exception_pending();
+    pthread_mutex_lock(&lock);
+    if (pending)
+        call_end(c, API_RPC_DEADLINE_EXCEEDED);
+    int ended = c->k < 0;
+    pthread_mutex_unlock(&lock);
+    if (ended)
+        return;
+    caller_t me = {.thread_id = PyThread_get_thread_ident()};
+    PyThreadState *ts = PyEval_SaveThread();
+    rq_block_begin();
+    pthread_mutex_lock(&lock);
+    add_caller(&me);
+    /* c->k < 0: another thread waiting on the same call took it. */
+    while (c->k >= 0 && !cancelled && !me.interrupted)
+        if (pthread_cond_timedwait(&answered, &lock, &c->deadline) == ETIMEDOUT)
+            break;
+    call_end(c, cancelled ? API_RPC_CANCELLED : API_RPC_DEADLINE_EXCEEDED);
+    remove_caller(&me);
+    pthread_mutex_unlock(&lock);
+    rq_block_end();
+    PyEval_RestoreThread(ts);
+}
+
+/* The call's result tuple; its answer is freed. */
+static PyObject *call_result(call_t *c)
+{
+    PyObject *result;
+    if (c->a.payload) {
+        result = result_tuple(&c->a);
+        free(c->a.payload);
+        c->a.payload = NULL;
+    } else {
+        result = rpc_failure(c->code, "");
+    }
+    return result;
+}
+
+/* api_call's and api_start's arguments; 0, or -1 with an exception set
+ * (the payload released). */
+static int parse_call(PyObject *args, const char *fmt, unsigned long *request, const char **service,
+                      Py_ssize_t *service_len, const char **method, Py_ssize_t *method_len,
+                      Py_buffer *payload, double *deadline_s)
+{
+    PyObject *deadline_obj;
+    if (!PyArg_ParseTuple(args, fmt, request, service, service_len, method, method_len, payload,
+                          &deadline_obj))
+        return -1;
+    *deadline_s = DEFAULT_DEADLINE_S;
+    if (deadline_obj != Py_None) {
+        *deadline_s = PyFloat_AsDouble(deadline_obj);
+        if (*deadline_s == -1.0 && PyErr_Occurred())
+            goto fail;
+        if (*deadline_s <= 0) {
+            /* App Engine's RPC ignores a deadline that is not positive. */
+            *deadline_s = DEFAULT_DEADLINE_S;
+        } else if (!(*deadline_s <= MAX_DEADLINE_S)) { /* NaN too */
+            /* PyErr_Format knows no %g: the bound goes in as an int. */
+            PyErr_Format(PyExc_ValueError, "deadline must be at most %d seconds, not %R",
+                         (int)MAX_DEADLINE_S, deadline_obj);
+            goto fail;
+        }
+    }
+    if (*request > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "request number out of range");
+        goto fail;
+    }
+    return 0;
+fail:
+    PyBuffer_Release(payload);
+    return -1;
+}
+
 static PyObject *api_call(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -268,120 +495,132 @@ static PyObject *api_call(PyObject *self, PyObject *args)
     const char *service, *method;
     Py_ssize_t service_len, method_len;
     Py_buffer payload;
-    PyObject *deadline_obj;
-    if (!PyArg_ParseTuple(args, "ks#s#y*O:api_call", &request, &service, &service_len, &method,
-                          &method_len, &payload, &deadline_obj))
+    double deadline_s;
+    if (parse_call(args, "ks#s#y*O:api_call", &request, &service, &service_len, &method,
+                   &method_len, &payload, &deadline_s) < 0)
         return NULL;
-    double deadline_s = DEFAULT_DEADLINE_S;
-    if (deadline_obj != Py_None) {
-        deadline_s = PyFloat_AsDouble(deadline_obj);
-        if (deadline_s == -1.0 && PyErr_Occurred()) {
-            PyBuffer_Release(&payload);
-            return NULL;
-        }
-        if (deadline_s <= 0) {
-            /* App Engine's RPC ignores a deadline that is not positive. */
-            deadline_s = DEFAULT_DEADLINE_S;
-        } else if (!(deadline_s <= MAX_DEADLINE_S)) { /* NaN too */
-            PyBuffer_Release(&payload);
-            /* PyErr_Format knows no %g: the bound goes in as an int. */
-            return PyErr_Format(PyExc_ValueError, "deadline must be at most %d seconds, not %R",
-                                (int)MAX_DEADLINE_S, deadline_obj);
-        }
-    }
-    PyObject *result = NULL;
-    if (request > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "request number out of range");
-        goto out;
-    }
-    if ((size_t)payload.len > API_MAX_REQUEST_BYTES) {
-        result = rpc_failure(API_RPC_REQUEST_TOO_LARGE, "");
-        goto out;
-    }
     if (!channel_writer_ready()) {
-        result = rpc_failure(API_RPC_UNKNOWN, "this process has no channel to the master");
-        goto out;
+        PyBuffer_Release(&payload);
+        return rpc_failure(API_RPC_UNKNOWN, "this process has no channel to the master");
     }
-    pthread_once(&conds_once, init_conds);
-    struct timespec deadline = deadline_after(deadline_s);
-    /* At least 1: 0 tells the master no deadline was given (its 60 s). */
-    uint32_t deadline_ms = (uint32_t)(deadline_s * 1000.0 + 0.5);
-    if (deadline_ms == 0)
-        deadline_ms = 1;
-    answer_t a = {0};
-    int code = 0, k;
+    call_t c;
+    call_start(&c, (uint32_t)request, service, (size_t)service_len, method, (size_t)method_len,
+               &payload, deadline_s);
+    PyBuffer_Release(&payload);
+    call_wait(&c);
+    return call_result(&c);
+}
 
-    /* The request's deadline has come and its exception waits for this
-     * thread to run Python again: no new wait. */
-    if (deadline_exception_pending()) {
-        result = rpc_failure(API_RPC_DEADLINE_EXCEEDED, "");
-        goto out;
-    }
-    caller_t me = {.thread_id = PyThread_get_thread_ident(), .slot = -1};
-    pthread_mutex_lock(&lock);
-    me.next = callers;
-    callers = &me;
-    pthread_mutex_unlock(&lock);
+/* ---------- _gaelic.ApiCall: a call sent, its answer still to take ---------- */
 
-    PyThreadState *ts = PyEval_SaveThread();
-    rq_block_begin();
-    pthread_mutex_lock(&lock);
-    k = take_slot(&deadline, &code, &me);
-    uint32_t id = k >= 0 ? slots[k].id : 0;
-    me.slot = k;
-    pthread_mutex_unlock(&lock);
-    if (k >= 0) {
-        buf_t b = BUF_INIT;
-        long start;
-        if (build_frame(&b, id, (uint32_t)request, deadline_ms, service, (size_t)service_len,
-                        method, (size_t)method_len, (size_t)payload.len, &start) < 0 ||
-            channel_send_frame(&b, start, payload.buf, (size_t)payload.len, NULL) < 0) {
-            /* Nothing was sent: the slot is free again. */
-            pthread_mutex_lock(&lock);
-            slots[k].state = S_FREE;
-            pthread_cond_signal(&slot_freed);
-            pthread_mutex_unlock(&lock);
-            code = API_RPC_REQUEST_TOO_LARGE;
-            k = -1;
-        }
-        buf_free(&b);
-    }
-    if (k >= 0) {
-        slot_t *s = &slots[k];
+typedef struct {
+    PyObject_HEAD call_t c;
+    PyObject *result; /* once taken */
+} api_call_object;
+
+static void api_call_dealloc(PyObject *o)
+{
+    api_call_object *self = (api_call_object *)o;
+    if (self->c.k >= 0) {
+        /* Never waited for: its slot frees when the answer comes. */
         pthread_mutex_lock(&lock);
-        while (s->state == S_SENT && !cancelled && !me.interrupted)
-            if (pthread_cond_timedwait(&s->done, &lock, &deadline) == ETIMEDOUT)
-                break;
-        if (s->state == S_DONE) {
-            a = s->answer;
-            s->state = S_FREE;
-            pthread_cond_signal(&slot_freed);
-        } else {
-            s->abandoned = 1;
-            code = cancelled ? API_RPC_CANCELLED : API_RPC_DEADLINE_EXCEEDED;
-        }
+        call_end(&self->c, API_RPC_CANCELLED);
         pthread_mutex_unlock(&lock);
     }
-    pthread_mutex_lock(&lock);
-    for (caller_t **p = &callers; *p; p = &(*p)->next) {
-        if (*p == &me) {
-            *p = me.next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&lock);
-    rq_block_end();
-    PyEval_RestoreThread(ts);
+    free(self->c.a.payload);
+    Py_XDECREF(self->result);
+    Py_TYPE(o)->tp_free(o);
+}
 
-    if (a.payload) {
-        result = result_tuple(&a);
-        free(a.payload);
-    } else {
-        result = rpc_failure(code, "");
+static PyObject *api_call_wait(PyObject *o, PyObject *unused)
+{
+    (void)unused;
+    api_call_object *self = (api_call_object *)o;
+    if (!self->result) {
+        call_wait(&self->c);
+        /* Another thread may have taken it meanwhile (the GIL was free). */
+        if (!self->result)
+            self->result = call_result(&self->c);
     }
-out:
+    return Py_XNewRef(self->result);
+}
+
+static PyMethodDef api_call_methods[] = {
+    {"wait", api_call_wait, METH_NOARGS,
+     "wait() -> (kind, code, data, cpu_us): the answer, waiting for it if need be."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject api_call_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_gaelic.ApiCall",
+    .tp_basicsize = sizeof(api_call_object),
+    .tp_dealloc = api_call_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An API call on the channel (api_start); wait() takes its answer.",
+    .tp_methods = api_call_methods,
+};
+
+static PyObject *api_start(PyObject *self, PyObject *args)
+{
+    (void)self;
+    unsigned long request;
+    const char *service, *method;
+    Py_ssize_t service_len, method_len;
+    Py_buffer payload;
+    double deadline_s;
+    if (parse_call(args, "ks#s#y*O:api_start", &request, &service, &service_len, &method,
+                   &method_len, &payload, &deadline_s) < 0)
+        return NULL;
+    api_call_object *obj = PyObject_New(api_call_object, &api_call_type);
+    if (!obj) {
+        PyBuffer_Release(&payload);
+        return NULL;
+    }
+    obj->c.k = -1;
+    obj->c.a.payload = NULL;
+    obj->result = NULL;
+    if (!channel_writer_ready())
+        obj->result = rpc_failure(API_RPC_UNKNOWN, "this process has no channel to the master");
+    else
+        call_start(&obj->c, (uint32_t)request, service, (size_t)service_len, method,
+                   (size_t)method_len, &payload, deadline_s);
     PyBuffer_Release(&payload);
-    return result;
+    return (PyObject *)obj;
+}
+
+static PyObject *api_wait_any(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    PyObject *seq = PySequence_Fast(arg, "api_wait_any takes a sequence of ApiCall");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    call_t **calls = n > 0 ? PyMem_New(call_t *, (size_t)n) : NULL;
+    if (n > 0 && !calls) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t found = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyObject_TypeCheck(items[i], &api_call_type)) {
+            PyErr_SetString(PyExc_TypeError, "api_wait_any takes a sequence of ApiCall");
+            goto out;
+        }
+        api_call_object *c = (api_call_object *)items[i];
+        if (c->result && found < 0)
+            found = i; /* already taken: nothing to wait for */
+        calls[i] = &c->c;
+    }
+    /* The sequence holds the calls: none is freed while this waits. */
+    if (found < 0 && n > 0)
+        found = calls_wait_any(calls, n);
+out:
+    PyMem_Free(calls);
+    Py_DECREF(seq);
+    if (PyErr_Occurred())
+        return NULL;
+    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(found);
 }
 
 void api_call_interrupt(unsigned long thread_id)
@@ -392,10 +631,8 @@ void api_call_interrupt(unsigned long thread_id)
         if (c->thread_id != thread_id)
             continue;
         c->interrupted = 1;
-        if (c->slot >= 0)
-            pthread_cond_signal(&slots[c->slot].done);
-        else
-            pthread_cond_broadcast(&slot_freed);
+        pthread_cond_broadcast(&answered);
+        pthread_cond_broadcast(&slot_freed);
     }
     pthread_mutex_unlock(&lock);
 }
@@ -409,8 +646,7 @@ static PyObject *api_cancel_all(PyObject *self, PyObject *unused)
     pthread_mutex_lock(&lock);
     cancelled = 1;
     pthread_cond_broadcast(&slot_freed);
-    for (int k = 0; k < API_MAX_CALLS; k++)
-        pthread_cond_broadcast(&slots[k].done);
+    pthread_cond_broadcast(&answered);
     pthread_mutex_unlock(&lock);
     PyEval_RestoreThread(ts);
     Py_RETURN_NONE;
@@ -442,6 +678,10 @@ static PyMethodDef methods[] = {
      "set_api_cpu_hook(f): f(request, cpu_us) for each IPC_API_CPU frame."},
     {"api_call", api_call, METH_VARARGS,
      "api_call(request, service, method, payload, deadline) -> (kind, code, data, cpu_us)"},
+    {"api_start", api_start, METH_VARARGS,
+     "api_start(request, service, method, payload, deadline) -> ApiCall, sent at once"},
+    {"api_wait_any", api_wait_any, METH_O,
+     "api_wait_any(calls) -> the index of the first ApiCall that needs no more waiting"},
     {"api_cancel_all", api_cancel_all, METH_NOARGS,
      "Cancel every waiting and later API call of this instance."},
     {NULL, NULL, 0, NULL},
@@ -449,7 +689,9 @@ static PyMethodDef methods[] = {
 
 int api_call_module_init(PyObject *module)
 {
-    if (PyModule_AddFunctions(module, methods) < 0 ||
+    if (PyType_Ready(&api_call_type) < 0 ||
+        PyModule_AddObjectRef(module, "ApiCall", (PyObject *)&api_call_type) < 0 ||
+        PyModule_AddFunctions(module, methods) < 0 ||
         PyModule_AddIntConstant(module, "cpu_mhz", cpu_mhz) < 0 ||
         PyModule_AddIntConstant(module, "API_MAX_CALLS", API_MAX_CALLS) < 0)
         return -1;

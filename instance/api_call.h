@@ -17,6 +17,16 @@
  *       deadline). A call past its deadline ends with DEADLINE_EXCEEDED,
  *       and one after api_cancel_all with CANCELLED; either way its slot
  *       stays taken until the master's answer arrives.
+ *   api_start(request, service, method, payload, deadline) -> ApiCall
+ *       The same call, sent at once (waiting only for a free slot); its
+ *       deadline counts from now. ApiCall.wait() waits for its answer and
+ *       returns api_call's tuple (again on later calls). An ApiCall freed
+ *       unwaited gives up its answer. A slot frees when the answer arrives,
+ *       whether or not it has been taken.
+ *   api_wait_any(calls) -> index or None
+ *       Waits (GIL released) until one of the ApiCalls needs no more
+ *       waiting: answered, past its deadline, cancelled, or the thread's
+ *       request deadline came; None for no calls.
  *   api_cancel_all()    CancelApiCalls (API4): every waiting and later call
  *                       of this instance ends with CANCELLED.
  *   set_api_cpu_hook(f) f(request, cpu_us) is called (from the channel

@@ -1,5 +1,7 @@
 #include "background.h"
 
+#include <pthread.h>
+
 #include "channel_writer.h"
 #include "gaelic_module.h"
 #include "ipc.h"
@@ -35,13 +37,99 @@ static PyObject *send(uint16_t type, uint32_t id, int with_failed, uint32_t fail
     Py_RETURN_NONE;
 }
 
+/* A thread in background_started, waiting for the master's
+ * IPC_BACKGROUND_STARTED. Lives on that thread's stack. */
+typedef struct waiter {
+    struct waiter *next;
+    uint32_t id;
+    gaelic_request_t *answer;
+} waiter_t;
+
+static waiter_t *waiters;
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t answered = PTHREAD_COND_INITIALIZER;
+
+/* With waiters_lock held. */
+static waiter_t **find_waiter(uint32_t id)
+{
+    waiter_t **p = &waiters;
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    return p;
+}
+
+void background_start_answered(gaelic_request_t *r)
+{
+    pthread_mutex_lock(&waiters_lock);
+    /* w lives on its thread's stack: not to be touched once unlocked. */
+    waiter_t *w = *find_waiter(r->id);
+    int taken = w && !w->answer;
+    if (taken) {
+        w->answer = r;
+        pthread_cond_broadcast(&answered);
+    }
+    pthread_mutex_unlock(&waiters_lock);
+    if (!taken)
+        request_free(r);
+}
+
+static void unlink_waiter(waiter_t *me)
+{
+    pthread_mutex_lock(&waiters_lock);
+    *find_waiter(me->id) = me->next;
+    pthread_mutex_unlock(&waiters_lock);
+}
+
 static PyObject *background_started(PyObject *self, PyObject *arg)
 {
     (void)self;
     uint32_t id;
     if (parse_id(arg, &id) < 0)
         return NULL;
-    return send(IPC_BACKGROUND_START, id, 0, 0);
+    if (!channel_writer_ready())
+        Py_RETURN_NONE; /* a spare instance runs no app code */
+    waiter_t me = {.id = id};
+    pthread_mutex_lock(&waiters_lock);
+    int taken = *find_waiter(id) != NULL;
+    if (!taken) {
+        me.next = waiters;
+        waiters = &me;
+    }
+    pthread_mutex_unlock(&waiters_lock);
+    if (taken) {
+        PyErr_SetString(PyExc_ValueError, "that background thread is already starting");
+        return NULL;
+    }
+    /* Registered first: the answer may come before this thread waits. */
+    PyObject *sent = send(IPC_BACKGROUND_START, id, 0, 0);
+    if (!sent) {
+        unlink_waiter(&me);
+        return NULL;
+    }
+    Py_DECREF(sent);
+    /* The master answers every start it accepts, and kills the instance
+     * for one it refuses: no deadline. */
+    PyThreadState *ts = PyEval_SaveThread();
+    rq_block_begin();
+    pthread_mutex_lock(&waiters_lock);
+    while (!me.answer)
+        pthread_cond_wait(&answered, &waiters_lock);
+    *find_waiter(id) = me.next;
+    pthread_mutex_unlock(&waiters_lock);
+    rq_block_end();
+    PyEval_RestoreThread(ts);
+    PyObject *item = gaelic_request_item(me.answer);
+    request_free(me.answer);
+    if (!item)
+        return NULL;
+    PyObject *env = PyTuple_GET_ITEM(item, 3);
+    if (env == Py_None) {
+        Py_DECREF(item);
+        return PyErr_NoMemory(); /* gaelic_request_item printed why */
+    }
+    Py_INCREF(env);
+    Py_DECREF(item);
+    return env;
 }
 
 static PyObject *background_ended(PyObject *self, PyObject *args)
@@ -88,7 +176,7 @@ PyMethodDef background_methods[] = {
     {"set_background_request_hook", set_background_request_hook, METH_O,
      "set_background_request_hook(f): f(item) starts each background request."},
     {"background_started", background_started, METH_O,
-     "background_started(id): a background thread starts (its request log opens)."},
+     "background_started(id) -> environ: a background thread starts (its request log opens)."},
     {"background_ended", background_ended, METH_VARARGS,
      "background_ended(id, failed): it ended (its request log is complete)."},
     {NULL, NULL, 0, NULL},

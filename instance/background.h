@@ -2,7 +2,11 @@
  *
  *   background_started(id)          IPC_BACKGROUND_START: a background
  *                                   thread with log id `id` (top bit set)
- *                                   starts; the master opens its request log
+ *                                   starts; the master opens its request
+ *                                   log. Waits (GIL released) for
+ *                                   IPC_BACKGROUND_STARTED and returns the
+ *                                   thread's own CGI environ (a dict);
+ *                                   None in a process without a channel
  *   background_ended(id, failed)    IPC_BACKGROUND_END: it ended (failed:
  *                                   it raised), its request log is complete
  *   set_background_request_hook(f)  f(item) is called for each background
@@ -29,5 +33,11 @@ extern PyMethodDef background_methods[];
 /* The channel reader's part: background request r arrived (ownership
  * passes here). It counts as running (request_queue.h) until its answer. */
 void background_request_arrived(gaelic_request_t *r);
+
+/* The channel reader's part of IPC_BACKGROUND_STARTED (laid out as an
+ * IPC_REQUEST, ownership passes here): wakes the thread starting r->id.
+ * An answer no thread waits for is dropped: the app wrote that start to
+ * the channel itself. */
+void background_start_answered(gaelic_request_t *r);
 
 #endif

@@ -132,6 +132,11 @@ static gaelic_request_t *handle_frame(buf_t *in)
             return NULL;
         }
         return take_request(in, &h);
+    case IPC_BACKGROUND_STARTED:
+        if (h.flags)
+            violation("flags on IPC_BACKGROUND_STARTED", &h);
+        background_start_answered(take_request(in, &h));
+        return NULL;
     case IPC_API_RESULT: {
         uint8_t *payload = malloc(h.len ? h.len : 1);
         if (!payload) {

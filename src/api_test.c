@@ -98,11 +98,94 @@ static void fail(api_call_t *call)
     api_reply_app_error(call, (int)(int32_t)code, text);
 }
 
+/* Rendezvous calls waiting for the rest of their group, newest first.
+ * The event loop's thread only. */
+#define RENDEZVOUS_KEY_MAX 64u
+
+typedef struct rendezvous {
+    struct rendezvous *next;
+    api_call_t *call;
+    uint64_t n;
+    size_t key_len;
+    char key[RENDEZVOUS_KEY_MAX];
+} rendezvous_t;
+
+static rendezvous_t *waiting;
+
+static void rendezvous_unlink(rendezvous_t *w)
+{
+    rendezvous_t **p = &waiting;
+    while (*p != w)
+        p = &(*p)->next;
+    *p = w->next;
+}
+
+/* Its caller gave up (deadline, instance gone): it leaves the group. */
+static void rendezvous_cancel(api_call_t *call)
+{
+    rendezvous_t *w = call->handler_data;
+    rendezvous_unlink(w);
+    free(w);
+}
+
+static void rendezvous_reply(api_call_t *call, uint64_t n)
+{
+    buf_t b = BUF_INIT;
+    call->cancel = NULL;
+    if (pb_put_uint(&b, 1, n) < 0)
+        api_reply_rpc_error(call, API_RPC_UNKNOWN, "out of memory");
+    else
+        api_reply(call, &b);
+    buf_free(&b);
+}
+
+static void rendezvous(api_call_t *call)
+{
+    uint64_t n;
+    const uint8_t *key;
+    size_t key_len;
+    if (fields(call, &n, &key, &key_len) < 0 || n < 1 || n > 100 || key_len > RENDEZVOUS_KEY_MAX) {
+        api_reply_rpc_error(call, API_RPC_BAD_REQUEST,
+                            "Rendezvous takes {1: n, 1 to 100; 2: key, at most 64 bytes}");
+        return;
+    }
+    uint64_t here = 1;
+    for (rendezvous_t *w = waiting; w; w = w->next)
+        if (w->n == n && w->key_len == key_len && memcmp(w->key, key, key_len) == 0)
+            here++;
+    if (here < n) {
+        rendezvous_t *w = calloc(1, sizeof *w);
+        if (!w) {
+            api_reply_rpc_error(call, API_RPC_UNKNOWN, "out of memory");
+            return;
+        }
+        w->call = call;
+        w->n = n;
+        w->key_len = key_len;
+        memcpy(w->key, key, key_len);
+        w->next = waiting;
+        waiting = w;
+        call->handler_data = w;
+        call->cancel = rendezvous_cancel;
+        return;
+    }
+    /* The group is complete: everyone in it is answered. */
+    rendezvous_t **p = &waiting;
+    while (*p) {
+        rendezvous_t *w = *p;
+        if (w->n == n && w->key_len == key_len && memcmp(w->key, key, key_len) == 0) {
+            *p = w->next;
+            rendezvous_reply(w->call, n);
+            free(w);
+        } else {
+            p = &w->next;
+        }
+    }
+    rendezvous_reply(call, n);
+}
+
 static const api_method_t METHODS[] = {
-    {"Delay", delay},
-    {"Echo", echo},
-    {"Fail", fail},
-    {NULL, NULL},
+    {"Delay", delay}, {"Rendezvous", rendezvous}, {"Echo", echo}, {"Fail", fail}, {NULL, NULL},
 };
 
 int api_test_register(api_registry_t *reg)

@@ -4,6 +4,10 @@
  *
  *   Delay  Integer32Proto{value: ms, 0..600000} -> VoidProto, answered
  *          after that long from the event loop (an asynchronous handler)
+ *   Rendezvous  {1: n, 1..100; 2: key, at most 64 bytes} -> {1: n},
+ *          answered once n calls with the same n and key are waiting
+ *          together (a caller that gives up leaves the group): proof
+ *          that a caller had n calls in flight at once
  *   Echo   any bytes -> the same bytes
  *   Fail   an ApplicationError-shaped message {1: code, 2: detail} ->
  *          that ApplicationError */

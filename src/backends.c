@@ -172,6 +172,14 @@ static int send_background(void *ctx, pool_t *pool, int index, const char *id)
     return background_request_send(b->all->srv, pool, b->cfg->name, b->log_name, index, id);
 }
 
+/* The environ of a background thread on instance `index` (pool.h). */
+static int thread_env(void *ctx, int index, const char *log_id, buf_t *env, uint32_t *n_env)
+{
+    generation_t *g = ctx;
+    backend_rt_t *b = g->b;
+    return background_thread_env(b->all->srv, b->cfg->name, index, log_id, env, n_env);
+}
+
 /* ---------- generations ---------- */
 
 static void generation_free(generation_t *g)
@@ -229,6 +237,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
         po.instance_memory = 2 * po.memory_limit;
     po.start_hook = send_start;
     po.background_hook = send_background;
+    po.background_env = thread_env;
     po.hook_ctx = g;
     po.name = b->log_name;
     g->pool = pool_new(&srv->loop, &po);

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-static background_entry_t *find(background_log_t *bl, uint32_t id)
+background_entry_t *background_log_find(background_log_t *bl, uint32_t id)
 {
     for (int i = 0; id && i < IPC_BACKGROUND_MAX; i++)
         if (bl->e[i].id == id)
@@ -31,7 +31,7 @@ static void write_row(const background_entry_t *e, int status, int64_t end_us,
 
 int background_log_start(background_log_t *bl, uint32_t id, const background_log_ctx_t *ctx)
 {
-    if (!(id & IPC_BACKGROUND_ID_BIT) || find(bl, id) || bl->n >= IPC_BACKGROUND_MAX)
+    if (!(id & IPC_BACKGROUND_ID_BIT) || background_log_find(bl, id) || bl->n >= IPC_BACKGROUND_MAX)
         return -1;
     background_entry_t *e = bl->e;
     while (e->id) /* n < IPC_BACKGROUND_MAX: there is a free entry */
@@ -57,7 +57,7 @@ static void end_entry(background_log_t *bl, background_entry_t *e, int status,
 int background_log_end(background_log_t *bl, uint32_t id, int failed,
                        const background_log_ctx_t *ctx)
 {
-    background_entry_t *e = find(bl, id);
+    background_entry_t *e = background_log_find(bl, id);
     if (!e)
         return -1;
     end_entry(bl, e, failed ? 500 : 200, ctx);

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "api_ticket.h"
 #include "ipc.h"
 #include "log_store.h"
 
@@ -17,6 +18,10 @@ typedef struct {
     uint32_t id; /* 0: free */
     char log_id[32];
     int64_t start_us;
+    /* The owner's: the thread's API ticket (not live when it has none) and
+     * what its callbacks need. Must not be live when the entry ends. */
+    api_ticket_t ticket;
+    void *owner;
 } background_entry_t;
 
 typedef struct {
@@ -39,5 +44,7 @@ int background_log_end(background_log_t *bl, uint32_t id, int failed,
 void background_log_end_all(background_log_t *bl, const background_log_ctx_t *ctx);
 /* The log id of running thread id, or NULL. */
 const char *background_log_id(const background_log_t *bl, uint32_t id);
+/* Running thread id's entry, or NULL. */
+background_entry_t *background_log_find(background_log_t *bl, uint32_t id);
 
 #endif

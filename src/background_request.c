@@ -56,3 +56,17 @@ int background_request_send(const struct server *srv, pool_t *pool, const char *
     internal_req_log(&r->ir, 0, NULL, 0, 0);
     return 0;
 }
+
+int background_thread_env(const struct server *srv, const char *backend, int index,
+                          const char *log_id, buf_t *env, uint32_t *n_env)
+{
+    internal_req_t r;
+    internal_req_init(&r, srv);
+    int rc = internal_req_build_logged(&r, backend, index, RESOURCE, log_id);
+    if (rc == 0)
+        rc = buf_append(env, buf_ptr(&r.env), r.env.len);
+    if (rc == 0)
+        *n_env = r.job.n_env;
+    internal_req_free(&r);
+    return rc < 0 ? -1 : 0;
+}

@@ -19,4 +19,11 @@ struct server;
 int background_request_send(const struct server *srv, pool_t *pool, const char *backend,
                             const char *log_name, int index, const char *id);
 
+/* The environ of a background thread's own GET /_ah/background on
+ * instance `index` (BG3), whose request log has id log_id: the IPC
+ * (key, value) pairs are appended to env, *n_env of them. 0, or -1 when
+ * memory runs out. */
+int background_thread_env(const struct server *srv, const char *backend, int index,
+                          const char *log_id, buf_t *env, uint32_t *n_env);
+
 #endif

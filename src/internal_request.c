@@ -51,14 +51,18 @@ static void flushed(job_t *job, const char *instance_id)
     }
 }
 
-int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
-                       const char *extra_name, const char *extra_value)
+/* log_id: the request's, or NULL for a new one. */
+static int build(internal_req_t *r, const char *backend, int index, const char *resource,
+                 const char *extra_name, const char *extra_value, const char *log_id)
 {
     const server_t *srv = r->srv;
     r->resource = resource;
     r->start_us = log_store_now_us();
     r->log_flushed = 0;
-    log_store_new_request_id(r->log_id, sizeof r->log_id, r->start_us);
+    if (log_id)
+        snprintf(r->log_id, sizeof r->log_id, "%s", log_id);
+    else
+        log_store_new_request_id(r->log_id, sizeof r->log_id, r->start_us);
     snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
              srv->listen_port);
     char raw[800];
@@ -100,6 +104,18 @@ int internal_req_build(internal_req_t *r, const char *backend, int index, const 
     r->job.body_len = 0;
     r->job.deadline_ms = 0; /* RT7: backends have no deadline */
     return 0;
+}
+
+int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
+                       const char *extra_name, const char *extra_value)
+{
+    return build(r, backend, index, resource, extra_name, extra_value, NULL);
+}
+
+int internal_req_build_logged(internal_req_t *r, const char *backend, int index,
+                              const char *resource, const char *log_id)
+{
+    return build(r, backend, index, resource, NULL, NULL, log_id);
 }
 
 int internal_req_status(const job_result_t *res)

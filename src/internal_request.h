@@ -35,6 +35,10 @@ void internal_req_free(internal_req_t *r);
  * when memory runs out. */
 int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
                        const char *extra_name, const char *extra_value);
+/* As internal_req_build without an extra variable, for a request whose log
+ * row already has its id: log_id (a background thread's, background_log.h). */
+int internal_req_build_logged(internal_req_t *r, const char *backend, int index,
+                              const char *resource, const char *log_id);
 
 /* Its request log row: final, or unfinished (status 0, end_us 0). */
 void internal_req_log(internal_req_t *r, int status, const char *instance_id, int64_t mcycles,

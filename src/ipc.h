@@ -60,6 +60,14 @@
  *                 empty: it starts, with a request log of its own that its
  *                 IPC_LOG lines (same id) go to. At most
  *                 IPC_BACKGROUND_MAX live per instance (BG2).
+ *   IPC_BACKGROUND_STARTED  master -> instance, same id, exactly once per
+ *                 IPC_BACKGROUND_START: the thread's own environ (BG3),
+ *                 that of its /_ah/background request, with that request
+ *                 log's REQUEST_LOG_ID and an API ticket valid until
+ *                 IPC_BACKGROUND_END. Laid out as IPC_REQUEST's payload,
+ *                 with an empty script and an empty body. An id no
+ *                 thread waits for is dropped (a start the app wrote to
+ *                 the channel itself).
  *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
  *                   u32 failed   1 when it raised
  *   IPC_API_CPU   master -> instance, id = a running request: the master
@@ -99,6 +107,7 @@ enum ipc_type {
     IPC_BACKGROUND_END = 10,
     IPC_API_CPU = 11,
     IPC_RETIRE = 12,
+    IPC_BACKGROUND_STARTED = 13,
 };
 
 #define IPC_RETIRE_REASON_MAX 1024u

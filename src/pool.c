@@ -916,21 +916,50 @@ static void ticket_caller(void *target, api_caller_t *caller)
     caller->log_id = slot->log_id;
 }
 
-/* ... and its CPU goes to that request: IPC_API_CPU (ipc.h). A live ticket's
- * instance is alive: instance_fail revokes the tickets of its slots. */
-static void ticket_charge(void *target, uint32_t cpu_us)
+static void charge_cpu(instance_t *inst, uint32_t request, uint32_t cpu_us)
 {
-    const slot_t *slot = target;
-    instance_t *inst = slot->inst;
     size_t mark = inst->wbuf.len;
-    long start = ipc_begin_frame(&inst->wbuf, IPC_API_CPU, slot->id);
+    long start = ipc_begin_frame(&inst->wbuf, IPC_API_CPU, request);
     if (start < 0 || ipc_put_u32(&inst->wbuf, cpu_us) < 0 || ipc_end_frame(&inst->wbuf, start) < 0)
         inst->wbuf.len = mark; /* out of memory: the figure is lost, nothing else */
     else
         mark_dirty(inst);
 }
 
+/* ... and its CPU goes to that request: IPC_API_CPU (ipc.h). A live ticket's
+ * instance is alive: instance_fail revokes the tickets of its slots. */
+static void ticket_charge(void *target, uint32_t cpu_us)
+{
+    const slot_t *slot = target;
+    charge_cpu(slot->inst, slot->id, cpu_us);
+}
+
 static const api_ticket_ops_t TICKET_OPS = {ticket_caller, ticket_charge};
+
+/* The same for a background thread's ticket (BG3), named by its entry. */
+static void bg_ticket_caller(void *target, api_caller_t *caller)
+{
+    const background_entry_t *e = target;
+    const instance_t *inst = e->owner;
+    *caller = inst->api.caller;
+    caller->pid = inst->pid;
+    caller->request = e->id;
+    caller->log_id = e->log_id;
+}
+
+static void bg_ticket_charge(void *target, uint32_t cpu_us)
+{
+    const background_entry_t *e = target;
+    charge_cpu(e->owner, e->id, cpu_us);
+}
+
+static const api_ticket_ops_t BG_TICKET_OPS = {bg_ticket_caller, bg_ticket_charge};
+
+static void revoke_background_ticket(instance_t *inst, background_entry_t *e)
+{
+    if (e && inst->pool->o.tickets)
+        api_tickets_revoke(inst->pool->o.tickets, &e->ticket);
+}
 
 static instance_t *instance_at(pool_t *pool, int index);
 
@@ -1133,6 +1162,9 @@ static void instance_fail(instance_t *inst, const char *why)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
     char number[16];
     background_log_ctx_t ctx = background_ctx(inst, number);
+    for (int k = 0; k < IPC_BACKGROUND_MAX; k++)
+        if (inst->background.e[k].id)
+            revoke_background_ticket(inst, &inst->background.e[k]);
     background_log_end_all(&inst->background, &ctx);
     for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++) {
         slot_t *slot = &inst->slots[s];
@@ -1551,19 +1583,64 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
     return 0;
 }
 
-/* A background thread starts or ends (BG3): its own request log. */
+/* IPC_BACKGROUND_STARTED for the thread in e: the environ of its own
+ * /_ah/background request, with its log id and an API ticket of its own.
+ * 0, or -1 when memory runs out (the thread cannot run). */
+static int send_background_started(instance_t *inst, background_entry_t *e, const char *instance_id)
+{
+    pool_t *pool = inst->pool;
+    e->owner = inst;
+    /* Without randomness the thread still runs, only the HTTP API server
+     * will not know it (as for a request). */
+    int ticketed =
+        pool->o.tickets && api_tickets_issue(pool->o.tickets, &e->ticket, e, &BG_TICKET_OPS) == 0;
+    buf_t env = BUF_INIT;
+    uint32_t n_env = 0;
+    int rc = pool->o.background_env && inst->index >= 0
+                 ? pool->o.background_env(pool->o.hook_ctx, inst->index, e->log_id, &env, &n_env)
+                 : 0;
+    buf_t *b = &inst->wbuf;
+    size_t mark = b->len;
+    long start = rc < 0 ? -1 : ipc_begin_frame(b, IPC_BACKGROUND_STARTED, e->id);
+    if (start < 0 || ipc_put_bytes(b, "", 0) < 0 ||
+        ipc_put_u32(b, n_env + 2 + (uint32_t)ticketed) < 0 ||
+        buf_append(b, buf_ptr(&env), env.len) < 0 || ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 ||
+        ipc_put_bytes(b, instance_id, strlen(instance_id)) < 0 ||
+        ipc_put_bytes(b, "REQUEST_LOG_ID", 14) < 0 ||
+        ipc_put_bytes(b, e->log_id, strlen(e->log_id)) < 0 ||
+        (ticketed && (ipc_put_bytes(b, "HTTP_X_APPENGINE_API_TICKET", 27) < 0 ||
+                      ipc_put_bytes(b, e->ticket.hex, API_TICKET_HEX) < 0)) ||
+        ipc_put_bytes(b, "", 0) < 0 || ipc_end_frame(b, start) < 0) {
+        b->len = mark;
+        revoke_background_ticket(inst, e);
+        buf_free(&env);
+        return -1;
+    }
+    buf_free(&env);
+    mark_dirty(inst);
+    return 0;
+}
+
+/* A background thread starts or ends (BG3): its own request log. -1 when
+ * the frame breaks the protocol, -2 when memory runs out. */
 static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
 {
     char number[16];
     background_log_ctx_t ctx = background_ctx(inst, number);
-    if (h->type == IPC_BACKGROUND_START)
-        return h->len == 0 ? background_log_start(&inst->background, h->id, &ctx) : -1;
+    if (h->type == IPC_BACKGROUND_START) {
+        if (h->len != 0 || background_log_start(&inst->background, h->id, &ctx) < 0)
+            return -1;
+        background_entry_t *e = background_log_find(&inst->background, h->id);
+        /* -2: the thread waits for an answer it cannot have. */
+        return send_background_started(inst, e, ctx.instance_id) < 0 ? -2 : 0;
+    }
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
     uint32_t failed;
     if (ipc_get_u32(&r, &failed) < 0 || r.left != 0 || failed > 1)
         return -1;
     inst->last_active_ms = inst->pool->loop->now_ms;
+    revoke_background_ticket(inst, background_log_find(&inst->background, h->id));
     return background_log_end(&inst->background, h->id, (int)failed, &ctx);
 }
 
@@ -1664,6 +1741,10 @@ static int handle_frames(instance_t *inst)
         case IPC_BACKGROUND_START:
         case IPC_BACKGROUND_END:
             rc = handle_background(inst, &h, payload);
+            if (rc == -2) {
+                instance_fail(inst, "out of memory starting a background thread");
+                return -1;
+            }
             break;
         case IPC_RETIRE:
             rc = handle_retire(inst, &h, payload);

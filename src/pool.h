@@ -134,6 +134,12 @@ typedef struct {
      * pool_submit_background. 0, or -1 when it cannot. NULL: the pool's
      * instances answer BACKEND_REQUIRED. */
     int (*background_hook)(void *ctx, pool_t *pool, int index, const char *id);
+    /* A background thread on numbered instance `index` starts (BG3): must
+     * append to env the IPC (key, value) pairs of its own /_ah/background
+     * request's environ, whose log id is log_id, and set *n_env. 0, or -1
+     * when memory runs out. NULL: the thread gets only what the pool adds
+     * (REQUEST_LOG_ID, INSTANCE_ID, its API ticket). */
+    int (*background_env)(void *ctx, int index, const char *log_id, buf_t *env, uint32_t *n_env);
     void *hook_ctx;
     const char *name; /* for log lines: "backend memdb"; NULL: the default version */
 } pool_opts_t;

@@ -7,6 +7,7 @@ service (Delay, Echo, Fail) to hold calls open and make them fail."""
 import json
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -145,6 +146,28 @@ def test_more_than_100_concurrent_calls_wait_for_a_slot(srv):
     assert "lost" not in srv.stderr_text()
 
 
+def test_make_call_sends_at_once_so_calls_overlap(srv):
+    # Each Rendezvous is answered only once all three are at the master
+    # together: make_call must send, not wait for wait_all to.
+    r = get(srv, "/overlap?n=3&key=" + secrets.token_hex(4))
+    assert r == {"results": [3, 3, 3], "callbacks": [0, 1, 2]}, r
+
+
+def test_wait_any_returns_the_first_finished(srv):
+    # The Rendezvous made first cannot finish before its partner is made;
+    # the Echo made after it can.
+    r = get(srv, "/first_done?key=" + secrets.token_hex(4))
+    assert r == {"first": "echo", "echo": "echoed", "second": "rendezvous",
+                 "rendezvous": [2, 2]}, r
+
+
+def test_answers_nobody_took_hold_no_call_slot(srv):
+    # 150 calls never waited for, half of them kept: the 100 slots hold
+    # only calls whose answer has not come.
+    r = get(srv, "/unwaited?n=150")
+    assert r == {"after": "after", "kept": ["147", "149"]}, r
+
+
 def test_quota_conversions_and_request_figures(srv):
     r = get(srv, "/quota?calls=20")
     assert r["to_seconds"] == 2.0
@@ -235,6 +258,17 @@ def test_cancel_api_calls(serve):
     assert r["after"]["error"] == "CancelledError", r
     # For the rest of the instance's life.
     assert get(srv, "/unknown?service=system&method=GetSystemStats")["error"] == "CancelledError"
+
+
+def test_request_deadline_ends_a_wait_any(serve):
+    srv = serve(APP, TEST_SERVICE, "--deadline", "2")
+    pid = get(srv, "/stats")["pid"]
+    # The call alone is never answered (its deadline: 60 s): the request's
+    # deadline must end the wait, or the master kills the instance.
+    r = srv.get("/wait_any_forever?key=" + secrets.token_hex(4))
+    assert r.status_code == 500, r.text
+    assert get(srv, "/stats")["pid"] == pid
+    assert "lost" not in srv.stderr_text()
 
 
 def test_calls_left_by_ended_requests_free_their_slots(serve):

@@ -324,6 +324,40 @@ def test_ticket_ends_with_its_request(srv):
     assert r.kind == "rpc" and r.code == SECURITY_VIOLATION, r
 
 
+def test_background_thread_has_a_ticket_of_its_own(srv):
+    """BG3: a background thread's ticket is its own, not its creator's
+    (which ends with the creator's request): it names the thread's own
+    request log while the thread runs, and ends with it."""
+    idle(srv, 0)
+    key = secrets.token_hex(6)
+    creator = get(srv, "/bg_thread?key=" + key, instance=0)
+    me = get(srv, "/peek?key=" + key, instance=0)
+    try:
+        assert re.fullmatch(r"[0-9a-f]{32}", me["ticket"]), me
+        assert me["ticket"] != creator["ticket"] and me["log_id"] != creator["log_id"]
+        r = call(srv.api_port, "system", "GetSystemStats", ticket=creator["ticket"])
+        assert r.kind == "rpc" and r.code == SECURITY_VIOLATION, r
+        assert call(srv.api_port, "system", "GetSystemStats", ticket=me["ticket"]).kind == "ok"
+        # logservice Flush names the request by the ticket: the thread's
+        # own row, whose id is its REQUEST_LOG_ID.
+        marker = "with the thread's ticket " + key
+        r = call(srv.api_port, "logservice", "Flush", flush_request((1, marker)),
+                 ticket=me["ticket"])
+        assert r.kind == "ok", r
+        read = log_pb.LogReadRequest(app_id="api-http", include_incomplete=True,
+                                     include_app_logs=True)
+        read.request_id.append(me["log_id"].encode())
+        logs = call(srv.api_port, "logservice", "Read", read, ticket=me["ticket"]).parse(
+            log_pb.LogReadResponse()).log
+        assert len(logs) == 1 and logs[0].resource == "/_ah/background", logs
+        assert marker in [line.log_message for line in logs[0].line]
+    finally:
+        release_key(srv, key, instance=0)
+    idle(srv, 0)
+    r = call(srv.api_port, "system", "GetSystemStats", ticket=me["ticket"])
+    assert r.kind == "rpc" and r.code == SECURITY_VIOLATION, r
+
+
 # ---------------------------------------------------------------- calls
 
 def test_get_system_stats_are_the_ticket_instances(srv):

@@ -33,10 +33,37 @@ def test_thread_outlives_its_request_with_its_own_environ(srv):
     wait_for(lambda: bg_status(srv, "0.worker.localhost")["done"] == ["one-0"], timeout=10,
              what="the background thread")
     st = bg_status(srv, "0.worker.localhost")
-    # It saw a copy of its creator's environ; its change stayed its own.
-    assert st["seen_env"] == ["one"]
+    # Its os.environ is its own request's: nothing of its creator's.
+    assert st["seen_env"] == [None]
     d = bg_start(srv, "0.worker.localhost", n=1, secs=0.1, tag="two", api="class")
     assert d["started"] == 1 and d["env_after"] == "two"
+
+
+def test_thread_environ_is_its_own_background_request(srv):
+    """BG3: the thread runs as its own /_ah/background request: its
+    REQUEST_LOG_ID is its request log's (as logservice and `gaelic logs`
+    show it), not its creator's, and its API calls work after its creator
+    ended."""
+    host = "0.worker.localhost"
+    creator = get(srv, host, "/bg/env").json()
+    seen = wait_for(lambda: get(srv, host, "/bg/env_seen").json().get("thread"), timeout=10,
+                    what="the thread's environ")
+    log_id = seen["REQUEST_LOG_ID"]
+    assert log_id and log_id != creator["REQUEST_LOG_ID"]
+    assert (seen["PATH_INFO"], seen["REQUEST_METHOD"], seen["QUERY_STRING"]) == \
+        ("/_ah/background", "GET", "")
+    assert (seen["BACKEND_ID"], seen["INSTANCE_ID"]) == ("worker", "0")
+    ticket = seen["HTTP_X_APPENGINE_API_TICKET"]
+    assert ticket and ticket != creator["HTTP_X_APPENGINE_API_TICKET"]
+    # The creator's request is over (its answer came): the thread's API
+    # call now is its own.
+    get(srv, host, "/bg/env_release")
+    fetched = wait_for(lambda: get(srv, host, "/bg/env_seen").json().get("fetched"),
+                       timeout=10, what="the thread's logservice call")
+    assert fetched == [[log_id, "/_ah/background"]]
+    rows = [row for row in log_rows(srv) if row["request_id"] == log_id]
+    assert len(rows) == 1 and rows[0]["resource"] == "/_ah/background"
+    assert [line["message"] for line in rows[0]["app_logs"]] == ["background env thread"]
 
 
 def test_ten_per_instance_then_a_slot_frees(srv):

@@ -330,9 +330,16 @@ def test_repeated_ready_is_harmless(srv):
 
 
 def test_background_start_and_end_cycles(srv):
+    mark = len(srv.stderr_text())
     r = srv.get("/repeat?kind=background&n=20")
     assert r.status_code == 200, r.text[:300]
     assert_serving(srv)
+    # The master answers each start with the thread's environ
+    # (IPC_BACKGROUND_STARTED); the instance drops the answers to starts
+    # its runtime did not make, and lives on.
+    pid = r.json()["pid"]
+    assert not srv.wait_stderr("instance %d: protocol violation" % pid, timeout=1, since=mark)
+    assert "(pid %d) exited" % pid not in srv.stderr_text()[mark:]
 
 
 def test_repeated_retire_stops_the_instance_once(serve):

@@ -29,6 +29,7 @@ PYTHON_DIR = os.path.join(ROOT, "python")
 ZY_SPAWN, ZY_SPAWNED, ZY_EXITED, ZY_FORKED = 1, 2, 3, 4
 ZY_MSG = struct.Struct("<IIii64s")
 IPC_READY, IPC_REQUEST, IPC_RESPONSE, IPC_LOG, IPC_SHUTDOWN = 1, 2, 3, 4, 5
+IPC_BACKGROUND_START, IPC_BACKGROUND_END, IPC_BACKGROUND_STARTED = 9, 10, 13
 IPC_HDR = struct.Struct("<IHHI")
 IPC_MAX_PAYLOAD = 64 << 20
 TIMEOUT = 10.0
@@ -190,6 +191,16 @@ APP_FILES = {
         def pid(environ, start_response):
             start_response("200 OK", [])
             return [str(os.getpid()).encode()]
+
+        def background_environ(environ, start_response):
+            # What background_thread does: the master's answer to the start
+            # is the thread's own environ.
+            import _gaelic
+            env = _gaelic.background_started(0x80000001)
+            _gaelic.background_ended(0x80000001, False)
+            start_response("200 OK", [])
+            return [("%s %s %s" % (type(env).__name__, env["REQUEST_LOG_ID"],
+                                   env["PATH_INFO"])).encode()]
     """,
     "pkg/__init__.py": "",
     "pkg/sub/__init__.py": "",
@@ -281,6 +292,13 @@ class Instance:
             parts.append(_bytes(v.encode("latin-1") if isinstance(v, str) else v))
         parts.append(_bytes(body))
         self.send_frame(IPC_REQUEST, id_, b"".join(parts))
+
+    def environ_payload(self, script, env, body=b""):
+        """IPC_REQUEST's payload layout (IPC_BACKGROUND_STARTED's too)."""
+        parts = [_bytes(script.encode()), struct.pack("<I", len(env))]
+        for k, v in env.items():
+            parts += [_bytes(k.encode("latin-1")), _bytes(v.encode("latin-1"))]
+        return b"".join(parts) + _bytes(body)
 
     def read_response(self):
         while True:
@@ -600,6 +618,8 @@ def test_channel_eof_exits_at_once(zygote):
     IPC_HDR.pack(IPC_MAX_PAYLOAD + 1, IPC_REQUEST, 0, 1),  # oversized
     IPC_HDR.pack(8, IPC_REQUEST, 0, 1) + struct.pack("<II", 100, 0),  # truncated script
     IPC_HDR.pack(4, IPC_SHUTDOWN, 0, 0) + b"abcd",    # shutdown with payload
+    # a background thread's environ that does not parse
+    IPC_HDR.pack(8, IPC_BACKGROUND_STARTED, 0, 0x80000001) + struct.pack("<II", 0, 9),
 ])
 def test_protocol_violation_exits_3(zygote, frame):
     inst = zygote.spawn(4)
@@ -607,6 +627,23 @@ def test_protocol_violation_exits_3(zygote, frame):
     _, _, st = zygote.wait_exited(4)
     assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 3
     assert "protocol violation" in zygote.stderr()
+
+
+def test_background_thread_gets_the_environ_the_master_sends(zygote):
+    inst = zygote.spawn(5)
+    inst.send_request(1, "misc.background_environ")
+    type_, id_, payload = inst.read_frame()
+    assert (type_, id_, payload) == (IPC_BACKGROUND_START, 0x80000001, b"")
+    inst.send_frame(IPC_BACKGROUND_STARTED, id_, inst.environ_payload(
+        "", {"REQUEST_LOG_ID": "0123abcd", "PATH_INFO": "/_ah/background"}))
+    type_, id_, payload = inst.read_frame()
+    assert (type_, id_, payload) == (IPC_BACKGROUND_END, 0x80000001, struct.pack("<I", 0))
+    rid, status, _, body = inst.read_response()
+    assert (rid, status, body) == (1, "200 OK", b"dict 0123abcd /_ah/background")
+    # One no thread waits for (the app wrote the start itself) is dropped.
+    inst.send_frame(IPC_BACKGROUND_STARTED, 0x80000002, inst.environ_payload("", {}))
+    assert inst.request("hello.app") == ("200 OK", [("Content-Type", "text/plain")],
+                                         b"Hello, world!")
 
 
 def test_zygote_eof_kills_instances(app_dir):

@@ -1,9 +1,11 @@
 """The RPC object behind every API call (apiproxy_stub_map.UserRPC uses it).
 
-A stub's CreateRPC() returns one. MakeCall records the call; Wait() makes
-it through the stub (gaelic's calls are synchronous, so the work happens
-in Wait, as App Engine's local stubs did) and then runs the callback;
-CheckSuccess() raises what the call raised.
+A stub's CreateRPC() returns one. MakeCall starts the call
+(_MakeCallImpl: the channel's RPC sends it at once, runtime/apiproxy.py);
+Wait() finishes it (_Call; by default the whole call is made there, through
+the stub's MakeSyncCall) and then runs the callback; CheckSuccess() raises
+what the call raised. _WaitAny(rpcs), when a subclass has it, blocks until
+one of its running RPCs is done and returns its index.
 """
 import sys
 
@@ -62,6 +64,8 @@ class RPC:
     @property
     def state(self):
         return self._state
+
+    _WaitAny = None
 
     def _MakeCallImpl(self):
         pass

@@ -224,17 +224,23 @@ class UserRPC:
 
     @classmethod
     def wait_any(cls, rpcs):
-        """Waits for one of rpcs (calls are synchronous here: the first
-        still running is made now) and returns it, or None."""
+        """Waits for the first of rpcs to finish and returns it, or None
+        when none was made. Calls of a stub that cannot wait for several at
+        once are taken in order."""
         rpcs = list(rpcs)
         for rpc in rpcs:
             if rpc.state == cls.FINISHING:
                 return rpc
-        for rpc in rpcs:
-            if rpc.state == cls.RUNNING:
-                rpc.wait()
-                return rpc
-        return None
+        running = [rpc for rpc in rpcs if rpc.state == cls.RUNNING]
+        if not running:
+            return None
+        inner = [rpc.__rpc for rpc in running]
+        wait_any = type(inner[0])._WaitAny
+        first = running[0]
+        if wait_any is not None and all(type(r) is type(inner[0]) for r in inner):
+            first = running[wait_any(inner)]
+        first.wait()
+        return first
 
     @classmethod
     def wait_all(cls, rpcs):

@@ -12,15 +12,19 @@ from google.appengine.runtime import apiproxy_errors, request_state
 _OK, _APPLICATION_ERROR = 0, 1
 
 
-def make_call(service, method, request, response, deadline=None):
-    """Makes one call; fills response (anything with ParseFromString) or
-    raises an apiproxy_errors exception."""
+def _start(service, method, request, deadline):
+    """Sends one call at once: (its request's state, the _gaelic.ApiCall)."""
     if not isinstance(service, str) or not isinstance(method, str):
         raise TypeError("service and method must be str")
     payload = request.SerializeToString()
     current = request_state.current()
-    kind, code, data, cpu_us = _gaelic.api_call(current.id if current else 0, service, method,
-                                                payload, deadline)
+    return current, _gaelic.api_start(current.id if current else 0, service, method, payload,
+                                      deadline)
+
+
+def _finish(service, method, current, result, response):
+    """Fills response from a call's result or raises what it failed with."""
+    kind, code, data, cpu_us = result
     if current is not None:
         current.api_cpu_us += cpu_us
     if kind == _OK:
@@ -32,9 +36,42 @@ def make_call(service, method, request, response, deadline=None):
     raise apiproxy_errors.rpc_error(code, service, method, data)
 
 
+def make_call(service, method, request, response, deadline=None):
+    """Makes one call; fills response (anything with ParseFromString) or
+    raises an apiproxy_errors exception."""
+    current, call = _start(service, method, request, deadline)
+    _finish(service, method, current, call.wait(), response)
+
+
 class ChannelRPC(apiproxy_rpc.RPC):
+    """As in App Engine, MakeCall sends the call and it runs while the app
+    goes on; Wait takes its answer."""
+
+    _started = None
+    _start_error = None
+
+    def _MakeCallImpl(self):
+        try:
+            self._started = _start(self.package, self.call, self.request, self.deadline)
+        except Exception as e:
+            self._start_error = e  # raised by Wait, as a failed call's would be
+
     def _Call(self):
-        make_call(self.package, self.call, self.request, self.response, self.deadline)
+        if self._start_error is not None:
+            raise self._start_error
+        current, call = self._started
+        _finish(self.package, self.call, current, call.wait(), self.response)
+
+    @staticmethod
+    def _WaitAny(rpcs):
+        """The index of the first of rpcs (running ChannelRPCs) whose call
+        needs no more waiting."""
+        calls = []
+        for i, rpc in enumerate(rpcs):
+            if rpc._started is None:
+                return i  # it failed to start: its Wait raises at once
+            calls.append(rpc._started[1])
+        return _gaelic.api_wait_any(calls)
 
 
 class ChannelStub:

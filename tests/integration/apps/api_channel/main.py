@@ -321,6 +321,71 @@ def hooks(q):
     return out
 
 
+def _rendezvous(n, key, callback=None, deadline=5):
+    """gaelic_test.Rendezvous: answered only once n such calls are in
+    flight at the master together."""
+    rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=deadline, callback=callback)
+    k = key.encode()
+    rpc.make_call("Rendezvous", _RawMessage(b"\x08" + bytes([n]) + b"\x12" + bytes([len(k)]) + k),
+                  api_base_pb2.Integer32Proto())
+    return rpc
+
+
+def _outcome(rpc):
+    try:
+        rpc.check_success()
+    except apiproxy_errors.Error as e:
+        return type(e).__name__
+    return rpc.response.value
+
+
+def overlap(q):
+    """n calls made one after another, then waited for: each is answered
+    only if make_call sent it, so that all n were in flight at once."""
+    n, called = int(q.get("n", "3")), []
+    rpcs = [_rendezvous(n, q["key"], callback=lambda i=i: called.append(i)) for i in range(n)]
+    apiproxy_stub_map.UserRPC.wait_all(rpcs)
+    return {"results": [_outcome(rpc) for rpc in rpcs], "callbacks": sorted(called)}
+
+
+def first_done(q):
+    """wait_any returns the call that finished first: an Echo made after a
+    Rendezvous that cannot finish until its partner is made."""
+    waiting = _rendezvous(2, q["key"])
+    echo = apiproxy_stub_map.UserRPC("gaelic_test", deadline=5)
+    echo.make_call("Echo", api_base_pb2.StringProto(value="echoed"), api_base_pb2.StringProto())
+    first = apiproxy_stub_map.UserRPC.wait_any([waiting, echo])
+    out = {"first": "echo" if first is echo else "rendezvous" if first is waiting else None,
+           "echo": _outcome(echo)}
+    partner = _rendezvous(2, q["key"])
+    out["second"] = "rendezvous" if apiproxy_stub_map.UserRPC.wait_any(
+        [waiting, partner]) in (waiting, partner) else None
+    apiproxy_stub_map.UserRPC.wait_all([waiting, partner])
+    out["rendezvous"] = [_outcome(waiting), _outcome(partner)]
+    return out
+
+
+def wait_any_forever(q):
+    """wait_any on a call that is never answered, until the request's
+    deadline ends the wait."""
+    rpc = _rendezvous(2, q["key"], deadline=60)
+    apiproxy_stub_map.UserRPC.wait_any([rpc])
+    return {"waited": True}
+
+
+def unwaited(q):
+    """n answered calls nobody waits for, kept or dropped, then one more:
+    answers not yet taken hold none of the 100 call slots."""
+    kept = []
+    for i in range(int(q.get("n", "150"))):
+        rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=5)
+        rpc.make_call("Echo", api_base_pb2.StringProto(value=str(i)), api_base_pb2.StringProto())
+        if i % 2:
+            kept.append(rpc)
+    return {"after": echo({"text": "after"}).get("value"),
+            "kept": [_outcome(rpc) for rpc in kept[-2:]]}
+
+
 def sleep(q):
     if "name" in q:
         # Makes the running request visible in the request logs, so that a
@@ -337,7 +402,8 @@ ROUTES = {
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
     "/runtime_module": runtime_module, "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
-    "/raw_flood": raw_flood,
+    "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
+    "/unwaited": unwaited, "/wait_any_forever": wait_any_forever,
 }
 
 

@@ -109,6 +109,14 @@ def app(environ, start_response):
         except background_thread.Error as e:
             out["error"] = type(e).__name__
         out["started"] = started
+    elif path == "/bg_thread":
+        # A background thread that says who it is (/peek) and holds on
+        # until the test releases key.
+        def thread():
+            HELD[key] = _me(os.environ)
+            _event(key).wait(WAIT)
+        background_thread.start_new_background_thread(thread, ())
+        out = _me(environ)
     elif path == "/idle":
         # Until no background request or thread runs here. The master has
         # seen them end by the time this answer leaves (same channel).

@@ -10,6 +10,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 from google.appengine.api import apiproxy_stub_map, background_thread, backends, runtime
+from google.appengine.api.logservice import logservice
 from google.appengine.runtime import apiproxy_errors
 
 import version
@@ -219,6 +220,28 @@ def _bg_work(name, seconds, until_shutdown):
     logging.info("background %s done", name)
 
 
+ENV_SEEN = {}
+_release = threading.Event()
+
+
+def _bg_env():
+    """Says what os.environ it has, then, once its creator has ended, finds
+    its own request log through logservice (an API call of its own)."""
+    me = {k: os.environ.get(k) for k in ("REQUEST_LOG_ID", "PATH_INFO", "REQUEST_METHOD",
+                                         "QUERY_STRING", "BACKEND_ID", "INSTANCE_ID",
+                                         "HTTP_X_APPENGINE_API_TICKET")}
+    ENV_SEEN["thread"] = me
+    logging.info("background env thread")
+    if not _release.wait(30):
+        return
+    try:
+        logs = list(logservice.fetch(request_ids=[me["REQUEST_LOG_ID"]],
+                                     include_incomplete=True))
+        ENV_SEEN["fetched"] = [(r.request_id, r.resource) for r in logs]
+    except Exception as e:
+        ENV_SEEN["fetched"] = repr(e)
+
+
 def bg(environ, start_response):
     """/bg/...: background threads (BG1-BG3)."""
     path = environ["PATH_INFO"]
@@ -298,6 +321,17 @@ def bg(environ, start_response):
         finally:
             sys.setswitchinterval(interval)
         return _answer(start_response, counts)
+    if path == "/bg/env":
+        ENV_SEEN.clear()
+        _release.clear()
+        background_thread.start_new_background_thread(_bg_env, [])
+        return _answer(start_response, {k: os.environ.get(k) for k in (
+            "REQUEST_LOG_ID", "HTTP_X_APPENGINE_API_TICKET")})
+    if path == "/bg/env_release":
+        _release.set()
+        return _answer(start_response, {})
+    if path == "/bg/env_seen":
+        return _answer(start_response, ENV_SEEN)
     if path == "/bg/status":
         return _answer(start_response, BG)
     return _answer(start_response, {"unknown": path}, "404 Not Found")

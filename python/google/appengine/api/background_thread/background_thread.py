@@ -1,14 +1,17 @@
 """Background threads (BG1-BG3).
 
 A background thread works like a threading.Thread but is not joined at the
-end of the request that started it. It runs only on backend instances; it
-starts with a copy of its creator's os.environ, and has a request log of
-its own (/_ah/background) that its log lines go to. At most 10 run per
-instance, together with the background requests of
-system.StartBackgroundRequest (google.appengine.runtime.background). While one runs, its instance does not idle out; at shutdown it
-gets the notice like a request (an exception the shutdown hook raises is
-raised in it too), and the instance waits for it until the grace period
-ends.
+end of the request that started it. It runs only on backend instances.
+Like App Engine's, it runs as a /_ah/background request of its own: the
+master answers its start with that request's environ (its own
+REQUEST_LOG_ID, matching the request log its log lines go to, and an API
+ticket valid while it runs), which becomes its os.environ; nothing of its
+creator's os.environ carries over. At most 10 run per instance, together
+with the background requests of system.StartBackgroundRequest
+(google.appengine.runtime.background). While one runs, its instance does
+not idle out; at shutdown it gets the notice like a request (an exception
+the shutdown hook raises is raised in it too), and the instance waits for
+it until the grace period ends.
 """
 import itertools
 import threading
@@ -49,7 +52,7 @@ def _reserve():
                 "this instance already runs %d background threads" % MAX_THREADS)
         bg_id = _ID_BIT | (next(_ids) & 0x7FFFFFFF)
         _live.add(bg_id)
-    return bg_id, dict(environ)
+    return bg_id
 
 
 def _release(bg_id, failed):
@@ -76,12 +79,12 @@ class BackgroundThread(threading.Thread):
             raise RuntimeError("thread.__init__() not called")
         if self._started.is_set():
             raise RuntimeError("threads can only be started once")
-        bg_id, environ = _reserve()
-        self._gaelic_background_context = (bg_id, environ)
+        bg_id = _reserve()
         self._gaelic_failed = False
         _gaelic.hold()  # the instance waits for it at shutdown
         try:
-            _gaelic.background_started(bg_id)
+            environ = _gaelic.background_started(bg_id)
+            self._gaelic_background_context = (bg_id, environ)
         except BaseException as e:
             with _lock:
                 _live.discard(bg_id)
