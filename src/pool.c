@@ -73,6 +73,7 @@ struct instance {
     uint32_t next_id;
     buf_t rbuf, wbuf;
     int writable;
+    uint64_t unwritable_ms; /* when its channel last filled with frames waiting */
     uint64_t last_active_ms;
     uint64_t stop_deadline_ms;
     uint64_t started_ms;
@@ -150,6 +151,14 @@ struct pool {
 };
 
 #define TICK_MS 250
+/* An instance's runtime reads its channel within milliseconds whatever its
+ * app does (a C thread reads while the workers run). One whose channel
+ * takes nothing for this long, or leaves this much waiting, stopped
+ * reading (a hostile app can point the reader elsewhere and keep writing
+ * frames the master answers): it is killed before the master's memory
+ * grows without bound. */
+#define CHANNEL_STALL_MS 10000
+#define CHANNEL_BACKLOG_MAX (1024u << 20)
 /* min_pending_latency "automatic": instances start as soon as requests wait
  * while there is a CPU for each (one is the master's); beyond that, one at a
  * time, for a request that has waited AUTO_PENDING_MS when recent requests
@@ -1217,6 +1226,12 @@ static int instance_flush(instance_t *inst)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
+            if (inst->wbuf.len > CHANNEL_BACKLOG_MAX) {
+                instance_fail(inst, "it stopped reading its channel");
+                return -1;
+            }
+            if (inst->writable)
+                inst->unwritable_ms = inst->pool->loop->now_ms;
             inst->writable = 0;
             return 0;
         }
@@ -1891,6 +1906,10 @@ static void tick(loop_t *loop, loop_timer_t *t)
         if (i->state == I_DEAD || i->state == I_STOPPING) {
             if (i->state == I_STOPPING && now >= i->stop_deadline_ms)
                 instance_kill(i);
+            continue;
+        }
+        if (!i->writable && i->wbuf.len > 0 && now - i->unwritable_ms >= CHANNEL_STALL_MS) {
+            instance_fail(i, "it stopped reading its channel");
             continue;
         }
         /* Background threads keep an instance from idling out (BG3). */

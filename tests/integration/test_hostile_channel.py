@@ -134,6 +134,18 @@ def test_frame_breaking_the_protocol_kills_only_its_instance(srv, path, logged):
     assert_serving(srv)
 
 
+def test_instance_that_stops_reading_its_channel_is_killed(srv):
+    """Answers the master owes an instance that no longer reads its channel
+    pile up in the master's memory: past a bounded stall (CHANNEL_STALL_MS,
+    10 s) the instance is killed and its request gets 500."""
+    mark = len(srv.stderr_text())
+    r = srv.get("/stop_reading?n=200", timeout=60)
+    assert r.status_code == 500, (r.status_code, r.text[:300])
+    assert srv.wait_stderr("it stopped reading its channel", since=mark), \
+        srv.stderr_text()[mark:][-2000:]
+    assert_serving(srv)
+
+
 def test_background_rows_of_a_killed_instance_end(srv):
     # Ten background threads started, then an eleventh: the instance is
     # killed and each of the ten request log rows ends (500), none stays

@@ -400,10 +400,29 @@ def background(q, environ):
     return {"started": True, "pid": os.getpid()}
 
 
+def stop_reading(q, environ):
+    """Points the runtime's channel reader at a pipe that never delivers,
+    keeping the socket to write on, then writes n background start/end
+    cycles: the master answers each start (IPC_BACKGROUND_STARTED), and
+    those answers pile up unread. Waits to be killed."""
+    fd = _channel_fd()
+    saved = os.dup(fd)
+    r, _w = os.pipe()
+    os.dup2(r, fd)
+    data = b""
+    for i in range(int(q.get("n", "200"))):
+        ids = [BG_BIT | (1000 + i * BG_MAX + k) for k in range(BG_MAX)]
+        data += b"".join(frame(BG_START, b) for b in ids)
+        data += b"".join(frame(BG_END, b, u32(0)) for b in ids)
+    os.write(saved, data)
+    time.sleep(60)  # the master kills this instance meanwhile
+    return {"survived": True}
+
+
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
           "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
           "/background": background, "/fuzz": fuzz,
-          "/log_line": log_line}
+          "/log_line": log_line, "/stop_reading": stop_reading}
 
 
 def app(environ, start_response):
