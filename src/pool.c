@@ -182,6 +182,7 @@ static void kick(pool_t *pool);
 static void instance_ready(instance_t *inst);
 static void instance_fail(instance_t *inst, const char *why);
 static void slot_deadline(loop_t *loop, loop_timer_t *t);
+static void sample_stats(instance_t *inst, uint64_t now);
 
 /* ---------- queue ---------- */
 
@@ -778,6 +779,10 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             }
             inst->pid = msg.pid;
             inst->pidfd = fd;
+            /* Its figures start here, before any app code runs: the tick's
+             * first sample may come after its first request has burned CPU
+             * (API6), and until then the rates read 0. */
+            sample_stats(inst, pool->loop->now_ms);
             pool->zy_failures = 0;
             pool->zy_retry_delay_ms = 0;
             if (spare.pid && !spare.uncapped) {

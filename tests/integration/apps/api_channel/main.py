@@ -72,6 +72,10 @@ def burn(q):
     return out
 
 
+def exit_(q):
+    os._exit(1)  # the instance is lost; the next request gets a new one
+
+
 def alloc(q):
     n = int(q.get("mb", "64")) << 20
     _kept.append(b"x" * n)  # written, so resident
@@ -333,7 +337,7 @@ def sleep(q):
 
 ROUTES = {
     "/local_stub": local_stub, "/hooks": hooks, "/sleep": sleep,
-    "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
+    "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/exit": exit_, "/alloc": alloc, "/free": free,
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
     "/runtime_module": runtime_module, "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
