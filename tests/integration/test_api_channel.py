@@ -155,6 +155,16 @@ def test_quota_conversions_and_request_figures(srv):
     assert burn["request_mcycles"] >= 0.3 * F1_MHZ * 0.99, burn
 
 
+def test_request_cpu_usage_from_a_thread_the_request_started(srv):
+    # A thread the request starts belongs to it (its os.environ, its logs,
+    # its API CPU): quota gave it only that thread's own CPU time, 0 here.
+    r = get(srv, "/burn_then_ask_from_a_thread?cpu=0.3")
+    assert r["request_mcycles"] >= 0.3 * F1_MHZ * 0.99, r
+    assert r["request_mcycles"] <= r["own_mcycles"], r
+    # App code can read no other clock through it.
+    assert r["clock_refused"], r
+
+
 # ---------------------------------------------------------------- statistics
 
 def test_cpu_rate_rises_under_load_and_falls_after(serve):
