@@ -1,6 +1,7 @@
 #include "gaelic_module.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -350,6 +351,43 @@ static PyObject *request_cpu_ns(PyObject *self, PyObject *unused)
     return PyLong_FromUnsignedLongLong(cpu_request_id && cpu_mark_ns ? now - cpu_mark_ns : now);
 }
 
+/* (clock, mark) of the calling worker's request, for its other threads:
+ * the CPU clock of the worker and where the request's count starts on it
+ * (request_cpu_ns counts from there). */
+static PyObject *request_cpu_origin(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    clockid_t clk;
+    int err = pthread_getcpuclockid(pthread_self(), &clk);
+    if (err) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return Py_BuildValue("(iK)", (int)clk, (unsigned long long)cpu_mark_ns);
+}
+
+/* Linux encodes a thread's CPU clock with this bit set (a process's has
+ * it clear): only those of this process's own threads can be read. */
+#define THREAD_CPU_CLOCK_BIT 4
+
+/* CPU nanoseconds on a clock from request_cpu_origin. */
+static PyObject *thread_clock_ns(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    long clk = PyLong_AsLong(arg);
+    if (clk == -1 && PyErr_Occurred())
+        return NULL;
+    struct timespec ts;
+    if (clk >= 0 || clk < INT_MIN || !(clk & THREAD_CPU_CLOCK_BIT)) {
+        PyErr_SetString(PyExc_ValueError, "thread_clock_ns: not a thread's CPU clock");
+        return NULL;
+    }
+    if (clock_gettime((clockid_t)clk, &ts) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromUnsignedLongLong((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
 PyObject *gaelic_set_hook(PyObject **slot, PyObject *f, const char *what)
 {
     if (!PyCallable_Check(f))
@@ -523,6 +561,10 @@ static PyMethodDef methods[] = {
      "retire(reason): the master shuts this instance down; it takes no more requests."},
     {"request_cpu_ns", request_cpu_ns, METH_NOARGS,
      "CPU nanoseconds the calling thread has spent on its request so far."},
+    {"request_cpu_origin", request_cpu_origin, METH_NOARGS,
+     "(clock, mark): the calling worker's CPU clock and its request's start on it."},
+    {"thread_clock_ns", thread_clock_ns, METH_O,
+     "thread_clock_ns(clock): CPU nanoseconds of a clock from request_cpu_origin."},
     {"set_thread_name", set_thread_name, METH_O,
      "Name the calling OS thread (ps, top, gdb), truncated to 15 bytes."},
     {"block_begin", block_begin, METH_NOARGS,

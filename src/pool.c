@@ -191,6 +191,7 @@ static void kick(pool_t *pool);
 static void instance_ready(instance_t *inst);
 static void instance_fail(instance_t *inst, const char *why);
 static void slot_deadline(loop_t *loop, loop_timer_t *t);
+static void sample_stats(instance_t *inst, uint64_t now);
 
 /* ---------- queue ---------- */
 
@@ -787,6 +788,10 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             }
             inst->pid = msg.pid;
             inst->pidfd = fd;
+            /* Its figures start here, before any app code runs: the tick's
+             * first sample may come after its first request has burned CPU
+             * (API6), and until then the rates read 0. */
+            sample_stats(inst, pool->loop->now_ms);
             pool->zy_failures = 0;
             pool->zy_retry_delay_ms = 0;
             if (spare.pid && !spare.uncapped) {
@@ -1372,6 +1377,24 @@ static int serving_instances(const pool_t *pool)
     return n;
 }
 
+/* How many instances may be alive, stopping ones included. Default-version
+ * instances that shut down (idle, retired, over their memory) serve nothing
+ * more but may still finish a request or run a slow shutdown hook for up to
+ * --shutdown_timeout: they do not count against --max_instances, else at
+ * that ceiling nothing would serve what comes meanwhile. As many again at
+ * most, so that an app retiring its instances in a loop cannot multiply
+ * them. A backend's instance numbers stay taken until their instances are
+ * gone (free_index). */
+static int alive_cap(const pool_t *pool, int serving)
+{
+    int cap = pool->o.max_instances;
+    if (!pool->o.numbered) {
+        int stopping = pool->n_alive - serving;
+        cap += stopping < pool->o.max_instances ? stopping : pool->o.max_instances;
+    }
+    return cap;
+}
+
 static void kick_pass(pool_t *pool)
 {
     int blocked = 0; /* queued jobs for any instance that found none free */
@@ -1428,16 +1451,16 @@ static void kick_pass(pool_t *pool)
         /* One at a time: the next once the one starting is up. */
         limit = long_enough && !pool->n_starting ? pool->n_alive + 1 : pool->n_alive;
     }
-    if (limit > pool->o.max_instances)
-        limit = pool->o.max_instances;
+    int cap = alive_cap(pool, serving);
+    if (limit > cap)
+        limit = cap;
     int coming = pool->n_starting * pool->o.threads;
     while (pool->n_alive < limit && coming < blocked) {
         if (!spawn_next(pool, -1))
             break;
         coming += pool->o.threads;
     }
-    if (coming < blocked && pool->n_alive < pool->o.max_instances && next_check &&
-        !pool->shutting_down &&
+    if (coming < blocked && pool->n_alive < cap && next_check && !pool->shutting_down &&
         (!loop_timer_armed(&pool->scale_timer) ||
          pool->scale_timer.when_ms > pool->loop->now_ms + next_check))
         loop_timer_start(pool->loop, &pool->scale_timer, next_check);

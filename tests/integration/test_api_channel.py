@@ -178,10 +178,22 @@ def test_quota_conversions_and_request_figures(srv):
     assert burn["request_mcycles"] >= 0.3 * F1_MHZ * 0.99, burn
 
 
+def test_request_cpu_usage_from_a_thread_the_request_started(srv):
+    # A thread the request starts belongs to it (its os.environ, its logs,
+    # its API CPU): quota gave it only that thread's own CPU time, 0 here.
+    r = get(srv, "/burn_then_ask_from_a_thread?cpu=0.3")
+    assert r["request_mcycles"] >= 0.3 * F1_MHZ * 0.99, r
+    assert r["request_mcycles"] <= r["own_mcycles"], r
+    # App code can read no other clock through it.
+    assert r["clock_refused"], r
+
+
 # ---------------------------------------------------------------- statistics
 
 def test_cpu_rate_rises_under_load_and_falls_after(serve):
     srv = serve(APP, *ACCOUNT_ONLY)
+    get(srv, "/stats")  # the instance is up
+    time.sleep(2)  # and idle: its rates fall from those of its start-up
     before = get(srv, "/stats")
     burn = get(srv, "/burn?cpu=1.0")
     # The burn's CPU second, at 600 MHz.
@@ -202,6 +214,21 @@ def test_cpu_rate_rises_under_load_and_falls_after(serve):
     assert entry, out
     logged = entry[0]["mcycles"]
     assert burn["request_mcycles"] <= logged <= burn["request_mcycles"] * 1.5 + 30, (burn, entry)
+
+
+def test_a_new_instance_s_rates_count_from_its_start(serve):
+    # The figures must cover the instance from its start: its first sample
+    # came with the pool's next tick (up to 250 ms later), so what a first
+    # request burned before then was left out of the rates, which read 0
+    # until that tick. Each /burn below is the first request of an instance.
+    srv = serve(APP, *ACCOUNT_ONLY)
+    pids = set()
+    for _ in range(5):
+        s = get(srv, "/burn?cpu=0.02")
+        assert s["cpu"]["rate1m"] > 0 and s["cpu"]["rate10m"] > 0, s
+        assert s["pid"] not in pids
+        pids.add(s["pid"])
+        assert srv.get("/exit").status_code == 500  # the next runs on a new instance
 
 
 def test_memory_grows_with_a_big_allocation(serve):

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, wait_pids_gone
+from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, wait_pids_gone, write_app
 
 
 def concurrent_gets(url, n, timeout=HTTP_TIMEOUT):
@@ -393,3 +393,44 @@ def test_sigterm_answers_a_request_whose_instance_does_not_stop(serve):
     t.join(HTTP_TIMEOUT + 5)
     assert results == [500], (results, s.stderr_text()[-3000:])
     assert s.wait(15) == 0
+
+
+RETIRING_APP_YAML = "runtime: python27\napi_version: 1\nthreadsafe: true\nhandlers:\n" \
+    "- url: /.*\n  script: main.app\n"
+RETIRING_MAIN_PY = """
+import logging, os, time
+import _gaelic
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/retire":
+        _gaelic.retire("retired by the test")  # as a MemoryError retires it
+    elif environ["PATH_INFO"] == "/sleep":
+        logging.warning("long request running")
+        time.sleep(4)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+"""
+
+
+def test_an_instance_shutting_down_leaves_room_for_a_new_one(serve, tmp_path):
+    # An instance shutting down (retired here; idle, or over its memory)
+    # serves nothing more but may still finish a long request, or run a
+    # slow shutdown hook, for up to --shutdown_timeout. It counted against
+    # --max_instances, so at the ceiling nothing served the requests that
+    # came meanwhile, and they got 503 once they had waited
+    # --max_pending_latency.
+    app = write_app(tmp_path / "app", RETIRING_APP_YAML, {"main.py": RETIRING_MAIN_PY})
+    s = serve(app, "--max_instances", "1", "--max_pending_latency", "1")
+    first = s.get("/").text
+    results = []
+    long = _get_in_thread(s.url + "sleep", results)
+    try:
+        assert s.wait_stderr("long request running")
+        assert s.get("/retire").text == first
+        assert s.wait_stderr("retired by the test; shutting it down")
+        r = s.get("/")
+        assert r.status_code == 200, (r.status_code, s.stderr_text()[-2000:])
+        assert r.text != first
+    finally:
+        long.join(HTTP_TIMEOUT + 5)
+    assert results == [200], results  # the long request still finished

@@ -119,6 +119,7 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
     if environ is None:  # the C side failed to build it and said why
         return _ERROR_500 + (False,)
     request = request_state.Request(request_id, cgi_env)
+    request.cpu_origin = _gaelic.request_cpu_origin()
     request_state.begin(request)
     try:
         try:

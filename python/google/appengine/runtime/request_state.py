@@ -12,7 +12,7 @@ class Request:
     """What later code needs to know about the request a thread works for."""
 
     __slots__ = ("id", "environ", "start_time", "threads", "tasks", "stopped", "thread_id",
-                 "api_cpu_us", "log_lines", "log_bytes", "log_flush_time", "log_flushing")
+                 "api_cpu_us", "cpu_origin", "log_lines", "log_bytes", "log_flush_time", "log_flushing")
 
     def __init__(self, request_id, environ):
         self.id = request_id
@@ -32,6 +32,9 @@ class Request:
         self.stopped = False
         # The master's CPU time for the request's API calls (quota).
         self.api_cpu_us = 0
+        # (clock, mark) of its worker's CPU count (_gaelic.request_cpu_origin),
+        # so that its other threads can read it too (quota); None: none.
+        self.cpu_origin = None
         # App log output since the last flush, for logservice's autoflush.
         self.log_lines = 0
         self.log_bytes = 0

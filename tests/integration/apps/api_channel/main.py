@@ -10,6 +10,8 @@ import threading
 import time
 import urllib.parse
 
+import _gaelic
+
 from google.appengine.api import (api_base_pb2, apiproxy_stub_map, logservice, quota,
                                   runtime)
 from google.appengine.api.system import system_service_pb2
@@ -70,6 +72,32 @@ def burn(q):
     out["request_mcycles"] = quota.get_request_cpu_usage()
     out["request_log_id"] = os.environ.get("REQUEST_LOG_ID")
     return out
+
+
+def burn_then_ask_from_a_thread(q):
+    """Burns `cpu` seconds of CPU in the request's thread, then reads the
+    request's quota figures from a thread the request starts."""
+    end = time.thread_time() + float(q.get("cpu", "0.3"))
+    while time.thread_time() < end:
+        sum(i * i for i in range(1000))
+    got = {}
+
+    def ask():
+        got["request_mcycles"] = quota.get_request_cpu_usage()
+        got["clock_refused"] = False
+        try:
+            _gaelic.thread_clock_ns(-14)  # a process's clock (pid 1), not a thread's
+        except ValueError:
+            got["clock_refused"] = True
+    t = threading.Thread(target=ask)
+    t.start()
+    t.join()
+    got["own_mcycles"] = quota.get_request_cpu_usage()
+    return got
+
+
+def exit_(q):
+    os._exit(1)  # the instance is lost; the next request gets a new one
 
 
 def alloc(q):
@@ -398,7 +426,8 @@ def sleep(q):
 
 ROUTES = {
     "/local_stub": local_stub, "/hooks": hooks, "/sleep": sleep,
-    "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/alloc": alloc, "/free": free,
+    "/stats": stats, "/raw_stats": raw_stats, "/burn": burn, "/burn_then_ask_from_a_thread": burn_then_ask_from_a_thread,
+    "/exit": exit_, "/alloc": alloc, "/free": free,
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
     "/runtime_module": runtime_module, "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
