@@ -453,7 +453,7 @@ static PyObject *call_result(call_t *c)
     return result;
 }
 
-/* api_call's and api_start's arguments; 0, or -1 with an exception set
+/* api_start's arguments; 0, or -1 with an exception set
  * (the payload released). */
 static int parse_call(PyObject *args, const char *fmt, unsigned long *request, const char **service,
                       Py_ssize_t *service_len, const char **method, Py_ssize_t *method_len,
@@ -486,29 +486,6 @@ static int parse_call(PyObject *args, const char *fmt, unsigned long *request, c
 fail:
     PyBuffer_Release(payload);
     return -1;
-}
-
-static PyObject *api_call(PyObject *self, PyObject *args)
-{
-    (void)self;
-    unsigned long request;
-    const char *service, *method;
-    Py_ssize_t service_len, method_len;
-    Py_buffer payload;
-    double deadline_s;
-    if (parse_call(args, "ks#s#y*O:api_call", &request, &service, &service_len, &method,
-                   &method_len, &payload, &deadline_s) < 0)
-        return NULL;
-    if (!channel_writer_ready()) {
-        PyBuffer_Release(&payload);
-        return rpc_failure(API_RPC_UNKNOWN, "this process has no channel to the master");
-    }
-    call_t c;
-    call_start(&c, (uint32_t)request, service, (size_t)service_len, method, (size_t)method_len,
-               &payload, deadline_s);
-    PyBuffer_Release(&payload);
-    call_wait(&c);
-    return call_result(&c);
 }
 
 /* ---------- _gaelic.ApiCall: a call sent, its answer still to take ---------- */
@@ -676,8 +653,6 @@ void api_call_charge(uint32_t request, uint32_t cpu_us)
 static PyMethodDef methods[] = {
     {"set_api_cpu_hook", set_api_cpu_hook, METH_O,
      "set_api_cpu_hook(f): f(request, cpu_us) for each IPC_API_CPU frame."},
-    {"api_call", api_call, METH_VARARGS,
-     "api_call(request, service, method, payload, deadline) -> (kind, code, data, cpu_us)"},
     {"api_start", api_start, METH_VARARGS,
      "api_start(request, service, method, payload, deadline) -> ApiCall, sent at once"},
     {"api_wait_any", api_wait_any, METH_O,

@@ -2,27 +2,21 @@
  * app threads make calls, the channel reader delivers the answers.
  *
  * Functions added to `_gaelic`:
- *   api_call(request, service, method, payload, deadline)
- *       -> (kind, code, data, cpu_us)
+ *   api_start(request, service, method, payload, deadline) -> ApiCall
  *       request: the number of the request the call is made for (0: none);
  *       service, method: str; payload: the serialized inner request
- *       (bytes-like); deadline: seconds, None or not positive for 60,
- *       more than 86400 a ValueError. Sends one
- *       IPC_API_CALL frame and waits, with the GIL released, for the
- *       answer. kind 0: data is the serialized inner response; kind 1: an
- *       ApplicationError, code and detail (str) in code/data; kind 2: an
- *       RpcError (api_service.h's codes), likewise. cpu_us: the master's CPU
- *       time for the call. At most API_MAX_CALLS calls are on the channel
- *       at once; a further caller waits for one to end (within its
- *       deadline). A call past its deadline ends with DEADLINE_EXCEEDED,
- *       and one after api_cancel_all with CANCELLED; either way its slot
- *       stays taken until the master's answer arrives.
- *   api_start(request, service, method, payload, deadline) -> ApiCall
- *       The same call, sent at once (waiting only for a free slot); its
- *       deadline counts from now. ApiCall.wait() waits for its answer and
- *       returns api_call's tuple (again on later calls). An ApiCall freed
- *       unwaited gives up its answer. A slot frees when the answer arrives,
- *       whether or not it has been taken.
+ *       (bytes-like); deadline: seconds from now, None or not positive for
+ *       60, more than 86400 a ValueError. Sends one IPC_API_CALL frame at
+ *       once (waiting, within the deadline, only for a free slot: at most
+ *       API_MAX_CALLS calls are on the channel). ApiCall.wait() waits, with
+ *       the GIL released, for the answer and returns (kind, code, data,
+ *       cpu_us) (again on later calls): kind 0: data is the serialized
+ *       inner response; kind 1: an ApplicationError, code and detail (str)
+ *       in code/data; kind 2: an RpcError (api_service.h's codes),
+ *       likewise; cpu_us: the master's CPU time for the call. A call past
+ *       its deadline ends with DEADLINE_EXCEEDED, one after api_cancel_all
+ *       with CANCELLED. An ApiCall freed unwaited gives up its answer. A
+ *       slot frees when the answer arrives, whether or not it was taken.
  *   api_wait_any(calls) -> index or None
  *       Waits (GIL released) until one of the ApiCalls needs no more
  *       waiting: answered, past its deadline, cancelled, or the thread's
