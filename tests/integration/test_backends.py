@@ -1,6 +1,7 @@
 """Backends (BK1-BK10): backends.yaml, resident and dynamic instances, start
 requests, addressing by Host, private/public, the memory limit and the
 `gaelic backends` commands with their persistent states."""
+import contextlib
 import os
 import re
 import signal
@@ -531,10 +532,12 @@ def test_failed_update_keeps_the_old_instances_until_rollback(srv):
     assert r.returncode == 1 and "no unfinished update" in r.stderr
 
 
-def test_configure_during_an_update_applies_to_the_new_instances(srv):
-    # configure while update's new instance is still in its start request:
-    # the update then ends once the configured count of new instances runs
-    # (it waited for the old count's worth forever).
+@contextlib.contextmanager
+def update_held_in_start(srv):
+    """Runs `gaelic backends update flaky` in a thread and yields once the
+    update's new instance is in its start request, held there (the app's
+    start handler waits while the file hold-start exists) until the block
+    ends; then the update's CompletedProcess is in the yielded dict's "r"."""
     hold = os.path.join(srv.appdir, "hold-start")
     open(hold, "w").close()
     done = {}
@@ -545,13 +548,21 @@ def test_configure_during_an_update_applies_to_the_new_instances(srv):
     try:
         wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
                  what="the update's new instance")
+        yield done
+    finally:
+        os.unlink(hold)
+        t.join(60)
+
+
+def test_configure_during_an_update_applies_to_the_new_instances(srv):
+    # configure while update's new instance is still in its start request:
+    # the update then ends once the configured count of new instances runs
+    # (it waited for the old count's worth forever).
+    with update_held_in_start(srv) as done:
         edit_app(srv, "backends.yaml", "- name: flaky\n  instances: 1\n",
                  "- name: flaky\n  instances: 2\n")
         r = backends(srv, "configure", "flaky")
         assert r.returncode == 0 and "flaky: 2 instances" in r.stdout, r
-    finally:
-        os.unlink(hold)
-    t.join(60)
     assert done["r"].returncode == 0, done["r"]
     row = listing(srv)["flaky"]
     assert row["running"] == 2 and row["configured"] == 2
@@ -563,22 +574,10 @@ def test_stop_during_an_update_ends_it_as_for_a_stopped_backend(srv):
     # request: the update is done as one of a stopped backend is, and
     # start then runs the new code. It used to fail, blaming a start
     # request for the 500 that stopping it answered.
-    hold = os.path.join(srv.appdir, "hold-start")
-    open(hold, "w").close()
     edit_app(srv, "version.py", '"one"', '"second"')
-    done = {}
-    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
-        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
-        timeout=60)))
-    t.start()
-    try:
-        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
-                 what="the update's new instance")
+    with update_held_in_start(srv) as done:
         r = backends(srv, "stop", "flaky")
         assert r.returncode == 0, r
-    finally:
-        os.unlink(hold)
-    t.join(60)
     assert done["r"].returncode == 0, done["r"]
     assert re.search(r"^flaky .* STOP .* done$", backends(srv, "list").stdout, re.M)
     assert get(srv, "flaky.localhost").status_code == 404
@@ -607,21 +606,9 @@ def test_an_update_rolled_back_while_update_waits_is_not_reported_done(srv):
     # update waits for its new instances; a rollback meanwhile made it exit
     # 0 as if they served, and logged the stopped start request as the
     # update failing.
-    hold = os.path.join(srv.appdir, "hold-start")
-    open(hold, "w").close()
-    done = {}
-    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
-        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
-        timeout=60)))
-    t.start()
-    try:
-        wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,
-                 what="the update's new instance")
+    with update_held_in_start(srv) as done:
         r = backends(srv, "rollback", "flaky")
         assert r.returncode == 0 and "rolled back" in r.stdout, r
-    finally:
-        os.unlink(hold)
-    t.join(60)
     assert done["r"].returncode == 1, done["r"]
     assert "the update of flaky was rolled back" in done["r"].stderr
     assert re.search(r"^flaky .* rolled-back$", backends(srv, "list").stdout, re.M)
