@@ -303,13 +303,15 @@ static void call_end(call_t *c, int code)
     c->code = code;
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* 1 when c needs no more waiting (with lock held). */
 static int call_ready(const call_t *c, const struct timespec *now)
 {
-    if (c->k < 0 || cancelled)
-        return 1;
-    return now->tv_sec > c->deadline.tv_sec ||
-           (now->tv_sec == c->deadline.tv_sec && now->tv_nsec >= c->deadline.tv_nsec);
+    return c->k < 0 || cancelled || !ts_before(now, &c->deadline);
 }
 
 /* Sends the call (GIL held on entry and exit; released while it waits for
@@ -389,9 +391,7 @@ static Py_ssize_t calls_wait_any(call_t *const *calls, Py_ssize_t n)
         for (Py_ssize_t i = 0; i < n && found < 0; i++) {
             if (call_ready(calls[i], &now))
                 found = i;
-            else if (!first || calls[i]->deadline.tv_sec < first->tv_sec ||
-                     (calls[i]->deadline.tv_sec == first->tv_sec &&
-                      calls[i]->deadline.tv_nsec < first->tv_nsec))
+            else if (!first || ts_before(&calls[i]->deadline, first))
                 first = &calls[i]->deadline;
         }
         if (found < 0 && me.interrupted)
@@ -455,13 +455,13 @@ static PyObject *call_result(call_t *c)
 
 /* api_start's arguments; 0, or -1 with an exception set
  * (the payload released). */
-static int parse_call(PyObject *args, const char *fmt, unsigned long *request, const char **service,
+static int parse_call(PyObject *args, unsigned long *request, const char **service,
                       Py_ssize_t *service_len, const char **method, Py_ssize_t *method_len,
                       Py_buffer *payload, double *deadline_s)
 {
     PyObject *deadline_obj;
-    if (!PyArg_ParseTuple(args, fmt, request, service, service_len, method, method_len, payload,
-                          &deadline_obj))
+    if (!PyArg_ParseTuple(args, "ks#s#y*O:api_start", request, service, service_len, method,
+                          method_len, payload, &deadline_obj))
         return -1;
     *deadline_s = DEFAULT_DEADLINE_S;
     if (deadline_obj != Py_None) {
@@ -545,8 +545,8 @@ static PyObject *api_start(PyObject *self, PyObject *args)
     Py_ssize_t service_len, method_len;
     Py_buffer payload;
     double deadline_s;
-    if (parse_call(args, "ks#s#y*O:api_start", &request, &service, &service_len, &method,
-                   &method_len, &payload, &deadline_s) < 0)
+    if (parse_call(args, &request, &service, &service_len, &method, &method_len, &payload,
+                   &deadline_s) < 0)
         return NULL;
     api_call_object *obj = PyObject_New(api_call_object, &api_call_type);
     if (!obj) {

@@ -73,8 +73,6 @@ void background_log_end_all(background_log_t *bl, const background_log_ctx_t *ct
 
 const char *background_log_id(const background_log_t *bl, uint32_t id)
 {
-    for (int i = 0; id && i < IPC_BACKGROUND_MAX; i++)
-        if (bl->e[i].id == id)
-            return bl->e[i].log_id;
-    return NULL;
+    const background_entry_t *e = background_log_find((background_log_t *)bl, id);
+    return e ? e->log_id : NULL;
 }

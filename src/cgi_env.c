@@ -125,7 +125,11 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
 {
     if (req->n_headers == 0)
         return 0;
-    size_t *order = malloc(req->n_headers * sizeof *order);
+    /* A usual head fits on the stack: no allocation per request. */
+    size_t local[64];
+    size_t *order = req->n_headers <= sizeof local / sizeof *local
+                        ? local
+                        : malloc(req->n_headers * sizeof *order);
     if (!order)
         return -1;
     char key[300];
@@ -162,7 +166,8 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
         rc = put(out, count, key, klen, buf_ptr(&val), val.len);
     }
     buf_free(&val);
-    free(order);
+    if (order != local)
+        free(order);
     return rc;
 }
 

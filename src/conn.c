@@ -288,7 +288,7 @@ static size_t console_url(const conn_t *c, char *out)
 static void console_request_line(const conn_t *c, int status, size_t body_len,
                                  const char *instance_id, uint64_t ms)
 {
-    char line[2300]; /* the URL at most 2000, the rest under 200 */
+    char line[CONSOLE_URL_MAX + 300]; /* the rest of the line is under 200 */
     size_t n = 0;
 #define PUT(p, len) (memcpy(line + n, (p), (len)), n += (len))
     size_t ip_len = strnlen(c->peer_ip, sizeof c->peer_ip);
@@ -897,8 +897,8 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
     buf_reset(&c->env);
     uint32_t n_env = 0;
-    if (cgi_env_build(&c->env, &n_env, &app, &c->req, buf_ptr(&c->path), c->path.len, c->peer_ip,
-                      c->peer_port, c->log_id) < 0 ||
+    if (cgi_env_build(&c->env, &n_env, &app, &c->req, path, path_len, c->peer_ip, c->peer_port,
+                      c->log_id) < 0 ||
         (backend &&
          (ipc_put_bytes(&c->env, "BACKEND_ID", 10) < 0 ||
           ipc_put_bytes(&c->env, backend_name(backend), strlen(backend_name(backend))) < 0))) {

@@ -500,7 +500,8 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     }
 
     /* The handler's http_headers go out with every answer the file gets (a
-     * 304 says what the 200 would), each in place of ours of that name: an
+     * 304 says what the 200 would), each in place of ours of that name (own_*
+     * below: whether it has one): an
      * ETag or Last-Modified of theirs is then what clients hold, so the
      * conditions below compare with it. */
     const char *own = h->http_headers;
@@ -588,7 +589,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
                         : range      ? "HTTP/1.1 206 Partial Content\r\n"
                                      : "HTTP/1.1 200 OK\r\n");
     if (!not_modified) {
-        if (!names_header(own, "Content-Type"))
+        if (!own_type)
             buf_printf(out, "Content-Type: %.*s\r\n", (int)type_len, type);
         if (range)
             buf_printf(out, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)first,
@@ -604,9 +605,9 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
      * If-None-Match (a weak comparison) still matches it. Weak too when
      * the body did not shrink and went out as it is: a weak ETag is never
      * wrong, and the 304 cannot know that without compressing. */
-    if (!names_header(own, "ETag"))
+    if (!own_etag)
         buf_printf(out, "ETag: %s%s\r\n", gzip_tried ? "W/" : "", etag);
-    if (!names_header(own, "Last-Modified"))
+    if (!own_lastmod)
         buf_printf(out, "Last-Modified: %s\r\n", lastmod);
     /* The file goes out gzipped to some clients: a Vary of the handler's
      * without Accept-Encoding would let a cache hand that body to any
