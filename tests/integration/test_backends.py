@@ -32,8 +32,8 @@ def who(srv, host, **kw):
     return r.json()
 
 
-def backends(srv, *args):
-    return run_gaelic("backends", srv.appdir, *args, "--storage_path", srv.storage_path)
+def backends(srv, *args, **kw):
+    return run_gaelic("backends", srv.appdir, *args, "--storage_path", srv.storage_path, **kw)
 
 
 def listing(srv):
@@ -541,9 +541,8 @@ def update_held_in_start(srv):
     hold = os.path.join(srv.appdir, "hold-start")
     open(hold, "w").close()
     done = {}
-    t = threading.Thread(target=lambda: done.update(r=run_gaelic(
-        "backends", srv.appdir, "update", "flaky", "--storage_path", srv.storage_path,
-        timeout=60)))
+    t = threading.Thread(
+        target=lambda: done.update(r=backends(srv, "update", "flaky", timeout=60)))
     t.start()
     try:
         wait_for(lambda: srv.stderr_text().count("backend flaky instance 0 starting") == 2,

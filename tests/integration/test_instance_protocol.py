@@ -286,18 +286,14 @@ class Instance:
              "SERVER_PROTOCOL": "HTTP/1.1", "SCRIPT_NAME": "", "PATH_INFO": "/",
              "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body))}
         e.update(env or {})
-        parts = [_bytes(script.encode()), struct.pack("<I", len(e))]
-        for k, v in e.items():
-            parts.append(_bytes(k.encode("latin-1")))
-            parts.append(_bytes(v.encode("latin-1") if isinstance(v, str) else v))
-        parts.append(_bytes(body))
-        self.send_frame(IPC_REQUEST, id_, b"".join(parts))
+        self.send_frame(IPC_REQUEST, id_, self.environ_payload(script, e, body))
 
     def environ_payload(self, script, env, body=b""):
         """IPC_REQUEST's payload layout (IPC_BACKGROUND_STARTED's too)."""
         parts = [_bytes(script.encode()), struct.pack("<I", len(env))]
         for k, v in env.items():
-            parts += [_bytes(k.encode("latin-1")), _bytes(v.encode("latin-1"))]
+            parts += [_bytes(k.encode("latin-1")),
+                      _bytes(v.encode("latin-1") if isinstance(v, str) else v)]
         return b"".join(parts) + _bytes(body)
 
     def read_response(self):

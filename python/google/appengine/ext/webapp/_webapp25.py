@@ -40,8 +40,6 @@ class Error(Exception):
     either runtime)."""
 
 
-
-
 class RequestHandler:
     """Base class of the handlers an app maps URLs to. A subclass defines
     get(), post(), ... taking the URL expression's groups."""

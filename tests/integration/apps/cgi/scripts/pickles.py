@@ -2,7 +2,6 @@
 # in memcache does: pickle finds the class through sys.modules["__main__"].
 import json
 import pickle
-import sys
 
 
 class Point(object):
