@@ -621,6 +621,15 @@ static void stop_pools(backend_rt_t *b, int stopped)
         pool_set_stopped(b->update->pool, stopped);
 }
 
+/* b's configured values into generation g and its pool. */
+static void configure_generation(generation_t *g, const backend_rt_t *b)
+{
+    g->instances = b->instances;
+    g->public_ = b->public_;
+    g->failfast = b->failfast;
+    pool_configure(g->pool, b->instances, b->failfast);
+}
+
 /* configure: only instances, public and failfast, from backends.yaml as it
  * is now, without restarting anything (BK6). */
 static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, size_t errlen)
@@ -639,19 +648,12 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
     b->public_ = nb->public_;
     b->failfast = nb->failfast;
     backends_config_free(now);
-    b->live->instances = b->instances;
-    b->live->public_ = b->public_;
-    b->live->failfast = b->failfast;
-    pool_configure(b->live->pool, b->instances, b->failfast);
+    configure_generation(b->live, b);
     /* An update under way gets them too: it ends once b->instances of its
      * instances run, which its pool must be able to reach. */
-    generation_t *g = b->update;
-    if (g && b->update_state == UPDATE_RUNNING) {
-        g->instances = b->instances;
-        g->public_ = b->public_;
-        g->failfast = b->failfast;
-        pool_configure(g->pool, b->instances, b->failfast);
-        if (pool_running(g->pool) >= b->instances)
+    if (b->update && b->update_state == UPDATE_RUNNING) {
+        configure_generation(b->update, b);
+        if (pool_running(b->update->pool) >= b->instances)
             update_finish(b);
     }
     buf_printf(out, "backend %s: %d instances, %s%s\n", b->cfg->name, b->instances,

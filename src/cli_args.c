@@ -1,5 +1,6 @@
 #include "cli_args.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,4 +67,14 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
         return CLI_ERROR;
     }
     return CLI_OPTION;
+}
+
+int cli_plain_number(const char *s, size_t len, int fraction)
+{
+    if (len == 0 || !(isdigit((unsigned char)s[0]) || (fraction && s[0] == '.')))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)s[i]) && !(fraction && strchr(".eE+-", s[i])))
+            return 0;
+    return 1;
 }

@@ -27,4 +27,9 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
 /* 1 when the option's name is `name`. */
 int cli_is(const cli_arg_t *a, const char *name);
 
+/* 1 when the len bytes at s are a plain decimal number: digits, and with
+ * `fraction` a point and an exponent too. strtol and strtod would also
+ * take leading blanks, a sign, and (strtod) hexadecimal, inf and nan. */
+int cli_plain_number(const char *s, size_t len, int fraction);
+
 #endif

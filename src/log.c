@@ -251,16 +251,19 @@ size_t log_utf8_char_len(const unsigned char *s, size_t n)
     return len;
 }
 
+int log_is_control(const unsigned char *s, size_t len)
+{
+    /* C1 controls, U+0080..U+009F, are 0xC2 0x80..0x9F. */
+    return len == 1 ? s[0] < 0x20 || s[0] == 0x7F : len == 2 && s[0] == 0xC2 && s[1] < 0xA0;
+}
+
 size_t log_safe_text(char *out, const char *in, size_t n)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         size_t len = log_utf8_char_len(s + i, n - i);
-        /* C1 controls, U+0080..U+009F, are 0xC2 0x80..0x9F. */
-        int control =
-            len == 1 ? s[i] < 0x20 || s[i] == 0x7F : len == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0;
-        if (len == 0 || control) {
+        if (len == 0 || log_is_control(s + i, len)) {
             out[o++] = '?';
             i += len ? len : 1;
         } else {

@@ -39,6 +39,10 @@ void log_msg_unbuffered(int level, const char *fmt, ...) __attribute__((format(p
  * when s does not start one (RFC 3629 section 4). */
 size_t log_utf8_char_len(const unsigned char *s, size_t n);
 
+/* 1 when the character of len bytes at s (log_utf8_char_len's) is a
+ * control a terminal may act on: C0, DEL or C1 (U+0080..U+009F). */
+int log_is_control(const unsigned char *s, size_t len);
+
 /* Text from outside (an app, a client) made fit for a console line:
  * valid UTF-8 is kept, but a control character (C0, DEL, C1) becomes one
  * '?', and so does each byte of invalid UTF-8 (a stray continuation byte,

@@ -2,7 +2,6 @@
  * lines, newest first, like `appcfg.py request_logs` did: Apache combined
  * format plus App Engine's extra fields, each app line below its request
  * as "\tLEVEL:SECONDS.MICROS message"; or one JSON object per request. */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -85,10 +84,7 @@ static int64_t parse_since(const char *s, int64_t now_us)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    /* Plain decimal only: strtod also takes blanks, a sign, hex, inf. */
-    int decimal = (isdigit((unsigned char)s[0]) || s[0] == '.') &&
-                  (size_t)(end - s) == strspn(s, "0123456789.eE+-");
-    if (decimal && end != s && !errno && v >= 0 && isfinite(v)) {
+    if (cli_plain_number(s, (size_t)(end - s), 1) && !errno && v >= 0 && isfinite(v)) {
         int64_t unit = 0;
         /* Past int64 microseconds: after every request (casting such a
          * double would be undefined). */
@@ -166,7 +162,7 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             char *end;
             errno = 0;
             o->limit = strtol(v, &end, 10);
-            if (errno || *end || end == v || o->limit < 0 || !isdigit((unsigned char)v[0])) {
+            if (errno || *end || !cli_plain_number(v, strlen(v), 0)) {
                 fprintf(stderr,
                         "gaelic logs: --limit: invalid value '%s' (a whole number; 0: all)\n", v);
                 return -1;
@@ -207,7 +203,7 @@ static void json_string(FILE *f, log_str_t s)
             fputs("\\r", f);
         else if (ch == '\t')
             fputs("\\t", f);
-        else if (ch < 0x20 || (ch >= 0x7f && ch < 0xa0))
+        else if (log_is_control(p + i, len))
             fprintf(f, "\\u%04x", ch);
         else
             fwrite(p + i, 1, len, f);
@@ -234,8 +230,7 @@ static void terminal_text(FILE *f, log_str_t s)
     const unsigned char *p = (const unsigned char *)s.p;
     for (size_t i = 0; i < s.n;) {
         size_t len = log_utf8_char_len(p + i, s.n - i);
-        int control = len == 1 ? (p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f
-                               : len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;
+        int control = log_is_control(p + i, len) && !(len == 1 && p[i] == '\t');
         if (len == 1 && p[i] == '\n')
             fputs("\\n", f);
         else if (len == 1 && p[i] == '\r')

@@ -1,6 +1,5 @@
 /* `gaelic serve`: options, start-up checks, the listening socket, signals
  * and the graceful stop. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -230,12 +229,8 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
 {
     char *end;
     void *field = (char *)o + d->offset;
-    /* Plain decimal only: strtol and strtod would also take leading
-     * blanks, a sign, and (strtod) hexadecimal, so "0x10" was 16 s. */
-    size_t len = strlen(v);
-    if (d->kind != OPT_STR &&
-        (!(isdigit((unsigned char)v[0]) || (d->kind == OPT_SECONDS && v[0] == '.')) ||
-         strspn(v, d->kind == OPT_SECONDS ? "0123456789.eE+-" : "0123456789") != len))
+    /* Plain decimal only: "0x10" was 16 s. */
+    if (d->kind != OPT_STR && !cli_plain_number(v, strlen(v), d->kind == OPT_SECONDS))
         goto bad;
     errno = 0;
     switch (d->kind) {
