@@ -108,6 +108,7 @@ test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o $(LLHTTP_
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
+test_gzip_worker_OBJS := src/gzip_worker.o src/gzip.o src/loop.o src/http.o src/buf.o $(LLHTTP_REL)
 test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
 test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_system.o \

@@ -18,6 +18,7 @@
 #include "cgi_env.h"
 #include "error_pages.h"
 #include "gzip.h"
+#include "gzip_worker.h"
 #include "host_route.h"
 #include "instance_stats.h"
 #include "log.h"
@@ -37,6 +38,21 @@ enum conn_state {
 /* Lingering close, nginx's defaults (lingering_timeout, lingering_time). */
 #define LINGER_IDLE_MS 5000
 #define LINGER_MAX_MS 30000
+
+/* An app's answer held while its body is compressed: what job_done was
+ * given, copied out of the instance's read buffer (valid only during the
+ * call). The body is the gzip task's own copy. */
+typedef struct held_answer {
+    const char *status;
+    uint32_t status_len;
+    uint32_t n_headers;
+    const char *headers; /* n_headers (name, value) pairs, as ipc.h lays them */
+    size_t headers_len;
+    const char *instance_id; /* NULL: none */
+    uint32_t cpu_us;
+    int cpu_mhz;
+    char bytes[]; /* what the pointers above point into */
+} held_answer_t;
 
 struct conn {
     io_watch_t w; /* must stay first */
@@ -61,7 +77,11 @@ struct conn {
     size_t file_left; /* bytes of file_fd still to send */
     http_request_t req;
     job_t job;
-    pool_t *job_pool;         /* the pool running job: the default version's or a backend's */
+    pool_t *job_pool; /* the pool running job: the default version's or a backend's */
+    /* The app answered and its body is being compressed (gzip_worker.h):
+     * the answer, held until then. */
+    gzip_task_t *gzip_task;
+    held_answer_t *held;
     api_http_call_t api_call; /* api connections: the running call */
     buf_t env;
     buf_t path; /* the request's path, percent-decoded: reused, not made anew per request */
@@ -121,6 +141,13 @@ static void conn_close(conn_t *c)
             inst = c->flushed_instance;
         log_request(c, 499, 0, inst, 0);
         c->job_active = 0;
+    }
+    if (c->gzip_task) {
+        gzip_worker_cancel(srv->gzip, c->gzip_task);
+        c->gzip_task = NULL;
+        log_request(c, 499, 0, c->held->instance_id, 0);
+        free(c->held);
+        c->held = NULL;
     }
     if (c->api)
         api_http_cancel(&c->api_call);
@@ -514,6 +541,65 @@ static int want_gzip(const conn_t *c, const app_head_t *h, int empty_head, size_
     return !h->encoded && !h->ranged && gzip_wanted(&c->req, h->ctype, h->ctlen, length);
 }
 
+static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done);
+
+static void gzip_done(void *owner, const char *body, size_t len, const buf_t *gz)
+{
+    conn_t *c = owner;
+    held_answer_t *a = c->held;
+    c->gzip_task = NULL;
+    c->held = NULL;
+    job_result_t res = {
+        .status = a->status,
+        .status_len = a->status_len,
+        .n_headers = a->n_headers,
+        .body = body,
+        .body_len = (uint32_t)len,
+        .instance_id = a->instance_id,
+        .cpu_us = a->cpu_us,
+        .cpu_mhz = a->cpu_mhz,
+    };
+    ipc_reader_init(&res.headers, a->headers, a->headers_len);
+    answer_app(c, &res, gz);
+    free(a);
+}
+
+/* Hands res's body to the gzip worker and holds the rest of it; gzip_done
+ * answers. -1 when memory ran out: nothing was done. */
+static int gzip_offload(conn_t *c, const job_result_t *res)
+{
+    ipc_reader_t r = res->headers;
+    for (uint32_t i = 0; i < res->n_headers; i++) {
+        const char *p;
+        uint32_t n;
+        ipc_get_bytes(&r, &p, &n); /* checked by scan_app_headers */
+        ipc_get_bytes(&r, &p, &n);
+    }
+    size_t headers_len = (size_t)(r.p - res->headers.p);
+    size_t id_len = res->instance_id ? strlen(res->instance_id) + 1 : 0;
+    held_answer_t *a = malloc(sizeof *a + res->status_len + headers_len + id_len);
+    if (!a)
+        return -1;
+    char *p = a->bytes;
+    a->status = memcpy(p, res->status, res->status_len);
+    a->status_len = res->status_len;
+    p += res->status_len;
+    a->headers = memcpy(p, res->headers.p, headers_len);
+    a->headers_len = headers_len;
+    a->n_headers = res->n_headers;
+    p += headers_len;
+    a->instance_id = id_len ? memcpy(p, res->instance_id, id_len) : NULL;
+    a->cpu_us = res->cpu_us;
+    a->cpu_mhz = res->cpu_mhz;
+    if (!(c->gzip_task =
+              gzip_worker_submit(c->srv->gzip, res->body, res->body_len, gzip_done, c))) {
+        free(a);
+        return -1;
+    }
+    c->held = a;
+    return 0;
+}
+
 static void job_done(job_t *job, const job_result_t *res)
 {
     conn_t *c = job->owner;
@@ -530,6 +616,13 @@ static void job_done(job_t *job, const job_result_t *res)
                         0, res->instance_id);
         return;
     }
+    answer_app(c, res, NULL);
+}
+
+/* The app's answer to the running request. gz_done: its body's gzip
+ * stream when the worker has made it (empty: that failed), else NULL. */
+static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
+{
     int code;
     char url[CONSOLE_URL_MAX + 1];
     if (!http_status_valid(res->status, res->status_len, &code)) {
@@ -559,12 +652,20 @@ static void job_done(job_t *job, const job_result_t *res)
         if (empty_head) {
             gzipped = 1; /* as the GET would be, its length unknown */
             h.length = -1;
-        } else if (gzip_compress(body, body_len, &gz) == 0 && gz.len < body_len) {
+        } else {
+            const buf_t *z = gz_done ? gz_done : &gz;
+            if (!gz_done) {
+                if (body_len >= GZIP_OFFLOAD_BYTES && gzip_offload(c, res) == 0)
+                    return;                         /* gzip_done answers */
+                gzip_compress(body, body_len, &gz); /* a failure leaves gz empty */
+            }
             /* A body that does not shrink (already compressed data under
              * a text type) goes out as it is. */
-            gzipped = 1;
-            body = buf_ptr(&gz);
-            body_len = gz.len;
+            if (z->len > 0 && z->len < body_len) {
+                gzipped = 1;
+                body = buf_ptr(z);
+                body_len = z->len;
+            }
         }
     }
     /* A 304 cannot tell whether its 200 went gzipped to this client (only

@@ -59,7 +59,10 @@ int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size
            gzip_accepted(req);
 }
 
-int gzip_compress(const char *in, size_t n, buf_t *out)
+/* Input handed to deflate at a time: cancel is looked at in between. */
+#define GZIP_SLICE_BYTES (1u << 20)
+
+int gzip_compress_cancellable(const char *in, size_t n, buf_t *out, const atomic_int *cancel)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
@@ -73,10 +76,16 @@ int gzip_compress(const char *in, size_t n, buf_t *out)
         return -1;
     }
     z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
     z.next_out = (Bytef *)(buf_ptr(out) + out->len);
     z.avail_out = (uInt)bound;
-    int rc = deflate(&z, Z_FINISH);
+    size_t left = n;
+    int rc;
+    do {
+        size_t slice = left < GZIP_SLICE_BYTES ? left : GZIP_SLICE_BYTES;
+        z.avail_in += (uInt)slice; /* with room to write (bound), deflate takes it all */
+        left -= slice;
+        rc = deflate(&z, left ? Z_NO_FLUSH : Z_FINISH);
+    } while (rc == Z_OK && left && !(cancel && atomic_load(cancel)));
     if (rc != Z_STREAM_END) {
         deflateEnd(&z);
         out->len = mark;
@@ -85,4 +94,9 @@ int gzip_compress(const char *in, size_t n, buf_t *out)
     out->len += z.total_out;
     deflateEnd(&z);
     return 0;
+}
+
+int gzip_compress(const char *in, size_t n, buf_t *out)
+{
+    return gzip_compress_cancellable(in, n, out, NULL);
 }

@@ -3,6 +3,7 @@
 #ifndef GAELIC_GZIP_H
 #define GAELIC_GZIP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,8 @@ int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size
 
 /* Appends the gzip stream of in to out. 0 or -1. */
 int gzip_compress(const char *in, size_t n, buf_t *out);
+/* The same, giving up (-1, out as it was) once *cancel is set: it is
+ * looked at after each megabyte of input. */
+int gzip_compress_cancellable(const char *in, size_t n, buf_t *out, const atomic_int *cancel);
 
 #endif

@@ -26,6 +26,7 @@
 #include "conn.h"
 #include "control.h"
 #include "cpu_cap.h"
+#include "gzip_worker.h"
 #include "instance_class.h"
 #include "ipc.h"
 #include "libraries.h"
@@ -894,6 +895,10 @@ int serve_main(int argc, char **argv)
         cap = NULL;
         thread_cap = NULL;
     }
+    if (!(srv->gzip = gzip_worker_start(&srv->loop, err, sizeof err))) {
+        log_error("cannot start the gzip threads: %s", err);
+        goto out;
+    }
     if (!(console = child_console_new(&srv->loop))) {
         log_error("out of memory for the children's console");
         goto out;
@@ -984,6 +989,7 @@ int serve_main(int argc, char **argv)
 out:
     conn_close_all(srv);
     conn_reap(srv);
+    gzip_worker_stop(srv->gzip); /* every task was cancelled with its connection */
     /* The tickets go after the pools, which revoke them. */
     backends_free(srv->backends);
     if (srv->pool)

@@ -3,15 +3,20 @@ in both Accept-Encoding and User-Agent; size limits (RT10)."""
 import gzip
 import hashlib
 import os
+import random
 import re
+import select
 import shutil
+import signal
+import socket
 import stat
+import struct
 import time
 
 import pytest
 
 import harness
-from harness import REPO, Conn, app_path, get_head_next, http_request, quote
+from harness import REPO, Conn, app_path, build_request, get_head_next, http_request, quote
 
 GZIP_UA = "Mozilla/5.0 (X11; Linux x86_64) (gzip)"
 PLAIN_UA = "Mozilla/5.0 (X11; Linux x86_64)"
@@ -512,3 +517,131 @@ def test_response_header_limit_enforced_by_the_master(untrusting_master):
     assert srv.wait_stderr(
         "response headers too large: 5052 bytes of status line and headers, "
         "the limit is 2000 (--max_response_header_bytes)"), srv.stderr_text()[-3000:]
+
+
+# ---------------------------------------------------------------------------
+# Big bodies are compressed beside the event loop (gzip_worker.h): bodies
+# from 64 KiB on go to the master's gzip threads.
+
+@pytest.mark.parametrize("n", [65535, 65536, 3000000])
+def test_gzip_of_big_bodies(srv, n):
+    g, h, nxt = get_head_next(srv.port, "/bytes?n=%d&ct=text/html" % n, CLIENTS["gzip"],
+                              "/path/after")
+    assert g.status == h.status == 200
+    assert g.header("content-encoding") == "gzip", g
+    assert gzip.decompress(g.body) == expected_bytes(n)
+    assert fields(h) == fields(g), (h, g)
+    assert nxt.body == b"/path/after"
+
+
+def test_big_body_that_does_not_shrink_goes_as_it_is(srv):
+    r = get(srv, "/bytes?n=300000&rand=1&ct=text/plain", ae="gzip", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert r.header("content-length") == "300000" and len(r.body) == 300000
+
+
+def test_pipelined_answers_keep_their_order_around_a_big_gzip(srv):
+    """The next request on the connection is not answered before the big
+    one whose body is still being compressed."""
+    with Conn(srv.port) as c:
+        c.send(build_request("GET", "/bytes?n=2000000&ct=text/plain", CLIENTS["gzip"]) +
+               build_request("GET", "/path/second") +
+               build_request("GET", "/bytes?n=300&ct=text/plain", CLIENTS["gzip"]))
+        first, second, third = c.read_response(), c.read_response(), c.read_response()
+    assert gzip.decompress(first.body) == expected_bytes(2000000)
+    assert second.body == b"/path/second"
+    assert gzip.decompress(third.body) == expected_bytes(300)
+
+
+# Hex text of random bytes: deflate shrinks it by about 40%, at some
+# 25 MB/s here, so 24 MiB of it keep a gzip thread busy for about a second.
+BIG_HEX_BYTES = 24 << 20
+GZIP_APP_MAIN = '''
+import random
+import threading
+
+import _gaelic
+
+sent = threading.Event()
+_send = _gaelic.send_response
+
+
+def _send_and_tell(request_id, status, headers, body, *rest):
+    _send(request_id, status, headers, body, *rest)
+    if len(body) == %d:
+        sent.set()
+
+
+_gaelic.send_response = _send_and_tell
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/big":
+        body = random.Random(1).randbytes(%d).hex().encode()
+    elif path == "/after":
+        # Answered only once the big answer is on the channel, ahead of it.
+        body = b"sent" if sent.wait(60) else b"not sent"
+    else:
+        body = path.encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+''' % (BIG_HEX_BYTES, BIG_HEX_BYTES // 2)
+
+
+@pytest.fixture
+def big_gzip(serve, tmp_path):
+    app = harness.write_app(tmp_path / "bigzip", "runtime: python27\nthreadsafe: true\n"
+                            "handlers:\n- url: /.*\n  script: main.app\n",
+                            {"main.py": GZIP_APP_MAIN})
+    srv = serve(app, "--max_instances", "1", "--max_response_bytes", str(BIG_HEX_BYTES))
+    # The first request imports main.py: its own answer is sent unwatched.
+    assert srv.get("/import").content == b"/import"
+    big = Conn(srv.port, timeout=120)
+    big.request("GET", "/big", CLIENTS["gzip"])
+    r = http_request(srv.port, "GET", "/after")
+    assert r.body == b"sent", r
+    return srv, big
+
+
+def has_input(conn):
+    return bool(conn.buf) or bool(select.select([conn.sock], [], [], 0)[0])
+
+
+def test_server_answers_while_a_big_body_is_compressed(big_gzip):
+    """The app answered /after only once its big answer was on the
+    channel, ahead of /after's: when the master deflated in its loop, the
+    big answer went out, compressed, before it could read /after's."""
+    srv, big = big_gzip
+    assert not has_input(big)
+    assert srv.get("/path/meanwhile").content == b"/path/meanwhile"
+    r = big.read_response()
+    big.close()
+    assert r.header("content-encoding") == "gzip" and len(r.body) < BIG_HEX_BYTES
+    expected = random.Random(1).randbytes(BIG_HEX_BYTES // 2).hex().encode()
+    assert gzip.decompress(r.body) == expected
+
+
+def test_client_gone_during_compression(big_gzip):
+    """A client that leaves while its body is compressed: the task is
+    dropped, the request logged 499 (as any answer the client did not
+    wait for), and the server serves on."""
+    srv, big = big_gzip
+    big.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    big.close()  # a reset: the master hears of it at once
+    assert srv.wait_stderr('"GET /big HTTP/1.1" 499'), srv.stderr_text()[-3000:]
+    assert srv.get("/path/next").content == b"/path/next"
+    assert srv.stop() == 0
+
+
+def test_stop_waits_for_a_compression(big_gzip):
+    """SIGTERM lets running requests finish: one whose body is being
+    compressed is answered, then the server exits 0."""
+    srv, big = big_gzip
+    srv.send_signal(signal.SIGTERM)
+    r = big.read_response()
+    big.close()
+    assert r.status == 200 and r.header("connection") == "close"
+    assert len(gzip.decompress(r.body)) == BIG_HEX_BYTES
+    assert srv.wait(60) == 0
