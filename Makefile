@@ -90,7 +90,7 @@ test_background_log_OBJS := src/background_log.o src/log_store.o src/app_identit
 test_control_OBJS := src/control.o src/loop.o src/log.o src/buf.o
 test_log_OBJS := src/log.o
 test_cgroup_tree_OBJS := src/cgroup_tree.o src/proc_start.o src/proc_file.o src/write_file.o
-test_cgroup_mover_OBJS := src/cgroup_mover.o src/cpu_cap.o src/thread_cap.o src/cgroup_tree.o \
+test_cgroup_mover_OBJS := src/cgroup_mover.o src/thread_jobs.o src/cpu_cap.o src/thread_cap.o src/cgroup_tree.o \
 	src/proc_start.o src/proc_file.o src/write_file.o src/loop.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
@@ -108,7 +108,7 @@ test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o $(LLHTTP_
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
-test_gzip_worker_OBJS := src/gzip_worker.o src/gzip.o src/loop.o src/http.o src/buf.o $(LLHTTP_REL)
+test_gzip_worker_OBJS := src/gzip_worker.o src/thread_jobs.o src/gzip.o src/loop.o src/http.o src/buf.o $(LLHTTP_REL)
 test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
 test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_system.o \

@@ -1,20 +1,18 @@
 #include "cgroup_mover.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "cpu_cap.h"
 #include "thread_cap.h"
+#include "thread_jobs.h"
 
 typedef enum { JOB_PLACE, JOB_PLACE_ZYGOTE, JOB_RELEASE, JOB_RELEASE_ZYGOTE } job_kind_t;
 
-typedef struct job {
-    struct job *next;
+typedef struct {
+    thread_job_t tj; /* must stay first */
+    cgroup_mover_t *m;
     job_kind_t kind;
     cgroup_placed_fn placed; /* NULL: nobody to tell (a removal, or forgotten) */
     /* A move whose process is gone, or is being killed, before it ran: its
@@ -24,48 +22,18 @@ typedef struct job {
     int mhz, max_tasks;
 } job_t;
 
-typedef struct {
-    job_t *head, **tail;
-} job_list_t;
-
 struct cgroup_mover {
-    loop_t *loop;
-    io_watch_t w; /* the eventfd */
+    /* One thread: a removal must never run before the move it undoes. */
+    thread_jobs_t *jobs;
     cpu_cap_t *cpu;
     thread_cap_t *threads;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    /* guarded by mu: */
-    job_list_t todo, done;
-    job_t *current; /* what the thread is doing, outside mu */
-    int stop;
 };
 
-static void list_init(job_list_t *l)
-{
-    l->head = NULL;
-    l->tail = &l->head;
-}
-
-static void list_push(job_list_t *l, job_t *j)
-{
-    j->next = NULL;
-    *l->tail = j;
-    l->tail = &j->next;
-}
-
-static job_t *list_pop(job_list_t *l)
-{
-    job_t *j = l->head;
-    if (j && !(l->head = j->next))
-        l->tail = &l->head;
-    return j;
-}
-
 /* In the mover's thread: the cgroup work of one job. */
-static void run(cgroup_mover_t *m, job_t *j)
+static void run(thread_job_t *tj)
 {
+    job_t *j = (job_t *)tj;
+    cgroup_mover_t *m = j->m;
     if (j->cancelled) {
         j->p.cpu_err = j->p.thread_err = ESRCH;
         return;
@@ -94,56 +62,26 @@ static void run(cgroup_mover_t *m, job_t *j)
     }
 }
 
-static void *mover_main(void *arg)
+/* The loop: reports a placement. */
+static void finish(thread_job_t *tj)
 {
-    cgroup_mover_t *m = arg;
-    pthread_mutex_lock(&m->mu);
-    for (;;) {
-        job_t *j = list_pop(&m->todo);
-        if (!j) {
-            if (m->stop)
-                break;
-            pthread_cond_wait(&m->cv, &m->mu);
-            continue;
-        }
-        m->current = j;
-        pthread_mutex_unlock(&m->mu);
-        run(m, j);
-        pthread_mutex_lock(&m->mu);
-        m->current = NULL;
-        if (!j->placed) {
-            free(j);
-            continue;
-        }
-        list_push(&m->done, j);
-        uint64_t one = 1;
-        /* Fails only when the counter is full: the loop is woken anyway. */
-        ssize_t woken = write(m->w.fd, &one, sizeof one);
-        (void)woken;
-    }
-    pthread_mutex_unlock(&m->mu);
-    return NULL;
+    job_t *j = (job_t *)tj;
+    if (j->placed)
+        j->placed(&j->p);
 }
 
-/* The loop: reports placements, one at a time (a callback may forget an
- * owner whose reports are still queued). */
-static void mover_event(loop_t *loop, io_watch_t *w, uint32_t events)
+static void release(thread_job_t *tj)
 {
-    (void)loop;
-    (void)events;
-    cgroup_mover_t *m = (cgroup_mover_t *)((char *)w - offsetof(cgroup_mover_t, w));
-    uint64_t n;
-    while (read(m->w.fd, &n, sizeof n) == (ssize_t)sizeof n)
-        ;
-    for (;;) {
-        pthread_mutex_lock(&m->mu);
-        job_t *j = list_pop(&m->done);
-        pthread_mutex_unlock(&m->mu);
-        if (!j)
-            break;
-        j->placed(&j->p);
-        free(j);
-    }
+    free(tj);
+}
+
+/* thread_jobs_visit: a queued move of pid (arg) is not to be done. */
+static void cancel_move_of(thread_job_t *tj, void *arg)
+{
+    job_t *j = (job_t *)tj;
+    if (tj->state == THREAD_JOB_QUEUED && (j->kind == JOB_PLACE || j->kind == JOB_PLACE_ZYGOTE) &&
+        (!arg || j->p.pid == *(const pid_t *)arg))
+        j->cancelled = 1;
 }
 
 static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed_fn placed,
@@ -152,6 +90,10 @@ static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed
     job_t *j = calloc(1, sizeof *j);
     if (!j)
         return -1;
+    j->tj.run = run;
+    j->tj.finish = placed ? finish : NULL;
+    j->tj.release = release;
+    j->m = m;
     j->kind = kind;
     j->placed = placed;
     j->p.owner = owner;
@@ -159,22 +101,11 @@ static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed
     j->p.pid = pid;
     j->mhz = mhz;
     j->max_tasks = max_tasks;
-    pthread_mutex_lock(&m->mu);
-    if (kind == JOB_PLACE_ZYGOTE) {
-        /* First: the zygote forks its first spare about 15 ms after exec,
-         * and that spare should be born under the server's task total. */
-        if (!(j->next = m->todo.head))
-            m->todo.tail = &j->next;
-        m->todo.head = j;
-    } else {
-        if (kind == JOB_RELEASE || kind == JOB_RELEASE_ZYGOTE)
-            for (job_t *q = m->todo.head; q; q = q->next)
-                if (q->p.pid == pid && (q->kind == JOB_PLACE || q->kind == JOB_PLACE_ZYGOTE))
-                    q->cancelled = 1;
-        list_push(&m->todo, j);
-    }
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    if (kind == JOB_RELEASE || kind == JOB_RELEASE_ZYGOTE)
+        thread_jobs_visit(m->jobs, cancel_move_of, &pid);
+    /* A zygote's first: it forks its first spare about 15 ms after exec,
+     * and that spare should be born under the server's task total. */
+    thread_jobs_push(m->jobs, &j->tj, kind == JOB_PLACE_ZYGOTE);
     return 0;
 }
 
@@ -196,26 +127,17 @@ void cgroup_mover_release(cgroup_mover_t *m, pid_t pid, int zygote)
     submit(m, zygote ? JOB_RELEASE_ZYGOTE : JOB_RELEASE, NULL, NULL, 0, pid, 0, 0);
 }
 
+/* thread_jobs_visit: owner's jobs report nothing. */
+static void forget_owner(thread_job_t *tj, void *owner)
+{
+    job_t *j = (job_t *)tj;
+    if (j->p.owner == owner)
+        j->placed = NULL;
+}
+
 void cgroup_mover_forget(cgroup_mover_t *m, void *owner)
 {
-    pthread_mutex_lock(&m->mu);
-    for (job_t *j = m->todo.head; j; j = j->next)
-        if (j->p.owner == owner)
-            j->placed = NULL;
-    if (m->current && m->current->p.owner == owner)
-        m->current->placed = NULL;
-    job_list_t kept;
-    list_init(&kept);
-    for (job_t *j; (j = list_pop(&m->done));) {
-        if (j->p.owner == owner)
-            free(j);
-        else
-            list_push(&kept, j);
-    }
-    m->done = kept;
-    if (!m->done.head)
-        m->done.tail = &m->done.head;
-    pthread_mutex_unlock(&m->mu);
+    thread_jobs_visit(m->jobs, forget_owner, owner);
 }
 
 cgroup_mover_t *cgroup_mover_start(loop_t *loop, cpu_cap_t *cpu, thread_cap_t *threads, char *why,
@@ -226,53 +148,21 @@ cgroup_mover_t *cgroup_mover_start(loop_t *loop, cpu_cap_t *cpu, thread_cap_t *t
         snprintf(why, n, "out of memory");
         return NULL;
     }
-    m->loop = loop;
     m->cpu = cpu;
     m->threads = threads;
-    list_init(&m->todo);
-    list_init(&m->done);
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
-    m->w.cb = mover_event;
-    if ((m->w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-        loop_add(loop, &m->w, EPOLLIN) < 0) {
-        snprintf(why, n, "eventfd: %s", strerror(errno));
-        goto fail;
-    }
-    int err = pthread_create(&m->thread, NULL, mover_main, m);
-    if (err) {
-        snprintf(why, n, "cannot start its thread: %s", strerror(err));
-        loop_del(loop, &m->w);
-        goto fail;
+    if (!(m->jobs = thread_jobs_start(loop, 1, why, n))) {
+        free(m);
+        return NULL;
     }
     return m;
-fail:
-    if (m->w.fd >= 0)
-        close(m->w.fd);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
-    free(m);
-    return NULL;
 }
 
 void cgroup_mover_stop(cgroup_mover_t *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->mu);
-    m->stop = 1;
     /* Every process is gone by now: only the removals are left to do. */
-    for (job_t *j = m->todo.head; j; j = j->next)
-        if (j->kind == JOB_PLACE || j->kind == JOB_PLACE_ZYGOTE)
-            j->cancelled = 1;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-    pthread_join(m->thread, NULL);
-    for (job_t *j; (j = list_pop(&m->done));)
-        free(j);
-    loop_del(m->loop, &m->w);
-    close(m->w.fd);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
+    thread_jobs_visit(m->jobs, cancel_move_of, NULL);
+    thread_jobs_stop(m->jobs);
     free(m);
 }

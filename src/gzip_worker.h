@@ -3,9 +3,9 @@
  * deflate runs at 25-40 MB/s here, so a 10 MB body compressed in the loop
  * held every other client for 0.25-0.4 s (and a 32 MB one, the largest
  * --max_response_bytes allows, for over a second). Bodies of
- * GZIP_OFFLOAD_BYTES or more are compressed by a few threads of the master
- * instead; the loop hears of each result through an eventfd. Smaller ones
- * stay in the loop, where they cost less than the hand-over.
+ * GZIP_OFFLOAD_BYTES or more are compressed by threads of the master
+ * instead (thread_jobs.h, one per CPU up to its maximum). Smaller ones stay
+ * in the loop, where they cost less than the hand-over.
  *
  * Everything below is called from the loop thread. */
 #ifndef GAELIC_GZIP_WORKER_H
