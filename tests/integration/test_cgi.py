@@ -169,6 +169,15 @@ def test_sys_exit_ends_script_normally(srv):
     assert r.body == b"bye\n"
 
 
+@pytest.mark.parametrize("query", ["", "buffer"])
+def test_closing_stdout_ends_the_output(srv, query):
+    # What was written before the close is the response, as under a web
+    # server's CGI; later requests get a stdout of their own.
+    for _ in range(2):
+        r = get(srv, "/dyn/closes_stdout?" + query)
+        assert (r.status, r.body) == (200, b"all written\n"), (r, srv.stderr_text()[-2000:])
+
+
 @pytest.mark.parametrize("which", ["exit", "quit"])
 def test_site_exit_and_quit_end_script_normally(srv, which):
     r = get(srv, "/dyn/quits?" + which)

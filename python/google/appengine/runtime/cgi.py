@@ -107,18 +107,29 @@ def install():
 
 
 class _Output(io.BytesIO):
-    """The response buffer: refuses to grow past max_size bytes."""
+    """The response buffer: refuses to grow past max_size bytes. A script
+    that closes its stdout (or stdout.buffer) has ended its output, as
+    under a web server's CGI: what it wrote is kept as the response."""
 
     def __init__(self, max_size):
         super().__init__()
         self.max_size = max_size
         self.too_large = False
+        self.written = None  # the output once closed
 
     def write(self, data):
         if self.tell() + len(data) > self.max_size:
             self.too_large = True
             raise wsgi.ResponseTooLarge("response exceeds %d bytes" % self.max_size)
         return super().write(data)
+
+    def close(self):
+        if not self.closed:
+            self.written = self.getvalue()
+        super().close()
+
+    def output(self):
+        return self.written if self.closed else self.getvalue()
 
 
 def resolve(script):
@@ -256,7 +267,8 @@ def run(script, environ, max_size):
             finally:
                 # Threads the script started may still be printing.
                 request_threads.join_all(request)
-            stdout.flush()
+            if not stdout.closed:
+                stdout.flush()
         except ScriptError as e:
             handlers.log(script, str(e))
             return _error(e.status)
@@ -274,7 +286,7 @@ def run(script, environ, max_size):
             handlers.log(script, "response not sent: longer than %d bytes" % max_size)
             return _error(500)
         try:
-            return parse_output(output.getvalue())
+            return parse_output(output.output())
         except (ValueError, TypeError) as e:
             handlers.log(script, "malformed CGI output: %s" % e)
             return _error(500)
