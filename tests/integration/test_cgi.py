@@ -77,6 +77,23 @@ def test_status_header(srv):
     assert (r.status, r.reason) == (418, "Teapot Time")
 
 
+def test_apps_modules_named_like_the_standard_librarys_leave_the_runtime_alone(serve, tmp_path):
+    """The app folder comes first on sys.path, so an app may have its own
+    inspect or http: what the runtime imports from the standard library
+    on the app's behalf (to see that main() takes no arguments, to name a
+    bare status) must still be the standard library's."""
+    d = copy_app("cgi", tmp_path / "app")
+    with open(os.path.join(d, "inspect.py"), "w") as f:
+        f.write("raise ImportError('the app shadows inspect')\n")
+    os.mkdir(os.path.join(d, "http"))
+    with open(os.path.join(d, "http", "__init__.py"), "w") as f:
+        f.write("raise ImportError('the app shadows http')\n")
+    s = serve(d, "--max_instances", "1")
+    assert [get_json(s, "/counter")["count"] for _ in range(2)] == [1, 2]
+    r = get(s, "/dyn/status?s=201")
+    assert (r.status, r.reason) == (201, "Created"), (r, s.stderr_text()[-2000:])
+
+
 def test_location_without_status_redirects(srv):
     r = get(srv, "/dyn/redirect")
     assert r.status == 302
