@@ -195,6 +195,14 @@ def test_closing_stdout_ends_the_output(srv, query):
         assert (r.status, r.body) == (200, b"all written\n"), (r, srv.stderr_text()[-2000:])
 
 
+def test_stdout_rewrapped_by_the_script_is_flushed_at_its_end(srv):
+    for _ in range(2):
+        r = get(srv, "/dyn/rewraps_stdout")
+        assert (r.status, r.body) == (200, "h\u00e9llo\n".encode()), (r, srv.stderr_text()[-2000:])
+    # The runtime's stdout is back for the next script.
+    assert get(srv, "/dyn/exits").body == b"bye\n"
+
+
 @pytest.mark.parametrize("which", ["exit", "quit"])
 def test_site_exit_and_quit_end_script_normally(srv, which):
     r = get(srv, "/dyn/quits?" + which)

@@ -280,6 +280,12 @@ def run(script, environ, max_size):
             finally:
                 # Threads the script started may still be printing.
                 request_threads.join_all(request)
+            flush = getattr(sys.stdout, "flush", None) if sys.stdout is not _stdout else None
+            if flush is not None:
+                # The script's own stdout (a buffered wrapper of
+                # sys.stdout.buffer, say): flushed as the interpreter's
+                # exit would a CGI process's.
+                flush()
             if not stdout.closed:
                 stdout.flush()
         except ScriptError as e:
