@@ -67,6 +67,9 @@ struct instance {
     int placing;        /* the mover has not yet reported its placement */
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
+    /* RT7: its requests past their deadline, in their grace: it may be
+     * killed at its end, so it takes no new request meanwhile. */
+    int in_grace;
     int capacity; /* request slots; IPC_BACKGROUND_MAX more for background requests */
     int bg_requests;
     slot_t *slots; /* [capacity + IPC_BACKGROUND_MAX] */
@@ -852,6 +855,10 @@ static job_t *slot_release(slot_t *slot)
         api_tickets_revoke(inst->pool->o.tickets, &slot->ticket);
     slot->id = 0;
     slot->job = NULL;
+    if (slot->deadline_sent) {
+        slot->deadline_sent = 0;
+        inst->in_grace--;
+    }
     if (slot->background) {
         slot->background = 0;
         inst->bg_requests--;
@@ -1346,13 +1353,13 @@ static instance_t *free_instance(pool_t *pool, int target)
 {
     if (target > 0) {
         instance_t *i = instance_at(pool, target - 1);
-        return i && i->state == I_READY && i->inflight < i->capacity ? i : NULL;
+        return i && i->state == I_READY && i->inflight < i->capacity && !i->in_grace ? i : NULL;
     }
     /* Pack requests onto the oldest ready instance with room, so extra
      * instances go idle and can be stopped. */
     instance_t *best = NULL;
     for (instance_t *i = pool->instances; i; i = i->next)
-        if (i->state == I_READY && i->inflight < i->capacity)
+        if (i->state == I_READY && i->inflight < i->capacity && !i->in_grace)
             best = i; /* the list is newest-first: the last hit is oldest */
     return best;
 }
@@ -1868,6 +1875,7 @@ static void slot_deadline(loop_t *loop, loop_timer_t *t)
     label(inst, name, sizeof name);
     if (!slot->deadline_sent) {
         slot->deadline_sent = 1;
+        inst->in_grace++;
         log_warn("request %s on %s ran past its deadline; raising DeadlineExceededError",
                  slot->log_id, name);
         long start = ipc_begin_frame(&inst->wbuf, IPC_DEADLINE, slot->id);

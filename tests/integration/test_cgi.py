@@ -77,6 +77,23 @@ def test_status_header(srv):
     assert (r.status, r.reason) == (418, "Teapot Time")
 
 
+def test_apps_modules_named_like_the_standard_librarys_leave_the_runtime_alone(serve, tmp_path):
+    """The app folder comes first on sys.path, so an app may have its own
+    inspect or http: what the runtime imports from the standard library
+    on the app's behalf (to see that main() takes no arguments, to name a
+    bare status) must still be the standard library's."""
+    d = copy_app("cgi", tmp_path / "app")
+    with open(os.path.join(d, "inspect.py"), "w") as f:
+        f.write("raise ImportError('the app shadows inspect')\n")
+    os.mkdir(os.path.join(d, "http"))
+    with open(os.path.join(d, "http", "__init__.py"), "w") as f:
+        f.write("raise ImportError('the app shadows http')\n")
+    s = serve(d, "--max_instances", "1")
+    assert [get_json(s, "/counter")["count"] for _ in range(2)] == [1, 2]
+    r = get(s, "/dyn/status?s=201")
+    assert (r.status, r.reason) == (201, "Created"), (r, s.stderr_text()[-2000:])
+
+
 def test_location_without_status_redirects(srv):
     r = get(srv, "/dyn/redirect")
     assert r.status == 302
@@ -167,6 +184,23 @@ def test_sys_exit_ends_script_normally(srv):
     r = get(srv, "/dyn/exits")
     assert r.status == 200
     assert r.body == b"bye\n"
+
+
+@pytest.mark.parametrize("query", ["", "buffer"])
+def test_closing_stdout_ends_the_output(srv, query):
+    # What was written before the close is the response, as under a web
+    # server's CGI; later requests get a stdout of their own.
+    for _ in range(2):
+        r = get(srv, "/dyn/closes_stdout?" + query)
+        assert (r.status, r.body) == (200, b"all written\n"), (r, srv.stderr_text()[-2000:])
+
+
+def test_stdout_rewrapped_by_the_script_is_flushed_at_its_end(srv):
+    for _ in range(2):
+        r = get(srv, "/dyn/rewraps_stdout")
+        assert (r.status, r.body) == (200, "h\u00e9llo\n".encode()), (r, srv.stderr_text()[-2000:])
+    # The runtime's stdout is back for the next script.
+    assert get(srv, "/dyn/exits").body == b"bye\n"
 
 
 @pytest.mark.parametrize("which", ["exit", "quit"])

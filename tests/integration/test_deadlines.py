@@ -497,3 +497,27 @@ def test_bad_deadline_values_are_refused(flag, value):
 def test_help_lists_the_deadline_flags():
     out = run_gaelic("serve", "--help").stdout
     assert "--deadline S" in out and "--deadline_grace S" in out
+
+
+def test_request_that_comes_during_a_grace_is_not_lost_with_the_instance(serve):
+    """Once a request is past its deadline its instance may be killed at
+    the end of the grace: a request that comes meanwhile must not be handed
+    to it, else the kill costs it too. It waits, and the instance that
+    replaces the killed one serves it. (Its 1.5 s sleep outlasts any rest
+    of the 1 s grace, and fits in the 3 s deadline.)"""
+    s = serve(app_path("deadlines"), "--deadline", "3", "--deadline_grace", "1",
+              "--max_instances", "1")
+    before = ok(s)
+    mark = len(s.stderr_text())
+    ignored = []
+    t = threading.Thread(target=lambda: ignored.append(timed_get(s, "/ignore")))
+    t.start()
+    try:
+        assert s.wait_stderr("raising DeadlineExceededError", since=mark), s.stderr_text()[-3000:]
+        r = s.get("/sleep?s=1.5", timeout=HTTP_TIMEOUT + 10)
+    finally:
+        t.join(HTTP_TIMEOUT + 10)
+    assert ignored and ignored[0][0].status_code == 500
+    assert "the instance is killed" in s.stderr_text()[mark:]
+    assert r.status_code == 200, (r.status_code, r.content[:300])
+    assert r.json()["instance_id"] != before["instance_id"]

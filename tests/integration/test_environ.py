@@ -216,3 +216,28 @@ def test_env_variables_are_text(serve, tmp_path):
         want = {"GREETING": "caf\u00e9 \u20ac \U0001f600", "PLAIN": "ascii",
                 "HTTP_X_PROBE": "caf\u00c3\u00a9", "PATH_INFO": "/caf\u00c3\u00a9"}
         assert got == {"os": want, "wsgi": want}, got
+
+
+REBIND_MAIN = """import json, os
+def app(environ, start_response):
+    seen = (os.environ.get("REQUEST_LOG_ID"), os.environb.get(b"REQUEST_LOG_ID"))
+    if environ["QUERY_STRING"] == "rebind":
+        os.environ = dict(os.environ)
+        os.environb = {k.encode(): v.encode() for k, v in os.environ.items()}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"own": environ["REQUEST_LOG_ID"], "seen": seen[0],
+                        "seen_bytes": seen[1].decode()}).encode()]
+"""
+
+
+def test_app_that_rebinds_os_environ_does_not_hand_its_values_on(serve, tmp_path):
+    """os.environ is process-wide, like sys.stdout: a request that binds it
+    to an object of its own (a plain dict) would leave every later request
+    reading that one's variables (its user, its log id). The runtime puts
+    its own back once no request runs, as it does sys.stdout."""
+    d = write_app(tmp_path / "rebind", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": REBIND_MAIN})
+    s = serve(d, "--max_instances", "1")
+    for query in ("rebind", "", ""):
+        r = s.get_json("/?" + query)
+        assert r["seen"] == r["seen_bytes"] == r["own"], (query, r)

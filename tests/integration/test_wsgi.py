@@ -282,6 +282,14 @@ def test_statuses_and_headers_checked_on_every_response(srv):
         assert r.status == want, (query, r)
 
 
+def test_status_with_an_empty_reason_phrase(srv):
+    """PEP 3333's status is a code, a space and a reason phrase, which
+    HTTP lets be empty; wsgiref.validate passes "299 " without a word."""
+    r = http_request(srv.port, "GET", "/status?status=299+&body=fine")
+    assert (r.status, r.reason, r.body) == (299, "", b"fine"), r
+    assert r.raw_head.startswith(b"HTTP/1.1 299 \r\n"), r.raw_head
+
+
 def test_headers_changed_after_start_response_are_checked(srv):
     """The list is the app's: what it holds at the end is what is sent, so
     a header added after start_response is checked too."""

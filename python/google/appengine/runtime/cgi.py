@@ -19,6 +19,10 @@ CGI request, and in threads that request starts, they are the request's
 own streams; everywhere else stdout is the app log (info level) as under
 WSGI.
 """
+# http at the top, in the zygote: imported later, for a bare status code, it
+# would be the app's own http package if it has one (its folder comes first
+# on sys.path). It costs the zygote under a millisecond.
+import http
 import io
 import os
 import sys
@@ -107,18 +111,29 @@ def install():
 
 
 class _Output(io.BytesIO):
-    """The response buffer: refuses to grow past max_size bytes."""
+    """The response buffer: refuses to grow past max_size bytes. A script
+    that closes its stdout (or stdout.buffer) has ended its output, as
+    under a web server's CGI: what it wrote is kept as the response."""
 
     def __init__(self, max_size):
         super().__init__()
         self.max_size = max_size
         self.too_large = False
+        self.written = None  # the output once closed
 
     def write(self, data):
         if self.tell() + len(data) > self.max_size:
             self.too_large = True
             raise wsgi.ResponseTooLarge("response exceeds %d bytes" % self.max_size)
         return super().write(data)
+
+    def close(self):
+        if not self.closed:
+            self.written = self.getvalue()
+        super().close()
+
+    def output(self):
+        return self.written if self.closed else self.getvalue()
 
 
 def resolve(script):
@@ -150,7 +165,17 @@ def _has_zero_arg_main(module):
     main = module.__dict__.get("main")
     if not callable(main):
         return False
-    import inspect  # here, not at the top: it costs the zygote ~10 ms at start
+    # A function or method is read from its code, without inspect: the app
+    # folder comes first on sys.path, and an app may have an inspect of its
+    # own. (inspect costs the zygote ~5 ms at start, hence not at the top.)
+    bound = 0
+    if isinstance(main, types.MethodType):
+        main, bound = main.__func__, 1
+    if isinstance(main, types.FunctionType):
+        code = main.__code__
+        return (code.co_argcount - bound <= len(main.__defaults__ or ()) and
+                code.co_kwonlyargcount <= len(main.__kwdefaults__ or ()))
+    import inspect  # a class, a partial...: rare enough
     try:
         inspect.signature(main).bind()
     except (TypeError, ValueError):
@@ -227,7 +252,6 @@ def parse_output(out):
         status = "302 Found" if has_location else "200 OK"
     elif status.isdigit() and len(status) == 3:
         try:
-            import http  # only for a bare status code: kept off the start path
             status = "%s %s" % (status, http.HTTPStatus(int(status)).phrase)
         except ValueError:
             status += " Unknown"
@@ -256,7 +280,14 @@ def run(script, environ, max_size):
             finally:
                 # Threads the script started may still be printing.
                 request_threads.join_all(request)
-            stdout.flush()
+            flush = getattr(sys.stdout, "flush", None) if sys.stdout is not _stdout else None
+            if flush is not None:
+                # The script's own stdout (a buffered wrapper of
+                # sys.stdout.buffer, say): flushed as the interpreter's
+                # exit would a CGI process's.
+                flush()
+            if not stdout.closed:
+                stdout.flush()
         except ScriptError as e:
             handlers.log(script, str(e))
             return _error(e.status)
@@ -274,7 +305,7 @@ def run(script, environ, max_size):
             handlers.log(script, "response not sent: longer than %d bytes" % max_size)
             return _error(500)
         try:
-            return parse_output(output.getvalue())
+            return parse_output(output.output())
         except (ValueError, TypeError) as e:
             handlers.log(script, "malformed CGI output: %s" % e)
             return _error(500)

@@ -147,18 +147,20 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
         app_logs.flush_thread()
         request_state.end(request)
         if not request_state.running:
-            _restore_streams()
+            _restore_globals()
 
 
-def _restore_streams():
+def _restore_globals():
     """Puts the runtime's sys.stdout, sys.stderr and sys.stdin back if the
     app replaced them and left them so: they are process-wide, and later
     requests would lose their log lines to the app's object (and CGI
-    scripts their response). Only once no request runs, so that one
-    request's contextlib.redirect_stdout is not undone by another's end."""
+    scripts their response); os.environ likewise (request_environ.restore).
+    Only once no request runs, so that one request's
+    contextlib.redirect_stdout is not undone by another's end."""
     if sys.stderr is not app_logs.stderr:
         sys.stderr = app_logs.stderr
     cgi.install()
+    request_environ.restore()
 
 
 def _serve(item, run=_run):

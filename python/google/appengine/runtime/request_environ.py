@@ -115,11 +115,25 @@ class RequestEnvironBytes(MutableMapping):
         return "environb(%r)" % (self.copy(),)
 
 
+_environ = _environb = None  # what install() put in os
+
+
 def install():
     """Replaces os.environ/os.environb. Idempotent."""
-    if isinstance(os.environ, RequestEnviron):
-        return
-    environ = RequestEnviron(os.environ)
-    os.environ = environ
-    if hasattr(os, "environb"):
-        os.environb = RequestEnvironBytes(environ)
+    global _environ, _environb
+    if _environ is None:
+        _environ = RequestEnviron(os.environ)
+        if hasattr(os, "environb"):
+            _environb = RequestEnvironBytes(_environ)
+    restore()
+
+
+def restore():
+    """Puts the runtime's os.environ and os.environb back if the app bound
+    them to objects of its own: those are process-wide, and every later
+    request would read the variables the app's object holds (another
+    request's user, say) instead of its own."""
+    if os.environ is not _environ:
+        os.environ = _environ
+    if _environb is not None and os.environb is not _environb:
+        os.environb = _environb

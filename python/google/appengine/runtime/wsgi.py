@@ -37,10 +37,10 @@ def has_control(value, allow_tab=True):
 
 def _valid_status(status):
     """A final status (200-599), a space and a reason phrase without control
-    characters. A 1xx is an interim response (RFC 9110 15.2): sent as the
-    answer, the client would wait for another (or, after 101, stop speaking
-    HTTP)."""
-    return (len(status) > 4 and status[0] in "2345"
+    characters, which may be empty (RFC 9112 4; wsgiref.validate passes "200 ").
+    A 1xx is an interim response (RFC 9110 15.2): sent as the answer, the
+    client would wait for another (or, after 101, stop speaking HTTP)."""
+    return (len(status) >= 4 and status[0] in "2345"
             and status[1] in _DIGITS and status[2] in _DIGITS and status[3] == " "
             and not has_control(status[4:], allow_tab=False))
 
