@@ -1030,6 +1030,7 @@ static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
     c->linger = 1; /* the rest of a refused body or pipeline may be on its way */
+    c->head_only = http_request_is_head(&c->req);
     if (c->api) {
         /* The stream cannot be resynchronised after a framing error. */
         c->state = C_WAIT;
@@ -1044,7 +1045,6 @@ static void parse_error(conn_t *c)
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
              c->req.error_reason ? c->req.error_reason : "bad request");
     c->state = C_WAIT;
-    c->head_only = 0;
     /* The stream cannot be resynchronised after a framing error. */
     send_simple(c, status, 1);
 }
@@ -1322,8 +1322,8 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
         c->state = C_WAIT;
         c->close_after = 1;
         c->linger = 1;
-        c->head_only = 0;
-        http_simple_response(&c->wbuf, 408, 0, 0, 0);
+        c->head_only = http_request_is_head(&c->req);
+        http_simple_response(&c->wbuf, 408, 0, 0, c->head_only);
         c->state = C_WRITE;
         set_deadline(c, 1000);
         conn_write(c);

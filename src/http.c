@@ -518,6 +518,13 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     return HTTP_ERROR;
 }
 
+int http_request_is_head(const http_request_t *r)
+{
+    /* llhttp knows the method once its target began (on_url), before any
+     * later error, and keeps the last request's until then. */
+    return r->url_len > 0 && r->parser.method == HTTP_HEAD;
+}
+
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len)
 {
     size_t nlen = strlen(name);

@@ -612,6 +612,40 @@ def test_expect_100_continue_over_limit_413_without_100(srv):
     assert r.status == 413, r
 
 
+# RFC 9110 9.3.2: no answer to a HEAD has content, the server's refusals
+# included; the bytes of one would sit where the next response belongs.
+REFUSED_HEADS = {
+    "413": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_REQUEST + 1),
+    "417": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nExpect: something\r\n\r\n",
+    "400_two_hosts": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+    "400_bad_header": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nX-A: \x01\r\n\r\n",
+    "431": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * MAX_HEADER + b"\r\n\r\n",
+    "505": b"HEAD /path/x HTTP/2.0\r\nHost: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_HEADS))
+def test_refused_head_has_no_body(srv, name):
+    with conn(srv) as c:
+        c.send(REFUSED_HEADS[name])
+        r = c.read_response(head=True)
+        assert c.is_closed(SLACK)
+        rest = c.buf
+    assert r.status == int(name[:3]), r
+    assert int(r.header("content-length")) > 0  # a GET's page would have this length
+    assert rest == b"", rest
+
+
+def test_head_cut_by_the_header_timeout_gets_a_408_without_body(srv):
+    with conn(srv) as c:
+        c.send(b"HEAD /path/x HTTP/1.1\r\nHost: x\r\n")
+        r = c.read_response(head=True, timeout=TIMEOUT + SLACK)
+        assert c.is_closed(SLACK)
+        rest = c.buf
+    assert r.status == 408, r
+    assert rest == b"", rest
+
+
 def test_content_length_at_limit_ok(srv):
     body = b"z" * (MAX_REQUEST - 100)
     r = http_request(srv.port, "POST", "/echo", body=body)
