@@ -267,6 +267,10 @@ static int on_headers_complete(llhttp_t *p)
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");
+    /* A 2xx to CONNECT opens a tunnel (RFC 9110 9.3.6), which this server
+     * never does: the method is not implemented (9.1), not an app's. */
+    if (r->method == HTTP_CONNECT)
+        return fail(r, 501, "request method not implemented");
     /* RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host. */
     size_t hosts = 0, host = 0, n_before = r->n_headers;
     for (size_t i = 0; i < r->n_headers; i++)

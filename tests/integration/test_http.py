@@ -692,6 +692,20 @@ def test_unknown_method_501(srv, method):
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
 
+
+@pytest.mark.parametrize("target", [b"/echo", b"127.0.0.1:80"])
+def test_connect_501_not_passed_to_the_app(srv, target):
+    """RFC 9110 9.3.6: a 2xx to CONNECT means "the tunnel is open" and has
+    no Content-Length; the server opens no tunnels, so the method is not
+    implemented (9.1) rather than an app's to answer."""
+    with conn(srv) as c:
+        c.send(b"CONNECT " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        r = c.read_response()
+        assert c.is_closed(SLACK)
+    assert r.status == 501, r
+    assert b"X-Method" not in r.raw_head
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
 def test_unsupported_transfer_coding_501(srv):
     with conn(srv) as c:
         c.request("POST", "/echo", [("Transfer-Encoding", "gzip, chunked")], chunked(b"abc"))
