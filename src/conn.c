@@ -1069,7 +1069,8 @@ static void feed_buffer(conn_t *c)
     /* More needed. Slowloris defence: the whole head must arrive within
      * header_timeout of its first byte; the body gets body_timeout plus
      * one second per KiB received, so a trickle cannot hold the
-     * connection while a real upload of any size can finish. */
+     * connection while a real upload of any size can finish; and it may
+     * not stall longer than body_timeout, however much came before. */
     if (!was_started && c->req.started && !c->req.headers_done)
         set_deadline(c, c->srv->o.header_timeout_ms); /* replaces the keep-alive timer */
     if (c->req.headers_done) {
@@ -1078,6 +1079,8 @@ static void feed_buffer(conn_t *c)
             c->body_started_ms = loop->now_ms;
         uint64_t until =
             c->body_started_ms + c->srv->o.body_timeout_ms + c->req.body.len * 1000 / 1024;
+        if (until > loop->now_ms + c->srv->o.body_timeout_ms)
+            until = loop->now_ms + c->srv->o.body_timeout_ms;
         set_deadline(c, until > loop->now_ms ? until - loop->now_ms : 0);
         if (c->req.expect_continue && !c->continue_sent) {
             c->continue_sent = 1;

@@ -874,6 +874,19 @@ def test_stalled_body_closed_after_body_timeout(srv):
     assert b"200 OK" not in c.buf
 
 
+
+def test_body_stalled_after_a_fast_start_closed_after_body_timeout(serve):
+    """A body's allowance of a second per KiB is for a slow upload as a
+    whole, not a stall: a client that sends most of a big body at once and
+    then stops is closed --body_timeout after its last byte, not after its
+    allowance (here 800 s), holding the body's memory all the while."""
+    s = serve(app_path("basic"), "--body_timeout", "1", "--max_request_bytes", "1000000")
+    with Conn(s.port, timeout=5) as c:
+        c.send(build_request("POST", "/echo", [("Content-Length", "1000000")], port=s.port) +
+               b"b" * 800_000)
+        assert c.is_closed(1 + SLACK + 2), "a stalled body was kept past --body_timeout"
+    assert c.buf.startswith(b"HTTP/1.1 408 "), c.buf[:100]
+
 def test_trickled_body_closed(srv):
     """Slow POST: a body sent a byte per second never finishes before the
     body timeout, so the client is closed within the timeout + 3 s."""
