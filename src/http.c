@@ -337,6 +337,16 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* A chunk that would take the body past the limit is refused at its size
+ * line, as a Content-Length beyond it is, not once its data came. */
+static int on_chunk_header(llhttp_t *p)
+{
+    http_request_t *r = req_of(p);
+    if (p->content_length > r->limits->max_body_bytes - r->body.len)
+        return fail(r, 413, "request body too large");
+    return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -359,6 +369,7 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 

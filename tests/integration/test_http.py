@@ -662,6 +662,21 @@ def test_chunked_body_over_limit_413(srv):
     assert r.status == 413
 
 
+
+@pytest.mark.parametrize("sent_before", [0, MAX_REQUEST - 10])
+def test_chunk_declared_over_limit_413_before_its_data(srv, sent_before):
+    """A chunk whose size line takes the body past the limit is refused
+    then, as a Content-Length over it is: the client is not left to send
+    (or the server to wait for) data it would refuse, and gets its 413,
+    not the 408 of a body that stopped coming."""
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    first = b"%x\r\n%s\r\n" % (sent_before, b"d" * sent_before) if sent_before else b""
+    with conn(srv) as c:
+        c.send(head + first + b"%x\r\n" % (MAX_REQUEST - sent_before + 1))
+        r = c.read_response()
+        assert c.is_closed(SLACK)
+    assert r.status == 413, r
+
 def test_options_asterisk_answered_by_the_server(srv):
     """RFC 9110 9.3.7: OPTIONS * is about the server (a ping): 200 with no
     body and no instance; the connection stays open. Another method with
