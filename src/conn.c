@@ -1030,6 +1030,7 @@ static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
     c->linger = 1; /* the rest of a refused body or pipeline may be on its way */
+    c->head_only = http_request_is_head(&c->req);
     if (c->api) {
         /* The stream cannot be resynchronised after a framing error. */
         c->state = C_WAIT;
@@ -1044,7 +1045,6 @@ static void parse_error(conn_t *c)
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
              c->req.error_reason ? c->req.error_reason : "bad request");
     c->state = C_WAIT;
-    c->head_only = 0;
     /* The stream cannot be resynchronised after a framing error. */
     send_simple(c, status, 1);
 }
@@ -1069,7 +1069,8 @@ static void feed_buffer(conn_t *c)
     /* More needed. Slowloris defence: the whole head must arrive within
      * header_timeout of its first byte; the body gets body_timeout plus
      * one second per KiB received, so a trickle cannot hold the
-     * connection while a real upload of any size can finish. */
+     * connection while a real upload of any size can finish; and it may
+     * not stall longer than body_timeout, however much came before. */
     if (!was_started && c->req.started && !c->req.headers_done)
         set_deadline(c, c->srv->o.header_timeout_ms); /* replaces the keep-alive timer */
     if (c->req.headers_done) {
@@ -1078,6 +1079,8 @@ static void feed_buffer(conn_t *c)
             c->body_started_ms = loop->now_ms;
         uint64_t until =
             c->body_started_ms + c->srv->o.body_timeout_ms + c->req.body.len * 1000 / 1024;
+        if (until > loop->now_ms + c->srv->o.body_timeout_ms)
+            until = loop->now_ms + c->srv->o.body_timeout_ms;
         set_deadline(c, until > loop->now_ms ? until - loop->now_ms : 0);
         if (c->req.expect_continue && !c->continue_sent) {
             c->continue_sent = 1;
@@ -1322,8 +1325,8 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
         c->state = C_WAIT;
         c->close_after = 1;
         c->linger = 1;
-        c->head_only = 0;
-        http_simple_response(&c->wbuf, 408, 0, 0, 0);
+        c->head_only = http_request_is_head(&c->req);
+        http_simple_response(&c->wbuf, 408, 0, 0, c->head_only);
         c->state = C_WRITE;
         set_deadline(c, 1000);
         conn_write(c);

@@ -267,6 +267,10 @@ static int on_headers_complete(llhttp_t *p)
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");
+    /* A 2xx to CONNECT opens a tunnel (RFC 9110 9.3.6), which this server
+     * never does: the method is not implemented (9.1), not an app's. */
+    if (r->method == HTTP_CONNECT)
+        return fail(r, 501, "request method not implemented");
     /* RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host. */
     size_t hosts = 0, host = 0, n_before = r->n_headers;
     for (size_t i = 0; i < r->n_headers; i++)
@@ -333,6 +337,16 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* A chunk that would take the body past the limit is refused at its size
+ * line, as a Content-Length beyond it is, not once its data came. */
+static int on_chunk_header(llhttp_t *p)
+{
+    http_request_t *r = req_of(p);
+    if (p->content_length > r->limits->max_body_bytes - r->body.len)
+        return fail(r, 413, "request body too large");
+    return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -355,6 +369,7 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 
@@ -516,6 +531,13 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
             r->error_reason = llhttp_errno_name(e);
     }
     return HTTP_ERROR;
+}
+
+int http_request_is_head(const http_request_t *r)
+{
+    /* llhttp knows the method once its target began (on_url), before any
+     * later error, and keeps the last request's until then. */
+    return r->url_len > 0 && r->parser.method == HTTP_HEAD;
 }
 
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len)

@@ -71,6 +71,10 @@ void http_request_free(http_request_t *r);
  * connection must be closed after the answer. */
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed);
 
+/* Whether the request, read as far as its target at least, is a HEAD: no
+ * answer to it has content, a refusal's included (RFC 9110 9.3.2). */
+int http_request_is_head(const http_request_t *r);
+
 /* Case-insensitive lookup of the first header with this name. */
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len);
 

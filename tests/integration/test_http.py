@@ -612,6 +612,40 @@ def test_expect_100_continue_over_limit_413_without_100(srv):
     assert r.status == 413, r
 
 
+# RFC 9110 9.3.2: no answer to a HEAD has content, the server's refusals
+# included; the bytes of one would sit where the next response belongs.
+REFUSED_HEADS = {
+    "413": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_REQUEST + 1),
+    "417": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nExpect: something\r\n\r\n",
+    "400_two_hosts": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+    "400_bad_header": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nX-A: \x01\r\n\r\n",
+    "431": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * MAX_HEADER + b"\r\n\r\n",
+    "505": b"HEAD /path/x HTTP/2.0\r\nHost: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_HEADS))
+def test_refused_head_has_no_body(srv, name):
+    with conn(srv) as c:
+        c.send(REFUSED_HEADS[name])
+        r = c.read_response(head=True)
+        assert c.is_closed(SLACK)
+        rest = c.buf
+    assert r.status == int(name[:3]), r
+    assert int(r.header("content-length")) > 0  # a GET's page would have this length
+    assert rest == b"", rest
+
+
+def test_head_cut_by_the_header_timeout_gets_a_408_without_body(srv):
+    with conn(srv) as c:
+        c.send(b"HEAD /path/x HTTP/1.1\r\nHost: x\r\n")
+        r = c.read_response(head=True, timeout=TIMEOUT + SLACK)
+        assert c.is_closed(SLACK)
+        rest = c.buf
+    assert r.status == 408, r
+    assert rest == b"", rest
+
+
 def test_content_length_at_limit_ok(srv):
     body = b"z" * (MAX_REQUEST - 100)
     r = http_request(srv.port, "POST", "/echo", body=body)
@@ -627,6 +661,21 @@ def test_chunked_body_over_limit_413(srv):
         r = c.read_response()
     assert r.status == 413
 
+
+
+@pytest.mark.parametrize("sent_before", [0, MAX_REQUEST - 10])
+def test_chunk_declared_over_limit_413_before_its_data(srv, sent_before):
+    """A chunk whose size line takes the body past the limit is refused
+    then, as a Content-Length over it is: the client is not left to send
+    (or the server to wait for) data it would refuse, and gets its 413,
+    not the 408 of a body that stopped coming."""
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    first = b"%x\r\n%s\r\n" % (sent_before, b"d" * sent_before) if sent_before else b""
+    with conn(srv) as c:
+        c.send(head + first + b"%x\r\n" % (MAX_REQUEST - sent_before + 1))
+        r = c.read_response()
+        assert c.is_closed(SLACK)
+    assert r.status == 413, r
 
 def test_options_asterisk_answered_by_the_server(srv):
     """RFC 9110 9.3.7: OPTIONS * is about the server (a ping): 200 with no
@@ -657,6 +706,20 @@ def test_unknown_method_501(srv, method):
     assert srv.wait_stderr("501 request method not implemented")
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
+
+
+@pytest.mark.parametrize("target", [b"/echo", b"127.0.0.1:80"])
+def test_connect_501_not_passed_to_the_app(srv, target):
+    """RFC 9110 9.3.6: a 2xx to CONNECT means "the tunnel is open" and has
+    no Content-Length; the server opens no tunnels, so the method is not
+    implemented (9.1) rather than an app's to answer."""
+    with conn(srv) as c:
+        c.send(b"CONNECT " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        r = c.read_response()
+        assert c.is_closed(SLACK)
+    assert r.status == 501, r
+    assert b"X-Method" not in r.raw_head
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
 def test_unsupported_transfer_coding_501(srv):
     with conn(srv) as c:
@@ -825,6 +888,19 @@ def test_stalled_body_closed_after_body_timeout(srv):
     assert total <= TIMEOUT + SLACK, "closed only after %.1fs" % total
     assert b"200 OK" not in c.buf
 
+
+
+def test_body_stalled_after_a_fast_start_closed_after_body_timeout(serve):
+    """A body's allowance of a second per KiB is for a slow upload as a
+    whole, not a stall: a client that sends most of a big body at once and
+    then stops is closed --body_timeout after its last byte, not after its
+    allowance (here 800 s), holding the body's memory all the while."""
+    s = serve(app_path("basic"), "--body_timeout", "1", "--max_request_bytes", "1000000")
+    with Conn(s.port, timeout=5) as c:
+        c.send(build_request("POST", "/echo", [("Content-Length", "1000000")], port=s.port) +
+               b"b" * 800_000)
+        assert c.is_closed(1 + SLACK + 2), "a stalled body was kept past --body_timeout"
+    assert c.buf.startswith(b"HTTP/1.1 408 "), c.buf[:100]
 
 def test_trickled_body_closed(srv):
     """Slow POST: a body sent a byte per second never finishes before the
