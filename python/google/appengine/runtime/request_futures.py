@@ -12,7 +12,8 @@ would run in the pool's worker outside the task (one added later runs at
 once in the thread adding it, which is the app's). At the deadline, tasks
 not started are cancelled and running ones get DeadlineExceededError; one
 that has not ended shortly after retires the instance (request_threads).
-asyncio's run_in_executor and to_thread submit here too.
+(asyncio cannot run an event loop here: it needs a socketpair, and SB2
+refuses sockets, as App Engine's sandbox did.)
 """
 import _thread
 
