@@ -342,6 +342,17 @@ def test_no_descriptor_reaches_outside_the_tree(env):
     assert not odd, fds
 
 
+def test_pending_signals_leave_the_uid_its_quota(env):
+    """Signals queued at the instance itself (pthread_kill, no audit
+    event) count against one quota for every process of the uid: an
+    instance queued all of it (96,000 here), and no other process of the
+    user (the server, other apps' instances) could queue a real-time
+    signal or create a POSIX timer while it lived."""
+    r = env.attempt("queue_signals", n="5000")
+    assert "done" in r, r
+    assert int(r["done"]) <= 1024, r
+
+
 def test_start_up_logs_the_layers(env):
     err = env.srv.stderr_text()
     assert "sandbox strict: seccomp yes, Landlock ABI" in err, err
