@@ -44,7 +44,8 @@ __attribute__((constructor)) static void evil(void)
 ESCAPES = {
     "write_app": "SB1", "write": "SB1", "append": "SB1", "os_open": "SB1", "mkdir": "SB1",
     "remove": "SB1", "rename": "SB1", "symlink": "SB1", "chmod": "SB1", "proc_mem": "SB1",
-    "truncate_stderr": "SB1", "fallocate_stderr": None,
+    "truncate_stderr": "SB1", "fallocate_stderr": "SB1", "mkfifo": "SB1", "mknod": "SB1",
+    "mkfifo_app": "SB1", "memfd": "SB1",
     "named_tempfile": "SB1", "read_outside": "SB1", "read_outside_path": "SB1",
     "read_outside_dotdot": "SB1", "list_outside": "SB1",
     # not even whether something exists outside what it may read: its own
@@ -53,7 +54,8 @@ ESCAPES = {
     "connect": "SB2", "udp": "SB2", "socketpair": "SB2", "raw_socketpair": None,
     "getaddrinfo": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
-    "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "multiprocessing": "SB5",
+    "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
+    "multiprocessing": "SB5",
     "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
     # these need ctypes: with the hook armed, its import is what is refused
     "sysv_shm": "SB5", "sysv_msg": "SB5", "sysv_sem": "SB5", "inotify": "SB5",

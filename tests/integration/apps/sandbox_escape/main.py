@@ -330,6 +330,10 @@ ATTEMPTS = {
     "symlink": lambda q: os.symlink("/etc/passwd", q["path"]),
     "chmod": lambda q: os.chmod(q["path"], 0o777),
     "proc_mem": lambda q: open("/proc/self/mem", "r+b"),
+    "mkfifo": lambda q: os.mkfifo(q["path"]),
+    "mknod": lambda q: os.mknod(q["path"]),
+    "mkfifo_app": lambda q: os.mkfifo(os.path.join(APP, "written.txt")),
+    "memfd": lambda q: os.memfd_create("x"),
     "named_tempfile": lambda q: tempfile.NamedTemporaryFile().name,
     "read_outside": lambda q: open(q["path"]).read(),
     "read_outside_path": lambda q: pathlib.Path(q["path"]).read_bytes(),
@@ -354,6 +358,7 @@ ATTEMPTS = {
     "channel_garbage": _channel_garbage,
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
+    "pidfd_open": lambda q: os.pidfd_open(os.getppid()),
     "truncate_stderr": lambda q: _refused(lambda: os.ftruncate(2, 0)),
     "fallocate_stderr": lambda q: _refused(lambda: os.posix_fallocate(2, 0, 1 << 20)),
     # SB4: nothing shared with other processes
