@@ -223,6 +223,24 @@ def test_the_bytecode_writer_runs_only_on_idle_cpu_and_within_a_budget(serve, tm
     assert cpu[3:5] == ["60", "60"]
 
 
+def test_the_bytecode_writer_stays_within_the_instance_memory(serve, tmp_path):
+    """The writer runs outside the sandbox, on sources the app brings: this
+    4 MB one (a tuple of two million names) took CPython's compiler 2.3 GB
+    of memory, and the writer had no limit on it. Within the instances'
+    memory limit such a source is left to the import (which fails the same
+    way in an instance) and the writer goes on with the next one."""
+    big = "X = (" + "a," * 1900000 + ")\n"
+    app = write_app(tmp_path / "app", BYTECODE_YAML, {
+        "main.py": BYTECODE_MAIN, "helper.py": 'VALUE = "x"\n', "big.py": big,
+        "zz_after.py": "Y = 1\n"})
+    s = serve(app, "--instance_memory", str(512 << 20))
+    if "address space unlimited (sanitizer build)" in s.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    cache = os.path.join(app, "__pycache__")
+    _wait_for(os.path.join(cache, "zz_after.cpython-311.pyc"), seconds=60)
+    assert not os.path.exists(os.path.join(cache, "big.cpython-311.pyc"))
+
+
 # ---------------------------------------------------------------- skip_files
 
 SKIP_YAML = """runtime: python27
