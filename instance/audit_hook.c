@@ -237,6 +237,8 @@ static int hook(const char *event, PyObject *args, void *data)
         if (audit_sets_file_owner(event, arg_long(args, 1, 0), arg_long(args, 2, 0),
                                   (long)getpid()))
             return refuse(rule, event, NULL);
+        if (!strcmp(event, "fcntl.ioctl") && audit_socket_ioctl(arg_long(args, 1, 0)))
+            return refuse(AUDIT_SOCKET, event, NULL);
         return 0;
     case AUDIT_SCHED:
         return arg_long(args, 0, 0) == 0 ? 0 : refuse(rule, event, first);

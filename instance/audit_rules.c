@@ -131,6 +131,12 @@ int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid)
     return !strcmp(event, "fcntl.ioctl") && (cmd == FIOSETOWN || cmd == SIOCSPGRP);
 }
 
+int audit_socket_ioctl(long cmd)
+{
+    unsigned range = (unsigned)cmd & 0xffffff00u; /* the kernel reads 32 bits */
+    return range == 0x8900 || range == 0x8b00;
+}
+
 /* Whether the len bytes at name are a refused module's name. */
 static int is_refused_module(const char *name, size_t len)
 {

@@ -5,7 +5,6 @@
 #include <linux/filter.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
-#include <linux/sockios.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
@@ -258,8 +257,8 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * (the kernel's sigio_perm) and not by the rules above: on kernels
      * before Landlock's signal scope (6.12) an instance could SIGKILL the
      * master. Our own process only; F_SETOWN_EX and the socket ioctls
-     * (FIOSETOWN, SIOCSPGRP: REFUSED_IOCTLS below) pass the owner in
-     * memory, out of a filter's reach. */
+     * (FIOSETOWN, SIOCSPGRP: refused with every socket ioctl, below)
+     * pass the owner in memory, out of a filter's reach. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN),
@@ -285,14 +284,22 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SCHED_CORE));
-    /* Setting a file's owner (above), typing into the terminal the server
-     * may have been started from, and file flags and attributes (metadata,
-     * as chmod is). */
-    static const unsigned long REFUSED_IOCTLS[] = {FIOSETOWN, SIOCSPGRP,       TIOCSTI,
-                                                   TIOCLINUX, FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR};
+    /* Typing into the terminal the server may have been started from, and
+     * file flags and attributes (metadata, as chmod is). */
+    static const unsigned long REFUSED_IOCTLS[] = {TIOCSTI, TIOCLINUX, FS_IOC_SETFLAGS,
+                                                   FS_IOC_FSSETXATTR};
     for (size_t i = 0; rc == 0 && i < sizeof REFUSED_IOCTLS / sizeof *REFUSED_IOCTLS; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, REFUSED_IOCTLS[i]));
+    /* The socket ioctls (0x89xx) and the wireless ones (0x8Bxx) work on any
+     * socket, the channel too: they list the host's network interfaces,
+     * their addresses and hardware addresses. Setting a file's owner
+     * (FIOSETOWN, SIOCSPGRP, above) is among them. */
+    static const uint32_t REFUSED_IOCTL_RANGES[] = {0x8900, 0x8b00};
+    for (size_t i = 0; rc == 0 && i < sizeof REFUSED_IOCTL_RANGES / sizeof *REFUSED_IOCTL_RANGES;
+         i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00u, REFUSED_IOCTL_RANGES[i]));
     return rc;
 }
 

@@ -52,7 +52,7 @@ ESCAPES = {
     # file tree has nothing else (no audit event to name a rule for)
     "stat_outside": None, "readlink_outside": None,
     "connect": "SB2", "udp": "SB2", "socketpair": "SB2", "raw_socketpair": None,
-    "getaddrinfo": "SB2",
+    "getaddrinfo": "SB2", "host_interfaces": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
     "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
     "multiprocessing": "SB5",

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -93,6 +94,15 @@ static void seccomp_child(void *arg)
     int self = getpid();
     CHECK(fails_with(ioctl(chan[0], FIOSETOWN, &self), EPERM));
     CHECK(fails_with(ioctl(chan[0], SIOCSPGRP, &self), EPERM));
+    /* nor the host's network interfaces, addresses and hardware addresses
+     * (the socket ioctls work on any socket, the channel too), nor its
+     * wireless ones */
+    char names[256];
+    struct ifconf ifc = {.ifc_len = sizeof names, .ifc_buf = names};
+    CHECK(fails_with(ioctl(chan[0], SIOCGIFCONF, &ifc), EPERM));
+    struct ifreq ifr = {.ifr_name = "lo"};
+    CHECK(fails_with(ioctl(chan[0], SIOCGIFHWADDR, &ifr), EPERM));
+    CHECK(fails_with(ioctl(chan[0], 0x8B01 /* SIOCGIWNAME */, &ifr), EPERM));
 
     /* priority, CPUs and scheduling: of ourselves (0) only */
     CHECK(setpriority(PRIO_PROCESS, 0, 1) == 0);

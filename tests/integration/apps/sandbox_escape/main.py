@@ -100,6 +100,19 @@ def _fiosetown_other(q):
     return fcntl.ioctl(fd, 0x8901, struct.pack("i", int(q["victim"])))  # FIOSETOWN
 
 
+def _host_interfaces(q):
+    """Lists the host's network interfaces and their addresses through a
+    socket ioctl on the channel (the only socket)."""
+    import array
+    import fcntl
+    import struct
+    fd = next(fd for fd in range(64) if _is_socket(fd))
+    names = array.array("B", bytes(40 * 32))
+    ifc = struct.pack("iL", len(names), names.buffer_info()[0])
+    size = struct.unpack("iL", fcntl.ioctl(fd, 0x8912, ifc))[0]  # SIOCGIFCONF
+    return names.tobytes()[:size]
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -378,6 +391,7 @@ ATTEMPTS = {
     "ioprio_other": lambda q: _libc_call("syscall", 251, 1, int(q["victim"]), 3 << 13),
     "setown_other": _setown_other,
     "fiosetown_other": _fiosetown_other,
+    "host_interfaces": _host_interfaces,
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
     "import_ext": _import_ext,
