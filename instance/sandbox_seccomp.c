@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,14 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SCHED_CORE));
+    /* An instance dies with its zygote (PR_SET_PDEATHSIG, set again once
+     * sandboxed: a user namespace clears it). An app that cleared it, and
+     * kept the channel's reader from seeing the master go (ctypes reaches
+     * any memory of the process), outlived a server that was killed. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 2,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_PDEATHSIG),
+                              SCMP_A1(SCMP_CMP_NE, SIGKILL));
     /* Typing into the terminal the server may have been started from, and
      * file flags and attributes (metadata, as chmod is). */
     static const unsigned long REFUSED_IOCTLS[] = {TIOCSTI, TIOCLINUX, FS_IOC_SETFLAGS,

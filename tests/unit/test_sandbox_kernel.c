@@ -125,6 +125,11 @@ static void seccomp_child(void *arg)
     unsigned long cookie = 0;
     CHECK(fails_with(prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, getppid(), 0, &cookie), EPERM));
     CHECK(fails_with(prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0, 2, 0), EPERM));
+    /* the signal that ends an instance with its zygote stays (the runtime
+     * sets it again once sandboxed: a user namespace cleared it) */
+    CHECK(fails_with(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), EPERM));
+    CHECK(fails_with(prctl(PR_SET_PDEATHSIG, SIGCHLD, 0, 0, 0), EPERM));
+    CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0);
 
     CHECK(fails_with(syscall(SYS_memfd_create, "x", 0), EPERM));
     CHECK(fails_with(syscall(SYS_unshare, 0), EPERM));
