@@ -153,13 +153,15 @@ static int lexically_under(const char *path, const char *dir)
  * paths are taken from the working folder, the app's (an os.open with a
  * dir_fd elsewhere is rare enough not to resolve). Paths outside the app
  * folder are let through by their text, so the standard library's imports
- * pay no realpath. */
+ * pay no realpath, but for those under /proc: the process's own links to
+ * its working folder and its root (/proc/self/cwd, /proc/self/root) lead
+ * into the app folder too. */
 static const char *hidden_app_file(const char *path)
 {
     char real[PATH_MAX];
     if (!app_dir_real || !path ||
         (path[0] == '/' && !lexically_under(path, app_dir_given) &&
-         !lexically_under(path, app_dir_real)) ||
+         !lexically_under(path, app_dir_real) && !lexically_under(path, "/proc")) ||
         !realpath(path, real) || !lexically_under(real, app_dir_real) ||
         real[strlen(app_dir_real)] != '/')
         return NULL;

@@ -464,6 +464,10 @@ def app(environ, start_response):
         attempt(lambda: __import__("static.helper", fromlist=["*"]).VALUE),
         attempt(lambda: __import__("shared.lib", fromlist=["*"]).VALUE),
         attempt(lambda: os.path.exists("static/page.txt")),
+        # the same files by the instance's own links to its working folder
+        # and to its root
+        attempt(lambda: read("/proc/self/cwd/static/page.txt")),
+        attempt(lambda: read("/proc/self/root" + os.getcwd() + "/secret/key.txt")),
     ]
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(out).encode()]
@@ -506,6 +510,9 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         "app's too)",
         "ok: readable code",
         "ok: True",
+        "PermissionError: [Errno 13] %s: '/proc/self/cwd/static/page.txt'" % static,
+        "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
+        "'/proc/self/root%s/secret/key.txt'" % d,
     ]
     r = http_request(s.port, "GET", "/cgi")
     assert r.status == 404 and b"static script" not in r.body, r
