@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit_rules.h"
@@ -210,6 +211,26 @@ static int check_read(audit_rule_t rule, const char *event, PyObject *o, int is_
     return rc;
 }
 
+/* sqlite3.connect(database): SQLite creates a missing file (refused here:
+ * it is a write) and opens one it may not write read-only (a read, checked
+ * as open's). ":memory:", "" (a private temporary database) and URIs
+ * ("file:", with uri=True) are SQLite's to resolve. */
+static int check_database(PyObject *o)
+{
+    PyObject *bytes = path_bytes(o);
+    const char *path = bytes ? PyBytes_AS_STRING(bytes) : NULL;
+    int rc = 0;
+    struct stat st;
+    if (path && *path && strcmp(path, ":memory:") && strncmp(path, "file:", 5)) {
+        if (stat(path, &st) < 0 && errno == ENOENT)
+            rc = refuse(AUDIT_DATABASE, "sqlite3.connect", o);
+        else
+            rc = check_read(AUDIT_READ, "sqlite3.connect", o, 1);
+    }
+    Py_XDECREF(bytes);
+    return rc;
+}
+
 static int hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
@@ -246,6 +267,8 @@ static int hook(const char *event, PyObject *args, void *data)
         return arg_long(args, 0, 0) == 0 ? 0 : refuse(rule, event, first);
     case AUDIT_IMPORT:
         return check_import(args);
+    case AUDIT_DATABASE:
+        return check_database(first);
     case AUDIT_FS_WRITE:
         return refuse(rule, event, first);
     case AUDIT_SOCKET:

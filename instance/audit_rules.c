@@ -73,6 +73,7 @@ static const event_rule_t events[] = {
     {"os.sched_setaffinity", AUDIT_SCHED},
     {"os.sched_setparam", AUDIT_SCHED},
     {"os.sched_setscheduler", AUDIT_SCHED},
+    {"sqlite3.connect", AUDIT_DATABASE},
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
     {"os.scandir", AUDIT_READ_DIR},
@@ -189,6 +190,7 @@ const char *audit_rule_message(audit_rule_t rule)
         return "sandbox rule SB1: the app can read only its own files and the Python library";
     case AUDIT_OPEN:
     case AUDIT_FS_WRITE:
+    case AUDIT_DATABASE:
         return "sandbox rule SB1: the app cannot write to the filesystem "
                "(tempfile.TemporaryFile works in memory)";
     case AUDIT_SOCKET:

@@ -19,6 +19,7 @@ typedef enum {
     AUDIT_READ,     /* only a message: reading outside the readable trees */
     AUDIT_SCHED,    /* priority, CPUs, scheduling: refused unless of the instance itself (0) */
     AUDIT_SETOWN,   /* fcntl/ioctl: audit_sets_file_owner, audit_socket_ioctl */
+    AUDIT_DATABASE, /* sqlite3.connect: refused if it creates a file, checked as a read */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */

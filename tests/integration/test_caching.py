@@ -2,6 +2,7 @@
 .zip archives of pure Python."""
 import os
 import py_compile
+import sqlite3
 import stat
 import time
 import zipfile
@@ -453,6 +454,11 @@ def read(path):
         return f.read().strip()
 
 
+def query(path):
+    import sqlite3
+    return sqlite3.connect(path).execute("select x from t").fetchone()[0]
+
+
 def app(environ, start_response):
     out = [
         attempt(lambda: read("static/page.txt")),
@@ -468,6 +474,11 @@ def app(environ, start_response):
         # and to its root
         attempt(lambda: read("/proc/self/cwd/static/page.txt")),
         attempt(lambda: read("/proc/self/root" + os.getcwd() + "/secret/key.txt")),
+        # SQLite opens what it cannot write read-only: the app's own
+        # database, not a hidden file; it cannot create one
+        attempt(lambda: query("data.db")),
+        attempt(lambda: query("secret/key.db")),
+        attempt(lambda: query("new.db")),
     ]
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(out).encode()]
@@ -493,6 +504,11 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         "shared/lib.py": 'VALUE = "readable code"\n',
         "secret/key.txt": "key",
     })
+    for db in ("data.db", "secret/key.db"):
+        with sqlite3.connect(os.path.join(d, db)) as c:
+            c.execute("create table t (x)")
+            c.execute("insert into t values (42)")
+        c.close()
     s = serve(d)
     static = ("a static file: app.yaml's static handlers serve it, and only "
               "application_readable: true lets the app read it too")
@@ -513,6 +529,11 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         "PermissionError: [Errno 13] %s: '/proc/self/cwd/static/page.txt'" % static,
         "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
         "'/proc/self/root%s/secret/key.txt'" % d,
+        "ok: 42",
+        "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
+        "'secret/key.db'",
+        "PermissionError: sandbox rule SB1: the app cannot write to the filesystem "
+        "(tempfile.TemporaryFile works in memory): sqlite3.connect 'new.db'",
     ]
     r = http_request(s.port, "GET", "/cgi")
     assert r.status == 404 and b"static script" not in r.body, r
