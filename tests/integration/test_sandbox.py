@@ -46,7 +46,8 @@ ESCAPES = {
     "remove": "SB1", "rename": "SB1", "symlink": "SB1", "chmod": "SB1", "proc_mem": "SB1",
     "truncate_stderr": "SB1", "fallocate_stderr": "SB1", "mkfifo": "SB1", "mknod": "SB1",
     "mkfifo_app": "SB1", "memfd": "SB1",
-    "named_tempfile": "SB1", "read_outside": "SB1", "read_outside_path": "SB1",
+    "named_tempfile": "SB1", "shelve": "SB1", "shelve_app": "SB1",
+    "read_outside": "SB1", "read_outside_path": "SB1",
     "read_outside_dotdot": "SB1", "list_outside": "SB1",
     # not even whether something exists outside what it may read: its own
     # file tree has nothing else (no audit event to name a rule for)

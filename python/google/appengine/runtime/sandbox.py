@@ -1,7 +1,7 @@
 """The Python side of the sandbox: temporary files live in memory (SB1),
 socketpair is refused with SB2's message, priority, CPU and scheduling
-changes of other processes with SB4's, and the os calls the kernel always
-refuses with their rule's.
+changes of other processes with SB4's, the os calls the kernel always
+refuses with their rule's, and dbm's databases are checked as open's files.
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
 PermissionError, and the kernel would anyway), but App Engine let them use
@@ -49,10 +49,10 @@ def _audit_socketpair(socket):
     socket.socketpair = socketpair
 
 
-def _wrap(os, name, call):
-    """Replaces os.NAME with a function that runs call(original, *args,
+def _wrap(module, name, call):
+    """Replaces module.NAME with a function that runs call(original, *args,
     **kwargs)."""
-    original = getattr(os, name, None)
+    original = getattr(module, name, None)
     if original is None:
         return
     def wrapper(*args, **kwargs):
@@ -60,7 +60,7 @@ def _wrap(os, name, call):
     wrapper.__name__ = name
     wrapper.__doc__ = original.__doc__
     wrapper.__wrapped__ = original
-    setattr(os, name, wrapper)
+    setattr(module, name, wrapper)
 
 
 # os functions the kernel layers always refuse and for which CPython raises
@@ -78,6 +78,19 @@ def _audit_refused_without_event(os):
 
     for name in _REFUSED_WITHOUT_EVENT:
         _wrap(os, name, raising("os." + name))
+
+
+def _audit_dbm_open(module):
+    """dbm.ndbm and dbm.gnu (shelve's databases) open their files in C,
+    with no audit event: a database that would be written met the bare
+    EROFS, and a hidden or outside file was read. Each open now raises
+    open's event, with "r" or "w" by its flag, which the audit hook checks
+    as it checks open's."""
+    def call(original, filename, flag="r", *rest):
+        sys.audit("open", filename, "r" if flag[:1] == "r" else "w", 0)
+        return original(filename, flag, *rest)
+
+    _wrap(module, "open", call)
 
 
 def _audit_own_process_only(os):
@@ -113,3 +126,5 @@ def install():
     _audit_refused_without_event(os)
     import_hooks.when_imported("tempfile", _patch)
     import_hooks.when_imported("socket", _audit_socketpair)
+    for name in ("dbm.ndbm", "dbm.gnu"):
+        import_hooks.when_imported(name, _audit_dbm_open)

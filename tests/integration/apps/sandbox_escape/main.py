@@ -348,6 +348,8 @@ ATTEMPTS = {
     "mkfifo_app": lambda q: os.mkfifo(os.path.join(APP, "written.txt")),
     "memfd": lambda q: os.memfd_create("x"),
     "named_tempfile": lambda q: tempfile.NamedTemporaryFile().name,
+    "shelve": lambda q: __import__("shelve").open(q["path"]),
+    "shelve_app": lambda q: __import__("shelve").open(os.path.join(APP, "written.txt")),
     "read_outside": lambda q: open(q["path"]).read(),
     "read_outside_path": lambda q: pathlib.Path(q["path"]).read_bytes(),
     "read_outside_dotdot": lambda q: open(APP + "/../../../../../../../" + q["path"]).read(),
