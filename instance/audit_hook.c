@@ -240,6 +240,7 @@ static int hook(const char *event, PyObject *args, void *data)
     PyObject *first = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : NULL;
     switch (rule) {
     case AUDIT_ALLOW:
+    case AUDIT_LEASE: /* only a message: no event's rule */
         return 0;
     case AUDIT_OPEN:
         /* An int is an already open descriptor: nothing new is opened. */
@@ -262,6 +263,8 @@ static int hook(const char *event, PyObject *args, void *data)
             return refuse(rule, event, NULL);
         if (!strcmp(event, "fcntl.ioctl") && audit_socket_ioctl(arg_long(args, 1, 0)))
             return refuse(AUDIT_SOCKET, event, NULL);
+        if (audit_takes_lease(event, arg_long(args, 1, 0)))
+            return refuse(AUDIT_LEASE, event, NULL);
         return 0;
     case AUDIT_SCHED:
         return arg_long(args, 0, 0) == 0 ? 0 : refuse(rule, event, first);

@@ -132,6 +132,11 @@ int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid)
     return !strcmp(event, "fcntl.ioctl") && (cmd == FIOSETOWN || cmd == SIOCSPGRP);
 }
 
+int audit_takes_lease(const char *event, long cmd)
+{
+    return !strcmp(event, "fcntl.fcntl") && (unsigned)cmd == F_SETLEASE;
+}
+
 int audit_socket_ioctl(long cmd)
 {
     unsigned range = (unsigned)cmd & 0xffffff00u; /* the kernel reads 32 bits */
@@ -205,6 +210,9 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_SCHED:
         return "sandbox rule SB4: the app can change the priority, CPUs and scheduling of its "
                "own process only";
+    case AUDIT_LEASE:
+        return "sandbox rule SB4: the app cannot take a lease on a file (other processes "
+               "opening it for writing would wait for the app)";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_IMPORT:

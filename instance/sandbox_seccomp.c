@@ -267,6 +267,13 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN_EX));
+    /* A lease makes any process that opens the file for writing wait for
+     * us, up to the host's lease-break-time (45 s): a developer saving the
+     * app's files, or, with a server run as root, whatever writes to a
+     * file of /usr. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETLEASE));
     /* Threads only: a clone without CLONE_THREAD is a new process. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

@@ -65,6 +65,13 @@ static void test_file_owner(void)
     CHECK(!audit_sets_file_owner("fcntl.ioctl", F_SETOWN, 42, 7));
 }
 
+static void test_leases(void)
+{
+    CHECK(audit_takes_lease("fcntl.fcntl", F_SETLEASE));
+    CHECK(!audit_takes_lease("fcntl.fcntl", F_GETLEASE));
+    CHECK(!audit_takes_lease("fcntl.ioctl", F_SETLEASE));
+}
+
 static void test_socket_ioctls(void)
 {
     CHECK(audit_socket_ioctl(SIOCGIFCONF));
@@ -153,6 +160,7 @@ int main(void)
     test_open_modes();
     test_file_owner();
     test_socket_ioctls();
+    test_leases();
     test_imports();
     test_paths_within();
     test_messages();

@@ -94,6 +94,9 @@ static void seccomp_child(void *arg)
     int self = getpid();
     CHECK(fails_with(ioctl(chan[0], FIOSETOWN, &self), EPERM));
     CHECK(fails_with(ioctl(chan[0], SIOCSPGRP, &self), EPERM));
+    /* nor hold a lease, which makes another process that opens the file
+     * for writing wait (up to lease-break-time) */
+    CHECK(fails_with(fcntl(chan[1], F_SETLEASE, F_RDLCK), EPERM));
     /* nor the host's network interfaces, addresses and hardware addresses
      * (the socket ioctls work on any socket, the channel too), nor its
      * wireless ones */

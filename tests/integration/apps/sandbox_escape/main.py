@@ -113,6 +113,14 @@ def _host_interfaces(q):
     return names.tobytes()[:size]
 
 
+def _lease(q):
+    """Takes a read lease on an app file: whoever opens it for writing
+    waits for the instance."""
+    import fcntl
+    with open(os.path.join(APP, "app.yaml")) as f:
+        return fcntl.fcntl(f.fileno(), fcntl.F_SETLEASE, fcntl.F_RDLCK)
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -393,6 +401,7 @@ ATTEMPTS = {
     "ioprio_other": lambda q: _libc_call("syscall", 251, 1, int(q["victim"]), 3 << 13),
     "setown_other": _setown_other,
     "fiosetown_other": _fiosetown_other,
+    "lease": _lease,
     "host_interfaces": _host_interfaces,
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
