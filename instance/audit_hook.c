@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit_rules.h"
@@ -153,13 +154,15 @@ static int lexically_under(const char *path, const char *dir)
  * paths are taken from the working folder, the app's (an os.open with a
  * dir_fd elsewhere is rare enough not to resolve). Paths outside the app
  * folder are let through by their text, so the standard library's imports
- * pay no realpath. */
+ * pay no realpath, but for those under /proc: the process's own links to
+ * its working folder and its root (/proc/self/cwd, /proc/self/root) lead
+ * into the app folder too. */
 static const char *hidden_app_file(const char *path)
 {
     char real[PATH_MAX];
     if (!app_dir_real || !path ||
         (path[0] == '/' && !lexically_under(path, app_dir_given) &&
-         !lexically_under(path, app_dir_real)) ||
+         !lexically_under(path, app_dir_real) && !lexically_under(path, "/proc")) ||
         !realpath(path, real) || !lexically_under(real, app_dir_real) ||
         real[strlen(app_dir_real)] != '/')
         return NULL;
@@ -208,6 +211,26 @@ static int check_read(audit_rule_t rule, const char *event, PyObject *o, int is_
     return rc;
 }
 
+/* sqlite3.connect(database): SQLite creates a missing file (refused here:
+ * it is a write) and opens one it may not write read-only (a read, checked
+ * as open's). ":memory:", "" (a private temporary database) and URIs
+ * ("file:", with uri=True) are SQLite's to resolve. */
+static int check_database(PyObject *o)
+{
+    PyObject *bytes = path_bytes(o);
+    const char *path = bytes ? PyBytes_AS_STRING(bytes) : NULL;
+    int rc = 0;
+    struct stat st;
+    if (path && *path && strcmp(path, ":memory:") && strncmp(path, "file:", 5)) {
+        if (stat(path, &st) < 0 && errno == ENOENT)
+            rc = refuse(AUDIT_DATABASE, "sqlite3.connect", o);
+        else
+            rc = check_read(AUDIT_READ, "sqlite3.connect", o, 1);
+    }
+    Py_XDECREF(bytes);
+    return rc;
+}
+
 static int hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
@@ -217,6 +240,7 @@ static int hook(const char *event, PyObject *args, void *data)
     PyObject *first = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : NULL;
     switch (rule) {
     case AUDIT_ALLOW:
+    case AUDIT_LEASE: /* only a message: no event's rule */
         return 0;
     case AUDIT_OPEN:
         /* An int is an already open descriptor: nothing new is opened. */
@@ -237,11 +261,17 @@ static int hook(const char *event, PyObject *args, void *data)
         if (audit_sets_file_owner(event, arg_long(args, 1, 0), arg_long(args, 2, 0),
                                   (long)getpid()))
             return refuse(rule, event, NULL);
+        if (!strcmp(event, "fcntl.ioctl") && audit_socket_ioctl(arg_long(args, 1, 0)))
+            return refuse(AUDIT_SOCKET, event, NULL);
+        if (audit_takes_lease(event, arg_long(args, 1, 0)))
+            return refuse(AUDIT_LEASE, event, NULL);
         return 0;
     case AUDIT_SCHED:
         return arg_long(args, 0, 0) == 0 ? 0 : refuse(rule, event, first);
     case AUDIT_IMPORT:
         return check_import(args);
+    case AUDIT_DATABASE:
+        return check_database(first);
     case AUDIT_FS_WRITE:
         return refuse(rule, event, first);
     case AUDIT_SOCKET:

@@ -20,6 +20,11 @@ static const event_rule_t events[] = {
     {"os.lchflags", AUDIT_FS_WRITE},
     {"os.link", AUDIT_FS_WRITE},
     {"os.mkdir", AUDIT_FS_WRITE},
+    /* These five are raised by the runtime's wrappers (sandbox.py). */
+    {"os.memfd_create", AUDIT_FS_WRITE},
+    {"os.mkfifo", AUDIT_FS_WRITE},
+    {"os.mknod", AUDIT_FS_WRITE},
+    {"os.posix_fallocate", AUDIT_FS_WRITE},
     {"os.remove", AUDIT_FS_WRITE},
     {"os.removexattr", AUDIT_FS_WRITE},
     {"os.rename", AUDIT_FS_WRITE},
@@ -58,6 +63,7 @@ static const event_rule_t events[] = {
     {"os.system", AUDIT_PROCESS},
     {"pty.spawn", AUDIT_PROCESS},
     {"subprocess.Popen", AUDIT_PROCESS},
+    {"os.pidfd_open", AUDIT_PROCESS},
     {"os.kill", AUDIT_KILL},
     {"fcntl.fcntl", AUDIT_SETOWN},
     {"fcntl.ioctl", AUDIT_SETOWN},
@@ -67,6 +73,7 @@ static const event_rule_t events[] = {
     {"os.sched_setaffinity", AUDIT_SCHED},
     {"os.sched_setparam", AUDIT_SCHED},
     {"os.sched_setscheduler", AUDIT_SCHED},
+    {"sqlite3.connect", AUDIT_DATABASE},
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
     {"os.scandir", AUDIT_READ_DIR},
@@ -125,6 +132,17 @@ int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid)
     return !strcmp(event, "fcntl.ioctl") && (cmd == FIOSETOWN || cmd == SIOCSPGRP);
 }
 
+int audit_takes_lease(const char *event, long cmd)
+{
+    return !strcmp(event, "fcntl.fcntl") && (unsigned)cmd == F_SETLEASE;
+}
+
+int audit_socket_ioctl(long cmd)
+{
+    unsigned range = (unsigned)cmd & 0xffffff00u; /* the kernel reads 32 bits */
+    return range == 0x8900 || range == 0x8b00;
+}
+
 /* Whether the len bytes at name are a refused module's name. */
 static int is_refused_module(const char *name, size_t len)
 {
@@ -177,6 +195,7 @@ const char *audit_rule_message(audit_rule_t rule)
         return "sandbox rule SB1: the app can read only its own files and the Python library";
     case AUDIT_OPEN:
     case AUDIT_FS_WRITE:
+    case AUDIT_DATABASE:
         return "sandbox rule SB1: the app cannot write to the filesystem "
                "(tempfile.TemporaryFile works in memory)";
     case AUDIT_SOCKET:
@@ -191,6 +210,9 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_SCHED:
         return "sandbox rule SB4: the app can change the priority, CPUs and scheduling of its "
                "own process only";
+    case AUDIT_LEASE:
+        return "sandbox rule SB4: the app cannot take a lease on a file (other processes "
+               "opening it for writing would wait for the app)";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_IMPORT:

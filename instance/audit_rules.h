@@ -18,7 +18,9 @@ typedef enum {
     AUDIT_READ_DIR, /* listing a folder: refused outside the readable trees */
     AUDIT_READ,     /* only a message: reading outside the readable trees */
     AUDIT_SCHED,    /* priority, CPUs, scheduling: refused unless of the instance itself (0) */
-    AUDIT_SETOWN,   /* fcntl/ioctl: audit_sets_file_owner */
+    AUDIT_SETOWN,   /* fcntl/ioctl: audit_sets_file_owner, audit_socket_ioctl */
+    AUDIT_DATABASE, /* sqlite3.connect: refused if it creates a file, checked as a read */
+    AUDIT_LEASE,    /* fcntl (audit_takes_lease): only a message */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */
@@ -32,6 +34,15 @@ int audit_open_writes(const char *mode, long flags);
  * argument makes a process other than self_pid a file's owner, whom the
  * kernel signals when the file is ready. */
 int audit_sets_file_owner(const char *event, long cmd, long arg, long self_pid);
+
+/* 1 if an "fcntl.fcntl" event with this command takes (or drops) a lease
+ * on a file, which makes other processes that open it for writing wait. */
+int audit_takes_lease(const char *event, long cmd);
+
+/* 1 if ioctl command cmd is a socket or wireless one (0x89xx, 0x8Bxx):
+ * they work on any socket, the channel too, and list the host's network
+ * interfaces and addresses. */
+int audit_socket_ioctl(long cmd);
 
 /* For an "import" event: module is the full dotted name; extension_path the
  * resolved path of the C extension about to be loaded, or NULL when the

@@ -10,6 +10,12 @@
  * Counted over the instance's whole life, so generous (a day, the longest
  * a backend task may run). */
 #define MAX_CPU_SECONDS (24 * 3600)
+/* Signals queued and not yet taken count against one quota for every
+ * process of the uid (other apps' instances, the server): an instance
+ * queueing real-time signals at itself could hold all of it. The limit
+ * checked is the receiver's, and the runtime queues none; ordinary
+ * signals still arrive past it, only their extra information is lost. */
+#define MAX_PENDING_SIGNALS 1024
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LIMIT_ADDRESS_SPACE 0
@@ -48,7 +54,7 @@ int sandbox_rlimits(unsigned long long memory_bytes)
         return -1;
     if (lower(RLIMIT_CORE, 0) < 0 || lower(RLIMIT_NOFILE, MAX_OPEN_FILES) < 0 ||
         lower(RLIMIT_MEMLOCK, 0) < 0 || lower(RLIMIT_MSGQUEUE, 0) < 0 ||
-        lower(RLIMIT_CPU, MAX_CPU_SECONDS) < 0)
+        lower(RLIMIT_CPU, MAX_CPU_SECONDS) < 0 || lower(RLIMIT_SIGPENDING, MAX_PENDING_SIGNALS) < 0)
         return -1;
     return 0;
 }

@@ -3,10 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
-#include <linux/sockios.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,21 @@ static const char *const denied[] = {
     "setrlimit",
 };
 
+/* Calls newer than the libseccomp we build with (Debian 12's 2.5.4 knows
+ * none of them), refused by number when it does not know the name: file
+ * metadata (Landlock does not cover it; the read-only file tree refuses
+ * it only where the system lets us build one) and the mount API. Since
+ * Linux 5.1 a new call has one number on x86-64 and arm64 alike. */
+static const struct {
+    const char *name;
+    int nr;
+} newer_denied[] = {
+#if defined(__x86_64__) || defined(__aarch64__)
+    {"setxattrat", 463}, {"removexattrat", 466}, {"open_tree_attr", 467}, {"file_setattr", 469},
+#endif
+    {NULL, 0},
+};
+
 /* Socket I/O, allowed on the channel only. */
 static const char *const channel_only[] = {
     "sendmsg",  "recvmsg",    "sendmmsg",   "recvmmsg",    "sendto",      "recvfrom",
@@ -206,6 +222,11 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         if (nr != __NR_SCMP_ERROR)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
     }
+    for (size_t i = 0; rc == 0 && newer_denied[i].name; i++) {
+        int nr = seccomp_syscall_resolve_name(newer_denied[i].name);
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+                              nr == __NR_SCMP_ERROR ? newer_denied[i].nr : nr, 0);
+    }
     for (size_t i = 0; rc == 0 && i < sizeof channel_only / sizeof *channel_only; i++) {
         int nr = seccomp_syscall_resolve_name(channel_only[i]);
         if (nr != __NR_SCMP_ERROR)
@@ -237,8 +258,8 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * (the kernel's sigio_perm) and not by the rules above: on kernels
      * before Landlock's signal scope (6.12) an instance could SIGKILL the
      * master. Our own process only; F_SETOWN_EX and the socket ioctls
-     * (FIOSETOWN, SIOCSPGRP: REFUSED_IOCTLS below) pass the owner in
-     * memory, out of a filter's reach. */
+     * (FIOSETOWN, SIOCSPGRP: refused with every socket ioctl, below)
+     * pass the owner in memory, out of a filter's reach. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN),
@@ -246,6 +267,13 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETOWN_EX));
+    /* A lease makes any process that opens the file for writing wait for
+     * us, up to the host's lease-break-time (45 s): a developer saving the
+     * app's files, or, with a server run as root, whatever writes to a
+     * file of /usr. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETLEASE));
     /* Threads only: a clone without CLONE_THREAD is a new process. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
@@ -258,12 +286,36 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
                               SCMP_A2(SCMP_CMP_NE, 0));
-    /* Setting a file's owner (above), and typing into the terminal the
-     * server may have been started from. */
-    static const unsigned long REFUSED_IOCTLS[] = {FIOSETOWN, SIOCSPGRP, TIOCSTI, TIOCLINUX};
+    /* Core scheduling: a cookie given to another process of our uid, or
+     * to our process group (the zygote's and every sibling instance's),
+     * keeps it off the SMT siblings of every other task. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SCHED_CORE));
+    /* An instance dies with its zygote (PR_SET_PDEATHSIG, set again once
+     * sandboxed: a user namespace clears it). An app that cleared it, and
+     * kept the channel's reader from seeing the master go (ctypes reaches
+     * any memory of the process), outlived a server that was killed. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 2,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_PDEATHSIG),
+                              SCMP_A1(SCMP_CMP_NE, SIGKILL));
+    /* Typing into the terminal the server may have been started from, and
+     * file flags and attributes (metadata, as chmod is). */
+    static const unsigned long REFUSED_IOCTLS[] = {TIOCSTI, TIOCLINUX, FS_IOC_SETFLAGS,
+                                                   FS_IOC_FSSETXATTR};
     for (size_t i = 0; rc == 0 && i < sizeof REFUSED_IOCTLS / sizeof *REFUSED_IOCTLS; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, REFUSED_IOCTLS[i]));
+    /* The socket ioctls (0x89xx) and the wireless ones (0x8Bxx) work on any
+     * socket, the channel too: they list the host's network interfaces,
+     * their addresses and hardware addresses. Setting a file's owner
+     * (FIOSETOWN, SIOCSPGRP, above) is among them. */
+    static const uint32_t REFUSED_IOCTL_RANGES[] = {0x8900, 0x8b00};
+    for (size_t i = 0; rc == 0 && i < sizeof REFUSED_IOCTL_RANGES / sizeof *REFUSED_IOCTL_RANGES;
+         i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00u, REFUSED_IOCTL_RANGES[i]));
     return rc;
 }
 

@@ -292,7 +292,8 @@ static int serve(zygote_t *z)
                 /* In a process of its own: one source can take minutes
                  * to compile, and instances must still be forked. Without
                  * it, instances compile what has no bytecode. */
-                z->bytecode_pid = bytecode_writer_start(z->args->sandbox.app_dir);
+                z->bytecode_pid =
+                    bytecode_writer_start(z->args->sandbox.app_dir, z->args->sandbox.memory_bytes);
                 if (z->bytecode_pid < 0) {
                     perror("gaelic zygote: fork the bytecode writer");
                     z->bytecode_pid = 0;
@@ -368,7 +369,8 @@ int main(int argc, char **argv)
                     pthread_create(&compiler, NULL, compile_seccomp, NULL) == 0;
     if (python_init(args.python_dir, args.threads) < 0 ||
         python_libraries(args.library_modules) < 0 ||
-        python_skip_files(args.skip_files, args.static_only_files, args.app_dir) < 0 || python_warm() < 0)
+        python_skip_files(args.skip_files, args.static_only_files, args.app_dir) < 0 ||
+        python_warm() < 0)
         return 1;
     if (compiling) {
         void *prog = NULL;

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "python_init.h"
+#include "sandbox_rlimits.h"
 
-static void __attribute__((noreturn)) writer_main(pid_t zygote, const char *app_dir)
+static void __attribute__((noreturn))
+writer_main(pid_t zygote, const char *app_dir, unsigned long long memory_bytes)
 {
     PyOS_AfterFork_Child();
     /* Only stdio: no channel of the zygote's stays open through us. */
@@ -20,24 +22,31 @@ static void __attribute__((noreturn)) writer_main(pid_t zygote, const char *app_
     /* Background work: it runs only on CPU time nothing else wants, so
      * instances never wait for it, and a source that would compile for
      * minutes is given up (SIGXCPU) after BYTECODE_CPU_SECONDS, with no
-     * core file. Each is best effort: without it the writer still works. */
+     * core file. It compiles what the app brings outside the sandbox, in
+     * the instances' address space: a 4 MB source may take the compiler
+     * gigabytes, and one an instance could not compile either is left to
+     * its import (py_compile turns the MemoryError into a failed file).
+     * Each is best effort: without it the writer still works. */
     struct sched_param idle = {0};
     sched_setscheduler(0, SCHED_IDLE, &idle);
     struct rlimit no_core = {0, 0}, cpu = {BYTECODE_CPU_SECONDS, BYTECODE_CPU_SECONDS};
     setrlimit(RLIMIT_CORE, &no_core);
     setrlimit(RLIMIT_CPU, &cpu);
+    struct rlimit as = {memory_bytes, memory_bytes};
+    if (sandbox_limits_address_space())
+        setrlimit(RLIMIT_AS, &as);
     int rc = python_app_bytecode_write(app_dir);
     fflush(stderr);
     _exit(rc == 0 ? 0 : 1);
 }
 
-pid_t bytecode_writer_start(const char *app_dir)
+pid_t bytecode_writer_start(const char *app_dir, unsigned long long memory_bytes)
 {
     pid_t self = getpid();
     PyOS_BeforeFork();
     pid_t pid = fork();
     if (pid == 0)
-        writer_main(self, app_dir);
+        writer_main(self, app_dir, memory_bytes);
     PyOS_AfterFork_Parent();
     return pid;
 }

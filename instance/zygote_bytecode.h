@@ -11,8 +11,9 @@
 #define BYTECODE_CPU_SECONDS 60
 
 /* Forks the writer for app_dir, which dies with the zygote; the zygote
- * reaps it like any child. Its pid, or -1 (errno) when it could not fork.
- * Call single-threaded, as for any fork of the zygote. */
-pid_t bytecode_writer_start(const char *app_dir);
+ * reaps it like any child. It may use memory_bytes of address space, as
+ * an instance. Its pid, or -1 (errno) when it could not fork. Call
+ * single-threaded, as for any fork of the zygote. */
+pid_t bytecode_writer_start(const char *app_dir, unsigned long long memory_bytes);
 
 #endif

@@ -2,6 +2,7 @@
 .zip archives of pure Python."""
 import os
 import py_compile
+import sqlite3
 import stat
 import time
 import zipfile
@@ -223,6 +224,24 @@ def test_the_bytecode_writer_runs_only_on_idle_cpu_and_within_a_budget(serve, tm
     assert cpu[3:5] == ["60", "60"]
 
 
+def test_the_bytecode_writer_stays_within_the_instance_memory(serve, tmp_path):
+    """The writer runs outside the sandbox, on sources the app brings: this
+    4 MB one (a tuple of two million names) took CPython's compiler 2.3 GB
+    of memory, and the writer had no limit on it. Within the instances'
+    memory limit such a source is left to the import (which fails the same
+    way in an instance) and the writer goes on with the next one."""
+    big = "X = (" + "a," * 1900000 + ")\n"
+    app = write_app(tmp_path / "app", BYTECODE_YAML, {
+        "main.py": BYTECODE_MAIN, "helper.py": 'VALUE = "x"\n', "big.py": big,
+        "zz_after.py": "Y = 1\n"})
+    s = serve(app, "--instance_memory", str(512 << 20))
+    if "address space unlimited (sanitizer build)" in s.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    cache = os.path.join(app, "__pycache__")
+    _wait_for(os.path.join(cache, "zz_after.cpython-311.pyc"), seconds=60)
+    assert not os.path.exists(os.path.join(cache, "big.cpython-311.pyc"))
+
+
 # ---------------------------------------------------------------- skip_files
 
 SKIP_YAML = """runtime: python27
@@ -435,6 +454,11 @@ def read(path):
         return f.read().strip()
 
 
+def query(path):
+    import sqlite3
+    return sqlite3.connect(path).execute("select x from t").fetchone()[0]
+
+
 def app(environ, start_response):
     out = [
         attempt(lambda: read("static/page.txt")),
@@ -446,6 +470,15 @@ def app(environ, start_response):
         attempt(lambda: __import__("static.helper", fromlist=["*"]).VALUE),
         attempt(lambda: __import__("shared.lib", fromlist=["*"]).VALUE),
         attempt(lambda: os.path.exists("static/page.txt")),
+        # the same files by the instance's own links to its working folder
+        # and to its root
+        attempt(lambda: read("/proc/self/cwd/static/page.txt")),
+        attempt(lambda: read("/proc/self/root" + os.getcwd() + "/secret/key.txt")),
+        # SQLite opens what it cannot write read-only: the app's own
+        # database, not a hidden file; it cannot create one
+        attempt(lambda: query("data.db")),
+        attempt(lambda: query("secret/key.db")),
+        attempt(lambda: query("new.db")),
     ]
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(out).encode()]
@@ -471,6 +504,11 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         "shared/lib.py": 'VALUE = "readable code"\n',
         "secret/key.txt": "key",
     })
+    for db in ("data.db", "secret/key.db"):
+        with sqlite3.connect(os.path.join(d, db)) as c:
+            c.execute("create table t (x)")
+            c.execute("insert into t values (42)")
+        c.close()
     s = serve(d)
     static = ("a static file: app.yaml's static handlers serve it, and only "
               "application_readable: true lets the app read it too")
@@ -488,6 +526,14 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         "app's too)",
         "ok: readable code",
         "ok: True",
+        "PermissionError: [Errno 13] %s: '/proc/self/cwd/static/page.txt'" % static,
+        "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
+        "'/proc/self/root%s/secret/key.txt'" % d,
+        "ok: 42",
+        "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
+        "'secret/key.db'",
+        "PermissionError: sandbox rule SB1: the app cannot write to the filesystem "
+        "(tempfile.TemporaryFile works in memory): sqlite3.connect 'new.db'",
     ]
     r = http_request(s.port, "GET", "/cgi")
     assert r.status == 404 and b"static script" not in r.body, r

@@ -2,6 +2,7 @@
  * modes, flags and imports are refused. */
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #include "audit_rules.h"
 #include "unit.h"
@@ -62,6 +63,23 @@ static void test_file_owner(void)
     CHECK(audit_sets_file_owner("fcntl.ioctl", FIOSETOWN, 0, 7));
     CHECK(audit_sets_file_owner("fcntl.ioctl", SIOCSPGRP, 0, 7));
     CHECK(!audit_sets_file_owner("fcntl.ioctl", F_SETOWN, 42, 7));
+}
+
+static void test_leases(void)
+{
+    CHECK(audit_takes_lease("fcntl.fcntl", F_SETLEASE));
+    CHECK(!audit_takes_lease("fcntl.fcntl", F_GETLEASE));
+    CHECK(!audit_takes_lease("fcntl.ioctl", F_SETLEASE));
+}
+
+static void test_socket_ioctls(void)
+{
+    CHECK(audit_socket_ioctl(SIOCGIFCONF));
+    CHECK(audit_socket_ioctl(SIOCGIFHWADDR));
+    CHECK(audit_socket_ioctl(0x8B01));       /* SIOCGIWNAME */
+    CHECK(audit_socket_ioctl(0x100008912L)); /* the kernel reads 32 bits */
+    CHECK(!audit_socket_ioctl(FIONREAD));
+    CHECK(!audit_socket_ioctl(0x8A00));
 }
 
 static void test_imports(void)
@@ -141,6 +159,8 @@ int main(void)
     test_events();
     test_open_modes();
     test_file_owner();
+    test_socket_ioctls();
+    test_leases();
     test_imports();
     test_paths_within();
     test_messages();

@@ -4,7 +4,9 @@
  * still works. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -92,6 +94,18 @@ static void seccomp_child(void *arg)
     int self = getpid();
     CHECK(fails_with(ioctl(chan[0], FIOSETOWN, &self), EPERM));
     CHECK(fails_with(ioctl(chan[0], SIOCSPGRP, &self), EPERM));
+    /* nor hold a lease, which makes another process that opens the file
+     * for writing wait (up to lease-break-time) */
+    CHECK(fails_with(fcntl(chan[1], F_SETLEASE, F_RDLCK), EPERM));
+    /* nor the host's network interfaces, addresses and hardware addresses
+     * (the socket ioctls work on any socket, the channel too), nor its
+     * wireless ones */
+    char names[256];
+    struct ifconf ifc = {.ifc_len = sizeof names, .ifc_buf = names};
+    CHECK(fails_with(ioctl(chan[0], SIOCGIFCONF, &ifc), EPERM));
+    struct ifreq ifr = {.ifr_name = "lo"};
+    CHECK(fails_with(ioctl(chan[0], SIOCGIFHWADDR, &ifr), EPERM));
+    CHECK(fails_with(ioctl(chan[0], 0x8B01 /* SIOCGIWNAME */, &ifr), EPERM));
 
     /* priority, CPUs and scheduling: of ourselves (0) only */
     CHECK(setpriority(PRIO_PROCESS, 0, 1) == 0);
@@ -108,10 +122,32 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(sched_setparam(getppid(), &param), EPERM));
     CHECK(fails_with(syscall(SYS_ioprio_set, 1, getppid(), 3 << 13), EPERM));
     CHECK(fails_with(syscall(SYS_ioprio_set, 3, 0, 3 << 13), EPERM));
+    /* core scheduling: a cookie given to another process, or to our
+     * process group (an instance shares its zygote's), keeps it off the
+     * SMT siblings of every other task */
+    unsigned long cookie = 0;
+    CHECK(fails_with(prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, getppid(), 0, &cookie), EPERM));
+    CHECK(fails_with(prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0, 2, 0), EPERM));
+    /* the signal that ends an instance with its zygote stays (the runtime
+     * sets it again once sandboxed: a user namespace cleared it) */
+    CHECK(fails_with(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), EPERM));
+    CHECK(fails_with(prctl(PR_SET_PDEATHSIG, SIGCHLD, 0, 0, 0), EPERM));
+    CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0);
 
     CHECK(fails_with(syscall(SYS_memfd_create, "x", 0), EPERM));
     CHECK(fails_with(syscall(SYS_unshare, 0), EPERM));
     CHECK(fails_with(chmod("/", 0755), EPERM));
+    /* file metadata through calls newer than libseccomp's table (by
+     * number: setxattrat, removexattrat, file_setattr) and ioctls */
+#if defined(__x86_64__) || defined(__aarch64__)
+    static const long newer_metadata_calls[] = {463, 466, 469};
+    for (size_t i = 0; i < sizeof newer_metadata_calls / sizeof *newer_metadata_calls; i++)
+        CHECK(fails_with(syscall(newer_metadata_calls[i], AT_FDCWD, "/", 0, NULL, 0), EPERM));
+#endif
+    int flags = 0;
+    CHECK(fails_with(ioctl(chan[0], FS_IOC_SETFLAGS, &flags), EPERM));
+    struct fsxattr fsx = {0};
+    CHECK(fails_with(ioctl(chan[0], FS_IOC_FSSETXATTR, &fsx), EPERM));
     struct rlimit r;
     CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0);
     CHECK(fails_with(setrlimit(RLIMIT_NOFILE, &r), EPERM));

@@ -11,10 +11,10 @@ It runs in a child of the zygote (instance/zygote_bytecode.c), so the
 zygote goes on forking instances however long a source takes to compile
 (CPython compiles a long f-string in quadratic time: 480 KB took 17 s here),
 only on CPU time no instance wants, and it is bounded: a CPU-time budget
-(zygote_bytecode.h), at most MAX_FILES sources of at most MAX_SOURCE_BYTES
-each. A folder the server cannot write to is left alone; a
-__pycache__ that is not a plain folder (a symlink, say) is never written
-through.
+(zygote_bytecode.h), the instances' address space, at most MAX_FILES
+sources of at most MAX_SOURCE_BYTES each. A folder the server cannot
+write to is left alone; a __pycache__ that is not a plain folder (a
+symlink, say) is never written through.
 """
 import compileall
 import importlib.util

@@ -1,6 +1,7 @@
 """The Python side of the sandbox: temporary files live in memory (SB1),
-socketpair is refused with SB2's message, and priority, CPU and
-scheduling changes of other processes with SB4's.
+socketpair is refused with SB2's message, priority, CPU and scheduling
+changes of other processes with SB4's, the os calls the kernel always
+refuses with their rule's, and dbm's databases are checked as open's files.
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
 PermissionError, and the kernel would anyway), but App Engine let them use
@@ -48,6 +49,50 @@ def _audit_socketpair(socket):
     socket.socketpair = socketpair
 
 
+def _wrap(module, name, call):
+    """Replaces module.NAME with a function that runs call(original, *args,
+    **kwargs)."""
+    original = getattr(module, name, None)
+    if original is None:
+        return
+    def wrapper(*args, **kwargs):
+        return call(original, *args, **kwargs)
+    wrapper.__name__ = name
+    wrapper.__doc__ = original.__doc__
+    wrapper.__wrapped__ = original
+    setattr(module, name, wrapper)
+
+
+# os functions the kernel layers always refuse and for which CPython raises
+# no audit event: the event each raises first lets the audit hook name the
+# rule (SB6), where the app saw a bare EROFS or EPERM.
+_REFUSED_WITHOUT_EVENT = ("mkfifo", "mknod", "posix_fallocate", "memfd_create", "pidfd_open")
+
+
+def _audit_refused_without_event(os):
+    def raising(event):
+        def call(original, *args, **kwargs):
+            sys.audit(event, *args[:1])
+            return original(*args, **kwargs)
+        return call
+
+    for name in _REFUSED_WITHOUT_EVENT:
+        _wrap(os, name, raising("os." + name))
+
+
+def _audit_dbm_open(module):
+    """dbm.ndbm and dbm.gnu (shelve's databases) open their files in C,
+    with no audit event: a database that would be written met the bare
+    EROFS, and a hidden or outside file was read. Each open now raises
+    open's event, with "r" or "w" by its flag, which the audit hook checks
+    as it checks open's."""
+    def call(original, filename, flag="r", *rest):
+        sys.audit("open", filename, "r" if flag[:1] == "r" else "w", 0)
+        return original(filename, flag, *rest)
+
+    _wrap(module, "open", call)
+
+
 def _audit_own_process_only(os):
     """The kernel (seccomp) lets os.setpriority and os.sched_set* name the
     instance itself only as 0, never another process of its uid (another
@@ -57,17 +102,6 @@ def _audit_own_process_only(os):
     the audit hook refuses with SB4's message."""
     def own(pid):
         return 0 if pid == os.getpid() else pid
-
-    def wrap(name, call):
-        original = getattr(os, name, None)
-        if original is None:
-            return
-        def wrapper(*args):
-            return call(original, *args)
-        wrapper.__name__ = name
-        wrapper.__doc__ = original.__doc__
-        wrapper.__wrapped__ = original
-        setattr(os, name, wrapper)
 
     def setpriority(original, which, who, priority):
         who = own(who) if which == os.PRIO_PROCESS else who
@@ -81,13 +115,16 @@ def _audit_own_process_only(os):
             return original(pid, *rest)
         return call
 
-    wrap("setpriority", setpriority)
+    _wrap(os, "setpriority", setpriority)
     for name in ("sched_setaffinity", "sched_setparam", "sched_setscheduler"):
-        wrap(name, first_is_pid("os." + name))
+        _wrap(os, name, first_is_pid("os." + name))
 
 
 def install():
     import os
     _audit_own_process_only(os)
+    _audit_refused_without_event(os)
     import_hooks.when_imported("tempfile", _patch)
     import_hooks.when_imported("socket", _audit_socketpair)
+    for name in ("dbm.ndbm", "dbm.gnu"):
+        import_hooks.when_imported(name, _audit_dbm_open)

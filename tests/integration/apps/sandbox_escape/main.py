@@ -100,6 +100,27 @@ def _fiosetown_other(q):
     return fcntl.ioctl(fd, 0x8901, struct.pack("i", int(q["victim"])))  # FIOSETOWN
 
 
+def _host_interfaces(q):
+    """Lists the host's network interfaces and their addresses through a
+    socket ioctl on the channel (the only socket)."""
+    import array
+    import fcntl
+    import struct
+    fd = next(fd for fd in range(64) if _is_socket(fd))
+    names = array.array("B", bytes(40 * 32))
+    ifc = struct.pack("iL", len(names), names.buffer_info()[0])
+    size = struct.unpack("iL", fcntl.ioctl(fd, 0x8912, ifc))[0]  # SIOCGIFCONF
+    return names.tobytes()[:size]
+
+
+def _lease(q):
+    """Takes a read lease on an app file: whoever opens it for writing
+    waits for the instance."""
+    import fcntl
+    with open(os.path.join(APP, "app.yaml")) as f:
+        return fcntl.fcntl(f.fileno(), fcntl.F_SETLEASE, fcntl.F_RDLCK)
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -289,6 +310,27 @@ def _open_fds(q):
     return fds
 
 
+def _queue_signals(q):
+    """Queues up to q["n"] real-time signals at this thread (blocked, so
+    they stay pending), then takes them back. Pending signals count
+    against one quota for all processes of the uid. Returns how many the
+    kernel queued before it said no."""
+    sig = signal.SIGRTMIN
+    signal.pthread_sigmask(signal.SIG_BLOCK, {sig})
+    queued = 0
+    try:
+        for _ in range(int(q["n"])):
+            signal.pthread_kill(threading.get_ident(), sig)
+            queued += 1
+    except OSError:
+        pass
+    finally:
+        while signal.sigtimedwait({sig}, 0):
+            pass
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
+    return queued
+
+
 def _lazy_import(name, use):
     """Whether name was loaded before, and use(module) after importing it
     now: a C extension from lib-dynload whose libraries the dynamic loader
@@ -309,7 +351,13 @@ ATTEMPTS = {
     "symlink": lambda q: os.symlink("/etc/passwd", q["path"]),
     "chmod": lambda q: os.chmod(q["path"], 0o777),
     "proc_mem": lambda q: open("/proc/self/mem", "r+b"),
+    "mkfifo": lambda q: os.mkfifo(q["path"]),
+    "mknod": lambda q: os.mknod(q["path"]),
+    "mkfifo_app": lambda q: os.mkfifo(os.path.join(APP, "written.txt")),
+    "memfd": lambda q: os.memfd_create("x"),
     "named_tempfile": lambda q: tempfile.NamedTemporaryFile().name,
+    "shelve": lambda q: __import__("shelve").open(q["path"]),
+    "shelve_app": lambda q: __import__("shelve").open(os.path.join(APP, "written.txt")),
     "read_outside": lambda q: open(q["path"]).read(),
     "read_outside_path": lambda q: pathlib.Path(q["path"]).read_bytes(),
     "read_outside_dotdot": lambda q: open(APP + "/../../../../../../../" + q["path"]).read(),
@@ -333,6 +381,7 @@ ATTEMPTS = {
     "channel_garbage": _channel_garbage,
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
+    "pidfd_open": lambda q: os.pidfd_open(os.getppid()),
     "truncate_stderr": lambda q: _refused(lambda: os.ftruncate(2, 0)),
     "fallocate_stderr": lambda q: _refused(lambda: os.posix_fallocate(2, 0, 1 << 20)),
     # SB4: nothing shared with other processes
@@ -352,6 +401,8 @@ ATTEMPTS = {
     "ioprio_other": lambda q: _libc_call("syscall", 251, 1, int(q["victim"]), 3 << 13),
     "setown_other": _setown_other,
     "fiosetown_other": _fiosetown_other,
+    "lease": _lease,
+    "host_interfaces": _host_interfaces,
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
     "import_ext": _import_ext,
@@ -393,6 +444,7 @@ ATTEMPTS = {
     "cgroups": lambda q: open("/proc/self/cgroup").read(),
     "mounts": lambda q: sorted(line.split()[4] for line in open("/proc/self/mountinfo")),
     "exit": lambda q: os._exit(3),
+    "queue_signals": _queue_signals,
     # SB4: memory
     "allocate": lambda q: len(bytearray(int(q["mb"]) << 20)),
     "address_limit": _address_limit,
