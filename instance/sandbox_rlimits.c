@@ -16,6 +16,11 @@
  * checked is the receiver's, and the runtime queues none; ordinary
  * signals still arrive past it, only their extra information is lost. */
 #define MAX_PENDING_SIGNALS 1024
+/* Real-time scheduling and raised priority are for no instance, whatever
+ * the host grants its user (audio groups, some containers allow
+ * SCHED_FIFO): a busy loop at real-time priority starves the machine. */
+#define MAX_RT_PRIORITY 0
+#define MAX_NICE_RAISE 0
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LIMIT_ADDRESS_SPACE 0
@@ -54,7 +59,9 @@ int sandbox_rlimits(unsigned long long memory_bytes)
         return -1;
     if (lower(RLIMIT_CORE, 0) < 0 || lower(RLIMIT_NOFILE, MAX_OPEN_FILES) < 0 ||
         lower(RLIMIT_MEMLOCK, 0) < 0 || lower(RLIMIT_MSGQUEUE, 0) < 0 ||
-        lower(RLIMIT_CPU, MAX_CPU_SECONDS) < 0 || lower(RLIMIT_SIGPENDING, MAX_PENDING_SIGNALS) < 0)
+        lower(RLIMIT_CPU, MAX_CPU_SECONDS) < 0 ||
+        lower(RLIMIT_SIGPENDING, MAX_PENDING_SIGNALS) < 0 ||
+        lower(RLIMIT_RTPRIO, MAX_RT_PRIORITY) < 0 || lower(RLIMIT_NICE, MAX_NICE_RAISE) < 0)
         return -1;
     return 0;
 }

@@ -14,6 +14,7 @@ import ast
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -356,6 +357,29 @@ def test_pending_signals_leave_the_uid_its_quota(env):
     r = env.attempt("queue_signals", n="5000")
     assert "done" in r, r
     assert int(r["done"]) <= 1024, r
+
+
+def test_no_real_time_priority_whatever_the_host_grants(serve, tmp_path):
+    """A host may grant its users real-time scheduling and raised priority
+    (audio groups, some containers): an instance takes neither, so an app
+    busy-looping at SCHED_FIFO cannot starve the machine. Where the test
+    may raise those limits (CAP_SYS_RESOURCE, which this project's test
+    machine lacks), the server starts with them raised."""
+    saved = {r: resource.getrlimit(r) for r in (resource.RLIMIT_RTPRIO, resource.RLIMIT_NICE)}
+    try:
+        try:
+            resource.setrlimit(resource.RLIMIT_RTPRIO, (50, 50))
+            resource.setrlimit(resource.RLIMIT_NICE, (30, 30))
+        except (ValueError, OSError):
+            pass  # the server gets the host's own limits
+        srv = serve(copy_app("sandbox_escape", tmp_path / "app"))
+    finally:
+        for r, limits in saved.items():
+            resource.setrlimit(r, limits)
+    assert srv.get_json("/try/priority_limits") == {"done": repr([(0, 0), (0, 0)])}
+    for attempt in ("real_time", "raise_priority"):
+        r = srv.get_json("/try/" + attempt)
+        assert r.get("caught") == "PermissionError", (attempt, r)
 
 
 def test_start_up_logs_the_layers(env):

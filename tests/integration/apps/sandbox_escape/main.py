@@ -331,6 +331,18 @@ def _queue_signals(q):
     return queued
 
 
+def _real_time(q):
+    """SCHED_FIFO for this thread (put back at once), else the refusal."""
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return "SCHED_FIFO"
+
+
+def _priority_limits(q):
+    import resource
+    return [resource.getrlimit(resource.RLIMIT_RTPRIO), resource.getrlimit(resource.RLIMIT_NICE)]
+
+
 def _lazy_import(name, use):
     """Whether name was loaded before, and use(module) after importing it
     now: a C extension from lib-dynload whose libraries the dynamic loader
@@ -445,6 +457,9 @@ ATTEMPTS = {
     "mounts": lambda q: sorted(line.split()[4] for line in open("/proc/self/mountinfo")),
     "exit": lambda q: os._exit(3),
     "queue_signals": _queue_signals,
+    "real_time": _real_time,
+    "raise_priority": lambda q: os.setpriority(os.PRIO_PROCESS, 0, -5),
+    "priority_limits": _priority_limits,
     # SB4: memory
     "allocate": lambda q: len(bytearray(int(q["mb"]) << 20)),
     "address_limit": _address_limit,
