@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,9 @@ static const char *const denied[] = {
  * metadata (Landlock does not cover it; the read-only file tree refuses
  * it only where the system lets us build one) and the mount API. Since
  * Linux 5.1 a new call has one number on x86-64 and arm64 alike. */
+/* The newest call these lists were checked against (Linux 6.18's newest,
+ * file_setattr): every call numbered after it fails (newer_calls_filter). */
+#define LAST_REVIEWED_NR 469
 static const struct {
     const char *name;
     int nr;
@@ -342,6 +347,49 @@ static scmp_filter_ctx build(int chan_fd, uint32_t self_pid)
     return ctx;
 }
 
+/* Loads prog for every thread (no_new_privs is set). 0, or -1 and errno. */
+static int load_filter(const struct sock_fprog *prog)
+{
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, prog);
+    if (rc != 0) {
+        if (rc > 0)
+            errno = EAGAIN; /* a thread that could not sync */
+        return -1;
+    }
+    return 0;
+}
+
+/* Calls numbered after LAST_REVIEWED_NR fail with ENOSYS, as on a kernel
+ * without them (libc then falls back to the older call): the lists above
+ * deny, so each call a newer kernel adds would otherwise pass unexamined.
+ * libseccomp cannot say "every number above", hence a filter of its own,
+ * stacked on the first: the kernel runs both, and an error beats allow.
+ * Another architecture's numbers are the first filter's to kill. */
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+static int newer_calls_filter(void)
+{
+#ifndef NATIVE_AUDIT_ARCH
+    return 0; /* LAST_REVIEWED_NR numbers x86-64's and arm64's calls */
+#else
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, LAST_REVIEWED_NR, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof code / sizeof *code, .filter = code};
+    return load_filter(&prog);
+#endif
+}
+
 int sandbox_seccomp(int chan_fd, pid_t self_pid)
 {
     scmp_filter_ctx ctx = build(chan_fd, (uint32_t)self_pid);
@@ -353,7 +401,7 @@ int sandbox_seccomp(int chan_fd, pid_t self_pid)
         errno = -rc;
         return -1;
     }
-    return 0;
+    return newer_calls_filter();
 }
 
 struct seccomp_prog {
@@ -439,16 +487,14 @@ int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid)
     struct sock_fprog prog = {.len = (unsigned short)p->len, .filter = code};
     /* What seccomp_load does with our attributes: no_new_privs, then the
      * filter for every thread. */
-    long rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    if (rc == 0)
-        rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+    int rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? load_filter(&prog) : -1;
     int err = errno;
     free(code);
-    if (rc != 0) {
-        errno = rc > 0 ? EAGAIN : err; /* > 0: a thread that could not sync */
+    if (rc < 0) {
+        errno = err;
         return -1;
     }
-    return 0;
+    return newer_calls_filter();
 }
 
 int sandbox_seccomp_chan_fd(const seccomp_prog_t *p)
