@@ -37,7 +37,7 @@ MASTER_OBJ := $(filter $(BUILD)/src/%,$(OBJ)) \
 	$(addprefix $(BUILD)/instance/,audit_rules.o sandbox_landlock.o sandbox_mount.o \
 	sandbox_rlimits.o sandbox_seccomp.o zygote_msg.o)
 INSTANCE_OBJ := $(filter $(BUILD)/instance/%,$(OBJ)) \
-	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o)
+	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o http_reason.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -80,7 +80,7 @@ CONFIG_OBJS := src/config.o src/config_include.o src/yaml_tree.o src/buf.o src/i
 	src/backends_config.o
 test_config_OBJS := $(CONFIG_OBJS)
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
-test_http_OBJS := src/http.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
+test_http_OBJS := src/http.o src/http_reason.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
 test_ipc_OBJS := src/ipc.o src/buf.o
 test_router_OBJS := src/router.o $(CONFIG_OBJS)
 test_backends_config_OBJS := $(CONFIG_OBJS)
@@ -95,7 +95,7 @@ test_cgroup_mover_OBJS := src/cgroup_mover.o src/thread_jobs.o src/cpu_cap.o src
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
 test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)
-test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/buf.o $(LLHTTP_REL)
+test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
@@ -104,19 +104,19 @@ test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/s
 	src/write_file.o
 # static.c follows the app's links (app_links.c, with the audit hook's path test).
 STATIC_OBJS := src/static.o src/static_gzip.o src/gzip.o src/app_links.o instance/audit_rules.o
-test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o $(LLHTTP_REL)
-test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/buf.o \
+test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/http_reason.o src/log.o $(LLHTTP_REL)
+test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
-test_gzip_worker_OBJS := src/gzip_worker.o src/thread_jobs.o src/gzip.o src/loop.o src/http.o src/buf.o $(LLHTTP_REL)
+test_gzip_worker_OBJS := src/gzip_worker.o src/thread_jobs.o src/gzip.o src/loop.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
 test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
 test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_system.o \
-	src/api_test.o src/instance_stats.o src/proc_file.o src/http.o src/pb.o src/loop.o src/log.o src/buf.o \
+	src/api_test.o src/instance_stats.o src/proc_file.o src/http.o src/http_reason.o src/pb.o src/loop.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \
 	src/loop.o src/log.o src/buf.o
-test_error_pages_OBJS := src/error_pages.o $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/log.o \
+test_error_pages_OBJS := src/error_pages.o $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/http_reason.o src/log.o \
 	$(LLHTTP_REL)
 
 .SECONDEXPANSION:

@@ -12,6 +12,7 @@
 #include "background.h"
 #include "channel_writer.h"
 #include "deadline.h"
+#include "http_reason.h"
 #include "ipc.h"
 #include "request.h"
 #include "request_queue.h"
@@ -372,6 +373,18 @@ static PyObject *request_cpu_origin(PyObject *self, PyObject *unused)
 #define THREAD_CPU_CLOCK_BIT 4
 
 /* CPU nanoseconds on a clock from request_cpu_origin. */
+/* The master's table, not the standard library's http.HTTPStatus: that
+ * import (with enum) cost every cold start about 3 ms, and imported after
+ * the app's it could be the app's own http package. */
+static PyObject *reason_phrase(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    long code = PyLong_AsLong(arg);
+    if (code == -1 && PyErr_Occurred())
+        return NULL;
+    return PyUnicode_FromString(code < 100 || code > 999 ? "Unknown" : http_reason((int)code));
+}
+
 static PyObject *thread_clock_ns(PyObject *self, PyObject *arg)
 {
     (void)self;
@@ -565,6 +578,8 @@ static PyMethodDef methods[] = {
      "(clock, mark): the calling worker's CPU clock and its request's start on it."},
     {"thread_clock_ns", thread_clock_ns, METH_O,
      "thread_clock_ns(clock): CPU nanoseconds of a clock from request_cpu_origin."},
+    {"reason_phrase", reason_phrase, METH_O,
+     "reason_phrase(code): the HTTP reason phrase of a status code, or 'Unknown'."},
     {"set_thread_name", set_thread_name, METH_O,
      "Name the calling OS thread (ps, top, gdb), truncated to 15 bytes."},
     {"block_begin", block_begin, METH_NOARGS,

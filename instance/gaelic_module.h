@@ -27,6 +27,8 @@
  *   set_deadline_error(cls)        the class deadlines raise.
  *   set_wsgi_defaults(dict)        the wsgi.* constants every environ gets.
  *   set_thread_name(str)           names the calling OS thread (ps, top).
+ *   reason_phrase(code)            the HTTP reason phrase of a status code
+ *                                  (src/http_reason.h), or "Unknown".
  *   request_cpu_ns()               CPU the calling worker spent on its request.
  *   adopt_request(id)              the calling thread runs background request
  *                                  id (background.h): its deadline and CPU

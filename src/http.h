@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "http_reason.h"
 
 typedef struct {
     size_t max_header_bytes; /* request line + headers; beyond: 431 */
@@ -94,7 +95,6 @@ static inline const char *http_header_value(const http_request_t *r, const http_
 }
 
 const char *http_method_name(int method);
-const char *http_reason(int status);
 
 /* The Date header value for now, cached per second (IMF-fixdate). */
 const char *http_date_now(void);

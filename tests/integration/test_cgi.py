@@ -71,8 +71,9 @@ def test_status_header(srv):
     assert r.header("X-Custom") == "hello"
     assert r.header("Status") is None
     assert r.body == b"status page\n"
-    r = get(srv, "/dyn/status?s=201")
-    assert (r.status, r.reason) == (201, "Created")
+    for code, reason in ((201, "Created"), (429, "Too Many Requests"), (299, "Unknown")):
+        r = get(srv, "/dyn/status?s=%d" % code)
+        assert (r.status, r.reason) == (code, reason)
     r = get(srv, "/dyn/status?s=418+Teapot+Time")
     assert (r.status, r.reason) == (418, "Teapot Time")
 
