@@ -73,14 +73,20 @@ static void delay(api_call_t *call)
     loop_timer_start(call->loop, &d->timer, ms);
 }
 
+/* Replies with b, which a step returning rc built (< 0: out of memory). */
+static void reply_built(api_call_t *call, buf_t *b, int rc)
+{
+    if (rc < 0)
+        api_reply_rpc_error(call, API_RPC_UNKNOWN, "out of memory");
+    else
+        api_reply(call, b);
+    buf_free(b);
+}
+
 static void echo(api_call_t *call)
 {
     buf_t b = BUF_INIT;
-    if (buf_append(&b, call->request, call->request_len) < 0)
-        api_reply_rpc_error(call, API_RPC_UNKNOWN, "out of memory");
-    else
-        api_reply(call, &b);
-    buf_free(&b);
+    reply_built(call, &b, buf_append(&b, call->request, call->request_len));
 }
 
 static void fail(api_call_t *call)
@@ -132,11 +138,7 @@ static void rendezvous_reply(api_call_t *call, uint64_t n)
 {
     buf_t b = BUF_INIT;
     call->cancel = NULL;
-    if (pb_put_uint(&b, 1, n) < 0)
-        api_reply_rpc_error(call, API_RPC_UNKNOWN, "out of memory");
-    else
-        api_reply(call, &b);
-    buf_free(&b);
+    reply_built(call, &b, pb_put_uint(&b, 1, n));
 }
 
 static void rendezvous(api_call_t *call)

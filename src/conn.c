@@ -454,11 +454,12 @@ static long long merge_app_length(long long prev, const char *v, size_t n)
 typedef struct {
     const char *ctype;
     size_t ctlen;
-    int encoded;      /* a Content-Encoding: the body is sent as it is */
-    int ranged;       /* a Content-Range: so is the body */
-    int has_vary;     /* a Vary, that Accept-Encoding joins */
-    int varies_on_ae; /* a Vary that covers Accept-Encoding already */
-    long long length; /* its Content-Length, as merge_app_length */
+    int encoded;        /* a Content-Encoding: the body is sent as it is */
+    int ranged;         /* a Content-Range: so is the body */
+    int has_vary;       /* a Vary, that Accept-Encoding joins */
+    int varies_on_ae;   /* a Vary that covers Accept-Encoding already */
+    long long length;   /* its Content-Length, as merge_app_length */
+    size_t headers_len; /* the bytes of the (name, value) pairs in the frame */
 } app_head_t;
 
 static int is_header(const char *name, size_t nlen, const char *lower)
@@ -495,6 +496,7 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
                                http_contains(value, vlen, "*", 0);
         }
     }
+    h->headers_len = (size_t)(r.p - res->headers.p);
     return 0;
 }
 
@@ -564,18 +566,11 @@ static void gzip_done(void *owner, const char *body, size_t len, const buf_t *gz
     free(a);
 }
 
-/* Hands res's body to the gzip worker and holds the rest of it; gzip_done
- * answers. -1 when memory ran out: nothing was done. */
-static int gzip_offload(conn_t *c, const job_result_t *res)
+/* Hands res's body to the gzip worker and holds the rest of it (its
+ * headers_len bytes of headers, as scan_app_headers measured them);
+ * gzip_done answers. -1 when memory ran out: nothing was done. */
+static int gzip_offload(conn_t *c, const job_result_t *res, size_t headers_len)
 {
-    ipc_reader_t r = res->headers;
-    for (uint32_t i = 0; i < res->n_headers; i++) {
-        const char *p;
-        uint32_t n;
-        ipc_get_bytes(&r, &p, &n); /* checked by scan_app_headers */
-        ipc_get_bytes(&r, &p, &n);
-    }
-    size_t headers_len = (size_t)(r.p - res->headers.p);
     size_t id_len = res->instance_id ? strlen(res->instance_id) + 1 : 0;
     held_answer_t *a = malloc(sizeof *a + res->status_len + headers_len + id_len);
     if (!a)
@@ -655,7 +650,7 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
         } else {
             const buf_t *z = gz_done ? gz_done : &gz;
             if (!gz_done) {
-                if (body_len >= GZIP_OFFLOAD_BYTES && gzip_offload(c, res) == 0)
+                if (body_len >= GZIP_OFFLOAD_BYTES && gzip_offload(c, res, h.headers_len) == 0)
                     return;                         /* gzip_done answers */
                 gzip_compress(body, body_len, &gz); /* a failure leaves gz empty */
             }

@@ -1,16 +1,11 @@
 #include "gzip_worker.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gzip.h"
 #include "thread_jobs.h"
-
-struct gzip_worker {
-    thread_jobs_t *jobs;
-};
 
 struct gzip_task {
     thread_job_t job; /* must stay first */
@@ -41,7 +36,7 @@ static void task_release(thread_job_t *j)
     free(t);
 }
 
-gzip_task_t *gzip_worker_submit(gzip_worker_t *w, const char *body, size_t len, gzip_done_fn done,
+gzip_task_t *gzip_worker_submit(thread_jobs_t *w, const char *body, size_t len, gzip_done_fn done,
                                 void *owner)
 {
     gzip_task_t *t = malloc(sizeof *t + len);
@@ -55,36 +50,19 @@ gzip_task_t *gzip_worker_submit(gzip_worker_t *w, const char *body, size_t len, 
     t->owner = owner;
     t->len = len;
     memcpy(t->body, body, len);
-    thread_jobs_push(w->jobs, &t->job, 0);
+    thread_jobs_push(w, &t->job, 0);
     return t;
 }
 
-void gzip_worker_cancel(gzip_worker_t *w, gzip_task_t *t)
+void gzip_worker_cancel(thread_jobs_t *w, gzip_task_t *t)
 {
-    thread_jobs_drop(w->jobs, &t->job);
+    thread_jobs_drop(w, &t->job);
 }
 
-gzip_worker_t *gzip_worker_start(loop_t *loop, char *why, size_t n)
+thread_jobs_t *gzip_worker_start(loop_t *loop, char *why, size_t n)
 {
-    gzip_worker_t *w = malloc(sizeof *w);
-    if (!w) {
-        snprintf(why, n, "out of memory");
-        return NULL;
-    }
     /* One thread per CPU: more would only take CPU from the loop and the
      * instances. */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (!(w->jobs = thread_jobs_start(loop, cpus < 1 ? 1 : (int)cpus, why, n))) {
-        free(w);
-        return NULL;
-    }
-    return w;
-}
-
-void gzip_worker_stop(gzip_worker_t *w)
-{
-    if (!w)
-        return;
-    thread_jobs_stop(w->jobs);
-    free(w);
+    return thread_jobs_start(loop, cpus < 1 ? 1 : (int)cpus, why, n);
 }

@@ -15,11 +15,11 @@
 
 #include "buf.h"
 #include "loop.h"
+#include "thread_jobs.h"
 
 /* About 2 ms of deflate: below it the loop compresses a body itself. */
 #define GZIP_OFFLOAD_BYTES (64u << 10)
 
-typedef struct gzip_worker gzip_worker_t;
 typedef struct gzip_task gzip_task_t;
 
 /* Runs in the loop when a task is done, unless it was cancelled first.
@@ -28,19 +28,18 @@ typedef struct gzip_task gzip_task_t;
  * returns. */
 typedef void (*gzip_done_fn)(void *owner, const char *body, size_t len, const buf_t *gz);
 
-/* A worker whose eventfd loop watches, or NULL with the reason in why. */
-gzip_worker_t *gzip_worker_start(loop_t *loop, char *why, size_t n);
+/* The gzip threads: a queue whose eventfd loop watches, or NULL with the
+ * reason in why. thread_jobs_stop joins them (every task should be
+ * cancelled by then). */
+thread_jobs_t *gzip_worker_start(loop_t *loop, char *why, size_t n);
 
 /* Compresses a copy of body[0..len). The task, or NULL when memory ran
  * out (nothing was done). */
-gzip_task_t *gzip_worker_submit(gzip_worker_t *w, const char *body, size_t len, gzip_done_fn done,
+gzip_task_t *gzip_worker_submit(thread_jobs_t *w, const char *body, size_t len, gzip_done_fn done,
                                 void *owner);
 
 /* Its owner goes away: done will not run, and the task's memory goes as
  * soon as no thread uses it (a running deflate stops within a megabyte). */
-void gzip_worker_cancel(gzip_worker_t *w, gzip_task_t *t);
-
-/* Joins the threads (every task should be cancelled by now) and frees w. */
-void gzip_worker_stop(gzip_worker_t *w);
+void gzip_worker_cancel(thread_jobs_t *w, gzip_task_t *t);
 
 #endif

@@ -927,14 +927,19 @@ static void api_flush(void *owner, uint32_t request)
 
 /* A call through the HTTP API server with the ticket of the request in
  * `target` (a slot) counts as a call of that request's instance. */
+static void caller_of(const instance_t *inst, uint32_t request, const char *log_id,
+                      api_caller_t *caller)
+{
+    *caller = inst->api.caller;
+    caller->pid = inst->pid;
+    caller->request = request;
+    caller->log_id = log_id;
+}
+
 static void ticket_caller(void *target, api_caller_t *caller)
 {
     const slot_t *slot = target;
-    const instance_t *inst = slot->inst;
-    *caller = inst->api.caller;
-    caller->pid = inst->pid;
-    caller->request = slot->id;
-    caller->log_id = slot->log_id;
+    caller_of(slot->inst, slot->id, slot->log_id, caller);
 }
 
 static void charge_cpu(instance_t *inst, uint32_t request, uint32_t cpu_us)
@@ -961,11 +966,7 @@ static const api_ticket_ops_t TICKET_OPS = {ticket_caller, ticket_charge};
 static void bg_ticket_caller(void *target, api_caller_t *caller)
 {
     const background_entry_t *e = target;
-    const instance_t *inst = e->owner;
-    *caller = inst->api.caller;
-    caller->pid = inst->pid;
-    caller->request = e->id;
-    caller->log_id = e->log_id;
+    caller_of(e->owner, e->id, e->log_id, caller);
 }
 
 static void bg_ticket_charge(void *target, uint32_t cpu_us)

@@ -37,6 +37,7 @@
 #include "static.h"
 #include "tcp_listen.h"
 #include "thread_cap.h"
+#include "thread_jobs.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
@@ -989,7 +990,7 @@ int serve_main(int argc, char **argv)
 out:
     conn_close_all(srv);
     conn_reap(srv);
-    gzip_worker_stop(srv->gzip); /* every task was cancelled with its connection */
+    thread_jobs_stop(srv->gzip); /* every task was cancelled with its connection */
     /* The tickets go after the pools, which revoke them. */
     backends_free(srv->backends);
     if (srv->pool)

@@ -63,7 +63,7 @@ typedef struct api_tickets api_tickets_t;
 typedef struct control control_t;
 
 typedef struct conn conn_t;
-typedef struct gzip_worker gzip_worker_t;
+typedef struct thread_jobs thread_jobs_t;
 
 typedef struct server {
     loop_t loop;
@@ -107,7 +107,7 @@ typedef struct server {
     error_pages_t error_pages;
     trusted_proxies_t trusted_proxies;
     app_links_t links;   /* the app's links outside its folder */
-    gzip_worker_t *gzip; /* big dynamic bodies' gzip (gzip_worker.h) */
+    thread_jobs_t *gzip; /* big dynamic bodies' gzip threads (gzip_worker.h) */
 } server_t;
 
 /* The app's part of every request's environ (cgi_env.h), for user. */

@@ -86,7 +86,7 @@ static void test_worker(void)
     loop_t loop;
     CHECK(loop_init(&loop) == 0);
     char why[128] = "";
-    gzip_worker_t *w = gzip_worker_start(&loop, why, sizeof why);
+    thread_jobs_t *w = gzip_worker_start(&loop, why, sizeof why);
     CHECK(w != NULL);
     if (!w) {
         fprintf(stderr, "gzip_worker_start: %s\n", why);
@@ -125,7 +125,7 @@ static void test_worker(void)
 
     /* The stop frees what is still queued (here: cancelled at once). */
     gzip_worker_cancel(w, gzip_worker_submit(w, inputs[4], owners[4].n, done, &late));
-    gzip_worker_stop(w);
+    thread_jobs_stop(w);
     CHECK(late.calls == 0);
     for (int i = 0; i < TASKS; i++)
         free(inputs[i]);
