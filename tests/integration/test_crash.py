@@ -210,6 +210,23 @@ def test_instance_out_of_memory_answers_and_is_replaced(serve):
     assert s.alive()
 
 
+def test_failure_that_cannot_be_logged_in_full_is_answered(serve):
+    """Out of memory, logging a request's failure can fail in turn (loading
+    the traceback module failed with ENOMEM in CI). The request still gets
+    its 500 at once, the failure is logged without its traceback, and the
+    instance keeps serving."""
+    s = serve(app_path("crash"), "--deadline", "10")
+    first = ok(s)
+    r = s.get("/unloggable")
+    assert r.status_code == 500, (r.status_code, r.content[:300])
+    err = s.stderr_text()
+    assert "ran past its deadline" not in err, err[-3000:]
+    assert "ValueError: GAELIC-UNLOGGABLE-4410 (no traceback: ModuleNotFoundError" in err, err[-3000:]
+    for _ in range(3):  # its worker thread survived, and so did the others
+        assert ok(s)["instance_id"] == first["instance_id"]
+    assert s.alive()
+
+
 CGI_OOM_YAML = """runtime: python27
 api_version: 1
 threadsafe: false

@@ -8,6 +8,7 @@ request started, and sends the response (_gaelic.send_response). Background
 requests (google.appengine.runtime.background) each get a thread of their
 own instead, started by the channel reader.
 """
+import errno
 import os
 import sys
 import threading
@@ -92,8 +93,13 @@ _OUT_OF_MEMORY = ("ran out of memory (its address space is --instance_memory); a
                   "instance serves what comes next")
 
 
+def _is_out_of_memory(e):
+    # Out of memory, the import system and os calls fail with ENOMEM.
+    return isinstance(e, MemoryError) or (isinstance(e, OSError) and e.errno == errno.ENOMEM)
+
+
 def _out_of_memory():
-    """A request failed with MemoryError: what the app keeps (a module's
+    """A request ran out of memory: what the app keeps (a module's
     cache, a leak) may leave every later request on this instance short
     too, so the instance retires, as App Engine shut down an instance over
     its memory limit after the request. The request is still answered."""
@@ -101,16 +107,6 @@ def _out_of_memory():
         _gaelic.retire(_OUT_OF_MEMORY)
     except MemoryError:
         pass  # no memory even for that: the instance goes on as it is
-
-
-def _log_failure(script, headline):
-    """Logs the current exception; without memory to do so, it goes
-    unlogged rather than leave its request unanswered (the traceback
-    module may still have to be loaded, and formatting allocates)."""
-    try:
-        handlers.log_exception(script, headline)
-    except MemoryError:
-        pass
 
 
 def _handle(request_id, script, environ, cgi_env, run=_run):
@@ -129,15 +125,15 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
                 request_threads.join_all(request)
         except DeadlineExceededError:
             # The master answers with the app's timeout page (RT7).
-            _log_failure(script, "request %d ran past its deadline:" % request_id)
+            handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
             return _ERROR_500 + (True,)
         except wsgi.ResponseTooLarge as e:
             handlers.log(script, "response not sent: %s" % e)
             return _ERROR_500 + (False,)
         except BaseException as e:
-            if isinstance(e, MemoryError):
+            if _is_out_of_memory(e):
                 _out_of_memory()
-            _log_failure(script, "request %d failed:" % request_id)
+            handlers.log_exception(script, "request %d failed:" % request_id)
             return _ERROR_500 + (False,)
         finally:
             # From here on the deadline cannot land (send_response disarms
@@ -173,19 +169,19 @@ def _serve(item, run=_run):
         # A deadline can land in the runtime itself, just before or
         # after the handler.
         timed_out = isinstance(e, DeadlineExceededError)
-        if isinstance(e, MemoryError):
+        if _is_out_of_memory(e):
             _out_of_memory()
-        _log_failure(script, "request %d failed in the runtime:" % request_id)
+        handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
         status, headers, body = _ERROR_500
     try:
         send_response(request_id, status, headers, body, timed_out)
     except BaseException as e:
-        if isinstance(e, MemoryError):
+        if _is_out_of_memory(e):
             _out_of_memory()
         try:
             handlers.log(script, "request %d: response not sent: %s: %s"
                          % (request_id, type(e).__name__, e))
-        except MemoryError:
+        except Exception:
             pass  # the 500 below matters more
         try:
             send_response(request_id, *_ERROR_500)
@@ -193,8 +189,10 @@ def _serve(item, run=_run):
             # The request would stay unanswered and shutdown would wait
             # for it forever: fail loudly instead.
             handlers.log_exception(script, "cannot answer request %d:" % request_id)
-            sys.stderr.flush()
-            os._exit(5)
+            try:
+                sys.stderr.flush()
+            finally:
+                os._exit(5)
 
 
 def _worker():
@@ -212,7 +210,7 @@ def _worker():
             # (the shutdown hook's) landing between two: this worker keeps
             # serving, and keeps counting as one (request_queue.h), even
             # when there is no memory left to log it.
-            _log_failure("gaelic", "worker: outside any request:")
+            handlers.log_exception("gaelic", "worker: outside any request:")
 
 
 def _serve_background(item):

@@ -32,8 +32,23 @@ def log(script, text):
 
 
 def log_exception(script, headline):
-    import traceback  # only on errors: not part of every cold start
-    log(script, headline + "\n" + traceback.format_exc())
+    """Logs the exception being handled. It never raises: a failure to log
+    must not leave a request unanswered or end a worker thread. Out of
+    memory, loading the traceback module can fail (MemoryError, or OSError
+    ENOMEM from the import system), and an app can break that module; the
+    exception is then logged without its traceback, or, with no memory
+    even for that, not at all."""
+    failure = sys.exc_info()[1]
+    try:
+        import traceback  # only on errors: not part of every cold start
+        log(script, headline + "\n" + traceback.format_exc())
+    except Exception as logging_error:
+        try:
+            log(script, "%s %s: %s (no traceback: %s: %s)" % (
+                headline, type(failure).__name__, failure,
+                type(logging_error).__name__, logging_error))
+        except Exception:
+            pass
 
 
 def _load(script):

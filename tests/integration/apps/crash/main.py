@@ -2,10 +2,13 @@
 sandbox; faulthandler's test helper crashes the same way), /exit calls os._exit(1),
 /sleep?s=N is a slow request that shares the instance (with &name=NAME,
 /running?name=NAME says it has begun), /ok says which instance answered. /leak takes every byte of the address space it can and
-keeps it, then needs a megabyte more and does not catch that MemoryError."""
+keeps it, then needs a megabyte more and does not catch that MemoryError.
+/unloggable breaks the traceback module, as running out of memory can, then
+fails."""
 import faulthandler
 import json
 import os
+import sys
 import time
 import urllib.parse
 
@@ -39,6 +42,9 @@ def app(environ, start_response):
     elif path == "/leak":
         _fill()
         _kept.append(bytearray(1 << 20))
+    elif path == "/unloggable":
+        sys.modules["traceback"] = None  # importing it now raises ImportError
+        raise ValueError("GAELIC-UNLOGGABLE-4410")
     elif path == "/sleep":
         _running.add(q.get("name"))
         time.sleep(float(q.get("s", "1")))
