@@ -1,6 +1,7 @@
 #include "cgroup_mover.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -8,7 +9,21 @@
 #include "thread_cap.h"
 #include "thread_jobs.h"
 
-typedef enum { JOB_PLACE, JOB_PLACE_ZYGOTE, JOB_RELEASE, JOB_RELEASE_ZYGOTE } job_kind_t;
+typedef enum {
+    JOB_PLACE,
+    JOB_PLACE_ZYGOTE,
+    JOB_RELEASE,
+    JOB_RELEASE_ZYGOTE,
+    JOB_RETRY_REMOVALS
+} job_kind_t;
+
+/* A cgroup whose processes the kernel still counts when it is released
+ * (an instance killed along with its zygote is released before it has
+ * exited, and an exit takes a moment to leave the cgroup) is retried
+ * after these delays, doubling, until it goes: not only at the next
+ * release, which may not come for hours. */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
 
 typedef struct {
     thread_job_t tj; /* must stay first */
@@ -20,6 +35,7 @@ typedef struct {
     int cancelled;
     cgroup_placement_t p;
     int mhz, max_tasks;
+    int left; /* removals still to retry after a release or retry */
 } job_t;
 
 struct cgroup_mover {
@@ -27,7 +43,21 @@ struct cgroup_mover {
     thread_jobs_t *jobs;
     cpu_cap_t *cpu;
     thread_cap_t *threads;
+    loop_t *loop;
+    loop_timer_t retry_timer;
+    uint64_t retry_ms; /* the next retry's delay */
+    int retry_queued;  /* a JOB_RETRY_REMOVALS is queued or running */
 };
+
+static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed_fn placed,
+                  uint32_t tag, pid_t pid, int mhz, int max_tasks);
+
+/* In the mover's thread: retries the removals the kernel refused. */
+static int retry_removals(cgroup_mover_t *m)
+{
+    return (m->cpu ? cpu_cap_retry_removals(m->cpu) : 0) +
+           (m->threads ? thread_cap_retry_removals(m->threads) : 0);
+}
 
 /* In the mover's thread: the cgroup work of one job. */
 static void run(thread_job_t *tj)
@@ -54,12 +84,45 @@ static void run(thread_job_t *tj)
             cpu_cap_release(m->cpu, j->p.pid);
         if (m->threads)
             thread_cap_release(m->threads, j->p.pid, 0);
+        j->left = retry_removals(m);
         break;
     case JOB_RELEASE_ZYGOTE:
         if (m->threads)
             thread_cap_release(m->threads, j->p.pid, 1);
+        j->left = retry_removals(m);
+        break;
+    case JOB_RETRY_REMOVALS:
+        j->left = retry_removals(m);
         break;
     }
+}
+
+static void retry_due(loop_t *loop, loop_timer_t *t)
+{
+    (void)loop;
+    cgroup_mover_t *m = (cgroup_mover_t *)((char *)t - offsetof(cgroup_mover_t, retry_timer));
+    /* Without memory, the next release retries them. */
+    m->retry_queued = submit(m, JOB_RETRY_REMOVALS, NULL, NULL, 0, 0, 0, 0) == 0;
+}
+
+/* The loop: after a release or a retry, schedules the next retry while
+ * removals are left. */
+static void removed(thread_job_t *tj)
+{
+    job_t *j = (job_t *)tj;
+    cgroup_mover_t *m = j->m;
+    if (j->kind == JOB_RETRY_REMOVALS)
+        m->retry_queued = 0;
+    if (!j->left) {
+        m->retry_ms = RETRY_FIRST_MS;
+        loop_timer_stop(m->loop, &m->retry_timer);
+        return;
+    }
+    if (m->retry_queued || loop_timer_armed(&m->retry_timer))
+        return;
+    loop_timer_start(m->loop, &m->retry_timer, m->retry_ms);
+    if ((m->retry_ms *= 2) > RETRY_MAX_MS)
+        m->retry_ms = RETRY_MAX_MS;
 }
 
 /* The loop: reports a placement. */
@@ -91,7 +154,10 @@ static int submit(cgroup_mover_t *m, job_kind_t kind, void *owner, cgroup_placed
     if (!j)
         return -1;
     j->tj.run = run;
-    j->tj.finish = placed ? finish : NULL;
+    if (kind == JOB_PLACE || kind == JOB_PLACE_ZYGOTE)
+        j->tj.finish = placed ? finish : NULL;
+    else
+        j->tj.finish = removed;
     j->tj.release = release;
     j->m = m;
     j->kind = kind;
@@ -150,6 +216,9 @@ cgroup_mover_t *cgroup_mover_start(loop_t *loop, cpu_cap_t *cpu, thread_cap_t *t
     }
     m->cpu = cpu;
     m->threads = threads;
+    m->loop = loop;
+    m->retry_timer.cb = retry_due;
+    m->retry_ms = RETRY_FIRST_MS;
     if (!(m->jobs = thread_jobs_start(loop, 1, why, n))) {
         free(m);
         return NULL;
@@ -163,6 +232,7 @@ void cgroup_mover_stop(cgroup_mover_t *m)
         return;
     /* Every process is gone by now: only the removals are left to do. */
     thread_jobs_visit(m->jobs, cancel_move_of, NULL);
+    loop_timer_stop(m->loop, &m->retry_timer);
     thread_jobs_stop(m->jobs);
     free(m);
 }

@@ -323,13 +323,18 @@ static int remove_child(const cgroup_tree_t *t, const char *child)
     return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-void cgroup_tree_remove(cgroup_tree_t *t, const char *child)
+int cgroup_tree_retry_removals(cgroup_tree_t *t)
 {
     int kept = 0;
     for (int i = 0; i < t->n_leftovers; i++)
         if (remove_child(t, t->leftovers[i]) < 0)
             memcpy(t->leftovers[kept++], t->leftovers[i], NAME_MAX_LEN);
-    t->n_leftovers = kept;
+    return t->n_leftovers = kept;
+}
+
+void cgroup_tree_remove(cgroup_tree_t *t, const char *child)
+{
+    cgroup_tree_retry_removals(t);
     if (remove_child(t, child) < 0 && t->n_leftovers < MAX_LEFTOVERS &&
         strlen(child) < NAME_MAX_LEN)
         snprintf(t->leftovers[t->n_leftovers++], NAME_MAX_LEN, "%s", child);

@@ -52,8 +52,12 @@ int cgroup_tree_set(cgroup_tree_t *t, const char *child, const char *file, const
  * needed. 0, or -1 with errno set (a child created here is removed). */
 int cgroup_tree_move(cgroup_tree_t *t, const char *child, pid_t pid);
 /* The child's processes have exited: its cgroup is removed, now or, if the
- * kernel still counts them, at a later cgroup_tree_remove or close. */
+ * kernel still counts them, at a later cgroup_tree_remove,
+ * cgroup_tree_retry_removals or close. */
 void cgroup_tree_remove(cgroup_tree_t *t, const char *child);
+/* Tries again to remove the children the kernel still counted processes
+ * in; how many are still left. */
+int cgroup_tree_retry_removals(cgroup_tree_t *t);
 /* Removes every cgroup made here. t may be NULL. */
 void cgroup_tree_close(cgroup_tree_t *t);
 

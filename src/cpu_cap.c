@@ -117,6 +117,11 @@ void cpu_cap_release(cpu_cap_t *c, pid_t pid)
     cgroup_tree_remove(c->tree, child);
 }
 
+int cpu_cap_retry_removals(cpu_cap_t *c)
+{
+    return cgroup_tree_retry_removals(c->tree);
+}
+
 void cpu_cap_close(cpu_cap_t *c)
 {
     if (!c)

@@ -29,8 +29,12 @@ int cpu_cap_host_mhz(const cpu_cap_t *c);
  * Returns 0, or -1 with errno set. */
 int cpu_cap_add(cpu_cap_t *c, pid_t pid, int mhz);
 /* Process pid has exited: its cgroup is removed (now or, if the kernel
- * still counts it, at a later cpu_cap_release or cpu_cap_close). */
+ * still counts it, at a later cpu_cap_release, cpu_cap_retry_removals or
+ * cpu_cap_close). */
 void cpu_cap_release(cpu_cap_t *c, pid_t pid);
+/* Tries again to remove the cgroups the kernel still counted a process
+ * in; how many are still left. */
+int cpu_cap_retry_removals(cpu_cap_t *c);
 /* Removes every cgroup made here. c may be NULL. */
 void cpu_cap_close(cpu_cap_t *c);
 

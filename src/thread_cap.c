@@ -102,6 +102,11 @@ void thread_cap_release(thread_cap_t *t, pid_t pid, int zygote)
     cgroup_tree_remove(t->tree, child);
 }
 
+int thread_cap_retry_removals(thread_cap_t *t)
+{
+    return cgroup_tree_retry_removals(t->tree);
+}
+
 void thread_cap_close(thread_cap_t *t)
 {
     if (!t)

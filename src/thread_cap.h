@@ -33,8 +33,12 @@ int thread_cap_add_zygote(thread_cap_t *t, pid_t pid);
 /* Moves an instance into a new cgroup of at most max_threads tasks.
  * 0, or -1 with errno set. */
 int thread_cap_add(thread_cap_t *t, pid_t pid, int max_threads);
-/* An instance (or, with zygote set, a zygote) has exited: its cgroup goes. */
+/* An instance (or, with zygote set, a zygote) has exited: its cgroup goes,
+ * now or, if the kernel still counts it, at a later release, retry or close. */
 void thread_cap_release(thread_cap_t *t, pid_t pid, int zygote);
+/* Tries again to remove the cgroups the kernel still counted a process
+ * in; how many are still left. */
+int thread_cap_retry_removals(thread_cap_t *t);
 /* Removes every cgroup made here. t may be NULL. */
 void thread_cap_close(thread_cap_t *t);
 

@@ -2,7 +2,9 @@
  * processes: a placement is reported in the loop once the process is in
  * its own cgroups with its limit; a forgotten owner hears nothing, though
  * its process is still moved; a move still queued when its process is
- * released is dropped; removals asked for are done by the stop.
+ * released is dropped; a removal the kernel refused while the process
+ * lived is retried until it is done; removals asked for are done by the
+ * stop.
  * Needs write access to the cgroups (root); says so and checks nothing
  * without it. */
 #include <errno.h>
@@ -145,13 +147,32 @@ int main(void)
     end_child(c);
     cgroup_mover_release(m, c, 0);
 
+    /* Released while still alive (an instance killed along with its
+     * zygote): the kernel refuses the removal, and the mover retries it
+     * on its own once the process is gone, with no later release to
+     * trigger it. */
+    pid_t e = idle_child();
+    n_reported = 0;
+    CHECK(cgroup_mover_place(m, &owner_a, placed, 11, e, 600, 42) == 0);
+    run_until_reported(&loop, 1);
+    CHECK(in_own_cgroup(e, "pids"));
+    char e_dir[600];
+    child_dir(threads, e, e_dir, sizeof e_dir);
+    cgroup_mover_release(m, e, 0);
+    unit_run_for(&loop, 50);
+    struct stat st;
+    CHECK(stat(e_dir, &st) == 0); /* e still lives in it */
+    end_child(e);
+    for (int i = 0; i < 300 && stat(e_dir, &st) == 0; i++)
+        unit_run_for(&loop, 10);
+    CHECK(stat(e_dir, &st) < 0);
+
     /* Gone processes: the stop does the removals still queued. */
     end_child(a);
     end_child(b);
     cgroup_mover_release(m, a, 0);
     cgroup_mover_release(m, b, 0);
     cgroup_mover_stop(m);
-    struct stat st;
     CHECK(stat(dir, &st) < 0);
     child_dir(threads, b, dir, sizeof dir);
     CHECK(stat(dir, &st) < 0);
