@@ -103,7 +103,7 @@ test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/s
 	instance/audit_hook.o instance/audit_rules.o instance/skip_files.o src/sandbox_mode.o \
 	src/write_file.o
 # static.c follows the app's links (app_links.c, with the audit hook's path test).
-STATIC_OBJS := src/static.o src/static_gzip.o src/gzip.o src/app_links.o instance/audit_rules.o
+STATIC_OBJS := src/static.o src/static_gzip.o src/thread_jobs.o src/loop.o src/gzip.o src/app_links.o instance/audit_rules.o
 test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/http_reason.o src/log.o $(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o \
 	$(LLHTTP_REL)

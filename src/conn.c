@@ -27,6 +27,7 @@
 #include "router.h"
 #include "secure_redirect.h"
 #include "static.h"
+#include "static_gzip.h"
 
 enum conn_state {
     C_READ,   /* reading a request head or body */
@@ -82,6 +83,8 @@ struct conn {
      * the answer, held until then. */
     gzip_task_t *gzip_task;
     held_answer_t *held;
+    /* A static file being compressed before its request is answered. */
+    static_gzip_task_t *static_task;
     api_http_call_t api_call; /* api connections: the running call */
     buf_t env;
     buf_t path; /* the request's path, percent-decoded: reused, not made anew per request */
@@ -148,6 +151,11 @@ static void conn_close(conn_t *c)
         log_request(c, 499, 0, c->held->instance_id, 0);
         free(c->held);
         c->held = NULL;
+    }
+    if (c->static_task) {
+        static_gzip_cancel(srv->gzip, c->static_task);
+        c->static_task = NULL;
+        log_request(c, 499, 0, NULL, 0);
     }
     if (c->api)
         api_http_cancel(&c->api_call);
@@ -721,14 +729,33 @@ static int is_reserved_path(const char *path, size_t len)
            (len == 9 && memcmp(path, "/_ah/stop", 9) == 0);
 }
 
+static void serve_static(conn_t *c, const handler_t *h, int gzip_may_wait);
+
+/* The file is compressed and cached (or could not be): answered now. */
+static void static_gzip_ready(void *owner)
+{
+    conn_t *c = owner;
+    c->static_task = NULL;
+    serve_static(c, c->route.handler, 0);
+}
+
 /* static_dir / static_files: answered here, the body sent from the file
- * by conn_write with sendfile, or from wbuf when gzipped or small. */
-static void serve_static(conn_t *c, const handler_t *h)
+ * by conn_write with sendfile, or from wbuf when gzipped or small. A file
+ * that must be compressed first (static.h) is, by the gzip threads, and
+ * the request answered when it is (static_gzip_ready). */
+static void serve_static(conn_t *c, const handler_t *h, int gzip_may_wait)
 {
     int keep = answer_keeps_alive(c);
     static_result_t res;
     size_t mark = c->wbuf.len;
-    static_serve(c->srv->cfg, h, c->route.target, &c->req, keep, c->head_only, &c->wbuf, &res);
+    static_serve(c->srv->cfg, h, c->route.target, &c->req, keep, c->head_only, gzip_may_wait,
+                 &c->wbuf, &res);
+    if (res.status == 0) {
+        /* Without memory for the task, it goes out as it is. */
+        if (!(c->static_task = static_gzip_compress(c->srv->gzip, res.fd, static_gzip_ready, c)))
+            serve_static(c, h, 0);
+        return;
+    }
     if (res.status == 404) {
         c->wbuf.len = mark;
         send_simple(c, 404, 0);
@@ -985,7 +1012,7 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
         return;
     }
     if (h->kind != HANDLER_SCRIPT) {
-        serve_static(c, h);
+        serve_static(c, h, 1);
         return;
     }
     app_env_t app = server_app_env(srv, &user);

@@ -1,4 +1,5 @@
 /* gzip of big dynamic response bodies (RT6) away from the event loop.
+ * Big static files are compressed on the same threads (static_gzip.h).
  *
  * deflate runs at 25-40 MB/s here, so a 10 MB body compressed in the loop
  * held every other client for 0.25-0.4 s (and a 32 MB one, the largest

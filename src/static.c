@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gzip.h"
+#include "gzip_worker.h"
 #include "log.h"
 #include "static_gzip.h"
 
@@ -442,8 +443,8 @@ static void end_head(buf_t *out, int keep_alive, int http10, int with_length, si
 }
 
 void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
-                  const http_request_t *req, int keep_alive, int head_only, buf_t *out,
-                  static_result_t *res)
+                  const http_request_t *req, int keep_alive, int head_only, int gzip_may_wait,
+                  buf_t *out, static_result_t *res)
 {
     memset(res, 0, sizeof *res);
     res->fd = -1;
@@ -582,7 +583,18 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     size_t gz_len = 0;
     int gzip_tried =
         !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
-    int gzipped = gzip_tried && !not_modified && static_gzip_body(fd, &st, &gz, &gz_len) == 1;
+    int gzipped = 0;
+    if (gzip_tried && !not_modified) {
+        int cached = static_gzip_cached(&st, &gz, &gz_len);
+        if (cached < 0 && (size_t)st.st_size < GZIP_OFFLOAD_BYTES) {
+            cached = static_gzip_body(fd, &st, &gz, &gz_len);
+        } else if (cached < 0 && gzip_may_wait) {
+            res->status = 0; /* compressed first, by a thread (static_gzip.h) */
+            res->fd = fd;
+            return;
+        }
+        gzipped = cached == 1;
+    }
 
     res->status = not_modified ? 304 : range ? 206 : 200;
     buf_append_str(out, not_modified ? "HTTP/1.1 304 Not Modified\r\n"

@@ -50,7 +50,10 @@ time_t static_parse_date(const char *v, size_t len);
 int static_etag_matches(const char *v, size_t len, const char *etag);
 
 typedef struct {
-    int status;      /* 200, 206, 304, 405, 416; 404 when refused (nothing written) */
+    /* 200, 206, 304, 405, 416; 404 when refused (nothing written); 0 when
+     * the file is to be compressed before it is answered (nothing written,
+     * fd is the file for static_gzip_compress) */
+    int status;
     int fd;          /* file to send after the head, or -1 */
     off_t offset;    /* where the body starts in fd */
     size_t length;   /* body bytes to send from fd */
@@ -58,12 +61,15 @@ typedef struct {
 } static_result_t;
 
 /* Answers a request routed to static handler h with target (route.target).
- * On anything but 404 the response head is appended to out and, unless
- * head_only, either the body too (gzip-compressed, RT6: static_gzip.h, or
- * up to 32 KiB as it is) or res->fd/offset/length say what to sendfile
- * after it (fd owned by the caller). */
+ * On anything but 404 or 0 the response head is appended to out and,
+ * unless head_only, either the body too (gzip-compressed, RT6:
+ * static_gzip.h, or up to 32 KiB as it is) or res->fd/offset/length say
+ * what to sendfile after it (fd owned by the caller). A file too big to
+ * compress in the loop and not yet cached: with gzip_may_wait, status 0
+ * asks the caller to have it compressed (static_gzip_compress) and call
+ * again; without, it goes out as it is. */
 void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
-                  const http_request_t *req, int keep_alive, int head_only, buf_t *out,
-                  static_result_t *res);
+                  const http_request_t *req, int keep_alive, int head_only, int gzip_may_wait,
+                  buf_t *out, static_result_t *res);
 
 #endif

@@ -1,6 +1,7 @@
 #include "static_gzip.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,46 +76,38 @@ static int read_whole(int fd, size_t size, char *out)
     return 0;
 }
 
-int static_gzip_fits(const struct stat *st)
+/* The gzip stream of the file's size bytes into gz: 0, or -1 (gz empty)
+ * when it could not be read or compressed, or *cancel was set. */
+static int compress_file(int fd, size_t size, buf_t *gz, const atomic_int *cancel)
 {
-    return st->st_size > 0 && (size_t)st->st_size <= STATIC_GZIP_MAX_FILE;
+    char *plain = malloc(size);
+    int rc = plain && read_whole(fd, size, plain) == 0 &&
+                     gzip_compress_cancellable(plain, size, gz, cancel) == 0
+                 ? 0
+                 : -1;
+    free(plain);
+    if (rc < 0)
+        buf_free(gz);
+    return rc;
 }
 
-int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *len)
+/* Keeps gz (the file st's stream) in the cache and points *body and *len at
+ * it: 1, or 0 when it does not shrink the file (remembered too), or -1
+ * when memory ran out. */
+static int store(const struct stat *st, const buf_t *gz, const char **body, size_t *len)
 {
-    if (!static_gzip_fits(st))
-        return -1;
-    for (int i = 0; i < SLOTS; i++) {
-        if (same_file(&slots[i], st)) {
-            slots[i].used = ++clock_tick;
-            *body = slots[i].gz;
-            *len = slots[i].gz_len;
-            return slots[i].gz != NULL;
-        }
-    }
     size_t size = (size_t)st->st_size;
-    char *plain = malloc(size);
-    buf_t gz = BUF_INIT;
-    if (!plain || read_whole(fd, size, plain) < 0 || gzip_compress(plain, size, &gz) < 0) {
-        free(plain);
-        buf_free(&gz);
-        return -1;
-    }
-    free(plain);
     /* Says when the cache is too small for the files served. */
     log_debug("static gzip: compressed a file of %zu bytes (inode %lu) to %zu", size,
-              (unsigned long)st->st_ino, gz.len);
+              (unsigned long)st->st_ino, gz->len);
     /* Kept at its own size: deflate's buffer was the worst case. Not
      * smaller: remembered as not worth it. */
     char *kept = NULL;
-    if (gz.len < size && !(kept = malloc(gz.len))) {
-        buf_free(&gz);
+    if (gz->len < size && !(kept = malloc(gz->len)))
         return -1;
-    }
-    size_t kept_len = kept ? gz.len : 0;
+    size_t kept_len = kept ? gz->len : 0;
     if (kept)
-        memcpy(kept, buf_ptr(&gz), kept_len);
-    buf_free(&gz);
+        memcpy(kept, buf_ptr(gz), kept_len);
     entry_t *e = make_room(kept_len);
     e->dev = st->st_dev;
     e->ino = st->st_ino;
@@ -128,6 +121,98 @@ int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *l
     *body = kept;
     *len = kept_len;
     return kept != NULL;
+}
+
+int static_gzip_fits(const struct stat *st)
+{
+    return st->st_size > 0 && (size_t)st->st_size <= STATIC_GZIP_MAX_FILE;
+}
+
+int static_gzip_cached(const struct stat *st, const char **body, size_t *len)
+{
+    for (int i = 0; i < SLOTS; i++) {
+        if (same_file(&slots[i], st)) {
+            slots[i].used = ++clock_tick;
+            *body = slots[i].gz;
+            *len = slots[i].gz_len;
+            return slots[i].gz != NULL;
+        }
+    }
+    return -1;
+}
+
+int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *len)
+{
+    if (!static_gzip_fits(st))
+        return -1;
+    static const atomic_int never = 0;
+    buf_t gz = BUF_INIT;
+    if (compress_file(fd, (size_t)st->st_size, &gz, &never) < 0)
+        return -1;
+    int rc = store(st, &gz, body, len);
+    buf_free(&gz);
+    return rc;
+}
+
+struct static_gzip_task {
+    thread_job_t job; /* must stay first */
+    int fd;
+    struct stat st;
+    buf_t gz; /* empty: it could not be compressed */
+    void (*ready)(void *owner);
+    void *owner;
+};
+
+static void task_run(thread_job_t *j)
+{
+    static_gzip_task_t *t = (static_gzip_task_t *)j;
+    compress_file(t->fd, (size_t)t->st.st_size, &t->gz, &j->dropped);
+}
+
+static void task_finish(thread_job_t *j)
+{
+    static_gzip_task_t *t = (static_gzip_task_t *)j;
+    const char *body;
+    size_t len;
+    /* Nothing kept (it failed, or no memory to keep it): the file goes
+     * out as it is, as when it does not shrink. */
+    if (t->gz.len > 0)
+        store(&t->st, &t->gz, &body, &len);
+    t->ready(t->owner);
+}
+
+static void task_release(thread_job_t *j)
+{
+    static_gzip_task_t *t = (static_gzip_task_t *)j;
+    close(t->fd);
+    buf_free(&t->gz);
+    free(t);
+}
+
+static_gzip_task_t *static_gzip_compress(thread_jobs_t *w, int fd, void (*ready)(void *owner),
+                                         void *owner)
+{
+    static_gzip_task_t *t = calloc(1, sizeof *t);
+    if (!t || fstat(fd, &t->st) < 0 || !static_gzip_fits(&t->st)) {
+        free(t);
+        close(fd);
+        return NULL;
+    }
+    t->job.run = task_run;
+    t->job.finish = task_finish;
+    t->job.release = task_release;
+    t->fd = fd;
+    t->ready = ready;
+    t->owner = owner;
+    log_debug("static gzip: compressing a file of %lld bytes (inode %lu) in a gzip thread",
+              (long long)t->st.st_size, (unsigned long)t->st.st_ino);
+    thread_jobs_push(w, &t->job, 0);
+    return t;
+}
+
+void static_gzip_cancel(thread_jobs_t *w, static_gzip_task_t *t)
+{
+    thread_jobs_drop(w, &t->job);
 }
 
 void static_gzip_clear(void)

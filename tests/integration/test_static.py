@@ -6,6 +6,9 @@ import email.utils
 import gzip
 import os
 import random
+import signal
+import socket
+import struct
 import time
 
 import pytest
@@ -20,7 +23,8 @@ GZ = [("Accept-Encoding", "gzip, deflate"), ("User-Agent", GZIP_UA)]
 _LINE = b"<li>gaelic static 0123456789 abcdefghijklmnopqrstuvwxyz</li>\n"
 GZ_FILES = {
     "page.html": _LINE * 400,                          # 24 KB, compressible
-    "huge.css": _LINE * (1024 * 1024 // len(_LINE) + 1),  # just over 1 MiB
+    "big.css": _LINE * (2 * 1024 * 1024 // len(_LINE)),  # 2 MiB: compressed by a thread
+    "order.css": _LINE[::-1] * 20000,                     # 1.2 MB: likewise
     "noise.txt": random.Random(7).randbytes(4096),     # a text type that does not shrink
     "logo.png": b"\x89PNG\r\n\x1a\n" + _LINE * 40,     # shrinks, but not a compressible type
 }
@@ -49,7 +53,12 @@ def appdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def srv(mserve, appdir):
-    return mserve(appdir, "--log_level", "debug")
+    s = mserve(appdir, "--log_level", "debug")
+    # Over the 10 MB one app file may hold, which the server refuses at
+    # start: put there while it serves, it is never compressed.
+    with open(os.path.join(appdir, "static", "huge.css"), "wb") as f:
+        f.write(_LINE * (10 * 1024 * 1024 // len(_LINE) + 1))
+    return s
 
 
 def read(appdir, rel):
@@ -533,6 +542,23 @@ def test_gzip(srv, appdir, path):
     assert plain.body == read(appdir, "static/page.html")
 
 
+def test_gzip_of_a_big_file(srv, appdir):
+    """A file too big to deflate in the master's loop (64 KB or more) is
+    compressed by a gzip thread while its request waits; once cached, the
+    next client gets the same body at once."""
+    data = read(appdir, "static/big.css")
+    first = get(srv, "/static/big.css", GZ)
+    second = get(srv, "/static/big.css", GZ)
+    for r in (first, second):
+        assert r.status == 200 and r.header("Content-Encoding") == "gzip", r.headers
+        assert int(r.header("Content-Length")) == len(r.body) < len(data) // 4
+        assert gzip.decompress(r.body) == data
+    assert second.body == first.body
+    line = "static gzip: compressed a file of %d bytes" % len(data)
+    assert srv.wait_stderr(line), srv.stderr_text()[-3000:]
+    assert srv.stderr_text().count(line) == 1
+
+
 @pytest.mark.parametrize("path,headers", [
     ("/static/page.html", [("Accept-Encoding", "gzip"), ("User-Agent", PLAIN_UA)]),
     ("/static/page.html", [("Accept-Encoding", "identity"), ("User-Agent", GZIP_UA)]),
@@ -541,7 +567,7 @@ def test_gzip(srv, appdir, path):
     ("/static/logo.png", GZ),    # nor this one
     ("/static/index.html", GZ),  # 39 bytes: too small to gain anything
     ("/static/noise.txt", GZ),   # does not shrink
-    ("/static/huge.css", GZ),    # over the in-memory limit: sent with sendfile
+    ("/static/huge.css", GZ),    # over the 10 MB limit: sent with sendfile
 ])
 def test_no_gzip(srv, appdir, path, headers):
     """Vary all the same on a compressible type: another client, or another
@@ -567,7 +593,8 @@ CLIENTS = {
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 @pytest.mark.parametrize("path", ["/static/page.html", "/static/index.html", "/static/noise.txt",
-                                  "/static/huge.css", "/static/logo.png", "/static/blob.bin"])
+                                  "/static/big.css", "/static/huge.css", "/static/logo.png",
+                                  "/static/blob.bin"])
 def test_head_matches_get(srv, client, path):
     """RFC 9110 9.3.2: every header field of the GET, but Date and Expires
     (a second may pass between the two)."""
@@ -668,9 +695,10 @@ def test_gzip_follows_file_changes(srv, appdir):
 
 
 def test_gzip_pipelined(srv, appdir):
-    """Compressed bodies (from memory) and sendfile bodies keep their order
-    on one connection."""
-    paths = ["/static/page.html", "/static/big.bin", "/static/page.html", "/static/huge.css"]
+    """Compressed bodies (from memory, compressed in the loop or first by a
+    gzip thread) and sendfile bodies keep their order on one connection."""
+    paths = ["/static/order.css", "/static/page.html", "/static/big.bin", "/static/page.html",
+             "/static/huge.css"]
     with Conn(srv.port, timeout=30) as c:
         c.send("".join("GET %s HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
                        "User-Agent: %s\r\n\r\n" % (p, GZIP_UA) for p in paths))
@@ -679,3 +707,60 @@ def test_gzip_pipelined(srv, appdir):
             data = read(appdir, p.lstrip("/"))
             body = gzip.decompress(r.body) if r.header("Content-Encoding") else r.body
             assert (r.status, body == data) == (200, True), p
+            assert r.header("Content-Encoding") == ("gzip" if p.endswith(("order.css",
+                                                                          ".html")) else None), p
+
+
+# Hex text of random bytes: deflate shrinks it by about 40%, at some
+# 25 MB/s here, so 10 MiB of it (the most one app file may hold) keep a
+# gzip thread busy for about 0.4 s.
+SLOW_BYTES = 10 << 20
+
+
+@pytest.fixture
+def slow_gzip(serve, tmp_path):
+    """A server compressing a big static file for a client that waits."""
+    app = write_app(tmp_path / "slowzip", "runtime: python27\nthreadsafe: true\n"
+                    "handlers:\n- url: /static\n  static_dir: static\n",
+                    {"static/slow.txt": random.Random(1).randbytes(SLOW_BYTES // 2).hex(),
+                     "static/small.txt": "small\n"})
+    srv = serve(app, "--log_level", "debug")
+    big = Conn(srv.port, timeout=120)
+    big.request("GET", "/static/slow.txt", GZ)
+    assert srv.wait_stderr("static gzip: compressing a file of %d bytes" % SLOW_BYTES), \
+        srv.stderr_text()[-3000:]
+    return srv, big
+
+
+def test_server_answers_while_a_static_file_is_compressed(slow_gzip):
+    srv, big = slow_gzip
+    assert get(srv, "/static/small.txt").body == b"small\n"
+    r = big.read_response()
+    big.close()
+    assert r.header("Content-Encoding") == "gzip" and len(r.body) < SLOW_BYTES
+    expected = random.Random(1).randbytes(SLOW_BYTES // 2).hex().encode()
+    assert gzip.decompress(r.body) == expected
+
+
+def test_client_gone_during_static_compression(slow_gzip):
+    """The task is dropped, the request logged 499, and the server serves
+    on."""
+    srv, big = slow_gzip
+    big.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    big.close()  # a reset: the master hears of it at once
+    assert srv.wait_stderr('"GET /static/slow.txt HTTP/1.1" 499'), srv.stderr_text()[-3000:]
+    assert get(srv, "/static/small.txt").body == b"small\n"
+    assert srv.stop() == 0
+
+
+def test_stop_waits_for_a_static_compression(slow_gzip):
+    """SIGTERM lets running requests finish: one whose file is being
+    compressed is answered, then the server exits 0."""
+    srv, big = slow_gzip
+    srv.send_signal(signal.SIGTERM)
+    r = big.read_response()
+    big.close()
+    assert r.status == 200 and r.header("Connection") == "close"
+    assert r.header("Content-Encoding") == "gzip"
+    assert len(gzip.decompress(r.body)) == SLOW_BYTES
+    assert srv.wait(60) == 0
