@@ -256,3 +256,46 @@ def test_cgi_script_out_of_memory_retires_its_instance(serve, tmp_path):
     err = s.stderr_text()
     assert after.status_code == 200 and after.text != first.text, err[-3000:]
     assert "ran out of memory" in err, err[-3000:]
+
+
+ENOMEM_YAML = """runtime: python27
+api_version: 1
+threadsafe: false
+handlers:
+- url: /cgi
+  script: enomem_cgi.py
+- url: /ok.*
+  script: ok.app
+- url: /import
+  script: enomem_import.app
+- url: /call
+  script: enomem_call.app
+"""
+ENOMEM_RAISE = "import errno\nraise OSError(errno.ENOMEM, 'Cannot allocate memory')\n"
+ENOMEM_OK = ("import os\n\ndef app(environ, start_response):\n"
+             "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+             "    return [os.environ['INSTANCE_ID'].encode()]\n")
+
+
+@pytest.mark.parametrize("path", ["/call", "/import", "/cgi"])
+def test_oserror_enomem_retires_its_instance(serve, tmp_path, path):
+    """OSError ENOMEM (what the import system and os calls raise out of
+    memory) retires the instance as MemoryError does, wherever the request
+    met it: in the handler, importing the handler's module, or in a CGI
+    script."""
+    d = write_app(tmp_path / "enomem", ENOMEM_YAML, {
+        "ok.py": ENOMEM_OK,
+        "enomem_import.py": ENOMEM_RAISE,
+        "enomem_cgi.py": ENOMEM_RAISE,
+        "enomem_call.py": "import errno\n\ndef app(environ, start_response):\n"
+                          "    raise OSError(errno.ENOMEM, 'Cannot allocate memory')\n",
+    })
+    s = serve(d)
+    first = s.get("/ok")
+    assert first.status_code == 200, first.content
+    r = s.get(path)
+    assert r.status_code == 500, (r.status_code, r.content[:300])
+    after = s.get("/ok")
+    err = s.stderr_text()
+    assert after.status_code == 200 and after.text != first.text, err[-3000:]
+    assert "ran out of memory" in err, err[-3000:]

@@ -290,9 +290,9 @@ def run(script, environ, max_size):
             return _error(e.status)
         except DeadlineExceededError:
             raise  # answered by the master's timeout page
-        except MemoryError:
-            raise  # dispatch retires the instance, as for a WSGI handler
-        except BaseException:
+        except BaseException as e:
+            if handlers.is_out_of_memory(e):
+                raise  # dispatch retires the instance, as for a WSGI handler
             if output.too_large:
                 handlers.log(script, "response not sent: longer than %d bytes" % max_size)
             else:

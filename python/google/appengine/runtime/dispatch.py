@@ -8,7 +8,6 @@ request started, and sends the response (_gaelic.send_response). Background
 requests (google.appengine.runtime.background) each get a thread of their
 own instead, started by the channel reader.
 """
-import errno
 import os
 import sys
 import threading
@@ -93,11 +92,6 @@ _OUT_OF_MEMORY = ("ran out of memory (its address space is --instance_memory); a
                   "instance serves what comes next")
 
 
-def _is_out_of_memory(e):
-    # Out of memory, the import system and os calls fail with ENOMEM.
-    return isinstance(e, MemoryError) or (isinstance(e, OSError) and e.errno == errno.ENOMEM)
-
-
 def _out_of_memory():
     """A request ran out of memory: what the app keeps (a module's
     cache, a leak) may leave every later request on this instance short
@@ -131,7 +125,7 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
             handlers.log(script, "response not sent: %s" % e)
             return _ERROR_500 + (False,)
         except BaseException as e:
-            if _is_out_of_memory(e):
+            if handlers.is_out_of_memory(e):
                 _out_of_memory()
             handlers.log_exception(script, "request %d failed:" % request_id)
             return _ERROR_500 + (False,)
@@ -169,14 +163,14 @@ def _serve(item, run=_run):
         # A deadline can land in the runtime itself, just before or
         # after the handler.
         timed_out = isinstance(e, DeadlineExceededError)
-        if _is_out_of_memory(e):
+        if handlers.is_out_of_memory(e):
             _out_of_memory()
         handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
         status, headers, body = _ERROR_500
     try:
         send_response(request_id, status, headers, body, timed_out)
     except BaseException as e:
-        if _is_out_of_memory(e):
+        if handlers.is_out_of_memory(e):
             _out_of_memory()
         try:
             handlers.log(script, "request %d: response not sent: %s: %s"

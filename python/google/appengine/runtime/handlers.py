@@ -13,6 +13,7 @@ webapp_add_wsgi_middleware(app), if defined, wraps the application on every
 request. google.appengine.ext.webapp.util.run_wsgi_app wraps with it too
 (add_wsgi_middleware), so CGI scripts get the same middleware.
 """
+import errno
 import sys
 
 from google.appengine.runtime import DeadlineExceededError, app_logs
@@ -22,6 +23,14 @@ _apps = {}
 # once, as lib_config did: not looked up on every request.
 _config_loaded = False
 _middleware = None  # its webapp_add_wsgi_middleware, if any
+
+
+def is_out_of_memory(e):
+    """Whether exception e says the instance ran out of memory: MemoryError,
+    or OSError ENOMEM, which the import system and os calls raise then.
+    Such a failure is not the handler's: it goes up to dispatch, which
+    retires the instance."""
+    return isinstance(e, MemoryError) or (isinstance(e, OSError) and e.errno == errno.ENOMEM)
 
 
 def log(script, text):
@@ -122,10 +131,10 @@ def get(script):
             app = _apps[script] = _load(script)
         # Inline, not add_wsgi_middleware: every request passes here.
         return app if _middleware is None else _middleware(app)
-    except (DeadlineExceededError, MemoryError):
-        # The request ran out of time or memory importing it: not a broken
-        # handler (dispatch retires an instance out of memory).
-        raise
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, DeadlineExceededError) or is_out_of_memory(e):
+            # The request ran out of time or memory importing it: not a
+            # broken handler (dispatch retires an instance out of memory).
+            raise
         log_exception(script, "cannot load the handler:")
         return None
