@@ -35,6 +35,13 @@ static int same_file(const entry_t *e, const struct stat *st)
            e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
+static int same_version(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 static void drop(entry_t *e)
 {
     cached_bytes -= e->gz_len;
@@ -97,6 +104,11 @@ static int compress_file(int fd, size_t size, buf_t *gz, const atomic_int *cance
 static int store(const struct stat *st, const buf_t *gz, const char **body, size_t *len)
 {
     size_t size = (size_t)st->st_size;
+    /* One entry per version of a file: another is replaced, not joined
+     * (two entries of one file would count twice against the cache). */
+    for (int i = 0; i < SLOTS; i++)
+        if (same_file(&slots[i], st))
+            drop(&slots[i]);
     /* Says when the cache is too small for the files served. */
     log_debug("static gzip: compressed a file of %zu bytes (inode %lu) to %zu", size,
               (unsigned long)st->st_ino, gz->len);
@@ -154,65 +166,133 @@ int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *l
     return rc;
 }
 
+/* One request waiting for a compression. */
 struct static_gzip_task {
+    struct compression *c;
+    void (*ready)(void *owner);
+    void *owner;
+    static_gzip_task_t *next;
+};
+
+/* The compression of one version of a file, for every request that waits
+ * for it: requests for a file being compressed wait for that compression
+ * instead of starting another. */
+typedef struct compression {
     thread_job_t job; /* must stay first */
     int fd;
     struct stat st;
     buf_t gz; /* empty: it could not be compressed */
-    void (*ready)(void *owner);
-    void *owner;
-};
+    static_gzip_task_t *waiters;
+    int finishing;            /* its waiters are being told: it is no longer dropped */
+    struct compression *next; /* in `pending` */
+} compression_t;
+
+/* The compressions queued or running for some request, in the loop. */
+static compression_t *pending;
+
+static void unlink_pending(compression_t *c)
+{
+    for (compression_t **pp = &pending; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            return;
+        }
+}
 
 static void task_run(thread_job_t *j)
 {
-    static_gzip_task_t *t = (static_gzip_task_t *)j;
-    compress_file(t->fd, (size_t)t->st.st_size, &t->gz, &j->dropped);
+    compression_t *c = (compression_t *)j;
+    compress_file(c->fd, (size_t)c->st.st_size, &c->gz, &j->dropped);
 }
 
 static void task_finish(thread_job_t *j)
 {
-    static_gzip_task_t *t = (static_gzip_task_t *)j;
+    compression_t *c = (compression_t *)j;
+    unlink_pending(c);
+    c->finishing = 1;
     const char *body;
     size_t len;
     /* Nothing kept (it failed, or no memory to keep it): the file goes
      * out as it is, as when it does not shrink. */
-    if (t->gz.len > 0)
-        store(&t->st, &t->gz, &body, &len);
-    t->ready(t->owner);
+    if (c->gz.len > 0)
+        store(&c->st, &c->gz, &body, &len);
+    /* One at a time: a ready may cancel a waiter still listed. */
+    while (c->waiters) {
+        static_gzip_task_t *t = c->waiters;
+        c->waiters = t->next;
+        void (*ready)(void *owner) = t->ready;
+        void *owner = t->owner;
+        free(t);
+        ready(owner);
+    }
 }
 
 static void task_release(thread_job_t *j)
 {
-    static_gzip_task_t *t = (static_gzip_task_t *)j;
-    close(t->fd);
-    buf_free(&t->gz);
-    free(t);
+    compression_t *c = (compression_t *)j;
+    close(c->fd);
+    buf_free(&c->gz);
+    free(c);
 }
 
 static_gzip_task_t *static_gzip_compress(thread_jobs_t *w, int fd, void (*ready)(void *owner),
                                          void *owner)
 {
+    struct stat st;
     static_gzip_task_t *t = calloc(1, sizeof *t);
-    if (!t || fstat(fd, &t->st) < 0 || !static_gzip_fits(&t->st)) {
+    if (!t || fstat(fd, &st) < 0 || !static_gzip_fits(&st)) {
         free(t);
         close(fd);
         return NULL;
     }
-    t->job.run = task_run;
-    t->job.finish = task_finish;
-    t->job.release = task_release;
-    t->fd = fd;
     t->ready = ready;
     t->owner = owner;
+    for (compression_t *c = pending; c; c = c->next) {
+        if (same_version(&c->st, &st)) {
+            log_debug("static gzip: waiting for the compression of a file of %lld bytes "
+                      "(inode %lu)",
+                      (long long)st.st_size, (unsigned long)st.st_ino);
+            close(fd);
+            t->c = c;
+            t->next = c->waiters;
+            c->waiters = t;
+            return t;
+        }
+    }
+    compression_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        free(t);
+        close(fd);
+        return NULL;
+    }
+    c->job.run = task_run;
+    c->job.finish = task_finish;
+    c->job.release = task_release;
+    c->fd = fd;
+    c->st = st;
+    c->waiters = t;
+    t->c = c;
+    c->next = pending;
+    pending = c;
     log_debug("static gzip: compressing a file of %lld bytes (inode %lu) in a gzip thread",
-              (long long)t->st.st_size, (unsigned long)t->st.st_ino);
-    thread_jobs_push(w, &t->job, 0);
+              (long long)st.st_size, (unsigned long)st.st_ino);
+    thread_jobs_push(w, &c->job, 0);
     return t;
 }
 
 void static_gzip_cancel(thread_jobs_t *w, static_gzip_task_t *t)
 {
-    thread_jobs_drop(w, &t->job);
+    compression_t *c = t->c;
+    for (static_gzip_task_t **pp = &c->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    free(t);
+    if (!c->waiters && !c->finishing) {
+        unlink_pending(c);
+        thread_jobs_drop(w, &c->job);
+    }
 }
 
 void static_gzip_clear(void)

@@ -45,12 +45,15 @@ typedef struct static_gzip_task static_gzip_task_t;
 
 /* Compresses the open file fd (which the task now owns) in a thread of w
  * and caches the result; then ready(owner) runs in the loop, and
- * static_gzip_cached finds it unless it failed. NULL when memory ran out
- * or the file does not fit (fd is closed, nothing else was done). */
+ * static_gzip_cached finds it unless it failed. While one version of a
+ * file is being compressed, another request for it waits for that
+ * compression (fd is closed) instead of starting one. NULL when memory ran
+ * out or the file does not fit (fd is closed, nothing else was done). */
 static_gzip_task_t *static_gzip_compress(thread_jobs_t *w, int fd, void (*ready)(void *owner),
                                          void *owner);
 
-/* Its owner goes away: ready will not run, and nothing is cached. */
+/* Its owner goes away: ready will not run; the compression is dropped
+ * (nothing cached) unless other requests wait for it too. */
 void static_gzip_cancel(thread_jobs_t *w, static_gzip_task_t *t);
 
 /* Frees every cached body. */

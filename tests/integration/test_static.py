@@ -764,3 +764,32 @@ def test_stop_waits_for_a_static_compression(slow_gzip):
     assert r.header("Content-Encoding") == "gzip"
     assert len(gzip.decompress(r.body)) == SLOW_BYTES
     assert srv.wait(60) == 0
+
+
+def test_requests_for_a_file_being_compressed_share_its_compression(slow_gzip):
+    """Clients asking for a file while it is compressed wait for that
+    compression instead of each starting one (a burst for a big file after
+    a deploy cost one deflate per client and filled the cache with copies);
+    one of them leaving does not cancel it for the others."""
+    srv, big = slow_gzip
+    others = []
+    for _ in range(3):
+        since = len(srv.stderr_text())
+        others.append(Conn(srv.port, timeout=120))
+        others[-1].request("GET", "/static/slow.txt", GZ)
+        assert srv.wait_stderr("static gzip: waiting for the compression of a file of %d bytes"
+                               % SLOW_BYTES, since=since), srv.stderr_text()[-3000:]
+    gone = others.pop()
+    gone.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    gone.close()
+    expected = random.Random(1).randbytes(SLOW_BYTES // 2).hex().encode()
+    for c in [big] + others:
+        r = c.read_response()
+        c.close()
+        assert r.status == 200 and r.header("Content-Encoding") == "gzip", r.headers
+        assert gzip.decompress(r.body) == expected
+    err = srv.stderr_text()
+    assert err.count("static gzip: compressing a file of %d bytes" % SLOW_BYTES) == 1, err[-3000:]
+    assert err.count("static gzip: compressed a file of %d bytes" % SLOW_BYTES) == 1, err[-3000:]
+    assert err.count('"GET /static/slow.txt HTTP/1.1" 499') == 1, err[-3000:]
+    assert srv.stop() == 0
