@@ -15,11 +15,8 @@
 #define SLOTS 64
 
 typedef struct {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime, ctime; /* a rewrite changes them */
-    char *gz;                     /* NULL: compressing did not pay */
+    struct stat st; /* the file version it was made from (same_version) */
+    char *gz;       /* NULL: compressing did not pay */
     size_t gz_len;
     uint64_t used; /* last use, for eviction; 0 = free slot */
 } entry_t;
@@ -28,18 +25,17 @@ static entry_t slots[SLOTS];
 static uint64_t clock_tick;
 static size_t cached_bytes;
 
-static int same_file(const entry_t *e, const struct stat *st)
-{
-    return e->used && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
-           e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-           e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
-}
-
+/* One version of one file: a rewrite changes its change times. */
 static int same_version(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int same_file(const entry_t *e, const struct stat *st)
+{
+    return e->used && same_version(&e->st, st);
 }
 
 static void drop(entry_t *e)
@@ -121,11 +117,7 @@ static int store(const struct stat *st, const buf_t *gz, const char **body, size
     if (kept)
         memcpy(kept, buf_ptr(gz), kept_len);
     entry_t *e = make_room(kept_len);
-    e->dev = st->st_dev;
-    e->ino = st->st_ino;
-    e->size = st->st_size;
-    e->mtime = st->st_mtim;
-    e->ctime = st->st_ctim;
+    e->st = *st;
     e->gz = kept;
     e->gz_len = kept_len;
     e->used = ++clock_tick;
