@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -447,6 +448,12 @@ class Response:
                                                self.body[:200])
 
 
+def reset(sock):
+    """Closes sock with a reset (RST) instead of a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 class ConnectionClosed(Exception):
     pass
 
@@ -466,6 +473,10 @@ class Conn:
             self.sock.close()
         except OSError:
             pass
+
+    def reset(self):
+        """Closes with a reset (RST), which the server hears of at once."""
+        reset(self.sock)
 
     def __enter__(self):
         return self

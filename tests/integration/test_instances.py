@@ -2,13 +2,12 @@
 concurrency limit and queue, idle shutdown, and request threads (RT11)."""
 import signal
 import socket
-import struct
 import threading
 import time
 
 import requests
 
-from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, wait_pids_gone, write_app
+from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, reset, wait_pids_gone, write_app
 
 
 def concurrent_gets(url, n, timeout=HTTP_TIMEOUT):
@@ -348,10 +347,6 @@ def test_client_gone_while_running_or_queued_still_logged_499(serve):
         c = socket.create_connection((HOST, s.port), timeout=HTTP_TIMEOUT)
         c.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
         return c
-
-    def reset(c):
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        c.close()
     running = send("/sleep?s=1&who=running")
     time.sleep(0.3)  # it runs; the next one waits for the only slot
     queued = send("/sleep?s=0&who=queued")
