@@ -372,7 +372,6 @@ static PyObject *request_cpu_origin(PyObject *self, PyObject *unused)
  * it clear): only those of this process's own threads can be read. */
 #define THREAD_CPU_CLOCK_BIT 4
 
-/* CPU nanoseconds on a clock from request_cpu_origin. */
 /* The master's table, not the standard library's http.HTTPStatus: that
  * import (with enum) cost every cold start about 3 ms, and imported after
  * the app's it could be the app's own http package. */
@@ -385,6 +384,7 @@ static PyObject *reason_phrase(PyObject *self, PyObject *arg)
     return PyUnicode_FromString(code < 100 || code > 999 ? "Unknown" : http_reason((int)code));
 }
 
+/* CPU nanoseconds on a clock from request_cpu_origin. */
 static PyObject *thread_clock_ns(PyObject *self, PyObject *arg)
 {
     (void)self;

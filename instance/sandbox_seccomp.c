@@ -148,14 +148,15 @@ static const char *const denied[] = {
     "setrlimit",
 };
 
+/* The newest call these lists were checked against (Linux 6.18's newest,
+ * file_setattr): every call numbered after it fails (newer_calls_filter). */
+#define LAST_REVIEWED_NR 469
+
 /* Calls newer than the libseccomp we build with (Debian 12's 2.5.4 knows
  * none of them), refused by number when it does not know the name: file
  * metadata (Landlock does not cover it; the read-only file tree refuses
  * it only where the system lets us build one) and the mount API. Since
  * Linux 5.1 a new call has one number on x86-64 and arm64 alike. */
-/* The newest call these lists were checked against (Linux 6.18's newest,
- * file_setattr): every call numbered after it fails (newer_calls_filter). */
-#define LAST_REVIEWED_NR 469
 static const struct {
     const char *name;
     int nr;

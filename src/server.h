@@ -107,7 +107,7 @@ typedef struct server {
     error_pages_t error_pages;
     trusted_proxies_t trusted_proxies;
     app_links_t links;   /* the app's links outside its folder */
-    thread_jobs_t *gzip; /* big dynamic bodies' gzip threads (gzip_worker.h) */
+    thread_jobs_t *gzip; /* the gzip threads (gzip_worker.h, static_gzip.h) */
 } server_t;
 
 /* The app's part of every request's environ (cgi_env.h), for user. */

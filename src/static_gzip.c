@@ -94,17 +94,14 @@ static int compress_file(int fd, size_t size, buf_t *gz, const atomic_int *cance
     return rc;
 }
 
-/* Keeps gz (the file st's stream) in the cache and points *body and *len at
- * it: 1, or 0 when it does not shrink the file (remembered too), or -1
- * when memory ran out. */
+/* Keeps gz (the file st's stream) in the cache, which has no entry for
+ * that version (static.c looks first, and one compression of a version
+ * serves every request for it), and points *body and *len at it: 1, or 0
+ * when it does not shrink the file (remembered too), or -1 when memory ran
+ * out. */
 static int store(const struct stat *st, const buf_t *gz, const char **body, size_t *len)
 {
     size_t size = (size_t)st->st_size;
-    /* One entry per version of a file: another is replaced, not joined
-     * (two entries of one file would count twice against the cache). */
-    for (int i = 0; i < SLOTS; i++)
-        if (same_file(&slots[i], st))
-            drop(&slots[i]);
     /* Says when the cache is too small for the files served. */
     log_debug("static gzip: compressed a file of %zu bytes (inode %lu) to %zu", size,
               (unsigned long)st->st_ino, gz->len);

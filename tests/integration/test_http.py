@@ -662,7 +662,6 @@ def test_chunked_body_over_limit_413(srv):
     assert r.status == 413
 
 
-
 @pytest.mark.parametrize("sent_before", [0, MAX_REQUEST - 10])
 def test_chunk_declared_over_limit_413_before_its_data(srv, sent_before):
     """A chunk whose size line takes the body past the limit is refused
@@ -676,6 +675,7 @@ def test_chunk_declared_over_limit_413_before_its_data(srv, sent_before):
         r = c.read_response()
         assert c.is_closed(SLACK)
     assert r.status == 413, r
+
 
 def test_options_asterisk_answered_by_the_server(srv):
     """RFC 9110 9.3.7: OPTIONS * is about the server (a ping): 200 with no
@@ -707,7 +707,6 @@ def test_unknown_method_501(srv, method):
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
 
-
 @pytest.mark.parametrize("target", [b"/echo", b"127.0.0.1:80"])
 def test_connect_501_not_passed_to_the_app(srv, target):
     """RFC 9110 9.3.6: a 2xx to CONNECT means "the tunnel is open" and has
@@ -720,6 +719,7 @@ def test_connect_501_not_passed_to_the_app(srv, target):
     assert r.status == 501, r
     assert b"X-Method" not in r.raw_head
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
 
 def test_unsupported_transfer_coding_501(srv):
     with conn(srv) as c:
@@ -889,7 +889,6 @@ def test_stalled_body_closed_after_body_timeout(srv):
     assert b"200 OK" not in c.buf
 
 
-
 def test_body_stalled_after_a_fast_start_closed_after_body_timeout(serve):
     """A body's allowance of a second per KiB is for a slow upload as a
     whole, not a stall: a client that sends most of a big body at once and
@@ -901,6 +900,7 @@ def test_body_stalled_after_a_fast_start_closed_after_body_timeout(serve):
                b"b" * 800_000)
         assert c.is_closed(1 + SLACK + 2), "a stalled body was kept past --body_timeout"
     assert c.buf.startswith(b"HTTP/1.1 408 "), c.buf[:100]
+
 
 def test_trickled_body_closed(srv):
     """Slow POST: a body sent a byte per second never finishes before the
