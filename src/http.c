@@ -52,6 +52,12 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     /* llhttp lets a tab through; RFC 9112 3.2 has no whitespace there. */
     if (memchr(at, '\t', n))
         return fail(r, 400, "whitespace in the request target");
+    /* A line break right after the target is HTTP/0.9's request line,
+     * which llhttp takes only once one more byte comes: a client that
+     * sends the line and waits would wait for the header timeout. */
+    const char *end = at + n;
+    if (end < r->feed_end && (*end == '\r' || *end == '\n'))
+        return fail(r, 505, "HTTP/0.9 request line (no HTTP version)");
     if (count_head(r, n) < 0)
         return -1;
     if (r->url_len == 0)

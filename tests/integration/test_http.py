@@ -479,6 +479,17 @@ def test_unsupported_version_in_the_request_line_505(srv, data):
     assert r.status == 505, r
 
 
+def test_request_line_without_version_answered_at_once(srv):
+    """An HTTP/0.9 request line ("GET /" and a line break, no version)
+    gets its 505 when the line ends, not after the header timeout."""
+    with conn(srv) as c:
+        c.send(b"GET /path/old\r\n")
+        r = c.read_response()
+        assert c.is_closed()
+    assert r.status == 505, r
+    assert srv.wait_stderr("505 HTTP/0.9 request line")
+
+
 def test_refused_request_logged_with_its_own_latency(srv):
     # A request refused after its head (413 here) is timed from that head,
     # not from the connection's previous request or from zero.

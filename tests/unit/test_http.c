@@ -292,6 +292,27 @@ static void test_unknown_method(void)
     CHECK(error_of("PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
 }
 
+/* A request line without a version (HTTP/0.9) is refused as soon as its
+ * line break comes, whole or a byte at a time: llhttp alone would wait for
+ * one more byte, so a client that sends it and waits got nothing. */
+static void test_http09_request_line(void)
+{
+    static const char *const lines[] = {"GET /\r\n", "GET /\n", "GET /x\r"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        CHECK(error_of(lines[i]) == 505);
+        http_request_t r;
+        http_request_init(&r, &limits);
+        int status;
+        CHECK(feed_bytewise(&r, lines[i], &status) == HTTP_ERROR && status == 505);
+        http_request_free(&r);
+    }
+    http_request_t r;
+    http_request_init(&r, &limits);
+    int status;
+    CHECK(feed_bytewise(&r, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &status) == HTTP_DONE);
+    http_request_free(&r);
+}
+
 static void test_expect_and_versions(void)
 {
     http_request_t r;
@@ -455,6 +476,7 @@ int main(void)
     test_buf_numbers();
     test_absolute_form_host();
     test_byte_by_byte();
+    test_http09_request_line();
     test_pipelined();
     test_chunked();
     test_chunk_data_crlf();
