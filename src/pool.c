@@ -76,6 +76,11 @@ struct instance {
     uint32_t next_id;
     buf_t rbuf, wbuf;
     int writable;
+    /* Its frames wait unread while wbuf is over CHANNEL_HOLD_MARK; the
+     * timer reads on once it is not, hung_up when there is no waiting. */
+    int reads_held;
+    int hung_up;
+    loop_timer_t resume_reads;
     uint64_t unwritable_ms; /* when its channel last filled with frames waiting */
     uint64_t last_active_ms;
     uint64_t stop_deadline_ms;
@@ -162,6 +167,13 @@ struct pool {
  * grows without bound. */
 #define CHANNEL_STALL_MS 10000
 #define CHANNEL_BACKLOG_MAX (1024u << 20)
+/* Frames from an instance make the master write to it (API results, the
+ * next request, background answers), a small call a big result. While more
+ * than this waits for it to read, its frames are left unread: the master's
+ * memory for an instance that reads a trickle stays near this mark instead
+ * of growing to CHANNEL_BACKLOG_MAX (a runtime that reads keeps far below
+ * it, but for a request body of that size, gone within milliseconds). */
+#define CHANNEL_HOLD_MARK (16u << 20)
 /* min_pending_latency "automatic": instances start as soon as requests wait
  * while there is a CPU for each (one is the master's); beyond that, one at a
  * time, for a request that has waited AUTO_PENDING_MS when recent requests
@@ -843,6 +855,7 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
 /* ---------- instances ---------- */
 
 static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events);
+static void resume_reads(loop_t *loop, loop_timer_t *t);
 
 /* Frees a busy slot (its deadline timer too); returns its job, NULL when
  * the owner cancelled. */
@@ -1115,6 +1128,7 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     fcntl(ch[0], F_SETFL, O_NONBLOCK);
     inst->w.fd = ch[0];
     inst->w.cb = instance_event;
+    inst->resume_reads.cb = resume_reads;
     inst->writable = 1;
     if (loop_add(pool->loop, &inst->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         /* The zygote hands it on regardless: it will find its channel
@@ -1170,6 +1184,7 @@ static void instance_fail(instance_t *inst, const char *why)
     }
     inst->state = I_DEAD;
     pool->n_alive--;
+    loop_timer_stop(pool->loop, &inst->resume_reads);
     api_chan_close(&inst->api);
     instance_kill(inst);
     loop_del(pool->loop, &inst->w);
@@ -1228,6 +1243,13 @@ static void instance_stop(instance_t *inst)
         ipc_end_frame(&inst->wbuf, start);
 }
 
+static void resume_reads_soon(instance_t *inst)
+{
+    if (inst->reads_held && inst->wbuf.len <= CHANNEL_HOLD_MARK &&
+        !loop_timer_armed(&inst->resume_reads))
+        loop_timer_start(inst->pool->loop, &inst->resume_reads, 0);
+}
+
 static int instance_flush(instance_t *inst)
 {
     while (inst->wbuf.len > 0) {
@@ -1246,11 +1268,13 @@ static int instance_flush(instance_t *inst)
             if (inst->writable)
                 inst->unwritable_ms = inst->pool->loop->now_ms;
             inst->writable = 0;
+            resume_reads_soon(inst);
             return 0;
         }
         instance_fail(inst, "its channel broke");
         return -1;
     }
+    resume_reads_soon(inst);
     return 0;
 }
 
@@ -1745,6 +1769,10 @@ static void protocol_violation(instance_t *inst, const ipc_hdr_t *h, const char 
 static int handle_frames(instance_t *inst)
 {
     while (inst->rbuf.len >= IPC_HDR_SIZE && inst->state != I_DEAD) {
+        if (inst->wbuf.len > CHANNEL_HOLD_MARK && !inst->hung_up) {
+            inst->reads_held = 1;
+            return 0;
+        }
         ipc_hdr_t h;
         ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
         if (h.len > IPC_MAX_PAYLOAD) {
@@ -1807,6 +1835,47 @@ static int handle_frames(instance_t *inst)
     return 0;
 }
 
+/* Reads and handles what the instance sent until the channel is drained
+ * or its frames are held. -1 when the instance is gone. */
+static int instance_read(instance_t *inst)
+{
+    while (!inst->reads_held) {
+        size_t want = 65536;
+        if (inst->rbuf.len >= IPC_HDR_SIZE) {
+            ipc_hdr_t h;
+            ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
+            if (h.len <= IPC_MAX_PAYLOAD && IPC_HDR_SIZE + h.len > inst->rbuf.len &&
+                IPC_HDR_SIZE + h.len - inst->rbuf.len > want)
+                want = IPC_HDR_SIZE + h.len - inst->rbuf.len;
+        }
+        if (buf_reserve(&inst->rbuf, want) < 0) {
+            instance_fail(inst, "out of memory reading its channel");
+            return -1;
+        }
+        char *dst = buf_ptr(&inst->rbuf) + inst->rbuf.len;
+        size_t room = inst->rbuf.cap - inst->rbuf.off - inst->rbuf.len;
+        ssize_t n = read(inst->w.fd, dst, room);
+        if (n > 0) {
+            inst->rbuf.len += (size_t)n;
+            if (handle_frames(inst) < 0)
+                return -1;
+            /* A short read drained the channel; more data raises a new
+             * edge. Unless the instance hung up: then read on to EOF. */
+            if ((size_t)n < room && !inst->hung_up)
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        instance_fail(inst, inst->state == I_STOPPING ? "the instance stopped"
+                                                      : "the instance exited unexpectedly");
+        return -1;
+    }
+    return 0;
+}
+
 static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
 {
     (void)loop;
@@ -1818,42 +1887,31 @@ static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
         if (instance_flush(inst) < 0)
             return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        for (;;) {
-            size_t want = 65536;
-            if (inst->rbuf.len >= IPC_HDR_SIZE) {
-                ipc_hdr_t h;
-                ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
-                if (h.len <= IPC_MAX_PAYLOAD && IPC_HDR_SIZE + h.len > inst->rbuf.len &&
-                    IPC_HDR_SIZE + h.len - inst->rbuf.len > want)
-                    want = IPC_HDR_SIZE + h.len - inst->rbuf.len;
-            }
-            if (buf_reserve(&inst->rbuf, want) < 0) {
-                instance_fail(inst, "out of memory reading its channel");
-                return;
-            }
-            char *dst = buf_ptr(&inst->rbuf) + inst->rbuf.len;
-            size_t room = inst->rbuf.cap - inst->rbuf.off - inst->rbuf.len;
-            ssize_t n = read(w->fd, dst, room);
-            if (n > 0) {
-                inst->rbuf.len += (size_t)n;
-                if (handle_frames(inst) < 0)
-                    return;
-                /* A short read drained the channel; more data raises a new
-                 * edge. Unless the instance hung up: then read on to EOF. */
-                if ((size_t)n < room && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-                    break;
-                continue;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && errno == EAGAIN)
-                break;
-            instance_fail(inst, inst->state == I_STOPPING ? "the instance stopped"
-                                                          : "the instance exited unexpectedly");
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        /* What it is owed will never be read: its frames are read to EOF,
+         * held or not. */
+        inst->hung_up = 1;
+        inst->reads_held = 0;
+        if (handle_frames(inst) < 0)
             return;
-        }
     }
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && instance_read(inst) < 0)
+        return;
+    kick(inst->pool);
+}
+
+/* The instance has read enough of what waited for it: its frames already
+ * read are handled, then the channel is read again (no new edge may come
+ * for what arrived meanwhile). */
+static void resume_reads(loop_t *loop, loop_timer_t *t)
+{
+    (void)loop;
+    instance_t *inst = (instance_t *)((char *)t - offsetof(instance_t, resume_reads));
+    if (inst->state == I_DEAD || inst->wbuf.len > CHANNEL_HOLD_MARK)
+        return;
+    inst->reads_held = 0;
+    if (handle_frames(inst) < 0 || instance_read(inst) < 0)
+        return;
     kick(inst->pool);
 }
 

@@ -146,6 +146,21 @@ def test_instance_that_stops_reading_its_channel_is_killed(srv):
     assert_serving(srv)
 
 
+def test_instance_that_reads_a_trickle_cannot_fill_the_masters_memory(srv):
+    """An instance that sends API calls while reading only a trickle of
+    what the master owes it stops being read once that passes
+    CHANNEL_HOLD_MARK (16 MiB): its writes stall, where the master used to
+    take every call and hold each answer (up to 1 GiB an instance). Once it
+    reads again it gets every answer and its frames are handled again."""
+    mark = len(srv.stderr_text())
+    r = srv.get("/flood_unread?calls=200&s=4", timeout=60)
+    assert r.status_code == 200, (r.status_code, r.text[:300], srv.stderr_text()[mark:][-2000:])
+    took, answered = r.json()["took"], r.json()["answered_mib"]
+    assert took < 64, took  # 16 MiB owed, plus what the two sockets hold
+    assert answered >= took, (took, answered)
+    assert_serving(srv)
+
+
 def test_background_rows_of_a_killed_instance_end(srv):
     # Ten background threads started, then an eleventh: the instance is
     # killed and each of the ten request log rows ends (500), none stays

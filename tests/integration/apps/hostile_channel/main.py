@@ -5,6 +5,7 @@ master to kill the instance, "exit" ends the process at once, "return"
 answers normally. Frame layout: src/ipc.h."""
 import json
 import os
+import select
 import stat
 import struct
 import time
@@ -419,10 +420,80 @@ def stop_reading(q, environ):
     return {"survived": True}
 
 
+def _api_echo(data):
+    """An IPC_API_CALL payload: gaelic_test.Echo(data), answered with data."""
+    envelope = (b"\x12\x0bgaelic_test" + b"\x1a\x04Echo" + b"\x22" + _varint(len(data)) + data)
+    return u32(0) + u32(0) + byts(envelope)
+
+
+def _write_all(fd, data, owed):
+    """Writes data on the non-blocking fd, reading what the master sends
+    meanwhile (counted in owed) so that neither side waits on the other."""
+    while data:
+        try:
+            data = data[os.write(fd, data):]
+        except BlockingIOError:
+            time.sleep(0.01)
+        try:
+            owed[0] += len(os.read(fd, 1 << 20))
+        except BlockingIOError:
+            pass
+
+
+def flood_unread(q, environ):
+    """Points the runtime's channel reader at a pipe that never delivers,
+    then sends Echo calls of 1 MiB (at most `calls`, for at most `s`
+    seconds) while reading only 4 KiB of the answers per call, so that the
+    channel never looks stalled. The master must stop taking its frames
+    once the answers it owes pile up, which stalls these writes. Then reads
+    all it is owed, and answers its own request with how many calls the
+    master took meanwhile, then a frame that ends the instance."""
+    rid = request_state.current().id
+    fd = _channel_fd()
+    chan = os.dup(fd)
+    r, _w = os.pipe()
+    os.dup2(r, fd)
+    os.set_blocking(chan, False)
+    payload = _api_echo(b"x" * (1 << 20))
+    owed = [0]
+    sent = 0
+    pending = b""
+    end = time.monotonic() + float(q.get("s", "4"))
+    while time.monotonic() < end and sent < int(q.get("calls", "200")):
+        if not pending:
+            pending = frame(API_CALL, 0x100000 + sent, payload)
+        select.select([], [chan], [], 0.05)
+        try:
+            pending = pending[os.write(chan, pending):]
+        except BlockingIOError:
+            pass
+        if not pending:
+            sent += 1
+        try:
+            owed[0] += len(os.read(chan, 4096))
+        except BlockingIOError:
+            pass
+    took = sent
+    _write_all(chan, pending, owed)  # a frame is never left half written
+    quiet_since, give_up = time.monotonic(), time.monotonic() + 20
+    while time.monotonic() - quiet_since < 0.5 and time.monotonic() < give_up:
+        try:
+            got = os.read(chan, 1 << 20)
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        owed[0] += len(got)
+        quiet_since = time.monotonic()
+    body = json.dumps({"took": took, "answered_mib": owed[0] / (1 << 20)}).encode()
+    _write_all(chan, _forge("200 OK", [("Content-Type", "application/json")], body)(rid)[0],
+               owed)
+    return _hang()
+
+
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
           "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
           "/background": background, "/fuzz": fuzz,
-          "/log_line": log_line, "/stop_reading": stop_reading}
+          "/log_line": log_line, "/stop_reading": stop_reading, "/flood_unread": flood_unread}
 
 
 def app(environ, start_response):
