@@ -22,6 +22,9 @@ static size_t n_read_roots;
 /* The app folder as given and resolved, once its files that are not code
  * are hidden (audit_hook_hide_app_files); NULL before. */
 static char *app_dir_given, *app_dir_real;
+/* The top-level modules of the libraries app.yaml lists, "a,b,c"; NULL
+ * for none. */
+static char *library_modules;
 
 /* Borrowed item i of the event's arguments as a C string, or NULL. */
 static const char *arg_str(PyObject *args, Py_ssize_t i)
@@ -66,7 +69,7 @@ static int check_import(PyObject *args)
     char real[PATH_MAX];
     if (file && !realpath(file, real))
         real[0] = '\0'; /* refused below: not under a trusted directory */
-    const char *why = audit_import_refused(module, file ? real : NULL);
+    const char *why = audit_import_refused(module, file ? real : NULL, library_modules);
     if (!why)
         return 0;
     PyObject *name = PyUnicode_FromString(module);
@@ -151,8 +154,8 @@ static int lexically_under(const char *path, const char *dir)
 
 /* Why path, one an event opens, may not be read by the app: a file of its
  * folder that is not its code (skip_files.h); NULL when it may. Relative
- * paths are taken from the working folder, the app's (an os.open with a
- * dir_fd elsewhere is rare enough not to resolve). Paths outside the app
+ * paths are taken from the working folder, the app's: an os.open with a
+ * dir_fd has no folder to be relative to (check_folder). Paths outside the app
  * folder are let through by their text, so the standard library's imports
  * pay no realpath, but for those under /proc: the process's own links to
  * its working folder and its root (/proc/self/cwd, /proc/self/root) lead
@@ -211,6 +214,22 @@ static int check_read(audit_rule_t rule, const char *event, PyObject *o, int is_
     return rc;
 }
 
+/* os.open of a folder (audit_opens_folder), o its path argument; the
+ * builtin open() (a mode) pays no stat. No other descriptor the app has
+ * names a folder either: the instance holds none once armed, builtin
+ * open() refuses folders, and os.scandir keeps its own. The app cannot
+ * change its files, so what stat finds here is what open would. */
+static int check_folder(PyObject *o, const char *mode, long flags)
+{
+    if (mode)
+        return 0;
+    PyObject *bytes = path_bytes(o);
+    struct stat st;
+    int is_dir = bytes && stat(PyBytes_AS_STRING(bytes), &st) == 0 && S_ISDIR(st.st_mode);
+    Py_XDECREF(bytes);
+    return audit_opens_folder(mode, flags, is_dir) ? refuse(AUDIT_DIR_FD, "os.open", o) : 0;
+}
+
 /* sqlite3.connect(database): SQLite creates a missing file (refused here:
  * it is a write) and opens one it may not write read-only (a read, checked
  * as open's). ":memory:", "" (a private temporary database) and URIs
@@ -240,15 +259,21 @@ static int hook(const char *event, PyObject *args, void *data)
     PyObject *first = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : NULL;
     switch (rule) {
     case AUDIT_ALLOW:
-    case AUDIT_LEASE: /* only a message: no event's rule */
+    case AUDIT_LEASE: /* only messages: no event's rule */
+    case AUDIT_DIR_FD:
         return 0;
-    case AUDIT_OPEN:
+    case AUDIT_OPEN: {
         /* An int is an already open descriptor: nothing new is opened. */
         if (first && PyLong_Check(first))
             return 0;
-        if (audit_open_writes(arg_str(args, 1), arg_long(args, 2, 0)))
+        const char *mode = arg_str(args, 1);
+        long flags = arg_long(args, 2, 0);
+        if (audit_open_writes(mode, flags))
             return refuse(rule, "open for writing", first);
+        if (check_folder(first, mode, flags) < 0)
+            return -1;
         return check_read(AUDIT_READ, "open", first, 1);
+    }
     case AUDIT_READ_DIR:
         return check_read(rule, event, first, 0);
     case AUDIT_READ:
@@ -300,6 +325,13 @@ void audit_hook_arm(const char *const *read_paths)
             n_read_roots++;
     }
     armed = 1;
+}
+
+int audit_hook_allow_libraries(const char *modules)
+{
+    free(library_modules);
+    library_modules = strdup(modules);
+    return library_modules ? 0 : -1;
 }
 
 int audit_hook_hide_app_files(const char *app_dir)

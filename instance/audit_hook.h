@@ -18,6 +18,12 @@ int audit_hook_install(void);
  * SB1's message. NULL when Landlock is not on. */
 void audit_hook_arm(const char *const *read_paths);
 
+/* Once armed, C extension modules load from Debian's dist-packages only
+ * when they belong to one of these top-level modules ("a,b,c": the
+ * libraries app.yaml lists, resolved by the master; libraries.h), besides
+ * the standard library's. Returns 0, or -1 out of memory. */
+int audit_hook_allow_libraries(const char *modules);
+
 /* Once armed, opening a file of app_dir that is not the app's code
  * (skip_files.h) is refused with App Engine's PermissionError (EACCES),
  * saying why. Returns 0, or -1 when app_dir does not resolve. */

@@ -99,12 +99,12 @@ static const char *const refused_modules[] = {
     "tkinter",
 };
 
-/* Where the C extensions of Debian's Python live: the stdlib's and those of
- * the python3-* packages app.yaml libraries: may name. */
-static const char *const trusted_extension_dirs[] = {
-    "/usr/lib/python3.11/lib-dynload/",
-    "/usr/lib/python3/dist-packages/",
-};
+/* The standard library's C extensions: all load but refused_modules. */
+static const char stdlib_extension_dir[] = "/usr/lib/python3.11/lib-dynload/";
+/* Debian's python3-* packages hold, besides the libraries app.yaml may
+ * list, C code that reaches around every rule as ctypes would (cffi's
+ * _cffi_backend): only the listed libraries' extensions load from there. */
+static const char dist_packages_dir[] = "/usr/lib/python3/dist-packages/";
 
 audit_rule_t audit_rule_for(const char *event)
 {
@@ -143,6 +143,18 @@ int audit_socket_ioctl(long cmd)
     return range == 0x8900 || range == 0x8b00;
 }
 
+/* Whether the len bytes at name are one of the comma-separated names. */
+static int in_list(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; p && *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == len && !strncmp(p, name, len))
+            return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
 /* Whether the len bytes at name are a refused module's name. */
 static int is_refused_module(const char *name, size_t len)
 {
@@ -152,7 +164,8 @@ static int is_refused_module(const char *name, size_t len)
     return 0;
 }
 
-const char *audit_import_refused(const char *module, const char *extension_path)
+const char *audit_import_refused(const char *module, const char *extension_path,
+                                 const char *library_modules)
 {
     static const char *const unavailable = "sandbox rule SB5: this standard-library module "
                                            "cannot work in an App Engine instance and is not "
@@ -168,11 +181,24 @@ const char *audit_import_refused(const char *module, const char *extension_path)
     last = last ? last + 1 : module;
     if (is_refused_module(last, strlen(last)))
         return unavailable;
-    for (size_t i = 0; i < sizeof trusted_extension_dirs / sizeof *trusted_extension_dirs; i++)
-        if (!strncmp(extension_path, trusted_extension_dirs[i], strlen(trusted_extension_dirs[i])))
+    if (!strncmp(extension_path, stdlib_extension_dir, sizeof stdlib_extension_dir - 1))
+        return NULL;
+    if (!strncmp(extension_path, dist_packages_dir, sizeof dist_packages_dir - 1)) {
+        /* The top-level module it belongs to: its package's folder, or
+         * the name before the file's ABI tag ("ujson.cpython-311-...so"). */
+        const char *top = extension_path + sizeof dist_packages_dir - 1;
+        if (in_list(library_modules, top, strcspn(top, "/.")))
             return NULL;
+        return "sandbox rule SB5: only the C extension modules of the libraries app.yaml lists "
+               "(libraries:) load from Debian's dist-packages, and this one belongs to none";
+    }
     return "sandbox rule SB5: C extension modules that the app ships cannot be loaded "
            "(only pure-Python modules import from the app)";
+}
+
+int audit_opens_folder(const char *mode, long flags, int is_dir)
+{
+    return !mode && (is_dir || (flags & O_DIRECTORY));
 }
 
 int audit_path_within(const char *path, const char *const *roots, size_t n)
@@ -213,6 +239,10 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_LEASE:
         return "sandbox rule SB4: the app cannot take a lease on a file (other processes "
                "opening it for writing would wait for the app)";
+    case AUDIT_DIR_FD:
+        return "sandbox rule SB1: the app cannot open a folder as a descriptor (a file it may "
+               "not read would open relative to it; os.listdir, os.scandir and os.walk list "
+               "folders)";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_IMPORT:

@@ -21,6 +21,7 @@ typedef enum {
     AUDIT_SETOWN,   /* fcntl/ioctl: audit_sets_file_owner, audit_socket_ioctl */
     AUDIT_DATABASE, /* sqlite3.connect: refused if it creates a file, checked as a read */
     AUDIT_LEASE,    /* fcntl (audit_takes_lease): only a message */
+    AUDIT_DIR_FD,   /* os.open of a folder (audit_opens_folder): only a message */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */
@@ -29,6 +30,14 @@ audit_rule_t audit_rule_for(const char *event);
 /* 1 if an "open" event with this mode (may be NULL, as for os.open) and
  * these os.open flags creates, truncates or writes a file. */
 int audit_open_writes(const char *mode, long flags);
+
+/* 1 if an "open" event with this mode (NULL for os.open) and these flags
+ * gives the app a descriptor of a folder (is_dir: the path names one,
+ * following links, as open does): with dir_fd, any file below it opens by
+ * a relative name the event carries alone, so the rules on the app's
+ * hidden files could not tell which file it is. The builtin open() refuses
+ * folders itself. */
+int audit_opens_folder(const char *mode, long flags, int is_dir);
 
 /* 1 if an "fcntl.fcntl" or "fcntl.ioctl" event with this command and
  * argument makes a process other than self_pid a file's owner, whom the
@@ -46,9 +55,12 @@ int audit_socket_ioctl(long cmd);
 
 /* For an "import" event: module is the full dotted name; extension_path the
  * resolved path of the C extension about to be loaded, or NULL when the
- * event is not about an extension. Returns the ImportError message or NULL
- * if the import may go on. */
-const char *audit_import_refused(const char *module, const char *extension_path);
+ * event is not about an extension; library_modules the top-level modules
+ * of the libraries app.yaml lists, "a,b,c" (may be NULL): of Debian's
+ * dist-packages only their extensions load. Returns the ImportError
+ * message or NULL if the import may go on. */
+const char *audit_import_refused(const char *module, const char *extension_path,
+                                 const char *library_modules);
 
 /* 1 if path (absolute, with no symlink, "." or ".." left) is one of roots
  * (each resolved the same way, n of them) or lies in one of them. */

@@ -132,6 +132,10 @@ static int call_runtime(const char *module, const char *func, const char *arg, c
 
 int python_libraries(const char *modules)
 {
+    if (audit_hook_allow_libraries(modules) < 0) {
+        fprintf(stderr, "gaelic zygote: out of memory for app.yaml libraries\n");
+        return -1;
+    }
     return call_runtime("google.appengine.runtime.libraries", "install", modules,
                         "cannot set up app.yaml libraries");
 }

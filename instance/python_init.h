@@ -10,8 +10,9 @@
 int python_init(const char *python_dir, int threads);
 
 /* Lets the app import the given top-level modules (comma-separated) from
- * Debian's dist-packages and nothing else from there (app.yaml libraries:).
- * Returns 0, or -1 after printing the Python error. */
+ * Debian's dist-packages and nothing else from there (app.yaml libraries:);
+ * of the C extensions there, only theirs load, however the app reaches
+ * them (audit_hook_allow_libraries). Returns 0, or -1 after printing why. */
 int python_libraries(const char *modules);
 
 /* Hides the app's files that are not its code from imports, CGI scripts

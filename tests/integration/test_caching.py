@@ -543,6 +543,76 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         assert (r.status, r.body) == (200, body), (path, r)
 
 
+DIR_FD_MAIN = r"""
+import glob
+import json
+import os
+import pathlib
+
+
+def attempt(f):
+    try:
+        return "ok: %s" % (f(),)
+    except Exception as e:
+        return "%s: %s" % (type(e).__name__, e)
+
+
+def read_at(folder, name, flags=os.O_RDONLY):
+    fd = os.open(name, os.O_RDONLY, dir_fd=os.open(folder, flags))
+    return os.read(fd, 100).decode()
+
+
+def app(environ, start_response):
+    out = [
+        attempt(lambda: read_at("static", "page.txt", os.O_RDONLY | os.O_DIRECTORY)),
+        attempt(lambda: read_at("secret", "key.txt")),
+        attempt(lambda: read_at(".", "static/page.txt", os.O_PATH)),
+        attempt(lambda: read_at("/proc/self/cwd", "secret/key.txt")),
+        # what lists the app's folders still does
+        attempt(lambda: sorted(os.listdir("static"))),
+        attempt(lambda: sorted(e.name for e in os.scandir("secret"))),
+        attempt(lambda: sorted(d for d, _, _ in os.walk("."))),
+        attempt(lambda: sorted(glob.glob("*/*.txt"))),
+        attempt(lambda: sorted(str(p) for p in pathlib.Path("shared").iterdir())),
+        attempt(lambda: sorted(str(p) for p in pathlib.Path(".").glob("**/*.txt"))),
+        attempt(lambda: read_at("shared", "data.txt")),
+    ]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_hidden_files_are_not_read_through_a_folder_descriptor(serve, tmp_path):
+    """os.open(name, dir_fd=...) raised an "open" event with the name alone,
+    taken from the app's folder: a static or skipped file opened relative
+    to a descriptor of its own folder was read. No folder opens as a
+    descriptor (os.open, O_DIRECTORY, O_PATH), so dir_fd has nothing to
+    start from; listing folders is untouched."""
+    d = write_app(tmp_path / "dirfd", STATIC_FILES_YAML, {
+        "main.py": DIR_FD_MAIN,
+        "static/page.txt": "page",
+        "shared/data.txt": "shared data",
+        "secret/key.txt": "key",
+    })
+    s = serve(d)
+    refused = ("PermissionError: sandbox rule SB1: the app cannot open a folder as a descriptor "
+               "(a file it may not read would open relative to it; os.listdir, os.scandir and "
+               "os.walk list folders): os.open %r")
+    assert s.get_json("/") == [
+        refused % "static",
+        refused % "secret",
+        refused % ".",
+        refused % "/proc/self/cwd",
+        "ok: ['page.txt']",
+        "ok: ['key.txt']",
+        "ok: ['.', './secret', './shared', './static']",
+        "ok: ['secret/key.txt', 'shared/data.txt', 'static/page.txt']",
+        "ok: ['shared/data.txt']",
+        "ok: ['secret/key.txt', 'shared/data.txt', 'static/page.txt']",
+        refused % "shared",
+    ]
+
+
 # ---------------------------------------------------------- appengine_config
 
 CONFIG_YAML = BYTECODE_YAML

@@ -209,6 +209,53 @@ def test_python3_has_no_default_libraries(serve, tmp_path):
     assert r.text.startswith("ImportError: "), r.text
 
 
+PYTHON3_LISTING = "runtime: python3\nlibraries:\n- name: %s\n  version: latest\n"
+
+# library -> one of its C extensions (or its dependency's), which must load
+EXTENSIONS = {
+    "jinja2": "markupsafe._speedups", "yaml": "yaml._yaml", "ujson": "ujson",
+    "crcmod": "crcmod._crcfunext", "numpy": "numpy.core._multiarray_umath",
+    "lxml": "lxml.etree", "PIL": "PIL._imaging", "psycopg2": "psycopg2._psycopg",
+    "MySQLdb": "MySQLdb._mysql",
+}
+
+
+@pytest.mark.parametrize("library", sorted(EXTENSIONS))
+def test_listed_librarys_c_extensions_load(serve, tmp_path, library):
+    """The audit hook loads C extensions from dist-packages only for the
+    libraries app.yaml lists, with their dependencies (jinja2's
+    markupsafe); python3 enables no library by default."""
+    module = EXTENSIONS[library]
+    if not in_dist(module.split(".")[0]):
+        pytest.skip("%s is not in %s" % (module, DIST))
+    r = try_import(serve, tmp_path, PYTHON3_LISTING % library, module)
+    assert r.text.startswith("ok " + DIST + "/") and r.text.endswith(".so"), r.text
+
+
+def test_unlisted_librarys_c_extension_is_refused_on_sys_path(serve, tmp_path):
+    """With dist-packages put on sys.path, an unlisted library's pure
+    Python imports (as the app's own copy would), its C extension does not:
+    only the listed libraries' C code loads from there."""
+    if not in_dist("markupsafe"):
+        pytest.skip("markupsafe is not in %s" % DIST)
+    main = ("import sys\n"
+            "sys.path.append(%r)\n"
+            "def app(environ, start_response):\n"
+            "    try:\n"
+            "        import markupsafe._speedups\n"
+            "        body = 'loaded'\n"
+            "    except ImportError as e:\n"
+            "        body = 'ImportError: %%s' %% e\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [body.encode()]\n" % DIST)
+    d = write_app(tmp_path / "app", PYTHON3_LISTING % "yaml", {"main.py": main})
+    r = serve(d).get("/")
+    assert r.text == (
+        "ImportError: sandbox rule SB5: only the C extension modules of the libraries app.yaml "
+        "lists (libraries:) load from Debian's dist-packages, and this one belongs to none: "
+        "markupsafe._speedups"), r.text
+
+
 def test_numpy_loads_its_blas_through_debians_alternatives(serve, tmp_path):
     # libblas.so.3 is a link through /etc/alternatives, which the sandbox
     # did not show: numpy's C extension failed to load inside instances.

@@ -83,6 +83,8 @@ ALLOWED = {
     # C extensions the zygote has not loaded, with their libraries
     "lazy_sqlite3": "(False, 42)",
     "lazy_ssl": "(False, 'OpenSSL')",
+    # the C extensions of the libraries it declares (python27's defaults)
+    "declared_extensions": "(True, 'markupsafe._speedups')",
 }
 
 
@@ -268,6 +270,22 @@ def test_refused_stdlib_extension_loaded_by_hand(env, name):
         assert r["done"].startswith("[42, "), r
         return
     assert r.get("caught") == "ImportError" and "sandbox rule SB5" in r["message"], r
+
+
+def test_extension_of_an_undeclared_library_is_refused(env):
+    """Debian's dist-packages holds C extensions of libraries app.yaml does
+    not list (cffi's _cffi_backend, which calls any C function): an app
+    that put the folder on sys.path loaded them, around the libraries:
+    finder. Only the kernel layers stand behind the hook there."""
+    dist = "/usr/lib/python3/dist-packages"
+    if not any(n.startswith("_cffi_backend.") for n in os.listdir(dist)):
+        pytest.skip("python3-cffi is not installed")
+    r = env.attempt("undeclared_extension")
+    if not env.armed:
+        assert r.get("done") == "'_cffi_backend'", r
+        return
+    assert r.get("caught") == "ImportError" and "sandbox rule SB5" in r["message"], r
+    assert "libraries:" in r["message"] and "_cffi_backend" in r["message"], r
 
 
 @pytest.mark.parametrize("name", sorted(ALLOWED))

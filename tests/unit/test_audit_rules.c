@@ -53,6 +53,20 @@ static void test_open_modes(void)
     CHECK(audit_open_writes(NULL, O_TMPFILE | O_RDWR));
 }
 
+static void test_folder_descriptors(void)
+{
+    /* os.open (no mode) of a folder, however asked for */
+    CHECK(audit_opens_folder(NULL, O_RDONLY, 1));
+    CHECK(audit_opens_folder(NULL, O_RDONLY | O_DIRECTORY, 1));
+    CHECK(audit_opens_folder(NULL, O_PATH, 1));
+    CHECK(audit_opens_folder(NULL, O_RDONLY | O_DIRECTORY, 0)); /* not there yet */
+    /* a file, O_PATH too: no dir_fd can start from it */
+    CHECK(!audit_opens_folder(NULL, O_RDONLY, 0));
+    CHECK(!audit_opens_folder(NULL, O_PATH, 0));
+    /* the builtin open() refuses folders itself */
+    CHECK(!audit_opens_folder("r", O_RDONLY | O_CLOEXEC, 1));
+}
+
 static void test_file_owner(void)
 {
     CHECK(!audit_sets_file_owner("fcntl.fcntl", F_SETFL, 42, 7));
@@ -84,36 +98,61 @@ static void test_socket_ioctls(void)
 
 static void test_imports(void)
 {
-    CHECK(audit_import_refused("json", NULL) == NULL);
-    CHECK(audit_import_refused("socket", NULL) == NULL);
-    CHECK(audit_import_refused("subprocess", NULL) == NULL);
-    CHECK(audit_import_refused("_posixsubprocess", NULL) == NULL);
-    CHECK(audit_import_refused("ctypes", NULL) != NULL);
-    CHECK(audit_import_refused("ctypes.util", NULL) != NULL);
-    CHECK(audit_import_refused("_ctypes", NULL) != NULL);
-    CHECK(audit_import_refused("multiprocessing.pool", NULL) != NULL);
+    CHECK(audit_import_refused("json", NULL, NULL) == NULL);
+    CHECK(audit_import_refused("socket", NULL, NULL) == NULL);
+    CHECK(audit_import_refused("subprocess", NULL, NULL) == NULL);
+    CHECK(audit_import_refused("_posixsubprocess", NULL, NULL) == NULL);
+    CHECK(audit_import_refused("ctypes", NULL, NULL) != NULL);
+    CHECK(audit_import_refused("ctypes.util", NULL, NULL) != NULL);
+    CHECK(audit_import_refused("_ctypes", NULL, NULL) != NULL);
+    CHECK(audit_import_refused("multiprocessing.pool", NULL, NULL) != NULL);
     /* a prefix of a refused name is another module */
-    CHECK(audit_import_refused("ctypesx", NULL) == NULL);
-    CHECK(audit_import_refused("pty2", NULL) == NULL);
-    /* C extensions: Debian's load, the app's do not */
+    CHECK(audit_import_refused("ctypesx", NULL, NULL) == NULL);
+    CHECK(audit_import_refused("pty2", NULL, NULL) == NULL);
+    /* C extensions: the stdlib's and the listed libraries' load, the
+     * app's and those of other Debian packages do not */
+    const char *libs = "jinja2,markupsafe,yaml,_yaml,ujson";
     CHECK(audit_import_refused(
               "_decimal",
-              "/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so") == NULL);
+              "/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so",
+              NULL) == NULL);
     CHECK(audit_import_refused("markupsafe._speedups",
-                               "/usr/lib/python3/dist-packages/markupsafe/_speedups.so") == NULL);
-    CHECK(audit_import_refused("evil", "/srv/app/evil.so") != NULL);
-    CHECK(audit_import_refused("evil", "/usr/lib/python3.11evil/x.so") != NULL);
-    CHECK(audit_import_refused("evil", "") != NULL); /* realpath failed */
+                               "/usr/lib/python3/dist-packages/markupsafe/_speedups.so",
+                               libs) == NULL);
+    CHECK(audit_import_refused("yaml._yaml", "/usr/lib/python3/dist-packages/yaml/_yaml.so",
+                               libs) == NULL);
+    CHECK(audit_import_refused(
+              "ujson", "/usr/lib/python3/dist-packages/ujson.cpython-311-x86_64-linux-gnu.so",
+              libs) == NULL);
+    const char *cffi =
+        "/usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so";
+    CHECK(audit_import_refused("_cffi_backend", cffi, libs) != NULL);
+    CHECK(audit_import_refused("_cffi_backend", cffi, NULL) != NULL);
+    CHECK(audit_import_refused("_cffi_backend", cffi, "") != NULL);
+    /* by its folder, whatever name it is loaded under */
+    CHECK(audit_import_refused("markupsafe._speedups",
+                               "/usr/lib/python3/dist-packages/markupsafe/_speedups.so",
+                               "jinja2") != NULL);
+    CHECK(audit_import_refused("yaml.x", "/usr/lib/python3/dist-packages/yamlx/x.so", libs) !=
+          NULL);
+    CHECK(audit_import_refused("ujso", "/usr/lib/python3/dist-packages/ujso.so", libs) != NULL);
+    CHECK(audit_import_refused("numpy", "/usr/lib/python3/dist-packages/numpy", libs) != NULL);
+    const char *dist_msg = audit_import_refused("_cffi_backend", cffi, libs);
+    CHECK(dist_msg && strstr(dist_msg, "SB5") && strstr(dist_msg, "libraries:"));
+    CHECK(audit_import_refused("evil", "/srv/app/evil.so", libs) != NULL);
+    CHECK(audit_import_refused("evil", "/usr/lib/python3.11evil/x.so", libs) != NULL);
+    CHECK(audit_import_refused("evil", "", libs) != NULL); /* realpath failed */
     /* refused stdlib extensions, loaded by hand (ExtensionFileLoader): the
      * name's last part picks the init function */
     const char *ctypes_so =
         "/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so";
-    CHECK(audit_import_refused("_ctypes", ctypes_so) != NULL);
-    CHECK(audit_import_refused("x._ctypes", ctypes_so) != NULL);
-    CHECK(audit_import_refused("x.y._posixshmem", "/usr/lib/python3.11/lib-dynload/p.so") != NULL);
+    CHECK(audit_import_refused("_ctypes", ctypes_so, libs) != NULL);
+    CHECK(audit_import_refused("x._ctypes", ctypes_so, libs) != NULL);
+    CHECK(audit_import_refused("x.y._posixshmem", "/usr/lib/python3.11/lib-dynload/p.so", libs) !=
+          NULL);
     /* an app's pure-Python module may share a refused name's last part */
-    CHECK(audit_import_refused("mypkg.pty", NULL) == NULL);
-    const char *msg = audit_import_refused("evil", "/srv/app/evil.so");
+    CHECK(audit_import_refused("mypkg.pty", NULL, NULL) == NULL);
+    const char *msg = audit_import_refused("evil", "/srv/app/evil.so", NULL);
     CHECK(msg && strstr(msg, "SB5"));
 }
 
@@ -152,12 +191,14 @@ static void test_messages(void)
     CHECK(strstr(audit_rule_message(AUDIT_CTYPES), "SB5") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_SETOWN), "SB3") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_SCHED), "SB4") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_DIR_FD), "SB1") != NULL);
 }
 
 int main(void)
 {
     test_events();
     test_open_modes();
+    test_folder_descriptors();
     test_file_owner();
     test_socket_ioctls();
     test_leases();

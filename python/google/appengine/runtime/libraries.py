@@ -55,7 +55,9 @@ def allow_for_runtime(modules):
     """Lets these dist-packages modules import although app.yaml does not
     list their library: App Engine's runtime carried its own copy of what
     its modules needed (webapp.template's Django), whatever app.yaml said.
-    Once imported they are in sys.modules, for the app's code too."""
+    Once imported they are in sys.modules, for the app's code too. Pure
+    Python only: the audit hook loads C extensions from dist-packages just
+    for the libraries app.yaml lists (instance/audit_rules.c)."""
     for f in sys.meta_path:
         if isinstance(f, LibraryFinder):
             f.allowed = f.allowed | frozenset(modules)

@@ -151,6 +151,26 @@ def _ctypes_by_hand(q):
     return [p[i] for i in range(4)]
 
 
+def _undeclared_extension(q):
+    """Debian's _cffi_backend (python3-cffi; no app.yaml library provides
+    it) through a sys.path edit, around the libraries: finder: with cffi
+    the app could call libc and run machine code, as with ctypes."""
+    sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        import _cffi_backend
+    finally:
+        sys.path.pop()
+    return _cffi_backend.__name__
+
+
+def _declared_extensions(q):
+    """The C extensions of the libraries python27 enables by default:
+    yaml's (libyaml) and markupsafe's (werkzeug's dependency)."""
+    import markupsafe._speedups
+    import yaml
+    return yaml.__with_libyaml__, markupsafe._speedups.__name__
+
+
 def _not_found(call):
     """A missing file of the app's own is the kernel's plain ENOENT, not
     a sandbox refusal."""
@@ -421,7 +441,9 @@ ATTEMPTS = {
     "ctypes_load": _ctypes_load,
     "ctypes_system": _ctypes_system,
     "ctypes_by_hand": _ctypes_by_hand,
+    "undeclared_extension": _undeclared_extension,
     # what must keep working
+    "declared_extensions": _declared_extensions,
     "tempfile": _tempfile,
     "threads": _threads,
     "many_threads": _many_threads,
