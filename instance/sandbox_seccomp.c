@@ -328,14 +328,16 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
 /* The filter for chan_fd and self_pid, not loaded yet. NULL with errno. */
 static scmp_filter_ctx build(int chan_fd, uint32_t self_pid)
 {
-    /* Other architectures' system call numbers (32-bit entry points) kill:
-     * they would bypass every rule written for this one. */
+    /* Other ABIs' system calls (i386's int 0x80; x32's, numbered from
+     * 0x40000000, which libseccomp sends to the same action) would bypass
+     * every rule written for this one: they fail with ENOSYS, as on a
+     * kernel without them, so the app gets an error and not SIGSYS. */
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx) {
         errno = ENOMEM;
         return NULL;
     }
-    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS));
     if (rc == 0)
         rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (rc == 0)
@@ -365,7 +367,7 @@ static int load_filter(const struct sock_fprog *prog)
  * deny, so each call a newer kernel adds would otherwise pass unexamined.
  * libseccomp cannot say "every number above", hence a filter of its own,
  * stacked on the first: the kernel runs both, and an error beats allow.
- * Another architecture's numbers are the first filter's to kill. */
+ * Another architecture's numbers are the first filter's to refuse. */
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)

@@ -61,6 +61,7 @@ ESCAPES = {
     "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
     # these need ctypes: with the hook armed, its import is what is refused
     "sysv_shm": "SB5", "sysv_msg": "SB5", "sysv_sem": "SB5", "inotify": "SB5",
+    "x32_getpid": "SB5",
     # a lease on a file makes whoever opens it for writing wait
     "lease": "SB4",
 }
@@ -256,6 +257,20 @@ def test_other_processes_are_not_slowed_or_signalled(env, name):
     finally:
         victim.kill()
         victim.wait()
+
+
+def test_other_abi_call_is_an_error_the_app_takes(env):
+    """A call through another ABI's numbers (x32's; i386's int 0x80 is
+    unit-tested) fails with ENOSYS, as on a kernel without it: SIGSYS
+    ended the instance."""
+    pid = env.attempt("pid")["done"]
+    r = env.attempt("x32_getpid")
+    if env.armed:
+        assert r["caught"] == "ImportError" and "sandbox rule SB5" in r["message"], r
+    else:
+        assert r == {"caught": "OSError",
+                     "message": "[Errno 38] syscall: Function not implemented"}, r
+    assert env.attempt("pid")["done"] == pid
 
 
 @pytest.mark.parametrize("name", ["_ctypes", "x._ctypes"])

@@ -421,6 +421,8 @@ ATTEMPTS = {
     "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
     "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
     "inotify": _inotify,
+    # getpid through x32's numbers, another ABI the filter's rules do not see
+    "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
     # SB4: other processes of the uid (other apps' instances, the server)
     # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
     "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
