@@ -146,6 +146,10 @@ static const char *const denied[] = {
     "iopl",
     "ioperm",
     "setrlimit",
+    /* The app's file system is read-only, so these have nothing of its to
+     * write back: a loop of them only keeps the host's disks busy */
+    "sync",
+    "syncfs",
 };
 
 /* The newest call these lists were checked against (Linux 6.18's newest,

@@ -70,6 +70,11 @@ def _libc_call(name, *args):
     return rc
 
 
+def _syncfs(q):
+    with open(os.path.join(APP, "app.yaml")) as f:
+        return _libc_call("syncfs", f.fileno())
+
+
 def _sysv_shm(q):
     """A segment would outlive the instance, outside its memory limit."""
     return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
@@ -421,6 +426,10 @@ ATTEMPTS = {
     "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
     "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
     "inotify": _inotify,
+    # the host's disks, kept busy by a loop of these (os.sync says nothing:
+    # sync() returns no error)
+    "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
+    "syncfs": _syncfs,
     # getpid through x32's numbers, another ABI the filter's rules do not see
     "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
     # SB4: other processes of the uid (other apps' instances, the server)
