@@ -182,18 +182,20 @@ static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt
 
 /* Calls that name a process, allowed on the caller only (0). The kernel
  * lets a process renice, pin to CPUs, starve (SCHED_IDLE, the idle I/O
- * class) or read the robust futex list of any process of its uid that has
- * no more capabilities than it: other apps' instances, and the master and
- * zygote of a server that does not run as root. libseccomp takes one
- * comparison per argument, so the caller's own pid is refused too (the
- * Python layer, sandbox.py, passes 0 for it). */
+ * class) or read the robust futex list or the limits of any process of
+ * its uid that has no more capabilities than it: other apps' instances,
+ * and the master and zygote of a server that does not run as root.
+ * libseccomp takes one comparison per argument, so the caller's own pid
+ * is refused too (glibc's getrlimit passes 0; the Python layer,
+ * sandbox.py, passes 0 for it). */
 static const struct {
     const char *name;
     unsigned pid_arg;
 } own_process_only[] = {
     {"sched_setscheduler", 0}, {"sched_setparam", 0}, {"sched_setattr", 0},
     {"sched_setaffinity", 0},  {"migrate_pages", 0},  {"move_pages", 0},
-    {"get_robust_list", 0},    {"setpriority", 1},    {"ioprio_set", 1},
+    {"get_robust_list", 0},    {"prlimit64", 0},      {"setpriority", 1},
+    {"ioprio_set", 1},
 };
 
 /* setpriority's and ioprio_set's "which" for one process, not a process
@@ -292,7 +294,7 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * makes glibc fall back to clone, which the rule above checks. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-    /* Reading limits is fine; setting them is not. */
+    /* Reading our own limits is fine; setting them is not. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
                               SCMP_A2(SCMP_CMP_NE, 0));

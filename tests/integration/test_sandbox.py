@@ -57,6 +57,8 @@ ESCAPES = {
     "getaddrinfo": "SB2", "host_interfaces": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
     "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
+    # reading another process's limits: the kernel's EPERM even when armed
+    "prlimit_zygote": None,
     "multiprocessing": "SB5",
     "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
     # these need ctypes: with the hook armed, its import is what is refused
@@ -74,6 +76,7 @@ ALLOWED = {
     "read_missing_own": "not found: No such file or directory",
     "kill_self": "None",
     "renice_self": "(None, 1, None)",
+    "prlimit_self": "True",
     "read_system": "('Name:', True, True, True)",
     # time zones, MIME types, randomness and the CPU count, which the tree
     # must hold (/usr/share/zoneinfo, /etc/mime.types, /dev/urandom, /sys)

@@ -163,6 +163,10 @@ static void seccomp_child(void *arg)
     struct rlimit r;
     CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0);
     CHECK(fails_with(setrlimit(RLIMIT_NOFILE, &r), EPERM));
+    /* limits: our own (0, as getrlimit passes) only, not another process's */
+    CHECK(prlimit(0, RLIMIT_NOFILE, NULL, &r) == 0);
+    CHECK(fails_with(prlimit(getppid(), RLIMIT_NOFILE, NULL, &r), EPERM));
+    CHECK(fails_with(prlimit(1, RLIMIT_NOFILE, NULL, &r), EPERM));
     /* nothing to sync: only the host's disks would be kept busy */
     CHECK(fails_with(syscall(SYS_sync), EPERM));
     CHECK(fails_with(syncfs(chan[0]), EPERM));

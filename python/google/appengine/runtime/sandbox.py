@@ -1,6 +1,7 @@
 """The Python side of the sandbox: temporary files live in memory (SB1),
 socketpair is refused with SB2's message, priority, CPU and scheduling
-changes of other processes with SB4's, the os calls the kernel always
+changes of other processes with SB4's, resource.prlimit names the instance
+as 0 (the only pid the kernel allows), the os calls the kernel always
 refuses with their rule's, and dbm's databases are checked as open's files.
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
@@ -120,11 +121,23 @@ def _audit_own_process_only(os):
         _wrap(os, name, first_is_pid("os." + name))
 
 
+def _own_prlimit(resource):
+    """The kernel lets resource.prlimit name the instance only as 0 too (any
+    other pid fails with EPERM): its own pid is passed on as 0."""
+    import os
+
+    def prlimit(original, pid, *rest):
+        return original(0 if pid == os.getpid() else pid, *rest)
+
+    _wrap(resource, "prlimit", prlimit)
+
+
 def install():
     import os
     _audit_own_process_only(os)
     _audit_refused_without_event(os)
     import_hooks.when_imported("tempfile", _patch)
     import_hooks.when_imported("socket", _audit_socketpair)
+    import_hooks.when_imported("resource", _own_prlimit)
     for name in ("dbm.ndbm", "dbm.gnu"):
         import_hooks.when_imported(name, _audit_dbm_open)

@@ -70,6 +70,18 @@ def _libc_call(name, *args):
     return rc
 
 
+def _prlimit_zygote(q):
+    """Reads the limits of another process of the uid (the zygote)."""
+    import resource
+    return resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE)
+
+
+def _prlimit_self(q):
+    import resource
+    return resource.prlimit(os.getpid(), resource.RLIMIT_NOFILE) == resource.getrlimit(
+        resource.RLIMIT_NOFILE)
+
+
 def _syncfs(q):
     with open(os.path.join(APP, "app.yaml")) as f:
         return _libc_call("syncfs", f.fileno())
@@ -419,6 +431,7 @@ ATTEMPTS = {
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
     "pidfd_open": lambda q: os.pidfd_open(os.getppid()),
+    "prlimit_zygote": _prlimit_zygote,
     "truncate_stderr": lambda q: _refused(lambda: os.ftruncate(2, 0)),
     "fallocate_stderr": lambda q: _refused(lambda: os.posix_fallocate(2, 0, 1 << 20)),
     # SB4: nothing shared with other processes
@@ -468,6 +481,7 @@ ATTEMPTS = {
     "read_missing_own": lambda q: _not_found(lambda: open(os.path.join(APP, "missing.txt"))),
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
+    "prlimit_self": _prlimit_self,
     "renice_self": lambda q: (os.setpriority(os.PRIO_PROCESS, os.getpid(), 1),
                               os.getpriority(os.PRIO_PROCESS, 0),
                               os.sched_setaffinity(os.getpid(), os.sched_getaffinity(0))),
