@@ -53,6 +53,9 @@ static const char *const denied[] = {
     "userfaultfd",
     "memfd_create",
     "memfd_secret",
+    /* READ_IMPLIES_EXEC would make every readable mapping executable;
+     * nothing an instance runs calls it, not even to query */
+    "personality",
     /* System V IPC and POSIX message queues: objects shared with the whole
      * host (no IPC namespace of our own) that outlive the instance, whose
      * shared memory no address-space limit counts, and which reach the

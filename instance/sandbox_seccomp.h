@@ -16,8 +16,8 @@ int seccomp_available(void);
  * self_pid; changing file modes, owners, times and extended attributes
  * (Landlock does not cover them); tracing, other processes' memory,
  * io_uring, bpf, perf, userfaultfd, mounts and namespaces, memfd_create, kernel modules and
- * keyrings, raising limits or reading another process's, sync, and
- * injecting terminal input; another ABI's calls (x32, i386) fail with
+ * keyrings, raising limits or reading another process's, sync, personality,
+ * and injecting terminal input; another ABI's calls (x32, i386) fail with
  * ENOSYS. Returns 0, or -1 with errno set. */
 int sandbox_seccomp(int chan_fd, pid_t self_pid);
 

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -170,6 +171,10 @@ static void seccomp_child(void *arg)
     /* nothing to sync: only the host's disks would be kept busy */
     CHECK(fails_with(syscall(SYS_sync), EPERM));
     CHECK(fails_with(syncfs(chan[0]), EPERM));
+    /* no execution domain: READ_IMPLIES_EXEC makes readable mappings
+     * executable */
+    CHECK(fails_with(personality(READ_IMPLIES_EXEC), EPERM));
+    CHECK(fails_with(personality(0xffffffff), EPERM));
 }
 
 #if defined(__x86_64__)

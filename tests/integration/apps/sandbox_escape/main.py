@@ -443,6 +443,8 @@ ATTEMPTS = {
     # sync() returns no error)
     "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
     "syncfs": _syncfs,
+    # READ_IMPLIES_EXEC: every readable mapping executable
+    "personality": lambda q: _libc_call("personality", 0x0400000),
     # getpid through x32's numbers, another ABI the filter's rules do not see
     "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
     # SB4: other processes of the uid (other apps' instances, the server)
