@@ -101,7 +101,9 @@ def hooks(environ, start_response):
     query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
     if path == "/hooks/begun":
         return _answer(start_response, {"begun": query.get("name") in HOOKS_BEGUN})
-    if "name" in query:
+    # /hooks/cancel says it has begun once its hook is set and its first
+    # call answered: a stop before that would cancel that call.
+    if "name" in query and path != "/hooks/cancel":
         HOOKS_BEGUN.add(query["name"])
     if path == "/hooks/api":
         first = runtime.set_shutdown_hook(lambda: None)
@@ -166,6 +168,8 @@ def hooks(environ, start_response):
             cancelled.append(True)
         runtime.set_shutdown_hook(hook)
         before = runtime.memory_usage().current > 0
+        if "name" in query:
+            HOOKS_BEGUN.add(query["name"])
         deadline = time.time() + 20
         # is_shutting_down() turns true a moment before the hook has run.
         while time.time() < deadline and not cancelled:
