@@ -94,6 +94,12 @@ def _audit_dbm_open(module):
     _wrap(module, "open", call)
 
 
+def _own_pid(pid):
+    """pid as the kernel lets the instance name itself: 0 for its own."""
+    import os
+    return 0 if pid == os.getpid() else pid
+
+
 def _audit_own_process_only(os):
     """The kernel (seccomp) lets os.setpriority and os.sched_set* name the
     instance itself only as 0, never another process of its uid (another
@@ -101,17 +107,14 @@ def _audit_own_process_only(os):
     here each raises one with the pid it names, 0 for the instance (its
     own pid is passed on as 0), -1 for a process group or a user, which
     the audit hook refuses with SB4's message."""
-    def own(pid):
-        return 0 if pid == os.getpid() else pid
-
     def setpriority(original, which, who, priority):
-        who = own(who) if which == os.PRIO_PROCESS else who
+        who = _own_pid(who) if which == os.PRIO_PROCESS else who
         sys.audit("os.setpriority", who if which == os.PRIO_PROCESS else -1)
         return original(which, who, priority)
 
     def first_is_pid(event):
         def call(original, pid, *rest):
-            pid = own(pid)
+            pid = _own_pid(pid)
             sys.audit(event, pid)
             return original(pid, *rest)
         return call
@@ -124,10 +127,8 @@ def _audit_own_process_only(os):
 def _own_prlimit(resource):
     """The kernel lets resource.prlimit name the instance only as 0 too (any
     other pid fails with EPERM): its own pid is passed on as 0."""
-    import os
-
     def prlimit(original, pid, *rest):
-        return original(0 if pid == os.getpid() else pid, *rest)
+        return original(_own_pid(pid), *rest)
 
     _wrap(resource, "prlimit", prlimit)
 
