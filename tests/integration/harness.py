@@ -133,14 +133,23 @@ def start_time(pid):
 
 
 def pid_alive(pid):
-    """True when pid exists and is not a zombie."""
+    """True while any thread of process pid has not exited. Its main thread
+    alone is not enough: killed, it turns zombie while the others are still
+    on their way out (they stay in its cgroups, and its parent hears of the
+    exit only once they are gone)."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
+        tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
         return False
-    state = stat[stat.rfind(")") + 2:].split()[0]
-    return state not in ("Z", "X")
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue  # that thread is gone
+        if stat[stat.rfind(")") + 2:].split()[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def cgroup_folders(srv):
@@ -149,13 +158,20 @@ def cgroup_folders(srv):
 
 
 def stale_cgroups(srv):
-    """Child cgroups ("pid-N", "zygote-N") whose process is gone."""
+    """Child cgroups ("pid-N", "zygote-N") whose process is gone, each with
+    what the kernel still counts in it (its cgroup.procs)."""
     stale = []
     for folder in cgroup_folders(srv):
         for name in os.listdir(folder):
             m = re.match(r"(?:pid|zygote)-(\d+)$", name)
             if m and not pid_alive(int(m.group(1))):
-                stale.append(os.path.join(folder, name))
+                path = os.path.join(folder, name)
+                try:
+                    with open(os.path.join(path, "cgroup.procs")) as f:
+                        procs = f.read().split()
+                except OSError:
+                    continue  # removed meanwhile
+                stale.append((path, procs))
     return stale
 
 
