@@ -602,10 +602,12 @@ static long duration_unit(char c)
     }
 }
 
+/* App Engine's expiration pattern: terms of digits and an optional unit,
+ * separated by white space ("1h 30m"; "1h30m" did not match it). */
 int yt_parse_duration(const char *s, long *out)
 {
     long total = 0;
-    int terms = 0;
+    int terms = 0, too_long = 0;
     while (isspace((unsigned char)*s))
         s++;
     while (*s) {
@@ -613,24 +615,28 @@ int yt_parse_duration(const char *s, long *out)
             return -1;
         long n = 0;
         for (; isdigit((unsigned char)*s); s++) {
-            n = n * 10 + (*s - '0');
-            if (n > INT32_MAX)
-                return -1;
+            if (n <= INT32_MAX)
+                n = n * 10 + (*s - '0');
         }
         long unit = duration_unit(*s);
         if (unit)
             s++;
         else
             unit = 1;
-        if (n > (INT32_MAX - total) / unit)
+        if (*s && !isspace((unsigned char)*s))
             return -1;
-        total += n * unit;
+        if (n > INT32_MAX || n > (INT32_MAX - total) / unit)
+            too_long = 1;
+        else
+            total += n * unit;
         terms++;
         while (isspace((unsigned char)*s))
             s++;
     }
     if (terms == 0)
         return -1;
+    if (too_long)
+        return -2;
     *out = total;
     return 0;
 }
@@ -735,7 +741,7 @@ static int store_string(yt_doc_t *d, const yt_field_t *f, const char *text, void
 static int apply_scalar(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
 {
     const char *text = yt_text(v);
-    int b = 0, idx = 0;
+    int b = 0, idx = 0, dur = 0;
     long secs = 0;
     switch (f->type) {
     case YT_STRING:
@@ -747,8 +753,16 @@ static int apply_scalar(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, 
             return type_fail(d, f, v, "a boolean");
         break;
     case YT_DURATION:
-        if (!text || yt_parse_duration(text, &secs) < 0)
-            return type_fail(d, f, v, "a duration like '1d 6h', '30m' or '10s'");
+        dur = text ? yt_parse_duration(text, &secs) : -1;
+        if (dur == -2) {
+            char q[80];
+            yt_quote(q, sizeof q, text, strlen(text));
+            return yt_fail(d, v, "%s: '%s' is too long (at most %d seconds, about 68 years)",
+                           f->name, q, INT32_MAX);
+        }
+        if (dur < 0)
+            return type_fail(d, f, v,
+                             "a duration like '1d 6h', '30m' or '10s' (terms separated by spaces)");
         break;
     case YT_ENUM:
         if (!text || (idx = find_allowed(f->allowed, text)) < 0)

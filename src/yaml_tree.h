@@ -108,8 +108,8 @@ yaml_node_t *yt_map_value(yt_doc_t *d, const yaml_node_t *map, const char *name)
  * "expected X, got Y" messages. */
 const char *yt_describe(const yaml_node_t *n, char *buf, size_t buflen);
 
-/* Parses an App Engine duration ("4d 5h", "30m", "10s", "90"). Returns 0 or
- * -1 when malformed or over INT32_MAX seconds. */
+/* Parses an App Engine duration ("4d 5h", "30m", "10s", "90"). Returns 0,
+ * -1 when malformed, or -2 when well formed but over INT32_MAX seconds. */
 int yt_parse_duration(const char *s, long *out);
 
 /* Edit distance (case-insensitive), for "did you mean" suggestions. */

@@ -277,7 +277,13 @@ static void test_durations(void)
     CHECK(expiration_of("0") == 0);
     CHECK(expiration_of("1d 2h 3m 4s") == 86400 + 7200 + 180 + 4);
     CHECK(expiration_of("2D 3H") == 2 * 86400 + 3 * 3600);
-    CHECK(expiration_of("1h30m") == 5400);
+    /* App Engine's pattern put white space between the terms. */
+    CHECK(expiration_of("1h30m") == -2);
+    CHECK(expiration_of("1d6h") == -2);
+    CHECK(expiration_of("5m30") == -2);
+    CHECK(expiration_of("\"5m 30\"") == 330);
+    CHECK(expiration_of("\"7d 7d 7d\"") == 21 * 86400);
+    CHECK(expiration_of("\" 10 \"") == 10);
     CHECK(expiration_of("5x") == -2);
     CHECK(expiration_of("h") == -2);
     CHECK(expiration_of("-1") == -2);
@@ -287,10 +293,16 @@ static void test_durations(void)
     CHECK(expiration_of("''") == -2);
     EXPECT_ERR("runtime: python27\ndefault_expiration: soon\n" MAIN_HANDLER,
                "app.yaml:2: default_expiration: expected a duration like '1d 6h', '30m' or "
-               "'10s', got 'soon'");
+               "'10s' (terms separated by spaces), got 'soon'");
+    EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  expiration: 1h30m\n",
+               "app.yaml:7: expiration: expected a duration like '1d 6h', '30m' or '10s' (terms "
+               "separated by spaces), got '1h30m'");
+    EXPECT_ERR(HEAD "default_expiration: 25000d\n" MAIN_HANDLER,
+               "app.yaml:4: default_expiration: '25000d' is too long (at most 2147483647 "
+               "seconds, about 68 years)");
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  expiration: 1y\n",
-               "app.yaml:7: expiration: expected a duration like '1d 6h', '30m' or '10s', got "
-               "'1y'");
+               "app.yaml:7: expiration: expected a duration like '1d 6h', '30m' or '10s' (terms "
+               "separated by spaces), got '1y'");
 }
 
 static void test_unknown_keys(void)
