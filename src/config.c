@@ -153,12 +153,29 @@ static int check_instance_class(yt_doc_t *d, const yt_field_t *f, const yaml_nod
     return bad_value(d, f, v, "use F1, F2, F4, F4_1G, B1, B2, B4, B4_1G or B8");
 }
 
+/* App Engine's url pattern (appinfo's _URL_REGEX, matched whole): "/..."
+ * or "...." as written, or "(" and at least two more characters, not
+ * ending with '$'; its '.' took no line feed. Patterns are anchored here
+ * anyway, so a '^' or '$' only ever marked a misunderstanding. */
 static int check_url(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
-    /* App Engine: a path ("/..."), or a regex starting with '.', '(' or '^'. */
-    if (s[0] == '/' || s[0] == '.' || s[0] == '(' || s[0] == '^')
+    size_t len = strlen(s);
+    if (strchr(s, '\n'))
+        return bad_value(d, f, v, "it has a line break");
+    if (s[0] == '/' || s[0] == '.')
         return 0;
-    return bad_value(d, f, v, "a url pattern starts with '/'");
+    if (s[0] == '^')
+        return bad_value(d, f, v,
+                         "url patterns are anchored already, so one may not start with '^'");
+    if (s[0] != '(')
+        return bad_value(d, f, v, "a url pattern starts with '/'");
+    if (len < 3)
+        return bad_value(d, f, v, "it is too short");
+    if (s[len - 1] == '$')
+        return bad_value(d, f, v,
+                         "url patterns are anchored already, so one starting with '(' may not "
+                         "end with '$'");
+    return 0;
 }
 
 static int has_dotdot_component(const char *s)

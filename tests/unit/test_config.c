@@ -723,8 +723,21 @@ static void test_urls(void)
                "app.yaml:5: url: '/s(' is not a valid regular expression: missing closing "
                "parenthesis (at offset 3)");
     CHECK(accepts(HEAD "handlers:\n- url: .*\n  script: main.app\n"));
-    CHECK(accepts(HEAD "handlers:\n- url: ^/x$\n  script: main.app\n"));
     CHECK(accepts(HEAD "handlers:\n- url: (/a|/b)\n  script: main.app\n"));
+    /* App Engine's url pattern (appinfo _URL_REGEX): no leading '^', and
+     * one in parentheses does not end with '$'; a '/' one may. */
+    EXPECT_ERR(HEAD "handlers:\n- url: ^/x$\n  script: main.app\n",
+               "app.yaml:5: url: '^/x$' is not valid: url patterns are anchored already, so one "
+               "may not start with '^'");
+    EXPECT_ERR(HEAD "handlers:\n- url: (/a|/b)$\n  script: main.app\n",
+               "app.yaml:5: url: '(/a|/b)$' is not valid: url patterns are anchored already, so "
+               "one starting with '(' may not end with '$'");
+    EXPECT_ERR(HEAD "handlers:\n- url: ()\n  script: main.app\n",
+               "app.yaml:5: url: '()' is not valid: it is too short");
+    EXPECT_ERR(HEAD "handlers:\n- url: \"/a\\nb\"\n  script: main.app\n",
+               "app.yaml:5: url: '/a?b' is not valid: it has a line break");
+    CHECK(accepts(HEAD "handlers:\n- url: /x$\n  script: main.app\n"));
+    CHECK(accepts(HEAD "handlers:\n- url: .*\\.txt$\n  script: main.app\n"));
 }
 
 /* CGI handlers need a threadsafe: false app (test_cgi_threadsafe). */

@@ -63,7 +63,7 @@ static void test_anchoring(void)
     app_config_t *cfg = load("- url: /fo\n  script: fo.app\n"
                              "- url: /foo\n  script: foo.app\n"
                              "- url: /bar.*\n  script: bar.app\n"
-                             "- url: ^/caret$\n  script: caret.app\n"
+                             "- url: /caret$\n  script: caret.app\n"
                              "- url: /a|/b\n  script: ab.app\n"
                              "- url: .*\\.txt\n  script: txt.app\n");
     if (!cfg)
