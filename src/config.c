@@ -599,6 +599,11 @@ static int check_keys_for_kind(yt_doc_t *d, const yaml_node_t *map, const handle
         if (h->kind == HANDLER_STATIC_DIR && i == HF_UPLOAD)
             return yt_fail(d, yt_map_key(d, map, name),
                            "'upload' is only allowed with static_files");
+        /* App Engine's URLMap.ALLOWED_FIELDS gave position to script
+         * handlers alone. */
+        if (h->kind != HANDLER_SCRIPT && i == HF_POSITION)
+            return yt_fail(d, yt_map_key(d, map, name),
+                           "'position' is only allowed in script handlers");
     }
     if (h->kind == HANDLER_STATIC_FILES && !h->upload)
         return yt_fail(d, map, "handler with static_files '%s' has no 'upload'", h->static_files);

@@ -1467,6 +1467,11 @@ static void test_includes(void)
     write_file("lib/admin/include.yaml", "handlers:\n- url: /admin\n  script: admin/x\n", 0);
     EXPECT_DIR_ERR("lib/admin/include.yaml:3: script 'admin/x' is neither a WSGI object path "
                    "(module.app) nor a .py file path");
+    /* App Engine took position only in script handlers (URLMap's
+     * ALLOWED_FIELDS). */
+    write_file("lib/admin/include.yaml",
+               "handlers:\n- url: /s\n  static_dir: s\n  position: tail\n", 0);
+    EXPECT_DIR_ERR("lib/admin/include.yaml:4: 'position' is only allowed in script handlers");
     write_file("lib/admin/include.yaml", "env_variables:\n  'A B': x\n", 0);
     EXPECT_DIR_ERR("lib/admin/include.yaml:2: env_variables: 'A B' is not a valid variable name "
                    "(letters, digits and '_', not starting with a digit)");
