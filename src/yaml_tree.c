@@ -223,17 +223,22 @@ static int start_parser(yt_doc_t *d, yaml_parser_t *p, const char *text, size_t 
     return 0;
 }
 
-/* libyaml spends time quadratic in the flow nesting depth (its scanner
- * revisits every open level for each token) and in the number of anchors
- * (each alias searches all of them), so a 10 MB file of '[' or of aliases
- * would take hours. A first pass over the events bounds both before the
- * document is built; syntax errors are left to that second pass. */
+/* A first pass over the events, before the document is built: libyaml
+ * spends time quadratic in the flow nesting depth (its scanner revisits
+ * every open level for each token), so a 10 MB file of '[' would take
+ * hours; the depth is bounded. Anchors and aliases are refused, as App
+ * Engine's YAML builder refused them (BuilderHandler: anchors and
+ * references not supported), which also keeps libyaml's alias lookup (a
+ * search of all anchors per alias) away. Syntax errors are left to the
+ * second pass. */
 static int check_limits(yt_doc_t *d, const char *text, size_t len)
 {
+    static const char NO_ANCHORS[] = "anchors (&name) are not allowed, as App Engine did not "
+                                     "allow them";
     yaml_parser_t p;
     if (start_parser(d, &p, text, len) < 0)
         return -1;
-    size_t depth = 0, anchors = 0, aliases = 0;
+    size_t depth = 0;
     int rc = 0, done = 0;
     while (rc == 0 && !done) {
         yaml_event_t ev;
@@ -257,8 +262,8 @@ static int check_limits(yt_doc_t *d, const char *text, size_t len)
             anchor = ev.data.scalar.anchor;
             break;
         case YAML_ALIAS_EVENT:
-            if (++aliases > YT_MAX_ALIASES)
-                rc = yt_fail_line(d, line, "more than %d aliases (*name)", YT_MAX_ALIASES);
+            rc = yt_fail_line(d, line,
+                              "aliases (*name) are not allowed, as App Engine did not allow them");
             break;
         case YAML_STREAM_END_EVENT:
             done = 1;
@@ -266,8 +271,8 @@ static int check_limits(yt_doc_t *d, const char *text, size_t len)
         default:
             break;
         }
-        if (rc == 0 && anchor && ++anchors > YT_MAX_ANCHORS)
-            rc = yt_fail_line(d, line, "more than %d anchors (&name)", YT_MAX_ANCHORS);
+        if (rc == 0 && anchor)
+            rc = yt_fail_line(d, line, "%s", NO_ANCHORS);
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);

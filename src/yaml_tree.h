@@ -16,13 +16,11 @@ typedef struct {
     size_t errlen;
 } yt_doc_t;
 
-/* Bounds of what yt_load accepts: real config files nest a few levels and
- * rarely use anchors at all. */
+/* Bound of what yt_load accepts: real config files nest a few levels. */
 #define YT_MAX_DEPTH 64
-#define YT_MAX_ANCHORS 1000
-#define YT_MAX_ALIASES 10000
 
-/* Parses exactly one UTF-8 document and refuses duplicate mapping keys.
+/* Parses exactly one UTF-8 document and refuses duplicate mapping keys,
+ * anchors and aliases (App Engine's loader refused all three).
  * An empty stream loads fine and has no root. Returns 0 or -1 (message in
  * err); yt_free is safe to call either way. */
 int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *err, size_t errlen);
