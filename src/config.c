@@ -267,6 +267,15 @@ static int apply_secure(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, 
     return 0;
 }
 
+/* After the table's check: one of REDIRECT_CODES. */
+static int apply_redirect_code(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    (void)d;
+    (void)f;
+    ((handler_t *)target)->redirect_code = atoi(yt_text(v));
+    return 0;
+}
+
 #define AT(field) offsetof(handler_t, field)
 static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_URL] = {"url", YT_STRING, YT_REQUIRED, NULL, AT(url), check_url, NULL},
@@ -285,7 +294,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
                                  NULL, NULL},
     [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_http_headers},
     [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
-                          NULL, NULL},
+                          NULL, apply_redirect_code},
     [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, AT(position_tail), NULL, NULL},
     [HF_REQUIRE_MATCHING_FILE] = {"require_matching_file", YT_BOOL, 0, NULL, YT_NOWHERE, NULL,
                                   NULL},

@@ -28,6 +28,7 @@ typedef struct {
     char *http_headers;
     login_t login;
     secure_t secure;
+    int redirect_code; /* redirect_http_response_code for secure:, 0 when not given */
     auth_fail_t auth_fail_action;
     int position_tail;        /* an included handler with `position: tail` (after app.yaml's) */
     int application_readable; /* static handlers: the app may open and import its files too */

@@ -828,8 +828,8 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     const char *host = request_host(c, &host_len);
     size_t mark = c->wbuf.len;
     int status =
-        secure_redirect(&c->wbuf, h->secure, https, &c->req, host, host_len, c->srv->hostport, keep,
-                        c->req.http_major == 1 && c->req.http_minor == 0);
+        secure_redirect(&c->wbuf, h->secure, h->redirect_code, https, &c->req, host, host_len,
+                        c->srv->hostport, keep, c->req.http_major == 1 && c->req.http_minor == 0);
     if (status == 0)
         return 0;
     if (status < 0) {

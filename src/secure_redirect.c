@@ -117,7 +117,7 @@ static int append_url_part(buf_t *out, const char *s, size_t len)
     return 0;
 }
 
-int secure_redirect(buf_t *out, secure_t mode, int is_https, const http_request_t *req,
+int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const http_request_t *req,
                     const char *host, size_t host_len, const char *fallback_host, int keep_alive,
                     int http10)
 {
@@ -143,7 +143,7 @@ int secure_redirect(buf_t *out, secure_t mode, int is_https, const http_request_
         rc |= buf_append(&loc, "?", 1);
         rc |= append_url_part(&loc, query, query_len);
     }
-    int status = req->method == HTTP_GET || req->method == HTTP_HEAD ? 302 : 307;
+    int status = code ? code : req->method == HTTP_GET || req->method == HTTP_HEAD ? 302 : 307;
     char line[48];
     int llen = snprintf(line, sizeof line, "%d %s", status, http_reason(status));
     if (rc == 0) {

@@ -38,12 +38,13 @@ int secure_request_is_https(const http_request_t *req, const trusted_proxies_t *
 int secure_host_valid(const char *host, size_t len);
 
 /* For a handler with secure: mode, returns 0 when the request may go on.
- * Otherwise appends the redirect to the other scheme (302 for GET and HEAD,
- * 307 for other methods so that they keep their method and body) to out and
- * returns its status, or -1 when memory runs out. The redirect has no body. host is the Host header
- * (may be NULL); when it is absent or not secure_host_valid, fallback_host
- * (the server's own host:port) is used. */
-int secure_redirect(buf_t *out, secure_t mode, int is_https, const http_request_t *req,
+ * Otherwise appends the redirect to the other scheme to out and returns its
+ * status, or -1 when memory runs out. The status is code (the handler's
+ * redirect_http_response_code) when not 0, else 302 for GET and HEAD and
+ * 307 for other methods so that they keep their method and body. The redirect has no body. host is
+ * the Host header (may be NULL); when it is absent or not secure_host_valid, fallback_host (the
+ * server's own host:port) is used. */
+int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const http_request_t *req,
                     const char *host, size_t host_len, const char *fallback_host, int keep_alive,
                     int http10);
 

@@ -366,6 +366,8 @@ static void test_accepted_keys(void)
                                 "- url: /.*\n"
                                 "  script: main.app\n");
     CHECK(cfg && cfg->n_handlers == 2);
+    /* redirect_http_response_code is the secure: redirect's status. */
+    CHECK(cfg && cfg->handlers[0].redirect_code == 301 && cfg->handlers[1].redirect_code == 0);
     config_free(cfg);
     cfg = LOAD_OK("service: api\nruntime: python311\nentrypoint: gunicorn -b :$PORT main:app\n"
                   "env: standard\napp_engine_apis: true\nbasic_scaling:\n  max_instances: 2\n"

@@ -18,7 +18,7 @@ static void parse(http_request_t *r, const char *raw)
 }
 
 /* The response head written by secure_redirect, NUL-terminated. */
-static int redirect(const char *raw, secure_t mode, int https, buf_t *out)
+static int redirect_code(const char *raw, secure_t mode, int https, int code, buf_t *out)
 {
     http_request_t r;
     parse(&r, raw);
@@ -26,10 +26,15 @@ static int redirect(const char *raw, secure_t mode, int https, buf_t *out)
     const char *host = http_request_header(&r, "host", &hlen);
     buf_reset(out);
     int status =
-        secure_redirect(out, mode, https, &r, host, host ? hlen : 0, "127.0.0.1:8080", 1, 0);
+        secure_redirect(out, mode, code, https, &r, host, host ? hlen : 0, "127.0.0.1:8080", 1, 0);
     buf_append(out, "", 1);
     http_request_free(&r);
     return status;
+}
+
+static int redirect(const char *raw, secure_t mode, int https, buf_t *out)
+{
+    return redirect_code(raw, mode, https, 0, out);
 }
 
 static void test_trusted_proxies(void)
@@ -122,6 +127,15 @@ static void test_redirects(void)
                    &out) == 307);
     CHECK(strncmp(buf_ptr(&out), "HTTP/1.1 307 Temporary Redirect\r\n", 33) == 0);
     CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://h/f\r\n") != NULL);
+    /* A handler's redirect_http_response_code is the status for every
+     * method, as App Engine used it. */
+    CHECK(redirect_code(get, SECURE_ALWAYS, 0, 301, &out) == 301);
+    CHECK(strncmp(buf_ptr(&out), "HTTP/1.1 301 Moved Permanently\r\n", 32) == 0);
+    CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://example.com/p/a?x=1&y=2\r\n") != NULL);
+    CHECK(redirect_code("POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", SECURE_ALWAYS,
+                        0, 303, &out) == 303);
+    CHECK(redirect_code(get, SECURE_NEVER, 1, 307, &out) == 307);
+    CHECK(redirect_code(get, SECURE_ALWAYS, 1, 301, &out) == 0);
     /* A Host that is not a plain host[:port] is replaced by the server's
      * (the parser refuses "/", "@" or spaces; sub-delims get this far). */
     CHECK(redirect("GET /x HTTP/1.1\r\nHost: evil.com;y\r\n\r\n", SECURE_ALWAYS, 0, &out) == 302);
