@@ -1407,6 +1407,12 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
     if (strcmp(cfg->runtime, "python27") == 0 && !yt_map_key(d, root, "threadsafe"))
         return yt_fail(d, yt_map_key(d, root, "runtime"),
                        "runtime python27 needs 'threadsafe: true' or 'threadsafe: false'");
+    /* App Engine's RuntimeDoesNotSupportLibraries (python3 runtimes list
+     * Debian's packages here: README). */
+    if (strcmp(cfg->runtime, "python") == 0 && cfg->n_libraries)
+        return yt_fail(d, yt_map_key(d, root, "libraries"),
+                       "libraries: the python runtime (2.5) has none; use python27 or a python3 "
+                       "runtime");
     if (check_one_scaling(d, root) < 0)
         return -1;
     if (config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime) < 0)

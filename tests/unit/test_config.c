@@ -907,6 +907,11 @@ static void test_libraries_and_error_handlers(void)
     for (int i = 0; i < 101; i++)
         n += (size_t)snprintf(many + n, sizeof many - n, "- {name: l%d, version: x}\n", i);
     EXPECT_ERR(many, "app.yaml:108: too many libraries (101), the limit is 100");
+    /* The python (2.5) runtime had no libraries (RuntimeDoesNotSupportLibraries). */
+    EXPECT_ERR("runtime: python\nlibraries:\n- name: six\n  version: latest\n" MAIN_HANDLER,
+               "app.yaml:2: libraries: the python runtime (2.5) has none; use python27 or a "
+               "python3 runtime");
+    CHECK(accepts("runtime: python\nlibraries: []\n" MAIN_HANDLER));
     app_config_t *cfg = LOAD_OK(HEAD "libraries: []\nerror_handlers:\n- file: t.html\n"
                                      "  error_code: dos_api_denial\n" MAIN_HANDLER);
     CHECK(cfg && cfg->n_libraries == 0 && cfg->n_error_handlers == 1);
