@@ -1446,7 +1446,9 @@ static int fill_config(yt_doc_t *d, app_config_t *cfg)
 {
     yaml_node_t *root = yt_root(d);
     if (!root || yt_is_null(root))
-        return yt_fail_line(d, 1, "no handlers");
+        return yt_fail_line(d, 1,
+                            "the file is empty: it needs at least 'runtime:' (and, but for "
+                            "python3 runtimes, 'handlers:')");
     if (yt_map_apply(d, root, APP_FIELDS, N_APP_FIELDS, cfg, NULL, NULL) < 0)
         return -1;
     return finish_config(d, root, cfg);

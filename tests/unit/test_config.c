@@ -656,9 +656,13 @@ static void test_yaml_limits(void)
 
 static void test_no_handlers(void)
 {
-    EXPECT_ERR("", "app.yaml:1: no handlers");
-    EXPECT_ERR("# only a comment\n", "app.yaml:1: no handlers");
-    EXPECT_ERR("~\n", "app.yaml:1: no handlers");
+    /* An empty file lacks runtime first (python3 apps need no handlers). */
+    EXPECT_ERR("", "app.yaml:1: the file is empty: it needs at least 'runtime:' (and, but for "
+                   "python3 runtimes, 'handlers:')");
+    EXPECT_ERR("# only a comment\n", "app.yaml:1: the file is empty: it needs at least "
+                                     "'runtime:' (and, but for python3 runtimes, 'handlers:')");
+    EXPECT_ERR("~\n", "app.yaml:1: the file is empty: it needs at least 'runtime:' (and, but for "
+                      "python3 runtimes, 'handlers:')");
     EXPECT_ERR(HEAD, "app.yaml:1: no handlers");
     EXPECT_ERR(HEAD "handlers: []\n", "app.yaml:4: no handlers");
     EXPECT_ERR(HEAD "handlers:\n", "app.yaml:4: handlers: expected a list, got an empty value");
