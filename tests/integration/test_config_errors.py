@@ -74,6 +74,11 @@ CASES = {
                                              "  instances: 1"]}), {8}, r"one kind of scaling"),
     "static_files_without_upload": (lines_with({9: "  static_files: static/\\1"}), {8, 9},
                                     r"upload"),
+    # As App Engine's appinfo and YAML loader refused them.
+    "url_with_caret": (lines_with({8: "- url: ^/.*"}), {8}, r"url.*'\^'"),
+    "expiration_terms_unspaced": (lines_with({6: "default_expiration: 1h30m"}), {6},
+                                  r"expiration.*separated by spaces"),
+    "yaml_alias": (lines_with({1: "application: &a cfgtest"}), {1}, r"anchors"),
 }
 
 ERR_RE = re.compile(r"app\.yaml:(\d+):(?:\d+:)?\s*(.*)")
