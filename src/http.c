@@ -39,8 +39,28 @@ static int on_message_begin(llhttp_t *p)
  * of each chunk fed, but not those of the chunk where it gives up. */
 static int on_method(llhttp_t *p, const char *at, size_t n)
 {
-    (void)at;
-    req_of(p)->method_bytes += n;
+    http_request_t *r = req_of(p);
+    if (r->method_bytes == 0) { /* the request line starts: its line ends are checked */
+        r->scan_from = at;
+        r->prev_cr = 0;
+    }
+    r->method_bytes += n;
+    return 0;
+}
+
+/* RFC 9112 2.2: outside the body, a CR is followed by LF and an LF has its
+ * CR. llhttp 8.1.0 takes any byte after the CR ending a blank line, an
+ * empty field value or a chunk size as its LF ("\r\n\rX" ends a head),
+ * and a bare LF ending a head or trailer section: a front end reading those
+ * otherwise would see the next request where this server does not.
+ * Checks [from, to), the framing bytes (all but body data) llhttp took. */
+static int check_line_ends(http_request_t *r, const char *from, const char *to)
+{
+    for (const char *q = from; q < to; q++) {
+        if (r->prev_cr ? *q != '\n' : *q == '\n')
+            return fail(r, 400, r->prev_cr ? "CR not followed by LF" : "LF without CR");
+        r->prev_cr = *q == '\r';
+    }
     return 0;
 }
 
@@ -331,6 +351,13 @@ static int check_chunk_crlf(http_request_t *r, const char *at, const char *end)
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
+    if (r->scan_from) {
+        if (check_line_ends(r, r->scan_from, at) < 0)
+            return -1;
+        if (r->prev_cr)
+            return fail(r, 400, "CR not followed by LF");
+        r->scan_from = at + n;
+    }
     if (r->body.len + n > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
     if (buf_append(&r->body, at, n) < 0)
@@ -398,6 +425,8 @@ void http_request_reset(http_request_t *r)
     r->started = r->headers_done = r->complete = 0;
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->crlf_due = 0;
+    r->scan_from = NULL;
+    r->prev_cr = 0;
     r->n_head_fields = 0;
     r->method_bytes = 0;
     r->method = 0;
@@ -488,9 +517,21 @@ static int method_unknown(const http_request_t *r, const char *data, const char 
     return seen > 0 && rest_of_request_line(q, end);
 }
 
+/* The framing bytes llhttp took up to end, in a request it did not refuse:
+ * 0, or -1 (400) for a bad line end. */
+static int check_rest_of_feed(http_request_t *r, const char *end)
+{
+    int rc = r->scan_from ? check_line_ends(r, r->scan_from, end) : 0;
+    r->scan_from = NULL;
+    return rc;
+}
+
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed)
 {
     r->feed_end = data + len;
+    /* Bytes before a request (empty lines) are not checked: on_method
+     * starts the check at its request line. */
+    r->scan_from = r->started ? data : NULL;
     if (r->crlf_due && check_chunk_crlf(r, data, data + len) < 0) {
         *consumed = 0;
         return HTTP_ERROR;
@@ -505,11 +546,13 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     }
     if (e == HPE_OK) {
         *consumed = len;
-        return HTTP_MORE;
+        return check_rest_of_feed(r, data + len) < 0 ? HTTP_ERROR : HTTP_MORE;
     }
     if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
         pos = llhttp_get_error_pos(&r->parser);
         *consumed = pos ? (size_t)(pos - data) : len;
+        if (check_rest_of_feed(r, data + *consumed) < 0)
+            return HTTP_ERROR;
         if (e == HPE_PAUSED_UPGRADE) {
             /* We do not switch protocols: answer, then close. */
             llhttp_resume_after_upgrade(&r->parser);

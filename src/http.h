@@ -44,6 +44,8 @@ typedef struct {
     unsigned crlf_due : 2; /* bytes of the CRLF after chunk data not yet checked */
     size_t n_head_fields;  /* headers, without the trailer fields after them */
     const char *feed_end;  /* end of the bytes http_request_feed is parsing */
+    const char *scan_from; /* framing bytes from here on not yet checked, or NULL */
+    unsigned prev_cr : 1;  /* the last framing byte checked was a CR */
     size_t method_bytes;   /* of the method, handed over by llhttp so far */
     int method;            /* llhttp_method_t */
     int http_major, http_minor;

@@ -801,6 +801,39 @@ def test_chunk_data_must_end_with_crlf(srv, after_data, split):
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
 
+@pytest.mark.parametrize("head", [
+    # The CR of the blank line ending the head, then any byte for its LF.
+    b"GET /path/first HTTP/1.1\r\nHost: x\r\n\rX",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\rXabc",
+    # ... of an empty header value, of a chunk size, of the last chunk.
+    b"GET /path/first HTTP/1.1\r\nHost: x\r\nX-E:\rXX-F: 1\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\rXabc\r\n0\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\rX",
+    # A bare LF ending a head or the last chunk's (empty) trailer section.
+    b"GET /path/first HTTP/1.1\r\nHost: x\r\n\n",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n",
+])
+@pytest.mark.parametrize("split", [False, True])
+def test_line_ends_outside_the_body_must_be_crlf(srv, head, split):
+    """RFC 9112 2.2: llhttp 8.1.0 took any byte after some CRs as their LF,
+    and a bare LF at the end of a head, so "\\r\\n\\rX" ended a head: a front
+    end reading these otherwise would see one request where gaelic answered
+    two. Now 400 and closed; split: a byte at a time after the first."""
+    with conn(srv) as c:
+        if split:
+            c.send(head[:20])
+            for i in range(20, len(head)):
+                c.send(head[i:i + 1])
+                time.sleep(0.005)
+            time.sleep(0.2)
+            c.send(SMUGGLED)
+        else:
+            c.send(head + SMUGGLED)
+        seen = _answers_until_closed(c)
+    assert [r.status for r in seen] == [400], seen
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
 @pytest.mark.parametrize("split", [False, True])
 def test_chunk_data_with_crlf_split_across_writes(srv, split):
     """The CRLF check keeps a CRLF that arrives apart from its data, or

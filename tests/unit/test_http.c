@@ -276,6 +276,55 @@ static void test_errors(void)
     buf_free(&h);
 }
 
+/* RFC 9112 2.2: a CR outside the body is followed by LF (llhttp 8.1.0 takes
+ * any byte after the CR ending a blank line, an empty value or a chunk size
+ * as its LF: "\r\n\rX" ended a head, so a front end reading it otherwise
+ * could smuggle the next request), and an LF there has its CR, as the
+ * request line's and the header lines' already had to. Whole and a byte at
+ * a time; a CR or LF in body data is data. */
+static void test_line_ends_are_crlf(void)
+{
+    static const char *const bad[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\n\rX",
+        "GET / HTTP/1.1\r\nHost: a\r\n\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-E:\rXY: 1\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\rXabc",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\rXabc\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\rX",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: y\r\n\rX",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(refused_whole_and_bytewise(bad[i], 400));
+    /* CR and LF in a body are data; empty lines before a request are
+     * skipped, as RFC 9112 2.2 asks. */
+    const char *ok[] = {
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n\r\rX\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\n\n\rX\r\r\n0\r\nX-T: 1\r\n\r\n",
+        "\r\nGET / HTTP/1.1\r\nHost: a\r\nX-F: b\r\n c\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        CHECK(error_of(ok[i]) == 0);
+        http_request_t r;
+        int status;
+        http_request_init(&r, &limits);
+        CHECK(feed_bytewise(&r, ok[i], &status) == HTTP_DONE);
+        CHECK(r.body.len == (i < 2 ? 4u : 0u));
+        http_request_free(&r);
+    }
+    /* The check starts afresh with each pipelined request. */
+    http_request_t r;
+    size_t used;
+    http_request_init(&r, &limits);
+    const char *two = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n\r"
+                      "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(feed_all(&r, two, &used) == HTTP_DONE && r.body.len == 1);
+    http_request_reset(&r);
+    CHECK(http_request_feed(&r, two + used, strlen(two + used), &used) == HTTP_DONE);
+    http_request_free(&r);
+}
+
 /* RFC 9110 9.1: a method that is a token llhttp does not know is 501,
  * whole or a byte at a time; anything else there stays 400. */
 static void test_unknown_method(void)
@@ -480,6 +529,7 @@ int main(void)
     test_chunked();
     test_chunk_data_crlf();
     test_trailers_dropped();
+    test_line_ends_are_crlf();
     test_errors();
     test_unknown_method();
     test_expect_and_versions();
