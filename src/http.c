@@ -21,12 +21,27 @@ static int fail(http_request_t *r, int status, const char *reason)
     return -1;
 }
 
+/* Framing bytes (all but body data) count toward max_header_bytes: the
+ * head, chunk lines and trailer section. Beyond it, a head or trailer
+ * section is 431, chunk lines (extensions, say) 413. */
 static int count_head(http_request_t *r, size_t n)
 {
     r->head_bytes += n;
-    if (r->head_bytes > r->limits->max_header_bytes)
-        return fail(r, 431, "request header block too large");
-    return 0;
+    if (r->head_bytes <= r->limits->max_header_bytes)
+        return 0;
+    if (r->headers_done && !r->in_trailers && !r->head_tail)
+        return fail(r, 413, "chunk lines too long");
+    return fail(r, 431, "request header block too large");
+}
+
+/* Counts the bytes llhttp took and skipped before at (OWS before a value,
+ * spaces in the request line, empty lines before it, chunk lines), and the
+ * n of the span at. */
+static int count_span(http_request_t *r, const char *at, size_t n)
+{
+    size_t skipped = r->head_pos && at > r->head_pos ? (size_t)(at - r->head_pos) : 0;
+    r->head_pos = at + n;
+    return count_head(r, skipped + n);
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -45,7 +60,7 @@ static int on_method(llhttp_t *p, const char *at, size_t n)
         r->prev_cr = 0;
     }
     r->method_bytes += n;
-    return 0;
+    return count_span(r, at, n);
 }
 
 /* RFC 9112 2.2: outside the body, a CR is followed by LF and an LF has its
@@ -78,7 +93,7 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     const char *end = at + n;
     if (end < r->feed_end && (*end == '\r' || *end == '\n'))
         return fail(r, 505, "HTTP/0.9 request line (no HTTP version)");
-    if (count_head(r, n) < 0)
+    if (count_span(r, at, n) < 0)
         return -1;
     if (r->url_len == 0)
         r->url_off = (uint32_t)r->head.len;
@@ -123,7 +138,7 @@ static http_header_t *push_header(http_request_t *r)
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
-    if (count_head(r, n) < 0)
+    if (count_span(r, at, n) < 0)
         return -1;
     if (r->in_value || r->n_headers == 0 || r->headers[r->n_headers - 1].value_off != UINT32_MAX) {
         /* First piece of a new header name. */
@@ -161,15 +176,13 @@ static int on_header_field_complete(llhttp_t *p)
             return fail(r, 400, "invalid character in a header name");
     if (buf_append(&r->head, "", 1) < 0)
         return fail(r, 500, "out of memory");
-    if (count_head(r, 4) < 0) /* ": " and CRLF, so many tiny headers count */
-        return -1;
     return 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
-    if (count_head(r, n) < 0)
+    if (count_span(r, at, n) < 0)
         return -1;
     http_header_t *h = &r->headers[r->n_headers - 1];
     if (!r->in_value) {
@@ -282,6 +295,7 @@ static int on_headers_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
     r->headers_done = 1;
+    r->head_tail = 1;
     r->method = llhttp_get_method(p);
     r->http_major = llhttp_get_http_major(p);
     r->http_minor = llhttp_get_http_minor(p);
@@ -358,6 +372,12 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
             return fail(r, 400, "CR not followed by LF");
         r->scan_from = at + n;
     }
+    /* The head's end, with the first chunk line (431 beyond the limit),
+     * or a later chunk line (413), before this data. */
+    if (count_span(r, at, 0) < 0)
+        return -1;
+    r->head_pos = at + n;
+    r->head_tail = 0;
     if (r->body.len + n > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
     if (buf_append(&r->body, at, n) < 0)
@@ -375,6 +395,11 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 static int on_chunk_header(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
+    /* Each chunk's line may take 16 bytes beyond the head limit, so that
+     * many small chunks are fine but a line of any length is not. */
+    r->head_bytes -= r->head_bytes < 16 ? r->head_bytes : 16;
+    if (p->content_length == 0)
+        r->in_trailers = 1;
     if (p->content_length > r->limits->max_body_bytes - r->body.len)
         return fail(r, 413, "request body too large");
     return 0;
@@ -427,6 +452,8 @@ void http_request_reset(http_request_t *r)
     r->crlf_due = 0;
     r->scan_from = NULL;
     r->prev_cr = 0;
+    r->head_pos = NULL;
+    r->in_trailers = r->head_tail = 0;
     r->n_head_fields = 0;
     r->method_bytes = 0;
     r->method = 0;
@@ -518,11 +545,15 @@ static int method_unknown(const http_request_t *r, const char *data, const char 
 }
 
 /* The framing bytes llhttp took up to end, in a request it did not refuse:
- * 0, or -1 (400) for a bad line end. */
+ * 0, or -1 for a bad line end (400) or a head or chunk line over the limit
+ * (431, 413). */
 static int check_rest_of_feed(http_request_t *r, const char *end)
 {
     int rc = r->scan_from ? check_line_ends(r, r->scan_from, end) : 0;
     r->scan_from = NULL;
+    if (rc == 0)
+        rc = count_span(r, end, 0); /* skipped bytes at the end */
+    r->head_pos = NULL;
     return rc;
 }
 
@@ -532,6 +563,7 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     /* Bytes before a request (empty lines) are not checked: on_method
      * starts the check at its request line. */
     r->scan_from = r->started ? data : NULL;
+    r->head_pos = data;
     if (r->crlf_due && check_chunk_crlf(r, data, data + len) < 0) {
         *consumed = 0;
         return HTTP_ERROR;

@@ -30,8 +30,9 @@ typedef struct {
     http_header_t *headers;
     size_t n_headers, cap_headers;
     buf_t body;
-    size_t head_bytes; /* bytes of request line and headers seen */
-    int error_status;  /* 0, or the status to answer with before closing */
+    size_t head_bytes;    /* bytes of request line and headers seen, less chunk lines' allowance */
+    const char *head_pos; /* in the bytes fed: those before it are counted (or body data) */
+    int error_status;     /* 0, or the status to answer with before closing */
     const char *error_reason;
     unsigned started : 1; /* some byte of this request was seen */
     unsigned headers_done : 1;
@@ -39,15 +40,17 @@ typedef struct {
     unsigned expect_continue : 1; /* client waits for "100 Continue" */
     unsigned keep_alive : 1;
     unsigned upgrade : 1;
-    unsigned in_value : 1; /* accumulating a header value */
-    unsigned has_te : 1;   /* a Transfer-Encoding header was seen */
-    unsigned crlf_due : 2; /* bytes of the CRLF after chunk data not yet checked */
-    size_t n_head_fields;  /* headers, without the trailer fields after them */
-    const char *feed_end;  /* end of the bytes http_request_feed is parsing */
-    const char *scan_from; /* framing bytes from here on not yet checked, or NULL */
-    unsigned prev_cr : 1;  /* the last framing byte checked was a CR */
-    size_t method_bytes;   /* of the method, handed over by llhttp so far */
-    int method;            /* llhttp_method_t */
+    unsigned in_value : 1;    /* accumulating a header value */
+    unsigned has_te : 1;      /* a Transfer-Encoding header was seen */
+    unsigned crlf_due : 2;    /* bytes of the CRLF after chunk data not yet checked */
+    size_t n_head_fields;     /* headers, without the trailer fields after them */
+    const char *feed_end;     /* end of the bytes http_request_feed is parsing */
+    const char *scan_from;    /* framing bytes from here on not yet checked, or NULL */
+    unsigned prev_cr : 1;     /* the last framing byte checked was a CR */
+    unsigned in_trailers : 1; /* the last chunk came: trailer fields follow */
+    unsigned head_tail : 1;   /* the bytes after the last header not yet counted */
+    size_t method_bytes;      /* of the method, handed over by llhttp so far */
+    int method;               /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;
 

@@ -535,6 +535,38 @@ def test_headers_just_under_limit_ok(srv):
     assert r.status == 200
 
 
+@pytest.mark.parametrize("head,status", [
+    # Spaces llhttp skips: before a header value, in the request line, and
+    # empty lines before it; each once made a head of any size.
+    (b"GET /path/x HTTP/1.1\r\nHost: x\r\nX-Pad:" + b" " * 100000 + b"v\r\n\r\n", 431),
+    (b"GET" + b" " * 100000 + b"/path/x HTTP/1.1\r\nHost: x\r\n\r\n", 431),
+    (b"\r\n" * 50000 + b"GET /path/x HTTP/1.1\r\nHost: x\r\n\r\n", 431),
+    # Chunk extensions and a chunk size's leading zeros: chunk lines of any
+    # length around a body of a few bytes.
+    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"
+     b"1;" + b"e" * 100000 + b"\r\nb\r\n0\r\n\r\n", 413),
+    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"
+     + b"0" * 100000 + b"1\r\nb\r\n0\r\n\r\n", 413),
+], ids=["value-ows", "request-line-spaces", "empty-lines", "chunk-ext", "chunk-size-zeros"])
+def test_bytes_llhttp_skips_count_toward_the_head_limit(srv, head, status):
+    """--max_header_bytes bounds the bytes of a head as they came, and chunk
+    lines (16 bytes each beyond it, so many small chunks still pass)."""
+    with conn(srv) as c:
+        c.send(head)
+        seen = _answers_until_closed(c)
+    assert [r.status for r in seen] == [status], seen
+
+
+def test_many_one_byte_chunks_are_fine(srv):
+    body = b"".join(b"1\r\n%c\r\n" % (97 + i % 26) for i in range(MAX_HEADER * 2))
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + body + b"0\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 200, r
+    assert len(r.body) == MAX_HEADER * 2
+
+
 def test_url_too_long_414(srv):
     with conn(srv) as c:
         c.request("GET", "/path/" + "a" * (MAX_URL + 10))

@@ -325,6 +325,68 @@ static void test_line_ends_are_crlf(void)
     http_request_free(&r);
 }
 
+/* The head limit counts the bytes that came, not only those llhttp hands
+ * over: it skips the OWS before a value, spaces between the request line's
+ * parts and empty lines before it, and chunk extensions and a chunk size's
+ * leading zeros, which could make a head or a chunk line of any length.
+ * Chunk lines may take 16 bytes each (a sender of one-byte chunks sends 5)
+ * beyond that limit, not more (413). Whole and a byte at a time. */
+static void test_head_limit_counts_skipped_bytes(void)
+{
+    char pad[2000];
+    memset(pad, ' ', sizeof pad);
+    pad[sizeof pad - 1] = '\0';
+    char zeros[2000];
+    memset(zeros, '0', sizeof zeros);
+    zeros[sizeof zeros - 1] = '\0';
+    char ext[2000];
+    memset(ext, 'e', sizeof ext);
+    ext[sizeof ext - 1] = '\0';
+    char lines[1200];
+    for (size_t i = 0; i + 2 < sizeof lines; i += 2)
+        memcpy(lines + i, "\r\n", 2);
+    lines[sizeof lines - 2] = '\0';
+    const char *chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    char req[4096];
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a\r\nX-A:%sv\r\n\r\n", pad);
+    CHECK(refused_whole_and_bytewise(req, 431));
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a\r\nX-A:%s\r\n\r\n", pad);
+    CHECK(refused_whole_and_bytewise(req, 431));
+    snprintf(req, sizeof req, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nX-A:%s\r\n\r\n",
+             pad);
+    CHECK(refused_whole_and_bytewise(req, 431)); /* its body not yet come */
+    snprintf(req, sizeof req, "GET%s/ HTTP/1.1\r\nHost: a\r\n\r\n", pad);
+    CHECK(refused_whole_and_bytewise(req, 431));
+    snprintf(req, sizeof req, "%sGET / HTTP/1.1\r\nHost: a\r\n\r\n", lines);
+    CHECK(refused_whole_and_bytewise(req, 431));
+    snprintf(req, sizeof req, "%s1\r\nx\r\n0\r\nX-T:%sv\r\n\r\n", chunked, pad);
+    CHECK(refused_whole_and_bytewise(req, 431));
+    snprintf(req, sizeof req, "%s1\r\nx\r\n1;%s\r\nx\r\n0\r\n\r\n", chunked, ext);
+    CHECK(refused_whole_and_bytewise(req, 413));
+    snprintf(req, sizeof req, "%s1\r\nx\r\n%s1\r\nx\r\n0\r\n\r\n", chunked, zeros);
+    CHECK(refused_whole_and_bytewise(req, 413));
+    /* The first chunk line is counted with the head's end: 431 there. */
+    snprintf(req, sizeof req, "%s1;%s\r\nx\r\n0\r\n\r\n", chunked, ext);
+    CHECK(refused_whole_and_bytewise(req, 431));
+    /* Within the limit: a head of 900 bytes, a few empty lines first, and
+     * 4000 one-byte chunks (20,000 bytes of chunk lines). */
+    snprintf(req, sizeof req, "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nX-A:%.850sv\r\n\r\n", pad);
+    CHECK(error_of(req) == 0);
+    buf_t b = BUF_INIT;
+    buf_append_str(&b, chunked);
+    for (int i = 0; i < 4000; i++)
+        buf_append_str(&b, "1\r\nx\r\n");
+    buf_append_str(&b, "0\r\n\r\n");
+    buf_append(&b, "", 1);
+    CHECK(error_of(buf_ptr(&b)) == 0);
+    http_request_t r;
+    int status;
+    http_request_init(&r, &limits);
+    CHECK(feed_bytewise(&r, buf_ptr(&b), &status) == HTTP_DONE && r.body.len == 4000);
+    http_request_free(&r);
+    buf_free(&b);
+}
+
 /* RFC 9110 9.1: a method that is a token llhttp does not know is 501,
  * whole or a byte at a time; anything else there stays 400. */
 static void test_unknown_method(void)
@@ -530,6 +592,7 @@ int main(void)
     test_chunk_data_crlf();
     test_trailers_dropped();
     test_line_ends_are_crlf();
+    test_head_limit_counts_skipped_bytes();
     test_errors();
     test_unknown_method();
     test_expect_and_versions();
