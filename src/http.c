@@ -57,7 +57,7 @@ static int on_method(llhttp_t *p, const char *at, size_t n)
     http_request_t *r = req_of(p);
     if (r->method_bytes == 0) { /* the request line starts: its line ends are checked */
         r->scan_from = at;
-        r->prev_cr = 0;
+        r->prev_cr = r->prev_lf = 0;
     }
     r->method_bytes += n;
     return count_span(r, at, n);
@@ -67,14 +67,20 @@ static int on_method(llhttp_t *p, const char *at, size_t n)
  * CR. llhttp 8.1.0 takes any byte after the CR ending a blank line, an
  * empty field value or a chunk size as its LF ("\r\n\rX" ends a head),
  * and a bare LF ending a head or trailer section: a front end reading those
- * otherwise would see the next request where this server does not.
- * Checks [from, to), the framing bytes (all but body data) llhttp took. */
+ * otherwise would see the next request where this server does not. And no
+ * line starts with SP or HTAB: that is obs-fold, which llhttp joins to the
+ * field value ("Content-Length:\r\n 5"), and which RFC 9112 5.2 lets a
+ * server refuse, as nginx does. Checks [from, to), the framing bytes (all
+ * but body data) llhttp took. */
 static int check_line_ends(http_request_t *r, const char *from, const char *to)
 {
     for (const char *q = from; q < to; q++) {
         if (r->prev_cr ? *q != '\n' : *q == '\n')
             return fail(r, 400, r->prev_cr ? "CR not followed by LF" : "LF without CR");
+        if (r->prev_lf && (*q == ' ' || *q == '\t'))
+            return fail(r, 400, "obs-fold (a header line continued)");
         r->prev_cr = *q == '\r';
+        r->prev_lf = *q == '\n';
     }
     return 0;
 }
@@ -371,6 +377,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
         if (r->prev_cr)
             return fail(r, 400, "CR not followed by LF");
         r->scan_from = at + n;
+        r->prev_lf = 0; /* data, not a line, follows */
     }
     /* The head's end, with the first chunk line (431 beyond the limit),
      * or a later chunk line (413), before this data. */
@@ -451,7 +458,7 @@ void http_request_reset(http_request_t *r)
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;
-    r->prev_cr = 0;
+    r->prev_cr = r->prev_lf = 0;
     r->head_pos = NULL;
     r->in_trailers = r->head_tail = 0;
     r->n_head_fields = 0;

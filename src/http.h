@@ -47,6 +47,7 @@ typedef struct {
     const char *feed_end;     /* end of the bytes http_request_feed is parsing */
     const char *scan_from;    /* framing bytes from here on not yet checked, or NULL */
     unsigned prev_cr : 1;     /* the last framing byte checked was a CR */
+    unsigned prev_lf : 1;     /* ... was an LF: a line of the head or trailers begins */
     unsigned in_trailers : 1; /* the last chunk came: trailer fields follow */
     unsigned head_tail : 1;   /* the bytes after the last header not yet counted */
     size_t method_bytes;      /* of the method, handed over by llhttp so far */

@@ -866,6 +866,22 @@ def test_line_ends_outside_the_body_must_be_crlf(srv, head, split):
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
 
 
+@pytest.mark.parametrize("head", [
+    b"GET /path/first HTTP/1.1\r\nHost: x\r\nX-F: a\r\n b\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 2\r\n\r\nhi",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\tchunked\r\n\r\n0\r\n\r\n",
+], ids=["value", "content-length", "transfer-encoding"])
+def test_obs_fold_refused(srv, head):
+    """RFC 9112 5.2 lets a server refuse obs-fold, and nginx does: llhttp
+    joined the continuation line to the value, so a folded Content-Length or
+    Transfer-Encoding framed a body that a front end not folding it would
+    not see, and the bytes after it were another request to one of them."""
+    with conn(srv) as c:
+        c.send(head + SMUGGLED)
+        seen = _answers_until_closed(c)
+    assert [r.status for r in seen] == [400], seen
+
+
 @pytest.mark.parametrize("split", [False, True])
 def test_chunk_data_with_crlf_split_across_writes(srv, split):
     """The CRLF check keeps a CRLF that arrives apart from its data, or
