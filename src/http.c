@@ -297,6 +297,37 @@ static int take_target_authority(http_request_t *r, long host)
     return 0;
 }
 
+/* RFC 9110 10.1.1: Expect is a list over all its lines (5.3), whose empty
+ * members are ignored (5.6.1). 1 when 100-continue is among them, 0 when
+ * there is none, -1 when another expectation (unsupported) is. */
+static int expect_continue(const http_request_t *r)
+{
+    int found = 0;
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const http_header_t *h = &r->headers[i];
+        if (h->name_len != 6 || strncasecmp(http_header_name(r, h), "expect", 6) != 0)
+            continue;
+        const char *v = http_header_value(r, h);
+        size_t n = h->value_len, k = 0;
+        while (k < n) {
+            size_t start = k, end;
+            while (k < n && v[k] != ',')
+                k++;
+            end = k++;
+            while (start < end && (v[start] == ' ' || v[start] == '\t'))
+                start++;
+            while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+                end--;
+            if (end == start)
+                continue;
+            if (end - start != 12 || strncasecmp(v + start, "100-continue", 12) != 0)
+                return -1;
+            found = 1;
+        }
+    }
+    return found;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -343,16 +374,10 @@ static int on_headers_complete(llhttp_t *p)
         return fail(r, 400, "Transfer-Encoding without chunked last");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
-    size_t elen;
-    const char *expect = http_request_header(r, "expect", &elen);
-    if (expect) {
-        if (elen == 12 && strncasecmp(expect, "100-continue", 12) == 0) {
-            if (r->http_major == 1 && r->http_minor >= 1)
-                r->expect_continue = 1;
-        } else {
-            return fail(r, 417, "unsupported Expect header");
-        }
-    }
+    int want_continue = expect_continue(r);
+    if (want_continue < 0)
+        return fail(r, 417, "unsupported Expect header");
+    r->expect_continue = want_continue && r->http_minor >= 1;
     return 0;
 }
 

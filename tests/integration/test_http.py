@@ -222,6 +222,23 @@ def test_expect_100_continue_with_body_sent_at_once(srv):
         assert c.read_response().body == b"/path/next"
 
 
+@pytest.mark.parametrize("expect", [b"", b" ,", b" 100-continue,"])
+def test_expect_list_with_empty_members(srv, expect):
+    """RFC 9110 5.6.1: a list's empty members are ignored, so an empty
+    Expect (or one with only 100-continue beside them) is no unsupported
+    expectation: it was answered 417 and closed."""
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect:" + expect
+               + b"\r\nContent-Length: 2\r\n\r\n")
+        if expect.strip(b" ,"):
+            assert c.read_response(timeout=5).status == 100
+        c.send(b"hi")
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b"hi"), r
+        c.request("GET", "/path/next")
+        assert c.read_response().body == b"/path/next"
+
+
 def test_head_without_app_content_length(srv):
     g, h, n = get_head_next(srv.port, "/write")
     assert g.body == b"part1;part2;part3"

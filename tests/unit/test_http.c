@@ -448,6 +448,42 @@ static void test_http09_request_line(void)
     http_request_free(&r);
 }
 
+/* RFC 9110 10.1.1 and 5.6.1: Expect is a list; empty members are ignored
+ * (a recipient MUST), 100-continue is a token (any case) in any Expect
+ * line, and any other member is 417. */
+static void test_expect_list(void)
+{
+    static const struct {
+        const char *fields;
+        int status, expect_continue;
+    } cases[] = {
+        {"Expect:\r\n", 0, 0},
+        {"Expect: ,\r\n", 0, 0},
+        {"Expect: 100-continue,\r\n", 0, 1},
+        {"Expect: , 100-Continue\r\n", 0, 1},
+        {"Expect:\r\nExpect: 100-continue\r\n", 0, 1},
+        {"Expect: 100-continue\r\nExpect: foo\r\n", 417, 0},
+        {"Expect: 100-continue, foo\r\n", 417, 0},
+        {"Expect: 100-continuee\r\n", 417, 0},
+    };
+    char req[256];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(req, sizeof req, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n%s\r\n",
+                 cases[i].fields);
+        http_request_t r;
+        http_request_init(&r, &limits);
+        size_t used;
+        http_parse_t res = feed_all(&r, req, &used);
+        if (cases[i].status) {
+            CHECK(res == HTTP_ERROR && r.error_status == cases[i].status);
+        } else {
+            CHECK(res == HTTP_MORE && r.headers_done);
+            CHECK(r.expect_continue == (unsigned)cases[i].expect_continue);
+        }
+        http_request_free(&r);
+    }
+}
+
 static void test_expect_and_versions(void)
 {
     http_request_t r;
@@ -622,6 +658,7 @@ int main(void)
     test_errors();
     test_unknown_method();
     test_expect_and_versions();
+    test_expect_list();
     test_higher_minor_version();
     test_helpers();
     test_response();
