@@ -427,13 +427,16 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 static int on_chunk_header(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
-    /* Each chunk's line may take 16 bytes beyond the head limit, so that
-     * many small chunks are fine but a line of any length is not. */
-    r->head_bytes -= r->head_bytes < 16 ? r->head_bytes : 16;
-    if (p->content_length == 0)
-        r->in_trailers = 1;
     if (p->content_length > r->limits->max_body_bytes - r->body.len)
         return fail(r, 413, "request body too large");
+    /* Each chunk's line may take 16 bytes and twice the chunk's data
+     * beyond the head limit (Go's net/http allows as much), so that many
+     * small chunks, or extensions in proportion, are fine, but a line of
+     * any length is not. */
+    size_t allowance = 16 + 2 * (size_t)p->content_length;
+    r->head_bytes -= r->head_bytes < allowance ? r->head_bytes : allowance;
+    if (p->content_length == 0)
+        r->in_trailers = 1;
     return 0;
 }
 

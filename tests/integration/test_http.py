@@ -574,6 +574,18 @@ def test_bytes_llhttp_skips_count_toward_the_head_limit(srv, head, status):
     assert [r.status for r in seen] == [status], seen
 
 
+def test_chunk_extensions_within_twice_the_data_are_fine(srv):
+    """A chunk line may take 16 bytes and twice its chunk's data beyond the
+    head limit: 9 chunks of 1000 bytes with 600-byte extensions pass."""
+    body = b"".join(b"3e8;e=" + b"x" * 594 + b"\r\n" + b"d" * 1000 + b"\r\n" for _ in range(9))
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + body + b"0\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 200, r
+    assert r.body == b"d" * 9000
+
+
 def test_many_one_byte_chunks_are_fine(srv):
     body = b"".join(b"1\r\n%c\r\n" % (97 + i % 26) for i in range(MAX_HEADER * 2))
     with conn(srv) as c:

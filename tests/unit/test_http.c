@@ -350,6 +350,25 @@ static void test_obs_fold_refused(void)
     http_request_free(&r);
 }
 
+/* b: head, then n chunks of size bytes, each with an extension of ext
+ * bytes, then the last chunk; NUL-terminated. */
+static void buf_init_chunks_with_extensions(buf_t *b, const char *head, int n, int size, int ext)
+{
+    *b = (buf_t)BUF_INIT;
+    buf_append_str(b, head);
+    for (int i = 0; i < n; i++) {
+        buf_printf(b, "%x;e=", size);
+        for (int k = 0; k < ext - 3; k++)
+            buf_append(b, "e", 1);
+        buf_append_str(b, "\r\n");
+        for (int k = 0; k < size; k++)
+            buf_append(b, "d", 1);
+        buf_append_str(b, "\r\n");
+    }
+    buf_append_str(b, "0\r\n\r\n");
+    buf_append(b, "", 1);
+}
+
 /* The head limit counts the bytes that came, not only those llhttp hands
  * over: it skips the OWS before a value, spaces between the request line's
  * parts and empty lines before it, and chunk extensions and a chunk size's
@@ -409,6 +428,19 @@ static void test_head_limit_counts_skipped_bytes(void)
     http_request_init(&r, &limits);
     CHECK(feed_bytewise(&r, buf_ptr(&b), &status) == HTTP_DONE && r.body.len == 4000);
     http_request_free(&r);
+    buf_free(&b);
+    /* A chunk's line may also take twice its data: 4 chunks of 1000 bytes
+     * with extensions of 400, 1600 bytes of chunk lines in all. */
+    buf_init_chunks_with_extensions(&b, chunked, 4, 1000, 400);
+    CHECK(error_of(buf_ptr(&b)) == 0);
+    http_request_init(&r, &limits);
+    CHECK(feed_bytewise(&r, buf_ptr(&b), &status) == HTTP_DONE && r.body.len == 4000);
+    http_request_free(&r);
+    buf_free(&b);
+    /* ... but not more. */
+    snprintf(req, sizeof req, "%s1\r\nx\r\n", chunked);
+    buf_init_chunks_with_extensions(&b, req, 2, 10, 1000);
+    CHECK(refused_whole_and_bytewise(buf_ptr(&b), 413));
     buf_free(&b);
 }
 
