@@ -90,9 +90,12 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     http_request_t *r = req_of(p);
     if (r->url_len + n > r->limits->max_url_bytes)
         return fail(r, 414, "request URL too long");
-    /* llhttp lets a tab through; RFC 9112 3.2 has no whitespace there. */
-    if (memchr(at, '\t', n))
-        return fail(r, 400, "whitespace in the request target");
+    /* llhttp lets HTAB and FF through; RFC 9112 3.2 has no whitespace or
+     * control byte there, and a peer splitting the line at them would read
+     * another target. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)at[i] <= ' ' || at[i] == 0x7f)
+            return fail(r, 400, "whitespace or a control byte in the request target");
     /* A line break right after the target is HTTP/0.9's request line,
      * which llhttp takes only once one more byte comes: a client that
      * sends the line and waits would wait for the header timeout. */

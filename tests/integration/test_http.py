@@ -435,6 +435,8 @@ BAD_REQUESTS = {
     "host_with_user_info": b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
     # RFC 9112 3: no whitespace in the request-target.
     "tab_in_target": b"GET /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
+    # ... nor a form feed, which llhttp 8 lets through like the tab.
+    "form_feed_in_target": b"GET /path/a\x0cb HTTP/1.1\r\nHost: x\r\n\r\n",
     "tls_client_hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
     # RFC 9110 5.1: a field name is a token. llhttp lets a space inside one
     # through; a peer that reads "Content Length" as Content-Length frames
