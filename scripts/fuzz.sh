@@ -1,12 +1,13 @@
 #!/bin/sh
 # Builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and
-# runs each for FUZZ_SECONDS (default 60). Crashes land in build-fuzz/.
+# runs each for FUZZ_SECONDS (default 60). Crashes (undefined behaviour in
+# our code is one) land in build-fuzz/.
 set -eu
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-60}
 out=build-fuzz
 mkdir -p "$out/llhttp"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -I/usr/share/include/llhttp"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc -I/usr/share/include/llhttp"
 for f in api http llhttp; do
     clang -g -O1 -fsanitize=fuzzer-no-link,address,undefined -I/usr/share/include/llhttp -w \
         -c /usr/share/llhttp/$f.c -o "$out/llhttp/$f.o"

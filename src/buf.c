@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+char buf_no_data[1];
+
 int buf_reserve(buf_t *b, size_t extra)
 {
     if (b->off + b->len + extra <= b->cap)

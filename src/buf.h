@@ -28,9 +28,14 @@ int buf_append_uint(buf_t *b, unsigned long long v);
 size_t buf_format_uint(char out[BUF_UINT_SIZE], unsigned long long v);
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What buf_ptr gives a buffer that never held anything: a pointer to no
+ * bytes, but not a null one (arithmetic on null, and memcpy from it, are
+ * undefined even for 0 bytes). */
+extern char buf_no_data[1];
+
 static inline char *buf_ptr(const buf_t *b)
 {
-    return b->data + b->off;
+    return b->data ? b->data + b->off : buf_no_data;
 }
 
 /* Drops n bytes from the front (cheap; compacts lazily). */
