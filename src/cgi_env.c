@@ -83,6 +83,23 @@ static int puts_(buf_t *out, uint32_t *count, const char *k, const char *v)
     return put(out, count, k, strlen(k), v, strlen(v));
 }
 
+/* Fields App Engine removed from every request before the app saw it
+ * (the python27 runtime's "Request headers"; dev_appserver's
+ * IGNORED_REQUEST_HEADERS): the connection's own hop-by-hop fields, the
+ * proxy's credentials, and Accept-Encoding, since the server compresses
+ * (RT6). Transfer-Encoding would also contradict the CONTENT_LENGTH of
+ * the de-chunked body. */
+static int header_removed(const char *name, size_t n)
+{
+    static const char *const names[] = {"accept-encoding",     "connection", "keep-alive",
+                                        "proxy-authorization", "te",         "trailer",
+                                        "transfer-encoding"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == n && strncasecmp(name, names[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 /* Client-supplied X-AppEngine-* headers are dropped: apps trust them as set
  * by the platform (task queue names, cron, country). Names with '_' are
  * dropped too, since HTTP_X_Y could then be spoofed by "X_Y". So is Proxy
@@ -93,6 +110,8 @@ static int header_forwarded(const char *name, size_t n)
     if (n >= 11 && strncasecmp(name, "x-appengine", 11) == 0)
         return 0;
     if (n == 5 && strncasecmp(name, "proxy", 5) == 0)
+        return 0;
+    if (header_removed(name, n))
         return 0;
     if (memchr(name, '_', n))
         return 0;

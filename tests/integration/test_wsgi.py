@@ -98,6 +98,25 @@ def test_proxy_header_dropped(srv):
     assert e["HTTP_PROXY_FOO"] == "kept"
 
 
+def test_hop_by_hop_and_encoding_request_headers_never_reach_the_app(srv):
+    """As App Engine (and dev_appserver's request rewriter) removed them:
+    the front end's own hop-by-hop fields, the proxy's credentials and
+    Accept-Encoding (the server compresses, RT6) are not the app's."""
+    sent = [("Accept-Encoding", "gzip"), ("Keep-Alive", "timeout=5"), ("TE", "trailers"),
+            ("Trailer", "X-Sum"), ("Proxy-Authorization", "Basic eDp5"),
+            ("Connection", "keep-alive, TE"), ("Transfer-Encoding", "chunked"),
+            ("X-Kept", "yes")]
+    with Conn(srv.port) as c:
+        c.request("POST", "/env", sent, chunked(b"ab", b"c"))
+        r = c.read_response()
+    assert r.status == 200, r
+    e = json.loads(r.body)["environ"]
+    for name in ("ACCEPT_ENCODING", "KEEP_ALIVE", "TE", "TRAILER", "PROXY_AUTHORIZATION",
+                 "CONNECTION", "TRANSFER_ENCODING"):
+        assert "HTTP_" + name not in e, (name, e)
+    assert (e["HTTP_X_KEPT"], e["CONTENT_LENGTH"]) == ("yes", "3")
+
+
 def test_chunked_request_gets_content_length(srv):
     parts = [b"abc", b"defgh"]
     with Conn(srv.port) as c:
