@@ -462,10 +462,13 @@ static long long merge_app_length(long long prev, const char *v, size_t n)
 typedef struct {
     const char *ctype;
     size_t ctlen;
-    int encoded;        /* a Content-Encoding: the body is sent as it is */
-    int ranged;         /* a Content-Range: so is the body */
-    int has_vary;       /* a Vary, that Accept-Encoding joins */
-    int varies_on_ae;   /* a Vary that covers Accept-Encoding already */
+    int encoded;         /* a Content-Encoding: the body is sent as it is */
+    int ranged;          /* a Content-Range: so is the body */
+    int has_vary;        /* a Vary, that Accept-Encoding joins */
+    int varies_on_ae;    /* a Vary that covers Accept-Encoding already */
+    int set_cookie;      /* a Set-Cookie: no shared cache may keep the answer */
+    const char *expires; /* its first Expires, or NULL */
+    size_t expires_len;
     long long length;   /* its Content-Length, as merge_app_length */
     size_t headers_len; /* the bytes of the (name, value) pairs in the frame */
 } app_head_t;
@@ -495,6 +498,13 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
             h->ctlen = vlen;
         } else if (is_header(name, nlen, "content-encoding")) {
             h->encoded = 1;
+        } else if (is_header(name, nlen, "set-cookie")) {
+            h->set_cookie = 1;
+        } else if (is_header(name, nlen, "expires")) {
+            if (!h->expires) {
+                h->expires = value;
+                h->expires_len = vlen;
+            }
         } else if (is_header(name, nlen, "content-range")) {
             /* Its offsets count the unencoded bytes (RFC 9110 14.4). */
             h->ranged = 1;
@@ -513,7 +523,8 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
  * ETag becomes weak, as nginx makes it, so that a range (If-Range) or a cache never
  * mixes the bytes of the two. join_vary: Accept-Encoding is added to the
  * app's first Vary, so that clients reading one field see both. */
-static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag, int join_vary)
+static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag, int join_vary,
+                             int cookie_cache)
 {
     ipc_reader_t r = res->headers;
     for (uint32_t i = 0; i < res->n_headers; i++) {
@@ -523,6 +534,9 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag,
             return;
         if (app_header_dropped(name, nlen))
             continue;
+        if (cookie_cache &&
+            (is_header(name, nlen, "cache-control") || is_header(name, nlen, "expires")))
+            continue; /* add_cookie_cache_headers writes them */
         if (weak_etag && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
             buf_printf(out, "%.*s: W/%.*s\r\n", (int)nlen, name, (int)vlen, value);
         } else if (join_vary && is_header(name, nlen, "vary")) {
@@ -533,6 +547,59 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag,
             http_add_header(out, name, nlen, value, vlen);
         }
     }
+}
+
+static int is_directive(const char *d, size_t n, const char *lower)
+{
+    return strlen(lower) == n && strncasecmp(d, lower, n) == 0;
+}
+
+/* A response that sets a cookie must not be kept by a shared cache, which
+ * would hand the cookie to whoever asks next. As App Engine did (python27
+ * runtime docs, Responses; dev_appserver's _cache_rewriter): the app's
+ * Cache-Control directives are kept but "public", "private" is added
+ * unless one of private, no-cache or no-store is there, and Expires
+ * becomes now unless the app's is already past. */
+static void add_cookie_cache_headers(buf_t *out, const job_result_t *res, const app_head_t *h)
+{
+    int restricted = 0;
+    buf_append_str(out, "Cache-Control: ");
+    size_t first = out->len;
+    ipc_reader_t r = res->headers;
+    for (uint32_t i = 0; i < res->n_headers; i++) {
+        const char *name, *value;
+        uint32_t nlen, vlen;
+        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
+            break;
+        if (!is_header(name, nlen, "cache-control"))
+            continue;
+        const char *p = value, *end = value + vlen;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *d = p, *e = comma ? comma : end;
+            p = comma ? comma + 1 : end;
+            while (d < e && (*d == ' ' || *d == '\t'))
+                d++;
+            while (e > d && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            size_t n = (size_t)(e - d);
+            if (n == 0 || is_directive(d, n, "public"))
+                continue;
+            restricted |= is_directive(d, n, "private") || is_directive(d, n, "no-cache") ||
+                          is_directive(d, n, "no-store");
+            if (out->len > first)
+                buf_append_str(out, ", ");
+            buf_append(out, d, n);
+        }
+    }
+    if (!restricted)
+        buf_append_str(out, out->len > first ? ", private" : "private");
+    buf_append_str(out, "\r\n");
+    time_t t = h->expires ? static_parse_date(h->expires, h->expires_len) : (time_t)-1;
+    if (t != (time_t)-1 && t < time(NULL))
+        http_add_header(out, "Expires", 7, h->expires, h->expires_len);
+    else
+        buf_printf(out, "Expires: %s\r\n", http_date_now());
 }
 
 /* RT6 (gzip.h): the same rule static files follow. An app that encoded
@@ -649,6 +716,9 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     /* A HEAD the app answered with an empty body (WebOb and Werkzeug do):
      * its headers, Content-Length included, are the GET's. */
     int empty_head = c->head_only && body_len == 0 && !no_body_status;
+    /* 204 and 304 are left as they are, as dev_appserver's _cache_rewriter
+     * left them. */
+    int cookie_cache = h.set_cookie && code != 204 && code != 304;
     buf_t gz = BUF_INIT;
     int gzipped = 0;
     if (!no_body_status && want_gzip(c, &h, empty_head, body_len)) {
@@ -689,7 +759,9 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae && type_varies;
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
-    copy_app_headers(out, res, weak_etag, vary && h.has_vary);
+    copy_app_headers(out, res, weak_etag, vary && h.has_vary, cookie_cache);
+    if (cookie_cache)
+        add_cookie_cache_headers(out, res, &h);
     if (gzipped)
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
     if (vary && !h.has_vary)

@@ -1,5 +1,6 @@
 """Responses (RT6): buffered and sent whole, gzip when the client asks for it
 in both Accept-Encoding and User-Agent; size limits (RT10)."""
+import email.utils
 import gzip
 import hashlib
 import os
@@ -324,6 +325,50 @@ def test_multiple_set_cookie_headers_kept(srv):
     assert r.status == 200
     assert sorted(r.header_all("set-cookie")) == ["a=1; Path=/", "b=2; Path=/"]
     assert r.header("x-custom") == "custom value"
+
+
+PAST = "Thu, 01 Jan 1970 00:00:00 GMT"
+FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+@pytest.mark.parametrize("cc,expires,sent_cc,past", [
+    (None, None, "private", False),
+    ("public, max-age=300", FUTURE, "max-age=300, private", False),
+    ("public|max-age=60, must-revalidate", None, "max-age=60, must-revalidate, private", False),
+    ("no-store", PAST, "no-store", True),
+    ("max-age=60, private", "0", "max-age=60, private", False),
+    ("no-cache", PAST, "no-cache", True),
+])
+def test_set_cookie_makes_the_answer_private(srv, cc, expires, sent_cc, past):
+    """As App Engine did: an answer that sets a cookie is never kept by a
+    shared cache (which would give the cookie to the next client): its
+    Cache-Control loses "public" and gains "private" unless it is already
+    private, no-cache or no-store, and its Expires is now unless already
+    past."""
+    path = "/status?cookie=" + quote("sid=1; Path=/") + "&body=hi"
+    if cc:
+        path += "&cc=" + quote(cc)
+    if expires:
+        path += "&expires=" + quote(expires)
+    before = time.time()
+    r = get(srv, path)
+    assert r.status == 200 and r.body == b"hi", r
+    assert r.header_all("set-cookie") == ["sid=1; Path=/"], r
+    assert r.header_all("cache-control") == [sent_cc], r
+    [exp] = r.header_all("expires")
+    if past:
+        assert exp == PAST, r
+    else:
+        t = email.utils.parsedate_to_datetime(exp).timestamp()
+        assert before - 2 <= t <= time.time() + 1, r
+
+
+def test_cache_headers_without_set_cookie_are_the_apps(srv):
+    r = get(srv, "/status?cc=public,%20max-age=300&expires=" + quote(FUTURE) + "&body=hi")
+    assert (r.header_all("cache-control"), r.header_all("expires")) == (
+        ["public, max-age=300"], [FUTURE]), r
+    r = get(srv, "/status?status=304%20Not%20Modified&cookie=a%3D1&cc=public")
+    assert r.header_all("cache-control") == ["public"] and not r.header_all("expires"), r
 
 
 @pytest.mark.parametrize("status", ["201 Created", "302 Found", "418 I'm a teapot"])

@@ -297,6 +297,12 @@ def page_status(environ, start_response):
         headers.append(("ETag", q["etag"]))
     if "vary" in q:
         headers.append(("Vary", q["vary"]))
+    if "cookie" in q:
+        headers.append(("Set-Cookie", q["cookie"]))
+    for cc in q["cc"].split("|") if "cc" in q else ():  # one field each
+        headers.append(("Cache-Control", cc))
+    if "expires" in q:
+        headers.append(("Expires", q["expires"]))
     start_response(status, headers)
     return [q.get("body", "").encode("utf-8")]
 
