@@ -716,6 +716,15 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     /* A HEAD the app answered with an empty body (WebOb and Werkzeug do):
      * its headers, Content-Length included, are the GET's. */
     int empty_head = c->head_only && body_len == 0 && !no_body_status;
+    /* An untyped answer is HTML, as App Engine's front end made it
+     * (dev_appserver's _default_content_type_rewriter); then gzip and Vary
+     * follow that type. Not for a 304, whose type would replace the one a
+     * cache stored (RFC 9111 4.3.4), nor a 204 or 205, which have none. */
+    int default_type = !h.ctype && !no_body_status;
+    if (default_type) {
+        h.ctype = "text/html";
+        h.ctlen = 9;
+    }
     /* 204 and 304 are left as they are, as dev_appserver's _cache_rewriter
      * left them. */
     int cookie_cache = h.set_cookie && code != 204 && code != 304;
@@ -760,6 +769,8 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
     copy_app_headers(out, res, weak_etag, vary && h.has_vary, cookie_cache);
+    if (default_type)
+        http_add_header(out, "Content-Type", 12, h.ctype, h.ctlen);
     if (cookie_cache)
         add_cookie_cache_headers(out, res, &h);
     if (gzipped)

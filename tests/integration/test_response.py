@@ -327,6 +327,23 @@ def test_multiple_set_cookie_headers_kept(srv):
     assert r.header("x-custom") == "custom value"
 
 
+def test_untyped_answer_is_html(srv):
+    """An answer without a Content-Type goes out as text/html, as App
+    Engine's front end (and dev_appserver) made it; gzip and Vary follow
+    that type. A 204 and a 304 get none: a 304's would replace the type a
+    cache stored."""
+    body = "<p>" + "untyped " * 60 + "</p>"
+    r = get(srv, "/status?ct=&body=" + quote(body), ae="gzip", ua=GZIP_UA)
+    assert r.header_all("content-type") == ["text/html"], r
+    assert r.header("content-encoding") == "gzip" and r.header("vary") == "Accept-Encoding", r
+    assert gzip.decompress(r.body) == body.encode(), r
+    r = get(srv, "/status?ct=&body=hi")
+    assert (r.header_all("content-type"), r.body) == (["text/html"], b"hi"), r
+    for status in ("204%20No%20Content", "304%20Not%20Modified"):
+        r = get(srv, "/status?ct=&status=" + status)
+        assert r.header_all("content-type") == [], r
+
+
 PAST = "Thu, 01 Jan 1970 00:00:00 GMT"
 FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
 
