@@ -14,7 +14,7 @@ for f in api http llhttp; do
 done
 # shellcheck disable=SC2086
 clang $CFLAGS fuzz/fuzz_http.c src/http.c src/http_reason.c src/cgi_env.c src/ipc.c src/buf.c "$out"/llhttp/*.o \
-    -o "$out/fuzz_http"
+    -lz -o "$out/fuzz_http"
 # shellcheck disable=SC2086
 clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/yaml_tree.c src/buf.c \
     src/instance_class.c src/backends_config.c -lyaml -lpcre2-8 \

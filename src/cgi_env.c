@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "ipc.h"
 
@@ -273,11 +274,32 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     rc |= puts_(out, count, "AUTH_DOMAIN", LOGIN_AUTH_DOMAIN);
     rc |= puts_(out, count, "DEFAULT_VERSION_HOSTNAME", app->default_hostname);
     rc |= puts_(out, count, "REQUEST_LOG_ID", request_log_id);
+    /* python27 had an 8-digit hex hash of the request beside its log id
+     * (appstats and task libraries key on it); Google's own python3
+     * compatibility runtime derives it as the CRC-32 of the log id. */
+    char id_hash[9];
+    static const char hex[] = "0123456789ABCDEF";
+    unsigned long crc = crc32(0L, (const Bytef *)request_log_id, (uInt)strlen(request_log_id));
+    for (int i = 0; i < 8; i++)
+        id_hash[i] = hex[(crc >> (28 - 4 * i)) & 0xf];
+    id_hash[8] = '\0';
+    rc |= puts_(out, count, "REQUEST_ID_HASH", id_hash);
+    /* gaelic serves one module, as App Engine named it. */
+    rc |= puts_(out, count, "CURRENT_MODULE_ID", "default");
+    /* App Engine's instances ran in UTC, and said so (TZ=UTC is also the
+     * instances' process environment, for C's localtime). */
+    rc |= puts_(out, count, "TZ", "UTC");
     const login_user_t *u = app->user && app->user->signed_in ? app->user : NULL;
     rc |= puts_(out, count, "USER_EMAIL", u ? u->email : "");
     rc |= puts_(out, count, "USER_ID", u ? u->user_id : "");
     rc |= puts_(out, count, "USER_NICKNAME", u ? u->nickname : "");
     rc |= puts_(out, count, "USER_IS_ADMIN", u && u->admin ? "1" : "0");
+    /* A Google Apps domain's users had theirs; gmail.com accounts none. */
+    rc |= puts_(out, count, "USER_ORGANIZATION", "");
+    /* The client's country as App Engine's front end found it; "ZZ" is
+     * its "unknown", which dev_appserver always sent. Client-sent
+     * X-AppEngine-* headers never reach the app (header_forwarded). */
+    rc |= puts_(out, count, "HTTP_X_APPENGINE_COUNTRY", "ZZ");
     if (rc)
         return -1;
     return add_headers(out, count, req);

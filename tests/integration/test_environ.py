@@ -3,6 +3,7 @@ thread."""
 import os
 import re
 import threading
+import zlib
 
 import pytest
 
@@ -51,6 +52,24 @@ def test_request_log_id_unique(srv):
     ids = [osenv(srv)["REQUEST_LOG_ID"] for _ in range(5)]
     assert all(ids), ids
     assert len(set(ids)) == 5, ids
+
+
+def test_request_id_hash_follows_the_log_id(srv):
+    """Eight upper-case hex digits, the CRC-32 of REQUEST_LOG_ID."""
+    for _ in range(3):
+        e = osenv(srv)
+        assert e["REQUEST_ID_HASH"] == "%08X" % zlib.crc32(e["REQUEST_LOG_ID"].encode())
+
+
+def test_python27_constants(srv):
+    """What every python27 request also had: its module, its time zone, the
+    signed-out user's organization, and X-AppEngine-Country's "unknown"
+    (also as a header to the app), which a client cannot set."""
+    e = osenv(srv, headers={"X-AppEngine-Country": "DE"})
+    assert e["CURRENT_MODULE_ID"] == "default"
+    assert e["TZ"] == "UTC"
+    assert e["USER_ORGANIZATION"] == ""
+    assert e["HTTP_X_APPENGINE_COUNTRY"] == "ZZ"
 
 
 def test_instance_id(srv):
