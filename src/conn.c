@@ -467,6 +467,7 @@ typedef struct {
     int has_vary;        /* a Vary, that Accept-Encoding joins */
     int varies_on_ae;    /* a Vary that covers Accept-Encoding already */
     int set_cookie;      /* a Set-Cookie: no shared cache may keep the answer */
+    int cache_control;   /* a Cache-Control */
     const char *expires; /* its first Expires, or NULL */
     size_t expires_len;
     long long length;   /* its Content-Length, as merge_app_length */
@@ -500,6 +501,8 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
             h->encoded = 1;
         } else if (is_header(name, nlen, "set-cookie")) {
             h->set_cookie = 1;
+        } else if (is_header(name, nlen, "cache-control")) {
+            h->cache_control = 1;
         } else if (is_header(name, nlen, "expires")) {
             if (!h->expires) {
                 h->expires = value;
@@ -524,7 +527,7 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
  * mixes the bytes of the two. join_vary: Accept-Encoding is added to the
  * app's first Vary, so that clients reading one field see both. */
 static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag, int join_vary,
-                             int cookie_cache)
+                             int cache_rewrite)
 {
     ipc_reader_t r = res->headers;
     for (uint32_t i = 0; i < res->n_headers; i++) {
@@ -534,9 +537,9 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag,
             return;
         if (app_header_dropped(name, nlen))
             continue;
-        if (cookie_cache &&
+        if (cache_rewrite &&
             (is_header(name, nlen, "cache-control") || is_header(name, nlen, "expires")))
-            continue; /* add_cookie_cache_headers writes them */
+            continue; /* add_cache_headers writes them */
         if (weak_etag && vlen > 0 && value[0] == '"' && is_header(name, nlen, "etag")) {
             buf_printf(out, "%.*s: W/%.*s\r\n", (int)nlen, name, (int)vlen, value);
         } else if (join_vary && is_header(name, nlen, "vary")) {
@@ -554,13 +557,9 @@ static int is_directive(const char *d, size_t n, const char *lower)
     return strlen(lower) == n && strncasecmp(d, lower, n) == 0;
 }
 
-/* A response that sets a cookie must not be kept by a shared cache, which
- * would hand the cookie to whoever asks next. As App Engine did (python27
- * runtime docs, Responses; dev_appserver's _cache_rewriter): the app's
- * Cache-Control directives are kept but "public", "private" is added
- * unless one of private, no-cache or no-store is there, and Expires
- * becomes now unless the app's is already past. */
-static void add_cookie_cache_headers(buf_t *out, const job_result_t *res, const app_head_t *h)
+/* The app's Cache-Control directives, but "public", and "private" added
+ * unless one of private, no-cache or no-store is there. */
+static void add_private_cache_control(buf_t *out, const job_result_t *res)
 {
     int restricted = 0;
     buf_append_str(out, "Cache-Control: ");
@@ -595,8 +594,31 @@ static void add_cookie_cache_headers(buf_t *out, const job_result_t *res, const 
     if (!restricted)
         buf_append_str(out, out->len > first ? ", private" : "private");
     buf_append_str(out, "\r\n");
-    time_t t = h->expires ? static_parse_date(h->expires, h->expires_len) : (time_t)-1;
-    if (t != (time_t)-1 && t < time(NULL))
+}
+
+/* App Engine's caching rule for dynamic answers (dev_appserver's
+ * _cache_rewriter, which copies it), for an answer without Cache-Control
+ * or with a Set-Cookie (copy_app_headers then leaves out the app's
+ * Cache-Control and Expires): one that says nothing of caching is not to be
+ * cached ("no-cache", and an Expires long past unless it has its own), and
+ * one that sets a cookie is never kept by a shared cache, which would hand
+ * the cookie to whoever asks next (its own Cache-Control made private, and
+ * an Expires that is not already past becomes now). */
+static void add_cache_headers(buf_t *out, const job_result_t *res, const app_head_t *h)
+{
+    if (h->cache_control)
+        add_private_cache_control(out, res);
+    else
+        buf_append_str(out, "Cache-Control: no-cache\r\n");
+    if (!h->expires) {
+        if (!h->cache_control)
+            buf_append_str(out, "Expires: Fri, 01 Jan 1990 00:00:00 GMT\r\n");
+        else
+            buf_printf(out, "Expires: %s\r\n", http_date_now());
+        return;
+    }
+    time_t t = h->set_cookie ? static_parse_date(h->expires, h->expires_len) : (time_t)-1;
+    if (!h->set_cookie || (t != (time_t)-1 && t < time(NULL)))
         http_add_header(out, "Expires", 7, h->expires, h->expires_len);
     else
         buf_printf(out, "Expires: %s\r\n", http_date_now());
@@ -725,9 +747,9 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
         h.ctype = "text/html";
         h.ctlen = 9;
     }
-    /* 204 and 304 are left as they are, as dev_appserver's _cache_rewriter
+    /* add_cache_headers; 204 and 304 are left as they are, as App Engine
      * left them. */
-    int cookie_cache = h.set_cookie && code != 204 && code != 304;
+    int cache_rewrite = (!h.cache_control || h.set_cookie) && code != 204 && code != 304;
     buf_t gz = BUF_INIT;
     int gzipped = 0;
     if (!no_body_status && want_gzip(c, &h, empty_head, body_len)) {
@@ -768,11 +790,11 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae && type_varies;
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
-    copy_app_headers(out, res, weak_etag, vary && h.has_vary, cookie_cache);
+    copy_app_headers(out, res, weak_etag, vary && h.has_vary, cache_rewrite);
     if (default_type)
         http_add_header(out, "Content-Type", 12, h.ctype, h.ctlen);
-    if (cookie_cache)
-        add_cookie_cache_headers(out, res, &h);
+    if (cache_rewrite)
+        add_cache_headers(out, res, &h);
     if (gzipped)
         http_add_header(out, "Content-Encoding", 16, "gzip", 4);
     if (vary && !h.has_vary)

@@ -348,20 +348,26 @@ PAST = "Thu, 01 Jan 1970 00:00:00 GMT"
 FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
 
 
-@pytest.mark.parametrize("cc,expires,sent_cc,past", [
-    (None, None, "private", False),
-    ("public, max-age=300", FUTURE, "max-age=300, private", False),
-    ("public|max-age=60, must-revalidate", None, "max-age=60, must-revalidate, private", False),
-    ("no-store", PAST, "no-store", True),
-    ("max-age=60, private", "0", "max-age=60, private", False),
-    ("no-cache", PAST, "no-cache", True),
+LONG_PAST = "Fri, 01 Jan 1990 00:00:00 GMT"
+NOW = "now"
+
+
+@pytest.mark.parametrize("cc,expires,sent_cc,sent_expires", [
+    (None, None, "no-cache", LONG_PAST),
+    (None, FUTURE, "no-cache", NOW),
+    (None, PAST, "no-cache", PAST),
+    ("public, max-age=300", FUTURE, "max-age=300, private", NOW),
+    ("public|max-age=60, must-revalidate", None, "max-age=60, must-revalidate, private", NOW),
+    ("no-store", PAST, "no-store", PAST),
+    ("max-age=60, private", "0", "max-age=60, private", NOW),
+    ("no-cache", PAST, "no-cache", PAST),
 ])
-def test_set_cookie_makes_the_answer_private(srv, cc, expires, sent_cc, past):
+def test_set_cookie_makes_the_answer_private(srv, cc, expires, sent_cc, sent_expires):
     """As App Engine did: an answer that sets a cookie is never kept by a
     shared cache (which would give the cookie to the next client): its
     Cache-Control loses "public" and gains "private" unless it is already
-    private, no-cache or no-store, and its Expires is now unless already
-    past."""
+    private, no-cache or no-store (none at all is "no-cache", as for every
+    answer), and its Expires is now unless already past."""
     path = "/status?cookie=" + quote("sid=1; Path=/") + "&body=hi"
     if cc:
         path += "&cc=" + quote(cc)
@@ -373,8 +379,8 @@ def test_set_cookie_makes_the_answer_private(srv, cc, expires, sent_cc, past):
     assert r.header_all("set-cookie") == ["sid=1; Path=/"], r
     assert r.header_all("cache-control") == [sent_cc], r
     [exp] = r.header_all("expires")
-    if past:
-        assert exp == PAST, r
+    if sent_expires != NOW:
+        assert exp == sent_expires, r
     else:
         t = email.utils.parsedate_to_datetime(exp).timestamp()
         assert before - 2 <= t <= time.time() + 1, r
@@ -386,6 +392,22 @@ def test_cache_headers_without_set_cookie_are_the_apps(srv):
         ["public, max-age=300"], [FUTURE]), r
     r = get(srv, "/status?status=304%20Not%20Modified&cookie=a%3D1&cc=public")
     assert r.header_all("cache-control") == ["public"] and not r.header_all("expires"), r
+
+
+def test_an_answer_silent_on_caching_is_not_cached(srv):
+    """As App Engine (and dev_appserver's copy of its rule) made it: an
+    answer without Cache-Control gets "no-cache", and an Expires long past
+    unless it has its own. Not a 204 or a 304, which stay as they are."""
+    r = get(srv, "/status?body=hi")
+    assert (r.header_all("cache-control"), r.header_all("expires")) == (
+        ["no-cache"], [LONG_PAST]), r
+    r = get(srv, "/status?expires=" + quote(FUTURE) + "&body=hi")
+    assert (r.header_all("cache-control"), r.header_all("expires")) == (["no-cache"], [FUTURE]), r
+    r = get(srv, "/status?status=404%20Not%20Found&body=gone")
+    assert (r.status, r.header_all("cache-control")) == (404, ["no-cache"]), r
+    for status in ("204%20No%20Content", "304%20Not%20Modified"):
+        r = get(srv, "/status?status=" + status)
+        assert (r.header_all("cache-control"), r.header_all("expires")) == ([], []), r
 
 
 @pytest.mark.parametrize("status", ["201 Created", "302 Found", "418 I'm a teapot"])
