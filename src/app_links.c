@@ -132,7 +132,7 @@ static int names_target(const app_links_t *l, const char *rel, const char *targe
     return fold_path(joined, folded, sizeof folded) == 0 && strcmp(folded, target) == 0;
 }
 
-void app_links_found(void *ctx, const char *rel, const char *target)
+int app_links_found(void *ctx, const char *rel, const char *target)
 {
     app_links_t *l = ctx;
     l->n_links++;
@@ -142,12 +142,12 @@ void app_links_found(void *ctx, const char *rel, const char *target)
                      "Engine's upload followed such links; serve with --follow_symlinks to do "
                      "the same)",
                      l->root, rel, target);
-        return;
+        return 0;
     }
     /* Its tree would hold the app's own folder, or everything. */
     if (is_within(l->root, target)) {
         fail(l, rel, target, "a link to a folder that holds the app cannot be followed");
-        return;
+        return 0;
     }
     /* The kernel's views of processes and devices (another process's
      * environment, a raw disk) are no app files. */
@@ -155,20 +155,21 @@ void app_links_found(void *ctx, const char *rel, const char *target)
     for (size_t i = 0; i < sizeof kernel_trees / sizeof *kernel_trees; i++)
         if (is_within(target, kernel_trees[i])) {
             fail(l, rel, target, "a link into /proc, /sys, /dev or /run cannot be followed");
-            return;
+            return 0;
         }
     struct stat st;
     if (stat(target, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
         fail(l, rel, target, "only links to files and folders can be followed");
-        return;
+        return 0;
     }
     if (!names_target(l, rel, target)) {
         fail(l, rel, target,
              "the link reaches this through another link; --follow_symlinks follows links "
              "that name their target's real path (make it point there)");
-        return;
+        return 0;
     }
     add_target(l, rel, target);
+    return !l->failed;
 }
 
 void app_links_finish(app_links_t *l)

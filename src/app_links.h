@@ -29,8 +29,9 @@ typedef struct {
 } app_links_t;
 
 /* config_check_files's outside_link (ctx: an app_links_t): records or
- * reports the link at rel (relative to root) to target. */
-void app_links_found(void *ctx, const char *rel, const char *target);
+ * reports the link at rel (relative to root) to target; 1 when it is
+ * followed (instances will read target). */
+int app_links_found(void *ctx, const char *rel, const char *target);
 
 /* After the walk: without follow, one line summing up the links past those
  * reported one by one. */

@@ -1675,6 +1675,7 @@ typedef struct {
     app_file_limits_t lim;
     long files;
     long long bytes;
+    int in_link; /* walking a folder a followed link leads to */
     char *err;
     size_t errlen;
     char rel[PATH_MAX]; /* path relative to root being visited */
@@ -1701,17 +1702,18 @@ static int count_file(walk_t *w, long long size)
 static int walk_dir(walk_t *w, int dirfd, size_t rel_len, int depth);
 
 /* w->rel is a symlink to an existing file or folder: tells outside_link
- * when its target is not in the app folder and skip_files keeps it. */
-static void report_outside_link(walk_t *w, int is_dir)
+ * when its target is not in the app folder and skip_files keeps it; 1 when
+ * outside_link follows it. */
+static int report_outside_link(walk_t *w, int is_dir)
 {
     char path[PATH_MAX], target[PATH_MAX];
     if (!w->outside_link ||
         snprintf(path, sizeof path, "%s/%s", w->cfg->root, w->rel) >= (int)sizeof path ||
         !realpath(path, target))
-        return;
+        return 0;
     size_t n = strlen(w->cfg->root);
     if (strncmp(target, w->cfg->root, n) == 0 && (target[n] == '/' || target[n] == '\0'))
-        return;
+        return 0;
     /* skip_files names folders with a trailing '/'. */
     size_t len = strlen(w->rel);
     int skipped;
@@ -1723,8 +1725,7 @@ static void report_outside_link(walk_t *w, int is_dir)
     } else {
         skipped = config_is_skipped(w->cfg, w->rel);
     }
-    if (!skipped)
-        w->outside_link(w->ctx, w->rel, target);
+    return !skipped && w->outside_link(w->ctx, w->rel, target);
 }
 
 /* One directory entry; w->rel already holds its relative path. */
@@ -1733,13 +1734,17 @@ static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, in
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return walk_fail_errno(w, w->rel);
+    int followed = 0;
     if (S_ISLNK(st.st_mode)) {
-        /* Symlinked files count as their target; symlinked dirs and
-         * dangling links are not followed. */
+        /* Symlinked files count as their target; a symlinked folder is
+         * walked when outside_link follows it (instances read it, and App
+         * Engine's upload sent and counted its files), links inside it
+         * are not followed again; dangling links count for nothing. */
         if (fstatat(dirfd, name, &st, 0) < 0)
             return 0;
-        report_outside_link(w, S_ISDIR(st.st_mode));
-        if (!S_ISREG(st.st_mode))
+        if (!w->in_link)
+            followed = report_outside_link(w, S_ISDIR(st.st_mode));
+        if (!S_ISREG(st.st_mode) && !(followed && S_ISDIR(st.st_mode)))
             return 0;
     }
     if (S_ISREG(st.st_mode))
@@ -1757,10 +1762,13 @@ static int walk_entry(walk_t *w, int dirfd, const char *name, size_t rel_len, in
      * .pyc files could refuse the app on the next start. */
     if (strcmp(name, "__pycache__") == 0 || config_is_skipped(w->cfg, w->rel))
         return 0;
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followed ? 0 : O_NOFOLLOW));
     if (fd < 0)
         return walk_fail_errno(w, w->rel);
-    return walk_dir(w, fd, rel_len + 1, depth + 1);
+    w->in_link += followed;
+    int rc = walk_dir(w, fd, rel_len + 1, depth + 1);
+    w->in_link -= followed;
+    return rc;
 }
 
 /* Walks the directory open at fd (closed here); w->rel[0..rel_len) is its

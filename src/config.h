@@ -99,7 +99,9 @@ int config_load_string(const char *yaml, size_t len, const char *path, const cha
                        app_config_t **out, char *err, size_t errlen);
 
 /* RT10 app file limits: counts the files under root that skip_files does not
- * exclude (symlinked files count, symlinked folders are not followed).
+ * exclude (symlinked files count as their target; a symlinked folder is
+ * walked only when outside_link follows it, and links inside it are not
+ * followed further).
  * Returns 0 or -1 with a message naming the limit and the file. A NULL lim,
  * or a field <= 0, means that limit's default. */
 typedef struct {
@@ -109,8 +111,10 @@ typedef struct {
 } app_file_limits_t;
 /* Told each symlink under root, not excluded by skip_files, whose target
  * exists outside root: its path relative to root and the target's real
- * path (App Engine's upload followed such links; see app_links.h). */
-typedef void (*config_link_fn)(void *ctx, const char *rel, const char *target);
+ * path (App Engine's upload followed such links; see app_links.h). Returns
+ * 1 when instances will read what the link leads to: a folder is then
+ * walked and its files count, as the upload counted them. */
+typedef int (*config_link_fn)(void *ctx, const char *rel, const char *target);
 int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim,
                        config_link_fn outside_link, void *ctx, char *err, size_t errlen);
 

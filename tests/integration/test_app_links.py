@@ -159,6 +159,10 @@ def test_follow_symlinks_into_what_instances_read_anyway(serve, tmp_path):
     app = write_app(tmp_path / "app", APP_YAML, {"main.py": LOADS_BZ2})
     os.symlink(dynload, os.path.join(app, "assets"))
     os.symlink("/usr", os.path.join(app, "usr"))
+    # The link to /usr is followed, but its files (far more than an app
+    # may have) are left out, so they do not count against RT10's limits.
+    with open(os.path.join(app, "app.yaml"), "a") as f:
+        f.write("skip_files:\n- ^usr/.+$\n")
     srv = serve(app, "--follow_symlinks")
     assert srv.get("/").text == "loaded", srv.stderr_text()[-3000:]
     # Static handlers still follow the link.
@@ -176,3 +180,26 @@ def test_follow_symlinks_refuses_a_link_through_another_link(tmp_path):
     assert r.returncode == 2, r
     assert "%s/chained -> %s: the link reaches this through another link" % (
         app, shared / "shared_lib") in r.stderr, r.stderr
+
+
+def test_followed_folders_count_against_the_file_limits(serve, tmp_path):
+    """App Engine's upload sent what a link led to as app files, and
+    counted them (RT10): with --follow_symlinks, where instances read them,
+    a linked folder's files count too; without it they are not the app's."""
+    app, shared = make(tmp_path)
+    with open(shared / "shared_lib" / "big.bin", "wb") as f:
+        f.truncate(10 * 1024 * 1024 + 1)
+    r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks",
+                   "--storage_path", tmp_path / "storage")
+    assert r.returncode == 2, r
+    assert "shared_lib/big.bin: 10485761 bytes, the limit for one file is 10485760" in r.stderr, \
+        r.stderr
+    os.remove(shared / "shared_lib" / "big.bin")
+    for i in range(1000):
+        (shared / "shared_lib" / ("m%04d.py" % i)).write_text("")
+    r = run_gaelic("serve", app, "--port", "0", "--follow_symlinks",
+                   "--storage_path", tmp_path / "storage")
+    assert r.returncode == 2, r
+    assert "files, the limit is 1000" in r.stderr, r.stderr
+    srv = serve(app)
+    assert srv.get("/try?path=main.py").status_code == 200

@@ -1341,11 +1341,76 @@ static void test_config_load_files(void)
 }
 
 /* config_check_files's outside_link: what it was told, "rel>target;" each. */
-static void note_link(void *ctx, const char *rel, const char *target)
+static int note_link(void *ctx, const char *rel, const char *target)
 {
     char *out = ctx;
     size_t used = strlen(out);
     snprintf(out + used, 1024 - used, "%s>%s;", rel, target);
+    return 0;
+}
+
+/* Like note_link, but follows each link (--follow_symlinks). */
+static int follow_link(void *ctx, const char *rel, const char *target)
+{
+    note_link(ctx, rel, target);
+    return 1;
+}
+
+/* A folder that a followed link leads to is the app's too: its files count
+ * against the limits, as App Engine's upload sent them; links inside it
+ * are not followed again. Not followed, it counts for nothing. */
+static void test_followed_links_count(void)
+{
+    char outside[] = "/tmp/gaelic-test-followed-XXXXXX";
+    if (!mkdtemp(outside))
+        return;
+    if (make_tmp_root("/tmp/gaelic-test-follow-XXXXXX") < 0) {
+        rmdir(outside);
+        return;
+    }
+    write_file("app.yaml", HEAD MAIN_HANDLER, 0);
+    write_file("main.py", "x = 1\n", 0);
+    char path[600];
+    static const char *const names[] = {"a.py", "b.py", "c.py"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", outside, names[i]);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs("0123456789", f);
+            fclose(f);
+        }
+    }
+    snprintf(path, sizeof path, "%s/again", outside); /* a loop: not followed again */
+    CHECK(symlink(outside, path) == 0);
+    snprintf(path, sizeof path, "%s/lib", tmp_root);
+    CHECK(symlink(outside, path) == 0);
+    app_config_t *cfg = load_dir();
+    char told[1024] = "";
+    app_file_limits_t four = {4, 1000, 100000};
+    CHECK(cfg && config_check_files(cfg, &four, note_link, told, err, sizeof err) == 0);
+    told[0] = '\0';
+    CHECK(cfg && config_check_files(cfg, &four, follow_link, told, err, sizeof err) < 0);
+    CHECK(strstr(err, "5 files, the limit is 4") != NULL);
+    if (!strstr(err, "5 files, the limit is 4"))
+        fprintf(stderr, "  followed link's files: %s\n", err);
+    char want[1400];
+    snprintf(want, sizeof want, "lib>%s;", outside);
+    CHECK(strcmp(told, want) == 0);
+    app_file_limits_t small_file = {100, 9, 100000};
+    CHECK(cfg && config_check_files(cfg, &small_file, follow_link, told, err, sizeof err) < 0);
+    CHECK(strstr(err, "/lib/") && strstr(err, "10 bytes, the limit for one file is 9"));
+    if (!(strstr(err, "/lib/") && strstr(err, "10 bytes, the limit for one file is 9")))
+        fprintf(stderr, "  followed link's file size: %s\n", err);
+    config_free(cfg);
+    remove_tree(tmp_root);
+    unlink(path);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", outside, names[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/again", outside);
+    unlink(path);
+    rmdir(outside);
 }
 
 static void test_outside_links(void)
@@ -1745,6 +1810,7 @@ int main(void)
     test_app_engine_refusals();
     test_config_load_files();
     test_outside_links();
+    test_followed_links_count();
     test_includes();
     test_included_manual_scaling();
     test_python3_entrypoint();
