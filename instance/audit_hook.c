@@ -152,6 +152,29 @@ static int lexically_under(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* rel ('/'-separated, relative to the app folder) is in a __pycache__
+ * folder: 1 with the source CPython caches there in out (DIR/__pycache__/
+ * NAME.TAG[.opt-N].pyc is DIR/NAME.py), 0 when it is no such file. */
+static int pycache_source(const char *rel, char *out, size_t size)
+{
+    const char *cache = strstr(rel, "__pycache__/");
+    for (const char *next; (next = strstr(cache + 1, "/__pycache__/")) != NULL;)
+        cache = next + 1;
+    const char *name = cache + 12;
+    size_t len = strlen(name);
+    if (strchr(name, '/') || len < 4 || strcmp(name + len - 4, ".pyc") != 0)
+        return 0;
+    len -= 4;
+    const char *dot = memrchr(name, '.', len); /* .opt-N, or the tag */
+    if (dot && !strncmp(dot, ".opt-", 5))
+        dot = memrchr(name, '.', (size_t)(dot - name));
+    if (!dot || dot == name)
+        return 0;
+    size_t dir_len = (size_t)(cache - rel);
+    return snprintf(out, size, "%.*s%.*s.py", (int)dir_len, rel, (int)(dot - name), name) <
+           (int)size;
+}
+
 /* Why path, one an event opens, may not be read by the app: a file of its
  * folder that is not its code (skip_files.h); NULL when it may. Relative
  * paths are taken from the working folder, the app's: an os.open with a
@@ -172,9 +195,14 @@ static const char *hidden_app_file(const char *path)
     const char *rel = real + strlen(app_dir_real) + 1;
     /* Bytecode caches are the runtime's, written by the zygote: the
      * default skip_files leaves __pycache__ out of the app only so that it
-     * is never served or counted. */
-    if (!strncmp(rel, "__pycache__/", 12) || strstr(rel, "/__pycache__/"))
-        return NULL;
+     * is never served or counted. A cached module is hidden as its
+     * source is, though: its code holds what the source says. */
+    char source[PATH_MAX];
+    if (!strncmp(rel, "__pycache__/", 12) || strstr(rel, "/__pycache__/")) {
+        if (!pycache_source(rel, source, sizeof source))
+            return NULL;
+        rel = source;
+    }
     switch (app_file_kind(rel, strlen(rel))) {
     case APP_FILE_SKIPPED:
         return "app.yaml's skip_files leaves this file out of the app";

@@ -171,6 +171,49 @@ def test_bytecode_never_written_through_a_symlinked_pycache(serve, tmp_path):
     assert (r.status, r.body) == (200, b"from source")
 
 
+PYCACHE_READER = """
+import json
+import marshal
+
+
+def app(environ, start_response):
+    got = {}
+    for path in environ["QUERY_STRING"].split(","):
+        try:
+            with open(path, "rb") as f:
+                code = marshal.loads(f.read()[16:])
+            got[path] = [c for c in code.co_consts if isinstance(c, str)]
+        except Exception as e:
+            got[path] = type(e).__name__
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(got).encode()]
+"""
+
+
+def test_bytecode_of_a_file_the_app_may_not_read_is_hidden_too(serve, tmp_path):
+    """A module's bytecode holds what its source says (its strings, say):
+    for a source skip_files leaves out, the zygote writes none, and one in
+    __pycache__ from elsewhere (a developer's own python run) is refused as
+    its source is, whatever its optimisation level; others still read."""
+    app = write_app(tmp_path / "app", BYTECODE_YAML + "skip_files:\n- ^secret\\.py$\n- ^private/\n", {
+        "main.py": PYCACHE_READER, "helper.py": 'VALUE = "public"\n',
+        "secret.py": 'TOKEN = "s3cr3t"\n', "private/keys.py": 'KEY = "k3y"\n'})
+    s = serve(app)
+    cache = os.path.join(app, "__pycache__")
+    _wait_for(os.path.join(cache, "helper.cpython-311.pyc"))
+    _wait_for(os.path.join(cache, "main.cpython-311.pyc"))
+    assert not os.path.exists(os.path.join(cache, "secret.cpython-311.pyc"))
+    assert not os.path.exists(os.path.join(app, "private", "__pycache__"))
+    wanted = {"__pycache__/secret.cpython-311.pyc": "secret.py",
+              "__pycache__/secret.cpython-311.opt-2.pyc": "secret.py",
+              "private/__pycache__/keys.cpython-311.pyc": "private/keys.py"}
+    for pyc, source in wanted.items():
+        py_compile.compile(os.path.join(app, source), cfile=os.path.join(app, pyc), doraise=True)
+    got = s.get_json("/?" + ",".join(list(wanted) + ["__pycache__/helper.cpython-311.pyc"]))
+    assert got == dict({pyc: "PermissionError" for pyc in wanted},
+                       **{"__pycache__/helper.cpython-311.pyc": ["public"]}), got
+
+
 def test_a_source_slow_to_compile_does_not_hold_up_new_instances(serve, tmp_path):
     """CPython compiles a long f-string in quadratic time (this 600 KB one
     takes about half a minute). The zygote writes bytecode in a process of

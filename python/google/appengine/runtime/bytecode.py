@@ -12,7 +12,8 @@ zygote goes on forking instances however long a source takes to compile
 (CPython compiles a long f-string in quadratic time: 480 KB took 17 s here),
 only on CPU time no instance wants, and it is bounded: a CPU-time budget
 (zygote_bytecode.h), the instances' address space, at most MAX_FILES
-sources of at most MAX_SOURCE_BYTES each. A folder the server cannot
+sources of at most MAX_SOURCE_BYTES each. Sources the app may not read
+(skip_files, static files) are left out. A folder the server cannot
 write to is left alone; a __pycache__ that is not a plain folder (a
 symlink, say) is never written through.
 """
@@ -20,6 +21,8 @@ import compileall
 import importlib.util
 import os
 import stat
+
+import _gaelic
 
 MAX_FILES = 5000
 MAX_SOURCE_BYTES = 4 << 20
@@ -37,7 +40,10 @@ def _walk(app_root):
     for folder, dirs, files in os.walk(app_root):  # symlinked folders are not entered
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
         for name in sorted(files):
-            if name.endswith(".py"):
+            # Not for a source the app may not read (skip_files, a static
+            # file): its bytecode would tell what the source says.
+            if name.endswith(".py") and _gaelic.why_hidden(
+                    os.fsencode(os.path.relpath(os.path.join(folder, name), app_root))) is None:
                 count += 1
                 if count > MAX_FILES:
                     return
