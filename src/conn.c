@@ -127,35 +127,36 @@ static void clear_deadline(conn_t *c)
     c->deadline_ms = 0;
 }
 
-static void conn_close(conn_t *c)
+/* Closes c. A request still without its answer gets its row in the
+ * request log (its app lines are stored under its id, and a flushed row
+ * would stay unfinished), ended with unanswered: 499 (nginx's "client
+ * closed request") when the client left, 503 when the server stops
+ * without waiting for it. A running one names its instance, which
+ * finishes it unseen. */
+static void conn_drop(conn_t *c, int unanswered)
 {
     server_t *srv = c->srv;
     if (c->closed)
         return;
     c->closed = 1;
     if (c->job_active) {
-        /* The client left before its answer: the request still gets its row
-         * (its app lines are stored under its id, and a flushed row would
-         * stay unfinished), ended here with 499 (nginx's "client closed
-         * request"). A running one names its instance, which finishes it
-         * unseen. */
         const char *inst = pool_cancel(c->job_pool, &c->job);
         if (!inst && c->log_flushed && c->flushed_instance[0])
             inst = c->flushed_instance;
-        log_request(c, 499, 0, inst, 0);
+        log_request(c, unanswered, 0, inst, 0);
         c->job_active = 0;
     }
     if (c->gzip_task) {
         gzip_worker_cancel(srv->gzip, c->gzip_task);
         c->gzip_task = NULL;
-        log_request(c, 499, 0, c->held->instance_id, 0);
+        log_request(c, unanswered, 0, c->held->instance_id, 0);
         free(c->held);
         c->held = NULL;
     }
     if (c->static_task) {
         static_gzip_cancel(srv->gzip, c->static_task);
         c->static_task = NULL;
-        log_request(c, 499, 0, NULL, 0);
+        log_request(c, unanswered, 0, NULL, 0);
     }
     if (c->api)
         api_http_cancel(&c->api_call);
@@ -180,6 +181,11 @@ static void conn_close(conn_t *c)
         srv->n_api_conns--;
     else
         srv->n_conns--;
+}
+
+static void conn_close(conn_t *c)
+{
+    conn_drop(c, 499);
 }
 
 void conn_reap(server_t *srv)
@@ -1504,5 +1510,5 @@ int conn_busy_count(const server_t *srv)
 void conn_close_all(server_t *srv)
 {
     while (srv->conns)
-        conn_close(srv->conns);
+        conn_drop(srv->conns, 503);
 }

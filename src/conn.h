@@ -15,7 +15,8 @@
 void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api);
 /* Server stop: idle connections close now, busy ones after their response. */
 void conn_stop_all(server_t *srv);
-/* Closes every connection at once (end of the stop). */
+/* Closes every connection at once (end of the stop); a request still
+ * without its answer is logged with 503. */
 void conn_close_all(server_t *srv);
 /* Frees connections closed during the last event batch. */
 void conn_reap(server_t *srv);

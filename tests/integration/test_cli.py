@@ -1,5 +1,6 @@
 """The command line: help, usage errors, the URL line, the app id, ports and
 a clean stop on SIGTERM/SIGINT."""
+import json
 import os
 import re
 import shutil
@@ -387,7 +388,9 @@ def test_sigint_exits_0_and_stops_instances(serve):
 
 def test_second_signal_stops_at_once(serve):
     """A second SIGINT does not wait out the 30 s grace of a running
-    request: the server exits 0 and leaves no instance behind."""
+    request: the server exits 0 and leaves no instance behind. The request
+    it dropped is logged as the server's doing (503), not the client's
+    (499)."""
     s = serve(app_path("basic"))
     assert s.get("/").status_code == 200
     results = []
@@ -401,6 +404,9 @@ def test_second_signal_stops_at_once(serve):
     assert not wait_pids_gone(kids, 15), "instances left behind"
     t.join(70)
     assert results and (isinstance(results[0], Exception) or results[0].status_code != 200), results
+    out = s.logs("--json", "--limit", "0").stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [row["status"] for row in rows if row["resource"].startswith("/sleep")] == [503], out
 
 
 def test_idle_sigterm_exits_0(serve):
