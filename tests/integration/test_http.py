@@ -843,6 +843,20 @@ def _answers_until_closed(c):
     return seen
 
 
+def _refused_and_closed(srv, parts, gap=0.3):
+    """parts are sent one write after another, gap seconds apart (so that
+    the server reads them apart and its checks span feeds): it answers 400
+    alone, closes, and still serves a new connection."""
+    with conn(srv) as c:
+        for i, part in enumerate(parts):
+            if i:
+                time.sleep(gap)
+            c.send(part)
+        seen = _answers_until_closed(c)
+    assert [r.status for r in seen] == [400], seen
+    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
 @pytest.mark.parametrize("after_data", [b"XX", b"\rX", b"\nX"])
 @pytest.mark.parametrize("split", [False, True])
 def test_chunk_data_must_end_with_crlf(srv, after_data, split):
@@ -852,16 +866,7 @@ def test_chunk_data_must_end_with_crlf(srv, after_data, split):
     split: the two bytes come in a later write than the chunk's data."""
     head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc"
     rest = after_data + b"0\r\n\r\n" + SMUGGLED
-    with conn(srv) as c:
-        if split:
-            c.send(head)
-            time.sleep(0.3)  # separate reads, so the check spans two feeds
-            c.send(rest)
-        else:
-            c.send(head + rest)
-        seen = _answers_until_closed(c)
-    assert [r.status for r in seen] == [400], seen
-    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+    _refused_and_closed(srv, [head, rest] if split else [head + rest])
 
 
 @pytest.mark.parametrize("head", [
@@ -882,19 +887,11 @@ def test_line_ends_outside_the_body_must_be_crlf(srv, head, split):
     and a bare LF at the end of a head, so "\\r\\n\\rX" ended a head: a front
     end reading these otherwise would see one request where gaelic answered
     two. Now 400 and closed; split: a byte at a time after the first."""
-    with conn(srv) as c:
-        if split:
-            c.send(head[:20])
-            for i in range(20, len(head)):
-                c.send(head[i:i + 1])
-                time.sleep(0.005)
-            time.sleep(0.2)
-            c.send(SMUGGLED)
-        else:
-            c.send(head + SMUGGLED)
-        seen = _answers_until_closed(c)
-    assert [r.status for r in seen] == [400], seen
-    assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+    if split:
+        _refused_and_closed(srv, [head[:20]] + [head[i:i + 1] for i in range(20, len(head))]
+                            + [SMUGGLED], gap=0.005)
+    else:
+        _refused_and_closed(srv, [head + SMUGGLED])
 
 
 @pytest.mark.parametrize("head", [
