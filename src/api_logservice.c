@@ -138,12 +138,15 @@ static int parse_line(const uint8_t *p, size_t n, user_line_t *out)
 }
 
 /* Walks a UserAppLogGroup: checks every line (store NULL), or stores
- * them for request log_id. 0, -1 malformed, -2 invalid. */
-static int group_lines(const uint8_t *p, size_t n, log_store_t *store, const char *log_id)
+ * them for request log_id until the store drops one (its writer is behind:
+ * the rest would be dropped too, each at a cost to the event loop). The
+ * number of lines walked, -1 malformed, -2 invalid. */
+static long group_lines(const uint8_t *p, size_t n, log_store_t *store, const char *log_id)
 {
     pb_reader_t r;
     pb_field_t f;
     int rc;
+    long lines = 0;
     pb_reader_init(&r, p, n);
     while ((rc = pb_next(&r, &f)) > 0) {
         if (f.num != GROUP_LOG_LINE)
@@ -154,11 +157,13 @@ static int group_lines(const uint8_t *p, size_t n, log_store_t *store, const cha
         int lrc = parse_line(f.data, f.len, &line);
         if (lrc < 0)
             return lrc;
-        if (store)
+        lines++;
+        if (store &&
             log_store_app_line(store, (log_str_t){log_id, strlen(log_id)}, line.time_us, line.level,
-                               (log_str_t){(const char *)line.msg, line.msg_len});
+                               (log_str_t){(const char *)line.msg, line.msg_len}) < 0)
+            return lines;
     }
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? -1 : lines;
 }
 
 static void flush_logs(api_call_t *call)
@@ -182,17 +187,19 @@ static void flush_logs(api_call_t *call)
         return;
     }
     /* Every line is checked before any is stored. */
-    int grc = group_lines(logs.data, logs.len, NULL, NULL);
-    if (grc < 0) {
+    long lines = group_lines(logs.data, logs.len, NULL, NULL);
+    if (lines < 0) {
         api_reply_app_error(call, LOGSERVICE_INVALID_REQUEST,
-                            grc == -1 ? "logs is not a UserAppLogGroup"
-                                      : "a log line needs a time, a level from 0 to 4 and a "
-                                        "UTF-8 message");
+                            lines == -1 ? "logs is not a UserAppLogGroup"
+                                        : "a log line needs a time, a level from 0 to 4 and a "
+                                          "UTF-8 message");
         return;
     }
     /* Lines outside any request have no request log to go to. */
-    if (c->log_id && c->log_id[0] && srv->logs)
-        group_lines(logs.data, logs.len, srv->logs, c->log_id);
+    if (c->log_id && c->log_id[0] && srv->logs) {
+        long walked = group_lines(logs.data, logs.len, srv->logs, c->log_id);
+        log_store_drop_app_lines(srv->logs, (uint64_t)(lines - walked));
+    }
     if (c->flush)
         c->flush(c->owner, c->request);
     api_reply(call, NULL);

@@ -17,6 +17,10 @@
 /* Beyond this the writer has fallen behind (disk stalled): records are
  * dropped and counted rather than growing the master without bound. */
 #define QUEUE_MAX (64u << 20)
+/* App log lines are dropped once this much is queued: the rest is kept for
+ * request logs, so that an app flooding its log (lines of its own, or a
+ * Flush carrying millions) cannot make other requests' logs be dropped. */
+#define QUEUE_LINES_MAX (QUEUE_MAX / 2)
 /* The writer is woken early when this much is queued. */
 #define QUEUE_HIGH (1u << 20)
 
@@ -39,9 +43,9 @@ struct log_store {
     int urgent;       /* a task is queued: commit without gathering, guarded by mu */
     log_task_t *done; /* tasks run, oldest first, guarded by mu */
     log_task_t **done_tail;
-    int event_fd;         /* eventfd: readable when done has tasks */
-    uint64_t dropped;     /* guarded by mu */
-    char last_error[256]; /* writer thread only */
+    int event_fd;                             /* eventfd: readable when done has tasks */
+    uint64_t dropped_lines, dropped_requests; /* guarded by mu */
+    char last_error[256];                     /* writer thread only */
 };
 
 /* Each WAL frame costs system calls, so pages are large; request logs are
@@ -117,19 +121,22 @@ static log_str_t get_str(reader_t *r)
     return s;
 }
 
-/* Appends one encoded record under the lock; the writer is woken when the
+/* Appends one encoded record under the lock unless the queue would pass
+ * limit (then it is dropped and counted: -1); the writer is woken when the
  * queue was empty (it then gathers for LOG_STORE_COMMIT_MS) or is large. */
-static void enqueue(log_store_t *st, const buf_t *rec)
+static int enqueue(log_store_t *st, const buf_t *rec, size_t limit, uint64_t *dropped)
 {
+    int rc = 0;
     pthread_mutex_lock(&st->mu);
-    if (st->queue.len + rec->len > QUEUE_MAX ||
-        buf_append(&st->queue, buf_ptr(rec), rec->len) < 0) {
-        st->dropped++;
+    if (st->queue.len + rec->len > limit || buf_append(&st->queue, buf_ptr(rec), rec->len) < 0) {
+        (*dropped)++;
+        rc = -1;
     } else if (st->queue.len == rec->len || (st->queue.len >= QUEUE_HIGH && !st->woken)) {
         st->woken = st->queue.len >= QUEUE_HIGH;
         pthread_cond_signal(&st->cv);
     }
     pthread_mutex_unlock(&st->mu);
+    return rc;
 }
 
 int log_store_task(log_store_t *st, log_task_t *task)
@@ -197,29 +204,36 @@ void log_store_request(log_store_t *st, const log_request_t *r)
         put_i64(b, r->status) < 0 || put_i64(b, r->response_size) < 0 ||
         put_i64(b, r->mcycles) < 0) {
         pthread_mutex_lock(&st->mu);
-        st->dropped++;
+        st->dropped_requests++;
         pthread_mutex_unlock(&st->mu);
         return;
     }
-    enqueue(st, b);
+    enqueue(st, b, QUEUE_MAX, &st->dropped_requests);
 }
 
-void log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
-                        log_str_t message)
+int log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
+                       log_str_t message)
 {
     if (!st)
-        return;
+        return -1;
     buf_t *b = &scratch;
     buf_reset(b);
     uint8_t kind = REC_APP_LINE;
     if (buf_append(b, &kind, 1) < 0 || put_str(b, request_id) < 0 || put_i64(b, time_us) < 0 ||
         put_i64(b, level) < 0 || put_str(b, message) < 0) {
-        pthread_mutex_lock(&st->mu);
-        st->dropped++;
-        pthread_mutex_unlock(&st->mu);
-        return;
+        log_store_drop_app_lines(st, 1);
+        return -1;
     }
-    enqueue(st, b);
+    return enqueue(st, b, QUEUE_LINES_MAX, &st->dropped_lines);
+}
+
+void log_store_drop_app_lines(log_store_t *st, uint64_t n)
+{
+    if (!st || !n)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->dropped_lines += n;
+    pthread_mutex_unlock(&st->mu);
 }
 
 /* ---------- the writer thread ---------- */
@@ -428,13 +442,15 @@ static void *writer_main(void *arg)
         st->woken = 0;
         st->urgent = 0;
         int stopping = st->stop;
-        uint64_t dropped = st->dropped;
-        st->dropped = 0;
+        uint64_t dropped_lines = st->dropped_lines, dropped_requests = st->dropped_requests;
+        st->dropped_lines = st->dropped_requests = 0;
         pthread_mutex_unlock(&st->mu);
-        if (dropped)
+        if (dropped_lines || dropped_requests)
             log_msg_unbuffered(LOG_WARNING,
-                               "request logs: %llu records dropped (the log writer fell behind)",
-                               (unsigned long long)dropped);
+                               "request logs: %llu app log lines and %llu request logs dropped "
+                               "(the log writer fell behind)",
+                               (unsigned long long)dropped_lines,
+                               (unsigned long long)dropped_requests);
         log_task_t *tasks = NULL, **tail = &tasks;
         if (batch.len)
             commit_batch(st, &batch, &tail);

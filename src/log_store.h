@@ -55,10 +55,15 @@ typedef struct {
 log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
                             size_t errlen);
 
-/* Queue a record (copied; nothing is kept). Called from the event loop. */
+/* Queue a record (copied; nothing is kept). Called from the event loop.
+ * While the writer is behind, records are dropped and counted; app lines
+ * first (at half the queue), so that request logs still find room.
+ * log_store_app_line: 0, or -1 when the line was dropped (NULL st too). */
 void log_store_request(log_store_t *st, const log_request_t *r);
-void log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
-                        log_str_t message);
+int log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, int level,
+                       log_str_t message);
+/* Counts n app lines as dropped without queueing them. */
+void log_store_drop_app_lines(log_store_t *st, uint64_t n);
 
 /* Work on the database off the event loop (the Logs API's reads). The
  * writer thread calls run(task, db) after it has written every record

@@ -323,6 +323,30 @@ def test_log_flood_is_stored_and_kills_nothing(srv):
     assert_serving(srv)
 
 
+def test_log_flood_cannot_push_other_requests_logs_out(srv):
+    """An app that floods its log faster than the log writer stores it (here
+    Flush calls carrying millions of empty lines) gets its lines dropped,
+    but other requests' logs are still stored: app lines were dropped at the
+    same bound as request logs, and every request answered while the flood
+    filled the writer's queue lost its log (737 of 737)."""
+    resource = "/pid?during=flush_flood"
+    before, _ = srv.log_rows(resource)
+    flood = {}
+    t = threading.Thread(target=lambda: flood.update(
+        r=srv.get("/flush_flood?calls=6&mb=31", timeout=120)))
+    t.start()
+    sent = 0
+    while t.is_alive() and sent < 300:
+        assert srv.get(resource).status_code == 200
+        sent += 1
+    t.join(130)
+    assert flood["r"].status_code == 200, flood["r"].text[:300]
+    assert flood["r"].json()["results"] == [[0, 0]] * 6
+    new, out = srv.wait_new_log_rows(resource, before, lambda rows: len(rows) >= sent)
+    assert len(new) == sent, (len(new), sent, srv.stderr_text()[-2000:])
+    assert_serving(srv)
+
+
 @pytest.mark.parametrize("of", ["0", "request"])
 def test_app_log_lines_cannot_forge_console_lines(srv, of):
     # As the runtime's retire reason (test_deadlines.py): every line the

@@ -490,10 +490,29 @@ def flood_unread(q, environ):
     return _hang()
 
 
+def _pb_len(num, data):
+    return _varint(num << 3 | 2) + _varint(len(data)) + data
+
+
+def flush_flood(q, environ):
+    """calls logservice.Flush calls at once, each carrying mb MiB of empty
+    log lines (UserAppLogLine: time 0, level 0, message ""; 8 bytes each,
+    millions a call), through the runtime's API channel."""
+    import _gaelic
+
+    line = _pb_len(2, b"\x08\x00\x10\x00" + _pb_len(3, b""))
+    body = _pb_len(1, line * ((int(q.get("mb", "31")) << 20) // len(line)))
+    rid = request_state.current().id
+    calls = [_gaelic.api_start(rid, "logservice", "Flush", body, None)
+             for _ in range(int(q.get("calls", "6")))]
+    return {"results": [list(c.wait()[:2]) for c in calls]}
+
+
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
           "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
           "/background": background, "/fuzz": fuzz,
-          "/log_line": log_line, "/stop_reading": stop_reading, "/flood_unread": flood_unread}
+          "/log_line": log_line, "/stop_reading": stop_reading, "/flood_unread": flood_unread,
+          "/flush_flood": flush_flood}
 
 
 def app(environ, start_response):
