@@ -107,6 +107,12 @@ void buf_reset(buf_t *b)
     b->len = 0;
 }
 
+void buf_trim(buf_t *b, size_t keep)
+{
+    if (b->len == 0 && b->cap > keep)
+        buf_free(b);
+}
+
 void buf_free(buf_t *b)
 {
     free(b->data);

@@ -42,5 +42,9 @@ static inline char *buf_ptr(const buf_t *b)
 void buf_consume(buf_t *b, size_t n);
 void buf_reset(buf_t *b);
 void buf_free(buf_t *b);
+/* Frees an empty buffer whose memory passes keep bytes, so that what one
+ * large message took is not held for the rest of a long-lived owner's
+ * life (an idle keep-alive connection). */
+void buf_trim(buf_t *b, size_t keep);
 
 #endif

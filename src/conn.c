@@ -1344,6 +1344,12 @@ static void request_done(conn_t *c)
         return;
     }
     http_request_reset(&c->req);
+    /* Nor of a large answer: a client could otherwise leave thousands of
+     * idle connections each holding its largest request and answer. */
+    buf_trim(&c->wbuf, HTTP_KEEP_BUFFER_BYTES);
+    buf_trim(&c->rbuf, HTTP_KEEP_BUFFER_BYTES);
+    buf_trim(&c->env, HTTP_KEEP_BUFFER_BYTES);
+    buf_trim(&c->path, HTTP_KEEP_BUFFER_BYTES);
     c->body_started_ms = 0;
     c->continue_sent = 0;
     c->head_only = 0;

@@ -480,6 +480,9 @@ void http_request_reset(http_request_t *r)
 {
     buf_reset(&r->head);
     buf_reset(&r->body);
+    /* A connection that sent one large request keeps none of it. */
+    buf_trim(&r->head, HTTP_KEEP_BUFFER_BYTES);
+    buf_trim(&r->body, HTTP_KEEP_BUFFER_BYTES);
     r->url_off = r->url_len = 0;
     r->n_headers = 0;
     r->head_bytes = 0;

@@ -67,8 +67,13 @@ static inline void http_version_text(const http_request_t *r, char out[HTTP_VERS
     out[7] = (char)('0' + r->http_minor % 10);
 }
 
+/* A buffer of a connection that has become larger than this is freed
+ * between requests rather than kept for the next one. */
+#define HTTP_KEEP_BUFFER_BYTES (64u << 10)
+
 void http_request_init(http_request_t *r, const http_limits_t *limits);
-/* Forgets the current request, keeping buffers for the next one. */
+/* Forgets the current request, keeping buffers for the next one (those up
+ * to HTTP_KEEP_BUFFER_BYTES). */
 void http_request_reset(http_request_t *r);
 void http_request_free(http_request_t *r);
 
