@@ -78,15 +78,20 @@ static void report_dropped(loop_t *loop, loop_timer_t *t)
     c->over_total = (dropped_t){0, 0};
 }
 
-/* Which budget a line of cost bytes would exceed; NULL: neither. */
-static dropped_t *over_budget(child_output_t *c, size_t cost)
+int child_console_take(child_console_t *con, size_t own_shown, size_t cost)
 {
-    if (c->shown + cost > PIPE_BYTES_PER_SECOND)
-        return &c->over_pipe;
+    uint64_t now = con->loop->now_ms;
+    if (now - con->window_ms >= 1000) {
+        con->window_ms = now;
+        con->shown = 0;
+    }
     size_t total = TOTAL_BYTES_PER_SECOND;
-    if (c->shown + cost > QUIET_BYTES)
+    if (own_shown + cost > QUIET_BYTES)
         total -= RESERVE_BYTES;
-    return c->con->shown + cost > total ? &c->over_total : NULL;
+    if (con->shown + cost > total)
+        return 0;
+    con->shown += cost;
+    return 1;
 }
 
 static void show(child_output_t *c, const char *text, size_t n)
@@ -98,12 +103,10 @@ static void show(child_output_t *c, const char *text, size_t n)
         c->window_ms = now;
         c->shown = 0;
     }
-    if (now - con->window_ms >= 1000) {
-        con->window_ms = now;
-        con->shown = 0;
-    }
     size_t cost = n + LINE_OVERHEAD + c->prefix;
-    dropped_t *over = over_budget(c, cost);
+    dropped_t *over = c->shown + cost > PIPE_BYTES_PER_SECOND    ? &c->over_pipe
+                      : !child_console_take(con, c->shown, cost) ? &c->over_total
+                                                                 : NULL;
     if (over) {
         if (!c->over_pipe.lines && !c->over_total.lines)
             loop_timer_start(con->loop, &c->report, c->window_ms + 1000 - now);
@@ -112,7 +115,6 @@ static void show(child_output_t *c, const char *text, size_t n)
         return;
     }
     c->shown += cost;
-    con->shown += cost;
     while (n && (text[n - 1] == '\r'))
         n--;
     /* The app's bytes: a control (an escape sequence that would take over

@@ -11,7 +11,8 @@
  * bound what is shown: 256 KiB a second per pipe, so that one flooding
  * writer uses up only its own share, and 512 KiB a second for all of them
  * together (a child_console_t), so that many cannot swamp the console or
- * fill a log file's disk either. */
+ * fill a log file's disk either; the app log lines instances send on their
+ * channels count against that too (child_console_take). */
 #ifndef GAELIC_CHILD_OUTPUT_H
 #define GAELIC_CHILD_OUTPUT_H
 
@@ -27,6 +28,12 @@ child_console_t *child_console_new(loop_t *loop);
 /* Shows what is still in the released pipes, closes them and frees con.
  * Every output is to be released or closed before. con may be NULL. */
 void child_console_free(child_console_t *con);
+
+/* The server-wide budget, which the app log lines the console shows
+ * (pool.c) share with the pipes: 1 when a line of cost bytes, from a
+ * writer that has shown own_shown bytes in its current second, may be
+ * shown now (and it is counted), 0 when it is over the budget. */
+int child_console_take(child_console_t *con, size_t own_shown, size_t cost);
 
 /* NULL (errno set) when the pipe cannot be made. who names the writer in
  * the console: lines start with "[who] " ("[instance 3] "); copied. */

@@ -100,6 +100,8 @@ struct instance {
     size_t console_shown;
     unsigned long console_dropped;
     size_t console_dropped_bytes;
+    unsigned long console_dropped_total; /* by the server-wide budget */
+    size_t console_dropped_total_bytes;
 };
 
 /* A spare being (or already) put into its cgroups. */
@@ -617,15 +619,22 @@ static const char *console_tag(const instance_t *inst, char *out, size_t n)
 /* Says how many app log lines the budget left out, if any. */
 static void report_console_dropped(instance_t *inst)
 {
-    if (!inst->console_dropped)
+    if (!inst->console_dropped && !inst->console_dropped_total)
         return;
     char tag[128];
-    log_warn("%s logged more than %d KiB a second for the console: %lu app log lines (%zu "
-             "bytes) not shown (those of requests are in the request logs)",
-             console_tag(inst, tag, sizeof tag), APP_CONSOLE_BYTES_PER_SECOND / 1024,
-             inst->console_dropped, inst->console_dropped_bytes);
-    inst->console_dropped = 0;
-    inst->console_dropped_bytes = 0;
+    console_tag(inst, tag, sizeof tag);
+    if (inst->console_dropped)
+        log_warn("%s logged more than %d KiB a second for the console: %lu app log lines (%zu "
+                 "bytes) not shown (those of requests are in the request logs)",
+                 tag, APP_CONSOLE_BYTES_PER_SECOND / 1024, inst->console_dropped,
+                 inst->console_dropped_bytes);
+    if (inst->console_dropped_total)
+        log_warn("%s: %lu app log lines (%zu bytes) not shown: instances and zygotes together "
+                 "wrote more than the console's server-wide budget (those of requests are in "
+                 "the request logs)",
+                 tag, inst->console_dropped_total, inst->console_dropped_total_bytes);
+    inst->console_dropped = inst->console_dropped_total = 0;
+    inst->console_dropped_bytes = inst->console_dropped_total_bytes = 0;
 }
 
 /* Whether an app log line of n bytes may go on the console now. */
@@ -642,6 +651,13 @@ static int console_budget(instance_t *inst, size_t n)
     if (inst->console_shown + cost > APP_CONSOLE_BYTES_PER_SECOND) {
         inst->console_dropped++;
         inst->console_dropped_bytes += n;
+        return 0;
+    }
+    /* Many instances together get what their stdout and stderr get. */
+    pool_t *pool = inst->pool;
+    if (pool->o.console && !child_console_take(pool->o.console, inst->console_shown, cost)) {
+        inst->console_dropped_total++;
+        inst->console_dropped_total_bytes += n;
         return 0;
     }
     inst->console_shown += cost;

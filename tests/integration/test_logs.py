@@ -224,6 +224,38 @@ def test_console_shows_an_instance_s_app_lines_within_a_budget(serve):
     assert dropped > 0 and shown + dropped == 5000, (shown, dropped)
 
 
+def test_instances_logging_together_get_the_console_s_server_wide_budget(serve):
+    """Many instances logging warnings in a loop get no more of the console
+    together than their stdout and stderr get (512 KiB a second,
+    child_output.c), and the console says which budget cut their lines:
+    each had 256 KiB a second of its own, so that six showed 1.4 MB a
+    second and a hundred would fill a console log file's disk."""
+    n = 6
+    s = serve(APP, "--max_instances", str(n), "--threads", "1")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        s.get("/warn_for?4", timeout=60).status_code)) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert results == [200] * n
+    assert s.wait_stderr("the console's server-wide budget"), s.stderr_text()[-3000:]
+    times, shown = [], 0
+    for line in s.stderr_text().splitlines():
+        if re.match(r"\S+ \S+ WARNING \[instance \d+\] warn-for \d+ w+$", line):
+            times.append(time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+                         + float(line[19:23]))
+            shown += len(line) + 1
+    # Each instance flooded.
+    assert len(set(re.findall(r"\[(instance \d+)\] warn-for ", s.stderr_text()))) == n
+    # Lines shown over `span` seconds fall into at most span + 2 of the
+    # budget's one-second windows; the margin is for clock readings.
+    span = max(times) - min(times)
+    limit = (int(span) + 2) * 512 * 1024 * 1.25
+    assert shown <= limit, (shown, limit, span)
+
+
 def test_static_and_not_found_requests_are_logged(srv):
     r = srv.get("/static/file.txt")
     assert r.status_code == 200

@@ -136,6 +136,16 @@ def _warn_flood(tag):
         sys.stderr.write("warn-flood %d %s\n" % (i, "w" * 1000))
 
 
+def _warn_for(tag):
+    """Writes lines of 1 KB to stderr (app log lines at warning) for
+    float(tag) seconds."""
+    end = time.monotonic() + float(tag)
+    i = 0
+    while time.monotonic() < end:
+        sys.stderr.write("warn-for %d %s\n" % (i, "w" * 1000))
+        i += 1
+
+
 def _quiet(tag):
     pass
 
@@ -151,7 +161,8 @@ ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/excepti
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
            "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
            "/long_line": _long_line, "/controls": _controls,
-           "/flush_times": _flush_times, "/warn_flood": _warn_flood}
+           "/flush_times": _flush_times, "/warn_flood": _warn_flood,
+           "/warn_for": _warn_for}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
 
 
