@@ -220,16 +220,19 @@ void log_cursor_close(log_cursor_t *c)
 /* ---------- the combined line ---------- */
 
 /* A field as it is, "-" when missing; newlines written as \n so that the
- * line stays one line. */
+ * line stays one line, and quotes and backslashes escaped as Apache's %r
+ * does: a request target may hold '"' (a client's GET /a"b), which would
+ * end the quoted request line early for whoever parses the line. */
 static int put_plain(buf_t *b, log_str_t s)
 {
     if (!s.p || !s.n)
         return buf_append(b, "-", 1);
     for (size_t i = 0; i < s.n; i++) {
         char ch = s.p[i];
-        int rc = ch == '\n'   ? buf_append(b, "\\n", 2)
-                 : ch == '\r' ? buf_append(b, "\\r", 2)
-                              : buf_append(b, &ch, 1);
+        int rc = ch == '\n'                ? buf_append(b, "\\n", 2)
+                 : ch == '\r'              ? buf_append(b, "\\r", 2)
+                 : ch == '"' || ch == '\\' ? buf_printf(b, "\\%c", ch)
+                                           : buf_append(b, &ch, 1);
         if (rc < 0)
             return -1;
     }

@@ -322,6 +322,20 @@ def test_logs_command_escapes_terminal_controls(srv):
     assert line.endswith(" TC \\x1b]0;title\\x07 \\x1b[2J \\xc2\\x9b31m \\x00 end"), line
 
 
+def test_quotes_in_the_request_target_are_escaped_in_combined_format(srv):
+    """A request target may hold '"' and '\\': written as they came, the
+    quote ended the quoted request line early for whoever parses the
+    combined line; they are escaped as Apache's %r escapes them."""
+    with Conn(srv.port) as c:
+        c.request("GET", '/quiet?QQ"x\\y')
+        assert c.read_response().status == 200
+    out = srv.wait_logs("/quiet?QQ", "--limit", "5")
+    line = next(line for line in out.splitlines() if "/quiet?QQ" in line)
+    assert '"GET /quiet?QQ\\"x\\\\y HTTP/1.1"' in line, line
+    m = re.match(r'^\S+ - \S+ \[[^\]]+\] "((?:[^"\\]|\\.)*)" 200 ', line)
+    assert m and m.group(1).endswith(" HTTP/1.1"), line
+
+
 def test_json_output_is_json_whatever_was_stored(srv):
     """Each line of --json is a JSON object in UTF-8: what a client sent
     that is not UTF-8 reads as \\xNN, and a time before the epoch (a

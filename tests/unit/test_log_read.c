@@ -505,7 +505,7 @@ static void test_combined(void)
         .ip = S("1.2.3.4"),
         .nickname = S("ann@example.com"),
         .method = S("POST"),
-        .resource = S("/a b\nc"),
+        .resource = S("/a b\nc\"d\\e"),
         .http_version = S("HTTP/1.0"),
         .referrer = S("http://r/\"q\""),
         .start_us = 0,
@@ -516,7 +516,8 @@ static void test_combined(void)
     buf_append(&b, "", 1);
     const char *s = buf_ptr(&b);
     CHECK(strncmp(s, "1.2.3.4 - ann@example.com [", 27) == 0);
-    CHECK(strstr(s, "] \"POST /a b\\nc HTTP/1.0\" 201 - \"http://r/\\\"q\\\"\" \"-\"") != NULL);
+    CHECK(strstr(s, "] \"POST /a b\\nc\\\"d\\\\e HTTP/1.0\" 201 - \"http://r/\\\"q\\\"\" \"-\"") !=
+          NULL);
     buf_free(&b);
 }
 
