@@ -44,6 +44,28 @@ static int count_span(http_request_t *r, const char *at, size_t n)
     return count_head(r, skipped + n);
 }
 
+/* Many clients each sending a large body (slowly, or leaving it
+ * unfinished) would otherwise make the server hold all of them at once. */
+#define SERVER_BODIES_FULL "the server holds too many request bodies at once"
+
+/* 1 when n more bytes of body fit the server's bound on the bodies it
+ * holds (those this request holds already are counted there). */
+static int bodies_fit(const http_request_t *r, size_t n)
+{
+    const http_limits_t *l = r->limits;
+    return !l->bodies_held ||
+           n <= l->max_bodies_held -
+                    (*l->bodies_held < l->max_bodies_held ? *l->bodies_held : l->max_bodies_held);
+}
+
+/* The request's body no longer counts against the server's bound. */
+static void bodies_release(http_request_t *r)
+{
+    if (r->limits && r->limits->bodies_held)
+        *r->limits->bodies_held -= r->body_held;
+    r->body_held = 0;
+}
+
 static int on_message_begin(llhttp_t *p)
 {
     req_of(p)->started = 1;
@@ -377,6 +399,10 @@ static int on_headers_complete(llhttp_t *p)
         return fail(r, 400, "Transfer-Encoding without chunked last");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
+    /* One whose stated length cannot fit now is refused before the client
+     * sends it (or waits for 100 Continue in vain). */
+    if ((p->flags & F_CONTENT_LENGTH) && !bodies_fit(r, p->content_length))
+        return fail(r, 503, SERVER_BODIES_FULL);
     int want_continue = expect_continue(r);
     if (want_continue < 0)
         return fail(r, 417, "unsupported Expect header");
@@ -415,8 +441,14 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     r->head_tail = 0;
     if (r->body.len + n > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
+    if (!bodies_fit(r, n))
+        return fail(r, 503, SERVER_BODIES_FULL);
     if (buf_append(&r->body, at, n) < 0)
         return fail(r, 500, "out of memory");
+    if (r->limits->bodies_held) {
+        *r->limits->bodies_held += n;
+        r->body_held += n;
+    }
     /* The data of a chunk ends here when none of it is left to come. */
     if ((p->flags & F_CHUNKED) && p->content_length == 0) {
         r->crlf_due = 2;
@@ -478,6 +510,7 @@ void http_request_init(http_request_t *r, const http_limits_t *limits)
 
 void http_request_reset(http_request_t *r)
 {
+    bodies_release(r);
     buf_reset(&r->head);
     buf_reset(&r->body);
     /* A connection that sent one large request keeps none of it. */
@@ -503,6 +536,7 @@ void http_request_reset(http_request_t *r)
 
 void http_request_free(http_request_t *r)
 {
+    bodies_release(r);
     buf_free(&r->head);
     buf_free(&r->body);
     free(r->headers);

@@ -16,6 +16,11 @@ typedef struct {
     size_t max_header_bytes; /* request line + headers; beyond: 431 */
     size_t max_url_bytes;    /* beyond: 414 */
     size_t max_body_bytes;   /* beyond: 413 */
+    /* The request bodies held at once by every request sharing bodies_held
+     * (a server's connections); a body that would pass it gets 503. NULL:
+     * no such bound. */
+    size_t *bodies_held;
+    size_t max_bodies_held;
 } http_limits_t;
 
 typedef struct {
@@ -30,6 +35,7 @@ typedef struct {
     http_header_t *headers;
     size_t n_headers, cap_headers;
     buf_t body;
+    size_t body_held;     /* of body, the bytes counted in limits->bodies_held */
     size_t head_bytes;    /* bytes of request line and headers seen, less chunk lines' allowance */
     const char *head_pos; /* in the bytes fed: those before it are counted (or body data) */
     int error_status;     /* 0, or the status to answer with before closing */

@@ -102,6 +102,10 @@ static const opt_def_t options[] = {
     {"max_request_bytes", OPT_SIZE, OFF(max_request_bytes), "N",
      "largest request body; larger gets 413 (default 10485760, at most 33554432)", 1,
      IPC_MAX_BODY_LIMIT},
+    {"max_held_request_bytes", OPT_SIZE, OFF(max_held_request_bytes), "N",
+     "request bodies the server holds at once, over all connections; a request that would "
+     "pass it gets 503 (default 1073741824)",
+     1, (double)((size_t)1 << 40)},
     {"max_response_bytes", OPT_SIZE, OFF(max_response_bytes), "N",
      "largest response body; larger becomes 500 (default 10485760, at most 33554432)", 1,
      IPC_MAX_BODY_LIMIT},
@@ -212,6 +216,7 @@ static void set_defaults(serve_opts_t *o)
     o->deadline_ms = 60000;
     o->deadline_grace_ms = 900;
     o->max_request_bytes = 10485760;
+    o->max_held_request_bytes = (size_t)1 << 30;
     o->max_response_bytes = IPC_DEFAULT_MAX_RESPONSE_BODY;
     o->max_response_header_bytes = IPC_DEFAULT_MAX_RESPONSE_HEAD;
     o->max_header_bytes = 65536;
@@ -857,6 +862,8 @@ int serve_main(int argc, char **argv)
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
     srv->limits.max_body_bytes = srv->o.max_request_bytes;
+    srv->limits.bodies_held = &srv->bodies_held;
+    srv->limits.max_bodies_held = srv->o.max_held_request_bytes;
     if (loop_init(&srv->loop) < 0)
         goto out;
     srv->loop.after_batch = after_batch;

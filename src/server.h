@@ -40,6 +40,7 @@ typedef struct {
     uint64_t deadline_ms;       /* RT7: a dynamic request's deadline */
     uint64_t deadline_grace_ms; /* then this long before its instance is killed */
     size_t max_request_bytes;
+    size_t max_held_request_bytes; /* the bodies held at once, all connections */
     size_t max_response_bytes;
     size_t max_response_header_bytes; /* the app's status line and headers */
     size_t max_header_bytes;
@@ -86,6 +87,7 @@ typedef struct server {
     log_store_t *logs; /* request and app logs */
     io_watch_t logs_w; /* its finished tasks (the Logs API's reads) */
     http_limits_t limits;
+    size_t bodies_held; /* request body bytes the connections hold (limits) */
     io_watch_t listen_w;
     io_watch_t signal_w;
     char app_id[128];

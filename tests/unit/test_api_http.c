@@ -55,7 +55,8 @@ static void test_envelope_ticket(void)
     buf_free(&b);
 }
 
-static const http_limits_t LIMITS = {65536, 8192, 1 << 20};
+static const http_limits_t LIMITS = {
+    .max_header_bytes = 65536, .max_url_bytes = 8192, .max_body_bytes = 1 << 20};
 
 /* Parses one request head (and empty body) into r. */
 static void parse(http_request_t *r, const char *text)

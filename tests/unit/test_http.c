@@ -6,7 +6,8 @@
 #include "http.h"
 #include "unit.h"
 
-static http_limits_t limits = {1024, 256, 4096};
+static http_limits_t limits = {
+    .max_header_bytes = 1024, .max_url_bytes = 256, .max_body_bytes = 4096};
 
 static http_parse_t feed_all(http_request_t *r, const char *s, size_t *used)
 {
@@ -57,7 +58,8 @@ static void test_absolute_form_host(void)
     /* The authority is copied within head: whatever its length, head may
      * have to grow right then (under ASan a copy from the old buffer is
      * caught). */
-    static const http_limits_t roomy = {16384, 8192, 4096};
+    static const http_limits_t roomy = {
+        .max_header_bytes = 16384, .max_url_bytes = 8192, .max_body_bytes = 4096};
     static char host[2100], req[2300];
     int good = 0;
     for (size_t len = 1; len < sizeof host; len++) {
@@ -351,6 +353,52 @@ static void test_obs_fold_refused(void)
         CHECK(refused_whole_and_bytewise(bad[i], 400));
     CHECK(accepted_whole_and_bytewise("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n x",
                                       2));
+}
+
+/* A server's bound on the request bodies it holds at once: a stated length
+ * that cannot fit now is refused before its body comes, and body data that
+ * would pass it is refused as it comes (chunked or not); each request gives
+ * its bytes back when it is reset or freed. */
+static void test_bodies_held_bound(void)
+{
+    size_t held = 0;
+    const http_limits_t l = {.max_header_bytes = 1024,
+                             .max_url_bytes = 256,
+                             .max_body_bytes = 4096,
+                             .bodies_held = &held,
+                             .max_bodies_held = 100};
+    http_request_t a, b;
+    size_t used;
+    http_request_init(&a, &l);
+    http_request_init(&b, &l);
+    char body[81];
+    memset(body, 'x', 80);
+    body[80] = '\0';
+    const char *head_a = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 80\r\n\r\n";
+    CHECK(http_request_feed(&a, head_a, strlen(head_a), &used) == HTTP_MORE);
+    CHECK(http_request_feed(&a, body, 60, &used) == HTTP_MORE && held == 60);
+    const char *fifty = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n\r\n";
+    CHECK(http_request_feed(&b, fifty, strlen(fifty), &used) == HTTP_ERROR &&
+          b.error_status == 503 && held == 60);
+    http_request_free(&b);
+    http_request_init(&b, &l);
+    const char *chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "1e\r\n012345678901234567890123456789\r\n"
+                          "1e\r\n012345678901234567890123456789\r\n0\r\n\r\n";
+    CHECK(http_request_feed(&b, chunked, strlen(chunked), &used) == HTTP_ERROR &&
+          b.error_status == 503 && held == 90);
+    http_request_free(&b);
+    CHECK(held == 60);
+    CHECK(http_request_feed(&a, body, 20, &used) == HTTP_DONE && held == 80);
+    http_request_reset(&a);
+    CHECK(held == 0);
+    http_request_init(&b, &l);
+    const char *fifty_sent = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n\r\n"
+                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    CHECK(http_request_feed(&b, fifty_sent, strlen(fifty_sent), &used) == HTTP_DONE && held == 50);
+    http_request_free(&b);
+    http_request_free(&a);
+    CHECK(held == 0);
 }
 
 /* b: head, then n chunks of size bytes, each with an extension of ext
@@ -690,6 +738,7 @@ int main(void)
     test_line_ends_are_crlf();
     test_head_limit_counts_skipped_bytes();
     test_obs_fold_refused();
+    test_bodies_held_bound();
     test_errors();
     test_unknown_method();
     test_expect_and_versions();

@@ -7,7 +7,8 @@
 #include "login.h"
 #include "unit.h"
 
-static http_limits_t limits = {8192, 4096, 1 << 20};
+static http_limits_t limits = {
+    .max_header_bytes = 8192, .max_url_bytes = 4096, .max_body_bytes = 1 << 20};
 
 static int parse(const char *v, login_user_t *u)
 {

@@ -7,7 +7,8 @@
 #include "secure_redirect.h"
 #include "unit.h"
 
-static http_limits_t limits = {8192, 4096, 1 << 20};
+static http_limits_t limits = {
+    .max_header_bytes = 8192, .max_url_bytes = 4096, .max_body_bytes = 1 << 20};
 
 /* Parses one raw request into r (which the caller frees). */
 static void parse(http_request_t *r, const char *raw)
