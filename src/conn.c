@@ -558,11 +558,6 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag,
     }
 }
 
-static int is_directive(const char *d, size_t n, const char *lower)
-{
-    return strlen(lower) == n && strncasecmp(d, lower, n) == 0;
-}
-
 /* The app's Cache-Control directives, but "public", and "private" added
  * unless one of private, no-cache or no-store is there. */
 static void add_private_cache_control(buf_t *out, const job_result_t *res)
@@ -588,10 +583,10 @@ static void add_private_cache_control(buf_t *out, const job_result_t *res)
             while (e > d && (e[-1] == ' ' || e[-1] == '\t'))
                 e--;
             size_t n = (size_t)(e - d);
-            if (n == 0 || is_directive(d, n, "public"))
+            if (n == 0 || is_header(d, n, "public"))
                 continue;
-            restricted |= is_directive(d, n, "private") || is_directive(d, n, "no-cache") ||
-                          is_directive(d, n, "no-store");
+            restricted |= is_header(d, n, "private") || is_header(d, n, "no-cache") ||
+                          is_header(d, n, "no-store");
             if (out->len > first)
                 buf_append_str(out, ", ");
             buf_append(out, d, n);

@@ -49,13 +49,12 @@ static int count_span(http_request_t *r, const char *at, size_t n)
 #define SERVER_BODIES_FULL "the server holds too many request bodies at once"
 
 /* 1 when n more bytes of body fit the server's bound on the bodies it
- * holds (those this request holds already are counted there). */
+ * holds (those this request holds already are counted there). What is
+ * held never passes the bound: only what fit is ever added. */
 static int bodies_fit(const http_request_t *r, size_t n)
 {
     const http_limits_t *l = r->limits;
-    return !l->bodies_held ||
-           n <= l->max_bodies_held -
-                    (*l->bodies_held < l->max_bodies_held ? *l->bodies_held : l->max_bodies_held);
+    return !l->bodies_held || n <= l->max_bodies_held - *l->bodies_held;
 }
 
 /* The request's body no longer counts against the server's bound. */

@@ -233,8 +233,6 @@ static int start_parser(yt_doc_t *d, yaml_parser_t *p, const char *text, size_t 
  * second pass. */
 static int check_limits(yt_doc_t *d, const char *text, size_t len)
 {
-    static const char NO_ANCHORS[] = "anchors (&name) are not allowed, as App Engine did not "
-                                     "allow them";
     yaml_parser_t p;
     if (start_parser(d, &p, text, len) < 0)
         return -1;
@@ -272,7 +270,8 @@ static int check_limits(yt_doc_t *d, const char *text, size_t len)
             break;
         }
         if (rc == 0 && anchor)
-            rc = yt_fail_line(d, line, "%s", NO_ANCHORS);
+            rc = yt_fail_line(d, line,
+                              "anchors (&name) are not allowed, as App Engine did not allow them");
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
