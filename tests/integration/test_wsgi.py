@@ -1,10 +1,11 @@
 """WSGI handlers follow PEP 3333 (RT2): the environ, wsgi.* objects,
 wsgiref.validate, start_response with exc_info, write(), close()."""
 import json
+import os
 
 import pytest
 
-from harness import HOST, Conn, app_path, chunked, http_request
+from harness import HOST, Conn, app_path, chunked, http_request, write_app
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,45 @@ def test_environ_value_types(srv):
     assert w["multithread"] is True  # the basic app is threadsafe
     assert sorted(w["input"]) == sorted(["read", "readline", "readlines", "__iter__"])
     assert sorted(w["errors"]) == sorted(["write", "writelines", "flush"])
+
+
+_TRANSLATED_APP = """\
+import json
+import os
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps([environ.get("PATH_TRANSLATED"),
+                        os.environ.get("PATH_TRANSLATED")]).encode()]
+
+
+class Holder:
+    app = staticmethod(app)
+"""
+
+
+def test_path_translated_is_the_handler_module_file(serve, tmp_path):
+    """App Engine's python27 runtime set PATH_TRANSLATED for WSGI handlers
+    too (apps find files beside their code from it): the file of the last
+    module on the handler's path, in the environ and in os.environ."""
+    root = write_app(tmp_path / "app", """\
+application: translated
+version: v1
+runtime: python27
+api_version: 1
+threadsafe: true
+handlers:
+- url: /main
+  script: main.app
+- url: /deep
+  script: pkg.mod.Holder.app
+""", {"main.py": _TRANSLATED_APP, "pkg/__init__.py": "", "pkg/mod.py": _TRANSLATED_APP})
+    s = serve(root)
+    for path, rel in [("/main", "main.py"), ("/deep", "pkg/mod.py")] * 2:  # loaded, then cached
+        want = os.path.realpath(os.path.join(root, rel))
+        got = s.get_json(path)
+        assert [os.path.realpath(p or "") for p in got] == [want, want], (path, got)
 
 
 def test_multithread_false_when_not_threadsafe(serve):

@@ -80,9 +80,14 @@ def _run(script, environ):
         # Its output is head and body together: send_response checks each
         # against its own limit (RT10).
         return cgi.run(script, environ, _gaelic.MAX_PAYLOAD)
-    app = handlers.get(script)
+    app, path = handlers.get(script)
     if app is None:
         return _ERROR_500
+    if path is not None:
+        # As App Engine's python27 runtime did for WSGI handlers too: the
+        # handler's module file, in the request's os.environ and environ
+        # (apps found files beside their code from it).
+        environ["PATH_TRANSLATED"] = os.environ["PATH_TRANSLATED"] = path
     return wsgi.run(app, environ, _gaelic.MAX_RESPONSE_BYTES)
 
 

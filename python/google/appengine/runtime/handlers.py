@@ -15,6 +15,7 @@ request. google.appengine.ext.webapp.util.run_wsgi_app wraps with it too
 """
 import errno
 import sys
+from types import ModuleType
 
 from google.appengine.runtime import DeadlineExceededError, app_logs
 
@@ -61,6 +62,8 @@ def log_exception(script, headline):
 
 
 def _load(script):
+    """(the object script names, the file of the module it is taken
+    from, or None)."""
     parts = script.split(".")
     if len(parts) < 2 or not all(parts):
         raise ValueError(
@@ -79,11 +82,16 @@ def _load(script):
             # module is the app's error and is reported as such.
             if e.name != module_name or i == 1:
                 raise
+    path = None
     for name in parts[i:]:
+        # App Engine's PATH_TRANSLATED: the file of the last module on the
+        # way, so "pkg.mod.App.app" gives pkg/mod.py.
+        if type(obj) is ModuleType:
+            path = getattr(obj, "__file__", None) or path
         obj = getattr(obj, name)
     if not callable(obj):
         raise TypeError("handler %r is not callable: %r" % (script, obj))
-    return obj
+    return obj, path
 
 
 def _load_config():
@@ -117,24 +125,26 @@ def is_cgi(script):
 
 
 def get(script):
-    """Returns the application for script, or None after logging why there
-    is none (the caller answers 500)."""
-    app = _apps.get(script)
-    if app is None and is_cgi(script):
+    """Returns (the application for script, the file of its module or
+    None), or (None, None) after logging why there is none (the caller
+    answers 500)."""
+    loaded = _apps.get(script)
+    if loaded is None and is_cgi(script):
         log(script, "a CGI script is not a WSGI application")
-        return None
+        return None, None
     try:
-        if app is None:
+        if loaded is None:
             # appengine_config first: it may set up what the handler imports.
             if not _config_loaded:
                 _load_config()
-            app = _apps[script] = _load(script)
+            loaded = _apps[script] = _load(script)
+        app, path = loaded
         # Inline, not add_wsgi_middleware: every request passes here.
-        return app if _middleware is None else _middleware(app)
+        return (app if _middleware is None else _middleware(app)), path
     except BaseException as e:
         if isinstance(e, DeadlineExceededError) or is_out_of_memory(e):
             # The request ran out of time or memory importing it: not a
             # broken handler (dispatch retires an instance out of memory).
             raise
         log_exception(script, "cannot load the handler:")
-        return None
+        return None, None
