@@ -217,6 +217,13 @@ def test_start_response_exc_info_replaces_status(srv):
     assert r.body == b"recovered: boom"
 
 
+def test_start_response_takes_peps_parameter_names_as_keywords(srv):
+    """status, response_headers and exc_info, as PEP 3333 names them and
+    App Engine's runtime took them."""
+    r = http_request(srv.port, "GET", "/keywords")
+    assert (r.status, r.header("x-keywords"), r.body) == (202, "yes", b"keywords"), r
+
+
 def test_write_callable(srv):
     r = http_request(srv.port, "GET", "/write")
     assert r.status == 200

@@ -114,7 +114,7 @@ def run(app, environ, max_size):
     """Calls app(environ, start_response) and returns (status, headers,
     body). Exceptions from the app propagate; so does ResponseTooLarge once
     the body would exceed max_size bytes."""
-    status = headers = checked = None
+    app_status = app_headers = checked = None
     body_started = False
     # The iterable is exhausted (or failed): the body is what was collected.
     complete = False
@@ -123,7 +123,7 @@ def run(app, environ, max_size):
 
     def write(data):
         nonlocal body_started, size
-        if status is None:
+        if app_status is None:
             raise AssertionError("write() called before start_response()")
         if complete:
             # A thread of the request's, say: its bytes would be dropped.
@@ -136,8 +136,10 @@ def run(app, environ, max_size):
             raise ResponseTooLarge(_too_large(max_size))
         chunks.append(data)
 
-    def start_response(new_status, new_headers, exc_info=None):
-        nonlocal status, headers, checked
+    # PEP 3333's parameter names, which App Engine's runtime had too: apps
+    # may pass them by keyword.
+    def start_response(status, response_headers, exc_info=None):
+        nonlocal app_status, app_headers, checked
         if complete:
             raise AssertionError("start_response() called after the response body was complete")
         if exc_info is not None:
@@ -147,11 +149,11 @@ def run(app, environ, max_size):
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None  # break the traceback cycle
-        elif status is not None:
+        elif app_status is not None:
             raise AssertionError("start_response() called again without exc_info")
-        check_status(new_status)
-        check_headers(new_headers)
-        status, headers, checked = new_status, new_headers, list(new_headers)
+        check_status(status)
+        check_headers(response_headers)
+        app_status, app_headers, checked = status, response_headers, list(response_headers)
         return write
 
     result = app(environ, start_response)
@@ -161,7 +163,7 @@ def run(app, environ, max_size):
                 raise TypeError(
                     "the application must yield bytes, not %s" % type(data).__name__)
             if data:
-                if status is None:
+                if app_status is None:
                     raise AssertionError(
                         "the application yielded body data before start_response()")
                 body_started = True
@@ -178,12 +180,12 @@ def run(app, environ, max_size):
         # write() refused a chunk and the app caught that and went on: the
         # body collected is not the one it meant to send.
         raise ResponseTooLarge(_too_large(max_size))
-    if status is None:
+    if app_status is None:
         raise AssertionError("the application returned without calling start_response()")
-    if headers != checked:
+    if app_headers != checked:
         # The app changed the list after start_response: what is sent is
         # what is in it now, so that is what must pass.
-        check_headers(headers)
+        check_headers(app_headers)
     if len(chunks) == 1:
-        return status, headers, chunks[0]
-    return status, headers, b"".join(chunks)
+        return app_status, app_headers, chunks[0]
+    return app_status, app_headers, b"".join(chunks)

@@ -199,6 +199,17 @@ def page_exc_info(environ, start_response):
     return [b"recovered: boom"]
 
 
+def page_keywords(environ, start_response):
+    """start_response with PEP 3333's parameter names as keywords."""
+    start_response(status="200 OK", response_headers=TEXT)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        start_response(status="202 Accepted", response_headers=[("X-Keywords", "yes")],
+                       exc_info=sys.exc_info())
+    return [b"keywords"]
+
+
 class _Closing:
     def __init__(self, parts):
         self.parts = parts
@@ -455,6 +466,7 @@ PAGES = {
     "write_caught": page_write_caught,
     "late_write": page_late_write,
     "exc_info": page_exc_info,
+    "keywords": page_keywords,
     "closing": page_closing,
     "closed_count": page_closed_count,
     "notfound": page_notfound,
