@@ -159,6 +159,12 @@ def test_run_wsgi_app_refuses_line_breaks_in_the_head(srv, query, reason):
     assert srv.wait_stderr(reason, since=since), srv.stderr_text()[since:]
 
 
+def test_run_bare_wsgi_app_takes_a_status_code_alone(srv):
+    """As a WSGI handler's start_response does (test_wsgi)."""
+    r = get(srv, "/dyn/wsgi_headers?s=404")
+    assert (r.status, r.reason, r.body) == (404, "Not Found", b"wsgi in cgi"), r
+
+
 def test_import_error_is_500_with_traceback(srv):
     for _ in range(2):  # not cached: the second request fails the same way
         r = get(srv, "/dyn/broken")

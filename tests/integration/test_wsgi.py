@@ -356,6 +356,17 @@ def test_status_with_an_empty_reason_phrase(srv):
     assert r.raw_head.startswith(b"HTTP/1.1 299 \r\n"), r.raw_head
 
 
+@pytest.mark.parametrize("status,code,reason", [("404", 404, "Not Found"), ("201", 201, "Created"),
+                                                ("600", 500, "Internal Server Error"),
+                                                ("42", 500, "Internal Server Error")])
+def test_status_code_alone_gets_its_reason_phrase(srv, status, code, reason):
+    """App Engine's runtime took a status of the code alone (the front end
+    wrote the phrase), as a CGI script's "Status: 404" is taken; still
+    200-599 only."""
+    r = http_request(srv.port, "GET", "/status?status=" + status)
+    assert (r.status, r.reason) == (code, reason), r
+
+
 def test_headers_changed_after_start_response_are_checked(srv):
     """The list is the app's: what it holds at the end is what is sent, so
     a header added after start_response is checked too."""

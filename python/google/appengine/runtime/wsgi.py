@@ -8,6 +8,8 @@ Hop-by-hop headers (Connection, Transfer-Encoding, ...) pass here: PEP 3333
 forbids apps to send them, but App Engine dropped them without failing the
 request, and so does the master (app_header_dropped in src/conn.c).
 """
+import _gaelic
+
 # The checks below use str methods, not re: they run on every response,
 # and re is not imported at all on a cold start that does not need it.
 
@@ -73,6 +75,15 @@ def _remember(seen, item, length):
         if len(seen) >= _VALID_SEEN_MAX:
             seen.clear()
         seen.add(item)
+
+
+def with_reason(status):
+    """status, or a code alone ("200") with its reason phrase. PEP 3333
+    wants the phrase, but App Engine's runtime took the code (its front end
+    wrote the phrase), as a CGI script's "Status: 200" is taken here."""
+    if type(status) is str and len(status) == 3 and status.isascii() and status.isdigit():
+        return "%s %s" % (status, _gaelic.reason_phrase(int(status)))
+    return status
 
 
 def check_status(status):
@@ -151,6 +162,7 @@ def run(app, environ, max_size):
                 exc_info = None  # break the traceback cycle
         elif app_status is not None:
             raise AssertionError("start_response() called again without exc_info")
+        status = with_reason(status)
         check_status(status)
         check_headers(response_headers)
         app_status, app_headers, checked = status, response_headers, list(response_headers)

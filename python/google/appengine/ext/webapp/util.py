@@ -92,6 +92,7 @@ class _CGIResponse:
             raise AssertionError('start_response called a second time without exc_info')
         # As a WSGI handler's are: a line break would start a header (or
         # the body) of its own in the CGI output.
+        status = wsgi.with_reason(status)
         wsgi.check_status(status)
         wsgi.check_headers(headers)
         self._head = (status, headers)
