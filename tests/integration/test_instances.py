@@ -257,6 +257,54 @@ def test_threads_of_the_thread_module_are_joined_too(serve):
     assert after["low_level_saw"] == [["/low_level_thread", "q=low"]]
 
 
+POOL_INITIALIZER_APP_YAML = """application: pool-init
+runtime: python27
+api_version: 1
+threadsafe: true
+env_variables:
+  POOL_SETTING: from app.yaml
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+POOL_INITIALIZER_MAIN_PY = """import concurrent.futures, json, logging, os, threading, time
+DONE = []
+def init():
+    # What a pool's initializer typically does: read the app's settings.
+    seen = [os.environ.get("POOL_SETTING"), os.environ.get("QUERY_STRING")]
+    logging.warning("initializer for %s", seen[1])
+    def work():
+        time.sleep(0.5)
+        DONE.append(seen)
+    threading.Thread(target=work).start()
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    if environ["PATH_INFO"] == "/done":
+        return [json.dumps(DONE).encode()]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=init) as pool:
+        pool.submit(int).result()
+    return [json.dumps({"at_return": len(DONE)}).encode()]
+"""
+
+
+def test_pool_initializer_works_for_the_request_that_starts_its_worker(serve, tmp_path):
+    """A ThreadPoolExecutor's initializer runs in a worker thread that the
+    request's submit starts: it sees that request's os.environ, logs to its
+    log, and a thread it starts is joined before the response (RT8, RT11),
+    like any thread the request starts. It used to run as the process: no
+    env_variables, its log line on the console, and its thread outlived
+    the request."""
+    d = write_app(tmp_path / "app", POOL_INITIALIZER_APP_YAML, {"main.py": POOL_INITIALIZER_MAIN_PY})
+    s = serve(d, "--max_instances", "1")
+    assert s.get_json("/?n=1") == {"at_return": 0}
+    assert s.get_json("/done") == [["from app.yaml", "n=1"]], "the initializer's thread outlived its request"
+    out = s.wait_logs("initializer for n=1")
+    assert "initializer for n=1" in out, out[-2000:]
+    first = out.split("GET /done")[-1]  # the log of /?n=1, listed after /done's
+    assert "initializer for n=1" in first, out[-2000:]
+
+
 def max_overlap(spans):
     """Most intervals (start, end) open at one moment."""
     events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans],

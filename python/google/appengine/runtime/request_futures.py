@@ -9,7 +9,9 @@ the submitting request's state (os.environ, app log), and the request ends
 only once its tasks have, as with its own threads. So do the done-callbacks
 the app adds to a task's future before it is done, which concurrent.futures
 would run in the pool's worker outside the task (one added later runs at
-once in the thread adding it, which is the app's). At the deadline, tasks
+once in the thread adding it, which is the app's), and the pool's
+initializer, which a worker that a request's submit starts runs first. At
+the deadline, tasks
 not started are cancelled and running ones get DeadlineExceededError; one
 that has not ended shortly after retires the instance (request_threads).
 (asyncio cannot run an event loop here: it needs a socketpair, and SB2
@@ -125,6 +127,57 @@ class Task(stoppable.Stoppable):
         return "<task %r of request %d>" % (self.fn, self.request.id)
 
 
+class _Initializer(Task):
+    """A pool's initializer, as a worker thread that a request's submit
+    started runs it: it works for that request (its os.environ and app log,
+    and the threads it starts are the request's), and the request ends only
+    once it has, as with the work the request submits."""
+
+    __slots__ = ()
+
+    def __call__(self, *args):
+        try:
+            return super().__call__(*args)
+        finally:
+            self.ended.release()
+
+    @property
+    def name(self):
+        return "pool initializer " + getattr(self.fn, "__qualname__", type(self.fn).__name__)
+
+
+def _adjust_in_request(adjust):
+    """ThreadPoolExecutor._adjust_thread_count, which submit calls (under
+    the executor's lock) and which may start a worker thread with the
+    executor's initializer: during a request, the worker gets the
+    initializer as an _Initializer of that request instead. Otherwise it
+    would run as the process, with none of the request's variables, and the
+    threads it starts would outlive the request."""
+    def wrapper(self):
+        request = request_state.current()
+        initializer = self._initializer
+        if request is None or initializer is None:
+            return adjust(self)
+        task = _Initializer(request, dict(request_state.current_environ() or ()), initializer)
+        # Listed before the worker can run it, as submit lists its tasks.
+        request.tasks.append(task)
+        if request.stopped:
+            task.stop(DeadlineExceededError)
+        workers = len(self._threads)
+        self._initializer = task
+        try:
+            adjust(self)
+        except RuntimeError:
+            task.drop()  # the worker was refused: nothing runs it
+            raise
+        finally:
+            self._initializer = initializer
+        if len(self._threads) == workers:
+            task.drop()  # an idle worker takes the work: none started
+    wrapper.__wrapped__ = adjust
+    return wrapper
+
+
 def _submit_in_request(submit):
     def wrapper(self, fn, /, *args, **kwargs):
         request = request_state.current()
@@ -196,6 +249,7 @@ def _patch(thread_module):
         _add_done_callback.__wrapped__ = future.add_done_callback
         future.add_done_callback = _add_done_callback
         executor.submit = _submit_in_request(executor.submit)
+        executor._adjust_thread_count = _adjust_in_request(executor._adjust_thread_count)
     request_threads.process_thread_target(thread_module._worker)
 
 
