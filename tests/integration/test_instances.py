@@ -257,6 +257,34 @@ def test_threads_of_the_thread_module_are_joined_too(serve):
     assert after["low_level_saw"] == [["/low_level_thread", "q=low"]]
 
 
+MANY_THREADS_MAIN_PY = """import gc, json, threading, weakref
+def app(environ, start_response):
+    refs = []
+    for _ in range(300):
+        t = threading.Thread(target=bytes, args=(1000000,))
+        t.start()
+        t.join()
+        refs.append(weakref.ref(t))
+    del t
+    gc.collect()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"kept": sum(r() is not None for r in refs)}).encode()]
+"""
+
+
+def test_a_request_does_not_keep_every_thread_it_started_until_it_ends(serve, tmp_path):
+    """The runtime lists a request's threads to join them at its end, and
+    used to keep each one listed until then: a request with no deadline (a
+    backend's, a background thread's) that starts threads as it goes held
+    every Thread it ever started, and what their targets held, for as long
+    as it ran. Ended threads are now pruned from the list as it grows."""
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": MANY_THREADS_MAIN_PY})
+    s = serve(d, "--max_instances", "1")
+    kept = s.get_json("/")["kept"]
+    assert kept < 100, "%d of the request's 300 ended threads are still held" % kept
+
+
 POOL_INITIALIZER_APP_YAML = """application: pool-init
 runtime: python27
 api_version: 1

@@ -21,8 +21,8 @@ class Request:
         # that serves it.
         self.environ = environ
         self.start_time = time.time()
-        # threading.Thread objects started during the request; they are
-        # joined before the response is sent (RT11).
+        # request_threads._Run objects of the threads started during the
+        # request; they are joined before the response is sent (RT11).
         self.threads = []
         # request_futures.Task objects: work submitted to a thread pool
         # during the request, waited for like its threads.

@@ -118,6 +118,24 @@ class _Run(stoppable.Stoppable):
         return "<_thread thread %s>" % self.ident
 
 
+# A request prunes its ended threads from its list once it holds this many:
+# one with no deadline (a backend's, a background thread's) may start
+# threads for as long as it runs, and its list would otherwise keep every
+# one of them (and what they hold) until it ends.
+_PRUNE_AT = 64
+
+
+def _prune(threads):
+    """Takes the threads that have ended altogether off a request's list,
+    one at a time: its other threads append meanwhile, and join_all pops."""
+    for t in [t for t in threads if not t.is_alive() and
+              (t.thread is None or not t.thread.is_alive())]:
+        try:
+            threads.remove(t)
+        except ValueError:
+            pass  # join_all took it meanwhile
+
+
 def _record(request, thread):
     """A _Run for thread, about to start for request, on its list before
     the thread starts: an exception landing in the starter once the thread
@@ -125,6 +143,8 @@ def _record(request, thread):
     its threads already gets no more: the new thread raises
     DeadlineExceededError at once instead of running the app's code."""
     run = _Run(thread)
+    if len(request.threads) >= _PRUNE_AT:
+        _prune(request.threads)
     request.threads.append(run)
     # After the append: either _stop, which marks the request stopped
     # before it takes the list, takes this one too, or this sees the mark.
