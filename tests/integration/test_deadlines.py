@@ -182,6 +182,33 @@ def test_thread_the_request_waits_for_is_stopped(srv, kind):
     assert stopped(srv) == before + [kind]
 
 
+@pytest.mark.parametrize("how", ["join", "result", "event", "queue"])
+def test_handler_waiting_for_its_thread_gets_the_exception(srv, how):
+    """A handler that waits for a thread it started (Thread.join,
+    Future.result, Event.wait, Queue.get) gets DeadlineExceededError in
+    that wait: the request gets the deadline's 500, the thread is stopped,
+    and the instance and the requests beside it go on. The wait used to be
+    one lock wait the exception could not land in, so the master killed
+    the instance at the end of the grace, with every request on it."""
+    first = ok(srv)
+    before = stopped(srv)
+    (r, _), beside = get_beside_others(srv, "/wait?for=" + how)
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert beside and all(b.status_code == 200 for b in beside), [b.status_code for b in beside]
+    after = ok(srv)
+    assert (after["instance_id"], after["pid"]) == (first["instance_id"], first["pid"]), \
+        "the instance was killed"
+    assert stopped(srv) == before + ["wait-" + how]
+
+
+@pytest.mark.parametrize("how", ["join", "result"])
+def test_handler_catching_it_in_a_wait_answers_within_the_grace(srv, how):
+    before = ok(srv)
+    r, _ = timed_get(srv, "/wait?catch=1&for=" + how)
+    assert r.status_code == 200 and r.content == b"caught in time", r.content[:300]
+    assert ok(srv)["instance_id"] == before["instance_id"]
+
+
 def test_thread_blocked_in_c_retires_its_instance(srv):
     """A thread waiting on a lock cannot take the exception: the request is
     answered without it, requests beside it on the instance are answered,

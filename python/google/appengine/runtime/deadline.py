@@ -5,16 +5,26 @@ thread (instance/deadline.h). That exception only lands when the thread
 runs Python code, and CPython retries an interrupted system call without
 looking at it, so the runtime replaces the usual ways of waiting with
 nothing to wait for: time.sleep, and select.select on no file at all (the
-old idiom for sleeping). The deadline wakes these at once. Anything else
-that blocks (a lock, a read) holds the request until the master kills its
-instance at the end of the grace. Installed in the zygote, before any app
+old idiom for sleeping). The deadline wakes these at once.
+
+A request's waits for a thread (Thread.join) or on a threading.Condition
+(and so Event.wait, queue.Queue.get, Semaphore.acquire,
+concurrent.futures' Future.result and wait) are made in short slices
+instead of one lock wait, which nothing but the lock's release ends: the
+exception lands between two. These are how a request waits for the
+threads it starts (RT11), and a handler joining a thread that runs past
+the deadline used to hold the request until the master killed its
+instance, with every request beside it. Anything else that blocks (a bare
+Lock.acquire, a read) still does. Installed in the zygote, before any app
 code runs; outside requests they behave as before.
 """
+import _thread
 import select
+import threading
 import time
 
 import _gaelic
-from google.appengine.runtime import DeadlineExceededError
+from google.appengine.runtime import DeadlineExceededError, request_state
 
 # select.select without a timeout, on nothing: sleeps until the deadline.
 _FOREVER = 1e9
@@ -35,7 +45,85 @@ def _select_interruptible(rlist, wlist, xlist, timeout=None):
     return [], [], []
 
 
+# A request's wait for a thread or a condition is made in slices of this
+# many seconds: the deadline's exception lands within one. The wait still
+# ends as soon as what it waits for happens.
+_SLICE = 0.05
+
+_join = threading.Thread.join
+_allocate_lock = _thread.allocate_lock
+
+
+def _slices(timeout):
+    """The timeouts of the slices a wait of timeout seconds (None or
+    negative: no end) is made in."""
+    if timeout is None or timeout < 0:
+        while True:
+            yield _SLICE
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        yield min(_SLICE, left)
+
+
+def _join_interruptible(self, timeout=None):
+    lock = self._tstate_lock  # released by the interpreter as the thread ends
+    if (lock is None or request_state.current() is None or not self._started.is_set()
+            or self is threading.current_thread()
+            or (timeout is not None and timeout <= _SLICE)):
+        return _join(self, timeout)  # with its own checks and errors
+    for wait in _slices(timeout):
+        # One C call that leaves the lock as it found it: the exception
+        # cannot land between taking the lock and giving it back, which
+        # would leave threading believing a running thread had ended.
+        if _gaelic.wait_released(lock, wait):
+            _join(self, 0)  # it has ended: what join does then
+            return
+
+
+class _Waiter:
+    """The lock a Condition.wait made during a request blocks on, until
+    notify() releases it: its blocking acquire waits in slices."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self):
+        self._lock = _allocate_lock()
+
+    def acquire(self, blocking=True, timeout=-1):
+        if not blocking or 0 <= timeout <= _SLICE:
+            return self._lock.acquire(blocking, timeout)
+        for wait in _slices(timeout):
+            if self._lock.acquire(True, wait):
+                return True
+        return False
+
+    def release(self):
+        self._lock.release()
+
+    def locked(self):
+        return self._lock.locked()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _allocate_waiter():
+    # threading allocates with this the lock each Condition.wait blocks on,
+    # in the waiting thread.
+    if request_state.current() is None:
+        return _allocate_lock()
+    return _Waiter()
+
+
 def install():
     _gaelic.set_deadline_error(DeadlineExceededError)
     time.sleep = _gaelic.sleep
     select.select = _select_interruptible
+    threading.Thread.join = _join_interruptible
+    threading._allocate_lock = _allocate_waiter

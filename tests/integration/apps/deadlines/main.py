@@ -21,6 +21,12 @@
                     returns at once, and the runtime waits for the thread;
                     &catch=1: the handler itself then sleeps, catches
                     DeadlineExceededError and answers 200
+/wait?for=X         starts a thread that sleeps for ever, then waits for it:
+                    X=join (Thread.join), X=result (Future.result of a task
+                    that sleeps, on a pool of its own), X=event (Event.wait
+                    for an event the thread would set) or X=queue
+                    (Queue.get of what the thread would put); &catch=1:
+                    catches DeadlineExceededError there and answers 200
 /stopped            the kinds of /thread threads that DeadlineExceededError
                     ended so far on this instance (JSON list)
 /pool?do=X          hands work to a module-level ThreadPoolExecutor of one
@@ -105,6 +111,28 @@ def _stuck(kind, label=None):
     except DeadlineExceededError:
         _stopped.append(label or kind)
         raise
+
+
+def _wait_for_a_thread(how):
+    if how == "result":
+        ThreadPoolExecutor(1).submit(_stuck, "sleep", "wait-result").result()
+        return
+    import queue
+    done, results = threading.Event(), queue.Queue()
+
+    def work():
+        _stuck("sleep", "wait-" + how)
+        done.set()
+        results.put(None)
+
+    t = threading.Thread(target=work)
+    t.start()
+    if how == "join":
+        t.join()
+    elif how == "event":
+        done.wait()
+    else:
+        results.get()
 
 
 # RT4: a module global, its worker started by the first request using it.
@@ -314,6 +342,13 @@ def app(environ, start_response):
                 time.sleep(100)
             except DeadlineExceededError:
                 return _answer(start_response, b"caught in time")
+    elif path == "/wait":
+        try:
+            _wait_for_a_thread(q.get("for", "join"))
+        except DeadlineExceededError:
+            if q.get("catch"):
+                return _answer(start_response, b"caught in time")
+            raise
     elif path == "/pool":
         return _pool(start_response, q.get("do", "env"))
     elif path == "/late":
