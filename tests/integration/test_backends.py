@@ -2,6 +2,7 @@
 requests, addressing by Host, private/public, the memory limit and the
 `gaelic backends` commands with their persistent states."""
 import contextlib
+import json
 import os
 import re
 import signal
@@ -11,7 +12,7 @@ import time
 import pytest
 import requests
 
-from harness import (cgroup_folders, copy_app, run_gaelic, stale_cgroups, wait_pids_gone,
+from harness import (Conn, cgroup_folders, copy_app, run_gaelic, stale_cgroups, wait_pids_gone,
                      write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
@@ -365,6 +366,28 @@ def test_shutdown_without_a_request_runs_the_hook_as_ah_stop(srv):
     # end of the 30-second grace.
     assert wait_pids_gone([pid], 10) == []
     assert time.monotonic() - t0 < 10
+
+
+def test_ah_stop_environ_has_none_of_the_latest_requests_connection(srv):
+    """The internal /_ah/stop request takes the instance-wide variables of
+    the latest request, never what describes that request alone: it used to
+    keep its REQUEST_ID_HASH (of a log id it does not have) and REMOTE_PORT
+    (of a client whose address it does not have)."""
+    # Over HTTP/1.0: its SERVER_PROTOCOL is that request's, not the stop's.
+    with Conn(srv.port) as c:
+        c.request("GET", "/hooks/env", headers=[("Host", "worker.localhost:%d" % srv.port)],
+                  version="HTTP/1.0")
+        r = c.read_response()
+    assert r.status == 200, r
+    pid = json.loads(r.body)["pid"]
+    assert backends(srv, "stop", "worker").returncode == 0
+    out = srv.wait_stderr("shutdown hook environ: ", timeout=10)
+    assert out, srv.stderr_text()[-2000:]
+    line = srv.stderr_text().split("shutdown hook environ: ")[-1].splitlines()[0]
+    assert json.loads(line) == {"REQUEST_LOG_ID": None, "REQUEST_ID_HASH": None,
+                                "REMOTE_ADDR": None, "REMOTE_PORT": None, "HTTPS": "off",
+                                "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/_ah/stop"}, line
+    assert wait_pids_gone([pid], 10) == []
 
 
 def test_shutdown_hook_exception_reaches_every_request_thread(srv):

@@ -67,8 +67,8 @@ _last_environ = {}
 
 # Variables that describe one request only, not the instance.
 _PER_REQUEST = ("CONTENT_LENGTH", "CONTENT_TYPE", "QUERY_STRING", "REMOTE_ADDR",
-                "REQUEST_LOG_ID", "PATH_INFO", "PATH_TRANSLATED", "REQUEST_METHOD",
-                "SCRIPT_NAME", "REQUEST_URI")
+                "REMOTE_PORT", "REQUEST_LOG_ID", "REQUEST_ID_HASH", "PATH_INFO",
+                "PATH_TRANSLATED", "REQUEST_METHOD", "SCRIPT_NAME", "REQUEST_URI")
 
 
 def current():
@@ -115,7 +115,9 @@ def internal_environ(path):
     instance-wide ones of the latest real request, none of its own."""
     environ = {k: v for k, v in _last_environ.items()
                if k not in _PER_REQUEST and not k.startswith(("HTTP_", "USER_"))}
-    environ.update(REQUEST_METHOD="GET", PATH_INFO=path, SCRIPT_NAME="", QUERY_STRING="")
+    # The runtime's own request, not the latest one's connection.
+    environ.update(REQUEST_METHOD="GET", PATH_INFO=path, SCRIPT_NAME="", QUERY_STRING="",
+                   HTTPS="off", SERVER_PROTOCOL="HTTP/1.1")
     return environ
 
 

@@ -116,6 +116,16 @@ def hooks(environ, start_response):
         return _answer(start_response, {"first": repr(first), "second": callable(second),
                                         "refused": refused,
                                         "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/env":
+        # What the internal /_ah/stop request's os.environ holds of the
+        # variables that describe one request's connection.
+        def env_hook():
+            seen = {k: os.environ.get(k) for k in ("REQUEST_LOG_ID", "REQUEST_ID_HASH",
+                                                   "REMOTE_ADDR", "REMOTE_PORT", "HTTPS",
+                                                   "SERVER_PROTOCOL", "PATH_INFO")}
+            logging.warning("shutdown hook environ: %s", json.dumps(seen, sort_keys=True))
+        runtime.set_shutdown_hook(env_hook)
+        return _answer(start_response, {"pid": os.getpid()})
     if path == "/hooks/log":
         runtime.set_shutdown_hook(lambda: _hook_ran(os.environ.get("PATH_INFO")))
         return _answer(start_response, {"pid": os.getpid()})
