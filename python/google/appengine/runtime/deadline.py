@@ -12,9 +12,9 @@ A request's waits for a thread (Thread.join) or on a threading.Condition
 concurrent.futures' Future.result and wait) are made in short slices
 instead of one lock wait, which nothing but the lock's release ends: the
 exception lands between two. These are how a request waits for the
-threads it starts (RT11), and a handler joining a thread that runs past
-the deadline used to hold the request until the master killed its
-instance, with every request beside it. Anything else that blocks (a bare
+threads it starts (RT11): one lock wait would hold a handler joining a
+thread that runs past the deadline until the master killed its instance,
+with every request beside it. Anything else that blocks (a bare
 Lock.acquire, a read) still does. Installed in the zygote, before any app
 code runs; outside requests they behave as before.
 """
