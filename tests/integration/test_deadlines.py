@@ -209,6 +209,41 @@ def test_handler_catching_it_in_a_wait_answers_within_the_grace(srv, how):
     assert ok(srv)["instance_id"] == before["instance_id"]
 
 
+def test_wakeup_for_a_request_the_deadline_ends_goes_to_another_waiter(srv):
+    """Two requests wait on one module-level queue; the deadline ends the
+    first one's wait just as an item is put, while it is still the first
+    waiter: the notify chose it, so the second must get the wakeup. It
+    used to sleep on beside the item until its own deadline ("missed, 1
+    left"): the first's wait had taken the wakeup with it."""
+    waiting = lambda n: wait_for(lambda: srv.get("/shared?role=waiters").text == str(n))
+    first = []
+    t1 = threading.Thread(target=lambda: first.append(timed_get(srv, "/shared?role=first")))
+    t1.start()
+    assert waiting(1)
+    # So that the second's own deadline comes well after the first's.
+    time.sleep(DEADLINE / 2)
+    second = []
+    t2 = threading.Thread(target=lambda: second.append(timed_get(srv, "/shared?role=second")))
+    t2.start()
+    assert waiting(2)
+    r = srv.get("/shared?role=put", timeout=HTTP_TIMEOUT + 10)
+    t1.join(HTTP_TIMEOUT + 10)
+    t2.join(HTTP_TIMEOUT + 10)
+    assert r.text == "put", r.text
+    assert first[0][0].status_code == 500 and BUILT_IN_500 in first[0][0].content
+    assert second[0][0].text == "got item", second[0][0].text
+    assert srv.get("/shared?role=waiters").text == "0"
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_thread_blocked_in_c_retires_its_instance(srv):
     """A thread waiting on a lock cannot take the exception: the request is
     answered without it, requests beside it on the instance are answered,

@@ -14,7 +14,8 @@ instead of one lock wait, which nothing but the lock's release ends: the
 exception lands between two. These are how a request waits for the
 threads it starts (RT11): one lock wait would hold a handler joining a
 thread that runs past the deadline until the master killed its instance,
-with every request beside it. Anything else that blocks (a bare
+with every request beside it. A Condition wait the deadline ends passes
+on a wakeup notify() gave it (_condition_wait). Anything else that blocks (a bare
 Lock.acquire, a read) still does. Installed in the zygote, before any app
 code runs; outside requests they behave as before.
 """
@@ -121,9 +122,50 @@ def _allocate_waiter():
     return _Waiter()
 
 
+def _condition_wait(self, timeout=None):
+    """threading.Condition.wait of CPython 3.11, but a request's wait that
+    the deadline ends after a notify() chose it passes that wakeup on.
+
+    The exception is set while the waiter blocks in a slice and lands as
+    the slice ends; when a notify() ended it, that notify counted this
+    waiter as woken and took it off the list, so another waiter (another
+    request's Queue.get of the item just put) would sleep on with what it
+    waits for there."""
+    if not self._is_owned():
+        raise RuntimeError("cannot wait on un-acquired lock")
+    waiter = threading._allocate_lock()
+    waiter.acquire()
+    self._waiters.append(waiter)
+    saved_state = self._release_save()
+    gotit = failed = False
+    try:    # restore state no matter what (e.g., KeyboardInterrupt)
+        if timeout is None:
+            waiter.acquire()
+            gotit = True
+        else:
+            if timeout > 0:
+                gotit = waiter.acquire(True, timeout)
+            else:
+                gotit = waiter.acquire(False)
+        return gotit
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        self._acquire_restore(saved_state)
+        if not gotit:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                # notify() released it: off the list only once released.
+                if failed and type(waiter) is _Waiter:
+                    self.notify()
+
+
 def install():
     _gaelic.set_deadline_error(DeadlineExceededError)
     time.sleep = _gaelic.sleep
     select.select = _select_interruptible
     threading.Thread.join = _join_interruptible
     threading._allocate_lock = _allocate_waiter
+    threading.Condition.wait = _condition_wait

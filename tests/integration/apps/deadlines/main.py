@@ -61,6 +61,14 @@
                     middleware does), then /ok
 /retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
                     app can, then /ok
+/shared?role=X      a module-level queue.Queue that requests wait on: X=first
+                    and X=second wait with get() (second answers what it got,
+                    or "missed" and the queue's size if its deadline came
+                    first); X=waiters answers how many wait; X=put holds the
+                    queue's lock until the deadline has ended first's wait
+                    (its thread waits for that lock then), puts an item and
+                    notifies as Queue.put does, while first is still on the
+                    list of waiters, then answers "put"
 """
 import json
 import logging
@@ -280,6 +288,43 @@ def _spin(seconds):
         pass
 
 
+# /shared: what requests wait on, and the thread of the first one.
+_shared = None
+_shared_first = []
+
+
+def _shared_queue(start_response, role):
+    global _shared
+    import queue
+    if _shared is None:
+        _shared = queue.Queue()
+    if role == "first":
+        _shared_first.append(threading.get_ident())
+        _shared.get()
+    elif role == "second":
+        try:
+            return _answer(start_response, b"got " + _shared.get())
+        except DeadlineExceededError:
+            return _answer(start_response, b"missed, %d left" % _shared.qsize())
+    elif role == "waiters":
+        with _shared.mutex:
+            return _answer(start_response, b"%d" % len(_shared.not_empty._waiters))
+    elif role == "put":
+        with _shared.mutex:
+            # first's thread back in Condition.wait, retaking this lock:
+            # the deadline ended its wait, whose waiter is still listed.
+            while True:
+                frame = sys._current_frames().get(_shared_first[-1])
+                if frame is not None and frame.f_code.co_name == "_acquire_restore":
+                    break
+                time.sleep(0.01)
+            _shared._put(b"item")
+            _shared.unfinished_tasks += 1
+            _shared.not_empty.notify()
+        return _answer(start_response, b"put")
+    return _ok(start_response)
+
+
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
@@ -368,6 +413,8 @@ def app(environ, start_response):
     elif path == "/retire":
         import _gaelic
         _gaelic.retire(q.get("why", ""))
+    elif path == "/shared":
+        return _shared_queue(start_response, q.get("role"))
     elif path == "/stopped":
         return _answer(start_response, json.dumps(_stopped).encode(), ctype="application/json")
     return _ok(start_response)
