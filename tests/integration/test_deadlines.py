@@ -235,6 +235,25 @@ def test_wakeup_for_a_request_the_deadline_ends_goes_to_another_waiter(srv):
     assert srv.get("/shared?role=waiters").text == "0"
 
 
+def test_pool_broken_by_a_stopped_initializer_fails_the_tasks_queued(srv):
+    """The deadline stops the pool initializer that a request's submit
+    started (it sleeps), which breaks the pool as an initializer raising
+    does: a task another request queued meanwhile fails with
+    BrokenThreadPool. It used to wait until that request's own deadline:
+    the pool's drain stopped at the first request's task, which the same
+    deadline had cancelled."""
+    first = []
+    t1 = threading.Thread(target=lambda: first.append(timed_get(srv, "/init_pool?role=first")))
+    t1.start()
+    assert wait_for(lambda: srv.get_json("/init_pool?role=started"))
+    # So that the second's own deadline comes well after the first's.
+    time.sleep(DEADLINE / 2)
+    second = srv.get("/init_pool?role=second", timeout=HTTP_TIMEOUT + 10)
+    t1.join(HTTP_TIMEOUT + 10)
+    assert first[0][0].status_code == 500 and BUILT_IN_500 in first[0][0].content
+    assert second.text == "BrokenThreadPool", second.text
+
+
 def wait_for(predicate, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

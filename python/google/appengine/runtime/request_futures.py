@@ -178,6 +178,24 @@ def _adjust_in_request(adjust):
     return wrapper
 
 
+def _drain_past_cancelled(initializer_failed):
+    """ThreadPoolExecutor._initializer_failed, which a worker whose
+    initializer raised calls: it fails each queued task's future with
+    BrokenThreadPool, and stopped at the first one that was cancelled
+    (Future.set_exception raises InvalidStateError there), leaving those
+    behind it queued for ever and their requests waiting until their
+    deadline. The deadline that stops an _Initializer always leaves one:
+    the task whose submit started the worker, which it cancels."""
+    def wrapper(self):
+        while True:
+            try:
+                return initializer_failed(self)
+            except _futures_base.InvalidStateError:
+                pass  # taken off the queue: the drain goes on past it
+    wrapper.__wrapped__ = initializer_failed
+    return wrapper
+
+
 def _submit_in_request(submit):
     def wrapper(self, fn, /, *args, **kwargs):
         request = request_state.current()
@@ -250,6 +268,7 @@ def _patch(thread_module):
         future.add_done_callback = _add_done_callback
         executor.submit = _submit_in_request(executor.submit)
         executor._adjust_thread_count = _adjust_in_request(executor._adjust_thread_count)
+        executor._initializer_failed = _drain_past_cancelled(executor._initializer_failed)
     request_threads.process_thread_target(thread_module._worker)
 
 

@@ -61,6 +61,12 @@
                     middleware does), then /ok
 /retire?why=TEXT    calls the runtime's _gaelic.retire(TEXT) itself, as any
                     app can, then /ok
+/init_pool?role=X   a module-level pool of one worker whose initializer
+                    sleeps until stopped: X=first submits a task and waits
+                    for it (the deadline stops the initializer, which
+                    breaks the pool); X=started answers whether the
+                    initializer has begun; X=second submits a task and
+                    answers the repr of what its result() raised
 /shared?role=X      a module-level queue.Queue that requests wait on: X=first
                     and X=second wait with get() (second answers what it got,
                     or "missed" and the queue's size if its deadline came
@@ -288,6 +294,32 @@ def _spin(seconds):
         pass
 
 
+_init_begun = []
+
+
+def _sleeping_initializer():
+    _init_begun.append(True)
+    time.sleep(10**6)
+
+
+_INIT_POOL = ThreadPoolExecutor(1, initializer=_sleeping_initializer)
+
+
+def _init_pool(start_response, role):
+    if role == "started":
+        return _answer(start_response, json.dumps(bool(_init_begun)).encode())
+    future = _INIT_POOL.submit(lambda: "ran")
+    if role == "first":
+        future.result()
+    try:
+        body = repr(future.result())
+    except DeadlineExceededError:
+        body = "DeadlineExceededError"
+    except Exception as e:
+        body = type(e).__name__
+    return _answer(start_response, body.encode())
+
+
 # /shared: what requests wait on, and the thread of the first one.
 _shared = None
 _shared_first = []
@@ -413,6 +445,8 @@ def app(environ, start_response):
     elif path == "/retire":
         import _gaelic
         _gaelic.retire(q.get("why", ""))
+    elif path == "/init_pool":
+        return _init_pool(start_response, q.get("role"))
     elif path == "/shared":
         return _shared_queue(start_response, q.get("role"))
     elif path == "/stopped":
