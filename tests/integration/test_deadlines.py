@@ -254,6 +254,17 @@ def test_pool_broken_by_a_stopped_initializer_fails_the_tasks_queued(srv):
     assert second.text == "BrokenThreadPool", second.text
 
 
+def test_submit_after_the_deadline_does_not_break_the_pool(srv):
+    """A request's thread that the deadline stopped submits to a module
+    pool with an initializer and no worker yet: the task is cancelled, and
+    the pool serves the next request. It used to start a worker whose
+    initializer raised the deadline's exception at once, which broke the
+    pool (BrokenThreadPool) for every request after."""
+    r = srv.get("/init_late?role=submit", timeout=HTTP_TIMEOUT + 10)
+    assert r.status_code == 500 and BUILT_IN_500 in r.content, (r.status_code, r.content[:300])
+    assert srv.get("/init_late?role=use").text == "'ran'"
+
+
 def wait_for(predicate, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -158,6 +158,11 @@ def _adjust_in_request(adjust):
         initializer = self._initializer
         if request is None or initializer is None:
             return adjust(self)
+        if request.stopped:
+            # What is being submitted is cancelled (_submit_in_request): no
+            # worker for it, whose initializer, stopped at once, would
+            # break the pool for every later request.
+            return None
         task = _Initializer(request, dict(request_state.current_environ() or ()), initializer)
         # Listed before the worker can run it, as submit lists its tasks.
         request.tasks.append(task)

@@ -67,6 +67,12 @@
                     breaks the pool); X=started answers whether the
                     initializer has begun; X=second submits a task and
                     answers the repr of what its result() raised
+/init_late?role=X   a module-level pool of one worker with an initializer
+                    and no worker yet: X=submit starts a thread that sleeps
+                    until the deadline's exception, then submits a task
+                    there and re-raises; X=use waits for the pool's workers
+                    to end, then submits a task and answers the repr of
+                    its result (or of what submitting raised)
 /shared?role=X      a module-level queue.Queue that requests wait on: X=first
                     and X=second wait with get() (second answers what it got,
                     or "missed" and the queue's size if its deadline came
@@ -320,6 +326,28 @@ def _init_pool(start_response, role):
     return _answer(start_response, body.encode())
 
 
+_LATE_INIT_POOL = ThreadPoolExecutor(1, initializer=lambda: None)
+
+
+def _init_late(start_response, role):
+    if role == "submit":
+        def late():
+            try:
+                time.sleep(10**6)
+            except DeadlineExceededError:
+                _LATE_INIT_POOL.submit(lambda: "late")
+                raise
+        threading.Thread(target=late).start()
+        return _ok(start_response)
+    for t in list(_LATE_INIT_POOL._threads):
+        t.join()
+    try:
+        body = repr(_LATE_INIT_POOL.submit(lambda: "ran").result())
+    except Exception as e:
+        body = type(e).__name__
+    return _answer(start_response, body.encode())
+
+
 # /shared: what requests wait on, and the thread of the first one.
 _shared = None
 _shared_first = []
@@ -447,6 +475,8 @@ def app(environ, start_response):
         _gaelic.retire(q.get("why", ""))
     elif path == "/init_pool":
         return _init_pool(start_response, q.get("role"))
+    elif path == "/init_late":
+        return _init_late(start_response, q.get("role"))
     elif path == "/shared":
         return _shared_queue(start_response, q.get("role"))
     elif path == "/stopped":
