@@ -265,6 +265,17 @@ def test_submit_after_the_deadline_does_not_break_the_pool(srv):
     assert srv.get("/init_late?role=use").text == "'ran'"
 
 
+def test_deadline_in_a_short_join_leaves_the_thread_alive(srv):
+    """A handler polling its thread with join(0.02) catches the deadline
+    there: the thread still runs, and threading says so. The deadline
+    landed in CPython's join itself, whose handler for an interrupted wait
+    released the running thread's lock, so is_alive() said False."""
+    before = stopped(srv)
+    r = srv.get("/poll_join", timeout=HTTP_TIMEOUT + 10)
+    assert r.status_code == 200 and r.json() is True, (r.status_code, r.content[:300])
+    assert stopped(srv) == before + ["poll-join"]
+
+
 def wait_for(predicate, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

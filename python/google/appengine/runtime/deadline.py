@@ -71,9 +71,12 @@ def _slices(timeout):
 
 def _join_interruptible(self, timeout=None):
     lock = self._tstate_lock  # released by the interpreter as the thread ends
+    # A short timeout too: join's own wait, which the exception lands
+    # right after, would release the running thread's lock (bpo-45274's
+    # fix), and threading would take it for ended (is_alive() False).
     if (lock is None or request_state.current() is None or not self._started.is_set()
             or self is threading.current_thread()
-            or (timeout is not None and timeout <= _SLICE)):
+            or (timeout is not None and not timeout > 0)):  # (NaN: its ValueError)
         return _join(self, timeout)  # with its own checks and errors
     for wait in _slices(timeout):
         # One C call that leaves the lock as it found it: the exception

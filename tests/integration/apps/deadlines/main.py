@@ -73,6 +73,10 @@
                     there and re-raises; X=use waits for the pool's workers
                     to end, then submits a task and answers the repr of
                     its result (or of what submitting raised)
+/poll_join          starts a thread that sleeps until stopped and polls
+                    it with Thread.join(0.02) until the deadline, which it
+                    catches: answers whether threading still takes the
+                    thread for alive, then lets the runtime stop it
 /shared?role=X      a module-level queue.Queue that requests wait on: X=first
                     and X=second wait with get() (second answers what it got,
                     or "missed" and the queue's size if its deadline came
@@ -477,6 +481,14 @@ def app(environ, start_response):
         return _init_pool(start_response, q.get("role"))
     elif path == "/init_late":
         return _init_late(start_response, q.get("role"))
+    elif path == "/poll_join":
+        t = threading.Thread(target=_stuck, args=("sleep", "poll-join"))
+        t.start()
+        try:
+            while t.is_alive():
+                t.join(0.02)
+        except DeadlineExceededError:
+            return _answer(start_response, json.dumps(t.is_alive()).encode())
     elif path == "/shared":
         return _shared_queue(start_response, q.get("role"))
     elif path == "/stopped":
