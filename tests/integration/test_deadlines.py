@@ -241,7 +241,9 @@ def test_pool_broken_by_a_stopped_initializer_fails_the_tasks_queued(srv):
     does: a task another request queued meanwhile fails with
     BrokenThreadPool. It used to wait until that request's own deadline:
     the pool's drain stopped at the first request's task, which the same
-    deadline had cancelled."""
+    deadline had cancelled. Since a pool kept in a module global would
+    fail every later request, the instance retires."""
+    first_id, first_pid = ok(srv)["instance_id"], ok(srv)["pid"]
     first = []
     t1 = threading.Thread(target=lambda: first.append(timed_get(srv, "/init_pool?role=first")))
     t1.start()
@@ -252,6 +254,12 @@ def test_pool_broken_by_a_stopped_initializer_fails_the_tasks_queued(srv):
     t1.join(HTTP_TIMEOUT + 10)
     assert first[0][0].status_code == 500 and BUILT_IN_500 in first[0][0].content
     assert second.text == "BrokenThreadPool", second.text
+    # A pool in a module global stays broken: the instance retires, so
+    # that the requests after it get one with a pool that works.
+    assert srv.wait_stderr("has a thread pool broken by request"), srv.stderr_text()[-2000:]
+    assert "stopped its pool initializer _sleeping_initializer" in srv.stderr_text()
+    assert not wait_pids_gone([first_pid], 15), "the instance still runs"
+    assert ok(srv)["instance_id"] != first_id
 
 
 def test_submit_after_the_deadline_does_not_break_the_pool(srv):

@@ -19,6 +19,7 @@ refuses sockets, as App Engine's sandbox did.)
 """
 import _thread
 
+import _gaelic
 from google.appengine.runtime import DeadlineExceededError, app_logs, import_hooks
 from google.appengine.runtime import request_state, stoppable
 
@@ -138,6 +139,14 @@ class _Initializer(Task):
     def __call__(self, *args):
         try:
             return super().__call__(*args)
+        except BaseException:
+            if self.stopped:
+                # The worker breaks the pool, as for any initializer that
+                # raises: a module's pool would fail every later request of
+                # the instance (BrokenThreadPool), so the instance retires.
+                _gaelic.retire("has a thread pool broken by request %d's deadline, which "
+                               "stopped its %s" % (self.request.id, self.name))
+            raise
         finally:
             self.ended.release()
 
