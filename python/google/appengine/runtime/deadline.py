@@ -15,9 +15,10 @@ exception lands between two. These are how a request waits for the
 threads it starts (RT11): one lock wait would hold a handler joining a
 thread that runs past the deadline until the master killed its instance,
 with every request beside it. A Condition wait the deadline ends passes
-on a wakeup notify() gave it (_condition_wait). Anything else that blocks (a bare
-Lock.acquire, a read) still does. Installed in the zygote, before any app
-code runs; outside requests they behave as before.
+on a wakeup notify() gave it (_condition_wait). Anything else that blocks
+(a bare Lock.acquire, queue.SimpleQueue.get, a read) still does.
+Installed in the zygote, before any app code runs; outside requests they
+behave as before.
 """
 import _thread
 import select

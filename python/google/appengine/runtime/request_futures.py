@@ -195,11 +195,12 @@ def _adjust_in_request(adjust):
 def _drain_past_cancelled(initializer_failed):
     """ThreadPoolExecutor._initializer_failed, which a worker whose
     initializer raised calls: it fails each queued task's future with
-    BrokenThreadPool, and stopped at the first one that was cancelled
-    (Future.set_exception raises InvalidStateError there), leaving those
-    behind it queued for ever and their requests waiting until their
-    deadline. The deadline that stops an _Initializer always leaves one:
-    the task whose submit started the worker, which it cancels."""
+    BrokenThreadPool, but stops at the first one that was cancelled
+    (Future.set_exception raises InvalidStateError there), which would
+    leave those behind it queued for ever and their requests waiting until
+    their deadline. The deadline that stops an _Initializer always leaves
+    one: the task whose submit started the worker, which it cancels.
+    Called again, it goes on past that one."""
     def wrapper(self):
         while True:
             try:
