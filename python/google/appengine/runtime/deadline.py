@@ -53,6 +53,7 @@ def _select_interruptible(rlist, wlist, xlist, timeout=None):
 _SLICE = 0.05
 
 _join = threading.Thread.join
+_wait = threading.Condition.wait
 _allocate_lock = _thread.allocate_lock
 
 
@@ -92,10 +93,11 @@ class _Waiter:
     """The lock a Condition.wait made during a request blocks on, until
     notify() releases it: its blocking acquire waits in slices."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "notified")
 
     def __init__(self):
         self._lock = _allocate_lock()
+        self.notified = False  # released by notify() (Condition.wait holds it)
 
     def acquire(self, blocking=True, timeout=-1):
         if not blocking or 0 <= timeout <= _SLICE:
@@ -106,6 +108,7 @@ class _Waiter:
         return False
 
     def release(self):
+        self.notified = True
         self._lock.release()
 
     def locked(self):
@@ -118,52 +121,38 @@ class _Waiter:
         self.release()
 
 
+# The _Waiter of the Condition.wait the thread is in (_condition_wait).
+_waiting = threading.local()
+
+
 def _allocate_waiter():
     # threading allocates with this the lock each Condition.wait blocks on,
     # in the waiting thread.
     if request_state.current() is None:
         return _allocate_lock()
-    return _Waiter()
+    waiter = _waiting.waiter = _Waiter()
+    return waiter
 
 
 def _condition_wait(self, timeout=None):
-    """threading.Condition.wait of CPython 3.11, but a request's wait that
-    the deadline ends after a notify() chose it passes that wakeup on.
+    """threading.Condition.wait, but a request's wait that the deadline
+    ends after a notify() released its waiter passes that wakeup on.
 
     The exception is set while the waiter blocks in a slice and lands as
     the slice ends; when a notify() ended it, that notify counted this
     waiter as woken and took it off the list, so another waiter (another
     request's Queue.get of the item just put) would sleep on with what it
-    waits for there."""
-    if not self._is_owned():
-        raise RuntimeError("cannot wait on un-acquired lock")
-    waiter = threading._allocate_lock()
-    waiter.acquire()
-    self._waiters.append(waiter)
-    saved_state = self._release_save()
-    gotit = failed = False
-    try:    # restore state no matter what (e.g., KeyboardInterrupt)
-        if timeout is None:
-            waiter.acquire()
-            gotit = True
-        else:
-            if timeout > 0:
-                gotit = waiter.acquire(True, timeout)
-            else:
-                gotit = waiter.acquire(False)
-        return gotit
+    waits for there. A wakeup passed on when none was lost is harmless:
+    Condition users wait in a loop on their own test."""
+    _waiting.waiter = None
+    try:
+        return _wait(self, timeout)
     except BaseException:
-        failed = True
+        waiter = _waiting.waiter
+        # Not owned: the exception came while the wait took the lock back.
+        if waiter is not None and waiter.notified and self._is_owned():
+            self.notify()
         raise
-    finally:
-        self._acquire_restore(saved_state)
-        if not gotit:
-            try:
-                self._waiters.remove(waiter)
-            except ValueError:
-                # notify() released it: off the list only once released.
-                if failed and type(waiter) is _Waiter:
-                    self.notify()
 
 
 def install():
