@@ -476,6 +476,26 @@ static PyObject *gaelic_deadline_disarm(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* lock.acquire(True, timeout) (0: not blocking). Where it has to wait, the
+ * instance's other requests run meanwhile (rq_block_begin): else a request
+ * waiting for its thread or on a Condition would leave them to the reader
+ * thread's stall tick. 1 taken, 0 not, -1 with an exception set. */
+static int acquire_letting_others_run(PyObject *lock, double timeout)
+{
+    PyObject *got = PyObject_CallMethod(lock, "acquire", "i", 0);
+    if (got && !PyObject_IsTrue(got) && timeout != 0) {
+        Py_DECREF(got);
+        rq_block_begin();
+        got = PyObject_CallMethod(lock, "acquire", "id", 1, timeout);
+        rq_block_end();
+    }
+    if (!got)
+        return -1;
+    int taken = PyObject_IsTrue(got);
+    Py_DECREF(got);
+    return taken;
+}
+
 /* wait_released(lock, timeout): whether lock could be taken within timeout
  * seconds; it is released again at once. One C call: an asynchronous
  * exception (a deadline) cannot land between the two and leave it held. */
@@ -486,17 +506,26 @@ static PyObject *wait_released(PyObject *self, PyObject *args)
     double timeout;
     if (!PyArg_ParseTuple(args, "Od:wait_released", &lock, &timeout))
         return NULL;
-    PyObject *got = PyObject_CallMethod(lock, "acquire", "id", 1, timeout);
-    if (!got)
-        return NULL;
-    int taken = PyObject_IsTrue(got);
-    Py_DECREF(got);
+    int taken = acquire_letting_others_run(lock, timeout);
     if (taken > 0) {
         PyObject *r = PyObject_CallMethod(lock, "release", NULL);
         if (!r)
             return NULL;
         Py_DECREF(r);
     }
+    return taken < 0 ? NULL : PyBool_FromLong(taken);
+}
+
+/* acquire_waiting(lock, timeout): lock.acquire(True, timeout), the
+ * instance's other requests running meanwhile. */
+static PyObject *acquire_waiting(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *lock;
+    double timeout;
+    if (!PyArg_ParseTuple(args, "Od:acquire_waiting", &lock, &timeout))
+        return NULL;
+    int taken = acquire_letting_others_run(lock, timeout);
     return taken < 0 ? NULL : PyBool_FromLong(taken);
 }
 
@@ -582,6 +611,9 @@ static PyMethodDef methods[] = {
      "reason_phrase(code): the HTTP reason phrase of a status code, or 'Unknown'."},
     {"set_thread_name", set_thread_name, METH_O,
      "Name the calling OS thread (ps, top, gdb), truncated to 15 bytes."},
+    {"acquire_waiting", acquire_waiting, METH_VARARGS,
+     "acquire_waiting(lock, timeout): lock.acquire(True, timeout), other requests running "
+     "meanwhile."},
     {"block_begin", block_begin, METH_NOARGS,
      "The calling worker is about to wait: other workers may run its queue."},
     {"block_end", block_end, METH_NOARGS, "The calling worker is done waiting."},

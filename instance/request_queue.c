@@ -30,8 +30,9 @@ static unsigned long progress; /* requests started or ended so far */
 static int stalled;            /* the reader saw no progress for a tick */
 static int reader_untimed;     /* the reader waits without a tick */
 
-/* This thread is a worker counted in active_workers; it is in a wait
- * between rq_block_begin and rq_block_end. */
+/* This thread is a worker counted in active_workers; the rq_block_begin
+ * calls it is in that have not ended, once one took it off the count (a
+ * wait may nest in another: joining a request's threads joins each). */
 static __thread int counted_active;
 static __thread int blocked;
 
@@ -196,6 +197,10 @@ void rq_hold(void)
 
 void rq_block_begin(void)
 {
+    if (blocked) {
+        blocked++; /* only the outermost wait's end makes it run again */
+        return;
+    }
     if (!counted_active)
         return;
     pthread_mutex_lock(&lock);
@@ -207,10 +212,9 @@ void rq_block_begin(void)
 
 void rq_block_end(void)
 {
-    if (!blocked)
+    if (!blocked || --blocked > 0)
         return;
     pthread_mutex_lock(&lock);
-    blocked = 0;
     became_active_locked();
     pthread_mutex_unlock(&lock);
 }

@@ -54,7 +54,8 @@ void rq_hold(void);
 /* The calling thread is about to wait (GIL released) / is done waiting.
  * For a worker running a request this lets another worker run queued
  * requests and read the channel meanwhile; for any other thread it does
- * nothing. Calls may not nest. */
+ * nothing. Calls nest: each begin has its end, and the outermost end makes
+ * the worker run again. */
 void rq_block_begin(void);
 void rq_block_end(void);
 

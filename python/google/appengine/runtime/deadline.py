@@ -91,7 +91,8 @@ def _join_interruptible(self, timeout=None):
 
 class _Waiter:
     """The lock a Condition.wait made during a request blocks on, until
-    notify() releases it: its blocking acquire waits in slices."""
+    notify() releases it: its blocking acquire waits in slices, letting the
+    instance's other requests run (_gaelic.acquire_waiting)."""
 
     __slots__ = ("_lock", "notified")
 
@@ -100,10 +101,13 @@ class _Waiter:
         self.notified = False  # released by notify() (Condition.wait holds it)
 
     def acquire(self, blocking=True, timeout=-1):
-        if not blocking or 0 <= timeout <= _SLICE:
+        # Where it waits, the instance's other requests run meanwhile.
+        if not blocking:
             return self._lock.acquire(blocking, timeout)
+        if 0 <= timeout <= _SLICE:
+            return _gaelic.acquire_waiting(self._lock, timeout)
         for wait in _slices(timeout):
-            if self._lock.acquire(True, wait):
+            if _gaelic.acquire_waiting(self._lock, wait):
                 return True
         return False
 
