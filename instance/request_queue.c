@@ -227,14 +227,17 @@ void rq_channel_opened(void)
     pthread_mutex_unlock(&lock);
 }
 
-/* With the lock held: 1 when the reader thread must read now. */
+/* With the lock held: 1 when the reader thread must read now. Not while
+ * queued requests wait for idle workers: it would block in the read, with
+ * nobody left to tick and hand them over, and they would wait for the next
+ * frame (for ever, if a running request waits for one of them). */
 static int reader_needed_locked(void)
 {
     if (role_held || !channel_open)
         return 0;
     if (active_workers == 0)
         return idle_workers == 0;
-    return stalled;
+    return stalled && !(head && idle_workers > 0);
 }
 
 static struct timespec next_tick(void)

@@ -72,6 +72,24 @@ APP_FILES = {
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [seen.encode()]
     """,
+    "gateapp.py": """
+        import threading
+
+        # Held until the "opener" request comes; the others wait for it in a
+        # bare lock acquire, a wait the runtime cannot see.
+        gate = threading.Lock()
+        gate.acquire()
+
+        def app(environ, start_response):
+            tag = environ["HTTP_X_TAG"]
+            if tag == "opener":
+                gate.release()
+            elif tag != "first":
+                with gate:
+                    pass
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [tag.encode()]
+    """,
     "threads_app.py": """
         import os, threading, time
         finished = []
@@ -282,11 +300,15 @@ class Instance:
         return type_, id_, _recv_exact(self.chan, length)
 
     def send_request(self, id_, script, env=None, body=b""):
+        self.chan.sendall(self.request_frame(id_, script, env, body))
+
+    def request_frame(self, id_, script, env=None, body=b""):
         e = {"REQUEST_METHOD": "GET", "SERVER_NAME": "localhost", "SERVER_PORT": "8080",
              "SERVER_PROTOCOL": "HTTP/1.1", "SCRIPT_NAME": "", "PATH_INFO": "/",
              "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body))}
         e.update(env or {})
-        self.send_frame(IPC_REQUEST, id_, self.environ_payload(script, e, body))
+        payload = self.environ_payload(script, e, body)
+        return IPC_HDR.pack(len(payload), IPC_REQUEST, 0, id_) + payload
 
     def environ_payload(self, script, env, body=b""):
         """IPC_REQUEST's payload layout (IPC_BACKGROUND_STARTED's too)."""
@@ -502,6 +524,26 @@ def test_os_environ_is_per_request_thread(zygote8):
     # and saw only its own environment.
     for i in range(8):
         assert results[i + 1] == "tag-%d|tag-%d|False|None" % (i, i), results
+
+
+def test_queued_requests_reach_idle_workers_while_the_runners_wait(zygote8):
+    """Eight requests in one write: the worker that reads them (the one
+    that answered the first request reads the channel next) runs the first
+    and queues the rest. Each waiter blocks where the runtime cannot see it
+    (a bare lock), so only the reader thread's stall tick hands the queue
+    to idle workers, one a tick. It used to hand over one and then block
+    reading the channel itself, leaving the rest (the opener among them)
+    queued beside idle workers until another frame came: for ever here."""
+    inst = zygote8.spawn(1)
+    assert inst.request("gateapp.app", {"HTTP_X_TAG": "first"}, id_=100)[2] == b"first"
+    tags = ["waiter-%d" % i for i in range(7)] + ["opener"]
+    inst.chan.sendall(b"".join(inst.request_frame(i + 1, "gateapp.app", {"HTTP_X_TAG": tag})
+                               for i, tag in enumerate(tags)))
+    answers = {}
+    for _ in tags:
+        rid, status, _, body = inst.read_response()
+        answers[rid] = (status, body.decode())
+    assert answers == {i + 1: ("200 OK", tag) for i, tag in enumerate(tags)}
 
 
 def test_request_threads_are_joined(zygote):
