@@ -196,17 +196,23 @@ static buf_t pending = BUF_INIT;
 /* Handles the whole frames at the front of pending, without reading.
  * Returns first, or the first request among them if first is NULL and
  * keep_first is set (a worker's read: it runs that one itself); the other
- * requests go to the queue at once, in order. */
+ * requests go to the queue at once, in order. The kept request counts as
+ * running before the frames after it are handled: an IPC_SHUTDOWN among
+ * them must not find the instance drained and let it exit unanswered. */
 static gaelic_request_t *handle_complete_frames(gaelic_request_t *first, int keep_first)
 {
+    if (first)
+        rq_hold();
     while (frame_complete(&pending)) {
         gaelic_request_t *r = handle_frame(&pending);
         if (!r)
             continue;
-        if (!first && keep_first)
+        if (!first && keep_first) {
             first = r;
-        else
+            rq_hold();
+        } else {
             rq_push(r, !keep_first);
+        }
     }
     return first;
 }

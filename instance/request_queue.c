@@ -68,10 +68,12 @@ static void became_active_locked(void)
         pthread_cond_signal(&reader_wake);
 }
 
-/* A request starts running on the calling worker. */
-static void started_locked(void)
+/* A request starts running on the calling worker; kept: from the worker's
+ * own read, which counted it as running already (rq_hold). */
+static void started_locked(int kept)
 {
-    running++;
+    if (!kept)
+        running++;
     made_progress_locked();
     if (!counted_active)
         became_active_locked();
@@ -124,6 +126,7 @@ void rq_push(gaelic_request_t *r, int from_reader)
 gaelic_request_t *rq_pop_wait(void)
 {
     gaelic_request_t *r = NULL;
+    int kept = 0;
     pthread_mutex_lock(&lock);
     go_inactive_locked();
     idle_workers++;
@@ -142,13 +145,13 @@ gaelic_request_t *rq_pop_wait(void)
         pthread_mutex_lock(&lock);
         role_held = 0;
         idle_workers++;
-        if (r)
+        if ((kept = r != NULL))
             break;
     }
     idle_workers--;
     if (r) {
         /* The role stays vacant while we run: we read again when done. */
-        started_locked();
+        started_locked(kept);
     } else {
         hand_over_locked();
         if (is_drained())
@@ -162,7 +165,9 @@ gaelic_request_t *rq_try_pop(void)
 {
     pthread_mutex_lock(&lock);
     gaelic_request_t *r = pop_locked();
+    int kept = 0;
     if (!r && !role_held && channel_open && !shutting_down) {
+        kept = 1;
         role_held = 1;
         pthread_mutex_unlock(&lock);
         r = channel_read_nowait();
@@ -172,7 +177,7 @@ gaelic_request_t *rq_try_pop(void)
          * the role back at once. */
     }
     if (r)
-        started_locked();
+        started_locked(kept);
     pthread_mutex_unlock(&lock);
     return r;
 }

@@ -48,7 +48,8 @@ gaelic_request_t *rq_try_pop(void);
 void rq_done(void);
 
 /* Counts as one more running request until rq_done: the instance does not
- * exit at shutdown meanwhile (a shutdown hook still to run). */
+ * exit at shutdown meanwhile (a shutdown hook still to run, a request a
+ * worker's read keeps for it while it handles the frames after it). */
 void rq_hold(void);
 
 /* The calling thread is about to wait (GIL released) / is done waiting.

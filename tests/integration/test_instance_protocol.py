@@ -29,7 +29,7 @@ PYTHON_DIR = os.path.join(ROOT, "python")
 ZY_SPAWN, ZY_SPAWNED, ZY_EXITED, ZY_FORKED = 1, 2, 3, 4
 ZY_MSG = struct.Struct("<IIii64s")
 IPC_READY, IPC_REQUEST, IPC_RESPONSE, IPC_LOG, IPC_SHUTDOWN = 1, 2, 3, 4, 5
-IPC_BACKGROUND_START, IPC_BACKGROUND_END, IPC_BACKGROUND_STARTED = 9, 10, 13
+IPC_BACKGROUND_START, IPC_BACKGROUND_END, IPC_API_CPU, IPC_BACKGROUND_STARTED = 9, 10, 11, 13
 IPC_HDR = struct.Struct("<IHHI")
 IPC_MAX_PAYLOAD = 64 << 20
 TIMEOUT = 10.0
@@ -89,6 +89,36 @@ APP_FILES = {
                     pass
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [tag.encode()]
+    """,
+    "keptapp.py": """
+        import threading, time
+        import _gaelic
+        from google.appengine.api.runtime import shutdown
+        from google.appengine.runtime import request_state
+
+        # Set by the shutdown hook, which the main thread runs once
+        # IPC_SHUTDOWN is read: past it, the main thread waits for the
+        # requests to drain and exits.
+        stopping = threading.Event()
+
+        def cpu_hook(request, cpu_us):
+            if request == 0xC0FFEE:
+                # Runs in the worker that read the burst, after the
+                # IPC_SHUTDOWN in it, with the burst's first request in
+                # hand; the pause gives the main thread time to exit.
+                stopping.wait(10)
+                time.sleep(0.2)
+            request_state.add_api_cpu(request, cpu_us)
+
+        def setup(environ, start_response):
+            shutdown.set_shutdown_hook(stopping.set)
+            _gaelic.set_api_cpu_hook(cpu_hook)
+            start_response("200 OK", [])
+            return [b"set"]
+
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            return [b"ran"]
     """,
     "threads_app.py": """
         import os, threading, time
@@ -635,6 +665,25 @@ def test_shutdown_finishes_running_requests(zygote):
     inst.send_frame(IPC_SHUTDOWN, 0)
     rid, status, _, body = inst.read_response()
     assert (rid, status, body) == (9, "200 OK", b"slow done")
+    _, _, st = zygote.wait_exited(2)
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0
+
+
+def test_shutdown_waits_for_the_request_the_reading_worker_kept(zygote):
+    """A worker that reads several frames at once keeps the first request
+    to run itself and handles the frames after it first, here
+    IPC_SHUTDOWN and then an IPC_API_CPU whose hook holds the worker
+    until the main thread has run the shutdown notice. The kept request
+    must count as running by then, or the main thread finds nothing to
+    wait for and exits without answering it."""
+    inst = zygote.spawn(2)
+    assert inst.request("keptapp.setup")[2] == b"set"
+    # The single worker reads the channel itself once idle: the burst is
+    # all in one read of it.
+    inst.chan.sendall(inst.request_frame(2, "keptapp.app") + IPC_HDR.pack(0, IPC_SHUTDOWN, 0, 0) +
+                      IPC_HDR.pack(4, IPC_API_CPU, 0, 0xC0FFEE) + struct.pack("<I", 0))
+    rid, status, _, body = inst.read_response()
+    assert (rid, status, body) == (2, "200 OK", b"ran")
     _, _, st = zygote.wait_exited(2)
     assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0
 
