@@ -269,9 +269,12 @@ def join_all(request):
     if not threads and not tasks:
         return
     current = threading.get_ident()
-    # Other workers run this instance's queue meanwhile.
-    _gaelic.block_begin()
     try:
+        # Other workers run this instance's queue meanwhile. Inside the try:
+        # a deadline landing just after it would otherwise skip block_end
+        # and leave the worker counted as blocked for good (an end without
+        # its begin does nothing).
+        _gaelic.block_begin()
         t = task = None
         try:
             while threads or tasks:
