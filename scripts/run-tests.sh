@@ -96,6 +96,10 @@ run_suite() { # run_suite LABEL BINARY [env assignments...]
     p=$(count passed "$line")
     f=$(($(count failed "$line") + $(count "errors?" "$line")))
     if [ "$rc" -ne 0 ]; then
+        # The failures in full (with the output of the servers they used),
+        # bounded: CI shows only what this prints.
+        sed -n -E '/^=+ (ERRORS|FAILURES) =+$/,/short test summary info/p' "$log" |
+            grep -v -E '^=+ short test summary info =+$' | head -n 400 | sed 's/^/    /'
         sed -n '/short test summary info/,$p' "$log" | head -n 80 | sed 's/^/    /'
         case $rc in
             5) echo "    pytest ran no tests (exit 5)" ;;

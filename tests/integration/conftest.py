@@ -45,5 +45,32 @@ def mserve(tmp_path_factory):
     f.stop_all()
 
 
+# How much of each server's output a failure report shows: the tail, where
+# the failure is, without drowning the report.
+_REPORT_OUTPUT_CHARS = 6000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the output of every server it used,
+    in full, so that a failure seen only once (in CI) can still be read:
+    assertion messages are cut short by pytest."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    factories = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, ServerFactory)]
+    for f in factories:
+        for s in f.servers:
+            try:
+                text = s.stderr_text()
+            except OSError as e:
+                text = "(unreadable: %s)" % e
+            if len(text) > _REPORT_OUTPUT_CHARS:
+                text = "[... %d earlier characters]\n%s" % (
+                    len(text) - _REPORT_OUTPUT_CHARS, text[-_REPORT_OUTPUT_CHARS:])
+            report.sections.append(("gaelic pid %s output (%s)" % (s.pid, s.logdir), text))
+
+
 # the test apps are not test modules
 collect_ignore = ["apps"]
