@@ -2,9 +2,9 @@
 # Test driver for `make test` (after build/ and build-asan/ are built):
 #   1. every C unit-test binary in build/tests/ and build-asan/tests/
 #      (each prints "N passed, N failed" as its last line),
-#   2. the pytest integration suite against build/gaelic,
-#   3. the same suite against build-asan/gaelic (ASan + UBSan, and
-#      LeakSanitizer for the master: the instances turn it off).
+#   2. the pytest integration suite against build/gaelic and, at the same
+#      time, against build-asan/gaelic (ASan + UBSan, and LeakSanitizer for
+#      the master: the instances turn it off).
 # Prints each summary line and a final "N passed, N failed"; exits non-zero
 # if anything failed, did not run, or ran no tests.
 set -u
@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build}          # overridable for runs against other builds
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
-SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}  # a hang guard: each suite takes 5-8 minutes here
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200} # a hang guard: the two suites together take about 10 minutes here
 SAN_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gaelic-tests.XXXXXX") || exit 2
 
@@ -76,21 +76,36 @@ count() {
     echo "${n:-0}"
 }
 
-run_suite() { # run_suite LABEL BINARY [env assignments...]
+# The two suites run at once: each spends most of its time waiting on
+# servers (timeouts, grace periods, instance starts), so together they take
+# little longer than the slower one alone.
+start_suite() { # start_suite LABEL BINARY [env assignments...]: sets suite_pid
     label=$1
     bin=$2
     shift 2
+    suite_pid=
     if [ ! -x "$bin" ]; then
+        return
+    fi
+    env GAELIC_BIN="$bin" "$@" timeout -k 10 "$SUITE_TIMEOUT" \
+        "$PY" -m pytest -q -p no:cacheprovider -rfE --basetemp "$LOGDIR/tmp-$label" \
+        tests/integration >"$LOGDIR/integration-$label.log" 2>&1 &
+    suite_pid=$!
+}
+
+finish_suite() { # finish_suite LABEL BINARY PID: waits for it and reports
+    label=$1
+    bin=$2
+    if [ -z "$3" ]; then
         echo "integration ($label): $bin is missing"
         add 0 1
         bad=1
         return
     fi
+    wait "$3"
+    rc=$?
     log="$LOGDIR/integration-$label.log"
     echo "integration ($label): $bin"
-    env GAELIC_BIN="$bin" "$@" timeout -k 10 "$SUITE_TIMEOUT" \
-        "$PY" -m pytest -q -p no:cacheprovider -rfE tests/integration >"$log" 2>&1
-    rc=$?
     # pytest's final line, e.g. "3 failed, 120 passed, 1 error in 95.1s"
     line=$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected|xfailed|xpassed)|no tests ran' "$log" | tail -n 1)
     p=$(count passed "$line")
@@ -113,9 +128,13 @@ run_suite() { # run_suite LABEL BINARY [env assignments...]
     add "$p" "$f"
 }
 
-run_suite build "$BUILD_DIR/gaelic"
+start_suite build "$BUILD_DIR/gaelic"
+build_pid=$suite_pid
 # shellcheck disable=SC2086
-run_suite asan "$ASAN_BUILD_DIR/gaelic" $SAN_ENV
+start_suite asan "$ASAN_BUILD_DIR/gaelic" $SAN_ENV
+asan_pid=$suite_pid
+finish_suite build "$BUILD_DIR/gaelic" "$build_pid"
+finish_suite asan "$ASAN_BUILD_DIR/gaelic" "$asan_pid"
 
 echo "$total_pass passed, $total_fail failed"
 [ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
