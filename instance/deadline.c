@@ -138,7 +138,7 @@ void deadline_fire(uint32_t id)
     /* Still under the GIL: the thread cannot disarm in between. A thread
      * waiting for an API answer stops waiting, so the exception lands. */
     if (raise) {
-        PyThreadState_SetAsyncExc(w->thread_id, deadline_error);
+        thread_control_set_async_exc(w->thread_id, deadline_error);
         api_call_interrupt(w->thread_id);
     }
     PyGILState_Release(g);
@@ -157,7 +157,7 @@ int deadline_raise_in(unsigned long thread_id, PyObject *exc)
     pthread_mutex_unlock(&lock);
     if (woke)
         return 1;
-    int found = PyThreadState_SetAsyncExc(thread_id, exc) > 0;
+    int found = thread_control_set_async_exc(thread_id, exc);
     if (found)
         api_call_interrupt(thread_id);
     return found;

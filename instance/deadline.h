@@ -3,7 +3,7 @@
  * The master times every request. At its deadline it sends IPC_DEADLINE,
  * and the channel reader calls deadline_fire: with the GIL held, that raises
  * google.appengine.runtime.DeadlineExceededError in the worker thread running
- * the request (PyThreadState_SetAsyncExc), once per request.
+ * the request (thread_control_set_async_exc), once per request.
  *
  * An asynchronous exception only lands when the thread runs bytecode, and
  * CPython retries an interrupted system call without looking at it (nor at

@@ -3,13 +3,34 @@
 #include "deadline.h"
 #include "request_queue.h"
 
+/* The thread state of thread thread_id: the oldest with that id. A thread
+ * that Thread.start() has created has its thread state at once, with the id
+ * of the thread that started it until its own thread runs and sets its own;
+ * the newest come first, so the first with the id may be that new thread's,
+ * and what was meant for a handler that starts threads went to one of them
+ * (CPython's PyThreadState_SetAsyncExc looks up that way). */
 static PyThreadState *find_thread(unsigned long thread_id)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
+    PyThreadState *found = NULL;
     for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t; t = PyThreadState_Next(t))
         if (t->thread_id == thread_id)
-            return t;
-    return NULL;
+            found = t;
+    return found;
+}
+
+int thread_control_set_async_exc(unsigned long thread_id, PyObject *exc)
+{
+    PyThreadState *t = find_thread(thread_id);
+    if (!t)
+        return 0;
+    /* Only PyThreadState_SetAsyncExc turns on the interpreter's signal that
+     * an exception is pending, and it stays on until one lands. Given none,
+     * it only clears the slot of the newest thread state with the id: done
+     * first, so that it cannot clear t's. */
+    PyThreadState_SetAsyncExc(thread_id, NULL);
+    Py_XSETREF(t->async_exc, Py_NewRef(exc));
+    return 1;
 }
 
 /* Runs in the target thread at its next trace event (a line, a call, a
@@ -74,7 +95,7 @@ static PyObject *async_raise(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "async_raise needs an exception class");
         return NULL;
     }
-    /* Not PyThreadState_SetAsyncExc alone: a thread in time.sleep would
+    /* Not thread_control_set_async_exc alone: a thread in time.sleep would
      * only see it once its sleep is over. */
     return PyBool_FromLong(deadline_raise_in(thread_id, exc));
 }

@@ -9,7 +9,7 @@
  *       during a request is woken for it (deadline.h). False if no such
  *       thread.
  *   async_raise(thread_id, exc_type) -> bool
- *       PyThreadState_SetAsyncExc: raises exc_type in that thread.
+ *       Raises exc_type in that thread (thread_control_set_async_exc).
  *   clear_async_exc()
  *       Drops an exception async_raise left pending for the calling thread
  *       (thread_control_drop_async_exc).
@@ -31,7 +31,13 @@ extern PyMethodDef thread_control_methods[];
  * if there is one. 0, or -1 with its exception set. */
 int thread_control_run_pending(void);
 
-/* GIL held: drops an exception PyThreadState_SetAsyncExc left pending for
+/* GIL held: PyThreadState_SetAsyncExc, but for thread thread_id itself
+ * even while a thread it has just started has not run yet (CPython gives
+ * that one its starter's id, and would give it the exception). 1, or 0 if
+ * there is no such thread. */
+int thread_control_set_async_exc(unsigned long thread_id, PyObject *exc);
+
+/* GIL held: drops an exception an async_raise left pending for
  * the calling thread, the way CPython consumes one (so that its signal is
  * off again). 0, or -1 with an exception set (out of memory). */
 int thread_control_drop_async_exc(void);

@@ -421,6 +421,20 @@ def test_shutdown_hook_exception_reaches_a_requests_pool_task(srv):
     assert took < 10
 
 
+def test_shutdown_hook_runs_in_a_request_that_starts_threads(srv):
+    """The hook runs in the request's own thread even while a thread that
+    request has just started has not run yet (its thread state carries the
+    request thread's id until then): the request gets the hook's exception
+    at once, every time."""
+    for _ in range(5):
+        assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
+        r, took = stop_worker_during(srv, "/hooks/starts")
+        assert r.status_code == 200, r.text
+        assert r.json() == {"outcome": "KeyboardInterrupt"}
+        assert took < 10
+        assert backends(srv, "start", "worker").returncode == 0
+
+
 def test_cancel_api_calls_in_a_shutdown_hook(srv):
     r, _ = stop_worker_during(srv, "/hooks/cancel")
     assert r.status_code == 200, r.text

@@ -153,6 +153,20 @@ def test_caught_and_answered_within_the_grace(srv, path):
     assert ok(srv)["instance_id"] == before["instance_id"]
 
 
+def test_handler_starting_threads_gets_it_not_a_thread_it_starts(srv):
+    """Until a thread that Thread.start() has created runs, CPython gives
+    its thread state the id of the thread that started it, and looks up a
+    thread by id newest first. The handler, which starts threads one after
+    another, must get DeadlineExceededError itself every time: given to the
+    new thread, it would be lost there, and the handler would run on to
+    the end of the grace and cost its instance."""
+    before = ok(srv)
+    for _ in range(5):
+        r = srv.get("/starts", timeout=HTTP_TIMEOUT + 10)
+        assert r.status_code == 200 and int(r.content) > 0, (r.status_code, r.content[:300])
+    assert ok(srv)["instance_id"] == before["instance_id"]
+
+
 def test_catastrophic_regex_costs_the_instance(srv):
     assert_killed(srv, "/regex")
 

@@ -169,6 +169,20 @@ def hooks(environ, start_response):
         t.join()
         return _answer(start_response, {"outcome": outcome, "child": threads_seen,
                                         "shutting_down": runtime.is_shutting_down()})
+    if path == "/hooks/starts":
+        # Starts and joins threads that do nothing, one after another, until
+        # interrupted (for 20 s at most): the hook must run in this thread,
+        # not in one it has just started, which carries its id until it runs.
+        deadline = time.time() + 20
+        try:
+            while time.time() < deadline:
+                t = threading.Thread(target=int)
+                t.start()
+                t.join()
+            outcome = "finished"
+        except BaseException as e:
+            outcome = type(e).__name__
+        return _answer(start_response, {"outcome": outcome})
     if path == "/hooks/cancel":
         # The hook cancels API calls; the request's next call fails.
         cancelled = []

@@ -77,6 +77,11 @@
                     it with Thread.join(0.02) until the deadline, which it
                     catches: answers whether threading still takes the
                     thread for alive, then lets the runtime stop it
+/starts             starts and joins threads that do nothing, one after
+                    another, until DeadlineExceededError, which it catches:
+                    answers how many it started (a new thread carries its
+                    starter's id until it runs, so the exception must not
+                    go to it)
 /shared?role=X      a module-level queue.Queue that requests wait on: X=first
                     and X=second wait with get() (second answers what it got,
                     or "missed" and the queue's size if its deadline came
@@ -489,6 +494,16 @@ def app(environ, start_response):
                 t.join(0.02)
         except DeadlineExceededError:
             return _answer(start_response, json.dumps(t.is_alive()).encode())
+    elif path == "/starts":
+        started = 0
+        try:
+            while True:
+                t = threading.Thread(target=int)
+                t.start()
+                started += 1
+                t.join()
+        except DeadlineExceededError:
+            return _answer(start_response, json.dumps(started).encode())
     elif path == "/shared":
         return _shared_queue(start_response, q.get("role"))
     elif path == "/stopped":
