@@ -10,7 +10,7 @@ pkgs="$pkgs libsqlite3-dev libseccomp-dev"
 # The runtime's webapp and webapp2 are written on WebOb.
 pkgs="$pkgs python3-webob"
 case "$level" in
-    test|bench) pkgs="$pkgs python3-pytest python3-requests python3-flask python3-tz python3-ujson python3-numpy python3-django clang libclang-rt-14-dev" ;;
+    test|bench) pkgs="$pkgs python3-pytest python3-pytest-xdist python3-requests python3-flask python3-tz python3-ujson python3-numpy python3-django clang libclang-rt-14-dev" ;;
 esac
 case "$level" in
     bench) pkgs="$pkgs wrk python3-gunicorn uwsgi uwsgi-plugin-python3 nginx-light curl" ;;

@@ -14,7 +14,8 @@ PY=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build}          # overridable for runs against other builds
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
-SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200} # a hang guard: the two suites together take about 10 minutes here
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200} # a hang guard: the two suites together take about 5 minutes here
+TEST_WORKERS=${TEST_WORKERS:-2}      # pytest-xdist workers per suite
 SAN_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gaelic-tests.XXXXXX") || exit 2
 
@@ -76,9 +77,10 @@ count() {
     echo "${n:-0}"
 }
 
-# The two suites run at once: each spends most of its time waiting on
-# servers (timeouts, grace periods, instance starts), so together they take
-# little longer than the slower one alone.
+# The two suites run at once, each with TEST_WORKERS pytest-xdist workers:
+# the tests spend most of their time waiting on servers (timeouts, grace
+# periods, instance starts), not on the CPU. --dist loadfile keeps each
+# module on one worker, since a module's tests share its servers (mserve).
 start_suite() { # start_suite LABEL BINARY [env assignments...]: sets suite_pid
     label=$1
     bin=$2
@@ -88,8 +90,8 @@ start_suite() { # start_suite LABEL BINARY [env assignments...]: sets suite_pid
         return
     fi
     env GAELIC_BIN="$bin" "$@" timeout -k 10 "$SUITE_TIMEOUT" \
-        "$PY" -m pytest -q -p no:cacheprovider -rfE --basetemp "$LOGDIR/tmp-$label" \
-        tests/integration >"$LOGDIR/integration-$label.log" 2>&1 &
+        "$PY" -m pytest -q -p no:cacheprovider -rfE -n "$TEST_WORKERS" --dist loadfile \
+        --basetemp "$LOGDIR/tmp-$label" tests/integration >"$LOGDIR/integration-$label.log" 2>&1 &
     suite_pid=$!
 }
 
