@@ -102,8 +102,10 @@ def hooks(environ, start_response):
     if path == "/hooks/begun":
         return _answer(start_response, {"begun": query.get("name") in HOOKS_BEGUN})
     # /hooks/cancel says it has begun once its hook is set and its first
-    # call answered: a stop before that would cancel that call.
-    if "name" in query and path != "/hooks/cancel":
+    # call answered: a stop before that would cancel that call. /hooks/wait
+    # says so once it has started its thread and waits where it catches the
+    # hook's exception: before, that exception could land in start().
+    if "name" in query and path not in ("/hooks/cancel", "/hooks/wait"):
         HOOKS_BEGUN.add(query["name"])
     if path == "/hooks/api":
         first = runtime.set_shutdown_hook(lambda: None)
@@ -161,6 +163,8 @@ def hooks(environ, start_response):
             t = threading.Thread(target=child)
             t.start()
         try:
+            if "name" in query:
+                HOOKS_BEGUN.add(query["name"])
             while time.time() < deadline:
                 time.sleep(0.05)
             outcome = "finished"
