@@ -103,9 +103,9 @@ def hooks(environ, start_response):
         return _answer(start_response, {"begun": query.get("name") in HOOKS_BEGUN})
     # /hooks/cancel says it has begun once its hook is set and its first
     # call answered: a stop before that would cancel that call. /hooks/wait
-    # says so once it has started its thread and waits where it catches the
-    # hook's exception: before, that exception could land in start().
-    if "name" in query and path not in ("/hooks/cancel", "/hooks/wait"):
+    # and /hooks/starts say so inside the try that catches the hook's
+    # exception: before it, the exception would fail the request.
+    if "name" in query and path not in ("/hooks/cancel", "/hooks/wait", "/hooks/starts"):
         HOOKS_BEGUN.add(query["name"])
     if path == "/hooks/api":
         first = runtime.set_shutdown_hook(lambda: None)
@@ -179,6 +179,8 @@ def hooks(environ, start_response):
         # not in one it has just started, which carries its id until it runs.
         deadline = time.time() + 20
         try:
+            if "name" in query:
+                HOOKS_BEGUN.add(query["name"])
             while time.time() < deadline:
                 t = threading.Thread(target=int)
                 t.start()
