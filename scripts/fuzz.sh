@@ -22,6 +22,10 @@ clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/yaml_tree
 # shellcheck disable=SC2086
 clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src/config_include.c \
     src/yaml_tree.c src/buf.c src/instance_class.c -lyaml -lpcre2-8 -o "$out/fuzz_backends_config"
+# shellcheck disable=SC2086
+clang $CFLAGS -Iinstance fuzz/fuzz_api.c src/api_service.c src/api_system.c src/api_logservice.c \
+    src/log_read.c src/log_query.c src/log_store.c src/log.c src/pb.c src/buf.c \
+    src/instance_stats.c src/proc_file.c src/loop.c -lsqlite3 -lpthread -o "$out/fuzz_api"
 # The repo's own app.yaml and backends.yaml files seed the loaders' corpora.
 mkdir -p "$out/corpus-fuzz_config" "$out/corpus-fuzz_backends_config"
 for f in examples/*/app.yaml tests/integration/apps/*/app.yaml; do
@@ -30,8 +34,9 @@ done
 for f in examples/*/backends.yaml tests/integration/apps/*/backends.yaml; do
     [ -f "$f" ] && cp "$f" "$out/corpus-fuzz_backends_config/seed-$(echo "$f" | tr / -)"
 done
+/usr/bin/python3 fuzz/seeds_api.py "$out/corpus-fuzz_api"
 status=0
-for t in fuzz_http fuzz_config fuzz_backends_config; do
+for t in fuzz_http fuzz_config fuzz_backends_config fuzz_api; do
     mkdir -p "$out/corpus-$t"
     echo "fuzz: $t for ${secs}s"
     (cd "$out" && "./$t" -max_total_time="$secs" -print_final_stats=0 "corpus-$t") \
