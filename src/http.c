@@ -109,6 +109,7 @@ static int check_line_ends(http_request_t *r, const char *from, const char *to)
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
     http_request_t *r = req_of(p);
+    r->target_begun = 1; /* the method is known, even if the target is refused */
     if (r->url_len + n > r->limits->max_url_bytes)
         return fail(r, 414, "request URL too long");
     /* llhttp lets HTAB and FF through; RFC 9112 3.2 has no whitespace or
@@ -520,7 +521,7 @@ void http_request_reset(http_request_t *r)
     r->head_bytes = 0;
     r->error_status = 0;
     r->error_reason = NULL;
-    r->started = r->headers_done = r->complete = 0;
+    r->started = r->headers_done = r->complete = r->target_begun = 0;
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;
@@ -692,7 +693,7 @@ int http_request_is_head(const http_request_t *r)
 {
     /* llhttp knows the method once its target began (on_url), before any
      * later error, and keeps the last request's until then. */
-    return r->url_len > 0 && r->parser.method == HTTP_HEAD;
+    return r->target_begun && r->parser.method == HTTP_HEAD;
 }
 
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len)

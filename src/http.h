@@ -40,7 +40,8 @@ typedef struct {
     const char *head_pos; /* in the bytes fed: those before it are counted (or body data) */
     int error_status;     /* 0, or the status to answer with before closing */
     const char *error_reason;
-    unsigned started : 1; /* some byte of this request was seen */
+    unsigned started : 1;      /* some byte of this request was seen */
+    unsigned target_begun : 1; /* on_url was called: llhttp knows the method */
     unsigned headers_done : 1;
     unsigned complete : 1;
     unsigned expect_continue : 1; /* client waits for "100 Continue" */

@@ -695,6 +695,10 @@ REFUSED_HEADS = {
     "400_bad_header": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nX-A: \x01\r\n\r\n",
     "431": b"HEAD /path/x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * MAX_HEADER + b"\r\n\r\n",
     "505": b"HEAD /path/x HTTP/2.0\r\nHost: x\r\n\r\n",
+    # Refused inside the target itself, which arrived in one piece: the
+    # refusal came before any of the target was kept.
+    "414": b"HEAD /" + b"u" * MAX_URL + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "400_tab_in_target": b"HEAD /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
 }
 
 
