@@ -483,6 +483,11 @@ static int on_message_complete(llhttp_t *p)
      * 6.5.1): a trailer Host or Content-Length is no header of the request.
      * They were parsed and checked like headers, and are dropped here. */
     r->n_headers = r->n_head_fields;
+    /* Nor does a trailer Connection: close end the connection, which
+     * keep_alive decided at the head. llhttp 8 reads it all the same, and
+     * in the loose mode built here it would then drop every later byte of
+     * the connection, unanswered. */
+    p->flags &= ~F_CONNECTION_CLOSE;
     return HPE_PAUSED; /* one request at a time; pipelined bytes wait */
 }
 

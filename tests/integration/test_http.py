@@ -953,6 +953,20 @@ def test_trailer_fields_are_not_request_headers(srv):
     assert after.body == b"/path/after"
 
 
+def test_trailer_connection_close_does_not_swallow_the_next_request(srv):
+    """A trailer field is no header (RFC 9110 6.5.1): the connection stays
+    open as the head said. llhttp 8 still read a trailer "Connection: close"
+    and then, in the loose mode gaelic builds it in, dropped every later
+    byte of the connection: the next request was never answered."""
+    with conn(srv) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"3\r\nabc\r\n0\r\nConnection: close\r\n\r\n" + build_request("GET", "/path/after"))
+        r1 = c.read_response()
+        r2 = c.read_response(timeout=SLACK)
+    assert (r1.status, r1.body) == (200, b"abc"), r1
+    assert (r2.status, r2.body) == (200, b"/path/after"), r2
+
+
 # ---------------------------------------------------------------- slow clients
 
 def _trickle_until_closed(c, limit):
