@@ -134,6 +134,40 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* llhttp 8 takes "RTSP/" and "ICE/" where a request line has "HTTP/",
+ * and such a request was served as HTTP. at: the version's first digit,
+ * which the protocol name precedes, in this feed or (before_feed) in
+ * those before it. */
+static int on_version(llhttp_t *p, const char *at, size_t n)
+{
+    (void)n;
+    http_request_t *r = req_of(p);
+    if (r->version_seen) /* a later piece of the version */
+        return 0;
+    r->version_seen = 1;
+    char name[5];
+    size_t here = (size_t)(at - r->feed_begin), early = here < 5 ? 5 - here : 0;
+    memcpy(name, r->before_feed + 5 - early, early);
+    memcpy(name + early, at - (5 - early), 5 - early);
+    if (memcmp(name, "HTTP/", 5) != 0)
+        return fail(r, 400, "a protocol other than HTTP in the request line");
+    return 0;
+}
+
+/* The last 5 bytes fed, for on_version, while the version is still to
+ * come: len bytes at data were all taken. */
+static void keep_before_feed(http_request_t *r, const char *data, size_t len)
+{
+    if (r->version_seen)
+        return;
+    if (len >= 5) {
+        memcpy(r->before_feed, data + len - 5, 5);
+    } else {
+        memmove(r->before_feed, r->before_feed + len, 5 - len);
+        memcpy(r->before_feed + 5 - len, data, len);
+    }
+}
+
 static int on_url_complete(llhttp_t *p)
 {
     /* NUL-terminate the URL so it can be used as a C string. */
@@ -496,6 +530,7 @@ static const llhttp_settings_t settings = {
     .on_method = on_method,
     .on_url = on_url,
     .on_url_complete = on_url_complete,
+    .on_version = on_version,
     .on_header_field = on_header_field,
     .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,
@@ -526,7 +561,7 @@ void http_request_reset(http_request_t *r)
     r->head_bytes = 0;
     r->error_status = 0;
     r->error_reason = NULL;
-    r->started = r->headers_done = r->complete = r->target_begun = 0;
+    r->started = r->headers_done = r->complete = r->target_begun = r->version_seen = 0;
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;
@@ -569,6 +604,7 @@ static int retry_as_http11(http_request_t *r, const char *pos)
     if (ok) {
         http_request_reset(r);
         llhttp_init(p, HTTP_REQUEST, &settings);
+        r->feed_begin = buf_ptr(&line);
         ok = llhttp_execute(p, buf_ptr(&line), line.len) == HPE_OK;
     }
     buf_free(&line);
@@ -639,6 +675,7 @@ static int check_rest_of_feed(http_request_t *r, const char *end)
 
 http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, size_t *consumed)
 {
+    r->feed_begin = data;
     r->feed_end = data + len;
     /* Bytes before a request (empty lines) are not checked: on_method
      * starts the check at its request line. */
@@ -658,6 +695,7 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     }
     if (e == HPE_OK) {
         *consumed = len;
+        keep_before_feed(r, data, len);
         return check_rest_of_feed(r, data + len) < 0 ? HTTP_ERROR : HTTP_MORE;
     }
     if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {

@@ -42,6 +42,7 @@ typedef struct {
     const char *error_reason;
     unsigned started : 1;      /* some byte of this request was seen */
     unsigned target_begun : 1; /* on_url was called: llhttp knows the method */
+    unsigned version_seen : 1; /* on_version was called */
     unsigned headers_done : 1;
     unsigned complete : 1;
     unsigned expect_continue : 1; /* client waits for "100 Continue" */
@@ -51,7 +52,9 @@ typedef struct {
     unsigned has_te : 1;      /* a Transfer-Encoding header was seen */
     unsigned crlf_due : 2;    /* bytes of the CRLF after chunk data not yet checked */
     size_t n_head_fields;     /* headers, without the trailer fields after them */
+    const char *feed_begin;   /* start of the bytes http_request_feed is parsing */
     const char *feed_end;     /* end of the bytes http_request_feed is parsing */
+    char before_feed[5];      /* the last bytes fed before feed_begin (on_version) */
     const char *scan_from;    /* framing bytes from here on not yet checked, or NULL */
     unsigned prev_cr : 1;     /* the last framing byte checked was a CR */
     unsigned prev_lf : 1;     /* ... was an LF: a line of the head or trailers begins */

@@ -473,6 +473,21 @@ def test_higher_http1_minor_version_served_as_1_1(srv, minor):
     assert srv.wait_stderr('"GET /path/v1%d HTTP/1.1" 200' % minor)
 
 
+@pytest.mark.parametrize("line", [b"GET /path/x RTSP/1.1", b"DESCRIBE /path/x RTSP/1.0",
+                                  b"SOURCE /path/x ICE/1.0"])
+@pytest.mark.parametrize("split", [False, True])
+def test_other_protocol_in_the_request_line_400(srv, line, split):
+    """RFC 9112 2.3: the protocol name is "HTTP". llhttp 8 also takes RTSP
+    and ICE there, and "GET /path/x RTSP/1.1" was served as HTTP/1.1.
+    split: a byte at a time, the name spread over many reads."""
+    data = line + b"\r\nHost: x\r\n\r\n" + SMUGGLED
+    if split:
+        _refused_and_closed(srv, [data[:8]] + [data[i:i + 1] for i in range(8, len(line) + 2)]
+                            + [data[len(line) + 2:]], gap=0.005)
+    else:
+        _refused_and_closed(srv, [data])
+
+
 @pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/0.9"])
 def test_other_http_major_version_505(srv, version):
     with conn(srv) as c:
