@@ -134,10 +134,20 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* Whether "HTTP/" precedes at, a byte of the request line being fed:
+ * in this feed or (before_feed) in those before it. */
+static int after_http_name(const http_request_t *r, const char *at)
+{
+    char name[5];
+    size_t here = (size_t)(at - r->feed_begin), early = here < 5 ? 5 - here : 0;
+    memcpy(name, r->before_feed + 5 - early, early);
+    memcpy(name + early, at - (5 - early), 5 - early);
+    return memcmp(name, "HTTP/", 5) == 0;
+}
+
 /* llhttp 8 takes "RTSP/" and "ICE/" where a request line has "HTTP/",
  * and such a request was served as HTTP. at: the version's first digit,
- * which the protocol name precedes, in this feed or (before_feed) in
- * those before it. */
+ * which the protocol name precedes. */
 static int on_version(llhttp_t *p, const char *at, size_t n)
 {
     (void)n;
@@ -145,11 +155,7 @@ static int on_version(llhttp_t *p, const char *at, size_t n)
     if (r->version_seen) /* a later piece of the version */
         return 0;
     r->version_seen = 1;
-    char name[5];
-    size_t here = (size_t)(at - r->feed_begin), early = here < 5 ? 5 - here : 0;
-    memcpy(name, r->before_feed + 5 - early, early);
-    memcpy(name + early, at - (5 - early), 5 - early);
-    if (memcmp(name, "HTTP/", 5) != 0)
+    if (!after_http_name(r, at))
         return fail(r, 400, "a protocol other than HTTP in the request line");
     return 0;
 }
@@ -720,6 +726,14 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
     }
     if (!r->error_status && e == HPE_INVALID_METHOD && pos && pos >= data && pos <= data + len &&
         method_unknown(r, data, data + len, pos)) {
+        r->error_status = 501;
+        r->error_reason = "request method not implemented";
+    }
+    /* llhttp knows RTSP's methods too (PLAY, FLUSH, ...), and refuses one
+     * in an HTTP request line once it has read the "HTTP/": to HTTP it is
+     * a method the server does not know, 501 as any other. */
+    if (!r->error_status && e == HPE_INVALID_CONSTANT && r->target_begun && !r->version_seen &&
+        pos && pos >= data && pos <= data + len && after_http_name(r, pos)) {
         r->error_status = 501;
         r->error_reason = "request method not implemented";
     }
