@@ -515,6 +515,20 @@ static int on_chunk_header(llhttp_t *p)
     return 0;
 }
 
+/* llhttp 8 reads the ";" after an unquoted chunk extension value twice,
+ * as the value's end and as the next extension's start, and so refused
+ * "3;a=b;c=d" (RFC 9112 7.1.1). It is paused right after that ";", which
+ * http_request_feed then hands it again. at[n]: the byte ending the value. */
+static int on_chunk_extension_value(llhttp_t *p, const char *at, size_t n)
+{
+    http_request_t *r = req_of(p);
+    if (at + n < r->feed_end && at[n] == ';') {
+        r->semi_due = 1;
+        return HPE_PAUSED;
+    }
+    return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -544,6 +558,7 @@ static const llhttp_settings_t settings = {
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_chunk_header = on_chunk_header,
+    .on_chunk_extension_value = on_chunk_extension_value,
     .on_message_complete = on_message_complete,
 };
 
@@ -568,6 +583,7 @@ void http_request_reset(http_request_t *r)
     r->error_status = 0;
     r->error_reason = NULL;
     r->started = r->headers_done = r->complete = r->target_begun = r->version_seen = 0;
+    r->semi_due = 0;
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;
@@ -692,6 +708,14 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
         return HTTP_ERROR;
     }
     enum llhttp_errno e = llhttp_execute(&r->parser, data, len);
+    while (e == HPE_PAUSED && r->semi_due) { /* see on_chunk_extension_value */
+        const char *after = llhttp_get_error_pos(&r->parser);
+        r->semi_due = 0;
+        llhttp_resume(&r->parser);
+        e = llhttp_execute(&r->parser, ";", 1);
+        if (e == HPE_OK)
+            e = llhttp_execute(&r->parser, after, (size_t)(data + len - after));
+    }
     const char *pos = e == HPE_INVALID_VERSION ? llhttp_get_error_pos(&r->parser) : NULL;
     if (pos && pos > data && pos <= data + len && retry_as_http11(r, pos)) {
         size_t done = (size_t)(pos - data), more = 0;

@@ -43,6 +43,7 @@ typedef struct {
     unsigned started : 1;      /* some byte of this request was seen */
     unsigned target_begun : 1; /* on_url was called: llhttp knows the method */
     unsigned version_seen : 1; /* on_version was called */
+    unsigned semi_due : 1;     /* paused after a chunk extension's ";" */
     unsigned headers_done : 1;
     unsigned complete : 1;
     unsigned expect_continue : 1; /* client waits for "100 Continue" */

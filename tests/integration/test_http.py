@@ -178,6 +178,28 @@ def test_chunked_body_with_extension_and_trailer(srv):
         assert c.read_response().body == b"/path/after"
 
 
+@pytest.mark.parametrize("split", [False, True])
+def test_chunk_line_with_several_extensions(srv, split):
+    """RFC 9112 7.1.1: a chunk line may have any number of extensions.
+    llhttp 8 read the ";" after an unquoted value twice, and refused every
+    extension after one ("5;a=1;b=2" was 400). split: a byte at a time."""
+    body = (b"5;a=1;b=2\r\nhello\r\n3;a=x;b;c=\"q\";d=e\r\n wo\r\n"
+            b"3;k=v\r\nrld\r\n0;last=1;more=2\r\n\r\n")
+    data = (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+            + build_request("GET", "/path/after"))
+    with conn(srv) as c:
+        if split:
+            for i in range(len(data)):
+                c.send(data[i:i + 1])
+                time.sleep(0.002)
+        else:
+            c.send(data)
+        r1 = c.read_response()
+        r2 = c.read_response()
+    assert (r1.status, r1.body) == (200, b"hello world"), r1
+    assert (r2.status, r2.body) == (200, b"/path/after"), r2
+
+
 def test_empty_post(srv):
     r = http_request(srv.port, "POST", "/echo", body=b"")
     assert r.status == 200
