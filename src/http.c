@@ -310,16 +310,33 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
-/* RFC 9112 3.2: a Host value is uri-host [":" port] (RFC 3986 3.2.2): no
- * space, "/", "@", "?", "#", quote or control byte. Empty is allowed. */
+/* A byte of a uri-host (RFC 3986 3.2.2): ":" only inside an IP literal's
+ * brackets; no space, "/", "@", "?", "#", quote or control byte. */
+static int host_char(unsigned char c, int in_brackets)
+{
+    return isalnum(c) || (c && strchr(in_brackets ? "-._~%!$&'()*+,;=:" : "-._~%!$&'()*+,;=", c));
+}
+
+/* RFC 9112 3.2: a Host value is uri-host [":" port], the port digits
+ * (RFC 3986 3.2.3): "a:b" or "a:1:2" would become the app's SERVER_PORT.
+ * Empty is allowed. */
 static int host_valid(const char *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (!isalnum(c) && !(c && strchr("-._~%!$&'()*+,;=:[]", c)))
+    size_t i = 0;
+    if (n > 0 && v[0] == '[') {
+        for (i = 1; i < n && v[i] != ']'; i++)
+            if (!host_char((unsigned char)v[i], 1))
+                return 0;
+        if (i++ == n) /* no "]" */
             return 0;
+    } else {
+        while (i < n && host_char((unsigned char)v[i], 0))
+            i++;
     }
-    return 1;
+    if (i < n && v[i] == ':')
+        for (i++; i < n && isdigit((unsigned char)v[i]); i++)
+            ;
+    return i == n;
 }
 
 /* RFC 9112 section 3.2.2: with an absolute-form target ("GET http://a/p")

@@ -455,6 +455,10 @@ BAD_REQUESTS = {
     "host_with_space": b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
     "host_with_path": b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
     "host_with_user_info": b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+    # ... nor one whose port is not digits: it became the app's SERVER_PORT.
+    "host_with_a_name_for_port": b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n",
+    "host_with_two_ports": b"GET / HTTP/1.1\r\nHost: a:80:90\r\n\r\n",
+    "host_with_an_unclosed_ip_literal": b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
     # RFC 9112 3: no whitespace in the request-target.
     "tab_in_target": b"GET /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
     # ... nor a form feed, which llhttp 8 lets through like the tab.
@@ -478,6 +482,19 @@ def test_malformed_request_400(srv, name):
     assert (r.header("server") or "").startswith("gaelic/")
     # the server is fine afterwards
     assert http_request(srv.port, "GET", "/path/fine").body == b"/path/fine"
+
+
+@pytest.mark.parametrize("host, name, port", [
+    ("a.example:8080", "a.example", "8080"), ("[::1]:81", "[::1]", "81"), ("[::1]", "[::1]", None),
+    ("a.example:", "a.example", None), ("", None, None)])
+def test_host_forms_accepted(srv, host, name, port):
+    """uri-host [":" port], the port possibly empty; an empty Host too."""
+    r = http_request(srv.port, "GET", "/env", headers=[("Host", host)])
+    assert r.status == 200, r
+    env = parse_json(r)["environ"]
+    assert env["HTTP_HOST"] == host
+    if name:
+        assert (env["SERVER_NAME"], env["SERVER_PORT"]) == (name, port or str(srv.port))
 
 
 @pytest.mark.parametrize("minor", [2, 9])
