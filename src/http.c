@@ -410,6 +410,19 @@ static int expect_continue(const http_request_t *r)
     return found;
 }
 
+/* RFC 9112 9.6: "close" among the Connection options, which llhttp 8
+ * misses when a tab follows it ("close\t"), OWS outside the value. */
+static int connection_close_listed(const http_request_t *r)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const http_header_t *h = &r->headers[i];
+        if (h->name_len == 10 && strncasecmp(http_header_name(r, h), "connection", 10) == 0 &&
+            http_contains(http_header_value(r, h), h->value_len, "close", 0))
+            return 1;
+    }
+    return 0;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -422,7 +435,7 @@ static int on_headers_complete(llhttp_t *p)
      * RFC 9112 9.3 says close wins. An HTTP/1.0 message with
      * Transfer-Encoding has faulty framing: answered, then closed (6.1). */
     r->keep_alive = llhttp_should_keep_alive(p) && !(p->flags & F_CONNECTION_CLOSE) &&
-                    !(r->has_te && p->http_minor == 0);
+                    !connection_close_listed(r) && !(r->has_te && p->http_minor == 0);
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");

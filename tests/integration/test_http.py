@@ -326,9 +326,12 @@ def test_date_and_server_on_error_responses(srv):
     assert r.header("date")
 
 
-def test_connection_close_honoured(srv):
+@pytest.mark.parametrize("value", ["close", "close\t", "keep-alive, close\t", "\tClose"])
+def test_connection_close_honoured(srv, value):
+    """RFC 9112 9.6: "close" among the options, its OWS around it (a tab
+    after it was not seen by llhttp 8, and the connection stayed open)."""
     with conn(srv) as c:
-        c.request("GET", "/path/x", [("Connection", "close")])
+        c.request("GET", "/path/x", [("Connection", value)])
         r = c.read_response()
         assert r.status == 200
         assert (r.header("connection") or "").lower() == "close"
