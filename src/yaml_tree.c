@@ -278,6 +278,101 @@ static int check_limits(yt_doc_t *d, const char *text, size_t len)
     return rc;
 }
 
+/* The length of the line break at s (libyaml's: CR LF, CR, LF and UTF-8
+ * NEL, LS, PS), or 0. */
+static size_t line_break_len(const unsigned char *s, size_t left)
+{
+    if (s[0] == '\r')
+        return left > 1 && s[1] == '\n' ? 2 : 1;
+    if (s[0] == '\n')
+        return 1;
+    if (left > 1 && s[0] == 0xC2 && s[1] == 0x85)
+        return 2;
+    if (left > 2 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))
+        return 3;
+    return 0;
+}
+
+/* The next scalar token of p: where it starts for check_tabs (a block
+ * scalar on the line after its '|' or '>' header, whose comment is no part
+ * of it) and ends; 0 when there is none. */
+static int next_scalar(yaml_parser_t *p, yaml_mark_t *start, yaml_mark_t *end, int *plain)
+{
+    for (;;) {
+        yaml_token_t tok;
+        if (!yaml_parser_scan(p, &tok))
+            return 0;
+        yaml_token_type_t type = tok.type;
+        if (type == YAML_SCALAR_TOKEN) {
+            yaml_scalar_style_t style = tok.data.scalar.style;
+            *start = tok.start_mark;
+            *end = tok.end_mark;
+            *plain = style == YAML_PLAIN_SCALAR_STYLE;
+            if (style == YAML_LITERAL_SCALAR_STYLE || style == YAML_FOLDED_SCALAR_STYLE) {
+                start->line++;
+                start->column = 0;
+            }
+        }
+        yaml_token_delete(&tok);
+        if (type == YAML_SCALAR_TOKEN)
+            return 1;
+        if (type == YAML_STREAM_END_TOKEN)
+            return 0;
+    }
+}
+
+static int mark_before(size_t line, size_t column, const yaml_mark_t *m)
+{
+    return line < m->line || (line == m->line && column < m->column);
+}
+
+/* App Engine read YAML with PyYAML's Python scanner, which took a tab only
+ * inside a quoted or block scalar or a comment ("found character '\t' that
+ * cannot start any token"); libyaml also takes one after a key's ':', at
+ * the end of a value, before a comment and inside a plain scalar. Called
+ * once libyaml has accepted the text; walks it beside libyaml's scalar
+ * tokens, in libyaml's lines and columns (characters, not bytes). */
+static int check_tabs(yt_doc_t *d, const char *text, size_t len)
+{
+    if (!memchr(text, '\t', len))
+        return 0;
+    yaml_parser_t p;
+    if (start_parser(d, &p, text, len) < 0)
+        return -1;
+    yaml_mark_t start, end;
+    int plain = 0, have = next_scalar(&p, &start, &end, &plain), rc = 0;
+    size_t line = 0, column = 0;
+    int comment = 0; /* a comment runs to the end of this line */
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len && rc == 0;) {
+        size_t br = line_break_len(s + i, len - i);
+        if (br) {
+            i += br;
+            line++;
+            column = 0;
+            comment = 0;
+            continue;
+        }
+        if (s[i] == '#' || s[i] == '\t') {
+            while (have && !mark_before(line, column, &end))
+                have = next_scalar(&p, &start, &end, &plain);
+            int in_scalar = have && !mark_before(line, column, &start);
+            if (s[i] == '#' && !in_scalar)
+                comment = 1;
+            else if (s[i] == '\t' && !comment && !(in_scalar && !plain))
+                rc = yt_fail_line(d, line < INT32_MAX ? (int)line + 1 : INT32_MAX,
+                                  "a tab character outside a quoted or block scalar or a comment "
+                                  "(App Engine's YAML parser refused it there; use spaces)");
+        }
+        /* One column per character: UTF-8 continuation bytes add none. */
+        for (i++; i < len && (s[i] & 0xC0) == 0x80; i++)
+            ;
+        column++;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
@@ -305,6 +400,8 @@ int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *e
     }
     d->loaded = 1;
     if (yt_root(d) && check_single_document(d, &p, text, len) < 0)
+        goto out;
+    if (check_tabs(d, text, len) < 0)
         goto out;
     rc = check_duplicate_keys(d);
 out:

@@ -20,7 +20,8 @@ typedef struct {
 #define YT_MAX_DEPTH 64
 
 /* Parses exactly one UTF-8 document and refuses duplicate mapping keys,
- * anchors and aliases (App Engine's loader refused all three).
+ * anchors and aliases, and tabs outside quoted and block scalars and
+ * comments (App Engine's loader, PyYAML's Python one, refused all four).
  * An empty stream loads fine and has no root. Returns 0 or -1 (message in
  * err); yt_free is safe to call either way. */
 int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *err, size_t errlen);

@@ -616,6 +616,44 @@ static void test_yaml_errors(void)
                "app.yaml:9: aliases (*name) are not allowed, as App Engine did not allow them");
 }
 
+/* App Engine read app.yaml with PyYAML's Python scanner, which took a tab
+ * only inside a quoted or block scalar or a comment ("found character
+ * '\t' that cannot start any token"); libyaml also takes one after a key's
+ * ':', at the end of a value, before a comment or inside a plain scalar. */
+static void test_yaml_tabs(void)
+{
+#define TAB_ERR(line)                                                                              \
+    "app.yaml:" #line ": a tab character outside a quoted or block scalar or a comment (App "      \
+    "Engine's YAML parser refused it there; use spaces)"
+    EXPECT_ERR("runtime: python27\nthreadsafe:\ttrue\n" MAIN_HANDLER, TAB_ERR(2));
+    EXPECT_ERR("runtime: python27\nthreadsafe: true\t\n" MAIN_HANDLER, TAB_ERR(2));
+    EXPECT_ERR(HEAD MAIN_HANDLER "env_variables:\n  A: 1\t# one\n", TAB_ERR(8));
+    EXPECT_ERR(HEAD MAIN_HANDLER "env_variables:\n  A: a\tb\n", TAB_ERR(8));
+    EXPECT_ERR(HEAD MAIN_HANDLER "inbound_services: [warmup,\tmail]\n", TAB_ERR(7));
+    /* The first one counts, also after a quoted value. */
+    EXPECT_ERR(HEAD MAIN_HANDLER "env_variables:\n  A: \"a\tb\"\t\n  B: c\t\n", TAB_ERR(8));
+    /* Where PyYAML took them. */
+    app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER "env_variables:\n  A: \"a\tb\"\n  B: 'c\td'\n"
+                                                  "  C: |\n    e\tf\n      \tg\n"
+                                                  "  D: > # a\tcomment\n    h\ti\n"
+                                                  "  E: j # k\tl\n  F: \"m\"#\tn\n"
+                                                  "# \t\n");
+    CHECK(cfg && cfg->n_env == 6);
+    CHECK(cfg && strcmp(cfg->env[0].value, "a\tb") == 0);
+    CHECK(cfg && strcmp(cfg->env[2].value, "e\tf\n  \tg\n") == 0);
+    CHECK(cfg && strcmp(cfg->env[3].value, "h\ti\n") == 0);
+    config_free(cfg);
+    /* A multi-byte character before the tab keeps the columns right. */
+    cfg = LOAD_OK(HEAD MAIN_HANDLER "env_variables:\n  A: \"\xc3\xa9\t\"\n");
+    config_free(cfg);
+    EXPECT_ERR(HEAD MAIN_HANDLER "env_variables:\n  A: \"\xc3\xa9\xc3\xa9\"\t\n", TAB_ERR(8));
+    /* libyaml's own refusals keep their words. */
+    EXPECT_ERR("runtime: python27\nhandlers:\n- url: /\n\tscript: main.app\n",
+               "app.yaml:4: found a tab character that violates indentation (while scanning a "
+               "plain scalar on line 3)");
+#undef TAB_ERR
+}
+
 /* Bounds that keep libyaml's quadratic corners away (yaml_tree.h). */
 static void test_yaml_limits(void)
 {
@@ -1792,6 +1830,7 @@ int main(void)
     test_min_pending_latency();
     test_duplicates();
     test_yaml_errors();
+    test_yaml_tabs();
     test_yaml_limits();
     test_no_handlers();
     test_max_handlers();
