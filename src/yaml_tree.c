@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -654,7 +655,13 @@ static char *python_float(const char *sign, const char *s)
         } else {
             v = strtod(plain, NULL);
         }
-        python_float_repr(*sign == '-' ? -v : v, out, sizeof out);
+        /* Past the largest double the value is infinite, as Python's
+         * float() has it ("1.0e+400" is inf); repr's digits are for
+         * finite values. */
+        if (isinf(v))
+            snprintf(out, sizeof out, "%sinf", *sign == '-' ? "-" : "");
+        else
+            python_float_repr(*sign == '-' ? -v : v, out, sizeof out);
     }
     free(plain);
     return strdup(out);

@@ -1738,12 +1738,12 @@ static void test_python3_entrypoint(void)
  * a plain scalar, as Python's str() writes it. */
 static void test_env_variable_values(void)
 {
-    app_config_t *cfg =
-        LOAD_OK(HEAD "env_variables:\n  T: true\n  F: off\n  Y: Yes\n"
-                     "  O: 007\n  H: 0x1F\n  U: 1_000\n  S: '1:30'\n  X: 1:30\n"
-                     "  N:\n  Q: 'true'\n  P: +5\n  E: 08\n  R: 1.10\n"
-                     "  G: 3.\n  B: 0b101\n  Z: -0\n  L: 1.5e+3\n  K: 1e3\n"
-                     "  V: 12345678901234567890\n  W: 1e16\n  M: .5\n" MAIN_HANDLER);
+    app_config_t *cfg = LOAD_OK(HEAD "env_variables:\n  T: true\n  F: off\n  Y: Yes\n"
+                                     "  O: 007\n  H: 0x1F\n  U: 1_000\n  S: '1:30'\n  X: 1:30\n"
+                                     "  N:\n  Q: 'true'\n  P: +5\n  E: 08\n  R: 1.10\n"
+                                     "  G: 3.\n  B: 0b101\n  Z: -0\n  L: 1.5e+3\n  K: 1e3\n"
+                                     "  V: 12345678901234567890\n  W: 1e16\n  M: .5\n"
+                                     "  I: 1.0e+400\n  J: -2.5e+999\n" MAIN_HANDLER);
     static const char *const want[][2] = {{"T", "True"},
                                           {"F", "False"},
                                           {"Y", "True"},
@@ -1764,7 +1764,9 @@ static void test_env_variable_values(void)
                                           {"K", "1e3"},
                                           {"V", "12345678901234567890"},
                                           {"W", "1e16"},
-                                          {"M", "0.5"}};
+                                          {"M", "0.5"},
+                                          {"I", "inf"},
+                                          {"J", "-inf"}};
     size_t n = sizeof want / sizeof *want;
     CHECK(cfg && cfg->n_env == n);
     for (size_t i = 0; cfg && i < n && i < cfg->n_env; i++) {
