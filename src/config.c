@@ -127,6 +127,15 @@ static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
     return 0;
 }
 
+/* App Engine's MODULE_ID_RE_STRING, for module and service (its later
+ * name). Checked only: gaelic serves the default module. */
+static int check_module(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (matches_whole("(?!-)[a-z\\d\\-]{0,62}[a-z\\d]", s))
+        return 0;
+    return bad_value(d, f, v, "use up to 63 lowercase letters, digits and '-', not first or last");
+}
+
 static int check_runtime(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     (void)f;
@@ -1242,8 +1251,8 @@ static const yt_field_t APP_FIELDS[] = {
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
     {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    CONFIG_ACCEPTED("module", YT_STRING),
-    CONFIG_ACCEPTED("service", YT_STRING),
+    {"module", YT_STRING, 0, NULL, YT_NOWHERE, check_module, NULL},
+    {"service", YT_STRING, 0, NULL, YT_NOWHERE, check_module, NULL},
     {"includes", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_check_include_list},
     CONFIG_ACCEPTED("admin_console", YT_MAP),
     CONFIG_ACCEPTED("derived_file_type", YT_LIST),
@@ -1415,6 +1424,15 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
                        "runtime");
     if (check_one_scaling(d, root) < 0)
         return -1;
+    /* App Engine's ModuleAndServiceDefined; the error names the later key. */
+    const yaml_node_t *module = yt_map_key(d, root, "module");
+    const yaml_node_t *service = yt_map_key(d, root, "service");
+    if (module && service) {
+        const yaml_node_t *later = yt_line(module) > yt_line(service) ? module : service;
+        return yt_fail(d, later,
+                       "%s: a version has 'module' or 'service' (its later name), not both",
+                       yt_text(later));
+    }
     if (config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime) < 0)
         return -1;
     if (config_resolve_auto_scripts(d, cfg->handlers, cfg->n_handlers, cfg) < 0)

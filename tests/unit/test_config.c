@@ -1142,6 +1142,20 @@ static void test_app_engine_refusals(void)
     CHECK(instance_class_mhz("F3") == -1 && instance_class_mhz(NULL) == INSTANCE_CLASS_DEFAULT_MHZ);
     CHECK(strcmp(instance_class_name("f4_1G"), "F4_1G") == 0 && !instance_class_name("f4_1g"));
 
+    /* module and service (its later name): MODULE_ID_RE_STRING, and not
+     * both (App Engine's ModuleAndServiceDefined). */
+    CHECK(accepts("service: my-api-2\n" HEAD MAIN_HANDLER));
+    CHECK(accepts("module: default\n" HEAD MAIN_HANDLER));
+    EXPECT_ERR("service: My_Api\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: service: 'My_Api' is not valid: use up to 63 lowercase letters, "
+               "digits and '-', not first or last");
+    EXPECT_ERR(HEAD "module: api-\n" MAIN_HANDLER,
+               "app.yaml:4: module: 'api-' is not valid: use up to 63 lowercase letters, digits "
+               "and '-', not first or last");
+    EXPECT_ERR("module: api\nservice: api\n" HEAD MAIN_HANDLER,
+               "app.yaml:2: service: a version has 'module' or 'service' (its later name), not "
+               "both");
+
     /* version: MODULE_VERSION_ID_RE_STRING and its reserved names. */
     static const char *const good_versions[] = {"1", "v-2", "a1", "0", "prod"};
     for (size_t i = 0; i < sizeof good_versions / sizeof *good_versions; i++) {
