@@ -1232,6 +1232,8 @@ static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
 #define AT(field) offsetof(app_config_t, field)
 static const yt_field_t APP_FIELDS[] = {
     {"application", YT_STRING, 0, NULL, AT(application), check_application, NULL},
+    /* The later SDK's alias of application (finish_config: not both). */
+    {"project", YT_STRING, 0, NULL, AT(application), check_application, NULL},
     {"version", YT_STRING, 0, NULL, AT(version), check_version, NULL},
     {"runtime", YT_STRING, YT_REQUIRED, NULL, AT(runtime), check_runtime, NULL},
     {"api_version", YT_STRING, 0, NULL, AT(api_version), check_api_version, NULL},
@@ -1424,7 +1426,15 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
                        "runtime");
     if (check_one_scaling(d, root) < 0)
         return -1;
-    /* App Engine's ModuleAndServiceDefined; the error names the later key. */
+    /* App Engine's MultipleProjectNames and ModuleAndServiceDefined; the
+     * errors name the later key. */
+    const yaml_node_t *application = yt_map_key(d, root, "application");
+    const yaml_node_t *project = yt_map_key(d, root, "project");
+    if (application && project) {
+        const yaml_node_t *later = yt_line(application) > yt_line(project) ? application : project;
+        return yt_fail(d, later, "%s: give 'application' or 'project' (its later name), not both",
+                       yt_text(later));
+    }
     const yaml_node_t *module = yt_map_key(d, root, "module");
     const yaml_node_t *service = yt_map_key(d, root, "service");
     if (module && service) {

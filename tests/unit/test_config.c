@@ -246,7 +246,17 @@ static void test_application_and_version(void)
     EXPECT_ERR("application: my-app-\nruntime: python27\n" MAIN_HANDLER,
                "app.yaml:1: application: 'my-app-' is not valid: use lowercase letters, digits "
                "and '-'");
-    app_config_t *cfg = LOAD_OK("version: 1\n" HEAD MAIN_HANDLER);
+    /* The later SDK's alias: project is the application, and not both
+     * (its MultipleProjectNames). */
+    app_config_t *cfg = LOAD_OK("project: my-proj\n" HEAD MAIN_HANDLER);
+    CHECK(cfg && cfg->application && strcmp(cfg->application, "my-proj") == 0);
+    config_free(cfg);
+    EXPECT_ERR("project: My_Proj\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: project: 'My_Proj' is not valid: use lowercase letters, digits and "
+               "'-'");
+    EXPECT_ERR("application: a\n" HEAD "project: a\n" MAIN_HANDLER,
+               "app.yaml:5: project: give 'application' or 'project' (its later name), not both");
+    cfg = LOAD_OK("version: 1\n" HEAD MAIN_HANDLER);
     CHECK(cfg && strcmp(cfg->version, "1") == 0);
     config_free(cfg);
     EXPECT_ERR("version: -1\nruntime: python27\n" MAIN_HANDLER,
