@@ -1228,6 +1228,9 @@ static int apply_inbound_services(yt_doc_t *d, const yt_field_t *f, const yaml_n
 /* ---- the top level -------------------------------------------------------- */
 
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
+/* App Engine's ENV_RE_STRING; gaelic serves each as the standard
+ * environment. */
+static const char *const ENVIRONMENTS[] = {"standard", "flex", "flexible", "1", "2", NULL};
 
 #define AT(field) offsetof(app_config_t, field)
 static const yt_field_t APP_FIELDS[] = {
@@ -1265,7 +1268,7 @@ static const yt_field_t APP_FIELDS[] = {
     CONFIG_ACCEPTED("vm_settings", YT_MAP),
     CONFIG_ACCEPTED("vm_health_check", YT_MAP),
     {"endpoints_api_service", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_endpoints_api_service},
-    CONFIG_ACCEPTED("env", YT_STRING),
+    {"env", YT_ENUM, 0, ENVIRONMENTS, YT_NOWHERE, NULL, NULL},
     CONFIG_ACCEPTED("entrypoint", YT_STRING),
     {"auto_id_policy", YT_ENUM, 0, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
     CONFIG_ACCEPTED("app_engine_apis", YT_BOOL),

@@ -1152,6 +1152,16 @@ static void test_app_engine_refusals(void)
     CHECK(instance_class_mhz("F3") == -1 && instance_class_mhz(NULL) == INSTANCE_CLASS_DEFAULT_MHZ);
     CHECK(strcmp(instance_class_name("f4_1G"), "F4_1G") == 0 && !instance_class_name("f4_1g"));
 
+    /* env: App Engine's ENV_RE_STRING (gaelic serves each as standard). */
+    static const char *const good_envs[] = {"standard", "flex", "flexible", "1", "2"};
+    for (size_t i = 0; i < sizeof good_envs / sizeof *good_envs; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "env: %s\n" HEAD MAIN_HANDLER, good_envs[i]);
+        CHECK(accepts(yaml));
+    }
+    EXPECT_ERR("env: standrad\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: env: expected standard, flex, flexible, 1 or 2, got 'standrad'");
+
     /* module and service (its later name): MODULE_ID_RE_STRING, and not
      * both (App Engine's ModuleAndServiceDefined). */
     CHECK(accepts("service: my-api-2\n" HEAD MAIN_HANDLER));
