@@ -227,7 +227,13 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
     http_request_init(&c->req, api ? &srv->api_limits : &srv->limits);
     if (peer->sa_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-        inet_ntop(AF_INET6, &a->sin6_addr, c->peer_ip, sizeof c->peer_ip);
+        /* An IPv4 client of a dual-stack listener (--host ::) comes as
+         * ::ffff:a.b.c.d: its address is a.b.c.d, as REMOTE_ADDR and the
+         * request log say it for a listener on IPv4. */
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], c->peer_ip, sizeof c->peer_ip);
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, c->peer_ip, sizeof c->peer_ip);
         c->peer_port = ntohs(a->sin6_port);
     } else {
         const struct sockaddr_in *a = (const struct sockaddr_in *)peer;

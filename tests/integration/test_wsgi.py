@@ -2,6 +2,7 @@
 wsgiref.validate, start_response with exc_info, write(), close()."""
 import json
 import os
+import socket
 
 import pytest
 
@@ -35,6 +36,27 @@ def test_get_environ(srv):
     assert e["HTTP_HOST"] == "%s:%d" % (HOST, srv.port)
     assert e.get("CONTENT_LENGTH", "") in ("", "0")
     assert e["REMOTE_ADDR"] == HOST
+
+
+def _dual_stack():
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(("::", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _dual_stack(), reason="no dual-stack IPv6 here")
+def test_ipv4_client_of_a_dual_stack_listener_has_its_ipv4_address(serve):
+    """With --host :: an IPv4 client reaches the server as ::ffff:a.b.c.d;
+    its REMOTE_ADDR (and request log) is a.b.c.d, as App Engine gave an
+    IPv4 client's address, not the mapped IPv6 form."""
+    s = serve(app_path("basic"), "--host", "::")
+    e = env_of(s, "GET", "/env")["environ"]
+    assert e["REMOTE_ADDR"] == HOST, e["REMOTE_ADDR"]
+    assert s.wait_stderr(' INFO %s "GET /env ' % HOST), s.stderr_text()[-2000:]
 
 
 def test_post_environ(srv):
