@@ -241,7 +241,10 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     buf_format_uint(rport, (unsigned)remote_port);
     size_t ctlen = 0;
     const char *ctype = http_request_header(req, "content-type", &ctlen);
-    int has_len = req->body.len > 0 || http_request_header(req, "content-length", NULL);
+    /* A chunked body is de-chunked, and its Transfer-Encoding not passed
+     * on: its length is said even when it is 0. */
+    int has_len =
+        req->body.len > 0 || req->has_te || http_request_header(req, "content-length", NULL);
     buf_format_uint(clen, req->body.len);
 
     int rc = 0;

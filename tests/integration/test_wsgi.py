@@ -192,6 +192,17 @@ def test_chunked_request_gets_content_length(srv):
     assert r.header("x-env-content-type") == "text/plain"
 
 
+def test_empty_chunked_request_gets_content_length_zero(srv):
+    """An empty chunked body is de-chunked like any other: the app, which
+    never sees the Transfer-Encoding, learns its length, 0."""
+    with Conn(srv.port) as c:
+        c.request("POST", "/echo", [("Transfer-Encoding", "chunked")], chunked())
+        r = c.read_response()
+    assert r.status == 200
+    assert r.body == b""
+    assert r.header("x-env-content-length") == "0"
+
+
 # ---------------------------------------------------------------- validator
 
 @pytest.fixture(scope="module")
