@@ -192,7 +192,9 @@ static void server_name_port(const app_env_t *app, const http_request_t *req, ch
     const char *host = http_request_header(req, "host", &hlen);
     buf_format_uint(port, (unsigned)app->listen_port);
     if (!host || hlen == 0 || hlen >= name_sz) {
-        snprintf(name, name_sz, "%s", app->listen_host);
+        /* An IPv6 address in brackets, as in a Host header (RFC 3875
+         * 4.1.14): URLs are built from it. */
+        snprintf(name, name_sz, strchr(app->listen_host, ':') ? "[%s]" : "%s", app->listen_host);
         return;
     }
     const char *end = host + hlen;

@@ -59,6 +59,32 @@ def test_ipv4_client_of_a_dual_stack_listener_has_its_ipv4_address(serve):
     assert s.wait_stderr(' INFO %s "GET /env ' % HOST), s.stderr_text()[-2000:]
 
 
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_server_name_of_an_ipv6_listener_without_host_is_in_brackets(serve):
+    """An HTTP/1.0 request without Host gets the listening address as
+    SERVER_NAME: an IPv6 one in brackets (RFC 3875 4.1.14), as a Host
+    header has it, so that URLs built from it (wsgiref.util.request_uri,
+    WebOb's host_url) are URLs."""
+    s = serve(app_path("basic"), "--host", "::1")
+    with Conn(s.port, host="::1") as c:
+        c.send(b"GET /env HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 200, r
+    e = json.loads(r.body)["environ"]
+    assert "HTTP_HOST" not in e
+    assert e["SERVER_NAME"] == "[::1]", e["SERVER_NAME"]
+    assert e["SERVER_PORT"] == str(s.port)
+
+
 def test_post_environ(srv):
     body = b'{"k": 1}'
     d = env_of(srv, "POST", "/env", [("Content-Type", "application/json; charset=utf-8")], body)
