@@ -78,6 +78,17 @@ def test_status_header(srv):
     assert (r.status, r.reason) == (418, "Teapot Time")
 
 
+@pytest.mark.parametrize("code,ctype", [(200, "text/html"), (204, None), (205, None),
+                                        (304, None)])
+def test_untyped_output_is_html_but_for_answers_without_content(srv, code, ctype):
+    """As a WSGI handler's (README): an answer without a Content-Type goes
+    out as text/html, but a 204, 205 or 304, which have no content."""
+    r = get(srv, "/dyn/untyped?s=%d" % code)
+    assert r.status == code, (r, srv.stderr_text()[-2000:])
+    assert r.header("Content-Type") == ctype
+    assert r.body == b""
+
+
 def test_apps_modules_named_like_the_standard_librarys_leave_the_runtime_alone(serve, tmp_path):
     """The app folder comes first on sys.path, so an app may have its own
     inspect or http: what the runtime imports from the standard library

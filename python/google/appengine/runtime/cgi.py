@@ -255,7 +255,7 @@ def parse_output(out):
     wsgi.check_status(status)
     wsgi.check_headers(headers)
     if not any(n.lower() == "content-type" for n, _ in headers) \
-            and status[:3] not in ("204", "304"):
+            and status[:3] not in ("204", "205", "304"):
         headers.append(("Content-Type", "text/html"))
     return status, headers, body
 
