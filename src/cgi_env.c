@@ -99,12 +99,15 @@ static const char *const NOT_FORWARDED[] = {
     "trailer",         "transfer-encoding", "proxy",      "content-type",        "content-length"};
 
 /* Client-supplied X-AppEngine-* headers are dropped: apps trust them as set
- * by the platform (task queue names, cron, country). Names with '_' are
- * dropped too, since HTTP_X_Y could then be spoofed by "X_Y". So are
- * NOT_FORWARDED's. */
+ * by the platform (task queue names, cron, country). So are X-Google-*
+ * ones, a pattern App Engine reserved for Google and removed from requests.
+ * Names with '_' are dropped too, since HTTP_X_Y could then be spoofed by
+ * "X_Y". So are NOT_FORWARDED's. */
 static int header_forwarded(const char *name, size_t n)
 {
     if (n >= 11 && strncasecmp(name, "x-appengine", 11) == 0)
+        return 0;
+    if (n > 9 && strncasecmp(name, "x-google-", 9) == 0)
         return 0;
     if (memchr(name, '_', n))
         return 0;

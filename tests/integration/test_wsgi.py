@@ -205,6 +205,19 @@ def test_hop_by_hop_and_encoding_request_headers_never_reach_the_app(srv):
     assert (e["HTTP_X_KEPT"], e["CONTENT_LENGTH"]) == ("yes", "3")
 
 
+def test_google_reserved_request_headers_never_reach_the_app(srv):
+    """App Engine removed a client's X-Google-* headers (a name pattern
+    reserved for Google's front end, which apps may trust) as it removed
+    X-AppEngine-* ones; names merely starting alike stay."""
+    e = env_of(srv, "GET", "/env", [("X-Google-Apps-Metadata", "domain=evil.example"),
+                                    ("x-google-foo", "1"), ("X-Googlebot", "kept"),
+                                    ("X-Google", "kept too")])["environ"]
+    assert "HTTP_X_GOOGLE_APPS_METADATA" not in e
+    assert "HTTP_X_GOOGLE_FOO" not in e
+    assert e["HTTP_X_GOOGLEBOT"] == "kept"
+    assert e["HTTP_X_GOOGLE"] == "kept too"
+
+
 def test_chunked_request_gets_content_length(srv):
     parts = [b"abc", b"defgh"]
     with Conn(srv.port) as c:
