@@ -79,6 +79,16 @@ static const char *const denied[] = {
     "mq_timedreceive",
     "mq_notify",
     "mq_getsetattr",
+    /* Kernel AIO: each context's events count against fs.aio-max-nr, one
+     * quota for the whole host (65536 by default), which one io_setup
+     * could hold while the instance lives, failing every other process's
+     * (System V IPC's case again); nothing an instance runs uses it */
+    "io_setup",
+    "io_destroy",
+    "io_submit",
+    "io_cancel",
+    "io_getevents",
+    "io_pgetevents",
     /* Watches name the files created in folders Landlock keeps us from
      * listing (the storage path, /tmp, home folders) */
     "inotify_init",

@@ -98,6 +98,18 @@ def _inotify(q):
     return _libc_call("inotify_add_watch", fd, os.path.dirname(q["path"]).encode(), 0x100)
 
 
+def _aio_context(q):
+    """Takes a kernel AIO context: its events count against fs.aio-max-nr,
+    one quota for the whole host, which an instance could hold all of
+    while it lives (every other process's io_setup then fails). Given
+    back at once if it was taken."""
+    import ctypes
+    ctx = ctypes.c_ulong(0)
+    _libc_call("syscall", 206, 1, ctypes.byref(ctx))  # SYS_io_setup
+    _libc_call("syscall", 207, ctx)  # SYS_io_destroy
+    return ctx.value
+
+
 def _setown_other(q):
     """Makes another process the owner of a pipe, to be sent SIGKILL (by
     F_SETSIG) when the pipe gets something to read."""
@@ -439,6 +451,7 @@ ATTEMPTS = {
     "sysv_msg": lambda q: _libc_call("msgget", 0, 0o1600),
     "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
     "inotify": _inotify,
+    "aio": _aio_context,
     # the host's disks, kept busy by a loop of these (os.sync says nothing:
     # sync() returns no error)
     "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
