@@ -311,6 +311,16 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
                               SCMP_A2(SCMP_CMP_NE, 0));
+    /* fsync and fdatasync flush the disk's write cache on ext4 and most
+     * other file systems even for a file opened read-only, with nothing
+     * to write: a loop of them keeps the host's disks busy, as sync's
+     * would. An instance can have written nothing (no file is writable,
+     * there is no memfd), so there is never anything for them to do:
+     * they succeed at once (errno 0 is success), as on a clean file. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(fsync), 0);
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(fdatasync), 0);
     /* Core scheduling: a cookie given to another process of our uid, or
      * to our process group (the zygote's and every sibling instance's),
      * keeps it off the SMT siblings of every other task. */

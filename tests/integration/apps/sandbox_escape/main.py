@@ -110,6 +110,22 @@ def _aio_context(q):
     return ctx.value
 
 
+def _fsync_loop(q):
+    """fsync and fdatasync of an app file opened read-only, q["n"] times
+    each: on most file systems each call flushes the disk's write cache,
+    though the instance has nothing to write back. The calls that went
+    through. (msync flushes nothing here: a shared mapping of a read-only
+    descriptor is a private one to the kernel.)"""
+    n = int(q["n"])
+    done = 0
+    with open(os.path.join(APP, "app.yaml"), "rb") as f:
+        for call in (os.fsync, os.fdatasync):
+            for _ in range(n):
+                call(f.fileno())
+                done += 1
+    return done
+
+
 def _setown_other(q):
     """Makes another process the owner of a pipe, to be sent SIGKILL (by
     F_SETSIG) when the pipe gets something to read."""
@@ -456,6 +472,7 @@ ATTEMPTS = {
     # sync() returns no error)
     "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
     "syncfs": _syncfs,
+    "fsync_loop": _fsync_loop,
     # READ_IMPLIES_EXEC: every readable mapping executable
     "personality": lambda q: _libc_call("personality", 0x0400000),
     # getpid through x32's numbers, another ABI the filter's rules do not see
