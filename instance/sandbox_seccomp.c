@@ -311,6 +311,15 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
                               SCMP_A2(SCMP_CMP_NE, 0));
+    /* MAP_HUGETLB takes its pages from the host's huge page pool
+     * (vm.nr_hugepages), one for the whole machine, reserved for whatever
+     * the host runs that needs it (databases, VMs): an instance could
+     * empty it, within its address-space limit, through the mmap module
+     * alone. Shared memory and memfd, the pool's other doors, are refused
+     * above; transparent huge pages are another matter and stay. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mmap), 1,
+                              SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_HUGETLB, MAP_HUGETLB));
     /* fsync and fdatasync flush the disk's write cache on ext4 and most
      * other file systems even for a file opened read-only, with nothing
      * to write: a loop of them keeps the host's disks busy, as sync's

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -176,6 +177,10 @@ static void seccomp_child(void *arg)
      * says EINVAL for a socket) */
     CHECK(fsync(chan[0]) == 0);
     CHECK(fdatasync(chan[0]) == 0);
+    /* nor pages of the host's huge page pool */
+    CHECK(mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1,
+               0) == MAP_FAILED &&
+          errno == EPERM);
     /* no kernel AIO: its events count against one quota for the host */
     unsigned long aio_ctx = 0;
     CHECK(fails_with(syscall(SYS_io_setup, 1, &aio_ctx), EPERM));

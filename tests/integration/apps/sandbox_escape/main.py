@@ -126,6 +126,17 @@ def _fsync_loop(q):
     return done
 
 
+def _hugetlb(q):
+    """Maps huge pages (MAP_HUGETLB, through the mmap module: no ctypes)
+    from the host's pool (vm.nr_hugepages), one for the whole machine
+    that whoever reserved it (a database, VMs) then found empty. Given
+    back at once if it was taken."""
+    import mmap
+    m = mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)
+    m.close()
+    return "mapped"
+
+
 def _setown_other(q):
     """Makes another process the owner of a pipe, to be sent SIGKILL (by
     F_SETSIG) when the pipe gets something to read."""
@@ -468,6 +479,7 @@ ATTEMPTS = {
     "sysv_sem": lambda q: _libc_call("semget", 0, 1, 0o1600),
     "inotify": _inotify,
     "aio": _aio_context,
+    "hugetlb": _hugetlb,
     # the host's disks, kept busy by a loop of these (os.sync says nothing:
     # sync() returns no error)
     "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
