@@ -60,6 +60,8 @@ ESCAPES = {
     # the host's huge page pool, through the mmap module (its audit event
     # does not carry the flags): the kernel's EPERM even when armed
     "hugetlb": None,
+    # epoll instances: their watches count against a quota of the uid's
+    "epoll": None,
     # reading another process's limits: the kernel's EPERM even when armed
     "prlimit_zygote": None,
     "multiprocessing": "SB5",
@@ -74,6 +76,8 @@ ESCAPES = {
 ALLOWED = {
     "tempfile": "in memory too, rolled over",
     "threads": "thread ran",
+    # selectors falls back to poll: epoll instances are refused
+    "default_selector": "('PollSelector', 1)",
     "read_own": "application: sandbox-escape",
     "decimal": "2.10",
     "read_missing_own": "not found: No such file or directory",

@@ -181,6 +181,9 @@ static void seccomp_child(void *arg)
     CHECK(mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1,
                0) == MAP_FAILED &&
           errno == EPERM);
+    /* nor epoll instances, whose watches count against a quota of the
+     * uid's */
+    CHECK(fails_with(syscall(SYS_epoll_create1, 0), EPERM));
     /* no kernel AIO: its events count against one quota for the host */
     unsigned long aio_ctx = 0;
     CHECK(fails_with(syscall(SYS_io_setup, 1, &aio_ctx), EPERM));

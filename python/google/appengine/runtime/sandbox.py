@@ -2,7 +2,8 @@
 socketpair is refused with SB2's message, priority, CPU and scheduling
 changes of other processes with SB4's, resource.prlimit names the instance
 as 0 (the only pid the kernel allows), the os calls the kernel always
-refuses with their rule's, and dbm's databases are checked as open's files.
+refuses with their rule's, dbm's databases are checked as open's files,
+and selectors uses poll (the kernel refuses epoll).
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
 PermissionError, and the kernel would anyway), but App Engine let them use
@@ -133,6 +134,15 @@ def _own_prlimit(resource):
     _wrap(resource, "prlimit", prlimit)
 
 
+def _no_epoll_selector(selectors):
+    """The kernel refuses epoll instances (their watches count against a
+    quota of every process of the server's user): selectors.DefaultSelector,
+    picked by what the select module has, falls back to poll."""
+    if selectors.DefaultSelector is getattr(selectors, "EpollSelector", None):
+        selectors.DefaultSelector = getattr(selectors, "PollSelector",
+                                            selectors.SelectSelector)
+
+
 def install():
     import os
     _audit_own_process_only(os)
@@ -140,5 +150,6 @@ def install():
     import_hooks.when_imported("tempfile", _patch)
     import_hooks.when_imported("socket", _audit_socketpair)
     import_hooks.when_imported("resource", _own_prlimit)
+    import_hooks.when_imported("selectors", _no_epoll_selector)
     for name in ("dbm.ndbm", "dbm.gnu"):
         import_hooks.when_imported(name, _audit_dbm_open)

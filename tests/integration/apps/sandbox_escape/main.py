@@ -137,6 +137,30 @@ def _hugetlb(q):
     return "mapped"
 
 
+def _epoll(q):
+    """An epoll instance: each file it watches counts against one quota for
+    every process of the uid (fs.epoll.max_user_watches), the server's and
+    other apps' instances' too, and 1024 descriptors make 262,144 watches."""
+    import select
+    ep = select.epoll()
+    ep.close()
+    return "created"
+
+
+def _default_selector(q):
+    """selectors.DefaultSelector on a pipe of the instance's own."""
+    import selectors
+    r, w = os.pipe()
+    try:
+        with selectors.DefaultSelector() as s:
+            s.register(r, selectors.EVENT_READ)
+            os.write(w, b"x")
+            return type(s).__name__, len(s.select(5))
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def _setown_other(q):
     """Makes another process the owner of a pipe, to be sent SIGKILL (by
     F_SETSIG) when the pipe gets something to read."""
@@ -480,6 +504,8 @@ ATTEMPTS = {
     "inotify": _inotify,
     "aio": _aio_context,
     "hugetlb": _hugetlb,
+    "epoll": _epoll,
+    "default_selector": _default_selector,
     # the host's disks, kept busy by a loop of these (os.sync says nothing:
     # sync() returns no error)
     "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
