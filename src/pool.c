@@ -209,6 +209,7 @@ static void instance_ready(instance_t *inst);
 static void instance_fail(instance_t *inst, const char *why);
 static void slot_deadline(loop_t *loop, loop_timer_t *t);
 static void sample_stats(instance_t *inst, uint64_t now);
+static int instance_read_last_frames(instance_t *inst);
 
 /* ---------- queue ---------- */
 
@@ -858,7 +859,8 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
                 log_debug("%s (pid %d) %s", name, msg.pid, how);
             else
                 log_warn("%s (pid %d) %s", name, msg.pid, how);
-            if (inst && inst->pid == msg.pid && inst->state != I_DEAD)
+            if (inst && inst->pid == msg.pid && inst->state != I_DEAD &&
+                instance_read_last_frames(inst) == 0 && inst->state != I_DEAD)
                 instance_fail(inst, clean ? "the instance exited" : "the instance crashed");
         } else if (fd >= 0) {
             close(fd);
@@ -1852,8 +1854,9 @@ static int handle_frames(instance_t *inst)
 }
 
 /* Reads and handles what the instance sent until the channel is drained
- * or its frames are held. -1 when the instance is gone. */
-static int instance_read(instance_t *inst)
+ * or its frames are held. -1 when the instance is gone. exited: its
+ * process is known to be gone, and EOF is left to the caller. */
+static int read_channel(instance_t *inst, int exited)
 {
     while (!inst->reads_held) {
         size_t want = 65536;
@@ -1885,11 +1888,32 @@ static int instance_read(instance_t *inst)
             continue;
         if (n < 0 && errno == EAGAIN)
             break;
+        if (exited)
+            break;
         instance_fail(inst, inst->state == I_STOPPING ? "the instance stopped"
                                                       : "the instance exited unexpectedly");
         return -1;
     }
     return 0;
+}
+
+static int instance_read(instance_t *inst)
+{
+    return read_channel(inst, 0);
+}
+
+/* The zygote says the instance has exited. What it wrote before (its last
+ * answers and their log lines) may still wait in its channel: the
+ * zygote's word can be read first, when its fd was ready before the
+ * channel was. Those are handled before the instance is failed, which
+ * fails only what it left unanswered. -1 when that failed it already. */
+static int instance_read_last_frames(instance_t *inst)
+{
+    inst->hung_up = 1;
+    inst->reads_held = 0;
+    if (handle_frames(inst) < 0)
+        return -1;
+    return read_channel(inst, 1);
 }
 
 static void instance_event(loop_t *loop, io_watch_t *w, uint32_t events)
