@@ -1,72 +1,84 @@
 """Writes fuzz_api's seed inputs into the folder given: well-formed API
 calls of every method the services offer and LogReadRequests using each
-filter, so that the fuzzer starts from inputs that get past the decoders
-(field numbers: ../shared/API-MESSAGES.md and src/log_read.c)."""
+filter, so that the fuzzer starts from inputs that get past the decoders.
+They are built with the runtime's own message classes (python/), as an
+app's calls are; the remote_api envelope has none there (the instance
+writes it in C), so it is declared here (../shared/API-MESSAGES.md)."""
+import importlib.util
 import os
 import sys
 
+PYTHON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")
+sys.path.insert(0, PYTHON)
 
-def varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+from google.appengine.runtime import proto  # noqa: E402
 
 
-def field(num, value):
-    if isinstance(value, int):
-        return varint(num << 3) + varint(value)
-    if isinstance(value, str):
-        value = value.encode()
-    return varint(num << 3 | 2) + varint(len(value)) + value
+def _messages(path):
+    """A module of message classes, loaded alone: its package's __init__
+    needs the instance's _gaelic module."""
+    spec = importlib.util.spec_from_file_location("messages", os.path.join(PYTHON, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def message(*fields):
-    return b"".join(field(n, v) for n, v in fields)
+log = _messages("google/appengine/api/logservice/log_service_pb2.py")
 
 
-def envelope(service, method, request, ticket="t"):
-    return message((2, service), (3, method), (4, request), (5, ticket))
+class Envelope(proto.Message):
+    FIELDS = (
+        proto.Field("service_name", 2, proto.STRING, proto.REQUIRED),
+        proto.Field("method", 3, proto.STRING, proto.REQUIRED),
+        proto.Field("request", 4, proto.BYTES, proto.REQUIRED),
+        proto.Field("request_id", 5, proto.STRING),
+    )
 
 
-def log_line(t, level, text):
-    return message((1, t), (2, level), (3, text))
+def call(service, method, request=b""):
+    if isinstance(request, proto.Message):
+        request = request.SerializeToString()
+    return Envelope(service_name=service, method=method, request=request,
+                    request_id="t").SerializeToString()
 
 
 T0 = 1700000000000000
+APP = "fuzzapp"  # fuzz_api.c's app id
 READS = {
-    "all": message((1, "fuzzapp"), (2, "1"), (9, 20)),
-    "versions": message((1, "fuzzapp"), (2, "1"), (2, "2"), (8, 1), (10, 1), (7, 2)),
-    "window": message((1, "fuzzapp"), (2, "1"), (3, T0), (4, T0 + 6000), (9, 3)),
-    "offset": message((1, "fuzzapp"), (2, "1"), (5, message((1, "0" * 20))), (9, 2)),
-    "ids": message((1, "fuzzapp"), (6, "00000000000000000001"), (10, 1)),
-    "module": message((1, "fuzzapp"), (19, message((1, "default"), (2, "1"))), (10, 1)),
+    "all": log.LogReadRequest(app_id=APP, version_id=["1"], count=20),
+    "versions": log.LogReadRequest(app_id=APP, version_id=["1", "2"], include_incomplete=True,
+                                   include_app_logs=True, minimum_log_level=2),
+    "window": log.LogReadRequest(app_id=APP, version_id=["1"], start_time=T0,
+                                 end_time=T0 + 6000, count=3),
+    "offset": log.LogReadRequest(app_id=APP, version_id=["1"],
+                                 offset=log.LogOffset(request_id=b"0" * 20), count=2),
+    "ids": log.LogReadRequest(app_id=APP, request_id=[b"00000000000000000001"],
+                              include_app_logs=True),
+    "module": log.LogReadRequest(app_id=APP, include_app_logs=True, module_version=[
+        log.LogModuleVersion(module_id="default", version_id="1")]),
 }
+LINES = log.UserAppLogGroup(log_line=[
+    log.UserAppLogLine(timestamp_usec=T0, level=1, message="hi"),
+    log.UserAppLogLine(timestamp_usec=T0 + 1, level=4, message="bye"),
+])
 CALLS = {
-    "stats": envelope("system", "GetSystemStats", b""),
-    "background": envelope("system", "StartBackgroundRequest", b""),
-    "flush": envelope("logservice", "Flush",
-                      message((1, message((2, log_line(T0, 1, "hi")),
-                                          (2, log_line(T0 + 1, 4, "bye")))))),
-    "read": envelope("logservice", "Read", READS["versions"]),
-    "status": envelope("logservice", "SetStatus", b""),
-    "unknown": envelope("memcache", "Get", b"\x0a\x01k"),
+    "stats": call("system", "GetSystemStats"),
+    "background": call("system", "StartBackgroundRequest"),
+    "flush": call("logservice", "Flush", log.FlushRequest(logs=LINES.SerializeToString())),
+    "read": call("logservice", "Read", READS["versions"]),
+    "status": call("logservice", "SetStatus", log.SetStatusRequest(status="ok")),
+    "unknown": call("memcache", "Get", b"\x0a\x01k"),
 }
 
 
 def main(folder):
     os.makedirs(folder, exist_ok=True)
-    for name, call in CALLS.items():
+    for name, data in CALLS.items():
         with open(os.path.join(folder, "seed-call-" + name), "wb") as f:
-            f.write(b"\x00" + call)
+            f.write(b"\x00" + data)
     for name, read in READS.items():
         with open(os.path.join(folder, "seed-read-" + name), "wb") as f:
-            f.write(b"\x01" + read)
+            f.write(b"\x01" + read.SerializeToString())
 
 
 if __name__ == "__main__":
