@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -554,6 +555,35 @@ static void accept_resume(loop_t *loop, loop_timer_t *t)
         on_accept(loop, &srv->api_listen_w, EPOLLIN);
 }
 
+/* Files the master keeps besides its client connections: the API port's,
+ * instance channels, the log database, static files being sent. */
+#define FDS_BESIDE_CONNECTIONS 1024
+
+/* ulimit -n is often 1024 over a far higher hard limit, below the default
+ * --max_connections: accept would fail first, and the rule that makes an
+ * idle connection give way to a new client would never apply (silent
+ * sockets would lock everyone out until --header_timeout). So the soft
+ * limit is raised as far as --max_connections needs, up to the hard one. */
+static void raise_fd_limit(int max_connections)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+        return;
+    rlim_t want = (rlim_t)max_connections + FDS_BESIDE_CONNECTIONS;
+    if (r.rlim_max != RLIM_INFINITY && want > r.rlim_max) {
+        log_warn("ulimit -n allows %llu open files, fewer than --max_connections (%d) needs: "
+                 "past them new clients wait until a connection closes",
+                 (unsigned long long)r.rlim_max, max_connections);
+        want = r.rlim_max;
+    }
+    if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < want) {
+        r.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+            log_warn("cannot raise ulimit -n to %llu: %s", (unsigned long long)want,
+                     strerror(errno));
+    }
+}
+
 static int open_listener(server_t *srv)
 {
     char err[512];
@@ -873,6 +903,7 @@ int serve_main(int argc, char **argv)
         log_error("signals: %s", strerror(errno));
         goto out;
     }
+    raise_fd_limit(srv->o.max_connections);
     if (open_listener(srv) < 0)
         goto out;
 

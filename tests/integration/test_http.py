@@ -1211,6 +1211,52 @@ def test_max_connections_reached_idle_connection_makes_room(serve):
             c.close()
 
 
+def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
+    """ulimit -n is often 1024 over a far higher hard limit: below the
+    default --max_connections, where an idle connection makes room for a
+    new client. The server raises its soft limit (up to the hard one), so
+    that silent sockets cannot fill its fds and lock everyone out until
+    --header_timeout."""
+    import resource
+    import subprocess
+
+    def low_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 4096))
+    err_path = tmp_path / "stderr"
+    with open(tmp_path / "stdout", "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
+                                 "--storage_path", str(tmp_path / "storage"),
+                                 "--max_connections", "200", "--header_timeout", "60",
+                                 "--keepalive_timeout", "60"],
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                preexec_fn=low_soft_limit)
+    clients = []
+    try:
+        port = None
+        for _ in range(200):  # bounded: 10 s
+            m = re.search(r"at http://[^/]+:(\d+)/", (tmp_path / "stdout").read_text())
+            if m:
+                port = int(m.group(1))
+                break
+            time.sleep(0.05)
+        assert port, err_path.read_text()
+        assert http_request(port, "GET", "/").status == 200  # instance up
+        for _ in range(250):  # past --max_connections, and far past 64 fds
+            clients.append(Conn(port, timeout=5))
+        r = http_request(port, "GET", "/path/newcomer", timeout=10)
+        assert (r.status, r.body) == (200, b"/path/newcomer")
+        text = err_path.read_text()
+        assert "Too many open files" not in text, text[-3000:]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        for c in clients:
+            c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(15)
+
+
 def test_out_of_fds_accept_pauses_and_recovers(tmp_path):
     """Under a low fd limit (ulimit -n 64), 100 clients: the server says
     once that accept fails, keeps serving the connections it has, accepts
