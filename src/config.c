@@ -103,12 +103,17 @@ static int bad_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, con
     return yt_fail(d, v, "%s: %s is not valid: %s", f->name, yt_describe(v, got, sizeof got), why);
 }
 
-static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+int config_application_valid(const char *s)
 {
     /* App Engine's APPLICATION_RE_STRING: [partition~][domain:]id */
     static const char re[] = "(?:[a-z\\d\\-]{1,100}\\~)?(?:(?!\\-)[a-z\\d\\-\\.]{1,100}:)?"
                              "(?!-)[a-z\\d\\-]{0,99}[a-z\\d]";
-    if (matches_whole(re, s))
+    return matches_whole(re, s);
+}
+
+static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (config_application_valid(s))
         return 0;
     return bad_value(d, f, v, "use lowercase letters, digits and '-'");
 }

@@ -93,6 +93,10 @@ typedef struct {
  * "FILE: reason" when no line applies) into err. */
 int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen);
 
+/* 1 when s is an app id as app.yaml's application: takes it (App Engine's
+ * [partition~][domain:]id, lowercase letters, digits and '-'). */
+int config_application_valid(const char *s);
+
 /* Same, from a YAML text already in memory; `path` names it in errors and
  * `app_dir` becomes root. Used by tests and the fuzzer. */
 int config_load_string(const char *yaml, size_t len, const char *path, const char *app_dir,

@@ -341,6 +341,14 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
                 o->cpu_cap);
         return -1;
     }
+    /* As app.yaml's application: (and dev_appserver's -A) took it. */
+    if (o->application && !config_application_valid(o->application)) {
+        fprintf(stderr,
+                "gaelic serve: --application: invalid value '%s' (lowercase letters, digits and "
+                "'-', as app.yaml's application)\n",
+                o->application);
+        return -1;
+    }
     if (strcmp(o->tier, "free") && strcmp(o->tier, "paid")) {
         fprintf(stderr, "gaelic serve: --tier: invalid value '%s' (free or paid)\n", o->tier);
         return -1;

@@ -109,6 +109,11 @@ BAD_FLAG_VALUES = [
     ("--deadline", "0x10", "0.001 to 31536000"),
     ("--max_instances", "+2", "1 to 1000000"),
     ("--max_request_bytes", " 1000", "1 to 33554432"),
+    # An id app.yaml's application: would refuse (as dev_appserver refused
+    # it from -A): it went as it was into APPLICATION_ID and the console,
+    # a quote and a line break splitting the "serving app" line.
+    ("--application", "My App", "lowercase letters, digits and '-'"),
+    ("--application", 'a"\nb', "lowercase letters, digits and '-'"),
 ]
 
 
