@@ -579,21 +579,28 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         type = own_type;
         type_len = own_len;
     }
-    const char *gz = NULL;
+    int gz_fd = -1;
     size_t gz_len = 0;
     int gzip_tried =
         !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
     int gzipped = 0;
     if (gzip_tried && !not_modified) {
-        int cached = static_gzip_cached(&st, &gz, &gz_len);
+        int cached = static_gzip_cached(&st, &gz_fd, &gz_len);
         if (cached < 0 && (size_t)st.st_size < GZIP_OFFLOAD_BYTES) {
-            cached = static_gzip_body(fd, &st, &gz, &gz_len);
+            cached = static_gzip_body(fd, &st, &gz_fd, &gz_len);
         } else if (cached < 0 && gzip_may_wait) {
             res->status = 0; /* compressed first, by a thread (static_gzip.h) */
             res->fd = fd;
             return;
         }
-        gzipped = cached == 1;
+        /* Sent from the cache's memfd as the file would be: an answer
+         * holds no copy of its own. Without an fd for it, as it is. */
+        int dup_fd = cached == 1 ? fcntl(gz_fd, F_DUPFD_CLOEXEC, 0) : -1;
+        if (dup_fd >= 0) {
+            close(fd);
+            fd = dup_fd;
+            gzipped = 1;
+        }
     }
 
     res->status = not_modified ? 304 : range ? 206 : 200;
@@ -648,16 +655,9 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         end_head(out, keep_alive, http10, 0, 0);
         return;
     }
-    if (gzipped) {
-        /* Small enough to have been read whole: sent from memory. */
-        close(fd);
-        end_head(out, keep_alive, http10, 1, gz_len);
-        res->body_len = gz_len;
-        if (!head_only)
-            buf_append(out, gz, gz_len);
-        return;
-    }
-    size_t length = st.st_size == 0 ? 0 : (size_t)(last - first + 1);
+    /* A gzipped body is the whole of the memfd fd now is. */
+    size_t length = gzipped ? gz_len : st.st_size == 0 ? 0 : (size_t)(last - first + 1);
+    off_t from = gzipped ? 0 : first;
     end_head(out, keep_alive, http10, 1, length);
     res->body_len = length;
     if (head_only || length == 0) {
@@ -667,7 +667,7 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     /* A small body goes out in the head's write: sendfile after a write
      * costs a second system call and a second TCP segment per file. */
     if (length <= STATIC_INLINE_MAX && buf_reserve(out, length) == 0) {
-        ssize_t n = pread(fd, buf_ptr(out) + out->len, length, first);
+        ssize_t n = pread(fd, buf_ptr(out) + out->len, length, from);
         if (n == (ssize_t)length) {
             out->len += length;
             close(fd);
@@ -675,6 +675,6 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         }
     }
     res->fd = fd;
-    res->offset = first;
+    res->offset = from;
     res->length = length;
 }

@@ -1,10 +1,12 @@
 #include "static_gzip.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -16,7 +18,8 @@
 
 typedef struct {
     struct stat st; /* the file version it was made from (same_version) */
-    char *gz;       /* NULL: compressing did not pay */
+    int shrank;     /* 0: compressing did not pay */
+    int gz_fd;      /* with shrank: a sealed memfd holding the stream */
     size_t gz_len;
     uint64_t used; /* last use, for eviction; 0 = free slot */
 } entry_t;
@@ -41,7 +44,8 @@ static int same_file(const entry_t *e, const struct stat *st)
 static void drop(entry_t *e)
 {
     cached_bytes -= e->gz_len;
-    free(e->gz);
+    if (e->shrank)
+        close(e->gz_fd); /* the answers still sending it hold their own fd */
     memset(e, 0, sizeof *e);
 }
 
@@ -94,34 +98,58 @@ static int compress_file(int fd, size_t size, buf_t *gz, const atomic_int *cance
     return rc;
 }
 
+/* A memfd holding the len bytes at p, sealed so that they cannot change
+ * while answers send them; -1 when that failed. */
+static int memfd_of(const char *p, size_t len)
+{
+    int fd = memfd_create("gaelic-static-gzip", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* Keeps gz (the file st's stream) in the cache, which has no entry for
  * that version (static.c looks first, and one compression of a version
- * serves every request for it), and points *body and *len at it: 1, or 0
+ * serves every request for it), and sets *fd and *len to it: 1, or 0
  * when it does not shrink the file (remembered too), or -1 when memory ran
- * out. */
-static int store(const struct stat *st, const buf_t *gz, const char **body, size_t *len)
+ * out. It is kept in a memfd, which each answer sends with sendfile as it
+ * sends a file: an answer holds no copy of its own, however long its
+ * client takes to read it. */
+static int store(const struct stat *st, const buf_t *gz, int *fd, size_t *len)
 {
     size_t size = (size_t)st->st_size;
     /* Says when the cache is too small for the files served. */
     log_debug("static gzip: compressed a file of %zu bytes (inode %lu) to %zu", size,
               (unsigned long)st->st_ino, gz->len);
-    /* Kept at its own size: deflate's buffer was the worst case. Not
-     * smaller: remembered as not worth it. */
-    char *kept = NULL;
-    if (gz->len < size && !(kept = malloc(gz->len)))
+    /* Not smaller: remembered as not worth it. */
+    int shrank = gz->len < size, kept = -1;
+    if (shrank && (kept = memfd_of(buf_ptr(gz), gz->len)) < 0)
         return -1;
-    size_t kept_len = kept ? gz->len : 0;
-    if (kept)
-        memcpy(kept, buf_ptr(gz), kept_len);
+    size_t kept_len = shrank ? gz->len : 0;
     entry_t *e = make_room(kept_len);
     e->st = *st;
-    e->gz = kept;
+    e->shrank = shrank;
+    e->gz_fd = kept;
     e->gz_len = kept_len;
     e->used = ++clock_tick;
     cached_bytes += kept_len;
-    *body = kept;
+    *fd = kept;
     *len = kept_len;
-    return kept != NULL;
+    return shrank;
 }
 
 int static_gzip_fits(const struct stat *st)
@@ -129,20 +157,20 @@ int static_gzip_fits(const struct stat *st)
     return st->st_size > 0 && (size_t)st->st_size <= STATIC_GZIP_MAX_FILE;
 }
 
-int static_gzip_cached(const struct stat *st, const char **body, size_t *len)
+int static_gzip_cached(const struct stat *st, int *fd, size_t *len)
 {
     for (int i = 0; i < SLOTS; i++) {
         if (same_file(&slots[i], st)) {
             slots[i].used = ++clock_tick;
-            *body = slots[i].gz;
+            *fd = slots[i].shrank ? slots[i].gz_fd : -1;
             *len = slots[i].gz_len;
-            return slots[i].gz != NULL;
+            return slots[i].shrank;
         }
     }
     return -1;
 }
 
-int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *len)
+int static_gzip_body(int fd, const struct stat *st, int *gz_fd, size_t *len)
 {
     if (!static_gzip_fits(st))
         return -1;
@@ -150,7 +178,7 @@ int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *l
     buf_t gz = BUF_INIT;
     if (compress_file(fd, (size_t)st->st_size, &gz, &never) < 0)
         return -1;
-    int rc = store(st, &gz, body, len);
+    int rc = store(st, &gz, gz_fd, len);
     buf_free(&gz);
     return rc;
 }
@@ -199,12 +227,12 @@ static void task_finish(thread_job_t *j)
     compression_t *c = (compression_t *)j;
     unlink_pending(c);
     c->finishing = 1;
-    const char *body;
+    int fd;
     size_t len;
     /* Nothing kept (it failed, or no memory to keep it): the file goes
      * out as it is, as when it does not shrink. */
     if (c->gz.len > 0)
-        store(&c->st, &c->gz, &body, &len);
+        store(&c->st, &c->gz, &fd, &len);
     /* One at a time: a ready may cancel a waiter still listed. */
     while (c->waiters) {
         static_gzip_task_t *t = c->waiters;

@@ -29,17 +29,18 @@
  * is tried on it (it may still not shrink). Needs no reading. */
 int static_gzip_fits(const struct stat *st);
 
-/* The cached gzip body of the file st: 1 with *body and *len set (owned
- * by the cache: valid until the next call here), 0 when compressing it
- * did not make it smaller, -1 when it is not in the cache. */
-int static_gzip_cached(const struct stat *st, const char **body, size_t *len);
+/* The cached gzip body of the file st: 1 with *fd (a memfd holding it,
+ * owned by the cache: valid until the next call here; dup it to send it)
+ * and *len set, 0 when compressing it did not make it smaller, -1 when it
+ * is not in the cache. */
+int static_gzip_cached(const struct stat *st, int *fd, size_t *len);
 
 /* Compresses the open file fd (st its fstat) now, in the calling thread,
- * and caches the result. Returns 1 with *body and *len set
- * (owned by the cache: valid until the next call here), 0 when compressing
+ * and caches the result. Returns 1 with *gz_fd and *len set, as
+ * static_gzip_cached sets them, 0 when compressing
  * does not make it smaller (remembered too), -1 when it could not be read
  * or compressed (the caller sends it as it is). */
-int static_gzip_body(int fd, const struct stat *st, const char **body, size_t *len);
+int static_gzip_body(int fd, const struct stat *st, int *gz_fd, size_t *len);
 
 typedef struct static_gzip_task static_gzip_task_t;
 
