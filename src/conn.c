@@ -1337,8 +1337,12 @@ static void close_lingering(conn_t *c)
 
 static void request_done(conn_t *c)
 {
+    /* When the server stops, a keep-alive client may well have sent its
+     * next request, unread in the socket: closing would reset the
+     * connection and drop the end of this answer. (Lingering does not
+     * hold the stop: conn_busy_count leaves it out.) */
     if (c->close_after || c->srv->stopping) {
-        if ((c->linger || c->rbuf.len > 0) && !c->srv->stopping)
+        if (c->linger || c->rbuf.len > 0 || c->srv->stopping)
             close_lingering(c);
         else
             conn_close(c);

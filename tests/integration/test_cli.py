@@ -342,6 +342,31 @@ def test_signal_lets_running_request_finish(serve, sig):
     assert not left, "instance processes left after exit: %s" % left
 
 
+def test_stop_delivers_a_large_answer_whole_despite_a_pipelined_request(serve):
+    """A keep-alive client reading a large answer has sent its next request
+    when the server is told to stop: it reads the whole answer, then EOF.
+    The server closed the connection at once with that request unread,
+    which sends a reset and drops what the kernel still had to send: the
+    answer was cut (4.8 of 8 MB) and the read failed."""
+    s = serve(app_path("basic"), "--max_response_bytes", 8 << 20)
+    assert s.get("/").status_code == 200  # an instance is running
+    n = 8000000
+    c = Conn(s.port, timeout=20)
+    try:
+        c.request("GET", "/bytes?n=%d&ct=application/octet-stream" % n)
+        # Not read yet: most of the answer waits in the server's buffers.
+        assert s.wait_stderr('"GET /bytes?n=%d&ct=application/octet-stream HTTP/1.1" 200' % n)
+        c.request("GET", "/path/next")
+        time.sleep(0.2)  # the second request is there before the stop
+        s.send_signal(signal.SIGTERM)
+        r = c.read_response()
+        assert (r.status, len(r.body)) == (200, n)
+        assert c.is_closed(10)
+    finally:
+        c.close()
+    assert s.wait(15) == 0, s.stderr_text()
+
+
 def test_sighup_stops_gracefully(serve):
     """A closed terminal (SIGHUP) stops the server like SIGTERM: the running
     request is answered and the exit status is 0, not death by the signal."""
