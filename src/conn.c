@@ -98,6 +98,7 @@ struct conn {
     char flushed_instance[40]; /* with log_flushed: the instance running it */
     uint64_t body_started_ms;  /* when the request head was complete */
     uint64_t linger_end_ms;    /* C_LINGER: closed by then at the latest */
+    uint64_t idle_since_ms;    /* when it last became idle (opened, answered, lingering) */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
     conn_t *next, *prev;
@@ -220,6 +221,7 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
     c->timer.cb = conn_timeout;
     c->writable = 1;
     c->state = C_READ;
+    c->idle_since_ms = srv->loop.now_ms;
     c->api = api != 0;
     if (api)
         api_http_call_init(&c->api_call, &srv->loop, srv->api_registry, srv->tickets, api_answer,
@@ -1329,6 +1331,7 @@ static void close_lingering(conn_t *c)
         return;
     }
     c->state = C_LINGER;
+    c->idle_since_ms = c->srv->loop.now_ms;
     buf_reset(&c->rbuf);
     c->linger_end_ms = c->srv->loop.now_ms + LINGER_MAX_MS;
     c->deadline_ms = c->srv->loop.now_ms + LINGER_IDLE_MS;
@@ -1359,6 +1362,7 @@ static void request_done(conn_t *c)
     c->continue_sent = 0;
     c->head_only = 0;
     c->state = C_READ;
+    c->idle_since_ms = c->srv->loop.now_ms;
     set_deadline(c, c->srv->o.keepalive_timeout_ms);
     process_input(c);
 }
@@ -1492,14 +1496,16 @@ void conn_stop_all(server_t *srv)
 
 int conn_evict_idle(server_t *srv)
 {
-    /* New connections go to the head: the last idle one in the list has
-     * been open longest. Idle means nothing of a request received and
+    /* The one idle longest: not the one open longest, which may be a
+     * keep-alive client answered a moment ago while a socket silent since
+     * it connected stays. Idle means nothing of a request received and
      * nothing left to write, so closing it loses nothing (RFC 9112 9.6 lets
      * a server close an idle connection at any time; clients retry). */
     conn_t *oldest = NULL;
     for (conn_t *c = srv->conns; c; c = c->next)
         if (!c->api &&
-            ((c->state == C_READ && !c->req.started && c->wbuf.len == 0) || c->state == C_LINGER))
+            ((c->state == C_READ && !c->req.started && c->wbuf.len == 0) || c->state == C_LINGER) &&
+            (!oldest || c->idle_since_ms <= oldest->idle_since_ms))
             oldest = c;
     if (!oldest)
         return 0;

@@ -1211,6 +1211,31 @@ def test_max_connections_reached_idle_connection_makes_room(serve):
             c.close()
 
 
+def test_max_connections_evicts_the_connection_idle_longest(serve):
+    """At --max_connections the connection that has been idle longest
+    gives way, not the one opened first: a keep-alive client that has just
+    been answered was closed while a socket silent since it connected (a
+    slowloris that only connects) was kept."""
+    s = serve(app_path("basic"), "--max_connections", "2", "--keepalive_timeout", "60",
+              "--header_timeout", "60")
+    assert http_request(s.port, "GET", "/").status == 200  # instance up
+    active = Conn(s.port, timeout=5)
+    time.sleep(0.2)  # accepted first
+    silent = Conn(s.port, timeout=5)
+    time.sleep(0.2)  # accepted too, before active's request
+    try:
+        active.request("GET", "/path/active")
+        assert active.read_response().body == b"/path/active"
+        r = http_request(s.port, "GET", "/path/newcomer", timeout=5)
+        assert (r.status, r.body) == (200, b"/path/newcomer")
+        assert silent.is_closed(5), "the connection idle longest was kept"
+        active.request("GET", "/path/again")
+        assert active.read_response().body == b"/path/again"
+    finally:
+        active.close()
+        silent.close()
+
+
 def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
     """ulimit -n is often 1024 over a far higher hard limit: below the
     default --max_connections, where an idle connection makes room for a
