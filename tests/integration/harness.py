@@ -50,6 +50,16 @@ def app_path(name):
     return os.path.join(APPS, name)
 
 
+def ipv6_loopback():
+    """Whether this machine has ::1 (tests of IPv6 listeners skip without)."""
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def copy_app(name, dst):
     """Copies apps/NAME to DST (a path that must not exist yet); returns DST."""
     shutil.copytree(app_path(name), str(dst),

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from harness import (GAELIC_BIN, HOST, REPO, Conn, app_path, copy_app, descendants, free_port,
-                     run_gaelic, wait_pids_gone)
+                     ipv6_loopback, run_gaelic, wait_pids_gone)
 
 SERVE_FLAGS = [
     "--host", "--port", "--application", "--storage_path", "--max_instances", "--threads",
@@ -177,16 +177,7 @@ def test_hello_env_page_shows_appengine_variables(serve):
     assert lines.get("DEFAULT_VERSION_HOSTNAME") == "%s:%d" % (HOST, s.port), r.text
 
 
-def _ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
 def test_host_ipv6_loopback(serve):
     """--host ::1 serves there, and both printed URLs put the address in
     brackets (the API server follows the front end onto IPv6)."""
@@ -219,7 +210,7 @@ def test_port_in_use_exits_1(tmp_path):
         blocker.close()
 
 
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
 def test_ipv6_port_in_use_names_the_address_in_brackets(tmp_path):
     """'::1:PORT' reads as an address with one more group; [::1]:PORT not."""
     with socket.socket(socket.AF_INET6) as blocker:

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from harness import HOST, Conn, app_path, chunked, http_request, write_app
+from harness import HOST, Conn, app_path, chunked, http_request, ipv6_loopback, write_app
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +59,7 @@ def test_ipv4_client_of_a_dual_stack_listener_has_its_ipv4_address(serve):
     assert s.wait_stderr(' INFO %s "GET /env ' % HOST), s.stderr_text()[-2000:]
 
 
-def _ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
 def test_server_name_of_an_ipv6_listener_without_host_is_in_brackets(serve):
     """An HTTP/1.0 request without Host gets the listening address as
     SERVER_NAME: an IPv6 one in brackets (RFC 3875 4.1.14), as a Host
