@@ -1236,26 +1236,20 @@ def test_max_connections_evicts_the_connection_idle_longest(serve):
         silent.close()
 
 
-def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
-    """ulimit -n is often 1024 over a far higher hard limit: below the
-    default --max_connections, where an idle connection makes room for a
-    new client. The server raises its soft limit (up to the hard one), so
-    that silent sockets cannot fill its fds and lock everyone out until
-    --header_timeout."""
+def _serve_with_fd_limit(tmp_path, soft, hard, *flags):
+    """The basic app served under ulimit -n soft (hard): (process, port,
+    its stderr's path), its instance up. The caller stops it."""
     import resource
     import subprocess
 
-    def low_soft_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 4096))
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     err_path = tmp_path / "stderr"
     with open(tmp_path / "stdout", "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
-                                 "--storage_path", str(tmp_path / "storage"),
-                                 "--max_connections", "200", "--header_timeout", "60",
-                                 "--keepalive_timeout", "60"],
+                                 "--storage_path", str(tmp_path / "storage")] + list(flags),
                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                preexec_fn=low_soft_limit)
-    clients = []
+                                preexec_fn=limit)
     try:
         port = None
         for _ in range(200):  # bounded: 10 s
@@ -1266,6 +1260,24 @@ def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
             time.sleep(0.05)
         assert port, err_path.read_text()
         assert http_request(port, "GET", "/").status == 200  # instance up
+    except BaseException:
+        proc.kill()
+        proc.wait(15)
+        raise
+    return proc, port, err_path
+
+
+def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
+    """ulimit -n is often 1024 over a far higher hard limit: below the
+    default --max_connections, where an idle connection makes room for a
+    new client. The server raises its soft limit (up to the hard one), so
+    that silent sockets cannot fill its fds and lock everyone out until
+    --header_timeout."""
+    proc, port, err_path = _serve_with_fd_limit(tmp_path, 64, 4096, "--max_connections", "200",
+                                                "--header_timeout", "60",
+                                                "--keepalive_timeout", "60")
+    clients = []
+    try:
         for _ in range(250):  # past --max_connections, and far past 64 fds
             clients.append(Conn(port, timeout=5))
         r = http_request(port, "GET", "/path/newcomer", timeout=10)
@@ -1286,28 +1298,9 @@ def test_out_of_fds_accept_pauses_and_recovers(tmp_path):
     """Under a low fd limit (ulimit -n 64), 100 clients: the server says
     once that accept fails, keeps serving the connections it has, accepts
     again once fds are free, and holds no fd more than before."""
-    import resource
-    import subprocess
-
-    def low_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    err_path = tmp_path / "stderr"
-    with open(tmp_path / "stdout", "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
-                                 "--storage_path", str(tmp_path / "storage")],
-                                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                preexec_fn=low_limit)
+    proc, port, err_path = _serve_with_fd_limit(tmp_path, 64, 64)
     clients = []
     try:
-        port = None
-        for _ in range(200):  # bounded: 10 s
-            m = re.search(r"at http://[^/]+:(\d+)/", (tmp_path / "stdout").read_text())
-            if m:
-                port = int(m.group(1))
-                break
-            time.sleep(0.05)
-        assert port, err_path.read_text()
-        assert http_request(port, "GET", "/").status == 200  # instance up
         fds_before = len(os.listdir("/proc/%d/fd" % proc.pid))
         for _ in range(100):
             clients.append(Conn(port, timeout=5))
