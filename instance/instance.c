@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "channel_reader.h"
@@ -125,6 +127,35 @@ static void flush_python_stdio(void)
     }
 }
 
+/* Smallest stack a worker is given, whatever the limit: the channel
+ * reader's, which runs no app code, has 256 KiB. */
+#define MIN_WORKER_STACK (512u * 1024u)
+
+/* Each thread reserves its whole stack (8 MiB by default, the stack limit)
+ * against the address-space limit (--instance_memory), so 1 GiB held about
+ * 115 threads: an instance of --threads 1024 could not start its workers
+ * and exited. When the workers' default stacks would take more than half
+ * of the limit, every thread gets the share that fits instead (never less
+ * than MIN_WORKER_STACK); the usual thread counts keep the default. */
+static void fit_thread_stacks(void)
+{
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) < 0 || as.rlim_cur == RLIM_INFINITY)
+        return;
+    pthread_attr_t attr;
+    size_t size;
+    if (pthread_getattr_default_np(&attr) != 0)
+        return;
+    size_t share = (size_t)(as.rlim_cur / 2 / (rlim_t)gaelic_module_threads());
+    share &= ~(size_t)0xffff;
+    if (share < MIN_WORKER_STACK)
+        share = MIN_WORKER_STACK;
+    if (pthread_attr_getstacksize(&attr, &size) == 0 && share < size &&
+        pthread_attr_setstacksize(&attr, share) == 0)
+        pthread_setattr_default_np(&attr);
+    pthread_attr_destroy(&attr);
+}
+
 void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_pid)
 {
     die_with_zygote(zygote_pid);
@@ -137,6 +168,7 @@ void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_p
     /* Entering a user namespace (the sandbox, when not root) changes our
      * credentials, which clears the parent-death signal: set it again. */
     die_with_zygote(zygote_pid);
+    fit_thread_stacks();
     /* One worker is enough to answer the first request; the others start
      * after READY, so a cold start does not wait for them. */
     start_workers(0, 1);

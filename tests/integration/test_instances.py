@@ -505,3 +505,34 @@ def test_an_instance_shutting_down_leaves_room_for_a_new_one(serve, tmp_path):
     finally:
         long.join(HTTP_TIMEOUT + 5)
     assert results == [200], results  # the long request still finished
+
+
+WORKERS_MAIN_PY = """import json, os, threading
+def app(environ, start_response):
+    workers = [t for t in threading.enumerate() if t.name.startswith("gaelic-worker-")]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"pid": os.getpid(), "workers": len(workers)}).encode()]
+"""
+
+
+def test_many_threads_per_instance_fit_its_memory(serve, tmp_path):
+    """--threads takes up to 1024, but each worker thread reserved the
+    default 8 MB stack against the instance's address-space limit
+    (--instance_memory, 1 GiB): past about 115 workers the instance could
+    not start the rest, died right after its first answer, and every
+    instance after it did the same. The stacks are now sized to fit."""
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": WORKERS_MAIN_PY})
+    s = serve(d, "--max_instances", "1", "--threads", "1024")
+    first = s.get_json("/")
+    deadline = time.monotonic() + 60
+    while True:
+        r = s.get("/")
+        assert r.status_code == 200, (r.status_code, s.stderr_text()[-3000:])
+        got = r.json()
+        assert got["pid"] == first["pid"], ("the instance was replaced", s.stderr_text()[-3000:])
+        if got["workers"] == 1024:
+            break
+        assert time.monotonic() < deadline, (got, s.stderr_text()[-3000:])
+        time.sleep(0.1)
+    assert "cannot start the worker threads" not in s.stderr_text()
