@@ -71,6 +71,14 @@ static void put_app_on_path(const char *app_dir)
 static void worker_start_timed_out(int sig)
 {
     (void)sig;
+    /* The workers after the first start once the instance is ready: a
+     * request may be running, and one that keeps the GIL in C code holds
+     * their start up for as long as it does, which is no lack of memory
+     * (its deadline is for the master to enforce). Wait on. */
+    if (rq_busy_hint()) {
+        alarm(WORKER_START_TIMEOUT);
+        return;
+    }
     static const char msg[] =
         "gaelic instance: its worker threads did not start within 10 s; out of memory? "
         "(--instance_memory or instance_class too small for the app)\n";
@@ -83,7 +91,8 @@ static void worker_start_timed_out(int sig)
  * thread that cannot enter Python at all (its first frame needs memory the
  * address-space limit no longer allows) never tells it: the instance would
  * hang, silent, until the master's start timeout. An alarm ends it with a
- * reason instead; no app code runs before it is disarmed. */
+ * reason instead, unless requests run (or wait): app code holding the GIL
+ * can delay the start of the workers after the first. */
 static void start_workers(int first, int stop)
 {
     struct sigaction sa = {.sa_handler = worker_start_timed_out}, old;

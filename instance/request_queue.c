@@ -193,6 +193,12 @@ void rq_done(void)
     pthread_mutex_unlock(&lock);
 }
 
+int rq_busy_hint(void)
+{
+    return __atomic_load_n(&running, __ATOMIC_RELAXED) > 0 ||
+           __atomic_load_n(&head, __ATOMIC_RELAXED) != NULL;
+}
+
 void rq_hold(void)
 {
     pthread_mutex_lock(&lock);

@@ -47,6 +47,10 @@ gaelic_request_t *rq_try_pop(void);
 /* The response of one running request has been sent. */
 void rq_done(void);
 
+/* Whether a request is running or queued now. A hint, without the lock:
+ * async-signal-safe, for a signal handler. */
+int rq_busy_hint(void);
+
 /* Counts as one more running request until rq_done: the instance does not
  * exit at shutdown meanwhile (a shutdown hook still to run, a request a
  * worker's read keeps for it while it handles the frames after it). */

@@ -536,3 +536,43 @@ def test_many_threads_per_instance_fit_its_memory(serve, tmp_path):
         assert time.monotonic() < deadline, (got, s.stderr_text()[-3000:])
         time.sleep(0.1)
     assert "cannot start the worker threads" not in s.stderr_text()
+
+
+BUSY_FIRST_MAIN_PY = """import json, os, re, threading, time
+def workers():
+    return sum(1 for t in threading.enumerate() if t.name.startswith("gaelic-worker-"))
+def app(environ, start_response):
+    # While the instance still starts its workers, hold the GIL in C code
+    # (a regex that backtracks) again and again for longer than the
+    # workers' start timeout; each call lets a thread or two start.
+    busy = workers() < 1024
+    t0 = time.monotonic()
+    while busy and time.monotonic() - t0 < 12:
+        re.match(r"(a+)+$", "a" * 22 + "b")
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"pid": os.getpid(), "busy": busy, "workers": workers()}).encode()]
+"""
+
+
+def test_a_busy_first_request_does_not_cost_the_instance(serve, tmp_path):
+    """The workers but the first start after the instance is ready, with a
+    10 s alarm against threads that cannot start for lack of memory. A
+    first request that kept the GIL in C code meanwhile (well within its
+    deadline) held their start up: the alarm killed the instance, and the
+    request got 500 with 'out of memory?' in the log."""
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": BUSY_FIRST_MAIN_PY})
+    s = serve(d, "--max_instances", "1", "--threads", "1024")
+    r = s.get("/", timeout=120)
+    assert r.status_code == 200, (r.status_code, s.stderr_text()[-3000:])
+    first = r.json()
+    assert first["busy"], "the workers had all started before the request: nothing was tested"
+    deadline = time.monotonic() + 60
+    while True:
+        got = s.get_json("/")
+        assert got["pid"] == first["pid"], ("the instance was replaced", s.stderr_text()[-3000:])
+        if got["workers"] == 1024:
+            break
+        assert time.monotonic() < deadline, (got, s.stderr_text()[-3000:])
+        time.sleep(0.1)
+    assert "did not start within" not in s.stderr_text()
