@@ -58,7 +58,8 @@ def _raise_named(error):
     raises the same RuntimeError naming the rule; otherwise returns."""
     if isinstance(error, RuntimeError) and str(error) == _CANNOT_START:
         raise RuntimeError(_CANNOT_START + ": sandbox rule SB4: the instance has as many threads "
-                           "as it may (--instance_max_threads) or no memory for another") from None
+                           "as it may (--instance_max_threads) or no memory for another "
+                           "(--instance_memory)") from None
 
 
 # Thread targets whose threads serve the process, not the request that
