@@ -717,7 +717,9 @@ def test_cgroups_of_a_killed_server_are_removed_by_the_next(serve, tmp_path):
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     assert wait_pids_gone(kids, 10) == []
-    assert os.path.isdir(where)
+    # Not asserted that it is still there: the suites run side by side, and
+    # another test's server starting meanwhile removes it, as a next one
+    # does (make test failed once that way).
     second = serve(app)
     _, _, _, where2 = _thread_cap(second)
     assert where2 != where
