@@ -39,6 +39,7 @@ struct generation {
     pool_t *pool;
     start_job_t *starts;              /* [capacity] */
     int instances, public_, failfast; /* the backend's values with it */
+    int configured;                   /* and whether `configure` set them */
     generation_t *next_retired;
 };
 
@@ -59,6 +60,7 @@ struct backend_rt {
     char update_error[256];
     int stopped, deleted;
     int instances, public_, failfast; /* live values (configure) */
+    int configured;                   /* whether `configure` set them, else backends.yaml did */
     backend_billing_t billing;
     uint64_t started_ms; /* when it last entered START */
     char log_name[128];  /* "backend NAME", for the pool's log lines */
@@ -214,6 +216,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     g->instances = b->instances;
     g->public_ = b->public_;
     g->failfast = b->failfast;
+    g->configured = b->configured;
     g->starts = calloc((size_t)capacity(b), sizeof *g->starts);
     if (!g->starts) {
         generation_free(g);
@@ -321,6 +324,7 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     }
     b->public_ = saved.public_ >= 0 ? saved.public_ : cfg->public_;
     b->failfast = saved.failfast >= 0 ? saved.failfast : cfg->failfast;
+    b->configured = saved.instances > 0 || saved.public_ >= 0 || saved.failfast >= 0;
     const backend_class_info_t *cls = backend_class_info(cfg->cls);
     if (backend_billing_init(&b->billing, capacity(b), cls->cents_per_hour) < 0)
         return -1;
@@ -398,6 +402,19 @@ int backend_instances(const backend_rt_t *b)
     return b->instances;
 }
 
+/* What survives a restart: the state, and the values only if `configure`
+ * set them (else backends.yaml's, as it is then, apply). */
+static int save(backends_t *all, backend_rt_t *b, char *err, size_t errlen)
+{
+    backend_saved_t v = {b->stopped, b->deleted, -1, -1, -1};
+    if (b->configured) {
+        v.instances = b->instances;
+        v.public_ = b->public_;
+        v.failfast = b->failfast;
+    }
+    return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
+}
+
 /* ---------- update and rollback (BK6) ---------- */
 
 /* The new generation takes over; the old one shuts down last. */
@@ -459,6 +476,7 @@ static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, 
     b->instances = nb->instances;
     b->public_ = nb->public_;
     b->failfast = nb->failfast;
+    b->configured = 0;
     generation_t *g = generation_start(b, nb, now);
     if (!g) {
         snprintf(err, errlen, "cannot start new instances for backend '%s'", b->cfg->name);
@@ -475,8 +493,7 @@ static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, 
                  b->instances == 1 ? "" : "s");
     buf_printf(out, "backend %s: update %s\n", b->cfg->name,
                b->update_state == UPDATE_DONE ? "done" : "started");
-    backend_saved_t v = {b->stopped, b->deleted, b->instances, b->public_, b->failfast};
-    return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
+    return save(all, b, err, errlen);
 }
 
 /* update [B]: backends.yaml and the code as they are now, for B or every
@@ -525,12 +542,12 @@ static int rollback(backends_t *all, backend_rt_t *b, buf_t *out, char *err, siz
     b->instances = b->live->instances;
     b->public_ = b->live->public_;
     b->failfast = b->live->failfast;
+    b->configured = b->live->configured;
     pool_configure(b->live->pool, b->instances, b->failfast);
     log_info("%s: update rolled back", b->log_name);
     buf_printf(out, "backend %s: update rolled back; the old instances keep serving\n",
                b->cfg->name);
-    backend_saved_t v = {b->stopped, b->deleted, b->instances, b->public_, b->failfast};
-    return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
+    return save(all, b, err, errlen);
 }
 
 /* ---------- commands ---------- */
@@ -607,12 +624,6 @@ static backend_rt_t *find(backends_t *all, const char *name, int deleted, char *
     return NULL;
 }
 
-static int save(backends_t *all, backend_rt_t *b, char *err, size_t errlen)
-{
-    backend_saved_t v = {b->stopped, b->deleted, b->instances, b->public_, b->failfast};
-    return backend_state_put(all->state, b->cfg->name, &v, err, errlen);
-}
-
 /* STOP (or deleted) and START for the instances, live and updating. */
 static void stop_pools(backend_rt_t *b, int stopped)
 {
@@ -627,6 +638,7 @@ static void configure_generation(generation_t *g, const backend_rt_t *b)
     g->instances = b->instances;
     g->public_ = b->public_;
     g->failfast = b->failfast;
+    g->configured = b->configured;
     pool_configure(g->pool, b->instances, b->failfast);
 }
 
@@ -647,6 +659,7 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
     b->instances = nb->instances;
     b->public_ = nb->public_;
     b->failfast = nb->failfast;
+    b->configured = 1;
     backends_config_free(now);
     configure_generation(b->live, b);
     /* An update under way gets them too: it ends once b->instances of its

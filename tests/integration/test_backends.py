@@ -196,6 +196,25 @@ def test_states_survive_a_restart(serve, app, tmp_path):
     wait_for(lambda: listing(s2)["memdb"]["running"] == 2, what="memdb after start")
 
 
+def test_stop_and_start_do_not_freeze_backends_yaml_values(serve, app, tmp_path):
+    # Only configure's values outlive a restart; a stop and start saved the
+    # state with backends.yaml's values of that time, which then won over
+    # later edits of backends.yaml.
+    storage = str(tmp_path / "store")
+    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
+    s1.storage_path = storage
+    assert backends(s1, "stop", "memdb").returncode == 0
+    assert backends(s1, "start", "memdb").returncode == 0
+    assert s1.stop() == 0
+    edit_app(s1, "backends.yaml", "  class: B1\n  instances: 2\n  options: public\n",
+             "  class: B1\n  instances: 1\n")
+    s2 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
+    s2.storage_path = storage
+    rows = listing(s2)
+    assert rows["memdb"]["configured"] == 1 and rows["memdb"]["options"] == "resident"
+    assert get(s2, "memdb.localhost").status_code == 403
+
+
 def test_a_count_configured_under_a_higher_tier_is_not_kept(serve, tmp_path):
     # configure's count survives restarts, but one past the tier the server
     # now runs with made instances that never got their start request.
