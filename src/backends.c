@@ -524,6 +524,23 @@ static int update(backends_t *all, backend_rt_t *only, buf_t *out, char *err, si
         if (update_one(all, b, now, out, err, errlen) < 0)
             return -1;
     }
+    /* Backends new in backends.yaml: the server creates its backends
+     * (and routes their host names) only when it starts. */
+    backends_config_t *now;
+    if (!only && backends_config_load(srv->cfg->root, srv->tier, &now, err, errlen) == 0) {
+        for (size_t j = 0; j < now->n_backends; j++) {
+            const char *name = now->backends[j].name;
+            size_t i = 0;
+            while (i < all->n && strcmp(all->list[i].cfg->name, name) != 0)
+                i++;
+            if (i == all->n)
+                buf_printf(out,
+                           "backend %s: new in backends.yaml; restart gaelic serve to create "
+                           "it\n",
+                           name);
+        }
+        backends_config_free(now);
+    }
     return 0;
 }
 

@@ -670,6 +670,17 @@ def test_an_update_rolled_back_while_update_waits_is_not_reported_done(srv):
     assert "update failed" not in srv.stderr_text()
 
 
+def test_update_says_a_backend_new_in_backends_yaml_needs_a_restart(srv):
+    # The server creates its backends when it starts; update used to pass
+    # over a newly listed one in silence, its requests going elsewhere.
+    with open(os.path.join(srv.appdir, "backends.yaml"), "a") as f:
+        f.write("- name: newcomer\n  options: public\n")
+    r = backends(srv, "update", timeout=60)
+    assert r.returncode == 0, r
+    assert "backend newcomer: new in backends.yaml; restart gaelic serve to create it" in r.stdout
+    assert "memdb: update" in r.stdout
+
+
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert backends(srv, "stop", "crawler").returncode == 0
     r = backends(srv, "update", "crawler")
