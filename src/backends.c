@@ -511,7 +511,11 @@ static int update(backends_t *all, backend_rt_t *only, buf_t *out, char *err, si
         if (backends_config_load(srv->cfg->root, srv->tier, &now, err, errlen) < 0)
             return -1;
         int listed = backends_config_find(now, b->cfg->name, strlen(b->cfg->name)) != NULL;
-        if (b->deleted && !listed && !only) {
+        /* Every backend means each backends.yaml lists: one it no longer
+         * lists keeps running as it is (delete removes it). */
+        if (!listed && !only) {
+            if (!b->deleted)
+                buf_printf(out, "backend %s: not in backends.yaml; left as it is\n", b->cfg->name);
             backends_config_free(now);
             continue;
         }

@@ -681,6 +681,20 @@ def test_update_says_a_backend_new_in_backends_yaml_needs_a_restart(srv):
     assert "memdb: update" in r.stdout
 
 
+def test_update_of_every_backend_passes_over_one_backends_yaml_dropped(srv):
+    # Removing a backend from backends.yaml made `update` fail part-way:
+    # the backends listed before it updated, those after it not at all.
+    edit_app(srv, "backends.yaml", "- name: private\n  instances: 1\n", "")
+    r = backends(srv, "update", timeout=60)
+    assert r.returncode == 0, r
+    assert "backend private: not in backends.yaml; left as it is" in r.stdout
+    assert "backend worker: update" in r.stdout
+    updates = {line.split()[0]: line.split()[-1]
+               for line in backends(srv, "list").stdout.splitlines()[1:]}
+    assert updates["private"] == "-"
+    assert all(v == "done" for k, v in updates.items() if k != "private"), updates
+
+
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert backends(srv, "stop", "crawler").returncode == 0
     r = backends(srv, "update", "crawler")
