@@ -307,6 +307,12 @@ static int on_header_value_complete(llhttp_t *p)
         if (!transfer_coding_supported(buf_ptr(&r->head) + h->value_off, h->value_len))
             return fail(r, 501, "unsupported transfer coding");
     }
+    /* RFC 9112 9.6: "close" among the Connection options, which llhttp 8
+     * misses when a tab follows it ("close\t"), OWS outside the value
+     * (trimmed above). */
+    if (!r->headers_done && h->name_len == 10 && strncasecmp(name, "connection", 10) == 0 &&
+        http_contains(buf_ptr(&r->head) + h->value_off, h->value_len, "close", 0))
+        r->close_listed = 1;
     return 0;
 }
 
@@ -410,19 +416,6 @@ static int expect_continue(const http_request_t *r)
     return found;
 }
 
-/* RFC 9112 9.6: "close" among the Connection options, which llhttp 8
- * misses when a tab follows it ("close\t"), OWS outside the value. */
-static int connection_close_listed(const http_request_t *r)
-{
-    for (size_t i = 0; i < r->n_headers; i++) {
-        const http_header_t *h = &r->headers[i];
-        if (h->name_len == 10 && strncasecmp(http_header_name(r, h), "connection", 10) == 0 &&
-            http_contains(http_header_value(r, h), h->value_len, "close", 0))
-            return 1;
-    }
-    return 0;
-}
-
 static int on_headers_complete(llhttp_t *p)
 {
     http_request_t *r = req_of(p);
@@ -435,7 +428,7 @@ static int on_headers_complete(llhttp_t *p)
      * RFC 9112 9.3 says close wins. An HTTP/1.0 message with
      * Transfer-Encoding has faulty framing: answered, then closed (6.1). */
     r->keep_alive = llhttp_should_keep_alive(p) && !(p->flags & F_CONNECTION_CLOSE) &&
-                    !connection_close_listed(r) && !(r->has_te && p->http_minor == 0);
+                    !r->close_listed && !(r->has_te && p->http_minor == 0);
     r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");
@@ -615,6 +608,7 @@ void http_request_reset(http_request_t *r)
     r->started = r->headers_done = r->complete = r->target_begun = r->version_seen = 0;
     r->semi_due = 0;
     r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
+    r->close_listed = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;
     r->prev_cr = r->prev_lf = 0;

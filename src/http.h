@@ -49,20 +49,21 @@ typedef struct {
     unsigned expect_continue : 1; /* client waits for "100 Continue" */
     unsigned keep_alive : 1;
     unsigned upgrade : 1;
-    unsigned in_value : 1;    /* accumulating a header value */
-    unsigned has_te : 1;      /* a Transfer-Encoding header was seen */
-    unsigned crlf_due : 2;    /* bytes of the CRLF after chunk data not yet checked */
-    size_t n_head_fields;     /* headers, without the trailer fields after them */
-    const char *feed_begin;   /* start of the bytes http_request_feed is parsing */
-    const char *feed_end;     /* end of the bytes http_request_feed is parsing */
-    char before_feed[5];      /* the last bytes fed before feed_begin (on_version) */
-    const char *scan_from;    /* framing bytes from here on not yet checked, or NULL */
-    unsigned prev_cr : 1;     /* the last framing byte checked was a CR */
-    unsigned prev_lf : 1;     /* ... was an LF: a line of the head or trailers begins */
-    unsigned in_trailers : 1; /* the last chunk came: trailer fields follow */
-    unsigned head_tail : 1;   /* the bytes after the last header not yet counted */
-    size_t method_bytes;      /* of the method, handed over by llhttp so far */
-    int method;               /* llhttp_method_t */
+    unsigned in_value : 1;     /* accumulating a header value */
+    unsigned has_te : 1;       /* a Transfer-Encoding header was seen */
+    unsigned close_listed : 1; /* a Connection header lists "close" */
+    unsigned crlf_due : 2;     /* bytes of the CRLF after chunk data not yet checked */
+    size_t n_head_fields;      /* headers, without the trailer fields after them */
+    const char *feed_begin;    /* start of the bytes http_request_feed is parsing */
+    const char *feed_end;      /* end of the bytes http_request_feed is parsing */
+    char before_feed[5];       /* the last bytes fed before feed_begin (on_version) */
+    const char *scan_from;     /* framing bytes from here on not yet checked, or NULL */
+    unsigned prev_cr : 1;      /* the last framing byte checked was a CR */
+    unsigned prev_lf : 1;      /* ... was an LF: a line of the head or trailers begins */
+    unsigned in_trailers : 1;  /* the last chunk came: trailer fields follow */
+    unsigned head_tail : 1;    /* the bytes after the last header not yet counted */
+    size_t method_bytes;       /* of the method, handed over by llhttp so far */
+    int method;                /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;
 
