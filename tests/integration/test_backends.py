@@ -70,6 +70,13 @@ def wait_replaced(srv, host, pid):
     wait_for(replaced, timeout=20, what="a replacement")
 
 
+def serve_kept(serve, app, storage, *flags):
+    """A server whose storage (backend states) outlives it, for a restart."""
+    s = serve(app, *flags, "--storage_path", storage, storage=False)
+    s.storage_path = storage
+    return s
+
+
 @pytest.fixture
 def app(tmp_path):
     return copy_app("backends", tmp_path / "app")
@@ -180,13 +187,11 @@ def test_stop_and_start_commands(srv):
 
 def test_states_survive_a_restart(serve, app, tmp_path):
     storage = str(tmp_path / "store")
-    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
-    s1.storage_path = storage
+    s1 = serve_kept(serve, app, storage, "--tier", "paid")
     assert backends(s1, "stop", "memdb").returncode == 0
     assert backends(s1, "delete", "crawler").returncode == 0
     assert s1.stop() == 0
-    s2 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
-    s2.storage_path = storage
+    s2 = serve_kept(serve, app, storage, "--tier", "paid")
     assert get(s2, "memdb.localhost").status_code == 404
     rows = listing(s2)
     assert rows["memdb"]["state"] == "STOP" and "crawler" not in rows
@@ -201,15 +206,13 @@ def test_stop_and_start_do_not_freeze_backends_yaml_values(serve, app, tmp_path)
     # state with backends.yaml's values of that time, which then won over
     # later edits of backends.yaml.
     storage = str(tmp_path / "store")
-    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
-    s1.storage_path = storage
+    s1 = serve_kept(serve, app, storage, "--tier", "paid")
     assert backends(s1, "stop", "memdb").returncode == 0
     assert backends(s1, "start", "memdb").returncode == 0
     assert s1.stop() == 0
     edit_app(s1, "backends.yaml", "  class: B1\n  instances: 2\n  options: public\n",
              "  class: B1\n  instances: 1\n")
-    s2 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
-    s2.storage_path = storage
+    s2 = serve_kept(serve, app, storage, "--tier", "paid")
     rows = listing(s2)
     assert rows["memdb"]["configured"] == 1 and rows["memdb"]["options"] == "resident"
     assert get(s2, "memdb.localhost").status_code == 403
@@ -226,14 +229,12 @@ def test_a_count_configured_under_a_higher_tier_is_not_kept(serve, tmp_path):
                         "import os\n\ndef app(environ, start_response):\n"
                         "    start_response('200 OK', [])\n"
                         "    return [os.environ.get('INSTANCE_ID', '').encode()]\n")})
-    s1 = serve(app, "--tier", "paid", "--storage_path", storage, storage=False)
-    s1.storage_path = storage
+    s1 = serve_kept(serve, app, storage, "--tier", "paid")
     assert backends(s1, "configure", "crawler").returncode == 0
     assert s1.stop() == 0
     with open(os.path.join(app, "backends.yaml"), "w") as f:
         f.write(yaml % 3)
-    s2 = serve(app, "--storage_path", storage, storage=False)
-    s2.storage_path = storage
+    s2 = serve_kept(serve, app, storage)
     assert s2.wait_stderr("using backends.yaml's 3")
     assert listing(s2)["crawler"]["configured"] == 3
     assert get(s2, "22.crawler.localhost").status_code == 404

@@ -1,6 +1,7 @@
 """The HTTP/1.1 front end over raw sockets: keep-alive, pipelining, bodies,
 HEAD, 100-continue, standard headers, closing rules, bad input and the
 slow-client timeouts."""
+import contextlib
 import email.utils
 import os
 import re
@@ -1236,9 +1237,11 @@ def test_max_connections_evicts_the_connection_idle_longest(serve):
         silent.close()
 
 
+@contextlib.contextmanager
 def _serve_with_fd_limit(tmp_path, soft, hard, *flags):
     """The basic app served under ulimit -n soft (hard): (process, port,
-    its stderr's path), its instance up. The caller stops it."""
+    its stderr's path), its instance up; killed at the end if the test
+    did not stop it."""
     import resource
     import subprocess
 
@@ -1260,11 +1263,13 @@ def _serve_with_fd_limit(tmp_path, soft, hard, *flags):
             time.sleep(0.05)
         assert port, err_path.read_text()
         assert http_request(port, "GET", "/").status == 200  # instance up
-    except BaseException:
-        proc.kill()
-        proc.wait(15)
-        raise
-    return proc, port, err_path
+        yield proc, port, err_path
+    finally:
+        if proc.poll() is None:
+            kids = descendants(proc.pid)
+            proc.kill()
+            proc.wait(15)
+            kill_pids(kids)
 
 
 def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
@@ -1273,74 +1278,66 @@ def test_low_soft_fd_limit_is_raised_for_max_connections(tmp_path):
     new client. The server raises its soft limit (up to the hard one), so
     that silent sockets cannot fill its fds and lock everyone out until
     --header_timeout."""
-    proc, port, err_path = _serve_with_fd_limit(tmp_path, 64, 4096, "--max_connections", "200",
-                                                "--header_timeout", "60",
-                                                "--keepalive_timeout", "60")
-    clients = []
-    try:
-        for _ in range(250):  # past --max_connections, and far past 64 fds
-            clients.append(Conn(port, timeout=5))
-        r = http_request(port, "GET", "/path/newcomer", timeout=10)
-        assert (r.status, r.body) == (200, b"/path/newcomer")
-        text = err_path.read_text()
-        assert "Too many open files" not in text, text[-3000:]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
-    finally:
-        for c in clients:
-            c.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(15)
+    with _serve_with_fd_limit(tmp_path, 64, 4096, "--max_connections", "200",
+                              "--header_timeout", "60", "--keepalive_timeout", "60") as (
+                                  proc, port, err_path):
+        clients = []
+        try:
+            for _ in range(250):  # past --max_connections, and far past 64 fds
+                clients.append(Conn(port, timeout=5))
+            r = http_request(port, "GET", "/path/newcomer", timeout=10)
+            assert (r.status, r.body) == (200, b"/path/newcomer")
+            text = err_path.read_text()
+            assert "Too many open files" not in text, text[-3000:]
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+        finally:
+            for c in clients:
+                c.close()
 
 
 def test_out_of_fds_accept_pauses_and_recovers(tmp_path):
     """Under a low fd limit (ulimit -n 64), 100 clients: the server says
     once that accept fails, keeps serving the connections it has, accepts
     again once fds are free, and holds no fd more than before."""
-    proc, port, err_path = _serve_with_fd_limit(tmp_path, 64, 64)
-    clients = []
-    try:
-        fds_before = len(os.listdir("/proc/%d/fd" % proc.pid))
-        for _ in range(100):
-            clients.append(Conn(port, timeout=5))
-        deadline = time.monotonic() + 15
-        while "Too many open files" not in err_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(1)  # ten retries at 100 ms
-        clients[0].request("GET", "/path/held")
-        assert clients[0].read_response().body == b"/path/held"
-        for c in clients:
-            c.close()
+    with _serve_with_fd_limit(tmp_path, 64, 64) as (proc, port, err_path):
         clients = []
-        assert http_request(port, "GET", "/path/after", timeout=10).body == b"/path/after"
-        deadline = time.monotonic() + 15  # console lines leave every 100 ms
-        while ("accepting new connections again" not in err_path.read_text()
-               and time.monotonic() < deadline):
-            time.sleep(0.05)
-        text = err_path.read_text()
-        # Said once per episode (an fd the server frees for a moment can
-        # end one and start another), not every 100 ms.
-        paused = text.count("accept: Too many open files")
-        resumed = text.count("accepting new connections again")
-        assert resumed >= 1 and paused in (resumed, resumed + 1) and paused <= 3, text[-3000:]
-        fds = None
-        for _ in range(100):  # bounded: the closed connections are reaped
-            fds = len(os.listdir("/proc/%d/fd" % proc.pid))
-            if fds <= fds_before:
-                break
-            time.sleep(0.05)
-        assert fds <= fds_before, os.listdir("/proc/%d/fd" % proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
-    finally:
-        for c in clients:
-            c.close()
-        if proc.poll() is None:
-            kids = descendants(proc.pid)
-            proc.kill()
-            proc.wait(5)
-            kill_pids(kids)
+        try:
+            fds_before = len(os.listdir("/proc/%d/fd" % proc.pid))
+            for _ in range(100):
+                clients.append(Conn(port, timeout=5))
+            deadline = time.monotonic() + 15
+            while "Too many open files" not in err_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1)  # ten retries at 100 ms
+            clients[0].request("GET", "/path/held")
+            assert clients[0].read_response().body == b"/path/held"
+            for c in clients:
+                c.close()
+            clients = []
+            assert http_request(port, "GET", "/path/after", timeout=10).body == b"/path/after"
+            deadline = time.monotonic() + 15  # console lines leave every 100 ms
+            while ("accepting new connections again" not in err_path.read_text()
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            text = err_path.read_text()
+            # Said once per episode (an fd the server frees for a moment can
+            # end one and start another), not every 100 ms.
+            paused = text.count("accept: Too many open files")
+            resumed = text.count("accepting new connections again")
+            assert resumed >= 1 and paused in (resumed, resumed + 1) and paused <= 3, text[-3000:]
+            fds = None
+            for _ in range(100):  # bounded: the closed connections are reaped
+                fds = len(os.listdir("/proc/%d/fd" % proc.pid))
+                if fds <= fds_before:
+                    break
+                time.sleep(0.05)
+            assert fds <= fds_before, os.listdir("/proc/%d/fd" % proc.pid)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+        finally:
+            for c in clients:
+                c.close()
 
 
 def test_many_concurrent_connections(srv):
