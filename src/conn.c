@@ -96,7 +96,8 @@ struct conn {
     int64_t req_start_us;      /* wall clock, for the request log */
     char log_id[32];           /* REQUEST_LOG_ID */
     char flushed_instance[40]; /* with log_flushed: the instance running it */
-    uint64_t body_started_ms;  /* when the request head was complete */
+    int body_started;          /* the request head was complete: the body's allowance runs */
+    size_t body_credited;      /* body bytes already added to that allowance */
     uint64_t linger_end_ms;    /* C_LINGER: closed by then at the latest */
     uint64_t idle_since_ms;    /* when it last became idle (opened, answered, lingering) */
     char peer_ip[INET6_ADDRSTRLEN];
@@ -121,6 +122,21 @@ static void set_deadline(conn_t *c, uint64_t ms)
     /* Timers are lazy: moving a deadline later does not touch the heap. */
     if (!loop_timer_armed(&c->timer) || c->timer.when_ms > c->deadline_ms)
         loop_timer_start(loop, &c->timer, ms);
+}
+
+/* The allowance of a body being received or an answer being sent:
+ * body_timeout, plus a second for each KiB that moves, never more than
+ * body_timeout ahead. A real transfer at 1 KiB/s or more goes on however
+ * long it takes; one that stalls, or trickles after a fast start, is cut
+ * off within body_timeout, as the credit of its fast part does not
+ * carry over (mod_reqtimeout's MinRate without its unbounded credit). */
+static void credit_transfer(conn_t *c, size_t bytes)
+{
+    uint64_t now = c->srv->loop.now_ms, most = now + c->srv->o.body_timeout_ms;
+    uint64_t until = c->deadline_ms + (uint64_t)bytes * 1000 / 1024;
+    if (c->deadline_ms == 0 || until > most)
+        until = most;
+    set_deadline(c, until > now ? until - now : 0);
 }
 
 static void clear_deadline(conn_t *c)
@@ -1203,21 +1219,18 @@ static void feed_buffer(conn_t *c)
         return;
     }
     /* More needed. Slowloris defence: the whole head must arrive within
-     * header_timeout of its first byte; the body gets body_timeout plus
-     * one second per KiB received, so a trickle cannot hold the
-     * connection while a real upload of any size can finish; and it may
-     * not stall longer than body_timeout, however much came before. */
+     * header_timeout of its first byte; the body within its allowance
+     * (credit_transfer). */
     if (!was_started && c->req.started && !c->req.headers_done)
         set_deadline(c, c->srv->o.header_timeout_ms); /* replaces the keep-alive timer */
     if (c->req.headers_done) {
-        loop_t *loop = &c->srv->loop;
-        if (c->body_started_ms == 0)
-            c->body_started_ms = loop->now_ms;
-        uint64_t until =
-            c->body_started_ms + c->srv->o.body_timeout_ms + c->req.body.len * 1000 / 1024;
-        if (until > loop->now_ms + c->srv->o.body_timeout_ms)
-            until = loop->now_ms + c->srv->o.body_timeout_ms;
-        set_deadline(c, until > loop->now_ms ? until - loop->now_ms : 0);
+        if (!c->body_started) {
+            c->body_started = 1;
+            c->body_credited = c->req.body.len;
+            set_deadline(c, c->srv->o.body_timeout_ms);
+        }
+        credit_transfer(c, c->req.body.len - c->body_credited);
+        c->body_credited = c->req.body.len;
         if (c->req.expect_continue && !c->continue_sent) {
             c->continue_sent = 1;
             buf_append_str(&c->wbuf, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -1358,7 +1371,7 @@ static void request_done(conn_t *c)
     buf_trim(&c->rbuf, HTTP_KEEP_BUFFER_BYTES);
     buf_trim(&c->env, HTTP_KEEP_BUFFER_BYTES);
     buf_trim(&c->path, HTTP_KEEP_BUFFER_BYTES);
-    c->body_started_ms = 0;
+    c->body_started = 0;
     c->continue_sent = 0;
     c->head_only = 0;
     c->state = C_READ;
@@ -1373,7 +1386,7 @@ static int write_progress(conn_t *c, ssize_t n)
 {
     if (n > 0) {
         if (c->state == C_WRITE)
-            set_deadline(c, c->srv->o.body_timeout_ms);
+            credit_transfer(c, (size_t)n);
         return 1;
     }
     if (n < 0 && errno == EINTR)

@@ -1101,6 +1101,45 @@ def test_body_stalled_after_a_fast_start_closed_after_body_timeout(serve):
     assert c.buf.startswith(b"HTTP/1.1 408 "), c.buf[:100]
 
 
+def test_body_trickled_after_a_fast_start_closed(serve):
+    """The credit of a body's fast part does not carry over: a client that
+    sends most of a big body at once and then trickles well under 1 KiB/s
+    is closed within --body_timeout of falling behind. Before, each byte
+    moved the deadline --body_timeout ahead, so the 800 KB sent first
+    (800 s of allowance) let it trickle for as long as it liked."""
+    s = serve(app_path("basic"), "--body_timeout", "1", "--max_request_bytes", "1000000")
+    with Conn(s.port, timeout=5) as c:
+        c.send(build_request("POST", "/echo", [("Content-Length", "1000000")], port=s.port) +
+               b"b" * 800_000)
+        t0 = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - t0 < 1 + SLACK + 5:
+            try:
+                c.send(b"t" * 50)  # 200 bytes a second
+            except OSError:
+                closed = True
+                break
+            closed = c.is_closed(0.25)
+        took = time.monotonic() - t0
+    assert closed, "a body trickled after a fast start was never closed"
+    assert took <= 1 + SLACK + 2, "closed only after %.1fs" % took
+    assert c.buf.startswith(b"HTTP/1.1 408 "), c.buf[:100]
+
+
+def test_steady_slow_upload_longer_than_the_body_timeout_finishes(serve):
+    """An upload that keeps moving at more than 1 KiB/s finishes however
+    long it takes, well past --body_timeout."""
+    s = serve(app_path("basic"), "--body_timeout", "1")
+    body = bytes(range(256)) * 96  # 24 KiB, sent 4 KiB every 0.5 s: 3 s in all
+    with Conn(s.port, timeout=10) as c:
+        c.send(build_request("POST", "/echo", [("Content-Length", str(len(body)))], port=s.port))
+        for i in range(0, len(body), 4096):
+            time.sleep(0.5)
+            c.send(body[i:i + 4096])
+        r = c.read_response()
+    assert (r.status, r.body) == (200, body), r.status
+
+
 def test_trickled_body_closed(srv):
     """Slow POST: a body sent a byte per second never finishes before the
     body timeout, so the client is closed within the timeout + 3 s."""
