@@ -49,8 +49,10 @@ int gzip_accepted(const http_request_t *req)
     size_t ua_len;
     const char *ua = http_request_header(req, "user-agent", &ua_len);
     /* App Engine compressed only when both headers mention gzip; not for a
-     * client that lists it to refuse it (gzip;q=0). */
-    return ua && http_contains(ua, ua_len, "gzip", 1) && http_request_accepts_coding(req, "gzip");
+     * client that lists it to refuse it (gzip;q=0). x-gzip is gzip's old
+     * name, which RFC 9110 8.4.1.3 asks to take as gzip. */
+    return ua && http_contains(ua, ua_len, "gzip", 1) &&
+           (http_request_accepts_coding(req, "gzip") || http_request_accepts_coding(req, "x-gzip"));
 }
 
 int gzip_wanted(const http_request_t *req, const char *ctype, size_t ctlen, size_t length)

@@ -52,6 +52,15 @@ def test_gzip_when_both_headers_say_gzip(srv, ct):
     assert r.header("content-type") == ct
 
 
+@pytest.mark.parametrize("ae", ["x-gzip", "deflate, X-GZIP;q=0.5"])
+def test_x_gzip_is_gzip(srv, ae):
+    """x-gzip is gzip's old name (RFC 9110 8.4.1.3): a client that asks
+    for it gets gzip, as it would with "gzip"."""
+    r = get(srv, "/bytes?n=20000&ct=text/html", ae=ae, ua=GZIP_UA)
+    assert (r.status, r.header("content-encoding")) == (200, "gzip"), r.headers
+    assert gzip.decompress(r.body) == expected_bytes(20000)
+
+
 @pytest.mark.parametrize("ct,ae,ua", [
     ("text/html", "gzip", PLAIN_UA),        # only Accept-Encoding says gzip
     ("text/html", "identity", GZIP_UA),     # only User-Agent says gzip
@@ -59,6 +68,7 @@ def test_gzip_when_both_headers_say_gzip(srv, ct):
     ("image/png", "gzip", GZIP_UA),         # not a compressible type
     ("text/html", "gzip;q=0", GZIP_UA),     # gzip refused (RFC 9110 12.5.3)
     ("text/html", "br, gzip ; q=0.000", GZIP_UA),
+    ("text/html", "x-gzip;q=0", GZIP_UA),
 ])
 def test_no_gzip(srv, ct, ae, ua):
     """Not compressed; yet a compressible type would be for another client,
