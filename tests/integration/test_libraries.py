@@ -170,6 +170,31 @@ def test_listed_webapp2_is_the_runtimes(serve, tmp_path):
     assert "library webapp2" not in s.stderr_text() + s.stdout_text()
 
 
+def test_jinja2_2x_code_of_python27_apps_runs_on_jinja2_3(serve, tmp_path):
+    # App Engine's python27 tutorial made its environment with
+    # extensions=['jinja2.ext.autoescape'], and filters used jinja2.Markup
+    # and evalcontextfilter: Jinja2 3.1 removed them all, so such an app
+    # failed on import.
+    if not in_dist("jinja2"):
+        pytest.skip("python3-jinja2 is not installed (scripts/deps.sh)")
+    main = ("import jinja2\n"
+            "ENV = jinja2.Environment(loader=jinja2.DictLoader({'t': '{{ x }}{{ y|bold }}'\n"
+            "    '{% with z = 1 %}{{ z }}{% endwith %}{% autoescape false %}{{ x }}{% endautoescape %}'}),\n"
+            "    extensions=['jinja2.ext.autoescape', 'jinja2.ext.with_'], autoescape=True)\n"
+            "@jinja2.evalcontextfilter\n"
+            "def bold(ctx, v):\n"
+            "    return jinja2.Markup('<b>%s</b>') % v if ctx.autoescape else v\n"
+            "ENV.filters['bold'] = bold\n"
+            "def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    body = ENV.get_template('t').render(x='<i>', y='&')\n"
+            "    return [(body + '|' + str(jinja2.escape('<'))).encode()]\n")
+    s = serve(write_app(tmp_path / "app", listed("jinja2"), {"main.py": main}))
+    r = s.get("/")
+    assert (r.status_code, r.text) == (200, "&lt;i&gt;<b>&amp;</b>1<i>|&lt;"), (
+        r.text, s.stderr_text()[-3000:])
+
+
 def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):
     # pytz reads Debian's zoneinfo files, ujson is an extension module at the
     # top of dist-packages, enum and futures are Python 3's own.
