@@ -273,6 +273,9 @@ def test_custom_status_message_and_headers(srv):
     assert r.body == b"299 Quite Custom|Quite Custom|299"
     r = http_request(srv.port, "GET", "/standard")
     assert (r.status, r.reason, r.body) == (202, "Accepted", b"202 Accepted"), r
+    # Response.http_status_message(code), a static method of webapp's and
+    # webapp2's Response.
+    assert r.header("X-Reason-404") == "Not Found", r
 
 
 def test_unicode_is_written_as_utf8(srv):

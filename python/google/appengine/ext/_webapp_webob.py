@@ -3,9 +3,10 @@ its implementations: webapp 1.x's (webapp._webapp25, the `runtime: python`
 one) and webapp2's (python27's, which extends them).
 
 Request and Response are WebOb's with webapp's additions (get, get_all,
-arguments, get_range; out, write, set_status, clear, wsgiref's header
-methods), reading what Debian's WebOb refused (a path, query or cookie
-that is not UTF-8, a form in another charset) as App Engine's did.
+arguments, get_range; out, write, set_status, http_status_message, clear,
+wsgiref's header methods), reading what Debian's WebOb refused (a path,
+query or cookie that is not UTF-8, a form in another charset) as App
+Engine's did.
 """
 import cgi
 import codecs
@@ -19,6 +20,7 @@ import webob.compat
 import webob.cookies
 import webob.headers
 import webob.multidict
+import webob.util
 
 
 def traceback_html(exception):
@@ -246,6 +248,15 @@ class Response(webob.Response):
     def status_message(self):
         """The reason phrase of the status ('OK' of '200 OK')."""
         return self.status.partition(' ')[2]
+
+    @staticmethod
+    def http_status_message(code):
+        """The standard reason phrase of status code ('Not Found' of 404);
+        KeyError for a code that has none."""
+        message = webob.util.status_reasons.get(code)
+        if message is None:
+            raise KeyError('Invalid HTTP status code: %d' % code)
+        return message
 
     def set_status(self, code, message=None):
         """Sets the status code, with message as its reason phrase (the

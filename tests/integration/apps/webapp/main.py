@@ -122,6 +122,7 @@ class Custom(webapp.RequestHandler):
 class Standard(webapp.RequestHandler):
     def get(self):
         self.response.set_status(202)
+        self.response.headers["X-Reason-404"] = webapp.Response.http_status_message(404)
         self.response.out.write(self.response.status)
 
 
