@@ -156,6 +156,9 @@ def test_query_arguments_and_get_range(srv):
     assert srv.get_json("/args?n=7")["range"] == 7
     got = srv.get_json("/args")
     assert got["tags"] == [] and got["multiple"] == [] and got["range"] == 5
+    # With allow_multiple, an argument without values is default_value
+    # when one is given, as webapp's and webapp2's get() return it.
+    assert got["multiple_fallback"] == ["d"]
 
 
 def test_query_not_utf8_reads_as_the_form_body_does(srv):

@@ -159,11 +159,14 @@ class Request(webob.Request):
 
     def get(self, argument_name, default_value='', allow_multiple=False):
         """The first value of the argument, or default_value when it has
-        none; with allow_multiple, the list of all of them."""
+        none; with allow_multiple, the list of all of them (when it has
+        none, default_value if one is given, else [])."""
         values = self.get_all(argument_name)
-        if allow_multiple:
-            return values
-        return values[0] if values else default_value
+        if values:
+            return values if allow_multiple else values[0]
+        if allow_multiple and not default_value:
+            return []
+        return default_value
 
     def arguments(self):
         """The names of the arguments, each once, in order of appearance."""

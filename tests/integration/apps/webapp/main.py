@@ -53,6 +53,7 @@ class Arguments(webapp.RequestHandler):
             "fallback": r.get("missing", "fallback"),
             "tags": r.get_all("tag"),
             "multiple": r.get("tag", allow_multiple=True),
+            "multiple_fallback": r.get("missing", ["d"], allow_multiple=True),
             "first_tag": r.get("tag"),
             "arguments": r.arguments(),
             "range": r.get_range("n", min_value=0, max_value=10, default=5),
