@@ -29,10 +29,6 @@ default_config = {
     'filters': None,
 }
 
-# Extensions apps listed for Jinja2 2.x that 3.x made built in (and removed).
-_BUILT_IN_EXTENSIONS = frozenset(('jinja2.ext.autoescape', 'jinja2.ext.with_'))
-
-
 class Jinja2:
     """A Jinja2 environment configured for app."""
 
@@ -40,10 +36,9 @@ class Jinja2:
         self.config = config = app.config.load_config(
             'webapp2_extras.jinja2', default_values=default_config, user_values=config,
             required_keys=None)
+        # The extensions apps listed for Jinja2 2.x that 3.1 removed are
+        # put back by the runtime (runtime/jinja2_compat.py).
         kwargs = dict(config['environment_args'] or {})
-        if 'extensions' in kwargs:
-            kwargs['extensions'] = [e for e in kwargs['extensions']
-                                    if e not in _BUILT_IN_EXTENSIONS]
         if 'loader' not in kwargs:
             kwargs['loader'] = self._loader(config, app.debug)
         self.environment = jinja2.Environment(**kwargs)

@@ -160,6 +160,8 @@ app = webapp2.WSGIApplication([
     "webapp2_extras.sessions": {"secret_key": SECRET, "cookie_name": "sess",
                                 "cookie_args": {"path": "/", "httponly": True}},
     "webapp2_extras.jinja2": {
+        # Jinja2 2.x's extension, as python27 apps listed it.
+        "environment_args": {"autoescape": True, "extensions": ["jinja2.ext.autoescape"]},
         "globals": {"site": "gaelic"},
         "filters": {"shout": lambda s: s.upper()},
     },
