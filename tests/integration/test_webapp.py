@@ -288,6 +288,13 @@ def test_unicode_is_written_as_utf8(srv):
     assert r.headers["Content-Type"] == "text/html; charset=utf-8"
 
 
+def test_body_set_to_a_str_is_encoded_in_the_responses_charset(srv):
+    """`self.response.body = 'text'`, common in python27 apps, where a str
+    was bytes: taken as write() takes a str, not WebOb's TypeError."""
+    r = srv.get("/body-set")
+    assert (r.status_code, r.content) == (200, "caf\u00e9".encode("latin-1")), r.text
+
+
 def test_clear_empties_the_body(srv):
     assert srv.get("/cleared").text == "kept"
 

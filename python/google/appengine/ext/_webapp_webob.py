@@ -234,6 +234,22 @@ class Response(webob.Response):
         body: bytes as they are, str encoded (see write)."""
         return self.body_file
 
+    @property
+    def body(self):
+        return webob.Response.body.fget(self)
+
+    @body.setter
+    def body(self, value):
+        """A str is encoded as write() encodes it: Python 2 apps set body
+        to their str, which was bytes; WebOb 3 refuses a str."""
+        if isinstance(value, str):
+            value = value.encode(self.charset or 'utf-8')
+        webob.Response.body.fset(self, value)
+
+    @body.deleter
+    def body(self):
+        webob.Response.body.fdel(self)
+
     def write(self, text):
         """Appends text to the body. A str is encoded with the charset of
         the Content-Type, else UTF-8: Python 2's webapp took str as it was

@@ -134,6 +134,12 @@ class Text(webapp.RequestHandler):
         print("printed", file=self.response.out)
 
 
+class BodySet(webapp.RequestHandler):
+    def get(self):
+        self.response.headers["Content-Type"] = "text/plain; charset=latin-1"
+        self.response.body = "caf\u00e9"  # Python 2 code's str
+
+
 class Head(webapp.RequestHandler):
     def get(self):
         self.response.out.write("the get body")
@@ -201,6 +207,7 @@ class WebobImport(webapp.RequestHandler):
 
 ROUTES = [
     ("/hello", Greeting),
+    ("/body-set", BodySet),
     ("/not-text", NotText),
     ("/environ", EnvironmentListing),
     (r"/groups/(\w+)/(\d+)", Groups),
