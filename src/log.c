@@ -51,7 +51,7 @@ static ssize_t console_write(const char *p, size_t n)
     return write(console_fd, p, n);
 }
 
-static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
 
 /* Writes a console line's time and level into line (a whole line's
  * buffer, many KB, so it always fits); returns its length. */
@@ -311,7 +311,7 @@ void log_safe_lines(int level, const char *tag, const char *text, size_t n)
 
 int log_level_parse(const char *s)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
         if (strcasecmp(s, level_names[i]) == 0)
             return i;
     if (strcasecmp(s, "warn") == 0)

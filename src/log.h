@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR };
+/* LOG_CRITICAL is only for app log lines (logging.critical, App Engine's
+ * fifth level); the server's own lines stop at LOG_ERROR. */
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL };
 
 extern int log_min_level;
 /* While set (inside the event loop), lines are buffered until log_flush. */

@@ -1660,7 +1660,7 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
     if (log_id && log_id[0])
         log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
                            (int)level, (log_str_t){msg, n});
-    int lv = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARNING : level == 1 ? LOG_INFO : LOG_DEBUG;
+    int lv = (int)level; /* App Engine's levels 0-4 are log.h's */
     /* Only lines the console shows count against its budget. */
     if ((!log_id || (int)level >= pool->o.console_app_level) && lv >= log_min_level &&
         console_budget(inst, n)) {

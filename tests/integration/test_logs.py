@@ -183,7 +183,9 @@ def test_console_shows_warnings_not_info(srv):
     assert srv.wait_stderr('"GET /levels?CONSOLE1 HTTP/1.1" 200')
     text = srv.stderr_text()
     assert re.search(r"WARNING \[instance \d+\] warning CONSOLE1", text), text[-2000:]
-    assert "error CONSOLE1" in text
+    assert re.search(r"ERROR \[instance \d+\] error CONSOLE1", text), text[-2000:]
+    # The app's fifth level keeps its name, as the log store keeps level 4.
+    assert re.search(r"CRITICAL \[instance \d+\] critical CONSOLE1", text), text[-2000:]
     assert "info CONSOLE1" not in text and "debug CONSOLE1" not in text
     # ... and one line per request.
     assert len(re.findall(r'"GET /levels\?CONSOLE1 HTTP/1.1" 200', text)) == 1
