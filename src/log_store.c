@@ -562,6 +562,17 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     what = "creating the schema";
     if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
+    /* Requests still running when the last server died (killed, out of
+     * memory) never got their final row, and their instances died with it:
+     * they end now, as a killed instance's request does (500), at the last
+     * line they logged, or they would read as running for good. */
+    what = "ending the requests the last server left running";
+    if (sqlite3_exec(st->db,
+                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
+                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
+                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
     what = "preparing statements";
     if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE" INSERT_REQUEST, -1, &st->insert_request,
                            NULL) != SQLITE_OK ||

@@ -4,6 +4,7 @@ autoflush making a running backend request visible, the logservice
 service's own errors, and reads while the log writer is busy."""
 import contextlib
 import json
+import signal
 import threading
 import time
 
@@ -369,3 +370,35 @@ def test_flush_in_a_backend_start_request(srv):
     done = fetch(srv, request_ids=[r["request_id"]], include_app_logs=True)[0]
     assert done["finished"] and done["status"] == 200
     assert [l[2] for l in done["app_logs"]] == ["starter begins", "starter ends"]
+
+
+def test_a_request_running_when_the_server_died_is_ended_by_the_next(serve, tmp_path):
+    """A flushed request is stored unfinished until its final row replaces
+    it. A server killed meanwhile (SIGKILL, the OOM killer) never writes
+    that row, and its instances die with it: the next server on the same
+    storage ends the request (500, at its last line), or it would read as
+    running for good."""
+    storage = str(tmp_path / "store")
+    s1 = serve(APP, "--storage_path", storage, storage=False)
+    s1.storage_path = storage
+
+    def long():
+        with contextlib.suppress(requests.RequestException):  # the server dies first
+            requests.get(s1.url + "long", params={"tag": "died", "mode": "flush", "lines": 2},
+                         timeout=60)
+    t = threading.Thread(target=long, daemon=True)
+    t.start()
+    r = wait_for(lambda: running(s1, "died"), what="the flushed request")
+    s1.stop(signal.SIGKILL)
+    t.join(30)
+    s2 = serve(APP, "--storage_path", storage, storage=False)
+    s2.storage_path = storage
+    ended = fetch(s2, request_ids=[r["request_id"]], include_app_logs=True)
+    assert len(ended) == 1 and ended[0]["finished"] is True, ended
+    assert ended[0]["status"] == 500
+    assert [l[2] for l in ended[0]["app_logs"]] == ["died line 0", "died line 1"]
+    assert ended[0]["end_time"] == ended[0]["app_logs"][-1][0]
+    assert ended[0]["latency"] > 0
+    assert running(s2, "died") is None
+    rows, out = s2.log_rows(r["resource"])
+    assert rows[r["request_id"]]["finished"] is True, out
