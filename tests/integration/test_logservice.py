@@ -213,6 +213,8 @@ def test_paging_with_batch_size_and_offset(srv):
     ({"version_ids": ["V1.2"]}, "version_ids must only contain valid major version"),
     ({"request_ids": "abc"}, "request_ids must be a list"),
     ({"request_ids": ["not-hex"]}, "request_ids must only contain valid request ids"),
+    ({"request_ids": []}, "request_ids must not be empty"),
+    ({"request_ids": ["00ab", "00AB"]}, "request_ids must not contain duplicates"),
     ({"offset": "not an offset"}, "offset must be a string"),
     ({"offset": 12}, "offset must be a string"),
     ({"colour": "blue"}, "Invalid arguments: colour"),

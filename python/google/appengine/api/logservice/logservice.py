@@ -428,6 +428,8 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
     if request_ids is not None:
         if not isinstance(request_ids, list):
             raise InvalidArgumentError("request_ids must be a list")
+        if not request_ids:
+            raise InvalidArgumentError("request_ids must not be empty")
         for request_id in request_ids:
             if isinstance(request_id, bytes):
                 request_id = request_id.decode("ascii", "replace")
@@ -435,6 +437,8 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
                 raise InvalidArgumentError("request_ids must only contain valid request ids")
             # Ids are given out in lowercase; hex means the same in either case.
             request.request_id.append(request_id.lower().encode("ascii"))
+        if len(set(request.request_id)) != len(request.request_id):
+            raise InvalidArgumentError("request_ids must not contain duplicates")
 
     prototype_request = kwargs.get("prototype_request")
     if prototype_request:
