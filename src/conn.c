@@ -427,6 +427,16 @@ static int answer_keeps_alive(conn_t *c)
     return !c->close_after;
 }
 
+/* The body of an answer written into wbuf from mark: a request log's
+ * response_size (Apache's %b) leaves the head out. */
+static size_t written_body_len(const conn_t *c, size_t mark)
+{
+    const char *head = buf_ptr(&c->wbuf) + mark;
+    size_t n = c->wbuf.len - mark;
+    const char *end = memmem(head, n, "\r\n\r\n", 4);
+    return end ? n - (size_t)(end + 4 - head) : 0;
+}
+
 /* An answer the server generates itself: the app's error_handlers page of
  * that kind, or the built-in page when pages is NULL or has none.
  * instance_id names the instance a failed request ran on, for the request
@@ -441,7 +451,7 @@ static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_ki
     error_page_send(pages, kind, &c->wbuf, status, keep,
                     c->req.http_major == 1 && c->req.http_minor == 0, c->head_only);
     if (c->req.headers_done)
-        log_request(c, status, c->wbuf.len - mark, instance_id, 0);
+        log_request(c, status, written_body_len(c, mark), instance_id, 0);
     finish_request(c);
 }
 
@@ -944,7 +954,7 @@ static void send_login(conn_t *c, int kind)
         send_simple(c, 500, 0);
         return;
     }
-    log_request(c, status, c->wbuf.len - mark, NULL, 0);
+    log_request(c, status, written_body_len(c, mark), NULL, 0);
     finish_request(c);
 }
 
@@ -969,7 +979,7 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     }
     if (!keep)
         c->close_after = 1;
-    log_request(c, status, c->wbuf.len - mark, NULL, 0);
+    log_request(c, status, written_body_len(c, mark), NULL, 0);
     finish_request(c);
     return 1;
 }

@@ -273,6 +273,22 @@ def test_static_and_not_found_requests_are_logged(srv):
     assert by_resource["/nothing-here?nf"]["status"] == "404"
 
 
+def test_response_size_of_the_pages_the_server_writes_is_their_body(srv):
+    """response_size is the body's bytes (Apache's %b), the head left out,
+    for the answers the server writes itself too: a missing static file,
+    the sign-in redirect of a login: required handler, an instance crash."""
+    sizes = {}
+    for path, status in (("/static/missing.txt?RS1", 404), ("/private?RS2", 302),
+                         ("/crash?RS3", 500)):
+        r = srv.get(path, allow_redirects=False)
+        assert r.status_code == status, (path, r.status_code)
+        assert len(r.content) > 0
+        sizes[path] = len(r.content)
+    out = srv.wait_logs("/crash?RS3", "--json", "--limit", "20")
+    logged = {e["resource"]: e["response_size"] for e in map(json.loads, out.splitlines())}
+    assert {path: logged.get(path) for path in sizes} == sizes, out
+
+
 def test_signed_in_user_is_the_nickname(srv):
     cookie = {"dev_appserver_login": "someone@example.com:False:123456789"}
     rid, _, _ = get(srv, "/private", cookies=cookie)
