@@ -846,8 +846,10 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     if (!c->head_only)
         buf_append(out, body, body_len);
     buf_free(&gz);
-    /* RT12: CPU time at the instance class's clock, like cpu_usage(). */
-    log_request(c, code, body_len, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
+    /* A HEAD answer's length is the GET's, but no body is sent. RT12: CPU
+     * time at the instance class's clock, like cpu_usage(). */
+    log_request(c, code, c->head_only ? 0 : body_len, res->instance_id,
+                mcycles_from_us(res->cpu_us, res->cpu_mhz));
     finish_request(c);
 }
 
@@ -906,7 +908,7 @@ static void serve_static(conn_t *c, const handler_t *h, int gzip_may_wait)
         c->file_off = res.offset;
         c->file_left = res.length;
     }
-    log_request(c, res.status, res.body_len, NULL, 0);
+    log_request(c, res.status, c->head_only ? 0 : res.body_len, NULL, 0);
     finish_request(c);
 }
 

@@ -289,6 +289,18 @@ def test_response_size_of_the_pages_the_server_writes_is_their_body(srv):
     assert {path: logged.get(path) for path in sizes} == sizes, out
 
 
+def test_response_size_of_a_head_request_is_nothing(srv):
+    """A HEAD answer has no body: it is logged with none ("-" in the
+    combined line), whatever its Content-Length says the GET's would be."""
+    for path in ("/quiet?HD1", "/static/file.txt?HD2"):
+        r = requests.head(srv.url.rstrip("/") + path, timeout=15)
+        assert r.status_code == 200 and int(r.headers["Content-Length"]) > 0
+    out = srv.wait_logs("/static/file.txt?HD2", "--limit", "20")
+    got = {m["resource"]: m for m in map(COMBINED.match, out.splitlines()) if m}
+    assert [(got[p]["method"], got[p]["size"]) for p in ("/quiet?HD1", "/static/file.txt?HD2")
+            ] == [("HEAD", "-"), ("HEAD", "-")], out
+
+
 def test_signed_in_user_is_the_nickname(srv):
     cookie = {"dev_appserver_login": "someone@example.com:False:123456789"}
     rid, _, _ = get(srv, "/private", cookies=cookie)
