@@ -87,6 +87,7 @@ def test_fetch_newest_first_with_fields_and_app_logs(srv):
         assert r["host"] == "127.0.0.1:%d" % srv.port
         assert r["instance_key"] == instance
         assert r["url_map_entry"] == ""
+        assert r["app_engine_release"] is None
         assert time.time() - 600 < r["start_time"] <= r["end_time"] <= time.time()
         assert abs(r["latency"] - (r["end_time"] - r["start_time"])) < 1e-5
         assert r["mcycles"] >= 0

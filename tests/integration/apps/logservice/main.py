@@ -46,6 +46,7 @@ def _as_dict(r):
         "referrer": r.referrer, "user_agent": r.user_agent, "host": r.host,
         "url_map_entry": r.url_map_entry, "combined": r.combined, "finished": r.finished,
         "instance_key": r.instance_key, "lines_incomplete": r.lines_incomplete,
+        "app_engine_release": r.app_engine_release,
         "app_logs": [[l.time, l.level, l.message] for l in r.app_logs],
     }
 

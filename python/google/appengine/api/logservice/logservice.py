@@ -257,6 +257,13 @@ class RequestLog:
         return bool(self._pb.lines_incomplete)
 
     @property
+    def app_engine_release(self):
+        """The release of the runtime that served it; None, as App Engine
+        said when it did not know."""
+        return _text(self._pb.app_engine_release) if self._pb.HasField(
+            "app_engine_release") else None
+
+    @property
     def app_logs(self):
         """Its app log lines (AppLog), oldest first; [] unless fetched with
         include_app_logs=True."""
