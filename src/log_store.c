@@ -417,10 +417,27 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
     }
 }
 
+/* Requests still running when the last server died (killed, out of
+ * memory) never got their final row, and their instances died with it:
+ * they end now, as a killed instance's request does (500), at the last
+ * line they logged, or they would read as running for good. The writer
+ * thread does it before its first batch, so that no row of this server
+ * is running yet, and off the start's path: it reads every row. */
+static void end_the_last_servers_requests(log_store_t *st)
+{
+    if (sqlite3_exec(st->db,
+                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
+                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
+                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        report(st, "ending the requests the last server left running");
+}
+
 static void *writer_main(void *arg)
 {
     log_store_t *st = arg;
     buf_t batch = BUF_INIT;
+    end_the_last_servers_requests(st);
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (!st->stop && st->queue.len == 0)
@@ -561,17 +578,6 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     sqlite3_busy_timeout(st->db, 5000);
     what = "creating the schema";
     if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
-        goto fail;
-    /* Requests still running when the last server died (killed, out of
-     * memory) never got their final row, and their instances died with it:
-     * they end now, as a killed instance's request does (500), at the last
-     * line they logged, or they would read as running for good. */
-    what = "ending the requests the last server left running";
-    if (sqlite3_exec(st->db,
-                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
-                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
-                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
-                     NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     what = "preparing statements";
     if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE" INSERT_REQUEST, -1, &st->insert_request,
