@@ -119,6 +119,14 @@ static const opt_def_t options[] = {
      IPC_MAX_HEAD_LIMIT},
     {"max_url_bytes", OPT_SIZE, OFF(max_url_bytes), "N",
      "longest request URL; longer gets 414 (default 8192, at most 1048576)", 1, IPC_MAX_HEAD_LIMIT},
+    {"max_app_files", OPT_INT, OFF(max_app_files), "N",
+     "most files in the app, those skip_files excludes aside; more refuse the start (default "
+     "1000)",
+     1, COUNT_MAX},
+    {"max_app_file_bytes", OPT_SIZE, OFF(max_app_file_bytes), "N",
+     "largest app file; a larger one refuses the start (default 10485760)", 1, 1e15},
+    {"max_app_bytes", OPT_SIZE, OFF(max_app_bytes), "N",
+     "the app's files together; more refuse the start (default 157286400)", 1, 1e15},
     {"header_timeout", OPT_SECONDS, OFF(header_timeout_ms), "S",
      "seconds allowed to send a whole request head (default 10)", SECONDS_MIN, SECONDS_MAX},
     {"body_timeout", OPT_SECONDS, OFF(body_timeout_ms), "S",
@@ -223,6 +231,9 @@ static void set_defaults(serve_opts_t *o)
     o->max_response_header_bytes = IPC_DEFAULT_MAX_RESPONSE_HEAD;
     o->max_header_bytes = 65536;
     o->max_url_bytes = 8192;
+    o->max_app_files = 1000;
+    o->max_app_file_bytes = 10L << 20;
+    o->max_app_bytes = 150L << 20;
     o->max_connections = 10000;
     o->logs_max_requests = 100000;
     o->logs_max_bytes = (size_t)1 << 30;
@@ -824,7 +835,8 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
-    app_file_limits_t lim = {1000, 10L << 20, 150L << 20};
+    app_file_limits_t lim = {srv->o.max_app_files, (long)srv->o.max_app_file_bytes,
+                             (long)srv->o.max_app_bytes};
     srv->links.follow = srv->o.follow_symlinks;
     srv->links.root = srv->cfg->root;
     if (config_check_files(srv->cfg, &lim, app_links_found, &srv->links, err, sizeof err) < 0 ||

@@ -45,6 +45,9 @@ typedef struct {
     size_t max_response_header_bytes; /* the app's status line and headers */
     size_t max_header_bytes;
     size_t max_url_bytes;
+    int max_app_files; /* RT10's app file limits (config_check_files) */
+    size_t max_app_file_bytes;
+    size_t max_app_bytes;
     int max_connections;
     const char *trusted_proxy; /* comma-separated addresses, or NULL */
     const char *sandbox;       /* "strict", "dev" or "off" */

@@ -20,8 +20,8 @@
 
 #include "thread_jobs.h"
 
-/* The most one app file may hold (config.c); bigger ones can only appear
- * while the server runs. */
+/* The most one app file may hold by default (--max_app_file_bytes): a
+ * bigger static file goes out uncompressed. */
 #define STATIC_GZIP_MAX_FILE (10u << 20)
 #define STATIC_GZIP_CACHE_BYTES (16u << 20)
 

@@ -296,6 +296,23 @@ def test_total_over_150mb_refused(tmp_path):
     assert "serving" not in r.stdout
 
 
+def test_app_file_limits_are_options(serve, tmp_path):
+    """RT10's limits are defaults, all configurable: the app file limits
+    too, as the request and response sizes are."""
+    d = write_app(tmp_path / "app", GOOD, dict({"main.py": MAIN_PY}, **_many_files(999)))
+    s = serve(d, "--max_app_files", "1001")
+    assert s.get("/").content == b"ok"
+    s.stop()
+    for flag, value, says in (("--max_app_files", "3", "1001 files, the limit is 3"),
+                              ("--max_app_file_bytes", "2", "the limit for one file is 2"),
+                              ("--max_app_bytes", "100", "the limit is 100 bytes")):
+        r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage",
+                       "--max_app_files", "2000", flag, value)
+        assert r.returncode == 2, r
+        assert says in r.stderr, r.stderr
+        assert "serving" not in r.stdout
+
+
 # App Engine's refusals (appinfo): name: (app.yaml text, error line, reason regex)
 APP_ENGINE_REFUSALS = {
     "python27_without_threadsafe": (lines_with({5: None}), 3, r"threadsafe"),
