@@ -37,7 +37,7 @@ static void usage(FILE *f)
           "\n"
           "options (--name VALUE or --name=VALUE, before or after the verb):\n"
           "  --storage_path DIR   the storage folder the server was started with\n"
-          "  --application ID     the app id the server was started with\n"
+          "  --application ID     the app id the server was started with (also -A ID)\n"
           "  -h, --help           show this help\n"
           "\n"
           "exit status: 0 done, 1 the server refused (message on stderr), 2 usage error or\n"

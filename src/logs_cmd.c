@@ -52,7 +52,7 @@ static void logs_usage(FILE *f)
           "options (--name VALUE or --name=VALUE):\n"
           "  --storage_path DIR     the storage folder given to gaelic serve\n"
           "  --logs_path FILE       the log database given to gaelic serve\n"
-          "  --application ID       the app id given to gaelic serve\n"
+          "  --application ID       the app id given to gaelic serve (also -A ID)\n"
           "  --since T              requests started at or after T: seconds since the\n"
           "                         epoch, YYYY-MM-DD[ HH:MM[:SS]] (local time), or an\n"
           "                         age such as 30s, 15m, 2h, 7d\n"
@@ -61,7 +61,10 @@ static void logs_usage(FILE *f)
           "                         only those lines\n"
           "  --limit N              at most N requests (default 100; 0: all)\n"
           "  --json                 one JSON object per line per request\n"
-          "  -h, --help             show this help\n",
+          "  -h, --help             show this help\n"
+          "\n"
+          "exit status: 0 done, 1 the log database cannot be read, 2 usage or app.yaml\n"
+          "error.\n",
           f);
 }
 
