@@ -361,6 +361,15 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
                 o->application);
         return -1;
     }
+    /* Else a body between the two always got 503, "try again", which can
+     * never succeed. */
+    if (o->max_held_request_bytes < o->max_request_bytes) {
+        fprintf(stderr,
+                "gaelic serve: --max_held_request_bytes (%zu) is below --max_request_bytes "
+                "(%zu): a request body of the largest size allowed could never be held\n",
+                o->max_held_request_bytes, o->max_request_bytes);
+        return -1;
+    }
     if (strcmp(o->tier, "free") && strcmp(o->tier, "paid")) {
         fprintf(stderr, "gaelic serve: --tier: invalid value '%s' (free or paid)\n", o->tier);
         return -1;

@@ -127,6 +127,17 @@ def test_bad_flag_value_exits_2_naming_flag_and_allowed_values(tmp_path, flag, v
     assert flag in r.stderr and allowed in r.stderr, r.stderr
 
 
+def test_held_bodies_below_one_body_refuse_the_start(tmp_path):
+    """A --max_held_request_bytes below --max_request_bytes made every body
+    between the two a 503, "try again later", that no retry could pass."""
+    r = run_gaelic("serve", app_path("basic"), "--port", "0", "--storage_path",
+                   tmp_path / "storage", "--max_held_request_bytes", "1000000")
+    assert r.returncode == 2, r
+    assert "serving" not in r.stdout
+    assert "--max_held_request_bytes (1000000) is below --max_request_bytes (10485760)" \
+        in r.stderr, r.stderr
+
+
 def test_single_dash_word_is_an_unknown_option(tmp_path):
     """`-p 8080` is not taken for the APPDIR (then 8080 for a stray word)."""
     r = run_gaelic("serve", "-p", "8080", app_path("basic"))

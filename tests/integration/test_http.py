@@ -1494,7 +1494,8 @@ def test_bodies_held_at_once_are_bounded(serve):
     of a 10 MB body and then waiting made the master hold them all (60:
     560 MB). A request whose stated length cannot fit gets 503 before its
     body comes; once the bodies held are answered, it is served."""
-    s = serve(app_path("basic"), "--max_held_request_bytes", "1000000")
+    s = serve(app_path("basic"), "--max_held_request_bytes", "1000000",
+              "--max_request_bytes", "1000000")
     assert http_request(s.port, "GET", "/").status == 200  # instance up
     first = os.urandom(900000)
     probe = build_request("POST", "/echo", [("Content-Length", "300000"),
