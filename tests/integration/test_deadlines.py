@@ -153,6 +153,15 @@ def test_caught_and_answered_within_the_grace(srv, path):
     assert ok(srv)["instance_id"] == before["instance_id"]
 
 
+def test_the_exception_says_what_happened(srv):
+    """As App Engine's did, the exception explains itself: str() of it (and
+    so the last line of a logged traceback) names the request's deadline,
+    not an empty string."""
+    r = srv.get("/catch?say=1", timeout=HTTP_TIMEOUT + 10)
+    assert r.status_code == 200, r.content[:300]
+    assert b"deadline" in r.content and b"request" in r.content, r.content
+
+
 def test_handler_starting_threads_gets_it_not_a_thread_it_starts(srv):
     """Until a thread that Thread.start() has created runs, CPython gives
     its thread state the id of the thread that started it, and looks up a

@@ -13,3 +13,8 @@ class DeadlineExceededError(BaseException):
     not swallow it by accident; a handler may still catch it explicitly and
     answer quickly.
     """
+
+    def __str__(self):
+        # The runtime raises the bare class: without a default, str() and
+        # the last line of a logged traceback would be empty.
+        return super().__str__() or "the request ran past its deadline"

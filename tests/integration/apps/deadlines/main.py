@@ -9,6 +9,7 @@
                     (&name=NAME: first logs "regex NAME begun" and flushes it,
                     so the running request shows in the request logs)
 /catch              sleeps, catches DeadlineExceededError, answers 200
+                    (&say=1: with str() of the exception as the body)
 /api                waits for a 100 s API call (gaelic_test Delay), catches
                     DeadlineExceededError, answers 200
 /swallow            loops inside `except Exception:`, which must not catch it
@@ -414,8 +415,8 @@ def app(environ, start_response):
     elif path == "/catch":
         try:
             time.sleep(100)
-        except DeadlineExceededError:
-            return _answer(start_response, b"caught in time")
+        except DeadlineExceededError as e:
+            return _answer(start_response, str(e).encode() if q.get("say") else b"caught in time")
     elif path == "/api":
         try:
             apiproxy_stub_map.MakeSyncCall("gaelic_test", "Delay",
