@@ -161,6 +161,14 @@ def test_wait_any_returns_the_first_finished(srv):
                  "rendezvous": [2, 2]}, r
 
 
+def test_waiting_on_a_call_never_made_is_an_error(srv):
+    # As in the SDK: a UserRPC must be made (make_call) before it is
+    # waited for; an app that forgot must not get a silent success.
+    r = get(srv, "/unstarted")
+    assert r == {"wait": "AssertionError", "check_success": "AssertionError",
+                 "get_result": "AssertionError", "wait_all": "AssertionError"}, r
+
+
 def test_answers_nobody_took_hold_no_call_slot(srv):
     # 150 calls never waited for, half of them kept: the 100 slots hold
     # only calls whose answer has not come.

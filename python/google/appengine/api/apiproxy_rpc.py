@@ -47,6 +47,8 @@ class RPC:
         self._MakeCallImpl()
 
     def Wait(self):
+        if self._state == RPC.IDLE:
+            raise AssertionError("Wait on an RPC that has not been made (MakeCall)")
         if self._state == RPC.RUNNING:
             self._WaitImpl()
         return True

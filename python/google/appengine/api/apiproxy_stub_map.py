@@ -210,6 +210,9 @@ class UserRPC:
         self.__rpc.MakeCall(self.__service, method, request, response)
 
     def wait(self):
+        if self.state == self.IDLE:
+            raise AssertionError("the call to %s has not been made (make_call)"
+                                 % self.__service)
         self.__rpc.Wait()
 
     def check_success(self):

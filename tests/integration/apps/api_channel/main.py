@@ -414,6 +414,25 @@ def unwaited(q):
             "kept": [_outcome(rpc) for rpc in kept[-2:]]}
 
 
+def unstarted(q):
+    """Waiting on a UserRPC whose make_call never ran, as an app that
+    forgot it would: what each way of waiting raises (None: nothing)."""
+    out = {}
+    for name in ("wait", "check_success", "get_result"):
+        rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=5)
+        try:
+            getattr(rpc, name)()
+            out[name] = None
+        except Exception as e:
+            out[name] = type(e).__name__
+    try:
+        apiproxy_stub_map.UserRPC.wait_all([apiproxy_stub_map.UserRPC("gaelic_test")])
+        out["wait_all"] = None
+    except Exception as e:
+        out["wait_all"] = type(e).__name__
+    return out
+
+
 def sleep(q):
     if "name" in q:
         # Makes the running request visible in the request logs, so that a
@@ -432,7 +451,7 @@ ROUTES = {
     "/runtime_module": runtime_module, "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
     "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
-    "/unwaited": unwaited, "/wait_any_forever": wait_any_forever,
+    "/unwaited": unwaited, "/wait_any_forever": wait_any_forever, "/unstarted": unstarted,
 }
 
 
