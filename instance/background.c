@@ -20,13 +20,17 @@ static int parse_id(PyObject *arg, uint32_t *id)
     return 0;
 }
 
-static PyObject *send(uint16_t type, uint32_t id, int with_failed, uint32_t failed)
+/* Sends a frame whose payload is the n u32 fields. */
+static PyObject *send(uint16_t type, uint32_t id, const uint32_t *fields, int n)
 {
     if (!channel_writer_ready())
         Py_RETURN_NONE; /* a spare instance runs no app code */
     buf_t b = BUF_INIT;
     long start = ipc_begin_frame(&b, type, id);
-    if (start < 0 || (with_failed && ipc_put_u32(&b, failed) < 0)) {
+    for (int i = 0; start >= 0 && i < n; i++)
+        if (ipc_put_u32(&b, fields[i]) < 0)
+            start = -1;
+    if (start < 0) {
         buf_free(&b);
         return PyErr_NoMemory();
     }
@@ -101,7 +105,7 @@ static PyObject *background_started(PyObject *self, PyObject *arg)
         return NULL;
     }
     /* Registered first: the answer may come before this thread waits. */
-    PyObject *sent = send(IPC_BACKGROUND_START, id, 0, 0);
+    PyObject *sent = send(IPC_BACKGROUND_START, id, NULL, 0);
     if (!sent) {
         unlink_waiter(&me);
         return NULL;
@@ -137,11 +141,15 @@ static PyObject *background_ended(PyObject *self, PyObject *args)
     (void)self;
     PyObject *id_obj;
     int failed;
+    unsigned long long cpu_ns;
     uint32_t id;
-    if (!PyArg_ParseTuple(args, "Op:background_ended", &id_obj, &failed) ||
+    if (!PyArg_ParseTuple(args, "OpK:background_ended", &id_obj, &failed, &cpu_ns) ||
         parse_id(id_obj, &id) < 0)
         return NULL;
-    return send(IPC_BACKGROUND_END, id, 1, (uint32_t)failed);
+    /* Saturated, as IPC_RESPONSE's: a thread may run for days. */
+    unsigned long long cpu_us = cpu_ns / 1000u;
+    uint32_t fields[] = {(uint32_t)failed, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us};
+    return send(IPC_BACKGROUND_END, id, fields, 2);
 }
 
 static PyObject *request_hook; /* set_background_request_hook's callable */
@@ -178,6 +186,6 @@ PyMethodDef background_methods[] = {
     {"background_started", background_started, METH_O,
      "background_started(id) -> environ: a background thread starts (its request log opens)."},
     {"background_ended", background_ended, METH_VARARGS,
-     "background_ended(id, failed): it ended (its request log is complete)."},
+     "background_ended(id, failed, cpu_ns): it ended (its request log is complete)."},
     {NULL, NULL, 0, NULL},
 };

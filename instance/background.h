@@ -7,8 +7,10 @@
  *                                   IPC_BACKGROUND_STARTED and returns the
  *                                   thread's own CGI environ (a dict);
  *                                   None in a process without a channel
- *   background_ended(id, failed)    IPC_BACKGROUND_END: it ended (failed:
- *                                   it raised), its request log is complete
+ *   background_ended(id, failed, cpu_ns)
+ *                                   IPC_BACKGROUND_END: it ended (failed:
+ *                                   it raised; cpu_ns: the CPU time it
+ *                                   used), its request log is complete
  *   set_background_request_hook(f)  f(item) is called for each background
  *                                   request (IPC_REQUEST with
  *                                   IPC_FLAG_BACKGROUND, from

@@ -10,7 +10,7 @@ background_entry_t *background_log_find(background_log_t *bl, uint32_t id)
     return NULL;
 }
 
-static void write_row(const background_entry_t *e, int status, int64_t end_us,
+static void write_row(const background_entry_t *e, int status, int64_t end_us, int64_t mcycles,
                       const background_log_ctx_t *ctx)
 {
     static const char resource[] = "/_ah/background";
@@ -25,6 +25,7 @@ static void write_row(const background_entry_t *e, int status, int64_t end_us,
         .start_us = e->start_us,
         .end_us = end_us,
         .status = status,
+        .mcycles = mcycles,
     };
     log_store_request(ctx->logs, &r);
 }
@@ -41,26 +42,26 @@ int background_log_start(background_log_t *bl, uint32_t id, const background_log
     log_store_new_request_id(e->log_id, sizeof e->log_id, e->start_us);
     bl->n++;
     if (ctx->logs)
-        write_row(e, 0, 0, ctx); /* end 0: still running (log_store.h) */
+        write_row(e, 0, 0, 0, ctx); /* end 0: still running (log_store.h) */
     return 0;
 }
 
-static void end_entry(background_log_t *bl, background_entry_t *e, int status,
+static void end_entry(background_log_t *bl, background_entry_t *e, int status, int64_t mcycles,
                       const background_log_ctx_t *ctx)
 {
     if (ctx->logs)
-        write_row(e, status, log_store_now_us(), ctx);
+        write_row(e, status, log_store_now_us(), mcycles, ctx);
     e->id = 0;
     bl->n--;
 }
 
-int background_log_end(background_log_t *bl, uint32_t id, int failed,
+int background_log_end(background_log_t *bl, uint32_t id, int failed, int64_t mcycles,
                        const background_log_ctx_t *ctx)
 {
     background_entry_t *e = background_log_find(bl, id);
     if (!e)
         return -1;
-    end_entry(bl, e, failed ? 500 : 200, ctx);
+    end_entry(bl, e, failed ? 500 : 200, mcycles, ctx);
     return 0;
 }
 
@@ -68,7 +69,7 @@ void background_log_end_all(background_log_t *bl, const background_log_ctx_t *ct
 {
     for (int i = 0; i < IPC_BACKGROUND_MAX; i++)
         if (bl->e[i].id)
-            end_entry(bl, &bl->e[i], 500, ctx);
+            end_entry(bl, &bl->e[i], 500, 0, ctx); /* its CPU died with it */
 }
 
 const char *background_log_id(const background_log_t *bl, uint32_t id)

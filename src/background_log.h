@@ -1,7 +1,8 @@
 /* The request logs of an instance's background threads (BG3): each thread
  * gets a request log of its own, written when it starts (unfinished, so
  * its app lines are visible at once) and again when it ends
- * (200, or 500 when it raised or its instance died). The table also tells
+ * (200, or 500 when it raised or its instance died, with the megacycles
+ * the thread used). The table also tells
  * the pool that the instance is not idle. The instance is untrusted: ids
  * must carry IPC_BACKGROUND_ID_BIT, be unique, and at most
  * IPC_BACKGROUND_MAX may run. */
@@ -38,7 +39,7 @@ typedef struct {
 
 /* 0, or -1 when the instance broke the rules. */
 int background_log_start(background_log_t *bl, uint32_t id, const background_log_ctx_t *ctx);
-int background_log_end(background_log_t *bl, uint32_t id, int failed,
+int background_log_end(background_log_t *bl, uint32_t id, int failed, int64_t mcycles,
                        const background_log_ctx_t *ctx);
 /* The instance is gone: every running thread's log ends with 500. */
 void background_log_end_all(background_log_t *bl, const background_log_ctx_t *ctx);

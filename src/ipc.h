@@ -70,6 +70,7 @@
  *                 the channel itself).
  *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
  *                   u32 failed   1 when it raised
+ *                   u32 cpu_us   CPU time of the thread (as IPC_RESPONSE's)
  *   IPC_API_CPU   master -> instance, id = a running request: the master
  *                 answered a call made with the request's API ticket
  *                 through the HTTP API server (api_http.h), which counts

@@ -1724,12 +1724,13 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
     }
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
-    uint32_t failed;
-    if (ipc_get_u32(&r, &failed) < 0 || r.left != 0 || failed > 1)
+    uint32_t failed, cpu_us;
+    if (ipc_get_u32(&r, &failed) < 0 || ipc_get_u32(&r, &cpu_us) < 0 || r.left != 0 || failed > 1)
         return -1;
     inst->last_active_ms = inst->pool->loop->now_ms;
     revoke_background_ticket(inst, background_log_find(&inst->background, h->id));
-    return background_log_end(&inst->background, h->id, (int)failed, &ctx);
+    return background_log_end(&inst->background, h->id, (int)failed,
+                              mcycles_from_us(cpu_us, inst->pool->acct_mhz), &ctx);
 }
 
 /* IPC_RETIRE: the instance can no longer keep a rule of the runtime (a

@@ -113,6 +113,21 @@ def test_each_thread_has_its_own_request_log(srv):
     assert names == {"logged-0", "logged-1"}
 
 
+def test_thread_s_request_log_counts_its_cpu(srv):
+    """RT9: a background thread's request log line says the CPU it used, in
+    megacycles like any request's: at least what quota counted for it as
+    it was about to end."""
+    get(srv, "0.worker.localhost", "/bg/burn?tag=cpu&secs=0.2")
+
+    def burned():
+        for row in log_rows(srv):
+            lines = [line["message"] for line in row["app_logs"]]
+            if row["status"] == 200 and lines and lines[0].startswith("burn cpu "):
+                return row, int(lines[0].split()[2])
+    row, counted = wait_for(burned, timeout=30, what="the burning thread's request log")
+    assert counted > 0 and row["mcycles"] >= counted, (row, counted)
+
+
 def test_background_thread_keeps_a_dynamic_instance_alive(srv):
     # crawler is dynamic; the fixture's --instance_idle_timeout is 2 s.
     bg_start(srv, "0.crawler.localhost", n=1, secs=4.5, tag="busy")

@@ -22,10 +22,10 @@ int main(void)
     CHECK(bl.n == IPC_BACKGROUND_MAX);
     CHECK(background_log_start(&bl, bit | 99, &ctx) < 0); /* the eleventh */
 
-    CHECK(background_log_end(&bl, bit | 99, 0, &ctx) < 0); /* never started */
-    CHECK(background_log_end(&bl, bit | 3, 1, &ctx) == 0);
-    CHECK(background_log_end(&bl, bit | 3, 0, &ctx) < 0);  /* ended twice */
-    CHECK(background_log_start(&bl, bit | 99, &ctx) == 0); /* the slot is free again */
+    CHECK(background_log_end(&bl, bit | 99, 0, 0, &ctx) < 0); /* never started */
+    CHECK(background_log_end(&bl, bit | 3, 1, 5, &ctx) == 0);
+    CHECK(background_log_end(&bl, bit | 3, 0, 5, &ctx) < 0); /* ended twice */
+    CHECK(background_log_start(&bl, bit | 99, &ctx) == 0);   /* the slot is free again */
     CHECK(strcmp(background_log_id(&bl, bit | 99), log_id) != 0);
 
     background_log_end_all(&bl, &ctx);

@@ -9,7 +9,7 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from google.appengine.api import apiproxy_stub_map, background_thread, backends, runtime
+from google.appengine.api import apiproxy_stub_map, background_thread, backends, quota, runtime
 from google.appengine.api.logservice import logservice
 from google.appengine.runtime import apiproxy_errors
 
@@ -258,6 +258,15 @@ ENV_SEEN = {}
 _release = threading.Event()
 
 
+def _bg_burn(name, cpu_seconds):
+    """Busy until this thread has used cpu_seconds of CPU (at most 30 s of
+    wall time), then logs the megacycles quota counts for it."""
+    stop = time.monotonic() + 30
+    while time.thread_time() < cpu_seconds and time.monotonic() < stop:
+        pass
+    logging.info("burn %s %d", name, quota.get_request_cpu_usage())
+
+
 def _bg_env():
     """Says what os.environ it has, then, once its creator has ended, finds
     its own request log through logservice (an API call of its own)."""
@@ -361,6 +370,10 @@ def bg(environ, start_response):
         background_thread.start_new_background_thread(_bg_env, [])
         return _answer(start_response, {k: os.environ.get(k) for k in (
             "REQUEST_LOG_ID", "HTTP_X_APPENGINE_API_TICKET")})
+    if path == "/bg/burn":
+        background_thread.start_new_background_thread(
+            _bg_burn, [query["tag"], float(query.get("secs", "0.2"))])
+        return _answer(start_response, {})
     if path == "/bg/env_release":
         _release.set()
         return _answer(start_response, {})

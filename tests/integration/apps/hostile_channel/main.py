@@ -249,7 +249,7 @@ def repeat(q, environ):
         for i in range(n):
             ids = [BG_BIT | (1000 + i * BG_MAX + k) for k in range(BG_MAX)]
             data += b"".join(frame(BG_START, b) for b in ids)
-            data += b"".join(frame(BG_END, b, u32(k % 2)) for k, b in enumerate(ids))
+            data += b"".join(frame(BG_END, b, u32(k % 2) + u32(k)) for k, b in enumerate(ids))
     else:
         raise ValueError(kind)
     os.write(_channel_fd(), data)
@@ -263,7 +263,7 @@ def bad_many(q, environ):
     if kind == "bg_over_max":
         data = b"".join(frame(BG_START, BG_BIT | (i + 1)) for i in range(BG_MAX + 1))
     elif kind == "bg_end_unknown":
-        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 2, u32(0))
+        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 2, u32(0) + u32(0))
     elif kind == "bg_start_twice":
         data = frame(BG_START, BG_BIT | 1) + frame(BG_START, BG_BIT | 1)
     elif kind == "bg_start_no_bit":
@@ -271,7 +271,7 @@ def bad_many(q, environ):
     elif kind == "bg_start_payload":
         data = frame(BG_START, BG_BIT | 1, u32(0))
     elif kind == "bg_end_failed_2":
-        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(2))
+        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(2) + u32(0))
     elif kind == "api_reused_id":
         data = frame(API_CALL, 9, api_delay(3000)) + frame(API_CALL, 9, api_delay(3000))
     elif kind == "api_id_0":
@@ -334,7 +334,7 @@ def _random_frame(rnd, rid):
         payload = u32(rnd.choice([0, rid])) + u32(rnd.choice([0, 50])) + field(envelope)
     elif kind == "bg":
         type_, id_ = rnd.choice([BG_START, BG_END]), BG_BIT | rnd.randrange(1, 4)
-        payload = b"" if type_ == BG_START else u32(rnd.randrange(2))
+        payload = b"" if type_ == BG_START else u32(rnd.randrange(2)) + u32(rnd.randrange(1 << 20))
     elif kind == "retire":
         type_, id_, payload = RETIRE, 0, field(text())
     else:
@@ -390,7 +390,7 @@ def background(q, environ):
         bg = request_state.current().id
         fd = _channel_fd()
         if case == "end_twice":
-            os.write(fd, frame(BG_END, bg, u32(0)))
+            os.write(fd, frame(BG_END, bg, u32(0) + u32(0)))
         elif case == "response":
             os.write(fd, frame(RESPONSE, bg, response()))
         elif case == "logs":
@@ -414,7 +414,7 @@ def stop_reading(q, environ):
     for i in range(int(q.get("n", "200"))):
         ids = [BG_BIT | (1000 + i * BG_MAX + k) for k in range(BG_MAX)]
         data += b"".join(frame(BG_START, b) for b in ids)
-        data += b"".join(frame(BG_END, b, u32(0)) for b in ids)
+        data += b"".join(frame(BG_END, b, u32(0) + u32(0)) for b in ids)
     os.write(saved, data)
     time.sleep(60)  # the master kills this instance meanwhile
     return {"survived": True}
