@@ -5,6 +5,8 @@ out and get the shutdown notice."""
 import json
 import time
 
+import pytest
+
 from harness import run_gaelic, wait_pids_gone
 from test_backends import app, backends, get, listing, srv, wait_for, who  # noqa: F401
 
@@ -111,6 +113,20 @@ def test_each_thread_has_its_own_request_log(srv):
         assert messages[1] == "background %s done" % messages[0].split()[1]
         assert row["instance_id"] == "0"
     assert names == {"logged-0", "logged-1"}
+
+
+@pytest.mark.parametrize("how", ["target", "subclass"])
+def test_thread_that_raises_ends_its_request_log_with_500(srv, how):
+    # Whether its work is a target or its own run() method.
+    get(srv, "0.worker.localhost", "/bg/fail?how=%s&tag=%s" % (how, how))
+
+    def ended():
+        for row in log_rows(srv):
+            lines = [line["message"] for line in row["app_logs"]]
+            if row["finished"] and lines and lines[0] == "fail " + how:
+                return row
+    row = wait_for(ended, timeout=30, what="the failing thread's request log")
+    assert row["status"] == 500, row
 
 
 def test_thread_s_request_log_counts_its_cpu(srv):

@@ -258,6 +258,22 @@ ENV_SEEN = {}
 _release = threading.Event()
 
 
+def _bg_fail(name):
+    logging.info("fail %s", name)
+    raise ValueError("background %s fails" % name)
+
+
+class _FailingThread(background_thread.BackgroundThread):
+    """The other way to give a thread its work: its own run()."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.tag = name
+
+    def run(self):
+        _bg_fail(self.tag)
+
+
 def _bg_burn(name, cpu_seconds):
     """Busy until this thread has used cpu_seconds of CPU (at most 30 s of
     wall time), then logs the megacycles quota counts for it."""
@@ -370,6 +386,12 @@ def bg(environ, start_response):
         background_thread.start_new_background_thread(_bg_env, [])
         return _answer(start_response, {k: os.environ.get(k) for k in (
             "REQUEST_LOG_ID", "HTTP_X_APPENGINE_API_TICKET")})
+    if path == "/bg/fail":
+        if query["how"] == "subclass":
+            _FailingThread(query["tag"]).start()
+        else:
+            background_thread.start_new_background_thread(_bg_fail, [query["tag"]])
+        return _answer(start_response, {})
     if path == "/bg/burn":
         background_thread.start_new_background_thread(
             _bg_burn, [query["tag"], float(query.get("secs", "0.2"))])

@@ -82,6 +82,15 @@ class BackgroundThread(threading.Thread):
             raise RuntimeError("threads can only be started once")
         bg_id = _reserve()
         self._gaelic_failed = False
+        # threading reports what run() raised through this hook, whether
+        # run is Thread's (a target) or a subclass's own: its request log
+        # then ends with 500.
+        report = self._invoke_excepthook
+
+        def failed(thread):
+            thread._gaelic_failed = True
+            report(thread)
+        self._invoke_excepthook = failed
         _gaelic.hold()  # the instance waits for it at shutdown
         try:
             environ = _gaelic.background_started(bg_id)
@@ -98,13 +107,6 @@ class BackgroundThread(threading.Thread):
             if isinstance(e, RuntimeError):
                 raise  # no thread to be had (SB4): threading's own error
             raise Error("cannot start a background thread: %s" % e) from e
-
-    def run(self):
-        try:
-            threading.Thread.run(self)
-        except BaseException:
-            self._gaelic_failed = True
-            raise
 
     def _bootstrap_inner(self):
         bg_id, environ = self._gaelic_background_context
