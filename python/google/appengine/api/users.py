@@ -5,6 +5,7 @@ the signed-in user in the request's environment (USER_EMAIL, USER_ID,
 USER_NICKNAME, USER_IS_ADMIN, AUTH_DOMAIN); this module reads them from
 os.environ, which the runtime keeps per request.
 """
+import functools
 import os
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ def _default_auth_domain():
     return os.environ.get("AUTH_DOMAIN") or "gmail.com"
 
 
+@functools.total_ordering  # <=, > and >= from __lt__ and __eq__, as in the SDK
 class User(object):
     """A user account: an email address in an authentication domain."""
 

@@ -6,6 +6,21 @@ import os
 from google.appengine.api import users
 
 
+def _ordering():
+    """Every comparison operator between two users, as sorting, min() and
+    max() and app code use them (an error's name if one fails)."""
+    a, b = users.User("ann@example.com"), users.User("bob@example.com")
+    out = {}
+    for name, compare in (("lt", lambda: a < b), ("le", lambda: a <= b), ("gt", lambda: b > a),
+                          ("ge", lambda: b >= a), ("le_self", lambda: a <= a),
+                          ("ge_self", lambda: a >= a)):
+        try:
+            out[name] = compare()
+        except TypeError as e:
+            out[name] = type(e).__name__
+    return out
+
+
 def app(environ, start_response):
     user = users.get_current_user()
     try:
@@ -24,6 +39,7 @@ def app(environ, start_response):
         "equal_to_copy": (user == users.User(user.email())) if user else None,
         "admin": users.is_current_user_admin(),
         "user_error": user_error,
+        "ordering": _ordering(),
         "login_url": users.create_login_url("/required?x=1"),
         "login_url_default": users.create_login_url(),
         "logout_url": users.create_logout_url("/"),
