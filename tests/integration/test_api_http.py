@@ -384,6 +384,22 @@ def test_calls_are_charged_to_the_ticket_request(srv):
     assert result["api_cpu_us"] > 0, result
 
 
+def test_calls_are_charged_to_the_ticket_background_thread(srv):
+    """As for a request: what the master spent on a background thread's
+    calls with its ticket counts for the thread (quota)."""
+    idle(srv, 0)
+    key = secrets.token_hex(6)
+    get(srv, "/bg_thread?key=" + key, instance=0)
+    me = get(srv, "/peek?key=" + key, instance=0)
+    try:
+        for _ in range(20):
+            assert call(srv.api_port, "system", "GetSystemStats", ticket=me["ticket"]).kind == "ok"
+    finally:
+        release_key(srv, key, instance=0)
+    idle(srv, 0)
+    assert get(srv, "/done?key=" + key, instance=0)["api_cpu_us"] > 0
+
+
 def test_keep_alive_connection_carries_many_calls(srv):
     with Held(srv) as h:
         conn = http.client.HTTPConnection(HOST, srv.api_port, timeout=HTTP_TIMEOUT)

@@ -101,10 +101,10 @@ def end(request):
 
 def add_api_cpu(request_id, cpu_us):
     """The master's CPU time for a call made with the API ticket of
-    request request_id through its HTTP API server (IPC_API_CPU): it counts
-    like the request's own channel calls (quota). Dropped when that request
-    no longer runs here."""
-    for request in list(running.values()):
+    request (or background thread) request_id through its HTTP API server
+    (IPC_API_CPU): it counts like the request's own channel calls (quota).
+    Dropped when that request no longer runs here."""
+    for request in list(running.values()) + list(background.values()):
         if request.id == request_id:
             request.api_cpu_us += cpu_us
             return

@@ -111,10 +111,12 @@ def app(environ, start_response):
         out["started"] = started
     elif path == "/bg_thread":
         # A background thread that says who it is (/peek) and holds on
-        # until the test releases key.
+        # until the test releases key; then (/done) what the master's
+        # IPC_API_CPU frames added up to for it.
         def thread():
             HELD[key] = _me(os.environ)
             _event(key).wait(WAIT)
+            DONE[key] = {"api_cpu_us": request_state.current().api_cpu_us}
         background_thread.start_new_background_thread(thread, ())
         out = _me(environ)
     elif path == "/idle":
