@@ -106,6 +106,13 @@ def test_postcall_hooks_and_returned_response_as_in_the_sdk(srv):
     assert r["returned"] == "returned by the stub", r
 
 
+def test_hook_keys_are_unique_within_their_module(srv):
+    # The SDK's ListOfHooks: another module's hook with the same key is
+    # added; the same module's is not, whatever service it is for.
+    assert get(srv, "/hook_keys") == {"first": True, "other_module": True,
+                                      "same_module_other_service": False, "count": 2}
+
+
 def test_call_past_its_deadline(srv):
     r = get(srv, "/deadline?deadline=0.3&ms=3000")
     assert r["error"] == "DeadlineExceededError", r

@@ -33,20 +33,21 @@ class ListOfHooks:
         return len(self.__content)
 
     def __insert(self, index, key, function, service):
-        unique = key is not None and (key, service) not in self.__keys
-        if key is not None and not unique:
+        # As in the SDK, a key is unique within the hook's module, whatever
+        # service it is for: libraries need not know each other's keys.
+        unique = (key, getattr(function, "__module__", None))
+        if unique in self.__keys:
             return False
-        if key is not None:
-            self.__keys.add((key, service))
+        self.__keys.add(unique)
         self.__content.insert(index, (key, function, service, _argcount(function)))
         return True
 
     def Append(self, key, function, service=None):
-        """Adds function last; False when key is already there for service."""
+        """Adds function last; False when its module already added key."""
         return self.__insert(len(self), key, function, service)
 
     def Push(self, key, function, service=None):
-        """Adds function first; False when key is already there for service."""
+        """Adds function first; False when its module already added key."""
         return self.__insert(0, key, function, service)
 
     def Clear(self):

@@ -349,6 +349,20 @@ def hooks(q):
     return out
 
 
+def hook_keys(q):
+    """A hook's key is unique within its function's module, as in the SDK:
+    what Append answers for the same key from main, from another module,
+    and from main again for another service."""
+    import hook_helper
+
+    hooks = apiproxy_stub_map.ListOfHooks()
+    return {"first": hooks.Append("k", lambda s, c, req, resp: None),
+            "other_module": hooks.Append("k", hook_helper.hook),
+            "same_module_other_service": hooks.Append("k", lambda s, c, req, resp: None,
+                                                      "memcache"),
+            "count": len(hooks)}
+
+
 def _rendezvous(n, key, callback=None, deadline=5):
     """gaelic_test.Rendezvous: answered only once n such calls are in
     flight at the master together."""
@@ -452,6 +466,7 @@ ROUTES = {
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
     "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
     "/unwaited": unwaited, "/wait_any_forever": wait_any_forever, "/unstarted": unstarted,
+    "/hook_keys": hook_keys,
 }
 
 
