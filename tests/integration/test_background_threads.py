@@ -144,6 +144,21 @@ def test_thread_s_request_log_counts_its_cpu(srv):
     assert counted > 0 and row["mcycles"] >= counted, (row, counted)
 
 
+def test_a_thread_it_starts_reads_its_cpu_in_quota(srv):
+    """API5 as for a request: quota.get_request_cpu_usage() in a thread the
+    background thread started counts the background thread's CPU, not
+    the asking thread's own (which is next to nothing)."""
+    get(srv, "0.worker.localhost", "/bg/child_cpu?tag=q&secs=0.2")
+
+    def logged():
+        for row in log_rows(srv):
+            for line in row["app_logs"]:
+                if line["message"].startswith("child_cpu q "):
+                    return [int(n) for n in line["message"].split()[2:]]
+    mine, child = wait_for(logged, timeout=30, what="the thread's quota figures")
+    assert mine > 0 and child >= mine, (mine, child)
+
+
 def test_background_thread_keeps_a_dynamic_instance_alive(srv):
     # crawler is dynamic; the fixture's --instance_idle_timeout is 2 s.
     bg_start(srv, "0.crawler.localhost", n=1, secs=4.5, tag="busy")

@@ -32,9 +32,10 @@ def get_request_cpu_usage():
     current = request_state.current()
     if (current is not None and current.cpu_origin is not None
             and current.thread_id != threading.get_ident()
-            and request_state.running.get(current.thread_id) is current):
-        # Another thread of the request: its worker's clock is readable
-        # while the request runs there.
+            and current in (request_state.running.get(current.thread_id),
+                            request_state.background.get(current.thread_id))):
+        # Another thread of the request: its worker's (or background
+        # thread's) clock is readable while the request runs there.
         clock, mark = current.cpu_origin
         cpu_ns = _gaelic.thread_clock_ns(clock) - mark
     else:

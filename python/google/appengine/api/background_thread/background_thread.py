@@ -111,6 +111,9 @@ class BackgroundThread(threading.Thread):
     def _bootstrap_inner(self):
         bg_id, environ = self._gaelic_background_context
         request = request_state.Request(bg_id, environ)
+        # All of this new thread's CPU is its request's: the threads it
+        # starts read it from here (quota).
+        request.cpu_origin = _gaelic.request_cpu_origin()
         request_state.enter(request, environ)
         request_state.background[request.thread_id] = request
         try:
