@@ -757,15 +757,19 @@ static int open_storage(server_t *srv)
 }
 
 /* What google.appengine.api.backends needs to build backend URLs (BK7):
- * "GAELIC_BACKENDS=HOSTNAME:PORT name=instances ...", for the instances'
- * environment. backends.yaml's limits keep it far below n bytes. */
+ * "GAELIC_BACKENDS=HOSTNAME:PORT name=most ...", for the instances'
+ * environment: each backend with the most instances the tier allows, not
+ * its count now, which `backends configure` may raise while instances run
+ * (and backends.db may hold another than backends.yaml's). backends.yaml's
+ * limits keep it far below n bytes. */
 static void describe_backends(const server_t *srv, char *out, size_t n)
 {
     size_t len =
         (size_t)snprintf(out, n, "GAELIC_BACKENDS=%s:%d", srv->o.hostname, srv->listen_port);
     for (size_t i = 0; i < srv->backends_cfg->n_backends && len < n; i++) {
         const backend_t *b = &srv->backends_cfg->backends[i];
-        len += (size_t)snprintf(out + len, n - len, " %s=%d", b->name, b->instances);
+        len += (size_t)snprintf(out + len, n - len, " %s=%d", b->name,
+                                backend_tier_max_instances(srv->tier));
     }
     if (len >= n)
         out[0] = '\0'; /* cannot happen within the limits; then no backends */

@@ -524,10 +524,11 @@ def test_backends_api_builds_urls_that_reach_the_instance(srv):
     port = srv.port
     assert d == {"backend": None, "instance": None,
                  "url": "http://1.memdb.localhost:%d" % port,
+                 "configurable": "199.memdb.localhost:%d" % port,
                  "https": "https://crawler.localhost:%d" % port,
                  "hostname": "crawler.localhost:%d" % port, "leak": False,
                  "bad_backend": "InvalidBackendError", "bad_instance": "InvalidInstanceError",
-                 "not_a_number": "InvalidInstanceError", "own": "InvalidBackendError"}
+                 "negative": "InvalidInstanceError", "not_a_number": "InvalidInstanceError", "own": "InvalidBackendError"}
     # The URL reaches that very instance.
     host = d["url"].split("://", 1)[1].rsplit(":", 1)[0]
     assert who(srv, host)["instance"] == "1"

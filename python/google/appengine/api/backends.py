@@ -33,7 +33,8 @@ _instances = {}
 
 
 def configure(description):
-    """Takes the server's description: 'HOST:PORT name=N name=N ...'."""
+    """Takes the server's description: 'HOST:PORT name=N name=N ...', N
+    the most instances the backend may have."""
     global _host
     parts = description.split()
     _host = parts[0] if parts else None
@@ -74,8 +75,10 @@ def get_hostname(backend=None, instance=None):
             number = int(instance)
         except (TypeError, ValueError):
             raise InvalidInstanceError("instance must be a number, not %r" % (instance,))
+        # Against the most the tier allows: the backend's count may grow
+        # while this instance runs (backends configure).
         if not 0 <= number < _instances[backend]:
-            raise InvalidInstanceError("backend %s has no instance %r (it has %d)"
+            raise InvalidInstanceError("backend %s can have no instance %r (at most %d)"
                                        % (backend, instance, _instances[backend]))
         return "%d.%s.%s" % (number, backend, _host)
     return "%s.%s" % (backend, _host)

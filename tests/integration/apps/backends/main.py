@@ -35,11 +35,14 @@ def app(environ, start_response):
     if path == "/addr":
         found = {"backend": backends.get_backend(), "instance": backends.get_instance(),
                  "url": backends.get_url("memdb", 1),
+                 # Past backends.yaml's 2, within the paid tier's 200: `backends
+                 # configure` may add it while this instance runs.
+                 "configurable": backends.get_hostname("memdb", 199),
                  "https": backends.get_url("crawler", protocol="https"),
                  "hostname": backends.get_hostname("crawler"),
                  "leak": "GAELIC_BACKENDS" in os.environ}
-        for name, args in (("bad_backend", ("nosuch",)), ("bad_instance", ("memdb", 2)),
-                           ("not_a_number", ("memdb", "x"))):
+        for name, args in (("bad_backend", ("nosuch",)), ("bad_instance", ("memdb", 200)),
+                           ("negative", ("memdb", -1)), ("not_a_number", ("memdb", "x"))):
             try:
                 backends.get_hostname(*args)
                 found[name] = None
