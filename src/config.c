@@ -1205,11 +1205,12 @@ int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const ch
     return 0;
 }
 
-/* inbound_services: the services App Engine could send requests for. */
+/* inbound_services: the services App Engine could send requests for;
+ * gaelic sends warmup's. */
 static int apply_inbound_services(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
                                   void *target)
 {
-    (void)target;
+    app_config_t *cfg = target;
     static const char *const SERVICES[] = {
         "mail",       "mail_bounce",      "xmpp_message", "xmpp_subscribe", "xmpp_presence",
         "xmpp_error", "channel_presence", "rest",         "warmup",         NULL};
@@ -1226,6 +1227,8 @@ static int apply_inbound_services(yt_doc_t *d, const yt_field_t *f, const yaml_n
                            "xmpp_subscribe, xmpp_presence, xmpp_error, channel_presence, rest "
                            "or warmup",
                            f->name, yt_describe(item, got, sizeof got));
+        if (!strcmp(name, "warmup"))
+            cfg->warmup = 1;
     }
     return 0;
 }
@@ -1255,7 +1258,7 @@ static const yt_field_t APP_FIELDS[] = {
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
     /* Checked; gaelic has no builtin handlers to add (README). */
     {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
-    /* Checked; gaelic sends no such requests. */
+    /* Checked; of these requests gaelic sends warmup's. */
     {"inbound_services", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_inbound_services},
     {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
     {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},

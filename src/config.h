@@ -70,6 +70,9 @@ typedef struct {
     /* manual_scaling.instances, includes merged (the largest wins); 0: no
      * manual_scaling. Checked and kept; gaelic does not scale by it. */
     int manual_scaling_instances;
+    /* inbound_services lists warmup: instances added beside serving ones
+     * get GET /_ah/warmup first (warmup.h). */
+    int warmup;
     handler_t *handlers;
     size_t n_handlers;
     char *skip_files;    /* one combined regex ("^(?:a)$|^(?:b)$") */

@@ -63,8 +63,11 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
         snprintf(r->log_id, sizeof r->log_id, "%s", log_id);
     else
         log_store_new_request_id(r->log_id, sizeof r->log_id, r->start_us);
-    snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
-             srv->listen_port);
+    if (backend)
+        snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
+                 srv->listen_port);
+    else
+        snprintf(r->host, sizeof r->host, "%s", srv->hostport);
     char raw[800];
     int n = snprintf(raw, sizeof raw,
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: AppEngine-Google; "
@@ -81,11 +84,14 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
     uint32_t n_env = 0;
     /* resource is one of the runtime's own paths: nothing to decode. */
     if (cgi_env_build(&r->env, &n_env, &app, &r->req, resource, strlen(resource), "0.1.0.3", 0,
-                      r->log_id) < 0 ||
-        ipc_put_bytes(&r->env, "BACKEND_ID", 10) < 0 ||
-        ipc_put_bytes(&r->env, backend, strlen(backend)) < 0)
+                      r->log_id) < 0)
         return -1;
-    n_env++;
+    if (backend) {
+        if (ipc_put_bytes(&r->env, "BACKEND_ID", 10) < 0 ||
+            ipc_put_bytes(&r->env, backend, strlen(backend)) < 0)
+            return -1;
+        n_env++;
+    }
     /* Added here: cgi_env drops X-AppEngine-* headers, which only the
      * server may set. */
     if (extra_name) {

@@ -1,8 +1,9 @@
-/* Requests the server itself sends to a backend instance: GET /_ah/start
- * when the instance starts (BK3) and GET /_ah/background for
- * system.StartBackgroundRequest (background_request.h). Like App Engine's
- * they come from 0.1.0.3 with App Engine's user agent, run without a
- * deadline and have request logs of their own. */
+/* Requests the server itself sends to an instance: to a backend's, GET
+ * /_ah/start when it starts (BK3) and GET /_ah/background for
+ * system.StartBackgroundRequest (background_request.h); to the default
+ * version's, GET /_ah/warmup (warmup.h). Like App Engine's they come from
+ * 0.1.0.3 with App Engine's user agent and have request logs of their
+ * own; a backend's run without a deadline. */
 #ifndef GAELIC_INTERNAL_REQUEST_H
 #define GAELIC_INTERNAL_REQUEST_H
 
@@ -19,7 +20,7 @@ typedef struct {
     const char *resource; /* "/_ah/start"; a static string */
     http_request_t req;
     buf_t env;
-    char host[512]; /* "N.backend.HOSTNAME:PORT" */
+    char host[512]; /* "N.backend.HOSTNAME:PORT", or DEFAULT_VERSION_HOSTNAME */
     char log_id[32];
     int64_t start_us;
     int log_flushed; /* its log row is written, unfinished (logservice flush) */
@@ -31,8 +32,10 @@ void internal_req_free(internal_req_t *r);
 /* Prepares a GET of resource for instance `index` of backend `backend`
  * (a new log id, its environ with BACKEND_ID, and extra_name=extra_value
  * unless extra_name is NULL), and sets the job's environ, body, log id and
- * flush callback (owner: r). The caller sets done and script. 0, or -1
- * when memory runs out. */
+ * flush callback (owner: r), and no deadline. backend NULL: for the
+ * default version (index unused, no BACKEND_ID, the caller sets the
+ * deadline). The caller sets done and script. 0, or -1 when memory runs
+ * out. */
 int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
                        const char *extra_name, const char *extra_value);
 /* As internal_req_build without an extra variable, for a request whose log

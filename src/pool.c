@@ -30,8 +30,8 @@
 #include "zygote_msg.h"
 #include "zygote_proto.h"
 
-/* I_WARMING: ready, but running its start request (backends) and taking
- * no other. */
+/* I_WARMING: ready, but running its start request (a backend's
+ * /_ah/start, the default version's /_ah/warmup) and taking no other. */
 enum inst_state { I_STARTING, I_WARMING, I_READY, I_STOPPING, I_DEAD };
 
 typedef struct {
@@ -64,6 +64,9 @@ struct instance {
      * zygote's ZY_SPAWNED, or while the mover places it): it takes effect
      * once it is, so that no app code runs uncapped. */
     int ready_early;
+    /* Started while another instance served: the default version's may
+     * warm up before it serves (warms_up). */
+    int beside_serving;
     int placing;        /* the mover has not yet reported its placement */
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
@@ -1089,6 +1092,15 @@ static child_output_t *open_output(const instance_t *inst)
     return out;
 }
 
+/* Whether an instance other than self serves (takes requests). */
+static int another_ready(const pool_t *pool, const instance_t *self)
+{
+    for (const instance_t *i = pool->instances; i; i = i->next)
+        if (i != self && i->state == I_READY)
+            return 1;
+    return 0;
+}
+
 static instance_t *instance_spawn(pool_t *pool, int index)
 {
     if (pool->zy_w.fd < 0)
@@ -1115,6 +1127,7 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     }
     inst->no = ++pool->next_no;
     inst->index = index;
+    inst->beside_serving = another_ready(pool, inst);
     inst->output = open_output(inst);
     inst->capacity = pool->o.threads;
     inst->pidfd = -1;
@@ -1756,15 +1769,27 @@ static int handle_retire(instance_t *inst, const ipc_hdr_t *h, const uint8_t *pa
     return 0;
 }
 
+/* Whether a ready instance gets its start request first (start_hook):
+ * a backend's always (BK3). The default version's warmup goes only to an
+ * instance started while another served, and only while one still does:
+ * one started because none served (the first, or after all were lost)
+ * takes the requests that wait for it at once, the first of them loading
+ * the app as a warmup would (App Engine's loading request), since a
+ * warmup would only delay them. */
+static int warms_up(const instance_t *inst)
+{
+    return inst->pool->o.numbered || (inst->beside_serving && another_ready(inst->pool, inst));
+}
+
 /* The instance said READY and runs under its caps: it may take requests
- * (a backend's start request first). */
+ * (its start request first, see warms_up). */
 static void instance_ready(instance_t *inst)
 {
     pool_t *pool = inst->pool;
-    if (inst->state == I_STARTING && pool->o.start_hook) {
-        /* BK3: its start request first, nothing else until it ends. */
+    if (inst->state == I_STARTING && pool->o.start_hook && warms_up(inst)) {
+        /* Nothing else until it ends. */
         inst->state = I_WARMING;
-        pool->o.start_hook(pool->o.hook_ctx, pool, inst->index);
+        pool->o.start_hook(pool->o.hook_ctx, pool, pool->o.numbered ? inst->index : (int)inst->no);
     } else if (inst->state == I_STARTING) {
         inst->state = I_READY;
         pool->n_starting--;
@@ -2198,12 +2223,19 @@ void pool_submit(pool_t *pool, job_t *job)
     kick(pool);
 }
 
-void pool_submit_start(pool_t *pool, int index, job_t *job)
+/* The instance start_hook named key; NULL once it is gone (a dying one
+ * may still be found: callers check its state). */
+static instance_t *instance_of_key(pool_t *pool, int key)
+{
+    return pool->o.numbered ? instance_at(pool, key) : instance_by_no(pool, (uint32_t)key);
+}
+
+void pool_submit_start(pool_t *pool, int key, job_t *job)
 {
     job->inst = NULL;
     job->id = 0;
     job->queued_ms = pool->loop->now_ms;
-    instance_t *inst = instance_at(pool, index);
+    instance_t *inst = instance_of_key(pool, key);
     if (!inst || inst->state != I_WARMING) {
         job_fail(job, 500, "the instance is gone", NULL);
         return;
@@ -2223,9 +2255,9 @@ int pool_submit_background(pool_t *pool, int index, job_t *job)
     return dispatch_to(inst, job, 1) == 0 ? 0 : -1;
 }
 
-void pool_start_result(pool_t *pool, int index, int ok)
+void pool_start_result(pool_t *pool, int key, int ok)
 {
-    instance_t *inst = instance_at(pool, index);
+    instance_t *inst = instance_of_key(pool, key);
     if (!inst || inst->state != I_WARMING)
         return;
     if (!ok) {
@@ -2236,7 +2268,10 @@ void pool_start_result(pool_t *pool, int index, int ok)
     pool->n_starting--;
     pool->start_failures = 0;
     pool->respawn_delay_ms = 0;
-    log_info("%s instance %d started", pool->o.name ? pool->o.name : "backend", index);
+    if (pool->o.numbered)
+        log_info("%s instance %d started", pool->o.name ? pool->o.name : "backend", key);
+    else
+        log_debug("instance %u warmed up", inst->no);
     kick(pool);
 }
 

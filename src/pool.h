@@ -126,9 +126,14 @@ typedef struct {
      * (child_output.h); NULL: they write to the server's own fds. */
     struct child_console *console;
     /* Called when a new instance is ready, before it takes requests: must
-     * send its start request with pool_submit_start and report the answer
-     * with pool_start_result. NULL: instances take requests at once. */
-    void (*start_hook)(void *ctx, pool_t *pool, int index);
+     * send its start request with pool_submit_start and report its end
+     * with pool_start_result, naming the instance by key (a numbered
+     * pool's instance number, else a number of its own). Numbered pools
+     * call it for each instance (BK3's /_ah/start); the default version
+     * only for an instance started while another served, if one still
+     * does (the warmup request, see warms_up in pool.c). NULL: instances
+     * take requests at once. */
+    void (*start_hook)(void *ctx, pool_t *pool, int key);
     /* system.StartBackgroundRequest from numbered instance `index`, within
      * its background limit: must send the background request `id` with
      * pool_submit_background. 0, or -1 when it cannot. NULL: the pool's
@@ -153,11 +158,12 @@ void pool_set_logs(pool_t *pool, log_store_t *logs);
 /* Queues or dispatches a job. When the queue is full the job completes at
  * once with 503 (its done callback runs before pool_submit returns). */
 void pool_submit(pool_t *pool, job_t *job);
-/* The start request of numbered instance index (see start_hook): runs
- * before any other request. pool_start_result: ok makes the instance take
- * requests; otherwise it is killed (resident: started again, with backoff). */
-void pool_submit_start(pool_t *pool, int index, job_t *job);
-void pool_start_result(pool_t *pool, int index, int ok);
+/* The start request of the instance start_hook named key: runs before
+ * any other request. pool_start_result: ok makes the instance take
+ * requests; otherwise it is killed (resident: started again, with
+ * backoff). When the instance is gone the job fails at once. */
+void pool_submit_start(pool_t *pool, int key, job_t *job);
+void pool_start_result(pool_t *pool, int key, int ok);
 
 /* A background request (background_request.h) for numbered instance
  * `index`: dispatched at once, beside its requests (it takes none of their

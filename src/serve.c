@@ -39,6 +39,7 @@
 #include "tcp_listen.h"
 #include "thread_cap.h"
 #include "thread_jobs.h"
+#include "warmup.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
@@ -1015,6 +1016,8 @@ int serve_main(int argc, char **argv)
         .mover = mover,
         .app_threads = srv->o.instance_max_threads,
         .console = console,
+        .start_hook = srv->cfg->warmup ? warmup_send : NULL,
+        .hook_ctx = srv,
     };
     /* The zygote (CPython and the runtime) is the longest step to the first
      * response, so it starts first and the master's own set-up (the sandbox

@@ -376,6 +376,7 @@ static void test_accepted_keys(void)
                                 "- url: /.*\n"
                                 "  script: main.app\n");
     CHECK(cfg && cfg->n_handlers == 2);
+    CHECK(cfg && cfg->warmup); /* inbound_services lists it */
     /* redirect_http_response_code is the secure: redirect's status. */
     CHECK(cfg && cfg->handlers[0].redirect_code == 301 && cfg->handlers[1].redirect_code == 0);
     config_free(cfg);
@@ -388,7 +389,7 @@ static void test_accepted_keys(void)
     CHECK(cfg && cfg->manual_scaling_instances == 3);
     config_free(cfg);
     cfg = LOAD_OK(HEAD MAIN_HANDLER);
-    CHECK(cfg && cfg->manual_scaling_instances == 0);
+    CHECK(cfg && cfg->manual_scaling_instances == 0 && !cfg->warmup);
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n"
                        "  max_idle_instances: 3\n  max_pending_latency: 1.5s\n"

@@ -1,0 +1,203 @@
+"""Warmup requests (`inbound_services: - warmup`): an instance the
+autoscaler adds while another serves gets GET /_ah/warmup, through the
+app's handlers, before any live request; the instance of a cold start
+serves the waiting request itself; backends get /_ah/start instead."""
+import threading
+
+import requests
+
+from harness import HTTP_TIMEOUT, app_path, copy_app
+
+ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
+# Each instance takes two requests at once: four of SLEEP seconds keep the
+# first instance busy, so that the autoscaler adds the second for the two
+# that wait.
+FLAGS = ("--max_instances", "2", "--threads", "2")
+SLEEP = 3
+
+
+def concurrent_gets(url, n, headers=None):
+    """n GETs at once, one thread and connection each; their responses."""
+    results = [None] * n
+    barrier = threading.Barrier(n)
+
+    def one(i):
+        try:
+            barrier.wait(5)
+            results[i] = requests.get(url, headers=headers, timeout=HTTP_TIMEOUT)
+        except Exception as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(HTTP_TIMEOUT + 10)
+    bad = [r if isinstance(r, Exception) else (r.status_code, r.content[:300])
+           for r in results if isinstance(r, Exception) or r.status_code != 200]
+    assert not bad, bad
+    return [r.json() for r in results]
+
+
+def by_instance(answers):
+    """{instance_id: its answers in the order they started}."""
+    out = {}
+    for a in sorted(answers, key=lambda a: a["start"]):
+        out.setdefault(a["instance_id"], []).append(a)
+    return out
+
+
+def scale_to_two(s):
+    """The first request (a cold start), then a burst that needs a second
+    instance. Returns (the first answer, the burst's answers by instance)."""
+    first = s.get_json("/state")
+    burst = by_instance(concurrent_gets(s.url + "sleep?s=%d" % SLEEP, 4))
+    assert len(burst) == 2 and first["instance_id"] in burst, (
+        "the burst did not run on two instances: %s\n%s"
+        % (burst, s.stderr_text()[-3000:]))
+    return first, burst
+
+
+def app_with_yaml(tmp_path, edit):
+    app = copy_app("warmup", tmp_path / "warmup")
+    with open(app + "/app.yaml") as f:
+        text = f.read()
+    with open(app + "/app.yaml", "w") as f:
+        f.write(edit(text))
+    return app
+
+
+def warmup_rows(s):
+    """The request logs of /_ah/warmup once there is one (or at the bound),
+    and the output of `gaelic logs`."""
+    return s.wait_new_log_rows("/_ah/warmup", set(), bool)
+
+
+def test_cold_start_instance_serves_its_request_without_warmup(serve):
+    s = serve(app_path("warmup"))
+    first = s.get_json("/state")
+    assert first["warmups"] == [] and first["live_before"] == 0, first
+    again = s.get_json("/state")
+    assert again["instance_id"] == first["instance_id"]
+    assert again["warmups"] == [], again
+
+
+def test_instance_added_under_load_gets_one_warmup_before_live_traffic(serve):
+    s = serve(app_path("warmup"), *FLAGS)
+    first, burst = scale_to_two(s)
+    cold = first["instance_id"]
+    assert first["warmups"] == []
+    assert all(a["warmups"] == [] for a in burst[cold]), burst[cold]
+    (added,) = set(burst) - {cold}
+    served = burst[added]
+    assert served[0]["live_before"] == 0, served
+    for a in served:
+        assert len(a["warmups"]) == 1, a
+    warm = served[0]["warmups"][0]
+    # It ran to its end (0.5 s, WARMUP_SLEEP) before the instance took a
+    # live request, though it had a free thread for one meanwhile.
+    assert warm["end"] is not None and warm["end"] <= served[0]["start"], served
+    assert warm["method"] == "GET" and warm["remote_addr"] == "0.1.0.3", warm
+    assert warm["user_agent"].startswith("AppEngine-Google"), warm
+
+    rows, out = warmup_rows(s)
+    assert len(rows) == 1, out
+    row = rows[0]
+    assert row["status"] == 200 and row["instance_id"] == added, row
+    assert row["request_id"] == warm["request_log_id"], (row, warm)
+    assert "warming up instance" in out, out
+    assert s.wait_stderr("GET /_ah/warmup 200")
+
+
+def test_warmup_past_its_deadline_still_leaves_the_instance_serving(serve, tmp_path):
+    # The normal deadline applies; whatever the warmup answers (here the
+    # 500 of a DeadlineExceededError), the instance then serves.
+    app = app_with_yaml(tmp_path, lambda t: t.replace("WARMUP_SLEEP: '0.5'",
+                                                      "WARMUP_SLEEP: '30'"))
+    s = serve(app, *FLAGS, "--deadline", str(SLEEP + 1))
+    first = s.get_json("/state")
+    for _ in range(5):  # bounded: until the added instance served a burst
+        burst = by_instance(concurrent_gets(s.url + "sleep?s=%d" % SLEEP, 4))
+        added = set(burst) - {first["instance_id"]}
+        if added:
+            break
+    assert added, s.stderr_text()[-3000:]
+    served = burst[added.pop()]
+    assert len(served[0]["warmups"]) == 1 and served[0]["warmups"][0]["end"] is None, served
+    rows, out = warmup_rows(s)
+    assert [r["status"] for r in rows] == [500], out
+
+
+def test_warmup_without_a_handler_is_a_404_and_the_instance_serves(serve, tmp_path):
+    app = app_with_yaml(tmp_path, lambda t: t.replace(
+        "- url: /_ah/warmup\n  script: main.app\n  login: admin\n", "").replace(
+            "- url: /.*", "- url: /(state|sleep)"))
+    s = serve(app, *FLAGS)
+    first, burst = scale_to_two(s)
+    (added,) = set(burst) - {first["instance_id"]}
+    assert all(a["warmups"] == [] for a in burst[added])
+    rows, out = warmup_rows(s)
+    assert [r["status"] for r in rows] == [404], out
+
+
+def test_no_warmup_without_inbound_services_warmup(serve, tmp_path):
+    app = app_with_yaml(tmp_path, lambda t: t.replace("inbound_services:\n- warmup\n", ""))
+    s = serve(app, *FLAGS)
+    first, burst = scale_to_two(s)
+    for answers in burst.values():
+        assert all(a["warmups"] == [] for a in answers), answers
+    # A warmup would have been logged before the live requests after it.
+    s.wait_new_log_rows("/sleep", set(), lambda rows: len(rows) == 4)
+    rows, out = s.log_rows("/_ah/warmup")
+    assert not rows, out
+
+
+def test_backends_get_their_start_request_and_never_a_warmup(serve, tmp_path):
+    app = copy_app("warmup", tmp_path / "warmup")
+    with open(app + "/backends.yaml", "w") as f:
+        f.write("backends:\n"
+                "- name: worker\n"
+                "  instances: 2\n"
+                "  max_concurrent_requests: 1\n"
+                "  options: dynamic, public\n"
+                "- name: resident\n"
+                "  instances: 1\n"
+                "  options: public\n")
+    s = serve(app)
+
+    def get(host, path):
+        r = requests.get(s.url + path.lstrip("/"), timeout=HTTP_TIMEOUT,
+                         headers={"Host": "%s:%d" % (host, s.port)})
+        assert r.status_code == 200, (r.status_code, r.content[:300])
+        return r.json()
+
+    answers = [get("resident.localhost", "/state"), get("worker.localhost", "/state")]
+    # Instance 1 of worker starts while instance 0 serves.
+    results = [None, None]
+
+    def one(i):
+        results[i] = get("worker.localhost", "/sleep?s=1")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(HTTP_TIMEOUT + 10)
+    answers += results
+    assert {(a["backend"], a["instance_id"]) for a in answers} == {
+        ("resident", "0"), ("worker", "0"), ("worker", "1")}, answers
+    for a in answers:
+        assert a["starts"] == 1 and a["warmups"] == [], a
+    s.wait_new_log_rows("/_ah/start", set(), lambda rows: len(rows) == 3)
+    rows, out = s.log_rows("/_ah/warmup")
+    assert not rows, out
+
+
+def test_users_reach_the_warmup_handler_as_before(serve):
+    # Only the runtime's own /_ah/start and /_ah/stop are kept from users;
+    # /_ah/warmup is the app's handler, with its login: admin.
+    s = serve(app_path("warmup"))
+    r = s.get("/_ah/warmup", allow_redirects=False)
+    assert r.status_code == 302 and "/_ah/login" in r.headers["Location"], r
+    r = s.get("/_ah/warmup", cookies=ADMIN)
+    assert r.status_code == 200 and r.text == "warm", (r.status_code, r.text[:300])
