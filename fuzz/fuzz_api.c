@@ -91,6 +91,9 @@ static int make_log_db(void)
             .status = i == 11 ? 0 : 200 + i,
             .response_size = i,
             .mcycles = i,
+            .was_loading = i == 0,
+            .pending_us = i * 100,
+            .replica_index = i % 3 - 1,
         };
         log_store_request(st, &r);
         for (int level = 0; level <= 4; level++)

@@ -26,6 +26,7 @@ static void write_row(const background_entry_t *e, int status, int64_t end_us, i
         .end_us = end_us,
         .status = status,
         .mcycles = mcycles,
+        .replica_index = ctx->replica_index,
     };
     log_store_request(ctx->logs, &r);
 }

@@ -325,6 +325,9 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
         .status = status,
         .response_size = (int64_t)body_len,
         .mcycles = mcycles,
+        .was_loading = c->job.log.loading,
+        .pending_us = c->job.log.pending_us,
+        .replica_index = c->job.log.replica_index,
     };
     log_store_request(srv->logs, &r);
 }
@@ -861,6 +864,8 @@ static void start_request_log(conn_t *c)
 {
     c->req_start_us = log_store_now_us();
     c->log_flushed = 0;
+    /* Until the pool takes it, if ever (a static file): no wait, no load. */
+    c->job.log = JOB_LOG_NONE;
     log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
 }
 

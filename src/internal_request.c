@@ -37,6 +37,9 @@ void internal_req_log(internal_req_t *r, int status, const char *instance_id, in
         .end_us = end_us,
         .status = status,
         .mcycles = mcycles,
+        .was_loading = r->job.log.loading,
+        .pending_us = r->job.log.pending_us,
+        .replica_index = r->job.log.replica_index,
     };
     log_store_request(srv->logs, &row);
 }
@@ -59,6 +62,9 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
     r->resource = resource;
     r->start_us = log_store_now_us();
     r->log_flushed = 0;
+    memset(&r->job, 0, sizeof r->job);
+    /* Until the pool takes it, if ever (it may fail first): not served. */
+    r->job.log = JOB_LOG_NONE;
     if (log_id)
         snprintf(r->log_id, sizeof r->log_id, "%s", log_id);
     else
@@ -100,7 +106,6 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
             return -1;
         n_env++;
     }
-    memset(&r->job, 0, sizeof r->job);
     r->job.flushed = flushed;
     r->job.owner = r;
     r->job.log_id = r->log_id;

@@ -7,10 +7,13 @@
 
 #include "log.h"
 
-/* Columns of a request row, in log_request_t's terms. */
+/* Columns of a request row, in log_request_t's terms; in a database of
+ * user_version 1 the last three are what its rows stand for. */
 #define ROW_COLUMNS                                                                                \
     "request_id, version_id, start_us, end_us, ip, nickname, method, resource, http_version, "     \
-    "status, response_size, referrer, user_agent, host, mcycles, instance_id"
+    "status, response_size, referrer, user_agent, host, mcycles, instance_id, "
+#define ROW_FIELDS "was_loading, pending_us, replica_index"
+#define ROW_FIELDS_1 "0, 0, -1"
 enum {
     C_ID,
     C_VERSION,
@@ -27,7 +30,10 @@ enum {
     C_UA,
     C_HOST,
     C_MCYCLES,
-    C_INSTANCE
+    C_INSTANCE,
+    C_LOADING,
+    C_PENDING,
+    C_REPLICA
 };
 
 /* Fixed parameters; versions and ids are numbered after them. */
@@ -56,7 +62,9 @@ static int put_params(buf_t *sql, int first, size_t n)
 static int build_sql(buf_t *sql, const log_query_t *q)
 {
     int ids_at = P_LISTS + (int)q->n_versions;
-    int bad = buf_append_str(sql, "SELECT " ROW_COLUMNS " FROM request_logs r WHERE "
+    int bad = buf_append_str(sql, q->schema_1 ? "SELECT " ROW_COLUMNS ROW_FIELDS_1
+                                              : "SELECT " ROW_COLUMNS ROW_FIELDS) < 0 ||
+              buf_append_str(sql, " FROM request_logs r WHERE "
                                   "((end_us != 0 AND end_us >= ?1 AND end_us < ?2) OR "
                                   "(?3 AND end_us = 0 AND start_us >= ?1 AND start_us < ?2)) "
                                   "AND request_id >= ?4 "
@@ -172,6 +180,9 @@ int log_cursor_next(log_cursor_t *c, log_request_t *row)
     row->status = sqlite3_column_int(s, C_STATUS);
     row->response_size = sqlite3_column_int64(s, C_SIZE);
     row->mcycles = sqlite3_column_int64(s, C_MCYCLES);
+    row->was_loading = sqlite3_column_int(s, C_LOADING);
+    row->pending_us = sqlite3_column_int64(s, C_PENDING);
+    row->replica_index = sqlite3_column_int(s, C_REPLICA);
     return 1;
 }
 
@@ -215,6 +226,19 @@ void log_cursor_close(log_cursor_t *c)
     sqlite3_finalize(c->rows);
     sqlite3_finalize(c->lines);
     free(c);
+}
+
+int log_query_schema_1(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM pragma_table_info('request_logs') "
+                           "WHERE name = 'replica_index'",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) == 0 : -1;
+    sqlite3_finalize(s);
+    return rc;
 }
 
 /* ---------- the combined line ---------- */

@@ -33,6 +33,7 @@ typedef struct {
     size_t n_ids;
     log_str_t before_id; /* p != NULL: only request ids below it (paging) */
     int64_t limit;       /* at most this many; -1: no limit */
+    int schema_1;        /* the database is of user_version 1 (log_query_schema_1) */
 } log_query_t;
 
 /* A query with no filter: every request log, finished or not. */
@@ -50,6 +51,12 @@ typedef struct {
 } log_line_t;
 
 typedef struct log_cursor log_cursor_t;
+
+/* 1 when db's request logs are of user_version 1, which a server has not
+ * opened since (log_store.h): they have no was_loading, pending_us and
+ * replica_index, which read as 0, 0 and -1. 0 when they have them; -1 on
+ * an error (sqlite3_errmsg). A server's own database is never of 1. */
+int log_query_schema_1(sqlite3 *db);
 
 /* NULL with the reason in err. */
 log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size_t errlen);

@@ -46,6 +46,9 @@ enum {
     RL_URL_MAP_ENTRY = 17,
     RL_COMBINED = 18,
     RL_HOST = 20,
+    RL_WAS_LOADING_REQUEST = 24,
+    RL_PENDING_TIME = 25,
+    RL_REPLICA_INDEX = 26,
     RL_FINISHED = 27,
     RL_CLONE_KEY = 28,
     RL_LINE = 29,
@@ -293,6 +296,9 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
               pb_put_str(b, RL_URL_MAP_ENTRY, "") < 0 || log_combined(&combined, r) < 0 ||
               put_str(b, RL_COMBINED, (log_str_t){buf_ptr(&combined), combined.len}) < 0 ||
               (r->host.p && put_str(b, RL_HOST, r->host) < 0) ||
+              (r->was_loading && pb_put_uint(b, RL_WAS_LOADING_REQUEST, 1) < 0) ||
+              (r->pending_us > 0 && pb_put_int(b, RL_PENDING_TIME, r->pending_us) < 0) ||
+              (r->replica_index >= 0 && pb_put_int(b, RL_REPLICA_INDEX, r->replica_index) < 0) ||
               pb_put_uint(b, RL_FINISHED, (uint64_t)finished) < 0 ||
               (r->instance_id.p && put_str(b, RL_CLONE_KEY, r->instance_id) < 0);
     buf_free(&combined);

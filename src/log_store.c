@@ -25,6 +25,10 @@
 #define QUEUE_HIGH (1u << 20)
 
 enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
+/* A request record: its strings, then its numbers (log_request_t's order). */
+enum { REQUEST_STRS = 11, REQUEST_NUMS = 8 };
+
+#define SCHEMA_VERSION 2
 
 struct log_store {
     sqlite3 *db;
@@ -48,6 +52,13 @@ struct log_store {
     char last_error[256];                     /* writer thread only */
 };
 
+/* The columns user_version 2 added, with what older rows (and rows an
+ * older server writes) take: not a loading request, no wait, no replica. */
+#define COLUMN_WAS_LOADING "was_loading INTEGER NOT NULL DEFAULT 0"
+#define COLUMN_PENDING_US "pending_us INTEGER NOT NULL DEFAULT 0"
+#define COLUMN_REPLICA_INDEX "replica_index INTEGER NOT NULL DEFAULT -1"
+static const char *const ADDED[] = {COLUMN_WAS_LOADING, COLUMN_PENDING_US, COLUMN_REPLICA_INDEX};
+
 /* Each WAL frame costs system calls, so pages are large; request logs are
  * one B-tree keyed by their (time-ordered) id, without a rowid beside.
  * Writes append at the right edge, so a 4 MiB page cache is plenty (the
@@ -62,12 +73,12 @@ static const char SCHEMA[] =
     " request_id TEXT PRIMARY KEY, version_id TEXT, start_us INTEGER, end_us INTEGER,"
     " ip TEXT, nickname TEXT, method TEXT, resource TEXT, http_version TEXT,"
     " status INTEGER, response_size INTEGER, referrer TEXT, user_agent TEXT, host TEXT,"
-    " mcycles INTEGER, instance_id TEXT) WITHOUT ROWID;"
+    " mcycles INTEGER, instance_id TEXT, " COLUMN_WAS_LOADING ", " COLUMN_PENDING_US
+    ", " COLUMN_REPLICA_INDEX ") WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS app_logs("
     " request_id TEXT NOT NULL, time_us INTEGER NOT NULL, level INTEGER NOT NULL,"
     " message TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS app_logs_by_request ON app_logs(request_id, time_us);"
-    "PRAGMA user_version=1;";
+    "CREATE INDEX IF NOT EXISTS app_logs_by_request ON app_logs(request_id, time_us);";
 
 int64_t log_store_now_us(void)
 {
@@ -202,7 +213,8 @@ void log_store_request(log_store_t *st, const log_request_t *r)
         bad = put_str(b, *strs[i]) < 0;
     if (bad || put_i64(b, r->start_us) < 0 || put_i64(b, r->end_us) < 0 ||
         put_i64(b, r->status) < 0 || put_i64(b, r->response_size) < 0 ||
-        put_i64(b, r->mcycles) < 0) {
+        put_i64(b, r->mcycles) < 0 || put_i64(b, r->was_loading) < 0 ||
+        put_i64(b, r->pending_us) < 0 || put_i64(b, r->replica_index) < 0) {
         pthread_mutex_lock(&st->mu);
         st->dropped_requests++;
         pthread_mutex_unlock(&st->mu);
@@ -270,10 +282,10 @@ static int step_reset(log_store_t *st, sqlite3_stmt *s, const char *what)
 /* Binds a request record to s: its strings, then its numbers. */
 static void bind_request(sqlite3_stmt *s, const log_str_t *strs, const int64_t *nums)
 {
-    for (int col = 1; col <= 11; col++)
-        bind_str(s, col, strs[col - 1]);
-    for (int col = 12; col <= 16; col++)
-        sqlite3_bind_int64(s, col, nums[col - 12]);
+    for (int i = 0; i < REQUEST_STRS; i++)
+        bind_str(s, 1 + i, strs[i]);
+    for (int i = 0; i < REQUEST_NUMS; i++)
+        sqlite3_bind_int64(s, 1 + REQUEST_STRS + i, nums[i]);
 }
 
 /* A new request log is counted; one that replaces the request's earlier
@@ -281,11 +293,11 @@ static void bind_request(sqlite3_stmt *s, const log_str_t *strs, const int64_t *
  * the count would grow past the rows and prune() delete what it must keep. */
 static void write_request(log_store_t *st, reader_t *r)
 {
-    log_str_t strs[11];
-    int64_t nums[5];
-    for (int i = 0; i < 11; i++)
+    log_str_t strs[REQUEST_STRS];
+    int64_t nums[REQUEST_NUMS];
+    for (int i = 0; i < REQUEST_STRS; i++)
         strs[i] = get_str(r);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < REQUEST_NUMS; i++)
         nums[i] = get_i64(r);
     bind_request(st->insert_request, strs, nums);
     if (step_reset(st, st->insert_request, "storing a request log") < 0)
@@ -310,9 +322,9 @@ static void write_line(log_store_t *st, reader_t *r)
 
 static void skip_request(reader_t *r)
 {
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < REQUEST_STRS; i++)
         get_str(r);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < REQUEST_NUMS; i++)
         get_i64(r);
 }
 
@@ -522,8 +534,42 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
 /* After "INSERT OR IGNORE" / "INSERT OR REPLACE". */
 #define INSERT_REQUEST                                                                             \
     " INTO request_logs(request_id, version_id, ip, nickname, method, resource, http_version, "    \
-    "referrer, user_agent, host, instance_id, start_us, end_us, status, response_size, mcycles) "  \
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "referrer, user_agent, host, instance_id, start_us, end_us, status, response_size, mcycles, "  \
+    "was_loading, pending_us, replica_index) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+/* Brings a database of an older user_version to this one: the columns
+ * added since, then the version, in one transaction. Only missing columns
+ * are added: an older server that opened the database again set its
+ * user_version back over them. 0, or -1 (sqlite3_errmsg) with the
+ * transaction left open: closing the database rolls it back. */
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *version = NULL, *has = NULL;
+    int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db,
+                                "SELECT count(*) FROM pragma_table_info('request_logs') "
+                                "WHERE name = ?",
+                                -1, &has, NULL) == SQLITE_OK;
+    int64_t v = ok ? pragma_value(version) : -1;
+    ok = ok && v >= 0;
+    for (size_t i = 0; ok && v < SCHEMA_VERSION && i < sizeof ADDED / sizeof *ADDED; i++) {
+        /* The column's name: its definition's first word. */
+        sqlite3_bind_text(has, 1, ADDED[i], (int)strcspn(ADDED[i], " "), SQLITE_STATIC);
+        int64_t present = pragma_value(has);
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE request_logs ADD COLUMN %s", ADDED[i]);
+        ok = present > 0 || (present == 0 && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    }
+    sqlite3_finalize(version);
+    sqlite3_finalize(has);
+    if (ok && v < SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
+        ok = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    }
+    return ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
 
 static void store_free(log_store_t *st)
 {
@@ -578,6 +624,9 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     sqlite3_busy_timeout(st->db, 5000);
     what = "creating the schema";
     if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    what = "upgrading the schema";
+    if (migrate(st->db) < 0)
         goto fail;
     what = "preparing statements";
     if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE" INSERT_REQUEST, -1, &st->insert_request,

@@ -7,12 +7,14 @@
  * the server writes. The server's own reads (the Logs API) are tasks run
  * by the writer thread (log_store_task).
  *
- * Schema (user_version 1):
+ * Schema (user_version 2):
  *   request_logs(request_id TEXT PRIMARY KEY, version_id, start_us, end_us,
  *                ip, nickname, method, resource, http_version, status,
  *                response_size, referrer, user_agent, host, mcycles,
- *                instance_id)
+ *                instance_id, was_loading, pending_us, replica_index)
  *   app_logs(request_id, time_us, level 0..4, message)
+ * A database of user_version 1 (without the last three columns) is given
+ * them when a server opens it, old rows taking 0, 0 and -1.
  * request_id is REQUEST_LOG_ID: hex start time in microseconds then a
  * sequence number, so ordering by it is ordering by start time. A request
  * still running (its app lines were flushed before it ended, or a
@@ -43,6 +45,12 @@ typedef struct {
     int status;
     int64_t response_size;
     int64_t mcycles;
+    /* App Engine's loading request (its instance's first), the time it
+     * waited in the master for an instance, and the backend instance that
+     * served it (-1: none, the default version's). */
+    int was_loading;
+    int64_t pending_us;
+    int replica_index;
 } log_request_t;
 
 /* Opens (creating the folders and the schema) the log database at path.

@@ -300,6 +300,12 @@ static void print_json_head(FILE *f, const log_request_t *r)
     fprintf(f, ",\"status\":%d,\"response_size\":%lld,\"mcycles\":%lld,\"cpu_ms\":%lld", r->status,
             (long long)r->response_size, (long long)r->mcycles,
             (long long)(r->mcycles * 1000 / 1200));
+    fprintf(f, ",\"was_loading_request\":%s,\"pending_ms\":%.3f", r->was_loading ? "true" : "false",
+            (double)r->pending_us / 1000.0);
+    if (r->replica_index >= 0)
+        fprintf(f, ",\"replica_index\":%d", r->replica_index);
+    else
+        fputs(",\"replica_index\":null", f);
 }
 
 static void print_line(FILE *f, const log_line_t *l, int json, int first)
@@ -351,6 +357,7 @@ static int db_path(const logs_opts_t *o, char *out, size_t n)
 
 /* Where the listing is, from one page to the next. */
 typedef struct {
+    int schema_1;     /* the database is of user_version 1 (log_query_schema_1) */
     char id[80];      /* the request being printed, or the last one; "" at first */
     int in_lines;     /* its head is printed, not all its lines */
     int any_line;     /* a line of it is printed (after is its place) */
@@ -392,6 +399,7 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
      * before w->id, so not among them). */
     long left = (o->limit > 0 ? o->limit - w->printed : PAGE_REQUESTS) - w->in_lines;
     log_query_t q = LOG_QUERY_ALL;
+    q.schema_1 = w->schema_1;
     q.started_since_us = since_us;
     q.min_level = o->severity;
     q.before_id = w->id[0] ? (log_str_t){w->id, strlen(w->id)} : (log_str_t){NULL, 0};
@@ -431,6 +439,11 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
 {
     walk_t w;
     memset(&w, 0, sizeof w);
+    w.schema_1 = log_query_schema_1(db);
+    if (w.schema_1 < 0) {
+        fprintf(stderr, "gaelic logs: reading the schema: %s\n", sqlite3_errmsg(db));
+        return EXIT_RUNTIME;
+    }
     for (;;) {
         char *text = NULL, err[512] = "";
         size_t len = 0;

@@ -22,7 +22,10 @@ uint64_t loop_thread_cpu_ns(void)
 
 void loop_update_time(loop_t *loop)
 {
-    loop->now_ms = loop_clock_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    loop->now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    loop->now_ms = loop->now_us / 1000u;
 }
 
 int loop_init(loop_t *loop)

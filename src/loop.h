@@ -30,6 +30,7 @@ struct loop {
     int epfd;
     int stop;
     uint64_t now_ms; /* monotonic clock, refreshed once per iteration */
+    uint64_t now_us; /* the same instant in microseconds (request logs' pending time) */
     loop_timer_t **heap;
     size_t heap_len, heap_cap;
     /* Called after each batch of events and timers: owners free objects

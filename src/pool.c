@@ -70,6 +70,7 @@ struct instance {
     int placing;        /* the mover has not yet reported its placement */
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
+    int loaded; /* it was given a request (its first imports the app) */
     /* RT7: its requests past their deadline, in their grace: it may be
      * killed at its end, so it takes no new request meanwhile. */
     int in_grace;
@@ -229,8 +230,16 @@ static void queue_push(pool_t *pool, job_t *job)
     pool->n_queued++;
 }
 
+/* The job leaves the queue (for an instance, or answered without one):
+ * its wait goes to its request log. */
+static void note_wait(const pool_t *pool, job_t *job)
+{
+    job->log.pending_us = (int64_t)(pool->loop->now_us - job->queued_us);
+}
+
 static void queue_remove(pool_t *pool, job_t *job)
 {
+    note_wait(pool, job);
     if (job->prev)
         job->prev->next = job->next;
     else
@@ -681,7 +690,8 @@ static const char *label(const instance_t *inst, char *out, size_t n)
 /* For the request logs of its background threads. */
 static background_log_ctx_t background_ctx(const instance_t *inst, char number[16])
 {
-    background_log_ctx_t ctx = {inst->pool->o.logs, inst->pool->o.version_id, inst->id};
+    background_log_ctx_t ctx = {inst->pool->o.logs, inst->pool->o.version_id, inst->id,
+                                inst->index};
     if (inst->index >= 0) {
         snprintf(number, 16, "%d", inst->index);
         ctx.instance_id = number;
@@ -1362,6 +1372,13 @@ static int dispatch_to(instance_t *inst, job_t *job, int background)
     slot->id = id;
     slot->job = job;
     slot->background = background;
+    note_wait(pool, job);
+    job->log.replica_index = inst->index;
+    /* A background request runs in the app its instance already imported. */
+    if (!background) {
+        job->log.loading = !inst->loaded;
+        inst->loaded = 1;
+    }
     snprintf(slot->log_id, sizeof slot->log_id, "%s", job->log_id ? job->log_id : "");
     slot->deadline_sent = 0;
     if (job->deadline_ms)
@@ -1480,10 +1497,10 @@ static void kick_pass(pool_t *pool)
                 continue;
             }
             if (!blocked++)
-                oldest_blocked_ms = job->queued_ms;
+                oldest_blocked_ms = job->queued_us / 1000;
             continue;
         }
-        uint64_t queued_ms = job->queued_ms; /* dispatch may end the job */
+        uint64_t queued_ms = job->queued_us / 1000; /* dispatch may end the job */
         queue_remove(pool, job);
         if (dispatch(inst, job) < 0) {
             queue_push(pool, job);
@@ -2046,11 +2063,11 @@ static void tick(loop_t *loop, loop_timer_t *t)
     /* Waits are "recent" only while requests keep coming. */
     if (!pool->q_head)
         pool->wait_avg_ms /= 2;
-    while (pool->q_head && now - pool->q_head->queued_ms >= pool->o.max_pending_ms) {
+    while (pool->q_head && now - pool->q_head->queued_us / 1000 >= pool->o.max_pending_ms) {
         job_t *job = pool->q_head;
         queue_remove(pool, job);
         log_warn("request waited %llu ms for an instance; answering 503",
-                 (unsigned long long)(now - job->queued_ms));
+                 (unsigned long long)(now - job->queued_us / 1000));
         job_fail(job, 503, "no instance became free in time", NULL);
     }
     for (instance_t *i = pool->instances, *next; i; i = next) {
@@ -2191,7 +2208,8 @@ void pool_submit(pool_t *pool, job_t *job)
 {
     job->inst = NULL;
     job->id = 0;
-    job->queued_ms = pool->loop->now_ms;
+    job->queued_us = pool->loop->now_us;
+    job->log = JOB_LOG_NONE;
     if (pool->zy_w.fd < 0 && pool->n_alive == 0) {
         job_fail(job, 500, "no instance can be started (the zygote is down)", NULL);
         return;
@@ -2234,7 +2252,8 @@ void pool_submit_start(pool_t *pool, int key, job_t *job)
 {
     job->inst = NULL;
     job->id = 0;
-    job->queued_ms = pool->loop->now_ms;
+    job->queued_us = pool->loop->now_us;
+    job->log = JOB_LOG_NONE;
     instance_t *inst = instance_of_key(pool, key);
     if (!inst || inst->state != I_WARMING) {
         job_fail(job, 500, "the instance is gone", NULL);
@@ -2248,7 +2267,8 @@ int pool_submit_background(pool_t *pool, int index, job_t *job)
 {
     job->inst = NULL;
     job->id = 0;
-    job->queued_ms = pool->loop->now_ms;
+    job->queued_us = pool->loop->now_us;
+    job->log = JOB_LOG_NONE;
     instance_t *inst = instance_at(pool, index);
     if (!inst || (inst->state != I_READY && inst->state != I_WARMING))
         return -1;

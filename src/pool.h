@@ -38,6 +38,19 @@ typedef struct {
 
 typedef void (*job_done_t)(job_t *job, const job_result_t *res);
 
+/* What the pool tells a job's request log (LG1), set when it leaves the
+ * queue: how long it waited for an instance; whether it was the first
+ * request its instance took (the one that imports the app: App Engine's
+ * loading request); the number of that instance in a numbered pool (a
+ * backend's), else -1. */
+typedef struct {
+    int64_t pending_us;
+    int loading;
+    int replica_index;
+} job_log_t;
+
+#define JOB_LOG_NONE ((job_log_t){.pending_us = 0, .loading = 0, .replica_index = -1})
+
 /* A request waiting for or running on an instance. Owned by its creator
  * (a connection), which must call pool_cancel before freeing it while it is
  * queued or running. The pool copies what it needs when it dispatches. */
@@ -59,8 +72,9 @@ struct job {
     /* logservice Flush from the running request (LG1): its log row should
      * show it now, unfinished, on instance_id. NULL: nothing to do. */
     void (*flushed)(job_t *job, const char *instance_id);
+    job_log_t log; /* reset by pool_submit* */
     /* pool bookkeeping */
-    uint64_t queued_ms;
+    uint64_t queued_us; /* loop_t.now_us */
     job_t *next, *prev;
     instance_t *inst;
     uint32_t id;

@@ -75,6 +75,9 @@ def test_request_log_fields(srv):
     assert e["latency_ms"] >= 0
     assert e["mcycles"] >= 0 and e["cpu_ms"] >= 0
     assert e["version_id"].startswith("1.")
+    assert e["was_loading_request"] in (True, False)
+    assert e["pending_ms"] >= 0
+    assert e["replica_index"] is None  # not a backend's
 
 
 def test_app_lines_with_levels(srv):

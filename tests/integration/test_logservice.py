@@ -1,17 +1,21 @@
 """The Logs API (LG1): google.appengine.api.logservice's fetch (fields,
 filters, paging with batch_size and offset, argument checks), flush and
 autoflush making a running backend request visible, the logservice
-service's own errors, and reads while the log writer is busy."""
+service's own errors, reads while the log writer is busy, the loading
+request, pending time and replica index, and a log database of the
+previous schema."""
 import contextlib
 import json
+import os
 import signal
+import sqlite3
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import Conn, app_path
+from harness import Conn, app_path, run_gaelic, write_app
 
 APP = app_path("logservice")
 WORKER = "worker.localhost"
@@ -405,3 +409,202 @@ def test_a_request_running_when_the_server_died_is_ended_by_the_next(serve, tmp_
     assert running(s2, "died") is None
     rows, out = s2.log_rows(r["resource"])
     assert rows[r["request_id"]]["finished"] is True, out
+
+
+# One request at a time on one instance (threadsafe: false, and the tests
+# give --max_instances 1): /hold keeps it busy until the test creates the
+# file `release` in the app folder.
+SINGLE_YAML = """application: logfields-app
+version: v1
+runtime: python27
+api_version: 1
+threadsafe: false
+
+handlers:
+- url: /static
+  static_dir: static
+- url: /.*
+  script: main.app
+"""
+
+SINGLE_MAIN = """
+import json
+import os
+import time
+
+from google.appengine.api import logservice
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    out = {"id": os.environ["REQUEST_LOG_ID"]}
+    if path == "/hold":
+        logservice.flush()  # its row shows it running
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not os.path.exists(os.path.join(HERE, "release")):
+            time.sleep(0.02)
+    elif path == "/fields":
+        ids = environ["QUERY_STRING"].split(",")
+        out = {r.request_id: {"resource": r.resource,
+                              "latency": r.latency,
+                              "was_loading_request": r.was_loading_request,
+                              "pending_time": r.pending_time,
+                              "replica_index": r.replica_index}
+               for r in logservice.fetch(request_ids=ids)}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def single_app(tmp_path):
+    return write_app(tmp_path / "single", SINGLE_YAML,
+                     {"main.py": SINGLE_MAIN, "static/file.txt": "static\n"})
+
+
+def fields(srv, *ids):
+    """The loading, pending and replica fields of those requests, read
+    through logservice.fetch by the app."""
+    r = srv.get("/fields?" + ",".join(ids), timeout=30)
+    assert r.status_code == 200, (r.status_code, r.text[:300], srv.stderr_text()[-3000:])
+    return r.json()
+
+
+def test_the_first_request_of_an_instance_is_its_loading_request(serve, tmp_path):
+    s = serve(single_app(tmp_path), "--max_instances", "1")
+    # A static file comes from the master: no instance loads for it.
+    assert s.get("/static/file.txt").status_code == 200
+    (static,) = wait_for(lambda: s.log_rows("/static/file.txt")[0], what="the static row")
+    first = s.get_json("/hello?first")["id"]
+    second = s.get_json("/hello?second")["id"]
+    got = fields(s, static, first, second)
+    assert got[first]["was_loading_request"] is True
+    assert got[second]["was_loading_request"] is False
+    for rid in (first, second):
+        assert got[rid]["replica_index"] is None  # the default version
+        assert got[rid]["pending_time"] >= 0
+    assert got[static]["was_loading_request"] is False
+    assert got[static]["pending_time"] == 0 and got[static]["replica_index"] is None
+
+
+def test_pending_time_of_a_request_that_waited_for_the_instance(serve, tmp_path):
+    """With its one single-threaded instance busy, a request waits in the
+    master: its pending time is that wait, in seconds; one sent to a free
+    instance waits less."""
+    d = single_app(tmp_path)
+    s = serve(d, "--max_instances", "1")
+    s.get_json("/hello?warm")
+    box = {}
+
+    def send(name, path):
+        box[name] = s.get(path, timeout=60)
+    hold = threading.Thread(target=send, args=("hold", "/hold?a"), daemon=True)
+    queued = threading.Thread(target=send, args=("queued", "/hello?queued"), daemon=True)
+    hold.start()
+    try:
+        wait_for(lambda: "/hold?a" in s.logs().stdout, what="/hold running")
+        queued.start()
+        time.sleep(1.0)  # it reaches the master and waits for the instance
+    finally:
+        with open(os.path.join(d, "release"), "w"):
+            pass
+        hold.join(60)
+    queued.join(60)
+    assert box["hold"].status_code == 200 and box["queued"].status_code == 200, box
+    waited = box["queued"].json()["id"]
+    at_once = s.get_json("/hello?at_once")["id"]
+    got = fields(s, waited, at_once)
+    assert got[waited]["pending_time"] > 0, got
+    assert got[waited]["pending_time"] <= got[waited]["latency"], got
+    assert 0 <= got[at_once]["pending_time"] < got[waited]["pending_time"], got
+    assert got[waited]["was_loading_request"] is False
+
+
+def test_replica_index_of_a_backend_request(srv):
+    """A backend's request logs name the instance that served it; its
+    start request was that instance's loading request."""
+    begin = time.time()
+    one = call(srv, "/log", host="1.pair.localhost", timeout=60, tag="replica1")
+    assert one["instance"] == "1"
+    zero = call(srv, "/log", host=WORKER, tag="replica0")
+    default = log(srv, "replica-default")
+    got = by_id(fetch(srv, request_ids=[one["id"], zero["id"], default]))
+    assert got[one["id"]]["replica_index"] == 1
+    assert got[one["id"]]["was_loading_request"] is False
+    assert got[zero["id"]]["replica_index"] == 0
+    assert got[default]["replica_index"] is None
+    starts = [r for r in fetch(srv, start_time=begin, batch_size=1000)
+              if r["resource"] == "/_ah/start" and r["host"].startswith("1.pair.")]
+    assert len(starts) == 1, starts
+    assert starts[0]["replica_index"] == 1 and starts[0]["was_loading_request"] is True
+    # `gaelic logs --json` says the same.
+    rows, out = srv.log_rows("/log?tag=replica1")
+    row = rows[one["id"]]
+    assert row["replica_index"] == 1 and row["was_loading_request"] is False, out
+    rows, out = srv.log_rows("/log?tag=replica-default&levels=1")
+    assert rows[default]["replica_index"] is None, out
+
+
+# The request log schema before was_loading, pending_us and replica_index
+# (PRAGMA user_version 1).
+SCHEMA_1 = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE request_logs(
+ request_id TEXT PRIMARY KEY, version_id TEXT, start_us INTEGER, end_us INTEGER,
+ ip TEXT, nickname TEXT, method TEXT, resource TEXT, http_version TEXT,
+ status INTEGER, response_size INTEGER, referrer TEXT, user_agent TEXT, host TEXT,
+ mcycles INTEGER, instance_id TEXT) WITHOUT ROWID;
+CREATE TABLE app_logs(
+ request_id TEXT NOT NULL, time_us INTEGER NOT NULL, level INTEGER NOT NULL,
+ message TEXT NOT NULL);
+CREATE INDEX app_logs_by_request ON app_logs(request_id, time_us);
+PRAGMA user_version=1;
+"""
+
+
+def test_a_log_database_of_the_previous_schema_is_read_and_kept(serve, tmp_path):
+    """Logs stored before the loading, pending and replica fields existed
+    read with their defaults, from `gaelic logs` before a server opened
+    the database and through the Logs API after it added them."""
+    storage = tmp_path / "store"
+    storage.mkdir()
+    start = int((time.time() - 60) * 1e6)
+    old = "%016x%08x" % (start, 1)
+    db = sqlite3.connect(str(storage / "logs.db"))
+    try:
+        db.executescript(SCHEMA_1)
+        db.execute("INSERT INTO request_logs VALUES (?, 'v1.1', ?, ?, '127.0.0.1', NULL, 'GET', "
+                   "'/old', 'HTTP/1.1', 200, 5, NULL, 'old-agent', 'localhost', 7, 'abc')",
+                   (old, start, start + 1000))
+        db.execute("INSERT INTO app_logs VALUES (?, ?, 1, 'an old line')", (old, start + 10))
+        db.commit()
+    finally:
+        db.close()
+    out = run_logs(APP, "--storage_path", str(storage), "--json")
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert row["request_id"] == old and row["resource"] == "/old"
+    assert row["was_loading_request"] is False and row["pending_ms"] == 0
+    assert row["replica_index"] is None
+    s = serve(APP, "--storage_path", str(storage), storage=False)
+    s.storage_path = str(storage)
+    r = fetch(s, request_ids=[old], include_app_logs=True)[0]
+    assert r["resource"] == "/old" and r["user_agent"] == "old-agent" and r["mcycles"] == 7
+    assert [l[2] for l in r["app_logs"]] == ["an old line"]
+    assert r["was_loading_request"] is False and r["pending_time"] == 0
+    assert r["replica_index"] is None
+    new = log(s, "after-migration")
+    assert fetch(s, request_ids=[new])[0]["replica_index"] is None
+    db = sqlite3.connect("file:%s?mode=ro" % (storage / "logs.db"), uri=True)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        columns = {c[1] for c in db.execute("PRAGMA table_info(request_logs)")}
+        assert {"was_loading", "pending_us", "replica_index"} <= columns
+    finally:
+        db.close()
+
+
+def run_logs(appdir, *args):
+    p = run_gaelic("logs", appdir, *args)
+    assert p.returncode == 0, p.stderr
+    return p.stdout

@@ -2,7 +2,8 @@
  * the records queued before them, handed back through the event fd, in
  * order), LogReadRequest parsing and checks (src/log_read.c), the query
  * with each filter and paging (src/log_query.c) and the LogReadResponse
- * it builds, and the combined line. */
+ * it builds (the loading, pending and replica fields too), reading a
+ * database of user_version 1, and the combined line. */
 #include <poll.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@ static void request(log_store_t *st, const char *id, const char *version, int64_
         .status = status,
         .response_size = 12,
         .mcycles = 3,
+        .replica_index = -1,
     };
     log_store_request(st, &r);
 }
@@ -256,6 +258,9 @@ typedef struct {
     int finished[32];
     int status[32];
     int lines[32];
+    int loading[32];
+    int64_t pending[32];
+    int replica[32]; /* -1: absent */
     int n;
     int has_offset;
     char offset[40];
@@ -274,6 +279,7 @@ static void decode_log(response_t *r, const pb_field_t *log)
     pb_field_t f;
     int i = r->n++;
     r->finished[i] = 1;
+    r->replica[i] = -1;
     pb_reader_init(&rd, log->data, log->len);
     while (pb_next(&rd, &f) > 0) {
         if (f.num == 1)
@@ -286,6 +292,12 @@ static void decode_log(response_t *r, const pb_field_t *log)
             r->has_url_map = 1;
         else if (f.num == 18)
             r->has_combined = 1;
+        else if (f.num == 24)
+            r->loading[i] = (int)f.u64;
+        else if (f.num == 25)
+            r->pending[i] = (int64_t)f.u64;
+        else if (f.num == 26)
+            r->replica[i] = (int)f.u64;
         else if (f.num == 27)
             r->finished[i] = (int)f.u64;
         else if (f.num == 29)
@@ -459,6 +471,86 @@ static void test_queries(void)
     sqlite3_close(db);
 }
 
+/* A loading request that waited, on backend instance 2, and one of the
+ * default version that did not wait: the fields are set on the first and
+ * absent (their defaults) on the second. */
+static void test_request_fields(void)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/fields.db", tmpdir);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    log_request_t loaded = {.request_id = S(id_of(1)),
+                            .start_us = 1000,
+                            .end_us = 2000,
+                            .status = 200,
+                            .was_loading = 1,
+                            .pending_us = 250,
+                            .replica_index = 2};
+    log_request_t plain = {.request_id = S(id_of(2)),
+                           .start_us = 3000,
+                           .end_us = 4000,
+                           .status = 200,
+                           .replica_index = -1};
+    log_store_request(st, &loaded);
+    log_store_request(st, &plain);
+    log_store_close(st);
+
+    sqlite3 *db;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(log_query_schema_1(db) == 0);
+    buf_t b = BUF_INIT;
+    response_t r;
+    put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
+    pb_put_str(&b, 6, id_of(1));
+    pb_put_str(&b, 6, id_of(2));
+    CHECK(run(db, &b, &r) == 0 && r.n == 2);
+    CHECK(r.loading[0] == 1 && r.pending[0] == 250 && r.replica[0] == 2);
+    CHECK(r.loading[1] == 0 && r.pending[1] == 0 && r.replica[1] == -1);
+    buf_free(&b);
+    sqlite3_close(db);
+}
+
+/* A database no server has opened since user_version 1 (`gaelic logs`
+ * reads it as it is): its rows read as not loading, no wait, no replica. */
+static void test_schema_1(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/v1.db", tmpdir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TABLE request_logs("
+                       " request_id TEXT PRIMARY KEY, version_id TEXT, start_us INTEGER,"
+                       " end_us INTEGER, ip TEXT, nickname TEXT, method TEXT, resource TEXT,"
+                       " http_version TEXT, status INTEGER, response_size INTEGER,"
+                       " referrer TEXT, user_agent TEXT, host TEXT, mcycles INTEGER,"
+                       " instance_id TEXT) WITHOUT ROWID;"
+                       "CREATE TABLE app_logs(request_id TEXT NOT NULL, time_us INTEGER NOT NULL,"
+                       " level INTEGER NOT NULL, message TEXT NOT NULL);"
+                       "INSERT INTO request_logs(request_id, start_us, end_us, status, mcycles)"
+                       " VALUES ('000000000000000100000001', 1, 2, 200, 9);"
+                       "PRAGMA user_version=1;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(log_query_schema_1(db) == 1);
+    log_query_t q = LOG_QUERY_ALL;
+    q.schema_1 = 1;
+    char why[256];
+    log_cursor_t *c = log_cursor_open(db, &q, why, sizeof why);
+    CHECK(c != NULL);
+    if (c) {
+        log_request_t row;
+        CHECK(log_cursor_next(c, &row) == 1);
+        CHECK(row.mcycles == 9 && row.status == 200);
+        CHECK(row.was_loading == 0 && row.pending_us == 0 && row.replica_index == -1);
+        CHECK(log_cursor_next(c, &row) == 0);
+        log_cursor_close(c);
+    }
+    sqlite3_close(db);
+}
+
 /* A request whose lines pass the response budget gets cut, and says so. */
 static void test_budget(void)
 {
@@ -530,6 +622,8 @@ int main(void)
     test_tasks();
     test_parse();
     test_queries();
+    test_request_fields();
+    test_schema_1();
     test_budget();
     test_combined();
     char cmd[300];

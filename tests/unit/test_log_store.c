@@ -1,7 +1,7 @@
 /* The request log store (src/log_store.c) and the storage folder choice
  * (src/app_identity.c): records go through the writer thread into SQLite
- * intact, NULLs stay NULL, pruning keeps the newest, and errors name the
- * path. */
+ * intact, NULLs stay NULL, pruning keeps the newest, a database of
+ * user_version 1 is upgraded, and errors name the path. */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +37,9 @@ static void request(log_store_t *st, const char *id, int status)
         .status = status,
         .response_size = 42,
         .mcycles = 7,
+        .was_loading = 1,
+        .pending_us = 1234,
+        .replica_index = 3,
     };
     log_store_request(st, &r);
 }
@@ -95,10 +98,13 @@ static void test_round_trip(void)
     CHECK(query_int(db, "SELECT status FROM request_logs") == 500);
     CHECK(query_int(db, "SELECT end_us - start_us FROM request_logs") == 2500);
     CHECK(query_int(db, "SELECT mcycles FROM request_logs") == 7);
+    CHECK(query_int(db, "SELECT was_loading FROM request_logs") == 1);
+    CHECK(query_int(db, "SELECT pending_us FROM request_logs") == 1234);
+    CHECK(query_int(db, "SELECT replica_index FROM request_logs") == 3);
     CHECK(query_int(db, "SELECT count(*) FROM app_logs") == 2);
     query_text(db, "SELECT message FROM app_logs WHERE level = 3", text, sizeof text);
     CHECK_STR(text, "line\ntwo");
-    CHECK(query_int(db, "PRAGMA user_version") == 1);
+    CHECK(query_int(db, "PRAGMA user_version") == 2);
     query_text(db, "PRAGMA journal_mode", text, sizeof text);
     CHECK_STR(text, "wal");
     sqlite3_close(db);
@@ -110,6 +116,69 @@ static void test_round_trip(void)
     log_store_close(st);
     db = open_db(path);
     CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 2);
+    sqlite3_close(db);
+}
+
+/* request_logs as user_version 1 made it, with one row. */
+static const char SCHEMA_1[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE request_logs("
+    " request_id TEXT PRIMARY KEY, version_id TEXT, start_us INTEGER, end_us INTEGER,"
+    " ip TEXT, nickname TEXT, method TEXT, resource TEXT, http_version TEXT,"
+    " status INTEGER, response_size INTEGER, referrer TEXT, user_agent TEXT, host TEXT,"
+    " mcycles INTEGER, instance_id TEXT) WITHOUT ROWID;"
+    "CREATE TABLE app_logs("
+    " request_id TEXT NOT NULL, time_us INTEGER NOT NULL, level INTEGER NOT NULL,"
+    " message TEXT NOT NULL);"
+    "CREATE INDEX app_logs_by_request ON app_logs(request_id, time_us);"
+    "INSERT INTO request_logs(request_id, start_us, end_us, status) "
+    "VALUES ('000000000000000100000001', 1, 2, 200);"
+    "PRAGMA user_version=1;";
+
+static int exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc =
+        sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+            ? 0
+            : -1;
+    sqlite3_close(db);
+    return rc;
+}
+
+/* A database of user_version 1 gets the new columns (its rows: not
+ * loading, no wait, no replica) and version 2, and takes new rows; one an
+ * older server set back to version 1 over the columns opens as well. */
+static void test_upgrade_from_user_version_1(void)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/v1.db", tmpdir);
+    CHECK(exec(path, SCHEMA_1) == 0);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    request(st, "000000000000000200000002", 200);
+    log_store_close(st);
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "PRAGMA user_version") == 2);
+    CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 2);
+    CHECK(query_int(db, "SELECT was_loading + pending_us FROM request_logs WHERE "
+                        "request_id = '000000000000000100000001'") == 0);
+    CHECK(query_int(db, "SELECT replica_index FROM request_logs WHERE "
+                        "request_id = '000000000000000100000001'") == -1);
+    CHECK(query_int(db, "SELECT replica_index FROM request_logs WHERE "
+                        "request_id = '000000000000000200000002'") == 3);
+    sqlite3_close(db);
+
+    CHECK(exec(path, "PRAGMA user_version=1") == 0);
+    st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    log_store_close(st);
+    db = open_db(path);
+    CHECK(query_int(db, "PRAGMA user_version") == 2);
     sqlite3_close(db);
 }
 
@@ -225,6 +294,7 @@ int main(void)
         return 1;
     }
     test_round_trip();
+    test_upgrade_from_user_version_1();
     test_prune_keeps_newest();
     test_prune_by_bytes();
     test_open_errors();

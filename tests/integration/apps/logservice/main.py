@@ -47,6 +47,8 @@ def _as_dict(r):
         "url_map_entry": r.url_map_entry, "combined": r.combined, "finished": r.finished,
         "instance_key": r.instance_key, "lines_incomplete": r.lines_incomplete,
         "app_engine_release": r.app_engine_release,
+        "was_loading_request": r.was_loading_request, "pending_time": r.pending_time,
+        "replica_index": r.replica_index,
         "app_logs": [[l.time, l.level, l.message] for l in r.app_logs],
     }
 

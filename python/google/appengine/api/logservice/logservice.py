@@ -224,8 +224,9 @@ class RequestLog:
     cost = _field("cost", optional=True)
     task_queue_name = _field("task_queue_name", optional=True)
     task_name = _field("task_name", optional=True)
-    pending_time = _field("pending_time", seconds=True)
-    replica_index = _field("replica_index", optional=True)
+    pending_time = _field("pending_time", "Seconds it waited for an instance.", seconds=True)
+    replica_index = _field("replica_index", "The backend instance that served it, or None.",
+                           optional=True)
 
     @property
     def request_id(self):
@@ -239,6 +240,8 @@ class RequestLog:
 
     @property
     def was_loading_request(self):
+        """True for the first request of its instance (the one that loaded
+        the app's code)."""
         return bool(self._pb.was_loading_request)
 
     @property
