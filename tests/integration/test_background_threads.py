@@ -159,6 +159,20 @@ def test_a_thread_it_starts_reads_its_cpu_in_quota(srv):
     assert mine > 0 and child >= mine, (mine, child)
 
 
+def test_a_threads_request_log_names_its_backend_instance(srv):
+    """Its replica_index is the instance it runs on; it loaded nothing and
+    waited for no instance."""
+    bg_start(srv, "1.memdb.localhost", n=1, secs=0.1, tag="replica")
+
+    def logged():
+        return [row for row in log_rows(srv)
+                if row["resource"] == "/_ah/background" and row["status"] == 200 and
+                any("replica-0" in line["message"] for line in row["app_logs"])]
+    (row,) = wait_for(logged, timeout=10, what="the thread's finished request log")
+    assert row["replica_index"] == 1, row
+    assert row["was_loading_request"] is False and row["pending_ms"] == 0, row
+
+
 def test_background_thread_keeps_a_dynamic_instance_alive(srv):
     # crawler is dynamic; the fixture's --instance_idle_timeout is 2 s.
     bg_start(srv, "0.crawler.localhost", n=1, secs=4.5, tag="busy")
