@@ -45,7 +45,10 @@ static const stats_sample_t *sample(const inst_stats_t *s, unsigned k)
 
 /* Megacycles per second between the start of the window and now: from the
  * newest sample at or before now - window_ms, or from the oldest sample
- * while the instance is younger than the window. */
+ * while the instance is younger than the window. The wall time counts as
+ * one sampling interval at least: over a few ms a capped instance may
+ * still burn a whole CPU (the cap is a quota per 100 ms period), which
+ * read as several times its class clock. */
 static double cpu_rate(const inst_stats_t *s, uint64_t now_ms, uint64_t cpu_ns, int mhz,
                        uint64_t window_ms)
 {
@@ -62,8 +65,10 @@ static double cpu_rate(const inst_stats_t *s, uint64_t now_ms, uint64_t cpu_ns, 
     if (now_ms <= from->t_ms || cpu_ns < from->cpu_ns)
         return 0;
     double cpu_s = (double)(cpu_ns - from->cpu_ns) / 1e9;
-    double wall_s = (double)(now_ms - from->t_ms) / 1e3;
-    return cpu_s * mhz / wall_s;
+    uint64_t wall_ms = now_ms - from->t_ms;
+    if (wall_ms < STATS_INTERVAL_MS)
+        wall_ms = STATS_INTERVAL_MS;
+    return cpu_s * mhz / ((double)wall_ms / 1e3);
 }
 
 /* The mean of the samples newer than now - window_ms and the live value. */

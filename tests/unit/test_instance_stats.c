@@ -48,6 +48,21 @@ static void test_young(void)
     free(s);
 }
 
+/* A first request 7 ms after the first sample, which burned 6 ms of CPU
+ * before its cap's period ran out: the rate counts at least a second of
+ * wall time (6 Mcycles at 1000 MHz), not 7 ms (860 Mcycles/s, more than
+ * the class clock the cap holds it to). */
+static void test_very_young(void)
+{
+    inst_stats_t *s = malloc(sizeof *s);
+    inst_stats_init(s);
+    inst_stats_add(s, 1000, 0, 10 << 20);
+    inst_figures_t f;
+    inst_stats_figures(s, 1007, 6 * SEC / 1000, 10 << 20, 1000, &f);
+    CHECK(near(f.rate1m, 6) && near(f.rate10m, 6));
+    free(s);
+}
+
 /* Twelve minutes of samples: busy (half a CPU) for the first ten minutes,
  * idle for the last two. */
 static void test_windows(void)
@@ -112,6 +127,7 @@ int main(void)
 {
     test_empty();
     test_young();
+    test_very_young();
     test_windows();
     test_uneven_samples();
     test_read_self();
