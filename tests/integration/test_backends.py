@@ -526,7 +526,7 @@ def test_backends_api_builds_urls_that_reach_the_instance(srv):
                  "url": "http://1.memdb.localhost:%d" % port,
                  "configurable": "199.memdb.localhost:%d" % port,
                  "https": "https://crawler.localhost:%d" % port,
-                 "hostname": "crawler.localhost:%d" % port, "leak": False,
+                 "hostname": "crawler.localhost:%d" % port, "leak": False, "module": True,
                  "bad_backend": "InvalidBackendError", "bad_instance": "InvalidInstanceError",
                  "negative": "InvalidInstanceError", "not_a_number": "InvalidInstanceError", "own": "InvalidBackendError"}
     # The URL reaches that very instance.

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from google.appengine.api import apiproxy_stub_map, background_thread, backends, quota, runtime
 from google.appengine.api.logservice import logservice
+from google.appengine.api.backends import backends as _backends_module
 from google.appengine.runtime import apiproxy_errors
 
 import version
@@ -40,7 +41,10 @@ def app(environ, start_response):
                  "configurable": backends.get_hostname("memdb", 199),
                  "https": backends.get_url("crawler", protocol="https"),
                  "hostname": backends.get_hostname("crawler"),
-                 "leak": "GAELIC_BACKENDS" in os.environ}
+                 "leak": "GAELIC_BACKENDS" in os.environ,
+                 # The SDK's package layout: its module, and all its errors.
+                 "module": _backends_module.get_url is backends.get_url and
+                 issubclass(backends.DefaultHostnameError, backends.Error)}
         for name, args in (("bad_backend", ("nosuch",)), ("bad_instance", ("memdb", 200)),
                            ("negative", ("memdb", -1)), ("not_a_number", ("memdb", "x"))):
             try:

@@ -3,17 +3,24 @@ URLs that reach a backend or one of its instances on this server.
 
 Hostnames take the forms the server routes by Host header:
 `[instance.]backend.HOSTNAME:PORT`, where HOSTNAME is the server's
---hostname. The backends and their instance counts are those of
-backends.yaml when the server started.
+--hostname. The backends are those of backends.yaml when the server
+started; an instance number is checked against the most the tier allows.
+Apps import the package (google.appengine.api.backends) or, as the SDK
+allowed, this module itself.
 """
 import os
 
-__all__ = ["Error", "InvalidBackendError", "InvalidInstanceError", "get_backend",
-           "get_instance", "get_url", "get_hostname"]
+__all__ = ["Error", "DefaultHostnameError", "InvalidBackendError", "InvalidInstanceError",
+           "get_backend", "get_instance", "get_url", "get_hostname"]
 
 
 class Error(Exception):
     """Base class for this module's errors."""
+
+
+class DefaultHostnameError(Error):
+    """The server's hostname is unknown (code running outside a served
+    instance, which the runtime did not configure)."""
 
 
 class InvalidBackendError(Error):
@@ -67,6 +74,8 @@ def get_hostname(backend=None, instance=None):
         backend = get_backend()
         if backend is None:
             raise InvalidBackendError("no backend given, and this is not a backend")
+    if _host is None:
+        raise DefaultHostnameError("the server's hostname is unknown here")
     if (not isinstance(backend, str) or not 1 <= len(backend) <= 100
             or backend.strip(_NAME_CHARS) or backend not in _instances):
         raise InvalidBackendError("no backend named %r" % (backend,))
