@@ -245,7 +245,8 @@ def test_nickname_in_auth_domain(srv):
 def test_users_compare_with_every_operator(srv):
     # As the SDK's User (functools.total_ordering), not only < and ==.
     assert info(srv)["ordering"] == {"lt": True, "le": True, "gt": True, "ge": True,
-                                     "le_self": True, "ge_self": True}
+                                     "le_self": True, "ge_self": True,
+                                     "other_domain_equal": False}
 
 
 def test_login_and_logout_urls(srv):

@@ -90,7 +90,9 @@ class User(object):
         return self._email
 
     def _key(self):
-        return (self._email, self._federated_identity)
+        # As the SDK: a user is its federated identity when it has one,
+        # else its address, within its auth domain.
+        return (self._federated_identity or self._email, self._auth_domain)
 
     def __eq__(self, other):
         if not isinstance(other, User):

@@ -18,6 +18,10 @@ def _ordering():
             out[name] = compare()
         except TypeError as e:
             out[name] = type(e).__name__
+    # The same address in another auth domain is another user (the SDK's
+    # key is the address, or the federated identity, with the domain).
+    other = users.User("ann@example.com", _auth_domain="other.example")
+    out["other_domain_equal"] = a == other or hash(a) == hash(other)
     return out
 
 
