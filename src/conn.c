@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -98,6 +100,8 @@ struct conn {
     char flushed_instance[40]; /* with log_flushed: the instance running it */
     int body_started;          /* the request head was complete: the body's allowance runs */
     size_t body_credited;      /* body bytes already added to that allowance */
+    uint64_t out_written;      /* bytes written to the socket, every answer's */
+    uint64_t out_credited;     /* of those, the client took this many as last seen */
     uint64_t linger_end_ms;    /* C_LINGER: closed by then at the latest */
     uint64_t idle_since_ms;    /* when it last became idle (opened, answered, lingering) */
     char peer_ip[INET6_ADDRSTRLEN];
@@ -137,6 +141,25 @@ static void credit_transfer(conn_t *c, size_t bytes)
     if (c->deadline_ms == 0 || until > most)
         until = most;
     set_deadline(c, until > now ? until - now : 0);
+}
+
+/* An answer's deadline came: what the client took since the last look
+ * (the bytes written that the kernel no longer holds) adds to its
+ * allowance. Its writes cannot tell: the kernel takes megabytes of a large
+ * answer at once and reports room again only once a large part of them is
+ * read, which at a rate well above 1 KiB/s can take longer than
+ * body_timeout. 1 when the deadline is now later. */
+static int answer_moved(conn_t *c)
+{
+    int queued;
+    if (ioctl(c->w.fd, SIOCOUTQ, &queued) < 0 || queued < 0 || (uint64_t)queued > c->out_written)
+        queued = 0; /* then whatever was written counts as taken */
+    uint64_t taken = c->out_written - (uint64_t)queued;
+    if (taken <= c->out_credited)
+        return 0;
+    credit_transfer(c, (size_t)(taken - c->out_credited));
+    c->out_credited = taken;
+    return c->deadline_ms > c->srv->loop.now_ms;
 }
 
 static void clear_deadline(conn_t *c)
@@ -1402,8 +1425,7 @@ static void request_done(conn_t *c)
 static int write_progress(conn_t *c, ssize_t n)
 {
     if (n > 0) {
-        if (c->state == C_WRITE)
-            credit_transfer(c, (size_t)n);
+        c->out_written += (uint64_t)n; /* credited as the client takes it (answer_moved) */
         return 1;
     }
     if (n < 0 && errno == EINTR)
@@ -1496,6 +1518,8 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
         loop_timer_start(loop, t, c->deadline_ms - loop->now_ms);
         return;
     }
+    if (c->state == C_WRITE && answer_moved(c))
+        return;
     if (c->state == C_READ && c->req.started) {
         /* A client too slow to send its request: tell it, then close. */
         log_info("%s:%d: request not received in time; closing", c->peer_ip, c->peer_port);

@@ -1185,6 +1185,43 @@ def test_stalled_reader_closed_after_body_timeout(srv):
     assert got < n, "the whole response arrived: the stalled connection was not closed"
 
 
+def test_reader_well_above_1_kib_per_second_gets_a_large_static_file(serve, tmp_path):
+    """An answer must keep moving at 1 KiB/s, not be written at that rate:
+    the kernel takes megabytes of a large file at once and reports room
+    again only once a large part of them is read. A reader at about 2 MB/s
+    (2000 times the rate) with --body_timeout 0.25 gets the whole file.
+    Before, only a write that made progress gave credit: the server closed
+    the connection a quarter second after the kernel was full, and the
+    reader got what the kernel held, a few MB of the 9."""
+    size = 9_000_000
+    app = write_app(tmp_path / "app", "application: big\nruntime: python27\napi_version: 1\n"
+                    "threadsafe: true\nhandlers:\n- url: /static\n  static_dir: static\n",
+                    {"static/big.bin": bytes(range(256)) * (size // 256) + b"x" * (size % 256)})
+    s = serve(app, "--body_timeout", "0.25")
+    rate = 2_000_000  # bytes a second
+    head, got = b"", 0  # head: the bytes read until the end of the head
+    with Conn(s.port, timeout=30) as c:
+        c.request("GET", "/static/big.bin")
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + 60:  # bounded: the file takes 4.5 s at the rate
+            try:
+                data = c.sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not data:
+                break
+            got += len(data)
+            if b"\r\n\r\n" not in head:
+                head += data
+            ahead = got / rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+    head = head.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 200 "), head[:100]
+    body = got - len(head) - 4
+    assert body == size, "got %d of %d bytes: the server closed the answer" % (body, size)
+
+
 def test_idle_keepalive_closed_after_timeout(srv):
     with conn(srv) as c:
         c.request("GET", "/")
