@@ -1261,7 +1261,12 @@ static void instance_fail(instance_t *inst, const char *why)
         if (pool->respawn_delay_ms > MAX_RESPAWN_DELAY_MS)
             pool->respawn_delay_ms = MAX_RESPAWN_DELAY_MS;
     }
-    if (pool->start_failures >= MAX_START_FAILURES && !pool->o.resident) {
+    /* The default version's instances that die in their warmup count too,
+     * but those only start beside one that serves (warms_up): what waits
+     * is that one's to answer. A backend's requests may wait for the very
+     * instance that fails. */
+    if (pool->start_failures >= MAX_START_FAILURES && !pool->o.resident &&
+        (pool->o.numbered || !another_ready(pool, NULL))) {
         /* Do not spin forking instances that cannot start: fail what waits. */
         log_error("%d instances in a row died while starting; failing %d queued requests",
                   pool->start_failures, pool->n_queued);

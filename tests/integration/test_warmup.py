@@ -128,6 +128,22 @@ def test_warmup_past_its_deadline_still_leaves_the_instance_serving(serve, tmp_p
     assert [r["status"] for r in rows] == [500], out
 
 
+def test_instances_lost_in_their_warmup_leave_the_waiting_requests_to_the_serving_one(
+        serve, tmp_path):
+    # Each added instance dies in its warmup. Three in a row count as
+    # instances that cannot start, but the first instance still serves:
+    # the requests waiting for it are its to answer, not 500s. Before,
+    # the two that waited were answered 500 ('instances fail to start')
+    # about 1.5 s into the 6 s the first pair ran.
+    app = app_with_yaml(tmp_path, lambda t: t.replace(
+        "WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '0'\n  WARMUP_EXIT: '1'"))
+    s = serve(app, *FLAGS)
+    first = s.get_json("/state")
+    answers = concurrent_gets(s.url + "sleep?s=6", 4)
+    assert {a["instance_id"] for a in answers} == {first["instance_id"]}, answers
+    assert s.wait_stderr("GET /_ah/warmup 500")
+
+
 def test_warmup_without_a_handler_is_a_404_and_the_instance_serves(serve, tmp_path):
     app = app_with_yaml(tmp_path, lambda t: t.replace(
         "- url: /_ah/warmup\n  script: main.app\n  login: admin\n", "").replace(
