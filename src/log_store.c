@@ -429,27 +429,10 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
     }
 }
 
-/* Requests still running when the last server died (killed, out of
- * memory) never got their final row, and their instances died with it:
- * they end now, as a killed instance's request does (500), at the last
- * line they logged, or they would read as running for good. The writer
- * thread does it before its first batch, so that no row of this server
- * is running yet, and off the start's path: it reads every row. */
-static void end_the_last_servers_requests(log_store_t *st)
-{
-    if (sqlite3_exec(st->db,
-                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
-                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
-                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
-                     NULL, NULL, NULL) != SQLITE_OK)
-        report(st, "ending the requests the last server left running");
-}
-
 static void *writer_main(void *arg)
 {
     log_store_t *st = arg;
     buf_t batch = BUF_INIT;
-    end_the_last_servers_requests(st);
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (!st->stop && st->queue.len == 0)
@@ -696,6 +679,43 @@ fail:
              st->db ? sqlite3_errmsg(st->db) : "out of memory");
     store_free(st);
     return NULL;
+}
+
+/* Requests still running when the last server died (killed, out of
+ * memory) never got their final row, and their instances died with it:
+ * they end (500, at the last line they logged), or they would read as
+ * running for good. A task, so that it runs in order: after this server
+ * owns the folder, before any row of its own. */
+static void end_stale_run(log_task_t *task, sqlite3 *db)
+{
+    (void)task;
+    if (sqlite3_exec(db,
+                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
+                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
+                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        log_msg_unbuffered(LOG_ERROR,
+                           "request logs: ending the requests the last server left running: %s",
+                           sqlite3_errmsg(db));
+}
+
+static void end_stale_done(log_task_t *task)
+{
+    free(task);
+}
+
+int log_store_end_stale_requests(log_store_t *st)
+{
+    log_task_t *task = calloc(1, sizeof *task);
+    if (!task)
+        return -1;
+    task->run = end_stale_run;
+    task->done = end_stale_done;
+    if (log_store_task(st, task) < 0) {
+        free(task);
+        return -1;
+    }
+    return 0;
 }
 
 void log_store_close(log_store_t *st)

@@ -95,6 +95,12 @@ int log_store_task(log_store_t *st, log_task_t *task);
 int log_store_event_fd(const log_store_t *st);
 void log_store_complete(log_store_t *st);
 
+/* Ends the requests a server that died left running (their final rows
+ * never came), before any record queued after this call. Only once this
+ * server owns the storage folder (control.h): another server may still be
+ * running them. 0, or -1 when memory runs out. */
+int log_store_end_stale_requests(log_store_t *st);
+
 /* Commits what is queued (running queued tasks, then their done), stops
  * the writer and closes the database. */
 void log_store_close(log_store_t *st);

@@ -1040,6 +1040,10 @@ int serve_main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
+    if (log_store_end_stale_requests(srv->logs) < 0) {
+        log_error("request logs: out of memory");
+        goto out;
+    }
     if (srv->backends_cfg->n_backends &&
         !(srv->backends = backends_start(srv, srv->backends_cfg, &po)))
         goto out;

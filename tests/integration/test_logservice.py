@@ -411,6 +411,28 @@ def test_a_request_running_when_the_server_died_is_ended_by_the_next(serve, tmp_
     assert rows[r["request_id"]]["finished"] is True, out
 
 
+def test_a_second_server_refused_on_the_same_storage_ends_none_of_the_firsts_requests(
+        serve, tmp_path):
+    """A second server on the storage a live one owns is refused (its
+    control socket answers). Before it found that out, it had already
+    ended the first server's running requests in their shared log
+    database, as if that server had died."""
+    storage = str(tmp_path / "store")
+    s1 = serve(APP, "--storage_path", storage, storage=False)
+    s1.storage_path = storage
+    t = threading.Thread(target=lambda: requests.get(
+        s1.url + "long", params={"tag": "alive", "mode": "flush", "lines": 1}, timeout=60),
+        daemon=True)
+    t.start()
+    r = wait_for(lambda: running(s1, "alive"), what="the flushed request")
+    second = run_gaelic("serve", APP, "--port", "0", "--storage_path", storage, timeout=60)
+    assert second.returncode != 0, second
+    assert "another gaelic server is running" in second.stderr, second.stderr
+    assert running(s1, "alive") is not None, fetch(s1, request_ids=[r["request_id"]])
+    requests.get(s1.url + "release", params={"tag": "alive"}, timeout=10)
+    t.join(30)
+
+
 # One request at a time on one instance (threadsafe: false, and the tests
 # give --max_instances 1): /hold keeps it busy until the test creates the
 # file `release` in the app folder.
