@@ -20,21 +20,18 @@ static int parse_id(PyObject *arg, uint32_t *id)
     return 0;
 }
 
-/* Sends a frame whose payload is the n u32 fields. */
-static PyObject *send(uint16_t type, uint32_t id, const uint32_t *fields, int n)
+/* Sends a frame whose payload is the n bytes at payload. */
+static PyObject *send(uint16_t type, uint32_t id, const void *payload, size_t n)
 {
     if (!channel_writer_ready())
         Py_RETURN_NONE; /* a spare instance runs no app code */
     buf_t b = BUF_INIT;
     long start = ipc_begin_frame(&b, type, id);
-    for (int i = 0; start >= 0 && i < n; i++)
-        if (ipc_put_u32(&b, fields[i]) < 0)
-            start = -1;
     if (start < 0) {
         buf_free(&b);
         return PyErr_NoMemory();
     }
-    int rc = channel_send_frame(&b, start, NULL, 0, &gaelic_gil_hooks);
+    int rc = channel_send_frame(&b, start, payload, n, &gaelic_gil_hooks);
     buf_free(&b);
     if (rc < 0)
         return PyErr_NoMemory();
@@ -146,10 +143,17 @@ static PyObject *background_ended(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OpK:background_ended", &id_obj, &failed, &cpu_ns) ||
         parse_id(id_obj, &id) < 0)
         return NULL;
-    /* Saturated, as IPC_RESPONSE's: a thread may run for days. */
-    unsigned long long cpu_us = cpu_ns / 1000u;
-    uint32_t fields[] = {(uint32_t)failed, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us};
-    return send(IPC_BACKGROUND_END, id, fields, 2);
+    /* Saturated, as IPC_RESPONSE's, where the master stops taking it. */
+    uint64_t cpu_us = cpu_ns / 1000u;
+    buf_t p = BUF_INIT;
+    PyObject *sent;
+    if (ipc_put_u32(&p, (uint32_t)failed) < 0 ||
+        ipc_put_u64(&p, cpu_us > IPC_MAX_CPU_US ? IPC_MAX_CPU_US : cpu_us) < 0)
+        sent = PyErr_NoMemory();
+    else
+        sent = send(IPC_BACKGROUND_END, id, buf_ptr(&p), p.len);
+    buf_free(&p);
+    return sent;
 }
 
 static PyObject *request_hook; /* set_background_request_hook's callable */

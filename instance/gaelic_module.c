@@ -257,7 +257,7 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
     }
     uint64_t cpu_us = cpu_ns / 1000u;
     long start = ipc_begin_frame(b, IPC_RESPONSE, (uint32_t)id);
-    if (start < 0 || ipc_put_u32(b, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us) < 0)
+    if (start < 0 || ipc_put_u64(b, cpu_us > IPC_MAX_CPU_US ? IPC_MAX_CPU_US : cpu_us) < 0)
         return PyErr_NoMemory();
     if (timed_out)
         ipc_set_flags(b, start, IPC_FLAG_DEADLINE);

@@ -52,7 +52,7 @@ typedef struct held_answer {
     const char *headers; /* n_headers (name, value) pairs, as ipc.h lays them */
     size_t headers_len;
     const char *instance_id; /* NULL: none */
-    uint32_t cpu_us;
+    uint64_t cpu_us;
     int cpu_mhz;
     char bytes[]; /* what the pointers above point into */
 } held_answer_t;

@@ -53,10 +53,13 @@ void inst_stats_figures(const inst_stats_t *s, uint64_t now_ms, uint64_t cpu_ns,
  * Returns 0, or -1 with errno set (the process is gone). */
 int inst_stats_read(pid_t pid, uint64_t *cpu_ns, uint64_t *rss_bytes);
 
-/* Megacycles for CPU time at a clock of mhz (RT12, and the request log). */
+/* Megacycles for CPU time at a clock of mhz (RT12, and the request log).
+ * Whole seconds and the rest apart: cpu_us * mhz would overflow 64 bits
+ * for IPC_MAX_CPU_US (ipc.h) at a clock of 4.1 GHz. */
 static inline int64_t mcycles_from_us(uint64_t cpu_us, int mhz)
 {
-    return (int64_t)(cpu_us * (uint64_t)mhz / 1000000u);
+    return (int64_t)(cpu_us / 1000000u * (uint64_t)mhz +
+                     cpu_us % 1000000u * (uint64_t)mhz / 1000000u);
 }
 
 #endif

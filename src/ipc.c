@@ -52,6 +52,14 @@ int ipc_put_u32(buf_t *b, uint32_t v)
     return buf_append(b, p, 4);
 }
 
+int ipc_put_u64(buf_t *b, uint64_t v)
+{
+    uint8_t p[8];
+    put_le32(p, (uint32_t)v);
+    put_le32(p + 4, (uint32_t)(v >> 32));
+    return buf_append(b, p, 8);
+}
+
 int ipc_put_bytes(buf_t *b, const void *p, size_t n)
 {
     if (n > IPC_MAX_PAYLOAD)
@@ -85,6 +93,18 @@ int ipc_get_u32(ipc_reader_t *r, uint32_t *v)
     *v = get_le32(r->p);
     r->p += 4;
     r->left -= 4;
+    return 0;
+}
+
+int ipc_get_u64(ipc_reader_t *r, uint64_t *v)
+{
+    if (r->err || r->left < 8) {
+        r->err = 1;
+        return -1;
+    }
+    *v = (uint64_t)get_le32(r->p) | (uint64_t)get_le32(r->p + 4) << 32;
+    r->p += 8;
+    r->left -= 8;
     return 0;
 }
 

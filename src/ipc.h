@@ -4,8 +4,8 @@
  * a frame that breaks these rules is a protocol violation and the instance is
  * killed.
  *
- * Payload encoding: u32 values are little-endian; "bytes" is u32 length then
- * the raw bytes (no NUL).
+ * Payload encoding: u32 and u64 values are little-endian; "bytes" is u32
+ * length then the raw bytes (no NUL).
  *
  *   IPC_READY     instance -> master, id 0, empty payload: the runtime is
  *                 loaded and the instance takes requests.
@@ -21,7 +21,8 @@
  *                                    (without wsgi.* keys)
  *                   bytes body       request body, already de-chunked
  *   IPC_RESPONSE  instance -> master, same id as the request:
- *                   u32   cpu_us     CPU time of the request's thread
+ *                   u64   cpu_us     CPU time of the request's thread, at
+ *                                    most IPC_MAX_CPU_US
  *                   bytes status     "200 OK"
  *                   u32   n_headers  then n_headers x (bytes name, bytes value)
  *                   bytes body
@@ -51,7 +52,10 @@
  *                                      (service_name, method, request)
  *   IPC_API_RESULT master -> instance, same id as the call, exactly once
  *                 per call:
- *                   u32   cpu_us       the master's CPU time for the call
+ *                   u32   cpu_us       the master's CPU time for the call,
+ *                                      saturated: the handler ran on the
+ *                                      master's one loop thread, which no
+ *                                      call holds for 71 minutes
  *                   bytes envelope     a serialized remote_api Response
  *                                      (response, application_error or
  *                                      rpc_error)
@@ -70,12 +74,12 @@
  *                 the channel itself).
  *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
  *                   u32 failed   1 when it raised
- *                   u32 cpu_us   CPU time of the thread (as IPC_RESPONSE's)
+ *                   u64 cpu_us   CPU time of the thread (as IPC_RESPONSE's)
  *   IPC_API_CPU   master -> instance, id = a running request: the master
  *                 answered a call made with the request's API ticket
  *                 through the HTTP API server (api_http.h), which counts
  *                 for the request like its channel calls' cpu_us:
- *                   u32   cpu_us
+ *                   u32   cpu_us     saturated, as IPC_API_RESULT's
  *                 An id the instance no longer runs is ignored.
  *   IPC_RETIRE    instance -> master, id 0: the instance broke a rule of
  *                 the runtime it cannot undo (a request's thread outlived
@@ -112,6 +116,13 @@ enum ipc_type {
 };
 
 #define IPC_RETIRE_REASON_MAX 1024u
+
+/* The most CPU time IPC_RESPONSE and IPC_BACKGROUND_END may carry (about
+ * 142 years; the instance saturates there, the master refuses more): a
+ * backend request or background thread runs for hours, past a u32's 71.6
+ * minutes, while the megacycles of this much at any host clock still fit
+ * the request log's int64, and `gaelic logs`' cpu_ms arithmetic on them. */
+#define IPC_MAX_CPU_US (1ull << 52)
 
 /* Header flags of IPC_RESPONSE. */
 #define IPC_FLAG_DEADLINE 0x1u
@@ -163,6 +174,7 @@ int ipc_end_frame(buf_t *b, long start);
 void ipc_set_flags(buf_t *b, long start, uint16_t flags);
 
 int ipc_put_u32(buf_t *b, uint32_t v);
+int ipc_put_u64(buf_t *b, uint64_t v);
 int ipc_put_bytes(buf_t *b, const void *p, size_t n);
 
 /* Parses a header from 12 bytes. */
@@ -178,6 +190,7 @@ typedef struct {
 
 void ipc_reader_init(ipc_reader_t *r, const void *p, size_t n);
 int ipc_get_u32(ipc_reader_t *r, uint32_t *v);
+int ipc_get_u64(ipc_reader_t *r, uint64_t *v);
 int ipc_get_bytes(ipc_reader_t *r, const char **p, uint32_t *n);
 
 #endif

@@ -1622,8 +1622,8 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
     uint32_t n_headers = 0;
-    if (ipc_get_u32(&r, &res.cpu_us) < 0 || ipc_get_bytes(&r, &res.status, &res.status_len) < 0 ||
-        ipc_get_u32(&r, &n_headers) < 0) {
+    if (ipc_get_u64(&r, &res.cpu_us) < 0 || res.cpu_us > IPC_MAX_CPU_US ||
+        ipc_get_bytes(&r, &res.status, &res.status_len) < 0 || ipc_get_u32(&r, &n_headers) < 0) {
         if (job)
             job_fail(job, 500, "malformed response from the instance", inst->id);
         return -1;
@@ -1759,8 +1759,10 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
     }
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);
-    uint32_t failed, cpu_us;
-    if (ipc_get_u32(&r, &failed) < 0 || ipc_get_u32(&r, &cpu_us) < 0 || r.left != 0 || failed > 1)
+    uint32_t failed;
+    uint64_t cpu_us;
+    if (ipc_get_u32(&r, &failed) < 0 || ipc_get_u64(&r, &cpu_us) < 0 || r.left != 0 || failed > 1 ||
+        cpu_us > IPC_MAX_CPU_US)
         return -1;
     inst->last_active_ms = inst->pool->loop->now_ms;
     revoke_background_ticket(inst, background_log_find(&inst->background, h->id));

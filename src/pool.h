@@ -32,7 +32,7 @@ typedef struct {
     const char *body;
     uint32_t body_len;
     const char *instance_id;
-    uint32_t cpu_us; /* CPU time the request's thread used in the instance */
+    uint64_t cpu_us; /* CPU time the request's thread used in the instance */
     int cpu_mhz;     /* the instance's clock: megacycles = mcycles_from_us(cpu_us, cpu_mhz) */
 } job_result_t;
 

@@ -59,6 +59,8 @@ KILLED = {
     "response_header_len_overflow": MALFORMED,
     "response_body_len_overflow": MALFORMED,
     "response_trailing_bytes": MALFORMED,
+    "response_cpu_over_max": MALFORMED,
+    "response_cpu_u32": MALFORMED,
 }
 
 # /bad_many kinds: valid frames first, then one that breaks a rule
@@ -69,6 +71,8 @@ BAD_MANY = {
     "bg_start_no_bit": BROKE,
     "bg_start_payload": BROKE,
     "bg_end_failed_2": BROKE,
+    "bg_end_cpu_over_max": BROKE,
+    "bg_end_cpu_u32": BROKE,
     "api_reused_id": "API call id already in use",
     "api_id_0": "API call with id 0",
     "api_flood": "more than 100 concurrent API calls",
@@ -178,6 +182,42 @@ def test_background_rows_of_a_killed_instance_end(srv):
     rows = of_one_instance(new)
     assert len(rows) == 10, out[-2000:]
     assert all(row["finished"] for row in rows), out[-2000:]
+
+
+CPU_PAST_U32 = 3 * (1 << 32) + 12345  # us, as the app's
+CPU_MAX = 1 << 52  # IPC_MAX_CPU_US
+
+
+def test_cpu_past_u32_reaches_the_log(srv):
+    # Background threads of 1 s, 3.6 h and IPC_MAX_CPU_US of CPU: the
+    # first row's megacycles are the clock's (--cpu_cap may account at the
+    # host's), the others that many per second, none stopped at a u32's
+    # 71.6 minutes.
+    before = set(srv.log_rows("/_ah/background")[0])
+    assert srv.get("/bg_cpu").status_code == 200
+
+    def mcycles(us, mhz):
+        return us // 1000000 * mhz + us % 1000000 * mhz // 1000000
+
+    def clock(rows):
+        got = {row["mcycles"] for row in rows}
+        return next((m for m in got if m > 0 and mcycles(CPU_PAST_U32, m) in got and
+                     mcycles(CPU_MAX, m) in got), None)
+
+    new, out = srv.wait_new_log_rows("/_ah/background", before, clock)
+    mhz = clock(new)
+    assert mhz, out[-2000:]
+    # A request's own answer likewise.
+    with Conn(srv.port) as c:
+        c.request("GET", "/send?case=cpu_past_u32")
+        r = c.read_response()
+        assert r.status == 200 and r.body == BODY, r
+    want = mcycles(CPU_PAST_U32, mhz)
+    rows, out = srv.wait_new_log_rows("/send?case=cpu_past_u32", set(),
+                                      lambda rows: any(r["finished"] for r in rows))
+    assert [r["mcycles"] for r in rows] == [want], out[-2000:]
+    assert want > mcycles(0xFFFFFFFF, mhz)
+    assert_serving(srv)
 
 
 def of_one_instance(rows):

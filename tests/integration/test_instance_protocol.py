@@ -245,10 +245,17 @@ APP_FILES = {
             # is the thread's own environ.
             import _gaelic
             env = _gaelic.background_started(0x80000001)
-            _gaelic.background_ended(0x80000001, False, 7000)
+            _gaelic.background_ended(0x80000001, False, 5000000007000)
             start_response("200 OK", [])
             return [("%s %s %s" % (type(env).__name__, env["REQUEST_LOG_ID"],
                                    env["PATH_INFO"])).encode()]
+
+        def background_cpu_cap(environ, start_response):
+            import _gaelic
+            _gaelic.background_started(0x80000003)
+            _gaelic.background_ended(0x80000003, True, 2 ** 64 - 1)
+            start_response("200 OK", [])
+            return [b"ended"]
     """,
     "pkg/__init__.py": "",
     "pkg/sub/__init__.py": "",
@@ -358,8 +365,8 @@ class Instance:
                 self.app_logs.append((id_, level, message.decode("utf-8")))
                 continue
             assert type_ == IPC_RESPONSE, type_
-            # payload starts with the request's CPU microseconds (u32), unused here
-            status, off = _get_bytes(payload, 4)
+            # payload starts with the request's CPU microseconds (u64), unused here
+            status, off = _get_bytes(payload, 8)
             (n,) = struct.unpack_from("<I", payload, off)
             off += 4
             headers = []
@@ -724,14 +731,28 @@ def test_background_thread_gets_the_environ_the_master_sends(zygote):
     inst.send_frame(IPC_BACKGROUND_STARTED, id_, inst.environ_payload(
         "", {"REQUEST_LOG_ID": "0123abcd", "PATH_INFO": "/_ah/background"}))
     type_, id_, payload = inst.read_frame()
-    # Not failed; 7 us of CPU (the ns it was given, in us).
-    assert (type_, id_, payload) == (IPC_BACKGROUND_END, 0x80000001, struct.pack("<II", 0, 7))
+    # Not failed; the CPU ns it was given, in us: past a u32's 71.6 minutes.
+    assert (type_, id_, payload) == (IPC_BACKGROUND_END, 0x80000001,
+                                     struct.pack("<IQ", 0, 5000000007))
     rid, status, _, body = inst.read_response()
     assert (rid, status, body) == (1, "200 OK", b"dict 0123abcd /_ah/background")
     # One no thread waits for (the app wrote the start itself) is dropped.
     inst.send_frame(IPC_BACKGROUND_STARTED, 0x80000002, inst.environ_payload("", {}))
     assert inst.request("hello.app") == ("200 OK", [("Content-Type", "text/plain")],
                                          b"Hello, world!")
+
+
+def test_background_cpu_saturates_where_the_master_stops_taking_it(zygote):
+    # IPC_MAX_CPU_US (ipc.h): the most the master takes; more would make it
+    # kill the instance.
+    inst = zygote.spawn(6)
+    inst.send_request(1, "misc.background_cpu_cap")
+    type_, id_, payload = inst.read_frame()
+    assert (type_, id_, payload) == (IPC_BACKGROUND_START, 0x80000003, b"")
+    inst.send_frame(IPC_BACKGROUND_STARTED, id_, inst.environ_payload("", {}))
+    type_, id_, payload = inst.read_frame()
+    assert (type_, id_, payload) == (IPC_BACKGROUND_END, 0x80000003, struct.pack("<IQ", 1, 1 << 52))
+    assert inst.read_response() == (1, "200 OK", [], b"ended")
 
 
 def test_zygote_eof_kills_instances(app_dir):

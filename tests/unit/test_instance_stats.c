@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "instance_stats.h"
+#include "ipc.h"
 #include "unit.h"
 
 #define MB (1024.0 * 1024.0)
@@ -123,6 +124,18 @@ static void test_read_self(void)
     CHECK(mcycles_from_us(2500000, 2400) == 6000);
 }
 
+/* A backend request or background thread past 2^32 us (71.6 minutes)
+ * keeps counting, and the largest CPU time the channel carries does not
+ * overflow at any host clock. */
+static void test_mcycles_of_long_runs(void)
+{
+    CHECK(mcycles_from_us(5000000007ull, 600) == 3000000);
+    CHECK(mcycles_from_us(3ull * 3600 * 1000000 + 999999, 1200) == 3ull * 3600 * 1200 + 1199);
+    CHECK(mcycles_from_us(IPC_MAX_CPU_US, 600) ==
+          (int64_t)(IPC_MAX_CPU_US / 1000000 * 600 + IPC_MAX_CPU_US % 1000000 * 600 / 1000000));
+    CHECK(mcycles_from_us(IPC_MAX_CPU_US, 10000) > 0);
+}
+
 int main(void)
 {
     test_empty();
@@ -131,5 +144,6 @@ int main(void)
     test_windows();
     test_uneven_samples();
     test_read_self();
+    test_mcycles_of_long_runs();
     UNIT_DONE();
 }

@@ -72,10 +72,46 @@ static void test_reader(void)
     buf_free(&b);
 }
 
+/* CPU times cross the channel as u64 (ipc.h): little-endian like u32, and
+ * values past 2^32 keep their high half. */
+static void test_u64(void)
+{
+    buf_t b = BUF_INIT;
+    CHECK(ipc_put_u64(&b, 0x0102030405060708ull) == 0);
+    CHECK(ipc_put_u64(&b, UINT64_MAX) == 0);
+    CHECK(ipc_put_u64(&b, 5000000007ull) == 0);
+    CHECK(b.len == 24);
+    CHECK(memcmp(buf_ptr(&b), "\x08\x07\x06\x05\x04\x03\x02\x01", 8) == 0);
+    ipc_reader_t r;
+    ipc_reader_init(&r, buf_ptr(&b), b.len);
+    uint64_t v;
+    CHECK(ipc_get_u64(&r, &v) == 0 && v == 0x0102030405060708ull);
+    CHECK(ipc_get_u64(&r, &v) == 0 && v == UINT64_MAX);
+    CHECK(ipc_get_u64(&r, &v) == 0 && v == 5000000007ull);
+    CHECK(r.left == 0 && !r.err);
+
+    /* A u32 then a u64, as IPC_BACKGROUND_END lays them out. */
+    buf_reset(&b);
+    CHECK(ipc_put_u32(&b, 1) == 0 && ipc_put_u64(&b, (1ull << 32) + 3) == 0);
+    CHECK(memcmp(buf_ptr(&b), "\1\0\0\0\3\0\0\0\1\0\0\0", 12) == 0);
+    uint32_t w;
+    ipc_reader_init(&r, buf_ptr(&b), b.len);
+    CHECK(ipc_get_u32(&r, &w) == 0 && w == 1);
+    CHECK(ipc_get_u64(&r, &v) == 0 && v == (1ull << 32) + 3);
+
+    /* Fewer than 8 bytes left: fails, consumes nothing, and sticks. */
+    ipc_reader_init(&r, buf_ptr(&b), 7);
+    v = 42;
+    CHECK(ipc_get_u64(&r, &v) < 0 && r.err && v == 42 && r.left == 7);
+    CHECK(ipc_get_u32(&r, &w) < 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     test_frame_header();
     test_empty_control_frame();
     test_reader();
+    test_u64();
     UNIT_DONE();
 }

@@ -39,6 +39,10 @@ def u32(v):
     return struct.pack("<I", v)
 
 
+def u64(v):
+    return struct.pack("<Q", v)
+
+
 def byts(b):
     if isinstance(b, str):
         b = b.encode("latin-1")
@@ -46,7 +50,7 @@ def byts(b):
 
 
 def response(status="200 OK", headers=(), body=b"forged", cpu=0):
-    out = u32(cpu) + byts(status) + u32(len(headers))
+    out = u64(cpu) + byts(status) + u32(len(headers))
     for k, v in headers:
         out += byts(k) + byts(v)
     return out + byts(body)
@@ -71,11 +75,15 @@ def _varint(v):
     return out + bytes([v])
 
 
-def _forge(status, headers=(), body=b"forged"):
+def _forge(status, headers=(), body=b"forged", cpu=0):
     """The own request answered with the app's status and headers, then, in
     the same write, a frame of no known type: the master answers the client
     and kills the instance in one go, so that no other request reaches it."""
-    return lambda rid: [frame(RESPONSE, rid, response(status, headers, body)) + frame(99, 0)]
+    return lambda rid: [frame(RESPONSE, rid, response(status, headers, body, cpu)) + frame(99, 0)]
+
+
+CPU_PAST_U32 = 3 * (1 << 32) + 12345  # us: 3.6 CPU-hours
+CPU_MAX = 1 << 52  # IPC_MAX_CPU_US
 
 
 # name -> (frames(rid) -> list of writes, then "hang" | "exit" | "return")
@@ -113,20 +121,22 @@ CASES = {
                                                      for i in range(1, 65) if i != rid)], "hang"),
     # malformed responses
     "response_empty": (lambda rid: [frame(RESPONSE, rid)], "hang"),
-    "response_n_headers_huge": (lambda rid: [frame(RESPONSE, rid, u32(0) + byts("200 OK") +
+    "response_n_headers_huge": (lambda rid: [frame(RESPONSE, rid, u64(0) + byts("200 OK") +
                                                    u32(0xFFFFFFFF) + byts("a") + byts("b"))],
                                 "hang"),
-    "response_truncated": (lambda rid: [frame(RESPONSE, rid, u32(0) + u32(100) + b"200 OK")],
+    "response_truncated": (lambda rid: [frame(RESPONSE, rid, u64(0) + u32(100) + b"200 OK")],
                            "hang"),
-    "response_status_len_overflow": (lambda rid: [frame(RESPONSE, rid, u32(0) + u32(0xFFFFFFFF) +
+    "response_status_len_overflow": (lambda rid: [frame(RESPONSE, rid, u64(0) + u32(0xFFFFFFFF) +
                                                         b"200 OK")], "hang"),
-    "response_header_len_overflow": (lambda rid: [frame(RESPONSE, rid, u32(0) + byts("200 OK") +
+    "response_header_len_overflow": (lambda rid: [frame(RESPONSE, rid, u64(0) + byts("200 OK") +
                                                         u32(1) + u32(0xFFFFFFF8) + b"abcd")],
                                      "hang"),
-    "response_body_len_overflow": (lambda rid: [frame(RESPONSE, rid, u32(0) + byts("200 OK") +
+    "response_body_len_overflow": (lambda rid: [frame(RESPONSE, rid, u64(0) + byts("200 OK") +
                                                       u32(0) + u32(0xFFFFFFFC) + b"body")],
                                    "hang"),
     "response_trailing_bytes": (lambda rid: [frame(RESPONSE, rid, response() + b"extra")], "hang"),
+    "response_cpu_over_max": (lambda rid: [frame(RESPONSE, rid, response(cpu=CPU_MAX + 1))], "hang"),
+    "response_cpu_u32": (lambda rid: [frame(RESPONSE, rid, response()[4:])], "hang"),
     # the app's own response, invalid as HTTP: a 500, never sent on
     "status_short": (_forge("20 OK"), "hang"),
     "status_long": (_forge("2000 OK"), "hang"),
@@ -172,6 +182,8 @@ for _name, _status in (("204", "204 No Content"), ("304", "304 Not Modified")):
     CASES["no_body_" + _name] = (_forge(_status, [("Content-Length", "32")], BODY), "hang")
 # A valid answer, then the runtime's own to the same request: a duplicate.
 CASES["duplicate"] = (lambda rid: [frame(RESPONSE, rid, response(body=BODY))], "return")
+# A valid answer whose CPU time a u32 could not carry: its log row's megacycles.
+CASES["cpu_past_u32"] = (_forge("200 OK", body=BODY, cpu=CPU_PAST_U32), "hang")
 
 
 def _hang():
@@ -249,7 +261,7 @@ def repeat(q, environ):
         for i in range(n):
             ids = [BG_BIT | (1000 + i * BG_MAX + k) for k in range(BG_MAX)]
             data += b"".join(frame(BG_START, b) for b in ids)
-            data += b"".join(frame(BG_END, b, u32(k % 2) + u32(k)) for k, b in enumerate(ids))
+            data += b"".join(frame(BG_END, b, u32(k % 2) + u64(k << 30)) for k, b in enumerate(ids))
     else:
         raise ValueError(kind)
     os.write(_channel_fd(), data)
@@ -263,7 +275,7 @@ def bad_many(q, environ):
     if kind == "bg_over_max":
         data = b"".join(frame(BG_START, BG_BIT | (i + 1)) for i in range(BG_MAX + 1))
     elif kind == "bg_end_unknown":
-        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 2, u32(0) + u32(0))
+        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 2, u32(0) + u64(0))
     elif kind == "bg_start_twice":
         data = frame(BG_START, BG_BIT | 1) + frame(BG_START, BG_BIT | 1)
     elif kind == "bg_start_no_bit":
@@ -271,7 +283,11 @@ def bad_many(q, environ):
     elif kind == "bg_start_payload":
         data = frame(BG_START, BG_BIT | 1, u32(0))
     elif kind == "bg_end_failed_2":
-        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(2) + u32(0))
+        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(2) + u64(0))
+    elif kind == "bg_end_cpu_over_max":
+        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(0) + u64(CPU_MAX + 1))
+    elif kind == "bg_end_cpu_u32":
+        data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(0) + u32(0))
     elif kind == "api_reused_id":
         data = frame(API_CALL, 9, api_delay(3000)) + frame(API_CALL, 9, api_delay(3000))
     elif kind == "api_id_0":
@@ -295,6 +311,17 @@ def bad_many(q, environ):
 
 
 def pid(q, environ):
+    return {"pid": os.getpid()}
+
+
+def bg_cpu(q, environ):
+    """Three background threads that end at once, having used 1 s (the
+    clock's megacycles), CPU_PAST_U32 and CPU_MAX us of CPU."""
+    ids = [BG_BIT | (2000 + k) for k in range(3)]
+    data = b"".join(frame(BG_START, b) for b in ids)
+    data += b"".join(frame(BG_END, b, u32(0) + u64(us))
+                     for b, us in zip(ids, [1000000, CPU_PAST_U32, CPU_MAX]))
+    os.write(_channel_fd(), data)
     return {"pid": os.getpid()}
 
 
@@ -323,7 +350,7 @@ def _random_frame(rnd, rid):
         heads = [(rnd.choice([b"X-A", b"Content-Length", b"Transfer-Encoding", b"Vary", b"ETag",
                               text()]),
                   rnd.choice([b"1", b'"e"', b"chunked", text()])) for _ in range(rnd.randrange(4))]
-        payload = (u32(rnd.randrange(1 << 20)) + field(status) + u32(len(heads)) +
+        payload = (u64(rnd.randrange(1 << 40)) + field(status) + u32(len(heads)) +
                    b"".join(field(k) + field(v) for k, v in heads) + field(text()))
     elif kind == "log":
         type_, id_ = LOG, rnd.choice([0, rid, BG_BIT | rnd.randrange(1, 4)])
@@ -334,7 +361,7 @@ def _random_frame(rnd, rid):
         payload = u32(rnd.choice([0, rid])) + u32(rnd.choice([0, 50])) + field(envelope)
     elif kind == "bg":
         type_, id_ = rnd.choice([BG_START, BG_END]), BG_BIT | rnd.randrange(1, 4)
-        payload = b"" if type_ == BG_START else u32(rnd.randrange(2)) + u32(rnd.randrange(1 << 20))
+        payload = b"" if type_ == BG_START else u32(rnd.randrange(2)) + u64(rnd.randrange(1 << 40))
     elif kind == "retire":
         type_, id_, payload = RETIRE, 0, field(text())
     else:
@@ -390,7 +417,7 @@ def background(q, environ):
         bg = request_state.current().id
         fd = _channel_fd()
         if case == "end_twice":
-            os.write(fd, frame(BG_END, bg, u32(0) + u32(0)))
+            os.write(fd, frame(BG_END, bg, u32(0) + u64(0)))
         elif case == "response":
             os.write(fd, frame(RESPONSE, bg, response()))
         elif case == "logs":
@@ -414,7 +441,7 @@ def stop_reading(q, environ):
     for i in range(int(q.get("n", "200"))):
         ids = [BG_BIT | (1000 + i * BG_MAX + k) for k in range(BG_MAX)]
         data += b"".join(frame(BG_START, b) for b in ids)
-        data += b"".join(frame(BG_END, b, u32(0) + u32(0)) for b in ids)
+        data += b"".join(frame(BG_END, b, u32(0) + u64(0)) for b in ids)
     os.write(saved, data)
     time.sleep(60)  # the master kills this instance meanwhile
     return {"survived": True}
@@ -510,6 +537,7 @@ def flush_flood(q, environ):
 
 ROUTES = {"/send": send, "/answer_other": answer_other, "/hold": hold, "/held": held,
           "/flood_logs": flood_logs, "/repeat": repeat, "/bad_many": bad_many, "/pid": pid,
+          "/bg_cpu": bg_cpu,
           "/background": background, "/fuzz": fuzz,
           "/log_line": log_line, "/stop_reading": stop_reading, "/flood_unread": flood_unread,
           "/flush_flood": flush_flood}
