@@ -98,13 +98,12 @@ int ipc_get_u32(ipc_reader_t *r, uint32_t *v)
 
 int ipc_get_u64(ipc_reader_t *r, uint64_t *v)
 {
-    if (r->err || r->left < 8) {
-        r->err = 1;
+    uint32_t lo, hi;
+    if (r->left < 8)
+        r->err = 1; /* reads nothing of a short one */
+    if (ipc_get_u32(r, &lo) < 0 || ipc_get_u32(r, &hi) < 0)
         return -1;
-    }
-    *v = (uint64_t)get_le32(r->p) | (uint64_t)get_le32(r->p + 4) << 32;
-    r->p += 8;
-    r->left -= 8;
+    *v = (uint64_t)hi << 32 | lo;
     return 0;
 }
 
