@@ -138,7 +138,6 @@ static void send_start(void *ctx, pool_t *pool, int index)
     (void)pool;
     if (index < 0 || index >= capacity(b))
         return;
-    server_t *srv = b->all->srv;
     start_job_t *sj = &g->starts[index];
     start_job_reset(sj);
     sj->gen = g;
@@ -149,10 +148,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
     }
     const char *script = g->cfg->start;
     if (!script) {
-        int m = router_match(srv->cfg, "/_ah/start", 10, &sj->route);
-        if (m <= 0 || sj->route.handler->kind != HANDLER_SCRIPT) {
-            if (m > 0)
-                route_free(&sj->route);
+        if (internal_req_route(&sj->ir, &sj->route) <= 0) {
             /* Nothing handles it: a 404, which counts as started. */
             finish_start(sj, 404, NULL, 0);
             return;

@@ -5,6 +5,7 @@
 
 #include "cgi_env.h"
 #include "log_store.h"
+#include "router.h"
 #include "server.h"
 
 void internal_req_init(internal_req_t *r, const server_t *srv)
@@ -135,4 +136,14 @@ int internal_req_status(const job_result_t *res)
     if (!status && !http_status_valid(res->status, res->status_len, &status))
         status = 500;
     return status;
+}
+
+int internal_req_route(const internal_req_t *r, route_t *route)
+{
+    int m = router_match(r->srv->cfg, r->resource, strlen(r->resource), route);
+    if (m > 0 && route->handler->kind != HANDLER_SCRIPT) {
+        route_free(route);
+        return 0;
+    }
+    return m;
 }

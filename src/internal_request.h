@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "pool.h"
+#include "router.h"
 
 struct server;
 
@@ -42,6 +43,12 @@ int internal_req_build(internal_req_t *r, const char *backend, int index, const 
  * row already has its id: log_id (a background thread's, background_log.h). */
 int internal_req_build_logged(internal_req_t *r, const char *backend, int index,
                               const char *resource, const char *log_id);
+
+/* app.yaml's script handler for the request's resource (after
+ * internal_req_build): 1 with it in route (route_free it), 0 when none
+ * matches or the one that does is static (nothing for an instance to run:
+ * a 404), -1 when memory runs out. */
+int internal_req_route(const internal_req_t *r, route_t *route);
 
 /* Its request log row: final, or unfinished (status 0, end_us 0). */
 void internal_req_log(internal_req_t *r, int status, const char *instance_id, int64_t mcycles,

@@ -1377,8 +1377,7 @@ static int dispatch_to(instance_t *inst, job_t *job, int background)
     slot->id = id;
     slot->job = job;
     slot->background = background;
-    note_wait(pool, job);
-    job->log.replica_index = inst->index;
+    job->log.replica_index = inst->index; /* its wait: queue_remove, or none */
     /* A background request runs in the app its instance already imported. */
     if (!background) {
         job->log.loading = !inst->loaded;
@@ -2211,12 +2210,19 @@ static void failfast_start(pool_t *pool, int target)
     }
 }
 
-void pool_submit(pool_t *pool, job_t *job)
+/* What every submitted job starts from: not on an instance, queued now,
+ * nothing for its request log yet. */
+static void job_begin(const pool_t *pool, job_t *job)
 {
     job->inst = NULL;
     job->id = 0;
     job->queued_us = pool->loop->now_us;
     job->log = JOB_LOG_NONE;
+}
+
+void pool_submit(pool_t *pool, job_t *job)
+{
+    job_begin(pool, job);
     if (pool->zy_w.fd < 0 && pool->n_alive == 0) {
         job_fail(job, 500, "no instance can be started (the zygote is down)", NULL);
         return;
@@ -2257,10 +2263,7 @@ static instance_t *instance_of_key(pool_t *pool, int key)
 
 void pool_submit_start(pool_t *pool, int key, job_t *job)
 {
-    job->inst = NULL;
-    job->id = 0;
-    job->queued_us = pool->loop->now_us;
-    job->log = JOB_LOG_NONE;
+    job_begin(pool, job);
     instance_t *inst = instance_of_key(pool, key);
     if (!inst || inst->state != I_WARMING) {
         job_fail(job, 500, "the instance is gone", NULL);
@@ -2272,10 +2275,7 @@ void pool_submit_start(pool_t *pool, int key, job_t *job)
 
 int pool_submit_background(pool_t *pool, int index, job_t *job)
 {
-    job->inst = NULL;
-    job->id = 0;
-    job->queued_us = pool->loop->now_us;
-    job->log = JOB_LOG_NONE;
+    job_begin(pool, job);
     instance_t *inst = instance_at(pool, index);
     if (!inst || (inst->state != I_READY && inst->state != I_WARMING))
         return -1;

@@ -60,18 +60,12 @@ void warmup_send(void *ctx, pool_t *pool, int key)
         finish(w, 500, NULL, 0);
         return;
     }
-    int m = router_match(srv->cfg, RESOURCE, strlen(RESOURCE), &w->route);
-    if (m < 0) {
-        finish(w, 500, NULL, 0);
-        return;
-    }
-    if (m == 0 || w->route.handler->kind != HANDLER_SCRIPT) {
-        if (m > 0)
-            route_free(&w->route);
+    int m = internal_req_route(&w->ir, &w->route);
+    if (m <= 0) {
         /* No script handles it (no handler, or a static one): nothing
          * for the instance to run, logged as 404 like a backend's
          * /_ah/start without a handler. */
-        finish(w, 404, NULL, 0);
+        finish(w, m < 0 ? 500 : 404, NULL, 0);
         return;
     }
     w->has_route = 1;
