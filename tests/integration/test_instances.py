@@ -515,6 +515,21 @@ def app(environ, start_response):
 """
 
 
+def wait_for_all_workers(s, pid, bound):
+    """Asks until the instance pid has started its 1024 workers (each
+    answer a 200 from that same instance), for bound seconds at most."""
+    deadline = time.monotonic() + bound
+    while True:
+        r = s.get("/")
+        assert r.status_code == 200, (r.status_code, s.stderr_text()[-3000:])
+        got = r.json()
+        assert got["pid"] == pid, ("the instance was replaced", s.stderr_text()[-3000:])
+        if got["workers"] == 1024:
+            return
+        assert time.monotonic() < deadline, (got, s.stderr_text()[-3000:])
+        time.sleep(0.1)
+
+
 def test_many_threads_per_instance_fit_its_memory(serve, tmp_path):
     """--threads takes up to 1024, but each worker thread reserved the
     default 8 MB stack against the instance's address-space limit
@@ -525,16 +540,7 @@ def test_many_threads_per_instance_fit_its_memory(serve, tmp_path):
                   "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": WORKERS_MAIN_PY})
     s = serve(d, "--max_instances", "1", "--threads", "1024")
     first = s.get_json("/")
-    deadline = time.monotonic() + 60
-    while True:
-        r = s.get("/")
-        assert r.status_code == 200, (r.status_code, s.stderr_text()[-3000:])
-        got = r.json()
-        assert got["pid"] == first["pid"], ("the instance was replaced", s.stderr_text()[-3000:])
-        if got["workers"] == 1024:
-            break
-        assert time.monotonic() < deadline, (got, s.stderr_text()[-3000:])
-        time.sleep(0.1)
+    wait_for_all_workers(s, first["pid"], 60)
     assert "cannot start the worker threads" not in s.stderr_text()
 
 
@@ -570,12 +576,5 @@ def test_a_busy_first_request_does_not_cost_the_instance(serve, tmp_path):
     assert r.status_code == 200, (r.status_code, s.stderr_text()[-3000:])
     first = r.json()
     assert first["busy"], "the workers had all started before the request: nothing was tested"
-    deadline = time.monotonic() + 120  # bounded: an ASan build starts them slowly
-    while True:
-        got = s.get_json("/")
-        assert got["pid"] == first["pid"], ("the instance was replaced", s.stderr_text()[-3000:])
-        if got["workers"] == 1024:
-            break
-        assert time.monotonic() < deadline, (got, s.stderr_text()[-3000:])
-        time.sleep(0.1)
+    wait_for_all_workers(s, first["pid"], 120)  # an ASan build starts them slowly
     assert "did not start within" not in s.stderr_text()
