@@ -333,9 +333,17 @@ static void fmt_date(time_t t, char *out, size_t n)
     strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* The console shows at most this much of a refused path. */
+#define REFUSED_PATH_MAX 2000
+
 static int refuse(const char *target, const char *why, static_result_t *res)
 {
-    log_warn("static file '%s' refused: %s", target, why);
+    /* The path as decoded: the client chose its bytes, and an escape
+     * sequence or a CR in it must not reach the server's terminal. */
+    char safe[REFUSED_PATH_MAX + 1];
+    size_t n = strlen(target);
+    log_safe_text(safe, target, n < REFUSED_PATH_MAX ? n : REFUSED_PATH_MAX);
+    log_warn("static file '%s' refused: %s", safe, why);
     res->status = 404;
     return -1;
 }

@@ -450,6 +450,17 @@ def test_symlink_out_logged(srv):
     assert srv.wait_stderr("outside the app folder")
 
 
+def test_refused_path_is_logged_without_its_control_characters(srv):
+    """The refusal's console line names the path as decoded, which the
+    client chose: an escape sequence, a CR or a C1 control in it must not
+    reach the server's terminal (the request line's URL never does)."""
+    since = len(srv.stderr_text())
+    assert get(srv, "/static/x%1b%5b2J%0dy%c2%9bz.txt").status == 404
+    assert srv.wait_stderr("static file 'static/x?[2J?y?z.txt' refused", since=since), \
+        srv.stderr_text()[since:]
+    assert "\x1b" not in srv.stderr_text()[since:]
+
+
 def test_app_yaml_by_any_is_served_only_under_root(srv, appdir):
     # a file inside the app folder is fine (upload: .*); the point is
     # that nothing outside it is reachable
