@@ -221,6 +221,19 @@ def test_stdout_rewrapped_by_the_script_is_flushed_at_its_end(srv):
     assert get(srv, "/dyn/exits").body == b"bye\n"
 
 
+@pytest.mark.parametrize("query,body", [("codecs", "h\u00e9llo\n".encode()),
+                                        ("latin-1", "h\u00e9llo\n".encode("latin-1"))],
+                         ids=["codecs", "latin-1"])
+def test_stdout_detached_by_the_script_is_its_output(srv, query, body):
+    """sys.stdout.detach() hands the script the binary buffer, which its
+    own writer then fills: that is the response, not a 500."""
+    for _ in range(2):
+        r = get(srv, "/dyn/detaches_stdout?" + query)
+        assert (r.status, r.body) == (200, body), (r, srv.stderr_text()[-2000:])
+    # The runtime's stdout is back for the next script.
+    assert get(srv, "/dyn/exits").body == b"bye\n"
+
+
 @pytest.mark.parametrize("which", ["exit", "quit"])
 def test_site_exit_and_quit_end_script_normally(srv, which):
     r = get(srv, "/dyn/quits?" + which)

@@ -283,7 +283,9 @@ def run(script, environ, max_size):
                 # sys.stdout.buffer, say): flushed as the interpreter's
                 # exit would a CGI process's.
                 flush()
-            if not stdout.closed:
+            # None once the script detached it (sys.stdout.detach()),
+            # which flushed it: the buffer is the script's writer's now.
+            if stdout.buffer is not None and not stdout.closed:
                 stdout.flush()
         except ScriptError as e:
             handlers.log(script, str(e))
