@@ -480,7 +480,21 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         refuse(target, "app root not open", res);
         return;
     }
+    int fd = static_open_beneath(rel);
+    if (fd < 0) {
+        if (errno == EXDEV || errno == ELOOP)
+            refuse(target, "outside the app folder", res);
+        else
+            refuse(target, strerror(errno), res);
+        return;
+    }
+    /* Only now, for a file that exists: skip_files is matched once for
+     * each folder on the way (skip_match.h), a cost that grows fast with
+     * the depth, and the client chooses the path (2000 folders took the
+     * default skip_files 5 s of the loop). A real file's depth is the
+     * app's own. */
     if (config_is_skipped(cfg, rel)) {
+        close(fd);
         refuse(target, "matched by skip_files", res);
         return;
     }
@@ -489,17 +503,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         int rc = md ? pcre2_match(h->upload_re, (PCRE2_SPTR)rel, strlen(rel), 0, 0, md, NULL) : -1;
         pcre2_match_data_free(md);
         if (rc < 0) {
+            close(fd);
             refuse(target, "not matched by the handler's upload", res);
             return;
         }
-    }
-    int fd = static_open_beneath(rel);
-    if (fd < 0) {
-        if (errno == EXDEV || errno == ELOOP)
-            refuse(target, "outside the app folder", res);
-        else
-            refuse(target, strerror(errno), res);
-        return;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

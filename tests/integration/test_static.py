@@ -346,6 +346,22 @@ def test_skip_files(srv):
     assert srv.wait_stderr("skip_files")
 
 
+@pytest.mark.parametrize("path,rel", [
+    ("/static/" + "d/" * 40 + "gone.bak", "static/" + "d/" * 40 + "gone.bak"),
+    ("/f/" + "d/" * 40 + "gone.dat", "files/" + "d/" * 40 + "gone.dat"),
+])
+def test_missing_file_is_404_before_its_regexes_run(srv, path, rel):
+    """skip_files and upload are matched only against a file that exists:
+    skip_files' regexes run once for each folder on the way, so on a path
+    of 2000 folders the default skip_files alone took the server's loop 5 s
+    a request, all other clients waiting. Missing, the file is 404 for
+    that reason, whatever the regexes would say."""
+    since = len(srv.stderr_text())
+    assert get(srv, path).status == 404
+    assert srv.wait_stderr("static file '%s' refused: No such file" % rel, since=since), \
+        srv.stderr_text()[since:]
+
+
 def test_skip_files_block_spread_over_lines(serve, tmp_path):
     """The `skip_files: |` block of old App Engine docs is one regex whose
     line breaks App Engine removed: the files it names are not served."""
