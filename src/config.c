@@ -1699,12 +1699,15 @@ int config_is_skipped(const app_config_t *cfg, const char *relpath)
 {
     if (!cfg || !cfg->skip_files_re || !relpath)
         return 0;
+    /* A path the regex cannot be matched on (PCRE2's match limit, no
+     * memory) is left out, as the instances leave it out of the app's
+     * reach (instance/skip_files.c): never served as if nothing matched. */
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!md)
-        return 0;
+        return 1;
     int rc = skip_match(cfg->skip_files_re, md, relpath, strlen(relpath));
     pcre2_match_data_free(md);
-    return rc > 0;
+    return rc != 0;
 }
 
 typedef struct {

@@ -126,7 +126,7 @@ int config_check_files(const app_config_t *cfg, const app_file_limits_t *lim,
                        config_link_fn outside_link, void *ctx, char *err, size_t errlen);
 
 /* 1 when path (relative to root, '/'-separated) or a folder it is in is excluded by
- * skip_files. */
+ * skip_files, or when the regex could not be matched on it. */
 int config_is_skipped(const app_config_t *cfg, const char *relpath);
 
 void config_free(app_config_t *cfg);

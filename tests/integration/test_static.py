@@ -388,6 +388,34 @@ skip_files: |
 """
 
 
+# The first rule backtracks past PCRE2's match limit on a name of 40 a's
+# (Python's re would just take its time); the second then never runs.
+LIMIT_APP_YAML = """\
+runtime: python27
+threadsafe: true
+handlers:
+- url: /static
+  static_dir: static
+skip_files:
+- ^static/(a|aa)+$
+- ^.*\\.bak$
+"""
+
+
+def test_skip_files_that_cannot_be_matched_keep_the_file_unserved(serve, tmp_path):
+    """A skip_files regex that fails on a path (PCRE2's match limit) leaves
+    the file out, as the instances leave it out of the app's reach: it is
+    not served as if no rule had matched."""
+    name = "a" * 40 + "b.bak"
+    d = write_app(tmp_path / "app", LIMIT_APP_YAML, {
+        "main.py": "", "static/" + name: "skipped\n", "static/site.css": "body {}\n"})
+    s = serve(d)
+    assert get(s, "/static/site.css").status == 200
+    r = get(s, "/static/" + name)
+    assert r.status == 404, r
+    assert b"skipped" not in r.body
+
+
 @pytest.mark.parametrize("path", [
     "/static/../app.yaml",
     "/static/..%2fapp.yaml",
