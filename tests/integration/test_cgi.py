@@ -213,9 +213,12 @@ def test_closing_stdout_ends_the_output(srv, query):
         assert (r.status, r.body) == (200, b"all written\n"), (r, srv.stderr_text()[-2000:])
 
 
-def test_stdout_rewrapped_by_the_script_is_flushed_at_its_end(srv):
+@pytest.mark.parametrize("query", ["", "close"])
+def test_stdout_rewrapped_by_the_script_is_flushed_at_its_end(srv, query):
+    # Unless the script closed it itself: then it is not flushed again, as
+    # the interpreter's exit would not.
     for _ in range(2):
-        r = get(srv, "/dyn/rewraps_stdout")
+        r = get(srv, "/dyn/rewraps_stdout?" + query)
         assert (r.status, r.body) == (200, "h\u00e9llo\n".encode()), (r, srv.stderr_text()[-2000:])
     # The runtime's stdout is back for the next script.
     assert get(srv, "/dyn/exits").body == b"bye\n"

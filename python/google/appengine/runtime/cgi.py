@@ -260,6 +260,18 @@ def parse_output(out):
     return status, headers, body
 
 
+def _still_open(stream):
+    """Whether stream may still be flushed: neither closed (which flushed
+    it) nor detached (sys.stdout.detach(), which flushed it too, and after
+    which a TextIOWrapper raises even when asked whether it is closed)."""
+    if stream is None:
+        return False
+    try:
+        return not getattr(stream, "closed", False)
+    except ValueError:
+        return False
+
+
 def run(script, environ, max_size):
     """Serves one request with a CGI script; returns (status, headers, body).
     Failures are logged and answered 500 (404 for a missing file)."""
@@ -277,15 +289,14 @@ def run(script, environ, max_size):
             finally:
                 # Threads the script started may still be printing.
                 request_threads.join_all(request)
-            flush = getattr(sys.stdout, "flush", None) if sys.stdout is not _stdout else None
+            # The script's own stdout (a buffered wrapper of
+            # sys.stdout.buffer, say), then the request's: flushed as the
+            # interpreter's exit flushes a CGI process's, unless closed.
+            own = sys.stdout if sys.stdout is not _stdout else None
+            flush = getattr(own, "flush", None) if _still_open(own) else None
             if flush is not None:
-                # The script's own stdout (a buffered wrapper of
-                # sys.stdout.buffer, say): flushed as the interpreter's
-                # exit would a CGI process's.
                 flush()
-            # None once the script detached it (sys.stdout.detach()),
-            # which flushed it: the buffer is the script's writer's now.
-            if stdout.buffer is not None and not stdout.closed:
+            if _still_open(stdout):
                 stdout.flush()
         except ScriptError as e:
             handlers.log(script, str(e))
