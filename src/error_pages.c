@@ -1,6 +1,7 @@
 #include "error_pages.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,13 @@ int error_page_kind(const char *error_code)
     return -1;
 }
 
-/* Reads the whole file, which must be a regular file of at most
- * ERROR_PAGE_MAX_BYTES. Returns 0, or -1 with the reason in err. */
-static int read_page(const error_handler_t *eh, const char *yaml_path, error_page_t *page,
-                     char *err, size_t errlen)
+/* Reads the whole file (rel: its path cleaned), which must be a regular
+ * file of at most ERROR_PAGE_MAX_BYTES. Returns 0, or -1 with the reason
+ * in err. */
+static int read_page(const error_handler_t *eh, const char *rel, const char *yaml_path,
+                     error_page_t *page, char *err, size_t errlen)
 {
-    int fd = static_open_beneath(eh->file);
+    int fd = static_open_beneath(rel);
     if (fd < 0) {
         snprintf(err, errlen, "%s:%d: error handler file '%s': %s", yaml_path, eh->line, eh->file,
                  errno == EXDEV || errno == ELOOP ? "outside the app folder" : strerror(errno));
@@ -103,12 +105,21 @@ int error_pages_load(error_pages_t *pages, const app_config_t *cfg, char *err, s
                      cfg->path, eh->line);
             goto fail;
         }
-        if (config_is_skipped(cfg, eh->file)) {
+        /* skip_files is matched against the path as the app folder has
+         * it, as for static files: "./errors/x.html" is errors/x.html. */
+        char rel[PATH_MAX];
+        const char *why;
+        if (static_clean_path(eh->file, rel, sizeof rel, &why) < 0) {
+            snprintf(err, errlen, "%s:%d: error handler file '%s': %s", cfg->path, eh->line,
+                     eh->file, why);
+            goto fail;
+        }
+        if (config_is_skipped(cfg, rel)) {
             snprintf(err, errlen, "%s:%d: error handler file '%s' is excluded by skip_files",
                      cfg->path, eh->line, eh->file);
             goto fail;
         }
-        if (read_page(eh, cfg->path, &pages->page[kind], err, errlen) < 0)
+        if (read_page(eh, rel, cfg->path, &pages->page[kind], err, errlen) < 0)
             goto fail;
         line_of[kind] = eh->line;
     }

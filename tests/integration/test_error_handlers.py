@@ -134,6 +134,15 @@ def test_parent_path_refused(tmp_path):
     refused(app_with(tmp_path, "error_handlers:\n- file: ../x.html\n"), 13, r"\.\.")
 
 
+@pytest.mark.parametrize("file", ["errors/default.html", "./errors/default.html",
+                                  "errors//default.html"])
+def test_page_excluded_by_skip_files_refused(tmp_path, file):
+    """A skipped file was never uploaded, however app.yaml spells its path."""
+    d = app_with(tmp_path, "skip_files:\n- ^errors/default\\.html$\nerror_handlers:\n"
+                 "- file: %s\n" % file)
+    refused(d, 15, "excluded by skip_files")
+
+
 def test_two_pages_for_one_code_refused(tmp_path):
     d = app_with(tmp_path, "error_handlers:\n- file: errors/dos.html\n- error_code: default\n"
                  "  file: errors/default.html\n")
