@@ -410,6 +410,21 @@ def test_ah_stop_environ_has_none_of_the_latest_requests_connection(srv):
     assert wait_pids_gone([pid], 10) == []
 
 
+def test_ah_stop_environ_has_none_of_the_latest_requests_os_environ_changes(srv):
+    """RT8: what a request adds to, changes in or removes from its
+    os.environ is its own; the internal /_ah/stop request after it took its
+    variables from that very dict, changes included."""
+    r = get(srv, "worker.localhost", "/hooks/env_changed")
+    assert r.status_code == 200, r.text
+    before = r.json()["before"]
+    assert before["CURRENT_VERSION_ID"] and before["DEFAULT_VERSION_HOSTNAME"], before
+    assert backends(srv, "stop", "worker").returncode == 0
+    assert srv.wait_stderr("shutdown hook environ: ", timeout=10), srv.stderr_text()[-2000:]
+    line = srv.stderr_text().split("shutdown hook environ: ")[-1].splitlines()[0]
+    assert json.loads(line) == dict(before, GAELIC_SET_BY_REQUEST=None), line
+    assert wait_pids_gone([r.json()["pid"]], 10) == []
+
+
 def test_shutdown_hook_exception_reaches_every_request_thread(srv):
     assert get(srv, "worker.localhost", "/hooks/raise").status_code == 200
     results = []

@@ -190,8 +190,11 @@ def _execute(script):
     module = _cached.get(script)
     try:
         if module is not None:
-            # The script's file, as App Engine's runtime set it.
-            os.environ["PATH_TRANSLATED"] = module.__file__
+            # The script's file, as App Engine's runtime set it. Into the
+            # request's dict directly, as dispatch does for WSGI handlers:
+            # through os.environ, this first change of the request's
+            # variables would cost a copy of them (before_change).
+            request_state.current_environ()["PATH_TRANSLATED"] = module.__file__
             sys.modules["__main__"] = module
             try:
                 module.main()
@@ -199,7 +202,7 @@ def _execute(script):
                 pass
             return
         path = resolve(script)
-        os.environ["PATH_TRANSLATED"] = path
+        request_state.current_environ()["PATH_TRANSLATED"] = path
         with open(path, "rb") as f:
             source = f.read()
         code = compile(source, path, "exec")

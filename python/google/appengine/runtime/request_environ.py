@@ -11,6 +11,7 @@ from collections.abc import MutableMapping
 from google.appengine.runtime import request_state
 
 _current = request_state.current_environ
+_before_change = request_state.before_change
 
 
 def _check_str(value):
@@ -46,10 +47,16 @@ class RequestEnviron(MutableMapping):
         if env is None:
             self._process[key] = value  # os._Environ checks types, putenv()s
         else:
+            _before_change(env)
             env[_check_str(key)] = _check_str(value)
 
     def __delitem__(self, key):
-        del self._data()[key]
+        env = _current()
+        if env is None:
+            del self._process[key]
+        else:
+            _before_change(env)
+            del env[key]
 
     def __iter__(self):
         # A snapshot, like os.environ: the loop body may change the mapping.

@@ -62,7 +62,8 @@ running = {}
 background = {}
 
 # The variables of the instance's latest request: the internal /_ah/stop
-# request is built from the instance-wide ones among them.
+# request is built from the instance-wide ones among them. As the master
+# sent them: before_change copies them once the app changes them.
 _last_environ = {}
 
 # Variables that describe one request only, not the instance.
@@ -97,6 +98,17 @@ def begin(request):
 def end(request):
     running.pop(request.thread_id, None)
     leave()
+
+
+def before_change(environ):
+    """environ, a request's os.environ, is about to change: if it is the
+    one internal_environ reads, that keeps a copy of it as it is, so that
+    what the app adds, changes or removes stays the request's own (RT8).
+    One identity test per change; the copy is made once per request at
+    most, and only for one that changes its os.environ."""
+    global _last_environ
+    if environ is _last_environ:
+        _last_environ = dict(environ)
 
 
 def add_api_cpu(request_id, cpu_us):

@@ -135,6 +135,19 @@ def hooks(environ, start_response):
             logging.warning("shutdown hook environ: %s", json.dumps(seen, sort_keys=True))
         runtime.set_shutdown_hook(env_hook)
         return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/env_changed":
+        # The request changes its os.environ: the /_ah/stop request after
+        # it must not see what it added, changed or removed.
+        def changed_hook():
+            seen = {k: os.environ.get(k) for k in ("GAELIC_SET_BY_REQUEST", "CURRENT_VERSION_ID",
+                                                   "DEFAULT_VERSION_HOSTNAME")}
+            logging.warning("shutdown hook environ: %s", json.dumps(seen, sort_keys=True))
+        runtime.set_shutdown_hook(changed_hook)
+        before = {k: os.environ.get(k) for k in ("CURRENT_VERSION_ID", "DEFAULT_VERSION_HOSTNAME")}
+        os.environ["GAELIC_SET_BY_REQUEST"] = "set"
+        os.environ["CURRENT_VERSION_ID"] = "changed"
+        del os.environ["DEFAULT_VERSION_HOSTNAME"]
+        return _answer(start_response, {"pid": os.getpid(), "before": before})
     if path == "/hooks/log":
         runtime.set_shutdown_hook(lambda: _hook_ran(os.environ.get("PATH_INFO")))
         return _answer(start_response, {"pid": os.getpid()})
