@@ -164,8 +164,12 @@ def test_repeated_headers_combined(srv):
 
 
 def test_header_with_dash_and_underscore(srv):
-    e = env_of(srv, "GET", "/env", [("X-Dash-Name", "dash")])["environ"]
+    """A dash becomes an underscore; a name with an underscore of its own is
+    dropped, or "X_Dash_Name" could pass for (or be joined to) X-Dash-Name."""
+    e = env_of(srv, "GET", "/env", [("X-Dash-Name", "dash"), ("X_Dash_Name", "spoof"),
+                                    ("X_Only_Underscores", "u")])["environ"]
     assert e["HTTP_X_DASH_NAME"] == "dash"
+    assert "HTTP_X_ONLY_UNDERSCORES" not in e
 
 
 def test_proxy_header_dropped(srv):
