@@ -150,8 +150,8 @@ static int after_http_name(const http_request_t *r, const char *at)
  * which the protocol name precedes. */
 static int on_version(llhttp_t *p, const char *at, size_t n)
 {
-    (void)n;
     http_request_t *r = req_of(p);
+    r->version_bytes += n;
     if (r->version_seen) /* a later piece of the version */
         return 0;
     r->version_seen = 1;
@@ -616,6 +616,7 @@ void http_request_reset(http_request_t *r)
     r->in_trailers = r->head_tail = 0;
     r->n_head_fields = 0;
     r->method_bytes = 0;
+    r->version_bytes = 0;
     r->method = 0;
     r->http_major = r->http_minor = 0;
 }
@@ -659,14 +660,16 @@ static int retry_as_http11(http_request_t *r, const char *pos)
 
 /* RFC 9110 15.6.6: a well-formed version (one digit each) that llhttp 8
  * refuses, like HTTP/3.0 or HTTP/0.5, is a major version not supported:
- * 505, as HTTP/2.0 gets from on_headers_complete. data: the chunk fed. */
+ * 505, as HTTP/2.0 gets from on_headers_complete. data: the chunk fed.
+ * llhttp hands over the version up to where it stopped: "d.d" is 3 bytes,
+ * a malformed one ("01.1", "0x": stopped after the "0") fewer. */
 static int major_version_unsupported(http_request_t *r, const char *data)
 {
     llhttp_t *p = &r->parser;
     const char *pos = llhttp_get_error_pos(p);
     return llhttp_get_errno(p) == HPE_INVALID_VERSION && pos && pos > data && pos <= r->feed_end &&
-           p->http_major != 1 && p->http_major <= 9 && p->http_minor <= 9 &&
-           pos[-1] == '0' + p->http_minor;
+           r->version_bytes == 3 && p->http_major != 1 && p->http_major <= 9 &&
+           p->http_minor <= 9 && pos[-1] == '0' + p->http_minor;
 }
 
 /* Whether q..end can begin "SP request-target SP HTTP/d.d CRLF": all of

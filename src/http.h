@@ -63,6 +63,7 @@ typedef struct {
     unsigned in_trailers : 1;  /* the last chunk came: trailer fields follow */
     unsigned head_tail : 1;    /* the bytes after the last header not yet counted */
     size_t method_bytes;       /* of the method, handed over by llhttp so far */
+    size_t version_bytes;      /* of the version after "HTTP/", handed over so far */
     int method;                /* llhttp_method_t */
     int http_major, http_minor;
 } http_request_t;

@@ -252,6 +252,15 @@ static void test_errors(void)
     CHECK(error_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == 505);
     CHECK(error_of("GET / HTTP/1.10\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/3\r\nHost: a\r\n\r\n") == 400);
+    /* A version that is not DIGIT "." DIGIT is malformed (400), not a
+     * major version the server lacks (505): "0" then a byte other than
+     * "." once passed for HTTP/0.0. Well-formed ones get 505 however they
+     * come. */
+    CHECK(refused_whole_and_bytewise("GET / HTTP/01.1\r\nHost: a\r\n\r\n", 400));
+    CHECK(refused_whole_and_bytewise("GET / HTTP/0x\r\nHost: a\r\n\r\n", 400));
+    CHECK(refused_whole_and_bytewise("GET / HTTP/0\r\nHost: a\r\n\r\n", 400));
+    CHECK(refused_whole_and_bytewise("GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505));
+    CHECK(refused_whole_and_bytewise("GET / HTTP/0.5\r\nHost: a\r\n\r\n", 505));
     CHECK(error_of("GET http://u@b/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     char big[2048];
     memset(big, 'a', sizeof big);
