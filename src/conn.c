@@ -72,7 +72,6 @@ struct conn {
     unsigned in_input : 1;    /* inside process_input: do not recurse */
     unsigned log_flushed : 1; /* the running request's log row is written, unfinished */
     unsigned api : 1;         /* accepted on the API port: every request is an API call */
-    unsigned linger : 1;      /* input may be left unread at the close: linger */
     buf_t rbuf;
     buf_t wbuf;
     int file_fd;      /* static file sent after wbuf, or -1 */
@@ -1221,7 +1220,6 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
 static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
-    c->linger = 1; /* the rest of a refused body or pipeline may be on its way */
     c->head_only = http_request_is_head(&c->req);
     if (c->api) {
         /* The stream cannot be resynchronised after a framing error. */
@@ -1393,15 +1391,14 @@ static void close_lingering(conn_t *c)
 
 static void request_done(conn_t *c)
 {
-    /* When the server stops, a keep-alive client may well have sent its
-     * next request, unread in the socket: closing would reset the
-     * connection and drop the end of this answer. (Lingering does not
-     * hold the stop: conn_busy_count leaves it out.) */
+    /* A client may have sent more (a pipelined request after its
+     * "Connection: close", a keep-alive one's next when the server stops)
+     * unread in the socket, or send it while the answer's end is still
+     * queued: closing would then reset the connection and drop the end of
+     * the answer. So every close after an answer lingers (RFC 9112 9.6).
+     * (Lingering does not hold the stop: conn_busy_count leaves it out.) */
     if (c->close_after || c->srv->stopping) {
-        if (c->linger || c->rbuf.len > 0 || c->srv->stopping)
-            close_lingering(c);
-        else
-            conn_close(c);
+        close_lingering(c);
         return;
     }
     http_request_reset(&c->req);
@@ -1526,7 +1523,6 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
         c->deadline_ms = 0;
         c->state = C_WAIT;
         c->close_after = 1;
-        c->linger = 1;
         c->head_only = http_request_is_head(&c->req);
         http_simple_response(&c->wbuf, 408, 0, 0, c->head_only);
         c->state = C_WRITE;

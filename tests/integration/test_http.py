@@ -400,6 +400,46 @@ def test_pipeline_stops_after_connection_close(srv):
         assert b"/path/three" not in c.buf, "answered a request after Connection: close"
 
 
+@pytest.mark.parametrize("version, headers", [("HTTP/1.1", [("Connection", "close")]),
+                                              ("HTTP/1.0", [])])
+def test_answer_before_a_close_is_not_reset_by_later_input(srv, version, headers):
+    """RFC 9112 9.6: a server closing after an answer half-closes first and
+    reads on, as the client may have sent more (a pipelined request) that
+    it never reads: closing a socket with unread input resets it, and the
+    reset threw away what of the answer the kernel had not yet sent. Here
+    the client sends a request while the answer to its "close" request is
+    still being written; it must read all of that answer, then EOF."""
+    n = 3_000_000
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # the answer waits on us
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", srv.port))
+    got, end = b"", None
+    try:
+        sock.sendall(build_request("GET", "/bytes?n=%d&rand=1" % n, headers, version=version,
+                                   port=srv.port))
+        while b"\r\n\r\n" not in got:  # the answer has begun: its request was read
+            data = sock.recv(4096)
+            assert data, got
+            got += data
+        sock.sendall(build_request("GET", "/path/after", port=srv.port))
+        time.sleep(0.5)  # the server queues what it can of the rest meanwhile
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                end = "eof"
+                break
+            got += data
+    except ConnectionResetError:
+        end = "reset"
+    finally:
+        sock.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert (end, len(body)) == ("eof", n)
+    assert b"/path/after" not in body
+
+
 def test_http10_response_has_length(srv):
     with conn(srv) as c:
         c.request("GET", "/bytes?n=100", version="HTTP/1.0")
