@@ -1383,7 +1383,14 @@ static void close_lingering(conn_t *c)
     }
     c->state = C_LINGER;
     c->idle_since_ms = c->srv->loop.now_ms;
-    buf_reset(&c->rbuf);
+    /* The request is over: a client keeping the socket open must not keep
+     * its body held (counted against max_held_request_bytes) or any
+     * buffer for the lingering time. */
+    http_request_free(&c->req);
+    buf_free(&c->rbuf);
+    buf_free(&c->wbuf);
+    buf_free(&c->env);
+    buf_free(&c->path);
     c->linger_end_ms = c->srv->loop.now_ms + LINGER_MAX_MS;
     c->deadline_ms = c->srv->loop.now_ms + LINGER_IDLE_MS;
     linger_read(c);

@@ -1596,3 +1596,29 @@ def test_bodies_held_at_once_are_bounded(serve):
         assert (r.status, r.body == first) == (200, True), r.status
     r = http_request(s.port, "POST", "/echo", body=b"y" * 300000)
     assert (r.status, r.body) == (200, b"y" * 300000), r.status
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_lingering_connection_holds_no_request_body(serve, refused):
+    """A connection closing after its answer lingers (drains what the
+    client still sends) with its request done: the body it held no longer
+    counts against --max_held_request_bytes, so a client that keeps the
+    lingering socket open does not make others' uploads 503. refused: a
+    chunked upload refused 413 once most of it was held; else an answered
+    "Connection: close" one."""
+    s = serve(app_path("basic"), "--max_held_request_bytes", "1000000",
+              "--max_request_bytes", "1000000")
+    assert http_request(s.port, "GET", "/").status == 200  # instance up
+    first = os.urandom(700000)
+    with Conn(s.port, timeout=30) as holder:
+        if refused:
+            holder.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"%x\r\n" % len(first) + first + b"\r\n%x\r\n" % 400000)
+            assert holder.read_response().status == 413
+        else:
+            holder.request("POST", "/echo", [("Connection", "close")], first)
+            r = holder.read_response()
+            assert (r.status, r.body == first) == (200, True), r.status
+        # holder stays open: the server lingers on it
+        r = http_request(s.port, "POST", "/echo", body=b"y" * 500000)
+        assert (r.status, r.body) == (200, b"y" * 500000), r.status
