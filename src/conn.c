@@ -437,6 +437,11 @@ static void finish_request(conn_t *c)
         route_free(&c->route);
         c->has_route = 0;
     }
+    /* Answered: a client reading a large answer slowly (at 1 KiB/s, it
+     * may take hours) must not hold its upload meanwhile, counted against
+     * --max_held_request_bytes, where it would make others' uploads 503.
+     * (An API call's service reads its request before it answers.) */
+    http_request_drop_body(&c->req);
     c->state = C_WRITE;
     set_deadline(c, c->srv->o.body_timeout_ms);
     conn_write(c);

@@ -631,6 +631,12 @@ void http_request_free(http_request_t *r)
     r->n_headers = r->cap_headers = 0;
 }
 
+void http_request_drop_body(http_request_t *r)
+{
+    bodies_release(r);
+    buf_free(&r->body);
+}
+
 /* RFC 9112 section 2.3: an HTTP/1.x request with a minor version above 1
  * is served as HTTP/1.1, but llhttp 8 refuses any version it does not
  * know. When it stopped right after such a version (pos: after its digit,

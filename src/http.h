@@ -89,6 +89,9 @@ void http_request_init(http_request_t *r, const http_limits_t *limits);
  * to HTTP_KEEP_BUFFER_BYTES). */
 void http_request_reset(http_request_t *r);
 void http_request_free(http_request_t *r);
+/* Frees the body, which no longer counts against limits->bodies_held: for
+ * a request answered, whose answer may take long to be read. */
+void http_request_drop_body(http_request_t *r);
 
 /* Parses up to len bytes. *consumed is how many were used: on HTTP_DONE the
  * rest belongs to the next (pipelined) request. On HTTP_ERROR,

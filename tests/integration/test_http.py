@@ -1622,3 +1622,31 @@ def test_lingering_connection_holds_no_request_body(serve, refused):
         # holder stays open: the server lingers on it
         r = http_request(s.port, "POST", "/echo", body=b"y" * 500000)
         assert (r.status, r.body) == (200, b"y" * 500000), r.status
+
+
+def test_answer_being_written_holds_no_request_body(serve):
+    """Once a request is answered its body is no longer needed: while a
+    client reads a large answer slowly (as it may, 1 KiB/s on average) its
+    upload no longer counts against --max_held_request_bytes, so a few such
+    readers do not make every other upload 503."""
+    s = serve(app_path("basic"), "--max_held_request_bytes", "1000000",
+              "--max_request_bytes", "1000000")
+    assert http_request(s.port, "GET", "/").status == 200  # instance up
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", s.port))
+    try:
+        # 8 MB: more than the kernel queues for a client that reads nothing
+        sock.sendall(build_request("POST", "/bytes?n=8000000&rand=1", body=b"u" * 700000,
+                                   port=s.port))
+        got = b""
+        while b"\r\n\r\n" not in got:  # answered: the answer is being written
+            data = sock.recv(4096)
+            assert data, got
+            got += data
+        assert got.startswith(b"HTTP/1.1 200 "), got[:200]
+        r = http_request(s.port, "POST", "/echo", body=b"y" * 500000)
+        assert (r.status, r.body) == (200, b"y" * 500000), r.status
+    finally:
+        sock.close()

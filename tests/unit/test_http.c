@@ -405,6 +405,13 @@ static void test_bodies_held_bound(void)
     const char *fifty_sent = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n\r\n"
                              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
     CHECK(http_request_feed(&b, fifty_sent, strlen(fifty_sent), &used) == HTTP_DONE && held == 50);
+    /* Answered: its body goes, and is no longer held; the rest stays. */
+    http_request_drop_body(&b);
+    CHECK(held == 0 && b.body.len == 0 && b.body.cap == 0);
+    CHECK_STR(http_request_url(&b), "/");
+    http_request_drop_body(&b);
+    http_request_reset(&b);
+    CHECK(held == 0);
     http_request_free(&b);
     http_request_free(&a);
     CHECK(held == 0);
