@@ -440,6 +440,37 @@ def test_answer_before_a_close_is_not_reset_by_later_input(srv, version, headers
     assert b"/path/after" not in body
 
 
+@pytest.mark.parametrize("body", [None, b"hello"])
+def test_half_closed_client_still_gets_its_answers(srv, body):
+    """A client that shuts its sending side (SHUT_WR) after its requests
+    still reads every answer, in order, then EOF: the end of its input is
+    no reason to drop requests already received."""
+    data = (build_request("GET", "/sleep?s=0.2", port=srv.port)
+            + build_request("POST", "/echo", body=body or b"", port=srv.port))
+    with conn(srv) as c:
+        c.send(data)
+        c.sock.shutdown(socket.SHUT_WR)
+        r1 = c.read_response()
+        r2 = c.read_response()
+        assert c.is_closed(SLACK)
+    assert r1.status == 200 and b'"active"' in r1.body, r1
+    assert (r2.status, r2.body) == (200, body or b""), r2
+
+
+def test_requests_before_a_malformed_one_are_answered_in_order(srv):
+    """Pipelined requests before one whose framing is lost get their
+    answers, in order; the bad one gets 400, and nothing after it is read."""
+    data = (build_request("GET", "/sleep?s=0.2", port=srv.port)
+            + build_request("GET", "/path/second", port=srv.port)
+            + b"GET /path/bad HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n"
+            + build_request("GET", "/path/after", port=srv.port))
+    with conn(srv) as c:
+        c.send(data)
+        seen = _answers_until_closed(c)
+    assert [r.status for r in seen] == [200, 200, 400], seen
+    assert seen[1].body == b"/path/second"
+
+
 def test_http10_response_has_length(srv):
     with conn(srv) as c:
         c.request("GET", "/bytes?n=100", version="HTTP/1.0")
