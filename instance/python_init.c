@@ -86,12 +86,14 @@ int python_init(const char *python_dir, int threads)
     return rc;
 }
 
-static int call_method(const char *module, const char *method)
+/* module.method(), or module.method(arg) when arg is not NULL. */
+static int call_method(const char *module, const char *method, const char *arg)
 {
     PyObject *m = PyImport_ImportModule(module);
     if (!m)
         return -1;
-    PyObject *r = PyObject_CallMethod(m, method, NULL);
+    PyObject *r =
+        arg ? PyObject_CallMethod(m, method, "s", arg) : PyObject_CallMethod(m, method, NULL);
     Py_DECREF(m);
     if (!r)
         return -1;
@@ -103,10 +105,11 @@ static int call_method(const char *module, const char *method)
  * permanent generation, so that collections in instances never touch (and
  * copy) the pages they share with the zygote. collect first: the cycles
  * left over until then would be kept for good. */
-static int warm_step(const char *step, int collect)
+static int warm_step(const char *step, const char *arg, int collect)
 {
-    if (call_method(RUNTIME_MODULE, step) < 0 || (collect && call_method("gc", "collect") < 0) ||
-        call_method("gc", "freeze") < 0) {
+    if (call_method(RUNTIME_MODULE, step, arg) < 0 ||
+        (collect && call_method("gc", "collect", NULL) < 0) ||
+        call_method("gc", "freeze", NULL) < 0) {
         fprintf(stderr, "gaelic zygote: cannot load the runtime (" RUNTIME_MODULE ".%s):\n", step);
         PyErr_Print();
         return -1;
@@ -118,15 +121,11 @@ static int warm_step(const char *step, int collect)
  * Python error. */
 static int call_runtime(const char *module, const char *func, const char *arg, const char *what)
 {
-    PyObject *m = PyImport_ImportModule(module);
-    PyObject *r = m ? PyObject_CallMethod(m, func, "s", arg) : NULL;
-    Py_XDECREF(m);
-    if (!r) {
+    if (call_method(module, func, arg) < 0) {
         fprintf(stderr, "gaelic zygote: %s:\n", what);
         PyErr_Print();
         return -1;
     }
-    Py_DECREF(r);
     return 0;
 }
 
@@ -162,12 +161,12 @@ int python_warm(void)
 {
     /* No full collection on the cold-start path (about 1 ms): the imports
      * leave next to no cycles, and the automatic collections ran meanwhile. */
-    return warm_step("prepare_zygote", 0);
+    return warm_step("prepare_zygote", NULL, 0);
 }
 
-int python_preload(void)
+int python_preload(const char *app_dir)
 {
-    return warm_step("preload", 1);
+    return warm_step("preload", app_dir, 1);
 }
 
 #define BYTECODE_MODULE "google.appengine.runtime.bytecode"

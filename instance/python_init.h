@@ -29,9 +29,10 @@ int python_skip_files(const char *skip_pattern, const char *static_pattern, cons
 int python_warm(void);
 
 /* Imports the modules most apps use (after the first spare is forked, so a
- * cold start does not wait for them), then collects and freezes again.
- * Returns 0, or -1 after printing the Python error. */
-int python_preload(void);
+ * cold start does not wait for them), unless the app in app_dir has modules
+ * of the same names, then collects and freezes again. Returns 0, or -1
+ * after printing the Python error. */
+int python_preload(const char *app_dir);
 
 /* Writes the bytecode of the app's modules under app_root
  * (google/appengine/runtime/bytecode.py; run by the zygote's bytecode

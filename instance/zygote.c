@@ -279,7 +279,7 @@ static int serve(zygote_t *z)
              * instance. A spare failure is logged and retried at the next
              * ZY_SPAWN, not in a loop. */
             if (!z->preloaded) {
-                if (python_preload() < 0 || check_single_threaded() < 0)
+                if (python_preload(z->args->sandbox.app_dir) < 0 || check_single_threaded() < 0)
                     return 1;
                 z->preloaded = 1;
                 /* A spare still waiting from the cold start lacks what was

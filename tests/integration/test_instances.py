@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 
+import pytest
 import requests
 
 from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, reset, wait_pids_gone, write_app
@@ -366,6 +367,50 @@ def test_first_instance_after_an_idle_start_shares_the_preloaded_modules(serve):
     assert r.status_code == 200
     assert {"logging", "traceback", "re"} <= set(r.text.split(",")), r.text
     assert "webob" not in r.text.split(","), r.text  # for webapp apps only
+
+
+SHADOWING_APP_YAML = """\
+runtime: python27
+threadsafe: true
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+SHADOWING_MAIN = """\
+import sys
+
+
+def app(environ, start_response):
+    import calendar  # the app's own, as Python's path order says
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s %s" % (getattr(calendar, "WHOSE", "stdlib"),
+                        "logging" in sys.modules)).encode()]
+"""
+
+
+@pytest.mark.parametrize("where", ["root", "lib"])
+def test_app_module_named_as_a_preloaded_one_is_imported_by_every_instance(serve, tmp_path,
+                                                                           where):
+    """The zygote preloads common modules for instances forked later
+    (email.utils brings calendar). An app with a module of such a name
+    (at its root, or vendored in lib/) gets its own on the first instance,
+    the app folder being first on sys.path: later instances must not find
+    the stdlib's preloaded instead. They import as the first one does."""
+    files = {"main.py": SHADOWING_MAIN}
+    if where == "root":
+        files["calendar.py"] = "WHOSE = 'app'\n"
+    else:
+        files["lib/calendar.py"] = "WHOSE = 'app'\n"
+        files["appengine_config.py"] = ("import os, sys\n"
+                                         "sys.path.insert(0, os.path.join("
+                                         "os.path.dirname(__file__), 'lib'))\n")
+    d = write_app(tmp_path / "app", SHADOWING_APP_YAML, files)
+    srv = serve(d)
+    time.sleep(3)  # the zygote preloads after 0.5 s idle, before the first request
+    r = srv.get("/")
+    # logging is not loaded: the whole preload went, not only calendar.
+    assert (r.status_code, r.text) == (200, "app False"), (r.text, srv.stderr_text()[-2000:])
 
 
 def test_cold_start_leaves_the_heavy_modules_out(serve):

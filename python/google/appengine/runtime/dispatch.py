@@ -63,17 +63,64 @@ def prepare_zygote():
     })
 
 
-def preload():
+def preload(app_root):
     """Imports modules most apps use, so instances forked later share them.
-    Runs after the first instance is forked: a cold start does not wait."""
+    Runs after the first instance is forked: a cold start does not wait.
+
+    The app folder is first on sys.path, so the first instance imports an
+    app's own module of such a name (a calendar.py, a backport vendored in
+    lib/) where later ones would find the preloaded one: one import would
+    then give different modules on different instances. When the app has
+    any, the preloaded modules are dropped again, and every instance
+    imports what it needs as the first one does."""
+    before = set(sys.modules)
     for name in _PRELOAD:
         __import__(name)
+    loaded = [name for name in sys.modules if name not in before]
+    # Only new top-level modules: a package loaded before (google, urllib)
+    # finds its submodules in its own folders, whatever the app has.
+    if _app_has_modules(app_root, {name for name in loaded if "." not in name}):
+        for name in loaded:
+            del sys.modules[name]
     # The zygote loads only bytecode, so the compiler has not run yet; its
     # first use sets up tables (1.2-1.6 ms here) that each later instance
     # would pay for when it compiles the app's script (app folders are
     # read-only to instances: a .pyc is there only if something else wrote
     # it). Not before the first fork: an app with its .pyc never compiles.
     compile("pass", "<warm-up>", "exec")
+
+
+# At most this many folder entries of the app are looked at for modules;
+# past it, the app is taken to have some.
+_APP_ENTRIES_MAX = 50000
+
+
+def _app_has_modules(app_root, names):
+    """Whether the app has, in any of its folders, a module or package of
+    one of these top-level names (name.py, name.pyc, or a folder name
+    holding Python files) it may import (not skipped, not static-only)."""
+    seen = 0
+    for folder, dirs, files in os.walk(app_root):  # symlinked folders are not entered
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        seen += len(dirs) + len(files)
+        if seen > _APP_ENTRIES_MAX:
+            return True
+        if os.path.basename(folder) in names and folder != app_root and any(
+                _is_code(folder, app_root, f) for f in files):
+            return True
+        for f in files:
+            stem, dot, ext = f.rpartition(".")
+            if dot and ext in ("py", "pyc") and stem in names and _is_code(folder, app_root, f):
+                return True
+    return False
+
+
+def _is_code(folder, app_root, name):
+    """Whether folder/name is a Python file the app's imports may see."""
+    if not name.endswith((".py", ".pyc")):
+        return False
+    rel = os.path.relpath(os.path.join(folder, name), app_root)
+    return _gaelic.why_hidden(os.fsencode(rel)) is None
 
 
 def _run(script, environ):
