@@ -1380,6 +1380,24 @@ static int append_literal(buf_t *out, const char *text, size_t len)
     return rc;
 }
 
+/* Appends a regex of every file below folder (relative to the app
+ * folder) as the static handlers serve it: "." and empty components are
+ * not there ("./pub/" is pub), and "." alone is the whole app. */
+static int append_folder_files(buf_t *out, const char *folder)
+{
+    int rc = 0, any = 0;
+    for (const char *p = folder; rc == 0 && *p;) {
+        size_t len = strcspn(p, "/");
+        if (len > 0 && !(len == 1 && p[0] == '.')) {
+            rc = any++ ? buf_append(out, "/", 1) : 0;
+            rc = rc ? rc : append_literal(out, p, len);
+        }
+        p += len;
+        p += *p == '/';
+    }
+    return rc ? rc : buf_append_str(out, any ? "/.*" : ".*");
+}
+
 /* cfg->static_only_files: each static handler's files (a static_dir's
  * tree, a static_files' upload regex) unless it is application_readable.
  * A branch reset group numbers each alternative's groups from 1, so an
@@ -1394,11 +1412,7 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
             continue;
         rc = buf_append_str(&re_text, any++ ? "|(?:" : "(?|(?:");
         if (rc == 0 && h->kind == HANDLER_STATIC_DIR) {
-            size_t len = strlen(h->static_dir);
-            while (len > 0 && h->static_dir[len - 1] == '/')
-                len--;
-            rc = append_literal(&re_text, h->static_dir, len);
-            rc = rc ? rc : buf_append_str(&re_text, len ? "/.*" : ".*");
+            rc = append_folder_files(&re_text, h->static_dir);
         } else if (rc == 0) {
             rc = buf_append_str(&re_text, h->upload);
         }

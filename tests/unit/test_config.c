@@ -991,6 +991,23 @@ static void test_static_only_files(void)
                        "- url: /.*\n  script: main.app\n");
     CHECK(cfg && cfg->static_only_files == NULL);
     config_free(cfg);
+    /* As the handler serves them: "./pub/" and "pub/./" are pub's files,
+     * "." all of the app's. */
+    static const struct {
+        const char *dir, *re;
+    } folders[] = {
+        {"./pub", "(?|(?:pub/.*))"}, {"pub/./", "(?|(?:pub/.*))"}, {".//a/.//b", "(?|(?:a/b/.*))"},
+        {".", "(?|(?:.*))"},         {"./", "(?|(?:.*))"},         {"a.b/c", "(?|(?:a\\.b/c/.*))"},
+    };
+    for (size_t i = 0; i < sizeof folders / sizeof *folders; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 HEAD "handlers:\n- url: /s\n  static_dir: '%s'\n- url: /.*\n  script: main.app\n",
+                 folders[i].dir);
+        cfg = LOAD_OK(yaml);
+        CHECK(cfg && cfg->static_only_files && strcmp(cfg->static_only_files, folders[i].re) == 0);
+        config_free(cfg);
+    }
 }
 
 static void test_skip_files(void)
