@@ -156,6 +156,9 @@ static const char *const denied[] = {
     "swapoff",
     "acct",
     "quotactl",
+    /* Its Q_SYNC needs no privilege and, quotas on or off, is a syncfs of
+     * the descriptor's file system (below) */
+    "quotactl_fd",
     "syslog",
     "add_key",
     "request_key",

@@ -172,6 +172,10 @@ static void seccomp_child(void *arg)
     /* nothing to sync: only the host's disks would be kept busy */
     CHECK(fails_with(syscall(SYS_sync), EPERM));
     CHECK(fails_with(syncfs(chan[0]), EPERM));
+#ifdef SYS_quotactl_fd
+    /* QCMD(Q_SYNC, USRQUOTA): a syncfs that needs no privilege */
+    CHECK(fails_with(syscall(SYS_quotactl_fd, chan[0], 0x80000100u, 0, NULL), EPERM));
+#endif
     /* fsync and fdatasync succeed without reaching the kernel (which
      * flushed the disk's write cache even for a file opened read-only, and
      * says EINVAL for a socket) */

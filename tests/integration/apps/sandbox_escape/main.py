@@ -87,6 +87,16 @@ def _syncfs(q):
         return _libc_call("syncfs", f.fileno())
 
 
+def _quotactl_sync(q):
+    """quotactl_fd's Q_SYNC on the app's file system: it needs no privilege
+    and, quotas on or off, does what syncfs does (writes the file system
+    back, flushes the disk's write cache). Only a refusal counts: a file
+    system without quota support answers ENOSYS."""
+    with open(os.path.join(APP, "app.yaml")) as f:
+        # SYS_quotactl_fd (443 on every architecture), QCMD(Q_SYNC, USRQUOTA)
+        return _refused(lambda: _libc_call("syscall", 443, f.fileno(), 0x80000100, 0, None))
+
+
 def _sysv_shm(q):
     """A segment would outlive the instance, outside its memory limit."""
     return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
@@ -510,6 +520,7 @@ ATTEMPTS = {
     # sync() returns no error)
     "sync": lambda q: _libc_call("syscall", 162),  # SYS_sync
     "syncfs": _syncfs,
+    "quotactl_sync": _quotactl_sync,
     "fsync_loop": _fsync_loop,
     # READ_IMPLIES_EXEC: every readable mapping executable
     "personality": lambda q: _libc_call("personality", 0x0400000),
