@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -203,6 +204,16 @@ static const char *const channel_only[] = {
     "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername",
 };
 
+/* The channel's calls that take flags, and which argument they are in:
+ * out-of-band data is refused (below). */
+static const struct {
+    const char *name;
+    unsigned flags_arg;
+} channel_flags[] = {
+    {"sendto", 3},  {"recvfrom", 3}, {"sendmsg", 2},
+    {"recvmsg", 2}, {"sendmmsg", 3}, {"recvmmsg", 3},
+};
+
 /* Signals, allowed to our own process only (argument 0 is the pid). */
 static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
@@ -269,6 +280,17 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         int nr = seccomp_syscall_resolve_name(channel_only[i]);
         if (nr != __NR_SCMP_ERROR)
             rc = deny_unless_arg(ctx, nr, 0, (uint32_t)chan_fd);
+    }
+    /* MSG_OOB on a Unix socket (Linux 5.15+) is code nothing of ours
+     * uses, and it had a use-after-free reached this way from another
+     * sandbox (CVE-2025-38236): the kernel's attack surface, not the
+     * channel's. SIOCATMARK is among the socket ioctls refused below. */
+    for (size_t i = 0; rc == 0 && i < sizeof channel_flags / sizeof *channel_flags; i++) {
+        int nr = seccomp_syscall_resolve_name(channel_flags[i].name);
+        if (nr != __NR_SCMP_ERROR)
+            rc = seccomp_rule_add(
+                ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                SCMP_CMP(channel_flags[i].flags_arg, SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB));
     }
     /* One 64-bit comparison per call, so that the pid is a single constant
      * in the program (see sandbox_seccomp_compile). Unlike the channel's,

@@ -55,6 +55,9 @@ ESCAPES = {
     "stat_outside": None, "readlink_outside": None,
     "connect": "SB2", "udp": "SB2", "socketpair": "SB2", "raw_socketpair": None,
     "getaddrinfo": "SB2", "host_interfaces": "SB2",
+    # out-of-band data on the channel (a socket object on its descriptor,
+    # which the hook refuses)
+    "channel_oob_send": "SB2", "channel_oob_recv": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
     "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
     # the host's huge page pool, through the mmap module (its audit event

@@ -70,6 +70,13 @@ static void seccomp_child(void *arg)
     long high = 1L << 32;
     CHECK(fails_with(syscall(SYS_sendto, high | other[0], "x", 1, 0, NULL, 0), EPERM));
     CHECK(syscall(SYS_sendto, high | chan[0], "x", 1, 0, NULL, 0) == 1);
+    /* nor out-of-band data, even on the channel */
+    CHECK(fails_with(send(chan[0], "x", 1, MSG_OOB), EPERM));
+    CHECK(fails_with(recv(chan[0], &c, 1, MSG_OOB | MSG_DONTWAIT), EPERM));
+    struct iovec iov = {.iov_base = &c, .iov_len = 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    CHECK(fails_with(sendmsg(chan[0], &mh, MSG_OOB), EPERM));
+    CHECK(fails_with(recvmsg(chan[0], &mh, MSG_OOB | MSG_DONTWAIT), EPERM));
     CHECK(fails_with(socket(AF_INET, SOCK_STREAM, 0), EPERM));
     CHECK(fails_with(socket(AF_INET, SOCK_DGRAM, 0), EPERM));
     CHECK(fails_with(socket(AF_UNIX, SOCK_STREAM, 0), EPERM));

@@ -219,6 +219,22 @@ def _is_socket(fd):
         return False
 
 
+def _channel_oob(send):
+    """A byte of out-of-band data sent on, or asked of, the channel to the
+    master: MSG_OOB on a Unix socket (Linux 5.15+), whose kernel code had a
+    use-after-free reached this way (CVE-2025-38236). The master reads no
+    out-of-band data, so a byte that goes through is only skipped. Only a
+    refusal counts: with nothing pending, recv says EINVAL."""
+    fd = next(fd for fd in range(64) if _is_socket(fd))
+    s = socket.socket(fileno=fd)
+    try:
+        if send:
+            return _refused(lambda: s.send(b"x", socket.MSG_OOB))
+        return _refused(lambda: s.recv(1, socket.MSG_OOB | socket.MSG_DONTWAIT))
+    finally:
+        s.detach()
+
+
 def _ctypes_by_hand(q):
     """Loads the refused _ctypes from the stdlib's own folder, under the
     name q["as"], with importlib's loader (no import statement), and reads
@@ -540,6 +556,8 @@ ATTEMPTS = {
     "fiosetown_other": _fiosetown_other,
     "lease": _lease,
     "host_interfaces": _host_interfaces,
+    "channel_oob_send": lambda q: _channel_oob(True),
+    "channel_oob_recv": lambda q: _channel_oob(False),
     "multiprocessing": _multiprocessing,
     # SB5: no C code the app brings
     "import_ext": _import_ext,
