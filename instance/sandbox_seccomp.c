@@ -57,6 +57,10 @@ static const char *const denied[] = {
     /* READ_IMPLIES_EXEC would make every readable mapping executable;
      * nothing an instance runs calls it, not even to query */
     "personality",
+    /* x86's local descriptor table: nothing an instance runs has one, and
+     * its kernel code had a privilege escalation (CVE-2015-3290) and a
+     * use-after-free (CVE-2017-17053); other architectures lack it */
+    "modify_ldt",
     /* System V IPC and POSIX message queues: objects shared with the whole
      * host (no IPC namespace of our own) that outlive the instance, whose
      * shared memory no address-space limit counts, and which reach the

@@ -71,7 +71,8 @@ ESCAPES = {
     "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
     # these need ctypes: with the hook armed, its import is what is refused
     "sysv_shm": "SB5", "sysv_msg": "SB5", "sysv_sem": "SB5", "inotify": "SB5", "aio": "SB5",
-    "sync": "SB5", "syncfs": "SB5", "quotactl_sync": "SB5", "personality": "SB5", "x32_getpid": "SB5",
+    "sync": "SB5", "syncfs": "SB5", "quotactl_sync": "SB5", "personality": "SB5",
+    "x32_getpid": "SB5", "modify_ldt": "SB5",
     # a lease on a file makes whoever opens it for writing wait
     "lease": "SB4",
 }

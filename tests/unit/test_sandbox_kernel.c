@@ -203,6 +203,10 @@ static void seccomp_child(void *arg)
      * executable */
     CHECK(fails_with(personality(READ_IMPLIES_EXEC), EPERM));
     CHECK(fails_with(personality(0xffffffff), EPERM));
+#ifdef SYS_modify_ldt
+    char ldt[16];
+    CHECK(fails_with(syscall(SYS_modify_ldt, 0, ldt, sizeof ldt), EPERM));
+#endif
 }
 
 #if defined(__x86_64__)

@@ -97,6 +97,19 @@ def _quotactl_sync(q):
         return _refused(lambda: _libc_call("syscall", 443, f.fileno(), 0x80000100, 0, None))
 
 
+def _modify_ldt(q):
+    """Clears an entry of this process's x86 local descriptor table (which
+    the kernel allocates for it): modify_ldt, which nothing an instance
+    runs calls, and whose kernel code had a privilege escalation and a
+    use-after-free (CVE-2015-3290, CVE-2017-17053). Only a refusal
+    counts."""
+    import ctypes
+    # struct user_desc: entry 0, base 0, limit 0, read_exec_only and
+    # seg_not_present (an empty entry)
+    desc = ctypes.create_string_buffer(bytes(12) + (0x28).to_bytes(4, "little"), 16)
+    return _refused(lambda: _libc_call("syscall", 154, 0x11, desc, 16))  # SYS_modify_ldt
+
+
 def _sysv_shm(q):
     """A segment would outlive the instance, outside its memory limit."""
     return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
@@ -540,6 +553,7 @@ ATTEMPTS = {
     "fsync_loop": _fsync_loop,
     # READ_IMPLIES_EXEC: every readable mapping executable
     "personality": lambda q: _libc_call("personality", 0x0400000),
+    "modify_ldt": _modify_ldt,
     # getpid through x32's numbers, another ABI the filter's rules do not see
     "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
     # SB4: other processes of the uid (other apps' instances, the server)
