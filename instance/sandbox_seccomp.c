@@ -218,6 +218,15 @@ static const struct {
     {"recvmsg", 2}, {"sendmmsg", 3}, {"recvmmsg", 3},
 };
 
+/* Linux 6.5's, newer than Debian 12's headers (asm-generic numbers, which
+ * x86-64 and arm64 use). */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
 /* Signals, allowed to our own process only (argument 0 is the pid). */
 static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
@@ -296,6 +305,15 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
                 ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
                 SCMP_CMP(channel_flags[i].flags_arg, SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB));
     }
+    /* The channel's other end is the master: SO_PEERPIDFD would hand the
+     * instance a pidfd of it, and SO_PASSPIDFD one with each message read
+     * with recvmsg (SCM_PIDFD), where pidfd_open is refused. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(getsockopt), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, SO_PEERPIDFD));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, SO_PASSPIDFD));
     /* One 64-bit comparison per call, so that the pid is a single constant
      * in the program (see sandbox_seccomp_compile). Unlike the channel's,
      * high bits here can only make a signal fail, never widen the rule. */

@@ -60,6 +60,9 @@ ESCAPES = {
     "channel_oob_send": "SB2", "channel_oob_recv": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
     "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
+    # the master's pidfd through the channel (a socket object on its
+    # descriptor, which the hook refuses)
+    "peer_pidfd": "SB2", "pass_pidfd": "SB2",
     # the host's huge page pool, through the mmap module (its audit event
     # does not carry the flags): the kernel's EPERM even when armed
     "hugetlb": None,

@@ -70,6 +70,15 @@ static void seccomp_child(void *arg)
     long high = 1L << 32;
     CHECK(fails_with(syscall(SYS_sendto, high | other[0], "x", 1, 0, NULL, 0), EPERM));
     CHECK(syscall(SYS_sendto, high | chan[0], "x", 1, 0, NULL, 0) == 1);
+    /* nor a pidfd of the channel's other end (Linux 6.5: SO_PEERPIDFD, and
+     * SO_PASSPIDFD's SCM_PIDFD; older kernels say ENOPROTOOPT) */
+    int pidfd = -1, on = 1;
+    socklen_t len = sizeof pidfd;
+    CHECK(fails_with(getsockopt(chan[0], SOL_SOCKET, 77 /* SO_PEERPIDFD */, &pidfd, &len), EPERM));
+    CHECK(
+        fails_with(setsockopt(chan[0], SOL_SOCKET, 76 /* SO_PASSPIDFD */, &on, sizeof on), EPERM));
+    len = sizeof on;
+    CHECK(getsockopt(chan[0], SOL_SOCKET, SO_TYPE, &on, &len) == 0 && on == SOCK_SEQPACKET);
     /* nor out-of-band data, even on the channel */
     CHECK(fails_with(send(chan[0], "x", 1, MSG_OOB), EPERM));
     CHECK(fails_with(recv(chan[0], &c, 1, MSG_OOB | MSG_DONTWAIT), EPERM));

@@ -248,6 +248,20 @@ def _channel_oob(send):
         s.detach()
 
 
+def _master_pidfd(q):
+    """A pidfd of the master, the channel's other end: SO_PEERPIDFD
+    (Linux 6.5) hands one out, and SO_PASSPIDFD one with every message
+    read with recvmsg, where pidfd_open is refused. Only a refusal counts."""
+    fd = next(fd for fd in range(64) if _is_socket(fd))
+    s = socket.socket(fileno=fd)
+    try:
+        if q.get("how") == "pass":
+            return _refused(lambda: s.setsockopt(socket.SOL_SOCKET, 76, 1))  # SO_PASSPIDFD
+        return _refused(lambda: s.getsockopt(socket.SOL_SOCKET, 77))  # SO_PEERPIDFD
+    finally:
+        s.detach()
+
+
 def _ctypes_by_hand(q):
     """Loads the refused _ctypes from the stdlib's own folder, under the
     name q["as"], with importlib's loader (no import statement), and reads
@@ -533,6 +547,8 @@ ATTEMPTS = {
     "kill_zygote": lambda q: os.kill(os.getppid(), signal.SIGCONT),
     "killpg": lambda q: os.killpg(os.getpgid(0), signal.SIGCONT),
     "pidfd_open": lambda q: os.pidfd_open(os.getppid()),
+    "peer_pidfd": _master_pidfd,
+    "pass_pidfd": lambda q: _master_pidfd({"how": "pass"}),
     "prlimit_zygote": _prlimit_zygote,
     "truncate_stderr": lambda q: _refused(lambda: os.ftruncate(2, 0)),
     "fallocate_stderr": lambda q: _refused(lambda: os.posix_fallocate(2, 0, 1 << 20)),
