@@ -111,6 +111,13 @@ static const char *const denied[] = {
      * it (no sockets); selectors falls back to poll (sandbox.py) */
     "epoll_create",
     "epoll_create1",
+    /* Rulesets are kernel memory no address-space limit counts: a rule for
+     * each file the instance can open, in each of up to 1024 rulesets
+     * (70,000 rules took 4.4 MB in half a second; /usr's files in 1000
+     * rulesets, gigabytes). Our own was applied before this filter. */
+    "landlock_create_ruleset",
+    "landlock_add_rule",
+    "landlock_restrict_self",
     /* mounts and namespaces */
     "mount",
     "umount2",
@@ -184,7 +191,7 @@ static const char *const denied[] = {
 };
 
 /* The newest call these lists were checked against (Linux 6.18's newest,
- * file_setattr): every call numbered after it fails (newer_calls_filter). */
+ * file_setattr): every call numbered after it fails (last_filter). */
 #define LAST_REVIEWED_NR 469
 
 /* Calls newer than the libseccomp we build with (Debian 12's 2.5.4 knows
@@ -393,6 +400,10 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SCHED_CORE));
+    /* No filters stacked on ours (last_filter refuses seccomp) */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_SECCOMP));
     /* An instance dies with its zygote (PR_SET_PDEATHSIG, set again once
      * sandboxed: a user namespace clears it). An app that cleared it, and
      * kept the channel's reader from seeing the master go (ctypes reaches
@@ -457,35 +468,44 @@ static int load_filter(const struct sock_fprog *prog)
     return 0;
 }
 
-/* Calls numbered after LAST_REVIEWED_NR fail with ENOSYS, as on a kernel
- * without them (libc then falls back to the older call): the lists above
- * deny, so each call a newer kernel adds would otherwise pass unexamined.
- * libseccomp cannot say "every number above", hence a filter of its own,
- * stacked on the first: the kernel runs both, and an error beats allow.
- * Another architecture's numbers are the first filter's to refuse. */
+/* The last filter loaded. Calls numbered after LAST_REVIEWED_NR fail with
+ * ENOSYS, as on a kernel without them (libc then falls back to the older
+ * call): the lists above deny, so each call a newer kernel adds would
+ * otherwise pass unexamined. libseccomp cannot say "every number above",
+ * hence a filter of its own, stacked on the first: the kernel runs both,
+ * and an error beats allow. Another architecture's numbers are the first
+ * filter's to refuse.
+ *
+ * And no filter after it: each one an instance stacked (seven of 4096
+ * instructions a thread) was kernel memory no address-space limit counts,
+ * JIT-compiled against net.core.bpf_jit_limit, one quota for every
+ * unprivileged process of the host. The first filter cannot refuse
+ * seccomp, or this one could not load; it refuses prctl's way. */
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-static int newer_calls_filter(void)
+static int last_filter(void)
 {
-#ifndef NATIVE_AUDIT_ARCH
-    return 0; /* LAST_REVIEWED_NR numbers x86-64's and arm64's calls */
-#else
     struct sock_filter code[] = {
+#ifdef NATIVE_AUDIT_ARCH
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+#endif
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+#ifdef NATIVE_AUDIT_ARCH /* LAST_REVIEWED_NR numbers x86-64's and arm64's calls */
         BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, LAST_REVIEWED_NR, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+#endif
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {.len = sizeof code / sizeof *code, .filter = code};
     return load_filter(&prog);
-#endif
 }
 
 int sandbox_seccomp(int chan_fd, pid_t self_pid)
@@ -499,7 +519,7 @@ int sandbox_seccomp(int chan_fd, pid_t self_pid)
         errno = -rc;
         return -1;
     }
-    return newer_calls_filter();
+    return last_filter();
 }
 
 struct seccomp_prog {
@@ -592,7 +612,7 @@ int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid)
         errno = err;
         return -1;
     }
-    return newer_calls_filter();
+    return last_filter();
 }
 
 int sandbox_seccomp_chan_fd(const seccomp_prog_t *p)

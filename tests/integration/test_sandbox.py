@@ -76,6 +76,7 @@ ESCAPES = {
     "sysv_shm": "SB5", "sysv_msg": "SB5", "sysv_sem": "SB5", "inotify": "SB5", "aio": "SB5",
     "sync": "SB5", "syncfs": "SB5", "quotactl_sync": "SB5", "personality": "SB5",
     "x32_getpid": "SB5", "modify_ldt": "SB5",
+    "seccomp_filter": "SB5", "seccomp_prctl": "SB5", "landlock_ruleset": "SB5",
     # a lease on a file makes whoever opens it for writing wait
     "lease": "SB4",
 }

@@ -4,12 +4,16 @@
  * still works. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -212,6 +216,16 @@ static void seccomp_child(void *arg)
      * executable */
     CHECK(fails_with(personality(READ_IMPLIES_EXEC), EPERM));
     CHECK(fails_with(personality(0xffffffff), EPERM));
+    /* nor another filter stacked on ours, nor Landlock rulesets: kernel
+     * memory no address-space limit counts, and for filters a host-wide
+     * JIT quota */
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog fprog = {.len = 1, .filter = &allow};
+    CHECK(fails_with(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog), EPERM));
+    CHECK(fails_with(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog), EPERM));
+    uint64_t handled = LANDLOCK_ACCESS_FS_READ_FILE;
+    CHECK(fails_with(syscall(SYS_landlock_create_ruleset, &handled, sizeof handled, 0), EPERM));
+    CHECK(fails_with(syscall(SYS_landlock_restrict_self, -1, 0), EPERM));
 #ifdef SYS_modify_ldt
     char ldt[16];
     CHECK(fails_with(syscall(SYS_modify_ldt, 0, ldt, sizeof ldt), EPERM));
