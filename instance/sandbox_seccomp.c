@@ -234,6 +234,10 @@ static const struct {
 #define SO_PEERPIDFD 77
 #endif
 
+#ifndef PR_FUTEX_HASH
+#define PR_FUTEX_HASH 78 /* Linux 6.16 */
+#endif
+
 /* Signals, allowed to our own process only (argument 0 is the pid). */
 static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
@@ -404,6 +408,13 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_SECCOMP));
+    /* A private futex hash (Linux 6.16) of as many slots as the caller
+     * asks, kvmalloc's bound aside: kernel memory no address-space limit
+     * counts (4M slots took 270 MB). EINVAL, as on an older kernel: the
+     * default hash, sized by the kernel, stays. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_FUTEX_HASH));
     /* An instance dies with its zygote (PR_SET_PDEATHSIG, set again once
      * sandboxed: a user namespace clears it). An app that cleared it, and
      * kept the channel's reader from seeing the master go (ctypes reaches

@@ -77,6 +77,7 @@ ESCAPES = {
     "sync": "SB5", "syncfs": "SB5", "quotactl_sync": "SB5", "personality": "SB5",
     "x32_getpid": "SB5", "modify_ldt": "SB5",
     "seccomp_filter": "SB5", "seccomp_prctl": "SB5", "landlock_ruleset": "SB5",
+    "futex_hash": "SB5",
     # a lease on a file makes whoever opens it for writing wait
     "lease": "SB4",
 }

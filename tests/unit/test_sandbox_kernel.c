@@ -226,6 +226,9 @@ static void seccomp_child(void *arg)
     uint64_t handled = LANDLOCK_ACCESS_FS_READ_FILE;
     CHECK(fails_with(syscall(SYS_landlock_create_ruleset, &handled, sizeof handled, 0), EPERM));
     CHECK(fails_with(syscall(SYS_landlock_restrict_self, -1, 0), EPERM));
+    /* nor a private futex hash of any size it likes (PR_FUTEX_HASH,
+     * PR_FUTEX_HASH_SET_SLOTS): EINVAL, as before Linux 6.16 */
+    CHECK(fails_with(prctl(78, 1, 1 << 16, 0, 0), EINVAL));
 #ifdef SYS_modify_ldt
     char ldt[16];
     CHECK(fails_with(syscall(SYS_modify_ldt, 0, ldt, sizeof ldt), EPERM));
