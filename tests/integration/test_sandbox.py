@@ -60,6 +60,8 @@ ESCAPES = {
     "channel_oob_send": "SB2", "channel_oob_recv": "SB2",
     "subprocess": "SB3", "system": "SB3", "fork": "SB3", "posix_spawn": "SB3", "execv": "SB3",
     "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
+    # another process's CPU time (no audit event): the kernel's EPERM
+    "cpu_clock_other": None,
     # the master's pidfd through the channel (a socket object on its
     # descriptor, which the hook refuses)
     "peer_pidfd": "SB2", "pass_pidfd": "SB2",

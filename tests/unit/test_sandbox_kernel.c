@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox_landlock.h"
@@ -131,6 +132,18 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(ioctl(chan[0], SIOCGIFHWADDR, &ifr), EPERM));
     CHECK(fails_with(ioctl(chan[0], 0x8B01 /* SIOCGIWNAME */, &ifr), EPERM));
 
+    /* CPU clocks: our own threads' and process's, not another process's
+     * (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)) */
+    struct timespec ts;
+    clockid_t own;
+    CHECK(pthread_getcpuclockid(pthread_self(), &own) == 0 && clock_gettime(own, &ts) == 0);
+    CHECK(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0);
+    CHECK(clock_getcpuclockid(0, &own) == 0 && clock_gettime(own, &ts) == 0);
+    clockid_t other_cpu = (clockid_t)((~(unsigned)getppid() << 3) | 2);
+    CHECK(fails_with(clock_gettime(other_cpu, &ts), EPERM));
+    CHECK(fails_with(clock_getres(other_cpu, &ts), EPERM));
+    timer_t timer;
+    CHECK(fails_with(timer_create(other_cpu, NULL, &timer), EPERM));
     /* priority, CPUs and scheduling: of ourselves (0) only */
     CHECK(setpriority(PRIO_PROCESS, 0, 1) == 0);
     CHECK(fails_with(setpriority(PRIO_PROCESS, (id_t)getppid(), 1), EPERM));
