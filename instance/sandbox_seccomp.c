@@ -397,6 +397,13 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
                 seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
                                  SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000004u | 1u << bit, 0x80000000u));
     }
+    /* A notification pipe (pipe2's O_NOTIFICATION_PIPE, which is O_EXCL)
+     * is a watch queue: code nothing in an instance uses (key watches,
+     * its only source, need keyctl), whose filter had an out-of-bounds
+     * write to root (CVE-2022-0995), reached through the os module. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pipe2), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, O_EXCL, O_EXCL));
     /* MAP_HUGETLB takes its pages from the host's huge page pool
      * (vm.nr_hugepages), one for the whole machine, reserved for whatever
      * the host runs that needs it (databases, VMs): an instance could

@@ -62,6 +62,8 @@ ESCAPES = {
     "fork_exec": None, "kill_zygote": "SB3", "killpg": "SB3", "pidfd_open": "SB3",
     # another process's CPU time (no audit event): the kernel's EPERM
     "cpu_clock_other": None,
+    # a watch queue, through os.pipe2 (no audit event)
+    "notification_pipe": None,
     # the master's pidfd through the channel (a socket object on its
     # descriptor, which the hook refuses)
     "peer_pidfd": "SB2", "pass_pidfd": "SB2",

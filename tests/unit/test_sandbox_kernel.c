@@ -132,6 +132,10 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(ioctl(chan[0], SIOCGIFHWADDR, &ifr), EPERM));
     CHECK(fails_with(ioctl(chan[0], 0x8B01 /* SIOCGIWNAME */, &ifr), EPERM));
 
+    /* pipes, but no notification pipe (O_NOTIFICATION_PIPE is O_EXCL) */
+    int p[2];
+    CHECK(pipe2(p, O_CLOEXEC) == 0 && close(p[0]) == 0 && close(p[1]) == 0);
+    CHECK(fails_with(pipe2(p, O_EXCL), EPERM));
     /* CPU clocks: our own threads' and process's, not another process's
      * (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)) */
     struct timespec ts;

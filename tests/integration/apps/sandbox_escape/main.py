@@ -166,6 +166,19 @@ def _cpu_clock_other(q):
     return time.clock_gettime(clock - (1 << 32))
 
 
+def _notification_pipe(q):
+    """A notification pipe (pipe2's O_NOTIFICATION_PIPE, which is O_EXCL):
+    watch queue code nothing an instance uses, whose filter had an
+    out-of-bounds write to root (CVE-2022-0995), through the os module
+    alone. Only a refusal counts: a kernel built without watch queues
+    says ENOPKG."""
+    fds = _refused(lambda: os.pipe2(os.O_EXCL))
+    if isinstance(fds, tuple):
+        for fd in fds:
+            os.close(fd)
+    return fds
+
+
 def _sysv_shm(q):
     """A segment would outlive the instance, outside its memory limit."""
     return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
@@ -632,6 +645,7 @@ ATTEMPTS = {
     "seccomp_prctl": lambda q: _seccomp_filter({"how": "prctl"}),
     "landlock_ruleset": _landlock_ruleset,
     "futex_hash": _futex_hash,
+    "notification_pipe": _notification_pipe,
     # getpid through x32's numbers, another ABI the filter's rules do not see
     "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
     # SB4: other processes of the uid (other apps' instances, the server)
