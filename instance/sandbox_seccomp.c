@@ -448,10 +448,21 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 2,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_PDEATHSIG),
                               SCMP_A1(SCMP_CMP_NE, SIGKILL));
-    /* Typing into the terminal the server may have been started from, and
-     * file flags and attributes (metadata, as chmod is). */
-    static const unsigned long REFUSED_IOCTLS[] = {TIOCSTI, TIOCLINUX, FS_IOC_SETFLAGS,
-                                                   FS_IOC_FSSETXATTR};
+    /* Typing into the terminal the server may have been started from,
+     * file flags and attributes (metadata, as chmod is), and fscrypt keys:
+     * one added outlives the instance in the file system's keyring, on
+     * the uid's key quota (add_key's case), and removing the uid's own
+     * (whose identifier is in the policy of any file it encrypts, the
+     * app's too) locks again what it had unlocked. */
+    static const unsigned long REFUSED_IOCTLS[] = {
+        TIOCSTI,
+        TIOCLINUX,
+        FS_IOC_SETFLAGS,
+        FS_IOC_FSSETXATTR,
+        FS_IOC_ADD_ENCRYPTION_KEY,
+        FS_IOC_REMOVE_ENCRYPTION_KEY,
+        FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS,
+    };
     for (size_t i = 0; rc == 0 && i < sizeof REFUSED_IOCTLS / sizeof *REFUSED_IOCTLS; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, REFUSED_IOCTLS[i]));

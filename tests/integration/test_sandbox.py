@@ -64,6 +64,8 @@ ESCAPES = {
     "cpu_clock_other": None,
     # a watch queue, through os.pipe2 (no audit event)
     "notification_pipe": None,
+    # fscrypt keys, through fcntl.ioctl (whose audit event only file owners use)
+    "fscrypt_add_key": None, "fscrypt_remove_key": None,
     # the master's pidfd through the channel (a socket object on its
     # descriptor, which the hook refuses)
     "peer_pidfd": "SB2", "pass_pidfd": "SB2",

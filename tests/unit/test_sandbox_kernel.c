@@ -199,6 +199,11 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(ioctl(chan[0], FS_IOC_SETFLAGS, &flags), EPERM));
     struct fsxattr fsx = {0};
     CHECK(fails_with(ioctl(chan[0], FS_IOC_FSSETXATTR, &fsx), EPERM));
+    struct fscrypt_add_key_arg add = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
+    struct fscrypt_remove_key_arg remove = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
+    CHECK(fails_with(ioctl(chan[0], FS_IOC_ADD_ENCRYPTION_KEY, &add), EPERM));
+    CHECK(fails_with(ioctl(chan[0], FS_IOC_REMOVE_ENCRYPTION_KEY, &remove), EPERM));
+    CHECK(fails_with(ioctl(chan[0], FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS, &remove), EPERM));
     struct rlimit r;
     CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0);
     CHECK(fails_with(setrlimit(RLIMIT_NOFILE, &r), EPERM));

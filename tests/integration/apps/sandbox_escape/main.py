@@ -179,6 +179,27 @@ def _notification_pipe(q):
     return fds
 
 
+def _fscrypt_key(q):
+    """Adds, or removes, an fscrypt key on the app's file system through
+    the os and fcntl modules: a key outlives the instance in the file
+    system's keyring, counted against the uid's key quota, and removing
+    the uid's own key (its identifier is in the policy of any file it
+    encrypts, the app's own among them) locks again what it unlocked.
+    Only a refusal counts: a file system without the encrypt feature says
+    EOPNOTSUPP."""
+    import fcntl
+    import struct
+    # struct fscrypt_key_specifier: FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER, an identifier
+    spec = struct.pack("II32s", 2, 0, bytes(16))
+    with open(os.path.join(APP, "app.yaml"), "rb") as f:
+        if q.get("how") == "remove":  # FS_IOC_REMOVE_ENCRYPTION_KEY
+            arg = bytearray(spec + bytes(24))
+            return _refused(lambda: fcntl.ioctl(f.fileno(), 0xC0406618, arg))
+        # FS_IOC_ADD_ENCRYPTION_KEY: raw_size 64, key_id 0, then the raw key
+        arg = bytearray(spec + struct.pack("II32x", 64, 0) + os.urandom(64))
+        return _refused(lambda: fcntl.ioctl(f.fileno(), 0xC0506617, arg))
+
+
 def _sysv_shm(q):
     """A segment would outlive the instance, outside its memory limit."""
     return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
@@ -646,6 +667,8 @@ ATTEMPTS = {
     "landlock_ruleset": _landlock_ruleset,
     "futex_hash": _futex_hash,
     "notification_pipe": _notification_pipe,
+    "fscrypt_add_key": _fscrypt_key,
+    "fscrypt_remove_key": lambda q: _fscrypt_key({"how": "remove"}),
     # getpid through x32's numbers, another ABI the filter's rules do not see
     "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
     # SB4: other processes of the uid (other apps' instances, the server)
