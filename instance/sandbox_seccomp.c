@@ -234,6 +234,9 @@ static const struct {
 #define SO_PEERPIDFD 77
 #endif
 
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67 /* Linux 6.4 */
+#endif
 #ifndef PR_FUTEX_HASH
 #define PR_FUTEX_HASH 78 /* Linux 6.16 */
 #endif
@@ -413,6 +416,17 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mmap), 1,
                               SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_HUGETLB, MAP_HUGETLB));
+    /* KSM merges pages of the same content across every process of the
+     * host that offered its memory: where the host runs ksmd (hosts of
+     * virtual machines do), how long a write to a merged page takes tells
+     * whether another process holds that content, and the page is then
+     * shared with it. EINVAL, as on a kernel without KSM. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, MADV_MERGEABLE));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_MEMORY_MERGE));
     /* fsync and fdatasync flush the disk's write cache on ext4 and most
      * other file systems even for a file opened read-only, with nothing
      * to write: a loop of them keeps the host's disks busy, as sync's

@@ -64,6 +64,9 @@ ESCAPES = {
     "cpu_clock_other": None,
     # a watch queue, through os.pipe2 (no audit event)
     "notification_pipe": None,
+    # memory offered to KSM: through the mmap module (no audit event), or
+    # prctl (ctypes)
+    "ksm_madvise": None, "ksm_prctl": "SB5",
     # fscrypt keys, through fcntl.ioctl (whose audit event only file owners use)
     "fscrypt_add_key": None, "fscrypt_remove_key": None,
     # the master's pidfd through the channel (a socket object on its

@@ -248,6 +248,11 @@ static void seccomp_child(void *arg)
     uint64_t handled = LANDLOCK_ACCESS_FS_READ_FILE;
     CHECK(fails_with(syscall(SYS_landlock_create_ruleset, &handled, sizeof handled, 0), EPERM));
     CHECK(fails_with(syscall(SYS_landlock_restrict_self, -1, 0), EPERM));
+    /* nor its memory offered to KSM: EINVAL, as without KSM */
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(page != MAP_FAILED && fails_with(madvise(page, 4096, MADV_MERGEABLE), EINVAL));
+    CHECK(page != MAP_FAILED && madvise(page, 4096, MADV_DONTNEED) == 0 && munmap(page, 4096) == 0);
+    CHECK(fails_with(prctl(67 /* PR_SET_MEMORY_MERGE */, 1, 0, 0, 0), EINVAL));
     /* nor a private futex hash of any size it likes (PR_FUTEX_HASH,
      * PR_FUTEX_HASH_SET_SLOTS): EINVAL, as before Linux 6.16 */
     CHECK(fails_with(prctl(78, 1, 1 << 16, 0, 0), EINVAL));

@@ -200,6 +200,24 @@ def _fscrypt_key(q):
         return _refused(lambda: fcntl.ioctl(f.fileno(), 0xC0506617, arg))
 
 
+def _ksm(q):
+    """Offers the instance's memory to KSM, which merges pages of the same
+    content across all processes of the host that offered theirs: where
+    the host runs ksmd (hosts of virtual machines do), how long a write
+    to a merged page takes tells whether another process holds that
+    content, and a merged page is shared with it. Through the mmap module
+    alone (madvise), or for all its memory (prctl(PR_SET_MEMORY_MERGE));
+    no capability needed. A kernel without KSM says EINVAL."""
+    import mmap
+    if q.get("how") == "prctl":
+        return _libc_call("prctl", 67, 1, 0, 0, 0)  # PR_SET_MEMORY_MERGE
+    m = mmap.mmap(-1, 1 << 20)
+    try:
+        return m.madvise(mmap.MADV_MERGEABLE)
+    finally:
+        m.close()
+
+
 def _sysv_shm(q):
     """A segment would outlive the instance, outside its memory limit."""
     return _libc_call("shmget", 0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT
@@ -667,6 +685,8 @@ ATTEMPTS = {
     "landlock_ruleset": _landlock_ruleset,
     "futex_hash": _futex_hash,
     "notification_pipe": _notification_pipe,
+    "ksm_madvise": _ksm,
+    "ksm_prctl": lambda q: _ksm({"how": "prctl"}),
     "fscrypt_add_key": _fscrypt_key,
     "fscrypt_remove_key": lambda q: _fscrypt_key({"how": "remove"}),
     # getpid through x32's numbers, another ABI the filter's rules do not see
