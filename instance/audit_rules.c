@@ -83,6 +83,19 @@ static const event_rule_t events[] = {
  * processes, shared memory, a terminal or a display), and ctypes, which
  * would reach around every rule. */
 static const char *const refused_modules[] = {
+    /* CPython's own test modules, which Debian ships in lib-dynload:
+     * _testcapi writes files (pymarshal_write_object_to_file) and runs
+     * any code object with no audit event, and none of them is for apps */
+    "_ctypes_test",
+    "_testbuffer",
+    "_testcapi",
+    "_testclinic",
+    "_testimportmultiple",
+    "_testinternalcapi",
+    "_testmultiphase",
+    "_xxtestfuzz",
+    "xxlimited",
+    "xxlimited_35",
     "_ctypes",
     "_curses",
     "_curses_panel",

@@ -315,6 +315,19 @@ def test_refused_stdlib_extension_loaded_by_hand(env, name):
     assert r.get("caught") == "ImportError" and "sandbox rule SB5" in r["message"], r
 
 
+@pytest.mark.parametrize("name", ["_testcapi", "_testinternalcapi", "_testbuffer"])
+def test_stdlib_test_modules_are_refused(env, name):
+    """CPython's test modules are in Debian's lib-dynload with the others:
+    _testcapi wrote files (pymarshal_write_object_to_file) and ran any
+    code object, with no audit event. Disarmed, the import goes through;
+    what they write, the kernel layers still refuse (test_writes...)."""
+    r = env.attempt("stdlib_test_module", module=name)
+    if not env.armed:
+        assert r.get("done") == repr(name), r
+        return
+    assert r.get("caught") == "ImportError" and "sandbox rule SB5" in r["message"], r
+
+
 def test_extension_of_an_undeclared_library_is_refused(env):
     """Debian's dist-packages holds C extensions of libraries app.yaml does
     not list (cffi's _cffi_backend, which calls any C function): an app

@@ -150,6 +150,13 @@ static void test_imports(void)
     CHECK(audit_import_refused("x._ctypes", ctypes_so, libs) != NULL);
     CHECK(audit_import_refused("x.y._posixshmem", "/usr/lib/python3.11/lib-dynload/p.so", libs) !=
           NULL);
+    /* CPython's test modules, which Debian ships beside the others */
+    CHECK(audit_import_refused(
+              "_testcapi",
+              "/usr/lib/python3.11/lib-dynload/_testcapi.cpython-311-x86_64-linux-gnu.so",
+              libs) != NULL);
+    CHECK(audit_import_refused("_testinternalcapi", NULL, NULL) != NULL);
+    CHECK(audit_import_refused("_json", "/usr/lib/python3.11/lib-dynload/_json.so", libs) == NULL);
     /* an app's pure-Python module may share a refused name's last part */
     CHECK(audit_import_refused("mypkg.pty", NULL, NULL) == NULL);
     const char *msg = audit_import_refused("evil", "/srv/app/evil.so", NULL);

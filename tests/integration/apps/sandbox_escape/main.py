@@ -392,6 +392,12 @@ def _ctypes_by_hand(q):
     return [p[i] for i in range(4)]
 
 
+def _stdlib_test_module(q):
+    """One of CPython's test modules (Debian ships them in lib-dynload):
+    _testcapi writes files and runs code objects with no audit event."""
+    return __import__(q["module"]).__name__
+
+
 def _undeclared_extension(q):
     """Debian's _cffi_backend (python3-cffi; no app.yaml library provides
     it) through a sys.path edit, around the libraries: finder: with cffi
@@ -714,6 +720,7 @@ ATTEMPTS = {
     "ctypes_system": _ctypes_system,
     "ctypes_by_hand": _ctypes_by_hand,
     "undeclared_extension": _undeclared_extension,
+    "stdlib_test_module": _stdlib_test_module,
     # what must keep working
     "declared_extensions": _declared_extensions,
     "tempfile": _tempfile,
