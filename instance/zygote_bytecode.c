@@ -1,15 +1,36 @@
 #include "zygote_bytecode.h"
 
 #include <Python.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "python_init.h"
 #include "sandbox_rlimits.h"
+
+/* A root server writes the bytecode with the rights of the app folder's
+ * owner: whoever owns the folder can swap one of its folders for a link
+ * between the writer's check and its write, and as root the writer would
+ * then put a root-owned file wherever that link leads. (The .pyc files
+ * are then the owner's too, as if they had imported the app.) */
+static int become_app_owner(const char *app_dir)
+{
+    struct stat st;
+    if (geteuid() != 0)
+        return 0;
+    if (stat(app_dir, &st) < 0)
+        return -1;
+    if (st.st_uid == 0)
+        return 0;
+    if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0)
+        return -1;
+    return 0;
+}
 
 static void __attribute__((noreturn))
 writer_main(pid_t zygote, const char *app_dir, unsigned long long memory_bytes)
@@ -35,6 +56,10 @@ writer_main(pid_t zygote, const char *app_dir, unsigned long long memory_bytes)
     struct rlimit as = {memory_bytes, memory_bytes};
     if (sandbox_limits_address_space())
         setrlimit(RLIMIT_AS, &as);
+    if (become_app_owner(app_dir) < 0) {
+        perror("gaelic zygote: bytecode writer: cannot take the app folder's owner's ids");
+        _exit(1);
+    }
     int rc = python_app_bytecode_write(app_dir);
     fflush(stderr);
     _exit(rc == 0 ? 0 : 1);

@@ -3,7 +3,9 @@
 import os
 import py_compile
 import sqlite3
+import shutil
 import stat
+import tempfile
 import time
 import zipfile
 
@@ -169,6 +171,34 @@ def test_bytecode_never_written_through_a_symlinked_pycache(serve, tmp_path):
     assert os.listdir(str(elsewhere)) == []
     r = http_request(s.port, "GET", "/")
     assert (r.status, r.body) == (200, b"from source")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a root server")
+def test_a_root_servers_bytecode_is_written_as_the_app_folders_owner(serve):
+    """The app folder's owner could swap one of its folders for a link
+    between the writer's check and its write: written as root, the .pyc
+    would land, root-owned, wherever the link led. With the owner's ids
+    the writer can do nothing the owner could not."""
+    top = tempfile.mkdtemp(prefix="gaelic-owned-")
+    try:
+        os.chmod(top, 0o755)  # the owner must reach the app folder
+        app = write_app(os.path.join(top, "app"), BYTECODE_YAML, {
+            "main.py": BYTECODE_MAIN, "helper.py": 'VALUE = "owned"\n', "pkg/inner.py": ""})
+        nobody = 65534
+        for folder, dirs, files in os.walk(app):
+            for name in [folder] + [os.path.join(folder, f) for f in files]:
+                os.chown(name, nobody, nobody)
+        s = serve(app)
+        inner = os.path.join(app, "pkg", "__pycache__", "inner.cpython-311.pyc")
+        _wait_for(inner)
+        for path in (inner, os.path.dirname(inner),
+                     os.path.join(app, "__pycache__", "helper.cpython-311.pyc")):
+            st = os.stat(path)
+            assert (st.st_uid, st.st_gid) == (nobody, nobody), path
+        r = http_request(s.port, "GET", "/")
+        assert (r.status, r.body) == (200, b"owned"), (r, s.stderr_text()[-2000:])
+    finally:
+        shutil.rmtree(top)
 
 
 PYCACHE_READER = """
