@@ -125,7 +125,7 @@ struct pool {
     /* The zygote's stdout and stderr, its spares' too, for all its
      * restarts; NULL: the server's own (pool_opts_t.console). */
     child_output_t *zy_output;
-    int zy_failures;            /* zygotes in a row lost before an instance came of them */
+    int zy_failures;            /* zygotes in a row lost young, before an instance came of them */
     uint64_t zy_retry_at_ms;    /* 0, or when the tick starts a zygote again after those */
     uint64_t zy_retry_delay_ms; /* doubles per such pause up to ZYGOTE_RETRY_MAX_MS */
     /* Pids of the instances the zygote forked and has not reported gone
@@ -203,6 +203,11 @@ struct pool {
  * a pause that grows from the first to the second, never given up. */
 #define ZYGOTE_RETRY_MIN_MS 1000
 #define ZYGOTE_RETRY_MAX_MS 60000
+/* A zygote that lived this long had come up (its start and preload take
+ * well under a second): lost later, it starts a new count. An idle
+ * server's zygote makes no instance, and one killed now and then must not
+ * be taken for one that keeps dying as it starts. */
+#define ZYGOTE_HEALTHY_MS 3000
 /* The runtime's own threads in an instance besides its request workers:
  * the main thread, the channel reader, up to 10 background requests, and
  * room to spare. */
@@ -542,6 +547,10 @@ static void zygote_lost(pool_t *pool)
     }
     if (pool->shutting_down)
         return;
+    if (pool->loop->now_ms - pool->zy_started_ms >= ZYGOTE_HEALTHY_MS) {
+        pool->zy_failures = 0;
+        pool->zy_retry_delay_ms = 0;
+    }
     pool->zy_failures++;
     if (pool->zy_failures > MAX_START_FAILURES) {
         /* Not in a loop (one that cannot start would spin), but not for

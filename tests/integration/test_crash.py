@@ -72,6 +72,31 @@ def test_zygote_that_keeps_dying_is_started_again(srv):
     assert srv.alive()
 
 
+# pool.c's ZYGOTE_HEALTHY_MS: a zygote that lived this long had come up.
+ZYGOTE_HEALTHY_S = 3
+
+
+def test_zygote_lost_now_and_then_is_not_taken_for_one_that_keeps_failing(srv):
+    """An idle server's zygote makes no instance. Lost (killed here) again
+    and again, each time after it had come up and served a while, it is
+    started again at once every time: no pause answering 500, as for a
+    zygote that dies as it starts."""
+    zygote = parent_of(ok(srv)["pid"])
+    for _ in range(5):
+        time.sleep(ZYGOTE_HEALTHY_S + 0.5)  # it comes up and serves a while
+        os.kill(zygote, signal.SIGKILL)
+        assert srv.wait_stderr("zygote (pid %d) was killed by signal 9" % zygote), \
+            srv.stderr_text()[-3000:]
+        deadline = time.monotonic() + 20
+        while not children(srv.pid) - {zygote}:
+            assert time.monotonic() < deadline, \
+                "no new zygote after the last one died\n" + srv.stderr_text()[-3000:]
+            time.sleep(0.05)
+        zygote = (children(srv.pid) - {zygote}).pop()
+    assert "keeps failing" not in srv.stderr_text(), srv.stderr_text()[-3000:]
+    ok(srv)
+
+
 def test_stuck_zygote_is_replaced(serve):
     """A zygote that is alive but stuck (stopped here) forks nothing: once
     an instance has waited its whole start time for it, the master kills
