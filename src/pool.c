@@ -145,6 +145,7 @@ struct pool {
     instance_t *dirty; /* written at the end of the event batch */
     int n_alive, n_starting;
     int start_failures; /* consecutive instances that died before READY */
+    int zygote_gone;    /* zygote_lost fails what it took along: no start failures */
     job_t *q_head, *q_tail;
     int n_queued;
     int inflight;
@@ -539,12 +540,19 @@ static void zygote_lost(pool_t *pool)
         release_caps(pool, pool->zy_forked[i], 0);
     pool->n_zy_forked = 0;
     release_spare(pool);
-    /* Instances not yet reported as spawned can never be. */
+    /* Instances not yet reported as spawned can never be, and those not
+     * yet serving die with it (PR_SET_PDEATHSIG): they go now, and not as
+     * start failures of their own, which would fail the requests waiting
+     * for them instead of leaving those to the next zygote's instances
+     * (the zygote's own losses are counted below). */
+    pool->zygote_gone = 1;
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
-        if (i->state != I_DEAD && i->pid == 0)
-            instance_fail(i, "the zygote died before starting it");
+        if (i->state != I_DEAD && (i->pid == 0 || i->state == I_STARTING || i->state == I_WARMING))
+            instance_fail(i,
+                          i->pid == 0 ? "the zygote died before starting it" : "its zygote died");
     }
+    pool->zygote_gone = 0;
     if (pool->shutting_down)
         return;
     if (pool->loop->now_ms - pool->zy_started_ms >= ZYGOTE_HEALTHY_MS) {
@@ -561,6 +569,8 @@ static void zygote_lost(pool_t *pool)
     }
     if (zygote_spawn(pool) < 0)
         zygote_retry_later(pool);
+    else
+        kick(pool); /* what waits asks the new zygote for instances now */
 }
 
 /* pids.max of an instance's cgroup: what the app may start, plus the
@@ -1229,7 +1239,7 @@ static void instance_fail(instance_t *inst, const char *why)
     int had_work = inst->inflight > 0;
     if (was_starting) {
         pool->n_starting--;
-        if (!pool->shutting_down)
+        if (!pool->shutting_down && !pool->zygote_gone)
             pool->start_failures++;
     }
     inst->state = I_DEAD;

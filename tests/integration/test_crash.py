@@ -72,6 +72,17 @@ def test_zygote_that_keeps_dying_is_started_again(srv):
     assert srv.alive()
 
 
+APP_YAML = """application: crashbk
+version: 1
+runtime: python27
+api_version: 1
+threadsafe: true
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+
 # pool.c's ZYGOTE_HEALTHY_MS: a zygote that lived this long had come up.
 ZYGOTE_HEALTHY_S = 3
 
@@ -95,6 +106,53 @@ def test_zygote_lost_now_and_then_is_not_taken_for_one_that_keeps_failing(srv):
         zygote = (children(srv.pid) - {zygote}).pop()
     assert "keeps failing" not in srv.stderr_text(), srv.stderr_text()[-3000:]
     ok(srv)
+
+
+def test_zygote_lost_while_instances_start_leaves_their_requests_waiting(serve, tmp_path):
+    """Instances the zygote had yet to fork (it is stopped here, then
+    killed) go with it, but they did not fail to start: the requests
+    waiting for them wait on for the new zygote's instances instead of
+    being failed as if instances could not start. A dynamic backend starts
+    an instance for each request that names one, so three are pending."""
+    d = write_app(tmp_path / "app", APP_YAML, {
+        "backends.yaml": ("backends:\n- name: crawler\n  instances: 3\n"
+                          "  max_concurrent_requests: 3\n  options: dynamic, public\n"),
+        "main.py": ("import os\n\n\ndef app(environ, start_response):\n"
+                    "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                    "    return [os.environ['INSTANCE_ID'].encode()]\n"),
+    })
+    s = serve(d)
+
+    def threads_arg(pid):
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            args = f.read().split(b"\0")
+        return args[args.index(b"--threads") + 1]
+    # The backend's zygote is the one started with its 3 threads (the
+    # default version's has 8).
+    deadline = time.monotonic() + 15
+    while not [k for k in children(s.pid) if threads_arg(k) == b"3"]:
+        assert time.monotonic() < deadline, s.stderr_text()[-3000:]
+        time.sleep(0.05)
+    zygote = [k for k in children(s.pid) if threads_arg(k) == b"3"][0]
+    os.kill(zygote, signal.SIGSTOP)
+    results = {}
+
+    def get(i):
+        try:
+            results[i] = requests.get(s.url, timeout=60, headers={
+                "Host": "%d.crawler.localhost:%d" % (i, s.port)})
+        except Exception as e:
+            results[i] = e
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for i in range(3):
+        assert s.wait_stderr("backend crawler instance %d starting" % i), s.stderr_text()[-3000:]
+    os.kill(zygote, signal.SIGKILL)
+    for t in threads:
+        t.join(70)
+    got = {i: (getattr(r, "status_code", r), getattr(r, "text", "")) for i, r in results.items()}
+    assert got == {i: (200, str(i)) for i in range(3)}, (got, s.stderr_text()[-3000:])
 
 
 def test_stuck_zygote_is_replaced(serve):
