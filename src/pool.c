@@ -513,6 +513,8 @@ static void zygote_retry_later(pool_t *pool)
     log_error("%s keeps failing; requests get 500 until it starts again (next try in %llu s)",
               zygote_label(pool, who, sizeof who),
               (unsigned long long)(pool->zy_retry_delay_ms / 1000));
+    /* Its instances went with it: nothing can serve what waits either. */
+    fail_queued(pool, 500, "no instance can be started (the zygote is down)");
 }
 
 static void zygote_lost(pool_t *pool)

@@ -155,6 +155,21 @@ def test_zygote_lost_while_instances_start_leaves_their_requests_waiting(serve, 
     assert got == {i: (200, str(i)) for i in range(3)}, (got, s.stderr_text()[-3000:])
 
 
+def test_zygote_that_cannot_start_answers_what_waits_500(serve, tmp_path):
+    """A zygote that dies as it starts (here it finds no runtime to load)
+    is started again after a pause once it has failed a few times in a
+    row; requests get 500 meanwhile, those already waiting for it too,
+    rather than waiting for the 503 of --max_pending_latency."""
+    empty = tmp_path / "no-runtime"
+    empty.mkdir()
+    s = serve(app_path("crash"), env=dict(os.environ, GAELIC_PYTHON_DIR=str(empty)))
+    r = s.get("/ok", timeout=60)
+    assert r.status_code == 500, (r.status_code, s.stderr_text()[-3000:])
+    assert s.wait_stderr("zygote keeps failing"), s.stderr_text()[-3000:]
+    assert s.get("/ok").status_code == 500
+    assert s.alive()
+
+
 def test_stuck_zygote_is_replaced(serve):
     """A zygote that is alive but stuck (stopped here) forks nothing: once
     an instance has waited its whole start time for it, the master kills
