@@ -1220,8 +1220,6 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
     c->job_active = 1;
     c->job_pool = backend ? backend_pool(backend) : srv->pool;
     pool_submit(c->job_pool, &c->job);
-    if (c->job_active && c->peer_eof)
-        conn_close(c); /* the client left already: see conn_event */
 }
 
 static void parse_error(conn_t *c)
@@ -1498,19 +1496,8 @@ static void conn_event(loop_t *loop, io_watch_t *w, uint32_t events)
             conn_close(c);
         return;
     }
-    if (events & EPOLLRDHUP) {
+    if (events & EPOLLRDHUP)
         c->peer_eof = 1;
-        /* A client that closes its socket sends a FIN, not a reset: while
-         * its request waits for an instance or runs on one, that is the
-         * client gone, as nginx takes it (a half-close that still wants
-         * the answer reads the same, and HTTP/1.1 clients do not send
-         * one). The request leaves the queue, or runs on unseen (its slot
-         * is freed when the app ends), and is logged 499. */
-        if (c->job_active) {
-            conn_close(c);
-            return;
-        }
-    }
     if (events & EPOLLOUT) {
         c->writable = 1;
         if (c->wbuf.len > 0 || c->file_left > 0)

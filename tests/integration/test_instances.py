@@ -490,34 +490,6 @@ def test_client_gone_while_running_or_queued_still_logged_499(serve):
     assert "instance=" + first["instance_id"] not in lines["queued"][0], out
 
 
-def test_client_that_closes_while_queued_or_running_is_gone(serve):
-    """A client that closes its connection as clients do (a FIN, not a
-    reset) while its request waits in the queue takes it out of the
-    queue: it never runs, and is logged 499 as soon as the client goes
-    (nginx's "client prematurely closed connection"). One that closes
-    while its request runs is logged 499 too; its slot is freed when the
-    app ends."""
-    s = serve(app_path("crash"), "--max_concurrent_requests", "1")
-    first = s.get_json("/ok")
-
-    def send(path):
-        c = socket.create_connection((HOST, s.port), timeout=HTTP_TIMEOUT)
-        c.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-        return c
-    running = send("/sleep?s=1&name=fin_running")
-    time.sleep(0.3)  # it runs; the next one waits for the only slot
-    queued = send("/sleep?s=0&name=fin_queued")
-    queued.close()
-    assert s.wait_stderr('"GET /sleep?s=0&name=fin_queued HTTP/1.1" 499'), s.stderr_text()[-3000:]
-    running.close()
-    assert s.wait_stderr('"GET /sleep?s=1&name=fin_running HTTP/1.1" 499'), s.stderr_text()[-3000:]
-    # Behind the running request in the queue of one: had the closed one
-    # stayed queued, it would have run before this.
-    assert s.get_json("/running?name=fin_queued")["running"] is False, s.stderr_text()[-3000:]
-    assert s.get_json("/ok")["instance_id"] == first["instance_id"]
-    assert "fin_queued HTTP/1.1\" 200" not in s.stderr_text()
-
-
 def test_sigterm_answers_a_request_whose_instance_does_not_stop(serve):
     """A request stuck in C code (a catastrophic regular expression holds
     the GIL) lets its instance neither finish nor take the shutdown notice:
