@@ -1546,7 +1546,10 @@ static void kick_pass(pool_t *pool)
     int serving = serving_instances(pool);
     int limit; /* how many may be alive (stopping ones included) */
     if (serving < pool->eager_instances) {
-        limit = pool->n_alive + (pool->eager_instances - serving);
+        /* A backend's eager_instances is INT_MAX: with an instance
+         * shutting down (alive, not serving) the sum would overflow. */
+        int more = pool->eager_instances - serving;
+        limit = more > INT_MAX - pool->n_alive ? INT_MAX : pool->n_alive + more;
     } else {
         int long_enough = waited >= pool->pending_max_ms ||
                           (waited >= pool->pending_ms && pool->wait_avg_ms >= pool->pending_ms);

@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from harness import (Conn, cgroup_folders, copy_app, run_gaelic, stale_cgroups, wait_pids_gone,
-                     write_app)
+from harness import (Conn, cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
+                     wait_pids_gone, write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
 
@@ -118,6 +118,26 @@ def test_dynamic_backend_starts_instances_on_demand(srv):
     assert listing(srv)["crawler"]["running"] == 2
     # Idle dynamic instances stop (--instance_idle_timeout 2 here).
     wait_for(lambda: listing(srv)["crawler"]["running"] == 0, timeout=15, what="idle stop")
+
+
+def test_a_dynamic_backend_starts_an_instance_while_another_shuts_down(srv):
+    # An instance in its shutdown (here a hook held by a file) is not one
+    # that serves: a request for any instance gets a new one at once. The
+    # scaling arithmetic overflowed while one was shutting down, and the
+    # request waited for it to be gone.
+    marker = os.path.join(srv.appdir, "hold-stop")
+    open(marker, "w").close()
+    try:
+        old = who(srv, "crawler.localhost")
+        assert get(srv, "crawler.localhost", "/hooks/held").status_code == 200
+        r = backends(srv, "shutdown", "crawler", old["instance"])
+        assert r.returncode == 0, r
+        w = who(srv, "crawler.localhost")
+        assert w["pid"] != old["pid"] and w["instance"] != old["instance"]
+        assert pid_alive(old["pid"])
+    finally:
+        os.unlink(marker)
+    assert srv.wait_stderr("shutdown hook ran in /_ah/stop", timeout=15)
 
 
 def test_addressing_forms(srv):

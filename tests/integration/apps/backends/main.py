@@ -158,6 +158,17 @@ def hooks(environ, start_response):
             _hook_ran(os.environ.get("PATH_INFO"))
         runtime.set_shutdown_hook(slow_hook)
         return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/held":
+        # A hook that runs while the app folder holds "hold-stop" (for at
+        # most 60 s): its instance stays in its shutdown meanwhile.
+        def held_hook():
+            here = os.path.dirname(__file__)
+            deadline = time.time() + 60
+            while os.path.exists(os.path.join(here, "hold-stop")) and time.time() < deadline:
+                time.sleep(0.05)
+            _hook_ran(os.environ.get("PATH_INFO"))
+        runtime.set_shutdown_hook(held_hook)
+        return _answer(start_response, {"pid": os.getpid()})
     if path == "/hooks/raise":
         def hook():
             _hook_ran(os.environ.get("PATH_INFO"))
