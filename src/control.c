@@ -199,7 +199,16 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
                 continue;
             return;
         }
-        if (ctl->n_clients >= MAX_CLIENTS || !peer_allowed(fd)) {
+        if (!peer_allowed(fd)) {
+            /* Said, so that the command does not take it for a server that
+             * failed; best effort, the socket buffer has room for it. */
+            static const char refused[] =
+                "error\tonly the user running this server (or root) may control it\n";
+            (void)send(fd, refused, sizeof refused - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            close(fd);
+            continue;
+        }
+        if (ctl->n_clients >= MAX_CLIENTS) {
             close(fd);
             continue;
         }
@@ -311,10 +320,22 @@ int control_call(const char *dir, int argc, char **argv, FILE *out, FILE *err_ou
     if (dirfd >= 0 && socket_addr(dirfd, &sa) == 0)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        if (fd >= 0 && (e == EACCES || e == EPERM)) {
+            /* A server runs there (or ran), as someone else: its socket
+             * and folder admit only that user. */
+            fprintf(err_out,
+                    "%s/%s belongs to another user: only the user running that server (or "
+                    "root) may control it (%s)\n",
+                    dir, CONTROL_SOCKET, strerror(e));
+            close(fd);
+            close(dirfd);
+            return 1;
+        }
         fprintf(err_out,
                 "no gaelic server is running with storage folder %s (%s); start it with "
                 "gaelic serve, or give the --storage_path it runs with\n",
-                dir, strerror(errno));
+                dir, strerror(e));
         if (fd >= 0)
             close(fd);
         if (dirfd >= 0)
@@ -328,7 +349,8 @@ int control_call(const char *dir, int argc, char **argv, FILE *out, FILE *err_ou
     buf_append_str(&req, "\n");
     size_t off = 0;
     while (off < req.len) {
-        ssize_t n = write(fd, buf_ptr(&req) + off, req.len - off);
+        /* A server that refused may have closed already: no SIGPIPE. */
+        ssize_t n = send(fd, buf_ptr(&req) + off, req.len - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -1,6 +1,6 @@
 /* The control socket of a running server: how `gaelic backends ...` (and
  * later the admin console) reaches it. A Unix socket CONTROL_SOCKET in the
- * storage folder, mode 0600, answering only its own user (or root).
+ * storage folder, mode 0700, answering only its own user (or root).
  *
  * Protocol, one request per connection: the client sends its words
  * separated by tabs and ended by a newline; the server answers with text
@@ -31,7 +31,8 @@ void control_close(control_t *c);
 
 /* Client side: sends argv to the server whose storage folder is dir and
  * copies its output lines to out. Returns 0 when it answered ok, 1 for an
- * error (printed to err_out), 2 when no server listens there (printed). */
+ * error or a socket of another user's (printed to err_out), 2 when no
+ * server listens there (printed). */
 int control_call(const char *dir, int argc, char **argv, FILE *out, FILE *err_out);
 
 #endif

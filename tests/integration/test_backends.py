@@ -5,14 +5,17 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
+import tempfile
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import (Conn, cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
+from harness import (GAELIC_BIN, Conn, cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
                      wait_pids_gone, write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
@@ -335,6 +338,47 @@ def test_command_usage_errors(app, tmp_path, args, code, message):
 def test_command_errors_from_the_server(srv):
     r = backends(srv, "stop", "nosuch")
     assert r.returncode == 1 and "no backend named 'nosuch'" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the command as another user")
+def test_commands_against_another_users_server(serve):
+    """The server's control socket admits only its own user: the command
+    said no server was running there (exit 2, "start it with gaelic
+    serve"), or, when the socket's mode let it connect, that the server
+    gave no answer."""
+    base = tempfile.mkdtemp(prefix="gaelic-other-user-")
+    s = None
+    try:
+        os.chmod(base, 0o755)
+        app = copy_app("backends", os.path.join(base, "app"))
+        for folder, _, files in os.walk(app):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        storage = os.path.join(base, "store")
+        os.mkdir(storage)
+        os.chmod(storage, 0o755)
+        s = serve_kept(serve, app, storage, "--tier", "paid")
+
+        def as_nobody(*args):
+            return subprocess.run([GAELIC_BIN, "backends", app, *args, "--storage_path", storage],
+                                  user=65534, group=65534, extra_groups=[], cwd=base,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=15)
+        r = as_nobody("list")
+        assert r.returncode == 1, r
+        assert "belongs to another user" in r.stderr and "no gaelic server" not in r.stderr, r
+        # A socket whose mode lets anyone connect: the server refuses, and
+        # says why.
+        os.chmod(os.path.join(storage, "control.sock"), 0o777)
+        r = as_nobody("stop", "memdb")
+        assert r.returncode == 1, r
+        assert "only the user running this server" in r.stderr, r
+        assert listing(s)["memdb"]["state"] == "START"
+    finally:
+        if s:
+            s.stop()
+        shutil.rmtree(base)
 
 
 def test_bad_backends_yaml_is_refused_at_start(tmp_path):
