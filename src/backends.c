@@ -425,6 +425,9 @@ static void update_finish(backend_rt_t *b)
     b->cfg = g->cfg;
     b->update = NULL;
     b->update_state = UPDATE_DONE;
+    /* Requests waiting for the old instances are the new ones' now: the
+     * backend still serves (its retired pool would answer them 404). */
+    pool_hand_over(old->pool, g->pool);
     generation_retire(b->all, old);
     log_info("%s: update done; the old instances are shutting down", b->log_name);
 }

@@ -79,7 +79,6 @@ struct conn {
     size_t file_left; /* bytes of file_fd still to send */
     http_request_t req;
     job_t job;
-    pool_t *job_pool; /* the pool running job: the default version's or a backend's */
     /* The app answered and its body is being compressed (gzip_worker.h):
      * the answer, held until then. */
     gzip_task_t *gzip_task;
@@ -179,7 +178,7 @@ static void conn_drop(conn_t *c, int unanswered)
         return;
     c->closed = 1;
     if (c->job_active) {
-        const char *inst = pool_cancel(c->job_pool, &c->job);
+        const char *inst = pool_cancel(&c->job);
         if (!inst && c->log_flushed && c->flushed_instance[0])
             inst = c->flushed_instance;
         log_request(c, unanswered, 0, inst, 0);
@@ -1218,8 +1217,7 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
     c->job.target = target;
     c->job.deadline_ms = backend ? 0 : srv->o.deadline_ms; /* RT7: none on backends */
     c->job_active = 1;
-    c->job_pool = backend ? backend_pool(backend) : srv->pool;
-    pool_submit(c->job_pool, &c->job);
+    pool_submit(backend ? backend_pool(backend) : srv->pool, &c->job);
 }
 
 static void parse_error(conn_t *c)

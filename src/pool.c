@@ -2236,17 +2236,18 @@ static void failfast_start(pool_t *pool, int target)
 
 /* What every submitted job starts from: not on an instance, queued now,
  * nothing for its request log yet. */
-static void job_begin(const pool_t *pool, job_t *job)
+static void job_begin(pool_t *pool, job_t *job)
 {
+    job->pool = pool;
     job->inst = NULL;
     job->id = 0;
     job->queued_us = pool->loop->now_us;
     job->log = JOB_LOG_NONE;
 }
 
-void pool_submit(pool_t *pool, job_t *job)
+/* pool_submit after job_begin. */
+static void submit(pool_t *pool, job_t *job)
 {
-    job_begin(pool, job);
     if (pool->zy_w.fd < 0 && pool->n_alive == 0) {
         job_fail(job, 500, "no instance can be started (the zygote is down)", NULL);
         return;
@@ -2276,6 +2277,26 @@ void pool_submit(pool_t *pool, job_t *job)
     }
     queue_push(pool, job);
     kick(pool);
+}
+
+void pool_submit(pool_t *pool, job_t *job)
+{
+    job_begin(pool, job);
+    submit(pool, job);
+}
+
+void pool_hand_over(pool_t *from, pool_t *to)
+{
+    /* Answering one (to may refuse it) can cancel others: take them one
+     * at a time from the head. */
+    while (from->q_head) {
+        job_t *job = from->q_head;
+        uint64_t queued_us = job->queued_us;
+        queue_remove(from, job);
+        job_begin(to, job);
+        job->queued_us = queued_us;
+        submit(to, job);
+    }
 }
 
 /* The instance start_hook named key; NULL once it is gone (a dying one
@@ -2405,10 +2426,10 @@ int pool_running(const pool_t *pool)
     return n;
 }
 
-const char *pool_cancel(pool_t *pool, job_t *job)
+const char *pool_cancel(job_t *job)
 {
     if (job->queued) {
-        queue_remove(pool, job);
+        queue_remove(job->pool, job);
         return NULL;
     }
     instance_t *inst = job->inst;

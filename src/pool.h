@@ -74,6 +74,7 @@ struct job {
     void (*flushed)(job_t *job, const char *instance_id);
     job_log_t log; /* reset by pool_submit* */
     /* pool bookkeeping */
+    pool_t *pool;       /* submitted to, or handed over to (pool_hand_over) */
     uint64_t queued_us; /* loop_t.now_us */
     job_t *next, *prev;
     instance_t *inst;
@@ -205,10 +206,16 @@ int pool_shutdown_instance(pool_t *pool, int index);
  * Instances numbered beyond the new count are shut down. */
 void pool_configure(pool_t *pool, int instances, int failfast);
 
-/* Forgets a job whose owner goes away; a running job's answer is dropped.
- * Returns the id of the instance still running it (valid until the end of
- * the event batch), or NULL when it was only queued. */
-const char *pool_cancel(pool_t *pool, job_t *job);
+/* Forgets a job whose owner goes away, in whichever pool it is now; a
+ * running job's answer is dropped. Returns the id of the instance still
+ * running it (valid until the end of the event batch), or NULL when it was
+ * only queued. */
+const char *pool_cancel(job_t *job);
+
+/* A backend's update (BK6): the jobs still waiting in `from`, whose
+ * instances are about to shut down, wait in `to` instead, as if submitted
+ * there (their wait so far counts). */
+void pool_hand_over(pool_t *from, pool_t *to);
 
 /* Graceful stop: every instance is asked to finish and exit; returns
  * immediately. pool_idle() tells when nothing runs any more. */

@@ -649,6 +649,49 @@ def test_update_starts_new_instances_with_new_code_and_config(srv):
     assert who(srv, "flaky.localhost") == flaky
 
 
+ONE_SLOT_MAIN = """import os, time
+
+def app(environ, start_response):
+    # /hold: runs while the app folder holds "hold" (60 s at most).
+    if environ["PATH_INFO"] == "/hold":
+        here, deadline = os.path.dirname(__file__), time.time() + 60
+        while os.path.exists(os.path.join(here, "hold")) and time.time() < deadline:
+            time.sleep(0.05)
+    start_response("200 OK", [])
+    return [str(os.getpid()).encode()]
+"""
+
+
+def test_requests_waiting_when_an_update_ends_go_to_the_new_instances(serve, tmp_path):
+    """A request queued for the backend (its one slot busy) when the update
+    switched to the new instances got 404, as if the backend had stopped:
+    the old instances' queue was failed with them."""
+    app = write_app(tmp_path / "one", "runtime: python27\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n",
+                    {"main.py": ONE_SLOT_MAIN,
+                     "backends.yaml": "backends:\n- name: one\n  max_concurrent_requests: 1\n"
+                                      "  options: public\n"})
+    s = serve(app)
+    wait_for(lambda: listing(s)["one"]["running"] == 1, what="the instance")
+    hold = os.path.join(app, "hold")
+    open(hold, "w").close()
+    results = []
+    threads = [threading.Thread(target=lambda p=p: results.append(
+        get(s, "one.localhost", p, timeout=60))) for p in ("/hold", "/")]
+    try:
+        for t in threads:
+            t.start()
+            time.sleep(0.3)  # in this order: the second one waits for the slot
+        r = backends(s, "update", "one")
+        assert r.returncode == 0, r
+    finally:
+        os.unlink(hold)
+        for t in threads:
+            t.join(60)
+    assert sorted(r.status_code for r in results) == [200, 200], [(r.status_code, r.text[:200])
+                                                                 for r in results]
+
+
 def test_failed_update_keeps_the_old_instances_until_rollback(srv):
     old = who(srv, "flaky.localhost")
     open(os.path.join(srv.appdir, "fail-start"), "w").close()
