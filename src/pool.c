@@ -2361,9 +2361,11 @@ void pool_set_stopped(pool_t *pool, int stopped)
     fail_queued(pool, 404, "the backend is stopped");
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
-        if (i->state == I_STARTING || i->state == I_WARMING) {
+        /* One in its start request runs app code like any request: it
+         * gets the notice and the grace too (BK4). */
+        if (i->state == I_STARTING) {
             instance_fail(i, "the backend was stopped");
-        } else if (i->state == I_READY) {
+        } else if (i->state == I_WARMING || i->state == I_READY) {
             instance_stop(i);
             instance_flush(i);
         }
@@ -2392,7 +2394,7 @@ int pool_shutdown_instance(pool_t *pool, int index)
     instance_t *i = instance_at(pool, index);
     if (!i || i->state == I_STOPPING)
         return -1;
-    if (i->state != I_READY) {
+    if (i->state == I_STARTING) { /* no app code runs there yet */
         instance_fail(i, "it was shut down by hand");
         return 0;
     }

@@ -185,6 +185,23 @@ def test_failed_start_is_retried_and_no_request_gets_in(serve, app):
     assert w["starts"] == [{"backend": "flaky", "instance": "0"}]
 
 
+@pytest.mark.parametrize("command", [["stop", "flaky"], ["shutdown", "flaky", "0"]])
+def test_a_start_request_shut_down_gets_the_notice_and_the_grace(serve, app, command):
+    # BK4: a start request is a running request like any other; a stop or
+    # a shutdown by hand killed its instance at once, the start handler
+    # never seeing is_shutting_down() (server exit gave it the grace).
+    hold = os.path.join(app, "hold-start")
+    open(hold, "w").close()
+    try:
+        s = serve(app, "--tier", "paid")
+        assert s.wait_stderr("flaky start request held")
+        r = backends(s, *command)
+        assert r.returncode == 0, r
+        assert s.wait_stderr("flaky start request saw the shutdown")
+    finally:
+        os.unlink(hold)
+
+
 def test_slow_start_holds_requests_until_it_ends(srv):
     # slow's start handler sleeps 1.5 s and answers 404 (which counts as
     # started); a request arriving meanwhile waits for it.
