@@ -676,20 +676,39 @@ def app(environ, start_response):
             time.sleep(0.05)
     start_response("200 OK", [])
     return [str(os.getpid()).encode()]
+
+
+def start(environ, start_response):
+    # Held while the app folder holds "hold-start" (60 s at most).
+    here, deadline = os.path.dirname(__file__), time.time() + 60
+    while os.path.exists(os.path.join(here, "hold-start")) and time.time() < deadline:
+        time.sleep(0.05)
+    start_response("200 OK", [])
+    return [b""]
 """
+
+
+def serve_one_slot(serve, tmp_path, options="public"):
+    """A server whose backend `one` has one instance that takes one request
+    at a time; its /hold runs while the app folder holds "hold", its start
+    request while it holds "hold-start"."""
+    app = write_app(tmp_path / "one", "runtime: python27\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n",
+                    {"main.py": ONE_SLOT_MAIN,
+                     "backends.yaml": "backends:\n- name: one\n  max_concurrent_requests: 1\n"
+                                      "  start: main.start\n  options: %s\n" % options})
+    s = serve(app)
+    if "dynamic" in options:
+        assert get(s, "one.localhost").status_code == 200
+    wait_for(lambda: listing(s)["one"]["running"] == 1, what="the instance")
+    return s, app
 
 
 def test_requests_waiting_when_an_update_ends_go_to_the_new_instances(serve, tmp_path):
     """A request queued for the backend (its one slot busy) when the update
     switched to the new instances got 404, as if the backend had stopped:
     the old instances' queue was failed with them."""
-    app = write_app(tmp_path / "one", "runtime: python27\nthreadsafe: true\n"
-                    "handlers:\n- url: /.*\n  script: main.app\n",
-                    {"main.py": ONE_SLOT_MAIN,
-                     "backends.yaml": "backends:\n- name: one\n  max_concurrent_requests: 1\n"
-                                      "  options: public\n"})
-    s = serve(app)
-    wait_for(lambda: listing(s)["one"]["running"] == 1, what="the instance")
+    s, app = serve_one_slot(serve, tmp_path)
     hold = os.path.join(app, "hold")
     open(hold, "w").close()
     results = []
@@ -707,6 +726,39 @@ def test_requests_waiting_when_an_update_ends_go_to_the_new_instances(serve, tmp
             t.join(60)
     assert sorted(r.status_code for r in results) == [200, 200], [(r.status_code, r.text[:200])
                                                                  for r in results]
+
+
+def test_a_request_moved_by_an_update_can_still_be_abandoned(serve, tmp_path):
+    # The queued request moved to the new instances' pool, where it waits
+    # for a new dynamic instance's start request: its client going away
+    # must take it out of that queue (not the old one's), and the backend
+    # keeps serving.
+    s, app = serve_one_slot(serve, tmp_path, "dynamic, public")
+    holds = [os.path.join(app, "hold"), os.path.join(app, "hold-start")]
+    open(holds[0], "w").close()
+    results = []
+    t = threading.Thread(target=lambda: results.append(get(s, "one.localhost", "/hold",
+                                                           timeout=60)))
+    try:
+        t.start()
+        time.sleep(0.3)  # /hold takes the slot first
+        with Conn(s.port) as c:
+            c.request("GET", "/gone", headers=[("Host", "one.localhost:%d" % s.port)])
+            time.sleep(0.3)
+            open(holds[1], "w").close()
+            mark = len(s.stderr_text())
+            r = backends(s, "update", "one")
+            assert r.returncode == 0 and "update done" in r.stdout, r
+            assert s.wait_stderr("backend one instance 0 starting", since=mark)
+            c.reset()  # gone (a FIN alone would be a half-close)
+        assert s.wait_stderr('"GET /gone HTTP/1.1" 499')
+    finally:
+        for path in holds:
+            os.unlink(path)
+        t.join(60)
+    assert [r.status_code for r in results] == [200]
+    for _ in range(3):
+        assert get(s, "one.localhost").status_code == 200
 
 
 def test_failed_update_keeps_the_old_instances_until_rollback(srv):
