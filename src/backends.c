@@ -388,14 +388,16 @@ const char *backend_name(const backend_rt_t *b)
     return b->cfg->name;
 }
 
+/* The live generation's: an update's values apply once it has taken over
+ * (a failed one's never), as its code does. */
 int backend_is_public(const backend_rt_t *b)
 {
-    return b->public_;
+    return b->live->public_;
 }
 
 int backend_instances(const backend_rt_t *b)
 {
-    return b->instances;
+    return b->live->instances;
 }
 
 /* What survives a restart: the state, and the values only if `configure`
@@ -611,9 +613,11 @@ void backends_list(backends_t *all, buf_t *out)
             continue;
         const backend_class_info_t *cls = backend_class_info(b->cfg->cls);
         char inst[32], opts[64], up[32];
-        snprintf(inst, sizeof inst, "%d/%d", pool_running(b->live->pool), b->instances);
-        snprintf(opts, sizeof opts, "%s%s%s", b->cfg->dynamic ? "dynamic" : "resident",
-                 b->public_ ? ",public" : "", b->failfast ? ",failfast" : "");
+        /* What serves now: an unfinished update's values are not yet. */
+        const generation_t *g = b->live;
+        snprintf(inst, sizeof inst, "%d/%d", pool_running(g->pool), g->instances);
+        snprintf(opts, sizeof opts, "%s%s%s", g->cfg->dynamic ? "dynamic" : "resident",
+                 g->public_ ? ",public" : "", g->failfast ? ",failfast" : "");
         format_duration(b->stopped ? 0 : now - b->started_ms, up, sizeof up);
         buf_printf(out, "%-20s %-6s %-9s %-5s %-24s %-9s %12.4f %10.4f %s\n", b->cfg->name,
                    cls->name, inst, b->stopped ? "STOP" : "START", opts, up,
@@ -700,9 +704,9 @@ static int shutdown_instance(backend_rt_t *b, const char *number, buf_t *out, ch
 {
     char *end = NULL;
     long n = number ? strtol(number, &end, 10) : -1;
-    if (!number || !*number || *end || n < 0 || n >= b->instances) {
+    if (!number || !*number || *end || n < 0 || n >= backend_instances(b)) {
         snprintf(err, errlen, "shutdown needs an instance number of backend '%s' (0 to %d)",
-                 b->cfg->name, b->instances - 1);
+                 b->cfg->name, backend_instances(b) - 1);
         return -1;
     }
     if (pool_shutdown_instance(b->live->pool, (int)n) < 0) {

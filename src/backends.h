@@ -24,8 +24,9 @@ backends_t *backends_start(server_t *srv, const backends_config_t *cfg, const po
 backend_rt_t *backends_get(backends_t *all, const backend_t *cfg);
 pool_t *backend_pool(const backend_rt_t *b);
 const char *backend_name(const backend_rt_t *b);
+/* Of the instances that serve now: an update's values once it is done. */
 int backend_is_public(const backend_rt_t *b);
-int backend_instances(const backend_rt_t *b); /* configured (live) */
+int backend_instances(const backend_rt_t *b);
 
 /* Text for `gaelic backends list`. */
 void backends_list(backends_t *all, buf_t *out);

@@ -781,6 +781,33 @@ def test_failed_update_keeps_the_old_instances_until_rollback(srv):
     assert r.returncode == 1 and "no unfinished update" in r.stderr
 
 
+def test_the_old_instances_keep_their_access_until_the_update_is_done(srv):
+    """An update that makes a backend private (or public) applied that to
+    the old instances at once: while it ran, and after it failed until a
+    rollback, the old instances served under the new rule."""
+    old = who(srv, "flaky.localhost")
+    open(os.path.join(srv.appdir, "fail-start"), "w").close()
+    edit_app(srv, "backends.yaml", "- name: flaky\n  instances: 1\n  options: public\n",
+             "- name: flaky\n  instances: 1\n")
+    r = backends(srv, "update", "flaky")
+    assert r.returncode == 1 and "update of flaky failed" in r.stderr, r
+    assert who(srv, "flaky.localhost")["pid"] == old["pid"]
+    assert listing(srv)["flaky"]["options"] == "resident,public"
+    # Private backends the other way round: nobody but admins while the
+    # update of one made public has not taken over.
+    assert get(srv, "private.localhost").status_code == 403
+    edit_app(srv, "backends.yaml", "- name: private\n  instances: 1\n",
+             "- name: private\n  instances: 1\n  options: public\n  start: main.flaky_start\n")
+    r = backends(srv, "update", "private")
+    assert r.returncode == 1 and "update of private failed" in r.stderr, r
+    assert get(srv, "private.localhost").status_code == 403
+    assert who(srv, "private.localhost", cookies=ADMIN)["backend"] == "private"
+    # Once an update is done, its values apply.
+    os.unlink(os.path.join(srv.appdir, "fail-start"))
+    assert backends(srv, "update", "private").returncode == 0
+    assert who(srv, "private.localhost")["backend"] == "private"
+
+
 @contextlib.contextmanager
 def update_held_in_start(srv):
     """Runs `gaelic backends update flaky` in a thread and yields once the
