@@ -50,10 +50,58 @@ static void usage(FILE *f)
 #define UPDATE_WAIT_MS (10 * 60 * 1000)
 #define UPDATE_POLL_MS 200
 
-/* One poll of the server's update states. Returns 1 while an update (of
- * `only`, or of any backend) still runs, 0 when all ended well, -1 when
- * one failed (said on stderr), or control_call's error code + 1. */
-static int update_states(const char *dir, const char *only)
+/* The backends an update command updated, from its output lines
+ * "backend NAME: update started|done" (update() in backends.c). */
+typedef struct {
+    char **names;
+    size_t n;
+} updated_t;
+
+static int is_updated(const updated_t *u, const char *name)
+{
+    for (size_t i = 0; i < u->n; i++)
+        if (!strcmp(u->names[i], name))
+            return 1;
+    return 0;
+}
+
+static void updated_free(updated_t *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        free(u->names[i]);
+    free(u->names);
+}
+
+/* -1 when memory runs out. */
+static int updated_parse(updated_t *u, const char *text)
+{
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *colon = memchr(line, ':', len);
+        size_t rest = colon ? (size_t)(line + len - colon) : 0;
+        int named = len > 8 && !strncmp(line, "backend ", 8) && colon > line + 8;
+        if (named && ((rest == 16 && !strncmp(colon, ": update started", 16)) ||
+                      (rest == 13 && !strncmp(colon, ": update done", 13)))) {
+            char **more = realloc(u->names, (u->n + 1) * sizeof *more);
+            if (!more)
+                return -1;
+            u->names = more;
+            if (!(u->names[u->n] = strndup(line + 8, (size_t)(colon - line - 8))))
+                return -1;
+            u->n++;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* One poll of the server's update states. Returns 1 while an update of
+ * one of `only` still runs, 0 when all ended well, -1 when one failed
+ * (said on stderr), or control_call's error code + 1. Others' states,
+ * such as an earlier failure of a backend this update left as it was,
+ * are not this update's. */
+static int update_states(const char *dir, const updated_t *only)
 {
     char *text = NULL;
     size_t len = 0;
@@ -77,7 +125,7 @@ static int update_states(const char *dir, const char *only)
         char *reason = strchr(state, '\t');
         if (reason)
             *reason++ = '\0';
-        if (only && strcmp(line, only) != 0)
+        if (!is_updated(only, line))
             continue;
         if (!strcmp(state, "updating") && result == 0)
             result = 1;
@@ -99,7 +147,7 @@ static int update_states(const char *dir, const char *only)
 
 /* update: waits until the new instances serve (exit 0) or the update
  * failed (exit 1). */
-static int wait_for_update(const char *dir, const char *only)
+static int wait_for_update(const char *dir, const updated_t *only)
 {
     for (int waited = 0; waited < UPDATE_WAIT_MS; waited += UPDATE_POLL_MS) {
         int r = update_states(dir, only);
@@ -199,10 +247,28 @@ int backends_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     char *req[4] = {"backends", (char *)words[1], (char *)words[2], (char *)words[3]};
-    int rc = control_call(dir, n_words, req, stdout, stderr);
-    if (rc == 0 && optional_name) {
-        fflush(stdout);
-        rc = wait_for_update(dir, words[2]);
+    if (!optional_name)
+        return control_call(dir, n_words, req, stdout, stderr);
+    /* update: its output names the backends whose update to wait for. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        perror("gaelic backends");
+        return 1;
     }
+    int rc = control_call(dir, n_words, req, f, stderr);
+    fclose(f);
+    fputs(text ? text : "", stdout);
+    fflush(stdout);
+    updated_t updated = {NULL, 0};
+    if (rc == 0 && updated_parse(&updated, text ? text : "") < 0) {
+        perror("gaelic backends");
+        rc = 1;
+    }
+    free(text);
+    if (rc == 0 && updated.n > 0)
+        rc = wait_for_update(dir, &updated);
+    updated_free(&updated);
     return rc;
 }

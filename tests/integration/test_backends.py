@@ -915,6 +915,24 @@ def test_update_of_every_backend_passes_over_one_backends_yaml_dropped(srv):
     assert all(v == "done" for k, v in updates.items() if k != "private"), updates
 
 
+def test_update_of_every_backend_answers_for_the_backends_it_updated(srv):
+    # A backend left as it is (no longer in backends.yaml) with an earlier
+    # update that failed made `update` of every backend exit 1, reporting
+    # that old failure as this update's.
+    open(os.path.join(srv.appdir, "fail-start"), "w").close()
+    r = backends(srv, "update", "flaky")
+    assert r.returncode == 1 and "update of flaky failed" in r.stderr, r
+    os.unlink(os.path.join(srv.appdir, "fail-start"))
+    edit_app(srv, "backends.yaml", "- name: flaky\n  instances: 1\n  options: public\n"
+             "  start: main.flaky_start\n", "")
+    r = backends(srv, "update", timeout=60)
+    assert r.returncode == 0, r
+    assert "backend flaky: not in backends.yaml; left as it is" in r.stdout
+    assert "flaky" not in r.stderr, r
+    # Its failed update is still there to roll back.
+    assert backends(srv, "rollback", "flaky").returncode == 0
+
+
 def test_update_of_a_stopped_backend_keeps_it_stopped(srv):
     assert backends(srv, "stop", "crawler").returncode == 0
     r = backends(srv, "update", "crawler")
