@@ -424,9 +424,6 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), 1,
                               SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, MADV_MERGEABLE));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_MEMORY_MERGE));
     /* fsync and fdatasync flush the disk's write cache on ext4 and most
      * other file systems even for a file opened read-only, with nothing
      * to write: a loop of them keeps the host's disks busy, as sync's
@@ -437,23 +434,27 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(fsync), 0);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(fdatasync), 0);
-    /* Core scheduling: a cookie given to another process of our uid, or
-     * to our process group (the zygote's and every sibling instance's),
-     * keeps it off the SMT siblings of every other task. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SCHED_CORE));
-    /* No filters stacked on ours (last_filter refuses seccomp) */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_SECCOMP));
-    /* A private futex hash (Linux 6.16) of as many slots as the caller
-     * asks, kvmalloc's bound aside: kernel memory no address-space limit
-     * counts (4M slots took 270 MB). EINVAL, as on an older kernel: the
-     * default hash, sized by the kernel, stays. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_FUTEX_HASH));
+    static const struct {
+        unsigned option;
+        int err;
+    } REFUSED_PRCTLS[] = {
+        /* Core scheduling: a cookie given to another process of our uid,
+         * or to our process group (the zygote's and every sibling
+         * instance's), keeps it off the SMT siblings of every other task. */
+        {PR_SCHED_CORE, EPERM},
+        /* No filters stacked on ours (last_filter refuses seccomp). */
+        {PR_SET_SECCOMP, EPERM},
+        /* KSM, as madvise's above: EINVAL, as without KSM. */
+        {PR_SET_MEMORY_MERGE, EINVAL},
+        /* A private futex hash (Linux 6.16) of as many slots as the caller
+         * asks, kvmalloc's bound aside: kernel memory no address-space
+         * limit counts (4M slots took 270 MB). EINVAL, as on an older
+         * kernel: the default hash, sized by the kernel, stays. */
+        {PR_FUTEX_HASH, EINVAL},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof REFUSED_PRCTLS / sizeof *REFUSED_PRCTLS; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(REFUSED_PRCTLS[i].err), SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, REFUSED_PRCTLS[i].option));
     /* An instance dies with its zygote (PR_SET_PDEATHSIG, set again once
      * sandboxed: a user namespace clears it). An app that cleared it, and
      * kept the channel's reader from seeing the master go (ctypes reaches
