@@ -424,14 +424,8 @@ def test_answer_before_a_close_is_not_reset_by_later_input(srv, version, headers
             got += data
         sock.sendall(build_request("GET", "/path/after", port=srv.port))
         time.sleep(0.5)  # the server queues what it can of the rest meanwhile
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                end = "eof"
-                break
-            got += data
-    except ConnectionResetError:
-        end = "reset"
+        more, end = _read_until_closed(sock)
+        got += more
     finally:
         sock.close()
     head, _, body = got.partition(b"\r\n\r\n")
@@ -750,6 +744,22 @@ def test_content_length_over_limit_413(srv):
     assert r.status == 413
 
 
+def _read_until_closed(sock):
+    """(what sock reads until the server closes, how it ended: "eof",
+    "reset" or "timeout")."""
+    got = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return got, "eof"
+            got += data
+    except ConnectionResetError:
+        return got, "reset"
+    except socket.timeout:
+        return got, "timeout"
+
+
 def _upload_and_read(port, head, body):
     """Sends head and body from a thread while reading the response here;
     returns (response bytes, how reading ended, the sender's error)."""
@@ -764,18 +774,7 @@ def _upload_and_read(port, head, body):
             sent.append(e)
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    got, end = b"", "timeout"
-    try:
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                end = "eof"
-                break
-            got += data
-    except ConnectionResetError:
-        end = "reset"
-    except socket.timeout:
-        pass
+    got, end = _read_until_closed(sock)
     sender.join(10)
     sock.close()
     return got, end, sent[0] if sent else "still sending"
