@@ -215,12 +215,15 @@ static const char *const channel_only[] = {
     "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername",
 };
 
-/* The channel's calls that take flags, and which argument they are in:
- * out-of-band data is refused (below). */
-static const struct {
+/* A call and which of its arguments a rule looks at. */
+typedef struct {
     const char *name;
-    unsigned flags_arg;
-} channel_flags[] = {
+    unsigned arg;
+} call_arg_t;
+
+/* The channel's calls that take flags (arg): out-of-band data is refused
+ * (below). */
+static const call_arg_t channel_flags[] = {
     {"sendto", 3},  {"recvfrom", 3}, {"sendmsg", 2},
     {"recvmsg", 2}, {"sendmmsg", 3}, {"recvmmsg", 3},
 };
@@ -244,18 +247,15 @@ static const struct {
 /* Signals, allowed to our own process only (argument 0 is the pid). */
 static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
-/* Calls that name a process, allowed on the caller only (0). The kernel
- * lets a process renice, pin to CPUs, starve (SCHED_IDLE, the idle I/O
+/* Calls that name a process (in arg), allowed on the caller only (0).
+ * The kernel lets a process renice, pin to CPUs, starve (SCHED_IDLE, the idle I/O
  * class) or read the robust futex list or the limits of any process of
  * its uid that has no more capabilities than it: other apps' instances,
  * and the master and zygote of a server that does not run as root.
  * libseccomp takes one comparison per argument, so the caller's own pid
  * is refused too (glibc's getrlimit passes 0; the Python layer,
  * sandbox.py, passes 0 for it). */
-static const struct {
-    const char *name;
-    unsigned pid_arg;
-} own_process_only[] = {
+static const call_arg_t own_process_only[] = {
     {"sched_setscheduler", 0}, {"sched_setparam", 0}, {"sched_setattr", 0},
     {"sched_setaffinity", 0},  {"migrate_pages", 0},  {"move_pages", 0},
     {"get_robust_list", 0},    {"prlimit64", 0},      {"setpriority", 1},
@@ -317,7 +317,7 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         if (nr != __NR_SCMP_ERROR)
             rc = seccomp_rule_add(
                 ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                SCMP_CMP(channel_flags[i].flags_arg, SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB));
+                SCMP_CMP(channel_flags[i].arg, SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB));
     }
     /* The channel's other end is the master: SO_PEERPIDFD would hand the
      * instance a pidfd of it, and SO_PASSPIDFD one with each message read
@@ -341,7 +341,7 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         int nr = seccomp_syscall_resolve_name(own_process_only[i].name);
         if (nr != __NR_SCMP_ERROR)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                  SCMP_CMP(own_process_only[i].pid_arg, SCMP_CMP_NE, 0));
+                                  SCMP_CMP(own_process_only[i].arg, SCMP_CMP_NE, 0));
     }
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,

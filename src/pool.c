@@ -145,7 +145,6 @@ struct pool {
     instance_t *dirty; /* written at the end of the event batch */
     int n_alive, n_starting;
     int start_failures; /* consecutive instances that died before READY */
-    int zygote_gone;    /* zygote_lost fails what it took along: no start failures */
     job_t *q_head, *q_tail;
     int n_queued;
     int inflight;
@@ -547,14 +546,12 @@ static void zygote_lost(pool_t *pool)
      * start failures of their own, which would fail the requests waiting
      * for them instead of leaving those to the next zygote's instances
      * (the zygote's own losses are counted below). */
-    pool->zygote_gone = 1;
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
         if (i->state != I_DEAD && (i->pid == 0 || i->state == I_STARTING || i->state == I_WARMING))
             instance_fail(i,
                           i->pid == 0 ? "the zygote died before starting it" : "its zygote died");
     }
-    pool->zygote_gone = 0;
     if (pool->shutting_down)
         return;
     if (pool->loop->now_ms - pool->zy_started_ms >= ZYGOTE_HEALTHY_MS) {
@@ -1241,7 +1238,9 @@ static void instance_fail(instance_t *inst, const char *why)
     int had_work = inst->inflight > 0;
     if (was_starting) {
         pool->n_starting--;
-        if (!pool->shutting_down && !pool->zygote_gone)
+        /* Not with the zygote gone (zygote_lost): it took the instance
+         * along, and counts its own losses. */
+        if (!pool->shutting_down && pool->zy_w.fd >= 0)
             pool->start_failures++;
     }
     inst->state = I_DEAD;

@@ -109,8 +109,7 @@ def _app_has_modules(app_root, names):
                 _is_code(folder, app_root, f) for f in files):
             return True
         for f in files:
-            stem, dot, ext = f.rpartition(".")
-            if dot and ext in ("py", "pyc") and stem in names and _is_code(folder, app_root, f):
+            if f.rpartition(".")[0] in names and _is_code(folder, app_root, f):
                 return True
     return False
 
