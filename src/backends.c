@@ -693,8 +693,9 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
         if (pool_running(b->update->pool) >= b->instances)
             update_finish(b);
     }
-    buf_printf(out, "backend %s: %d instances, %s%s\n", b->cfg->name, b->instances,
-               b->public_ ? "public" : "private", b->failfast ? ", failfast" : "");
+    buf_printf(out, "backend %s: %d instance%s, %s%s\n", b->cfg->name, b->instances,
+               b->instances == 1 ? "" : "s", b->public_ ? "public" : "private",
+               b->failfast ? ", failfast" : "");
     return save(all, b, err, errlen);
 }
 

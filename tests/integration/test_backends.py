@@ -282,6 +282,12 @@ def test_a_count_configured_under_a_higher_tier_is_not_kept(serve, tmp_path):
     assert r.status_code == 200 and r.text == "2"
 
 
+def test_configure_reports_one_instance_in_the_singular(srv):
+    r = backends(srv, "configure", "flaky")
+    assert r.returncode == 0, r
+    assert "backend flaky: 1 instance, public" in r.stdout, r.stdout
+
+
 def test_configure_applies_instances_and_options_live(srv):
     pids = {who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)}
     text = open(os.path.join(srv.appdir, "backends.yaml")).read()
