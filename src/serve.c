@@ -805,6 +805,14 @@ static int control_command(void *ctx, int argc, char **argv, buf_t *out, char *e
             snprintf(err, errlen, "app %s has no backends.yaml", srv->app_id);
             return -1;
         }
+        /* A stopping server shuts every backend down: a command that would
+         * start instances or save a new state races that. Reading is fine. */
+        if (srv->stopping && argc >= 2 && strcmp(argv[1], "list") != 0 &&
+            strcmp(argv[1], "status") != 0) {
+            snprintf(err, errlen,
+                     "the server is stopping; %s takes effect only on a running server", argv[1]);
+            return -1;
+        }
         return backends_command(srv->backends, argc, argv, out, err, errlen);
     }
     snprintf(err, errlen, "unknown request '%s'", argc ? argv[0] : "");

@@ -143,6 +143,25 @@ def test_a_dynamic_backend_starts_an_instance_while_another_shuts_down(srv):
     assert srv.wait_stderr("shutdown hook ran in /_ah/stop", timeout=15)
 
 
+def test_a_stopping_server_refuses_backends_commands_but_lists(srv):
+    # Server exit shuts every backend down; a start (or update, configure)
+    # meanwhile started instances in the middle of it and saved the state.
+    assert backends(srv, "stop", "memdb").returncode == 0
+    marker = os.path.join(srv.appdir, "hold-stop")
+    open(marker, "w").close()
+    try:
+        assert get(srv, "crawler.localhost", "/hooks/held").status_code == 200
+        srv.send_signal(signal.SIGTERM)
+        assert srv.wait_stderr("stopping:", timeout=10)
+        r = backends(srv, "start", "memdb")
+        assert r.returncode == 1, r
+        assert "the server is stopping; start takes effect only on a running server" in r.stderr
+        assert listing(srv)["memdb"]["running"] == 0
+    finally:
+        os.unlink(marker)
+    assert srv.wait(20) == 0
+
+
 def test_addressing_forms(srv):
     app_id = srv.app_id
     assert who(srv, "1.memdb.%s.localhost" % app_id)["instance"] == "1"
