@@ -70,9 +70,16 @@ static const event_rule_t events[] = {
     /* Raised by the runtime's wrappers (sandbox.py) with the pid they name,
      * 0 for the instance itself. */
     {"os.setpriority", AUDIT_SCHED},
+    {"os.getpriority", AUDIT_SCHED},
     {"os.sched_setaffinity", AUDIT_SCHED},
     {"os.sched_setparam", AUDIT_SCHED},
     {"os.sched_setscheduler", AUDIT_SCHED},
+    {"os.sched_getaffinity", AUDIT_SCHED},
+    {"os.sched_getparam", AUDIT_SCHED},
+    {"os.sched_getscheduler", AUDIT_SCHED},
+    {"os.sched_rr_get_interval", AUDIT_SCHED},
+    {"os.getpgid", AUDIT_SCHED},
+    {"os.getsid", AUDIT_SCHED},
     {"sqlite3.connect", AUDIT_DATABASE},
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
@@ -247,8 +254,8 @@ const char *audit_rule_message(audit_rule_t rule)
         return "sandbox rule SB3: the app cannot start or signal processes (a file's owner is "
                "signalled when the file is ready)";
     case AUDIT_SCHED:
-        return "sandbox rule SB4: the app can change the priority, CPUs and scheduling of its "
-               "own process only";
+        return "sandbox rule SB4: the app can see and change the priority, CPUs, scheduling, "
+               "process group and session of its own process only";
     case AUDIT_LEASE:
         return "sandbox rule SB4: the app cannot take a lease on a file (other processes "
                "opening it for writing would wait for the app)";

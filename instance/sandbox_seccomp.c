@@ -46,6 +46,10 @@ static const char *const denied[] = {
     "process_vm_writev",
     "process_madvise",
     "kcmp",
+    /* its pid is in memory, out of a filter's reach: it says which pids
+     * exist on the host, with their capabilities; the runtime drops its
+     * own before the filter, and nothing an instance runs reads them */
+    "capget",
     "io_uring_setup",
     "io_uring_enter",
     "io_uring_register",
@@ -251,15 +255,33 @@ static const char *const self_only[] = {"kill", "tgkill", "rt_sigqueueinfo", "rt
  * The kernel lets a process renice, pin to CPUs, starve (SCHED_IDLE, the idle I/O
  * class) or read the robust futex list or the limits of any process of
  * its uid that has no more capabilities than it: other apps' instances,
- * and the master and zygote of a server that does not run as root.
+ * and the master and zygote of a server that does not run as root. The
+ * getters answer for any process of the host, whatever its uid: which
+ * pids exist, with their session, process group, priority, CPUs and
+ * scheduling, what the hidden /proc keeps from the app.
  * libseccomp takes one comparison per argument, so the caller's own pid
- * is refused too (glibc's getrlimit passes 0; the Python layer,
- * sandbox.py, passes 0 for it). */
+ * is refused too (glibc's getrlimit, getpgrp and get_nprocs pass 0; the
+ * Python layer, sandbox.py, passes 0 for it). */
 static const call_arg_t own_process_only[] = {
-    {"sched_setscheduler", 0}, {"sched_setparam", 0}, {"sched_setattr", 0},
-    {"sched_setaffinity", 0},  {"migrate_pages", 0},  {"move_pages", 0},
-    {"get_robust_list", 0},    {"prlimit64", 0},      {"setpriority", 1},
+    {"sched_setscheduler", 0},
+    {"sched_setparam", 0},
+    {"sched_setattr", 0},
+    {"sched_setaffinity", 0},
+    {"migrate_pages", 0},
+    {"move_pages", 0},
+    {"get_robust_list", 0},
+    {"prlimit64", 0},
+    {"setpriority", 1},
     {"ioprio_set", 1},
+    {"getpriority", 1},
+    {"ioprio_get", 1},
+    {"sched_getscheduler", 0},
+    {"sched_getparam", 0},
+    {"sched_getattr", 0},
+    {"sched_getaffinity", 0},
+    {"sched_rr_get_interval", 0},
+    {"getpgid", 0},
+    {"getsid", 0},
 };
 
 /* setpriority's and ioprio_set's "which" for one process, not a process
@@ -347,7 +369,13 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,
                               SCMP_A0(SCMP_CMP_NE, PRIO_WHICH_PROCESS));
     if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(getpriority), 1,
+                              SCMP_A0(SCMP_CMP_NE, PRIO_WHICH_PROCESS));
+    if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioprio_set), 1,
+                              SCMP_A0(SCMP_CMP_NE, IOPRIO_WHICH_PROCESS));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioprio_get), 1,
                               SCMP_A0(SCMP_CMP_NE, IOPRIO_WHICH_PROCESS));
     /* A file's owner is whom SIGIO, or any signal F_SETSIG picks, goes to
      * when the file is ready, checked against the uid of whoever set it

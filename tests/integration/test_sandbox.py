@@ -79,6 +79,11 @@ ESCAPES = {
     "epoll": None,
     # reading another process's limits: the kernel's EPERM even when armed
     "prlimit_zygote": None,
+    # what another process is, and whether its pid exists
+    "pgid_other": "SB4", "sid_other": "SB4", "priority_other": "SB4", "priority_user": "SB4",
+    "affinity_read_other": "SB4", "scheduler_read_other": "SB4",
+    "sched_param_read_other": "SB4", "rr_interval_other": "SB4",
+    "ioprio_read_other": "SB5", "capget_other": "SB5",
     "multiprocessing": "SB5",
     "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
     # these need ctypes: with the hook armed, its import is what is refused
@@ -101,6 +106,7 @@ ALLOWED = {
     "read_missing_own": "not found: No such file or directory",
     "kill_self": "None",
     "renice_self": "(None, 1, None)",
+    "proc_info_self": "(True, True, True, True, True, True, True)",
     "prlimit_self": "True",
     "read_system": "('Name:', True, True, True)",
     # time zones, MIME types, randomness and the CPU count, which the tree

@@ -154,7 +154,7 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(setpriority(PRIO_PGRP, 0, 1), EPERM));
     CHECK(fails_with(setpriority(PRIO_USER, 0, 1), EPERM));
     cpu_set_t cpus;
-    CHECK(sched_getaffinity(getppid(), sizeof cpus, &cpus) == 0);
+    CHECK(sched_getaffinity(0, sizeof cpus, &cpus) == 0);
     CHECK(sched_setaffinity(0, sizeof cpus, &cpus) == 0);
     CHECK(fails_with(sched_setaffinity(getppid(), sizeof cpus, &cpus), EPERM));
     struct sched_param param = {0};
@@ -163,6 +163,31 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(sched_setparam(getppid(), &param), EPERM));
     CHECK(fails_with(syscall(SYS_ioprio_set, 1, getppid(), 3 << 13), EPERM));
     CHECK(fails_with(syscall(SYS_ioprio_set, 3, 0, 3 << 13), EPERM));
+    /* nor read another process's: any pid of the host answers, and so
+     * tells that it exists (what the hidden /proc keeps from the app) */
+    errno = 0;
+    CHECK(getpriority(PRIO_PROCESS, 0) >= -20 && errno == 0);
+    CHECK(fails_with(getpriority(PRIO_PROCESS, (id_t)getppid()), EPERM));
+    CHECK(fails_with(getpriority(PRIO_USER, 0), EPERM));
+    CHECK(fails_with(sched_getaffinity(getppid(), sizeof cpus, &cpus), EPERM));
+    CHECK(sched_getscheduler(0) >= 0);
+    CHECK(fails_with(sched_getscheduler(getppid()), EPERM));
+    CHECK(sched_getparam(0, &param) == 0);
+    CHECK(fails_with(sched_getparam(getppid(), &param), EPERM));
+    CHECK(sched_rr_get_interval(0, &ts) == 0);
+    CHECK(fails_with(sched_rr_get_interval(getppid(), &ts), EPERM));
+    CHECK(getpgid(0) == getpgrp() && getsid(0) > 0);
+    CHECK(fails_with(getpgid(getppid()), EPERM));
+    CHECK(fails_with(getsid(getppid()), EPERM));
+    CHECK(syscall(SYS_ioprio_get, 1, 0) >= 0);
+    CHECK(fails_with(syscall(SYS_ioprio_get, 1, getppid()), EPERM));
+    CHECK(fails_with(syscall(SYS_ioprio_get, 3, 0), EPERM));
+    struct {
+        uint32_t version;
+        int pid;
+    } cap_header = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+    uint32_t cap_data[6];
+    CHECK(fails_with(syscall(SYS_capget, &cap_header, cap_data), EPERM));
     /* core scheduling: a cookie given to another process, or to our
      * process group (an instance shares its zygote's), keeps it off the
      * SMT siblings of every other task */

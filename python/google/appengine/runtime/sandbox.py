@@ -1,6 +1,6 @@
 """The Python side of the sandbox: temporary files live in memory (SB1),
-socketpair is refused with SB2's message, priority, CPU and scheduling
-changes of other processes with SB4's, resource.prlimit names the instance
+socketpair is refused with SB2's message, the priority, CPUs, scheduling,
+process group and session of other processes with SB4's, resource.prlimit names the instance
 as 0 (the only pid the kernel allows), the os calls the kernel always
 refuses with their rule's, dbm's databases are checked as open's files,
 and selectors uses poll (the kernel refuses epoll).
@@ -102,16 +102,19 @@ def _own_pid(pid):
 
 
 def _audit_own_process_only(os):
-    """The kernel (seccomp) lets os.setpriority and os.sched_set* name the
-    instance itself only as 0, never another process of its uid (another
-    app's instance, the server). CPython raises no audit event for them:
-    here each raises one with the pid it names, 0 for the instance (its
-    own pid is passed on as 0), -1 for a process group or a user, which
-    the audit hook refuses with SB4's message."""
-    def setpriority(original, which, who, priority):
-        who = _own_pid(who) if which == os.PRIO_PROCESS else who
-        sys.audit("os.setpriority", who if which == os.PRIO_PROCESS else -1)
-        return original(which, who, priority)
+    """The kernel (seccomp) lets os.setpriority, os.getpriority, os.getpgid,
+    os.getsid and os.sched_* name the instance itself only as 0, never
+    another process (another app's instance, the server, any process of
+    the host, whose existence the getters would tell). CPython raises no
+    audit event for them: here each raises one with the pid it names, 0
+    for the instance (its own pid is passed on as 0), -1 for a process
+    group or a user, which the audit hook refuses with SB4's message."""
+    def priority(event):
+        def call(original, which, who, *rest):
+            who = _own_pid(who) if which == os.PRIO_PROCESS else who
+            sys.audit(event, who if which == os.PRIO_PROCESS else -1)
+            return original(which, who, *rest)
+        return call
 
     def first_is_pid(event):
         def call(original, pid, *rest):
@@ -120,8 +123,11 @@ def _audit_own_process_only(os):
             return original(pid, *rest)
         return call
 
-    _wrap(os, "setpriority", setpriority)
-    for name in ("sched_setaffinity", "sched_setparam", "sched_setscheduler"):
+    for name in ("setpriority", "getpriority"):
+        _wrap(os, name, priority("os." + name))
+    for name in ("sched_setaffinity", "sched_setparam", "sched_setscheduler",
+                 "sched_getaffinity", "sched_getparam", "sched_getscheduler",
+                 "sched_rr_get_interval", "getpgid", "getsid"):
         _wrap(os, name, first_is_pid("os." + name))
 
 

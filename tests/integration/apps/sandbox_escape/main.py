@@ -76,6 +76,14 @@ def _prlimit_zygote(q):
     return resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE)
 
 
+def _capget_other(q):
+    """Another process's capabilities (and so whether its pid exists)."""
+    import ctypes
+    header = (ctypes.c_uint32 * 2)(0x20080522, os.getppid())  # _LINUX_CAPABILITY_VERSION_3
+    data = (ctypes.c_uint32 * 6)()
+    return _libc_call("capget", header, data)
+
+
 def _prlimit_self(q):
     import resource
     return resource.prlimit(os.getpid(), resource.RLIMIT_NOFILE) == resource.getrlimit(
@@ -697,6 +705,21 @@ ATTEMPTS = {
     "fscrypt_remove_key": lambda q: _fscrypt_key({"how": "remove"}),
     # getpid through x32's numbers, another ABI the filter's rules do not see
     "x32_getpid": lambda q: _libc_call("syscall", 0x40000000 | 39),
+    # SB4: what the host's other processes are (the zygote here; any pid
+    # answered, whatever its uid, so which pids exist), what a hidden /proc
+    # keeps from the app
+    "pgid_other": lambda q: os.getpgid(os.getppid()),
+    "sid_other": lambda q: os.getsid(os.getppid()),
+    "priority_other": lambda q: os.getpriority(os.PRIO_PROCESS, os.getppid()),
+    "priority_user": lambda q: os.getpriority(os.PRIO_USER, 0),
+    "affinity_read_other": lambda q: os.sched_getaffinity(os.getppid()),
+    "scheduler_read_other": lambda q: os.sched_getscheduler(os.getppid()),
+    "sched_param_read_other": lambda q: os.sched_getparam(os.getppid()),
+    "rr_interval_other": lambda q: os.sched_rr_get_interval(os.getppid()),
+    # the same through ctypes (the import is refused when armed): ioprio_get
+    # (252) of a pid, capget (125) of a pid, which the filter cannot see
+    "ioprio_read_other": lambda q: _libc_call("syscall", 252, 1, os.getppid()),
+    "capget_other": _capget_other,
     # SB4: other processes of the uid (other apps' instances, the server)
     # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
     "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
@@ -741,6 +764,15 @@ ATTEMPTS = {
                               os.getpriority(os.PRIO_PROCESS, 0),
                               os.sched_setaffinity(os.getpid(), os.sched_getaffinity(0))),
     "pid": lambda q: os.getpid(),
+    # what the instance may read of itself, named as 0 or by its pid
+    "proc_info_self": lambda q: (
+        os.getpgid(0) == os.getpgid(os.getpid()) == os.getpgrp(),
+        os.getsid(0) == os.getsid(os.getpid()),
+        os.getpriority(os.PRIO_PROCESS, os.getpid()) == os.getpriority(os.PRIO_PROCESS, 0),
+        os.sched_getaffinity(os.getpid()) == os.sched_getaffinity(0),
+        os.sched_getscheduler(os.getpid()) == os.sched_getscheduler(0),
+        os.sched_getparam(os.getpid()) == os.sched_getparam(0),
+        os.sched_rr_get_interval(os.getpid()) == os.sched_rr_get_interval(0)),
     "zoneinfo": lambda q: str(datetime.datetime(2024, 1, 15, tzinfo=zoneinfo.ZoneInfo(
         "Europe/Paris")).utcoffset()),
     "mimetypes": lambda q: mimetypes.guess_type("feed.atom")[0],
