@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -284,6 +285,13 @@ static const call_arg_t own_process_only[] = {
     {"getsid", 0},
 };
 
+/* The futex commands of priority-inheritance futexes. */
+static const uint32_t futex_pi_ops[] = {FUTEX_LOCK_PI,        FUTEX_UNLOCK_PI,
+                                        FUTEX_TRYLOCK_PI,     FUTEX_WAIT_REQUEUE_PI,
+                                        FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2};
+/* An op without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME, in 32 bits. */
+#define FUTEX_OP_CMD_MASK (0xffffffffu & ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+
 /* setpriority's and ioprio_set's "which" for one process, not a process
  * group or a user's every process. */
 #define PRIO_WHICH_PROCESS 0
@@ -341,6 +349,17 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
                 ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
                 SCMP_CMP(channel_flags[i].arg, SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB));
     }
+    /* Priority-inheritance futexes name their owner by thread id, looked
+     * up across the host: FUTEX_LOCK_PI on a word holding a pid says
+     * ESRCH or EPERM, whether that pid exists. Their kernel code is also
+     * where towelroot's privilege escalation was (CVE-2014-3153), and
+     * nothing an instance runs uses them (CPython's locks, glibc's
+     * default mutexes and condition variables do not). The command is
+     * the op's low bits without the private and realtime-clock flags,
+     * as the kernel reads it (an int: the upper half is not looked at). */
+    for (size_t i = 0; rc == 0 && i < sizeof futex_pi_ops / sizeof *futex_pi_ops; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(futex), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_OP_CMD_MASK, futex_pi_ops[i]));
     /* The channel's other end is the master: SO_PEERPIDFD would hand the
      * instance a pidfd of it, and SO_PASSPIDFD one with each message read
      * with recvmsg (SCM_PIDFD), where pidfd_open is refused. */

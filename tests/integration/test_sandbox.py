@@ -293,6 +293,19 @@ def test_other_processes_are_not_slowed_or_signalled(env, name):
         victim.wait()
 
 
+def test_priority_inheritance_futexes_are_refused(env):
+    """FUTEX_LOCK_PI looks its owner's thread id up across the host: a
+    free pid said ESRCH, a taken one EPERM. The kernel now refuses every
+    PI futex command with EPERM (through ctypes: refused at import when
+    armed)."""
+    r = env.attempt("futex_pi", tid="4194303")  # above every pid_max but the largest
+    if env.armed:
+        assert r["caught"] == "ImportError" and "sandbox rule SB5" in r["message"], r
+    else:
+        assert r == {"caught": "PermissionError",
+                     "message": "[Errno 1] syscall: Operation not permitted"}, r
+
+
 def test_other_abi_call_is_an_error_the_app_takes(env):
     """A call through another ABI's numbers (x32's; i386's int 0x80 is
     unit-tested) fails with ENOSYS, as on a kernel without it: SIGSYS

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/futex.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
@@ -188,6 +189,21 @@ static void seccomp_child(void *arg)
     } cap_header = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
     uint32_t cap_data[6];
     CHECK(fails_with(syscall(SYS_capget, &cap_header, cap_data), EPERM));
+    /* futexes, but no priority-inheritance ones: their owner is a thread
+     * id looked up across the host (ESRCH told that a pid is free) */
+    uint32_t word = 0;
+    CHECK(syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0);
+    CHECK(fails_with(syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0), EAGAIN));
+    static const int pi_ops[] = {FUTEX_LOCK_PI,         FUTEX_UNLOCK_PI,      FUTEX_TRYLOCK_PI,
+                                 FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2};
+    for (size_t i = 0; i < sizeof pi_ops / sizeof *pi_ops; i++) {
+        word = 4194303; /* a free pid (above every pid_max but the largest): ESRCH before */
+        CHECK(fails_with(syscall(SYS_futex, &word, pi_ops[i], 0, NULL, NULL, 0), EPERM));
+        CHECK(fails_with(syscall(SYS_futex, &word,
+                                 pi_ops[i] | FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME, 0, NULL,
+                                 NULL, 0),
+                         EPERM));
+    }
     /* core scheduling: a cookie given to another process, or to our
      * process group (an instance shares its zygote's), keeps it off the
      * SMT siblings of every other task */

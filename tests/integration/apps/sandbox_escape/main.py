@@ -76,6 +76,16 @@ def _prlimit_zygote(q):
     return resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE)
 
 
+def _futex_pi(q):
+    """A priority-inheritance futex whose word names a thread id (q["tid"]):
+    ESRCH or EPERM tells whether that pid exists, and the kernel code
+    behind it had towelroot's privilege escalation."""
+    import ctypes
+    word = ctypes.c_uint32(int(q["tid"]))
+    # SYS_futex (202), FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG, no timeout
+    return _libc_call("syscall", 202, ctypes.byref(word), 6 | 128, 0, None, None, 0)
+
+
 def _capget_other(q):
     """Another process's capabilities (and so whether its pid exists)."""
     import ctypes
@@ -720,6 +730,7 @@ ATTEMPTS = {
     # (252) of a pid, capget (125) of a pid, which the filter cannot see
     "ioprio_read_other": lambda q: _libc_call("syscall", 252, 1, os.getppid()),
     "capget_other": _capget_other,
+    "futex_pi": _futex_pi,
     # SB4: other processes of the uid (other apps' instances, the server)
     # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
     "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
