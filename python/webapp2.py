@@ -295,9 +295,9 @@ def _method_attr(method):
 
 
 def _handler_arguments(request):
-    # webapp2 passes a handler class's method the unnamed variables only
-    # when the route gave no keyword arguments: get(self, slug) behind
-    # '/<:\\d+>/<slug>' gets slug alone.
+    # webapp2 passes a handler (a class's method or a function) the
+    # unnamed variables only when the route gave no keyword arguments:
+    # get(self, slug) behind '/<:\\d+>/<slug>' gets slug alone.
     kwargs = request.route_kwargs or {}
     return (() if kwargs else request.route_args), kwargs
 
@@ -414,8 +414,8 @@ class Route(BaseRoute):
     <name> matches one path segment, <name:regex> what regex matches, and
     <:regex> an unnamed one. Named variables are the handler's keyword
     arguments (defaults fills those the path lacks), unnamed ones its
-    positional arguments, in order (a handler class's method gets those
-    only when there are no keyword arguments; a function gets both).
+    positional arguments, in order (a handler gets those only when there
+    are no keyword arguments).
 
     methods: the HTTP methods it takes (others get 405 unless a later
     route takes them); schemes: 'http' and/or 'https' it answers; name: for
@@ -600,6 +600,7 @@ class Router:
             return handler(request, response).dispatch()
         if _is_webapp25_handler(handler):
             return _dispatch_webapp(handler, route, request, response)
+        args, kwargs = _handler_arguments(request)
         return handler(request, *args, **kwargs)
 
 

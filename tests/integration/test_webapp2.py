@@ -84,6 +84,13 @@ def test_unnamed_variables_not_passed_beside_named_ones(srv):
     assert (r.status_code, r.text) == (200, "slug hello"), r.text
 
 
+def test_function_gets_unnamed_variables_only_without_named_ones(srv):
+    # webapp2 calls a function handler as it calls a class's method: it was
+    # function_slug(request, '2024', slug='hello'), a TypeError and a 500.
+    r = get(srv, "/fblog/2024/hello")
+    assert (r.status_code, r.text) == (200, "function slug hello"), r.text
+
+
 def test_route_methods_405_with_allow(srv):
     r = get(srv, "/only-post")
     assert r.status_code == 405

@@ -136,6 +136,12 @@ def function_handler(request, word):
     return webapp2.Response("function %s %s" % (word, request.route_kwargs))
 
 
+def function_slug(request, slug):
+    """A function behind a route with an unnamed and a named variable: gets
+    the named one alone, as webapp2 passed it."""
+    return webapp2.Response("function slug %s" % slug)
+
+
 def not_found(request, response, exception):
     response.headers["Content-Type"] = "text/plain"
     response.write("custom 404 for %s" % request.path)
@@ -197,6 +203,7 @@ ROUTES = [
     webapp2.Route("/lazy/<word>", "lazy_handlers.Lazy"),
     webapp2.Route("/custom/<word>", "lazy_handlers.Lazy:custom"),
     webapp2.Route("/function/<word>", function_handler),
+    webapp2.Route("/fblog/<:\\d{4}>/<slug>", function_slug),
     (r"/regex/(\w+)/(\d+)", Positional),
     (r"/abort/(\d+)", Aborts),
     (r"/redirect/(\w+)", Redirects),
