@@ -477,7 +477,9 @@ class Route(BaseRoute):
         variables = iter(self.variables)
         for part in self._parts:
             if part is not None:
-                path.append(part)
+                # The template is the unquoted path routes match, so its
+                # text is quoted as the variables' values are.
+                path.append(urllib.parse.quote(part, safe='/'))
                 continue
             name, _, regex = next(variables)
             if name is None:

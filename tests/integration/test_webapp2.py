@@ -52,6 +52,16 @@ def test_uri_for_puts_unknown_keywords_in_the_query(srv):
     assert got["same_host"] == "/evil.example/x", got
 
 
+def test_uri_for_quotes_the_templates_text_too(srv):
+    # The template is the unquoted path; built as it was written, it gave
+    # '/caf\u00e9 menu/...', no URL a client can send.
+    got = get(srv, "/post/42").json()
+    assert got["literal"] == "/caf%C3%A9%20menu/t%C3%A9", got
+    r = get(srv, got["literal"])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"args": [], "kwargs": {"item": "t\u00e9"}}
+
+
 def test_redirect_to_a_named_route(srv):
     r = srv.post("/post/41", allow_redirects=False)
     assert r.status_code == 302
