@@ -979,9 +979,10 @@ static void send_login(conn_t *c, int kind)
     const char *host = request_host(c, &host_len);
     int http10 = c->req.http_major == 1 && c->req.http_minor == 0;
     size_t mark = c->wbuf.len;
+    int https = secure_request_is_https(&c->req, &c->srv->trusted_proxies, c->peer_ip);
     int status =
         kind ? login_serve(&c->wbuf, kind, &c->req, host, host_len, keep, http10, c->head_only)
-             : login_redirect(&c->wbuf, &c->req, host, host_len, keep, http10, c->head_only);
+             : login_redirect(&c->wbuf, &c->req, host, host_len, https, keep, http10, c->head_only);
     if (status < 0) {
         c->wbuf.len = mark;
         send_simple(c, 500, 0);

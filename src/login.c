@@ -379,14 +379,14 @@ int login_serve(buf_t *out, int kind, const http_request_t *req, const char *hos
 }
 
 int login_redirect(buf_t *out, const http_request_t *req, const char *host, size_t host_len,
-                   int keep_alive, int http10, int head_only)
+                   int https, int keep_alive, int http10, int head_only)
 {
     const char *url = http_request_url(req);
     size_t len = req->url_len;
     buf_t full = BUF_INIT, loc = BUF_INIT;
     int rc = 0;
     if (len > 0 && url[0] == '/') {
-        rc |= buf_append_str(&full, "http://");
+        rc |= buf_append_str(&full, https ? "https://" : "http://");
         rc |= buf_append(&full, host, host_len);
     }
     rc |= buf_append(&full, url, len);

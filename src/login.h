@@ -44,9 +44,11 @@ int login_path(const char *path, size_t len);
 int login_serve(buf_t *out, int kind, const http_request_t *req, const char *host, size_t host_len,
                 int keep_alive, int http10, int head_only);
 
-/* 302 to /_ah/login?continue=<http://host + the request's target>. */
+/* 302 to /_ah/login?continue=<http://host + the request's target>
+ * (https:// when the request came over HTTPS, so that sign-in comes back
+ * to the scheme the client used). */
 int login_redirect(buf_t *out, const http_request_t *req, const char *host, size_t host_len,
-                   int keep_alive, int http10, int head_only);
+                   int https, int keep_alive, int http10, int head_only);
 
 /* Percent-encodes all but unreserved characters and '/' (appending). */
 int login_quote(buf_t *out, const char *s, size_t len);

@@ -162,6 +162,22 @@ def test_anonymous_redirected_to_sign_in(srv, path):
     assert b"login static file" not in r.body
 
 
+def test_sign_in_from_https_comes_back_to_https(mserve):
+    # Behind a TLS proxy the continue URL was http://, so the signed-in
+    # user came back over plain HTTP (which such a site may not serve).
+    s = mserve(app_path("login"), "--trusted_proxy", "::1,127.0.0.1")
+    r = req(s, "/required/x?a=1", headers=[("X-Forwarded-Proto", "https")])
+    assert r.status == 302, r
+    cont = urllib.parse.unquote(r.header("Location").split("continue=", 1)[1])
+    assert cont == "https://%s/required/x?a=1" % host(s)
+    # The sign-in page takes it back there.
+    r, _ = sign_in(s, cont=cont)
+    assert r.header("Location") == cont
+    # Plain HTTP stays http://.
+    r = req(s, "/required/x")
+    assert r.header("Location").startswith("/_ah/login?continue=http%3A//")
+
+
 @pytest.mark.parametrize("path", ["/%61dmin/x", "/a%64min", "/re%71uired/x", "/%66iles/page.txt"])
 def test_percent_encoded_path_gets_its_handlers_login(srv, path):
     """Handlers match the decoded path, the PATH_INFO the app routes on (as

@@ -103,7 +103,8 @@ static void test_paths_and_quote(void)
     buf_free(&b);
 }
 
-/* Runs one request through login_serve or login_redirect; returns the
+/* Runs one request through login_serve (kind 1 or 2) or login_redirect
+ * (0, or -1 for a request that came over HTTPS); returns the
  * status and leaves the response in out (NUL-terminated). */
 static int run(const char *raw, int kind, buf_t *out)
 {
@@ -112,8 +113,8 @@ static int run(const char *raw, int kind, buf_t *out)
     size_t used;
     int status = -2;
     if (http_request_feed(&req, raw, strlen(raw), &used) == HTTP_DONE)
-        status = kind ? login_serve(out, kind, &req, "h:1", 3, 1, 0, 0)
-                      : login_redirect(out, &req, "h:1", 3, 1, 0, 0);
+        status = kind > 0 ? login_serve(out, kind, &req, "h:1", 3, 1, 0, 0)
+                          : login_redirect(out, &req, "h:1", 3, kind < 0, 1, 0, 0);
     buf_append(out, "", 1);
     http_request_free(&req);
     return status;
@@ -157,6 +158,10 @@ static void test_answers(void)
     CHECK(run("GET /a/b?c=1 HTTP/1.1\r\nHost: h:1\r\n\r\n", 0, &out) == 302);
     CHECK(strstr(buf_ptr(&out),
                  "\r\nLocation: /_ah/login?continue=http%3A//h%3A1/a/b%3Fc%3D1\r\n") != NULL);
+    buf_reset(&out);
+    /* Over HTTPS, sign-in comes back to https://. */
+    CHECK(run("GET /a HTTP/1.1\r\nHost: h:1\r\n\r\n", -1, &out) == 302);
+    CHECK(strstr(buf_ptr(&out), "\r\nLocation: /_ah/login?continue=https%3A//h%3A1/a\r\n") != NULL);
     buf_free(&out);
 }
 
