@@ -256,8 +256,11 @@ class Response(webob.Response):
         whatever the Content-Type said ('text/plain' with no charset, say),
         and so does this one, leaving the header as the app set it. What is
         neither str nor bytes is written as str(text), as the python27
-        runtime's webapp (webapp2's) did: out.write(42)."""
-        if not isinstance(text, (str, bytes, bytearray)):
+        runtime's webapp (webapp2's) did: out.write(42). A bytearray is
+        written as its bytes (WebOb takes bytes alone)."""
+        if isinstance(text, bytearray):
+            text = bytes(text)
+        elif not isinstance(text, (str, bytes)):
             text = str(text)
         if isinstance(text, str):
             text = text.encode(self.charset or 'utf-8')

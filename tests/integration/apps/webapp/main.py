@@ -31,6 +31,8 @@ class NotText(webapp.RequestHandler):
         self.response.out.write(42)
         self.response.out.write(" ")
         self.response.write(1.5)
+        # Bytes in a bytearray (a buffer filled by hand) go out as bytes.
+        self.response.out.write(bytearray(b" ba"))
 
 
 class EnvironmentListing(webapp.RequestHandler):
