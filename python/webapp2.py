@@ -11,8 +11,10 @@ Engine's SDK (`import webapp2 as webapp` is the same):
         webapp2.Route('/api/<:\\w+>', 'handlers.Api'),   # imported when first used
     ], debug=True)
 
-A request goes to the first route that matches its path. A RequestHandler
-class is made with (request, response) and dispatch() calls its method
+A request goes to the first route that matches its path. A handler class
+(a RequestHandler, or any class with __init__(request, response) and
+dispatch()) is made with (request, response) and RequestHandler's
+dispatch() calls its method
 named after the HTTP method, lower case (or the route's handler_method),
 with the route's named variables (and defaults) as keyword arguments, or,
 when it has none, its unnamed ones as positional arguments. A plain
@@ -598,10 +600,12 @@ class Router:
         route, args, kwargs = self.match(request)
         request.route, request.route_args, request.route_kwargs = route, args, kwargs
         handler = self.handler_of(route)
-        if isinstance(handler, type) and issubclass(handler, RequestHandler):
+        if isinstance(handler, type):
+            if _is_webapp25_handler(handler):
+                return _dispatch_webapp(handler, route, request, response)
+            # As webapp2's: any class, a RequestHandler or not, is made
+            # with (request, response) and its dispatch() answers.
             return handler(request, response).dispatch()
-        if _is_webapp25_handler(handler):
-            return _dispatch_webapp(handler, route, request, response)
         args, kwargs = _handler_arguments(request)
         return handler(request, *args, **kwargs)
 

@@ -152,6 +152,12 @@ def test_function_handler_returns_the_response(srv):
     assert (r.status_code, r.text) == (200, "function fw {'word': 'fw'}")
 
 
+def test_handler_class_that_is_no_request_handler(srv):
+    # Called as a function, its instance was the "response": a 500.
+    r = get(srv, "/bare/hi")
+    assert (r.status_code, r.text) == (200, "bare hi"), r.text
+
+
 def test_webapp_handler_behind_a_webapp2_route(srv):
     r = get(srv, "/old/w")
     assert (r.status_code, r.text) == (200, "old w")

@@ -137,6 +137,18 @@ def function_handler(request, word):
     return webapp2.Response("function %s %s" % (word, request.route_kwargs))
 
 
+class BareHandler(object):
+    """No RequestHandler: webapp2 made any handler class with (request,
+    response) and called its dispatch()."""
+
+    def __init__(self, request, response):
+        self.request, self.response = request, response
+
+    def dispatch(self):
+        self.response.write("bare %s" % self.request.route_kwargs["word"])
+        return self.response
+
+
 def function_slug(request, slug):
     """A function behind a route with an unnamed and a named variable: gets
     the named one alone, as webapp2 passed it."""
@@ -205,6 +217,7 @@ ROUTES = [
     webapp2.Route("/custom/<word>", "lazy_handlers.Lazy:custom"),
     webapp2.Route("/function/<word>", function_handler),
     webapp2.Route("/fblog/<:\\d{4}>/<slug>", function_slug),
+    webapp2.Route("/bare/<word>", BareHandler),
     webapp2.Route("/caf\u00e9 menu/<item>", Positional, name="cafe"),
     (r"/regex/(\w+)/(\d+)", Positional),
     (r"/abort/(\d+)", Aborts),
