@@ -147,6 +147,8 @@ def test_post_form_fields(srv):
     assert got["arguments"] == ["n", "name", "tag"]
     assert got["range"] == 10  # clamped to max_value
     assert got["uri"] == srv.url + "args?n=99"
+    # webapp's Request.query: the part of the URL after the '?'.
+    assert got["query"] == "n=99"
 
 
 def test_query_arguments_and_get_range(srv):

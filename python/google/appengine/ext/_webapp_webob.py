@@ -3,8 +3,8 @@ its implementations: webapp 1.x's (webapp._webapp25, the `runtime: python`
 one) and webapp2's (python27's, which extends them).
 
 Request and Response are WebOb's with webapp's additions (get, get_all,
-arguments, get_range; out, write, set_status, http_status_message, clear,
-wsgiref's header methods), reading what Debian's WebOb refused (a path,
+arguments, get_range, uri, query; out, write, set_status,
+http_status_message, clear, wsgiref's header methods), reading what Debian's WebOb refused (a path,
 query or cookie that is not UTF-8, a form in another charset) as App
 Engine's did.
 """
@@ -146,6 +146,12 @@ class Request(webob.Request):
     def uri(self):
         """The full URL of the request (webapp's name for webob's url)."""
         return self.url
+
+    @property
+    def query(self):
+        """The part of the URL after the '?' (webapp's name for webob's
+        query_string)."""
+        return self.query_string
 
     def get_all(self, argument_name, default_value=None):
         """Every value of the argument, from the query string and a form

@@ -60,6 +60,7 @@ class Arguments(webapp.RequestHandler):
             "arguments": r.arguments(),
             "range": r.get_range("n", min_value=0, max_value=10, default=5),
             "uri": r.uri,
+            "query": r.query,
         })
 
     get = post = handle
