@@ -317,9 +317,10 @@ def routed_path(request):
 class BaseRoute:
     """What the router asks of a route: match(request) returning
     (route, args, kwargs) or None (or raising HTTPMethodNotAllowed), and
-    build(request, args, kwargs); get_match_routes() and
-    get_build_routes() say which routes one added stands for (itself by
-    default; a route grouping others returns those)."""
+    build(request, args, kwargs); get_match_routes() (routes) and
+    get_build_routes() ((name, route) pairs, as webapp2 yielded them) say
+    which routes one added stands for (itself by default; a route grouping
+    others returns those)."""
 
     name = None
     build_only = False
@@ -346,7 +347,7 @@ class BaseRoute:
     def get_build_routes(self):
         for route in self.get_routes():
             if route.name:
-                yield route
+                yield route.name, route
 
     def match(self, request):
         raise NotImplementedError
@@ -562,8 +563,8 @@ class Router:
             route = self.route_class(*route)
         # Asked of the route, so that one may stand for several.
         self.match_routes.extend(route.get_match_routes())
-        for r in route.get_build_routes():
-            self.build_routes[r.name] = r
+        for name, r in route.get_build_routes():
+            self.build_routes[name] = r
 
     def match(self, request):
         """(route, args, kwargs) of the first route matching request;

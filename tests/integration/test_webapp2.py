@@ -128,6 +128,11 @@ def test_an_apps_own_route_classes(srv):
     r = get(srv, "/grouped/hi")
     assert (r.status_code, r.text) == (200, "function hi {'word': 'hi'}")
     assert get(srv, "/post/1").json()["grouped"] == "/grouped/w"
+    # One whose get_build_routes yields (name, route) pairs, as webapp2's
+    # routes did (taking them for routes made the app fail to import).
+    r = get(srv, "/paired/hi")
+    assert (r.status_code, r.text) == (200, "function hi {'word': 'hi'}")
+    assert get(srv, "/post/1").json()["paired"] == "/paired/p"
     # A route raising HTTPMethodNotAllowed lets a later one take the request
     # (NotPostRoute comes before /only-post's own route).
     r = srv.post("/only-post", data={"name": "bo"})

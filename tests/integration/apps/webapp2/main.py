@@ -32,6 +32,7 @@ class Post(webapp2.RequestHandler):
             "post_id": post_id, "view": view,
             "self": self.uri_for("post", post_id=post_id, view="full", q="a b", _fragment="c/d"),
             "grouped": self.uri_for("grouped", word="w"),
+            "paired": self.uri_for("paired", word="p"),
             "none_is_missing": _raises(KeyError, self.uri_for, "post", post_id=None),
             "same_host": self.uri_for("anywhere", rest="/evil.example/x"),
             "literal": self.uri_for("cafe", item="t\u00e9"),
@@ -194,6 +195,24 @@ class GroupRoute(webapp2.BaseRoute):
         return iter(self.routes)
 
 
+class PairsRoute(webapp2.BaseRoute):
+    """Groups routes the way webapp2's interface has it: get_build_routes
+    yields (name, route) pairs, its own and those of the routes it asks."""
+
+    def __init__(self, routes):
+        super().__init__(None)
+        self.routes = routes
+
+    def get_match_routes(self):
+        for route in self.routes:
+            yield from route.get_match_routes()
+
+    def get_build_routes(self):
+        for route in self.routes:
+            for name, built in route.get_build_routes():
+                yield name, built
+
+
 class NotPostRoute(webapp2.BaseRoute):
     """Says POST is not for it the way webapp2's routes did: a later route
     takes it."""
@@ -227,6 +246,7 @@ ROUTES = [
     ("/registry", Registry),
     ("/globals", Globals),
     GroupRoute([webapp2.Route("/grouped/<word>", function_handler, name="grouped")]),
+    PairsRoute([webapp2.Route("/paired/<word>", function_handler, name="paired")]),
     ("/import-fails", ImportFails),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
