@@ -275,6 +275,9 @@ class RequestHandler:
     def uri_for(self, _name, *args, **kwargs):
         return self.app.router.build(self.request, _name, args, kwargs)
 
+    # webapp2's older name for it, which it kept as an alias.
+    url_for = uri_for
+
 
 class RedirectHandler(RequestHandler):
     """Redirects to the route's defaults['_uri'] (a URL, or a function of

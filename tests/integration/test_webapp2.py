@@ -50,6 +50,8 @@ def test_uri_for_puts_unknown_keywords_in_the_query(srv):
     # A value starting with '/' does not make '//evil.example/x', another
     # host's URL to a browser.
     assert got["same_host"] == "/evil.example/x", got
+    # url_for: webapp2's older name, kept as an alias of uri_for.
+    assert got["url_for"] == "/post/1", got
 
 
 def test_uri_for_quotes_the_templates_text_too(srv):

@@ -36,6 +36,7 @@ class Post(webapp2.RequestHandler):
             "none_is_missing": _raises(KeyError, self.uri_for, "post", post_id=None),
             "same_host": self.uri_for("anywhere", rest="/evil.example/x"),
             "literal": self.uri_for("cafe", item="t\u00e9"),
+            "url_for": self.url_for("post", post_id=1),
             "full": webapp2.uri_for("post", post_id=7, _full=True),
             "same_request": webapp2.get_request() is self.request,
             "same_app": webapp2.get_app() is self.app,
