@@ -158,6 +158,12 @@ class Response(_webapp_webob.Response):
         write(self.body)
 
 
+# As in webapp2: request.get_response(app) (and app.get_response) make
+# this module's Response, not WebOb's.
+Request.ResponseClass = Response
+Response.RequestClass = Request
+
+
 def abort(code, *args, **kwargs):
     """Raises the WebOb HTTP exception of status code (args go to it:
     detail, headers, comment, ...)."""

@@ -241,6 +241,13 @@ def test_registry_and_config(srv):
     assert r.text == "%d cfg ['mine']" % (first + 1)
 
 
+def test_get_response_gives_webapp2s_response(srv):
+    # WebOb's Request.get_response made a webob.Response, without
+    # has_error() or status_message.
+    r = get(srv, "/get-response")
+    assert (r.status_code, r.text) == (200, "Response True Not Found"), r.text
+
+
 def test_run_from_a_cgi_main(srv):
     got = [get(srv, "/cgi/count").text for _ in range(2)]
     n = int(got[0].split()[1])

@@ -118,6 +118,15 @@ class Globals(webapp2.RequestHandler):
         }))
 
 
+class GetResponse(webapp2.RequestHandler):
+    """app.get_response(), as an app's tests call it: webapp2's Response,
+    with its methods."""
+
+    def get(self):
+        r = INNER.get_response("/abort/404")
+        self.response.write("%s %s %s" % (type(r).__name__, r.has_error(), r.status_message))
+
+
 class ImportFails(webapp2.RequestHandler):
     def get(self):
         try:
@@ -249,6 +258,7 @@ ROUTES = [
     GroupRoute([webapp2.Route("/grouped/<word>", function_handler, name="grouped")]),
     PairsRoute([webapp2.Route("/paired/<word>", function_handler, name="paired")]),
     ("/import-fails", ImportFails),
+    ("/get-response", GetResponse),
     (r"/old/(\w+)", OldStyle),
     webapp2.Route("/moved", webapp2.RedirectHandler, defaults={"_uri": "/target"}),
     webapp2.Route("/moved-for-now", webapp2.RedirectHandler,
@@ -269,6 +279,8 @@ class PatchApp(webapp2.WSGIApplication):
 
 debug_app = PatchApp([("/debug/fails", Fails), ("/debug/patch", Patch),
                      ("/debug/returns-text", ReturnsText)], debug=True)
+
+INNER = webapp2.WSGIApplication([(r"/abort/(\\d+)", Aborts)])
 
 warnings.simplefilter("error", WSGIWarning)
 validated = validator(webapp2.WSGIApplication([webapp2.Route("/validated/<x>", Positional)]))
