@@ -213,6 +213,15 @@ def test_redirects(srv):
     assert r.headers["Location"] == srv.url + "cgi/hello"
 
 
+def test_webapp1_redirect_handler_made_by_new_factory(srv):
+    if srv.runtime != "python":
+        pytest.skip("webapp 1.x's, `runtime: python`'s webapp")
+    r = no_redirects(srv, "/moved")
+    assert (r.status_code, r.headers.get("Location")) == (301, srv.url + "hello"), r.text
+    r = no_redirects(srv, "/moved-for-now")
+    assert (r.status_code, r.headers.get("Location")) == (302, srv.url + "hello"), r.text
+
+
 def test_redirect_to_a_url_that_is_not_ascii(srv):
     # Escaped as UTF-8 (the host IDNA-encoded): such a str was a 500 (not
     # latin-1) or went out in latin-1 ('\u00e9' as one byte).

@@ -237,6 +237,12 @@ ROUTES = [
     ("/fir.*", Forbidden),  # never reached for /first: the first match wins
 ]
 
+if os.environ.get("APPENGINE_RUNTIME") == "python":
+    # webapp 1.x's factories: a handler class made with arguments, as the
+    # SDK's RedirectHandler is (webapp2, python27's webapp, has neither).
+    ROUTES[:0] = [("/moved", webapp.RedirectHandler.new_factory("/hello", permanent=True)),
+                  ("/moved-for-now", webapp.RedirectHandler.new_factory("/hello"))]
+
 application = webapp.WSGIApplication(ROUTES)
 debug_application = webapp.WSGIApplication([("/debug/fails", Fails)], debug=True)
 

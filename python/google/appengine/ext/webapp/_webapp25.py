@@ -32,7 +32,7 @@ from google.appengine.ext._webapp_webob import (Request, Response, ResponseHeade
                                                 iri_to_uri, traceback_html)
 
 __all__ = ['Error', 'Request', 'Response', 'ResponseHeaders', 'RequestHandler',
-           'WSGIApplication']
+           'RedirectHandler', 'WSGIApplication']
 
 
 class Error(Exception):
@@ -73,6 +73,28 @@ class RequestHandler:
         if debug_mode:
             self.response.headers['Content-Type'] = 'text/html; charset=utf-8'
             self.response.out.write(traceback_html(exception))
+
+    @classmethod
+    def new_factory(cls, *args, **kwargs):
+        """What a URL mapping may name in place of the class: a callable
+        making a handler of this class with these constructor arguments
+        (RedirectHandler.new_factory('/home'), say)."""
+        def new_instance():
+            return cls(*args, **kwargs)
+        new_instance.__name__ = cls.__name__ + 'Factory'
+        return new_instance
+
+
+class RedirectHandler(RequestHandler):
+    """Redirects GET requests to path: map a URL to
+    RedirectHandler.new_factory('/home', permanent=True)."""
+
+    def __init__(self, path, permanent=False):
+        self.path = path
+        self.permanent = permanent
+
+    def get(self, *groups):
+        self.redirect(self.path, permanent=self.permanent)
 
 
 class WSGIApplication:
