@@ -144,18 +144,9 @@ class Request(_webapp_webob.Request):
 
 
 class Response(_webapp_webob.Response):
-    """webapp 1.x's Response (write, out, set_status, clear), whose status may
-    also be set as a number: response.status = 404."""
-
-    def has_error(self):
-        """Whether the status is an error (400 or above)."""
-        return self.status_int >= 400
-
-    def wsgi_write(self, start_response):
-        """Sends status and headers through start_response and writes the
-        body with the write callable it returns."""
-        write = start_response(self.status, self.headerlist)
-        write(self.body)
+    """webapp 1.x's Response (write, out, set_status, clear, has_error,
+    wsgi_write), whose status may also be set as a number:
+    response.status = 404."""
 
 
 # As in webapp2: request.get_response(app) (and app.get_response) make

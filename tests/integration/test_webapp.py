@@ -235,6 +235,7 @@ def test_redirect_to_a_url_that_is_not_ascii(srv):
 def test_error_sets_the_status_and_clears_the_body(srv):
     r = srv.get("/forbidden")
     assert (r.status_code, r.text) == (403, "")
+    assert r.headers["X-Has-Error"] == "True"
 
 
 def test_exception_is_logged_and_answered_500(srv):
@@ -291,6 +292,7 @@ def test_custom_status_message_and_headers(srv):
     # Response.http_status_message(code), a static method of webapp's and
     # webapp2's Response.
     assert r.header("X-Reason-404") == "Not Found", r
+    assert r.header("X-Has-Error") == "False", r
 
 
 def test_unicode_is_written_as_utf8(srv):

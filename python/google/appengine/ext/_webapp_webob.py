@@ -4,7 +4,8 @@ one) and webapp2's (python27's, which extends them).
 
 Request and Response are WebOb's with webapp's additions (get, get_all,
 arguments, get_range, uri, query; out, write, set_status,
-http_status_message, clear, wsgiref's header methods), reading what Debian's WebOb refused (a path,
+http_status_message, clear, has_error, wsgi_write, wsgiref's header
+methods), reading what Debian's WebOb refused (a path,
 query or cookie that is not UTF-8, a form in another charset) as App
 Engine's did.
 """
@@ -297,3 +298,13 @@ class Response(webob.Response):
     def clear(self):
         """Empties the body (headers and status stay)."""
         self.body = b''
+
+    def has_error(self):
+        """Whether the status is an error (400 or above)."""
+        return self.status_int >= 400
+
+    def wsgi_write(self, start_response):
+        """Sends status and headers through start_response and writes the
+        body with the write callable it returns."""
+        write = start_response(self.status, self.headerlist)
+        write(self.body)

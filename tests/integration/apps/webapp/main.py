@@ -100,6 +100,7 @@ class Forbidden(webapp.RequestHandler):
     def get(self):
         self.response.out.write("not for you to see")
         self.error(403)
+        self.response.headers["X-Has-Error"] = str(self.response.has_error())
 
 
 class Fails(webapp.RequestHandler):
@@ -127,6 +128,8 @@ class Standard(webapp.RequestHandler):
     def get(self):
         self.response.set_status(202)
         self.response.headers["X-Reason-404"] = webapp.Response.http_status_message(404)
+        # has_error(), of webapp's Response and webapp2's.
+        self.response.headers["X-Has-Error"] = str(self.response.has_error())
         self.response.out.write(self.response.status)
 
 
