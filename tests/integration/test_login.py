@@ -284,6 +284,16 @@ def test_default_login_url_is_this_requests_url_as_sent(srv):
     assert d["login_url_default"] == "/_ah/login?continue=" + urllib.parse.quote(url)
 
 
+def test_default_login_url_escapes_a_raw_query_as_the_path_is(srv):
+    # The query's raw UTF-8 bytes (QUERY_STRING holds them as latin-1, PEP
+    # 3333) were quoted as that text: '\u00e6\u0097\u00a5' (%C3%A6%C2%97%C2%A5)
+    # in place of the request's %E6%97%A5.
+    r = req(srv, "/info/%E6%97%A5?k=\xe6\x97\xa5")
+    assert r.status == 200, r
+    url = "http://%s/info/%%E6%%97%%A5?k=%%E6%%97%%A5" % host(srv)
+    assert parse_json(r)["login_url_default"] == "/_ah/login?continue=" + urllib.parse.quote(url)
+
+
 def test_cookie_tolerated_without_quotes_and_among_others(srv):
     d = info(srv, cookie="a=b; %s=hank@example.com:True:123; c=d" % COOKIE)
     assert d["email"] == "hank@example.com" and d["admin"] is True and d["user_id"] == "123"

@@ -15,6 +15,8 @@ __all__ = [
 ]
 
 _MAX_URL_LENGTH = 2047
+# Every printable ASCII character: what quote() leaves of a query.
+_ASCII_PRINTABLE = "".join(map(chr, range(0x21, 0x7f)))
 _LOGIN_PATH = "/_ah/login"
 
 
@@ -162,7 +164,10 @@ def _continue_url(dest_url):
         dest_url = quote(path, safe="/~!$&'()*+,;=:@")
         query = os.environ.get("QUERY_STRING")
         if query:
-            dest_url += "?" + query
+            # As the client sent it, but for the bytes that are not ASCII
+            # (latin-1 characters here, as the path's), escaped as the
+            # path's are: quote() below would take them as text.
+            dest_url += "?" + quote(query.encode("latin-1"), safe=_ASCII_PRINTABLE)
     dest = _absolute(dest_url)
     if len(dest) > _MAX_URL_LENGTH:
         raise RedirectTooLongError
