@@ -220,3 +220,24 @@ def test_starts_and_ends_racing_keep_the_instance(srv):
     assert r.status_code == 200, (r.status_code, srv.stderr_text()[-2000:])
     assert r.json()["started"] > 0
     assert "broke the channel protocol" not in srv.stderr_text()
+
+
+def test_exception_landing_as_its_start_waits_for_the_thread(srv):
+    """An exception raised in the starter from outside (the shutdown hook's)
+    can land while Thread.start waits for the new thread, which runs by
+    then: it propagates as it is, and the thread ends its request log once,
+    as it ends. The start ended the log too (its END came twice): the
+    master killed the instance for breaking the protocol."""
+    host = "0.worker.localhost"
+    d = get(srv, host, "/bg/interrupted?tag=landed").json()
+    assert d["raised"] == "_Landed", d
+
+    def ended():
+        for row in log_rows(srv):
+            lines = [line["message"] for line in row["app_logs"]]
+            if row["finished"] and lines == ["landed landed done"]:
+                return row
+    row = wait_for(ended, timeout=10, what="the thread's request log")
+    assert row["status"] == 200, row
+    assert who(srv, host)["pid"] == d["pid"]
+    assert "broke the channel protocol" not in srv.stderr_text()

@@ -352,6 +352,25 @@ def _bg_env():
         ENV_SEEN["fetched"] = repr(e)
 
 
+class _Landed(Exception):
+    """Stands for the shutdown hook's exception, which the runtime raises in
+    every request thread wherever it happens to be."""
+
+
+def _land_in_the_wait_for_the_thread(frame, event, arg):
+    """A trace function: raises _Landed as Thread.start begins to wait for
+    its new thread (threading.Event.wait), where an exception raised in
+    the request's thread from outside can land too."""
+    if (event == "call" and frame.f_code is threading.Event.wait.__code__):
+        sys.settrace(None)
+        raise _Landed()
+
+
+def _bg_after_landing(name):
+    time.sleep(0.3)
+    logging.info("landed %s done", name)
+
+
 def bg(environ, start_response):
     """/bg/...: background threads (BG1-BG3)."""
     path = environ["PATH_INFO"]
@@ -431,6 +450,17 @@ def bg(environ, start_response):
         finally:
             sys.setswitchinterval(interval)
         return _answer(start_response, counts)
+    if path == "/bg/interrupted":
+        # An exception lands in the starter once the thread runs.
+        sys.settrace(_land_in_the_wait_for_the_thread)
+        try:
+            background_thread.start_new_background_thread(_bg_after_landing, [query["tag"]])
+            raised = None
+        except BaseException as e:
+            raised = type(e).__name__
+        finally:
+            sys.settrace(None)
+        return _answer(start_response, {"raised": raised, "pid": os.getpid()})
     if path == "/bg/env":
         ENV_SEEN.clear()
         _release.clear()

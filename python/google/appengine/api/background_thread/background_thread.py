@@ -103,6 +103,14 @@ class BackgroundThread(threading.Thread):
         try:
             threading.Thread.start(self)
         except BaseException as e:
+            # Thread.start puts the thread in _limbo before it creates it
+            # and takes it out again if that fails; the thread leaves it
+            # once it has set _started. Otherwise the thread runs (an
+            # exception, the shutdown hook's, landed in the wait for it)
+            # and releases its slot itself as it ends: the exception goes
+            # on as it is.
+            if self in threading._limbo or self._started.is_set():
+                raise
             _release(bg_id, True)
             if isinstance(e, RuntimeError):
                 raise  # no thread to be had (SB4): threading's own error
