@@ -81,11 +81,13 @@ static void unlink_waiter(waiter_t *me)
     pthread_mutex_unlock(&waiters_lock);
 }
 
-static PyObject *background_started(PyObject *self, PyObject *arg)
+static PyObject *background_started(PyObject *self, PyObject *args)
 {
     (void)self;
+    PyObject *id_obj, *answer = NULL;
     uint32_t id;
-    if (parse_id(arg, &id) < 0)
+    if (!PyArg_ParseTuple(args, "O|O!:background_started", &id_obj, &PyList_Type, &answer) ||
+        parse_id(id_obj, &id) < 0)
         return NULL;
     if (!channel_writer_ready())
         Py_RETURN_NONE; /* a spare instance runs no app code */
@@ -127,6 +129,13 @@ static PyObject *background_started(PyObject *self, PyObject *arg)
     if (env == Py_None) {
         Py_DECREF(item);
         return PyErr_NoMemory(); /* gaelic_request_item printed why */
+    }
+    /* In answer too, before the return: an exception raised in the caller
+     * from outside (the shutdown hook's) lands as this call returns, and
+     * drops the result, but the master has opened the thread's log. */
+    if (answer && PyList_Append(answer, env) < 0) {
+        Py_DECREF(item);
+        return NULL;
     }
     Py_INCREF(env);
     Py_DECREF(item);
@@ -187,8 +196,9 @@ void background_request_arrived(gaelic_request_t *r)
 PyMethodDef background_methods[] = {
     {"set_background_request_hook", set_background_request_hook, METH_O,
      "set_background_request_hook(f): f(item) starts each background request."},
-    {"background_started", background_started, METH_O,
-     "background_started(id) -> environ: a background thread starts (its request log opens)."},
+    {"background_started", background_started, METH_VARARGS,
+     "background_started(id[, answer]) -> environ: a background thread starts (its request log "
+     "opens); the environ is appended to the list answer too."},
     {"background_ended", background_ended, METH_VARARGS,
      "background_ended(id, failed, cpu_ns): it ended (its request log is complete)."},
     {NULL, NULL, 0, NULL},

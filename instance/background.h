@@ -1,12 +1,15 @@
 /* Background threads' frames to the master (BG1-BG3). Part of `_gaelic`:
  *
- *   background_started(id)          IPC_BACKGROUND_START: a background
+ *   background_started(id[, answer]) IPC_BACKGROUND_START: a background
  *                                   thread with log id `id` (top bit set)
  *                                   starts; the master opens its request
  *                                   log. Waits (GIL released) for
  *                                   IPC_BACKGROUND_STARTED and returns the
- *                                   thread's own CGI environ (a dict);
- *                                   None in a process without a channel
+ *                                   thread's own CGI environ (a dict),
+ *                                   appended to the list `answer` too, where
+ *                                   it stays if an exception from outside
+ *                                   lands as the call returns; None in a
+ *                                   process without a channel
  *   background_ended(id, failed, cpu_ns)
  *                                   IPC_BACKGROUND_END: it ended (failed:
  *                                   it raised; cpu_ns: the CPU time it

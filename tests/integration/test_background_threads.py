@@ -241,3 +241,22 @@ def test_exception_landing_as_its_start_waits_for_the_thread(srv):
     assert row["status"] == 200, row
     assert who(srv, host)["pid"] == d["pid"]
     assert "broke the channel protocol" not in srv.stderr_text()
+
+
+def test_exception_landing_as_the_master_answers_its_start(srv):
+    """An exception raised in the starter from outside while it waits for
+    the master's answer to the start lands as that answer arrives: the
+    thread does not run, and the request log the master opened for it
+    ends (500), freeing its slot there too. It stayed open: the master
+    counted one thread more than the instance, and took the start of the
+    instance's tenth for an eleventh, killing the instance."""
+    host = "0.worker.localhost"
+    d = get(srv, host, "/bg/interrupted_start?tag=never").json()
+    assert (d["raised"], d["started"]) == ("_Landed", 10), d
+    assert who(srv, host)["pid"] == d["pid"]
+    assert "broke the channel protocol" not in srv.stderr_text()
+    # Its request log is complete, with nothing in it: it never ran.
+    rows = wait_for(lambda: [row for row in log_rows(srv)
+                             if row["resource"] == "/_ah/background" and row["status"] == 500],
+                    timeout=10, what="the interrupted start's request log")
+    assert len(rows) == 1 and rows[0]["finished"] and rows[0]["app_logs"] == [], rows

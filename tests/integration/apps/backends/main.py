@@ -366,6 +366,16 @@ def _land_in_the_wait_for_the_thread(frame, event, arg):
         raise _Landed()
 
 
+def _land_as_the_master_answers(frame, event, arg):
+    """A profile function: raises _Landed as the call that waits for the
+    master's answer to a thread's start returns, where an exception raised
+    in the request's thread from outside during that wait lands too."""
+    import _gaelic
+    if event == "c_return" and arg is _gaelic.background_started:
+        sys.setprofile(None)
+        raise _Landed()
+
+
 def _bg_after_landing(name):
     time.sleep(0.3)
     logging.info("landed %s done", name)
@@ -461,6 +471,26 @@ def bg(environ, start_response):
         finally:
             sys.settrace(None)
         return _answer(start_response, {"raised": raised, "pid": os.getpid()})
+    if path == "/bg/interrupted_start":
+        # An exception lands as the master's answer to the start arrives;
+        # then every slot is taken.
+        sys.setprofile(_land_as_the_master_answers)
+        try:
+            background_thread.start_new_background_thread(_bg_after_landing, [query["tag"]])
+            raised = None
+        except BaseException as e:
+            raised = type(e).__name__
+        finally:
+            sys.setprofile(None)
+        started = 0
+        try:
+            for _ in range(10):  # BG2: all the instance may run
+                background_thread.start_new_background_thread(time.sleep, (0.2,))
+                started += 1
+        except background_thread.Error as e:
+            raised += " then " + type(e).__name__
+        return _answer(start_response, {"raised": raised, "started": started,
+                                        "pid": os.getpid()})
     if path == "/bg/env":
         ENV_SEEN.clear()
         _release.clear()

@@ -92,10 +92,19 @@ class BackgroundThread(threading.Thread):
             report(thread)
         self._invoke_excepthook = failed
         _gaelic.hold()  # the instance waits for it at shutdown
+        # The environ lands in answer once the master has opened the
+        # thread's request log, even when an exception from outside (the
+        # shutdown hook's, raised during the wait for the master) lands as
+        # the call returns: that log must be ended then, or the master
+        # keeps counting the slot this instance frees.
+        answer = []
         try:
-            environ = _gaelic.background_started(bg_id)
+            environ = _gaelic.background_started(bg_id, answer)
             self._gaelic_background_context = (bg_id, environ)
         except BaseException as e:
+            if answer:
+                _release(bg_id, True)
+                raise
             with _lock:
                 _live.discard(bg_id)
             _gaelic.release()
