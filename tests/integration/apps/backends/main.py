@@ -26,6 +26,19 @@ def _answer(start_response, data, status="200 OK"):
     return [json.dumps(data).encode()]
 
 
+def _start_interrupted(set_hook, hook, tag):
+    """Starts a background thread with hook set (sys.settrace or
+    sys.setprofile) to raise into the start; the exception's name or None."""
+    set_hook(hook)
+    try:
+        background_thread.start_new_background_thread(_bg_after_landing, [tag])
+        return None
+    except BaseException as e:
+        return type(e).__name__
+    finally:
+        set_hook(None)
+
+
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/_ah/start":
@@ -462,26 +475,12 @@ def bg(environ, start_response):
         return _answer(start_response, counts)
     if path == "/bg/interrupted":
         # An exception lands in the starter once the thread runs.
-        sys.settrace(_land_in_the_wait_for_the_thread)
-        try:
-            background_thread.start_new_background_thread(_bg_after_landing, [query["tag"]])
-            raised = None
-        except BaseException as e:
-            raised = type(e).__name__
-        finally:
-            sys.settrace(None)
+        raised = _start_interrupted(sys.settrace, _land_in_the_wait_for_the_thread, query["tag"])
         return _answer(start_response, {"raised": raised, "pid": os.getpid()})
     if path == "/bg/interrupted_start":
         # An exception lands as the master's answer to the start arrives;
         # then every slot is taken.
-        sys.setprofile(_land_as_the_master_answers)
-        try:
-            background_thread.start_new_background_thread(_bg_after_landing, [query["tag"]])
-            raised = None
-        except BaseException as e:
-            raised = type(e).__name__
-        finally:
-            sys.setprofile(None)
+        raised = _start_interrupted(sys.setprofile, _land_as_the_master_answers, query["tag"])
         started = 0
         try:
             for _ in range(10):  # BG2: all the instance may run
