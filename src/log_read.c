@@ -134,6 +134,46 @@ static int module_version(const pb_field_t *mv, log_str_t *out, char *why, size_
     return 0;
 }
 
+static int same_str(log_str_t a, log_str_t b)
+{
+    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    const log_str_t *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* 1 when an id is twice in req's list, 0 when not, -1 when memory runs
+ * out. Sorted, not compared pairwise: this runs on the event loop, and a
+ * list of 1000 took 1.5 ms pairwise. */
+static int duplicate_ids(const log_read_t *req)
+{
+    if (req->n_ids < 2)
+        return 0;
+    log_str_t *sorted = malloc(req->n_ids * sizeof *sorted);
+    if (!sorted)
+        return -1;
+    memcpy(sorted, req->ids, req->n_ids * sizeof *sorted);
+    qsort(sorted, req->n_ids, sizeof *sorted, compare_str);
+    int dup = 0;
+    for (size_t i = 1; i < req->n_ids && !dup; i++)
+        dup = same_str(sorted[i - 1], sorted[i]);
+    free(sorted);
+    return dup;
+}
+
+/* Where id is in req's list of request ids; n_ids when it is not. */
+static size_t id_index(const log_read_t *req, log_str_t id)
+{
+    size_t i = 0;
+    while (i < req->n_ids && !same_str(req->ids[i], id))
+        i++;
+    return i;
+}
+
 int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t n, char *why,
                    size_t whylen)
 {
@@ -249,10 +289,19 @@ int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t
     if (!have_versions && !have_modules && !req->n_ids)
         return fail(why, whylen, -2, "%s",
                     "a version_id, module_version or request_id is required");
-    if (req->n_ids && (req->has_time || req->offset.p || req->min_level >= 0))
+    if (req->n_ids && (req->has_time || req->min_level >= 0))
         return fail(why, whylen, -2, "%s",
-                    "request_id cannot be combined with start_time, end_time, offset or "
+                    "request_id cannot be combined with start_time, end_time or "
                     "minimum_log_level");
+    /* A list of ids is read from its start, or (the offset of a response
+     * that stopped at its budget) after the id the offset names: each id
+     * may appear once, and the offset must be one of them. */
+    int dup = duplicate_ids(req);
+    if (dup)
+        return dup < 0 ? fail(why, whylen, -3, "%s", "out of memory")
+                       : fail(why, whylen, -2, "%s", "request_id contains duplicates");
+    if (req->n_ids && req->offset.p && id_index(req, req->offset) == req->n_ids)
+        return fail(why, whylen, -2, "%s", "offset is not one of the request ids");
     req->version_filter = !req->n_ids;
     return 0;
 }
@@ -371,10 +420,20 @@ int log_read_run(sqlite3 *db, const log_read_t *req, buf_t *out, char *why, size
     char last_id[MAX_ID_LEN + 1] = "";
     int found = 0;
     if (req->n_ids) {
-        /* The requests asked for, in that order, all of them: a list of
-         * ids has no offset to go on from (past the budget, their app
-         * lines are cut instead). */
-        for (size_t i = 0; i < req->n_ids; i++) {
+        /* The requests asked for, in that order, from the one after the
+         * offset's. Past the budget the response stops, its offset the
+         * last id looked up (found or not): their rows are not bounded
+         * like their lines (a client's headers, escaped in combined, make
+         * a row of hundreds of KiB), and a list of 1000 of them made a
+         * response of hundreds of MiB. */
+        size_t from = req->offset.p ? id_index(req, req->offset) + 1 : 0;
+        for (size_t i = from; i < req->n_ids; i++) {
+            if (i > from && out->len >= LOG_READ_MAX_BYTES) {
+                const log_str_t *id = &req->ids[i - 1];
+                snprintf(last_id, sizeof last_id, "%.*s", (int)id->n, id->p);
+                more = 1;
+                break;
+            }
             log_query_t q = LOG_QUERY_ALL;
             q.ids = &req->ids[i];
             q.n_ids = 1;

@@ -9,13 +9,13 @@
  * include_incomplete; minimum_log_level keeps requests with an app line at
  * or above it; version_id / module_version name major versions ("v1"
  * matches deployment "v1.123"); request_id asks for those requests, in
- * that order, whatever their version or state, and may not be combined
- * with times, offset or a minimum level; count (default 20, at most 1000)
+ * that order, whatever their version or state, each once, and may not be
+ * combined with times or a minimum level; count (default 20, at most 1000)
  * is the batch size, LogOffset.request_id the last request id returned: the
- * next batch holds older requests. A response stops early (with an offset)
- * when it passes LOG_READ_MAX_BYTES; one request's app lines are cut there
- * (lines_incomplete), and so are those of the rest of a list of request
- * ids, which has no offset to go on from. */
+ * next batch holds older requests (for a list of request ids: those after
+ * it in the list). A response stops early (with an offset) when it passes
+ * LOG_READ_MAX_BYTES; one request's app lines are cut there
+ * (lines_incomplete). */
 #ifndef GAELIC_LOG_READ_H
 #define GAELIC_LOG_READ_H
 

@@ -174,9 +174,25 @@ def test_request_ids_in_the_order_asked(srv):
     # Hex in capitals names the same request.
     assert [r["request_id"] for r in fetch(srv, request_ids=[b.upper()])] == [b]
     # Not combinable with a time range, an offset or a minimum level.
-    for extra in ({"start_time": 1}, {"end_time": time.time()}, {"minimum_log_level": 1}):
-        e = fetch_error(srv, request_ids=[a], **extra)
+    offset = fetch(srv, request_ids=[c])[0]["offset"]
+    for extra in ({"start_time": 1}, {"end_time": time.time()}, {"minimum_log_level": 1},
+                  {"offset": offset}):
+        e = fetch_error(srv, request_ids=[a, c], **extra)
         assert e["error"] == "InvalidArgumentError" and "request_id" in e["message"], e
+
+
+def test_request_ids_past_the_response_budget(srv):
+    """A list of request ids goes on in the next Read once a response
+    passes its 4 MB: the big request's lines are cut there (it says so),
+    the next one's come whole with the next batch."""
+    big = call(srv, "/burst", n=140, size=31000)["id"]
+    small = log(srv, "after-big", levels="1,3")
+    logs = fetch(srv, request_ids=[big, small], include_app_logs=True)
+    assert [r["request_id"] for r in logs] == [big, small]
+    assert logs[0]["lines_incomplete"] and 0 < len(logs[0]["app_logs"]) < 140
+    assert not logs[1]["lines_incomplete"]
+    assert [(l[1], l[2]) for l in logs[1]["app_logs"]] == [(1, "after-big level 1"),
+                                                           (3, "after-big level 3")]
 
 
 def test_paging_with_batch_size_and_offset(srv):

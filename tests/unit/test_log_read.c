@@ -218,6 +218,27 @@ static void test_parse(void)
     pb_put_str(&b, 6, "00FF");
     CHECK(parse(&b, &req, why, sizeof why) == -2 && strstr(why, "request_id"));
     log_read_free(&req);
+    /* An id twice; an offset that is not one of the ids (a response's
+     * offset is). */
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
+    pb_put_str(&b, 6, "00ff");
+    pb_put_str(&b, 6, "00fe");
+    pb_put_str(&b, 6, "00ff");
+    CHECK(parse(&b, &req, why, sizeof why) == -2 && strstr(why, "duplicates"));
+    log_read_free(&req);
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, "00fd", -1, 0, 0, 0);
+    pb_put_str(&b, 6, "00ff");
+    pb_put_str(&b, 6, "00fe");
+    CHECK(parse(&b, &req, why, sizeof why) == -2 && strstr(why, "offset"));
+    log_read_free(&req);
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, "00fe", -1, 0, 0, 0);
+    pb_put_str(&b, 6, "00ff");
+    pb_put_str(&b, 6, "00fe");
+    CHECK(parse(&b, &req, why, sizeof why) == 0);
+    log_read_free(&req);
 
     /* version_id and module_version together. */
     buf_reset(&b);
@@ -266,6 +287,7 @@ typedef struct {
     char offset[40];
     int64_t last_end;
     int has_app, has_combined, has_url_map, cut;
+    size_t size; /* of the whole response */
 } response_t;
 
 static void copy_str(char *out, size_t n, const pb_field_t *f)
@@ -312,6 +334,7 @@ static void decode(const buf_t *b, response_t *r)
     pb_reader_t rd;
     pb_field_t f;
     memset(r, 0, sizeof *r);
+    r->size = b->len;
     pb_reader_init(&rd, buf_ptr(b), b->len);
     while (pb_next(&rd, &f) > 0) {
         if (f.num == 1 && r->n < 32) {
@@ -578,14 +601,78 @@ static void test_budget(void)
     /* Request 2, cut; request 1 is for the next batch. */
     CHECK(r.n == 1 && r.cut && r.lines[0] > 0 && r.lines[0] < lines);
     CHECK(r.has_offset && strcmp(r.offset, id_of(2)) == 0);
-    /* A list of ids has no offset to go on from: every one comes back. */
+    /* A list of ids stops there too, and goes on after the offset's id. */
     buf_reset(&b);
     put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 1);
     pb_put_str(&b, 6, id_of(2));
     pb_put_str(&b, 6, id_of(1));
     CHECK(run(db, &b, &r) == 0);
-    CHECK(r.n == 2 && r.cut && !r.has_offset);
-    CHECK_STR(r.id[1], id_of(1));
+    CHECK(r.n == 1 && r.cut && r.has_offset);
+    CHECK_STR(r.id[0], id_of(2));
+    CHECK_STR(r.offset, id_of(2));
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, id_of(2), -1, 0, 0, 1);
+    pb_put_str(&b, 6, id_of(2));
+    pb_put_str(&b, 6, id_of(1));
+    CHECK(run(db, &b, &r) == 0);
+    CHECK(r.n == 1 && !r.cut && !r.has_offset);
+    CHECK_STR(r.id[0], id_of(1));
+    buf_free(&b);
+    sqlite3_close(db);
+}
+
+/* Rows count against the budget of a list of ids too: 40 requests whose
+ * user agent (a client's header) takes 200 KB come back in pages of about
+ * LOG_READ_MAX_BYTES, not as one response of 16 MB (hundreds of MB for a
+ * list of 1000). The ids not stored are skipped wherever a page ends. */
+static void test_ids_budget(void)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/rows.db", tmpdir);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    enum { N = 40, UA = 200 * 1000 };
+    static char ua[UA];
+    memset(ua, 'u', sizeof ua);
+    static char ids[N][32];
+    for (int n = 0; n < N; n++) {
+        snprintf(ids[n], sizeof ids[n], "%016x%08x", (n + 1) * 1000, n + 1);
+        log_request_t r = {.request_id = S(ids[n]),
+                           .version_id = S("v1.1"),
+                           .user_agent = {ua, sizeof ua},
+                           .start_us = (n + 1) * 1000,
+                           .end_us = (n + 1) * 1000 + 500,
+                           .status = 200,
+                           .replica_index = -1};
+        log_store_request(st, &r);
+    }
+    log_store_close(st);
+    sqlite3 *db;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    buf_t b = BUF_INIT;
+    response_t r;
+    int got = 0, pages = 0, in_order = 1;
+    char offset[40] = "";
+    do {
+        buf_reset(&b);
+        put_req(&b, "app", NULL, -1, -1, offset[0] ? offset : NULL, -1, 0, 0, 0);
+        for (int n = 0; n < N; n++) {
+            char unknown[32]; /* an id no request has */
+            snprintf(unknown, sizeof unknown, "%016xffffffff", n);
+            pb_put_str(&b, 6, ids[n]);
+            pb_put_str(&b, 6, unknown);
+        }
+        CHECK(run(db, &b, &r) == 0);
+        CHECK(r.size < LOG_READ_MAX_BYTES + 3 * UA);
+        for (int i = 0; i < r.n; i++)
+            in_order &= got + i < N && strcmp(r.id[i], ids[got + i]) == 0;
+        got += r.n;
+        snprintf(offset, sizeof offset, "%s", r.has_offset ? r.offset : "");
+    } while (r.has_offset && r.n > 0 && ++pages < 20);
+    CHECK(got == N && in_order);
+    CHECK(pages > 1);
     buf_free(&b);
     sqlite3_close(db);
 }
@@ -625,6 +712,7 @@ int main(void)
     test_request_fields();
     test_schema_1();
     test_budget();
+    test_ids_budget();
     test_combined();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

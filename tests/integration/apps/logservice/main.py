@@ -4,7 +4,8 @@
   /fetch?args=JSON[&limit=N]           logservice.fetch(**args) as dicts
   /long?tag=T&mode=flush|none&lines=N  logs N lines (flush: then flush()),
                                        runs until /release?tag=T (30 s at most)
-  /burst?n=N                           logs N lines as fast as it can
+  /burst?n=N[&size=S]                  logs N lines (S more bytes each) as fast
+                                       as it can
   /raw/...                             direct logservice API calls
 """
 import json
@@ -86,8 +87,9 @@ def _release_tag(q):
 
 def _burst(q):
     n = int(q.get("n", "1000"))
+    pad = "x" * int(q.get("size", "0"))
     for i in range(n):
-        logging.info("burst line %d", i)
+        logging.info("burst line %d%s", i, pad)
     return {"id": os.environ["REQUEST_LOG_ID"]}
 
 

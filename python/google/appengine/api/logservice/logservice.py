@@ -438,6 +438,10 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
     if request_ids is not None:
         if not isinstance(request_ids, list):
             raise InvalidArgumentError("request_ids must be a list")
+        if offset is not None:
+            # The service takes one, to go on through a long list; fetch()
+            # gives a list of requests from its start.
+            raise InvalidArgumentError("request_ids cannot be combined with offset")
         if not request_ids:
             raise InvalidArgumentError("request_ids must not be empty")
         for request_id in request_ids:
