@@ -231,8 +231,22 @@ int log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, i
     buf_t *b = &scratch;
     buf_reset(b);
     uint8_t kind = REC_APP_LINE;
-    if (buf_append(b, &kind, 1) < 0 || put_str(b, request_id) < 0 || put_i64(b, time_us) < 0 ||
-        put_i64(b, level) < 0 || put_str(b, message) < 0) {
+    size_t n = message.n, cut = 0;
+    if (message.p && n > LOG_STORE_MAX_LINE) {
+        n = LOG_STORE_MAX_LINE;
+        /* Not inside a character: back over its continuation bytes. */
+        for (int k = 0; k < 3 && ((unsigned char)message.p[n] & 0xC0) == 0x80; k++)
+            n--;
+        cut = sizeof LOG_STORE_CUT - 1;
+    }
+    int bad = buf_append(b, &kind, 1) < 0 || put_str(b, request_id) < 0 ||
+              put_i64(b, time_us) < 0 || put_i64(b, level) < 0;
+    if (!bad && cut) /* put_str's layout, the length with the mark */
+        bad = put_i64(b, (int64_t)(n + cut)) < 0 || buf_append(b, message.p, n) < 0 ||
+              buf_append(b, LOG_STORE_CUT, cut) < 0;
+    else if (!bad)
+        bad = put_str(b, message) < 0;
+    if (bad) {
         log_store_drop_app_lines(st, 1);
         return -1;
     }

@@ -63,6 +63,14 @@ typedef struct {
 log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
                             size_t errlen);
 
+/* An app log line longer than this is stored cut (before a character
+ * the limit falls in), followed by LOG_STORE_CUT: the runtime cuts its
+ * lines at 32 KiB itself, and one an app sends past it (of megabytes,
+ * each invalid byte of which a Read writes as four) must not make every
+ * Read of it that large. */
+#define LOG_STORE_MAX_LINE (64u << 10)
+#define LOG_STORE_CUT "... (truncated)"
+
 /* Queue a record (copied; nothing is kept). Called from the event loop.
  * While the writer is behind, records are dropped and counted; app lines
  * first (at half the queue), so that request logs still find room.

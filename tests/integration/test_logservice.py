@@ -264,6 +264,16 @@ def test_flush_stores_the_lines_it_carries(srv):
     assert r["finished"]
 
 
+def test_a_line_past_64_kib_is_stored_cut(srv):
+    """The master cuts an app line at 64 KiB (before a character), however
+    it came: a Flush carrying a line of megabytes made every Read of it
+    that large (four times that for bytes that are not UTF-8)."""
+    out = call(srv, "/raw/flush_big", n=400000)  # 1.2 MB of euro signs
+    assert out["ok"], out
+    message = fetch(srv, request_ids=[out["id"]], include_app_logs=True)[0]["app_logs"][0][2]
+    assert message == "\u20ac" * (64 * 1024 // 3) + "... (truncated)"
+
+
 @contextlib.contextmanager
 def long_request(srv, tag, mode, lines):
     """Runs /long on the worker backend in a thread while the block runs;

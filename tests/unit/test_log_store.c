@@ -233,6 +233,37 @@ static void test_prune_by_bytes(void)
     sqlite3_close(db);
 }
 
+/* An app line past 64 KiB (an app may send megabytes, bypassing the
+ * runtime's 32 KiB cut) is stored cut before the character the limit falls
+ * in, marked; one of 64 KiB is kept whole. */
+static void test_long_line_is_cut(void)
+{
+    enum { MAX_LINE = 64 << 10, BIG = 1 << 20 };
+    static const char mark[] = "... (truncated)";
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/long.db", tmpdir);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    static char big[BIG];
+    memset(big, 'a', sizeof big);
+    memcpy(big + MAX_LINE - 1, "\xe2\x82\xac", 3); /* a euro sign across the limit */
+    log_store_app_line(st, S("0000000000000001000000001"), 1, 1, (log_str_t){big, sizeof big});
+    log_store_app_line(st, S("0000000000000001000000001"), 2, 1, (log_str_t){big, MAX_LINE});
+    log_store_close(st);
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "SELECT length(CAST(message AS BLOB)) FROM app_logs WHERE time_us = 1") ==
+          MAX_LINE - 1 + (int64_t)sizeof mark - 1);
+    /* Marked, and no piece of the euro sign left before the mark. */
+    CHECK(query_int(
+              db, "SELECT substr(message, -15) = '... (truncated)' AND "
+                  "instr(CAST(message AS BLOB), x'e2') = 0 FROM app_logs WHERE time_us = 1") == 1);
+    CHECK(query_int(db, "SELECT length(CAST(message AS BLOB)) FROM app_logs WHERE time_us = 2") ==
+          MAX_LINE);
+    sqlite3_close(db);
+}
+
 static void test_open_errors(void)
 {
     char path[256], err[512];
@@ -297,6 +328,7 @@ int main(void)
     test_upgrade_from_user_version_1();
     test_prune_keeps_newest();
     test_prune_by_bytes();
+    test_long_line_is_cut();
     test_open_errors();
     test_storage_folder();
     char cmd[300];

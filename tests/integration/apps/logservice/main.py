@@ -115,6 +115,15 @@ def _raw(q, path):
                     api_base_pb2.VoidProto())
         out["id"] = os.environ["REQUEST_LOG_ID"]
         return out
+    if path == "/raw/flush_big":
+        # One line of a megabyte, past the runtime's own 32 KiB cut.
+        group = log_service_pb2.UserAppLogGroup()
+        group.log_line.add(timestamp_usec=int(time.time() * 1e6), level=1,
+                           message="\u20ac" * int(q.get("n", "1")))
+        out = _call("Flush", log_service_pb2.FlushRequest(logs=group.SerializeToString()),
+                    api_base_pb2.VoidProto())
+        out["id"] = os.environ["REQUEST_LOG_ID"]
+        return out
     if path == "/raw/flush_bad":
         group = log_service_pb2.UserAppLogGroup()
         group.log_line.add(timestamp_usec=1, level=9, message="bad level")
