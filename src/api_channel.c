@@ -44,24 +44,48 @@ static void free_pending(api_pending_t *p)
     free(p);
 }
 
-/* api_finish_t: IPC_API_RESULT is u32 cpu_us, bytes envelope. */
+/* Response envelopes with rpc_error RESPONSE_TOO_LARGE and UNKNOWN: what
+ * a call gets when its answer does not fit in a frame, or memory runs out. */
+static const char TOO_LARGE_ENVELOPE[] = {0x2a, 0x02, 0x08, API_RPC_RESPONSE_TOO_LARGE};
+static const char NO_MEMORY_ENVELOPE[] = {0x2a, 0x02, 0x08, API_RPC_UNKNOWN};
+
+/* Appends IPC_API_RESULT (u32 cpu_us, bytes envelope) to out; 0, or -1
+ * with out as it was. */
+static int put_result(buf_t *out, uint32_t id, uint64_t cpu_us, const char *envelope, size_t len)
+{
+    size_t mark = out->len;
+    long start = ipc_begin_frame(out, IPC_API_RESULT, id);
+    if (start < 0 || ipc_put_u32(out, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us) < 0 ||
+        ipc_put_bytes(out, envelope, len) < 0 || ipc_end_frame(out, start) < 0) {
+        out->len = mark;
+        return -1;
+    }
+    return 0;
+}
+
+/* api_finish_t. An answer that cannot be sent still answers the call, with
+ * an error: the app would otherwise wait for it until its deadline (a
+ * backend request's, never). */
 static void finish(api_call_t *call, const char *envelope, size_t len)
 {
     api_pending_t *p = (api_pending_t *)call;
     api_chan_t *ch = p->chan;
     uint64_t cpu_ns = p->in_dispatch ? loop_thread_cpu_ns() - p->cpu_start_ns : p->cpu_ns;
     uint64_t cpu_us = cpu_ns / 1000u;
-    size_t mark = ch->out->len;
-    long start = ipc_begin_frame(ch->out, IPC_API_RESULT, p->id);
-    if (start < 0 ||
-        ipc_put_u32(ch->out, cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us) < 0 ||
-        ipc_put_bytes(ch->out, envelope, len) < 0 || ipc_end_frame(ch->out, start) < 0) {
-        ch->out->len = mark;
-        log_error("API channel: out of memory answering call %u of instance %s", p->id,
-                  ch->caller.instance_id ? ch->caller.instance_id : "?");
-    } else if (ch->wake) {
-        ch->wake(ch->owner);
+    const char *instance = ch->caller.instance_id ? ch->caller.instance_id : "?";
+    int sent = put_result(ch->out, p->id, cpu_us, envelope, len) == 0;
+    if (!sent) {
+        int too_large = len > IPC_MAX_PAYLOAD - 2 * sizeof(uint32_t);
+        log_error("API channel: call %u of instance %s: %s", p->id, instance,
+                  too_large ? "its answer is larger than a frame (64 MiB); it gets "
+                              "RESPONSE_TOO_LARGE"
+                            : "out of memory for its answer; it gets an UNKNOWN error");
+        sent =
+            put_result(ch->out, p->id, cpu_us, too_large ? TOO_LARGE_ENVELOPE : NO_MEMORY_ENVELOPE,
+                       sizeof TOO_LARGE_ENVELOPE) == 0;
     }
+    if (sent && ch->wake)
+        ch->wake(ch->owner);
     /* While the handler runs, api_chan_call frees the call afterwards. */
     if (!p->in_dispatch)
         free_pending(p);

@@ -246,6 +246,36 @@ static void test_end_request(const api_registry_t *reg)
     CHECK(next_result(&res) == 0 && ch.inflight == 0);
 }
 
+/* A service whose answer is larger than a frame may carry. */
+static void huge(api_call_t *call)
+{
+    buf_t b = BUF_INIT;
+    CHECK(buf_reserve(&b, IPC_MAX_PAYLOAD + 1) == 0);
+    memset(buf_ptr(&b), 'x', IPC_MAX_PAYLOAD + 1);
+    b.len = IPC_MAX_PAYLOAD + 1;
+    api_reply(call, &b);
+    buf_free(&b);
+}
+
+static const api_method_t huge_methods[] = {{"Huge", huge}, {NULL, NULL}};
+
+/* An answer that does not fit in a frame still answers the call (the app
+ * waited until its deadline): RESPONSE_TOO_LARGE. */
+static void test_answer_too_large(api_registry_t *reg)
+{
+    api_service_t svc = {"gaelic_huge", huge_methods, NULL};
+    CHECK(api_registry_add(reg, &svc) == 0);
+    api_chan_t ch;
+    chan_init(&ch, reg);
+    const char *why = NULL;
+    result_t res;
+    wakes = 0;
+    CHECK(call(&ch, 4, 0, "gaelic_huge", "Huge", "", 0, &why) == 0);
+    CHECK(next_result(&res) == 1 && res.id == 4 && !res.has_response &&
+          res.rpc_code == API_RPC_RESPONSE_TOO_LARGE);
+    CHECK(wakes == 1 && ch.inflight == 0 && next_result(&res) == 0);
+}
+
 int main(void)
 {
     CHECK(loop_init(&loop) == 0);
@@ -256,6 +286,7 @@ int main(void)
     test_violations(reg);
     test_limit_and_deadline(reg);
     test_end_request(reg);
+    test_answer_too_large(reg);
     api_registry_free(reg);
     buf_free(&out);
     loop_close(&loop);
