@@ -16,6 +16,7 @@
 #include "ipc.h"
 #include "pb.h"
 #include "request_queue.h"
+#include "thread_control.h"
 
 #define DEFAULT_DEADLINE_S 60.0
 #define MAX_DEADLINE_S 86400.0
@@ -54,6 +55,7 @@ typedef struct caller {
     struct caller *next;
     unsigned long thread_id;
     int interrupted;
+    int poked; /* thread_control has a call for it: it leaves the wait to run it */
 } caller_t;
 
 /* One call: sent by call_start, its answer taken by call_wait. */
@@ -204,8 +206,9 @@ static struct timespec deadline_after(double seconds)
     return ts;
 }
 
-/* With lock held: a free slot taken for a new call, or -1 with the RpcError
- * code that ends the call instead. */
+/* With lock held: a free slot taken for a new call, -1 with the RpcError
+ * code that ends the call instead, or -2 when the thread was poked while
+ * it waited (it runs what it was poked for, then tries again). */
 static int take_slot(call_t *c, int *code, const caller_t *me)
 {
     for (;;) {
@@ -226,6 +229,8 @@ static int take_slot(call_t *c, int *code, const caller_t *me)
                 return k;
             }
         }
+        if (me->poked)
+            return -2;
         if (pthread_cond_timedwait(&slot_freed, &lock, &c->deadline) == ETIMEDOUT) {
             *code = API_RPC_DEADLINE_EXCEEDED;
             return -1;
@@ -314,40 +319,70 @@ static int call_ready(const call_t *c, const struct timespec *now)
     return c->k < 0 || cancelled || !ts_before(now, &c->deadline);
 }
 
+/* GIL held, before a wait: runs what thread_control has left for the
+ * calling thread (the shutdown hook), then lists it as a waiter: what is
+ * left for it later pokes its wait (api_call_poke), the GIL being held
+ * from the check on. Returns 0 (listed), 1 when the request's deadline
+ * has come and its exception waits for this thread to run Python again
+ * (not listed: no new wait), or -1 with the exception the call raised. */
+static int run_pending_and_list(caller_t *me)
+{
+    if (thread_control_run_pending() < 0)
+        return -1;
+    if (deadline_exception_pending())
+        return 1;
+    me->poked = 0;
+    pthread_mutex_lock(&lock);
+    add_caller(me);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
 /* Sends the call (GIL held on entry and exit; released while it waits for
- * a slot). Afterwards c->k >= 0: on the channel; else ended with c->code. */
-static void call_start(call_t *c, uint32_t request, const char *service, size_t service_len,
-                       const char *method, size_t method_len, const Py_buffer *payload,
-                       double deadline_s)
+ * a slot). Afterwards c->k >= 0: on the channel; else ended with c->code.
+ * Returns 0, or -1 with an exception set: the shutdown hook ran while it
+ * waited for a slot, and raised (the call was not made). */
+static int call_start(call_t *c, uint32_t request, const char *service, size_t service_len,
+                      const char *method, size_t method_len, const Py_buffer *payload,
+                      double deadline_s)
 {
     c->k = -1;
     c->a.payload = NULL;
     if ((size_t)payload->len > API_MAX_REQUEST_BYTES) {
         c->code = API_RPC_REQUEST_TOO_LARGE;
-        return;
+        return 0;
     }
     pthread_once(&conds_once, init_conds);
     c->deadline = deadline_after(deadline_s);
-    /* The request's deadline has come and its exception waits for this
-     * thread to run Python again: no new wait. */
-    if (deadline_exception_pending()) {
-        c->code = API_RPC_DEADLINE_EXCEEDED;
-        return;
-    }
     /* At least 1: 0 tells the master no deadline was given (its 60 s). */
     uint32_t deadline_ms = (uint32_t)(deadline_s * 1000.0 + 0.5);
     if (deadline_ms == 0)
         deadline_ms = 1;
     caller_t me = {.thread_id = PyThread_get_thread_ident()};
-    PyThreadState *ts = PyEval_SaveThread();
-    rq_block_begin();
-    pthread_mutex_lock(&lock);
-    add_caller(&me);
-    int k = take_slot(c, &c->code, &me);
+    PyThreadState *ts;
+    int k;
+    for (;;) {
+        int rc = run_pending_and_list(&me);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            c->code = API_RPC_DEADLINE_EXCEEDED;
+            return 0;
+        }
+        ts = PyEval_SaveThread();
+        rq_block_begin();
+        pthread_mutex_lock(&lock);
+        k = take_slot(c, &c->code, &me);
+        remove_caller(&me);
+        if (k != -2)
+            break;
+        pthread_mutex_unlock(&lock);
+        rq_block_end();
+        PyEval_RestoreThread(ts);
+    }
     uint32_t id = k >= 0 ? slots[k].id : 0;
     /* Set now: the answer may come as soon as the frame is sent. */
     c->k = k;
-    remove_caller(&me);
     pthread_mutex_unlock(&lock);
     if (k >= 0) {
         buf_t b = BUF_INIT;
@@ -368,75 +403,88 @@ static void call_start(call_t *c, uint32_t request, const char *service, size_t 
     }
     rq_block_end();
     PyEval_RestoreThread(ts);
+    return 0;
 }
 
 /* Waits (GIL released) until one of calls[0..n) needs no more waiting:
  * its answer came, its deadline passed, the calls were cancelled or the
- * thread's request deadline came. Returns its index. */
+ * thread's request deadline came. Returns its index, or -1 with an
+ * exception set: the shutdown hook ran while it waited, and raised. */
 static Py_ssize_t calls_wait_any(call_t *const *calls, Py_ssize_t n)
 {
     pthread_once(&conds_once, init_conds);
-    if (deadline_exception_pending())
-        return 0; /* call_wait ends it with DEADLINE_EXCEEDED */
     caller_t me = {.thread_id = PyThread_get_thread_ident()};
     Py_ssize_t found = -1;
-    PyThreadState *ts = PyEval_SaveThread();
-    rq_block_begin();
-    pthread_mutex_lock(&lock);
-    add_caller(&me);
     while (found < 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        const struct timespec *first = NULL;
-        for (Py_ssize_t i = 0; i < n && found < 0; i++) {
-            if (call_ready(calls[i], &now))
-                found = i;
-            else if (!first || ts_before(&calls[i]->deadline, first))
-                first = &calls[i]->deadline;
+        int rc = run_pending_and_list(&me);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1; /* rc > 0: call_wait ends it with DEADLINE_EXCEEDED */
+        PyThreadState *ts = PyEval_SaveThread();
+        rq_block_begin();
+        pthread_mutex_lock(&lock);
+        while (found < 0 && !me.poked) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            const struct timespec *first = NULL;
+            for (Py_ssize_t i = 0; i < n && found < 0; i++) {
+                if (call_ready(calls[i], &now))
+                    found = i;
+                else if (!first || ts_before(&calls[i]->deadline, first))
+                    first = &calls[i]->deadline;
+            }
+            if (found < 0 && me.interrupted)
+                found = 0;
+            if (found < 0 && !me.poked)
+                pthread_cond_timedwait(&answered, &lock, first);
         }
-        if (found < 0 && me.interrupted)
-            found = 0;
-        if (found < 0)
-            pthread_cond_timedwait(&answered, &lock, first);
+        remove_caller(&me);
+        pthread_mutex_unlock(&lock);
+        rq_block_end();
+        PyEval_RestoreThread(ts);
     }
-    remove_caller(&me);
-    pthread_mutex_unlock(&lock);
-    rq_block_end();
-    PyEval_RestoreThread(ts);
     return found;
 }
 
 /* Takes c's answer, waiting (GIL released) until it comes, c's deadline
- * passes, the calls are cancelled or the request's deadline comes. */
-static void call_wait(call_t *c)
+ * passes, the calls are cancelled or the request's deadline comes. Returns
+ * 0, or -1 with an exception set: the shutdown hook ran while it waited,
+ * and raised (c is still on the channel). */
+static int call_wait(call_t *c)
 {
-    if (c->k < 0)
-        return;
     pthread_once(&conds_once, init_conds);
-    /* The request's deadline waits to be raised in this thread: only an
-     * answer already there is taken. */
-    int pending = deadline_exception_pending();
-    pthread_mutex_lock(&lock);
-    if (pending)
-        call_end(c, API_RPC_DEADLINE_EXCEEDED);
-    int ended = c->k < 0;
-    pthread_mutex_unlock(&lock);
-    if (ended)
-        return;
     caller_t me = {.thread_id = PyThread_get_thread_ident()};
-    PyThreadState *ts = PyEval_SaveThread();
-    rq_block_begin();
-    pthread_mutex_lock(&lock);
-    add_caller(&me);
-    /* c->k < 0: another thread waiting on the same call took it. */
-    while (c->k >= 0 && !cancelled && !me.interrupted)
-        if (pthread_cond_timedwait(&answered, &lock, &c->deadline) == ETIMEDOUT)
-            break;
-    call_end(c, cancelled ? API_RPC_CANCELLED : API_RPC_DEADLINE_EXCEEDED);
-    remove_caller(&me);
-    pthread_mutex_unlock(&lock);
-    rq_block_end();
-    PyEval_RestoreThread(ts);
+    for (;;) {
+        if (c->k < 0)
+            return 0;
+        int rc = run_pending_and_list(&me);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            /* The request's deadline waits to be raised in this thread:
+             * only an answer already there is taken. */
+            pthread_mutex_lock(&lock);
+            call_end(c, API_RPC_DEADLINE_EXCEEDED);
+            pthread_mutex_unlock(&lock);
+            return 0;
+        }
+        PyThreadState *ts = PyEval_SaveThread();
+        rq_block_begin();
+        pthread_mutex_lock(&lock);
+        /* c->k < 0: another thread waiting on the same call took it. */
+        int err = 0;
+        while (c->k >= 0 && !cancelled && !me.interrupted && !me.poked && err != ETIMEDOUT)
+            err = pthread_cond_timedwait(&answered, &lock, &c->deadline);
+        /* Poked: it runs the shutdown hook, then waits on. */
+        int again = me.poked && c->k >= 0 && !cancelled && !me.interrupted && err != ETIMEDOUT;
+        if (!again)
+            call_end(c, cancelled ? API_RPC_CANCELLED : API_RPC_DEADLINE_EXCEEDED);
+        remove_caller(&me);
+        pthread_mutex_unlock(&lock);
+        rq_block_end();
+        PyEval_RestoreThread(ts);
+        if (!again)
+            return 0;
+    }
 }
 
 /* The call's result tuple; its answer is freed. */
@@ -514,7 +562,8 @@ static PyObject *api_call_wait(PyObject *o, PyObject *unused)
     (void)unused;
     api_call_object *self = (api_call_object *)o;
     if (!self->result) {
-        call_wait(&self->c);
+        if (call_wait(&self->c) < 0)
+            return NULL;
         /* Another thread may have taken it meanwhile (the GIL was free). */
         if (!self->result)
             self->result = call_result(&self->c);
@@ -558,9 +607,9 @@ static PyObject *api_start(PyObject *self, PyObject *args)
     obj->result = NULL;
     if (!channel_writer_ready())
         obj->result = rpc_failure(API_RPC_UNKNOWN, "this process has no channel to the master");
-    else
-        call_start(&obj->c, (uint32_t)request, service, (size_t)service_len, method,
-                   (size_t)method_len, &payload, deadline_s);
+    else if (call_start(&obj->c, (uint32_t)request, service, (size_t)service_len, method,
+                        (size_t)method_len, &payload, deadline_s) < 0)
+        Py_CLEAR(obj);
     PyBuffer_Release(&payload);
     return (PyObject *)obj;
 }
@@ -591,13 +640,27 @@ static PyObject *api_wait_any(PyObject *self, PyObject *arg)
     }
     /* The sequence holds the calls: none is freed while this waits. */
     if (found < 0 && n > 0)
-        found = calls_wait_any(calls, n);
+        found = calls_wait_any(calls, n); /* -1: with the exception returned below */
 out:
     PyMem_Free(calls);
     Py_DECREF(seq);
     if (PyErr_Occurred())
         return NULL;
     return found < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(found);
+}
+
+void api_call_poke(unsigned long thread_id)
+{
+    pthread_once(&conds_once, init_conds);
+    pthread_mutex_lock(&lock);
+    for (caller_t *c = callers; c; c = c->next) {
+        if (c->thread_id != thread_id)
+            continue;
+        c->poked = 1;
+        pthread_cond_broadcast(&answered);
+        pthread_cond_broadcast(&slot_freed);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 void api_call_interrupt(unsigned long thread_id)

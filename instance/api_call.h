@@ -17,6 +17,10 @@
  *       its deadline ends with DEADLINE_EXCEEDED, one after api_cancel_all
  *       with CANCELLED. An ApiCall freed unwaited gives up its answer. A
  *       slot frees when the answer arrives, whether or not it was taken.
+ *       A call thread_control left for the waiting thread (the shutdown
+ *       hook) runs inside any of these waits, which then go on; what it
+ *       raises is raised from api_start (no call made), wait() or
+ *       api_wait_any (the call stays on the channel).
  *   api_wait_any(calls) -> index or None
  *       Waits (GIL released) until one of the ApiCalls needs no more
  *       waiting: answered, past its deadline, cancelled, or the thread's
@@ -54,6 +58,12 @@ int api_call_deliver(uint32_t id, uint8_t *payload, size_t len, const char **why
 /* The channel reader's part of IPC_API_CPU: takes the GIL and calls the
  * hook; an exception it raises is printed and dropped. */
 void api_call_charge(uint32_t request, uint32_t cpu_us);
+
+/* thread_control's part (call_in_thread, GIL held): thread_id, if it
+ * waits for a slot or an answer, runs the call left for it
+ * (thread_control_run_pending) and then waits on; its exception ends the
+ * wait. Waits that begin later run it first. */
+void api_call_poke(unsigned long thread_id);
 
 /* The request deadline's part (deadline.c, GIL held): the API call that
  * thread is making, or waiting to make, ends with DEADLINE_EXCEEDED. */

@@ -1,5 +1,6 @@
 #include "thread_control.h"
 
+#include "api_call.h"
 #include "deadline.h"
 #include "request_queue.h"
 
@@ -81,6 +82,7 @@ static PyObject *call_in_thread(PyObject *self, PyObject *args)
     if (_PyEval_SetTrace(t, run_once, func) < 0)
         return NULL;
     deadline_poke(thread_id);
+    api_call_poke(thread_id);
     Py_RETURN_TRUE;
 }
 

@@ -6,8 +6,8 @@
  *       (a one-shot trace function on that thread): an exception func
  *       raises propagates into whatever the thread was running, as with a
  *       signal handler in the main thread. A thread sleeping in time.sleep
- *       during a request is woken for it (deadline.h). False if no such
- *       thread.
+ *       during a request (deadline.h) or waiting for an API call
+ *       (api_call.h) is woken for it. False if no such thread.
  *   async_raise(thread_id, exc_type) -> bool
  *       Raises exc_type in that thread (thread_control_set_async_exc).
  *   clear_async_exc()

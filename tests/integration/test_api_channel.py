@@ -302,6 +302,42 @@ def test_cancel_api_calls(serve):
     assert get(srv, "/unknown?service=system&method=GetSystemStats")["error"] == "CancelledError"
 
 
+@pytest.mark.parametrize("wait, hook, outcome", [
+    ("wait", "cancel", "CancelledError"),
+    ("wait_any", "cancel", "CancelledError"),
+    ("slot", "cancel", "CancelledError"),
+    ("wait", "raise", "KeyboardInterrupt"),
+])
+def test_shutdown_hook_runs_while_a_request_waits_for_a_call(serve, tmp_path, wait, hook,
+                                                             outcome):
+    # App Engine's own advice: a shutdown hook interrupts long-running code
+    # by CancelApiCalls() or an exception. The hook runs in the request's
+    # thread, which waits for a call that takes 60 s: the hook must run
+    # inside that wait and end it, not after the call, past the 5 s grace,
+    # when the instance has been killed.
+    app = copy_app("api_channel", tmp_path / "hooked")
+    with open(os.path.join(app, "backends.yaml"), "w") as f:
+        f.write("backends:\n- name: worker\n  options: public\n")
+    srv = serve(app, TEST_SERVICE, "--shutdown_timeout", "5")
+    host = {"Host": "worker.localhost:%d" % srv.port}
+    name = "hooked-%d" % time.monotonic_ns()
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=srv.get(
+        "/hooked_call?ms=60000&wait=%s&hook=%s&name=%s" % (wait, hook, name), headers=host,
+        timeout=60)))
+    t.start()
+    deadline = time.monotonic() + 15
+    while not srv.get("/begun?name=" + name, headers=host).json()["begun"]:
+        assert time.monotonic() < deadline, "the call was never made"
+        time.sleep(0.05)
+    stop = run_gaelic("backends", app, "stop", "worker", "--storage_path", srv.storage_path)
+    assert stop.returncode == 0, stop.stderr
+    t.join(60)
+    r = result["r"]
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.json() == {"outcome": outcome, "hook_ran": ["/hooked_call"]}, r.json()
+
+
 def test_request_deadline_ends_a_wait_any(serve):
     srv = serve(APP, TEST_SERVICE, "--deadline", "2")
     pid = get(srv, "/stats")["pid"]

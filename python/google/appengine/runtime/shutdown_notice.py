@@ -6,10 +6,11 @@ thread calls notice(). From then on is_shutting_down() is true, and the
 app's shutdown hook runs once:
 
 - inside the oldest running request, in that request's own thread, the next
-  time the thread runs Python code, so an exception the hook raises
-  propagates into the request as from a signal handler; the same exception
-  type is then raised in every other request thread too, and in the tasks
-  requests run in thread pools;
+  time the thread runs Python code, or at once if it sleeps or waits for an
+  API call (so a hook that cancels API calls ends that wait), so an
+  exception the hook raises propagates into the request as from a signal
+  handler; the same exception type is then raised in every other request
+  thread too, and in the tasks requests run in thread pools;
 - otherwise as an internal GET /_ah/stop request that the runtime itself
   handles (no app handler sees it), in the main thread.
 

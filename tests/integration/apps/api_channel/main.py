@@ -447,6 +447,48 @@ def unstarted(q):
     return out
 
 
+BEGUN = set()  # the name= of each /hooked_call that has made its call
+
+
+def begun(q):
+    return {"begun": q["name"] in BEGUN}
+
+
+def hooked_call(q):
+    """Sets a shutdown hook that cancels API calls (or raises, with
+    hook=raise), then waits (with UserRPC's `wait`: wait or wait_any) for a
+    call of `ms` milliseconds; wait=slot makes that call while 100 others
+    hold every call slot, so that it waits for a slot. A shutdown meanwhile
+    must run the hook, and so end the wait."""
+    ran = []
+
+    def hook():
+        ran.append(os.environ.get("PATH_INFO"))
+        if q.get("hook") == "raise":
+            raise KeyboardInterrupt("shutting down")
+        apiproxy_stub_map.apiproxy.CancelApiCalls()
+    runtime.set_shutdown_hook(hook)
+    holding = []
+    for _ in range(100 if q.get("wait") == "slot" else 0):
+        holding.append(apiproxy_stub_map.UserRPC("gaelic_test", deadline=600))
+        holding[-1].make_call("Delay", api_base_pb2.Integer32Proto(value=int(q["ms"])),
+                              api_base_pb2.VoidProto())
+    if holding:
+        BEGUN.add(q["name"])
+    rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=600)
+    try:
+        rpc.make_call("Delay", api_base_pb2.Integer32Proto(value=int(q["ms"])),
+                      api_base_pb2.VoidProto())
+        BEGUN.add(q["name"])
+        if q.get("wait") == "wait_any":
+            apiproxy_stub_map.UserRPC.wait_any([rpc])
+        rpc.check_success()
+        outcome = "answered"
+    except BaseException as e:
+        outcome = type(e).__name__
+    return {"outcome": outcome, "hook_ran": ran}
+
+
 def sleep(q):
     if "name" in q:
         # Makes the running request visible in the request logs, so that a
@@ -466,7 +508,7 @@ ROUTES = {
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
     "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
     "/unwaited": unwaited, "/wait_any_forever": wait_any_forever, "/unstarted": unstarted,
-    "/hook_keys": hook_keys,
+    "/hook_keys": hook_keys, "/begun": begun, "/hooked_call": hooked_call,
 }
 
 
