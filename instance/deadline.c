@@ -196,6 +196,12 @@ static void stop_sleeping_locked(waiter_t *w, PyObject **exc)
 
 int deadline_sleep(double secs)
 {
+    /* A call left for this thread while it ran C code (the shutdown hook)
+     * runs first: its poke found no sleeper, and no line event may come
+     * between that code and this sleep. From here to the wait the GIL is
+     * held, so a later one finds the sleeper. */
+    if (thread_control_run_pending() < 0)
+        return -1;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     double whole = floor(secs);

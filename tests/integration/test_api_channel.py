@@ -315,6 +315,26 @@ def test_shutdown_hook_runs_while_a_request_waits_for_a_call(serve, tmp_path, wa
     # thread, which waits for a call that takes 60 s: the hook must run
     # inside that wait and end it, not after the call, past the 5 s grace,
     # when the instance has been killed.
+    r = _stop_backend_during(serve, tmp_path, "/hooked_call?ms=60000&wait=%s&hook=%s"
+                             % (wait, hook))
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.json() == {"outcome": outcome, "hook_ran": ["/hooked_call"]}, r.json()
+
+
+def test_shutdown_hook_left_for_a_thread_in_c_code_runs_at_its_next_sleep(serve, tmp_path):
+    # The hook is left for the request's thread while it is blocked in C
+    # code (a lock's acquire) that goes on to time.sleep in the same line:
+    # no line event comes in between, and the notice's poke found no
+    # sleeper. The sleep must run the hook first, not sleep past the grace.
+    r = _stop_backend_during(serve, tmp_path, "/hooked_sleep?")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.json() == {"outcome": "KeyboardInterrupt", "hook_ran": ["/hooked_sleep"]}, r.json()
+
+
+def _stop_backend_during(serve, tmp_path, path):
+    """Serves the app as a backend (worker, a 5 s grace at shutdown), GETs
+    path&name=NAME there, stops the backend once the request has said it
+    has begun (/begun?name=NAME) and returns the response."""
     app = copy_app("api_channel", tmp_path / "hooked")
     with open(os.path.join(app, "backends.yaml"), "w") as f:
         f.write("backends:\n- name: worker\n  options: public\n")
@@ -323,19 +343,16 @@ def test_shutdown_hook_runs_while_a_request_waits_for_a_call(serve, tmp_path, wa
     name = "hooked-%d" % time.monotonic_ns()
     result = {}
     t = threading.Thread(target=lambda: result.update(r=srv.get(
-        "/hooked_call?ms=60000&wait=%s&hook=%s&name=%s" % (wait, hook, name), headers=host,
-        timeout=60)))
+        "%s&name=%s" % (path, name), headers=host, timeout=60)))
     t.start()
     deadline = time.monotonic() + 15
     while not srv.get("/begun?name=" + name, headers=host).json()["begun"]:
-        assert time.monotonic() < deadline, "the call was never made"
+        assert time.monotonic() < deadline, path + " never began"
         time.sleep(0.05)
     stop = run_gaelic("backends", app, "stop", "worker", "--storage_path", srv.storage_path)
     assert stop.returncode == 0, stop.stderr
     t.join(60)
-    r = result["r"]
-    assert r.status_code == 200, (r.status_code, r.text[:300])
-    assert r.json() == {"outcome": outcome, "hook_ran": ["/hooked_call"]}, r.json()
+    return result["r"]
 
 
 def test_request_deadline_ends_a_wait_any(serve):

@@ -489,6 +489,27 @@ def hooked_call(q):
     return {"outcome": outcome, "hook_ran": ran}
 
 
+def hooked_sleep(q):
+    """Sets a shutdown hook that raises, then blocks (up to 3 s) in C code
+    that releases the GIL, and sleeps 60 s in the same line: the hook,
+    left for this thread while it was blocked, must run at the sleep."""
+    ran = []
+
+    def hook():
+        ran.append(os.environ.get("PATH_INFO"))
+        raise KeyboardInterrupt("shutting down")
+    runtime.set_shutdown_hook(hook)
+    lock = threading.Lock()
+    lock.acquire()
+    BEGUN.add(q["name"])
+    try:
+        time.sleep((lock.acquire(True, 3), 60)[1])  # one line: no line event before the sleep
+        outcome = "slept"
+    except BaseException as e:
+        outcome = type(e).__name__
+    return {"outcome": outcome, "hook_ran": ran}
+
+
 def sleep(q):
     if "name" in q:
         # Makes the running request visible in the request logs, so that a
@@ -509,6 +530,7 @@ ROUTES = {
     "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
     "/unwaited": unwaited, "/wait_any_forever": wait_any_forever, "/unstarted": unstarted,
     "/hook_keys": hook_keys, "/begun": begun, "/hooked_call": hooked_call,
+    "/hooked_sleep": hooked_sleep,
 }
 
 
