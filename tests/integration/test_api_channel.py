@@ -366,6 +366,24 @@ def test_request_deadline_ends_a_wait_any(serve):
     assert "lost" not in srv.stderr_text()
 
 
+def test_a_wait_the_request_deadline_interrupts_is_no_success(serve):
+    # The request's DeadlineExceededError (a BaseException) lands in the
+    # request's thread while it waits for a call. As with App Engine's
+    # runtime RPC, it propagates with the call still running: the call's
+    # callback must not run as if the call had succeeded, nor may a later
+    # check_success report success and hand over an empty response.
+    srv = serve(APP, TEST_SERVICE, "--deadline", "1")
+    r = srv.get("/interrupted_wait?ms=10000")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["wait"] == "google.appengine.runtime.DeadlineExceededError", d
+    assert d["callback_at_interruption"] == [], d
+    # The call itself ended with the request's deadline.
+    api_deadline = "google.appengine.runtime.apiproxy_errors.DeadlineExceededError"
+    assert d["after"] == api_deadline, d
+    assert d["callback_saw"] == [api_deadline], d
+
+
 def test_calls_left_by_ended_requests_free_their_slots(serve):
     srv = serve(APP, TEST_SERVICE, "--deadline", "2")
     pid = get(srv, "/stats")["pid"]

@@ -5,6 +5,8 @@ Calls carry the number of the request the calling thread works for, so the
 master knows which request a call belongs to; the master's CPU time per call
 is added up per request (quota.get_request_api_cpu_usage).
 """
+import sys
+
 import _gaelic
 from google.appengine.api import apiproxy_rpc
 from google.appengine.runtime import apiproxy_errors, request_state
@@ -61,6 +63,21 @@ class ChannelRPC(apiproxy_rpc.RPC):
             raise self._start_error
         current, call = self._started
         _finish(self.package, self.call, current, call.wait(), self.response)
+
+    def _WaitImpl(self):
+        """As App Engine's runtime RPC: an exception that is no Exception
+        (the request's DeadlineExceededError, a shutdown hook's
+        KeyboardInterrupt) interrupts the wait and propagates with the call
+        still running, no callback run: a later Wait takes the call's own
+        outcome. Marked finished, the call would read as a success with an
+        empty response."""
+        try:
+            self._Call()
+        except Exception:
+            _, self._exception, self._traceback = sys.exc_info()
+        self._state = apiproxy_rpc.RPC.FINISHING
+        if self.callback is not None:
+            self.callback()
 
     @staticmethod
     def _WaitAny(rpcs):

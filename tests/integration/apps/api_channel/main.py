@@ -510,6 +510,41 @@ def hooked_sleep(q):
     return {"outcome": outcome, "hook_ran": ran}
 
 
+def _name(e):
+    return "%s.%s" % (type(e).__module__, type(e).__name__)
+
+
+def interrupted_wait(q):
+    """Waits for a call of `ms` milliseconds until the request's deadline
+    interrupts the wait, then asks the call for its result: what the wait
+    raised, what its callback saw and when, and what check_success gives
+    afterwards."""
+    out = {"callback_saw": []}
+    rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=30)
+
+    def callback():
+        try:
+            rpc.get_result()
+            out["callback_saw"].append("success")
+        except BaseException as e:
+            out["callback_saw"].append(_name(e))
+    rpc.callback = callback
+    rpc.make_call("Delay", api_base_pb2.Integer32Proto(value=int(q.get("ms", "10000"))),
+                  api_base_pb2.VoidProto())
+    try:
+        rpc.wait()
+        out["wait"] = "returned"
+    except BaseException as e:
+        out["wait"] = _name(e)
+    out["callback_at_interruption"] = list(out["callback_saw"])
+    try:
+        rpc.check_success()
+        out["after"] = "success"
+    except BaseException as e:
+        out["after"] = _name(e)
+    return out
+
+
 def sleep(q):
     if "name" in q:
         # Makes the running request visible in the request logs, so that a
@@ -530,7 +565,7 @@ ROUTES = {
     "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
     "/unwaited": unwaited, "/wait_any_forever": wait_any_forever, "/unstarted": unstarted,
     "/hook_keys": hook_keys, "/begun": begun, "/hooked_call": hooked_call,
-    "/hooked_sleep": hooked_sleep,
+    "/hooked_sleep": hooked_sleep, "/interrupted_wait": interrupted_wait,
 }
 
 
