@@ -649,32 +649,33 @@ out:
     return found < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(found);
 }
 
-void api_call_poke(unsigned long thread_id)
+/* Marks every wait of thread_id poked (or else interrupted), and wakes
+ * them to look. */
+static void flag_callers(unsigned long thread_id, int poke)
 {
     pthread_once(&conds_once, init_conds);
     pthread_mutex_lock(&lock);
     for (caller_t *c = callers; c; c = c->next) {
         if (c->thread_id != thread_id)
             continue;
-        c->poked = 1;
+        if (poke)
+            c->poked = 1;
+        else
+            c->interrupted = 1;
         pthread_cond_broadcast(&answered);
         pthread_cond_broadcast(&slot_freed);
     }
     pthread_mutex_unlock(&lock);
 }
 
+void api_call_poke(unsigned long thread_id)
+{
+    flag_callers(thread_id, 1);
+}
+
 void api_call_interrupt(unsigned long thread_id)
 {
-    pthread_once(&conds_once, init_conds);
-    pthread_mutex_lock(&lock);
-    for (caller_t *c = callers; c; c = c->next) {
-        if (c->thread_id != thread_id)
-            continue;
-        c->interrupted = 1;
-        pthread_cond_broadcast(&answered);
-        pthread_cond_broadcast(&slot_freed);
-    }
-    pthread_mutex_unlock(&lock);
+    flag_callers(thread_id, 0);
 }
 
 static PyObject *api_cancel_all(PyObject *self, PyObject *unused)
