@@ -92,6 +92,7 @@ test_log_OBJS := src/log.o
 test_cgroup_tree_OBJS := src/cgroup_tree.o src/proc_start.o src/proc_file.o src/write_file.o
 test_cgroup_mover_OBJS := src/cgroup_mover.o src/thread_jobs.o src/cpu_cap.o src/thread_cap.o src/cgroup_tree.o \
 	src/proc_start.o src/proc_file.o src/write_file.o src/loop.o
+test_cpu_cap_OBJS := src/cpu_cap.o src/cgroup_tree.o src/proc_start.o src/proc_file.o src/write_file.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
 test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)

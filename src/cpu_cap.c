@@ -17,23 +17,42 @@ struct cpu_cap {
     char where[PATH_MAX + 32];
 };
 
-static int host_mhz(void)
+/* A cpufreq value (kHz) of cpu0 under root, in MHz; 0 when not there. */
+static double cpufreq_mhz(const char *root, const char *name)
 {
-    FILE *f = fopen("/proc/cpuinfo", "re");
-    char line[256];
-    double mhz = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "cpu MHz", 7) && sscanf(strchr(line, ':') + 1, "%lf", &mhz) == 1)
-            break;
-    if (f)
-        fclose(f);
-    if (mhz <= 0 && (f = fopen("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "re"))) {
-        long khz = 0;
-        if (fscanf(f, "%ld", &khz) == 1)
-            mhz = khz / 1000.0;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/cpu0/cpufreq/%s", root, name);
+    FILE *f = fopen(path, "re");
+    long khz = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &khz) != 1)
+            khz = 0;
         fclose(f);
     }
-    return (int)(mhz + 0.5);
+    return khz > 0 ? khz / 1000.0 : 0;
+}
+
+int cpu_cap_clock_mhz(const char *root)
+{
+    /* The nominal clock, else the highest: /proc/cpuinfo's "cpu MHz" is
+     * the clock a core runs at this moment where the kernel scales it,
+     * 400-800 MHz on an idle host, which would let an F1 instance run
+     * most of a CPU and count its megacycles far too low. */
+    double mhz = cpufreq_mhz(root, "base_frequency");
+    if (mhz <= 0)
+        mhz = cpufreq_mhz(root, "cpuinfo_max_freq");
+    if (mhz <= 0) {
+        char path[PATH_MAX], line[256];
+        snprintf(path, sizeof path, "%s/proc/cpuinfo", root);
+        FILE *f = fopen(path, "re");
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "cpu MHz", 7) && strchr(line, ':') &&
+                sscanf(strchr(line, ':') + 1, "%lf", &mhz) == 1)
+                break;
+        if (f)
+            fclose(f);
+    }
+    return mhz > 0 ? (int)(mhz + 0.5) : 0;
 }
 
 /* Limits the child cgroup (created if needed) to mhz worth of CPU time. */
@@ -61,9 +80,9 @@ cpu_cap_t *cpu_cap_open(char *why, size_t n)
         snprintf(why, n, "out of memory");
         return NULL;
     }
-    c->host_mhz = host_mhz();
+    c->host_mhz = cpu_cap_clock_mhz("");
     if (c->host_mhz <= 0) {
-        snprintf(why, n, "cannot tell the host CPU's clock from /proc/cpuinfo");
+        snprintf(why, n, "cannot tell the host CPU's clock (cpufreq, /proc/cpuinfo)");
         free(c);
         return NULL;
     }

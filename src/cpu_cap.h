@@ -22,8 +22,12 @@ cpu_cap_t *cpu_cap_open(char *why, size_t n);
 
 /* "cgroup v1 cpu at /sys/fs/cgroup/cpu/gaelic-12-3456" */
 const char *cpu_cap_where(const cpu_cap_t *c);
-/* The host CPU's clock in MHz (from /proc/cpuinfo). */
+/* The host CPU's clock in MHz (cpu_cap_clock_mhz). */
 int cpu_cap_host_mhz(const cpu_cap_t *c);
+/* The clock of the host whose / is root ("" for this one): cpu0's
+ * nominal cpufreq clock, else its highest, else /proc/cpuinfo's "cpu MHz"
+ * (a host without cpufreq, a VM); 0 when none says. */
+int cpu_cap_clock_mhz(const char *root);
 
 /* Moves process pid into a new cgroup limited to mhz worth of CPU time.
  * Returns 0, or -1 with errno set. */
