@@ -279,7 +279,6 @@ static const call_arg_t own_process_only[] = {
     {"sched_getscheduler", 0},
     {"sched_getparam", 0},
     {"sched_getattr", 0},
-    {"sched_getaffinity", 0},
     {"sched_rr_get_interval", 0},
     {"getpgid", 0},
     {"getsid", 0},
@@ -291,6 +290,14 @@ static const uint32_t futex_pi_ops[] = {FUTEX_LOCK_PI,        FUTEX_UNLOCK_PI,
                                         FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2};
 /* An op without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME, in 32 bits. */
 #define FUTEX_OP_CMD_MASK (0xffffffffu & ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+
+/* sched_getaffinity likewise, but with ENOSYS, as from a kernel without
+ * it: glibc's pthread_getattr_np reads the calling thread's CPU affinity
+ * by its thread id, which no rule can tell from another process's pid,
+ * and takes ENOSYS for "no affinity to report". EPERM failed it, and
+ * with it the sanitizers and every runtime that finds a thread's stack
+ * so. Python's os.sched_getaffinity(0) and glibc's CPU count pass 0. */
+#define AFFINITY_ELSEWHERE ENOSYS
 
 /* setpriority's and ioprio_set's "which" for one process, not a process
  * group or a user's every process. */
@@ -384,6 +391,9 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
                                   SCMP_CMP(own_process_only[i].arg, SCMP_CMP_NE, 0));
     }
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(AFFINITY_ELSEWHERE), SCMP_SYS(sched_getaffinity),
+                              1, SCMP_A0(SCMP_CMP_NE, 0));
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,
                               SCMP_A0(SCMP_CMP_NE, PRIO_WHICH_PROCESS));
