@@ -26,20 +26,22 @@ static void drop(const char *rel)
     unlink(path);
 }
 
-static void mkdirs(void)
+/* The fake tree's folders, each after its parent. */
+static const char *const dirs[] = {"proc",
+                                   "sys",
+                                   "sys/devices",
+                                   "sys/devices/system",
+                                   "sys/devices/system/cpu",
+                                   "sys/devices/system/cpu/cpu0",
+                                   "sys/devices/system/cpu/cpu0/cpufreq"};
+#define N_DIRS (sizeof dirs / sizeof *dirs)
+
+/* Makes (or, in reverse, removes) folder i of the tree. */
+static int tree_dir(size_t i, int make)
 {
-    static const char *const dirs[] = {"proc",
-                                       "sys",
-                                       "sys/devices",
-                                       "sys/devices/system",
-                                       "sys/devices/system/cpu",
-                                       "sys/devices/system/cpu/cpu0",
-                                       "sys/devices/system/cpu/cpu0/cpufreq"};
     char path[PATH_MAX];
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-        snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
-        CHECK(mkdir(path, 0700) == 0);
-    }
+    snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+    return make ? mkdir(path, 0700) : rmdir(path);
 }
 
 #define CPUFREQ "sys/devices/system/cpu/cpu0/cpufreq/"
@@ -47,7 +49,8 @@ static void mkdirs(void)
 int main(void)
 {
     CHECK(mkdtemp(root) != NULL);
-    mkdirs();
+    for (size_t i = 0; i < N_DIRS; i++)
+        CHECK(tree_dir(i, 1) == 0);
     /* Nothing to tell it by. */
     CHECK(cpu_cap_clock_mhz(root) == 0);
     /* A VM without cpufreq: /proc/cpuinfo's clock. */
@@ -72,18 +75,8 @@ int main(void)
     drop(CPUFREQ "base_frequency");
     drop(CPUFREQ "cpuinfo_max_freq");
     drop("proc/cpuinfo");
-    static const char *const dirs[] = {CPUFREQ,
-                                       "sys/devices/system/cpu/cpu0",
-                                       "sys/devices/system/cpu",
-                                       "sys/devices/system",
-                                       "sys/devices",
-                                       "sys",
-                                       "proc",
-                                       ""};
-    char path[PATH_MAX];
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-        snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
-        CHECK(rmdir(path) == 0);
-    }
+    for (size_t i = N_DIRS; i-- > 0;)
+        CHECK(tree_dir(i, 0) == 0);
+    CHECK(rmdir(root) == 0);
     UNIT_DONE();
 }
