@@ -299,10 +299,18 @@ static const uint32_t futex_pi_ops[] = {FUTEX_LOCK_PI,        FUTEX_UNLOCK_PI,
  * so. Python's os.sched_getaffinity(0) and glibc's CPU count pass 0. */
 #define AFFINITY_ELSEWHERE ENOSYS
 
-/* setpriority's and ioprio_set's "which" for one process, not a process
- * group or a user's every process. */
-#define PRIO_WHICH_PROCESS 0
-#define IOPRIO_WHICH_PROCESS 1
+/* The priority calls, allowed with "which" (argument 0) naming one
+ * process only (PRIO_PROCESS, IOPRIO_WHO_PROCESS), not a process group or
+ * a user's every process. */
+static const struct {
+    int nr;
+    uint32_t which_process;
+} priority_calls[] = {
+    {SCMP_SYS(setpriority), 0},
+    {SCMP_SYS(getpriority), 0},
+    {SCMP_SYS(ioprio_set), 1},
+    {SCMP_SYS(ioprio_get), 1},
+};
 
 int seccomp_available(void)
 {
@@ -394,18 +402,9 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(AFFINITY_ELSEWHERE), SCMP_SYS(sched_getaffinity),
                               1, SCMP_A0(SCMP_CMP_NE, 0));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,
-                              SCMP_A0(SCMP_CMP_NE, PRIO_WHICH_PROCESS));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(getpriority), 1,
-                              SCMP_A0(SCMP_CMP_NE, PRIO_WHICH_PROCESS));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioprio_set), 1,
-                              SCMP_A0(SCMP_CMP_NE, IOPRIO_WHICH_PROCESS));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioprio_get), 1,
-                              SCMP_A0(SCMP_CMP_NE, IOPRIO_WHICH_PROCESS));
+    for (size_t i = 0; rc == 0 && i < sizeof priority_calls / sizeof *priority_calls; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), priority_calls[i].nr, 1,
+                              SCMP_A0(SCMP_CMP_NE, priority_calls[i].which_process));
     /* A file's owner is whom SIGIO, or any signal F_SETSIG picks, goes to
      * when the file is ready, checked against the uid of whoever set it
      * (the kernel's sigio_perm) and not by the rules above: on kernels

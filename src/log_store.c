@@ -101,11 +101,21 @@ static int put_i64(buf_t *b, int64_t v)
     return buf_append(b, &v, sizeof v);
 }
 
-/* Length (-1 for NULL) then the bytes. */
+/* Length (-1 for NULL) then the bytes, then tail_n bytes of tail (counted
+ * in the length: one string). */
+static int put_str_tail(buf_t *b, log_str_t s, const char *tail, size_t tail_n)
+{
+    int64_t n = s.p ? (int64_t)(s.n + tail_n) : -1;
+    if (put_i64(b, n) < 0)
+        return -1;
+    if (!s.p)
+        return 0;
+    return buf_append(b, s.p, s.n) < 0 || (tail_n && buf_append(b, tail, tail_n) < 0) ? -1 : 0;
+}
+
 static int put_str(buf_t *b, log_str_t s)
 {
-    int64_t n = s.p ? (int64_t)s.n : -1;
-    return put_i64(b, n) < 0 || (s.p && buf_append(b, s.p, s.n) < 0) ? -1 : 0;
+    return put_str_tail(b, s, NULL, 0);
 }
 
 typedef struct {
@@ -231,22 +241,16 @@ int log_store_app_line(log_store_t *st, log_str_t request_id, int64_t time_us, i
     buf_t *b = &scratch;
     buf_reset(b);
     uint8_t kind = REC_APP_LINE;
-    size_t n = message.n, cut = 0;
-    if (message.p && n > LOG_STORE_MAX_LINE) {
-        n = LOG_STORE_MAX_LINE;
+    size_t cut = 0;
+    if (message.p && message.n > LOG_STORE_MAX_LINE) {
+        message.n = LOG_STORE_MAX_LINE;
         /* Not inside a character: back over its continuation bytes. */
-        for (int k = 0; k < 3 && ((unsigned char)message.p[n] & 0xC0) == 0x80; k++)
-            n--;
+        for (int k = 0; k < 3 && ((unsigned char)message.p[message.n] & 0xC0) == 0x80; k++)
+            message.n--;
         cut = sizeof LOG_STORE_CUT - 1;
     }
-    int bad = buf_append(b, &kind, 1) < 0 || put_str(b, request_id) < 0 ||
-              put_i64(b, time_us) < 0 || put_i64(b, level) < 0;
-    if (!bad && cut) /* put_str's layout, the length with the mark */
-        bad = put_i64(b, (int64_t)(n + cut)) < 0 || buf_append(b, message.p, n) < 0 ||
-              buf_append(b, LOG_STORE_CUT, cut) < 0;
-    else if (!bad)
-        bad = put_str(b, message) < 0;
-    if (bad) {
+    if (buf_append(b, &kind, 1) < 0 || put_str(b, request_id) < 0 || put_i64(b, time_us) < 0 ||
+        put_i64(b, level) < 0 || put_str_tail(b, message, LOG_STORE_CUT, cut) < 0) {
         log_store_drop_app_lines(st, 1);
         return -1;
     }
