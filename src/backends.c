@@ -62,8 +62,9 @@ struct backend_rt {
     int instances, public_, failfast; /* live values (configure) */
     int configured;                   /* whether `configure` set them, else backends.yaml did */
     backend_billing_t billing;
-    uint64_t started_ms; /* when it last entered START */
-    char log_name[128];  /* "backend NAME", for the pool's log lines */
+    uint64_t started_ms;              /* when it last entered START */
+    char log_name[128];               /* "backend NAME", for the pool's log lines */
+    char version_id[VERSION_ID_SIZE]; /* its instances' CURRENT_VERSION_ID */
 };
 
 struct backends {
@@ -239,6 +240,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.background_env = thread_env;
     po.hook_ctx = g;
     po.name = b->log_name;
+    po.version_id = b->version_id;
     g->pool = pool_new(&srv->loop, &po);
     if (!g->pool) {
         generation_free(g);
@@ -325,6 +327,7 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     if (backend_billing_init(&b->billing, capacity(b), cls->cents_per_hour) < 0)
         return -1;
     snprintf(b->log_name, sizeof b->log_name, "backend %s", cfg->name);
+    server_version_id(srv, cfg->name, b->version_id);
     b->live = generation_start(b, cfg, NULL);
     if (!b->live)
         return -1;

@@ -13,9 +13,13 @@
 #include "http.h"
 #include "login.h"
 
+/* CURRENT_VERSION_ID's room: a version (up to 63 characters) or a backend
+ * name (up to 100), '.', and the minor number. */
+#define VERSION_ID_SIZE 128
+
 typedef struct {
     const char *app_id;
-    const char *version_id;       /* major.minor */
+    const char *version_id;       /* major.minor: the default version's or a backend's */
     const char *default_hostname; /* host:port */
     const char *runtime;          /* app.yaml's runtime: */
     const char *listen_host;

@@ -93,15 +93,16 @@ struct conn {
     uint64_t deadline_ms; /* 0: none */
     loop_timer_t timer;
     uint64_t req_started_ms;
-    int64_t req_start_us;      /* wall clock, for the request log */
-    char log_id[32];           /* REQUEST_LOG_ID */
-    char flushed_instance[40]; /* with log_flushed: the instance running it */
-    int body_started;          /* the request head was complete: the body's allowance runs */
-    size_t body_credited;      /* body bytes already added to that allowance */
-    uint64_t out_written;      /* bytes written to the socket, every answer's */
-    uint64_t out_credited;     /* of those, the client took this many as last seen */
-    uint64_t linger_end_ms;    /* C_LINGER: closed by then at the latest */
-    uint64_t idle_since_ms;    /* when it last became idle (opened, answered, lingering) */
+    int64_t req_start_us;             /* wall clock, for the request log */
+    char log_id[32];                  /* REQUEST_LOG_ID */
+    char version_id[VERSION_ID_SIZE]; /* CURRENT_VERSION_ID: a backend's, or the default */
+    char flushed_instance[40];        /* with log_flushed: the instance running it */
+    int body_started;                 /* the request head was complete: the body's allowance runs */
+    size_t body_credited;             /* body bytes already added to that allowance */
+    uint64_t out_written;             /* bytes written to the socket, every answer's */
+    uint64_t out_credited;            /* of those, the client took this many as last seen */
+    uint64_t linger_end_ms;           /* C_LINGER: closed by then at the latest */
+    uint64_t idle_since_ms;           /* when it last became idle (opened, answered, lingering) */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
     conn_t *next, *prev;
@@ -331,7 +332,7 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
     login_from_request(&c->req, &user);
     log_request_t r = {
         .request_id = cstr(c->log_id),
-        .version_id = cstr(srv->version_id),
+        .version_id = cstr(c->version_id),
         .ip = cstr(c->peer_ip),
         .nickname = user.signed_in ? cstr(user.email) : (log_str_t){NULL, 0},
         .method = cstr(http_method_name(c->req.method)),
@@ -893,6 +894,7 @@ static void start_request_log(conn_t *c)
     /* Until the pool takes it, if ever (a static file): no wait, no load. */
     c->job.log = JOB_LOG_NONE;
     log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
+    server_version_id(c->srv, NULL, c->version_id);
 }
 
 static int is_reserved_path(const char *path, size_t len)
@@ -1032,6 +1034,7 @@ static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
     backend_rt_t *b = backends_get(srv->backends, hr.backend);
     if (!b)
         return 0; /* deleted: the default version answers */
+    server_version_id(srv, backend_name(b), c->version_id);
     if (hr.instance >= backend_instances(b) || pool_is_stopped(backend_pool(b))) {
         send_simple(c, 404, 0);
         return -1;
@@ -1190,6 +1193,7 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
         return;
     }
     app_env_t app = server_app_env(srv, &user);
+    app.version_id = c->version_id;
     /* As the secure: check saw it: the app builds its URLs from this. */
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
     buf_reset(&c->env);

@@ -27,7 +27,7 @@ void internal_req_log(internal_req_t *r, int status, const char *instance_id, in
     const server_t *srv = r->srv;
     log_request_t row = {
         .request_id = {r->log_id, strlen(r->log_id)},
-        .version_id = {srv->version_id, strlen(srv->version_id)},
+        .version_id = {r->version_id, strlen(r->version_id)},
         .ip = {"0.1.0.3", 7},
         .method = {"GET", 3},
         .resource = {r->resource, strlen(r->resource)},
@@ -70,6 +70,7 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
         snprintf(r->log_id, sizeof r->log_id, "%s", log_id);
     else
         log_store_new_request_id(r->log_id, sizeof r->log_id, r->start_us);
+    server_version_id(srv, backend, r->version_id);
     if (backend)
         snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
                  srv->listen_port);
@@ -88,6 +89,7 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
         return -1;
     login_user_t nobody = {.signed_in = 0};
     app_env_t app = server_app_env(srv, &nobody);
+    app.version_id = r->version_id;
     uint32_t n_env = 0;
     /* resource is one of the runtime's own paths: nothing to decode. */
     if (cgi_env_build(&r->env, &n_env, &app, &r->req, resource, strlen(resource), "0.1.0.3", 0,

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "cgi_env.h"
 #include "http.h"
 #include "pool.h"
 #include "router.h"
@@ -23,6 +24,7 @@ typedef struct {
     buf_t env;
     char host[512]; /* "N.backend.HOSTNAME:PORT", or DEFAULT_VERSION_HOSTNAME */
     char log_id[32];
+    char version_id[VERSION_ID_SIZE]; /* CURRENT_VERSION_ID: the backend's, or the default */
     int64_t start_us;
     int log_flushed; /* its log row is written, unfinished (logservice flush) */
 } internal_req_t;

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "app_links.h"
 #include "backends_config.h"
@@ -94,8 +96,8 @@ typedef struct server {
     io_watch_t listen_w;
     io_watch_t signal_w;
     char app_id[128];
-    char version_id[96]; /* CURRENT_VERSION_ID: major.minor */
-    char hostport[300];  /* DEFAULT_VERSION_HOSTNAME */
+    char version_id[VERSION_ID_SIZE]; /* CURRENT_VERSION_ID: major.minor */
+    char hostport[300];               /* DEFAULT_VERSION_HOSTNAME */
     char listen_host[256];
     int listen_port;
     conn_t *conns;        /* open connections */
@@ -114,6 +116,19 @@ typedef struct server {
     app_links_t links;   /* the app's links outside its folder */
     thread_jobs_t *gzip; /* the gzip threads (gzip_worker.h, static_gzip.h) */
 } server_t;
+
+/* CURRENT_VERSION_ID of backend's instances, or of the default version's
+ * (backend NULL): App Engine ran each backend as a version named after
+ * it, deployed with the app (the same minor number), and its request
+ * logs are under that name (logservice.fetch(version_ids=["worker"])). */
+static inline void server_version_id(const server_t *srv, const char *backend,
+                                     char out[VERSION_ID_SIZE])
+{
+    if (backend)
+        snprintf(out, VERSION_ID_SIZE, "%s%s", backend, strrchr(srv->version_id, '.'));
+    else
+        memcpy(out, srv->version_id, VERSION_ID_SIZE);
+}
 
 /* The app's part of every request's environ (cgi_env.h), for user. */
 static inline app_env_t server_app_env(const server_t *srv, const login_user_t *user)

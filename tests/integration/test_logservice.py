@@ -302,7 +302,9 @@ def long_request(srv, tag, mode, lines):
 
 
 def running(srv, tag, **args):
-    """The unfinished request log of /long?tag=TAG, or None."""
+    """The unfinished request log of /long?tag=TAG, or None: of the default
+    version or the worker backend (whose logs are under its own name)."""
+    args.setdefault("version_ids", ["v1", "worker"])
     for r in fetch(srv, include_incomplete=True, include_app_logs=True, batch_size=1000, **args):
         if r["resource"].startswith("/long?tag=%s&" % tag) and not r["finished"]:
             return r
@@ -321,7 +323,7 @@ def test_flush_shows_a_running_backend_request(srv):
         assert [l[2] for l in r["app_logs"]] == ["flushed line 0", "flushed line 1",
                                                  "flushed line 2"]
         # Not without include_incomplete.
-        assert not [x for x in fetch(srv, batch_size=1000)
+        assert not [x for x in fetch(srv, batch_size=1000, version_ids=["worker"])
                     if x["request_id"] == r["request_id"]]
         # By id it is there whatever its state.
         assert fetch(srv, request_ids=[r["request_id"]])[0]["finished"] is False
@@ -332,8 +334,8 @@ def test_flush_shows_a_running_backend_request(srv):
     assert done[0]["start_time"] == r["start_time"]
     assert done[0]["app_logs"][-1][2] == "flushed done"
     # One row per request, finished or not.
-    assert [x["request_id"] for x in fetch(srv, include_incomplete=True, batch_size=1000)
-            ].count(rid) == 1
+    assert [x["request_id"] for x in fetch(srv, include_incomplete=True, batch_size=1000,
+                                           version_ids=["worker"])].count(rid) == 1
 
 
 def test_autoflush_after_50_lines(srv):
@@ -391,7 +393,8 @@ def test_flush_in_a_backend_start_request(srv):
     t.start()
 
     def start_row():
-        for r in fetch(srv, include_incomplete=True, include_app_logs=True, batch_size=1000):
+        for r in fetch(srv, include_incomplete=True, include_app_logs=True, batch_size=1000,
+                       version_ids=["starter"]):
             if r["resource"] == "/_ah/start" and r["host"].startswith("0.starter."):
                 return r
     r = wait_for(start_row, what="the running start request")
@@ -569,6 +572,35 @@ def test_pending_time_of_a_request_that_waited_for_the_instance(serve, tmp_path)
     assert got[waited]["was_loading_request"] is False
 
 
+def test_a_backend_is_a_version_of_its_own(srv):
+    """App Engine ran each backend as a version named after it: its
+    instances' CURRENT_VERSION_ID is NAME.MINOR (the deployment's minor
+    number), and its request logs are under NAME, which fetch() reads by
+    default when a backend calls it."""
+    begin = time.time()
+    default = call(srv, "/log", tag="own-version-default")
+    worker = call(srv, "/log", host=WORKER, tag="own-version-worker")
+    major, minor = default["version"].split(".")
+    assert major == "v1" and worker["version"] == "worker." + minor
+    ids = {default["id"]: "v1." + minor, worker["id"]: "worker." + minor}
+    got = by_id(fetch(srv, request_ids=list(ids)))
+    assert {i: r["version_id"] for i, r in got.items()} == ids
+    # Each version's own calls see its own logs.
+    mine = {r["request_id"] for r in fetch(srv, start_time=begin, batch_size=1000)}
+    assert default["id"] in mine and worker["id"] not in mine
+    out = call(srv, "/fetch", host=WORKER, args=json.dumps({"start_time": begin}))
+    theirs = {r["request_id"] for r in out["logs"]}
+    assert worker["id"] in theirs and default["id"] not in theirs
+    # And any version's, by name.
+    both = {r["request_id"] for r in fetch(srv, start_time=begin, batch_size=1000,
+                                           version_ids=["v1", "worker"])}
+    assert set(ids) <= both
+    # The backend's start request is under its name too.
+    starts = [r for r in fetch(srv, batch_size=1000, version_ids=["worker"])
+              if r["resource"] == "/_ah/start"]
+    assert starts and all(r["version_id"] == "worker." + minor for r in starts)
+
+
 def test_replica_index_of_a_backend_request(srv):
     """A backend's request logs name the instance that served it; its
     start request was that instance's loading request."""
@@ -582,7 +614,7 @@ def test_replica_index_of_a_backend_request(srv):
     assert got[one["id"]]["was_loading_request"] is False
     assert got[zero["id"]]["replica_index"] == 0
     assert got[default]["replica_index"] is None
-    starts = [r for r in fetch(srv, start_time=begin, batch_size=1000)
+    starts = [r for r in fetch(srv, start_time=begin, batch_size=1000, version_ids=["pair"])
               if r["resource"] == "/_ah/start" and r["host"].startswith("1.pair.")]
     assert len(starts) == 1, starts
     assert starts[0]["replica_index"] == 1 and starts[0]["was_loading_request"] is True

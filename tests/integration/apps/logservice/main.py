@@ -34,7 +34,8 @@ def _log(q):
     for level in levels:
         logging.log({0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR,
                      4: logging.CRITICAL}[level], "%s level %d", tag, level)
-    return {"id": os.environ["REQUEST_LOG_ID"], "instance": os.environ.get("INSTANCE_ID")}
+    return {"id": os.environ["REQUEST_LOG_ID"], "instance": os.environ.get("INSTANCE_ID"),
+            "version": os.environ["CURRENT_VERSION_ID"]}
 
 
 def _as_dict(r):
@@ -168,15 +169,17 @@ def app(environ, start_response):
 
 def slow_start(environ, start_response):
     """The starter backend's start request: logs, flushes, then runs until
-    the test logs "release-starter" through /log (30 s at most), so the test
-    sees it unfinished however slow the machine."""
+    the test logs "release-starter" through /log of the default version
+    (30 s at most), so the test sees it unfinished however slow the
+    machine."""
     begin = time.time()
     logging.info("starter begins")
     logservice.flush()
     end = time.monotonic() + 30
     while time.monotonic() < end and not any(
             line.message.startswith("release-starter ")
-            for r in logservice.fetch(start_time=begin, include_app_logs=True)
+            for r in logservice.fetch(start_time=begin, include_app_logs=True,
+                                      version_ids=["v1"])
             for line in r.app_logs):
         time.sleep(0.05)
     logging.info("starter ends")
