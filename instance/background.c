@@ -39,11 +39,13 @@ static PyObject *send(uint16_t type, uint32_t id, const void *payload, size_t n)
 }
 
 /* A thread in background_started, waiting for the master's
- * IPC_BACKGROUND_STARTED. Lives on that thread's stack. */
+ * IPC_BACKGROUND_STARTED or IPC_BACKGROUND_REFUSED. Lives on that
+ * thread's stack. */
 typedef struct waiter {
     struct waiter *next;
     uint32_t id;
     gaelic_request_t *answer;
+    int refused;
 } waiter_t;
 
 static waiter_t *waiters;
@@ -64,7 +66,7 @@ void background_start_answered(gaelic_request_t *r)
     pthread_mutex_lock(&waiters_lock);
     /* w lives on its thread's stack: not to be touched once unlocked. */
     waiter_t *w = *find_waiter(r->id);
-    int taken = w && !w->answer;
+    int taken = w && !w->answer && !w->refused;
     if (taken) {
         w->answer = r;
         pthread_cond_broadcast(&answered);
@@ -72,6 +74,17 @@ void background_start_answered(gaelic_request_t *r)
     pthread_mutex_unlock(&waiters_lock);
     if (!taken)
         request_free(r);
+}
+
+void background_start_refused(uint32_t id)
+{
+    pthread_mutex_lock(&waiters_lock);
+    waiter_t *w = *find_waiter(id);
+    if (w && !w->answer && !w->refused) {
+        w->refused = 1;
+        pthread_cond_broadcast(&answered);
+    }
+    pthread_mutex_unlock(&waiters_lock);
 }
 
 static void unlink_waiter(waiter_t *me)
@@ -110,17 +123,19 @@ static PyObject *background_started(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_DECREF(sent);
-    /* The master answers every start it accepts, and kills the instance
-     * for one it refuses: no deadline. */
+    /* The master answers every well-formed start, and kills the instance
+     * for one that breaks the protocol: no deadline. */
     PyThreadState *ts = PyEval_SaveThread();
     rq_block_begin();
     pthread_mutex_lock(&waiters_lock);
-    while (!me.answer)
+    while (!me.answer && !me.refused)
         pthread_cond_wait(&answered, &waiters_lock);
     *find_waiter(id) = me.next;
     pthread_mutex_unlock(&waiters_lock);
     rq_block_end();
     PyEval_RestoreThread(ts);
+    if (me.refused)
+        Py_RETURN_FALSE;
     PyObject *item = gaelic_request_item(me.answer);
     request_free(me.answer);
     if (!item)

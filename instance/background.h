@@ -8,7 +8,10 @@
  *                                   thread's own CGI environ (a dict),
  *                                   appended to the list `answer` too, where
  *                                   it stays if an exception from outside
- *                                   lands as the call returns; None in a
+ *                                   lands as the call returns; False
+ *                                   when the master refuses it (not a
+ *                                   backend's instance, BG2: IPC_
+ *                                   BACKGROUND_REFUSED); None in a
  *                                   process without a channel
  *   background_ended(id, failed, cpu_ns)
  *                                   IPC_BACKGROUND_END: it ended (failed:
@@ -44,5 +47,8 @@ void background_request_arrived(gaelic_request_t *r);
  * An answer no thread waits for is dropped: the app wrote that start to
  * the channel itself. */
 void background_start_answered(gaelic_request_t *r);
+/* Its part of IPC_BACKGROUND_REFUSED: the thread starting id gets False.
+ * One no thread waits for is dropped. */
+void background_start_refused(uint32_t id);
 
 #endif

@@ -137,6 +137,14 @@ static gaelic_request_t *handle_frame(buf_t *in)
             violation("flags on IPC_BACKGROUND_STARTED", &h);
         background_start_answered(take_request(in, &h));
         return NULL;
+    case IPC_BACKGROUND_REFUSED: {
+        if (h.flags || h.len)
+            violation("flags or a payload on IPC_BACKGROUND_REFUSED", &h);
+        uint8_t none[1];
+        take_payload(in, none, 0);
+        background_start_refused(h.id);
+        return NULL;
+    }
     case IPC_API_RESULT: {
         uint8_t *payload = malloc(h.len ? h.len : 1);
         if (!payload) {

@@ -65,13 +65,18 @@
  *                 IPC_LOG lines (same id) go to. At most
  *                 IPC_BACKGROUND_MAX live per instance (BG2).
  *   IPC_BACKGROUND_STARTED  master -> instance, same id, exactly once per
- *                 IPC_BACKGROUND_START: the thread's own environ (BG3),
+ *                 IPC_BACKGROUND_START the master accepts: the thread's
+ *                 own environ (BG3),
  *                 that of its /_ah/background request, with that request
  *                 log's REQUEST_LOG_ID and an API ticket valid until
  *                 IPC_BACKGROUND_END. Laid out as IPC_REQUEST's payload,
  *                 with an empty script and an empty body. An id no
  *                 thread waits for is dropped (a start the app wrote to
  *                 the channel itself).
+ *   IPC_BACKGROUND_REFUSED  master -> instance, same id, empty: instead
+ *                 of IPC_BACKGROUND_STARTED when the instance is not a
+ *                 backend's (BG2: FrontendsNotSupported). No log, no
+ *                 slot; the instance drops one no thread waits for.
  *   IPC_BACKGROUND_END    instance -> master, same id: it ended.
  *                   u32 failed   1 when it raised
  *                   u64 cpu_us   CPU time of the thread (as IPC_RESPONSE's)
@@ -113,6 +118,7 @@ enum ipc_type {
     IPC_API_CPU = 11,
     IPC_RETIRE = 12,
     IPC_BACKGROUND_STARTED = 13,
+    IPC_BACKGROUND_REFUSED = 14,
 };
 
 #define IPC_RETIRE_REASON_MAX 1024u

@@ -1047,6 +1047,13 @@ static void revoke_background_ticket(instance_t *inst, background_entry_t *e)
 
 static instance_t *instance_at(pool_t *pool, int index);
 
+/* Background threads and requests run on backends only (BG2): the master
+ * decides, whatever the instance's own environ says. */
+static int is_backends(const instance_t *inst)
+{
+    return inst->index >= 0;
+}
+
 /* api_caller_t.start_background: system.StartBackgroundRequest (BG2's
  * limit counts the instance's background threads and background requests
  * together). */
@@ -1054,7 +1061,7 @@ static int api_start_background(void *owner, char *id, size_t n)
 {
     instance_t *inst = owner;
     pool_t *pool = inst->pool;
-    if (inst->index < 0 || !pool->o.background_hook)
+    if (!is_backends(inst) || !pool->o.background_hook)
         return SYSTEM_BACKEND_REQUIRED;
     if (inst->state != I_READY && inst->state != I_WARMING) {
         snprintf(id, n, "the instance is shutting down");
@@ -1766,6 +1773,21 @@ static int send_background_started(instance_t *inst, background_entry_t *e, cons
     return 0;
 }
 
+/* IPC_BACKGROUND_REFUSED for the start of thread id. 0, or -1 when
+ * memory runs out. */
+static int send_background_refused(instance_t *inst, uint32_t id)
+{
+    buf_t *b = &inst->wbuf;
+    size_t mark = b->len;
+    long start = ipc_begin_frame(b, IPC_BACKGROUND_REFUSED, id);
+    if (start < 0 || ipc_end_frame(b, start) < 0) {
+        b->len = mark;
+        return -1;
+    }
+    mark_dirty(inst);
+    return 0;
+}
+
 /* A background thread starts or ends (BG3): its own request log. -1 when
  * the frame breaks the protocol, -2 when memory runs out. */
 static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
@@ -1773,7 +1795,11 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
     char number[16];
     background_log_ctx_t ctx = background_ctx(inst, number);
     if (h->type == IPC_BACKGROUND_START) {
-        if (h->len != 0 || background_log_start(&inst->background, h->id, &ctx) < 0)
+        if (h->len != 0 || !(h->id & IPC_BACKGROUND_ID_BIT))
+            return -1;
+        if (!is_backends(inst))
+            return send_background_refused(inst, h->id) < 0 ? -2 : 0;
+        if (background_log_start(&inst->background, h->id, &ctx) < 0)
             return -1;
         background_entry_t *e = background_log_find(&inst->background, h->id);
         /* -2: the thread waits for an answer it cannot have. */

@@ -25,6 +25,16 @@ def bg_status(srv, host):
 def test_frontends_are_not_supported(srv):
     assert bg_start(srv, None, n=1)["error"] == "FrontendsNotSupported"
     assert bg_start(srv, None, n=1, api="class")["error"] == "FrontendsNotSupported"
+    # The master decides, not the instance's os.environ: a frontend that
+    # sets BACKEND_ID gets no thread either, and no request log for one.
+    before = {row["request_id"] for row in log_rows(srv) if row["resource"] == "/_ah/background"}
+    for api in ("function", "class"):
+        d = bg_start(srv, None, n=2, api=api, pose_as="worker", tag="posing")
+        assert d["error"] == "FrontendsNotSupported" and d["started"] == 0, d
+    time.sleep(0.5)
+    assert bg_status(srv, None)["seen_env"] == []  # no thread ran
+    assert {row["request_id"] for row in log_rows(srv)
+            if row["resource"] == "/_ah/background"} == before
 
 
 def test_thread_outlives_its_request_with_its_own_environ(srv):

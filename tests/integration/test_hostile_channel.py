@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from harness import GAELIC_BIN, HTTP_TIMEOUT, Conn, app_path, copy_app
+from harness import GAELIC_BIN, Conn, app_path, copy_app
 
 APP = app_path("hostile_channel")
 TEST_SERVICE = "--api_test_service"
@@ -106,6 +106,26 @@ def srv(mserve):
 
 
 
+# The backend the app's background-thread frames go to (backends.yaml):
+# the master refuses them from the default version's instances (BG2).
+BACKEND_HOST = "0.hostile.localhost"
+
+
+def on_backend(path):
+    """Whether path sends background-thread frames."""
+    return "=bg_" in path or path.startswith(("/bg_cpu", "/stop_reading",
+                                              "/repeat?kind=background&"))
+
+
+def backend_get(srv, path, **kw):
+    return srv.get(path, headers={"Host": "%s:%d" % (BACKEND_HOST, srv.port)}, **kw)
+
+
+def hostile_get(srv, path, **kw):
+    """GET path, of the backend if it sends background-thread frames."""
+    return backend_get(srv, path, **kw) if on_backend(path) else srv.get(path, **kw)
+
+
 def assert_serving(srv):
     assert srv.alive()
     assert srv.get_json("/pid")["pid"] > 0
@@ -133,7 +153,7 @@ KILLING = ([("/send?case=" + case, KILLED[case]) for case in sorted(KILLED)] +
 @pytest.mark.parametrize("path,logged", KILLING)
 def test_frame_breaking_the_protocol_kills_only_its_instance(srv, path, logged):
     mark = len(srv.stderr_text())
-    r = srv.get(path)
+    r = hostile_get(srv, path)
     assert r.status_code == 500, (r.status_code, r.text[:300])
     assert srv.wait_stderr(logged, since=mark), srv.stderr_text()[mark:][-2000:]
     assert_serving(srv)
@@ -144,7 +164,7 @@ def test_instance_that_stops_reading_its_channel_is_killed(srv):
     pile up in the master's memory: past a bounded stall (CHANNEL_STALL_MS,
     10 s) the instance is killed and its request gets 500."""
     mark = len(srv.stderr_text())
-    r = srv.get("/stop_reading?n=200", timeout=60)
+    r = hostile_get(srv, "/stop_reading?n=200", timeout=60)
     assert r.status_code == 500, (r.status_code, r.text[:300])
     assert srv.wait_stderr("it stopped reading its channel", since=mark), \
         srv.stderr_text()[mark:][-2000:]
@@ -175,7 +195,7 @@ def test_background_rows_of_a_killed_instance_end(srv):
     # ten may land in more than one of the log store's 100 ms commits, so
     # they are counted until ten have ended.
     before = set(srv.log_rows("/_ah/background")[0])
-    r = srv.get("/bad_many?kind=bg_over_max")
+    r = hostile_get(srv, "/bad_many?kind=bg_over_max")
     assert r.status_code == 500
     new, out = srv.wait_new_log_rows("/_ah/background", before,
                                      lambda new: ten_ended(of_one_instance(new)))
@@ -194,7 +214,7 @@ def test_cpu_past_u32_reaches_the_log(srv):
     # host's), the others that many per second, none stopped at a u32's
     # 71.6 minutes.
     before = set(srv.log_rows("/_ah/background")[0])
-    assert srv.get("/bg_cpu").status_code == 200
+    assert hostile_get(srv, "/bg_cpu").status_code == 200
 
     def mcycles(us, mhz):
         return us // 1000000 * mhz + us % 1000000 * mhz // 1000000
@@ -433,7 +453,7 @@ def test_repeated_ready_is_harmless(srv):
 
 def test_background_start_and_end_cycles(srv):
     mark = len(srv.stderr_text())
-    r = srv.get("/repeat?kind=background&n=20")
+    r = hostile_get(srv, "/repeat?kind=background&n=20")
     assert r.status_code == 200, r.text[:300]
     assert_serving(srv)
     # The master answers each start with the thread's environ
@@ -442,6 +462,24 @@ def test_background_start_and_end_cycles(srv):
     pid = r.json()["pid"]
     assert not srv.wait_stderr("instance %d: protocol violation" % pid, timeout=1, since=mark)
     assert "(pid %d) exited" % pid not in srv.stderr_text()[mark:]
+
+
+def test_background_starts_of_a_frontend_are_refused(srv):
+    """BG2 holds in the master: the default version's instance that writes
+    background-thread starts itself (11, one past the limit) gets each
+    refused (IPC_BACKGROUND_REFUSED, which its runtime drops), no request
+    log opens and it lives on."""
+    before = set(srv.log_rows("/_ah/background")[0])
+    mark = len(srv.stderr_text())
+    r = srv.get("/repeat?kind=background_starts&n=%d" % 11)
+    assert r.status_code == 200, r.text[:300]
+    pid = r.json()["pid"]
+    r = srv.get("/repeat?kind=ready&n=1")  # after the refusals, on the same channel
+    assert r.status_code == 200
+    assert not srv.wait_stderr("instance %d: protocol violation" % pid, timeout=1, since=mark)
+    assert "(pid %d) exited" % pid not in srv.stderr_text()[mark:]
+    assert set(srv.log_rows("/_ah/background")[0]) == before
+    assert_serving(srv)
 
 
 def test_repeated_retire_stops_the_instance_once(serve):
@@ -475,11 +513,6 @@ def backend_app(tmp_path, start_case=""):
         with open(os.path.join(d, "start-case"), "w") as f:
             f.write(start_case)
     return d
-
-
-def backend_get(srv, path):
-    return requests.get(srv.url + path.lstrip("/"), timeout=HTTP_TIMEOUT,
-                        headers={"Host": "0.hostile.localhost:%d" % srv.port})
 
 
 @pytest.mark.parametrize("case, reason", [
@@ -556,8 +589,8 @@ def test_hundreds_of_hostile_instances_leak_nothing(serve):
                 c.request("GET", "/send?case=" + case)
                 c.read_response()
         for kind in STRESS_BAD_MANY:
-            srv.get("/bad_many?kind=" + kind)
-        srv.get("/repeat?kind=background&n=2")
+            hostile_get(srv, "/bad_many?kind=" + kind)
+        hostile_get(srv, "/repeat?kind=background&n=2")
         srv.get("/flood_logs?n=200")
 
     for _ in range(3):  # warm up: caches, log store, allocator arenas

@@ -400,6 +400,8 @@ def bg(environ, start_response):
     query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
     if path == "/bg/start":
         os.environ["CREATOR"] = query.get("tag", "request")
+        if "pose_as" in query:  # a frontend that claims to be a backend
+            os.environ["BACKEND_ID"] = query["pose_as"]
         started, error = [], None
         for i in range(int(query.get("n", "1"))):
             name = "%s-%d" % (query.get("tag", "t"), i)

@@ -249,8 +249,9 @@ def log_line(q, environ):
 
 
 def repeat(q, environ):
-    """n copies of one frame the master accepts: READY, RETIRE, or a
-    background thread's start and end (its log rows)."""
+    """n copies of one frame the master accepts: READY, RETIRE, a
+    background thread's start and end (its log rows; a backend's), or a
+    start alone (which the master refuses on the default version)."""
     kind, n = q["kind"], int(q.get("n", "50"))
     if kind == "ready":
         data = frame(READY, 0) * n
@@ -262,6 +263,8 @@ def repeat(q, environ):
             ids = [BG_BIT | (1000 + i * BG_MAX + k) for k in range(BG_MAX)]
             data += b"".join(frame(BG_START, b) for b in ids)
             data += b"".join(frame(BG_END, b, u32(k % 2) + u64(k << 30)) for k, b in enumerate(ids))
+    elif kind == "background_starts":
+        data = b"".join(frame(BG_START, BG_BIT | (3000 + i)) for i in range(n))
     else:
         raise ValueError(kind)
     os.write(_channel_fd(), data)
@@ -392,8 +395,8 @@ def fuzz(q, environ):
 
 
 def start(environ, start_response):
-    """/_ah/start of a backend (the test adds backends.yaml): the case
-    named in the file start-case of the app folder, else a plain start."""
+    """/_ah/start of a backend: the case named in the file start-case of
+    the app folder (the test adds it), else a plain start."""
     try:
         with open(os.path.join(os.path.dirname(__file__), "start-case")) as f:
             case = f.read().strip()

@@ -41,10 +41,6 @@ class BackgroundThreadLimitReachedError(Error):
 
 
 def _reserve():
-    environ = request_state.current_environ()
-    if not environ or not environ.get("BACKEND_ID"):
-        raise FrontendsNotSupported(
-            "background threads run only on backend instances (backends.yaml)")
     with _lock:
         # Background requests (system.StartBackgroundRequest) count too,
         # as in the master.
@@ -98,17 +94,26 @@ class BackgroundThread(threading.Thread):
         # the call returns: that log must be ended then, or the master
         # keeps counting the slot this instance frees.
         answer = []
+
+        def unreserve():
+            with _lock:
+                _live.discard(bg_id)
+            _gaelic.release()
         try:
             environ = _gaelic.background_started(bg_id, answer)
-            self._gaelic_background_context = (bg_id, environ)
         except BaseException as e:
             if answer:
                 _release(bg_id, True)
                 raise
-            with _lock:
-                _live.discard(bg_id)
-            _gaelic.release()
+            unreserve()
             raise Error("cannot start a background thread: %s" % e) from e
+        if environ is False:
+            # The master's answer for an instance that is not a backend's,
+            # whatever its os.environ says (BG2).
+            unreserve()
+            raise FrontendsNotSupported(
+                "background threads run only on backend instances (backends.yaml)")
+        self._gaelic_background_context = (bg_id, environ)
         try:
             threading.Thread.start(self)
         except BaseException as e:
