@@ -32,8 +32,9 @@ typedef struct {
     const char *storage_path;
     const char *logs_path;
     const char *since;
-    int severity; /* -1: all requests and all their lines */
-    long limit;   /* 0: no limit */
+    const char *version; /* NULL: every version's and backend's */
+    int severity;        /* -1: all requests and all their lines */
+    long limit;          /* 0: no limit */
     int json;
 } logs_opts_t;
 
@@ -56,6 +57,9 @@ static void logs_usage(FILE *f)
           "  --since T              requests started at or after T: seconds since the\n"
           "                         epoch, YYYY-MM-DD[ HH:MM[:SS]] (local time), or an\n"
           "                         age such as 30s, 15m, 2h, 7d\n"
+          "  --version V            only requests of version V (app.yaml's version:,\n"
+          "                         or a backend's name; V.MINOR: one deployment of\n"
+          "                         it); default: every version's and backend's\n"
           "  --severity LEVEL       only requests with an app line at or above LEVEL\n"
           "                         (debug, info, warning, error, critical or 0-4), and\n"
           "                         only those lines\n"
@@ -126,7 +130,7 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
 {
     static const char *const flags[] = {"json", NULL};
     static const char *const options[] = {"storage_path", "logs_path", "application", "since",
-                                          "severity",     "limit",     NULL};
+                                          "version",      "severity",  "limit",       NULL};
     cli_arg_t arg;
     cli_kind_t kind;
     for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, options, &arg)) != CLI_END;) {
@@ -153,6 +157,12 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             o->application = v;
         } else if (cli_is(&arg, "since")) {
             o->since = v;
+        } else if (cli_is(&arg, "version")) {
+            if (!*v) {
+                fprintf(stderr, "gaelic logs: --version: empty\n");
+                return -1;
+            }
+            o->version = v;
         } else if (cli_is(&arg, "severity")) {
             o->severity = parse_level(v);
             if (o->severity < 0) {
@@ -402,6 +412,10 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
     q.schema_1 = w->schema_1;
     q.started_since_us = since_us;
     q.min_level = o->severity;
+    log_str_t version = {o->version, o->version ? strlen(o->version) : 0};
+    q.version_filter = o->version != NULL;
+    q.versions = &version;
+    q.n_versions = 1;
     q.before_id = w->id[0] ? (log_str_t){w->id, strlen(w->id)} : (log_str_t){NULL, 0};
     q.limit = left < PAGE_REQUESTS ? left : PAGE_REQUESTS;
     log_cursor_t *c = log_cursor_open(db, &q, err, errlen);

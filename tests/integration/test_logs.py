@@ -613,6 +613,7 @@ def test_logs_command_pages_give_every_request_and_line_once(serve):
     ([APP, "--since", "yesterday-ish"], 2, "--since: invalid time 'yesterday-ish' (seconds since the epoch, "
      "YYYY-MM-DD[ HH:MM[:SS]] or an age such as 30s, 15m, 2h, 7d)"),
     ([APP, "--limit", "-3"], 2, "--limit: invalid value '-3' (a whole number; 0: all)"),
+    ([APP, "--version="], 2, "--version: empty"),
     # Plain decimal only: no hex, sign or blanks as strtod/strtol take them.
     ([APP, "--since", "0x10"], 2, "--since: invalid time '0x10'"),
     ([APP, "--since", " 5"], 2, "--since: invalid time ' 5'"),
@@ -637,6 +638,6 @@ def test_logs_command_reports_a_bad_app_yaml(tmp_path):
 def test_logs_help():
     r = run_gaelic("logs", "--help")
     assert r.returncode == 0
-    for flag in ("--storage_path", "--since", "--severity", "--limit", "--json"):
+    for flag in ("--storage_path", "--since", "--version", "--severity", "--limit", "--json"):
         assert flag in r.stdout
     assert "logs APPDIR" in run_gaelic("--help").stdout

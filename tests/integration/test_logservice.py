@@ -599,6 +599,14 @@ def test_a_backend_is_a_version_of_its_own(srv):
     starts = [r for r in fetch(srv, batch_size=1000, version_ids=["worker"])
               if r["resource"] == "/_ah/start"]
     assert starts and all(r["version_id"] == "worker." + minor for r in starts)
+    # `gaelic logs --version` reads one version's, as appcfg's request_logs did.
+    for version, want in (("worker", worker), ("v1", default), ("worker." + minor, worker)):
+        out = srv.logs("--json", "--limit", "0", "--version", version).stdout
+        rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        got = {row["request_id"] for row in rows}
+        assert want["id"] in got and not got & (set(ids) - {want["id"]}), (version, out[-2000:])
+        assert all(row["version_id"].startswith(version.split(".")[0] + ".") for row in rows)
+    assert srv.logs("--version", "nothing").stdout == ""
 
 
 def test_replica_index_of_a_backend_request(srv):
