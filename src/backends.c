@@ -772,6 +772,11 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
     }
     if (!strcmp(verb, "delete")) {
         b->deleted = 1;
+        /* What waits for it goes to the default version, as its later
+         * requests do (conn.c); what runs has the stop's grace. */
+        pool_divert_queued(b->live->pool);
+        if (b->update && b->update_state == UPDATE_RUNNING)
+            pool_divert_queued(b->update->pool);
         stop_pools(b, 1);
         buf_printf(out, "backend %s deleted; its requests go to the default version\n",
                    b->cfg->name);

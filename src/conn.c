@@ -1097,6 +1097,7 @@ static void send_normalized_redirect(conn_t *c, const char *path, size_t path_le
 }
 
 static void route_request(conn_t *c, const char *path, size_t path_len);
+static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *backend, int target);
 
 static void handle_request(conn_t *c)
 {
@@ -1192,7 +1193,31 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
         serve_static(c, h, 1);
         return;
     }
-    app_env_t app = server_app_env(srv, &user);
+    submit_script(c, &user, backend, target);
+}
+
+/* job_t.diverted: the backend the request waited for was deleted (BK6):
+ * the default version runs it, as it would have run it had the request
+ * come after the delete. */
+static void job_diverted(job_t *job)
+{
+    conn_t *c = job->owner;
+    c->job_active = 0;
+    server_version_id(c->srv, NULL, c->version_id);
+    login_user_t user;
+    login_from_request(&c->req, &user);
+    submit_script(c, &user, NULL, 0);
+}
+
+/* The rest of route_request for a script handler (c->route): the
+ * request's environ and job, for the backend's instance target (0: any),
+ * or for the default version (backend NULL). */
+static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *backend, int target)
+{
+    server_t *srv = c->srv;
+    const char *path = buf_ptr(&c->path);
+    size_t path_len = c->path.len;
+    app_env_t app = server_app_env(srv, user);
     app.version_id = c->version_id;
     /* As the secure: check saw it: the app builds its URLs from this. */
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
@@ -1211,6 +1236,7 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
     memset(&c->job, 0, sizeof c->job);
     c->job.done = job_done;
     c->job.flushed = job_flushed;
+    c->job.diverted = backend ? job_diverted : NULL;
     c->job.owner = c;
     c->job.log_id = c->log_id;
     c->job.script = c->route.target;

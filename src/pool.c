@@ -2397,6 +2397,18 @@ void pool_set_stopped(pool_t *pool, int stopped)
     }
 }
 
+void pool_divert_queued(pool_t *pool)
+{
+    /* A callback submits to another pool: this queue's next job stays. */
+    for (job_t *job = pool->q_head, *next; job; job = next) {
+        next = job->next;
+        if (job->diverted) {
+            queue_remove(pool, job);
+            job->diverted(job);
+        }
+    }
+}
+
 int pool_is_stopped(const pool_t *pool)
 {
     return pool->stopped;

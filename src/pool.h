@@ -72,6 +72,10 @@ struct job {
     /* logservice Flush from the running request (LG1): its log row should
      * show it now, unfinished, on instance_id. NULL: nothing to do. */
     void (*flushed)(job_t *job, const char *instance_id);
+    /* Its backend was deleted while it waited (pool_divert_queued): the
+     * owner submits it again, to the default version (BK6). NULL: it
+     * fails as the backend stops (404). */
+    void (*diverted)(job_t *job);
     job_log_t log; /* reset by pool_submit* */
     /* pool bookkeeping */
     pool_t *pool;       /* submitted to, or handed over to (pool_hand_over) */
@@ -216,6 +220,10 @@ const char *pool_cancel(job_t *job);
  * instances are about to shut down, wait in `to` instead, as if submitted
  * there (their wait so far counts). */
 void pool_hand_over(pool_t *from, pool_t *to);
+
+/* A backend's delete (BK6): the jobs waiting in pool that have a diverted
+ * callback leave its queue and are given to it, in their order. */
+void pool_divert_queued(pool_t *pool);
 
 /* Graceful stop: every instance is asked to finish and exit; returns
  * immediately. pool_idle() tells when nothing runs any more. */

@@ -1042,3 +1042,60 @@ def test_a_backend_zygote_s_death_names_its_backend(srv):
     line = "backend memdb zygote (pid %d) was killed by signal 9" % zygote
     assert srv.wait_stderr(line), srv.stderr_text()[-3000:]
     assert srv.alive()
+
+
+SOLO_MAIN = '''import json
+import os
+import time
+
+from google.appengine.api import runtime
+from google.appengine.api.logservice import logservice
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/hold":
+        logservice.flush()  # its log row shows it running
+        end = time.monotonic() + 20
+        while not runtime.is_shutting_down() and time.monotonic() < end:
+            time.sleep(0.05)
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"backend": os.environ.get("BACKEND_ID"),
+                        "version": os.environ["CURRENT_VERSION_ID"]}).encode()]
+'''
+
+
+def test_delete_sends_requests_waiting_for_the_backend_to_the_default_version(serve, tmp_path):
+    """BK6: delete routes the backend's requests to the default version,
+    those already waiting for it too (they got 404 with the backend's
+    stop); the one running on it has the stop's grace."""
+    d = write_app(tmp_path / "solo", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": SOLO_MAIN,
+                   "backends.yaml": "backends:\n- name: solo\n  max_concurrent_requests: 1\n"
+                                    "  options: public\n"})
+    srv = serve(d)
+    got = {}
+
+    def call(key, path):
+        got[key] = get(srv, "solo.localhost", path, timeout=30)
+    running = threading.Thread(target=call, args=("running", "/hold"), daemon=True)
+    running.start()
+    wait_for(lambda: srv.log_rows("/hold")[0], what="the held request running")
+    waiting = [threading.Thread(target=call, args=("waiting%d" % k, "/who"), daemon=True)
+               for k in range(3)]
+    for t in waiting:
+        t.start()
+    time.sleep(0.5)  # they wait in the backend's queue
+    assert not got, got
+    r = backends(srv, "delete", "solo")
+    assert r.returncode == 0, r
+    for t in waiting:
+        t.join(15)
+    for k in range(3):
+        r = got["waiting%d" % k]
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        assert r.json()["backend"] is None and not r.json()["version"].startswith("solo.")
+    # The running one had the shutdown notice, and ended in the grace.
+    running.join(30)
+    assert got["running"].status_code == 200 and got["running"].json()["backend"] == "solo"
+    assert who(srv, "solo.localhost")["backend"] is None
