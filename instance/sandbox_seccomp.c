@@ -193,6 +193,11 @@ static const char *const denied[] = {
      * write back: a loop of them only keeps the host's disks busy */
     "sync",
     "syncfs",
+    /* The page cache is the host's: which pages of a shared file (Python's
+     * own, a library) are cached tells what other processes of the host
+     * run and when, a side channel; nothing an instance runs asks it
+     * (cachestat, the newer way to ask, is below) */
+    "mincore",
 };
 
 /* The newest call these lists were checked against (Linux 6.18's newest,
@@ -202,13 +207,15 @@ static const char *const denied[] = {
 /* Calls newer than the libseccomp we build with (Debian 12's 2.5.4 knows
  * none of them), refused by number when it does not know the name: file
  * metadata (Landlock does not cover it; the read-only file tree refuses
- * it only where the system lets us build one) and the mount API. Since
+ * it only where the system lets us build one), the mount API and the
+ * page cache's state (cachestat). Since
  * Linux 5.1 a new call has one number on x86-64 and arm64 alike. */
 static const struct {
     const char *name;
     int nr;
 } newer_denied[] = {
 #if defined(__x86_64__) || defined(__aarch64__)
+    {"cachestat", 451}, /* mincore's question for a file descriptor */
     {"setxattrat", 463}, {"removexattrat", 466}, {"open_tree_attr", 467}, {"file_setattr", 469},
 #endif
     {NULL, 0},

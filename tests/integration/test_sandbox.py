@@ -84,6 +84,8 @@ ESCAPES = {
     "affinity_read_other": "SB4", "scheduler_read_other": "SB4",
     "sched_param_read_other": "SB4", "rr_interval_other": "SB4",
     "ioprio_read_other": "SB5", "capget_other": "SB5",
+    # which pages of a file the host's page cache holds (ctypes)
+    "page_cache_mincore": "SB5", "page_cache_cachestat": "SB5",
     "multiprocessing": "SB5",
     "import_ext": "SB5", "ctypes_load": "SB5", "ctypes_system": "SB5",
     # these need ctypes: with the hook armed, its import is what is refused

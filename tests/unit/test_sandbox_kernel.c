@@ -277,6 +277,17 @@ static void seccomp_child(void *arg)
     /* nothing to sync: only the host's disks would be kept busy */
     CHECK(fails_with(syscall(SYS_sync), EPERM));
     CHECK(fails_with(syncfs(chan[0]), EPERM));
+    /* nor which pages of a file the host's page cache holds */
+    long page_size = sysconf(_SC_PAGESIZE);
+    void *mapped = mmap(NULL, (size_t)page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char in_core;
+    CHECK(mapped != MAP_FAILED && fails_with(mincore(mapped, (size_t)page_size, &in_core), EPERM));
+    munmap(mapped, (size_t)page_size);
+    struct {
+        uint64_t off, len;
+    } range = {0, 0};
+    uint64_t cache_stat[5];
+    CHECK(fails_with(syscall(451 /* cachestat */, chan[0], &range, cache_stat, 0), EPERM));
 #ifdef SYS_quotactl_fd
     /* QCMD(Q_SYNC, USRQUOTA): a syncfs that needs no privilege */
     CHECK(fails_with(syscall(SYS_quotactl_fd, chan[0], 0x80000100u, 0, NULL), EPERM));

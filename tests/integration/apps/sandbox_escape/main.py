@@ -94,6 +94,26 @@ def _capget_other(q):
     return _libc_call("capget", header, data)
 
 
+def _page_cache(q):
+    """Which pages of a file shared with the host (Python's json package)
+    its page cache holds, a side channel on what other processes run:
+    mincore of a mapping of it, or (how=cachestat) cachestat (451) of its
+    descriptor."""
+    import ctypes
+    import json
+    with open(json.__file__, "rb") as f:
+        if q.get("how") == "cachestat":
+            window = (ctypes.c_uint64 * 2)(0, 0)  # all of it
+            return _libc_call("syscall", 451, f.fileno(), window, (ctypes.c_uint64 * 5)(), 0)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long]
+        addr = libc.mmap(None, 4096, 1, 2, f.fileno(), 0)  # PROT_READ, MAP_PRIVATE
+        return _libc_call("mincore", ctypes.c_void_p(addr), ctypes.c_size_t(4096),
+                          (ctypes.c_ubyte * 1)())
+
+
 def _prlimit_self(q):
     import resource
     return resource.prlimit(os.getpid(), resource.RLIMIT_NOFILE) == resource.getrlimit(
@@ -731,6 +751,8 @@ ATTEMPTS = {
     "ioprio_read_other": lambda q: _libc_call("syscall", 252, 1, os.getppid()),
     "capget_other": _capget_other,
     "futex_pi": _futex_pi,
+    "page_cache_mincore": _page_cache,
+    "page_cache_cachestat": lambda q: _page_cache({"how": "cachestat"}),
     # SB4: other processes of the uid (other apps' instances, the server)
     # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
     "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
