@@ -19,9 +19,59 @@ struct api_pending {
     api_pending_t *next, *prev;
 };
 
+/* An answer whose frame ends at byte `end` of everything ever put in out
+ * (counted from the owner's first write): it has left once `written`
+ * reaches it. */
+struct api_unsent {
+    uint64_t end;
+    api_sent_t sent;
+    api_unsent_t *next;
+};
+
 void api_chan_init(api_chan_t *ch)
 {
     memset(ch, 0, sizeof *ch);
+    ch->unsent_tail = &ch->unsent;
+}
+
+/* Tells the answers up to byte `upto` that they have left (all of them:
+ * UINT64_MAX). */
+static void unsent_done(api_chan_t *ch, uint64_t upto)
+{
+    while (ch->unsent && ch->unsent->end <= upto) {
+        api_unsent_t *u = ch->unsent;
+        ch->unsent = u->next;
+        if (!ch->unsent)
+            ch->unsent_tail = &ch->unsent;
+        api_sent_t sent = u->sent;
+        free(u);
+        sent.fn(sent.arg);
+    }
+}
+
+void api_chan_written(api_chan_t *ch, size_t n)
+{
+    ch->written += n;
+    /* Nothing left in out: whatever was queued has left, whatever the
+     * count says. */
+    unsent_done(ch, ch->out && ch->out->len == 0 ? UINT64_MAX : ch->written);
+}
+
+/* The answer just put in out (its frame ending at out's end) has left
+ * once the owner has written that far; at once when memory runs out for
+ * the note (the count may then be short for a moment, never stuck). */
+static void unsent_add(api_chan_t *ch, api_sent_t sent)
+{
+    api_unsent_t *u = malloc(sizeof *u);
+    if (!u) {
+        sent.fn(sent.arg);
+        return;
+    }
+    u->end = ch->written + ch->out->len;
+    u->sent = sent;
+    u->next = NULL;
+    *ch->unsent_tail = u;
+    ch->unsent_tail = &u->next;
 }
 
 static void unlink_pending(api_chan_t *ch, api_pending_t *p)
@@ -66,25 +116,31 @@ static int put_result(buf_t *out, uint32_t id, uint64_t cpu_us, const char *enve
 /* api_finish_t. An answer that cannot be sent still answers the call, with
  * an error: the app would otherwise wait for it until its deadline (a
  * backend request's, never). */
-static void finish(api_call_t *call, const char *envelope, size_t len)
+static void finish(api_call_t *call, const char *envelope, size_t len, api_sent_t sent)
 {
     api_pending_t *p = (api_pending_t *)call;
     api_chan_t *ch = p->chan;
     uint64_t cpu_ns = p->in_dispatch ? loop_thread_cpu_ns() - p->cpu_start_ns : p->cpu_ns;
     uint64_t cpu_us = cpu_ns / 1000u;
     const char *instance = ch->caller.instance_id ? ch->caller.instance_id : "?";
-    int sent = put_result(ch->out, p->id, cpu_us, envelope, len) == 0;
-    if (!sent) {
+    int queued = put_result(ch->out, p->id, cpu_us, envelope, len) == 0;
+    if (sent.fn) {
+        if (queued)
+            unsent_add(ch, sent);
+        else
+            sent.fn(sent.arg); /* the answer is not in out: only an error is */
+    }
+    if (!queued) {
         int too_large = len > IPC_MAX_PAYLOAD - 2 * sizeof(uint32_t);
         log_error("API channel: call %u of instance %s: %s", p->id, instance,
                   too_large ? "its answer is larger than a frame (64 MiB); it gets "
                               "RESPONSE_TOO_LARGE"
                             : "out of memory for its answer; it gets an UNKNOWN error");
-        sent =
+        queued =
             put_result(ch->out, p->id, cpu_us, too_large ? TOO_LARGE_ENVELOPE : NO_MEMORY_ENVELOPE,
                        sizeof TOO_LARGE_ENVELOPE) == 0;
     }
-    if (sent && ch->wake)
+    if (queued && ch->wake)
         ch->wake(ch->owner);
     /* While the handler runs, api_chan_call frees the call afterwards. */
     if (!p->in_dispatch)
@@ -183,4 +239,5 @@ void api_chan_close(api_chan_t *ch)
             p->call.cancel(&p->call);
         free_pending(p);
     }
+    unsent_done(ch, UINT64_MAX);
 }

@@ -26,6 +26,7 @@
 #define API_DEFAULT_DEADLINE_MS 60000u
 
 typedef struct api_pending api_pending_t;
+typedef struct api_unsent api_unsent_t;
 
 typedef struct {
     /* Set by the owner (the pool) before the first call. */
@@ -41,6 +42,10 @@ typedef struct {
     /* Private. */
     api_pending_t *pending;
     int inflight;
+    /* Answers whose frames are still in out, oldest first (api_sent_t),
+     * and how many bytes the owner has taken off out's front so far. */
+    api_unsent_t *unsent, **unsent_tail;
+    uint64_t written;
 } api_chan_t;
 
 void api_chan_init(api_chan_t *ch);
@@ -50,14 +55,19 @@ void api_chan_init(api_chan_t *ch);
 int api_chan_call(api_chan_t *ch, uint32_t id, const uint8_t *payload, size_t len,
                   const char **why);
 
+/* The owner has taken n bytes off the front of out (written them to the
+ * instance): the answers they finish have left the master. */
+void api_chan_written(api_chan_t *ch, size_t n);
+
 /* Request `request` of the instance has ended: its calls still pending are
  * cancelled and answered CANCELLED. Their callers are gone (a request's
  * deadline ends its threads' waits), but each holds one of the instance's
  * call slots until its answer comes. */
 void api_chan_end_request(api_chan_t *ch, uint32_t request);
 
-/* The instance is gone: pending calls are cancelled, nothing more is
- * written to out. The channel may be initialised again. */
+/* The instance is gone: pending calls are cancelled, answers still in
+ * out count as dropped, nothing more is written to out. The channel may be
+ * initialised again. */
 void api_chan_close(api_chan_t *ch);
 
 #endif

@@ -82,9 +82,12 @@ static void answer(api_http_call_t *c, int status, const char *body, size_t len)
 
 /* api_finish_t: every call ends here, answered 200 with the Response
  * envelope; its CPU goes to the ticket's request if that still runs. */
-static void call_finish(api_call_t *call, const char *envelope, size_t len)
+static void call_finish(api_call_t *call, const char *envelope, size_t len, api_sent_t sent)
 {
     api_http_call_t *c = call->transport;
+    /* One answer at a time: the connection writes it before it reads the
+     * next request (api_http_sent). */
+    c->sent = sent;
     uint64_t cpu_ns = c->in_dispatch ? loop_thread_cpu_ns() - c->cpu_start_ns : c->cpu_ns;
     if (c->ticket[0]) {
         api_ticket_t *t = api_tickets_find(c->tickets, c->ticket, API_TICKET_HEX);
@@ -179,8 +182,17 @@ void api_http_handle_error(api_http_call_t *c, int status)
     api_reply_rpc_error(&c->call, API_RPC_REQUEST_TOO_LARGE, "");
 }
 
+void api_http_sent(api_http_call_t *c)
+{
+    api_sent_t sent = c->sent;
+    c->sent = (api_sent_t){NULL, NULL};
+    if (sent.fn)
+        sent.fn(sent.arg);
+}
+
 void api_http_cancel(api_http_call_t *c)
 {
+    api_http_sent(c);
     if (!c->active)
         return;
     c->active = 0;

@@ -58,7 +58,8 @@ typedef struct {
     char ticket[API_TICKET_HEX + 1];
     uint64_t cpu_start_ns, cpu_ns;
     int in_dispatch;
-    int active; /* between handle and answer */
+    int active;      /* between handle and answer */
+    api_sent_t sent; /* the last answer's, until the connection has written it */
 } api_http_call_t;
 
 void api_http_call_init(api_http_call_t *c, loop_t *loop, const api_registry_t *registry,
@@ -70,8 +71,11 @@ void api_http_handle(api_http_call_t *c, const http_request_t *req);
  * the SDK understands it (200 with REQUEST_TOO_LARGE), others with their
  * status. */
 void api_http_handle_error(api_http_call_t *c, int status);
+/* The connection has written the last answer out: its handler is told
+ * (api_sent_t). Nothing when it was told already. */
+void api_http_sent(api_http_call_t *c);
 /* The connection goes away: a running call is abandoned, answer is not
- * called. Nothing for a call that is not running. */
+ * called; an answer not yet written counts as dropped (api_http_sent). */
 void api_http_cancel(api_http_call_t *c);
 
 /* The HTTP response for an answer: 200 application/octet-stream, or a

@@ -111,6 +111,7 @@ int api_dispatch(const api_registry_t *reg, api_call_t *call, const uint8_t *env
         return -1;
     call->answered = 0;
     call->cancel = NULL;
+    call->sent = (api_sent_t){NULL, NULL};
     const api_service_t *svc = find_service(reg, e.service.data, e.service.len);
     const api_method_t *m = svc ? find_method(svc, e.method.data, e.method.len) : NULL;
     if (!m) {
@@ -133,11 +134,13 @@ static const char NO_MEMORY_ENVELOPE[] = {0x2a, 0x02, 0x08, 0x00};
 
 static void finish(api_call_t *call, buf_t *b, int ok)
 {
+    api_sent_t sent = call->sent;
+    call->sent = (api_sent_t){NULL, NULL};
     call->answered = 1;
     if (ok)
-        call->finish(call, buf_ptr(b), b->len);
+        call->finish(call, buf_ptr(b), b->len, sent);
     else
-        call->finish(call, NO_MEMORY_ENVELOPE, sizeof NO_MEMORY_ENVELOPE);
+        call->finish(call, NO_MEMORY_ENVELOPE, sizeof NO_MEMORY_ENVELOPE, sent);
     buf_free(b);
 }
 

@@ -61,9 +61,20 @@ typedef struct {
 
 typedef struct api_call api_call_t;
 
+/* Told once an answer has left the master: its transport has written it
+ * out, or dropped it (the caller went away). A handler that counts what
+ * its answers hold (log_read_budget.h) sets call->sent before it answers;
+ * fn NULL: nothing to tell. */
+typedef struct {
+    void (*fn)(void *arg);
+    void *arg;
+} api_sent_t;
+
 /* The transport's side of a call: gets the serialized Response envelope
- * (valid during the callback) and then owns the call again. */
-typedef void (*api_finish_t)(api_call_t *call, const char *envelope, size_t len);
+ * (valid during the callback) and then owns the call again. It calls
+ * sent.fn(sent.arg) exactly once (when set), when the bytes it queued for
+ * the envelope are written or dropped: at once when it queued none. */
+typedef void (*api_finish_t)(api_call_t *call, const char *envelope, size_t len, api_sent_t sent);
 
 struct api_call {
     /* set by the transport */
@@ -80,6 +91,7 @@ struct api_call {
     /* asynchronous handlers */
     void (*cancel)(api_call_t *call);
     void *handler_data;
+    api_sent_t sent; /* for the answer: set before api_reply, handed to finish */
     int answered;
 };
 

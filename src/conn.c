@@ -1432,6 +1432,9 @@ static void close_lingering(conn_t *c)
 
 static void request_done(conn_t *c)
 {
+    /* The answer is written: an API call's handler may count it gone. */
+    if (c->api)
+        api_http_sent(&c->api_call);
     /* A client may have sent more (a pipelined request after its
      * "Connection: close", a keep-alive one's next when the server stops)
      * unread in the socket, or send it while the answer's end is still

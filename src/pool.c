@@ -1329,6 +1329,7 @@ static int instance_flush(instance_t *inst)
         ssize_t n = write(inst->w.fd, buf_ptr(&inst->wbuf), inst->wbuf.len);
         if (n > 0) {
             buf_consume(&inst->wbuf, (size_t)n);
+            api_chan_written(&inst->api, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EINTR)

@@ -276,6 +276,80 @@ static void test_answer_too_large(api_registry_t *reg)
     CHECK(wakes == 1 && ch.inflight == 0 && next_result(&res) == 0);
 }
 
+/* A service that counts its answers as they leave (api_sent_t), as the
+ * Logs API's Read does; Tracked{1: n} answers n bytes. */
+static int sent_count;
+
+static void count_sent(void *arg)
+{
+    (void)arg;
+    sent_count++;
+}
+
+static void tracked(api_call_t *call)
+{
+    size_t n = call->request_len > 1 ? (unsigned char)call->request[1] : 0;
+    buf_t b = BUF_INIT;
+    CHECK(buf_reserve(&b, n + 1) == 0);
+    memset(buf_ptr(&b), 'y', n);
+    b.len = n;
+    call->sent = (api_sent_t){count_sent, NULL};
+    api_reply(call, &b);
+    buf_free(&b);
+}
+
+static void tracked_too_large(api_call_t *call)
+{
+    call->sent = (api_sent_t){count_sent, NULL};
+    huge(call);
+}
+
+static const api_method_t tracked_methods[] = {
+    {"Tracked", tracked}, {"TooLarge", tracked_too_large}, {NULL, NULL}};
+
+/* An answer has left once the owner has written past its frame's end, not
+ * before; the rest when out empties, or when the instance is gone. */
+static void test_sent_when_written(api_registry_t *reg)
+{
+    api_service_t svc = {"gaelic_tracked", tracked_methods, NULL};
+    CHECK(api_registry_add(reg, &svc) == 0);
+    api_chan_t ch;
+    chan_init(&ch, reg);
+    const char *why = NULL;
+    buf_reset(&out);
+    sent_count = 0;
+    CHECK(call(&ch, 1, 0, "gaelic_tracked", "Tracked", "\x08\x64", 2, &why) == 0);
+    size_t first = out.len;
+    CHECK(call(&ch, 2, 0, "gaelic_tracked", "Tracked", "\x08\x10", 2, &why) == 0);
+    CHECK(sent_count == 0 && out.len > first);
+    /* Written up to one byte short of the first frame's end. */
+    buf_consume(&out, first - 1);
+    api_chan_written(&ch, first - 1);
+    CHECK(sent_count == 0);
+    buf_consume(&out, 1);
+    api_chan_written(&ch, 1);
+    CHECK(sent_count == 1);
+    /* The owner wrote the rest (whatever it counted): out is empty. */
+    size_t rest = out.len;
+    buf_consume(&out, rest);
+    api_chan_written(&ch, 0);
+    CHECK(sent_count == 2);
+    /* A later answer is counted from where the first ones ended. */
+    CHECK(call(&ch, 3, 0, "gaelic_tracked", "Tracked", "\x08\x20", 2, &why) == 0);
+    CHECK(call(&ch, 4, 0, "gaelic_tracked", "Tracked", "\x08\x20", 2, &why) == 0);
+    size_t one = out.len / 2;
+    buf_consume(&out, one);
+    api_chan_written(&ch, one);
+    CHECK(sent_count == 3);
+    /* Not in out (too large for a frame: an error went instead): at once. */
+    CHECK(call(&ch, 5, 0, "gaelic_tracked", "TooLarge", "", 0, &why) == 0);
+    CHECK(sent_count == 4);
+    /* The instance is gone: what is still in out counts as dropped. */
+    api_chan_close(&ch);
+    CHECK(sent_count == 5);
+    buf_reset(&out);
+}
+
 int main(void)
 {
     CHECK(loop_init(&loop) == 0);
@@ -287,6 +361,7 @@ int main(void)
     test_limit_and_deadline(reg);
     test_end_request(reg);
     test_answer_too_large(reg);
+    test_sent_when_written(reg);
     api_registry_free(reg);
     buf_free(&out);
     loop_close(&loop);

@@ -151,9 +151,10 @@ static void decode_reply(const char *env, size_t len, reply_t *out)
 
 static reply_t last_reply;
 
-static void capture(api_call_t *call, const char *env, size_t len)
+static void capture(api_call_t *call, const char *env, size_t len, api_sent_t sent)
 {
     (void)call;
+    (void)sent;
     decode_reply(env, len, &last_reply);
 }
 
@@ -339,6 +340,54 @@ static void test_calls(const api_registry_t *reg)
     api_tickets_free(tickets);
 }
 
+/* A service that counts its answers as they leave (api_sent_t). */
+static int sent_count;
+
+static void count_sent(void *arg)
+{
+    (void)arg;
+    sent_count++;
+}
+
+static void tracked(api_call_t *call)
+{
+    call->sent = (api_sent_t){count_sent, NULL};
+    api_reply(call, NULL);
+}
+
+static const api_method_t tracked_methods[] = {{"Tracked", tracked}, {NULL, NULL}};
+
+/* The connection tells the answer's handler once it has written it, or
+ * when it goes away with it unwritten; once either way. */
+static void test_sent(api_registry_t *reg)
+{
+    api_service_t svc = {"gaelic_tracked", tracked_methods, NULL};
+    CHECK(api_registry_add(reg, &svc) == 0);
+    api_tickets_t *tickets = api_tickets_new();
+    api_http_call_t c;
+    api_http_call_init(&c, &loop, reg, tickets, on_answer, NULL);
+    api_ticket_t ticket = {0};
+    CHECK(api_tickets_issue(tickets, &ticket, "instance-a", &OPS) == 0);
+    sent_count = 0;
+    handle(&c, "POST /rpc_http", NULL, "gaelic_tracked", "Tracked", "", 0, ticket.hex);
+    CHECK(answers == 1 && answer_reply.has_response && sent_count == 0);
+    api_http_sent(&c); /* written */
+    CHECK(sent_count == 1);
+    api_http_sent(&c);
+    api_http_cancel(&c);
+    CHECK(sent_count == 1);
+    handle(&c, "POST /rpc_http", NULL, "gaelic_tracked", "Tracked", "", 0, ticket.hex);
+    CHECK(answers == 1 && sent_count == 1);
+    api_http_cancel(&c); /* the connection closes with it unwritten */
+    CHECK(sent_count == 2);
+    /* Other answers have nothing to tell. */
+    handle(&c, "POST /rpc_http", NULL, "gaelic_test", "Echo", "", 0, ticket.hex);
+    api_http_sent(&c);
+    CHECK(answers == 1 && sent_count == 2);
+    api_tickets_revoke(tickets, &ticket);
+    api_tickets_free(tickets);
+}
+
 static void test_response(void)
 {
     buf_t out = BUF_INIT;
@@ -366,6 +415,7 @@ int main(void)
     test_check_and_deadline();
     test_start_background_request(reg);
     test_calls(reg);
+    test_sent(reg);
     test_response();
     api_registry_free(reg);
     loop_close(&loop);
