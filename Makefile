@@ -95,6 +95,7 @@ test_cgroup_mover_OBJS := src/cgroup_mover.o src/thread_jobs.o src/cpu_cap.o src
 test_cpu_cap_OBJS := src/cpu_cap.o src/cgroup_tree.o src/proc_start.o src/proc_file.o src/write_file.o
 test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
+test_log_read_budget_OBJS := src/log_read_budget.o
 test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)
 test_login_OBJS := src/login.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o

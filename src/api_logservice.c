@@ -1,10 +1,12 @@
 #include "api_logservice.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log_read.h"
+#include "log_read_budget.h"
 #include "log_store.h"
 #include "pb.h"
 #include "server.h"
@@ -16,10 +18,16 @@ enum { LINE_TIMESTAMP = 1, LINE_LEVEL = 2, LINE_MESSAGE = 3 };
 
 /* ---------- Read ---------- */
 
+/* A Read waits for a share of the budget (log_read_budget.h), runs on the
+ * log writer's thread, is answered on the loop, and gives its share back
+ * once the answer has left the master (read_sent). */
 typedef struct {
-    log_task_t task;  /* must stay first */
+    log_task_t task; /* must stay first */
+    log_read_waiter_t waiter;
+    server_t *srv;
     api_call_t *call; /* loop thread only; NULL once cancelled */
     int cancelled;    /* the same, for the writer thread (atomic) */
+    int running;      /* holds a share: queued to the log writer */
     log_read_t req;
     buf_t out;
     int failed;
@@ -41,25 +49,68 @@ static void read_run(log_task_t *t, sqlite3 *db)
     j->failed = log_read_run(db, &j->req, &j->out, j->why, sizeof j->why) < 0;
 }
 
+/* api_sent_t: the answer has left the master, and its share with it. */
+static void read_sent(void *arg)
+{
+    server_t *srv = arg;
+    log_read_budget_release(&srv->log_reads);
+}
+
 static void read_done(log_task_t *t)
 {
     read_job_t *j = (read_job_t *)t;
     api_call_t *call = j->call;
+    server_t *srv = j->srv;
     if (call) {
         call->cancel = NULL;
-        if (j->failed)
+        if (j->failed) {
             api_reply_app_error(call, LOGSERVICE_STORAGE_ERROR, j->why);
-        else
-            api_reply(call, &j->out);
+            read_free(j);
+            log_read_budget_release(&srv->log_reads);
+            return;
+        }
+        /* The share stays held while the answer waits in its transport. */
+        call->sent = (api_sent_t){read_sent, srv};
+        api_reply(call, &j->out);
+        read_free(j);
+        return;
     }
     read_free(j);
+    log_read_budget_release(&srv->log_reads);
 }
 
-/* The call is abandoned (deadline, instance gone): the job finishes on the
- * writer thread and is then only freed. */
+/* The job holds a share: it goes to the log writer, or fails (the share
+ * given back). */
+static void read_start(read_job_t *j)
+{
+    server_t *srv = j->srv;
+    j->running = 1;
+    if (!srv->logs || log_store_task(srv->logs, &j->task) < 0) {
+        api_call_t *call = j->call;
+        call->cancel = NULL;
+        api_reply_app_error(call, LOGSERVICE_STORAGE_ERROR, "the log store is closed");
+        read_free(j);
+        log_read_budget_release(&srv->log_reads);
+    }
+}
+
+/* log_read_waiter_t: the job's turn has come. */
+static void read_admit(log_read_waiter_t *w)
+{
+    read_start((read_job_t *)((char *)w - offsetof(read_job_t, waiter)));
+}
+
+/* The call is abandoned (deadline, instance gone): a waiting job leaves
+ * the queue and is freed; a running one finishes on the writer thread and
+ * is then only freed, its share given back. */
 static void read_cancel(api_call_t *call)
 {
     read_job_t *j = call->handler_data;
+    if (!j->running) {
+        log_read_budget_leave(&j->srv->log_reads, &j->waiter);
+        read_free(j);
+        return;
+    }
     j->call = NULL;
     __atomic_store_n(&j->cancelled, 1, __ATOMIC_RELAXED);
 }
@@ -85,14 +136,23 @@ static void read_logs(api_call_t *call)
     }
     j->task.run = read_run;
     j->task.done = read_done;
+    j->srv = srv;
     j->call = call;
-    if (!srv->logs || log_store_task(srv->logs, &j->task) < 0) {
-        api_reply_app_error(call, LOGSERVICE_STORAGE_ERROR, "the log store is closed");
+    j->waiter.admit = read_admit;
+    /* What it holds while it waits: itself and its copy of the request. */
+    j->waiter.bytes = sizeof *j + log_read_held_bytes(&j->req);
+    int turn = log_read_budget_enter(&srv->log_reads, &j->waiter);
+    if (turn < 0) {
+        /* App Engine's answer for a Logs API it cannot serve now. */
+        api_reply_app_error(call, LOGSERVICE_STORAGE_ERROR,
+                            "too many log reads are waiting; try again later");
         read_free(j);
         return;
     }
     call->handler_data = j;
     call->cancel = read_cancel;
+    if (turn > 0)
+        read_start(j);
 }
 
 /* ---------- Flush ---------- */
@@ -217,6 +277,7 @@ static const api_method_t METHODS[] = {
 
 int api_logservice_register(api_registry_t *reg, struct server *srv)
 {
+    log_read_budget_init(&srv->log_reads, LOG_READ_SHARES, LOG_READ_MAX_WAITING_BYTES);
     api_service_t svc = {"logservice", METHODS, srv};
     return api_registry_add(reg, &svc);
 }

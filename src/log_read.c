@@ -68,6 +68,12 @@ void log_read_free(log_read_t *req)
     memset(req, 0, sizeof *req);
 }
 
+size_t log_read_held_bytes(const log_read_t *req)
+{
+    return req->raw_len + (req->n_versions + 1) * sizeof *req->versions +
+           (req->n_ids + 1) * sizeof *req->ids;
+}
+
 static int fail(char *why, size_t whylen, int rc, const char *fmt, const char *arg)
 {
     snprintf(why, whylen, fmt, arg);
@@ -193,6 +199,7 @@ int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t
     if (!req->raw || !req->versions || !req->ids)
         return fail(why, whylen, -3, "%s", "out of memory");
     memcpy(req->raw, p, n);
+    req->raw_len = n;
 
     pb_reader_t r;
     pb_field_t f;

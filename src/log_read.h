@@ -48,6 +48,7 @@ typedef struct {
     log_str_t *ids; /* into raw */
     size_t n_ids;
     uint8_t *raw; /* a copy of the request the strings point into */
+    size_t raw_len;
 } log_read_t;
 
 /* Parses and checks a LogReadRequest for app app_id. 0; -1 when it is not
@@ -57,6 +58,8 @@ typedef struct {
 int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t n, char *why,
                    size_t whylen);
 void log_read_free(log_read_t *req);
+/* The memory a parsed request holds (its copy and lists). */
+size_t log_read_held_bytes(const log_read_t *req);
 
 /* Runs req against db, appending the serialized LogReadResponse to out.
  * 0, or -1 with the reason in why (STORAGE_ERROR). */

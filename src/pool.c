@@ -180,6 +180,8 @@ struct pool {
  * of growing to CHANNEL_BACKLOG_MAX (a runtime that reads keeps far below
  * it, but for a request body of that size, gone within milliseconds). */
 #define CHANNEL_HOLD_MARK (16u << 20)
+/* An instance's write buffer larger than this is freed once written. */
+#define CHANNEL_KEEP_BUFFER (256u << 10)
 /* min_pending_latency "automatic": instances start as soon as requests wait
  * while there is a CPU for each (one is the master's); beyond that, one at a
  * time, for a request that has waited AUTO_PENDING_MS when recent requests
@@ -1348,6 +1350,9 @@ static int instance_flush(instance_t *inst)
         instance_fail(inst, "its channel broke");
         return -1;
     }
+    /* All written: a large answer's buffer (a Logs API Read's 4 MB) is
+     * not kept for the instance's life. */
+    buf_trim(&inst->wbuf, CHANNEL_KEEP_BUFFER);
     resume_reads_soon(inst);
     return 0;
 }

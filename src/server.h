@@ -14,6 +14,7 @@
 #include "config.h"
 #include "error_pages.h"
 #include "http.h"
+#include "log_read_budget.h"
 #include "log_store.h"
 #include "loop.h"
 #include "pool.h"
@@ -89,8 +90,9 @@ typedef struct server {
     char api_host[64];
     int api_port;
     char storage_dir[4096];
-    log_store_t *logs; /* request and app logs */
-    io_watch_t logs_w; /* its finished tasks (the Logs API's reads) */
+    log_store_t *logs;           /* request and app logs */
+    io_watch_t logs_w;           /* its finished tasks (the Logs API's reads) */
+    log_read_budget_t log_reads; /* the memory the Logs API's reads hold */
     http_limits_t limits;
     size_t bodies_held; /* request body bytes the connections hold (limits) */
     io_watch_t listen_w;

@@ -163,6 +163,9 @@ static void test_parse(void)
     CHECK(req.count == LOG_READ_MAX_COUNT); /* capped */
     CHECK(req.n_versions == 1 && req.version_filter);
     CHECK(req.offset.n == 4 && memcmp(req.offset.p, "00ab", 4) == 0);
+    /* What it holds while it waits for its turn (log_read_budget.h): its
+     * copy of the request and its lists. */
+    CHECK(log_read_held_bytes(&req) == b.len + 2 * sizeof(log_str_t) + sizeof(log_str_t));
     log_read_free(&req);
 
     /* Defaults. */
