@@ -13,56 +13,24 @@ made alone gives the reference for."""
 import concurrent.futures
 import hashlib
 import http.client
-import importlib.util
 import os
 import re
 import socket
-import sys
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import GAELIC_BIN, HOST, REPO, app_path
+from harness import GAELIC_BIN, HOST, app_path
+# The remote_api messages, built with gaelic's own proto module.
+from test_api_http import API_LINE_RE, RemoteRequest, RemoteResponse, log_pb
 
 APP = app_path("logbudget")
-API_LINE_RE = re.compile(r"^gaelic: API server at http://127\.0\.0\.1:(\d+)/rpc_http$", re.M)
 UNDER_ASAN = "asan" in os.path.basename(os.path.dirname(GAELIC_BIN))
 READERS = 3  # backends.yaml: reader, 3 instances of 8 concurrent requests
 SHARES = 4  # LOG_READ_SHARES
 STORAGE_ERROR = 2
-
-sys.path.insert(0, os.path.join(REPO, "python"))
-from google.appengine.runtime import proto  # noqa: E402
-from google.appengine.runtime.proto import BYTES, INT32, MESSAGE, REQUIRED, STRING, Field  # noqa
-
-
-def _load(relpath, name):
-    """A module of python/ by its file: the logservice package itself needs
-    the instance runtime."""
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "python", relpath))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-log_pb = _load("google/appengine/api/logservice/log_service_pb2.py", "log_service_pb2")
-
-
-class RemoteRequest(proto.Message):
-    FIELDS = (Field("service_name", 2, STRING, REQUIRED), Field("method", 3, STRING, REQUIRED),
-              Field("request", 4, BYTES, REQUIRED), Field("request_id", 5, STRING))
-
-
-class _Error(proto.Message):
-    FIELDS = (Field("code", 1, INT32, REQUIRED), Field("detail", 2, STRING))
-
-
-class RemoteResponse(proto.Message):
-    FIELDS = (Field("response", 1, BYTES), Field("application_error", 3, MESSAGE,
-                                                 message_type=_Error),
-              Field("rpc_error", 5, MESSAGE, message_type=_Error))
 
 
 @pytest.fixture(scope="module")
