@@ -435,7 +435,14 @@ def stop_reading(q, environ):
     """Points the runtime's channel reader at a pipe that never delivers,
     keeping the socket to write on, then writes n background start/end
     cycles: the master answers each start (IPC_BACKGROUND_STARTED), and
-    those answers pile up unread. Waits to be killed."""
+    those answers pile up unread. Waits to be killed.
+
+    It lets another worker take up reading first (this one hands that role
+    on as it sleeps): one blocked in read(2) goes on reading the socket it
+    started on, where a worker taking the role after the swap would call
+    recv(2) on the pipe (ENOTSOCK) and end the instance, as a freshly
+    started backend instance did here."""
+    time.sleep(0.2)
     fd = _channel_fd()
     saved = os.dup(fd)
     r, _w = os.pipe()
