@@ -24,7 +24,7 @@ clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src
     src/yaml_tree.c src/buf.c src/instance_class.c -lyaml -lpcre2-8 -o "$out/fuzz_backends_config"
 # shellcheck disable=SC2086
 clang $CFLAGS -Iinstance fuzz/fuzz_api.c src/api_service.c src/api_system.c src/api_logservice.c \
-    src/log_read.c src/log_query.c src/log_store.c src/log.c src/pb.c src/buf.c \
+    src/log_read.c src/log_read_budget.c src/log_query.c src/log_store.c src/log.c src/pb.c src/buf.c \
     src/instance_stats.c src/proc_file.c src/loop.c -lsqlite3 -lpthread -o "$out/fuzz_api"
 # The repo's own app.yaml and backends.yaml files seed the loaders' corpora.
 mkdir -p "$out/corpus-fuzz_config" "$out/corpus-fuzz_backends_config"

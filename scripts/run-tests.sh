@@ -2,7 +2,8 @@
 # Test driver for `make test` (after build/ and build-asan/ are built):
 #   1. every C unit-test binary in build/tests/ and build-asan/tests/
 #      (each prints "N passed, N failed" as its last line),
-#   2. the pytest integration suite against build/gaelic and, at the same
+#   2. the libFuzzer targets (scripts/fuzz.sh), built and run briefly,
+#   3. the pytest integration suite against build/gaelic and, at the same
 #      time, against build-asan/gaelic (ASan + UBSan, and LeakSanitizer for
 #      the master: the instances turn it off).
 # Prints each summary line and a final "N passed, N failed"; exits non-zero
@@ -69,6 +70,27 @@ run_unit() { # run_unit DIR [env assignments...]
 run_unit "$BUILD_DIR"
 run_unit "$ASAN_BUILD_DIR" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# ---------------------------------------------------------------- fuzz targets
+# Built from the sources as they are and run for a moment each, so that an
+# interface change they missed fails here, not at the next `make fuzz`.
+run_fuzz() {
+    secs=${FUZZ_CHECK_SECONDS:-2}
+    log="$LOGDIR/fuzz.log"
+    FUZZ_SECONDS=$secs scripts/fuzz.sh >"$log" 2>&1
+    rc=$?
+    ran=$(grep -c -E '^fuzz: ' "$log")
+    if [ "$rc" -ne 0 ] || [ "$ran" -eq 0 ]; then
+        echo "fuzz targets: failed (exit $rc); output:"
+        tail -n 40 "$log" | sed 's/^/    /'
+        add 0 1
+        bad=1
+        return
+    fi
+    echo "fuzz targets: $ran built and ran ${secs}s each, 0 failed"
+    add "$ran" 0
+}
+run_fuzz
 
 # ---------------------------------------------------------------- integration
 # count WORD LINE: the number before WORD in a pytest summary line (0 if none)
