@@ -857,6 +857,12 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
+    /* Each backend is a version named after it (server_version_id). */
+    const char *version = srv->cfg->version;
+    if (version && backends_config_find(srv->backends_cfg, version, strlen(version)))
+        log_warn("backends.yaml: backend '%s' has the name of app.yaml's version: requests "
+                 "for %s.HOSTNAME go to the backend, and both log under that name",
+                 version, version);
     app_file_limits_t lim = {srv->o.max_app_files, (long)srv->o.max_app_file_bytes,
                              (long)srv->o.max_app_bytes};
     srv->links.follow = srv->o.follow_symlinks;

@@ -1099,3 +1099,18 @@ def test_delete_sends_requests_waiting_for_the_backend_to_the_default_version(se
     running.join(30)
     assert got["running"].status_code == 200 and got["running"].json()["backend"] == "solo"
     assert who(srv, "solo.localhost")["backend"] is None
+
+
+def test_a_backend_named_as_the_apps_version_is_warned_of(serve, tmp_path):
+    """A backend is a version named after it: one named as app.yaml's
+    version takes that version's host name and shares its logs. The server
+    serves all the same, and says so."""
+    d = write_app(tmp_path / "same", "version: worker\nruntime: python27\napi_version: 1\n"
+                  "threadsafe: true\nhandlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": SOLO_MAIN,
+                   "backends.yaml": "backends:\n- name: worker\n  options: public\n"})
+    srv = serve(d)
+    assert ("backends.yaml: backend 'worker' has the name of app.yaml's version"
+            in srv.stderr_text()), srv.stderr_text()[-2000:]
+    assert who(srv, "worker.localhost")["backend"] == "worker"
+    assert who(srv, None)["backend"] is None
