@@ -1020,27 +1020,37 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     return 1;
 }
 
-/* BK7: which backend (and instance) the Host header names. Returns -1
- * when the request was answered (no such instance, a stopped backend). */
-static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
+/* BK7: the backend the Host header names (NULL: the default version,
+ * deleted ones included), with the instance asked for (-1: any); the
+ * request's version is that backend's. */
+static backend_rt_t *host_backend(conn_t *c, int *instance)
 {
     server_t *srv = c->srv;
     size_t host_len = 0;
     const char *host = http_request_header(&c->req, "host", &host_len);
     host_route_t hr;
     host_route(srv->backends_cfg, srv->app_id, srv->o.hostname, host, host_len, &hr);
-    if (hr.kind == HOST_DEFAULT)
-        return 0;
-    backend_rt_t *b = backends_get(srv->backends, hr.backend);
+    backend_rt_t *b = hr.kind == HOST_DEFAULT ? NULL : backends_get(srv->backends, hr.backend);
+    if (b)
+        server_version_id(srv, backend_name(b), c->version_id);
+    *instance = hr.instance;
+    return b;
+}
+
+/* Which backend (and instance) the request is for. Returns -1 when it was
+ * answered (no such instance, a stopped backend). */
+static int route_backend(conn_t *c, backend_rt_t **backend, int *target)
+{
+    int instance;
+    backend_rt_t *b = host_backend(c, &instance);
     if (!b)
-        return 0; /* deleted: the default version answers */
-    server_version_id(srv, backend_name(b), c->version_id);
-    if (hr.instance >= backend_instances(b) || pool_is_stopped(backend_pool(b))) {
+        return 0;
+    if (instance >= backend_instances(b) || pool_is_stopped(backend_pool(b))) {
         send_simple(c, 404, 0);
         return -1;
     }
     *backend = b;
-    *target = hr.instance + 1;
+    *target = instance + 1;
     return 0;
 }
 
@@ -1265,6 +1275,9 @@ static void parse_error(conn_t *c)
     if (c->req.headers_done) { /* logged as a request: 413, 417, 505 */
         c->req_started_ms = c->srv->loop.now_ms;
         start_request_log(c);
+        int instance;
+        if (c->srv->backends)
+            host_backend(c, &instance); /* under the version it was for */
     }
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
              c->req.error_reason ? c->req.error_reason : "bad request");

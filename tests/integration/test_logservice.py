@@ -609,6 +609,21 @@ def test_a_backend_is_a_version_of_its_own(srv):
     assert srv.logs("--version", "nothing").stdout == ""
 
 
+def test_a_refused_request_for_a_backend_is_logged_under_its_name(srv):
+    """A body over the limit is refused (413) before the request is routed:
+    its log row is still the backend's the Host named."""
+    r = requests.post(srv.url + "too-big", data=b"",
+                      headers={"Host": "%s:%d" % (WORKER, srv.port),
+                               "Content-Length": str(64 << 20)}, timeout=30)
+    assert r.status_code == 413
+    rows = wait_for(lambda: [row for row in (
+        json.loads(line) for line in srv.logs("--json", "--limit", "0", "--version", "worker")
+        .stdout.splitlines() if line.startswith("{")) if row["resource"] == "/too-big"],
+        what="the 413's log row")
+    assert [row["status"] for row in rows] == [413]
+    assert rows[0]["version_id"].startswith("worker.")
+
+
 def test_replica_index_of_a_backend_request(srv):
     """A backend's request logs name the instance that served it; its
     start request was that instance's loading request."""
