@@ -1819,7 +1819,13 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
         cpu_us > IPC_MAX_CPU_US)
         return -1;
     inst->last_active_ms = inst->pool->loop->now_ms;
-    revoke_background_ticket(inst, background_log_find(&inst->background, h->id));
+    background_entry_t *e = background_log_find(&inst->background, h->id);
+    if (!e)
+        return -1;
+    revoke_background_ticket(inst, e);
+    /* As at a request's end: the calls it left are cancelled, their slots
+     * free again. */
+    api_chan_end_request(&inst->api, h->id);
     return background_log_end(&inst->background, h->id, (int)failed,
                               mcycles_from_us(cpu_us, inst->pool->acct_mhz), &ctx);
 }

@@ -398,6 +398,19 @@ def test_calls_left_by_ended_requests_free_their_slots(serve):
     assert get(srv, "/stats")["pid"] == pid  # on the same instance
 
 
+def test_calls_left_by_ended_background_threads_free_their_slots(serve):
+    # A background thread (on a backend) leaves 100 slow calls when it
+    # ends. The master cancels them then, as a request's at its end; before,
+    # they held the instance's 100 call slots until their deadline (60 s),
+    # and its next call waited for one.
+    srv = serve(APP, TEST_SERVICE)
+    host = {"Host": "bg.localhost:%d" % srv.port}
+    pid = srv.get_json("/stats", headers=host)["pid"]
+    assert srv.get_json("/bg_abandon?n=100", headers=host)["left"] == 100
+    assert srv.get_json("/echo?text=after", headers=host, timeout=30)["value"] == "after"
+    assert srv.get_json("/stats", headers=host)["pid"] == pid  # the same instance
+
+
 # ---------------------------------------------------------------- an untrusted channel
 
 @pytest.mark.parametrize("path, reason", [

@@ -415,6 +415,26 @@ def wait_any_forever(q):
     return {"waited": True}
 
 
+_LEFT_BEHIND = []  # the calls of ended background threads, never collected
+
+
+def bg_abandon(q):
+    """A background thread (the bg backend's) that starts n slow calls and
+    ends without waiting for them; answers once it has ended."""
+    from google.appengine.api import background_thread
+
+    def leave_calls():
+        for _ in range(int(q.get("n", "100"))):
+            rpc = apiproxy_stub_map.UserRPC("gaelic_test", deadline=60)
+            rpc.make_call("Delay", api_base_pb2.Integer32Proto(value=600000),
+                          api_base_pb2.VoidProto())
+            _LEFT_BEHIND.append(rpc)
+    thread = background_thread.BackgroundThread(target=leave_calls)
+    thread.start()
+    thread.join()
+    return {"left": len(_LEFT_BEHIND)}
+
+
 def unwaited(q):
     """n answered calls nobody waits for, kept or dropped, then one more:
     answers not yet taken hold none of the 100 call slots."""
@@ -562,7 +582,7 @@ ROUTES = {
     "/unknown": unknown, "/app_error": app_error, "/echo": echo, "/bad_request": bad_request,
     "/runtime_module": runtime_module, "/delay": delay, "/tiny_deadlines": tiny_deadlines, "/abandon": abandon, "/concurrent": concurrent, "/deadline": deadline, "/cancel": cancel,
     "/quota": quota_figures, "/raw_garbage": raw_garbage, "/raw_envelope": raw_envelope,
-    "/raw_flood": raw_flood, "/overlap": overlap, "/first_done": first_done,
+    "/raw_flood": raw_flood, "/bg_abandon": bg_abandon, "/overlap": overlap, "/first_done": first_done,
     "/unwaited": unwaited, "/wait_any_forever": wait_any_forever, "/unstarted": unstarted,
     "/hook_keys": hook_keys, "/begun": begun, "/hooked_call": hooked_call,
     "/hooked_sleep": hooked_sleep, "/interrupted_wait": interrupted_wait,
