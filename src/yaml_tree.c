@@ -690,6 +690,24 @@ char *yt_python_str(const yaml_node_t *n)
     return strdup(text);
 }
 
+/* A boolean field's value as App Engine's validation took it: a YAML
+ * boolean, or a YAML int converted as Python's bool() does (0 false, any
+ * other true: `threadsafe: 1`). A string is refused, though bool() would
+ * have made any non-empty one true ("n", a quoted "false"). 0, or -1. */
+static int yaml_bool(const yaml_node_t *v, const char *text, int *out)
+{
+    if (parse_bool(text, out) == 0)
+        return 0;
+    if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return -1;
+    const char *sign = text[0] == '-' || text[0] == '+' ? text : "";
+    char value[64];
+    if (strlen(text) > 40 || python_int(sign, *sign ? text + 1 : text, value, sizeof value) < 0)
+        return -1;
+    *out = strcmp(value, "0") != 0;
+    return 0;
+}
+
 static long duration_unit(char c)
 {
     switch (c) {
@@ -857,7 +875,7 @@ static int apply_scalar(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, 
             return type_fail(d, f, v, "a string");
         break;
     case YT_BOOL:
-        if (!text || parse_bool(text, &b) < 0)
+        if (!text || yaml_bool(v, text, &b) < 0)
             return type_fail(d, f, v, "a boolean");
         break;
     case YT_DURATION:

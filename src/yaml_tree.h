@@ -56,7 +56,8 @@ char *yt_python_str(const yaml_node_t *n);
 /* Value kinds a table field can require. */
 typedef enum {
     YT_STRING,         /* any non-null scalar (numbers become their text) */
-    YT_BOOL,           /* YAML 1.1 booleans: true/false/yes/no/on/off ... */
+    YT_BOOL,           /* YAML 1.1 booleans (true/false/yes/no/on/off ...), or a YAML
+                        * int as Python's bool() takes it */
     YT_DURATION,       /* App Engine "1d 2h 3m 4s"; a bare number is seconds */
     YT_ENUM,           /* one of `allowed` */
     YT_LIST,           /* sequence */

@@ -185,8 +185,23 @@ static void test_threadsafe(void)
     static const struct {
         const char *text;
         int value;
-    } cases[] = {{"yes", 1},   {"no", 0},   {"true", 1}, {"false", 0}, {"True", 1},
-                 {"False", 0}, {"TRUE", 1}, {"on", 1},   {"off", 0},   {"Yes", 1}};
+    } cases[] = {{"yes", 1},
+                 {"no", 0},
+                 {"true", 1},
+                 {"false", 0},
+                 {"True", 1},
+                 {"False", 0},
+                 {"TRUE", 1},
+                 {"on", 1},
+                 {"off", 0},
+                 {"Yes", 1},
+                 /* YAML ints, as App Engine's bool() conversion took them */
+                 {"1", 1},
+                 {"0", 0},
+                 {"2", 1},
+                 {"-1", 1},
+                 {"0x0", 0},
+                 {"00", 0}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char yaml[256];
         snprintf(yaml, sizeof yaml, "runtime: python27\nthreadsafe: %s\n" MAIN_HANDLER,
@@ -197,8 +212,13 @@ static void test_threadsafe(void)
     }
     EXPECT_ERR("runtime: python27\n\n\n\n\n\n\n\n\n\n\nthreadsafe: maybe\n" MAIN_HANDLER,
                "app.yaml:12: threadsafe: expected a boolean, got 'maybe'");
-    EXPECT_ERR("runtime: python27\nthreadsafe: 1\n" MAIN_HANDLER,
-               "app.yaml:2: threadsafe: expected a boolean, got '1'");
+    /* Strings are refused, though bool() made any non-empty one true. */
+    EXPECT_ERR("runtime: python27\nthreadsafe: y\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got 'y'");
+    EXPECT_ERR("runtime: python27\nthreadsafe: '0'\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got '0'");
+    EXPECT_ERR("runtime: python27\nthreadsafe: 1.0\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got '1.0'");
     EXPECT_ERR("runtime: python27\nthreadsafe:\n" MAIN_HANDLER,
                "app.yaml:2: threadsafe: expected a boolean, got an empty value");
     EXPECT_ERR("runtime: python27\nthreadsafe: [true]\n" MAIN_HANDLER,
