@@ -99,6 +99,7 @@ struct conn {
     char flushed_instance[40];        /* with log_flushed: the instance running it */
     int body_started;                 /* the request head was complete: the body's allowance runs */
     size_t body_credited;             /* body bytes already added to that allowance */
+    size_t held_counted;              /* of wbuf, the bytes counted in srv->answers_held */
     uint64_t out_written;             /* bytes written to the socket, every answer's */
     uint64_t out_credited;            /* of those, the client took this many as last seen */
     uint64_t linger_end_ms;           /* C_LINGER: closed by then at the latest */
@@ -220,6 +221,8 @@ static void conn_drop(conn_t *c, int unanswered)
         srv->n_api_conns--;
     else
         srv->n_conns--;
+    srv->answers_held -= c->held_counted;
+    c->held_counted = 0;
 }
 
 static void conn_close(conn_t *c)
@@ -1227,6 +1230,16 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
     server_t *srv = c->srv;
     const char *path = buf_ptr(&c->path);
     size_t path_len = c->path.len;
+    if (srv->answers_held > srv->o.max_held_response_bytes) {
+        if (!srv->answers_held_noted) {
+            srv->answers_held_noted = 1;
+            log_warn("clients hold %zu bytes of answers unread, past --max_held_response_bytes: "
+                     "dynamic requests get 503 until they take them",
+                     srv->answers_held);
+        }
+        send_simple(c, 503, 0);
+        return;
+    }
     app_env_t app = server_app_env(srv, user);
     app.version_id = c->version_id;
     /* As the secure: check saw it: the app builds its URLs from this. */
@@ -1491,7 +1504,30 @@ static int write_progress(conn_t *c, ssize_t n)
     return -1;
 }
 
+/* What the connection holds to write counts in the server's total
+ * (--max_held_response_bytes): a client that reads its answers slowly, or
+ * not at all, keeps them in the master's memory. */
+static void count_held(conn_t *c)
+{
+    server_t *srv = c->srv;
+    size_t now = c->closed ? 0 : c->wbuf.len;
+    srv->answers_held = srv->answers_held - c->held_counted + now;
+    c->held_counted = now;
+    if (srv->answers_held <= srv->o.max_held_response_bytes && srv->answers_held_noted) {
+        srv->answers_held_noted = 0;
+        log_info("the answers held for clients are below --max_held_response_bytes again");
+    }
+}
+
+static void write_out(conn_t *c);
+
 static void conn_write(conn_t *c)
+{
+    write_out(c);
+    count_held(c);
+}
+
+static void write_out(conn_t *c)
 {
     while (c->wbuf.len > 0) {
         ssize_t n = write(c->w.fd, buf_ptr(&c->wbuf), c->wbuf.len);

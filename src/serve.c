@@ -108,6 +108,10 @@ static const opt_def_t options[] = {
      "request bodies the server holds at once, over all connections; a request that would "
      "pass it gets 503 (default 1073741824)",
      1, (double)((size_t)1 << 40)},
+    {"max_held_response_bytes", OPT_SIZE, OFF(max_held_response_bytes), "N",
+     "answers the server holds at once for clients still reading them, over all connections; "
+     "while they pass it, dynamic requests get 503 (default 1073741824)",
+     1, (double)((size_t)1 << 40)},
     {"max_response_bytes", OPT_SIZE, OFF(max_response_bytes), "N",
      "largest response body; larger becomes 500 (default 10485760, at most 33554432)", 1,
      IPC_MAX_BODY_LIMIT},
@@ -228,6 +232,7 @@ static void set_defaults(serve_opts_t *o)
     o->deadline_grace_ms = 900;
     o->max_request_bytes = 10485760;
     o->max_held_request_bytes = (size_t)1 << 30;
+    o->max_held_response_bytes = (size_t)1 << 30;
     o->max_response_bytes = IPC_DEFAULT_MAX_RESPONSE_BODY;
     o->max_response_header_bytes = IPC_DEFAULT_MAX_RESPONSE_HEAD;
     o->max_header_bytes = 65536;

@@ -43,7 +43,8 @@ typedef struct {
     uint64_t deadline_ms;       /* RT7: a dynamic request's deadline */
     uint64_t deadline_grace_ms; /* then this long before its instance is killed */
     size_t max_request_bytes;
-    size_t max_held_request_bytes; /* the bodies held at once, all connections */
+    size_t max_held_request_bytes;  /* the bodies held at once, all connections */
+    size_t max_held_response_bytes; /* the answers held at once, all connections */
     size_t max_response_bytes;
     size_t max_response_header_bytes; /* the app's status line and headers */
     size_t max_header_bytes;
@@ -94,7 +95,9 @@ typedef struct server {
     io_watch_t logs_w;           /* its finished tasks (the Logs API's reads) */
     log_read_budget_t log_reads; /* the memory the Logs API's reads hold */
     http_limits_t limits;
-    size_t bodies_held; /* request body bytes the connections hold (limits) */
+    size_t bodies_held;     /* request body bytes the connections hold (limits) */
+    size_t answers_held;    /* bytes the connections hold to write to their clients */
+    int answers_held_noted; /* past max_held_response_bytes, and said so */
     io_watch_t listen_w;
     io_watch_t signal_w;
     char app_id[128];

@@ -22,7 +22,8 @@ SERVE_FLAGS = [
     "--instance_idle_timeout", "--max_request_bytes", "--max_response_bytes",
     "--max_response_header_bytes", "--max_header_bytes", "--max_url_bytes", "--header_timeout",
     "--body_timeout", "--keepalive_timeout", "--shutdown_timeout", "--sandbox", "--instance_memory",
-    "--instance_max_threads", "--max_held_request_bytes", "--max_app_files",
+    "--instance_max_threads", "--max_held_request_bytes", "--max_held_response_bytes",
+    "--max_app_files",
     "--max_app_file_bytes", "--max_app_bytes",
 ]
 

@@ -1628,6 +1628,40 @@ def test_bodies_held_at_once_are_bounded(serve):
     assert (r.status, r.body) == (200, b"y" * 300000), r.status
 
 
+def test_answers_held_at_once_are_bounded(serve):
+    """--max_held_response_bytes bounds the answers the server holds for
+    clients that do not read them: without it, clients asking for large
+    answers and never reading them made the master hold them all. Past it
+    dynamic requests get 503; once those clients take their answers (or go
+    away), requests are served again."""
+    s = serve(app_path("basic"), "--max_held_response_bytes", "4000000")
+    assert http_request(s.port, "GET", "/").status == 200  # instance up
+    # The kernel takes up to net.ipv4.tcp_wmem's most (4 MiB here) of each
+    # answer: the server holds the rest.
+    body = os.urandom(8000000)
+    holders = []
+    try:
+        for _ in range(3):  # 24 MB of answers, at least 12 MB of it held
+            h = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # it reads nothing
+            h.connect(("127.0.0.1", s.port))
+            h.sendall(build_request("POST", "/echo", None, body, "HTTP/1.1", s.port))
+            holders.append(h)
+        deadline = time.monotonic() + 20
+        while http_request(s.port, "GET", "/").status != 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http_request(s.port, "GET", "/").status == 503
+        assert "past --max_held_response_bytes" in s.stderr_text()
+    finally:
+        for h in holders:
+            h.close()
+    deadline = time.monotonic() + 20
+    while http_request(s.port, "GET", "/").status != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert http_request(s.port, "GET", "/").status == 200
+    assert s.wait_stderr("below --max_held_response_bytes again"), s.stderr_text()[-2000:]
+
+
 @pytest.mark.parametrize("refused", [False, True])
 def test_lingering_connection_holds_no_request_body(serve, refused):
     """A connection closing after its answer lingers (drains what the
