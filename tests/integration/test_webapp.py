@@ -293,6 +293,9 @@ def test_custom_status_message_and_headers(srv):
     # webapp2's Response.
     assert r.header("X-Reason-404") == "Not Found", r
     assert r.header("X-Has-Error") == "False", r
+    # status_message set: the phrase changes, the code stays.
+    r = http_request(srv.port, "GET", "/reworded")
+    assert (r.status, r.reason, r.body) == (404, "Gone Fishing", b"404 Gone Fishing"), r
 
 
 def test_unicode_is_written_as_utf8(srv):

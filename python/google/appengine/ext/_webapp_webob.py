@@ -275,8 +275,13 @@ class Response(webob.Response):
 
     @property
     def status_message(self):
-        """The reason phrase of the status ('OK' of '200 OK')."""
+        """The reason phrase of the status ('OK' of '200 OK'); set, it
+        replaces the phrase and keeps the code, as webapp2's did."""
         return self.status.partition(' ')[2]
+
+    @status_message.setter
+    def status_message(self, message):
+        self.status = '%d %s' % (self.status_int, message)
 
     @staticmethod
     def http_status_message(code):

@@ -124,6 +124,13 @@ class Custom(webapp.RequestHandler):
                                               self.response.status_int))
 
 
+class Reworded(webapp.RequestHandler):
+    def get(self):
+        self.response.set_status(404)
+        self.response.status_message = "Gone Fishing"
+        self.response.out.write(self.response.status)
+
+
 class Standard(webapp.RequestHandler):
     def get(self):
         self.response.set_status(202)
@@ -227,6 +234,7 @@ ROUTES = [
     ("/fails", Fails),
     ("/custom", Custom),
     ("/standard", Standard),
+    ("/reworded", Reworded),
     ("/text", Text),
     ("/head", Head),
     ("/cleared", Cleared),
