@@ -96,6 +96,7 @@ struct conn {
     int64_t req_start_us;             /* wall clock, for the request log */
     char log_id[32];                  /* REQUEST_LOG_ID */
     char version_id[VERSION_ID_SIZE]; /* CURRENT_VERSION_ID: a backend's, or the default */
+    int64_t diverted_wait_us;         /* its wait for a deleted backend (job_diverted) */
     char flushed_instance[40];        /* with log_flushed: the instance running it */
     int body_started;                 /* the request head was complete: the body's allowance runs */
     size_t body_credited;             /* body bytes already added to that allowance */
@@ -351,7 +352,7 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
         .response_size = (int64_t)body_len,
         .mcycles = mcycles,
         .was_loading = c->job.log.loading,
-        .pending_us = c->job.log.pending_us,
+        .pending_us = c->diverted_wait_us + c->job.log.pending_us,
         .replica_index = c->job.log.replica_index,
     };
     log_store_request(srv->logs, &r);
@@ -896,6 +897,7 @@ static void start_request_log(conn_t *c)
     c->log_flushed = 0;
     /* Until the pool takes it, if ever (a static file): no wait, no load. */
     c->job.log = JOB_LOG_NONE;
+    c->diverted_wait_us = 0;
     log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
     server_version_id(c->srv, NULL, c->version_id);
 }
@@ -1216,6 +1218,10 @@ static void job_diverted(job_t *job)
 {
     conn_t *c = job->owner;
     c->job_active = 0;
+    /* Its wait so far (queue_remove noted it) is part of its pending time;
+     * the default version's queue counts only its own, from now, so that
+     * its max_pending_latency is not spent already. */
+    c->diverted_wait_us = job->log.pending_us;
     server_version_id(c->srv, NULL, c->version_id);
     login_user_t user;
     login_from_request(&c->req, &user);

@@ -1087,6 +1087,7 @@ def test_delete_sends_requests_waiting_for_the_backend_to_the_default_version(se
         t.start()
     time.sleep(0.5)  # they wait in the backend's queue
     assert not got, got
+    deleted_at = time.time()
     r = backends(srv, "delete", "solo")
     assert r.returncode == 0, r
     for t in waiting:
@@ -1095,6 +1096,15 @@ def test_delete_sends_requests_waiting_for_the_backend_to_the_default_version(se
         r = got["waiting%d" % k]
         assert r.status_code == 200, (r.status_code, r.text[:300])
         assert r.json()["backend"] is None and not r.json()["version"].startswith("solo.")
+    # Their logs, the default version's, count the wait for the backend in
+    # their pending time: each waited at least from its start until the
+    # delete (1 ms for the printed figures' rounding).
+    rows = wait_for(lambda: (lambda rows: len(rows) == 3 and rows)(srv.log_rows("/who")[0]),
+                    what="the three diverted requests' logs")
+    for row in rows.values():
+        assert not row["version_id"].startswith("solo."), row
+        waited_ms = (deleted_at - row["start_time"]) * 1000
+        assert row["pending_ms"] >= waited_ms - 1, (row["pending_ms"], waited_ms, row)
     # The running one had the shutdown notice, and ended in the grace.
     running.join(30)
     assert got["running"].status_code == 200 and got["running"].json()["backend"] == "solo"
