@@ -40,6 +40,7 @@ struct generation {
     start_job_t *starts;              /* [capacity] */
     int instances, public_, failfast; /* the backend's values with it */
     int configured;                   /* and whether `configure` set them */
+    char version_id[VERSION_ID_SIZE]; /* its instances' CURRENT_VERSION_ID */
     generation_t *next_retired;
 };
 
@@ -62,9 +63,9 @@ struct backend_rt {
     int instances, public_, failfast; /* live values (configure) */
     int configured;                   /* whether `configure` set them, else backends.yaml did */
     backend_billing_t billing;
-    uint64_t started_ms;              /* when it last entered START */
-    char log_name[128];               /* "backend NAME", for the pool's log lines */
-    char version_id[VERSION_ID_SIZE]; /* its instances' CURRENT_VERSION_ID */
+    uint64_t started_ms; /* when it last entered START */
+    char log_name[128];  /* "backend NAME", for the pool's log lines */
+    long long minor;     /* its newest deployment's minor version number */
 };
 
 struct backends {
@@ -143,7 +144,8 @@ static void send_start(void *ctx, pool_t *pool, int index)
     start_job_reset(sj);
     sj->gen = g;
     sj->index = index;
-    if (internal_req_build(&sj->ir, b->cfg->name, index, "/_ah/start", NULL, NULL) < 0) {
+    if (internal_req_build(&sj->ir, b->cfg->name, g->version_id, index, "/_ah/start", NULL, NULL) <
+        0) {
         finish_start(sj, 500, NULL, 0);
         return;
     }
@@ -168,7 +170,8 @@ static int send_background(void *ctx, pool_t *pool, int index, const char *id)
 {
     generation_t *g = ctx;
     backend_rt_t *b = g->b;
-    return background_request_send(b->all->srv, pool, b->cfg->name, b->log_name, index, id);
+    return background_request_send(b->all->srv, pool, b->cfg->name, g->version_id, b->log_name,
+                                   index, id);
 }
 
 /* The environ of a background thread on instance `index` (pool.h). */
@@ -176,7 +179,8 @@ static int thread_env(void *ctx, int index, const char *log_id, buf_t *env, uint
 {
     generation_t *g = ctx;
     backend_rt_t *b = g->b;
-    return background_thread_env(b->all->srv, b->cfg->name, index, log_id, env, n_env);
+    return background_thread_env(b->all->srv, b->cfg->name, g->version_id, index, log_id, env,
+                                 n_env);
 }
 
 /* ---------- generations ---------- */
@@ -214,6 +218,15 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     g->public_ = b->public_;
     g->failfast = b->failfast;
     g->configured = b->configured;
+    /* A deployment of its own: the app's minor number for the first, a
+     * newer one for each update's new code, as App Engine deployed them. */
+    long long minor = b->minor;
+    if (b->live) {
+        minor = (long long)time(NULL);
+        if (minor <= b->minor)
+            minor = b->minor + 1;
+    }
+    snprintf(g->version_id, sizeof g->version_id, "%s.%lld", cfg->name, minor);
     g->starts = calloc((size_t)capacity(b), sizeof *g->starts);
     if (!g->starts) {
         generation_free(g);
@@ -240,12 +253,13 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.background_env = thread_env;
     po.hook_ctx = g;
     po.name = b->log_name;
-    po.version_id = b->version_id;
+    po.version_id = g->version_id;
     g->pool = pool_new(&srv->loop, &po);
     if (!g->pool) {
         generation_free(g);
         return NULL;
     }
+    b->minor = minor;
     if (b->stopped || b->deleted)
         pool_set_stopped(g->pool, 1);
     if (pool_start(g->pool) < 0) {
@@ -327,7 +341,7 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     if (backend_billing_init(&b->billing, capacity(b), cls->cents_per_hour) < 0)
         return -1;
     snprintf(b->log_name, sizeof b->log_name, "backend %s", cfg->name);
-    server_version_id(srv, cfg->name, b->version_id);
+    b->minor = strtoll(strrchr(srv->version_id, '.') + 1, NULL, 10);
     b->live = generation_start(b, cfg, NULL);
     if (!b->live)
         return -1;
@@ -389,6 +403,11 @@ pool_t *backend_pool(const backend_rt_t *b)
 const char *backend_name(const backend_rt_t *b)
 {
     return b->cfg->name;
+}
+
+const char *backend_version_id(const backend_rt_t *b)
+{
+    return b->live->version_id;
 }
 
 /* The live generation's: an update's values apply once it has taken over

@@ -24,6 +24,10 @@ backends_t *backends_start(server_t *srv, const backends_config_t *cfg, const po
 backend_rt_t *backends_get(backends_t *all, const backend_t *cfg);
 pool_t *backend_pool(const backend_rt_t *b);
 const char *backend_name(const backend_rt_t *b);
+/* CURRENT_VERSION_ID of the instances that serve it: NAME.MINOR of its
+ * current deployment (its code as of the server's start or its last
+ * update). */
+const char *backend_version_id(const backend_rt_t *b);
 /* Of the instances that serve now: an update's values once it is done. */
 int backend_is_public(const backend_rt_t *b);
 int backend_instances(const backend_rt_t *b);

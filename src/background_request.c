@@ -29,15 +29,15 @@ static void done(job_t *job, const job_result_t *res)
 }
 
 int background_request_send(const struct server *srv, pool_t *pool, const char *backend,
-                            const char *log_name, int index, const char *id)
+                            const char *version_id, const char *log_name, int index, const char *id)
 {
     background_req_t *r = calloc(1, sizeof *r);
     if (!r)
         return -1;
     internal_req_init(&r->ir, srv);
     snprintf(r->label, sizeof r->label, "%s instance %d", log_name, index);
-    if (internal_req_build(&r->ir, backend, index, RESOURCE, "HTTP_X_APPENGINE_BACKGROUNDREQUEST",
-                           id) < 0) {
+    if (internal_req_build(&r->ir, backend, version_id, index, RESOURCE,
+                           "HTTP_X_APPENGINE_BACKGROUNDREQUEST", id) < 0) {
         internal_req_free(&r->ir);
         free(r);
         return -1;
@@ -57,12 +57,12 @@ int background_request_send(const struct server *srv, pool_t *pool, const char *
     return 0;
 }
 
-int background_thread_env(const struct server *srv, const char *backend, int index,
-                          const char *log_id, buf_t *env, uint32_t *n_env)
+int background_thread_env(const struct server *srv, const char *backend, const char *version_id,
+                          int index, const char *log_id, buf_t *env, uint32_t *n_env)
 {
     internal_req_t r;
     internal_req_init(&r, srv);
-    int rc = internal_req_build_logged(&r, backend, index, RESOURCE, log_id);
+    int rc = internal_req_build_logged(&r, backend, version_id, index, RESOURCE, log_id);
     if (rc == 0)
         rc = buf_append(env, buf_ptr(&r.env), r.env.len);
     if (rc == 0)

@@ -14,16 +14,18 @@
 struct server;
 
 /* Sends the background request `id` to instance `index` of backend
- * `backend` (log_name: "backend NAME", for log lines). 0, or -1 when it
- * could not be sent (nothing is left behind). */
+ * `backend` (version_id: its instances' CURRENT_VERSION_ID; log_name:
+ * "backend NAME", for log lines). 0, or -1 when it could not be sent
+ * (nothing is left behind). */
 int background_request_send(const struct server *srv, pool_t *pool, const char *backend,
-                            const char *log_name, int index, const char *id);
+                            const char *version_id, const char *log_name, int index,
+                            const char *id);
 
 /* The environ of a background thread's own GET /_ah/background on
  * instance `index` (BG3), whose request log has id log_id: the IPC
  * (key, value) pairs are appended to env, *n_env of them. 0, or -1 when
  * memory runs out. */
-int background_thread_env(const struct server *srv, const char *backend, int index,
-                          const char *log_id, buf_t *env, uint32_t *n_env);
+int background_thread_env(const struct server *srv, const char *backend, const char *version_id,
+                          int index, const char *log_id, buf_t *env, uint32_t *n_env);
 
 #endif

@@ -1037,7 +1037,7 @@ static backend_rt_t *host_backend(conn_t *c, int *instance)
     host_route(srv->backends_cfg, srv->app_id, srv->o.hostname, host, host_len, &hr);
     backend_rt_t *b = hr.kind == HOST_DEFAULT ? NULL : backends_get(srv->backends, hr.backend);
     if (b)
-        server_version_id(srv, backend_name(b), c->version_id);
+        snprintf(c->version_id, sizeof c->version_id, "%s", backend_version_id(b));
     *instance = hr.instance;
     return b;
 }

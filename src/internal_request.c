@@ -56,8 +56,9 @@ static void flushed(job_t *job, const char *instance_id)
 }
 
 /* log_id: the request's, or NULL for a new one. */
-static int build(internal_req_t *r, const char *backend, int index, const char *resource,
-                 const char *extra_name, const char *extra_value, const char *log_id)
+static int build(internal_req_t *r, const char *backend, const char *version_id, int index,
+                 const char *resource, const char *extra_name, const char *extra_value,
+                 const char *log_id)
 {
     const server_t *srv = r->srv;
     r->resource = resource;
@@ -70,7 +71,10 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
         snprintf(r->log_id, sizeof r->log_id, "%s", log_id);
     else
         log_store_new_request_id(r->log_id, sizeof r->log_id, r->start_us);
-    server_version_id(srv, backend, r->version_id);
+    if (version_id)
+        snprintf(r->version_id, sizeof r->version_id, "%s", version_id);
+    else
+        server_version_id(srv, NULL, r->version_id);
     if (backend)
         snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
                  srv->listen_port);
@@ -120,16 +124,16 @@ static int build(internal_req_t *r, const char *backend, int index, const char *
     return 0;
 }
 
-int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
-                       const char *extra_name, const char *extra_value)
+int internal_req_build(internal_req_t *r, const char *backend, const char *version_id, int index,
+                       const char *resource, const char *extra_name, const char *extra_value)
 {
-    return build(r, backend, index, resource, extra_name, extra_value, NULL);
+    return build(r, backend, version_id, index, resource, extra_name, extra_value, NULL);
 }
 
-int internal_req_build_logged(internal_req_t *r, const char *backend, int index,
-                              const char *resource, const char *log_id)
+int internal_req_build_logged(internal_req_t *r, const char *backend, const char *version_id,
+                              int index, const char *resource, const char *log_id)
 {
-    return build(r, backend, index, resource, NULL, NULL, log_id);
+    return build(r, backend, version_id, index, resource, NULL, NULL, log_id);
 }
 
 int internal_req_status(const job_result_t *res)

@@ -33,18 +33,19 @@ void internal_req_init(internal_req_t *r, const struct server *srv);
 void internal_req_free(internal_req_t *r);
 
 /* Prepares a GET of resource for instance `index` of backend `backend`
- * (a new log id, its environ with BACKEND_ID, and extra_name=extra_value
- * unless extra_name is NULL), and sets the job's environ, body, log id and
- * flush callback (owner: r), and no deadline. backend NULL: for the
- * default version (index unused, no BACKEND_ID, the caller sets the
- * deadline). The caller sets done and script. 0, or -1 when memory runs
- * out. */
-int internal_req_build(internal_req_t *r, const char *backend, int index, const char *resource,
-                       const char *extra_name, const char *extra_value);
+ * (a new log id, its environ with BACKEND_ID and version_id as
+ * CURRENT_VERSION_ID, the deployment of the backend the instance runs,
+ * and extra_name=extra_value unless extra_name is NULL), and sets the
+ * job's environ, body, log id and flush callback (owner: r), and no
+ * deadline. backend and version_id NULL: for the default version (index
+ * unused, no BACKEND_ID, the caller sets the deadline). The caller sets
+ * done and script. 0, or -1 when memory runs out. */
+int internal_req_build(internal_req_t *r, const char *backend, const char *version_id, int index,
+                       const char *resource, const char *extra_name, const char *extra_value);
 /* As internal_req_build without an extra variable, for a request whose log
  * row already has its id: log_id (a background thread's, background_log.h). */
-int internal_req_build_logged(internal_req_t *r, const char *backend, int index,
-                              const char *resource, const char *log_id);
+int internal_req_build_logged(internal_req_t *r, const char *backend, const char *version_id,
+                              int index, const char *resource, const char *log_id);
 
 /* app.yaml's script handler for the request's resource (after
  * internal_req_build): 1 with it in route (route_free it), 0 when none

@@ -122,10 +122,12 @@ typedef struct server {
     thread_jobs_t *gzip; /* the gzip threads (gzip_worker.h, static_gzip.h) */
 } server_t;
 
-/* CURRENT_VERSION_ID of backend's instances, or of the default version's
- * (backend NULL): App Engine ran each backend as a version named after
- * it, deployed with the app (the same minor number), and its request
- * logs are under that name (logservice.fetch(version_ids=["worker"])). */
+/* CURRENT_VERSION_ID of backend's instances as deployed with the app, or
+ * of the default version's (backend NULL): App Engine ran each backend as
+ * a version named after it, deployed with the app (the same minor number)
+ * and anew by each `backends update` (a newer one: backend_version_id has
+ * the current deployment's), and its request logs are under that name
+ * (logservice.fetch(version_ids=["worker"])). */
 static inline void server_version_id(const server_t *srv, const char *backend,
                                      char out[VERSION_ID_SIZE])
 {

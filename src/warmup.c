@@ -56,7 +56,7 @@ void warmup_send(void *ctx, pool_t *pool, int key)
     internal_req_init(&w->ir, srv);
     w->pool = pool;
     w->key = key;
-    if (internal_req_build(&w->ir, NULL, 0, RESOURCE, NULL, NULL) < 0) {
+    if (internal_req_build(&w->ir, NULL, NULL, 0, RESOURCE, NULL, NULL) < 0) {
         finish(w, 500, NULL, 0);
         return;
     }

@@ -886,6 +886,30 @@ def test_stop_during_an_update_ends_it_as_for_a_stopped_backend(srv):
     assert who(srv, "flaky.localhost")["version"] == "second"
 
 
+def test_an_update_is_a_new_deployment_of_the_backend(srv):
+    """A backend is a version of its own: its instances' CURRENT_VERSION_ID
+    is NAME.MINOR, the minor number the deployment's. App Engine deployed
+    each `backends update` (new code) as a new minor version of the
+    backend: the new instances, their start requests and their logs have
+    it; the default version, not updated, keeps its own."""
+    default = who(srv, None)["current_version_id"]
+    before = who(srv, "0.memdb.localhost")["current_version_id"]
+    assert before == "memdb." + default.split(".")[1]
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0 and "backend memdb: update started" in r.stdout, r
+    after = {who(srv, "%d.memdb.localhost" % n)["current_version_id"] for n in (0, 1)}
+    assert len(after) == 1, after
+    after = after.pop()
+    name, minor = after.split(".")
+    assert name == "memdb" and int(minor) > int(before.split(".")[1]), (before, after)
+    assert who(srv, None)["current_version_id"] == default
+    assert who(srv, "crawler.localhost")["current_version_id"] == "crawler." + default.split(".")[1]
+    # The new instances' start requests are logged under the new deployment.
+    rows = wait_for(lambda: [row for row in srv.log_rows("/_ah/start")[0].values()
+                             if row["version_id"] == after], what="the new start requests' logs")
+    assert {row["host"].split(".")[0] for row in rows} == {"0", "1"}, rows
+
+
 def test_update_creates_a_deleted_backend_again(srv):
     # update creates or updates what backends.yaml lists: a deleted backend
     # came back neither by update nor by a restart (its deletion is saved).

@@ -84,6 +84,7 @@ def app(environ, start_response):
         "starts": STARTS,
         "host": environ.get("HTTP_HOST"),
         "version": version.VERSION,
+        "current_version_id": environ.get("CURRENT_VERSION_ID"),
     })
 
 
