@@ -1127,6 +1127,9 @@ def test_delete_sends_requests_waiting_for_the_backend_to_the_default_version(se
                     what="the three diverted requests' logs")
     for row in rows.values():
         assert not row["version_id"].startswith("solo."), row
+        # Each reached the server before the delete: it was diverted, not
+        # merely routed to the default version as a later request is.
+        assert row["start_time"] < deleted_at, (row, deleted_at)
         waited_ms = (deleted_at - row["start_time"]) * 1000
         assert row["pending_ms"] >= waited_ms - 1, (row["pending_ms"], waited_ms, row)
     # The running one had the shutdown notice, and ended in the grace.
