@@ -26,7 +26,9 @@ pool_t *backend_pool(const backend_rt_t *b);
 const char *backend_name(const backend_rt_t *b);
 /* CURRENT_VERSION_ID of the instances that serve it: NAME.MINOR of its
  * current deployment (its code as of the server's start or its last
- * update). */
+ * update). App Engine ran each backend as a version named after it, and
+ * its request logs are under that name (logservice.fetch(version_ids=
+ * ["worker"])). */
 const char *backend_version_id(const backend_rt_t *b);
 /* Of the instances that serve now: an update's values once it is done. */
 int backend_is_public(const backend_rt_t *b);

@@ -899,7 +899,7 @@ static void start_request_log(conn_t *c)
     c->job.log = JOB_LOG_NONE;
     c->diverted_wait_us = 0;
     log_store_new_request_id(c->log_id, sizeof c->log_id, c->req_start_us);
-    server_version_id(c->srv, NULL, c->version_id);
+    memcpy(c->version_id, c->srv->version_id, sizeof c->version_id);
 }
 
 static int is_reserved_path(const char *path, size_t len)
@@ -1222,7 +1222,7 @@ static void job_diverted(job_t *job)
      * the default version's queue counts only its own, from now, so that
      * its max_pending_latency is not spent already. */
     c->diverted_wait_us = job->log.pending_us;
-    server_version_id(c->srv, NULL, c->version_id);
+    memcpy(c->version_id, c->srv->version_id, sizeof c->version_id);
     login_user_t user;
     login_from_request(&c->req, &user);
     submit_script(c, &user, NULL, 0);

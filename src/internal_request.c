@@ -74,7 +74,7 @@ static int build(internal_req_t *r, const char *backend, const char *version_id,
     if (version_id)
         snprintf(r->version_id, sizeof r->version_id, "%s", version_id);
     else
-        server_version_id(srv, NULL, r->version_id);
+        memcpy(r->version_id, srv->version_id, sizeof r->version_id);
     if (backend)
         snprintf(r->host, sizeof r->host, "%d.%s.%s:%d", index, backend, srv->o.hostname,
                  srv->listen_port);

@@ -862,7 +862,7 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
-    /* Each backend is a version named after it (server_version_id). */
+    /* Each backend is a version named after it (backend_version_id). */
     const char *version = srv->cfg->version;
     if (version && backends_config_find(srv->backends_cfg, version, strlen(version)))
         log_warn("backends.yaml: backend '%s' has the name of app.yaml's version: requests "

@@ -5,8 +5,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "app_links.h"
 #include "backends_config.h"
@@ -121,21 +119,6 @@ typedef struct server {
     app_links_t links;   /* the app's links outside its folder */
     thread_jobs_t *gzip; /* the gzip threads (gzip_worker.h, static_gzip.h) */
 } server_t;
-
-/* CURRENT_VERSION_ID of backend's instances as deployed with the app, or
- * of the default version's (backend NULL): App Engine ran each backend as
- * a version named after it, deployed with the app (the same minor number)
- * and anew by each `backends update` (a newer one: backend_version_id has
- * the current deployment's), and its request logs are under that name
- * (logservice.fetch(version_ids=["worker"])). */
-static inline void server_version_id(const server_t *srv, const char *backend,
-                                     char out[VERSION_ID_SIZE])
-{
-    if (backend)
-        snprintf(out, VERSION_ID_SIZE, "%s%s", backend, strrchr(srv->version_id, '.'));
-    else
-        memcpy(out, srv->version_id, VERSION_ID_SIZE);
-}
 
 /* The app's part of every request's environ (cgi_env.h), for user. */
 static inline app_env_t server_app_env(const server_t *srv, const login_user_t *user)
