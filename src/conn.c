@@ -1510,29 +1510,6 @@ static int write_progress(conn_t *c, ssize_t n)
     return -1;
 }
 
-/* What the connection holds to write counts in the server's total
- * (--max_held_response_bytes): a client that reads its answers slowly, or
- * not at all, keeps them in the master's memory. */
-static void count_held(conn_t *c)
-{
-    server_t *srv = c->srv;
-    size_t now = c->closed ? 0 : c->wbuf.len;
-    srv->answers_held = srv->answers_held - c->held_counted + now;
-    c->held_counted = now;
-    if (srv->answers_held <= srv->o.max_held_response_bytes && srv->answers_held_noted) {
-        srv->answers_held_noted = 0;
-        log_info("the answers held for clients are below --max_held_response_bytes again");
-    }
-}
-
-static void write_out(conn_t *c);
-
-static void conn_write(conn_t *c)
-{
-    write_out(c);
-    count_held(c);
-}
-
 static void write_out(conn_t *c)
 {
     while (c->wbuf.len > 0) {
@@ -1566,6 +1543,27 @@ static void write_out(conn_t *c)
     }
     if (c->state == C_WRITE)
         request_done(c);
+}
+
+/* What the connection holds to write counts in the server's total
+ * (--max_held_response_bytes): a client that reads its answers slowly, or
+ * not at all, keeps them in the master's memory. */
+static void count_held(conn_t *c)
+{
+    server_t *srv = c->srv;
+    size_t now = c->closed ? 0 : c->wbuf.len;
+    srv->answers_held = srv->answers_held - c->held_counted + now;
+    c->held_counted = now;
+    if (srv->answers_held <= srv->o.max_held_response_bytes && srv->answers_held_noted) {
+        srv->answers_held_noted = 0;
+        log_info("the answers held for clients are below --max_held_response_bytes again");
+    }
+}
+
+static void conn_write(conn_t *c)
+{
+    write_out(c);
+    count_held(c);
 }
 
 /* ---------- events ---------- */

@@ -944,6 +944,14 @@ static void mark_dirty(instance_t *inst)
     }
 }
 
+/* Queues a frame without payload (IPC_SHUTDOWN, IPC_DEADLINE,
+ * IPC_BACKGROUND_REFUSED) in inst->wbuf. 0, or -1 when memory runs out. */
+static int put_empty_frame(instance_t *inst, uint16_t type, uint32_t id)
+{
+    long start = ipc_begin_frame(&inst->wbuf, type, id);
+    return start < 0 ? -1 : ipc_end_frame(&inst->wbuf, start);
+}
+
 static void make_instance_id(char out[33])
 {
     unsigned char r[16];
@@ -1313,9 +1321,7 @@ static void instance_stop(instance_t *inst)
         inst->pool->n_starting--;
     inst->state = I_STOPPING;
     inst->stop_deadline_ms = inst->pool->loop->now_ms + inst->pool->o.stop_grace_ms;
-    long start = ipc_begin_frame(&inst->wbuf, IPC_SHUTDOWN, 0);
-    if (start >= 0)
-        ipc_end_frame(&inst->wbuf, start);
+    put_empty_frame(inst, IPC_SHUTDOWN, 0);
 }
 
 static void resume_reads_soon(instance_t *inst)
@@ -1779,21 +1785,6 @@ static int send_background_started(instance_t *inst, background_entry_t *e, cons
     return 0;
 }
 
-/* IPC_BACKGROUND_REFUSED for the start of thread id. 0, or -1 when
- * memory runs out. */
-static int send_background_refused(instance_t *inst, uint32_t id)
-{
-    buf_t *b = &inst->wbuf;
-    size_t mark = b->len;
-    long start = ipc_begin_frame(b, IPC_BACKGROUND_REFUSED, id);
-    if (start < 0 || ipc_end_frame(b, start) < 0) {
-        b->len = mark;
-        return -1;
-    }
-    mark_dirty(inst);
-    return 0;
-}
-
 /* A background thread starts or ends (BG3): its own request log. -1 when
  * the frame breaks the protocol, -2 when memory runs out. */
 static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
@@ -1803,8 +1794,12 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
     if (h->type == IPC_BACKGROUND_START) {
         if (h->len != 0 || !(h->id & IPC_BACKGROUND_ID_BIT))
             return -1;
-        if (!is_backends(inst))
-            return send_background_refused(inst, h->id) < 0 ? -2 : 0;
+        if (!is_backends(inst)) {
+            if (put_empty_frame(inst, IPC_BACKGROUND_REFUSED, h->id) < 0)
+                return -2;
+            mark_dirty(inst);
+            return 0;
+        }
         if (background_log_start(&inst->background, h->id, &ctx) < 0)
             return -1;
         background_entry_t *e = background_log_find(&inst->background, h->id);
@@ -2087,8 +2082,7 @@ static void slot_deadline(loop_t *loop, loop_timer_t *t)
         inst->in_grace++;
         log_warn("request %s on %s ran past its deadline; raising DeadlineExceededError",
                  slot->log_id, name);
-        long start = ipc_begin_frame(&inst->wbuf, IPC_DEADLINE, slot->id);
-        if (start >= 0 && ipc_end_frame(&inst->wbuf, start) == 0)
+        if (put_empty_frame(inst, IPC_DEADLINE, slot->id) == 0)
             mark_dirty(inst);
         /* Out of memory: the second expiry still stops the request. */
         loop_timer_start(loop, t, pool->o.deadline_grace_ms);
