@@ -39,7 +39,6 @@ writer_main(pid_t zygote, const char *app_dir, unsigned long long memory_bytes)
     /* Only stdio: no channel of the zygote's stays open through us. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != zygote || close_range(3, ~0u, 0) < 0)
         _exit(1);
-    prctl(PR_SET_NAME, "gaelic-bytecode");
     /* Background work: it runs only on CPU time nothing else wants, so
      * instances never wait for it, and a source that would compile for
      * minutes is given up (SIGXCPU) after BYTECODE_CPU_SECONDS, with no
@@ -56,6 +55,9 @@ writer_main(pid_t zygote, const char *app_dir, unsigned long long memory_bytes)
     struct rlimit as = {memory_bytes, memory_bytes};
     if (sandbox_limits_address_space())
         setrlimit(RLIMIT_AS, &as);
+    /* Named once it runs as it will: whoever finds it by name (ps, the
+     * tests) sees its scheduling and limits set, not a moment before. */
+    prctl(PR_SET_NAME, "gaelic-bytecode");
     if (become_app_owner(app_dir) < 0) {
         perror("gaelic zygote: bytecode writer: cannot take the app folder's owner's ids");
         _exit(1);
