@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "http.h"
 #include "ipc.h"
 
 void cgi_split_target(const char *url, size_t len, const char **path, size_t *path_len,
@@ -269,7 +270,7 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     rc |= puts_(out, count, "REMOTE_PORT", rport);
     rc |= puts_(out, count, "HTTPS", app->https ? "on" : "off");
     rc |= puts_(out, count, "GATEWAY_INTERFACE", "CGI/1.1");
-    rc |= puts_(out, count, "SERVER_SOFTWARE", "Development/2.0");
+    rc |= puts_(out, count, "SERVER_SOFTWARE", GAELIC_SERVER_SOFTWARE);
     rc |= puts_(out, count, "APPLICATION_ID", app->app_id);
     rc |= puts_(out, count, "CURRENT_VERSION_ID", app->version_id);
     rc |= puts_(out, count, "AUTH_DOMAIN", LOGIN_AUTH_DOMAIN);

@@ -161,5 +161,8 @@ int http_status_valid(const char *status, size_t len, int *code);
 
 #define GAELIC_VERSION "0.1"
 #define GAELIC_SERVER_HEADER "gaelic/" GAELIC_VERSION
+/* What apps see as SERVER_SOFTWARE: the SDK's development server's form,
+ * which App Engine libraries test to tell a local run from production. */
+#define GAELIC_SERVER_SOFTWARE "Development/2.0"
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backends_cmd.h"
+#include "http.h"
 #include "logs_cmd.h"
 
 int serve_main(int argc, char **argv);
@@ -24,7 +25,8 @@ static void usage(FILE *f)
           "                  (see gaelic backends --help)\n"
           "\n"
           "options:\n"
-          "  -h, --help      show this help\n",
+          "  -h, --help      show this help\n"
+          "  --version       show gaelic's version\n",
           f);
 }
 
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("gaelic %s (apps see SERVER_SOFTWARE %s)\n", GAELIC_VERSION, GAELIC_SERVER_SOFTWARE);
         return 0;
     }
     if (!strcmp(cmd, "serve"))

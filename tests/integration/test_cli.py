@@ -36,6 +36,13 @@ def test_help_exits_0_and_names_serve():
     assert "serve" in r.stdout, r.stdout
 
 
+def test_version_names_gaelic_and_what_apps_see():
+    r = run_gaelic("--version")
+    assert r.returncode == 0, r
+    assert re.fullmatch(r"gaelic \d+\.\d+\S* \(apps see SERVER_SOFTWARE Development/2\.0\)\n",
+                        r.stdout), r.stdout
+
+
 def test_serve_help_lists_every_flag():
     r = run_gaelic("serve", "--help")
     assert r.returncode == 0, r
