@@ -18,8 +18,8 @@ def get(srv, path, method="GET", headers=None, body=None):
     return http_request(srv.port, method, path, headers, body)
 
 
-def get_json(srv, path):
-    r = get(srv, path)
+def get_json(srv, path, headers=None):
+    r = get(srv, path, headers=headers)
     assert r.status == 200, (r, srv.stderr_text()[-3000:])
     return json.loads(r.body)
 
@@ -174,6 +174,17 @@ def test_run_bare_wsgi_app_takes_a_status_code_alone(srv):
     """As a WSGI handler's start_response does (test_wsgi)."""
     r = get(srv, "/dyn/wsgi_headers?s=404")
     assert (r.status, r.reason, r.body) == (404, "Not Found", b"wsgi in cgi"), r
+
+
+def test_wsgiref_cgi_handler_gets_the_request_as_pep_3333_has_it(srv):
+    """wsgiref.handlers.CGIHandler builds its environ from os.environ: what
+    a WSGI handler gets in its environ, each byte past ASCII one latin-1
+    character, not those characters' UTF-8 taken as bytes once more."""
+    utf8_as_latin1 = "caf\u00e9".encode().decode("latin-1")
+    got = get_json(srv, "/wsgiref/caf%C3%A9?q=%C3%A9",
+                   headers=[("X-Probe", utf8_as_latin1), ("Cookie", "k=" + utf8_as_latin1)])
+    assert got == {"PATH_INFO": "/wsgiref/" + utf8_as_latin1, "QUERY_STRING": "q=%C3%A9",
+                   "HTTP_X_PROBE": utf8_as_latin1, "HTTP_COOKIE": "k=" + utf8_as_latin1}, got
 
 
 def test_import_error_is_500_with_traceback(srv):

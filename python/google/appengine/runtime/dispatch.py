@@ -18,7 +18,7 @@ from google.appengine.runtime import DeadlineExceededError, app_logs, background
 from google.appengine.runtime import handlers, jinja2_compat
 from google.appengine.runtime import request_environ, request_futures, request_state
 from google.appengine.runtime import request_threads, sandbox, site_builtins
-from google.appengine.runtime import wsgi
+from google.appengine.runtime import wsgi, wsgiref_compat
 
 # Modules most apps use, loaded in the zygote so instances share them.
 _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
@@ -49,6 +49,7 @@ def prepare_zygote():
     sandbox.install()
     deadline.install()
     jinja2_compat.install()
+    wsgiref_compat.install()
     _gaelic.set_api_cpu_hook(request_state.add_api_cpu)
     _gaelic.set_background_request_hook(_start_background_request)
     _gaelic.set_wsgi_defaults({
