@@ -187,6 +187,18 @@ def test_wsgiref_cgi_handler_gets_the_request_as_pep_3333_has_it(srv):
                    "HTTP_X_PROBE": utf8_as_latin1, "HTTP_COOKIE": "k=" + utf8_as_latin1}, got
 
 
+def test_wsgiref_handlers_keep_no_variables_of_the_request_that_imported_them(serve):
+    """wsgiref.handlers.BaseHandler.os_environ, the base of every environ a
+    SimpleHandler or BaseCGIHandler builds, is os.environ copied as the
+    module is imported: here the variables of the request that imported it.
+    A later request without a cookie must not get that request's."""
+    s = serve(app_path("cgi"), "--max_instances", "1")  # no request has imported it yet
+    r = get(s, "/dyn/wsgiref_base_bridge", "POST", [("Cookie", "session=first-user")], b"abc")
+    assert r.status == 200, (r, s.stderr_text()[-3000:])
+    assert json.loads(r.body) == {"HTTP_COOKIE": "session=first-user", "CONTENT_LENGTH": "3"}
+    assert get_json(s, "/dyn/wsgiref_base_bridge") == {"HTTP_COOKIE": None, "CONTENT_LENGTH": None}
+
+
 def test_import_error_is_500_with_traceback(srv):
     for _ in range(2):  # not cached: the second request fails the same way
         r = get(srv, "/dyn/broken")

@@ -10,6 +10,12 @@ form already (one character per byte, as the WSGI environ has them):
 converted again, every byte past ASCII would be garbled (the path
 /caf%C3%A9 would reach the app as '/cafÃ\\x83Â©', not '/cafÃ©'), so
 read_environ() gives them as they are.
+
+BaseHandler.os_environ, the base of every environ a SimpleHandler or
+BaseCGIHandler builds, is os.environ copied as the module is imported:
+inside a request, that request's variables (its cookies, its credentials),
+which every later request without them would get. It is emptied, as App
+Engine's webapp module emptied it (CGIHandler has an empty one of its own).
 """
 import os
 
@@ -22,6 +28,7 @@ def _read_environ():
 
 def _adapt(handlers):
     handlers.read_environ = _read_environ
+    handlers.BaseHandler.os_environ = {}
 
 
 def install():
