@@ -224,21 +224,116 @@ static int start_parser(yt_doc_t *d, yaml_parser_t *p, const char *text, size_t 
     return 0;
 }
 
+/* YAML's explicit tags, as App Engine's YAML builder took them: it built
+ * a tagged value with PyYAML's constructor for that tag. `!!str 007` stays
+ * "007" and `!!str true` "true" (the plain scalars are 7 and True), so a
+ * !!str scalar is taken as written. `!!int 010` is 8, `!!bool "yes"` True,
+ * as the plain scalars would be: a !!int, !!float, !!bool or !!null scalar
+ * whose text is such a value is taken as that plain scalar. !!map and
+ * !!seq go on their own kind of node. Any other tag is refused: PyYAML's
+ * constructors gave each a meaning of its own (base64 for !!binary, dates
+ * for !!timestamp), or had none ('!', an application's `!name`). */
+#define YAML_ORG_TAG "tag:yaml.org,2002:"
+
+static int parse_bool(const char *s, int *out);
+static int python_int(const char *sign, const char *s, char *out, size_t outlen);
+static int is_yaml_float(const char *s);
+static int is_null_text(const char *s);
+
+typedef struct {
+    size_t ordinal;            /* among the node events (mark_tagged) */
+    yaml_scalar_style_t style; /* what the scalar is taken as */
+} tagged_t;
+
+typedef struct {
+    tagged_t *items; /* the first document's tagged scalars */
+    size_t n, cap;
+} tagged_list_t;
+
+static int tag_fail(yt_doc_t *d, int line, const char *tag, const char *why)
+{
+    char shown[80];
+    size_t prefix = strlen(YAML_ORG_TAG);
+    int standard = strncmp(tag, YAML_ORG_TAG, prefix) == 0;
+    const char *rest = standard ? tag + prefix : tag;
+    yt_quote(shown, sizeof shown, rest, strlen(rest));
+    return yt_fail_line(d, line, "the tag '%s%s' is not supported here: %s", standard ? "!!" : "",
+                        shown, why);
+}
+
+/* 1 when value, with the sign PyYAML allows, is a value of the scalar type
+ * (int, float, bool or null) as a plain scalar would be. */
+static int is_plain_value_of(const char *type, const char *value)
+{
+    int b;
+    if (!strcmp(type, "bool"))
+        return parse_bool(value, &b) == 0;
+    if (!strcmp(type, "null"))
+        return is_null_text(value);
+    const char *body = value[0] == '-' || value[0] == '+' ? value + 1 : value;
+    if (!strcmp(type, "float"))
+        return is_yaml_float(body);
+    if (strcmp(type, "int") != 0 || strlen(value) > 64)
+        return 0;
+    char out[96];
+    return python_int(value, body, out, sizeof out) == 0;
+}
+
+/* Checks the tag of one node event; a tagged scalar of the first document
+ * is noted by its ordinal among the node events. */
+static int check_tag(yt_doc_t *d, const yaml_event_t *ev, int line, size_t ordinal,
+                     int first_document, tagged_list_t *tagged)
+{
+    const yaml_char_t *tag = ev->type == YAML_SCALAR_EVENT           ? ev->data.scalar.tag
+                             : ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.tag
+                                                                     : ev->data.mapping_start.tag;
+    if (!tag)
+        return 0;
+    const char *t = (const char *)tag;
+    size_t prefix = strlen(YAML_ORG_TAG);
+    const char *type = strncmp(t, YAML_ORG_TAG, prefix) == 0 ? t + prefix : "";
+    if (ev->type == YAML_SEQUENCE_START_EVENT)
+        return !strcmp(type, "seq") ? 0 : tag_fail(d, line, t, "a list takes only !!seq");
+    if (ev->type == YAML_MAPPING_START_EVENT)
+        return !strcmp(type, "map") ? 0 : tag_fail(d, line, t, "a mapping takes only !!map");
+    yaml_scalar_style_t style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
+    if (strcmp(type, "str") != 0) {
+        if (strcmp(type, "int") && strcmp(type, "float") && strcmp(type, "bool") &&
+            strcmp(type, "null"))
+            return tag_fail(d, line, t, "a value takes !!str, !!int, !!float, !!bool or !!null");
+        if (!is_plain_value_of(type, (const char *)ev->data.scalar.value))
+            return tag_fail(d, line, t, "the value is not one of its type");
+        style = YAML_PLAIN_SCALAR_STYLE;
+    }
+    if (!first_document)
+        return 0;
+    if (tagged->n == tagged->cap) {
+        size_t cap = tagged->cap ? tagged->cap * 2 : 16;
+        tagged_t *grown = realloc(tagged->items, cap * sizeof *grown);
+        if (!grown)
+            return yt_fail(d, NULL, "out of memory");
+        tagged->items = grown;
+        tagged->cap = cap;
+    }
+    tagged->items[tagged->n++] = (tagged_t){ordinal, style};
+    return 0;
+}
+
 /* A first pass over the events, before the document is built: libyaml
  * spends time quadratic in the flow nesting depth (its scanner revisits
  * every open level for each token), so a 10 MB file of '[' would take
  * hours; the depth is bounded. Anchors and aliases are refused, as App
  * Engine's YAML builder refused them (BuilderHandler: anchors and
  * references not supported), which also keeps libyaml's alias lookup (a
- * search of all anchors per alias) away. Syntax errors are left to the
- * second pass. */
-static int check_limits(yt_doc_t *d, const char *text, size_t len)
+ * search of all anchors per alias) away. Tags are checked (check_tag).
+ * Syntax errors are left to the second pass. */
+static int check_limits(yt_doc_t *d, const char *text, size_t len, tagged_list_t *tagged)
 {
     yaml_parser_t p;
     if (start_parser(d, &p, text, len) < 0)
         return -1;
-    size_t depth = 0;
-    int rc = 0, done = 0;
+    size_t depth = 0, ordinal = 0;
+    int rc = 0, done = 0, documents_ended = 0;
     while (rc == 0 && !done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev))
@@ -264,6 +359,9 @@ static int check_limits(yt_doc_t *d, const char *text, size_t len)
             rc = yt_fail_line(d, line,
                               "aliases (*name) are not allowed, as App Engine did not allow them");
             break;
+        case YAML_DOCUMENT_END_EVENT:
+            documents_ended++;
+            break;
         case YAML_STREAM_END_EVENT:
             done = 1;
             break;
@@ -273,10 +371,30 @@ static int check_limits(yt_doc_t *d, const char *text, size_t len)
         if (rc == 0 && anchor)
             rc = yt_fail_line(d, line,
                               "anchors (&name) are not allowed, as App Engine did not allow them");
+        if (rc == 0 && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+                        ev.type == YAML_MAPPING_START_EVENT))
+            rc = check_tag(d, &ev, line, ordinal++, documents_ended == 0, tagged);
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
     return rc;
+}
+
+/* Each tagged scalar takes the style its tag means (check_tag): quoted,
+ * which yt_is_null and yt_python_str take as written, or plain. libyaml's
+ * loader makes one node per scalar, sequence and mapping event, in event
+ * order (aliases, which make none, are refused before), so an ordinal is a
+ * node index. */
+static void mark_tagged(yt_doc_t *d, const tagged_list_t *tagged)
+{
+    size_t n_nodes = (size_t)(d->doc.nodes.top - d->doc.nodes.start);
+    for (size_t i = 0; i < tagged->n; i++) {
+        if (tagged->items[i].ordinal >= n_nodes)
+            continue;
+        yaml_node_t *node = &d->doc.nodes.start[tagged->items[i].ordinal];
+        if (node->type == YAML_SCALAR_NODE)
+            node->data.scalar.style = tagged->items[i].style;
+    }
 }
 
 /* The length of the line break at s (libyaml's: CR LF, CR, LF and UTF-8
@@ -388,18 +506,23 @@ int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *e
         text += 3;
         len -= 3;
     }
-    if (check_limits(d, text, len) < 0)
-        return -1;
+    tagged_list_t tagged = {NULL, 0, 0};
     yaml_parser_t p;
-    if (start_parser(d, &p, text, len) < 0)
-        return -1;
-
     int rc = -1;
+    if (check_limits(d, text, len, &tagged) < 0) {
+        free(tagged.items);
+        return -1;
+    }
+    if (start_parser(d, &p, text, len) < 0) {
+        free(tagged.items);
+        return -1;
+    }
     if (!yaml_parser_load(&p, &d->doc)) {
         parser_fail(d, &p, text, len); /* libyaml frees a half-built doc */
         goto out;
     }
     d->loaded = 1;
+    mark_tagged(d, &tagged);
     if (yt_root(d) && check_single_document(d, &p, text, len) < 0)
         goto out;
     if (check_tabs(d, text, len) < 0)
@@ -407,6 +530,7 @@ int yt_load(yt_doc_t *d, const char *text, size_t len, const char *path, char *e
     rc = check_duplicate_keys(d);
 out:
     yaml_parser_delete(&p);
+    free(tagged.items);
     return rc;
 }
 
@@ -419,17 +543,22 @@ void yt_free(yt_doc_t *d)
 
 /* ---- scalars ----------------------------------------------------------- */
 
+static int is_null_text(const char *s)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++) {
+        if (strcmp(s, nulls[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int yt_is_null(const yaml_node_t *n)
 {
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return 0;
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
     const char *v = (const char *)n->data.scalar.value;
-    for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++) {
-        if (strlen(nulls[i]) == n->data.scalar.length && strcmp(v, nulls[i]) == 0)
-            return 1;
-    }
-    return 0;
+    return strlen(v) == n->data.scalar.length && is_null_text(v);
 }
 
 const char *yt_text(const yaml_node_t *n)

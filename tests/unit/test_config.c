@@ -685,6 +685,59 @@ static void test_yaml_tabs(void)
 #undef TAB_ERR
 }
 
+/* Explicit tags as App Engine's YAML builder took them: a tagged value was
+ * built by PyYAML's constructor for the tag, so !!str keeps the text as
+ * written; other tags either mean what the plain scalar means or are
+ * refused. */
+static void test_yaml_tags(void)
+{
+    app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER "env_variables:\n  A: !!str true\n"
+                                                  "  B: !!str 007\n  C: !!str ~\n  D: !!str 1.10\n"
+                                                  "  E: !<tag:yaml.org,2002:str> 0x10\n"
+                                                  "  F: !!int 010\n  G: !!bool \"yes\"\n"
+                                                  "  H: !!null ''\n  I: !!float 1.50\n");
+    CHECK(cfg && cfg->n_env == 9);
+    if (cfg && cfg->n_env == 9) {
+        CHECK_STR(cfg->env[0].value, "true");
+        CHECK_STR(cfg->env[1].value, "007");
+        CHECK_STR(cfg->env[2].value, "~");
+        CHECK_STR(cfg->env[3].value, "1.10");
+        CHECK_STR(cfg->env[4].value, "0x10");
+        CHECK_STR(cfg->env[5].value, "8");
+        CHECK_STR(cfg->env[6].value, "True");
+        CHECK_STR(cfg->env[7].value, "None");
+        CHECK_STR(cfg->env[8].value, "1.5");
+    }
+    config_free(cfg);
+    /* A tag handle of the document's own names the same tag. */
+    cfg = LOAD_OK("%TAG !y! tag:yaml.org,2002:\n---\n" HEAD MAIN_HANDLER
+                  "env_variables: !y!map\n  A: !y!str 1_000\n");
+    CHECK(cfg && cfg->n_env == 1 && strcmp(cfg->env[0].value, "1_000") == 0);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "handlers: !!seq\n- !!map {url: !!str /.*, script: main.app}\n");
+    config_free(cfg);
+    /* !!str ~ is the text "~", no empty value. */
+    EXPECT_ERR(HEAD "handlers:\n- url: /.*\n  script: !!str ~\n",
+               "app.yaml:6: script '~' is neither a WSGI object path (module.app) nor a .py file "
+               "path");
+    EXPECT_ERR(HEAD MAIN_HANDLER "env_variables:\n  A: !!binary aGVsbG8=\n",
+               "app.yaml:8: the tag '!!binary' is not supported here: a value takes !!str, !!int, "
+               "!!float, !!bool or !!null");
+    EXPECT_ERR("application: !app x\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: the tag '!app' is not supported here: a value takes !!str, !!int, "
+               "!!float, !!bool or !!null");
+    EXPECT_ERR("application: ! x\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: the tag '!' is not supported here: a value takes !!str, !!int, "
+               "!!float, !!bool or !!null");
+    EXPECT_ERR("runtime: python27\napi_version: 1\nthreadsafe: !!bool maybe\n" MAIN_HANDLER,
+               "app.yaml:3: the tag '!!bool' is not supported here: the value is not one of its "
+               "type");
+    EXPECT_ERR(HEAD "handlers: !!map\n- url: /.*\n  script: main.app\n",
+               "app.yaml:4: the tag '!!map' is not supported here: a list takes only !!seq");
+    EXPECT_ERR(HEAD MAIN_HANDLER "env_variables: !!set {A}\n",
+               "app.yaml:7: the tag '!!set' is not supported here: a mapping takes only !!map");
+}
+
 /* Bounds that keep libyaml's quadratic corners away (yaml_tree.h). */
 static void test_yaml_limits(void)
 {
@@ -1905,6 +1958,7 @@ int main(void)
     test_duplicates();
     test_yaml_errors();
     test_yaml_tabs();
+    test_yaml_tags();
     test_yaml_limits();
     test_no_handlers();
     test_max_handlers();
