@@ -1233,6 +1233,112 @@ static int apply_inbound_services(yt_doc_t *d, const yt_field_t *f, const yaml_n
     return 0;
 }
 
+/* ---- keys App Engine checked that gaelic does not use ---------------------- */
+
+/* Each item of `list` is a mapping of `fields` (checked only). */
+static int check_list_of_maps(yt_doc_t *d, const yaml_node_t *list, const yt_field_t *fields,
+                              size_t n_fields, const char *what)
+{
+    for (size_t i = 0; i < list_len(list); i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        if (yt_map_apply(d, item, fields, n_fields, NULL, what, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Each item of `list` is a string, or one of `allowed` when given. */
+static int check_list_of_strings(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                 const char *const *allowed)
+{
+    char got[96];
+    for (size_t i = 0; i < list_len(list); i++) {
+        const yaml_node_t *item = yt_node(d, list->data.sequence.items.start[i]);
+        const char *text = yt_text(item);
+        if (!text)
+            return yt_fail(d, item, "%s: expected a string, got %s", f->name,
+                           yt_describe(item, got, sizeof got));
+        if (allowed && find_name(allowed, text) < 0)
+            return yt_fail(d, item, "%s: %s is not one of %s or %s", f->name,
+                           yt_describe(item, got, sizeof got), allowed[0], allowed[1]);
+    }
+    return 0;
+}
+
+/* admin_console: pages of the old Admin Console (AdminConsolePage: a url
+ * pattern and a name, both required). */
+static const yt_field_t ADMIN_PAGE_FIELDS[] = {
+    {"name", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_not_empty, NULL},
+    {"url", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_url, NULL},
+};
+
+static int apply_admin_pages(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                             void *target)
+{
+    (void)f;
+    (void)target;
+    return check_list_of_maps(d, list, ADMIN_PAGE_FIELDS, N_FIELDS(ADMIN_PAGE_FIELDS),
+                              "admin_console page");
+}
+
+static const yt_field_t ADMIN_CONSOLE_FIELDS[] = {
+    {"pages", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_admin_pages},
+};
+
+int config_apply_admin_console(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                               void *target)
+{
+    (void)target;
+    return yt_map_apply(d, map, ADMIN_CONSOLE_FIELDS, N_FIELDS(ADMIN_CONSOLE_FIELDS), NULL, f->name,
+                        NULL);
+}
+
+/* api_config: the Endpoints (v1) handler, a url and a script with the
+ * options of a handler (ApiConfigHandler). */
+static const yt_field_t API_CONFIG_FIELDS[] = {
+    {"url", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_url, NULL},
+    {"script", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_not_empty, NULL},
+    {"login", YT_ENUM, 0, LOGIN_VALUES, YT_NOWHERE, NULL, NULL},
+    {"auth_fail_action", YT_ENUM, 0, AUTH_FAIL_VALUES, YT_NOWHERE, NULL, NULL},
+    {"secure", YT_ENUM, 0, SECURE_VALUES, YT_NOWHERE, NULL, NULL},
+};
+
+static int apply_api_config(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+{
+    (void)target;
+    return yt_map_apply(d, map, API_CONFIG_FIELDS, N_FIELDS(API_CONFIG_FIELDS), NULL, f->name,
+                        NULL);
+}
+
+static int apply_derived_file_type(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                   void *target)
+{
+    (void)target;
+    static const char *const TYPES[] = {"java_precompiled", "python_precompiled", NULL};
+    return check_list_of_strings(d, f, list, TYPES);
+}
+
+static int apply_string_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                             void *target)
+{
+    (void)target;
+    return check_list_of_strings(d, f, list, NULL);
+}
+
+/* pagespeed: four lists of names and patterns (Pagespeed). */
+static const yt_field_t PAGESPEED_FIELDS[] = {
+    {"domains_to_rewrite", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
+    {"url_blacklist", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
+    {"enabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
+    {"disabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
+};
+
+static int apply_pagespeed(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
+{
+    (void)target;
+    return yt_map_apply(d, map, PAGESPEED_FIELDS, N_FIELDS(PAGESPEED_FIELDS), NULL, f->name, NULL);
+}
+
 /* ---- the top level -------------------------------------------------------- */
 
 static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
@@ -1267,10 +1373,10 @@ static const yt_field_t APP_FIELDS[] = {
     {"module", YT_STRING, 0, NULL, YT_NOWHERE, check_module, NULL},
     {"service", YT_STRING, 0, NULL, YT_NOWHERE, check_module, NULL},
     {"includes", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_check_include_list},
-    CONFIG_ACCEPTED("admin_console", YT_MAP),
-    CONFIG_ACCEPTED("derived_file_type", YT_LIST),
-    CONFIG_ACCEPTED("api_config", YT_MAP),
-    CONFIG_ACCEPTED("pagespeed", YT_MAP),
+    {"admin_console", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
+    {"derived_file_type", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_derived_file_type},
+    {"api_config", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_api_config},
+    {"pagespeed", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed},
     CONFIG_ACCEPTED("vm", YT_BOOL),
     CONFIG_ACCEPTED("beta_settings", YT_MAP),
     CONFIG_ACCEPTED("vm_settings", YT_MAP),

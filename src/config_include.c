@@ -27,7 +27,7 @@ static const yt_field_t INCLUDE_FIELDS[] = {
     {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_env},
     {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_skip_files},
     {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    CONFIG_ACCEPTED("admin_console", YT_MAP),
+    {"admin_console", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
     CONFIG_ACCEPTED("vm", YT_BOOL),
     CONFIG_ACCEPTED("vm_settings", YT_MAP),
     CONFIG_ACCEPTED("beta_settings", YT_MAP),

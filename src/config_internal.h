@@ -9,8 +9,8 @@
 #define MAX_HANDLERS 100 /* App Engine's limit on url maps, includes counted */
 
 /* yt_apply_fn's for an included file's table: handlers (where `position`
- * is allowed), env_variables, skip_files, builtins, manual_scaling. The
- * target is an app_config_t. */
+ * is allowed), env_variables, skip_files, builtins, manual_scaling,
+ * admin_console. The target is an app_config_t. */
 int config_apply_included_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
                                    void *target);
 int config_apply_env(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target);
@@ -18,6 +18,8 @@ int config_apply_skip_files(yt_doc_t *d, const yt_field_t *f, const yaml_node_t 
 int config_apply_builtins(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list, void *target);
 int config_apply_manual_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
                                 void *target);
+int config_apply_admin_console(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                               void *target);
 
 /* Checks `builtins:` names that depend on the runtime (after the table). */
 int config_check_builtins_runtime(yt_doc_t *d, const yaml_node_t *list, const char *runtime);

@@ -79,6 +79,10 @@ CASES = {
     "expiration_terms_unspaced": (lines_with({6: "default_expiration: 1h30m"}), {6},
                                   r"expiration.*separated by spaces"),
     "yaml_alias": (lines_with({1: "application: &a cfgtest"}), {1}, r"anchors"),
+    # App Engine's AdminConsole took only `pages`.
+    "admin_console_unknown_key": (lines_with({5: ["threadsafe: true", "admin_console:",
+                                                  "  page:", "  - name: Stats",
+                                                  "    url: /stats"]}), {7}, r"unknown key 'page'"),
     # PyYAML had no constructor for an application's own tag.
     "yaml_custom_tag": (lines_with({1: "application: !app cfgtest"}), {1}, r"tag '!app'"),
     # PyYAML's Python scanner (App Engine's) took no tab between tokens.

@@ -351,6 +351,44 @@ static void test_unknown_keys(void)
     EXPECT_ERR(HEAD "[a]: b\n" MAIN_HANDLER, "app.yaml:4: expected a key name, got a list");
 }
 
+/* Keys gaelic does not use are still checked inside, as App Engine's
+ * AdminConsole, ApiConfigHandler, Pagespeed and derived_file_type did. */
+static void test_checked_unused_keys(void)
+{
+    EXPECT_ERR(HEAD "admin_console:\n  page:\n  - name: a\n    url: /a\n" MAIN_HANDLER,
+               "app.yaml:5: unknown key 'page' in admin_console (did you mean 'pages'?)");
+    EXPECT_ERR(HEAD "admin_console:\n  pages:\n  - name: a\n" MAIN_HANDLER,
+               "app.yaml:6: admin_console page has no 'url'");
+    EXPECT_ERR(HEAD "admin_console:\n  pages:\n  - name: a\n    url: stats\n" MAIN_HANDLER,
+               "app.yaml:7: url: 'stats' is not valid: a url pattern starts with '/'");
+    EXPECT_ERR(HEAD "admin_console:\n  pages: [/a]\n" MAIN_HANDLER,
+               "app.yaml:5: admin_console page must be a mapping, got '/a'");
+    EXPECT_ERR(HEAD "api_config:\n  url: /_ah/spi/.*\n" MAIN_HANDLER,
+               "app.yaml:5: api_config has no 'script'");
+    EXPECT_ERR(HEAD
+               "api_config:\n  url: /_ah/spi/.*\n  script: api.app\n  login: all\n" MAIN_HANDLER,
+               "app.yaml:7: login: expected optional, required or admin, got 'all'");
+    EXPECT_ERR(HEAD
+               "api_config:\n  url: /_ah/spi/.*\n  script: api.app\n  static_dir: s\n" MAIN_HANDLER,
+               "app.yaml:7: unknown key 'static_dir' in api_config");
+    EXPECT_ERR(HEAD "derived_file_type:\n- python_compiled\n" MAIN_HANDLER,
+               "app.yaml:5: derived_file_type: 'python_compiled' is not one of java_precompiled "
+               "or python_precompiled");
+    EXPECT_ERR(HEAD "pagespeed:\n  enabled_rewriter: [MinifyCss]\n" MAIN_HANDLER,
+               "app.yaml:5: unknown key 'enabled_rewriter' in pagespeed (did you mean "
+               "'enabled_rewriters'?)");
+    EXPECT_ERR(HEAD "pagespeed:\n  url_blacklist:\n  - {a: b}\n" MAIN_HANDLER,
+               "app.yaml:6: url_blacklist: expected a string, got a mapping");
+    app_config_t *cfg = LOAD_OK(HEAD "admin_console:\n  pages: []\napi_config:\n"
+                                     "  url: /_ah/spi/.*\n  script: api.app\n  login: admin\n"
+                                     "  secure: always\n  auth_fail_action: unauthorized\n"
+                                     "pagespeed:\n  domains_to_rewrite: [www.example.com]\n"
+                                     "  url_blacklist: [http://example.com/x/*]\n"
+                                     "  disabled_rewriters: [CombineCss]\n"
+                                     "derived_file_type: [java_precompiled]\n" MAIN_HANDLER);
+    config_free(cfg);
+}
+
 static void test_accepted_keys(void)
 {
     /* Keys real python27 apps carry are accepted (and ignored). */
@@ -748,20 +786,20 @@ static void test_yaml_limits(void)
         return;
     }
     /* 64 levels are fine (1 + 1 + 62 here), 65 are not. */
-    size_t n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console:\n  x: ");
+    size_t n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "beta_settings:\n  x: ");
     for (int i = 0; i < 62; i++)
         yaml[n++] = '[';
     for (int i = 0; i < 62; i++)
         yaml[n++] = ']';
     strcpy(yaml + n, "\n");
     CHECK(accepts(yaml));
-    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console: ");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "beta_settings: ");
     for (int i = 0; i < BIG; i++)
         yaml[n++] = '[';
     strcpy(yaml + n, "\n");
     EXPECT_ERR(yaml, "app.yaml:7: nested deeper than 64 levels");
     /* Block nesting counts too. */
-    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "admin_console:\n");
+    n = (size_t)sprintf(yaml, HEAD MAIN_HANDLER "beta_settings:\n");
     for (int i = 1; i <= 70; i++)
         n += (size_t)sprintf(yaml + n, "%*sa:\n", i, "");
     EXPECT_ERR(yaml, "app.yaml:71: nested deeper than 64 levels");
@@ -1954,6 +1992,7 @@ int main(void)
     test_durations();
     test_unknown_keys();
     test_accepted_keys();
+    test_checked_unused_keys();
     test_min_pending_latency();
     test_duplicates();
     test_yaml_errors();
