@@ -1,6 +1,8 @@
 #include "skip_files.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "skip_match.h"
 
@@ -9,7 +11,9 @@ typedef struct {
     pcre2_match_data *md;
 } pattern_t;
 
-static pattern_t skipped, static_only;
+static pattern_t skipped;
+static pattern_t *static_only; /* one per static handler */
+static size_t n_static_only;
 
 /* Compiles pattern into p (replacing what it held). Returns 0, or -1 with
  * the reason, prefixed by what, in err. */
@@ -50,19 +54,54 @@ static int skip_files_match(const char *relpath, size_t len)
     return skipped.re ? skip_match(skipped.re, skipped.md, relpath, len) : 0;
 }
 
-int static_only_set(const char *pattern, char *err, size_t err_size)
+int static_only_set(const char *patterns, char *err, size_t err_size)
 {
-    /* As the master matches upload regexes: the whole path. */
-    return pattern_set(&static_only, "static handlers' files", pattern,
-                       PCRE2_ANCHORED | PCRE2_ENDANCHORED, err, err_size);
+    size_t n = 1;
+    for (const char *p = patterns; (p = strchr(p, '\n')) != NULL; p++)
+        n++;
+    pattern_t *set = calloc(n, sizeof *set);
+    char *line = malloc(strlen(patterns) + 1);
+    int rc = set && line ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, err_size, "static handlers' files: out of memory");
+    const char *p = patterns;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        size_t len = strcspn(p, "\n");
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (p[len] == '\n');
+        /* As the master matches upload regexes: the whole path. */
+        rc = pattern_set(&set[i], "static handlers' files", line,
+                         PCRE2_ANCHORED | PCRE2_ENDANCHORED, err, err_size);
+    }
+    free(line);
+    if (rc < 0) {
+        for (size_t i = 0; set && i < n; i++) {
+            pcre2_match_data_free(set[i].md);
+            pcre2_code_free(set[i].re);
+        }
+        free(set);
+        return -1;
+    }
+    for (size_t i = 0; i < n_static_only; i++) {
+        pcre2_match_data_free(static_only[i].md);
+        pcre2_code_free(static_only[i].re);
+    }
+    free(static_only);
+    static_only = set;
+    n_static_only = n;
+    return 0;
 }
 
 static int static_only_match(const char *relpath, size_t len)
 {
-    if (!static_only.re)
-        return 0;
-    int rc = pcre2_match(static_only.re, (PCRE2_SPTR)relpath, len, 0, 0, static_only.md, NULL);
-    return rc == PCRE2_ERROR_NOMATCH ? 0 : rc < 0 ? -1 : 1;
+    for (size_t i = 0; i < n_static_only; i++) {
+        int rc =
+            pcre2_match(static_only[i].re, (PCRE2_SPTR)relpath, len, 0, 0, static_only[i].md, NULL);
+        if (rc != PCRE2_ERROR_NOMATCH)
+            return rc < 0 ? -1 : 1;
+    }
+    return 0;
 }
 
 int app_file_kind(const char *relpath, size_t len)

@@ -13,8 +13,9 @@
  * -1 with the reason in err. */
 int skip_files_set(const char *pattern, char *err, size_t err_size);
 
-/* The same for the master's static_only_files regex (config.h). */
-int static_only_set(const char *pattern, char *err, size_t err_size);
+/* The same for the master's static_only_files regexes, one a line
+ * (config.h). */
+int static_only_set(const char *patterns, char *err, size_t err_size);
 
 typedef enum { APP_FILE_CODE = 0, APP_FILE_SKIPPED, APP_FILE_STATIC_ONLY } app_file_kind_t;
 

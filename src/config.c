@@ -233,6 +233,15 @@ static int check_mime_type(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
     return 0;
 }
 
+/* An upload regex is one line of cfg->static_only_files; App Engine's
+ * took no empty one, nor a line break within ('.+'). */
+static int check_upload(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
+{
+    if (strchr(s, '\n'))
+        return bad_value(d, f, v, "it has a line break");
+    return check_not_empty(d, f, v, s);
+}
+
 /* ---- handlers ------------------------------------------------------------ */
 
 enum {
@@ -297,7 +306,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_STATIC_DIR] = {"static_dir", YT_STRING, 0, NULL, AT(static_dir), check_relative_path, NULL},
     [HF_STATIC_FILES] = {"static_files", YT_STRING, 0, NULL, AT(static_files), check_relative_path,
                          NULL},
-    [HF_UPLOAD] = {"upload", YT_STRING, 0, NULL, AT(upload), NULL, NULL},
+    [HF_UPLOAD] = {"upload", YT_STRING, 0, NULL, AT(upload), check_upload, NULL},
     [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_mime_type, NULL},
     [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
     [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
@@ -1505,9 +1514,11 @@ static int append_folder_files(buf_t *out, const char *folder)
 }
 
 /* cfg->static_only_files: each static handler's files (a static_dir's
- * tree, a static_files' upload regex) unless it is application_readable.
- * A branch reset group numbers each alternative's groups from 1, so an
- * upload regex's own \1 still means its first group. */
+ * tree, a static_files' upload regex) unless it is application_readable,
+ * one regex a line. Apart, as App Engine matched each upload alone: in one
+ * alternation two uploads' groups could clash (the same name at two
+ * numbers, two names at one) though each is valid. Each upload was
+ * compiled with its handler; a folder's regex is literal. */
 static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
 {
     buf_t re_text = BUF_INIT;
@@ -1516,29 +1527,19 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
         const handler_t *h = &cfg->handlers[i];
         if (h->kind == HANDLER_SCRIPT || h->application_readable)
             continue;
-        rc = buf_append_str(&re_text, any++ ? "|(?:" : "(?|(?:");
+        rc = any++ ? buf_append_str(&re_text, "\n") : 0;
         if (rc == 0 && h->kind == HANDLER_STATIC_DIR) {
             rc = append_folder_files(&re_text, h->static_dir);
         } else if (rc == 0) {
             rc = buf_append_str(&re_text, h->upload);
         }
-        rc = rc ? rc : buf_append_str(&re_text, ")");
     }
     if (rc == 0 && any)
-        rc = buf_append(&re_text, ")", 2); /* with the NUL */
+        rc = buf_append(&re_text, "", 1);
     if (rc == 0 && any && !(cfg->static_only_files = strdup(buf_ptr(&re_text))))
         rc = -1;
     buf_free(&re_text);
-    if (rc < 0)
-        return yt_fail(d, NULL, "out of memory");
-    if (!cfg->static_only_files)
-        return 0;
-    /* Each part compiled alone; together they could still fail (a \Q left
-     * open in one swallows the rest): checked now, not in every instance. */
-    pcre2_code *re = NULL;
-    rc = compile_or_fail(d, NULL, "static handlers' files", cfg->static_only_files, &re);
-    pcre2_code_free(re);
-    return rc;
+    return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
 }
 
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)

@@ -78,9 +78,10 @@ typedef struct {
     char *skip_files;    /* one combined regex ("^(?:a)$|^(?:b)$") */
     void *skip_files_re; /* compiled (owned) */
     /* The files static handlers serve that the app itself may not read (no
-     * application_readable): one regex over paths relative to root, matched
-     * whole; NULL when there are none. App Engine uploaded them apart from
-     * the app's code, so the app could neither open nor import them. */
+     * application_readable): one regex a line, each over paths relative to
+     * root, matched whole; NULL when there are none. App Engine uploaded
+     * them apart from the app's code, so the app could neither open nor
+     * import them. */
     char *static_only_files;
     env_var_t *env;
     size_t n_env;

@@ -616,6 +616,58 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         assert (r.status, r.body) == (200, body), (path, r)
 
 
+CLASHING_UPLOADS_YAML = """\
+runtime: python27
+api_version: 1
+threadsafe: true
+handlers:
+- url: /a/(.*)
+  static_files: a/\\1
+  upload: a/(?P<name>.*)\\.txt
+- url: /b/(.*)
+  static_files: b/\\1
+  upload: (b)/(?P<name>.*)\\.txt
+- url: /c/(.*)
+  static_files: c/\\1
+  upload: c/(?P<other>.*)\\.txt
+- url: /.*
+  script: main.app
+"""
+CLASHING_UPLOADS_MAIN = r"""
+import json
+
+
+def attempt(path):
+    try:
+        with open(path) as f:
+            return "ok: " + f.read()
+    except Exception as e:
+        return type(e).__name__
+
+
+def app(environ, start_response):
+    out = [attempt(p) for p in ("a/x.txt", "b/y.txt", "c/z.txt", "c/z.dat")]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_upload_regexes_are_each_their_own(serve, tmp_path):
+    """App Engine matched each handler's upload regex alone, so two may
+    name their groups alike at other numbers, or differently at the same:
+    the app starts (it was refused, without a line, as one combined regex
+    could not hold them), serves the files and keeps each handler's files
+    from the app."""
+    d = write_app(tmp_path / "uploads", CLASHING_UPLOADS_YAML, {
+        "main.py": CLASHING_UPLOADS_MAIN, "a/x.txt": "x", "b/y.txt": "y", "c/z.txt": "z",
+        "c/z.dat": "dat"})
+    s = serve(d)
+    assert s.get_json("/") == ["PermissionError", "PermissionError", "PermissionError", "ok: dat"]
+    for path, body in (("/a/x.txt", b"x"), ("/b/y.txt", b"y"), ("/c/z.txt", b"z")):
+        r = http_request(s.port, "GET", path)
+        assert (r.status, r.body) == (200, body), (path, r)
+
+
 DIR_FD_MAIN = r"""
 import glob
 import json
