@@ -90,15 +90,20 @@ static int check_start(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, c
     return 0;
 }
 
+/* A whole number as App Engine's int field read it: a plain scalar is
+ * PyYAML's int (`010` is 8, `0x10` 16, `1_000` 1000), a quoted one
+ * Python's int() of the text. */
 static int parse_count(yt_doc_t *d, const yaml_node_t *v, const char *what, long min, long max,
                        int *out)
 {
-    const char *s = yt_text(v);
+    char *s = yt_text(v) ? yt_python_str(v) : NULL;
     char *end;
     errno = 0;
     long n = s ? strtol(s, &end, 10) : 0;
+    int ok = s && !errno && end != s && *end == '\0' && n >= min && n <= max;
+    free(s);
     char got[96];
-    if (!s || errno || end == s || *end || n < min || n > max)
+    if (!ok)
         return yt_fail(d, v, "%s must be a whole number from %ld to %ld, got %s", what, min, max,
                        yt_describe(v, got, sizeof got));
     *out = (int)n;

@@ -92,6 +92,20 @@ static void test_errors(void)
             "backends.yaml:4: backend 'a' is listed twice (first on line 2)");
     refused("backends:\n- name: a\n  instances: 0\n", TIER_FREE, "backends.yaml:3: instances");
     refused("backends:\n- name: a\n  instances: two\n", TIER_FREE, "whole number");
+    refused("backends:\n- name: a\n  instances: 2.5\n", TIER_FREE, "whole number");
+    /* As App Engine's int field read them: PyYAML's ints when plain,
+     * Python's int() of the text when quoted. */
+    static const struct {
+        const char *value;
+        int instances;
+    } counts[] = {{"010", 8}, {"0x10", 16}, {"1_0", 10}, {"'010'", 10}, {"\" 7\"", 7}};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        char yaml[96];
+        snprintf(yaml, sizeof yaml, "backends:\n- name: a\n  instances: %s\n", counts[i].value);
+        backends_config_t *c = load(yaml, TIER_FREE);
+        CHECK(c && c->n_backends == 1 && c->backends[0].instances == counts[i].instances);
+        backends_config_free(c);
+    }
     refused("backends:\n- name: a\n  max_concurrent_requests: 501\n", TIER_FREE, "1 to 500");
     refused("backends:\n- name: a\n  options: dynamic, sticky\n", TIER_FREE,
             "unknown backend option 'sticky'");
