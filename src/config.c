@@ -1256,9 +1256,10 @@ static int check_list_of_maps(yt_doc_t *d, const yaml_node_t *list, const yt_fie
     return 0;
 }
 
-/* Each item of `list` is a string, or one of `allowed` when given. */
+/* Each item of `list` is a string, matching `pattern` (whole) when given;
+ * `why` says what a valid one is. */
 static int check_list_of_strings(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
-                                 const char *const *allowed)
+                                 const char *pattern, const char *why)
 {
     char got[96];
     for (size_t i = 0; i < list_len(list); i++) {
@@ -1267,9 +1268,8 @@ static int check_list_of_strings(yt_doc_t *d, const yt_field_t *f, const yaml_no
         if (!text)
             return yt_fail(d, item, "%s: expected a string, got %s", f->name,
                            yt_describe(item, got, sizeof got));
-        if (allowed && find_name(allowed, text) < 0)
-            return yt_fail(d, item, "%s: %s is not one of %s or %s", f->name,
-                           yt_describe(item, got, sizeof got), allowed[0], allowed[1]);
+        if (pattern && !matches_whole(pattern, text))
+            return bad_value(d, f, item, why);
     }
     return 0;
 }
@@ -1323,23 +1323,42 @@ static int apply_derived_file_type(yt_doc_t *d, const yt_field_t *f, const yaml_
                                    void *target)
 {
     (void)target;
-    static const char *const TYPES[] = {"java_precompiled", "python_precompiled", NULL};
-    return check_list_of_strings(d, f, list, TYPES);
+    return check_list_of_strings(d, f, list, "java_precompiled|python_precompiled",
+                                 "use java_precompiled or python_precompiled");
 }
 
-static int apply_string_list(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
-                             void *target)
+/* pagespeed: App Engine's PagespeedEntry, four lists with its patterns. */
+static int apply_pagespeed_domains(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                   void *target)
 {
     (void)target;
-    return check_list_of_strings(d, f, list, NULL);
+    return check_list_of_strings(d, f, list, "(https?://)?[-a-zA-Z0-9_.*]+(:\\d+)?",
+                                 "use a domain pattern like www.example.com or "
+                                 "https://*.example.com:8080");
 }
 
-/* pagespeed: four lists of names and patterns (Pagespeed). */
+static int apply_pagespeed_urls(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                void *target)
+{
+    (void)target;
+    return check_list_of_strings(d, f, list, "https?://\\S{0,499}",
+                                 "use http:// or https:// and up to 499 characters without "
+                                 "spaces");
+}
+
+static int apply_pagespeed_rewriters(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
+                                     void *target)
+{
+    (void)target;
+    return check_list_of_strings(d, f, list, "[a-zA-Z0-9_]+",
+                                 "a rewriter name is letters, digits and '_'");
+}
+
 static const yt_field_t PAGESPEED_FIELDS[] = {
-    {"domains_to_rewrite", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
-    {"url_blacklist", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
-    {"enabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
-    {"disabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_string_list},
+    {"domains_to_rewrite", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_domains},
+    {"url_blacklist", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_urls},
+    {"enabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_rewriters},
+    {"disabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_rewriters},
 };
 
 static int apply_pagespeed(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)

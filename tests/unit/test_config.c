@@ -372,20 +372,30 @@ static void test_checked_unused_keys(void)
                "api_config:\n  url: /_ah/spi/.*\n  script: api.app\n  static_dir: s\n" MAIN_HANDLER,
                "app.yaml:7: unknown key 'static_dir' in api_config");
     EXPECT_ERR(HEAD "derived_file_type:\n- python_compiled\n" MAIN_HANDLER,
-               "app.yaml:5: derived_file_type: 'python_compiled' is not one of java_precompiled "
-               "or python_precompiled");
+               "app.yaml:5: derived_file_type: 'python_compiled' is not valid: use "
+               "java_precompiled or python_precompiled");
     EXPECT_ERR(HEAD "pagespeed:\n  enabled_rewriter: [MinifyCss]\n" MAIN_HANDLER,
                "app.yaml:5: unknown key 'enabled_rewriter' in pagespeed (did you mean "
                "'enabled_rewriters'?)");
     EXPECT_ERR(HEAD "pagespeed:\n  url_blacklist:\n  - {a: b}\n" MAIN_HANDLER,
                "app.yaml:6: url_blacklist: expected a string, got a mapping");
-    app_config_t *cfg = LOAD_OK(HEAD "admin_console:\n  pages: []\napi_config:\n"
-                                     "  url: /_ah/spi/.*\n  script: api.app\n  login: admin\n"
-                                     "  secure: always\n  auth_fail_action: unauthorized\n"
-                                     "pagespeed:\n  domains_to_rewrite: [www.example.com]\n"
-                                     "  url_blacklist: [http://example.com/x/*]\n"
-                                     "  disabled_rewriters: [CombineCss]\n"
-                                     "derived_file_type: [java_precompiled]\n" MAIN_HANDLER);
+    EXPECT_ERR(HEAD "pagespeed:\n  url_blacklist: [example.com/x]\n" MAIN_HANDLER,
+               "app.yaml:5: url_blacklist: 'example.com/x' is not valid: use http:// or https:// "
+               "and up to 499 characters without spaces");
+    EXPECT_ERR(HEAD "pagespeed:\n  enabled_rewriters: [Minify-Css]\n" MAIN_HANDLER,
+               "app.yaml:5: enabled_rewriters: 'Minify-Css' is not valid: a rewriter name is "
+               "letters, digits and '_'");
+    EXPECT_ERR(HEAD "pagespeed:\n  domains_to_rewrite: ['*.example.com/x']\n" MAIN_HANDLER,
+               "app.yaml:5: domains_to_rewrite: '*.example.com/x' is not valid: use a domain "
+               "pattern like www.example.com or https://*.example.com:8080");
+    app_config_t *cfg = LOAD_OK(
+        HEAD "admin_console:\n  pages: []\napi_config:\n"
+             "  url: /_ah/spi/.*\n  script: api.app\n  login: admin\n"
+             "  secure: always\n  auth_fail_action: unauthorized\n"
+             "pagespeed:\n  domains_to_rewrite: [www.example.com, 'https://*.example.com:8080']\n"
+             "  url_blacklist: [http://example.com/x/*]\n"
+             "  disabled_rewriters: [CombineCss]\n"
+             "derived_file_type: [java_precompiled]\n" MAIN_HANDLER);
     config_free(cfg);
 }
 
