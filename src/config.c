@@ -158,6 +158,16 @@ static int check_api_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
     return bad_value(d, f, v, "use up to 32 letters, digits, '_' and '.'");
 }
 
+/* App Engine's SOURCE_LANGUAGE_RE_STRING ("php-quercus" for a Java app
+ * built from PHP); checked only. */
+static int check_source_language(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                 const char *s)
+{
+    if (matches_whole("[\\w.\\-]{1,32}", s))
+        return 0;
+    return bad_value(d, f, v, "use up to 32 letters, digits, '_', '.' and '-'");
+}
+
 static int check_instance_class(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                 const char *s)
 {
@@ -1414,6 +1424,9 @@ static const yt_field_t APP_FIELDS[] = {
     CONFIG_ACCEPTED("entrypoint", YT_STRING),
     {"auto_id_policy", YT_ENUM, 0, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
     CONFIG_ACCEPTED("app_engine_apis", YT_BOOL),
+    /* The python27 SDK's keys of other runtimes' apps. */
+    {"source_language", YT_STRING, 0, NULL, YT_NOWHERE, check_source_language, NULL},
+    CONFIG_ACCEPTED("code_lock", YT_BOOL),
     CONFIG_ACCEPTED("service_account", YT_STRING),
     CONFIG_ACCEPTED("vpc_access_connector", YT_MAP),
     CONFIG_ACCEPTED("build_env_variables", YT_MAP),

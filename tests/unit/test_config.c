@@ -388,8 +388,14 @@ static void test_checked_unused_keys(void)
     EXPECT_ERR(HEAD "pagespeed:\n  domains_to_rewrite: ['*.example.com/x']\n" MAIN_HANDLER,
                "app.yaml:5: domains_to_rewrite: '*.example.com/x' is not valid: use a domain "
                "pattern like www.example.com or https://*.example.com:8080");
+    EXPECT_ERR(HEAD "source_language: php quercus\n" MAIN_HANDLER,
+               "app.yaml:4: source_language: 'php quercus' is not valid: use up to 32 letters, "
+               "digits, '_', '.' and '-'");
+    EXPECT_ERR(HEAD "code_lock: locked\n" MAIN_HANDLER,
+               "app.yaml:4: code_lock: expected a boolean, got 'locked'");
     app_config_t *cfg = LOAD_OK(
-        HEAD "admin_console:\n  pages: []\napi_config:\n"
+        HEAD "source_language: php-quercus\ncode_lock: false\n"
+             "admin_console:\n  pages: []\napi_config:\n"
              "  url: /_ah/spi/.*\n  script: api.app\n  login: admin\n"
              "  secure: always\n  auth_fail_action: unauthorized\n"
              "pagespeed:\n  domains_to_rewrite: [www.example.com, 'https://*.example.com:8080']\n"
