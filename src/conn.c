@@ -1126,8 +1126,6 @@ static void handle_request(conn_t *c)
         return;
     }
     start_request_log(c);
-    if (c->req.upgrade)
-        c->close_after = 1;
 
     const char *path, *query;
     size_t path_len, query_len;

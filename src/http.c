@@ -426,10 +426,13 @@ static int on_headers_complete(llhttp_t *p)
     r->http_minor = llhttp_get_http_minor(p);
     /* llhttp lets an HTTP/1.0 keep-alive outweigh a "close" beside it;
      * RFC 9112 9.3 says close wins. An HTTP/1.0 message with
-     * Transfer-Encoding has faulty framing: answered, then closed (6.1). */
+     * Transfer-Encoding has faulty framing: answered, then closed (6.1).
+     * A request asking to upgrade is answered without switching, then
+     * closed: llhttp parses nothing after it, and would hand the next feed
+     * back as an empty request. */
     r->keep_alive = llhttp_should_keep_alive(p) && !(p->flags & F_CONNECTION_CLOSE) &&
-                    !r->close_listed && !(r->has_te && p->http_minor == 0);
-    r->upgrade = llhttp_get_upgrade(p) ? 1 : 0;
+                    !r->close_listed && !(r->has_te && p->http_minor == 0) &&
+                    !llhttp_get_upgrade(p);
     if (r->http_major != 1)
         return fail(r, 505, "HTTP version not supported");
     /* A 2xx to CONNECT opens a tunnel (RFC 9110 9.3.6), which this server
@@ -607,7 +610,7 @@ void http_request_reset(http_request_t *r)
     r->error_reason = NULL;
     r->started = r->headers_done = r->complete = r->target_begun = r->version_seen = 0;
     r->semi_due = 0;
-    r->expect_continue = r->keep_alive = r->upgrade = r->in_value = r->has_te = 0;
+    r->expect_continue = r->keep_alive = r->in_value = r->has_te = 0;
     r->close_listed = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;

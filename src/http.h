@@ -48,7 +48,6 @@ typedef struct {
     unsigned complete : 1;
     unsigned expect_continue : 1; /* client waits for "100 Continue" */
     unsigned keep_alive : 1;
-    unsigned upgrade : 1;
     unsigned in_value : 1;     /* accumulating a header value */
     unsigned has_te : 1;       /* a Transfer-Encoding header was seen */
     unsigned close_listed : 1; /* a Connection header lists "close" */

@@ -499,6 +499,22 @@ def test_head_answer_has_no_body(srv):
     assert int(h1.header("content-length")) == len(g.body) > 0
 
 
+def test_upgrade_request_is_answered_then_closed(srv):
+    """A request asking to switch protocols gets its answer, without the
+    switch, and then the connection closes: the parser reads nothing after
+    it, and the bytes that followed once came back as a request the client
+    never sent (answered 404, after a 405 that kept the connection)."""
+    with Conn(srv.api_port) as c:
+        c.send(b"GET /rpc_http HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n"
+               b"Upgrade: websocket\r\n\r\n"
+               b"GET /rpc_http HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 405, r
+        assert r.header("connection") == "close", r
+        assert c.is_closed(), "the connection stayed open"
+        assert c.buf == b"", c.buf
+
+
 def test_malformed_body_is_bad_request(srv):
     # Empty (no required field), not protobuf, service_name a varint, no method.
     for body in (b"", b"\xff\xff\xff", b"\x10\x07\x1a\x01m\x22\x00",

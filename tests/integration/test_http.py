@@ -387,6 +387,23 @@ def test_http10_transfer_encoding_closes_after_the_response(srv):
         assert b"/path/smuggled" not in c.buf
 
 
+@pytest.mark.parametrize("body", [None, b"abc"])
+def test_upgrade_request_is_answered_then_closed(srv, body):
+    """The server never switches protocols (RFC 9110 7.8): the request is
+    answered as it is, and the connection closed after it, the next
+    request unanswered."""
+    with conn(srv) as c:
+        c.send(build_request("POST" if body else "GET", "/echo",
+                             [("Connection", "upgrade"), ("Upgrade", "websocket")], body,
+                             port=srv.port) +
+               build_request("GET", "/path/next", port=srv.port))
+        r = c.read_response()
+        assert (r.status, r.body) == (200, body or b""), r
+        assert r.header("connection") == "close", r
+        assert c.is_closed(), "the connection stayed open"
+        assert c.buf == b"", c.buf
+
+
 def test_pipeline_stops_after_connection_close(srv):
     data = (build_request("GET", "/path/one", port=srv.port)
             + build_request("GET", "/path/two", [("Connection", "close")], port=srv.port)

@@ -607,6 +607,35 @@ static void test_expect_and_versions(void)
     http_request_free(&r);
 }
 
+/* A request asking to upgrade (with a body or without) is answered
+ * without switching, and the connection closed after it: llhttp parses
+ * nothing after it, and the bytes that follow would come back as an empty
+ * request, answered as if the client had sent one. */
+static void test_upgrade_ends_the_connection(void)
+{
+    static const char *const heads[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+        "Content-Length: 2\r\n\r\nok",
+    };
+    for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+        http_request_t r;
+        http_request_init(&r, &limits);
+        size_t used;
+        CHECK(feed_all(&r, heads[i], &used) == HTTP_DONE);
+        CHECK(r.keep_alive == 0);
+        http_request_free(&r);
+    }
+    /* Upgrade alone (no "Connection: upgrade") only announces support. */
+    http_request_t r;
+    http_request_init(&r, &limits);
+    size_t used;
+    CHECK(feed_all(&r, "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", &used) ==
+          HTTP_DONE);
+    CHECK(r.keep_alive == 1);
+    http_request_free(&r);
+}
+
 /* RFC 9112 2.3: HTTP/1.2 to 1.9 are served as HTTP/1.1, whole or fed a
  * byte at a time (the version's digit then arrives alone), and the bytes
  * after the request stay for the next one. */
@@ -758,6 +787,7 @@ int main(void)
     test_errors();
     test_unknown_method();
     test_expect_and_versions();
+    test_upgrade_ends_the_connection();
     test_expect_list();
     test_higher_minor_version();
     test_helpers();
