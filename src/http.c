@@ -764,20 +764,17 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
         keep_before_feed(r, data, len);
         return check_rest_of_feed(r, data + len) < 0 ? HTTP_ERROR : HTTP_MORE;
     }
-    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+    if (e == HPE_PAUSED) {
         pos = llhttp_get_error_pos(&r->parser);
         *consumed = pos ? (size_t)(pos - data) : len;
         if (check_rest_of_feed(r, data + *consumed) < 0)
             return HTTP_ERROR;
-        if (e == HPE_PAUSED_UPGRADE) {
-            /* We do not switch protocols: answer, then close. */
-            llhttp_resume_after_upgrade(&r->parser);
-            r->keep_alive = 0;
-        } else {
-            llhttp_resume(&r->parser);
-        }
+        llhttp_resume(&r->parser);
         return HTTP_DONE;
     }
+    /* Left: errors, and HPE_PAUSED_UPGRADE, which llhttp gives for any
+     * byte fed after a request that asked to upgrade (whose keep_alive
+     * said to close): no request, a 400 like the other errors. */
     pos = llhttp_get_error_pos(&r->parser);
     *consumed = pos && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
     if (!r->error_status && (e == HPE_PAUSED_H2_UPGRADE || major_version_unsupported(r, data))) {

@@ -624,6 +624,9 @@ static void test_upgrade_ends_the_connection(void)
         size_t used;
         CHECK(feed_all(&r, heads[i], &used) == HTTP_DONE);
         CHECK(r.keep_alive == 0);
+        /* Fed on regardless, the parser hands back no request. */
+        http_request_reset(&r);
+        CHECK(feed_all(&r, "GET /next HTTP/1.1\r\nHost: a\r\n\r\n", &used) == HTTP_ERROR);
         http_request_free(&r);
     }
     /* Upgrade alone (no "Connection: upgrade") only announces support. */
