@@ -288,6 +288,7 @@ static int hook(const char *event, PyObject *args, void *data)
     switch (rule) {
     case AUDIT_ALLOW:
     case AUDIT_LEASE: /* only messages: no event's rule */
+    case AUDIT_NS_IOCTL:
     case AUDIT_DIR_FD:
         return 0;
     case AUDIT_OPEN: {
@@ -316,6 +317,8 @@ static int hook(const char *event, PyObject *args, void *data)
             return refuse(rule, event, NULL);
         if (!strcmp(event, "fcntl.ioctl") && audit_socket_ioctl(arg_long(args, 1, 0)))
             return refuse(AUDIT_SOCKET, event, NULL);
+        if (!strcmp(event, "fcntl.ioctl") && audit_namespace_ioctl(arg_long(args, 1, 0)))
+            return refuse(AUDIT_NS_IOCTL, event, NULL);
         if (audit_takes_lease(event, arg_long(args, 1, 0)))
             return refuse(AUDIT_LEASE, event, NULL);
         return 0;

@@ -1,6 +1,7 @@
 #include "audit_rules.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/sockios.h>
 #include <stddef.h>
 #include <string.h>
@@ -163,6 +164,11 @@ int audit_socket_ioctl(long cmd)
     return range == 0x8900 || range == 0x8b00;
 }
 
+int audit_namespace_ioctl(long cmd)
+{
+    return ((unsigned)cmd & 0xff00u) == NSIO << 8;
+}
+
 /* Whether the len bytes at name are one of the comma-separated names. */
 static int in_list(const char *list, const char *name, size_t len)
 {
@@ -259,6 +265,9 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_LEASE:
         return "sandbox rule SB4: the app cannot take a lease on a file (other processes "
                "opening it for writing would wait for the app)";
+    case AUDIT_NS_IOCTL:
+        return "sandbox rule SB4: the app cannot ask about namespaces (they tell which "
+               "processes the host runs)";
     case AUDIT_DIR_FD:
         return "sandbox rule SB1: the app cannot open a folder as a descriptor (a file it may "
                "not read would open relative to it; os.listdir, os.scandir and os.walk list "

@@ -22,6 +22,7 @@ typedef enum {
     AUDIT_DATABASE, /* sqlite3.connect: refused if it creates a file, checked as a read */
     AUDIT_LEASE,    /* fcntl (audit_takes_lease): only a message */
     AUDIT_DIR_FD,   /* os.open of a folder (audit_opens_folder): only a message */
+    AUDIT_NS_IOCTL, /* ioctl (audit_namespace_ioctl): only a message */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */
@@ -52,6 +53,10 @@ int audit_takes_lease(const char *event, long cmd);
  * they work on any socket, the channel too, and list the host's network
  * interfaces and addresses. */
 int audit_socket_ioctl(long cmd);
+
+/* 1 if ioctl command cmd is a namespace one (type 0xB7, any direction and
+ * size): on /proc/self/ns/pid they say which pids of the host exist. */
+int audit_namespace_ioctl(long cmd);
 
 /* For an "import" event: module is the full dotted name; extension_path the
  * resolved path of the C extension about to be loaded, or NULL when the

@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 #include <linux/fs.h>
 #include <linux/futex.h>
+#include <linux/nsfs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -552,6 +553,14 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
          i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00u, REFUSED_IOCTL_RANGES[i]));
+    /* The namespace ioctls (type 0xB7, with any direction and size) on a
+     * descriptor of /proc/self/ns: NS_GET_TGID_FROM_PIDNS and its kin look
+     * any thread id up in the host's pid namespace, with no permission
+     * check, and so say which pids exist (ESRCH) and which process a
+     * thread belongs to, what the hidden /proc keeps from the app. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00u, NSIO << 8));
     return rc;
 }
 

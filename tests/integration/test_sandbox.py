@@ -84,6 +84,8 @@ ESCAPES = {
     "affinity_read_other": "SB4", "scheduler_read_other": "SB4",
     "sched_param_read_other": "SB4", "rr_interval_other": "SB4",
     "ioprio_read_other": "SB5", "capget_other": "SB5",
+    # through a namespace ioctl (the os and fcntl modules alone)
+    "pid_exists": "SB4",
     # which pages of a file the host's page cache holds (ctypes)
     "page_cache_mincore": "SB5", "page_cache_cachestat": "SB5",
     "multiprocessing": "SB5",

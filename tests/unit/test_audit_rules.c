@@ -1,6 +1,7 @@
 /* The audit hook's rules (instance/audit_rules.c): which events, open
  * modes, flags and imports are refused. */
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
@@ -94,6 +95,11 @@ static void test_socket_ioctls(void)
     CHECK(audit_socket_ioctl(0x100008912L)); /* the kernel reads 32 bits */
     CHECK(!audit_socket_ioctl(FIONREAD));
     CHECK(!audit_socket_ioctl(0x8A00));
+    CHECK(audit_namespace_ioctl(NS_GET_USERNS));
+    CHECK(audit_namespace_ioctl(0x8004b709L));  /* NS_GET_TGID_FROM_PIDNS */
+    CHECK(audit_namespace_ioctl(0x10000b701L)); /* the kernel reads 32 bits */
+    CHECK(!audit_namespace_ioctl(FIONREAD));
+    CHECK(!audit_namespace_ioctl(0xb600));
 }
 
 static void test_imports(void)

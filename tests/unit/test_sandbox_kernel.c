@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/futex.h>
 #include <linux/landlock.h>
+#include <linux/nsfs.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -133,6 +135,13 @@ static void seccomp_child(void *arg)
     /* nor hold a lease, which makes another process that opens the file
      * for writing wait (up to lease-break-time) */
     CHECK(fails_with(fcntl(chan[1], F_SETLEASE, F_RDLCK), EPERM));
+    /* nor ask a namespace which pids of the host exist */
+    int ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    CHECK(ns >= 0);
+    CHECK(fails_with(ioctl(ns, NS_GET_USERNS), EPERM));
+    CHECK(fails_with(ioctl(ns, _IOR(NSIO, 0x9, int) /* NS_GET_TGID_IN_PIDNS */, getppid()), EPERM));
+    if (ns >= 0)
+        close(ns);
     /* nor the host's network interfaces, addresses and hardware addresses
      * (the socket ioctls work on any socket, the channel too), nor its
      * wireless ones */

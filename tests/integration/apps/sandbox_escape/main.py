@@ -370,6 +370,20 @@ def _lease(q):
         return fcntl.fcntl(f.fileno(), fcntl.F_SETLEASE, fcntl.F_RDLCK)
 
 
+def _pid_exists(q):
+    """Whether another process's pid (the zygote's) exists, through the
+    os and fcntl modules: NS_GET_TGID_IN_PIDNS on the instance's own pid
+    namespace looks any thread id up, with no permission check, and says
+    which process it belongs to (ESRCH: none). A kernel before 6.11,
+    which lacks it, says ENOTTY."""
+    import fcntl
+    fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    try:
+        return fcntl.ioctl(fd, 0x8004b709, os.getppid())  # _IOR(NSIO, 0x9, int)
+    finally:
+        os.close(fd)
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -751,6 +765,7 @@ ATTEMPTS = {
     "ioprio_read_other": lambda q: _libc_call("syscall", 252, 1, os.getppid()),
     "capget_other": _capget_other,
     "futex_pi": _futex_pi,
+    "pid_exists": _pid_exists,
     "page_cache_mincore": _page_cache,
     "page_cache_cachestat": lambda q: _page_cache({"how": "cachestat"}),
     # SB4: other processes of the uid (other apps' instances, the server)
