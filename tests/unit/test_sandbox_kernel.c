@@ -135,6 +135,23 @@ static void seccomp_child(void *arg)
     /* nor hold a lease, which makes another process that opens the file
      * for writing wait (up to lease-break-time) */
     CHECK(fails_with(fcntl(chan[1], F_SETLEASE, F_RDLCK), EPERM));
+    /* record locks succeed without reaching the kernel, which kept each
+     * one as memory no limit counts: /proc/self/fdinfo lists none */
+    int locked = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 2, .l_len = 1};
+    CHECK(fcntl(locked, F_SETLK, &lock) == 0);
+    CHECK(fcntl(locked, F_SETLKW, &lock) == 0);
+    CHECK(fcntl(locked, F_OFD_SETLK, &lock) == 0);
+    CHECK(fcntl(locked, F_OFD_SETLKW, &lock) == 0);
+    char info[64], text[512] = {0};
+    snprintf(info, sizeof info, "/proc/self/fdinfo/%d", locked);
+    int info_fd = open(info, O_RDONLY | O_CLOEXEC);
+    CHECK(info_fd >= 0 && read(info_fd, text, sizeof text - 1) > 0);
+    CHECK(strstr(text, "pos:") && !strstr(text, "lock:"));
+    if (info_fd >= 0)
+        close(info_fd);
+    if (locked >= 0)
+        close(locked);
     /* nor ask a namespace which pids of the host exist */
     int ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
     CHECK(ns >= 0);

@@ -384,6 +384,34 @@ def _pid_exists(q):
         os.close(fd)
 
 
+_KEPT_OPEN = []
+
+
+def _record_locks(q):
+    """Takes q["n"] read locks on every other byte of an app file and keeps
+    the file open (the locks last while it is): each lock the kernel holds
+    is memory that no limit of the instance counts. Returns how many were
+    asked and the instance's pid, which the host's /proc/locks shows with
+    each lock held."""
+    import fcntl
+    f = open(os.path.join(APP, "app.yaml"), "rb")
+    _KEPT_OPEN.append(f)
+    n = int(q["n"])
+    for i in range(n):
+        fcntl.lockf(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 2 * (n - i))
+    return n, os.getpid()
+
+
+def _sqlite_file(q):
+    """Reads an SQLite database of the app's (SQLite takes read locks)."""
+    import sqlite3
+    db = sqlite3.connect(os.path.join(APP, "data.db"))
+    try:
+        return db.execute("select x from t").fetchone()[0]
+    finally:
+        db.close()
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -781,6 +809,7 @@ ATTEMPTS = {
     "setown_other": _setown_other,
     "fiosetown_other": _fiosetown_other,
     "lease": _lease,
+    "record_locks": _record_locks,
     "host_interfaces": _host_interfaces,
     "channel_oob_send": lambda q: _channel_oob(True),
     "channel_oob_recv": lambda q: _channel_oob(False),
@@ -800,6 +829,7 @@ ATTEMPTS = {
     "seek_stderr": _seek_stderr,
     "flood_stderr": _flood_stderr,
     "write_stderr": _write_stderr,
+    "sqlite_file": _sqlite_file,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "read_system": lambda q: (open("/proc/self/status").read().split()[0],
                               len(open(json.__file__).read()) > 0,
