@@ -145,6 +145,10 @@ struct pool {
     instance_t *dirty; /* written at the end of the event batch */
     int n_alive, n_starting;
     int start_failures; /* consecutive instances that died before READY */
+    /* The default version starts no instance before start_retry_at_ms
+     * while another serves (a pause after start_failures). */
+    uint64_t start_retry_at_ms;
+    uint64_t start_retry_delay_ms;
     job_t *q_head, *q_tail;
     int n_queued;
     int inflight;
@@ -201,6 +205,10 @@ struct pool {
 #define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
 #define MAX_RESPAWN_DELAY_MS 10000
+/* After MAX_START_FAILURES instances in a row died as they started beside
+ * one that serves, the next waits this long, doubling per further loss up
+ * to MAX_RESPAWN_DELAY_MS. */
+#define START_RETRY_MIN_MS 500
 /* A zygote lost MAX_START_FAILURES times in a row is started again after
  * a pause that grows from the first to the second, never given up. */
 #define ZYGOTE_RETRY_MIN_MS 1000
@@ -1253,12 +1261,15 @@ static void instance_fail(instance_t *inst, const char *why)
     int was_starting = inst->state == I_STARTING || inst->state == I_WARMING;
     char name[160];
     int had_work = inst->inflight > 0;
+    int start_failed = 0;
     if (was_starting) {
         pool->n_starting--;
         /* Not with the zygote gone (zygote_lost): it took the instance
          * along, and counts its own losses. */
-        if (!pool->shutting_down && pool->zy_w.fd >= 0)
+        if (!pool->shutting_down && pool->zy_w.fd >= 0) {
             pool->start_failures++;
+            start_failed = 1;
+        }
     }
     inst->state = I_DEAD;
     pool->n_alive--;
@@ -1309,6 +1320,19 @@ static void instance_fail(instance_t *inst, const char *why)
                   pool->start_failures, pool->n_queued);
         fail_queued(pool, 500, "instances fail to start");
         pool->start_failures = 0;
+    } else if (start_failed && pool->start_failures >= MAX_START_FAILURES && !pool->o.resident &&
+               !pool->o.numbered) {
+        /* They die beside one that serves (in their warmup, say), which
+         * costs no request: without a pause a new one would be forked
+         * at once, again and again for as long as requests wait. */
+        pool->start_retry_delay_ms =
+            pool->start_retry_delay_ms ? 2 * pool->start_retry_delay_ms : START_RETRY_MIN_MS;
+        if (pool->start_retry_delay_ms > MAX_RESPAWN_DELAY_MS)
+            pool->start_retry_delay_ms = MAX_RESPAWN_DELAY_MS;
+        pool->start_retry_at_ms = pool->loop->now_ms + pool->start_retry_delay_ms;
+        log_warn("%d instances in a row died while starting; the next starts in %llu ms at "
+                 "the earliest",
+                 pool->start_failures, (unsigned long long)pool->start_retry_delay_ms);
     }
     kick(pool);
 }
@@ -1580,6 +1604,14 @@ static void kick_pass(pool_t *pool)
     int cap = alive_cap(pool, serving);
     if (limit > cap)
         limit = cap;
+    /* Paused after instances that kept dying as they started, while
+     * another serves what waits; with none serving, what waits fails at
+     * the third loss instead (instance_fail). */
+    uint64_t now = pool->loop->now_ms;
+    if (now < pool->start_retry_at_ms && another_ready(pool, NULL)) {
+        limit = pool->n_alive;
+        next_check = pool->start_retry_at_ms - now;
+    }
     int coming = pool->n_starting * pool->o.threads;
     while (pool->n_alive < limit && coming < blocked) {
         if (!spawn_next(pool, -1))
@@ -1873,6 +1905,7 @@ static void instance_ready(instance_t *inst)
         inst->state = I_READY;
         pool->n_starting--;
         pool->start_failures = 0;
+        pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
         log_debug("instance %u ready", inst->no);
     }
 }
@@ -2370,6 +2403,7 @@ void pool_start_result(pool_t *pool, int key, int ok)
     inst->state = I_READY;
     pool->n_starting--;
     pool->start_failures = 0;
+    pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
     pool->respawn_delay_ms = 0;
     if (pool->o.numbered)
         log_info("%s instance %d started", pool->o.name ? pool->o.name : "backend", key);
