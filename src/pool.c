@@ -1253,6 +1253,25 @@ static void instance_kill(instance_t *inst)
         syscall(SYS_pidfd_send_signal, inst->pidfd, SIGKILL, NULL, 0);
 }
 
+/* The default version lost an instance as it started beside one that
+ * serves (it died or was shut down in its warmup, say). Such a loss costs
+ * no request: without a pause a new one would be started at once, again
+ * and again for as long as requests wait. After MAX_START_FAILURES in a
+ * row, none starts for a while (kick_pass). */
+static void pause_starts(pool_t *pool)
+{
+    if (pool->start_failures < MAX_START_FAILURES)
+        return;
+    pool->start_retry_delay_ms =
+        pool->start_retry_delay_ms ? 2 * pool->start_retry_delay_ms : START_RETRY_MIN_MS;
+    if (pool->start_retry_delay_ms > MAX_RESPAWN_DELAY_MS)
+        pool->start_retry_delay_ms = MAX_RESPAWN_DELAY_MS;
+    pool->start_retry_at_ms = pool->loop->now_ms + pool->start_retry_delay_ms;
+    log_warn("%d instances in a row were lost as they started; the next starts in %llu ms at "
+             "the earliest",
+             pool->start_failures, (unsigned long long)pool->start_retry_delay_ms);
+}
+
 static void instance_fail(instance_t *inst, const char *why)
 {
     pool_t *pool = inst->pool;
@@ -1320,19 +1339,8 @@ static void instance_fail(instance_t *inst, const char *why)
                   pool->start_failures, pool->n_queued);
         fail_queued(pool, 500, "instances fail to start");
         pool->start_failures = 0;
-    } else if (start_failed && pool->start_failures >= MAX_START_FAILURES && !pool->o.resident &&
-               !pool->o.numbered) {
-        /* They die beside one that serves (in their warmup, say), which
-         * costs no request: without a pause a new one would be forked
-         * at once, again and again for as long as requests wait. */
-        pool->start_retry_delay_ms =
-            pool->start_retry_delay_ms ? 2 * pool->start_retry_delay_ms : START_RETRY_MIN_MS;
-        if (pool->start_retry_delay_ms > MAX_RESPAWN_DELAY_MS)
-            pool->start_retry_delay_ms = MAX_RESPAWN_DELAY_MS;
-        pool->start_retry_at_ms = pool->loop->now_ms + pool->start_retry_delay_ms;
-        log_warn("%d instances in a row died while starting; the next starts in %llu ms at "
-                 "the earliest",
-                 pool->start_failures, (unsigned long long)pool->start_retry_delay_ms);
+    } else if (start_failed && !pool->o.resident && !pool->o.numbered) {
+        pause_starts(pool);
     }
     kick(pool);
 }
@@ -1341,8 +1349,16 @@ static void instance_stop(instance_t *inst)
 {
     if (inst->state == I_STOPPING || inst->state == I_DEAD)
         return;
-    if (inst->state == I_STARTING || inst->state == I_WARMING)
-        inst->pool->n_starting--;
+    pool_t *pool = inst->pool;
+    if (inst->state == I_STARTING || inst->state == I_WARMING) {
+        pool->n_starting--;
+        /* Shut down before it served (out of memory in its warmup): a
+         * start lost, as if it had died there. */
+        if (!pool->shutting_down && !pool->o.resident && !pool->o.numbered) {
+            pool->start_failures++;
+            pause_starts(pool);
+        }
+    }
     inst->state = I_STOPPING;
     inst->stop_deadline_ms = inst->pool->loop->now_ms + inst->pool->o.stop_grace_ms;
     put_empty_frame(inst, IPC_SHUTDOWN, 0);

@@ -4,6 +4,7 @@ app's handlers, before any live request; the instance of a cold start
 serves the waiting request itself; backends get /_ah/start instead."""
 import threading
 
+import pytest
 import requests
 
 from harness import HTTP_TIMEOUT, app_path, copy_app
@@ -144,14 +145,16 @@ def test_instances_lost_in_their_warmup_leave_the_waiting_requests_to_the_servin
     assert s.wait_stderr("GET /_ah/warmup 500")
 
 
-def test_instances_lost_in_their_warmup_are_not_forked_again_and_again(serve, tmp_path):
-    # An instance that dies in its warmup beside one that serves costs no
-    # request, so nothing bounded how often the next was forked: for as
-    # long as requests waited (here 6 s of them), a new instance was
-    # forked at once after each loss, over 200 of them. After three in a
-    # row the next now waits, twice as long after each further loss.
+@pytest.mark.parametrize("how", ["WARMUP_EXIT", "WARMUP_NOMEM"])
+def test_instances_lost_in_their_warmup_are_not_started_again_and_again(serve, tmp_path, how):
+    # An instance lost in its warmup beside one that serves (it died, or
+    # ran out of memory and was shut down) costs no request, so nothing
+    # bounded how often the next was started: for as long as requests
+    # waited (here 6 s of them), a new instance was forked at once after
+    # each loss, some 200 of them. After three in a row the next now
+    # waits, twice as long after each further loss.
     app = app_with_yaml(tmp_path, lambda t: t.replace(
-        "WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '0'\n  WARMUP_EXIT: '1'"))
+        "WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '0'\n  %s: '1'" % how))
     s = serve(app, *FLAGS)
     first = s.get_json("/state")
     answers = concurrent_gets(s.url + "sleep?s=3", 4)
@@ -159,7 +162,7 @@ def test_instances_lost_in_their_warmup_are_not_forked_again_and_again(serve, tm
     err = s.stderr_text()
     # Three at once, then one after 0.5 s, 1 s, 2 s, 4 s, ... at most.
     assert 3 <= err.count("GET /_ah/warmup 500") <= 20, err[-3000:]
-    assert "3 instances in a row died while starting; the next starts in 500 ms" in err, \
+    assert "3 instances in a row were lost as they started; the next starts in 500 ms" in err, \
         err[-3000:]
     assert s.alive()
 

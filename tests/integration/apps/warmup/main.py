@@ -1,6 +1,7 @@
 """Test app for warmup requests. /_ah/warmup records in a module global
 that it ran on this instance (then sleeps WARMUP_SLEEP seconds, and raises
-when WARMUP_FAIL is set, ends the instance when WARMUP_EXIT is); /_ah/start counts backend start requests; every
+when WARMUP_FAIL is set, ends the instance when WARMUP_EXIT is, runs out of
+memory when WARMUP_NOMEM is); /_ah/start counts backend start requests; every
 other path reports this instance's warmups, start requests and how many
 live requests it served before this one (/sleep?s=N after sleeping)."""
 import json
@@ -35,6 +36,8 @@ def _warmup(environ, start_response):
     record["end"] = time.time()
     if os.environ.get("WARMUP_EXIT"):
         os._exit(1)
+    if os.environ.get("WARMUP_NOMEM"):
+        raise MemoryError("GAELIC-WARMUP-NOMEM")  # retires its instance
     if os.environ.get("WARMUP_FAIL"):
         raise RuntimeError("warmup failed on purpose")
     start_response("200 OK", [("Content-Type", "text/plain")])
