@@ -551,11 +551,12 @@ static void zygote_lost(pool_t *pool)
         release_caps(pool, pool->zy_forked[i], 0);
     pool->n_zy_forked = 0;
     release_spare(pool);
-    /* Instances not yet reported as spawned can never be, and those not
-     * yet serving die with it (PR_SET_PDEATHSIG): they go now, and not as
-     * start failures of their own, which would fail the requests waiting
-     * for them instead of leaving those to the next zygote's instances
-     * (the zygote's own losses are counted below). */
+    /* Every instance dies with it (PR_SET_PDEATHSIG); a serving one goes
+     * when its channel closes, failing what it ran, as any crash does.
+     * Those not yet reported as spawned can never be, and those still
+     * starting go now, and not as start failures of their own, which would
+     * fail the requests waiting for them instead of leaving those to the
+     * next zygote's instances (the zygote's own losses are counted below). */
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next; /* instance_fail moves i to the graveyard */
         if (i->state != I_DEAD && (i->pid == 0 || i->state == I_STARTING || i->state == I_WARMING))
