@@ -107,6 +107,33 @@ static char *static_dir_target(const handler_t *h, const match_t *m, uint32_t la
     return out;
 }
 
+#define PYTHON_LIB_PREFIX "$PYTHON_LIB/"
+
+static int names_python_lib(const char *script)
+{
+    return strncmp(script, PYTHON_LIB_PREFIX, sizeof PYTHON_LIB_PREFIX - 1) == 0;
+}
+
+/* A CGI script path that begins "$PYTHON_LIB/" is run from the runtime's
+ * own library (runtime/cgi.py). Only app.yaml may say so: when the prefix
+ * came from the url (script: \1.py and a request for
+ * /$PYTHON_LIB/webapp2.py), a client would choose a library file to run,
+ * so the path stays one in the app folder, as any group's text is. */
+static char *script_target(const handler_t *h, const match_t *m)
+{
+    char *target = substitute(h->script, m);
+    if (!target || !h->script_is_cgi || names_python_lib(h->script) || !names_python_lib(target))
+        return target;
+    size_t len = strlen(target);
+    char *in_app = malloc(len + 3);
+    if (in_app) {
+        memcpy(in_app, "./", 2);
+        memcpy(in_app + 2, target, len + 1);
+    }
+    free(target);
+    return in_app;
+}
+
 static char *build_target(const handler_t *h, const match_t *m, uint32_t groups)
 {
     switch (h->kind) {
@@ -115,7 +142,7 @@ static char *build_target(const handler_t *h, const match_t *m, uint32_t groups)
     case HANDLER_STATIC_FILES:
         return substitute(h->static_files, m);
     default:
-        return substitute(h->script, m);
+        return script_target(h, m);
     }
 }
 

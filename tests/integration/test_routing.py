@@ -116,3 +116,26 @@ def test_dot_segments_redirect_to_the_normalized_path(decoded_srv, path, locatio
     assert loc.startswith("http://"), loc  # absolute: "//host" is another host's URL
     assert loc.split("/", 3)[3] == location[1:], loc
     assert b"PATH_INFO" not in r.body
+
+
+CGI_BY_URL_APP_YAML = """\
+runtime: python27
+threadsafe: false
+handlers:
+- url: /(.*)\\.py
+  script: \\1.py
+"""
+
+CGI_HELLO = 'print("Content-Type: text/plain")\nprint("")\nprint("hello from the app")\n'
+
+
+@pytest.mark.parametrize("path", ["/$PYTHON_LIB/webapp2.py", "/%24PYTHON_LIB/webapp2.py",
+                                  "/$PYTHON_LIB/google/appengine/runtime/cgi.py"])
+def test_python_lib_from_the_url_is_a_path_in_the_app(serve, tmp_path, path):
+    # "$PYTHON_LIB/" names the runtime's library only where app.yaml writes
+    # it: from the url it was a client choosing a library file to run.
+    d = write_app(tmp_path / "app", CGI_BY_URL_APP_YAML, {"cgi/hi.py": CGI_HELLO})
+    s = serve(d)
+    assert http_request(s.port, "GET", "/cgi/hi.py").body == b"hello from the app\n"
+    r = http_request(s.port, "GET", path)
+    assert r.status == 404, r

@@ -110,6 +110,23 @@ static void test_substitution(void)
     config_free(cfg);
 }
 
+/* "$PYTHON_LIB/" names the runtime's library when app.yaml writes it, never
+ * when a url's group brings it: that text is a path in the app folder. */
+static void test_python_lib_only_from_app_yaml(void)
+{
+    app_config_t *cfg = load("- url: /admin/(\\w+)\n  script: $PYTHON_LIB/admin/\\1.py\n"
+                             "- url: /(.*)/run\n  script: \\1/x.py\n"
+                             "- url: /(.*)\\.py\n  script: \\1.py\n");
+    if (!cfg)
+        return;
+    EXPECT_ROUTE(cfg, "/admin/console", 0, "$PYTHON_LIB/admin/console.py");
+    EXPECT_ROUTE(cfg, "/$PYTHON_LIB/run", 1, "./$PYTHON_LIB/x.py");
+    EXPECT_ROUTE(cfg, "/$PYTHON_LIB/webapp2.py", 2, "./$PYTHON_LIB/webapp2.py");
+    EXPECT_ROUTE(cfg, "/cgi/$PYTHON_LIB/a.py", 2, "cgi/$PYTHON_LIB/a.py");
+    EXPECT_ROUTE(cfg, "/$PYTHON_LIBX/a.py", 2, "$PYTHON_LIBX/a.py");
+    config_free(cfg);
+}
+
 static void test_static_dir_prefix(void)
 {
     app_config_t *cfg = load("- url: /stylesheets\n  static_dir: stylesheets\n"
@@ -235,6 +252,7 @@ int main(void)
     test_first_match_wins();
     test_anchoring();
     test_substitution();
+    test_python_lib_only_from_app_yaml();
     test_static_dir_prefix();
     test_length_and_bytes();
     test_many_groups();
