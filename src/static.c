@@ -527,8 +527,12 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     if (own_etag && own_len < sizeof etag)
         snprintf(etag, sizeof etag, "%.*s", (int)own_len, own_etag);
     else
-        snprintf(etag, sizeof etag, "\"%lx-%lx\"", (unsigned long)st.st_size,
-                 (unsigned long)st.st_mtime);
+        /* A strong tag changes with the bytes (RFC 9110 8.8.1): the
+         * mtime's nanoseconds tell apart two versions of one size written
+         * in the same second, which If-None-Match would take for the one
+         * the client holds (304, the old file kept) and If-Range join. */
+        snprintf(etag, sizeof etag, "\"%lx-%lx.%lx\"", (unsigned long)st.st_size,
+                 (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
     fmt_date(st.st_mtime, lastmod, sizeof lastmod);
     time_t mtime = st.st_mtime;
     const char *own_lastmod = header_value(own, "Last-Modified", &own_len);

@@ -209,6 +209,24 @@ def test_if_range(srv, appdir):
         assert r.status == 200 and r.body == data, ir
 
 
+def test_a_rewrite_in_the_same_second_changes_the_etag(srv, appdir):
+    # Two versions of one size, written within one second: the client that
+    # holds the first must get the second, whole, not a 304 or a range.
+    path = os.path.join(appdir, "static", "same_second.css")
+    second = int(time.time()) * 1_000_000_000
+    with open(path, "w") as f:
+        f.write("a{color:#ff0000}\n")
+    os.utime(path, ns=(second, second + 100))
+    etag = get(srv, "/static/same_second.css").header("ETag")
+    with open(path, "w") as f:
+        f.write("a{color:#00ff00}\n")
+    os.utime(path, ns=(second, second + 200))
+    r = get(srv, "/static/same_second.css", [("If-None-Match", etag)])
+    assert r.status == 200 and r.body == b"a{color:#00ff00}\n", r
+    r = get(srv, "/static/same_second.css", [("Range", "bytes=0-3"), ("If-Range", etag)])
+    assert r.status == 200 and r.body == b"a{color:#00ff00}\n", r
+
+
 def max_age(r):
     cc = r.header("Cache-Control")
     assert cc and cc.startswith("public, max-age="), cc
