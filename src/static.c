@@ -667,6 +667,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
                        h->login == LOGIN_OPTIONAL ? "public" : "private", exp);
         if (!names_header(own, "Expires"))
             buf_printf(out, "Expires: %s\r\n", expires);
+    } else if (h->login != LOGIN_OPTIONAL && !names_header(own, "Cache-Control")) {
+        /* Without one a shared cache may still keep it (a 200 with a
+         * Last-Modified is heuristically fresh, RFC 9111 4.2.2). */
+        buf_append_str(out, "Cache-Control: private\r\n");
     }
     append_own(out, own, vary && own_vary, gzip_tried);
     if (not_modified) {
