@@ -289,12 +289,15 @@ time_t static_parse_date(const char *v, size_t len)
     return -1;
 }
 
-int static_etag_matches(const char *v, size_t len, const char *etag)
+/* strong: RFC 9110 8.8.3.2's strong comparison, where a weak tag on
+ * either side never matches; else the weak one, which ignores "W/". */
+static int etag_list_matches(const char *v, size_t len, const char *etag, int strong)
 {
     if (!v)
         return 0;
     const char *want = etag;
-    if (strncmp(want, "W/", 2) == 0)
+    int want_weak = strncmp(want, "W/", 2) == 0;
+    if (want_weak)
         want += 2;
     size_t wlen = strlen(want);
     const char *p = v, *end = v + len;
@@ -305,7 +308,8 @@ int static_etag_matches(const char *v, size_t len, const char *etag)
             break;
         if (*p == '*')
             return 1;
-        if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+        int weak = end - p >= 2 && p[0] == 'W' && p[1] == '/';
+        if (weak)
             p += 2;
         const char *s = p;
         if (p < end && *p == '"') {
@@ -318,10 +322,21 @@ int static_etag_matches(const char *v, size_t len, const char *etag)
             while (p < end && *p != ',' && *p != ' ' && *p != '\t')
                 p++;
         }
-        if ((size_t)(p - s) == wlen && memcmp(s, want, wlen) == 0)
+        if ((size_t)(p - s) == wlen && memcmp(s, want, wlen) == 0 &&
+            !(strong && (weak || want_weak)))
             return 1;
     }
     return 0;
+}
+
+int static_etag_matches(const char *v, size_t len, const char *etag)
+{
+    return etag_list_matches(v, len, etag, 0);
+}
+
+int static_etag_matches_strong(const char *v, size_t len, const char *etag)
+{
+    return etag_list_matches(v, len, etag, 1);
 }
 
 /* ---------- serving ---------- */
@@ -540,6 +555,26 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         mtime = static_parse_date(own_lastmod, own_len);
 
     size_t vlen;
+    /* RFC 9110 13.2.2: If-Match, else If-Unmodified-Since, first: a client
+     * resuming a download with them must not get bytes of another version
+     * joined to what it has. The tag a gzip client holds is weak, which
+     * If-Match never matches (8.8.3.2). */
+    const char *im = http_request_header(req, "if-match", &vlen);
+    int failed;
+    if (im) {
+        failed = !static_etag_matches_strong(im, vlen, etag);
+    } else {
+        const char *ius = http_request_header(req, "if-unmodified-since", &vlen);
+        time_t t = static_parse_date(ius, ius ? vlen : 0);
+        failed = t != (time_t)-1 && mtime != (time_t)-1 && mtime > t;
+    }
+    if (failed) {
+        close(fd);
+        res->status = 412;
+        buf_append_str(out, "HTTP/1.1 412 Precondition Failed\r\n");
+        end_head(out, keep_alive, http10, 1, 0);
+        return;
+    }
     const char *inm = http_request_header(req, "if-none-match", &vlen);
     int not_modified = 0;
     if (inm) {

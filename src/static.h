@@ -49,8 +49,12 @@ time_t static_parse_date(const char *v, size_t len);
 /* 1 when an If-None-Match value (list or "*") matches etag (weak compare). */
 int static_etag_matches(const char *v, size_t len, const char *etag);
 
+/* 1 when an If-Match value (list or "*") matches etag (strong compare: a
+ * weak tag on either side never does). */
+int static_etag_matches_strong(const char *v, size_t len, const char *etag);
+
 typedef struct {
-    /* 200, 206, 304, 405, 416; 404 when refused (nothing written); 0 when
+    /* 200, 206, 304, 405, 412, 416; 404 when refused (nothing written); 0 when
      * the file is to be compressed before it is answered (nothing written,
      * fd is the file for static_gzip_compress) */
     int status;

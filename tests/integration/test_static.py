@@ -227,6 +227,27 @@ def test_a_rewrite_in_the_same_second_changes_the_etag(srv, appdir):
     assert r.status == 200 and r.body == b"a{color:#00ff00}\n", r
 
 
+def test_if_match_and_if_unmodified_since(srv, appdir):
+    # A download resumed with them must not get another version's bytes.
+    data = read(appdir, "static/blob.bin")
+    r0 = get(srv, "/static/blob.bin")
+    etag, lm = r0.header("ETag"), r0.header("Last-Modified")
+    for name, value in (("If-Match", etag), ("If-Match", '"x", ' + etag), ("If-Match", "*"),
+                        ("If-Unmodified-Since", lm), ("If-Unmodified-Since", "yesterday")):
+        r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), (name, value)])
+        assert r.status == 206 and r.body == data[:4], (name, value)
+    for name, value in (("If-Match", '"stale"'), ("If-Match", "W/" + etag),
+                        ("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")):
+        for method in ("GET", "HEAD"):
+            r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), (name, value)], method)
+            assert r.status == 412 and r.body == b"", (name, value, method)
+            assert r.header("Content-Length") == "0"
+    # If-Match decides alone when both are there.
+    r = get(srv, "/static/blob.bin", [("If-Match", etag),
+                                      ("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")])
+    assert r.status == 200 and r.body == data
+
+
 def max_age(r):
     cc = r.header("Cache-Control")
     assert cc and cc.startswith("public, max-age="), cc

@@ -145,6 +145,16 @@ static void test_dates_and_etags(void)
     CHECK(!static_etag_matches(v, strlen(v), etag));
     v = "";
     CHECK(!static_etag_matches(v, strlen(v), etag));
+
+    v = "\"x\", \"1a-2b\"";
+    CHECK(static_etag_matches_strong(v, strlen(v), etag));
+    v = "*";
+    CHECK(static_etag_matches_strong(v, strlen(v), etag));
+    v = "W/\"1a-2b\"";
+    CHECK(!static_etag_matches_strong(v, strlen(v), etag));
+    v = "\"1a-2b\"";
+    CHECK(!static_etag_matches_strong(v, strlen(v), "W/\"1a-2b\""));
+    CHECK(!static_etag_matches_strong(NULL, 0, etag));
 }
 
 int main(void)
