@@ -716,16 +716,23 @@ static const char *label(const instance_t *inst, char *out, size_t n)
     return out;
 }
 
-/* For the request logs of its background threads. */
-static background_log_ctx_t background_ctx(const instance_t *inst, char number[16])
+/* Its INSTANCE_ID in a request's environ: a backend instance's number
+ * (BK7), else the unique id (number has room for 16 bytes). */
+static const char *env_instance_id(const instance_t *inst, char *number)
 {
-    background_log_ctx_t ctx = {inst->pool->o.logs, inst->pool->o.version_id, inst->id,
-                                inst->index};
-    if (inst->index >= 0) {
-        snprintf(number, 16, "%d", inst->index);
-        ctx.instance_id = number;
-    }
-    return ctx;
+    if (inst->index < 0)
+        return inst->id;
+    snprintf(number, 16, "%d", inst->index);
+    return number;
+}
+
+/* For the request logs of its background threads: the instance named as
+ * in the logs of the requests it serves (its unique id; a backend's number
+ * is the replica index). */
+static background_log_ctx_t background_ctx(const instance_t *inst)
+{
+    return (background_log_ctx_t){inst->pool->o.logs, inst->pool->o.version_id, inst->id,
+                                  inst->index};
 }
 
 static instance_t *instance_by_no(pool_t *pool, uint32_t no)
@@ -1306,8 +1313,7 @@ static void instance_fail(instance_t *inst, const char *why)
     release_output(inst);
     if (had_work || was_starting || inst->background.n || inst->bg_requests)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
-    char number[16];
-    background_log_ctx_t ctx = background_ctx(inst, number);
+    background_log_ctx_t ctx = background_ctx(inst);
     for (int k = 0; k < IPC_BACKGROUND_MAX; k++)
         if (inst->background.e[k].id)
             revoke_background_ticket(inst, &inst->background.e[k]);
@@ -1423,14 +1429,9 @@ static int dispatch_to(instance_t *inst, job_t *job, int background)
     uint32_t id = inst->next_id;
     buf_t *b = &inst->wbuf;
     size_t mark = b->len;
-    /* INSTANCE_ID: a backend instance's number (BK7), else the unique id. */
     char number[16];
-    const char *instance_id = inst->id;
-    size_t id_len = 32;
-    if (inst->index >= 0) {
-        id_len = (size_t)snprintf(number, sizeof number, "%d", inst->index);
-        instance_id = number;
-    }
+    const char *instance_id = env_instance_id(inst, number);
+    size_t id_len = strlen(instance_id);
     slot_t *slot = &inst->slots[s];
     /* X-AppEngine-Api-Ticket: without randomness the request still runs,
      * only the HTTP API server will not know it. */
@@ -1799,9 +1800,11 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
 /* IPC_BACKGROUND_STARTED for the thread in e: the environ of its own
  * /_ah/background request, with its log id and an API ticket of its own.
  * 0, or -1 when memory runs out (the thread cannot run). */
-static int send_background_started(instance_t *inst, background_entry_t *e, const char *instance_id)
+static int send_background_started(instance_t *inst, background_entry_t *e)
 {
     pool_t *pool = inst->pool;
+    char number[16];
+    const char *instance_id = env_instance_id(inst, number);
     e->owner = inst;
     /* Without randomness the thread still runs, only the HTTP API server
      * will not know it (as for a request). */
@@ -1838,8 +1841,7 @@ static int send_background_started(instance_t *inst, background_entry_t *e, cons
  * the frame breaks the protocol, -2 when memory runs out. */
 static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
 {
-    char number[16];
-    background_log_ctx_t ctx = background_ctx(inst, number);
+    background_log_ctx_t ctx = background_ctx(inst);
     if (h->type == IPC_BACKGROUND_START) {
         if (h->len != 0 || !(h->id & IPC_BACKGROUND_ID_BIT))
             return -1;
@@ -1853,7 +1855,7 @@ static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t
             return -1;
         background_entry_t *e = background_log_find(&inst->background, h->id);
         /* -2: the thread waits for an answer it cannot have. */
-        return send_background_started(inst, e, ctx.instance_id) < 0 ? -2 : 0;
+        return send_background_started(inst, e) < 0 ? -2 : 0;
     }
     ipc_reader_t r;
     ipc_reader_init(&r, payload, h->len);

@@ -115,13 +115,19 @@ def test_each_thread_has_its_own_request_log(srv):
         done = [row for row in bg_rows if row["status"] == 200]
         return len(done) == 2 and done
     rows = wait_for(logged, timeout=10, what="two finished background request logs")
+    # The instance is named as in the logs of the requests it serves (the
+    # one that started the threads); its backend number is the replica index.
+    starter, = [row for row in log_rows(srv) if row["resource"].startswith("/bg/start?")
+                and "tag=logged" in row["resource"]]
+    assert starter["instance_id"] and starter["replica_index"] == 0
     names = set()
     for row in rows:
         messages = [line["message"] for line in row["app_logs"]]
         assert len(messages) == 2, messages
         names.add(messages[0].split()[1])
         assert messages[1] == "background %s done" % messages[0].split()[1]
-        assert row["instance_id"] == "0"
+        assert row["instance_id"] == starter["instance_id"], (row, starter)
+        assert row["replica_index"] == 0
     assert names == {"logged-0", "logged-1"}
 
 
