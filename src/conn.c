@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -322,6 +323,28 @@ static log_str_t cstr(const char *s)
     return (log_str_t){s, s ? strlen(s) : 0};
 }
 
+/* RequestLog.resource: the target's path and query ("Path and query
+ * string", as App Engine's "http://nowhere.com/app" had "/app"). An
+ * absolute-form target (RFC 9112 3.2.2: "GET http://a/p?q") loses its
+ * scheme and authority, and its empty path is "/" (RFC 9110 4.2.3), in b. */
+static log_str_t log_resource(const http_request_t *req, buf_t *b)
+{
+    const char *url = http_request_url(req);
+    size_t len = req->url_len, i = 0;
+    /* scheme "://" authority, as the parser takes it (http.c) */
+    while (i < len && (isalnum((unsigned char)url[i]) || strchr("+-.", url[i])))
+        i++;
+    if (i == 0 || !isalpha((unsigned char)url[0]) || len - i < 3 || memcmp(url + i, "://", 3) != 0)
+        return (log_str_t){url, len};
+    for (i += 3; i < len && !strchr("/?#", url[i]); i++)
+        ;
+    if (i < len && url[i] == '/')
+        return (log_str_t){url + i, len - i};
+    if (buf_append(b, "/", 1) < 0 || buf_append(b, url + i, len - i) < 0)
+        return (log_str_t){url, len};
+    return (log_str_t){buf_ptr(b), b->len};
+}
+
 /* The request's log row (RT9): finished (end_us set), or still running
  * (end_us 0, status 0) when the app flushes its logs (LG1). */
 static void write_log_row(conn_t *c, int status, size_t body_len, const char *instance_id,
@@ -334,13 +357,14 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
     http_version_text(&c->req, version);
     login_user_t user;
     login_from_request(&c->req, &user);
+    buf_t resource = BUF_INIT;
     log_request_t r = {
         .request_id = cstr(c->log_id),
         .version_id = cstr(c->version_id),
         .ip = cstr(c->peer_ip),
         .nickname = user.signed_in ? cstr(user.email) : (log_str_t){NULL, 0},
         .method = cstr(http_method_name(c->req.method)),
-        .resource = {http_request_url(&c->req), c->req.url_len},
+        .resource = log_resource(&c->req, &resource),
         .http_version = cstr(version),
         .referrer = header_str(c, "referer"),
         .user_agent = header_str(c, "user-agent"),
@@ -356,6 +380,7 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
         .replica_index = c->job.log.replica_index,
     };
     log_store_request(srv->logs, &r);
+    buf_free(&resource);
 }
 
 #define CONSOLE_URL_MAX 2000

@@ -369,6 +369,27 @@ def test_quotes_in_the_request_target_are_escaped_in_combined_format(srv):
     assert m and m.group(1).endswith(" HTTP/1.1"), line
 
 
+@pytest.mark.parametrize("target,resource", [
+    ("http://abs.example:8080/quiet?AF1", "/quiet?AF1"),
+    ("http://abs.example?AF2", "/?AF2"),
+])
+def test_resource_of_an_absolute_form_target_is_its_path_and_query(srv, target, resource):
+    """RFC 9112 3.2.2: a server takes "GET http://host/p?q"; the request
+    log's resource is its path and query, as for "GET /p?q" (App Engine:
+    http://nowhere.com/app has the resource /app), and so is the combined
+    line's request."""
+    with Conn(srv.port) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: abs.example\r\n\r\n" % target.encode())
+        status = c.read_response().status  # the app has no page at "/": 404
+    marker = target.rsplit("?", 1)[1]
+    rows = [e for e in entries(srv, "--limit", "20", wait_for=marker)
+            if e["resource"].endswith("?" + marker)]
+    assert [(e["resource"], e["status"]) for e in rows] == [(resource, status)], rows
+    out = srv.wait_logs(marker, "--limit", "20")
+    line = next(line for line in out.splitlines() if marker in line)
+    assert '"GET %s HTTP/1.1"' % resource in line, line
+
+
 def test_json_output_is_json_whatever_was_stored(srv):
     """Each line of --json is a JSON object in UTF-8: what a client sent
     that is not UTF-8 reads as \\xNN, and a time before the epoch (a
