@@ -282,6 +282,35 @@ static int child_dir(const cgroup_tree_t *t, const char *child, char *out, size_
     return 0;
 }
 
+/* Makes the child cgroup folder dir: 1 when made, 0 when it was there, -1
+ * with errno set. The server's own cgroup is made again when it is gone:
+ * a server in another pid namespace sharing this hierarchy cannot see our
+ * pid, takes the cgroup for a dead server's and sweeps it (sweep_stale)
+ * whenever it is empty, as between one instance's exit and the next's
+ * start. Without this, every later instance would run uncapped. */
+static int make_child(cgroup_tree_t *t, const char *dir)
+{
+    if (mkdir(dir, 0755) == 0)
+        return 1;
+    if (errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    if (mkdir(t->dir, 0755) == 0)
+        t->created = 1;
+    else if (errno != EEXIST)
+        return -1;
+    if (t->v2) {
+        char enable[NAME_MAX_LEN + 1];
+        snprintf(enable, sizeof enable, "+%s", t->controller);
+        if (write_in(t->dir, "cgroup.subtree_control", enable) < 0)
+            return -1;
+    }
+    if (mkdir(dir, 0755) == 0)
+        return 1;
+    return errno == EEXIST ? 0 : -1;
+}
+
 int cgroup_tree_set(cgroup_tree_t *t, const char *child, const char *file, const char *value)
 {
     if (!child)
@@ -289,7 +318,7 @@ int cgroup_tree_set(cgroup_tree_t *t, const char *child, const char *file, const
     char dir[PATH_MAX + NAME_MAX_LEN];
     if (child_dir(t, child, dir, sizeof dir) < 0)
         return -1;
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    if (make_child(t, dir) < 0)
         return -1;
     return write_in(dir, file, value);
 }
@@ -301,8 +330,8 @@ int cgroup_tree_move(cgroup_tree_t *t, const char *child, pid_t pid)
     char dir[PATH_MAX + NAME_MAX_LEN];
     if (child_dir(t, child, dir, sizeof dir) < 0)
         return -1;
-    int made = mkdir(dir, 0755) == 0;
-    if (!made && errno != EEXIST)
+    int made = make_child(t, dir);
+    if (made < 0)
         return -1;
     if (write_in(dir, "cgroup.procs", text) < 0) {
         int saved = errno;

@@ -1,9 +1,13 @@
 /* Which cgroups left under the server's parent cgroup belong to servers
  * that are gone (cgroup_server_gone, src/cgroup_tree.c), judged on real
  * processes: this one, a child of it, and a child already reaped; and the
- * start time read from /proc/PID/stat (src/proc_start.c). */
+ * start time read from /proc/PID/stat (src/proc_start.c). And that a tree
+ * whose own cgroup another server swept away makes it again (needs write
+ * access to the cgroups, root: without it, says so and checks nothing). */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,10 +87,59 @@ static void test_names_not_a_servers(void)
     }
 }
 
+/* Whether /proc/PID/cgroup names a cgroup ending in "/child". */
+static int in_cgroup(pid_t pid, const char *child)
+{
+    char path[64], line[4096], tail[64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    snprintf(tail, sizeof tail, "/%s\n", child);
+    FILE *f = fopen(path, "re");
+    int found = 0;
+    while (!found && f && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line), k = strlen(tail);
+        found = n >= k && strcmp(line + n - k, tail) == 0;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void test_own_cgroup_swept_by_another_server(void)
+{
+    char why[1024];
+    cgroup_tree_t *t = cgroup_tree_open("cpu", why, sizeof why);
+    if (!t) {
+        fprintf(stderr, "test_cgroup_tree: no cpu cgroup of our own (%s): sweep test skipped\n",
+                why);
+        return;
+    }
+    /* What a server in another pid namespace does to it while it is
+     * empty: our pid is not in its /proc, so it takes us for gone. */
+    CHECK(rmdir(cgroup_tree_dir(t)) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    char name[CGROUP_CHILD_MAX];
+    cgroup_child(name, "pid", child);
+    CHECK(cgroup_tree_move(t, name, child) == 0);
+    CHECK(in_cgroup(child, name));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", cgroup_tree_dir(t));
+    cgroup_tree_remove(t, name);
+    cgroup_tree_close(t);
+    /* Made again by the tree, so removed by it at close. */
+    CHECK(access(dir, F_OK) < 0 && errno == ENOENT);
+}
+
 int main(void)
 {
     test_stat_parsing();
     test_live_and_recycled_pid();
     test_names_not_a_servers();
+    test_own_cgroup_swept_by_another_server();
     UNIT_DONE();
 }
