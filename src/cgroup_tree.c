@@ -149,6 +149,33 @@ static void remove_empty(const char *dir)
     rmdir(dir);
 }
 
+/* The inode of this process's pid namespace: what a server's cgroup name
+ * ends in, since a pid only means something in its own namespace. */
+static int pid_namespace(unsigned long long *out)
+{
+    struct stat st;
+    if (stat("/proc/self/ns/pid", &st) < 0)
+        return -1;
+    *out = (unsigned long long)st.st_ino;
+    return 0;
+}
+
+/* Reads the decimal after name's '-' at *p (no sign, no leading zero) into
+ * *value and moves *p past it. 0, or -1 when there is none. */
+static int dash_number(const char **p, unsigned long long *value)
+{
+    const char *digits = *p + 1;
+    if (**p != '-' || *digits < '0' || *digits > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    *value = strtoull(digits, &end, 10);
+    if (errno || (digits[0] == '0' && end != digits + 1))
+        return -1;
+    *p = end;
+    return 0;
+}
+
 int cgroup_server_gone(const char *name)
 {
     if (strncmp(name, "gaelic-", 7) != 0 || name[7] < '1' || name[7] > '9')
@@ -161,16 +188,19 @@ int cgroup_server_gone(const char *name)
     pid_t pid = (pid_t)pid_value;
     /* "gaelic-PID" is from a server before start times were recorded: by
      * its pid only. */
-    int has_start = *end == '-';
-    if (has_start) {
-        const char *digits = end + 1;
-        if (*digits < '0' || *digits > '9')
-            return 0;
-        start = strtoull(digits, &end, 10);
-        if (errno || (digits[0] == '0' && end != digits + 1))
-            return 0;
-    }
-    if (*end != '\0')
+    const char *p = end;
+    int has_start = *p == '-';
+    if (has_start && dash_number(&p, &start) < 0)
+        return 0;
+    /* "gaelic-PID-START-NS": a server in another pid namespace (a
+     * container) is judged only there: here its pid names another process,
+     * or none, though it runs. Names without NS (older servers) are judged
+     * here. */
+    unsigned long long ns, own_ns;
+    if (has_start && *p == '-' &&
+        (dash_number(&p, &ns) < 0 || *p != '\0' || pid_namespace(&own_ns) < 0 || ns != own_ns))
+        return 0;
+    if (*p != '\0')
         return 0; /* not a name a server makes */
     if (kill(pid, 0) < 0 && errno == ESRCH)
         return 1;
@@ -208,8 +238,12 @@ static int setup(cgroup_tree_t *t, const char *base, char *why, size_t n)
         snprintf(why, n, "cannot read this server's start time: %s", strerror(errno));
         return -1;
     }
-    if (snprintf(t->dir, sizeof t->dir, "%s/gaelic-%d-%llu", base, (int)getpid(), start) >=
-        (int)sizeof t->dir) {
+    unsigned long long ns;
+    int len = pid_namespace(&ns) < 0
+                  ? snprintf(t->dir, sizeof t->dir, "%s/gaelic-%d-%llu", base, (int)getpid(), start)
+                  : snprintf(t->dir, sizeof t->dir, "%s/gaelic-%d-%llu-%llu", base, (int)getpid(),
+                             start, ns);
+    if (len >= (int)sizeof t->dir) {
         snprintf(why, n, "the cgroup path is too long");
         return -1;
     }

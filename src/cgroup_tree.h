@@ -1,6 +1,7 @@
 /* The server's own cgroup for one controller (cpu, pids):
- * "gaelic-PID-START" (START: its start time, /proc/PID/stat's field 22,
- * so that a later process with the same pid is not taken for it) under
+ * "gaelic-PID-START-NS" (START: its start time, /proc/PID/stat's field
+ * 22, so that a later process with the same pid is not taken for it; NS:
+ * its pid namespace, in which alone PID means it) under
  * the cgroup the server runs in, in the cgroup v2 hierarchy when the
  * controller is available there, else in the v1 hierarchy that carries it.
  * Children of it hold the processes the server limits ("pid-N" for an
@@ -36,13 +37,14 @@ cgroup_tree_t *cgroup_tree_open(const char *controller, char *why, size_t n);
 
 /* 2 or 1: the cgroup version of the tree. */
 int cgroup_tree_version(const cgroup_tree_t *t);
-/* The server's cgroup folder, "/sys/fs/cgroup/cpu/gaelic-12-3456". */
+/* The server's cgroup folder, "/sys/fs/cgroup/cpu/gaelic-12-3456-4026531836". */
 const char *cgroup_tree_dir(const cgroup_tree_t *t);
 
-/* 1 when name is a server's cgroup ("gaelic-PID-START", or "gaelic-PID"
- * of a server that recorded no start time) and that server is gone: no
- * process has its pid, or the one that has started at another time. At
- * start a server removes such cgroups, left by servers that were killed. */
+/* 1 when name is a server's cgroup ("gaelic-PID-START-NS" of a server in
+ * this pid namespace, or "gaelic-PID-START" and "gaelic-PID" of older
+ * servers) and that server is gone: no process has its pid, or the one
+ * that has started at another time. At start a server removes such
+ * cgroups, left by servers that were killed. */
 int cgroup_server_gone(const char *name);
 
 /* Writes value to file in the child cgroup (created if needed), or in the

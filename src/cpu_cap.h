@@ -1,7 +1,7 @@
 /* Capping each instance's CPU to its class clock (RT12), with the kernel's
  * cgroup cpu controller where this server may use it: cgroup v2 (cpu.max)
  * or v1 (cpu.cfs_quota_us). The server makes a cgroup of its own under the
- * one it runs in ("gaelic-PID-START", cgroup_tree.h) and one child per
+ * one it runs in ("gaelic-PID-START-NS", cgroup_tree.h) and one child per
  * instance process ("pid-N") limited to class MHz / host MHz of a CPU, so an instance can
  * execute no more cycles per second than its class's processor would.
  *

@@ -136,10 +136,21 @@ def kill_pids(pids):
 
 def start_time(pid):
     """Field 22 of /proc/PID/stat: with the pid, what names a server's
-    cgroup ("gaelic-PID-START")."""
+    cgroup ("gaelic-PID-START-NS")."""
     with open("/proc/%d/stat" % pid) as f:
         stat = f.read()
     return int(stat[stat.rfind(")") + 2:].split()[19])
+
+
+def pid_namespace(pid):
+    """The inode of process pid's pid namespace."""
+    return os.stat("/proc/%d/ns/pid" % pid).st_ino
+
+
+def server_cgroup_name(pid):
+    """The name of server pid's own cgroup: its pid, start time and pid
+    namespace."""
+    return "gaelic-%d-%d-%d" % (pid, start_time(pid), pid_namespace(pid))
 
 
 def pid_alive(pid):

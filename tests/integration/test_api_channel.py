@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import REPO, app_path, copy_app, run_gaelic, start_time
+from harness import REPO, app_path, copy_app, run_gaelic, server_cgroup_name
 
 APP = app_path("api_channel")
 TEST_SERVICE = "--api_test_service"
@@ -500,7 +500,7 @@ def test_cpu_cap_limits_instances_to_their_class_clock_by_default(serve):
         assert get(srv, "/stats")["cpu"]["total"] > 0
         pytest.skip("the cgroup cpu controller is not available here")
     host_mhz, version, where = int(m.group(1)), m.group(2), m.group(3)
-    assert where.endswith("/gaelic-%d-%d" % (srv.pid, start_time(srv.pid)))
+    assert where.endswith("/" + server_cgroup_name(srv.pid))
     s = get(srv, "/stats")
     pid = s["pid"]
     group = os.path.join(where, "pid-%d" % pid)

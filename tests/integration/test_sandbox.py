@@ -24,8 +24,8 @@ import time
 
 import pytest
 
-from harness import (HOST, children, comm, copy_app, run_gaelic, stale_cgroups, start_time,
-                     wait_pids_gone)
+from harness import (HOST, children, comm, copy_app, pid_namespace, run_gaelic,
+                     server_cgroup_name, stale_cgroups, start_time, wait_pids_gone)
 
 SO_MARKER = "GAELIC-SANDBOX-SO-CONSTRUCTOR-RAN"
 
@@ -669,7 +669,7 @@ def test_no_app_code_runs_before_the_caps(serve, tmp_path):
         text = ast.literal_eval(srv.get_json("/try/cgroups")["done"])
         groups = dict(line.split(":", 2)[1:] for line in text.splitlines())
         pid = int(srv.get_json("/try/pid")["done"])
-        assert groups["pids"] == "/gaelic-%d-%d/pid-%d" % (srv.pid, start_time(srv.pid), pid), \
+        assert groups["pids"] == "/%s/pid-%d" % (server_cgroup_name(srv.pid), pid), \
             text
         assert srv.get("/try/exit").status_code == 500
     assert srv.alive()
@@ -681,7 +681,7 @@ def _own_pids_cgroup(srv, pid):
             groups = dict(line.split(":", 2)[1:] for line in f.read().splitlines())
     except OSError:
         return False
-    return groups.get("pids") == "/gaelic-%d-%d/pid-%d" % (srv.pid, start_time(srv.pid), pid)
+    return groups.get("pids") == "/%s/pid-%d" % (server_cgroup_name(srv.pid), pid)
 
 
 def _placed_spare(srv, zygote, other_than):
@@ -732,24 +732,29 @@ def test_cgroups_of_gone_servers_removed_at_start(serve, tmp_path):
     left, named by pid and start time: one whose pid another process holds
     now (this test's, started at another time) is stale too. One whose
     process lives stays, and so does the pid-only name of an older server
-    whose pid lives."""
+    whose pid lives. A name with a pid namespace is judged only in that
+    namespace: from another, its pid says nothing here, and it stays."""
     app = copy_app("sandbox_escape", tmp_path / "app")
     first = serve(app)
     base = os.path.dirname(_thread_cap(first)[3])
     assert first.stop() == 0
     me, exited = os.getpid(), subprocess.Popen(["true"])
     exited.wait()
+    ns = pid_namespace(me)
     names = {"pid reused": "gaelic-%d-%d" % (me, start_time(me) + 1),
              "pid gone": "gaelic-%d-%d" % (exited.pid, start_time(me)),
              "live": "gaelic-%d-%d" % (me, start_time(me)),
-             "live, pid only": "gaelic-%d" % me}
+             "live, pid only": "gaelic-%d" % me,
+             "pid gone, this namespace": "gaelic-%d-%d-%d" % (exited.pid, start_time(me), ns),
+             "pid gone, another namespace": "gaelic-%d-%d-%d" % (exited.pid, start_time(me),
+                                                                  ns + 1)}
     paths = {what: os.path.join(base, name) for what, name in names.items()}
     try:
         for path in paths.values():
             os.mkdir(path)
         _thread_cap(serve(app))
         left = {what for what, path in paths.items() if os.path.isdir(path)}
-        assert left == {"live", "live, pid only"}, left
+        assert left == {"live", "live, pid only", "pid gone, another namespace"}, left
     finally:
         for path in paths.values():
             if os.path.isdir(path):

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,15 +71,27 @@ static void test_live_and_recycled_pid(void)
     CHECK(cgroup_server_gone(name) == 1);
     CHECK(cgroup_server_gone(legacy) == 1);
     CHECK(proc_start_time(child, &child_start) < 0);
+    /* With its pid namespace: judged in ours only. From another, the pid
+     * means another process or none here, though that server may run. */
+    struct stat ns;
+    CHECK(stat("/proc/self/ns/pid", &ns) == 0);
+    char with_ns[96];
+    snprintf(with_ns, sizeof with_ns, "%s-%llu", name, (unsigned long long)ns.st_ino);
+    CHECK(cgroup_server_gone(with_ns) == 1);
+    snprintf(with_ns, sizeof with_ns, "%s-%llu", name, (unsigned long long)ns.st_ino + 1);
+    CHECK(cgroup_server_gone(with_ns) == 0);
+    name_of(name, sizeof name, getpid(), mine);
+    snprintf(with_ns, sizeof with_ns, "%s-%llu", name, (unsigned long long)ns.st_ino);
+    CHECK(cgroup_server_gone(with_ns) == 0);
 }
 
 static void test_names_not_a_servers(void)
 {
     const char *names[] = {
-        "pid-1",       "zygote-1",    "gaelic-",     "gaelic-x",    "gaelic-0-5",
-        "gaelic--1-5", "gaelic-+1-5", "gaelic- 1-5", "gaelic-1-",   "gaelic-1- 5",
-        "gaelic-1--5", "gaelic-1-5x", "gaelic-01-5", "gaelic-1-05", "gaelic-2147483647999-1",
-        "Gaelic-1-1",  "gaelic-1-5-6"};
+        "pid-1",       "zygote-1",    "gaelic-",       "gaelic-x",       "gaelic-0-5",
+        "gaelic--1-5", "gaelic-+1-5", "gaelic- 1-5",   "gaelic-1-",      "gaelic-1- 5",
+        "gaelic-1--5", "gaelic-1-5x", "gaelic-01-5",   "gaelic-1-05",    "gaelic-2147483647999-1",
+        "Gaelic-1-1",  "gaelic-1-5-", "gaelic-1-5-06", "gaelic-1-5-6-7", "gaelic-1-5-x"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         int gone = cgroup_server_gone(names[i]);
         if (gone)
