@@ -2512,6 +2512,18 @@ void pool_configure(pool_t *pool, int instances, int failfast)
             instance_flush(i);
         }
     }
+    /* Requests waiting for an instance number that is gone get the 404 a
+     * new one gets at once, not after the stopping instance's running
+     * requests (a dynamic backend would even start that number again). */
+    for (job_t *job = pool->q_head; job;) {
+        if (job->target <= instances) {
+            job = job->next;
+            continue;
+        }
+        queue_remove(pool, job);
+        job_fail(job, 404, "no such instance", NULL);
+        job = pool->q_head; /* answering it may have changed the queue */
+    }
     loop_timer_start(pool->loop, &pool->tick, 0);
 }
 

@@ -1138,6 +1138,64 @@ def test_delete_sends_requests_waiting_for_the_backend_to_the_default_version(se
     assert who(srv, "solo.localhost")["backend"] is None
 
 
+HELD_MAIN = '''import os
+import time
+
+from google.appengine.api.logservice import logservice
+
+
+def app(environ, start_response):
+    # /hold: runs while the app folder holds "hold" (60 s at most).
+    if environ["PATH_INFO"] == "/hold":
+        logservice.flush()  # its log row shows it running
+        here, deadline = os.path.dirname(__file__), time.time() + 60
+        while os.path.exists(os.path.join(here, "hold")) and time.time() < deadline:
+            time.sleep(0.05)
+    start_response("200 OK", [])
+    return [os.environ["INSTANCE_ID"].encode()]
+'''
+
+
+@pytest.mark.parametrize("options", ["public", "dynamic, public"])
+def test_configure_answers_requests_waiting_for_an_instance_it_removes(serve, tmp_path, options):
+    """A request queued for instance 1 when configure leaves one instance
+    gets the 404 a new request for it gets, at once: it used to wait for
+    the request running there (then 503 after --max_pending_latency)."""
+    yaml = ("backends:\n- name: two\n  instances: 2\n  max_concurrent_requests: 1\n"
+            "  options: %s\n" % options)
+    d = write_app(tmp_path / "two", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": HELD_MAIN, "backends.yaml": yaml})
+    srv = serve(d)
+    hold = os.path.join(d, "hold")
+    open(hold, "w").close()
+    got = {}
+
+    def call(key, path):
+        got[key] = get(srv, "1.two.localhost", path, timeout=60)
+    running = threading.Thread(target=call, args=("running", "/hold"), daemon=True)
+    waiting = threading.Thread(target=call, args=("waiting", "/"), daemon=True)
+    try:
+        running.start()
+        wait_for(lambda: srv.log_rows("/hold")[0], timeout=30, what="the held request running")
+        waiting.start()
+        time.sleep(0.5)  # it waits for instance 1's one slot
+        assert not got, got
+        edit_app(srv, "backends.yaml", "instances: 2", "instances: 1")
+        assert backends(srv, "configure", "two").returncode == 0
+        waiting.join(30)
+        # Answered while the running request still holds its slot.
+        assert "running" not in got
+        assert got["waiting"].status_code == 404, (got["waiting"].status_code,
+                                                   got["waiting"].text[:200])
+    finally:
+        os.unlink(hold)
+        running.join(30)
+    assert got["running"].status_code == 200 and got["running"].text == "1"
+    assert get(srv, "1.two.localhost").status_code == 404
+    assert get(srv, "0.two.localhost").text == "0"
+
+
 def test_a_backend_named_as_the_apps_version_is_warned_of(serve, tmp_path):
     """A backend is a version named after it: one named as app.yaml's
     version takes that version's host name and shares its logs. The server
