@@ -67,6 +67,10 @@ struct instance {
     /* Started while another instance served: the default version's may
      * warm up before it serves (warms_up). */
     int beside_serving;
+    /* Stopping because it was idle (a dynamic backend's): a request for
+     * its number waits for a new one rather than getting the 404 of a
+     * shutdown (BK2, BK4). */
+    int idled_out;
     int placing;        /* the mover has not yet reported its placement */
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
@@ -1575,7 +1579,7 @@ static void kick_pass(pool_t *pool)
                 instance_t *t = instance_at(pool, job->target - 1);
                 if (!t && !pool->o.resident)
                     spawn_next(pool, job->target - 1);
-                else if (t && t->state == I_STOPPING) {
+                else if (t && t->state == I_STOPPING && !t->idled_out) {
                     queue_remove(pool, job);
                     job_fail(job, 404, "that instance is shutting down", t->id);
                 }
@@ -2202,8 +2206,10 @@ static void tick(loop_t *loop, loop_timer_t *t)
         if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
             i->bg_requests == 0 && !pool->o.resident &&
             now - i->last_active_ms >= pool->o.idle_timeout_ms) {
-            log_info("instance %u idle for %llu s; stopping it", i->no,
+            char name[160];
+            log_info("%s idle for %llu s; stopping it", label(i, name, sizeof name),
                      (unsigned long long)((now - i->last_active_ms) / 1000));
+            i->idled_out = 1;
             instance_stop(i);
             instance_flush(i);
         } else if (i->state == I_STARTING && now - i->started_ms >= START_TIMEOUT_MS) {

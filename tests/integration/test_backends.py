@@ -143,6 +143,34 @@ def test_a_dynamic_backend_starts_an_instance_while_another_shuts_down(srv):
     assert srv.wait_stderr("shutdown hook ran in /_ah/stop", timeout=15)
 
 
+def test_a_request_for_a_dynamic_instance_that_idles_out_waits_for_a_new_one(srv):
+    """BK2: a dynamic instance stopped for being idle starts again for the
+    next request that names it; only a shutdown (BK4: stop, update, shutdown
+    by hand) answers such requests 404. One that came while the idle
+    instance's shutdown hook still ran got 404."""
+    marker = os.path.join(srv.appdir, "hold-stop")
+    open(marker, "w").close()
+    got = []
+    waiting = threading.Thread(
+        target=lambda: got.append(get(srv, "1.crawler.localhost", timeout=60)), daemon=True)
+    try:
+        old = who(srv, "1.crawler.localhost")
+        mark = len(srv.stderr_text())
+        assert get(srv, "1.crawler.localhost", "/hooks/held").status_code == 200
+        # The fixture's --instance_idle_timeout is 2 s; the hook then holds.
+        assert srv.wait_stderr("backend crawler instance 1 idle for", timeout=20, since=mark)
+        waiting.start()
+        time.sleep(0.5)  # it arrives during the held hook
+    finally:
+        os.unlink(marker)
+        waiting.join(60)
+    assert got and got[0].status_code == 200, (got and got[0].status_code,
+                                               srv.stderr_text()[-2000:])
+    w = got[0].json()
+    assert w["instance"] == "1" and w["pid"] != old["pid"]
+    assert w["starts"] == [{"backend": "crawler", "instance": "1", "method": "GET"}]
+
+
 def test_a_stopping_server_refuses_backends_commands_but_lists(srv):
     # Server exit shuts every backend down; a start (or update, configure)
     # meanwhile started instances in the middle of it and saved the state.
