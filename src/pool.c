@@ -1564,8 +1564,29 @@ static int alive_cap(const pool_t *pool, int serving)
     return cap;
 }
 
+/* Requests waiting for an instance number whose instance is shutting down
+ * get 404 at once (BK4), whether or not a slot is free elsewhere; one that
+ * idles out is replaced instead. Answering one may change the queue (its
+ * client's next request): the walk starts over. */
+static void fail_waiting_for_stopping(pool_t *pool)
+{
+    if (!pool->o.numbered)
+        return;
+    for (job_t *job = pool->q_head; job;) {
+        instance_t *t = job->target > 0 ? instance_at(pool, job->target - 1) : NULL;
+        if (!t || t->state != I_STOPPING || t->idled_out) {
+            job = job->next;
+            continue;
+        }
+        queue_remove(pool, job);
+        job_fail(job, 404, "that instance is shutting down", t->id);
+        job = pool->q_head;
+    }
+}
+
 static void kick_pass(pool_t *pool)
 {
+    fail_waiting_for_stopping(pool);
     int blocked = 0; /* queued jobs for any instance that found none free */
     uint64_t oldest_blocked_ms = 0;
     for (job_t *job = pool->q_head, *next; job && pool->inflight < pool->o.max_concurrent;
@@ -1576,13 +1597,8 @@ static void kick_pass(pool_t *pool)
             if (job->target > 0) {
                 /* A dynamic backend's instance that is not running yet
                  * starts for the request that names it. */
-                instance_t *t = instance_at(pool, job->target - 1);
-                if (!t && !pool->o.resident)
+                if (!instance_at(pool, job->target - 1) && !pool->o.resident)
                     spawn_next(pool, job->target - 1);
-                else if (t && t->state == I_STOPPING && !t->idled_out) {
-                    queue_remove(pool, job);
-                    job_fail(job, 404, "that instance is shutting down", t->id);
-                }
                 continue;
             }
             if (!blocked++)
@@ -2502,6 +2518,7 @@ int pool_shutdown_instance(pool_t *pool, int index)
     }
     instance_stop(i);
     instance_flush(i);
+    kick(pool); /* what waits for it gets its 404 */
     return 0;
 }
 

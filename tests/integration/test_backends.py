@@ -1224,6 +1224,48 @@ def test_configure_answers_requests_waiting_for_an_instance_it_removes(serve, tm
     assert get(srv, "0.two.localhost").text == "0"
 
 
+def test_requests_for_an_instance_shut_down_by_hand_get_404_while_all_slots_are_busy(
+        serve, tmp_path):
+    """BK4: once an instance is shut down, requests for it get 404 at once.
+    They waited for a free slot on another instance first (then 404), or
+    got 503 after --max_pending_latency, when every slot was busy."""
+    yaml = ("backends:\n- name: two\n  instances: 2\n  max_concurrent_requests: 1\n"
+            "  options: public\n")
+    d = write_app(tmp_path / "two", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": HELD_MAIN, "backends.yaml": yaml})
+    srv = serve(d)
+    hold = os.path.join(d, "hold")
+    open(hold, "w").close()
+    got = {}
+
+    def call(key, host, path):
+        got[key] = get(srv, host, path, timeout=60)
+    held = [threading.Thread(target=call, args=("held%d" % n, "%d.two.localhost" % n, "/hold"),
+                             daemon=True) for n in (0, 1)]
+    queued = threading.Thread(target=call, args=("queued", "1.two.localhost", "/"), daemon=True)
+    try:
+        for t in held:
+            t.start()
+        wait_for(lambda: len(srv.log_rows("/hold")[0]) == 2, timeout=30,
+                 what="both held requests running")
+        queued.start()
+        time.sleep(0.5)  # it waits for instance 1's one slot
+        assert not got, got
+        assert backends(srv, "shutdown", "two", "1").returncode == 0
+        queued.join(30)
+        call("new", "1.two.localhost", "/")
+        # Both answered while every slot is still held.
+        assert sorted(got) == ["new", "queued"], sorted(got)
+        assert got["queued"].status_code == 404 and got["new"].status_code == 404, (
+            got["queued"].status_code, got["new"].status_code)
+    finally:
+        os.unlink(hold)
+        for t in held:
+            t.join(30)
+    assert got["held0"].status_code == 200 and got["held1"].status_code == 200
+
+
 def test_a_backend_named_as_the_apps_version_is_warned_of(serve, tmp_path):
     """A backend is a version named after it: one named as app.yaml's
     version takes that version's host name and shares its logs. The server
