@@ -456,6 +456,15 @@ static void update_finish(backend_rt_t *b)
     log_info("%s: update done; the old instances are shutting down", b->log_name);
 }
 
+/* The live generation serves again unless the backend is stopped: an
+ * update that re-created a deleted backend left it stopped, for its own
+ * instances to serve instead. */
+static void serve_live(backend_rt_t *b)
+{
+    if (!b->stopped && !b->deleted)
+        pool_set_stopped(b->live->pool, 0);
+}
+
 static void update_fail(backend_rt_t *b, const char *why)
 {
     snprintf(b->update_error, sizeof b->update_error, "%s", why);
@@ -463,6 +472,7 @@ static void update_fail(backend_rt_t *b, const char *why)
     /* Keep the failed generation until `rollback` (or the next update),
      * but stop its instances: the old ones serve. */
     pool_set_stopped(b->update->pool, 1);
+    serve_live(b);
     log_warn("%s: update failed: %s; the old instances keep serving (rollback discards it)",
              b->log_name, why);
 }
@@ -542,14 +552,18 @@ static int update(backends_t *all, backend_rt_t *only, buf_t *out, char *err, si
             backends_config_free(now);
             continue;
         }
+        /* A deleted backend's old instances stay stopped: the update's
+         * serve, and old ones started now would only run their start
+         * request to be shut down at once. */
         if (b->deleted && listed) {
             b->deleted = 0;
             b->stopped = 0;
             b->started_ms = srv->loop.now_ms;
-            pool_set_stopped(b->live->pool, 0);
         }
-        if (update_one(all, b, now, out, err, errlen) < 0)
+        if (update_one(all, b, now, out, err, errlen) < 0) {
+            serve_live(b);
             return -1;
+        }
     }
     /* Backends new in backends.yaml: the server creates its backends
      * (and routes their host names) only when it starts. */
@@ -588,6 +602,7 @@ static int rollback(backends_t *all, backend_rt_t *b, buf_t *out, char *err, siz
     b->failfast = b->live->failfast;
     b->configured = b->live->configured;
     pool_configure(b->live->pool, b->instances, b->failfast);
+    serve_live(b);
     log_info("%s: update rolled back", b->log_name);
     buf_printf(out, "backend %s: update rolled back; the old instances keep serving\n",
                b->cfg->name);

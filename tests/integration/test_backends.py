@@ -954,6 +954,24 @@ def test_update_creates_a_deleted_backend_again(srv):
     assert rows["memdb"]["state"] == rows["crawler"]["state"] == "START"
 
 
+def test_update_of_a_deleted_backend_starts_only_its_new_instances(srv):
+    """The deleted backend's old instances were started again too, each
+    running its start request only to be shut down at once (its shutdown
+    hook too) as the update's new ones took over."""
+    old_pids = {who(srv, "%d.memdb.localhost" % n)["pid"] for n in (0, 1)}
+    assert backends(srv, "delete", "memdb").returncode == 0
+    assert wait_pids_gone(list(old_pids), 40) == []
+    mark = len(srv.stderr_text())
+    r = backends(srv, "update", "memdb")
+    assert r.returncode == 0, r
+    for n in (0, 1):
+        w = who(srv, "%d.memdb.localhost" % n)
+        assert w["starts"] == [{"backend": "memdb", "instance": str(n), "method": "GET"}], w
+    text = srv.stderr_text()[mark:]
+    for n in (0, 1):
+        assert text.count("backend memdb instance %d: GET /_ah/start" % n) == 1, text
+
+
 def test_an_update_rolled_back_while_update_waits_is_not_reported_done(srv):
     # update waits for its new instances; a rollback meanwhile made it exit
     # 0 as if they served, and logged the stopped start request as the
