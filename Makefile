@@ -113,7 +113,7 @@ test_pb_OBJS := src/pb.o src/buf.o
 test_gzip_worker_OBJS := src/gzip_worker.o src/thread_jobs.o src/gzip.o src/loop.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
 test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
-test_api_http_OBJS := src/api_http.o src/api_ticket.o src/api_service.o src/api_system.o \
+test_api_http_OBJS := src/api_http.o src/cgi_env.o src/ipc.o src/api_ticket.o src/api_service.o src/api_system.o \
 	src/api_test.o src/instance_stats.o src/proc_file.o src/http.o src/http_reason.o src/pb.o src/loop.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \

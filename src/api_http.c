@@ -4,12 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgi_env.h"
+
 int api_http_check(const http_request_t *req)
 {
-    const char *url = http_request_url(req);
-    const char *q = memchr(url, '?', req->url_len);
-    size_t path_len = q ? (size_t)(q - url) : req->url_len;
-    if (path_len != sizeof API_HTTP_PATH - 1 || memcmp(url, API_HTTP_PATH, path_len) != 0)
+    /* As the front end: an absolute-form target names the same resource
+     * (RFC 9112 3.2.2: a server must accept it). */
+    const char *path, *query;
+    size_t path_len, query_len;
+    cgi_split_target(http_request_url(req), req->url_len, &path, &path_len, &query, &query_len);
+    if (path_len != sizeof API_HTTP_PATH - 1 || memcmp(path, API_HTTP_PATH, path_len) != 0)
         return 404;
     return req->method == HTTP_POST ? 0 : 405;
 }

@@ -483,6 +483,22 @@ def test_other_paths_are_404_and_other_methods_405(srv):
     assert Reply(status, raw).code == SECURITY_VIOLATION
 
 
+def test_absolute_form_target_is_the_api_resource(srv):
+    """RFC 9112 3.2.2: a server must accept a request target in
+    absolute-form; it names the same resource as its path (the front end
+    treats it so). It was answered 404."""
+    with Held(srv) as h:
+        body = envelope("gaelic_test", "Echo", b"\x08\x05", ticket=h.me["ticket"])
+        target = "http://127.0.0.1:%d/rpc_http" % srv.api_port
+        status, _, raw = post(srv.api_port, body, path=target)
+        r = Reply(status, raw)
+        assert r.kind == "ok" and r.response == b"\x08\x05", r
+        status, headers, _ = post(srv.api_port, None, path=target, method="GET")
+        assert status == 405 and headers.get("allow") == "POST", (status, headers)
+        assert post(srv.api_port, body, path="http://127.0.0.1/other")[0] == 404
+        h.release()
+
+
 def test_head_answer_has_no_body(srv):
     """RFC 9110 9.3.2: the answer to a HEAD (405 or 404 here) has the head
     of the GET's, Content-Length included, and no content: its body would

@@ -83,6 +83,18 @@ static void test_check_and_deadline(void)
     CHECK(api_http_check(&r) == 404);
     parse(&r, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(api_http_check(&r) == 404); /* not this resource at all */
+    /* absolute-form (RFC 9112 3.2.2): the same resource as origin-form */
+    parse(&r, "POST http://127.0.0.1:8081/rpc_http HTTP/1.1\r\nHost: x\r\n"
+              "Content-Length: 0\r\n\r\n");
+    CHECK(api_http_check(&r) == 0);
+    parse(&r, "POST http://x/rpc_http?a=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    CHECK(api_http_check(&r) == 0);
+    parse(&r, "GET http://x/rpc_http HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(api_http_check(&r) == 405);
+    parse(&r, "POST http://x/rpc_httpx HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    CHECK(api_http_check(&r) == 404);
+    parse(&r, "POST http://x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    CHECK(api_http_check(&r) == 404);
 
     static const struct {
         const char *value;
