@@ -110,7 +110,8 @@ static void fail(api_call_t *call)
 
 typedef struct rendezvous {
     struct rendezvous *next;
-    api_call_t *call;
+    api_call_t *call; /* NULL: its caller gave up while its group was answered */
+    int answering;    /* its group is complete: off the list, being answered */
     uint64_t n;
     size_t key_len;
     char key[RENDEZVOUS_KEY_MAX];
@@ -130,6 +131,10 @@ static void rendezvous_unlink(rendezvous_t *w)
 static void rendezvous_cancel(api_call_t *call)
 {
     rendezvous_t *w = call->handler_data;
+    if (w->answering) {
+        w->call = NULL; /* rendezvous frees it */
+        return;
+    }
     rendezvous_unlink(w);
     free(w);
 }
@@ -171,17 +176,28 @@ static void rendezvous(api_call_t *call)
         call->cancel = rendezvous_cancel;
         return;
     }
-    /* The group is complete: everyone in it is answered. */
-    rendezvous_t **p = &waiting;
+    /* The group is complete: everyone in it is answered. Its calls leave
+     * the list before the first answer, which may run its caller's next
+     * call at once (conn.c: a pipelined request) and so change the list. */
+    rendezvous_t *group = NULL, **p = &waiting;
     while (*p) {
         rendezvous_t *w = *p;
         if (w->n == n && w->key_len == key_len && memcmp(w->key, key, key_len) == 0) {
             *p = w->next;
-            rendezvous_reply(w->call, n);
-            free(w);
+            w->answering = 1;
+            w->next = group;
+            group = w;
         } else {
             p = &w->next;
         }
+    }
+    while (group) {
+        rendezvous_t *w = group;
+        api_call_t *member = w->call;
+        group = w->next;
+        free(w);
+        if (member)
+            rendezvous_reply(member, n);
     }
     rendezvous_reply(call, n);
 }

@@ -400,6 +400,91 @@ static void test_sent(api_registry_t *reg)
     api_tickets_free(tickets);
 }
 
+/* ---------- gaelic_test.Rendezvous, answered while its transport runs
+ * the caller's next call (conn.c: a pipelined request) ---------- */
+
+static const api_registry_t *rendezvous_reg;
+static int rendezvous_answers;
+
+static void rendezvous_call(api_call_t *call, uint64_t n, const char *key, api_finish_t finish)
+{
+    buf_t req = BUF_INIT, env = BUF_INIT;
+    pb_put_uint(&req, 1, n);
+    pb_put_str(&req, 2, key);
+    envelope(&env, "gaelic_test", "Rendezvous", buf_ptr(&req), req.len, NULL);
+    memset(call, 0, sizeof *call);
+    call->loop = &loop;
+    call->finish = finish;
+    CHECK(api_dispatch(rendezvous_reg, call, (const uint8_t *)buf_ptr(&env), env.len) == 0);
+    buf_free(&req);
+    buf_free(&env);
+}
+
+static void count_rendezvous(api_call_t *call, const char *env, size_t len, api_sent_t sent)
+{
+    (void)call;
+    (void)sent;
+    reply_t r;
+    decode_reply(env, len, &r);
+    CHECK(r.has_response && r.rpc_code == -1);
+    rendezvous_answers++;
+}
+
+static api_call_t next_call;
+
+/* Answered, its caller makes its next call at once: one that completes
+ * another group. */
+static void answer_then_call(api_call_t *call, const char *env, size_t len, api_sent_t sent)
+{
+    count_rendezvous(call, env, len, sent);
+    rendezvous_call(&next_call, 2, "j", count_rendezvous);
+}
+
+static void test_rendezvous_reentered(const api_registry_t *reg)
+{
+    rendezvous_reg = reg;
+    rendezvous_answers = 0;
+    api_call_t a, y, b;
+    rendezvous_call(&a, 2, "k", answer_then_call); /* waits */
+    rendezvous_call(&y, 2, "j", count_rendezvous); /* waits, listed before a */
+    CHECK(!a.answered && !y.answered);
+    /* b completes a's group; a's answer runs its next call, which
+     * completes y's group (and frees y's entry) before b's group is done. */
+    rendezvous_call(&b, 2, "k", count_rendezvous);
+    CHECK(a.answered && b.answered && y.answered && next_call.answered);
+    CHECK(rendezvous_answers == 4);
+}
+
+static api_call_t pair[2];
+
+/* The first of the pair answered makes the other's caller give up (its
+ * connection closed meanwhile): that one is then never answered. */
+static void answer_then_cancel_other(api_call_t *call, const char *env, size_t len, api_sent_t sent)
+{
+    count_rendezvous(call, env, len, sent);
+    api_call_t *other = call == &pair[0] ? &pair[1] : &pair[0];
+    if (!other->answered && other->cancel)
+        other->cancel(other);
+}
+
+static void test_rendezvous_member_gives_up(const api_registry_t *reg)
+{
+    rendezvous_reg = reg;
+    rendezvous_answers = 0;
+    api_call_t last;
+    rendezvous_call(&pair[0], 3, "g", answer_then_cancel_other);
+    rendezvous_call(&pair[1], 3, "g", answer_then_cancel_other);
+    rendezvous_call(&last, 3, "g", count_rendezvous);
+    CHECK(last.answered && pair[0].answered != pair[1].answered);
+    CHECK(rendezvous_answers == 2);
+    /* Nothing of the group is left waiting: a new group starts afresh. */
+    api_call_t again[2];
+    rendezvous_call(&again[0], 2, "g", count_rendezvous);
+    CHECK(!again[0].answered);
+    rendezvous_call(&again[1], 2, "g", count_rendezvous);
+    CHECK(again[0].answered && again[1].answered && rendezvous_answers == 4);
+}
+
 static void test_response(void)
 {
     buf_t out = BUF_INIT;
@@ -428,6 +513,8 @@ int main(void)
     test_start_background_request(reg);
     test_calls(reg);
     test_sent(reg);
+    test_rendezvous_reentered(reg);
+    test_rendezvous_member_gives_up(reg);
     test_response();
     api_registry_free(reg);
     loop_close(&loop);
