@@ -1,7 +1,6 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -325,23 +324,19 @@ static log_str_t cstr(const char *s)
 
 /* RequestLog.resource: the target's path and query ("Path and query
  * string", as App Engine's "http://nowhere.com/app" had "/app"). An
- * absolute-form target (RFC 9112 3.2.2: "GET http://a/p?q") loses its
- * scheme and authority, and its empty path is "/" (RFC 9110 4.2.3), in b. */
+ * absolute-form target (RFC 9112 3.2.2: "GET http://a/p?q") is what the app
+ * saw of it (cgi_split_target), in b. */
 static log_str_t log_resource(const http_request_t *req, buf_t *b)
 {
     const char *url = http_request_url(req);
-    size_t len = req->url_len, i = 0;
-    /* scheme "://" authority, as the parser takes it (http.c) */
-    while (i < len && (isalnum((unsigned char)url[i]) || strchr("+-.", url[i])))
-        i++;
-    if (i == 0 || !isalpha((unsigned char)url[0]) || len - i < 3 || memcmp(url + i, "://", 3) != 0)
-        return (log_str_t){url, len};
-    for (i += 3; i < len && !strchr("/?#", url[i]); i++)
-        ;
-    if (i < len && url[i] == '/')
-        return (log_str_t){url + i, len - i};
-    if (buf_append(b, "/", 1) < 0 || buf_append(b, url + i, len - i) < 0)
-        return (log_str_t){url, len};
+    if (req->url_len == 0 || url[0] == '/')
+        return (log_str_t){url, req->url_len};
+    const char *path, *query;
+    size_t path_len, query_len;
+    cgi_split_target(url, req->url_len, &path, &path_len, &query, &query_len);
+    if (buf_append(b, path, path_len) < 0 ||
+        (query_len && (buf_append(b, "?", 1) < 0 || buf_append(b, query, query_len) < 0)))
+        return (log_str_t){url, req->url_len};
     return (log_str_t){buf_ptr(b), b->len};
 }
 
