@@ -1514,11 +1514,17 @@ static int add_python3_catch_all(yt_doc_t *d, const yaml_node_t *root, app_confi
     return rc;
 }
 
-/* Appends text to out as a regex that matches it literally. */
+/* Appends text to out as a regex that matches it literally, on one line:
+ * a line break is written as \n, since static_only_files holds one regex
+ * a line. */
 static int append_literal(buf_t *out, const char *text, size_t len)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < len; i++) {
+        if (text[i] == '\n') {
+            rc = buf_append(out, "\\n", 2);
+            continue;
+        }
         if (strchr("\\^$.|?*+()[]{}", text[i]))
             rc = buf_append(out, "\\", 1);
         if (rc == 0)

@@ -1150,6 +1150,13 @@ static void test_static_only_files(void)
         CHECK(cfg && cfg->static_only_files && strcmp(cfg->static_only_files, folders[i].re) == 0);
         config_free(cfg);
     }
+    /* A folder whose name has a line break stays one regex (its line
+     * break escaped): split at it, the instance would hide "pub" and
+     * "lic/..." and let the app read pub<LF>lic's files. */
+    cfg = LOAD_OK(HEAD "handlers:\n- url: /s\n  static_dir: \"pub\\nlic\"\n"
+                       "- url: /.*\n  script: main.app\n");
+    CHECK(cfg && cfg->static_only_files && strcmp(cfg->static_only_files, "pub\\nlic/.*") == 0);
+    config_free(cfg);
 }
 
 static void test_skip_files(void)
