@@ -16,6 +16,7 @@
 
 #define MAX_LEFTOVERS 256
 #define NAME_MAX_LEN CGROUP_CHILD_MAX
+#define MAX_OWN_SETTINGS 4
 
 struct cgroup_tree {
     int v2;
@@ -27,6 +28,13 @@ struct cgroup_tree {
     /* children the kernel did not let go yet */
     char leftovers[MAX_LEFTOVERS][NAME_MAX_LEN];
     int n_leftovers;
+    /* What was written in the server's own cgroup (the server-wide
+     * pids.max), written again when make_child makes the cgroup again. */
+    struct {
+        char file[NAME_MAX_LEN];
+        char value[32];
+    } own[MAX_OWN_SETTINGS];
+    int n_own;
 };
 
 /* Writes text to the file `name` in the cgroup folder dir. */
@@ -321,7 +329,8 @@ static int child_dir(const cgroup_tree_t *t, const char *child, char *out, size_
  * a server in another pid namespace sharing this hierarchy cannot see our
  * pid, takes the cgroup for a dead server's and sweeps it (sweep_stale)
  * whenever it is empty, as between one instance's exit and the next's
- * start. Without this, every later instance would run uncapped. */
+ * start. Without this, every later instance would run uncapped; the
+ * server-wide values (set_own) go in again with it. */
 static int make_child(cgroup_tree_t *t, const char *dir)
 {
     if (mkdir(dir, 0755) == 0)
@@ -340,15 +349,39 @@ static int make_child(cgroup_tree_t *t, const char *dir)
         if (write_in(t->dir, "cgroup.subtree_control", enable) < 0)
             return -1;
     }
+    for (int i = 0; i < t->n_own; i++)
+        if (write_in(t->dir, t->own[i].file, t->own[i].value) < 0)
+            return -1;
     if (mkdir(dir, 0755) == 0)
         return 1;
     return errno == EEXIST ? 0 : -1;
 }
 
+/* Writes value to file in the server's own cgroup and keeps it for
+ * make_child. */
+static int set_own(cgroup_tree_t *t, const char *file, const char *value)
+{
+    int i = 0;
+    while (i < t->n_own && strcmp(t->own[i].file, file) != 0)
+        i++;
+    if (strlen(file) >= sizeof t->own[0].file || strlen(value) >= sizeof t->own[0].value ||
+        i == MAX_OWN_SETTINGS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    if (write_in(t->dir, file, value) < 0)
+        return -1;
+    snprintf(t->own[i].file, sizeof t->own[i].file, "%s", file);
+    snprintf(t->own[i].value, sizeof t->own[i].value, "%s", value);
+    if (i == t->n_own)
+        t->n_own++;
+    return 0;
+}
+
 int cgroup_tree_set(cgroup_tree_t *t, const char *child, const char *file, const char *value)
 {
     if (!child)
-        return write_in(t->dir, file, value);
+        return set_own(t, file, value);
     char dir[PATH_MAX + NAME_MAX_LEN];
     if (child_dir(t, child, dir, sizeof dir) < 0)
         return -1;

@@ -48,7 +48,9 @@ const char *cgroup_tree_dir(const cgroup_tree_t *t);
 int cgroup_server_gone(const char *name);
 
 /* Writes value to file in the child cgroup (created if needed), or in the
- * server's own cgroup when child is NULL. 0, or -1 with errno set. */
+ * server's own cgroup when child is NULL (at most 4 such files, values
+ * under 32 bytes: kept, to be written again if that cgroup is made again).
+ * 0, or -1 with errno set. */
 int cgroup_tree_set(cgroup_tree_t *t, const char *child, const char *file, const char *value);
 /* Moves process pid (all its threads) into the child cgroup, created if
  * needed. 0, or -1 with errno set (a child created here is removed). */

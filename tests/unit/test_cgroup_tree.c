@@ -148,11 +148,46 @@ static void test_own_cgroup_swept_by_another_server(void)
     CHECK(access(dir, F_OK) < 0 && errno == ENOENT);
 }
 
+/* The server-wide cap (thread_cap: pids.max of the server's own cgroup)
+ * holds again once the swept cgroup is made again. */
+static void test_own_settings_back_after_a_sweep(void)
+{
+    char why[1024];
+    cgroup_tree_t *t = cgroup_tree_open("pids", why, sizeof why);
+    if (!t) {
+        fprintf(stderr, "test_cgroup_tree: no pids cgroup of our own (%s): sweep test skipped\n",
+                why);
+        return;
+    }
+    CHECK(cgroup_tree_set(t, NULL, "pids.max", "1234") == 0);
+    CHECK(rmdir(cgroup_tree_dir(t)) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    char name[CGROUP_CHILD_MAX];
+    cgroup_child(name, "pid", child);
+    CHECK(cgroup_tree_move(t, name, child) == 0);
+    char path[4096], value[32] = {0};
+    snprintf(path, sizeof path, "%s/pids.max", cgroup_tree_dir(t));
+    FILE *f = fopen(path, "re");
+    CHECK(f && fgets(value, sizeof value, f));
+    if (f)
+        fclose(f);
+    CHECK(strcmp(value, "1234\n") == 0);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    cgroup_tree_remove(t, name);
+    cgroup_tree_close(t);
+}
+
 int main(void)
 {
     test_stat_parsing();
     test_live_and_recycled_pid();
     test_names_not_a_servers();
     test_own_cgroup_swept_by_another_server();
+    test_own_settings_back_after_a_sweep();
     UNIT_DONE();
 }
