@@ -967,7 +967,10 @@ def test_update_of_a_deleted_backend_starts_only_its_new_instances(srv):
     for n in (0, 1):
         w = who(srv, "%d.memdb.localhost" % n)
         assert w["starts"] == [{"backend": "memdb", "instance": str(n), "method": "GET"}], w
-    text = srv.stderr_text()[mark:]
+    # Info lines leave once per event batch, maybe after the answer: the
+    # two requests above are logged after every start request.
+    text = wait_for(lambda: (lambda t: t.count('"GET / HTTP/1.1" 200') >= 2 and t)(
+        srv.stderr_text()[mark:]), timeout=30, what="the requests' console lines")
     for n in (0, 1):
         assert text.count("backend memdb instance %d: GET /_ah/start" % n) == 1, text
 
