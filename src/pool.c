@@ -1570,7 +1570,14 @@ static int alive_cap(const pool_t *pool, int serving)
  * client's next request): the walk starts over. */
 static void fail_waiting_for_stopping(pool_t *pool)
 {
-    if (!pool->o.numbered)
+    if (!pool->o.numbered || !pool->q_head)
+        return;
+    /* Every pass comes here, and one instance seldom shuts down: the
+     * queue is walked only while one does. */
+    const instance_t *i = pool->instances;
+    while (i && (i->state != I_STOPPING || i->idled_out))
+        i = i->next;
+    if (!i)
         return;
     for (job_t *job = pool->q_head; job;) {
         instance_t *t = job->target > 0 ? instance_at(pool, job->target - 1) : NULL;
