@@ -1205,11 +1205,10 @@ def app(environ, start_response):
 '''
 
 
-@pytest.mark.parametrize("options", ["public", "dynamic, public"])
-def test_configure_answers_requests_waiting_for_an_instance_it_removes(serve, tmp_path, options):
-    """A request queued for instance 1 when configure leaves one instance
-    gets the 404 a new request for it gets, at once: it used to wait for
-    the request running there (then 503 after --max_pending_latency)."""
+def serve_two_held(serve, tmp_path, options):
+    """A backend "two" of 2 instances with one slot each, serving HELD_MAIN;
+    its hold file made (requests for /hold wait until it goes). Returns the
+    server and the hold file's path."""
     yaml = ("backends:\n- name: two\n  instances: 2\n  max_concurrent_requests: 1\n"
             "  options: %s\n" % options)
     d = write_app(tmp_path / "two", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
@@ -1218,6 +1217,15 @@ def test_configure_answers_requests_waiting_for_an_instance_it_removes(serve, tm
     srv = serve(d)
     hold = os.path.join(d, "hold")
     open(hold, "w").close()
+    return srv, hold
+
+
+@pytest.mark.parametrize("options", ["public", "dynamic, public"])
+def test_configure_answers_requests_waiting_for_an_instance_it_removes(serve, tmp_path, options):
+    """A request queued for instance 1 when configure leaves one instance
+    gets the 404 a new request for it gets, at once: it used to wait for
+    the request running there (then 503 after --max_pending_latency)."""
+    srv, hold = serve_two_held(serve, tmp_path, options)
     got = {}
 
     def call(key, path):
@@ -1250,14 +1258,7 @@ def test_requests_for_an_instance_shut_down_by_hand_get_404_while_all_slots_are_
     """BK4: once an instance is shut down, requests for it get 404 at once.
     They waited for a free slot on another instance first (then 404), or
     got 503 after --max_pending_latency, when every slot was busy."""
-    yaml = ("backends:\n- name: two\n  instances: 2\n  max_concurrent_requests: 1\n"
-            "  options: public\n")
-    d = write_app(tmp_path / "two", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
-                  "handlers:\n- url: /.*\n  script: main.app\n",
-                  {"main.py": HELD_MAIN, "backends.yaml": yaml})
-    srv = serve(d)
-    hold = os.path.join(d, "hold")
-    open(hold, "w").close()
+    srv, hold = serve_two_held(serve, tmp_path, "public")
     got = {}
 
     def call(key, host, path):

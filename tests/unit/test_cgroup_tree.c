@@ -31,6 +31,17 @@ static void test_stat_parsing(void)
     CHECK(proc_stat_start_time("no name here", &start) < 0);
 }
 
+/* A child that waits to be killed. */
+static pid_t paused_child(void)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    return child;
+}
+
 static void name_of(char *out, size_t n, pid_t pid, unsigned long long start)
 {
     snprintf(out, n, "gaelic-%d-%llu", (int)pid, start);
@@ -49,11 +60,7 @@ static void test_live_and_recycled_pid(void)
     name_of(name, sizeof name, getpid(), mine - 1);
     CHECK(cgroup_server_gone(name) == 1);
 
-    pid_t child = fork();
-    if (child == 0) {
-        pause();
-        _exit(0);
-    }
+    pid_t child = paused_child();
     unsigned long long child_start;
     CHECK(proc_start_time(child, &child_start) == 0);
     name_of(name, sizeof name, child, child_start);
@@ -129,11 +136,7 @@ static void test_own_cgroup_swept_by_another_server(void)
     /* What a server in another pid namespace does to it while it is
      * empty: our pid is not in its /proc, so it takes us for gone. */
     CHECK(rmdir(cgroup_tree_dir(t)) == 0);
-    pid_t child = fork();
-    if (child == 0) {
-        pause();
-        _exit(0);
-    }
+    pid_t child = paused_child();
     char name[CGROUP_CHILD_MAX];
     cgroup_child(name, "pid", child);
     CHECK(cgroup_tree_move(t, name, child) == 0);
@@ -161,11 +164,7 @@ static void test_own_settings_back_after_a_sweep(void)
     }
     CHECK(cgroup_tree_set(t, NULL, "pids.max", "1234") == 0);
     CHECK(rmdir(cgroup_tree_dir(t)) == 0);
-    pid_t child = fork();
-    if (child == 0) {
-        pause();
-        _exit(0);
-    }
+    pid_t child = paused_child();
     char name[CGROUP_CHILD_MAX];
     cgroup_child(name, "pid", child);
     CHECK(cgroup_tree_move(t, name, child) == 0);
