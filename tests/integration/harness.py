@@ -236,12 +236,15 @@ class Server:
         return self._read(self.stderr_path)
 
     def wait_stderr(self, text, timeout=WAIT_TIMEOUT, since=0):
-        """True once text shows up in the server's stderr past offset since
-        (len(stderr_text()) taken before: lines of earlier requests on the
-        same server do not count); a bounded wait."""
+        """True once text (or, for a tuple, any of its texts) shows up in
+        the server's stderr past offset since (len(stderr_text()) taken
+        before: lines of earlier requests on the same server do not count);
+        a bounded wait."""
+        texts = text if isinstance(text, tuple) else (text,)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.stderr_text()[since:]:
+            err = self.stderr_text()[since:]
+            if any(t in err for t in texts):
                 return True
             time.sleep(0.05)
         return False

@@ -26,7 +26,7 @@ BROKE = "broke the channel protocol"
 # An instance that exits at once after its frames: the master sees its
 # channel end or the zygote's word of its exit first, whichever comes
 # first, and says so.
-EXITED = "the instance exited unexpectedly|the instance crashed"
+EXITED = ("the instance exited unexpectedly", "the instance crashed")
 MALFORMED = "malformed response from the instance"
 NOT_GIVEN = "it was not given"
 
@@ -145,17 +145,6 @@ def next_on(conn):
     assert r.status == 200 and b'"pid"' in r.body, r
 
 
-def logged_once(srv, texts, since=0, timeout=30):
-    """True once one of texts ("a|b": either) shows up in the server's
-    stderr past offset since; a bounded wait."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(t in srv.stderr_text()[since:] for t in texts.split("|")):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 # ---------------------------------------------------------------- kills
 
 # (path, what the console says): one bad frame (/send), or a bad frame
@@ -169,7 +158,7 @@ def test_frame_breaking_the_protocol_kills_only_its_instance(srv, path, logged):
     mark = len(srv.stderr_text())
     r = hostile_get(srv, path)
     assert r.status_code == 500, (r.status_code, r.text[:300])
-    assert logged_once(srv, logged, since=mark), srv.stderr_text()[mark:][-2000:]
+    assert srv.wait_stderr(logged, since=mark, timeout=30), srv.stderr_text()[mark:][-2000:]
     assert_serving(srv)
 
 
@@ -543,7 +532,7 @@ def test_backend_start_request_that_breaks_the_protocol(serve, tmp_path, case, r
     # Requests for the backend wait for a start that never succeeds: 503
     # after a second, not the default 10.
     srv = serve(backend_app(tmp_path, case), "--max_pending_latency", "1")
-    assert logged_once(srv, reason, timeout=10), srv.stderr_text()[-3000:]
+    assert srv.wait_stderr(reason, timeout=10), srv.stderr_text()[-3000:]
     assert_serving(srv)
     assert backend_get(srv, "/pid").status_code >= 500
     assert srv.alive()

@@ -124,29 +124,47 @@ static int in_cgroup(pid_t pid, const char *child)
     return found;
 }
 
-static void test_own_cgroup_swept_by_another_server(void)
+/* A tree of controller whose own cgroup another server in another pid
+ * namespace swept while it was empty (our pid is not in its /proc, so it
+ * takes us for gone), after the server-wide setting file=value when file
+ * is given. NULL, the test skipped, without such a cgroup here. */
+static cgroup_tree_t *swept_tree(const char *controller, const char *file, const char *value)
 {
     char why[1024];
-    cgroup_tree_t *t = cgroup_tree_open("cpu", why, sizeof why);
+    cgroup_tree_t *t = cgroup_tree_open(controller, why, sizeof why);
     if (!t) {
-        fprintf(stderr, "test_cgroup_tree: no cpu cgroup of our own (%s): sweep test skipped\n",
-                why);
-        return;
+        fprintf(stderr, "test_cgroup_tree: no %s cgroup of our own (%s): sweep test skipped\n",
+                controller, why);
+        return NULL;
     }
-    /* What a server in another pid namespace does to it while it is
-     * empty: our pid is not in its /proc, so it takes us for gone. */
+    if (file)
+        CHECK(cgroup_tree_set(t, NULL, file, value) == 0);
     CHECK(rmdir(cgroup_tree_dir(t)) == 0);
+    return t;
+}
+
+/* Kills child, removes its cgroup name and closes t. */
+static void end_child(cgroup_tree_t *t, const char *name, pid_t child)
+{
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    cgroup_tree_remove(t, name);
+    cgroup_tree_close(t);
+}
+
+static void test_own_cgroup_swept_by_another_server(void)
+{
+    cgroup_tree_t *t = swept_tree("cpu", NULL, NULL);
+    if (!t)
+        return;
     pid_t child = paused_child();
     char name[CGROUP_CHILD_MAX];
     cgroup_child(name, "pid", child);
     CHECK(cgroup_tree_move(t, name, child) == 0);
     CHECK(in_cgroup(child, name));
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", cgroup_tree_dir(t));
-    cgroup_tree_remove(t, name);
-    cgroup_tree_close(t);
+    end_child(t, name, child);
     /* Made again by the tree, so removed by it at close. */
     CHECK(access(dir, F_OK) < 0 && errno == ENOENT);
 }
@@ -155,15 +173,9 @@ static void test_own_cgroup_swept_by_another_server(void)
  * holds again once the swept cgroup is made again. */
 static void test_own_settings_back_after_a_sweep(void)
 {
-    char why[1024];
-    cgroup_tree_t *t = cgroup_tree_open("pids", why, sizeof why);
-    if (!t) {
-        fprintf(stderr, "test_cgroup_tree: no pids cgroup of our own (%s): sweep test skipped\n",
-                why);
+    cgroup_tree_t *t = swept_tree("pids", "pids.max", "1234");
+    if (!t)
         return;
-    }
-    CHECK(cgroup_tree_set(t, NULL, "pids.max", "1234") == 0);
-    CHECK(rmdir(cgroup_tree_dir(t)) == 0);
     pid_t child = paused_child();
     char name[CGROUP_CHILD_MAX];
     cgroup_child(name, "pid", child);
@@ -175,10 +187,7 @@ static void test_own_settings_back_after_a_sweep(void)
     if (f)
         fclose(f);
     CHECK(strcmp(value, "1234\n") == 0);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
-    cgroup_tree_remove(t, name);
-    cgroup_tree_close(t);
+    end_child(t, name, child);
 }
 
 int main(void)
