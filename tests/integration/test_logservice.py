@@ -98,7 +98,7 @@ def test_fetch_newest_first_with_fields_and_app_logs(srv):
         assert r["combined"].startswith("127.0.0.1 - - [")
         assert ('"GET /log?tag=f%d&levels=0%%2C3 HTTP/1.1" 200 %d "http://example.com/from" '
                 '"ls-agent/1.0"' % (n, size)) in r["combined"]
-        assert isinstance(r["offset"], str) and r["offset"]
+        assert r["offset_type"] == "bytes" and r["offset"]
         assert [(l[1], l[2]) for l in r["app_logs"]] == [(0, "f%d level 0" % n),
                                                          (3, "f%d level 3" % n)]
         assert r["start_time"] <= r["app_logs"][0][0] <= r["app_logs"][1][0] <= r["end_time"]
@@ -215,6 +215,17 @@ def test_paging_with_batch_size_and_offset(srv):
     # Past the oldest request: nothing.
     oldest = fetch(srv, batch_size=1000, end_time=until)[-1]
     assert fetch(srv, offset=oldest["offset"], end_time=until) == []
+
+
+def test_offsets_are_bytes_as_app_engine_gave_them(srv):
+    for i in range(3):
+        log(srv, "bytes%d" % i)
+    out = call(srv, "/offsets", until=time.time())
+    # App Engine's offset was a byte string (a serialized LogOffset): its
+    # documented paging base64-encoded it into the next page's URL.
+    assert out["type"] == "bytes", out
+    assert out["after_bytes"] == out["second"] and out["after_text"] == out["second"], out
+    assert out["timeout_offset_is_it"], out
 
 
 @pytest.mark.parametrize("args, message", [

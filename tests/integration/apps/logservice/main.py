@@ -6,8 +6,11 @@
                                        runs until /release?tag=T (30 s at most)
   /burst?n=N[&size=S]                  logs N lines (S more bytes each) as fast
                                        as it can
+  /offsets?until=T                     RequestLog.offset and TimeoutError.offset:
+                                       their types, and paging with them
   /raw/...                             direct logservice API calls
 """
+import base64
 import json
 import logging
 import os
@@ -40,7 +43,9 @@ def _log(q):
 
 def _as_dict(r):
     return {
-        "request_id": r.request_id, "offset": r.offset, "app_id": r.app_id,
+        "request_id": r.request_id, "offset_type": type(r.offset).__name__,
+        # As App Engine's documentation carried offsets in URLs.
+        "offset": base64.urlsafe_b64encode(r.offset).decode(), "app_id": r.app_id,
         "version_id": r.version_id, "ip": r.ip, "nickname": r.nickname,
         "start_time": r.start_time, "end_time": r.end_time, "latency": r.latency,
         "mcycles": r.mcycles, "method": r.method, "resource": r.resource,
@@ -150,8 +155,26 @@ def _raw(q, path):
     return None
 
 
+def _offsets(q):
+    until = float(q["until"])
+    first, second = list(logservice.fetch(end_time=until, batch_size=2))[:2]
+    offset = first.offset
+    text = base64.urlsafe_b64encode(offset).decode()
+    after_bytes = next(iter(logservice.fetch(end_time=until,
+                                             offset=base64.urlsafe_b64decode(text))))
+    after_text = next(iter(logservice.fetch(end_time=until, offset=text)))
+    try:
+        list(logservice.fetch(end_time=until, offset=offset, timeout=0))
+        timeout_offset = None
+    except logservice.TimeoutError as e:
+        timeout_offset = e.offset
+    return {"type": type(offset).__name__, "second": second.request_id,
+            "after_bytes": after_bytes.request_id, "after_text": after_text.request_id,
+            "timeout_offset_is_it": timeout_offset == offset}
+
+
 ROUTES = {"/log": _log, "/fetch": _fetch, "/long": _long, "/release": _release_tag,
-          "/burst": _burst}
+          "/burst": _burst, "/offsets": _offsets}
 
 
 def app(environ, start_response):

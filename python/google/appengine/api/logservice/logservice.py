@@ -9,7 +9,9 @@ their app log lines, and flush the running request's log.
 
 fetch() pages through the `logservice` service's Read method newest first
 (by request start), `batch_size` requests per call; each RequestLog's
-`offset` resumes after it: fetch(offset=req.offset).
+`offset` resumes after it: fetch(offset=req.offset). An offset is bytes (a
+serialized LogOffset, App Engine's byte string): apps that carry it in a
+URL base64-encode it, as App Engine's documentation showed.
 
 Log lines reach the master as they are written (google.appengine.runtime.
 app_logs), so nothing is buffered here; flushing a request makes its
@@ -164,10 +166,6 @@ def _text(b):
     return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
 
 
-def _encode_offset(offset_pb):
-    return base64.urlsafe_b64encode(offset_pb.SerializeToString()).decode("ascii")
-
-
 def _field(name, doc=None, optional=False, seconds=False):
     """A RequestLog property reading its message's field: None for an
     optional field that is not set; microseconds as float seconds."""
@@ -235,8 +233,8 @@ class RequestLog:
 
     @property
     def offset(self):
-        """An opaque string: fetch(offset=...) continues after this request."""
-        return _encode_offset(self._pb.offset) if self._pb.HasField("offset") else None
+        """Opaque bytes: fetch(offset=...) continues after this request."""
+        return self._pb.offset.SerializeToString() if self._pb.HasField("offset") else None
 
     @property
     def was_loading_request(self):
@@ -295,7 +293,7 @@ class _LogQueryResult:
             if self._read_called and not self._request.HasField("offset"):
                 return
             if self._end_time is not None and time.time() >= self._end_time:
-                offset = (_encode_offset(self._request.offset)
+                offset = (self._request.offset.SerializeToString()
                           if self._request.HasField("offset") else None)
                 raise TimeoutError("A timeout occurred while iterating results",
                                    offset=offset, last_end_time=self._last_end_time)
@@ -329,8 +327,8 @@ def _number(name, value):
 
 
 def _offset(offset):
-    """fetch(offset=): RequestLog.offset (a string), or a serialized
-    LogOffset (bytes, as the legacy SDK handed out)."""
+    """fetch(offset=): RequestLog.offset (bytes), or its URL-safe base64
+    text (str)."""
     try:
         if isinstance(offset, str):
             data = base64.urlsafe_b64decode(offset.encode("ascii"))
