@@ -228,6 +228,14 @@ def test_offsets_are_bytes_as_app_engine_gave_them(srv):
     assert out["timeout_offset_is_it"], out
 
 
+def test_module_versions_pairs_as_lists_or_tuples(srv):
+    log(srv, "mv")
+    out = call(srv, "/module_versions")
+    # Lists or tuples, repeated pairs once, the SDK's older name, and an
+    # empty list beside version_ids, as App Engine took them.
+    assert all(isinstance(n, int) and n > 0 for n in out.values()), out
+
+
 @pytest.mark.parametrize("args, message", [
     ({"batch_size": 0}, "batch_size must be greater than zero"),
     ({"batch_size": 1001}, "batch_size specified is too large"),
@@ -243,6 +251,8 @@ def test_offsets_are_bytes_as_app_engine_gave_them(srv):
     ({"include_app_logs": "yes"}, "include_app_logs must be a boolean"),
     ({"version_ids": "v1"}, "version_ids must be a list"),
     ({"version_ids": ["V1.2"]}, "version_ids must only contain valid major version"),
+    ({"module_versions": [["default"]]}, "module_versions must be a list of"),
+    ({"module_versions": [["default", "v1"]], "version_ids": ["v1"]}, "cannot both be given"),
     ({"request_ids": "abc"}, "request_ids must be a list"),
     ({"request_ids": ["not-hex"]}, "request_ids must only contain valid request ids"),
     ({"request_ids": []}, "request_ids must not be empty"),

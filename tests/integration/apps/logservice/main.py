@@ -8,6 +8,8 @@
                                        as it can
   /offsets?until=T                     RequestLog.offset and TimeoutError.offset:
                                        their types, and paging with them
+  /module_versions                     fetch(module_versions=, server_versions=)
+                                       of pairs as lists and tuples
   /raw/...                             direct logservice API calls
 """
 import base64
@@ -173,8 +175,23 @@ def _offsets(q):
             "timeout_offset_is_it": timeout_offset == offset}
 
 
+def _module_versions(q):
+    out = {}
+    for name, arg in (("lists", {"module_versions": [["default", "v1"]]}),
+                      ("tuples", {"module_versions": [("default", "v1"), ("default", "v1")]}),
+                      ("server_versions", {"server_versions": [["default", "v1"]]}),
+                      ("empty_beside_version_ids", {"module_versions": [],
+                                                    "version_ids": ["v1"]})):
+        try:
+            out[name] = len(list(logservice.fetch(**arg)))
+        except logservice.Error as e:
+            out[name] = "%s: %s" % (type(e).__name__, e)
+    return out
+
+
 ROUTES = {"/log": _log, "/fetch": _fetch, "/long": _long, "/release": _release_tag,
-          "/burst": _burst, "/offsets": _offsets}
+          "/burst": _burst, "/offsets": _offsets,
+          "/module_versions": _module_versions}
 
 
 def app(environ, start_response):

@@ -53,7 +53,8 @@ _MODULE_ID_RE = r"(?!-)[a-z\d\-]{1,63}"
 _VERSION_RE = r"(?!-)[a-z\d\-]{1,100}"
 _MAJOR_VERSION_ID_RE = re.compile(r"^(?:(?:(%s):)?)(%s)$" % (_MODULE_ID_RE, _VERSION_RE))
 _REQUEST_ID_RE = re.compile(r"^[\da-fA-F]+$")
-_FETCH_KWARGS = frozenset(["prototype_request", "timeout", "module_versions"])
+_FETCH_KWARGS = frozenset(["prototype_request", "timeout", "module_versions",
+                           "server_versions"])
 
 
 class Error(Exception):
@@ -360,7 +361,8 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
     request_ids: these requests (REQUEST_LOG_IDs), in this order; not with
       start_time, end_time, offset or minimum_log_level.
     batch_size: requests per call to the service (1..1000, default 20).
-    Also module_versions ([(module, version)], not with version_ids),
+    Also module_versions ([(module, version)], not with version_ids; the
+    SDK's older name server_versions works too),
     timeout (seconds; iterating past it raises TimeoutError) and
     prototype_request (a LogReadRequest merged in).
 
@@ -399,24 +401,30 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
         raise InvalidArgumentError("include_app_logs must be a boolean")
     request.include_app_logs = include_app_logs
 
-    module_versions = kwargs.get("module_versions")
-    if module_versions is not None and version_ids is not None:
+    # server_versions: the SDK's earlier name for module_versions.
+    module_versions = kwargs.get("module_versions", kwargs.get("server_versions"))
+    if module_versions and version_ids:
         raise InvalidArgumentError("version_ids and module_versions cannot both be given")
-    if module_versions is not None:
-        if not isinstance(module_versions, list):
-            raise InvalidArgumentError("module_versions must be a list")
-        for pair in module_versions:
-            if not (isinstance(pair, tuple) and len(pair) == 2 and
-                    all(isinstance(x, str) for x in pair) and
-                    _MAJOR_VERSION_ID_RE.match("%s:%s" % pair)):
-                raise InvalidArgumentError(
-                    "module_versions must be a list of (module, major version) pairs")
-            request.module_version.add(module_id=pair[0], version_id=pair[1])
-    elif version_ids is None:
+    if module_versions is None and version_ids is None:
         if request_ids is None:
             major = os.environ.get("CURRENT_VERSION_ID", "").split(".")[0]
             request.version_id.append(major)
-    else:
+    if module_versions is not None:
+        if not isinstance(module_versions, list):
+            raise InvalidArgumentError("module_versions must be a list")
+        pairs = []
+        for pair in module_versions:
+            # A pair is a tuple or a list, as App Engine took either.
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and
+                    all(isinstance(x, str) for x in pair) and
+                    _MAJOR_VERSION_ID_RE.match("%s:%s" % tuple(pair))):
+                raise InvalidArgumentError(
+                    "module_versions must be a list of (module, major version) pairs")
+            if tuple(pair) not in pairs:
+                pairs.append(tuple(pair))
+        for module, major in pairs:
+            request.module_version.add(module_id=module, version_id=major)
+    if version_ids is not None:
         if not isinstance(version_ids, list):
             raise InvalidArgumentError("version_ids must be a list")
         pairs = []
