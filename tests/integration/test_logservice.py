@@ -236,6 +236,18 @@ def test_module_versions_pairs_as_lists_or_tuples(srv):
     assert all(isinstance(n, int) and n > 0 for n in out.values()), out
 
 
+def test_the_sdk_log_buffer_functions(srv):
+    out = call(srv, "/buffer")
+    assert out["start_lines"] == 0, out
+    assert out["lines"] == 4 and out["bytes"] > 0 and out["age_ok"], out
+    assert out["after_flush"] == [0, 0] and out["flush_time_ok"], out
+    assert out["after_clear"] == 0, out
+    got = fetch(srv, request_ids=[out["id"]], include_app_logs=True)
+    assert [(l[1], l[2]) for l in got[0]["app_logs"]] == [
+        (3, "written one"), (1, "written\ntwo"), (2, "a record"), (3, "bad level"),
+        (1, "after flush")], got
+
+
 @pytest.mark.parametrize("args, message", [
     ({"batch_size": 0}, "batch_size must be greater than zero"),
     ({"batch_size": 1001}, "batch_size specified is too large"),

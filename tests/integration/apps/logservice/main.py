@@ -8,6 +8,7 @@
                                        as it can
   /offsets?until=T                     RequestLog.offset and TimeoutError.offset:
                                        their types, and paging with them
+  /buffer                              the SDK's log buffer functions
   /module_versions                     fetch(module_versions=, server_versions=)
                                        of pairs as lists and tuples
   /raw/...                             direct logservice API calls
@@ -175,6 +176,24 @@ def _offsets(q):
             "timeout_offset_is_it": timeout_offset == offset}
 
 
+def _buffer(q):
+    out = {"start_lines": logservice.log_buffer_lines()}
+    logservice.write("written one\nLOG 1 123 written\0two\n")
+    logservice.write_record(logservice.LOG_LEVEL_WARNING, time.time(), "a record")
+    logservice.write_record(7, time.time(), "bad level")
+    out["lines"] = logservice.log_buffer_lines()
+    out["bytes"] = logservice.log_buffer_bytes()
+    out["age_ok"] = 0 <= logservice.log_buffer_age() < 600
+    logservice.flush()
+    out["after_flush"] = [logservice.log_buffer_lines(), logservice.log_buffer_bytes()]
+    out["flush_time_ok"] = time.time() - 60 < logservice.flush_time() <= time.time()
+    logging.info("after flush")
+    logservice.clear()
+    out["after_clear"] = logservice.log_buffer_lines()
+    out["id"] = os.environ["REQUEST_LOG_ID"]
+    return out
+
+
 def _module_versions(q):
     out = {}
     for name, arg in (("lists", {"module_versions": [["default", "v1"]]}),
@@ -190,7 +209,7 @@ def _module_versions(q):
 
 
 ROUTES = {"/log": _log, "/fetch": _fetch, "/long": _long, "/release": _release_tag,
-          "/burst": _burst, "/offsets": _offsets,
+          "/burst": _burst, "/offsets": _offsets, "/buffer": _buffer,
           "/module_versions": _module_versions}
 
 

@@ -125,6 +125,75 @@ def auto_flush():
 autoflush = auto_flush  # the legacy SDK's name
 
 
+# The SDK's log buffer functions. Lines go to the master as they are
+# written, so "the buffer" is what the calling request logged since its
+# last flush: its counts and the time of that flush (what autoflush goes by).
+
+def _parse_entry(line):
+    """App Engine's reading of a raw log line: "LOG <level> <usec> <message>"
+    (NULs standing for newlines) is that level and message, anything else
+    the whole line at error level."""
+    magic, _, rest = line.partition(" ")
+    level, _, rest = rest.partition(" ")
+    usec, _, message = rest.partition(" ")
+    if magic == "LOG" and level in ("0", "1", "2", "3", "4") and usec.isdigit():
+        return int(level), message.replace("\0", "\n")
+    return LOG_LEVEL_ERROR, line.replace("\0", "\n")
+
+
+def write(message):
+    """Logs message for the calling request: each of its lines an app log
+    line at error level, or as _parse_entry reads it."""
+    if not isinstance(message, str):
+        raise TypeError("message must be str, not %s" % type(message).__name__)
+    for line in message.splitlines():
+        if line:
+            app_logs.write(*_parse_entry(line))
+
+
+def write_record(level, created, message):
+    """Logs message at level (LOG_LEVEL_DEBUG .. LOG_LEVEL_CRITICAL; any
+    other at error level, as App Engine read it). The line is stamped when
+    the master receives it, not at created."""
+    if level not in (LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_ERROR,
+                     LOG_LEVEL_CRITICAL):
+        level = LOG_LEVEL_ERROR
+    app_logs.write(level, str(message))
+
+
+def clear():
+    """Starts the autoflush counts over, as a flush would. What the request
+    logged is stored already and stays."""
+    request = request_state.current()
+    if request is not None:
+        request.log_lines = request.log_bytes = 0
+        request.log_flush_time = time.time()
+
+
+def flush_time():
+    """When the calling request last flushed (its start if it has not), in
+    seconds since the epoch; now outside a request."""
+    request = request_state.current()
+    return request.log_flush_time if request is not None else time.time()
+
+
+def log_buffer_age():
+    """Seconds since the calling request last flushed."""
+    return time.time() - flush_time()
+
+
+def log_buffer_lines():
+    """App log lines the calling request wrote since its last flush."""
+    request = request_state.current()
+    return request.log_lines if request is not None else 0
+
+
+def log_buffer_bytes():
+    """Bytes of app log the calling request wrote since its last flush."""
+    request = request_state.current()
+    return request.log_bytes if request is not None else 0
+
+
 # ------------------------------------------------------------------ reading
 
 class AppLog:
