@@ -108,9 +108,13 @@ def test_postcall_hooks_and_returned_response_as_in_the_sdk(srv):
 
 def test_hook_keys_are_unique_within_their_module(srv):
     # The SDK's ListOfHooks: another module's hook with the same key is
-    # added; the same module's is not, whatever service it is for.
+    # added; the same module's is not, whatever service it is for. A hook
+    # that cannot be called is refused with TypeError as Append or Push
+    # adds it, not at every later API call of the instance.
     assert get(srv, "/hook_keys") == {"first": True, "other_module": True,
-                                      "same_module_other_service": False, "count": 2}
+                                      "same_module_other_service": False,
+                                      "append_uncallable": "TypeError",
+                                      "push_uncallable": "TypeError", "count": 2}
 
 
 def test_call_past_its_deadline(srv):

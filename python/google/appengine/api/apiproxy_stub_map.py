@@ -33,6 +33,10 @@ class ListOfHooks:
         return len(self.__content)
 
     def __insert(self, index, key, function, service):
+        if not callable(function):
+            # Refused here, as the SDK refused it: once in the list it
+            # would fail every later call of its service.
+            raise TypeError("a hook must be callable, not %s" % type(function).__name__)
         # As in the SDK, a key is unique within the hook's module, whatever
         # service it is for: libraries need not know each other's keys.
         unique = (key, getattr(function, "__module__", None))

@@ -352,15 +352,22 @@ def hooks(q):
 def hook_keys(q):
     """A hook's key is unique within its function's module, as in the SDK:
     what Append answers for the same key from main, from another module,
-    and from main again for another service."""
+    and from main again for another service; and what Append and Push
+    raise for a hook that cannot be called (none is added)."""
     import hook_helper
 
     hooks = apiproxy_stub_map.ListOfHooks()
-    return {"first": hooks.Append("k", lambda s, c, req, resp: None),
-            "other_module": hooks.Append("k", hook_helper.hook),
-            "same_module_other_service": hooks.Append("k", lambda s, c, req, resp: None,
-                                                      "memcache"),
-            "count": len(hooks)}
+    out = {"first": hooks.Append("k", lambda s, c, req, resp: None),
+           "other_module": hooks.Append("k", hook_helper.hook),
+           "same_module_other_service": hooks.Append("k", lambda s, c, req, resp: None,
+                                                     "memcache")}
+    for name, add in (("append_uncallable", hooks.Append), ("push_uncallable", hooks.Push)):
+        try:
+            out[name] = add("bad", "not a function")
+        except TypeError as e:
+            out[name] = type(e).__name__
+    out["count"] = len(hooks)
+    return out
 
 
 def _rendezvous(n, key, callback=None, deadline=5):
