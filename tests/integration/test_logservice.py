@@ -248,6 +248,17 @@ def test_the_sdk_log_buffer_functions(srv):
         (1, "after flush")], got
 
 
+def test_flush_after_cancel_api_calls_keeps_the_request_going(serve):
+    # App Engine's advice for shutdown hooks is CancelApiCalls(); its
+    # flush() then kept the lines for the request's final log instead of
+    # raising CancelledError into the request.
+    srv = serve(APP)
+    out = call(srv, "/cancelled_flush")
+    assert out == {"flushed": True}, out
+    rows, text = srv.wait_new_log_rows("/cancelled_flush", set(), lambda rows: rows)
+    assert [l["message"] for l in rows[0]["app_logs"]] == ["logged after the cancel"], text
+
+
 @pytest.mark.parametrize("args, message", [
     ({"batch_size": 0}, "batch_size must be greater than zero"),
     ({"batch_size": 1001}, "batch_size specified is too large"),

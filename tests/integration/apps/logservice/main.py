@@ -11,6 +11,8 @@
   /buffer                              the SDK's log buffer functions
   /module_versions                     fetch(module_versions=, server_versions=)
                                        of pairs as lists and tuples
+  /cancelled_flush                     CancelApiCalls (for good: the instance's
+                                       every later call fails), then flush()
   /raw/...                             direct logservice API calls
 """
 import base64
@@ -208,9 +210,19 @@ def _module_versions(q):
     return out
 
 
+def _cancelled_flush(q):
+    apiproxy_stub_map.apiproxy.CancelApiCalls()
+    logging.info("logged after the cancel")
+    try:
+        logservice.flush()
+    except apiproxy_errors.Error as e:
+        return {"error": type(e).__name__}
+    return {"flushed": True}
+
+
 ROUTES = {"/log": _log, "/fetch": _fetch, "/long": _long, "/release": _release_tag,
           "/burst": _burst, "/offsets": _offsets, "/buffer": _buffer,
-          "/module_versions": _module_versions}
+          "/module_versions": _module_versions, "/cancelled_flush": _cancelled_flush}
 
 
 def app(environ, start_response):

@@ -95,12 +95,18 @@ def _flush_request(request):
 def flush():
     """Makes the calling request's log, with its lines so far, visible to
     fetch(include_incomplete=True) while the request still runs. Outside a
-    request it does nothing."""
+    request, and once the instance's API calls are cancelled
+    (CancelApiCalls, as shutdown hooks do), it does nothing: App Engine's
+    flush then kept the lines for the request's final log, and ours are
+    stored already."""
     request = request_state.current()
     if request is None or request.log_flushing:
         return
     app_logs.flush_thread()  # a partial stdout/stderr line is a line now
-    _flush_request(request)
+    try:
+        _flush_request(request)
+    except apiproxy_errors.CancelledError:
+        pass
 
 
 def autoflush_request(request):
