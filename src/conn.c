@@ -870,11 +870,15 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
      * A 304 without a Content-Type cannot say whether its 200's type was
      * compressible: taken to be, for its ETag and its Vary alike (a Vary
      * that 200 did not have makes a cache keep more variants, never hand
-     * out a wrong one). */
+     * out a wrong one). Nor is the app's length then the 200's: that
+     * counted the uncompressed body, and a 304 states only the length its
+     * 200 had, or none (RFC 9110 8.6). */
     int type_varies = code == 304 && !h.ctype ? 1 : gzip_varies(h.ctype, h.ctlen);
-    int weak_etag =
-        gzipped || (code == 304 && !h.encoded && type_varies &&
-                    (h.length < 0 || h.length >= GZIP_MIN_BYTES) && gzip_accepted(&c->req));
+    int gzip_304 = code == 304 && !h.encoded && type_varies &&
+                   (h.length < 0 || h.length >= GZIP_MIN_BYTES) && gzip_accepted(&c->req);
+    if (gzip_304)
+        h.length = -1;
+    int weak_etag = gzipped || gzip_304;
     /* gzip.h: compressed or not, as the GET and the 200 would. */
     int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae && type_varies;
     buf_t *out = &c->wbuf;
