@@ -810,19 +810,28 @@ int http_request_is_head(const http_request_t *r)
     return r->target_begun && r->parser.method == HTTP_HEAD;
 }
 
-const char *http_request_header(const http_request_t *r, const char *name, size_t *len)
+const char *http_request_header_next(const http_request_t *r, const char *name, size_t *pos,
+                                     size_t *len)
 {
     size_t nlen = strlen(name);
-    for (size_t i = 0; i < r->n_headers; i++) {
+    for (size_t i = *pos; i < r->n_headers; i++) {
         const http_header_t *h = &r->headers[i];
         if (h->name_len == nlen && h->value_off != UINT32_MAX &&
             strncasecmp(http_header_name(r, h), name, nlen) == 0) {
+            *pos = i + 1;
             if (len)
                 *len = h->value_len;
             return http_header_value(r, h);
         }
     }
+    *pos = r->n_headers;
     return NULL;
+}
+
+const char *http_request_header(const http_request_t *r, const char *name, size_t *len)
+{
+    size_t pos = 0;
+    return http_request_header_next(r, name, &pos, len);
 }
 
 const char *http_method_name(int method)
@@ -919,13 +928,10 @@ int http_accepts_coding(const char *value, size_t len, const char *coding)
 
 int http_request_accepts_coding(const http_request_t *r, const char *coding)
 {
-    for (size_t i = 0; i < r->n_headers; i++) {
-        const http_header_t *h = &r->headers[i];
-        if (h->name_len == 15 && h->value_off != UINT32_MAX &&
-            strncasecmp(http_header_name(r, h), "accept-encoding", 15) == 0 &&
-            http_accepts_coding(http_header_value(r, h), h->value_len, coding))
+    size_t pos = 0, len;
+    for (const char *v; (v = http_request_header_next(r, "accept-encoding", &pos, &len));)
+        if (http_accepts_coding(v, len, coding))
             return 1;
-    }
     return 0;
 }
 

@@ -104,6 +104,11 @@ int http_request_is_head(const http_request_t *r);
 
 /* Case-insensitive lookup of the first header with this name. */
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len);
+/* The same from the header at *pos on (0: the first), for a field whose
+ * lines are one list (RFC 9110 5.3): *pos is then past the one found.
+ * NULL once there is no more. */
+const char *http_request_header_next(const http_request_t *r, const char *name, size_t *pos,
+                                     size_t *len);
 
 static inline const char *http_request_url(const http_request_t *r)
 {

@@ -339,6 +339,21 @@ int static_etag_matches_strong(const char *v, size_t len, const char *etag)
     return etag_list_matches(v, len, etag, 1);
 }
 
+/* Whether req's If-Match or If-None-Match (name), all of its lines one
+ * list (RFC 9110 5.3), names etag: 1 or 0, or -1 when req has none. */
+static int request_etag_matches(const http_request_t *req, const char *name, const char *etag,
+                                int strong)
+{
+    size_t pos = 0, len;
+    int found = -1;
+    for (const char *v; (v = http_request_header_next(req, name, &pos, &len));) {
+        if (strong ? static_etag_matches_strong(v, len, etag) : static_etag_matches(v, len, etag))
+            return 1;
+        found = 0;
+    }
+    return found;
+}
+
 /* ---------- serving ---------- */
 
 static void fmt_date(time_t t, char *out, size_t n)
@@ -559,10 +574,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
      * resuming a download with them must not get bytes of another version
      * joined to what it has. The tag a gzip client holds is weak, which
      * If-Match never matches (8.8.3.2). */
-    const char *im = http_request_header(req, "if-match", &vlen);
+    int im = request_etag_matches(req, "if-match", etag, 1);
     int failed;
-    if (im) {
-        failed = !static_etag_matches_strong(im, vlen, etag);
+    if (im >= 0) {
+        failed = !im;
     } else {
         const char *ius = http_request_header(req, "if-unmodified-since", &vlen);
         time_t t = static_parse_date(ius, ius ? vlen : 0);
@@ -575,10 +590,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         end_head(out, keep_alive, http10, 1, 0);
         return;
     }
-    const char *inm = http_request_header(req, "if-none-match", &vlen);
+    int inm = request_etag_matches(req, "if-none-match", etag, 0);
     int not_modified = 0;
-    if (inm) {
-        not_modified = static_etag_matches(inm, vlen, etag);
+    if (inm >= 0) {
+        not_modified = inm;
     } else {
         const char *ims = http_request_header(req, "if-modified-since", &vlen);
         time_t t = static_parse_date(ims, ims ? vlen : 0);

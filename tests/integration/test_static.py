@@ -248,6 +248,22 @@ def test_if_match_and_if_unmodified_since(srv, appdir):
     assert r.status == 200 and r.body == data
 
 
+def test_if_match_and_if_none_match_over_several_lines(srv, appdir):
+    """Each is one list over all its lines (RFC 9110 5.3): the tag that
+    matches may come on a later line than the first."""
+    data = read(appdir, "static/blob.bin")
+    etag = get(srv, "/static/blob.bin").header("ETag")
+    r = get(srv, "/static/blob.bin", [("If-None-Match", '"stale"'), ("If-None-Match", etag)])
+    assert r.status == 304, r
+    r = get(srv, "/static/blob.bin", [("If-None-Match", '"stale"'), ("If-None-Match", '"x"')])
+    assert r.status == 200 and r.body == data
+    r = get(srv, "/static/blob.bin", [("Range", "bytes=0-3"), ("If-Match", '"stale"'),
+                                      ("If-Match", etag)])
+    assert r.status == 206 and r.body == data[:4], r
+    r = get(srv, "/static/blob.bin", [("If-Match", '"stale"'), ("If-Match", '"x"')])
+    assert r.status == 412
+
+
 def max_age(r):
     cc = r.header("Cache-Control")
     assert cc and cc.startswith("public, max-age="), cc
