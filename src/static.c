@@ -563,8 +563,11 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
          * the client holds (304, the old file kept) and If-Range join. */
         snprintf(etag, sizeof etag, "\"%lx-%lx.%lx\"", (unsigned long)st.st_size,
                  (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
-    fmt_date(st.st_mtime, lastmod, sizeof lastmod);
-    time_t mtime = st.st_mtime;
+    /* RFC 9110 8.8.2.1: never later than the Date. A file dated in the
+     * future (a clock set wrong where it was written) was modified now. */
+    time_t now = time(NULL);
+    time_t mtime = st.st_mtime < now ? st.st_mtime : now;
+    fmt_date(mtime, lastmod, sizeof lastmod);
     const char *own_lastmod = header_value(own, "Last-Modified", &own_len);
     if (own_lastmod)
         mtime = static_parse_date(own_lastmod, own_len);

@@ -264,6 +264,22 @@ def test_if_match_and_if_none_match_over_several_lines(srv, appdir):
     assert r.status == 412
 
 
+def test_last_modified_of_a_file_dated_in_the_future_is_now(srv, appdir):
+    """RFC 9110 8.8.2.1: a Last-Modified is never later than the Date; a
+    file whose date is in the future (a clock set wrong where it was
+    written) was modified now."""
+    path = os.path.join(appdir, "static", "future.txt")
+    with open(path, "w") as f:
+        f.write("from the future\n")
+    future = time.time() + 10 * 365 * 86400
+    os.utime(path, (future, future))
+    r = get(srv, "/static/future.txt")
+    assert r.status == 200 and r.body == b"from the future\n"
+    last_modified = email.utils.parsedate_to_datetime(r.header("Last-Modified")).timestamp()
+    date = email.utils.parsedate_to_datetime(r.header("Date")).timestamp()
+    assert last_modified <= date, r.headers
+
+
 def max_age(r):
     cc = r.header("Cache-Control")
     assert cc and cc.startswith("public, max-age="), cc
