@@ -572,6 +572,19 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     if (own_lastmod)
         mtime = static_parse_date(own_lastmod, own_len);
 
+    const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
+    size_t type_len = strlen(type);
+    /* The type that goes out decides, the handler's own when it has one. */
+    const char *own_type = header_value(own, "Content-Type", &own_len);
+    if (own_type) {
+        type = own_type;
+        type_len = own_len;
+    }
+    /* RT6 as for dynamic responses (gzip.h): whether this client's 200 is
+     * the gzip variant of the file. */
+    int gzip_variant =
+        gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
+
     size_t vlen;
     /* RFC 9110 13.2.2: If-Match, else If-Unmodified-Since, first: a client
      * resuming a download with them must not get bytes of another version
@@ -617,8 +630,13 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
                 if (irlen > 0 && (ir[0] == '"' || (irlen > 1 && ir[0] == 'W' && ir[1] == '/')))
                     /* A strong comparison: a weak tag never matches. */
                     ok = etag[0] == '"' && irlen == strlen(etag) && memcmp(ir, etag, irlen) == 0;
+                /* A date is a strong validator only when it names one
+                 * body (RFC 9110 13.1.5, 8.8.2.2): the gzip variant and
+                 * the file share theirs, and a range of the file's bytes
+                 * joined to part of a gzip body would be garbage. */
                 else
-                    ok = mtime != (time_t)-1 && static_parse_date(ir, irlen) == mtime;
+                    ok = !gzip_variant && mtime != (time_t)-1 &&
+                         static_parse_date(ir, irlen) == mtime;
                 if (!ok)
                     range = 0;
             }
@@ -638,23 +656,13 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         return;
     }
 
-    /* RT6 as for dynamic responses (gzip.h), never for a range: its
-     * offsets count the file's bytes. A 304 says what the 200 would: the
-     * same ETag and Vary, and a 206 the same Vary. The ETag follows the
-     * rule, not whether the body shrank: so a 304, which sends none, never
-     * compresses the file to learn its ETag. */
-    const char *type = h->mime_type ? h->mime_type : static_mime_type(rel);
-    size_t type_len = strlen(type);
-    /* The type that goes out decides, the handler's own when it has one. */
-    const char *own_type = header_value(own, "Content-Type", &own_len);
-    if (own_type) {
-        type = own_type;
-        type_len = own_len;
-    }
+    /* gzip never for a range: its offsets count the file's bytes. A 304
+     * says what the 200 would: the same ETag and Vary, and a 206 the same
+     * Vary. The ETag follows the rule, not whether the body shrank: so a
+     * 304, which sends none, never compresses the file to learn its ETag. */
     int gz_fd = -1;
     size_t gz_len = 0;
-    int gzip_tried =
-        !range && gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
+    int gzip_tried = !range && gzip_variant;
     int gzipped = 0;
     if (gzip_tried && !not_modified) {
         int cached = static_gzip_cached(&st, &gz_fd, &gz_len);

@@ -755,6 +755,26 @@ def test_gzip_not_for_range(srv, appdir):
     assert gzip.decompress(r.body) == data
 
 
+def test_if_range_date_of_a_gzipped_file_is_weak(srv, appdir):
+    """The gzip body and the file share their Last-Modified, so that date
+    cannot tell which the client holds part of (RFC 9110 13.1.5, 8.8.2.2):
+    its If-Range gets the whole (gzipped) body, never the file's bytes to
+    join to gzip ones. A client without gzip holds the file's bytes: it
+    gets its range, as a gzip client does for a type never compressed."""
+    data = read(appdir, "static/page.html")
+    lm = get(srv, "/static/page.html", GZ).header("Last-Modified")
+    ranged = [("Range", "bytes=10-99"), ("If-Range", lm)]
+    r = get(srv, "/static/page.html", GZ + ranged)
+    assert (r.status, r.header("Content-Encoding")) == (200, "gzip"), r
+    assert gzip.decompress(r.body) == data
+    r = get(srv, "/static/page.html", ranged)
+    assert r.status == 206 and r.body == data[10:100], r
+    png = read(appdir, "static/logo.png")
+    lm = get(srv, "/static/logo.png", GZ).header("Last-Modified")
+    r = get(srv, "/static/logo.png", GZ + [("Range", "bytes=10-99"), ("If-Range", lm)])
+    assert r.status == 206 and r.body == png[10:100], r
+
+
 def test_gzip_conditional(srv):
     """The compressed variant revalidates: its weak ETag (and the strong
     one) with If-None-Match, its date with If-Modified-Since; the 304 names
