@@ -9,16 +9,45 @@ int cli_is(const cli_arg_t *a, const char *name)
     return strlen(name) == a->name_len && strncmp(a->name, name, a->name_len) == 0;
 }
 
+/* The index of a's name in names, or -1. */
 static int listed(const cli_arg_t *a, const char *const *names)
 {
-    for (; names && *names; names++)
-        if (cli_is(a, *names))
-            return 1;
-    return 0;
+    for (int k = 0; names && names[k]; k++)
+        if (cli_is(a, names[k]))
+            return k;
+    return -1;
+}
+
+static int count(const char *const *names)
+{
+    int n = 0;
+    while (names && names[n])
+        n++;
+    return n;
+}
+
+/* A word that reads as an option: `--port`, -h, -A. A negative number
+ * (`--port -1`) is a value, refused as such with its allowed range. */
+static int option_word(const char *w)
+{
+    return w[0] == '-' && w[1] != '\0' && !isdigit((unsigned char)w[1]) && w[1] != '.';
+}
+
+/* Once per option: `--port 8080 ... --port 9090` is a mistake in one of
+ * the two, and taking either silently would hide it. */
+static int first_time(const cli_arg_t *a, unsigned char *seen, int index, const char *cmd)
+{
+    if (seen[index]) {
+        fprintf(stderr, "gaelic %s: --%.*s is given more than once\n", cmd, (int)a->name_len,
+                a->name);
+        return 0;
+    }
+    seen[index] = 1;
+    return 1;
 }
 
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
-                    const char *const *options, cli_arg_t *out)
+                    const char *const *options, unsigned char *seen, cli_arg_t *out)
 {
     memset(out, 0, sizeof *out);
     if (*i >= argc)
@@ -45,28 +74,36 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
         eq = strchr(a + 2, '=');
         out->name = a + 2;
         out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
-        if (listed(out, flags)) {
+        int flag = listed(out, flags);
+        if (flag >= 0) {
             if (!eq)
-                return CLI_FLAG;
+                return first_time(out, seen, flag, cmd) ? CLI_FLAG : CLI_ERROR;
             fprintf(stderr, "gaelic %s: --%.*s takes no value\n", cmd, (int)out->name_len,
                     out->name);
             return CLI_ERROR;
         }
     }
-    if (!listed(out, options)) {
+    int option = listed(out, options);
+    if (option < 0) {
         fprintf(stderr, "gaelic %s: unknown option '--%.*s' (see gaelic %s --help)\n", cmd,
                 (int)out->name_len, out->name, cmd);
         return CLI_ERROR;
     }
+    /* `--storage_path --port 9000` must not take "--port" for a folder. */
     if (eq) {
         out->value = eq + 1;
-    } else if (*i < argc) {
+    } else if (*i < argc && !option_word(argv[*i])) {
         out->value = argv[(*i)++];
     } else {
         fprintf(stderr, "gaelic %s: --%.*s needs a value\n", cmd, (int)out->name_len, out->name);
         return CLI_ERROR;
     }
-    return CLI_OPTION;
+    if (!*out->value) {
+        fprintf(stderr, "gaelic %s: --%.*s: the value is empty\n", cmd, (int)out->name_len,
+                out->name);
+        return CLI_ERROR;
+    }
+    return first_time(out, seen, count(flags) + option, cmd) ? CLI_OPTION : CLI_ERROR;
 }
 
 int cli_plain_number(const char *s, size_t len, int fraction)

@@ -131,9 +131,11 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
     static const char *const flags[] = {"json", NULL};
     static const char *const options[] = {"storage_path", "logs_path", "application", "since",
                                           "version",      "severity",  "limit",       NULL};
+    unsigned char seen[sizeof flags / sizeof *flags + sizeof options / sizeof *options] = {0};
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, options, &arg)) != CLI_END;) {
+    for (int i = 1;
+         (kind = cli_next(argc, argv, &i, "logs", flags, options, seen, &arg)) != CLI_END;) {
         const char *v = arg.value;
         if (kind == CLI_ERROR)
             return -1;
@@ -158,10 +160,6 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
         } else if (cli_is(&arg, "since")) {
             o->since = v;
         } else if (cli_is(&arg, "version")) {
-            if (!*v) {
-                fprintf(stderr, "gaelic logs: --version: empty\n");
-                return -1;
-            }
             o->version = v;
         } else if (cli_is(&arg, "severity")) {
             o->severity = parse_level(v);

@@ -260,9 +260,7 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
         goto bad;
     errno = 0;
     switch (d->kind) {
-    case OPT_STR:
-        if (!*v)
-            break;
+    case OPT_STR: /* cli_next refuses an empty value */
         *(const char **)field = v;
         return 0;
     case OPT_INT: {
@@ -288,14 +286,11 @@ static int set_option(serve_opts_t *o, const opt_def_t *d, const char *v)
     }
     }
 bad:
-    if (d->kind == OPT_STR)
-        fprintf(stderr, "gaelic serve: --%s: the value is empty\n", d->name);
-    else
-        fprintf(stderr, "gaelic serve: --%s: invalid value '%s' (%s %.15g to %.15g)\n", d->name, v,
-                d->kind == OPT_SECONDS ? "seconds, a number from"
-                : d->kind == OPT_SIZE  ? "bytes, a whole number from"
-                                       : "a whole number from",
-                d->min, d->max);
+    fprintf(stderr, "gaelic serve: --%s: invalid value '%s' (%s %.15g to %.15g)\n", d->name, v,
+            d->kind == OPT_SECONDS ? "seconds, a number from"
+            : d->kind == OPT_SIZE  ? "bytes, a whole number from"
+                                   : "a whole number from",
+            d->min, d->max);
     return -1;
 }
 
@@ -310,9 +305,11 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         names[k] = options[k].name;
     names[n_options] = "log_level";
     names[n_options + 1] = NULL;
+    unsigned char seen[sizeof flags / sizeof *flags + n_options + 1] = {0};
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, names, &arg)) != CLI_END;) {
+    for (int i = 1;
+         (kind = cli_next(argc, argv, &i, "serve", flags, names, seen, &arg)) != CLI_END;) {
         if (kind == CLI_ERROR)
             return -1;
         if (kind == CLI_HELP) {

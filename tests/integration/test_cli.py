@@ -80,6 +80,24 @@ OPTION_MISTAKES = [
     (["logs", "APP", "--json=yes"], "--json takes no value"),
     (["backends", "APP", "list", "--no_such_flag"], "unknown option '--no_such_flag'"),
     (["backends", "APP", "list", "--application"], "--application needs a value"),
+    # The next word an option: "--port" was taken for the storage folder,
+    # then 9000 reported as a stray argument.
+    (["serve", "APP", "--storage_path", "--port", "9000"], "--storage_path needs a value"),
+    (["serve", "APP", "--application", "-h"], "--application needs a value"),
+    (["logs", "APP", "--logs_path", "--json"], "--logs_path needs a value"),
+    # Given twice, the last one won silently, hiding a mistake in either.
+    (["serve", "APP", "--port", "0", "--port", "eighty"], "--port is given more than once"),
+    (["serve", "APP", "-A", "one", "--application", "Two Words"],
+     "--application is given more than once"),
+    (["serve", "APP", "--follow_symlinks", "--follow_symlinks", "--port", "x"],
+     "--follow_symlinks is given more than once"),
+    (["logs", "APP", "--limit", "1", "--limit=oops"], "--limit is given more than once"),
+    (["backends", "APP", "list", "--storage_path", "/nonexistent/a", "--storage_path=/b"],
+     "--storage_path is given more than once"),
+    # Empty: logs and backends looked for /logs.db and a socket in "".
+    (["logs", "APP", "--storage_path="], "--storage_path: the value is empty"),
+    (["logs", "APP", "--logs_path", ""], "--logs_path: the value is empty"),
+    (["backends", "APP", "list", "--storage_path", ""], "--storage_path: the value is empty"),
 ]
 
 
@@ -128,8 +146,9 @@ BAD_FLAG_VALUES = [
 
 @pytest.mark.parametrize("flag,value,allowed", BAD_FLAG_VALUES)
 def test_bad_flag_value_exits_2_naming_flag_and_allowed_values(tmp_path, flag, value, allowed):
-    r = run_gaelic("serve", app_path("basic"), "--port", "0", "--storage_path",
-                   tmp_path / "storage", flag, value)
+    port = [] if flag == "--port" else ["--port", "0"]
+    r = run_gaelic("serve", app_path("basic"), *port, "--storage_path", tmp_path / "storage", flag,
+                   value)
     assert r.returncode == 2, r
     assert "serving" not in r.stdout
     assert flag in r.stderr and allowed in r.stderr, r.stderr

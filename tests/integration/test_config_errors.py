@@ -312,8 +312,9 @@ def test_app_file_limits_are_options(serve, tmp_path):
     for flag, value, says in (("--max_app_files", "3", "1001 files, the limit is 3"),
                               ("--max_app_file_bytes", "2", "the limit for one file is 2"),
                               ("--max_app_bytes", "100", "the limit is 100 bytes")):
+        files = [] if flag == "--max_app_files" else ["--max_app_files", "2000"]
         r = run_gaelic("serve", d, "--port", "0", "--storage_path", tmp_path / "storage",
-                       "--max_app_files", "2000", flag, value)
+                       *files, flag, value)
         assert r.returncode == 2, r
         assert says in r.stderr, r.stderr
         assert "serving" not in r.stdout

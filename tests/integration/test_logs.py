@@ -634,7 +634,7 @@ def test_logs_command_pages_give_every_request_and_line_once(serve):
     ([APP, "--since", "yesterday-ish"], 2, "--since: invalid time 'yesterday-ish' (seconds since the epoch, "
      "YYYY-MM-DD[ HH:MM[:SS]] or an age such as 30s, 15m, 2h, 7d)"),
     ([APP, "--limit", "-3"], 2, "--limit: invalid value '-3' (a whole number; 0: all)"),
-    ([APP, "--version="], 2, "--version: empty"),
+    ([APP, "--version="], 2, "--version: the value is empty"),
     # Plain decimal only: no hex, sign or blanks as strtod/strtol take them.
     ([APP, "--since", "0x10"], 2, "--since: invalid time '0x10'"),
     ([APP, "--since", " 5"], 2, "--since: invalid time ' 5'"),
