@@ -1,5 +1,6 @@
 /* `gaelic serve`: options, start-up checks, the listening socket, signals
  * and the graceful stop. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -294,6 +295,29 @@ bad:
     return -1;
 }
 
+/* --hostname: a DNS name (labels of letters, digits and '-', 1 to 63
+ * bytes, dot-separated, 253 bytes at most), as backends' Host headers
+ * (N.backend.HOSTNAME) and the instances' GAELIC_BACKENDS description,
+ * split at blanks, carry it. */
+static int hostname_valid(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+    if (n > 253)
+        return 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '.') {
+            if (label == 0 || label > 63)
+                return 0;
+            label = 0;
+        } else if (isalnum((unsigned char)s[i]) || s[i] == '-') {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
@@ -371,6 +395,13 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
                 "gaelic serve: --max_held_request_bytes (%zu) is below --max_request_bytes "
                 "(%zu): a request body of the largest size allowed could never be held\n",
                 o->max_held_request_bytes, o->max_request_bytes);
+        return -1;
+    }
+    if (!hostname_valid(o->hostname)) {
+        fprintf(stderr,
+                "gaelic serve: --hostname: invalid value '%s' (a host name: letters, digits, '-' "
+                "and dots)\n",
+                o->hostname);
         return -1;
     }
     if (strcmp(o->tier, "free") && strcmp(o->tier, "paid")) {

@@ -141,6 +141,10 @@ BAD_FLAG_VALUES = [
     # a quote and a line break splitting the "serving app" line.
     ("--application", "My App", "lowercase letters, digits and '-'"),
     ("--application", 'a"\nb', "lowercase letters, digits and '-'"),
+    # Not a host name: the instances' description of the backends, split
+    # at blanks, broke, and every zygote exited at start.
+    ("--hostname", "my host", "a host name: letters, digits, '-' and dots"),
+    ("--hostname", "example..com", "a host name: letters, digits, '-' and dots"),
 ]
 
 
