@@ -98,6 +98,10 @@ OPTION_MISTAKES = [
     (["logs", "APP", "--storage_path="], "--storage_path: the value is empty"),
     (["logs", "APP", "--logs_path", ""], "--logs_path: the value is empty"),
     (["backends", "APP", "list", "--storage_path", ""], "--storage_path: the value is empty"),
+    # An id gaelic serve refuses names no app it served: logs looked for
+    # it (~/.cache/gaelic/.._x) and said "serve the app first".
+    (["logs", "APP", "--application", "../x"], "--application: invalid value '../x'"),
+    (["backends", "APP", "list", "-A", "My App"], "--application: invalid value 'My App'"),
 ]
 
 
