@@ -524,6 +524,13 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
                 snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
                 return -1;
             }
+            /* A file there (--storage_path naming one) left SQLite to say
+             * only "unable to open database file". */
+            struct stat st;
+            if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "%s is not a folder", dir);
+                return -1;
+            }
             *p = c;
             if (c == '\0')
                 break;

@@ -281,6 +281,20 @@ def test_failed_start_says_only_why(tmp_path):
     assert "zygote" not in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("where", ["storage", "logs"])
+def test_storage_path_that_is_a_file_is_named(tmp_path, where):
+    """--storage_path (or a folder of --logs_path) naming a file: SQLite
+    said only "unable to open database file"."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    flags = (["--storage_path", a_file] if where == "storage" else
+             ["--storage_path", tmp_path / "storage", "--logs_path", a_file / "logs.db"])
+    r = run_gaelic("serve", app_path("basic"), "--port", "0", *flags)
+    assert r.returncode == 1, r
+    assert "request logs: %s is not a folder" % a_file in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+
+
 def test_missing_instance_binary_exits_1_and_names_it(tmp_path):
     """The master runs gaelic-instance from its own folder: without it, it
     says which file it needs instead of serving an app it cannot run."""
