@@ -60,9 +60,10 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
         /* dev_appserver's one short option: -A ID is --application ID. */
         out->name = "application";
         out->name_len = strlen(out->name);
-    } else if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
+    } else if (option_word(a) && a[1] != '-') {
         /* Not a folder: `-p 8080` would take -p for APPDIR, then 8080 for
-         * a stray word. (A folder named so is ./-p.) */
+         * a stray word. (A folder named so is ./-p.) A negative number is
+         * a word, which its command refuses with the numbers it takes. */
         fprintf(stderr,
                 "gaelic %s: unknown option '%s' (options are --name VALUE; see gaelic %s --help)\n",
                 cmd, a, cmd);

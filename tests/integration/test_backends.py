@@ -408,6 +408,9 @@ def test_command_usage_errors(app, tmp_path, args, code, message):
 def test_command_errors_from_the_server(srv):
     r = backends(srv, "stop", "nosuch")
     assert r.returncode == 1 and "no backend named 'nosuch'" in r.stderr
+    # A negative instance number is one out of range, not an unknown option.
+    r = backends(srv, "shutdown", "memdb", "-1")
+    assert r.returncode == 1 and "instance number of backend 'memdb' (0 to" in r.stderr, r
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs the command as another user")
