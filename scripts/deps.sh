@@ -4,6 +4,11 @@
 # Usage: scripts/deps.sh [build|test|bench]   (each level includes the ones before)
 set -eu
 level=${1:-build}
+case "$level" in
+    build|test|bench) ;;
+    # A typo (`deps.sh tests`) would install only the build level and exit 0.
+    *) echo "usage: scripts/deps.sh [build|test|bench] (got '$level')" >&2; exit 2 ;;
+esac
 
 pkgs="gcc make pkg-config libpython3.11-dev python3.11 node-llhttp libyaml-dev libpcre2-dev zlib1g-dev"
 pkgs="$pkgs libsqlite3-dev libseccomp-dev"

@@ -627,3 +627,12 @@ def test_closed_stderr_at_start_is_dev_null(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_deps_script_refuses_an_unknown_level():
+    """`scripts/deps.sh tests` (for test) installed only the build level's
+    packages and exited 0, so the test run failed later on a missing one."""
+    r = subprocess.run([os.path.join(REPO, "scripts", "deps.sh"), "tests"], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 2, r
+    assert "usage: scripts/deps.sh [build|test|bench] (got 'tests')" in r.stderr, r.stderr
