@@ -654,7 +654,8 @@ static int open_listener(server_t *srv)
     int fd = tcp_listen(srv->o.host, srv->o.port, srv->listen_host, sizeof srv->listen_host,
                         &srv->listen_port, &ipv6, err, sizeof err);
     if (fd < 0) {
-        log_error("%s", err);
+        /* Named as the API server's is: which of the two ports failed. */
+        log_error("--host, --port: %s", err);
         return -1;
     }
     if (ipv6)

@@ -242,6 +242,15 @@ def test_explicit_port(serve):
     assert s.get("/").content == b"ok"
 
 
+def test_host_that_cannot_be_listened_on_names_the_flags(tmp_path):
+    """A --host that is no address of this machine (TEST-NET-3)."""
+    r = run_gaelic("serve", app_path("basic"), "--host", "203.0.113.1", "--port", "0",
+                   "--storage_path", tmp_path / "storage")
+    assert r.returncode == 1, r
+    assert "--host, --port: cannot listen on 203.0.113.1:0" in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+
+
 def test_port_in_use_exits_1(tmp_path):
     blocker = socket.socket()
     try:
@@ -251,7 +260,9 @@ def test_port_in_use_exits_1(tmp_path):
         r = run_gaelic("serve", app_path("basic"), "--port", port,
                        "--storage_path", tmp_path / "storage")
         assert r.returncode == 1, r
-        assert str(port) in r.stderr or "in use" in r.stderr.lower(), r.stderr
+        # The flags to change, as the API server's failure names --api_port.
+        assert "--host, --port: cannot listen on %s:%d: Address already in use" % (HOST, port) \
+            in r.stderr, r.stderr
         assert "serving" not in r.stdout
     finally:
         blocker.close()
@@ -267,7 +278,7 @@ def test_ipv6_port_in_use_names_the_address_in_brackets(tmp_path):
         r = run_gaelic("serve", app_path("basic"), "--host", "::1", "--port", port,
                        "--storage_path", tmp_path / "storage")
     assert r.returncode == 1, r
-    assert "[::1]:%d" % port in r.stderr, r.stderr
+    assert "--host, --port: cannot listen on [::1]:%d" % port in r.stderr, r.stderr
 
 
 def test_failed_start_says_only_why(tmp_path):
