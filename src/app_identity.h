@@ -8,7 +8,7 @@
 #include "config.h"
 
 /* The app id: override (--application), else app.yaml's application, else
- * the app folder's name. */
+ * the app folder's name made an app id ("My App_1" is "my-app-1"). */
 void app_identity_id(const app_config_t *cfg, const char *override, char *out, size_t n);
 
 /* The storage folder: override (--storage_path), else

@@ -71,7 +71,7 @@ static const opt_def_t options[] = {
      "port of the HTTP API server (POST /rpc_http) on loopback (default 0: a free port)", 0, 65535},
     {"application", OPT_STR, OFF(application), "ID",
      "application id, also -A ID as dev_appserver took it (default: app.yaml's application, "
-     "else the folder name)",
+     "else the folder name, lowercased, '-' for other characters)",
      0, 0},
     {"storage_path", OPT_STR, OFF(storage_path), "DIR",
      "where logs and data are kept (default: $XDG_CACHE_HOME/gaelic/APP_ID, else "

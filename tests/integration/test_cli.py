@@ -359,6 +359,22 @@ def test_app_id_from_folder_name(serve, tmp_path):
     assert _app_id(s) == "folder-named-app"
 
 
+def test_app_id_from_a_folder_name_that_is_no_app_id(serve, tmp_path):
+    """As App Engine's ids are: lowercase letters, digits and '-'. The
+    folder's own name went into APPLICATION_ID and the console as it was,
+    a quote and a line break splitting the "serving app" line. The storage
+    folder is named after the id."""
+    d = copy_app("basic", tmp_path / 'My "App"\n_1')
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(re.sub(r"(?m)^application:.*\n", "", text))
+    s = serve(d, storage=False, env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")))
+    assert s.app_id == "my-app-1"
+    assert _app_id(s) == "my-app-1"
+    assert os.path.isfile(tmp_path / "cache" / "gaelic" / "my-app-1" / "logs.db")
+
+
 # ---------------------------------------------------------------- stopping
 
 def _get_in_thread(url, results, timeout=20):

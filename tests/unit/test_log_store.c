@@ -299,6 +299,29 @@ static void test_storage_folder(void)
     CHECK_STR(out, "guestbook");
     app_identity_id(&cfg, "override", out, sizeof out);
     CHECK_STR(out, "override");
+    /* A folder name that is no app id is made one. */
+    const char *const folders[][2] = {
+        {"/srv/My App_1", "my-app-1"}, {"/srv/-a--b-", "a-b"},
+        {"/srv/evil\"\nx", "evil-x"},  {"/srv/caf\xc3\xa9 2", "caf-2"},
+        {"/srv/\xc3\xa9___", "app"},   {"/", "app"},
+        {"/srv/s~x:y", "s-x-y"},       {"/srv/folder-named-app", "folder-named-app"},
+    };
+    char root[64];
+    for (size_t i = 0; i < sizeof folders / sizeof *folders; i++) {
+        snprintf(root, sizeof root, "%s", folders[i][0]);
+        cfg.root = root;
+        app_identity_id(&cfg, NULL, out, sizeof out);
+        CHECK_STR(out, folders[i][1]);
+    }
+    /* At most 100 characters, never ending in '-'. */
+    char longer[160];
+    memset(longer, 'a', sizeof longer);
+    memcpy(longer, "/srv/", 5);
+    longer[5 + 99] = '_';
+    longer[sizeof longer - 1] = '\0';
+    cfg.root = longer;
+    app_identity_id(&cfg, NULL, out, sizeof out);
+    CHECK(strlen(out) == 99 && out[98] == 'a');
     cfg.application = "from-yaml";
     app_identity_id(&cfg, NULL, out, sizeof out);
     CHECK_STR(out, "from-yaml");
