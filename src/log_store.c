@@ -699,9 +699,12 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
         return NULL;
     }
     return st;
-fail:
-    snprintf(err, errlen, "%s: %s: %s", path, what,
-             st->db ? sqlite3_errmsg(st->db) : "out of memory");
+fail:;
+    /* SQLite's "unable to open database file" alone does not say why. */
+    int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+    snprintf(err, errlen, "%s: %s: %s%s%s%s", path, what,
+             st->db ? sqlite3_errmsg(st->db) : "out of memory", sys ? " (" : "",
+             sys ? strerror(sys) : "", sys ? ")" : "");
     store_free(st);
     return NULL;
 }

@@ -517,7 +517,10 @@ int logs_main(int argc, char **argv)
     }
     sqlite3 *db;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fprintf(stderr, "gaelic logs: %s: %s\n", path, sqlite3_errmsg(db));
+        /* SQLite's "unable to open database file" alone does not say why. */
+        int sys = sqlite3_system_errno(db);
+        fprintf(stderr, "gaelic logs: %s: %s%s%s%s\n", path, sqlite3_errmsg(db), sys ? " (" : "",
+                sys ? strerror(sys) : "", sys ? ")" : "");
         sqlite3_close(db);
         return EXIT_RUNTIME;
     }

@@ -306,6 +306,21 @@ def test_storage_path_that_is_a_file_is_named(tmp_path, where):
     assert "serving" not in r.stdout
 
 
+def test_log_database_that_cannot_be_opened_says_why(tmp_path):
+    """SQLite says only "unable to open database file": the system's
+    reason follows it, for gaelic serve and gaelic logs alike."""
+    folder = tmp_path / "logs.db"
+    folder.mkdir()
+    r = run_gaelic("serve", app_path("basic"), "--port", "0", "--storage_path",
+                   tmp_path / "storage", "--logs_path", folder)
+    assert r.returncode == 1, r
+    assert "request logs: %s: opening: unable to open database file (Is a directory)" % folder \
+        in r.stderr, r.stderr
+    r = run_gaelic("logs", app_path("basic"), "--logs_path", folder)
+    assert r.returncode == 1, r
+    assert "gaelic logs: %s: " % folder in r.stderr and "(Is a directory)" in r.stderr, r.stderr
+
+
 def test_missing_instance_binary_exits_1_and_names_it(tmp_path):
     """The master runs gaelic-instance from its own folder: without it, it
     says which file it needs instead of serving an app it cannot run."""
