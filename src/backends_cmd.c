@@ -189,9 +189,8 @@ int backends_main(int argc, char **argv)
     cli_arg_t arg;
     cli_kind_t kind;
     static const char *const options[] = {"storage_path", "application", NULL};
-    unsigned char seen[sizeof options / sizeof *options] = {0};
     for (int i = 1;
-         (kind = cli_next(argc, argv, &i, "backends", NULL, options, seen, &arg)) != CLI_END;) {
+         (kind = cli_next(argc, argv, &i, "backends", NULL, options, &arg)) != CLI_END;) {
         if (kind == CLI_ERROR)
             return EXIT_USAGE;
         if (kind == CLI_HELP) {

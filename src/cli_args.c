@@ -18,14 +18,6 @@ static int listed(const cli_arg_t *a, const char *const *names)
     return -1;
 }
 
-static int count(const char *const *names)
-{
-    int n = 0;
-    while (names && names[n])
-        n++;
-    return n;
-}
-
 /* A word that reads as an option: `--port`, -h, -A. A negative number
  * (`--port -1`) is a value, refused as such with its allowed range. */
 static int option_word(const char *w)
@@ -33,21 +25,8 @@ static int option_word(const char *w)
     return w[0] == '-' && w[1] != '\0' && !isdigit((unsigned char)w[1]) && w[1] != '.';
 }
 
-/* Once per option: `--port 8080 ... --port 9090` is a mistake in one of
- * the two, and taking either silently would hide it. */
-static int first_time(const cli_arg_t *a, unsigned char *seen, int index, const char *cmd)
-{
-    if (seen[index]) {
-        fprintf(stderr, "gaelic %s: --%.*s is given more than once\n", cmd, (int)a->name_len,
-                a->name);
-        return 0;
-    }
-    seen[index] = 1;
-    return 1;
-}
-
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
-                    const char *const *options, unsigned char *seen, cli_arg_t *out)
+                    const char *const *options, cli_arg_t *out)
 {
     memset(out, 0, sizeof *out);
     if (*i >= argc)
@@ -75,17 +54,15 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
         eq = strchr(a + 2, '=');
         out->name = a + 2;
         out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
-        int flag = listed(out, flags);
-        if (flag >= 0) {
+        if (listed(out, flags) >= 0) {
             if (!eq)
-                return first_time(out, seen, flag, cmd) ? CLI_FLAG : CLI_ERROR;
+                return CLI_FLAG;
             fprintf(stderr, "gaelic %s: --%.*s takes no value\n", cmd, (int)out->name_len,
                     out->name);
             return CLI_ERROR;
         }
     }
-    int option = listed(out, options);
-    if (option < 0) {
+    if (listed(out, options) < 0) {
         fprintf(stderr, "gaelic %s: unknown option '--%.*s' (see gaelic %s --help)\n", cmd,
                 (int)out->name_len, out->name, cmd);
         return CLI_ERROR;
@@ -104,7 +81,7 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
                 out->name);
         return CLI_ERROR;
     }
-    return first_time(out, seen, count(flags) + option, cmd) ? CLI_OPTION : CLI_ERROR;
+    return CLI_OPTION;
 }
 
 int cli_plain_number(const char *s, size_t len, int fraction)

@@ -2,9 +2,9 @@
  * positional arguments and options mix in any order; options are
  * `--name VALUE` or `--name=VALUE` (a value not empty, and one starting
  * with '-' only in the second form, or a negative number), or bare
- * `--name` for the flags a command lists, each at most once; -h/--help
- * asks for help, and -A ID is --application ID (dev_appserver's spelling)
- * for the commands that take --application. */
+ * `--name` for the flags a command lists; given twice, the last counts, as
+ * in dev_appserver. -h/--help asks for help, and -A ID is --application ID
+ * (dev_appserver's spelling) for the commands that take --application. */
 #ifndef GAELIC_CLI_ARGS_H
 #define GAELIC_CLI_ARGS_H
 
@@ -20,13 +20,12 @@ typedef struct {
 
 /* Reads the word at *i (starting at 1) and advances *i past it and its
  * value. flags and options: NULL-terminated names of the command's options
- * that take no value and that take one; seen: a zeroed byte for each of
- * them, flags first, that marks the ones given. CLI_ERROR after printing
- * why: an option not in either list or given twice, a flag given a value,
- * an option without one (the next word an option itself) or with an empty
- * one, or a single-dash word such as -p. */
+ * that take no value and that take one. CLI_ERROR after printing why: an
+ * option not in either list, a flag given a value, an option without one
+ * (the next word an option itself) or with an empty one, or a single-dash
+ * word such as -p. */
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
-                    const char *const *options, unsigned char *seen, cli_arg_t *out);
+                    const char *const *options, cli_arg_t *out);
 
 /* 1 when the option's name is `name`. */
 int cli_is(const cli_arg_t *a, const char *name);

@@ -131,11 +131,9 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
     static const char *const flags[] = {"json", NULL};
     static const char *const options[] = {"storage_path", "logs_path", "application", "since",
                                           "version",      "severity",  "limit",       NULL};
-    unsigned char seen[sizeof flags / sizeof *flags + sizeof options / sizeof *options] = {0};
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1;
-         (kind = cli_next(argc, argv, &i, "logs", flags, options, seen, &arg)) != CLI_END;) {
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, options, &arg)) != CLI_END;) {
         const char *v = arg.value;
         if (kind == CLI_ERROR)
             return -1;

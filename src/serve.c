@@ -329,11 +329,9 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         names[k] = options[k].name;
     names[n_options] = "log_level";
     names[n_options + 1] = NULL;
-    unsigned char seen[sizeof flags / sizeof *flags + n_options + 1] = {0};
     cli_arg_t arg;
     cli_kind_t kind;
-    for (int i = 1;
-         (kind = cli_next(argc, argv, &i, "serve", flags, names, seen, &arg)) != CLI_END;) {
+    for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, names, &arg)) != CLI_END;) {
         if (kind == CLI_ERROR)
             return -1;
         if (kind == CLI_HELP) {
