@@ -210,13 +210,8 @@ int backends_main(int argc, char **argv)
         }
     }
     /* As gaelic serve checks it: another id names no server it ran. */
-    if (application && !config_application_valid(application)) {
-        fprintf(stderr,
-                "gaelic backends: --application: invalid value '%s' (lowercase letters, digits "
-                "and '-', as app.yaml's application)\n",
-                application);
+    if (application && !cli_application_ok("backends", application))
         return EXIT_USAGE;
-    }
     if (n_words < 2) {
         fprintf(stderr, "gaelic backends: missing %s\n", n_words ? "VERB" : "APPDIR and VERB");
         usage(stderr);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+
 int cli_is(const cli_arg_t *a, const char *name)
 {
     return strlen(name) == a->name_len && strncmp(a->name, name, a->name_len) == 0;
@@ -92,4 +94,15 @@ int cli_plain_number(const char *s, size_t len, int fraction)
         if (!isdigit((unsigned char)s[i]) && !(fraction && strchr(".eE+-", s[i])))
             return 0;
     return 1;
+}
+
+int cli_application_ok(const char *cmd, const char *id)
+{
+    if (config_application_valid(id))
+        return 1;
+    fprintf(stderr,
+            "gaelic %s: --application: invalid value '%s' (lowercase letters, digits and '-', "
+            "as app.yaml's application)\n",
+            cmd, id);
+    return 0;
 }

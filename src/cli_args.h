@@ -27,6 +27,11 @@ typedef struct {
 cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *const *flags,
                     const char *const *options, cli_arg_t *out);
 
+/* 1 when id (--application, -A) is an app id as app.yaml's application
+ * must be; else 0 after saying so as command cmd: another id names no app
+ * gaelic serve ran. */
+int cli_application_ok(const char *cmd, const char *id);
+
 /* 1 when the option's name is `name`. */
 int cli_is(const cli_arg_t *a, const char *name);
 

@@ -180,13 +180,8 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
         }
     }
     /* As gaelic serve checks it: another id names no app it served. */
-    if (o->application && !config_application_valid(o->application)) {
-        fprintf(stderr,
-                "gaelic logs: --application: invalid value '%s' (lowercase letters, digits and "
-                "'-', as app.yaml's application)\n",
-                o->application);
+    if (o->application && !cli_application_ok("logs", o->application))
         return -1;
-    }
     if (!o->app_dir) {
         fprintf(stderr, "gaelic logs: missing APPDIR\n");
         logs_usage(stderr);

@@ -379,13 +379,8 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         return -1;
     }
     /* As app.yaml's application: (and dev_appserver's -A) took it. */
-    if (o->application && !config_application_valid(o->application)) {
-        fprintf(stderr,
-                "gaelic serve: --application: invalid value '%s' (lowercase letters, digits and "
-                "'-', as app.yaml's application)\n",
-                o->application);
+    if (o->application && !cli_application_ok("serve", o->application))
         return -1;
-    }
     /* Else a body between the two always got 503, "try again", which can
      * never succeed. */
     if (o->max_held_request_bytes < o->max_request_bytes) {
