@@ -157,6 +157,20 @@ static PyObject *background_started(PyObject *self, PyObject *args)
     return env;
 }
 
+static PyObject *stop_started(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    uint32_t id;
+    if (parse_id(arg, &id) < 0)
+        return NULL;
+    buf_t kind = BUF_INIT;
+    PyObject *sent = ipc_put_u32(&kind, IPC_BACKGROUND_STOP) < 0
+                         ? PyErr_NoMemory()
+                         : send(IPC_BACKGROUND_START, id, buf_ptr(&kind), kind.len);
+    buf_free(&kind);
+    return sent;
+}
+
 static PyObject *background_ended(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -214,6 +228,9 @@ PyMethodDef background_methods[] = {
     {"background_started", background_started, METH_VARARGS,
      "background_started(id[, answer]) -> environ: a background thread starts (its request log "
      "opens); the environ is appended to the list answer too."},
+    {"stop_started", stop_started, METH_O,
+     "stop_started(id): the internal /_ah/stop request starts (its request log opens, taking "
+     "the lines logged under id; no answer comes)."},
     {"background_ended", background_ended, METH_VARARGS,
      "background_ended(id, failed, cpu_ns): it ended (its request log is complete)."},
     {NULL, NULL, 0, NULL},

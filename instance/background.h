@@ -13,6 +13,10 @@
  *                                   backend's instance, BG2: IPC_
  *                                   BACKGROUND_REFUSED); None in a
  *                                   process without a channel
+ *   stop_started(id)                IPC_BACKGROUND_START of the internal
+ *                                   /_ah/stop request (BK4) with log id
+ *                                   `id` (top bit set): its request log
+ *                                   opens; nothing to wait for
  *   background_ended(id, failed, cpu_ns)
  *                                   IPC_BACKGROUND_END: it ended (failed:
  *                                   it raised; cpu_ns: the CPU time it

@@ -13,13 +13,13 @@ background_entry_t *background_log_find(background_log_t *bl, uint32_t id)
 static void write_row(const background_entry_t *e, int status, int64_t end_us, int64_t mcycles,
                       const background_log_ctx_t *ctx)
 {
-    static const char resource[] = "/_ah/background";
+    const char *resource = e->stop ? "/_ah/stop" : "/_ah/background";
     log_request_t r = {
         .request_id = {e->log_id, strlen(e->log_id)},
         .version_id = {ctx->version_id, ctx->version_id ? strlen(ctx->version_id) : 0},
         .ip = {"0.1.0.3", 7},
         .method = {"GET", 3},
-        .resource = {resource, sizeof resource - 1},
+        .resource = {resource, strlen(resource)},
         .http_version = {"HTTP/1.1", 8},
         .instance_id = {ctx->instance_id, ctx->instance_id ? strlen(ctx->instance_id) : 0},
         .start_us = e->start_us,
@@ -31,14 +31,20 @@ static void write_row(const background_entry_t *e, int status, int64_t end_us, i
     log_store_request(ctx->logs, &r);
 }
 
-int background_log_start(background_log_t *bl, uint32_t id, const background_log_ctx_t *ctx)
+int background_log_start(background_log_t *bl, uint32_t id, int stop,
+                         const background_log_ctx_t *ctx)
 {
     if (!(id & IPC_BACKGROUND_ID_BIT) || background_log_find(bl, id) || bl->n >= IPC_BACKGROUND_MAX)
         return -1;
+    /* The hook runs once: one /_ah/stop at a time. */
+    for (int i = 0; stop && i < IPC_BACKGROUND_MAX; i++)
+        if (bl->e[i].id && bl->e[i].stop)
+            return -1;
     background_entry_t *e = bl->e;
     while (e->id) /* n < IPC_BACKGROUND_MAX: there is a free entry */
         e++;
     e->id = id;
+    e->stop = stop;
     e->start_us = log_store_now_us();
     log_store_new_request_id(e->log_id, sizeof e->log_id, e->start_us);
     bl->n++;

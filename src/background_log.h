@@ -1,5 +1,6 @@
-/* The request logs of an instance's background threads (BG3): each thread
- * gets a request log of its own, written when it starts (unfinished, so
+/* The request logs of an instance's background threads (BG3), and of its
+ * internal /_ah/stop request (BK4), which the instance announces the same
+ * way: each thread gets a request log of its own, written when it starts (unfinished, so
  * its app lines are visible at once) and again when it ends
  * (200, or 500 when it raised or its instance died, with the megacycles
  * the thread used). The table also tells
@@ -19,6 +20,7 @@ typedef struct {
     uint32_t id; /* 0: free */
     char log_id[32];
     int64_t start_us;
+    int stop; /* the internal /_ah/stop request, not a thread */
     /* The owner's: the thread's API ticket (not live when it has none) and
      * what its callbacks need. Must not be live when the entry ends. */
     api_ticket_t ticket;
@@ -38,8 +40,10 @@ typedef struct {
     int replica_index; /* a backend instance's number, else -1 */
 } background_log_ctx_t;
 
-/* 0, or -1 when the instance broke the rules. */
-int background_log_start(background_log_t *bl, uint32_t id, const background_log_ctx_t *ctx);
+/* 0, or -1 when the instance broke the rules. stop: /_ah/stop's log (one
+ * at a time). */
+int background_log_start(background_log_t *bl, uint32_t id, int stop,
+                         const background_log_ctx_t *ctx);
 int background_log_end(background_log_t *bl, uint32_t id, int failed, int64_t mcycles,
                        const background_log_ctx_t *ctx);
 /* The instance is gone: every running thread's log ends with 500. */

@@ -64,8 +64,16 @@
  *                 empty: it starts, with a request log of its own that its
  *                 IPC_LOG lines (same id) go to. At most
  *                 IPC_BACKGROUND_MAX live per instance (BG2).
+ *                 Or, with u32 IPC_BACKGROUND_STOP as payload, the
+ *                 internal /_ah/stop request that runs the shutdown hook
+ *                 (BK4) starts: its request log (under /_ah/stop) opens
+ *                 and takes its IPC_LOG lines until its
+ *                 IPC_BACKGROUND_END, on any instance, in the same
+ *                 IPC_BACKGROUND_MAX, only after IPC_SHUTDOWN and one at
+ *                 a time; the master does not answer it (the main thread
+ *                 that runs the hook waits for nobody).
  *   IPC_BACKGROUND_STARTED  master -> instance, same id, exactly once per
- *                 IPC_BACKGROUND_START the master accepts: the thread's
+ *                 IPC_BACKGROUND_START of a thread the master accepts: the thread's
  *                 own environ (BG3),
  *                 that of its /_ah/background request, with that request
  *                 log's REQUEST_LOG_ID and an API ticket valid until
@@ -137,6 +145,8 @@ enum ipc_type {
 
 #define IPC_BACKGROUND_ID_BIT 0x80000000u
 #define IPC_BACKGROUND_MAX 10
+/* IPC_BACKGROUND_START's payload for the internal /_ah/stop request. */
+#define IPC_BACKGROUND_STOP 1u
 
 typedef struct {
     uint32_t len; /* payload bytes after this header */

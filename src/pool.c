@@ -1864,22 +1864,34 @@ static int send_background_started(instance_t *inst, background_entry_t *e)
     return 0;
 }
 
-/* A background thread starts or ends (BG3): its own request log. -1 when
- * the frame breaks the protocol, -2 when memory runs out. */
+/* A background thread (BG3) or the internal /_ah/stop request (BK4)
+ * starts or ends: its own request log. -1 when the frame breaks the
+ * protocol, -2 when memory runs out. */
 static int handle_background(instance_t *inst, const ipc_hdr_t *h, const uint8_t *payload)
 {
     background_log_ctx_t ctx = background_ctx(inst);
     if (h->type == IPC_BACKGROUND_START) {
-        if (h->len != 0 || !(h->id & IPC_BACKGROUND_ID_BIT))
+        ipc_reader_t r;
+        ipc_reader_init(&r, payload, h->len);
+        uint32_t kind = 0;
+        if ((h->len != 0 &&
+             (ipc_get_u32(&r, &kind) < 0 || r.left != 0 || kind != IPC_BACKGROUND_STOP)) ||
+            !(h->id & IPC_BACKGROUND_ID_BIT))
             return -1;
-        if (!is_backends(inst)) {
+        /* The hook runs only after IPC_SHUTDOWN (instance_stop). */
+        if (kind && inst->state != I_STOPPING)
+            return -1;
+        /* BG2: threads only on backends; the shutdown hook runs anywhere. */
+        if (!kind && !is_backends(inst)) {
             if (put_empty_frame(inst, IPC_BACKGROUND_REFUSED, h->id) < 0)
                 return -2;
             mark_dirty(inst);
             return 0;
         }
-        if (background_log_start(&inst->background, h->id, &ctx) < 0)
+        if (background_log_start(&inst->background, h->id, kind == IPC_BACKGROUND_STOP, &ctx) < 0)
             return -1;
+        if (kind == IPC_BACKGROUND_STOP)
+            return 0; /* nothing waits for an answer */
         background_entry_t *e = background_log_find(&inst->background, h->id);
         /* -2: the thread waits for an answer it cannot have. */
         return send_background_started(inst, e) < 0 ? -2 : 0;

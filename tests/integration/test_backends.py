@@ -525,6 +525,33 @@ def test_shutdown_without_a_request_runs_the_hook_as_ah_stop(srv):
     assert time.monotonic() - t0 < 10
 
 
+@pytest.mark.parametrize("path, status", [("/hooks/log", 200), ("/hooks/raise", 500)])
+def test_shutdown_hook_run_as_ah_stop_has_a_request_log_with_its_lines(srv, path, status):
+    """RT9: /_ah/stop is a request, as App Engine sent it: it has a request
+    log of its own, and what the hook logs (info lines too, which the
+    console does not show) is that request's app log; a hook that raises
+    ends it with 500, its traceback logged there."""
+    r = get(srv, "worker.localhost", path)
+    assert r.status_code == 200, r.text
+    assert backends(srv, "stop", "worker").returncode == 0
+    assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
+    out = srv.wait_logs('"/_ah/stop"', "--json", "--limit", "0", "--version", "worker")
+    stops = [json.loads(line) for line in out.splitlines()
+             if json.loads(line)["resource"] == "/_ah/stop"]
+    assert len(stops) == 1, out
+    stop = stops[0]
+    assert stop["method"] == "GET" and stop["status"] == status, stop
+    assert stop["end_time"] >= stop["start_time"] > 0
+    assert stop["replica_index"] == 0 and stop["instance_id"], stop
+    lines = [(line["level"], line["message"]) for line in stop["app_logs"]]
+    assert lines[0] == (2, hook_line("/_ah/stop")), stop
+    if status == 200:
+        assert len(lines) == 1, stop
+    else:
+        assert len(lines) == 2 and lines[1][0] == 3, stop
+        assert "KeyboardInterrupt: shutting down" in lines[1][1], stop
+
+
 def test_ah_stop_environ_has_none_of_the_latest_requests_connection(srv):
     """The internal /_ah/stop request takes the instance-wide variables of
     the latest request, never what describes that request alone: it used to

@@ -73,6 +73,7 @@ BAD_MANY = {
     "bg_start_twice": BROKE,
     "bg_start_no_bit": BROKE,
     "bg_start_payload": BROKE,
+    "bg_stop_not_stopping": BROKE,
     "bg_end_failed_2": BROKE,
     "bg_end_cpu_over_max": BROKE,
     "bg_end_cpu_u32": BROKE,

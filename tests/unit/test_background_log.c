@@ -9,24 +9,32 @@ int main(void)
     background_log_ctx_t ctx = {NULL, "1.1", "0", 0};
     const uint32_t bit = IPC_BACKGROUND_ID_BIT;
 
-    CHECK(background_log_start(&bl, 5, &ctx) < 0); /* a request id, not a background one */
-    CHECK(background_log_start(&bl, bit | 1, &ctx) == 0);
-    CHECK(background_log_start(&bl, bit | 1, &ctx) < 0); /* already running */
+    CHECK(background_log_start(&bl, 5, 0, &ctx) < 0); /* a request id, not a background one */
+    CHECK(background_log_start(&bl, bit | 1, 0, &ctx) == 0);
+    CHECK(background_log_start(&bl, bit | 1, 0, &ctx) < 0); /* already running */
     const char *log_id = background_log_id(&bl, bit | 1);
     CHECK(log_id && strlen(log_id) == 24);
     CHECK(background_log_id(&bl, bit | 2) == NULL);
     CHECK(background_log_id(&bl, 0) == NULL);
 
     for (uint32_t i = 2; i <= IPC_BACKGROUND_MAX; i++)
-        CHECK(background_log_start(&bl, bit | i, &ctx) == 0);
+        CHECK(background_log_start(&bl, bit | i, 0, &ctx) == 0);
     CHECK(bl.n == IPC_BACKGROUND_MAX);
-    CHECK(background_log_start(&bl, bit | 99, &ctx) < 0); /* the eleventh */
+    CHECK(background_log_start(&bl, bit | 99, 0, &ctx) < 0); /* the eleventh */
 
     CHECK(background_log_end(&bl, bit | 99, 0, 0, &ctx) < 0); /* never started */
     CHECK(background_log_end(&bl, bit | 3, 1, 5, &ctx) == 0);
-    CHECK(background_log_end(&bl, bit | 3, 0, 5, &ctx) < 0); /* ended twice */
-    CHECK(background_log_start(&bl, bit | 99, &ctx) == 0);   /* the slot is free again */
+    CHECK(background_log_end(&bl, bit | 3, 0, 5, &ctx) < 0);  /* ended twice */
+    CHECK(background_log_start(&bl, bit | 99, 0, &ctx) == 0); /* the slot is free again */
     CHECK(strcmp(background_log_id(&bl, bit | 99), log_id) != 0);
+
+    /* /_ah/stop's log: one at a time, in the same slots. */
+    CHECK(background_log_end(&bl, bit | 4, 0, 0, &ctx) == 0);
+    CHECK(background_log_start(&bl, bit | 50, 1, &ctx) == 0);
+    CHECK(background_log_end(&bl, bit | 5, 0, 0, &ctx) == 0);
+    CHECK(background_log_start(&bl, bit | 51, 1, &ctx) < 0);
+    CHECK(background_log_end(&bl, bit | 50, 0, 0, &ctx) == 0);
+    CHECK(background_log_start(&bl, bit | 51, 1, &ctx) == 0);
 
     background_log_end_all(&bl, &ctx);
     CHECK(bl.n == 0 && background_log_id(&bl, bit | 1) == NULL);

@@ -12,13 +12,15 @@ app's shutdown hook runs once:
   handler; the same exception type is then raised in every other request
   thread too, and in the tasks requests run in thread pools;
 - otherwise as an internal GET /_ah/stop request that the runtime itself
-  handles (no app handler sees it), in the main thread.
+  handles (no app handler sees it), in the main thread, with a request log
+  of its own that the hook's lines go to.
 
 The instance exits once the hook and the requests have finished; the
 master kills it when its grace period ends first.
 """
 import functools
 import threading
+import time
 
 import _gaelic
 from google.appengine.runtime import app_logs, handlers, request_state
@@ -58,21 +60,49 @@ def _raise_everywhere(except_id, exc):
                 task.interrupt(exc)
 
 
+def _open_stop_log():
+    """Opens the request log of the internal /_ah/stop request, as App
+    Engine logged it (RT9: what the hook logs is that request's): an id
+    of the background threads' kind, in their slots. The id, or 0 when
+    none is left (the hook then runs unlogged)."""
+    from google.appengine.api.background_thread import background_thread
+    try:
+        stop_id = background_thread._reserve()
+    except background_thread.BackgroundThreadLimitReachedError:
+        return 0
+    try:
+        _gaelic.stop_started(stop_id)
+    except MemoryError:
+        background_thread._unreserve(stop_id)
+        return 0
+    return stop_id
+
+
 def _internal_stop(hook):
     """The hook as the internal /_ah/stop request: its failure is logged,
     there is nobody to propagate it to."""
     environ = request_state.internal_environ("/_ah/stop")
-    request = request_state.Request(0, environ)
+    stop_id = _open_stop_log()
+    cpu_start = time.thread_time_ns()
+    request = request_state.Request(stop_id, environ)
     request_state.enter(request, environ)
+    failed = False
     try:
         hook()
     except BaseException as e:
+        failed = True
         handlers.log_exception("/_ah/stop", "the shutdown hook failed:")
         # Background threads get it as requests would.
         _raise_everywhere(threading.get_ident(), type(e))
     finally:
         app_logs.flush_thread()
         request_state.leave()
+        if stop_id:
+            from google.appengine.api.background_thread import background_thread
+            try:
+                _gaelic.background_ended(stop_id, failed, time.thread_time_ns() - cpu_start)
+            finally:
+                background_thread._unreserve(stop_id)
 
 
 def _in_request(hook, thread_id, request):

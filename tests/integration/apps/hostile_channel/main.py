@@ -285,6 +285,9 @@ def bad_many(q, environ):
         data = frame(BG_START, 5)
     elif kind == "bg_start_payload":
         data = frame(BG_START, BG_BIT | 1, u32(0))
+    elif kind == "bg_stop_not_stopping":
+        # /_ah/stop's log (IPC_BACKGROUND_STOP) before any IPC_SHUTDOWN
+        data = frame(BG_START, BG_BIT | 1, u32(1))
     elif kind == "bg_end_failed_2":
         data = frame(BG_START, BG_BIT | 1) + frame(BG_END, BG_BIT | 1, u32(2) + u64(0))
     elif kind == "bg_end_cpu_over_max":

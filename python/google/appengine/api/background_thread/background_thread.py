@@ -52,14 +52,18 @@ def _reserve():
     return bg_id
 
 
+def _unreserve(bg_id):
+    with _lock:
+        _live.discard(bg_id)
+
+
 def _release(bg_id, failed, cpu_ns=0):
     # The slot frees only once the master has the end: a start that takes
     # it must reach the master after it, or the master sees an 11th thread.
     try:
         _gaelic.background_ended(bg_id, failed, cpu_ns)
     finally:
-        with _lock:
-            _live.discard(bg_id)
+        _unreserve(bg_id)
         _gaelic.release()
 
 
@@ -96,8 +100,7 @@ class BackgroundThread(threading.Thread):
         answer = []
 
         def unreserve():
-            with _lock:
-                _live.discard(bg_id)
+            _unreserve(bg_id)
             _gaelic.release()
         try:
             environ = _gaelic.background_started(bg_id, answer)
