@@ -276,6 +276,55 @@ def test_static_and_not_found_requests_are_logged(srv):
     assert by_resource["/nothing-here?nf"]["status"] == "404"
 
 
+def test_every_pipelined_request_has_one_request_log(srv):
+    """RT9 under load: keep-alive connections pipelining the app's requests
+    and the server's own answers (static files, a missing one, a sign-in
+    redirect, HEAD) at once; each answer has exactly one request log, with
+    its method, status and body size, and the app's an instance."""
+    rounds, n_conns = 25, 4
+    answered, failures = [], []
+
+    def client(k):
+        try:
+            with Conn(srv.port, timeout=60) as c:
+                for i in range(rounds):
+                    tag = "PL%d-%d" % (k, i)
+                    reqs = [("GET", "/quiet?" + tag), ("GET", "/static/file.txt?" + tag),
+                            ("GET", "/static/missing.txt?" + tag), ("GET", "/private?" + tag),
+                            ("HEAD", "/quiet?" + tag)]
+                    c.send(b"".join(("%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % r).encode()
+                                    for r in reqs))
+                    for method, path in reqs:
+                        resp = c.read_response(head=method == "HEAD")
+                        answered.append((method, path, resp.status, len(resp.body)))
+        except Exception as e:  # reported below, with what was answered
+            failures.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(n_conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures and len(answered) == rounds * n_conns * 5, (failures, len(answered))
+    db_path = os.path.join(srv.storage_path, "logs.db")
+    query = ("SELECT method, resource, status, response_size, instance_id FROM request_logs "
+             "WHERE resource LIKE '%?PL%'")
+    deadline = time.monotonic() + 15
+    while True:  # rows land in the log writer's 100 ms commits
+        db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
+        try:
+            rows = db.execute(query).fetchall()
+        finally:
+            db.close()
+        if len(rows) >= len(answered) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    logged = sorted((m, res, status, size) for m, res, status, size, _ in rows)
+    assert logged == sorted(answered)
+    assert all(inst for m, res, _, _, inst in rows if res.startswith("/quiet?"))
+    assert not any(inst for m, res, _, _, inst in rows if not res.startswith("/quiet?"))
+
+
 def test_response_size_of_the_pages_the_server_writes_is_their_body(srv):
     """response_size is the body's bytes (Apache's %b), the head left out,
     for the answers the server writes itself too: a missing static file,
