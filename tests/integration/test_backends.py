@@ -535,11 +535,13 @@ def test_shutdown_hook_run_as_ah_stop_has_a_request_log_with_its_lines(srv, path
     assert r.status_code == 200, r.text
     assert backends(srv, "stop", "worker").returncode == 0
     assert srv.wait_stderr(hook_line("/_ah/stop"), timeout=10)
-    out = srv.wait_logs('"/_ah/stop"', "--json", "--limit", "0", "--version", "worker")
-    stops = [json.loads(line) for line in out.splitlines()
-             if json.loads(line)["resource"] == "/_ah/stop"]
-    assert len(stops) == 1, out
+    # The row is stored unfinished when the stop starts, then again at
+    # its end: wait for the second.
+    stops = wait_for(lambda: [row for row in srv.log_rows("/_ah/stop")[0].values()
+                              if row["finished"]], what="the finished /_ah/stop log")
+    assert len(stops) == 1, stops
     stop = stops[0]
+    assert stop["version_id"].split(".")[0] == "worker", stop
     assert stop["method"] == "GET" and stop["status"] == status, stop
     assert stop["end_time"] >= stop["start_time"] > 0
     assert stop["replica_index"] == 0 and stop["instance_id"], stop
@@ -963,9 +965,13 @@ def test_an_update_is_a_new_deployment_of_the_backend(srv):
     assert who(srv, None)["current_version_id"] == default
     assert who(srv, "crawler.localhost")["current_version_id"] == "crawler." + default.split(".")[1]
     # The new instances' start requests are logged under the new deployment.
-    rows = wait_for(lambda: [row for row in srv.log_rows("/_ah/start")[0].values()
-                             if row["version_id"] == after], what="the new start requests' logs")
-    assert {row["host"].split(".")[0] for row in rows} == {"0", "1"}, rows
+    # Each lands in its own log commit: wait for both, not the first.
+    def new_starts():
+        rows = [row for row in srv.log_rows("/_ah/start")[0].values()
+                if row["version_id"] == after]
+        return rows if len(rows) >= 2 else None
+    rows = wait_for(new_starts, what="the new start requests' logs")
+    assert sorted(row["host"].split(".")[0] for row in rows) == ["0", "1"], rows
 
 
 def test_update_creates_a_deleted_backend_again(srv):
