@@ -825,10 +825,11 @@ char *yt_python_str(const yaml_node_t *n)
  * have made any non-empty one true ("n", a quoted "false"). 0, or -1. */
 static int yaml_bool(const yaml_node_t *v, const char *text, int *out)
 {
-    if (parse_bool(text, out) == 0)
-        return 0;
+    /* Quoted (or !!str) is a string whatever it reads: "false" too. */
     if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return -1;
+    if (parse_bool(text, out) == 0)
+        return 0;
     const char *sign = text[0] == '-' || text[0] == '+' ? text : "";
     char value[64];
     if (strlen(text) > 40 || python_int(sign, *sign ? text + 1 : text, value, sizeof value) < 0)

@@ -217,6 +217,11 @@ static void test_threadsafe(void)
                "app.yaml:2: threadsafe: expected a boolean, got 'y'");
     EXPECT_ERR("runtime: python27\nthreadsafe: '0'\n" MAIN_HANDLER,
                "app.yaml:2: threadsafe: expected a boolean, got '0'");
+    /* A quoted boolean word is a string too: bool() made "false" true. */
+    EXPECT_ERR("runtime: python27\nthreadsafe: \"false\"\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got 'false'");
+    EXPECT_ERR("runtime: python27\nthreadsafe: !!str true\n" MAIN_HANDLER,
+               "app.yaml:2: threadsafe: expected a boolean, got 'true'");
     EXPECT_ERR("runtime: python27\nthreadsafe: 1.0\n" MAIN_HANDLER,
                "app.yaml:2: threadsafe: expected a boolean, got '1.0'");
     EXPECT_ERR("runtime: python27\nthreadsafe:\n" MAIN_HANDLER,
