@@ -332,6 +332,7 @@ static int hook(const char *event, PyObject *args, void *data)
         return refuse(rule, event, first);
     case AUDIT_SOCKET:
     case AUDIT_PROCESS:
+    case AUDIT_PIPE_PAGES:
     case AUDIT_CTYPES:
         return refuse(rule, event, NULL);
     }

@@ -65,6 +65,9 @@ static const event_rule_t events[] = {
     {"pty.spawn", AUDIT_PROCESS},
     {"subprocess.Popen", AUDIT_PROCESS},
     {"os.pidfd_open", AUDIT_PROCESS},
+    /* Raised by the runtime's wrappers (sandbox.py). */
+    {"os.splice", AUDIT_PIPE_PAGES},
+    {"os.sendfile", AUDIT_PIPE_PAGES},
     {"os.kill", AUDIT_KILL},
     {"fcntl.fcntl", AUDIT_SETOWN},
     {"fcntl.ioctl", AUDIT_SETOWN},
@@ -272,6 +275,9 @@ const char *audit_rule_message(audit_rule_t rule)
         return "sandbox rule SB1: the app cannot open a folder as a descriptor (a file it may "
                "not read would open relative to it; os.listdir, os.scandir and os.walk list "
                "folders)";
+    case AUDIT_PIPE_PAGES:
+        return "sandbox rule SB4: the app cannot splice or sendfile (a pipe would hold pages of "
+               "memory and of the host's files past the instance's memory limit)";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_IMPORT:

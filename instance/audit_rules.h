@@ -8,21 +8,22 @@
 
 typedef enum {
     AUDIT_ALLOW,
-    AUDIT_OPEN,     /* refused if it opens for writing (audit_open_writes) or reads outside */
-    AUDIT_FS_WRITE, /* always refused: deletes, renames, mkdir, chmod, ... */
-    AUDIT_SOCKET,   /* sockets and name lookups */
-    AUDIT_PROCESS,  /* subprocess, os.system, exec, fork, spawn */
-    AUDIT_KILL,     /* os.kill: refused unless aimed at the instance itself */
-    AUDIT_IMPORT,   /* audit_import_refused */
-    AUDIT_CTYPES,   /* every ctypes.* event (ctypes may be loaded already) */
-    AUDIT_READ_DIR, /* listing a folder: refused outside the readable trees */
-    AUDIT_READ,     /* only a message: reading outside the readable trees */
-    AUDIT_SCHED,    /* priority, CPUs, scheduling: refused unless of the instance itself (0) */
-    AUDIT_SETOWN,   /* fcntl/ioctl: audit_sets_file_owner, audit_socket_ioctl */
-    AUDIT_DATABASE, /* sqlite3.connect: refused if it creates a file, checked as a read */
-    AUDIT_LEASE,    /* fcntl (audit_takes_lease): only a message */
-    AUDIT_DIR_FD,   /* os.open of a folder (audit_opens_folder): only a message */
-    AUDIT_NS_IOCTL, /* ioctl (audit_namespace_ioctl): only a message */
+    AUDIT_OPEN,       /* refused if it opens for writing (audit_open_writes) or reads outside */
+    AUDIT_FS_WRITE,   /* always refused: deletes, renames, mkdir, chmod, ... */
+    AUDIT_SOCKET,     /* sockets and name lookups */
+    AUDIT_PROCESS,    /* subprocess, os.system, exec, fork, spawn */
+    AUDIT_KILL,       /* os.kill: refused unless aimed at the instance itself */
+    AUDIT_IMPORT,     /* audit_import_refused */
+    AUDIT_CTYPES,     /* every ctypes.* event (ctypes may be loaded already) */
+    AUDIT_READ_DIR,   /* listing a folder: refused outside the readable trees */
+    AUDIT_READ,       /* only a message: reading outside the readable trees */
+    AUDIT_SCHED,      /* priority, CPUs, scheduling: refused unless of the instance itself (0) */
+    AUDIT_SETOWN,     /* fcntl/ioctl: audit_sets_file_owner, audit_socket_ioctl */
+    AUDIT_DATABASE,   /* sqlite3.connect: refused if it creates a file, checked as a read */
+    AUDIT_LEASE,      /* fcntl (audit_takes_lease): only a message */
+    AUDIT_DIR_FD,     /* os.open of a folder (audit_opens_folder): only a message */
+    AUDIT_NS_IOCTL,   /* ioctl (audit_namespace_ioctl): only a message */
+    AUDIT_PIPE_PAGES, /* os.splice, os.sendfile: always refused */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */

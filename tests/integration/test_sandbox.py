@@ -78,6 +78,10 @@ ESCAPES = {
     "hugetlb": None,
     # epoll instances: their watches count against a quota of the uid's
     "epoll": None,
+    # pages put in a pipe by reference (the page cache's through the os
+    # module, the instance's own huge pages through ctypes): held past
+    # every limit of the instance
+    "splice_file": "SB4", "sendfile_pipe": "SB4", "vmsplice": "SB5",
     # reading another process's limits: the kernel's EPERM even when armed
     "prlimit_zygote": None,
     # what another process is, and whether its pid exists

@@ -30,6 +30,8 @@ static void test_events(void)
     CHECK(audit_rule_for("os.setpriority") == AUDIT_SCHED);
     CHECK(audit_rule_for("os.sched_setaffinity") == AUDIT_SCHED);
     CHECK(audit_rule_for("os.sched_setscheduler") == AUDIT_SCHED);
+    CHECK(audit_rule_for("os.splice") == AUDIT_PIPE_PAGES);
+    CHECK(audit_rule_for("os.sendfile") == AUDIT_PIPE_PAGES);
     /* the stdlib's own marshal use and plain imports of socket stay */
     CHECK(audit_rule_for("marshal.loads") == AUDIT_ALLOW);
     CHECK(audit_rule_for("socket.gethostname") == AUDIT_ALLOW);
@@ -205,6 +207,7 @@ static void test_messages(void)
     CHECK(strstr(audit_rule_message(AUDIT_SETOWN), "SB3") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_SCHED), "SB4") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_DIR_FD), "SB1") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_PIPE_PAGES), "SB4") != NULL);
 }
 
 int main(void)

@@ -265,6 +265,11 @@ static void seccomp_child(void *arg)
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0);
 
     CHECK(fails_with(syscall(SYS_memfd_create, "x", 0), EPERM));
+    /* pages put in a pipe by reference, past every limit of ours */
+    CHECK(fails_with(syscall(SYS_splice, 0, NULL, 1, NULL, 1, 0), EPERM));
+    CHECK(fails_with(syscall(SYS_vmsplice, 1, NULL, 0, 0), EPERM));
+    CHECK(fails_with(syscall(SYS_tee, 0, 1, 1, 0), EPERM));
+    CHECK(fails_with(syscall(SYS_sendfile, 1, 0, NULL, 1), EPERM));
     CHECK(fails_with(syscall(SYS_unshare, 0), EPERM));
     CHECK(fails_with(chmod("/", 0755), EPERM));
     /* file metadata through calls newer than libseccomp's table (by

@@ -68,7 +68,8 @@ def _wrap(module, name, call):
 # os functions the kernel layers always refuse and for which CPython raises
 # no audit event: the event each raises first lets the audit hook name the
 # rule (SB6), where the app saw a bare EROFS or EPERM.
-_REFUSED_WITHOUT_EVENT = ("mkfifo", "mknod", "posix_fallocate", "memfd_create", "pidfd_open")
+_REFUSED_WITHOUT_EVENT = ("mkfifo", "mknod", "posix_fallocate", "memfd_create", "pidfd_open",
+                          "splice", "sendfile")
 
 
 def _audit_refused_without_event(os):
