@@ -463,8 +463,17 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+    /* ... sharing the process's descriptors and file-system context, as
+     * pthread_create's do: RLIMIT_NOFILE bounds each descriptor table, so
+     * a thread with a table of its own (no CLONE_FILES) opened another
+     * 1024, and the thread cap's 500 threads half a million, pipes with
+     * their buffers among them, a quarter of the host's fs.file-max. */
+    static const uint64_t SHARED_BY_THREADS[] = {CLONE_FILES, CLONE_FS};
+    for (size_t i = 0; rc == 0 && i < sizeof SHARED_BY_THREADS / sizeof *SHARED_BY_THREADS; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, SHARED_BY_THREADS[i], 0));
     /* clone3 passes its flags in memory, out of a filter's reach: ENOSYS
-     * makes glibc fall back to clone, which the rule above checks. */
+     * makes glibc fall back to clone, which the rules above check. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     /* Reading our own limits is fine; setting them is not. */

@@ -115,6 +115,14 @@ static void seccomp_child(void *arg)
     CHECK(pthread_create(&t, NULL, thread_main, NULL) == 0 && pthread_join(t, NULL) == 0);
     CHECK(fails_with(fork(), EPERM));
     CHECK(fails_with(syscall(SYS_clone3, NULL, 0), ENOSYS));
+    /* a thread with a descriptor table (or a file-system context) of its
+     * own: its table is one more RLIMIT_NOFILE's worth. Without
+     * CLONE_SIGHAND the kernel itself says EINVAL, past the filter, so
+     * no thread starts whatever the filter does. */
+    CHECK(fails_with(syscall(SYS_clone, CLONE_THREAD | CLONE_FS, 0, 0, 0, 0), EPERM));
+    CHECK(fails_with(syscall(SYS_clone, CLONE_THREAD | CLONE_FILES, 0, 0, 0, 0), EPERM));
+    CHECK(
+        fails_with(syscall(SYS_clone, CLONE_THREAD | CLONE_FILES | CLONE_FS, 0, 0, 0, 0), EINVAL));
     char *const argv[] = {"true", NULL};
     CHECK(fails_with(execv("/bin/true", argv), EPERM));
 
