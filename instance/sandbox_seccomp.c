@@ -521,6 +521,24 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), 1,
                               SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, MADV_MERGEABLE));
+    /* The page cache's state, mincore's question again (refused above,
+     * with cachestat): a read with RWF_NOWAIT fails with EAGAIN where the
+     * page is not cached, and throwing a file's pages out (fadvise's
+     * DONTNEED; MADV_PAGEOUT, for files the instance's uid owns, all of
+     * /usr for a root server) is the other half of a flush and reload
+     * attack on what the host's other processes read, through the os and
+     * mmap modules alone, and slows them. A file system without nowait
+     * reads says EOPNOTSUPP; DONTNEED is advice, and taking none is
+     * allowed (success); MADV_PAGEOUT is EINVAL, as before Linux 5.4. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), SCMP_SYS(preadv2), 1,
+                              SCMP_A5(SCMP_CMP_MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(fadvise64), 1,
+                              SCMP_A3(SCMP_CMP_MASKED_EQ, 0xffffffffu, POSIX_FADV_DONTNEED));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, MADV_PAGEOUT));
     /* fsync and fdatasync flush the disk's write cache on ext4 and most
      * other file systems even for a file opened read-only, with nothing
      * to write: a loop of them keeps the host's disks busy, as sync's

@@ -336,6 +336,52 @@ def test_no_thread_with_a_descriptor_table_of_its_own(env):
                      "message": "[Errno 1] clone: Operation not permitted"}, r
 
 
+def _cached(path):
+    """Whether the first page of path is in the page cache (asked by the
+    test itself, unsandboxed)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_page_cache_residency_is_not_told(env):
+    """A read with RWF_NOWAIT fails (EAGAIN) where the page is not in the
+    host's page cache: mincore's question (refused), through the os
+    module, which tells what the host's other processes read and when.
+    The kernel says EOPNOTSUPP, as a file system without nowait reads
+    would, armed or not (no audit event)."""
+    r = env.attempt("page_cache_nowait")
+    assert r == {"caught": "OSError", "message": "[Errno 95] Operation not supported"}, r
+
+
+@pytest.mark.parametrize("how", ["fadvise", "pageout"])
+def test_page_cache_of_the_host_is_not_dropped(env, how):
+    """fadvise's DONTNEED, and MADV_PAGEOUT on a file the instance's uid
+    owns (all of /usr for a root server), threw the file's pages out of
+    the host's page cache: the flush of a flush-and-reload attack on
+    other processes, and their reads slowed. DONTNEED is advice, taken
+    as none; MADV_PAGEOUT is EINVAL, as before Linux 5.4."""
+    path = os.path.join(env.appdir, "app.yaml")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # clean pages: the only kind dropped
+        os.pread(fd, 4096, 0)
+    finally:
+        os.close(fd)
+    assert _cached(path)
+    r = env.attempt("page_cache_drop", how=how)
+    if how == "fadvise":
+        assert r == {"done": "'asked'"}, r
+    else:
+        assert r == {"caught": "OSError", "message": "[Errno 22] Invalid argument"}, r
+    assert _cached(path), r
+
+
 def test_other_abi_call_is_an_error_the_app_takes(env):
     """A call through another ABI's numbers (x32's; i386's int 0x80 is
     unit-tested) fails with ENOSYS, as on a kernel without it: SIGSYS

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,6 +322,12 @@ static void seccomp_child(void *arg)
     void *mapped = mmap(NULL, (size_t)page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     unsigned char in_core;
     CHECK(mapped != MAP_FAILED && fails_with(mincore(mapped, (size_t)page_size, &in_core), EPERM));
+    /* ... nor a read that fails where it is not, nor a way to drop it */
+    char byte;
+    struct iovec one = {.iov_base = &byte, .iov_len = 1};
+    CHECK(fails_with(preadv2(chan[0], &one, 1, 0, RWF_NOWAIT), EOPNOTSUPP));
+    CHECK(fails_with(madvise(mapped, (size_t)page_size, MADV_PAGEOUT), EINVAL));
+    CHECK(posix_fadvise(-1, 0, 0, POSIX_FADV_DONTNEED) == 0); /* EBADF, were it taken */
     munmap(mapped, (size_t)page_size);
     struct {
         uint64_t off, len;

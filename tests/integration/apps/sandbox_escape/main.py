@@ -383,6 +383,38 @@ def _thread_own_fds(q):
     return "thread started"
 
 
+def _page_cache_nowait(q):
+    """Whether the first page of one of the app's files is in the host's
+    page cache, asked by a read that fails rather than wait for the disk
+    (RWF_NOWAIT, through the os module): mincore's question."""
+    fd = os.open(os.path.join(APP, "app.yaml"), os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        return "cached"
+    except BlockingIOError:
+        return "not cached"
+    finally:
+        os.close(fd)
+
+
+def _page_cache_drop(q):
+    """Throws the pages of one of the app's files out of the host's page
+    cache: fadvise's DONTNEED, or MADV_PAGEOUT (21) on a mapping of it
+    (the mmap module; Debian's lacks the name)."""
+    import mmap
+    fd = os.open(os.path.join(APP, "app.yaml"), os.O_RDONLY)
+    try:
+        if q["how"] == "fadvise":
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        else:
+            with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as m:
+                m[0]
+                m.madvise(21)
+        return "asked"
+    finally:
+        os.close(fd)
+
+
 def _epoll(q):
     """An epoll instance: each file it watches counts against one quota for
     every process of the uid (fs.epoll.max_user_watches), the server's and
@@ -836,6 +868,8 @@ ATTEMPTS = {
     "sendfile_pipe": lambda q: _pipe_pages(dict(q, call="sendfile")),
     "vmsplice": _vmsplice,
     "thread_own_fds": _thread_own_fds,
+    "page_cache_nowait": _page_cache_nowait,
+    "page_cache_drop": _page_cache_drop,
     "default_selector": _default_selector,
     # the host's disks, kept busy by a loop of these (os.sync says nothing:
     # sync() returns no error)
