@@ -217,6 +217,34 @@ static int hide_proc_net(const char *root)
     return 0;
 }
 
+/* Which processes of the host map the pages the instance maps: pagemap's
+ * "exclusively mapped" bit, the shared and private counts of smaps and
+ * smaps_rollup, numa_maps' mapmax. Map a page of a file and they say
+ * whether anything else on the host maps it now (which programs and
+ * libraries run, and which of their code), mincore's question (refused)
+ * and more. /dev/null is bound over each: they read as empty. */
+static int hide_proc_sharing(const char *root)
+{
+    static const char *const hidden[] = {"/proc/self/pagemap", "/proc/self/smaps",
+                                         "/proc/self/smaps_rollup", "/proc/self/numa_maps", NULL};
+    bind_t null = {.path = "/dev/null", .is_app = 0};
+    if (stat(null.path, &null.st) < 0)
+        return -1;
+    for (size_t i = 0; hidden[i]; i++) {
+        char dst[PATH_MAX];
+        struct stat st;
+        snprintf(dst, sizeof dst, "%s%s", root, hidden[i]);
+        if (stat(dst, &st) < 0) {
+            if (errno == ENOENT)
+                continue; /* not in the tree, or a kernel without it (NUMA) */
+            return -1;
+        }
+        if (mount(null.path, dst, NULL, MS_BIND, NULL) < 0 || restrict_bind(dst, &null) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int build_root(bind_t *binds, size_t n)
 {
     const char *root = staging_dir();
@@ -227,7 +255,7 @@ static int build_root(bind_t *binds, size_t n)
     for (size_t i = 0; i < n; i++)
         if (mount_bind(root, &binds[i]) < 0)
             return -1;
-    if (hide_proc_net(root) < 0 || copy_root_links(root) < 0)
+    if (hide_proc_net(root) < 0 || hide_proc_sharing(root) < 0 || copy_root_links(root) < 0)
         return -1;
     return enter_root(root);
 }

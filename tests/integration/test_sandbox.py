@@ -382,6 +382,17 @@ def test_page_cache_of_the_host_is_not_dropped(env, how):
     assert _cached(path), r
 
 
+def test_what_others_map_is_not_told(env):
+    """pagemap's "exclusively mapped" bit, smaps' shared counts and
+    numa_maps' mapmax said whether any other process of the host maps a
+    page the instance maps too (a page of libc: yes), so which programs
+    and libraries the host runs now, and which of their code: more than
+    mincore (refused) tells. They read as empty."""
+    r = env.attempt("mapped_elsewhere")
+    assert r == {"done": repr({"pagemap": b"", "smaps": None, "smaps_rollup": None,
+                               "numa_maps": None})}, r
+
+
 def test_other_abi_call_is_an_error_the_app_takes(env):
     """A call through another ABI's numbers (x32's; i386's int 0x80 is
     unit-tested) fails with ENOSYS, as on a kernel without it: SIGSYS

@@ -415,6 +415,40 @@ def _page_cache_drop(q):
         os.close(fd)
 
 
+def _mapped_elsewhere(q):
+    """Whether another process of the host maps the first page of libc (a
+    mapping of it made here): pagemap's "exclusively mapped" bit, and what
+    smaps, smaps_rollup and numa_maps (mapmax) say of sharing. Each
+    file's answer, None where the file reads as empty."""
+    import mmap
+    import struct
+    path = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    if not os.path.exists(path):
+        path = "/usr/lib/aarch64-linux-gnu/libc.so.6"
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with mmap.mmap(fd, 4096, prot=mmap.PROT_READ) as m:
+            m[0]
+            addr = None
+            with open("/proc/self/maps") as f:
+                for line in f:
+                    fields = line.split()
+                    lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                    if fields[-1] == path and hi - lo == 4096:
+                        addr = lo
+            with open("/proc/self/pagemap", "rb") as f:
+                f.seek(addr // 4096 * 8)
+                entry = f.read(8)
+            answers = {"pagemap": entry and not struct.unpack("Q", entry)[0] >> 56 & 1}
+            for name in ("smaps", "smaps_rollup", "numa_maps"):
+                with open("/proc/self/" + name) as f:
+                    text = f.read()
+                answers[name] = ("Shared_Clean" in text or "mapmax" in text) if text else None
+            return answers
+    finally:
+        os.close(fd)
+
+
 def _epoll(q):
     """An epoll instance: each file it watches counts against one quota for
     every process of the uid (fs.epoll.max_user_watches), the server's and
@@ -870,6 +904,7 @@ ATTEMPTS = {
     "thread_own_fds": _thread_own_fds,
     "page_cache_nowait": _page_cache_nowait,
     "page_cache_drop": _page_cache_drop,
+    "mapped_elsewhere": _mapped_elsewhere,
     "default_selector": _default_selector,
     # the host's disks, kept busy by a loop of these (os.sync says nothing:
     # sync() returns no error)
