@@ -195,6 +195,34 @@ def test_jinja2_2x_code_of_python27_apps_runs_on_jinja2_3(serve, tmp_path):
         r.text, s.stderr_text()[-3000:])
 
 
+def test_pyyaml_3_load_without_loader_runs_on_pyyaml_6(serve, tmp_path):
+    # python27 apps read their settings with yaml.load(f) (PyYAML 3.10 took
+    # no Loader); PyYAML 6 requires one, so the call raised TypeError. The
+    # default is PyYAML 5's FullLoader: no arbitrary objects from tags.
+    if not in_dist("yaml"):
+        pytest.skip("yaml is not in %s" % DIST)
+    main = ("import json, os, yaml\n"
+            "def app(environ, start_response):\n"
+            "    with open(os.path.join(os.path.dirname(__file__), 'settings.yaml')) as f:\n"
+            "        settings = yaml.load(f)\n"
+            "    docs = list(yaml.load_all('a: 1\\n---\\nb: [x, y]\\n'))\n"
+            "    try:\n"
+            "        yaml.load('!!python/object/apply:os.getpid []')\n"
+            "        tag = 'built'\n"
+            "    except yaml.YAMLError as e:\n"
+            "        tag = type(e).__name__\n"
+            "    safe = yaml.load('c: 2', Loader=yaml.SafeLoader)\n"
+            "    start_response('200 OK', [('Content-Type', 'application/json')])\n"
+            "    return [json.dumps([settings, docs, tag, safe]).encode()]\n")
+    d = write_app(tmp_path / "app", listed("yaml"),
+                  {"main.py": main, "settings.yaml": "title: Guestbook\npage_size: 20\n"})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    assert r.json() == [{"title": "Guestbook", "page_size": 20}, [{"a": 1}, {"b": ["x", "y"]}],
+                        "ConstructorError", {"c": 2}], r.text
+
+
 def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):
     # pytz reads Debian's zoneinfo files, ujson is an extension module at the
     # top of dist-packages, enum and futures are Python 3's own.

@@ -15,7 +15,7 @@ import threading
 import _gaelic
 from google.appengine.api import backends
 from google.appengine.runtime import DeadlineExceededError, app_logs, background, cgi, deadline
-from google.appengine.runtime import handlers, jinja2_compat
+from google.appengine.runtime import handlers, jinja2_compat, yaml_compat
 from google.appengine.runtime import request_environ, request_futures, request_state
 from google.appengine.runtime import request_threads, sandbox, site_builtins
 from google.appengine.runtime import wsgi, wsgiref_compat
@@ -49,6 +49,7 @@ def prepare_zygote():
     sandbox.install()
     deadline.install()
     jinja2_compat.install()
+    yaml_compat.install()
     wsgiref_compat.install()
     _gaelic.set_api_cpu_hook(request_state.add_api_cpu)
     _gaelic.set_background_request_hook(_start_background_request)
