@@ -33,7 +33,7 @@ allowed_methods 501.
 
 webapp2_extras (json, routes, security, securecookie, sessions, jinja2)
 is the runtime's package beside this module. Not provided: Router's
-set_matcher/set_dispatcher/set_builder.
+set_adapter (and the handler adapter classes it takes).
 """
 import importlib
 import logging
@@ -566,7 +566,24 @@ class Router:
         for name, r in route.get_build_routes():
             self.build_routes[name] = r
 
-    def match(self, request):
+    # webapp2's hooks: an app replaces how its router matches, builds or
+    # dispatches with func(router, ...), which may call the default_ one
+    # (a dispatcher making responses of the strings handlers return, say).
+    def set_matcher(self, func):
+        """func(router, request) matches from now on."""
+        self.match = func.__get__(self, type(self))
+
+    def set_builder(self, func):
+        """func(router, request, name, args, kwargs) builds URLs from now
+        on."""
+        self.build = func.__get__(self, type(self))
+
+    def set_dispatcher(self, func):
+        """func(router, request, response) dispatches from now on; what it
+        returns is the response."""
+        self.dispatch = func.__get__(self, type(self))
+
+    def default_matcher(self, request):
         """(route, args, kwargs) of the first route matching request;
         404, or 405 when matching routes did not take its method."""
         try:
@@ -579,7 +596,7 @@ class Router:
             abort(404)
         return found
 
-    def build(self, request, name, args, kwargs):
+    def default_builder(self, request, name, args, kwargs):
         route = self.build_routes.get(name)
         if route is None:
             raise KeyError('no route named %r' % (name,))
@@ -595,9 +612,9 @@ class Router:
             handler = self._handlers[handler]
         return handler
 
-    def dispatch(self, request, response):
-        """Routes request and calls its handler; returns what the handler
-        returned."""
+    def default_dispatcher(self, request, response):
+        """Routes request (with self.match) and calls its handler; returns
+        what the handler returned."""
         route, args, kwargs = self.match(request)
         request.route, request.route_args, request.route_kwargs = route, args, kwargs
         handler = self.handler_of(route)
@@ -609,6 +626,10 @@ class Router:
             return handler(request, response).dispatch()
         args, kwargs = _handler_arguments(request)
         return handler(request, *args, **kwargs)
+
+    match = default_matcher
+    build = default_builder
+    dispatch = default_dispatcher
 
 
 def _is_webapp25_handler(handler):

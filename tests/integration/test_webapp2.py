@@ -8,7 +8,7 @@ import os
 import pytest
 import requests
 
-from harness import app_path
+from harness import app_path, write_app
 
 if not os.path.isdir("/usr/lib/python3/dist-packages/webob"):
     pytest.skip("python3-webob is not installed (scripts/deps.sh)", allow_module_level=True)
@@ -258,3 +258,63 @@ def test_pep3333_through_wsgiref_validate(srv):
     r = get(srv, "/validated/x")
     assert r.status_code == 200, (r.text, srv.stderr_text()[-3000:])
     assert r.json() == {"args": [], "kwargs": {"x": "x"}}
+
+
+ROUTER_HOOKS_MAIN = """\
+import webapp2
+
+class Page(webapp2.RequestHandler):
+    def get(self, name):
+        return 'page %s' % name
+
+def status(request):
+    return 'made', 201
+
+def custom_dispatcher(router, request, response):
+    # webapp2's documented recipe: handlers return strings or
+    # (body, status) tuples, which the dispatcher makes responses of.
+    rv = router.default_dispatcher(request, response)
+    if isinstance(rv, str):
+        rv = webapp2.Response(rv)
+    elif isinstance(rv, tuple):
+        rv = webapp2.Response(*rv)
+    return rv
+
+def lower_matcher(router, request):
+    request.path_info = request.path_info.lower()
+    return router.default_matcher(request)
+
+def versioned_builder(router, request, name, args, kwargs):
+    return router.default_builder(request, name, args, kwargs) + '?v=2'
+
+class Link(webapp2.RequestHandler):
+    def get(self):
+        self.response.write(self.uri_for('page', name='x'))
+
+app = webapp2.WSGIApplication([
+    webapp2.Route('/page/<name>', Page, name='page'),
+    webapp2.Route('/status', status),
+    webapp2.Route('/link', Link),
+])
+app.router.set_dispatcher(custom_dispatcher)
+app.router.set_matcher(lower_matcher)
+app.router.set_builder(versioned_builder)
+"""
+
+
+def test_router_set_dispatcher_matcher_and_builder(serve, tmp_path):
+    # Apps replaced how webapp2's router dispatches, matches and builds
+    # (app.router.set_dispatcher(func) and its kin); without them the app
+    # failed as it was imported.
+    d = write_app(tmp_path / "app",
+                  "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": ROUTER_HOOKS_MAIN})
+    s = serve(d)
+    r = get(s, "/Page/Ann")
+    assert (r.status_code, r.text) == (200, "page ann"), (r.text, s.stderr_text()[-3000:])
+    r = get(s, "/status")
+    assert (r.status_code, r.text) == (201, "made"), r.text
+    r = get(s, "/link")
+    assert (r.status_code, r.text) == (200, "/page/x?v=2"), r.text
+    assert get(s, "/nowhere").status_code == 404
