@@ -357,6 +357,57 @@ def test_template_and_context_classes(srv):
     assert (r.status_code, r.text) == (200, "&lt;x&gt; and none"), r.text
 
 
+DJANGO_SETTINGS_APP_YAML = """\
+runtime: python27
+api_version: 1
+threadsafe: true
+libraries:
+- name: django
+  version: "1.4"
+env_variables:
+  DJANGO_SETTINGS_MODULE: 'settings'
+handlers:
+- url: /.*
+  script: main.app
+"""
+
+DJANGO_SETTINGS_MAIN = """\
+import os
+import webapp2
+from google.appengine.ext.webapp import template
+from django.conf import settings
+
+class Page(webapp2.RequestHandler):
+    def get(self):
+        page = template.render(os.path.join(os.path.dirname(__file__), 'page.html'),
+                               {'x': '<1>'})
+        string = template.Template('{{ y }}').render(template.Context({'y': '<2>'}))
+        self.response.write('|'.join([page.strip(), string,
+                                      getattr(settings, 'SITE_TITLE', 'no SITE_TITLE'),
+                                      settings.TIME_ZONE]))
+
+app = webapp2.WSGIApplication([('/', Page)])
+"""
+
+
+@needs_django
+def test_template_keeps_the_apps_own_django_settings(serve, tmp_path):
+    # An app naming its Django settings in DJANGO_SETTINGS_MODULE got them
+    # beside webapp.template on App Engine; the runtime's configure() had
+    # replaced them. A settings module of Django 1.x's days has
+    # TEMPLATE_DIRS and no TEMPLATES: Template('...') still compiles.
+    d = write_app(tmp_path / "app", DJANGO_SETTINGS_APP_YAML, {
+        "main.py": DJANGO_SETTINGS_MAIN,
+        "settings.py": ("SITE_TITLE = 'My Site'\nTIME_ZONE = 'Europe/Paris'\n"
+                        "TEMPLATE_DIRS = ('templates',)\nINSTALLED_APPS = ()\n"),
+        "page.html": "page {{ x }}\n",
+    })
+    s = serve(d)
+    r = s.get("/")
+    assert (r.status_code, r.text) == (200, "page &lt;1&gt;|&lt;2&gt;|My Site|Europe/Paris"), (
+        r.text, s.stderr_text()[-3000:])
+
+
 @needs_django
 def test_template_leaves_other_libraries_refused(srv):
     srv.get("/template")

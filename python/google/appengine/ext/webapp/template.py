@@ -14,6 +14,7 @@ folder of the template given to render() or load(). Each folder gets its own
 Django Engine (cached templates unless debug), so concurrent requests never
 swap settings under each other as App Engine's version did.
 """
+import logging
 import os
 import threading
 
@@ -26,8 +27,22 @@ _libraries.allow_for_runtime(("django", "asgiref", "sqlparse", "pytz"))
 import django  # noqa: E402
 import django.conf  # noqa: E402
 
-if not django.conf.settings.configured:
-    django.conf.settings.configure(
+
+def _configure_django():
+    """Django's settings: the app's own when DJANGO_SETTINGS_MODULE names
+    them (App Engine's webapp loaded those too, and configured Django
+    itself only when they did not import), else the runtime's."""
+    settings = django.conf.settings
+    if settings.configured:
+        return
+    if os.environ.get(django.conf.ENVIRONMENT_VARIABLE):
+        try:
+            settings.INSTALLED_APPS  # loads the settings module
+            return
+        except ImportError as e:
+            logging.warning("webapp.template: Django settings %r do not import (%s): "
+                            "using the runtime's", os.environ[django.conf.ENVIRONMENT_VARIABLE], e)
+    settings.configure(
         DEBUG=False,
         # App Engine's instances ran in UTC; Django's default is Chicago.
         TIME_ZONE="UTC",
@@ -36,6 +51,9 @@ if not django.conf.settings.configured:
         # Template and Context below use the default engine.
         TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates"}],
     )
+
+
+_configure_django()
 # Translations (the date filter's month names) need the app registry.
 django.setup()
 
@@ -43,8 +61,18 @@ import django.core.exceptions  # noqa: E402
 import django.template  # noqa: E402
 from django.template.library import import_library  # noqa: E402
 
-Template = django.template.Template
 Context = django.template.Context
+
+
+class Template(django.template.Template):
+    """Django's Template, of Django's default engine, or of the runtime's
+    own when the app's settings configure none (a settings module written
+    for Django 1.x has TEMPLATE_DIRS, not TEMPLATES)."""
+
+    def __init__(self, template_string, origin=None, name=None, engine=None):
+        if engine is None:
+            engine = (_default_engine() or [_engine(None, False)])[0]
+        super().__init__(template_string, origin, name, engine)
 
 _lock = threading.Lock()
 _engines = {}  # (folder, debug) -> django.template.Engine
@@ -58,7 +86,7 @@ def _engine(folder, debug):
         with _lock:
             engine = _engines.get(key)
             if engine is None:
-                engine = django.template.Engine(dirs=[folder], debug=bool(debug),
+                engine = django.template.Engine(dirs=[folder] if folder else [], debug=bool(debug),
                                                 builtins=list(_builtins))
                 _engines[key] = engine
     return engine
