@@ -54,6 +54,10 @@ static const library_info_t table[] = {
  * there; a listing of its own still names a missing one. */
 static const char *const enabled_by_default[] = {"pytz", "six", "webob", "werkzeug", "yaml"};
 
+/* The first runtime (`runtime: python`, Python 2.5), whose apps could list
+ * no libraries, carried Django for every app beside WebOb and PyYAML. */
+static const char *const python25_builtin[] = {"django"};
+
 const library_info_t *library_find(const char *name)
 {
     for (size_t i = 0; i < N_TABLE; i++)
@@ -142,6 +146,19 @@ static int add_modules(char *list, size_t n, const char *words)
     return 0;
 }
 
+/* Adds the modules of each named library whose Debian package is installed
+ * (a missing one is no error: the app did not ask for it). */
+static int add_installed(const char *const *names, size_t n_names, const char *dist_dir,
+                         char *modules, size_t n)
+{
+    for (size_t i = 0; i < n_names; i++) {
+        const library_info_t *lib = library_find(names[i]);
+        if (installed(lib, dist_dir) && add_modules(modules, n, lib->modules) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modules, size_t n,
                       char *err, size_t errlen)
 {
@@ -172,14 +189,13 @@ int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modul
     }
     if (strncmp(cfg->runtime, "python3", 7) == 0)
         return 0; /* the second generation had no built-in libraries */
-    for (size_t i = 0; i < sizeof enabled_by_default / sizeof *enabled_by_default; i++) {
-        const library_info_t *lib = library_find(enabled_by_default[i]);
-        if (!installed(lib, dist_dir))
-            continue;
-        if (add_modules(modules, n, lib->modules) < 0) {
-            snprintf(err, errlen, "%s: too many libraries", cfg->path);
-            return -1;
-        }
+    if (add_installed(enabled_by_default, sizeof enabled_by_default / sizeof *enabled_by_default,
+                      dist_dir, modules, n) < 0 ||
+        (strcmp(cfg->runtime, "python") == 0 &&
+         add_installed(python25_builtin, sizeof python25_builtin / sizeof *python25_builtin,
+                       dist_dir, modules, n) < 0)) {
+        snprintf(err, errlen, "%s: too many libraries", cfg->path);
+        return -1;
     }
     return 0;
 }

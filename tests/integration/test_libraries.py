@@ -255,6 +255,29 @@ def test_python27_imports_app_engines_default_libraries_unlisted(serve, tmp_path
     assert r.text.startswith("ok " + DIST + "/" + name), r.text
 
 
+def test_python25_runtime_carries_django(serve, tmp_path):
+    # App Engine's Python 2.5 runtime included Django (with WebOb and
+    # PyYAML) for every app, and its apps could list no libraries: they
+    # imported django.template, django.utils.html and so on as they were.
+    if not in_dist("django"):
+        pytest.skip("django is not in %s" % DIST)
+    main = ("import django\n"
+            "from django.utils.html import escape\n"
+            "print('Content-Type: text/plain')\n"
+            "print('')\n"
+            "print(django.__file__ + ' ' + escape('<a>'))\n")
+    d = write_app(tmp_path / "app",
+                  "runtime: python\napi_version: 1\nhandlers:\n- url: /.*\n  script: main.py\n",
+                  {"main.py": main})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    assert r.text == DIST + "/django/__init__.py &lt;a&gt;\n", r.text
+    # python27 apps list it, as App Engine had them do.
+    r = try_import(serve, tmp_path / "py27", listed("ssl"), "django")
+    assert r.text.startswith("ImportError: "), r.text
+
+
 def test_python3_has_no_default_libraries(serve, tmp_path):
     if not in_dist("yaml"):
         pytest.skip("yaml is not in %s" % DIST)

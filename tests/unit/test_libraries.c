@@ -57,14 +57,16 @@ static void test_find(void)
     CHECK(strlen(tiny) < sizeof tiny);
 }
 
-/* A fake dist-packages folder with flask's modules, six.py and ujson as
- * an extension module. */
+/* A fake dist-packages folder with flask's and django's modules, six.py
+ * and ujson as an extension module. */
 static void make_dist(char *dir)
 {
     strcpy(dir, "/tmp/gaelic-libtest-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     char p[256];
     snprintf(p, sizeof p, "%s/flask", dir);
+    CHECK(mkdir(p, 0700) == 0);
+    snprintf(p, sizeof p, "%s/django", dir);
     CHECK(mkdir(p, 0700) == 0);
     snprintf(p, sizeof p, "%s/six.py", dir);
     FILE *f = fopen(p, "w");
@@ -82,6 +84,8 @@ static void remove_dist(const char *dir)
 {
     char p[256];
     snprintf(p, sizeof p, "%s/flask", dir);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/django", dir);
     rmdir(p);
     snprintf(p, sizeof p, "%s/six.py", dir);
     unlink(p);
@@ -152,6 +156,18 @@ static void test_resolve(const char *dist)
         CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
         CHECK_STR(mods, "six");
         config_free(cfg);
+    }
+
+    /* The Python 2.5 runtime carried Django for every app (python27 apps
+     * list it: the "  []" case above has six alone). */
+    const char *py25 = "runtime: python\nhandlers:\n- url: /.*\n  script: main.py\n";
+    if (config_load_string(py25, strlen(py25), "app.yaml", "/app", &cfg, err, sizeof err) == 0) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == 0);
+        CHECK_STR(mods, "six,django,asgiref,sqlparse,pytz");
+        config_free(cfg);
+    } else {
+        fprintf(stderr, "config error: %s\n", err);
+        unit_failed++;
     }
 
     /* The second generation had no built-in libraries. */
