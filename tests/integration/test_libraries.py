@@ -278,6 +278,27 @@ def test_python25_runtime_carries_django(serve, tmp_path):
     assert r.text.startswith("ImportError: "), r.text
 
 
+@pytest.mark.parametrize("runtime", ["python", "python27"])
+def test_django_utils_simplejson_of_app_engines_django(serve, tmp_path, runtime):
+    # Python 2.5 had no json module: apps used the simplejson Django
+    # bundled, which Django 1.7 removed; the json module takes its place.
+    if not in_dist("django"):
+        pytest.skip("django is not in %s" % DIST)
+    main = ("from django.utils import simplejson\n"
+            "import django.utils.simplejson as sj\n"
+            "print('Content-Type: application/json')\n"
+            "print('')\n"
+            "print(simplejson.dumps([simplejson.loads('{\"a\": [1]}'), sj is simplejson]))\n")
+    app_yaml = "runtime: %s\napi_version: 1\n" % runtime
+    if runtime == "python27":
+        app_yaml += "threadsafe: false\nlibraries:\n- name: django\n  version: \"1.2\"\n"
+    app_yaml += "handlers:\n- url: /.*\n  script: main.py\n"
+    s = serve(write_app(tmp_path / "app", app_yaml, {"main.py": main}))
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    assert r.json() == [{"a": [1]}, True], r.text
+
+
 def test_python3_has_no_default_libraries(serve, tmp_path):
     if not in_dist("yaml"):
         pytest.skip("yaml is not in %s" % DIST)
