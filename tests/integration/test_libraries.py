@@ -299,6 +299,38 @@ def test_django_utils_simplejson_of_app_engines_django(serve, tmp_path, runtime)
     assert r.json() == [{"a": [1]}, True], r.text
 
 
+def test_use_library_of_python25_apps(serve, tmp_path):
+    # App Engine's documentation had Python 2.5 apps pick Django 1.2 for
+    # webapp.template with use_library; the module did not exist here.
+    if not in_dist("django"):
+        pytest.skip("django is not in %s" % DIST)
+    main = ("import os\n"
+            "from google.appengine.dist import use_library\n"
+            "use_library('django', '1.2')\n"
+            "from google.appengine.ext.webapp import template\n"
+            "refused = []\n"
+            "for args in (('django', '9.9'), ('pylons', '0.9')):\n"
+            "    try:\n"
+            "        use_library(*args)\n"
+            "    except ValueError as e:\n"
+            "        refused.append(str(e))\n"
+            "print('Content-Type: text/plain')\n"
+            "print('')\n"
+            "print(template.Template('{{ x }}').render(template.Context({'x': '<1>'})))\n"
+            "print('\\n'.join(refused))\n")
+    d = write_app(tmp_path / "app",
+                  "runtime: python\napi_version: 1\nhandlers:\n- url: /.*\n  script: main.py\n",
+                  {"main.py": main})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    assert r.text.splitlines() == [
+        "&lt;1&gt;",
+        "9.9 is not a supported version for django; supported versions are "
+        "['0.96', '1.0', '1.1', '1.2']",
+        "pylons is not a supported package"], r.text
+
+
 def test_python3_has_no_default_libraries(serve, tmp_path):
     if not in_dist("yaml"):
         pytest.skip("yaml is not in %s" % DIST)
