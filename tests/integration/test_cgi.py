@@ -42,6 +42,21 @@ def test_uncached_script_runs_every_time(srv):
     assert [g["count"] for g in got] == [1, 1, 1], "globals survived a re-execution"
     assert len({g["instance_id"] for g in got}) == 1
     assert got[0]["name"] == "__main__"
+    # Compiled once per instance, not on every request.
+    assert all(g["same_code"] for g in got), got
+
+
+def test_uncached_script_edited_runs_its_new_text(serve, tmp_path):
+    d = copy_app("cgi", tmp_path / "app")
+    s = serve(d, "--max_instances", "1")
+    assert get_json(s, "/uncached")["count"] == 1
+    path = os.path.join(d, "scripts", "uncached.py")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace('globals().get("count", 0) + 1', '41 + 1'))
+    got = get_json(s, "/uncached")
+    assert got["count"] == 42 and not got["same_code"], got
 
 
 def test_environment_has_request(srv):

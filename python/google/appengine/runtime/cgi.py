@@ -12,7 +12,9 @@ is text/html.
 Caching: the file is executed as a fresh module named "__main__". If it then
 defines a main() callable without arguments, the module is kept and later
 requests on this instance call only main(), its globals intact. Otherwise
-(or if the execution failed) it is executed again on the next request.
+(or if the execution failed) it is executed again on the next request,
+from the code compiled the first time while the file stays the same
+(compiling a long script costs milliseconds on every request).
 
 sys.stdin and sys.stdout are proxies installed once (install()): inside a
 CGI request, and in threads that request starts, they are the request's
@@ -35,6 +37,7 @@ _app_root = None
 # (not the one a script found: concurrent scripts would leave theirs).
 _process_main = sys.modules.get("__main__")
 _cached = {}   # relative script path -> module whose main() serves it
+_compiled = {}  # absolute script path -> ((mtime_ns, size, inode), code)
 _active = {}   # request_state.Request -> (stdin, stdout) of a CGI request
 
 
@@ -204,8 +207,14 @@ def _execute(script):
         path = resolve(script)
         request_state.current_environ()["PATH_TRANSLATED"] = path
         with open(path, "rb") as f:
-            source = f.read()
-        code = compile(source, path, "exec")
+            st = os.fstat(f.fileno())
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            compiled = _compiled.get(path)
+            if compiled is not None and compiled[0] == stamp:
+                code = compiled[1]
+            else:
+                code = compile(f.read(), path, "exec")
+                _compiled[path] = (stamp, code)
         module = types.ModuleType("__main__")
         module.__file__ = path
         sys.modules["__main__"] = module
