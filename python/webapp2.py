@@ -44,6 +44,9 @@ import urllib.parse
 
 import webob
 import webob.exc
+# webapp2.exc, as webapp2 had it: apps raise webapp2.exc.HTTPBadRequest(...)
+# and catch webapp2.exc.HTTPNotFound from router.match.
+from webob import exc
 
 # Not google.appengine.ext.webapp: on python27 that module is this one.
 from google.appengine.ext import _webapp_webob

@@ -318,3 +318,37 @@ def test_router_set_dispatcher_matcher_and_builder(serve, tmp_path):
     r = get(s, "/link")
     assert (r.status_code, r.text) == (200, "/page/x?v=2"), r.text
     assert get(s, "/nowhere").status_code == 404
+
+
+EXC_MAIN = """\
+import webapp2
+
+class Missing(webapp2.RequestHandler):
+    def get(self):
+        raise webapp2.exc.HTTPBadRequest('missing required fields')
+
+class Known(webapp2.RequestHandler):
+    def get(self):
+        try:
+            self.app.router.match(webapp2.Request.blank(self.request.get('path')))
+            self.response.write('routed')
+        except webapp2.exc.HTTPNotFound:
+            self.response.write('no route')
+
+app = webapp2.WSGIApplication([('/missing', Missing), ('/known', Known)])
+"""
+
+
+def test_webapp2_exc_is_webobs(serve, tmp_path):
+    # webapp2 imported WebOb's exc module as its own: apps raised
+    # webapp2.exc.HTTPBadRequest and caught webapp2.exc.HTTPNotFound.
+    d = write_app(tmp_path / "app",
+                  "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": EXC_MAIN})
+    s = serve(d)
+    r = get(s, "/missing")
+    assert r.status_code == 400 and "missing required fields" in r.text, (
+        r.status_code, r.text, s.stderr_text()[-3000:])
+    assert get(s, "/known", params={"path": "/missing"}).text == "routed"
+    assert get(s, "/known", params={"path": "/nope"}).text == "no route"
