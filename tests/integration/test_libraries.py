@@ -223,6 +223,33 @@ def test_pyyaml_3_load_without_loader_runs_on_pyyaml_6(serve, tmp_path):
                         "ConstructorError", {"c": 2}], r.text
 
 
+def test_werkzeug_0x_top_level_names_run_on_werkzeug_2(serve, tmp_path):
+    # python27 apps imported Werkzeug 0.11 unlisted, and took its API from
+    # the package: from werkzeug import secure_filename (Flask's upload
+    # documentation of the time). Werkzeug 1.0 dropped those names.
+    if not in_dist("werkzeug"):
+        pytest.skip("werkzeug is not in %s" % DIST)
+    main = ("import json\n"
+            "import werkzeug\n"
+            "from werkzeug import secure_filename, MultiDict, generate_password_hash\n"
+            "from werkzeug import check_password_hash, url_quote\n"
+            "def app(environ, start_response):\n"
+            "    h = generate_password_hash('pw')\n"
+            "    try:\n"
+            "        werkzeug.no_such_name\n"
+            "        missing = 'found'\n"
+            "    except AttributeError:\n"
+            "        missing = 'AttributeError'\n"
+            "    body = [secure_filename('../my file.txt'), MultiDict([('a', '1')])['a'],\n"
+            "            check_password_hash(h, 'pw'), url_quote('a b'), missing]\n"
+            "    start_response('200 OK', [('Content-Type', 'application/json')])\n"
+            "    return [json.dumps(body).encode()]\n")
+    s = serve(write_app(tmp_path / "app", listed("ssl"), {"main.py": main}))
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    assert r.json() == ["my_file.txt", "1", True, "a%20b", "AttributeError"], r.text
+
+
 def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):
     # pytz reads Debian's zoneinfo files, ujson is an extension module at the
     # top of dist-packages, enum and futures are Python 3's own.

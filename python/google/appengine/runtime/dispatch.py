@@ -18,7 +18,7 @@ from google.appengine.runtime import DeadlineExceededError, app_logs, background
 from google.appengine.runtime import django_compat, handlers, jinja2_compat, yaml_compat
 from google.appengine.runtime import request_environ, request_futures, request_state
 from google.appengine.runtime import request_threads, sandbox, site_builtins
-from google.appengine.runtime import wsgi, wsgiref_compat
+from google.appengine.runtime import werkzeug_compat, wsgi, wsgiref_compat
 
 # Modules most apps use, loaded in the zygote so instances share them.
 _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
@@ -51,6 +51,7 @@ def prepare_zygote():
     django_compat.install()
     jinja2_compat.install()
     yaml_compat.install()
+    werkzeug_compat.install()
     wsgiref_compat.install()
     _gaelic.set_api_cpu_hook(request_state.add_api_cpu)
     _gaelic.set_background_request_hook(_start_background_request)
