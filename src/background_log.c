@@ -36,10 +36,12 @@ int background_log_start(background_log_t *bl, uint32_t id, int stop,
 {
     if (!(id & IPC_BACKGROUND_ID_BIT) || background_log_find(bl, id) || bl->n >= IPC_BACKGROUND_MAX)
         return -1;
-    /* The hook runs once: one /_ah/stop at a time. */
-    for (int i = 0; stop && i < IPC_BACKGROUND_MAX; i++)
-        if (bl->e[i].id && bl->e[i].stop)
-            return -1;
+    /* The hook runs once: a second /_ah/stop is an instance writing
+     * request log rows at will, which on a frontend (no background
+     * threads, BG2) would push other requests' logs out of the store. */
+    if (stop && bl->stop_started)
+        return -1;
+    bl->stop_started |= stop;
     background_entry_t *e = bl->e;
     while (e->id) /* n < IPC_BACKGROUND_MAX: there is a free entry */
         e++;

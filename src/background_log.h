@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
     background_entry_t e[IPC_BACKGROUND_MAX];
     int n;
+    int stop_started; /* /_ah/stop's log was opened (it opens once) */
 } background_log_t;
 
 /* What every row of one instance shares. */
@@ -40,8 +41,8 @@ typedef struct {
     int replica_index; /* a backend instance's number, else -1 */
 } background_log_ctx_t;
 
-/* 0, or -1 when the instance broke the rules. stop: /_ah/stop's log (one
- * at a time). */
+/* 0, or -1 when the instance broke the rules. stop: /_ah/stop's log (once
+ * per instance). */
 int background_log_start(background_log_t *bl, uint32_t id, int stop,
                          const background_log_ctx_t *ctx);
 int background_log_end(background_log_t *bl, uint32_t id, int failed, int64_t mcycles,

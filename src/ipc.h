@@ -69,9 +69,9 @@
  *                 (BK4) starts: its request log (under /_ah/stop) opens
  *                 and takes its IPC_LOG lines until its
  *                 IPC_BACKGROUND_END, on any instance, in the same
- *                 IPC_BACKGROUND_MAX, only after IPC_SHUTDOWN and one at
- *                 a time; the master does not answer it (the main thread
- *                 that runs the hook waits for nobody).
+ *                 IPC_BACKGROUND_MAX, only after IPC_SHUTDOWN and once
+ *                 per instance; the master does not answer it (the main
+ *                 thread that runs the hook waits for nobody).
  *   IPC_BACKGROUND_STARTED  master -> instance, same id, exactly once per
  *                 IPC_BACKGROUND_START of a thread the master accepts: the thread's
  *                 own environ (BG3),

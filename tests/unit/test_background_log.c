@@ -28,13 +28,16 @@ int main(void)
     CHECK(background_log_start(&bl, bit | 99, 0, &ctx) == 0); /* the slot is free again */
     CHECK(strcmp(background_log_id(&bl, bit | 99), log_id) != 0);
 
-    /* /_ah/stop's log: one at a time, in the same slots. */
+    /* /_ah/stop's log: once per instance, in the same slots. */
     CHECK(background_log_end(&bl, bit | 4, 0, 0, &ctx) == 0);
     CHECK(background_log_start(&bl, bit | 50, 1, &ctx) == 0);
     CHECK(background_log_end(&bl, bit | 5, 0, 0, &ctx) == 0);
     CHECK(background_log_start(&bl, bit | 51, 1, &ctx) < 0);
     CHECK(background_log_end(&bl, bit | 50, 0, 0, &ctx) == 0);
-    CHECK(background_log_start(&bl, bit | 51, 1, &ctx) == 0);
+    /* Started and ended again and again, a hostile instance would write
+     * log rows without end. */
+    CHECK(background_log_start(&bl, bit | 51, 1, &ctx) < 0);
+    CHECK(background_log_start(&bl, bit | 51, 0, &ctx) == 0); /* a thread still may */
 
     background_log_end_all(&bl, &ctx);
     CHECK(bl.n == 0 && background_log_id(&bl, bit | 1) == NULL);
