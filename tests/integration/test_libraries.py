@@ -250,6 +250,35 @@ def test_werkzeug_0x_top_level_names_run_on_werkzeug_2(serve, tmp_path):
     assert r.json() == ["my_file.txt", "1", True, "a%20b", "AttributeError"], r.text
 
 
+def test_werkzeug_0x_top_level_names_beside_a_werkzeug_getattr_of_its_own(serve, tmp_path):
+    # Werkzeug 2.3 and later have a module __getattr__ (for __version__):
+    # the old names must still resolve, and its own names stay its own. A
+    # werkzeug package in the app folder stands for such a Werkzeug.
+    main = ("import json\n"
+            "import werkzeug\n"
+            "from werkzeug import secure_filename\n"
+            "def app(environ, start_response):\n"
+            "    try:\n"
+            "        werkzeug.no_such_name\n"
+            "        missing = 'found'\n"
+            "    except AttributeError as e:\n"
+            "        missing = str(e)\n"
+            "    body = [secure_filename('x'), werkzeug.__version__, missing]\n"
+            "    start_response('200 OK', [('Content-Type', 'application/json')])\n"
+            "    return [json.dumps(body).encode()]\n")
+    package = ("def __getattr__(name):\n"
+               "    if name == '__version__':\n"
+               "        return '3.0'\n"
+               "    raise AttributeError('own: ' + name)\n")
+    utils = "def secure_filename(name):\n    return 'secured ' + name\n"
+    s = serve(write_app(tmp_path / "app", listed("ssl"), {"main.py": main,
+                                                          "werkzeug/__init__.py": package,
+                                                          "werkzeug/utils.py": utils}))
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    assert r.json() == ["secured x", "3.0", "own: no_such_name"], r.text
+
+
 def test_more_of_app_engines_libraries_import_in_the_sandbox(serve, tmp_path):
     # pytz reads Debian's zoneinfo files, ujson is an extension module at the
     # top of dist-packages, enum and futures are Python 3's own.

@@ -46,8 +46,11 @@ _SUBMODULES = ("utils", "datastructures", "http", "urls", "security", "exception
 
 
 def _add_old_names(werkzeug):
-    if hasattr(werkzeug, "__getattr__"):
-        return  # a Werkzeug that resolves names itself (0.x, or a later one)
+    if "__getattr__" in vars(type(werkzeug)):
+        return  # Werkzeug 0.x's own module type resolves these names itself
+    # Werkzeug 2.3 and later answer a few deprecated names (__version__)
+    # from a module __getattr__ of their own: asked after ours.
+    later = vars(werkzeug).get("__getattr__")
 
     def __getattr__(name):
         if name in _OLD_NAMES:
@@ -57,6 +60,8 @@ def _add_old_names(werkzeug):
                     value = vars(module)[name]
                     setattr(werkzeug, name, value)
                     return value
+        if later is not None:
+            return later(name)
         raise AttributeError("module 'werkzeug' has no attribute %r" % name)
 
     werkzeug.__getattr__ = __getattr__
