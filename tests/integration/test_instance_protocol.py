@@ -328,8 +328,6 @@ class Instance:
         self.lock = threading.Lock()
         self.pending = {}
         self.app_logs = []  # (request id, level, message) from IPC_LOG frames
-        # (type, id, payload) of the frames of /_ah/stop's request log
-        self.stop_frames = []
 
     def send_frame(self, type_, id_, payload=b"", flags=0):
         self.chan.sendall(IPC_HDR.pack(len(payload), type_, flags, id_) + payload)
@@ -367,8 +365,7 @@ class Instance:
                 self.app_logs.append((id_, level, message.decode("utf-8")))
                 continue
             if type_ in (IPC_BACKGROUND_START, IPC_BACKGROUND_END):
-                self.stop_frames.append((type_, id_, payload))
-                continue
+                continue  # /_ah/stop's request log opening and ending: no answer due
             assert type_ == IPC_RESPONSE, type_
             # payload starts with the request's CPU microseconds (u64), unused here
             status, off = _get_bytes(payload, 8)
