@@ -8,8 +8,6 @@ in its submodules), so such an app failed as it imported. Each is looked
 up again, on first use, in the submodule that has it now; a name Werkzeug
 removed altogether stays an AttributeError.
 """
-import importlib
-
 from google.appengine.runtime import import_hooks
 
 # What Werkzeug 0.x exported from the package, but for the few names
@@ -54,6 +52,7 @@ def _add_old_names(werkzeug):
 
     def __getattr__(name):
         if name in _OLD_NAMES:
+            import importlib  # not at the top: it is off the cold start
             for sub in _SUBMODULES:
                 module = importlib.import_module("werkzeug." + sub)
                 if name in vars(module):
