@@ -191,56 +191,50 @@ static int enter_root(const char *root)
     return mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
 }
 
-/* /proc/self/net, and each thread's under /proc/self/task, list the
- * sockets of the network namespace, the host's (the paths of Unix ones,
- * TCP ports and peers): empty read-only tmpfs mounts cover both (nothing
- * an instance runs needs its threads' folders). A network namespace of its
- * own would do too, but creating one, and the kernel's work freeing it
- * after the instance, cost more than the rest of the tree together (2 ms
- * of launch to first 200 here). */
-static int hide_proc_net(const char *root)
-{
-    static const char *const hidden[] = {"/proc/self/net", "/proc/self/task", NULL};
-    for (size_t i = 0; hidden[i]; i++) {
-        char dst[PATH_MAX];
-        struct stat st;
-        snprintf(dst, sizeof dst, "%s%s", root, hidden[i]);
-        if (stat(dst, &st) < 0) {
-            if (errno == ENOENT)
-                continue; /* /proc/self is not in the tree */
-            return -1;
-        }
-        if (mount("gaelic-empty", dst, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "mode=0555,size=4k") < 0)
-            return -1;
-    }
-    return 0;
-}
+/* What the instance's own /proc tells of the host, covered in its tree:
+ * - /proc/self/net, and each thread's under /proc/self/task, list the
+ *   sockets of the network namespace, the host's (the paths of Unix ones,
+ *   TCP ports and peers): empty read-only tmpfs mounts cover both (nothing
+ *   an instance runs needs its threads' folders). A network namespace of
+ *   its own would do too, but creating one, and the kernel's work freeing
+ *   it after the instance, cost more than the rest of the tree together
+ *   (2 ms of launch to first 200 here).
+ * - pagemap's "exclusively mapped" bit, the shared and private counts of
+ *   smaps and smaps_rollup, numa_maps' mapmax: map a page of a file and
+ *   they say whether anything else on the host maps it now (which programs
+ *   and libraries run, and which of their code), mincore's question
+ *   (refused) and more. /dev/null is bound over each: they read as empty.
+ * One missing is skipped: /proc/self is not in the tree, or the kernel has
+ * no such file (numa_maps without NUMA). */
+static const struct {
+    const char *path;
+    int is_file; /* /dev/null over it; else an empty folder */
+} hidden_proc[] = {
+    {"/proc/self/net", 0},   {"/proc/self/task", 0},         {"/proc/self/pagemap", 1},
+    {"/proc/self/smaps", 1}, {"/proc/self/smaps_rollup", 1}, {"/proc/self/numa_maps", 1},
+};
 
-/* Which processes of the host map the pages the instance maps: pagemap's
- * "exclusively mapped" bit, the shared and private counts of smaps and
- * smaps_rollup, numa_maps' mapmax. Map a page of a file and they say
- * whether anything else on the host maps it now (which programs and
- * libraries run, and which of their code), mincore's question (refused)
- * and more. /dev/null is bound over each: they read as empty. */
-static int hide_proc_sharing(const char *root)
+static int hide_proc(const char *root)
 {
-    static const char *const hidden[] = {"/proc/self/pagemap", "/proc/self/smaps",
-                                         "/proc/self/smaps_rollup", "/proc/self/numa_maps", NULL};
     bind_t null = {.path = "/dev/null", .is_app = 0};
     if (stat(null.path, &null.st) < 0)
         return -1;
-    for (size_t i = 0; hidden[i]; i++) {
+    for (size_t i = 0; i < sizeof hidden_proc / sizeof *hidden_proc; i++) {
         char dst[PATH_MAX];
         struct stat st;
-        snprintf(dst, sizeof dst, "%s%s", root, hidden[i]);
+        snprintf(dst, sizeof dst, "%s%s", root, hidden_proc[i].path);
         if (stat(dst, &st) < 0) {
             if (errno == ENOENT)
-                continue; /* not in the tree, or a kernel without it (NUMA) */
+                continue;
             return -1;
         }
-        if (mount(null.path, dst, NULL, MS_BIND, NULL) < 0 || restrict_bind(dst, &null) < 0)
+        if (hidden_proc[i].is_file) {
+            if (mount(null.path, dst, NULL, MS_BIND, NULL) < 0 || restrict_bind(dst, &null) < 0)
+                return -1;
+        } else if (mount("gaelic-empty", dst, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         "mode=0555,size=4k") < 0) {
             return -1;
+        }
     }
     return 0;
 }
@@ -255,7 +249,7 @@ static int build_root(bind_t *binds, size_t n)
     for (size_t i = 0; i < n; i++)
         if (mount_bind(root, &binds[i]) < 0)
             return -1;
-    if (hide_proc_net(root) < 0 || hide_proc_sharing(root) < 0 || copy_root_links(root) < 0)
+    if (hide_proc(root) < 0 || copy_root_links(root) < 0)
         return -1;
     return enter_root(root);
 }
