@@ -32,6 +32,17 @@ def listed(*names):
     return APP_YAML % "".join("- name: %s\n  version: latest\n" % n for n in names)
 
 
+def served_answer(serve, tmp_path, app_yaml, files):
+    """GET / of an app made of app_yaml and files, which must answer 200."""
+    s = serve(write_app(tmp_path / "app", app_yaml, files))
+    r = s.get("/")
+    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    return r
+
+
+# A Python 2.5 (runtime: python) app whose main.py is a CGI script.
+PYTHON25_APP = "runtime: python\napi_version: 1\nhandlers:\n- url: /.*\n  script: main.py\n"
+
 MAIN_PY = ("def app(environ, start_response):\n"
            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
            "    return [b'ok']\n")
@@ -214,11 +225,8 @@ def test_pyyaml_3_load_without_loader_runs_on_pyyaml_6(serve, tmp_path):
             "    safe = yaml.load('c: 2', Loader=yaml.SafeLoader)\n"
             "    start_response('200 OK', [('Content-Type', 'application/json')])\n"
             "    return [json.dumps([settings, docs, tag, safe]).encode()]\n")
-    d = write_app(tmp_path / "app", listed("yaml"),
-                  {"main.py": main, "settings.yaml": "title: Guestbook\npage_size: 20\n"})
-    s = serve(d)
-    r = s.get("/")
-    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    r = served_answer(serve, tmp_path, listed("yaml"),
+                      {"main.py": main, "settings.yaml": "title: Guestbook\npage_size: 20\n"})
     assert r.json() == [{"title": "Guestbook", "page_size": 20}, [{"a": 1}, {"b": ["x", "y"]}],
                         "ConstructorError", {"c": 2}], r.text
 
@@ -244,9 +252,7 @@ def test_werkzeug_0x_top_level_names_run_on_werkzeug_2(serve, tmp_path):
             "            check_password_hash(h, 'pw'), url_quote('a b'), missing]\n"
             "    start_response('200 OK', [('Content-Type', 'application/json')])\n"
             "    return [json.dumps(body).encode()]\n")
-    s = serve(write_app(tmp_path / "app", listed("ssl"), {"main.py": main}))
-    r = s.get("/")
-    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    r = served_answer(serve, tmp_path, listed("ssl"), {"main.py": main})
     assert r.json() == ["my_file.txt", "1", True, "a%20b", "AttributeError"], r.text
 
 
@@ -271,11 +277,9 @@ def test_werkzeug_0x_top_level_names_beside_a_werkzeug_getattr_of_its_own(serve,
                "        return '3.0'\n"
                "    raise AttributeError('own: ' + name)\n")
     utils = "def secure_filename(name):\n    return 'secured ' + name\n"
-    s = serve(write_app(tmp_path / "app", listed("ssl"), {"main.py": main,
-                                                          "werkzeug/__init__.py": package,
-                                                          "werkzeug/utils.py": utils}))
-    r = s.get("/")
-    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    r = served_answer(serve, tmp_path, listed("ssl"), {"main.py": main,
+                                                       "werkzeug/__init__.py": package,
+                                                       "werkzeug/utils.py": utils})
     assert r.json() == ["secured x", "3.0", "own: no_such_name"], r.text
 
 
@@ -322,12 +326,7 @@ def test_python25_runtime_carries_django(serve, tmp_path):
             "print('Content-Type: text/plain')\n"
             "print('')\n"
             "print(django.__file__ + ' ' + escape('<a>'))\n")
-    d = write_app(tmp_path / "app",
-                  "runtime: python\napi_version: 1\nhandlers:\n- url: /.*\n  script: main.py\n",
-                  {"main.py": main})
-    s = serve(d)
-    r = s.get("/")
-    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    r = served_answer(serve, tmp_path, PYTHON25_APP, {"main.py": main})
     assert r.text == DIST + "/django/__init__.py &lt;a&gt;\n", r.text
     # python27 apps list it, as App Engine had them do.
     r = try_import(serve, tmp_path / "py27", listed("ssl"), "django")
@@ -349,9 +348,7 @@ def test_django_utils_simplejson_of_app_engines_django(serve, tmp_path, runtime)
     if runtime == "python27":
         app_yaml += "threadsafe: false\nlibraries:\n- name: django\n  version: \"1.2\"\n"
     app_yaml += "handlers:\n- url: /.*\n  script: main.py\n"
-    s = serve(write_app(tmp_path / "app", app_yaml, {"main.py": main}))
-    r = s.get("/")
-    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    r = served_answer(serve, tmp_path, app_yaml, {"main.py": main})
     assert r.json() == [{"a": [1]}, True], r.text
 
 
@@ -374,12 +371,7 @@ def test_use_library_of_python25_apps(serve, tmp_path):
             "print('')\n"
             "print(template.Template('{{ x }}').render(template.Context({'x': '<1>'})))\n"
             "print('\\n'.join(refused))\n")
-    d = write_app(tmp_path / "app",
-                  "runtime: python\napi_version: 1\nhandlers:\n- url: /.*\n  script: main.py\n",
-                  {"main.py": main})
-    s = serve(d)
-    r = s.get("/")
-    assert r.status_code == 200, (r.text, s.stderr_text()[-3000:])
+    r = served_answer(serve, tmp_path, PYTHON25_APP, {"main.py": main})
     assert r.text.splitlines() == [
         "&lt;1&gt;",
         "9.9 is not a supported version for django; supported versions are "
