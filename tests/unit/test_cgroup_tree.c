@@ -143,6 +143,16 @@ static cgroup_tree_t *swept_tree(const char *controller, const char *file, const
     return t;
 }
 
+/* A paused child moved into its own cgroup of t, named in name
+ * (CGROUP_CHILD_MAX bytes). */
+static pid_t moved_child(cgroup_tree_t *t, char *name)
+{
+    pid_t child = paused_child();
+    cgroup_child(name, "pid", child);
+    CHECK(cgroup_tree_move(t, name, child) == 0);
+    return child;
+}
+
 /* Kills child, removes its cgroup name and closes t. */
 static void end_child(cgroup_tree_t *t, const char *name, pid_t child)
 {
@@ -157,10 +167,8 @@ static void test_own_cgroup_swept_by_another_server(void)
     cgroup_tree_t *t = swept_tree("cpu", NULL, NULL);
     if (!t)
         return;
-    pid_t child = paused_child();
     char name[CGROUP_CHILD_MAX];
-    cgroup_child(name, "pid", child);
-    CHECK(cgroup_tree_move(t, name, child) == 0);
+    pid_t child = moved_child(t, name);
     CHECK(in_cgroup(child, name));
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", cgroup_tree_dir(t));
@@ -176,10 +184,8 @@ static void test_own_settings_back_after_a_sweep(void)
     cgroup_tree_t *t = swept_tree("pids", "pids.max", "1234");
     if (!t)
         return;
-    pid_t child = paused_child();
     char name[CGROUP_CHILD_MAX];
-    cgroup_child(name, "pid", child);
-    CHECK(cgroup_tree_move(t, name, child) == 0);
+    pid_t child = moved_child(t, name);
     char path[4096], value[32] = {0};
     snprintf(path, sizeof path, "%s/pids.max", cgroup_tree_dir(t));
     FILE *f = fopen(path, "re");
