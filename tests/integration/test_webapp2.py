@@ -260,6 +260,14 @@ def test_pep3333_through_wsgiref_validate(srv):
     assert r.json() == {"args": [], "kwargs": {"x": "x"}}
 
 
+def serve_main(serve, tmp_path, main):
+    """A threadsafe python27 app whose main.py (main.app) is main, served."""
+    return serve(write_app(tmp_path / "app",
+                           "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                           "handlers:\n- url: /.*\n  script: main.app\n",
+                           {"main.py": main}))
+
+
 ROUTER_HOOKS_MAIN = """\
 import webapp2
 
@@ -306,11 +314,7 @@ def test_router_set_dispatcher_matcher_and_builder(serve, tmp_path):
     # Apps replaced how webapp2's router dispatches, matches and builds
     # (app.router.set_dispatcher(func) and its kin); without them the app
     # failed as it was imported.
-    d = write_app(tmp_path / "app",
-                  "runtime: python27\napi_version: 1\nthreadsafe: true\n"
-                  "handlers:\n- url: /.*\n  script: main.app\n",
-                  {"main.py": ROUTER_HOOKS_MAIN})
-    s = serve(d)
+    s = serve_main(serve, tmp_path, ROUTER_HOOKS_MAIN)
     r = get(s, "/Page/Ann")
     assert (r.status_code, r.text) == (200, "page ann"), (r.text, s.stderr_text()[-3000:])
     r = get(s, "/status")
@@ -342,11 +346,7 @@ app = webapp2.WSGIApplication([('/missing', Missing), ('/known', Known)])
 def test_webapp2_exc_is_webobs(serve, tmp_path):
     # webapp2 imported WebOb's exc module as its own: apps raised
     # webapp2.exc.HTTPBadRequest and caught webapp2.exc.HTTPNotFound.
-    d = write_app(tmp_path / "app",
-                  "runtime: python27\napi_version: 1\nthreadsafe: true\n"
-                  "handlers:\n- url: /.*\n  script: main.app\n",
-                  {"main.py": EXC_MAIN})
-    s = serve(d)
+    s = serve_main(serve, tmp_path, EXC_MAIN)
     r = get(s, "/missing")
     assert r.status_code == 400 and "missing required fields" in r.text, (
         r.status_code, r.text, s.stderr_text()[-3000:])
