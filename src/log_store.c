@@ -212,6 +212,13 @@ void log_store_request(log_store_t *st, const log_request_t *r)
 {
     if (!st)
         return;
+    /* The wait is timed on the event loop's clock, from the moment the
+     * batch that queued the request began, the latency on the wall clock
+     * read later: a request that waited nearly all its life could show
+     * more waiting than life by a few microseconds. */
+    int64_t pending_us = r->pending_us;
+    if (r->end_us > 0 && pending_us > r->end_us - r->start_us)
+        pending_us = r->end_us - r->start_us;
     buf_t *b = &scratch;
     buf_reset(b);
     uint8_t kind = REC_REQUEST;
@@ -224,7 +231,7 @@ void log_store_request(log_store_t *st, const log_request_t *r)
     if (bad || put_i64(b, r->start_us) < 0 || put_i64(b, r->end_us) < 0 ||
         put_i64(b, r->status) < 0 || put_i64(b, r->response_size) < 0 ||
         put_i64(b, r->mcycles) < 0 || put_i64(b, r->was_loading) < 0 ||
-        put_i64(b, r->pending_us) < 0 || put_i64(b, r->replica_index) < 0) {
+        put_i64(b, pending_us) < 0 || put_i64(b, r->replica_index) < 0) {
         pthread_mutex_lock(&st->mu);
         st->dropped_requests++;
         pthread_mutex_unlock(&st->mu);

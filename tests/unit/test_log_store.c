@@ -149,6 +149,32 @@ static int exec(const char *path, const char *sql)
 /* A database of user_version 1 gets the new columns (its rows: not
  * loading, no wait, no replica) and version 2, and takes new rows; one an
  * older server set back to version 1 over the columns opens as well. */
+/* A request that waited nearly all its life: its wait, timed on another
+ * clock, is stored as no longer than its latency. */
+static void test_pending_time_within_latency(void)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/pending/logs.db", tmpdir);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    log_request_t r = {
+        .request_id = S("000000000000000100000009"),
+        .method = S("GET"),
+        .resource = S("/"),
+        .start_us = 1000000,
+        .end_us = 1002500,
+        .status = 200,
+        .pending_us = 2516,
+    };
+    log_store_request(st, &r);
+    log_store_close(st);
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "SELECT pending_us FROM request_logs") == 2500);
+    sqlite3_close(db);
+}
+
 static void test_upgrade_from_user_version_1(void)
 {
     char path[256], err[512];
@@ -348,6 +374,7 @@ int main(void)
         return 1;
     }
     test_round_trip();
+    test_pending_time_within_latency();
     test_upgrade_from_user_version_1();
     test_prune_keeps_newest();
     test_prune_by_bytes();
