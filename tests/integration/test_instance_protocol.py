@@ -765,8 +765,12 @@ def test_zygote_eof_kills_instances(app_dir):
         assert z.proc.wait(timeout=TIMEOUT) == 0
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
-            if not os.path.exists("/proc/%d" % inst.pid) or \
-                    open("/proc/%d/stat" % inst.pid).read().split()[2] == "Z":
+            # Reaped between two looks, /proc/PID reads as ENOENT or ESRCH.
+            try:
+                with open("/proc/%d/stat" % inst.pid) as f:
+                    if f.read().split()[2] == "Z":
+                        break
+            except (FileNotFoundError, ProcessLookupError):
                 break
             time.sleep(0.01)
         else:
