@@ -454,10 +454,27 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
     }
 }
 
+/* Counting reads every page of request_logs (about 13 ms for the default
+ * 100,000 rows, warm; more from a cold disk), so the writer does it before
+ * its first batch instead of the master before it serves. Unknown, the
+ * count starts at 0: the byte limit still prunes, the row limit later. */
+static void count_requests(log_store_t *st)
+{
+    sqlite3_stmt *count = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM request_logs", -1, &count, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(count) == SQLITE_ROW)
+        st->n_requests = sqlite3_column_int64(count, 0);
+    else
+        report(st, "counting the request logs");
+    sqlite3_finalize(count);
+}
+
 static void *writer_main(void *arg)
 {
     log_store_t *st = arg;
     buf_t batch = BUF_INIT;
+    count_requests(st);
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (!st->stop && st->queue.len == 0)
@@ -671,13 +688,6 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
                            -1, &st->prune_oldest_lines, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_stmt *count;
-    what = "counting request logs";
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM request_logs", -1, &count, NULL) !=
-        SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(count) == SQLITE_ROW)
-        st->n_requests = sqlite3_column_int64(count, 0);
-    sqlite3_finalize(count);
     what = "reading the page size";
     if (sqlite3_prepare_v2(st->db, "PRAGMA page_size", -1, &count, NULL) != SQLITE_OK)
         goto fail;

@@ -230,6 +230,28 @@ static void test_prune_keeps_newest(void)
     sqlite3_close(db);
 }
 
+/* The request logs a server left count towards the limit of the next:
+ * 20 stored without a limit, then one more under a limit of 5. */
+static void test_prune_counts_what_was_stored(void)
+{
+    char path[256], err[512], id[32];
+    snprintf(path, sizeof path, "%s/reopen.db", tmpdir);
+    for (int limit = 0, n = 20, from = 1; limit <= 5; limit += 5, from += n, n = 1) {
+        log_store_t *st = log_store_open(path, limit, 0, err, sizeof err);
+        CHECK(st != NULL);
+        if (!st)
+            return;
+        for (int i = from; i < from + n; i++) {
+            snprintf(id, sizeof id, "%016x%08x", i, i);
+            request(st, id, 200);
+        }
+        log_store_close(st);
+    }
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 5);
+    sqlite3_close(db);
+}
+
 /* One request logging in a loop: the pages in use stay near max_bytes
  * (the oldest lines go), and the newest lines are kept. */
 static void test_prune_by_bytes(void)
@@ -377,6 +399,7 @@ int main(void)
     test_pending_time_within_latency();
     test_upgrade_from_user_version_1();
     test_prune_keeps_newest();
+    test_prune_counts_what_was_stored();
     test_prune_by_bytes();
     test_long_line_is_cut();
     test_open_errors();
