@@ -899,10 +899,11 @@ void backends_flush(backends_t *all)
 void backends_reap(backends_t *all)
 {
     each_pool(all, reap_pool, NULL);
-    /* Retired generations go once their last instance has. */
+    /* Retired generations go once their last instance has, and then
+     * their zygote: the event loop goes on while it exits. */
     for (generation_t **p = all ? &all->retired : NULL; p && *p;) {
         generation_t *g = *p;
-        if (pool_busy(g->pool)) {
+        if (pool_busy(g->pool) || !pool_zygote_gone(g->pool)) {
             p = &g->next_retired;
             continue;
         }

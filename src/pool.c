@@ -126,6 +126,7 @@ struct pool {
     io_watch_t zy_w;
     pid_t zy_pid;
     uint64_t zy_started_ms;
+    uint64_t zy_exit_by_ms; /* socket closed: killed if not gone by then */
     /* The zygote's stdout and stderr, its spares' too, for all its
      * restarts; NULL: the server's own (pool_opts_t.console). */
     child_output_t *zy_output;
@@ -222,6 +223,9 @@ struct pool {
  * server's zygote makes no instance, and one killed now and then must not
  * be taken for one that keeps dying as it starts. */
 #define ZYGOTE_HEALTHY_MS 3000
+/* A zygote whose socket is closed kills its children and exits, in a few
+ * milliseconds; one still there after this long is killed. */
+#define ZYGOTE_EXIT_MS 2000
 /* The runtime's own threads in an instance besides its request workers:
  * the main thread, the channel reader, up to 10 background requests, and
  * room to spare. */
@@ -2616,34 +2620,57 @@ int pool_busy(const pool_t *pool)
     return pool->n_alive > 0 || pool->n_queued > 0 || pool->n_zy_forked > 0;
 }
 
+/* Closing the socket makes the zygote kill its children and exit. */
+static void zygote_close(pool_t *pool)
+{
+    if (pool->zy_w.fd < 0)
+        return;
+    loop_del(pool->loop, &pool->zy_w);
+    close(pool->zy_w.fd);
+    pool->zy_w.fd = -1;
+    pool->zy_exit_by_ms = pool->loop->now_ms + ZYGOTE_EXIT_MS;
+}
+
+/* The zygote was reaped: its cgroups go, and its spare's (it killed and
+ * reaped the spare). A backend's replaced generation goes long before the
+ * server. */
+static void zygote_reaped(pool_t *pool)
+{
+    release_caps(pool, pool->zy_pid, 1);
+    pool->zy_pid = 0;
+    release_spare(pool);
+}
+
+int pool_zygote_gone(pool_t *pool)
+{
+    zygote_close(pool);
+    if (pool->zy_pid <= 0)
+        return 1;
+    if (waitpid(pool->zy_pid, NULL, WNOHANG) == 0) {
+        if (pool->loop->now_ms >= pool->zy_exit_by_ms)
+            kill(pool->zy_pid, SIGKILL); /* unreaped, the pid is still its */
+        return 0;
+    }
+    zygote_reaped(pool);
+    return 1;
+}
+
 void pool_kill_all(pool_t *pool)
 {
     pool->shutting_down = 1;
     while (pool->instances)
         instance_fail(pool->instances, "the server is stopping");
-    if (pool->zy_w.fd >= 0) {
-        /* Closing the socket makes the zygote kill its children and exit. */
-        loop_del(pool->loop, &pool->zy_w);
-        close(pool->zy_w.fd);
-        pool->zy_w.fd = -1;
-    }
+    zygote_close(pool);
     if (pool->zy_pid > 0) {
-        pid_t zygote = pool->zy_pid;
-        for (int i = 0; i < 200; i++) {
-            if (waitpid(pool->zy_pid, NULL, WNOHANG) == pool->zy_pid) {
-                pool->zy_pid = 0;
-                break;
-            }
+        pid_t got = 0;
+        for (int i = 0; i < ZYGOTE_EXIT_MS / 10 && !(got = waitpid(pool->zy_pid, NULL, WNOHANG));
+             i++)
             usleep(10000);
-        }
-        if (pool->zy_pid > 0) {
+        if (!got) {
             kill(pool->zy_pid, SIGKILL);
             waitpid(pool->zy_pid, NULL, 0);
-            pool->zy_pid = 0;
         }
-        /* A backend's replaced generation goes long before the server. */
-        release_caps(pool, zygote, 1);
-        release_spare(pool); /* the zygote killed and reaped it */
+        zygote_reaped(pool);
     }
     loop_timer_stop(pool->loop, &pool->tick);
     loop_timer_stop(pool->loop, &pool->scale_timer);

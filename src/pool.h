@@ -229,7 +229,11 @@ void pool_divert_queued(pool_t *pool);
  * immediately. pool_idle() tells when nothing runs any more. */
 void pool_shutdown(pool_t *pool);
 int pool_busy(const pool_t *pool);
-/* Kills everything at once (end of the shutdown grace period). */
+/* For a pool that is no longer busy: lets its zygote go without waiting
+ * for it (killed if it takes too long); 1 once it is gone and reaped. */
+int pool_zygote_gone(pool_t *pool);
+/* Kills everything at once (end of the shutdown grace period), waiting
+ * for the zygote. */
 void pool_kill_all(pool_t *pool);
 /* Writes the requests dispatched during the event batch. */
 void pool_flush(pool_t *pool);
