@@ -268,10 +268,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 }
 
 /* Only "chunked" is a transfer coding we can undo; anything else (gzip,
- * compress, deflate, unknown) is 501 per RFC 9112 section 6.1. */
-static int transfer_coding_supported(const char *v, size_t len)
+ * compress, deflate, unknown) is 501 per RFC 9112 section 6.1. How many
+ * times a list names chunked, or -1 if it names another coding. */
+static int transfer_codings_chunked(const char *v, size_t len)
 {
     size_t i = 0;
+    int chunked = 0;
     while (i < len) {
         while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
             i++;
@@ -280,11 +282,12 @@ static int transfer_coding_supported(const char *v, size_t len)
             i++;
         size_t tlen = i - start;
         if (tlen && !(tlen == 7 && strncasecmp(v + start, "chunked", 7) == 0))
-            return 0;
+            return -1;
+        chunked += tlen > 0;
         while (i < len && v[i] != ',')
             i++;
     }
-    return 1;
+    return chunked;
 }
 
 static int on_header_value_complete(llhttp_t *p)
@@ -303,9 +306,12 @@ static int on_header_value_complete(llhttp_t *p)
         return fail(r, 500, "out of memory");
     const char *name = buf_ptr(&r->head) + h->name_off;
     if (!r->headers_done && h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
+        int chunked = transfer_codings_chunked(buf_ptr(&r->head) + h->value_off, h->value_len);
+        if (chunked < 0)
+            return r->te_chunked ? fail(r, 400, "a transfer coding after chunked")
+                                 : fail(r, 501, "unsupported transfer coding");
         r->has_te = 1;
-        if (!transfer_coding_supported(buf_ptr(&r->head) + h->value_off, h->value_len))
-            return fail(r, 501, "unsupported transfer coding");
+        r->te_chunked |= chunked > 0;
     }
     /* RFC 9112 9.6: "close" among the Connection options, which llhttp 8
      * misses when a tab follows it ("close\t"), OWS outside the value
@@ -610,7 +616,7 @@ void http_request_reset(http_request_t *r)
     r->error_reason = NULL;
     r->started = r->headers_done = r->complete = r->target_begun = r->version_seen = 0;
     r->semi_due = 0;
-    r->expect_continue = r->keep_alive = r->in_value = r->has_te = 0;
+    r->expect_continue = r->keep_alive = r->in_value = r->has_te = r->te_chunked = 0;
     r->close_listed = 0;
     r->crlf_due = 0;
     r->scan_from = NULL;
@@ -795,7 +801,10 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
         r->error_reason = "request method not implemented";
     }
     if (!r->error_status) {
-        r->error_status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
+        /* llhttp's HPE_INVALID_TRANSFER_ENCODING: a coding after chunked
+         * (RFC 9112 6.3: the body's length cannot be known, 400), as
+         * on_header_value_complete says for one on a later line. */
+        r->error_status = 400;
         r->error_reason = llhttp_get_error_reason(&r->parser);
         if (!r->error_reason)
             r->error_reason = llhttp_errno_name(e);

@@ -50,6 +50,7 @@ typedef struct {
     unsigned keep_alive : 1;
     unsigned in_value : 1;     /* accumulating a header value */
     unsigned has_te : 1;       /* a Transfer-Encoding header was seen */
+    unsigned te_chunked : 1;   /* and it named chunked */
     unsigned close_listed : 1; /* a Connection header lists "close" */
     unsigned crlf_due : 2;     /* bytes of the CRLF after chunk data not yet checked */
     size_t n_head_fields;      /* headers, without the trailer fields after them */

@@ -277,6 +277,17 @@ static void test_errors(void)
     CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
     CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") ==
           501);
+    /* RFC 9112 6.3: a coding after chunked leaves the length unknown, 400
+     * (not 501 for the coding), on the same line or a later one. */
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n") ==
+          400);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                   "Transfer-Encoding: gzip\r\n\r\n") == 400);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n") ==
+          400);
+    /* An empty line names no coding: the list is gzip alone. */
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n"
+                   "Transfer-Encoding: gzip\r\n\r\n") == 501);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n") == 417);
     /* chunked body growing past the limit */
     buf_t b = BUF_INIT;
