@@ -179,7 +179,8 @@ void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_p
     die_with_zygote(zygote_pid);
     fit_thread_stacks();
     /* One worker is enough to answer the first request; the others start
-     * after READY, so a cold start does not wait for them. */
+     * when more are needed (instance_serve), so a cold start does not wait
+     * for them. */
     start_workers(0, 1);
 }
 
@@ -195,12 +196,17 @@ void instance_serve(int chan_fd, const char *instance_id)
         die("cannot start the channel reader");
     if (channel_send_empty(IPC_READY, 0, &gaelic_gil_hooks) < 0)
         die("cannot send IPC_READY");
+    /* The first request runs alone: started beside it, the other workers
+     * took the GIL from it, 2-3 ms of a cold start's first response. */
+    PyThreadState *ts = PyEval_SaveThread();
+    rq_wait_workers_wanted();
+    PyEval_RestoreThread(ts);
     start_workers(1, gaelic_module_threads());
 
     /* Workers and the reader do the work; this thread waits, without the
      * GIL, for the shutdown notice, delivers it to the app (the shutdown
      * hook, BK4), then waits for the running requests to drain. */
-    PyThreadState *ts = PyEval_SaveThread();
+    ts = PyEval_SaveThread();
     rq_wait_shutdown();
     PyEval_RestoreThread(ts);
     shutdown_notice();

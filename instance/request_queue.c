@@ -29,6 +29,7 @@ static int shutting_down;
 static unsigned long progress; /* requests started or ended so far */
 static int stalled;            /* the reader saw no progress for a tick */
 static int reader_untimed;     /* the reader waits without a tick */
+static int workers_wanted;     /* rq_wait_workers_wanted may return */
 
 /* This thread is a worker counted in active_workers; the rq_block_begin
  * calls it is in that have not ended, once one took it off the count (a
@@ -39,6 +40,16 @@ static __thread int blocked;
 static int is_drained(void)
 {
     return shutting_down && !head && running == 0;
+}
+
+/* The first request ended, another came, or the one running waits or
+ * runs long: the workers after the first are needed now. */
+static void want_workers_locked(void)
+{
+    if (!workers_wanted) {
+        workers_wanted = 1;
+        pthread_cond_broadcast(&drained); /* the main thread waits there */
+    }
 }
 
 static void made_progress_locked(void)
@@ -118,6 +129,7 @@ void rq_push(gaelic_request_t *r, int from_reader)
 {
     pthread_mutex_lock(&lock);
     push_locked(r);
+    want_workers_locked();
     if (from_reader && (active_workers == 0 || stalled))
         pthread_cond_signal(&worker_wake);
     pthread_mutex_unlock(&lock);
@@ -188,6 +200,7 @@ void rq_done(void)
     if (running > 0)
         running--;
     made_progress_locked();
+    want_workers_locked();
     if (is_drained())
         pthread_cond_broadcast(&drained);
     pthread_mutex_unlock(&lock);
@@ -217,6 +230,7 @@ void rq_block_begin(void)
     pthread_mutex_lock(&lock);
     go_inactive_locked();
     blocked = 1;
+    want_workers_locked();
     hand_over_locked();
     pthread_mutex_unlock(&lock);
 }
@@ -290,6 +304,7 @@ void rq_reader_take_role(void)
                 ticking = 0;
             } else if (!role_held) {
                 stalled = 1;
+                want_workers_locked();
                 if (head)
                     pthread_cond_signal(&worker_wake);
             }
@@ -330,6 +345,14 @@ void rq_wait_shutdown(void)
 {
     pthread_mutex_lock(&lock);
     while (!shutting_down)
+        pthread_cond_wait(&drained, &lock);
+    pthread_mutex_unlock(&lock);
+}
+
+void rq_wait_workers_wanted(void)
+{
+    pthread_mutex_lock(&lock);
+    while (!workers_wanted && !shutting_down)
         pthread_cond_wait(&drained, &lock);
     pthread_mutex_unlock(&lock);
 }

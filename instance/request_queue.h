@@ -82,6 +82,11 @@ int rq_shutting_down(void);
 /* Blocks until shutdown has begun. */
 void rq_wait_shutdown(void);
 
+/* Blocks until the workers after the first are needed: the first request
+ * has ended, another is queued, the one running waits (rq_block_begin) or
+ * stalls, or shutdown has begun. */
+void rq_wait_workers_wanted(void);
+
 /* Blocks until shutdown has begun and no request is queued or running. */
 void rq_wait_drained(void);
 
