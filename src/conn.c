@@ -1117,7 +1117,9 @@ static void send_normalized_redirect(conn_t *c, const char *path, size_t path_le
     rc |= login_quote(&loc, path, path_len);
     if (query_len > 0) {
         rc |= buf_append(&loc, "?", 1);
-        rc |= buf_append(&loc, query, query_len); /* as the request line carried it */
+        /* As the request line carried it, but for raw non-ASCII bytes a
+         * client may send there: a Location is a URI, ASCII only. */
+        rc |= secure_append_url_part(&loc, query, query_len);
     }
     size_t mark = c->wbuf.len;
     if (rc == 0) {

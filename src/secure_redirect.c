@@ -104,9 +104,7 @@ int secure_host_valid(const char *host, size_t len)
     return 1;
 }
 
-/* Appends s, with bytes that may not appear in a header or URL as they
- * are (controls, space, non-ASCII) percent-encoded. */
-static int append_url_part(buf_t *out, const char *s, size_t len)
+int secure_append_url_part(buf_t *out, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -138,10 +136,10 @@ int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const htt
     buf_t loc = BUF_INIT;
     int rc = buf_append_str(&loc, scheme);
     rc |= buf_append(&loc, host, host_len);
-    rc |= append_url_part(&loc, path, path_len);
+    rc |= secure_append_url_part(&loc, path, path_len);
     if (query_len > 0) {
         rc |= buf_append(&loc, "?", 1);
-        rc |= append_url_part(&loc, query, query_len);
+        rc |= secure_append_url_part(&loc, query, query_len);
     }
     int status = code ? code : req->method == HTTP_GET || req->method == HTTP_HEAD ? 302 : 307;
     char line[48];

@@ -106,6 +106,8 @@ def test_static_files_by_decoded_path(decoded_srv, path, rel):
     ("/./files/a b", "/files/a%20b"),
     ("/..", "/"),
     ("/x/..//evil.example/", "//evil.example/"),
+    # bytes a client sent raw: a Location is a URI, so they go escaped
+    ("/caf\xc3\xa9/./x?q=caf\xc3\xa9", "/caf%C3%A9/x?q=caf%C3%A9"),
 ])
 def test_dot_segments_redirect_to_the_normalized_path(decoded_srv, path, location):
     """App Engine answered a path with "." or ".." segments with a 302 to the
