@@ -131,10 +131,14 @@ static void take(child_output_t *c, const char *buf, size_t n)
         const char *nl = memchr(buf, '\n', n);
         size_t part = nl ? (size_t)(nl - buf) : n;
         /* A full line buffer is a piece only once more of its line comes:
-         * a newline right after it just ends the line. */
+         * a newline right after it just ends the line. The piece ends
+         * between characters: the start of one it holds in part begins the
+         * next piece, or both would show its bytes as '?'. */
         if (c->len == sizeof c->line && part > 0) {
-            show(c, c->line, c->len);
-            c->len = 0;
+            size_t piece = log_utf8_whole(c->line, c->len);
+            show(c, c->line, piece);
+            c->len -= piece;
+            memmove(c->line, c->line + piece, c->len);
         }
         size_t room = sizeof c->line - c->len;
         if (part > room) {

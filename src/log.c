@@ -86,18 +86,16 @@ static size_t format_prefix(char *line, int level)
     return n;
 }
 
-/* end, moved back to the start of a UTF-8 character that s[start..end)
- * holds only in part: what a cut there leaves of the text. */
-static size_t whole_characters(const char *s, size_t start, size_t end)
+size_t log_utf8_whole(const char *s, size_t n)
 {
-    for (size_t back = 1; back <= 3 && back <= end - start; back++) {
-        unsigned char c = (unsigned char)s[end - back];
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = (unsigned char)s[n - back];
         if ((c & 0xC0) != 0x80) {
             size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-            return len > back ? end - back : end;
+            return len > back ? n - back : n;
         }
     }
-    return end;
+    return n;
 }
 
 /* Formats one console line (time, level, text, newline); returns its length. */
@@ -109,7 +107,7 @@ static size_t format_line(char *line, size_t size, int level, const char *fmt, v
         m = 0;
     /* A text longer than the line is cut between characters, so that the
      * console stays UTF-8. */
-    n = (size_t)m < size - n - 1 ? n + (size_t)m : whole_characters(line, n, size - 2);
+    n += (size_t)m < size - n - 1 ? (size_t)m : log_utf8_whole(line + n, size - n - 2);
     line[n++] = '\n';
     return n;
 }

@@ -41,6 +41,10 @@ void log_msg_unbuffered(int level, const char *fmt, ...) __attribute__((format(p
  * when s does not start one (RFC 3629 section 4). */
 size_t log_utf8_char_len(const unsigned char *s, size_t n);
 
+/* n, less the bytes at the end of s[0..n) that begin a UTF-8 character
+ * without all of it: where a text cut at n may end without splitting one. */
+size_t log_utf8_whole(const char *s, size_t n);
+
 /* 1 when the character of len bytes at s (log_utf8_char_len's) is a
  * control a terminal may act on: C0, DEL or C1 (U+0080..U+009F). */
 int log_is_control(const unsigned char *s, size_t len);

@@ -87,6 +87,28 @@ def test_terminal_controls_an_instance_writes_do_not_reach_the_console(serve):
                      line), repr(line)
 
 
+def test_a_long_line_is_shown_in_pieces_cut_between_characters(serve):
+    """A line longer than the console shows at once (4 KiB) comes out in
+    pieces, each a whole number of UTF-8 characters: a piece that ended
+    inside one would show its bytes on either side as '?'."""
+    srv = serve(APP)
+    # "L-long " and 3000 two-byte characters: the first 4 KiB end inside one.
+    srv.get_json("/long?tag=L&n=3000")
+    assert srv.wait_stderr("L-long "), srv.stderr_text()[-3000:]
+    pieces = []
+    for _ in range(100):  # bounded: the pieces follow the first at once
+        lines = srv.stderr_text().splitlines()
+        first = next(i for i, x in enumerate(lines) if "L-long " in x)
+        pieces = [x.split("] ", 1)[1] for x in lines[first:]
+                  if re.search(r"WARNING \[instance \d+\] ", x)]
+        if "".join(pieces).count("\u00e9") >= 3000:
+            break
+        time.sleep(0.1)
+    text = "".join(pieces)
+    assert len(pieces) == 2, pieces
+    assert text == "L-long " + "\u00e9" * 3000, text.replace("\u00e9", "")
+
+
 def test_one_instance_flooding_does_not_hide_another_s_lines(serve):
     """The 256 KiB a second the console shows is per instance: one that
     floods its stderr loses its own lines, not those of the others."""

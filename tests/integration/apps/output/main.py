@@ -17,6 +17,8 @@ two instances write in an order it knows.
   /escapes?tag=T          writes a line of terminal controls: "T-esc ", an
                           OSC title, CSI clear screen, a C1 CSI, a raw 0x9b
                           byte, an invalid byte, " T-end"
+  /long?tag=T&n=N         writes the line "T-long " and N times "é" (two
+                          bytes each), longer than the console shows at once
   /exit?tag=T             writes "T" without a newline, then exits
   /kill?tag=T&sig=N       writes "T" without a newline, then kills itself
                           with signal N
@@ -68,6 +70,11 @@ def _escapes(q):
     return os.getpid()
 
 
+def _long(q):
+    os.write(2, q["tag"].encode() + b"-long " + "\u00e9".encode() * int(q["n"]) + b"\n")
+    return os.getpid()
+
+
 def _exit(q):
     os.write(2, q["tag"].encode())
     os._exit(3)
@@ -86,6 +93,7 @@ ROUTES = {
     "/flood": _flood,
     "/marks": _marks,
     "/escapes": _escapes,
+    "/long": _long,
     "/exit": _exit,
     "/kill": _kill,
 }
