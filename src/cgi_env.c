@@ -72,6 +72,17 @@ int cgi_percent_decode(buf_t *out, const char *src, size_t len)
     return 0;
 }
 
+int cgi_escape_raw(buf_t *out, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int rc = c <= 0x20 || c >= 0x7f ? buf_printf(out, "%%%02X", c) : buf_append(out, s + i, 1);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int put(buf_t *out, uint32_t *count, const char *k, size_t klen, const char *v, size_t vlen)
 {
     if (ipc_put_bytes(out, k, klen) < 0 || ipc_put_bytes(out, v, vlen) < 0)

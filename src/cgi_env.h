@@ -39,6 +39,12 @@ void cgi_split_target(const char *url, size_t len, const char **path, size_t *pa
 /* Percent-decodes src into out (appending). Invalid escapes stay as they are. */
 int cgi_percent_decode(buf_t *out, const char *src, size_t len);
 
+/* Appends s (a part of a request target), with the bytes that may not
+ * appear in a header or URL as they are (controls, space, non-ASCII, which
+ * a client may send raw) percent-encoded. Returns 0, or -1 when memory
+ * runs out. */
+int cgi_escape_raw(buf_t *out, const char *s, size_t len);
+
 /* The request's CGI/WSGI variables. path_info: the target's path,
  * percent-decoded (conn.c decodes it once, for routing too). */
 int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req,

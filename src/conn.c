@@ -1119,7 +1119,7 @@ static void send_normalized_redirect(conn_t *c, const char *path, size_t path_le
         rc |= buf_append(&loc, "?", 1);
         /* As the request line carried it, but for raw non-ASCII bytes a
          * client may send there: a Location is a URI, ASCII only. */
-        rc |= secure_append_url_part(&loc, query, query_len);
+        rc |= cgi_escape_raw(&loc, query, query_len);
     }
     size_t mark = c->wbuf.len;
     if (rc == 0) {

@@ -389,7 +389,10 @@ int login_redirect(buf_t *out, const http_request_t *req, const char *host, size
         rc |= buf_append_str(&full, https ? "https://" : "http://");
         rc |= buf_append(&full, host, host_len);
     }
-    rc |= buf_append(&full, url, len);
+    /* Raw bytes of the target escaped, as users.create_login_url escapes
+     * them: a continue URL must be ASCII for the sign-in page to take the
+     * user back to it (login_continue_ok). */
+    rc |= cgi_escape_raw(&full, url, len);
     rc |= buf_append_str(&loc, "/_ah/login?continue=");
     rc |= login_quote(&loc, buf_ptr(&full), full.len);
     int status =

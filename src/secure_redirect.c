@@ -104,17 +104,6 @@ int secure_host_valid(const char *host, size_t len)
     return 1;
 }
 
-int secure_append_url_part(buf_t *out, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int rc = c <= 0x20 || c >= 0x7f ? buf_printf(out, "%%%02X", c) : buf_append(out, s + i, 1);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
 int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const http_request_t *req,
                     const char *host, size_t host_len, const char *fallback_host, int keep_alive,
                     int http10)
@@ -136,10 +125,10 @@ int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const htt
     buf_t loc = BUF_INIT;
     int rc = buf_append_str(&loc, scheme);
     rc |= buf_append(&loc, host, host_len);
-    rc |= secure_append_url_part(&loc, path, path_len);
+    rc |= cgi_escape_raw(&loc, path, path_len);
     if (query_len > 0) {
         rc |= buf_append(&loc, "?", 1);
-        rc |= secure_append_url_part(&loc, query, query_len);
+        rc |= cgi_escape_raw(&loc, query, query_len);
     }
     int status = code ? code : req->method == HTTP_GET || req->method == HTTP_HEAD ? 302 : 307;
     char line[48];

@@ -37,11 +37,6 @@ int secure_request_is_https(const http_request_t *req, const trusted_proxies_t *
  * brackets, at most 255 bytes. */
 int secure_host_valid(const char *host, size_t len);
 
-/* Appends s (a part of a request target), with bytes that may not appear
- * in a header or URL as they are (controls, space, non-ASCII)
- * percent-encoded. Returns 0, or -1 when memory runs out. */
-int secure_append_url_part(buf_t *out, const char *s, size_t len);
-
 /* For a handler with secure: mode, returns 0 when the request may go on.
  * Otherwise appends the redirect to the other scheme to out and returns its
  * status, or -1 when memory runs out. The status is code (the handler's

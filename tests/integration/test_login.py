@@ -279,6 +279,21 @@ def test_login_and_logout_urls(srv):
     assert r.header("Location") == base + "/required?x=1"
 
 
+def test_sign_in_round_trip_from_a_raw_non_ascii_url(srv):
+    """A target with raw UTF-8 bytes (a client that does not escape them):
+    the continue URL has them escaped, as users.create_login_url does, so
+    the sign-in page takes the user back there. Raw in the continue URL,
+    they made it one the page refuses, and the user landed on "/"."""
+    r = req(srv, "/required/caf\xc3\xa9?k=\xe6\x97\xa5")
+    assert r.status == 302, r
+    cont = urllib.parse.unquote(r.header("Location").split("continue=", 1)[1])
+    assert cont == "http://%s/required/caf%%C3%%A9?k=%%E6%%97%%A5" % host(srv)
+    r, cookie = sign_in(srv, "eve@example.com", cont=cont)
+    assert r.header("Location") == cont
+    d = info(srv, "/required/caf%C3%A9?k=%E6%97%A5", cookie)
+    assert d["path"] == "/required/caf\xc3\xa9" and d["email"] == "eve@example.com"
+
+
 def test_default_login_url_is_this_requests_url_as_sent(srv):
     # The path's escapes kept: from PATH_INFO (decoded, and latin-1 on
     # Python 3) '/\u65e5' was escaped as mojibake and '%3F' became a '?'.
