@@ -120,8 +120,10 @@ int login_continue_ok(const char *t, size_t len, const char *host, size_t host_l
 {
     if (len == 0)
         return 0;
+    /* Bytes above ASCII are a non-ASCII path's UTF-8, escaped where the
+     * target is used (login_serve). */
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f || t[i] == '\\')
+        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] == 0x7f || t[i] == '\\')
             return 0;
     if (t[0] == '/')
         return len == 1 || t[1] != '/';
@@ -349,9 +351,17 @@ int login_serve(buf_t *out, int kind, const http_request_t *req, const char *hos
     }
     const char *dest = "/";
     size_t dest_len = 1;
+    buf_t escaped = BUF_INIT;
     if (f.has_cont && login_continue_ok(buf_ptr(&f.cont), f.cont.len, host, host_len)) {
-        dest = buf_ptr(&f.cont);
-        dest_len = f.cont.len;
+        /* A Location is ASCII: users.create_login_url('/caf\u00e9') sends
+         * the path's UTF-8, which goes back escaped. */
+        if (cgi_escape_raw(&escaped, buf_ptr(&f.cont), f.cont.len) < 0) {
+            buf_free(&escaped);
+            form_free(&f);
+            return -1;
+        }
+        dest = buf_ptr(&escaped);
+        dest_len = escaped.len;
     }
     int status;
     int is_login = f.has_action && strcasecmp(buf_ptr(&f.action), "login") == 0;
@@ -374,6 +384,7 @@ int login_serve(buf_t *out, int kind, const http_request_t *req, const char *hos
     } else {
         status = login_form(out, &f, req, keep_alive, http10, head_only);
     }
+    buf_free(&escaped);
     form_free(&f);
     return status;
 }

@@ -32,7 +32,9 @@ int login_parse_value(const char *v, size_t len, login_user_t *u);
 int login_from_request(const http_request_t *req, login_user_t *u);
 
 /* 1 when target may be followed after sign-in: a path ("/x", not "//x")
- * or an http(s) URL on host (the request's Host header value). */
+ * or an http(s) URL on host (the request's Host header value), without
+ * controls, spaces or backslashes (bytes above ASCII are allowed: the
+ * caller escapes them). */
 int login_continue_ok(const char *target, size_t len, const char *host, size_t host_len);
 
 /* 1 for /_ah/login, 2 for /_ah/logout, else 0. */

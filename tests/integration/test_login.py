@@ -294,6 +294,16 @@ def test_sign_in_round_trip_from_a_raw_non_ascii_url(srv):
     assert d["path"] == "/required/caf\xc3\xa9" and d["email"] == "eve@example.com"
 
 
+def test_sign_in_back_to_a_non_ascii_path(srv):
+    """users.create_login_url('/required/caf\u00e9') quotes the path's UTF-8:
+    the sign-in page unquotes it to those bytes, which it refused, sending
+    the user to "/"; it now goes back there, escaped."""
+    r, cookie = sign_in(srv, "eve@example.com", cont="/required/caf\u00e9?k=\u65e5")
+    assert r.header("Location") == "/required/caf%C3%A9?k=%E6%97%A5", r
+    d = info(srv, r.header("Location"), cookie)
+    assert d["path"] == "/required/caf\xc3\xa9" and d["email"] == "eve@example.com"
+
+
 def test_default_login_url_is_this_requests_url_as_sent(srv):
     # The path's escapes kept: from PATH_INFO (decoded, and latin-1 on
     # Python 3) '/\u65e5' was escaped as mojibake and '%3F' became a '?'.

@@ -88,6 +88,12 @@ static void test_continue(void)
     CHECK(!ok("relative"));
     CHECK(!ok("/a\r\nX: y"));
     CHECK(!ok("/a b"));
+    CHECK(!ok("/a\x7f"));
+    /* Non-ASCII: a continue URL users.create_login_url made of a path
+     * such as /caf\u00e9 (quoted as UTF-8, so unquoted to its bytes). */
+    CHECK(ok("/caf\xc3\xa9"));
+    CHECK(ok("http://h:8080/\xe6\x97\xa5?k=\xe6\x97\xa5"));
+    CHECK(!ok("http://h:8080\xc3\xa9/"));
 }
 
 static void test_paths_and_quote(void)
@@ -150,6 +156,11 @@ static void test_answers(void)
               &out) == 302);
     CHECK(strstr(buf_ptr(&out), "\r\nLocation: /\r\n") != NULL);
     CHECK(strstr(buf_ptr(&out), ":False:") != NULL);
+    buf_reset(&out);
+    /* A non-ASCII destination goes out escaped: a Location is ASCII. */
+    CHECK(run(form_post(raw, sizeof raw, "action=Login&email=de%40f&continue=%2Fcaf%C3%A9%3Fq"), 1,
+              &out) == 302);
+    CHECK(strstr(buf_ptr(&out), "\r\nLocation: /caf%C3%A9?q\r\n") != NULL);
     buf_reset(&out);
     CHECK(run("GET /_ah/logout?continue=/z HTTP/1.1\r\nHost: h:1\r\n\r\n", 2, &out) == 302);
     CHECK(strstr(buf_ptr(&out), "\r\nLocation: /z\r\n") != NULL);
