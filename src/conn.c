@@ -1304,6 +1304,18 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
     pool_submit(backend ? backend_pool(backend) : srv->pool, &c->job);
 }
 
+/* A request refused before it could run (its head complete, its body
+ * too large, unsupported or never sent in full) still has its row in
+ * the request log. */
+static void start_refused_request_log(conn_t *c)
+{
+    c->req_started_ms = c->srv->loop.now_ms;
+    start_request_log(c);
+    int instance;
+    if (c->srv->backends)
+        host_backend(c, &instance); /* under the version it was for */
+}
+
 static void parse_error(conn_t *c)
 {
     int status = c->req.error_status ? c->req.error_status : 400;
@@ -1315,13 +1327,8 @@ static void parse_error(conn_t *c)
         api_http_handle_error(&c->api_call, status);
         return;
     }
-    if (c->req.headers_done) { /* logged as a request: 413, 417, 505 */
-        c->req_started_ms = c->srv->loop.now_ms;
-        start_request_log(c);
-        int instance;
-        if (c->srv->backends)
-            host_backend(c, &instance); /* under the version it was for */
-    }
+    if (c->req.headers_done) /* logged as a request: 413, 417, 505 */
+        start_refused_request_log(c);
     log_info("%s:%d: %d %s", c->peer_ip, c->peer_port, status,
              c->req.error_reason ? c->req.error_reason : "bad request");
     c->state = C_WAIT;
@@ -1645,7 +1652,13 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t)
         c->state = C_WAIT;
         c->close_after = 1;
         c->head_only = http_request_is_head(&c->req);
+        size_t mark = c->wbuf.len;
         http_simple_response(&c->wbuf, 408, 0, 0, c->head_only);
+        /* Its head came, its body did not: a request, as a 413 is. */
+        if (c->req.headers_done && !c->api) {
+            start_refused_request_log(c);
+            log_request(c, 408, written_body_len(c, mark), NULL, 0);
+        }
         c->state = C_WRITE;
         set_deadline(c, 1000);
         conn_write(c);
