@@ -117,6 +117,7 @@ static void conn_timeout(loop_t *loop, loop_timer_t *t);
 static void process_input(conn_t *c);
 static void process_input_loop(conn_t *c);
 static void conn_write(conn_t *c);
+static void start_refused_request_log(conn_t *c);
 
 /* ---------- lifecycle ---------- */
 
@@ -180,6 +181,12 @@ static void conn_drop(conn_t *c, int unanswered)
     if (c->closed)
         return;
     c->closed = 1;
+    if (c->state == C_READ && c->req.headers_done && !c->api) {
+        /* Its head came, its body never did: a request as much as one
+         * refused at its head (413) or after its body stalled (408). */
+        start_refused_request_log(c);
+        log_request(c, unanswered, 0, NULL, 0);
+    }
     if (c->job_active) {
         const char *inst = pool_cancel(&c->job);
         if (!inst && c->log_flushed && c->flushed_instance[0])
