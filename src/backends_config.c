@@ -138,21 +138,26 @@ static int apply_class(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, v
                    yt_describe(v, got, sizeof got));
 }
 
-/* "dynamic, public" (a comma list, as App Engine wrote it). */
+/* "dynamic, public": a comma list, each item one option with spaces around
+ * it, as App Engine's backendinfo split it. Anything else in an item
+ * ("public dynamic", a tab, nothing between two commas) is no option. */
 static int apply_options(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
 {
     (void)f;
     backend_t *b = target;
     const char *s = yt_text(v);
-    for (const char *p = s; *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
+    if (!*s)
+        return 0;
+    for (const char *p = s;; p++) {
+        const char *item = p;
+        while (*p && *p != ',')
             p++;
-        const char *word = p;
-        while (*p && *p != ',' && *p != ' ' && *p != '\t')
-            p++;
-        size_t n = (size_t)(p - word);
-        if (n == 0)
-            continue;
+        const char *word = item, *end = p;
+        while (word < end && *word == ' ')
+            word++;
+        while (end > word && end[-1] == ' ')
+            end--;
+        size_t n = (size_t)(end - word);
         int *flag = n == 7 && !strncmp(word, "dynamic", 7)    ? &b->dynamic
                     : n == 6 && !strncmp(word, "public", 6)   ? &b->public_
                     : n == 8 && !strncmp(word, "failfast", 8) ? &b->failfast
@@ -160,14 +165,15 @@ static int apply_options(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
         char q[80];
         if (!flag)
             return yt_fail(d, v,
-                           "unknown backend option '%s' (options are dynamic, public, "
-                           "failfast)",
+                           "unknown backend option '%s' (options are a comma list of dynamic, "
+                           "public, failfast)",
                            yt_quote(q, sizeof q, word, n));
         if (*flag)
             return yt_fail(d, v, "backend option '%.*s' is given twice", (int)n, word);
         *flag = 1;
+        if (!*p)
+            return 0;
     }
-    return 0;
 }
 
 static const yt_field_t BACKEND_FIELDS[] = {

@@ -110,6 +110,18 @@ static void test_errors(void)
     refused("backends:\n- name: a\n  options: dynamic, sticky\n", TIER_FREE,
             "unknown backend option 'sticky'");
     refused("backends:\n- name: a\n  options: public, public\n", TIER_FREE, "given twice");
+    /* backendinfo split the list at commas only, each item one option
+     * (spaces around it aside): no space-separated words, no empty item. */
+    refused("backends:\n- name: a\n  options: public dynamic\n", TIER_FREE,
+            "unknown backend option 'public dynamic'");
+    refused("backends:\n- name: a\n  options: public,\n", TIER_FREE, "unknown backend option ''");
+    refused("backends:\n- name: a\n  options: ', public'\n", TIER_FREE,
+            "unknown backend option ''");
+    refused("backends:\n- name: a\n  options: public,, dynamic\n", TIER_FREE,
+            "unknown backend option ''");
+    refused("backends:\n- name: a\n  options: ' '\n", TIER_FREE, "unknown backend option ''");
+    refused("backends:\n- name: a\n  options: \"public,\\tdynamic\"\n", TIER_FREE,
+            "unknown backend option '?dynamic'");
     refused("backends:\n- name: a\n  start: not a script\n", TIER_FREE, "start 'not a script'");
     refused("backends:\n- name: a\n  start: \\1.app\n", TIER_FREE,
             "start '\\1.app' has a '\\': there is no url");
@@ -128,6 +140,19 @@ static void test_class_letter_in_either_case(void)
                                   TIER_FREE);
     CHECK(cfg && cfg->n_backends == 2 && cfg->backends[0].cls == BACKEND_B4_1G &&
           cfg->backends[1].cls == BACKEND_B1);
+    backends_config_free(cfg);
+}
+
+static void test_options_spaced_or_empty(void)
+{
+    /* Spaces around an item are not part of it; an empty list is none. */
+    backends_config_t *cfg = load("backends:\n- name: a\n  options: ' public ,  dynamic'\n"
+                                  "- name: b\n  options: ''\n",
+                                  TIER_FREE);
+    CHECK(cfg && cfg->n_backends == 2 && cfg->backends[0].public_ && cfg->backends[0].dynamic &&
+          !cfg->backends[0].failfast);
+    CHECK(cfg && !cfg->backends[1].public_ && !cfg->backends[1].dynamic &&
+          !cfg->backends[1].failfast);
     backends_config_free(cfg);
 }
 
@@ -163,6 +188,7 @@ int main(void)
     test_full_and_defaults();
     test_errors();
     test_class_letter_in_either_case();
+    test_options_spaced_or_empty();
     test_tier_limits();
     UNIT_DONE();
 }
