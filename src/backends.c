@@ -638,16 +638,29 @@ static const char *update_word(const backend_rt_t *b)
     }
 }
 
+/* The backend not deleted whose name comes first after prev's (NULL: the
+ * first of all), or NULL. Names are unique. */
+static const backend_rt_t *next_by_name(const backends_t *all, const backend_rt_t *prev)
+{
+    const backend_rt_t *next = NULL;
+    for (size_t i = 0; i < all->n; i++) {
+        const backend_rt_t *b = &all->list[i];
+        if (b->deleted || (prev && strcmp(b->cfg->name, prev->cfg->name) <= 0))
+            continue;
+        if (!next || strcmp(b->cfg->name, next->cfg->name) < 0)
+            next = b;
+    }
+    return next;
+}
+
+/* In alphabetical order, as App Engine's console listed backends. */
 void backends_list(backends_t *all, buf_t *out)
 {
     uint64_t now = all->srv->loop.now_ms;
     bill(all, now);
     buf_printf(out, "%-20s %-6s %-9s %-5s %-24s %-9s %12s %10s %s\n", "BACKEND", "CLASS",
                "INSTANCES", "STATE", "OPTIONS", "UPTIME", "INST-HOURS", "COST-USD", "UPDATE");
-    for (size_t i = 0; i < all->n; i++) {
-        backend_rt_t *b = &all->list[i];
-        if (b->deleted)
-            continue;
+    for (const backend_rt_t *b = next_by_name(all, NULL); b; b = next_by_name(all, b)) {
         const backend_class_info_t *cls = backend_class_info(b->cfg->cls);
         char inst[32], opts[64], up[32];
         /* What serves now: an unfinished update's values are not yet. */

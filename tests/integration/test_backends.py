@@ -329,6 +329,19 @@ def test_a_count_configured_under_a_higher_tier_is_not_kept(serve, tmp_path):
     assert r.status_code == 200 and r.text == "2"
 
 
+def test_list_shows_the_backends_in_alphabetical_order(srv):
+    # As App Engine's console listed them, whatever backends.yaml's order
+    # (memdb, crawler, private, flaky, slow, worker); a deleted one is gone.
+    r = backends(srv, "list")
+    assert r.returncode == 0, r
+    names = [line.split()[0] for line in r.stdout.splitlines()[1:]]
+    assert names == ["crawler", "flaky", "memdb", "private", "slow", "worker"], r.stdout
+    assert backends(srv, "delete", "flaky").returncode == 0
+    r = backends(srv, "list")
+    assert [line.split()[0] for line in r.stdout.splitlines()[1:]] == [
+        "crawler", "memdb", "private", "slow", "worker"], r.stdout
+
+
 def test_configure_reports_one_instance_in_the_singular(srv):
     r = backends(srv, "configure", "flaky")
     assert r.returncode == 0, r
