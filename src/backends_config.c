@@ -238,7 +238,9 @@ static int apply_backends(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *l
 }
 
 static const yt_field_t TOP_FIELDS[] = {
-    {"backends", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_backends},
+    /* backendinfo took an empty `backends:` (each entry commented out, say)
+     * as no backends. */
+    {"backends", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_backends},
 };
 
 int backends_config_load_string(const char *yaml, size_t len, const char *path, backend_tier_t tier,

@@ -1122,6 +1122,8 @@ int yt_map_apply(yt_doc_t *d, const yaml_node_t *map, const yt_field_t *fields, 
             i++;
         if (i == n_fields)
             return unknown_key(d, key, name, fields, n_fields, what);
+        if ((fields[i].flags & YT_NULL_ABSENT) && yt_is_null(value))
+            continue;
         bits |= (uint64_t)1 << i;
         if (apply_field(d, &fields[i], value, target) < 0)
             return -1;

@@ -66,6 +66,7 @@ typedef enum {
 } yt_type_t;
 
 #define YT_REQUIRED 1u
+#define YT_NULL_ABSENT 2u       /* an empty value (null) counts as no value at all */
 #define YT_NOWHERE ((size_t)-1) /* offset of a field that is only checked */
 
 typedef struct yt_field yt_field_t;

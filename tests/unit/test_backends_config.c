@@ -156,6 +156,20 @@ static void test_options_spaced_or_empty(void)
     backends_config_free(cfg);
 }
 
+static void test_empty_backends_key(void)
+{
+    /* backendinfo: `backends:` with nothing under it is no backends. */
+    const char *empty[] = {"backends:\n", "backends:\n# - name: a\n#   instances: 2\n",
+                           "backends: ~\n", "backends: null\n"};
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        backends_config_t *cfg = load(empty[i], TIER_FREE);
+        CHECK(cfg && cfg->n_backends == 0);
+        backends_config_free(cfg);
+    }
+    refused("backends: ''\n", TIER_FREE, "expected a list");
+    refused("backends:\nname: a\n", TIER_FREE, "unknown key 'name'");
+}
+
 static void test_tier_limits(void)
 {
     const char *six = "backends:\n- name: a\n- name: b\n- name: c\n- name: d\n- name: e\n"
@@ -189,6 +203,7 @@ int main(void)
     test_errors();
     test_class_letter_in_either_case();
     test_options_spaced_or_empty();
+    test_empty_backends_key();
     test_tier_limits();
     UNIT_DONE();
 }
