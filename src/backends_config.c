@@ -176,13 +176,20 @@ static int apply_options(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
     }
 }
 
+/* The values backendinfo's `state` took. */
+static const char *const STATES[] = {"START", "STOP", "DISABLED", NULL};
+
+/* As in backendinfo, an optional key left empty is not given, and `state`
+ * is checked only: the START/STOP state is the backends commands'. */
 static const yt_field_t BACKEND_FIELDS[] = {
     {"name", YT_STRING, YT_REQUIRED, NULL, offsetof(backend_t, name), check_name, NULL},
-    {"class", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_class},
-    {"instances", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_instances},
-    {"max_concurrent_requests", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_max_concurrent},
-    {"options", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_options},
-    {"start", YT_STRING, 0, NULL, offsetof(backend_t, start), check_start, NULL},
+    {"class", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_class},
+    {"instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_instances},
+    {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_max_concurrent},
+    {"options", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_options},
+    {"start", YT_STRING, YT_NULL_ABSENT, NULL, offsetof(backend_t, start), check_start, NULL},
+    {"state", YT_ENUM, YT_NULL_ABSENT, STATES, YT_NOWHERE, NULL, NULL},
 };
 
 /* ---- the document --------------------------------------------------------- */

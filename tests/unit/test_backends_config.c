@@ -170,6 +170,24 @@ static void test_empty_backends_key(void)
     refused("backends:\nname: a\n", TIER_FREE, "unknown key 'name'");
 }
 
+static void test_keys_as_backendinfo_took_them(void)
+{
+    /* An optional key left empty is not given; state is checked only. */
+    backends_config_t *cfg = load("backends:\n- name: a\n  class:\n  instances:\n"
+                                  "  max_concurrent_requests:\n  options:\n  start:\n"
+                                  "  state: STOP\n- name: b\n  state: DISABLED\n"
+                                  "- name: c\n  state: START\n",
+                                  TIER_FREE);
+    CHECK(cfg && cfg->n_backends == 3);
+    const backend_t *a = cfg ? &cfg->backends[0] : NULL;
+    CHECK(a && a->cls == BACKEND_B2 && a->instances == BACKEND_DEFAULT_INSTANCES &&
+          a->max_concurrent_requests == BACKEND_DEFAULT_MAX_CONCURRENT && !a->dynamic &&
+          !a->public_ && !a->failfast && a->start == NULL);
+    backends_config_free(cfg);
+    refused("backends:\n- name: a\n  state: stopped\n", TIER_FREE, "state");
+    refused("backends:\n- name:\n", TIER_FREE, "backends.yaml:2:");
+}
+
 static void test_tier_limits(void)
 {
     const char *six = "backends:\n- name: a\n- name: b\n- name: c\n- name: d\n- name: e\n"
@@ -204,6 +222,7 @@ int main(void)
     test_class_letter_in_either_case();
     test_options_spaced_or_empty();
     test_empty_backends_key();
+    test_keys_as_backendinfo_took_them();
     test_tier_limits();
     UNIT_DONE();
 }
