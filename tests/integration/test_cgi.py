@@ -2,10 +2,11 @@
 response read from sys.stdout, scripts with main() cached per instance."""
 import json
 import os
+import py_compile
 
 import pytest
 
-from harness import REPO, app_path, copy_app, http_request
+from harness import REPO, app_path, copy_app, http_request, write_app
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,53 @@ def test_apps_modules_named_like_the_standard_librarys_leave_the_runtime_alone(s
     assert [get_json(s, "/counter")["count"] for _ in range(2)] == [1, 2]
     r = get(s, "/dyn/status?s=201")
     assert (r.status, r.reason) == (201, "Created"), (r, s.stderr_text()[-2000:])
+
+
+def test_script_uploaded_compiled_only_runs_from_its_pyc(serve, tmp_path):
+    """App Engine took .pyc files without their source, and a CGI handler
+    still names its script by the .py name: the .pyc beside it serves,
+    cached like a source script (main() alone runs afterwards). One that
+    skip_files leaves out was never uploaded: 404."""
+    d = write_app(tmp_path / "app", """application: compiled
+runtime: python27
+api_version: 1
+threadsafe: false
+skip_files:
+- ^skipped/.*
+handlers:
+- url: /compiled
+  script: scripts/compiled.py
+- url: /skipped
+  script: skipped/compiled.py
+""")
+    for folder in ("scripts", "skipped"):
+        src = os.path.join(d, folder, "compiled.py")
+        os.makedirs(os.path.dirname(src))
+        with open(src, "w") as f:
+            f.write(COMPILED_SCRIPT)
+        py_compile.compile(src, cfile=src + "c", doraise=True)
+        os.remove(src)
+    s = serve(d, "--max_instances", "1")
+    got = [get(s, "/compiled") for _ in range(2)]
+    assert [r.status for r in got] == [200, 200], (got, s.stderr_text()[-2000:])
+    assert [json.loads(r.body) for r in got] == [
+        {"count": 1, "name": "__main__", "file": os.path.join(d, "scripts", "compiled.pyc")},
+        {"count": 2, "name": "__main__", "file": os.path.join(d, "scripts", "compiled.pyc")}]
+    assert get(s, "/skipped").status == 404
+
+
+COMPILED_SCRIPT = """import json
+import os
+count = 0
+def main():
+    global count
+    count += 1
+    print("Content-Type: application/json")
+    print()
+    print(json.dumps({"count": count, "name": __name__, "file": os.environ["PATH_TRANSLATED"]}))
+if __name__ == "__main__":
+    main()
+"""
 
 
 def test_location_without_status_redirects(srv):

@@ -1,7 +1,8 @@
 """CGI script handlers (RT3), run the way App Engine's python27 runtime ran
 them.
 
-`script: dir/file.py` names a file under the app root. The request is in
+`script: dir/file.py` names a file under the app root (or, uploaded
+compiled only, the `dir/file.pyc` beside that name). The request is in
 os.environ (the per-request environ of request_environ, with
 PATH_TRANSLATED the script's file) and in sys.stdin;
 the response is what the script writes to sys.stdout: header lines, a blank
@@ -22,9 +23,11 @@ own streams; everywhere else stdout is the app log (info level) as under
 WSGI.
 """
 import io
+import marshal
 import os
 import sys
 import types
+from importlib.util import MAGIC_NUMBER
 
 import _gaelic
 
@@ -150,6 +153,12 @@ def resolve(script):
     if os.path.isabs(rel) or ".." in rel.replace("\\", "/").split("/"):
         raise ScriptError(500, "refused: the script path leaves the app folder")
     path = os.path.realpath(os.path.join(base, rel))
+    if not os.path.isfile(path) and rel.endswith(".py") \
+            and os.path.isfile(os.path.join(base, rel + "c")):
+        # App Engine took a script uploaded compiled only under its .py
+        # name: the .pyc beside it serves (sourceless, as imports find it).
+        rel += "c"
+        path = os.path.realpath(os.path.join(base, rel))
     if os.path.commonpath([base, path]) != base:
         raise ScriptError(500, "refused: the script resolves outside the app folder (%s)" % path)
     if not os.path.isfile(path):
@@ -184,6 +193,16 @@ def _has_zero_arg_main(module):
     return True
 
 
+def _load_code(data, path):
+    """The code of a script file: its source compiled, or a .pyc's code
+    (this CPython's bytecode only, as a sourceless import takes it)."""
+    if not path.endswith(".pyc"):
+        return compile(data, path, "exec")
+    if data[:4] != MAGIC_NUMBER or len(data) < 16:
+        raise ImportError("bad magic number in %s: not this Python's bytecode" % path)
+    return marshal.loads(memoryview(data)[16:])
+
+
 def _execute(script):
     """Runs the request's script: main() of a cached module, or the whole
     file (caching the module when it defines main()). Meanwhile the module
@@ -213,7 +232,7 @@ def _execute(script):
             if compiled is not None and compiled[0] == stamp:
                 code = compiled[1]
             else:
-                code = compile(f.read(), path, "exec")
+                code = _load_code(f.read(), path)
                 _compiled[path] = (stamp, code)
         module = types.ModuleType("__main__")
         module.__file__ = path
