@@ -1874,7 +1874,8 @@ typedef struct {
     config_link_fn outside_link;
     void *ctx;
     app_file_limits_t lim;
-    long files;
+    long files;        /* uploaded as the app's code and resources */
+    long static_files; /* uploaded as a static handler's files */
     long long bytes;
     int in_link; /* walking a folder a followed link leads to */
     char *err;
@@ -1888,9 +1889,48 @@ static int walk_fail_errno(walk_t *w, const char *rel)
     return -1;
 }
 
+/* Whether a static handler serves the file at rel, a path relative to
+ * the app folder: below its static_dir ("./pub/" is pub, "." the whole
+ * app), or matched whole by its upload regex. */
+static int static_handler_has(const handler_t *h, const char *rel)
+{
+    if (h->kind == HANDLER_STATIC_FILES) {
+        pcre2_match_data *md = h->upload_re ? pcre2_match_data_create(1, NULL) : NULL;
+        int rc = md ? pcre2_match(h->upload_re, (PCRE2_SPTR)rel, strlen(rel), 0, 0, md, NULL) : -1;
+        pcre2_match_data_free(md);
+        return rc >= 0;
+    }
+    if (h->kind != HANDLER_STATIC_DIR)
+        return 0;
+    const char *r = rel;
+    for (const char *p = h->static_dir; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len > 0 && !(len == 1 && p[0] == '.')) {
+            if (strncmp(r, p, len) != 0 || r[len] != '/')
+                return 0;
+            r += len + 1;
+        }
+        p += len;
+        p += *p == '/';
+    }
+    return 1;
+}
+
+/* App Engine's upload sent a static handler's files apart from the code
+ * (to both when the handler is application_readable: the app reads them
+ * too) and limited each kind to 1000 files; the bytes count once. */
 static int count_file(walk_t *w, long long size)
 {
-    w->files++;
+    int is_static = 0, is_code = 1;
+    for (size_t i = 0; i < w->cfg->n_handlers; i++) {
+        const handler_t *h = &w->cfg->handlers[i];
+        if (static_handler_has(h, w->rel)) {
+            is_static = 1;
+            is_code = is_code && h->application_readable;
+        }
+    }
+    w->files += is_code;
+    w->static_files += is_static;
     w->bytes += size;
     if (size > w->lim.max_file_bytes) {
         snprintf(w->err, w->errlen, "%s/%s: %lld bytes, the limit for one file is %ld",
@@ -2018,6 +2058,11 @@ static int check_totals(const walk_t *w, char *err, size_t errlen)
     if (w->files > w->lim.max_files) {
         snprintf(err, errlen, "%s: %ld files, the limit is %ld", w->cfg->root, w->files,
                  w->lim.max_files);
+        return -1;
+    }
+    if (w->static_files > w->lim.max_files) {
+        snprintf(err, errlen, "%s: %ld static files, the limit is %ld", w->cfg->root,
+                 w->static_files, w->lim.max_files);
         return -1;
     }
     if (w->bytes <= w->lim.max_total_bytes)

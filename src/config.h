@@ -107,13 +107,14 @@ int config_load_string(const char *yaml, size_t len, const char *path, const cha
                        app_config_t **out, char *err, size_t errlen);
 
 /* RT10 app file limits: counts the files under root that skip_files does not
- * exclude (symlinked files count as their target; a symlinked folder is
+ * exclude, the app's and its static handlers' apart, as App Engine's upload
+ * counted them (symlinked files count as their target; a symlinked folder is
  * walked only when outside_link follows it, and links inside it are not
  * followed further).
  * Returns 0 or -1 with a message naming the limit and the file. A NULL lim,
  * or a field <= 0, means that limit's default. */
 typedef struct {
-    long max_files;       /* default 1000 */
+    long max_files;       /* of each kind; default 1000 */
     long max_file_bytes;  /* default 10 MB */
     long max_total_bytes; /* default 150 MB */
 } app_file_limits_t;

@@ -126,8 +126,8 @@ static const opt_def_t options[] = {
     {"max_url_bytes", OPT_SIZE, OFF(max_url_bytes), "N",
      "longest request URL; longer gets 414 (default 8192, at most 1048576)", 1, IPC_MAX_HEAD_LIMIT},
     {"max_app_files", OPT_INT, OFF(max_app_files), "N",
-     "most files in the app, those skip_files excludes aside; more refuse the start (default "
-     "1000)",
+     "most files in the app, and most files of its static handlers, those skip_files excludes "
+     "aside; more refuse the start (default 1000)",
      1, COUNT_MAX},
     {"max_app_file_bytes", OPT_SIZE, OFF(max_app_file_bytes), "N",
      "largest app file; a larger one refuses the start (default 10485760)", 1, 1e15},

@@ -277,6 +277,22 @@ def test_skip_files_do_not_count(serve, tmp_path):
     assert s.get("/").content == b"ok"
 
 
+def test_static_files_have_a_limit_of_their_own(serve, tmp_path):
+    """App Engine's upload limited the app's files and its static files to
+    1000 each: 600 of each start, the static ones served; 1001 static
+    files are refused, named as such."""
+    text = GOOD.replace("handlers:\n", "handlers:\n- url: /static\n  static_dir: static\n")
+    files = dict({"main.py": MAIN_PY}, **{"data/f%04d.txt" % i: "x\n" for i in range(600)})
+    files.update({"static/s%04d.css" % i: "s\n" for i in range(600)})
+    d = write_app(tmp_path / "app", text, files)
+    s = serve(d)
+    assert s.get("/static/s0599.css").content == b"s\n"
+    assert s.get("/").content == b"ok"
+    s.stop()
+    r = refused(tmp_path / "more", text, {"static/s%04d.css" % i: "s\n" for i in range(1001)})
+    assert "1001 static files, the limit is 1000" in r.stderr, r.stderr
+
+
 def _sparse(path, size):
     with open(path, "wb") as f:
         f.truncate(size)

@@ -1600,6 +1600,56 @@ static int follow_link(void *ctx, const char *rel, const char *target)
     return 1;
 }
 
+/* App Engine's upload sent static handlers' files apart from the code and
+ * limited each kind to 1000: a file one serves counts as static, and as
+ * code too only when the handler is application_readable. */
+static void test_static_files_count_apart(void)
+{
+    if (make_tmp_root("/tmp/gaelic-test-static-count-XXXXXX") < 0)
+        return;
+    write_file("app.yaml",
+               HEAD "handlers:\n"
+                    "- url: /pub\n  static_dir: ./pub/\n"
+                    "- url: /img/(.*)\n  static_files: img/\\1\n  upload: img/.*\\.png\n"
+                    "- url: /data\n  static_dir: data\n  application_readable: true\n"
+                    "- url: /.*\n  script: main.app\n",
+               0);
+    write_file("main.py", "x = 1\n", 0);
+    make_dir("pub");
+    make_dir("pub/sub");
+    write_file("pub/a.css", "a", 0);
+    write_file("pub/sub/b.css", "b", 0);
+    make_dir("img");
+    write_file("img/c.png", "c", 0);
+    write_file("img/notes.txt", "n", 0); /* no upload match: the app's */
+    make_dir("data");
+    write_file("data/d.json", "d", 0);
+    write_file("pubx.py", "p", 0); /* beside pub/, not in it */
+    app_config_t *cfg = load_dir();
+    CHECK(cfg != NULL);
+    if (!cfg) {
+        fprintf(stderr, "  config_load: %s\n", err);
+        remove_tree(tmp_root);
+        return;
+    }
+    /* Code: app.yaml, main.py, img/notes.txt, data/d.json, pubx.py = 5;
+     * static: pub/a.css, pub/sub/b.css, img/c.png, data/d.json = 4. */
+    app_file_limits_t five = {5, 0, 0};
+    CHECK(config_check_files(cfg, &five, NULL, NULL, err, sizeof err) == 0);
+    char expect[600];
+    app_file_limits_t four = {4, 0, 0};
+    CHECK(config_check_files(cfg, &four, NULL, NULL, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: 5 files, the limit is 4", tmp_root);
+    CHECK_STR(err, expect);
+    write_file("pub/e.css", "e", 0);
+    write_file("pub/sub/f.css", "f", 0);
+    CHECK(config_check_files(cfg, &five, NULL, NULL, err, sizeof err) < 0);
+    snprintf(expect, sizeof expect, "%s: 6 static files, the limit is 5", tmp_root);
+    CHECK_STR(err, expect);
+    config_free(cfg);
+    remove_tree(tmp_root);
+}
+
 /* A folder that a followed link leads to is the app's too: its files count
  * against the limits, as App Engine's upload sent them; links inside it
  * are not followed again. Not followed, it counts for nothing. */
@@ -2058,6 +2108,7 @@ int main(void)
     test_error_paths_and_lines();
     test_app_engine_refusals();
     test_config_load_files();
+    test_static_files_count_apart();
     test_outside_links();
     test_followed_links_count();
     test_includes();
