@@ -27,7 +27,9 @@ import marshal
 import os
 import sys
 import types
-from importlib.util import MAGIC_NUMBER
+# importlib.util.MAGIC_NUMBER is this one; importing it from here spares
+# every cold start importlib and warnings.
+from _frozen_importlib_external import MAGIC_NUMBER
 
 import _gaelic
 
