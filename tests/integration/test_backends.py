@@ -567,6 +567,21 @@ def test_shutdown_hook_run_as_ah_stop_has_a_request_log_with_its_lines(srv, path
         assert "KeyboardInterrupt: shutting down" in lines[1][1], stop
 
 
+def test_threads_a_hook_run_as_ah_stop_starts_are_joined(srv):
+    """RT11: /_ah/stop is a request, so the threads its hook starts are
+    joined before it ends, as a request's are. They were not: the instance
+    exited as soon as the hook returned, cutting its threads' work short,
+    and the /_ah/stop log ended without their lines."""
+    pid = get(srv, "worker.localhost", "/hooks/thread").json()["pid"]
+    assert backends(srv, "stop", "worker").returncode == 0
+    stops = wait_for(lambda: [row for row in srv.log_rows("/_ah/stop")[0].values()
+                              if row["finished"]], what="the finished /_ah/stop log")
+    assert len(stops) == 1, stops
+    assert [(line["level"], line["message"]) for line in stops[0]["app_logs"]] == [
+        (2, hook_line("/_ah/stop (its thread)"))], stops
+    assert wait_pids_gone([pid], 10) == []
+
+
 def test_ah_stop_environ_has_none_of_the_latest_requests_connection(srv):
     """The internal /_ah/stop request takes the instance-wide variables of
     the latest request, never what describes that request alone: it used to

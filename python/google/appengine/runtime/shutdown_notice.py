@@ -13,7 +13,8 @@ app's shutdown hook runs once:
   thread too, and in the tasks requests run in thread pools;
 - otherwise as an internal GET /_ah/stop request that the runtime itself
   handles (no app handler sees it), in the main thread, with a request log
-  of its own that the hook's lines go to.
+  of its own that the hook's lines go to; the threads the hook starts are
+  joined before it ends, as a request's are (RT11).
 
 The instance exits once the hook and the requests have finished; the
 master kills it when its grace period ends first.
@@ -23,7 +24,7 @@ import threading
 import time
 
 import _gaelic
-from google.appengine.runtime import app_logs, handlers, request_state
+from google.appengine.runtime import app_logs, handlers, request_state, request_threads
 
 _lock = threading.Lock()
 _hook = None
@@ -95,14 +96,19 @@ def _internal_stop(hook):
         # Background threads get it as requests would.
         _raise_everywhere(threading.get_ident(), type(e))
     finally:
-        app_logs.flush_thread()
-        request_state.leave()
-        if stop_id:
-            from google.appengine.api.background_thread import background_thread
-            try:
-                _gaelic.background_ended(stop_id, failed, time.thread_time_ns() - cpu_start)
-            finally:
-                background_thread._unreserve(stop_id)
+        try:
+            # RT11, as for any request: the threads the hook started end
+            # before /_ah/stop does, and the instance exits only after it.
+            request_threads.join_all(request)
+        finally:
+            app_logs.flush_thread()
+            request_state.leave()
+            if stop_id:
+                from google.appengine.api.background_thread import background_thread
+                try:
+                    _gaelic.background_ended(stop_id, failed, time.thread_time_ns() - cpu_start)
+                finally:
+                    background_thread._unreserve(stop_id)
 
 
 def _in_request(hook, thread_id, request):

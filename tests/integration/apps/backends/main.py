@@ -189,6 +189,16 @@ def hooks(environ, start_response):
             _hook_ran(os.environ.get("PATH_INFO"))
         runtime.set_shutdown_hook(held_hook)
         return _answer(start_response, {"pid": os.getpid()})
+    if path == "/hooks/thread":
+        # A hook that hands its work to a thread (RT11: joined before the
+        # request the hook runs in, /_ah/stop included, ends).
+        def threaded_hook():
+            def work():
+                time.sleep(1)
+                _hook_ran(os.environ.get("PATH_INFO") + " (its thread)")
+            threading.Thread(target=work).start()
+        runtime.set_shutdown_hook(threaded_hook)
+        return _answer(start_response, {"pid": os.getpid()})
     if path == "/hooks/raise":
         def hook():
             _hook_ran(os.environ.get("PATH_INFO"))
