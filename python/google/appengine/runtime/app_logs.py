@@ -238,9 +238,52 @@ def flush_thread():
         stdout.flush()
 
 
+def _guard_module_lock(logging):
+    """logging's module lock is taken by _acquireLock() before a try whose
+    finally calls _releaseLock() (getLogger, and isEnabledFor for a level
+    not yet cached, take it), and by setLevel's cache clearing with no try
+    at all. A request's DeadlineExceededError can land just after the
+    lock's acquire inside the one, just before its release inside the
+    other, or while setLevel clears: the lock then stays held by that
+    worker, and every other thread of the instance blocks for good in its
+    next getLogger (no deadline can end a lock's wait). Here an exception
+    that lands once the lock is taken releases it, the release is the
+    lock's own method, after which alone an exception can land, and the
+    cache is cleared under a `with`, which releases whatever happens."""
+    lock = logging._lock
+
+    def _acquireLock():
+        try:
+            lock.acquire()
+        except BaseException:
+            lock.release()
+            raise
+
+    def _clear_cache(manager):
+        with lock:
+            for logger in manager.loggerDict.values():
+                if isinstance(logger, logging.Logger):
+                    logger._cache.clear()
+            manager.root._cache.clear()
+
+    logging._acquireLock = _acquireLock
+    logging._releaseLock = lock.release
+    logging.Manager._clear_cache = _clear_cache
+
+
 def _route_logging(logging):
+    _guard_module_lock(logging)
+
     class AppLogHandler(logging.Handler):
         """The root logger's handler: each record is one app log line."""
+
+        def createLock(self):
+            # No lock: emit() hands the line to the master in one call that
+            # is safe from any thread. Handler's acquire and release are
+            # Python methods around the lock's: a request's deadline landing
+            # in acquire once the lock is taken, or as release begins, left
+            # it held, and every other thread blocked in its next log line.
+            self.lock = None
 
         def emit(self, record):
             try:
