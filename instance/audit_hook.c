@@ -335,6 +335,8 @@ static int hook(const char *event, PyObject *args, void *data)
     case AUDIT_PIPE_PAGES:
     case AUDIT_CTYPES:
         return refuse(rule, event, NULL);
+    case AUDIT_CHDIR:
+        return refuse(rule, event, first);
     }
     return 0;
 }

@@ -88,6 +88,9 @@ static const event_rule_t events[] = {
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
     {"os.scandir", AUDIT_READ_DIR},
+    /* os.chdir and os.fchdir: the working directory is the process's,
+     * shared by every request the instance runs. */
+    {"os.chdir", AUDIT_CHDIR},
 };
 
 /* Standard-library modules that cannot work in an instance (they need
@@ -280,6 +283,9 @@ const char *audit_rule_message(audit_rule_t rule)
                "memory and of the host's files past the instance's memory limit)";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
+    case AUDIT_CHDIR:
+        return "sandbox rule SB5: os.chdir is not available (the working directory is the app's "
+               "root for every request the instance runs, as on App Engine)";
     case AUDIT_IMPORT:
     case AUDIT_ALLOW:
         break;

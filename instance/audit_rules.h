@@ -24,6 +24,7 @@ typedef enum {
     AUDIT_DIR_FD,     /* os.open of a folder (audit_opens_folder): only a message */
     AUDIT_NS_IOCTL,   /* ioctl (audit_namespace_ioctl): only a message */
     AUDIT_PIPE_PAGES, /* os.splice, os.sendfile: always refused */
+    AUDIT_CHDIR,      /* os.chdir, os.fchdir: always refused */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */

@@ -26,7 +26,7 @@ import time
 import pytest
 
 from harness import (HOST, children, comm, copy_app, pid_namespace, run_gaelic,
-                     server_cgroup_name, stale_cgroups, start_time, wait_pids_gone)
+                     server_cgroup_name, stale_cgroups, start_time, wait_pids_gone, write_app)
 
 SO_MARKER = "GAELIC-SANDBOX-SO-CONSTRUCTOR-RAN"
 
@@ -971,3 +971,38 @@ def test_instance_output_nul_bytes_do_not_hide_the_rest(serve, tmp_path):
     srv.wait_stderr("] next")
     nul = [x for x in srv.stderr_text().splitlines() if "] nul" in x]
     assert len(nul) == 1 and nul[0].endswith("after"), nul
+
+
+CHDIR_MAIN = """import json, os
+def app(environ, start_response):
+    out = {}
+    if environ["PATH_INFO"] == "/chdir":
+        try:
+            os.chdir("templates")
+            out["chdir"] = "changed"
+        except OSError as e:
+            out["chdir"] = "%s: %s" % (type(e).__name__, e)
+    out["cwd"] = os.getcwd()
+    with open("templates/page.txt") as f:
+        out["page"] = f.read()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_working_directory_is_the_app_root_for_every_request(serve, tmp_path):
+    """The working directory is the instance's, shared by all its requests:
+    one request's os.chdir left every later one (and those beside it)
+    opening its relative paths elsewhere. As on App Engine, whose
+    dev_appserver stubbed os.chdir out, it is refused (SB5), and it stays
+    the app root."""
+    d = write_app(tmp_path / "cwd", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": CHDIR_MAIN, "templates/page.txt": "page"})
+    s = serve(d, "--max_instances", "1")
+    root = s.get_json("/")["cwd"]
+    got = s.get_json("/chdir")
+    assert got["chdir"].startswith("PermissionError: sandbox rule SB5: os.chdir is not "
+                                   "available"), got
+    assert got["cwd"] == root, got
+    assert s.get_json("/") == {"cwd": root, "page": "page"}

@@ -32,6 +32,7 @@ static void test_events(void)
     CHECK(audit_rule_for("os.sched_setscheduler") == AUDIT_SCHED);
     CHECK(audit_rule_for("os.splice") == AUDIT_PIPE_PAGES);
     CHECK(audit_rule_for("os.sendfile") == AUDIT_PIPE_PAGES);
+    CHECK(audit_rule_for("os.chdir") == AUDIT_CHDIR);
     /* the stdlib's own marshal use and plain imports of socket stay */
     CHECK(audit_rule_for("marshal.loads") == AUDIT_ALLOW);
     CHECK(audit_rule_for("socket.gethostname") == AUDIT_ALLOW);
@@ -208,6 +209,7 @@ static void test_messages(void)
     CHECK(strstr(audit_rule_message(AUDIT_SCHED), "SB4") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_DIR_FD), "SB1") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_PIPE_PAGES), "SB4") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_CHDIR), "SB5") != NULL);
 }
 
 int main(void)
