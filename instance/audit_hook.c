@@ -4,7 +4,6 @@
 #include <Python.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -278,6 +277,19 @@ static int check_database(PyObject *o)
     return rc;
 }
 
+/* os.chdir to the working folder itself changes nothing: an app's
+ * os.chdir(os.path.dirname(__file__)) from the app root still runs.
+ * (os.fchdir needs a folder's descriptor, which the app cannot open.) */
+static int chdir_stays(PyObject *o)
+{
+    struct stat here, there;
+    PyObject *bytes = path_bytes(o);
+    int same = bytes && stat(".", &here) == 0 && stat(PyBytes_AS_STRING(bytes), &there) == 0 &&
+               there.st_dev == here.st_dev && there.st_ino == here.st_ino;
+    Py_XDECREF(bytes);
+    return same;
+}
+
 static int hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
@@ -336,7 +348,7 @@ static int hook(const char *event, PyObject *args, void *data)
     case AUDIT_CTYPES:
         return refuse(rule, event, NULL);
     case AUDIT_CHDIR:
-        return refuse(rule, event, first);
+        return chdir_stays(first) ? 0 : refuse(rule, event, first);
     }
     return 0;
 }

@@ -982,6 +982,10 @@ def app(environ, start_response):
             out["chdir"] = "changed"
         except OSError as e:
             out["chdir"] = "%s: %s" % (type(e).__name__, e)
+    if environ["PATH_INFO"] == "/stay":
+        # To the app root itself (where this file is): a no-op, allowed.
+        os.chdir(os.path.dirname(os.path.abspath(__file__)))
+        out["chdir"] = "stayed"
     out["cwd"] = os.getcwd()
     with open("templates/page.txt") as f:
         out["page"] = f.read()
@@ -995,7 +999,7 @@ def test_working_directory_is_the_app_root_for_every_request(serve, tmp_path):
     one request's os.chdir left every later one (and those beside it)
     opening its relative paths elsewhere. As on App Engine, whose
     dev_appserver stubbed os.chdir out, it is refused (SB5), and it stays
-    the app root."""
+    the app root; one to the app root itself is a no-op, let through."""
     d = write_app(tmp_path / "cwd", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
                   "handlers:\n- url: /.*\n  script: main.app\n",
                   {"main.py": CHDIR_MAIN, "templates/page.txt": "page"})
@@ -1006,3 +1010,6 @@ def test_working_directory_is_the_app_root_for_every_request(serve, tmp_path):
                                    "available"), got
     assert got["cwd"] == root, got
     assert s.get_json("/") == {"cwd": root, "page": "page"}
+    # A chdir to the app root itself changes nothing and still runs (an
+    # app's os.chdir(os.path.dirname(__file__)) at import, say).
+    assert s.get_json("/stay") == {"chdir": "stayed", "cwd": root, "page": "page"}
