@@ -309,28 +309,33 @@ static int apply_redirect_code(yt_doc_t *d, const yt_field_t *f, const yaml_node
     return 0;
 }
 
+/* App Engine's URLMap: the keys but url, login, secure and
+ * auth_fail_action were Optional, so an empty one is not given. */
 #define AT(field) offsetof(handler_t, field)
 static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
     [HF_URL] = {"url", YT_STRING, YT_REQUIRED, NULL, AT(url), check_url, NULL},
-    [HF_SCRIPT] = {"script", YT_STRING, 0, NULL, AT(script), check_not_empty, NULL},
-    [HF_STATIC_DIR] = {"static_dir", YT_STRING, 0, NULL, AT(static_dir), check_relative_path, NULL},
-    [HF_STATIC_FILES] = {"static_files", YT_STRING, 0, NULL, AT(static_files), check_relative_path,
-                         NULL},
-    [HF_UPLOAD] = {"upload", YT_STRING, 0, NULL, AT(upload), check_upload, NULL},
-    [HF_MIME_TYPE] = {"mime_type", YT_STRING, 0, NULL, AT(mime_type), check_mime_type, NULL},
-    [HF_EXPIRATION] = {"expiration", YT_DURATION, 0, NULL, AT(expiration), NULL, NULL},
+    [HF_SCRIPT] = {"script", YT_STRING, YT_NULL_ABSENT, NULL, AT(script), check_not_empty, NULL},
+    [HF_STATIC_DIR] = {"static_dir", YT_STRING, YT_NULL_ABSENT, NULL, AT(static_dir),
+                       check_relative_path, NULL},
+    [HF_STATIC_FILES] = {"static_files", YT_STRING, YT_NULL_ABSENT, NULL, AT(static_files),
+                         check_relative_path, NULL},
+    [HF_UPLOAD] = {"upload", YT_STRING, YT_NULL_ABSENT, NULL, AT(upload), check_upload, NULL},
+    [HF_MIME_TYPE] = {"mime_type", YT_STRING, YT_NULL_ABSENT, NULL, AT(mime_type), check_mime_type,
+                      NULL},
+    [HF_EXPIRATION] = {"expiration", YT_DURATION, YT_NULL_ABSENT, NULL, AT(expiration), NULL, NULL},
     [HF_LOGIN] = {"login", YT_ENUM, 0, LOGIN_VALUES, AT(login), NULL, NULL},
     [HF_SECURE] = {"secure", YT_ENUM, 0, SECURE_VALUES, YT_NOWHERE, NULL, apply_secure},
     [HF_AUTH_FAIL_ACTION] = {"auth_fail_action", YT_ENUM, 0, AUTH_FAIL_VALUES, AT(auth_fail_action),
                              NULL, NULL},
-    [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, 0, NULL, AT(application_readable),
-                                 NULL, NULL},
-    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_http_headers},
-    [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, 0, REDIRECT_CODES, YT_NOWHERE,
-                          NULL, apply_redirect_code},
-    [HF_POSITION] = {"position", YT_ENUM, 0, POSITIONS, AT(position_tail), NULL, NULL},
-    [HF_REQUIRE_MATCHING_FILE] = {"require_matching_file", YT_BOOL, 0, NULL, YT_NOWHERE, NULL,
-                                  NULL},
+    [HF_APPLICATION_READABLE] = {"application_readable", YT_BOOL, YT_NULL_ABSENT, NULL,
+                                 AT(application_readable), NULL, NULL},
+    [HF_HTTP_HEADERS] = {"http_headers", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+                         apply_http_headers},
+    [HF_REDIRECT_CODE] = {"redirect_http_response_code", YT_ENUM, YT_NULL_ABSENT, REDIRECT_CODES,
+                          YT_NOWHERE, NULL, apply_redirect_code},
+    [HF_POSITION] = {"position", YT_ENUM, YT_NULL_ABSENT, POSITIONS, AT(position_tail), NULL, NULL},
+    [HF_REQUIRE_MATCHING_FILE] = {"require_matching_file", YT_BOOL, YT_NULL_ABSENT, NULL,
+                                  YT_NOWHERE, NULL, NULL},
 };
 #undef AT
 
@@ -482,7 +487,7 @@ static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_
  * even the same one. */
 static int check_one_content_type(yt_doc_t *d, const yaml_node_t *map, const handler_t *h)
 {
-    const yaml_node_t *headers = yt_map_value(d, map, "http_headers");
+    const yaml_node_t *headers = yt_map_given_value(d, map, "http_headers");
     if (!h->mime_type || !headers)
         return 0;
     for (yaml_node_pair_t *p = headers->data.mapping.pairs.start;
@@ -807,8 +812,9 @@ static int apply_error_code(yt_doc_t *d, const yt_field_t *f, const yaml_node_t 
 static const yt_field_t ERROR_HANDLER_FIELDS[] = {
     {"file", YT_STRING, YT_REQUIRED, NULL, offsetof(error_handler_t, file), check_relative_path,
      NULL},
-    {"error_code", YT_ENUM, 0, ERROR_CODES, YT_NOWHERE, NULL, apply_error_code},
-    {"mime_type", YT_STRING, 0, NULL, offsetof(error_handler_t, mime_type), check_mime_type, NULL},
+    {"error_code", YT_ENUM, YT_NULL_ABSENT, ERROR_CODES, YT_NOWHERE, NULL, apply_error_code},
+    {"mime_type", YT_STRING, YT_NULL_ABSENT, NULL, offsetof(error_handler_t, mime_type),
+     check_mime_type, NULL},
 };
 
 static int apply_error_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *list,
@@ -1037,21 +1043,25 @@ static int check_idle_timeout(yt_doc_t *d, const yt_field_t *f, const yaml_node_
 }
 
 static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
-    {"min_pending_latency", YT_STRING, 0, NULL, YT_NOWHERE, NULL, apply_min_pending_latency},
-    {"max_pending_latency", YT_STRING, 0, NULL, YT_NOWHERE, check_latency, NULL},
-    {"min_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
-    {"max_idle_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_instances, NULL},
-    {"max_concurrent_requests", YT_STRING, 0, NULL, YT_NOWHERE, check_instance_count, NULL},
-    {"min_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_min_instances, NULL},
+    {"min_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_min_pending_latency},
+    {"max_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_latency, NULL},
+    {"min_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_instance_count,
+     NULL},
+    {"min_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_min_instances, NULL},
     /* 0 turns the limit off (App Engine took any int here) */
-    {"max_instances", YT_STRING, 0, NULL, YT_NOWHERE, check_min_instances, NULL},
-    {"target_cpu_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
-    {"target_throughput_utilization", YT_STRING, 0, NULL, YT_NOWHERE, check_utilization, NULL},
+    {"max_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_min_instances, NULL},
+    {"target_cpu_utilization", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_utilization,
+     NULL},
+    {"target_throughput_utilization", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE,
+     check_utilization, NULL},
 };
 
 static const yt_field_t BASIC_SCALING_FIELDS[] = {
     {"max_instances", YT_STRING, YT_REQUIRED, NULL, YT_NOWHERE, check_instance_count, NULL},
-    {"idle_timeout", YT_STRING, 0, NULL, YT_NOWHERE, check_idle_timeout, NULL},
+    {"idle_timeout", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_timeout, NULL},
 };
 
 /* After check_instance_count: 1 to 999999999, so it fits an int. */
@@ -1099,7 +1109,7 @@ static int check_one_scaling(yt_doc_t *d, const yaml_node_t *root)
     static const char *const kinds[] = {"automatic_scaling", "basic_scaling", "manual_scaling"};
     const char *first = NULL;
     for (size_t i = 0; i < 3; i++) {
-        const yaml_node_t *key = yt_map_key(d, root, kinds[i]);
+        const yaml_node_t *key = yt_map_given_key(d, root, kinds[i]);
         if (key && first)
             return yt_fail(d, key, "%s: a version has only one kind of scaling, and %s is given",
                            kinds[i], first);
@@ -1301,7 +1311,7 @@ static int apply_admin_pages(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
 }
 
 static const yt_field_t ADMIN_CONSOLE_FIELDS[] = {
-    {"pages", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_admin_pages},
+    {"pages", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_admin_pages},
 };
 
 int config_apply_admin_console(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
@@ -1365,10 +1375,13 @@ static int apply_pagespeed_rewriters(yt_doc_t *d, const yt_field_t *f, const yam
 }
 
 static const yt_field_t PAGESPEED_FIELDS[] = {
-    {"domains_to_rewrite", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_domains},
-    {"url_blacklist", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_urls},
-    {"enabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_rewriters},
-    {"disabled_rewriters", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed_rewriters},
+    {"domains_to_rewrite", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_pagespeed_domains},
+    {"url_blacklist", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_pagespeed_urls},
+    {"enabled_rewriters", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_pagespeed_rewriters},
+    {"disabled_rewriters", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_pagespeed_rewriters},
 };
 
 static int apply_pagespeed(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map, void *target)
@@ -1384,48 +1397,53 @@ static const char *const AUTO_ID_POLICIES[] = {"default", "legacy", NULL};
  * environment. */
 static const char *const ENVIRONMENTS[] = {"standard", "flex", "flexible", "1", "2", NULL};
 
+/* App Engine's AppInfoExternal: every key but runtime (checked apart) and
+ * skip_files was validation.Optional, which took an empty value (None) as
+ * no value: hence YT_NULL_ABSENT. */
 #define AT(field) offsetof(app_config_t, field)
 static const yt_field_t APP_FIELDS[] = {
-    {"application", YT_STRING, 0, NULL, AT(application), check_application, NULL},
+    {"application", YT_STRING, YT_NULL_ABSENT, NULL, AT(application), check_application, NULL},
     /* The later SDK's alias of application (finish_config: not both). */
-    {"project", YT_STRING, 0, NULL, AT(application), check_application, NULL},
-    {"version", YT_STRING, 0, NULL, AT(version), check_version, NULL},
+    {"project", YT_STRING, YT_NULL_ABSENT, NULL, AT(application), check_application, NULL},
+    {"version", YT_STRING, YT_NULL_ABSENT, NULL, AT(version), check_version, NULL},
     {"runtime", YT_STRING, YT_REQUIRED, NULL, AT(runtime), check_runtime, NULL},
-    {"api_version", YT_STRING, 0, NULL, AT(api_version), check_api_version, NULL},
-    {"threadsafe", YT_BOOL, 0, NULL, AT(threadsafe), NULL, NULL},
-    {"handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_handlers},
-    {"default_expiration", YT_DURATION, 0, NULL, AT(default_expiration), NULL, NULL},
+    {"api_version", YT_STRING, YT_NULL_ABSENT, NULL, AT(api_version), check_api_version, NULL},
+    {"threadsafe", YT_BOOL, YT_NULL_ABSENT, NULL, AT(threadsafe), NULL, NULL},
+    {"handlers", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_handlers},
+    {"default_expiration", YT_DURATION, YT_NULL_ABSENT, NULL, AT(default_expiration), NULL, NULL},
     {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_skip_files},
-    {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_env},
-    {"libraries", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_libraries},
-    {"error_handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_error_handlers},
+    {"env_variables", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_env},
+    {"libraries", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_libraries},
+    {"error_handlers", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_error_handlers},
     /* Keys real App Engine apps carry: type-checked, otherwise ignored. */
     /* Checked; gaelic has no builtin handlers to add (README). */
-    {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
+    {"builtins", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_builtins},
     /* Checked; of these requests gaelic sends warmup's. */
-    {"inbound_services", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_inbound_services},
-    {"instance_class", YT_STRING, 0, NULL, AT(instance_class), check_instance_class, NULL},
-    {"automatic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
-    {"basic_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
-    {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    {"module", YT_STRING, 0, NULL, YT_NOWHERE, check_module, NULL},
-    {"service", YT_STRING, 0, NULL, YT_NOWHERE, check_module, NULL},
-    {"includes", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_check_include_list},
-    {"admin_console", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
-    {"derived_file_type", YT_LIST, 0, NULL, YT_NOWHERE, NULL, apply_derived_file_type},
-    {"api_config", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_api_config},
-    {"pagespeed", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_pagespeed},
+    {"inbound_services", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_inbound_services},
+    {"instance_class", YT_STRING, YT_NULL_ABSENT, NULL, AT(instance_class), check_instance_class,
+     NULL},
+    {"automatic_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
+    {"basic_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
+    {"manual_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
+    {"module", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_module, NULL},
+    {"service", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_module, NULL},
+    {"includes", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_check_include_list},
+    {"admin_console", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
+    {"derived_file_type", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_derived_file_type},
+    {"api_config", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_api_config},
+    {"pagespeed", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_pagespeed},
     CONFIG_ACCEPTED("vm", YT_BOOL),
     CONFIG_ACCEPTED("beta_settings", YT_MAP),
     CONFIG_ACCEPTED("vm_settings", YT_MAP),
     CONFIG_ACCEPTED("vm_health_check", YT_MAP),
-    {"endpoints_api_service", YT_MAP, 0, NULL, YT_NOWHERE, NULL, apply_endpoints_api_service},
-    {"env", YT_ENUM, 0, ENVIRONMENTS, YT_NOWHERE, NULL, NULL},
+    {"endpoints_api_service", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_endpoints_api_service},
+    {"env", YT_ENUM, YT_NULL_ABSENT, ENVIRONMENTS, YT_NOWHERE, NULL, NULL},
     CONFIG_ACCEPTED("entrypoint", YT_STRING),
-    {"auto_id_policy", YT_ENUM, 0, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
+    {"auto_id_policy", YT_ENUM, YT_NULL_ABSENT, AUTO_ID_POLICIES, YT_NOWHERE, NULL, NULL},
     CONFIG_ACCEPTED("app_engine_apis", YT_BOOL),
     /* The python27 SDK's keys of other runtimes' apps. */
-    {"source_language", YT_STRING, 0, NULL, YT_NOWHERE, check_source_language, NULL},
+    {"source_language", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_source_language, NULL},
     CONFIG_ACCEPTED("code_lock", YT_BOOL),
     CONFIG_ACCEPTED("service_account", YT_STRING),
     CONFIG_ACCEPTED("vpc_access_connector", YT_MAP),
@@ -1436,7 +1454,8 @@ static const yt_field_t APP_FIELDS[] = {
     CONFIG_ACCEPTED("readiness_check", YT_MAP),
     CONFIG_ACCEPTED("resources", YT_MAP),
     CONFIG_ACCEPTED("network", YT_MAP),
-    CONFIG_ACCEPTED("nobuild_files", YT_STRING_OR_LIST),
+    /* RegexStr, as skip_files: not an Optional key. */
+    {"nobuild_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, NULL},
 };
 #undef AT
 #define N_APP_FIELDS (sizeof APP_FIELDS / sizeof *APP_FIELDS)
@@ -1470,7 +1489,7 @@ int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, cons
  * such a command names, the last one, else main:app. */
 static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
-    const yaml_node_t *node = yt_map_value(d, root, "entrypoint");
+    const yaml_node_t *node = yt_map_given_value(d, root, "entrypoint");
     const char *entrypoint = node ? yt_text(node) : NULL;
     char *app = NULL;
     if (entrypoint) {
@@ -1584,10 +1603,13 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
 {
     if (is_python3_runtime(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
         return -1;
-    /* App Engine refused a python27 app.yaml without it (MissingThreadsafe). */
-    if (strcmp(cfg->runtime, "python27") == 0 && !yt_map_key(d, root, "threadsafe"))
-        return yt_fail(d, yt_map_key(d, root, "runtime"),
+    /* App Engine refused a python27 app.yaml without it, or with it empty
+     * (MissingThreadsafe); the error names the empty key's line. */
+    if (strcmp(cfg->runtime, "python27") == 0 && !yt_map_given_key(d, root, "threadsafe")) {
+        const yaml_node_t *empty = yt_map_key(d, root, "threadsafe");
+        return yt_fail(d, empty ? empty : yt_map_key(d, root, "runtime"),
                        "runtime python27 needs 'threadsafe: true' or 'threadsafe: false'");
+    }
     /* App Engine's RuntimeDoesNotSupportLibraries (python3 runtimes list
      * Debian's packages here: README). */
     if (strcmp(cfg->runtime, "python") == 0 && cfg->n_libraries)
@@ -1598,27 +1620,27 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return -1;
     /* App Engine's MultipleProjectNames and ModuleAndServiceDefined; the
      * errors name the later key. */
-    const yaml_node_t *application = yt_map_key(d, root, "application");
-    const yaml_node_t *project = yt_map_key(d, root, "project");
+    const yaml_node_t *application = yt_map_given_key(d, root, "application");
+    const yaml_node_t *project = yt_map_given_key(d, root, "project");
     if (application && project) {
         const yaml_node_t *later = yt_line(application) > yt_line(project) ? application : project;
         return yt_fail(d, later, "%s: give 'application' or 'project' (its later name), not both",
                        yt_text(later));
     }
-    const yaml_node_t *module = yt_map_key(d, root, "module");
-    const yaml_node_t *service = yt_map_key(d, root, "service");
+    const yaml_node_t *module = yt_map_given_key(d, root, "module");
+    const yaml_node_t *service = yt_map_given_key(d, root, "service");
     if (module && service) {
         const yaml_node_t *later = yt_line(module) > yt_line(service) ? module : service;
         return yt_fail(d, later,
                        "%s: a version has 'module' or 'service' (its later name), not both",
                        yt_text(later));
     }
-    if (config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime) < 0)
+    if (config_check_builtins_runtime(d, yt_map_given_value(d, root, "builtins"), cfg->runtime) < 0)
         return -1;
     if (config_resolve_auto_scripts(d, cfg->handlers, cfg->n_handlers, cfg) < 0)
         return -1;
     /* app.yaml's own handlers; config_include.c checks each included file's. */
-    if (config_check_cgi_threadsafe(d, yt_map_value(d, root, "handlers"), cfg->handlers,
+    if (config_check_cgi_threadsafe(d, yt_map_given_value(d, root, "handlers"), cfg->handlers,
                                     cfg->n_handlers, cfg) < 0)
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))

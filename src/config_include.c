@@ -19,15 +19,16 @@
 #define MAX_INCLUDED_FILES 100
 
 /* App Engine's AppInclude keys; the ones gaelic does not use are checked
- * as in app.yaml and ignored. */
+ * as in app.yaml and ignored. As there, all but skip_files were Optional:
+ * an empty one is not given. */
 static const yt_field_t INCLUDE_FIELDS[] = {
-    {"builtins", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_builtins},
-    {"includes", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_check_include_list},
-    {"handlers", YT_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_included_handlers},
-    {"env_variables", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_env},
+    {"builtins", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_builtins},
+    {"includes", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_check_include_list},
+    {"handlers", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_included_handlers},
+    {"env_variables", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_env},
     {"skip_files", YT_STRING_OR_LIST, 0, NULL, YT_NOWHERE, NULL, config_apply_skip_files},
-    {"manual_scaling", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    {"admin_console", YT_MAP, 0, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
+    {"manual_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
+    {"admin_console", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
     CONFIG_ACCEPTED("vm", YT_BOOL),
     CONFIG_ACCEPTED("vm_settings", YT_MAP),
     CONFIG_ACCEPTED("beta_settings", YT_MAP),
@@ -198,11 +199,12 @@ static int merge_file(yt_doc_t *d, includes_t *inc, const char *dir)
     int rc =
         yt_map_apply(d, root, INCLUDE_FIELDS, N_INCLUDE_FIELDS, part, "an included file", NULL);
     if (rc == 0)
-        rc = config_check_builtins_runtime(d, yt_map_value(d, root, "builtins"), cfg->runtime);
+        rc =
+            config_check_builtins_runtime(d, yt_map_given_value(d, root, "builtins"), cfg->runtime);
     if (rc == 0)
         rc = config_resolve_auto_scripts(d, part->handlers, part->n_handlers, cfg);
     if (rc == 0 && part->n_handlers)
-        rc = config_check_cgi_threadsafe(d, yt_map_value(d, root, "handlers"), part->handlers,
+        rc = config_check_cgi_threadsafe(d, yt_map_given_value(d, root, "handlers"), part->handlers,
                                          part->n_handlers, cfg);
     if (rc == 0)
         rc = add_handlers(d, root, inc, part);
@@ -215,7 +217,7 @@ static int merge_file(yt_doc_t *d, includes_t *inc, const char *dir)
         cfg->manual_scaling_instances = part->manual_scaling_instances;
     config_free(part);
     /* Its own includes come after it, as App Engine read them. */
-    const yaml_node_t *more = yt_map_value(d, root, "includes");
+    const yaml_node_t *more = yt_map_given_value(d, root, "includes");
     if (rc == 0 && more)
         rc = include_list(d, more, dir, inc);
     return rc;
@@ -308,7 +310,7 @@ static int assemble_handlers(yt_doc_t *d, includes_t *inc)
 
 int config_resolve_includes(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
-    const yaml_node_t *list = yt_map_value(d, root, "includes");
+    const yaml_node_t *list = yt_map_given_value(d, root, "includes");
     if (!list)
         return 0;
     includes_t *inc = calloc(1, sizeof *inc);

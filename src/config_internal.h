@@ -39,11 +39,12 @@ void config_free_handler(handler_t *h);
 /* dir/name (no doubled '/'), malloc'd; NULL when out of memory. */
 char *config_join_path(const char *dir, const char *name);
 
-/* A table row for a key App Engine apps carry that gaelic type-checks and
- * otherwise ignores. */
+/* A table row for an optional key App Engine apps carry that gaelic
+ * type-checks and otherwise ignores; empty, it is not given (App Engine's
+ * validation.Optional took None as no value). */
 #define CONFIG_ACCEPTED(name, type)                                                                \
     {                                                                                              \
-        name, type, 0, NULL, YT_NOWHERE, NULL, NULL                                                \
+        name, type, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, NULL                                   \
     }
 
 /* includes: (config_include.c). config_check_include_list is the table's

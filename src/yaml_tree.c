@@ -947,6 +947,24 @@ yaml_node_t *yt_map_value(yt_doc_t *d, const yaml_node_t *map, const char *name)
     return p ? yt_node(d, p->value) : NULL;
 }
 
+static yaml_node_pair_t *given_pair(yt_doc_t *d, const yaml_node_t *map, const char *name)
+{
+    yaml_node_pair_t *p = map_pair(d, map, name);
+    return p && !yt_is_null(yt_node(d, p->value)) ? p : NULL;
+}
+
+yaml_node_t *yt_map_given_key(yt_doc_t *d, const yaml_node_t *map, const char *name)
+{
+    yaml_node_pair_t *p = given_pair(d, map, name);
+    return p ? yt_node(d, p->key) : NULL;
+}
+
+yaml_node_t *yt_map_given_value(yt_doc_t *d, const yaml_node_t *map, const char *name)
+{
+    yaml_node_pair_t *p = given_pair(d, map, name);
+    return p ? yt_node(d, p->value) : NULL;
+}
+
 static int type_fail(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *expected)
 {
     char got[96];

@@ -104,6 +104,10 @@ int yt_map_apply(yt_doc_t *d, const yaml_node_t *map, const yt_field_t *fields, 
 /* The key node / value node of `name` in a mapping, or NULL. */
 yaml_node_t *yt_map_key(yt_doc_t *d, const yaml_node_t *map, const char *name);
 yaml_node_t *yt_map_value(yt_doc_t *d, const yaml_node_t *map, const char *name);
+/* The same when `name` has a value: present and not null (a YT_NULL_ABSENT
+ * field's empty value is no value), else NULL. */
+yaml_node_t *yt_map_given_key(yt_doc_t *d, const yaml_node_t *map, const char *name);
+yaml_node_t *yt_map_given_value(yt_doc_t *d, const yaml_node_t *map, const char *name);
 
 /* "a mapping", "a list", "an empty value" or the quoted scalar, for
  * "expected X, got Y" messages. */

@@ -224,8 +224,9 @@ static void test_threadsafe(void)
                "app.yaml:2: threadsafe: expected a boolean, got 'true'");
     EXPECT_ERR("runtime: python27\nthreadsafe: 1.0\n" MAIN_HANDLER,
                "app.yaml:2: threadsafe: expected a boolean, got '1.0'");
+    /* Empty is not given (App Engine's Optional), which python27 needs. */
     EXPECT_ERR("runtime: python27\nthreadsafe:\n" MAIN_HANDLER,
-               "app.yaml:2: threadsafe: expected a boolean, got an empty value");
+               "app.yaml:2: runtime python27 needs 'threadsafe: true' or 'threadsafe: false'");
     EXPECT_ERR("runtime: python27\nthreadsafe: [true]\n" MAIN_HANDLER,
                "app.yaml:2: threadsafe: expected a boolean, got a list");
 }
@@ -846,7 +847,7 @@ static void test_no_handlers(void)
                       "python3 runtimes, 'handlers:')");
     EXPECT_ERR(HEAD, "app.yaml:1: no handlers");
     EXPECT_ERR(HEAD "handlers: []\n", "app.yaml:4: no handlers");
-    EXPECT_ERR(HEAD "handlers:\n", "app.yaml:4: handlers: expected a list, got an empty value");
+    EXPECT_ERR(HEAD "handlers:\n", "app.yaml:4: no handlers");
     EXPECT_ERR(HEAD "handlers:\n  url: /\n",
                "app.yaml:5: handlers: expected a list, got a mapping");
     EXPECT_ERR(HEAD "handlers:\n- /main\n", "app.yaml:5: handler must be a mapping, got '/main'");
@@ -892,8 +893,9 @@ static void test_handler_kinds(void)
     config_free(cfg);
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: main.app\n  auth_fail_action: deny\n",
                "app.yaml:7: auth_fail_action: expected redirect or unauthorized, got 'deny'");
+    /* An empty script is no script (App Engine's Optional). */
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script:\n",
-               "app.yaml:6: script: expected a string, got an empty value");
+               "app.yaml:5: handler for '/' has no script, static_dir or static_files");
     EXPECT_ERR(HEAD "handlers:\n- url: /\n  script: ''\n",
                "app.yaml:6: script: '' is not valid: it is empty");
 }
@@ -2075,6 +2077,72 @@ static void test_app_engine_acceptances(void)
                       "limit is 10240") == 0);
 }
 
+/* App Engine's validation.Optional took an empty value (None) as no value,
+ * so a key left empty (its items all commented out, say) was not given. */
+static void test_empty_optional_keys(void)
+{
+    app_config_t *cfg = LOAD_OK("application:\nversion:\n" HEAD "default_expiration:\n"
+                                "env_variables:\nlibraries:\nerror_handlers:\nbuiltins:\n"
+                                "inbound_services:\nincludes:\nmodule:\ninstance_class:\n"
+                                "automatic_scaling:\nadmin_console:\nvm:\nbeta_settings:\n"
+                                "auto_id_policy:\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK(cfg->application == NULL && cfg->version == NULL && cfg->instance_class == NULL);
+        CHECK(cfg->default_expiration == -1 && cfg->n_env == 0 && cfg->n_libraries == 0);
+        CHECK(cfg->n_handlers == 1 && !cfg->warmup);
+    }
+    config_free(cfg);
+    /* api_version empty is the default; the 2.5 runtime needs no threadsafe. */
+    cfg = LOAD_OK("runtime: python\napi_version:\nthreadsafe:\n" MAIN_HANDLER);
+    CHECK(cfg && strcmp(cfg->api_version, "1") == 0 && cfg->threadsafe == 0);
+    config_free(cfg);
+    /* Only given keys count as two names of one thing or two scalings. */
+    cfg = LOAD_OK("application:\nproject: guestbook\nmodule:\nservice: api\n" HEAD
+                  "automatic_scaling:\nmanual_scaling:\n  instances: 2\n" MAIN_HANDLER);
+    CHECK(cfg && strcmp(cfg->application, "guestbook") == 0);
+    CHECK(cfg && cfg->manual_scaling_instances == 2);
+    config_free(cfg);
+    /* Within a handler, an error handler and the scaling settings too. */
+    CHECK(accepts(HEAD "basic_scaling:\n  max_instances: 2\n  idle_timeout:\n" MAIN_HANDLER));
+    cfg = LOAD_OK(HEAD "handlers:\n- url: /s\n  static_dir: s\n  mime_type:\n  expiration:\n"
+                       "  http_headers:\n  application_readable:\n  upload:\n"
+                       "- url: /.*\n  script: main.app\n  position:\n"
+                       "  redirect_http_response_code:\n"
+                       "error_handlers:\n- file: e.html\n  error_code:\n  mime_type:\n"
+                       "automatic_scaling:\n  min_idle_instances:\n  max_pending_latency:\n");
+    if (cfg && cfg->n_handlers == 2) {
+        const handler_t *h = &cfg->handlers[0];
+        CHECK(h->kind == HANDLER_STATIC_DIR && h->mime_type == NULL && h->expiration == -1);
+        CHECK(h->http_headers == NULL && h->upload == NULL && !h->application_readable);
+        CHECK(cfg->handlers[1].redirect_code == 0 && !cfg->handlers[1].position_tail);
+        CHECK_STR(cfg->error_handlers[0].error_code, "default");
+        CHECK(cfg->error_handlers[0].mime_type == NULL);
+    }
+    config_free(cfg);
+    /* A quoted '' is a value, and runtime is still needed. */
+    EXPECT_ERR("version: ''\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: '' is not valid: use up to 63 lowercase letters, digits and "
+               "'-', not first or last");
+    EXPECT_ERR("runtime:\n" MAIN_HANDLER, "app.yaml:1: runtime: expected a string, got an empty "
+                                          "value");
+    /* App Engine needed handlers from app.yaml or its includes: an empty
+     * `handlers:` beside an include that has them; an included file's
+     * empty keys. */
+    if (make_tmp_root("/tmp/gaelic-test-include-XXXXXX") < 0)
+        return;
+    write_file("app.yaml", HEAD "handlers:\nincludes:\n- inc.yaml\n", 0);
+    write_file("inc.yaml",
+               "handlers:\n- url: /.*\n  script: main.app\nbuiltins:\nincludes:\n"
+               "env_variables:\nmanual_scaling:\nadmin_console:\nvm:\n",
+               0);
+    cfg = load_dir();
+    CHECK(cfg && cfg->n_handlers == 1 && cfg->manual_scaling_instances == 0);
+    if (!cfg)
+        fprintf(stderr, "  included: %s\n", err);
+    config_free(cfg);
+    remove_tree(tmp_root);
+}
+
 int main(void)
 {
     test_full_app();
@@ -2116,5 +2184,6 @@ int main(void)
     test_python3_entrypoint();
     test_env_variable_values();
     test_app_engine_acceptances();
+    test_empty_optional_keys();
     UNIT_DONE();
 }
