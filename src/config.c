@@ -103,6 +103,19 @@ static int bad_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, con
     return yt_fail(d, v, "%s: %s is not valid: %s", f->name, yt_describe(v, got, sizeof got), why);
 }
 
+/* As bad_value, for an id taken as yt_python_str gives it (s): a value
+ * YAML reads as another (on, 010) is named with what it was read as. */
+static int bad_id(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s,
+                  const char *why)
+{
+    if (strcmp(s, yt_text(v)) == 0)
+        return bad_value(d, f, v, why);
+    char got[96], q[80];
+    yt_quote(q, sizeof q, s, strlen(s));
+    return yt_fail(d, v, "%s: %s (read by YAML as %s) is not valid: %s", f->name,
+                   yt_describe(v, got, sizeof got), q, why);
+}
+
 int config_application_valid(const char *s)
 {
     /* App Engine's APPLICATION_RE_STRING: [partition~][domain:]id */
@@ -115,7 +128,7 @@ static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
 {
     if (config_application_valid(s))
         return 0;
-    return bad_value(d, f, v, "use lowercase letters, digits and '-'");
+    return bad_id(d, f, v, s, "use lowercase letters, digits and '-'");
 }
 
 /* App Engine's MODULE_VERSION_ID_RE_STRING and its reserved names: "-dot-"
@@ -123,12 +136,12 @@ static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
 static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     if (!matches_whole("(?!-)[a-z\\d\\-]{0,62}[a-z\\d]", s))
-        return bad_value(d, f, v,
-                         "use up to 63 lowercase letters, digits and '-', not first or last");
+        return bad_id(d, f, v, s,
+                      "use up to 63 lowercase letters, digits and '-', not first or last");
     if (strstr(s, "-dot-"))
-        return bad_value(d, f, v, "it must not contain '-dot-'");
+        return bad_id(d, f, v, s, "it must not contain '-dot-'");
     if (strncmp(s, "ah-builtin", 10) == 0)
-        return bad_value(d, f, v, "the prefix 'ah-builtin' is reserved");
+        return bad_id(d, f, v, s, "the prefix 'ah-builtin' is reserved");
     return 0;
 }
 
@@ -138,7 +151,7 @@ static int check_module(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, 
 {
     if (matches_whole("(?!-)[a-z\\d\\-]{0,62}[a-z\\d]", s))
         return 0;
-    return bad_value(d, f, v, "use up to 63 lowercase letters, digits and '-', not first or last");
+    return bad_id(d, f, v, s, "use up to 63 lowercase letters, digits and '-', not first or last");
 }
 
 static int check_runtime(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
@@ -1399,13 +1412,16 @@ static const char *const ENVIRONMENTS[] = {"standard", "flex", "flexible", "1", 
 
 /* App Engine's AppInfoExternal: every key but runtime (checked apart) and
  * skip_files was validation.Optional, which took an empty value (None) as
- * no value: hence YT_NULL_ABSENT. */
+ * no value: hence YT_NULL_ABSENT. Its Regex validators matched str() of
+ * the YAML value, so the ids are YT_PYTHON_STR. */
 #define AT(field) offsetof(app_config_t, field)
 static const yt_field_t APP_FIELDS[] = {
-    {"application", YT_STRING, YT_NULL_ABSENT, NULL, AT(application), check_application, NULL},
+    {"application", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, AT(application),
+     check_application, NULL},
     /* The later SDK's alias of application (finish_config: not both). */
-    {"project", YT_STRING, YT_NULL_ABSENT, NULL, AT(application), check_application, NULL},
-    {"version", YT_STRING, YT_NULL_ABSENT, NULL, AT(version), check_version, NULL},
+    {"project", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, AT(application), check_application,
+     NULL},
+    {"version", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, AT(version), check_version, NULL},
     {"runtime", YT_STRING, YT_REQUIRED, NULL, AT(runtime), check_runtime, NULL},
     {"api_version", YT_STRING, YT_NULL_ABSENT, NULL, AT(api_version), check_api_version, NULL},
     {"threadsafe", YT_BOOL, YT_NULL_ABSENT, NULL, AT(threadsafe), NULL, NULL},
@@ -1425,8 +1441,8 @@ static const yt_field_t APP_FIELDS[] = {
     {"automatic_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
     {"manual_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    {"module", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_module, NULL},
-    {"service", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_module, NULL},
+    {"module", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, YT_NOWHERE, check_module, NULL},
+    {"service", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, YT_NOWHERE, check_module, NULL},
     {"includes", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_check_include_list},
     {"admin_console", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
     {"derived_file_type", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_derived_file_type},

@@ -1011,6 +1011,22 @@ static int store_string(yt_doc_t *d, const yt_field_t *f, const char *text, void
     return 0;
 }
 
+/* A YT_PYTHON_STR field's value: checked and stored (or applied) as
+ * yt_python_str gives it. */
+static int apply_python_str(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    char *text = yt_python_str(v);
+    if (!text)
+        return yt_fail(d, NULL, "out of memory");
+    int rc = f->check ? f->check(d, f, v, text) : 0;
+    if (rc == 0 && f->apply)
+        rc = f->apply(d, f, v, target);
+    else if (rc == 0 && f->offset != YT_NOWHERE)
+        rc = store_string(d, f, text, target);
+    free(text);
+    return rc;
+}
+
 /* Type-checks one scalar field and stores it unless the field is custom. */
 static int apply_scalar(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
 {
@@ -1021,6 +1037,8 @@ static int apply_scalar(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, 
     case YT_STRING:
         if (!text)
             return type_fail(d, f, v, "a string");
+        if (f->flags & YT_PYTHON_STR)
+            return apply_python_str(d, f, v, target);
         break;
     case YT_BOOL:
         if (!text || yaml_bool(v, text, &b) < 0)

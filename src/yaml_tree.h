@@ -66,7 +66,10 @@ typedef enum {
 } yt_type_t;
 
 #define YT_REQUIRED 1u
-#define YT_NULL_ABSENT 2u       /* an empty value (null) counts as no value at all */
+#define YT_NULL_ABSENT 2u /* an empty value (null) counts as no value at all */
+/* YT_STRING: the text checked and stored is yt_python_str's (what App
+ * Engine's Regex validators matched: `version: 01` is "1") */
+#define YT_PYTHON_STR 4u
 #define YT_NOWHERE ((size_t)-1) /* offset of a field that is only checked */
 
 typedef struct yt_field yt_field_t;

@@ -291,6 +291,23 @@ static void test_application_and_version(void)
     EXPECT_ERR("version: v_1\nruntime: python27\n" MAIN_HANDLER,
                "app.yaml:1: version: 'v_1' is not valid: use up to 63 lowercase letters, digits "
                "and '-', not first or last");
+    /* App Engine matched str() of the YAML value: 010 is the int 8, 01 is 1,
+     * on is True; quoted, each is as written. */
+    cfg = LOAD_OK("version: 010\nmodule: 01\napplication: 0_7\n" HEAD MAIN_HANDLER);
+    CHECK(cfg && strcmp(cfg->version, "8") == 0 && strcmp(cfg->application, "7") == 0);
+    config_free(cfg);
+    cfg = LOAD_OK("version: '010'\n" HEAD MAIN_HANDLER);
+    CHECK(cfg && strcmp(cfg->version, "010") == 0);
+    config_free(cfg);
+    EXPECT_ERR("version: on\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: 'on' (read by YAML as True) is not valid: use up to 63 "
+               "lowercase letters, digits and '-', not first or last");
+    EXPECT_ERR("service: 1.50\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: service: '1.50' (read by YAML as 1.5) is not valid: use up to 63 "
+               "lowercase letters, digits and '-', not first or last");
+    EXPECT_ERR("project: yes\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: project: 'yes' (read by YAML as True) is not valid: use lowercase "
+               "letters, digits and '-'");
 }
 
 static long expiration_of(const char *text)
