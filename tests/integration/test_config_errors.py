@@ -437,3 +437,22 @@ def test_python3_app_without_handlers_is_served(serve, tmp_path):
     assert s.get("/static/a.txt").content == b"a"
     r = s.get("/any/path")
     assert (r.status_code, r.content) == (200, b"True 8 None")
+
+
+VERSION_PY = ("import os\n"
+              "def app(environ, start_response):\n"
+              "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+              "    return [os.environ['CURRENT_VERSION_ID'].split('.')[0].encode()]\n")
+
+
+def test_empty_keys_are_not_given_and_the_version_is_as_yaml_read_it(serve, tmp_path):
+    """As App Engine's appinfo took them: an optional key left empty (its
+    items commented out) is no value, and `version: 010` is the YAML int 8."""
+    d = write_app(tmp_path / "empty", "application:\nversion: 010\nruntime: python27\n"
+                  "api_version:\nthreadsafe: true\nlibraries:\n#- name: jinja2\n"
+                  "env_variables:\ninbound_services:\nbuiltins:\nerror_handlers:\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n  position:\n",
+                  {"main.py": VERSION_PY})
+    s = serve(d)
+    r = s.get("/")
+    assert (r.status_code, r.content) == (200, b"8")
