@@ -20,6 +20,10 @@
 #include "log.h"
 #include "static_gzip.h"
 
+/* Seconds a static file may be cached when neither its handler's
+ * expiration nor default_expiration says: App Engine's 10 minutes. */
+#define STATIC_DEFAULT_EXPIRATION 600L
+
 /* Bodies up to this size are read into the response buffer. */
 #define STATIC_INLINE_MAX (32 * 1024)
 
@@ -718,21 +722,17 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
                               http_contains(own_vary, own_vary_len, "*", 0)));
     if (vary && !own_vary)
         buf_append_str(out, "Vary: Accept-Encoding\r\n");
-    long exp = h->expiration >= 0 ? h->expiration : cfg->default_expiration;
-    if (exp >= 0) {
-        char expires[40];
-        fmt_date(time(NULL) + exp, expires, sizeof expires);
-        /* Behind login:, a shared cache must not hand it to anyone. */
-        if (!names_header(own, "Cache-Control"))
-            buf_printf(out, "Cache-Control: %s, max-age=%ld\r\n",
-                       h->login == LOGIN_OPTIONAL ? "public" : "private", exp);
-        if (!names_header(own, "Expires"))
-            buf_printf(out, "Expires: %s\r\n", expires);
-    } else if (h->login != LOGIN_OPTIONAL && !names_header(own, "Cache-Control")) {
-        /* Without one a shared cache may still keep it (a 200 with a
-         * Last-Modified is heuristically fresh, RFC 9111 4.2.2). */
-        buf_append_str(out, "Cache-Control: private\r\n");
-    }
+    long exp = h->expiration >= 0             ? h->expiration
+               : cfg->default_expiration >= 0 ? cfg->default_expiration
+                                              : STATIC_DEFAULT_EXPIRATION;
+    char expires[40];
+    fmt_date(time(NULL) + exp, expires, sizeof expires);
+    /* Behind login:, a shared cache must not hand it to anyone. */
+    if (!names_header(own, "Cache-Control"))
+        buf_printf(out, "Cache-Control: %s, max-age=%ld\r\n",
+                   h->login == LOGIN_OPTIONAL ? "public" : "private", exp);
+    if (!names_header(own, "Expires"))
+        buf_printf(out, "Expires: %s\r\n", expires);
     append_own(out, own, vary && own_vary, gzip_tried);
     if (not_modified) {
         close(fd);

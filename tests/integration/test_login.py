@@ -225,9 +225,9 @@ def test_admin_allowed(srv):
     assert d["admin"] is True and d["env"]["USER_IS_ADMIN"] == "1"
     r = req(srv, "/files/page.txt", cookie=cookie)
     assert r.status == 200 and r.body == b"login static file\n"
-    # No expiration, yet a signed-in user's file: no shared cache may keep
-    # it (heuristic freshness) for others.
-    assert r.header("Cache-Control") == "private", r.header("Cache-Control")
+    # No expiration: App Engine's 10 minutes, yet a signed-in user's file,
+    # which no shared cache may keep for others.
+    assert r.header("Cache-Control") == "private, max-age=600", r.header("Cache-Control")
     assert info(srv, "/api_only", cookie)["email"] == "boss@example.com"
 
 

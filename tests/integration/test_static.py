@@ -300,7 +300,9 @@ def test_default_expiration(srv):
     assert abs(exp - (time.time() + 3600)) < 5
 
 
-def test_no_expiration_no_cache_control(serve, tmp_path):
+def test_no_expiration_is_app_engines_ten_minutes(serve, tmp_path):
+    """Without expiration or default_expiration App Engine cached a static
+    file for 10 minutes: Cache-Control and Expires say so."""
     d = copy_app(APP, tmp_path / "app")
     yaml_path = os.path.join(d, "app.yaml")
     with open(yaml_path) as f:
@@ -310,7 +312,9 @@ def test_no_expiration_no_cache_control(serve, tmp_path):
     s = serve(d)
     r = get(s, "/static/index.html")
     assert r.status == 200
-    assert r.header("Cache-Control") is None and r.header("Expires") is None
+    assert max_age(r) == 600
+    exp = email.utils.parsedate_to_datetime(r.header("Expires")).timestamp()
+    assert abs(exp - (time.time() + 600)) < 5
     assert max_age(get(s, "/short/index.html")) == 30
 
 
