@@ -104,8 +104,10 @@ test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/s
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
 	instance/audit_hook.o instance/audit_rules.o instance/skip_files.o src/sandbox_mode.o \
 	src/write_file.o
-# static.c follows the app's links (app_links.c, with the audit hook's path test).
-STATIC_OBJS := src/static.o src/static_gzip.o src/thread_jobs.o src/loop.o src/gzip.o src/app_links.o instance/audit_rules.o
+# static.c follows the app's links (app_links.c, with the audit hook's path test)
+# and routes past a require_matching_file handler without its file (router.c).
+STATIC_OBJS := src/static.o src/static_gzip.o src/thread_jobs.o src/loop.o src/gzip.o src/app_links.o instance/audit_rules.o \
+	src/router.o
 test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/http_reason.o src/log.o $(LLHTTP_REL)
 test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o \
 	$(LLHTTP_REL)

@@ -348,7 +348,7 @@ static const yt_field_t HANDLER_FIELDS[HF_COUNT] = {
                           YT_NOWHERE, NULL, apply_redirect_code},
     [HF_POSITION] = {"position", YT_ENUM, YT_NULL_ABSENT, POSITIONS, AT(position_tail), NULL, NULL},
     [HF_REQUIRE_MATCHING_FILE] = {"require_matching_file", YT_BOOL, YT_NULL_ABSENT, NULL,
-                                  YT_NOWHERE, NULL, NULL},
+                                  AT(require_matching_file), NULL, NULL},
 };
 #undef AT
 

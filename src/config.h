@@ -32,6 +32,9 @@ typedef struct {
     auth_fail_t auth_fail_action;
     int position_tail;        /* an included handler with `position: tail` (after app.yaml's) */
     int application_readable; /* static handlers: the app may open and import its files too */
+    /* static handlers: without the file a request names, the handlers
+     * after it are tried, as dev_appserver did */
+    int require_matching_file;
 } handler_t;
 
 typedef struct {

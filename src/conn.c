@@ -1206,7 +1206,7 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
     int target = 0;
     if (srv->backends && route_backend(c, &backend, &target) < 0)
         return;
-    int m = router_match(srv->cfg, path, path_len, &c->route);
+    int m = static_route(srv->cfg, path, path_len, &c->route);
     if (m < 0) {
         send_simple(c, 500, 0);
         return;

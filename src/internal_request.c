@@ -7,6 +7,7 @@
 #include "log_store.h"
 #include "router.h"
 #include "server.h"
+#include "static.h"
 
 void internal_req_init(internal_req_t *r, const server_t *srv)
 {
@@ -146,7 +147,7 @@ int internal_req_status(const job_result_t *res)
 
 int internal_req_route(const internal_req_t *r, route_t *route)
 {
-    int m = router_match(r->srv->cfg, r->resource, strlen(r->resource), route);
+    int m = static_route(r->srv->cfg, r->resource, strlen(r->resource), route);
     if (m > 0 && route->handler->kind != HANDLER_SCRIPT) {
         route_free(route);
         return 0;

@@ -148,11 +148,17 @@ static char *build_target(const handler_t *h, const match_t *m, uint32_t groups)
 
 int router_match(const app_config_t *cfg, const char *path, size_t len, route_t *r)
 {
+    return router_match_from(cfg, path, len, 0, r);
+}
+
+int router_match_from(const app_config_t *cfg, const char *path, size_t len, size_t from,
+                      route_t *r)
+{
     memset(r, 0, sizeof *r);
     pcre2_match_context *mctx = match_context();
     if (!mctx)
         return -1;
-    for (size_t i = 0; i < cfg->n_handlers; i++) {
+    for (size_t i = from; i < cfg->n_handlers; i++) {
         const handler_t *h = &cfg->handlers[i];
         if (!h->re)
             continue;

@@ -20,6 +20,9 @@ typedef struct {
  * Returns 1 and fills r on a match, 0 when no handler matches, -1 on error
  * (out of memory, or a url pattern past PCRE2's match limit). */
 int router_match(const app_config_t *cfg, const char *path, size_t len, route_t *r);
+/* router_match over the handlers from index `from` on. */
+int router_match_from(const app_config_t *cfg, const char *path, size_t len, size_t from,
+                      route_t *r);
 void route_free(route_t *r);
 
 /* App Engine's rule for the "." and ".." segments of a percent-decoded

@@ -474,6 +474,73 @@ int static_open_beneath(const char *rel)
     return (int)fd;
 }
 
+/* The file h serves for target: its fd, with rel (relsize bytes) its path
+ * in the app folder and *st its stat, or -1 with *why. */
+static int open_file(const app_config_t *cfg, const handler_t *h, const char *target, char *rel,
+                     size_t relsize, struct stat *st, const char **why)
+{
+    if (static_clean_path(target, rel, relsize, why) < 0)
+        return -1;
+    /* static_clean_path drops a trailing slash, which names a folder: a
+     * file there fails to open (ENOTDIR), and no folder is served. */
+    size_t target_len = strlen(target);
+    if (target_len > 0 && target[target_len - 1] == '/') {
+        *why = "a folder, not a file";
+        return -1;
+    }
+    if (root_fd < 0) {
+        *why = "app root not open";
+        return -1;
+    }
+    int fd = static_open_beneath(rel);
+    if (fd < 0) {
+        *why = errno == EXDEV || errno == ELOOP ? "outside the app folder" : strerror(errno);
+        return -1;
+    }
+    /* Only now, for a file that exists: skip_files is matched once for
+     * each folder on the way (skip_match.h), a cost that grows fast with
+     * the depth, and the client chooses the path (2000 folders took the
+     * default skip_files 5 s of the loop). A real file's depth is the
+     * app's own. */
+    *why = NULL;
+    if (config_is_skipped(cfg, rel)) {
+        *why = "matched by skip_files";
+    } else if (h->kind == HANDLER_STATIC_FILES && h->upload_re) {
+        pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+        int rc = md ? pcre2_match(h->upload_re, (PCRE2_SPTR)rel, strlen(rel), 0, 0, md, NULL) : -1;
+        pcre2_match_data_free(md);
+        if (rc < 0)
+            *why = "not matched by the handler's upload";
+    }
+    if (!*why && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)))
+        *why = "not a regular file";
+    if (*why) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int static_route(const app_config_t *cfg, const char *path, size_t len, route_t *r)
+{
+    for (size_t from = 0;;) {
+        int m = router_match_from(cfg, path, len, from, r);
+        const handler_t *h = r->handler;
+        if (m <= 0 || h->kind == HANDLER_SCRIPT || !h->require_matching_file)
+            return m;
+        char rel[4096];
+        const char *why;
+        struct stat st;
+        int fd = open_file(cfg, h, r->target, rel, sizeof rel, &st, &why);
+        if (fd >= 0) {
+            close(fd);
+            return m;
+        }
+        from = r->index + 1;
+        route_free(r);
+    }
+}
+
 static void end_head(buf_t *out, int keep_alive, int http10, int with_length, size_t length)
 {
     const char *conn =
@@ -499,53 +566,10 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     }
     char rel[4096];
     const char *why;
-    if (static_clean_path(target, rel, sizeof rel, &why) < 0) {
-        refuse(target, why, res);
-        return;
-    }
-    /* static_clean_path drops a trailing slash, which names a folder: a
-     * file there fails to open (ENOTDIR), and no folder is served. */
-    size_t target_len = strlen(target);
-    if (target_len > 0 && target[target_len - 1] == '/') {
-        refuse(target, "a folder, not a file", res);
-        return;
-    }
-    if (root_fd < 0) {
-        refuse(target, "app root not open", res);
-        return;
-    }
-    int fd = static_open_beneath(rel);
-    if (fd < 0) {
-        if (errno == EXDEV || errno == ELOOP)
-            refuse(target, "outside the app folder", res);
-        else
-            refuse(target, strerror(errno), res);
-        return;
-    }
-    /* Only now, for a file that exists: skip_files is matched once for
-     * each folder on the way (skip_match.h), a cost that grows fast with
-     * the depth, and the client chooses the path (2000 folders took the
-     * default skip_files 5 s of the loop). A real file's depth is the
-     * app's own. */
-    if (config_is_skipped(cfg, rel)) {
-        close(fd);
-        refuse(target, "matched by skip_files", res);
-        return;
-    }
-    if (h->kind == HANDLER_STATIC_FILES && h->upload_re) {
-        pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-        int rc = md ? pcre2_match(h->upload_re, (PCRE2_SPTR)rel, strlen(rel), 0, 0, md, NULL) : -1;
-        pcre2_match_data_free(md);
-        if (rc < 0) {
-            close(fd);
-            refuse(target, "not matched by the handler's upload", res);
-            return;
-        }
-    }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        refuse(target, "not a regular file", res);
+    int fd = open_file(cfg, h, target, rel, sizeof rel, &st, &why);
+    if (fd < 0) {
+        refuse(target, why, res);
         return;
     }
 

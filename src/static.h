@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "http.h"
+#include "router.h"
 
 /* Opens the app root (O_PATH) once at start; links (may be NULL, kept)
  * says where the app's symlinks may lead: the app folder (links->root,
@@ -27,6 +28,11 @@ void static_close(void);
  * the fd, or -1 with errno (EXDEV or ELOOP when resolving it would leave
  * the app folder otherwise). */
 int static_open_beneath(const char *rel);
+
+/* router_match, but a static handler with require_matching_file whose
+ * file (the one it would serve) is not there is passed over for the
+ * handlers after it, as dev_appserver did. */
+int static_route(const app_config_t *cfg, const char *path, size_t len, route_t *r);
 
 /* Content-Type for a file name by its extension (case-insensitive);
  * "application/octet-stream" when unknown. */

@@ -449,6 +449,47 @@ def test_skip_files_block_spread_over_lines(serve, tmp_path):
     assert get(s, "/static/notes/x.txt").status == 404
 
 
+def test_require_matching_file_passes_a_missing_file_to_the_next_handler(serve, tmp_path):
+    """A static handler with require_matching_file applies only when the
+    file it would serve is there: otherwise dev_appserver went on to the
+    handlers after it (here the script), where without it the file is 404."""
+    d = write_app(tmp_path / "app", MATCHING_FILE_APP_YAML, {
+        "main.py": "def app(environ, start_response):\n"
+                   "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                   "    return [('script ' + environ['PATH_INFO']).encode()]\n",
+        "pub/site.css": "body {}\n", "pub/old.bak": "old\n", "assets/a.txt": "a\n"})
+    s = serve(d)
+    r = get(s, "/site.css")
+    assert r.status == 200 and r.body == b"body {}\n"
+    r = get(s, "/assets/a.txt")
+    assert r.status == 200 and r.body == b"a\n"
+    # Missing, or skipped (never uploaded): not a file the handler serves.
+    for path in ("/gone.css", "/old.bak", "/assets/gone.txt"):
+        r = get(s, path)
+        assert r.status == 200 and r.body == b"script " + path.encode(), (path, r.status)
+    assert get(s, "/strict/gone.txt").status == 404
+
+
+MATCHING_FILE_APP_YAML = """\
+runtime: python27
+threadsafe: true
+skip_files:
+- ^.*\\.bak$
+handlers:
+- url: /strict
+  static_dir: assets
+- url: /assets
+  static_dir: assets
+  require_matching_file: true
+- url: /(.*\\.(css|bak))
+  static_files: pub/\\1
+  upload: pub/.*
+  require_matching_file: true
+- url: /.*
+  script: main.app
+"""
+
+
 SKIP_BLOCK_APP_YAML = """\
 runtime: python27
 threadsafe: true
