@@ -558,12 +558,11 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     memset(res, 0, sizeof *res);
     res->fd = -1;
     int http10 = req->http_major == 1 && req->http_minor == 0;
-    if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
-        res->status = 405;
-        buf_append_str(out, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n");
-        end_head(out, keep_alive, http10, 1, 0);
-        return;
-    }
+    /* App Engine answered every method but HEAD as a GET (a POST to a
+     * static page, as Facebook canvas apps send, got the page); only the
+     * conditions and Range that RFC 9110 defines for GET and HEAD alone
+     * (13.1.2, 13.1.3, 14.2) keep to them. */
+    int get_or_head = req->method == HTTP_GET || req->method == HTTP_HEAD;
     char rel[4096];
     const char *why;
     struct stat st;
@@ -627,26 +626,27 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
         time_t t = static_parse_date(ius, ius ? vlen : 0);
         failed = t != (time_t)-1 && mtime != (time_t)-1 && mtime > t;
     }
-    if (failed) {
+    int inm = request_etag_matches(req, "if-none-match", etag, 0);
+    int not_modified = 0;
+    if (inm >= 0) {
+        not_modified = inm;
+    } else if (get_or_head) {
+        const char *ims = http_request_header(req, "if-modified-since", &vlen);
+        time_t t = static_parse_date(ims, ims ? vlen : 0);
+        not_modified = t != (time_t)-1 && mtime != (time_t)-1 && t >= mtime;
+    }
+    /* 13.1.2: a matching If-None-Match fails any method but GET and HEAD. */
+    if (failed || (not_modified && !get_or_head)) {
         close(fd);
         res->status = 412;
         buf_append_str(out, "HTTP/1.1 412 Precondition Failed\r\n");
         end_head(out, keep_alive, http10, 1, 0);
         return;
     }
-    int inm = request_etag_matches(req, "if-none-match", etag, 0);
-    int not_modified = 0;
-    if (inm >= 0) {
-        not_modified = inm;
-    } else {
-        const char *ims = http_request_header(req, "if-modified-since", &vlen);
-        time_t t = static_parse_date(ims, ims ? vlen : 0);
-        not_modified = t != (time_t)-1 && mtime != (time_t)-1 && t >= mtime;
-    }
 
     off_t first = 0, last = st.st_size - 1;
     int range = 0;
-    if (!not_modified) {
+    if (!not_modified && get_or_head) {
         const char *rv = http_request_header(req, "range", &vlen);
         if (rv) {
             range = static_parse_range(rv, vlen, st.st_size, &first, &last);

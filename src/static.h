@@ -60,7 +60,7 @@ int static_etag_matches(const char *v, size_t len, const char *etag);
 int static_etag_matches_strong(const char *v, size_t len, const char *etag);
 
 typedef struct {
-    /* 200, 206, 304, 405, 412, 416; 404 when refused (nothing written); 0 when
+    /* 200, 206, 304, 412, 416; 404 when refused (nothing written); 0 when
      * the file is to be compressed before it is answered (nothing written,
      * fd is the file for static_gzip_compress) */
     int status;

@@ -660,16 +660,29 @@ def test_pipelined_keepalive(srv, appdir):
         assert r.status == 200 and r.body == read(appdir, "files/a.txt")
 
 
-def test_method_not_allowed(srv):
-    for m in ("POST", "PUT", "DELETE"):
+def test_other_methods_are_answered_as_get(srv, appdir):
+    """App Engine served a static file to any method as to a GET (a form or
+    a Facebook canvas POSTing to a static page got the page). Range and
+    If-Modified-Since are for GET alone (RFC 9110 14.2, 13.1.3); a matching
+    If-None-Match fails any other method (13.1.2)."""
+    page = read(appdir, "static/index.html")
+    for m in ("POST", "PUT", "DELETE", "OPTIONS"):
         with Conn(srv.port) as c:
-            c.request(m, "/static/index.html", body=b"x")
+            c.request(m, "/static/index.html", body=b"x" * 70000)
             r = c.read_response()
-            assert r.status == 405, m
-            assert r.header("Allow") == "GET, HEAD"
+            assert r.status == 200 and r.body == page, m
+            assert r.header("Content-Type").startswith("text/html")
             # keep-alive still works after it
             c.request("GET", "/static/index.html")
             assert c.read_response().status == 200
+    etag = get(srv, "/static/index.html").header("ETag")
+    r = get(srv, "/static/index.html", [("Range", "bytes=0-1")], method="POST")
+    assert r.status == 200 and r.body == page
+    future = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    r = get(srv, "/static/index.html", [("If-Modified-Since", future)], method="POST")
+    assert r.status == 200 and r.body == page
+    assert get(srv, "/static/index.html", [("If-None-Match", etag)], method="POST").status == 412
+    assert get(srv, "/static/index.html", [("If-None-Match", etag)]).status == 304
 
 
 def test_http10(srv, appdir):
