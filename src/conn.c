@@ -364,7 +364,7 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
         .request_id = cstr(c->log_id),
         .version_id = cstr(c->version_id),
         .ip = cstr(c->peer_ip),
-        .nickname = user.signed_in ? cstr(user.email) : (log_str_t){NULL, 0},
+        .nickname = user.signed_in ? cstr(user.nickname) : (log_str_t){NULL, 0},
         .method = cstr(http_method_name(c->req.method)),
         .resource = log_resource(&c->req, &resource),
         .http_version = cstr(version),

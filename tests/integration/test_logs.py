@@ -405,6 +405,11 @@ def test_signed_in_user_is_the_nickname(srv):
     cookie = {"dev_appserver_login": "someone@example.com:False:123456789"}
     rid, _, _ = get(srv, "/private", cookies=cookie)
     assert entry(srv, rid)["nickname"] == "someone@example.com"
+    # The user's nickname (USER_NICKNAME, User.nickname()): an address in
+    # the auth domain is logged without it, as App Engine logged it.
+    cookie = {"dev_appserver_login": "grace@gmail.com:False:123456780"}
+    rid, _, _ = get(srv, "/private", cookies=cookie)
+    assert entry(srv, rid)["nickname"] == "grace"
 
 
 def test_combined_format_newest_first(srv):
