@@ -1661,6 +1661,10 @@ static void kick_pass(pool_t *pool)
         limit = pool->n_alive;
         next_check = pool->start_retry_at_ms - now;
     }
+    /* Only what --max_concurrent_requests lets run needs an instance:
+     * the rest waits for a slot, not for capacity. */
+    if (blocked > pool->o.max_concurrent - pool->inflight)
+        blocked = pool->o.max_concurrent - pool->inflight;
     int coming = pool->n_starting * pool->o.threads;
     while (pool->n_alive < limit && coming < blocked) {
         if (!spawn_next(pool, -1))
