@@ -98,6 +98,19 @@ def test_user_id_is_stable_and_per_email(srv):
     assert ids[0] == ids[1] and ids[0] != ids[2]
 
 
+def test_user_id_is_dev_appservers(srv):
+    # dev_appserver derived the id from the address's MD5; apps (and their
+    # test fixtures) have test@example.com's, whatever case it is typed in.
+    for email in ("test@example.com", "Test@Example.COM"):
+        r, cookie = sign_in(srv, email)
+        assert set_cookie_value(r)[0].split(":")[2] == "185804764220139124118"
+        d = info(srv, cookie=cookie)
+        assert d["user_id"] == d["env"]["USER_ID"] == "185804764220139124118"
+    # A cookie without an id (one a test sets by hand) gets the same.
+    d = info(srv, cookie='%s="test@example.com:False:"' % COOKIE)
+    assert d["user_id"] == "185804764220139124118"
+
+
 def test_sign_in_as_admin(srv):
     r, cookie = sign_in(srv, "root@example.com", admin=True)
     assert set_cookie_value(r)[0].startswith("root@example.com:True:")

@@ -62,6 +62,34 @@ static void test_user_id(void)
     CHECK(strlen(a) == 21);
     CHECK_STR(a, b);
     CHECK(strcmp(a, c) != 0);
+    /* dev_appserver's ids: its well-known test@example.com one, and one
+     * whose MD5 bytes give 3-digit numbers ("%02d" of 100-255). */
+    login_user_id("test@example.com", 16, a);
+    CHECK_STR(a, "185804764220139124118");
+    login_user_id("Alice@Example.com", 17, a);
+    CHECK_STR(a, "119396248204105164240");
+}
+
+static void test_md5(void)
+{
+    /* RFC 1321's test suite, which spans one block, two, and several. */
+    static const char *const cases[][2] = {
+        {"", "d41d8cd98f00b204e9800998ecf8427e"},
+        {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+        {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+        {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+         "d174ab98d277d9f5a5611c2c9f419d9f"},
+        {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+         "57edf4a22be3c955ac49da2e2107b67a"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        unsigned char d[16];
+        char hex[33];
+        login_md5(cases[i][0], strlen(cases[i][0]), d);
+        for (int j = 0; j < 16; j++)
+            snprintf(hex + 2 * j, 3, "%02x", d[j]);
+        CHECK_STR(hex, cases[i][1]);
+    }
 }
 
 static int ok(const char *t)
@@ -199,6 +227,7 @@ int main(void)
 {
     test_cookie_values();
     test_user_id();
+    test_md5();
     test_continue();
     test_paths_and_quote();
     test_answers();
