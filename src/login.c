@@ -94,9 +94,12 @@ static int email_char_ok(unsigned char c)
            c != '<' && c != '>' && c != '&' && c != '\'';
 }
 
+/* An address: dev_appserver ignored a cookie whose email has no '@' (its
+ * sign-in page set one, but no one was signed in by it), and apps take
+ * the domain after it. */
 static int email_ok(const char *e, size_t len)
 {
-    if (len == 0 || len >= 256)
+    if (len == 0 || len >= 256 || !memchr(e, '@', len))
         return 0;
     for (size_t i = 0; i < len; i++)
         if (!email_char_ok((unsigned char)e[i]))

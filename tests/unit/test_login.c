@@ -34,6 +34,7 @@ static void test_cookie_values(void)
     const char *bad[] = {"",
                          "\"\"",
                          "x",
+                         "x:True:1",
                          "a@example.com",
                          "a@example.com:True",
                          ":True:1",
