@@ -24,9 +24,6 @@ typedef struct {
 /* dev_appserver's 21-digit decimal id for an email (case-insensitive). */
 void login_user_id(const char *email, size_t len, char out[32]);
 
-/* The MD5 digest of data (RFC 1321). */
-void login_md5(const void *data, size_t len, unsigned char digest[16]);
-
 /* Fills *u from one cookie value ("email:True:id", quotes allowed).
  * Returns 1 when signed in; 0 (and a signed-out *u) when invalid. */
 int login_parse_value(const char *v, size_t len, login_user_t *u);

@@ -5,6 +5,7 @@
 
 #include "http.h"
 #include "login.h"
+#include "md5.h"
 #include "unit.h"
 
 static http_limits_t limits = {
@@ -86,7 +87,7 @@ static void test_md5(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         unsigned char d[16];
         char hex[33];
-        login_md5(cases[i][0], strlen(cases[i][0]), d);
+        md5(cases[i][0], strlen(cases[i][0]), d);
         for (int j = 0; j < 16; j++)
             snprintf(hex + 2 * j, 3, "%02x", d[j]);
         CHECK_STR(hex, cases[i][1]);
