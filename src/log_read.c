@@ -209,7 +209,7 @@ int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t
         int len_field = f.num == REQ_APP_ID || f.num == REQ_VERSION_ID || f.num == REQ_OFFSET ||
                         f.num == REQ_REQUEST_ID || f.num == REQ_MODULE_VERSION;
         int known = len_field || (f.num >= REQ_START_TIME && f.num <= REQ_INCLUDE_APP_LOGS);
-        if (known && (f.wire == PB_LEN) != len_field)
+        if (known && f.wire != (len_field ? PB_LEN : PB_VARINT))
             return fail(why, whylen, -1, "LogReadRequest: field %s has the wrong wire type",
                         len_field ? "of bytes" : "of numbers");
         switch (f.num) {

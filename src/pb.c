@@ -115,15 +115,15 @@ static int fail(pb_reader_t *r)
     return -1;
 }
 
-int pb_next(pb_reader_t *r, pb_field_t *f)
+/* One field, its key included: 0, or -1 when it is malformed. A group is
+ * read to its end tag, which must carry its number; an end tag is left to
+ * the caller to match. Groups nest at most PB_MAX_DEPTH deep, protobuf's
+ * own recursion limit. */
+static int read_field(pb_reader_t *r, pb_field_t *f, int depth)
 {
-    if (r->err)
-        return -1;
-    if (r->left == 0)
-        return 0;
     uint64_t key;
     if (get_varint(r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > PB_MAX_FIELD)
-        return fail(r);
+        return -1;
     f->num = (uint32_t)(key >> 3);
     f->wire = (enum pb_wire)(key & 7);
     f->u64 = 0;
@@ -131,35 +131,65 @@ int pb_next(pb_reader_t *r, pb_field_t *f)
     f->len = 0;
     switch (key & 7) {
     case PB_VARINT:
-        if (get_varint(r, &f->u64) < 0)
-            return fail(r);
-        return 1;
+        return get_varint(r, &f->u64);
     case PB_FIXED64:
     case PB_FIXED32: {
         size_t n = (key & 7) == PB_FIXED64 ? 8 : 4;
         if (r->left < n)
-            return fail(r);
+            return -1;
         for (size_t i = 0; i < n; i++)
             f->u64 |= (uint64_t)r->p[i] << (8 * i);
         f->data = r->p;
         f->len = n;
         r->p += n;
         r->left -= n;
-        return 1;
+        return 0;
     }
     case PB_LEN: {
         uint64_t n;
         if (get_varint(r, &n) < 0 || n > r->left)
-            return fail(r);
+            return -1;
         f->data = r->p;
         f->len = (size_t)n;
         r->p += n;
         r->left -= (size_t)n;
-        return 1;
+        return 0;
     }
+    case PB_GROUP: {
+        if (depth >= PB_MAX_DEPTH)
+            return -1;
+        const uint8_t *start = r->p;
+        for (;;) {
+            const uint8_t *at = r->p;
+            pb_field_t inner;
+            if (read_field(r, &inner, depth + 1) < 0)
+                return -1;
+            if (inner.wire == PB_GROUP_END) {
+                if (inner.num != f->num)
+                    return -1;
+                f->data = start;
+                f->len = (size_t)(at - start);
+                return 0;
+            }
+        }
+    }
+    case PB_GROUP_END:
+        return 0;
     default:
-        return fail(r);
+        return -1;
     }
+}
+
+int pb_next(pb_reader_t *r, pb_field_t *f)
+{
+    if (r->err)
+        return -1;
+    if (r->left == 0)
+        return 0;
+    /* An end tag here closes no group. */
+    if (read_field(r, f, 0) < 0 || f->wire == PB_GROUP_END)
+        return fail(r);
+    return 1;
 }
 
 double pb_double(const pb_field_t *f)

@@ -1,7 +1,8 @@
 /* A small protocol-buffer (proto2 wire format) encoder and decoder for App
  * Engine's API messages (see ../shared/API-MESSAGES.md): varints, 64-bit
- * fixed values and length-delimited fields. Groups (wire types 3 and 4) are
- * not supported: the decoder reports them as malformed.
+ * fixed values and length-delimited fields. The decoder also reads groups
+ * (wire types 3 and 4, which none of our messages use), so that an unknown
+ * one is skipped as protobuf skips it.
  *
  * Encoding appends to a buf_t; every pb_put_* returns 0, or -1 when memory
  * runs out. Decoding walks a byte range without copying: field views point
@@ -14,10 +15,19 @@
 
 #include "buf.h"
 
-enum pb_wire { PB_VARINT = 0, PB_FIXED64 = 1, PB_LEN = 2, PB_FIXED32 = 5 };
+enum pb_wire {
+    PB_VARINT = 0,
+    PB_FIXED64 = 1,
+    PB_LEN = 2,
+    PB_GROUP = 3,
+    PB_GROUP_END = 4,
+    PB_FIXED32 = 5
+};
 
 /* Largest field number protobuf allows. */
 #define PB_MAX_FIELD 536870911u
+/* How deep groups may nest, as protobuf's default recursion limit. */
+#define PB_MAX_DEPTH 100
 
 int pb_put_varint(buf_t *b, uint64_t v);
 int pb_put_tag(buf_t *b, uint32_t field, enum pb_wire wire);
@@ -45,13 +55,15 @@ typedef struct {
     uint32_t num;
     enum pb_wire wire;
     uint64_t u64;        /* PB_VARINT value; the raw bits for fixed types */
-    const uint8_t *data; /* PB_LEN: the bytes (into the input) */
+    const uint8_t *data; /* PB_LEN: the bytes; PB_GROUP: its fields (into the input) */
     size_t len;
 } pb_field_t;
 
 void pb_reader_init(pb_reader_t *r, const void *p, size_t n);
 /* The next field: 1, 0 at the end of the input, -1 when it is malformed
- * (truncated, overlong varint, field number 0, a group or wire type 6/7). */
+ * (truncated, overlong varint, field number 0, a group without its own end
+ * tag, an end tag without its group, groups nested past PB_MAX_DEPTH, wire
+ * type 6/7). */
 int pb_next(pb_reader_t *r, pb_field_t *f);
 
 /* A fixed64 field as a double. */

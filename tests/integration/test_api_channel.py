@@ -473,6 +473,11 @@ def test_messages_serialize_like_protobuf(proto):
     assert base.StringProto(value="é").SerializeToString() == b"\x0a\x02\xc3\xa9"
     # Unknown fields are skipped; required fields are checked on the way out.
     assert base.StringProto.FromString(b"\x10\x05\x0a\x01x\x1a\x00").value == "x"
+    # Groups too (10 { 1: 1, 11 { } }); a group's end tag must be its own.
+    assert base.StringProto.FromString(b"\x53\x08\x01\x5b\x5c\x54\x0a\x01x").value == "x"
+    for bad in (b"\x53\x08\x01", b"\x53\x5c", b"\x54", b"\x53" * 101 + b"\x54" * 101):
+        with pytest.raises(module.DecodeError):
+            base.StringProto.FromString(bad)
     with pytest.raises(module.EncodeError):
         base.StringProto().SerializeToString()
     with pytest.raises(module.DecodeError):

@@ -542,6 +542,25 @@ def test_malformed_body_is_bad_request(srv):
         assert headers["content-type"] == "application/octet-stream"
 
 
+def test_unknown_fields_of_every_wire_type_are_skipped(srv):
+    """As protobuf reads a message: in the envelope and in the request it
+    carries, an unknown field is skipped whatever its wire type, a group
+    (wire types 3 and 4, as in proto2's remote_api TransactionRequest)
+    included."""
+    unknown = (b"\x38\x05"  # 7: a varint
+               + b"\x41" + b"\x00" * 8  # 8: a fixed64
+               + b"\x4d\x01\x02\x03\x04"  # 9: a fixed32
+               + b"\x53\x08\x01\x5b\x5c\x54")  # 10: a group holding 1: 1 and a group 11
+    with Held(srv) as h:
+        body = envelope("system", "GetSystemStats", unknown, ticket=h.me["ticket"]) + unknown
+        status, _, raw = post(srv.api_port, body)
+        assert stats_of(Reply(status, raw))["memory"]["current"] > 0
+        # A group closed by another's end tag is no message.
+        status, _, raw = post(srv.api_port, body + b"\x53\x5c")
+        r = Reply(status, raw)
+        assert r.kind == "rpc" and r.code == BAD_REQUEST, r
+
+
 def test_body_over_the_limit_is_request_too_large(srv):
     with socket.create_connection((HOST, srv.api_port), timeout=HTTP_TIMEOUT) as s:
         s.sendall(b"POST /rpc_http HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"

@@ -272,6 +272,23 @@ static void test_parse(void)
     b.len--;
     CHECK(parse(&b, &req, why, sizeof why) == -1);
     log_read_free(&req);
+    /* A number field sent as a fixed64 or a group: not its value. */
+    buf_reset(&b);
+    put_req(&b, "app", v1, -1, -1, NULL, -1, 0, 0, 0);
+    pb_put_double(&b, 3, 1.0);
+    CHECK(parse(&b, &req, why, sizeof why) == -1);
+    log_read_free(&req);
+    buf_reset(&b);
+    put_req(&b, "app", v1, -1, -1, NULL, -1, 0, 0, 0);
+    buf_append(&b, "\x1b\x1c", 2);
+    CHECK(parse(&b, &req, why, sizeof why) == -1);
+    log_read_free(&req);
+    /* An unknown group is skipped. */
+    buf_reset(&b);
+    put_req(&b, "app", v1, -1, -1, NULL, -1, 0, 0, 0);
+    buf_append(&b, "\xa3\x01\x08\x01\xa4\x01", 6);
+    CHECK(parse(&b, &req, why, sizeof why) == 0 && req.n_versions == 1);
+    log_read_free(&req);
     buf_free(&b);
 }
 

@@ -123,11 +123,10 @@ static void test_malformed(void)
     CHECK(!parses("\x08\x80", 2)); /* truncated varint */
     CHECK(!parses("\x12\x05"
                   "abc",
-                  5));                 /* length past the end */
-    CHECK(!parses("\x11\x01\x02", 3)); /* truncated fixed64 */
-    CHECK(!parses("\x00\x01", 2));     /* field number 0 */
-    CHECK(!parses("\x0b\x0c", 2));     /* groups are not supported */
-    CHECK(!parses("\x0e\x01", 2));     /* wire type 6 */
+                  5));                                                  /* length past the end */
+    CHECK(!parses("\x11\x01\x02", 3));                                  /* truncated fixed64 */
+    CHECK(!parses("\x00\x01", 2));                                      /* field number 0 */
+    CHECK(!parses("\x0e\x01", 2));                                      /* wire type 6 */
     CHECK(!parses("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 11)); /* over 64 bits */
     CHECK(!parses("\x12\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11)); /* huge length */
     /* Once malformed, the reader stays failed. */
@@ -135,6 +134,34 @@ static void test_malformed(void)
     pb_field_t f;
     pb_reader_init(&r, "\x08", 1);
     CHECK(pb_next(&r, &f) == -1 && pb_next(&r, &f) == -1);
+}
+
+/* Unknown groups are skipped as protobuf skips them; their end tags must
+ * match. */
+static void test_groups(void)
+{
+    /* 10 { 1: 1, 11 { } } then 1: "x" */
+    static const char msg[] = "\x53\x08\x01\x5b\x5c\x54\x0a\x01x";
+    pb_reader_t r;
+    pb_field_t f;
+    pb_reader_init(&r, msg, sizeof msg - 1);
+    CHECK(pb_next(&r, &f) == 1 && f.num == 10 && f.wire == PB_GROUP && f.len == 4 &&
+          memcmp(f.data, "\x08\x01\x5b\x5c", 4) == 0);
+    CHECK(pb_next(&r, &f) == 1 && f.num == 1 && f.wire == PB_LEN && f.len == 1);
+    CHECK(pb_next(&r, &f) == 0);
+    CHECK(parses("\x0b\x0c", 2));              /* an empty group */
+    CHECK(!parses("\x0b", 1));                 /* no end tag */
+    CHECK(!parses("\x0b\x14", 2));             /* closed by another field's end tag */
+    CHECK(!parses("\x0c", 1));                 /* an end tag without its group */
+    CHECK(!parses("\x0b\x08\x01\x0c\x0c", 5)); /* one end tag too many */
+    /* Nested as deep as protobuf allows, and one more. */
+    char deep[2 * (PB_MAX_DEPTH + 1)];
+    for (int i = 0; i <= PB_MAX_DEPTH; i++) {
+        deep[i] = 0x0b;
+        deep[2 * (PB_MAX_DEPTH + 1) - 1 - i] = 0x0c;
+    }
+    CHECK(parses(deep + 1, 2 * PB_MAX_DEPTH));
+    CHECK(!parses(deep, sizeof deep));
 }
 
 static void test_utf8(void)
@@ -155,6 +182,7 @@ int main(void)
     test_system_stats_response();
     test_long_submessage();
     test_malformed();
+    test_groups();
     test_utf8();
     UNIT_DONE();
 }

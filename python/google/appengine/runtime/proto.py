@@ -11,7 +11,8 @@ IsInitialized, ByteSize, ListFields, equality and a text repr.
     class SystemStat(proto.Message):
         FIELDS = (proto.Field("current", 1, proto.DOUBLE), ...)
 
-Unknown fields are skipped when parsing. Groups are not supported.
+Unknown fields are skipped when parsing, groups included; no message here
+has a group field.
 """
 import struct
 
@@ -181,7 +182,25 @@ def _decode_scalar(field, wire, data, pos, end):
     return raw, pos + n
 
 
-def _skip(wire, data, pos, end):
+# How deep unknown groups may nest, as protobuf's default recursion limit.
+_MAX_DEPTH = 100
+
+
+def _skip(wire, data, pos, end, number=0, depth=0):
+    """The position after the value of an unknown field; a group's (wire
+    type 3) is everything up to the end tag of its number."""
+    if wire == 3:
+        if depth >= _MAX_DEPTH:
+            raise DecodeError("groups nested too deep")
+        while True:
+            key, pos = _read_varint(data, pos, end)
+            if key >> 3 == 0:
+                raise DecodeError("field number 0")
+            if key & 7 == 4:
+                if key >> 3 != number:
+                    raise DecodeError("group %d closed by the end tag of %d" % (number, key >> 3))
+                return pos
+            pos = _skip(key & 7, data, pos, end, key >> 3, depth + 1)
     if wire == 0:
         return _read_varint(data, pos, end)[1]
     if wire == 1:
@@ -364,7 +383,7 @@ class Message:
                 raise DecodeError("field number 0")
             f = self._by_number.get(number)
             if f is None:
-                pos = _skip(wire, data, pos, end)
+                pos = _skip(wire, data, pos, end, number)
                 continue
             if f.type == MESSAGE:
                 if wire != 2:
