@@ -473,6 +473,17 @@ def test_messages_serialize_like_protobuf(proto):
     assert base.StringProto(value="é").SerializeToString() == b"\x0a\x02\xc3\xa9"
     # Unknown fields are skipped; required fields are checked on the way out.
     assert base.StringProto.FromString(b"\x10\x05\x0a\x01x\x1a\x00").value == "x"
+    # A sub-message given, copied, merged or parsed in is present even
+    # empty, and goes on the wire, as protobuf's does.
+    r = system.GetSystemStatsResponse(cpu=system.SystemStat())
+    assert r.SerializeToString() == b"\x0a\x00"
+    for step in ("CopyFrom", "MergeFrom"):
+        r = system.GetSystemStatsResponse()
+        getattr(r.memory, step)(system.SystemStat())
+        assert r.HasField("memory") and r.SerializeToString() == b"\x12\x00", step
+    r = system.GetSystemStatsResponse()
+    r.cpu.ParseFromString(b"")
+    assert r.SerializeToString() == b"\x0a\x00"
     # Groups too (10 { 1: 1, 11 { } }); a group's end tag must be its own.
     assert base.StringProto.FromString(b"\x53\x08\x01\x5b\x5c\x54\x0a\x01x").value == "x"
     for bad in (b"\x53\x08\x01", b"\x53\x5c", b"\x54", b"\x53" * 101 + b"\x54" * 101):

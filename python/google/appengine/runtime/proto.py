@@ -320,8 +320,12 @@ class Message:
         self._present.discard(name)
 
     def Clear(self):
+        """Empties the message; a sub-message is then present in its
+        parent, as in protobuf (so are those CopyFrom, MergeFrom and
+        MergeFromString write to, even with nothing)."""
         self._values.clear()
         self._present.clear()
+        self.SetInParent()
 
     def SetInParent(self):
         if self._parent is not None:
@@ -370,6 +374,7 @@ class Message:
         return len(self.SerializePartialToString())
 
     def MergeFromString(self, data):
+        self.SetInParent()
         data = memoryview(bytes(data))
         end = len(data)
         self._merge(data, 0, end)
@@ -431,6 +436,7 @@ class Message:
         if not isinstance(other, type(self)):
             raise TypeError("MergeFrom expects %s, not %s"
                             % (type(self).__name__, type(other).__name__))
+        self.SetInParent()
         for f, value in other.ListFields():
             if f.label == REPEATED:
                 mine = getattr(self, f.name)
