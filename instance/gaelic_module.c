@@ -214,9 +214,9 @@ static int put_headers(buf_t *b, PyObject *headers)
 static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 4 && nargs != 5) {
+    if (nargs < 4 || nargs > 6) {
         PyErr_SetString(PyExc_TypeError,
-                        "send_response(id, status, headers, body[, deadline_exceeded])");
+                        "send_response(id, status, headers, body[, deadline_exceeded[, failed]])");
         return NULL;
     }
     /* Whatever the runtime did before, no deadline may land after this. */
@@ -224,8 +224,11 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
     unsigned long id = PyLong_AsUnsignedLong(args[0]);
     if (PyErr_Occurred())
         return NULL;
-    int timed_out = nargs == 5 ? PyObject_IsTrue(args[4]) : 0;
+    int timed_out = nargs >= 5 ? PyObject_IsTrue(args[4]) : 0;
     if (timed_out < 0)
+        return NULL;
+    int failed = nargs == 6 ? PyObject_IsTrue(args[5]) : 0;
+    if (failed < 0)
         return NULL;
     if (id > UINT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "request id out of range");
@@ -259,8 +262,9 @@ static PyObject *send_response(PyObject *self, PyObject *const *args, Py_ssize_t
     long start = ipc_begin_frame(b, IPC_RESPONSE, (uint32_t)id);
     if (start < 0 || ipc_put_u64(b, cpu_us > IPC_MAX_CPU_US ? IPC_MAX_CPU_US : cpu_us) < 0)
         return PyErr_NoMemory();
-    if (timed_out)
-        ipc_set_flags(b, start, IPC_FLAG_DEADLINE);
+    if (timed_out || failed)
+        ipc_set_flags(b, start,
+                      (timed_out ? IPC_FLAG_DEADLINE : 0) | (failed ? IPC_FLAG_FAILED : 0));
     if (put_latin1(b, args[1], "status") < 0 || put_headers(b, args[2]) < 0)
         return NULL;
     if (body_len > UINT32_MAX || ipc_put_u32(b, (uint32_t)body_len) < 0)
@@ -587,7 +591,8 @@ static PyMethodDef methods[] = {
     {"adopt_request", adopt_request, METH_O,
      "adopt_request(id): the calling thread runs background request id (deadline, CPU)."},
     {"send_response", (PyCFunction)(void (*)(void))send_response, METH_FASTCALL,
-     "send_response(id, status, headers, body[, deadline_exceeded]): answer a request."},
+     "send_response(id, status, headers, body[, deadline_exceeded[, failed]]): answer a "
+     "request."},
     {"sleep", gaelic_sleep, METH_O,
      "sleep(seconds): time.sleep, cut short by the request's deadline."},
     {"deadline_disarm", gaelic_deadline_disarm, METH_NOARGS,

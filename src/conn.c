@@ -500,10 +500,10 @@ static size_t written_body_len(const conn_t *c, size_t mark)
 
 /* An answer the server generates itself: the app's error_handlers page of
  * that kind, or the built-in page when pages is NULL or has none.
- * instance_id names the instance a failed request ran on, for the request
- * log. */
+ * instance_id names the instance a failed request ran on and mcycles the
+ * CPU it used there, for the request log. */
 static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_kind_t kind,
-                            int status, int close_conn, const char *instance_id)
+                            int status, int close_conn, const char *instance_id, int64_t mcycles)
 {
     if (close_conn)
         c->close_after = 1;
@@ -512,13 +512,13 @@ static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_ki
     error_page_send(pages, kind, &c->wbuf, status, keep,
                     c->req.http_major == 1 && c->req.http_minor == 0, c->head_only);
     if (c->req.headers_done)
-        log_request(c, status, written_body_len(c, mark), instance_id, 0);
+        log_request(c, status, written_body_len(c, mark), instance_id, mcycles);
     finish_request(c);
 }
 
 static void send_simple(conn_t *c, int status, int close_conn)
 {
-    send_error_page(c, NULL, ERROR_PAGE_DEFAULT, status, close_conn, NULL);
+    send_error_page(c, NULL, ERROR_PAGE_DEFAULT, status, close_conn, NULL, 0);
 }
 
 /* Headers the server sets itself, or that make no sense in a buffered
@@ -801,7 +801,7 @@ static void job_done(job_t *job, const job_result_t *res)
         }
         send_error_page(c, &c->srv->error_pages,
                         res->timed_out ? ERROR_PAGE_TIMEOUT : ERROR_PAGE_DEFAULT, res->error_status,
-                        0, res->instance_id);
+                        0, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
         return;
     }
     answer_app(c, res, NULL);
@@ -816,14 +816,16 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     if (!http_status_valid(res->status, res->status_len, &code)) {
         console_url(c, url);
         log_error("%s: invalid status line from the app", url);
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id,
+                        mcycles_from_us(res->cpu_us, res->cpu_mhz));
         return;
     }
     app_head_t h;
     if (scan_app_headers(res, &h) < 0) {
         console_url(c, url);
         log_error("%s: the app sent an invalid header", url);
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id);
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id,
+                        mcycles_from_us(res->cpu_us, res->cpu_mhz));
         return;
     }
     int keep = answer_keeps_alive(c);

@@ -17,7 +17,8 @@
  * the caller's; App Engine used these ones: */
 typedef enum {
     ERROR_PAGE_DEFAULT = 0,    /* "default": any other server error of a dynamic request
-                                * (500 crashed instance or bad answer, 503 no capacity) */
+                                * (500 crashed instance, the app raised or answered wrongly,
+                                * 503 no capacity) */
     ERROR_PAGE_OVER_QUOTA,     /* "over_quota": the app is over a quota (503); gaelic has
                                 * no quotas yet, a future quota check answers with it */
     ERROR_PAGE_DOS_API_DENIAL, /* "dos_api_denial": a client blocked by DoS protection

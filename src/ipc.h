@@ -30,6 +30,9 @@
  *                 not caught, the payload is the runtime's 500; the master
  *                 answers with its timeout page instead, but only if it did
  *                 send IPC_DEADLINE for this request.
+ *                 Header flag IPC_FLAG_FAILED: the app raised or answered
+ *                 wrongly, the payload is the runtime's 500; the master
+ *                 answers with the app's default error page instead.
  *   IPC_LOG       instance -> master, id of the request or 0: one app
  *                 log line (RT9), sent when written so that a crash later
  *                 does not lose it:
@@ -140,6 +143,7 @@ enum ipc_type {
 
 /* Header flags of IPC_RESPONSE. */
 #define IPC_FLAG_DEADLINE 0x1u
+#define IPC_FLAG_FAILED 0x4u
 /* Header flags of IPC_REQUEST. */
 #define IPC_FLAG_BACKGROUND 0x2u
 

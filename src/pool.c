@@ -1729,7 +1729,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
         log_error("instance %u answered request %u it was not given", inst->no, h->id);
         return -1;
     }
-    if (h->flags & ~IPC_FLAG_DEADLINE) {
+    if (h->flags & ~(IPC_FLAG_DEADLINE | IPC_FLAG_FAILED)) {
         log_error("instance %u sent unknown response flags %#x", inst->no, h->flags);
         return -1;
     }
@@ -1796,6 +1796,9 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
         job_fail(job, 500, "response too large", inst->id);
         return 0;
     }
+    /* Its CPU time is kept for the request log. */
+    if (h->flags & IPC_FLAG_FAILED)
+        res.error_status = 500;
     job->done(job, &res);
     return 0;
 }

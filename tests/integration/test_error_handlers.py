@@ -31,6 +31,22 @@ def test_instance_crash_answers_500_with_the_default_page(srv, path):
     assert http_request(srv.port, "GET", "/app/ok").body == b"ok"  # a new instance serves
 
 
+@pytest.mark.parametrize("path", ["/app/raise", "/app/no_start_response"])
+def test_app_failure_answers_500_with_the_default_page(srv, path):
+    """An uncaught exception or a bad WSGI answer is the runtime's 500,
+    which App Engine (and dev_appserver) replaced with the default page."""
+    before = srv.log_rows(path)[0]
+    r = http_request(srv.port, "GET", path)
+    assert r.status == 500, r
+    assert r.header("Content-Type") == "text/html"
+    assert r.body == page("default.html")
+    rows, out = srv.wait_new_log_rows(path, before, lambda rows: rows)
+    assert [row["status"] for row in rows] == [500], out
+    h = http_request(srv.port, "HEAD", path)
+    assert h.status == 500 and h.body == b"", h
+    assert h.header("Content-Length") == str(len(page("default.html")))
+
+
 def test_head_gets_the_page_length_without_body(srv):
     r = http_request(srv.port, "HEAD", "/app/exit")
     assert r.status == 500 and r.body == b"", r
@@ -99,8 +115,10 @@ def test_without_error_handlers_the_built_in_page_stays(serve, tmp_path):
 def test_only_a_timeout_page_leaves_other_errors_built_in(serve, tmp_path):
     s = serve(app_with(tmp_path,
                        "error_handlers:\n- error_code: timeout\n  file: errors/timeout.txt\n"))
-    r = http_request(s.port, "GET", "/app/exit")
-    assert r.status == 500 and b"500 Internal Server Error" in r.body, r
+    for path in ("/app/exit", "/app/raise"):
+        r = http_request(s.port, "GET", path)
+        assert r.status == 500 and b"500 Internal Server Error" in r.body, r
+        assert r.header("Content-Type") == "text/html; charset=utf-8"
 
 
 # ---------- refused at start ----------

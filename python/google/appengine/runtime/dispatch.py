@@ -32,6 +32,7 @@ _ERROR_500 = (
     b"<body><h1>Server Error</h1><p>The application failed while handling this "
     b"request.</p></body></html>\n",
 )
+_FAILED = _ERROR_500 + (False, True)
 
 
 def prepare_zygote():
@@ -163,30 +164,33 @@ def _out_of_memory():
 
 def _handle(request_id, script, environ, cgi_env, run=_run):
     """Runs one request with run(script, environ): (status, headers, body,
-    deadline_exceeded)."""
+    deadline_exceeded, failed). failed: the answer is the runtime's 500 for
+    an app that raised or answered wrongly, which the master replaces with
+    the app's default error page, as App Engine did."""
     if environ is None:  # the C side failed to build it and said why
-        return _ERROR_500 + (False,)
+        return _FAILED
     request = request_state.Request(request_id, cgi_env)
     request.cpu_origin = _gaelic.request_cpu_origin()
     request_state.begin(request)
     try:
         try:
             try:
-                return run(script, environ) + (False,)
+                answer = run(script, environ)
+                return answer + (False, answer is _ERROR_500)
             finally:
                 request_threads.join_all(request)
         except DeadlineExceededError:
             # The master answers with the app's timeout page (RT7).
             handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
-            return _ERROR_500 + (True,)
+            return _ERROR_500 + (True, True)
         except wsgi.ResponseTooLarge as e:
             handlers.log(script, "response not sent: %s" % e)
-            return _ERROR_500 + (False,)
+            return _FAILED
         except BaseException as e:
             if handlers.is_out_of_memory(e):
                 _out_of_memory()
             handlers.log_exception(script, "request %d failed:" % request_id)
-            return _ERROR_500 + (False,)
+            return _FAILED
         finally:
             # From here on the deadline cannot land (send_response disarms
             # too, for the paths that never get here).
@@ -216,7 +220,7 @@ def _serve(item, run=_run):
     request_id, script = item[0], item[1]
     send_response = _gaelic.send_response
     try:
-        status, headers, body, timed_out = _handle(*item, run=run)
+        status, headers, body, timed_out, failed = _handle(*item, run=run)
     except BaseException as e:
         # A deadline can land in the runtime itself, just before or
         # after the handler.
@@ -225,8 +229,9 @@ def _serve(item, run=_run):
             _out_of_memory()
         handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
         status, headers, body = _ERROR_500
+        failed = True
     try:
-        send_response(request_id, status, headers, body, timed_out)
+        send_response(request_id, status, headers, body, timed_out, failed)
     except BaseException as e:
         if handlers.is_out_of_memory(e):
             _out_of_memory()
@@ -236,7 +241,7 @@ def _serve(item, run=_run):
         except Exception:
             pass  # the 500 below matters more
         try:
-            send_response(request_id, *_ERROR_500)
+            send_response(request_id, *_FAILED)
         except BaseException:
             # The request would stay unanswered and shutdown would wait
             # for it forever: fail loudly instead.

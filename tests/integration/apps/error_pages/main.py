@@ -1,6 +1,8 @@
 """Ways for a request to end in a server-generated error: /app/exit and
-/app/kill take the instance down mid-request; /app/status?code=N answers
-N with the app's own body; /app/sleep?s=N holds the instance; /app/ok."""
+/app/kill take the instance down mid-request; /app/raise raises,
+/app/no_start_response returns without calling start_response;
+/app/status?code=N answers N with the app's own body; /app/sleep?s=N
+holds the instance; /app/ok."""
 import os
 import signal
 import time
@@ -14,6 +16,10 @@ def app(environ, start_response):
         os._exit(1)
     elif path == "/app/kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif path == "/app/raise":
+        raise ValueError("the app failed")
+    elif path == "/app/no_start_response":
+        return [b"never sent"]
     elif path == "/app/status":
         code = int(q.get("code", "500"))
         start_response("%d App Said So" % code, [("Content-Type", "text/plain")])

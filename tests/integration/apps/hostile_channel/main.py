@@ -106,7 +106,7 @@ CASES = {
     "type_deadline": (lambda rid: [frame(DEADLINE, rid)], "hang"),
     "type_api_result": (lambda rid: [frame(API_RESULT, 1, u32(0) + byts(b""))], "hang"),
     "type_api_cpu": (lambda rid: [frame(API_CPU, rid, u32(5))], "hang"),
-    "response_flags": (lambda rid: [frame(RESPONSE, rid, response(), flags=0x4)], "hang"),
+    "response_flags": (lambda rid: [frame(RESPONSE, rid, response(), flags=0x8)], "hang"),
     "log_flags": (lambda rid: [frame(LOG, rid, log(1, "flagged"), flags=0x1)], "hang"),
     "ready_flags": (lambda rid: [frame(READY, 0, flags=0x2)], "hang"),
     "ready_payload": (lambda rid: [frame(READY, 0, b"junk")], "hang"),
