@@ -1276,7 +1276,7 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
                      "dynamic requests get 503 until they take them",
                      srv->answers_held);
         }
-        send_simple(c, 503, 0);
+        send_error_page(c, &srv->error_pages, ERROR_PAGE_DEFAULT, 503, 0, NULL, 0);
         return;
     }
     app_env_t app = server_app_env(srv, user);
@@ -1290,7 +1290,7 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
         (backend &&
          (ipc_put_bytes(&c->env, "BACKEND_ID", 10) < 0 ||
           ipc_put_bytes(&c->env, backend_name(backend), strlen(backend_name(backend))) < 0))) {
-        send_simple(c, 500, 0);
+        send_error_page(c, &srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, NULL, 0);
         return;
     }
     if (backend)

@@ -4,6 +4,8 @@ type), statuses the app returns itself are not; the pages are checked
 at start (10 KB, inside the app folder) with exit code 2."""
 import os
 import re
+import socket
+import time
 
 import pytest
 
@@ -88,6 +90,32 @@ def test_503_over_capacity_uses_the_default_page(serve):
     assert rejected and all(r.status in (200, 503) for r in got), got
     for r in rejected:
         assert r.body == page("default.html") and r.header("Content-Type") == "text/html"
+
+
+def test_503_while_answers_are_held_uses_the_default_page(serve):
+    """Past --max_held_response_bytes (clients not reading large answers)
+    dynamic requests are refused for want of capacity: the default page."""
+    s = serve(app_path("error_pages"), "--max_held_response_bytes", "4000000")
+    assert http_request(s.port, "GET", "/app/ok").body == b"ok"
+    holders = []
+    try:
+        # The kernel takes a few MB of each answer; the server holds the rest.
+        for _ in range(3):
+            h = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # it reads nothing
+            h.connect(("127.0.0.1", s.port))
+            h.sendall(b"GET /app/big?n=8000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            holders.append(h)
+        deadline = time.monotonic() + 20
+        r = http_request(s.port, "GET", "/app/ok")
+        while r.status != 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            r = http_request(s.port, "GET", "/app/ok")
+    finally:
+        for h in holders:
+            h.close()
+    assert r.status == 503, r
+    assert r.body == page("default.html") and r.header("Content-Type") == "text/html"
 
 
 def app_with(tmp_path, error_handlers, files=None):
