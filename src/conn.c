@@ -799,7 +799,10 @@ static void job_done(job_t *job, const job_result_t *res)
             log_error("%s %s: %d: %s", http_method_name(c->req.method), url, res->error_status,
                       res->error_reason);
         }
-        send_error_page(c, &c->srv->error_pages,
+        /* The app's pages answer server errors; a 404 for a backend that
+         * stopped or shrank while the request waited gets the built-in
+         * page, as one arriving after that does (route_backend). */
+        send_error_page(c, res->error_status >= 500 ? &c->srv->error_pages : NULL,
                         res->timed_out ? ERROR_PAGE_TIMEOUT : ERROR_PAGE_DEFAULT, res->error_status,
                         0, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
         return;

@@ -118,6 +118,36 @@ def test_503_while_answers_are_held_uses_the_default_page(serve):
     assert r.body == page("default.html") and r.header("Content-Type") == "text/html"
 
 
+def test_backend_404_while_waiting_stays_built_in(serve, tmp_path):
+    """A request waiting for a backend instance that stops gets 404, the
+    same built-in page as one arriving after the stop: the app's default
+    page is for server errors."""
+    d = copy_app("error_pages", tmp_path / "app")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:  # one request at a time
+        f.write(text.replace("threadsafe: true", "threadsafe: false"))
+    with open(os.path.join(d, "backends.yaml"), "w") as f:
+        f.write("backends:\n- name: worker\n  instances: 1\n  options: public\n")
+    s = serve(d)
+    host = "worker.localhost:%d" % s.port
+    assert http_request(s.port, "GET", "/app/ok", headers=[("Host", host)]).body == b"ok"
+    with Conn(s.port) as busy, Conn(s.port) as waiting:
+        busy.request("GET", "/app/sleep?s=3", headers=[("Host", host)])
+        time.sleep(0.5)  # it runs; the next one waits for the instance
+        waiting.request("GET", "/app/ok", headers=[("Host", host)])
+        time.sleep(0.5)
+        assert run_gaelic("backends", d, "stop", "worker", "--storage_path",
+                          s.storage_path).returncode == 0
+        r = waiting.read_response()
+        assert busy.read_response().body == b"ok"
+    assert r.status == 404, r
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+    assert b"404 Not Found" in r.body, r
+    after = http_request(s.port, "GET", "/app/ok", headers=[("Host", host)])
+    assert after.status == 404 and after.body == r.body, after
+
+
 def app_with(tmp_path, error_handlers, files=None):
     """A copy of the error_pages app whose error_handlers section (from
     line 12 of app.yaml on) is replaced, with files added."""
