@@ -49,6 +49,23 @@ def test_app_failure_answers_500_with_the_default_page(srv, path):
     assert h.header("Content-Length") == str(len(page("default.html")))
 
 
+def test_cgi_script_failure_answers_500_with_the_default_page(serve, tmp_path):
+    """The same for a CGI script (a `script: file.py` handler) that raises."""
+    d = copy_app("error_pages", tmp_path / "app")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(text.replace("threadsafe: true", "threadsafe: false").replace(
+            "handlers:\n", "handlers:\n- url: /cgi\n  script: fail.py\n", 1))
+    with open(os.path.join(d, "fail.py"), "w") as f:
+        f.write('print("Content-Type: text/plain")\nprint()\nraise ValueError("failed")\n')
+    s = serve(d)
+    r = http_request(s.port, "GET", "/cgi")
+    assert r.status == 500, r
+    assert r.header("Content-Type") == "text/html"
+    assert r.body == page("default.html")
+
+
 def test_head_gets_the_page_length_without_body(srv):
     r = http_request(srv.port, "HEAD", "/app/exit")
     assert r.status == 500 and r.body == b"", r

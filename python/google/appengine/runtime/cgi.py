@@ -366,8 +366,18 @@ _PAGES = {
 }
 
 
-def _error(code):
+def _page(code):
     status, text = _PAGES[code]
     return (status, [("Content-Type", "text/html; charset=utf-8")],
             b"<!DOCTYPE html>\n<html><head><title>" + status.encode() +
             b"</title></head><body>" + text + b"</body></html>\n")
+
+
+_ANSWERS = {code: _page(code) for code in _PAGES}
+# The 500 of a script that failed: dispatch knows it by identity and has
+# the master answer with the app's default error page instead.
+FAILED = _ANSWERS[500]
+
+
+def _error(code):
+    return _ANSWERS[code]

@@ -176,7 +176,7 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
         try:
             try:
                 answer = run(script, environ)
-                return answer + (False, answer is _ERROR_500)
+                return answer + (False, answer is _ERROR_500 or answer is cgi.FAILED)
             finally:
                 request_threads.join_all(request)
         except DeadlineExceededError:
