@@ -115,6 +115,9 @@ ALLOWED = {
     "decimal": "2.10",
     # SQLite's read locks on a file of the app's
     "sqlite_file": "42",
+    # SQLite's temporary tables, large sorts and "" databases, in memory
+    # (its temporary files would be writes)
+    "sqlite_temp_storage": "(20000, 20000)",
     "read_missing_own": "not found: No such file or directory",
     "kill_self": "None",
     "renice_self": "(None, 1, None)",

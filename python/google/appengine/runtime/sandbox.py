@@ -3,7 +3,8 @@ socketpair is refused with SB2's message, the priority, CPUs, scheduling,
 process group and session of other processes with SB4's, resource.prlimit names the instance
 as 0 (the only pid the kernel allows), the os calls the kernel always
 refuses with their rule's, dbm's databases are checked as open's files,
-and selectors uses poll (the kernel refuses epoll).
+selectors uses poll (the kernel refuses epoll), and SQLite keeps its
+temporary tables, indices and sorts in memory.
 
 Apps cannot write to the filesystem (the C audit hook refuses it with a
 PermissionError, and the kernel would anyway), but App Engine let them use
@@ -96,6 +97,27 @@ def _audit_dbm_open(module):
     _wrap(module, "open", call)
 
 
+def _sqlite_temp_in_memory(_sqlite3):
+    """SQLite writes temporary tables and indices, the sorts too large for
+    its cache and a "" database to files it creates in /tmp, which the
+    sandbox refuses: a CREATE TEMP TABLE or a large ORDER BY or CREATE
+    INDEX, even on a ":memory:" database, failed with "disk I/O error".
+    Each connection sqlite3.connect makes keeps them in memory
+    (PRAGMA temp_store = MEMORY), and "" is opened as ":memory:", as SQLite
+    itself opens it when built to keep temporary storage in memory.
+    _sqlite3 is patched before sqlite3.dbapi2 copies its names."""
+    def connect(original, database, *args, **kwargs):
+        if database in ("", b""):
+            database = ":memory:"
+        connection = original(database, *args, **kwargs)
+        if isinstance(connection, _sqlite3.Connection):
+            # the base class's execute: a factory's subclass may change it
+            _sqlite3.Connection.execute(connection, "PRAGMA temp_store = MEMORY").close()
+        return connection
+
+    _wrap(_sqlite3, "connect", connect)
+
+
 def _own_pid(pid):
     """pid as the kernel lets the instance name itself: 0 for its own."""
     import os
@@ -158,5 +180,6 @@ def install():
     import_hooks.when_imported("socket", _audit_socketpair)
     import_hooks.when_imported("resource", _own_prlimit)
     import_hooks.when_imported("selectors", _no_epoll_selector)
+    import_hooks.when_imported("_sqlite3", _sqlite_temp_in_memory)
     for name in ("dbm.ndbm", "dbm.gnu"):
         import_hooks.when_imported(name, _audit_dbm_open)

@@ -555,6 +555,22 @@ def _sqlite_file(q):
         db.close()
 
 
+def _sqlite_temp_storage(q):
+    """What SQLite keeps in temporary storage: a temporary table, an index
+    larger than its cache, a private ("") database larger than its cache."""
+    import sqlite3
+    rows = [("%06d" % i * 20,) for i in range(20000)]
+    db = sqlite3.connect(":memory:")
+    db.execute("create temp table t (x)")
+    db.executemany("insert into t values (?)", rows)
+    db.execute("create index i on t (x)")
+    private = sqlite3.connect("")
+    private.execute("create table t (x)")
+    private.executemany("insert into t values (?)", rows)
+    return (db.execute("select count(*) from t").fetchone()[0],
+            private.execute("select count(distinct x) from t").fetchone()[0])
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -980,6 +996,7 @@ ATTEMPTS = {
     "flood_stderr": _flood_stderr,
     "write_stderr": _write_stderr,
     "sqlite_file": _sqlite_file,
+    "sqlite_temp_storage": _sqlite_temp_storage,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "read_system": lambda q: (open("/proc/self/status").read().split()[0],
                               len(open(json.__file__).read()) > 0,
