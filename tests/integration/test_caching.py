@@ -349,7 +349,20 @@ def probe(name):
     attempt(name)
     return [repr(importlib.util.find_spec(name)), repr(pkgutil.find_loader(name))]
 
+def listings():
+    # __pycache__: the zygote's bytecode, written whenever it is idle
+    import glob, os, pathlib
+    def app_files(names):
+        return sorted(n for n in map(str, names) if "__pycache__" not in n)
+    return [app_files(os.listdir()), app_files(map(os.fsdecode, os.listdir(b"tests"))),
+            app_files(e.name for e in os.scandir("cgi")),
+            app_files(os.path.join(d, f) for d, _, files in os.walk(".") for f in files),
+            app_files(glob.glob("*.py")), app_files(pathlib.Path("cgi").iterdir())]
+
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/list":
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(listings()).encode()]
     if environ["PATH_INFO"] == "/iter":
         import pkgutil
         listed = [m.name for m in pkgutil.iter_modules(["tests"])]
@@ -420,6 +433,22 @@ def test_listing_a_folder_blames_no_skipped_file_for_other_imports(serve, tmp_pa
     blamed on that file."""
     s = serve(build_skip_app(tmp_path / "skipiter"))
     assert s.get_json("/iter") == [[], "ImportError: No module named 'helpers'"]
+
+
+def test_folder_listings_leave_skipped_files_out(serve, tmp_path):
+    """What skip_files names was never uploaded, so App Engine listed no
+    such file: an app that lists a folder (os.listdir, os.scandir, os.walk,
+    glob, pathlib) and opens what it finds must not meet one it may not
+    open."""
+    s = serve(build_skip_app(tmp_path / "skiplist"))
+    assert s.get_json("/list") == [
+        ["app.yaml", "cgi", "kept.py", "kept.zip", "main.py", "tests"],
+        [],
+        ["shown.py"],
+        ["./app.yaml", "./cgi/shown.py", "./kept.py", "./kept.zip", "./main.py"],
+        ["kept.py", "main.py"],
+        ["cgi/shown.py"],
+    ]
 
 
 def test_cgi_script_skip_files_excludes_is_not_found(serve, tmp_path):
@@ -543,6 +572,9 @@ def app(environ, start_response):
         attempt(lambda: __import__("static.helper", fromlist=["*"]).VALUE),
         attempt(lambda: __import__("shared.lib", fromlist=["*"]).VALUE),
         attempt(lambda: os.path.exists("static/page.txt")),
+        # listings leave out what the app may not open
+        attempt(lambda: [sorted(n for n in os.listdir(d) if n != "__pycache__")
+                         for d in ("static", "img", "shared", "secret")]),
         # the same files by the instance's own links to its working folder
         # and to its root
         attempt(lambda: read("/proc/self/cwd/static/page.txt")),
@@ -599,6 +631,7 @@ def test_static_files_are_not_the_apps_unless_application_readable(serve, tmp_pa
         "app's too)",
         "ok: readable code",
         "ok: True",
+        "ok: [[], ['notes.txt'], ['__init__.py', 'data.txt', 'lib.py'], []]",
         "PermissionError: [Errno 13] %s: '/proc/self/cwd/static/page.txt'" % static,
         "PermissionError: [Errno 13] app.yaml's skip_files leaves this file out of the app: "
         "'/proc/self/root%s/secret/key.txt'" % d,
@@ -693,7 +726,7 @@ def app(environ, start_response):
         attempt(lambda: read_at("secret", "key.txt")),
         attempt(lambda: read_at(".", "static/page.txt", os.O_PATH)),
         attempt(lambda: read_at("/proc/self/cwd", "secret/key.txt")),
-        # what lists the app's folders still does
+        # what lists the app's folders still does, without the hidden files
         attempt(lambda: sorted(os.listdir("static"))),
         attempt(lambda: sorted(e.name for e in os.scandir("secret"))),
         attempt(lambda: sorted(d for d, _, _ in os.walk("."))),
@@ -712,7 +745,8 @@ def test_hidden_files_are_not_read_through_a_folder_descriptor(serve, tmp_path):
     taken from the app's folder: a static or skipped file opened relative
     to a descriptor of its own folder was read. No folder opens as a
     descriptor (os.open, O_DIRECTORY, O_PATH), so dir_fd has nothing to
-    start from; listing folders is untouched. The idle zygote writes
+    start from; listing folders still works (hidden files are left out of
+    listings). The idle zygote writes
     main.py's bytecode into ./__pycache__ at a time of its own: the test
     waits for it, so the listing is the same however fast that is."""
     d = write_app(tmp_path / "dirfd", STATIC_FILES_YAML, {
@@ -731,12 +765,12 @@ def test_hidden_files_are_not_read_through_a_folder_descriptor(serve, tmp_path):
         refused % "secret",
         refused % ".",
         refused % "/proc/self/cwd",
-        "ok: ['page.txt']",
-        "ok: ['key.txt']",
+        "ok: []",
+        "ok: []",
         "ok: ['.', './__pycache__', './secret', './shared', './static']",
-        "ok: ['secret/key.txt', 'shared/data.txt', 'static/page.txt']",
         "ok: ['shared/data.txt']",
-        "ok: ['secret/key.txt', 'shared/data.txt', 'static/page.txt']",
+        "ok: ['shared/data.txt']",
+        "ok: ['shared/data.txt']",
         refused % "shared",
     ]
 

@@ -16,6 +16,11 @@ searched at all (files inside an archive are not app files: only the
 archive's own path counts). Entries outside the app folder (the runtime,
 the standard library) are left to the usual hooks.
 
+Folder listings (os.listdir and os.scandir, and so os.walk, glob and
+pathlib) leave the hidden files out too: an app that lists a folder and
+opens what it finds met a file it may not open, where App Engine had no
+such file to list.
+
 The regexes are matched in C (_gaelic.why_hidden) with PCRE2, as the
 master matches them; `re` stays off the cold start.
 """
@@ -130,6 +135,74 @@ class _Hint:
         pass
 
 
+def _listed_folder(path):
+    """The folder os.listdir or os.scandir lists, relative to the app folder
+    ('' for the app folder itself), or None when it is outside it or path
+    is a descriptor."""
+    if isinstance(path, int):
+        return None
+    real = os.path.realpath(os.fsdecode("." if path is None else path))
+    if real == _root:
+        return ""
+    if not real.startswith(_root + os.sep):
+        return None
+    return real[len(_root) + 1:].replace(os.sep, "/")
+
+
+def _listed(folder, name):
+    """Whether name (str or bytes), listed in folder (_listed_folder), is
+    one of the app's files."""
+    name = os.fsdecode(name)
+    return not why_hidden(folder + "/" + name if folder else name)
+
+
+class _ScandirFilter:
+    """os.scandir's iterator without the app's hidden files."""
+
+    def __init__(self, entries, folder):
+        self._entries, self._folder = entries, folder
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            entry = next(self._entries)
+            if _listed(self._folder, entry.name):
+                return entry
+
+    def close(self):
+        self._entries.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._entries.close()
+
+
+def _hide_from_listings():
+    listdir, scandir = os.listdir, os.scandir
+
+    def filtered_listdir(path=None):
+        names = listdir(path)
+        folder = _listed_folder(path)
+        if folder is None:
+            return names
+        return [name for name in names if _listed(folder, name)]
+
+    def filtered_scandir(path=None):
+        entries = scandir(path)
+        folder = _listed_folder(path)
+        return entries if folder is None else _ScandirFilter(entries, folder)
+
+    for wrapper, original in ((filtered_listdir, listdir), (filtered_scandir, scandir)):
+        wrapper.__name__ = original.__name__
+        wrapper.__doc__ = original.__doc__
+        wrapper.__wrapped__ = original
+    os.listdir, os.scandir = filtered_listdir, filtered_scandir
+
+
 def _hook(entry):
     rel = _relpath(entry or os.getcwd())
     if rel is None:
@@ -156,6 +229,8 @@ def install(root):
     """root: the app folder (absolute). The zygote has given _gaelic the
     skip_files regex."""
     global _root
+    if _root is None:
+        _hide_from_listings()
     _root = os.path.realpath(root)
     if _hook not in sys.path_hooks:
         sys.path_hooks.insert(0, _hook)
