@@ -206,6 +206,36 @@ def test_jinja2_2x_code_of_python27_apps_runs_on_jinja2_3(serve, tmp_path):
         r.text, s.stderr_text()[-3000:])
 
 
+def test_pkg_resources_finds_what_the_app_vendors(serve, tmp_path):
+    # python27 apps install libraries into lib/ (pip install -t lib) and
+    # add it with vendor.add('lib'); libraries read their own version with
+    # pkg_resources.get_distribution at import, and older namespace
+    # packages (google.cloud's) are joined across folders with
+    # pkg_resources.declare_namespace
+    if not in_dist("pkg_resources"):
+        pytest.skip("python3-setuptools is not installed (scripts/deps.sh)")
+    ns_init = "__import__('pkg_resources').declare_namespace(__name__)\n"
+    main = ("import pkg_resources\n"
+            "import nsp.a, nsp.b\n"
+            "def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    version = pkg_resources.get_distribution('vendored').version\n"
+            "    return [('%s %s %s' % (version, nsp.a.A, nsp.b.B)).encode()]\n")
+    r = served_answer(serve, tmp_path, listed("setuptools"), {
+        "main.py": main,
+        "appengine_config.py": ("from google.appengine.ext import vendor\n"
+                                "vendor.add('lib')\nvendor.add('lib2')\n"),
+        "lib/vendored/__init__.py": "",
+        "lib/vendored-1.2.3.dist-info/METADATA": ("Metadata-Version: 2.1\nName: vendored\n"
+                                                   "Version: 1.2.3\n"),
+        "lib/nsp/__init__.py": ns_init,
+        "lib/nsp/a.py": "A = 'a'\n",
+        "lib2/nsp/__init__.py": ns_init,
+        "lib2/nsp/b.py": "B = 'b'\n",
+    })
+    assert r.text == "1.2.3 a b"
+
+
 def test_pyyaml_3_load_without_loader_runs_on_pyyaml_6(serve, tmp_path):
     # python27 apps read their settings with yaml.load(f) (PyYAML 3.10 took
     # no Loader); PyYAML 6 requires one, so the call raised TypeError. The

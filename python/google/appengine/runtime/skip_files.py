@@ -28,6 +28,7 @@ import os
 import sys
 
 import _gaelic
+from google.appengine.runtime import import_hooks
 
 _root = None  # the app folder once install() ran; until then nothing is skipped
 # Module name -> (the hidden file a search passed over, why), so that the
@@ -203,6 +204,26 @@ def _hide_from_listings():
     os.listdir, os.scandir = filtered_listdir, filtered_scandir
 
 
+def _pkg_resources_finds_in_app(pkg_resources):
+    """pkg_resources picks how to find the distributions and the namespace
+    package parts of a sys.path entry by the class of the entry's finder,
+    and knew no _Filter: it found nothing in the app's folders, so a
+    library installed into lib/ with its metadata (vendor.add('lib')) was
+    no distribution (get_distribution raised DistributionNotFound, which
+    libraries that read their own version at import turn into a failed
+    import) and declare_namespace added no part from there. A _Filter
+    wraps a FileFinder: it takes FileFinder's ways. The working set was
+    built as pkg_resources was imported, before this: the distributions
+    of the app's entries are added to it now."""
+    pkg_resources.register_finder(_Filter, pkg_resources.find_on_path)
+    pkg_resources.register_namespace_handler(_Filter, pkg_resources.file_ns_handler)
+    working_set = pkg_resources.working_set
+    for entry in list(working_set.entries):
+        if _relpath(entry or os.getcwd()) is not None:
+            for dist in pkg_resources.find_distributions(entry, True):
+                working_set.add(dist, entry, False)
+
+
 def _hook(entry):
     rel = _relpath(entry or os.getcwd())
     if rel is None:
@@ -231,6 +252,7 @@ def install(root):
     global _root
     if _root is None:
         _hide_from_listings()
+        import_hooks.when_imported("pkg_resources", _pkg_resources_finds_in_app)
     _root = os.path.realpath(root)
     if _hook not in sys.path_hooks:
         sys.path_hooks.insert(0, _hook)
