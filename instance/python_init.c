@@ -30,15 +30,35 @@ static int report(PyStatus st, const char *what)
     return -1;
 }
 
-static int append_path(PyConfig *c, const char *path)
+static int append_path(PyObject *list, const char *path)
 {
-    wchar_t *w = Py_DecodeLocale(path, NULL);
-    if (!w) {
-        fprintf(stderr, "gaelic zygote: cannot decode path %s\n", path);
-        return -1;
+    PyObject *item = PyUnicode_DecodeFSDefault(path);
+    int rc = item ? PyList_Append(list, item) : -1;
+    Py_XDECREF(item);
+    return rc;
+}
+
+/* sys.path: our python/ folder, then Debian's standard library. Set once
+ * Python runs rather than in its configuration: CPython works out the
+ * standard library's folder (sys._stdlib_dir) only when it works out the
+ * path itself, and the modules frozen into it (os, codecs, io, ...) take
+ * their __file__ from that folder, so that they had none. */
+static int set_sys_path(const char *python_dir)
+{
+    PyObject *path = PyList_New(0);
+    int rc = path ? append_path(path, python_dir) : -1;
+    for (size_t i = 0; rc == 0 && i < sizeof stdlib_paths / sizeof *stdlib_paths; i++) {
+        struct stat st;
+        if (stat(stdlib_paths[i], &st) == 0)
+            rc = append_path(path, stdlib_paths[i]);
     }
-    int rc = report(PyWideStringList_Append(&c->module_search_paths, w), "sys.path");
-    PyMem_RawFree(w);
+    if (rc == 0)
+        rc = PySys_SetObject("path", path);
+    Py_XDECREF(path);
+    if (rc < 0) {
+        fprintf(stderr, "gaelic zygote: cannot set sys.path:\n");
+        PyErr_Print();
+    }
     return rc;
 }
 
@@ -68,22 +88,14 @@ int python_init(const char *python_dir, int threads)
     c.write_bytecode = 0;
     c.install_signal_handlers = 0;
     c.parse_argv = 0;
-    c.module_search_paths_set = 1;
     int rc = report(PyConfig_SetBytesString(&c, &c.program_name, "gaelic"), "program name");
     /* sys.prefix points at Debian's Python rather than at our binary. */
     if (rc == 0)
         rc = report(PyConfig_SetBytesString(&c, &c.home, "/usr"), "home");
     if (rc == 0)
-        rc = append_path(&c, python_dir);
-    for (size_t i = 0; rc == 0 && i < sizeof stdlib_paths / sizeof *stdlib_paths; i++) {
-        struct stat st;
-        if (stat(stdlib_paths[i], &st) == 0)
-            rc = append_path(&c, stdlib_paths[i]);
-    }
-    if (rc == 0)
         rc = report(Py_InitializeFromConfig(&c), "initialise Python");
     PyConfig_Clear(&c);
-    return rc;
+    return rc == 0 ? set_sys_path(python_dir) : rc;
 }
 
 /* module.method(), or module.method(arg) when arg is not NULL. */

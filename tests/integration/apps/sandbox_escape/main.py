@@ -7,6 +7,7 @@ where the test wants a write attempted, `port` a 127.0.0.1 listener of
 the test's, `token` the argument a started process would carry.
 """
 import _socket
+import codecs
 import datetime
 import errno
 import json
@@ -1001,6 +1002,10 @@ ATTEMPTS = {
     "read_system": lambda q: (open("/proc/self/status").read().split()[0],
                               len(open(json.__file__).read()) > 0,
                               len(os.listdir(APP)) > 0, len(os.listdir("/usr/lib")) > 0),
+    # the modules CPython freezes into itself have their file, as in a
+    # plain Python, and it reads
+    "stdlib_frozen_files": lambda q: (os.__file__, codecs.__file__,
+                                      open(os.__file__).readline().strip()),
     "read_missing_own": lambda q: _not_found(lambda: open(os.path.join(APP, "missing.txt"))),
     "decimal": lambda q: str(__import__("decimal").Decimal("1.10") + 1),
     "kill_self": lambda q: os.kill(os.getpid(), 0),
