@@ -294,6 +294,24 @@ static void job_fail(job_t *job, int status, const char *reason, const char *ins
     job_end(job, status, 0, reason, instance_id);
 }
 
+/* Like job_end, for a request the instance answered but that fails all
+ * the same (past its deadline, too large): the CPU it used still goes to
+ * its request log (RT9). */
+static void job_end_answered(job_t *job, int status, int timed_out, const char *reason,
+                             const job_result_t *answered)
+{
+    job_result_t res;
+    memset(&res, 0, sizeof res);
+    res.error_status = status;
+    res.timed_out = timed_out;
+    res.error_reason = reason;
+    res.instance_id = answered->instance_id;
+    res.cpu_us = answered->cpu_us;
+    res.cpu_mhz = answered->cpu_mhz;
+    job->inst = NULL;
+    job->done(job, &res);
+}
+
 /* Answers every queued job with status. */
 static void fail_queued(pool_t *pool, int status, const char *reason)
 {
@@ -1773,7 +1791,8 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
         return 0; /* the client went away */
     job->inst = NULL;
     if (timed_out) {
-        job_end(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)", inst->id);
+        job_end_answered(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)",
+                         &res);
         return 0;
     }
     /* The instance refuses these itself; this is for one that does not. */
@@ -1784,7 +1803,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
                  "is %zu (--max_response_header_bytes)",
                  (unsigned long long)head_bytes, pool->o.max_response_header_bytes);
         log_error("%.*s: %s", (int)job->script_len, job->script, why);
-        job_fail(job, 500, "response headers too large", inst->id);
+        job_end_answered(job, 500, 0, "response headers too large", &res);
         return 0;
     }
     if (res.body_len > pool->o.max_response_bytes) {
@@ -1793,7 +1812,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
                  "response too large: %u bytes of body, the limit is %zu (--max_response_bytes)",
                  res.body_len, pool->o.max_response_bytes);
         log_error("%.*s: %s", (int)job->script_len, job->script, why);
-        job_fail(job, 500, "response too large", inst->id);
+        job_end_answered(job, 500, 0, "response too large", &res);
         return 0;
     }
     /* Its CPU time is kept for the request log. */

@@ -548,6 +548,18 @@ def test_request_log_says_500(srv):
     assert len(new) == 1 and new[0]["status"] == 500, out[-2000:]
 
 
+def test_request_log_counts_the_cpu_of_a_request_past_its_deadline(srv):
+    """RT9/RT12: a request that spins until its deadline ends it still used
+    the CPU it spun; its 500 row counts those megacycles, as a request the
+    app answers does (the server's timeout page logged 0)."""
+    before = set(srv.log_rows("/busy")[0])
+    r = srv.get("/busy")
+    assert r.status_code == 500
+    new, out = srv.wait_new_log_rows("/busy", before, bool)
+    assert len(new) == 1 and new[0]["status"] == 500, out[-2000:]
+    assert new[0]["mcycles"] > 0, new
+
+
 def test_finished_requests_leave_no_stray_deadline(serve):
     """Requests ending just before, at or after their deadline, one thread
     answering all of them: whatever each gets, a deadline never lands in a
