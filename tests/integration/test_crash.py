@@ -306,6 +306,48 @@ def test_instance_out_of_memory_answers_and_is_replaced(serve):
     assert s.alive()
 
 
+KEEPER_YAML = """runtime: python27
+api_version: 1
+threadsafe: false
+handlers:
+- url: /.*
+  script: main.app
+"""
+KEEPER_PY = """_kept = []
+def app(environ, start_response):
+    _kept.append(bytearray(48 << 20))  # kept across requests: a leak
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"%d" % len(_kept)]
+"""
+
+
+def test_request_that_runs_out_of_memory_says_so_in_its_log(serve, tmp_path):
+    """An app that leaks memory across requests: the request whose
+    allocation no longer fits gets its 500, and its own request log (where
+    an app's developer looks, not the console) says, after the traceback,
+    that the instance ran out of memory after serving that many requests
+    and is shut down, as App Engine's request log did."""
+    d = write_app(tmp_path / "keeper", KEEPER_YAML, {"main.py": KEEPER_PY})
+    s = serve(d, "--instance_memory", str(320 << 20), "--max_instances", "1")
+    if "address space unlimited (sanitizer build)" in s.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    served = 0
+    for _ in range(10):  # 48 MB each: 320 MiB is used up well before
+        r = s.get("/keep")
+        if r.status_code != 200:
+            break
+        served += 1
+        assert r.text == str(served)
+    assert r.status_code == 500 and 0 < served < 10, (served, r.status_code)
+    line = "ran out of memory (--instance_memory) after serving %d requests in all" % (served + 1)
+    out = s.wait_logs(line)
+    failed = out.split("\n127.0.0.1")[0]  # the newest request's entry
+    assert '"GET /keep HTTP/1.1" 500' in failed, out[:3000]
+    assert "MemoryError" in failed and "\t4:" in failed and line in failed, out[:3000]
+    assert s.get("/keep").text == "1"  # a new instance
+    assert s.alive()
+
+
 def test_failure_that_cannot_be_logged_in_full_is_answered(serve):
     """Out of memory, logging a request's failure can fail in turn (loading
     the traceback module failed with ENOMEM in CI). The request still gets

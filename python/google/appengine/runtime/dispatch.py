@@ -162,6 +162,22 @@ def _out_of_memory():
         pass  # no memory even for that: the instance goes on as it is
 
 
+def _log_retired(request_id):
+    """Says in the request's own log, after its traceback, that its
+    instance is shut down for lack of memory and after how many requests
+    (App Engine put such a line in the request log too): the console that
+    _out_of_memory's retirement reaches is not where the app's developer
+    reads why an instance went away. Request ids count an instance's
+    requests from 1. Without memory for it, the line is left out."""
+    try:
+        app_logs.write(app_logs.CRITICAL,
+                       "this instance ran out of memory (--instance_memory) after serving %d "
+                       "request%s in all; it is shut down after this request"
+                       % (request_id, "" if request_id == 1 else "s"))
+    except Exception:
+        pass
+
+
 def _handle(request_id, script, environ, cgi_env, run=_run):
     """Runs one request with run(script, environ): (status, headers, body,
     deadline_exceeded, failed). failed: the answer is the runtime's 500 for
@@ -187,9 +203,12 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
             handlers.log(script, "response not sent: %s" % e)
             return _FAILED
         except BaseException as e:
-            if handlers.is_out_of_memory(e):
+            out_of_memory = handlers.is_out_of_memory(e)
+            if out_of_memory:
                 _out_of_memory()
             handlers.log_exception(script, "request %d failed:" % request_id)
+            if out_of_memory:
+                _log_retired(request_id)
             return _FAILED
         finally:
             # From here on the deadline cannot land (send_response disarms
