@@ -348,6 +348,46 @@ def test_request_that_runs_out_of_memory_says_so_in_its_log(serve, tmp_path):
     assert s.alive()
 
 
+WEBAPP2_KEEPER_PY = """import os
+import webapp2
+_kept = []
+class Keep(webapp2.RequestHandler):
+    def get(self):
+        _kept.append(bytearray(48 << 20))  # kept across requests: a leak
+        self.response.write("%d %s" % (len(_kept), os.environ["INSTANCE_ID"]))
+app = webapp2.WSGIApplication([("/keep", Keep)])
+"""
+
+
+def test_memory_error_a_framework_catches_retires_the_instance(serve, tmp_path):
+    """webapp2 (like Flask and Django) catches the handler's MemoryError,
+    logs it and answers 500 itself, so it never reaches the runtime. The
+    instance is out of memory all the same and retires after that request
+    (App Engine shut down an instance over its memory limit after the
+    request, whatever the app answered), instead of failing every later
+    request for as long as it lives."""
+    d = write_app(tmp_path / "keeper", KEEPER_YAML, {"main.py": WEBAPP2_KEEPER_PY})
+    s = serve(d, "--instance_memory", str(320 << 20), "--max_instances", "1")
+    if "address space unlimited (sanitizer build)" in s.stderr_text():
+        pytest.skip("sanitizer builds leave the address space unlimited")
+    served, instance = 0, None
+    for _ in range(10):  # 48 MB each: 320 MiB is used up well before
+        r = s.get("/keep")
+        if r.status_code != 200:
+            break
+        served += 1
+        count, instance = r.text.split()
+        assert count == str(served)
+    assert r.status_code == 500 and 0 < served < 10, (served, r.status_code)
+    r = s.get("/keep")
+    assert r.status_code == 200, s.stderr_text()[-3000:]  # not out of memory again
+    count, after = r.text.split()
+    assert count == "1" and after != instance, r.text
+    line = "ran out of memory (--instance_memory) after serving %d requests in all" % (served + 1)
+    assert line in s.wait_logs(line)
+    assert s.alive()
+
+
 def test_failure_that_cannot_be_logged_in_full_is_answered(serve):
     """Out of memory, logging a request's failure can fail in turn (loading
     the traceback module failed with ENOMEM in CI). The request still gets

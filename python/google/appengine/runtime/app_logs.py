@@ -286,6 +286,16 @@ def _route_logging(logging):
             self.lock = None
 
         def emit(self, record):
+            # Frameworks (webapp2, Flask, Django) catch a handler's
+            # MemoryError, log it and answer 500 themselves: the runtime
+            # learns of it only here, and retires the instance after the
+            # request as it does for one that goes uncaught.
+            exc_info = record.exc_info
+            if isinstance(exc_info, tuple) and len(exc_info) == 3:
+                from google.appengine.runtime import handlers
+                request = request_state.current()
+                if request is not None and handlers.is_out_of_memory(exc_info[1]):
+                    request.out_of_memory = True
             try:
                 write(level_of(record.levelno), self.format(record))
             except Exception:

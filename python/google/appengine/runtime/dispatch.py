@@ -192,9 +192,13 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
         try:
             try:
                 answer = run(script, environ)
-                return answer + (False, answer is _ERROR_500 or answer is cgi.FAILED)
+                answer += (False, answer is _ERROR_500 or answer is cgi.FAILED)
             finally:
                 request_threads.join_all(request)
+            if request.out_of_memory:
+                _out_of_memory()
+                _log_retired(request_id)
+            return answer
         except DeadlineExceededError:
             # The master answers with the app's timeout page (RT7).
             handlers.log_exception(script, "request %d ran past its deadline:" % request_id)

@@ -12,7 +12,8 @@ class Request:
     """What later code needs to know about the request a thread works for."""
 
     __slots__ = ("id", "environ", "start_time", "threads", "tasks", "stopped", "thread_id",
-                 "api_cpu_us", "cpu_origin", "log_lines", "log_bytes", "log_flush_time", "log_flushing")
+                 "api_cpu_us", "cpu_origin", "log_lines", "log_bytes", "log_flush_time", "log_flushing",
+                 "out_of_memory")
 
     def __init__(self, request_id, environ):
         self.id = request_id
@@ -39,6 +40,9 @@ class Request:
         self.log_lines = 0
         self.log_bytes = 0
         self.log_flush_time = self.start_time
+        # Set when the app logged a MemoryError it caught (app_logs): its
+        # framework answered, but the instance is out of memory all the same.
+        self.out_of_memory = False
         self.log_flushing = False
 
     def __repr__(self):
