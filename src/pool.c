@@ -1306,6 +1306,17 @@ static void pause_starts(pool_t *pool)
              pool->start_failures, (unsigned long long)pool->start_retry_delay_ms);
 }
 
+/* A request that ends without its instance's answer: its own log says
+ * why, at critical level, for the app's developer, who reads request logs
+ * rather than the server's console (RT9). */
+static void log_request_lost(const slot_t *slot, const char *why)
+{
+    if (slot->log_id[0])
+        log_store_app_line(slot->inst->pool->o.logs,
+                           (log_str_t){slot->log_id, strlen(slot->log_id)}, log_store_now_us(), 4,
+                           (log_str_t){why, strlen(why)});
+}
+
 static void instance_fail(instance_t *inst, const char *why)
 {
     pool_t *pool = inst->pool;
@@ -1348,6 +1359,9 @@ static void instance_fail(instance_t *inst, const char *why)
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
             continue;
+        char line[200];
+        snprintf(line, sizeof line, "the instance serving this request was lost: %s", why);
+        log_request_lost(slot, line);
         job_t *job = slot_release(slot);
         if (job)
             job_fail(job, 500, why, inst->id);
@@ -2212,6 +2226,9 @@ static void slot_deadline(loop_t *loop, loop_timer_t *t)
     log_error("deadline exceeded: request %s on %s still ran %llu ms after "
               "DeadlineExceededError; the instance is killed",
               slot->log_id, name, (unsigned long long)pool->o.deadline_grace_ms);
+    log_request_lost(slot, "the request still ran after its deadline and the grace that "
+                           "followed DeadlineExceededError (--deadline, --deadline_grace); its "
+                           "instance was killed");
     job_t *job = slot_release(slot);
     instance_fail(inst, "killed: a request on it ran past its deadline");
     if (job)

@@ -22,8 +22,18 @@ def ok(s):
     return r.json()
 
 
+def newest_entry(out, path):
+    """The newest request log entry of GET path in `gaelic logs` output:
+    its request line and the app lines under it."""
+    start = out.index('"GET %s HTTP/1.1"' % path)
+    end = out.find("\n127.0.0.1", start)
+    return out[start:] if end < 0 else out[start:end]
+
+
 @pytest.mark.parametrize("how", ["segv", "exit"])
 def test_crash_gives_500_and_new_instance(srv, how):
+    """The request the crash takes along gets its 500, and its own log says
+    what became of it (the console is not where an app's developer looks)."""
     before = ok(srv)
     r = srv.get("/" + how)
     assert r.status_code == 500, (r.status_code, r.content[:300])
@@ -31,6 +41,10 @@ def test_crash_gives_500_and_new_instance(srv, how):
     after = ok(srv)
     assert after["instance_id"] != before["instance_id"]
     assert after["pid"] != before["pid"]
+    out = srv.wait_logs("was lost")
+    entry = newest_entry(out, "/" + how)
+    assert '" 500 ' in entry and "\t4:" in entry, out[:3000]
+    assert "the instance serving this request was lost: the instance " in entry, out[:3000]
 
 
 def test_instance_killed_from_outside_is_replaced(srv):

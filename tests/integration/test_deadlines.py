@@ -180,6 +180,18 @@ def test_catastrophic_regex_costs_the_instance(srv):
     assert_killed(srv, "/regex")
 
 
+def test_killed_request_s_log_says_why(srv):
+    """The request whose instance is killed at the end of its grace has
+    its own log say so, besides the console (RT9)."""
+    assert_killed(srv, "/regex?for=log")
+    out = srv.wait_logs("instance was killed")
+    start = out.index('"GET /regex?for=log HTTP/1.1" 500')
+    end = out.find("\n127.0.0.1", start)
+    entry = out[start:] if end < 0 else out[start:end]
+    assert "\t4:" in entry and "ran after its deadline" in entry, out[:3000]
+    assert "its instance was killed" in entry, out[:3000]
+
+
 def test_handler_that_ignores_it_is_killed(srv):
     assert_killed(srv, "/ignore")
 
