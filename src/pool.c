@@ -91,6 +91,7 @@ struct instance {
     loop_timer_t resume_reads;
     uint64_t unwritable_ms; /* when its channel last filled with frames waiting */
     uint64_t last_active_ms;
+    char last_log_id[32]; /* the request it answered last, for check_memory */
     uint64_t stop_deadline_ms;
     uint64_t started_ms;
     instance_t *next;
@@ -1768,6 +1769,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
     /* The instance's word that the request ran out of time counts only
      * when we did tell it so. */
     int timed_out = (h->flags & IPC_FLAG_DEADLINE) && slot->deadline_sent;
+    memcpy(inst->last_log_id, slot->log_id, sizeof inst->last_log_id);
     job_t *job = slot_release(slot);
     /* Calls its deadline left waiting would hold the instance's call slots
      * until their own deadlines. */
@@ -2251,6 +2253,17 @@ static void check_memory(instance_t *inst, uint64_t now)
     log_warn("%s uses %llu MB of memory, over its class's %zu MB; shutting it down",
              label(inst, name, sizeof name), (unsigned long long)(last->rss >> 20),
              pool->o.memory_limit >> 20);
+    /* As App Engine did, the request after which it was found over says so
+     * in its own log, where the app's developer looks. */
+    if (inst->last_log_id[0]) {
+        char line[200];
+        int n = snprintf(line, sizeof line,
+                         "after this request its instance used %llu MB of memory, over its "
+                         "class's %zu MB, and was shut down",
+                         (unsigned long long)(last->rss >> 20), pool->o.memory_limit >> 20);
+        log_store_app_line(pool->o.logs, (log_str_t){inst->last_log_id, strlen(inst->last_log_id)},
+                           log_store_now_us(), 4, (log_str_t){line, (size_t)n});
+    }
     instance_stop(inst);
     instance_flush(inst);
 }

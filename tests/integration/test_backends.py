@@ -388,6 +388,12 @@ def test_memory_over_the_class_limit_shuts_the_instance_down(srv):
                      timeout=30)
     assert r.status_code == 200, r.text
     assert srv.wait_stderr("over its class's 128 MB; shutting it down", timeout=10)
+    # The request after which it was over says so in its own log too.
+    out = srv.wait_logs("over its class's 128 MB, and was shut down")
+    start = out.index('"GET /hog?200 HTTP/1.1" 200')
+    end = out.find("\n127.0.0.1", start)
+    entry = out[start:] if end < 0 else out[start:end]
+    assert "\t4:" in entry and "after this request its instance used" in entry, out[:3000]
     assert wait_pids_gone([before], 40) == []
     wait_replaced(srv, "0.memdb.localhost", before)
 
