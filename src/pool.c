@@ -277,8 +277,11 @@ static void queue_remove(pool_t *pool, job_t *job)
     pool->n_queued--;
 }
 
-static void job_end(job_t *job, int status, int timed_out, const char *reason,
-                    const char *instance_id)
+/* answered: the instance's answer to a request that fails all the same
+ * (past its deadline, too large), whose CPU still goes to its request log
+ * (RT9); NULL when there is none. */
+static void job_end_cpu(job_t *job, int status, int timed_out, const char *reason,
+                        const char *instance_id, const job_result_t *answered)
 {
     job_result_t res;
     memset(&res, 0, sizeof res);
@@ -286,31 +289,23 @@ static void job_end(job_t *job, int status, int timed_out, const char *reason,
     res.timed_out = timed_out;
     res.error_reason = reason;
     res.instance_id = instance_id;
+    if (answered) {
+        res.cpu_us = answered->cpu_us;
+        res.cpu_mhz = answered->cpu_mhz;
+    }
     job->inst = NULL;
     job->done(job, &res);
+}
+
+static void job_end(job_t *job, int status, int timed_out, const char *reason,
+                    const char *instance_id)
+{
+    job_end_cpu(job, status, timed_out, reason, instance_id, NULL);
 }
 
 static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
 {
     job_end(job, status, 0, reason, instance_id);
-}
-
-/* Like job_end, for a request the instance answered but that fails all
- * the same (past its deadline, too large): the CPU it used still goes to
- * its request log (RT9). */
-static void job_end_answered(job_t *job, int status, int timed_out, const char *reason,
-                             const job_result_t *answered)
-{
-    job_result_t res;
-    memset(&res, 0, sizeof res);
-    res.error_status = status;
-    res.timed_out = timed_out;
-    res.error_reason = reason;
-    res.instance_id = answered->instance_id;
-    res.cpu_us = answered->cpu_us;
-    res.cpu_mhz = answered->cpu_mhz;
-    job->inst = NULL;
-    job->done(job, &res);
 }
 
 /* Answers every queued job with status. */
@@ -1807,8 +1802,8 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
         return 0; /* the client went away */
     job->inst = NULL;
     if (timed_out) {
-        job_end_answered(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)",
-                         &res);
+        job_end_cpu(job, 500, 1, "the request ran past its deadline (DeadlineExceededError)",
+                    res.instance_id, &res);
         return 0;
     }
     /* The instance refuses these itself; this is for one that does not. */
@@ -1819,7 +1814,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
                  "is %zu (--max_response_header_bytes)",
                  (unsigned long long)head_bytes, pool->o.max_response_header_bytes);
         log_error("%.*s: %s", (int)job->script_len, job->script, why);
-        job_end_answered(job, 500, 0, "response headers too large", &res);
+        job_end_cpu(job, 500, 0, "response headers too large", res.instance_id, &res);
         return 0;
     }
     if (res.body_len > pool->o.max_response_bytes) {
@@ -1828,7 +1823,7 @@ static int handle_response(instance_t *inst, const ipc_hdr_t *h, const uint8_t *
                  "response too large: %u bytes of body, the limit is %zu (--max_response_bytes)",
                  res.body_len, pool->o.max_response_bytes);
         log_error("%.*s: %s", (int)job->script_len, job->script, why);
-        job_end_answered(job, 500, 0, "response too large", &res);
+        job_end_cpu(job, 500, 0, "response too large", res.instance_id, &res);
         return 0;
     }
     /* Its CPU time is kept for the request log. */
