@@ -2249,16 +2249,27 @@ static void check_memory(instance_t *inst, uint64_t now)
              label(inst, name, sizeof name), (unsigned long long)(last->rss >> 20),
              pool->o.memory_limit >> 20);
     /* As App Engine did, the request after which it was found over says so
-     * in its own log, where the app's developer looks. */
-    if (inst->last_log_id[0]) {
-        char line[200];
-        int n = snprintf(line, sizeof line,
-                         "after this request its instance used %llu MB of memory, over its "
-                         "class's %zu MB, and was shut down",
-                         (unsigned long long)(last->rss >> 20), pool->o.memory_limit >> 20);
-        log_store_app_line(pool->o.logs, (log_str_t){inst->last_log_id, strlen(inst->last_log_id)},
-                           log_store_now_us(), 4, (log_str_t){line, (size_t)n});
+     * in its own log, where the app's developer looks: the ones running now
+     * (the check samples on a tick, maybe mid-request; the stop lets them
+     * finish), else the one answered last. */
+    char line[200];
+    int n = snprintf(line, sizeof line,
+                     "after this request its instance used %llu MB of memory, over its "
+                     "class's %zu MB, and was shut down",
+                     (unsigned long long)(last->rss >> 20), pool->o.memory_limit >> 20);
+    log_str_t text = {line, (size_t)n};
+    int running = 0;
+    for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++) {
+        const slot_t *slot = &inst->slots[s];
+        if (slot->id && slot->log_id[0]) {
+            running = 1;
+            log_store_app_line(pool->o.logs, (log_str_t){slot->log_id, strlen(slot->log_id)},
+                               log_store_now_us(), 4, text);
+        }
     }
+    if (!running && inst->last_log_id[0])
+        log_store_app_line(pool->o.logs, (log_str_t){inst->last_log_id, strlen(inst->last_log_id)},
+                           log_store_now_us(), 4, text);
     instance_stop(inst);
     instance_flush(inst);
 }

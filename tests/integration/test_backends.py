@@ -382,18 +382,29 @@ def test_a_dynamic_failfast_backend_still_starts_instances(srv):
     assert listing(srv)["crawler"]["running"] == 2
 
 
-def test_memory_over_the_class_limit_shuts_the_instance_down(srv):
+@pytest.mark.parametrize("path", ["/hog", "/hog_then_wait"])
+def test_memory_over_the_class_limit_shuts_the_instance_down(srv, path):
+    """/hog_then_wait is still running when the master's memory check (on
+    its tick) finds the instance over: the line goes to that request, whose
+    end the stop waits for, not to the one answered before it."""
     before = who(srv, "0.memdb.localhost")["pid"]
-    r = requests.get(srv.url + "hog?200", headers={"Host": "0.memdb.localhost:%d" % srv.port},
-                     timeout=30)
+    mark = len(srv.stderr_text())
+    r = requests.get(srv.url + path.lstrip("/") + "?200",
+                     headers={"Host": "0.memdb.localhost:%d" % srv.port}, timeout=30)
     assert r.status_code == 200, r.text
-    assert srv.wait_stderr("over its class's 128 MB; shutting it down", timeout=10)
+    assert srv.wait_stderr("over its class's 128 MB; shutting it down", since=mark, timeout=10)
+
     # The request after which it was over says so in its own log too.
-    out = srv.wait_logs("over its class's 128 MB, and was shut down")
-    start = out.index('"GET /hog?200 HTTP/1.1" 200')
-    end = out.find("\n127.0.0.1", start)
-    entry = out[start:] if end < 0 else out[start:end]
-    assert "\t4:" in entry and "after this request its instance used" in entry, out[:3000]
+    def entry():
+        out = srv.logs("--limit", "0").stdout
+        start = out.find('"GET %s?200 HTTP/1.1" 200' % path)
+        if start < 0:
+            return None
+        end = out.find("\n127.0.0.1", start)
+        text = out[start:] if end < 0 else out[start:end]
+        return text if "over its class's 128 MB, and was shut down" in text else None
+    text = wait_for(entry, timeout=20, what="the %s request's line about its instance" % path)
+    assert "\t4:" in text and "after this request its instance used" in text, text[:3000]
     assert wait_pids_gone([before], 40) == []
     wait_replaced(srv, "0.memdb.localhost", before)
 

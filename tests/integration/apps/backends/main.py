@@ -70,12 +70,14 @@ def app(environ, start_response):
         except backends.InvalidBackendError as e:
             found["own"] = type(e).__name__
         return _answer(start_response, found)
-    if path == "/hog":
+    if path in ("/hog", "/hog_then_wait"):
         # Touch the memory for real: RSS, not just address space.
         HOG.append(bytearray(int(environ["QUERY_STRING"]) << 20))
         for block in HOG:
             for i in range(0, len(block), 4096):
                 block[i] = 1
+        if path == "/hog_then_wait":
+            time.sleep(1.5)  # the master's memory check runs meanwhile
         return _answer(start_response, {"held_mb": sum(len(b) for b in HOG) >> 20})
     return _answer(start_response, {
         "backend": os.environ.get("BACKEND_ID"),
