@@ -14,6 +14,9 @@
 #define MAX_REQUEST 4096
 #define MAX_CLIENTS 16
 #define CLIENT_TIMEOUT_MS 10000
+/* After accept ran out of descriptors or memory: the listener is
+ * edge-triggered, so clients already waiting raise no new event. */
+#define ACCEPT_RETRY_MS 100
 
 typedef struct client client_t;
 
@@ -34,6 +37,10 @@ struct control {
     int dirfd;
     client_t *clients, *closed;
     int n_clients;
+    /* Wakes accept again: after a failure, or once a client leaves while
+     * MAX_CLIENTS were served and others wait in the backlog. */
+    loop_timer_t accept_retry;
+    int accept_full;
 };
 
 /* Socket paths are limited to 108 bytes; the storage folder may be longer,
@@ -63,6 +70,10 @@ static void client_close(client_t *cl)
         }
     }
     ctl->n_clients--;
+    if (ctl->accept_full) {
+        ctl->accept_full = 0;
+        loop_timer_start(ctl->loop, &ctl->accept_retry, 0);
+    }
     /* Freed by control_close or the next accept: a later event of this
      * batch may still name it. */
     cl->next = ctl->closed;
@@ -193,10 +204,18 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
     control_t *ctl = (control_t *)w;
     reap(ctl);
     for (;;) {
+        /* Past the limit, clients wait in the backlog for one to leave
+         * rather than being closed unanswered. */
+        if (ctl->n_clients >= MAX_CLIENTS) {
+            ctl->accept_full = 1;
+            return;
+        }
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if (errno != EAGAIN)
+                loop_timer_start(loop, &ctl->accept_retry, ACCEPT_RETRY_MS);
             return;
         }
         if (!peer_allowed(fd)) {
@@ -205,10 +224,6 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
             static const char refused[] =
                 "error\tonly the user running this server (or root) may control it\n";
             (void)send(fd, refused, sizeof refused - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(fd);
-            continue;
-        }
-        if (ctl->n_clients >= MAX_CLIENTS) {
             close(fd);
             continue;
         }
@@ -234,6 +249,12 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
     }
 }
 
+static void accept_again(loop_t *loop, loop_timer_t *t)
+{
+    control_t *ctl = (control_t *)((char *)t - offsetof(control_t, accept_retry));
+    on_accept(loop, &ctl->listen_w, EPOLLIN);
+}
+
 control_t *control_open(loop_t *loop, const char *dir, control_fn fn, void *ctx, char *err,
                         size_t errlen)
 {
@@ -248,6 +269,7 @@ control_t *control_open(loop_t *loop, const char *dir, control_fn fn, void *ctx,
     ctl->listen_w.fd = -1;
     ctl->dirfd = -1;
     ctl->listen_w.cb = on_accept;
+    ctl->accept_retry.cb = accept_again;
     struct sockaddr_un sa;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
@@ -302,6 +324,7 @@ void control_close(control_t *ctl)
         return;
     while (ctl->clients)
         client_close(ctl->clients);
+    loop_timer_stop(ctl->loop, &ctl->accept_retry);
     reap(ctl);
     loop_del(ctl->loop, &ctl->listen_w);
     close(ctl->listen_w.fd);

@@ -1,12 +1,17 @@
 /* The control socket (src/control.c): a client in a child process talks to
  * the server running in this process's event loop. */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "unit.h"
+#include "unit_loop.h"
 
 static char dir[] = "/tmp/gaelic-control-XXXXXX";
 
@@ -67,6 +72,75 @@ static int call(loop_t *loop, int argc, char **argv, char *out, size_t outlen)
     return WIFEXITED(child_status) ? WEXITSTATUS(child_status) : -1;
 }
 
+/* A client in this process: connected, its request not yet sent. */
+static int raw_connect(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", dir, CONTROL_SOCKET);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether fd got the answer to "echo\tx". */
+static int answered(int fd)
+{
+    char got[64] = "";
+    ssize_t n = read(fd, got, sizeof got - 1);
+    got[n > 0 ? n : 0] = '\0';
+    return !strcmp(got, "word 1: x\nok\n");
+}
+
+static void send_echo(int fd)
+{
+    CHECK(send(fd, "echo\tx\n", 7, MSG_NOSIGNAL) == 7);
+}
+
+/* More clients at once than the server serves together: the others wait in
+ * the backlog and are answered as places free up, none is dropped. */
+static void test_clients_over_the_limit_wait(loop_t *loop)
+{
+    enum { N = 17 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        CHECK((fds[i] = raw_connect()) >= 0);
+    unit_run_for(loop, 50);
+    for (int i = 0; i < N; i++)
+        send_echo(fds[i]);
+    unit_run_for(loop, 200);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        ok += answered(fds[i]);
+        close(fds[i]);
+    }
+    CHECK(ok == N);
+}
+
+/* accept failing for want of descriptors is tried again: the clients
+ * already waiting raise no new event on the edge-triggered listener. */
+static void test_accept_retried_after_emfile(loop_t *loop)
+{
+    int fd = raw_connect();
+    CHECK(fd >= 0);
+    send_echo(fd);
+    struct rlimit old, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int highest = fcntl(0, F_DUPFD, 0); /* the lowest free descriptor */
+    close(highest);
+    low = old;
+    low.rlim_cur = (rlim_t)highest;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    unit_run_for(loop, 30);
+    CHECK(!answered(fd));
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    unit_run_for(loop, 300);
+    CHECK(answered(fd));
+    close(fd);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -89,6 +163,8 @@ int main(void)
     CHECK(call(&loop, 1, bad, out, sizeof out) == 1);
     CHECK_STR(out, "unknown command 'nope' second line\n");
     CHECK(calls == 2);
+    test_clients_over_the_limit_wait(&loop);
+    test_accept_retried_after_emfile(&loop);
 
     /* A second server on the same folder is refused while this one runs. */
     loop_t loop2;
