@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cgi_env.h"
+#include "log.h"
 #include "md5.h"
 
 void login_user_id(const char *email, size_t len, char out[32])
@@ -246,9 +247,18 @@ static int is_form_body(const http_request_t *req)
 
 /* ---------- answers ---------- */
 
+/* The page is UTF-8: bytes that are not (a continue URL's %FF) show as
+ * U+FFFD rather than making the whole page invalid. */
 static int html_escape(buf_t *out, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] >= 0x80) {
+            size_t n = log_utf8_char_len((const unsigned char *)s + i, len - i);
+            if (n == 0 ? buf_append_str(out, "\xEF\xBF\xBD") < 0 : buf_append(out, s + i, n) < 0)
+                return -1;
+            i += n ? n - 1 : 0;
+            continue;
+        }
         const char *r = NULL;
         switch (s[i]) {
         case '&':

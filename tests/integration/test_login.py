@@ -77,6 +77,15 @@ def test_login_form_escapes_continue(srv):
     assert b"<script>" not in r.body and b"&quot;&gt;&lt;script&gt;" in r.body
 
 
+def test_login_form_page_stays_utf8_for_a_continue_that_is_not(srv):
+    """The page says charset=utf-8: a continue URL's byte that is no UTF-8
+    shows as U+FFFD, a valid character as itself."""
+    r = req(srv, "/_ah/login?continue=/caf%C3%A9%FF%C3")
+    assert r.status == 200
+    body = r.body.decode("utf-8")  # raises on invalid UTF-8
+    assert 'name="continue" value="/caf\u00e9\ufffd\ufffd"' in body
+
+
 @pytest.mark.parametrize("via", ["post", "get"])
 def test_sign_in_sets_cookie_and_redirects(srv, via):
     r, cookie = sign_in(srv, "bob@example.com", via=via, cont="/required?a=1")
