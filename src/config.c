@@ -594,6 +594,24 @@ static int check_script(yt_doc_t *d, const yaml_node_t *at, handler_t *h, uint32
         return 0;
     char q[80];
     yt_quote(q, sizeof q, h->script, strlen(h->script));
+    size_t len = strlen(h->script);
+    if (len > 3 && strcmp(h->script + len - 3, ".py") == 0) {
+        /* A file name of other characters (caf\u00e9.py) is a .py path all
+         * the same: say which character, not that it is no path. */
+        for (const char *p = h->script; *p; p++) {
+            if (is_ident_char(*p) || strchr("./$-\\", *p))
+                continue;
+            char c[16];
+            size_t n = 1; /* the whole character: libyaml's scalars are UTF-8 */
+            while (n < 4 && ((unsigned char)p[n] & 0xC0) == 0x80)
+                n++;
+            yt_quote(c, sizeof c, p, n);
+            return yt_fail(d, at,
+                           "script '%s': a CGI script's path may hold only ASCII letters, digits "
+                           "and '_', '-', '.', '/', '$' (not '%s')",
+                           q, c);
+        }
+    }
     return yt_fail(d, at,
                    "script '%s' is neither a WSGI object path (module.app) nor a .py file path", q);
 }

@@ -797,6 +797,13 @@ static void test_yaml_tags(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /.*\n  script: !!str ~\n",
                "app.yaml:6: script '~' is neither a WSGI object path (module.app) nor a .py file "
                "path");
+    /* A .py path of other characters is named as such. */
+    EXPECT_ERR(HEAD "handlers:\n- url: /.*\n  script: caf\xc3\xa9.py\n",
+               "app.yaml:6: script 'caf\xc3\xa9.py': a CGI script's path may hold only ASCII "
+               "letters, digits and '_', '-', '.', '/', '$' (not '\xc3\xa9')");
+    EXPECT_ERR(HEAD "handlers:\n- url: /.*\n  script: my app.py\n",
+               "app.yaml:6: script 'my app.py': a CGI script's path may hold only ASCII "
+               "letters, digits and '_', '-', '.', '/', '$' (not ' ')");
     EXPECT_ERR(HEAD MAIN_HANDLER "env_variables:\n  A: !!binary aGVsbG8=\n",
                "app.yaml:8: the tag '!!binary' is not supported here: a value takes !!str, !!int, "
                "!!float, !!bool or !!null");
