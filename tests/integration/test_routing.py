@@ -120,6 +120,17 @@ def test_dot_segments_redirect_to_the_normalized_path(decoded_srv, path, locatio
     assert b"PATH_INFO" not in r.body
 
 
+
+@pytest.mark.parametrize("host", [":80", "", "a%20b"])
+def test_dot_segments_redirect_without_a_plain_host_names_the_server(decoded_srv, host):
+    """A Host the Location cannot carry as it is (a port with no host name
+    before it, which would make "http://:80/", no http URI per RFC 9110
+    4.2.1) gives way to the server's own address."""
+    r = http_request(decoded_srv.port, "GET", "/x/../admin", [("Host", host)])
+    assert r.status == 302, r
+    assert r.header("Location") == "http://127.0.0.1:%d/admin" % decoded_srv.port, r
+
+
 CGI_BY_URL_APP_YAML = """\
 runtime: python27
 threadsafe: false

@@ -100,6 +100,7 @@ static void test_host_valid(void)
     CHECK(!secure_host_valid(NULL, 0));
     CHECK(!secure_host_valid("", 0));
     CHECK(!secure_host_valid("a b", 3));
+    CHECK(!secure_host_valid(":80", 3)); /* a port with no host */
     CHECK(!secure_host_valid("evil.com/x", 10));
     CHECK(!secure_host_valid("user@evil.com", 13));
     CHECK(!secure_host_valid("a\r\nSet-Cookie: x", 16));
