@@ -1002,11 +1002,12 @@ static void send_server_options(conn_t *c)
     finish_request(c);
 }
 
-/* The Host header, else the server's own host:port. */
+/* The Host header for the absolute URLs the server writes itself, else,
+ * when there is none or no URL could carry it (":80"), its own host:port. */
 static const char *request_host(const conn_t *c, size_t *len)
 {
     const char *host = http_request_header(&c->req, "host", len);
-    if (!host || *len == 0) {
+    if (!secure_host_valid(host, host ? *len : 0)) {
         host = c->srv->hostport;
         *len = strlen(host);
     }
@@ -1117,10 +1118,6 @@ static void send_normalized_redirect(conn_t *c, const char *path, size_t path_le
 {
     size_t host_len;
     const char *host = request_host(c, &host_len);
-    if (!secure_host_valid(host, host_len)) {
-        host = c->srv->hostport;
-        host_len = strlen(host);
-    }
     int https = secure_request_is_https(&c->req, &c->srv->trusted_proxies, c->peer_ip);
     int keep = answer_keeps_alive(c);
     buf_t loc = BUF_INIT;

@@ -187,6 +187,19 @@ def test_anonymous_redirected_to_sign_in(srv, path):
     assert b"login static file" not in r.body
 
 
+def test_host_without_a_host_name_signs_in_at_the_server_s_address(srv):
+    """A Host of a port alone (":80", which the front end takes) would make
+    the continue URL "http://:80/required", no http URI (RFC 9110 4.2.1):
+    the sign-in goes through the server's own address instead."""
+    r = req(srv, "/required/x", headers=[("Host", ":80")])
+    assert r.status == 302, r
+    cont = urllib.parse.unquote(r.header("Location").split("continue=", 1)[1])
+    assert cont == "http://%s/required/x" % host(srv)
+    q = urllib.parse.urlencode({"email": "a@example.com", "action": "Login", "continue": cont})
+    r = req(srv, "/_ah/login?" + q, headers=[("Host", ":80")])
+    assert r.status == 302 and r.header("Location") == cont, r
+
+
 def test_sign_in_from_https_comes_back_to_https(mserve):
     # Behind a TLS proxy the continue URL was http://, so the signed-in
     # user came back over plain HTTP (which such a site may not serve).
