@@ -116,9 +116,13 @@ static int64_t parse_since(const char *s, int64_t now_us)
         memset(&tm, 0, sizeof tm);
         const char *rest = strptime(s, formats[i], &tm);
         if (rest && *rest == '\0') {
+            struct tm asked = tm;
             tm.tm_isdst = -1;
             time_t t = mktime(&tm);
-            if (t != (time_t)-1)
+            /* strptime takes any day 1-31 and mktime moves one a month
+             * lacks on: 2026-02-30 would be March 2nd. */
+            if (t != (time_t)-1 && tm.tm_mday == asked.tm_mday && tm.tm_mon == asked.tm_mon &&
+                tm.tm_year == asked.tm_year)
                 return (int64_t)t * 1000000;
         }
     }

@@ -745,6 +745,9 @@ def test_logs_command_pages_give_every_request_and_line_once(serve):
     ([APP, "--since", "0x10"], 2, "--since: invalid time '0x10'"),
     ([APP, "--since", " 5"], 2, "--since: invalid time ' 5'"),
     ([APP, "--since", "inf"], 2, "--since: invalid time 'inf'"),
+    # A day the month lacks: mktime made it a day of the next month.
+    ([APP, "--since", "2026-02-30"], 2, "--since: invalid time '2026-02-30'"),
+    ([APP, "--since", "2026-04-31 10:00"], 2, "--since: invalid time '2026-04-31 10:00'"),
     ([APP, "--limit", " 5"], 2, "--limit: invalid value ' 5'"),
     ([APP, "--limit", "+5"], 2, "--limit: invalid value '+5'"),
     ([APP, "--storage_path", "/nonexistent/gaelic-store"], 1, "no request logs at"),
