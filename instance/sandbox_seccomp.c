@@ -306,6 +306,11 @@ static const call_arg_t own_process_only[] = {
     {"getsid", 0},
 };
 
+/* The kernel's first real-time signal (glibc's SIGRTMIN is two above: it
+ * keeps 32 and 33 for itself). A signal number is an int, and any 64-bit
+ * value at or above this one is refused, so high bits only widen the rule. */
+#define KERNEL_SIGRTMIN 32
+
 /* The futex commands of priority-inheritance futexes. */
 static const uint32_t futex_pi_ops[] = {FUTEX_LOCK_PI,        FUTEX_UNLOCK_PI,
                                         FUTEX_TRYLOCK_PI,     FUTEX_WAIT_REQUEUE_PI,
@@ -489,14 +494,40 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * process's is CLOCK_PROCESS_CPUTIME_ID; the pid-0 spelling of it
      * (glibc's clock_getcpuclockid(0)) goes too. One comparison: these
      * calls are frequent (every request reads its thread's CPU clock). */
-    static const char *const CLOCK_CALLS[] = {"clock_gettime", "clock_getres", "clock_nanosleep",
-                                              "timer_create"};
+    static const char *const CLOCK_CALLS[] = {"clock_gettime", "clock_getres", "clock_nanosleep"};
     for (size_t i = 0; rc == 0 && i < sizeof CLOCK_CALLS / sizeof *CLOCK_CALLS; i++) {
         int nr = seccomp_syscall_resolve_name(CLOCK_CALLS[i]);
         if (nr != __NR_SCMP_ERROR)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
                                   SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000004u, 0x80000000u));
     }
+    /* Each real-time signal pending, and each POSIX timer (its signal is
+     * allocated with it), counts against RLIMIT_SIGPENDING's quota, which
+     * the kernel keeps for the uid and checks against the limit of the
+     * process queueing: the 1024 an instance held (pthread_kill at
+     * itself, the signal blocked: no audit event) left every other
+     * instance of the uid, other apps' too, unable to queue one or to
+     * create a timer. Ordinary signals are left: the kernel keeps one of
+     * each pending, whatever the quota. EAGAIN, as with the quota taken;
+     * nothing an instance runs queues real-time signals or creates POSIX
+     * timers (glibc's own, SIGCANCEL and SIGSETXID, are for thread
+     * cancellation and set*id calls, neither of which an instance uses). */
+    static const call_arg_t SIGNAL_ARG[] = {
+        {"kill", 1}, {"tgkill", 2}, {"rt_sigqueueinfo", 1}, {"rt_tgsigqueueinfo", 2}};
+    for (size_t i = 0; rc == 0 && i < sizeof SIGNAL_ARG / sizeof *SIGNAL_ARG; i++) {
+        int nr = seccomp_syscall_resolve_name(SIGNAL_ARG[i].name);
+        if (nr != __NR_SCMP_ERROR)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAGAIN), nr, 1,
+                                  SCMP_CMP(SIGNAL_ARG[i].arg, SCMP_CMP_GE, KERNEL_SIGRTMIN));
+    }
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAGAIN), SCMP_SYS(timer_create), 0);
+    /* A file's signal (F_SETSIG) is queued at its owner, this instance,
+     * each time the file is ready: a real-time one would count too. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETSIG),
+                              SCMP_A2(SCMP_CMP_GE, KERNEL_SIGRTMIN));
     /* A notification pipe (pipe2's O_NOTIFICATION_PIPE, which is O_EXCL)
      * is a watch queue: code nothing in an instance uses (key watches,
      * its only source, need keyctl), whose filter had an out-of-bounds

@@ -485,6 +485,25 @@ def _setown_other(q):
     return os.write(w, b"x")
 
 
+def _rt_file_signal(q):
+    """Makes a real-time signal the one a pipe of its own sends it (F_SETSIG)
+    when it gets something to read: each would stay queued, blocked."""
+    import fcntl
+    r, w = os.pipe()
+    try:
+        return fcntl.fcntl(r, 10, signal.SIGRTMIN)  # F_SETSIG
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def _posix_timer(q):
+    """Creates a POSIX timer (ctypes): each holds a queued signal's place."""
+    import ctypes
+    timer = ctypes.c_void_p()
+    return _libc_call("timer_create", 1, None, ctypes.byref(timer))  # CLOCK_MONOTONIC
+
+
 def _fiosetown_other(q):
     """The same through the socket ioctl, on the channel (the only socket)."""
     import fcntl
@@ -976,6 +995,8 @@ ATTEMPTS = {
     "setown_other": _setown_other,
     "fiosetown_other": _fiosetown_other,
     "lease": _lease,
+    "rt_file_signal": _rt_file_signal,
+    "posix_timer": _posix_timer,
     "record_locks": _record_locks,
     "host_interfaces": _host_interfaces,
     "channel_oob_send": lambda q: _channel_oob(True),
