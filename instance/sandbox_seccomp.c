@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <linux/futex.h>
 #include <linux/nsfs.h>
 #include <linux/seccomp.h>
@@ -263,6 +264,10 @@ static const call_arg_t channel_flags[] = {
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
+
+/* ext4's own spellings (its header is the kernel's, not installed). */
+#define EXT4_IOC_SETVERSION _IOW('f', 4, long)
+#define EXT4_IOC_MIGRATE _IO('f', 9)
 
 #ifndef PR_SET_MEMORY_MERGE
 #define PR_SET_MEMORY_MERGE 67 /* Linux 6.4 */
@@ -610,7 +615,12 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_PDEATHSIG),
                               SCMP_A1(SCMP_CMP_NE, SIGKILL));
     /* Typing into the terminal the server may have been started from,
-     * file flags and attributes (metadata, as chmod is), and fscrypt keys:
+     * file flags and attributes (metadata, as chmod is; an inode's
+     * generation, verity, an encryption policy and ext4's block map are
+     * changed through a descriptor opened read-only, on any file the
+     * uid owns, which Landlock does not see: only the read-only file
+     * tree refused them, and only where the system lets us build one),
+     * and fscrypt keys:
      * one added outlives the instance in the file system's keyring, on
      * the uid's key quota (add_key's case), and removing the uid's own
      * (whose identifier is in the policy of any file it encrypts, the
@@ -620,6 +630,11 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         TIOCLINUX,
         FS_IOC_SETFLAGS,
         FS_IOC_FSSETXATTR,
+        FS_IOC_SETVERSION,
+        EXT4_IOC_SETVERSION,
+        EXT4_IOC_MIGRATE,
+        FS_IOC_ENABLE_VERITY,
+        FS_IOC_SET_ENCRYPTION_POLICY,
         FS_IOC_ADD_ENCRYPTION_KEY,
         FS_IOC_REMOVE_ENCRYPTION_KEY,
         FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <linux/futex.h>
 #include <linux/landlock.h>
 #include <linux/nsfs.h>
@@ -326,6 +327,24 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(ioctl(chan[0], FS_IOC_SETFLAGS, &flags), EPERM));
     struct fsxattr fsx = {0};
     CHECK(fails_with(ioctl(chan[0], FS_IOC_FSSETXATTR, &fsx), EPERM));
+    /* metadata changed through a descriptor opened read-only, on a file
+     * the uid owns (this program): its generation, verity, its encryption
+     * policy, ext4's block map */
+    int own_file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    long generation = 0, changed = 0;
+    CHECK(own_file >= 0);
+    int has_generation = ioctl(own_file, FS_IOC_GETVERSION, &generation) == 0;
+    changed = generation + 1;
+    CHECK(fails_with(ioctl(own_file, FS_IOC_SETVERSION, &changed), EPERM));
+    CHECK(fails_with(ioctl(own_file, _IOW('f', 4, long), &changed), EPERM)); /* ext4's */
+    CHECK(fails_with(ioctl(own_file, _IO('f', 9)), EPERM));                  /* ext4 migrate */
+    if (has_generation)
+        CHECK(ioctl(own_file, FS_IOC_GETVERSION, &changed) == 0 && changed == generation);
+    struct fsverity_enable_arg verity = {.version = 1, .hash_algorithm = 1, .block_size = 4096};
+    CHECK(fails_with(ioctl(own_file, FS_IOC_ENABLE_VERITY, &verity), EPERM));
+    struct fscrypt_policy_v1 policy = {0};
+    CHECK(fails_with(ioctl(own_file, FS_IOC_SET_ENCRYPTION_POLICY, &policy), EPERM));
+    close(own_file);
     struct fscrypt_add_key_arg add = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
     struct fscrypt_remove_key_arg remove = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
     CHECK(fails_with(ioctl(chan[0], FS_IOC_ADD_ENCRYPTION_KEY, &add), EPERM));
