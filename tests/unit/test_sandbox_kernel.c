@@ -344,6 +344,12 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(ioctl(own_file, FS_IOC_ENABLE_VERITY, &verity), EPERM));
     struct fscrypt_policy_v1 policy = {0};
     CHECK(fails_with(ioctl(own_file, FS_IOC_SET_ENCRYPTION_POLICY, &policy), EPERM));
+    /* no direct I/O, which reads the disk each time, past the page cache */
+    CHECK(fails_with(open("/proc/self/exe", O_RDONLY | O_DIRECT | O_CLOEXEC), EINVAL));
+    CHECK(fails_with(syscall(SYS_open, "/proc/self/exe", O_RDONLY | O_DIRECT), EINVAL));
+    CHECK(fails_with(fcntl(own_file, F_SETFL, O_DIRECT), EINVAL));
+    CHECK(fcntl(own_file, F_SETFL, O_NONBLOCK) == 0);
+    CHECK(fails_with(syscall(SYS_openat2, AT_FDCWD, "/proc/self/exe", NULL, 0), ENOSYS));
     close(own_file);
     struct fscrypt_add_key_arg add = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
     struct fscrypt_remove_key_arg remove = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};

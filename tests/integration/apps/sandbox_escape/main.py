@@ -497,6 +497,23 @@ def _rt_file_signal(q):
         os.close(w)
 
 
+def _direct_io(q):
+    """Reads a file of its own with O_DIRECT: from the disk each time."""
+    fd = os.open(os.path.join(APP, "app.yaml"), os.O_RDONLY | os.O_DIRECT)
+    os.close(fd)
+    return fd
+
+
+def _direct_io_later(q):
+    """The same, O_DIRECT set after the open."""
+    import fcntl
+    fd = os.open(os.path.join(APP, "app.yaml"), os.O_RDONLY)
+    try:
+        return fcntl.fcntl(fd, fcntl.F_SETFL, os.O_DIRECT)
+    finally:
+        os.close(fd)
+
+
 def _posix_timer(q):
     """Creates a POSIX timer (ctypes): each holds a queued signal's place."""
     import ctypes
@@ -997,6 +1014,8 @@ ATTEMPTS = {
     "lease": _lease,
     "rt_file_signal": _rt_file_signal,
     "posix_timer": _posix_timer,
+    "direct_io": _direct_io,
+    "direct_io_later": _direct_io_later,
     "record_locks": _record_locks,
     "host_interfaces": _host_interfaces,
     "channel_oob_send": lambda q: _channel_oob(True),
