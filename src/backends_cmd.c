@@ -101,7 +101,7 @@ static int updated_parse(updated_t *u, const char *text)
  * (said on stderr), or control_call's error code + 1. Others' states,
  * such as an earlier failure of a backend this update left as it was,
  * are not this update's. */
-static int update_states(const char *dir, const updated_t *only)
+static int update_states(const char *dir, const char *app_id, const updated_t *only)
 {
     char *text = NULL;
     size_t len = 0;
@@ -110,8 +110,8 @@ static int update_states(const char *dir, const updated_t *only)
         perror("gaelic backends");
         return 2;
     }
-    char *req[2] = {"backends", "status"};
-    int rc = control_call(dir, 2, req, f, stderr);
+    char *req[3] = {"backends", (char *)app_id, "status"};
+    int rc = control_call(dir, 3, req, f, stderr);
     fclose(f);
     int result = rc ? rc + 1 : 0;
     for (char *line = text, *next; !rc && line && *line; line = next) {
@@ -147,10 +147,10 @@ static int update_states(const char *dir, const updated_t *only)
 
 /* update: waits until the new instances serve (exit 0) or the update
  * failed (exit 1). */
-static int wait_for_update(const char *dir, const updated_t *only)
+static int wait_for_update(const char *dir, const char *app_id, const updated_t *only)
 {
     for (int waited = 0; waited < UPDATE_WAIT_MS; waited += UPDATE_POLL_MS) {
-        int r = update_states(dir, only);
+        int r = update_states(dir, app_id, only);
         if (r == 0)
             return 0;
         if (r < 0)
@@ -249,9 +249,11 @@ int backends_main(int argc, char **argv)
         fprintf(stderr, "gaelic backends: the storage path is too long\n");
         return EXIT_USAGE;
     }
-    char *req[4] = {"backends", (char *)words[1], (char *)words[2], (char *)words[3]};
+    /* The app id goes along: --storage_path names a folder, which the
+     * server of another app may use. */
+    char *req[5] = {"backends", app_id, (char *)words[1], (char *)words[2], (char *)words[3]};
     if (!optional_name)
-        return control_call(dir, n_words, req, stdout, stderr);
+        return control_call(dir, n_words + 1, req, stdout, stderr);
     /* update: its output names the backends whose update to wait for. */
     char *text = NULL;
     size_t len = 0;
@@ -260,7 +262,7 @@ int backends_main(int argc, char **argv)
         perror("gaelic backends");
         return 1;
     }
-    int rc = control_call(dir, n_words, req, f, stderr);
+    int rc = control_call(dir, n_words + 1, req, f, stderr);
     fclose(f);
     fputs(text ? text : "", stdout);
     fflush(stdout);
@@ -271,7 +273,7 @@ int backends_main(int argc, char **argv)
     }
     free(text);
     if (rc == 0 && updated.n > 0)
-        rc = wait_for_update(dir, &updated);
+        rc = wait_for_update(dir, app_id, &updated);
     updated_free(&updated);
     return rc;
 }

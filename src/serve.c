@@ -823,11 +823,23 @@ static int open_api_server(server_t *srv, const api_registry_t *api)
     return loop_add(&srv->loop, &srv->api_listen_w, EPOLLIN);
 }
 
-/* Control socket commands: `backends ...`. */
+/* Control socket commands: `backends APP_ID VERB ...`. */
 static int control_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen)
 {
     server_t *srv = ctx;
-    if (argc >= 1 && !strcmp(argv[0], "backends")) {
+    if (argc >= 2 && !strcmp(argv[0], "backends")) {
+        /* --storage_path names a folder, not an app: a command for another
+         * app may reach this server. */
+        if (strcmp(argv[1], srv->app_id) != 0) {
+            snprintf(err, errlen,
+                     "the server with storage folder %s serves app '%s', not '%s' (give the "
+                     "--storage_path of %s's server, or --application %s for this one)",
+                     srv->storage_dir, srv->app_id, argv[1], argv[1], srv->app_id);
+            return -1;
+        }
+        argv[1] = argv[0];
+        argc--;
+        argv++;
         if (!srv->backends) {
             snprintf(err, errlen, "app %s has no backends.yaml", srv->app_id);
             return -1;

@@ -443,6 +443,25 @@ def test_command_errors_from_the_server(srv):
     assert r.returncode == 1 and "instance number of backend 'memdb' (0 to" in r.stderr, r
 
 
+def test_commands_for_another_app_are_refused_by_its_server(srv, tmp_path):
+    """--storage_path names a folder, not an app: the command for another
+    app (its own app.yaml, or -A) found this server there and stopped its
+    backend, as appcfg never acted on an app other than the one named."""
+    other = write_app(tmp_path / "other", "application: other-app\nruntime: python27\n"
+                      "api_version: 1\nthreadsafe: true\nhandlers:\n- url: /.*\n  script: main.app\n")
+    for argv in ([other, "stop", "memdb"], [srv.appdir, "stop", "memdb", "-A", "other-app"]):
+        r = run_gaelic("backends", *argv, "--storage_path", srv.storage_path)
+        assert r.returncode == 1, r
+        assert ("the server with storage folder %s serves app '%s', not 'other-app'"
+                % (srv.storage_path, srv.app_id)) in r.stderr, r
+    assert listing(srv)["memdb"]["state"] == "START"
+    # Given its id, the server's own app is still its own.
+    r = run_gaelic("backends", other, "stop", "memdb", "-A", srv.app_id,
+                   "--storage_path", srv.storage_path)
+    assert r.returncode == 0, r
+    assert listing(srv)["memdb"]["state"] == "STOP"
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs the command as another user")
 def test_commands_against_another_users_server(serve):
     """The server's control socket admits only its own user: the command
