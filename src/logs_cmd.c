@@ -32,9 +32,11 @@ typedef struct {
     const char *storage_path;
     const char *logs_path;
     const char *since;
-    const char *version; /* NULL: every version's and backend's */
-    int severity;        /* -1: all requests and all their lines */
-    long limit;          /* 0: no limit */
+    const char *end_date; /* --end_date YYYY-MM-DD */
+    long num_days;        /* --num_days; -1: not given */
+    const char *version;  /* NULL: every version's and backend's */
+    int severity;         /* -1: all requests and all their lines */
+    long limit;           /* 0: no limit; -1: not given */
     int json;
 } logs_opts_t;
 
@@ -63,7 +65,14 @@ static void logs_usage(FILE *f)
           "  --severity LEVEL       only requests with an app line at or above LEVEL\n"
           "                         (debug, info, warning, error, critical or 0-4), and\n"
           "                         only those lines\n"
-          "  --limit N              at most N requests (default 100; 0: all)\n"
+          "  --num_days N           only requests started in the N days that end with\n"
+          "                         --end_date, each from local midnight, as appcfg.py\n"
+          "                         request_logs chose them (0: every day; 1 when only\n"
+          "                         --end_date is given)\n"
+          "  --end_date YYYY-MM-DD  the last of those days (default, and at the latest,\n"
+          "                         today)\n"
+          "  --limit N              at most N requests (default 100, or all with\n"
+          "                         --num_days or --end_date; 0: all)\n"
           "  --json                 one JSON object per line per request\n"
           "  -h, --help             show this help\n"
           "\n"
@@ -129,12 +138,57 @@ static int64_t parse_since(const char *s, int64_t now_us)
     return -1;
 }
 
+/* The most days --num_days counts back; more is every day (and mktime
+ * would go past the years it can give). */
+#define MAX_NUM_DAYS 1000000L
+
+/* --num_days and --end_date as appcfg.py request_logs took them: the
+ * num_days days (0: every day) that end with end_date (NULL, or a day
+ * after today: today), each from local midnight. Sets [*from_us, *to_us)
+ * of start times (*from_us 0: from the first). -1 when end_date is not a
+ * date YYYY-MM-DD. */
+static int day_window(const char *end_date, long num_days, time_t now, int64_t *from_us,
+                      int64_t *to_us)
+{
+    struct tm day;
+    localtime_r(&now, &day);
+    if (end_date) {
+        struct tm d;
+        memset(&d, 0, sizeof d);
+        const char *rest = strptime(end_date, "%Y-%m-%d", &d);
+        if (!rest || *rest)
+            return -1;
+        struct tm check = d;
+        check.tm_hour = 12; /* mktime normalises: 2026-02-30 would be March 2 */
+        check.tm_isdst = -1;
+        if (mktime(&check) == (time_t)-1 || check.tm_mday != d.tm_mday || check.tm_mon != d.tm_mon)
+            return -1;
+        if (check.tm_year < day.tm_year ||
+            (check.tm_year == day.tm_year && check.tm_yday < day.tm_yday))
+            day = check;
+    }
+    day.tm_hour = day.tm_min = day.tm_sec = 0;
+    day.tm_isdst = -1;
+    struct tm next = day;
+    next.tm_mday++;
+    *to_us = (int64_t)mktime(&next) * 1000000;
+    *from_us = 0;
+    if (num_days > 0 && num_days <= MAX_NUM_DAYS) {
+        struct tm first = day;
+        first.tm_mday -= (int)(num_days - 1);
+        time_t t = mktime(&first);
+        *from_us = t > 0 ? (int64_t)t * 1000000 : 0;
+    }
+    return 0;
+}
+
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, logs_opts_t *o)
 {
     static const char *const flags[] = {"json", NULL};
     static const char *const options[] = {"storage_path", "logs_path", "application", "since",
-                                          "version",      "severity",  "limit",       NULL};
+                                          "version",      "severity",  "limit",       "num_days",
+                                          "end_date",     NULL};
     cli_arg_t arg;
     cli_kind_t kind;
     for (int i = 1; (kind = cli_next(argc, argv, &i, "logs", flags, options, &arg)) != CLI_END;) {
@@ -169,6 +223,19 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
                 fprintf(stderr,
                         "gaelic logs: --severity: invalid level '%s' (debug, info, warning, "
                         "error, critical or 0-4)\n",
+                        v);
+                return -1;
+            }
+        } else if (cli_is(&arg, "end_date")) {
+            o->end_date = v;
+        } else if (cli_is(&arg, "num_days")) {
+            char *end;
+            errno = 0;
+            o->num_days = strtol(v, &end, 10);
+            if (errno || *end || !cli_plain_number(v, strlen(v), 0)) {
+                fprintf(stderr,
+                        "gaelic logs: --num_days: invalid value '%s' (a whole number of days; 0: "
+                        "every day)\n",
                         v);
                 return -1;
             }
@@ -452,10 +519,15 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
     return rc > 0 || ftell(f) >= PAGE_BYTES || rows == q.limit;
 }
 
-static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
+/* until_us: only requests started before it (0: any). */
+static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t until_us)
 {
     walk_t w;
     memset(&w, 0, sizeof w);
+    /* Request ids begin with their start time as 16 hex digits: those
+     * below the bound's digits started before it. */
+    if (until_us > 0)
+        snprintf(w.id, sizeof w.id, "%016llx", (unsigned long long)until_us);
     w.schema_1 = log_query_schema_1(db);
     if (w.schema_1 < 0) {
         fprintf(stderr, "gaelic logs: reading the schema: %s\n", sqlite3_errmsg(db));
@@ -484,7 +556,7 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us)
 
 int logs_main(int argc, char **argv)
 {
-    logs_opts_t o = {.severity = -1, .limit = 100};
+    logs_opts_t o = {.severity = -1, .limit = -1, .num_days = -1};
     int pa = parse_args(argc, argv, &o);
     if (pa != 0)
         return pa > 0 ? 0 : EXIT_USAGE;
@@ -496,6 +568,24 @@ int logs_main(int argc, char **argv)
                 o.since);
         return EXIT_USAGE;
     }
+    int64_t until_us = 0;
+    if (o.num_days >= 0 || o.end_date) {
+        int64_t from_us;
+        /* appcfg.py's default: one day. */
+        long days = o.num_days < 0 ? 1 : o.num_days;
+        if (day_window(o.end_date, days, time(NULL), &from_us, &until_us) < 0) {
+            fprintf(stderr, "gaelic logs: --end_date: invalid date '%s' (YYYY-MM-DD)\n",
+                    o.end_date);
+            return EXIT_USAGE;
+        }
+        if (from_us > since_us)
+            since_us = from_us;
+        /* appcfg.py downloaded every request of those days. */
+        if (o.limit < 0)
+            o.limit = 0;
+    }
+    if (o.limit < 0)
+        o.limit = 100;
     char path[PATH_MAX + 32];
     int dp = db_path(&o, path, sizeof path);
     if (dp == -2)
@@ -522,7 +612,7 @@ int logs_main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     sqlite3_busy_timeout(db, 5000);
-    int rc = print_logs(db, &o, since_us);
+    int rc = print_logs(db, &o, since_us, until_us);
     sqlite3_close(db);
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "gaelic logs: writing the output: %s\n", strerror(errno));

@@ -2,6 +2,7 @@
 --storage_path, shown by `gaelic logs` in Apache combined format and as
 JSON, surviving instance crashes; the console shows the app's warnings."""
 import array
+import calendar
 import fcntl
 import functools
 import json
@@ -538,6 +539,59 @@ def test_limit_and_since(srv):
     assert r.returncode == 0 and last in r.stdout, r.stderr
     r = srv.logs("--since", "1e300")
     assert (r.returncode, r.stdout) == (0, ""), r.stderr
+
+
+def day_us(day, hms="12:00:00", frac=0.0):
+    """Microseconds since the epoch of 2026-03-DAY HH:MM:SS UTC."""
+    t = time.strptime("2026-03-%02d %s" % (day, hms), "%Y-%m-%d %H:%M:%S")
+    return int((calendar.timegm(t) + frac) * 1e6)
+
+
+def test_num_days_and_end_date_choose_days_as_appcfg_did(tmp_path):
+    """appcfg.py request_logs took --num_days (0: every day) and
+    --end_date (default today), days from midnight; gaelic logs refused
+    them as unknown options."""
+    from test_logservice import SCHEMA_1
+    storage = tmp_path / "store"
+    storage.mkdir()
+    rows = [(day_us(d), "/d%d" % d) for d in (10, 11, 12, 13, 14)]
+    rows += [(day_us(12, "23:59:59", 0.5), "/d12-last"), (day_us(13, "00:00:00"), "/d13-first")]
+    # More than the 100 that gaelic logs prints without --num_days.
+    rows += [(day_us(10, "08:00:00", i / 1000.0), "/d10-many") for i in range(105)]
+    db = sqlite3.connect(str(storage / "logs.db"))
+    try:
+        db.executescript(SCHEMA_1)
+        db.executemany("INSERT INTO request_logs VALUES (?, 'v1.1', ?, ?, '127.0.0.1', NULL, "
+                       "'GET', ?, 'HTTP/1.1', 200, 5, NULL, 'ua', 'localhost', 7, 'abc')",
+                       [("%016x%08x" % (us, i), us, us + 1000, res)
+                        for i, (us, res) in enumerate(rows)])
+        db.commit()
+    finally:
+        db.close()
+
+    def resources(*args, tz="UTC"):
+        r = run_gaelic("logs", APP, "--storage_path", storage, "--json", *args,
+                       env=dict(os.environ, TZ=tz))
+        assert r.returncode == 0, r
+        return [json.loads(line)["resource"] for line in r.stdout.splitlines()]
+
+    assert resources("--end_date", "2026-03-12") == ["/d12-last", "/d12"]
+    assert resources("--end_date", "2026-03-13", "--num_days", "2") == [
+        "/d13", "/d13-first", "/d12-last", "/d12"]
+    assert resources("--end_date", "2026-03-11", "--num_days", "0") == (
+        ["/d11", "/d10"] + ["/d10-many"] * 105)
+    assert len(resources("--num_days", "0")) == len(rows)
+    assert resources("--num_days", "1") == []  # today's
+    assert resources("--end_date=2026-03-13", "--num_days=1", "--limit=2") == ["/d13", "/d13-first"]
+    # Midnight is local: in UTC+9, March 13 began at 15:00 UTC on the 12th.
+    assert resources("--end_date", "2026-03-13", tz="JST-9") == [
+        "/d13", "/d13-first", "/d12-last"]
+    for args, says in ((["--end_date", "2026-02-30"], "--end_date: invalid date '2026-02-30'"),
+                       (["--end_date", "13/03/2026"], "--end_date: invalid date '13/03/2026'"),
+                       (["--num_days", "-1"], "--num_days: invalid value '-1'"),
+                       (["--num_days", "one"], "--num_days: invalid value 'one'")):
+        r = run_gaelic("logs", APP, "--storage_path", storage, *args)
+        assert r.returncode == 2 and says in r.stderr, r
 
 
 def test_crash_keeps_lines_logged_before(srv):
