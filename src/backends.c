@@ -778,6 +778,15 @@ int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, si
         return -1;
     }
     const char *verb = argv[1];
+    /* A word past those the verb takes is no part of the name it acts on:
+     * "stop memdb<TAB>x" came as stop, memdb, x and stopped memdb. */
+    int most = !strcmp(verb, "list") || !strcmp(verb, "status") ? 2
+               : !strcmp(verb, "shutdown")                      ? 4
+                                                                : 3;
+    if (argc > most) {
+        snprintf(err, errlen, "%s: '%s' is one word too many", verb, argv[most]);
+        return -1;
+    }
     if (!strcmp(verb, "list")) {
         backends_list(all, out);
         return 0;

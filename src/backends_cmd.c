@@ -237,6 +237,14 @@ int backends_main(int argc, char **argv)
                 words[1]);
         return EXIT_USAGE;
     }
+    /* The control protocol ends a word at a tab and a request at a
+     * newline: "memdb<TAB>x" would reach the server as memdb. */
+    for (int w = 2; w < n_words; w++)
+        if (strpbrk(words[w], "\t\n")) {
+            fprintf(stderr, "gaelic backends: invalid %s '%s' (it has a tab or a newline)\n",
+                    w == 2 ? "BACKEND name" : "INSTANCE number", words[w]);
+            return EXIT_USAGE;
+        }
     char err[1024], app_id[128], dir[PATH_MAX];
     app_config_t *cfg;
     if (config_load(words[0], &cfg, err, sizeof err) < 0) {

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -460,6 +461,32 @@ def test_commands_for_another_app_are_refused_by_its_server(srv, tmp_path):
                    "--storage_path", srv.storage_path)
     assert r.returncode == 0, r
     assert listing(srv)["memdb"]["state"] == "STOP"
+
+
+def test_a_name_with_a_tab_or_a_newline_acts_on_no_backend(srv):
+    """The control protocol ends a word at a tab and a request at a
+    newline: `stop 'memdb<TAB>x'` reached the server as stop memdb x, and
+    `start 'memdb<LF>x'` as start memdb, and each acted on memdb."""
+    for verb, name in (("stop", "memdb\tx"), ("stop", "memdb\nx"), ("shutdown", "memdb\t0")):
+        r = backends(srv, verb, name, *(["0"] if verb == "shutdown" else []))
+        assert r.returncode == 2, r
+        assert "invalid BACKEND name 'memdb" in r.stderr, r
+    r = backends(srv, "shutdown", "memdb", "0\t1")
+    assert r.returncode == 2 and "invalid INSTANCE number '0" in r.stderr, r
+    # The server, for any client: a word past those the verb takes.
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(15)
+        s.connect(os.path.join(srv.storage_path, "control.sock"))
+        s.sendall(("backends\t%s\tstop\tmemdb\tx\n" % srv.app_id).encode())
+        answer = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer == b"error\tstop: 'x' is one word too many\n", answer
+    rows = listing(srv)
+    assert rows["memdb"]["state"] == "START" and rows["memdb"]["running"] == 2
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs the command as another user")
