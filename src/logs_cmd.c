@@ -1,7 +1,9 @@
 /* `gaelic logs APPDIR`: prints the stored request logs with their app log
- * lines, newest first, like `appcfg.py request_logs` did: Apache combined
- * format plus App Engine's extra fields, each app line below its request
- * as "\tLEVEL:SECONDS.MICROS message"; or one JSON object per request. */
+ * lines, newest first, in the lines `appcfg.py request_logs` wrote: Apache
+ * combined format plus App Engine's extra fields, each app line below its
+ * request as "\tLEVEL:SECONDS.MICROS message"; or one JSON object per
+ * request. `gaelic logs APPDIR OUTPUT_FILE` downloads them as appcfg.py
+ * did: oldest first, its days, its fields, --append. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -35,14 +37,19 @@ typedef struct {
     const char *end_date; /* --end_date YYYY-MM-DD */
     long num_days;        /* --num_days; -1: not given */
     const char *version;  /* NULL: every version's and backend's */
-    int severity;         /* -1: all requests and all their lines */
+    int severity;         /* -1: all requests and all their lines (OUTPUT_FILE: none) */
     long limit;           /* 0: no limit; -1: not given */
     int json;
+    /* appcfg.py request_logs' form: OUTPUT_FILE ("-": stdout), oldest
+     * first; NULL: the listing on stdout, newest first. */
+    const char *output;
+    int append, include_vhost, include_all;
 } logs_opts_t;
 
 static void logs_usage(FILE *f)
 {
     fputs("usage: gaelic logs APPDIR [options]\n"
+          "       gaelic logs APPDIR OUTPUT_FILE [options]\n"
           "\n"
           "Prints the request logs of the app in APPDIR with their application log\n"
           "lines, newest first: Apache combined format followed by the quoted Host,\n"
@@ -76,8 +83,17 @@ static void logs_usage(FILE *f)
           "  --json                 one JSON object per line per request\n"
           "  -h, --help             show this help\n"
           "\n"
-          "exit status: 0 done, 1 the log database cannot be read, 2 usage or app.yaml\n"
-          "error.\n",
+          "With OUTPUT_FILE (- for stdout) it writes them as appcfg.py request_logs\n"
+          "did: oldest first, one day's unless --num_days says otherwise, every\n"
+          "finished request of them, the combined line alone, app lines only with\n"
+          "--severity, and:\n"
+          "  --include_vhost        the quoted Host after the combined line\n"
+          "  --include_all          the Host and ms=, cpu_ms=, instance=, request_id=\n"
+          "  --append               append the requests after the file's last one\n"
+          "                         (every day's back to it unless --num_days)\n"
+          "\n"
+          "exit status: 0 done, 1 the log database cannot be read or OUTPUT_FILE\n"
+          "written, 2 usage or app.yaml error.\n",
           f);
 }
 
@@ -185,7 +201,7 @@ static int day_window(const char *end_date, long num_days, time_t now, int64_t *
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, logs_opts_t *o)
 {
-    static const char *const flags[] = {"json", NULL};
+    static const char *const flags[] = {"json", "append", "include_vhost", "include_all", NULL};
     static const char *const options[] = {"storage_path", "logs_path", "application", "since",
                                           "version",      "severity",  "limit",       "num_days",
                                           "end_date",     NULL};
@@ -200,13 +216,16 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             return 1;
         }
         if (kind == CLI_FLAG) {
-            o->json = 1;
+            *(cli_is(&arg, "json")            ? &o->json
+              : cli_is(&arg, "append")        ? &o->append
+              : cli_is(&arg, "include_vhost") ? &o->include_vhost
+                                              : &o->include_all) = 1;
         } else if (kind == CLI_POSITIONAL) {
-            if (o->app_dir) {
+            if (o->output) {
                 fprintf(stderr, "gaelic logs: unexpected argument '%s'\n", v);
                 return -1;
             }
-            o->app_dir = v;
+            *(o->app_dir ? &o->output : &o->app_dir) = v;
         } else if (cli_is(&arg, "storage_path")) {
             o->storage_path = v;
         } else if (cli_is(&arg, "logs_path")) {
@@ -256,6 +275,23 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
     if (!o->app_dir) {
         fprintf(stderr, "gaelic logs: missing APPDIR\n");
         logs_usage(stderr);
+        return -1;
+    }
+    const char *file_only = o->append          ? "--append"
+                            : o->include_vhost ? "--include_vhost"
+                            : o->include_all   ? "--include_all"
+                                               : NULL;
+    if (!o->output && file_only) {
+        fprintf(stderr, "gaelic logs: %s needs an OUTPUT_FILE (gaelic logs APPDIR OUTPUT_FILE)\n",
+                file_only);
+        return -1;
+    }
+    if (o->output && o->json) {
+        fprintf(stderr, "gaelic logs: --json prints to stdout, without an OUTPUT_FILE\n");
+        return -1;
+    }
+    if (o->append && !strcmp(o->output, "-")) {
+        fprintf(stderr, "gaelic logs: --append needs an OUTPUT_FILE, not - (stdout)\n");
         return -1;
     }
     return 0;
@@ -328,17 +364,22 @@ static void terminal_text(FILE *f, log_str_t s)
     }
 }
 
-/* appcfg.py request_logs' line: the combined line, then the host and App
- * Engine's extra fields. */
-static int print_combined(FILE *f, const log_request_t *r)
+/* appcfg.py request_logs' line: the combined line, then with vhost the
+ * host and with extras App Engine's extra fields. */
+static int print_combined(FILE *f, const log_request_t *r, int vhost, int extras)
 {
     buf_t b = BUF_INIT;
-    if (log_combined(&b, r) < 0 || buf_append(&b, " ", 1) < 0 || log_quoted(&b, r->host) < 0) {
+    if (log_combined(&b, r) < 0 ||
+        (vhost && (buf_append(&b, " ", 1) < 0 || log_quoted(&b, r->host) < 0))) {
         buf_free(&b);
         return -1;
     }
     terminal_text(f, (log_str_t){buf_ptr(&b), b.len});
     buf_free(&b);
+    if (!extras) {
+        fputc('\n', f);
+        return 0;
+    }
     fprintf(f, " ms=%lld cpu_ms=%lld instance=%.*s request_id=%.*s%s\n",
             (long long)(r->end_us ? (r->end_us - r->start_us) / 1000 : 0),
             (long long)(r->mcycles * 1000 / 1200), r->instance_id.p ? (int)r->instance_id.n : 1,
@@ -443,6 +484,13 @@ typedef struct {
     int any_line;     /* a line of it is printed (after is its place) */
     log_line_t after; /* the last line printed (time and rowid only) */
     long printed;     /* requests printed whole */
+    /* OUTPUT_FILE: where each request starts in what the pages wrote,
+     * newest first (base: the size of the pages before this one); the
+     * file's last request line (--append), where the walk ends. */
+    long *starts;
+    size_t n_starts;
+    long base;
+    const char *sentinel;
 } walk_t;
 
 /* The lines of w's request after those printed, into f until the page is
@@ -452,8 +500,10 @@ static int page_lines(log_cursor_t *c, const logs_opts_t *o, walk_t *w, FILE *f)
     log_cursor_lines(c, (log_str_t){w->id, strlen(w->id)}, o->severity < 0 ? 0 : o->severity,
                      w->any_line ? &w->after : NULL);
     log_line_t line;
-    int rc;
-    while ((rc = log_cursor_next_line(c, &line)) > 0) {
+    int rc = 0;
+    /* appcfg.py wrote app lines only when --severity asked for them. */
+    int lines = !o->output || o->severity >= 0;
+    while (lines && (rc = log_cursor_next_line(c, &line)) > 0) {
         print_line(f, &line, o->json, !w->any_line);
         w->any_line = 1;
         w->after.time_us = line.time_us;
@@ -470,6 +520,34 @@ static int page_lines(log_cursor_t *c, const logs_opts_t *o, walk_t *w, FILE *f)
     return 0;
 }
 
+/* OUTPUT_FILE's line of r into f, where w records it starts: 1, or 0
+ * when it is the file's last (--append), -1 when memory runs out. */
+static int file_head(FILE *f, const logs_opts_t *o, walk_t *w, const log_request_t *r)
+{
+    char *head = NULL;
+    size_t len = 0;
+    FILE *h = open_memstream(&head, &len);
+    if (!h)
+        return -1;
+    int rc = print_combined(h, r, o->include_vhost || o->include_all, o->include_all);
+    fclose(h);
+    long *more = rc < 0 ? NULL : realloc(w->starts, (w->n_starts + 1) * sizeof *more);
+    if (!more) {
+        free(head);
+        return -1;
+    }
+    w->starts = more;
+    if (w->sentinel && len > 0 && strlen(w->sentinel) == len - 1 &&
+        !memcmp(head, w->sentinel, len - 1)) {
+        free(head);
+        return 0;
+    }
+    w->starts[w->n_starts++] = w->base + ftell(f);
+    fwrite(head, 1, len, f);
+    free(head);
+    return 1;
+}
+
 /* One page into f. 1 when more may follow, 0 at the end, -1 on an error
  * (in err). */
 static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, FILE *f, char *err,
@@ -480,6 +558,9 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
     long left = (o->limit > 0 ? o->limit - w->printed : PAGE_REQUESTS) - w->in_lines;
     log_query_t q = LOG_QUERY_ALL;
     q.schema_1 = w->schema_1;
+    /* appcfg.py downloaded finished requests (a running one's line would
+     * not match itself as --append's last line once it ends). */
+    q.include_incomplete = !o->output;
     q.started_since_us = since_us;
     q.min_level = o->severity;
     log_str_t version = {o->version, o->version ? strlen(o->version) : 0};
@@ -497,13 +578,23 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
     while (rc == 0 && ftell(f) < PAGE_BYTES && (rc = log_cursor_next(c, &r)) > 0) {
         rows++;
         snprintf(w->id, sizeof w->id, "%.*s", (int)r.request_id.n, r.request_id.p);
+        int head = 1;
         if (o->json) {
             print_json_head(f, &r);
             fputs(",\"app_logs\":[", f);
-        } else if (print_combined(f, &r) < 0) {
+        } else if (o->output) {
+            head = file_head(f, o, w, &r);
+        } else {
+            head = print_combined(f, &r, 1, 1) < 0 ? -1 : 1;
+        }
+        if (head < 0) {
             snprintf(err, errlen, "out of memory");
             log_cursor_close(c);
             return -1;
+        }
+        if (head == 0) { /* --append: the file has it and what is older */
+            log_cursor_close(c);
+            return 0;
         }
         w->in_lines = 1;
         w->any_line = 0;
@@ -519,11 +610,12 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
     return rc > 0 || ftell(f) >= PAGE_BYTES || rows == q.limit;
 }
 
-/* until_us: only requests started before it (0: any). */
-static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t until_us)
+/* The pages into out. until_us: only requests started before it (0:
+ * any). */
+static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t until_us,
+                      walk_t *wp, FILE *out)
 {
-    walk_t w;
-    memset(&w, 0, sizeof w);
+    walk_t w = *wp;
     /* Request ids begin with their start time as 16 hex digits: those
      * below the bound's digits started before it. */
     if (until_us > 0)
@@ -543,15 +635,105 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64
         }
         int rc = page(db, o, since_us, &w, f, err, sizeof err);
         fclose(f);
-        fwrite(text, 1, len, stdout);
+        fwrite(text, 1, len, out);
+        w.base += (long)len;
         free(text);
+        *wp = w;
         if (rc < 0) {
             fprintf(stderr, "gaelic logs: %s\n", err);
             return EXIT_RUNTIME;
         }
-        if (rc == 0 || (o->limit > 0 && w.printed >= o->limit) || ferror(stdout))
+        if (rc == 0 || (o->limit > 0 && w.printed >= o->limit) || ferror(out))
             return 0;
     }
+}
+
+/* --append: the last request line of the file (the last line not an app
+ * line), or NULL (no file, or none in it). */
+static char *last_request_line(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char tail[1 << 16];
+    long from = fseek(f, 0, SEEK_END) == 0 ? ftell(f) - (long)sizeof tail : 0;
+    if (from < 0)
+        from = 0;
+    size_t n = fseek(f, from, SEEK_SET) == 0 ? fread(tail, 1, sizeof tail, f) : 0;
+    fclose(f);
+    char *last = NULL;
+    size_t last_len = 0;
+    /* A read from inside the file starts in the middle of a line. */
+    const char *p = tail, *end = tail + n;
+    if (from > 0) {
+        const char *nl = memchr(p, '\n', n);
+        p = nl ? nl + 1 : end;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        if (line_end > p && *p != '\t') {
+            last = (char *)p;
+            last_len = (size_t)(line_end - p);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return last ? strndup(last, last_len) : NULL;
+}
+
+/* The requests w recorded in tmp (newest first) into out, oldest first.
+ * 0, or -1 on an error (errno). */
+static int copy_reversed(FILE *tmp, const walk_t *w, FILE *out)
+{
+    static char chunk[1 << 16];
+    for (size_t i = w->n_starts; i-- > 0;) {
+        long end = i + 1 < w->n_starts ? w->starts[i + 1] : w->base;
+        if (fseek(tmp, w->starts[i], SEEK_SET) != 0)
+            return -1;
+        for (long left = end - w->starts[i]; left > 0;) {
+            size_t n =
+                fread(chunk, 1, left < (long)sizeof chunk ? (size_t)left : sizeof chunk, tmp);
+            if (n == 0 || fwrite(chunk, 1, n, out) != n)
+                return -1;
+            left -= (long)n;
+        }
+    }
+    return 0;
+}
+
+/* OUTPUT_FILE: the requests newest first into a temporary file, then
+ * copied into the output oldest first, as appcfg.py did. */
+static int write_file(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t until_us,
+                      walk_t *w)
+{
+    FILE *tmp = tmpfile();
+    if (!tmp) {
+        fprintf(stderr, "gaelic logs: a temporary file: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    char *sentinel = o->append ? last_request_line(o->output) : NULL;
+    w->sentinel = sentinel;
+    int rc = print_logs(db, o, since_us, until_us, w, tmp);
+    free(sentinel);
+    int to_stdout = !strcmp(o->output, "-");
+    FILE *out = NULL;
+    if (rc == 0 && !(out = to_stdout ? stdout : fopen(o->output, o->append ? "a" : "w"))) {
+        fprintf(stderr, "gaelic logs: %s: %s\n", o->output, strerror(errno));
+        rc = EXIT_RUNTIME;
+    }
+    if (out) {
+        int bad = fflush(tmp) != 0 || copy_reversed(tmp, w, out) < 0;
+        bad |= to_stdout ? fflush(out) != 0 : fclose(out) != 0;
+        if (bad) {
+            fprintf(stderr, "gaelic logs: writing %s: %s\n", o->output, strerror(errno));
+            rc = EXIT_RUNTIME;
+        } else {
+            fprintf(stderr, "gaelic logs: wrote %zu request%s to %s\n", w->n_starts,
+                    w->n_starts == 1 ? "" : "s", to_stdout ? "stdout" : o->output);
+        }
+    }
+    fclose(tmp);
+    return rc;
 }
 
 int logs_main(int argc, char **argv)
@@ -569,10 +751,11 @@ int logs_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     int64_t until_us = 0;
-    if (o.num_days >= 0 || o.end_date) {
+    if (o.num_days >= 0 || o.end_date || o.output) {
         int64_t from_us;
-        /* appcfg.py's default: one day. */
-        long days = o.num_days < 0 ? 1 : o.num_days;
+        /* appcfg.py's default: one day, or with --append every day back to
+         * the file's last request. */
+        long days = o.num_days >= 0 ? o.num_days : o.append ? 0 : 1;
         if (day_window(o.end_date, days, time(NULL), &from_us, &until_us) < 0) {
             fprintf(stderr, "gaelic logs: --end_date: invalid date '%s' (YYYY-MM-DD)\n",
                     o.end_date);
@@ -612,7 +795,11 @@ int logs_main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     sqlite3_busy_timeout(db, 5000);
-    int rc = print_logs(db, &o, since_us, until_us);
+    walk_t w;
+    memset(&w, 0, sizeof w);
+    int rc = o.output ? write_file(db, &o, since_us, until_us, &w)
+                      : print_logs(db, &o, since_us, until_us, &w, stdout);
+    free(w.starts);
     sqlite3_close(db);
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "gaelic logs: writing the output: %s\n", strerror(errno));

@@ -547,27 +547,44 @@ def day_us(day, hms="12:00:00", frac=0.0):
     return int((calendar.timegm(t) + frac) * 1e6)
 
 
-def test_num_days_and_end_date_choose_days_as_appcfg_did(tmp_path):
-    """appcfg.py request_logs took --num_days (0: every day) and
-    --end_date (default today), days from midnight; gaelic logs refused
-    them as unknown options."""
+@pytest.fixture
+def march_logs(tmp_path):
+    """A storage folder whose log database holds requests of March 10 to
+    14, 2026 (UTC): /dDAY at noon, the last and first instants of the
+    12th and the 13th, 105 more on the 10th, and one on the 13th still
+    running; /d12 has an info and an error line."""
     from test_logservice import SCHEMA_1
     storage = tmp_path / "store"
     storage.mkdir()
-    rows = [(day_us(d), "/d%d" % d) for d in (10, 11, 12, 13, 14)]
-    rows += [(day_us(12, "23:59:59", 0.5), "/d12-last"), (day_us(13, "00:00:00"), "/d13-first")]
+    rows = [(day_us(d), "/d%d" % d, 1000) for d in (10, 11, 12, 13, 14)]
+    rows += [(day_us(12, "23:59:59", 0.5), "/d12-last", 1000),
+             (day_us(13, "00:00:00"), "/d13-first", 1000),
+             (day_us(13, "18:00:00"), "/d13-running", None)]
     # More than the 100 that gaelic logs prints without --num_days.
-    rows += [(day_us(10, "08:00:00", i / 1000.0), "/d10-many") for i in range(105)]
+    rows += [(day_us(10, "08:00:00", i / 1000.0), "/d10-many", 1000) for i in range(105)]
     db = sqlite3.connect(str(storage / "logs.db"))
     try:
         db.executescript(SCHEMA_1)
         db.executemany("INSERT INTO request_logs VALUES (?, 'v1.1', ?, ?, '127.0.0.1', NULL, "
                        "'GET', ?, 'HTTP/1.1', 200, 5, NULL, 'ua', 'localhost', 7, 'abc')",
-                       [("%016x%08x" % (us, i), us, us + 1000, res)
-                        for i, (us, res) in enumerate(rows)])
+                       [("%016x%08x" % (us, i), us, us + took if took else 0, res)
+                        for i, (us, res, took) in enumerate(rows)])
+        d12 = "%016x%08x" % (rows[2][0], 2)
+        db.executemany("INSERT INTO app_logs VALUES (?, ?, ?, ?)",
+                       [(d12, rows[2][0] + 10, 1, "info line"),
+                        (d12, rows[2][0] + 20, 3, "error line")])
         db.commit()
     finally:
         db.close()
+    return storage
+
+
+def test_num_days_and_end_date_choose_days_as_appcfg_did(march_logs):
+    """appcfg.py request_logs took --num_days (0: every day) and
+    --end_date (default today), days from midnight; gaelic logs refused
+    them as unknown options."""
+    storage = march_logs
+    n_rows = 5 + 3 + 105
 
     def resources(*args, tz="UTC"):
         r = run_gaelic("logs", APP, "--storage_path", storage, "--json", *args,
@@ -577,21 +594,78 @@ def test_num_days_and_end_date_choose_days_as_appcfg_did(tmp_path):
 
     assert resources("--end_date", "2026-03-12") == ["/d12-last", "/d12"]
     assert resources("--end_date", "2026-03-13", "--num_days", "2") == [
-        "/d13", "/d13-first", "/d12-last", "/d12"]
+        "/d13-running", "/d13", "/d13-first", "/d12-last", "/d12"]
     assert resources("--end_date", "2026-03-11", "--num_days", "0") == (
         ["/d11", "/d10"] + ["/d10-many"] * 105)
-    assert len(resources("--num_days", "0")) == len(rows)
+    assert len(resources("--num_days", "0")) == n_rows
     assert resources("--num_days", "1") == []  # today's
-    assert resources("--end_date=2026-03-13", "--num_days=1", "--limit=2") == ["/d13", "/d13-first"]
+    assert resources("--end_date=2026-03-13", "--num_days=1", "--limit=2") == ["/d13-running",
+                                                                               "/d13"]
     # Midnight is local: in UTC+9, March 13 began at 15:00 UTC on the 12th.
     assert resources("--end_date", "2026-03-13", tz="JST-9") == [
         "/d13", "/d13-first", "/d12-last"]
+    assert resources("--end_date", "2026-03-14", tz="JST-9") == ["/d14", "/d13-running"]
     for args, says in ((["--end_date", "2026-02-30"], "--end_date: invalid date '2026-02-30'"),
                        (["--end_date", "13/03/2026"], "--end_date: invalid date '13/03/2026'"),
                        (["--num_days", "-1"], "--num_days: invalid value '-1'"),
                        (["--num_days", "one"], "--num_days: invalid value 'one'")):
         r = run_gaelic("logs", APP, "--storage_path", storage, *args)
         assert r.returncode == 2 and says in r.stderr, r
+
+
+def test_output_file_is_written_as_appcfg_request_logs_wrote_it(march_logs, tmp_path):
+    """gaelic logs APPDIR OUTPUT_FILE: appcfg.py request_logs' download,
+    oldest first, the combined line alone unless --include_vhost or
+    --include_all, app lines only with --severity, finished requests,
+    and --append after the file's last request."""
+    out = tmp_path / "requests.log"
+
+    def download(*args, tz="UTC"):
+        r = run_gaelic("logs", APP, *args, "--storage_path", march_logs,
+                       env=dict(os.environ, TZ=tz))
+        assert r.returncode == 0, r
+        return r
+
+    def combined(resource, day, hms):
+        return ('127.0.0.1 - - [%02d/Mar/2026:%s +0000] "GET %s HTTP/1.1" 200 5 "-" "ua"'
+                % (day, hms, resource))
+
+    r = download(out, "--end_date", "2026-03-13", "--num_days", "2")
+    assert r.stdout == "" and "wrote 4 requests to %s" % out in r.stderr, r
+    assert out.read_text().splitlines() == [
+        combined("/d12", 12, "12:00:00"), combined("/d12-last", 12, "23:59:59"),
+        combined("/d13-first", 13, "00:00:00"), combined("/d13", 13, "12:00:00")]
+
+    r = download("-", "--end_date", "2026-03-12", "--include_vhost", "--severity", "info")
+    assert r.stdout.splitlines() == [combined("/d12", 12, "12:00:00") + ' "localhost"',
+                                     "\t1:%.6f info line" % ((day_us(12) + 10) / 1e6),
+                                     "\t3:%.6f error line" % ((day_us(12) + 20) / 1e6)]
+    r = download("-", "--end_date", "2026-03-12", "--include_all", "--severity", "error")
+    (line, app_line) = r.stdout.splitlines()
+    assert re.fullmatch(re.escape(combined("/d12", 12, "12:00:00")) + ' "localhost" ms=1 '
+                        r"cpu_ms=\d+ instance=abc request_id=[0-9a-f]{24}", line), line
+    assert app_line.startswith("\t3:") and app_line.endswith(" error line"), app_line
+
+    # --append: every day's after the file's last request, up to --end_date.
+    out.write_text("")
+    download(out, "--end_date", "2026-03-11", "--num_days", "0")
+    assert len(out.read_text().splitlines()) == 107
+    download(out, "--append", "--end_date", "2026-03-13")
+    download(out, "--append", "--end_date", "2026-03-13")
+    lines = out.read_text().splitlines()
+    assert len(lines) == 111 and lines[-4:] == [
+        combined("/d12", 12, "12:00:00"), combined("/d12-last", 12, "23:59:59"),
+        combined("/d13-first", 13, "00:00:00"), combined("/d13", 13, "12:00:00")]
+
+    for args, says in ((["-", "--append"], "--append needs an OUTPUT_FILE, not - (stdout)"),
+                       (["--include_vhost"], "--include_vhost needs an OUTPUT_FILE"),
+                       (["--append"], "--append needs an OUTPUT_FILE"),
+                       ([out, "--json"], "--json prints to stdout, without an OUTPUT_FILE"),
+                       ([out, "more"], "unexpected argument 'more'")):
+        r = run_gaelic("logs", APP, "--storage_path", march_logs, *args)
+        assert r.returncode == 2 and says in r.stderr, r
+    r = run_gaelic("logs", APP, tmp_path / "no" / "such" / "file", "--storage_path", march_logs)
+    assert r.returncode == 1 and "No such file or directory" in r.stderr, r
 
 
 def test_crash_keeps_lines_logged_before(srv):
