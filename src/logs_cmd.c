@@ -610,16 +610,17 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
     return rc > 0 || ftell(f) >= PAGE_BYTES || rows == q.limit;
 }
 
-/* The pages into out. until_us: only requests started before it (0:
- * any). */
+/* The pages into out. until_us: only requests started before it
+ * (INT64_MAX: any). */
 static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t until_us,
                       walk_t *wp, FILE *out)
 {
     walk_t w = *wp;
     /* Request ids begin with their start time as 16 hex digits: those
      * below the bound's digits started before it. */
-    if (until_us > 0)
-        snprintf(w.id, sizeof w.id, "%016llx", (unsigned long long)until_us);
+    /* (A bound before the epoch: the digits of 0, below every id.) */
+    if (until_us != INT64_MAX)
+        snprintf(w.id, sizeof w.id, "%016llx", (unsigned long long)(until_us > 0 ? until_us : 0));
     w.schema_1 = log_query_schema_1(db);
     if (w.schema_1 < 0) {
         fprintf(stderr, "gaelic logs: reading the schema: %s\n", sqlite3_errmsg(db));
@@ -750,7 +751,7 @@ int logs_main(int argc, char **argv)
                 o.since);
         return EXIT_USAGE;
     }
-    int64_t until_us = 0;
+    int64_t until_us = INT64_MAX;
     if (o.num_days >= 0 || o.end_date || o.output) {
         int64_t from_us;
         /* appcfg.py's default: one day, or with --append every day back to

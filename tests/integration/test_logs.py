@@ -599,6 +599,8 @@ def test_num_days_and_end_date_choose_days_as_appcfg_did(march_logs):
         ["/d11", "/d10"] + ["/d10-many"] * 105)
     assert len(resources("--num_days", "0")) == n_rows
     assert resources("--num_days", "1") == []  # today's
+    # A day before the epoch ends before every request.
+    assert resources("--end_date", "1969-12-31", "--num_days", "0") == []
     assert resources("--end_date=2026-03-13", "--num_days=1", "--limit=2") == ["/d13-running",
                                                                                "/d13"]
     # Midnight is local: in UTC+9, March 13 began at 15:00 UTC on the 12th.
