@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,53 @@ static int host_char(unsigned char c, int in_brackets)
     return isalnum(c) || (c && strchr(in_brackets ? "-._~%!$&'()*+,;=:" : "-._~%!$&'()*+,;=", c));
 }
 
+/* What RFC 3986 3.2.2 allows between an IP literal's brackets: an IPv6
+ * address, with an RFC 6874 zone ("%25" then unreserved or %XX bytes), or
+ * an IPvFuture ("v" HEX "." ...). Anything else ("[]", "[zz]",
+ * "[1.2.3.4]") would go on into the app's SERVER_NAME and the absolute
+ * URLs the server writes from the Host, which would then be no URLs. */
+static int ip_literal_valid(const char *s, size_t n)
+{
+    if (n > 0 && (s[0] == 'v' || s[0] == 'V')) {
+        size_t i = 1;
+        while (i < n && isxdigit((unsigned char)s[i]))
+            i++;
+        if (i == 1 || i == n || s[i] != '.' || i + 1 == n)
+            return 0;
+        for (i++; i < n; i++)
+            if (s[i] == '%' || !host_char((unsigned char)s[i], 1))
+                return 0;
+        return 1;
+    }
+    const char *zone = memmem(s, n, "%25", 3);
+    size_t addr_len = zone ? (size_t)(zone - s) : n;
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+    if (addr_len >= sizeof addr)
+        return 0;
+    memcpy(addr, s, addr_len);
+    addr[addr_len] = '\0';
+    if (inet_pton(AF_INET6, addr, &a) != 1)
+        return 0;
+    if (!zone)
+        return 1;
+    size_t i = addr_len + 3;
+    if (i == n)
+        return 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+                !isxdigit((unsigned char)s[i + 2]))
+                return 0;
+            i += 2;
+        } else if (!isalnum(c) && !strchr("-._~", c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* RFC 9112 3.2: a Host value is uri-host [":" port], the port digits
  * (RFC 3986 3.2.3): "a:b" or "a:1:2" would become the app's SERVER_PORT.
  * Empty is allowed. */
@@ -336,11 +384,10 @@ static int host_valid(const char *v, size_t n)
 {
     size_t i = 0;
     if (n > 0 && v[0] == '[') {
-        for (i = 1; i < n && v[i] != ']'; i++)
-            if (!host_char((unsigned char)v[i], 1))
-                return 0;
-        if (i++ == n) /* no "]" */
+        const char *rb = memchr(v, ']', n);
+        if (!rb || !ip_literal_valid(v + 1, (size_t)(rb - v - 1)))
             return 0;
+        i = (size_t)(rb - v) + 1;
     } else {
         while (i < n && host_char((unsigned char)v[i], 0))
             i++;

@@ -545,6 +545,13 @@ BAD_REQUESTS = {
     "host_with_a_name_for_port": b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n",
     "host_with_two_ports": b"GET / HTTP/1.1\r\nHost: a:80:90\r\n\r\n",
     "host_with_an_unclosed_ip_literal": b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+    # ... nor one whose brackets hold no IPv6 address (RFC 3986 3.2.2): it
+    # went into the Location of secure: and dot-segment redirects
+    # ("https://[]/x"), which then named no host.
+    "host_with_an_empty_ip_literal": b"GET / HTTP/1.1\r\nHost: []:80\r\n\r\n",
+    "host_with_a_name_in_brackets": b"GET / HTTP/1.1\r\nHost: [zz]\r\n\r\n",
+    "host_with_an_ipv4_address_in_brackets": b"GET / HTTP/1.1\r\nHost: [1.2.3.4]\r\n\r\n",
+    "absolute_target_with_an_empty_ip_literal": b"GET http://[]/ HTTP/1.1\r\nHost: x\r\n\r\n",
     # RFC 9112 3: no whitespace in the request-target.
     "tab_in_target": b"GET /path/a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
     # ... nor a form feed, which llhttp 8 lets through like the tab.
@@ -572,7 +579,8 @@ def test_malformed_request_400(srv, name):
 
 @pytest.mark.parametrize("host, name, port", [
     ("a.example:8080", "a.example", "8080"), ("[::1]:81", "[::1]", "81"), ("[::1]", "[::1]", None),
-    ("a.example:", "a.example", None), ("", None, None)])
+    ("a.example:", "a.example", None), ("[fe80::1%25lo]:82", "[fe80::1%25lo]", "82"),
+    ("[v1.x]", "[v1.x]", None), ("", None, None)])
 def test_host_forms_accepted(srv, host, name, port):
     """uri-host [":" port], the port possibly empty; an empty Host too."""
     r = http_request(srv.port, "GET", "/env", headers=[("Host", host)])

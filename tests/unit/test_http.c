@@ -219,6 +219,40 @@ static int refused_whole_and_bytewise(const char *s, int status)
     return error_of(s) == status && bytewise;
 }
 
+/* An IP literal in Host holds an IPv6 address (with an RFC 6874 zone) or
+ * an IPvFuture, else the Host is no uri-host and is refused. */
+static void test_host_ip_literals(void)
+{
+    static const char *const good[] = {
+        "[::1]",
+        "[::1]:8080",
+        "[::ffff:127.0.0.1]",
+        "[2001:db8::A:1]:80",
+        "[fe80::1%25lo]",
+        "[fe80::1%25en%2D0]:1",
+        "[v1.x]",
+        "[V1f.a:b~c]:80",
+        "[::1]:",
+    };
+    static const char *const bad[] = {
+        "[]",        "[]:80",          "[zz]",        "[1.2.3.4]", "[::1::2]", "[:::1]",
+        "[::1%25]",  "[fe80::1%eth0]", "[::1%25a%2]", "[v.x]",     "[v1.]",    "[v1]",
+        "[v1.a%41]", "[::1]x",         "[::1]:a",     "[::1",
+    };
+    char req[128];
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        CHECK(error_of(req) == 0);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        CHECK(error_of(req) == 400);
+        /* ... and as an absolute-form target's authority. */
+        snprintf(req, sizeof req, "GET http://%s/ HTTP/1.1\r\nHost: a\r\n\r\n", bad[i]);
+        CHECK(error_of(req) == 400);
+    }
+}
+
 /* s is taken whole and a byte at a time, its body body_len bytes. */
 static int accepted_whole_and_bytewise(const char *s, size_t body_len)
 {
@@ -788,6 +822,7 @@ int main(void)
     test_simple_get();
     test_buf_numbers();
     test_absolute_form_host();
+    test_host_ip_literals();
     test_byte_by_byte();
     test_http09_request_line();
     test_pipelined();
