@@ -22,7 +22,7 @@ typedef struct {
     const char *version_id;       /* major.minor: the default version's or a backend's */
     const char *default_hostname; /* host:port */
     const char *runtime;          /* app.yaml's runtime: */
-    const char *listen_host;
+    const char *listen_host;      /* the address the client reached: SERVER_NAME without a Host */
     int listen_port;
     const env_var_t *vars; /* app.yaml env_variables */
     size_t n_vars;

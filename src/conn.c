@@ -107,6 +107,11 @@ struct conn {
     uint64_t idle_since_ms;           /* when it last became idle (opened, answered, lingering) */
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
+    /* The address the client reached, for the URLs the server writes when
+     * the Host cannot give one: on a wildcard listener (--host ::, 0.0.0.0)
+     * the listening address names no host a client can reach. */
+    char local_ip[INET6_ADDRSTRLEN];
+    char local_hostport[INET6_ADDRSTRLEN + 8]; /* "[::1]:8080" */
     conn_t *next, *prev;
 };
 
@@ -256,9 +261,30 @@ void conn_reap(server_t *srv)
 
 static void api_answer(void *owner, int status, const char *body, size_t len);
 
+/* addr's IP into ip, an IPv4 client of a dual-stack listener (--host ::),
+ * which comes as ::ffff:a.b.c.d, as a.b.c.d: so REMOTE_ADDR and the request
+ * log say it for a listener on IPv4. Returns its port. */
+static int socket_address(const struct sockaddr *addr, char ip[INET6_ADDRSTRLEN])
+{
+    if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, INET6_ADDRSTRLEN);
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, INET6_ADDRSTRLEN);
+        return ntohs(a->sin6_port);
+    }
+    const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+    inet_ntop(AF_INET, &a->sin_addr, ip, INET6_ADDRSTRLEN);
+    return ntohs(a->sin_port);
+}
+
 void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
 {
-    conn_t *c = calloc(1, sizeof *c);
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    conn_t *c =
+        getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 ? calloc(1, sizeof *c) : NULL;
     if (!c) {
         close(fd);
         return;
@@ -276,21 +302,10 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
         api_http_call_init(&c->api_call, &srv->loop, srv->api_registry, srv->tickets, api_answer,
                            c);
     http_request_init(&c->req, api ? &srv->api_limits : &srv->limits);
-    if (peer->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-        /* An IPv4 client of a dual-stack listener (--host ::) comes as
-         * ::ffff:a.b.c.d: its address is a.b.c.d, as REMOTE_ADDR and the
-         * request log say it for a listener on IPv4. */
-        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
-            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], c->peer_ip, sizeof c->peer_ip);
-        else
-            inet_ntop(AF_INET6, &a->sin6_addr, c->peer_ip, sizeof c->peer_ip);
-        c->peer_port = ntohs(a->sin6_port);
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
-        inet_ntop(AF_INET, &a->sin_addr, c->peer_ip, sizeof c->peer_ip);
-        c->peer_port = ntohs(a->sin_port);
-    }
+    c->peer_port = socket_address(peer, c->peer_ip);
+    int local_port = socket_address((struct sockaddr *)&local, c->local_ip);
+    snprintf(c->local_hostport, sizeof c->local_hostport,
+             strchr(c->local_ip, ':') ? "[%s]:%d" : "%s:%d", c->local_ip, local_port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->next = srv->conns;
@@ -1003,12 +1018,13 @@ static void send_server_options(conn_t *c)
 }
 
 /* The Host header for the absolute URLs the server writes itself, else,
- * when there is none or no URL could carry it (":80"), its own host:port. */
+ * when there is none or no URL could carry it (":80"), the host:port the
+ * client reached. */
 static const char *request_host(const conn_t *c, size_t *len)
 {
     const char *host = http_request_header(&c->req, "host", len);
     if (!secure_host_valid(host, host ? *len : 0)) {
-        host = c->srv->hostport;
+        host = c->local_hostport;
         *len = strlen(host);
     }
     return host;
@@ -1047,7 +1063,7 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     size_t mark = c->wbuf.len;
     int status =
         secure_redirect(&c->wbuf, h->secure, h->redirect_code, https, &c->req, host, host_len,
-                        c->srv->hostport, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+                        c->local_hostport, keep, c->req.http_major == 1 && c->req.http_minor == 0);
     if (status == 0)
         return 0;
     if (status < 0) {
@@ -1281,6 +1297,7 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
     }
     app_env_t app = server_app_env(srv, user);
     app.version_id = c->version_id;
+    app.listen_host = c->local_ip;
     /* As the secure: check saw it: the app builds its URLs from this. */
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
     buf_reset(&c->env);

@@ -60,6 +60,17 @@ def ipv6_loopback():
         return False
 
 
+def ipv6_dual_stack():
+    """Whether an IPv6 listener on :: also takes IPv4 clients here."""
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(("::", 0))
+        return True
+    except OSError:
+        return False
+
+
 def copy_app(name, dst):
     """Copies apps/NAME to DST (a path that must not exist yet); returns DST."""
     shutil.copytree(app_path(name), str(dst),

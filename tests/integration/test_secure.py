@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from harness import Conn, app_path, http_request, run_gaelic, write_app
+from harness import (HOST, Conn, app_path, http_request, ipv6_dual_stack, ipv6_loopback, run_gaelic,
+                     write_app)
 
 HTTPS = [("X-Forwarded-Proto", "https")]
 
@@ -117,6 +118,25 @@ def test_location_never_takes_a_bad_host(plain, bad_host):
     r = http_request(plain.port, "GET", "/always/h", headers=[("Host", bad_host)])
     assert r.status == 400, r
     assert r.header("Location") is None
+
+
+@pytest.mark.skipif(not ipv6_loopback() or not ipv6_dual_stack(),
+                    reason="no dual-stack IPv6 loopback here")
+def test_location_without_a_usable_host_names_the_address_reached(serve):
+    """With --host :: a Location the Host cannot give (none in HTTP/1.0, or
+    one with a zone id) names the address the client connected to, in
+    brackets when IPv6, never the wildcard '[::]' no client can reach."""
+    s = serve(app_path("secure"), "--host", "::")
+    for addr, hostport in (("::1", "[::1]:%d" % s.port), (HOST, "%s:%d" % (HOST, s.port))):
+        for raw, location in (
+                (b"GET /always/x?a=1 HTTP/1.0\r\n\r\n", "https://%s/always/x?a=1" % hostport),
+                (b"GET /always/x HTTP/1.1\r\nHost: [fe80::1%25lo]\r\nConnection: close\r\n\r\n",
+                 "https://%s/always/x" % hostport),
+                (b"GET /a/../always HTTP/1.0\r\n\r\n", "http://%s/always" % hostport)):
+            with Conn(s.port, host=addr) as c:
+                c.send(raw)
+                r = c.read_response()
+            assert r.status == 302 and r.header("Location") == location, (addr, raw, r)
 
 
 def test_header_injection_through_host_refused(plain):

@@ -2,11 +2,11 @@
 wsgiref.validate, start_response with exc_info, write(), close()."""
 import json
 import os
-import socket
 
 import pytest
 
-from harness import HOST, Conn, app_path, chunked, http_request, ipv6_loopback, write_app
+from harness import (HOST, Conn, app_path, chunked, http_request, ipv6_dual_stack, ipv6_loopback,
+                     write_app)
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,7 @@ def test_get_environ(srv):
     assert e["REMOTE_ADDR"] == HOST
 
 
-def _dual_stack():
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            sock.bind(("::", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _dual_stack(), reason="no dual-stack IPv6 here")
+@pytest.mark.skipif(not ipv6_dual_stack(), reason="no dual-stack IPv6 here")
 def test_ipv4_client_of_a_dual_stack_listener_has_its_ipv4_address(serve):
     """With --host :: an IPv4 client reaches the server as ::ffff:a.b.c.d;
     its REMOTE_ADDR (and request log) is a.b.c.d, as App Engine gave an
@@ -74,6 +64,23 @@ def test_server_name_of_an_ipv6_listener_without_host_is_in_brackets(serve):
     assert "HTTP_HOST" not in e
     assert e["SERVER_NAME"] == "[::1]", e["SERVER_NAME"]
     assert e["SERVER_PORT"] == str(s.port)
+
+
+@pytest.mark.skipif(not ipv6_loopback() or not ipv6_dual_stack(),
+                    reason="no dual-stack IPv6 loopback here")
+def test_server_name_without_host_on_a_wildcard_listener_is_the_address_reached(serve):
+    """With --host :: a request without Host gets as SERVER_NAME the
+    address the client connected to, not '[::]', which names no host a
+    client can reach (RFC 3875 4.1.14: the host the request is directed
+    to)."""
+    s = serve(app_path("basic"), "--host", "::")
+    for addr, name in (("::1", "[::1]"), (HOST, HOST)):
+        with Conn(s.port, host=addr) as c:
+            c.send(b"GET /env HTTP/1.0\r\n\r\n")
+            r = c.read_response()
+        assert r.status == 200, r
+        e = json.loads(r.body)["environ"]
+        assert (e["SERVER_NAME"], e["SERVER_PORT"]) == (name, str(s.port)), (addr, e["SERVER_NAME"])
 
 
 def test_post_environ(srv):
