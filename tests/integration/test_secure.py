@@ -139,6 +139,28 @@ def test_location_without_a_usable_host_names_the_address_reached(serve):
             assert r.status == 302 and r.header("Location") == location, (addr, raw, r)
 
 
+@pytest.mark.skipif(not ipv6_loopback() or not ipv6_dual_stack(),
+                    reason="no dual-stack IPv6 loopback here")
+def test_trusted_proxy_is_matched_by_address_whatever_its_family(serve):
+    """On a dual-stack listener an IPv6 proxy (::1) is trusted by its
+    address; an IPv4 client, which arrives as ::ffff:127.0.0.1, is matched
+    as 127.0.0.1 (here listed in its mapped form) and not as ::1, and the
+    one not listed cannot make its request HTTPS nor change REMOTE_ADDR."""
+    s = serve(app_path("secure"), "--host", "::", "--trusted_proxy", "::1")
+    t = serve(app_path("secure"), "--host", "::", "--trusted_proxy", "::ffff:127.0.0.1")
+    raw = (b"GET /always/x HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n"
+           b"X-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n\r\n")
+    for srv, addr, https in ((s, "::1", True), (s, HOST, False), (t, HOST, True), (t, "::1", False)):
+        with Conn(srv.port, host=addr) as c:
+            c.send(raw)
+            r = c.read_response()
+        if https:
+            assert r.status == 200, (addr, r)
+        else:
+            assert r.status == 302 and r.header("Location") == "https://a/always/x", (addr, r)
+        assert srv.wait_stderr(' INFO %s "GET /always/x HTTP/1.1" %d ' % (addr, r.status)), addr
+
+
 def test_header_injection_through_host_refused(plain):
     with Conn(plain.port) as c:
         c.send("GET /always/h HTTP/1.1\r\nHost: a\rSet-Cookie: x=1\r\n\r\n")
