@@ -230,6 +230,29 @@ static void server_name_port(const app_env_t *app, const http_request_t *req, ch
     }
 }
 
+/* The variables App Engine's python3 runtimes (second generation) set
+ * instead of python27's, as dev_appserver set them for such apps: GAE_ENV
+ * "localdev", by which apps tell a development server from production
+ * ("standard"). After env_variables, which may not override them there.
+ * The pool adds GAE_INSTANCE beside INSTANCE_ID. */
+static int put_python3_vars(buf_t *out, uint32_t *count, const app_env_t *app)
+{
+    if (!app->runtime || strncmp(app->runtime, "python3", 7) != 0)
+        return 0;
+    /* The project is the app id without its partition ("s~"). */
+    const char *tilde = strchr(app->app_id, '~');
+    const char *project = tilde ? tilde + 1 : app->app_id;
+    size_t major_len = strcspn(app->version_id, ".");
+    int rc = 0;
+    rc |= puts_(out, count, "GAE_ENV", "localdev");
+    rc |= puts_(out, count, "GAE_APPLICATION", app->app_id);
+    rc |= puts_(out, count, "GOOGLE_CLOUD_PROJECT", project);
+    rc |= puts_(out, count, "GAE_RUNTIME", app->runtime);
+    rc |= puts_(out, count, "GAE_SERVICE", "default");
+    rc |= put(out, count, "GAE_VERSION", 11, app->version_id, major_len);
+    return rc;
+}
+
 int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req,
                   const char *path_info, size_t path_info_len, const char *remote_ip,
                   int remote_port, const char *request_log_id)
@@ -313,6 +336,7 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
      * its "unknown", which dev_appserver always sent. Client-sent
      * X-AppEngine-* headers never reach the app (header_forwarded). */
     rc |= puts_(out, count, "HTTP_X_APPENGINE_COUNTRY", "ZZ");
+    rc |= put_python3_vars(out, count, app);
     if (rc)
         return -1;
     return add_headers(out, count, req);

@@ -748,6 +748,16 @@ static const char *env_instance_id(const instance_t *inst, char *number)
     return number;
 }
 
+/* The GAE_INSTANCE pair of pool_opts_t.gae_instance: the unique id, also
+ * on a backend, whose INSTANCE_ID is its number. */
+static int put_gae_instance(buf_t *b, const instance_t *inst)
+{
+    return ipc_put_bytes(b, "GAE_INSTANCE", 12) < 0 ||
+                   ipc_put_bytes(b, inst->id, strlen(inst->id)) < 0
+               ? -1
+               : 0;
+}
+
 /* For the request logs of its background threads: the instance named as
  * in the logs of the requests it serves (its unique id; a backend's number
  * is the replica index). */
@@ -1468,6 +1478,7 @@ static int dispatch_to(instance_t *inst, job_t *job, int background)
     char number[16];
     const char *instance_id = env_instance_id(inst, number);
     size_t id_len = strlen(instance_id);
+    int gae = pool->o.gae_instance;
     slot_t *slot = &inst->slots[s];
     /* X-AppEngine-Api-Ticket: without randomness the request still runs,
      * only the HTTP API server will not know it. */
@@ -1478,9 +1489,10 @@ static int dispatch_to(instance_t *inst, job_t *job, int background)
                   strerror(errno));
     long start = ipc_begin_frame(b, IPC_REQUEST, id);
     if (start < 0 || ipc_put_bytes(b, job->script, job->script_len) < 0 ||
-        ipc_put_u32(b, job->n_env + 1 + (uint32_t)ticketed) < 0 ||
+        ipc_put_u32(b, job->n_env + 1 + (uint32_t)gae + (uint32_t)ticketed) < 0 ||
         buf_append(b, buf_ptr(job->env), job->env->len) < 0 ||
         ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 || ipc_put_bytes(b, instance_id, id_len) < 0 ||
+        (gae && put_gae_instance(b, inst) < 0) ||
         (ticketed && (ipc_put_bytes(b, "HTTP_X_APPENGINE_API_TICKET", 27) < 0 ||
                       ipc_put_bytes(b, slot->ticket.hex, API_TICKET_HEX) < 0)) ||
         ipc_put_bytes(b, job->body, job->body_len) < 0 || ipc_end_frame(b, start) < 0) {
@@ -1871,6 +1883,7 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
 static int send_background_started(instance_t *inst, background_entry_t *e)
 {
     pool_t *pool = inst->pool;
+    int gae = pool->o.gae_instance;
     char number[16];
     const char *instance_id = env_instance_id(inst, number);
     e->owner = inst;
@@ -1887,10 +1900,10 @@ static int send_background_started(instance_t *inst, background_entry_t *e)
     size_t mark = b->len;
     long start = rc < 0 ? -1 : ipc_begin_frame(b, IPC_BACKGROUND_STARTED, e->id);
     if (start < 0 || ipc_put_bytes(b, "", 0) < 0 ||
-        ipc_put_u32(b, n_env + 2 + (uint32_t)ticketed) < 0 ||
+        ipc_put_u32(b, n_env + 2 + (uint32_t)gae + (uint32_t)ticketed) < 0 ||
         buf_append(b, buf_ptr(&env), env.len) < 0 || ipc_put_bytes(b, "INSTANCE_ID", 11) < 0 ||
         ipc_put_bytes(b, instance_id, strlen(instance_id)) < 0 ||
-        ipc_put_bytes(b, "REQUEST_LOG_ID", 14) < 0 ||
+        (gae && put_gae_instance(b, inst) < 0) || ipc_put_bytes(b, "REQUEST_LOG_ID", 14) < 0 ||
         ipc_put_bytes(b, e->log_id, strlen(e->log_id)) < 0 ||
         (ticketed && (ipc_put_bytes(b, "HTTP_X_APPENGINE_API_TICKET", 27) < 0 ||
                       ipc_put_bytes(b, e->ticket.hex, API_TICKET_HEX) < 0)) ||

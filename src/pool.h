@@ -130,6 +130,9 @@ typedef struct {
      * (API_HOST, API_PORT); NULL: none. */
     const char *api_host;
     int api_port;
+    /* Requests (and background threads) also get GAE_INSTANCE, the
+     * instance's unique id, as App Engine's python3 runtimes set it. */
+    int gae_instance;
     int cpu_mhz; /* the class's clock (RT12); 0: 600 (F1) */
     /* Caps each instance to cpu_mhz (cpu_cap.h); NULL: accounting only.
      * With a cap, megacycles count at the host's clock: what the instance

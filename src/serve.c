@@ -1064,6 +1064,7 @@ int serve_main(int argc, char **argv)
         .tickets = srv->tickets,
         .api_host = srv->api_host,
         .api_port = srv->api_port,
+        .gae_instance = srv->cfg->python3_app != NULL,
         .cpu_mhz = instance_class_mhz(srv->cfg->instance_class),
         .cpu_cap = cap,
         .mover = mover,

@@ -40,3 +40,37 @@ def test_wrap_wsgi_app_serves_the_app_with_its_apis(serve, tmp_path):
     assert login.status_code == 302, login
     assert s.get_json("/other", cookies=login.cookies) == {"path": "/other",
                                                            "user": "ann@example.com"}
+
+
+ENV_MAIN = """\
+import json
+import os
+
+
+def app(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'application/json')])
+    return [json.dumps(dict(os.environ)).encode()]
+"""
+
+
+def test_requests_carry_the_python3_runtime_variables(serve, tmp_path):
+    """App Engine's python3 runtimes set GAE_* and GOOGLE_CLOUD_PROJECT for
+    the app (its client libraries find their project by it); dev_appserver
+    set GAE_ENV to "localdev", by which apps tell it from production
+    ("standard"). env_variables do not override them."""
+    d = write_app(tmp_path / "py3env", "runtime: python312\nversion: v3\n"
+                  "env_variables:\n  GAE_ENV: standard\n  OWN: mine\n", {"main.py": ENV_MAIN})
+    s = serve(d, "--application", "s~proj-1")
+    env = s.get_json("/")
+    assert {k: env.get(k) for k in ("GAE_ENV", "GAE_APPLICATION", "GOOGLE_CLOUD_PROJECT",
+                                    "GAE_RUNTIME", "GAE_SERVICE", "GAE_VERSION", "OWN")} == {
+        "GAE_ENV": "localdev", "GAE_APPLICATION": "s~proj-1", "GOOGLE_CLOUD_PROJECT": "proj-1",
+        "GAE_RUNTIME": "python312", "GAE_SERVICE": "default", "GAE_VERSION": "v3", "OWN": "mine"}
+    assert env["GAE_INSTANCE"] == env["INSTANCE_ID"] and env["GAE_INSTANCE"]
+
+
+def test_python27_requests_have_no_python3_variables(serve, tmp_path):
+    d = write_app(tmp_path / "py27env", "runtime: python27\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": ENV_MAIN})
+    env = serve(d).get_json("/")
+    assert not [k for k in env if k.startswith("GAE_") or k == "GOOGLE_CLOUD_PROJECT"], env
