@@ -1540,9 +1540,15 @@ static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
         }
         free(copy);
     }
+    cfg->entrypoint_names_app = app != NULL;
     if (!app && !(app = strdup("main.app")))
         return yt_fail(d, NULL, "out of memory");
     cfg->python3_app = app;
+    if (entrypoint) {
+        if (!(cfg->entrypoint = strdup(entrypoint)))
+            return yt_fail(d, NULL, "out of memory");
+        cfg->entrypoint_line = yt_line(node);
+    }
     return 0;
 }
 
@@ -2202,6 +2208,7 @@ void config_free(app_config_t *cfg)
     free(cfg->api_version);
     free(cfg->instance_class);
     free(cfg->python3_app);
+    free(cfg->entrypoint);
     free(cfg->skip_files);
     pcre2_code_free(cfg->skip_files_re);
     free(cfg->static_only_files);

@@ -66,6 +66,11 @@ typedef struct {
     /* python3 runtimes: the WSGI app `script: auto` and requests no handler
      * takes go to (main.app, or entrypoint's gunicorn-style module:app) */
     char *python3_app;
+    /* python3 runtimes: app.yaml's entrypoint (NULL: none) and its line;
+     * entrypoint_names_app: python3_app is the module:app it names */
+    char *entrypoint;
+    int entrypoint_line;
+    int entrypoint_names_app;
     int threadsafe;
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */

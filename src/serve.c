@@ -784,6 +784,35 @@ static int open_storage(server_t *srv)
     return 0;
 }
 
+/* What a python3 app's entrypoint becomes here: gaelic serves the WSGI
+ * app the command names in its own instances and never runs the command,
+ * so the start says which app that is, and when the command names none
+ * or serves ASGI, that requests will not reach what it ran. */
+static void note_python3_app(const app_config_t *cfg)
+{
+    if (!cfg->python3_app)
+        return;
+    if (!cfg->entrypoint) {
+        log_info("requests no handler takes go to %s, as App Engine's default entrypoint "
+                 "(gunicorn main:app) served them",
+                 cfg->python3_app);
+        return;
+    }
+    if (!cfg->entrypoint_names_app)
+        log_warn("%s:%d: entrypoint names no module:app (as gunicorn's 'main:app'); requests "
+                 "no handler takes go to %s",
+                 cfg->path, cfg->entrypoint_line, cfg->python3_app);
+    else
+        log_info("%s:%d: entrypoint: requests no handler takes go to %s, the app it names; "
+                 "gaelic serves it in its own instances and does not run the command",
+                 cfg->path, cfg->entrypoint_line, cfg->python3_app);
+    if (strstr(cfg->entrypoint, "uvicorn") || strstr(cfg->entrypoint, "hypercorn") ||
+        strstr(cfg->entrypoint, "daphne"))
+        log_warn("%s:%d: entrypoint runs an ASGI server; gaelic calls %s as a WSGI app "
+                 "(PEP 3333), which an ASGI app is not",
+                 cfg->path, cfg->entrypoint_line, cfg->python3_app);
+}
+
 /* What google.appengine.api.backends needs to build backend URLs (BK7):
  * "GAELIC_BACKENDS=HOSTNAME:PORT name=most ...", for the instances'
  * environment: each backend with the most instances the tier allows, not
@@ -938,6 +967,7 @@ int serve_main(int argc, char **argv)
             log_info("library %s: app.yaml asks for version %s; Debian's %s is used", l->name,
                      l->version, lib->package);
     }
+    note_python3_app(srv->cfg);
     app_identity(srv);
     if (static_init(srv->cfg->root, &srv->links) < 0) {
         fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));

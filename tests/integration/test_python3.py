@@ -1,6 +1,7 @@
 """python3 apps (RT1: runtime python3 / python3NN) as App Engine's second
 generation ran them: what their app.yaml holds and how their code reaches
 the bundled services (the appengine-python-standard package's API)."""
+import re
 import urllib.parse
 
 from harness import write_app
@@ -74,3 +75,34 @@ def test_python27_requests_have_no_python3_variables(serve, tmp_path):
                   "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": ENV_MAIN})
     env = serve(d).get_json("/")
     assert not [k for k in env if k.startswith("GAE_") or k == "GOOGLE_CLOUD_PROJECT"], env
+
+
+PLAIN_MAIN = """\
+def app(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'main']
+"""
+
+
+def test_start_says_what_the_entrypoint_becomes(serve, tmp_path):
+    """gaelic does not run an entrypoint's command: it serves the WSGI app
+    the command names, and the start says so, also when the command names
+    none (main.app then, App Engine's default) or runs an ASGI server."""
+    cases = [
+        ("", r"INFO requests no handler takes go to main\.app, as App Engine's default "
+             r"entrypoint \(gunicorn main:app\)"),
+        ("entrypoint: gunicorn -b :$PORT -w 2 main:app\n",
+         r"app\.yaml:2: entrypoint: requests no handler takes go to main\.app, the app it "
+         r"names; gaelic serves it in its own instances and does not run the command"),
+        ("entrypoint: python main.py\n",
+         r"WARNING .*app\.yaml:2: entrypoint names no module:app .*go to main\.app"),
+        ("entrypoint: uvicorn main:app --port $PORT\n",
+         r"WARNING .*app\.yaml:2: entrypoint runs an ASGI server; gaelic calls main\.app as a "
+         r"WSGI app"),
+    ]
+    for i, (entrypoint, line) in enumerate(cases):
+        s = serve(write_app(tmp_path / ("ep%d" % i), "runtime: python312\n" + entrypoint,
+                            {"main.py": PLAIN_MAIN}))
+        assert s.get("/x").content == b"main"
+        assert re.search(line, s.stderr_text()), s.stderr_text()
+        s.stop()
