@@ -36,6 +36,12 @@
  * supported, RT5), plus __pycache__ which only holds caches. */
 static const char DEFAULT_SKIP_FILES[] =
     "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$";
+/* python3 apps had no skip_files: gcloud left out what .gcloudignore
+ * said, by default (the file it wrote for Python apps) .gcloudignore, .git
+ * and .gitignore anywhere, __pycache__ folders and the top setup.cfg; the
+ * app's other dotfiles (.env, .well-known/) were uploaded. */
+static const char DEFAULT_PYTHON3_SKIP_FILES[] =
+    "^((.*/)?(\\.gcloudignore|\\.git|\\.gitignore|__pycache__)|setup\\.cfg)$";
 
 _Static_assert(sizeof(login_t) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(secure_t) == sizeof(int), "enum fields are stored as int");
@@ -1685,7 +1691,8 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))
         return yt_fail(d, NULL, "out of memory");
-    if (!cfg->skip_files && !(cfg->skip_files = strdup(DEFAULT_SKIP_FILES)))
+    if (!cfg->skip_files && !(cfg->skip_files = strdup(cfg->python3_app ? DEFAULT_PYTHON3_SKIP_FILES
+                                                                        : DEFAULT_SKIP_FILES)))
         return yt_fail(d, NULL, "out of memory");
     if (config_resolve_includes(d, root, cfg) < 0)
         return -1;

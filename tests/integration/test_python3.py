@@ -106,3 +106,36 @@ def test_start_says_what_the_entrypoint_becomes(serve, tmp_path):
         assert s.get("/x").content == b"main"
         assert re.search(line, s.stderr_text()), s.stderr_text()
         s.stop()
+
+
+READ_MAIN = """\
+def app(environ, start_response):
+    try:
+        with open(environ['PATH_INFO'][1:]) as f:
+            body = f.read()
+    except OSError as e:
+        body = type(e).__name__
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body.encode()]
+"""
+
+
+def test_dotfiles_are_the_app_s_files(serve, tmp_path):
+    """A python3 app had no skip_files: gcloud uploaded what .gcloudignore
+    let through, by default all but .git, .gitignore, .gcloudignore,
+    __pycache__ and the top setup.cfg. So .env reads and a .well-known
+    static_dir serves, where python27's default skip_files left out every
+    dotfile (as it still does for python27 apps)."""
+    files = {"main.py": READ_MAIN, ".env": "KEY=1\n", ".well-known/security.txt": "sec\n",
+             ".git/config": "[core]\n", "setup.cfg": "[x]\n", "sub/setup.cfg": "[y]\n"}
+    handlers = "handlers:\n- url: /.well-known\n  static_dir: .well-known\n- url: /.*\n  script: main.app\n"
+    s = serve(write_app(tmp_path / "py3", "runtime: python312\n" + handlers, files))
+    assert s.get("/.env").text == "KEY=1\n"
+    assert s.get("/.well-known/security.txt").text == "sec\n"
+    assert s.get("/sub/setup.cfg").text == "[y]\n"
+    assert s.get("/.git/config").text == "PermissionError"
+    assert s.get("/setup.cfg").text == "PermissionError"
+    s27 = serve(write_app(tmp_path / "py27", "runtime: python27\nthreadsafe: true\n" + handlers,
+                          files))
+    assert s27.get("/.env").text == "PermissionError"
+    assert s27.get("/.well-known/security.txt").status_code == 404

@@ -173,10 +173,16 @@ static void test_defaults(void)
     CHECK(cfg->default_expiration == -1);
     CHECK(cfg->n_env == 0 && cfg->env == NULL);
     CHECK(cfg->n_libraries == 0 && cfg->n_error_handlers == 0);
-    CHECK_STR(cfg->skip_files, "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$");
+    /* gcloud's default .gcloudignore for Python: no skip_files there. */
+    CHECK_STR(cfg->skip_files,
+              "^((.*/)?(\\.gcloudignore|\\.git|\\.gitignore|__pycache__)|setup\\.cfg)$");
     CHECK(cfg->skip_files_re != NULL);
     CHECK(cfg->handlers[0].expiration == -1);
     CHECK(cfg->handlers[0].mime_type == NULL);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python27\nthreadsafe: true\n" MAIN_HANDLER);
+    if (cfg)
+        CHECK_STR(cfg->skip_files, "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$");
     config_free(cfg);
 }
 
