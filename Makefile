@@ -77,11 +77,12 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 # Each unit test links only the objects it tests: test_NAME_OBJS lists them.
 # The app.yaml loader, with the instance classes it checks against.
 CONFIG_OBJS := src/config.o src/config_include.o src/yaml_tree.o src/buf.o src/instance_class.o \
-	src/backends_config.o
+	src/backends_config.o src/gcloudignore.o
 test_config_OBJS := $(CONFIG_OBJS)
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
 test_http_OBJS := src/http.o src/http_reason.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
 test_ipc_OBJS := src/ipc.o src/buf.o
+test_gcloudignore_OBJS := src/gcloudignore.o src/buf.o
 test_router_OBJS := src/router.o $(CONFIG_OBJS)
 test_backends_config_OBJS := $(CONFIG_OBJS)
 test_host_route_OBJS := src/host_route.o $(CONFIG_OBJS)

@@ -16,11 +16,11 @@ done
 clang $CFLAGS fuzz/fuzz_http.c src/http.c src/http_reason.c src/cgi_env.c src/ipc.c src/buf.c "$out"/llhttp/*.o \
     -lz -o "$out/fuzz_http"
 # shellcheck disable=SC2086
-clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/yaml_tree.c src/buf.c \
+clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/gcloudignore.c src/yaml_tree.c src/buf.c \
     src/instance_class.c src/backends_config.c -lyaml -lpcre2-8 \
     -o "$out/fuzz_config"
 # shellcheck disable=SC2086
-clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src/config_include.c \
+clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src/config_include.c src/gcloudignore.c \
     src/yaml_tree.c src/buf.c src/instance_class.c -lyaml -lpcre2-8 -o "$out/fuzz_backends_config"
 # shellcheck disable=SC2086
 clang $CFLAGS -Iinstance fuzz/fuzz_api.c src/api_service.c src/api_system.c src/api_logservice.c \

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "config_internal.h"
+#include "gcloudignore.h"
 #include "instance_class.h"
 #include "skip_match.h"
 #include "yaml_tree.h"
@@ -36,13 +37,6 @@
  * supported, RT5), plus __pycache__ which only holds caches. */
 static const char DEFAULT_SKIP_FILES[] =
     "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$";
-/* python3 apps had no skip_files: gcloud left out what .gcloudignore
- * said, by default (the file it wrote for Python apps) .gcloudignore, .git
- * and .gitignore anywhere, __pycache__ folders and the top setup.cfg; the
- * app's other dotfiles (.env, .well-known/) were uploaded. */
-static const char DEFAULT_PYTHON3_SKIP_FILES[] =
-    "^((.*/)?(\\.gcloudignore|\\.git|\\.gitignore|__pycache__)|setup\\.cfg)$";
-
 _Static_assert(sizeof(login_t) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(secure_t) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as int");
@@ -1645,6 +1639,18 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
     return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
 }
 
+/* python3 apps had no skip_files (App Engine's SDK refused it for them):
+ * gcloud left out what the app's .gcloudignore, or its default, said. */
+static int set_python3_skip_files(yt_doc_t *d, app_config_t *cfg)
+{
+    buf_t re = BUF_INIT;
+    int rc = gcloudignore_app_regex(cfg->root, &re, d->err, d->errlen);
+    if (rc == 0 && !(cfg->skip_files = strdup(buf_ptr(&re))))
+        rc = yt_fail(d, NULL, "out of memory");
+    buf_free(&re);
+    return rc;
+}
+
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
     if (is_python3_runtime(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
@@ -1691,8 +1697,9 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return -1;
     if (!cfg->api_version && !(cfg->api_version = strdup("1")))
         return yt_fail(d, NULL, "out of memory");
-    if (!cfg->skip_files && !(cfg->skip_files = strdup(cfg->python3_app ? DEFAULT_PYTHON3_SKIP_FILES
-                                                                        : DEFAULT_SKIP_FILES)))
+    if (!cfg->skip_files && cfg->python3_app && set_python3_skip_files(d, cfg) < 0)
+        return -1;
+    if (!cfg->skip_files && !(cfg->skip_files = strdup(DEFAULT_SKIP_FILES)))
         return yt_fail(d, NULL, "out of memory");
     if (config_resolve_includes(d, root, cfg) < 0)
         return -1;

@@ -4,7 +4,7 @@ the bundled services (the appengine-python-standard package's API)."""
 import re
 import urllib.parse
 
-from harness import write_app
+from harness import run_gaelic, write_app
 
 WRAPPED_MAIN = """\
 import json
@@ -139,3 +139,36 @@ def test_dotfiles_are_the_app_s_files(serve, tmp_path):
                           files))
     assert s27.get("/.env").text == "PermissionError"
     assert s27.get("/.well-known/security.txt").status_code == 404
+
+
+def test_gcloudignore_leaves_files_out(serve, tmp_path):
+    """The app's .gcloudignore says what gcloud left out of a python3 app
+    (.gitignore syntax, "!" taking a file back, "#!include:"): a local
+    virtualenv listed there is not the app's, nor counted against its
+    1,000 files."""
+    files = {"main.py": READ_MAIN, "a.secret": "a", "public.secret": "p", ".env": "E",
+             "extra-ignore": "*.log\n", "x.log": "l",
+             ".gcloudignore": "# ours\n/venv\n*.secret\n!public.secret\n#!include:extra-ignore\n"}
+    files.update({"venv/lib/m%d.py" % i: "" for i in range(1001)})
+    s = serve(write_app(tmp_path / "ignored", "runtime: python312\n", files))
+    assert [s.get(p).text for p in ("/venv/lib/m1.py", "/a.secret", "/x.log")] == \
+        ["PermissionError"] * 3
+    assert [s.get(p).text for p in ("/public.secret", "/.env")] == ["p", "E"]
+
+
+def test_default_gcloudignore_takes_the_gitignore(serve, tmp_path):
+    """Without a .gcloudignore, gcloud's default for Python apps included
+    the app's .gitignore: what git ignores was not uploaded either."""
+    files = {"main.py": READ_MAIN, ".gitignore": ".env\n", ".env": "E", "kept.txt": "k"}
+    s = serve(write_app(tmp_path / "gitignored", "runtime: python312\n", files))
+    assert [s.get(p).text for p in ("/.env", "/kept.txt", "/.gitignore")] == \
+        ["PermissionError", "k", "PermissionError"]
+
+
+def test_bad_gcloudignore_include_is_refused(tmp_path):
+    d = write_app(tmp_path / "badinclude", "runtime: python312\n",
+                  {"main.py": READ_MAIN, ".gcloudignore": "x\n#!include:missing.txt\n"})
+    r = run_gaelic("serve", d, "--port", "0")
+    assert r.returncode != 0
+    assert re.search(r"badinclude/\.gcloudignore:2: #!include:missing\.txt: No such file",
+                     r.stderr), r.stderr
