@@ -1639,6 +1639,37 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
     return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
 }
 
+/* App Engine's keys that gaelic accepts and cannot honour on one machine;
+ * automatic_scaling's min_pending_latency is honoured (pool.c). */
+static const char *const UNUSED_KEYS[] = {
+    "automatic_scaling", "basic_scaling",       "manual_scaling", "vpc_access_connector",
+    "service_account",   "build_env_variables", "runtime_config", NULL,
+};
+
+static int set_unused_keys(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
+{
+    buf_t names = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && UNUSED_KEYS[i]; i++) {
+        const yaml_node_t *v = yt_map_given_value(d, root, UNUSED_KEYS[i]);
+        if (!v)
+            continue;
+        int honoured = 0; /* automatic_scaling's keys pool.c honours */
+        if (!strcmp(UNUSED_KEYS[i], "automatic_scaling") && v->type == YAML_MAPPING_NODE) {
+            honoured = yt_map_given_value(d, v, "min_pending_latency") != NULL;
+            if (v->data.mapping.pairs.top - v->data.mapping.pairs.start == honoured)
+                continue;
+        }
+        rc = buf_printf(&names, "%s%s%s", names.len ? ", " : "", UNUSED_KEYS[i],
+                        honoured ? " (but min_pending_latency)" : "");
+    }
+    if (rc == 0 && names.len &&
+        (buf_append(&names, "", 1) < 0 || !(cfg->unused_keys = strdup(buf_ptr(&names)))))
+        rc = -1;
+    buf_free(&names);
+    return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
+}
+
 /* python3 apps had no skip_files (App Engine's SDK refused it for them):
  * gcloud left out what the app's .gcloudignore, or its default, said. */
 static int set_python3_skip_files(yt_doc_t *d, app_config_t *cfg)
@@ -1668,7 +1699,7 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return yt_fail(d, yt_map_key(d, root, "libraries"),
                        "libraries: the python runtime (2.5) has none; use python27 or a python3 "
                        "runtime");
-    if (check_one_scaling(d, root) < 0)
+    if (check_one_scaling(d, root) < 0 || set_unused_keys(d, root, cfg) < 0)
         return -1;
     /* App Engine's MultipleProjectNames and ModuleAndServiceDefined; the
      * errors name the later key. */
@@ -2223,6 +2254,7 @@ void config_free(app_config_t *cfg)
     free(cfg->instance_class);
     free(cfg->python3_app);
     free(cfg->entrypoint);
+    free(cfg->unused_keys);
     free(cfg->skip_files);
     pcre2_code_free(cfg->skip_files_re);
     free(cfg->static_only_files);

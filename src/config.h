@@ -71,6 +71,9 @@ typedef struct {
     char *entrypoint;
     int entrypoint_line;
     int entrypoint_names_app;
+    /* The keys given that gaelic checks but cannot honour on one machine
+     * (scaling, VPC, service account, build), ", "-separated; NULL: none */
+    char *unused_keys;
     int threadsafe;
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */

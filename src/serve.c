@@ -968,6 +968,11 @@ int serve_main(int argc, char **argv)
                      l->version, lib->package);
     }
     note_python3_app(srv->cfg);
+    if (srv->cfg->unused_keys)
+        log_info("%s: %s: accepted as App Engine took them, not used here: instances scale by "
+                 "--max_instances and --instance_idle_timeout, on this machine's network, "
+                 "without a service account or a build step",
+                 srv->cfg->path, srv->cfg->unused_keys);
     app_identity(srv);
     if (static_init(srv->cfg->root, &srv->links) < 0) {
         fprintf(stderr, "gaelic: %s: %s\n", srv->cfg->root, strerror(errno));

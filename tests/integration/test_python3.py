@@ -172,3 +172,17 @@ def test_bad_gcloudignore_include_is_refused(tmp_path):
     assert r.returncode != 0
     assert re.search(r"badinclude/\.gcloudignore:2: #!include:missing\.txt: No such file",
                      r.stderr), r.stderr
+
+
+def test_start_names_the_keys_it_cannot_honour(serve, tmp_path):
+    """Scaling, VPC, service account and build keys are App Engine's and
+    accepted, but mean nothing on one machine: the start says so."""
+    s = serve(write_app(tmp_path / "keys", "runtime: python312\ninstance_class: F2\n"
+                        "automatic_scaling:\n  max_instances: 10\n  target_cpu_utilization: 0.6\n"
+                        "vpc_access_connector:\n  name: projects/p/locations/l/connectors/c\n"
+                        "service_account: sa@p.iam.gserviceaccount.com\n",
+                        {"main.py": PLAIN_MAIN}))
+    assert s.get("/").content == b"main"
+    assert re.search(r"INFO .*keys/app\.yaml: automatic_scaling, vpc_access_connector, "
+                     r"service_account: accepted as App Engine took them, not used here",
+                     s.stderr_text()), s.stderr_text()

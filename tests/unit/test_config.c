@@ -186,6 +186,36 @@ static void test_defaults(void)
     config_free(cfg);
 }
 
+/* The keys the start names as accepted and not used (serve.c). */
+static void test_unused_keys(void)
+{
+    app_config_t *cfg = LOAD_OK("runtime: python312\n");
+    if (cfg)
+        CHECK(cfg->unused_keys == NULL);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\ninstance_class: B2\nbasic_scaling:\n  max_instances: 2\n"
+                  "vpc_access_connector:\n  name: c\nservice_account: a@b.iam.gserviceaccount.com\n"
+                  "build_env_variables:\n  X: y\nruntime_config:\n  python_version: 3\n");
+    if (cfg)
+        CHECK_STR(cfg->unused_keys, "basic_scaling, vpc_access_connector, service_account, "
+                                    "build_env_variables, runtime_config");
+    config_free(cfg);
+    /* min_pending_latency is honoured: alone, nothing goes unused. */
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_pending_latency: 30ms\n");
+    if (cfg)
+        CHECK(cfg->unused_keys == NULL);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_pending_latency: 30ms\n"
+                  "  max_instances: 3\n");
+    if (cfg)
+        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency)");
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 2\n" MAIN_HANDLER);
+    if (cfg)
+        CHECK_STR(cfg->unused_keys, "manual_scaling");
+    config_free(cfg);
+}
+
 static void test_threadsafe(void)
 {
     static const struct {
@@ -2177,6 +2207,7 @@ int main(void)
 {
     test_full_app();
     test_defaults();
+    test_unused_keys();
     test_threadsafe();
     test_runtime();
     test_application_and_version();
