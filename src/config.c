@@ -1029,6 +1029,23 @@ static int apply_min_pending_latency(yt_doc_t *d, const yt_field_t *f, const yam
     return 0;
 }
 
+static int check_instance_count(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                const char *s);
+
+/* Kept for python3 apps, whose instances serve that many requests at once
+ * (serve.c); checked only for the others. */
+static int apply_max_concurrent_requests(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                         void *target)
+{
+    app_config_t *cfg = target;
+    const char *text = yt_text(v);
+    if (check_instance_count(d, f, v, text) < 0)
+        return -1;
+    long n = strtol(text, NULL, 10);
+    cfg->max_concurrent_requests = n > INT_MAX ? INT_MAX : (int)n;
+    return 0;
+}
+
 /* The scaling keys gaelic does not use are still checked against App
  * Engine's syntax, so that a typo is not silently a default. */
 static int check_scaling_value(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
@@ -1079,8 +1096,8 @@ static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
     {"max_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_latency, NULL},
     {"min_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
     {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
-    {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_instance_count,
-     NULL},
+    {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_max_concurrent_requests},
     {"min_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_min_instances, NULL},
     /* 0 turns the limit off (App Engine took any int here) */
     {"max_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_min_instances, NULL},
@@ -1639,8 +1656,7 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
     return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
 }
 
-/* App Engine's keys that gaelic accepts and cannot honour on one machine;
- * automatic_scaling's min_pending_latency is honoured (pool.c). */
+/* App Engine's keys that gaelic accepts and cannot honour on one machine. */
 static const char *const UNUSED_KEYS[] = {
     "automatic_scaling", "basic_scaling",       "manual_scaling", "vpc_access_connector",
     "service_account",   "build_env_variables", "runtime_config", NULL,
@@ -1654,14 +1670,21 @@ static int set_unused_keys(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
         const yaml_node_t *v = yt_map_given_value(d, root, UNUSED_KEYS[i]);
         if (!v)
             continue;
-        int honoured = 0; /* automatic_scaling's keys pool.c honours */
+        /* automatic_scaling's keys that are honoured: min_pending_latency
+         * (pool.c), a python3 app's max_concurrent_requests (serve.c). */
+        int latency = 0, concurrent = 0;
         if (!strcmp(UNUSED_KEYS[i], "automatic_scaling") && v->type == YAML_MAPPING_NODE) {
-            honoured = yt_map_given_value(d, v, "min_pending_latency") != NULL;
-            if (v->data.mapping.pairs.top - v->data.mapping.pairs.start == honoured)
+            latency = yt_map_given_value(d, v, "min_pending_latency") != NULL;
+            concurrent = cfg->python3_app && cfg->max_concurrent_requests;
+            if (v->data.mapping.pairs.top - v->data.mapping.pairs.start == latency + concurrent)
                 continue;
         }
-        rc = buf_printf(&names, "%s%s%s", names.len ? ", " : "", UNUSED_KEYS[i],
-                        honoured ? " (but min_pending_latency)" : "");
+        rc = buf_printf(&names, "%s%s%s%s%s%s", names.len ? ", " : "", UNUSED_KEYS[i],
+                        latency || concurrent ? " (but " : "", latency ? "min_pending_latency" : "",
+                        latency && concurrent ? ", " : "",
+                        concurrent ? "max_concurrent_requests)"
+                        : latency  ? ")"
+                                   : "");
     }
     if (rc == 0 && names.len &&
         (buf_append(&names, "", 1) < 0 || !(cfg->unused_keys = strdup(buf_ptr(&names)))))
@@ -1699,6 +1722,10 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return yt_fail(d, yt_map_key(d, root, "libraries"),
                        "libraries: the python runtime (2.5) has none; use python27 or a python3 "
                        "runtime");
+    /* python3 runtimes presumed every app threadsafe (they no longer read
+     * the key); max_concurrent_requests: 1 is how an app says it is not. */
+    if (cfg->python3_app && !yt_map_given_key(d, root, "threadsafe"))
+        cfg->threadsafe = cfg->max_concurrent_requests != 1;
     if (check_one_scaling(d, root) < 0 || set_unused_keys(d, root, cfg) < 0)
         return -1;
     /* App Engine's MultipleProjectNames and ModuleAndServiceDefined; the

@@ -74,7 +74,11 @@ typedef struct {
     /* The keys given that gaelic checks but cannot honour on one machine
      * (scaling, VPC, service account, build), ", "-separated; NULL: none */
     char *unused_keys;
+    /* threadsafe: python3 apps without the key are, unless
+     * max_concurrent_requests is 1 */
     int threadsafe;
+    /* automatic_scaling's, per instance; 0: not given */
+    int max_concurrent_requests;
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */
     int min_pending_latency_ms;

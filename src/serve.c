@@ -784,6 +784,21 @@ static int open_storage(server_t *srv)
     return 0;
 }
 
+/* Requests one default-version instance serves at once: --threads when
+ * threadsafe, but a python3 app's automatic_scaling max_concurrent_requests
+ * (App Engine's per-instance limit of those runtimes) when it gives one. */
+static int instance_threads(const server_t *srv)
+{
+    const app_config_t *cfg = srv->cfg;
+    if (!cfg->threadsafe)
+        return 1;
+    if (cfg->python3_app && cfg->max_concurrent_requests)
+        return cfg->max_concurrent_requests < IPC_MAX_INSTANCE_THREADS
+                   ? cfg->max_concurrent_requests
+                   : IPC_MAX_INSTANCE_THREADS;
+    return srv->o.threads;
+}
+
 /* What a python3 app's entrypoint becomes here: gaelic serves the WSGI
  * app the command names in its own instances and never runs the command,
  * so the start says which app that is, and when the command names none
@@ -1077,7 +1092,7 @@ int serve_main(int argc, char **argv)
         .linked = linked,
         .exe = exe,
         .max_instances = srv->o.max_instances,
-        .threads = srv->cfg->threadsafe ? srv->o.threads : 1,
+        .threads = instance_threads(srv),
         .max_concurrent = srv->o.max_concurrent,
         .max_pending = srv->o.max_pending,
         .max_pending_ms = srv->o.max_pending_ms,

@@ -2,6 +2,8 @@
 generation ran them: what their app.yaml holds and how their code reaches
 the bundled services (the appengine-python-standard package's API)."""
 import re
+import threading
+import time
 import urllib.parse
 
 from harness import run_gaelic, write_app
@@ -186,3 +188,60 @@ def test_start_names_the_keys_it_cannot_honour(serve, tmp_path):
     assert re.search(r"INFO .*keys/app\.yaml: automatic_scaling, vpc_access_connector, "
                      r"service_account: accepted as App Engine took them, not used here",
                      s.stderr_text()), s.stderr_text()
+
+
+CONCURRENT_MAIN = """\
+import threading
+
+running = 0
+lock = threading.Lock()
+released = threading.Event()
+
+
+def app(environ, start_response):
+    global running
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    if environ['PATH_INFO'] == '/release':
+        # How many /wait requests this instance runs meanwhile.
+        with lock:
+            seen = running
+        if seen:
+            released.set()
+        return [str(seen).encode()]
+    with lock:
+        running += 1
+    released.wait(float(environ['QUERY_STRING']))
+    with lock:
+        running -= 1
+    return [b'done']
+"""
+
+
+def seen_running(s, wait):
+    """GET /wait?WAIT in a thread, and /release until it sees the /wait
+    running on its instance (bounded): what /release saw last."""
+    waiter = threading.Thread(target=lambda: s.get("/wait?%s" % wait))
+    waiter.start()
+    seen = "0"
+    for _ in range(50):
+        seen = s.get("/release").text
+        if seen != "0" or not waiter.is_alive():
+            break
+        time.sleep(0.1)
+    waiter.join(60)
+    return seen
+
+
+def test_python3_apps_are_threadsafe(serve, tmp_path):
+    """python3 runtimes presumed every app threadsafe (threadsafe: was no
+    longer read): one instance serves a request while another runs,
+    unless automatic_scaling max_concurrent_requests is 1."""
+    d = write_app(tmp_path / "conc", "runtime: python312\n", {"main.py": CONCURRENT_MAIN})
+    s = serve(d, "--max_instances", "1")
+    assert "(threadsafe, python312)" in s.stderr_text()
+    assert seen_running(s, 30) == "1"
+    d1 = write_app(tmp_path / "one", "runtime: python312\nautomatic_scaling:\n"
+                   "  max_concurrent_requests: 1\n", {"main.py": CONCURRENT_MAIN})
+    s1 = serve(d1, "--max_instances", "1")
+    assert "(one request at a time, python312)" in s1.stderr_text()
+    assert seen_running(s1, 1) == "0"

@@ -169,7 +169,8 @@ static void test_defaults(void)
     CHECK(cfg->application == NULL);
     CHECK(cfg->version == NULL);
     CHECK_STR(cfg->api_version, "1");
-    CHECK(cfg->threadsafe == 0);
+    CHECK(cfg->threadsafe == 1); /* python3 runtimes presumed it */
+    CHECK(cfg->max_concurrent_requests == 0);
     CHECK(cfg->default_expiration == -1);
     CHECK(cfg->n_env == 0 && cfg->env == NULL);
     CHECK(cfg->n_libraries == 0 && cfg->n_error_handlers == 0);
@@ -213,6 +214,21 @@ static void test_unused_keys(void)
     cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 2\n" MAIN_HANDLER);
     if (cfg)
         CHECK_STR(cfg->unused_keys, "manual_scaling");
+    config_free(cfg);
+    /* A python3 app's max_concurrent_requests is honoured, python27's not. */
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  max_concurrent_requests: 5\n");
+    if (cfg)
+        CHECK(cfg->unused_keys == NULL);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  max_concurrent_requests: 5\n"
+                  "  min_pending_latency: 20ms\n  max_instances: 2\n");
+    if (cfg)
+        CHECK_STR(cfg->unused_keys,
+                  "automatic_scaling (but min_pending_latency, max_concurrent_requests)");
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_concurrent_requests: 5\n" MAIN_HANDLER);
+    if (cfg)
+        CHECK_STR(cfg->unused_keys, "automatic_scaling");
     config_free(cfg);
 }
 
@@ -1361,7 +1377,19 @@ static void test_app_engine_refusals(void)
     /* threadsafe is required with python27 only (App Engine's MissingThreadsafe). */
     EXPECT_ERR("application: x\nruntime: python27\n" MAIN_HANDLER,
                "app.yaml:2: runtime python27 needs 'threadsafe: true' or 'threadsafe: false'");
+    /* python3 runtimes no longer read it: every app was threadsafe unless
+     * it allowed one request at a time per instance (an explicit value
+     * is still taken). */
     app_config_t *cfg = LOAD_OK("runtime: python3\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->threadsafe == 1);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python3\nautomatic_scaling:\n  max_concurrent_requests: 1\n");
+    CHECK(cfg && cfg->threadsafe == 0 && cfg->max_concurrent_requests == 1);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python3\nautomatic_scaling:\n  max_concurrent_requests: 50\n");
+    CHECK(cfg && cfg->threadsafe == 1 && cfg->max_concurrent_requests == 50);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python3\nthreadsafe: false\n");
     CHECK(cfg && cfg->threadsafe == 0);
     config_free(cfg);
     cfg = LOAD_OK("runtime: python27\nthreadsafe: false\n" MAIN_HANDLER);
