@@ -233,7 +233,8 @@ static void server_name_port(const app_env_t *app, const http_request_t *req, ch
 /* The variables App Engine's python3 runtimes (second generation) set
  * instead of python27's, as dev_appserver set them for such apps: GAE_ENV
  * "localdev", by which apps tell a development server from production
- * ("standard"). After env_variables, which may not override them there.
+ * ("standard"), and PORT. After env_variables, which may not override them
+ * there.
  * The pool adds GAE_INSTANCE beside INSTANCE_ID. */
 static int put_python3_vars(buf_t *out, uint32_t *count, const app_env_t *app)
 {
@@ -250,6 +251,11 @@ static int put_python3_vars(buf_t *out, uint32_t *count, const app_env_t *app)
     rc |= puts_(out, count, "GAE_RUNTIME", app->runtime);
     rc |= puts_(out, count, "GAE_SERVICE", "default");
     rc |= put(out, count, "GAE_VERSION", 11, app->version_id, major_len);
+    /* The port the app's own server listened on there; here gaelic's, so
+     * that code reading it (app.run(port=...), URLs) finds one. */
+    char port[BUF_UINT_SIZE];
+    buf_format_uint(port, (unsigned)app->listen_port);
+    rc |= puts_(out, count, "PORT", port);
     return rc;
 }
 

@@ -70,13 +70,14 @@ def test_requests_carry_the_python3_runtime_variables(serve, tmp_path):
         "GAE_ENV": "localdev", "GAE_APPLICATION": "s~proj-1", "GOOGLE_CLOUD_PROJECT": "proj-1",
         "GAE_RUNTIME": "python312", "GAE_SERVICE": "default", "GAE_VERSION": "v3", "OWN": "mine"}
     assert env["GAE_INSTANCE"] == env["INSTANCE_ID"] and env["GAE_INSTANCE"]
+    assert env["PORT"] == str(s.port)
 
 
 def test_python27_requests_have_no_python3_variables(serve, tmp_path):
     d = write_app(tmp_path / "py27env", "runtime: python27\nthreadsafe: true\n"
                   "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": ENV_MAIN})
     env = serve(d).get_json("/")
-    assert not [k for k in env if k.startswith("GAE_") or k == "GOOGLE_CLOUD_PROJECT"], env
+    assert not [k for k in env if k.startswith("GAE_") or k in ("GOOGLE_CLOUD_PROJECT", "PORT")], env
 
 
 PLAIN_MAIN = """\
