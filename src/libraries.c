@@ -1,8 +1,12 @@
 #include "libraries.h"
 
+#include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* App Engine's python27 libraries (the SDK's appinfo list). enum and futures
@@ -198,4 +202,104 @@ int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modul
         return -1;
     }
     return 0;
+}
+
+/* PyPI's names of known libraries where they are not the library's. */
+static const struct {
+    const char *pypi; /* normalized: lower case, '-' for runs of -_. */
+    const char *library;
+} PYPI_NAMES[] = {
+    {"pyyaml", "yaml"},
+    {"pillow", "PIL"},
+    {"psycopg2-binary", "psycopg2"},
+    {"mysql-python", "MySQLdb"},
+};
+
+/* What App Engine's runtime ran the app with, which gaelic replaces: its
+ * server and the bundled services' package (google.appengine is gaelic's). */
+static const char *const RUNTIME_OWN[] = {"gunicorn", "appengine-python-standard", "pip", "wheel"};
+
+static int is_separator(char c)
+{
+    return c == '-' || c == '_' || c == '.';
+}
+
+/* The requirement's project name at line, normalized as PyPI compares
+ * names (PEP 503); "" when the line names none (a comment, an option). */
+static void requirement_name(const char *line, char *out, size_t n)
+{
+    size_t k = 0;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    /* A name starts with a letter or digit: "-r file" and "-e url" are pip's
+     * options. */
+    for (const char *p = isalnum((unsigned char)*line) ? line : "";
+         k + 1 < n && (isalnum((unsigned char)*p) || is_separator(*p)); p++) {
+        if (is_separator(*p)) {
+            if (k && out[k - 1] != '-')
+                out[k++] = '-';
+        } else {
+            out[k++] = (char)tolower((unsigned char)*p);
+        }
+    }
+    out[k] = '\0';
+}
+
+static const library_info_t *library_of_requirement(const char *name)
+{
+    for (size_t i = 0; i < sizeof PYPI_NAMES / sizeof *PYPI_NAMES; i++)
+        if (!strcmp(PYPI_NAMES[i].pypi, name))
+            return library_find(PYPI_NAMES[i].library);
+    for (size_t i = 0; i < N_TABLE; i++)
+        if (!strcasecmp(table[i].name, name))
+            return &table[i];
+    return NULL;
+}
+
+static void add_skipped(char *skipped, size_t n, const char *name, const char *package)
+{
+    size_t len = strlen(skipped);
+    if (len < n)
+        snprintf(skipped + len, n - len, "%s%s%s%s%s", len ? ", " : "", name,
+                 package ? " (apt-get install " : "", package ? package : "", package ? ")" : "");
+}
+
+int libraries_requirements(const char *app_root, const char *dist_dir, char *modules, size_t n,
+                           char *skipped, size_t skipped_n, char *err, size_t errlen)
+{
+    if (skipped_n)
+        skipped[0] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/requirements.txt", app_root);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (int lines = 0; rc == 0 && lines < 10000 && getline(&line, &cap, f) >= 0; lines++) {
+        char name[128];
+        requirement_name(line, name, sizeof name);
+        int own = 0;
+        for (size_t i = 0; i < sizeof RUNTIME_OWN / sizeof *RUNTIME_OWN; i++)
+            own |= !strcmp(RUNTIME_OWN[i], name);
+        if (!name[0] || own)
+            continue;
+        const library_info_t *lib = library_of_requirement(name);
+        if (!lib || !lib->modules)
+            add_skipped(skipped, skipped_n, name, NULL);
+        else if (lib->package && !installed(lib, dist_dir))
+            add_skipped(skipped, skipped_n, name, lib->package);
+        else if (add_modules(modules, n, lib->modules) < 0) {
+            snprintf(err, errlen, "%s: too many libraries", path);
+            rc = -1;
+        }
+    }
+    free(line);
+    fclose(f);
+    return rc;
 }

@@ -32,4 +32,14 @@ void library_known_names(char *out, size_t n);
 int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modules, size_t n,
                       char *err, size_t errlen);
 
+/* python3 apps listed their dependencies in requirements.txt, which App
+ * Engine's build pip-installed. For the one in app_root (none: nothing to
+ * do), adds to modules (as above) the modules of each requirement that is
+ * a known library whose Debian package is installed, and lists in skipped
+ * ("a, b (apt-get install python3-b)", empty when none) the others but
+ * the runtime's own (gunicorn, appengine-python-standard). 0, or -1 with
+ * err when the file cannot be read or modules is full. */
+int libraries_requirements(const char *app_root, const char *dist_dir, char *modules, size_t n,
+                           char *skipped, size_t skipped_n, char *err, size_t errlen);
+
 #endif

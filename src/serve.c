@@ -961,8 +961,12 @@ int serve_main(int argc, char **argv)
     }
     app_links_finish(&srv->links);
     static char lib_modules[2048];
+    char skipped[1024] = "";
     if (libraries_resolve(srv->cfg, DIST_PACKAGES, lib_modules, sizeof lib_modules, err,
-                          sizeof err) < 0) {
+                          sizeof err) < 0 ||
+        (srv->cfg->python3_app &&
+         libraries_requirements(srv->cfg->root, DIST_PACKAGES, lib_modules, sizeof lib_modules,
+                                skipped, sizeof skipped, err, sizeof err) < 0)) {
         fprintf(stderr, "gaelic: %s\n", err);
         backends_config_free(srv->backends_cfg);
         app_links_free(&srv->links);
@@ -982,6 +986,11 @@ int serve_main(int argc, char **argv)
             log_info("library %s: app.yaml asks for version %s; Debian's %s is used", l->name,
                      l->version, lib->package);
     }
+    if (skipped[0])
+        log_warn("%s/requirements.txt: gaelic installs nothing; of its requirements only "
+                 "Debian's packages of known libraries are importable, %s only from the app's "
+                 "own files (lib/ with google.appengine.ext.vendor, say)",
+                 srv->cfg->root, skipped);
     note_python3_app(srv->cfg);
     if (srv->cfg->unused_keys)
         log_info("%s: %s: accepted as App Engine took them, not used here: instances scale by "

@@ -1,12 +1,15 @@
 """python3 apps (RT1: runtime python3 / python3NN) as App Engine's second
 generation ran them: what their app.yaml holds and how their code reaches
 the bundled services (the appengine-python-standard package's API)."""
+import os
 import re
 import threading
 import time
 import urllib.parse
 
-from harness import run_gaelic, write_app
+import pytest
+
+from harness import app_path, run_gaelic, write_app
 
 WRAPPED_MAIN = """\
 import json
@@ -246,3 +249,23 @@ def test_python3_apps_are_threadsafe(serve, tmp_path):
     s1 = serve(d1, "--max_instances", "1")
     assert "(one request at a time, python312)" in s1.stderr_text()
     assert seen_running(s1, 1) == "0"
+
+
+def test_requirements_txt_provides_known_libraries(serve, tmp_path):
+    """python3 apps listed their dependencies in requirements.txt (App
+    Engine's build pip-installed them; libraries: was gone): those gaelic
+    knows come from Debian's packages, and the start names the rest."""
+    if not os.path.isdir("/usr/lib/python3/dist-packages/flask"):
+        pytest.skip("python3-flask is not installed (scripts/deps.sh test)")
+    main = open(os.path.join(app_path("libraries"), "main.py")).read()
+    files = {"main.py": main,
+             "requirements.txt": "Flask==2.2.5\ngunicorn\nsome-private-package>=1\n"}
+    s = serve(write_app(tmp_path / "req", "runtime: python312\n", files))
+    assert s.get("/import", params={"name": "flask"}).text.startswith("ok ")
+    assert s.get("/import", params={"name": "werkzeug"}).text.startswith("ok ")
+    assert re.search(r"WARNING .*req/requirements\.txt: gaelic installs nothing; .*"
+                     r"some-private-package only from the app's own files", s.stderr_text())
+    # python27 apps had libraries: instead, and no requirements.txt build.
+    s27 = serve(write_app(tmp_path / "req27", "runtime: python27\nthreadsafe: true\n"
+                          "handlers:\n- url: /.*\n  script: main.app\n", files))
+    assert s27.get("/import", params={"name": "flask"}).text.startswith("ImportError")

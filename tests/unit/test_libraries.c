@@ -182,12 +182,51 @@ static void test_resolve(const char *dist)
     }
 }
 
+/* requirements.txt of a python3 app, in a folder of its own. */
+static void test_requirements(const char *dist)
+{
+    char app[] = "/tmp/gaelic-reqtest-XXXXXX";
+    CHECK(mkdtemp(app) != NULL);
+    char mods[256] = "", skipped[256], err[512];
+    CHECK(libraries_requirements(app, dist, mods, sizeof mods, skipped, sizeof skipped, err,
+                                 sizeof err) == 0);
+    CHECK_STR(mods, "");
+    CHECK_STR(skipped, "");
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/requirements.txt", app);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        /* PyPI's spellings, versions, extras, markers, pip's options and
+         * comments; the runtime's own packages go unsaid. */
+        fputs("# web\nFlask[async]==2.2.5\n  six >= 1.0 ; python_version > \"3\"\n"
+              "-r more.txt\n--index-url https://example.com\ngunicorn==20.1.0\n"
+              "appengine_python_standard>=1.0\nPyYAML==6.0\ngoogle-cloud-storage\n"
+              "Django\nprotobuf\n\n",
+              f);
+        fclose(f);
+    }
+    CHECK(libraries_requirements(app, dist, mods, sizeof mods, skipped, sizeof skipped, err,
+                                 sizeof err) == 0);
+    CHECK_STR(mods, "flask,werkzeug,jinja2,markupsafe,itsdangerous,click,blinker,six,django,"
+                    "asgiref,sqlparse,pytz");
+    /* yaml is not in the fake dist-packages; protobuf is not provided. */
+    CHECK_STR(skipped, "pyyaml (apt-get install python3-yaml), google-cloud-storage, protobuf");
+    mods[0] = '\0'; /* too small for the list */
+    CHECK(libraries_requirements(app, dist, mods, 10, skipped, sizeof skipped, err, sizeof err) ==
+          -1);
+    unlink(path);
+    rmdir(app);
+}
+
 int main(void)
 {
     char dist[64];
     test_find();
     make_dist(dist);
     test_resolve(dist);
+    test_requirements(dist);
     remove_dist(dist);
     UNIT_DONE();
 }
