@@ -1548,7 +1548,15 @@ static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
         if (!copy)
             return yt_fail(d, NULL, "out of memory");
         for (char *tok = strtok(copy, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
-            if (!matches_whole("[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*)*:[A-Za-z_]\\w*", tok))
+            /* The shell's quotes around one ("main:create_app()"). */
+            size_t len = strlen(tok);
+            if (len >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[len - 1] == tok[0]) {
+                tok[len - 1] = '\0';
+                tok++;
+            }
+            /* gunicorn's module:name, or module:factory() whose result
+             * is the app (handlers.py calls it). */
+            if (!matches_whole("[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*)*:[A-Za-z_]\\w*(?:\\(\\))?", tok))
                 continue;
             free(app);
             if (!(app = strdup(tok)))

@@ -269,3 +269,28 @@ def test_requirements_txt_provides_known_libraries(serve, tmp_path):
     s27 = serve(write_app(tmp_path / "req27", "runtime: python27\nthreadsafe: true\n"
                           "handlers:\n- url: /.*\n  script: main.app\n", files))
     assert s27.get("/import", params={"name": "flask"}).text.startswith("ImportError")
+
+
+FACTORY_MAIN = """\
+calls = []
+
+
+def create_app():
+    calls.append(1)
+
+    def app(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [('app of call %d' % len(calls)).encode()]
+    return app
+"""
+
+
+def test_entrypoint_application_factory(serve, tmp_path):
+    """gunicorn's "module:factory()" (quoted for the shell) serves what the
+    factory returns, called once per instance."""
+    d = write_app(tmp_path / "factory", "runtime: python312\n"
+                  "entrypoint: gunicorn -b :$PORT -w 2 'main:create_app()'\n",
+                  {"main.py": FACTORY_MAIN})
+    s = serve(d)
+    assert [s.get(p).text for p in ("/", "/again")] == ["app of call 1"] * 2
+    assert "go to main.create_app(), the app it names" in s.stderr_text()

@@ -2074,6 +2074,17 @@ static void test_python3_entrypoint(void)
     /* An entrypoint without module:app keeps the runtime's default. */
     cfg = LOAD_OK("runtime: python312\nentrypoint: python main.py\nhandlers: []\n");
     CHECK(cfg && cfg->n_handlers == 1 && strcmp(cfg->handlers[0].script, "main.app") == 0);
+    CHECK(cfg && !cfg->entrypoint_names_app && cfg->entrypoint_line == 2);
+    config_free(cfg);
+    /* gunicorn's application factory, quoted for the shell or not. */
+    cfg = LOAD_OK("runtime: python312\nentrypoint: gunicorn -b :$PORT \"app:create_app()\"\n");
+    CHECK(cfg && cfg->entrypoint_names_app && !strcmp(cfg->python3_app, "app.create_app()"));
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\nentrypoint: gunicorn 'pkg.wsgi:make()' -w 2\n");
+    CHECK(cfg && !strcmp(cfg->python3_app, "pkg.wsgi.make()"));
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\nentrypoint: gunicorn \"main:make(1)\"\n");
+    CHECK(cfg && !cfg->entrypoint_names_app && !strcmp(cfg->python3_app, "main.app"));
     config_free(cfg);
     /* python27 kept App Engine's first-generation rule. */
     EXPECT_ERR("runtime: python27\nthreadsafe: true\nentrypoint: gunicorn main:app\n",

@@ -63,7 +63,15 @@ def log_exception(script, headline):
 
 def _load(script):
     """(the object script names, the file of the module it is taken
-    from, or None)."""
+    from, or None). A python3 entrypoint's "module:factory()" comes as
+    "module.factory()": the app is what the factory returns, called once
+    (gunicorn's application factory)."""
+    if script.endswith("()"):
+        factory, path = _load(script[:-2])
+        app = factory()
+        if not callable(app):
+            raise TypeError("handler %r returned no callable: %r" % (script, app))
+        return app, path
     parts = script.split(".")
     if len(parts) < 2 or not all(parts):
         raise ValueError(
