@@ -9,6 +9,7 @@
 /* Includes nest at most this deep, so a cycle ends. */
 #define MAX_INCLUDE_DEPTH 8
 #define MAX_FILE_BYTES (1L << 20)
+#define MAX_REGEX_BYTES (64L * 1024)
 
 typedef struct {
     char *re; /* the rule's regex, matched from the start of a path */
@@ -23,11 +24,14 @@ typedef struct {
     size_t errlen;
 } rules_t;
 
-/* name: the file, relative to the app folder (NULL: gcloud's default). */
+/* name: the file, relative to the app folder (NULL: gcloud's default);
+ * line 0: the whole file. */
 static int fail(rules_t *r, const char *name, int line, const char *why)
 {
-    if (name)
+    if (name && line)
         snprintf(r->err, r->errlen, "%s/%s:%d: %s", r->app_root, name, line, why);
+    else if (name)
+        snprintf(r->err, r->errlen, "%s/%s: %s", r->app_root, name, why);
     else
         snprintf(r->err, r->errlen, "gcloud's default .gcloudignore: %s", why);
     return -1;
@@ -259,6 +263,9 @@ int gcloudignore_regex(const char *app_root, const char *name, const char *text,
     int rc = add_text(&r, name, text, len, 0);
     if (rc == 0 && combine(&r, re) < 0)
         rc = fail(&r, name, 0, "out of memory");
+    /* The regex goes to the instances on their command line. */
+    if (rc == 0 && re->len > MAX_REGEX_BYTES)
+        rc = fail(&r, name, 0, "too many rules (their regex would be over 64 KiB)");
     for (size_t i = 0; i < r.n; i++)
         free(r.rules[i].re);
     free(r.rules);

@@ -85,6 +85,12 @@ static void test_patterns(void)
     CHECK(skipped("main.py   \r\n", "main.py") == 1);
     CHECK(skipped("sp\\ \n", "sp ") == 1);
     CHECK(skipped("", "x") == 0);
+    /* A regex the instances' command line can carry. */
+    static char many[200000];
+    for (size_t i = 0; i + 16 < sizeof many; i += 16)
+        memcpy(many + i, "rule-to-skip-xx\n", 16);
+    CHECK(skipped(many, "x") == -1);
+    CHECK(strstr(err, "/nonexistent/.gcloudignore: too many rules") != NULL);
 }
 
 static void test_negation(void)
