@@ -1664,6 +1664,11 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
     return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
 }
 
+uint64_t config_default_deadline_ms(const app_config_t *cfg)
+{
+    return cfg->python3_app ? 600000 : 60000;
+}
+
 /* App Engine's keys that gaelic accepts and cannot honour on one machine. */
 static const char *const UNUSED_KEYS[] = {
     "automatic_scaling", "basic_scaling",       "manual_scaling", "vpc_access_connector",

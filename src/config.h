@@ -4,6 +4,7 @@
 #define GAELIC_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { LOGIN_OPTIONAL = 0, LOGIN_REQUIRED, LOGIN_ADMIN } login_t;
 typedef enum { SECURE_OPTIONAL = 0, SECURE_NEVER, SECURE_ALWAYS } secure_t;
@@ -105,6 +106,11 @@ typedef struct {
     error_handler_t *error_handlers;
     size_t n_error_handlers;
 } app_config_t;
+
+/* A default-version request's deadline unless --deadline says (RT7): 60 s,
+ * and for python3 apps the 10 minutes of App Engine's second generation
+ * (automatic scaling). */
+uint64_t config_default_deadline_ms(const app_config_t *cfg);
 
 /* Loads and validates APPDIR/app.yaml (or app.yml); app_dir may also be the
  * path of that file, of any name (its folder is the app's). On success returns 0 and

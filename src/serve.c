@@ -145,8 +145,9 @@ static const opt_def_t options[] = {
      "(default 30)",
      SECONDS_MIN, SECONDS_MAX},
     {"deadline", OPT_SECONDS, OFF(deadline_ms), "S",
-     "seconds a request may run before DeadlineExceededError (default 60)", SECONDS_MIN,
-     SECONDS_MAX},
+     "seconds a request may run before DeadlineExceededError (default 60; 600 for python3 "
+     "apps, as App Engine's second generation)",
+     SECONDS_MIN, SECONDS_MAX},
     {"deadline_grace", OPT_SECONDS, OFF(deadline_grace_ms), "S",
      "seconds it then has to answer before its instance is killed (default 0.9: App "
      "Engine's second deadline was under a second)",
@@ -229,7 +230,7 @@ static void set_defaults(serve_opts_t *o)
     o->body_timeout_ms = 30000;
     o->keepalive_timeout_ms = 60000;
     o->shutdown_timeout_ms = 30000;
-    o->deadline_ms = 60000;
+    o->deadline_ms = 0; /* not given: config_default_deadline_ms */
     o->deadline_grace_ms = 900;
     o->max_request_bytes = 10485760;
     o->max_held_request_bytes = (size_t)1 << 30;
@@ -933,6 +934,8 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
+    if (!srv->o.deadline_ms)
+        srv->o.deadline_ms = config_default_deadline_ms(srv->cfg);
     srv->tier = strcmp(srv->o.tier, "paid") == 0 ? TIER_PAID : TIER_FREE;
     if (backends_config_load(srv->cfg->root, srv->tier, &srv->backends_cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);

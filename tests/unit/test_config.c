@@ -170,6 +170,7 @@ static void test_defaults(void)
     CHECK(cfg->version == NULL);
     CHECK_STR(cfg->api_version, "1");
     CHECK(cfg->threadsafe == 1); /* python3 runtimes presumed it */
+    CHECK(config_default_deadline_ms(cfg) == 600000);
     CHECK(cfg->max_concurrent_requests == 0);
     CHECK(cfg->default_expiration == -1);
     CHECK(cfg->n_env == 0 && cfg->env == NULL);
@@ -182,6 +183,8 @@ static void test_defaults(void)
     CHECK(cfg->handlers[0].mime_type == NULL);
     config_free(cfg);
     cfg = LOAD_OK("runtime: python27\nthreadsafe: true\n" MAIN_HANDLER);
+    if (cfg)
+        CHECK(config_default_deadline_ms(cfg) == 60000);
     if (cfg)
         CHECK_STR(cfg->skip_files, "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$");
     config_free(cfg);
