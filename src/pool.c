@@ -190,7 +190,7 @@ struct pool {
  * of growing to CHANNEL_BACKLOG_MAX (a runtime that reads keeps far below
  * it, but for a request body of that size, gone within milliseconds). */
 #define CHANNEL_HOLD_MARK (16u << 20)
-/* An instance's write buffer larger than this is freed once written. */
+/* An instance's channel buffer larger than this is freed once empty. */
 #define CHANNEL_KEEP_BUFFER (256u << 10)
 /* min_pending_latency "automatic": instances start as soon as requests wait
  * while there is a CPU for each (one is the master's); beyond that, one at a
@@ -2144,6 +2144,9 @@ static int read_channel(instance_t *inst, int exited)
                                                       : "the instance exited unexpectedly");
         return -1;
     }
+    /* Drained: a large answer's buffer (up to twice --max_response_bytes)
+     * is not kept for the instance's life, as the write buffer's is not. */
+    buf_trim(&inst->rbuf, CHANNEL_KEEP_BUFFER);
     return 0;
 }
 
