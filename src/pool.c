@@ -430,6 +430,13 @@ static int zygote_spawn(pool_t *pool)
                      i == 0 ? ":detect_leaks=0" : "");
             envp[n++] = passbuf[i];
         }
+#ifdef __SANITIZE_ADDRESS__
+        /* Without ASAN_OPTIONS, leak checks are on by default in an ASan
+         * build: each zygote would report CPython's memory at its exit. */
+        else if (i == 0) {
+            envp[n++] = "ASAN_OPTIONS=detect_leaks=0";
+        }
+#endif
     }
     envp[n] = NULL;
 

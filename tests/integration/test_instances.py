@@ -1,5 +1,6 @@
 """Instances: threads per instance, one-at-a-time apps, scaling out, the
 concurrency limit and queue, idle shutdown, and request threads (RT11)."""
+import os
 import signal
 import socket
 import threading
@@ -8,6 +9,7 @@ import time
 import pytest
 import requests
 
+import harness
 from harness import HOST, HTTP_TIMEOUT, app_path, copy_app, reset, wait_pids_gone, write_app
 
 
@@ -623,3 +625,17 @@ def test_a_busy_first_request_does_not_cost_the_instance(serve, tmp_path):
     assert first["busy"], "the workers had all started before the request: nothing was tested"
     wait_for_all_workers(s, first["pid"], 120)  # an ASan build starts them slowly
     assert "did not start within" not in s.stderr_text()
+
+
+@pytest.mark.skipif("asan" not in os.path.basename(os.path.dirname(harness.GAELIC_BIN)),
+                    reason="only an ASan build has leak checks")
+def test_an_asan_build_checks_leaks_in_the_master_only_without_asan_options(serve):
+    """An ASan build checks for leaks at exit by default. Its instances and
+    zygotes turned that off only when the master's environment had
+    ASAN_OPTIONS: without, each zygote reported CPython's memory at its
+    exit, as leaks of the server (stop_all fails the test on them)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ASAN_OPTIONS", "LSAN_OPTIONS")}
+    s = serve(app_path("basic"), env=env)
+    assert s.get("/").status_code == 200
+    assert s.stop() == 0
+    assert "LeakSanitizer" not in s.stderr_text(), s.stderr_text()[-3000:]
