@@ -49,7 +49,11 @@ struct log_store {
     log_task_t **done_tail;
     int event_fd;                             /* eventfd: readable when done has tasks */
     uint64_t dropped_lines, dropped_requests; /* guarded by mu */
-    char last_error[256];                     /* writer thread only */
+    /* Writer thread only: the error said on the console in this episode
+     * of failures ("" when none), and whether the batch being written
+     * failed; the first batch written whole ends the episode. */
+    char last_error[256];
+    int batch_failed;
 };
 
 /* The columns user_version 2 added, with what older rows (and rows an
@@ -279,6 +283,7 @@ static void report(log_store_t *st, const char *what)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "%s: %s", what, sqlite3_errmsg(st->db));
+    st->batch_failed = 1;
     /* The same failure repeated every commit is reported once. */
     if (strcmp(msg, st->last_error) != 0) {
         snprintf(st->last_error, sizeof st->last_error, "%s", msg);
@@ -424,6 +429,11 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
         report(st, "starting a transaction");
     reader_t r = {buf_ptr(batch), buf_ptr(batch) + batch->len};
     while (r.p < r.end) {
+        /* SQLite rolls the whole transaction back on some errors (a full
+         * disk, I/O): the records left would each be a transaction of
+         * their own, and COMMIT would fail for want of one. */
+        if (in_tx && sqlite3_get_autocommit(st->db))
+            in_tx = 0;
         uint8_t kind = (uint8_t)*r.p++;
         if (kind == REC_TASK) {
             log_task_t *t;
@@ -448,6 +458,8 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
         return;
     prune(st);
     prune_bytes(st);
+    if (sqlite3_get_autocommit(st->db)) /* rolled back by the pruning's error */
+        return;
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         report(st, "committing");
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -506,8 +518,16 @@ static void *writer_main(void *arg)
                                (unsigned long long)dropped_lines,
                                (unsigned long long)dropped_requests);
         log_task_t *tasks = NULL, **tail = &tasks;
-        if (batch.len)
+        if (batch.len) {
+            st->batch_failed = 0;
             commit_batch(st, &batch, &tail);
+            /* Said once the trouble ends, so that the next episode (the
+             * disk full again, the database locked again) is said too. */
+            if (!st->batch_failed && st->last_error[0]) {
+                st->last_error[0] = '\0';
+                log_msg_unbuffered(LOG_INFO, "request logs: stored again");
+            }
+        }
         buf_reset(&batch);
         pthread_mutex_lock(&st->mu);
         if (tasks) {

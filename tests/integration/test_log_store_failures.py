@@ -1,0 +1,44 @@
+"""The request log database in trouble (LG3): the server keeps answering
+while it cannot store, says so on the console once for each episode of
+trouble, and says when it stores again."""
+import contextlib
+import os
+import sqlite3
+
+from harness import app_path
+
+APP = app_path("logs")
+LOCKED = "request logs: starting a transaction: database is locked"
+STORED_AGAIN = "request logs: stored again"
+# The writer waits 5 s for a lock before it gives up on a batch; the
+# machine may be slow.
+TROUBLE_TIMEOUT = 60
+
+
+@contextlib.contextmanager
+def locked(db_path):
+    """Another process's write transaction on the log database."""
+    db = sqlite3.connect(db_path, isolation_level=None, timeout=TROUBLE_TIMEOUT)
+    try:
+        db.execute("BEGIN EXCLUSIVE")
+        yield db
+        db.execute("ROLLBACK")
+    finally:
+        db.close()
+
+
+def test_each_episode_of_a_locked_log_is_said_once_with_its_end(serve):
+    s = serve(APP)
+    db_path = os.path.join(s.storage_path, "logs.db")
+    for episode in range(2):
+        since = len(s.stderr_text())
+        with locked(db_path):
+            assert s.get("/levels?locked%d" % episode).status_code == 200
+            assert s.wait_stderr(LOCKED, since=since, timeout=TROUBLE_TIMEOUT), \
+                (episode, s.stderr_text()[since:])
+            assert s.get("/levels?still_locked%d" % episode).status_code == 200
+        assert s.get("/levels?free%d" % episode).status_code == 200
+        assert s.wait_stderr(STORED_AGAIN, since=since, timeout=TROUBLE_TIMEOUT), \
+            (episode, s.stderr_text()[since:])
+        said = s.stderr_text()[since:]
+        assert said.count(LOCKED) == 1 and said.count(STORED_AGAIN) == 1, said
