@@ -23,6 +23,9 @@
 #define QUEUE_LINES_MAX (QUEUE_MAX / 2)
 /* The writer is woken early when this much is queued. */
 #define QUEUE_HIGH (1u << 20)
+/* A batch the database did not take (locked, disk full) is tried again
+ * after this long, with what was queued since. */
+#define RETRY_MS 1000
 
 enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
 /* A request record: its strings, then its numbers (log_request_t's order). */
@@ -421,8 +424,9 @@ static void prune_bytes(log_store_t *st)
 
 /* Writes a batch in one transaction. A task runs where it was queued,
  * inside the transaction, so it sees every record queued before it; it is
- * handed back (appended to *tasks) once the batch is committed. */
-static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***tasks)
+ * handed back (appended to *tasks) once the batch is committed. -1 when
+ * the transaction did not happen or was rolled back: no record is stored. */
+static int commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***tasks)
 {
     int in_tx = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
     if (!in_tx)
@@ -455,15 +459,43 @@ static void commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***task
         }
     }
     if (!in_tx)
-        return;
+        return -1;
     prune(st);
     prune_bytes(st);
     if (sqlite3_get_autocommit(st->db)) /* rolled back by the pruning's error */
-        return;
+        return -1;
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         report(st, "committing");
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
     }
+    return 0;
+}
+
+/* Leaves in a batch that was not stored its records, in order, without
+ * its tasks (they have run); counts them. */
+static void keep_records(buf_t *batch, uint64_t *requests, uint64_t *lines)
+{
+    char *w = buf_ptr(batch);
+    reader_t r = {buf_ptr(batch), buf_ptr(batch) + batch->len};
+    while (r.p < r.end) {
+        const char *start = r.p;
+        uint8_t kind = (uint8_t)*r.p++;
+        if (kind == REC_TASK) {
+            r.p += sizeof(log_task_t *);
+            continue;
+        }
+        if (kind == REC_REQUEST) {
+            skip_request(&r);
+            (*requests)++;
+        } else {
+            skip_line(&r);
+            (*lines)++;
+        }
+        memmove(w, start, (size_t)(r.p - start));
+        w += r.p - start;
+    }
+    batch->len = (size_t)(w - buf_ptr(batch));
 }
 
 /* Counting reads every page of request_logs (about 13 ms for the default
@@ -486,20 +518,25 @@ static void *writer_main(void *arg)
 {
     log_store_t *st = arg;
     buf_t batch = BUF_INIT;
+    int retrying = 0; /* the queue starts with a batch that was not stored */
     count_requests(st);
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (!st->stop && st->queue.len == 0)
             pthread_cond_wait(&st->cv, &st->mu);
-        /* Gather for a while: one transaction per batch, not per request. */
+        /* Gather for a while: one transaction per batch, not per request.
+         * A batch tried again waits longer, however much is queued: a disk
+         * that stays full fails every attempt at once. */
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += LOG_STORE_COMMIT_MS * 1000000L;
+        long wait_ms = retrying ? RETRY_MS : LOG_STORE_COMMIT_MS;
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += wait_ms % 1000 * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (!st->stop && !st->urgent && st->queue.len < QUEUE_HIGH &&
+        while (!st->stop && !st->urgent && (retrying || st->queue.len < QUEUE_HIGH) &&
                pthread_cond_timedwait(&st->cv, &st->mu, &until) != ETIMEDOUT)
             ;
         buf_t tmp = st->queue;
@@ -514,13 +551,17 @@ static void *writer_main(void *arg)
         if (dropped_lines || dropped_requests)
             log_msg_unbuffered(LOG_WARNING,
                                "request logs: %llu app log lines and %llu request logs dropped "
-                               "(the log writer fell behind)",
+                               "(the log writer fell behind, or the database did not take them)",
                                (unsigned long long)dropped_lines,
                                (unsigned long long)dropped_requests);
         log_task_t *tasks = NULL, **tail = &tasks;
+        uint64_t unstored_requests = 0, unstored_lines = 0;
         if (batch.len) {
             st->batch_failed = 0;
-            commit_batch(st, &batch, &tail);
+            if (commit_batch(st, &batch, &tail) < 0)
+                keep_records(&batch, &unstored_requests, &unstored_lines);
+            else
+                buf_reset(&batch);
             /* Said once the trouble ends, so that the next episode (the
              * disk full again, the database locked again) is said too. */
             if (!st->batch_failed && st->last_error[0]) {
@@ -528,8 +569,24 @@ static void *writer_main(void *arg)
                 log_msg_unbuffered(LOG_INFO, "request logs: stored again");
             }
         }
-        buf_reset(&batch);
         pthread_mutex_lock(&st->mu);
+        /* Records the database did not take go back before those queued
+         * since, within the queue's bound, unless the server is stopping
+         * (then they would be tried for as long as the trouble lasts). */
+        retrying = 0;
+        if (batch.len) {
+            if (!stopping && batch.len + st->queue.len <= QUEUE_MAX &&
+                buf_append(&batch, buf_ptr(&st->queue), st->queue.len) == 0) {
+                buf_t swap = st->queue;
+                st->queue = batch;
+                batch = swap;
+                retrying = 1;
+            } else {
+                st->dropped_requests += unstored_requests;
+                st->dropped_lines += unstored_lines;
+            }
+            buf_reset(&batch);
+        }
         if (tasks) {
             *st->done_tail = tasks;
             st->done_tail = tail;
@@ -541,7 +598,13 @@ static void *writer_main(void *arg)
         if (stopping && st->queue.len == 0)
             break;
     }
+    uint64_t lost_lines = st->dropped_lines, lost_requests = st->dropped_requests;
     pthread_mutex_unlock(&st->mu);
+    if (lost_lines || lost_requests)
+        log_msg_unbuffered(LOG_WARNING,
+                           "request logs: %llu app log lines and %llu request logs not stored "
+                           "before the server stopped",
+                           (unsigned long long)lost_lines, (unsigned long long)lost_requests);
     buf_free(&batch);
     return NULL;
 }

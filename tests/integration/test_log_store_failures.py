@@ -2,6 +2,7 @@
 while it cannot store, says so on the console once for each episode of
 trouble, and says when it stores again."""
 import contextlib
+import json
 import os
 import sqlite3
 
@@ -42,3 +43,20 @@ def test_each_episode_of_a_locked_log_is_said_once_with_its_end(serve):
             (episode, s.stderr_text()[since:])
         said = s.stderr_text()[since:]
         assert said.count(LOCKED) == 1 and said.count(STORED_AGAIN) == 1, said
+
+
+def test_requests_logged_while_the_log_was_locked_are_stored_once_it_is_not(serve):
+    s = serve(APP)
+    db_path = os.path.join(s.storage_path, "logs.db")
+    with locked(db_path):
+        r = s.get("/levels?while_locked")
+        assert r.status_code == 200
+        request_id = r.text.split()[0]
+        # Its batch has failed once the console says so.
+        assert s.wait_stderr(LOCKED, timeout=TROUBLE_TIMEOUT), s.stderr_text()
+    out = s.wait_logs(request_id, "--json", timeout=TROUBLE_TIMEOUT)
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    [row] = [row for row in rows if row["request_id"] == request_id]
+    assert row["status"] == 200
+    assert [line["message"] for line in row["app_logs"]] == [
+        "%s while_locked" % level for level in ("debug", "info", "warning", "error", "critical")]
