@@ -705,10 +705,27 @@ static void store_free(log_store_t *st)
     free(st);
 }
 
+/* SQLite opens no database whose absolute path, with room for the
+ * "-journal" it may add, passes its VFS's limit (512 bytes on Unix), and
+ * then says only "unable to open database file". */
+static int path_fits_sqlite(const char *path, char *err, size_t errlen)
+{
+    size_t len = strlen(path);
+    char cwd[4096];
+    if (path[0] != '/' && getcwd(cwd, sizeof cwd))
+        len += strlen(cwd) + 1;
+    size_t limit = (size_t)sqlite3_vfs_find(NULL)->mxPathname - (sizeof "-journal" - 1);
+    if (len <= limit)
+        return 0;
+    snprintf(err, errlen, "%s: the path is too long for SQLite (%zu bytes, at most %zu)", path, len,
+             limit);
+    return -1;
+}
+
 log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
                             size_t errlen)
 {
-    if (make_parent_dirs(path, err, errlen) < 0)
+    if (path_fits_sqlite(path, err, errlen) < 0 || make_parent_dirs(path, err, errlen) < 0)
         return NULL;
     log_store_t *st = calloc(1, sizeof *st);
     if (!st) {

@@ -757,7 +757,7 @@ static void logs_done(loop_t *loop, io_watch_t *w, uint32_t events)
  * log database in it (or --logs_path). */
 static int open_storage(server_t *srv)
 {
-    char path[PATH_MAX + 16], err[1024];
+    char path[PATH_MAX + 16], err[PATH_MAX + 256];
     if (app_identity_storage(srv->app_id, srv->o.storage_path, srv->storage_dir,
                              sizeof srv->storage_dir) < 0) {
         log_error("the storage path is too long");

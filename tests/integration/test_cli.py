@@ -316,6 +316,20 @@ def test_log_database_that_cannot_be_opened_says_why(tmp_path):
     assert "gaelic logs: %s: " % folder in r.stderr and "(Is a directory)" in r.stderr, r.stderr
 
 
+def test_log_database_path_too_long_for_sqlite_is_named(tmp_path):
+    """SQLite opens no file whose path passes 504 bytes (512, with room for
+    "-journal"), and said only "unable to open database file"; the whole
+    message is printed however long the path."""
+    storage = tmp_path
+    while len(str(storage / "logs.db")) <= 600:
+        storage = storage / ("d" * 200)
+    r = run_gaelic("serve", app_path("basic"), "--port", "0", "--storage_path", storage)
+    assert r.returncode == 1, r
+    assert "request logs: %s/logs.db: the path is too long for SQLite (%d bytes, at most 504)" % (
+        storage, len(str(storage / "logs.db"))) in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+
+
 def test_missing_instance_binary_exits_1_and_names_it(tmp_path):
     """The master runs gaelic-instance from its own folder: without it, it
     says which file it needs instead of serving an app it cannot run."""
