@@ -1,6 +1,7 @@
 #include "log_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -753,6 +754,17 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
         goto fail;
+    /* SQLite reads a file it may not write, and then fails for a reason of
+     * its own (no WAL file to read): the system's reason is the one. */
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        int why = fd < 0 ? errno : EACCES;
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "%s: opening: cannot write it (%s)", path, strerror(why));
+        store_free(st);
+        return NULL;
+    }
     sqlite3_busy_timeout(st->db, 5000);
     what = "creating the schema";
     if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)

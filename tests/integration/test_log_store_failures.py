@@ -4,9 +4,13 @@ trouble, and says when it stores again."""
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
 
-from harness import app_path
+import pytest
+
+from harness import GAELIC_BIN, app_path
 
 APP = app_path("logs")
 LOCKED = "request logs: starting a transaction: database is locked"
@@ -60,3 +64,24 @@ def test_requests_logged_while_the_log_was_locked_are_stored_once_it_is_not(serv
     assert row["status"] == 200
     assert [line["message"] for line in row["app_logs"]] == [
         "%s while_locked" % level for level in ("debug", "info", "warning", "error", "critical")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="mounts a read-only bind mount in a private mount namespace")
+def test_log_database_on_a_read_only_mount_is_refused_with_the_reason(tmp_path):
+    """SQLite opens a file it cannot write read-only and then failed for
+    want of a WAL file: the server said "No such file or directory"."""
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    sqlite3.connect(storage / "logs.db").close()
+    # The mount vanishes with the namespace, when gaelic exits.
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c",
+         'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && '
+         'exec "$2" serve "$3" --port 0 --storage_path "$1"',
+         "sh", str(storage), GAELIC_BIN, APP],
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r
+    assert ("request logs: %s/logs.db: opening: cannot write it (Read-only file system)" % storage
+            in r.stderr), r.stderr
+    assert "serving" not in r.stdout
