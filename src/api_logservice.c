@@ -46,6 +46,11 @@ static void read_run(log_task_t *t, sqlite3 *db)
     read_job_t *j = (read_job_t *)t;
     if (__atomic_load_n(&j->cancelled, __ATOMIC_RELAXED))
         return;
+    if (!db) { /* the writer could not open it again: the console says why */
+        j->failed = 1;
+        snprintf(j->why, sizeof j->why, "the request log database cannot be opened");
+        return;
+    }
     j->failed = log_read_run(db, &j->req, &j->out, j->why, sizeof j->why) < 0;
 }
 

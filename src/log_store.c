@@ -35,13 +35,15 @@ enum { REQUEST_STRS = 11, REQUEST_NUMS = 8 };
 #define SCHEMA_VERSION 2
 
 struct log_store {
-    sqlite3 *db;
+    char *path;
+    sqlite3 *db; /* NULL when opening it again failed (writer thread only) */
     sqlite3_stmt *insert_request, *replace_request, *insert_line, *prune_lines, *prune_requests;
     sqlite3_stmt *page_count, *free_pages, *prune_oldest_lines;
     int64_t max_requests;
-    int64_t max_bytes;  /* of the database's pages in use (the WAL's taken off); 0: no limit */
-    int64_t page_size;  /* the database's (one made before may differ) */
-    int64_t n_requests; /* rows in request_logs, kept by the writer */
+    int64_t max_bytes;       /* of the database's pages in use (the WAL's taken off); 0: no limit */
+    int64_t max_bytes_given; /* --logs_max_bytes, WAL included */
+    int64_t page_size;       /* the database's (one made before may differ) */
+    int64_t n_requests;      /* rows in request_logs, kept by the writer */
     pthread_t writer;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -56,7 +58,7 @@ struct log_store {
     /* Writer thread only: the error said on the console in this episode
      * of failures ("" when none), and whether the batch being written
      * failed; the first batch written whole ends the episode. */
-    char last_error[256];
+    char last_error[1024];
     int batch_failed;
 };
 
@@ -283,16 +285,23 @@ void log_store_drop_app_lines(log_store_t *st, uint64_t n)
 
 /* ---------- the writer thread ---------- */
 
-static void report(log_store_t *st, const char *what)
+static void report_msg(log_store_t *st, const char *text)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: %s", what, sqlite3_errmsg(st->db));
+    char msg[sizeof st->last_error];
+    snprintf(msg, sizeof msg, "%s", text); /* as kept, to compare */
     st->batch_failed = 1;
     /* The same failure repeated every commit is reported once. */
     if (strcmp(msg, st->last_error) != 0) {
         snprintf(st->last_error, sizeof st->last_error, "%s", msg);
         log_msg_unbuffered(LOG_ERROR, "request logs: %s", msg);
     }
+}
+
+static void report(log_store_t *st, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, sqlite3_errmsg(st->db));
+    report_msg(st, msg);
 }
 
 static void bind_str(sqlite3_stmt *s, int col, log_str_t v)
@@ -429,8 +438,9 @@ static void prune_bytes(log_store_t *st)
  * the transaction did not happen or was rolled back: no record is stored. */
 static int commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***tasks)
 {
-    int in_tx = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-    if (!in_tx)
+    /* Without a database (its reopening was reported), tasks still run. */
+    int in_tx = st->db && sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    if (!in_tx && st->db)
         report(st, "starting a transaction");
     reader_t r = {buf_ptr(batch), buf_ptr(batch) + batch->len};
     while (r.p < r.end) {
@@ -515,6 +525,44 @@ static void count_requests(log_store_t *st)
     sqlite3_finalize(count);
 }
 
+static void close_db(log_store_t *st)
+{
+    sqlite3_stmt **stmts[] = {&st->insert_request, &st->replace_request,   &st->insert_line,
+                              &st->prune_lines,    &st->prune_requests,    &st->page_count,
+                              &st->free_pages,     &st->prune_oldest_lines};
+    for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++) {
+        sqlite3_finalize(*stmts[i]);
+        *stmts[i] = NULL;
+    }
+    sqlite3_close(st->db);
+    st->db = NULL;
+}
+
+static int open_db(log_store_t *st, char *err, size_t errlen);
+
+/* A database deleted or replaced under the server (by hand, by a cleanup)
+ * would take every log into a file nobody can read again: the one at its
+ * path is opened (created) instead, before the next batch. */
+static void reopen_if_moved(log_store_t *st)
+{
+    int moved = 0;
+    if (st->db &&
+        (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+         !moved))
+        return;
+    if (st->db) {
+        log_msg_unbuffered(LOG_WARNING,
+                           "request logs: %s was deleted or replaced: opening it again", st->path);
+        close_db(st);
+    }
+    char err[1024];
+    if (open_db(st, err, sizeof err) < 0) {
+        report_msg(st, err);
+        return;
+    }
+    count_requests(st);
+}
+
 static void *writer_main(void *arg)
 {
     log_store_t *st = arg;
@@ -559,6 +607,7 @@ static void *writer_main(void *arg)
         uint64_t unstored_requests = 0, unstored_lines = 0;
         if (batch.len) {
             st->batch_failed = 0;
+            reopen_if_moved(st);
             if (commit_batch(st, &batch, &tail) < 0)
                 keep_records(&batch, &unstored_requests, &unstored_lines);
             else
@@ -689,15 +738,8 @@ static int migrate(sqlite3 *db)
 
 static void store_free(log_store_t *st)
 {
-    sqlite3_finalize(st->insert_request);
-    sqlite3_finalize(st->replace_request);
-    sqlite3_finalize(st->insert_line);
-    sqlite3_finalize(st->prune_lines);
-    sqlite3_finalize(st->prune_requests);
-    sqlite3_finalize(st->page_count);
-    sqlite3_finalize(st->free_pages);
-    sqlite3_finalize(st->prune_oldest_lines);
-    sqlite3_close(st->db);
+    close_db(st);
+    free(st->path);
     if (st->event_fd >= 0)
         close(st->event_fd);
     pthread_mutex_destroy(&st->mu);
@@ -723,33 +765,15 @@ static int path_fits_sqlite(const char *path, char *err, size_t errlen)
     return -1;
 }
 
-log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
-                            size_t errlen)
+/* Opens (creates) the database at st->path: 0, or -1 with err set and
+ * nothing left open. */
+static int open_db(log_store_t *st, char *err, size_t errlen)
 {
-    if (path_fits_sqlite(path, err, errlen) < 0 || make_parent_dirs(path, err, errlen) < 0)
-        return NULL;
-    log_store_t *st = calloc(1, sizeof *st);
-    if (!st) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    st->max_requests = max_requests;
-    st->max_bytes = max_bytes;
-    st->done_tail = &st->done;
-    st->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&st->cv, &ca);
-    pthread_condattr_destroy(&ca);
-
+    const char *path = st->path;
+    int64_t max_bytes = st->max_bytes_given;
+    if (make_parent_dirs(path, err, errlen) < 0)
+        return -1;
     const char *what = "opening";
-    if (st->event_fd < 0) {
-        snprintf(err, errlen, "%s: eventfd: %s", path, strerror(errno));
-        store_free(st);
-        return NULL;
-    }
     if (sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
@@ -762,8 +786,8 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
         if (fd >= 0)
             close(fd);
         snprintf(err, errlen, "%s: opening: cannot write it (%s)", path, strerror(why));
-        store_free(st);
-        return NULL;
+        close_db(st);
+        return -1;
     }
     sqlite3_busy_timeout(st->db, 5000);
     what = "creating the schema";
@@ -822,20 +846,53 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
         if (st->max_bytes < st->page_size)
             st->max_bytes = st->page_size;
     }
-    if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
-        snprintf(err, errlen, "%s: cannot start the log writer thread", path);
-        store_free(st);
-        return NULL;
-    }
-    return st;
+    return 0;
 fail:;
     /* SQLite's "unable to open database file" alone does not say why. */
     int sys = st->db ? sqlite3_system_errno(st->db) : 0;
     snprintf(err, errlen, "%s: %s: %s%s%s%s", path, what,
              st->db ? sqlite3_errmsg(st->db) : "out of memory", sys ? " (" : "",
              sys ? strerror(sys) : "", sys ? ")" : "");
-    store_free(st);
-    return NULL;
+    close_db(st);
+    return -1;
+}
+
+log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_bytes, char *err,
+                            size_t errlen)
+{
+    if (path_fits_sqlite(path, err, errlen) < 0)
+        return NULL;
+    log_store_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->max_requests = max_requests;
+    st->max_bytes = st->max_bytes_given = max_bytes;
+    st->done_tail = &st->done;
+    st->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    st->path = strdup(path);
+    if (!st->path || st->event_fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, st->path ? strerror(errno) : "out of memory");
+        store_free(st);
+        return NULL;
+    }
+    if (open_db(st, err, errlen) < 0) {
+        store_free(st);
+        return NULL;
+    }
+    if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+        snprintf(err, errlen, "%s: cannot start the log writer thread", path);
+        store_free(st);
+        return NULL;
+    }
+    return st;
 }
 
 /* Requests still running when the last server died (killed, out of
@@ -846,11 +903,11 @@ fail:;
 static void end_stale_run(log_task_t *task, sqlite3 *db)
 {
     (void)task;
-    if (sqlite3_exec(db,
-                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
-                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
-                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
-                     NULL, NULL, NULL) != SQLITE_OK)
+    if (db && sqlite3_exec(db,
+                           "UPDATE request_logs SET status = 500, end_us = max(start_us, "
+                           "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
+                           "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
+                           NULL, NULL, NULL) != SQLITE_OK)
         log_msg_unbuffered(LOG_ERROR,
                            "request logs: ending the requests the last server left running: %s",
                            sqlite3_errmsg(db));

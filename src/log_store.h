@@ -87,7 +87,9 @@ void log_store_drop_app_lines(log_store_t *st, uint64_t n);
  * a queued task makes it commit at once instead of gathering. Once the
  * batch is committed the task is handed back: the event fd becomes
  * readable and log_store_complete, on the loop thread, calls done(task),
- * which owns the task again. Tasks complete in the order they were queued. */
+ * which owns the task again. Tasks complete in the order they were queued.
+ * db is NULL while the database, deleted under the server, cannot be
+ * opened again. */
 typedef struct log_task log_task_t;
 struct log_task {
     void (*run)(log_task_t *task, sqlite3 *db); /* writer thread */

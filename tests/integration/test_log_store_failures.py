@@ -66,8 +66,12 @@ def test_requests_logged_while_the_log_was_locked_are_stored_once_it_is_not(serv
         "%s while_locked" % level for level in ("debug", "info", "warning", "error", "critical")]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
-                    reason="mounts a read-only bind mount in a private mount namespace")
+needs_private_mounts = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare"),
+    reason="mounts in a private mount namespace (they vanish with the server)")
+
+
+@needs_private_mounts
 def test_log_database_on_a_read_only_mount_is_refused_with_the_reason(tmp_path):
     """SQLite opens a file it cannot write read-only and then failed for
     want of a WAL file: the server said "No such file or directory"."""
@@ -85,3 +89,24 @@ def test_log_database_on_a_read_only_mount_is_refused_with_the_reason(tmp_path):
     assert ("request logs: %s/logs.db: opening: cannot write it (Read-only file system)" % storage
             in r.stderr), r.stderr
     assert "serving" not in r.stdout
+
+
+def test_a_log_database_deleted_under_the_server_is_made_again(serve):
+    """SQLite kept writing into the deleted file: every later log was lost,
+    and `gaelic logs` found none."""
+    s = serve(APP)
+    assert s.get("/levels?before").status_code == 200
+    db_path = os.path.join(s.storage_path, "logs.db")
+    s.wait_logs("before")
+    since = len(s.stderr_text())
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(db_path + suffix)
+    r = s.get("/levels?after")
+    assert r.status_code == 200
+    request_id = r.text.split()[0]
+    assert request_id in s.wait_logs(request_id, timeout=TROUBLE_TIMEOUT), s.stderr_text()[since:]
+    said = s.stderr_text()[since:]
+    assert said.count("request logs: %s was deleted or replaced: opening it again" % db_path) == 1, \
+        said
+
