@@ -28,7 +28,7 @@
  * after this long, with what was queued since. */
 #define RETRY_MS 1000
 
-enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3 };
+enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3, REC_END_STALE = 4 };
 /* A request record: its strings, then its numbers (log_request_t's order). */
 enum { REQUEST_STRS = 11, REQUEST_NUMS = 8 };
 
@@ -432,6 +432,22 @@ static void prune_bytes(log_store_t *st)
     }
 }
 
+/* Requests still running when the last server died (killed, out of
+ * memory) never got their final row, and their instances died with it:
+ * they end (500, at the last line they logged), or they would read as
+ * running for good. A record, so that it runs in order (after this server
+ * owns the folder, before any row of its own) and, in a batch the database
+ * did not take, is tried again with it. */
+static void end_stale(log_store_t *st)
+{
+    if (sqlite3_exec(st->db,
+                     "UPDATE request_logs SET status = 500, end_us = max(start_us, "
+                     "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
+                     "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        report(st, "ending the requests the last server left running");
+}
+
 /* Writes a batch in one transaction. A task runs where it was queued,
  * inside the transaction, so it sees every record queued before it; it is
  * handed back (appended to *tasks) once the batch is committed. -1 when
@@ -457,6 +473,9 @@ static int commit_batch(log_store_t *st, const buf_t *batch, log_task_t ***tasks
             t->run(t, st->db);
             **tasks = t;
             *tasks = &t->next;
+        } else if (kind == REC_END_STALE) {
+            if (in_tx)
+                end_stale(st);
         } else if (!in_tx) {
             /* No transaction: records are skipped (and reported above). */
             if (kind == REC_REQUEST)
@@ -499,7 +518,7 @@ static void keep_records(buf_t *batch, uint64_t *requests, uint64_t *lines)
         if (kind == REC_REQUEST) {
             skip_request(&r);
             (*requests)++;
-        } else {
+        } else if (kind == REC_APP_LINE) {
             skip_line(&r);
             (*lines)++;
         }
@@ -895,41 +914,18 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     return st;
 }
 
-/* Requests still running when the last server died (killed, out of
- * memory) never got their final row, and their instances died with it:
- * they end (500, at the last line they logged), or they would read as
- * running for good. A task, so that it runs in order: after this server
- * owns the folder, before any row of its own. */
-static void end_stale_run(log_task_t *task, sqlite3 *db)
-{
-    (void)task;
-    if (db && sqlite3_exec(db,
-                           "UPDATE request_logs SET status = 500, end_us = max(start_us, "
-                           "coalesce((SELECT max(time_us) FROM app_logs a WHERE "
-                           "a.request_id = request_logs.request_id), start_us)) WHERE end_us = 0",
-                           NULL, NULL, NULL) != SQLITE_OK)
-        log_msg_unbuffered(LOG_ERROR,
-                           "request logs: ending the requests the last server left running: %s",
-                           sqlite3_errmsg(db));
-}
-
-static void end_stale_done(log_task_t *task)
-{
-    free(task);
-}
-
 int log_store_end_stale_requests(log_store_t *st)
 {
-    log_task_t *task = calloc(1, sizeof *task);
-    if (!task)
-        return -1;
-    task->run = end_stale_run;
-    task->done = end_stale_done;
-    if (log_store_task(st, task) < 0) {
-        free(task);
-        return -1;
+    uint8_t rec = REC_END_STALE;
+    pthread_mutex_lock(&st->mu);
+    /* Never dropped like records: it is one byte, and must not be lost. */
+    int rc = st->stop ? -1 : buf_append(&st->queue, &rec, 1);
+    if (rc == 0) {
+        st->urgent = 1;
+        pthread_cond_signal(&st->cv);
     }
-    return 0;
+    pthread_mutex_unlock(&st->mu);
+    return rc < 0 ? -1 : 0;
 }
 
 void log_store_close(log_store_t *st)

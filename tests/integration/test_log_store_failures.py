@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import GAELIC_BIN, app_path
+from harness import GAELIC_BIN, Server, app_path
 
 APP = app_path("logs")
 LOCKED = "request logs: starting a transaction: database is locked"
@@ -67,7 +67,7 @@ def test_requests_logged_while_the_log_was_locked_are_stored_once_it_is_not(serv
 
 
 needs_private_mounts = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("unshare"),
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"),
     reason="mounts in a private mount namespace (they vanish with the server)")
 
 
@@ -110,3 +110,45 @@ def test_a_log_database_deleted_under_the_server_is_made_again(serve):
     assert said.count("request logs: %s was deleted or replaced: opening it again" % db_path) == 1, \
         said
 
+
+@needs_private_mounts
+def test_requests_left_running_are_ended_once_a_full_disk_has_room(serve, tmp_path):
+    """The last server's unfinished requests were ended in the first batch
+    only: on a full disk that batch failed and they read as running for
+    good."""
+    first = serve(APP)
+    first.stop()
+    db = sqlite3.connect(os.path.join(first.storage_path, "logs.db"))
+    db.execute("INSERT INTO request_logs(request_id, version_id, start_us, end_us, resource) "
+               "VALUES ('0000000000000001stale000', '1.1', 1000000, 0, '/left_running')")
+    db.commit()
+    db.close()
+    small, run = tmp_path / "small", tmp_path / "run"
+    small.mkdir()
+    run.mkdir()
+    # A 4 MiB tmpfs holding the old storage folder, filled but for the
+    # 48 KiB that opening the database takes (its -shm, its empty -wal): no
+    # write fits. Its mount vanishes with the server's namespace.
+    args = ["unshare", "-m", "sh", "-c",
+            'mount -t tmpfs -o size=4M tmpfs "$1" && cp -r "$2" "$1/storage" && '
+            'avail=$(df -k --output=avail "$1" | tail -n 1) && '
+            'dd if=/dev/zero of="$1/filler" bs=4k count=$(((avail - 48) / 4)) 2>/dev/null && '
+            'exec "$3" serve "$4" --port 0 --storage_path "$1/storage"',
+            "sh", str(small), first.storage_path, GAELIC_BIN, APP]
+    with open(run / "stdout", "wb") as out, open(run / "stderr", "wb") as err:
+        proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=run)
+    s = Server(proc, str(run), APP, args)
+    serve.servers.append(s)  # stopped at teardown whatever happens
+    s.wait_ready()
+    assert s.get("/levels?full").status_code == 200
+    assert s.wait_stderr("database or disk is full", timeout=TROUBLE_TIMEOUT), s.stderr_text()
+    # The server's own view of the tmpfs (SQLite resolves /proc/PID/root
+    # to this namespace's root: gaelic logs runs in the server's).
+    os.unlink("/proc/%d/root%s/filler" % (s.pid, small))
+    assert s.wait_stderr(STORED_AGAIN, timeout=TROUBLE_TIMEOUT), s.stderr_text()
+    r = subprocess.run(["nsenter", "-t", str(s.pid), "-m", GAELIC_BIN, "logs", APP,
+                        "--storage_path", str(small / "storage"), "--json", "--limit", "0"],
+                       capture_output=True, text=True, timeout=60)
+    rows = {row["resource"]: row for row in map(json.loads, r.stdout.splitlines())}
+    assert rows["/left_running"]["status"] == 500 and rows["/left_running"]["finished"], r
+    assert rows["/levels?full"]["status"] == 200, r
