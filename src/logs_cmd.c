@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app_identity.h"
 #include "cli_args.h"
@@ -737,6 +738,37 @@ static int write_file(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64
     return rc;
 }
 
+/* SQLite reads a WAL database through its -shm file, which it cannot
+ * create in a folder nobody may write (a read-only mount, a copy of
+ * someone else's): "unable to open database file". One with no -wal file
+ * left (its server stopped cleanly) holds everything in the file itself,
+ * and is read as immutable then. 0 with the URI that says so in out. */
+static int immutable_uri(const char *path, char *out, size_t n)
+{
+    char dir[PATH_MAX + 32], wal[PATH_MAX + 40];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    struct stat st;
+    if (access(slash ? dir : ".", W_OK) == 0 ||
+        snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal || stat(wal, &st) == 0)
+        return -1;
+    size_t k = (size_t)snprintf(out, n, "file:");
+    const char *p = path;
+    for (; *p && k + 4 < n; p++) {
+        /* What a URI's path may not hold as itself. */
+        if (strchr("?#%", *p))
+            k += (size_t)snprintf(out + k, n - k, "%%%02X", (unsigned char)*p);
+        else
+            out[k++] = *p;
+    }
+    if (*p || k + sizeof "?immutable=1" > n)
+        return -1;
+    memcpy(out + k, "?immutable=1", sizeof "?immutable=1");
+    return 0;
+}
+
 int logs_main(int argc, char **argv)
 {
     logs_opts_t o = {.severity = -1, .limit = -1, .num_days = -1};
@@ -787,7 +819,14 @@ int logs_main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    char uri[3 * PATH_MAX + 64];
+    const char *name = path;
+    int flags = SQLITE_OPEN_READONLY;
+    if (immutable_uri(path, uri, sizeof uri) == 0) {
+        name = uri;
+        flags |= SQLITE_OPEN_URI;
+    }
+    if (sqlite3_open_v2(name, &db, flags, NULL) != SQLITE_OK) {
         /* SQLite's "unable to open database file" alone does not say why. */
         int sys = sqlite3_system_errno(db);
         fprintf(stderr, "gaelic logs: %s: %s%s%s%s\n", path, sqlite3_errmsg(db), sys ? " (" : "",

@@ -152,3 +152,23 @@ def test_requests_left_running_are_ended_once_a_full_disk_has_room(serve, tmp_pa
     rows = {row["resource"]: row for row in map(json.loads, r.stdout.splitlines())}
     assert rows["/left_running"]["status"] == 500 and rows["/left_running"]["finished"], r
     assert rows["/levels?full"]["status"] == 200, r
+
+
+@needs_private_mounts
+def test_logs_command_reads_a_stopped_server_s_logs_on_a_read_only_mount(serve):
+    """SQLite reads a WAL database through a -shm file it could not create
+    there: gaelic logs said "unable to open database file"."""
+    s = serve(APP)
+    request_id = s.get("/levels?kept").text.split()[0]
+    s.wait_logs(request_id)
+    assert s.stop() == 0
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c",
+         'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && '
+         'exec "$2" logs "$3" --storage_path "$1" --json',
+         "sh", s.storage_path, GAELIC_BIN, APP],
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r
+    [row] = [json.loads(line) for line in r.stdout.splitlines()
+             if json.loads(line)["request_id"] == request_id]
+    assert row["resource"] == "/levels?kept", r
