@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +54,8 @@ struct log_store {
     int urgent;       /* a task is queued: commit without gathering, guarded by mu */
     log_task_t *done; /* tasks run, oldest first, guarded by mu */
     log_task_t **done_tail;
-    int event_fd;                             /* eventfd: readable when done has tasks */
+    int event_fd; /* eventfd: readable when done has tasks */
+    int owner_fd; /* the database, flock'ed: this server ends what was left running */
     uint64_t dropped_lines, dropped_requests; /* guarded by mu */
     /* Writer thread only: the error said on the console in this episode
      * of failures ("" when none), and whether the batch being written
@@ -761,6 +763,8 @@ static void store_free(log_store_t *st)
     free(st->path);
     if (st->event_fd >= 0)
         close(st->event_fd);
+    if (st->owner_fd >= 0)
+        close(st->owner_fd);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     buf_free(&st->queue);
@@ -889,6 +893,7 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
     st->max_requests = max_requests;
     st->max_bytes = st->max_bytes_given = max_bytes;
     st->done_tail = &st->done;
+    st->owner_fd = -1;
     st->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&st->mu, NULL);
     pthread_condattr_t ca;
@@ -916,6 +921,18 @@ log_store_t *log_store_open(const char *path, int64_t max_requests, int64_t max_
 
 int log_store_end_stale_requests(log_store_t *st)
 {
+    /* Servers of other storage folders may share the database
+     * (--logs_path): their requests still run. Only the server holding
+     * this lock ends requests, and a server that dies, however it dies,
+     * lets go of it. */
+    st->owner_fd = open(st->path, O_RDONLY | O_CLOEXEC);
+    if (st->owner_fd < 0 || flock(st->owner_fd, LOCK_EX | LOCK_NB) < 0) {
+        log_msg(LOG_WARNING,
+                "request logs: another running server writes %s too: the requests a server "
+                "that died left running there are not ended",
+                st->path);
+        return 0;
+    }
     uint8_t rec = REC_END_STALE;
     pthread_mutex_lock(&st->mu);
     /* Never dropped like records: it is one byte, and must not be lost. */

@@ -108,7 +108,8 @@ void log_store_complete(log_store_t *st);
 /* Ends the requests a server that died left running (their final rows
  * never came), before any record queued after this call. Only once this
  * server owns the storage folder (control.h): another server may still be
- * running them. 0, or -1 when memory runs out. */
+ * running them; and not while another server (another storage folder, the
+ * same --logs_path) holds the database. 0, or -1 when memory runs out. */
 int log_store_end_stale_requests(log_store_t *st);
 
 /* Commits what is queued (running queued tasks, then their done), stops

@@ -7,10 +7,13 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import threading
+import time
 
 import pytest
+import requests
 
-from harness import GAELIC_BIN, Server, app_path
+from harness import GAELIC_BIN, Server, app_path, run_gaelic, write_app
 
 APP = app_path("logs")
 LOCKED = "request logs: starting a transaction: database is locked"
@@ -172,3 +175,65 @@ def test_logs_command_reads_a_stopped_server_s_logs_on_a_read_only_mount(serve):
     [row] = [json.loads(line) for line in r.stdout.splitlines()
              if json.loads(line)["request_id"] == request_id]
     assert row["resource"] == "/levels?kept", r
+
+
+FLUSH_THEN_WAIT = """
+import logging
+import time
+
+from google.appengine.api import logservice
+
+
+def app(environ, start_response):
+    logging.warning("running")
+    logservice.flush()
+    time.sleep(float(environ["QUERY_STRING"]))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["REQUEST_LOG_ID"].encode()]
+"""
+
+
+def test_a_server_sharing_the_log_ends_none_of_the_running_server_s_requests(serve, tmp_path):
+    """Servers of two storage folders may share --logs_path; the second
+    one ended the first one's running (flushed) requests with 500 as if
+    their server had died."""
+    app = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                    "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": FLUSH_THEN_WAIT})
+    shared = str(tmp_path / "shared.db")
+    first = serve(app, "--logs_path", shared)
+    answers = []
+
+    def wait():
+        try:
+            answers.append(first.get("/wait?45", timeout=90))
+        except requests.RequestException as e:  # the server stopped under it
+            answers.append(e)
+    # Under the 60 s deadline: it runs while the second server starts.
+    running = threading.Thread(target=wait)
+    running.start()
+    try:
+        def rows():
+            out = run_gaelic("logs", app, "--logs_path", shared, "--json", "--limit", "0").stdout
+            return [json.loads(line) for line in out.splitlines()]
+        flushed = []
+        for _ in range(300):
+            flushed = [r for r in rows() if r["resource"] == "/wait?45"]
+            if flushed:
+                break
+            time.sleep(0.1)
+        assert flushed and not flushed[0]["finished"], flushed
+        second = serve(app, "--logs_path", shared)
+        assert second.wait_stderr("another running server writes %s too" % shared), \
+            second.stderr_text()
+        # The second server's own request is stored after anything it ends.
+        assert second.get("/mine?0").status_code == 200
+        for _ in range(300):
+            if any(r["resource"] == "/mine?0" for r in rows()):
+                break
+            time.sleep(0.1)
+        assert running.is_alive(), answers
+        [row] = [r for r in rows() if r["resource"] == "/wait?45"]
+        assert not row["finished"] and row["status"] != 500, row
+    finally:
+        first.stop()
+        running.join(100)
