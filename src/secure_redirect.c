@@ -99,7 +99,7 @@ int secure_host_valid(const char *host, size_t len)
         return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)host[i];
-        if (!isalnum(c) && !strchr("-._:[]", c))
+        if (!isalnum(c) && (!c || !strchr("-._:[]", c)))
             return 0;
     }
     return 1;

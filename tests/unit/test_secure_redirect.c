@@ -104,6 +104,8 @@ static void test_host_valid(void)
     CHECK(!secure_host_valid("evil.com/x", 10));
     CHECK(!secure_host_valid("user@evil.com", 13));
     CHECK(!secure_host_valid("a\r\nSet-Cookie: x", 16));
+    /* strchr finds the NUL that ends its set: a NUL byte is no host byte. */
+    CHECK(!secure_host_valid("evil.com\0x", 10));
     char longhost[300];
     memset(longhost, 'a', sizeof longhost);
     CHECK(!secure_host_valid(longhost, sizeof longhost));
