@@ -454,7 +454,12 @@ static int call_wait(call_t *c)
     pthread_once(&conds_once, init_conds);
     caller_t me = {.thread_id = PyThread_get_thread_ident()};
     for (;;) {
-        if (c->k < 0)
+        /* Under the lock: the reader thread writes the answer, then k,
+         * holding only the lock, not the GIL. */
+        pthread_mutex_lock(&lock);
+        int ended = c->k < 0;
+        pthread_mutex_unlock(&lock);
+        if (ended)
             return 0;
         int rc = run_pending_and_list(&me);
         if (rc < 0)
@@ -546,12 +551,11 @@ typedef struct {
 static void api_call_dealloc(PyObject *o)
 {
     api_call_object *self = (api_call_object *)o;
-    if (self->c.k >= 0) {
-        /* Never waited for: its slot frees when the answer comes. */
-        pthread_mutex_lock(&lock);
-        call_end(&self->c, API_RPC_CANCELLED);
-        pthread_mutex_unlock(&lock);
-    }
+    /* Never waited for: its slot frees when the answer comes. Looked at
+     * under the lock, as the answer the reader thread may have left. */
+    pthread_mutex_lock(&lock);
+    call_end(&self->c, API_RPC_CANCELLED);
+    pthread_mutex_unlock(&lock);
     free(self->c.a.payload);
     Py_XDECREF(self->result);
     Py_TYPE(o)->tp_free(o);
