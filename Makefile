@@ -114,6 +114,7 @@ test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/h
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
 test_gzip_worker_OBJS := src/gzip_worker.o src/thread_jobs.o src/gzip.o src/loop.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
+test_thread_jobs_OBJS := src/thread_jobs.o src/loop.o
 test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
 test_api_http_OBJS := src/api_http.o src/cgi_env.o src/ipc.o src/api_ticket.o src/api_service.o src/api_system.o \

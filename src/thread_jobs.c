@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -133,6 +134,25 @@ void thread_jobs_push(thread_jobs_t *q, thread_job_t *j, int first)
     pthread_mutex_unlock(&q->mu);
 }
 
+int thread_jobs_wait_queued(thread_jobs_t *q, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&q->mu);
+    int err = 0;
+    while (!q->queued.head && !q->stop && err != ETIMEDOUT)
+        err = pthread_cond_timedwait(&q->cv, &q->mu, &until);
+    int ready = q->queued.head || q->stop;
+    pthread_mutex_unlock(&q->mu);
+    return ready;
+}
+
 void thread_jobs_drop(thread_jobs_t *q, thread_job_t *j)
 {
     pthread_mutex_lock(&q->mu);
@@ -168,7 +188,12 @@ thread_jobs_t *thread_jobs_start(loop_t *loop, int n_threads, char *why, size_t 
     list_init(&q->running);
     list_init(&q->finished);
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
+    /* Timed waits (thread_jobs_wait_queued) on the monotonic clock. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->cv, &ca);
+    pthread_condattr_destroy(&ca);
     q->w.cb = queue_event;
     if ((q->w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
         loop_add(loop, &q->w, EPOLLIN) < 0) {

@@ -39,6 +39,12 @@ thread_jobs_t *thread_jobs_start(loop_t *loop, int n_threads, char *why, size_t 
 /* Queues j, at the end, or with first set ahead of every queued job. */
 void thread_jobs_push(thread_jobs_t *q, thread_job_t *j, int first);
 
+/* For a job's run, in a queue thread: waits up to ms for another job to be
+ * queued (or the queue to stop), for a run that has something to do only
+ * while the queue is idle. 1 when one is queued or the queue stops, 0 when
+ * the time has passed. */
+int thread_jobs_wait_queued(thread_jobs_t *q, int ms);
+
 /* j's owner is gone: finish will not run, and release runs as soon as no
  * thread uses j (now, unless it is running). */
 void thread_jobs_drop(thread_jobs_t *q, thread_job_t *j);

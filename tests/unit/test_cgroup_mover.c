@@ -3,8 +3,10 @@
  * its own cgroups with its limit; a forgotten owner hears nothing, though
  * its process is still moved; a move still queued when its process is
  * released is dropped; a removal the kernel refused while the process
- * lived is retried until it is done; removals asked for are done by the
- * stop.
+ * lived is retried until it is done; a zygote's move is followed by moves
+ * that change nothing while the mover is idle, which neither hold back the
+ * next placement nor outlive the zygote's release; removals asked for are
+ * done by the stop.
  * Needs write access to the cgroups (root); says so and checks nothing
  * without it. */
 #include <errno.h>
@@ -46,12 +48,12 @@ static void end_child(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-/* Whether pid is in a cgroup of its own ("/.../pid-PID") of controller. */
-static int in_own_cgroup(pid_t pid, const char *controller)
+/* Whether pid is in a cgroup of its own ("/.../KIND-PID") of controller. */
+static int in_cgroup_named(pid_t pid, const char *controller, const char *kind)
 {
     char path[64], line[512], want[64], ctl[64];
     snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-    snprintf(want, sizeof want, "/pid-%d\n", (int)pid);
+    snprintf(want, sizeof want, "/%s-%d\n", kind, (int)pid);
     snprintf(ctl, sizeof ctl, ":%s:", controller);
     FILE *f = fopen(path, "re");
     if (!f)
@@ -66,12 +68,22 @@ static int in_own_cgroup(pid_t pid, const char *controller)
     return found;
 }
 
-/* The folder of pid's pids cgroup under the server's, from where ("cgroup
- * v1 pids at DIR"). */
-static void child_dir(const thread_cap_t *t, pid_t pid, char *out, size_t n)
+static int in_own_cgroup(pid_t pid, const char *controller)
+{
+    return in_cgroup_named(pid, controller, "pid");
+}
+
+/* The folder of a pids cgroup (KIND-PID) under the server's, from where
+ * ("cgroup v1 pids at DIR"). */
+static void named_dir(const thread_cap_t *t, const char *kind, pid_t pid, char *out, size_t n)
 {
     const char *at = strstr(thread_cap_where(t), " at ");
-    snprintf(out, n, "%s/pid-%d", at ? at + 4 : "", (int)pid);
+    snprintf(out, n, "%s/%s-%d", at ? at + 4 : "", kind, (int)pid);
+}
+
+static void child_dir(const thread_cap_t *t, pid_t pid, char *out, size_t n)
+{
+    named_dir(t, "pid", pid, out, n);
 }
 
 static void run_until_reported(loop_t *loop, int count)
@@ -166,6 +178,46 @@ int main(void)
     for (int i = 0; i < 300 && stat(e_dir, &st) == 0; i++)
         unit_run_for(&loop, 10);
     CHECK(stat(e_dir, &st) < 0);
+
+    /* A zygote is moved into a cgroup of its own, reported like an
+     * instance (tag 0). Then, while nothing else is queued, it is moved
+     * there again and again (keeping the kernel's cgroup lock ready for
+     * the next move): the placement of its first instance is not held
+     * back by that, the zygote stays where it was, and once the zygote is
+     * gone and released its cgroup goes and is not made again. */
+    pid_t z = idle_child();
+    n_reported = 0;
+    CHECK(cgroup_mover_place_zygote(m, &owner_a, placed, z) == 0);
+    run_until_reported(&loop, 1);
+    CHECK(n_reported == 1 && reported[0].tag == 0 && reported[0].pid == z);
+    CHECK(reported[0].thread_err == 0);
+    CHECK(in_cgroup_named(z, "pids", "zygote"));
+    unit_run_for(&loop, 20); /* the mover is moving it again meanwhile */
+    pid_t g = idle_child();
+    CHECK(cgroup_mover_place(m, &owner_a, placed, 12, g, 600, 42) == 0);
+    run_until_reported(&loop, 2);
+    CHECK(n_reported == 2 && reported[1].pid == g && reported[1].thread_err == 0);
+    CHECK(in_own_cgroup(g, "pids"));
+    CHECK(in_cgroup_named(z, "pids", "zygote"));
+    end_child(g);
+    cgroup_mover_release(m, g, 0);
+    /* A second zygote, released while the mover keeps its lock ready. */
+    pid_t z2 = idle_child();
+    CHECK(cgroup_mover_place_zygote(m, &owner_a, placed, z2) == 0);
+    run_until_reported(&loop, 3);
+    CHECK(n_reported == 3 && reported[2].pid == z2 && reported[2].thread_err == 0);
+    unit_run_for(&loop, 20);
+    char z2_dir[600];
+    named_dir(threads, "zygote", z2, z2_dir, sizeof z2_dir);
+    end_child(z2);
+    cgroup_mover_release(m, z2, 1);
+    for (int i = 0; i < 300 && stat(z2_dir, &st) == 0; i++)
+        unit_run_for(&loop, 10);
+    CHECK(stat(z2_dir, &st) < 0);
+    unit_run_for(&loop, 30);
+    CHECK(stat(z2_dir, &st) < 0);
+    end_child(z);
+    cgroup_mover_release(m, z, 1);
 
     /* Gone processes: the stop does the removals still queued. */
     end_child(a);
