@@ -4,6 +4,7 @@
  * when the loop queues a job, or the queue stops, or its time passes. */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "thread_jobs.h"
 #include "unit.h"
@@ -24,6 +25,17 @@ static void run_waiting(thread_job_t *tj)
     job_t *j = (job_t *)tj;
     atomic_store(&j->waiting, 1);
     j->result = thread_jobs_wait_queued(j->q, j->wait_ms);
+}
+
+/* Busy until the test lets it go (not waiting on the queue). */
+static atomic_int let_go;
+
+static void run_held(thread_job_t *tj)
+{
+    job_t *j = (job_t *)tj;
+    atomic_store(&j->waiting, 1);
+    for (int i = 0; i < 10000 && !atomic_load(&let_go); i++)
+        usleep(1000);
 }
 
 static void run_plain(thread_job_t *tj)
@@ -93,17 +105,17 @@ int main(void)
 
     /* Jobs pushed first run ahead of those queued before them. */
     job_t blocker, later, sooner;
-    init_job(&blocker, q, run_waiting, &next_order);
+    init_job(&blocker, q, run_held, &next_order);
     init_job(&later, q, run_plain, &next_order);
     init_job(&sooner, q, run_plain, &next_order);
-    blocker.wait_ms = 60 * 1000;
+    atomic_init(&let_go, 0);
     thread_jobs_push(q, &blocker.tj, 0);
     for (int i = 0; i < 1000 && !atomic_load(&blocker.waiting); i++)
         unit_run_for(&loop, 1);
     thread_jobs_push(q, &later.tj, 0);
     thread_jobs_push(q, &sooner.tj, 1);
+    atomic_store(&let_go, 1);
     run_until(&loop, &later.finished);
-    CHECK(blocker.result == 1);
     CHECK(sooner.order == 1 && later.order == 2);
 
     /* Stopping the queue ends a wait too: the stop does not wait it out. */
