@@ -367,6 +367,20 @@ static int deny_unless_arg(scmp_filter_ctx ctx, int nr, unsigned arg, uint32_t v
     return 0;
 }
 
+/* Makes each call fail with err when its argument calls[i].arg has every
+ * bit of flag set (one flag, in our uses). */
+static int deny_flag(scmp_filter_ctx ctx, const call_arg_t *calls, size_t n, int err, uint64_t flag)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int nr = seccomp_syscall_resolve_name(calls[i].name);
+        if (nr != __NR_SCMP_ERROR)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1,
+                                  SCMP_CMP(calls[i].arg, SCMP_CMP_MASKED_EQ, flag, flag));
+    }
+    return rc;
+}
+
 static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
 {
     int rc = 0;
@@ -389,13 +403,9 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * uses, and it had a use-after-free reached this way from another
      * sandbox (CVE-2025-38236): the kernel's attack surface, not the
      * channel's. SIOCATMARK is among the socket ioctls refused below. */
-    for (size_t i = 0; rc == 0 && i < sizeof channel_flags / sizeof *channel_flags; i++) {
-        int nr = seccomp_syscall_resolve_name(channel_flags[i].name);
-        if (nr != __NR_SCMP_ERROR)
-            rc = seccomp_rule_add(
-                ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                SCMP_CMP(channel_flags[i].arg, SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB));
-    }
+    if (rc == 0)
+        rc = deny_flag(ctx, channel_flags, sizeof channel_flags / sizeof *channel_flags, EPERM,
+                       MSG_OOB);
     /* Priority-inheritance futexes name their owner by thread id, looked
      * up across the host: FUTEX_LOCK_PI on a word holding a pid says
      * ESRCH or EPERM, whether that pid exists. Their kernel code is also
@@ -584,13 +594,8 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * memory, out of a filter's reach: ENOSYS, as before Linux 5.6 (glibc
      * and CPython do not call it). */
     static const call_arg_t OPEN_FLAGS[] = {{"open", 1}, {"openat", 2}};
-    for (size_t i = 0; rc == 0 && i < sizeof OPEN_FLAGS / sizeof *OPEN_FLAGS; i++) {
-        int nr = seccomp_syscall_resolve_name(OPEN_FLAGS[i].name);
-        if (nr != __NR_SCMP_ERROR)
-            rc = seccomp_rule_add(
-                ctx, SCMP_ACT_ERRNO(EINVAL), nr, 1,
-                SCMP_CMP(OPEN_FLAGS[i].arg, SCMP_CMP_MASKED_EQ, O_DIRECT, O_DIRECT));
-    }
+    if (rc == 0)
+        rc = deny_flag(ctx, OPEN_FLAGS, sizeof OPEN_FLAGS / sizeof *OPEN_FLAGS, EINVAL, O_DIRECT);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(fcntl), 2,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETFL),
