@@ -19,11 +19,11 @@ typedef enum {
 } job_kind_t;
 
 /* Moving a process into a cgroup takes the kernel's cgroup_threadgroup_rwsem
- * for writing, and that waits for an RCU grace period (5-15 ms here)
+ * for writing, and that waits for an RCU grace period (7-15 ms here)
  * unless another move ran within about one: the move of a new instance,
  * which its first request waits for (no app code runs before its caps),
- * paid it on every cold start, as the zygote's own move (at exec) had
- * ended long before its first spare was forked. After a zygote's move,
+ * paid it on about a third of cold starts here, as the zygote's own move
+ * (at exec) had ended long before its first spare was forked. After a zygote's move,
  * while nothing else is queued, the mover moves the zygote again into the
  * cgroup it is in (a move that changes nothing) every KEEP_WARM_EVERY_MS,
  * for at most KEEP_WARM_FOR_MS: the first spare's move then takes about
