@@ -367,16 +367,17 @@ static int deny_unless_arg(scmp_filter_ctx ctx, int nr, unsigned arg, uint32_t v
     return 0;
 }
 
-/* Makes each call fail with err when its argument calls[i].arg has every
- * bit of flag set (one flag, in our uses). */
-static int deny_flag(scmp_filter_ctx ctx, const call_arg_t *calls, size_t n, int err, uint64_t flag)
+/* Makes each call fail with err when its argument calls[i].arg compares
+ * as op says with a (and b, for SCMP_CMP_MASKED_EQ's value). */
+static int deny_when(scmp_filter_ctx ctx, const call_arg_t *calls, size_t n, int err,
+                     enum scmp_compare op, uint64_t a, uint64_t b)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int nr = seccomp_syscall_resolve_name(calls[i].name);
         if (nr != __NR_SCMP_ERROR)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1,
-                                  SCMP_CMP(calls[i].arg, SCMP_CMP_MASKED_EQ, flag, flag));
+            rc =
+                seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1, SCMP_CMP(calls[i].arg, op, a, b));
     }
     return rc;
 }
@@ -404,8 +405,8 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * sandbox (CVE-2025-38236): the kernel's attack surface, not the
      * channel's. SIOCATMARK is among the socket ioctls refused below. */
     if (rc == 0)
-        rc = deny_flag(ctx, channel_flags, sizeof channel_flags / sizeof *channel_flags, EPERM,
-                       MSG_OOB);
+        rc = deny_when(ctx, channel_flags, sizeof channel_flags / sizeof *channel_flags, EPERM,
+                       SCMP_CMP_MASKED_EQ, MSG_OOB, MSG_OOB);
     /* Priority-inheritance futexes name their owner by thread id, looked
      * up across the host: FUTEX_LOCK_PI on a word holding a pid says
      * ESRCH or EPERM, whether that pid exists. Their kernel code is also
@@ -435,12 +436,9 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
             rc =
                 seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_NE, self_pid));
     }
-    for (size_t i = 0; rc == 0 && i < sizeof own_process_only / sizeof *own_process_only; i++) {
-        int nr = seccomp_syscall_resolve_name(own_process_only[i].name);
-        if (nr != __NR_SCMP_ERROR)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                  SCMP_CMP(own_process_only[i].arg, SCMP_CMP_NE, 0));
-    }
+    if (rc == 0)
+        rc = deny_when(ctx, own_process_only, sizeof own_process_only / sizeof *own_process_only,
+                       EPERM, SCMP_CMP_NE, 0, 0);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(AFFINITY_ELSEWHERE), SCMP_SYS(sched_getaffinity),
                               1, SCMP_A0(SCMP_CMP_NE, 0));
@@ -529,12 +527,9 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * cancellation and set*id calls, neither of which an instance uses). */
     static const call_arg_t SIGNAL_ARG[] = {
         {"kill", 1}, {"tgkill", 2}, {"rt_sigqueueinfo", 1}, {"rt_tgsigqueueinfo", 2}};
-    for (size_t i = 0; rc == 0 && i < sizeof SIGNAL_ARG / sizeof *SIGNAL_ARG; i++) {
-        int nr = seccomp_syscall_resolve_name(SIGNAL_ARG[i].name);
-        if (nr != __NR_SCMP_ERROR)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAGAIN), nr, 1,
-                                  SCMP_CMP(SIGNAL_ARG[i].arg, SCMP_CMP_GE, KERNEL_SIGRTMIN));
-    }
+    if (rc == 0)
+        rc = deny_when(ctx, SIGNAL_ARG, sizeof SIGNAL_ARG / sizeof *SIGNAL_ARG, EAGAIN, SCMP_CMP_GE,
+                       KERNEL_SIGRTMIN, 0);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAGAIN), SCMP_SYS(timer_create), 0);
     /* A file's signal (F_SETSIG) is queued at its owner, this instance,
@@ -595,7 +590,8 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
      * and CPython do not call it). */
     static const call_arg_t OPEN_FLAGS[] = {{"open", 1}, {"openat", 2}};
     if (rc == 0)
-        rc = deny_flag(ctx, OPEN_FLAGS, sizeof OPEN_FLAGS / sizeof *OPEN_FLAGS, EINVAL, O_DIRECT);
+        rc = deny_when(ctx, OPEN_FLAGS, sizeof OPEN_FLAGS / sizeof *OPEN_FLAGS, EINVAL,
+                       SCMP_CMP_MASKED_EQ, O_DIRECT, O_DIRECT);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(fcntl), 2,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETFL),
