@@ -108,10 +108,11 @@ struct conn {
     char peer_ip[INET6_ADDRSTRLEN];
     int peer_port;
     /* The address the client reached, for the URLs the server writes when
-     * the Host cannot give one: on a wildcard listener (--host ::, 0.0.0.0)
-     * the listening address names no host a client can reach. */
-    char local_ip[INET6_ADDRSTRLEN];
-    char local_hostport[INET6_ADDRSTRLEN + 8]; /* "[::1]:8080" */
+     * the Host cannot give one (local_address): the listener's, or this
+     * connection's own on a wildcard listener. NULL until first needed. */
+    const char *local_ip, *local_hostport;
+    char own_ip[INET6_ADDRSTRLEN];
+    char own_hostport[INET6_ADDRSTRLEN + 8]; /* "[::1]:8080" */
     conn_t *next, *prev;
 };
 
@@ -279,12 +280,30 @@ static int socket_address(const struct sockaddr *addr, char ip[INET6_ADDRSTRLEN]
     return ntohs(a->sin_port);
 }
 
+/* Sets c->local_ip and c->local_hostport, once: the listener's address, or,
+ * on a wildcard listener (--host ::, 0.0.0.0), whose address names no host
+ * a client can reach, the one this connection reached. */
+static void local_address(conn_t *c)
+{
+    if (c->local_ip)
+        return;
+    struct sockaddr_storage a;
+    socklen_t n = sizeof a;
+    if (!c->srv->listen_wildcard || getsockname(c->w.fd, (struct sockaddr *)&a, &n) < 0) {
+        c->local_ip = c->srv->listen_host;
+        c->local_hostport = c->srv->hostport;
+        return;
+    }
+    int port = socket_address((struct sockaddr *)&a, c->own_ip);
+    snprintf(c->own_hostport, sizeof c->own_hostport, strchr(c->own_ip, ':') ? "[%s]:%d" : "%s:%d",
+             c->own_ip, port);
+    c->local_ip = c->own_ip;
+    c->local_hostport = c->own_hostport;
+}
+
 void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
 {
-    struct sockaddr_storage local;
-    socklen_t local_len = sizeof local;
-    conn_t *c =
-        getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 ? calloc(1, sizeof *c) : NULL;
+    conn_t *c = calloc(1, sizeof *c);
     if (!c) {
         close(fd);
         return;
@@ -303,9 +322,6 @@ void conn_open(server_t *srv, int fd, const struct sockaddr *peer, int api)
                            c);
     http_request_init(&c->req, api ? &srv->api_limits : &srv->limits);
     c->peer_port = socket_address(peer, c->peer_ip);
-    int local_port = socket_address((struct sockaddr *)&local, c->local_ip);
-    snprintf(c->local_hostport, sizeof c->local_hostport,
-             strchr(c->local_ip, ':') ? "[%s]:%d" : "%s:%d", c->local_ip, local_port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->next = srv->conns;
@@ -1020,10 +1036,11 @@ static void send_server_options(conn_t *c)
 /* The Host header for the absolute URLs the server writes itself, else,
  * when there is none or no URL could carry it (":80"), the host:port the
  * client reached. */
-static const char *request_host(const conn_t *c, size_t *len)
+static const char *request_host(conn_t *c, size_t *len)
 {
     const char *host = http_request_header(&c->req, "host", len);
     if (!secure_host_valid(host, host ? *len : 0)) {
+        local_address(c);
         host = c->local_hostport;
         *len = strlen(host);
     }
@@ -1059,11 +1076,12 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     int https = secure_request_is_https(&c->req, &c->srv->trusted_proxies, c->peer_ip);
     int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
     size_t host_len;
-    const char *host = request_host(c, &host_len);
+    const char *host = http_request_header(&c->req, "host", &host_len);
+    local_address(c); /* secure_redirect falls back on it */
     size_t mark = c->wbuf.len;
-    int status =
-        secure_redirect(&c->wbuf, h->secure, h->redirect_code, https, &c->req, host, host_len,
-                        c->local_hostport, keep, c->req.http_major == 1 && c->req.http_minor == 0);
+    int status = secure_redirect(&c->wbuf, h->secure, h->redirect_code, https, &c->req, host,
+                                 host ? host_len : 0, c->local_hostport, keep,
+                                 c->req.http_major == 1 && c->req.http_minor == 0);
     if (status == 0)
         return 0;
     if (status < 0) {
@@ -1297,6 +1315,7 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
     }
     app_env_t app = server_app_env(srv, user);
     app.version_id = c->version_id;
+    local_address(c);
     app.listen_host = c->local_ip;
     /* As the secure: check saw it: the app builds its URLs from this. */
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);

@@ -1,10 +1,12 @@
 /* `gaelic serve`: options, start-up checks, the listening socket, signals
  * and the graceful stop. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -641,6 +643,15 @@ static void raise_fd_limit(int max_connections)
     }
 }
 
+/* 1 when addr (numeric) is the IPv4 or IPv6 wildcard address. */
+static int is_wildcard(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    return (inet_pton(AF_INET, addr, &a4) == 1 && a4.s_addr == htonl(INADDR_ANY)) ||
+           (inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6));
+}
+
 static int open_listener(server_t *srv)
 {
     char err[512];
@@ -657,6 +668,7 @@ static int open_listener(server_t *srv)
                  srv->listen_port);
     else
         snprintf(srv->hostport, sizeof srv->hostport, "%s:%d", srv->listen_host, srv->listen_port);
+    srv->listen_wildcard = is_wildcard(srv->listen_host);
     srv->listen_w.fd = fd;
     srv->listen_w.cb = on_accept;
     return loop_add(&srv->loop, &srv->listen_w, EPOLLIN);

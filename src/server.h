@@ -102,6 +102,7 @@ typedef struct server {
     char version_id[VERSION_ID_SIZE]; /* CURRENT_VERSION_ID: major.minor */
     char hostport[300];               /* DEFAULT_VERSION_HOSTNAME */
     char listen_host[256];
+    int listen_wildcard; /* listen_host is 0.0.0.0 or :: */
     int listen_port;
     conn_t *conns;        /* open connections */
     conn_t *closed_conns; /* freed after the event batch */
