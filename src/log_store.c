@@ -172,21 +172,28 @@ static int enqueue(log_store_t *st, const buf_t *rec, size_t limit, uint64_t *dr
     return rc;
 }
 
-int log_store_task(log_store_t *st, log_task_t *task)
+/* Queues a record that is never dropped (as records are when the queue is
+ * full) and wakes the writer for it. 0, or -1 once the store stops. */
+static int queue_urgent(log_store_t *st, const void *rec, size_t n)
 {
-    uint8_t rec[1 + sizeof task];
-    rec[0] = REC_TASK;
-    memcpy(rec + 1, &task, sizeof task);
-    task->next = NULL;
     pthread_mutex_lock(&st->mu);
-    /* Never dropped like records: its owner waits for done. */
-    int rc = st->stop ? -1 : buf_append(&st->queue, rec, sizeof rec);
+    int rc = st->stop ? -1 : buf_append(&st->queue, rec, n);
     if (rc == 0) {
         st->urgent = 1;
         pthread_cond_signal(&st->cv);
     }
     pthread_mutex_unlock(&st->mu);
     return rc < 0 ? -1 : 0;
+}
+
+int log_store_task(log_store_t *st, log_task_t *task)
+{
+    uint8_t rec[1 + sizeof task];
+    rec[0] = REC_TASK;
+    memcpy(rec + 1, &task, sizeof task);
+    task->next = NULL;
+    /* Never dropped like records: its owner waits for done. */
+    return queue_urgent(st, rec, sizeof rec);
 }
 
 int log_store_event_fd(const log_store_t *st)
@@ -629,10 +636,15 @@ static void *writer_main(void *arg)
         if (batch.len) {
             st->batch_failed = 0;
             reopen_if_moved(st);
-            if (commit_batch(st, &batch, &tail) < 0)
+            /* The rows counted (and pruned) in a transaction that did not
+             * happen are not there: the count goes back with them. */
+            int64_t n_requests = st->n_requests;
+            if (commit_batch(st, &batch, &tail) < 0) {
+                st->n_requests = n_requests;
                 keep_records(&batch, &unstored_requests, &unstored_lines);
-            else
+            } else {
                 buf_reset(&batch);
+            }
             /* Said once the trouble ends, so that the next episode (the
              * disk full again, the database locked again) is said too. */
             if (!st->batch_failed && st->last_error[0]) {
@@ -934,15 +946,7 @@ int log_store_end_stale_requests(log_store_t *st)
         return 0;
     }
     uint8_t rec = REC_END_STALE;
-    pthread_mutex_lock(&st->mu);
-    /* Never dropped like records: it is one byte, and must not be lost. */
-    int rc = st->stop ? -1 : buf_append(&st->queue, &rec, 1);
-    if (rc == 0) {
-        st->urgent = 1;
-        pthread_cond_signal(&st->cv);
-    }
-    pthread_mutex_unlock(&st->mu);
-    return rc < 0 ? -1 : 0;
+    return queue_urgent(st, &rec, 1);
 }
 
 void log_store_close(log_store_t *st)
