@@ -112,6 +112,25 @@ static int parse_level(const char *s)
     return -1;
 }
 
+/* s, the whole string, as a local time in format: its time, with *tm as
+ * mktime normalised it, or -1 when it is none, or names a day its month
+ * lacks (strptime takes any day 1-31, and mktime would make 2026-02-30
+ * March 2nd). */
+static time_t local_time(const char *s, const char *format, struct tm *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    const char *rest = strptime(s, format, tm);
+    if (!rest || *rest)
+        return -1;
+    struct tm asked = *tm;
+    tm->tm_isdst = -1;
+    time_t t = mktime(tm);
+    if (t == (time_t)-1 || tm->tm_mday != asked.tm_mday || tm->tm_mon != asked.tm_mon ||
+        tm->tm_year != asked.tm_year)
+        return -1;
+    return t;
+}
+
 /* --since: microseconds since the epoch, or -1. */
 static int64_t parse_since(const char *s, int64_t now_us)
 {
@@ -139,18 +158,9 @@ static int64_t parse_since(const char *s, int64_t now_us)
                                           "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"};
     for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
         struct tm tm;
-        memset(&tm, 0, sizeof tm);
-        const char *rest = strptime(s, formats[i], &tm);
-        if (rest && *rest == '\0') {
-            struct tm asked = tm;
-            tm.tm_isdst = -1;
-            time_t t = mktime(&tm);
-            /* strptime takes any day 1-31 and mktime moves one a month
-             * lacks on: 2026-02-30 would be March 2nd. */
-            if (t != (time_t)-1 && tm.tm_mday == asked.tm_mday && tm.tm_mon == asked.tm_mon &&
-                tm.tm_year == asked.tm_year)
-                return (int64_t)t * 1000000;
-        }
+        time_t t = local_time(s, formats[i], &tm);
+        if (t != (time_t)-1)
+            return (int64_t)t * 1000000;
     }
     return -1;
 }
@@ -170,15 +180,8 @@ static int day_window(const char *end_date, long num_days, time_t now, int64_t *
     struct tm day;
     localtime_r(&now, &day);
     if (end_date) {
-        struct tm d;
-        memset(&d, 0, sizeof d);
-        const char *rest = strptime(end_date, "%Y-%m-%d", &d);
-        if (!rest || *rest)
-            return -1;
-        struct tm check = d;
-        check.tm_hour = 12; /* mktime normalises: 2026-02-30 would be March 2 */
-        check.tm_isdst = -1;
-        if (mktime(&check) == (time_t)-1 || check.tm_mday != d.tm_mday || check.tm_mon != d.tm_mon)
+        struct tm check;
+        if (local_time(end_date, "%Y-%m-%d", &check) == (time_t)-1)
             return -1;
         if (check.tm_year < day.tm_year ||
             (check.tm_year == day.tm_year && check.tm_yday < day.tm_yday))
