@@ -38,9 +38,8 @@ struct control {
     client_t *clients, *closed;
     int n_clients;
     /* Wakes accept again: after a failure, or once a client leaves while
-     * MAX_CLIENTS were served and others wait in the backlog. */
+     * MAX_CLIENTS were served (others may wait in the backlog). */
     loop_timer_t accept_retry;
-    int accept_full;
 };
 
 /* Socket paths are limited to 108 bytes; the storage folder may be longer,
@@ -69,11 +68,8 @@ static void client_close(client_t *cl)
             break;
         }
     }
-    ctl->n_clients--;
-    if (ctl->accept_full) {
-        ctl->accept_full = 0;
+    if (ctl->n_clients-- == MAX_CLIENTS)
         loop_timer_start(ctl->loop, &ctl->accept_retry, 0);
-    }
     /* Freed by control_close or the next accept: a later event of this
      * batch may still name it. */
     cl->next = ctl->closed;
@@ -206,10 +202,8 @@ static void on_accept(loop_t *loop, io_watch_t *w, uint32_t events)
     for (;;) {
         /* Past the limit, clients wait in the backlog for one to leave
          * rather than being closed unanswered. */
-        if (ctl->n_clients >= MAX_CLIENTS) {
-            ctl->accept_full = 1;
+        if (ctl->n_clients >= MAX_CLIENTS)
             return;
-        }
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
