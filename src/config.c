@@ -215,7 +215,7 @@ static int check_url(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, con
     return 0;
 }
 
-static int has_dotdot_component(const char *s)
+int config_has_dotdot_component(const char *s)
 {
     for (const char *p = s; (p = strstr(p, "..")) != NULL; p += 2) {
         int starts = p == s || p[-1] == '/';
@@ -233,7 +233,7 @@ static int check_relative_path(yt_doc_t *d, const yt_field_t *f, const yaml_node
         return bad_value(d, f, v, "it is empty");
     if (s[0] == '/')
         return bad_value(d, f, v, "it must be relative to the app folder");
-    if (has_dotdot_component(s))
+    if (config_has_dotdot_component(s))
         return bad_value(d, f, v, "it must not contain '..'");
     return 0;
 }
@@ -564,7 +564,7 @@ static int is_wsgi_path(const char *s)
 static int is_cgi_path(const char *s)
 {
     size_t len = strlen(s);
-    if (len < 4 || strcmp(s + len - 3, ".py") != 0 || s[0] == '/' || has_dotdot_component(s))
+    if (len < 4 || strcmp(s + len - 3, ".py") != 0 || s[0] == '/' || config_has_dotdot_component(s))
         return 0;
     if (s[len - 4] == '/' || strstr(s, "//"))
         return 0;

@@ -159,6 +159,9 @@ void config_free(app_config_t *cfg);
 typedef enum { SCRIPT_INVALID = 0, SCRIPT_WSGI, SCRIPT_CGI } script_kind_t;
 script_kind_t config_script_kind(const char *s);
 
+/* 1 when the relative path s has a ".." component. */
+int config_has_dotdot_component(const char *s);
+
 /* Reads a whole config file (at most 10 MB) into a malloc'd *text. */
 int config_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
 

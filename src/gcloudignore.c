@@ -1,14 +1,16 @@
 #include "gcloudignore.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
+
 /* Includes nest at most this deep, so a cycle ends. */
 #define MAX_INCLUDE_DEPTH 8
-#define MAX_FILE_BYTES (1L << 20)
 #define MAX_REGEX_BYTES (64L * 1024)
 
 typedef struct {
@@ -151,30 +153,20 @@ static int add_rule(rules_t *r, const char *p, size_t len, int negated)
     return 0;
 }
 
-/* The file at rel (in the app folder) into *text; -1 with errno. */
-static int read_file(const char *app_root, const char *rel, char **text, size_t *len)
+/* The file at rel (in the app folder) into *text, as config files are
+ * read; -1 with the reason (without the path) in why. */
+static int read_file(const char *app_root, const char *rel, char **text, size_t *len, char *why,
+                     size_t whylen)
 {
-    char path[4096];
+    char path[PATH_MAX], err[PATH_MAX + 256];
     if (snprintf(path, sizeof path, "%s/%s", app_root, rel) >= (int)sizeof path) {
-        errno = ENAMETOOLONG;
+        snprintf(why, whylen, "%s", strerror(ENAMETOOLONG));
         return -1;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char *buf = malloc(MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
-    int bad = !buf || ferror(f) || n > MAX_FILE_BYTES;
-    int saved = !buf ? ENOMEM : n > MAX_FILE_BYTES ? EFBIG : EIO;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = saved;
+    if (config_read_file(path, text, len, err, sizeof err) < 0) {
+        snprintf(why, whylen, "%s", err + strlen(path) + 2); /* "PATH: reason" */
         return -1;
     }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
     return 0;
 }
 
@@ -183,7 +175,7 @@ static int add_text(rules_t *r, const char *name, const char *text, size_t len, 
 static int add_include(rules_t *r, const char *name, int line, const char *rel, int depth)
 {
     char why[300];
-    if (!rel[0] || rel[0] == '/' || strstr(rel, "..")) {
+    if (!rel[0] || rel[0] == '/' || config_has_dotdot_component(rel)) {
         snprintf(why, sizeof why, "#!include:%.200s: name a file inside the app folder", rel);
         return fail(r, name, line, why);
     }
@@ -191,8 +183,9 @@ static int add_include(rules_t *r, const char *name, int line, const char *rel, 
         return 0;
     char *text;
     size_t len;
-    if (read_file(r->app_root, rel, &text, &len) < 0) {
-        snprintf(why, sizeof why, "#!include:%.200s: %s", rel, strerror(errno));
+    char reason[200];
+    if (read_file(r->app_root, rel, &text, &len, reason, sizeof reason) < 0) {
+        snprintf(why, sizeof why, "#!include:%.150s: %.100s", rel, reason);
         return fail(r, name, line, why);
     }
     int rc = add_text(r, rel, text, len, depth + 1);
@@ -274,18 +267,19 @@ int gcloudignore_regex(const char *app_root, const char *name, const char *text,
 
 int gcloudignore_app_regex(const char *app_root, buf_t *re, char *err, size_t errlen)
 {
-    char *text;
-    size_t len;
-    if (read_file(app_root, ".gcloudignore", &text, &len) == 0) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.gcloudignore", app_root);
+    if (access(path, F_OK) == 0) {
+        char *text, reason[200];
+        size_t len;
+        if (read_file(app_root, ".gcloudignore", &text, &len, reason, sizeof reason) < 0) {
+            snprintf(err, errlen, "%s: %s", path, reason);
+            return -1;
+        }
         int rc = gcloudignore_regex(app_root, ".gcloudignore", text, len, re, err, errlen);
         free(text);
         return rc;
     }
-    if (errno != ENOENT) {
-        snprintf(err, errlen, "%s/.gcloudignore: %s", app_root, strerror(errno));
-        return -1;
-    }
-    char path[4096];
     snprintf(path, sizeof path, "%s/.gitignore", app_root);
     const char *dflt = access(path, F_OK) == 0 ? GCLOUDIGNORE_DEFAULT GCLOUDIGNORE_INCLUDE_GITIGNORE
                                                : GCLOUDIGNORE_DEFAULT;

@@ -146,6 +146,14 @@ static void test_include(void)
     }
     CHECK(skipped_in(root, "#!include:self\n", "x") == 1);
     unlink(path);
+    /* A FIFO (or anything not a regular file) is refused, not waited on. */
+    snprintf(path, sizeof path, "%s/.gcloudignore", root);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(gcloudignore_app_regex(root, &re, err, sizeof err) == -1);
+    snprintf(want, sizeof want, "%s: not a regular file", path);
+    CHECK_STR(err, want);
+    buf_free(&re);
+    unlink(path);
     snprintf(path, sizeof path, "%s/.gitignore", root);
     unlink(path);
     rmdir(root);
