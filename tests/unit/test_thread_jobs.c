@@ -69,6 +69,13 @@ static void run_until(loop_t *loop, const int *flag)
         unit_run_for(loop, 10);
 }
 
+/* Until j's run has begun (the queue's thread is in it). */
+static void run_until_running(loop_t *loop, job_t *j)
+{
+    for (int i = 0; i < 1000 && !atomic_load(&j->waiting); i++)
+        unit_run_for(loop, 1);
+}
+
 int main(void)
 {
     loop_t loop;
@@ -95,8 +102,7 @@ int main(void)
     init_job(&next, q, run_plain, &next_order);
     waiter.wait_ms = 60 * 1000;
     thread_jobs_push(q, &waiter.tj, 0);
-    for (int i = 0; i < 1000 && !atomic_load(&waiter.waiting); i++)
-        unit_run_for(&loop, 1);
+    run_until_running(&loop, &waiter);
     CHECK(atomic_load(&waiter.waiting));
     thread_jobs_push(q, &next.tj, 0);
     run_until(&loop, &next.finished);
@@ -110,8 +116,7 @@ int main(void)
     init_job(&sooner, q, run_plain, &next_order);
     atomic_init(&let_go, 0);
     thread_jobs_push(q, &blocker.tj, 0);
-    for (int i = 0; i < 1000 && !atomic_load(&blocker.waiting); i++)
-        unit_run_for(&loop, 1);
+    run_until_running(&loop, &blocker);
     thread_jobs_push(q, &later.tj, 0);
     thread_jobs_push(q, &sooner.tj, 1);
     atomic_store(&let_go, 1);
@@ -123,8 +128,7 @@ int main(void)
     init_job(&last, q, run_waiting, &next_order);
     last.wait_ms = 60 * 1000;
     thread_jobs_push(q, &last.tj, 0);
-    for (int i = 0; i < 1000 && !atomic_load(&last.waiting); i++)
-        unit_run_for(&loop, 1);
+    run_until_running(&loop, &last);
     CHECK(atomic_load(&last.waiting));
     thread_jobs_stop(q);
     CHECK(last.result == 1);
