@@ -359,25 +359,13 @@ def run(script, environ, max_size):
             install()
 
 
-_PAGES = {
-    404: ("404 Not Found", b"<h1>Not Found</h1><p>The requested URL was not found.</p>"),
-    500: ("500 Internal Server Error",
-          b"<h1>Server Error</h1><p>The application failed while handling this request.</p>"),
-}
+# The script was not found. Only the runtime's 500 gives way to the app's
+# error page (the master uses those for 5xx answers alone).
+_NOT_FOUND = ("404 Not Found", [("Content-Type", "text/html; charset=utf-8")],
+              b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>"
+              b"<h1>Not Found</h1><p>The requested URL was not found.</p></body></html>\n")
 
 
-def _page(code):
-    status, text = _PAGES[code]
-    return (status, [("Content-Type", "text/html; charset=utf-8")],
-            b"<!DOCTYPE html>\n<html><head><title>" + status.encode() +
-            b"</title></head><body>" + text + b"</body></html>\n")
-
-
-_ANSWERS = {code: _page(code) for code in _PAGES}
-# The 500 of a script that failed: dispatch knows it by identity and has
-# the master answer with the app's default error page instead.
-FAILED = _ANSWERS[500]
-
-
-def _error(code):
-    return _ANSWERS[code]
+def _error(status):
+    """The answer for a ScriptError's status (404 or 500), or a failure."""
+    return _NOT_FOUND if status == 404 else handlers.ERROR_500

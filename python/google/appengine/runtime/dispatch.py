@@ -25,14 +25,7 @@ _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
             "base64", "hashlib", "email.utils", "wsgiref.util",
             "google.appengine.api.logservice.logservice")
 
-_ERROR_500 = (
-    "500 Internal Server Error",
-    [("Content-Type", "text/html; charset=utf-8")],
-    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
-    b"<body><h1>Server Error</h1><p>The application failed while handling this "
-    b"request.</p></body></html>\n",
-)
-_FAILED = _ERROR_500 + (False, True)
+_FAILED = handlers.ERROR_500 + (False, True)
 
 
 def prepare_zygote():
@@ -134,7 +127,7 @@ def _run(script, environ):
         return cgi.run(script, environ, _gaelic.MAX_PAYLOAD)
     app, path = handlers.get(script)
     if app is None:
-        return _ERROR_500
+        return handlers.ERROR_500
     if path is not None:
         # As App Engine's python27 runtime did for WSGI handlers too: the
         # handler's module file, in the request's os.environ and environ
@@ -192,7 +185,7 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
         try:
             try:
                 answer = run(script, environ)
-                answer += (False, answer is _ERROR_500 or answer is cgi.FAILED)
+                answer += (False, answer is handlers.ERROR_500)
             finally:
                 request_threads.join_all(request)
             if request.out_of_memory:
@@ -202,7 +195,7 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
         except DeadlineExceededError:
             # The master answers with the app's timeout page (RT7).
             handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
-            return _ERROR_500 + (True, True)
+            return handlers.ERROR_500 + (True, True)
         except wsgi.ResponseTooLarge as e:
             handlers.log(script, "response not sent: %s" % e)
             return _FAILED
@@ -251,7 +244,7 @@ def _serve(item, run=_run):
         if handlers.is_out_of_memory(e):
             _out_of_memory()
         handlers.log_exception(script, "request %d failed in the runtime:" % request_id)
-        status, headers, body = _ERROR_500
+        status, headers, body = handlers.ERROR_500
         failed = True
     try:
         send_response(request_id, status, headers, body, timed_out, failed)
@@ -312,7 +305,7 @@ def _start_background_request(item):
     except BaseException:
         background.ended(item[0])
         handlers.log_exception("/_ah/background", "cannot start background request %d:" % item[0])
-        _gaelic.send_response(item[0], *_ERROR_500)
+        _gaelic.send_response(item[0], *handlers.ERROR_500)
 
 
 def _add_apps_google_folder(root):

@@ -19,6 +19,18 @@ from types import ModuleType
 
 from google.appengine.runtime import DeadlineExceededError, app_logs
 
+# The runtime's 500 for a handler that failed (its import, a CGI script
+# that raised or wrote no valid head). dispatch tells it from an app's own
+# 500 by identity and has the master answer with the app's default error
+# page instead, as App Engine did.
+ERROR_500 = (
+    "500 Internal Server Error",
+    [("Content-Type", "text/html; charset=utf-8")],
+    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
+    b"<body><h1>Server Error</h1><p>The application failed while handling this "
+    b"request.</p></body></html>\n",
+)
+
 _apps = {}
 # appengine_config imported (or found absent). Its settings are read then,
 # once, as lib_config did: not looked up on every request.
