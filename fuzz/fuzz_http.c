@@ -74,17 +74,21 @@ static void load_app(void)
 static void answer_handler(const http_request_t *r, const route_t *route, buf_t *out)
 {
     const handler_t *h = route->handler;
+    /* The host conn.c's request_host names: the Host, else the server's. */
     size_t host_len = 0;
     const char *host = http_request_header(r, "host", &host_len);
+    if (!secure_host_valid(host, host_len)) {
+        host = "127.0.0.1:8080";
+        host_len = strlen(host);
+    }
     int https = secure_request_is_https(r, &proxies, "127.0.0.1");
     if (h->secure != SECURE_OPTIONAL &&
-        secure_redirect(out, h->secure, h->redirect_code, https, r, host, host_len,
-                        "127.0.0.1:8080", 1, 0) != 0)
+        secure_redirect(out, h->secure, h->redirect_code, https, r, host, host_len, 1, 0) != 0)
         return;
     login_user_t user;
     login_from_request(r, &user);
     if (h->login != LOGIN_OPTIONAL && !user.signed_in) {
-        login_redirect(out, r, host ? host : "", host_len, https, 1, 0, 0);
+        login_redirect(out, r, host, host_len, https, 1, 0, 0);
         return;
     }
     if (h->kind == HANDLER_SCRIPT)

@@ -1076,12 +1076,10 @@ static int secure_redirected(conn_t *c, const handler_t *h)
     int https = secure_request_is_https(&c->req, &c->srv->trusted_proxies, c->peer_ip);
     int keep = c->req.keep_alive && !c->close_after && !c->srv->stopping;
     size_t host_len;
-    const char *host = http_request_header(&c->req, "host", &host_len);
-    local_address(c); /* secure_redirect falls back on it */
+    const char *host = request_host(c, &host_len);
     size_t mark = c->wbuf.len;
     int status = secure_redirect(&c->wbuf, h->secure, h->redirect_code, https, &c->req, host,
-                                 host ? host_len : 0, c->local_hostport, keep,
-                                 c->req.http_major == 1 && c->req.http_minor == 0);
+                                 host_len, keep, c->req.http_major == 1 && c->req.http_minor == 0);
     if (status == 0)
         return 0;
     if (status < 0) {

@@ -106,8 +106,7 @@ int secure_host_valid(const char *host, size_t len)
 }
 
 int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const http_request_t *req,
-                    const char *host, size_t host_len, const char *fallback_host, int keep_alive,
-                    int http10)
+                    const char *host, size_t host_len, int keep_alive, int http10)
 {
     const char *scheme;
     if (mode == SECURE_ALWAYS && !is_https)
@@ -116,10 +115,6 @@ int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const htt
         scheme = "http://";
     else
         return 0;
-    if (!secure_host_valid(host, host_len)) {
-        host = fallback_host;
-        host_len = strlen(fallback_host);
-    }
     const char *path, *query;
     size_t path_len, query_len;
     cgi_split_target(http_request_url(req), req->url_len, &path, &path_len, &query, &query_len);

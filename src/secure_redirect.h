@@ -42,10 +42,9 @@ int secure_host_valid(const char *host, size_t len);
  * status, or -1 when memory runs out. The status is code (the handler's
  * redirect_http_response_code) when not 0, else 302 for GET and HEAD and
  * 307 for other methods so that they keep their method and body. The redirect has no body. host is
- * the Host header (may be NULL); when it is absent or not secure_host_valid, fallback_host (the
- * server's own host:port) is used. */
+ * the host[:port] the Location names: the Host header when secure_host_valid, else the server's
+ * own (conn.c's request_host chooses). */
 int secure_redirect(buf_t *out, secure_t mode, int code, int is_https, const http_request_t *req,
-                    const char *host, size_t host_len, const char *fallback_host, int keep_alive,
-                    int http10);
+                    const char *host, size_t host_len, int keep_alive, int http10);
 
 #endif

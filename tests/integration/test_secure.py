@@ -112,6 +112,13 @@ def test_location_keeps_a_plain_host(plain):
     assert r.header("Location") == "https://example.com:8443/always/h"
 
 
+@pytest.mark.parametrize("unusable_host", [":80", "evil.com;y"])
+def test_location_without_a_plain_host_names_the_server(plain, unusable_host):
+    # The front end takes a port alone and sub-delims; neither goes into a Location.
+    r = http_request(plain.port, "GET", "/always/h", headers=[("Host", unusable_host)])
+    assert r.status == 302 and r.header("Location") == "https://%s/always/h" % host(plain), r
+
+
 @pytest.mark.parametrize("bad_host", ["evil.com/path", "user@evil.com", "a b", "x\"y"])
 def test_location_never_takes_a_bad_host(plain, bad_host):
     # RFC 9112 3.2: a Host that is not host[:port] is refused before routing.

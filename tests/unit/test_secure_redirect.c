@@ -23,11 +23,11 @@ static int redirect_code(const char *raw, secure_t mode, int https, int code, bu
 {
     http_request_t r;
     parse(&r, raw);
-    size_t hlen;
+    size_t hlen = 0;
     const char *host = http_request_header(&r, "host", &hlen);
+    CHECK(host != NULL);
     buf_reset(out);
-    int status =
-        secure_redirect(out, mode, code, https, &r, host, host ? hlen : 0, "127.0.0.1:8080", 1, 0);
+    int status = secure_redirect(out, mode, code, https, &r, host, hlen, 1, 0);
     buf_append(out, "", 1);
     http_request_free(&r);
     return status;
@@ -100,7 +100,8 @@ static void test_host_valid(void)
     CHECK(!secure_host_valid(NULL, 0));
     CHECK(!secure_host_valid("", 0));
     CHECK(!secure_host_valid("a b", 3));
-    CHECK(!secure_host_valid(":80", 3)); /* a port with no host */
+    CHECK(!secure_host_valid(":80", 3));         /* a port with no host */
+    CHECK(!secure_host_valid("evil.com;y", 10)); /* a sub-delim, which the parser takes */
     CHECK(!secure_host_valid("evil.com/x", 10));
     CHECK(!secure_host_valid("user@evil.com", 13));
     CHECK(!secure_host_valid("a\r\nSet-Cookie: x", 16));
@@ -140,12 +141,6 @@ static void test_redirects(void)
                         0, 303, &out) == 303);
     CHECK(redirect_code(get, SECURE_NEVER, 1, 307, &out) == 307);
     CHECK(redirect_code(get, SECURE_ALWAYS, 1, 301, &out) == 0);
-    /* A Host that is not a plain host[:port] is replaced by the server's
-     * (the parser refuses "/", "@" or spaces; sub-delims get this far). */
-    CHECK(redirect("GET /x HTTP/1.1\r\nHost: evil.com;y\r\n\r\n", SECURE_ALWAYS, 0, &out) == 302);
-    CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://127.0.0.1:8080/x\r\n") != NULL);
-    CHECK(redirect("GET /x HTTP/1.0\r\n\r\n", SECURE_ALWAYS, 0, &out) == 302);
-    CHECK(strstr(buf_ptr(&out), "\r\nLocation: https://127.0.0.1:8080/x\r\n") != NULL);
     /* Bytes that do not belong in a header are percent-encoded. */
     CHECK(redirect("GET /caf\xc3\xa9?q=%7f HTTP/1.1\r\nHost: h\r\n\r\n", SECURE_ALWAYS, 0, &out) ==
           302);
