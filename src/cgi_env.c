@@ -199,14 +199,17 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
     return rc;
 }
 
-/* SERVER_NAME/SERVER_PORT follow the Host header, as dev_appserver did. */
+/* SERVER_NAME/SERVER_PORT follow the Host header, as dev_appserver did,
+ * unless it names no host (http_host_usable): then, as in the Locations
+ * the server writes, the address the client reached, which the app's
+ * absolute URLs (wsgiref.util.request_uri) can name. */
 static void server_name_port(const app_env_t *app, const http_request_t *req, char *name,
                              size_t name_sz, char *port, size_t port_sz)
 {
-    size_t hlen;
+    size_t hlen = 0;
     const char *host = http_request_header(req, "host", &hlen);
     buf_format_uint(port, (unsigned)app->listen_port);
-    if (!host || hlen == 0 || hlen >= name_sz) {
+    if (!http_host_usable(host, hlen) || hlen >= name_sz) {
         /* An IPv6 address in brackets, as in a Host header (RFC 3875
          * 4.1.14): URLs are built from it. */
         snprintf(name, name_sz, strchr(app->listen_host, ':') ? "[%s]" : "%s", app->listen_host);
@@ -280,8 +283,8 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     const char *path, *query;
     size_t path_len, query_len;
     cgi_split_target(http_request_url(req), req->url_len, &path, &path_len, &query, &query_len);
-    char proto[HTTP_VERSION_TEXT_SIZE], name[256], port[BUF_UINT_SIZE], rport[BUF_UINT_SIZE],
-        clen[BUF_UINT_SIZE];
+    char proto[HTTP_VERSION_TEXT_SIZE], name[HTTP_HOST_MAX + 1], port[BUF_UINT_SIZE],
+        rport[BUF_UINT_SIZE], clen[BUF_UINT_SIZE];
     http_version_text(req, proto);
     server_name_port(app, req, name, sizeof name, port, sizeof port);
     buf_format_uint(rport, (unsigned)remote_port);

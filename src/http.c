@@ -377,6 +377,11 @@ static int ip_literal_valid(const char *s, size_t n)
     return 1;
 }
 
+int http_host_usable(const char *host, size_t len)
+{
+    return host && len > 0 && len <= HTTP_HOST_MAX && host[0] != ':';
+}
+
 /* RFC 9112 3.2: a Host value is uri-host [":" port], the port digits
  * (RFC 3986 3.2.3): "a:b" or "a:1:2" would become the app's SERVER_PORT.
  * Empty is allowed. */

@@ -103,6 +103,16 @@ http_parse_t http_request_feed(http_request_t *r, const char *data, size_t len, 
  * answer to it has content, a refusal's included (RFC 9110 9.3.2). */
 int http_request_is_head(const http_request_t *r);
 
+/* The longest Host value the server names in URLs and SERVER_NAME. */
+#define HTTP_HOST_MAX 255
+
+/* 1 when host (a Host value as the parser took it, or NULL) names a host
+ * that an absolute URL can carry: not empty, not a port alone (":80",
+ * which the parser takes: "http://:80/" is no http URI, RFC 9110 4.2.1),
+ * and at most HTTP_HOST_MAX bytes. Otherwise the server names the address
+ * the client reached instead. */
+int http_host_usable(const char *host, size_t len);
+
 /* Case-insensitive lookup of the first header with this name. */
 const char *http_request_header(const http_request_t *r, const char *name, size_t *len);
 /* The same from the header at *pos on (0: the first), for a field whose

@@ -94,8 +94,7 @@ int secure_request_is_https(const http_request_t *req, const trusted_proxies_t *
 
 int secure_host_valid(const char *host, size_t len)
 {
-    /* ":80" has no host: "http://:80/" is no http URI (RFC 9110 4.2.1). */
-    if (!host || len == 0 || len > 255 || host[0] == ':')
+    if (!http_host_usable(host, len))
         return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)host[i];

@@ -33,8 +33,8 @@ int secure_request_is_https(const http_request_t *req, const trusted_proxies_t *
                             const char *peer_ip);
 
 /* 1 when host (a Host header value) is a plain host[:port] that is safe to
- * put in a Location header: letters, digits, '-', '.', '_', ':' and IPv6
- * brackets, at most 255 bytes, with a host before any port. */
+ * put in a Location header: http_host_usable, of letters, digits, '-',
+ * '.', '_', ':' and IPv6 brackets. */
 int secure_host_valid(const char *host, size_t len);
 
 /* For a handler with secure: mode, returns 0 when the request may go on.

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness import (GAELIC_BIN, Conn, ConnectionClosed, app_path, build_request, chunked,
+from harness import (GAELIC_BIN, HOST, Conn, ConnectionClosed, app_path, build_request, chunked,
                      descendants, get_head_next, http_request, kill_pids, parse_json, write_app)
 
 MAX_HEADER = 4096
@@ -580,15 +580,28 @@ def test_malformed_request_400(srv, name):
 @pytest.mark.parametrize("host, name, port", [
     ("a.example:8080", "a.example", "8080"), ("[::1]:81", "[::1]", "81"), ("[::1]", "[::1]", None),
     ("a.example:", "a.example", None), ("[fe80::1%25lo]:82", "[fe80::1%25lo]", "82"),
-    ("[v1.x]", "[v1.x]", None), ("", None, None)])
+    ("[v1.x]", "[v1.x]", None)])
 def test_host_forms_accepted(srv, host, name, port):
-    """uri-host [":" port], the port possibly empty; an empty Host too."""
+    """uri-host [":" port], the port possibly empty."""
     r = http_request(srv.port, "GET", "/env", headers=[("Host", host)])
     assert r.status == 200, r
     env = parse_json(r)["environ"]
     assert env["HTTP_HOST"] == host
-    if name:
-        assert (env["SERVER_NAME"], env["SERVER_PORT"]) == (name, port or str(srv.port))
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == (name, port or str(srv.port))
+
+
+@pytest.mark.parametrize("host", [":80", ":8080", ""])
+def test_host_without_a_name_gives_the_app_the_server_s_address(srv, host):
+    """A Host that names no host (a port alone, or empty), which the front
+    end takes, gives SERVER_NAME and SERVER_PORT the address the client
+    reached, as the server's own Locations name it: SERVER_NAME "" made
+    the app's absolute URLs (wsgiref.util.request_uri) "http://:80/", no
+    http URI (RFC 9110 4.2.1)."""
+    r = http_request(srv.port, "GET", "/env", headers=[("Host", host)])
+    assert r.status == 200, r
+    env = parse_json(r)["environ"]
+    assert env["HTTP_HOST"] == host
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == (HOST, str(srv.port))
 
 
 @pytest.mark.parametrize("minor", [2, 9])

@@ -253,6 +253,22 @@ static void test_host_ip_literals(void)
     }
 }
 
+/* A Host names a host for the server's URLs and SERVER_NAME unless it is
+ * empty, a port alone or too long. */
+static void test_host_usable(void)
+{
+    CHECK(http_host_usable("a.example", 9));
+    CHECK(http_host_usable("a.example:80", 12));
+    CHECK(http_host_usable("[::1]:80", 8));
+    CHECK(!http_host_usable(NULL, 0));
+    CHECK(!http_host_usable("", 0));
+    CHECK(!http_host_usable(":80", 3));
+    char longhost[HTTP_HOST_MAX + 1];
+    memset(longhost, 'a', sizeof longhost);
+    CHECK(http_host_usable(longhost, HTTP_HOST_MAX));
+    CHECK(!http_host_usable(longhost, sizeof longhost));
+}
+
 /* s is taken whole and a byte at a time, its body body_len bytes. */
 static int accepted_whole_and_bytewise(const char *s, size_t body_len)
 {
@@ -823,6 +839,7 @@ int main(void)
     test_buf_numbers();
     test_absolute_form_host();
     test_host_ip_literals();
+    test_host_usable();
     test_byte_by_byte();
     test_http09_request_line();
     test_pipelined();
