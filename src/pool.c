@@ -1319,15 +1319,22 @@ static void pause_starts(pool_t *pool)
              pool->start_failures, (unsigned long long)pool->start_retry_delay_ms);
 }
 
-/* A request that ends without its instance's answer: its own log says
- * why, at critical level, for the app's developer, who reads request logs
- * rather than the server's console (RT9). */
-static void log_request_lost(const slot_t *slot, const char *why)
+/* A line in the own log of request log_id (NULL or empty: no request),
+ * where the app's lines go. */
+static void request_log_line(const pool_t *pool, const char *log_id, int level, const char *text,
+                             size_t len)
 {
-    if (slot->log_id[0])
-        log_store_app_line(slot->inst->pool->o.logs,
-                           (log_str_t){slot->log_id, strlen(slot->log_id)}, log_store_now_us(), 4,
-                           (log_str_t){why, strlen(why)});
+    if (log_id && log_id[0])
+        log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
+                           level, (log_str_t){text, len});
+}
+
+/* What the server has to tell the app's developer about a request goes in
+ * its own log, at critical level: they read request logs rather than the
+ * server's console (RT9). */
+static void request_log_critical(const pool_t *pool, const char *log_id, const char *text)
+{
+    request_log_line(pool, log_id, LOG_CRITICAL, text, strlen(text));
 }
 
 static void instance_fail(instance_t *inst, const char *why)
@@ -1374,7 +1381,8 @@ static void instance_fail(instance_t *inst, const char *why)
             continue;
         char line[200];
         snprintf(line, sizeof line, "the instance serving this request was lost: %s", why);
-        log_request_lost(slot, line);
+        /* A request that ends without its instance's answer says why. */
+        request_log_critical(pool, slot->log_id, line);
         job_t *job = slot_release(slot);
         if (job)
             job_fail(job, 500, why, inst->id);
@@ -1870,9 +1878,7 @@ static int handle_log(instance_t *inst, const ipc_hdr_t *h, const uint8_t *paylo
         n--;
     const slot_t *slot = slot_find(inst, h->id);
     const char *log_id = slot ? slot->log_id : background_log_id(&inst->background, h->id);
-    if (log_id && log_id[0])
-        log_store_app_line(pool->o.logs, (log_str_t){log_id, strlen(log_id)}, log_store_now_us(),
-                           (int)level, (log_str_t){msg, n});
+    request_log_line(pool, log_id, (int)level, msg, n);
     int lv = (int)level; /* App Engine's levels 0-4 are log.h's */
     /* Only lines the console shows count against its budget. */
     if ((!log_id || (int)level >= pool->o.console_app_level) && lv >= log_min_level &&
@@ -2246,9 +2252,10 @@ static void slot_deadline(loop_t *loop, loop_timer_t *t)
     log_error("deadline exceeded: request %s on %s still ran %llu ms after "
               "DeadlineExceededError; the instance is killed",
               slot->log_id, name, (unsigned long long)pool->o.deadline_grace_ms);
-    log_request_lost(slot, "the request still ran after its deadline and the grace that "
-                           "followed DeadlineExceededError (--deadline, --deadline_grace); its "
-                           "instance was killed");
+    request_log_critical(pool, slot->log_id,
+                         "the request still ran after its deadline and the grace that "
+                         "followed DeadlineExceededError (--deadline, --deadline_grace); its "
+                         "instance was killed");
     job_t *job = slot_release(slot);
     instance_fail(inst, "killed: a request on it ran past its deadline");
     if (job)
@@ -2276,23 +2283,20 @@ static void check_memory(instance_t *inst, uint64_t now)
      * (the check samples on a tick, maybe mid-request; the stop lets them
      * finish), else the one answered last. */
     char line[200];
-    int n = snprintf(line, sizeof line,
-                     "after this request its instance used %llu MB of memory, over its "
-                     "class's %zu MB, and was shut down",
-                     (unsigned long long)(last->rss >> 20), pool->o.memory_limit >> 20);
-    log_str_t text = {line, (size_t)n};
+    snprintf(line, sizeof line,
+             "after this request its instance used %llu MB of memory, over its "
+             "class's %zu MB, and was shut down",
+             (unsigned long long)(last->rss >> 20), pool->o.memory_limit >> 20);
     int running = 0;
     for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++) {
         const slot_t *slot = &inst->slots[s];
         if (slot->id && slot->log_id[0]) {
             running = 1;
-            log_store_app_line(pool->o.logs, (log_str_t){slot->log_id, strlen(slot->log_id)},
-                               log_store_now_us(), 4, text);
+            request_log_critical(pool, slot->log_id, line);
         }
     }
-    if (!running && inst->last_log_id[0])
-        log_store_app_line(pool->o.logs, (log_str_t){inst->last_log_id, strlen(inst->last_log_id)},
-                           log_store_now_us(), 4, text);
+    if (!running)
+        request_log_critical(pool, inst->last_log_id, line);
     instance_stop(inst);
     instance_flush(inst);
 }
