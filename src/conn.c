@@ -530,11 +530,11 @@ static size_t written_body_len(const conn_t *c, size_t mark)
 }
 
 /* An answer the server generates itself: the app's error_handlers page of
- * that kind, or the built-in page when pages is NULL or has none.
- * instance_id names the instance a failed request ran on and mcycles the
- * CPU it used there, for the request log. */
+ * that kind, or the built-in page when pages is NULL or has none. ran is
+ * the pool's result when the request failed on an instance (its request
+ * log names that instance and the CPU used there), else NULL. */
 static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_kind_t kind,
-                            int status, int close_conn, const char *instance_id, int64_t mcycles)
+                            int status, int close_conn, const job_result_t *ran)
 {
     if (close_conn)
         c->close_after = 1;
@@ -543,13 +543,14 @@ static void send_error_page(conn_t *c, const error_pages_t *pages, error_page_ki
     error_page_send(pages, kind, &c->wbuf, status, keep,
                     c->req.http_major == 1 && c->req.http_minor == 0, c->head_only);
     if (c->req.headers_done)
-        log_request(c, status, written_body_len(c, mark), instance_id, mcycles);
+        log_request(c, status, written_body_len(c, mark), ran ? ran->instance_id : NULL,
+                    ran ? mcycles_from_us(ran->cpu_us, ran->cpu_mhz) : 0);
     finish_request(c);
 }
 
 static void send_simple(conn_t *c, int status, int close_conn)
 {
-    send_error_page(c, NULL, ERROR_PAGE_DEFAULT, status, close_conn, NULL, 0);
+    send_error_page(c, NULL, ERROR_PAGE_DEFAULT, status, close_conn, NULL);
 }
 
 /* Headers the server sets itself, or that make no sense in a buffered
@@ -835,7 +836,7 @@ static void job_done(job_t *job, const job_result_t *res)
          * page, as one arriving after that does (route_backend). */
         send_error_page(c, res->error_status >= 500 ? &c->srv->error_pages : NULL,
                         res->timed_out ? ERROR_PAGE_TIMEOUT : ERROR_PAGE_DEFAULT, res->error_status,
-                        0, res->instance_id, mcycles_from_us(res->cpu_us, res->cpu_mhz));
+                        0, res);
         return;
     }
     answer_app(c, res, NULL);
@@ -850,16 +851,14 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
     if (!http_status_valid(res->status, res->status_len, &code)) {
         console_url(c, url);
         log_error("%s: invalid status line from the app", url);
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id,
-                        mcycles_from_us(res->cpu_us, res->cpu_mhz));
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res);
         return;
     }
     app_head_t h;
     if (scan_app_headers(res, &h) < 0) {
         console_url(c, url);
         log_error("%s: the app sent an invalid header", url);
-        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res->instance_id,
-                        mcycles_from_us(res->cpu_us, res->cpu_mhz));
+        send_error_page(c, &c->srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, res);
         return;
     }
     int keep = answer_keeps_alive(c);
@@ -1308,7 +1307,7 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
                      "dynamic requests get 503 until they take them",
                      srv->answers_held);
         }
-        send_error_page(c, &srv->error_pages, ERROR_PAGE_DEFAULT, 503, 0, NULL, 0);
+        send_error_page(c, &srv->error_pages, ERROR_PAGE_DEFAULT, 503, 0, NULL);
         return;
     }
     app_env_t app = server_app_env(srv, user);
@@ -1324,7 +1323,7 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
         (backend &&
          (ipc_put_bytes(&c->env, "BACKEND_ID", 10) < 0 ||
           ipc_put_bytes(&c->env, backend_name(backend), strlen(backend_name(backend))) < 0))) {
-        send_error_page(c, &srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, NULL, 0);
+        send_error_page(c, &srv->error_pages, ERROR_PAGE_DEFAULT, 500, 0, NULL);
         return;
     }
     if (backend)
