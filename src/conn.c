@@ -975,31 +975,31 @@ static int is_reserved_path(const char *path, size_t len)
            (len == 9 && memcmp(path, "/_ah/stop", 9) == 0);
 }
 
-static void serve_static(conn_t *c, const handler_t *h, int gzip_may_wait);
+static void serve_static(conn_t *c, int gzip_may_wait);
 
 /* The file is compressed and cached (or could not be): answered now. */
 static void static_gzip_ready(void *owner)
 {
     conn_t *c = owner;
     c->static_task = NULL;
-    serve_static(c, c->route.handler, 0);
+    serve_static(c, 0);
 }
 
 /* static_dir / static_files: answered here, the body sent from the file
  * by conn_write with sendfile, or from wbuf when gzipped or small. A file
  * that must be compressed first (static.h) is, by the gzip threads, and
  * the request answered when it is (static_gzip_ready). */
-static void serve_static(conn_t *c, const handler_t *h, int gzip_may_wait)
+static void serve_static(conn_t *c, int gzip_may_wait)
 {
     int keep = answer_keeps_alive(c);
     static_result_t res;
     size_t mark = c->wbuf.len;
-    static_serve(c->srv->cfg, h, c->route.target, &c->req, keep, c->head_only, gzip_may_wait,
-                 &c->wbuf, &res);
+    static_serve(c->srv->cfg, &c->route, &c->req, keep, c->head_only, gzip_may_wait, &c->wbuf,
+                 &res);
     if (res.status == 0) {
         /* Without memory for the task, it goes out as it is. */
         if (!(c->static_task = static_gzip_compress(c->srv->gzip, res.fd, static_gzip_ready, c)))
-            serve_static(c, h, 0);
+            serve_static(c, 0);
         return;
     }
     if (res.status == 404) {
@@ -1269,7 +1269,7 @@ static void route_request(conn_t *c, const char *path, size_t path_len)
         return;
     }
     if (h->kind != HANDLER_SCRIPT) {
-        serve_static(c, h, 1);
+        serve_static(c, 1);
         return;
     }
     submit_script(c, &user, backend, target);

@@ -6,6 +6,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A url pattern with catastrophic backtracking must not stall the master:
  * past this many steps the match fails and the request gets an error. */
@@ -155,6 +156,7 @@ int router_match_from(const app_config_t *cfg, const char *path, size_t len, siz
                       route_t *r)
 {
     memset(r, 0, sizeof *r);
+    r->file_fd = -1;
     pcre2_match_context *mctx = match_context();
     if (!mctx)
         return -1;
@@ -191,6 +193,9 @@ void route_free(route_t *r)
         return;
     free(r->target);
     r->target = NULL;
+    if (r->file_fd >= 0)
+        close(r->file_fd);
+    r->file_fd = -1;
 }
 
 size_t router_normalize_path(char *path, size_t len)

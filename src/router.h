@@ -13,6 +13,8 @@ typedef struct {
     char *target; /* malloc'd: script or static file path after substitution,
                      or for static_dir the file path under the dir; free with
                      route_free */
+    int file_fd;  /* the static file, when static_route (static.h) opened it
+                     to check it is there; else -1. route_free closes it */
 } route_t;
 
 /* path: the URL path without query string, percent-decoded (App Engine

@@ -533,7 +533,7 @@ int static_route(const app_config_t *cfg, const char *path, size_t len, route_t 
         struct stat st;
         int fd = open_file(cfg, h, r->target, rel, sizeof rel, &st, &why);
         if (fd >= 0) {
-            close(fd);
+            r->file_fd = fd; /* the file static_serve answers with */
             return m;
         }
         from = r->index + 1;
@@ -551,10 +551,33 @@ static void end_head(buf_t *out, int keep_alive, int http10, int with_length, si
     buf_printf(out, "%s\r\n", conn);
 }
 
-void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
-                  const http_request_t *req, int keep_alive, int head_only, int gzip_may_wait,
-                  buf_t *out, static_result_t *res)
+/* The file of route, as open_file gives it: the one static_route opened
+ * and checked, taken from the route, else opened now. */
+static int route_file(const app_config_t *cfg, route_t *route, char *rel, size_t relsize,
+                      struct stat *st, const char **why)
 {
+    int fd = route->file_fd;
+    route->file_fd = -1;
+    if (fd < 0)
+        return open_file(cfg, route->handler, route->target, rel, relsize, st, why);
+    /* rel is as open_file made it then, from the same target. */
+    if (static_clean_path(route->target, rel, relsize, why) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (fstat(fd, st) < 0) {
+        *why = strerror(errno);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void static_serve(const app_config_t *cfg, route_t *route, const http_request_t *req,
+                  int keep_alive, int head_only, int gzip_may_wait, buf_t *out,
+                  static_result_t *res)
+{
+    const handler_t *h = route->handler;
     memset(res, 0, sizeof *res);
     res->fd = -1;
     int http10 = req->http_major == 1 && req->http_minor == 0;
@@ -566,9 +589,9 @@ void static_serve(const app_config_t *cfg, const handler_t *h, const char *targe
     char rel[4096];
     const char *why;
     struct stat st;
-    int fd = open_file(cfg, h, target, rel, sizeof rel, &st, &why);
+    int fd = route_file(cfg, route, rel, sizeof rel, &st, &why);
     if (fd < 0) {
-        refuse(target, why, res);
+        refuse(route->target, why, res);
         return;
     }
 

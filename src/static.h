@@ -31,7 +31,8 @@ int static_open_beneath(const char *rel);
 
 /* router_match, but a static handler with require_matching_file whose
  * file (the one it would serve) is not there is passed over for the
- * handlers after it, as dev_appserver did. */
+ * handlers after it, as dev_appserver did. When it is there, it stays open
+ * in r->file_fd, and static_serve answers with that very file. */
 int static_route(const app_config_t *cfg, const char *path, size_t len, route_t *r);
 
 /* Content-Type for a file name by its extension (case-insensitive);
@@ -70,16 +71,18 @@ typedef struct {
     size_t body_len; /* for the request log */
 } static_result_t;
 
-/* Answers a request routed to static handler h with target (route.target).
- * On anything but 404 or 0 the response head is appended to out and,
- * unless head_only, either the body too (gzip-compressed, RT6:
- * static_gzip.h, or up to 32 KiB as it is) or res->fd/offset/length say
- * what to sendfile after it (fd owned by the caller). A file too big to
- * compress in the loop and not yet cached: with gzip_may_wait, status 0
- * asks the caller to have it compressed (static_gzip_compress) and call
- * again; without, it goes out as it is. */
-void static_serve(const app_config_t *cfg, const handler_t *h, const char *target,
-                  const http_request_t *req, int keep_alive, int head_only, int gzip_may_wait,
-                  buf_t *out, static_result_t *res);
+/* Answers a request routed to a static handler (route, from static_route)
+ * with the file in route->file_fd, which it takes, if static_route opened
+ * it, else with the one it opens. On anything but 404 or 0 the response
+ * head is appended to out and, unless head_only, either the body too
+ * (gzip-compressed, RT6: static_gzip.h, or up to 32 KiB as it is) or
+ * res->fd/offset/length say what to sendfile after it (fd owned by the
+ * caller). A file too big to compress in the loop and not yet cached: with
+ * gzip_may_wait, status 0 asks the caller to have it compressed
+ * (static_gzip_compress) and call again (which opens the file anew);
+ * without, it goes out as it is. */
+void static_serve(const app_config_t *cfg, route_t *route, const http_request_t *req,
+                  int keep_alive, int head_only, int gzip_may_wait, buf_t *out,
+                  static_result_t *res);
 
 #endif

@@ -1,6 +1,8 @@
 /* Static file helpers (RT1): content types, path cleaning, Range,
- * conditional-request parsing. */
+ * conditional-request parsing, and a require_matching_file handler
+ * serving the file routing found. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "static.h"
 #include "unit.h"
@@ -157,11 +159,65 @@ static void test_dates_and_etags(void)
     CHECK(!static_etag_matches_strong(NULL, 0, etag));
 }
 
+/* A require_matching_file handler answers with the file static_route found
+ * there, not with another open of its name: one removed in between is still
+ * the file served, not a 404 for a request routed to it. */
+static void test_require_matching_file_serves_the_file_routing_found(void)
+{
+    char dir[] = "/tmp/gaelic-static-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s/here.css", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs("found", f) >= 0 && fclose(f) == 0);
+    const char *yaml = "runtime: python27\nthreadsafe: false\nhandlers:\n"
+                       "- url: /(.*\\.css)\n  static_files: \\1\n  upload: .*\\.css\n"
+                       "  require_matching_file: true\n"
+                       "- url: /.*\n  script: main.app\n";
+    app_config_t *cfg = NULL;
+    char err[512];
+    CHECK(config_load_string(yaml, strlen(yaml), "app.yaml", dir, &cfg, err, sizeof err) == 0);
+    CHECK(static_init(dir, NULL) == 0);
+    route_t r;
+    CHECK(cfg && static_route(cfg, "/here.css", 9, &r) == 1);
+    CHECK(r.index == 0 && r.file_fd >= 0);
+    unlink(path);
+
+    static const http_limits_t limits = {
+        .max_header_bytes = 1024, .max_url_bytes = 256, .max_body_bytes = 4096};
+    http_request_t req;
+    http_request_init(&req, &limits);
+    const char *head = "GET /here.css HTTP/1.1\r\nHost: x\r\n\r\n";
+    size_t used;
+    CHECK(http_request_feed(&req, head, strlen(head), &used) == HTTP_DONE);
+    buf_t out = BUF_INIT;
+    static_result_t res;
+    static_serve(cfg, &r, &req, 1, 0, 0, &out, &res);
+    CHECK(res.status == 200);
+    CHECK(out.len > 9 && memcmp(buf_ptr(&out) + out.len - 9, "\r\n\r\nfound", 9) == 0);
+    CHECK(r.file_fd == -1); /* static_serve took it */
+    route_free(&r);
+
+    /* Now that it is gone, the request passes to the script. */
+    CHECK(static_route(cfg, "/here.css", 9, &r) == 1);
+    CHECK(r.index == 1 && r.file_fd == -1);
+    route_free(&r);
+    buf_free(&out);
+    http_request_free(&req);
+    static_close();
+    config_free(cfg);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_mime();
     test_clean();
     test_range();
     test_dates_and_etags();
+    test_require_matching_file_serves_the_file_routing_found();
     UNIT_DONE();
 }
