@@ -80,7 +80,9 @@ CONFIG_OBJS := src/config.o src/config_include.o src/yaml_tree.o src/buf.o src/i
 	src/backends_config.o src/gcloudignore.o
 test_config_OBJS := $(CONFIG_OBJS)
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
-test_http_OBJS := src/http.o src/http_reason.o src/cgi_env.o src/ipc.o src/buf.o $(LLHTTP_REL)
+# The CGI environment asks the loader which runtimes are python3's.
+CGI_ENV_OBJS := src/cgi_env.o $(CONFIG_OBJS)
+test_http_OBJS := src/http.o src/http_reason.o $(CGI_ENV_OBJS) src/ipc.o src/buf.o $(LLHTTP_REL)
 test_ipc_OBJS := src/ipc.o src/buf.o
 test_gcloudignore_OBJS := $(CONFIG_OBJS)
 test_router_OBJS := src/router.o $(CONFIG_OBJS)
@@ -98,7 +100,8 @@ test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
 test_log_read_budget_OBJS := src/log_read_budget.o
 test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)
-test_login_OBJS := src/login.o src/log.o src/md5.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
+test_login_OBJS := src/login.o src/log.o src/md5.o $(CGI_ENV_OBJS) src/ipc.o src/http.o src/http_reason.o \
+	src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
@@ -110,14 +113,14 @@ test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/s
 STATIC_OBJS := src/static.o src/static_gzip.o src/thread_jobs.o src/loop.o src/gzip.o src/app_links.o instance/audit_rules.o \
 	src/router.o
 test_static_OBJS := $(STATIC_OBJS) $(CONFIG_OBJS) src/http.o src/http_reason.o src/log.o $(LLHTTP_REL)
-test_secure_redirect_OBJS := src/secure_redirect.o src/cgi_env.o src/ipc.o src/http.o src/http_reason.o src/buf.o \
+test_secure_redirect_OBJS := src/secure_redirect.o $(CGI_ENV_OBJS) src/ipc.o src/http.o src/http_reason.o src/buf.o \
 	$(LLHTTP_REL)
 test_pb_OBJS := src/pb.o src/buf.o
 test_gzip_worker_OBJS := src/gzip_worker.o src/thread_jobs.o src/gzip.o src/loop.o src/http.o src/http_reason.o src/buf.o $(LLHTTP_REL)
 test_thread_jobs_OBJS := src/thread_jobs.o src/loop.o
 test_instance_stats_OBJS := src/instance_stats.o src/proc_file.o
 test_api_ticket_OBJS := src/api_ticket.o
-test_api_http_OBJS := src/api_http.o src/cgi_env.o src/ipc.o src/api_ticket.o src/api_service.o src/api_system.o \
+test_api_http_OBJS := src/api_http.o $(CGI_ENV_OBJS) src/ipc.o src/api_ticket.o src/api_service.o src/api_system.o \
 	src/api_test.o src/instance_stats.o src/proc_file.o src/http.o src/http_reason.o src/pb.o src/loop.o src/log.o src/buf.o \
 	$(LLHTTP_REL)
 test_api_channel_OBJS := src/api_channel.o src/api_service.o src/api_test.o src/pb.o src/ipc.o \

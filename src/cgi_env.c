@@ -241,7 +241,7 @@ static void server_name_port(const app_env_t *app, const http_request_t *req, ch
  * The pool adds GAE_INSTANCE beside INSTANCE_ID. */
 static int put_python3_vars(buf_t *out, uint32_t *count, const app_env_t *app)
 {
-    if (!app->runtime || strncmp(app->runtime, "python3", 7) != 0)
+    if (!app->runtime || !config_is_python3(app->runtime))
         return 0;
     /* The project is the app id without its partition ("s~"). */
     const char *tilde = strchr(app->app_id, '~');

@@ -1511,7 +1511,7 @@ static const yt_field_t APP_FIELDS[] = {
 #undef AT
 #define N_APP_FIELDS (sizeof APP_FIELDS / sizeof *APP_FIELDS)
 
-static int is_python3_runtime(const char *runtime)
+int config_is_python3(const char *runtime)
 {
     return strncmp(runtime, "python3", 7) == 0;
 }
@@ -1720,7 +1720,7 @@ static int set_python3_skip_files(yt_doc_t *d, app_config_t *cfg)
 
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
-    if (is_python3_runtime(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
+    if (config_is_python3(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
         return -1;
     /* App Engine refused a python27 app.yaml without it, or with it empty
      * (MissingThreadsafe); the error names the empty key's line. */

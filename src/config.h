@@ -118,6 +118,10 @@ uint64_t config_default_deadline_ms(const app_config_t *cfg);
  * "FILE: reason" when no line applies) into err. */
 int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen);
 
+/* 1 when runtime (as app.yaml's runtime: takes it) is one of App Engine's
+ * second generation: python3, python3NN. */
+int config_is_python3(const char *runtime);
+
 /* 1 when s is an app id as app.yaml's application: takes it (App Engine's
  * [partition~][domain:]id, lowercase letters, digits and '-'). */
 int config_application_valid(const char *s);

@@ -191,7 +191,7 @@ int libraries_resolve(const app_config_t *cfg, const char *dist_dir, char *modul
             return -1;
         }
     }
-    if (strncmp(cfg->runtime, "python3", 7) == 0)
+    if (config_is_python3(cfg->runtime))
         return 0; /* the second generation had no built-in libraries */
     if (add_installed(enabled_by_default, sizeof enabled_by_default / sizeof *enabled_by_default,
                       dist_dir, modules, n) < 0 ||
