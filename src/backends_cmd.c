@@ -111,7 +111,7 @@ static int update_states(const char *dir, const char *app_id, const updated_t *o
         return 2;
     }
     char *req[3] = {"backends", (char *)app_id, "status"};
-    int rc = control_call(dir, 3, req, f, stderr);
+    int rc = control_call(dir, 3, req, NULL, f, stderr);
     fclose(f);
     int result = rc ? rc + 1 : 0;
     for (char *line = text, *next; !rc && line && *line; line = next) {
@@ -237,14 +237,6 @@ int backends_main(int argc, char **argv)
                 words[1]);
         return EXIT_USAGE;
     }
-    /* The control protocol ends a word at a tab and a request at a
-     * newline: "memdb<TAB>x" would reach the server as memdb. */
-    for (int w = 2; w < n_words; w++)
-        if (strpbrk(words[w], "\t\n")) {
-            fprintf(stderr, "gaelic backends: invalid %s '%s' (it has a tab or a newline)\n",
-                    w == 2 ? "BACKEND name" : "INSTANCE number", words[w]);
-            return EXIT_USAGE;
-        }
     char err[1024], app_id[128], dir[PATH_MAX];
     app_config_t *cfg;
     if (config_load(words[0], &cfg, err, sizeof err) < 0) {
@@ -260,8 +252,9 @@ int backends_main(int argc, char **argv)
     /* The app id goes along: --storage_path names a folder, which the
      * server of another app may use. */
     char *req[5] = {"backends", app_id, (char *)words[1], (char *)words[2], (char *)words[3]};
+    static const char *const names[5] = {NULL, NULL, NULL, "BACKEND name", "INSTANCE number"};
     if (!optional_name)
-        return control_call(dir, n_words + 1, req, stdout, stderr);
+        return control_call(dir, n_words + 1, req, names, stdout, stderr);
     /* update: its output names the backends whose update to wait for. */
     char *text = NULL;
     size_t len = 0;
@@ -270,7 +263,7 @@ int backends_main(int argc, char **argv)
         perror("gaelic backends");
         return 1;
     }
-    int rc = control_call(dir, n_words + 1, req, f, stderr);
+    int rc = control_call(dir, n_words + 1, req, names, f, stderr);
     fclose(f);
     fputs(text ? text : "", stdout);
     fflush(stdout);

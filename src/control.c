@@ -329,8 +329,15 @@ void control_close(control_t *ctl)
 
 /* ---------- client ---------- */
 
-int control_call(const char *dir, int argc, char **argv, FILE *out, FILE *err_out)
+int control_call(const char *dir, int argc, char **argv, const char *const *names, FILE *out,
+                 FILE *err_out)
 {
+    for (int i = 0; i < argc; i++)
+        if (strpbrk(argv[i], "\t\n")) {
+            fprintf(err_out, "gaelic %s: invalid %s '%s' (it has a tab or a newline)\n", argv[0],
+                    names && names[i] ? names[i] : "word", argv[i]);
+            return 2;
+        }
     int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     struct sockaddr_un sa;
     int fd = -1;

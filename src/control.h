@@ -32,7 +32,11 @@ void control_close(control_t *c);
 /* Client side: sends argv to the server whose storage folder is dir and
  * copies its output lines to out. Returns 0 when it answered ok, 1 for an
  * error or a socket of another user's (printed to err_out), 2 when no
- * server listens there (printed). */
-int control_call(const char *dir, int argc, char **argv, FILE *out, FILE *err_out);
+ * server listens there (printed). A word with a tab or a newline, which
+ * the protocol would take for the end of the word or of the request, is
+ * not sent: returns 2 and prints "gaelic ARGV0: invalid NAME 'WORD' (...)",
+ * NAME being names[i] (NULL names, or a NULL names[i]: "word"). */
+int control_call(const char *dir, int argc, char **argv, const char *const *names, FILE *out,
+                 FILE *err_out);
 
 #endif

@@ -42,7 +42,8 @@ static void watch_child(loop_t *loop, loop_timer_t *t)
 
 /* Runs control_call in a child while this process runs the server's event
  * loop; returns the child's exit code and fills out with what it printed. */
-static int call(loop_t *loop, int argc, char **argv, char *out, size_t outlen)
+static int call(loop_t *loop, int argc, char **argv, const char *const *names, char *out,
+                size_t outlen)
 {
     int pipefd[2];
     if (pipe(pipefd) < 0)
@@ -51,7 +52,7 @@ static int call(loop_t *loop, int argc, char **argv, char *out, size_t outlen)
     if (child == 0) {
         close(pipefd[0]);
         FILE *f = fdopen(pipefd[1], "w");
-        int rc = control_call(dir, argc, argv, f, f);
+        int rc = control_call(dir, argc, argv, names, f, f);
         fclose(f);
         _exit(rc);
     }
@@ -157,11 +158,18 @@ int main(void)
     }
 
     char *echo[] = {"echo", "a b", "c"};
-    CHECK(call(&loop, 3, echo, out, sizeof out) == 0);
+    CHECK(call(&loop, 3, echo, NULL, out, sizeof out) == 0);
     CHECK_STR(out, "word 1: a b\nword 2: c\n");
     char *bad[] = {"nope"};
-    CHECK(call(&loop, 1, bad, out, sizeof out) == 1);
+    CHECK(call(&loop, 1, bad, NULL, out, sizeof out) == 1);
     CHECK_STR(out, "unknown command 'nope' second line\n");
+    /* Words the protocol would split or cut short are not sent. */
+    char *tabbed[] = {"echo", "a\tb"}, *two_lines[] = {"echo", "x", "a\nb"};
+    static const char *const names[] = {NULL, "ITEM"};
+    CHECK(call(&loop, 2, tabbed, names, out, sizeof out) == 2);
+    CHECK_STR(out, "gaelic echo: invalid ITEM 'a\tb' (it has a tab or a newline)\n");
+    CHECK(call(&loop, 3, two_lines, NULL, out, sizeof out) == 2);
+    CHECK_STR(out, "gaelic echo: invalid word 'a\nb' (it has a tab or a newline)\n");
     CHECK(calls == 2);
     test_clients_over_the_limit_wait(&loop);
     test_accept_retried_after_emfile(&loop);
@@ -181,7 +189,7 @@ int main(void)
     control_close(ctl);
     CHECK(stat(path, &st) < 0);
     /* Nobody listens now: the client says so. */
-    CHECK(call(&loop, 3, echo, out, sizeof out) == 2);
+    CHECK(call(&loop, 3, echo, NULL, out, sizeof out) == 2);
     CHECK(strstr(out, "no gaelic server is running") != NULL);
     loop_close(&loop);
     rmdir(dir);
