@@ -37,7 +37,17 @@ enum {
 };
 
 /* Fixed parameters; versions and ids are numbered after them. */
-enum { P_FROM = 1, P_TO, P_INCOMPLETE, P_SINCE, P_LEVEL, P_BEFORE, P_LIMIT, P_LISTS };
+enum {
+    P_FROM = 1,
+    P_TO,
+    P_INCOMPLETE,
+    P_SINCE,
+    P_LEVEL,
+    P_BEFORE,
+    P_LIMIT,
+    P_STARTED_BEFORE,
+    P_LISTS
+};
 
 struct log_cursor {
     sqlite3 *db;
@@ -70,7 +80,8 @@ static int build_sql(buf_t *sql, const log_query_t *q)
                                   "AND request_id >= ?4 "
                                   "AND (?5 < 0 OR EXISTS (SELECT 1 FROM app_logs a WHERE "
                                   "a.request_id = r.request_id AND a.level >= ?5)) "
-                                  "AND (?6 IS NULL OR request_id < ?6)") < 0;
+                                  "AND (?6 IS NULL OR request_id < ?6) "
+                                  "AND (?8 IS NULL OR request_id < ?8)") < 0;
     if (q->version_filter && q->n_versions == 0)
         bad |= buf_append_str(sql, " AND 0") < 0;
     else if (q->version_filter) {
@@ -125,11 +136,18 @@ log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size
     sqlite3_bind_int64(s, P_TO, q->to_us);
     sqlite3_bind_int(s, P_INCOMPLETE, q->include_incomplete != 0);
     /* Request ids begin with the start time as 16 hex digits, so a range on
-     * the primary key is a range of start times. */
-    char since[32];
+     * the primary key is a range of start times: ids below a time's digits
+     * started before it (a time before the epoch: the digits of 0, below
+     * every id). */
+    char since[32], before[32];
     snprintf(since, sizeof since, "%016llx",
              (unsigned long long)(q->started_since_us > 0 ? q->started_since_us : 0));
     sqlite3_bind_text(s, P_SINCE, since, -1, SQLITE_TRANSIENT);
+    if (q->started_before_us != INT64_MAX) { /* unbound: NULL, no bound */
+        snprintf(before, sizeof before, "%016llx",
+                 (unsigned long long)(q->started_before_us > 0 ? q->started_before_us : 0));
+        sqlite3_bind_text(s, P_STARTED_BEFORE, before, -1, SQLITE_TRANSIENT);
+    }
     sqlite3_bind_int(s, P_LEVEL, q->min_level);
     bind_str(s, P_BEFORE, q->before_id);
     sqlite3_bind_int64(s, P_LIMIT, q->limit);

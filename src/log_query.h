@@ -21,8 +21,9 @@ typedef struct {
      * include_incomplete also unfinished ones (end 0) whose start time is. */
     int64_t from_us, to_us;
     int include_incomplete;
-    int64_t started_since_us; /* start time at or after it (0: any) */
-    int min_level;            /* with an app line at or above it; -1: any */
+    int64_t started_since_us;  /* start time at or after it (0: any) */
+    int64_t started_before_us; /* start time before it (INT64_MAX: any) */
+    int min_level;             /* with an app line at or above it; -1: any */
     /* With version_filter, only these versions (none given: nothing). A
      * major version ("v1") matches its deployments ("v1.123"); a full one
      * matches itself. */
@@ -39,8 +40,8 @@ typedef struct {
 /* A query with no filter: every request log, finished or not. */
 #define LOG_QUERY_ALL                                                                              \
     {                                                                                              \
-        .from_us = INT64_MIN, .to_us = INT64_MAX, .include_incomplete = 1, .min_level = -1,        \
-        .limit = -1                                                                                \
+        .from_us = INT64_MIN, .to_us = INT64_MAX, .include_incomplete = 1,                         \
+        .started_before_us = INT64_MAX, .min_level = -1, .limit = -1                               \
     }
 
 typedef struct {

@@ -552,10 +552,10 @@ static int file_head(FILE *f, const logs_opts_t *o, walk_t *w, const log_request
     return 1;
 }
 
-/* One page into f. 1 when more may follow, 0 at the end, -1 on an error
- * (in err). */
-static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, FILE *f, char *err,
-                size_t errlen)
+/* One page into f, of the requests started in [since_us, until_us). 1
+ * when more may follow, 0 at the end, -1 on an error (in err). */
+static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t until_us, walk_t *w,
+                FILE *f, char *err, size_t errlen)
 {
     /* The requests this page may start (the one whose lines go on is
      * before w->id, so not among them). */
@@ -566,6 +566,7 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, walk_t *w, 
      * not match itself as --append's last line once it ends). */
     q.include_incomplete = !o->output;
     q.started_since_us = since_us;
+    q.started_before_us = until_us;
     q.min_level = o->severity;
     log_str_t version = {o->version, o->version ? strlen(o->version) : 0};
     q.version_filter = o->version != NULL;
@@ -620,11 +621,6 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64
                       walk_t *wp, FILE *out)
 {
     walk_t w = *wp;
-    /* Request ids begin with their start time as 16 hex digits: those
-     * below the bound's digits started before it. */
-    /* (A bound before the epoch: the digits of 0, below every id.) */
-    if (until_us != INT64_MAX)
-        snprintf(w.id, sizeof w.id, "%016llx", (unsigned long long)(until_us > 0 ? until_us : 0));
     w.schema_1 = log_query_schema_1(db);
     if (w.schema_1 < 0) {
         fprintf(stderr, "gaelic logs: reading the schema: %s\n", sqlite3_errmsg(db));
@@ -638,7 +634,7 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64
             fprintf(stderr, "gaelic logs: %s\n", strerror(errno));
             return EXIT_RUNTIME;
         }
-        int rc = page(db, o, since_us, &w, f, err, sizeof err);
+        int rc = page(db, o, since_us, until_us, &w, f, err, sizeof err);
         fclose(f);
         fwrite(text, 1, len, out);
         w.base += (long)len;

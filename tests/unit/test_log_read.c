@@ -510,6 +510,33 @@ static void test_queries(void)
     CHECK_STR(r.id[2], id_of(7));
     CHECK(!r.finished[1] && !r.has_offset);
 
+    /* Start times (gaelic logs --since, --end_date): [3000, 6000) holds
+     * requests 5 (running), 4 and 3; 6 started at the bound. Before the
+     * epoch: none. */
+    log_query_t q = LOG_QUERY_ALL;
+    q.started_since_us = 3000;
+    q.started_before_us = 6000;
+    char why[256];
+    log_cursor_t *c = log_cursor_open(db, &q, why, sizeof why);
+    CHECK(c != NULL);
+    if (c) {
+        log_request_t row;
+        for (int n = 5; n >= 3; n--)
+            CHECK(log_cursor_next(c, &row) == 1 && row.request_id.n == strlen(id_of(n)) &&
+                  !memcmp(row.request_id.p, id_of(n), row.request_id.n));
+        CHECK(log_cursor_next(c, &row) == 0);
+        log_cursor_close(c);
+    }
+    q.started_since_us = 0;
+    q.started_before_us = -1;
+    c = log_cursor_open(db, &q, why, sizeof why);
+    CHECK(c != NULL);
+    if (c) {
+        log_request_t row;
+        CHECK(log_cursor_next(c, &row) == 0);
+        log_cursor_close(c);
+    }
+
     buf_free(&b);
     sqlite3_close(db);
 }
