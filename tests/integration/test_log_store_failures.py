@@ -221,7 +221,8 @@ def test_a_server_sharing_the_log_ends_none_of_the_running_server_s_requests(ser
             if flushed:
                 break
             time.sleep(0.1)
-        assert flushed and not flushed[0]["finished"], flushed
+        assert flushed, "/wait?45 was never flushed: %s" % first.stderr_text()
+        assert not flushed[0]["finished"], flushed
         second = serve(app, "--logs_path", shared)
         assert second.wait_stderr("another running server writes %s too" % shared), \
             second.stderr_text()
@@ -231,6 +232,9 @@ def test_a_server_sharing_the_log_ends_none_of_the_running_server_s_requests(ser
             if any(r["resource"] == "/mine?0" for r in rows()):
                 break
             time.sleep(0.1)
+        else:
+            pytest.fail("the second server's /mine?0 was never stored: %s"
+                        % second.stderr_text())
         assert running.is_alive(), answers
         [row] = [r for r in rows() if r["resource"] == "/wait?45"]
         assert not row["finished"] and row["status"] != 500, row
