@@ -12,6 +12,8 @@ relative to the repo root) over real HTTP on 127.0.0.1.
                           config-error tests.
   Conn                    a raw HTTP/1.1 client connection for protocol tests.
   copy_app(name, dst)     copies tests/integration/apps/NAME into a tmp dir.
+  newest_entry(out, path) the newest request log of GET path in `gaelic logs`
+                          output, with its app lines.
 """
 import atexit
 import json
@@ -447,6 +449,18 @@ _SANITIZER_REPORT = re.compile(
 def sanitizer_reports(text):
     """The first line of each sanitizer report in a server's output."""
     return _SANITIZER_REPORT.findall(text)
+
+
+def newest_entry(out, path, status=None):
+    """The newest request log of GET path (answered with status, when
+    given) in the text output of `gaelic logs`: from its request line's
+    "GET path HTTP/1.1" to the next request's line, its app lines
+    included; None when there is none."""
+    start = out.find('"GET %s HTTP/1.1"%s' % (path, "" if status is None else " %d" % status))
+    if start < 0:
+        return None
+    end = out.find("\n127.0.0.1", start)
+    return out[start:] if end < 0 else out[start:end]
 
 
 def run_gaelic(*args, timeout=15, cwd=None, env=None):

@@ -16,8 +16,8 @@ import time
 import pytest
 import requests
 
-from harness import (GAELIC_BIN, Conn, cgroup_folders, copy_app, pid_alive, run_gaelic, stale_cgroups,
-                     wait_pids_gone, write_app)
+from harness import (GAELIC_BIN, Conn, cgroup_folders, copy_app, newest_entry, pid_alive, run_gaelic,
+                     stale_cgroups, wait_pids_gone, write_app)
 
 ADMIN = {"dev_appserver_login": "admin@example.com:True:185804764220139124118"}
 
@@ -397,13 +397,8 @@ def test_memory_over_the_class_limit_shuts_the_instance_down(srv, path):
 
     # The request after which it was over says so in its own log too.
     def entry():
-        out = srv.logs("--limit", "0").stdout
-        start = out.find('"GET %s?200 HTTP/1.1" 200' % path)
-        if start < 0:
-            return None
-        end = out.find("\n127.0.0.1", start)
-        text = out[start:] if end < 0 else out[start:end]
-        return text if "over its class's 128 MB, and was shut down" in text else None
+        text = newest_entry(srv.logs("--limit", "0").stdout, path + "?200", 200)
+        return text if text and "over its class's 128 MB, and was shut down" in text else None
     text = wait_for(entry, timeout=20, what="the %s request's line about its instance" % path)
     assert "\t4:" in text and "after this request its instance used" in text, text[:3000]
     assert wait_pids_gone([before], 40) == []

@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
-from harness import (HTTP_TIMEOUT, app_path, comm, copy_app, pid_alive, run_gaelic,
-                     wait_pids_gone, write_app)
+from harness import (HTTP_TIMEOUT, app_path, comm, copy_app, newest_entry, pid_alive,
+                     run_gaelic, wait_pids_gone, write_app)
 
 DEADLINE = 1.0
 GRACE = 1.0
@@ -188,13 +188,8 @@ def test_killed_request_s_log_says_why(srv):
     def entry():
         # This request's entry: on the module's server an earlier kill's
         # entry may say "killed" already, before this one's line is stored.
-        out = srv.logs().stdout
-        start = out.find('"GET /regex?for=log HTTP/1.1" 500')
-        if start < 0:
-            return None
-        end = out.find("\n127.0.0.1", start)
-        text = out[start:] if end < 0 else out[start:end]
-        return text if "its instance was killed" in text else None
+        text = newest_entry(srv.logs().stdout, "/regex?for=log", 500)
+        return text if text and "its instance was killed" in text else None
     assert wait_for(entry), srv.logs().stdout[:3000]
     text = entry()
     assert "\t4:" in text and "ran after its deadline" in text, text[:3000]
