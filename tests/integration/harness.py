@@ -11,7 +11,8 @@ relative to the repo root) over real HTTP on 127.0.0.1.
   run_gaelic(*args)       runs the binary to completion (bounded), for CLI and
                           config-error tests.
   Conn                    a raw HTTP/1.1 client connection for protocol tests.
-  copy_app(name, dst)     copies tests/integration/apps/NAME into a tmp dir.
+  copy_app(name, dst)     copies tests/integration/apps/NAME into a tmp dir,
+                          its app.yaml edited if asked.
   newest_entry(out, path) the newest request log of GET path in `gaelic logs`
                           output, with its app lines.
 """
@@ -73,10 +74,17 @@ def ipv6_dual_stack():
         return False
 
 
-def copy_app(name, dst):
-    """Copies apps/NAME to DST (a path that must not exist yet); returns DST."""
+def copy_app(name, dst, edit_yaml=None):
+    """Copies apps/NAME to DST (a path that must not exist yet); returns DST.
+    edit_yaml: a function of the app's app.yaml text giving the copy's."""
     shutil.copytree(app_path(name), str(dst),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if edit_yaml:
+        path = os.path.join(str(dst), "app.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(edit_yaml(text))
     return str(dst)
 
 

@@ -263,9 +263,7 @@ def test_memory_grows_with_a_big_allocation(serve):
 
 
 def test_instance_class_sets_the_clock(serve, tmp_path):
-    app = copy_app("api_channel", tmp_path / "f4")
-    with open(os.path.join(app, "app.yaml"), "a") as f:
-        f.write("instance_class: F4\n")
+    app = copy_app("api_channel", tmp_path / "f4", lambda text: text + "instance_class: F4\n")
     srv = serve(app, *ACCOUNT_ONLY)
     s = get(srv, "/stats")
     ratio = s["cpu"]["total"] / (s["process_time"] * 2400)
@@ -285,9 +283,7 @@ def test_backend_class_sets_the_clock(serve, tmp_path):
 
 
 def test_bad_instance_class_is_refused(tmp_path):
-    app = copy_app("api_channel", tmp_path / "bad")
-    with open(os.path.join(app, "app.yaml"), "a") as f:
-        f.write("instance_class: F3\n")
+    app = copy_app("api_channel", tmp_path / "bad", lambda text: text + "instance_class: F3\n")
     r = run_gaelic("serve", app, "--port", "0")
     assert r.returncode == 2
     assert "app.yaml:10:" in r.stderr and "instance_class" in r.stderr, r.stderr

@@ -371,13 +371,12 @@ def test_app_id_from_app_yaml(serve):
     assert _app_id(s) == "gaelic-test"
 
 
+def without_application(app_yaml):
+    return re.sub(r"(?m)^application:.*\n", "", app_yaml)
+
+
 def test_app_id_from_folder_name(serve, tmp_path):
-    d = copy_app("basic", tmp_path / "folder-named-app")
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    text = re.sub(r"(?m)^application:.*\n", "", text)
-    with open(os.path.join(d, "app.yaml"), "w") as f:
-        f.write(text)
+    d = copy_app("basic", tmp_path / "folder-named-app", without_application)
     s = serve(d)
     assert s.app_id == "folder-named-app"
     assert _app_id(s) == "folder-named-app"
@@ -388,11 +387,7 @@ def test_app_id_from_a_folder_name_that_is_no_app_id(serve, tmp_path):
     folder's own name went into APPLICATION_ID and the console as it was,
     a quote and a line break splitting the "serving app" line. The storage
     folder is named after the id."""
-    d = copy_app("basic", tmp_path / 'My "App"\n_1')
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    with open(os.path.join(d, "app.yaml"), "w") as f:
-        f.write(re.sub(r"(?m)^application:.*\n", "", text))
+    d = copy_app("basic", tmp_path / 'My "App"\n_1', without_application)
     s = serve(d, storage=False, env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")))
     assert s.app_id == "my-app-1"
     assert _app_id(s) == "my-app-1"

@@ -255,11 +255,8 @@ def test_crash_answers_concurrent_requests_on_that_instance(srv):
 
 
 def test_crash_leaves_other_instances_alone(serve, tmp_path):
-    d = copy_app("crash", tmp_path / "crash1")
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    with open(os.path.join(d, "app.yaml"), "w") as f:
-        f.write(text.replace("threadsafe: true", "threadsafe: false"))
+    d = copy_app("crash", tmp_path / "crash1",
+                 lambda text: text.replace("threadsafe: true", "threadsafe: false"))
     s = serve(d, "--max_instances", "2")
     result = []
 
@@ -279,11 +276,8 @@ def test_crash_leaves_other_instances_alone(serve, tmp_path):
 
 
 def test_app_whose_only_module_fails_keeps_master_up(serve, tmp_path):
-    d = copy_app("crash", tmp_path / "allbroken")
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    with open(os.path.join(d, "app.yaml"), "w") as f:
-        f.write(text.replace("script: main.app", "script: broken.app"))
+    d = copy_app("crash", tmp_path / "allbroken",
+                 lambda text: text.replace("script: main.app", "script: broken.app"))
     s = serve(d)
     for _ in range(3):
         r = http_request(s.port, "GET", "/anything", timeout=15)

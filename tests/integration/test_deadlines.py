@@ -124,12 +124,9 @@ def test_select_on_nothing_is_cut_short(srv):
 
 
 def test_cgi_script(serve, tmp_path):
-    d = copy_app("deadlines", tmp_path / "app")
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    with open(os.path.join(d, "app.yaml"), "w") as f:
-        f.write(text.replace("threadsafe: true", "threadsafe: false").replace(
-            "handlers:\n", "handlers:\n- url: /cgi/sleep\n  script: cgi_sleep.py\n"))
+    d = copy_app("deadlines", tmp_path / "app",
+                 lambda text: text.replace("threadsafe: true", "threadsafe: false").replace(
+                     "handlers:\n", "handlers:\n- url: /cgi/sleep\n  script: cgi_sleep.py\n"))
     assert_soft_timeout(serve(d, *FLAGS, "--max_instances", "1"), "/cgi/sleep")
 
 
@@ -598,10 +595,9 @@ def test_finished_requests_leave_no_stray_deadline(serve):
 
 
 def test_timeout_error_handler_page(serve, tmp_path):
-    d = copy_app("deadlines", tmp_path / "app")
-    with open(os.path.join(d, "app.yaml"), "a") as f:
-        f.write("\nerror_handlers:\n- file: default.html\n- error_code: timeout\n"
-                "  file: timeout.txt\n  mime_type: text/x-timeout\n")
+    d = copy_app("deadlines", tmp_path / "app",
+                 lambda text: text + "\nerror_handlers:\n- file: default.html\n"
+                 "- error_code: timeout\n  file: timeout.txt\n  mime_type: text/x-timeout\n")
     with open(os.path.join(d, "default.html"), "w") as f:
         f.write("the default page")
     with open(os.path.join(d, "timeout.txt"), "w") as f:

@@ -51,12 +51,9 @@ def test_app_failure_answers_500_with_the_default_page(srv, path):
 
 def test_cgi_script_failure_answers_500_with_the_default_page(serve, tmp_path):
     """The same for a CGI script (a `script: file.py` handler) that raises."""
-    d = copy_app("error_pages", tmp_path / "app")
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    with open(os.path.join(d, "app.yaml"), "w") as f:
-        f.write(text.replace("threadsafe: true", "threadsafe: false").replace(
-            "handlers:\n", "handlers:\n- url: /cgi\n  script: fail.py\n", 1))
+    d = copy_app("error_pages", tmp_path / "app",
+                 lambda text: text.replace("threadsafe: true", "threadsafe: false").replace(
+                     "handlers:\n", "handlers:\n- url: /cgi\n  script: fail.py\n", 1))
     with open(os.path.join(d, "fail.py"), "w") as f:
         f.write('print("Content-Type: text/plain")\nprint()\nraise ValueError("failed")\n')
     s = serve(d)
@@ -139,11 +136,8 @@ def test_backend_404_while_waiting_stays_built_in(serve, tmp_path):
     """A request waiting for a backend instance that stops gets 404, the
     same built-in page as one arriving after the stop: the app's default
     page is for server errors."""
-    d = copy_app("error_pages", tmp_path / "app")
-    with open(os.path.join(d, "app.yaml")) as f:
-        text = f.read()
-    with open(os.path.join(d, "app.yaml"), "w") as f:  # one request at a time
-        f.write(text.replace("threadsafe: true", "threadsafe: false"))
+    d = copy_app("error_pages", tmp_path / "app",  # one request at a time
+                 lambda text: text.replace("threadsafe: true", "threadsafe: false"))
     with open(os.path.join(d, "backends.yaml"), "w") as f:
         f.write("backends:\n- name: worker\n  instances: 1\n  options: public\n")
     s = serve(d)
@@ -168,12 +162,8 @@ def test_backend_404_while_waiting_stays_built_in(serve, tmp_path):
 def app_with(tmp_path, error_handlers, files=None):
     """A copy of the error_pages app whose error_handlers section (from
     line 12 of app.yaml on) is replaced, with files added."""
-    d = copy_app("error_pages", tmp_path / "app")
-    yaml_path = os.path.join(d, "app.yaml")
-    with open(yaml_path) as f:
-        text = f.read()
-    with open(yaml_path, "w") as f:
-        f.write(text[:text.index("error_handlers:")] + error_handlers)
+    d = copy_app("error_pages", tmp_path / "app",
+                 lambda text: text[:text.index("error_handlers:")] + error_handlers)
     for rel, data in (files or {}).items():
         with open(os.path.join(d, rel), "w") as f:
             f.write(data)

@@ -139,10 +139,8 @@ def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
 
 
 def single_app_with_min_pending_latency(tmp_path, value):
-    app = copy_app("single", tmp_path / "single")
-    with open(app + "/app.yaml", "a") as f:
-        f.write("automatic_scaling:\n  min_idle_instances: 1\n  min_pending_latency: %s\n" % value)
-    return app
+    return copy_app("single", tmp_path / "single", lambda text: text + (
+        "automatic_scaling:\n  min_idle_instances: 1\n  min_pending_latency: %s\n" % value))
 
 
 def test_min_pending_latency_holds_off_new_instances(serve, tmp_path):

@@ -303,12 +303,7 @@ def test_default_expiration(srv):
 def test_no_expiration_is_app_engines_ten_minutes(serve, tmp_path):
     """Without expiration or default_expiration App Engine cached a static
     file for 10 minutes: Cache-Control and Expires say so."""
-    d = copy_app(APP, tmp_path / "app")
-    yaml_path = os.path.join(d, "app.yaml")
-    with open(yaml_path) as f:
-        text = f.read().replace("default_expiration: 1h\n", "")
-    with open(yaml_path, "w") as f:
-        f.write(text)
+    d = copy_app(APP, tmp_path / "app", lambda text: text.replace("default_expiration: 1h\n", ""))
     s = serve(d)
     r = get(s, "/static/index.html")
     assert r.status == 200

@@ -59,15 +59,6 @@ def scale_to_two(s):
     return first, burst
 
 
-def app_with_yaml(tmp_path, edit):
-    app = copy_app("warmup", tmp_path / "warmup")
-    with open(app + "/app.yaml") as f:
-        text = f.read()
-    with open(app + "/app.yaml", "w") as f:
-        f.write(edit(text))
-    return app
-
-
 def warmup_rows(s):
     """The request logs of /_ah/warmup once there is one (or at the bound),
     and the output of `gaelic logs`."""
@@ -113,8 +104,8 @@ def test_instance_added_under_load_gets_one_warmup_before_live_traffic(serve):
 def test_warmup_past_its_deadline_still_leaves_the_instance_serving(serve, tmp_path):
     # The normal deadline applies; whatever the warmup answers (here the
     # 500 of a DeadlineExceededError), the instance then serves.
-    app = app_with_yaml(tmp_path, lambda t: t.replace("WARMUP_SLEEP: '0.5'",
-                                                      "WARMUP_SLEEP: '30'"))
+    app = copy_app("warmup", tmp_path / "warmup",
+                   lambda t: t.replace("WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '30'"))
     s = serve(app, *FLAGS, "--deadline", str(SLEEP + 1))
     first = s.get_json("/state")
     for _ in range(5):  # bounded: until the added instance served a burst
@@ -136,7 +127,7 @@ def test_instances_lost_in_their_warmup_leave_the_waiting_requests_to_the_servin
     # the requests waiting for it are its to answer, not 500s. Before,
     # the two that waited were answered 500 ('instances fail to start')
     # about 1.5 s into the 6 s the first pair ran.
-    app = app_with_yaml(tmp_path, lambda t: t.replace(
+    app = copy_app("warmup", tmp_path / "warmup", lambda t: t.replace(
         "WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '0'\n  WARMUP_EXIT: '1'"))
     s = serve(app, *FLAGS)
     first = s.get_json("/state")
@@ -153,7 +144,7 @@ def test_instances_lost_in_their_warmup_are_not_started_again_and_again(serve, t
     # waited (here 6 s of them), a new instance was forked at once after
     # each loss, some 200 of them. After three in a row the next now
     # waits, twice as long after each further loss.
-    app = app_with_yaml(tmp_path, lambda t: t.replace(
+    app = copy_app("warmup", tmp_path / "warmup", lambda t: t.replace(
         "WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '0'\n  %s: '1'" % how))
     s = serve(app, *FLAGS)
     first = s.get_json("/state")
@@ -170,7 +161,7 @@ def test_instances_lost_in_their_warmup_are_not_started_again_and_again(serve, t
 
 
 def test_warmup_without_a_handler_is_a_404_and_the_instance_serves(serve, tmp_path):
-    app = app_with_yaml(tmp_path, lambda t: t.replace(
+    app = copy_app("warmup", tmp_path / "warmup", lambda t: t.replace(
         "- url: /_ah/warmup\n  script: main.app\n  login: admin\n", "").replace(
             "- url: /.*", "- url: /(state|sleep)"))
     s = serve(app, *FLAGS)
@@ -182,7 +173,8 @@ def test_warmup_without_a_handler_is_a_404_and_the_instance_serves(serve, tmp_pa
 
 
 def test_no_warmup_without_inbound_services_warmup(serve, tmp_path):
-    app = app_with_yaml(tmp_path, lambda t: t.replace("inbound_services:\n- warmup\n", ""))
+    app = copy_app("warmup", tmp_path / "warmup",
+                   lambda t: t.replace("inbound_services:\n- warmup\n", ""))
     s = serve(app, *FLAGS)
     first, burst = scale_to_two(s)
     for answers in burst.values():

@@ -22,13 +22,9 @@ if not os.path.isdir(os.path.join(DIST, "webob")):
 def srv(request, mserve, tmp_path_factory):
     path = app_path("webapp")
     if request.param == "python":
-        path = copy_app("webapp", tmp_path_factory.mktemp("webapp25") / "webapp")
-        yaml_path = os.path.join(path, "app.yaml")
-        with open(yaml_path) as f:
-            text = f.read()
-        text = text.replace("runtime: python27\n", "runtime: python\n")
-        with open(yaml_path, "w") as f:
-            f.write(text.replace("threadsafe: false\n", ""))
+        path = copy_app("webapp", tmp_path_factory.mktemp("webapp25") / "webapp",
+                        lambda text: text.replace("runtime: python27\n", "runtime: python\n")
+                        .replace("threadsafe: false\n", ""))
     # One instance: the cached CGI main() is observable.
     s = mserve(path, "--max_instances", "1")
     s.runtime = request.param
