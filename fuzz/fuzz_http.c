@@ -71,7 +71,7 @@ static void load_app(void)
 }
 
 /* A handler's answer, as route_request gives it. */
-static void answer_handler(const http_request_t *r, const route_t *route, buf_t *out)
+static void answer_handler(const http_request_t *r, route_t *route, buf_t *out)
 {
     const handler_t *h = route->handler;
     /* The host conn.c's request_host names: the Host, else the server's. */
@@ -94,7 +94,7 @@ static void answer_handler(const http_request_t *r, const route_t *route, buf_t 
     if (h->kind == HANDLER_SCRIPT)
         return;
     static_result_t res;
-    static_serve(cfg, h, route->target, r, 1, http_request_is_head(r), 0, out, &res);
+    static_serve(cfg, route, r, 1, http_request_is_head(r), 0, out, &res);
     if (res.fd >= 0)
         close(res.fd);
 }
