@@ -132,7 +132,11 @@ static int check_application(yt_doc_t *d, const yt_field_t *f, const yaml_node_t
 }
 
 /* App Engine's MODULE_VERSION_ID_RE_STRING and its reserved names: "-dot-"
- * separates version from app in host names, "ah-builtin" was its own. */
+ * separates version from app in host names. The python27 SDK reserved
+ * only the prefix "ah-builtin"; the later App Engine (its Admin API, which
+ * every deployment went through) reserved all of "ah-" and the names
+ * "default" and "latest", which name a service's serving version in URLs
+ * and commands. The later rule wins (SPEC). */
 static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     if (!matches_whole("(?!-)[a-z\\d\\-]{0,62}[a-z\\d]", s))
@@ -140,8 +144,10 @@ static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                       "use up to 63 lowercase letters, digits and '-', not first or last");
     if (strstr(s, "-dot-"))
         return bad_id(d, f, v, s, "it must not contain '-dot-'");
-    if (strncmp(s, "ah-builtin", 10) == 0)
-        return bad_id(d, f, v, s, "the prefix 'ah-builtin' is reserved");
+    if (strncmp(s, "ah-", 3) == 0)
+        return bad_id(d, f, v, s, "the prefix 'ah-' is reserved");
+    if (strcmp(s, "default") == 0 || strcmp(s, "latest") == 0)
+        return bad_id(d, f, v, s, "'default' and 'latest' are reserved");
     return 0;
 }
 

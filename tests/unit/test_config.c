@@ -1461,9 +1461,17 @@ static void test_app_engine_refusals(void)
     EXPECT_ERR("version: a-dot-b\n" HEAD MAIN_HANDLER,
                "app.yaml:1: version: 'a-dot-b' is not valid: it must not contain '-dot-'");
     EXPECT_ERR("version: ah-builtin-x\n" HEAD MAIN_HANDLER,
-               "app.yaml:1: version: 'ah-builtin-x' is not valid: the prefix 'ah-builtin' is "
-               "reserved");
-    CHECK(accepts("version: ah-1\n" HEAD MAIN_HANDLER)); /* only ah-builtin is reserved */
+               "app.yaml:1: version: 'ah-builtin-x' is not valid: the prefix 'ah-' is reserved");
+    /* The later App Engine reserved all of ah- and two names. */
+    EXPECT_ERR("version: ah-1\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: 'ah-1' is not valid: the prefix 'ah-' is reserved");
+    EXPECT_ERR("version: default\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: version: 'default' is not valid: 'default' and 'latest' are reserved");
+    EXPECT_ERR(HEAD "version: latest\n" MAIN_HANDLER,
+               "app.yaml:4: version: 'latest' is not valid: 'default' and 'latest' are reserved");
+    CHECK(accepts("version: ah\n" HEAD MAIN_HANDLER));
+    CHECK(accepts("version: latest-1\n" HEAD MAIN_HANDLER));
+    CHECK(accepts("version: v-ah-1\n" HEAD MAIN_HANDLER));
 
     /* env_variables names: App Engine's [a-zA-Z_][a-zA-Z0-9_]*. */
     CHECK(accepts(HEAD "env_variables:\n  _A1: x\n  b_2: y\n" MAIN_HANDLER));
