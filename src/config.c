@@ -1661,6 +1661,17 @@ static int build_static_only_files(yt_doc_t *d, app_config_t *cfg)
         } else if (rc == 0) {
             rc = buf_append_str(&re_text, h->upload);
         }
+        /* Named by its url: an included handler's line is in another file. */
+        if (rc == 0 && re_text.len > CONFIG_MAX_INSTANCE_ARG) {
+            char q[80];
+            yt_quote(q, sizeof q, h->url, strlen(h->url));
+            buf_free(&re_text);
+            return yt_fail(d, NULL,
+                           "the static handlers' upload patterns and static_dir folders take "
+                           "more than %zu bytes together, the most an instance is given; the "
+                           "handler for '%s' goes past it",
+                           CONFIG_MAX_INSTANCE_ARG, q);
+        }
     }
     if (rc == 0 && any)
         rc = buf_append(&re_text, "", 1);
@@ -1786,6 +1797,11 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         const yaml_node_t *list = yt_map_value(d, root, "handlers");
         return yt_fail(d, list ? list : root, "no handlers");
     }
+    if (strlen(cfg->skip_files) > CONFIG_MAX_INSTANCE_ARG)
+        return yt_fail(d, yt_map_key(d, root, "skip_files"),
+                       "skip_files: the regular expressions take more than %zu bytes together "
+                       "(included files' counted), the most an instance is given",
+                       CONFIG_MAX_INSTANCE_ARG);
     pcre2_code *re = NULL;
     int rc = compile_or_fail_as(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files,
                                 SKIP_FILES_ANCHORING, &re);

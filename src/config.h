@@ -56,6 +56,12 @@ typedef struct {
     char *value;
 } env_var_t;
 
+/* skip_files and static_only_files each go to the instances as one
+ * command-line argument, which Linux limits to 128 KiB with its NUL
+ * (MAX_ARG_STRLEN): longer ones are refused at load, where the spawn would
+ * otherwise fail with E2BIG on the first request. */
+#define CONFIG_MAX_INSTANCE_ARG ((size_t)128 * 1024 - 1)
+
 typedef struct {
     char *path;        /* absolute path of app.yaml */
     char *root;        /* absolute path of the app folder */

@@ -420,6 +420,19 @@ def test_cgi_handler_of_an_included_file_is_refused_naming_it(tmp_path):
                      r"'threadsafe: true' does not allow", r.stderr), r.stderr
 
 
+def test_static_files_too_long_for_an_instance_are_refused(tmp_path):
+    """The static handlers' upload patterns go to each instance as one
+    command-line argument (Linux takes 128 KiB): past it, the server used to
+    start and fail when spawning its first instance (E2BIG, exit 1)."""
+    handlers = "".join(
+        "- url: /s%d/(.*)\n  static_files: s%d/\\1\n  upload: s%d/(%s)\n"
+        % (i, i, i, "|".join("file%04d\\.png" % j for j in range(130))) for i in range(99))
+    app_yaml = GOOD.replace("handlers:\n", "handlers:\n" + handlers)
+    r = refused(tmp_path, app_yaml)
+    assert "the static handlers' upload patterns and static_dir folders take more than 131071 " \
+        "bytes together" in r.stderr and "'/s71/(.*)' goes past it" in r.stderr, r.stderr
+
+
 ENV_PY = ("import os\n"
           "def application(environ, start_response):\n"
           "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"

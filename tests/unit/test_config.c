@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "instance_class.h"
 #include "unit.h"
@@ -913,6 +914,62 @@ static void test_yaml_limits(void)
     EXPECT_ERR(yaml,
                "app.yaml:7: aliases (*name) are not allowed, as App Engine did not allow them");
     free(yaml);
+}
+
+/* skip_files and the static handlers' files go to each instance as one
+ * command-line argument: past Linux's 128 KiB for one, the instance could
+ * not be started at all. */
+static void test_instance_argument_limits(void)
+{
+    enum { HANDLERS = 99, NAMES = 130 };
+    buf_t yaml = BUF_INIT;
+    buf_append_str(&yaml, HEAD "handlers:\n");
+    for (int i = 0; i < HANDLERS; i++) {
+        buf_printf(&yaml, "- url: /s%d/(.*)\n  static_files: s%d/\\1\n  upload: s%d/(", i, i, i);
+        for (int j = 0; j < NAMES; j++)
+            buf_printf(&yaml, "%sfile%04d\\.png", j ? "|" : "", j);
+        buf_append_str(&yaml, ")\n");
+    }
+    buf_append_str(&yaml, "- url: /.*\n  script: main.app\n");
+    buf_append(&yaml, "", 1);
+    EXPECT_ERR(buf_ptr(&yaml),
+               "app.yaml: the static handlers' upload patterns and static_dir folders take more "
+               "than 131071 bytes together, the most an instance is given; the handler for "
+               "'/s71/(.*)' goes past it");
+    buf_free(&yaml);
+    /* As much as fits is taken; a regex comment compiles to nothing, so
+     * only the argument's length limits it. */
+    enum { ROOM = 256 };
+    char *upload = malloc(CONFIG_MAX_INSTANCE_ARG + 2);
+    char *text = malloc(CONFIG_MAX_INSTANCE_ARG + ROOM);
+    if (upload && text) {
+        memset(upload, 'a', CONFIG_MAX_INSTANCE_ARG + 1);
+        memcpy(upload, "(?#", 3);
+        upload[CONFIG_MAX_INSTANCE_ARG - 1] = ')';
+        upload[CONFIG_MAX_INSTANCE_ARG] = '\0';
+        snprintf(text, CONFIG_MAX_INSTANCE_ARG + ROOM,
+                 HEAD "handlers:\n- url: /a\n  static_files: a\n  upload: '%s'\n", upload);
+        app_config_t *cfg = LOAD_OK(text);
+        CHECK(cfg && strlen(cfg->static_only_files) == CONFIG_MAX_INSTANCE_ARG);
+        config_free(cfg);
+        upload[CONFIG_MAX_INSTANCE_ARG - 1] = 'a';
+        upload[CONFIG_MAX_INSTANCE_ARG] = ')';
+        upload[CONFIG_MAX_INSTANCE_ARG + 1] = '\0';
+        snprintf(text, CONFIG_MAX_INSTANCE_ARG + ROOM,
+                 HEAD "handlers:\n- url: /a\n  static_files: a\n  upload: '%s'\n", upload);
+        EXPECT_ERR(text, "app.yaml: the static handlers' upload patterns and static_dir folders "
+                         "take more than 131071 bytes together, the most an instance is given; "
+                         "the handler for '/a' goes past it");
+        snprintf(text, CONFIG_MAX_INSTANCE_ARG + ROOM, HEAD "skip_files: '%s'\n" MAIN_HANDLER,
+                 upload);
+        EXPECT_ERR(text, "app.yaml:4: skip_files: the regular expressions take more than 131071 "
+                         "bytes together (included files' counted), the most an instance is "
+                         "given");
+    } else {
+        unit_failed++;
+    }
+    free(upload);
+    free(text);
 }
 
 static void test_no_handlers(void)
@@ -2271,6 +2328,7 @@ int main(void)
     test_yaml_tabs();
     test_yaml_tags();
     test_yaml_limits();
+    test_instance_argument_limits();
     test_no_handlers();
     test_max_handlers();
     test_handler_kinds();
