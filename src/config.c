@@ -1735,6 +1735,28 @@ static int set_python3_skip_files(yt_doc_t *d, app_config_t *cfg)
     return rc;
 }
 
+/* App Engine's instance classes go with the scaling: F1..F4_1G with
+ * automatic scaling (the default, F1 without instance_class), B1..B8 with
+ * basic or manual scaling (B2 without it); it refused the others. Checked
+ * after includes, which may add manual_scaling. */
+static int set_instance_class(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
+{
+    const char *scaling = yt_map_given_key(d, root, "basic_scaling") ? "basic_scaling"
+                          : cfg->manual_scaling_instances            ? "manual_scaling"
+                                                                     : NULL;
+    if (!cfg->instance_class)
+        return scaling && !(cfg->instance_class = strdup("B2")) ? yt_fail(d, NULL, "out of memory")
+                                                                : 0;
+    int backend_class = instance_class_name(cfg->instance_class)[0] == 'B';
+    if (!scaling == !backend_class)
+        return 0;
+    return yt_fail(d, yt_map_value(d, root, "instance_class"),
+                   "instance_class: %s is not for %s (use %s)", cfg->instance_class,
+                   scaling ? scaling : "automatic scaling, the default",
+                   scaling ? "B1, B2, B4, B4_1G or B8"
+                           : "F1, F2, F4 or F4_1G, or basic_scaling or manual_scaling");
+}
+
 static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
     if (config_is_python3(cfg->runtime) && set_python3_app(d, root, cfg) < 0)
@@ -1789,7 +1811,7 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
         return -1;
     if (!cfg->skip_files && !(cfg->skip_files = strdup(DEFAULT_SKIP_FILES)))
         return yt_fail(d, NULL, "out of memory");
-    if (config_resolve_includes(d, root, cfg) < 0)
+    if (config_resolve_includes(d, root, cfg) < 0 || set_instance_class(d, root, cfg) < 0)
         return -1;
     if (cfg->python3_app && add_python3_catch_all(d, root, cfg) < 0)
         return -1;

@@ -341,6 +341,8 @@ APP_ENGINE_REFUSALS = {
     "python27_without_threadsafe": (lines_with({5: None}), 3, r"threadsafe"),
     "version_trailing_dash": (lines_with({2: "version: beta-"}), 2, r"version.*not first or last"),
     "version_reserved_prefix": (lines_with({2: "version: ah-builtin-1"}), 2, r"ah-builtin"),
+    "backend_class_with_automatic_scaling": (lines_with({2: "instance_class: B4"}), 2,
+                                             r"B4 is not for automatic scaling"),
     "version_reserved_ah_prefix": (lines_with({2: "version: ah-1"}), 2, r"prefix 'ah-'"),
     "version_reserved_default": (lines_with({2: "version: default"}), 2, r"reserved"),
     "version_reserved_latest": (lines_with({2: "version: latest"}), 2, r"reserved"),

@@ -1461,9 +1461,38 @@ static void test_app_engine_refusals(void)
     static const char *const good_classes[] = {"F1", "f2", "F4_1G", "f4_1G", "b8", "B4_1G"};
     for (size_t i = 0; i < sizeof good_classes / sizeof *good_classes; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml, "instance_class: %s\n" HEAD MAIN_HANDLER, good_classes[i]);
+        /* B classes are for basic and manual scaling. */
+        const char *scaling = good_classes[i][0] == 'b' || good_classes[i][0] == 'B'
+                                  ? "basic_scaling:\n  max_instances: 1\n"
+                                  : "";
+        snprintf(yaml, sizeof yaml, "instance_class: %s\n%s" HEAD MAIN_HANDLER, good_classes[i],
+                 scaling);
         CHECK(accepts(yaml));
     }
+    /* App Engine refused a class of the other kind of scaling. */
+    EXPECT_ERR("instance_class: B4\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: instance_class: B4 is not for automatic scaling, the default (use F1, "
+               "F2, F4 or F4_1G, or basic_scaling or manual_scaling)");
+    EXPECT_ERR("instance_class: b2\nautomatic_scaling:\n  max_instances: 3\n" HEAD MAIN_HANDLER,
+               "app.yaml:1: instance_class: b2 is not for automatic scaling, the default (use F1, "
+               "F2, F4 or F4_1G, or basic_scaling or manual_scaling)");
+    EXPECT_ERR(HEAD "manual_scaling:\n  instances: 2\ninstance_class: F2\n" MAIN_HANDLER,
+               "app.yaml:6: instance_class: F2 is not for manual_scaling (use B1, B2, B4, B4_1G "
+               "or B8)");
+    EXPECT_ERR(HEAD "instance_class: F4\nbasic_scaling:\n  max_instances: 2\n" MAIN_HANDLER,
+               "app.yaml:4: instance_class: F4 is not for basic_scaling (use B1, B2, B4, B4_1G or "
+               "B8)");
+    /* Without instance_class: F1 with automatic scaling, B2 with the others. */
+    app_config_t *cls = LOAD_OK(HEAD "automatic_scaling:\n  max_instances: 3\n" MAIN_HANDLER);
+    CHECK(cls && cls->instance_class == NULL);
+    config_free(cls);
+    cls = LOAD_OK(HEAD "manual_scaling:\n  instances: 2\n" MAIN_HANDLER);
+    CHECK(cls && cls->instance_class && strcmp(cls->instance_class, "B2") == 0);
+    CHECK(cls && instance_class_mhz(cls->instance_class) == 1200);
+    config_free(cls);
+    cls = LOAD_OK(HEAD "basic_scaling:\n  max_instances: 2\n" MAIN_HANDLER);
+    CHECK(cls && cls->instance_class && strcmp(cls->instance_class, "B2") == 0);
+    config_free(cls);
     static const char *const bad_classes[] = {"F3", "f4_1g", "F", "", "F2 ", "x2"};
     for (size_t i = 0; i < sizeof bad_classes / sizeof *bad_classes; i++) {
         char yaml[256];
