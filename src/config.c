@@ -33,10 +33,11 @@
 #define MAX_DIR_DEPTH 100
 #define MIB (1024L * 1024L)
 
-/* App Engine's default minus `.py[co]` (sourceless .pyc imports are
- * supported, RT5), plus __pycache__ which only holds caches. */
+/* App Engine's default, plus __pycache__, which only holds caches. It
+ * left .pyc and .pyo files out: an app ships sourceless .pyc modules
+ * (RT5) by giving its own skip_files, as App Engine's documentation said. */
 static const char DEFAULT_SKIP_FILES[] =
-    "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$";
+    "^(.*/)?((#.*#)|(.*~)|(.*\\.py[co])|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$";
 _Static_assert(sizeof(login_t) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(secure_t) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as int");

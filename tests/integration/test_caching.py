@@ -70,6 +70,26 @@ def test_sourceless_pyc_imports(srv):
     assert d["file"].endswith("compiled_mod.pyc"), d
 
 
+def test_default_skip_files_leaves_pyc_files_out(serve, tmp_path):
+    """App Engine's default skip_files left .pyc files out of the upload:
+    an app ships sourceless modules by giving its own, as apps/caching
+    does. Without one, its compiled_mod.pyc is not the app's (no import),
+    and stray .pyc files (a Python 2 checkout's) count against no limit."""
+    d = build_caching_app(tmp_path / "app")
+    with open(os.path.join(d, "app.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(d, "app.yaml"), "w") as f:
+        f.write(text.replace("skip_files:\n- ^(.*/)?\\..*$\n", ""))
+    for i in range(1001):  # past the 1,000 files an app may have (RT10)
+        with open(os.path.join(d, "stale%d.pyc" % i), "wb") as f:
+            f.write(b"\x03\xf3\r\n")
+    s = serve(d, "--max_instances", "1")
+    assert s.get_json("/counter")["where"] == "pkg.sub.mod"
+    r = http_request(s.port, "GET", "/pyc")
+    assert r.status == 500, (r, s.stderr_text()[-2000:])
+    assert "No module named 'compiled_mod'" in s.stderr_text(), s.stderr_text()[-2000:]
+
+
 def test_zip_on_sys_path_imports(srv):
     d = srv.get_json("/zip")
     assert d["value"] == "from the zip"

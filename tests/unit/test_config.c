@@ -187,7 +187,8 @@ static void test_defaults(void)
     if (cfg)
         CHECK(config_default_deadline_ms(cfg) == 60000);
     if (cfg)
-        CHECK_STR(cfg->skip_files, "^(.*/)?((#.*#)|(.*~)|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$");
+        CHECK_STR(cfg->skip_files,
+                  "^(.*/)?((#.*#)|(.*~)|(.*\\.py[co])|(.*/RCS/.*)|(\\..*)|(__pycache__/.*))$");
     config_free(cfg);
 }
 
@@ -1306,7 +1307,7 @@ static void test_skip_files(void)
 {
     app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
     if (cfg) {
-        /* App Engine's default: editor backups, dotfiles, RCS; .pyc kept. */
+        /* App Engine's default: editor backups, .pyc/.pyo, dotfiles, RCS. */
         CHECK(config_is_skipped(cfg, "foo~"));
         CHECK(config_is_skipped(cfg, "dir/foo.py~"));
         CHECK(config_is_skipped(cfg, "#foo#"));
@@ -1318,8 +1319,8 @@ static void test_skip_files(void)
         CHECK(config_is_skipped(cfg, "__pycache__/"));
         CHECK(config_is_skipped(cfg, "pkg/__pycache__/mod.cpython-311.pyc"));
         CHECK(!config_is_skipped(cfg, "main.py"));
-        CHECK(!config_is_skipped(cfg, "main.pyc"));
-        CHECK(!config_is_skipped(cfg, "pkg/mod.pyc"));
+        CHECK(config_is_skipped(cfg, "main.pyc"));
+        CHECK(config_is_skipped(cfg, "pkg/mod.pyo"));
         CHECK(!config_is_skipped(cfg, "static/"));
         CHECK(!config_is_skipped(cfg, "app.yaml"));
         CHECK(!config_is_skipped(cfg, "a#b"));
