@@ -23,12 +23,12 @@
 
 /* A bound on held bodies below the body limit, so that both refusals are
  * reached; every byte counted must be given back once the request goes. */
-static size_t bodies_held;
+static size_t held;
 static const http_limits_t limits = {.max_header_bytes = 4096,
                                      .max_url_bytes = 1024,
                                      .max_body_bytes = 65536,
-                                     .bodies_held = &bodies_held,
-                                     .max_bodies_held = 20000};
+                                     .held = &held,
+                                     .max_held = 20000};
 
 static void build_env(const http_request_t *r)
 {
@@ -166,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     buf_free(&pending);
     http_request_free(&r);
-    if (bodies_held != 0)
+    if (held != 0)
         abort();
     return 0;
 }

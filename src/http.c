@@ -46,24 +46,35 @@ static int count_span(http_request_t *r, const char *at, size_t n)
 }
 
 /* Many clients each sending a large body (slowly, or leaving it
- * unfinished) would otherwise make the server hold all of them at once. */
+ * unfinished), or a head of many tiny fields, would otherwise make the
+ * server hold all of them at once. */
 #define SERVER_BODIES_FULL "the server holds too many request bodies at once"
+#define SERVER_HEADS_FULL "the server holds too many request header fields at once"
 
-/* 1 when n more bytes of body fit the server's bound on the bodies it
+/* 1 when n more bytes fit the server's bound on the request bytes it
  * holds (those this request holds already are counted there). What is
  * held never passes the bound: only what fit is ever added. */
-static int bodies_fit(const http_request_t *r, size_t n)
+static int held_fits(const http_request_t *r, size_t n)
 {
     const http_limits_t *l = r->limits;
-    return !l->bodies_held || n <= l->max_bodies_held - *l->bodies_held;
+    return !l->held || n <= l->max_held - *l->held;
 }
 
-/* The request's body no longer counts against the server's bound. */
-static void bodies_release(http_request_t *r)
+/* Counts n bytes that held_fits took in the server's bound, as *mine. */
+static void hold(http_request_t *r, size_t n, size_t *mine)
 {
-    if (r->limits && r->limits->bodies_held)
-        *r->limits->bodies_held -= r->body_held;
-    r->body_held = 0;
+    if (r->limits->held) {
+        *r->limits->held += n;
+        *mine += n;
+    }
+}
+
+/* Bytes of this request (*mine) no longer count against the bound. */
+static void release(http_request_t *r, size_t *mine)
+{
+    if (r->limits && r->limits->held)
+        *r->limits->held -= *mine;
+    *mine = 0;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -190,7 +201,14 @@ static int on_url_complete(llhttp_t *p)
 static http_header_t *push_header(http_request_t *r)
 {
     if (r->n_headers == r->cap_headers) {
-        size_t cap = r->cap_headers ? r->cap_headers * 2 : 16;
+        size_t cap = r->cap_headers ? r->cap_headers * 2 : HTTP_FIELDS_UNCOUNTED;
+        size_t counted =
+            r->cap_headers > HTTP_FIELDS_UNCOUNTED ? r->cap_headers : HTTP_FIELDS_UNCOUNTED;
+        size_t more = (cap - counted) * sizeof(http_header_t);
+        if (!held_fits(r, more)) {
+            fail(r, 503, SERVER_HEADS_FULL);
+            return NULL;
+        }
         http_header_t *h = realloc(r->headers, cap * sizeof *h);
         if (!h) {
             fail(r, 500, "out of memory");
@@ -198,6 +216,7 @@ static http_header_t *push_header(http_request_t *r)
         }
         r->headers = h;
         r->cap_headers = cap;
+        hold(r, more, &r->table_held);
     }
     http_header_t *h = &r->headers[r->n_headers++];
     h->name_off = (uint32_t)r->head.len;
@@ -525,7 +544,7 @@ static int on_headers_complete(llhttp_t *p)
         return fail(r, 413, "request body too large");
     /* One whose stated length cannot fit now is refused before the client
      * sends it (or waits for 100 Continue in vain). */
-    if ((p->flags & F_CONTENT_LENGTH) && !bodies_fit(r, p->content_length))
+    if ((p->flags & F_CONTENT_LENGTH) && !held_fits(r, p->content_length))
         return fail(r, 503, SERVER_BODIES_FULL);
     int want_continue = expect_continue(r);
     if (want_continue < 0)
@@ -565,14 +584,11 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     r->head_tail = 0;
     if (r->body.len + n > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
-    if (!bodies_fit(r, n))
+    if (!held_fits(r, n))
         return fail(r, 503, SERVER_BODIES_FULL);
     if (buf_append(&r->body, at, n) < 0)
         return fail(r, 500, "out of memory");
-    if (r->limits->bodies_held) {
-        *r->limits->bodies_held += n;
-        r->body_held += n;
-    }
+    hold(r, n, &r->body_held);
     /* The data of a chunk ends here when none of it is left to come. */
     if ((p->flags & F_CHUNKED) && p->content_length == 0) {
         r->crlf_due = 2;
@@ -655,7 +671,14 @@ void http_request_init(http_request_t *r, const http_limits_t *limits)
 
 void http_request_reset(http_request_t *r)
 {
-    bodies_release(r);
+    release(r, &r->body_held);
+    /* A connection that sent many fields keeps a table of its usual size. */
+    if (r->cap_headers > HTTP_FIELDS_UNCOUNTED) {
+        free(r->headers);
+        r->headers = NULL;
+        r->cap_headers = 0;
+        release(r, &r->table_held);
+    }
     buf_reset(&r->head);
     buf_reset(&r->body);
     /* A connection that sent one large request keeps none of it. */
@@ -684,7 +707,8 @@ void http_request_reset(http_request_t *r)
 
 void http_request_free(http_request_t *r)
 {
-    bodies_release(r);
+    release(r, &r->body_held);
+    release(r, &r->table_held);
     buf_free(&r->head);
     buf_free(&r->body);
     free(r->headers);
@@ -694,7 +718,7 @@ void http_request_free(http_request_t *r)
 
 void http_request_drop_body(http_request_t *r)
 {
-    bodies_release(r);
+    release(r, &r->body_held);
     buf_free(&r->body);
 }
 

@@ -16,16 +16,23 @@ typedef struct {
     size_t max_header_bytes; /* request line + headers; beyond: 431 */
     size_t max_url_bytes;    /* beyond: 414 */
     size_t max_body_bytes;   /* beyond: 413 */
-    /* The request bodies held at once by every request sharing bodies_held
-     * (a server's connections); a body that would pass it gets 503. NULL:
-     * no such bound. */
-    size_t *bodies_held;
-    size_t max_bodies_held;
+    /* The request bytes held at once by every request sharing held (a
+     * server's connections): bodies, and the tables of header fields past
+     * a head's first HTTP_FIELDS_UNCOUNTED, which take 16 bytes for a
+     * field that may be 4 ("a:\r\n"). A body or a table that would pass
+     * it gets 503. NULL: no such bound. */
+    size_t *held;
+    size_t max_held;
 } http_limits_t;
 
 typedef struct {
     uint32_t name_off, name_len, value_off, value_len; /* into head */
 } http_header_t;
+
+/* A head's header table up to this many fields is the connection's own,
+ * like its read buffer, and is kept between its requests; past it, the
+ * table counts in limits->held and goes with the request. */
+#define HTTP_FIELDS_UNCOUNTED 16
 
 typedef struct {
     llhttp_t parser;
@@ -35,7 +42,8 @@ typedef struct {
     http_header_t *headers;
     size_t n_headers, cap_headers;
     buf_t body;
-    size_t body_held;     /* of body, the bytes counted in limits->bodies_held */
+    size_t body_held;     /* of body, the bytes counted in limits->held */
+    size_t table_held;    /* of headers, the bytes counted in limits->held */
     size_t head_bytes;    /* bytes of request line and headers seen, less chunk lines' allowance */
     const char *head_pos; /* in the bytes fed: those before it are counted (or body data) */
     int error_status;     /* 0, or the status to answer with before closing */
@@ -89,7 +97,7 @@ void http_request_init(http_request_t *r, const http_limits_t *limits);
  * to HTTP_KEEP_BUFFER_BYTES). */
 void http_request_reset(http_request_t *r);
 void http_request_free(http_request_t *r);
-/* Frees the body, which no longer counts against limits->bodies_held: for
+/* Frees the body, which no longer counts against limits->held: for
  * a request answered, whose answer may take long to be read. */
 void http_request_drop_body(http_request_t *r);
 

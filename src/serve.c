@@ -108,8 +108,8 @@ static const opt_def_t options[] = {
      "largest request body; larger gets 413 (default 10485760, at most 33554432)", 1,
      IPC_MAX_BODY_LIMIT},
     {"max_held_request_bytes", OPT_SIZE, OFF(max_held_request_bytes), "N",
-     "request bodies the server holds at once, over all connections; a request that would "
-     "pass it gets 503 (default 1073741824)",
+     "request bodies (and tables of many header fields) the server holds at once, over all "
+     "connections; a request that would pass it gets 503 (default 1073741824)",
      1, (double)((size_t)1 << 40)},
     {"max_held_response_bytes", OPT_SIZE, OFF(max_held_response_bytes), "N",
      "answers the server holds at once for clients still reading them, over all connections; "
@@ -1054,8 +1054,8 @@ int serve_main(int argc, char **argv)
     srv->limits.max_header_bytes = srv->o.max_header_bytes;
     srv->limits.max_url_bytes = srv->o.max_url_bytes;
     srv->limits.max_body_bytes = srv->o.max_request_bytes;
-    srv->limits.bodies_held = &srv->bodies_held;
-    srv->limits.max_bodies_held = srv->o.max_held_request_bytes;
+    srv->limits.held = &srv->requests_held;
+    srv->limits.max_held = srv->o.max_held_request_bytes;
     if (loop_init(&srv->loop) < 0)
         goto out;
     srv->loop.after_batch = after_batch;

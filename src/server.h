@@ -93,7 +93,7 @@ typedef struct server {
     io_watch_t logs_w;           /* its finished tasks (the Logs API's reads) */
     log_read_budget_t log_reads; /* the memory the Logs API's reads hold */
     http_limits_t limits;
-    size_t bodies_held;     /* request body bytes the connections hold (limits) */
+    size_t requests_held;   /* request bytes the connections hold (limits.held) */
     size_t answers_held;    /* bytes the connections hold to write to their clients */
     int answers_held_noted; /* past max_held_response_bytes, and said so */
     io_watch_t listen_w;

@@ -1666,6 +1666,38 @@ def test_bodies_held_at_once_are_bounded(serve):
     assert (r.status, r.body) == (200, b"y" * 300000), r.status
 
 
+def test_header_field_tables_held_at_once_are_bounded(serve):
+    """The same bound counts the table of a head's fields past its first
+    16: 16 bytes for each, for a field of 4 bytes ("a:" CRLF), so 150
+    clients each sending a 64 KB head of such fields and waiting made the
+    master hold some 50 MB with no bound (334 kB each). Past the bound a
+    head gets 503; the tables go with their connections."""
+    s = serve(app_path("basic"), "--max_held_request_bytes", "1000000",
+              "--max_request_bytes", "1000000")
+    assert http_request(s.port, "GET", "/").status == 200
+    # 16,000 fields: a table of 16,384 entries, 261,888 bytes counted.
+    head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"a:\r\n" * 16000
+    holders = []
+    try:
+        status = None
+        for _ in range(8):  # the fourth fits (1,047,552 > 1,000,000 bytes)
+            c = Conn(s.port, timeout=30)
+            holders.append(c)
+            c.send(head)
+            # The server has read the head once an OPTIONS * after it on
+            # another connection is answered: it reads in arrival order.
+            assert http_request(s.port, "OPTIONS", "*").status == 200
+        for c in holders:
+            c.send(b"\r\n")
+        statuses = [c.read_response().status for c in holders]
+        assert statuses[:3] == [200, 200, 200], statuses
+        assert 503 in statuses[3:], statuses
+    finally:
+        for c in holders:
+            c.close()
+    assert http_request(s.port, "GET", "/").status == 200
+
+
 def test_answers_held_at_once_are_bounded(serve):
     """--max_held_response_bytes bounds the answers the server holds for
     clients that do not read them: without it, clients asking for large

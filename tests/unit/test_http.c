@@ -425,6 +425,50 @@ static void test_obs_fold_refused(void)
                                       2));
 }
 
+/* Header tables count in the same bound past a head's first
+ * HTTP_FIELDS_UNCOUNTED fields: a head of many 4-byte fields made the
+ * server hold 16 bytes for each, unbounded over its connections. A table
+ * that would pass the bound is 503; what was counted is given back when
+ * the request is reset (the table then shrinks) or freed. */
+static void test_header_tables_held_bound(void)
+{
+    size_t held = 0;
+    const http_limits_t l = {.max_header_bytes = 65536,
+                             .max_url_bytes = 256,
+                             .max_body_bytes = 4096,
+                             .held = &held,
+                             .max_held = 1000};
+    buf_t head = BUF_INIT;
+    buf_append_str(&head, "GET / HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 0; i < 200; i++)
+        buf_append_str(&head, "a:\r\n");
+    buf_append_str(&head, "\r\n");
+    http_request_t a, b;
+    size_t used;
+    http_request_init(&a, &l);
+    /* 16 -> 32 -> 64 fields (48 counted: 768 bytes), then 128 would pass. */
+    CHECK(http_request_feed(&a, buf_ptr(&head), head.len, &used) == HTTP_ERROR &&
+          a.error_status == 503 && held == 48 * sizeof(http_header_t));
+    CHECK(a.error_reason && strstr(a.error_reason, "header fields") != NULL);
+    http_request_free(&a);
+    CHECK(held == 0);
+
+    http_request_init(&b, &l);
+    const char *twenty = "GET / HTTP/1.1\r\nHost: a\r\nb:\r\nc:\r\nd:\r\ne:\r\nf:\r\n"
+                         "g:\r\nh:\r\ni:\r\nj:\r\nk:\r\nl:\r\nm:\r\nn:\r\no:\r\n"
+                         "p:\r\nq:\r\nr:\r\ns:\r\nt:\r\n\r\n";
+    CHECK(http_request_feed(&b, twenty, strlen(twenty), &used) == HTTP_DONE &&
+          held == 16 * sizeof(http_header_t));
+    http_request_reset(&b);
+    CHECK(held == 0 && b.cap_headers == 0);
+    const char *few = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(http_request_feed(&b, few, strlen(few), &used) == HTTP_DONE && held == 0);
+    http_request_reset(&b);
+    CHECK(held == 0 && b.cap_headers == HTTP_FIELDS_UNCOUNTED);
+    http_request_free(&b);
+    buf_free(&head);
+}
+
 /* A server's bound on the request bodies it holds at once: a stated length
  * that cannot fit now is refused before its body comes, and body data that
  * would pass it is refused as it comes (chunked or not); each request gives
@@ -435,8 +479,8 @@ static void test_bodies_held_bound(void)
     const http_limits_t l = {.max_header_bytes = 1024,
                              .max_url_bytes = 256,
                              .max_body_bytes = 4096,
-                             .bodies_held = &held,
-                             .max_bodies_held = 100};
+                             .held = &held,
+                             .max_held = 100};
     http_request_t a, b;
     size_t used;
     http_request_init(&a, &l);
@@ -850,6 +894,7 @@ int main(void)
     test_head_limit_counts_skipped_bytes();
     test_obs_fold_refused();
     test_bodies_held_bound();
+    test_header_tables_held_bound();
     test_errors();
     test_unknown_method();
     test_expect_and_versions();
