@@ -81,6 +81,87 @@ def test_script_is_main_module_while_it_runs(srv):
         assert get_json(srv, "/dyn/pickles") == {"x": 3, "main_is_script": True}
 
 
+SHARED_SCRIPT = """import json
+import helper
+
+hits = []
+
+
+def main():
+    hits.append(1)
+    print("Content-Type: application/json")
+    print()
+    print(json.dumps({"hits": len(hits), "helper_sees": helper.hits_seen(),
+                      "name": __name__}))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+SHARED_HELPER = """def hits_seen():
+    import handlers.page
+    return len(handlers.page.hits)
+"""
+
+
+IMPORTED_SCRIPT = """import json
+import tally
+
+tally.executions += 1
+
+
+def main():
+    print("Content-Type: application/json")
+    print()
+    print(json.dumps({"executions": tally.executions}))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+IMPORTING_MAIN = """def app(environ, start_response):
+    import handlers.imported
+    import email.utils
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"imported %s" % email.utils.formatdate(0).encode()]
+"""
+
+
+def test_script_is_the_module_its_path_names(serve, tmp_path):
+    """App Engine's runtime ran handlers/page.py as __main__ but kept it in
+    sys.modules as handlers.page too (and on its package): a module that
+    imports it by that name gets the script itself, with its globals, not
+    a second copy that runs the file's top level again (which, without the
+    __name__ guard, printed a second response into the first). A script
+    the app imported by that name before its first request has its main()
+    called, its file not run again. A name an import would not give the
+    script (email/utils.py: the standard library's email.utils) stays the
+    other module's."""
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: false\n"
+                  "handlers:\n- url: /page\n  script: handlers/page.py\n"
+                  "- url: /imported\n  script: handlers/imported.py\n"
+                  "- url: /email\n  script: email/utils.py\n"
+                  "- url: /py2\n  script: py2/page.py\n"
+                  "- url: /wsgi\n  script: main.app\n",
+                  {"handlers/__init__.py": "", "handlers/page.py": SHARED_SCRIPT,
+                   "helper.py": SHARED_HELPER, "handlers/imported.py": IMPORTED_SCRIPT,
+                   "tally.py": "executions = 0\n", "main.py": IMPORTING_MAIN,
+                   "email/utils.py": 'print("Content-Type: text/plain\\n\\nown")\n',
+                   "py2/__init__.py": 'print "a package not ported to Python 3"\n',
+                   "py2/page.py": 'print("Content-Type: text/plain\\n\\npage")\n'})
+    s = serve(d, "--max_instances", "1")
+    got = [get_json(s, "/page") for _ in range(2)]
+    assert got == [{"hits": 1, "helper_sees": 1, "name": "__main__"},
+                   {"hits": 2, "helper_sees": 2, "name": "__main__"}], got
+    assert get(s, "/email").body == b"own\n"
+    assert get(s, "/py2").body == b"page\n"  # as before: its package is never imported
+    r = get(s, "/wsgi")
+    assert r.body == b"imported Thu, 01 Jan 1970 00:00:00 -0000", (r, s.stderr_text()[-2000:])
+    assert [get_json(s, "/imported") for _ in range(2)] == [{"executions": 1}] * 2
+
+
 def test_status_header(srv):
     r = get(srv, "/dyn/status")
     assert r.status == 404 and r.reason == "Not Found"

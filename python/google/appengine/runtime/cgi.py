@@ -10,18 +10,23 @@ line, then the body. A `Status:` header sets the status (default 200 OK), a
 `Location:` header without one means 302 Found, and a missing Content-Type
 is text/html.
 
-Caching: the file is executed as a fresh module named "__main__". If it then
-defines a main() callable without arguments, the module is kept and later
-requests on this instance call only main(), its globals intact. Otherwise
-(or if the execution failed) it is executed again on the next request,
-from the code compiled the first time while the file stays the same
-(compiling a long script costs milliseconds on every request).
+Caching: the file is executed as a fresh module named "__main__", which is
+also sys.modules' module of the name its path gives (scripts/page.py:
+scripts.page, an attribute of its package too) when an import of that name
+would load that file, as App Engine's runtime kept it: a module that
+imports the script by that name gets the script itself, not a second
+copy. If that module defines a main() callable without arguments, later
+requests on this instance call only main(), its globals intact.
+Otherwise (or if the execution failed) it is executed again on the next
+request, from the code compiled the first time while the file stays the
+same (compiling a long script costs milliseconds on every request).
 
 sys.stdin and sys.stdout are proxies installed once (install()): inside a
 CGI request, and in threads that request starts, they are the request's
 own streams; everywhere else stdout is the app log (info level) as under
 WSGI.
 """
+import _imp
 import io
 import marshal
 import os
@@ -142,18 +147,34 @@ class _Output(io.BytesIO):
         return self.written if self.closed else self.getvalue()
 
 
+def _relative(script):
+    """The path of script relative to its folder (the app root, or after
+    `$PYTHON_LIB/` the runtime's own library), or ScriptError for one that
+    would leave it."""
+    rel = script[len("$PYTHON_LIB/"):] if script.startswith("$PYTHON_LIB/") else script
+    if os.path.isabs(rel) or ".." in rel.replace("\\", "/").split("/"):
+        raise ScriptError(500, "refused: the script path leaves the app folder")
+    return rel
+
+
+def module_name(script):
+    """The name App Engine's runtime kept a script's module under: its path
+    without .py, with dots for slashes (a package's __init__.py: the
+    package)."""
+    name = os.path.normpath(_relative(script)).rpartition(".py")[0]
+    name = name.replace(os.sep, ".").strip(".")
+    return name[:-len(".__init__")] if name.endswith(".__init__") else name
+
+
 def resolve(script):
     """The absolute path of script, or ScriptError. Paths are relative to
     the app root; `$PYTHON_LIB/` means the runtime's own library."""
+    rel = _relative(script)
     if script.startswith("$PYTHON_LIB/"):
         base = os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.dirname(os.path.realpath(__file__)))))
-        rel = script[len("$PYTHON_LIB/"):]
     else:
         base = _app_root or os.path.realpath(os.getcwd())
-        rel = script
-    if os.path.isabs(rel) or ".." in rel.replace("\\", "/").split("/"):
-        raise ScriptError(500, "refused: the script path leaves the app folder")
     path = os.path.realpath(os.path.join(base, rel))
     if not os.path.isfile(path) and rel.endswith(".py") \
             and os.path.isfile(os.path.join(base, rel + "c")):
@@ -205,13 +226,79 @@ def _load_code(data, path):
     return marshal.loads(memoryview(data)[16:])
 
 
+def _registered_name(name, path):
+    """(name, its package or None, its last part) when the script at path
+    is what an import of name would load, so that it may be kept in
+    sys.modules under that name; (None, None, None) when the name is
+    another module's: one loaded already from another file, a built-in or
+    frozen one (those come before the app's folder), or a submodule of a
+    package that is not the script's folder (the standard library's email
+    for a script email/utils.py)."""
+    nothing = None, None, None
+    previous = sys.modules.get(name) if name else None
+    if not name or (previous is not None and not _is_file_of(previous, path)):
+        return nothing
+    parent, _, child = name.rpartition(".")
+    if not parent:
+        if name in sys.builtin_module_names or _imp.is_frozen(name):
+            return nothing
+        return name, None, child
+    try:
+        __import__(parent)  # as an import of name would
+    except Exception as e:
+        # A package that does not import (missing, or broken: a script
+        # beside a Python 2 __init__.py ran before) has no submodule.
+        if handlers.is_out_of_memory(e):
+            raise
+        return nothing
+    package = sys.modules.get(parent)
+    if not isinstance(package, types.ModuleType):
+        return nothing
+    folder = os.path.dirname(path)
+    if os.path.basename(path).startswith("__init__."):
+        folder = os.path.dirname(folder)
+    try:
+        folders = [os.path.realpath(f) for f in package.__path__]
+    except (AttributeError, TypeError):
+        return nothing  # a module, not a package
+    return (name, package, child) if folder in folders else nothing
+
+
+def _is_file_of(module, path):
+    """Whether module was loaded from path (absolute, resolved): not a
+    standard library module, say, that has the name a script's path gives."""
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and os.path.realpath(file) == path
+
+
+def _imported(module, script):
+    """module, which the app imported by the script's module name, if it is
+    the script's file with a main() to call, cached for the script; else
+    None."""
+    if not isinstance(module, types.ModuleType) or not _has_zero_arg_main(module):
+        return None
+    try:
+        if not _is_file_of(module, resolve(script)):
+            return None
+    except ScriptError:
+        return None
+    return _cached.setdefault(script, module)
+
+
 def _execute(script):
-    """Runs the request's script: main() of a cached module, or the whole
-    file (caching the module when it defines main()). Meanwhile the module
-    is sys.modules["__main__"], as App Engine's runtime made it: pickle
-    looks up the classes a script defines there; the process's own is put
-    back after."""
+    """Runs the request's script: main() of its module when that has a
+    main() without arguments (cached from an earlier request, or a module
+    the app imported by the script's module name, as App Engine's runtime
+    took it), else the whole file as a new module, which is then
+    sys.modules' module of that name (_registered_name). Meanwhile the
+    module is sys.modules["__main__"] and named so, as App Engine's runtime
+    made it: pickle looks up the classes a script defines there; the
+    process's own is put back after, and the module takes its own name
+    again."""
+    name = module_name(script)
     module = _cached.get(script)
+    if module is None and name in sys.modules:
+        module = _imported(sys.modules[name], script)
     try:
         if module is not None:
             # The script's file, as App Engine's runtime set it. Into the
@@ -220,6 +307,7 @@ def _execute(script):
             # variables would cost a copy of them (before_change).
             request_state.current_environ()["PATH_TRANSLATED"] = module.__file__
             sys.modules["__main__"] = module
+            module.__name__ = "__main__"
             try:
                 module.main()
             except SystemExit:
@@ -236,21 +324,46 @@ def _execute(script):
             else:
                 code = _load_code(f.read(), path)
                 _compiled[path] = (stamp, code)
+        name, package, child = _registered_name(name, path)
+        previous = sys.modules.get(name) if name else None
         module = types.ModuleType("__main__")
         module.__file__ = path
+        before = package.__dict__.get(child) if package is not None else None
         sys.modules["__main__"] = module
+        # Before it runs: the script's own imports (a module it imports
+        # that imports it back by name) find it, as Python 2's did.
+        if name:
+            sys.modules[name] = module
+        if package is not None:
+            setattr(package, child, module)
         try:
             exec(code, module.__dict__)
         except SystemExit:
             pass
+        except BaseException:
+            # As after a failed import: the name is not this module's.
+            if name and sys.modules.get(name) is module:
+                if previous is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = previous
+            if package is not None and package.__dict__.get(child) is module:
+                if before is None:
+                    delattr(package, child)
+                else:
+                    setattr(package, child, before)
+            raise
         if _has_zero_arg_main(module):
             _cached.setdefault(script, module)
     finally:
-        if module is not None and sys.modules.get("__main__") is module:
-            if _process_main is None:
-                sys.modules.pop("__main__", None)
-            else:
-                sys.modules["__main__"] = _process_main
+        if module is not None:
+            if sys.modules.get("__main__") is module:
+                if _process_main is None:
+                    sys.modules.pop("__main__", None)
+                else:
+                    sys.modules["__main__"] = _process_main
+            if name:
+                module.__name__ = name
 
 
 def parse_output(out):
