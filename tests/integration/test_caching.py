@@ -860,6 +860,44 @@ def test_appengine_config_is_read_once_not_on_every_request(serve, tmp_path):
     assert bodies == [b"['webapp_add_wsgi_middleware']"] * 3, bodies
 
 
+# What pip -t writes for a package of a pkg_resources-style namespace
+# (google-cloud-core 1.x, zope.interface, backports.*): one line that puts
+# lib/google on the google package's __path__, importing importlib.util.
+NSPKG_PTH = (
+    "import sys, types, os;has_mfs = sys.version_info > (3, 5);"
+    "p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('google',));"
+    "importlib = has_mfs and __import__('importlib.util');"
+    "has_mfs and __import__('importlib.machinery');"
+    "m = has_mfs and sys.modules.setdefault('google', importlib.util.module_from_spec("
+    "importlib.machinery.PathFinder.find_spec('google', [os.path.dirname(p)])));"
+    "m = m or sys.modules.setdefault('google', types.ModuleType('google'));"
+    "mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and mp.append(p)\n")
+
+
+def test_vendor_add_runs_pth_files_with_the_whole_sys_path(serve, tmp_path):
+    """vendor.add runs the site folder's .pth files, whose import lines may
+    import any module (a namespace package's nspkg.pth imports
+    importlib.util): the standard library must still be on sys.path while
+    they run. It was taken off meanwhile, so such a line failed with
+    ModuleNotFoundError and a vendored google-cloud package did not import.
+    What the folder adds still goes at the index asked for."""
+    d = write_app(tmp_path / "nspkg", CONFIG_YAML, {
+        "appengine_config.py": "from google.appengine.ext import vendor\nvendor.add('lib')\n",
+        "lib/google_cloud_thing-1.0-nspkg.pth": NSPKG_PTH,
+        "lib/google/cloud_thing.py": 'NAME = "vendored google.cloud_thing"\n',
+        "main.py": ("import os, sys\n"
+                    "from google import cloud_thing\n"
+                    "def app(environ, start_response):\n"
+                    "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                    "    at = sys.path.index(os.path.join(os.getcwd(), 'lib'))\n"
+                    "    return [('%s at %d' % (cloud_thing.NAME, at)).encode()]\n"),
+    })
+    s = serve(d, "--max_instances", "1")
+    r = http_request(s.port, "GET", "/")
+    assert (r.status, r.body) == (200, b"vendored google.cloud_thing at 1"), (
+        r, s.stderr_text()[-3000:])
+
+
 def test_vendor_add_refuses_a_missing_folder(serve, tmp_path):
     d = write_app(tmp_path / "novendor", CONFIG_YAML, {
         "appengine_config.py": "from google.appengine.ext import vendor\nvendor.add('nolib')\n",

@@ -23,8 +23,15 @@ def add(path, index=1):
     else:
         raise ValueError("virtualenv: cannot access %s: No such virtualenv or site directory"
                          % path)
-    # site.addsitedir appends: take the tail off, add, and put it back.
-    tail = sys.path[index:]
-    del sys.path[index:]
-    site.addsitedir(site_dir)
-    sys.path.extend(tail)
+    # site.addsitedir appends the folder and what its .pth files name, and
+    # runs their import lines, which may import any module (a namespace
+    # package's nspkg.pth imports importlib.util; a failing line, traceback):
+    # sys.path stays whole meanwhile, and what was added then moves to index.
+    before = set(sys.path)
+    try:
+        site.addsitedir(site_dir)
+    finally:
+        added = [p for p in sys.path if p not in before]
+        for p in added:
+            sys.path.remove(p)
+        sys.path[index:index] = added
