@@ -130,6 +130,39 @@ def test_apps_own_google_packages_import_beside_the_runtimes(serve, tmp_path):
     assert (r.status, r.body) == (200, b"the app's google.cloud, True"), r
 
 
+LATER_GOOGLE_MAIN = """import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "third_party"))
+import google.auth_thing
+import google.cloud.storage_thing
+from google.appengine.api import backends
+def app(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('%s, %s, %s' % (google.auth_thing.VALUE, google.cloud.storage_thing.VALUE,
+                             callable(backends.get_backend))).encode()]
+"""
+
+
+def test_google_packages_of_folders_put_on_sys_path_later_import(serve, tmp_path):
+    """Packages that pip installs under google/ without a google/__init__.py
+    (google-auth, google-cloud-* and protobuf now: PEP 420 namespace
+    parts) import from a folder the app puts on sys.path as it runs
+    (vendor.add('lib') in appengine_config, sys.path.insert), as the google
+    namespace package of a plain Python 3 finds them. The runtime's google
+    package looked only in the folders on sys.path when it was imported,
+    before the app's code ran: ModuleNotFoundError."""
+    d = write_app(tmp_path / "later_google", BYTECODE_YAML, {
+        "appengine_config.py": "from google.appengine.ext import vendor\nvendor.add('lib')\n",
+        "lib/google/auth_thing/__init__.py": 'VALUE = "google.auth_thing from lib"\n',
+        "third_party/google/cloud/storage_thing.py": 'VALUE = "google.cloud from third_party"\n',
+        "main.py": LATER_GOOGLE_MAIN,
+    })
+    s = serve(d)
+    r = http_request(s.port, "GET", "/")
+    assert (r.status, r.body) == (
+        200, b"google.auth_thing from lib, google.cloud from third_party, True"), (
+        r, s.stderr_text()[-2000:])
+
+
 # ---------------------------------------------------------------- bytecode
 
 BYTECODE_YAML = """runtime: python27
