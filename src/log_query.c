@@ -69,6 +69,14 @@ static int put_params(buf_t *sql, int first, size_t n)
     return 0;
 }
 
+/* A running request's last update, which App Engine's time bounds go by
+ * for it (the "completion or last-update time"): its newest app line, as
+ * its lines are seen when they come once it has flushed; its start
+ * before it has any. A Flush may carry lines dated before the start. */
+#define LAST_UPDATE                                                                                \
+    "max(start_us, coalesce((SELECT max(a.time_us) FROM app_logs a "                               \
+    "WHERE a.request_id = r.request_id), start_us))"
+
 static int build_sql(buf_t *sql, const log_query_t *q)
 {
     int ids_at = P_LISTS + (int)q->n_versions;
@@ -76,7 +84,8 @@ static int build_sql(buf_t *sql, const log_query_t *q)
                                               : "SELECT " ROW_COLUMNS ROW_FIELDS) < 0 ||
               buf_append_str(sql, " FROM request_logs r WHERE "
                                   "((end_us != 0 AND end_us >= ?1 AND end_us < ?2) OR "
-                                  "(?3 AND end_us = 0 AND start_us >= ?1 AND start_us < ?2)) "
+                                  "(?3 AND end_us = 0 AND " LAST_UPDATE " >= ?1 AND " LAST_UPDATE
+                                  " < ?2)) "
                                   "AND request_id >= ?4 "
                                   "AND (?5 < 0 OR EXISTS (SELECT 1 FROM app_logs a WHERE "
                                   "a.request_id = r.request_id AND a.level >= ?5)) "

@@ -18,7 +18,8 @@
 
 typedef struct {
     /* Finished requests whose end time is in [from_us, to_us); with
-     * include_incomplete also unfinished ones (end 0) whose start time is. */
+     * include_incomplete also unfinished ones (end 0) whose last update
+     * (newest app line, else start) is. */
     int64_t from_us, to_us;
     int include_incomplete;
     int64_t started_since_us;  /* start time at or after it (0: any) */

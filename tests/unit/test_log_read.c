@@ -419,6 +419,10 @@ static void test_queries(void)
     log_store_app_line(st, S(id_of(4)), 4100, 0, S("debug"));
     for (int i = 0; i < 3; i++)
         log_store_app_line(st, S(id_of(8)), 8100 + i, 1, S("info"));
+    /* The running request 5 logged at 5200 and last at 9000, long after
+     * its start: its last update. */
+    log_store_app_line(st, S(id_of(5)), 5200, 1, S("working"));
+    log_store_app_line(st, S(id_of(5)), 9000, 1, S("still working"));
     log_store_close(st);
 
     sqlite3 *db;
@@ -465,15 +469,23 @@ static void test_queries(void)
     CHECK(run(db, &b, &r) == 0 && r.n == 3);
 
     /* Times bound the end: [2500, 4500) holds requests 2 and 3 (4 ended at
-     * 4500, excluded); a running request goes by its start. */
+     * 4500, excluded); a running request goes by its last update, as App
+     * Engine's "completion or last-update time": its newest line (9000),
+     * not its start (5000) nor an earlier line. */
     buf_reset(&b);
     put_req(&b, "app", v1, 2500, 4500, NULL, -1, 0, 0, 0);
     CHECK(run(db, &b, &r) == 0 && r.n == 2);
     CHECK_STR(r.id[0], id_of(3));
     CHECK_STR(r.id[1], id_of(2));
     buf_reset(&b);
-    put_req(&b, "app", v1, 5000, 5001, NULL, -1, 1, 0, 0);
+    put_req(&b, "app", v1, 8600, 9001, NULL, -1, 1, 0, 0);
     CHECK(run(db, &b, &r) == 0 && r.n == 1 && strcmp(r.id[0], id_of(5)) == 0);
+    buf_reset(&b);
+    put_req(&b, "app", v1, 5000, 5201, NULL, -1, 1, 0, 0);
+    CHECK(run(db, &b, &r) == 0 && r.n == 0);
+    buf_reset(&b);
+    put_req(&b, "app", v1, 9001, -1, NULL, -1, 1, 0, 0);
+    CHECK(run(db, &b, &r) == 0 && r.n == 0);
 
     /* Paging: two at a time, each page going on from the offset. */
     buf_reset(&b);

@@ -427,7 +427,8 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
     first.
 
     start_time, end_time: seconds since the epoch: requests that ended in
-      [start_time, end_time) (unfinished ones: started then).
+      [start_time, end_time), and unfinished ones last updated in it (at
+      their newest app line, or their start while they have none).
     offset: a RequestLog's offset: continue with the requests after it.
     minimum_log_level: only requests with an app log line at or above it.
     include_incomplete: also requests still running (seen once flushed).
