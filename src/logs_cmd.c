@@ -650,36 +650,47 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64
 }
 
 /* --append: the last request line of the file (the last line not an app
- * line), or NULL (no file, or none in it). */
+ * line), or NULL (no file, or none in it). The file is read back from its
+ * end a chunk at a time until that line starts: the last request's app
+ * lines after it may take any room (a job's thousand lines at --severity),
+ * and a line not found made every day's requests be appended again. */
 static char *last_request_line(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    static char tail[1 << 16];
-    long from = fseek(f, 0, SEEK_END) == 0 ? ftell(f) - (long)sizeof tail : 0;
-    if (from < 0)
-        from = 0;
-    size_t n = fseek(f, from, SEEK_SET) == 0 ? fread(tail, 1, sizeof tail, f) : 0;
-    fclose(f);
-    char *last = NULL;
-    size_t last_len = 0;
-    /* A read from inside the file starts in the middle of a line. */
-    const char *p = tail, *end = tail + n;
-    if (from > 0) {
-        const char *nl = memchr(p, '\n', n);
-        p = nl ? nl + 1 : end;
-    }
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *line_end = nl ? nl : end;
-        if (line_end > p && *p != '\t') {
-            last = (char *)p;
-            last_len = (size_t)(line_end - p);
+    static char chunk[1 << 16];
+    off_t pos = fseeko(f, 0, SEEK_END) == 0 ? ftello(f) : -1, found = -1;
+    /* The first byte of the line at pos: '\n' (no line) at the end. */
+    char next = '\n';
+    while (pos > 0 && found < 0) {
+        size_t n = pos < (off_t)sizeof chunk ? (size_t)pos : sizeof chunk;
+        off_t from = pos - (off_t)n;
+        if (fseeko(f, from, SEEK_SET) != 0 || fread(chunk, 1, n, f) != n)
+            break;
+        /* Lines start after each newline, and at the file's start; an
+         * empty one or an app line is not it. */
+        for (size_t i = n; i-- > 0 && found < 0;) {
+            char first = i + 1 < n ? chunk[i + 1] : next;
+            if (chunk[i] == '\n' && first != '\n' && first != '\t')
+                found = from + (off_t)i + 1;
         }
-        p = nl ? nl + 1 : end;
+        if (found < 0 && from == 0 && chunk[0] != '\n' && chunk[0] != '\t')
+            found = 0;
+        next = chunk[0];
+        pos = from;
     }
-    return last ? strndup(last, last_len) : NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = found >= 0 && fseeko(f, found, SEEK_SET) == 0 ? getline(&line, &cap, f) : -1;
+    fclose(f);
+    if (len <= 0) {
+        free(line);
+        return NULL;
+    }
+    if (line[len - 1] == '\n')
+        line[len - 1] = '\0';
+    return line;
 }
 
 /* The requests w recorded in tmp (newest first) into out, oldest first.

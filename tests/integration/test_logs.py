@@ -670,6 +670,53 @@ def test_output_file_is_written_as_appcfg_request_logs_wrote_it(march_logs, tmp_
     assert r.returncode == 1 and "No such file or directory" in r.stderr, r
 
 
+def test_append_finds_the_last_request_behind_long_app_lines(tmp_path):
+    """--append finds the file's last request line however many app lines
+    follow it: it looked only at the file's last 64 KiB, so a last
+    request that logged more than that at --severity (a job logging a
+    thousand lines) left it with none, and every day's requests were
+    appended again."""
+    from test_logservice import SCHEMA_1
+    storage = tmp_path / "store"
+    storage.mkdir()
+    first, busy, later = day_us(12, "10:00:00"), day_us(12, "11:00:00"), day_us(12, "12:00:00")
+    db = sqlite3.connect(str(storage / "logs.db"))
+    try:
+        db.executescript(SCHEMA_1)
+        insert = ("INSERT INTO request_logs VALUES (?, 'v1.1', ?, ?, '127.0.0.1', NULL, 'GET', "
+                  "?, 'HTTP/1.1', 200, 5, NULL, 'ua', 'localhost', 7, 'abc')")
+        db.executemany(insert, [("%016x%08x" % (first, 1), first, first + 1000, "/first"),
+                                ("%016x%08x" % (busy, 2), busy, busy + 1000, "/busy")])
+        db.executemany("INSERT INTO app_logs VALUES (?, ?, 1, ?)",
+                       [("%016x%08x" % (first, 1), first + 1, "first line")] +
+                       [("%016x%08x" % (busy, 2), busy + i, "line %d %s" % (i, "y" * 100))
+                        for i in range(1000)])
+        db.commit()
+    finally:
+        db.close()
+    out = tmp_path / "requests.log"
+
+    def download(*args):
+        r = run_gaelic("logs", APP, out, "--storage_path", storage, "--severity", "info",
+                       "--end_date", "2026-03-12", *args, env=dict(os.environ, TZ="UTC"))
+        assert r.returncode == 0, r
+        return [line for line in out.read_text().splitlines() if not line.startswith("\t")]
+
+    assert len(download()) == 2
+    db = sqlite3.connect(str(storage / "logs.db"))
+    try:
+        db.execute(insert, ("%016x%08x" % (later, 3), later, later + 1000, "/later"))
+        db.execute("INSERT INTO app_logs VALUES (?, ?, 1, 'later line')",
+                   ("%016x%08x" % (later, 3), later + 1))
+        db.commit()
+    finally:
+        db.close()
+    heads = download("--append")
+    assert [h.split('"')[1] for h in heads] == ["GET /first HTTP/1.1", "GET /busy HTTP/1.1",
+                                                "GET /later HTTP/1.1"], heads
+    assert out.read_text().endswith("\t1:%.6f later line\n" % ((later + 1) / 1e6))
+
+
 def test_crash_keeps_lines_logged_before(srv):
     r = srv.get("/crash?K1")
     assert r.status_code == 500
