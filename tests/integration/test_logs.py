@@ -204,6 +204,18 @@ def test_a_long_line_is_cut_between_characters(srv):
     assert len(message.encode()) <= 32 * 1024 + len("... (truncated)")
 
 
+def test_an_unfinished_line_is_held_only_as_far_as_it_is_kept(srv):
+    """A line written in pieces is held until its newline only up to the
+    length it is cut at: each write joined it whole into a new string, so
+    600 MB written in 50 MB pieces took more than the instance's memory
+    (MemoryError, a 500), and a million one-character writes (progress
+    dots) took time in proportion to the square of the line."""
+    rid, _, _ = get(srv, "/unfinished_big?UB")
+    (line,) = entry(srv, rid)["app_logs"]
+    assert line["level"] == 1
+    assert line["message"] == "UB " + "u" * (32 * 1024 - 3) + "... (truncated)"
+
+
 def test_log_streams_have_no_file_descriptor(srv):
     rid, _, _ = get(srv, "/fileno?F1")
     assert lines_of(srv, rid) == [

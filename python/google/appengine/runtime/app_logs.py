@@ -136,16 +136,46 @@ class LogStream(_WriteOnlyStream):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        pending = getattr(self._partial, "text", "") + text
-        head, sep, tail = pending.rpartition("\n")
-        self._partial.text = tail
-        if tail or self._bytes_waiting():
+        head, sep, tail = text.rpartition("\n")
+        if sep:
+            taken = self._take()
+            line = taken + head[:max(0, MAX_MESSAGE + 1 - len(taken))]
+            self._keep(tail)
+        else:
+            self._keep(text)
+        if self._partial.pieces or self._bytes_waiting():
             self.waiting.add(threading.get_ident())
         else:
             self.waiting.discard(threading.get_ident())
         if sep:
-            write(self.level, head)
+            write(self.level, line)
         return len(text)
+
+    def _keep(self, text):
+        """Adds text to the calling thread's unfinished line, as far as
+        MAX_MESSAGE + 1 characters: write() cuts the line within them and
+        says so, so the rest is never logged. The pieces are joined once,
+        at the newline: joining each write into the line so far took time
+        in proportion to the square of a line written in small pieces
+        (progress dots), and held all of a line of any length."""
+        partial = self._partial
+        if not hasattr(partial, "pieces"):
+            partial.pieces, partial.size = [], 0
+        room = MAX_MESSAGE + 1 - partial.size
+        if text and room > 0:
+            piece = text[:room]
+            partial.pieces.append(piece)
+            partial.size += len(piece)
+
+    def _take(self):
+        """The calling thread's unfinished line so far, which it no longer
+        holds."""
+        partial = self._partial
+        pieces = getattr(partial, "pieces", None)
+        if not pieces:
+            return ""
+        partial.pieces, partial.size = [], 0
+        return "".join(pieces)
 
     def _bytes_waiting(self):
         decoder = getattr(self._partial, "decoder", None)
@@ -167,12 +197,11 @@ class LogStream(_WriteOnlyStream):
             self.write(line)
 
     def flush(self):
-        text = getattr(self._partial, "text", "")
+        text = self._take()
         if self._bytes_waiting():
             # An unfinished character is logged as its bytes (\\xNN).
             text += self._partial.decoder.decode(b"", True)
         if text:
-            self._partial.text = ""
             self.waiting.discard(threading.get_ident())
             write(self.level, text)
 

@@ -112,6 +112,16 @@ def _long_line(tag):
     logging.info("%s %s", tag, "\u00e9" * 40000)
 
 
+def _unfinished_big(tag):
+    """600 MB written to stdout in writes of 50 MB, and only then a
+    newline: one line, longer than the instance's memory."""
+    sys.stdout.write(tag + " ")
+    chunk = "u" * (50 << 20)
+    for _ in range(12):
+        sys.stdout.write(chunk)
+    sys.stdout.write("\n")
+
+
 def _controls(tag):
     # Terminal controls: an OSC title, CSI clear screen, a C1 CSI, a NUL.
     logging.warning("%s \x1b]0;title\x07 \x1b[2J \u009b31m \x00 end", tag)
@@ -160,7 +170,8 @@ ACTIONS = {"/flood": _flood, "/levels": _levels, "/streams": _streams, "/excepti
            "/thread": _thread, "/thread_lines": _thread_lines, "/crash": _crash, "/hang": _hang,
            "/concurrent": _concurrent, "/quiet": _quiet, "/private": _quiet,
            "/close_streams": _close_streams, "/bytes": _bytes, "/fileno": _fileno,
-           "/long_line": _long_line, "/controls": _controls,
+           "/long_line": _long_line, "/unfinished_big": _unfinished_big,
+           "/controls": _controls,
            "/flush_times": _flush_times, "/warn_flood": _warn_flood,
            "/warn_for": _warn_for}
 WITH_ENVIRON = {"/replace_streams": _replace_streams}
