@@ -349,6 +349,14 @@ static int hook(const char *event, PyObject *args, void *data)
         return refuse(rule, event, NULL);
     case AUDIT_CHDIR:
         return chdir_stays(first) ? 0 : refuse(rule, event, first);
+    case AUDIT_SQLITE_EXTENSION: {
+        /* (connection, enabled) or (connection, path): turning them off
+         * stays allowed */
+        PyObject *second = PyTuple_GET_SIZE(args) > 1 ? PyTuple_GET_ITEM(args, 1) : NULL;
+        if (!strcmp(event, "sqlite3.enable_load_extension") && second == Py_False)
+            return 0;
+        return refuse(rule, event, NULL);
+    }
     }
     return 0;
 }

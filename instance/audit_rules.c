@@ -85,6 +85,12 @@ static const event_rule_t events[] = {
     {"os.getpgid", AUDIT_SCHED},
     {"os.getsid", AUDIT_SCHED},
     {"sqlite3.connect", AUDIT_DATABASE},
+    /* An SQLite extension is a shared object SQLite dlopens: C code the
+     * app ships, as a C extension module is (SB5), or any library of the
+     * system's. enable_load_extension(True) also turns on SQL's
+     * load_extension(), which raises no event: that is refused too. */
+    {"sqlite3.enable_load_extension", AUDIT_SQLITE_EXTENSION},
+    {"sqlite3.load_extension", AUDIT_SQLITE_EXTENSION},
     {"import", AUDIT_IMPORT},
     {"os.listdir", AUDIT_READ_DIR},
     {"os.scandir", AUDIT_READ_DIR},
@@ -283,6 +289,9 @@ const char *audit_rule_message(audit_rule_t rule)
                "memory and of the host's files past the instance's memory limit)";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
+    case AUDIT_SQLITE_EXTENSION:
+        return "sandbox rule SB5: SQLite extensions cannot be loaded (they are C code; only "
+               "pure-Python modules import from the app)";
     case AUDIT_CHDIR:
         return "sandbox rule SB5: os.chdir is not available (the working directory is the app's "
                "root for every request the instance runs, as on App Engine)";

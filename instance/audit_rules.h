@@ -25,6 +25,7 @@ typedef enum {
     AUDIT_NS_IOCTL,   /* ioctl (audit_namespace_ioctl): only a message */
     AUDIT_PIPE_PAGES, /* os.splice, os.sendfile: always refused */
     AUDIT_CHDIR,      /* os.chdir, os.fchdir: always refused */
+    AUDIT_SQLITE_EXTENSION, /* SQLite's extensions: refused, and turning them on */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */

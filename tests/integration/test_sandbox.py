@@ -472,6 +472,36 @@ def test_what_apps_may_do_still_works(env, name):
     assert r.get("done", "").strip("'") == ALLOWED[name], r
 
 
+@pytest.mark.parametrize("disarm", [False, True], ids=["armed", "disarmed"])
+def test_sqlite_extensions_are_refused(serve, tmp_path, disarm):
+    """SB5: an SQLite extension is a shared object SQLite loads with
+    dlopen, C code the app ships as a C extension module is. Neither the
+    connection's load_extension nor SQL's load_extension(), which
+    enable_load_extension(True) turns on and which raises no audit event,
+    runs the app's evilext.so; the refusal names the rule. (A server of
+    its own: the module's shared one must not have loaded sqlite3 before
+    test_what_apps_may_do_still_works[lazy_sqlite3].)"""
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is needed to build the app's shared object")
+    appdir = copy_app("sandbox_escape", tmp_path / "app")
+    marker = tmp_path / "so-constructor-ran"
+    src = tmp_path / "evil.c"
+    src.write_text(EVIL_C % (SO_MARKER, marker))
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", os.path.join(appdir, "evilext.so"),
+                    str(src)], check=True)
+    srv = serve(appdir, *(["--sandbox_test_disarm_audit"] if disarm else []))
+    for name in ("sqlite_extension", "sqlite_extension_sql"):
+        r = srv.get_json("/try/" + name)
+        assert "caught" in r, "%s went through: %r" % (name, r)
+        if not disarm:
+            assert r["caught"] == "PermissionError", r
+            assert "sandbox rule SB5" in r["message"], r
+        assert not marker.exists(), name
+        assert SO_MARKER not in srv.stderr_text(), name
+    # turning extensions off stays allowed
+    assert srv.get_json("/try/sqlite_extension_off") == {"done": "None"}
+
+
 def test_only_our_files_are_in_the_test_folders(env):
     """After all attempts: the app folder holds what the test put there
     and the bytecode the zygote may have written for main.py (bytecode.py),

@@ -33,6 +33,8 @@ static void test_events(void)
     CHECK(audit_rule_for("os.splice") == AUDIT_PIPE_PAGES);
     CHECK(audit_rule_for("os.sendfile") == AUDIT_PIPE_PAGES);
     CHECK(audit_rule_for("os.chdir") == AUDIT_CHDIR);
+    CHECK(audit_rule_for("sqlite3.enable_load_extension") == AUDIT_SQLITE_EXTENSION);
+    CHECK(audit_rule_for("sqlite3.load_extension") == AUDIT_SQLITE_EXTENSION);
     /* the stdlib's own marshal use and plain imports of socket stay */
     CHECK(audit_rule_for("marshal.loads") == AUDIT_ALLOW);
     CHECK(audit_rule_for("socket.gethostname") == AUDIT_ALLOW);
@@ -210,6 +212,7 @@ static void test_messages(void)
     CHECK(strstr(audit_rule_message(AUDIT_DIR_FD), "SB1") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_PIPE_PAGES), "SB4") != NULL);
     CHECK(strstr(audit_rule_message(AUDIT_CHDIR), "SB5") != NULL);
+    CHECK(strstr(audit_rule_message(AUDIT_SQLITE_EXTENSION), "SB5") != NULL);
 }
 
 int main(void)

@@ -608,6 +608,20 @@ def _sqlite_temp_storage(q):
             private.execute("select count(distinct x) from t").fetchone()[0])
 
 
+def _sqlite_extension(q):
+    """Loads the app's evilext.so as an SQLite extension: through the
+    connection's load_extension, or (how="sql") SQL's load_extension(),
+    which enable_load_extension(True) also turns on and which raises no
+    audit event of its own. dlopen runs the library's constructors."""
+    import sqlite3
+    connection = sqlite3.connect(":memory:")
+    connection.enable_load_extension(True)
+    path = os.path.join(APP, "evilext.so")
+    if q.get("how") == "sql":
+        return connection.execute("SELECT load_extension(?)", (path,)).fetchall()
+    return connection.load_extension(path)
+
+
 def _is_socket(fd):
     import stat
     try:
@@ -1037,6 +1051,10 @@ ATTEMPTS = {
     "flood_stderr": _flood_stderr,
     "write_stderr": _write_stderr,
     "sqlite_file": _sqlite_file,
+    "sqlite_extension": _sqlite_extension,
+    "sqlite_extension_sql": lambda q: _sqlite_extension({"how": "sql"}),
+    "sqlite_extension_off": lambda q: __import__("sqlite3").connect(":memory:")
+        .enable_load_extension(False),
     "sqlite_temp_storage": _sqlite_temp_storage,
     "read_own": lambda q: open(os.path.join(APP, "app.yaml")).read().split("\n")[0],
     "read_system": lambda q: (open("/proc/self/status").read().split()[0],
