@@ -82,16 +82,23 @@ static int check_import(PyObject *args)
     return -1;
 }
 
-/* Lexically inside a root, with no "." or ".." to climb out: no need to
- * resolve it. A symlink in there pointing out is left to the kernel. */
-static int plainly_within(const char *path)
+/* path has no ".", ".." or empty part: its text says where it is, but
+ * for symlinks. */
+static int plain_path(const char *path)
 {
     if (strstr(path, "/./") || strstr(path, "/../") || strstr(path, "//"))
         return 0;
     size_t len = strlen(path);
-    if ((len >= 2 && !strcmp(path + len - 2, "/.")) || (len >= 3 && !strcmp(path + len - 3, "/..")))
-        return 0;
-    return audit_path_within(path, (const char *const *)read_roots, n_read_roots);
+    return !((len >= 2 && !strcmp(path + len - 2, "/.")) ||
+             (len >= 3 && !strcmp(path + len - 3, "/..")));
+}
+
+/* Lexically inside a root, with no "." or ".." to climb out: no need to
+ * resolve it. A symlink in there pointing out is left to the kernel. */
+static int plainly_within(const char *path)
+{
+    return plain_path(path) &&
+           audit_path_within(path, (const char *const *)read_roots, n_read_roots);
 }
 
 /* Resolves path, or when it does not exist its longest existing prefix:
@@ -177,16 +184,18 @@ static int pycache_source(const char *rel, char *out, size_t size)
 /* Why path, one an event opens, may not be read by the app: a file of its
  * folder that is not its code (skip_files.h); NULL when it may. Relative
  * paths are taken from the working folder, the app's: an os.open with a
- * dir_fd has no folder to be relative to (check_folder). Paths outside the app
- * folder are let through by their text, so the standard library's imports
- * pay no realpath, but for those under /proc: the process's own links to
- * its working folder and its root (/proc/self/cwd, /proc/self/root) lead
- * into the app folder too. */
+ * dir_fd has no folder to be relative to (check_folder). Paths plainly
+ * outside the app folder are let through by their text, so the standard
+ * library's imports pay no realpath, but for those under /proc: the
+ * process's own links to its working folder and its root (/proc/self/cwd,
+ * /proc/self/root) lead into the app folder too. A path with ".", ".." or
+ * an empty part ("//APP/static/x", "/./APP/...") is resolved: its text
+ * need not start with the app folder's to name a file in it. */
 static const char *hidden_app_file(const char *path)
 {
     char real[PATH_MAX];
     if (!app_dir_real || !path ||
-        (path[0] == '/' && !lexically_under(path, app_dir_given) &&
+        (path[0] == '/' && plain_path(path) && !lexically_under(path, app_dir_given) &&
          !lexically_under(path, app_dir_real) && !lexically_under(path, "/proc")) ||
         !realpath(path, real) || !lexically_under(real, app_dir_real) ||
         real[strlen(app_dir_real)] != '/')

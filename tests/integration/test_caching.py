@@ -754,6 +754,47 @@ def test_upload_regexes_are_each_their_own(serve, tmp_path):
         assert (r.status, r.body) == (200, body), (path, r)
 
 
+SPELLINGS_MAIN = r"""
+import json
+import os
+
+HERE = os.getcwd()
+
+
+def app(environ, start_response):
+    out = []
+    for rel in ("static/page.txt", "secret/key.txt"):
+        for path in ("/" + HERE + "/" + rel, "/." + HERE + "/" + rel,
+                     os.path.dirname(HERE) + "/./" + os.path.basename(HERE) + "/" + rel):
+            try:
+                with open(path) as f:
+                    out.append("read: " + f.read())
+            except PermissionError as e:
+                out.append("PermissionError: " + e.strerror)
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+def test_hidden_files_are_hidden_by_any_spelling_of_their_path(serve, tmp_path):
+    """A static or skipped file is hidden however its absolute path is
+    spelt: "//APP/...", "/./APP/..." and "PARENT/./NAME/..." name the same
+    file as "APP/...", which the kernel opens alike, but the text of the
+    path did not start with the app folder's, so it was let through
+    unresolved and read."""
+    d = write_app(tmp_path / "spellings", STATIC_FILES_YAML, {
+        "main.py": SPELLINGS_MAIN,
+        "static/page.txt": "page",
+        "secret/key.txt": "key",
+    })
+    s = serve(d)
+    static = ("a static file: app.yaml's static handlers serve it, and only "
+              "application_readable: true lets the app read it too")
+    skipped = "app.yaml's skip_files leaves this file out of the app"
+    assert s.get_json("/") == ["PermissionError: " + static] * 3 + \
+        ["PermissionError: " + skipped] * 3
+
+
 DIR_FD_MAIN = r"""
 import glob
 import json
