@@ -104,6 +104,7 @@ test_login_OBJS := src/login.o src/log.o src/md5.o $(CGI_ENV_OBJS) src/ipc.o src
 	src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
 test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
+test_sandbox_old_libseccomp_OBJS := instance/sandbox_seccomp.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
 	instance/audit_hook.o instance/audit_rules.o instance/skip_files.o src/sandbox_mode.o \

@@ -163,7 +163,7 @@ static const char *const denied[] = {
     "chmod",
     "fchmod",
     "fchmodat",
-    "fchmodat2",
+    /* fchmodat2: below, by number where libseccomp does not know it */
     "chown",
     "fchown",
     "lchown",
@@ -221,10 +221,11 @@ static const char *const denied[] = {
 #define LAST_REVIEWED_NR 469
 
 /* Calls newer than the libseccomp we build with (Debian 12's 2.5.4 knows
- * none of them), refused by number when it does not know the name: file
- * metadata (Landlock does not cover it; the read-only file tree refuses
- * it only where the system lets us build one), the mount API and the
- * page cache's state (cachestat). Since
+ * none of them, the 2024 update of it some), refused by number when it
+ * does not know the name: file metadata (Landlock does not cover it; the
+ * read-only file tree refuses it only where the system lets us build
+ * one; fchmodat2 is chmod's newer door), the mount API and the page
+ * cache's state (cachestat). Since
  * Linux 5.1 a new call has one number on x86-64 and arm64 alike. */
 static const struct {
     const char *name;
@@ -232,7 +233,11 @@ static const struct {
 } newer_denied[] = {
 #if defined(__x86_64__) || defined(__aarch64__)
     {"cachestat", 451}, /* mincore's question for a file descriptor */
-    {"setxattrat", 463}, {"removexattrat", 466}, {"open_tree_attr", 467}, {"file_setattr", 469},
+    {"fchmodat2", 452},
+    {"setxattrat", 463},
+    {"removexattrat", 466},
+    {"open_tree_attr", 467},
+    {"file_setattr", 469},
 #endif
     {NULL, 0},
 };
