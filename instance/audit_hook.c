@@ -140,13 +140,24 @@ static PyObject *path_bytes(PyObject *o)
     return bytes;
 }
 
+/* 1 when path has a ".." part. */
+static int climbs(const char *path)
+{
+    size_t len = strlen(path);
+    return !strcmp(path, "..") || !strncmp(path, "../", 3) || strstr(path, "/../") ||
+           (len >= 3 && !strcmp(path + len - 3, "/.."));
+}
+
 /* 1 when path, one an event opens or lists, resolves outside what the
- * instance may read (SB1). Relative paths are left to the kernel: with
- * dir_fd they are not relative to the working folder. */
+ * instance may read (SB1). A relative path is taken from the working
+ * folder, the app's root for good (os.chdir is refused): no descriptor of
+ * a folder opens for dir_fd (check_folder). Without a ".." part it stays
+ * in the app folder but for symlinks, which are left to the kernel. */
 static int reads_outside(const char *path)
 {
     char real[PATH_MAX];
-    return n_read_roots && path && path[0] == '/' && !plainly_within(path) &&
+    return n_read_roots && path && *path &&
+           (path[0] == '/' ? !plainly_within(path) : climbs(path)) &&
            resolve_existing(path, real) &&
            !audit_path_within(real, (const char *const *)read_roots, n_read_roots);
 }

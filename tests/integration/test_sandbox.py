@@ -52,6 +52,7 @@ ESCAPES = {
     "named_tempfile": "SB1", "shelve": "SB1", "shelve_app": "SB1",
     "read_outside": "SB1", "read_outside_path": "SB1",
     "read_outside_dotdot": "SB1", "list_outside": "SB1",
+    "read_outside_relative": "SB1", "list_outside_relative": "SB1",
     # not even whether something exists outside what it may read: its own
     # file tree has nothing else (no audit event to name a rule for)
     "stat_outside": None, "readlink_outside": None,
@@ -224,7 +225,7 @@ def sysv_ipc_ids():
 
 # Attempts on a file the test puts there first, which must be left as it is.
 ON_A_FILE = ("remove", "rename", "chmod", "stat_outside", "read_outside", "read_outside_path",
-             "read_outside_dotdot")
+             "read_outside_dotdot", "read_outside_relative", "list_outside_relative")
 
 
 @pytest.mark.parametrize("name", sorted(ESCAPES))

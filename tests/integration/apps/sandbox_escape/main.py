@@ -930,6 +930,9 @@ ATTEMPTS = {
     "read_outside": lambda q: open(q["path"]).read(),
     "read_outside_path": lambda q: pathlib.Path(q["path"]).read_bytes(),
     "read_outside_dotdot": lambda q: open(APP + "/../../../../../../../" + q["path"]).read(),
+    # relative to the working folder, the app's root
+    "read_outside_relative": lambda q: open(os.path.relpath(q["path"])).read(),
+    "list_outside_relative": lambda q: os.listdir(os.path.relpath(os.path.dirname(q["path"]))),
     "list_outside": lambda q: os.listdir(os.path.dirname(q["path"])),
     "stat_outside": lambda q: os.stat(q["path"]).st_size,
     "readlink_outside": lambda q: os.readlink(q["path"]),
