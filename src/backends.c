@@ -63,9 +63,10 @@ struct backend_rt {
     int instances, public_, failfast; /* live values (configure) */
     int configured;                   /* whether `configure` set them, else backends.yaml did */
     backend_billing_t billing;
-    uint64_t started_ms; /* when it last entered START */
-    char log_name[128];  /* "backend NAME", for the pool's log lines */
-    long long minor;     /* its newest deployment's minor version number */
+    loop_timer_t update_check; /* an instance began its start request during an update */
+    uint64_t started_ms;       /* when it last entered START */
+    char log_name[128];        /* "backend NAME", for the pool's log lines */
+    long long minor;           /* its newest deployment's minor version number */
 };
 
 struct backends {
@@ -105,6 +106,8 @@ static void log_start(start_job_t *sj, int status, const char *instance_id, int6
 }
 
 static void update_progress(backend_rt_t *b, int start_ok, int index, int status);
+static void update_check_soon(backend_rt_t *b);
+static void update_check(loop_t *loop, loop_timer_t *t);
 
 /* BK3: 200-299 or 404 means started. */
 static void finish_start(start_job_t *sj, int status, const char *instance_id, int64_t mcycles)
@@ -163,6 +166,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
     sj->ir.job.script = script;
     sj->ir.job.script_len = strlen(script);
     pool_submit_start(g->pool, index, &sj->ir.job);
+    update_check_soon(b);
 }
 
 /* system.StartBackgroundRequest on instance `index` (pool.h). */
@@ -341,6 +345,7 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     if (backend_billing_init(&b->billing, capacity(b), cls->cents_per_hour) < 0)
         return -1;
     snprintf(b->log_name, sizeof b->log_name, "backend %s", cfg->name);
+    b->update_check.cb = update_check;
     b->minor = strtoll(strrchr(srv->version_id, '.') + 1, NULL, 10);
     b->live = generation_start(b, cfg, NULL);
     if (!b->live)
@@ -437,6 +442,36 @@ static int save(backends_t *all, backend_rt_t *b, char *err, size_t errlen)
 
 /* ---------- update and rollback (BK6) ---------- */
 
+/* Whether an update may take over: once every new instance serves, or
+ * once each is in its start request while every old instance still is in
+ * its own. An instance in its start request serves nothing, so stopping
+ * those old ones loses no traffic; and a start request may run for hours,
+ * an instance's whole work (BK3), so waiting for the new ones' to end kept
+ * the old code's running beside the new for good and never ended the
+ * update. */
+static int update_may_finish(const backend_rt_t *b)
+{
+    int all_serve = 1, all_in_start = 1, old_in_start = 0;
+    for (int k = 0; k < b->instances; k++) {
+        pool_instance_phase_t p = pool_instance_phase(b->update->pool, k);
+        all_serve &= p == POOL_INSTANCE_SERVING;
+        all_in_start &= p == POOL_INSTANCE_SERVING || p == POOL_INSTANCE_IN_START;
+    }
+    if (all_serve || !all_in_start)
+        return all_serve;
+    /* No old instance may serve, or be about to: one gone (a deleted
+     * backend's, one lost and not started again yet) leaves nothing to
+     * compare, and the update then waits as for any other. */
+    for (int k = 0; k < capacity(b); k++) {
+        pool_instance_phase_t p = pool_instance_phase(b->live->pool, k);
+        if (p == POOL_INSTANCE_IN_START)
+            old_in_start = 1;
+        else if (p != POOL_INSTANCE_NONE)
+            return 0;
+    }
+    return old_in_start;
+}
+
 /* The new generation takes over; the old one shuts down last. */
 static void update_finish(backend_rt_t *b)
 {
@@ -488,8 +523,25 @@ static void update_progress(backend_rt_t *b, int start_ok, int index, int status
         update_fail(b, why);
         return;
     }
-    if (pool_running(b->update->pool) >= b->instances)
+    if (update_may_finish(b))
         update_finish(b);
+}
+
+static void update_check(loop_t *loop, loop_timer_t *t)
+{
+    (void)loop;
+    backend_rt_t *b = (backend_rt_t *)((char *)t - offsetof(backend_rt_t, update_check));
+    if (b->update && b->update_state == UPDATE_RUNNING && update_may_finish(b))
+        update_finish(b);
+}
+
+/* An instance, old or new, began its start request: update_may_finish may
+ * hold now. Checked from the event loop, not inside the pool that calls
+ * send_start, which update_finish would change under it. */
+static void update_check_soon(backend_rt_t *b)
+{
+    if (b->update_state == UPDATE_RUNNING)
+        loop_timer_start(&b->all->srv->loop, &b->update_check, 0);
 }
 
 static int update_one(backends_t *all, backend_rt_t *b, backends_config_t *now, buf_t *out,
@@ -740,7 +792,7 @@ static int configure(backends_t *all, backend_rt_t *b, buf_t *out, char *err, si
      * instances run, which its pool must be able to reach. */
     if (b->update && b->update_state == UPDATE_RUNNING) {
         configure_generation(b->update, b);
-        if (pool_running(b->update->pool) >= b->instances)
+        if (update_may_finish(b))
             update_finish(b);
     }
     buf_printf(out, "backend %s: %d instance%s, %s%s\n", b->cfg->name, b->instances,
@@ -941,6 +993,7 @@ void backends_free(backends_t *all)
     loop_timer_stop(&all->srv->loop, &all->billing_timer);
     for (size_t i = 0; i < all->n; i++) {
         backend_rt_t *b = &all->list[i];
+        loop_timer_stop(&all->srv->loop, &b->update_check);
         generation_free(b->live);
         generation_free(b->update);
         backend_billing_free(&b->billing);

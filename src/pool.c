@@ -2619,6 +2619,27 @@ int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms,
     return 0;
 }
 
+pool_instance_phase_t pool_instance_phase(const pool_t *pool, int index)
+{
+    for (const instance_t *i = pool->instances; i; i = i->next) {
+        if (i->index != index)
+            continue;
+        switch (i->state) {
+        case I_STARTING:
+            return POOL_INSTANCE_STARTING;
+        case I_WARMING:
+            return POOL_INSTANCE_IN_START;
+        case I_READY:
+            return POOL_INSTANCE_SERVING;
+        case I_STOPPING:
+            return POOL_INSTANCE_STOPPING;
+        case I_DEAD:
+            break;
+        }
+    }
+    return POOL_INSTANCE_NONE;
+}
+
 int pool_shutdown_instance(pool_t *pool, int index)
 {
     instance_t *i = instance_at(pool, index);

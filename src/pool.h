@@ -204,6 +204,16 @@ int pool_is_stopped(const pool_t *pool);
 int pool_running(const pool_t *pool);
 int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms, int *busy);
 
+/* Numbered pools: where instance `index` is in its life. */
+typedef enum {
+    POOL_INSTANCE_NONE,     /* no live instance has that number */
+    POOL_INSTANCE_STARTING, /* not ready yet */
+    POOL_INSTANCE_IN_START, /* running its start request, taking nothing else */
+    POOL_INSTANCE_SERVING,
+    POOL_INSTANCE_STOPPING,
+} pool_instance_phase_t;
+pool_instance_phase_t pool_instance_phase(const pool_t *pool, int index);
+
 /* Numbered pools: shuts instance `index` down by hand (the shutdown
  * notice, then the grace period); a resident one starts again once it is
  * gone. 0, or -1 when no such instance runs. */

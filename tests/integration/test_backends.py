@@ -967,6 +967,7 @@ def test_the_old_instances_keep_their_access_until_the_update_is_done(srv):
     # Private backends the other way round: nobody but admins while the
     # update of one made public has not taken over.
     assert get(srv, "private.localhost").status_code == 403
+    who(srv, "private.localhost", cookies=ADMIN)  # its old instance serves
     edit_app(srv, "backends.yaml", "- name: private\n  instances: 1\n",
              "- name: private\n  instances: 1\n  options: public\n  start: main.flaky_start\n")
     r = backends(srv, "update", "private")
@@ -984,7 +985,10 @@ def update_held_in_start(srv):
     """Runs `gaelic backends update flaky` in a thread and yields once the
     update's new instance is in its start request, held there (the app's
     start handler waits while the file hold-start exists) until the block
-    ends; then the update's CompletedProcess is in the yielded dict's "r"."""
+    ends; then the update's CompletedProcess is in the yielded dict's "r".
+    The old instance serves first: one still in its own start request
+    would let the update take over at once."""
+    who(srv, "flaky.localhost")
     hold = os.path.join(srv.appdir, "hold-start")
     open(hold, "w").close()
     done = {}
@@ -1141,7 +1145,9 @@ def test_update_of_every_backend_passes_over_one_backends_yaml_dropped(srv):
 def test_update_of_every_backend_answers_for_the_backends_it_updated(srv):
     # A backend left as it is (no longer in backends.yaml) with an earlier
     # update that failed made `update` of every backend exit 1, reporting
-    # that old failure as this update's.
+    # that old failure as this update's. The old instance serves first
+    # (update_held_in_start says why).
+    who(srv, "flaky.localhost")
     open(os.path.join(srv.appdir, "fail-start"), "w").close()
     r = backends(srv, "update", "flaky")
     assert r.returncode == 1 and "update of flaky failed" in r.stderr, r
@@ -1426,3 +1432,55 @@ def test_a_backend_named_as_the_apps_version_is_warned_of(serve, tmp_path):
             in srv.stderr_text()), srv.stderr_text()[-2000:]
     assert who(srv, "worker.localhost")["backend"] == "worker"
     assert who(srv, None)["backend"] is None
+
+
+FOREVER_MAIN = """import logging, os, time
+from google.appengine.api import runtime
+
+import version
+
+
+def start(environ, start_response):
+    # The whole work of the instance, as the seed allows a start request:
+    # it ends only with the shutdown notice (or after 120 s, a bound).
+    logging.warning("worker %s runs in pid %d", version.VERSION, os.getpid())
+    deadline = time.time() + 120
+    while not runtime.is_shutting_down() and time.time() < deadline:
+        time.sleep(0.05)
+    logging.warning("worker %s in pid %d stops", version.VERSION, os.getpid())
+    start_response("200 OK", [])
+    return [b""]
+
+
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return [b""]
+"""
+
+
+def test_update_of_a_backend_whose_start_request_runs_for_ever_ends(serve, tmp_path):
+    """BK3: a start request may run for hours, the instance's whole work.
+    update waited for the new instances' start requests to end before it
+    stopped the old ones, so for such a backend it never ended: the old
+    code's worker ran on beside the new one, and the command gave up after
+    10 minutes. Old instances still in their start request serve nothing:
+    once the new ones are in theirs, the update takes over."""
+    d = write_app(tmp_path / "forever", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": FOREVER_MAIN, "version.py": 'VERSION = "one"\n',
+                   "backends.yaml": "backends:\n- name: worker\n  start: main.start\n"})
+    s = serve(d)
+    found = wait_for(lambda: re.search(r"worker one runs in pid (\d+)", s.stderr_text()),
+                     what="the first worker")
+    old_pid = int(found.group(1))
+    # Another size: bytecode written within the same second is judged by
+    # the source's size and whole-second mtime.
+    with open(os.path.join(d, "version.py"), "w") as f:
+        f.write('VERSION = "second"\n')
+    r = backends(s, "update", "worker", timeout=60)
+    assert r.returncode == 0, r
+    assert s.wait_stderr("worker second runs in pid"), s.stderr_text()[-3000:]
+    assert s.wait_stderr("worker one in pid %d stops" % old_pid), s.stderr_text()[-3000:]
+    assert wait_pids_gone([old_pid], 40) == []
+    assert re.search(r"^worker .* done$", backends(s, "list").stdout, re.M)
+
