@@ -61,9 +61,11 @@ def test_figures_read_as_attributes_and_accessors(srv):
 
 
 def test_runtime_module_of_the_sdks(srv):
-    # from google.appengine.api.runtime import runtime, as apps write it.
+    # from google.appengine.api.runtime import runtime, as apps write it;
+    # and runtime.runtime after from google.appengine.api import runtime.
     assert get(srv, "/runtime_module") == {"memory": True, "cpu": True,
-                                           "shutting_down": False, "same": True}
+                                           "shutting_down": False, "same": True,
+                                           "package_attribute": True}
 
 
 def test_unknown_service_or_method_is_call_not_found(srv):

@@ -17,6 +17,10 @@ from google.appengine.api import (api_base_pb2, apiproxy_stub_map, logservice, q
 from google.appengine.api.system import system_service_pb2
 from google.appengine.runtime import apiproxy_errors
 
+# Taken before any handler imports the module itself: the SDKs' package
+# bound it (their __init__ imported everything from it).
+_PACKAGE_NAMES_ITS_MODULE = getattr(runtime, "runtime", None) is not None
+
 _kept = []  # allocations that outlive their request
 
 
@@ -243,7 +247,8 @@ def runtime_module(q):
     return {"memory": module.memory_usage().current() > 0,
             "cpu": module.cpu_usage().total() > 0,
             "shutting_down": module.is_shutting_down(),
-            "same": module.set_shutdown_hook is runtime.set_shutdown_hook}
+            "same": module.set_shutdown_hook is runtime.set_shutdown_hook,
+            "package_attribute": _PACKAGE_NAMES_ITS_MODULE}
 
 
 def quota_figures(q):
