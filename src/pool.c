@@ -1110,7 +1110,7 @@ static void revoke_background_ticket(instance_t *inst, background_entry_t *e)
         api_tickets_revoke(inst->pool->o.tickets, &e->ticket);
 }
 
-static instance_t *instance_at(pool_t *pool, int index);
+static instance_t *instance_at(const pool_t *pool, int index);
 
 /* Background threads and requests run on backends only (BG2): the master
  * decides, whatever the instance's own environ says. */
@@ -1553,7 +1553,7 @@ static int dispatch(instance_t *inst, job_t *job)
     return rc == -1 ? -1 : 0;
 }
 
-static instance_t *instance_at(pool_t *pool, int index)
+static instance_t *instance_at(const pool_t *pool, int index)
 {
     for (instance_t *i = pool->instances; i; i = i->next)
         if (i->index == index && i->state != I_DEAD)
@@ -2609,33 +2609,28 @@ int pool_is_stopped(const pool_t *pool)
 
 int pool_instance_state(const pool_t *pool, int index, uint64_t *last_active_ms, int *busy)
 {
-    for (const instance_t *i = pool->instances; i; i = i->next) {
-        if (i->index == index && i->state != I_DEAD) {
-            *last_active_ms = i->last_active_ms;
-            *busy = i->inflight > 0 || i->background.n > 0 || i->bg_requests > 0;
-            return 1;
-        }
-    }
-    return 0;
+    const instance_t *i = instance_at(pool, index);
+    if (!i)
+        return 0;
+    *last_active_ms = i->last_active_ms;
+    *busy = i->inflight > 0 || i->background.n > 0 || i->bg_requests > 0;
+    return 1;
 }
 
 pool_instance_phase_t pool_instance_phase(const pool_t *pool, int index)
 {
-    for (const instance_t *i = pool->instances; i; i = i->next) {
-        if (i->index != index)
-            continue;
-        switch (i->state) {
-        case I_STARTING:
-            return POOL_INSTANCE_STARTING;
-        case I_WARMING:
-            return POOL_INSTANCE_IN_START;
-        case I_READY:
-            return POOL_INSTANCE_SERVING;
-        case I_STOPPING:
-            return POOL_INSTANCE_STOPPING;
-        case I_DEAD:
-            break;
-        }
+    const instance_t *i = instance_at(pool, index);
+    switch (i ? i->state : I_DEAD) {
+    case I_STARTING:
+        return POOL_INSTANCE_STARTING;
+    case I_WARMING:
+        return POOL_INSTANCE_IN_START;
+    case I_READY:
+        return POOL_INSTANCE_SERVING;
+    case I_STOPPING:
+        return POOL_INSTANCE_STOPPING;
+    case I_DEAD:
+        break;
     }
     return POOL_INSTANCE_NONE;
 }
