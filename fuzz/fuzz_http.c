@@ -37,6 +37,7 @@ static void build_env(const http_request_t *r)
                      .version_id = "1.1",
                      .default_hostname = "127.0.0.1:8080",
                      .runtime = "python27",
+                     .service = "default",
                      .listen_host = "127.0.0.1",
                      .listen_port = 8080,
                      .vars = vars,

@@ -22,6 +22,7 @@ static void write_row(const background_entry_t *e, int status, int64_t end_us, i
         .resource = {resource, strlen(resource)},
         .http_version = {"HTTP/1.1", 8},
         .instance_id = {ctx->instance_id, ctx->instance_id ? strlen(ctx->instance_id) : 0},
+        .module_id = {ctx->module_id, ctx->module_id ? strlen(ctx->module_id) : 0},
         .start_us = e->start_us,
         .end_us = end_us,
         .status = status,

@@ -37,6 +37,7 @@ typedef struct {
 typedef struct {
     log_store_t *logs; /* may be NULL */
     const char *version_id;
+    const char *module_id;
     const char *instance_id;
     int replica_index; /* a backend instance's number, else -1 */
 } background_log_ctx_t;

@@ -252,7 +252,7 @@ static int put_python3_vars(buf_t *out, uint32_t *count, const app_env_t *app)
     rc |= puts_(out, count, "GAE_APPLICATION", app->app_id);
     rc |= puts_(out, count, "GOOGLE_CLOUD_PROJECT", project);
     rc |= puts_(out, count, "GAE_RUNTIME", app->runtime);
-    rc |= puts_(out, count, "GAE_SERVICE", "default");
+    rc |= puts_(out, count, "GAE_SERVICE", app->service);
     rc |= put(out, count, "GAE_VERSION", 11, app->version_id, major_len);
     /* The port the app's own server listened on there; here gaelic's, so
      * that code reading it (app.run(port=...), URLs) finds one. */
@@ -329,8 +329,8 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
         id_hash[i] = hex[(crc >> (28 - 4 * i)) & 0xf];
     id_hash[8] = '\0';
     rc |= puts_(out, count, "REQUEST_ID_HASH", id_hash);
-    /* gaelic serves one module, as App Engine named it. */
-    rc |= puts_(out, count, "CURRENT_MODULE_ID", "default");
+    /* The service (module, as python27 named it) app.yaml names. */
+    rc |= puts_(out, count, "CURRENT_MODULE_ID", app->service);
     /* App Engine's instances ran in UTC, and said so (TZ=UTC is also the
      * instances' process environment, for C's localtime). */
     rc |= puts_(out, count, "TZ", "UTC");

@@ -22,6 +22,7 @@ typedef struct {
     const char *version_id;       /* major.minor: the default version's or a backend's */
     const char *default_hostname; /* host:port */
     const char *runtime;          /* app.yaml's runtime: */
+    const char *service;          /* app.yaml's service: ("default" when none) */
     const char *listen_host;      /* the address the client reached: SERVER_NAME without a Host */
     int listen_port;
     const env_var_t *vars; /* app.yaml env_variables */

@@ -153,7 +153,7 @@ static int check_version(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
 }
 
 /* App Engine's MODULE_ID_RE_STRING, for module and service (its later
- * name). Checked only: gaelic serves the default module. */
+ * name): the service the app's requests and request logs say they are of. */
 static int check_module(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     if (matches_whole("(?!-)[a-z\\d\\-]{0,62}[a-z\\d]", s))
@@ -1483,8 +1483,8 @@ static const yt_field_t APP_FIELDS[] = {
     {"automatic_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_automatic_scaling},
     {"basic_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_basic_scaling},
     {"manual_scaling", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_manual_scaling},
-    {"module", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, YT_NOWHERE, check_module, NULL},
-    {"service", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, YT_NOWHERE, check_module, NULL},
+    {"module", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, AT(service), check_module, NULL},
+    {"service", YT_STRING, YT_NULL_ABSENT | YT_PYTHON_STR, NULL, AT(service), check_module, NULL},
     {"includes", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_check_include_list},
     {"admin_console", YT_MAP, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, config_apply_admin_console},
     {"derived_file_type", YT_LIST, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_derived_file_type},
@@ -1517,6 +1517,11 @@ static const yt_field_t APP_FIELDS[] = {
 };
 #undef AT
 #define N_APP_FIELDS (sizeof APP_FIELDS / sizeof *APP_FIELDS)
+
+const char *config_service(const app_config_t *cfg)
+{
+    return cfg->service ? cfg->service : "default";
+}
 
 int config_is_python3(const char *runtime)
 {
@@ -2334,6 +2339,7 @@ void config_free(app_config_t *cfg)
     free(cfg->root);
     free(cfg->application);
     free(cfg->version);
+    free(cfg->service);
     free(cfg->runtime);
     free(cfg->api_version);
     free(cfg->instance_class);

@@ -67,6 +67,8 @@ typedef struct {
     char *root;        /* absolute path of the app folder */
     char *application; /* NULL when app.yaml has none */
     char *version;     /* NULL when app.yaml has none */
+    /* service: (or module:, its earlier name); NULL: the default one */
+    char *service;
     char *runtime;
     char *api_version;
     char *instance_class; /* NULL: the default (F1); checked, see instance_class.h */
@@ -123,6 +125,9 @@ uint64_t config_default_deadline_ms(const app_config_t *cfg);
  * *out. On failure returns -1 and writes "FILE:LINE: reason" (or
  * "FILE: reason" when no line applies) into err. */
 int config_load(const char *app_dir, app_config_t **out, char *err, size_t errlen);
+
+/* The service app.yaml names, "default" when it names none. */
+const char *config_service(const app_config_t *cfg);
 
 /* 1 when runtime (as app.yaml's runtime: takes it) is one of App Engine's
  * second generation: python3, python3NN. */

@@ -403,6 +403,8 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
         .user_agent = header_str(c, "user-agent"),
         .host = header_str(c, "host"),
         .instance_id = cstr(instance_id),
+        .module_id = cstr(config_service(srv->cfg)),
+        .url_map_entry = c->has_route ? cstr(c->route.target) : (log_str_t){NULL, 0},
         .start_us = c->req_start_us,
         .end_us = end_us,
         .status = status,

@@ -35,6 +35,9 @@ void internal_req_log(internal_req_t *r, int status, const char *instance_id, in
         .http_version = {"HTTP/1.1", 8},
         .host = {r->host, strlen(r->host)},
         .instance_id = {instance_id, instance_id ? strlen(instance_id) : 0},
+        .module_id = {config_service(srv->cfg), strlen(config_service(srv->cfg))},
+        /* The handler that runs it ("" for a background thread's). */
+        .url_map_entry = {r->job.script, r->job.script ? strlen(r->job.script) : 0},
         .start_us = r->start_us,
         .end_us = end_us,
         .status = status,

@@ -7,13 +7,15 @@
 
 #include "log.h"
 
-/* Columns of a request row, in log_request_t's terms; in a database of
- * user_version 1 the last three are what its rows stand for. */
+/* Columns of a request row, in log_request_t's terms; in a database of an
+ * older user_version, those it lacks are what its rows stand for. */
 #define ROW_COLUMNS                                                                                \
     "request_id, version_id, start_us, end_us, ip, nickname, method, resource, http_version, "     \
     "status, response_size, referrer, user_agent, host, mcycles, instance_id, "
-#define ROW_FIELDS "was_loading, pending_us, replica_index"
-#define ROW_FIELDS_1 "0, 0, -1"
+#define ROW_FIELDS_2 "was_loading, pending_us, replica_index, "
+#define ROW_FIELDS_1 "0, 0, -1, "
+#define ROW_FIELDS_3 "module_id, url_map_entry"
+#define ROW_FIELDS_OLD "'default', ''"
 enum {
     C_ID,
     C_VERSION,
@@ -33,7 +35,9 @@ enum {
     C_INSTANCE,
     C_LOADING,
     C_PENDING,
-    C_REPLICA
+    C_REPLICA,
+    C_MODULE,
+    C_URL_MAP_ENTRY
 };
 
 /* Fixed parameters; versions and ids are numbered after them. */
@@ -80,8 +84,10 @@ static int put_params(buf_t *sql, int first, size_t n)
 static int build_sql(buf_t *sql, const log_query_t *q)
 {
     int ids_at = P_LISTS + (int)q->n_versions;
-    int bad = buf_append_str(sql, q->schema_1 ? "SELECT " ROW_COLUMNS ROW_FIELDS_1
-                                              : "SELECT " ROW_COLUMNS ROW_FIELDS) < 0 ||
+    int current = q->schema == 0;
+    int bad = buf_append_str(sql, "SELECT " ROW_COLUMNS) < 0 ||
+              buf_append_str(sql, q->schema == 1 ? ROW_FIELDS_1 : ROW_FIELDS_2) < 0 ||
+              buf_append_str(sql, current ? ROW_FIELDS_3 : ROW_FIELDS_OLD) < 0 ||
               buf_append_str(sql, " FROM request_logs r WHERE "
                                   "((end_us != 0 AND end_us >= ?1 AND end_us < ?2) OR "
                                   "(?3 AND end_us = 0 AND " LAST_UPDATE " >= ?1 AND " LAST_UPDATE
@@ -94,11 +100,16 @@ static int build_sql(buf_t *sql, const log_query_t *q)
     if (q->version_filter && q->n_versions == 0)
         bad |= buf_append_str(sql, " AND 0") < 0;
     else if (q->version_filter) {
-        /* The major version: what comes before the first dot. */
-        bad |= buf_append_str(sql, " AND (version_id IN (") < 0 ||
+        /* Each pair is bound as "module:version" (neither holds a colon),
+         * matched by the full version or the major one (what comes before
+         * the first dot). */
+        const char *module = current ? "module_id" : "'default'";
+        bad |= buf_printf(sql, " AND ((%s || ':' || version_id) IN (", module) < 0 ||
                put_params(sql, P_LISTS, q->n_versions) < 0 ||
-               buf_append_str(sql, ") OR substr(version_id, 1, instr(version_id || '.', '.') - 1) "
-                                   "IN (") < 0 ||
+               buf_printf(sql,
+                          ") OR (%s || ':' || substr(version_id, 1, "
+                          "instr(version_id || '.', '.') - 1)) IN (",
+                          module) < 0 ||
                put_params(sql, P_LISTS, q->n_versions) < 0 || buf_append_str(sql, "))") < 0;
     }
     if (q->n_ids)
@@ -160,8 +171,20 @@ log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size
     sqlite3_bind_int(s, P_LEVEL, q->min_level);
     bind_str(s, P_BEFORE, q->before_id);
     sqlite3_bind_int64(s, P_LIMIT, q->limit);
-    for (size_t i = 0; i < q->n_versions; i++)
-        bind_str(s, P_LISTS + (int)i, q->versions[i]);
+    buf_t pair = BUF_INIT;
+    for (size_t i = 0; i < q->n_versions; i++) {
+        const log_module_version_t *mv = &q->versions[i];
+        buf_reset(&pair);
+        if (buf_append(&pair, mv->module.p, mv->module.n) < 0 || buf_append(&pair, ":", 1) < 0 ||
+            buf_append(&pair, mv->version.p, mv->version.n) < 0) {
+            snprintf(err, errlen, "out of memory");
+            buf_free(&pair);
+            log_cursor_close(c);
+            return NULL;
+        }
+        sqlite3_bind_text(s, P_LISTS + (int)i, buf_ptr(&pair), (int)pair.len, SQLITE_TRANSIENT);
+    }
+    buf_free(&pair);
     for (size_t i = 0; i < q->n_ids; i++)
         bind_str(s, P_LISTS + (int)q->n_versions + (int)i, q->ids[i]);
     return c;
@@ -199,6 +222,8 @@ int log_cursor_next(log_cursor_t *c, log_request_t *row)
         {offsetof(log_request_t, user_agent), C_UA},
         {offsetof(log_request_t, host), C_HOST},
         {offsetof(log_request_t, instance_id), C_INSTANCE},
+        {offsetof(log_request_t, module_id), C_MODULE},
+        {offsetof(log_request_t, url_map_entry), C_URL_MAP_ENTRY},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         *(log_str_t *)((char *)row + strs[i].off) = col_str(s, strs[i].col);
@@ -255,17 +280,26 @@ void log_cursor_close(log_cursor_t *c)
     free(c);
 }
 
-int log_query_schema_1(sqlite3 *db)
+/* 1 when db's request_logs has the column name, 0 when not, -1 on an error. */
+static int has_column(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM pragma_table_info('request_logs') "
-                           "WHERE name = 'replica_index'",
+                           "SELECT count(*) FROM pragma_table_info('request_logs') WHERE name = ?",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
-    int rc = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) == 0 : -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) > 0 : -1;
     sqlite3_finalize(s);
     return rc;
+}
+
+int log_query_schema(sqlite3 *db)
+{
+    int has_2 = has_column(db, "replica_index"), has_3 = has_column(db, "url_map_entry");
+    if (has_2 < 0 || has_3 < 0)
+        return -1;
+    return has_3 ? 0 : has_2 ? 2 : 1;
 }
 
 /* ---------- the combined line ---------- */

@@ -16,6 +16,11 @@
 #include "buf.h"
 #include "log_store.h"
 
+/* A version of a service: "v1" of "default". */
+typedef struct {
+    log_str_t module, version;
+} log_module_version_t;
+
 typedef struct {
     /* Finished requests whose end time is in [from_us, to_us); with
      * include_incomplete also unfinished ones (end 0) whose last update
@@ -25,17 +30,17 @@ typedef struct {
     int64_t started_since_us;  /* start time at or after it (0: any) */
     int64_t started_before_us; /* start time before it (INT64_MAX: any) */
     int min_level;             /* with an app line at or above it; -1: any */
-    /* With version_filter, only these versions (none given: nothing). A
-     * major version ("v1") matches its deployments ("v1.123"); a full one
-     * matches itself. */
+    /* With version_filter, only these versions of their services (none
+     * given: nothing). A major version ("v1") matches its deployments
+     * ("v1.123"); a full one matches itself. */
     int version_filter;
-    const log_str_t *versions;
+    const log_module_version_t *versions;
     size_t n_versions;
     const log_str_t *ids; /* n_ids > 0: only these request ids */
     size_t n_ids;
     log_str_t before_id; /* p != NULL: only request ids below it (paging) */
     int64_t limit;       /* at most this many; -1: no limit */
-    int schema_1;        /* the database is of user_version 1 (log_query_schema_1) */
+    int schema;          /* the database's user_version when older (log_query_schema); 0: current */
 } log_query_t;
 
 /* A query with no filter: every request log, finished or not. */
@@ -54,11 +59,13 @@ typedef struct {
 
 typedef struct log_cursor log_cursor_t;
 
-/* 1 when db's request logs are of user_version 1, which a server has not
- * opened since (log_store.h): they have no was_loading, pending_us and
- * replica_index, which read as 0, 0 and -1. 0 when they have them; -1 on
- * an error (sqlite3_errmsg). A server's own database is never of 1. */
-int log_query_schema_1(sqlite3 *db);
+/* The user_version of db's request logs (log_store.h) by the columns they
+ * have, when a server has not opened it since it was written by an older
+ * one: 1 without was_loading, pending_us and replica_index (read as 0, 0
+ * and -1), 2 without module_id and url_map_entry (read as 'default' and
+ * ''); 0 when it has them all; -1 on an error (sqlite3_errmsg). A server's
+ * own database is always current. */
+int log_query_schema(sqlite3 *db);
 
 /* NULL with the reason in err. */
 log_cursor_t *log_cursor_open(sqlite3 *db, const log_query_t *q, char *err, size_t errlen);

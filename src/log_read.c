@@ -54,6 +54,7 @@ enum {
     RL_LINE = 29,
     RL_OFFSET = 35,
     RL_LINES_INCOMPLETE = 36,
+    RL_MODULE_ID = 37,
 };
 enum { LINE_TIME = 1, LINE_LEVEL = 2, LINE_MESSAGE = 3 };
 
@@ -115,28 +116,30 @@ static int count_lists(const uint8_t *p, size_t n, size_t *versions, size_t *ids
     return rc;
 }
 
-/* A LogModuleVersion: its version when its module is the default one
- * (the only module here); an empty view when it names another module. */
-static int module_version(const pb_field_t *mv, log_str_t *out, char *why, size_t whylen)
+/* A LogModuleVersion: its module ("default" when it names none) and
+ * version. */
+static int module_version(const pb_field_t *mv, log_module_version_t *out, char *why, size_t whylen)
 {
     pb_reader_t r;
     pb_field_t f;
-    int rc, other_module = 0;
-    log_str_t version = {NULL, 0};
+    int rc;
+    log_str_t module = {"default", 7}, version = {NULL, 0};
     pb_reader_init(&r, mv->data, mv->len);
     while ((rc = pb_next(&r, &f)) > 0) {
         if ((f.num == MV_MODULE_ID || f.num == MV_VERSION_ID) && f.wire != PB_LEN)
             return fail(why, whylen, -1, "%s", "LogModuleVersion: bad wire type");
         if (f.num == MV_MODULE_ID)
-            other_module = !(f.len == 7 && memcmp(f.data, "default", 7) == 0);
+            module = (log_str_t){(const char *)f.data, f.len};
         else if (f.num == MV_VERSION_ID)
             version = (log_str_t){(const char *)f.data, f.len};
     }
     if (rc < 0)
         return fail(why, whylen, -1, "%s", "malformed LogModuleVersion");
+    if (!valid_version((const uint8_t *)module.p, module.n))
+        return fail(why, whylen, -2, "%s", "invalid module_id");
     if (!version.p || !valid_version((const uint8_t *)version.p, version.n))
         return fail(why, whylen, -2, "%s", "a module_version needs a valid version_id");
-    *out = other_module ? (log_str_t){NULL, 0} : version;
+    *out = (log_module_version_t){module, version};
     return 0;
 }
 
@@ -223,16 +226,16 @@ int log_read_parse(log_read_t *req, const char *app_id, const uint8_t *p, size_t
         case REQ_VERSION_ID:
             if (!valid_version(f.data, f.len))
                 return fail(why, whylen, -2, "%s", "invalid version_id");
-            req->versions[req->n_versions++] = (log_str_t){(const char *)f.data, f.len};
+            /* The field before services: a version of the default one. */
+            req->versions[req->n_versions++] =
+                (log_module_version_t){{"default", 7}, {(const char *)f.data, f.len}};
             have_versions = 1;
             break;
         case REQ_MODULE_VERSION: {
-            log_str_t v;
-            int mrc = module_version(&f, &v, why, whylen);
+            int mrc = module_version(&f, &req->versions[req->n_versions], why, whylen);
             if (mrc < 0)
                 return mrc;
-            if (v.p)
-                req->versions[req->n_versions++] = v;
+            req->n_versions++;
             have_modules = 1;
             break;
         }
@@ -349,7 +352,8 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
               pb_put_int(b, RL_RESPONSE_SIZE, r->response_size) < 0 ||
               (r->referrer.p && put_str(b, RL_REFERRER, r->referrer) < 0) ||
               (r->user_agent.p && put_str(b, RL_USER_AGENT, r->user_agent) < 0) ||
-              pb_put_str(b, RL_URL_MAP_ENTRY, "") < 0 || log_combined(&combined, r) < 0 ||
+              put_str(b, RL_URL_MAP_ENTRY, r->url_map_entry) < 0 ||
+              log_combined(&combined, r) < 0 ||
               put_str(b, RL_COMBINED, (log_str_t){buf_ptr(&combined), combined.len}) < 0 ||
               (r->host.p && put_str(b, RL_HOST, r->host) < 0) ||
               (r->was_loading && pb_put_uint(b, RL_WAS_LOADING_REQUEST, 1) < 0) ||
@@ -382,7 +386,7 @@ static int put_request_log(buf_t *b, log_cursor_t *c, const log_read_t *req, con
     }
     long om = pb_begin_msg(b, RL_OFFSET);
     if (om < 0 || put_str(b, OFFSET_REQUEST_ID, r->request_id) < 0 || pb_end_msg(b, om) < 0 ||
-        pb_end_msg(b, mark) < 0)
+        put_str(b, RL_MODULE_ID, r->module_id) < 0 || pb_end_msg(b, mark) < 0)
         return fail(why, whylen, -1, "%s", "out of memory");
     return 0;
 }

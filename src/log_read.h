@@ -7,15 +7,13 @@
  * start time); start_time/end_time bound a finished request's end time and
  * an unfinished one's start time; unfinished requests only with
  * include_incomplete; minimum_log_level keeps requests with an app line at
- * or above it; version_id / module_version name major versions ("v1"
- * matches deployment "v1.123"); request_id asks for those requests, in
- * that order, whatever their version or state, each once, and may not be
- * combined with times or a minimum level; count (default 20, at most 1000)
- * is the batch size, LogOffset.request_id the last request id returned: the
- * next batch holds older requests (for a list of request ids: those after
- * it in the list). A response stops early (with an offset) when it passes
- * LOG_READ_MAX_BYTES; one request's app lines are cut there
- * (lines_incomplete). */
+ * or above it; version_id (of the default service) / module_version name
+ * major versions ("v1" matches deployment "v1.123") of a service; request_id asks for those
+ * requests, in that order, whatever their version or state, each once, and may not be combined with
+ * times or a minimum level; count (default 20, at most 1000) is the batch size,
+ * LogOffset.request_id the last request id returned: the next batch holds older requests (for a
+ * list of request ids: those after it in the list). A response stops early (with an offset) when it
+ * passes LOG_READ_MAX_BYTES; one request's app lines are cut there (lines_incomplete). */
 #ifndef GAELIC_LOG_READ_H
 #define GAELIC_LOG_READ_H
 
@@ -24,6 +22,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "log_query.h"
 #include "log_store.h"
 
 #define LOG_READ_DEFAULT_COUNT 20
@@ -43,7 +42,7 @@ typedef struct {
     int include_incomplete, include_app_logs;
     int64_t count;
     int version_filter;
-    log_str_t *versions; /* into raw */
+    log_module_version_t *versions; /* into raw */
     size_t n_versions;
     log_str_t *ids; /* into raw */
     size_t n_ids;

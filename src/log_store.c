@@ -31,9 +31,9 @@
 
 enum { REC_REQUEST = 1, REC_APP_LINE = 2, REC_TASK = 3, REC_END_STALE = 4 };
 /* A request record: its strings, then its numbers (log_request_t's order). */
-enum { REQUEST_STRS = 11, REQUEST_NUMS = 8 };
+enum { REQUEST_STRS = 13, REQUEST_NUMS = 8 };
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct log_store {
     char *path;
@@ -69,7 +69,12 @@ struct log_store {
 #define COLUMN_WAS_LOADING "was_loading INTEGER NOT NULL DEFAULT 0"
 #define COLUMN_PENDING_US "pending_us INTEGER NOT NULL DEFAULT 0"
 #define COLUMN_REPLICA_INDEX "replica_index INTEGER NOT NULL DEFAULT -1"
-static const char *const ADDED[] = {COLUMN_WAS_LOADING, COLUMN_PENDING_US, COLUMN_REPLICA_INDEX};
+/* Those of user_version 3: older rows are the default service's, with no
+ * handler named. */
+#define COLUMN_MODULE_ID "module_id TEXT NOT NULL DEFAULT 'default'"
+#define COLUMN_URL_MAP_ENTRY "url_map_entry TEXT NOT NULL DEFAULT ''"
+static const char *const ADDED[] = {COLUMN_WAS_LOADING, COLUMN_PENDING_US, COLUMN_REPLICA_INDEX,
+                                    COLUMN_MODULE_ID, COLUMN_URL_MAP_ENTRY};
 
 /* Each WAL frame costs system calls, so pages are large; request logs are
  * one B-tree keyed by their (time-ordered) id, without a rowid beside.
@@ -86,7 +91,7 @@ static const char SCHEMA[] =
     " ip TEXT, nickname TEXT, method TEXT, resource TEXT, http_version TEXT,"
     " status INTEGER, response_size INTEGER, referrer TEXT, user_agent TEXT, host TEXT,"
     " mcycles INTEGER, instance_id TEXT, " COLUMN_WAS_LOADING ", " COLUMN_PENDING_US
-    ", " COLUMN_REPLICA_INDEX ") WITHOUT ROWID;"
+    ", " COLUMN_REPLICA_INDEX ", " COLUMN_MODULE_ID ", " COLUMN_URL_MAP_ENTRY ") WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS app_logs("
     " request_id TEXT NOT NULL, time_us INTEGER NOT NULL, level INTEGER NOT NULL,"
     " message TEXT NOT NULL);"
@@ -241,9 +246,13 @@ void log_store_request(log_store_t *st, const log_request_t *r)
     buf_t *b = &scratch;
     buf_reset(b);
     uint8_t kind = REC_REQUEST;
+    /* Their columns are NOT NULL, with what older rows took. */
+    log_str_t module_id = r->module_id.p ? r->module_id : (log_str_t){"default", 7};
+    log_str_t url_map_entry = r->url_map_entry.p ? r->url_map_entry : (log_str_t){"", 0};
     const log_str_t *strs[] = {&r->request_id, &r->version_id, &r->ip,           &r->nickname,
                                &r->method,     &r->resource,   &r->http_version, &r->referrer,
-                               &r->user_agent, &r->host,       &r->instance_id};
+                               &r->user_agent, &r->host,       &r->instance_id,  &module_id,
+                               &url_map_entry};
     int bad = buf_append(b, &kind, 1) < 0;
     for (size_t i = 0; i < sizeof strs / sizeof *strs && !bad; i++)
         bad = put_str(b, *strs[i]) < 0;
@@ -732,8 +741,10 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
 /* After "INSERT OR IGNORE" / "INSERT OR REPLACE". */
 #define INSERT_REQUEST                                                                             \
     " INTO request_logs(request_id, version_id, ip, nickname, method, resource, http_version, "    \
-    "referrer, user_agent, host, instance_id, start_us, end_us, status, response_size, mcycles, "  \
-    "was_loading, pending_us, replica_index) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "referrer, user_agent, host, instance_id, module_id, url_map_entry, start_us, end_us, "        \
+    "status, "                                                                                     \
+    "response_size, mcycles, was_loading, pending_us, replica_index) "                             \
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 /* Brings a database of an older user_version to this one: the columns
  * added since, then the version, in one transaction. Only missing columns

@@ -7,14 +7,16 @@
  * the server writes. The server's own reads (the Logs API) are tasks run
  * by the writer thread (log_store_task).
  *
- * Schema (user_version 2):
+ * Schema (user_version 3):
  *   request_logs(request_id TEXT PRIMARY KEY, version_id, start_us, end_us,
  *                ip, nickname, method, resource, http_version, status,
  *                response_size, referrer, user_agent, host, mcycles,
- *                instance_id, was_loading, pending_us, replica_index)
+ *                instance_id, was_loading, pending_us, replica_index,
+ *                module_id, url_map_entry)
  *   app_logs(request_id, time_us, level 0..4, message)
- * A database of user_version 1 (without the last three columns) is given
- * them when a server opens it, old rows taking 0, 0 and -1.
+ * A database of an older user_version is given the columns it lacks when a
+ * server opens it, old rows taking 0, 0, -1 (those of user_version 2),
+ * 'default' and '' (3).
  * request_id is REQUEST_LOG_ID: hex start time in microseconds then a
  * sequence number, so ordering by it is ordering by start time. A request
  * still running (its app lines were flushed before it ended, or a
@@ -41,6 +43,10 @@ typedef struct {
 typedef struct {
     log_str_t request_id, version_id, ip, nickname, method, resource, http_version, referrer,
         user_agent, host, instance_id;
+    /* The service that served it (NULL: the default one) and the handler
+     * that took it: a script's WSGI path or file, a static file's path in
+     * the app (NULL: none, as for a 404 no handler took). */
+    log_str_t module_id, url_map_entry;
     int64_t start_us, end_us;
     int status;
     int64_t response_size;

@@ -69,7 +69,8 @@ static void logs_usage(FILE *f)
           "                         age such as 30s, 15m, 2h, 7d\n"
           "  --version V            only requests of version V (app.yaml's version:,\n"
           "                         or a backend's name; V.MINOR: one deployment of\n"
-          "                         it); default: every version's and backend's\n"
+          "                         it) of app.yaml's service; default: every\n"
+          "                         version's and backend's, of every service\n"
           "  --severity LEVEL       only requests with an app line at or above LEVEL\n"
           "                         (debug, info, warning, error, critical or 0-4), and\n"
           "                         only those lines\n"
@@ -417,7 +418,9 @@ static void print_json_head(FILE *f, const log_request_t *r)
                 {"referrer", r->referrer},
                 {"user_agent", r->user_agent},
                 {"host", r->host},
-                {"instance_id", r->instance_id}};
+                {"instance_id", r->instance_id},
+                {"module_id", r->module_id},
+                {"url_map_entry", r->url_map_entry}};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         fprintf(f, ",\"%s\":", strs[i].name);
         json_string(f, strs[i].v);
@@ -453,9 +456,14 @@ static void print_line(FILE *f, const log_line_t *l, int json, int first)
 
 /* ---------- the command ---------- */
 
-static int db_path(const logs_opts_t *o, char *out, size_t n)
+/* The log database's path into out, and into service the service of
+ * app.yaml's that --version names a version of (read only for it when
+ * --logs_path gives the database). 0, -1 when the path is too long, -2
+ * when app.yaml is refused (said on stderr). */
+static int db_path(const logs_opts_t *o, char *out, size_t n, char *service, size_t service_n)
 {
-    if (o->logs_path)
+    snprintf(service, service_n, "default");
+    if (o->logs_path && !o->version)
         return snprintf(out, n, "%s", o->logs_path) < (int)n ? 0 : -1;
     char err[1024];
     app_config_t *cfg;
@@ -463,9 +471,12 @@ static int db_path(const logs_opts_t *o, char *out, size_t n)
         fprintf(stderr, "gaelic: %s\n", err);
         return -2;
     }
+    snprintf(service, service_n, "%s", config_service(cfg));
     char app_id[128], storage[PATH_MAX];
     app_identity_id(cfg, o->application, app_id, sizeof app_id);
     config_free(cfg);
+    if (o->logs_path)
+        return snprintf(out, n, "%s", o->logs_path) < (int)n ? 0 : -1;
     if (app_identity_storage(app_id, o->storage_path, storage, sizeof storage) < 0)
         return -1;
     return snprintf(out, n, "%s/%s", storage, LOG_STORE_FILE) < (int)n ? 0 : -1;
@@ -482,12 +493,13 @@ static int db_path(const logs_opts_t *o, char *out, size_t n)
 
 /* Where the listing is, from one page to the next. */
 typedef struct {
-    int schema_1;     /* the database is of user_version 1 (log_query_schema_1) */
-    char id[80];      /* the request being printed, or the last one; "" at first */
-    int in_lines;     /* its head is printed, not all its lines */
-    int any_line;     /* a line of it is printed (after is its place) */
-    log_line_t after; /* the last line printed (time and rowid only) */
-    long printed;     /* requests printed whole */
+    int schema;          /* the database's user_version when older (log_query_schema) */
+    const char *service; /* app.yaml's, whose --version is listed */
+    char id[80];         /* the request being printed, or the last one; "" at first */
+    int in_lines;        /* its head is printed, not all its lines */
+    int any_line;        /* a line of it is printed (after is its place) */
+    log_line_t after;    /* the last line printed (time and rowid only) */
+    long printed;        /* requests printed whole */
     /* OUTPUT_FILE: where each request starts in what the pages wrote,
      * newest first (base: the size of the pages before this one); the
      * file's last request line (--append), where the walk ends. */
@@ -561,14 +573,15 @@ static int page(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64_t unt
      * before w->id, so not among them). */
     long left = (o->limit > 0 ? o->limit - w->printed : PAGE_REQUESTS) - w->in_lines;
     log_query_t q = LOG_QUERY_ALL;
-    q.schema_1 = w->schema_1;
+    q.schema = w->schema;
     /* appcfg.py downloaded finished requests (a running one's line would
      * not match itself as --append's last line once it ends). */
     q.include_incomplete = !o->output;
     q.started_since_us = since_us;
     q.started_before_us = until_us;
     q.min_level = o->severity;
-    log_str_t version = {o->version, o->version ? strlen(o->version) : 0};
+    log_module_version_t version = {{w->service, strlen(w->service)},
+                                    {o->version, o->version ? strlen(o->version) : 0}};
     q.version_filter = o->version != NULL;
     q.versions = &version;
     q.n_versions = 1;
@@ -621,8 +634,8 @@ static int print_logs(sqlite3 *db, const logs_opts_t *o, int64_t since_us, int64
                       walk_t *wp, FILE *out)
 {
     walk_t w = *wp;
-    w.schema_1 = log_query_schema_1(db);
-    if (w.schema_1 < 0) {
+    w.schema = log_query_schema(db);
+    if (w.schema < 0) {
         fprintf(stderr, "gaelic logs: reading the schema: %s\n", sqlite3_errmsg(db));
         return EXIT_RUNTIME;
     }
@@ -812,8 +825,8 @@ int logs_main(int argc, char **argv)
     }
     if (o.limit < 0)
         o.limit = 100;
-    char path[PATH_MAX + 32];
-    int dp = db_path(&o, path, sizeof path);
+    char path[PATH_MAX + 32], service[64];
+    int dp = db_path(&o, path, sizeof path, service, sizeof service);
     if (dp == -2)
         return EXIT_USAGE;
     if (dp < 0) {
@@ -847,6 +860,7 @@ int logs_main(int argc, char **argv)
     sqlite3_busy_timeout(db, 5000);
     walk_t w;
     memset(&w, 0, sizeof w);
+    w.service = service;
     int rc = o.output ? write_file(db, &o, since_us, until_us, &w)
                       : print_logs(db, &o, since_us, until_us, &w, stdout);
     free(w.starts);

@@ -770,8 +770,8 @@ static int put_gae_instance(buf_t *b, const instance_t *inst)
  * is the replica index). */
 static background_log_ctx_t background_ctx(const instance_t *inst)
 {
-    return (background_log_ctx_t){inst->pool->o.logs, inst->pool->o.version_id, inst->id,
-                                  inst->index};
+    return (background_log_ctx_t){inst->pool->o.logs, inst->pool->o.version_id,
+                                  inst->pool->o.module_id, inst->id, inst->index};
 }
 
 static instance_t *instance_by_no(pool_t *pool, uint32_t no)

@@ -110,6 +110,7 @@ typedef struct {
     uint64_t deadline_grace_ms;       /* a job past its deadline_ms: this long to stop */
     log_store_t *logs;                /* app log lines go here; may be NULL */
     const char *version_id;           /* for the request logs the pool writes itself */
+    const char *module_id;            /* their service (app.yaml's) */
     int console_app_level;            /* app lines at or above it are also printed */
     const char *sandbox;              /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
     size_t instance_memory;           /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */

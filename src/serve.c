@@ -1128,6 +1128,7 @@ int serve_main(int argc, char **argv)
         .deadline_grace_ms = srv->o.deadline_grace_ms,
         .logs = NULL, /* opened below, while the zygote starts */
         .version_id = srv->version_id,
+        .module_id = config_service(srv->cfg),
         /* The console shows the app's warnings; all of its lines with
          * --log_level debug. */
         .console_app_level = log_min_level <= LOG_DEBUG ? 0 : 2,

@@ -129,6 +129,7 @@ static inline app_env_t server_app_env(const server_t *srv, const login_user_t *
         .version_id = srv->version_id,
         .default_hostname = srv->hostport,
         .runtime = srv->cfg->runtime,
+        .service = config_service(srv->cfg),
         .listen_host = srv->listen_host,
         .listen_port = srv->listen_port,
         .vars = srv->cfg->env,

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from harness import Conn, app_path, run_gaelic, write_app
+from harness import Conn, app_path, copy_app, run_gaelic, write_app
 
 APP = app_path("logservice")
 WORKER = "worker.localhost"
@@ -90,7 +90,9 @@ def test_fetch_newest_first_with_fields_and_app_logs(srv):
         assert r["referrer"] == "http://example.com/from"
         assert r["host"] == "127.0.0.1:%d" % srv.port
         assert r["instance_key"] == instance
-        assert r["url_map_entry"] == ""
+        # The handler that took it; the default service's.
+        assert r["url_map_entry"] == "main.app"
+        assert r["module_id"] == "default"
         assert r["app_engine_release"] is None
         assert time.time() - 600 < r["start_time"] <= r["end_time"] <= time.time()
         assert abs(r["latency"] - (r["end_time"] - r["start_time"])) < 1e-5
@@ -164,6 +166,75 @@ def test_version_ids(srv):
     # No version at all is a request the service refuses.
     assert fetch_error(srv, version_ids=[])["error"] == "InvalidArgumentError"
     assert fetch(srv, version_ids=["othermodule:v1"]) == []
+
+
+def test_a_service_reads_its_own_request_logs(serve, tmp_path):
+    """An app.yaml with service: stores its requests as that service's:
+    fetch() reads this version of this service by default, a version_id
+    alone names the default service's, and "service:version" or
+    module_versions name its own. gaelic logs --version takes app.yaml's
+    service too."""
+    d = copy_app("logservice", tmp_path / "api",
+                 lambda t: t.replace("version: v1", "service: api\nversion: v1"))
+    s = serve(d)
+    rid = log(s, "in-api")
+    r = by_id(fetch(s))[rid]
+    assert r["module_id"] == "api" and r["url_map_entry"] == "main.app"
+    assert fetch(s, version_ids=["v1"]) == []
+    assert rid in by_id(fetch(s, version_ids=["api:v1"]))
+    assert rid in by_id(fetch(s, module_versions=[("api", "v1")]))
+    assert fetch(s, module_versions=[("default", "v1")]) == []
+    out = s.logs("--json", "--version", "v1").stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rid in {x["request_id"] for x in rows}
+    assert {x["module_id"] for x in rows} == {"api"}
+
+
+def test_url_map_entry_names_the_handler(serve, tmp_path):
+    """RequestLog.url_map_entry: the script a request ran (after the url's
+    groups are put in), the static file it got, nothing for a 404 no
+    handler took."""
+    d = write_app(tmp_path / "mapped", "application: mapped\nversion: v1\nruntime: python27\n"
+                  "threadsafe: true\nhandlers:\n"
+                  "- url: /css\n  static_dir: assets\n"
+                  "- url: /(main|other)/.*\n  script: \\1.app\n",
+                  {"assets/site.css": "body{}",
+                   "main.py": LOGS_MAIN, "other.py": LOGS_MAIN})
+    s = serve(d)
+    main_id = s.get_json("/main/x")["id"]
+    other_id = s.get_json("/other/y")["id"]
+    assert s.get("/css/site.css").status_code == 200
+    assert s.get("/nowhere").status_code == 404
+    rows = {}
+    def all_there():
+        out = s.logs("--json").stdout
+        rows.update((x["resource"], x) for x in map(json.loads, out.splitlines()))
+        return {"/main/x", "/other/y", "/css/site.css", "/nowhere"} <= set(rows)
+    wait_for(all_there, what="the four rows")
+    assert rows["/main/x"]["url_map_entry"] == "main.app"
+    assert rows["/other/y"]["url_map_entry"] == "other.app"
+    assert rows["/css/site.css"]["url_map_entry"] == "assets/site.css"
+    assert rows["/nowhere"]["url_map_entry"] == ""
+    got = by_id(s.get_json("/main/fetch")["logs"])
+    assert got[main_id]["url_map_entry"] == "main.app"
+    assert got[other_id]["url_map_entry"] == "other.app"
+
+
+LOGS_MAIN = """\
+import json
+import os
+
+from google.appengine.api import logservice
+
+
+def app(environ, start_response):
+    out = {"id": os.environ["REQUEST_LOG_ID"]}
+    if environ["PATH_INFO"].endswith("/fetch"):
+        out["logs"] = [{"request_id": r.request_id, "url_map_entry": r.url_map_entry}
+                       for r in logservice.fetch()]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
 
 
 def test_request_ids_in_the_order_asked(srv):
@@ -740,13 +811,15 @@ def test_a_log_database_of_the_previous_schema_is_read_and_kept(serve, tmp_path)
     assert [l[2] for l in r["app_logs"]] == ["an old line"]
     assert r["was_loading_request"] is False and r["pending_time"] == 0
     assert r["replica_index"] is None
+    assert r["module_id"] == "default" and r["url_map_entry"] == ""
     new = log(s, "after-migration")
     assert fetch(s, request_ids=[new])[0]["replica_index"] is None
     db = sqlite3.connect("file:%s?mode=ro" % (storage / "logs.db"), uri=True)
     try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         columns = {c[1] for c in db.execute("PRAGMA table_info(request_logs)")}
-        assert {"was_loading", "pending_us", "replica_index"} <= columns
+        assert {"was_loading", "pending_us", "replica_index", "module_id",
+                "url_map_entry"} <= columns
     finally:
         db.close()
 

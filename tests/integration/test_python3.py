@@ -76,6 +76,18 @@ def test_requests_carry_the_python3_runtime_variables(serve, tmp_path):
     assert env["PORT"] == str(s.port)
 
 
+def test_the_service_app_yaml_names_is_the_requests(serve, tmp_path):
+    """service: (module: in python27 apps) is the service its requests say
+    they are of: GAE_SERVICE and CURRENT_MODULE_ID, as App Engine set them."""
+    d = write_app(tmp_path / "svc", "runtime: python312\nservice: api\n", {"main.py": ENV_MAIN})
+    env = serve(d).get_json("/")
+    assert env["GAE_SERVICE"] == "api" and env["CURRENT_MODULE_ID"] == "api"
+    d = write_app(tmp_path / "mod", "runtime: python27\nthreadsafe: true\nmodule: worker\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": ENV_MAIN})
+    env = serve(d).get_json("/")
+    assert env["CURRENT_MODULE_ID"] == "worker" and "GAE_SERVICE" not in env
+
+
 def test_python27_requests_have_no_python3_variables(serve, tmp_path):
     d = write_app(tmp_path / "py27env", "runtime: python27\nthreadsafe: true\n"
                   "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": ENV_MAIN})

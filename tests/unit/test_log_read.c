@@ -2,8 +2,8 @@
  * the records queued before them, handed back through the event fd, in
  * order), LogReadRequest parsing and checks (src/log_read.c), the query
  * with each filter and paging (src/log_query.c) and the LogReadResponse
- * it builds (the loading, pending and replica fields too), reading a
- * database of user_version 1, and the combined line. */
+ * it builds (the loading, pending and replica fields too), services,
+ * reading databases of user_version 1 and 2, and the combined line. */
 #include <poll.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -165,7 +165,8 @@ static void test_parse(void)
     CHECK(req.offset.n == 4 && memcmp(req.offset.p, "00ab", 4) == 0);
     /* What it holds while it waits for its turn (log_read_budget.h): its
      * copy of the request and its lists. */
-    CHECK(log_read_held_bytes(&req) == b.len + 2 * sizeof(log_str_t) + sizeof(log_str_t));
+    CHECK(log_read_held_bytes(&req) ==
+          b.len + 2 * sizeof(log_module_version_t) + sizeof(log_str_t));
     log_read_free(&req);
 
     /* Defaults. */
@@ -251,15 +252,47 @@ static void test_parse(void)
     pb_end_msg(&b, m);
     CHECK(parse(&b, &req, why, sizeof why) == -2);
     log_read_free(&req);
-    /* A module_version of another module matches nothing. */
+    /* A module_version names its service; without one, the default. A
+     * version_id is the default service's. */
+    buf_reset(&b);
+    put_req(&b, "app", v1, -1, -1, NULL, -1, 0, 0, 0);
+    m = pb_begin_msg(&b, 19);
+    pb_put_str(&b, 1, "othermodule");
+    pb_put_str(&b, 2, "v1");
+    pb_end_msg(&b, m);
+    CHECK(parse(&b, &req, why, sizeof why) == -2);
+    log_read_free(&req);
     buf_reset(&b);
     put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
     m = pb_begin_msg(&b, 19);
     pb_put_str(&b, 1, "othermodule");
     pb_put_str(&b, 2, "v1");
     pb_end_msg(&b, m);
+    m = pb_begin_msg(&b, 19);
+    pb_put_str(&b, 2, "v2");
+    pb_end_msg(&b, m);
     CHECK(parse(&b, &req, why, sizeof why) == 0);
-    CHECK(req.version_filter && req.n_versions == 0);
+    CHECK(req.version_filter && req.n_versions == 2);
+    if (req.n_versions == 2) {
+        CHECK(req.versions[0].module.n == 11 &&
+              !memcmp(req.versions[0].module.p, "othermodule", 11));
+        CHECK(req.versions[1].module.n == 7 && !memcmp(req.versions[1].module.p, "default", 7));
+        CHECK(req.versions[1].version.n == 2 && !memcmp(req.versions[1].version.p, "v2", 2));
+    }
+    log_read_free(&req);
+    buf_reset(&b);
+    put_req(&b, "app", v1, -1, -1, NULL, -1, 0, 0, 0);
+    CHECK(parse(&b, &req, why, sizeof why) == 0 && req.n_versions == 1 &&
+          req.versions[0].module.n == 7 && !memcmp(req.versions[0].module.p, "default", 7));
+    log_read_free(&req);
+    /* An empty module_id names no service. */
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
+    m = pb_begin_msg(&b, 19);
+    pb_put_str(&b, 1, "");
+    pb_put_str(&b, 2, "v1");
+    pb_end_msg(&b, m);
+    CHECK(parse(&b, &req, why, sizeof why) == -2 && strstr(why, "module_id"));
     log_read_free(&req);
 
     /* Malformed: -1. A string field sent as a number; a truncated one. */
@@ -302,6 +335,7 @@ typedef struct {
     int loading[32];
     int64_t pending[32];
     int replica[32]; /* -1: absent */
+    char module[32][24], url_map[32][40];
     int n;
     int has_offset;
     char offset[40];
@@ -330,8 +364,11 @@ static void decode_log(response_t *r, const pb_field_t *log)
             copy_str(r->id[i], sizeof r->id[i], &f);
         else if (f.num == 13)
             r->status[i] = (int)f.u64;
-        else if (f.num == 17)
+        else if (f.num == 17) {
             r->has_url_map = 1;
+            copy_str(r->url_map[i], sizeof r->url_map[i], &f);
+        } else if (f.num == 37)
+            copy_str(r->module[i], sizeof r->module[i], &f);
         else if (f.num == 18)
             r->has_combined = 1;
         else if (f.num == 24)
@@ -582,7 +619,7 @@ static void test_request_fields(void)
 
     sqlite3 *db;
     CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK(log_query_schema_1(db) == 0);
+    CHECK(log_query_schema(db) == 0);
     buf_t b = BUF_INIT;
     response_t r;
     put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
@@ -595,12 +632,14 @@ static void test_request_fields(void)
     sqlite3_close(db);
 }
 
-/* A database no server has opened since user_version 1 (`gaelic logs`
- * reads it as it is): its rows read as not loading, no wait, no replica. */
-static void test_schema_1(void)
+/* A database no server has opened since user_version 1 or 2 (`gaelic
+ * logs` reads it as it is): its rows read as not loading, no wait, no
+ * replica (1), of the default service with no handler named (1 and 2); a
+ * version filter finds them as the default service's. */
+static void check_old_schema(const char *name, const char *extra, int schema)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s/v1.db", tmpdir);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
@@ -612,13 +651,17 @@ static void test_schema_1(void)
                        " instance_id TEXT) WITHOUT ROWID;"
                        "CREATE TABLE app_logs(request_id TEXT NOT NULL, time_us INTEGER NOT NULL,"
                        " level INTEGER NOT NULL, message TEXT NOT NULL);"
-                       "INSERT INTO request_logs(request_id, start_us, end_us, status, mcycles)"
-                       " VALUES ('000000000000000100000001', 1, 2, 200, 9);"
-                       "PRAGMA user_version=1;",
+                       "INSERT INTO request_logs(request_id, version_id, start_us, end_us, status,"
+                       " mcycles) VALUES ('000000000000000100000001', 'v1.1', 1, 2, 200, 9);",
                        NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(log_query_schema_1(db) == 1);
+    CHECK(sqlite3_exec(db, extra, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(log_query_schema(db) == schema);
     log_query_t q = LOG_QUERY_ALL;
-    q.schema_1 = 1;
+    q.schema = schema;
+    log_module_version_t v1 = {S("default"), S("v1")};
+    q.version_filter = 1;
+    q.versions = &v1;
+    q.n_versions = 1;
     char why[256];
     log_cursor_t *c = log_cursor_open(db, &q, why, sizeof why);
     CHECK(c != NULL);
@@ -626,10 +669,112 @@ static void test_schema_1(void)
         log_request_t row;
         CHECK(log_cursor_next(c, &row) == 1);
         CHECK(row.mcycles == 9 && row.status == 200);
-        CHECK(row.was_loading == 0 && row.pending_us == 0 && row.replica_index == -1);
+        CHECK(schema == 2 ||
+              (row.was_loading == 0 && row.pending_us == 0 && row.replica_index == -1));
+        CHECK(row.module_id.n == 7 && !memcmp(row.module_id.p, "default", 7));
+        CHECK(row.url_map_entry.p && row.url_map_entry.n == 0);
         CHECK(log_cursor_next(c, &row) == 0);
         log_cursor_close(c);
     }
+    sqlite3_close(db);
+}
+
+static void test_old_schemas(void)
+{
+    check_old_schema("v1.db", "PRAGMA user_version=1", 1);
+    check_old_schema("v2.db",
+                     "ALTER TABLE request_logs ADD COLUMN was_loading INTEGER NOT NULL DEFAULT 0;"
+                     "ALTER TABLE request_logs ADD COLUMN pending_us INTEGER NOT NULL DEFAULT 0;"
+                     "ALTER TABLE request_logs ADD COLUMN replica_index INTEGER NOT NULL "
+                     "DEFAULT -1;"
+                     "PRAGMA user_version=2",
+                     2);
+}
+
+/* Services (app.yaml's service:): a version_id is the default service's;
+ * a module_version names its service's; each RequestLog says its service
+ * and the handler that took it. */
+static void test_services(void)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/services.db", tmpdir);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    static const struct {
+        const char *module, *version, *url_map;
+    } rows[] = {
+        {NULL, "v1.1", "main.app"},
+        {"api", "v1.1", "api.app"},
+        {"api", "v2.1", "static/x.css"},
+        {"default", "v1.2", NULL},
+    };
+    for (int i = 0; i < 4; i++) {
+        log_request_t r = {.request_id = S(id_of(i + 1)),
+                           .version_id = S(rows[i].version),
+                           .module_id = S(rows[i].module),
+                           .url_map_entry = S(rows[i].url_map),
+                           .start_us = (i + 1) * 1000,
+                           .end_us = (i + 1) * 1000 + 10,
+                           .status = 200,
+                           .replica_index = -1};
+        log_store_request(st, &r);
+    }
+    log_store_close(st);
+    sqlite3 *db;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    static const char *const v1[] = {"v1", NULL};
+    buf_t b = BUF_INIT;
+    response_t r;
+    put_req(&b, "app", v1, -1, -1, NULL, -1, 0, 0, 0);
+    CHECK(run(db, &b, &r) == 0 && r.n == 2);
+    CHECK_STR(r.id[0], id_of(4));
+    CHECK_STR(r.module[0], "default");
+    CHECK_STR(r.url_map[0], "");
+    CHECK_STR(r.id[1], id_of(1));
+    CHECK_STR(r.module[1], "default");
+    CHECK_STR(r.url_map[1], "main.app");
+
+    static const struct {
+        const char *module, *version;
+        int n;
+        int ids[3];
+    } cases[] = {
+        {"api", "v1", 1, {2}},   {"api", "v2.1", 1, {3}}, {"api", "v3", 0, {0}},
+        {"other", "v1", 0, {0}}, {NULL, "v1", 2, {4, 1}}, /* no module_id: the default service */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        buf_reset(&b);
+        put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
+        long m = pb_begin_msg(&b, 19);
+        if (cases[k].module)
+            pb_put_str(&b, 1, cases[k].module);
+        pb_put_str(&b, 2, cases[k].version);
+        pb_end_msg(&b, m);
+        CHECK(run(db, &b, &r) == 0 && r.n == cases[k].n);
+        for (int i = 0; i < r.n && i < cases[k].n; i++)
+            CHECK_STR(r.id[i], id_of(cases[k].ids[i]));
+    }
+    CHECK_STR(r.module[0], "default");
+
+    /* Two services' versions at once. */
+    buf_reset(&b);
+    put_req(&b, "app", NULL, -1, -1, NULL, -1, 0, 0, 0);
+    long m = pb_begin_msg(&b, 19);
+    pb_put_str(&b, 1, "api");
+    pb_put_str(&b, 2, "v2");
+    pb_end_msg(&b, m);
+    m = pb_begin_msg(&b, 19);
+    pb_put_str(&b, 2, "v1");
+    pb_end_msg(&b, m);
+    CHECK(run(db, &b, &r) == 0 && r.n == 3);
+    CHECK_STR(r.id[0], id_of(4));
+    CHECK_STR(r.id[1], id_of(3));
+    CHECK_STR(r.module[1], "api");
+    CHECK_STR(r.url_map[1], "static/x.css");
+    CHECK_STR(r.id[2], id_of(1));
+    buf_free(&b);
     sqlite3_close(db);
 }
 
@@ -769,7 +914,8 @@ int main(void)
     test_parse();
     test_queries();
     test_request_fields();
-    test_schema_1();
+    test_old_schemas();
+    test_services();
     test_budget();
     test_ids_budget();
     test_combined();

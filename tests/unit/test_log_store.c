@@ -1,7 +1,7 @@
 /* The request log store (src/log_store.c) and the storage folder choice
  * (src/app_identity.c): records go through the writer thread into SQLite
- * intact, NULLs stay NULL, pruning keeps the newest, a database of
- * user_version 1 is upgraded, and errors name the path. */
+ * intact, NULLs stay NULL, pruning keeps the newest, databases of
+ * user_version 1 and 2 are upgraded, and errors name the path. */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +32,8 @@ static void request(log_store_t *st, const char *id, int status)
         .user_agent = S("agent \"quoted\""),
         .host = S("localhost:8080"),
         .instance_id = S("inst"),
+        .module_id = S("api"),
+        .url_map_entry = S("main.app"),
         .start_us = 1000000,
         .end_us = 1002500,
         .status = status,
@@ -101,10 +103,14 @@ static void test_round_trip(void)
     CHECK(query_int(db, "SELECT was_loading FROM request_logs") == 1);
     CHECK(query_int(db, "SELECT pending_us FROM request_logs") == 1234);
     CHECK(query_int(db, "SELECT replica_index FROM request_logs") == 3);
+    query_text(db, "SELECT module_id FROM request_logs", text, sizeof text);
+    CHECK_STR(text, "api");
+    query_text(db, "SELECT url_map_entry FROM request_logs", text, sizeof text);
+    CHECK_STR(text, "main.app");
     CHECK(query_int(db, "SELECT count(*) FROM app_logs") == 2);
     query_text(db, "SELECT message FROM app_logs WHERE level = 3", text, sizeof text);
     CHECK_STR(text, "line\ntwo");
-    CHECK(query_int(db, "PRAGMA user_version") == 2);
+    CHECK(query_int(db, "PRAGMA user_version") == 3);
     query_text(db, "PRAGMA journal_mode", text, sizeof text);
     CHECK_STR(text, "wal");
     sqlite3_close(db);
@@ -146,9 +152,6 @@ static int exec(const char *path, const char *sql)
     return rc;
 }
 
-/* A database of user_version 1 gets the new columns (its rows: not
- * loading, no wait, no replica) and version 2, and takes new rows; one an
- * older server set back to version 1 over the columns opens as well. */
 /* A request that waited nearly all its life: its wait, timed on another
  * clock, is stored as no longer than its latency. */
 static void test_pending_time_within_latency(void)
@@ -175,9 +178,13 @@ static void test_pending_time_within_latency(void)
     sqlite3_close(db);
 }
 
+/* A database of user_version 1 gets the new columns (its rows: not
+ * loading, no wait, no replica, the default service, no handler) and
+ * version 3, and takes new rows; one an older server set back to version 1
+ * over the columns opens as well. */
 static void test_upgrade_from_user_version_1(void)
 {
-    char path[256], err[512];
+    char path[256], err[512], text[64];
     snprintf(path, sizeof path, "%s/v1.db", tmpdir);
     CHECK(exec(path, SCHEMA_1) == 0);
     log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
@@ -187,8 +194,18 @@ static void test_upgrade_from_user_version_1(void)
     request(st, "000000000000000200000002", 200);
     log_store_close(st);
     sqlite3 *db = open_db(path);
-    CHECK(query_int(db, "PRAGMA user_version") == 2);
+    CHECK(query_int(db, "PRAGMA user_version") == 3);
     CHECK(query_int(db, "SELECT count(*) FROM request_logs") == 2);
+    query_text(db,
+               "SELECT module_id || '|' || url_map_entry FROM request_logs WHERE "
+               "request_id = '000000000000000100000001'",
+               text, sizeof text);
+    CHECK_STR(text, "default|");
+    query_text(db,
+               "SELECT module_id || '|' || url_map_entry FROM request_logs WHERE "
+               "request_id = '000000000000000200000002'",
+               text, sizeof text);
+    CHECK_STR(text, "api|main.app");
     CHECK(query_int(db, "SELECT was_loading + pending_us FROM request_logs WHERE "
                         "request_id = '000000000000000100000001'") == 0);
     CHECK(query_int(db, "SELECT replica_index FROM request_logs WHERE "
@@ -204,7 +221,34 @@ static void test_upgrade_from_user_version_1(void)
         return;
     log_store_close(st);
     db = open_db(path);
-    CHECK(query_int(db, "PRAGMA user_version") == 2);
+    CHECK(query_int(db, "PRAGMA user_version") == 3);
+    sqlite3_close(db);
+}
+
+/* One of user_version 2 gets module_id and url_map_entry alone. */
+static void test_upgrade_from_user_version_2(void)
+{
+    char path[256], err[512], text[64];
+    snprintf(path, sizeof path, "%s/v2.db", tmpdir);
+    CHECK(exec(path, SCHEMA_1) == 0);
+    CHECK(exec(path, "ALTER TABLE request_logs ADD COLUMN was_loading INTEGER NOT NULL DEFAULT 0;"
+                     "ALTER TABLE request_logs ADD COLUMN pending_us INTEGER NOT NULL DEFAULT 0;"
+                     "ALTER TABLE request_logs ADD COLUMN replica_index INTEGER NOT NULL "
+                     "DEFAULT -1;"
+                     "PRAGMA user_version=2;") == 0);
+    log_store_t *st = log_store_open(path, 1000, 0, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    request(st, "000000000000000200000002", 200);
+    log_store_close(st);
+    sqlite3 *db = open_db(path);
+    CHECK(query_int(db, "PRAGMA user_version") == 3);
+    query_text(db,
+               "SELECT group_concat(module_id || '|' || url_map_entry, ',') FROM (SELECT * FROM "
+               "request_logs ORDER BY request_id)",
+               text, sizeof text);
+    CHECK_STR(text, "default|,api|main.app");
     sqlite3_close(db);
 }
 
@@ -398,6 +442,7 @@ int main(void)
     test_round_trip();
     test_pending_time_within_latency();
     test_upgrade_from_user_version_1();
+    test_upgrade_from_user_version_2();
     test_prune_keeps_newest();
     test_prune_counts_what_was_stored();
     test_prune_by_bytes();

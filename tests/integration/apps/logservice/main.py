@@ -56,7 +56,7 @@ def _as_dict(r):
         "mcycles": r.mcycles, "method": r.method, "resource": r.resource,
         "http_version": r.http_version, "status": r.status, "response_size": r.response_size,
         "referrer": r.referrer, "user_agent": r.user_agent, "host": r.host,
-        "url_map_entry": r.url_map_entry, "combined": r.combined, "finished": r.finished,
+        "url_map_entry": r.url_map_entry, "module_id": r.module_id, "combined": r.combined, "finished": r.finished,
         "instance_key": r.instance_key, "lines_incomplete": r.lines_incomplete,
         "app_engine_release": r.app_engine_release,
         "was_loading_request": r.was_loading_request, "pending_time": r.pending_time,

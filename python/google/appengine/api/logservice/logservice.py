@@ -433,7 +433,8 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
     minimum_log_level: only requests with an app log line at or above it.
     include_incomplete: also requests still running (seen once flushed).
     include_app_logs: fill each RequestLog's app_logs.
-    version_ids: major versions (default: this one).
+    version_ids: major versions of the default service, or "service:version"
+      (default: this version of this service).
     request_ids: these requests (REQUEST_LOG_IDs), in this order; not with
       start_time, end_time, offset or minimum_log_level.
     batch_size: requests per call to the service (1..1000, default 20).
@@ -483,8 +484,13 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
         raise InvalidArgumentError("version_ids and module_versions cannot both be given")
     if module_versions is None and version_ids is None:
         if request_ids is None:
+            # This version of this service (app.yaml's service:).
             major = os.environ.get("CURRENT_VERSION_ID", "").split(".")[0]
-            request.version_id.append(major)
+            module = os.environ.get("CURRENT_MODULE_ID") or "default"
+            if module == "default":
+                request.version_id.append(major)
+            else:
+                request.module_version.add(module_id=module, version_id=major)
     if module_versions is not None:
         if not isinstance(module_versions, list):
             raise InvalidArgumentError("module_versions must be a list")
@@ -513,7 +519,7 @@ def fetch(start_time=None, end_time=None, offset=None, minimum_log_level=None,
         if all(module == "default" for module, _ in pairs):
             request.version_id.extend(major for _, major in pairs)
         else:
-            # "module:version": only the default module has request logs here.
+            # "module:version": that service's version.
             for module, major in pairs:
                 request.module_version.add(module_id=module, version_id=major)
 
