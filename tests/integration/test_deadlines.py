@@ -217,6 +217,47 @@ def test_thread_the_request_waits_for_is_stopped(srv, kind):
     assert stopped(srv) == before + [kind]
 
 
+IMPORT_THREAD_MAIN = """\
+import threading
+import time
+
+
+def _flush_forever():
+    while True:
+        time.sleep(0.05)
+
+
+threading.Thread(target=_flush_forever, name="flusher", daemon=True).start()
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def test_a_thread_started_at_import_fails_its_request_and_says_why(serve, tmp_path):
+    """A module that starts a thread as it is imported (python3 libraries
+    do) starts it in the request that imports it, which RT11 then waits
+    for until its deadline. That request's log says which thread it waited
+    for and why, not only a traceback of the runtime's wait; the thread is
+    stopped and the next request is answered."""
+    d = write_app(tmp_path / "import_thread", "runtime: python312\n",
+                  {"main.py": IMPORT_THREAD_MAIN})
+    s = serve(d, *FLAGS)
+    r = s.get("/first", timeout=HTTP_TIMEOUT + 10)
+    assert r.status_code == 500, (r.status_code, r.content[:300])
+    assert s.get("/second").status_code == 200
+
+    def entry():
+        text = newest_entry(s.logs().stdout, "/first", 500)
+        return text if text and "waiting for" in text else None
+    assert wait_for(entry), s.logs().stdout[:3000]
+    text = entry()
+    assert "ran past its deadline waiting for thread flusher it started" in text, text
+    assert "(RT11)" in text and "background_thread" in text, text
+
+
 @pytest.mark.parametrize("how", ["join", "result", "event", "queue"])
 def test_handler_waiting_for_its_thread_gets_the_exception(srv, how):
     """A handler that waits for a thread it started (Thread.join,

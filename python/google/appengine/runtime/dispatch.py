@@ -181,11 +181,13 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
     request = request_state.Request(request_id, cgi_env)
     request.cpu_origin = _gaelic.request_cpu_origin()
     request_state.begin(request)
+    returned = False
     try:
         try:
             try:
                 answer = run(script, environ)
                 answer += (False, answer is handlers.ERROR_500)
+                returned = True
             finally:
                 request_threads.join_all(request)
             if request.out_of_memory:
@@ -194,7 +196,17 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
             return answer
         except DeadlineExceededError:
             # The master answers with the app's timeout page (RT7).
-            handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
+            if returned and request.stopped_threads:
+                # The app had answered: its traceback would only show the
+                # runtime's wait. Say what it waited for, and why (a
+                # thread started at import, say, as python3 libraries do).
+                handlers.log(script, "request %d ran past its deadline waiting for %s it "
+                             "started: a request's threads are joined before it is "
+                             "answered (RT11); one that should outlive its request must be "
+                             "a google.appengine.api.background_thread (on a backend)"
+                             % (request_id, request.stopped_threads))
+            else:
+                handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
             return handlers.ERROR_500 + (True, True)
         except wsgi.ResponseTooLarge as e:
             handlers.log(script, "response not sent: %s" % e)

@@ -13,7 +13,7 @@ class Request:
 
     __slots__ = ("id", "environ", "start_time", "threads", "tasks", "stopped", "thread_id",
                  "api_cpu_us", "cpu_origin", "log_lines", "log_bytes", "log_flush_time", "log_flushing",
-                 "out_of_memory")
+                 "out_of_memory", "stopped_threads")
 
     def __init__(self, request_id, environ):
         self.id = request_id
@@ -31,6 +31,9 @@ class Request:
         # Set once its deadline has stopped its threads and tasks: what is
         # submitted for it after that is stopped at once.
         self.stopped = False
+        # What its deadline found still running of its threads and tasks
+        # (request_threads._stop), for the message that says why it failed.
+        self.stopped_threads = None
         # The master's CPU time for the request's API calls (quota).
         self.api_cpu_us = 0
         # (clock, mark) of its worker's CPU count (_gaelic.request_cpu_origin),

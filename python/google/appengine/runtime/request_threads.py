@@ -338,6 +338,8 @@ def _stop(request, thread, task, current):
         for t in alive:
             t.stop(DeadlineExceededError)
         running = [task for task in tasks if task.stop(DeadlineExceededError)]
+        if request.stopped_threads is None and (alive or running):
+            request.stopped_threads = _running_names(alive, running)
         end = time.monotonic() + _STOP_WAIT
         for t in alive:
             wait_released(t.running, max(0.0, end - time.monotonic()))
@@ -369,6 +371,15 @@ def _names(left):
     more = len(left) - _NAMES_SHOWN
     return ("thread " if len(left) == 1 else "threads ") + names + (
         " and %d more" % more if more > 0 else "")
+
+
+def _running_names(threads, tasks):
+    """The threads (by name) and thread-pool tasks (by count) a deadline
+    found running, for a message."""
+    parts = [_names(threads)] if threads else []
+    if tasks:
+        parts.append("%d thread-pool task%s" % (len(tasks), "" if len(tasks) == 1 else "s"))
+    return " and ".join(parts)
 
 
 def install():
