@@ -258,6 +258,45 @@ def test_a_thread_started_at_import_fails_its_request_and_says_why(serve, tmp_pa
     assert "(RT11)" in text and "background_thread" in text, text
 
 
+HELD_THREAD_MAIN = """\
+import threading
+
+released = threading.Event()
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/release":
+        released.set()
+    else:
+        threading.Thread(target=released.wait, name="held-worker").start()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def test_a_request_waiting_long_for_its_threads_says_so(serve, tmp_path):
+    """A request whose handler has ended but whose thread still runs 5 s
+    later logs a warning naming the thread and RT11 (python3's deadline is
+    10 minutes: its client would wait with nothing on the console to say
+    why), then is answered when the thread ends."""
+    d = write_app(tmp_path / "held_thread", "runtime: python312\n",
+                  {"main.py": HELD_THREAD_MAIN})
+    s = serve(d, "--max_instances", "1")
+    box = {}
+    held = threading.Thread(target=lambda: box.update(r=s.get("/hold", timeout=HTTP_TIMEOUT)),
+                            daemon=True)
+    held.start()
+    try:
+        warning = "still waits for thread held-worker it started, 5 s after its handler ended"
+        assert wait_for(lambda: warning in s.stderr_text(), timeout=30), s.stderr_text()[-3000:]
+        assert "(RT11)" in s.stderr_text()
+        assert "r" not in box
+    finally:
+        assert s.get("/release").status_code == 200
+        held.join(HTTP_TIMEOUT)
+    assert box["r"].status_code == 200 and box["r"].content == b"ok"
+
+
 @pytest.mark.parametrize("how", ["join", "result", "event", "queue"])
 def test_handler_waiting_for_its_thread_gets_the_exception(srv, how):
     """A handler that waits for a thread it started (Thread.join,

@@ -41,6 +41,11 @@ _JOIN_SLICE = 0.05
 # How long the threads told to stop at the deadline get to end before the
 # request is answered without them. Within the grace, which is under 1 s.
 _STOP_WAIT = 0.25
+# A request still waiting for its threads this many seconds after its
+# handler returned says so once: with python3's 10-minute deadline, a thread
+# that never ends (one a library starts at import) would otherwise leave
+# the client waiting with nothing on the console to say why.
+_WAIT_WARN = 5.0
 
 _original_start = threading.Thread.start
 original_bootstrap_inner = threading.Thread._bootstrap_inner
@@ -270,6 +275,7 @@ def join_all(request):
     if not threads and not tasks:
         return
     current = threading.get_ident()
+    warn_at = time.monotonic() + _WAIT_WARN
     try:
         # Other workers run this instance's queue meanwhile. Inside the try:
         # a deadline landing just after it would otherwise skip block_end
@@ -291,6 +297,9 @@ def join_all(request):
                     if _gaelic.deadline_passed():
                         _stop(request, t, task, current)
                         return
+                    if warn_at is not None and time.monotonic() >= warn_at:
+                        warn_at = None
+                        _warn_waiting(t, task)
                 if t is not None and t.ident != current:
                     t.join()
                 t = task = None
@@ -299,6 +308,16 @@ def join_all(request):
             raise
     finally:
         _gaelic.block_end()
+
+
+def _warn_waiting(thread, task):
+    what = _names([thread]) if thread is not None else "a thread-pool task"
+    app_logs.write(app_logs.WARNING,
+                   "the request still waits for %s it started, %d s after its handler "
+                   "ended: a request's threads are joined before it is answered (RT11); "
+                   "one that should outlive its request must be a "
+                   "google.appengine.api.background_thread (on a backend)"
+                   % (what, _WAIT_WARN))
 
 
 def _take(items):
