@@ -1,5 +1,6 @@
 #include "cgi_env.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,51 @@ static int by_name_then_place(const void *a, const void *b, void *arg)
     return i < j ? -1 : i > j;
 }
 
+/* Marks (SIZE_MAX) the entries of order, sorted by by_name_then_place,
+ * whose header is named name. */
+static void drop_named(const http_request_t *req, size_t *order, size_t n, const char *name,
+                       size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first entry not below name */
+        size_t mid = lo + (hi - lo) / 2;
+        const http_header_t *h = &req->headers[order[mid]];
+        int c = h->name_len != len ? (h->name_len < len ? -1 : 1)
+                                   : strncasecmp(http_header_name(req, h), name, len);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < n; lo++) {
+        const http_header_t *h = &req->headers[order[lo]];
+        if (h->name_len != len || strncasecmp(http_header_name(req, h), name, len) != 0)
+            break;
+        order[lo] = SIZE_MAX;
+    }
+}
+
+/* The fields a Connection header names are the client's connection's
+ * alone, not forwarded (RFC 9110 7.6.1), as App Engine's front end did not
+ * forward them: Connection: close, X-Token with an X-Token field does not
+ * give the app HTTP_X_TOKEN. */
+static void drop_connection_options(const http_request_t *req, size_t *order, size_t n)
+{
+    size_t pos = 0, len;
+    const char *v;
+    while ((v = http_request_header_next(req, "connection", &pos, &len))) {
+        for (size_t i = 0; i < len;) {
+            while (i < len && (v[i] == ',' || v[i] == ' ' || v[i] == '\t'))
+                i++;
+            size_t start = i;
+            while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+                i++;
+            if (i > start)
+                drop_named(req, order, n, v + start, i - start);
+        }
+    }
+}
+
 /* One HTTP_* variable per header name, its lines joined. Sorted rather
  * than each header looked for among the others: a head of 64 KB holds
  * some 9000 fields, and that search cost the master 0.4 s of its one
@@ -169,9 +215,14 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
             order[n++] = i;
     }
     qsort_r(order, n, sizeof *order, by_name_then_place, (void *)req);
+    drop_connection_options(req, order, n);
     buf_t val = BUF_INIT;
     int rc = 0;
     for (size_t g = 0, next; g < n && rc == 0; g = next) {
+        if (order[g] == SIZE_MAX) {
+            next = g + 1;
+            continue;
+        }
         const http_header_t *h = &req->headers[order[g]];
         const char *name = http_header_name(req, h);
         memcpy(key, "HTTP_", 5);

@@ -207,6 +207,19 @@ def test_hop_by_hop_and_encoding_request_headers_never_reach_the_app(srv):
     assert (e["HTTP_X_KEPT"], e["CONTENT_LENGTH"]) == ("yes", "3")
 
 
+def test_fields_the_connection_header_names_never_reach_the_app(srv):
+    """A Connection header's options name fields for the client's own
+    connection (RFC 9110 7.6.1): a gateway does not forward them, and App
+    Engine's front end did not. Other lines of the name go too; fields
+    merely beginning alike stay."""
+    sent = [("Connection", "keep-alive, X-Token"), ("X-Token", "secret"),
+            ("Connection", " x-hop ,,"), ("X-Hop", "1"), ("X-Hop", "2"),
+            ("X-Token-Kept", "yes"), ("X-Other", "kept")]
+    e = env_of(srv, "GET", "/env", sent)["environ"]
+    assert "HTTP_X_TOKEN" not in e and "HTTP_X_HOP" not in e, e
+    assert (e["HTTP_X_TOKEN_KEPT"], e["HTTP_X_OTHER"]) == ("yes", "kept")
+
+
 def test_google_reserved_request_headers_never_reach_the_app(srv):
     """App Engine removed a client's X-Google-* headers (a name pattern
     reserved for Google's front end, which apps may trust) as it removed
