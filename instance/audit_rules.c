@@ -84,6 +84,7 @@ static const event_rule_t events[] = {
     {"os.sched_rr_get_interval", AUDIT_SCHED},
     {"os.getpgid", AUDIT_SCHED},
     {"os.getsid", AUDIT_SCHED},
+    {"os.setpgid", AUDIT_SCHED},
     {"sqlite3.connect", AUDIT_DATABASE},
     /* An SQLite extension is a shared object SQLite dlopens: C code the
      * app ships, as a C extension module is (SB5), or any library of the

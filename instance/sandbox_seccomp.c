@@ -314,6 +314,10 @@ static const call_arg_t own_process_only[] = {
     {"sched_rr_get_interval", 0},
     {"getpgid", 0},
     {"getsid", 0},
+    /* setpgid looks its pid up across the host before any permission
+     * check: EINVAL for a thread that is not its process's first, ESRCH
+     * for a free id, so it told which thread ids exist */
+    {"setpgid", 0},
 };
 
 /* The kernel's first real-time signal (glibc's SIGRTMIN is two above: it

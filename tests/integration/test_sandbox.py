@@ -21,6 +21,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 
 import pytest
@@ -332,6 +333,27 @@ def test_priority_inheritance_futexes_are_refused(env):
     else:
         assert r == {"caught": "PermissionError",
                      "message": "[Errno 1] syscall: Operation not permitted"}, r
+
+
+def test_setpgid_tells_no_thread_id(env):
+    """setpgid looks its pid up across the host before any permission
+    check: a thread that is not its process's first (one of this test's
+    own) said EINVAL, a free id ESRCH. Another process is refused with
+    EPERM (SB4 when armed); the instance names itself as 0."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert thread.native_id != os.getpid()
+        r = env.attempt("setpgid_other", tid=str(thread.native_id))
+    finally:
+        stop.set()
+        thread.join()
+    assert r.get("caught") == "PermissionError", r
+    if env.armed:
+        assert "sandbox rule SB4" in r["message"], r
+    else:
+        assert r["message"] == "[Errno 1] Operation not permitted", r
 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="the attempt is x86-64 machine code")

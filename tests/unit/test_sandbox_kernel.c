@@ -260,6 +260,7 @@ static void seccomp_child(void *arg)
     CHECK(getpgid(0) == getpgrp() && getsid(0) >= 0);
     CHECK(fails_with(getpgid(getppid()), EPERM));
     CHECK(fails_with(getsid(getppid()), EPERM));
+    CHECK(fails_with(setpgid(getppid(), 0), EPERM));
     CHECK(syscall(SYS_ioprio_get, 1, 0) >= 0);
     CHECK(fails_with(syscall(SYS_ioprio_get, 1, getppid()), EPERM));
     CHECK(fails_with(syscall(SYS_ioprio_get, 3, 0), EPERM));

@@ -126,9 +126,10 @@ def _own_pid(pid):
 
 def _audit_own_process_only(os):
     """The kernel (seccomp) lets os.setpriority, os.getpriority, os.getpgid,
-    os.getsid and os.sched_* name the instance itself only as 0, never
-    another process (another app's instance, the server, any process of
-    the host, whose existence the getters would tell). CPython raises no
+    os.getsid, os.setpgid and os.sched_* name the instance itself only as
+    0, never another process (another app's instance, the server, any
+    process of the host, whose existence the getters, and setpgid's EINVAL
+    for a thread id, would tell). CPython raises no
     audit event for them: here each raises one with the pid it names, 0
     for the instance (its own pid is passed on as 0), -1 for a process
     group or a user, which the audit hook refuses with SB4's message."""
@@ -150,7 +151,7 @@ def _audit_own_process_only(os):
         _wrap(os, name, priority("os." + name))
     for name in ("sched_setaffinity", "sched_setparam", "sched_setscheduler",
                  "sched_getaffinity", "sched_getparam", "sched_getscheduler",
-                 "sched_rr_get_interval", "getpgid", "getsid"):
+                 "sched_rr_get_interval", "getpgid", "getsid", "setpgid"):
         _wrap(os, name, first_is_pid("os." + name))
 
 

@@ -1002,6 +1002,8 @@ ATTEMPTS = {
     # keeps from the app
     "pgid_other": lambda q: os.getpgid(os.getppid()),
     "sid_other": lambda q: os.getsid(os.getppid()),
+    # a thread id of another process (q["tid"]): EINVAL said it exists
+    "setpgid_other": lambda q: os.setpgid(int(q["tid"]), 0),
     "priority_other": lambda q: os.getpriority(os.PRIO_PROCESS, os.getppid()),
     "priority_user": lambda q: os.getpriority(os.PRIO_USER, 0),
     "affinity_read_other": lambda q: os.sched_getaffinity(os.getppid()),
