@@ -214,6 +214,12 @@ static const char *const denied[] = {
      * run and when, a side channel; nothing an instance runs asks it
      * (cachestat, the newer way to ask, is below) */
     "mincore",
+    /* The free blocks and inodes of any file system the host has mounted,
+     * named by its device number, whether or not the instance's tree
+     * holds it: which ones exist (what a stat of their folders cannot
+     * tell in the tree), and how much the host's other processes keep in
+     * its /dev/shm or /run as they work. glibc no longer offers it. */
+    "ustat",
 };
 
 /* The newest call these lists were checked against (Linux 6.18's newest,

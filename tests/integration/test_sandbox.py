@@ -398,6 +398,22 @@ def test_page_cache_residency_is_not_told(env):
     assert r == {"caught": "OSError", "message": "[Errno 95] Operation not supported"}, r
 
 
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="ustat is x86-64's 136")
+def test_host_file_systems_outside_the_tree_are_not_told(env):
+    """ustat names a file system by its device number, any the host has
+    mounted: the host's /dev/shm, not in the instance's tree, said its
+    free blocks (how much shared memory the host's processes hold). The
+    kernel refuses it (through ctypes: refused at import when armed)."""
+    if not os.path.ismount("/dev/shm"):
+        pytest.skip("no /dev/shm file system of its own here")
+    r = env.attempt("ustat", dev=str(os.stat("/dev/shm").st_dev))
+    if env.armed:
+        assert r["caught"] == "ImportError" and "sandbox rule SB5" in r["message"], r
+    else:
+        assert r == {"caught": "PermissionError",
+                     "message": "[Errno 1] syscall: Operation not permitted"}, r
+
+
 @pytest.mark.parametrize("how", ["fadvise", "pageout"])
 def test_page_cache_of_the_host_is_not_dropped(env, how):
     """fadvise's DONTNEED, and MADV_PAGEOUT on a file the instance's uid

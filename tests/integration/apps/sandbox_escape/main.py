@@ -115,6 +115,16 @@ def _page_cache(q):
                           (ctypes.c_ubyte * 1)())
 
 
+def _ustat(q):
+    """The free blocks of a file system of the host's by its device number
+    (q["dev"]), one the instance's tree does not hold: ustat (x86-64's
+    136), which glibc no longer wraps."""
+    import ctypes
+    buf = ctypes.create_string_buffer(32)  # struct ustat
+    _libc_call("syscall", 136, int(q["dev"]), buf)
+    return int.from_bytes(buf.raw[8:16], "little")
+
+
 def _prlimit_self(q):
     import resource
     return resource.prlimit(os.getpid(), resource.RLIMIT_NOFILE) == resource.getrlimit(
@@ -1018,6 +1028,7 @@ ATTEMPTS = {
     "pid_exists": _pid_exists,
     "page_cache_mincore": _page_cache,
     "page_cache_cachestat": lambda q: _page_cache({"how": "cachestat"}),
+    "ustat": _ustat,
     # SB4: other processes of the uid (other apps' instances, the server)
     # are not slowed, pinned or starved; SB3: nor signalled as a file's owner
     "renice_other": lambda q: os.setpriority(os.PRIO_PROCESS, int(q["victim"]), 10),
