@@ -640,6 +640,11 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
          * limit counts (4M slots took 270 MB). EINVAL, as on an older
          * kernel: the default hash, sized by the kernel, stays. */
         {PR_FUTEX_HASH, EINVAL},
+        /* Yama's tracer for us (Debian's kernels have Yama): it looks its
+         * pid up across the host first, EINVAL for none, so it tells which
+         * thread ids exist, as the own-process rules above keep from
+         * telling. Nothing an instance runs is traced. */
+        {PR_SET_PTRACER, EPERM},
     };
     for (size_t i = 0; rc == 0 && i < sizeof REFUSED_PRCTLS / sizeof *REFUSED_PRCTLS; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(REFUSED_PRCTLS[i].err), SCMP_SYS(prctl), 1,

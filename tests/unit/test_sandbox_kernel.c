@@ -296,6 +296,10 @@ static void seccomp_child(void *arg)
     CHECK(fails_with(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), EPERM));
     CHECK(fails_with(prctl(PR_SET_PDEATHSIG, SIGCHLD, 0, 0, 0), EPERM));
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0);
+    /* Yama's tracer (EINVAL, without Yama, says nothing here): with Yama,
+     * EINVAL for a free pid and success for a taken one */
+    CHECK(fails_with(prctl(PR_SET_PTRACER, getppid(), 0, 0, 0), EPERM));
+    CHECK(fails_with(prctl(PR_SET_PTRACER, 0x7ffffff0, 0, 0, 0), EPERM));
 
     CHECK(fails_with(syscall(SYS_memfd_create, "x", 0), EPERM));
     /* pages put in a pipe by reference, past every limit of ours */
