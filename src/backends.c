@@ -153,6 +153,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
         return;
     }
     const char *script = g->cfg->start;
+    sj->ir.url_map_entry = script;
     if (!script) {
         if (internal_req_route(&sj->ir, &sj->route) <= 0) {
             /* Nothing handles it: a 404, which counts as started. */
@@ -161,6 +162,7 @@ static void send_start(void *ctx, pool_t *pool, int index)
         }
         sj->has_route = 1;
         script = sj->route.target;
+        sj->ir.url_map_entry = route_url_map_entry(&sj->route);
     }
     sj->ir.job.done = start_job_done;
     sj->ir.job.script = script;

@@ -1543,6 +1543,7 @@ int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, cons
             return yt_fail(d, NULL, "out of memory");
         free(h->script);
         h->script = main_app;
+        h->script_is_auto = 1;
     }
     return 0;
 }
@@ -1600,6 +1601,7 @@ static int add_python3_catch_all(yt_doc_t *d, const yaml_node_t *root, app_confi
     handler_t *h = &cfg->handlers[cfg->n_handlers++];
     memset(h, 0, sizeof *h);
     h->kind = HANDLER_SCRIPT;
+    h->script_is_auto = 1;
     h->expiration = -1;
     h->line = yt_line(yt_map_key(d, root, "runtime"));
     if (!(h->url = strdup("/.*")) || !(h->script = strdup(cfg->python3_app)))

@@ -18,6 +18,7 @@ typedef struct {
     handler_kind_t kind;
     char *script;       /* HANDLER_SCRIPT: may contain \1..\9 */
     int script_is_cgi;  /* script names a file (path/file.py), not a WSGI path */
+    int script_is_auto; /* python3's `script: auto` or catch-all: script is the entrypoint's */
     char *static_dir;   /* HANDLER_STATIC_DIR */
     char *static_files; /* HANDLER_STATIC_FILES: may contain \1..\9 */
     char *upload;       /* HANDLER_STATIC_FILES: regex of the files it may serve */

@@ -404,7 +404,7 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
         .host = header_str(c, "host"),
         .instance_id = cstr(instance_id),
         .module_id = cstr(config_service(srv->cfg)),
-        .url_map_entry = c->has_route ? cstr(c->route.target) : (log_str_t){NULL, 0},
+        .url_map_entry = c->has_route ? cstr(route_url_map_entry(&c->route)) : (log_str_t){NULL, 0},
         .start_us = c->req_start_us,
         .end_us = end_us,
         .status = status,

@@ -36,8 +36,7 @@ void internal_req_log(internal_req_t *r, int status, const char *instance_id, in
         .host = {r->host, strlen(r->host)},
         .instance_id = {instance_id, instance_id ? strlen(instance_id) : 0},
         .module_id = {config_service(srv->cfg), strlen(config_service(srv->cfg))},
-        /* The handler that runs it ("" for a background thread's). */
-        .url_map_entry = {r->job.script, r->job.script ? strlen(r->job.script) : 0},
+        .url_map_entry = {r->url_map_entry, r->url_map_entry ? strlen(r->url_map_entry) : 0},
         .start_us = r->start_us,
         .end_us = end_us,
         .status = status,
@@ -68,6 +67,7 @@ static int build(internal_req_t *r, const char *backend, const char *version_id,
     r->resource = resource;
     r->start_us = log_store_now_us();
     r->log_flushed = 0;
+    r->url_map_entry = NULL;
     memset(&r->job, 0, sizeof r->job);
     /* Until the pool takes it, if ever (it may fail first): not served. */
     r->job.log = JOB_LOG_NONE;

@@ -27,6 +27,10 @@ typedef struct {
     char version_id[VERSION_ID_SIZE]; /* CURRENT_VERSION_ID: the backend's, or the default */
     int64_t start_us;
     int log_flushed; /* its log row is written, unfinished (logservice flush) */
+    /* Its handler, as its request log names it (route_url_map_entry);
+     * NULL: none (a background thread's, or nothing took it). The caller
+     * sets it after internal_req_build, with the job's script. */
+    const char *url_map_entry;
 } internal_req_t;
 
 void internal_req_init(internal_req_t *r, const struct server *srv);
@@ -39,7 +43,7 @@ void internal_req_free(internal_req_t *r);
  * job's environ, body, log id and flush callback (owner: r), and no
  * deadline. backend and version_id NULL: for the default version (index
  * unused, no BACKEND_ID, the caller sets the deadline). The caller sets
- * done and script. 0, or -1 when memory runs out. */
+ * done, script and url_map_entry. 0, or -1 when memory runs out. */
 int internal_req_build(internal_req_t *r, const char *backend, const char *version_id, int index,
                        const char *resource, const char *extra_name, const char *extra_value);
 /* As internal_req_build without an extra variable, for a request whose log

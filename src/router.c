@@ -187,6 +187,11 @@ int router_match_from(const app_config_t *cfg, const char *path, size_t len, siz
     return 0;
 }
 
+const char *route_url_map_entry(const route_t *r)
+{
+    return r->handler->kind == HANDLER_SCRIPT && r->handler->script_is_auto ? "auto" : r->target;
+}
+
 void route_free(route_t *r)
 {
     if (!r)

@@ -27,6 +27,12 @@ int router_match_from(const app_config_t *cfg, const char *path, size_t len, siz
                       route_t *r);
 void route_free(route_t *r);
 
+/* RequestLog.url_map_entry of a matched route: the script or static file
+ * it names, or "auto" for a python3 app's handler, which App Engine logged
+ * as app.yaml says it (`script: auto`, an app.yaml without handlers too),
+ * not as the module:app its entrypoint runs. */
+const char *route_url_map_entry(const route_t *r);
+
 /* App Engine's rule for the "." and ".." segments of a percent-decoded
  * path (it answered such a path with a 302 to the result): "." segments go,
  * ".." removes the segment before it (never the leading '/'), repeated

@@ -72,6 +72,7 @@ void warmup_send(void *ctx, pool_t *pool, int key)
     w->ir.job.done = done;
     w->ir.job.script = w->route.target;
     w->ir.job.script_len = strlen(w->route.target);
+    w->ir.url_map_entry = route_url_map_entry(&w->route);
     w->ir.job.deadline_ms = srv->o.deadline_ms;
     pool_submit_start(pool, key, &w->ir.job);
 }

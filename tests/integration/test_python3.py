@@ -1,6 +1,7 @@
 """python3 apps (RT1: runtime python3 / python3NN) as App Engine's second
 generation ran them: what their app.yaml holds and how their code reaches
 the bundled services (the appengine-python-standard package's API)."""
+import json
 import os
 import re
 import threading
@@ -86,6 +87,27 @@ def test_the_service_app_yaml_names_is_the_requests(serve, tmp_path):
                   "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": ENV_MAIN})
     env = serve(d).get_json("/")
     assert env["CURRENT_MODULE_ID"] == "worker" and "GAE_SERVICE" not in env
+
+
+def test_a_python3_request_log_names_its_handler_auto(serve, tmp_path):
+    """App Engine logged the handler of a python3 app's request as app.yaml
+    gives it, `script: auto` (also for an app.yaml without handlers), as
+    RequestLog.url_map_entry "auto": not the module:app that gaelic reads
+    out of the entrypoint. A static file is still its path."""
+    d = write_app(tmp_path / "auto", "runtime: python312\n"
+                  "entrypoint: gunicorn -b :$PORT main:make_app()\n"
+                  "handlers:\n- url: /static\n  static_dir: static\n"
+                  "- url: /named/.*\n  script: auto\n",
+                  {"main.py": ENV_MAIN + "\n\ndef make_app():\n    return app\n",
+                   "static/a.css": "body{}"})
+    s = serve(d)
+    for path in ("/named/x", "/unnamed", "/static/a.css"):
+        assert s.get(path).status_code == 200
+    out = s.wait_logs('"/static/a.css"', "--json")
+    rows = {x["resource"]: x for x in map(json.loads, out.splitlines())}
+    assert rows["/named/x"]["url_map_entry"] == "auto"
+    assert rows["/unnamed"]["url_map_entry"] == "auto"
+    assert rows["/static/a.css"]["url_map_entry"] == "static/a.css"
 
 
 def test_python27_requests_have_no_python3_variables(serve, tmp_path):
