@@ -107,7 +107,8 @@ test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock
 test_sandbox_old_libseccomp_OBJS := instance/sandbox_seccomp.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
-	instance/audit_hook.o instance/audit_rules.o instance/skip_files.o src/sandbox_mode.o \
+	instance/audit_hook.o instance/audit_rules.o instance/skip_files.o instance/app_hidden.o \
+	instance/sqlite_guard.o src/sandbox_mode.o \
 	src/write_file.o
 # static.c follows the app's links (app_links.c, with the audit hook's path test)
 # and routes past a require_matching_file handler without its file (router.c).

@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_hidden.h"
 #include "audit_rules.h"
-#include "skip_files.h"
+#include "sqlite_guard.h"
 
 /* Written once, before the instance starts any thread that runs Python. */
 static int armed;
@@ -18,9 +19,6 @@ static int armed;
  * Landlock is not there to refuse the rest. */
 static char **read_roots;
 static size_t n_read_roots;
-/* The app folder as given and resolved, once its files that are not code
- * are hidden (audit_hook_hide_app_files); NULL before. */
-static char *app_dir_given, *app_dir_real;
 /* The top-level modules of the libraries app.yaml lists, "a,b,c"; NULL
  * for none. */
 static char *library_modules;
@@ -82,22 +80,11 @@ static int check_import(PyObject *args)
     return -1;
 }
 
-/* path has no ".", ".." or empty part: its text says where it is, but
- * for symlinks. */
-static int plain_path(const char *path)
-{
-    if (strstr(path, "/./") || strstr(path, "/../") || strstr(path, "//"))
-        return 0;
-    size_t len = strlen(path);
-    return !((len >= 2 && !strcmp(path + len - 2, "/.")) ||
-             (len >= 3 && !strcmp(path + len - 3, "/..")));
-}
-
 /* Lexically inside a root, with no "." or ".." to climb out: no need to
  * resolve it. A symlink in there pointing out is left to the kernel. */
 static int plainly_within(const char *path)
 {
-    return plain_path(path) &&
+    return app_hidden_plain_path(path) &&
            audit_path_within(path, (const char *const *)read_roots, n_read_roots);
 }
 
@@ -162,77 +149,6 @@ static int reads_outside(const char *path)
            !audit_path_within(real, (const char *const *)read_roots, n_read_roots);
 }
 
-/* 1 when path is dir or lies under it, by its text alone. */
-static int lexically_under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
-/* rel ('/'-separated, relative to the app folder) is in a __pycache__
- * folder: 1 with the source CPython caches there in out (DIR/__pycache__/
- * NAME.TAG[.opt-N].pyc is DIR/NAME.py), 0 when it is no such file. */
-static int pycache_source(const char *rel, char *out, size_t size)
-{
-    const char *cache = strstr(rel, "__pycache__/");
-    for (const char *next; (next = strstr(cache + 1, "/__pycache__/")) != NULL;)
-        cache = next + 1;
-    const char *name = cache + 12;
-    size_t len = strlen(name);
-    if (strchr(name, '/') || len < 4 || strcmp(name + len - 4, ".pyc") != 0)
-        return 0;
-    len -= 4;
-    const char *dot = memrchr(name, '.', len); /* .opt-N, or the tag */
-    if (dot && !strncmp(dot, ".opt-", 5))
-        dot = memrchr(name, '.', (size_t)(dot - name));
-    if (!dot || dot == name)
-        return 0;
-    size_t dir_len = (size_t)(cache - rel);
-    return snprintf(out, size, "%.*s%.*s.py", (int)dir_len, rel, (int)(dot - name), name) <
-           (int)size;
-}
-
-/* Why path, one an event opens, may not be read by the app: a file of its
- * folder that is not its code (skip_files.h); NULL when it may. Relative
- * paths are taken from the working folder, the app's: an os.open with a
- * dir_fd has no folder to be relative to (check_folder). Paths plainly
- * outside the app folder are let through by their text, so the standard
- * library's imports pay no realpath, but for those under /proc: the
- * process's own links to its working folder and its root (/proc/self/cwd,
- * /proc/self/root) lead into the app folder too. A path with ".", ".." or
- * an empty part ("//APP/static/x", "/./APP/...") is resolved: its text
- * need not start with the app folder's to name a file in it. */
-static const char *hidden_app_file(const char *path)
-{
-    char real[PATH_MAX];
-    if (!app_dir_real || !path ||
-        (path[0] == '/' && plain_path(path) && !lexically_under(path, app_dir_given) &&
-         !lexically_under(path, app_dir_real) && !lexically_under(path, "/proc")) ||
-        !realpath(path, real) || !lexically_under(real, app_dir_real) ||
-        real[strlen(app_dir_real)] != '/')
-        return NULL;
-    const char *rel = real + strlen(app_dir_real) + 1;
-    /* Bytecode caches are the runtime's, written by the zygote: the
-     * default skip_files leaves __pycache__ out of the app only so that it
-     * is never served or counted. A cached module is hidden as its
-     * source is, though: its code holds what the source says. */
-    char source[PATH_MAX];
-    if (!strncmp(rel, "__pycache__/", 12) || strstr(rel, "/__pycache__/")) {
-        if (!pycache_source(rel, source, sizeof source))
-            return NULL;
-        rel = source;
-    }
-    switch (app_file_kind(rel, strlen(rel))) {
-    case APP_FILE_SKIPPED:
-        return "app.yaml's skip_files leaves this file out of the app";
-    case APP_FILE_STATIC_ONLY:
-        return "a static file: app.yaml's static handlers serve it, and only "
-               "application_readable: true lets the app read it too";
-    default:
-        return NULL;
-    }
-}
-
 /* As App Engine refused such a file: IOError (PermissionError) with EACCES
  * and the file name. */
 static int refuse_hidden(const char *why, PyObject *path)
@@ -255,7 +171,7 @@ static int check_read(audit_rule_t rule, const char *event, PyObject *o, int is_
     const char *why;
     if (reads_outside(path))
         rc = refuse(rule, event, o);
-    else if (is_open && (why = hidden_app_file(path)))
+    else if (is_open && (why = app_hidden_reason(path)))
         rc = refuse_hidden(why, o);
     Py_XDECREF(bytes);
     return rc;
@@ -310,9 +226,37 @@ static int chdir_stays(PyObject *o)
     return same;
 }
 
+/* SQLite's VFSes are wrapped (sqlite_guard.h) before _sqlite3 loads, and
+ * any registered since then before each connection, armed or not: the
+ * guard is a layer of its own. An import of an extension whose last name
+ * is _sqlite3 ("x._sqlite3" loads _sqlite3 too) is refused if SQLite
+ * cannot be guarded. */
+static int guard_sqlite(const char *event, PyObject *args)
+{
+    int load = 0;
+    if (!strcmp(event, "import")) {
+        const char *module = arg_str(args, 0);
+        const char *last = module ? strrchr(module, '.') : NULL;
+        last = last ? last + 1 : module;
+        if (!arg_str(args, 1) || !last || strcmp(last, "_sqlite3"))
+            return 0;
+        load = 1;
+    } else if (strcmp(event, "sqlite3.connect")) {
+        return 0;
+    }
+    if (sqlite_guard_wrap(load) == 0)
+        return 0;
+    PyErr_SetString(load ? PyExc_ImportError : PyExc_PermissionError,
+                    "sandbox: sqlite3 is not available: the instance could not guard the "
+                    "files SQLite opens");
+    return -1;
+}
+
 static int hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
+    if (sqlite_guard_enabled() && guard_sqlite(event, args) < 0)
+        return -1;
     if (!armed)
         return 0;
     audit_rule_t rule = audit_rule_for(event);
@@ -406,16 +350,4 @@ int audit_hook_allow_libraries(const char *modules)
     free(library_modules);
     library_modules = strdup(modules);
     return library_modules ? 0 : -1;
-}
-
-int audit_hook_hide_app_files(const char *app_dir)
-{
-    char real[PATH_MAX];
-    if (!realpath(app_dir, real))
-        return -1;
-    free(app_dir_given);
-    free(app_dir_real);
-    app_dir_given = strdup(app_dir);
-    app_dir_real = strdup(real);
-    return app_dir_given && app_dir_real ? 0 : -1;
 }

@@ -15,7 +15,9 @@ int audit_hook_install(void);
  * code runs: the runtime's own imports happen while it is disarmed.
  * read_paths (NULL-terminated, or NULL) are what Landlock lets the instance
  * read: opening or listing anything else by absolute path is refused with
- * SB1's message. NULL when Landlock is not on. */
+ * SB1's message. NULL when Landlock is not on. Opening a hidden file of
+ * the app (app_hidden.h) is refused with App Engine's PermissionError
+ * (EACCES), saying why. */
 void audit_hook_arm(const char *const *read_paths);
 
 /* Once armed, C extension modules load from Debian's dist-packages only
@@ -23,10 +25,5 @@ void audit_hook_arm(const char *const *read_paths);
  * libraries app.yaml lists, resolved by the master; libraries.h), besides
  * the standard library's. Returns 0, or -1 out of memory. */
 int audit_hook_allow_libraries(const char *modules);
-
-/* Once armed, opening a file of app_dir that is not the app's code
- * (skip_files.h) is refused with App Engine's PermissionError (EACCES),
- * saying why. Returns 0, or -1 when app_dir does not resolve. */
-int audit_hook_hide_app_files(const char *app_dir);
 
 #endif

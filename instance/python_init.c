@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "app_hidden.h"
 #include "audit_hook.h"
 #include "gaelic_module.h"
 #include "skip_files.h"
@@ -161,7 +162,7 @@ int python_skip_files(const char *skip_pattern, const char *static_pattern, cons
         fprintf(stderr, "gaelic zygote: %s\n", err);
         return -1;
     }
-    if (audit_hook_hide_app_files(app_dir) < 0) {
+    if (app_hidden_set_dir(app_dir) < 0) {
         fprintf(stderr, "gaelic zygote: cannot resolve the app folder %s\n", app_dir);
         return -1;
     }

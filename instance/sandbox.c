@@ -11,6 +11,7 @@
 #include "sandbox_privs.h"
 #include "sandbox_rlimits.h"
 #include "sandbox_seccomp.h"
+#include "sqlite_guard.h"
 
 /* A layer failed. Without it when the kernel or the system simply lacks it
  * (the master has said so at start-up: strict mode needs only seccomp);
@@ -53,6 +54,8 @@ int sandbox_apply(const sandbox_conf_t *c, int chan_fd)
                  ? sandbox_seccomp_load(c->seccomp, getpid())
                  : sandbox_seccomp(chan_fd, getpid());
     if (rc < 0 && failed(c, "seccomp", 0) < 0)
+        return -1;
+    if (sqlite_guard_enable() < 0 && failed(c, "SQLite's guard", 0) < 0)
         return -1;
     if (c->audit_hook)
         audit_hook_arm(landlock ? readable : NULL); /* SB1 only where Landlock refuses */

@@ -1,5 +1,6 @@
 #include "skip_files.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@ typedef struct {
     pcre2_match_data *md;
 } pattern_t;
 
+/* Guards the patterns' shared match data: the audit hook matches under the
+ * GIL, SQLite's VFSes (sqlite_guard.h) without it. */
+static pthread_mutex_t match_lock = PTHREAD_MUTEX_INITIALIZER;
 static pattern_t skipped;
 static pattern_t *static_only; /* one per static handler */
 static size_t n_static_only;
@@ -106,9 +110,12 @@ static int static_only_match(const char *relpath, size_t len)
 
 int app_file_kind(const char *relpath, size_t len)
 {
-    int rc = skip_files_match(relpath, len);
-    if (rc != 0)
-        return rc < 0 ? -1 : APP_FILE_SKIPPED;
-    rc = static_only_match(relpath, len);
-    return rc < 0 ? -1 : rc ? APP_FILE_STATIC_ONLY : APP_FILE_CODE;
+    pthread_mutex_lock(&match_lock);
+    int kind = skip_files_match(relpath, len);
+    if (kind != 0)
+        kind = kind < 0 ? -1 : APP_FILE_SKIPPED;
+    else if ((kind = static_only_match(relpath, len)) != 0)
+        kind = kind < 0 ? -1 : APP_FILE_STATIC_ONLY;
+    pthread_mutex_unlock(&match_lock);
+    return kind;
 }

@@ -22,8 +22,8 @@ typedef enum { APP_FILE_CODE = 0, APP_FILE_SKIPPED, APP_FILE_STATIC_ONLY } app_f
 /* Whether relpath ('/'-separated, relative to the app folder) is one of
  * the app's code files, and if not, why: skip_files matched it or one of
  * the folders it is in, or the static_only_files regex matched it whole.
- * -1 on a matching error. Callers hold the GIL, which guards the shared
- * match data. */
+ * -1 on a matching error. Thread-safe: a lock of its own guards the
+ * shared match data, since SQLite asks without the GIL. */
 int app_file_kind(const char *relpath, size_t len);
 
 #endif

@@ -541,6 +541,97 @@ def test_sqlite_extensions_are_refused(serve, tmp_path, disarm):
     assert srv.get_json("/try/sqlite_extension_off") == {"done": "None"}
 
 
+HIDDEN_DATABASES_YAML = """\
+runtime: python27
+api_version: 1
+threadsafe: true
+skip_files:
+- ^secret/.*
+handlers:
+- url: /static
+  static_dir: static
+- url: /shared
+  static_dir: shared
+  application_readable: true
+- url: /.*
+  script: main.app
+"""
+
+HIDDEN_DATABASES_MAIN = r"""
+import json
+import sqlite3
+
+
+def attempt(f):
+    try:
+        return "ok: %s" % (f(),)
+    except Exception as e:
+        return "%s: %s" % (type(e).__name__, e)
+
+
+def by_uri(uri):
+    return sqlite3.connect(uri, uri=True).execute("select x from t").fetchone()[0]
+
+
+def attached(name):
+    db = sqlite3.connect("file::memory:", uri=True)
+    db.execute("attach database ? as other", (name,))
+    return db.execute("select x from other.t").fetchone()[0]
+
+
+def in_memory():
+    db = sqlite3.connect(":memory:")
+    db.execute("create temp table t (x)")
+    db.execute("insert into t values (7)")
+    return db.execute("select x from t").fetchone()[0]
+
+
+def app(environ, start_response):
+    out = {}
+    for name in ("static/x.db", "secret/x.db", "shared/x.db", "data.db"):
+        out[name] = [
+            attempt(lambda: by_uri("file:%s?mode=ro" % name)),
+            attempt(lambda: by_uri("file:%s?mode=ro&vfs=unix-none" % name)),
+            attempt(lambda: attached(name)),
+            attempt(lambda: attached("file:%s?mode=ro&vfs=unix-none" % name)),
+        ]
+    out[":memory:"] = attempt(in_memory)
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+"""
+
+
+@pytest.mark.parametrize("disarm", [False, True], ids=["armed", "disarmed"])
+def test_hidden_files_are_not_read_as_sqlite_databases(serve, tmp_path, disarm):
+    """A static file (not application_readable) or one skip_files leaves
+    out that is an SQLite database was read through SQLite, which opens
+    files in C with no audit event the hook could check: by a "file:" URI
+    (uri=True), by ATTACH DATABASE, on any registered VFS ("vfs=unix-none").
+    The instance wraps the xOpen of every VFS, so each of them fails
+    with sqlite3.OperationalError (SQLITE_PERM), with the audit hook armed
+    or not. The app's own database and an application_readable one still
+    open, and ":memory:" works."""
+    d = write_app(tmp_path / "hiddendb", HIDDEN_DATABASES_YAML,
+                  {"main.py": HIDDEN_DATABASES_MAIN})
+    for i, name in enumerate(("static/x.db", "secret/x.db", "shared/x.db", "data.db")):
+        os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
+        with sqlite3.connect(os.path.join(d, name)) as db:
+            db.execute("create table t (x)")
+            db.execute("insert into t values (?)", (i,))
+        db.close()
+    srv = serve(d, *(["--sandbox_test_disarm_audit"] if disarm else []))
+    out = srv.get_json("/")
+    assert out.pop(":memory:") == "ok: 7", out
+    assert out.pop("shared/x.db") == ["ok: 2"] * 4, out
+    assert out.pop("data.db") == ["ok: 3"] * 4, out
+    for name in ("static/x.db", "secret/x.db"):
+        uri, uri_vfs, attach, attach_vfs = out.pop(name)
+        assert uri == uri_vfs == "OperationalError: access permission denied", (name, uri, uri_vfs)
+        for r in (attach, attach_vfs):
+            assert r.startswith("OperationalError: unable to open database: "), (name, r)
+    assert out == {}, out
+
+
 def test_only_our_files_are_in_the_test_folders(env):
     """After all attempts: the app folder holds what the test put there
     and the bytecode the zygote may have written for main.py (bytecode.py),
