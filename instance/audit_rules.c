@@ -252,6 +252,65 @@ int audit_path_within(const char *path, const char *const *roots, size_t n)
     return 0;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Whether the query (after "?", up to "#") has the parameter key=value,
+ * spelt plainly. An escaped spelling is not seen: the file is checked
+ * then, which refuses at most a hidden file's name for a memory one. */
+static int has_param(const char *query, const char *param)
+{
+    size_t len = strlen(param);
+    for (const char *p = query; *p && *p != '#';) {
+        size_t k = strcspn(p, "&#");
+        if (k == len && !strncmp(p, param, len))
+            return 1;
+        p += k + (p[k] == '&');
+    }
+    return 0;
+}
+
+int audit_sqlite_uri_file(const char *uri, char *out, size_t size)
+{
+    if (strncmp(uri, "file:", 5) != 0 || size == 0)
+        return 0;
+    const char *p = uri + 5;
+    if (p[0] == '/' && p[1] == '/') {
+        size_t authority = strcspn(p + 2, "/");
+        if (authority && (authority != 9 || strncmp(p + 2, "localhost", 9)))
+            return 0;
+        p += 2 + authority;
+    }
+    size_t n = 0;
+    int ended = 0; /* by "%00" */
+    for (; *p && *p != '?' && *p != '#'; p++) {
+        int hi = *p == '%' ? hex_digit(p[1]) : -1, lo = hi >= 0 ? hex_digit(p[2]) : -1;
+        char c = *p;
+        if (lo >= 0) {
+            c = (char)(hi * 16 + lo);
+            p += 2;
+        }
+        if (c == '\0')
+            ended = 1;
+        if (ended)
+            continue;
+        if (n + 1 >= size)
+            return 0;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    const char *query = *p == '?' ? p + 1 : "";
+    if (!n || !strcmp(out, ":memory:") || has_param(query, "mode=memory") ||
+        has_param(query, "vfs=memdb"))
+        return 0;
+    return 1;
+}
+
 const char *audit_rule_message(audit_rule_t rule)
 {
     switch (rule) {

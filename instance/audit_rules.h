@@ -74,6 +74,14 @@ const char *audit_import_refused(const char *module, const char *extension_path,
  * (each resolved the same way, n of them) or lies in one of them. */
 int audit_path_within(const char *path, const char *const *roots, size_t n);
 
+/* The file an SQLite "file:" URI names, as SQLite reads it: after an
+ * authority ("file://" then "" or "localhost"), up to "?" or "#", %HH
+ * decoded ("%00" ends it). Returns 1 with it in out (size bytes), or 0
+ * when uri is no "file:" URI, names no file (a temporary database, an
+ * in-memory one: ":memory:", mode=memory, vfs=memdb), has an authority
+ * SQLite refuses, or does not fit. */
+int audit_sqlite_uri_file(const char *uri, char *out, size_t size);
+
 /* The PermissionError message for a refused rule (not AUDIT_IMPORT). */
 const char *audit_rule_message(audit_rule_t rule);
 

@@ -609,8 +609,9 @@ def test_hidden_files_are_not_read_as_sqlite_databases(serve, tmp_path, disarm):
     (uri=True), by ATTACH DATABASE, on any registered VFS ("vfs=unix-none").
     The instance wraps the xOpen of every VFS, so each of them fails
     with sqlite3.OperationalError (SQLITE_PERM), with the audit hook armed
-    or not. The app's own database and an application_readable one still
-    open, and ":memory:" works."""
+    or not; armed, the hook checks the file a "file:" URI names and says
+    why, as for open(). The app's own database and an application_readable
+    one still open, and ":memory:" works."""
     d = write_app(tmp_path / "hiddendb", HIDDEN_DATABASES_YAML,
                   {"main.py": HIDDEN_DATABASES_MAIN})
     for i, name in enumerate(("static/x.db", "secret/x.db", "shared/x.db", "data.db")):
@@ -624,11 +625,19 @@ def test_hidden_files_are_not_read_as_sqlite_databases(serve, tmp_path, disarm):
     assert out.pop(":memory:") == "ok: 7", out
     assert out.pop("shared/x.db") == ["ok: 2"] * 4, out
     assert out.pop("data.db") == ["ok: 3"] * 4, out
-    for name in ("static/x.db", "secret/x.db"):
+    static = ("a static file: app.yaml's static handlers serve it, and only "
+              "application_readable: true lets the app read it too")
+    skipped = "app.yaml's skip_files leaves this file out of the app"
+    for name, why in (("static/x.db", static), ("secret/x.db", skipped)):
         uri, uri_vfs, attach, attach_vfs = out.pop(name)
-        assert uri == uri_vfs == "OperationalError: access permission denied", (name, uri, uri_vfs)
         for r in (attach, attach_vfs):
             assert r.startswith("OperationalError: unable to open database: "), (name, r)
+        if disarm:
+            assert uri == uri_vfs == "OperationalError: access permission denied", (uri, uri_vfs)
+            continue
+        # armed, the hook names why a "file:" URI's file is refused, as open's
+        for r, spelt in ((uri, "file:%s?mode=ro"), (uri_vfs, "file:%s?mode=ro&vfs=unix-none")):
+            assert r == "PermissionError: [Errno 13] %s: %r" % (why, spelt % name), r
     assert out == {}, out
 
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <linux/sockios.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "audit_rules.h"
@@ -197,6 +198,36 @@ static void test_paths_within(void)
     CHECK(audit_path_within("/", everything, 1));
 }
 
+static void test_sqlite_uris(void)
+{
+    char f[64];
+    CHECK(audit_sqlite_uri_file("file:static/x.db?mode=ro", f, sizeof f) == 1);
+    CHECK(!strcmp(f, "static/x.db"));
+    CHECK(audit_sqlite_uri_file("file:///app/static/x.db#frag", f, sizeof f) == 1);
+    CHECK(!strcmp(f, "/app/static/x.db"));
+    CHECK(audit_sqlite_uri_file("file://localhost/app/x.db?vfs=unix-none", f, sizeof f) == 1);
+    CHECK(!strcmp(f, "/app/x.db"));
+    /* escapes are decoded, "%00" ends the path */
+    CHECK(audit_sqlite_uri_file("file:st%61tic/x%2edb", f, sizeof f) == 1);
+    CHECK(!strcmp(f, "static/x.db"));
+    CHECK(audit_sqlite_uri_file("file:static/x.db%00.txt?mode=ro", f, sizeof f) == 1);
+    CHECK(!strcmp(f, "static/x.db"));
+    CHECK(audit_sqlite_uri_file("file:a%zz", f, sizeof f) == 1);
+    CHECK(!strcmp(f, "a%zz"));
+    /* no file: in memory, temporary, another host (SQLite refuses it), no URI */
+    CHECK(audit_sqlite_uri_file("file::memory:?cache=shared", f, sizeof f) == 0);
+    CHECK(audit_sqlite_uri_file("file:x.db?mode=memory&cache=shared", f, sizeof f) == 0);
+    CHECK(audit_sqlite_uri_file("file:/x.db?vfs=memdb", f, sizeof f) == 0);
+    CHECK(audit_sqlite_uri_file("file:?mode=ro", f, sizeof f) == 0);
+    CHECK(audit_sqlite_uri_file("file://host/x.db", f, sizeof f) == 0);
+    CHECK(audit_sqlite_uri_file("static/x.db", f, sizeof f) == 0);
+    /* a parameter after "#" is no parameter */
+    CHECK(audit_sqlite_uri_file("file:x.db#mode=memory", f, sizeof f) == 1);
+    CHECK(audit_sqlite_uri_file("file:x.db?a=b#&mode=memory", f, sizeof f) == 1);
+    /* too long for out */
+    CHECK(audit_sqlite_uri_file("file:0123456789", f, 8) == 0);
+}
+
 static void test_messages(void)
 {
     CHECK(strstr(audit_rule_message(AUDIT_READ), "SB1") != NULL);
@@ -225,6 +256,7 @@ int main(void)
     test_leases();
     test_imports();
     test_paths_within();
+    test_sqlite_uris();
     test_messages();
     UNIT_DONE();
 }
