@@ -35,6 +35,9 @@ REQUESTS = [
     "GET /_ah/logout HTTP/1.1\r\nHost: a\r\n" + COOKIE + "\r\n",
     "GET /s/./a/../page.html?%ff HTTP/1.1\r\nHost: a\r\n\r\n",
     "GET http://b:9/s/old.bak HTTP/1.1\r\nHost: a\r\n\r\n",
+    # Connection options naming fields around others, for cgi_env's drop.
+    "GET /app HTTP/1.1\r\nHost: a\r\nConnection: x-b, , a\r\nA: 1\r\nX-B: 2\r\nX-C: 3\r\n"
+    "Connection: x-b\r\nX-B: 4\r\nB: 5\r\n\r\n",
 ]
 
 

@@ -1,6 +1,5 @@
 #include "cgi_env.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +145,11 @@ static int by_name_then_place(const void *a, const void *b, void *arg)
     return i < j ? -1 : i > j;
 }
 
-/* Marks (SIZE_MAX) the entries of order, sorted by by_name_then_place,
+/* An entry of add_headers' order whose field is not forwarded has this bit
+ * set; the rest is still its index, which keeps the order searchable. */
+#define DROPPED ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
+/* Marks (DROPPED) the entries of order, sorted by by_name_then_place,
  * whose header is named name. */
 static void drop_named(const http_request_t *req, size_t *order, size_t n, const char *name,
                        size_t len)
@@ -154,7 +157,7 @@ static void drop_named(const http_request_t *req, size_t *order, size_t n, const
     size_t lo = 0, hi = n;
     while (lo < hi) { /* the first entry not below name */
         size_t mid = lo + (hi - lo) / 2;
-        const http_header_t *h = &req->headers[order[mid]];
+        const http_header_t *h = &req->headers[order[mid] & ~DROPPED];
         int c = h->name_len != len ? (h->name_len < len ? -1 : 1)
                                    : strncasecmp(http_header_name(req, h), name, len);
         if (c < 0)
@@ -163,10 +166,10 @@ static void drop_named(const http_request_t *req, size_t *order, size_t n, const
             hi = mid;
     }
     for (; lo < n; lo++) {
-        const http_header_t *h = &req->headers[order[lo]];
+        const http_header_t *h = &req->headers[order[lo] & ~DROPPED];
         if (h->name_len != len || strncasecmp(http_header_name(req, h), name, len) != 0)
             break;
-        order[lo] = SIZE_MAX;
+        order[lo] |= DROPPED;
     }
 }
 
@@ -219,7 +222,8 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
     buf_t val = BUF_INIT;
     int rc = 0;
     for (size_t g = 0, next; g < n && rc == 0; g = next) {
-        if (order[g] == SIZE_MAX) {
+        /* A name's entries are marked alike, and names differ across groups. */
+        if (order[g] & DROPPED) {
             next = g + 1;
             continue;
         }
@@ -235,7 +239,7 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
         buf_reset(&val);
         buf_append(&val, http_header_value(req, h), h->value_len);
         for (next = g + 1; next < n; next++) {
-            const http_header_t *o = &req->headers[order[next]];
+            const http_header_t *o = &req->headers[order[next] & ~DROPPED];
             if (o->name_len != h->name_len ||
                 strncasecmp(http_header_name(req, o), name, h->name_len) != 0)
                 break;
