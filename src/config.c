@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "config_internal.h"
 #include "gcloudignore.h"
+#include "gunicorn_args.h"
 #include "instance_class.h"
 #include "skip_match.h"
 #include "yaml_tree.h"
@@ -1550,7 +1551,8 @@ int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n, cons
 
 /* The WSGI app of a python3 app: App Engine's runtime ran `entrypoint:`
  * (gunicorn main:app when there is none); gaelic serves the module:app
- * such a command names, the last one, else main:app. */
+ * such a command names, the last one, or the module.application of a
+ * gunicorn APP_MODULE without ":name", else main:app. */
 static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
     const yaml_node_t *node = yt_map_given_value(d, root, "entrypoint");
@@ -1577,6 +1579,9 @@ static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
             *strchr(app, ':') = '.';
         }
         free(copy);
+        /* gunicorn's `module` alone serves module:application. */
+        if (!app)
+            app = gunicorn_bare_module_app(entrypoint);
     }
     cfg->entrypoint_names_app = app != NULL;
     if (!app && !(app = strdup("main.app")))

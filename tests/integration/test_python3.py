@@ -328,3 +328,28 @@ def test_entrypoint_application_factory(serve, tmp_path):
     s = serve(d)
     assert [s.get(p).text for p in ("/", "/again")] == ["app of call 1"] * 2
     assert "go to main.create_app(), the app it names" in s.stderr_text()
+
+
+DJANGO_STYLE_WSGI = """\
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'mysite.wsgi.application']
+"""
+
+
+@pytest.mark.parametrize("entrypoint", [
+    "gunicorn -b :$PORT mysite.wsgi",
+    "gunicorn --bind :$PORT --workers 1 --threads 8 --timeout 0 mysite.wsgi",
+    "gunicorn --preload -b :$PORT 'mysite.wsgi' --log-level debug",
+    "python3 -m gunicorn --bind=:$PORT -w4 mysite.wsgi",
+])
+def test_entrypoint_module_without_name_serves_its_application(serve, tmp_path, entrypoint):
+    """gunicorn's APP_MODULE without ":name" (`gunicorn -b :$PORT
+    mysite.wsgi`, as Django apps wrote it) serves the module's
+    `application`, as gunicorn does: not main.app, which such an app
+    does not have. Options' values (`--log-level debug`) are no module."""
+    d = write_app(tmp_path / "django_style", "runtime: python311\nentrypoint: %s\n" % entrypoint,
+                  {"mysite/__init__.py": "", "mysite/wsgi.py": DJANGO_STYLE_WSGI})
+    s = serve(d)
+    assert s.get("/polls/").text == "mysite.wsgi.application"
+    assert "go to mysite.wsgi.application, the app it names" in s.stderr_text()

@@ -1,0 +1,120 @@
+/* gunicorn's command line, as far as naming the app goes. */
+#include "gunicorn_args.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* gunicorn's options that take no value (gunicorn 20's store_true and
+ * store_const ones, and Debian's --tolerate-dangerous-framing): every
+ * other option takes the next argument as its value unless it is written
+ * `--name=value` or `-xVALUE`. */
+static const char *const flag_options[] = {
+    "--reload",
+    "--spew",
+    "--check-config",
+    "--print-config",
+    "--preload",
+    "--no-sendfile",
+    "--reuse-port",
+    "-D",
+    "--daemon",
+    "--initgroups",
+    "--disable-redirect-access-to-syslog",
+    "--capture-output",
+    "--log-syslog",
+    "-R",
+    "--enable-stdio-inheritance",
+    "--proxy-protocol",
+    "--suppress-ragged-eofs",
+    "--do-handshake-on-connect",
+    "--strip-header-spaces",
+    "--tolerate-dangerous-framing",
+    "-v",
+    "--version",
+    "-h",
+    "--help",
+};
+
+static int is_flag_option(const char *arg)
+{
+    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
+        if (strcmp(arg, flag_options[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* An option that carries its value in the same argument. */
+static int has_own_value(const char *arg)
+{
+    if (arg[1] == '-')
+        return strchr(arg, '=') != NULL;
+    return arg[1] != '\0' && arg[2] != '\0';
+}
+
+/* A Python module path: identifiers joined by dots. */
+static int is_module_path(const char *s)
+{
+    int at_start = 1;
+    for (; *s; s++) {
+        if (*s == '.') {
+            if (at_start)
+                return 0;
+            at_start = 1;
+        } else if (isalpha((unsigned char)*s) || *s == '_' ||
+                   (!at_start && isdigit((unsigned char)*s))) {
+            at_start = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !at_start;
+}
+
+/* The program an argument runs: what follows its last '/'. */
+static int runs_gunicorn(const char *arg)
+{
+    const char *slash = strrchr(arg, '/');
+    return strcmp(slash ? slash + 1 : arg, "gunicorn") == 0;
+}
+
+char *gunicorn_bare_module_app(const char *command)
+{
+    char *copy = strdup(command);
+    if (!copy)
+        return NULL;
+    int in_gunicorn = 0, takes_value = 0;
+    const char *app_module = NULL;
+    for (char *arg = strtok(copy, " \t\n"); arg; arg = strtok(NULL, " \t\n")) {
+        /* The shell's quotes around one argument ('mysite.wsgi'). */
+        size_t len = strlen(arg);
+        if (len >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len - 1] == arg[0]) {
+            arg[len - 1] = '\0';
+            arg++;
+        }
+        if (!in_gunicorn) {
+            /* `gunicorn ...`, `exec gunicorn ...`, `python -m gunicorn ...` */
+            in_gunicorn = runs_gunicorn(arg);
+            continue;
+        }
+        if (takes_value) {
+            takes_value = 0;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            takes_value = !is_flag_option(arg) && !has_own_value(arg);
+        } else {
+            app_module = arg; /* gunicorn takes the last one */
+        }
+    }
+    char *app = NULL;
+    if (app_module && is_module_path(app_module)) {
+        static const char suffix[] = ".application";
+        size_t n = strlen(app_module);
+        app = malloc(n + sizeof suffix);
+        if (app) {
+            memcpy(app, app_module, n);
+            memcpy(app + n, suffix, sizeof suffix);
+        }
+    }
+    free(copy);
+    return app;
+}

@@ -1,0 +1,15 @@
+/* The app a gunicorn command line serves, read as gunicorn reads its
+ * arguments: a python3 app's `entrypoint:` is such a command, which
+ * gaelic does not run but whose WSGI app it serves. */
+#ifndef GAELIC_GUNICORN_ARGS_H
+#define GAELIC_GUNICORN_ARGS_H
+
+/* When command runs gunicorn and its APP_MODULE (the one argument that
+ * is no option nor an option's value) is a bare dotted module name, as in
+ * `gunicorn -b :$PORT mysite.wsgi`: that module's `application`, which
+ * gunicorn serves when no `:name` follows the module, as "module.application"
+ * (malloc'd). NULL otherwise (no gunicorn, no such argument, a `module:name`
+ * one, which the caller reads itself, or out of memory). */
+char *gunicorn_bare_module_app(const char *command);
+
+#endif
