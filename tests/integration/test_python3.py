@@ -353,3 +353,58 @@ def test_entrypoint_module_without_name_serves_its_application(serve, tmp_path, 
     s = serve(d)
     assert s.get("/polls/").text == "mysite.wsgi.application"
     assert "go to mysite.wsgi.application, the app it names" in s.stderr_text()
+
+
+SIGTERM_MAIN = """\
+import logging
+import signal
+import sys
+
+
+def shutdown_handler(signal_int, frame):
+    logging.info('Caught signal %s', signal.strsignal(signal_int))
+    sys.exit(0)
+
+
+def noop(signal_int, frame):
+    pass
+
+
+# As Google's python3 samples install it: gunicorn imported the app in its
+# worker's main thread, and App Engine sent SIGTERM as the instance stopped.
+if __name__ == '__main__':
+    signal.signal(signal.SIGINT, shutdown_handler)
+else:
+    signal.signal(signal.SIGTERM, shutdown_handler)
+
+
+def app(environ, start_response):
+    before = signal.signal(signal.SIGUSR1, noop)
+    answer = [before == signal.SIG_DFL, signal.signal(signal.SIGUSR1, before) is noop,
+              signal.getsignal(signal.SIGTERM) is shutdown_handler]
+    for bad in ((signal.SIGKILL, noop), (0, noop), (signal.SIGUSR1, 'x')):
+        try:
+            signal.signal(*bad)
+        except (OSError, ValueError, TypeError) as e:
+            answer.append(type(e).__name__)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [repr(answer).encode()]
+"""
+
+
+def test_sigterm_handler_set_at_import_runs_as_the_instance_stops(serve, tmp_path):
+    """A python3 app that sets a SIGTERM handler as it is imported (outside
+    the main thread here, where CPython refuses signal.signal) imports, and
+    the handler runs when its instance stops, as App Engine's SIGTERM ran
+    it; its sys.exit(0) fails nothing. signal.signal keeps and returns
+    handlers as it would, and refuses what it would refuse."""
+    d = write_app(tmp_path / "sigterm", "runtime: python312\n", {"main.py": SIGTERM_MAIN})
+    s = serve(d)
+    r = s.get("/")
+    assert r.status_code == 200, s.stderr_text()
+    assert r.text == "[True, True, True, 'OSError', 'ValueError', 'TypeError']"
+    assert s.stop() == 0
+    out = s.logs().stdout
+    assert re.search(r'"GET /_ah/stop HTTP/1.1" 200 .*\n\t1:[0-9.]+ Caught signal Terminated\n',
+                     out), out
+    assert "shutdown hook failed" not in s.stderr_text()

@@ -17,7 +17,7 @@ from google.appengine.api import backends
 from google.appengine.runtime import DeadlineExceededError, app_logs, background, cgi, deadline
 from google.appengine.runtime import django_compat, handlers, jinja2_compat, yaml_compat
 from google.appengine.runtime import request_environ, request_futures, request_state
-from google.appengine.runtime import request_threads, sandbox, site_builtins
+from google.appengine.runtime import request_threads, sandbox, signal_compat, site_builtins
 from google.appengine.runtime import werkzeug_compat, wsgi, wsgiref_compat
 
 # Modules most apps use, loaded in the zygote so instances share them.
@@ -47,6 +47,7 @@ def prepare_zygote():
     yaml_compat.install()
     werkzeug_compat.install()
     wsgiref_compat.install()
+    signal_compat.install()
     _gaelic.set_api_cpu_hook(request_state.add_api_cpu)
     _gaelic.set_background_request_hook(_start_background_request)
     _gaelic.set_wsgi_defaults({

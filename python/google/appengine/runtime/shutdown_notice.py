@@ -25,6 +25,7 @@ import time
 
 import _gaelic
 from google.appengine.runtime import app_logs, handlers, request_state, request_threads
+from google.appengine.runtime import signal_compat
 
 _lock = threading.Lock()
 _hook = None
@@ -127,9 +128,27 @@ def _in_request(hook, thread_id, request):
         _gaelic.release()
 
 
+def _with_sigterm_handler(hook):
+    """The hook, and after it the SIGTERM handler the app set
+    (signal_compat), which App Engine's python3 instances were sent as
+    they stopped."""
+    handler = signal_compat.sigterm_handler()
+    if handler is None:
+        return hook
+    if hook is None:
+        return functools.partial(signal_compat.run_sigterm_handler, handler)
+
+    def both():
+        try:
+            hook()
+        finally:
+            signal_compat.run_sigterm_handler(handler)
+    return both
+
+
 def notice():
     """Called once, in the main thread, when IPC_SHUTDOWN arrives."""
-    hook = _hook
+    hook = _with_sigterm_handler(_hook)
     if hook is None:
         return
     _gaelic.hold()  # released once the hook has run, wherever it runs
