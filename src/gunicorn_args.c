@@ -83,9 +83,9 @@ char *gunicorn_bare_module_app(const char *command)
     char *copy = strdup(command);
     if (!copy)
         return NULL;
-    int in_gunicorn = 0, takes_value = 0;
+    int in_gunicorn = 0, takes_value = 0, options_ended = 0;
     const char *app_module = NULL;
-    for (char *arg = strtok(copy, " \t\n"); arg; arg = strtok(NULL, " \t\n")) {
+    for (char *arg = strtok(copy, " \t\n"); arg && !app_module; arg = strtok(NULL, " \t\n")) {
         /* The shell's quotes around one argument ('mysite.wsgi'). */
         size_t len = strlen(arg);
         if (len >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len - 1] == arg[0]) {
@@ -99,10 +99,15 @@ char *gunicorn_bare_module_app(const char *command)
         }
         if (takes_value) {
             takes_value = 0;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
+        } else if (!options_ended && strcmp(arg, "--") == 0) {
+            options_ended = 1; /* argparse: only positional arguments follow */
+        } else if (!options_ended && arg[0] == '-' && arg[1] != '\0') {
             takes_value = !is_flag_option(arg) && !has_own_value(arg);
         } else {
-            app_module = arg; /* gunicorn takes the last one */
+            /* gunicorn serves its first positional argument (app_uri =
+             * args[0]); what follows it (a shell's "2>&1", "&& ...") is
+             * not the app. */
+            app_module = arg;
         }
     }
     char *app = NULL;

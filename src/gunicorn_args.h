@@ -5,7 +5,8 @@
 #define GAELIC_GUNICORN_ARGS_H
 
 /* When command runs gunicorn and its APP_MODULE (the one argument that
- * is no option nor an option's value) is a bare dotted module name, as in
+ * is no option nor an option's value, the first if there are more) is a
+ * bare dotted module name, as in
  * `gunicorn -b :$PORT mysite.wsgi`: that module's `application`, which
  * gunicorn serves when no `:name` follows the module, as "module.application"
  * (malloc'd). NULL otherwise (no gunicorn, no such argument, a `module:name`

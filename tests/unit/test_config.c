@@ -2184,6 +2184,25 @@ static void test_python3_entrypoint(void)
     cfg = LOAD_OK("runtime: python312\nentrypoint: gunicorn \"main:make(1)\"\n");
     CHECK(cfg && !cfg->entrypoint_names_app && !strcmp(cfg->python3_app, "main.app"));
     config_free(cfg);
+    /* gunicorn serves its first positional argument, an APP_MODULE after
+     * "--" too; what follows it in the shell's line is not the app. */
+    static const char *const bare_module_entrypoints[] = {
+        "gunicorn -b :$PORT mysite.wsgi 2>&1",
+        "gunicorn -b :$PORT mysite.wsgi && echo stopped",
+        "gunicorn -b :$PORT -- mysite.wsgi",
+        "gunicorn --preload -- mysite.wsgi",
+    };
+    for (size_t i = 0; i < sizeof bare_module_entrypoints / sizeof *bare_module_entrypoints; i++) {
+        char yaml[200];
+        snprintf(yaml, sizeof yaml, "runtime: python312\nentrypoint: %s\n",
+                 bare_module_entrypoints[i]);
+        cfg = LOAD_OK(yaml);
+        CHECK(cfg && cfg->entrypoint_names_app &&
+              !strcmp(cfg->python3_app, "mysite.wsgi.application"));
+        if (cfg && strcmp(cfg->python3_app, "mysite.wsgi.application"))
+            fprintf(stderr, "  %s: %s\n", bare_module_entrypoints[i], cfg->python3_app);
+        config_free(cfg);
+    }
     /* python27 kept App Engine's first-generation rule. */
     EXPECT_ERR("runtime: python27\nthreadsafe: true\nentrypoint: gunicorn main:app\n",
                "app.yaml:1: no handlers");
