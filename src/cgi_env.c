@@ -165,6 +165,12 @@ static void drop_named(const http_request_t *req, size_t *order, size_t n, const
         else
             hi = mid;
     }
+    /* Named before (a Connection header may repeat a name thousands of
+     * times): its entries are marked already, and walking them again for
+     * each repeat cost the master O(options x fields), 0.3 s of its loop
+     * for a 64 KB head. */
+    if (lo < n && (order[lo] & DROPPED))
+        return;
     for (; lo < n; lo++) {
         const http_header_t *h = &req->headers[order[lo] & ~DROPPED];
         if (h->name_len != len || strncasecmp(http_header_name(req, h), name, len) != 0)

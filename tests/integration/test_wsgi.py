@@ -220,6 +220,19 @@ def test_fields_the_connection_header_names_never_reach_the_app(srv):
     assert (e["HTTP_X_TOKEN_KEPT"], e["HTTP_X_OTHER"]) == ("yes", "kept")
 
 
+def test_a_connection_header_repeating_names_drops_each_of_them(srv):
+    """A Connection header may name a field many times over (a 64 KB head
+    holds thousands of repeats): the master marks a name's lines once and
+    skips its repeats, which still drop nothing else and miss no other
+    name, whatever their case or place among the repeats."""
+    options = ", ".join(["x-many", "X-MANY"] * 500 + ["x-late"] + ["x-Many"] * 500)
+    sent = ([("X-Many", str(i)) for i in range(300)] +
+            [("Connection", options), ("X-Late", "1"), ("X-Manyfold", "kept")])
+    e = env_of(srv, "GET", "/env", sent)["environ"]
+    assert "HTTP_X_MANY" not in e and "HTTP_X_LATE" not in e, sorted(e)
+    assert e["HTTP_X_MANYFOLD"] == "kept"
+
+
 def test_google_reserved_request_headers_never_reach_the_app(srv):
     """App Engine removed a client's X-Google-* headers (a name pattern
     reserved for Google's front end, which apps may trust) as it removed
