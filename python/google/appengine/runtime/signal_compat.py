@@ -8,14 +8,19 @@ SIGTERM). Here the app is imported, and runs, in worker threads, where
 CPython refuses signal.signal() with ValueError ("signal only works in
 main thread"), so such an app failed every request at its import.
 
-Outside the main thread signal.signal() now keeps the handler instead of
-installing it (an instance gets no signal its app could handle: the
+Outside the main thread signal.signal() now keeps a SIGTERM or SIGINT
+handler (what such apps set) instead of installing it (an instance gets no signal its app could handle: the
 master tells it to stop over its channel), checked as CPython checks it,
 and returns the one kept before; signal.getsignal() returns the kept one.
 The SIGTERM handler kept is called, as handler(signal.SIGTERM, None), when
 the instance is told to shut down, as the shutdown hook is
 (shutdown_notice); a sys.exit() there, how such handlers end, only says
 what the instance does anyway once its requests have finished.
+
+Any other signal is refused there as CPython refuses it (ValueError): a
+handler kept for SIGALRM, say, told the app it was installed, yet nothing
+ever called it, so the signal.setitimer() timeout a library set after it
+silently never came.
 """
 import threading
 
@@ -32,6 +37,8 @@ def _signal(signalnum, handler):
         return _real_signal(signalnum, handler)
     import signal
     signum = int(signalnum)
+    if signum not in (signal.SIGTERM, signal.SIGINT):
+        return _real_signal(signalnum, handler)  # ValueError, as CPython says
     if signum not in signal.valid_signals():
         raise ValueError("signal number out of range")
     if handler not in (signal.SIG_IGN, signal.SIG_DFL) and not callable(handler):
