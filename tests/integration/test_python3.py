@@ -429,6 +429,31 @@ def test_a_sigalrm_handler_outside_the_main_thread_is_refused(serve, tmp_path):
         assert r.text.startswith("ValueError: signal only works in main thread"), r.text
 
 
+def test_a_python27_app_setting_a_signal_handler_gets_cpython_s_refusal(serve, tmp_path):
+    """Handlers are kept outside the main thread for python3 apps only: a
+    python27 app's signal.signal there raised ValueError on App Engine, as
+    CPython raises it, and still does."""
+    d = write_app(tmp_path / "sig27", "runtime: python27\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n", {"main.py": SIG27_MAIN})
+    r = serve(d).get("/")
+    assert r.status_code == 200 and r.text == "ValueError", r.text
+
+
+SIG27_MAIN = """\
+import signal
+
+
+def app(environ, start_response):
+    try:
+        signal.signal(signal.SIGTERM, lambda n, f: None)
+        answer = "kept"
+    except ValueError:
+        answer = "ValueError"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [answer.encode()]
+"""
+
+
 def test_sigterm_handler_set_at_import_runs_as_the_instance_stops(serve, tmp_path):
     """A python3 app that sets a SIGTERM handler as it is imported (outside
     the main thread here, where CPython refuses signal.signal) imports, and

@@ -22,6 +22,7 @@ handler kept for SIGALRM, say, told the app it was installed, yet nothing
 ever called it, so the signal.setitimer() timeout a library set after it
 silently never came.
 """
+import os
 import threading
 
 from google.appengine.runtime import import_hooks
@@ -33,7 +34,10 @@ _real_getsignal = None
 
 
 def _signal(signalnum, handler):
-    if threading.current_thread() is threading.main_thread():
+    # python27 apps get CPython's refusal, as App Engine's python27 runtime
+    # gave it: only App Engine's python3 requests carry GAE_RUNTIME.
+    if (threading.current_thread() is threading.main_thread()
+            or "GAE_RUNTIME" not in os.environ):
         return _real_signal(signalnum, handler)
     import signal
     signum = int(signalnum)
