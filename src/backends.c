@@ -66,6 +66,7 @@ struct backend_rt {
     loop_timer_t update_check; /* an instance began its start request during an update */
     uint64_t started_ms;       /* when it last entered START */
     char log_name[128];        /* "backend NAME", for the pool's log lines */
+    char log_host[400];        /* "NAME.HOSTNAME:PORT": its request logs' Host after "N." */
     long long minor;           /* its newest deployment's minor version number */
 };
 
@@ -259,6 +260,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.background_env = thread_env;
     po.hook_ctx = g;
     po.name = b->log_name;
+    po.log_host = b->log_host;
     po.version_id = g->version_id;
     g->pool = pool_new(&srv->loop, &po);
     if (!g->pool) {
@@ -347,6 +349,8 @@ static int start_one(backends_t *all, backend_rt_t *b, const backend_t *cfg)
     if (backend_billing_init(&b->billing, capacity(b), cls->cents_per_hour) < 0)
         return -1;
     snprintf(b->log_name, sizeof b->log_name, "backend %s", cfg->name);
+    snprintf(b->log_host, sizeof b->log_host, "%s.%s:%d", cfg->name, srv->o.hostname,
+             srv->listen_port);
     b->update_check.cb = update_check;
     b->minor = strtoll(strrchr(srv->version_id, '.') + 1, NULL, 10);
     b->live = generation_start(b, cfg, NULL);

@@ -21,6 +21,7 @@ static void write_row(const background_entry_t *e, int status, int64_t end_us, i
         .method = {"GET", 3},
         .resource = {resource, strlen(resource)},
         .http_version = {"HTTP/1.1", 8},
+        .host = {ctx->host[0] ? ctx->host : NULL, strlen(ctx->host)},
         .instance_id = {ctx->instance_id, ctx->instance_id ? strlen(ctx->instance_id) : 0},
         .module_id = {ctx->module_id, ctx->module_id ? strlen(ctx->module_id) : 0},
         .start_us = e->start_us,

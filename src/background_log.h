@@ -40,6 +40,7 @@ typedef struct {
     const char *module_id;
     const char *instance_id;
     int replica_index; /* a backend instance's number, else -1 */
+    char host[420];    /* "N.backend.HOSTNAME:PORT" as its /_ah/start's; "": none */
 } background_log_ctx_t;
 
 /* 0, or -1 when the instance broke the rules. stop: /_ah/stop's log (once

@@ -770,8 +770,15 @@ static int put_gae_instance(buf_t *b, const instance_t *inst)
  * is the replica index). */
 static background_log_ctx_t background_ctx(const instance_t *inst)
 {
-    return (background_log_ctx_t){inst->pool->o.logs, inst->pool->o.version_id,
-                                  inst->pool->o.module_id, inst->id, inst->index};
+    background_log_ctx_t ctx = {inst->pool->o.logs,
+                                inst->pool->o.version_id,
+                                inst->pool->o.module_id,
+                                inst->id,
+                                inst->index,
+                                ""};
+    if (inst->pool->o.log_host && inst->index >= 0)
+        snprintf(ctx.host, sizeof ctx.host, "%d.%s", inst->index, inst->pool->o.log_host);
+    return ctx;
 }
 
 static instance_t *instance_by_no(pool_t *pool, uint32_t no)

@@ -111,10 +111,14 @@ typedef struct {
     log_store_t *logs;                /* app log lines go here; may be NULL */
     const char *version_id;           /* for the request logs the pool writes itself */
     const char *module_id;            /* their service (app.yaml's) */
-    int console_app_level;            /* app lines at or above it are also printed */
-    const char *sandbox;              /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
-    size_t instance_memory;           /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
-    int audit_hook;                   /* 0: the zygote gets --audit-hook off (tests) */
+    /* A backend's "NAME.HOSTNAME:PORT": the Host of those rows (its
+     * instance's number and a dot before it), as of its /_ah/start's;
+     * NULL: none (the default version's have none) */
+    const char *log_host;
+    int console_app_level;  /* app lines at or above it are also printed */
+    const char *sandbox;    /* zygote --sandbox: "strict", "dev" or "off"; NULL: strict */
+    size_t instance_memory; /* zygote --memory; 0: SANDBOX_DEFAULT_MEMORY */
+    int audit_hook;         /* 0: the zygote gets --audit-hook off (tests) */
     /* Backends (BK2-BK4): instances numbered 0..max_instances-1 that jobs
      * can target; resident ones all run from the start and are replaced
      * when lost; failfast answers 503 instead of queueing. */

@@ -616,6 +616,8 @@ def test_shutdown_hook_run_as_ah_stop_has_a_request_log_with_its_lines(srv, path
     assert stop["method"] == "GET" and stop["status"] == status, stop
     assert stop["end_time"] >= stop["start_time"] > 0
     assert stop["replica_index"] == 0 and stop["instance_id"], stop
+    # The host its instance is addressed by, as its /_ah/start's row has it.
+    assert stop["host"] == "0.worker.localhost:%d" % srv.port, stop
     lines = [(line["level"], line["message"]) for line in stop["app_logs"]]
     assert lines[0] == (2, hook_line("/_ah/stop")), stop
     if status == 200:

@@ -75,6 +75,7 @@ def test_thread_environ_is_its_own_background_request(srv):
     assert fetched == [[log_id, "/_ah/background"]]
     rows = [row for row in log_rows(srv) if row["request_id"] == log_id]
     assert len(rows) == 1 and rows[0]["resource"] == "/_ah/background"
+    assert rows[0]["host"] == "0.worker.localhost:%d" % srv.port, rows[0]
     assert [line["message"] for line in rows[0]["app_logs"]] == ["background env thread"]
 
 

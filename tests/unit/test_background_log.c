@@ -6,7 +6,7 @@
 int main(void)
 {
     background_log_t bl = {0};
-    background_log_ctx_t ctx = {NULL, "1.1", "default", "0", 0};
+    background_log_ctx_t ctx = {NULL, "1.1", "default", "0", 0, "0.worker.localhost:8080"};
     const uint32_t bit = IPC_BACKGROUND_ID_BIT;
 
     CHECK(background_log_start(&bl, 5, 0, &ctx) < 0); /* a request id, not a background one */
