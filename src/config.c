@@ -1562,13 +1562,9 @@ static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
         char *copy = strdup(entrypoint);
         if (!copy)
             return yt_fail(d, NULL, "out of memory");
-        for (char *tok = strtok(copy, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
-            /* The shell's quotes around one ("main:create_app()"). */
-            size_t len = strlen(tok);
-            if (len >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[len - 1] == tok[0]) {
-                tok[len - 1] = '\0';
-                tok++;
-            }
+        char *save = NULL;
+        for (char *tok = entrypoint_next_arg(copy, &save); tok;
+             tok = entrypoint_next_arg(NULL, &save)) {
             /* gunicorn's module:name, or module:factory() whose result
              * is the app (handlers.py calls it). */
             if (!matches_whole("[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*)*:[A-Za-z_]\\w*(?:\\(\\))?", tok))

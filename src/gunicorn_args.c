@@ -78,6 +78,17 @@ static int runs_gunicorn(const char *arg)
     return strcmp(slash ? slash + 1 : arg, "gunicorn") == 0;
 }
 
+char *entrypoint_next_arg(char *command, char **save)
+{
+    char *arg = strtok_r(command, " \t\n", save);
+    size_t len = arg ? strlen(arg) : 0;
+    if (len >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len - 1] == arg[0]) {
+        arg[len - 1] = '\0';
+        arg++;
+    }
+    return arg;
+}
+
 char *gunicorn_bare_module_app(const char *command)
 {
     char *copy = strdup(command);
@@ -85,13 +96,9 @@ char *gunicorn_bare_module_app(const char *command)
         return NULL;
     int in_gunicorn = 0, takes_value = 0, options_ended = 0;
     const char *app_module = NULL;
-    for (char *arg = strtok(copy, " \t\n"); arg && !app_module; arg = strtok(NULL, " \t\n")) {
-        /* The shell's quotes around one argument ('mysite.wsgi'). */
-        size_t len = strlen(arg);
-        if (len >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len - 1] == arg[0]) {
-            arg[len - 1] = '\0';
-            arg++;
-        }
+    char *save = NULL;
+    for (char *arg = entrypoint_next_arg(copy, &save); arg && !app_module;
+         arg = entrypoint_next_arg(NULL, &save)) {
         if (!in_gunicorn) {
             /* `gunicorn ...`, `exec gunicorn ...`, `python -m gunicorn ...` */
             in_gunicorn = runs_gunicorn(arg);

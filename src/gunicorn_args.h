@@ -4,6 +4,12 @@
 #ifndef GAELIC_GUNICORN_ARGS_H
 #define GAELIC_GUNICORN_ARGS_H
 
+/* The next argument of an entrypoint's command line, as strtok_r splits
+ * it at blanks (command the first time, NULL after, *save between), less
+ * the shell's quotes around it ('mysite.wsgi', "main:create_app()");
+ * NULL after the last. Written into command. */
+char *entrypoint_next_arg(char *command, char **save);
+
 /* When command runs gunicorn and its APP_MODULE (the one argument that
  * is no option nor an option's value, the first if there are more) is a
  * bare dotted module name, as in

@@ -9,9 +9,10 @@ CPython refuses signal.signal() with ValueError ("signal only works in
 main thread"), so such an app failed every request at its import.
 
 Outside the main thread signal.signal() now keeps a SIGTERM or SIGINT
-handler (what such apps set) instead of installing it (an instance gets no signal its app could handle: the
-master tells it to stop over its channel), checked as CPython checks it,
-and returns the one kept before; signal.getsignal() returns the kept one.
+handler (what such apps set) instead of installing it (an instance gets
+no signal its app could handle: the master tells it to stop over its
+channel), checked as CPython checks it, and returns the one kept before;
+signal.getsignal() returns the kept one.
 The SIGTERM handler kept is called, as handler(signal.SIGTERM, None), when
 the instance is told to shut down, as the shutdown hook is
 (shutdown_notice); a sys.exit() there, how such handlers end, only says
@@ -43,13 +44,9 @@ def _signal(signalnum, handler):
     signum = int(signalnum)
     if signum not in (signal.SIGTERM, signal.SIGINT):
         return _real_signal(signalnum, handler)  # ValueError, as CPython says
-    if signum not in signal.valid_signals():
-        raise ValueError("signal number out of range")
     if handler not in (signal.SIG_IGN, signal.SIG_DFL) and not callable(handler):
         raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, "
                         "or a callable object")
-    if signum in (signal.SIGKILL, signal.SIGSTOP):
-        raise OSError(22, "Invalid argument")
     with _lock:
         previous = _kept.get(signum)
         _kept[signum] = handler
