@@ -284,16 +284,44 @@ def test_post_body_as_bytes(srv):
     assert r.body == body
 
 
-@pytest.mark.parametrize("script,reason", [
-    ("no_blank", "no blank line after the headers"),
-    ("bad_header", "bad header line"),
+def test_script_that_writes_nothing_is_an_empty_200(srv):
+    """App Engine's runtime read a CGI head up to the first line that was
+    no header line, or the end of the output: a script that writes
+    nothing (a cron or task handler doing its work) was answered 200,
+    not failed (a task would then be retried for ever)."""
+    r = get(srv, "/dyn/silent")
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    assert (r.header("Content-Type"), r.body) == ("text/html", b"")
+
+
+def test_head_without_a_blank_line_ends_with_the_output(srv):
+    r = get(srv, "/dyn/headers_no_blank")
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    assert (r.header("Content-Type"), r.body) == ("text/plain", b"")
+    r = get(srv, "/dyn/redirect_no_blank")
+    assert (r.status, r.header("Location"), r.body) == (301, "/counter", b""), r
+
+
+@pytest.mark.parametrize("script,ctype,body", [
+    # Its first line is no header: all of it is the body.
+    ("body_without_head", "text/html", b"Hello, plain output\nsecond: line\n"),
+    # The first line that is no header ends the head and begins the body.
+    ("head_ended_by_text", "text/plain", b"this is not a header\n\nbody\n"),
 ])
-def test_malformed_output_is_500(srv, script, reason):
+def test_a_line_that_is_no_header_begins_the_body(srv, script, ctype, body):
     r = get(srv, "/dyn/" + script)
+    assert r.status == 200, (r, srv.stderr_text()[-2000:])
+    assert (r.header("Content-Type"), r.body) == (ctype, body)
+
+
+def test_header_line_that_cannot_be_sent_is_500(srv):
+    """A line shaped as a header whose name is no HTTP token cannot be
+    sent as one: the answer is the runtime's 500, the reason logged."""
+    r = get(srv, "/dyn/bad_header_name")
     assert r.status == 500
-    assert b"this is not a header" not in r.body
-    assert srv.wait_stderr("scripts/%s.py: malformed CGI output: %s" % (script, reason)), \
-        srv.stderr_text()[-2000:]
+    assert b"the script's body" not in r.body
+    assert srv.wait_stderr("scripts/bad_header_name.py: malformed CGI output: "
+                           "invalid header name"), srv.stderr_text()[-2000:]
 
 
 @pytest.mark.parametrize("query,reason", [

@@ -6,7 +6,8 @@ compiled only, the `dir/file.pyc` beside that name). The request is in
 os.environ (the per-request environ of request_environ, with
 PATH_TRANSLATED the script's file) and in sys.stdin;
 the response is what the script writes to sys.stdout: header lines, a blank
-line, then the body. A `Status:` header sets the status (default 200 OK), a
+line, then the body (parse_output: as on App Engine, the head also ends at
+a line that is no header, or with the output). A `Status:` header sets the status (default 200 OK), a
 `Location:` header without one means 302 Found, and a missing Content-Type
 is text/html.
 
@@ -366,27 +367,54 @@ def _execute(script):
                 module.__name__ = name
 
 
+# A line that begins a header field, as App Engine's runtime told one
+# (email.feedparser's headerRE): a name of visible characters but ':',
+# then a colon. Whether the name is also an HTTP token is checked after.
+_NAME_CHARS = bytes(c for c in range(0x21, 0x7f) if c != ord(":"))
+
+
+def _is_header_line(line):
+    name, colon, _ = line.partition(b":")
+    return bool(colon) and bool(name) and not name.strip(_NAME_CHARS)
+
+
 def parse_output(out):
-    """Splits CGI output into (status, headers, body) or raises ValueError."""
+    """Splits CGI output into (status, headers, body) or raises ValueError.
+    As App Engine's python27 runtime read it, the head is the header lines
+    up to a blank line, the first line that is no header line (which
+    begins the body) or the end of the output: a script that writes
+    nothing, or headers alone, is answered, not failed."""
     headers = []
     status = None
+    last_is_status = False  # what a folded line continues
     pos = 0
-    while True:
+    while pos < len(out):
         nl = out.find(b"\n", pos)
-        if nl < 0:
-            raise ValueError("no blank line after the headers")
-        line = out[pos:nl]
-        pos = nl + 1
-        if line.endswith(b"\r"):
-            line = line[:-1]
+        end = len(out) if nl < 0 else nl + 1
+        line = out[pos:end].rstrip(b"\r\n")
         if not line:
+            pos = end  # the blank line ending the head
             break
-        name, colon, value = line.partition(b":")
-        if not colon or not wsgi.is_token(name):
-            raise ValueError("bad header line %r" % line[:200])
+        if line[:1] in (b" ", b"\t") and (headers or last_is_status):
+            # A folded line continues its field (obs-fold, RFC 9112 5.2:
+            # a recipient may put a space in its place).
+            more = " " + line.strip(b" \t").decode("latin-1")
+            if last_is_status:
+                status += more
+            else:
+                headers[-1] = (headers[-1][0], headers[-1][1] + more)
+            pos = end
+            continue
+        if not _is_header_line(line):
+            break  # the body begins with this line
+        pos = end
+        name, _, value = line.partition(b":")
+        if not wsgi.is_token(name):
+            raise ValueError("invalid header name %r" % name[:200])
         name = name.decode("ascii")
         value = value.strip(b" \t").decode("latin-1")
-        if name.lower() == "status":
+        last_is_status = name.lower() == "status"
+        if last_is_status:
             status = value
         else:
             headers.append((name, value))

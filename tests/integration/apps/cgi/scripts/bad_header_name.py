@@ -1,0 +1,3 @@
+print("X(y): 1")
+print("")
+print("the script's body")

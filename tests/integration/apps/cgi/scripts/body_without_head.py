@@ -1,0 +1,2 @@
+print("Hello, plain output")
+print("second: line")

@@ -1,0 +1,2 @@
+print("Status: 301")
+print("Location: /counter")
