@@ -249,7 +249,9 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
             if (o->name_len != h->name_len ||
                 strncasecmp(http_header_name(req, o), name, h->name_len) != 0)
                 break;
-            buf_append(&val, is_cookie ? "; " : ",", is_cookie ? 2 : 1);
+            /* ", " as App Engine's front end and dev_appserver joined
+             * them; a cookie string's own separator for Cookie. */
+            buf_append(&val, is_cookie ? "; " : ", ", 2);
             buf_append(&val, http_header_value(req, o), o->value_len);
         }
         rc = put(out, count, key, klen, buf_ptr(&val), val.len);

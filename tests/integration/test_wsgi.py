@@ -165,9 +165,14 @@ def test_multithread_false_when_not_threadsafe(serve):
     assert w["multithread"] is False
 
 
-def test_repeated_headers_combined(srv):
-    e = env_of(srv, "GET", "/env", [("X-Multi", "a"), ("X-Multi", "b")])["environ"]
-    assert e["HTTP_X_MULTI"] in ("a, b", "a,b"), e["HTTP_X_MULTI"]
+def test_repeated_headers_combined_with_comma_space(srv):
+    """Lines of one name are one variable, joined with ", " as App Engine's
+    front end and dev_appserver's server joined them (an app splitting on
+    ", " found each value); Cookie lines with "; ", a cookie string's own
+    separator."""
+    e = env_of(srv, "GET", "/env", [("X-Multi", "a"), ("Cookie", "c=1"), ("x-multi", "b"),
+                                    ("X-MULTI", "c"), ("Cookie", "d=2")])["environ"]
+    assert (e["HTTP_X_MULTI"], e["HTTP_COOKIE"]) == ("a, b, c", "c=1; d=2")
 
 
 def test_header_with_dash_and_underscore(srv):
