@@ -18,6 +18,7 @@
 #include "api_http.h"
 #include "backends.h"
 #include "cgi_env.h"
+#include "client_address.h"
 #include "error_pages.h"
 #include "gzip.h"
 #include "gzip_worker.h"
@@ -391,10 +392,11 @@ static void write_log_row(conn_t *c, int status, size_t body_len, const char *in
     login_user_t user;
     login_from_request(&c->req, &user);
     buf_t resource = BUF_INIT;
+    char client[INET6_ADDRSTRLEN];
     log_request_t r = {
         .request_id = cstr(c->log_id),
         .version_id = cstr(c->version_id),
-        .ip = cstr(c->peer_ip),
+        .ip = cstr(client_address(&c->req, &srv->trusted_proxies, c->peer_ip, client)),
         .nickname = user.signed_in ? cstr(user.nickname) : (log_str_t){NULL, 0},
         .method = cstr(http_method_name(c->req.method)),
         .resource = log_resource(&c->req, &resource),
@@ -1320,7 +1322,9 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
     buf_reset(&c->env);
     uint32_t n_env = 0;
-    if (cgi_env_build(&c->env, &n_env, &app, &c->req, path, path_len, c->peer_ip, c->peer_port,
+    char client[INET6_ADDRSTRLEN];
+    const char *remote_ip = client_address(&c->req, &srv->trusted_proxies, c->peer_ip, client);
+    if (cgi_env_build(&c->env, &n_env, &app, &c->req, path, path_len, remote_ip, c->peer_port,
                       c->log_id) < 0 ||
         (backend &&
          (ipc_put_bytes(&c->env, "BACKEND_ID", 10) < 0 ||

@@ -49,7 +49,7 @@ int trusted_proxies_parse(trusted_proxies_t *tp, const char *list, char *err, si
     return 0;
 }
 
-static int proxy_trusted(const trusted_proxies_t *tp, const char *peer_ip)
+int trusted_proxy_peer(const trusted_proxies_t *tp, const char *peer_ip)
 {
     struct in6_addr a;
     if (tp->n == 0 || parse_addr(peer_ip, &a) < 0)
@@ -65,7 +65,7 @@ static int proxy_trusted(const trusted_proxies_t *tp, const char *peer_ip)
 int secure_request_is_https(const http_request_t *req, const trusted_proxies_t *tp,
                             const char *peer_ip)
 {
-    if (!proxy_trusted(tp, peer_ip))
+    if (!trusted_proxy_peer(tp, peer_ip))
         return 0;
     /* The trusted proxy is the nearest hop: what it added comes last. */
     const char *v = NULL;

@@ -26,6 +26,9 @@ typedef struct {
  * means none). Returns 0, or -1 with the offending entry named in err. */
 int trusted_proxies_parse(trusted_proxies_t *tp, const char *list, char *err, size_t errlen);
 
+/* 1 when peer_ip (numeric, as inet_ntop wrote it) is one of tp's. */
+int trusted_proxy_peer(const trusted_proxies_t *tp, const char *peer_ip);
+
 /* 1 when the request came over HTTPS: the peer (numeric, as inet_ntop wrote
  * it) is a trusted proxy and the last X-Forwarded-Proto header's last
  * element is "https". Anything else is plain HTTP. */

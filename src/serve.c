@@ -157,7 +157,9 @@ static const opt_def_t options[] = {
     {"max_connections", OPT_INT, OFF(max_connections), "N",
      "most open client connections (default 10000); the API port may have as many", 1, COUNT_MAX},
     {"trusted_proxy", OPT_STR, OFF(trusted_proxy), "ADDRS",
-     "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto (default none)", 0, 0},
+     "front proxies (comma-separated IPs) trusted for X-Forwarded-Proto and -For "
+     "(default none)",
+     0, 0},
     {"hostname", OPT_STR, OFF(hostname), "NAME",
      "host name under which backends answer: [N.]backend.NAME (default localhost)", 0, 0},
     {"tier", OPT_STR, OFF(tier), "TIER",
@@ -211,6 +213,7 @@ static void serve_usage(FILE *f)
           "gaelic speaks plain HTTP. For app.yaml's secure: a request counts as HTTPS\n"
           "only when it comes from a --trusted_proxy address with the last\n"
           "X-Forwarded-Proto value \"https\"; that header is ignored from anyone else.\n"
+          "From such an address, REMOTE_ADDR is the last X-Forwarded-For address.\n"
           "\n"
           "exit status: 0 after a clean stop, 2 for a usage or app.yaml error, 1 when the\n"
           "server cannot run (for example, the port is in use).\n",

@@ -206,3 +206,43 @@ def test_app_sees_the_scheme_the_server_saw(serve, tmp_path, trusted, proto, htt
     want = "on" if https else "off"
     assert got == {"HTTPS": want, "os_HTTPS": want,
                    "url_scheme": "https" if https else "http"}, got
+
+
+CLIENT_ADDRESS_APP = {"main.py": '''import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps([environ["REMOTE_ADDR"], os.environ["REMOTE_ADDR"]]).encode()]
+'''}
+CLIENT_ADDRESS_YAML = ("application: clientaddr\nruntime: python27\napi_version: 1\n"
+                       "threadsafe: true\nhandlers:\n- url: /.*\n  script: main.app\n")
+
+
+@pytest.mark.parametrize("forwarded,remote_addr", [
+    # The proxy appends the address it was reached from: the last one.
+    ([("X-Forwarded-For", "203.0.113.9")], "203.0.113.9"),
+    ([("X-Forwarded-For", "10.0.0.1, 198.51.100.7 ")], "198.51.100.7"),
+    ([("X-Forwarded-For", "10.0.0.1"), ("X-Forwarded-For", "2001:db8::5")], "2001:db8::5"),
+    # What is no address (a port, a name, nothing) says nothing.
+    ([("X-Forwarded-For", "198.51.100.7:4711")], "127.0.0.1"),
+    ([("X-Forwarded-For", "unknown")], "127.0.0.1"),
+    ([("X-Forwarded-For", "10.0.0.1,")], "127.0.0.1"),
+    ([], "127.0.0.1"),
+])
+def test_remote_addr_behind_a_trusted_proxy_is_the_client_it_forwards(serve, tmp_path, forwarded,
+                                                                       remote_addr):
+    """On App Engine REMOTE_ADDR (and the request log's ip) was the
+    client's address. Behind a --trusted_proxy, the client is the address
+    that proxy appended to X-Forwarded-For, not the proxy itself."""
+    s = serve(write_app(tmp_path / "app", CLIENT_ADDRESS_YAML, CLIENT_ADDRESS_APP),
+              "--trusted_proxy", "127.0.0.1")
+    r = http_request(s.port, "GET", "/", headers=forwarded)
+    assert json.loads(r.body) == [remote_addr, remote_addr], r
+    out = s.wait_logs('"ip":"%s"' % remote_addr, "--json")
+    assert '"ip":"%s"' % remote_addr in out, out
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_only_a_header(serve, tmp_path):
+    s = serve(write_app(tmp_path / "app", CLIENT_ADDRESS_YAML, CLIENT_ADDRESS_APP),
+              "--trusted_proxy", "10.1.2.3")
+    r = http_request(s.port, "GET", "/", headers=[("X-Forwarded-For", "203.0.113.9")])
+    assert json.loads(r.body) == ["127.0.0.1", "127.0.0.1"], r
