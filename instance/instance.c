@@ -55,14 +55,26 @@ static void make_blocking(int fd)
 }
 
 /* RT5: the app root goes first on sys.path, ahead of the runtime and the
- * stdlib, so the app's own modules import the normal way. */
-static void put_app_on_path(const char *app_dir)
+ * stdlib, so the app's own modules import the normal way; before it, the
+ * folders of import_path (one a line, in sys.path order: what a python3
+ * entrypoint's gunicorn --chdir and --pythonpath put there). */
+static void put_app_on_path(const char *app_dir, const char *import_path)
 {
     PyObject *path = PySys_GetObject("path"); /* borrowed */
     PyObject *dir = PyUnicode_DecodeFSDefault(app_dir);
     if (!path || !PyList_Check(path) || !dir || PyList_Insert(path, 0, dir) < 0)
         die_python("cannot put the app on sys.path");
     Py_DECREF(dir);
+    Py_ssize_t at = 0;
+    for (const char *p = import_path; p && *p; at++) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        dir = PyUnicode_DecodeFSDefaultAndSize(p, (Py_ssize_t)len);
+        if (!dir || PyList_Insert(path, at, dir) < 0)
+            die_python("cannot put the entrypoint's folders on sys.path");
+        Py_DECREF(dir);
+        p += len + (end != NULL);
+    }
 }
 
 /* Seconds the worker threads get to start. */
@@ -165,12 +177,13 @@ static void fit_thread_stacks(void)
     pthread_attr_destroy(&attr);
 }
 
-void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_pid)
+void instance_prepare(const sandbox_conf_t *sandbox, const char *import_path, int chan_fd,
+                      pid_t zygote_pid)
 {
     die_with_zygote(zygote_pid);
     if (chdir(sandbox->app_dir) < 0)
         die("chdir to the app root");
-    put_app_on_path(sandbox->app_dir);
+    put_app_on_path(sandbox->app_dir, import_path);
     /* Still single-threaded: every layer covers every thread to come. */
     if (sandbox_apply(sandbox, chan_fd) < 0)
         _exit(4);

@@ -13,10 +13,11 @@
 /* Phase 1, right after fork() (the caller has run PyOS_AfterFork_Child,
  * restored the signal mask, closed inherited descriptors and holds the
  * GIL): ties our life to the zygote, moves to the app root, puts it on
- * sys.path, applies the sandbox (sandbox.h; chan_fd is the descriptor
- * number the channel will have) and starts the worker threads, which wait
+ * sys.path (after import_path's folders, one a line, or ""), applies the sandbox (sandbox.h;
+ * chan_fd is the descriptor number the channel will have) and starts the worker threads, which wait
  * for requests. Runs no app code. Exits the process if any step fails. */
-void instance_prepare(const sandbox_conf_t *sandbox, int chan_fd, pid_t zygote_pid);
+void instance_prepare(const sandbox_conf_t *sandbox, const char *import_path, int chan_fd,
+                      pid_t zygote_pid);
 
 /* Phase 2 (GIL held): serves on chan_fd. Starts the channel reader, sends
  * IPC_READY, and never returns: exits 0 once IPC_SHUTDOWN has drained or

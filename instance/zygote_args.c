@@ -14,7 +14,8 @@ static int usage(void)
           "       [--library-modules a,b,c] [--skip-files REGEX]\n"
           "       [--sandbox strict|dev|off] [--memory BYTES]\n"
           "       [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]\n"
-          "       [--max-response-headers BYTES] [--linked PATH]...\n"
+          "       [--max-response-headers BYTES] [--import-path DIRS]\n"
+          "       [--linked PATH]...\n"
           "(internal: started by gaelic serve)\n",
           stderr);
     return 2;
@@ -52,6 +53,7 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
     a->library_modules = "";
     a->skip_files = "";
     a->static_only_files = "";
+    a->import_path = "";
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
             return usage();
@@ -69,6 +71,8 @@ static int parse_args(int argc, char **argv, zygote_args_t *a)
             a->skip_files = argv[i + 1];
         else if (!strcmp(argv[i], "--static-only-files"))
             a->static_only_files = argv[i + 1];
+        else if (!strcmp(argv[i], "--import-path"))
+            a->import_path = argv[i + 1];
         else if (!strcmp(argv[i], "--sandbox"))
             mode = argv[i + 1];
         else if (!strcmp(argv[i], "--memory"))

@@ -2,7 +2,8 @@
  * --threads N --fd FD [--library-modules a,b,c] [--skip-files REGEX]
  * [--sandbox strict|dev|off]
  * [--memory BYTES] [--audit-hook on|off] [--cpu-mhz N] [--max-response BYTES]
- * [--max-response-headers BYTES] [--linked PATH]...` (at most
+ * [--max-response-headers BYTES] [--import-path DIRS] [--linked PATH]...`
+ * (DIRS: folders of the app to put before it on sys.path, one a line; at most
  * SANDBOX_LINKED_MAX: what the app's links outside it lead to). */
 #ifndef GAELIC_ZYGOTE_ARGS_H
 #define GAELIC_ZYGOTE_ARGS_H
@@ -22,6 +23,7 @@ typedef struct {
     const char *library_modules;             /* "a,b,c" from dist-packages, or "" */
     const char *skip_files;                  /* app.yaml's skip_files regex, or "" */
     const char *static_only_files; /* static handlers' files the app may not read, or "" */
+    const char *import_path;       /* folders before the app on sys.path, one a line, or "" */
     sandbox_conf_t sandbox;        /* its app_dir and python_dir point above */
 } zygote_args_t;
 

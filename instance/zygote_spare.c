@@ -48,7 +48,7 @@ spare_main(int sock, const zygote_args_t *args, const sigset_t *child_mask, pid_
     /* Visible in ps/top and /proc/PID/comm: not yet an instance. */
     if (prctl(PR_SET_NAME, "gaelic-spare") < 0)
         child_fail("prctl(PR_SET_NAME)");
-    instance_prepare(&args->sandbox, sock, zygote);
+    instance_prepare(&args->sandbox, args->import_path, sock, zygote);
 
     zy_msg_t m;
     int fds[ZY_MAX_FDS], n, err;

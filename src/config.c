@@ -1587,6 +1587,8 @@ static int set_python3_app(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
         if (!(cfg->entrypoint = strdup(entrypoint)))
             return yt_fail(d, NULL, "out of memory");
         cfg->entrypoint_line = yt_line(node);
+        if (config_set_import_path(d, node, entrypoint, cfg) < 0)
+            return -1;
     }
     return 0;
 }
@@ -2348,6 +2350,8 @@ void config_free(app_config_t *cfg)
     free(cfg->instance_class);
     free(cfg->python3_app);
     free(cfg->entrypoint);
+    free(cfg->import_path);
+    free(cfg->gunicorn_chdir);
     free(cfg->unused_keys);
     free(cfg->skip_files);
     pcre2_code_free(cfg->skip_files_re);

@@ -81,6 +81,12 @@ typedef struct {
     char *entrypoint;
     int entrypoint_line;
     int entrypoint_names_app;
+    /* python3 runtimes: the folders the entrypoint's gunicorn `--chdir` and
+     * `--pythonpath` put before the app folder on sys.path, real paths one
+     * a line, in sys.path order (NULL: none); gunicorn_chdir: its --chdir,
+     * as written, when that is not the app folder itself (NULL: none) */
+    char *import_path;
+    char *gunicorn_chdir;
     /* The keys given that gaelic checks but cannot honour on one machine
      * (scaling, VPC, service account, build), ", "-separated; NULL: none */
     char *unused_keys;

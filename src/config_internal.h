@@ -36,6 +36,12 @@ int config_resolve_auto_scripts(yt_doc_t *d, handler_t *handlers, size_t n,
 
 void config_free_handler(handler_t *h);
 
+/* A python3 app's gunicorn entrypoint's `--chdir` and `--pythonpath`
+ * (config_import_path.c): sets cfg->import_path and cfg->gunicorn_chdir,
+ * refusing a folder that is not inside the app (at: entrypoint's value). */
+int config_set_import_path(yt_doc_t *d, const yaml_node_t *at, const char *entrypoint,
+                           app_config_t *cfg);
+
 /* dir/name (no doubled '/'), malloc'd; NULL when out of memory. */
 char *config_join_path(const char *dir, const char *name);
 

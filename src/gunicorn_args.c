@@ -89,15 +89,21 @@ char *entrypoint_next_arg(char *command, char **save)
     return arg;
 }
 
-char *gunicorn_bare_module_app(const char *command)
+/* Walks gunicorn's arguments in command (a copy it writes into): sets
+ * *app_module to its first positional argument (NULL: none) and, when
+ * option is not NULL, *value to the value of its last `option VALUE` or
+ * `option=VALUE` (NULL: not given), as argparse keeps the last. */
+static void walk_gunicorn_args(char *command, const char *option, const char **app_module,
+                               const char **value)
 {
-    char *copy = strdup(command);
-    if (!copy)
-        return NULL;
     int in_gunicorn = 0, takes_value = 0, options_ended = 0;
-    const char *app_module = NULL;
+    int value_is_option = 0;
+    size_t option_len = option ? strlen(option) : 0;
     char *save = NULL;
-    for (char *arg = entrypoint_next_arg(copy, &save); arg && !app_module;
+    *app_module = NULL;
+    if (value)
+        *value = NULL;
+    for (char *arg = entrypoint_next_arg(command, &save); arg;
          arg = entrypoint_next_arg(NULL, &save)) {
         if (!in_gunicorn) {
             /* `gunicorn ...`, `exec gunicorn ...`, `python -m gunicorn ...` */
@@ -106,17 +112,32 @@ char *gunicorn_bare_module_app(const char *command)
         }
         if (takes_value) {
             takes_value = 0;
+            if (value_is_option)
+                *value = arg;
         } else if (!options_ended && strcmp(arg, "--") == 0) {
             options_ended = 1; /* argparse: only positional arguments follow */
         } else if (!options_ended && arg[0] == '-' && arg[1] != '\0') {
             takes_value = !is_flag_option(arg) && !has_own_value(arg);
-        } else {
+            value_is_option = option && strncmp(arg, option, option_len) == 0 &&
+                              (arg[option_len] == '\0' || arg[option_len] == '=');
+            if (value_is_option && arg[option_len] == '=')
+                *value = arg + option_len + 1;
+        } else if (!*app_module) {
             /* gunicorn serves its first positional argument (app_uri =
              * args[0]); what follows it (a shell's "2>&1", "&& ...") is
              * not the app. */
-            app_module = arg;
+            *app_module = arg;
         }
     }
+}
+
+char *gunicorn_bare_module_app(const char *command)
+{
+    char *copy = strdup(command);
+    if (!copy)
+        return NULL;
+    const char *app_module;
+    walk_gunicorn_args(copy, NULL, &app_module, NULL);
     char *app = NULL;
     if (app_module && is_module_path(app_module)) {
         static const char suffix[] = ".application";
@@ -129,4 +150,19 @@ char *gunicorn_bare_module_app(const char *command)
     }
     free(copy);
     return app;
+}
+
+int gunicorn_option(const char *command, const char *option, char **value)
+{
+    *value = NULL;
+    char *copy = strdup(command);
+    if (!copy)
+        return -1;
+    const char *app_module, *found;
+    walk_gunicorn_args(copy, option, &app_module, &found);
+    int rc = 0;
+    if (found && !(*value = strdup(found)))
+        rc = -1;
+    free(copy);
+    return rc;
 }

@@ -19,4 +19,9 @@ char *entrypoint_next_arg(char *command, char **save);
  * one, which the caller reads itself, or out of memory). */
 char *gunicorn_bare_module_app(const char *command);
 
+/* When command runs gunicorn: *value is the value of its last long option
+ * (`--chdir src`, `--chdir=src`), malloc'd, or NULL when it is not given.
+ * Returns 0, or -1 out of memory. */
+int gunicorn_option(const char *command, const char *option, char **value);
+
 #endif

@@ -394,6 +394,10 @@ static int zygote_spawn(pool_t *pool)
         argv[argc++] = "--static-only-files";
         argv[argc++] = (char *)pool->o.static_only_files;
     }
+    if (pool->o.import_path) {
+        argv[argc++] = "--import-path";
+        argv[argc++] = (char *)pool->o.import_path;
+    }
     for (size_t i = 0; pool->o.linked && pool->o.linked[i] && i < SANDBOX_LINKED_MAX; i++) {
         argv[argc++] = "--linked";
         argv[argc++] = (char *)pool->o.linked[i];

@@ -92,6 +92,7 @@ typedef struct {
     const char *library_modules;   /* "a,b,c" importable from dist-packages */
     const char *skip_files;        /* app.yaml's combined skip_files regex, or NULL */
     const char *static_only_files; /* config.h's static_only_files, or NULL */
+    const char *import_path;       /* config.h's import_path, or NULL */
     const char *const *linked;     /* --follow_symlinks targets (app_links.h), or NULL */
     const char *exe;               /* path of gaelic-instance, the zygote */
     const char *backends_env;      /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */

@@ -842,6 +842,13 @@ static void note_python3_app(const app_config_t *cfg)
         log_warn("%s:%d: entrypoint runs an ASGI server; gaelic calls %s as a WSGI app "
                  "(PEP 3333), which an ASGI app is not",
                  cfg->path, cfg->entrypoint_line, cfg->python3_app);
+    /* gunicorn changed into --chdir's folder; instances stay in the app
+     * folder (SB5), so only imports follow it. */
+    if (cfg->gunicorn_chdir)
+        log_warn("%s:%d: entrypoint: --chdir %s: the app imports from %s first, as under "
+                 "gunicorn, but its working folder stays the app folder: a relative path "
+                 "(open('data.json')) is read from there",
+                 cfg->path, cfg->entrypoint_line, cfg->gunicorn_chdir, cfg->gunicorn_chdir);
 }
 
 /* What google.appengine.api.backends needs to build backend URLs (BK7):
@@ -1116,6 +1123,7 @@ int serve_main(int argc, char **argv)
         .library_modules = lib_modules,
         .skip_files = srv->cfg->skip_files,
         .static_only_files = srv->cfg->static_only_files,
+        .import_path = srv->cfg->import_path,
         .linked = linked,
         .exe = exe,
         .max_instances = srv->o.max_instances,

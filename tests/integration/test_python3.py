@@ -355,6 +355,57 @@ def test_entrypoint_module_without_name_serves_its_application(serve, tmp_path, 
     assert "go to mysite.wsgi.application, the app it names" in s.stderr_text()
 
 
+CHDIR_MAIN = """\
+import os
+import sys
+
+import common  # shared/common.py, on sys.path by --pythonpath
+import helper  # src/helper.py, beside this file
+
+
+def app(environ, start_response):
+    app_root = os.getcwd()
+    first = [os.path.relpath(p, app_root) for p in sys.path[:3]]
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [repr((helper.NAME, common.NAME, first)).encode()]
+"""
+
+
+@pytest.mark.parametrize("options", [
+    "--chdir src --pythonpath ../shared",
+    "--chdir=./src/ --pythonpath=../shared,.",
+])
+def test_gunicorn_chdir_and_pythonpath_folders_import_first(serve, tmp_path, options):
+    """`gunicorn --chdir src main:app`, as apps with their code in a
+    subfolder started it: gunicorn imported main from src/ (and what
+    --pythonpath lists, relative to that folder), so they come before the
+    app folder on sys.path here too; the working folder stays the app
+    folder, and the start says so."""
+    d = write_app(tmp_path / "chdir", "runtime: python311\n"
+                  "entrypoint: gunicorn -b :$PORT %s -w 2 main:app\n" % options,
+                  {"src/main.py": CHDIR_MAIN, "src/helper.py": "NAME = 'helper'\n",
+                   "shared/common.py": "NAME = 'common'\n"})
+    s = serve(d)
+    assert s.get("/").text == repr(("helper", "common", ["shared", "src", "."]))
+    assert re.search(r"app\.yaml:2: entrypoint: --chdir \S*src/?: the app imports from \S*src/? "
+                     r"first, as under gunicorn, but its working folder stays the app folder",
+                     s.stderr_text()), s.stderr_text()
+
+
+@pytest.mark.parametrize("options, reason", [
+    ("--chdir app", "--chdir app: no such folder in the app"),
+    ("--chdir /workspace/src", "--chdir /workspace/src: give the folder relative to the app folder"),
+    ("--chdir src --pythonpath ../..", "--pythonpath ../..: outside the app folder"),
+])
+def test_gunicorn_chdir_outside_the_app_is_refused(tmp_path, options, reason):
+    d = write_app(tmp_path / "chdir", "runtime: python311\n"
+                  "entrypoint: gunicorn -b :$PORT %s main:app\n" % options,
+                  {"src/main.py": CHDIR_MAIN})
+    r = run_gaelic("serve", d, "--port", "0")
+    assert r.returncode == 2
+    assert "app.yaml:2: entrypoint: " + reason in r.stderr, r.stderr
+
+
 SIGTERM_MAIN = """\
 import logging
 import signal
