@@ -534,3 +534,46 @@ def test_example_app(serve):
     assert r.header("Content-Type") == "text/html; charset=utf-8"
     assert b"<th>QUERY_STRING</th><td>x=1</td>" in r.body
     assert b"<pre>hello body</pre>" in r.body
+
+
+GUESTBOOK_CGI = """\
+import cgi
+
+from google.appengine.ext import webapp
+from google.appengine.ext.webapp.util import run_wsgi_app
+
+
+class Sign(webapp.RequestHandler):
+    def post(self):
+        self.response.out.write('<pre>%s</pre><input value="%s">%r' % (
+            cgi.escape(self.request.get('content')),
+            cgi.escape(self.request.get('content'), quote=True),
+            (cgi.parse_qs('a=1&a=2&b='), cgi.parse_qsl('a=1&b=', keep_blank_values=True))))
+
+
+application = webapp.WSGIApplication([('/sign', Sign)])
+
+
+def main():
+    run_wsgi_app(application)
+
+
+if __name__ == '__main__':
+    main()
+"""
+
+
+def test_cgi_escape_of_the_python27_guestbook(serve, tmp_path):
+    """App Engine's python27 guestbook escaped what users wrote with
+    cgi.escape, and older code parsed queries with cgi.parse_qs; Python
+    3.8 removed all three, so signing the guestbook raised AttributeError.
+    They are back with Python 2.7's meaning (quote only when asked, no ')."""
+    d = write_app(tmp_path / "guestbook", "runtime: python27\napi_version: 1\n"
+                  "threadsafe: false\nhandlers:\n- url: /.*\n  script: guestbook.py\n",
+                  {"guestbook.py": GUESTBOOK_CGI})
+    s = serve(d)
+    r = s.post("/sign", data={"content": "<b>Tom & \"Jerry\"</b> 'hi'"})
+    assert r.status_code == 200, r.text
+    assert r.text == ("<pre>&lt;b&gt;Tom &amp; \"Jerry\"&lt;/b&gt; 'hi'</pre>"
+                      "<input value=\"&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt; 'hi'\">"
+                      "({'a': ['1', '2']}, [('a', '1'), ('b', '')])")

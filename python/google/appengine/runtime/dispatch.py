@@ -15,7 +15,7 @@ import threading
 import _gaelic
 from google.appengine.api import backends
 from google.appengine.runtime import DeadlineExceededError, app_logs, background, cgi, deadline
-from google.appengine.runtime import django_compat, handlers, jinja2_compat, yaml_compat
+from google.appengine.runtime import cgi_compat, django_compat, handlers, jinja2_compat, yaml_compat
 from google.appengine.runtime import request_environ, request_futures, request_state
 from google.appengine.runtime import request_threads, sandbox, signal_compat, site_builtins
 from google.appengine.runtime import werkzeug_compat, wsgi, wsgiref_compat
@@ -42,6 +42,7 @@ def prepare_zygote():
     cgi.install()
     sandbox.install()
     deadline.install()
+    cgi_compat.install()
     django_compat.install()
     jinja2_compat.install()
     yaml_compat.install()
