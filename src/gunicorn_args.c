@@ -166,3 +166,42 @@ int gunicorn_option(const char *command, const char *option, char **value)
     free(copy);
     return rc;
 }
+
+/* python, python3, python3.11, /usr/bin/python3 ... */
+static int runs_python(const char *arg)
+{
+    const char *slash = strrchr(arg, '/');
+    const char *name = slash ? slash + 1 : arg;
+    if (strncmp(name, "python", 6) != 0)
+        return 0;
+    for (name += 6; *name; name++)
+        if (!isdigit((unsigned char)*name) && *name != '.')
+            return 0;
+    return 1;
+}
+
+char *entrypoint_python_script(const char *command)
+{
+    char *copy = strdup(command);
+    if (!copy)
+        return NULL;
+    char *script = NULL, *save = NULL;
+    int in_python = 0;
+    for (char *arg = entrypoint_next_arg(copy, &save); arg && !script;
+         arg = entrypoint_next_arg(NULL, &save)) {
+        if (!in_python) {
+            in_python = runs_python(arg);
+        } else if (arg[0] == '-') {
+            /* -m runs a module (gunicorn, say), -c a string: no script */
+            if (arg[1] == 'm' || arg[1] == 'c')
+                break;
+        } else {
+            size_t n = strlen(arg);
+            if (n > 3 && strcmp(arg + n - 3, ".py") == 0)
+                script = strdup(arg);
+            break;
+        }
+    }
+    free(copy);
+    return script;
+}

@@ -24,4 +24,8 @@ char *gunicorn_bare_module_app(const char *command);
  * Returns 0, or -1 out of memory. */
 int gunicorn_option(const char *command, const char *option, char **value);
 
+/* When command runs a Python script (`python3 main.py`, `python -u
+ * app.py`): that script as written, malloc'd; NULL otherwise. */
+char *entrypoint_python_script(const char *command);
+
 #endif

@@ -30,6 +30,7 @@
 #include "conn.h"
 #include "control.h"
 #include "cpu_cap.h"
+#include "gunicorn_args.h"
 #include "gzip_worker.h"
 #include "instance_class.h"
 #include "ipc.h"
@@ -829,7 +830,16 @@ static void note_python3_app(const app_config_t *cfg)
                  cfg->python3_app);
         return;
     }
-    if (!cfg->entrypoint_names_app)
+    char *script = cfg->entrypoint_names_app ? NULL : entrypoint_python_script(cfg->entrypoint);
+    /* A script run as a program starts its own server, which an instance
+     * cannot (SB2): say that it is imported instead. */
+    if (script)
+        log_warn("%s:%d: entrypoint names no module:app (as gunicorn's 'main:app'); requests "
+                 "no handler takes go to %s. gaelic does not run %s: it imports the module "
+                 "of %s, where `__name__ == '__main__'` is false, and a server started as it "
+                 "is imported (app.run() outside that `if`) cannot listen here",
+                 cfg->path, cfg->entrypoint_line, cfg->python3_app, script, cfg->python3_app);
+    else if (!cfg->entrypoint_names_app)
         log_warn("%s:%d: entrypoint names no module:app (as gunicorn's 'main:app'); requests "
                  "no handler takes go to %s",
                  cfg->path, cfg->entrypoint_line, cfg->python3_app);
@@ -849,6 +859,7 @@ static void note_python3_app(const app_config_t *cfg)
                  "gunicorn, but its working folder stays the app folder: a relative path "
                  "(open('data.json')) is read from there",
                  cfg->path, cfg->entrypoint_line, cfg->gunicorn_chdir, cfg->gunicorn_chdir);
+    free(script);
 }
 
 /* What google.appengine.api.backends needs to build backend URLs (BK7):

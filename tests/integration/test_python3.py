@@ -136,6 +136,12 @@ def test_start_says_what_the_entrypoint_becomes(serve, tmp_path):
          r"names; gaelic serves it in its own instances and does not run the command"),
         ("entrypoint: python main.py\n",
          r"WARNING .*app\.yaml:2: entrypoint names no module:app .*go to main\.app"),
+        # A script run as a program: the start says it is imported instead.
+        ("entrypoint: python3 -u app.py\n",
+         r"WARNING .*app\.yaml:2: entrypoint names no module:app .*go to main\.app\. gaelic "
+         r"does not run app\.py: it imports the module of main\.app, where `__name__ == "
+         r"'__main__'` is false, and a server started as it is imported \(app\.run\(\) outside "
+         r"that `if`\) cannot listen here"),
         ("entrypoint: uvicorn main:app --port $PORT\n",
          r"WARNING .*app\.yaml:2: entrypoint runs an ASGI server; gaelic calls main\.app as a "
          r"WSGI app"),
