@@ -291,7 +291,7 @@ def test_head_of_many_tiny_fields_answered_at_once(serve):
     fields of a few bytes: their HTTP_* variables are made in one sort, not
     by looking for each name among all the others, which took the master's
     one event loop about 100 s (0.4 s for a default 64 KB head). Lines of
-    one name are joined in the order they came, Cookie lines with "; "."""
+    one name are joined with ", " in the order they came, Cookie lines with "; "."""
     s = serve(app_path("basic"), "--max_header_bytes", "1048576")
     names = ["%s%s%s" % (chr(97 + i % 26), chr(97 + i // 26 % 26), chr(97 + i // 676 % 26))
              for i in range(140000)]
@@ -304,8 +304,8 @@ def test_head_of_many_tiny_fields_answered_at_once(serve):
         r = c.read_response()
     assert r.status == 200, r
     env = parse_json(r)["environ"]
-    assert (env["HTTP_X_REP"], env["HTTP_COOKIE"]) == ("1,2", "a=1; b=2")
-    assert env["HTTP_ABC"] == "," * (names.count("abc") - 1)  # 17,576 names, 7 or 8 times each
+    assert (env["HTTP_X_REP"], env["HTTP_COOKIE"]) == ("1, 2", "a=1; b=2")
+    assert env["HTTP_ABC"] == ", " * (names.count("abc") - 1)  # 17,576 names, 7 or 8 times each
     assert len([k for k in env if k.startswith("HTTP_") and len(k) == 8]) == 17576
 
 
