@@ -115,8 +115,11 @@ static const char *const NOT_FORWARDED[] = {
  * ones, a pattern App Engine reserved for Google and removed from requests.
  * Names with '_' are dropped too, since HTTP_X_Y could then be spoofed by
  * "X_Y". So are NOT_FORWARDED's. */
-static int header_forwarded(const char *name, size_t n)
+static int header_forwarded(const app_env_t *app, const char *name, size_t n)
 {
+    if (app->front_end_peer && ((n == 15 && strncasecmp(name, "x-forwarded-for", 15) == 0) ||
+                                (n == 17 && strncasecmp(name, "x-forwarded-proto", 17) == 0)))
+        return 0; /* put_forwarded writes them */
     if (n >= 11 && strncasecmp(name, "x-appengine", 11) == 0)
         return 0;
     if (n > 9 && strncasecmp(name, "x-google-", 9) == 0)
@@ -204,7 +207,7 @@ static void drop_connection_options(const http_request_t *req, size_t *order, si
  * than each header looked for among the others: a head of 64 KB holds
  * some 9000 fields, and that search cost the master 0.4 s of its one
  * event loop per request. */
-static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
+static int add_headers(buf_t *out, uint32_t *count, const app_env_t *app, const http_request_t *req)
 {
     if (req->n_headers == 0)
         return 0;
@@ -219,7 +222,8 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
     size_t n = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
         const http_header_t *h = &req->headers[i];
-        if (h->value_off != UINT32_MAX && header_forwarded(http_header_name(req, h), h->name_len) &&
+        if (h->value_off != UINT32_MAX &&
+            header_forwarded(app, http_header_name(req, h), h->name_len) &&
             h->name_len + 5 < sizeof key)
             order[n++] = i;
     }
@@ -260,6 +264,35 @@ static int add_headers(buf_t *out, uint32_t *count, const http_request_t *req)
     if (order != local)
         free(order);
     return rc;
+}
+
+/* As a front end, App Engine's among them, tells the app behind it: the
+ * client's X-Forwarded-For with the address it came from appended, and
+ * the scheme it was reached by. A client's own X-Forwarded-Proto would
+ * otherwise pass for the truth to apps that read it (werkzeug's ProxyFix,
+ * Django's SECURE_PROXY_SSL_HEADER, as App Engine's python3 guides set
+ * them up), and its X-Forwarded-For would name whoever it liked last. */
+static int put_forwarded(buf_t *out, uint32_t *count, const app_env_t *app,
+                         const http_request_t *req)
+{
+    if (!app->front_end_peer)
+        return 0;
+    const char *proto = app->https ? "https" : "http";
+    if (!http_request_header(req, "x-forwarded-for", NULL)) /* the usual case: no copy */
+        return puts_(out, count, "HTTP_X_FORWARDED_FOR", app->front_end_peer) |
+               puts_(out, count, "HTTP_X_FORWARDED_PROTO", proto);
+    buf_t val = BUF_INIT;
+    size_t pos = 0, len;
+    const char *v;
+    int rc = 0;
+    while ((v = http_request_header_next(req, "x-forwarded-for", &pos, &len)))
+        if (len)
+            rc |= buf_append(&val, v, len) | buf_append(&val, ", ", 2);
+    rc |= buf_append(&val, app->front_end_peer, strlen(app->front_end_peer));
+    if (rc == 0)
+        rc = put(out, count, "HTTP_X_FORWARDED_FOR", 20, buf_ptr(&val), val.len);
+    buf_free(&val);
+    return rc | puts_(out, count, "HTTP_X_FORWARDED_PROTO", proto);
 }
 
 /* SERVER_NAME/SERVER_PORT follow the Host header, as dev_appserver did,
@@ -411,5 +444,7 @@ int cgi_env_build(buf_t *out, uint32_t *count, const app_env_t *app, const http_
     rc |= put_python3_vars(out, count, app);
     if (rc)
         return -1;
-    return add_headers(out, count, req);
+    if (put_forwarded(out, count, app, req) < 0)
+        return -1;
+    return add_headers(out, count, app, req);
 }

@@ -29,6 +29,10 @@ typedef struct {
     size_t n_vars;
     const login_user_t *user; /* NULL or signed out: USER_* empty */
     int https;                /* the request came over HTTPS (a trusted proxy said so) */
+    /* The peer's address when the server is the app's front end (the peer
+     * is no --trusted_proxy): X-Forwarded-For gets it appended and
+     * X-Forwarded-Proto is the server's own. NULL: both as they came. */
+    const char *front_end_peer;
 } app_env_t;
 
 /* Splits a request target into path and query (absolute-form targets lose

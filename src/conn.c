@@ -1320,6 +1320,8 @@ static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *bac
     app.listen_host = c->local_ip;
     /* As the secure: check saw it: the app builds its URLs from this. */
     app.https = secure_request_is_https(&c->req, &srv->trusted_proxies, c->peer_ip);
+    if (!trusted_proxy_peer(&srv->trusted_proxies, c->peer_ip))
+        app.front_end_peer = c->peer_ip;
     buf_reset(&c->env);
     uint32_t n_env = 0;
     char client[INET6_ADDRSTRLEN];

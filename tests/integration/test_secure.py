@@ -246,3 +246,41 @@ def test_forwarded_for_from_an_untrusted_peer_is_only_a_header(serve, tmp_path):
               "--trusted_proxy", "10.1.2.3")
     r = http_request(s.port, "GET", "/", headers=[("X-Forwarded-For", "203.0.113.9")])
     assert json.loads(r.body) == ["127.0.0.1", "127.0.0.1"], r
+
+
+FORWARDED_APP = {"main.py": '''import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    names = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO")
+    return [json.dumps([[environ.get(n) for n in names],
+                        [os.environ.get(n) for n in names]]).encode()]
+'''}
+
+
+@pytest.mark.parametrize("sent,forwarded_for", [
+    ([], "127.0.0.1"),
+    ([("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-Proto", "https")],
+     "203.0.113.9, 127.0.0.1"),
+    ([("X-Forwarded-For", "10.0.0.1, 203.0.113.9"), ("X-Forwarded-For", "")],
+     "10.0.0.1, 203.0.113.9, 127.0.0.1"),
+])
+def test_front_end_appends_the_client_to_forwarded_for_and_says_the_scheme(serve, tmp_path, sent,
+                                                                         forwarded_for):
+    """As App Engine's front end (and any proxy) told the app behind it:
+    X-Forwarded-For with the address the request came from appended, and
+    X-Forwarded-Proto the scheme it came by. A client's own
+    X-Forwarded-Proto: https would otherwise pass for HTTPS to apps that
+    trust the header (werkzeug's ProxyFix, Django's SECURE_PROXY_SSL_HEADER)."""
+    s = serve(write_app(tmp_path / "app", CLIENT_ADDRESS_YAML, FORWARDED_APP))
+    r = http_request(s.port, "GET", "/", headers=sent)
+    want = [forwarded_for, "http"]
+    assert json.loads(r.body) == [want, want], r
+
+
+def test_a_trusted_proxy_s_forwarded_headers_reach_the_app_as_it_sent_them(serve, tmp_path):
+    s = serve(write_app(tmp_path / "app", CLIENT_ADDRESS_YAML, FORWARDED_APP),
+              "--trusted_proxy", "127.0.0.1")
+    r = http_request(s.port, "GET", "/", headers=[("X-Forwarded-For", "198.51.100.7"),
+                                                  ("X-Forwarded-Proto", "https")])
+    want = ["198.51.100.7", "https"]
+    assert json.loads(r.body) == [want, want], r
