@@ -616,6 +616,24 @@ static int is_header(const char *name, size_t nlen, const char *lower)
     return strlen(lower) == nlen && strncasecmp(name, lower, nlen) == 0;
 }
 
+/* The app's next header, its value without the blanks around it: they
+ * are no part of a field value (RFC 9110 5.5), and Django's Set-Cookie
+ * values begin with one (SimpleCookie's output with an empty header
+ * name), which an ETag's '"' test or the line sent would otherwise keep. */
+static int next_app_header(ipc_reader_t *r, const char **name, uint32_t *nlen, const char **value,
+                           uint32_t *vlen)
+{
+    if (ipc_get_bytes(r, name, nlen) < 0 || ipc_get_bytes(r, value, vlen) < 0)
+        return -1;
+    while (*vlen > 0 && ((*value)[0] == ' ' || (*value)[0] == '\t')) {
+        (*value)++;
+        (*vlen)--;
+    }
+    while (*vlen > 0 && ((*value)[*vlen - 1] == ' ' || (*value)[*vlen - 1] == '\t'))
+        (*vlen)--;
+    return 0;
+}
+
 /* The first pass over the app's headers (the instance is not trusted:
  * each is checked). -1 when one is invalid. */
 static int scan_app_headers(const job_result_t *res, app_head_t *h)
@@ -626,7 +644,7 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
     for (uint32_t i = 0; i < res->n_headers; i++) {
         const char *name, *value;
         uint32_t nlen, vlen;
-        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0 ||
+        if (next_app_header(&r, &name, &nlen, &value, &vlen) < 0 ||
             !http_header_valid(name, nlen, value, vlen))
             return -1;
         if (is_header(name, nlen, "content-length")) {
@@ -670,7 +688,7 @@ static void copy_app_headers(buf_t *out, const job_result_t *res, int weak_etag,
     for (uint32_t i = 0; i < res->n_headers; i++) {
         const char *name, *value;
         uint32_t nlen, vlen;
-        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
+        if (next_app_header(&r, &name, &nlen, &value, &vlen) < 0)
             return;
         if (app_header_dropped(name, nlen))
             continue;
@@ -700,7 +718,7 @@ static void add_private_cache_control(buf_t *out, const job_result_t *res)
     for (uint32_t i = 0; i < res->n_headers; i++) {
         const char *name, *value;
         uint32_t nlen, vlen;
-        if (ipc_get_bytes(&r, &name, &nlen) < 0 || ipc_get_bytes(&r, &value, &vlen) < 0)
+        if (next_app_header(&r, &name, &nlen, &value, &vlen) < 0)
             break;
         if (!is_header(name, nlen, "cache-control"))
             continue;
