@@ -1024,9 +1024,9 @@ static void serve_static(conn_t *c, int gzip_may_wait)
             serve_static(c, 0);
         return;
     }
-    if (res.status == 404) {
+    if (res.status == 404 || res.status == 503) {
         c->wbuf.len = mark;
-        send_simple(c, 404, 0);
+        send_simple(c, res.status, 0);
         return;
     }
     if (res.fd >= 0) {

@@ -370,7 +370,7 @@ static void fmt_date(time_t t, char *out, size_t n)
 /* The console shows at most this much of a refused path. */
 #define REFUSED_PATH_MAX 2000
 
-static int refuse(const char *target, const char *why, static_result_t *res)
+static int refuse(const char *target, const char *why, int status, static_result_t *res)
 {
     /* The path as decoded: the client chose its bytes, and an escape
      * sequence or a CR in it must not reach the server's terminal. */
@@ -378,7 +378,7 @@ static int refuse(const char *target, const char *why, static_result_t *res)
     size_t n = strlen(target);
     log_safe_text(safe, target, n < REFUSED_PATH_MAX ? n : REFUSED_PATH_MAX);
     log_warn("static file '%s' refused: %s", safe, why);
-    res->status = 404;
+    res->status = status;
     return -1;
 }
 
@@ -474,8 +474,17 @@ int static_open_beneath(const char *rel)
     return (int)fd;
 }
 
+/* An open that failed for want of fds or memory says nothing of the
+ * file, which may well be there: a 404 would tell clients, and caches,
+ * that it is gone. */
+static int out_of_resources(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
 /* The file h serves for target: its fd, with rel (relsize bytes) its path
- * in the app folder and *st its stat, or -1 with *why. */
+ * in the app folder and *st its stat, or -1 with *why (-2: the server
+ * could not open it now, out_of_resources). */
 static int open_file(const app_config_t *cfg, const handler_t *h, const char *target, char *rel,
                      size_t relsize, struct stat *st, const char **why)
 {
@@ -495,7 +504,7 @@ static int open_file(const app_config_t *cfg, const handler_t *h, const char *ta
     int fd = static_open_beneath(rel);
     if (fd < 0) {
         *why = errno == EXDEV || errno == ELOOP ? "outside the app folder" : strerror(errno);
-        return -1;
+        return out_of_resources(errno) ? -2 : -1;
     }
     /* Only now, for a file that exists: skip_files is matched once for
      * each folder on the way (skip_match.h), a cost that grows fast with
@@ -536,6 +545,8 @@ int static_route(const app_config_t *cfg, const char *path, size_t len, route_t 
             r->file_fd = fd; /* the file static_serve answers with */
             return m;
         }
+        if (fd == -2) /* whether it is there is unknown: static_serve tries again */
+            return m;
         from = r->index + 1;
         route_free(r);
     }
@@ -591,7 +602,7 @@ void static_serve(const app_config_t *cfg, route_t *route, const http_request_t 
     struct stat st;
     int fd = route_file(cfg, route, rel, sizeof rel, &st, &why);
     if (fd < 0) {
-        refuse(route->target, why, res);
+        refuse(route->target, why, fd == -2 ? 503 : 404, res);
         return;
     }
 

@@ -61,7 +61,8 @@ int static_etag_matches(const char *v, size_t len, const char *etag);
 int static_etag_matches_strong(const char *v, size_t len, const char *etag);
 
 typedef struct {
-    /* 200, 206, 304, 412, 416; 404 when refused (nothing written); 0 when
+    /* 200, 206, 304, 412, 416; 404 when refused, 503 when the server
+     * could not open the file now (out of fds; nothing written); 0 when
      * the file is to be compressed before it is answered (nothing written,
      * fd is the file for static_gzip_compress) */
     int status;
@@ -73,7 +74,7 @@ typedef struct {
 
 /* Answers a request routed to a static handler (route, from static_route)
  * with the file in route->file_fd, which it takes, if static_route opened
- * it, else with the one it opens. On anything but 404 or 0 the response
+ * it, else with the one it opens. On anything but 404, 503 or 0 the response
  * head is appended to out and, unless head_only, either the body too
  * (gzip-compressed, RT6: static_gzip.h, or up to 32 KiB as it is) or
  * res->fd/offset/length say what to sendfile after it (fd owned by the

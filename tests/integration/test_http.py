@@ -1422,10 +1422,11 @@ def test_max_connections_evicts_the_connection_idle_longest(serve):
 
 
 @contextlib.contextmanager
-def _serve_with_fd_limit(tmp_path, soft, hard, *flags):
-    """The basic app served under ulimit -n soft (hard): (process, port,
-    its stderr's path), its instance up; killed at the end if the test
-    did not stop it."""
+def _serve_with_fd_limit(tmp_path, soft, hard, *flags, app="basic", ready_path="/"):
+    """The app (basic by default) served under ulimit -n soft (hard):
+    (process, port, its stderr's path), once ready_path answers 200 (the
+    basic app's instance up); killed at the end if the test did not stop
+    it."""
     import resource
     import subprocess
 
@@ -1433,7 +1434,7 @@ def _serve_with_fd_limit(tmp_path, soft, hard, *flags):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     err_path = tmp_path / "stderr"
     with open(tmp_path / "stdout", "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path("basic"), "--port", "0",
+        proc = subprocess.Popen([GAELIC_BIN, "serve", app_path(app), "--port", "0",
                                  "--storage_path", str(tmp_path / "storage")] + list(flags),
                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 preexec_fn=limit)
@@ -1446,7 +1447,7 @@ def _serve_with_fd_limit(tmp_path, soft, hard, *flags):
                 break
             time.sleep(0.05)
         assert port, err_path.read_text()
-        assert http_request(port, "GET", "/").status == 200  # instance up
+        assert http_request(port, "GET", ready_path).status == 200  # instance up
         yield proc, port, err_path
     finally:
         if proc.poll() is None:
@@ -1519,6 +1520,38 @@ def test_out_of_fds_accept_pauses_and_recovers(tmp_path):
             assert fds <= fds_before, os.listdir("/proc/%d/fd" % proc.pid)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0
+        finally:
+            for c in clients:
+                c.close()
+
+
+def test_static_file_without_a_free_fd_is_503_not_404(tmp_path):
+    """A static file the server cannot open for want of fds (EMFILE) is
+    there all the same: the answer is 503, which says try again, not a 404,
+    which says it is gone and which caches keep (RFC 9110 15.5.5). Once fds
+    are free the file is served again."""
+    with _serve_with_fd_limit(tmp_path, 64, 64, app="static",
+                              ready_path="/static/index.html") as (proc, port, err_path):
+        clients = []
+        try:
+            held = Conn(port, timeout=10)
+            held.request("GET", "/static/index.html")
+            assert held.read_response().status == 200
+            for _ in range(100):  # far past the 64 fds
+                clients.append(Conn(port, timeout=5))
+            deadline = time.monotonic() + 15
+            while "Too many open files" not in err_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for path in ("/static/index.html", "/f/a.txt"):
+                held.request("GET", path)
+                r = held.read_response()
+                assert r.status == 503, (path, r.status, r.body)
+                assert r.header("date") and r.header("server")
+            for c in clients:
+                c.close()
+            clients = []
+            r = http_request(port, "GET", "/static/index.html", timeout=10)
+            assert (r.status, r.body) == (200, b"<html><body>hello static</body></html>\n")
         finally:
             for c in clients:
                 c.close()
