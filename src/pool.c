@@ -124,6 +124,9 @@ typedef struct {
 struct pool {
     loop_t *loop;
     pool_opts_t o;
+    /* A spawn failed for want of descriptors: said once until one works,
+     * since the pool retries every 250 ms while requests wait. */
+    int spawn_fds_short;
     io_watch_t zy_w;
     pid_t zy_pid;
     uint64_t zy_started_ms;
@@ -1226,11 +1229,18 @@ static instance_t *instance_spawn(pool_t *pool, int index)
     }
     int ch[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch) < 0) {
-        log_error("instance: socketpair: %s", strerror(errno));
+        int short_of_fds = errno == EMFILE || errno == ENFILE;
+        if (!short_of_fds || !pool->spawn_fds_short)
+            log_error("instance: socketpair: %s%s", strerror(errno),
+                      short_of_fds ? "; retrying while requests wait (see --max_connections "
+                                     "and ulimit -n)"
+                                   : "");
+        pool->spawn_fds_short = short_of_fds;
         free(inst->slots);
         free(inst);
         return NULL;
     }
+    pool->spawn_fds_short = 0;
     inst->pool = pool;
     for (int s = 0; s < pool->o.threads + IPC_BACKGROUND_MAX; s++) {
         inst->slots[s].inst = inst;

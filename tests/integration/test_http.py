@@ -1557,6 +1557,30 @@ def test_static_file_without_a_free_fd_is_503_not_404(tmp_path):
                 c.close()
 
 
+def test_instance_spawn_short_of_fds_is_said_once(tmp_path):
+    """While the server has no fd for a new instance's channel, the pool
+    retries every 250 ms as long as a request waits: the console says so
+    once for the whole episode, not four times a second."""
+    with _serve_with_fd_limit(tmp_path, 64, 64, app="static",
+                              ready_path="/static/index.html") as (proc, port, err_path):
+        clients = []
+        try:
+            held = Conn(port, timeout=10)
+            for _ in range(100):  # far past the 64 fds
+                clients.append(Conn(port, timeout=5))
+            held.request("GET", "/script")  # no instance yet: the pool starts one
+            deadline = time.monotonic() + 15
+            while (err_path.read_text().count("instance: socketpair") == 0
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            time.sleep(1.5)  # six retries
+            out = err_path.read_text()
+            assert out.count("instance: socketpair: Too many open files") == 1, out
+        finally:
+            for c in clients:
+                c.close()
+
+
 def test_many_concurrent_connections(srv):
     results = []
 
