@@ -66,7 +66,13 @@ static int check_import(PyObject *args)
     char real[PATH_MAX];
     if (file && !realpath(file, real))
         real[0] = '\0'; /* refused below: not under a trusted directory */
-    const char *why = audit_import_refused(module, file ? real : NULL, library_modules);
+    /* The rules read the name as a C string, up to a NUL, but CPython
+     * names an extension's init function after the part past the name's
+     * last dot, NUL or not: "x\0._ctypes" was "x" here and loaded _ctypes. */
+    Py_ssize_t size = PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(args, 0));
+    const char *why = PyUnicode_FindChar(PyTuple_GET_ITEM(args, 0), '\0', 0, size, 1) >= 0
+                          ? "sandbox rule SB5: a module name cannot hold a NUL character"
+                          : audit_import_refused(module, file ? real : NULL, library_modules);
     if (!why)
         return 0;
     PyObject *name = PyUnicode_FromString(module);

@@ -462,13 +462,15 @@ def test_other_abi_call_is_an_error_the_app_takes(env):
     assert env.attempt("pid")["done"] == pid
 
 
-@pytest.mark.parametrize("name", ["_ctypes", "x._ctypes"])
+@pytest.mark.parametrize("name", ["_ctypes", "x._ctypes", "x%00._ctypes"])
 def test_refused_stdlib_extension_loaded_by_hand(env, name):
     """importlib's ExtensionFileLoader raises only the extension's own
     import event, with a trusted path: _ctypes loaded so (under any name
     ending in ._ctypes, which picks its init function) gave pointers to read
     and write any memory, with no ctypes.* event, around every rule of the
-    Python layer. The kernel layers have nothing to refuse there."""
+    Python layer. The kernel layers have nothing to refuse there. A NUL in
+    the name (x%00 is "x\\0") hid the rest of it from the hook, which read
+    "x", while CPython still picked _ctypes's init function."""
     r = env.attempt("ctypes_by_hand", **{"as": name})
     if not env.armed:
         assert r["done"].startswith("[42, "), r
