@@ -492,6 +492,14 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
     for (size_t i = 0; rc == 0 && i < sizeof LOCK_CMDS / sizeof *LOCK_CMDS; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(fcntl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, LOCK_CMDS[i]));
+    /* flock's whole-file locks, the same way: one an instance held on a
+     * file of the app or of /usr (fcntl.flock, no ctypes; a read-only
+     * descriptor takes LOCK_EX) kept every other process that locks that
+     * file waiting for as long as the instance lived, other apps'
+     * instances and the host's own programs alike, and told them apart
+     * (LOCK_NB): a channel between apps. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(flock), 0);
     /* Threads only: a clone without CLONE_THREAD is a new process. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

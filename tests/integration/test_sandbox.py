@@ -12,6 +12,7 @@ marker file.
 """
 import ast
 import errno
+import fcntl
 import os
 import random
 import re
@@ -773,6 +774,19 @@ def test_record_locks_hold_no_kernel_memory(env):
     with open("/proc/locks") as f:
         held = [line for line in f if line.split()[4:5] == [str(pid)]]
     assert held == [], "%d locks held by instance %d" % (len(held), pid)
+
+
+def test_whole_file_locks_keep_no_one_waiting(env):
+    """flock on a file of the app (or of /usr) takes an exclusive lock
+    through a read-only descriptor: one an instance held kept every other
+    process that locks the file, the host's and other apps' instances,
+    waiting for as long as it lived. It succeeds, as the record locks
+    do, and the kernel holds none."""
+    r = env.attempt("whole_file_lock")
+    assert "done" in r, r
+    with open(os.path.join(env.appdir, "app.yaml"), "rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if held
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def test_pending_signals_leave_the_uid_its_quota(env):
