@@ -238,7 +238,9 @@ def test_instances_flooding_together_are_bound_by_the_server_wide_budget(serve):
     at = time.time() + 1.5
     floods = get_all(srv, ["/flood?seconds=4&at=%f" % at] * n)
     assert len({r["pid"] for r in floods}) == n, floods
-    assert all(r["done"] > 8 << 20 for r in floods), floods  # far beyond either budget
+    # Each reads 1 MiB a second of its pipe (child_output.c), four times its
+    # own budget; together they are eight times the server-wide one.
+    assert all(r["done"] > 3 << 20 for r in floods), floods
     # Said at the end of a budget's second, after the lines it let through.
     assert srv.wait_stderr("not shown"), srv.stderr_text()[-3000:]
     times, shown = [], 0
