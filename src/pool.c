@@ -20,6 +20,7 @@
 #include "api_ticket.h"
 #include "background_log.h"
 #include "cgroup_mover.h"
+#include "channel_rate.h"
 #include "child_output.h"
 #include "cpu_cap.h"
 #include "instance_class.h"
@@ -89,6 +90,9 @@ struct instance {
     int reads_held;
     int hung_up;
     loop_timer_t resume_reads;
+    /* Its frames also wait past CHANNEL_FRAMES_PER_SECOND, said once. */
+    channel_rate_t rate;
+    int rate_told;
     uint64_t unwritable_ms; /* when its channel last filled with frames waiting */
     uint64_t last_active_ms;
     char last_log_id[32]; /* the request it answered last, for check_memory */
@@ -2067,12 +2071,32 @@ static void protocol_violation(instance_t *inst, const ipc_hdr_t *h, const char 
     instance_fail(inst, why);
 }
 
+/* Its frames wait unread for wait ms, the rest of its second. */
+static void hold_for_rate(instance_t *inst, uint64_t wait)
+{
+    inst->reads_held = 1;
+    loop_timer_start(inst->pool->loop, &inst->resume_reads, wait);
+    if (!inst->rate_told) {
+        char name[160];
+        log_warn("%s sends more than %u frames a second on its channel (app log lines, API "
+                 "calls, answers): the master takes them no faster",
+                 label(inst, name, sizeof name), CHANNEL_FRAMES_PER_SECOND);
+        inst->rate_told = 1;
+    }
+}
+
 /* Returns -1 when the instance broke the protocol (it is then killed). */
 static int handle_frames(instance_t *inst)
 {
     while (inst->rbuf.len >= IPC_HDR_SIZE && inst->state != I_DEAD) {
         if (inst->wbuf.len > CHANNEL_HOLD_MARK && !inst->hung_up) {
             inst->reads_held = 1;
+            return 0;
+        }
+        uint64_t wait =
+            inst->hung_up ? 0 : channel_rate_take(&inst->rate, inst->pool->loop->now_ms);
+        if (wait) {
+            hold_for_rate(inst, wait);
             return 0;
         }
         ipc_hdr_t h;

@@ -1147,6 +1147,21 @@ def test_instance_output_flood_is_not_read_faster_than_its_share(serve, tmp_path
     assert dropped and max(dropped) <= 2 << 20, dropped
 
 
+def test_channel_frames_are_not_taken_faster_than_the_rate(env):
+    """The channel's descriptor is the app's to write to (os.write has no
+    audit event), and each frame costs the master far more to take than
+    the instance to write it: one F4 instance sent 10 million small log
+    frames a second, and the master with its log writer spent both of the
+    host's CPUs on them while the static files it served fell from 6,000
+    a second to 870. The master takes 100,000 frames a second from an
+    instance and leaves the rest waiting in the channel, and says so."""
+    r = env.attempt("channel_frames", n="250000")
+    assert r == {"done": "250000"}, r
+    assert env.srv.wait_stderr("sends more than 100000 frames a second on its channel",
+                               timeout=5), env.srv.stderr_text()[-2000:]
+    assert env.attempt("read_own") == {"done": "'application: sandbox-escape'"}
+
+
 def test_instance_output_flood_of_empty_lines_is_bounded(serve, tmp_path):
     """Each line the master shows costs the console its time and level too:
     a flood of empty lines is bounded like any other."""
