@@ -2093,12 +2093,6 @@ static int handle_frames(instance_t *inst)
             inst->reads_held = 1;
             return 0;
         }
-        uint64_t wait =
-            inst->hung_up ? 0 : channel_rate_take(&inst->rate, inst->pool->loop->now_ms);
-        if (wait) {
-            hold_for_rate(inst, wait);
-            return 0;
-        }
         ipc_hdr_t h;
         ipc_parse_hdr((const uint8_t *)buf_ptr(&inst->rbuf), &h);
         if (h.len > IPC_MAX_PAYLOAD) {
@@ -2107,6 +2101,16 @@ static int handle_frames(instance_t *inst)
         }
         if (inst->rbuf.len < IPC_HDR_SIZE + h.len)
             break;
+        /* Answers are not counted: there is one per request the master
+         * sent (or a few, for a large one), and a busy instance answers
+         * tens of thousands a second, each with its log lines. */
+        uint64_t wait = inst->hung_up || h.type == IPC_RESPONSE
+                            ? 0
+                            : channel_rate_take(&inst->rate, inst->pool->loop->now_ms);
+        if (wait) {
+            hold_for_rate(inst, wait);
+            return 0;
+        }
         const uint8_t *payload = (const uint8_t *)buf_ptr(&inst->rbuf) + IPC_HDR_SIZE;
         /* Only IPC_RESPONSE has flags (ipc.h); handle_response checks them. */
         if (h.flags && h.type != IPC_RESPONSE) {
