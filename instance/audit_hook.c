@@ -330,6 +330,7 @@ static int hook(const char *event, PyObject *args, void *data)
     case AUDIT_PROCESS:
     case AUDIT_PIPE_PAGES:
     case AUDIT_CTYPES:
+    case AUDIT_IDENTITY:
         return refuse(rule, event, NULL);
     case AUDIT_CHDIR:
         return chdir_stays(first) ? 0 : refuse(rule, event, first);

@@ -98,6 +98,21 @@ static const event_rule_t events[] = {
     /* os.chdir and os.fchdir: the working directory is the process's,
      * shared by every request the instance runs. */
     {"os.chdir", AUDIT_CHDIR},
+    /* Raised by the runtime's wrappers (sandbox.py): CPython raises no
+     * event for them, and the kernel's bare EPERM named no rule (SB6). */
+    {"os.chroot", AUDIT_IDENTITY},
+    {"os.setuid", AUDIT_IDENTITY},
+    {"os.setgid", AUDIT_IDENTITY},
+    {"os.seteuid", AUDIT_IDENTITY},
+    {"os.setegid", AUDIT_IDENTITY},
+    {"os.setreuid", AUDIT_IDENTITY},
+    {"os.setregid", AUDIT_IDENTITY},
+    {"os.setresuid", AUDIT_IDENTITY},
+    {"os.setresgid", AUDIT_IDENTITY},
+    {"os.setgroups", AUDIT_IDENTITY},
+    {"os.initgroups", AUDIT_IDENTITY},
+    {"time.clock_settime", AUDIT_IDENTITY},
+    {"time.clock_settime_ns", AUDIT_IDENTITY},
 };
 
 /* Standard-library modules that cannot work in an instance (they need
@@ -347,6 +362,9 @@ const char *audit_rule_message(audit_rule_t rule)
     case AUDIT_PIPE_PAGES:
         return "sandbox rule SB4: the app cannot splice or sendfile (a pipe would hold pages of "
                "memory and of the host's files past the instance's memory limit)";
+    case AUDIT_IDENTITY:
+        return "sandbox rule SB4: the app cannot change the instance's user, groups or root "
+               "folder, nor the system's clock";
     case AUDIT_CTYPES:
         return "sandbox rule SB5: ctypes is not available";
     case AUDIT_SQLITE_EXTENSION:

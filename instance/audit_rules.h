@@ -26,6 +26,7 @@ typedef enum {
     AUDIT_PIPE_PAGES, /* os.splice, os.sendfile: always refused */
     AUDIT_CHDIR,      /* os.chdir, os.fchdir: always refused */
     AUDIT_SQLITE_EXTENSION, /* SQLite's extensions: refused, and turning them on */
+    AUDIT_IDENTITY,         /* the process's user, groups, root, the system clock: always refused */
 } audit_rule_t;
 
 /* The rule that governs an audit event. */

@@ -69,8 +69,13 @@ def _wrap(module, name, call):
 # os functions the kernel layers always refuse and for which CPython raises
 # no audit event: the event each raises first lets the audit hook name the
 # rule (SB6), where the app saw a bare EROFS or EPERM.
+# With them, chroot and the calls that change the instance's user or groups:
+# the kernel refuses each (no capabilities) unless it would change nothing,
+# which is refused here too, as App Engine's os module had none of them.
 _REFUSED_WITHOUT_EVENT = ("mkfifo", "mknod", "posix_fallocate", "memfd_create", "pidfd_open",
-                          "splice", "sendfile")
+                          "splice", "sendfile", "chroot", "setuid", "setgid", "seteuid",
+                          "setegid", "setreuid", "setregid", "setresuid", "setresgid",
+                          "setgroups", "initgroups")
 
 
 def _audit_refused_without_event(os):
@@ -82,6 +87,9 @@ def _audit_refused_without_event(os):
 
     for name in _REFUSED_WITHOUT_EVENT:
         _wrap(os, name, raising("os." + name))
+    import time  # loaded at start already (a built-in module)
+    for name in ("clock_settime", "clock_settime_ns"):  # seccomp refuses them
+        _wrap(time, name, raising("time." + name))
 
 
 def _audit_dbm_open(module):

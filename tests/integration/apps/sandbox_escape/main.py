@@ -460,6 +460,28 @@ def _mapped_elsewhere(q):
         os.close(fd)
 
 
+def _chroot(q):
+    os.chroot("/")
+    return "changed its root"
+
+
+def _setuid(q):
+    """To the uid it has: the kernel lets that through, changing nothing."""
+    os.setuid(os.getuid())
+    return "set"
+
+
+def _setgroups(q):
+    os.setgroups([])
+    return "set"
+
+
+def _clock_settime(q):
+    import time
+    time.clock_settime(time.CLOCK_REALTIME, time.time())
+    return "set"
+
+
 def _epoll(q):
     """An epoll instance: each file it watches counts against one quota for
     every process of the uid (fs.epoll.max_user_watches), the server's and
@@ -1005,6 +1027,10 @@ ATTEMPTS = {
     "aio": _aio_context,
     "hugetlb": _hugetlb,
     "epoll": _epoll,
+    "chroot": _chroot,
+    "setuid": _setuid,
+    "setgroups": _setgroups,
+    "clock_settime": _clock_settime,
     "splice_file": lambda q: _pipe_pages(dict(q, call="splice")),
     "sendfile_pipe": lambda q: _pipe_pages(dict(q, call="sendfile")),
     "vmsplice": _vmsplice,
