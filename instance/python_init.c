@@ -3,6 +3,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -63,6 +64,25 @@ static int set_sys_path(const char *python_dir)
     return rc;
 }
 
+/* CPython 3.11's _thread.interrupt_main() reads the SIGINT entry of the
+ * signal module's table, which is empty (and crashed the instance) until
+ * something imports _signal: import it now. SIGINT is ignored first, so
+ * that the import installs no KeyboardInterrupt handler for the main
+ * thread, whatever disposition the master was started with: an instance
+ * is stopped over its channel, and interrupt_main() then does nothing, as
+ * CPython documents for a SIGINT that Python does not handle. */
+static int python_signal_table(void)
+{
+    PyObject *m = PyImport_ImportModule("_signal");
+    if (!m) {
+        fprintf(stderr, "gaelic zygote: cannot import _signal:\n");
+        PyErr_Print();
+        return -1;
+    }
+    Py_DECREF(m);
+    return 0;
+}
+
 int python_init(const char *python_dir, int threads)
 {
     /* Before Python runs any code, so app code can never remove it. */
@@ -82,6 +102,7 @@ int python_init(const char *python_dir, int threads)
         return -1;
     }
 
+    signal(SIGINT, SIG_IGN); /* before _signal reads it: python_signal_table */
     PyConfig c;
     PyConfig_InitIsolatedConfig(&c);
     c.site_import = 0;
@@ -96,6 +117,8 @@ int python_init(const char *python_dir, int threads)
     if (rc == 0)
         rc = report(Py_InitializeFromConfig(&c), "initialise Python");
     PyConfig_Clear(&c);
+    if (rc == 0)
+        rc = python_signal_table();
     return rc == 0 ? set_sys_path(python_dir) : rc;
 }
 

@@ -39,6 +39,25 @@ def test_crash_gives_500_and_new_instance(srv, how):
     assert "the instance serving this request was lost: the instance " in entry, out[:3000]
 
 
+@pytest.mark.parametrize("import_signal", [False, True])
+def test_interrupt_main_does_nothing_in_an_instance(srv, import_signal):
+    """_thread.interrupt_main() simulates a SIGINT, which an instance does
+    not handle: as CPython documents for that case, it does nothing. Before,
+    the instance died of a segfault (CPython 3.11 read the SIGINT handler
+    of a signal module no code had imported yet), or, once the app had
+    imported signal, the runtime's own main thread got KeyboardInterrupt
+    the next time it ran Python (starting the workers, or the shutdown
+    hook as the instance stopped)."""
+    before = ok(srv)
+    r = srv.get("/interrupt_main" + ("?import_signal=1" if import_signal else ""))
+    assert r.status_code == 200, (r.status_code, r.content[:300], srv.stderr_text()[-3000:])
+    assert r.json()["pid"] == before["pid"]
+    assert ok(srv)["pid"] == before["pid"]
+    assert srv.stop() == 0
+    err = srv.stderr_text()
+    assert "Segmentation fault" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+
+
 def test_instance_killed_from_outside_is_replaced(srv):
     before = ok(srv)
     os.kill(before["pid"], signal.SIGKILL)

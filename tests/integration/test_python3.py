@@ -437,7 +437,7 @@ else:
 
 def app(environ, start_response):
     before = signal.signal(signal.SIGINT, noop)
-    answer = [before is signal.default_int_handler,
+    answer = [before is signal.SIG_IGN,  # an instance ignores SIGINT
               signal.signal(signal.SIGINT, before) is noop,
               signal.getsignal(signal.SIGTERM) is shutdown_handler]
     for bad in ((signal.SIGKILL, noop), (0, noop), (signal.SIGINT, 'x')):
@@ -516,7 +516,9 @@ def test_sigterm_handler_set_at_import_runs_as_the_instance_stops(serve, tmp_pat
     the main thread here, where CPython refuses signal.signal) imports, and
     the handler runs when its instance stops, as App Engine's SIGTERM ran
     it; its sys.exit(0) fails nothing. signal.signal keeps and returns
-    handlers as it would, and refuses what it would refuse."""
+    handlers as it would, and refuses what it would refuse. The SIGINT
+    handler it had is SIG_IGN: an instance ignores SIGINT, whatever the
+    server was started with."""
     d = write_app(tmp_path / "sigterm", "runtime: python312\n", {"main.py": SIGTERM_MAIN})
     s = serve(d)
     r = s.get("/")

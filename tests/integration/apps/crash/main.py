@@ -4,7 +4,9 @@ sandbox; faulthandler's test helper crashes the same way), /exit calls os._exit(
 /running?name=NAME says it has begun), /ok says which instance answered. /leak takes every byte of the address space it can and
 keeps it, then needs a megabyte more and does not catch that MemoryError.
 /unloggable breaks the traceback module, as running out of memory can, then
-fails."""
+fails. /interrupt_main calls _thread.interrupt_main(), which a library may
+call to stop the program, then answers."""
+import _thread
 import faulthandler
 import json
 import os
@@ -37,6 +39,11 @@ def app(environ, start_response):
     q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
     if path == "/segv":
         faulthandler._sigsegv()
+    elif path == "/interrupt_main":
+        if q.get("import_signal"):
+            import signal  # noqa: F401 (fills CPython's table of handlers)
+        _thread.interrupt_main()
+        time.sleep(0.2)  # the main thread would handle the SIGINT meanwhile
     elif path == "/exit":
         os._exit(1)
     elif path == "/leak":
