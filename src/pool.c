@@ -310,8 +310,22 @@ static void job_end(job_t *job, int status, int timed_out, const char *reason,
     job_end_cpu(job, status, timed_out, reason, instance_id, NULL);
 }
 
+static void request_log_line(const pool_t *pool, const char *log_id, int level, const char *text,
+                             size_t len);
+
+/* instance_id: the instance that had the job, else NULL. A server error
+ * no instance answered (the queue full, no instance free in time, none
+ * can start) says why in the request's own log, as a lost instance's
+ * does (instance_fail): the developer reads that log, not the console. */
 static void job_fail(job_t *job, int status, const char *reason, const char *instance_id)
 {
+    if (status >= 500 && !instance_id && job->pool) {
+        char line[200];
+        int n = snprintf(line, sizeof line, "no instance served this request: %s", reason);
+        if (n > 0)
+            request_log_line(job->pool, job->log_id, LOG_CRITICAL, line,
+                             (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
     job_end(job, status, 0, reason, instance_id);
 }
 
@@ -2362,7 +2376,7 @@ static void tick(loop_t *loop, loop_timer_t *t)
         queue_remove(pool, job);
         log_warn("request waited %llu ms for an instance; answering 503",
                  (unsigned long long)(now - job->queued_us / 1000));
-        job_fail(job, 503, "no instance became free in time", NULL);
+        job_fail(job, 503, "no instance became free in time (--max_pending_latency)", NULL);
     }
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
@@ -2538,7 +2552,7 @@ static void submit(pool_t *pool, job_t *job)
     }
     if (pool->n_queued >= pool->o.max_pending &&
         (pool->inflight >= pool->o.max_concurrent || !idle)) {
-        job_fail(job, 503, "too many requests waiting", NULL);
+        job_fail(job, 503, "too many requests waiting (--max_pending_requests)", NULL);
         return;
     }
     queue_push(pool, job);

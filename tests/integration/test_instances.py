@@ -1,5 +1,6 @@
 """Instances: threads per instance, one-at-a-time apps, scaling out, the
 concurrency limit and queue, idle shutdown, and request threads (RT11)."""
+import json
 import os
 import signal
 import socket
@@ -207,6 +208,39 @@ def test_pending_latency_503(serve):
     results, took = concurrent_gets(s.url + "sleep?s=3", 2)
     codes = sorted(r.status_code if not isinstance(r, Exception) else repr(r) for r in results)
     assert codes == [200, 503], codes
+
+
+def _refused_rows(s, n):
+    """The request log rows of /sleep answered 503, once n of them show."""
+    deadline = time.monotonic() + harness.WAIT_TIMEOUT
+    while True:
+        out = s.logs("--json", "--limit", "0").stdout
+        rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        rows = [row for row in rows if row["resource"].startswith("/sleep") and row["status"] == 503]
+        if len(rows) >= n or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("flag, reason", [
+    ("--max_pending_requests", "too many requests waiting (--max_pending_requests)"),
+    ("--max_pending_latency", "no instance became free in time (--max_pending_latency)"),
+])
+def test_a_request_refused_503_says_why_in_its_log(serve, flag, reason):
+    """A request answered 503 without an instance (the queue full, or no
+    instance free within --max_pending_latency) says why in its own request
+    log, as App Engine's logs said a request was aborted after waiting too
+    long; its row alone said 503, the reason only on the console."""
+    s = serve(app_path("basic"), "--max_concurrent_requests", "1", flag, "1")
+    s.get_json("/counter")
+    results, took = concurrent_gets(s.url + "sleep?s=2", 3)
+    codes = [r.status_code if not isinstance(r, Exception) else repr(r) for r in results]
+    assert 503 in codes, codes
+    rows = _refused_rows(s, codes.count(503))
+    assert len(rows) == codes.count(503), rows
+    for row in rows:
+        assert [(line["level_name"], line["message"]) for line in row["app_logs"]] == [
+            ("critical", "no instance served this request: " + reason)], row
 
 
 def test_idle_instance_stopped_and_replaced(serve):
