@@ -467,6 +467,37 @@ static int check_http_header_value(yt_doc_t *d, const yt_field_t *f, const yaml_
                    q, MAX_HTTP_HEADER_LINE);
 }
 
+/* App Engine's HttpHeadersDict.MAX_LEN: a handler's http_headers may
+ * name at most this many headers (names differing only in case are one). */
+#define MAX_HTTP_HEADERS 500
+
+/* Whether `name` is one of the header names of pairs [start, end), in any
+ * case. */
+static int names_header(yt_doc_t *d, const yaml_node_pair_t *start, const yaml_node_pair_t *end,
+                        const char *name)
+{
+    for (const yaml_node_pair_t *p = start; p < end; p++)
+        if (strcasecmp(yt_text(yt_node(d, p->key)), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* HttpHeadersDict refused a header beyond MAX_HTTP_HEADERS entries unless
+ * its name, in any case, was there already. The first MAX_HTTP_HEADERS
+ * entries hold every name the handler has (any later one repeats one of
+ * them), so only they are searched. */
+static int check_http_header_count(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
+                                   const yaml_node_pair_t *p, const char *q)
+{
+    const yaml_node_pair_t *first = map->data.mapping.pairs.start;
+    if (p - first < MAX_HTTP_HEADERS ||
+        names_header(d, first, first + MAX_HTTP_HEADERS, yt_text(yt_node(d, p->key))))
+        return 0;
+    return yt_fail(d, yt_node(d, p->key),
+                   "%s: '%s' is one header too many: a handler has at most %d", f->name, q,
+                   MAX_HTTP_HEADERS);
+}
+
 /* http_headers: checked, then kept as the header lines static responses
  * of the handler carry (static.c). */
 static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
@@ -487,7 +518,8 @@ static int apply_http_headers(yt_doc_t *d, const yt_field_t *f, const yaml_node_
         }
         yt_quote(q, sizeof q, name, strlen(name));
         if (check_http_header_name(d, f, key, name, q) < 0 ||
-            check_http_header_value(d, f, value, name, text, q) < 0) {
+            check_http_header_value(d, f, value, name, text, q) < 0 ||
+            check_http_header_count(d, f, map, p, q) < 0) {
             buf_free(&lines);
             return -1;
         }

@@ -675,6 +675,21 @@ static void test_accepted_keys(void)
     EXPECT_ERR(HEAD "handlers:\n- url: /s\n  static_dir: s\n  mime_type: text/html\n"
                     "  http_headers:\n    content-type: text/html\n",
                "app.yaml:9: http_headers: content-type: the handler has a mime_type already");
+    /* At most 500 headers, as App Engine's HttpHeadersDict (MAX_LEN): one
+     * more is refused, a name again in another case is not one more. */
+    buf_t many = BUF_INIT;
+    buf_printf(&many, HEAD "handlers:\n- url: /s\n  static_dir: s\n  http_headers:\n");
+    for (int i = 0; i < 500; i++)
+        buf_printf(&many, "    X-H%d: v\n", i);
+    buf_printf(&many, "    x-h7: again\n");
+    buf_append(&many, "", 1);
+    CHECK(accepts(buf_ptr(&many)));
+    many.len--;
+    buf_printf(&many, "    X-One-More: v\n");
+    buf_append(&many, "", 1);
+    EXPECT_ERR(buf_ptr(&many), "app.yaml:509: http_headers: 'X-One-More' is one header too many: "
+                               "a handler has at most 500");
+    buf_free(&many);
     static const char *const owned[] = {"Content-Encoding", "Content-Length", "Date", "Server"};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
         char yaml[256];
