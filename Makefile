@@ -77,7 +77,8 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 # Each unit test links only the objects it tests: test_NAME_OBJS lists them.
 # The app.yaml loader, with the instance classes it checks against.
 CONFIG_OBJS := src/config.o src/config_include.o src/yaml_tree.o src/buf.o src/instance_class.o \
-	src/backends_config.o src/gcloudignore.o src/gunicorn_args.o src/config_import_path.o
+	src/backends_config.o src/gcloudignore.o src/gunicorn_args.o src/config_import_path.o \
+	src/python_regex.o
 test_config_OBJS := $(CONFIG_OBJS)
 LLHTTP_REL := llhttp/api.o llhttp/http.o llhttp/llhttp.o
 # The CGI environment asks the loader which runtimes are python3's.

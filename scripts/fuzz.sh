@@ -17,15 +17,15 @@ done
 clang $CFLAGS -Iinstance -DFUZZ_STATIC_APP="\"$PWD/fuzz/static_app\"" fuzz/fuzz_http.c src/http.c \
     src/http_reason.c src/cgi_env.c src/ipc.c src/buf.c src/login.c src/md5.c src/secure_redirect.c \
     src/router.c src/static.c src/static_gzip.c src/gzip.c src/gzip_worker.c src/thread_jobs.c \
-    src/loop.c src/config.c src/config_include.c src/gcloudignore.c src/gunicorn_args.c src/config_import_path.c src/yaml_tree.c src/instance_class.c \
+    src/loop.c src/config.c src/config_include.c src/gcloudignore.c src/gunicorn_args.c src/config_import_path.c src/python_regex.c src/yaml_tree.c src/instance_class.c \
     src/backends_config.c src/app_links.c src/log.c instance/audit_rules.c "$out"/llhttp/*.o \
     -lz -lyaml -lpcre2-8 -lpthread -o "$out/fuzz_http"
 # shellcheck disable=SC2086
-clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/gcloudignore.c src/gunicorn_args.c src/config_import_path.c src/yaml_tree.c src/buf.c \
+clang $CFLAGS fuzz/fuzz_config.c src/config.c src/config_include.c src/gcloudignore.c src/gunicorn_args.c src/config_import_path.c src/python_regex.c src/yaml_tree.c src/buf.c \
     src/instance_class.c src/backends_config.c -lyaml -lpcre2-8 \
     -o "$out/fuzz_config"
 # shellcheck disable=SC2086
-clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src/config_include.c src/gcloudignore.c src/gunicorn_args.c src/config_import_path.c \
+clang $CFLAGS fuzz/fuzz_backends_config.c src/backends_config.c src/config.c src/config_include.c src/gcloudignore.c src/gunicorn_args.c src/config_import_path.c src/python_regex.c \
     src/yaml_tree.c src/buf.c src/instance_class.c -lyaml -lpcre2-8 -o "$out/fuzz_backends_config"
 # shellcheck disable=SC2086
 clang $CFLAGS -Iinstance fuzz/fuzz_api.c src/api_service.c src/api_system.c src/api_logservice.c \

@@ -24,6 +24,7 @@
 #include "gcloudignore.h"
 #include "gunicorn_args.h"
 #include "instance_class.h"
+#include "python_regex.h"
 #include "skip_match.h"
 #include "yaml_tree.h"
 
@@ -49,12 +50,20 @@ _Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as in
  * did; skip_files only its start (skip_match.h). */
 #define WHOLE_MATCH (PCRE2_ANCHORED | PCRE2_ENDANCHORED)
 
+/* pattern is Python's (python_regex.h); messages quote it as written. */
 static int compile_or_fail_as(yt_doc_t *d, const yaml_node_t *at, const char *field,
                               const char *pattern, uint32_t anchoring, pcre2_code **out)
 {
     int code = 0;
     PCRE2_SIZE off = 0;
-    *out = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, anchoring, &code, &off, NULL);
+    char *pcre2_text = python_regex_for_pcre2(pattern);
+    if (!pcre2_text) {
+        *out = NULL;
+        return yt_fail(d, NULL, "out of memory");
+    }
+    *out =
+        pcre2_compile((PCRE2_SPTR)pcre2_text, PCRE2_ZERO_TERMINATED, anchoring, &code, &off, NULL);
+    free(pcre2_text);
     if (*out) {
         (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
         return 0;
@@ -746,6 +755,14 @@ static int finish_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uin
         pcre2_code *re = NULL;
         int rc = compile_or_fail(d, yt_map_value(d, map, "upload"), "upload", h->upload, &re);
         h->upload_re = re;
+        /* Instances compile it again from static_only_files. */
+        char *pcre2_text = rc == 0 ? python_regex_for_pcre2(h->upload) : NULL;
+        if (rc == 0 && !pcre2_text)
+            return yt_fail(d, NULL, "out of memory");
+        if (pcre2_text) {
+            free(h->upload);
+            h->upload = pcre2_text;
+        }
         return rc;
     }
     return 0;
@@ -986,8 +1003,12 @@ static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combine
     pcre2_code *re = NULL;
     int rc = compile_or_fail_as(d, item, "skip_files", re_text, SKIP_FILES_ANCHORING, &re);
     pcre2_code_free(re);
-    if (rc == 0 && buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", re_text) < 0)
+    /* Instances compile the combined regex as it is. */
+    char *pcre2_text = rc == 0 ? python_regex_for_pcre2(re_text) : NULL;
+    if (rc == 0 && (!pcre2_text ||
+                    buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", pcre2_text) < 0))
         rc = yt_fail(d, NULL, "out of memory");
+    free(pcre2_text);
     free(re_text);
     return rc;
 }

@@ -1342,6 +1342,16 @@ static void test_skip_files(void)
     }
     config_free(cfg);
 
+    /* Python's "{,N}" is "{0,N}", in the regex instances are given too. */
+    cfg = LOAD_OK(HEAD "skip_files:\n- ^a{,2}\\.bak$\n" MAIN_HANDLER);
+    if (cfg) {
+        CHECK_STR(cfg->skip_files, "^(?:^a{0,2}\\.bak$)");
+        CHECK(config_is_skipped(cfg, ".bak"));
+        CHECK(config_is_skipped(cfg, "aa.bak"));
+        CHECK(!config_is_skipped(cfg, "a{,2}.bak"));
+    }
+    config_free(cfg);
+
     cfg = LOAD_OK(HEAD "skip_files: .*\\.bak\n" MAIN_HANDLER);
     if (cfg) {
         CHECK_STR(cfg->skip_files, "^(?:.*\\.bak)");

@@ -193,6 +193,32 @@ static void test_many_groups(void)
     config_free(cfg);
 }
 
+/* App Engine compiled urls with Python's re, which reads "{,N}" as
+ * "{0,N}" and "{,}" as "{0,}"; PCRE2 10.42 reads both as literal text.
+ * Escaped, or in a class, a '{' is itself in both. */
+static void test_python_quantifier_without_lower_bound(void)
+{
+    app_config_t *cfg = load("- url: /a{,2}\n  script: a.app\n"
+                             "- url: /b(x{,})\n  static_files: b/\\1\n  upload: b/x{,}\n"
+                             "- url: /c\\{,2}\n  script: c.app\n"
+                             "- url: /d[{,]+\n  script: d.app\n"
+                             "- url: /.*\n  script: main.app\n");
+    if (!cfg)
+        return;
+    EXPECT_ROUTE(cfg, "/", 0, "a.app");
+    EXPECT_ROUTE(cfg, "/aa", 0, "a.app");
+    EXPECT_ROUTE(cfg, "/aaa", 4, "main.app");
+    EXPECT_ROUTE(cfg, "/a{,2}", 4, "main.app");
+    EXPECT_ROUTE(cfg, "/bxxx", 1, "b/xxx");
+    EXPECT_ROUTE(cfg, "/b", 1, "b/");
+    EXPECT_ROUTE(cfg, "/c{,2}", 2, "c.app");
+    EXPECT_ROUTE(cfg, "/cc", 4, "main.app");
+    EXPECT_ROUTE(cfg, "/d{,", 3, "d.app");
+    /* The upload pattern instances are given reads the same way. */
+    CHECK(cfg->static_only_files && strcmp(cfg->static_only_files, "b/x{0,}") == 0);
+    config_free(cfg);
+}
+
 static void test_match_limit(void)
 {
     /* Catastrophic backtracking ends in an error, not a stalled server. */
@@ -256,6 +282,7 @@ int main(void)
     test_static_dir_prefix();
     test_length_and_bytes();
     test_many_groups();
+    test_python_quantifier_without_lower_bound();
     test_match_limit();
     test_normalize_path();
     UNIT_DONE();
