@@ -922,7 +922,9 @@ static int apply_error_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_nod
         error_handler_t *eh = &cfg->error_handlers[i];
         if (yt_map_apply(d, item, ERROR_HANDLER_FIELDS, 3, eh, "error handler", NULL) < 0)
             return -1;
-        eh->line = yt_line(item);
+        const yaml_node_t *code = yt_map_given_value(d, item, "error_code");
+        eh->line = yt_line(code ? code : item);
+        eh->file_line = yt_line(yt_map_value(d, item, "file"));
         if (!eh->error_code && !(eh->error_code = strdup("default")))
             return yt_fail(d, NULL, "out of memory");
     }

@@ -49,7 +49,8 @@ typedef struct {
     char *error_code; /* "default", "over_quota", "dos_api_denial", "timeout" */
     char *file;
     char *mime_type;
-    int line;
+    int line;      /* of its error_code, or of the item without one */
+    int file_line; /* of its file, which errors about the file name */
 } error_handler_t;
 
 typedef struct {

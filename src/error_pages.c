@@ -34,14 +34,15 @@ static int read_page(const error_handler_t *eh, const char *rel, const char *yam
 {
     int fd = static_open_beneath(rel);
     if (fd < 0) {
-        snprintf(err, errlen, "%s:%d: error handler file '%s': %s", yaml_path, eh->line, eh->file,
+        snprintf(err, errlen, "%s:%d: error handler file '%s': %s", yaml_path, eh->file_line,
+                 eh->file,
                  errno == EXDEV || errno == ELOOP ? "outside the app folder" : strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s:%d: error handler file '%s' is not a regular file", yaml_path,
-                 eh->line, eh->file);
+                 eh->file_line, eh->file);
         close(fd);
         return -1;
     }
@@ -61,8 +62,8 @@ static int read_page(const error_handler_t *eh, const char *rel, const char *yam
     int read_errno = errno;
     close(fd);
     if (!body || n < 0) {
-        snprintf(err, errlen, "%s:%d: error handler file '%s': %s", yaml_path, eh->line, eh->file,
-                 body ? strerror(read_errno) : "out of memory");
+        snprintf(err, errlen, "%s:%d: error handler file '%s': %s", yaml_path, eh->file_line,
+                 eh->file, body ? strerror(read_errno) : "out of memory");
         free(body);
         return -1;
     }
@@ -70,7 +71,7 @@ static int read_page(const error_handler_t *eh, const char *rel, const char *yam
         snprintf(err, errlen,
                  "%s:%d: error handler file '%s' is %lld bytes; error pages are limited to %d "
                  "bytes (10 KB)",
-                 yaml_path, eh->line, eh->file,
+                 yaml_path, eh->file_line, eh->file,
                  (long long)(st.st_size > (off_t)len ? st.st_size : (off_t)len),
                  ERROR_PAGE_MAX_BYTES);
         free(body);
@@ -110,13 +111,13 @@ int error_pages_load(error_pages_t *pages, const app_config_t *cfg, char *err, s
         char rel[PATH_MAX];
         const char *why;
         if (static_clean_path(eh->file, rel, sizeof rel, &why) < 0) {
-            snprintf(err, errlen, "%s:%d: error handler file '%s': %s", cfg->path, eh->line,
+            snprintf(err, errlen, "%s:%d: error handler file '%s': %s", cfg->path, eh->file_line,
                      eh->file, why);
             goto fail;
         }
         if (config_is_skipped(cfg, rel)) {
             snprintf(err, errlen, "%s:%d: error handler file '%s' is excluded by skip_files",
-                     cfg->path, eh->line, eh->file);
+                     cfg->path, eh->file_line, eh->file);
             goto fail;
         }
         if (read_page(eh, rel, cfg->path, &pages->page[kind], err, errlen) < 0)

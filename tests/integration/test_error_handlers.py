@@ -198,7 +198,7 @@ def refused(appdir, line, reason):
 def test_page_over_10_kb_refused(tmp_path):
     d = app_with(tmp_path, "error_handlers:\n- file: ok.html\n- error_code: timeout\n"
                  "  file: big.html\n", {"ok.html": "x" * 10240, "big.html": "x" * 10241})
-    refused(d, 14, "10241 bytes")
+    refused(d, 15, "10241 bytes")  # big.html's file: line
 
 
 def test_missing_page_refused(tmp_path):

@@ -156,9 +156,19 @@ static void test_refused(void)
     CHECK(load("error_handlers:\n- file: limit.html\n", &pages, err, sizeof err) == 0);
     CHECK(pages.page[ERROR_PAGE_DEFAULT].body_len == ERROR_PAGE_MAX_BYTES);
     error_pages_free(&pages);
+    /* An error about the file names the file's line, one about the
+     * error_code that key's line, whichever comes first in the item. */
     CHECK(refused("error_handlers:\n- file: limit.html\n- error_code: timeout\n  file: big.html\n",
-                  10, "10241 bytes"));
+                  11, "10241 bytes"));
     CHECK(refused("error_handlers:\n- file: missing.html\n", 9, "No such file"));
+    CHECK(refused("error_handlers:\n- error_code: timeout\n  file: missing.html\n", 10,
+                  "No such file"));
+    CHECK(refused("skip_files:\n- ^.*\\.txt$\nerror_handlers:\n- mime_type: text/plain\n"
+                  "  file: slow.txt\n",
+                  12, "skip_files"));
+    CHECK(refused("error_handlers:\n- error_code: timeout\n  file: slow.txt\n"
+                  "- file: oops.html\n  error_code: timeout\n",
+                  12, "already has a page (line 9)"));
     char sub[128], link[128];
     snprintf(sub, sizeof sub, "%s/sub", dir);
     mkdir(sub, 0755);
