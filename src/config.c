@@ -872,10 +872,13 @@ static int apply_libraries(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *
         library_t *lib = &cfg->libraries[i];
         if (yt_map_apply(d, item, LIBRARY_FIELDS, 2, lib, "library", NULL) < 0)
             return -1;
-        lib->line = yt_line(item);
+        /* What is said about a library is said of its name, whichever
+         * key comes first. */
+        const yaml_node_t *name = yt_map_value(d, item, "name");
+        lib->line = yt_line(name);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->libraries[j].name, lib->name) == 0)
-                return yt_fail(d, item, "library '%s' is listed twice (first on line %d)",
+                return yt_fail(d, name, "library '%s' is listed twice (first on line %d)",
                                lib->name, cfg->libraries[j].line);
         }
     }

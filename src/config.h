@@ -42,7 +42,7 @@ typedef struct {
 typedef struct {
     char *name;
     char *version;
-    int line;
+    int line; /* of its name */
 } library_t;
 
 typedef struct {

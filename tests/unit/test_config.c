@@ -752,6 +752,10 @@ static void test_duplicates(void)
     EXPECT_ERR(HEAD "libraries:\n- name: jinja2\n  version: latest\n- name: jinja2\n"
                     "  version: \"2.6\"\n" MAIN_HANDLER,
                "app.yaml:7: library 'jinja2' is listed twice (first on line 5)");
+    /* The lines of the names, with version first. */
+    EXPECT_ERR(HEAD "libraries:\n- version: latest\n  name: jinja2\n- version: \"2.6\"\n"
+                    "  name: jinja2\n" MAIN_HANDLER,
+               "app.yaml:8: library 'jinja2' is listed twice (first on line 6)");
 }
 
 static void test_yaml_errors(void)

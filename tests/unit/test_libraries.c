@@ -123,6 +123,14 @@ static void test_resolve(const char *dist)
         config_free(cfg);
     }
 
+    /* The name's line, after its version. */
+    cfg = load("- name: ssl\n  version: latest\n- version: \"1.0\"\n  name: bogus\n");
+    if (cfg) {
+        CHECK(libraries_resolve(cfg, dist, mods, sizeof mods, err, sizeof err) == -1);
+        CHECK(strncmp(err, "app.yaml:7: unknown library 'bogus' (known: ", 44) == 0);
+        config_free(cfg);
+    }
+
     /* An extension module counts as installed. six follows: a python27 app
      * may import it unlisted, as App Engine enabled libraries that had a
      * default version (of those, only six is in this dist folder). */
