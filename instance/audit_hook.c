@@ -55,34 +55,61 @@ static int refuse(audit_rule_t rule, const char *event, PyObject *subject)
     return -1;
 }
 
+/* The extension's file as CPython hands it to dlopen: the event's path
+ * encoded to file-system bytes (a lone surrogate is a byte of a name that
+ * is no UTF-8), read up to a NUL as dlopen reads it. A new reference, or
+ * NULL when no extension is loaded (None) or CPython cannot encode it. */
+static PyObject *extension_file(PyObject *args)
+{
+    PyObject *o = PyTuple_GET_SIZE(args) > 1 ? PyTuple_GET_ITEM(args, 1) : NULL;
+    if (!o || !PyUnicode_Check(o))
+        return NULL;
+    PyObject *bytes = PyUnicode_EncodeFSDefault(o);
+    if (!bytes)
+        PyErr_Clear();
+    return bytes;
+}
+
+/* Why the import event's module name cannot be checked, or NULL: the
+ * rules read it as UTF-8 up to a NUL, while CPython names an extension's
+ * init function after the part past the name's last dot, whatever comes
+ * before: "x\0._ctypes" was "x" here and loaded _ctypes, and a lone
+ * surrogate ("\udc80._ctypes") made the name unreadable, which let the
+ * library be mapped (its constructors run) unchecked. */
+static const char *module_name_unreadable(PyObject *name, const char *module)
+{
+    if (!module)
+        return "sandbox rule SB5: a module name must be text UTF-8 can encode";
+    Py_ssize_t size = PyUnicode_GET_LENGTH(name);
+    if (PyUnicode_FindChar(name, '\0', 0, size, 1) >= 0)
+        return "sandbox rule SB5: a module name cannot hold a NUL character";
+    return NULL;
+}
+
 /* "import" carries (module, filename, ...); filename is set only when a C
  * extension is about to be loaded, before dlopen runs its constructors. */
 static int check_import(PyObject *args)
 {
+    PyObject *name = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    if (!name || !PyUnicode_Check(name))
+        return 0; /* CPython loads nothing without a str name */
     const char *module = arg_str(args, 0);
-    const char *file = arg_str(args, 1);
-    if (!module)
-        return 0;
-    char real[PATH_MAX];
-    if (file && !realpath(file, real))
-        real[0] = '\0'; /* refused below: not under a trusted directory */
-    /* The rules read the name as a C string, up to a NUL, but CPython
-     * names an extension's init function after the part past the name's
-     * last dot, NUL or not: "x\0._ctypes" was "x" here and loaded _ctypes. */
-    Py_ssize_t size = PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(args, 0));
-    const char *why = PyUnicode_FindChar(PyTuple_GET_ITEM(args, 0), '\0', 0, size, 1) >= 0
-                          ? "sandbox rule SB5: a module name cannot hold a NUL character"
-                          : audit_import_refused(module, file ? real : NULL, library_modules);
+    const char *why = module_name_unreadable(name, module);
+    if (!why) {
+        PyObject *file = extension_file(args);
+        char real[PATH_MAX];
+        if (file && !realpath(PyBytes_AS_STRING(file), real))
+            real[0] = '\0'; /* refused below: not under a trusted directory */
+        why = audit_import_refused(module, file ? real : NULL, library_modules);
+        Py_XDECREF(file);
+    }
     if (!why)
         return 0;
-    PyObject *name = PyUnicode_FromString(module);
-    if (name) {
-        PyObject *msg = PyUnicode_FromFormat("%s: %s", why, module);
-        if (msg)
-            PyErr_SetImportError(msg, name, NULL);
-        Py_XDECREF(msg);
-        Py_DECREF(name);
-    }
+    PyObject *msg = module ? PyUnicode_FromFormat("%s: %s", why, module)
+                           : PyUnicode_FromFormat("%s: %R", why, name);
+    if (msg)
+        PyErr_SetImportError(msg, name, NULL);
+    Py_XDECREF(msg);
     return -1;
 }
 

@@ -495,6 +495,31 @@ def test_refused_stdlib_extension_loaded_by_hand(env, name):
     assert r.get("caught") == "ImportError" and "sandbox rule SB5" in r["message"], r
 
 
+@pytest.mark.parametrize("how", ["name", "file"])
+def test_extension_whose_name_or_file_is_no_utf8_is_refused(env, how):
+    """A lone surrogate (a byte that is no UTF-8, %80 here) in the name or
+    the file of an extension loaded by hand left the hook, which reads
+    both as UTF-8, nothing to check, and it let the load through: dlopen
+    mapped the library and ran its constructors (_ctypes's; CPython
+    refuses to call a module's init under such a name only after that),
+    and the app's own evilext.so met only the kernel's refusal to map it.
+    Disarmed, CPython and the kernel still refuse both."""
+    if how == "name":
+        r = env.attempt("ctypes_by_hand", **{"as": "%80._ctypes"})
+    else:
+        odd_file = os.path.join(os.fsencode(env.appdir), b"evil\x80ext.so")
+        shutil.copy(os.path.join(env.appdir, "evilext.so"), odd_file)
+        try:
+            r = env.attempt("extension_file", file="evil%80ext.so", **{"as": "evilext"})
+        finally:
+            os.unlink(odd_file)
+    assert "caught" in r, r
+    if env.armed:
+        assert r["caught"] == "ImportError" and "sandbox rule SB5" in r["message"], r
+    assert not env.marker.exists()
+    assert SO_MARKER not in env.srv.stderr_text()
+
+
 @pytest.mark.parametrize("name", ["_testcapi", "_testinternalcapi", "_testbuffer"])
 def test_stdlib_test_modules_are_refused(env, name):
     """CPython's test modules are in Debian's lib-dynload with the others:

@@ -741,6 +741,17 @@ def _ctypes_by_hand(q):
     return [p[i] for i in range(4)]
 
 
+def _extension_file(q):
+    """Loads the app's file q["file"] as the C extension q["as"] with
+    importlib's loader (no import statement)."""
+    import importlib.machinery
+    import importlib.util
+    path = os.path.join(APP, q["file"])
+    loader = importlib.machinery.ExtensionFileLoader(q["as"], path)
+    spec = importlib.util.spec_from_file_location(q["as"], path, loader=loader)
+    return repr(importlib.util.module_from_spec(spec))
+
+
 def _stdlib_test_module(q):
     """One of CPython's test modules (Debian ships them in lib-dynload):
     _testcapi writes files and runs code objects with no audit event."""
@@ -1111,6 +1122,7 @@ ATTEMPTS = {
     "ctypes_load": _ctypes_load,
     "ctypes_system": _ctypes_system,
     "ctypes_by_hand": _ctypes_by_hand,
+    "extension_file": _extension_file,
     "undeclared_extension": _undeclared_extension,
     "stdlib_test_module": _stdlib_test_module,
     # what must keep working
@@ -1181,7 +1193,8 @@ ATTEMPTS = {
 
 def app(environ, start_response):
     name = environ["PATH_INFO"].rsplit("/", 1)[-1]
-    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    # A byte that is no UTF-8 (%80) is a lone surrogate, as in os's names.
+    q = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), errors="surrogateescape"))
     try:
         result = {"done": repr(ATTEMPTS[name](q))}
     except BaseException as e:  # the refusal is what the test looks at
