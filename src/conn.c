@@ -447,8 +447,11 @@ static void console_request_line(const conn_t *c, int status, size_t body_len,
     char line[CONSOLE_URL_MAX + 300]; /* the rest of the line is under 200 */
     size_t n = 0;
 #define PUT(p, len) (memcpy(line + n, (p), (len)), n += (len))
-    size_t ip_len = strnlen(c->peer_ip, sizeof c->peer_ip);
-    PUT(c->peer_ip, ip_len);
+    /* The client as the request log names it (behind a trusted proxy,
+     * the address that proxy forwarded). */
+    char client[INET6_ADDRSTRLEN];
+    const char *ip = client_address(&c->req, &c->srv->trusted_proxies, c->peer_ip, client);
+    PUT(ip, strnlen(ip, INET6_ADDRSTRLEN));
     PUT(" \"", 2);
     const char *method = http_method_name(c->req.method);
     PUT(method, strlen(method));

@@ -3,6 +3,7 @@ handlers are redirected to https://, HTTPS requests to `never` handlers to
 http://. A request counts as HTTPS only when a --trusted_proxy peer says
 so in X-Forwarded-Proto."""
 import json
+import re
 
 import pytest
 
@@ -239,6 +240,9 @@ def test_remote_addr_behind_a_trusted_proxy_is_the_client_it_forwards(serve, tmp
     assert json.loads(r.body) == [remote_addr, remote_addr], r
     out = s.wait_logs('"ip":"%s"' % remote_addr, "--json")
     assert '"ip":"%s"' % remote_addr in out, out
+    # The console's request line names the same client.
+    assert re.search(r'INFO %s "GET / HTTP/1.1" 200 ' % re.escape(remote_addr),
+                     s.stderr_text()), s.stderr_text()
 
 
 def test_forwarded_for_from_an_untrusted_peer_is_only_a_header(serve, tmp_path):
