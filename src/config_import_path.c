@@ -15,13 +15,21 @@
  * to be a folder inside root: the instances see nothing outside it.
  * Malloc'd, or NULL after yt_fail. */
 static char *inside_folder(yt_doc_t *d, const yaml_node_t *at, const char *root, const char *base,
-                           const char *option, const char *folder)
+                           const char *option, const char *given)
 {
-    if (folder[0] == '/') {
+    /* App Engine's python3 runtimes ran the app from /workspace, which
+     * the app's own folder is here. */
+    static const char workspace[] = "/workspace";
+    size_t wn = sizeof workspace - 1;
+    const char *folder = given;
+    if (strncmp(given, workspace, wn) == 0 && (given[wn] == '\0' || given[wn] == '/')) {
+        base = root;
+        folder = given[wn] ? given + wn + 1 : ".";
+    } else if (given[0] == '/') {
         yt_fail(d, at,
                 "entrypoint: %s %s: give the folder relative to the app folder, where gunicorn "
-                "started (App Engine's /workspace)",
-                option, folder);
+                "started (or under App Engine's /workspace, which is the app folder here)",
+                option, given);
         return NULL;
     }
     char *joined = config_join_path(base, folder);
@@ -36,9 +44,9 @@ static char *inside_folder(yt_doc_t *d, const yaml_node_t *at, const char *root,
     size_t n = strlen(root);
     char *copy = NULL;
     if (!found)
-        yt_fail(d, at, "entrypoint: %s %s: no such folder in the app", option, folder);
+        yt_fail(d, at, "entrypoint: %s %s: no such folder in the app", option, given);
     else if (strncmp(real, root, n) != 0 || (real[n] != '\0' && real[n] != '/'))
-        yt_fail(d, at, "entrypoint: %s %s: outside the app folder", option, folder);
+        yt_fail(d, at, "entrypoint: %s %s: outside the app folder", option, given);
     else if (!(copy = strdup(real)))
         yt_fail(d, NULL, "out of memory");
     return copy;

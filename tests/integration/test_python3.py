@@ -380,6 +380,8 @@ def app(environ, start_response):
 @pytest.mark.parametrize("options", [
     "--chdir src --pythonpath ../shared",
     "--chdir=./src/ --pythonpath=../shared,.",
+    # App Engine ran the app from /workspace: the app folder here.
+    "--chdir /workspace/src --pythonpath /workspace/shared,/workspace",
 ])
 def test_gunicorn_chdir_and_pythonpath_folders_import_first(serve, tmp_path, options):
     """`gunicorn --chdir src main:app`, as apps with their code in a
@@ -400,7 +402,8 @@ def test_gunicorn_chdir_and_pythonpath_folders_import_first(serve, tmp_path, opt
 
 @pytest.mark.parametrize("options, reason", [
     ("--chdir app", "--chdir app: no such folder in the app"),
-    ("--chdir /workspace/src", "--chdir /workspace/src: give the folder relative to the app folder"),
+    ("--chdir /srv/src", "--chdir /srv/src: give the folder relative to the app folder"),
+    ("--chdir /workspace/app", "--chdir /workspace/app: no such folder in the app"),
     ("--chdir src --pythonpath ../..", "--pythonpath ../..: outside the app folder"),
 ])
 def test_gunicorn_chdir_outside_the_app_is_refused(tmp_path, options, reason):
