@@ -13,6 +13,14 @@
 #include <unistd.h>
 
 int log_min_level = LOG_INFO;
+
+/* The server's own lines stop at LOG_ERROR, and its errors always show:
+ * --log_level critical (dev_appserver's highest, for the app's lines) must
+ * not hide why the server could not start or stopped. */
+static int server_line_shown(int level)
+{
+    return level >= log_min_level || level >= LOG_ERROR;
+}
 int log_batching;
 
 /* Where console lines go: fd 2, or after log_console_nonblocking a
@@ -138,7 +146,7 @@ static void emit(int level, int buffered, const char *fmt, va_list ap)
 
 void log_msg(int level, const char *fmt, ...)
 {
-    if (level < log_min_level)
+    if (!server_line_shown(level))
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -148,7 +156,7 @@ void log_msg(int level, const char *fmt, ...)
 
 void log_text(int level, const char *text, size_t len)
 {
-    if (level < log_min_level)
+    if (!server_line_shown(level))
         return;
     char line[16384];
     size_t n = format_prefix(line, level);
@@ -162,7 +170,7 @@ void log_text(int level, const char *text, size_t len)
 
 void log_msg_unbuffered(int level, const char *fmt, ...)
 {
-    if (level < log_min_level)
+    if (!server_line_shown(level))
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -325,7 +333,7 @@ void log_safe_lines(int level, const char *tag, const char *text, size_t n)
 
 int log_level_parse(const char *s)
 {
-    for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+    for (int i = LOG_DEBUG; i <= LOG_CRITICAL; i++)
         if (strcasecmp(s, level_names[i]) == 0)
             return i;
     if (strcasecmp(s, "warn") == 0)

@@ -63,7 +63,8 @@ size_t log_safe_text(char *out, const char *in, size_t n);
  * how much more there was. */
 void log_safe_lines(int level, const char *tag, const char *text, size_t n);
 
-/* Parses "debug|info|warning|error"; -1 when unknown. */
+/* Parses "debug|info|warning|error|critical" (dev_appserver's --log_level
+ * choices; also "warn"); -1 when unknown. */
 int log_level_parse(const char *s);
 
 #endif

@@ -205,7 +205,10 @@ static void serve_usage(FILE *f)
         snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].arg);
         fprintf(f, "  %-34s %s\n", left, options[i].help);
     }
-    fputs("  --log_level LEVEL                  debug, info, warning or error (default info)\n"
+    fputs("  --log_level LEVEL                  console lines: debug (every app line too), info\n"
+          "                                     (default; the app's from warning up),\n"
+          "                                     warning, error or critical (the app's\n"
+          "                                     critical lines; the server's errors always)\n"
           "  --follow_symlinks                  let instances read what the app's symlinks\n"
           "                                     outside its folder lead to, as App Engine's\n"
           "                                     upload did (only for apps you trust)\n"
@@ -366,8 +369,8 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
             int lv = log_level_parse(arg.value);
             if (lv < 0) {
                 fprintf(stderr,
-                        "gaelic serve: --log_level: invalid value '%s' (debug, info, warning or "
-                        "error)\n",
+                        "gaelic serve: --log_level: invalid value '%s' (debug, info, warning, "
+                        "error or critical)\n",
                         arg.value);
                 return -1;
             }

@@ -129,7 +129,7 @@ BAD_FLAG_VALUES = [
     ("--max_request_bytes", str(64 << 20), "1 to 33554432"),
     ("--max_response_bytes", str(64 << 20), "1 to 33554432"),
     ("--max_header_bytes", str(2 << 20), "1 to 1048576"),
-    ("--log_level", "loud", "debug, info, warning or error"),
+    ("--log_level", "loud", "debug, info, warning, error or critical"),
     # Plain decimal only: strtod read "0x10" as 16 seconds, and strtol
     # took a sign or leading blanks.
     ("--deadline", "0x10", "0.001 to 31536000"),
@@ -261,6 +261,24 @@ def test_port_in_use_exits_1(tmp_path):
         assert "serving" not in r.stdout
     finally:
         blocker.close()
+
+
+def test_log_level_critical_as_dev_appserver_took_it(serve, tmp_path):
+    """dev_appserver's --log_level took critical as well (it was refused):
+    the console then shows only the app's critical lines, and the server's
+    own errors still, or a failed start would say nothing."""
+    s = serve(app_path("logs"), "--log_level", "critical")
+    assert s.get("/levels?LEVEL7").status_code == 200
+    assert s.wait_stderr("critical LEVEL7"), s.stderr_text()[-2000:]
+    assert "error LEVEL7" not in s.stderr_text()
+    with socket.socket() as blocker:
+        blocker.bind((HOST, 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        r = run_gaelic("serve", app_path("basic"), "--port", port, "--log_level", "critical",
+                       "--storage_path", tmp_path / "storage")
+    assert r.returncode == 1, r
+    assert "--host, --port: cannot listen on %s:%d" % (HOST, port) in r.stderr, r.stderr
 
 
 @pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
