@@ -36,6 +36,7 @@
 #include "ipc.h"
 #include "libraries.h"
 #include "log.h"
+#include "module_instances.h"
 #include "sandbox_landlock.h"
 #include "sandbox_startup.h"
 #include "server.h"
@@ -92,6 +93,10 @@ static const opt_def_t options[] = {
      1048576, 1e15},
     {"max_instances", OPT_INT, OFF(max_instances), "N",
      "most instances of the default version (default 4)", 1, COUNT_MAX},
+    {"max_module_instances", OPT_STR, OFF(max_module_instances), "N",
+     "dev_appserver's name for --max_instances; also SERVICE:N[,SERVICE:N...], of which "
+     "app.yaml's service's counts",
+     0, 0},
     {"threads", OPT_INT, OFF(threads), "N",
      "concurrent requests per default-version instance when threadsafe: true (default 8, "
      "at most 1024); backends take max_concurrent_requests from backends.yaml",
@@ -328,6 +333,30 @@ static int hostname_valid(const char *s)
     return 1;
 }
 
+/* After d's value is set: --max_instances and dev_appserver's
+ * --max_module_instances set the same count, the last given counting. A
+ * SERVICE:N list waits for app.yaml, which names the service. */
+static int set_max_instances(serve_opts_t *o, const opt_def_t *d)
+{
+    if (d->offset == OFF(max_instances)) {
+        o->max_module_instances = NULL;
+        return 0;
+    }
+    if (d->offset != OFF(max_module_instances))
+        return 0;
+    char err[256];
+    int n;
+    if (module_instances_for(o->max_module_instances, NULL, COUNT_MAX, &n, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic serve: --max_module_instances: %s\n", err);
+        return -1;
+    }
+    if (!strchr(o->max_module_instances, ':')) {
+        o->max_instances = n;
+        o->max_module_instances = NULL;
+    }
+    return 0;
+}
+
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
@@ -381,6 +410,8 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         while (!cli_is(&arg, d->name))
             d++;
         if (set_option(o, d, arg.value) < 0)
+            return -1;
+        if (set_max_instances(o, d) < 0)
             return -1;
     }
     if (strcmp(o->cpu_cap, "off") && strcmp(o->cpu_cap, "auto") && strcmp(o->cpu_cap, "on")) {
@@ -972,6 +1003,14 @@ int serve_main(int argc, char **argv)
     }
     if (!srv->o.deadline_ms)
         srv->o.deadline_ms = config_default_deadline_ms(srv->cfg);
+    if (srv->o.max_module_instances) {
+        const char *service = config_service(srv->cfg);
+        if (module_instances_for(srv->o.max_module_instances, service, COUNT_MAX,
+                                 &srv->o.max_instances, err, sizeof err) == 0)
+            log_warn("--max_module_instances %s: no entry for this app's service, %s; it has "
+                     "--max_instances %d",
+                     srv->o.max_module_instances, service, srv->o.max_instances);
+    }
     srv->tier = strcmp(srv->o.tier, "paid") == 0 ? TIER_PAID : TIER_FREE;
     if (backends_config_load(srv->cfg->root, srv->tier, &srv->backends_cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);

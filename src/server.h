@@ -29,6 +29,7 @@ typedef struct {
     int logs_max_requests;
     size_t logs_max_bytes;
     int max_instances;
+    const char *max_module_instances; /* SERVICE:N,...: resolved once app.yaml is read */
     int threads;
     int max_concurrent;
     int max_pending;

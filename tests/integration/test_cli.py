@@ -130,6 +130,9 @@ BAD_FLAG_VALUES = [
     ("--max_response_bytes", str(64 << 20), "1 to 33554432"),
     ("--max_header_bytes", str(2 << 20), "1 to 1048576"),
     ("--log_level", "loud", "debug, info, warning, error or critical"),
+    ("--max_module_instances", "default:0", "1 to 1000000, or SERVICE:N[,SERVICE:N...]"),
+    ("--max_module_instances", "default:2,", "1 to 1000000, or SERVICE:N[,SERVICE:N...]"),
+    ("--max_module_instances", "two", "1 to 1000000, or SERVICE:N[,SERVICE:N...]"),
     # Plain decimal only: strtod read "0x10" as 16 seconds, and strtol
     # took a sign or leading blanks.
     ("--deadline", "0x10", "0.001 to 31536000"),
@@ -228,6 +231,40 @@ def test_host_ipv6_loopback(serve):
     assert re.search(r"(?m)^gaelic: API server at http://\[::1\]:\d+/rpc_http$", s.stdout_text())
     r = s.get("/")
     assert r.status_code == 200 and r.content == b"Hello, world!"
+
+
+def _instances_serving_at_once(s, n):
+    """The instance ids of n one-at-a-time requests (single app) sent at once."""
+    got = [None] * n
+    barrier = threading.Barrier(n)
+
+    def one(i):
+        barrier.wait(5)
+        got[i] = requests.get(s.url + "sleep?s=0.3", timeout=30).json()["instance_id"]
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(40)
+    assert None not in got, got
+    return set(got)
+
+
+@pytest.mark.parametrize("value", ["1", "backend:3,default:1"])
+def test_max_module_instances_is_dev_appservers_max_instances(serve, value):
+    """dev_appserver's --max_module_instances (N, or SERVICE:N,... of which
+    the app's service's counts) was an unknown option. With one instance,
+    requests that arrive together wait for it (the default 4 would take
+    them on more)."""
+    s = serve(app_path("single"), "--max_module_instances", value)
+    assert len(_instances_serving_at_once(s, 4)) == 1
+
+
+def test_max_module_instances_without_the_apps_service_is_said(serve):
+    s = serve(app_path("single"), "--max_module_instances", "backend:1")
+    assert s.wait_stderr("--max_module_instances backend:1: no entry for this app's service, "
+                         "default; it has --max_instances 4"), s.stderr_text()
 
 
 def test_explicit_port(serve):
