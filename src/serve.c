@@ -189,6 +189,10 @@ static const opt_def_t options[] = {
  * Not in --help; it weakens nothing the kernel enforces, and the server
  * says so loudly at every start. */
 #define TEST_DISARM_AUDIT "sandbox_test_disarm_audit"
+/* dev_appserver's flag against its check for a newer SDK at start:
+ * gaelic checks for nothing, so command lines written for dev_appserver
+ * (scripts, Dockerfiles) that pass it must still start. */
+#define SKIP_SDK_UPDATE_CHECK "skip_sdk_update_check"
 /* Offers the gaelic_test API service (api_test.h) to the app: for tests. */
 #define API_TEST_SERVICE "api_test_service"
 
@@ -217,6 +221,8 @@ static void serve_usage(FILE *f)
           "  --follow_symlinks                  let instances read what the app's symlinks\n"
           "                                     outside its folder lead to, as App Engine's\n"
           "                                     upload did (only for apps you trust)\n"
+          "  --skip_sdk_update_check            taken for dev_appserver's command lines; gaelic\n"
+          "                                     checks for no updates\n"
           "  -h, --help                         show this help\n"
           "\n"
           "gaelic speaks plain HTTP. For app.yaml's secure: a request counts as HTTPS\n"
@@ -360,8 +366,8 @@ static int set_max_instances(serve_opts_t *o, const opt_def_t *d)
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    static const char *const flags[] = {"follow_symlinks", TEST_DISARM_AUDIT, API_TEST_SERVICE,
-                                        NULL};
+    static const char *const flags[] = {"follow_symlinks", SKIP_SDK_UPDATE_CHECK, TEST_DISARM_AUDIT,
+                                        API_TEST_SERVICE, NULL};
     enum { n_options = sizeof options / sizeof *options };
     const char *names[n_options + 2]; /* the table's, log_level, NULL */
     for (size_t k = 0; k < n_options; k++)
@@ -388,6 +394,8 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         if (kind == CLI_FLAG) {
             if (cli_is(&arg, "follow_symlinks"))
                 o->follow_symlinks = 1;
+            else if (cli_is(&arg, SKIP_SDK_UPDATE_CHECK))
+                continue; /* there is none to skip */
             else if (cli_is(&arg, API_TEST_SERVICE))
                 o->api_test_service = 1;
             else

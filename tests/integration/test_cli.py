@@ -267,6 +267,13 @@ def test_max_module_instances_without_the_apps_service_is_said(serve):
                          "default; it has --max_instances 4"), s.stderr_text()
 
 
+def test_skip_sdk_update_check_is_taken(serve):
+    """dev_appserver's --skip_sdk_update_check, in many of its command
+    lines, was an unknown option (exit 2); gaelic checks for no update."""
+    s = serve(HELLO, "--skip_sdk_update_check")
+    assert s.get("/").content == b"Hello, world!"
+
+
 def test_explicit_port(serve):
     port = free_port()
     s = serve(app_path("basic"), port=str(port))
