@@ -54,6 +54,14 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* `gaelic help COMMAND` is `gaelic COMMAND --help`. */
+    char help_flag[] = "--help";
+    char *help_argv[] = {argv[0], argc > 2 ? argv[2] : NULL, help_flag, NULL};
+    if (!strcmp(cmd, "help") && argc == 3 && strcmp(argv[2], "help") != 0) {
+        argc = 3;
+        argv = help_argv;
+        cmd = argv[1];
+    }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

@@ -36,6 +36,20 @@ def test_help_exits_0_and_names_serve():
     assert "serve" in r.stdout, r.stdout
 
 
+@pytest.mark.parametrize("command", ["serve", "logs", "backends"])
+def test_help_of_a_command_is_its_own_help(command):
+    """`gaelic help serve` shows what `gaelic serve --help` shows."""
+    r = run_gaelic("help", command)
+    assert (r.returncode, r.stdout) == (0, run_gaelic(command, "--help").stdout), r
+    assert r.stdout.startswith("usage: gaelic %s " % command), r.stdout
+
+
+def test_help_of_an_unknown_command_says_so():
+    r = run_gaelic("help", "deploy")
+    assert r.returncode == 2, r
+    assert "unknown command 'deploy'" in r.stderr, r.stderr
+
+
 def test_version_names_gaelic_and_what_apps_see():
     r = run_gaelic("--version")
     assert r.returncode == 0, r
