@@ -919,6 +919,27 @@ const char *http_request_header(const http_request_t *r, const char *name, size_
     return http_request_header_next(r, name, &pos, len);
 }
 
+const char *http_request_last_element(const http_request_t *r, const char *name, size_t *len)
+{
+    const char *v = NULL, *line;
+    size_t pos = 0, n = 0, line_len;
+    while ((line = http_request_header_next(r, name, &pos, &line_len))) {
+        v = line;
+        n = line_len;
+    }
+    if (!v)
+        return NULL;
+    const char *end = v + n, *start = end;
+    while (start > v && start[-1] != ',')
+        start--;
+    while (start < end && (*start == ' ' || *start == '\t'))
+        start++;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *len = (size_t)(end - start);
+    return start;
+}
+
 const char *http_method_name(int method)
 {
     return llhttp_method_name((llhttp_method_t)method);

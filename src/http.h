@@ -129,6 +129,12 @@ const char *http_request_header(const http_request_t *r, const char *name, size_
 const char *http_request_header_next(const http_request_t *r, const char *name, size_t *pos,
                                      size_t *len);
 
+/* The last element of a list-valued field (RFC 9110 5.6.1): of its last
+ * line, what follows the last comma, blanks trimmed; NULL without such a
+ * field. A proxy appends to X-Forwarded-For and -Proto, so the last
+ * element is what the nearest one said. */
+const char *http_request_last_element(const http_request_t *r, const char *name, size_t *len);
+
 static inline const char *http_request_url(const http_request_t *r)
 {
     return buf_ptr(&r->head) + r->url_off;

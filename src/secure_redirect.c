@@ -68,26 +68,9 @@ int secure_request_is_https(const http_request_t *req, const trusted_proxies_t *
     if (!trusted_proxy_peer(tp, peer_ip))
         return 0;
     /* The trusted proxy is the nearest hop: what it added comes last. */
-    const char *v = NULL;
     size_t len = 0;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        const http_header_t *h = &req->headers[i];
-        if (h->name_len == 17 &&
-            strncasecmp(http_header_name(req, h), "x-forwarded-proto", 17) == 0) {
-            v = http_header_value(req, h);
-            len = h->value_len;
-        }
-    }
-    if (!v)
-        return 0;
-    const char *end = v + len, *start = end;
-    while (start > v && start[-1] != ',')
-        start--;
-    while (start < end && (*start == ' ' || *start == '\t'))
-        start++;
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    return end - start == 5 && strncasecmp(start, "https", 5) == 0;
+    const char *v = http_request_last_element(req, "x-forwarded-proto", &len);
+    return v && len == 5 && strncasecmp(v, "https", 5) == 0;
 }
 
 /* ---------- the redirect ---------- */
