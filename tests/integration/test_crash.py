@@ -240,6 +240,33 @@ def test_import_error_500_traceback_logged(srv):
     ok(srv)
 
 
+SEGV_AT_IMPORT = {
+    "main.py": ("import os\n\n\ndef app(environ, start_response):\n"
+                "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                "    return [b'ok']\n"),
+    "crasher.py": "import faulthandler\n\nfaulthandler._sigsegv()\n",
+}
+
+
+def test_segfault_at_import_shows_where_on_the_console(serve, tmp_path):
+    """A module that crashes the instance as it is imported (a broken C
+    extension, here faulthandler's helper) leaves no Python traceback to
+    log: the console says where, file and line, once, from CPython's fault
+    handler, which every instance has on. The client sees only the 500."""
+    d = write_app(tmp_path / "app", APP_YAML.replace(
+        "- url: /.*", "- url: /crash\n  script: crasher.app\n- url: /.*"), SEGV_AT_IMPORT)
+    s = serve(d)
+    assert s.get("/ok").status_code == 200
+    r = s.get("/crash")
+    assert r.status_code == 500 and b"Traceback" not in r.content and b"crasher" not in r.content
+    assert s.wait_stderr("killed by signal 11"), s.stderr_text()[-3000:]
+    where = 'crasher.py", line 3'
+    assert s.wait_stderr(where), s.stderr_text()[-3000:]
+    assert s.stderr_text().count(where) == 1, s.stderr_text()[-3000:]
+    assert s.get("/ok").status_code == 200
+    assert s.alive()
+
+
 def test_crash_answers_concurrent_requests_on_that_instance(srv):
     """A threadsafe instance: a slow request sharing the instance with a
     crash gets 500 promptly rather than hanging."""

@@ -8,6 +8,7 @@ request started, and sends the response (_gaelic.send_response). Background
 requests (google.appengine.runtime.background) each get a thread of their
 own instead, started by the channel reader.
 """
+import faulthandler
 import os
 import sys
 import threading
@@ -30,6 +31,11 @@ _FAILED = handlers.ERROR_500 + (False, True)
 
 def prepare_zygote():
     """Installs the process-wide hooks. No app code runs here."""
+    # A crash in C (a broken extension, a segfault at import) leaves no
+    # Python traceback to log: the fault handler writes the crashing
+    # thread's stack, file and line, to the console (fd 2) as the
+    # instance dies. Only that thread's: the idle workers' add nothing.
+    faulthandler.enable(file=sys.__stderr__, all_threads=False)
     # The server's backends, for google.appengine.api.backends; not an
     # environment variable apps should see.
     backends.configure(os.environ.pop("GAELIC_BACKENDS", ""))
