@@ -1577,6 +1577,17 @@ def test_instance_spawn_short_of_fds_is_said_once(tmp_path):
             held = Conn(port, timeout=10)
             for _ in range(100):  # far past the 64 fds
                 clients.append(Conn(port, timeout=5))
+            deadline = time.monotonic() + 15
+            while "Too many open files" not in err_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Then until the console is quiet for 0.5 s (bounded): the
+            # accepts that still find an fd for a moment have been made.
+            seen, quiet_since = None, time.monotonic()
+            while time.monotonic() - quiet_since < 0.5 and time.monotonic() < deadline:
+                now = err_path.read_text()
+                if now != seen:
+                    seen, quiet_since = now, time.monotonic()
+                time.sleep(0.05)
             held.request("GET", "/script")  # no instance yet: the pool starts one
             deadline = time.monotonic() + 15
             while (err_path.read_text().count("instance: socketpair") == 0
