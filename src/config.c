@@ -50,20 +50,25 @@ _Static_assert(sizeof(auth_fail_t) == sizeof(int), "enum fields are stored as in
  * did; skip_files only its start (skip_match.h). */
 #define WHOLE_MATCH (PCRE2_ANCHORED | PCRE2_ENDANCHORED)
 
-/* pattern is Python's (python_regex.h); messages quote it as written. */
+/* pattern is Python's (python_regex.h); messages quote it as written.
+ * pcre2_text, if not NULL, gets the text compiled (malloc'd), for the
+ * patterns instances compile again. */
 static int compile_or_fail_as(yt_doc_t *d, const yaml_node_t *at, const char *field,
-                              const char *pattern, uint32_t anchoring, pcre2_code **out)
+                              const char *pattern, uint32_t anchoring, pcre2_code **out,
+                              char **pcre2_text)
 {
     int code = 0;
     PCRE2_SIZE off = 0;
-    char *pcre2_text = python_regex_for_pcre2(pattern);
-    if (!pcre2_text) {
+    char *text = python_regex_for_pcre2(pattern);
+    if (!text) {
         *out = NULL;
         return yt_fail(d, NULL, "out of memory");
     }
-    *out =
-        pcre2_compile((PCRE2_SPTR)pcre2_text, PCRE2_ZERO_TERMINATED, anchoring, &code, &off, NULL);
-    free(pcre2_text);
+    *out = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, anchoring, &code, &off, NULL);
+    if (*out && pcre2_text)
+        *pcre2_text = text;
+    else
+        free(text);
     if (*out) {
         (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
         return 0;
@@ -80,7 +85,7 @@ static int compile_or_fail_as(yt_doc_t *d, const yaml_node_t *at, const char *fi
 static int compile_or_fail(yt_doc_t *d, const yaml_node_t *at, const char *field,
                            const char *pattern, pcre2_code **out)
 {
-    return compile_or_fail_as(d, at, field, pattern, WHOLE_MATCH, out);
+    return compile_or_fail_as(d, at, field, pattern, WHOLE_MATCH, out, NULL);
 }
 
 static uint32_t capture_count(const pcre2_code *re)
@@ -753,13 +758,11 @@ static int finish_handler(yt_doc_t *d, const yaml_node_t *map, handler_t *h, uin
                              h->static_files, groups) < 0)
             return -1;
         pcre2_code *re = NULL;
-        int rc = compile_or_fail(d, yt_map_value(d, map, "upload"), "upload", h->upload, &re);
+        char *pcre2_text = NULL; /* instances compile it again, from static_only_files */
+        int rc = compile_or_fail_as(d, yt_map_value(d, map, "upload"), "upload", h->upload,
+                                    WHOLE_MATCH, &re, &pcre2_text);
         h->upload_re = re;
-        /* Instances compile it again from static_only_files. */
-        char *pcre2_text = rc == 0 ? python_regex_for_pcre2(h->upload) : NULL;
-        if (rc == 0 && !pcre2_text)
-            return yt_fail(d, NULL, "out of memory");
-        if (pcre2_text) {
+        if (rc == 0) {
             free(h->upload);
             h->upload = pcre2_text;
         }
@@ -1006,12 +1009,11 @@ static int add_skip_pattern(yt_doc_t *d, const yaml_node_t *item, buf_t *combine
     if (!re_text)
         return yt_fail(d, NULL, "out of memory");
     pcre2_code *re = NULL;
-    int rc = compile_or_fail_as(d, item, "skip_files", re_text, SKIP_FILES_ANCHORING, &re);
+    char *pcre2_text = NULL; /* instances compile the combined regex as it is */
+    int rc =
+        compile_or_fail_as(d, item, "skip_files", re_text, SKIP_FILES_ANCHORING, &re, &pcre2_text);
     pcre2_code_free(re);
-    /* Instances compile the combined regex as it is. */
-    char *pcre2_text = rc == 0 ? python_regex_for_pcre2(re_text) : NULL;
-    if (rc == 0 && (!pcre2_text ||
-                    buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", pcre2_text) < 0))
+    if (rc == 0 && buf_printf(combined, "%s^(?:%s)", combined->len ? "|" : "", pcre2_text) < 0)
         rc = yt_fail(d, NULL, "out of memory");
     free(pcre2_text);
     free(re_text);
@@ -1895,7 +1897,7 @@ static int finish_config(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg
                        CONFIG_MAX_INSTANCE_ARG);
     pcre2_code *re = NULL;
     int rc = compile_or_fail_as(d, yt_map_key(d, root, "skip_files"), "skip_files", cfg->skip_files,
-                                SKIP_FILES_ANCHORING, &re);
+                                SKIP_FILES_ANCHORING, &re, NULL);
     cfg->skip_files_re = re;
     return rc < 0 ? -1 : build_static_only_files(d, cfg);
 }

@@ -2092,8 +2092,8 @@ static void hold_for_rate(instance_t *inst, uint64_t wait)
     loop_timer_start(inst->pool->loop, &inst->resume_reads, wait);
     if (!inst->rate_told) {
         char name[160];
-        log_warn("%s sends more than %u frames a second on its channel (app log lines, API "
-                 "calls, answers): the master takes them no faster",
+        log_warn("%s sends more than %u frames a second on its channel besides its answers "
+                 "(app log lines, API calls): the master takes them no faster",
                  label(inst, name, sizeof name), CHANNEL_FRAMES_PER_SECOND);
         inst->rate_told = 1;
     }

@@ -209,10 +209,8 @@ def _handle(request_id, script, environ, cgi_env, run=_run):
                 # runtime's wait. Say what it waited for, and why (a
                 # thread started at import, say, as python3 libraries do).
                 handlers.log(script, "request %d ran past its deadline waiting for %s it "
-                             "started: a request's threads are joined before it is "
-                             "answered (RT11); one that should outlive its request must be "
-                             "a google.appengine.api.background_thread (on a backend)"
-                             % (request_id, request.stopped_threads))
+                             "started: %s" % (request_id, request.stopped_threads,
+                                              request_threads.RT11_HINT))
             else:
                 handlers.log_exception(script, "request %d ran past its deadline:" % request_id)
             return handlers.ERROR_500 + (True, True)

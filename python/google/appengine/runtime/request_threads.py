@@ -310,14 +310,18 @@ def join_all(request):
         _gaelic.block_end()
 
 
+# Why a request waits for its threads, and the way out, for the messages
+# that say it is waiting (here) or ran past its deadline waiting (dispatch).
+RT11_HINT = ("a request's threads are joined before it is answered (RT11); one that should "
+             "outlive its request must be a google.appengine.api.background_thread "
+             "(on a backend)")
+
+
 def _warn_waiting(thread, task):
     what = _names([thread]) if thread is not None else "a thread-pool task"
     app_logs.write(app_logs.WARNING,
                    "the request still waits for %s it started, %d s after its handler "
-                   "ended: a request's threads are joined before it is answered (RT11); "
-                   "one that should outlive its request must be a "
-                   "google.appengine.api.background_thread (on a backend)"
-                   % (what, _WAIT_WARN))
+                   "ended: %s" % (what, _WAIT_WARN, RT11_HINT))
 
 
 def _take(items):
