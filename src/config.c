@@ -1134,6 +1134,26 @@ static int check_min_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node
     return check_scaling_value(d, f, v, s, "\\d{1,9}", "use a whole number from 0");
 }
 
+/* After check_min_instances: 0 to 999999999, so it fits an int. */
+static int apply_instance_bound(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, int *to)
+{
+    const char *text = yt_text(v);
+    if (check_min_instances(d, f, v, text) < 0)
+        return -1;
+    *to = (int)strtol(text, NULL, 10);
+    return 0;
+}
+
+static int apply_min_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    return apply_instance_bound(d, f, v, &((app_config_t *)target)->min_instances);
+}
+
+static int apply_max_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, void *target)
+{
+    return apply_instance_bound(d, f, v, &((app_config_t *)target)->max_instances);
+}
+
 static int check_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                 const char *s)
 {
@@ -1166,9 +1186,9 @@ static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
     {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
     {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_max_concurrent_requests},
-    {"min_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_min_instances, NULL},
+    {"min_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_min_instances},
     /* 0 turns the limit off (App Engine took any int here) */
-    {"max_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_min_instances, NULL},
+    {"max_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_max_instances},
     {"target_cpu_utilization", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_utilization,
      NULL},
     {"target_throughput_utilization", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE,
@@ -1201,8 +1221,15 @@ static const yt_field_t MANUAL_SCALING_FIELDS[] = {
 static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
                                    void *target)
 {
-    return yt_map_apply(d, map, AUTOMATIC_SCALING_FIELDS, N_FIELDS(AUTOMATIC_SCALING_FIELDS),
-                        target, f->name, NULL);
+    app_config_t *cfg = target;
+    if (yt_map_apply(d, map, AUTOMATIC_SCALING_FIELDS, N_FIELDS(AUTOMATIC_SCALING_FIELDS), target,
+                     f->name, NULL) < 0)
+        return -1;
+    if (cfg->max_instances && cfg->min_instances > cfg->max_instances)
+        return yt_fail(d, yt_map_given_value(d, map, "min_instances"),
+                       "automatic_scaling: min_instances (%d) is more than max_instances (%d)",
+                       cfg->min_instances, cfg->max_instances);
+    return 0;
 }
 
 static int apply_basic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *map,
@@ -1763,34 +1790,50 @@ static const char *const UNUSED_KEYS[] = {
     "service_account",   "build_env_variables", "runtime_config", NULL,
 };
 
+/* automatic_scaling's keys that are honoured: min_pending_latency (pool.c),
+ * min_instances and max_instances (serve.c, pool.c), and a python3 app's
+ * max_concurrent_requests (serve.c). Appends ", "-separated those given. */
+static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, const app_config_t *cfg,
+                                 buf_t *out, int *n)
+{
+    static const char *const honoured[] = {"min_pending_latency", "min_instances", "max_instances",
+                                           "max_concurrent_requests"};
+    *n = 0;
+    for (size_t k = 0; k < sizeof honoured / sizeof *honoured; k++) {
+        if (!yt_map_given_value(d, map, honoured[k]) ||
+            (!strcmp(honoured[k], "max_concurrent_requests") && !cfg->python3_app))
+            continue;
+        if (buf_printf(out, "%s%s", (*n)++ ? ", " : "", honoured[k]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int set_unused_keys(yt_doc_t *d, const yaml_node_t *root, app_config_t *cfg)
 {
-    buf_t names = BUF_INIT;
+    buf_t names = BUF_INIT, honoured = BUF_INIT;
     int rc = 0;
     for (size_t i = 0; rc == 0 && UNUSED_KEYS[i]; i++) {
         const yaml_node_t *v = yt_map_given_value(d, root, UNUSED_KEYS[i]);
         if (!v)
             continue;
-        /* automatic_scaling's keys that are honoured: min_pending_latency
-         * (pool.c), a python3 app's max_concurrent_requests (serve.c). */
-        int latency = 0, concurrent = 0;
+        int n = 0;
+        honoured.len = 0;
         if (!strcmp(UNUSED_KEYS[i], "automatic_scaling") && v->type == YAML_MAPPING_NODE) {
-            latency = yt_map_given_value(d, v, "min_pending_latency") != NULL;
-            concurrent = cfg->python3_app && cfg->max_concurrent_requests;
-            if (v->data.mapping.pairs.top - v->data.mapping.pairs.start == latency + concurrent)
+            if ((rc = honoured_scaling_keys(d, v, cfg, &honoured, &n)) < 0)
+                break;
+            if (v->data.mapping.pairs.top - v->data.mapping.pairs.start == n)
                 continue;
         }
-        rc = buf_printf(&names, "%s%s%s%s%s%s", names.len ? ", " : "", UNUSED_KEYS[i],
-                        latency || concurrent ? " (but " : "", latency ? "min_pending_latency" : "",
-                        latency && concurrent ? ", " : "",
-                        concurrent ? "max_concurrent_requests)"
-                        : latency  ? ")"
-                                   : "");
+        rc = n ? buf_printf(&names, "%s%s (but %.*s)", names.len ? ", " : "", UNUSED_KEYS[i],
+                            (int)honoured.len, buf_ptr(&honoured))
+               : buf_printf(&names, "%s%s", names.len ? ", " : "", UNUSED_KEYS[i]);
     }
     if (rc == 0 && names.len &&
         (buf_append(&names, "", 1) < 0 || !(cfg->unused_keys = strdup(buf_ptr(&names)))))
         rc = -1;
     buf_free(&names);
+    buf_free(&honoured);
     return rc < 0 ? yt_fail(d, NULL, "out of memory") : 0;
 }
 

@@ -99,6 +99,10 @@ typedef struct {
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */
     int min_pending_latency_ms;
+    /* automatic_scaling.min_instances (0: not given) and max_instances (0:
+     * not given, or 0, App Engine's "no limit") */
+    int min_instances;
+    int max_instances;
     /* manual_scaling.instances, includes merged (the largest wins); 0: no
      * manual_scaling. Checked and kept; gaelic does not scale by it. */
     int manual_scaling_instances;

@@ -68,6 +68,9 @@ struct instance {
     /* Started while another instance served: the default version's may
      * warm up before it serves (warms_up). */
     int beside_serving;
+    /* Started for min_instances, not for a waiting request: it warms up
+     * before it serves (warms_up). */
+    int ahead;
     /* Stopping because it was idle (a dynamic backend's): a request for
      * its number waits for a new one rather than getting the 404 of a
      * shutdown (BK2, BK4). */
@@ -1427,9 +1430,11 @@ static void instance_fail(instance_t *inst, const char *why)
             job_fail(job, 500, why, inst->id);
     }
     unlink_instance(pool, inst);
-    if (pool->o.resident && !pool->shutting_down && !pool->stopped) {
+    if ((pool->o.resident || (start_failed && pool->o.min_instances)) && !pool->shutting_down &&
+        !pool->stopped) {
         /* BK3: a resident instance is started again at once, then with a
-         * growing delay while it keeps failing. */
+         * growing delay while it keeps failing; so is one of min_instances
+         * that dies as it starts (keep_min_instances). */
         pool->respawn_at_ms = pool->loop->now_ms + pool->respawn_delay_ms;
         pool->respawn_delay_ms = pool->respawn_delay_ms ? pool->respawn_delay_ms * 2 : 500;
         if (pool->respawn_delay_ms > MAX_RESPAWN_DELAY_MS)
@@ -2053,7 +2058,8 @@ static int handle_retire(instance_t *inst, const ipc_hdr_t *h, const uint8_t *pa
  * warmup would only delay them. */
 static int warms_up(const instance_t *inst)
 {
-    return inst->pool->o.numbered || (inst->beside_serving && another_ready(inst->pool, inst));
+    return inst->pool->o.numbered || inst->ahead ||
+           (inst->beside_serving && another_ready(inst->pool, inst));
 }
 
 /* The instance said READY and runs under its caps: it may take requests
@@ -2070,6 +2076,8 @@ static void instance_ready(instance_t *inst)
         pool->n_starting--;
         pool->start_failures = 0;
         pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
+        if (!pool->o.numbered)
+            pool->respawn_delay_ms = 0; /* keep_min_instances' */
         log_debug("instance %u ready", inst->no);
     }
 }
@@ -2364,6 +2372,23 @@ static void check_memory(instance_t *inst, uint64_t now)
     instance_flush(inst);
 }
 
+/* automatic_scaling min_instances: that many serve or start from the
+ * server's start on, and a lost one is replaced; after one died as it
+ * started, with a growing delay (instance_fail). */
+static void keep_min_instances(pool_t *pool, uint64_t now)
+{
+    if (!pool->o.min_instances || pool->shutting_down || now < pool->respawn_at_ms)
+        return;
+    int serving = serving_instances(pool);
+    while (serving < pool->o.min_instances && pool->n_alive < alive_cap(pool, serving)) {
+        instance_t *inst = spawn_next(pool, -1);
+        if (!inst)
+            break;
+        inst->ahead = 1;
+        serving++;
+    }
+}
+
 static void tick(loop_t *loop, loop_timer_t *t)
 {
     pool_t *pool = (pool_t *)((char *)t - offsetof(pool_t, tick));
@@ -2393,10 +2418,12 @@ static void tick(loop_t *loop, loop_timer_t *t)
             instance_fail(i, "it stopped reading its channel");
             continue;
         }
-        /* Background threads keep an instance from idling out (BG3). */
+        /* Background threads keep an instance from idling out (BG3), and
+         * min_instances keep the oldest ones (the list is newest-first). */
         if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
             i->bg_requests == 0 && !pool->o.resident &&
-            now - i->last_active_ms >= pool->o.idle_timeout_ms) {
+            now - i->last_active_ms >= pool->o.idle_timeout_ms &&
+            (!pool->o.min_instances || serving_instances(pool) > pool->o.min_instances)) {
             char name[160];
             log_info("%s idle for %llu s; stopping it", label(i, name, sizeof name),
                      (unsigned long long)((now - i->last_active_ms) / 1000));
@@ -2429,6 +2456,7 @@ static void tick(loop_t *loop, loop_timer_t *t)
     if (pool->o.resident && !pool->stopped && !pool->shutting_down && now >= pool->respawn_at_ms)
         while (pool->n_alive < pool->o.max_instances && spawn_next(pool, -1))
             ;
+    keep_min_instances(pool, now);
     kick(pool);
     loop_timer_start(loop, &pool->tick, TICK_MS);
 }
@@ -2494,8 +2522,10 @@ int pool_start(pool_t *pool)
     }
     if (zygote_spawn(pool) < 0)
         return -1;
-    /* BK2: resident instances all start now (the tick starts them). */
-    return loop_timer_start(pool->loop, &pool->tick, pool->o.resident ? 0 : TICK_MS);
+    /* BK2: resident instances all start now, as min_instances do (the
+     * tick starts them). */
+    return loop_timer_start(pool->loop, &pool->tick,
+                            pool->o.resident || pool->o.min_instances ? 0 : TICK_MS);
 }
 
 /* A failfast request that found no free instance is answered 503 without

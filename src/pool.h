@@ -97,6 +97,10 @@ typedef struct {
     const char *exe;               /* path of gaelic-instance, the zygote */
     const char *backends_env;      /* "GAELIC_BACKENDS=HOST:PORT name=N ...", or NULL */
     int max_instances;
+    /* The default version's instances kept running from the start, idle or
+     * not (app.yaml's automatic_scaling min_instances); at most
+     * max_instances. Numbered pools: 0. */
+    int min_instances;
     int threads;             /* concurrent requests per instance */
     int max_concurrent;      /* per app, across instances */
     int max_pending;         /* queued requests beyond that: 503 */

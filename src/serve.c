@@ -92,7 +92,9 @@ static const opt_def_t options[] = {
      "1073741824, at least 1048576)",
      1048576, 1e15},
     {"max_instances", OPT_INT, OFF(max_instances), "N",
-     "most instances of the default version (default 4)", 1, COUNT_MAX},
+     "most instances of the default version (default 4; a lower automatic_scaling "
+     "max_instances in app.yaml holds)",
+     1, COUNT_MAX},
     {"max_module_instances", OPT_STR, OFF(max_module_instances), "N",
      "dev_appserver's name for --max_instances; also SERVICE:N[,SERVICE:N...], of which "
      "app.yaml's service's counts",
@@ -843,6 +845,31 @@ static int open_storage(server_t *srv)
     return 0;
 }
 
+/* app.yaml's automatic_scaling max_instances lowers --max_instances (both
+ * are limits: the lower one holds). */
+static void app_max_instances(server_t *srv)
+{
+    int yaml_max = srv->cfg->max_instances;
+    if (!yaml_max || yaml_max >= srv->o.max_instances)
+        return;
+    log_info("%s: automatic_scaling max_instances %d: at most %d instance%s (--max_instances %d)",
+             srv->cfg->path, yaml_max, yaml_max, yaml_max == 1 ? "" : "s", srv->o.max_instances);
+    srv->o.max_instances = yaml_max;
+}
+
+/* app.yaml's automatic_scaling min_instances, within --max_instances. */
+static int min_instances(const server_t *srv)
+{
+    int n = srv->cfg->min_instances;
+    if (n > srv->o.max_instances) {
+        log_warn("%s: automatic_scaling min_instances %d is more than --max_instances %d: %d "
+                 "instances are kept running",
+                 srv->cfg->path, n, srv->o.max_instances, srv->o.max_instances);
+        n = srv->o.max_instances;
+    }
+    return n;
+}
+
 /* Requests one default-version instance serves at once: --threads when
  * threadsafe, but a python3 app's automatic_scaling max_concurrent_requests
  * (App Engine's per-instance limit of those runtimes) when it gives one. */
@@ -1019,6 +1046,7 @@ int serve_main(int argc, char **argv)
                      "--max_instances %d",
                      srv->o.max_module_instances, service, srv->o.max_instances);
     }
+    app_max_instances(srv);
     srv->tier = strcmp(srv->o.tier, "paid") == 0 ? TIER_PAID : TIER_FREE;
     if (backends_config_load(srv->cfg->root, srv->tier, &srv->backends_cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
@@ -1080,8 +1108,9 @@ int serve_main(int argc, char **argv)
     note_python3_app(srv->cfg);
     if (srv->cfg->unused_keys)
         log_info("%s: %s: accepted as App Engine took them, not used here: instances scale by "
-                 "--max_instances and --instance_idle_timeout, on this machine's network, "
-                 "without a service account or a build step",
+                 "--max_instances (or a lower automatic_scaling max_instances), min_instances "
+                 "and --instance_idle_timeout, on this machine's network, without a service "
+                 "account or a build step",
                  srv->cfg->path, srv->cfg->unused_keys);
     app_identity(srv);
     if (static_init(srv->cfg->root, &srv->links) < 0) {
@@ -1188,6 +1217,7 @@ int serve_main(int argc, char **argv)
         .linked = linked,
         .exe = exe,
         .max_instances = srv->o.max_instances,
+        .min_instances = min_instances(srv),
         .threads = instance_threads(srv),
         .max_concurrent = srv->o.max_concurrent,
         .max_pending = srv->o.max_pending,

@@ -257,6 +257,78 @@ def test_idle_instance_stopped_and_replaced(serve):
     assert b["count"] == 1, "new instance should start with fresh globals"
 
 
+def instance_pids(s):
+    return {p for p in s.children() if harness.comm(p) == "gaelic-instance"}
+
+
+def wait_instance_pids(s, n, timeout=harness.WAIT_TIMEOUT, other_than=()):
+    """The server's instance pids once there are n of them, none in
+    other_than (a bounded wait); what there is at the bound otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = instance_pids(s)
+        if (len(pids) == n and not pids & set(other_than)) or time.monotonic() >= deadline:
+            return pids
+        time.sleep(0.05)
+
+
+def with_scaling(name, tmp_path, scaling):
+    return copy_app(name, tmp_path / name, lambda text: text + "automatic_scaling:\n" + scaling)
+
+
+def test_min_instances_start_with_the_server_and_are_not_stopped_as_idle(serve, tmp_path):
+    s = serve(with_scaling("basic", tmp_path, "  min_instances: 2\n"),
+              "--instance_idle_timeout", "1")
+    # Before any request: both start with the server.
+    pids = wait_instance_pids(s, 2)
+    assert len(pids) == 2, s.stderr_text()[-3000:]
+    got = s.get_json("/counter")
+    if got["pid"] in s.children():  # not in a pid namespace of its own
+        assert got["pid"] in pids, (got, pids)
+    time.sleep(2.5)  # past the idle timeout (and a tick)
+    assert instance_pids(s) == pids, s.stderr_text()[-3000:]
+    assert "idle for" not in s.stderr_text()
+
+
+def test_instances_beyond_min_instances_still_idle_out(serve, tmp_path):
+    s = serve(with_scaling("single", tmp_path, "  min_instances: 1\n"),
+              "--instance_idle_timeout", "1", "--max_instances", "3")
+    (kept,) = wait_instance_pids(s, 1)
+    # One-at-a-time requests: three at once need more instances.
+    got = ok_json(concurrent_gets(s.url + "sleep?s=1", 3)[0])
+    assert len({g["instance_id"] for g in got}) > 1, got
+    # Back to the one kept (the oldest) once the others idled out.
+    assert wait_instance_pids(s, 1, other_than=()) == {kept}, s.stderr_text()[-3000:]
+
+
+def test_a_lost_min_instance_is_replaced_without_a_request(serve, tmp_path):
+    s = serve(with_scaling("basic", tmp_path, "  min_instances: 1\n"))
+    (first,) = wait_instance_pids(s, 1)
+    os.kill(first, signal.SIGKILL)
+    pids = wait_instance_pids(s, 1, other_than=(first,))
+    assert len(pids) == 1 and first not in pids, s.stderr_text()[-3000:]
+    assert s.get_json("/counter")["count"] == 1
+
+
+def test_app_yaml_max_instances_lowers_the_flag(serve, tmp_path):
+    s = serve(with_scaling("single", tmp_path, "  max_instances: 1\n"), "--max_instances", "3")
+    results, took = concurrent_gets(s.url + "sleep?s=0.5", 3)
+    got = ok_json(results)
+    assert len({g["instance_id"] for g in got}) == 1, got
+    assert took >= 1.4, "3 one-at-a-time 0.5-s requests on 1 instance took %.1fs" % took
+    assert "automatic_scaling max_instances 1: at most 1 instance (--max_instances 3)" in \
+        s.stderr_text()
+
+
+def test_min_instances_above_the_flag_are_capped_with_a_warning(serve, tmp_path):
+    s = serve(with_scaling("basic", tmp_path, "  min_instances: 3\n"), "--max_instances", "2")
+    assert s.wait_stderr("automatic_scaling min_instances 3 is more than --max_instances 2: "
+                         "2 instances are kept running")
+    assert len(wait_instance_pids(s, 2)) == 2
+    time.sleep(0.6)  # a few ticks: no third starts
+    assert len(instance_pids(s)) == 2
+
+
 def test_busy_instance_not_stopped_as_idle(serve):
     s = serve(app_path("basic"), "--instance_idle_timeout", "1")
     a = s.get_json("/counter")

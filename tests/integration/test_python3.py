@@ -229,8 +229,9 @@ def test_start_names_the_keys_it_cannot_honour(serve, tmp_path):
                         "service_account: sa@p.iam.gserviceaccount.com\n",
                         {"main.py": PLAIN_MAIN}))
     assert s.get("/").content == b"main"
-    assert re.search(r"INFO .*keys/app\.yaml: automatic_scaling, vpc_access_connector, "
-                     r"service_account: accepted as App Engine took them, not used here",
+    assert re.search(r"INFO .*keys/app\.yaml: automatic_scaling \(but max_instances\), "
+                     r"vpc_access_connector, service_account: accepted as App Engine took them, "
+                     r"not used here",
                      s.stderr_text()), s.stderr_text()
 
 

@@ -101,6 +101,19 @@ def test_instance_added_under_load_gets_one_warmup_before_live_traffic(serve):
     assert s.wait_stderr("GET /_ah/warmup 200")
 
 
+def test_min_instance_gets_its_warmup_before_the_first_request(serve, tmp_path):
+    # Started with the server, not for a waiting request: like an instance
+    # the autoscaler adds, it warms up before it serves.
+    app = copy_app("warmup", tmp_path / "warmup",
+                   lambda t: t + "automatic_scaling:\n  min_instances: 1\n")
+    s = serve(app)
+    first = s.get_json("/state")
+    assert first["live_before"] == 0 and len(first["warmups"]) == 1, first
+    assert first["warmups"][0]["end"] is not None, first
+    rows, out = warmup_rows(s)
+    assert len(rows) == 1 and rows[0]["status"] == 200, out
+
+
 def test_warmup_past_its_deadline_still_leaves_the_instance_serving(serve, tmp_path):
     # The normal deadline applies; whatever the warmup answers (here the
     # 500 of a DeadlineExceededError), the instance then serves.

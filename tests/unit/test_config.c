@@ -212,9 +212,22 @@ static void test_unused_keys(void)
         CHECK(cfg->unused_keys == NULL);
     config_free(cfg);
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_pending_latency: 30ms\n"
-                  "  max_instances: 3\n");
+                  "  max_instances: 3\n  target_cpu_utilization: 0.6\n");
     if (cfg)
-        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency)");
+        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency, max_instances)");
+    config_free(cfg);
+    /* min_instances and max_instances are honoured; min_idle_instances not. */
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 1\n"
+                  "  max_instances: 3\n");
+    if (cfg) {
+        CHECK(cfg->unused_keys == NULL);
+        CHECK(cfg->min_instances == 1 && cfg->max_instances == 3);
+    }
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 2\n"
+                  "  min_idle_instances: 1\n");
+    if (cfg)
+        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_instances)");
     config_free(cfg);
     cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 2\n" MAIN_HANDLER);
     if (cfg)
@@ -226,10 +239,10 @@ static void test_unused_keys(void)
         CHECK(cfg->unused_keys == NULL);
     config_free(cfg);
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  max_concurrent_requests: 5\n"
-                  "  min_pending_latency: 20ms\n  max_instances: 2\n");
+                  "  min_pending_latency: 20ms\n  max_instances: 2\n  max_idle_instances: 1\n");
     if (cfg)
-        CHECK_STR(cfg->unused_keys,
-                  "automatic_scaling (but min_pending_latency, max_concurrent_requests)");
+        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency, max_instances, "
+                                    "max_concurrent_requests)");
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_concurrent_requests: 5\n" MAIN_HANDLER);
     if (cfg)
@@ -575,6 +588,14 @@ static void test_accepted_keys(void)
                "app.yaml:5: unknown key 'colour' in automatic_scaling");
     EXPECT_ERR(HEAD "automatic_scaling:\n  max_instances: [1]\n" MAIN_HANDLER,
                "app.yaml:5: max_instances: expected a string, got a list");
+    /* 0 is App Engine's "no limit"; a minimum above the maximum is refused. */
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_instances: 5\n  max_instances: 0\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_instances == 5 && cfg->max_instances == 0);
+    config_free(cfg);
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_instances: 2\n  min_instances: 3\n" MAIN_HANDLER,
+               "app.yaml:6: automatic_scaling: min_instances (3) is more than max_instances (2)");
+    EXPECT_ERR(HEAD "automatic_scaling:\n  min_instances: -1\n" MAIN_HANDLER,
+               "app.yaml:5: min_instances: '-1' is not valid: use a whole number from 0");
     EXPECT_ERR(HEAD "automatic_scaling:\n  max_idle_instances: 1\nmanual_scaling:\n"
                     "  instances: 1\n" MAIN_HANDLER,
                "app.yaml:6: manual_scaling: a version has only one kind of scaling, and "
