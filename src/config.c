@@ -1161,6 +1161,18 @@ static int check_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_nod
                                "use a whole number or 'automatic'");
 }
 
+/* "automatic" is none kept. */
+static int apply_min_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                    void *target)
+{
+    const char *text = yt_text(v);
+    if (check_idle_instances(d, f, v, text) < 0)
+        return -1;
+    ((app_config_t *)target)->min_idle_instances =
+        strcmp(text, "automatic") == 0 ? 0 : (int)strtol(text, NULL, 10);
+    return 0;
+}
+
 static int check_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     return check_scaling_value(d, f, v, s, "\\d{1,9}((\\.\\d{1,3})?s|ms)|automatic",
@@ -1182,7 +1194,8 @@ static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
     {"min_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_min_pending_latency},
     {"max_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_latency, NULL},
-    {"min_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"min_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_min_idle_instances},
     {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
     {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_max_concurrent_requests},
@@ -1791,13 +1804,14 @@ static const char *const UNUSED_KEYS[] = {
 };
 
 /* automatic_scaling's keys that are honoured: min_pending_latency (pool.c),
- * min_instances and max_instances (serve.c, pool.c), and a python3 app's
+ * min_instances, max_instances and min_idle_instances (serve.c, pool.c),
+ * and a python3 app's
  * max_concurrent_requests (serve.c). Appends ", "-separated those given. */
 static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, const app_config_t *cfg,
                                  buf_t *out, int *n)
 {
     static const char *const honoured[] = {"min_pending_latency", "min_instances", "max_instances",
-                                           "max_concurrent_requests"};
+                                           "min_idle_instances", "max_concurrent_requests"};
     *n = 0;
     for (size_t k = 0; k < sizeof honoured / sizeof *honoured; k++) {
         if (!yt_map_given_value(d, map, honoured[k]) ||

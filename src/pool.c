@@ -68,8 +68,8 @@ struct instance {
     /* Started while another instance served: the default version's may
      * warm up before it serves (warms_up). */
     int beside_serving;
-    /* Started for min_instances, not for a waiting request: it warms up
-     * before it serves (warms_up). */
+    /* Started for min_instances or min_idle_instances, not for a waiting
+     * request: it warms up before it serves (warms_up). */
     int ahead;
     /* Stopping because it was idle (a dynamic backend's): a request for
      * its number waits for a new one rather than getting the 404 of a
@@ -248,6 +248,7 @@ static void instance_fail(instance_t *inst, const char *why);
 static void slot_deadline(loop_t *loop, loop_timer_t *t);
 static void sample_stats(instance_t *inst, uint64_t now);
 static int instance_read_last_frames(instance_t *inst);
+static int keeps_instances(const pool_t *pool);
 
 /* ---------- queue ---------- */
 
@@ -1430,11 +1431,11 @@ static void instance_fail(instance_t *inst, const char *why)
             job_fail(job, 500, why, inst->id);
     }
     unlink_instance(pool, inst);
-    if ((pool->o.resident || (start_failed && pool->o.min_instances)) && !pool->shutting_down &&
+    if ((pool->o.resident || (start_failed && keeps_instances(pool))) && !pool->shutting_down &&
         !pool->stopped) {
         /* BK3: a resident instance is started again at once, then with a
-         * growing delay while it keeps failing; so is one of min_instances
-         * that dies as it starts (keep_min_instances). */
+         * growing delay while it keeps failing; so is one kept by
+         * keep_ready_instances that dies as it starts. */
         pool->respawn_at_ms = pool->loop->now_ms + pool->respawn_delay_ms;
         pool->respawn_delay_ms = pool->respawn_delay_ms ? pool->respawn_delay_ms * 2 : 500;
         if (pool->respawn_delay_ms > MAX_RESPAWN_DELAY_MS)
@@ -1639,14 +1640,25 @@ static instance_t *spawn_next(pool_t *pool, int index)
     return index >= 0 ? instance_spawn(pool, index) : NULL;
 }
 
-/* Instances that serve or soon will: not shutting down. */
-static int serving_instances(const pool_t *pool)
+/* Instances that serve or soon will: not shutting down; *idle (when not
+ * NULL): how many of them have no request. */
+static int serving_instances(const pool_t *pool, int *idle)
 {
-    int n = 0;
+    int n = 0, no_request = 0;
     for (const instance_t *i = pool->instances; i; i = i->next)
-        if (i->state != I_DEAD && i->state != I_STOPPING)
+        if (i->state != I_DEAD && i->state != I_STOPPING) {
             n++;
+            no_request += i->inflight == 0;
+        }
+    if (idle)
+        *idle = no_request;
     return n;
+}
+
+/* The default version keeps instances running whatever its load. */
+static int keeps_instances(const pool_t *pool)
+{
+    return pool->o.min_instances || pool->o.min_idle_instances;
 }
 
 /* How many instances may be alive, stopping ones included. Default-version
@@ -1733,7 +1745,7 @@ static void kick_pass(pool_t *pool)
      * eager_instances, one at a time once they have waited long enough. */
     uint64_t waited = pool->loop->now_ms - oldest_blocked_ms;
     uint64_t next_check = 0; /* ms until waiting long enough, if not yet */
-    int serving = serving_instances(pool);
+    int serving = serving_instances(pool, NULL);
     int limit; /* how many may be alive (stopping ones included) */
     if (serving < pool->eager_instances) {
         /* A backend's eager_instances is INT_MAX: with an instance
@@ -2077,7 +2089,7 @@ static void instance_ready(instance_t *inst)
         pool->start_failures = 0;
         pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
         if (!pool->o.numbered)
-            pool->respawn_delay_ms = 0; /* keep_min_instances' */
+            pool->respawn_delay_ms = 0; /* keep_ready_instances' */
         log_debug("instance %u ready", inst->no);
     }
 }
@@ -2372,20 +2384,33 @@ static void check_memory(instance_t *inst, uint64_t now)
     instance_flush(inst);
 }
 
-/* automatic_scaling min_instances: that many serve or start from the
- * server's start on, and a lost one is replaced; after one died as it
- * started, with a growing delay (instance_fail). */
-static void keep_min_instances(pool_t *pool, uint64_t now)
+/* Whether an instance the tick would stop as idle is one min_instances or
+ * min_idle_instances keep. */
+static int kept_running(const pool_t *pool)
 {
-    if (!pool->o.min_instances || pool->shutting_down || now < pool->respawn_at_ms)
+    if (!keeps_instances(pool))
+        return 0;
+    int idle, serving = serving_instances(pool, &idle);
+    return serving <= pool->o.min_instances || idle <= pool->o.min_idle_instances;
+}
+
+/* automatic_scaling min_instances serve or start from the server's start
+ * on, and min_idle_instances more have no request (those starting count):
+ * what is missing starts now, up to max_instances; after one died as it
+ * started, with a growing delay (instance_fail). */
+static void keep_ready_instances(pool_t *pool, uint64_t now)
+{
+    if (!keeps_instances(pool) || pool->shutting_down || now < pool->respawn_at_ms)
         return;
-    int serving = serving_instances(pool);
-    while (serving < pool->o.min_instances && pool->n_alive < alive_cap(pool, serving)) {
+    int idle, serving = serving_instances(pool, &idle);
+    while ((serving < pool->o.min_instances || idle < pool->o.min_idle_instances) &&
+           pool->n_alive < alive_cap(pool, serving)) {
         instance_t *inst = spawn_next(pool, -1);
         if (!inst)
             break;
         inst->ahead = 1;
         serving++;
+        idle++;
     }
 }
 
@@ -2419,11 +2444,11 @@ static void tick(loop_t *loop, loop_timer_t *t)
             continue;
         }
         /* Background threads keep an instance from idling out (BG3), and
-         * min_instances keep the oldest ones (the list is newest-first). */
+         * min_instances and min_idle_instances keep the oldest ones (the
+         * list is newest-first). */
         if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
             i->bg_requests == 0 && !pool->o.resident &&
-            now - i->last_active_ms >= pool->o.idle_timeout_ms &&
-            (!pool->o.min_instances || serving_instances(pool) > pool->o.min_instances)) {
+            now - i->last_active_ms >= pool->o.idle_timeout_ms && !kept_running(pool)) {
             char name[160];
             log_info("%s idle for %llu s; stopping it", label(i, name, sizeof name),
                      (unsigned long long)((now - i->last_active_ms) / 1000));
@@ -2456,7 +2481,7 @@ static void tick(loop_t *loop, loop_timer_t *t)
     if (pool->o.resident && !pool->stopped && !pool->shutting_down && now >= pool->respawn_at_ms)
         while (pool->n_alive < pool->o.max_instances && spawn_next(pool, -1))
             ;
-    keep_min_instances(pool, now);
+    keep_ready_instances(pool, now);
     kick(pool);
     loop_timer_start(loop, &pool->tick, TICK_MS);
 }
@@ -2522,10 +2547,10 @@ int pool_start(pool_t *pool)
     }
     if (zygote_spawn(pool) < 0)
         return -1;
-    /* BK2: resident instances all start now, as min_instances do (the
-     * tick starts them). */
+    /* BK2: resident instances all start now, as min_instances and
+     * min_idle_instances do (the tick starts them). */
     return loop_timer_start(pool->loop, &pool->tick,
-                            pool->o.resident || pool->o.min_instances ? 0 : TICK_MS);
+                            pool->o.resident || keeps_instances(pool) ? 0 : TICK_MS);
 }
 
 /* A failfast request that found no free instance is answered 503 without

@@ -101,6 +101,9 @@ typedef struct {
      * not (app.yaml's automatic_scaling min_instances); at most
      * max_instances. Numbered pools: 0. */
     int min_instances;
+    /* ... and as many with no request, beside those that have some
+     * (min_idle_instances); within max_instances. Numbered pools: 0. */
+    int min_idle_instances;
     int threads;             /* concurrent requests per instance */
     int max_concurrent;      /* per app, across instances */
     int max_pending;         /* queued requests beyond that: 503 */

@@ -1108,9 +1108,9 @@ int serve_main(int argc, char **argv)
     note_python3_app(srv->cfg);
     if (srv->cfg->unused_keys)
         log_info("%s: %s: accepted as App Engine took them, not used here: instances scale by "
-                 "--max_instances (or a lower automatic_scaling max_instances), min_instances "
-                 "and --instance_idle_timeout, on this machine's network, without a service "
-                 "account or a build step",
+                 "--max_instances (or a lower automatic_scaling max_instances), min_instances, "
+                 "min_idle_instances and --instance_idle_timeout, on this machine's network, "
+                 "without a service account or a build step",
                  srv->cfg->path, srv->cfg->unused_keys);
     app_identity(srv);
     if (static_init(srv->cfg->root, &srv->links) < 0) {
@@ -1218,6 +1218,7 @@ int serve_main(int argc, char **argv)
         .exe = exe,
         .max_instances = srv->o.max_instances,
         .min_instances = min_instances(srv),
+        .min_idle_instances = srv->cfg->min_idle_instances,
         .threads = instance_threads(srv),
         .max_concurrent = srv->o.max_concurrent,
         .max_pending = srv->o.max_pending,

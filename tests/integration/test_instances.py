@@ -141,7 +141,7 @@ def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
 
 def single_app_with_min_pending_latency(tmp_path, value):
     return copy_app("single", tmp_path / "single", lambda text: text + (
-        "automatic_scaling:\n  min_idle_instances: 1\n  min_pending_latency: %s\n" % value))
+        "automatic_scaling:\n  max_idle_instances: 1\n  min_pending_latency: %s\n" % value))
 
 
 def test_min_pending_latency_holds_off_new_instances(serve, tmp_path):
@@ -308,6 +308,29 @@ def test_a_lost_min_instance_is_replaced_without_a_request(serve, tmp_path):
     pids = wait_instance_pids(s, 1, other_than=(first,))
     assert len(pids) == 1 and first not in pids, s.stderr_text()[-3000:]
     assert s.get_json("/counter")["count"] == 1
+
+
+def test_min_idle_instances_keep_one_free_beside_the_busy_ones(serve, tmp_path):
+    s = serve(with_scaling("single", tmp_path, "  min_idle_instances: 1\n"),
+              "--instance_idle_timeout", "1", "--max_instances", "3")
+    (first,) = wait_instance_pids(s, 1)  # started with the server, idle
+    busy = []
+    t = threading.Thread(target=lambda: busy.append(s.get_json("/sleep?s=3")))
+    t.start()
+    try:
+        # While the only instance is busy, another starts with no request
+        # waiting for it ...
+        pids = wait_instance_pids(s, 2)
+        assert first in pids and len(pids) == 2, s.stderr_text()[-3000:]
+        # ... and the next request runs on it at once.
+        other = s.get_json("/sleep?s=0")
+        if other["pid"] in s.children():  # not in a pid namespace of its own
+            assert other["pid"] in pids - {first}, (other, pids)
+    finally:
+        t.join(HTTP_TIMEOUT)
+    assert busy and busy[0]["instance_id"] != other["instance_id"], (busy, other)
+    # Both idle now: one is kept, the other idles out.
+    assert len(wait_instance_pids(s, 1)) == 1, s.stderr_text()[-3000:]
 
 
 def test_app_yaml_max_instances_lowers_the_flag(serve, tmp_path):

@@ -216,7 +216,8 @@ static void test_unused_keys(void)
     if (cfg)
         CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency, max_instances)");
     config_free(cfg);
-    /* min_instances and max_instances are honoured; min_idle_instances not. */
+    /* min_instances, max_instances and min_idle_instances are honoured;
+     * max_idle_instances not. */
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 1\n"
                   "  max_instances: 3\n");
     if (cfg) {
@@ -225,9 +226,9 @@ static void test_unused_keys(void)
     }
     config_free(cfg);
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 2\n"
-                  "  min_idle_instances: 1\n");
+                  "  min_idle_instances: 1\n  max_idle_instances: 3\n");
     if (cfg)
-        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_instances)");
+        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_instances, min_idle_instances)");
     config_free(cfg);
     cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 2\n" MAIN_HANDLER);
     if (cfg)
@@ -591,6 +592,12 @@ static void test_accepted_keys(void)
     /* 0 is App Engine's "no limit"; a minimum above the maximum is refused. */
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_instances: 5\n  max_instances: 0\n" MAIN_HANDLER);
     CHECK(cfg && cfg->min_instances == 5 && cfg->max_instances == 0);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: 2\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_idle_instances == 2);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_idle_instances == 0);
     config_free(cfg);
     EXPECT_ERR(HEAD "automatic_scaling:\n  max_instances: 2\n  min_instances: 3\n" MAIN_HANDLER,
                "app.yaml:6: automatic_scaling: min_instances (3) is more than max_instances (2)");
