@@ -1076,25 +1076,32 @@ static int parse_pending_latency(const char *t, int *ms)
     return 0;
 }
 
-/* min_pending_latency: "automatic", or App Engine's 0.01s-15s as "30ms" or
- * "0.5s". */
-static int apply_min_pending_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
-                                     void *target)
+/* min_pending_latency and max_pending_latency: "automatic" (*ms stays -1),
+ * or App Engine's 0.01s-15s as "30ms" or "0.5s". */
+static int apply_pending_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, int *ms)
 {
-    (void)f;
-    app_config_t *cfg = target;
     const char *text = yt_text(v);
     if (text && strcmp(text, "automatic") == 0)
         return 0;
-    int ms;
     char got[96];
-    if (!text || parse_pending_latency(text, &ms) < 0 || ms < 10 || ms > 15000)
+    if (!text || parse_pending_latency(text, ms) < 0 || *ms < 10 || *ms > 15000)
         return yt_fail(d, v,
-                       "automatic_scaling: min_pending_latency must be 'automatic' or between "
-                       "10ms and 15s (like '30ms' or '0.5s'), got %s",
-                       yt_describe(v, got, sizeof got));
-    cfg->min_pending_latency_ms = ms;
+                       "automatic_scaling: %s must be 'automatic' or between 10ms and 15s (like "
+                       "'30ms' or '0.5s'), got %s",
+                       f->name, yt_describe(v, got, sizeof got));
     return 0;
+}
+
+static int apply_min_pending_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                     void *target)
+{
+    return apply_pending_latency(d, f, v, &((app_config_t *)target)->min_pending_latency_ms);
+}
+
+static int apply_max_pending_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                     void *target)
+{
+    return apply_pending_latency(d, f, v, &((app_config_t *)target)->max_pending_latency_ms);
 }
 
 static int check_instance_count(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
@@ -1173,12 +1180,6 @@ static int apply_min_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml
     return 0;
 }
 
-static int check_latency(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
-{
-    return check_scaling_value(d, f, v, s, "\\d{1,9}((\\.\\d{1,3})?s|ms)|automatic",
-                               "use 'automatic' or a time like '30ms' or '0.5s'");
-}
-
 static int check_utilization(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     return check_scaling_value(d, f, v, s, "0?\\.\\d{1,9}|1(\\.0{0,9})?",
@@ -1193,7 +1194,8 @@ static int check_idle_timeout(yt_doc_t *d, const yt_field_t *f, const yaml_node_
 static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
     {"min_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_min_pending_latency},
-    {"max_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_latency, NULL},
+    {"max_pending_latency", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_max_pending_latency},
     {"min_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_min_idle_instances},
     {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
@@ -1238,6 +1240,12 @@ static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_
     if (yt_map_apply(d, map, AUTOMATIC_SCALING_FIELDS, N_FIELDS(AUTOMATIC_SCALING_FIELDS), target,
                      f->name, NULL) < 0)
         return -1;
+    if (cfg->max_pending_latency_ms >= 0 &&
+        cfg->min_pending_latency_ms > cfg->max_pending_latency_ms)
+        return yt_fail(d, yt_map_given_value(d, map, "min_pending_latency"),
+                       "automatic_scaling: min_pending_latency (%d ms) is more than "
+                       "max_pending_latency (%d ms)",
+                       cfg->min_pending_latency_ms, cfg->max_pending_latency_ms);
     if (cfg->max_instances && cfg->min_instances > cfg->max_instances)
         return yt_fail(d, yt_map_given_value(d, map, "min_instances"),
                        "automatic_scaling: min_instances (%d) is more than max_instances (%d)",
@@ -1803,15 +1811,17 @@ static const char *const UNUSED_KEYS[] = {
     "service_account",   "build_env_variables", "runtime_config", NULL,
 };
 
-/* automatic_scaling's keys that are honoured: min_pending_latency (pool.c),
+/* automatic_scaling's keys that are honoured: min_pending_latency and
+ * max_pending_latency (pool.c),
  * min_instances, max_instances and min_idle_instances (serve.c, pool.c),
  * and a python3 app's
  * max_concurrent_requests (serve.c). Appends ", "-separated those given. */
 static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, const app_config_t *cfg,
                                  buf_t *out, int *n)
 {
-    static const char *const honoured[] = {"min_pending_latency", "min_instances", "max_instances",
-                                           "min_idle_instances", "max_concurrent_requests"};
+    static const char *const honoured[] = {"min_pending_latency", "max_pending_latency",
+                                           "min_instances",       "max_instances",
+                                           "min_idle_instances",  "max_concurrent_requests"};
     *n = 0;
     for (size_t k = 0; k < sizeof honoured / sizeof *honoured; k++) {
         if (!yt_map_given_value(d, map, honoured[k]) ||
@@ -1983,6 +1993,7 @@ static int load_text(const char *text, size_t len, const char *path, const char 
     }
     cfg->default_expiration = -1;
     cfg->min_pending_latency_ms = -1;
+    cfg->max_pending_latency_ms = -1;
     yt_doc_t d;
     int rc = yt_load(&d, text, len, path, err, errlen);
     if (rc == 0)

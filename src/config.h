@@ -99,6 +99,8 @@ typedef struct {
     long default_expiration; /* seconds; -1: none */
     /* automatic_scaling.min_pending_latency in ms; -1: automatic */
     int min_pending_latency_ms;
+    /* automatic_scaling.max_pending_latency in ms; -1: automatic */
+    int max_pending_latency_ms;
     /* automatic_scaling.min_instances (0: not given) and max_instances (0:
      * not given, or 0, App Engine's "no limit") */
     int min_instances;

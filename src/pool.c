@@ -2515,16 +2515,27 @@ pool_t *pool_new(loop_t *loop, const pool_opts_t *opts)
         pool->eager_instances = 1;
         pool->pending_ms = pool->pending_max_ms = (uint64_t)pool->o.min_pending_ms;
     }
+    /* app.yaml's max_pending_latency: a request that waited this long starts
+     * an instance whatever the recent waits (config.c keeps it at least
+     * min_pending_latency). */
+    if (!pool->o.numbered && pool->o.max_pending_start_ms >= 0) {
+        pool->pending_max_ms = (uint64_t)pool->o.max_pending_start_ms;
+        if (pool->pending_ms > pool->pending_max_ms)
+            pool->pending_ms = pool->pending_max_ms;
+    }
     /* Requests that wait max_pending_ms get 503: scaling must come first. */
     if (!pool->o.numbered && pool->pending_max_ms >= pool->o.max_pending_ms) {
+        uint64_t asked = pool->pending_max_ms;
         pool->pending_max_ms = pool->o.max_pending_ms / 2;
         if (pool->pending_ms > pool->pending_max_ms)
             pool->pending_ms = pool->pending_max_ms;
-        if (pool->o.min_pending_ms >= 0)
-            log_warn("app.yaml: automatic_scaling min_pending_latency (%d ms) is not below "
+        if (pool->o.min_pending_ms >= 0 || pool->o.max_pending_start_ms >= 0)
+            log_warn("app.yaml: automatic_scaling %s (%llu ms) is not below "
                      "--max_pending_latency (%llu ms, when waiting requests get 503); new "
                      "instances start for requests that have waited %llu ms",
-                     pool->o.min_pending_ms, (unsigned long long)pool->o.max_pending_ms,
+                     pool->o.max_pending_start_ms >= 0 ? "max_pending_latency"
+                                                       : "min_pending_latency",
+                     (unsigned long long)asked, (unsigned long long)pool->o.max_pending_ms,
                      (unsigned long long)pool->pending_max_ms);
     }
     return pool;

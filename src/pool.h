@@ -111,6 +111,9 @@ typedef struct {
     /* How long a request waits for a free instance before another starts;
      * -1: automatic (at once while there are CPUs for them, see pool.c). */
     int min_pending_ms;
+    /* ... and after which one starts regardless (max_pending_latency); -1:
+     * automatic. At least min_pending_ms. */
+    int max_pending_start_ms;
     uint64_t idle_timeout_ms;         /* idle instances are stopped after this */
     uint64_t stop_grace_ms;           /* a stopping instance is killed after this */
     size_t max_response_bytes;        /* body; the zygote gets it too */

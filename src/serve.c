@@ -1224,6 +1224,7 @@ int serve_main(int argc, char **argv)
         .max_pending = srv->o.max_pending,
         .max_pending_ms = srv->o.max_pending_ms,
         .min_pending_ms = srv->cfg->min_pending_latency_ms,
+        .max_pending_start_ms = srv->cfg->max_pending_latency_ms,
         .idle_timeout_ms = srv->o.idle_timeout_ms,
         .stop_grace_ms = srv->o.shutdown_timeout_ms,
         .max_response_bytes = srv->o.max_response_bytes,

@@ -171,6 +171,23 @@ def test_min_pending_latency_then_scales_out(serve, tmp_path):
     assert min(g["start"] for g in later) - sent >= 0.28, got
 
 
+def test_max_pending_latency_bounds_the_wait_before_another_instance(serve, tmp_path):
+    # min_pending_latency automatic (10 ms, while recent requests also
+    # waited that long) would start the second instance within ~100 ms;
+    # with max_pending_latency 1s it starts once a request has waited 1 s,
+    # recent waits being short (the first request only waited for a start).
+    app = copy_app("single", tmp_path / "single",
+                   lambda text: text + "automatic_scaling:\n  max_pending_latency: 1s\n")
+    s = serve(app, "--max_instances", "3")
+    s.get_json("/env")
+    sent = time.time()
+    got = ok_json(concurrent_gets(s.url + "sleep?s=2", 2)[0])
+    first = min(got, key=lambda g: g["start"])
+    (later,) = [g for g in got if g is not first]
+    assert later["instance_id"] != first["instance_id"], got
+    assert later["start"] - sent >= 0.95, got
+
+
 def test_max_instances_is_a_ceiling(serve):
     s = serve(app_path("single"), "--max_instances", "2")
     results, took = concurrent_gets(s.url + "sleep?s=0.5", 6)

@@ -580,9 +580,6 @@ static void test_accepted_keys(void)
     EXPECT_ERR(HEAD "automatic_scaling:\n  max_idle_instances: -1\n" MAIN_HANDLER,
                "app.yaml:5: max_idle_instances: '-1' is not valid: use a whole number or "
                "'automatic'");
-    EXPECT_ERR(HEAD "automatic_scaling:\n  max_pending_latency: 1 s\n" MAIN_HANDLER,
-               "app.yaml:5: max_pending_latency: '1 s' is not valid: use 'automatic' or a time "
-               "like '30ms' or '0.5s'");
     EXPECT_ERR(HEAD "automatic_scaling:\n  target_cpu_utilization: 2\n" MAIN_HANDLER,
                "app.yaml:5: target_cpu_utilization: '2' is not valid: use a fraction like 0.6");
     EXPECT_ERR(HEAD "automatic_scaling:\n  colour: red\n" MAIN_HANDLER,
@@ -728,7 +725,7 @@ static void test_accepted_keys(void)
     }
 }
 
-static void test_min_pending_latency(void)
+static void test_pending_latency(const char *key)
 {
     static const struct {
         const char *value;
@@ -737,30 +734,49 @@ static void test_min_pending_latency(void)
               {"10ms", 10},      {"1.001s", 1001}, {"0.25s", 250}, {"0.01s", 10}};
     char yaml[256];
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-        snprintf(yaml, sizeof yaml,
-                 HEAD "automatic_scaling:\n  min_pending_latency: %s\n" MAIN_HANDLER, ok[i].value);
+        snprintf(yaml, sizeof yaml, HEAD "automatic_scaling:\n  %s: %s\n" MAIN_HANDLER, key,
+                 ok[i].value);
         app_config_t *cfg = LOAD_OK(yaml);
-        CHECK(cfg && cfg->min_pending_latency_ms == ok[i].ms);
+        CHECK(cfg && (key[1] == 'i' ? cfg->min_pending_latency_ms : cfg->max_pending_latency_ms) ==
+                         ok[i].ms);
         config_free(cfg);
     }
     /* Absent, and beside the scheduler keys that stay ignored. */
     app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
-    CHECK(cfg && cfg->min_pending_latency_ms == -1);
+    CHECK(cfg && cfg->min_pending_latency_ms == -1 && cfg->max_pending_latency_ms == -1);
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_idle_instances: 2\n" MAIN_HANDLER);
-    CHECK(cfg && cfg->min_pending_latency_ms == -1);
+    CHECK(cfg && cfg->min_pending_latency_ms == -1 && cfg->max_pending_latency_ms == -1);
     config_free(cfg);
     static const char *const bad[] = {"5ms",   "16s",   "30",      "fast",   "30 ms",
                                       "[1]",   "+30ms", "1e1ms",   "10.5ms", "1.0001s",
                                       "'.5s'", "'1.s'", "' 30ms'", "0x1Ems"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        snprintf(yaml, sizeof yaml,
-                 HEAD "automatic_scaling:\n  min_pending_latency: %s\n" MAIN_HANDLER, bad[i]);
+        snprintf(yaml, sizeof yaml, HEAD "automatic_scaling:\n  %s: %s\n" MAIN_HANDLER, key,
+                 bad[i]);
         CHECK(!accepts(yaml));
     }
-    EXPECT_ERR(HEAD "automatic_scaling:\n  min_pending_latency: 5ms\n" MAIN_HANDLER,
-               "app.yaml:5: automatic_scaling: min_pending_latency must be 'automatic' or "
-               "between 10ms and 15s (like '30ms' or '0.5s'), got '5ms'");
+    char want[256];
+    snprintf(yaml, sizeof yaml, HEAD "automatic_scaling:\n  %s: 5ms\n" MAIN_HANDLER, key);
+    snprintf(want, sizeof want,
+             "app.yaml:5: automatic_scaling: %s must be 'automatic' or between 10ms and 15s (like "
+             "'30ms' or '0.5s'), got '5ms'",
+             key);
+    EXPECT_ERR(yaml, want);
+}
+
+static void test_pending_latencies(void)
+{
+    test_pending_latency("min_pending_latency");
+    test_pending_latency("max_pending_latency");
+    app_config_t *cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_pending_latency: 30ms\n"
+                                     "  max_pending_latency: 0.03s\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_pending_latency_ms == 30 && cfg->max_pending_latency_ms == 30);
+    config_free(cfg);
+    EXPECT_ERR(HEAD "automatic_scaling:\n  max_pending_latency: 20ms\n"
+                    "  min_pending_latency: 1s\n" MAIN_HANDLER,
+               "app.yaml:6: automatic_scaling: min_pending_latency (1000 ms) is more than "
+               "max_pending_latency (20 ms)");
 }
 
 static void test_duplicates(void)
@@ -2428,7 +2444,7 @@ int main(void)
     test_unknown_keys();
     test_accepted_keys();
     test_checked_unused_keys();
-    test_min_pending_latency();
+    test_pending_latencies();
     test_duplicates();
     test_yaml_errors();
     test_yaml_tabs();
