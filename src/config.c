@@ -937,13 +937,43 @@ static int apply_error_handlers(yt_doc_t *d, const yt_field_t *f, const yaml_nod
     return 0;
 }
 
+int config_env_name_valid(const char *name)
+{
+    /* App Engine's EnvironmentVariables key rule. */
+    return matches_whole("[a-zA-Z_][a-zA-Z0-9_]*", name);
+}
+
+int config_env_set(app_config_t *cfg, const char *key, const char *value)
+{
+    size_t i = 0;
+    while (i < cfg->n_env && strcmp(cfg->env[i].key, key) != 0)
+        i++;
+    char *copy = strdup(value);
+    if (!copy)
+        return -1;
+    if (i < cfg->n_env) {
+        free(cfg->env[i].value);
+        cfg->env[i].value = copy;
+        return 0;
+    }
+    char *key_copy = strdup(key);
+    env_var_t *grown = key_copy ? realloc(cfg->env, (cfg->n_env + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(key_copy);
+        free(copy);
+        return -1;
+    }
+    cfg->env = grown;
+    cfg->env[cfg->n_env++] = (env_var_t){key_copy, copy};
+    return 0;
+}
+
 static int set_env_var(yt_doc_t *d, env_var_t *var, const yaml_node_t *key,
                        const yaml_node_t *value)
 {
     char got[96];
     const char *name = yt_text(key), *text = yt_text(value);
-    /* App Engine's EnvironmentVariables key rule. */
-    if (!name || !matches_whole("[a-zA-Z_][a-zA-Z0-9_]*", name))
+    if (!name || !config_env_name_valid(name))
         return yt_fail(d, key,
                        "env_variables: %s is not a valid variable name (letters, digits and '_', "
                        "not starting with a digit)",

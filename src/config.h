@@ -153,6 +153,15 @@ int config_is_python3(const char *runtime);
  * [partition~][domain:]id, lowercase letters, digits and '-'). */
 int config_application_valid(const char *s);
 
+/* 1 when name is a variable name app.yaml's env_variables takes (App
+ * Engine's rule: letters, digits and '_', not starting with a digit). */
+int config_env_name_valid(const char *name);
+
+/* Sets the env_variables entry key to value (copies of both), replacing
+ * one of that name: a later source wins (an included file's, --env_var).
+ * 0, or -1 when out of memory (cfg unchanged). */
+int config_env_set(app_config_t *cfg, const char *key, const char *value);
+
 /* Same, from a YAML text already in memory; `path` names it in errors and
  * `app_dir` becomes root. Used by tests and the fuzzer. */
 int config_load_string(const char *yaml, size_t len, const char *path, const char *app_dir,

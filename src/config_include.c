@@ -145,26 +145,11 @@ static int add_handlers(yt_doc_t *d, const yaml_node_t *root, includes_t *inc, a
 
 /* An included file's env_variables win over what came before (App Engine's
  * EnvironmentVariables.Merge), app.yaml's own included. */
-static int merge_env(yt_doc_t *d, app_config_t *cfg, app_config_t *part)
+static int merge_env(yt_doc_t *d, app_config_t *cfg, const app_config_t *part)
 {
-    for (size_t i = 0; i < part->n_env; i++) {
-        env_var_t *var = &part->env[i];
-        size_t j = 0;
-        while (j < cfg->n_env && strcmp(cfg->env[j].key, var->key) != 0)
-            j++;
-        if (j < cfg->n_env) {
-            free(cfg->env[j].value);
-            cfg->env[j].value = var->value;
-            var->value = NULL;
-            continue;
-        }
-        env_var_t *grown = realloc(cfg->env, (cfg->n_env + 1) * sizeof *grown);
-        if (!grown)
+    for (size_t i = 0; i < part->n_env; i++)
+        if (config_env_set(cfg, part->env[i].key, part->env[i].value) < 0)
             return yt_fail(d, NULL, "out of memory");
-        cfg->env = grown;
-        cfg->env[cfg->n_env++] = *var;
-        var->key = var->value = NULL;
-    }
     return 0;
 }
 

@@ -220,6 +220,9 @@ static void serve_usage(FILE *f)
           "                                     (default; the app's from warning up),\n"
           "                                     warning, error or critical (the app's\n"
           "                                     critical lines; the server's errors always)\n"
+          "  --env_var KEY=VALUE                an environment variable for the app, as in\n"
+          "                                     app.yaml's env_variables, whose entry of that\n"
+          "                                     name it overrides; repeat it for more\n"
           "  --follow_symlinks                  let instances read what the app's symlinks\n"
           "                                     outside its folder lead to, as App Engine's\n"
           "                                     upload did (only for apps you trust)\n"
@@ -365,17 +368,42 @@ static int set_max_instances(serve_opts_t *o, const opt_def_t *d)
     return 0;
 }
 
+/* --env_var KEY=VALUE: kept for after app.yaml is read, when KEY is a
+ * name app.yaml's env_variables would take. o->env_vars has room for one
+ * per command-line word. */
+static int add_env_var(serve_opts_t *o, int argc, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    char *name = eq ? strndup(v, (size_t)(eq - v)) : NULL;
+    int ok = name && config_env_name_valid(name);
+    free(name);
+    if (!ok) {
+        fprintf(stderr,
+                "gaelic serve: --env_var: invalid value '%s' (KEY=VALUE, KEY a name as in "
+                "app.yaml's env_variables: letters, digits and '_', not starting with a digit)\n",
+                v);
+        return -1;
+    }
+    if (!o->env_vars && !(o->env_vars = calloc((size_t)argc, sizeof *o->env_vars))) {
+        fprintf(stderr, "gaelic serve: out of memory\n");
+        return -1;
+    }
+    o->env_vars[o->n_env_vars++] = v;
+    return 0;
+}
+
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
     static const char *const flags[] = {"follow_symlinks", SKIP_SDK_UPDATE_CHECK, TEST_DISARM_AUDIT,
                                         API_TEST_SERVICE, NULL};
     enum { n_options = sizeof options / sizeof *options };
-    const char *names[n_options + 2]; /* the table's, log_level, NULL */
+    const char *names[n_options + 3]; /* the table's, log_level, env_var, NULL */
     for (size_t k = 0; k < n_options; k++)
         names[k] = options[k].name;
     names[n_options] = "log_level";
-    names[n_options + 1] = NULL;
+    names[n_options + 1] = "env_var";
+    names[n_options + 2] = NULL;
     cli_arg_t arg;
     cli_kind_t kind;
     for (int i = 1; (kind = cli_next(argc, argv, &i, "serve", flags, names, &arg)) != CLI_END;) {
@@ -414,6 +442,11 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
                 return -1;
             }
             log_min_level = lv;
+            continue;
+        }
+        if (cli_is(&arg, "env_var")) {
+            if (add_env_var(o, argc, arg.value) < 0)
+                return -1;
             continue;
         }
         const opt_def_t *d = options; /* cli_next knows the name is in the table */
@@ -870,6 +903,22 @@ static int min_instances(const server_t *srv)
     return n;
 }
 
+/* --env_var: into app.yaml's env_variables, which every request's environ
+ * carries (server_app_env), the default version's and the backends'. The
+ * command line wins over app.yaml, and a later --env_var over an earlier. */
+static int add_env_vars_to_config(app_config_t *cfg, const serve_opts_t *o)
+{
+    for (size_t i = 0; i < o->n_env_vars; i++) {
+        const char *v = o->env_vars[i], *eq = strchr(v, '='); /* add_env_var checked it */
+        char *key = strndup(v, (size_t)(eq - v));
+        int rc = key ? config_env_set(cfg, key, eq + 1) : -1;
+        free(key);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Requests one default-version instance serves at once: --threads when
  * threadsafe, but a python3 app's automatic_scaling max_concurrent_requests
  * (App Engine's per-instance limit of those runtimes) when it gives one. */
@@ -1020,6 +1069,7 @@ int serve_main(int argc, char **argv)
     set_defaults(&srv->o);
     int pa = parse_args(argc, argv, &srv->o);
     if (pa != 0) {
+        free(srv->o.env_vars);
         free(srv);
         return pa > 0 ? 0 : EXIT_USAGE;
     }
@@ -1028,13 +1078,24 @@ int serve_main(int argc, char **argv)
     char err[1024];
     if (trusted_proxies_parse(&srv->trusted_proxies, srv->o.trusted_proxy, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic serve: --trusted_proxy: %s\n", err);
+        free(srv->o.env_vars);
         free(srv);
         return EXIT_USAGE;
     }
     if (config_load(srv->o.app_dir, &srv->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic: %s\n", err);
+        free(srv->o.env_vars);
         free(srv);
         return EXIT_USAGE;
+    }
+    int env_rc = add_env_vars_to_config(srv->cfg, &srv->o);
+    free(srv->o.env_vars);
+    srv->o.env_vars = NULL;
+    if (env_rc < 0) {
+        fprintf(stderr, "gaelic serve: --env_var: out of memory\n");
+        config_free(srv->cfg);
+        free(srv);
+        return EXIT_RUNTIME;
     }
     if (!srv->o.deadline_ms)
         srv->o.deadline_ms = config_default_deadline_ms(srv->cfg);

@@ -30,6 +30,10 @@ typedef struct {
     size_t logs_max_bytes;
     int max_instances;
     const char *max_module_instances; /* SERVICE:N,...: resolved once app.yaml is read */
+    /* --env_var KEY=VALUE words, in command-line order (the last of a name
+     * wins), added to app.yaml's env_variables once it is read */
+    const char **env_vars;
+    size_t n_env_vars;
     int threads;
     int max_concurrent;
     int max_pending;

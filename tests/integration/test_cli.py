@@ -24,7 +24,7 @@ SERVE_FLAGS = [
     "--body_timeout", "--keepalive_timeout", "--shutdown_timeout", "--sandbox", "--instance_memory",
     "--instance_max_threads", "--max_held_request_bytes", "--max_held_response_bytes",
     "--max_app_files",
-    "--max_app_file_bytes", "--max_app_bytes",
+    "--max_app_file_bytes", "--max_app_bytes", "--env_var",
 ]
 
 HELLO = os.path.join(REPO, "examples", "hello")
@@ -161,6 +161,11 @@ BAD_FLAG_VALUES = [
     # at blanks, broke, and every zygote exited at start.
     ("--hostname", "my host", "a host name: letters, digits, '-' and dots"),
     ("--hostname", "example..com", "a host name: letters, digits, '-' and dots"),
+    # dev_appserver's KEY=VALUE, KEY a name app.yaml's env_variables takes.
+    ("--env_var", "NO_EQUALS", "KEY=VALUE, KEY a name as in app.yaml's env_variables"),
+    ("--env_var", "=value", "KEY=VALUE, KEY a name as in app.yaml's env_variables"),
+    ("--env_var", "1ST=value", "KEY=VALUE, KEY a name as in app.yaml's env_variables"),
+    ("--env_var", "MY-VAR=value", "KEY=VALUE, KEY a name as in app.yaml's env_variables"),
 ]
 
 

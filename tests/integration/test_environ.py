@@ -118,6 +118,42 @@ def test_env_variables_from_app_yaml(srv):
     assert e["GAELIC_TEST_OTHER"] == "42"
 
 
+def test_env_var_flag_overrides_and_adds_env_variables(serve):
+    """dev_appserver's --env_var KEY=VALUE: each goes where app.yaml's
+    env_variables go, the command line winning over app.yaml and a later
+    --env_var over an earlier; the --name=VALUE form takes a VALUE with '='
+    in it, and VALUE is text as app.yaml's values are."""
+    s = serve(app_path("basic"), "--env_var", "GAELIC_TEST_VAR=from the command line",
+              "--env_var=ADDED=a=b", "--env_var", "REPEATED=first", "--env_var", "REPEATED=second",
+              "--env_var", "EMPTY=", "--env_var", "GREETING=caf\u00e9")
+    got = s.get_json("/env")
+    want = {"GAELIC_TEST_VAR": "from the command line", "GAELIC_TEST_OTHER": "42",
+            "ADDED": "a=b", "REPEATED": "second", "EMPTY": "", "GREETING": "caf\u00e9"}
+    for where in ("os_environ", "environ"):
+        assert {k: got[where].get(k) for k in want} == want, (where, got[where])
+
+
+ENV_VAR_MAIN = """import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({k: os.environ.get(k) for k in ("BACKEND_ID", "FROM_FLAG", "FROM_YAML")}
+                       ).encode()]
+"""
+
+
+def test_env_var_flag_reaches_backends(serve, tmp_path):
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "env_variables:\n  FROM_YAML: yaml\n  FROM_FLAG: yaml\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": ENV_VAR_MAIN,
+                   "backends.yaml": "backends:\n- name: worker\n  options: public\n"})
+    s = serve(d, "--env_var", "FROM_FLAG=flag")
+    got = s.get_json("/", headers={"Host": "worker.localhost:%d" % s.port})
+    assert got == {"BACKEND_ID": "worker", "FROM_FLAG": "flag", "FROM_YAML": "yaml"}, got
+    got = s.get_json("/")
+    assert got == {"BACKEND_ID": None, "FROM_FLAG": "flag", "FROM_YAML": "yaml"}, got
+
+
 def test_empty_header_value(srv):
     """A header with an empty value is there, empty. The one here comes
     first in the master's sorted pass over the headers, when its buffer for
