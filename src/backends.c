@@ -247,7 +247,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.resident = !cfg->dynamic;
     po.failfast = b->failfast;
     po.max_instances = b->instances;
-    po.threads = srv->cfg->threadsafe ? cfg->max_concurrent_requests : 1;
+    po.threads = server_threadsafe(srv, cfg->name) ? cfg->max_concurrent_requests : 1;
     po.max_concurrent = b->instances * po.threads;
     po.memory_limit = (size_t)cls->memory_mb << 20;
     po.cpu_mhz = cls->cpu_mhz;

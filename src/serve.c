@@ -44,6 +44,7 @@
 #include "tcp_listen.h"
 #include "thread_cap.h"
 #include "thread_jobs.h"
+#include "threadsafe_override.h"
 #include "warmup.h"
 
 #define EXIT_USAGE 2
@@ -98,6 +99,11 @@ static const opt_def_t options[] = {
     {"max_module_instances", OPT_STR, OFF(max_module_instances), "N",
      "dev_appserver's name for --max_instances; also SERVICE:N[,SERVICE:N...], of which "
      "app.yaml's service's counts",
+     0, 0},
+    {"threadsafe_override", OPT_STR, OFF(threadsafe_override), "BOOL",
+     "dev_appserver's: overrides app.yaml's threadsafe (false: one request at a time per "
+     "instance; true, false, yes, no, 1 or 0); also SERVICE:BOOL[,SERVICE:BOOL...], of which "
+     "app.yaml's service's entry and each backend's own count",
      0, 0},
     {"threads", OPT_INT, OFF(threads), "N",
      "concurrent requests per default-version instance when threadsafe: true (default 8, "
@@ -460,6 +466,13 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
     if (strcmp(o->cpu_cap, "off") && strcmp(o->cpu_cap, "auto") && strcmp(o->cpu_cap, "on")) {
         fprintf(stderr, "gaelic serve: --cpu_cap: invalid value '%s' (off, auto or on)\n",
                 o->cpu_cap);
+        return -1;
+    }
+    char err[256];
+    int threadsafe;
+    if (o->threadsafe_override &&
+        threadsafe_override_for(o->threadsafe_override, NULL, &threadsafe, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic serve: --threadsafe_override: %s\n", err);
         return -1;
     }
     /* As app.yaml's application: (and dev_appserver's -A) took it. */
@@ -919,13 +932,47 @@ static int add_env_vars_to_config(app_config_t *cfg, const serve_opts_t *o)
     return 0;
 }
 
+int server_threadsafe(const server_t *srv, const char *service)
+{
+    int threadsafe = srv->cfg->threadsafe;
+    /* parse_args checked the value: this finds an entry or none. */
+    if (srv->o.threadsafe_override)
+        threadsafe_override_for(srv->o.threadsafe_override, service, &threadsafe, NULL, 0);
+    return threadsafe;
+}
+
+/* Says what --threadsafe_override does to the default version, or that it
+ * names no service of this app (as dev_appserver warned of an unknown
+ * module). */
+static void note_threadsafe_override(const server_t *srv)
+{
+    const char *v = srv->o.threadsafe_override, *service = config_service(srv->cfg);
+    int threadsafe;
+    if (!v)
+        return;
+    if (threadsafe_override_for(v, service, &threadsafe, NULL, 0) == 1) {
+        if (threadsafe != srv->cfg->threadsafe)
+            log_info("--threadsafe_override %s: threadsafe: %s instead of app.yaml's %s: %s", v,
+                     threadsafe ? "true" : "false", threadsafe ? "false" : "true",
+                     threadsafe ? "an instance serves several requests at once"
+                                : "an instance serves one request at a time");
+        return;
+    }
+    for (size_t i = 0; i < srv->backends_cfg->n_backends; i++)
+        if (threadsafe_override_for(v, srv->backends_cfg->backends[i].name, &threadsafe, NULL, 0))
+            return;
+    log_warn("--threadsafe_override %s: no entry for this app's service, %s, or its backends; "
+             "threadsafe stays as app.yaml has it (%s)",
+             v, service, srv->cfg->threadsafe ? "true" : "false");
+}
+
 /* Requests one default-version instance serves at once: --threads when
  * threadsafe, but a python3 app's automatic_scaling max_concurrent_requests
  * (App Engine's per-instance limit of those runtimes) when it gives one. */
 static int instance_threads(const server_t *srv)
 {
     const app_config_t *cfg = srv->cfg;
-    if (!cfg->threadsafe)
+    if (!server_threadsafe(srv, config_service(cfg)))
         return 1;
     if (cfg->python3_app && cfg->max_concurrent_requests)
         return cfg->max_concurrent_requests < IPC_MAX_INSTANCE_THREADS
@@ -1115,6 +1162,7 @@ int serve_main(int argc, char **argv)
         free(srv);
         return EXIT_USAGE;
     }
+    note_threadsafe_override(srv);
     /* Each backend is a version named after it (backend_version_id). */
     const char *version = srv->cfg->version;
     if (version && backends_config_find(srv->backends_cfg, version, strlen(version)))
@@ -1348,7 +1396,8 @@ int serve_main(int argc, char **argv)
            srv->api_host, srv->api_port, API_HTTP_PATH);
     fflush(stdout);
     log_info("app \"%s\" version %s from %s (%s, %s)", srv->app_id, srv->version_id, srv->cfg->root,
-             srv->cfg->threadsafe ? "threadsafe" : "one request at a time",
+             server_threadsafe(srv, config_service(srv->cfg)) ? "threadsafe"
+                                                              : "one request at a time",
              srv->cfg->runtime ? srv->cfg->runtime : "python27");
 
     log_batching = 1;

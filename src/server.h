@@ -30,6 +30,7 @@ typedef struct {
     size_t logs_max_bytes;
     int max_instances;
     const char *max_module_instances; /* SERVICE:N,...: resolved once app.yaml is read */
+    const char *threadsafe_override;  /* BOOL or SERVICE:BOOL,... (server_threadsafe) */
     /* --env_var KEY=VALUE words, in command-line order (the last of a name
      * wins), added to app.yaml's env_variables once it is read */
     const char **env_vars;
@@ -143,6 +144,11 @@ static inline app_env_t server_app_env(const server_t *srv, const login_user_t *
     };
     return app;
 }
+
+/* Whether instances of service (app.yaml's own, or a backend's name) serve
+ * requests concurrently: app.yaml's threadsafe, unless --threadsafe_override
+ * gives the service (or every service) another value. */
+int server_threadsafe(const server_t *srv, const char *service);
 
 int serve_main(int argc, char **argv);
 

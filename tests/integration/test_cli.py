@@ -24,7 +24,7 @@ SERVE_FLAGS = [
     "--body_timeout", "--keepalive_timeout", "--shutdown_timeout", "--sandbox", "--instance_memory",
     "--instance_max_threads", "--max_held_request_bytes", "--max_held_response_bytes",
     "--max_app_files",
-    "--max_app_file_bytes", "--max_app_bytes", "--env_var",
+    "--max_app_file_bytes", "--max_app_bytes", "--env_var", "--threadsafe_override",
 ]
 
 HELLO = os.path.join(REPO, "examples", "hello")
@@ -161,6 +161,15 @@ BAD_FLAG_VALUES = [
     # at blanks, broke, and every zygote exited at start.
     ("--hostname", "my host", "a host name: letters, digits, '-' and dots"),
     ("--hostname", "example..com", "a host name: letters, digits, '-' and dots"),
+    # dev_appserver's booleans (true, yes, 1, false, no, 0, any case), for
+    # all services or SERVICE:BOOL each, a service named once (an empty one
+    # is default).
+    ("--threadsafe_override", "maybe", "true or false, also yes/no or 1/0"),
+    ("--threadsafe_override", "default:", "true or false, also yes/no or 1/0"),
+    ("--threadsafe_override", "default:true,false", "SERVICE:BOOL[,SERVICE:BOOL...]"),
+    ("--threadsafe_override", "a:b:true", "SERVICE:BOOL[,SERVICE:BOOL...]"),
+    ("--threadsafe_override", "default:true,", "SERVICE:BOOL[,SERVICE:BOOL...]"),
+    ("--threadsafe_override", ":true,default:false", "service default is named twice"),
     # dev_appserver's KEY=VALUE, KEY a name app.yaml's env_variables takes.
     ("--env_var", "NO_EQUALS", "KEY=VALUE, KEY a name as in app.yaml's env_variables"),
     ("--env_var", "=value", "KEY=VALUE, KEY a name as in app.yaml's env_variables"),

@@ -139,6 +139,68 @@ def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
     assert took >= 1.9, "6 one-at-a-time requests on <= 3 instances took %.1fs" % took
 
 
+@pytest.mark.parametrize("value", ["false", "default:False", "0", ":no"])
+def test_threadsafe_override_false_serves_one_request_at_a_time(serve, value):
+    """dev_appserver's --threadsafe_override (BOOL, or SERVICE:BOOL,... where
+    an empty SERVICE is default) was an unknown option. false makes the
+    threadsafe app's instance take one request at a time, as threadsafe:
+    false in app.yaml does, and the start says so."""
+    s = serve(app_path("basic"), "--threadsafe_override", value, "--max_instances", "1")
+    assert s.get_json("/env")["wsgi"]["multithread"] is False
+    assert s.wait_stderr("--threadsafe_override %s: threadsafe: false instead of app.yaml's "
+                         "true: an instance serves one request at a time" % value), s.stderr_text()
+    results, _ = concurrent_gets(s.url + "sleep?s=0.2", 3)
+    got = ok_json(results)
+    assert [g["active"] for g in got] == [1, 1, 1], got
+
+
+def test_threadsafe_override_true_serves_requests_at_once(serve, tmp_path):
+    d = copy_app("basic", tmp_path / "basic",
+                 lambda text: text.replace("threadsafe: true", "threadsafe: false"))
+    s = serve(d, "--threadsafe_override=True", "--max_instances", "1", "--threads", "4")
+    assert s.get_json("/env")["wsgi"]["multithread"] is True
+    # /waiting and /set_event reach the one instance while /wait_event holds it.
+    got = rendezvous(s, "wait_event")
+    assert got["set"] is True, got
+    assert s.wait_stderr("threadsafe: true instead of app.yaml's false")
+
+
+def test_threadsafe_override_for_other_services_only_is_said(serve):
+    s = serve(app_path("single"), "--threadsafe_override", "backend:true")
+    assert s.wait_stderr("--threadsafe_override backend:true: no entry for this app's service, "
+                         "default, or its backends; threadsafe stays as app.yaml has it (false)"), \
+        s.stderr_text()
+    assert s.get_json("/env")["wsgi"]["multithread"] is False
+
+
+MULTITHREAD_MAIN = """import json, os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"backend": os.environ.get("BACKEND_ID"),
+                        "multithread": environ["wsgi.multithread"]}).encode()]
+"""
+
+
+@pytest.mark.parametrize("value,default,worker", [
+    ("false", False, False),  # every service, backends too, as dev_appserver's modules
+    ("default:false", False, True),
+    ("worker:false", True, False),
+])
+def test_threadsafe_override_of_backends_goes_by_their_names(serve, tmp_path, value, default,
+                                                             worker):
+    """dev_appserver ran each backend as a module of its name: an entry
+    for it counts for it, a plain BOOL for every one."""
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n",
+                  {"main.py": MULTITHREAD_MAIN,
+                   "backends.yaml": "backends:\n- name: worker\n  options: public\n"})
+    s = serve(d, "--threadsafe_override", value)
+    assert s.get_json("/") == {"backend": None, "multithread": default}
+    got = s.get_json("/", headers={"Host": "worker.localhost:%d" % s.port})
+    assert got == {"backend": "worker", "multithread": worker}
+    assert "no entry for this app's service" not in s.stderr_text()
+
+
 def single_app_with_min_pending_latency(tmp_path, value):
     return copy_app("single", tmp_path / "single", lambda text: text + (
         "automatic_scaling:\n  max_idle_instances: 1\n  min_pending_latency: %s\n" % value))
