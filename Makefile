@@ -101,6 +101,7 @@ test_log_store_OBJS := src/log_store.o src/app_identity.o src/log.o src/buf.o
 test_log_read_OBJS := src/log_read.o src/log_query.o src/log_store.o src/pb.o src/log.o src/buf.o
 test_log_read_budget_OBJS := src/log_read_budget.o
 test_channel_rate_OBJS := src/channel_rate.o
+test_lost_requests_OBJS := src/lost_requests.o
 test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)
 test_login_OBJS := src/login.o src/log.o src/md5.o $(CGI_ENV_OBJS) src/ipc.o src/http.o src/http_reason.o \
 	src/buf.o $(LLHTTP_REL)

@@ -26,6 +26,7 @@
 #include "instance_class.h"
 #include "instance_stats.h"
 #include "log.h"
+#include "lost_requests.h"
 #include "sandbox_linked.h"
 #include "sandbox_mode.h"
 #include "zygote_msg.h"
@@ -78,7 +79,8 @@ struct instance {
     int placing;        /* the mover has not yet reported its placement */
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
-    int loaded; /* it was given a request (its first imports the app) */
+    int loaded;     /* it was given a request (its first imports the app) */
+    int exit_known; /* the zygote told how it ended (ZY_EXITED) */
     /* RT7: its requests past their deadline, in their grace: it may be
      * killed at its end, so it takes no new request meanwhile. */
     int in_grace;
@@ -158,7 +160,8 @@ struct pool {
     uint32_t spare_seq;
     instance_t *instances;
     instance_t *graveyard;
-    instance_t *dirty; /* written at the end of the event batch */
+    instance_t *dirty;    /* written at the end of the event batch */
+    lost_requests_t lost; /* their logs get how the instance ended */
     int n_alive, n_starting;
     int start_failures; /* consecutive instances that died before READY */
     /* The default version starts no instance before start_retry_at_ms
@@ -249,6 +252,7 @@ static void slot_deadline(loop_t *loop, loop_timer_t *t);
 static void sample_stats(instance_t *inst, uint64_t now);
 static int instance_read_last_frames(instance_t *inst);
 static int keeps_instances(const pool_t *pool);
+static void request_log_critical(const pool_t *pool, const char *log_id, const char *text);
 
 /* ---------- queue ---------- */
 
@@ -876,6 +880,23 @@ static void describe_exit(int status, char *out, size_t n)
         snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
 }
 
+typedef struct {
+    const pool_t *pool;
+    const char *how; /* describe_exit's */
+    int signaled;
+} exit_note_t;
+
+/* The request failed when its instance's channel closed, before the zygote
+ * told how the instance ended: its log gets that now. */
+static void note_exit_in_request_log(void *ctx, const char *log_id)
+{
+    const exit_note_t *n = ctx;
+    char line[160];
+    snprintf(line, sizeof line, "the instance that served this request %s%s",
+             n->signaled ? "was " : "", n->how);
+    request_log_critical(n->pool, log_id, line);
+}
+
 static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
 {
     (void)loop;
@@ -984,8 +1005,15 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             else
                 log_warn("%s (pid %d) %s", name, msg.pid, how);
             if (inst && inst->pid == msg.pid && inst->state != I_DEAD &&
-                instance_read_last_frames(inst) == 0 && inst->state != I_DEAD)
-                instance_fail(inst, clean ? "the instance exited" : "the instance crashed");
+                instance_read_last_frames(inst) == 0 && inst->state != I_DEAD) {
+                char why[128];
+                snprintf(why, sizeof why, "the instance %s%s",
+                         WIFSIGNALED(msg.status) ? "was " : "", how);
+                inst->exit_known = 1;
+                instance_fail(inst, why);
+            }
+            exit_note_t note = {pool, how, WIFSIGNALED(msg.status)};
+            lost_requests_take(&pool->lost, msg.pid, note_exit_in_request_log, &note);
         } else if (fd >= 0) {
             close(fd);
         }
@@ -1426,6 +1454,8 @@ static void instance_fail(instance_t *inst, const char *why)
         snprintf(line, sizeof line, "the instance serving this request was lost: %s", why);
         /* A request that ends without its instance's answer says why. */
         request_log_critical(pool, slot->log_id, line);
+        if (!inst->exit_known)
+            lost_requests_add(&pool->lost, inst->pid, slot->log_id);
         job_t *job = slot_release(slot);
         if (job)
             job_fail(job, 500, why, inst->id);

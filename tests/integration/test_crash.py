@@ -33,10 +33,14 @@ def test_crash_gives_500_and_new_instance(srv, how):
     after = ok(srv)
     assert after["instance_id"] != before["instance_id"]
     assert after["pid"] != before["pid"]
-    out = srv.wait_logs("was lost")
+    # ... and how the instance ended, once the zygote tells (an ASan
+    # build's SEGV handler aborts: another signal).
+    ended = "was killed by signal " if how == "segv" else "exited with status 1"
+    out = srv.wait_logs(ended)
     entry = newest_entry(out, "/" + how)
     assert entry and '" 500 ' in entry and "\t4:" in entry, out[:3000]
     assert "the instance serving this request was lost: the instance " in entry, out[:3000]
+    assert ended in entry, out[:3000]
 
 
 @pytest.mark.parametrize("import_signal", [False, True])

@@ -26,7 +26,7 @@ BROKE = "broke the channel protocol"
 # An instance that exits at once after its frames: the master sees its
 # channel end or the zygote's word of its exit first, whichever comes
 # first, and says so.
-EXITED = ("the instance exited unexpectedly", "the instance crashed")
+EXITED = ("the instance exited unexpectedly", "the instance exited with status")
 MALFORMED = "malformed response from the instance"
 NOT_GIVEN = "it was not given"
 
