@@ -247,6 +247,9 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     po.resident = !cfg->dynamic;
     po.failfast = b->failfast;
     po.max_instances = b->instances;
+    /* app.yaml's automatic_scaling is the default version's: a dynamic
+     * backend starts instances for requests only, and lets them idle out. */
+    po.min_instances = po.min_idle_instances = 0;
     po.threads = server_threadsafe(srv, cfg->name) ? cfg->max_concurrent_requests : 1;
     po.max_concurrent = b->instances * po.threads;
     po.memory_limit = (size_t)cls->memory_mb << 20;

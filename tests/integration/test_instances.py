@@ -412,6 +412,30 @@ def test_min_idle_instances_keep_one_free_beside_the_busy_ones(serve, tmp_path):
     assert len(wait_instance_pids(s, 1)) == 1, s.stderr_text()[-3000:]
 
 
+def test_min_instances_leave_a_dynamic_backend_alone(serve, tmp_path):
+    """Backends took the default version's pool settings, min_instances and
+    min_idle_instances with them: a dynamic backend started an instance
+    with the server, no request asking for one, and kept it from idling
+    out."""
+    d = write_app(tmp_path / "app", "runtime: python27\napi_version: 1\nthreadsafe: true\n"
+                  "handlers:\n- url: /.*\n  script: main.app\n"
+                  "automatic_scaling:\n  min_instances: 1\n  min_idle_instances: 1\n",
+                  {"main.py": MULTITHREAD_MAIN,
+                   "backends.yaml": "backends:\n- name: crawler\n  options: dynamic, public\n"})
+    s = serve(d, "--instance_idle_timeout", "1")
+    # The pools' first ticks (where min_instances start) came before this
+    # request was read.
+    assert s.get_json("/")["backend"] is None
+    r = harness.run_gaelic("backends", d, "list", "--storage_path", s.storage_path)
+    (row,) = [line.split() for line in r.stdout.splitlines() if line.startswith("crawler ")]
+    assert row[2] == "0/1", (r.stdout, s.stderr_text()[-3000:])
+    assert "backend crawler instance 0 starting" not in s.stderr_text()
+    # It still starts on demand, and idles out again.
+    got = s.get_json("/", headers={"Host": "crawler.localhost:%d" % s.port})
+    assert got["backend"] == "crawler"
+    assert s.wait_stderr("backend crawler instance 0 idle for"), s.stderr_text()[-3000:]
+
+
 def test_app_yaml_max_instances_lowers_the_flag(serve, tmp_path):
     s = serve(with_scaling("single", tmp_path, "  max_instances: 1\n"), "--max_instances", "3")
     results, took = concurrent_gets(s.url + "sleep?s=0.5", 3)
