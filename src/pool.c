@@ -2427,10 +2427,13 @@ static int kept_running(const pool_t *pool)
 /* automatic_scaling min_instances serve or start from the server's start
  * on, and min_idle_instances more have no request (those starting count):
  * what is missing starts now, up to max_instances; after one died as it
- * started, with a growing delay (instance_fail). */
+ * started, with a growing delay (instance_fail), and not while starts are
+ * paused (pause_starts: one shut down in its warmup, out of memory, is no
+ * death but a start lost all the same). */
 static void keep_ready_instances(pool_t *pool, uint64_t now)
 {
-    if (!keeps_instances(pool) || pool->shutting_down || now < pool->respawn_at_ms)
+    if (!keeps_instances(pool) || pool->shutting_down || now < pool->respawn_at_ms ||
+        now < pool->start_retry_at_ms)
         return;
     int idle, serving = serving_instances(pool, &idle);
     while ((serving < pool->o.min_instances || idle < pool->o.min_idle_instances) &&

@@ -3,6 +3,7 @@ autoscaler adds while another serves gets GET /_ah/warmup, through the
 app's handlers, before any live request; the instance of a cold start
 serves the waiting request itself; backends get /_ah/start instead."""
 import threading
+import time
 
 import pytest
 import requests
@@ -171,6 +172,27 @@ def test_instances_lost_in_their_warmup_are_not_started_again_and_again(serve, t
     # Three at once, then one after 0.5 s, 1 s, 2 s, 4 s, ... at most.
     assert 3 <= err.count("GET /_ah/warmup 500") <= 20, err[-3000:]
     assert s.alive()
+
+
+@pytest.mark.parametrize("how", ["WARMUP_EXIT", "WARMUP_NOMEM"])
+def test_min_instances_lost_in_their_warmup_are_not_started_again_and_again(serve, tmp_path,
+                                                                             how):
+    # min_instances start without a request. One shut down for running out
+    # of memory in its warmup was replaced at the next tick, four times a
+    # second for good, whatever the pause the console announced; now the
+    # pause after three losses in a row holds for them too.
+    app = copy_app("warmup", tmp_path / "warmup", lambda t: t.replace(
+        "WARMUP_SLEEP: '0.5'", "WARMUP_SLEEP: '0'\n  %s: '1'" % how) +
+        "automatic_scaling:\n  min_instances: 1\n")
+    s = serve(app)
+    deadline = time.monotonic() + 15  # a bound, not a timing
+    while s.stderr_text().count("GET /_ah/warmup 500") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(4)
+    err = s.stderr_text()
+    # Three, then one after 0.5 s, 1 s, 2 s at most: not 16 more.
+    assert 3 <= err.count("GET /_ah/warmup 500") <= 10, err[-3000:]
+    assert s.get("/state").status_code == 200
 
 
 def test_warmup_without_a_handler_is_a_404_and_the_instance_serves(serve, tmp_path):
