@@ -2415,13 +2415,19 @@ static void check_memory(instance_t *inst, uint64_t now)
 }
 
 /* Whether an instance the tick would stop as idle is one min_instances or
- * min_idle_instances keep. */
-static int kept_running(const pool_t *pool)
+ * min_idle_instances keep. Of the idle ones only those idle for the idle
+ * timeout count: one merely between two requests would serve the next,
+ * and stopping the spare then would have the next tick start another in
+ * its place, again and again under a steady load. */
+static int kept_running(const pool_t *pool, uint64_t now)
 {
     if (!keeps_instances(pool))
         return 0;
-    int idle, serving = serving_instances(pool, &idle);
-    return serving <= pool->o.min_instances || idle <= pool->o.min_idle_instances;
+    int idled_out = 0, serving = serving_instances(pool, NULL);
+    for (const instance_t *i = pool->instances; i; i = i->next)
+        idled_out += i->state == I_READY && i->inflight == 0 &&
+                     now - i->last_active_ms >= pool->o.idle_timeout_ms;
+    return serving <= pool->o.min_instances || idled_out <= pool->o.min_idle_instances;
 }
 
 /* automatic_scaling min_instances serve or start from the server's start
@@ -2481,7 +2487,7 @@ static void tick(loop_t *loop, loop_timer_t *t)
          * list is newest-first). */
         if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
             i->bg_requests == 0 && !pool->o.resident &&
-            now - i->last_active_ms >= pool->o.idle_timeout_ms && !kept_running(pool)) {
+            now - i->last_active_ms >= pool->o.idle_timeout_ms && !kept_running(pool, now)) {
             char name[160];
             log_info("%s idle for %llu s; stopping it", label(i, name, sizeof name),
                      (unsigned long long)((now - i->last_active_ms) / 1000));

@@ -412,6 +412,33 @@ def test_min_idle_instances_keep_one_free_beside_the_busy_ones(serve, tmp_path):
     assert len(wait_instance_pids(s, 1)) == 1, s.stderr_text()[-3000:]
 
 
+def test_min_idle_instance_is_not_stopped_and_restarted_under_a_steady_load(serve, tmp_path):
+    """One request after another keeps the first instance busy but for the
+    gaps between them, and the min_idle_instances spare idle. A tick in a
+    gap counted two idle instances, one more than kept, and stopped the
+    spare; the next request made the count 0 and the tick after started
+    another: a spare stopped and started every idle timeout or so."""
+    s = serve(with_scaling("single", tmp_path, "  min_idle_instances: 1\n"),
+              "--instance_idle_timeout", "1", "--max_instances", "3")
+    wait_instance_pids(s, 1)
+    busy = s.get_json("/sleep?s=0")["instance_id"]
+
+    def steady_load(seconds):
+        # Gaps of 0.15 s between 0.2-s requests: most ticks (every 250 ms)
+        # see one.
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            assert s.get_json("/sleep?s=0.2")["instance_id"] == busy
+            time.sleep(0.15)
+
+    steady_load(1)  # the spare starts while the first instance is busy
+    spares = wait_instance_pids(s, 2)
+    assert len(spares) == 2, s.stderr_text()[-3000:]
+    steady_load(4)  # four times the idle timeout
+    assert instance_pids(s) == spares, s.stderr_text()[-3000:]
+    assert "idle for" not in s.stderr_text(), s.stderr_text()[-3000:]
+
+
 def test_min_instances_leave_a_dynamic_backend_alone(serve, tmp_path):
     """Backends took the default version's pool settings, min_instances and
     min_idle_instances with them: a dynamic backend started an instance
