@@ -1478,8 +1478,11 @@ static void instance_fail(instance_t *inst, const char *why)
     if (pool->start_failures >= MAX_START_FAILURES && !pool->o.resident &&
         (pool->o.numbered || !another_ready(pool, NULL))) {
         /* Do not spin forking instances that cannot start: fail what waits. */
-        log_error("%d instances in a row died while starting; failing %d queued requests",
-                  pool->start_failures, pool->n_queued);
+        if (pool->n_queued)
+            log_error("%d instances in a row died while starting; failing %d queued requests",
+                      pool->start_failures, pool->n_queued);
+        else
+            log_warn("%d instances in a row died while starting", pool->start_failures);
         fail_queued(pool, 500, "instances fail to start");
         pool->start_failures = 0;
     } else if (start_failed && !pool->o.resident && !pool->o.numbered) {

@@ -903,16 +903,20 @@ static void app_max_instances(server_t *srv)
     srv->o.max_instances = yaml_max;
 }
 
-/* app.yaml's automatic_scaling min_instances, within --max_instances. */
-static int min_instances(const server_t *srv)
+/* app.yaml's automatic_scaling key (min_instances, min_idle_instances)
+ * of value n, within --max_instances. */
+static int kept_instances(const server_t *srv, const char *key, int n)
 {
-    int n = srv->cfg->min_instances;
     if (n > srv->o.max_instances) {
-        log_warn("%s: automatic_scaling min_instances %d is more than --max_instances %d: %d "
-                 "instances are kept running",
-                 srv->cfg->path, n, srv->o.max_instances, srv->o.max_instances);
+        log_warn("%s: automatic_scaling %s %d is more than --max_instances %d: %d instances are "
+                 "kept running",
+                 srv->cfg->path, key, n, srv->o.max_instances, srv->o.max_instances);
         n = srv->o.max_instances;
     }
+    if (n)
+        log_info("%s: automatic_scaling %s %d: instances start with the server and are kept "
+                 "running",
+                 srv->cfg->path, key, n);
     return n;
 }
 
@@ -1326,8 +1330,9 @@ int serve_main(int argc, char **argv)
         .linked = linked,
         .exe = exe,
         .max_instances = srv->o.max_instances,
-        .min_instances = min_instances(srv),
-        .min_idle_instances = srv->cfg->min_idle_instances,
+        .min_instances = kept_instances(srv, "min_instances", srv->cfg->min_instances),
+        .min_idle_instances =
+            kept_instances(srv, "min_idle_instances", srv->cfg->min_idle_instances),
         .threads = instance_threads(srv),
         .max_concurrent = srv->o.max_concurrent,
         .max_pending = srv->o.max_pending,

@@ -393,6 +393,8 @@ def test_min_idle_instances_keep_one_free_beside_the_busy_ones(serve, tmp_path):
     s = serve(with_scaling("single", tmp_path, "  min_idle_instances: 1\n"),
               "--instance_idle_timeout", "1", "--max_instances", "3")
     (first,) = wait_instance_pids(s, 1)  # started with the server, idle
+    assert "automatic_scaling min_idle_instances 1: instances start with the server and are " \
+        "kept running" in s.stderr_text()
     busy = []
     t = threading.Thread(target=lambda: busy.append(s.get_json("/sleep?s=3")))
     t.start()
@@ -474,7 +476,9 @@ def test_app_yaml_max_instances_lowers_the_flag(serve, tmp_path):
 
 
 def test_min_instances_above_the_flag_are_capped_with_a_warning(serve, tmp_path):
-    s = serve(with_scaling("basic", tmp_path, "  min_instances: 3\n"), "--max_instances", "2")
+    s = serve(with_scaling("basic", tmp_path, "  min_instances: 3\n  min_idle_instances: 5\n"),
+              "--max_instances", "2")
+    assert s.wait_stderr("automatic_scaling min_idle_instances 5 is more than --max_instances 2")
     assert s.wait_stderr("automatic_scaling min_instances 3 is more than --max_instances 2: "
                          "2 instances are kept running")
     assert len(wait_instance_pids(s, 2)) == 2
