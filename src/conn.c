@@ -608,6 +608,7 @@ typedef struct {
     int varies_on_ae;    /* a Vary that covers Accept-Encoding already */
     int set_cookie;      /* a Set-Cookie: no shared cache may keep the answer */
     int cache_control;   /* a Cache-Control */
+    int no_transform;    /* one with no-transform: the body is sent as it is */
     const char *expires; /* its first Expires, or NULL */
     size_t expires_len;
     long long length;   /* its Content-Length, as merge_app_length */
@@ -661,6 +662,7 @@ static int scan_app_headers(const job_result_t *res, app_head_t *h)
             h->set_cookie = 1;
         } else if (is_header(name, nlen, "cache-control")) {
             h->cache_control = 1;
+            h->no_transform |= http_contains(value, vlen, "no-transform", 0);
         } else if (is_header(name, nlen, "expires")) {
             if (!h->expires) {
                 h->expires = value;
@@ -778,7 +780,8 @@ static void add_cache_headers(buf_t *out, const job_result_t *res, const app_hea
 }
 
 /* RT6 (gzip.h): the same rule static files follow. An app that encoded
- * its body itself, or sent a range of it, keeps it as it is. A HEAD gets
+ * its body itself, sent a range of it, or forbade transforming it
+ * (Cache-Control: no-transform, RFC 9111 5.2.2.6) keeps it as it is. A HEAD gets
  * the GET's headers (RFC 9110 9.3.2): the runtime runs the app as for GET
  * and passes on the body it returns, so a HEAD answered with its body is
  * decided, and compressed for its Content-Length, exactly as the GET. An
@@ -790,7 +793,8 @@ static int want_gzip(const conn_t *c, const app_head_t *h, int empty_head, size_
     size_t length = !empty_head      ? body_len
                     : h->length >= 0 ? (size_t)h->length
                                      : GZIP_LENGTH_UNKNOWN;
-    return !h->encoded && !h->ranged && gzip_wanted(&c->req, h->ctype, h->ctlen, length);
+    return !h->encoded && !h->ranged && !h->no_transform &&
+           gzip_wanted(&c->req, h->ctype, h->ctlen, length);
 }
 
 static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done);
@@ -941,13 +945,14 @@ static void answer_app(conn_t *c, const job_result_t *res, const buf_t *gz_done)
      * counted the uncompressed body, and a 304 states only the length its
      * 200 had, or none (RFC 9110 8.6). */
     int type_varies = code == 304 && !h.ctype ? 1 : gzip_varies(h.ctype, h.ctlen);
-    int gzip_304 = code == 304 && !h.encoded && type_varies &&
+    int gzip_304 = code == 304 && !h.encoded && !h.no_transform && type_varies &&
                    (h.length < 0 || h.length >= GZIP_MIN_BYTES) && gzip_accepted(&c->req);
     if (gzip_304)
         h.length = -1;
     int weak_etag = gzipped || gzip_304;
     /* gzip.h: compressed or not, as the GET and the 200 would. */
-    int vary = !h.encoded && code != 204 && code != 205 && !h.varies_on_ae && type_varies;
+    int vary = !h.encoded && !h.no_transform && code != 204 && code != 205 && !h.varies_on_ae &&
+               type_varies;
     buf_t *out = &c->wbuf;
     http_begin_head(out, res->status, res->status_len);
     copy_app_headers(out, res, weak_etag, vary && h.has_vary, cache_rewrite);

@@ -642,9 +642,13 @@ void static_serve(const app_config_t *cfg, route_t *route, const http_request_t 
         type_len = own_len;
     }
     /* RT6 as for dynamic responses (gzip.h): whether this client's 200 is
-     * the gzip variant of the file. */
-    int gzip_variant =
-        gzip_wanted(req, type, type_len, (size_t)st.st_size) && static_gzip_fits(&st);
+     * the gzip variant of the file; not when the handler's http_headers
+     * forbid transforming it (Cache-Control: no-transform). */
+    size_t own_cc_len;
+    const char *own_cc = header_value(own, "Cache-Control", &own_cc_len);
+    int no_transform = own_cc && http_contains(own_cc, own_cc_len, "no-transform", 0);
+    int gzip_variant = !no_transform && gzip_wanted(req, type, type_len, (size_t)st.st_size) &&
+                       static_gzip_fits(&st);
 
     size_t vlen;
     /* RFC 9110 13.2.2: If-Match, else If-Unmodified-Since, first: a client
@@ -775,7 +779,7 @@ void static_serve(const app_config_t *cfg, route_t *route, const http_request_t 
      * client, so it is joined there, as to a dynamic response's Vary. */
     size_t own_vary_len;
     const char *own_vary = header_value(own, "Vary", &own_vary_len);
-    int vary = gzip_varies(type, type_len) &&
+    int vary = !no_transform && gzip_varies(type, type_len) &&
                !(own_vary && (http_contains(own_vary, own_vary_len, "accept-encoding", 0) ||
                               http_contains(own_vary, own_vary_len, "*", 0)));
     if (vary && !own_vary)

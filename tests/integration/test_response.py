@@ -232,6 +232,24 @@ def test_gzip_etag_weakened_and_vary_once(srv, etag, vary):
         assert "cookie" in varies
 
 
+@pytest.mark.parametrize("cc", ["no-transform", "public,%20No-Transform", "max-age=60|no-transform"])
+def test_no_transform_is_never_gzipped(srv, cc):
+    """Cache-Control: no-transform forbids changing the body on the way
+    (RFC 9111 5.2.2.6): it goes out as the app wrote it, with its strong
+    ETag and no Vary: Accept-Encoding, as its 304 does."""
+    body = "compressible%20" * 50
+    r = get(srv, "/status?body=" + body + "&etag=" + quote('"v1"') + "&cc=" + cc,
+            ae="gzip", ua=GZIP_UA)
+    assert r.status == 200
+    assert r.header("content-encoding") is None, r.headers
+    assert r.body == b"compressible " * 50
+    assert r.header("etag") == '"v1"', r.headers
+    assert r.header("vary") is None, r.headers
+    r = get(srv, "/status?status=304%20Not%20Modified&etag=" + quote('"v1"') + "&cc=" + cc,
+            ae="gzip", ua=GZIP_UA)
+    assert (r.status, r.header("etag"), r.header("vary")) == (304, '"v1"', None), r.headers
+
+
 def test_blanks_around_an_app_s_header_value_are_not_sent(srv):
     """A field value has no blanks around it (RFC 9110 5.5); Django's
     Set-Cookie values begin with one. Sent as they came, they left a strong

@@ -719,6 +719,19 @@ def test_gzip(srv, appdir, path):
     assert plain.body == read(appdir, "static/page.html")
 
 
+def test_no_transform_in_http_headers_is_never_gzipped(srv, appdir):
+    """The handler's Cache-Control: no-transform forbids changing the body
+    on the way (RFC 9111 5.2.2.6): the file goes out as it is, its ETag
+    strong, without Vary: Accept-Encoding."""
+    r = get(srv, "/untransformed/page.html", GZ)
+    assert r.status == 200, r
+    assert r.header("Content-Encoding") is None, r.headers
+    assert r.body == read(appdir, "static/page.html")
+    assert r.header("Vary") is None, r.headers
+    assert r.header("ETag", "").startswith('"'), r.headers
+    assert r.header("Cache-Control") == "public, no-transform", r.headers
+
+
 def test_gzip_of_a_big_file(srv, appdir):
     """A file too big to deflate in the master's loop (64 KB or more) is
     compressed by a gzip thread while its request waits; once cached, the
