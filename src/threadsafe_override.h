@@ -4,10 +4,10 @@
 #include <stddef.h>
 
 /* dev_appserver's --threadsafe_override: a boolean for every service, or
- * SERVICE:BOOL[,SERVICE:BOOL...] for some, an empty SERVICE meaning
- * "default" (as a module: line left out does). BOOL is what dev_appserver's
- * boolean flags took: true, yes, 1, false, no or 0, in any case. It refused
- * a service named twice, and so does this.
+ * SERVICE:BOOL[,SERVICE:BOOL...] for some (per_service_option.h: an empty
+ * SERVICE is "default", one named twice is refused). BOOL is what
+ * dev_appserver's boolean flags took: true, yes, 1, false, no or 0, in any
+ * case.
  *
  * service NULL: checks the syntax only. Else *threadsafe is the value for
  * that service (or for all). Returns 1 when the value gives one, 0 when it

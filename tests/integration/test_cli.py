@@ -147,6 +147,8 @@ BAD_FLAG_VALUES = [
     ("--max_module_instances", "default:0", "1 to 1000000, or SERVICE:N[,SERVICE:N...]"),
     ("--max_module_instances", "default:2,", "1 to 1000000, or SERVICE:N[,SERVICE:N...]"),
     ("--max_module_instances", "two", "1 to 1000000, or SERVICE:N[,SERVICE:N...]"),
+    # dev_appserver refused a service named twice (the empty name is default).
+    ("--max_module_instances", "default:2,:3", "service default is named twice"),
     # Plain decimal only: strtod read "0x10" as 16 seconds, and strtol
     # took a sign or leading blanks.
     ("--deadline", "0x10", "0.001 to 31536000"),
@@ -279,7 +281,7 @@ def _instances_serving_at_once(s, n):
     return set(got)
 
 
-@pytest.mark.parametrize("value", ["1", "backend:3,default:1"])
+@pytest.mark.parametrize("value", ["1", "backend:3,default:1", " backend :3, :1"])
 def test_max_module_instances_is_dev_appservers_max_instances(serve, value):
     """dev_appserver's --max_module_instances (N, or SERVICE:N,... of which
     the app's service's counts) was an unknown option. With one instance,
