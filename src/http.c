@@ -50,6 +50,7 @@ static int count_span(http_request_t *r, const char *at, size_t n)
  * server hold all of them at once. */
 #define SERVER_BODIES_FULL "the server holds too many request bodies at once"
 #define SERVER_HEADS_FULL "the server holds too many request header fields at once"
+#define SERVER_HEAD_BYTES_FULL "the server holds too many request heads at once"
 
 /* 1 when n more bytes fit the server's bound on the request bytes it
  * holds (those this request holds already are counted there). What is
@@ -75,6 +76,24 @@ static void release(http_request_t *r, size_t *mine)
     if (r->limits && r->limits->held)
         *r->limits->held -= *mine;
     *mine = 0;
+}
+
+/* Appends n bytes at `at` to the head. Its bytes past HTTP_HEAD_UNCOUNTED,
+ * the connection's own like its read buffer, count against the server's
+ * bound too: --max_connections heads of --max_header_bytes each would
+ * otherwise be held at once uncounted. -1 (failed) when they do not fit. */
+static int head_append(http_request_t *r, const char *at, size_t n)
+{
+    size_t after = r->head.len + n;
+    size_t over = after > HTTP_HEAD_UNCOUNTED ? after - HTTP_HEAD_UNCOUNTED : 0;
+    if (over > r->head_held) {
+        if (!held_fits(r, over - r->head_held))
+            return fail(r, 503, SERVER_HEAD_BYTES_FULL);
+        hold(r, over - r->head_held, &r->head_held);
+    }
+    if (buf_append(&r->head, at, n) < 0)
+        return fail(r, 500, "out of memory");
+    return 0;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -140,8 +159,8 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
         return -1;
     if (r->url_len == 0)
         r->url_off = (uint32_t)r->head.len;
-    if (buf_append(&r->head, at, n) < 0)
-        return fail(r, 500, "out of memory");
+    if (head_append(r, at, n) < 0)
+        return -1;
     r->url_len += (uint32_t)n;
     return 0;
 }
@@ -192,8 +211,8 @@ static int on_url_complete(llhttp_t *p)
     http_request_t *r = req_of(p);
     if (r->url_len == 0)
         r->url_off = (uint32_t)r->head.len;
-    if (buf_append(&r->head, "", 1) < 0)
-        return fail(r, 500, "out of memory");
+    if (head_append(r, "", 1) < 0)
+        return -1;
     return 0;
 }
 
@@ -237,8 +256,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
             return -1;
         r->in_value = 0;
     }
-    if (buf_append(&r->head, at, n) < 0)
-        return fail(r, 500, "out of memory");
+    if (head_append(r, at, n) < 0)
+        return -1;
     r->headers[r->n_headers - 1].name_len += (uint32_t)n;
     return 0;
 }
@@ -265,8 +284,8 @@ static int on_header_field_complete(llhttp_t *p)
     for (uint32_t i = 0; i < h->name_len; i++)
         if (!is_tchar((unsigned char)name[i]))
             return fail(r, 400, "invalid character in a header name");
-    if (buf_append(&r->head, "", 1) < 0)
-        return fail(r, 500, "out of memory");
+    if (head_append(r, "", 1) < 0)
+        return -1;
     return 0;
 }
 
@@ -281,8 +300,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
         h->value_len = 0;
         r->in_value = 1;
     }
-    if (buf_append(&r->head, at, n) < 0)
-        return fail(r, 500, "out of memory");
+    if (head_append(r, at, n) < 0)
+        return -1;
     h->value_len += (uint32_t)n;
     return 0;
 }
@@ -322,8 +341,8 @@ static int on_header_value_complete(llhttp_t *p)
     while (h->value_len > 0 && (v[h->value_len - 1] == ' ' || v[h->value_len - 1] == '\t'))
         h->value_len--;
     r->in_value = 0;
-    if (buf_append(&r->head, "", 1) < 0)
-        return fail(r, 500, "out of memory");
+    if (head_append(r, "", 1) < 0)
+        return -1;
     const char *name = buf_ptr(&r->head) + h->name_off;
     if (!r->headers_done && h->name_len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
         int chunked = transfer_codings_chunked(buf_ptr(&r->head) + h->value_off, h->value_len);
@@ -672,6 +691,7 @@ void http_request_init(http_request_t *r, const http_limits_t *limits)
 void http_request_reset(http_request_t *r)
 {
     release(r, &r->body_held);
+    release(r, &r->head_held);
     /* A connection that sent many fields keeps a table of its usual size. */
     if (r->cap_headers > HTTP_FIELDS_UNCOUNTED) {
         free(r->headers);
@@ -681,8 +701,9 @@ void http_request_reset(http_request_t *r)
     }
     buf_reset(&r->head);
     buf_reset(&r->body);
-    /* A connection that sent one large request keeps none of it. */
-    buf_trim(&r->head, HTTP_KEEP_BUFFER_BYTES);
+    /* A connection that sent one large request keeps none of it; of a
+     * head, only what is its own (the rest was counted). */
+    buf_trim(&r->head, HTTP_HEAD_UNCOUNTED);
     buf_trim(&r->body, HTTP_KEEP_BUFFER_BYTES);
     r->url_off = r->url_len = 0;
     r->n_headers = 0;
@@ -708,6 +729,7 @@ void http_request_reset(http_request_t *r)
 void http_request_free(http_request_t *r)
 {
     release(r, &r->body_held);
+    release(r, &r->head_held);
     release(r, &r->table_held);
     buf_free(&r->head);
     buf_free(&r->body);

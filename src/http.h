@@ -17,10 +17,11 @@ typedef struct {
     size_t max_url_bytes;    /* beyond: 414 */
     size_t max_body_bytes;   /* beyond: 413 */
     /* The request bytes held at once by every request sharing held (a
-     * server's connections): bodies, and the tables of header fields past
-     * a head's first HTTP_FIELDS_UNCOUNTED, which take 16 bytes for a
-     * field that may be 4 ("a:\r\n"). A body or a table that would pass
-     * it gets 503. NULL: no such bound. */
+     * server's connections): bodies, heads past their first
+     * HTTP_HEAD_UNCOUNTED bytes, and the tables of header fields past a
+     * head's first HTTP_FIELDS_UNCOUNTED, which take 16 bytes for a field
+     * that may be 4 ("a:\r\n"). A body, head or table that would pass it
+     * gets 503. NULL: no such bound. */
     size_t *held;
     size_t max_held;
 } http_limits_t;
@@ -34,6 +35,10 @@ typedef struct {
  * table counts in limits->held and goes with the request. */
 #define HTTP_FIELDS_UNCOUNTED 16
 
+/* Likewise a head's first bytes (url, names and values); past them, they
+ * count in limits->held. Larger than most heads with their cookies. */
+#define HTTP_HEAD_UNCOUNTED (16u << 10)
+
 typedef struct {
     llhttp_t parser;
     const http_limits_t *limits;
@@ -44,6 +49,7 @@ typedef struct {
     buf_t body;
     size_t body_held;     /* of body, the bytes counted in limits->held */
     size_t table_held;    /* of headers, the bytes counted in limits->held */
+    size_t head_held;     /* of head, the bytes counted in limits->held */
     size_t head_bytes;    /* bytes of request line and headers seen, less chunk lines' allowance */
     const char *head_pos; /* in the bytes fed: those before it are counted (or body data) */
     int error_status;     /* 0, or the status to answer with before closing */

@@ -122,7 +122,8 @@ static const opt_def_t options[] = {
      "largest request body; larger gets 413 (default 10485760, at most 33554432)", 1,
      IPC_MAX_BODY_LIMIT},
     {"max_held_request_bytes", OPT_SIZE, OFF(max_held_request_bytes), "N",
-     "request bodies (and tables of many header fields) the server holds at once, over all "
+     "request bodies (and heads past 16 KiB, tables of many header fields) the server holds at "
+     "once, over all "
      "connections; a request that would pass it gets 503 (default 1073741824)",
      1, (double)((size_t)1 << 40)},
     {"max_held_response_bytes", OPT_SIZE, OFF(max_held_response_bytes), "N",

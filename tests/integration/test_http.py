@@ -1775,6 +1775,31 @@ def test_header_field_tables_held_at_once_are_bounded(serve):
     assert http_request(s.port, "GET", "/").status == 200
 
 
+def test_heads_held_at_once_are_bounded(serve):
+    """The same bound counts a head's bytes past its first 16 KiB: 10,000
+    clients (--max_connections) each sending most of a 64 KB head and
+    waiting made the master hold some 640 MB with no bound. Past the bound
+    a head gets 503 (the console names heads); one answered, the next is
+    served."""
+    s = serve(app_path("basic"), "--max_held_request_bytes", "40000",
+              "--max_request_bytes", "1000")
+    assert http_request(s.port, "GET", "/").status == 200
+    # 48,000 bytes of value each: some 32,000 past the first 16 KiB.
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 48000
+    with Conn(s.port, timeout=30) as first, Conn(s.port, timeout=30) as second:
+        first.send(head)
+        # Read once an OPTIONS * on another connection is answered: the
+        # server reads in arrival order.
+        assert http_request(s.port, "OPTIONS", "*").status == 200
+        second.send(head + b"\r\n\r\n")
+        assert second.read_response().status == 503
+        first.send(b"\r\n\r\n")
+        assert first.read_response().status == 200
+    assert s.wait_stderr("503 the server holds too many request heads at once")
+    r = http_request(s.port, "GET", "/", [("X-Big", "a" * 48000)])
+    assert r.status == 200, r.status
+
+
 def test_answers_held_at_once_are_bounded(serve):
     """--max_held_response_bytes bounds the answers the server holds for
     clients that do not read them: without it, clients asking for large

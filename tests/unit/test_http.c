@@ -425,6 +425,50 @@ static void test_obs_fold_refused(void)
                                       2));
 }
 
+/* A head's bytes count in the same bound past its first
+ * HTTP_HEAD_UNCOUNTED: --max_connections heads of --max_header_bytes were
+ * held uncounted. A head that would pass the bound is 503; what was counted
+ * is given back when the request is reset or freed. */
+static void test_head_bytes_held_bound(void)
+{
+    size_t held = 0;
+    const http_limits_t l = {.max_header_bytes = 65536,
+                             .max_url_bytes = 256,
+                             .max_body_bytes = 4096,
+                             .held = &held,
+                             .max_held = 3000};
+    buf_t head = BUF_INIT;
+    buf_append_str(&head, "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ");
+    for (int i = 0; i < 20000; i++)
+        buf_append_str(&head, "v");
+    buf_append_str(&head, "\r\n\r\n");
+    http_request_t a, b;
+    size_t used;
+    http_request_init(&a, &l);
+    CHECK(http_request_feed(&a, buf_ptr(&head), head.len, &used) == HTTP_ERROR &&
+          a.error_status == 503 && held <= 3000);
+    CHECK(a.error_reason && strstr(a.error_reason, "heads") != NULL);
+    http_request_free(&a);
+    CHECK(held == 0);
+
+    /* 18,000 bytes of value: some 1,600 past the first 16 KiB, counted. */
+    buf_reset(&head);
+    buf_append_str(&head, "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ");
+    for (int i = 0; i < 18000; i++)
+        buf_append_str(&head, "v");
+    buf_append_str(&head, "\r\n\r\n");
+    http_request_init(&b, &l);
+    CHECK(http_request_feed(&b, buf_ptr(&head), head.len, &used) == HTTP_DONE && held > 1500 &&
+          held < 1700 && held == b.head_held);
+    http_request_reset(&b);
+    CHECK(held == 0 && b.head.cap <= HTTP_HEAD_UNCOUNTED);
+    const char *few = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(http_request_feed(&b, few, strlen(few), &used) == HTTP_DONE && held == 0);
+    http_request_free(&b);
+    CHECK(held == 0);
+    buf_free(&head);
+}
+
 /* Header tables count in the same bound past a head's first
  * HTTP_FIELDS_UNCOUNTED fields: a head of many 4-byte fields made the
  * server hold 16 bytes for each, unbounded over its connections. A table
@@ -895,6 +939,7 @@ int main(void)
     test_obs_fold_refused();
     test_bodies_held_bound();
     test_header_tables_held_bound();
+    test_head_bytes_held_bound();
     test_errors();
     test_unknown_method();
     test_expect_and_versions();
