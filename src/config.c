@@ -1842,10 +1842,11 @@ static const char *const UNUSED_KEYS[] = {
 };
 
 /* automatic_scaling's keys that are honoured: min_pending_latency and
- * max_pending_latency (pool.c),
- * min_instances, max_instances and min_idle_instances (serve.c, pool.c),
- * and a python3 app's
- * max_concurrent_requests (serve.c). Appends ", "-separated those given. */
+ * max_pending_latency (pool.c), min_instances, max_instances and
+ * min_idle_instances (serve.c, pool.c), and max_concurrent_requests
+ * (serve.c) but for a python27 app that is not threadsafe, which serves
+ * one request at a time whatever it says. Appends ", "-separated those
+ * given. */
 static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, const app_config_t *cfg,
                                  buf_t *out, int *n)
 {
@@ -1855,7 +1856,8 @@ static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, const app_
     *n = 0;
     for (size_t k = 0; k < sizeof honoured / sizeof *honoured; k++) {
         if (!yt_map_given_value(d, map, honoured[k]) ||
-            (!strcmp(honoured[k], "max_concurrent_requests") && !cfg->python3_app))
+            (!strcmp(honoured[k], "max_concurrent_requests") && !cfg->python3_app &&
+             !cfg->threadsafe))
             continue;
         if (buf_printf(out, "%s%s", (*n)++ ? ", " : "", honoured[k]) < 0)
             return -1;

@@ -972,14 +972,14 @@ static void note_threadsafe_override(const server_t *srv)
 }
 
 /* Requests one default-version instance serves at once: --threads when
- * threadsafe, but a python3 app's automatic_scaling max_concurrent_requests
- * (App Engine's per-instance limit of those runtimes) when it gives one. */
+ * threadsafe, but the app's automatic_scaling max_concurrent_requests (App
+ * Engine's per-instance limit) when it gives one. */
 static int instance_threads(const server_t *srv)
 {
     const app_config_t *cfg = srv->cfg;
     if (!server_threadsafe(srv, config_service(cfg)))
         return 1;
-    if (cfg->python3_app && cfg->max_concurrent_requests)
+    if (cfg->max_concurrent_requests)
         return cfg->max_concurrent_requests < IPC_MAX_INSTANCE_THREADS
                    ? cfg->max_concurrent_requests
                    : IPC_MAX_INSTANCE_THREADS;

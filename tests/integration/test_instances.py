@@ -120,6 +120,18 @@ def test_threads_flag_bounds_concurrency_per_instance(serve):
     assert took >= 1.9, "4 requests of 1 s ran in %.1fs on 1 instance of 2 threads" % took
 
 
+def test_app_yaml_max_concurrent_requests_bounds_a_python27_instance(serve, tmp_path):
+    # App Engine's per-instance limit, which python27 apps set too; it
+    # wins over --threads, as for python3 apps.
+    s = serve(with_scaling("basic", tmp_path, "  max_concurrent_requests: 2\n"),
+              "--threads", "8", "--max_instances", "1")
+    s.get_json("/counter")
+    results, took = concurrent_gets(s.url + "sleep?s=1", 4)
+    got = ok_json(results)
+    assert max(g["active"] for g in got) == 2, got
+    assert took >= 1.9, "4 requests of 1 s ran in %.1fs on 1 instance of 2 threads" % took
+
+
 def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
     s = serve(app_path("single"), "--max_instances", "3")
     s.get_json("/env")

@@ -234,7 +234,7 @@ static void test_unused_keys(void)
     if (cfg)
         CHECK_STR(cfg->unused_keys, "manual_scaling");
     config_free(cfg);
-    /* A python3 app's max_concurrent_requests is honoured, python27's not. */
+    /* max_concurrent_requests is honoured. */
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  max_concurrent_requests: 5\n");
     if (cfg)
         CHECK(cfg->unused_keys == NULL);
@@ -246,6 +246,12 @@ static void test_unused_keys(void)
                                     "max_concurrent_requests)");
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_concurrent_requests: 5\n" MAIN_HANDLER);
+    if (cfg)
+        CHECK(cfg->unused_keys == NULL);
+    config_free(cfg);
+    /* ... but not by a python27 app that is not threadsafe. */
+    cfg = LOAD_OK("runtime: python27\napi_version: 1\nthreadsafe: false\n"
+                  "automatic_scaling:\n  max_concurrent_requests: 5\n" MAIN_HANDLER);
     if (cfg)
         CHECK_STR(cfg->unused_keys, "automatic_scaling");
     config_free(cfg);
