@@ -1408,6 +1408,17 @@ static void request_log_critical(const pool_t *pool, const char *log_id, const c
     request_log_line(pool, log_id, LOG_CRITICAL, text, strlen(text));
 }
 
+/* A request that ends without its instance's answer says why in its log,
+ * and later how the instance ended when the zygote has not told yet. */
+static void note_loss_in_request_log(instance_t *inst, const char *log_id, const char *why)
+{
+    char line[200];
+    snprintf(line, sizeof line, "the instance serving this request was lost: %s", why);
+    request_log_critical(inst->pool, log_id, line);
+    if (!inst->exit_known)
+        lost_requests_add(&inst->pool->lost, inst->pid, log_id);
+}
+
 static void instance_fail(instance_t *inst, const char *why)
 {
     pool_t *pool = inst->pool;
@@ -1442,20 +1453,18 @@ static void instance_fail(instance_t *inst, const char *why)
     if (had_work || was_starting || inst->background.n || inst->bg_requests)
         log_warn("%s lost: %s", label(inst, name, sizeof name), why);
     background_log_ctx_t ctx = background_ctx(inst);
+    /* Its background threads' request logs end with it: they say why too. */
     for (int k = 0; k < IPC_BACKGROUND_MAX; k++)
-        if (inst->background.e[k].id)
+        if (inst->background.e[k].id) {
+            note_loss_in_request_log(inst, inst->background.e[k].log_id, why);
             revoke_background_ticket(inst, &inst->background.e[k]);
+        }
     background_log_end_all(&inst->background, &ctx);
     for (int s = 0; s < inst->capacity + IPC_BACKGROUND_MAX; s++) {
         slot_t *slot = &inst->slots[s];
         if (!slot->id)
             continue;
-        char line[200];
-        snprintf(line, sizeof line, "the instance serving this request was lost: %s", why);
-        /* A request that ends without its instance's answer says why. */
-        request_log_critical(pool, slot->log_id, line);
-        if (!inst->exit_known)
-            lost_requests_add(&pool->lost, inst->pid, slot->log_id);
+        note_loss_in_request_log(inst, slot->log_id, why);
         job_t *job = slot_release(slot);
         if (job)
             job_fail(job, 500, why, inst->id);

@@ -146,6 +146,24 @@ def test_thread_that_raises_ends_its_request_log_with_500(srv, how):
     assert row["status"] == 500, row
 
 
+def test_thread_lost_with_its_instance_says_how_it_ended(srv):
+    """A background thread's request log, as any request's, says that its
+    instance was lost and, once the zygote tells, how it ended."""
+    get(srv, "0.worker.localhost", "/bg/crash?tag=segv")
+
+    def ended():
+        for row in log_rows(srv):
+            lines = [line["message"] for line in row["app_logs"]]
+            if row["finished"] and lines and lines[0] == "crash segv" and \
+                    any("was killed by signal " in line for line in lines):
+                return row
+    row = wait_for(ended, timeout=30, what="the crashed thread's request log")
+    lines = [line["message"] for line in row["app_logs"]]
+    assert row["status"] == 500, row
+    assert any(line.startswith("the instance serving this request was lost: ")
+               for line in lines), lines
+
+
 def test_thread_s_request_log_counts_its_cpu(srv):
     """RT9: a background thread's request log line says the CPU it used, in
     megacycles like any request's: at least what quota counted for it as

@@ -1,5 +1,6 @@
 """App for test_backends.py: reports who served a request and what its
 start requests saw."""
+import faulthandler
 import json
 import logging
 import os
@@ -326,6 +327,11 @@ def _bg_fail(name):
     raise ValueError("background %s fails" % name)
 
 
+def _bg_crash(name):
+    logging.info("crash %s", name)
+    faulthandler._sigsegv()
+
+
 class _FailingThread(background_thread.BackgroundThread):
     """The other way to give a thread its work: its own run()."""
 
@@ -516,6 +522,10 @@ def bg(environ, start_response):
             _FailingThread(query["tag"]).start()
         else:
             background_thread.start_new_background_thread(_bg_fail, [query["tag"]])
+        return _answer(start_response, {})
+    if path == "/bg/crash":
+        # The instance dies under its background thread (SIGSEGV).
+        background_thread.start_new_background_thread(_bg_crash, [query["tag"]])
         return _answer(start_response, {})
     if path in ("/bg/burn", "/bg/child_cpu"):
         background_thread.start_new_background_thread(
