@@ -5,9 +5,14 @@
 
 #include "per_service_option.h"
 
-/* A count: plain decimal in 1..*max; -1 when it is none. */
+/* A count: plain decimal in 1..*max, blanks around it aside (as Python's
+ * int() read dev_appserver's); -1 when it is none. */
 static int count(const char *s, size_t len, const void *max)
 {
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
     if (len == 0 || len > 9)
         return -1;
     long v = 0;

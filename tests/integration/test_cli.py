@@ -281,7 +281,7 @@ def _instances_serving_at_once(s, n):
     return set(got)
 
 
-@pytest.mark.parametrize("value", ["1", "backend:3,default:1", " backend :3, :1"])
+@pytest.mark.parametrize("value", ["1", "backend:3,default:1", " backend :3, :1", "default: 1 ", " 1"])
 def test_max_module_instances_is_dev_appservers_max_instances(serve, value):
     """dev_appserver's --max_module_instances (N, or SERVICE:N,... of which
     the app's service's counts) was an unknown option. With one instance,
