@@ -23,3 +23,9 @@ void lost_requests_take(lost_requests_t *l, pid_t pid, void (*found)(void *ctx, 
             found(ctx, l->e[k].log_id);
         }
 }
+
+void lost_requests_forget(lost_requests_t *l)
+{
+    for (unsigned k = 0; k < LOST_REQUESTS_MAX; k++)
+        l->e[k].pid = 0;
+}

@@ -23,6 +23,10 @@ typedef struct {
 /* Remembers that request log_id was lost with instance pid (> 0). */
 void lost_requests_add(lost_requests_t *l, pid_t pid, const char *log_id);
 
+/* Forgets every request kept: no word of their instances' ends will come
+ * (their zygote died). */
+void lost_requests_forget(lost_requests_t *l);
+
 /* Calls found(ctx, log_id) for each request lost with pid, and forgets
  * them. */
 void lost_requests_take(lost_requests_t *l, pid_t pid, void (*found)(void *ctx, const char *log_id),

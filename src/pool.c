@@ -79,8 +79,10 @@ struct instance {
     int placing;        /* the mover has not yet reported its placement */
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
-    int loaded;     /* it was given a request (its first imports the app) */
-    int exit_known; /* the zygote told how it ended (ZY_EXITED) */
+    int loaded; /* it was given a request (its first imports the app) */
+    /* No word of how it ended is (still) to come: the zygote told it
+     * (ZY_EXITED), or died. */
+    int no_exit_report;
     /* RT7: its requests past their deadline, in their grace: it may be
      * killed at its end, so it takes no new request meanwhile. */
     int in_grace;
@@ -613,6 +615,12 @@ static void zygote_lost(pool_t *pool)
         release_caps(pool, pool->zy_forked[i], 0);
     pool->n_zy_forked = 0;
     release_spare(pool);
+    /* Nor will how its instances ended: requests lost with them keep what
+     * their logs said, and a later instance given one of their pids is not
+     * taken for them. */
+    lost_requests_forget(&pool->lost);
+    for (instance_t *i = pool->instances; i; i = i->next)
+        i->no_exit_report = 1;
     /* Every instance dies with it (PR_SET_PDEATHSIG); a serving one goes
      * when its channel closes, failing what it ran, as any crash does.
      * Those not yet reported as spawned can never be, and those still
@@ -1009,7 +1017,7 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
                 char why[128];
                 snprintf(why, sizeof why, "the instance %s%s",
                          WIFSIGNALED(msg.status) ? "was " : "", how);
-                inst->exit_known = 1;
+                inst->no_exit_report = 1;
                 instance_fail(inst, why);
             }
             exit_note_t note = {pool, how, WIFSIGNALED(msg.status)};
@@ -1415,7 +1423,7 @@ static void note_loss_in_request_log(instance_t *inst, const char *log_id, const
     char line[200];
     snprintf(line, sizeof line, "the instance serving this request was lost: %s", why);
     request_log_critical(inst->pool, log_id, line);
-    if (!inst->exit_known)
+    if (!inst->no_exit_report)
         lost_requests_add(&inst->pool->lost, inst->pid, log_id);
 }
 

@@ -49,5 +49,11 @@ int main(void)
     CHECK(s.n == 0);
     lost_requests_take(&lost, 400, found, &s);
     CHECK(s.n == LOST_REQUESTS_MAX);
+    /* Forgotten all at once (their zygote died). */
+    lost_requests_add(&lost, 500, "eeee");
+    lost_requests_forget(&lost);
+    s.n = 0;
+    lost_requests_take(&lost, 500, found, &s);
+    CHECK(s.n == 0);
     UNIT_DONE();
 }
