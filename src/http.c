@@ -559,6 +559,12 @@ static int on_headers_complete(llhttp_t *p)
      * with a Content-Length to fall back on (an empty Transfer-Encoding). */
     if (r->has_te && !(p->flags & F_CHUNKED))
         return fail(r, 400, "Transfer-Encoding without chunked last");
+    /* Google's front end answered a POST or PUT whose body has no length
+     * (no Content-Length, not chunked) 411, so App Engine apps never saw
+     * one; an app served so would take an empty body for the client's. */
+    if ((r->method == HTTP_POST || r->method == HTTP_PUT) &&
+        !(p->flags & (F_CONTENT_LENGTH | F_CHUNKED)))
+        return fail(r, 411, "a POST or PUT request without a Content-Length");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->limits->max_body_bytes)
         return fail(r, 413, "request body too large");
     /* One whose stated length cannot fit now is refused before the client

@@ -975,6 +975,24 @@ def test_unsupported_transfer_coding_501(srv):
     assert r.status == 501
 
 
+@pytest.mark.parametrize("method,version", [("POST", "HTTP/1.1"), ("PUT", "HTTP/1.1"),
+                                            ("POST", "HTTP/1.0")])
+def test_post_or_put_without_a_length_411(srv, method, version):
+    """Google's front end answered a POST or PUT with neither Content-Length
+    nor chunked 411 (App Engine apps never saw one; served, the app took an
+    empty body for whatever the client meant to send)."""
+    with conn(srv) as c:
+        c.send("%s /echo %s\r\nHost: x\r\n\r\n" % (method, version))
+        r = c.read_response()
+    assert r.status == 411, r
+    assert srv.wait_stderr("411 a POST or PUT request without a Content-Length")
+    # With a length, or chunked, or of another method, served as before.
+    assert http_request(srv.port, method, "/echo", [("Content-Length", "0")]).status == 200
+    assert http_request(srv.port, method, "/echo", [("Transfer-Encoding", "chunked")],
+                        chunked(b"abc")).body == b"abc"
+    assert http_request(srv.port, "DELETE", "/echo").status == 200
+
+
 def test_transfer_encoding_gzip_alone_refused_and_closed(srv):
     # RFC 9112 6.3: the body length is unknown, so the server refuses (501 for
     # the unknown coding, or 400) and must close the connection.

@@ -671,12 +671,15 @@ def test_other_methods_are_answered_as_get(srv, appdir):
             c.request("GET", "/static/index.html")
             assert c.read_response().status == 200
     etag = get(srv, "/static/index.html").header("ETag")
-    r = get(srv, "/static/index.html", [("Range", "bytes=0-1")], method="POST")
+    r = get(srv, "/static/index.html", [("Range", "bytes=0-1"), ("Content-Length", "0")],
+            method="POST")
     assert r.status == 200 and r.body == page
     future = email.utils.formatdate(time.time() + 3600, usegmt=True)
-    r = get(srv, "/static/index.html", [("If-Modified-Since", future)], method="POST")
+    r = get(srv, "/static/index.html", [("If-Modified-Since", future), ("Content-Length", "0")],
+            method="POST")
     assert r.status == 200 and r.body == page
-    assert get(srv, "/static/index.html", [("If-None-Match", etag)], method="POST").status == 412
+    assert get(srv, "/static/index.html", [("If-None-Match", etag), ("Content-Length", "0")],
+               method="POST").status == 412
     assert get(srv, "/static/index.html", [("If-None-Match", etag)]).status == 304
 
 
