@@ -1,14 +1,20 @@
 #include "per_service_option.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* The service an entry's name s[0..len) means. */
-static void service_name(const char **s, size_t *len)
+void per_service_trim(const char **s, size_t *len)
 {
     while (*len && (**s == ' ' || **s == '\t'))
         (*s)++, (*len)--;
     while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
         (*len)--;
+}
+
+/* The service an entry's name s[0..len) means. */
+static void service_name(const char **s, size_t *len)
+{
+    per_service_trim(s, len);
     if (*len == 0) {
         *s = "default";
         *len = strlen(*s);
@@ -30,8 +36,10 @@ static int named_before(const char *value, const char *end, const char *s, size_
     return 0;
 }
 
-int per_service_option(const char *value, const char *service, per_service_parse_t parse,
-                       const void *ctx, int *out, const char **twice, size_t *twice_len)
+/* The entries of value, as per_service_option; -1 when malformed, -2 when
+ * a service is named twice (*twice, *twice_len name it). */
+static int entries(const char *value, const char *service, per_service_parse_t parse,
+                   const void *ctx, int *out, const char **twice, size_t *twice_len)
 {
     if (!strchr(value, ':')) {
         int v = parse(value, strlen(value), ctx);
@@ -67,4 +75,18 @@ int per_service_option(const char *value, const char *service, per_service_parse
         p = end + 1;
     }
     return found;
+}
+
+int per_service_option(const char *value, const char *service, per_service_parse_t parse,
+                       const void *ctx, int *out, const char *usage, char *err, size_t errlen)
+{
+    const char *twice;
+    size_t twice_len;
+    int rc = entries(value, service, parse, ctx, out, &twice, &twice_len);
+    if (rc == -2 && err)
+        snprintf(err, errlen, "invalid value '%s' (service %.*s is named twice)", value,
+                 (int)twice_len, twice);
+    else if (rc < 0 && err)
+        snprintf(err, errlen, "invalid value '%s' (%s)", value, usage);
+    return rc < 0 ? -1 : rc;
 }

@@ -12,12 +12,15 @@
  * parse(s, len, ctx) reads one VALUE: a number from 0, or -1 when it is
  * none. service NULL: checks the syntax only. Returns 1 when value gives
  * one for service (or for all; *out is set), 0 when it names other
- * services only,
- * -1 when it is malformed (a VALUE parse refuses, an entry without one
- * ':'), -2 when a service is named twice (*twice, *twice_len name it). */
+ * services only, -1 when it is malformed (a VALUE parse refuses, an entry
+ * without one ':', a service named twice); then err (when not NULL) says
+ * so, `usage` describing what the flag takes. */
 typedef int (*per_service_parse_t)(const char *s, size_t len, const void *ctx);
 
 int per_service_option(const char *value, const char *service, per_service_parse_t parse,
-                       const void *ctx, int *out, const char **twice, size_t *twice_len);
+                       const void *ctx, int *out, const char *usage, char *err, size_t errlen);
+
+/* Leaves out the blanks (spaces, tabs) around s[0..*len). */
+void per_service_trim(const char **s, size_t *len);
 
 #endif

@@ -1,6 +1,5 @@
 #include "threadsafe_override.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,18 +19,8 @@ static int boolean(const char *s, size_t len, const void *unused)
 int threadsafe_override_for(const char *value, const char *service, int *threadsafe, char *err,
                             size_t errlen)
 {
-    const char *twice;
-    size_t twice_len;
-    int rc = per_service_option(value, service, boolean, NULL, threadsafe, &twice, &twice_len);
-    if (rc < 0 && err) {
-        if (rc == -2)
-            snprintf(err, errlen, "invalid value '%s' (service %.*s is named twice)", value,
-                     (int)twice_len, twice);
-        else
-            snprintf(err, errlen,
-                     "invalid value '%s' (true or false, also yes/no or 1/0, in any case; or "
-                     "SERVICE:BOOL[,SERVICE:BOOL...])",
-                     value);
-    }
-    return rc < 0 ? -1 : rc;
+    return per_service_option(value, service, boolean, NULL, threadsafe,
+                              "true or false, also yes/no or 1/0, in any case; or "
+                              "SERVICE:BOOL[,SERVICE:BOOL...]",
+                              err, errlen);
 }
