@@ -2434,20 +2434,27 @@ static void check_memory(instance_t *inst, uint64_t now)
     instance_flush(inst);
 }
 
-/* Whether an instance the tick would stop as idle is one min_instances or
- * min_idle_instances keep. Of the idle ones only those idle for the idle
- * timeout count: one merely between two requests would serve the next,
- * and stopping the spare then would have the next tick start another in
- * its place, again and again under a steady load. */
-static int kept_running(const pool_t *pool, uint64_t now)
+/* Whether the tick keeps inst, idle for the idle timeout, running.
+ * min_instances keep the oldest ones serving (the list is newest-first):
+ * which instance stays must not depend on which tick saw which idle first.
+ * Of min_idle_instances' idle ones only those idle for the idle timeout
+ * count: one merely between two requests would serve the next, and
+ * stopping the spare then would have the next tick start another in its
+ * place, again and again under a steady load. */
+static int kept_running(const pool_t *pool, const instance_t *inst, uint64_t now)
 {
     if (!keeps_instances(pool))
         return 0;
-    int idled_out = 0, serving = serving_instances(pool, NULL);
+    int older = 0;
+    for (const instance_t *i = inst->next; i; i = i->next)
+        older += i->state != I_DEAD && i->state != I_STOPPING;
+    if (older < pool->o.min_instances)
+        return 1;
+    int idled_out = 0;
     for (const instance_t *i = pool->instances; i; i = i->next)
         idled_out += i->state == I_READY && i->inflight == 0 &&
                      now - i->last_active_ms >= pool->o.idle_timeout_ms;
-    return serving <= pool->o.min_instances || idled_out <= pool->o.min_idle_instances;
+    return idled_out <= pool->o.min_idle_instances;
 }
 
 /* automatic_scaling min_instances serve or start from the server's start
@@ -2503,11 +2510,10 @@ static void tick(loop_t *loop, loop_timer_t *t)
             continue;
         }
         /* Background threads keep an instance from idling out (BG3), and
-         * min_instances and min_idle_instances keep the oldest ones (the
-         * list is newest-first). */
+         * so do min_instances and min_idle_instances (kept_running). */
         if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
             i->bg_requests == 0 && !pool->o.resident &&
-            now - i->last_active_ms >= pool->o.idle_timeout_ms && !kept_running(pool, now)) {
+            now - i->last_active_ms >= pool->o.idle_timeout_ms && !kept_running(pool, i, now)) {
             char name[160];
             log_info("%s idle for %llu s; stopping it", label(i, name, sizeof name),
                      (unsigned long long)((now - i->last_active_ms) / 1000));

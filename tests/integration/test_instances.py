@@ -385,9 +385,20 @@ def test_instances_beyond_min_instances_still_idle_out(serve, tmp_path):
     s = serve(with_scaling("single", tmp_path, "  min_instances: 1\n"),
               "--instance_idle_timeout", "1", "--max_instances", "3")
     (kept,) = wait_instance_pids(s, 1)
-    # One-at-a-time requests: three at once need more instances.
-    got = ok_json(concurrent_gets(s.url + "sleep?s=1", 3)[0])
-    assert len({g["instance_id"] for g in got}) > 1, got
+    # One-at-a-time requests: a short one on the kept instance, then two
+    # long ones that need two more. The kept one idles out first, a second
+    # before the others: a tick then saw three instances and one idle, and
+    # stopped the kept one (a CI failure), where the oldest are the kept.
+    short = []
+    t = threading.Thread(target=lambda: short.append(s.get_json("/sleep?s=0.3")))
+    t.start()
+    try:
+        time.sleep(0.1)
+        got = ok_json(concurrent_gets(s.url + "sleep?s=1.3", 2)[0])
+    finally:
+        t.join(HTTP_TIMEOUT)
+    ids = {g["instance_id"] for g in got + short}
+    assert len(ids) == 3, (got, short)
     # Back to the one kept (the oldest) once the others idled out.
     assert wait_instance_pids(s, 1, other_than=()) == {kept}, s.stderr_text()[-3000:]
 
