@@ -105,6 +105,7 @@ struct instance {
     char last_log_id[32]; /* the request it answered last, for check_memory */
     uint64_t stop_deadline_ms;
     uint64_t started_ms;
+    uint64_t ready_ms; /* 0 until it serves */
     instance_t *next;
     instance_t *next_dirty; /* on pool->dirty: has frames to write */
     int dirty;
@@ -226,6 +227,10 @@ struct pool {
 #define START_TIMEOUT_MS 30000
 #define MAX_START_FAILURES 3
 #define MAX_RESPAWN_DELAY_MS 10000
+/* A resident or kept instance lost sooner than this after it became ready
+ * crashed where it serves: the next one waits the growing delay too, lest
+ * an app that dies as it settles be restarted four times a second. */
+#define RESPAWN_STABLE_MS 10000
 /* After MAX_START_FAILURES instances in a row died as they started beside
  * one that serves, the next waits this long, doubling per further loss up
  * to MAX_RESPAWN_DELAY_MS. */
@@ -1478,12 +1483,19 @@ static void instance_fail(instance_t *inst, const char *why)
             job_fail(job, 500, why, inst->id);
     }
     unlink_instance(pool, inst);
-    if ((pool->o.resident || (start_failed && keeps_instances(pool))) && !pool->shutting_down &&
-        !pool->stopped) {
+    if ((pool->o.resident || keeps_instances(pool)) && !pool->shutting_down && !pool->stopped) {
         /* BK3: a resident instance is started again at once, then with a
-         * growing delay while it keeps failing; so is one kept by
-         * keep_ready_instances that dies as it starts. */
-        pool->respawn_at_ms = pool->loop->now_ms + pool->respawn_delay_ms;
+         * growing delay while they keep failing as they start or soon
+         * after; so is one kept by keep_ready_instances. */
+        uint64_t now = pool->loop->now_ms;
+        if (!start_failed && (!inst->ready_ms || now - inst->ready_ms >= RESPAWN_STABLE_MS))
+            pool->respawn_delay_ms = 0;
+        else if (pool->respawn_delay_ms)
+            log_warn("%s was lost %llu ms after it started; the next starts in %llu ms at the "
+                     "earliest",
+                     label(inst, name, sizeof name), (unsigned long long)(now - inst->started_ms),
+                     (unsigned long long)pool->respawn_delay_ms);
+        pool->respawn_at_ms = now + pool->respawn_delay_ms;
         pool->respawn_delay_ms = pool->respawn_delay_ms ? pool->respawn_delay_ms * 2 : 500;
         if (pool->respawn_delay_ms > MAX_RESPAWN_DELAY_MS)
             pool->respawn_delay_ms = MAX_RESPAWN_DELAY_MS;
@@ -2138,8 +2150,7 @@ static void instance_ready(instance_t *inst)
         pool->n_starting--;
         pool->start_failures = 0;
         pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
-        if (!pool->o.numbered)
-            pool->respawn_delay_ms = 0; /* keep_ready_instances' */
+        inst->ready_ms = pool->loop->now_ms;
         log_debug("instance %u ready", inst->no);
     }
 }
@@ -2748,10 +2759,10 @@ void pool_start_result(pool_t *pool, int key, int ok)
         return;
     }
     inst->state = I_READY;
+    inst->ready_ms = pool->loop->now_ms;
     pool->n_starting--;
     pool->start_failures = 0;
     pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
-    pool->respawn_delay_ms = 0;
     if (pool->o.numbered)
         log_info("%s instance %d started", pool->o.name ? pool->o.name : "backend", key);
     else

@@ -412,6 +412,26 @@ def test_a_lost_min_instance_is_replaced_without_a_request(serve, tmp_path):
     assert s.get_json("/counter")["count"] == 1
 
 
+def test_a_kept_instance_lost_soon_after_it_started_is_replaced_ever_later(serve, tmp_path):
+    """An instance that became ready reset the growing delay: one killed
+    half a second into its life, again and again (an app that crashes as
+    it settles), was replaced at the next tick every time."""
+    s = serve(with_scaling("basic", tmp_path, "  min_instances: 1\n"))
+    killed = set()
+    deadline = time.monotonic() + 6  # a bound, not a timing
+    while time.monotonic() < deadline:
+        for pid in wait_instance_pids(s, 1, timeout=deadline - time.monotonic()) - killed:
+            time.sleep(0.5)  # ready by now, but a moment ago
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.05)
+    # Again at once, then after 0.5 s, 1 s and 2 s: not one every 0.75 s.
+    assert 2 <= len(killed) <= 5, (len(killed), s.stderr_text()[-3000:])
+    assert "was lost" in s.stderr_text() and "the next starts in 500 ms at the earliest" in \
+        s.stderr_text(), s.stderr_text()[-3000:]
+    assert s.get_json("/counter")["count"] == 1
+
+
 def test_min_idle_instances_keep_one_free_beside_the_busy_ones(serve, tmp_path):
     s = serve(with_scaling("single", tmp_path, "  min_idle_instances: 1\n"),
               "--instance_idle_timeout", "1", "--max_instances", "3")
