@@ -1844,20 +1844,17 @@ static const char *const UNUSED_KEYS[] = {
 /* automatic_scaling's keys that are honoured: min_pending_latency and
  * max_pending_latency (pool.c), min_instances, max_instances and
  * min_idle_instances (serve.c, pool.c), and max_concurrent_requests
- * (serve.c) but for a python27 app that is not threadsafe, which serves
- * one request at a time whatever it says. Appends ", "-separated those
- * given. */
-static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, const app_config_t *cfg,
-                                 buf_t *out, int *n)
+ * (serve.c, which says when an instance serving one request at a time
+ * leaves it unused: --threadsafe_override decides that). Appends
+ * ", "-separated those given. */
+static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, buf_t *out, int *n)
 {
     static const char *const honoured[] = {"min_pending_latency", "max_pending_latency",
                                            "min_instances",       "max_instances",
                                            "min_idle_instances",  "max_concurrent_requests"};
     *n = 0;
     for (size_t k = 0; k < sizeof honoured / sizeof *honoured; k++) {
-        if (!yt_map_given_value(d, map, honoured[k]) ||
-            (!strcmp(honoured[k], "max_concurrent_requests") && !cfg->python3_app &&
-             !cfg->threadsafe))
+        if (!yt_map_given_value(d, map, honoured[k]))
             continue;
         if (buf_printf(out, "%s%s", (*n)++ ? ", " : "", honoured[k]) < 0)
             return -1;
@@ -1876,7 +1873,7 @@ static int set_unused_keys(yt_doc_t *d, const yaml_node_t *root, app_config_t *c
         int n = 0;
         honoured.len = 0;
         if (!strcmp(UNUSED_KEYS[i], "automatic_scaling") && v->type == YAML_MAPPING_NODE) {
-            if ((rc = honoured_scaling_keys(d, v, cfg, &honoured, &n)) < 0)
+            if ((rc = honoured_scaling_keys(d, v, &honoured, &n)) < 0)
                 break;
             if (v->data.mapping.pairs.top - v->data.mapping.pairs.start == n)
                 continue;

@@ -971,6 +971,21 @@ static void note_threadsafe_override(const server_t *srv)
              v, service, srv->cfg->threadsafe ? "true" : "false");
 }
 
+/* automatic_scaling max_concurrent_requests bounds an instance that
+ * serves several requests at once: one that serves one at a time
+ * (threadsafe: false, perhaps by --threadsafe_override) leaves it unused. */
+static void note_unused_max_concurrent_requests(const server_t *srv)
+{
+    const app_config_t *cfg = srv->cfg;
+    if (!cfg->max_concurrent_requests || cfg->max_concurrent_requests == 1 ||
+        server_threadsafe(srv, config_service(cfg)))
+        return;
+    log_info("%s: automatic_scaling max_concurrent_requests %d: not used: an instance serves one "
+             "request at a time (threadsafe: false%s)",
+             cfg->path, cfg->max_concurrent_requests,
+             cfg->threadsafe ? " by --threadsafe_override" : "");
+}
+
 /* Requests one default-version instance serves at once: --threads when
  * threadsafe, but the app's automatic_scaling max_concurrent_requests (App
  * Engine's per-instance limit) when it gives one. */
@@ -1168,6 +1183,7 @@ int serve_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     note_threadsafe_override(srv);
+    note_unused_max_concurrent_requests(srv);
     /* Each backend is a version named after it (backend_version_id). */
     const char *version = srv->cfg->version;
     if (version && backends_config_find(srv->backends_cfg, version, strlen(version)))

@@ -151,6 +151,27 @@ def test_not_threadsafe_one_request_at_a_time_and_scales_out(serve):
     assert took >= 1.9, "6 one-at-a-time requests on <= 3 instances took %.1fs" % took
 
 
+def test_max_concurrent_requests_is_unused_only_where_requests_run_one_at_a_time(serve, tmp_path):
+    """The start called max_concurrent_requests unused by a python27 app
+    that is not threadsafe, judged by app.yaml alone: with
+    --threadsafe_override true it bounds the instance all the same."""
+    app = with_scaling("single", tmp_path, "  max_concurrent_requests: 2\n")
+    said = "automatic_scaling max_concurrent_requests 2: not used: an instance serves one request"
+    s = serve(app)
+    assert s.get_json("/env")["wsgi"]["multithread"] is False
+    assert said + " at a time (threadsafe: false)" in s.stderr_text(), s.stderr_text()
+    assert "not used here" not in s.stderr_text()
+    s = serve(app, "--threadsafe_override", "true", "--max_instances", "1")
+    got = ok_json(concurrent_gets(s.url + "sleep?s=0.5", 3)[0])
+    assert max(g["active"] for g in got) == 2, got
+    assert said not in s.stderr_text() and "not used here" not in s.stderr_text()
+    d = copy_app("basic", tmp_path / "basic", lambda text: text + "automatic_scaling:\n"
+                 "  max_concurrent_requests: 2\n")
+    s = serve(d, "--threadsafe_override", "false")
+    s.get_json("/env")
+    assert said + " at a time (threadsafe: false by --threadsafe_override)" in s.stderr_text()
+
+
 @pytest.mark.parametrize("value", ["false", "default:False", "0", ":no"])
 def test_threadsafe_override_false_serves_one_request_at_a_time(serve, value):
     """dev_appserver's --threadsafe_override (BOOL, or SERVICE:BOOL,... where
