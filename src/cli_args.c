@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 
@@ -57,10 +58,18 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
         out->name = a + 2;
         out->name_len = eq ? (size_t)(eq - out->name) : strlen(out->name);
         if (listed(out, flags) >= 0) {
-            if (!eq)
+            /* dev_appserver's boolean options: --NAME, --NAME=BOOL, or
+             * --NAME BOOL (the next word taken only when it is one). */
+            const char *word = eq ? eq + 1 : NULL;
+            if (!word && *i < argc && cli_bool(argv[*i], strlen(argv[*i])) >= 0)
+                word = argv[(*i)++];
+            out->on = word ? cli_bool(word, strlen(word)) : 1;
+            if (out->on >= 0)
                 return CLI_FLAG;
-            fprintf(stderr, "gaelic %s: --%.*s takes no value\n", cmd, (int)out->name_len,
-                    out->name);
+            fprintf(stderr,
+                    "gaelic %s: --%.*s: invalid value '%s' (none, or true, false, yes, no, 1 "
+                    "or 0)\n",
+                    cmd, (int)out->name_len, out->name, word);
             return CLI_ERROR;
         }
     }
@@ -84,6 +93,15 @@ cli_kind_t cli_next(int argc, char **argv, int *i, const char *cmd, const char *
         return CLI_ERROR;
     }
     return CLI_OPTION;
+}
+
+int cli_bool(const char *s, size_t len)
+{
+    static const char *const words[] = {"true", "yes", "1", "false", "no", "0"};
+    for (int k = 0; k < 6; k++)
+        if (strlen(words[k]) == len && strncasecmp(s, words[k], len) == 0)
+            return k < 3;
+    return -1;
 }
 
 int cli_plain_number(const char *s, size_t len, int fraction)

@@ -1207,6 +1207,19 @@ static void send_normalized_redirect(conn_t *c, const char *path, size_t path_le
     finish_request(c);
 }
 
+/* --enable_host_checking: a Host that names no address of this server is
+ * refused (said on the console, as other 400s are). */
+static int host_refused_by_check(conn_t *c)
+{
+    size_t host_len = 0;
+    const char *host = http_request_header(&c->req, "host", &host_len);
+    if (host_addresses_server(c->srv->o.hostname, host, host_len))
+        return 0;
+    log_info("%s:%d: 400 Host '%.*s' names no address of this server (--enable_host_checking)",
+             c->peer_ip, c->peer_port, (int)(host_len < 200 ? host_len : 200), host);
+    return 1;
+}
+
 static void route_request(conn_t *c, const char *path, size_t path_len);
 static void submit_script(conn_t *c, const login_user_t *user, backend_rt_t *backend, int target);
 
@@ -1217,11 +1230,19 @@ static void handle_request(conn_t *c)
     clear_deadline(c);
     c->req_started_ms = srv->loop.now_ms;
     c->head_only = c->req.method == HTTP_HEAD;
+    int host_refused = srv->o.host_checking && host_refused_by_check(c);
     if (c->api) {
-        api_http_handle(&c->api_call, &c->req);
+        if (host_refused)
+            api_http_handle_error(&c->api_call, 400);
+        else
+            api_http_handle(&c->api_call, &c->req);
         return;
     }
     start_request_log(c);
+    if (host_refused) {
+        send_simple(c, 400, 0);
+        return;
+    }
 
     const char *path, *query;
     size_t path_len, query_len;

@@ -1,5 +1,6 @@
 #include "host_route.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -73,15 +74,11 @@ static const backend_t *find_backend(const backends_config_t *backends, label_t 
     return NULL;
 }
 
-void host_route(const backends_config_t *backends, const char *app_id, const char *hostname,
-                const char *host, size_t host_len, host_route_t *out)
+/* The length of the Host header's name: without the port (the last ':'
+ * outside an IPv6 literal's brackets) and a fully qualified name's final
+ * dot. */
+static size_t host_name_len(const char *host, size_t host_len)
 {
-    out->kind = HOST_DEFAULT;
-    out->backend = NULL;
-    out->instance = -1;
-    if (!host || !backends || backends->n_backends == 0)
-        return;
-    /* Drop the port: the last ':' outside an IPv6 literal's brackets. */
     size_t n = host_len;
     for (size_t i = host_len; i > 0; i--) {
         if (host[i - 1] == ']')
@@ -91,8 +88,46 @@ void host_route(const backends_config_t *backends, const char *app_id, const cha
             break;
         }
     }
-    if (n > 0 && host[n - 1] == '.') /* a fully qualified name's final dot */
+    if (n > 0 && host[n - 1] == '.')
         n--;
+    return n;
+}
+
+/* Whether name (n bytes) is domain or one of its subdomains. */
+static int in_domain(const char *name, size_t n, const char *domain)
+{
+    size_t dn = strlen(domain);
+    return n >= dn && strncasecmp(name + n - dn, domain, dn) == 0 &&
+           (n == dn || name[n - dn - 1] == '.');
+}
+
+int host_addresses_server(const char *hostname, const char *host, size_t host_len)
+{
+    if (!host || host_len == 0)
+        return 1;
+    size_t n = host_name_len(host, host_len);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+        return 1; /* an IPv6 literal */
+    char ip[INET_ADDRSTRLEN];
+    struct in_addr v4;
+    if (n < sizeof ip) {
+        memcpy(ip, host, n);
+        ip[n] = '\0';
+        if (inet_pton(AF_INET, ip, &v4) == 1)
+            return 1;
+    }
+    return in_domain(host, n, "localhost") || in_domain(host, n, hostname);
+}
+
+void host_route(const backends_config_t *backends, const char *app_id, const char *hostname,
+                const char *host, size_t host_len, host_route_t *out)
+{
+    out->kind = HOST_DEFAULT;
+    out->backend = NULL;
+    out->instance = -1;
+    if (!host || !backends || backends->n_backends == 0)
+        return;
+    size_t n = host_name_len(host, host_len);
     size_t hn = strlen(hostname);
     if (n <= hn + 1 || host[n - hn - 1] != '.' || strncasecmp(host + n - hn, hostname, hn) != 0)
         return;

@@ -33,4 +33,12 @@ typedef struct {
 void host_route(const backends_config_t *backends, const char *app_id, const char *hostname,
                 const char *host, size_t host_len, host_route_t *out);
 
+/* --enable_host_checking (dev_appserver's guard against DNS rebinding: a
+ * page of another site that has its name resolve to this machine makes
+ * the browser send that name): whether a Host header value names this
+ * server. Those that do: none at all (HTTP/1.0), an IP address, localhost
+ * and its subdomains, hostname (--hostname) and its subdomains (the
+ * backends' addresses). A port is ignored. */
+int host_addresses_server(const char *hostname, const char *host, size_t host_len);
+
 #endif

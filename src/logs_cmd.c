@@ -224,7 +224,7 @@ static int parse_args(int argc, char **argv, logs_opts_t *o)
             *(cli_is(&arg, "json")            ? &o->json
               : cli_is(&arg, "append")        ? &o->append
               : cli_is(&arg, "include_vhost") ? &o->include_vhost
-                                              : &o->include_all) = 1;
+                                              : &o->include_all) = arg.on;
         } else if (kind == CLI_POSITIONAL) {
             if (o->output) {
                 fprintf(stderr, "gaelic logs: unexpected argument '%s'\n", v);

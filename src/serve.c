@@ -202,6 +202,9 @@ static const opt_def_t options[] = {
  * gaelic checks for nothing, so command lines written for dev_appserver
  * (scripts, Dockerfiles) that pass it must still start. */
 #define SKIP_SDK_UPDATE_CHECK "skip_sdk_update_check"
+/* dev_appserver's guard against DNS rebinding (host_addresses_server),
+ * off by default here: gaelic also serves behind proxies under any name. */
+#define ENABLE_HOST_CHECKING "enable_host_checking"
 /* Offers the gaelic_test API service (api_test.h) to the app: for tests. */
 #define API_TEST_SERVICE "api_test_service"
 
@@ -233,9 +236,17 @@ static void serve_usage(FILE *f)
           "  --follow_symlinks                  let instances read what the app's symlinks\n"
           "                                     outside its folder lead to, as App Engine's\n"
           "                                     upload did (only for apps you trust)\n"
+          "  --enable_host_checking             answer 400 to a request whose Host is not an\n"
+          "                                     IP address, localhost, --hostname or a name\n"
+          "                                     under them, as dev_appserver did against DNS\n"
+          "                                     rebinding (default off: gaelic also serves\n"
+          "                                     behind proxies under other names)\n"
           "  --skip_sdk_update_check            taken for dev_appserver's command lines; gaelic\n"
           "                                     checks for no updates\n"
           "  -h, --help                         show this help\n"
+          "\n"
+          "The options without a value above take one as dev_appserver's booleans\n"
+          "did: --NAME=BOOL or --NAME BOOL, BOOL being true, false, yes, no, 1 or 0.\n"
           "\n"
           "gaelic speaks plain HTTP. For app.yaml's secure: a request counts as HTTPS\n"
           "only when it comes from a --trusted_proxy address with the last\n"
@@ -402,8 +413,9 @@ static int add_env_var(serve_opts_t *o, int argc, const char *v)
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    static const char *const flags[] = {"follow_symlinks", SKIP_SDK_UPDATE_CHECK, TEST_DISARM_AUDIT,
-                                        API_TEST_SERVICE, NULL};
+    static const char *const flags[] = {"follow_symlinks",     ENABLE_HOST_CHECKING,
+                                        SKIP_SDK_UPDATE_CHECK, TEST_DISARM_AUDIT,
+                                        API_TEST_SERVICE,      NULL};
     enum { n_options = sizeof options / sizeof *options };
     const char *names[n_options + 3]; /* the table's, log_level, env_var, NULL */
     for (size_t k = 0; k < n_options; k++)
@@ -430,13 +442,15 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
         }
         if (kind == CLI_FLAG) {
             if (cli_is(&arg, "follow_symlinks"))
-                o->follow_symlinks = 1;
+                o->follow_symlinks = arg.on;
+            else if (cli_is(&arg, ENABLE_HOST_CHECKING))
+                o->host_checking = arg.on;
             else if (cli_is(&arg, SKIP_SDK_UPDATE_CHECK))
                 continue; /* there is none to skip */
             else if (cli_is(&arg, API_TEST_SERVICE))
-                o->api_test_service = 1;
+                o->api_test_service = arg.on;
             else
-                o->test_disarm_audit = 1;
+                o->test_disarm_audit = arg.on;
             continue;
         }
         if (cli_is(&arg, "log_level")) {

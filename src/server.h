@@ -64,6 +64,7 @@ typedef struct {
     int test_disarm_audit;     /* --sandbox_test_disarm_audit (hidden) */
     int api_test_service;      /* --api_test_service (hidden): api_test.h */
     int follow_symlinks;       /* --follow_symlinks: app_links.h */
+    int host_checking;         /* --enable_host_checking: host_addresses_server */
     const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */
     const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
     const char *tier;          /* "free" or "paid": BK9's limits */

@@ -1,19 +1,12 @@
 #include "threadsafe_override.h"
 
-#include <string.h>
-#include <strings.h>
-
+#include "cli_args.h"
 #include "per_service_option.h"
 
-/* A boolean: 1 or 0; -1 when it is none. */
 static int boolean(const char *s, size_t len, const void *unused)
 {
     (void)unused;
-    static const char *const words[] = {"true", "yes", "1", "false", "no", "0"};
-    for (int k = 0; k < 6; k++)
-        if (strlen(words[k]) == len && strncasecmp(s, words[k], len) == 0)
-            return k < 3;
-    return -1;
+    return cli_bool(s, len);
 }
 
 int threadsafe_override_for(const char *value, const char *service, int *threadsafe, char *err,

@@ -483,6 +483,19 @@ def test_other_paths_are_404_and_other_methods_405(srv):
     assert Reply(status, raw).code == SECURITY_VIOLATION
 
 
+def test_host_checking_covers_the_api_port(serve):
+    """As dev_appserver checked its API server's Host too; instances call
+    it by address, which passes."""
+    s = serve(APP, "--enable_host_checking")
+    port = int(API_LINE_RE.search(s.stdout_text()).group(1))
+    body = envelope("system", "GetSystemStats", ticket="0" * 32)
+    assert post(port, body, headers=dict(SDK_HEADERS, Host="evil.example"))[0] == 400
+    status, _, raw = post(port, body, headers=dict(SDK_HEADERS, Host="localhost:%d" % port))
+    assert Reply(status, raw).code == SECURITY_VIOLATION
+    # What the SDK in an instance sends as Host: API_HOST, an address.
+    assert s.get_json("/env")["process_api_host"] == "127.0.0.1"
+
+
 def test_absolute_form_target_is_the_api_resource(srv):
     """RFC 9112 3.2.2: a server must accept a request target in
     absolute-form; it names the same resource as its path (the front end

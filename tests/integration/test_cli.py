@@ -91,7 +91,8 @@ OPTION_MISTAKES = [
     (["serve", "APP", "--log_level"], "--log_level needs a value"),
     (["logs", "APP", "--no_such_flag"], "unknown option '--no_such_flag'"),
     (["logs", "APP", "--limit"], "--limit needs a value"),
-    (["logs", "APP", "--json=yes"], "--json takes no value"),
+    (["logs", "APP", "--json=maybe"], "--json: invalid value 'maybe' (none, or true, false, "
+     "yes, no, 1 or 0)"),
     (["backends", "APP", "list", "--no_such_flag"], "unknown option '--no_such_flag'"),
     (["backends", "APP", "list", "--application"], "--application needs a value"),
     # The next word an option: "--port" was taken for the storage folder,
@@ -302,6 +303,62 @@ def test_skip_sdk_update_check_is_taken(serve):
     lines, was an unknown option (exit 2); gaelic checks for no update."""
     s = serve(HELLO, "--skip_sdk_update_check")
     assert s.get("/").content == b"Hello, world!"
+
+
+@pytest.mark.parametrize("words", [["--skip_sdk_update_check=yes"],
+                                   ["--skip_sdk_update_check", "True"],
+                                   ["--skip_sdk_update_check=0"]])
+def test_boolean_options_take_dev_appservers_values(serve, words):
+    """dev_appserver's boolean options took --NAME=BOOL and --NAME BOOL;
+    command lines written for it pass --skip_sdk_update_check=yes, which
+    was refused (takes no value)."""
+    s = serve(HELLO, *words)
+    assert s.get("/").content == b"Hello, world!"
+
+
+def test_a_boolean_option_leaves_the_app_folder_alone(tmp_path):
+    # Only a boolean word is taken as the option's value.
+    r = run_gaelic("serve", "--skip_sdk_update_check", str(tmp_path / "nothing-here"), "--port",
+                   "0")
+    assert r.returncode == 2 and "nothing-here" in r.stderr, r
+
+
+@pytest.mark.parametrize("value,is_json", [("=true", True), ("=No", False), ("", True)])
+def test_logs_flags_take_a_boolean(serve, value, is_json):
+    s = serve(HELLO)
+    s.get("/")
+    out = s.wait_logs("GET", *(["--json" + value] if value else ["--json"]))
+    assert out.lstrip().startswith("{") == is_json, out
+
+
+def test_host_checking_refuses_names_of_other_sites(serve):
+    """dev_appserver's --enable_host_checking (an unknown option): a page
+    of another site that makes its name resolve to 127.0.0.1 (DNS
+    rebinding) has the browser send that name as Host, and is refused."""
+    s = serve(HELLO, "--enable_host_checking", "--hostname", "example.test")
+    for host in ("localhost:%d" % s.port, "127.0.0.1:%d" % s.port, "[::1]:%d" % s.port,
+                 "example.test", "www.example.test:8443"):
+        r = s.get("/", headers={"Host": host})
+        assert (r.status_code, r.content) == (200, b"Hello, world!"), host
+    for host in ("evil.example", "evil.example:%d" % s.port, "localhost.evil.example"):
+        r = s.get("/", headers={"Host": host})
+        assert r.status_code == 400, host
+    assert s.wait_stderr("400 Host 'evil.example' names no address of this server "
+                         "(--enable_host_checking)"), s.stderr_text()
+    # A refused request is logged, and the connection serves on.
+    with Conn(s.port) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+               b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert c.read_response().status == 400
+        assert c.read_response().status == 200
+
+
+@pytest.mark.parametrize("words", [[], ["--enable_host_checking=false"],
+                                   ["--enable_host_checking", "no"]])
+def test_host_checking_is_off_unless_asked_for(serve, words):
+    # gaelic also serves behind proxies, under names it does not know.
+    s = serve(HELLO, *words)
+    assert s.get("/", headers={"Host": "www.example.com"}).content == b"Hello, world!"
 
 
 def test_explicit_port(serve):

@@ -27,6 +27,36 @@ static void expect(const char *host, host_route_kind_t kind, const char *name, i
     }
 }
 
+static int addresses(const char *hostname, const char *host)
+{
+    return host_addresses_server(hostname, host, host ? strlen(host) : 0);
+}
+
+/* --enable_host_checking: what a DNS-rebinding page sends is its own
+ * site's name; IP addresses, localhost and --hostname are this server's. */
+static void test_host_checking(void)
+{
+    static const char *const ours[] = {
+        NULL, "", "localhost", "LOCALHOST:8080", "localhost.", "worker.localhost:80",
+        "1.worker.my-app.localhost", "127.0.0.1", "127.0.0.1:8080", "192.168.1.20:8080",
+        "[::1]", "[::1]:8080", "[fe80::1]", "example.test", "www.example.test:8443",
+        "Example.Test."};
+    static const char *const others[] = {
+        "evil.example", "evil.example:8080", "localhost.evil.example", "notlocalhost",
+        "xexample.test", "example.test.evil", "127.0.0.1.evil.example", "1.2.3", "[::1",
+        ":8080", "example"};
+    for (size_t i = 0; i < sizeof ours / sizeof *ours; i++) {
+        CHECK(addresses("example.test", ours[i]));
+        if (!addresses("example.test", ours[i]))
+            fprintf(stderr, "  refused: %s\n", ours[i] ? ours[i] : "(none)");
+    }
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        CHECK(!addresses("example.test", others[i]));
+        if (addresses("example.test", others[i]))
+            fprintf(stderr, "  taken: %s\n", others[i]);
+    }
+}
+
 int main(void)
 {
     char err[512];
@@ -79,5 +109,6 @@ int main(void)
     host_route(&empty, "my-app", "localhost", "memdb.localhost", 15, &r);
     CHECK(r.kind == HOST_DEFAULT && r.backend == NULL);
     backends_config_free(cfg);
+    test_host_checking();
     UNIT_DONE();
 }
