@@ -74,6 +74,13 @@ static const opt_def_t options[] = {
      65535},
     {"api_port", OPT_INT, OFF(api_port), "P",
      "port of the HTTP API server (POST /rpc_http) on loopback (default 0: a free port)", 0, 65535},
+    {"admin_host", OPT_STR, OFF(admin_host), "H",
+     "taken for dev_appserver's command lines; gaelic has no admin console (gaelic logs "
+     "and gaelic backends do its work)", 0, 0},
+    {"admin_port", OPT_INT, OFF(admin_port), "P",
+     "taken for dev_appserver's command lines; gaelic has no admin console (gaelic logs "
+     "and gaelic backends do its work)", 0,
+     65535},
     {"application", OPT_STR, OFF(application), "ID",
      "application id, also -A ID as dev_appserver took it (default: app.yaml's application, "
      "else the folder name, lowercased, '-' for other characters)",
@@ -263,6 +270,7 @@ static void set_defaults(serve_opts_t *o)
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
     o->port = 8080;
+    o->admin_port = -1;
     o->max_instances = 4;
     o->threads = 8;
     o->max_concurrent = 30;
@@ -985,6 +993,17 @@ static void note_threadsafe_override(const server_t *srv)
              v, service, srv->cfg->threadsafe ? "true" : "false");
 }
 
+/* dev_appserver served an admin console at --admin_host:--admin_port;
+ * command lines that give them must still start, and be told where its
+ * pages' work is done here. */
+static void note_admin_console(const server_t *srv)
+{
+    if (srv->o.admin_host || srv->o.admin_port >= 0)
+        log_info("--admin_host/--admin_port: gaelic has no admin console; `gaelic logs` reads "
+                 "the request logs, `gaelic backends` lists and controls backends, and each "
+                 "request's log shows its instance");
+}
+
 /* automatic_scaling max_concurrent_requests bounds an instance that
  * serves several requests at once: one that serves one at a time
  * (threadsafe: false, perhaps by --threadsafe_override) leaves it unused. */
@@ -1197,6 +1216,7 @@ int serve_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     note_threadsafe_override(srv);
+    note_admin_console(srv);
     note_unused_max_concurrent_requests(srv);
     /* Each backend is a version named after it (backend_version_id). */
     const char *version = srv->cfg->version;

@@ -23,6 +23,9 @@ typedef struct {
     const char *host;
     int port;
     int api_port; /* the HTTP API server's; 0: a free port */
+    /* dev_appserver's admin console's address: taken, said to be none. */
+    const char *admin_host;
+    int admin_port; /* -1: not given */
     const char *application;
     const char *storage_path;
     const char *logs_path;

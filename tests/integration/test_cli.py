@@ -25,6 +25,7 @@ SERVE_FLAGS = [
     "--instance_max_threads", "--max_held_request_bytes", "--max_held_response_bytes",
     "--max_app_files",
     "--max_app_file_bytes", "--max_app_bytes", "--env_var", "--threadsafe_override",
+    "--admin_host", "--admin_port", "--enable_host_checking",
 ]
 
 HELLO = os.path.join(REPO, "examples", "hello")
@@ -359,6 +360,21 @@ def test_host_checking_is_off_unless_asked_for(serve, words):
     # gaelic also serves behind proxies, under names it does not know.
     s = serve(HELLO, *words)
     assert s.get("/", headers={"Host": "www.example.com"}).content == b"Hello, world!"
+
+
+def test_admin_console_options_are_taken_and_said_to_be_none(serve):
+    """A typical dev_appserver command line (Docker: --admin_host=0.0.0.0
+    --admin_port=8000) was refused for unknown options."""
+    port = free_port()  # left free: nothing listens there
+    s = serve(HELLO, "--admin_host=0.0.0.0", "--admin_port", str(port),
+              "--enable_host_checking=false", "--skip_sdk_update_check=yes")
+    assert s.get("/").content == b"Hello, world!"
+    assert "gaelic has no admin console; `gaelic logs` reads the request logs" in \
+        s.stderr_text()
+    with pytest.raises(OSError):
+        socket.create_connection((HOST, port), timeout=2).close()
+    r = run_gaelic("serve", HELLO, "--port", "0", "--admin_port", "70000")
+    assert r.returncode == 2 and "--admin_port" in r.stderr, r
 
 
 def test_explicit_port(serve):
