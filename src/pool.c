@@ -1438,6 +1438,7 @@ static void instance_fail(instance_t *inst, const char *why)
     if (inst->state == I_DEAD)
         return;
     int was_starting = inst->state == I_STARTING || inst->state == I_WARMING;
+    int was_stopping = inst->state == I_STOPPING; /* shut down: not a crash */
     char name[160];
     int had_work = inst->inflight > 0;
     int start_failed = 0;
@@ -1486,9 +1487,11 @@ static void instance_fail(instance_t *inst, const char *why)
     if ((pool->o.resident || keeps_instances(pool)) && !pool->shutting_down && !pool->stopped) {
         /* BK3: a resident instance is started again at once, then with a
          * growing delay while they keep failing as they start or soon
-         * after; so is one kept by keep_ready_instances. */
+         * after (one shut down, by hand or over its memory, did not); so
+         * is one kept by keep_ready_instances. */
         uint64_t now = pool->loop->now_ms;
-        if (!start_failed && (!inst->ready_ms || now - inst->ready_ms >= RESPAWN_STABLE_MS))
+        if (!start_failed && (was_stopping || !inst->ready_ms ||
+                              now - inst->ready_ms >= RESPAWN_STABLE_MS))
             pool->respawn_delay_ms = 0;
         else if (pool->respawn_delay_ms)
             log_warn("%s was lost %llu ms after it started; the next starts in %llu ms at the "
