@@ -974,6 +974,19 @@ int backends_busy(const backends_t *all)
     return busy;
 }
 
+int backends_restart_instances(backends_t *all)
+{
+    int n = 0;
+    for (size_t i = 0; all && i < all->n; i++) {
+        backend_rt_t *b = &all->list[i];
+        if (b->live)
+            n += pool_restart_instances(b->live->pool);
+        if (b->update)
+            n += pool_restart_instances(b->update->pool);
+    }
+    return n;
+}
+
 void backends_flush(backends_t *all)
 {
     each_pool(all, flush_pool, NULL);

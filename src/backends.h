@@ -40,6 +40,10 @@ void backends_list(backends_t *all, buf_t *out);
 /* The control socket's `backends ...` commands; see control.h. */
 int backends_command(void *ctx, int argc, char **argv, buf_t *out, char *err, size_t errlen);
 
+/* --automatic_restart: pool_restart_instances for every backend's
+ * instances (an update's too). Returns how many. */
+int backends_restart_instances(backends_t *all);
+
 /* Server stop and the event loop's housekeeping, as for the default pool. */
 void backends_shutdown(backends_t *all);
 /* Kills every instance at once (the end of the server's stop), answering

@@ -80,6 +80,7 @@ struct instance {
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
     int loaded; /* it was given a request (its first imports the app) */
+    int stale;  /* loaded before the app's files changed: stopped once ready */
     /* No word of how it ended is (still) to come: the zygote told it
      * (ZY_EXITED), or died. */
     int no_exit_report;
@@ -2752,6 +2753,16 @@ int pool_submit_background(pool_t *pool, int index, job_t *job)
     return dispatch_to(inst, job, 1) == 0 ? 0 : -1;
 }
 
+/* Shut down for the app's new code: its running requests finish; a
+ * request for its number (a backend's) waits for the one that replaces it,
+ * as after an idle stop, and a resident or kept one is replaced. */
+static void restart_instance(instance_t *inst)
+{
+    inst->idled_out = 1;
+    instance_stop(inst);
+    instance_flush(inst);
+}
+
 void pool_start_result(pool_t *pool, int key, int ok)
 {
     instance_t *inst = instance_of_key(pool, key);
@@ -2770,7 +2781,26 @@ void pool_start_result(pool_t *pool, int key, int ok)
         log_info("%s instance %d started", pool->o.name ? pool->o.name : "backend", key);
     else
         log_debug("instance %u warmed up", inst->no);
+    if (inst->stale)
+        restart_instance(inst);
     kick(pool);
+}
+
+int pool_restart_instances(pool_t *pool)
+{
+    int n = 0;
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next;
+        if (!i->loaded || i->state == I_STOPPING || i->state == I_DEAD)
+            continue;
+        n++;
+        if (i->state == I_READY)
+            restart_instance(i);
+        else
+            i->stale = 1; /* in its start or warmup request */
+    }
+    kick(pool);
+    return n;
 }
 
 void pool_set_stopped(pool_t *pool, int stopped)

@@ -235,6 +235,12 @@ pool_instance_phase_t pool_instance_phase(const pool_t *pool, int index);
  * gone. 0, or -1 when no such instance runs. */
 int pool_shutdown_instance(pool_t *pool, int index);
 
+/* --automatic_restart: the instances that imported the app shut down
+ * (their running requests finish), those in their start or warmup request
+ * once it ends; new ones import the app's files as they are now. Returns
+ * how many. */
+int pool_restart_instances(pool_t *pool);
+
 /* Live changes (backends' configure): how many instances, and failfast.
  * Instances numbered beyond the new count are shut down. */
 void pool_configure(pool_t *pool, int instances, int failfast);

@@ -212,6 +212,10 @@ static const opt_def_t options[] = {
 /* dev_appserver's guard against DNS rebinding (host_addresses_server),
  * off by default here: gaelic also serves behind proxies under any name. */
 #define ENABLE_HOST_CHECKING "enable_host_checking"
+/* dev_appserver's restart of instances when the app's files change
+ * (file_watch.h); off by default here: gaelic also serves in production,
+ * and a backend takes new code by `gaelic backends update` (BK6). */
+#define AUTOMATIC_RESTART "automatic_restart"
 /* Offers the gaelic_test API service (api_test.h) to the app: for tests. */
 #define API_TEST_SERVICE "api_test_service"
 
@@ -248,6 +252,9 @@ static void serve_usage(FILE *f)
           "                                     under them, as dev_appserver did against DNS\n"
           "                                     rebinding (default off: gaelic also serves\n"
           "                                     behind proxies under other names)\n"
+          "  --automatic_restart                restart the instances that imported the app\n"
+          "                                     when its files change (those skip_files\n"
+          "                                     leaves), as dev_appserver did (default off)\n"
           "  --skip_sdk_update_check            taken for dev_appserver's command lines; gaelic\n"
           "                                     checks for no updates\n"
           "  -h, --help                         show this help\n"
@@ -422,8 +429,9 @@ static int add_env_var(serve_opts_t *o, int argc, const char *v)
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
     static const char *const flags[] = {"follow_symlinks",     ENABLE_HOST_CHECKING,
-                                        SKIP_SDK_UPDATE_CHECK, TEST_DISARM_AUDIT,
-                                        API_TEST_SERVICE,      NULL};
+                                        AUTOMATIC_RESTART,     SKIP_SDK_UPDATE_CHECK,
+                                        TEST_DISARM_AUDIT,     API_TEST_SERVICE,
+                                        NULL};
     enum { n_options = sizeof options / sizeof *options };
     const char *names[n_options + 3]; /* the table's, log_level, env_var, NULL */
     for (size_t k = 0; k < n_options; k++)
@@ -453,6 +461,8 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
                 o->follow_symlinks = arg.on;
             else if (cli_is(&arg, ENABLE_HOST_CHECKING))
                 o->host_checking = arg.on;
+            else if (cli_is(&arg, AUTOMATIC_RESTART))
+                o->automatic_restart = arg.on;
             else if (cli_is(&arg, SKIP_SDK_UPDATE_CHECK))
                 continue; /* there is none to skip */
             else if (cli_is(&arg, API_TEST_SERVICE))
@@ -880,6 +890,65 @@ static void logs_done(loop_t *loop, io_watch_t *w, uint32_t events)
     (void)events;
     server_t *srv = (server_t *)((char *)w - offsetof(server_t, logs_w));
     log_store_complete(srv->logs);
+}
+
+/* --automatic_restart: the app's files changed (file_watch.h). */
+static void app_files_changed(void *ctx, const char *first, unsigned long count,
+                              const char *config)
+{
+    server_t *srv = ctx;
+    if (srv->stopping)
+        return;
+    if (config)
+        log_warn("%s changed: gaelic serve reads it at start only; restart it for the change "
+                 "to apply",
+                 config);
+    if (config && count == 1)
+        return;
+    int n = pool_restart_instances(srv->pool) + backends_restart_instances(srv->backends);
+    char more[48] = "";
+    if (count > 1)
+        snprintf(more, sizeof more, " and %lu more change%s", count - 1, count > 2 ? "s" : "");
+    log_info("app files changed (%s%s): %d instance%s that imported the app shut%s down; the "
+             "next import it anew (--automatic_restart)",
+             first, more, n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+}
+
+/* A path under the app root, relative to it; NULL for one elsewhere. */
+static const char *in_app(const server_t *srv, const char *path)
+{
+    size_t n = strlen(srv->cfg->root);
+    return path && strncmp(path, srv->cfg->root, n) == 0 && path[n] == '/' ? path + n + 1 : NULL;
+}
+
+static void watch_app_files(server_t *srv)
+{
+    char err[256], logs[PATH_MAX + 16], wal[PATH_MAX + 24], shm[PATH_MAX + 24],
+        journal[PATH_MAX + 24];
+    if (srv->o.logs_path)
+        snprintf(logs, sizeof logs, "%s", srv->o.logs_path);
+    else
+        snprintf(logs, sizeof logs, "%s/%s", srv->storage_dir, LOG_STORE_FILE);
+    snprintf(wal, sizeof wal, "%s-wal", logs);
+    snprintf(shm, sizeof shm, "%s-shm", logs);
+    snprintf(journal, sizeof journal, "%s-journal", logs);
+    const char *ignored[] = {srv->storage_dir, logs, wal, shm, journal, NULL};
+    const char *config[3] = {NULL, NULL, NULL};
+    size_t k = 0;
+    if (in_app(srv, srv->cfg->path))
+        config[k++] = in_app(srv, srv->cfg->path);
+    if (in_app(srv, srv->backends_cfg->path))
+        config[k++] = in_app(srv, srv->backends_cfg->path);
+    file_watch_opts_t fo = {srv->cfg, config, ignored, app_files_changed, srv};
+    srv->watch = file_watch_open(&srv->loop, &fo, err, sizeof err);
+    if (!srv->watch)
+        log_warn("--automatic_restart: cannot watch the app's files (%s); instances are not "
+                 "restarted when they change",
+                 err);
+    else
+        log_info("--automatic_restart: watching %zu folders of the app; instances restart when "
+                 "its files change",
+                 file_watch_folders(srv->watch));
 }
 
 /* The storage folder (logs, backend states, the control socket) and the
@@ -1446,6 +1515,9 @@ int serve_main(int argc, char **argv)
         !(srv->backends = backends_start(srv, srv->backends_cfg, &po)))
         goto out;
 
+    if (srv->o.automatic_restart)
+        watch_app_files(srv);
+
     printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
     printf(strchr(srv->api_host, ':') ? "gaelic: API server at http://[%s]:%d%s\n"
                                       : "gaelic: API server at http://%s:%d%s\n",
@@ -1470,6 +1542,7 @@ out:
     conn_reap(srv);
     thread_jobs_stop(srv->gzip); /* every task was cancelled with its connection */
     /* The tickets go after the pools, which revoke them. */
+    file_watch_close(srv->watch);
     backends_free(srv->backends);
     if (srv->pool)
         pool_free(srv->pool);

@@ -10,6 +10,7 @@
 #include "backends_config.h"
 #include "cgi_env.h"
 #include "config.h"
+#include "file_watch.h"
 #include "error_pages.h"
 #include "http.h"
 #include "log_read_budget.h"
@@ -68,6 +69,7 @@ typedef struct {
     int api_test_service;      /* --api_test_service (hidden): api_test.h */
     int follow_symlinks;       /* --follow_symlinks: app_links.h */
     int host_checking;         /* --enable_host_checking: host_addresses_server */
+    int automatic_restart;     /* --automatic_restart: file_watch.h */
     const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */
     const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
     const char *tier;          /* "free" or "paid": BK9's limits */
@@ -88,6 +90,7 @@ typedef struct server {
     pool_t *pool;
     backends_config_t *backends_cfg; /* backends.yaml (none: empty) */
     backends_t *backends;
+    file_watch_t *watch; /* --automatic_restart */
     backend_tier_t tier;
     control_t *control;
     /* The HTTP API server (/rpc_http, api_http.h): its connections are

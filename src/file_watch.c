@@ -1,0 +1,368 @@
+#include "file_watch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* What changes a file's content, its presence or its metadata (touch). */
+#define WATCH_MASK                                                                                 \
+    (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |             \
+     IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+/* Deeper folders are left out: a bound on the walk, not a limit apps meet. */
+#define MAX_DEPTH 64
+
+typedef struct {
+    int wd;
+    char *rel; /* "" for the root */
+} folder_t;
+
+struct file_watch {
+    loop_t *loop;
+    file_watch_opts_t o;
+    char root[PATH_MAX];
+    char **ignored; /* relative to the root */
+    size_t n_ignored;
+    char **config_paths; /* o.config's copy */
+    size_t n_config_paths;
+    io_watch_t w;
+    loop_timer_t settle;
+    folder_t *folders;
+    size_t n_folders, cap_folders;
+    int told_limit;
+    /* The burst being gathered. */
+    unsigned long count;
+    uint64_t burst_ms;
+    char first[PATH_MAX];
+    char last[PATH_MAX];
+    char config[PATH_MAX];
+};
+
+static folder_t *folder_of(file_watch_t *fw, int wd)
+{
+    for (size_t i = 0; i < fw->n_folders; i++)
+        if (fw->folders[i].wd == wd)
+            return &fw->folders[i];
+    return NULL;
+}
+
+static void forget_folder(file_watch_t *fw, int wd)
+{
+    folder_t *f = folder_of(fw, wd);
+    if (!f)
+        return;
+    free(f->rel);
+    *f = fw->folders[--fw->n_folders];
+}
+
+/* rel equals one of the ignored folders or lies under one. */
+static int is_ignored(const file_watch_t *fw, const char *rel)
+{
+    for (size_t i = 0; i < fw->n_ignored; i++) {
+        size_t n = strlen(fw->ignored[i]);
+        if (strncmp(rel, fw->ignored[i], n) == 0 && (rel[n] == '\0' || rel[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+/* The zygote writes the app's bytecode (runtime/bytecode.py): no source
+ * of the app changes there. */
+static int in_pycache(const char *rel)
+{
+    return !strncmp(rel, "__pycache__", 11) ? rel[11] == '\0' || rel[11] == '/'
+                                             : strstr(rel, "/__pycache__") != NULL;
+}
+
+static int is_config(const file_watch_t *fw, const char *rel)
+{
+    for (size_t i = 0; i < fw->n_config_paths; i++)
+        if (strcmp(rel, fw->config_paths[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Watches the folder rel and, below it, those skip_files leaves. */
+static void watch_tree(file_watch_t *fw, const char *rel, int depth)
+{
+    char path[PATH_MAX];
+    if (depth > MAX_DEPTH ||
+        snprintf(path, sizeof path, "%s%s%s", fw->root, *rel ? "/" : "", rel) >= (int)sizeof path)
+        return;
+    int wd = inotify_add_watch(fw->w.fd, path, WATCH_MASK);
+    if (wd < 0) {
+        if (errno == ENOSPC && !fw->told_limit) {
+            fw->told_limit = 1;
+            log_warn("--automatic_restart: the kernel allows no more inotify watches (%zu "
+                     "folders watched; see /proc/sys/fs/inotify/max_user_watches): changes in "
+                     "'%s' and further folders go unnoticed",
+                     fw->n_folders, rel);
+        }
+        return;
+    }
+    if (!folder_of(fw, wd)) {
+        if (fw->n_folders == fw->cap_folders) {
+            size_t cap = fw->cap_folders ? 2 * fw->cap_folders : 16;
+            folder_t *f = realloc(fw->folders, cap * sizeof *f);
+            if (!f) {
+                inotify_rm_watch(fw->w.fd, wd);
+                return;
+            }
+            fw->folders = f;
+            fw->cap_folders = cap;
+        }
+        char *copy = strdup(rel);
+        if (!copy) {
+            inotify_rm_watch(fw->w.fd, wd);
+            return;
+        }
+        fw->folders[fw->n_folders++] = (folder_t){wd, copy};
+    }
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        int is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            is_dir = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                     S_ISDIR(st.st_mode);
+        }
+        char child[PATH_MAX];
+        if (!is_dir || snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "",
+                                e->d_name) >= (int)sizeof child)
+            continue;
+        if (!config_is_skipped(fw->o.cfg, child) && !is_ignored(fw, child) && !in_pycache(child))
+            watch_tree(fw, child, depth + 1);
+    }
+    closedir(d);
+}
+
+static void report(loop_t *loop, loop_timer_t *t)
+{
+    (void)loop;
+    file_watch_t *fw = (file_watch_t *)((char *)t - offsetof(file_watch_t, settle));
+    unsigned long count = fw->count;
+    fw->count = 0;
+    if (count)
+        fw->o.changed(fw->o.ctx, fw->first, count, fw->config[0] ? fw->config : NULL);
+}
+
+/* A change to rel; a file's several events in a row (a write, then its
+ * close) count once. */
+static void note_change(file_watch_t *fw, const char *rel)
+{
+    if (fw->count == 0) {
+        fw->burst_ms = fw->loop->now_ms;
+        snprintf(fw->first, sizeof fw->first, "%s", rel);
+        fw->config[0] = '\0';
+    }
+    if (fw->count == 0 || strcmp(rel, fw->last) != 0) {
+        fw->count++;
+        snprintf(fw->last, sizeof fw->last, "%s", rel);
+    }
+    if (!fw->config[0] && is_config(fw, rel))
+        snprintf(fw->config, sizeof fw->config, "%s", rel);
+    uint64_t waited = fw->loop->now_ms - fw->burst_ms;
+    uint64_t settle = FILE_WATCH_SETTLE_MS;
+    if (waited + settle > FILE_WATCH_MAX_WAIT_MS)
+        settle = waited < FILE_WATCH_MAX_WAIT_MS ? FILE_WATCH_MAX_WAIT_MS - waited : 0;
+    loop_timer_start(fw->loop, &fw->settle, settle);
+}
+
+/* A changed source's bytecode (DIR/__pycache__/NAME.*.pyc, written by the
+ * zygote) goes: CPython checks it by the source's mtime in whole seconds
+ * and its size, so an edit within the second it was written that keeps
+ * the size (WORD = 'one' -> 'two') would have new instances load the old
+ * code. They compile the source instead. */
+static void forget_bytecode(const file_watch_t *fw, const char *rel)
+{
+    size_t n = strlen(rel);
+    if (n < 4 || strcmp(rel + n - 3, ".py") != 0)
+        return;
+    const char *slash = strrchr(rel, '/');
+    const char *name = slash ? slash + 1 : rel;
+    char cache[PATH_MAX];
+    if (snprintf(cache, sizeof cache, "%s/%.*s%s__pycache__", fw->root,
+                 slash ? (int)(slash - rel) : 0, rel, slash ? "/" : "") >= (int)sizeof cache)
+        return;
+    int fd = open(cache, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    size_t stem = strlen(name) - 3; /* NAME. */
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > stem + 5 && strncmp(e->d_name, name, stem + 1) == 0 &&
+            strcmp(e->d_name + len - 4, ".pyc") == 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+static void on_event(file_watch_t *fw, const struct inotify_event *ev)
+{
+    if (ev->mask & IN_Q_OVERFLOW) {
+        note_change(fw, "(more changes than the kernel queued)");
+        return;
+    }
+    if (ev->mask & IN_IGNORED) { /* the folder is gone, or unmounted */
+        forget_folder(fw, ev->wd);
+        return;
+    }
+    folder_t *f = folder_of(fw, ev->wd);
+    if (!f || ev->len == 0) /* an event on the folder itself: its entry's told */
+        return;
+    char rel[PATH_MAX];
+    if (snprintf(rel, sizeof rel, "%s%s%s", f->rel, *f->rel ? "/" : "", ev->name) >=
+        (int)sizeof rel)
+        return;
+    if (is_config(fw, rel)) {
+        note_change(fw, rel);
+        return;
+    }
+    if (config_is_skipped(fw->o.cfg, rel) || is_ignored(fw, rel) || in_pycache(rel))
+        return;
+    if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+        watch_tree(fw, rel, 1);
+    else if (!(ev->mask & IN_ISDIR))
+        forget_bytecode(fw, rel);
+    note_change(fw, rel);
+}
+
+static void on_readable(loop_t *loop, io_watch_t *w, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    file_watch_t *fw = (file_watch_t *)((char *)w - offsetof(file_watch_t, w));
+    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(w->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* EAGAIN: drained (edge-triggered) */
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            on_event(fw, ev);
+            p += sizeof *ev + ev->len;
+        }
+    }
+}
+
+static int copy_config(file_watch_t *fw, const char *const *config)
+{
+    size_t n = 0;
+    while (config && config[n])
+        n++;
+    if (!(fw->config_paths = calloc(n + 1, sizeof *fw->config_paths)))
+        return -1;
+    for (; fw->n_config_paths < n; fw->n_config_paths++)
+        if (!(fw->config_paths[fw->n_config_paths] = strdup(config[fw->n_config_paths])))
+            return -1;
+    return 0;
+}
+
+/* The ignored paths that lie in the app, relative to its root. */
+static int set_ignored(file_watch_t *fw, const char *const *ignored)
+{
+    size_t n = 0;
+    while (ignored && ignored[n])
+        n++;
+    fw->ignored = calloc(n + 1, sizeof *fw->ignored);
+    if (!fw->ignored)
+        return -1;
+    size_t root_len = strlen(fw->root);
+    for (size_t i = 0; i < n; i++) {
+        /* Its folder resolved, its name kept: it need not exist yet (a
+         * database's -wal file). */
+        char dir[PATH_MAX], real[PATH_MAX];
+        const char *path = ignored[i], *slash = strrchr(path, '/');
+        const char *name = slash ? slash + 1 : path;
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == path)
+            snprintf(dir, sizeof dir, "/");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        if (!*name || !realpath(dir, real) ||
+            strlen(real) + 1 + strlen(name) >= sizeof real)
+            continue;
+        strcat(strcat(real, "/"), name);
+        if (strncmp(real, fw->root, root_len) != 0 || real[root_len] != '/')
+            continue;
+        if (!(fw->ignored[fw->n_ignored] = strdup(real + root_len + 1)))
+            return -1;
+        fw->n_ignored++;
+    }
+    return 0;
+}
+
+file_watch_t *file_watch_open(loop_t *loop, const file_watch_opts_t *o, char *err, size_t errlen)
+{
+    file_watch_t *fw = calloc(1, sizeof *fw);
+    if (!fw) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    fw->loop = loop;
+    fw->o = *o;
+    fw->o.config = fw->o.ignored = NULL; /* copied: the caller's may go */
+    fw->settle.cb = report;
+    fw->w.cb = on_readable;
+    fw->w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fw->w.fd < 0 || !realpath(o->cfg->root, fw->root) || set_ignored(fw, o->ignored) < 0 ||
+        copy_config(fw, o->config) < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        file_watch_close(fw);
+        return NULL;
+    }
+    watch_tree(fw, "", 0);
+    if (loop_add(loop, &fw->w, EPOLLIN) < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        file_watch_close(fw);
+        return NULL;
+    }
+    return fw;
+}
+
+size_t file_watch_folders(const file_watch_t *fw)
+{
+    return fw->n_folders;
+}
+
+void file_watch_close(file_watch_t *fw)
+{
+    if (!fw)
+        return;
+    loop_timer_stop(fw->loop, &fw->settle);
+    if (fw->w.fd >= 0) {
+        loop_del(fw->loop, &fw->w);
+        close(fw->w.fd);
+    }
+    for (size_t i = 0; i < fw->n_folders; i++)
+        free(fw->folders[i].rel);
+    free(fw->folders);
+    for (size_t i = 0; i < fw->n_ignored; i++)
+        free(fw->ignored[i]);
+    free(fw->ignored);
+    for (size_t i = 0; i < fw->n_config_paths; i++)
+        free(fw->config_paths[i]);
+    free(fw->config_paths);
+    free(fw);
+}

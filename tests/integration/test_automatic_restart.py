@@ -1,0 +1,144 @@
+"""--automatic_restart: dev_appserver's restart of instances when the app's
+files change. Instances that imported the app shut down; the next import
+the files as they are now. Off unless given."""
+import os
+import time
+
+import harness
+from harness import run_gaelic, write_app
+
+MAIN = """import os
+from lib import words
+
+COUNT = 0
+
+
+def app(environ, start_response):
+    global COUNT
+    COUNT += 1
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s %d %s" % (words.WORD, COUNT, os.environ["INSTANCE_ID"])).encode()]
+"""
+YAML = ("runtime: python27\napi_version: 1\nthreadsafe: true\n"
+        "handlers:\n- url: /.*\n  script: main.app\n")
+
+
+def make_app(tmp_path, word="one"):
+    return write_app(tmp_path / "app", YAML, {"main.py": MAIN, "lib/__init__.py": "",
+                                              "lib/words.py": "WORD = %r\n" % word})
+
+
+def answer(s, host=None):
+    r = s.get("/", headers={"Host": "%s.localhost:%d" % (host, s.port)} if host else None)
+    word, count, instance = r.text.split()
+    return word, int(count), instance
+
+
+def wait_answer(s, word, host=None, timeout=harness.WAIT_TIMEOUT):
+    """The answer once it says word (a bounded wait), else the last one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = answer(s, host)
+        if got[0] == word or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.05)
+
+
+def edit(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def test_a_changed_module_is_served_by_new_instances(serve, tmp_path):
+    app = make_app(tmp_path)
+    s = serve(app, "--automatic_restart")
+    assert s.wait_stderr("--automatic_restart: watching 2 folders of the app"), s.stderr_text()
+    first = answer(s)
+    assert first[:2] == ("one", 1)
+    assert answer(s)[:2] == ("one", 2)  # module state stays between requests (RT4)
+    edit(os.path.join(app, "lib", "words.py"), "WORD = 'two'\n")
+    got = wait_answer(s, "two")
+    assert got[:2] == ("two", 1) and got[2] != first[2], (got, s.stderr_text()[-2000:])
+    assert s.wait_stderr("app files changed (lib/words.py): 1 instance that imported the app "
+                         "shuts down; the next import it anew (--automatic_restart)"), \
+        s.stderr_text()[-2000:]
+
+
+def test_new_folders_are_watched_and_skip_files_are_not(serve, tmp_path):
+    app = make_app(tmp_path)
+    s = serve(app, "--automatic_restart=yes")
+    assert s.wait_stderr("watching 2 folders")
+    first = answer(s)
+    # An editor's backup file and a dot file: excluded by the default
+    # skip_files, so no restart.
+    edit(os.path.join(app, "main.py~"), "backup")
+    edit(os.path.join(app, ".main.py.swp"), "swap")
+    time.sleep(0.5)  # past the settling of a burst: a restart would have come
+    assert answer(s)[2] == first[2]
+    assert "app files changed" not in s.stderr_text()
+    # A folder made after the start is watched: a change in it restarts.
+    os.makedirs(os.path.join(app, "pkg", "sub"))
+    assert s.wait_stderr("app files changed (pkg"), s.stderr_text()[-2000:]
+    second = wait_answer(s, "one")
+    edit(os.path.join(app, "pkg", "sub", "x.py"), "X = 1\n")
+    assert s.wait_stderr("app files changed (pkg/sub/x.py)"), s.stderr_text()[-2000:]
+    assert second[2] != first[2]
+
+
+def test_backend_instances_restart_too(serve, tmp_path):
+    """As dev_appserver restarted every module's instances; a resident
+    backend's replacement gets its start request and serves the new code."""
+    app = make_app(tmp_path)
+    edit(os.path.join(app, "backends.yaml"), "backends:\n- name: worker\n  options: public\n")
+    s = serve(app, "--automatic_restart")
+    assert s.wait_stderr("worker instance 0 started"), s.stderr_text()[-2000:]
+    first = answer(s, "worker")
+    assert first[0] == "one"
+    edit(os.path.join(app, "lib", "words.py"), "WORD = 'two'\n")
+    got = wait_answer(s, "two", "worker")
+    assert got[0] == "two", (got, s.stderr_text()[-2000:])
+    # (A backend's INSTANCE_ID is its number: the start request says it is
+    # new. The console is written in batches: a bounded wait.)
+    deadline = time.monotonic() + harness.WAIT_TIMEOUT
+    while s.stderr_text().count("worker instance 0 started") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.stderr_text().count("worker instance 0 started") == 2, s.stderr_text()[-2000:]
+
+
+def test_app_yaml_changes_are_said_to_need_a_restart(serve, tmp_path):
+    app = make_app(tmp_path)
+    s = serve(app, "--automatic_restart")
+    before = answer(s)
+    edit(os.path.join(app, "app.yaml"), YAML + "# edited\n")
+    assert s.wait_stderr("app.yaml changed: gaelic serve reads it at start only; restart it for "
+                         "the change to apply"), s.stderr_text()[-2000:]
+    # Only app.yaml changed: the instances keep serving.
+    assert answer(s)[2] == before[2]
+
+
+def test_storage_inside_the_app_restarts_nothing(serve, tmp_path):
+    # The request log database is written after every request: in the app
+    # folder it would restart the instances after each one.
+    app = make_app(tmp_path)
+    s = serve(app, "--automatic_restart", "--storage_path", os.path.join(app, "data"))
+    first = answer(s)
+    for _ in range(3):
+        answer(s)
+    time.sleep(0.5)
+    assert answer(s)[2] == first[2]
+    assert "app files changed" not in s.stderr_text(), s.stderr_text()[-2000:]
+
+
+def test_off_unless_given(serve, tmp_path):
+    app = make_app(tmp_path)
+    s = serve(app)
+    first = answer(s)
+    edit(os.path.join(app, "lib", "words.py"), "WORD = 'two'\n")
+    time.sleep(0.5)
+    assert answer(s)[:2] == ("one", 2) and answer(s)[2] == first[2]
+    assert "--automatic_restart" not in s.stderr_text()
+
+
+def test_help_documents_it():
+    r = run_gaelic("serve", "--help")
+    assert "--automatic_restart" in r.stdout, r.stdout
