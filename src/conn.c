@@ -1213,7 +1213,7 @@ static int host_refused_by_check(conn_t *c)
 {
     size_t host_len = 0;
     const char *host = http_request_header(&c->req, "host", &host_len);
-    if (host_addresses_server(c->srv->o.hostname, host, host_len))
+    if (host_addresses_server(c->srv->o.hostname, c->srv->o.host, host, host_len))
         return 0;
     log_info("%s:%d: 400 Host '%.*s' names no address of this server (--enable_host_checking)",
              c->peer_ip, c->peer_port, (int)(host_len < 200 ? host_len : 200), host);

@@ -82,6 +82,38 @@ static int in_pycache(const char *rel)
                                              : strstr(rel, "/__pycache__") != NULL;
 }
 
+/* Whether a change at rel is none of the app's: skip_files (a folder
+ * tested as "rel/", as the app's files were counted: ^tests/.* leaves
+ * the folder out), the ignored paths, bytecode. */
+static int left_out(const file_watch_t *fw, const char *rel, int is_dir)
+{
+    if (is_ignored(fw, rel) || in_pycache(rel))
+        return 1;
+    if (!is_dir)
+        return config_is_skipped(fw->o.cfg, rel);
+    char folder[PATH_MAX];
+    return snprintf(folder, sizeof folder, "%s/", rel) >= (int)sizeof folder ||
+           config_is_skipped(fw->o.cfg, folder);
+}
+
+/* Stops watching the folder rel and those under it (moved out of the app,
+ * or to a name skip_files excludes; moved within, they are watched anew
+ * under their new paths). */
+static void unwatch_tree(file_watch_t *fw, const char *rel)
+{
+    size_t n = strlen(rel);
+    for (size_t i = 0; i < fw->n_folders;) {
+        const char *f = fw->folders[i].rel;
+        if (strncmp(f, rel, n) == 0 && (f[n] == '\0' || f[n] == '/')) {
+            inotify_rm_watch(fw->w.fd, fw->folders[i].wd);
+            free(fw->folders[i].rel);
+            fw->folders[i] = fw->folders[--fw->n_folders];
+        } else {
+            i++;
+        }
+    }
+}
+
 static int is_config(const file_watch_t *fw, const char *rel)
 {
     for (size_t i = 0; i < fw->n_config_paths; i++)
@@ -108,7 +140,15 @@ static void watch_tree(file_watch_t *fw, const char *rel, int depth)
         }
         return;
     }
-    if (!folder_of(fw, wd)) {
+    folder_t *known = folder_of(fw, wd);
+    if (known && strcmp(known->rel, rel) != 0) {
+        /* The same folder under another path (a move not seen as one). */
+        char *copy = strdup(rel);
+        if (copy) {
+            free(known->rel);
+            known->rel = copy;
+        }
+    } else if (!known) {
         if (fw->n_folders == fw->cap_folders) {
             size_t cap = fw->cap_folders ? 2 * fw->cap_folders : 16;
             folder_t *f = realloc(fw->folders, cap * sizeof *f);
@@ -143,7 +183,7 @@ static void watch_tree(file_watch_t *fw, const char *rel, int depth)
         if (!is_dir || snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "",
                                 e->d_name) >= (int)sizeof child)
             continue;
-        if (!config_is_skipped(fw->o.cfg, child) && !is_ignored(fw, child) && !in_pycache(child))
+        if (!left_out(fw, child, 1))
             watch_tree(fw, child, depth + 1);
     }
     closedir(d);
@@ -218,10 +258,18 @@ static void forget_bytecode(const file_watch_t *fw, const char *rel)
 static void on_event(file_watch_t *fw, const struct inotify_event *ev)
 {
     if (ev->mask & IN_Q_OVERFLOW) {
+        /* Folders made meanwhile went unseen: the walk finds them (those
+         * watched already are kept). */
+        watch_tree(fw, "", 0);
         note_change(fw, "(more changes than the kernel queued)");
         return;
     }
     if (ev->mask & IN_IGNORED) { /* the folder is gone, or unmounted */
+        folder_t *gone = folder_of(fw, ev->wd);
+        if (gone && !*gone->rel)
+            log_warn("--automatic_restart: the app folder %s is gone; its changes go unnoticed "
+                     "from now on",
+                     fw->root);
         forget_folder(fw, ev->wd);
         return;
     }
@@ -236,11 +284,14 @@ static void on_event(file_watch_t *fw, const struct inotify_event *ev)
         note_change(fw, rel);
         return;
     }
-    if (config_is_skipped(fw->o.cfg, rel) || is_ignored(fw, rel) || in_pycache(rel))
+    int is_dir = (ev->mask & IN_ISDIR) != 0;
+    if (is_dir && (ev->mask & IN_MOVED_FROM))
+        unwatch_tree(fw, rel);
+    if (left_out(fw, rel, is_dir))
         return;
-    if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+    if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
         watch_tree(fw, rel, 1);
-    else if (!(ev->mask & IN_ISDIR))
+    else if (!is_dir)
         forget_bytecode(fw, rel);
     note_change(fw, rel);
 }
@@ -292,7 +343,11 @@ static int set_ignored(file_watch_t *fw, const char *const *ignored)
         /* Its folder resolved, its name kept: it need not exist yet (a
          * database's -wal file). */
         char dir[PATH_MAX], real[PATH_MAX];
-        const char *path = ignored[i], *slash = strrchr(path, '/');
+        char trimmed[PATH_MAX];
+        snprintf(trimmed, sizeof trimmed, "%s", ignored[i]);
+        for (size_t len = strlen(trimmed); len > 1 && trimmed[len - 1] == '/';)
+            trimmed[--len] = '\0';
+        const char *path = trimmed, *slash = strrchr(path, '/');
         const char *name = slash ? slash + 1 : path;
         if (!slash)
             snprintf(dir, sizeof dir, ".");

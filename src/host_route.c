@@ -101,7 +101,8 @@ static int in_domain(const char *name, size_t n, const char *domain)
            (n == dn || name[n - dn - 1] == '.');
 }
 
-int host_addresses_server(const char *hostname, const char *host, size_t host_len)
+int host_addresses_server(const char *hostname, const char *listen_host, const char *host,
+                          size_t host_len)
 {
     if (!host || host_len == 0)
         return 1;
@@ -116,7 +117,8 @@ int host_addresses_server(const char *hostname, const char *host, size_t host_le
         if (inet_pton(AF_INET, ip, &v4) == 1)
             return 1;
     }
-    return in_domain(host, n, "localhost") || in_domain(host, n, hostname);
+    return in_domain(host, n, "localhost") || in_domain(host, n, hostname) ||
+           (listen_host && *listen_host && in_domain(host, n, listen_host));
 }
 
 void host_route(const backends_config_t *backends, const char *app_id, const char *hostname,

@@ -36,9 +36,11 @@ void host_route(const backends_config_t *backends, const char *app_id, const cha
 /* --enable_host_checking (dev_appserver's guard against DNS rebinding: a
  * page of another site that has its name resolve to this machine makes
  * the browser send that name): whether a Host header value names this
- * server. Those that do: none at all (HTTP/1.0), an IP address, localhost
- * and its subdomains, hostname (--hostname) and its subdomains (the
- * backends' addresses). A port is ignored. */
-int host_addresses_server(const char *hostname, const char *host, size_t host_len);
+ * server. Those that do: none at all (HTTP/1.0), an IP address, localhost,
+ * hostname (--hostname; the backends' addresses are under it) and
+ * listen_host (--host, when a name), each with its subdomains. A port is
+ * ignored. */
+int host_addresses_server(const char *hostname, const char *listen_host, const char *host,
+                          size_t host_len);
 
 #endif

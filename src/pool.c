@@ -2788,16 +2788,23 @@ void pool_start_result(pool_t *pool, int key, int ok)
 
 int pool_restart_instances(pool_t *pool)
 {
+    /* The new code may well be the fix of what kept failing. */
+    pool->respawn_at_ms = pool->respawn_delay_ms = 0;
+    pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
+    pool->start_failures = 0;
     int n = 0;
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
         if (!i->loaded || i->state == I_STOPPING || i->state == I_DEAD)
             continue;
         n++;
-        if (i->state == I_READY)
+        /* A backend's start request may run for good (a worker's loop):
+         * it gets the shutdown notice now. A warmup (under a deadline)
+         * ends first: a warmup cut short is a start lost. */
+        if (i->state == I_READY || pool->o.numbered)
             restart_instance(i);
         else
-            i->stale = 1; /* in its start or warmup request */
+            i->stale = 1;
     }
     kick(pool);
     return n;

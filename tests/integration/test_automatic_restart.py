@@ -45,8 +45,13 @@ def wait_answer(s, word, host=None, timeout=harness.WAIT_TIMEOUT):
 
 
 def edit(path, text):
-    with open(path, "w") as f:
+    """Writes the file whole at once, as editors that save atomically do
+    (a dot file, which the default skip_files excludes, renamed over it):
+    a write that truncates first could be seen empty by a restart."""
+    tmp = os.path.join(os.path.dirname(path), ".%s.tmp" % os.path.basename(path))
+    with open(tmp, "w") as f:
         f.write(text)
+    os.replace(tmp, path)
 
 
 def test_a_changed_module_is_served_by_new_instances(serve, tmp_path):
@@ -103,6 +108,32 @@ def test_backend_instances_restart_too(serve, tmp_path):
     while s.stderr_text().count("worker instance 0 started") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert s.stderr_text().count("worker instance 0 started") == 2, s.stderr_text()[-2000:]
+
+
+def test_moved_folders_go_by_their_new_path_and_skipped_ones_are_not_watched(serve, tmp_path):
+    app = write_app(tmp_path / "app", YAML + "skip_files:\n- ^tests/.*$\n- ^(.*/)?\\..*$\n",
+                    {"main.py": MAIN, "lib/__init__.py": "", "lib/words.py": "WORD = 'one'\n",
+                     "pkg/mod.py": "X = 1\n", "tests/test_main.py": ""})
+    s = serve(app, "--automatic_restart")
+    # The root, lib and pkg: a folder skip_files leaves out is not watched.
+    assert s.wait_stderr("watching 3 folders"), s.stderr_text()[-2000:]
+    os.makedirs(os.path.join(app, "tests", "sub"))
+    edit(os.path.join(app, "tests", "test_main.py"), "X = 2\n")
+    time.sleep(0.5)
+    assert "app files changed" not in s.stderr_text(), s.stderr_text()[-2000:]
+    # A renamed folder's files go by its new path (its watch stays with it).
+    os.rename(os.path.join(app, "pkg"), os.path.join(app, "pkg2"))
+    assert s.wait_stderr("app files changed (pkg"), s.stderr_text()[-2000:]
+    time.sleep(0.3)  # a burst of its own
+    edit(os.path.join(app, "pkg2", "mod.py"), "X = 3\n")
+    assert s.wait_stderr("app files changed (pkg2/mod.py)"), s.stderr_text()[-2000:]
+    # Moved out of the app: no longer watched.
+    os.rename(os.path.join(app, "pkg2"), str(tmp_path / "outside"))
+    time.sleep(0.3)
+    before = s.stderr_text().count("app files changed")
+    edit(str(tmp_path / "outside" / "mod.py"), "X = 4\n")
+    time.sleep(0.5)
+    assert s.stderr_text().count("app files changed") == before, s.stderr_text()[-2000:]
 
 
 def test_app_yaml_changes_are_said_to_need_a_restart(serve, tmp_path):

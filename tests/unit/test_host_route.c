@@ -29,7 +29,7 @@ static void expect(const char *host, host_route_kind_t kind, const char *name, i
 
 static int addresses(const char *hostname, const char *host)
 {
-    return host_addresses_server(hostname, host, host ? strlen(host) : 0);
+    return host_addresses_server(hostname, "0.0.0.0", host, host ? strlen(host) : 0);
 }
 
 /* --enable_host_checking: what a DNS-rebinding page sends is its own
@@ -55,6 +55,10 @@ static void test_host_checking(void)
         if (addresses("example.test", others[i]))
             fprintf(stderr, "  taken: %s\n", others[i]);
     }
+    /* --host given as a name: that name is the server's too. */
+    CHECK(host_addresses_server("localhost", "mybox.lan", "MyBox.lan:8080", 14));
+    CHECK(!host_addresses_server("localhost", "mybox.lan", "evil.example", 12));
+    CHECK(!host_addresses_server("localhost", NULL, "mybox.lan", 9));
 }
 
 int main(void)
