@@ -128,8 +128,11 @@ def test_moved_folders_go_by_their_new_path_and_skipped_ones_are_not_watched(ser
     edit(os.path.join(app, "pkg2", "mod.py"), "X = 3\n")
     assert s.wait_stderr("app files changed (pkg2/mod.py)"), s.stderr_text()[-2000:]
     # Moved out of the app: no longer watched.
+    before = s.stderr_text().count("app files changed")
     os.rename(os.path.join(app, "pkg2"), str(tmp_path / "outside"))
-    time.sleep(0.3)
+    deadline = time.monotonic() + harness.WAIT_TIMEOUT  # the move's own report
+    while s.stderr_text().count("app files changed") == before and time.monotonic() < deadline:
+        time.sleep(0.05)
     before = s.stderr_text().count("app files changed")
     edit(str(tmp_path / "outside" / "mod.py"), "X = 4\n")
     time.sleep(0.5)
