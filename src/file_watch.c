@@ -1,5 +1,8 @@
 #include "file_watch.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "python_regex.h"
 
 /* What changes a file's content, its presence or its metadata (touch). */
 #define WATCH_MASK                                                                                 \
@@ -33,6 +37,8 @@ struct file_watch {
     size_t n_ignored;
     char **config_paths; /* o.config's copy */
     size_t n_config_paths;
+    pcre2_code *ignore_re; /* o.ignore_re compiled, or NULL */
+    pcre2_match_data *md;
     io_watch_t w;
     loop_timer_t settle;
     folder_t *folders;
@@ -82,18 +88,20 @@ static int in_pycache(const char *rel)
                                              : strstr(rel, "/__pycache__") != NULL;
 }
 
-/* Whether a change at rel is none of the app's: skip_files (a folder
- * tested as "rel/", as the app's files were counted: ^tests/.* leaves
- * the folder out), the ignored paths, bytecode. */
+/* Whether a change at rel is none of the app's, or to be ignored:
+ * skip_files (a folder tested as "rel/", as the app's files were counted:
+ * ^tests/.* leaves the folder out), --watcher_ignore_re, the ignored
+ * paths, bytecode. */
 static int left_out(const file_watch_t *fw, const char *rel, int is_dir)
 {
     if (is_ignored(fw, rel) || in_pycache(rel))
         return 1;
-    if (!is_dir)
-        return config_is_skipped(fw->o.cfg, rel);
-    char folder[PATH_MAX];
-    return snprintf(folder, sizeof folder, "%s/", rel) >= (int)sizeof folder ||
-           config_is_skipped(fw->o.cfg, folder);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s%s", rel, is_dir ? "/" : "") >= (int)sizeof path)
+        return 1;
+    return config_is_skipped(fw->o.cfg, path) ||
+           (fw->ignore_re && pcre2_match(fw->ignore_re, (PCRE2_SPTR)path, strlen(path), 0, 0,
+                                         fw->md, NULL) >= 0);
 }
 
 /* Stops watching the folder rel and those under it (moved out of the app,
@@ -316,6 +324,34 @@ static void on_readable(loop_t *loop, io_watch_t *w, uint32_t events)
     }
 }
 
+static pcre2_code *compile_regex(const char *re, char *err, size_t errlen)
+{
+    char *text = python_regex_for_pcre2(re);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    int code = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+    free(text);
+    if (!c) {
+        PCRE2_UCHAR msg[160];
+        if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
+            snprintf((char *)msg, sizeof msg, "error %d", code);
+        snprintf(err, errlen, "invalid regular expression '%s': %s at offset %zu", re,
+                 (const char *)msg, (size_t)off);
+    }
+    return c;
+}
+
+int file_watch_regex_ok(const char *re, char *err, size_t errlen)
+{
+    pcre2_code *c = compile_regex(re, err, errlen);
+    pcre2_code_free(c);
+    return c ? 0 : -1;
+}
+
 static int copy_config(file_watch_t *fw, const char *const *config)
 {
     size_t n = 0;
@@ -387,6 +423,14 @@ file_watch_t *file_watch_open(loop_t *loop, const file_watch_opts_t *o, char *er
         file_watch_close(fw);
         return NULL;
     }
+    if (o->ignore_re && (!(fw->ignore_re = compile_regex(o->ignore_re, err, errlen)) ||
+                         !(fw->md = pcre2_match_data_create_from_pattern(fw->ignore_re, NULL)))) {
+        if (fw->ignore_re)
+            snprintf(err, errlen, "out of memory");
+        file_watch_close(fw);
+        return NULL;
+    }
+    fw->o.ignore_re = NULL;
     watch_tree(fw, "", 0);
     if (loop_add(loop, &fw->w, EPOLLIN) < 0) {
         snprintf(err, errlen, "%s", strerror(errno));
@@ -419,5 +463,7 @@ void file_watch_close(file_watch_t *fw)
     for (size_t i = 0; i < fw->n_config_paths; i++)
         free(fw->config_paths[i]);
     free(fw->config_paths);
+    pcre2_match_data_free(fw->md);
+    pcre2_code_free(fw->ignore_re);
     free(fw);
 }

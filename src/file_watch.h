@@ -36,6 +36,10 @@ typedef struct {
      * or folders anywhere (those in the app count). */
     const char *const *config;
     const char *const *ignored;
+    /* --watcher_ignore_re: a Python regex searched for in each changed
+     * path relative to the root (a folder's with a trailing '/'); NULL:
+     * none. */
+    const char *ignore_re;
     file_watch_fn changed;
     void *ctx;
 } file_watch_opts_t;
@@ -44,6 +48,8 @@ typedef struct {
  * cannot be watched (the kernel's max_user_watches reached) is logged and
  * left out. */
 file_watch_t *file_watch_open(loop_t *loop, const file_watch_opts_t *o, char *err, size_t errlen);
+/* Whether re compiles as ignore_re; 0, or -1 with the reason in err. */
+int file_watch_regex_ok(const char *re, char *err, size_t errlen);
 /* Folders watched. */
 size_t file_watch_folders(const file_watch_t *fw);
 void file_watch_close(file_watch_t *fw);

@@ -81,6 +81,10 @@ static const opt_def_t options[] = {
      "taken for dev_appserver's command lines; gaelic has no admin console (gaelic logs "
      "and gaelic backends do its work)", 0,
      65535},
+    {"watcher_ignore_re", OPT_STR, OFF(watcher_ignore_re), "RE",
+     "with --automatic_restart: changes to paths (relative to the app, a folder's ending in "
+     "'/') where this Python regex is found are ignored, as dev_appserver's",
+     0, 0},
     {"application", OPT_STR, OFF(application), "ID",
      "application id, also -A ID as dev_appserver took it (default: app.yaml's application, "
      "else the folder name, lowercased, '-' for other characters)",
@@ -506,6 +510,10 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
     if (o->threadsafe_override &&
         threadsafe_override_for(o->threadsafe_override, NULL, &threadsafe, err, sizeof err) < 0) {
         fprintf(stderr, "gaelic serve: --threadsafe_override: %s\n", err);
+        return -1;
+    }
+    if (o->watcher_ignore_re && file_watch_regex_ok(o->watcher_ignore_re, err, sizeof err) < 0) {
+        fprintf(stderr, "gaelic serve: --watcher_ignore_re: %s\n", err);
         return -1;
     }
     /* As app.yaml's application: (and dev_appserver's -A) took it. */
@@ -939,7 +947,8 @@ static void watch_app_files(server_t *srv)
         config[k++] = in_app(srv, srv->cfg->path);
     if (in_app(srv, srv->backends_cfg->path))
         config[k++] = in_app(srv, srv->backends_cfg->path);
-    file_watch_opts_t fo = {srv->cfg, config, ignored, app_files_changed, srv};
+    file_watch_opts_t fo = {srv->cfg, config, ignored, srv->o.watcher_ignore_re, app_files_changed,
+                            srv};
     srv->watch = file_watch_open(&srv->loop, &fo, err, sizeof err);
     if (!srv->watch)
         log_warn("--automatic_restart: cannot watch the app's files (%s); instances are not "
@@ -1517,6 +1526,8 @@ int serve_main(int argc, char **argv)
 
     if (srv->o.automatic_restart)
         watch_app_files(srv);
+    else if (srv->o.watcher_ignore_re)
+        log_warn("--watcher_ignore_re: nothing is watched without --automatic_restart");
 
     printf("gaelic: serving app \"%s\" at http://%s/\n", srv->app_id, srv->hostport);
     printf(strchr(srv->api_host, ':') ? "gaelic: API server at http://[%s]:%d%s\n"

@@ -70,6 +70,7 @@ typedef struct {
     int follow_symlinks;       /* --follow_symlinks: app_links.h */
     int host_checking;         /* --enable_host_checking: host_addresses_server */
     int automatic_restart;     /* --automatic_restart: file_watch.h */
+    const char *watcher_ignore_re; /* --watcher_ignore_re: file_watch.h */
     const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */
     const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
     const char *tier;          /* "free" or "paid": BK9's limits */

@@ -139,6 +139,31 @@ def test_moved_folders_go_by_their_new_path_and_skipped_ones_are_not_watched(ser
     assert s.stderr_text().count("app files changed") == before, s.stderr_text()[-2000:]
 
 
+def test_watcher_ignore_re_leaves_paths_out(serve, tmp_path):
+    """dev_appserver's --watcher_ignore_re (a Python regex), for what the
+    app keeps but no restart needs: generated files, a node_modules."""
+    app = make_app(tmp_path)
+    os.makedirs(os.path.join(app, "node_modules", "x"))
+    s = serve(app, "--automatic_restart", "--watcher_ignore_re", r"(^node_modules/|\.log$)")
+    # The root and lib; node_modules is not even watched.
+    assert s.wait_stderr("watching 2 folders"), s.stderr_text()[-2000:]
+    first = answer(s)
+    edit(os.path.join(app, "node_modules", "x", "index.js"), "x")
+    edit(os.path.join(app, "build.log"), "x")
+    time.sleep(0.5)
+    assert answer(s)[2] == first[2]
+    assert "app files changed" not in s.stderr_text(), s.stderr_text()[-2000:]
+    edit(os.path.join(app, "lib", "words.py"), "WORD = 'two'\n")
+    assert wait_answer(s, "two")[0] == "two"
+
+
+def test_a_bad_watcher_ignore_re_is_refused(tmp_path):
+    r = run_gaelic("serve", make_app(tmp_path), "--port", "0", "--automatic_restart",
+                   "--watcher_ignore_re", "(unclosed")
+    assert r.returncode == 2, r
+    assert "--watcher_ignore_re: invalid regular expression '(unclosed'" in r.stderr, r.stderr
+
+
 def test_app_yaml_changes_are_said_to_need_a_restart(serve, tmp_path):
     app = make_app(tmp_path)
     s = serve(app, "--automatic_restart")

@@ -25,7 +25,8 @@ SERVE_FLAGS = [
     "--instance_max_threads", "--max_held_request_bytes", "--max_held_response_bytes",
     "--max_app_files",
     "--max_app_file_bytes", "--max_app_bytes", "--env_var", "--threadsafe_override",
-    "--admin_host", "--admin_port", "--enable_host_checking",
+    "--admin_host", "--admin_port", "--enable_host_checking", "--automatic_restart",
+    "--watcher_ignore_re",
 ]
 
 HELLO = os.path.join(REPO, "examples", "hello")
