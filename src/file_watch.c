@@ -24,10 +24,14 @@
 /* Deeper folders are left out: a bound on the walk, not a limit apps meet. */
 #define MAX_DEPTH 64
 
+/* A watched folder, in an open-addressing table by wd (an app may have
+ * tens of thousands of folders: a node_modules). */
 typedef struct {
-    int wd;
+    int wd;    /* FREE_SLOT, GONE_SLOT, or the watch */
     char *rel; /* "" for the root */
 } folder_t;
+#define FREE_SLOT 0 /* inotify's wds start at 1 */
+#define GONE_SLOT (-1)
 
 struct file_watch {
     loop_t *loop;
@@ -41,8 +45,10 @@ struct file_watch {
     pcre2_match_data *md;
     io_watch_t w;
     loop_timer_t settle;
-    folder_t *folders;
-    size_t n_folders, cap_folders;
+    folder_t *slots;
+    size_t cap;       /* a power of two, or 0 */
+    size_t n_folders; /* watched */
+    size_t n_used;    /* slots not FREE_SLOT */
     int told_limit;
     /* The burst being gathered. */
     unsigned long count;
@@ -52,21 +58,69 @@ struct file_watch {
     char config[PATH_MAX];
 };
 
+static size_t slot_of(int wd, size_t cap)
+{
+    return ((uint32_t)wd * 2654435761u) & (cap - 1);
+}
+
 static folder_t *folder_of(file_watch_t *fw, int wd)
 {
-    for (size_t i = 0; i < fw->n_folders; i++)
-        if (fw->folders[i].wd == wd)
-            return &fw->folders[i];
+    for (size_t i = fw->cap ? slot_of(wd, fw->cap) : 0; fw->cap; i = (i + 1) & (fw->cap - 1)) {
+        if (fw->slots[i].wd == wd)
+            return &fw->slots[i];
+        if (fw->slots[i].wd == FREE_SLOT)
+            return NULL;
+    }
     return NULL;
+}
+
+static void put_slot(folder_t *slots, size_t cap, folder_t f)
+{
+    size_t i = slot_of(f.wd, cap);
+    while (slots[i].wd > 0)
+        i = (i + 1) & (cap - 1);
+    slots[i] = f;
+}
+
+/* Adds a folder (wd not in the table); rel is taken. -1 when out of memory. */
+static int add_folder(file_watch_t *fw, int wd, char *rel)
+{
+    if ((fw->n_used + 1) * 4 > fw->cap * 3) {
+        size_t cap = 64;
+        while (cap < (fw->n_folders + 1) * 4)
+            cap *= 2;
+        folder_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < fw->cap; i++)
+            if (fw->slots[i].wd > 0)
+                put_slot(slots, cap, fw->slots[i]);
+        free(fw->slots);
+        fw->slots = slots;
+        fw->cap = cap;
+        fw->n_used = fw->n_folders;
+    }
+    size_t i = slot_of(wd, fw->cap);
+    while (fw->slots[i].wd > 0)
+        i = (i + 1) & (fw->cap - 1);
+    fw->n_used += fw->slots[i].wd == FREE_SLOT;
+    fw->slots[i] = (folder_t){wd, rel};
+    fw->n_folders++;
+    return 0;
+}
+
+static void drop_folder(file_watch_t *fw, folder_t *f)
+{
+    free(f->rel);
+    *f = (folder_t){GONE_SLOT, NULL};
+    fw->n_folders--;
 }
 
 static void forget_folder(file_watch_t *fw, int wd)
 {
     folder_t *f = folder_of(fw, wd);
-    if (!f)
-        return;
-    free(f->rel);
-    *f = fw->folders[--fw->n_folders];
+    if (f)
+        drop_folder(fw, f);
 }
 
 /* rel equals one of the ignored folders or lies under one. */
@@ -104,20 +158,17 @@ static int left_out(const file_watch_t *fw, const char *rel, int is_dir)
                                          fw->md, NULL) >= 0);
 }
 
-/* Stops watching the folder rel and those under it (moved out of the app,
- * or to a name skip_files excludes; moved within, they are watched anew
- * under their new paths). */
+/* Stops watching the folder rel and those under it ("": all): moved out
+ * of the app, or to a name skip_files excludes; moved within, they are
+ * watched anew under their new paths. */
 static void unwatch_tree(file_watch_t *fw, const char *rel)
 {
     size_t n = strlen(rel);
-    for (size_t i = 0; i < fw->n_folders;) {
-        const char *f = fw->folders[i].rel;
-        if (strncmp(f, rel, n) == 0 && (f[n] == '\0' || f[n] == '/')) {
-            inotify_rm_watch(fw->w.fd, fw->folders[i].wd);
-            free(fw->folders[i].rel);
-            fw->folders[i] = fw->folders[--fw->n_folders];
-        } else {
-            i++;
+    for (size_t i = 0; i < fw->cap; i++) {
+        const char *f = fw->slots[i].rel;
+        if (fw->slots[i].wd > 0 && (!n || (strncmp(f, rel, n) == 0 && (f[n] == '\0' || f[n] == '/')))) {
+            inotify_rm_watch(fw->w.fd, fw->slots[i].wd);
+            drop_folder(fw, &fw->slots[i]);
         }
     }
 }
@@ -150,29 +201,28 @@ static void watch_tree(file_watch_t *fw, const char *rel, int depth)
     }
     folder_t *known = folder_of(fw, wd);
     if (known && strcmp(known->rel, rel) != 0) {
-        /* The same folder under another path (a move not seen as one). */
+        /* The same folder under another path: moved (its old path gone),
+         * or reachable by two (a bind mount), which keeps the first and is
+         * not walked twice. */
+        char old[PATH_MAX];
+        struct stat now_st, old_st;
+        if (snprintf(old, sizeof old, "%s%s%s", fw->root, *known->rel ? "/" : "", known->rel) <
+                (int)sizeof old &&
+            stat(path, &now_st) == 0 && stat(old, &old_st) == 0 &&
+            now_st.st_dev == old_st.st_dev && now_st.st_ino == old_st.st_ino)
+            return;
         char *copy = strdup(rel);
         if (copy) {
             free(known->rel);
             known->rel = copy;
         }
     } else if (!known) {
-        if (fw->n_folders == fw->cap_folders) {
-            size_t cap = fw->cap_folders ? 2 * fw->cap_folders : 16;
-            folder_t *f = realloc(fw->folders, cap * sizeof *f);
-            if (!f) {
-                inotify_rm_watch(fw->w.fd, wd);
-                return;
-            }
-            fw->folders = f;
-            fw->cap_folders = cap;
-        }
         char *copy = strdup(rel);
-        if (!copy) {
+        if (!copy || add_folder(fw, wd, copy) < 0) {
+            free(copy);
             inotify_rm_watch(fw->w.fd, wd);
             return;
         }
-        fw->folders[fw->n_folders++] = (folder_t){wd, copy};
     }
     DIR *d = opendir(path);
     if (!d)
@@ -266,8 +316,9 @@ static void forget_bytecode(const file_watch_t *fw, const char *rel)
 static void on_event(file_watch_t *fw, const struct inotify_event *ev)
 {
     if (ev->mask & IN_Q_OVERFLOW) {
-        /* Folders made meanwhile went unseen: the walk finds them (those
-         * watched already are kept). */
+        /* Folders made, moved or removed meanwhile went unseen: every
+         * watch goes, and the walk starts over. */
+        unwatch_tree(fw, "");
         watch_tree(fw, "", 0);
         note_change(fw, "(more changes than the kernel queued)");
         return;
@@ -454,9 +505,9 @@ void file_watch_close(file_watch_t *fw)
         loop_del(fw->loop, &fw->w);
         close(fw->w.fd);
     }
-    for (size_t i = 0; i < fw->n_folders; i++)
-        free(fw->folders[i].rel);
-    free(fw->folders);
+    for (size_t i = 0; i < fw->cap; i++)
+        free(fw->slots[i].rel);
+    free(fw->slots);
     for (size_t i = 0; i < fw->n_ignored; i++)
         free(fw->ignored[i]);
     free(fw->ignored);

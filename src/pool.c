@@ -2788,10 +2788,11 @@ void pool_start_result(pool_t *pool, int key, int ok)
 
 int pool_restart_instances(pool_t *pool)
 {
-    /* The new code may well be the fix of what kept failing. */
-    pool->respawn_at_ms = pool->respawn_delay_ms = 0;
-    pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
-    pool->start_failures = 0;
+    /* The new code may well be the fix of what kept failing: the next
+     * start need not wait. The delays stay, for an app that fails again
+     * (one that writes into its own folder as it starts, then crashes,
+     * would otherwise restart itself without a pause). */
+    pool->respawn_at_ms = pool->start_retry_at_ms = 0;
     int n = 0;
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;

@@ -237,8 +237,9 @@ int pool_shutdown_instance(pool_t *pool, int index);
 
 /* --automatic_restart: the instances that imported the app shut down
  * (their running requests finish; a default-version one in its warmup once
- * that ends), and what delays new ones after failures is forgotten; new
- * ones import the app's files as they are now. Returns how many. */
+ * that ends), and the next start after failures need not wait (the
+ * growing delays stay); new ones import the app's files as they are now.
+ * Returns how many. */
 int pool_restart_instances(pool_t *pool);
 
 /* Live changes (backends' configure): how many instances, and failfast.

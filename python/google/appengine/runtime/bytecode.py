@@ -21,6 +21,7 @@ import compileall
 import importlib.util
 import os
 import stat
+import time
 
 import _gaelic
 
@@ -50,10 +51,28 @@ def _walk(app_root):
                 yield os.path.join(folder, name)
 
 
+def _settled(source, st):
+    """The source's lstat once the second of its mtime has passed, or None.
+    CPython takes bytecode as up to date when it holds the source's mtime
+    in whole seconds and its size: bytecode of a source changed within the
+    current second would pass for an edit later in that second that keeps
+    the size (WORD = 'one' -> 'two'), and instances would run the old
+    code. Once the second has passed, any later edit has another mtime."""
+    for _ in range(3):
+        wait = int(st.st_mtime) + 1 - time.time()
+        if wait <= 0:
+            return st
+        if wait > 1:
+            return None  # dated in the future: left to the import
+        time.sleep(wait)
+        st = os.lstat(source)
+    return None  # still being written to
+
+
 def _compile(source):
     try:
-        st = os.lstat(source)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SOURCE_BYTES:
+        st = _settled(source, os.lstat(source))
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SOURCE_BYTES:
             return
         cache_dir = os.path.dirname(importlib.util.cache_from_source(source))
         try:
