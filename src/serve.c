@@ -900,6 +900,15 @@ static void logs_done(loop_t *loop, io_watch_t *w, uint32_t events)
     log_store_complete(srv->logs);
 }
 
+/* The request log database: --logs_path, else in the storage folder. */
+static void logs_db_path(const server_t *srv, char *out, size_t size)
+{
+    if (srv->o.logs_path)
+        snprintf(out, size, "%s", srv->o.logs_path);
+    else
+        snprintf(out, size, "%s/%s", srv->storage_dir, LOG_STORE_FILE);
+}
+
 /* --automatic_restart: the app's files changed (file_watch.h). */
 static void app_files_changed(void *ctx, const char *first, unsigned long count,
                               const char *config)
@@ -933,20 +942,17 @@ static void watch_app_files(server_t *srv)
 {
     char err[256], logs[PATH_MAX + 16], wal[PATH_MAX + 24], shm[PATH_MAX + 24],
         journal[PATH_MAX + 24];
-    if (srv->o.logs_path)
-        snprintf(logs, sizeof logs, "%s", srv->o.logs_path);
-    else
-        snprintf(logs, sizeof logs, "%s/%s", srv->storage_dir, LOG_STORE_FILE);
+    logs_db_path(srv, logs, sizeof logs);
     snprintf(wal, sizeof wal, "%s-wal", logs);
     snprintf(shm, sizeof shm, "%s-shm", logs);
     snprintf(journal, sizeof journal, "%s-journal", logs);
     const char *ignored[] = {srv->storage_dir, logs, wal, shm, journal, NULL};
-    const char *config[3] = {NULL, NULL, NULL};
+    const char *config[3] = {NULL, NULL, NULL}, *rel;
     size_t k = 0;
-    if (in_app(srv, srv->cfg->path))
-        config[k++] = in_app(srv, srv->cfg->path);
-    if (in_app(srv, srv->backends_cfg->path))
-        config[k++] = in_app(srv, srv->backends_cfg->path);
+    if ((rel = in_app(srv, srv->cfg->path)))
+        config[k++] = rel;
+    if ((rel = in_app(srv, srv->backends_cfg->path)))
+        config[k++] = rel;
     file_watch_opts_t fo = {srv->cfg, config, ignored, srv->o.watcher_ignore_re, app_files_changed,
                             srv};
     srv->watch = file_watch_open(&srv->loop, &fo, err, sizeof err);
@@ -970,10 +976,7 @@ static int open_storage(server_t *srv)
         log_error("the storage path is too long");
         return -1;
     }
-    if (srv->o.logs_path)
-        snprintf(path, sizeof path, "%s", srv->o.logs_path);
-    else
-        snprintf(path, sizeof path, "%s/%s", srv->storage_dir, LOG_STORE_FILE);
+    logs_db_path(srv, path, sizeof path);
     srv->logs = log_store_open(path, srv->o.logs_max_requests, (int64_t)srv->o.logs_max_bytes, err,
                                sizeof err);
     if (!srv->logs) {
