@@ -205,6 +205,21 @@ int python_preload(const char *app_dir)
     return warm_step("preload", app_dir, 1);
 }
 
+int python_app_changed(const char *app_dir)
+{
+    PyObject *m = PyImport_ImportModule(RUNTIME_MODULE);
+    PyObject *r = m ? PyObject_CallMethod(m, "app_changed", "s", app_dir) : NULL;
+    Py_XDECREF(m);
+    int dropped = r ? PyObject_IsTrue(r) : -1;
+    Py_XDECREF(r);
+    if (dropped < 0) {
+        fprintf(stderr, "gaelic zygote: cannot check the changed app for modules named as the "
+                        "preloaded ones:\n");
+        PyErr_Print();
+    }
+    return dropped;
+}
+
 #define BYTECODE_MODULE "google.appengine.runtime.bytecode"
 
 int python_app_bytecode_write(const char *app_root)

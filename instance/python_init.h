@@ -34,6 +34,12 @@ int python_warm(void);
  * after printing the Python error. */
 int python_preload(const char *app_dir);
 
+/* The app's files changed (--automatic_restart): drops what
+ * python_preload imported if the app now has modules of the same names.
+ * 1 when it did (instances forked before hold them), 0 when not, -1 after
+ * printing the Python error. */
+int python_app_changed(const char *app_dir);
+
 /* Writes the bytecode of the app's modules under app_root
  * (google/appengine/runtime/bytecode.py; run by the zygote's bytecode
  * writer). Failures to write are the module's to skip; 0, or -1 only after

@@ -39,6 +39,7 @@ typedef struct {
     int spare_failed;    /* the last spare failed: fork again only for a ZY_SPAWN */
     int preloaded;       /* python_preload done */
     pid_t bytecode_pid;  /* the app's bytecode writer (zygote_bytecode.h), or 0 */
+    int bytecode_wanted; /* write the app's bytecode (again) when idle and the writer is done */
 } zygote_t;
 
 /* How long the zygote waits, idle, before forking the next spare. */
@@ -252,6 +253,35 @@ static void reap(zygote_t *z)
     }
 }
 
+/* In a process of its own: one source can take minutes to compile, and
+ * instances must still be forked. Without it, instances compile what has
+ * no bytecode. */
+static void write_bytecode(zygote_t *z)
+{
+    z->bytecode_wanted = 0;
+    z->bytecode_pid =
+        bytecode_writer_start(z->args->sandbox.app_dir, z->args->sandbox.memory_bytes);
+    if (z->bytecode_pid < 0) {
+        perror("gaelic zygote: fork the bytecode writer");
+        z->bytecode_pid = 0;
+    }
+}
+
+/* ZY_APP_CHANGED (zygote_proto.h). Before any later ZY_SPAWN: the master's
+ * messages are read in order. */
+static void app_changed(zygote_t *z, const zy_msg_t *req)
+{
+    zy_msg_t rep = {.type = ZY_APP_CHANGED, .instance_no = req->instance_no};
+    if (z->preloaded) {
+        /* What the preload did not see yet it sees when it runs. */
+        rep.status = python_app_changed(z->args->sandbox.app_dir) == 1;
+        if (rep.status && z->spare.pid > 0)
+            drop_spare(z);
+        z->bytecode_wanted = 1;
+    }
+    send_or_die(z, &rep, -1);
+}
+
 /* Returns only to exit: EOF from the master (0) or a broken socket. A
  * malformed message is logged and skipped: SOCK_SEQPACKET keeps message
  * boundaries, so the next one is still read correctly. */
@@ -265,7 +295,7 @@ static int serve(zygote_t *z)
         int timeout = -1;
         if (!z->spare_failed && z->spare.pid <= 0)
             timeout = SPARE_DELAY_MS;
-        else if (!z->preloaded)
+        else if (!z->preloaded || z->bytecode_wanted)
             timeout = PRELOAD_DELAY_MS;
         int ready = poll(pfd, 2, timeout);
         if (ready < 0) {
@@ -289,16 +319,10 @@ static int serve(zygote_t *z)
                 struct pollfd master = {.fd = z->args->sock, .events = POLLIN};
                 if (z->spare.pid > 0 && poll(&master, 1, 0) == 0)
                     drop_spare(z);
-                /* In a process of its own: one source can take minutes
-                 * to compile, and instances must still be forked. Without
-                 * it, instances compile what has no bytecode. */
-                z->bytecode_pid =
-                    bytecode_writer_start(z->args->sandbox.app_dir, z->args->sandbox.memory_bytes);
-                if (z->bytecode_pid < 0) {
-                    perror("gaelic zygote: fork the bytecode writer");
-                    z->bytecode_pid = 0;
-                }
+                z->bytecode_wanted = 1;
             }
+            if (z->bytecode_wanted && !z->bytecode_pid)
+                write_bytecode(z);
             if (!z->spare_failed && z->spare.pid <= 0)
                 z->spare_failed = ensure_spare(z) < 0;
             continue;
@@ -322,6 +346,13 @@ static int serve(zygote_t *z)
         if (n < 0) {
             perror("gaelic zygote: recvmsg");
             return 1;
+        }
+        if (m.type == ZY_APP_CHANGED) {
+            for (int i = 0; i < ZY_MAX_FDS; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
+            app_changed(z, &m);
+            continue;
         }
         if (m.type != ZY_SPAWN) {
             fprintf(stderr, "gaelic zygote: unexpected message type %u from the master ignored\n",

@@ -7,7 +7,8 @@
 
 #include <sys/types.h>
 
-/* The writer's CPU budget for one start of the server (SIGXCPU ends it). */
+/* The writer's CPU budget for each run: at the zygote's start, and after each
+ * change of the app with --automatic_restart (SIGXCPU ends it). */
 #define BYTECODE_CPU_SECONDS 60
 
 /* Forks the writer for app_dir, which dies with the zygote; the zygote

@@ -255,6 +255,8 @@ struct pool {
 
 static void kick(pool_t *pool);
 static void instance_ready(instance_t *inst);
+static void restart_preloaded(pool_t *pool, uint32_t last);
+static void restart_instance(instance_t *inst);
 static void instance_fail(instance_t *inst, const char *why);
 static void slot_deadline(loop_t *loop, loop_timer_t *t);
 static void sample_stats(instance_t *inst, uint64_t now);
@@ -954,6 +956,13 @@ static void zygote_event(loop_t *loop, io_watch_t *w, uint32_t events)
             }
             continue;
         }
+        if (msg.type == ZY_APP_CHANGED) {
+            if (fd >= 0)
+                close(fd);
+            if (msg.status == 1)
+                restart_preloaded(pool, msg.instance_no);
+            continue;
+        }
         instance_t *inst = instance_by_no(pool, msg.instance_no);
         if (msg.type == ZY_SPAWNED) {
             /* Made of a spare: it may be in its cgroups already. */
@@ -1491,8 +1500,8 @@ static void instance_fail(instance_t *inst, const char *why)
          * after (one shut down, by hand or over its memory, did not); so
          * is one kept by keep_ready_instances. */
         uint64_t now = pool->loop->now_ms;
-        if (!start_failed && (was_stopping || !inst->ready_ms ||
-                              now - inst->ready_ms >= RESPAWN_STABLE_MS))
+        if (!start_failed &&
+            (was_stopping || !inst->ready_ms || now - inst->ready_ms >= RESPAWN_STABLE_MS))
             pool->respawn_delay_ms = 0;
         else if (pool->respawn_delay_ms)
             log_warn("%s was lost %llu ms after it started; the next starts in %llu ms at the "
@@ -2145,7 +2154,7 @@ static int warms_up(const instance_t *inst)
 static void instance_ready(instance_t *inst)
 {
     pool_t *pool = inst->pool;
-    if (inst->state == I_STARTING && pool->o.start_hook && warms_up(inst)) {
+    if (inst->state == I_STARTING && pool->o.start_hook && warms_up(inst) && !inst->stale) {
         /* Nothing else until it ends. */
         inst->state = I_WARMING;
         pool->o.start_hook(pool->o.hook_ctx, pool, pool->o.numbered ? inst->index : (int)inst->no);
@@ -2156,6 +2165,8 @@ static void instance_ready(instance_t *inst)
         pool->start_retry_at_ms = pool->start_retry_delay_ms = 0;
         inst->ready_ms = pool->loop->now_ms;
         log_debug("instance %u ready", inst->no);
+        if (inst->stale)
+            restart_instance(inst);
     }
 }
 
@@ -2786,8 +2797,48 @@ void pool_start_result(pool_t *pool, int key, int ok)
     kick(pool);
 }
 
+/* An instance that imported, or will import, what the app's files no
+ * longer say: one serving stops now, letting its requests finish; one
+ * still starting or warming up once it is ready (a warmup cut short is a
+ * start lost), but a backend's start request may run for good (a worker's
+ * loop): it gets the shutdown notice now. */
+static void restart_stale(instance_t *inst)
+{
+    if (inst->state == I_READY || (inst->state == I_WARMING && inst->pool->o.numbered))
+        restart_instance(inst);
+    else
+        inst->stale = 1;
+}
+
+/* The zygote dropped the modules it had preloaded: the app now has its
+ * own of such names (ZY_APP_CHANGED). The instances up to number last hold
+ * the preloaded ones, loaded or not. */
+static void restart_preloaded(pool_t *pool, uint32_t last)
+{
+    int n = 0;
+    for (instance_t *i = pool->instances, *next; i; i = next) {
+        next = i->next;
+        if (i->no <= last && i->state != I_STOPPING && i->state != I_DEAD) {
+            n++;
+            restart_stale(i);
+        }
+    }
+    if (n > 0) {
+        char who[128];
+        log_info("the app now has a module named as one the %s loaded for instances: %d more "
+                 "instance%s holding that one shut%s down (--automatic_restart)",
+                 zygote_label(pool, who, sizeof who), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+    }
+    kick(pool);
+}
+
 int pool_restart_instances(pool_t *pool)
 {
+    /* The zygote hears first, before any instance it forks for what
+     * follows (zygote_proto.h); without it, none is forked. */
+    zy_msg_t msg = {.type = ZY_APP_CHANGED, .instance_no = pool->next_no};
+    if (pool->zy_w.fd >= 0 && zy_send(pool->zy_w.fd, &msg, NULL, 0) < 0)
+        log_warn("cannot tell the zygote that the app changed: %s", strerror(errno));
     /* The new code may well be the fix of what kept failing: the next
      * start need not wait. The delays stay, for an app that fails again
      * (one that writes into its own folder as it starts, then crashes,
@@ -2799,13 +2850,7 @@ int pool_restart_instances(pool_t *pool)
         if (!i->loaded || i->state == I_STOPPING || i->state == I_DEAD)
             continue;
         n++;
-        /* A backend's start request may run for good (a worker's loop):
-         * it gets the shutdown notice now. A warmup (under a deadline)
-         * ends first: a warmup cut short is a start lost. */
-        if (i->state == I_READY || pool->o.numbered)
-            restart_instance(i);
-        else
-            i->stale = 1;
+        restart_stale(i);
     }
     kick(pool);
     return n;

@@ -2,6 +2,7 @@
 files change. Instances that imported the app shut down; the next import
 the files as they are now. Off unless given."""
 import os
+import threading
 import time
 
 import harness
@@ -116,6 +117,89 @@ def test_backend_instances_restart_too(serve, tmp_path):
     while s.stderr_text().count("worker instance 0 started") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert s.stderr_text().count("worker instance 0 started") == 2, s.stderr_text()[-2000:]
+
+
+# Which calendar module the app imported: calendar is one of the modules
+# the zygote preloads for later instances (with email.utils).
+SHADOW_MAIN = """import calendar
+import os
+import time
+
+
+def app(environ, start_response):
+    time.sleep(float(environ.get("QUERY_STRING") or 0))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s %s" % (getattr(calendar, "MARK", "stdlib"), os.environ["INSTANCE_ID"])).encode()]
+"""
+
+
+def shadow_app(tmp_path, yaml=YAML):
+    return write_app(tmp_path / "app", yaml, {"main.py": SHADOW_MAIN})
+
+
+def instance_pids(s):
+    return {p for p in s.children() if harness.comm(p) == "gaelic-instance"}
+
+
+def wait_file(path, timeout=harness.WAIT_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return os.path.exists(path)
+
+
+def test_a_module_named_as_a_preloaded_one_is_the_apps_after_a_change(serve, tmp_path):
+    """The zygote preloads common modules for later instances unless the
+    app has its own of such a name; one the app gains while served must
+    not be shadowed by the preloaded one in the next instances."""
+    app = shadow_app(tmp_path)
+    s = serve(app, "--automatic_restart")
+    assert s.get("/").text.split()[0] == "stdlib"
+    # The zygote writes the app's bytecode right after its preload.
+    assert wait_file(os.path.join(app, "__pycache__", "main.cpython-311.pyc")), console(s)
+    edit(os.path.join(app, "calendar.py"), "MARK = 'app'\n")
+    deadline = time.monotonic() + harness.WAIT_TIMEOUT
+    while s.get("/").text.split()[0] != "app" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.get("/").text.split()[0] == "app", console(s)
+    # And the zygote writes the bytecode again, for the new module too.
+    assert wait_file(os.path.join(app, "__pycache__", "calendar.cpython-311.pyc")), console(s)
+
+
+def test_an_instance_forked_before_such_a_change_restarts_too(serve, tmp_path):
+    """The min_idle_instances instance that started beside a busy one,
+    after the preload, had never been given a request (nothing of the app
+    to restart for), but held the preloaded calendar all the same."""
+    app = shadow_app(tmp_path, YAML.replace("threadsafe: true", "threadsafe: false") +
+                     "automatic_scaling:\n  min_idle_instances: 1\n")
+    s = serve(app, "--automatic_restart", "--max_instances", "4")
+    assert wait_file(os.path.join(app, "__pycache__", "main.cpython-311.pyc")), console(s)
+    busy = []
+    t = threading.Thread(target=lambda: busy.append(s.get("/?2").text))
+    t.start()
+    try:
+        # The idle one starts beside the busy one, from the preloaded zygote.
+        deadline = time.monotonic() + harness.WAIT_TIMEOUT
+        while len(instance_pids(s)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(instance_pids(s)) == 2, console(s)
+        edit(os.path.join(app, "calendar.py"), "MARK = 'app'\n")
+        assert s.wait_stderr("app files changed (calendar.py)"), console(s)
+        assert s.wait_stderr("the app now has a module named as one the zygote loaded for "
+                             "instances: 1 more instance holding that one shuts down"), console(s)
+    finally:
+        t.join(harness.HTTP_TIMEOUT)
+    assert busy and busy[0].split()[0] == "stdlib", busy  # it ran before the change
+    # Two requests at once, on two instances (one request at a time each):
+    # the idle one of before, unless it restarted, takes one of them.
+    for _ in range(3):
+        got = []
+        pair = [threading.Thread(target=lambda: got.append(s.get("/?0.3").text)) for _ in range(2)]
+        for p in pair:
+            p.start()
+        for p in pair:
+            p.join(harness.HTTP_TIMEOUT)
+        assert [g.split()[0] for g in got] == ["app", "app"], (got, console(s))
 
 
 def test_moved_folders_go_by_their_new_path_and_skipped_ones_are_not_watched(serve, tmp_path):

@@ -25,6 +25,8 @@ from google.appengine.runtime import werkzeug_compat, wsgi, wsgiref_compat
 _PRELOAD = ("io", "traceback", "json", "logging", "urllib.parse", "datetime",
             "base64", "hashlib", "email.utils", "wsgiref.util",
             "google.appengine.api.logservice.logservice")
+# What preload() imported with them, while instances forked later share it.
+_preloaded = []
 
 _FAILED = handlers.ERROR_500 + (False, True)
 
@@ -79,15 +81,12 @@ def preload(app_root):
     then give different modules on different instances. When the app has
     any, the preloaded modules are dropped again, and every instance
     imports what it needs as the first one does."""
+    global _preloaded
     before = set(sys.modules)
     for name in _PRELOAD:
         __import__(name)
-    loaded = [name for name in sys.modules if name not in before]
-    # Only new top-level modules: a package loaded before (google, urllib)
-    # finds its submodules in its own folders, whatever the app has.
-    if _app_has_modules(app_root, {name for name in loaded if "." not in name}):
-        for name in loaded:
-            del sys.modules[name]
+    _preloaded = [name for name in sys.modules if name not in before]
+    app_changed(app_root)
     # The zygote loads only bytecode, so the compiler has not run yet; its
     # first use sets up tables (1.2-1.6 ms here) that each later instance
     # would pay for when it compiles the app's script (app folders are
@@ -95,6 +94,23 @@ def preload(app_root):
     # it). Not before the first fork: an app with its .pyc never compiles.
     compile("pass", "<warm-up>", "exec")
 
+
+def app_changed(app_root):
+    """Drops the preloaded modules when the app now has a module of one of
+    their names (the zygote calls it at preload, and with
+    --automatic_restart whenever the app's files change: a calendar.py
+    added later must not be shadowed by the preloaded one). Returns
+    whether it dropped them: instances forked before then hold them."""
+    global _preloaded
+    # Only new top-level modules: a package loaded before (google, urllib)
+    # finds its submodules in its own folders, whatever the app has.
+    if not _preloaded or not _app_has_modules(
+            app_root, {name for name in _preloaded if "." not in name}):
+        return False
+    for name in _preloaded:
+        sys.modules.pop(name, None)
+    _preloaded = []
+    return True
 
 # At most this many folder entries of the app are looked at for modules;
 # past it, the app is taken to have some.
