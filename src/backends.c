@@ -250,6 +250,7 @@ static generation_t *generation_start(backend_rt_t *b, const backend_t *cfg,
     /* app.yaml's automatic_scaling is the default version's: a dynamic
      * backend starts instances for requests only, and lets them idle out. */
     po.min_instances = po.min_idle_instances = 0;
+    po.max_idle_instances = -1;
     po.threads = server_threadsafe(srv, cfg->name) ? cfg->max_concurrent_requests : 1;
     po.max_concurrent = b->instances * po.threads;
     po.memory_limit = (size_t)cls->memory_mb << 20;

@@ -1210,6 +1210,18 @@ static int apply_min_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml
     return 0;
 }
 
+/* "automatic" is no bound but the idle timeout. */
+static int apply_max_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                    void *target)
+{
+    const char *text = yt_text(v);
+    if (check_idle_instances(d, f, v, text) < 0)
+        return -1;
+    ((app_config_t *)target)->max_idle_instances =
+        strcmp(text, "automatic") == 0 ? -1 : (int)strtol(text, NULL, 10);
+    return 0;
+}
+
 static int check_utilization(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
 {
     return check_scaling_value(d, f, v, s, "0?\\.\\d{1,9}|1(\\.0{0,9})?",
@@ -1228,7 +1240,8 @@ static const yt_field_t AUTOMATIC_SCALING_FIELDS[] = {
      apply_max_pending_latency},
     {"min_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_min_idle_instances},
-    {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, check_idle_instances, NULL},
+    {"max_idle_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
+     apply_max_idle_instances},
     {"max_concurrent_requests", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL,
      apply_max_concurrent_requests},
     {"min_instances", YT_STRING, YT_NULL_ABSENT, NULL, YT_NOWHERE, NULL, apply_min_instances},
@@ -1276,6 +1289,11 @@ static int apply_automatic_scaling(yt_doc_t *d, const yt_field_t *f, const yaml_
                        "automatic_scaling: min_pending_latency (%d ms) is more than "
                        "max_pending_latency (%d ms)",
                        cfg->min_pending_latency_ms, cfg->max_pending_latency_ms);
+    if (cfg->max_idle_instances >= 0 && cfg->min_idle_instances > cfg->max_idle_instances)
+        return yt_fail(d, yt_map_given_value(d, map, "min_idle_instances"),
+                       "automatic_scaling: min_idle_instances (%d) is more than "
+                       "max_idle_instances (%d)",
+                       cfg->min_idle_instances, cfg->max_idle_instances);
     if (cfg->max_instances && cfg->min_instances > cfg->max_instances)
         return yt_fail(d, yt_map_given_value(d, map, "min_instances"),
                        "automatic_scaling: min_instances (%d) is more than max_instances (%d)",
@@ -1842,16 +1860,17 @@ static const char *const UNUSED_KEYS[] = {
 };
 
 /* automatic_scaling's keys that are honoured: min_pending_latency and
- * max_pending_latency (pool.c), min_instances, max_instances and
- * min_idle_instances (serve.c, pool.c), and max_concurrent_requests
+ * max_pending_latency (pool.c), min_instances, max_instances,
+ * min_idle_instances and max_idle_instances (serve.c, pool.c), and
+ * max_concurrent_requests
  * (serve.c, which says when an instance serving one request at a time
  * leaves it unused: --threadsafe_override decides that). Appends
  * ", "-separated those given. */
 static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, buf_t *out, int *n)
 {
-    static const char *const honoured[] = {"min_pending_latency", "max_pending_latency",
-                                           "min_instances",       "max_instances",
-                                           "min_idle_instances",  "max_concurrent_requests"};
+    static const char *const honoured[] = {
+        "min_pending_latency", "max_pending_latency", "min_instances",          "max_instances",
+        "min_idle_instances",  "max_idle_instances",  "max_concurrent_requests"};
     *n = 0;
     for (size_t k = 0; k < sizeof honoured / sizeof *honoured; k++) {
         if (!yt_map_given_value(d, map, honoured[k]))
@@ -2023,6 +2042,7 @@ static int load_text(const char *text, size_t len, const char *path, const char 
     cfg->default_expiration = -1;
     cfg->min_pending_latency_ms = -1;
     cfg->max_pending_latency_ms = -1;
+    cfg->max_idle_instances = -1;
     yt_doc_t d;
     int rc = yt_load(&d, text, len, path, err, errlen);
     if (rc == 0)

@@ -107,6 +107,8 @@ typedef struct {
     int max_instances;
     /* automatic_scaling.min_idle_instances; 0: not given, or "automatic" */
     int min_idle_instances;
+    /* automatic_scaling.max_idle_instances; -1: not given, or "automatic" */
+    int max_idle_instances;
     /* manual_scaling.instances, includes merged (the largest wins); 0: no
      * manual_scaling. Checked and kept; gaelic does not scale by it. */
     int manual_scaling_instances;

@@ -2467,20 +2467,67 @@ static void check_memory(instance_t *inst, uint64_t now)
  * count: one merely between two requests would serve the next, and
  * stopping the spare then would have the next tick start another in its
  * place, again and again under a steady load. */
+/* Whether inst is one of the min_instances oldest: kept, idle or not. */
+static int kept_by_min_instances(const pool_t *pool, const instance_t *inst)
+{
+    int older = 0;
+    for (const instance_t *i = inst->next; i; i = i->next)
+        older += i->state != I_DEAD && i->state != I_STOPPING;
+    return older < pool->o.min_instances;
+}
+
 static int kept_running(const pool_t *pool, const instance_t *inst, uint64_t now)
 {
     if (!keeps_instances(pool))
         return 0;
-    int older = 0;
-    for (const instance_t *i = inst->next; i; i = i->next)
-        older += i->state != I_DEAD && i->state != I_STOPPING;
-    if (older < pool->o.min_instances)
+    if (kept_by_min_instances(pool, inst))
         return 1;
     int idled_out = 0;
     for (const instance_t *i = pool->instances; i; i = i->next)
         idled_out += i->state == I_READY && i->inflight == 0 &&
                      now - i->last_active_ms >= pool->o.idle_timeout_ms;
     return idled_out <= pool->o.min_idle_instances;
+}
+
+/* Without a request for this long, an instance counts as idle for
+ * max_idle_instances: under a steady load instances go without one only
+ * for moments between requests. */
+#define IDLE_EXCESS_MS 1000
+
+static int idle_for(const instance_t *i, uint64_t now, uint64_t ms)
+{
+    return i->state == I_READY && i->inflight == 0 && i->background.n == 0 && i->bg_requests == 0 &&
+           now - i->last_active_ms >= ms;
+}
+
+/* automatic_scaling max_idle_instances: the idle instances beyond it stop
+ * now, not after the idle timeout, so that those a spike started go soon
+ * after it; the newest first (the older have the warmer caches). The
+ * min_instances ones stay, and config.c keeps min_idle_instances within
+ * max_idle_instances. */
+static void trim_idle_instances(pool_t *pool, uint64_t now)
+{
+    if (pool->o.max_idle_instances < 0 || pool->o.numbered || pool->o.resident)
+        return;
+    uint64_t settle =
+        pool->o.idle_timeout_ms < IDLE_EXCESS_MS ? pool->o.idle_timeout_ms : IDLE_EXCESS_MS;
+    int idle = 0;
+    for (const instance_t *i = pool->instances; i; i = i->next)
+        idle += idle_for(i, now, settle);
+    for (instance_t *i = pool->instances, *next; i && idle > pool->o.max_idle_instances; i = next) {
+        next = i->next;
+        if (!idle_for(i, now, settle) || kept_by_min_instances(pool, i))
+            continue;
+        char name[160];
+        log_info("%s idle for %llu s, beyond automatic_scaling max_idle_instances %d; stopping it",
+                 label(i, name, sizeof name),
+                 (unsigned long long)((now - i->last_active_ms) / 1000),
+                 pool->o.max_idle_instances);
+        i->idled_out = 1;
+        instance_stop(i);
+        instance_flush(i);
+        idle--;
+    }
 }
 
 /* automatic_scaling min_instances serve or start from the server's start
@@ -2572,6 +2619,7 @@ static void tick(loop_t *loop, loop_timer_t *t)
     if (pool->o.resident && !pool->stopped && !pool->shutting_down && now >= pool->respawn_at_ms)
         while (pool->n_alive < pool->o.max_instances && spawn_next(pool, -1))
             ;
+    trim_idle_instances(pool, now);
     keep_ready_instances(pool, now);
     kick(pool);
     loop_timer_start(loop, &pool->tick, TICK_MS);

@@ -1024,6 +1024,18 @@ static int kept_instances(const server_t *srv, const char *key, int n)
     return n;
 }
 
+/* app.yaml's automatic_scaling max_idle_instances (pool_opts_t), said at
+ * start since it shuts instances down long before the idle timeout. */
+static int note_max_idle_instances(const server_t *srv)
+{
+    int n = srv->cfg->max_idle_instances;
+    if (n >= 0)
+        log_info("%s: automatic_scaling max_idle_instances %d: instances without a request for "
+                 "a second beyond %d stop then, not after --instance_idle_timeout",
+                 srv->cfg->path, n, n);
+    return n;
+}
+
 /* --env_var: into app.yaml's env_variables, which every request's environ
  * carries (server_app_env), the default version's and the backends'. The
  * command line wins over app.yaml, and a later --env_var over an earlier. */
@@ -1354,7 +1366,8 @@ int serve_main(int argc, char **argv)
     if (srv->cfg->unused_keys)
         log_info("%s: %s: accepted as App Engine took them, not used here: instances scale by "
                  "--max_instances (or a lower automatic_scaling max_instances), min_instances, "
-                 "min_idle_instances and --instance_idle_timeout, on this machine's network, "
+                 "min_idle_instances, max_idle_instances and --instance_idle_timeout, on this "
+                 "machine's network, "
                  "without a service account or a build step",
                  srv->cfg->path, srv->cfg->unused_keys);
     app_identity(srv);
@@ -1465,6 +1478,7 @@ int serve_main(int argc, char **argv)
         .min_instances = kept_instances(srv, "min_instances", srv->cfg->min_instances),
         .min_idle_instances =
             kept_instances(srv, "min_idle_instances", srv->cfg->min_idle_instances),
+        .max_idle_instances = note_max_idle_instances(srv),
         .threads = instance_threads(srv),
         .max_concurrent = srv->o.max_concurrent,
         .max_pending = srv->o.max_pending,

@@ -518,6 +518,36 @@ def test_min_idle_instance_is_not_stopped_and_restarted_under_a_steady_load(serv
     assert "idle for" not in s.stderr_text(), s.stderr_text()[-3000:]
 
 
+def test_max_idle_instances_stop_those_a_spike_started_soon_after_it(serve, tmp_path):
+    """automatic_scaling max_idle_instances: instances beyond it that have
+    had no request for a second stop then, the newest first, not only
+    after the idle timeout (a minute here)."""
+    s = serve(with_scaling("single", tmp_path, "  max_idle_instances: 1\n"),
+              "--instance_idle_timeout", "60", "--max_instances", "3")
+    assert "automatic_scaling max_idle_instances 1: instances without a request for a second " \
+        "beyond 1 stop then" in s.stderr_text(), s.stderr_text()[-3000:]
+    first = s.get_json("/sleep?s=0")
+    got = ok_json(concurrent_gets(s.url + "sleep?s=1.5", 3)[0])
+    spike = {g["instance_id"] for g in got} - {first["instance_id"]}
+    assert spike, got  # one request at a time each: others started
+    assert s.wait_stderr("beyond automatic_scaling max_idle_instances 1; stopping it"), \
+        s.stderr_text()[-3000:]
+    assert len(wait_instance_pids(s, 1)) == 1, s.stderr_text()[-3000:]
+    # The one kept is the oldest, which served before the spike.
+    assert s.get_json("/sleep?s=0")["instance_id"] == first["instance_id"]
+    assert "idle for 60 s" not in s.stderr_text()
+
+
+def test_max_idle_instances_leave_min_instances_running(serve, tmp_path):
+    s = serve(with_scaling("single", tmp_path, "  min_instances: 2\n  max_idle_instances: 0\n"),
+              "--instance_idle_timeout", "60")
+    pids = wait_instance_pids(s, 2)
+    assert len(pids) == 2, s.stderr_text()[-3000:]
+    time.sleep(1.6)  # past the second without a request, and a tick
+    assert instance_pids(s) == pids, s.stderr_text()[-3000:]
+    assert "max_idle_instances 0; stopping" not in s.stderr_text()
+
+
 def test_min_instances_leave_a_dynamic_backend_alone(serve, tmp_path):
     """Backends took the default version's pool settings, min_instances and
     min_idle_instances with them: a dynamic backend started an instance

@@ -216,8 +216,8 @@ static void test_unused_keys(void)
     if (cfg)
         CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency, max_instances)");
     config_free(cfg);
-    /* min_instances, max_instances and min_idle_instances are honoured;
-     * max_idle_instances not. */
+    /* min_instances, max_instances, min_idle_instances and
+     * max_idle_instances are honoured. */
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 1\n"
                   "  max_instances: 3\n");
     if (cfg) {
@@ -228,7 +228,12 @@ static void test_unused_keys(void)
     cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 2\n"
                   "  min_idle_instances: 1\n  max_idle_instances: 3\n");
     if (cfg)
-        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_instances, min_idle_instances)");
+        CHECK(cfg->unused_keys == NULL);
+    config_free(cfg);
+    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  min_instances: 2\n"
+                  "  max_idle_instances: 3\n  target_cpu_utilization: 0.6\n");
+    if (cfg)
+        CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_instances, max_idle_instances)");
     config_free(cfg);
     cfg = LOAD_OK(HEAD "manual_scaling:\n  instances: 2\n" MAIN_HANDLER);
     if (cfg)
@@ -239,8 +244,9 @@ static void test_unused_keys(void)
     if (cfg)
         CHECK(cfg->unused_keys == NULL);
     config_free(cfg);
-    cfg = LOAD_OK("runtime: python312\nautomatic_scaling:\n  max_concurrent_requests: 5\n"
-                  "  min_pending_latency: 20ms\n  max_instances: 2\n  max_idle_instances: 1\n");
+    cfg =
+        LOAD_OK("runtime: python312\nautomatic_scaling:\n  max_concurrent_requests: 5\n"
+                "  min_pending_latency: 20ms\n  max_instances: 2\n  target_cpu_utilization: .6\n");
     if (cfg)
         CHECK_STR(cfg->unused_keys, "automatic_scaling (but min_pending_latency, max_instances, "
                                     "max_concurrent_requests)");
@@ -601,8 +607,23 @@ static void test_accepted_keys(void)
     CHECK(cfg && cfg->min_idle_instances == 2);
     config_free(cfg);
     cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: automatic\n" MAIN_HANDLER);
-    CHECK(cfg && cfg->min_idle_instances == 0);
+    CHECK(cfg && cfg->min_idle_instances == 0 && cfg->max_idle_instances == -1);
     config_free(cfg);
+    cfg = LOAD_OK(
+        HEAD "automatic_scaling:\n  min_idle_instances: 2\n  max_idle_instances: 2\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_idle_instances == 2 && cfg->max_idle_instances == 2);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_idle_instances: 0\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->max_idle_instances == 0);
+    config_free(cfg);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  min_idle_instances: 3\n"
+                       "  max_idle_instances: automatic\n" MAIN_HANDLER);
+    CHECK(cfg && cfg->min_idle_instances == 3 && cfg->max_idle_instances == -1);
+    config_free(cfg);
+    EXPECT_ERR(
+        HEAD "automatic_scaling:\n  max_idle_instances: 1\n  min_idle_instances: 2\n" MAIN_HANDLER,
+        "app.yaml:6: automatic_scaling: min_idle_instances (2) is more than "
+        "max_idle_instances (1)");
     EXPECT_ERR(HEAD "automatic_scaling:\n  max_instances: 2\n  min_instances: 3\n" MAIN_HANDLER,
                "app.yaml:6: automatic_scaling: min_instances (3) is more than max_instances (2)");
     EXPECT_ERR(HEAD "automatic_scaling:\n  min_instances: -1\n" MAIN_HANDLER,
@@ -752,7 +773,7 @@ static void test_pending_latency(const char *key)
     app_config_t *cfg = LOAD_OK(HEAD MAIN_HANDLER);
     CHECK(cfg && cfg->min_pending_latency_ms == -1 && cfg->max_pending_latency_ms == -1);
     config_free(cfg);
-    cfg = LOAD_OK(HEAD "automatic_scaling:\n  max_idle_instances: 2\n" MAIN_HANDLER);
+    cfg = LOAD_OK(HEAD "automatic_scaling:\n  target_cpu_utilization: 0.7\n" MAIN_HANDLER);
     CHECK(cfg && cfg->min_pending_latency_ms == -1 && cfg->max_pending_latency_ms == -1);
     config_free(cfg);
     static const char *const bad[] = {"5ms",   "16s",   "30",      "fast",   "30 ms",
