@@ -2460,13 +2460,6 @@ static void check_memory(instance_t *inst, uint64_t now)
     instance_flush(inst);
 }
 
-/* Whether the tick keeps inst, idle for the idle timeout, running.
- * min_instances keep the oldest ones serving (the list is newest-first):
- * which instance stays must not depend on which tick saw which idle first.
- * Of min_idle_instances' idle ones only those idle for the idle timeout
- * count: one merely between two requests would serve the next, and
- * stopping the spare then would have the next tick start another in its
- * place, again and again under a steady load. */
 /* Whether inst is one of the min_instances oldest: kept, idle or not. */
 static int kept_by_min_instances(const pool_t *pool, const instance_t *inst)
 {
@@ -2476,6 +2469,13 @@ static int kept_by_min_instances(const pool_t *pool, const instance_t *inst)
     return older < pool->o.min_instances;
 }
 
+/* Whether the tick keeps inst, idle for the idle timeout, running.
+ * min_instances keep the oldest ones serving (the list is newest-first):
+ * which instance stays must not depend on which tick saw which idle first.
+ * Of min_idle_instances' idle ones only those idle for the idle timeout
+ * count: one merely between two requests would serve the next, and
+ * stopping the spare then would have the next tick start another in its
+ * place, again and again under a steady load. */
 static int kept_running(const pool_t *pool, const instance_t *inst, uint64_t now)
 {
     if (!keeps_instances(pool))
@@ -2883,7 +2883,7 @@ static void restart_preloaded(pool_t *pool, uint32_t last)
 int pool_restart_instances(pool_t *pool)
 {
     /* The zygote hears first, before any instance it forks for what
-     * follows (zygote_proto.h); without it, none is forked. */
+     * follows (zygote_proto.h). Without a zygote none is forked. */
     zy_msg_t msg = {.type = ZY_APP_CHANGED, .instance_no = pool->next_no};
     if (pool->zy_w.fd >= 0 && zy_send(pool->zy_w.fd, &msg, NULL, 0) < 0)
         log_warn("cannot tell the zygote that the app changed: %s", strerror(errno));
