@@ -2489,10 +2489,11 @@ static int kept_running(const pool_t *pool, const instance_t *inst, uint64_t now
     return idled_out <= pool->o.min_idle_instances;
 }
 
-/* Without a request for this long, an instance counts as idle for
- * max_idle_instances: under a steady load instances go without one only
- * for moments between requests. */
-#define IDLE_EXCESS_MS 1000
+/* Without a request for a quarter of the idle timeout, at most this long,
+ * an instance counts as idle for max_idle_instances. Not much less: a
+ * spare kept by min_idle_instances would be stopped between two requests
+ * a few seconds apart and started again for the next. */
+#define IDLE_EXCESS_MAX_MS 60000
 
 static int idle_for(const instance_t *i, uint64_t now, uint64_t ms)
 {
@@ -2509,8 +2510,9 @@ static void trim_idle_instances(pool_t *pool, uint64_t now)
 {
     if (pool->o.max_idle_instances < 0 || pool->o.numbered || pool->o.resident)
         return;
-    uint64_t settle =
-        pool->o.idle_timeout_ms < IDLE_EXCESS_MS ? pool->o.idle_timeout_ms : IDLE_EXCESS_MS;
+    uint64_t settle = pool->o.idle_timeout_ms / 4;
+    if (settle > IDLE_EXCESS_MAX_MS)
+        settle = IDLE_EXCESS_MAX_MS;
     int idle = 0;
     for (const instance_t *i = pool->instances; i; i = i->next)
         idle += idle_for(i, now, settle);
@@ -2866,7 +2868,8 @@ static void restart_preloaded(pool_t *pool, uint32_t last)
     int n = 0;
     for (instance_t *i = pool->instances, *next; i; i = next) {
         next = i->next;
-        if (i->no <= last && i->state != I_STOPPING && i->state != I_DEAD) {
+        /* A stale one is already to restart (pool_restart_instances). */
+        if (i->no <= last && !i->stale && i->state != I_STOPPING && i->state != I_DEAD) {
             n++;
             restart_stale(i);
         }

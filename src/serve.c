@@ -1030,8 +1030,9 @@ static int note_max_idle_instances(const server_t *srv)
 {
     int n = srv->cfg->max_idle_instances;
     if (n >= 0)
-        log_info("%s: automatic_scaling max_idle_instances %d: instances without a request for "
-                 "a second beyond %d stop then, not after --instance_idle_timeout",
+        log_info("%s: automatic_scaling max_idle_instances %d: instances beyond %d that have "
+                 "had no request for a quarter of --instance_idle_timeout (at most a minute) "
+                 "stop then",
                  srv->cfg->path, n, n);
     return n;
 }

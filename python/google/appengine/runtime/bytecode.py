@@ -85,6 +85,13 @@ def _compile(source):
         # Skips bytecode that is up to date; errors (a syntax error, say)
         # stay the import's to report.
         compileall.compile_file(source, quiet=2)
+        # CPython stats the source for the bytecode's stamp after it has
+        # read and compiled it: an edit meanwhile (a second save while the
+        # writer, at idle priority, waited) would give the old code the new
+        # source's stamp, and instances would run it until the next edit.
+        now = os.lstat(source)
+        if (now.st_mtime_ns, now.st_size) != (st.st_mtime_ns, st.st_size):
+            os.unlink(importlib.util.cache_from_source(source))
     except OSError:
         pass
 
