@@ -1198,28 +1198,30 @@ static int check_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_nod
                                "use a whole number or 'automatic'");
 }
 
-/* "automatic" is none kept. */
-static int apply_min_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
-                                    void *target)
+/* After check_idle_instances: 0 to 999999999, or "automatic" as
+ * automatic_value. */
+static int apply_idle_bound(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, int *to,
+                            int automatic_value)
 {
     const char *text = yt_text(v);
     if (check_idle_instances(d, f, v, text) < 0)
         return -1;
-    ((app_config_t *)target)->min_idle_instances =
-        strcmp(text, "automatic") == 0 ? 0 : (int)strtol(text, NULL, 10);
+    *to = strcmp(text, "automatic") == 0 ? automatic_value : (int)strtol(text, NULL, 10);
     return 0;
+}
+
+/* "automatic" is none kept. */
+static int apply_min_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
+                                    void *target)
+{
+    return apply_idle_bound(d, f, v, &((app_config_t *)target)->min_idle_instances, 0);
 }
 
 /* "automatic" is no bound but the idle timeout. */
 static int apply_max_idle_instances(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v,
                                     void *target)
 {
-    const char *text = yt_text(v);
-    if (check_idle_instances(d, f, v, text) < 0)
-        return -1;
-    ((app_config_t *)target)->max_idle_instances =
-        strcmp(text, "automatic") == 0 ? -1 : (int)strtol(text, NULL, 10);
-    return 0;
+    return apply_idle_bound(d, f, v, &((app_config_t *)target)->max_idle_instances, -1);
 }
 
 static int check_utilization(yt_doc_t *d, const yt_field_t *f, const yaml_node_t *v, const char *s)
