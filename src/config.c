@@ -57,29 +57,19 @@ static int compile_or_fail_as(yt_doc_t *d, const yaml_node_t *at, const char *fi
                               const char *pattern, uint32_t anchoring, pcre2_code **out,
                               char **pcre2_text)
 {
-    int code = 0;
-    PCRE2_SIZE off = 0;
-    char *text = python_regex_for_pcre2(pattern);
-    if (!text) {
-        *out = NULL;
-        return yt_fail(d, NULL, "out of memory");
-    }
-    *out = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, anchoring, &code, &off, NULL);
-    if (*out && pcre2_text)
-        *pcre2_text = text;
-    else
-        free(text);
+    char msg[160];
+    size_t off;
+    *out = python_regex_compile(pattern, anchoring, pcre2_text, msg, sizeof msg, &off);
     if (*out) {
         (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
         return 0;
     }
-    PCRE2_UCHAR msg[160];
-    if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
-        snprintf((char *)msg, sizeof msg, "error %d", code);
+    if (off == SIZE_MAX)
+        return yt_fail(d, NULL, "%s", msg);
     char q[80];
     yt_quote(q, sizeof q, pattern, strlen(pattern));
     return yt_fail(d, at, "%s: '%s' is not a valid regular expression: %s (at offset %zu)", field,
-                   q, (const char *)msg, (size_t)off);
+                   q, msg, off);
 }
 
 static int compile_or_fail(yt_doc_t *d, const yaml_node_t *at, const char *field,
@@ -1864,10 +1854,9 @@ static const char *const UNUSED_KEYS[] = {
 /* automatic_scaling's keys that are honoured: min_pending_latency and
  * max_pending_latency (pool.c), min_instances, max_instances,
  * min_idle_instances and max_idle_instances (serve.c, pool.c), and
- * max_concurrent_requests
- * (serve.c, which says when an instance serving one request at a time
- * leaves it unused: --threadsafe_override decides that). Appends
- * ", "-separated those given. */
+ * max_concurrent_requests (serve.c, which says when an instance serving
+ * one request at a time leaves it unused: --threadsafe_override decides
+ * that). Appends ", "-separated those given. */
 static int honoured_scaling_keys(yt_doc_t *d, const yaml_node_t *map, buf_t *out, int *n)
 {
     static const char *const honoured[] = {

@@ -19,7 +19,7 @@
 
 /* What changes a file's content, its presence or its metadata (touch). */
 #define WATCH_MASK                                                                                 \
-    (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |             \
+    (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |              \
      IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 /* Deeper folders are left out: a bound on the walk, not a limit apps meet. */
 #define MAX_DEPTH 64
@@ -74,12 +74,13 @@ static folder_t *folder_of(file_watch_t *fw, int wd)
     return NULL;
 }
 
-static void put_slot(folder_t *slots, size_t cap, folder_t f)
+/* Where wd goes in slots: the first slot free or gone from its own on. */
+static folder_t *free_slot(folder_t *slots, size_t cap, int wd)
 {
-    size_t i = slot_of(f.wd, cap);
+    size_t i = slot_of(wd, cap);
     while (slots[i].wd > 0)
         i = (i + 1) & (cap - 1);
-    slots[i] = f;
+    return &slots[i];
 }
 
 /* Adds a folder (wd not in the table); rel is taken. -1 when out of memory. */
@@ -94,17 +95,15 @@ static int add_folder(file_watch_t *fw, int wd, char *rel)
             return -1;
         for (size_t i = 0; i < fw->cap; i++)
             if (fw->slots[i].wd > 0)
-                put_slot(slots, cap, fw->slots[i]);
+                *free_slot(slots, cap, fw->slots[i].wd) = fw->slots[i];
         free(fw->slots);
         fw->slots = slots;
         fw->cap = cap;
         fw->n_used = fw->n_folders;
     }
-    size_t i = slot_of(wd, fw->cap);
-    while (fw->slots[i].wd > 0)
-        i = (i + 1) & (fw->cap - 1);
-    fw->n_used += fw->slots[i].wd == FREE_SLOT;
-    fw->slots[i] = (folder_t){wd, rel};
+    folder_t *slot = free_slot(fw->slots, fw->cap, wd);
+    fw->n_used += slot->wd == FREE_SLOT;
+    *slot = (folder_t){wd, rel};
     fw->n_folders++;
     return 0;
 }
@@ -139,7 +138,7 @@ static int is_ignored(const file_watch_t *fw, const char *rel)
 static int in_pycache(const char *rel)
 {
     return !strncmp(rel, "__pycache__", 11) ? rel[11] == '\0' || rel[11] == '/'
-                                             : strstr(rel, "/__pycache__") != NULL;
+                                            : strstr(rel, "/__pycache__") != NULL;
 }
 
 /* Whether a change at rel is none of the app's, or to be ignored:
@@ -154,8 +153,8 @@ static int left_out(const file_watch_t *fw, const char *rel, int is_dir)
     if (snprintf(path, sizeof path, "%s%s", rel, is_dir ? "/" : "") >= (int)sizeof path)
         return 1;
     return config_is_skipped(fw->o.cfg, path) ||
-           (fw->ignore_re && pcre2_match(fw->ignore_re, (PCRE2_SPTR)path, strlen(path), 0, 0,
-                                         fw->md, NULL) >= 0);
+           (fw->ignore_re &&
+            pcre2_match(fw->ignore_re, (PCRE2_SPTR)path, strlen(path), 0, 0, fw->md, NULL) >= 0);
 }
 
 /* Stops watching the folder rel and those under it ("": all): moved out
@@ -166,7 +165,8 @@ static void unwatch_tree(file_watch_t *fw, const char *rel)
     size_t n = strlen(rel);
     for (size_t i = 0; i < fw->cap; i++) {
         const char *f = fw->slots[i].rel;
-        if (fw->slots[i].wd > 0 && (!n || (strncmp(f, rel, n) == 0 && (f[n] == '\0' || f[n] == '/')))) {
+        if (fw->slots[i].wd > 0 &&
+            (!n || (strncmp(f, rel, n) == 0 && (f[n] == '\0' || f[n] == '/')))) {
             inotify_rm_watch(fw->w.fd, fw->slots[i].wd);
             drop_folder(fw, &fw->slots[i]);
         }
@@ -208,8 +208,8 @@ static void watch_tree(file_watch_t *fw, const char *rel, int depth)
         struct stat now_st, old_st;
         if (snprintf(old, sizeof old, "%s%s%s", fw->root, *known->rel ? "/" : "", known->rel) <
                 (int)sizeof old &&
-            stat(path, &now_st) == 0 && stat(old, &old_st) == 0 &&
-            now_st.st_dev == old_st.st_dev && now_st.st_ino == old_st.st_ino)
+            stat(path, &now_st) == 0 && stat(old, &old_st) == 0 && now_st.st_dev == old_st.st_dev &&
+            now_st.st_ino == old_st.st_ino)
             return;
         char *copy = strdup(rel);
         if (copy) {
@@ -234,12 +234,12 @@ static void watch_tree(file_watch_t *fw, const char *rel, int depth)
         int is_dir = e->d_type == DT_DIR;
         if (e->d_type == DT_UNKNOWN) {
             struct stat st;
-            is_dir = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                     S_ISDIR(st.st_mode);
+            is_dir =
+                fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
         }
         char child[PATH_MAX];
-        if (!is_dir || snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "",
-                                e->d_name) >= (int)sizeof child)
+        if (!is_dir || snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
+                           (int)sizeof child)
             continue;
         if (!left_out(fw, child, 1))
             watch_tree(fw, child, depth + 1);
@@ -377,22 +377,13 @@ static void on_readable(loop_t *loop, io_watch_t *w, uint32_t events)
 
 static pcre2_code *compile_regex(const char *re, char *err, size_t errlen)
 {
-    char *text = python_regex_for_pcre2(re);
-    if (!text) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    int code = 0;
-    PCRE2_SIZE off = 0;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    free(text);
-    if (!c) {
-        PCRE2_UCHAR msg[160];
-        if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
-            snprintf((char *)msg, sizeof msg, "error %d", code);
-        snprintf(err, errlen, "invalid regular expression '%s': %s at offset %zu", re,
-                 (const char *)msg, (size_t)off);
-    }
+    char msg[160];
+    size_t off;
+    pcre2_code *c = python_regex_compile(re, 0, NULL, msg, sizeof msg, &off);
+    if (!c && off == SIZE_MAX)
+        snprintf(err, errlen, "%s", msg);
+    else if (!c)
+        snprintf(err, errlen, "invalid regular expression '%s': %s at offset %zu", re, msg, off);
     return c;
 }
 
@@ -442,8 +433,7 @@ static int set_ignored(file_watch_t *fw, const char *const *ignored)
             snprintf(dir, sizeof dir, "/");
         else
             snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        if (!*name || !realpath(dir, real) ||
-            strlen(real) + 1 + strlen(name) >= sizeof real)
+        if (!*name || !realpath(dir, real) || strlen(real) + 1 + strlen(name) >= sizeof real)
             continue;
         strcat(strcat(real, "/"), name);
         if (strncmp(real, fw->root, root_len) != 0 || real[root_len] != '/')

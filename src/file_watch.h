@@ -31,7 +31,7 @@ typedef void (*file_watch_fn)(void *ctx, const char *first, unsigned long count,
                               const char *config);
 
 typedef struct {
-    const app_config_t *cfg;     /* root and skip_files; must outlive the watch */
+    const app_config_t *cfg; /* root and skip_files; must outlive the watch */
     /* Both copied: NULL-terminated paths relative to the root, and files
      * or folders anywhere (those in the app count). */
     const char *const *config;

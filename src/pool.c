@@ -80,7 +80,7 @@ struct instance {
     uint32_t place_tag; /* that placement's (cgroup_placement_t.tag) */
     int inflight;
     int loaded; /* it was given a request (its first imports the app) */
-    int stale;  /* loaded before the app's files changed: stopped once ready */
+    int stale;  /* holds what the app's files no longer say: stopped once ready */
     /* No word of how it ended is (still) to come: the zygote told it
      * (ZY_EXITED), or died. */
     int no_exit_report;
@@ -2586,9 +2586,8 @@ static void tick(loop_t *loop, loop_timer_t *t)
         }
         /* Background threads keep an instance from idling out (BG3), and
          * so do min_instances and min_idle_instances (kept_running). */
-        if (i->state == I_READY && i->inflight == 0 && i->background.n == 0 &&
-            i->bg_requests == 0 && !pool->o.resident &&
-            now - i->last_active_ms >= pool->o.idle_timeout_ms && !kept_running(pool, i, now)) {
+        if (!pool->o.resident && idle_for(i, now, pool->o.idle_timeout_ms) &&
+            !kept_running(pool, i, now)) {
             char name[160];
             log_info("%s idle for %llu s; stopping it", label(i, name, sizeof name),
                      (unsigned long long)((now - i->last_active_ms) / 1000));

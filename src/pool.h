@@ -104,8 +104,8 @@ typedef struct {
     /* ... and as many with no request, beside those that have some
      * (min_idle_instances); within max_instances. Numbered pools: 0. */
     int min_idle_instances;
-    /* At most this many without a request for a moment (max_idle_instances):
-     * those beyond stop then, not after idle_timeout_ms; -1: no bound
+    /* At most this many without a request for a quarter of idle_timeout_ms
+     * (max_idle_instances): those beyond stop then; -1: no bound
      * ("automatic"). At least min_idle_instances. Numbered pools: -1. */
     int max_idle_instances;
     int threads;             /* concurrent requests per instance */

@@ -1,5 +1,6 @@
 #include "python_regex.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,4 +48,29 @@ char *python_regex_for_pcre2(const char *re)
     }
     *o = '\0';
     return out;
+}
+
+pcre2_code *python_regex_compile(const char *re, uint32_t options, char **text, char *why,
+                                 size_t whylen, size_t *offset)
+{
+    char *pcre2_text = python_regex_for_pcre2(re);
+    if (!pcre2_text) {
+        snprintf(why, whylen, "out of memory");
+        *offset = SIZE_MAX;
+        return NULL;
+    }
+    int code = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code *c =
+        pcre2_compile((PCRE2_SPTR)pcre2_text, PCRE2_ZERO_TERMINATED, options, &code, &off, NULL);
+    if (c && text)
+        *text = pcre2_text;
+    else
+        free(pcre2_text);
+    if (!c) {
+        if (pcre2_get_error_message(code, (PCRE2_UCHAR *)why, whylen) < 0)
+            snprintf(why, whylen, "error %d", code);
+        *offset = (size_t)off;
+    }
+    return c;
 }

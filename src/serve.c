@@ -76,11 +76,12 @@ static const opt_def_t options[] = {
      "port of the HTTP API server (POST /rpc_http) on loopback (default 0: a free port)", 0, 65535},
     {"admin_host", OPT_STR, OFF(admin_host), "H",
      "taken for dev_appserver's command lines; gaelic has no admin console (gaelic logs "
-     "and gaelic backends do its work)", 0, 0},
+     "and gaelic backends do its work)",
+     0, 0},
     {"admin_port", OPT_INT, OFF(admin_port), "P",
      "taken for dev_appserver's command lines; gaelic has no admin console (gaelic logs "
-     "and gaelic backends do its work)", 0,
-     65535},
+     "and gaelic backends do its work)",
+     0, 65535},
     {"watcher_ignore_re", OPT_STR, OFF(watcher_ignore_re), "RE",
      "with --automatic_restart: changes to paths (relative to the app, a folder's ending in "
      "'/') where this Python regex is found are ignored, as dev_appserver's",
@@ -432,9 +433,12 @@ static int add_env_var(serve_opts_t *o, int argc, const char *v)
 /* 0 ok, 1 help printed, -1 usage error (printed). */
 static int parse_args(int argc, char **argv, serve_opts_t *o)
 {
-    static const char *const flags[] = {"follow_symlinks",     ENABLE_HOST_CHECKING,
-                                        AUTOMATIC_RESTART,     SKIP_SDK_UPDATE_CHECK,
-                                        TEST_DISARM_AUDIT,     API_TEST_SERVICE,
+    static const char *const flags[] = {"follow_symlinks",
+                                        ENABLE_HOST_CHECKING,
+                                        AUTOMATIC_RESTART,
+                                        SKIP_SDK_UPDATE_CHECK,
+                                        TEST_DISARM_AUDIT,
+                                        API_TEST_SERVICE,
                                         NULL};
     enum { n_options = sizeof options / sizeof *options };
     const char *names[n_options + 3]; /* the table's, log_level, env_var, NULL */
@@ -910,8 +914,7 @@ static void logs_db_path(const server_t *srv, char *out, size_t size)
 }
 
 /* --automatic_restart: the app's files changed (file_watch.h). */
-static void app_files_changed(void *ctx, const char *first, unsigned long count,
-                              const char *config)
+static void app_files_changed(void *ctx, const char *first, unsigned long count, const char *config)
 {
     server_t *srv = ctx;
     if (srv->stopping)
@@ -953,8 +956,8 @@ static void watch_app_files(server_t *srv)
         config[k++] = rel;
     if ((rel = in_app(srv, srv->backends_cfg->path)))
         config[k++] = rel;
-    file_watch_opts_t fo = {srv->cfg, config, ignored, srv->o.watcher_ignore_re, app_files_changed,
-                            srv};
+    file_watch_opts_t fo = {srv->cfg,          config, ignored, srv->o.watcher_ignore_re,
+                            app_files_changed, srv};
     srv->watch = file_watch_open(&srv->loop, &fo, err, sizeof err);
     if (!srv->watch)
         log_warn("--automatic_restart: cannot watch the app's files (%s); instances are not "
@@ -1368,8 +1371,7 @@ int serve_main(int argc, char **argv)
         log_info("%s: %s: accepted as App Engine took them, not used here: instances scale by "
                  "--max_instances (or a lower automatic_scaling max_instances), min_instances, "
                  "min_idle_instances, max_idle_instances and --instance_idle_timeout, on this "
-                 "machine's network, "
-                 "without a service account or a build step",
+                 "machine's network, without a service account or a build step",
                  srv->cfg->path, srv->cfg->unused_keys);
     app_identity(srv);
     if (static_init(srv->cfg->root, &srv->links) < 0) {

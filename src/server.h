@@ -10,8 +10,8 @@
 #include "backends_config.h"
 #include "cgi_env.h"
 #include "config.h"
-#include "file_watch.h"
 #include "error_pages.h"
+#include "file_watch.h"
 #include "http.h"
 #include "log_read_budget.h"
 #include "log_store.h"
@@ -61,19 +61,19 @@ typedef struct {
     size_t max_app_file_bytes;
     size_t max_app_bytes;
     int max_connections;
-    const char *trusted_proxy; /* comma-separated addresses, or NULL */
-    const char *sandbox;       /* "strict", "dev" or "off" */
-    size_t instance_memory;    /* address-space limit of an instance */
-    int instance_max_threads;  /* threads the app may start per instance */
-    int test_disarm_audit;     /* --sandbox_test_disarm_audit (hidden) */
-    int api_test_service;      /* --api_test_service (hidden): api_test.h */
-    int follow_symlinks;       /* --follow_symlinks: app_links.h */
-    int host_checking;         /* --enable_host_checking: host_addresses_server */
-    int automatic_restart;     /* --automatic_restart: file_watch.h */
+    const char *trusted_proxy;     /* comma-separated addresses, or NULL */
+    const char *sandbox;           /* "strict", "dev" or "off" */
+    size_t instance_memory;        /* address-space limit of an instance */
+    int instance_max_threads;      /* threads the app may start per instance */
+    int test_disarm_audit;         /* --sandbox_test_disarm_audit (hidden) */
+    int api_test_service;          /* --api_test_service (hidden): api_test.h */
+    int follow_symlinks;           /* --follow_symlinks: app_links.h */
+    int host_checking;             /* --enable_host_checking: host_addresses_server */
+    int automatic_restart;         /* --automatic_restart: file_watch.h */
     const char *watcher_ignore_re; /* --watcher_ignore_re: file_watch.h */
-    const char *cpu_cap;       /* "off", "auto" or "on" (cpu_cap.h) */
-    const char *hostname;      /* backends are addressed as [i.]name.HOSTNAME */
-    const char *tier;          /* "free" or "paid": BK9's limits */
+    const char *cpu_cap;           /* "off", "auto" or "on" (cpu_cap.h) */
+    const char *hostname;          /* backends are addressed as [i.]name.HOSTNAME */
+    const char *tier;              /* "free" or "paid": BK9's limits */
 } serve_opts_t;
 
 typedef struct backends backends_t;

@@ -36,15 +36,33 @@ static int addresses(const char *hostname, const char *host)
  * site's name; IP addresses, localhost and --hostname are this server's. */
 static void test_host_checking(void)
 {
-    static const char *const ours[] = {
-        NULL, "", "localhost", "LOCALHOST:8080", "localhost.", "worker.localhost:80",
-        "1.worker.my-app.localhost", "127.0.0.1", "127.0.0.1:8080", "192.168.1.20:8080",
-        "[::1]", "[::1]:8080", "[fe80::1]", "example.test", "www.example.test:8443",
-        "Example.Test."};
-    static const char *const others[] = {
-        "evil.example", "evil.example:8080", "localhost.evil.example", "notlocalhost",
-        "xexample.test", "example.test.evil", "127.0.0.1.evil.example", "1.2.3", "[::1",
-        ":8080", "example"};
+    static const char *const ours[] = {NULL,
+                                       "",
+                                       "localhost",
+                                       "LOCALHOST:8080",
+                                       "localhost.",
+                                       "worker.localhost:80",
+                                       "1.worker.my-app.localhost",
+                                       "127.0.0.1",
+                                       "127.0.0.1:8080",
+                                       "192.168.1.20:8080",
+                                       "[::1]",
+                                       "[::1]:8080",
+                                       "[fe80::1]",
+                                       "example.test",
+                                       "www.example.test:8443",
+                                       "Example.Test."};
+    static const char *const others[] = {"evil.example",
+                                         "evil.example:8080",
+                                         "localhost.evil.example",
+                                         "notlocalhost",
+                                         "xexample.test",
+                                         "example.test.evil",
+                                         "127.0.0.1.evil.example",
+                                         "1.2.3",
+                                         "[::1",
+                                         ":8080",
+                                         "example"};
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++) {
         CHECK(addresses("example.test", ours[i]));
         if (!addresses("example.test", ours[i]))
