@@ -37,7 +37,8 @@ MASTER_OBJ := $(filter $(BUILD)/src/%,$(OBJ)) \
 	$(addprefix $(BUILD)/instance/,audit_rules.o sandbox_landlock.o sandbox_mount.o \
 	sandbox_rlimits.o sandbox_seccomp.o zygote_msg.o)
 INSTANCE_OBJ := $(filter $(BUILD)/instance/%,$(OBJ)) \
-	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o http_reason.o)
+	$(addprefix $(BUILD)/src/,ipc.o buf.o pb.o write_file.o sandbox_mode.o http_reason.o) \
+	$(BUILD)/gen/seccomp_prebuilt.o
 LLHTTP_OBJ := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -54,6 +55,21 @@ $(BUILD)/gaelic: $(MASTER_OBJ) $(LLHTTP_OBJ)
 
 $(BUILD)/gaelic-instance: $(INSTANCE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INSTANCE_LIBS)
+
+# The instances' seccomp filter, compiled here rather than at every start
+# (instance/seccomp_prebuilt.h); made again when the rules or libseccomp
+# change.
+LIBSECCOMP := $(firstword $(wildcard /usr/lib/*/libseccomp.so.2 /lib/*/libseccomp.so.2))
+$(BUILD)/tools/seccomp_prebuilt_gen: tools/seccomp_prebuilt_gen.c $(BUILD)/instance/sandbox_seccomp.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) -lseccomp
+
+$(BUILD)/gen/seccomp_prebuilt.c: $(BUILD)/tools/seccomp_prebuilt_gen $(LIBSECCOMP)
+	@mkdir -p $(dir $@)
+	$< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/seccomp_prebuilt.o: $(BUILD)/gen/seccomp_prebuilt.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The runtime's bytecode: instances never write .pyc files (the app folder
 # is read-only to them), so without this every zygote start would compile
@@ -106,7 +122,8 @@ test_libraries_OBJS := src/libraries.o $(CONFIG_OBJS)
 test_login_OBJS := src/login.o src/log.o src/md5.o $(CGI_ENV_OBJS) src/ipc.o src/http.o src/http_reason.o \
 	src/buf.o $(LLHTTP_REL)
 test_audit_rules_OBJS := instance/audit_rules.o
-test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o
+test_sandbox_kernel_OBJS := instance/sandbox_seccomp.o instance/sandbox_landlock.o \
+	instance/seccomp_prebuilt.o gen/seccomp_prebuilt.o
 test_sandbox_old_libseccomp_OBJS := instance/sandbox_seccomp.o
 test_sandbox_tree_OBJS := instance/sandbox.o instance/sandbox_mount.o instance/sandbox_landlock.o \
 	instance/sandbox_seccomp.o instance/sandbox_privs.o instance/sandbox_rlimits.o \
@@ -159,7 +176,7 @@ bench:
 	@/usr/bin/python3 bench/run.py
 
 format:
-	clang-format -i src/*.[ch] instance/*.[ch] tests/unit/*.[ch] fuzz/*.c
+	clang-format -i src/*.[ch] instance/*.[ch] tests/unit/*.[ch] fuzz/*.c tools/*.c
 
 clean:
 	rm -rf build build-asan build-fuzz

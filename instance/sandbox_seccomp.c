@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
@@ -816,16 +817,27 @@ struct seccomp_prog {
  * other value the rules compare with. */
 #define PID_STANDIN 0x5a5a0001u
 
-/* The filter as BPF instructions (libseccomp writes them to a file). */
-static struct sock_filter *export(int chan_fd, uint32_t pid, size_t *len)
+int sandbox_seccomp_export(int chan_fd, int fd)
 {
-    scmp_filter_ctx ctx = build(chan_fd, pid);
+    scmp_filter_ctx ctx = build(chan_fd, PID_STANDIN);
     if (!ctx)
-        return NULL;
+        return -1;
+    int rc = seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    return 0;
+}
+
+/* The filter as BPF instructions: libseccomp writes them to a file. */
+static struct sock_filter *export(int chan_fd, size_t *len)
+{
     struct sock_filter *code = NULL;
     int fd = (int)syscall(SYS_memfd_create, "gaelic-seccomp", MFD_CLOEXEC);
-    int rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
-    seccomp_release(ctx);
+    int rc = fd < 0 ? -1 : sandbox_seccomp_export(chan_fd, fd);
+    int err = errno;
     off_t size = rc < 0 ? -1 : lseek(fd, 0, SEEK_END);
     if (size > 0 && size % sizeof *code == 0 && (code = malloc((size_t)size)) &&
         pread(fd, code, (size_t)size, 0) == size) {
@@ -833,26 +845,29 @@ static struct sock_filter *export(int chan_fd, uint32_t pid, size_t *len)
     } else {
         free(code);
         code = NULL;
-        errno = rc < 0 ? -rc : EIO;
+        errno = rc < 0 ? err : EIO;
     }
     if (fd >= 0)
         close(fd);
     return code;
 }
 
-seccomp_prog_t *sandbox_seccomp_compile(int chan_fd)
+/* Takes code (malloc'd) over. The rules compare the pid only for equality
+ * (SCMP_CMP_NE: a jump on equal to a constant), so that is the only shape
+ * the stand-in may have; anything else holding it is refused. */
+static seccomp_prog_t *adopt(int chan_fd, struct sock_filter *code, size_t len)
 {
-    /* Compiled once (libseccomp takes some 3 ms of CPU a compile, beside
-     * Python's start-up): the pid goes where the program compares with the
-     * stand-in. The rules compare the pid only for equality (SCMP_CMP_NE:
-     * a jump on equal to a constant), so that is the only shape it may
-     * have; anything else holding the stand-in is refused. */
     seccomp_prog_t *p = calloc(1, sizeof *p);
-    if (!p || !(p->code = export(chan_fd, PID_STANDIN, &p->len)) ||
-        !(p->pid_at = calloc(p->len, sizeof(size_t))))
+    if (!p) {
+        free(code);
+        return NULL;
+    }
+    p->code = code;
+    p->len = len;
+    if (!(p->pid_at = calloc(len, sizeof(size_t))))
         goto fail;
-    for (size_t i = 0; i < p->len; i++) {
-        const struct sock_filter *x = &p->code[i];
+    for (size_t i = 0; i < len; i++) {
+        const struct sock_filter *x = &code[i];
         if (x->k != PID_STANDIN)
             continue;
         if (BPF_CLASS(x->code) != BPF_JMP || BPF_OP(x->code) != BPF_JEQ ||
@@ -860,7 +875,7 @@ seccomp_prog_t *sandbox_seccomp_compile(int chan_fd)
             goto refuse;
         p->pid_at[p->n_pid++] = i;
     }
-    if (p->n_pid == 0)
+    if (p->n_pid == 0 || len > USHRT_MAX)
         goto refuse;
     p->chan_fd = chan_fd;
     return p;
@@ -869,6 +884,23 @@ refuse:
 fail:
     sandbox_seccomp_free(p);
     return NULL;
+}
+
+seccomp_prog_t *sandbox_seccomp_compile(int chan_fd)
+{
+    size_t len = 0;
+    struct sock_filter *code = export(chan_fd, &len);
+    return code ? adopt(chan_fd, code, len) : NULL;
+}
+
+seccomp_prog_t *sandbox_seccomp_from_code(int chan_fd, const struct sock_filter *code, size_t len)
+{
+    struct sock_filter *copy = len ? malloc(len * sizeof *copy) : NULL;
+    if (copy)
+        memcpy(copy, code, len * sizeof *copy);
+    else
+        errno = len ? ENOMEM : EPROTO;
+    return copy ? adopt(chan_fd, copy, len) : NULL;
 }
 
 int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid)

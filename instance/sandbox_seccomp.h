@@ -4,7 +4,10 @@
 #ifndef GAELIC_SANDBOX_SECCOMP_H
 #define GAELIC_SANDBOX_SECCOMP_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+struct sock_filter;
 
 /* 1 if the kernel offers seccomp filters returning an errno, else 0. */
 int seccomp_available(void);
@@ -21,14 +24,21 @@ int seccomp_available(void);
  * ENOSYS. Returns 0, or -1 with errno set. */
 int sandbox_seccomp(int chan_fd, pid_t self_pid);
 
-/* Building the filter takes a few ms (libseccomp merges some 400 rules),
- * so the zygote compiles it once, beside Python's start-up, and each
- * instance only loads it with its own pid filled in. */
+/* Building the filter takes some 3 ms of CPU (libseccomp merges some 400
+ * rules): the build compiles it once for the spare's channel
+ * (seccomp_prebuilt.h), and each instance only loads it with its own pid
+ * filled in. */
 typedef struct seccomp_prog seccomp_prog_t;
 
 /* The filter for chan_fd as BPF, the pid left open. NULL with errno
  * (EPROTO: libseccomp's output could not be made pid-independent). */
 seccomp_prog_t *sandbox_seccomp_compile(int chan_fd);
+/* The BPF that sandbox_seccomp_compile starts from, written to fd (as
+ * libseccomp exports it). 0, or -1 and errno. */
+int sandbox_seccomp_export(int chan_fd, int fd);
+/* The program that export wrote, read back (code is copied). NULL with
+ * errno, EPROTO as for sandbox_seccomp_compile. */
+seccomp_prog_t *sandbox_seccomp_from_code(int chan_fd, const struct sock_filter *code, size_t len);
 /* The same as sandbox_seccomp(chan_fd of p, self_pid). 0, or -1 and errno. */
 int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid);
 int sandbox_seccomp_chan_fd(const seccomp_prog_t *p);

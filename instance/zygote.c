@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,7 @@
 #include "api_call.h"
 #include "gaelic_module.h"
 #include "python_init.h"
-#include "sandbox_seccomp.h"
+#include "seccomp_prebuilt.h"
 #include "zygote_args.h"
 #include "zygote_bytecode.h"
 #include "zygote_children.h"
@@ -367,14 +366,6 @@ static int serve(zygote_t *z)
     }
 }
 
-/* NULL if it cannot be done in advance: each instance then compiles its
- * own (and reports why if that fails too). */
-static void *compile_seccomp(void *unused)
-{
-    (void)unused;
-    return sandbox_seccomp_compile(SPARE_CHANNEL_FD);
-}
-
 int main(int argc, char **argv)
 {
     /* Named for ps and top (instances rename themselves); dies with the
@@ -393,21 +384,14 @@ int main(int argc, char **argv)
         return 1;
     api_call_set_cpu_mhz(args.cpu_mhz);
     gaelic_module_set_response_limits(args.max_response, args.max_response_headers);
-    /* The seccomp filter compiles on the other core while Python starts;
-     * joined before the first fork (the zygote forks single-threaded). */
-    pthread_t compiler;
-    int compiling = args.sandbox.mode != SANDBOX_OFF &&
-                    pthread_create(&compiler, NULL, compile_seccomp, NULL) == 0;
+    if (args.sandbox.mode != SANDBOX_OFF && !(args.sandbox.seccomp = seccomp_prebuilt()))
+        perror("gaelic zygote: the seccomp filter built with gaelic cannot be used, so each "
+               "instance builds its own");
     if (python_init(args.python_dir, args.threads) < 0 ||
         python_libraries(args.library_modules) < 0 ||
         python_skip_files(args.skip_files, args.static_only_files, args.app_dir) < 0 ||
         python_warm() < 0)
         return 1;
-    if (compiling) {
-        void *prog = NULL;
-        pthread_join(compiler, &prog);
-        args.sandbox.seccomp = prog;
-    }
     if (check_single_threaded() < 0)
         return 1;
 

@@ -1,0 +1,39 @@
+/* Writes the instances' seccomp filter as C (seccomp_prebuilt.h) to
+ * stdout: run by the build, so that no instance start compiles it. */
+#include <linux/filter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sandbox_seccomp.h"
+#include "zygote_spare.h"
+
+int main(void)
+{
+    int fd = memfd_create("gaelic-seccomp", MFD_CLOEXEC);
+    if (fd < 0 || sandbox_seccomp_export(SPARE_CHANNEL_FD, fd) < 0) {
+        perror("seccomp_prebuilt_gen: building the filter");
+        return 1;
+    }
+    off_t size = lseek(fd, 0, SEEK_END);
+    struct sock_filter *code = size > 0 ? malloc((size_t)size) : NULL;
+    if (!code || size % (off_t)sizeof *code != 0 || pread(fd, code, (size_t)size, 0) != size) {
+        fprintf(stderr, "seccomp_prebuilt_gen: cannot read the exported filter back\n");
+        return 1;
+    }
+    size_t len = (size_t)size / sizeof *code;
+    printf("/* Made by tools/seccomp_prebuilt_gen from instance/sandbox_seccomp.c\n"
+           " * with this machine's libseccomp: do not edit. */\n"
+           "#include \"seccomp_prebuilt.h\"\n\n"
+           "const int seccomp_prebuilt_chan_fd = %d;\n"
+           "const size_t seccomp_prebuilt_len = %zu;\n"
+           "const struct sock_filter seccomp_prebuilt_code[] = {\n",
+           SPARE_CHANNEL_FD, len);
+    for (size_t i = 0; i < len; i++)
+        printf("    {0x%04x, %u, %u, 0x%08x},\n", code[i].code, code[i].jt, code[i].jf, code[i].k);
+    printf("};\n");
+    free(code);
+    close(fd);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
