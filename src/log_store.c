@@ -547,9 +547,11 @@ static void keep_records(buf_t *batch, uint64_t *requests, uint64_t *lines)
 }
 
 /* Counting reads every page of request_logs (about 13 ms for the default
- * 100,000 rows, warm; more from a cold disk), so the writer does it before
- * its first batch instead of the master before it serves. Unknown, the
- * count starts at 0: the byte limit still prunes, the row limit later. */
+ * 100,000 rows, warm; more from a cold disk), so the writer does it with
+ * its first batch, which it gathers for LOG_STORE_COMMIT_MS: not beside
+ * the first instance's start, nor in the master before it serves.
+ * Unknown, the count starts at 0: the byte limit still prunes, the row
+ * limit later. */
 static void count_requests(log_store_t *st)
 {
     sqlite3_stmt *count = NULL;
@@ -605,7 +607,7 @@ static void *writer_main(void *arg)
     log_store_t *st = arg;
     buf_t batch = BUF_INIT;
     int retrying = 0; /* the queue starts with a batch that was not stored */
-    count_requests(st);
+    int counted = 0;
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (!st->stop && st->queue.len == 0)
@@ -645,6 +647,9 @@ static void *writer_main(void *arg)
         if (batch.len) {
             st->batch_failed = 0;
             reopen_if_moved(st);
+            if (!counted && st->db)
+                count_requests(st);
+            counted = 1;
             /* The rows counted (and pruned) in a transaction that did not
              * happen are not there: the count goes back with them. */
             int64_t n_requests = st->n_requests;
