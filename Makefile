@@ -182,4 +182,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 	find python -name __pycache__ -prune -exec rm -rf {} +
 
--include $(OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(BUILD)/gen/seccomp_prebuilt.d
