@@ -444,7 +444,7 @@ static int add_rules(scmp_filter_ctx ctx, int chan_fd, uint32_t self_pid)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
                               SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, SO_PASSPIDFD));
     /* One 64-bit comparison per call, so that the pid is a single constant
-     * in the program (see sandbox_seccomp_compile). Unlike the channel's,
+     * in the program (see adopt). Unlike the channel's,
      * high bits here can only make a signal fail, never widen the rule. */
     for (size_t i = 0; rc == 0 && i < sizeof self_only / sizeof *self_only; i++) {
         int nr = seccomp_syscall_resolve_name(self_only[i]);
@@ -817,27 +817,16 @@ struct seccomp_prog {
  * other value the rules compare with. */
 #define PID_STANDIN 0x5a5a0001u
 
-int sandbox_seccomp_export(int chan_fd, int fd)
+struct sock_filter *sandbox_seccomp_bpf(int chan_fd, size_t *len)
 {
     scmp_filter_ctx ctx = build(chan_fd, PID_STANDIN);
     if (!ctx)
-        return -1;
-    int rc = seccomp_export_bpf(ctx, fd);
-    seccomp_release(ctx);
-    if (rc < 0) {
-        errno = -rc;
-        return -1;
-    }
-    return 0;
-}
-
-/* The filter as BPF instructions: libseccomp writes them to a file. */
-static struct sock_filter *export(int chan_fd, size_t *len)
-{
+        return NULL;
+    /* libseccomp writes the program to a file. */
     struct sock_filter *code = NULL;
     int fd = (int)syscall(SYS_memfd_create, "gaelic-seccomp", MFD_CLOEXEC);
-    int rc = fd < 0 ? -1 : sandbox_seccomp_export(chan_fd, fd);
-    int err = errno;
+    int rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
     off_t size = rc < 0 ? -1 : lseek(fd, 0, SEEK_END);
     if (size > 0 && size % sizeof *code == 0 && (code = malloc((size_t)size)) &&
         pread(fd, code, (size_t)size, 0) == size) {
@@ -845,7 +834,7 @@ static struct sock_filter *export(int chan_fd, size_t *len)
     } else {
         free(code);
         code = NULL;
-        errno = rc < 0 ? err : EIO;
+        errno = rc < 0 ? -rc : EIO;
     }
     if (fd >= 0)
         close(fd);
@@ -884,13 +873,6 @@ refuse:
 fail:
     sandbox_seccomp_free(p);
     return NULL;
-}
-
-seccomp_prog_t *sandbox_seccomp_compile(int chan_fd)
-{
-    size_t len = 0;
-    struct sock_filter *code = export(chan_fd, &len);
-    return code ? adopt(chan_fd, code, len) : NULL;
 }
 
 seccomp_prog_t *sandbox_seccomp_from_code(int chan_fd, const struct sock_filter *code, size_t len)

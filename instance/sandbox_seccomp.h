@@ -30,14 +30,11 @@ int sandbox_seccomp(int chan_fd, pid_t self_pid);
  * filled in. */
 typedef struct seccomp_prog seccomp_prog_t;
 
-/* The filter for chan_fd as BPF, the pid left open. NULL with errno
- * (EPROTO: libseccomp's output could not be made pid-independent). */
-seccomp_prog_t *sandbox_seccomp_compile(int chan_fd);
-/* The BPF that sandbox_seccomp_compile starts from, written to fd (as
- * libseccomp exports it). 0, or -1 and errno. */
-int sandbox_seccomp_export(int chan_fd, int fd);
-/* The program that export wrote, read back (code is copied). NULL with
- * errno, EPROTO as for sandbox_seccomp_compile. */
+/* The filter for chan_fd as BPF instructions (malloc'd, *len of them),
+ * with a stand-in where the pid goes. NULL with errno. */
+struct sock_filter *sandbox_seccomp_bpf(int chan_fd, size_t *len);
+/* That program (code is copied), made ready to load with any pid. NULL
+ * with errno (EPROTO: the pid could not be placed). */
 seccomp_prog_t *sandbox_seccomp_from_code(int chan_fd, const struct sock_filter *code, size_t len);
 /* The same as sandbox_seccomp(chan_fd of p, self_pid). 0, or -1 and errno. */
 int sandbox_seccomp_load(const seccomp_prog_t *p, pid_t self_pid);

@@ -15,7 +15,7 @@ extern const size_t seccomp_prebuilt_len;
 extern const int seccomp_prebuilt_chan_fd;
 
 /* The filter for the spare's channel (SPARE_CHANNEL_FD), the pid left
- * open, as sandbox_seccomp_compile(SPARE_CHANNEL_FD) would make it. NULL
+ * open, as sandbox_seccomp_bpf(SPARE_CHANNEL_FD) gives it. NULL
  * with errno when it cannot be used: instances then build their own. */
 seccomp_prog_t *seccomp_prebuilt(void);
 

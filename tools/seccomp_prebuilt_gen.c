@@ -3,26 +3,18 @@
 #include <linux/filter.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "sandbox_seccomp.h"
 #include "zygote_spare.h"
 
 int main(void)
 {
-    int fd = memfd_create("gaelic-seccomp", MFD_CLOEXEC);
-    if (fd < 0 || sandbox_seccomp_export(SPARE_CHANNEL_FD, fd) < 0) {
+    size_t len = 0;
+    struct sock_filter *code = sandbox_seccomp_bpf(SPARE_CHANNEL_FD, &len);
+    if (!code) {
         perror("seccomp_prebuilt_gen: building the filter");
         return 1;
     }
-    off_t size = lseek(fd, 0, SEEK_END);
-    struct sock_filter *code = size > 0 ? malloc((size_t)size) : NULL;
-    if (!code || size % (off_t)sizeof *code != 0 || pread(fd, code, (size_t)size, 0) != size) {
-        fprintf(stderr, "seccomp_prebuilt_gen: cannot read the exported filter back\n");
-        return 1;
-    }
-    size_t len = (size_t)size / sizeof *code;
     printf("/* Made by tools/seccomp_prebuilt_gen from instance/sandbox_seccomp.c\n"
            " * with this machine's libseccomp: do not edit. */\n"
            "#include \"seccomp_prebuilt.h\"\n\n"
@@ -34,6 +26,5 @@ int main(void)
         printf("    {0x%04x, %u, %u, 0x%08x},\n", code[i].code, code[i].jt, code[i].jf, code[i].k);
     printf("};\n");
     free(code);
-    close(fd);
     return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -477,16 +477,11 @@ static void other_abi_child(void *prog)
 /* 1 if the filter built with gaelic is the one the rules give now. */
 static int prebuilt_is_current(void)
 {
-    int fd = (int)syscall(SYS_memfd_create, "test", 0);
-    if (fd < 0 || sandbox_seccomp_export(seccomp_prebuilt_chan_fd, fd) < 0)
-        return 0;
-    size_t size = seccomp_prebuilt_len * sizeof *seccomp_prebuilt_code;
-    struct sock_filter *now = malloc(size);
-    int same = now && lseek(fd, 0, SEEK_END) == (off_t)size &&
-               pread(fd, now, size, 0) == (ssize_t)size &&
-               memcmp(now, seccomp_prebuilt_code, size) == 0;
+    size_t len = 0;
+    struct sock_filter *now = sandbox_seccomp_bpf(seccomp_prebuilt_chan_fd, &len);
+    int same = now && len == seccomp_prebuilt_len &&
+               memcmp(now, seccomp_prebuilt_code, len * sizeof *now) == 0;
     free(now);
-    close(fd);
     return same;
 }
 
@@ -533,7 +528,10 @@ int main(void)
         in_child(seccomp_child, NULL);
         /* Compiled in one process, loaded in a child with the child's pid:
          * the same checks hold. */
-        seccomp_prog_t *prog = sandbox_seccomp_compile(100);
+        size_t len = 0;
+        struct sock_filter *code = sandbox_seccomp_bpf(100, &len);
+        seccomp_prog_t *prog = code ? sandbox_seccomp_from_code(100, code, len) : NULL;
+        free(code);
         CHECK(prog != NULL);
         if (prog)
             in_child(seccomp_child, prog);
